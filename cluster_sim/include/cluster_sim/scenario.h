@@ -1,0 +1,134 @@
+// Scenario: the parsed, validated form of one scenario file (the contract is SCENARIOS.md:
+// top level, regions, links, steps, expectations). The loader is strict: an
+// unknown key, a duration without a unit, an unknown region, a malformed expectation... is an
+// InvalidArgument Status whose message is exactly `FILE:LINE:COL: message` (1-based line and
+// column of the offending YAML node), and nothing is run. Nothing throws out of this API.
+//
+// What the loader guarantees to its users (the simulator and the CLI):
+//   - every region name matches [A-Za-z0-9_-]+, is unique and is not a step kind or "expect";
+//   - every region named by a link rule or a step is one of `regions`;
+//   - durations are exact (integer microseconds); latency, jitter, wait and at are >= 0,
+//     jitter <= latency, loss is in [0, 1], route_factor >= 1;
+//   - a command step has a non-empty argv; partition/heal lists have >= 2 disjoint groups.
+// It does not check what only a run can tell (an `at` in the past, unsupported commands).
+//
+// Plain value types; no I/O except LoadScenarioFile. Deterministic: same text, same result.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster_sim/status.h"
+#include "cluster_sim/time.h"
+
+namespace cluster_sim {
+
+// Where a node was in the file: 1-based; 0 means unknown.
+struct SourceMark {
+  int line = 0;
+  int column = 0;
+};
+
+struct RegionSpec {
+  std::string name;
+  std::optional<double> lat;  // degrees, [-90, 90]; given together with lon
+  std::optional<double> lon;  // degrees, [-180, 180]
+  SimTime clock_skew{0};      // offset of this region's wall clock; may be negative
+  SourceMark mark;            // the region's name
+};
+
+// Behaviour of one direction of a link.
+struct LinkSpec {
+  SimTime latency{0};  // one-way, >= 0
+  SimTime jitter{0};   // uniform +/- jitter, 0 <= jitter <= latency
+  double loss = 0;     // probability in [0, 1] that a message is dropped (and re-sent)
+};
+
+// One explicit pair: `A <-> B` (both_ways) or `A -> B`.
+struct LinkRule {
+  std::string from, to;
+  bool both_ways = true;
+  LinkSpec spec;    // latency is required in the file; jitter and loss default to 0
+  SourceMark mark;  // the pair's key
+};
+
+// From `links: default:`. `spec` is set when latency is given there (jitter and loss then
+// default to 0); it applies to every pair without a LinkRule. Without it, a pair of regions
+// with coordinates gets great-circle latency times route_factor, any other pair 50ms.
+struct LinkDefaults {
+  std::optional<LinkSpec> spec;
+  double route_factor = 1.5;  // >= 1
+};
+
+// The `expect:` of a command step.
+struct Expectation {
+  enum class Kind {
+    kScalar,  // `expect: 25`: the reply's text equals `text` (as written in the file)
+    kNull,    // `expect: null` or `~` (unquoted): a nil reply
+    kList,    // `expect: [a, b]`: an array reply with these `items`
+    kError,   // `expect: {error: TEXT}`: an error reply containing `text`
+  };
+  Kind kind = Kind::kScalar;
+  std::string text;
+  std::vector<std::string> items;
+  SourceMark mark;  // the expectation's value
+};
+
+struct Step {
+  // To add a step kind: a Kind here, one entry in kStepKinds and one parse function in
+  // scenario.cc.
+  enum class Kind {
+    kCommand,    // `REGION: COMMAND` (+ optional `expect:`)
+    kPartition,  // `partition: [A, B]` or `[[A, B], [C, D]]`
+    kHeal,       // `heal: [A, B]`, `[[A, B], [C]]` or `all`
+    kWait,       // `wait: DUR`
+    kAt,         // `at: DUR`
+    kSync,       // `- sync`
+    kConverged,  // `converged: [keys]`
+    kCrash,      // `crash: REGION`
+    kRestart,    // `restart: REGION`
+    kNote,       // `note: text`
+  };
+  Kind kind = Kind::kNote;
+  SourceMark mark;  // the step (its first key)
+
+  std::string region;                        // kCommand, kCrash, kRestart
+  std::vector<std::string> argv;             // kCommand: tokenized like redis-cli, non-empty
+  std::string text;                          // kCommand: the command as written; kNote: the note
+  std::optional<Expectation> expect;         // kCommand only
+  std::vector<std::vector<std::string>> groups;  // kPartition/kHeal: [A, B] => {{A}, {B}}
+  bool all = false;                          // kHeal: `heal: all` (groups empty)
+  SimTime duration{0};                       // kWait: amount; kAt: absolute instant
+  std::vector<std::string> keys;             // kConverged: empty = all keys
+};
+
+struct Scenario {
+  std::string file;  // path as given to the loader
+  std::string name;
+  std::string source;            // empty when not given
+  std::optional<uint64_t> seed;  // `--seed` on the command line overrides it
+  std::vector<RegionSpec> regions;  // file order, at least one
+  LinkDefaults link_defaults;
+  std::vector<LinkRule> links;  // explicit pair rules, file order
+  std::vector<Step> steps;      // file order, at least one
+
+  // Index into `regions`, or -1 if there is no such region.
+  int RegionIndex(std::string_view region_name) const;
+};
+
+// Parses a scenario. `file_name` only prefixes error messages and fills Scenario::file.
+Result<Scenario> ParseScenario(std::string_view yaml_text, const std::string& file_name);
+
+// Reads and parses `path`. An unreadable file gives "PATH: cannot read file: <strerror>".
+Result<Scenario> LoadScenarioFile(const std::string& path);
+
+// Splits a command line with redis-cli's rules (sdssplitargs): arguments are separated by
+// whitespace; "double quotes" understand \" \\ \n \r \t \b \a and \xHH; 'single quotes' are
+// literal except \'; a closing quote must be followed by whitespace or the end. On failure the
+// Status message is the bare reason ("unbalanced quotes", ...), without a location.
+Result<std::vector<std::string>> SplitCommand(std::string_view line);
+
+}  // namespace cluster_sim

@@ -1,0 +1,31 @@
+// Simulated time. SimTime counts integer microseconds from the start of a run; only the
+// event loop advances it (a Clock). Durations in files are parsed strictly: a number with
+// a unit (us, ms, s), e.g. "250us", "1.5ms", "2s"; a bare number is an error.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cluster_sim {
+
+using SimTime = std::chrono::duration<int64_t, std::micro>;
+
+// Read-only view of the current simulated time.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual SimTime Now() const = 0;
+};
+
+// Parses "250us", "1.5ms", "2s", "-40ms" (sign allowed only when allow_negative).
+// Returns nullopt on anything else (no unit, unknown unit, junk, overflow, sub-microsecond
+// fractions are rounded to the nearest microsecond).
+std::optional<SimTime> ParseDuration(std::string_view text, bool allow_negative = false);
+
+// Formats a time for people: "0ms", "80ms", "1.5ms", "2s", "3.000012s" (exact, shortest).
+std::string FormatDuration(SimTime t);
+
+}  // namespace cluster_sim

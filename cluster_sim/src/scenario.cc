@@ -1,0 +1,1021 @@
+// The strict scenario loader: YAML (yaml-cpp) -> Scenario. Every rejection is an
+// InvalidArgument `FILE:LINE:COL: message` pointing at the offending node; yaml-cpp marks are
+// 0-based, ours 1-based. No exception leaves this file.
+#include "cluster_sim/scenario.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace cluster_sim {
+namespace {
+
+#define AASIM_RETURN_IF_ERROR(expr)             \
+  do {                                          \
+    ::cluster_sim::Status aasim_status_ = (expr); \
+    if (!aasim_status_.ok()) return aasim_status_; \
+  } while (0)
+
+constexpr std::string_view kTopLevelKeys[] = {"name",    "source", "seed",
+                                              "regions", "links",  "steps"};
+constexpr std::string_view kRegionOptions[] = {"lat", "lon", "clock_skew"};
+constexpr std::string_view kLinkOptions[] = {"latency", "jitter", "loss"};
+constexpr std::string_view kLinkDefaultOptions[] = {"latency", "jitter", "loss", "route_factor"};
+constexpr std::string_view kExpectKey = "expect";
+constexpr std::string_view kLinkDefaultKey = "default";
+
+template <typename Container>
+std::string Join(const Container& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+template <typename Container>
+bool Contains(const Container& items, std::string_view value) {
+  for (const auto& item : items) {
+    if (item == value) return true;
+  }
+  return false;
+}
+
+// How a node is named in "got ..." messages.
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return "\"" + node.Scalar() + "\"";
+    case YAML::NodeType::Sequence:
+      return node.size() == 0 ? "an empty list" : "a list";
+    case YAML::NodeType::Map:
+      return node.size() == 0 ? "an empty map" : "a map";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool IsValidRegionName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// One key/value of a YAML map, with the key as text.
+struct MapEntry {
+  std::string key;
+  YAML::Node key_node;
+  YAML::Node value;
+};
+
+class Parser;
+using StepParseFn = Status (Parser::*)(const MapEntry& entry, Step* step);
+
+// One step kind besides `REGION: COMMAND`. To add a kind: a Step::Kind, an entry in
+// kStepKinds (below Parser) and its parse function.
+struct StepKindInfo {
+  std::string_view name;  // the step's key
+  Step::Kind kind;
+  bool region_suffix;  // the key is `name@REGION` (e.g. a service in a region); fills region
+  bool bare;           // may be written as a bare scalar (`- sync`), parsed as a null value
+  bool allows_expect;  // `expect:` may accompany it
+  StepParseFn parse;   // fills the kind's fields of *step from entry.value
+};
+
+class Parser {
+ public:
+  Parser(std::string_view text, const std::string& file) : file_(file) {
+    size_t begin = 0;
+    while (begin <= text.size()) {
+      size_t end = text.find('\n', begin);
+      if (end == std::string_view::npos) end = text.size();
+      lines_.push_back(text.substr(begin, end - begin));
+      begin = end + 1;
+    }
+  }
+
+  Result<Scenario> Parse(const std::vector<YAML::Node>& documents);
+
+  // Step parsers, named in kStepKinds.
+  Status ParsePartition(const MapEntry& entry, Step* step);
+  Status ParseHeal(const MapEntry& entry, Step* step);
+  Status ParseWait(const MapEntry& entry, Step* step);
+  Status ParseAt(const MapEntry& entry, Step* step);
+  Status ParseSync(const MapEntry& entry, Step* step);
+  Status ParseConverged(const MapEntry& entry, Step* step);
+  Status ParseCrash(const MapEntry& entry, Step* step);
+  Status ParseRestart(const MapEntry& entry, Step* step);
+  Status ParseNote(const MapEntry& entry, Step* step);
+
+  Status Error(const YAML::Mark& mark, std::string_view message) const;
+
+ private:
+  // Where to point for a problem with entry.value: an implicit (empty) null value has the
+  // mark of the next token, so point at the key instead.
+  YAML::Mark ValueMark(const MapEntry& entry) const;
+  bool IsExplicitNull(const YAML::Node& node) const;
+  static SourceMark ToSourceMark(const YAML::Mark& mark);
+
+  // The entries of a map in file order; keys must be scalars and unique.
+  Status Entries(const YAML::Node& map, std::string_view what, std::vector<MapEntry>* out) const;
+  Status Text(const MapEntry& entry, std::string_view what, std::string* out) const;
+  Status Duration(const MapEntry& entry, std::string_view what, bool allow_negative,
+                  SimTime* out) const;
+  Status Number(const MapEntry& entry, std::string_view what, double lo, double hi,
+                std::string_view range, double* out) const;
+  Status KnownRegion(const YAML::Node& node, const YAML::Mark& mark, std::string_view what,
+                     std::string* out) const;
+  std::string UnknownRegion(std::string_view what, std::string_view name) const;
+
+  Status ParseTop(const YAML::Node& root);
+  Status ParseSeed(const MapEntry& entry);
+  Status ParseRegions(const MapEntry& entry);
+  Status AddRegion(const YAML::Node& name_node, const YAML::Node& options);
+  Status ParseLinks(const MapEntry& entry);
+  Status ParseLinkDefault(const MapEntry& entry);
+  Status ParseLinkRule(const MapEntry& entry);
+  // Parses latency/jitter/loss of `options` (a map at `where`) into *spec. Without a latency,
+  // fails with `what: missing_latency`.
+  Status ParseLinkSpec(const YAML::Node& where, const std::vector<MapEntry>& options,
+                       std::string_view what, std::string_view missing_latency, LinkSpec* spec);
+  Status ParseSteps(const MapEntry& entry);
+  Status ParseStep(const YAML::Node& node, Step* step);
+  Status ParseCommand(const MapEntry& entry, Step* step);
+  Status ParseExpect(const MapEntry& entry, Expectation* out);
+  Status ParseGroups(const MapEntry& entry, std::string_view what, Step* step);
+  Status ParseRegionStep(const MapEntry& entry, Step* step);
+  std::string UnknownStep(std::string_view key) const;
+
+  const std::string& file_;
+  std::vector<std::string_view> lines_;
+  Scenario scenario_;
+};
+
+constexpr StepKindInfo kStepKinds[] = {
+    {"partition", Step::Kind::kPartition, false, false, false, &Parser::ParsePartition},
+    {"heal", Step::Kind::kHeal, false, false, false, &Parser::ParseHeal},
+    {"wait", Step::Kind::kWait, false, false, false, &Parser::ParseWait},
+    {"at", Step::Kind::kAt, false, false, false, &Parser::ParseAt},
+    {"sync", Step::Kind::kSync, false, true, false, &Parser::ParseSync},
+    {"converged", Step::Kind::kConverged, false, false, false, &Parser::ParseConverged},
+    {"crash", Step::Kind::kCrash, false, false, false, &Parser::ParseCrash},
+    {"restart", Step::Kind::kRestart, false, false, false, &Parser::ParseRestart},
+    {"note", Step::Kind::kNote, false, false, false, &Parser::ParseNote},
+};
+
+// The step kind a key names, or nullptr. For a `name@REGION` kind, *region is the suffix.
+const StepKindInfo* FindStepKind(std::string_view key, std::string* region) {
+  for (const StepKindInfo& info : kStepKinds) {
+    if (!info.region_suffix && key == info.name) return &info;
+    if (info.region_suffix && key.size() > info.name.size() + 1 && key.starts_with(info.name) &&
+        key[info.name.size()] == '@') {
+      *region = std::string(key.substr(info.name.size() + 1));
+      return &info;
+    }
+  }
+  return nullptr;
+}
+
+std::string StepKindNames() {
+  std::string out;
+  for (const StepKindInfo& info : kStepKinds) {
+    if (!out.empty()) out += ", ";
+    out += info.name;
+    if (info.region_suffix) out += "@REGION";
+  }
+  return out;
+}
+
+bool IsReservedName(std::string_view name) {
+  std::string unused;
+  return name == kExpectKey || FindStepKind(name, &unused) != nullptr;
+}
+
+// ---- helpers ----
+
+Status Parser::Error(const YAML::Mark& mark, std::string_view message) const {
+  const SourceMark m = ToSourceMark(mark);
+  const int line = m.line > 0 ? m.line : 1;
+  const int column = m.column > 0 ? m.column : 1;
+  return Status::InvalidArgument(file_ + ":" + std::to_string(line) + ":" +
+                                 std::to_string(column) + ": " + std::string(message));
+}
+
+SourceMark Parser::ToSourceMark(const YAML::Mark& mark) {
+  if (mark.line < 0 || mark.column < 0) return SourceMark{};
+  return SourceMark{mark.line + 1, mark.column + 1};
+}
+
+bool Parser::IsExplicitNull(const YAML::Node& node) const {
+  if (!node.IsNull()) return false;
+  const YAML::Mark mark = node.Mark();
+  if (mark.line < 0 || static_cast<size_t>(mark.line) >= lines_.size()) return false;
+  std::string_view line = lines_[static_cast<size_t>(mark.line)];
+  if (mark.column < 0 || static_cast<size_t>(mark.column) >= line.size()) return false;
+  std::string_view rest = line.substr(static_cast<size_t>(mark.column));
+  for (std::string_view word : {"~", "null", "Null", "NULL"}) {
+    if (!rest.starts_with(word)) continue;
+    if (rest.size() == word.size()) return true;
+    const char next = rest[word.size()];
+    if (IsSpace(next) || next == ',' || next == ']' || next == '}' || next == '#') return true;
+  }
+  return false;
+}
+
+YAML::Mark Parser::ValueMark(const MapEntry& entry) const {
+  if (entry.value.IsNull() && !IsExplicitNull(entry.value)) return entry.key_node.Mark();
+  return entry.value.Mark();
+}
+
+Status Parser::Entries(const YAML::Node& map, std::string_view what,
+                       std::vector<MapEntry>* out) const {
+  const std::string prefix = what.empty() ? "" : std::string(what) + ": ";
+  std::map<std::string, int, std::less<>> first_line;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const YAML::Node& key = it->first;
+    if (!key.IsScalar()) {
+      return Error(key.Mark(), prefix + "expected a plain key, got " + Describe(key));
+    }
+    const std::string& text = key.Scalar();
+    auto [pos, inserted] = first_line.emplace(text, ToSourceMark(key.Mark()).line);
+    if (!inserted) {
+      return Error(key.Mark(), prefix + "duplicate key '" + text + "' (first given at line " +
+                                   std::to_string(pos->second) + ")");
+    }
+    out->push_back(MapEntry{text, key, it->second});
+  }
+  return Status::Ok();
+}
+
+Status Parser::Text(const MapEntry& entry, std::string_view what, std::string* out) const {
+  if (!entry.value.IsScalar()) {
+    return Error(ValueMark(entry), std::string(what) + ": expected text, got " +
+                                       Describe(entry.value));
+  }
+  *out = entry.value.Scalar();
+  return Status::Ok();
+}
+
+Status Parser::Duration(const MapEntry& entry, std::string_view what, bool allow_negative,
+                        SimTime* out) const {
+  std::optional<SimTime> parsed;
+  if (entry.value.IsScalar()) parsed = ParseDuration(entry.value.Scalar(), /*allow_negative=*/true);
+  if (!parsed) {
+    return Error(ValueMark(entry), std::string(what) + ": expected a duration like \"40ms\", got " +
+                                       Describe(entry.value));
+  }
+  if (!allow_negative && parsed->count() < 0) {
+    return Error(ValueMark(entry),
+                 std::string(what) + ": must not be negative, got " + Describe(entry.value));
+  }
+  *out = *parsed;
+  return Status::Ok();
+}
+
+Status Parser::Number(const MapEntry& entry, std::string_view what, double lo, double hi,
+                      std::string_view range, double* out) const {
+  bool ok = false;
+  double value = 0;
+  if (entry.value.IsScalar()) {
+    const std::string& text = entry.value.Scalar();
+    const char* begin = text.data();
+    const char* end = begin + text.size();
+    auto [ptr, ec] = std::from_chars(begin, end, value);
+    ok = !text.empty() && ec == std::errc() && ptr == end && std::isfinite(value) && value >= lo &&
+         value <= hi;
+  }
+  if (!ok) {
+    return Error(ValueMark(entry), std::string(what) + ": expected a number " + std::string(range) +
+                                       ", got " + Describe(entry.value));
+  }
+  *out = value;
+  return Status::Ok();
+}
+
+std::string Parser::UnknownRegion(std::string_view what, std::string_view name) const {
+  std::vector<std::string_view> names;
+  for (const RegionSpec& r : scenario_.regions) names.push_back(r.name);
+  return std::string(what) + ": unknown region '" + std::string(name) + "' (regions are: " +
+         Join(names) + ")";
+}
+
+Status Parser::KnownRegion(const YAML::Node& node, const YAML::Mark& mark, std::string_view what,
+                           std::string* out) const {
+  if (!node.IsScalar()) {
+    return Error(mark, std::string(what) + ": expected a region name, got " + Describe(node));
+  }
+  if (scenario_.RegionIndex(node.Scalar()) < 0) {
+    return Error(mark, UnknownRegion(what, node.Scalar()));
+  }
+  *out = node.Scalar();
+  return Status::Ok();
+}
+
+// ---- top level ----
+
+Result<Scenario> Parser::Parse(const std::vector<YAML::Node>& documents) {
+  scenario_.file = file_;
+  if (documents.empty()) {
+    return Error(YAML::Mark::null_mark(),
+                 "empty file: expected a map with name, regions and steps");
+  }
+  if (documents.size() > 1) {
+    return Error(documents[1].Mark(), "expected one YAML document (one scenario), found " +
+                                          std::to_string(documents.size()));
+  }
+  AASIM_RETURN_IF_ERROR(ParseTop(documents[0]));
+  return std::move(scenario_);
+}
+
+Status Parser::ParseTop(const YAML::Node& root) {
+  if (!root.IsMap()) {
+    return Error(root.Mark(), "expected a map with name, regions and steps at the top level, got " +
+                                  Describe(root));
+  }
+  std::vector<MapEntry> entries;
+  AASIM_RETURN_IF_ERROR(Entries(root, "", &entries));
+  std::map<std::string_view, const MapEntry*> found;
+  for (const MapEntry& e : entries) {
+    if (!Contains(kTopLevelKeys, e.key)) {
+      return Error(e.key_node.Mark(), "unknown key '" + e.key + "' (expected one of: " +
+                                          Join(kTopLevelKeys) + ")");
+    }
+    found[e.key] = &e;
+  }
+  for (std::string_view required : {"name", "regions", "steps"}) {
+    if (found.count(required) == 0) {
+      return Error(root.Mark(), "missing required key '" + std::string(required) + "'");
+    }
+  }
+
+  AASIM_RETURN_IF_ERROR(Text(*found["name"], "name", &scenario_.name));
+  if (Trim(scenario_.name).empty()) {
+    return Error(ValueMark(*found["name"]), "name: must not be empty");
+  }
+  if (found.count("source")) AASIM_RETURN_IF_ERROR(Text(*found["source"], "source", &scenario_.source));
+  if (found.count("seed")) AASIM_RETURN_IF_ERROR(ParseSeed(*found["seed"]));
+  AASIM_RETURN_IF_ERROR(ParseRegions(*found["regions"]));
+  if (found.count("links")) AASIM_RETURN_IF_ERROR(ParseLinks(*found["links"]));
+  return ParseSteps(*found["steps"]);
+}
+
+Status Parser::ParseSeed(const MapEntry& entry) {
+  bool ok = entry.value.IsScalar() && !entry.value.Scalar().empty();
+  uint64_t seed = 0;
+  if (ok) {
+    const std::string& text = entry.value.Scalar();
+    for (char c : text) ok = ok && c >= '0' && c <= '9';
+    if (ok) {
+      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
+      ok = ec == std::errc() && ptr == text.data() + text.size();
+    }
+  }
+  if (!ok) {
+    return Error(ValueMark(entry),
+                 "seed: expected a non-negative integer, got " + Describe(entry.value));
+  }
+  scenario_.seed = seed;
+  return Status::Ok();
+}
+
+// ---- regions ----
+
+Status Parser::ParseRegions(const MapEntry& entry) {
+  const YAML::Node& value = entry.value;
+  if (value.IsSequence()) {
+    for (const YAML::Node& item : value) {
+      AASIM_RETURN_IF_ERROR(AddRegion(item, YAML::Node()));
+    }
+  } else if (value.IsMap()) {
+    std::vector<MapEntry> entries;
+    AASIM_RETURN_IF_ERROR(Entries(value, "regions", &entries));
+    for (const MapEntry& e : entries) AASIM_RETURN_IF_ERROR(AddRegion(e.key_node, e.value));
+  } else {
+    return Error(ValueMark(entry),
+                 "regions: expected a list of region names or a map of name -> options, got " +
+                     Describe(value));
+  }
+  if (scenario_.regions.empty()) {
+    return Error(ValueMark(entry), "regions: expected at least one region");
+  }
+  return Status::Ok();
+}
+
+Status Parser::AddRegion(const YAML::Node& name_node, const YAML::Node& options) {
+  if (!name_node.IsScalar()) {
+    return Error(name_node.Mark(), "regions: expected a region name, got " + Describe(name_node));
+  }
+  RegionSpec region;
+  region.name = name_node.Scalar();
+  region.mark = ToSourceMark(name_node.Mark());
+  if (!IsValidRegionName(region.name)) {
+    return Error(name_node.Mark(), "regions: invalid region name '" + region.name +
+                                       "' (use letters, digits, '-' and '_')");
+  }
+  if (IsReservedName(region.name)) {
+    return Error(name_node.Mark(), "regions: '" + region.name +
+                                       "' cannot be a region name (it is a step keyword)");
+  }
+  if (scenario_.RegionIndex(region.name) >= 0) {
+    return Error(name_node.Mark(), "regions: duplicate region '" + region.name + "'");
+  }
+  const std::string what = "regions." + region.name;
+  if (options.IsMap()) {
+    std::vector<MapEntry> entries;
+    AASIM_RETURN_IF_ERROR(Entries(options, what, &entries));
+    for (const MapEntry& e : entries) {
+      double number = 0;
+      if (e.key == "lat") {
+        AASIM_RETURN_IF_ERROR(Number(e, what + ".lat", -90, 90, "in [-90, 90]", &number));
+        region.lat = number;
+      } else if (e.key == "lon") {
+        AASIM_RETURN_IF_ERROR(Number(e, what + ".lon", -180, 180, "in [-180, 180]", &number));
+        region.lon = number;
+      } else if (e.key == "clock_skew") {
+        AASIM_RETURN_IF_ERROR(Duration(e, what + ".clock_skew", /*allow_negative=*/true,
+                                       &region.clock_skew));
+      } else {
+        return Error(e.key_node.Mark(), what + ": unknown option '" + e.key +
+                                            "' (expected one of: " + Join(kRegionOptions) + ")");
+      }
+    }
+    if (region.lat.has_value() != region.lon.has_value()) {
+      return Error(options.Mark(), what + ": lat and lon come together (" +
+                                       (region.lat ? "lon" : "lat") + " is missing)");
+    }
+  } else if (options.IsDefined() && !options.IsNull()) {
+    return Error(options.Mark(), what + ": expected a map of options (" + Join(kRegionOptions) +
+                                     "), got " + Describe(options));
+  }
+  scenario_.regions.push_back(std::move(region));
+  return Status::Ok();
+}
+
+// ---- links ----
+
+Status Parser::ParseLinks(const MapEntry& entry) {
+  if (entry.value.IsNull()) return Status::Ok();
+  if (!entry.value.IsMap()) {
+    return Error(ValueMark(entry),
+                 "links: expected a map of \"A <-> B\" -> options, got " + Describe(entry.value));
+  }
+  std::vector<MapEntry> entries;
+  AASIM_RETURN_IF_ERROR(Entries(entry.value, "links", &entries));
+  for (const MapEntry& e : entries) {
+    if (e.key == kLinkDefaultKey) {
+      AASIM_RETURN_IF_ERROR(ParseLinkDefault(e));
+    } else {
+      AASIM_RETURN_IF_ERROR(ParseLinkRule(e));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseLinkSpec(const YAML::Node& where, const std::vector<MapEntry>& options,
+                             std::string_view what, std::string_view missing_latency,
+                             LinkSpec* spec) {
+  bool has_latency = false;
+  const MapEntry* jitter = nullptr;
+  for (const MapEntry& e : options) {
+    const std::string field = std::string(what) + "." + e.key;
+    if (e.key == "latency") {
+      AASIM_RETURN_IF_ERROR(Duration(e, field, /*allow_negative=*/false, &spec->latency));
+      has_latency = true;
+    } else if (e.key == "jitter") {
+      AASIM_RETURN_IF_ERROR(Duration(e, field, /*allow_negative=*/false, &spec->jitter));
+      jitter = &e;
+    } else if (e.key == "loss") {
+      AASIM_RETURN_IF_ERROR(Number(e, field, 0, 1, "in [0, 1]", &spec->loss));
+    }
+  }
+  if (!has_latency) return Error(where.Mark(), std::string(what) + ": " + std::string(missing_latency));
+  if (jitter != nullptr && spec->jitter > spec->latency) {
+    return Error(ValueMark(*jitter), std::string(what) + ".jitter: must not exceed latency (" +
+                                         FormatDuration(spec->latency) + "), got " +
+                                         Describe(jitter->value));
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseLinkDefault(const MapEntry& entry) {
+  const std::string what = "links.default";
+  if (!entry.value.IsMap()) {
+    return Error(ValueMark(entry), what + ": expected a map of " + Join(kLinkDefaultOptions) +
+                                       ", got " + Describe(entry.value));
+  }
+  std::vector<MapEntry> options;
+  AASIM_RETURN_IF_ERROR(Entries(entry.value, what, &options));
+  bool has_spec_field = false;
+  for (const MapEntry& e : options) {
+    if (!Contains(kLinkDefaultOptions, e.key)) {
+      return Error(e.key_node.Mark(), what + ": unknown option '" + e.key +
+                                          "' (expected one of: " + Join(kLinkDefaultOptions) +
+                                          ")");
+    }
+    if (e.key == "route_factor") {
+      AASIM_RETURN_IF_ERROR(Number(e, what + ".route_factor", 1,
+                                   std::numeric_limits<double>::infinity(), ">= 1",
+                                   &scenario_.link_defaults.route_factor));
+    } else {
+      has_spec_field = true;
+    }
+  }
+  if (!has_spec_field) return Status::Ok();
+  LinkSpec spec;
+  AASIM_RETURN_IF_ERROR(ParseLinkSpec(entry.value, options, what,
+                                      "latency is required when jitter or loss is given", &spec));
+  scenario_.link_defaults.spec = spec;
+  return Status::Ok();
+}
+
+Status Parser::ParseLinkRule(const MapEntry& entry) {
+  // CASE 1: "A <-> B" (both ways). CASE 2: "A -> B" (one way). Region names cannot contain
+  // '<' or '>', so the first arrow found is the separator.
+  LinkRule rule;
+  size_t arrow = entry.key.find("<->");
+  size_t arrow_size = 3;
+  if (arrow == std::string::npos) {
+    rule.both_ways = false;
+    arrow = entry.key.find("->");
+    arrow_size = 2;
+  }
+  const YAML::Mark key_mark = entry.key_node.Mark();
+  if (arrow != std::string::npos) {
+    rule.from = std::string(Trim(std::string_view(entry.key).substr(0, arrow)));
+    rule.to = std::string(Trim(std::string_view(entry.key).substr(arrow + arrow_size)));
+  }
+  if (rule.from.empty() || rule.to.empty()) {
+    return Error(key_mark, "links: expected \"default\" or a pair like \"A <-> B\" or \"A -> B\", "
+                           "got \"" +
+                               entry.key + "\"");
+  }
+  for (const std::string& name : {rule.from, rule.to}) {
+    if (scenario_.RegionIndex(name) < 0) return Error(key_mark, UnknownRegion("links", name));
+  }
+  const std::string label = rule.from + (rule.both_ways ? " <-> " : " -> ") + rule.to;
+  const std::string what = "links[" + label + "]";
+  if (rule.from == rule.to) {
+    return Error(key_mark, what + ": a region cannot be linked to itself");
+  }
+  for (const LinkRule& other : scenario_.links) {
+    const bool same = other.from == rule.from && other.to == rule.to;
+    const bool reverse = other.to == rule.from && other.from == rule.to;
+    if (same || (reverse && (other.both_ways || rule.both_ways))) {
+      return Error(key_mark, what + ": duplicate link, '" + other.from +
+                                 (other.both_ways ? " <-> " : " -> ") + other.to +
+                                 "' at line " + std::to_string(other.mark.line) +
+                                 " already sets it");
+    }
+  }
+  if (!entry.value.IsMap()) {
+    return Error(ValueMark(entry), what + ": expected a map of " + Join(kLinkOptions) + ", got " +
+                                       Describe(entry.value));
+  }
+  std::vector<MapEntry> options;
+  AASIM_RETURN_IF_ERROR(Entries(entry.value, what, &options));
+  for (const MapEntry& e : options) {
+    if (!Contains(kLinkOptions, e.key)) {
+      return Error(e.key_node.Mark(), what + ": unknown option '" + e.key +
+                                          "' (expected one of: " + Join(kLinkOptions) + ")");
+    }
+  }
+  AASIM_RETURN_IF_ERROR(
+      ParseLinkSpec(entry.value, options, what, "latency is required", &rule.spec));
+  rule.mark = ToSourceMark(key_mark);
+  scenario_.links.push_back(std::move(rule));
+  return Status::Ok();
+}
+
+// ---- steps ----
+
+std::string Parser::UnknownStep(std::string_view key) const {
+  return "unknown step '" + std::string(key) +
+         "' (not a region of this scenario nor a step kind: " + StepKindNames() + ")";
+}
+
+Status Parser::ParseSteps(const MapEntry& entry) {
+  if (!entry.value.IsSequence()) {
+    return Error(ValueMark(entry), "steps: expected a list of steps, got " + Describe(entry.value));
+  }
+  if (entry.value.size() == 0) {
+    return Error(ValueMark(entry), "steps: expected at least one step");
+  }
+  for (const YAML::Node& node : entry.value) {
+    Step step;
+    AASIM_RETURN_IF_ERROR(ParseStep(node, &step));
+    scenario_.steps.push_back(std::move(step));
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseStep(const YAML::Node& node, Step* step) {
+  step->mark = ToSourceMark(node.Mark());
+  std::string suffix_region;
+  // A bare scalar: `- sync`.
+  if (node.IsScalar()) {
+    const std::string& key = node.Scalar();
+    const StepKindInfo* info = FindStepKind(key, &suffix_region);
+    if (info != nullptr && info->bare) {
+      step->kind = info->kind;
+      return (this->*info->parse)(MapEntry{key, node, YAML::Node(YAML::NodeType::Null)}, step);
+    }
+    if (info != nullptr) {
+      return Error(node.Mark(), "step '" + key + "' needs a value (write '- " + key + ": ...')");
+    }
+    if (scenario_.RegionIndex(key) >= 0) {
+      return Error(node.Mark(),
+                   "step '" + key + "' needs a command (write '- " + key + ": COMMAND')");
+    }
+    return Error(node.Mark(), UnknownStep(key));
+  }
+  if (!node.IsMap()) {
+    return Error(node.Mark(), "expected a step (REGION: COMMAND or one of: " + StepKindNames() +
+                                  "), got " + Describe(node));
+  }
+
+  std::vector<MapEntry> entries;
+  AASIM_RETURN_IF_ERROR(Entries(node, "step", &entries));
+  const MapEntry* kind_entry = nullptr;
+  const StepKindInfo* kind_info = nullptr;  // nullptr with a kind_entry: a command
+  const MapEntry* expect_entry = nullptr;
+  for (const MapEntry& e : entries) {
+    if (e.key == kExpectKey) {
+      expect_entry = &e;
+      continue;
+    }
+    std::string region;
+    const StepKindInfo* info = FindStepKind(e.key, &region);
+    if (info == nullptr && scenario_.RegionIndex(e.key) < 0) {
+      return Error(e.key_node.Mark(), UnknownStep(e.key));
+    }
+    if (kind_entry != nullptr) {
+      return Error(e.key_node.Mark(), "step has both '" + kind_entry->key + "' and '" + e.key +
+                                          "' (write one step per list item)");
+    }
+    kind_entry = &e;
+    kind_info = info;
+    suffix_region = region;
+  }
+  if (kind_entry == nullptr) {
+    if (expect_entry != nullptr) {
+      return Error(expect_entry->key_node.Mark(),
+                   "expect: only allowed on a command step (REGION: COMMAND), and this step has "
+                   "no command");
+    }
+    return Error(node.Mark(), "empty step (expected REGION: COMMAND or one of: " +
+                                  StepKindNames() + ")");
+  }
+  if (expect_entry != nullptr && kind_info != nullptr && !kind_info->allows_expect) {
+    return Error(expect_entry->key_node.Mark(),
+                 "expect: only allowed on a command step (REGION: COMMAND), not on '" +
+                     kind_entry->key + "'");
+  }
+
+  if (kind_info == nullptr) {
+    step->kind = Step::Kind::kCommand;
+    step->region = kind_entry->key;
+    AASIM_RETURN_IF_ERROR(ParseCommand(*kind_entry, step));
+  } else {
+    step->kind = kind_info->kind;
+    if (kind_info->region_suffix) {
+      if (scenario_.RegionIndex(suffix_region) < 0) {
+        return Error(kind_entry->key_node.Mark(), UnknownRegion(kind_entry->key, suffix_region));
+      }
+      step->region = suffix_region;
+    }
+    AASIM_RETURN_IF_ERROR((this->*kind_info->parse)(*kind_entry, step));
+  }
+  if (expect_entry != nullptr) {
+    Expectation expect;
+    AASIM_RETURN_IF_ERROR(ParseExpect(*expect_entry, &expect));
+    step->expect = std::move(expect);
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseCommand(const MapEntry& entry, Step* step) {
+  const std::string& region = entry.key;
+  if (entry.value.IsNull()) return Error(ValueMark(entry), region + ": empty command");
+  if (!entry.value.IsScalar()) {
+    return Error(ValueMark(entry), region + ": expected a command like \"INCR foo\", got " +
+                                       Describe(entry.value));
+  }
+  step->text = entry.value.Scalar();
+  Result<std::vector<std::string>> argv = SplitCommand(step->text);
+  if (!argv.ok()) {
+    return Error(ValueMark(entry),
+                 region + ": cannot split command: " + argv.status().message());
+  }
+  if (argv->empty()) return Error(ValueMark(entry), region + ": empty command");
+  step->argv = std::move(argv).value();
+  return Status::Ok();
+}
+
+Status Parser::ParseExpect(const MapEntry& entry, Expectation* out) {
+  const YAML::Node& value = entry.value;
+  out->mark = ToSourceMark(ValueMark(entry));
+  switch (value.Type()) {
+    case YAML::NodeType::Scalar:
+      out->kind = Expectation::Kind::kScalar;
+      out->text = value.Scalar();
+      return Status::Ok();
+    case YAML::NodeType::Sequence: {
+      out->kind = Expectation::Kind::kList;
+      size_t index = 0;
+      for (const YAML::Node& item : value) {
+        if (!item.IsScalar()) {
+          return Error(item.Mark(), "expect[" + std::to_string(index) +
+                                        "]: expected a scalar, got " + Describe(item));
+        }
+        out->items.push_back(item.Scalar());
+        ++index;
+      }
+      return Status::Ok();
+    }
+    case YAML::NodeType::Map: {
+      std::vector<MapEntry> entries;
+      AASIM_RETURN_IF_ERROR(Entries(value, "expect", &entries));
+      if (entries.size() != 1 || entries[0].key != "error") {
+        const YAML::Mark mark = entries.empty() ? value.Mark() : entries.back().key_node.Mark();
+        const std::string got =
+            entries.empty() ? "an empty map" : "key '" + entries.back().key + "'";
+        return Error(mark, "expect: expected a reply, null, a list or {error: TEXT}, got " + got);
+      }
+      if (!entries[0].value.IsScalar()) {
+        return Error(ValueMark(entries[0]), "expect.error: expected the text of the error, got " +
+                                                Describe(entries[0].value));
+      }
+      out->kind = Expectation::Kind::kError;
+      out->text = entries[0].value.Scalar();
+      return Status::Ok();
+    }
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  if (IsExplicitNull(value)) {
+    out->kind = Expectation::Kind::kNull;
+    return Status::Ok();
+  }
+  return Error(entry.key_node.Mark(),
+               "expect: expected a value (write 'expect: null' for a nil reply)");
+}
+
+Status Parser::ParseGroups(const MapEntry& entry, std::string_view what, Step* step) {
+  const std::string w(what);
+  const YAML::Node& value = entry.value;
+  if (!value.IsSequence()) {
+    return Error(ValueMark(entry), w + ": expected a list of regions like [A, B] or groups like "
+                                       "[[A, B], [C]], got " +
+                                       Describe(value));
+  }
+  std::vector<std::string> seen;
+  for (const YAML::Node& item : value) {
+    std::vector<YAML::Node> members;
+    if (item.IsSequence()) {
+      if (item.size() == 0) return Error(item.Mark(), w + ": empty group");
+      for (const YAML::Node& member : item) members.push_back(member);
+    } else {
+      members.push_back(item);
+    }
+    std::vector<std::string> group;
+    for (const YAML::Node& member : members) {
+      std::string region;
+      AASIM_RETURN_IF_ERROR(KnownRegion(member, member.Mark(), w, &region));
+      if (Contains(seen, region)) {
+        return Error(member.Mark(), w + ": region '" + region + "' appears twice");
+      }
+      seen.push_back(region);
+      group.push_back(std::move(region));
+    }
+    step->groups.push_back(std::move(group));
+  }
+  if (step->groups.size() < 2) {
+    return Error(value.Mark(), w + ": expected at least two groups (like [A, B]), got " +
+                                   std::to_string(step->groups.size()));
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParsePartition(const MapEntry& entry, Step* step) {
+  return ParseGroups(entry, "partition", step);
+}
+
+Status Parser::ParseHeal(const MapEntry& entry, Step* step) {
+  if (entry.value.IsScalar() && entry.value.Scalar() == "all") {
+    step->all = true;
+    return Status::Ok();
+  }
+  if (!entry.value.IsSequence()) {
+    return Error(ValueMark(entry), "heal: expected all, a list of regions like [A, B] or groups "
+                                   "like [[A, B], [C]], got " +
+                                       Describe(entry.value));
+  }
+  return ParseGroups(entry, "heal", step);
+}
+
+Status Parser::ParseWait(const MapEntry& entry, Step* step) {
+  return Duration(entry, "wait", /*allow_negative=*/false, &step->duration);
+}
+
+Status Parser::ParseAt(const MapEntry& entry, Step* step) {
+  return Duration(entry, "at", /*allow_negative=*/false, &step->duration);
+}
+
+Status Parser::ParseSync(const MapEntry& entry, Step* /*step*/) {
+  if (entry.value.IsNull() || (entry.value.IsMap() && entry.value.size() == 0)) {
+    return Status::Ok();
+  }
+  return Error(ValueMark(entry), "sync: takes no value, got " + Describe(entry.value));
+}
+
+Status Parser::ParseConverged(const MapEntry& entry, Step* step) {
+  if (!entry.value.IsSequence()) {
+    return Error(ValueMark(entry), "converged: expected a list of keys ([] for all keys), got " +
+                                       Describe(entry.value));
+  }
+  for (const YAML::Node& key : entry.value) {
+    if (!key.IsScalar()) {
+      return Error(key.Mark(), "converged: expected a key, got " + Describe(key));
+    }
+    step->keys.push_back(key.Scalar());
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseRegionStep(const MapEntry& entry, Step* step) {
+  return KnownRegion(entry.value, ValueMark(entry), entry.key, &step->region);
+}
+
+Status Parser::ParseCrash(const MapEntry& entry, Step* step) {
+  return ParseRegionStep(entry, step);
+}
+
+Status Parser::ParseRestart(const MapEntry& entry, Step* step) {
+  return ParseRegionStep(entry, step);
+}
+
+Status Parser::ParseNote(const MapEntry& entry, Step* step) {
+  return Text(entry, "note", &step->text);
+}
+
+#undef AASIM_RETURN_IF_ERROR
+
+}  // namespace
+
+int Scenario::RegionIndex(std::string_view region_name) const {
+  for (size_t i = 0; i < regions.size(); ++i) {
+    if (regions[i].name == region_name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+Result<Scenario> ParseScenario(std::string_view yaml_text, const std::string& file_name) {
+  Parser parser(yaml_text, file_name);
+  try {
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
+    return parser.Parse(documents);
+  } catch (const YAML::Exception& e) {
+    return parser.Error(e.mark, "invalid YAML: " + e.msg);
+  } catch (const std::exception& e) {
+    return parser.Error(YAML::Mark::null_mark(), std::string("cannot parse: ") + e.what());
+  } catch (...) {
+    return parser.Error(YAML::Mark::null_mark(), "cannot parse: unknown error");
+  }
+}
+
+Result<Scenario> LoadScenarioFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return Status::InvalidArgument(path + ": cannot read file: " + std::strerror(errno));
+  }
+  std::string text;
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) text.append(buffer, n);
+  const bool failed = std::ferror(f) != 0;
+  const int saved_errno = errno;
+  std::fclose(f);
+  if (failed) {
+    return Status::InvalidArgument(path + ": cannot read file: " + std::strerror(saved_errno));
+  }
+  return ParseScenario(text, path);
+}
+
+Result<std::vector<std::string>> SplitCommand(std::string_view line) {
+  // Mirrors sdssplitargs() in Redis's sds.c, which redis-cli uses.
+  std::vector<std::string> args;
+  size_t i = 0;
+  const size_t n = line.size();
+  while (true) {
+    while (i < n && IsSpace(line[i])) ++i;
+    if (i >= n) return args;
+    std::string current;
+    bool in_double = false;
+    bool in_single = false;
+    bool done = false;
+    while (!done) {
+      const bool at_end = i >= n;
+      const char c = at_end ? '\0' : line[i];
+      if (in_double) {
+        if (at_end) return Status::InvalidArgument("unbalanced quotes");
+        if (c == '\\' && i + 3 < n && line[i + 1] == 'x' && HexValue(line[i + 2]) >= 0 &&
+            HexValue(line[i + 3]) >= 0) {
+          current += static_cast<char>(HexValue(line[i + 2]) * 16 + HexValue(line[i + 3]));
+          i += 3;
+        } else if (c == '\\' && i + 1 < n) {
+          ++i;
+          switch (line[i]) {
+            case 'n':
+              current += '\n';
+              break;
+            case 'r':
+              current += '\r';
+              break;
+            case 't':
+              current += '\t';
+              break;
+            case 'b':
+              current += '\b';
+              break;
+            case 'a':
+              current += '\a';
+              break;
+            default:
+              current += line[i];
+              break;
+          }
+        } else if (c == '"') {
+          if (i + 1 < n && !IsSpace(line[i + 1])) {
+            return Status::InvalidArgument("closing quote must be followed by a space");
+          }
+          done = true;
+        } else {
+          current += c;
+        }
+      } else if (in_single) {
+        if (at_end) return Status::InvalidArgument("unbalanced quotes");
+        if (c == '\\' && i + 1 < n && line[i + 1] == '\'') {
+          ++i;
+          current += '\'';
+        } else if (c == '\'') {
+          if (i + 1 < n && !IsSpace(line[i + 1])) {
+            return Status::InvalidArgument("closing quote must be followed by a space");
+          }
+          done = true;
+        } else {
+          current += c;
+        }
+      } else if (at_end || IsSpace(c)) {
+        done = true;
+      } else if (c == '"') {
+        in_double = true;
+      } else if (c == '\'') {
+        in_single = true;
+      } else {
+        current += c;
+      }
+      if (!at_end) ++i;
+    }
+    args.push_back(std::move(current));
+  }
+}
+
+}  // namespace cluster_sim

@@ -1,0 +1,60 @@
+// CausalContext: the set of dots a replica has observed, kept compact as a version vector
+// (every dot (r, 1..n)) plus a "dot cloud" of observed dots beyond the contiguous prefix,
+// which arrive when deltas are delivered out of order (Almeida, Shoker, Baquero, "Delta
+// state replicated data types", 2018, section 5). Compact() folds the cloud into the vector
+// as soon as gaps close, so in steady state the context is one counter per replica.
+//
+// The representation is canonical (sorted, no zero entries, cloud dots strictly above
+// the vector), so operator== is set equality. Value type; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "crdt/dot.h"
+#include "crdt/encoding.h"
+#include "crdt/small_vec.h"
+
+namespace crdt {
+
+class CausalContext {
+ public:
+  struct Entry {
+    ReplicaId replica;
+    uint64_t max;  // every dot (replica, 1..max) is in the context
+    friend bool operator==(const Entry&, const Entry&) = default;
+  };
+
+  bool Contains(const Dot& d) const;
+  // The contiguous maximum for r (0 if none).
+  uint64_t Max(ReplicaId r) const;
+  // A new dot for r, recorded in the context.
+  // REQUIRES: no cloud dot of r (a replica's own dots are contiguous in its own context).
+  Dot Next(ReplicaId r);
+  void Add(const Dot& d);
+  void Join(const CausalContext& other);
+  bool empty() const { return vv_.empty() && cloud_.empty(); }
+  // Number of dots held explicitly (vector entries + cloud dots): its size cost.
+  size_t ExplicitSize() const { return vv_.size() + cloud_.size(); }
+  size_t HeapBytes() const { return vv_.HeapBytes() + cloud_.HeapBytes(); }
+
+  const SmallVec<Entry, 6>& vector() const { return vv_; }
+  const SmallVec<Dot, 2>& cloud() const { return cloud_; }
+
+  void Encode(Encoder* enc) const;
+  bool Decode(Decoder* dec);  // replaces *this; false on malformed input
+  std::string DebugString() const;
+
+  friend bool operator==(const CausalContext& a, const CausalContext& b) {
+    return a.vv_ == b.vv_ && a.cloud_ == b.cloud_;
+  }
+
+ private:
+  void SetMax(ReplicaId r, uint64_t max);
+  void Compact();
+
+  SmallVec<Entry, 6> vv_;   // sorted by replica, max > 0
+  SmallVec<Dot, 2> cloud_;  // sorted, each counter > Max(replica) + 1
+};
+
+}  // namespace crdt

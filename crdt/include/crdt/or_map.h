@@ -1,0 +1,91 @@
+// Observed-remove map of string values: the value of a Redis hash key in an Active/Active
+// database. The field set is observed-remove, add-wins (HDEL removes only the writes it
+// observed; a concurrent HSET elsewhere brings the field back); each field value is a
+// StringValue: last-write-wins for HSET, a PN-counter for HINCRBY.
+//
+// HashStore is the dot store (the fields share the enclosing causal context); OrMap is the
+// standalone type. Fields are kept in a std::map, so iteration is sorted and deterministic.
+// Deltas are key-complete (see aw_or_set.h): a delta lists every field it touches.
+// Value types; not thread-safe.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "crdt/causal_context.h"
+#include "crdt/encoding.h"
+#include "crdt/string_value.h"
+
+namespace crdt {
+
+class HashStore {
+ public:
+  using Fields = std::map<std::string, StringValueStore, std::less<>>;
+
+  // Present fields.
+  size_t size() const;
+  bool empty() const { return size() == 0; }
+  // No metadata at all (may be dropped).
+  bool Empty() const { return fields_.empty(); }
+  const StringValueStore* Find(std::string_view field) const;
+  std::optional<std::string> Get(std::string_view field) const;
+  std::vector<std::pair<std::string, std::string>> Items() const;  // sorted by field
+
+  // Returns true if the field was not present.
+  bool Set(std::string_view field, std::string_view value, ReplicaId r, int64_t timestamp_us,
+           CausalContext* cc, HashStore* delta, CausalContext* delta_cc);
+  IncrStatus IncrBy(std::string_view field, int64_t by, ReplicaId r, int64_t* new_value,
+                    HashStore* delta);
+  // Returns true if the field was present.
+  bool Del(std::string_view field, HashStore* delta, CausalContext* delta_cc);
+  // Removes every field; returns how many were present.
+  size_t Clear(HashStore* delta, CausalContext* delta_cc);
+
+  void Join(const HashStore& other, const CausalContext& my_cc, const CausalContext& other_cc,
+            bool other_complete, bool keep_empty);
+  size_t HeapBytes() const;
+
+  void Encode(Encoder* enc) const;
+  bool Decode(Decoder* dec);
+  // Equality of non-empty fields.
+  friend bool operator==(const HashStore& a, const HashStore& b);
+
+ private:
+  StringValueStore& Touch(HashStore* delta, std::string_view field);
+  Fields fields_;
+};
+
+class OrMap {
+ public:
+  OrMap() = default;
+  explicit OrMap(ReplicaId self) : self_(self) {}
+
+  OrMap Set(std::string_view field, std::string_view value, int64_t timestamp_us);
+  std::optional<OrMap> IncrBy(std::string_view field, int64_t by, IncrStatus* status = nullptr);
+  OrMap Del(std::string_view field);
+  void Merge(const OrMap& other);
+
+  std::optional<std::string> Get(std::string_view field) const { return store_.Get(field); }
+  std::vector<std::pair<std::string, std::string>> Items() const { return store_.Items(); }
+  size_t Size() const { return store_.size(); }
+  const HashStore& store() const { return store_; }
+  const CausalContext& context() const { return cc_; }
+
+  std::string Encode() const;
+  static std::optional<OrMap> Decode(std::string_view bytes, std::string* error);
+  friend bool operator==(const OrMap& a, const OrMap& b) {
+    return a.store_ == b.store_ && a.cc_ == b.cc_;
+  }
+
+ private:
+  ReplicaId self_ = 0;
+  HashStore store_;
+  CausalContext cc_;
+  bool key_complete_ = false;
+};
+
+}  // namespace crdt

@@ -1,0 +1,174 @@
+#include "crdt/causal_context.h"
+
+#include <algorithm>
+
+namespace crdt {
+
+namespace {
+template <typename V>
+size_t LowerBoundReplica(const V& vv, ReplicaId r) {
+  size_t lo = 0, hi = vv.size();
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (vv[mid].replica < r) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+}  // namespace
+
+uint64_t CausalContext::Max(ReplicaId r) const {
+  size_t i = LowerBoundReplica(vv_, r);
+  return (i < vv_.size() && vv_[i].replica == r) ? vv_[i].max : 0;
+}
+
+bool CausalContext::Contains(const Dot& d) const {
+  if (d.counter <= Max(d.replica)) return true;
+  if (cloud_.empty()) return false;
+  return std::binary_search(cloud_.begin(), cloud_.end(), d);
+}
+
+void CausalContext::SetMax(ReplicaId r, uint64_t max) {
+  size_t i = LowerBoundReplica(vv_, r);
+  if (i < vv_.size() && vv_[i].replica == r) {
+    vv_[i].max = max;
+  } else {
+    vv_.insert(i, Entry{r, max});
+  }
+}
+
+Dot CausalContext::Next(ReplicaId r) {
+  size_t i = LowerBoundReplica(vv_, r);
+  if (i < vv_.size() && vv_[i].replica == r) {
+    ++vv_[i].max;
+    if (!cloud_.empty()) Compact();
+    return Dot{r, vv_[i].max};
+  }
+  vv_.insert(i, Entry{r, 1});
+  if (!cloud_.empty()) Compact();
+  return Dot{r, 1};
+}
+
+void CausalContext::Add(const Dot& d) {
+  uint64_t max = Max(d.replica);
+  if (d.counter <= max) return;
+  if (d.counter == max + 1) {
+    SetMax(d.replica, d.counter);
+    if (!cloud_.empty()) Compact();
+    return;
+  }
+  auto it = std::lower_bound(cloud_.begin(), cloud_.end(), d);
+  if (it != cloud_.end() && *it == d) return;
+  cloud_.insert(static_cast<size_t>(it - cloud_.begin()), d);
+}
+
+void CausalContext::Join(const CausalContext& other) {
+  if (this == &other) return;
+  // Merge the version vectors (both sorted by replica).
+  if (!other.vv_.empty()) {
+    if (vv_.empty()) {
+      vv_ = other.vv_;
+    } else {
+      SmallVec<Entry, 6> merged;
+      size_t i = 0, j = 0;
+      while (i < vv_.size() || j < other.vv_.size()) {
+        if (j == other.vv_.size() || (i < vv_.size() && vv_[i].replica < other.vv_[j].replica)) {
+          merged.push_back(vv_[i++]);
+        } else if (i == vv_.size() || other.vv_[j].replica < vv_[i].replica) {
+          merged.push_back(other.vv_[j++]);
+        } else {
+          merged.push_back(Entry{vv_[i].replica, std::max(vv_[i].max, other.vv_[j].max)});
+          ++i;
+          ++j;
+        }
+      }
+      vv_ = std::move(merged);
+    }
+  }
+  if (!other.cloud_.empty()) {
+    if (cloud_.empty()) {
+      cloud_ = other.cloud_;
+    } else {
+      SmallVec<Dot, 2> merged;
+      merged.resize(cloud_.size() + other.cloud_.size());
+      auto end = std::set_union(cloud_.begin(), cloud_.end(), other.cloud_.begin(),
+                                other.cloud_.end(), merged.begin());
+      merged.resize(static_cast<size_t>(end - merged.begin()));
+      cloud_ = std::move(merged);
+    }
+  }
+  Compact();
+}
+
+void CausalContext::Compact() {
+  if (cloud_.empty()) return;
+  size_t out = 0;
+  for (size_t i = 0; i < cloud_.size(); ++i) {
+    const Dot d = cloud_[i];
+    uint64_t max = Max(d.replica);
+    if (d.counter <= max) continue;  // already covered
+    if (d.counter == max + 1) {
+      SetMax(d.replica, d.counter);  // sorted cloud: the next dot of r may now fold too
+      continue;
+    }
+    cloud_[out++] = d;
+  }
+  cloud_.resize(out);
+}
+
+void CausalContext::Encode(Encoder* enc) const {
+  enc->PutVarint(vv_.size());
+  ReplicaId prev = 0;
+  for (const Entry& e : vv_) {
+    enc->PutVarint(e.replica - prev);  // sorted: delta-encode replica ids
+    enc->PutVarint(e.max);
+    prev = e.replica;
+  }
+  enc->PutVarint(cloud_.size());
+  for (const Dot& d : cloud_) enc->PutDot(d);
+}
+
+bool CausalContext::Decode(Decoder* dec) {
+  vv_.clear();
+  cloud_.clear();
+  uint64_t n = 0;
+  if (!dec->GetCount(&n, 2)) return false;
+  uint64_t replica = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t delta = 0, max = 0;
+    if (!dec->GetVarint(&delta) || !dec->GetVarint(&max)) return false;
+    if (i > 0 && delta == 0) return dec->Fail("version vector not sorted");
+    replica += delta;
+    if (replica > UINT32_MAX) return dec->Fail("replica id overflow");
+    if (max == 0) return dec->Fail("version vector entry 0");
+    vv_.push_back(Entry{static_cast<ReplicaId>(replica), max});
+  }
+  if (!dec->GetCount(&n, 2)) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    Dot d;
+    if (!dec->GetDot(&d)) return false;
+    if (!cloud_.empty() && !(cloud_.back() < d)) return dec->Fail("dot cloud not sorted");
+    cloud_.push_back(d);
+  }
+  // Re-canonicalize: a hostile encoding may hold cloud dots the vector covers.
+  Compact();
+  return true;
+}
+
+std::string CausalContext::DebugString() const {
+  std::string s = "{";
+  for (const Entry& e : vv_) {
+    s.append(std::to_string(e.replica)).append(":").append(std::to_string(e.max)).append(" ");
+  }
+  s.append("|");
+  for (const Dot& d : cloud_) {
+    s.append(" ").append(std::to_string(d.replica)).append(".").append(std::to_string(d.counter));
+  }
+  s.append("}");
+  return s;
+}
+
+}  // namespace crdt

@@ -1,0 +1,155 @@
+#include "crdt/lww_register.h"
+
+#include <algorithm>
+
+namespace crdt {
+
+bool RegisterStore::Beats(const Write& a, const Write& b) {
+  if (a.timestamp_us != b.timestamp_us) return a.timestamp_us > b.timestamp_us;
+  if (SiteOf(a.dot.replica) != SiteOf(b.dot.replica)) {
+    return SiteOf(a.dot.replica) < SiteOf(b.dot.replica);
+  }
+  return a.dot < b.dot;
+}
+
+const RegisterStore::Write* RegisterStore::Winner() const {
+  const Write* best = nullptr;
+  for (const Write& w : writes_) {
+    if (best == nullptr || Beats(w, *best)) best = &w;
+  }
+  return best;
+}
+
+void RegisterStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
+                           CausalContext* cc, RegisterStore* delta, CausalContext* delta_cc) {
+  if (delta_cc) {
+    for (const Write& w : writes_) delta_cc->Add(w.dot);
+  }
+  writes_.clear();
+  Dot d = cc->Next(r);
+  writes_.push_back(Write{d, timestamp_us, std::string(value)});
+  if (delta) {
+    // The delta may already hold writes (a batch); this write observed them all.
+    delta->writes_.clear();
+    delta->writes_.push_back(writes_.back());
+  }
+  if (delta_cc) delta_cc->Add(d);
+}
+
+bool RegisterStore::Clear(RegisterStore* delta, CausalContext* delta_cc) {
+  bool had = !writes_.empty();
+  if (delta_cc) {
+    for (const Write& w : writes_) delta_cc->Add(w.dot);
+  }
+  writes_.clear();
+  if (delta) delta->writes_.clear();
+  return had;
+}
+
+void RegisterStore::Join(const RegisterStore& other, const CausalContext& my_cc,
+                         const CausalContext& other_cc) {
+  if (this == &other) return;
+  std::vector<Write> out;
+  out.reserve(writes_.size() + other.writes_.size());
+  size_t i = 0, j = 0;
+  while (i < writes_.size() || j < other.writes_.size()) {
+    if (j == other.writes_.size() ||
+        (i < writes_.size() && writes_[i].dot < other.writes_[j].dot)) {
+      if (!other_cc.Contains(writes_[i].dot)) out.push_back(std::move(writes_[i]));
+      ++i;
+    } else if (i == writes_.size() || other.writes_[j].dot < writes_[i].dot) {
+      if (!my_cc.Contains(other.writes_[j].dot)) out.push_back(other.writes_[j]);
+      ++j;
+    } else {
+      out.push_back(std::move(writes_[i]));  // same dot, same write
+      ++i;
+      ++j;
+    }
+  }
+  writes_ = std::move(out);
+}
+
+size_t RegisterStore::HeapBytes() const {
+  size_t n = writes_.capacity() * sizeof(Write);
+  for (const Write& w : writes_) {
+    if (w.value.capacity() > 15) n += w.value.capacity() + 1;
+  }
+  return n;
+}
+
+void RegisterStore::Encode(Encoder* enc) const {
+  enc->PutVarint(writes_.size());
+  for (const Write& w : writes_) {
+    enc->PutDot(w.dot);
+    enc->PutSigned(w.timestamp_us);
+    enc->PutBytes(w.value);
+  }
+}
+
+bool RegisterStore::Decode(Decoder* dec) {
+  writes_.clear();
+  uint64_t n = 0;
+  if (!dec->GetCount(&n, 4)) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    Write w;
+    std::string_view v;
+    if (!dec->GetDot(&w.dot) || !dec->GetSigned(&w.timestamp_us) || !dec->GetBytes(&v)) {
+      return false;
+    }
+    if (!writes_.empty() && !(writes_.back().dot < w.dot)) {
+      return dec->Fail("register writes not sorted");
+    }
+    w.value.assign(v.data(), v.size());
+    writes_.push_back(std::move(w));
+  }
+  return true;
+}
+
+LwwRegister LwwRegister::Set(std::string_view value, int64_t timestamp_us) {
+  LwwRegister delta(self_);
+  store_.Assign(self_, timestamp_us, value, &cc_, &delta.store_, &delta.cc_);
+  return delta;
+}
+
+LwwRegister LwwRegister::Clear() {
+  LwwRegister delta(self_);
+  store_.Clear(&delta.store_, &delta.cc_);
+  return delta;
+}
+
+void LwwRegister::Merge(const LwwRegister& other) {
+  if (this == &other) return;
+  store_.Join(other.store_, cc_, other.cc_);
+  cc_.Join(other.cc_);
+}
+
+std::optional<std::string> LwwRegister::Value() const {
+  const RegisterStore::Write* w = store_.Winner();
+  if (w == nullptr) return std::nullopt;
+  return w->value;
+}
+
+std::string LwwRegister::Encode() const {
+  Encoder enc;
+  store_.Encode(&enc);
+  cc_.Encode(&enc);
+  return enc.Release();
+}
+
+std::optional<LwwRegister> LwwRegister::Decode(std::string_view bytes, std::string* error) {
+  Decoder dec(bytes);
+  LwwRegister r;
+  if (!r.store_.Decode(&dec) || !r.cc_.Decode(&dec) || !dec.done()) {
+    if (error) *error = dec.error().empty() ? "trailing bytes after register" : dec.error();
+    return std::nullopt;
+  }
+  for (const auto& w : r.store_.writes()) {
+    if (!r.cc_.Contains(w.dot)) {
+      if (error) *error = "register write outside its causal context";
+      return std::nullopt;
+    }
+  }
+  return r;
+}
+
+}  // namespace crdt

@@ -1,0 +1,213 @@
+#include "crdt/or_map.h"
+
+namespace crdt {
+
+size_t HashStore::size() const {
+  size_t n = 0;
+  for (const auto& [f, v] : fields_) n += v.Present() ? 1 : 0;
+  return n;
+}
+
+const StringValueStore* HashStore::Find(std::string_view field) const {
+  auto it = fields_.find(field);
+  return it == fields_.end() ? nullptr : &it->second;
+}
+
+std::optional<std::string> HashStore::Get(std::string_view field) const {
+  const StringValueStore* v = Find(field);
+  return v ? v->Value() : std::nullopt;
+}
+
+std::vector<std::pair<std::string, std::string>> HashStore::Items() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [f, v] : fields_) {
+    if (auto s = v.Value()) out.emplace_back(f, std::move(*s));
+  }
+  return out;
+}
+
+StringValueStore& HashStore::Touch(HashStore* delta, std::string_view field) {
+  auto it = delta->fields_.find(field);
+  if (it == delta->fields_.end()) it = delta->fields_.emplace(std::string(field), StringValueStore()).first;
+  return it->second;
+}
+
+bool HashStore::Set(std::string_view field, std::string_view value, ReplicaId r,
+                    int64_t timestamp_us, CausalContext* cc, HashStore* delta,
+                    CausalContext* delta_cc) {
+  auto it = fields_.find(field);
+  if (it == fields_.end()) it = fields_.emplace(std::string(field), StringValueStore()).first;
+  bool was = it->second.Present();
+  it->second.Assign(r, timestamp_us, value, cc, delta ? &Touch(delta, field) : nullptr, delta_cc);
+  return !was;
+}
+
+IncrStatus HashStore::IncrBy(std::string_view field, int64_t by, ReplicaId r, int64_t* new_value,
+                             HashStore* delta) {
+  auto it = fields_.find(field);
+  bool created = it == fields_.end();
+  if (created) it = fields_.emplace(std::string(field), StringValueStore()).first;
+  StringValueStore scratch;
+  IncrStatus s = it->second.Increment(r, by, new_value, delta ? &scratch : nullptr);
+  if (s != IncrStatus::kOk) {
+    if (created) fields_.erase(it);
+    return s;
+  }
+  if (delta) Touch(delta, field).counter.Merge(scratch.counter);
+  return s;
+}
+
+bool HashStore::Del(std::string_view field, HashStore* delta, CausalContext* delta_cc) {
+  auto it = fields_.find(field);
+  if (it == fields_.end() || !it->second.Present()) return false;
+  it->second.Clear(delta ? &Touch(delta, field) : nullptr, delta_cc);
+  if (it->second.Empty()) fields_.erase(it);
+  return true;
+}
+
+size_t HashStore::Clear(HashStore* delta, CausalContext* delta_cc) {
+  size_t n = 0;
+  for (auto it = fields_.begin(); it != fields_.end();) {
+    if (it->second.Present()) {
+      ++n;
+      it->second.Clear(delta ? &Touch(delta, it->first) : nullptr, delta_cc);
+    }
+    it = it->second.Empty() ? fields_.erase(it) : std::next(it);
+  }
+  return n;
+}
+
+void HashStore::Join(const HashStore& other, const CausalContext& my_cc,
+                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
+  if (this == &other) return;
+  static const StringValueStore kEmpty{};
+  if (other_complete) {
+    for (const auto& [f, v] : other.fields_) {
+      auto it = fields_.find(f);
+      if (it == fields_.end()) it = fields_.emplace(f, StringValueStore()).first;
+      it->second.Join(v, my_cc, other_cc);
+      if (it->second.Empty() && !keep_empty) fields_.erase(it);
+    }
+    return;
+  }
+  // Full join: walk both sorted maps.
+  auto it = fields_.begin();
+  auto jt = other.fields_.begin();
+  while (it != fields_.end() || jt != other.fields_.end()) {
+    if (jt == other.fields_.end() || (it != fields_.end() && it->first < jt->first)) {
+      it->second.Join(kEmpty, my_cc, other_cc);
+      it = (it->second.Empty() && !keep_empty) ? fields_.erase(it) : std::next(it);
+    } else if (it == fields_.end() || jt->first < it->first) {
+      auto ins = fields_.emplace_hint(it, jt->first, StringValueStore());
+      ins->second.Join(jt->second, my_cc, other_cc);
+      if (ins->second.Empty() && !keep_empty) fields_.erase(ins);
+      ++jt;
+    } else {
+      it->second.Join(jt->second, my_cc, other_cc);
+      it = (it->second.Empty() && !keep_empty) ? fields_.erase(it) : std::next(it);
+      ++jt;
+    }
+  }
+}
+
+size_t HashStore::HeapBytes() const {
+  size_t n = 0;
+  for (const auto& [f, v] : fields_) {
+    n += 48 + sizeof(StringValueStore) + (f.capacity() > 15 ? f.capacity() + 1 : 0) + v.HeapBytes();
+  }
+  return n;
+}
+
+void HashStore::Encode(Encoder* enc) const {
+  enc->PutVarint(fields_.size());
+  for (const auto& [f, v] : fields_) {
+    enc->PutBytes(f);
+    v.Encode(enc);
+  }
+}
+
+bool HashStore::Decode(Decoder* dec) {
+  fields_.clear();
+  uint64_t n = 0;
+  if (!dec->GetCount(&n, 3)) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view f;
+    if (!dec->GetBytes(&f)) return false;
+    if (!fields_.empty() && !(fields_.rbegin()->first < f)) {
+      return dec->Fail("hash fields not sorted");
+    }
+    StringValueStore v;
+    if (!v.Decode(dec)) return false;
+    fields_.emplace_hint(fields_.end(), std::string(f), std::move(v));
+  }
+  return true;
+}
+
+bool operator==(const HashStore& a, const HashStore& b) {
+  auto it = a.fields_.begin();
+  auto jt = b.fields_.begin();
+  while (true) {
+    while (it != a.fields_.end() && it->second.Empty()) ++it;
+    while (jt != b.fields_.end() && jt->second.Empty()) ++jt;
+    if (it == a.fields_.end() || jt == b.fields_.end()) {
+      return it == a.fields_.end() && jt == b.fields_.end();
+    }
+    if (it->first != jt->first || !(it->second == jt->second)) return false;
+    ++it;
+    ++jt;
+  }
+}
+
+OrMap OrMap::Set(std::string_view field, std::string_view value, int64_t timestamp_us) {
+  OrMap delta(self_);
+  delta.key_complete_ = true;
+  store_.Set(field, value, self_, timestamp_us, &cc_, &delta.store_, &delta.cc_);
+  return delta;
+}
+
+std::optional<OrMap> OrMap::IncrBy(std::string_view field, int64_t by, IncrStatus* status) {
+  OrMap delta(self_);
+  delta.key_complete_ = true;
+  IncrStatus s = store_.IncrBy(field, by, self_, nullptr, &delta.store_);
+  if (status) *status = s;
+  if (s != IncrStatus::kOk) return std::nullopt;
+  return delta;
+}
+
+OrMap OrMap::Del(std::string_view field) {
+  OrMap delta(self_);
+  delta.key_complete_ = true;
+  store_.Del(field, &delta.store_, &delta.cc_);
+  return delta;
+}
+
+void OrMap::Merge(const OrMap& other) {
+  if (this == &other) return;
+  bool complete = key_complete_ && other.key_complete_;
+  store_.Join(other.store_, cc_, other.cc_, other.key_complete_, complete);
+  cc_.Join(other.cc_);
+  key_complete_ = complete;
+}
+
+std::string OrMap::Encode() const {
+  Encoder enc;
+  enc.PutByte(key_complete_ ? 1 : 0);
+  store_.Encode(&enc);
+  cc_.Encode(&enc);
+  return enc.Release();
+}
+
+std::optional<OrMap> OrMap::Decode(std::string_view bytes, std::string* error) {
+  Decoder dec(bytes);
+  OrMap m;
+  uint8_t flags = 0;
+  if (!dec.GetByte(&flags) || flags > 1 || !m.store_.Decode(&dec) || !m.cc_.Decode(&dec) ||
+      !dec.done()) {
+    if (error) *error = dec.error().empty() ? "malformed map" : dec.error();
+    return std::nullopt;
+  }
+  m.key_complete_ = flags == 1;
+  return m;
+}
+
+}  // namespace crdt

@@ -1,0 +1,1124 @@
+// Tests for the strict scenario loader (scenario.h) and durations (time.h).
+#include "cluster_sim/scenario.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster_sim/status.h"
+#include "cluster_sim/time.h"
+
+namespace cluster_sim {
+namespace {
+
+using ::std::chrono::microseconds;
+using Strings = std::vector<std::string>;
+
+// Test YAML is written as R"(...)" starting on the line after the opening; drop that first
+// newline so that line 1 of the text is line 1 of the file.
+std::string Yaml(std::string_view text) {
+  if (!text.empty() && text.front() == '\n') text.remove_prefix(1);
+  return std::string(text);
+}
+
+Scenario MustParse(std::string_view text) {
+  Result<Scenario> result = ParseScenario(Yaml(text), "t.yaml");
+  EXPECT_TRUE(result.ok()) << result.status().message();
+  return result.ok() ? std::move(result).value() : Scenario{};
+}
+
+// The error message of a scenario that must fail.
+std::string ErrorOf(std::string_view text) {
+  Result<Scenario> result = ParseScenario(Yaml(text), "t.yaml");
+  if (result.ok()) return "<parsed without error>";
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  return result.status().message();
+}
+
+// A valid scenario around the given steps (regions A, B, C).
+std::string WithSteps(std::string_view steps) {
+  return "name: t\nregions: [A, B, C]\nsteps:\n" + std::string(steps);
+}
+
+// ---------------------------------------------------------------------------------------
+// Durations
+
+TEST(ParseDurationTest, AcceptsUnitsIntegersAndDecimals) {
+  EXPECT_EQ(ParseDuration("250us"), microseconds(250));
+  EXPECT_EQ(ParseDuration("1.5ms"), microseconds(1500));
+  EXPECT_EQ(ParseDuration("2s"), microseconds(2000000));
+  EXPECT_EQ(ParseDuration("0ms"), microseconds(0));
+  EXPECT_EQ(ParseDuration("0us"), microseconds(0));
+  EXPECT_EQ(ParseDuration("40ms"), microseconds(40000));
+  EXPECT_EQ(ParseDuration("0.000001s"), microseconds(1));
+  EXPECT_EQ(ParseDuration("3.000012s"), microseconds(3000012));
+  EXPECT_EQ(ParseDuration("007ms"), microseconds(7000));
+  EXPECT_EQ(ParseDuration("1.250ms"), microseconds(1250));
+}
+
+TEST(ParseDurationTest, RoundsSubMicrosecondFractionsToNearest) {
+  EXPECT_EQ(ParseDuration("1.0004ms"), microseconds(1000));
+  EXPECT_EQ(ParseDuration("1.0005ms"), microseconds(1001));
+  EXPECT_EQ(ParseDuration("0.4us"), microseconds(0));
+  EXPECT_EQ(ParseDuration("0.5us"), microseconds(1));
+  EXPECT_EQ(ParseDuration("2.9999999s"), microseconds(3000000));
+  EXPECT_EQ(ParseDuration("-0.5us", true), microseconds(-1));
+}
+
+TEST(ParseDurationTest, NegativeOnlyWhenAllowed) {
+  EXPECT_EQ(ParseDuration("-40ms", /*allow_negative=*/true), microseconds(-40000));
+  EXPECT_EQ(ParseDuration("-1.5s", /*allow_negative=*/true), microseconds(-1500000));
+  EXPECT_EQ(ParseDuration("-0ms", /*allow_negative=*/true), microseconds(0));
+  EXPECT_EQ(ParseDuration("-40ms"), std::nullopt);
+  EXPECT_EQ(ParseDuration("-40ms", /*allow_negative=*/false), std::nullopt);
+}
+
+TEST(ParseDurationTest, RejectsEverythingElse) {
+  for (std::string_view bad :
+       {"", "40", "1.5", "ms", "-ms", "1.ms", ".5ms", "1 ms", " 1ms", "1ms ", "1m", "1h", "1min",
+        "1MS", "1Ms", "+1ms", "--1ms", "1e3ms", "1,5ms", "1.2.3ms", "1ms2", "0x10ms", "fast",
+        "1\tms", "1mss", "1us1", "- 1ms", "∞ms"}) {
+    EXPECT_EQ(ParseDuration(bad), std::nullopt) << '"' << bad << '"';
+    EXPECT_EQ(ParseDuration(bad, /*allow_negative=*/true), std::nullopt) << '"' << bad << '"';
+  }
+}
+
+TEST(ParseDurationTest, RejectsOverflow) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  EXPECT_EQ(ParseDuration("9223372036854775807us"), microseconds(kMax));
+  EXPECT_EQ(ParseDuration("9223372036854775808us"), std::nullopt);
+  EXPECT_EQ(ParseDuration("-9223372036854775808us", true), microseconds(kMin));
+  EXPECT_EQ(ParseDuration("-9223372036854775809us", true), std::nullopt);
+  EXPECT_EQ(ParseDuration("9223372036854.775807s"), microseconds(kMax));
+  EXPECT_EQ(ParseDuration("9223372036854.775808s"), std::nullopt);
+  EXPECT_EQ(ParseDuration("9223372036854776s"), std::nullopt);
+  EXPECT_EQ(ParseDuration("99999999999999999999999999s"), std::nullopt);
+  EXPECT_EQ(ParseDuration("18446744073709551616us"), std::nullopt);  // 2^64 wraps otherwise
+  EXPECT_EQ(ParseDuration("9223372036854775807.5us"), std::nullopt);  // rounds past max
+}
+
+TEST(FormatDurationTest, ShortestExactForm) {
+  EXPECT_EQ(FormatDuration(microseconds(0)), "0ms");
+  EXPECT_EQ(FormatDuration(microseconds(80000)), "80ms");
+  EXPECT_EQ(FormatDuration(microseconds(1500)), "1.5ms");
+  EXPECT_EQ(FormatDuration(microseconds(2000000)), "2s");
+  EXPECT_EQ(FormatDuration(microseconds(250)), "250us");
+  EXPECT_EQ(FormatDuration(microseconds(3000012)), "3.000012s");
+  EXPECT_EQ(FormatDuration(microseconds(1)), "1us");
+  EXPECT_EQ(FormatDuration(microseconds(999)), "999us");
+  EXPECT_EQ(FormatDuration(microseconds(1000)), "1ms");
+  EXPECT_EQ(FormatDuration(microseconds(1001)), "1.001ms");
+  EXPECT_EQ(FormatDuration(microseconds(100000)), "100ms");
+  EXPECT_EQ(FormatDuration(microseconds(1250000)), "1.25s");
+  EXPECT_EQ(FormatDuration(microseconds(60000000)), "60s");
+}
+
+TEST(FormatDurationTest, Negative) {
+  EXPECT_EQ(FormatDuration(microseconds(-40000)), "-40ms");
+  EXPECT_EQ(FormatDuration(microseconds(-1500)), "-1.5ms");
+  EXPECT_EQ(FormatDuration(microseconds(-1)), "-1us");
+  EXPECT_EQ(FormatDuration(microseconds(std::numeric_limits<int64_t>::min())),
+            "-9223372036854.775808s");
+  EXPECT_EQ(FormatDuration(microseconds(std::numeric_limits<int64_t>::max())),
+            "9223372036854.775807s");
+}
+
+TEST(FormatDurationTest, RoundTripsThroughParseDuration) {
+  std::vector<int64_t> values = {0,       1,        9,         10,        999,      1000,
+                                 1001,    1500,     80000,     999999,    1000000,  1000001,
+                                 3000012, 60000000, 123456789, -1,        -40000,   -1500000,
+                                 std::numeric_limits<int64_t>::max(),
+                                 std::numeric_limits<int64_t>::min()};
+  // Plus pseudo-random values of every magnitude (SplitMix64, fixed seed).
+  const uint64_t seed = 20240611;
+  SCOPED_TRACE(testing::Message() << "seed=" << seed);
+  uint64_t state = seed;
+  for (int i = 0; i < 2000; ++i) {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    values.push_back(static_cast<int64_t>(z >> (i % 64)));
+    values.push_back(-static_cast<int64_t>(z >> (1 + i % 63)));
+  }
+  for (int64_t v : values) {
+    const std::string text = FormatDuration(microseconds(v));
+    EXPECT_EQ(ParseDuration(text, /*allow_negative=*/true), microseconds(v)) << text;
+  }
+}
+
+TEST(FormatDurationTest, ParseThenFormatIsCanonical) {
+  EXPECT_EQ(FormatDuration(*ParseDuration("1500us")), "1.5ms");
+  EXPECT_EQ(FormatDuration(*ParseDuration("0.08s")), "80ms");
+  EXPECT_EQ(FormatDuration(*ParseDuration("2000ms")), "2s");
+  EXPECT_EQ(FormatDuration(*ParseDuration("1.50ms")), "1.5ms");
+  EXPECT_EQ(FormatDuration(*ParseDuration("0s")), "0ms");
+}
+
+// ---------------------------------------------------------------------------------------
+// Command tokenization (redis-cli rules)
+
+Strings Split(std::string_view line) {
+  Result<Strings> result = SplitCommand(line);
+  EXPECT_TRUE(result.ok()) << line << ": " << result.status().message();
+  return result.ok() ? result.value() : Strings{"<error>"};
+}
+
+std::string SplitError(std::string_view line) {
+  Result<Strings> result = SplitCommand(line);
+  return result.ok() ? "<ok>" : result.status().message();
+}
+
+TEST(SplitCommandTest, Whitespace) {
+  EXPECT_EQ(Split("INCR foo"), (Strings{"INCR", "foo"}));
+  EXPECT_EQ(Split("  SET   foo\tbar  "), (Strings{"SET", "foo", "bar"}));
+  EXPECT_EQ(Split(""), Strings{});
+  EXPECT_EQ(Split("   "), Strings{});
+}
+
+TEST(SplitCommandTest, DoubleQuotes) {
+  EXPECT_EQ(Split("SET k \"hello world\""), (Strings{"SET", "k", "hello world"}));
+  EXPECT_EQ(Split(R"(SET k "a\"b\\c")"), (Strings{"SET", "k", "a\"b\\c"}));
+  EXPECT_EQ(Split(R"(SET k "\n\r\t\b\a")"), (Strings{"SET", "k", "\n\r\t\b\a"}));
+  EXPECT_EQ(Split(R"(SET k "\x41\x7a\x00!")"), (Strings{"SET", "k", std::string("Az\0!", 4)}));
+  EXPECT_EQ(Split(R"(SET k "\xZZ\q")"), (Strings{"SET", "k", "xZZq"}));
+  EXPECT_EQ(Split("SET k \"\""), (Strings{"SET", "k", ""}));
+  EXPECT_EQ(Split("SET k foo\"bar baz\""), (Strings{"SET", "k", "foobar baz"}));
+}
+
+TEST(SplitCommandTest, SingleQuotesAreLiteral) {
+  EXPECT_EQ(Split(R"(SET k 'a "b" \n')"), (Strings{"SET", "k", R"(a "b" \n)"}));
+  EXPECT_EQ(Split(R"(SET k 'it\'s')"), (Strings{"SET", "k", "it's"}));
+  EXPECT_EQ(Split("SET k ''"), (Strings{"SET", "k", ""}));
+}
+
+TEST(SplitCommandTest, Errors) {
+  EXPECT_EQ(SplitError("SET k \"abc"), "unbalanced quotes");
+  EXPECT_EQ(SplitError("SET k 'abc"), "unbalanced quotes");
+  EXPECT_EQ(SplitError("SET k \"abc\\"), "unbalanced quotes");
+  EXPECT_EQ(SplitError("SET k \"a\"b"), "closing quote must be followed by a space");
+  EXPECT_EQ(SplitError("SET k 'a'b"), "closing quote must be followed by a space");
+}
+
+// ---------------------------------------------------------------------------------------
+// Happy paths
+
+TEST(ParseScenarioTest, MinimalScenario) {
+  Scenario s = MustParse(R"(
+name: Minimal
+regions: [A]
+steps:
+  - A: INCR foo
+)");
+  EXPECT_EQ(s.file, "t.yaml");
+  EXPECT_EQ(s.name, "Minimal");
+  EXPECT_EQ(s.source, "");
+  EXPECT_FALSE(s.seed.has_value());
+  ASSERT_EQ(s.regions.size(), 1u);
+  EXPECT_EQ(s.regions[0].name, "A");
+  EXPECT_FALSE(s.regions[0].lat.has_value());
+  EXPECT_FALSE(s.regions[0].lon.has_value());
+  EXPECT_EQ(s.regions[0].clock_skew, SimTime(0));
+  EXPECT_EQ(s.regions[0].mark.line, 2);
+  EXPECT_EQ(s.regions[0].mark.column, 11);
+  EXPECT_FALSE(s.link_defaults.spec.has_value());
+  EXPECT_EQ(s.link_defaults.route_factor, 1.5);
+  EXPECT_TRUE(s.links.empty());
+  ASSERT_EQ(s.steps.size(), 1u);
+  EXPECT_EQ(s.steps[0].kind, Step::Kind::kCommand);
+  EXPECT_EQ(s.steps[0].region, "A");
+  EXPECT_EQ(s.steps[0].argv, (Strings{"INCR", "foo"}));
+  EXPECT_EQ(s.steps[0].text, "INCR foo");
+  EXPECT_FALSE(s.steps[0].expect.has_value());
+  EXPECT_EQ(s.steps[0].mark.line, 4);
+  EXPECT_EQ(s.steps[0].mark.column, 5);
+}
+
+TEST(ParseScenarioTest, TopLevelFields) {
+  Scenario s = MustParse(R"(
+# A comment first.
+name: Resolving counter conflicts
+source: Redis Microservices For Dummies, Table 4-1
+seed: 18446744073709551615
+regions: [us-west, eu_1, "2"]
+steps: [sync]
+)");
+  EXPECT_EQ(s.name, "Resolving counter conflicts");
+  EXPECT_EQ(s.source, "Redis Microservices For Dummies, Table 4-1");
+  EXPECT_EQ(s.seed, std::numeric_limits<uint64_t>::max());
+  ASSERT_EQ(s.regions.size(), 3u);
+  EXPECT_EQ(s.regions[0].name, "us-west");
+  EXPECT_EQ(s.regions[1].name, "eu_1");
+  EXPECT_EQ(s.regions[2].name, "2");
+  EXPECT_EQ(s.RegionIndex("us-west"), 0);
+  EXPECT_EQ(s.RegionIndex("eu_1"), 1);
+  EXPECT_EQ(s.RegionIndex("2"), 2);
+  EXPECT_EQ(s.RegionIndex("eu"), -1);
+  EXPECT_EQ(s.RegionIndex(""), -1);
+}
+
+TEST(ParseScenarioTest, SeedZero) {
+  Scenario s = MustParse("name: t\nseed: 0\nregions: [A]\nsteps: [sync]\n");
+  EXPECT_EQ(s.seed, 0u);
+}
+
+TEST(ParseScenarioTest, RegionsMapWithOptions) {
+  Scenario s = MustParse(R"(
+name: Geo
+regions:
+  us-west: { lat: 37.77, lon: -122.42 }
+  eu:      { lat: 50.11, lon: 8.68, clock_skew: 40ms }
+  ap:      { clock_skew: -1.5ms }
+  edge:
+  poles: { lat: -90, lon: 180 }
+steps: [sync]
+)");
+  ASSERT_EQ(s.regions.size(), 5u);
+  const RegionSpec& us = s.regions[0];
+  EXPECT_EQ(us.name, "us-west");
+  EXPECT_DOUBLE_EQ(*us.lat, 37.77);
+  EXPECT_DOUBLE_EQ(*us.lon, -122.42);
+  EXPECT_EQ(us.clock_skew, SimTime(0));
+  EXPECT_EQ(us.mark.line, 3);
+  EXPECT_EQ(us.mark.column, 3);
+  const RegionSpec& eu = s.regions[1];
+  EXPECT_EQ(eu.name, "eu");
+  EXPECT_DOUBLE_EQ(*eu.lat, 50.11);
+  EXPECT_DOUBLE_EQ(*eu.lon, 8.68);
+  EXPECT_EQ(eu.clock_skew, microseconds(40000));
+  EXPECT_EQ(eu.mark.line, 4);
+  const RegionSpec& ap = s.regions[2];
+  EXPECT_EQ(ap.name, "ap");
+  EXPECT_FALSE(ap.lat.has_value());
+  EXPECT_FALSE(ap.lon.has_value());
+  EXPECT_EQ(ap.clock_skew, microseconds(-1500));
+  EXPECT_EQ(s.regions[3].name, "edge");
+  EXPECT_FALSE(s.regions[3].lat.has_value());
+  EXPECT_EQ(s.regions[3].clock_skew, SimTime(0));
+  EXPECT_DOUBLE_EQ(*s.regions[4].lat, -90);
+  EXPECT_DOUBLE_EQ(*s.regions[4].lon, 180);
+}
+
+TEST(ParseScenarioTest, Links) {
+  Scenario s = MustParse(R"(
+name: Links
+regions: [A, B, C]
+links:
+  default: { latency: 50ms, jitter: 2ms, loss: 0.5, route_factor: 2 }
+  A <-> B: { latency: 80ms, jitter: 5ms, loss: 0.01 }
+  B -> C: { latency: 1.5ms }
+  C -> B: { latency: 0ms, loss: 1 }
+  A<->C: { latency: 2s, loss: 0 }
+steps: [sync]
+)");
+  ASSERT_TRUE(s.link_defaults.spec.has_value());
+  EXPECT_EQ(s.link_defaults.spec->latency, microseconds(50000));
+  EXPECT_EQ(s.link_defaults.spec->jitter, microseconds(2000));
+  EXPECT_EQ(s.link_defaults.spec->loss, 0.5);
+  EXPECT_EQ(s.link_defaults.route_factor, 2.0);
+  ASSERT_EQ(s.links.size(), 4u);
+
+  EXPECT_EQ(s.links[0].from, "A");
+  EXPECT_EQ(s.links[0].to, "B");
+  EXPECT_TRUE(s.links[0].both_ways);
+  EXPECT_EQ(s.links[0].spec.latency, microseconds(80000));
+  EXPECT_EQ(s.links[0].spec.jitter, microseconds(5000));
+  EXPECT_EQ(s.links[0].spec.loss, 0.01);
+  EXPECT_EQ(s.links[0].mark.line, 5);
+  EXPECT_EQ(s.links[0].mark.column, 3);
+
+  EXPECT_EQ(s.links[1].from, "B");
+  EXPECT_EQ(s.links[1].to, "C");
+  EXPECT_FALSE(s.links[1].both_ways);
+  EXPECT_EQ(s.links[1].spec.latency, microseconds(1500));
+  EXPECT_EQ(s.links[1].spec.jitter, SimTime(0));
+  EXPECT_EQ(s.links[1].spec.loss, 0.0);
+  EXPECT_EQ(s.links[1].mark.line, 6);
+
+  EXPECT_EQ(s.links[2].from, "C");
+  EXPECT_EQ(s.links[2].to, "B");
+  EXPECT_FALSE(s.links[2].both_ways);
+  EXPECT_EQ(s.links[2].spec.latency, SimTime(0));
+  EXPECT_EQ(s.links[2].spec.loss, 1.0);
+
+  EXPECT_EQ(s.links[3].from, "A");
+  EXPECT_EQ(s.links[3].to, "C");
+  EXPECT_TRUE(s.links[3].both_ways);
+  EXPECT_EQ(s.links[3].spec.latency, microseconds(2000000));
+}
+
+TEST(ParseScenarioTest, LinkDefaultWithOnlyRouteFactorHasNoSpec) {
+  Scenario s = MustParse(R"(
+name: t
+regions: [A, B]
+links:
+  default: { route_factor: 1 }
+steps: [sync]
+)");
+  EXPECT_FALSE(s.link_defaults.spec.has_value());
+  EXPECT_EQ(s.link_defaults.route_factor, 1.0);
+  EXPECT_TRUE(s.links.empty());
+}
+
+TEST(ParseScenarioTest, LinkDefaultLatencyOnly) {
+  Scenario s = MustParse(R"(
+name: t
+regions: [A, B]
+links:
+  default: { latency: 50ms }
+steps: [sync]
+)");
+  ASSERT_TRUE(s.link_defaults.spec.has_value());
+  EXPECT_EQ(s.link_defaults.spec->latency, microseconds(50000));
+  EXPECT_EQ(s.link_defaults.spec->jitter, SimTime(0));
+  EXPECT_EQ(s.link_defaults.spec->loss, 0.0);
+  EXPECT_EQ(s.link_defaults.route_factor, 1.5);
+}
+
+TEST(ParseScenarioTest, EmptyLinksIsNoLinks) {
+  Scenario s = MustParse("name: t\nregions: [A, B]\nlinks:\nsteps: [sync]\n");
+  EXPECT_FALSE(s.link_defaults.spec.has_value());
+  EXPECT_TRUE(s.links.empty());
+}
+
+TEST(ParseScenarioTest, AllStepKinds) {
+  Scenario s = MustParse(R"(
+name: Every step
+regions: [A, B, C, D]
+steps:
+  - note: Two writes at the same instant
+  - A: SET balance 100
+  - B: INCRBY balance 5
+    expect: 5
+  - partition: [A, B]
+  - partition: [[A, B], [C, D]]
+  - heal: [A, B]
+  - heal: [[A], [C, D]]
+  - heal: all
+  - wait: 100ms
+  - at: 2s
+  - sync
+  - sync: {}
+  - sync: null
+  - converged: [balance, group]
+  - converged: []
+  - crash: C
+  - restart: C
+  - partition: [A, [B, C]]
+)");
+  ASSERT_EQ(s.steps.size(), 18u);
+  const std::vector<Step>& st = s.steps;
+
+  EXPECT_EQ(st[0].kind, Step::Kind::kNote);
+  EXPECT_EQ(st[0].text, "Two writes at the same instant");
+  EXPECT_EQ(st[0].mark.line, 4);
+  EXPECT_EQ(st[0].mark.column, 5);
+
+  EXPECT_EQ(st[1].kind, Step::Kind::kCommand);
+  EXPECT_EQ(st[1].region, "A");
+  EXPECT_EQ(st[1].argv, (Strings{"SET", "balance", "100"}));
+  EXPECT_EQ(st[1].text, "SET balance 100");
+  EXPECT_FALSE(st[1].expect.has_value());
+
+  EXPECT_EQ(st[2].kind, Step::Kind::kCommand);
+  EXPECT_EQ(st[2].region, "B");
+  EXPECT_EQ(st[2].argv, (Strings{"INCRBY", "balance", "5"}));
+  ASSERT_TRUE(st[2].expect.has_value());
+  EXPECT_EQ(st[2].expect->kind, Expectation::Kind::kScalar);
+  EXPECT_EQ(st[2].expect->text, "5");
+  EXPECT_EQ(st[2].expect->mark.line, 7);
+  EXPECT_EQ(st[2].expect->mark.column, 13);
+  EXPECT_EQ(st[2].mark.line, 6);
+
+  EXPECT_EQ(st[3].kind, Step::Kind::kPartition);
+  EXPECT_EQ(st[3].groups, (std::vector<Strings>{{"A"}, {"B"}}));
+  EXPECT_FALSE(st[3].all);
+  EXPECT_EQ(st[4].kind, Step::Kind::kPartition);
+  EXPECT_EQ(st[4].groups, (std::vector<Strings>{{"A", "B"}, {"C", "D"}}));
+
+  EXPECT_EQ(st[5].kind, Step::Kind::kHeal);
+  EXPECT_EQ(st[5].groups, (std::vector<Strings>{{"A"}, {"B"}}));
+  EXPECT_FALSE(st[5].all);
+  EXPECT_EQ(st[6].kind, Step::Kind::kHeal);
+  EXPECT_EQ(st[6].groups, (std::vector<Strings>{{"A"}, {"C", "D"}}));
+  EXPECT_EQ(st[7].kind, Step::Kind::kHeal);
+  EXPECT_TRUE(st[7].all);
+  EXPECT_TRUE(st[7].groups.empty());
+
+  EXPECT_EQ(st[8].kind, Step::Kind::kWait);
+  EXPECT_EQ(st[8].duration, microseconds(100000));
+  EXPECT_EQ(st[9].kind, Step::Kind::kAt);
+  EXPECT_EQ(st[9].duration, microseconds(2000000));
+
+  EXPECT_EQ(st[10].kind, Step::Kind::kSync);
+  EXPECT_EQ(st[10].mark.line, 15);
+  EXPECT_EQ(st[10].mark.column, 5);
+  EXPECT_EQ(st[11].kind, Step::Kind::kSync);
+  EXPECT_EQ(st[12].kind, Step::Kind::kSync);
+
+  EXPECT_EQ(st[13].kind, Step::Kind::kConverged);
+  EXPECT_EQ(st[13].keys, (Strings{"balance", "group"}));
+  EXPECT_EQ(st[14].kind, Step::Kind::kConverged);
+  EXPECT_TRUE(st[14].keys.empty());
+
+  EXPECT_EQ(st[15].kind, Step::Kind::kCrash);
+  EXPECT_EQ(st[15].region, "C");
+  EXPECT_EQ(st[16].kind, Step::Kind::kRestart);
+  EXPECT_EQ(st[16].region, "C");
+
+  EXPECT_EQ(st[17].kind, Step::Kind::kPartition);
+  EXPECT_EQ(st[17].groups, (std::vector<Strings>{{"A"}, {"B", "C"}}));
+
+  for (size_t i = 0; i < st.size(); ++i) {
+    if (st[i].kind != Step::Kind::kCommand) {
+      EXPECT_FALSE(st[i].expect.has_value()) << i;
+    }
+  }
+}
+
+TEST(ParseScenarioTest, FlowStyleSteps) {
+  Scenario s = MustParse(R"(
+name: t
+regions: [A, B]
+steps: [{A: INCR x, expect: 1}, sync, {wait: 1s}]
+)");
+  ASSERT_EQ(s.steps.size(), 3u);
+  EXPECT_EQ(s.steps[0].kind, Step::Kind::kCommand);
+  EXPECT_EQ(s.steps[0].expect->text, "1");
+  EXPECT_EQ(s.steps[1].kind, Step::Kind::kSync);
+  EXPECT_EQ(s.steps[1].mark.line, 3);
+  EXPECT_EQ(s.steps[1].mark.column, 33);
+  EXPECT_EQ(s.steps[2].duration, microseconds(1000000));
+}
+
+TEST(ParseScenarioTest, ExpectationKinds) {
+  Scenario s = MustParse(R"(
+name: Expectations
+regions: [A]
+steps:
+  - A: GET n
+    expect: 25
+  - A: GET s
+    expect: "25"
+  - A: GET b
+    expect: true
+  - A: GET missing
+    expect: null
+  - A: GET missing
+    expect: ~
+  - A: GET literal
+    expect: "null"
+  - A: SMEMBERS s
+    expect: [x, "y z", 3]
+  - A: SMEMBERS empty
+    expect: []
+  - A: INCR s
+    expect: {error: WRONGTYPE}
+  - A: GET f
+    expect: 1.50
+  - A: GET e
+    expect: ""
+  - A: GET n
+    expect: 'single'
+  - A: GET n
+    expect: Null
+)");
+  ASSERT_EQ(s.steps.size(), 13u);
+  auto expect = [&](size_t i) -> const Expectation& { return *s.steps[i].expect; };
+  for (size_t i = 0; i < s.steps.size(); ++i) ASSERT_TRUE(s.steps[i].expect.has_value()) << i;
+
+  EXPECT_EQ(expect(0).kind, Expectation::Kind::kScalar);
+  EXPECT_EQ(expect(0).text, "25");
+  EXPECT_EQ(expect(1).kind, Expectation::Kind::kScalar);
+  EXPECT_EQ(expect(1).text, "25");
+  EXPECT_EQ(expect(2).kind, Expectation::Kind::kScalar);
+  EXPECT_EQ(expect(2).text, "true");
+  EXPECT_EQ(expect(3).kind, Expectation::Kind::kNull);
+  EXPECT_EQ(expect(3).text, "");
+  EXPECT_EQ(expect(3).mark.line, 11);
+  EXPECT_EQ(expect(3).mark.column, 13);
+  EXPECT_EQ(expect(4).kind, Expectation::Kind::kNull);
+  EXPECT_EQ(expect(5).kind, Expectation::Kind::kScalar);
+  EXPECT_EQ(expect(5).text, "null");
+  EXPECT_EQ(expect(6).kind, Expectation::Kind::kList);
+  EXPECT_EQ(expect(6).items, (Strings{"x", "y z", "3"}));
+  EXPECT_EQ(expect(7).kind, Expectation::Kind::kList);
+  EXPECT_TRUE(expect(7).items.empty());
+  EXPECT_EQ(expect(8).kind, Expectation::Kind::kError);
+  EXPECT_EQ(expect(8).text, "WRONGTYPE");
+  EXPECT_EQ(expect(9).kind, Expectation::Kind::kScalar);
+  EXPECT_EQ(expect(9).text, "1.50");
+  EXPECT_EQ(expect(10).kind, Expectation::Kind::kScalar);
+  EXPECT_EQ(expect(10).text, "");
+  EXPECT_EQ(expect(11).kind, Expectation::Kind::kScalar);
+  EXPECT_EQ(expect(11).text, "single");
+  EXPECT_EQ(expect(12).kind, Expectation::Kind::kNull);
+}
+
+TEST(ParseScenarioTest, ExpectBeforeCommandKey) {
+  Scenario s = MustParse(R"(
+name: t
+regions: [A]
+steps:
+  - expect: 1
+    A: INCR x
+)");
+  ASSERT_EQ(s.steps.size(), 1u);
+  EXPECT_EQ(s.steps[0].kind, Step::Kind::kCommand);
+  EXPECT_EQ(s.steps[0].region, "A");
+  EXPECT_EQ(s.steps[0].expect->text, "1");
+  EXPECT_EQ(s.steps[0].mark.line, 4);
+}
+
+TEST(ParseScenarioTest, CommandQuotingInScenario) {
+  Scenario s = MustParse(R"(
+name: t
+regions: [A]
+steps:
+  - A: SET greeting "hello world"
+  - A: "SET k 'it\\'s' \"q\\\"x\""
+  - A: SET k "tab\there"
+  - A: SET k 'say "hi"'
+)");
+  ASSERT_EQ(s.steps.size(), 4u);
+  EXPECT_EQ(s.steps[0].argv, (Strings{"SET", "greeting", "hello world"}));
+  EXPECT_EQ(s.steps[0].text, "SET greeting \"hello world\"");
+  // YAML unescapes first (double-quoted YAML scalar), then redis-cli rules apply to
+  //   SET k 'it\'s' "q\"x"
+  EXPECT_EQ(s.steps[1].text, R"(SET k 'it\'s' "q\"x")");
+  EXPECT_EQ(s.steps[1].argv, (Strings{"SET", "k", "it's", "q\"x"}));
+  // A plain YAML scalar keeps backslashes: redis-cli turns \t into a tab.
+  EXPECT_EQ(s.steps[2].text, R"(SET k "tab\there")");
+  EXPECT_EQ(s.steps[2].argv, (Strings{"SET", "k", "tab\there"}));
+  EXPECT_EQ(s.steps[3].argv, (Strings{"SET", "k", "say \"hi\""}));
+}
+
+TEST(ParseScenarioTest, MarksUseFileLinesAndColumns) {
+  Scenario s = MustParse(R"(
+name: t
+regions:
+  - A
+  -   B
+steps:
+
+    -   crash: B
+)");
+  EXPECT_EQ(s.regions[0].mark.line, 3);
+  EXPECT_EQ(s.regions[0].mark.column, 5);
+  EXPECT_EQ(s.regions[1].mark.line, 4);
+  EXPECT_EQ(s.regions[1].mark.column, 7);
+  EXPECT_EQ(s.steps[0].mark.line, 7);
+  EXPECT_EQ(s.steps[0].mark.column, 9);
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors: one test per case, exact `file:line:col: message`.
+
+TEST(ScenarioErrorTest, YamlSyntaxError) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B\nsteps: [sync]\n"),
+            "t.yaml:3:6: invalid YAML: end of sequence flow not found");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps: a: b\n"),
+            "t.yaml:3:9: invalid YAML: illegal map value");
+}
+
+TEST(ScenarioErrorTest, EmptyFile) {
+  EXPECT_EQ(ErrorOf(""), "t.yaml:1:1: empty file: expected a map with name, regions and steps");
+  EXPECT_EQ(ErrorOf("# only a comment\n"),
+            "t.yaml:1:1: empty file: expected a map with name, regions and steps");
+}
+
+TEST(ScenarioErrorTest, TopLevelNotAMap) {
+  EXPECT_EQ(ErrorOf("- name: t\n"),
+            "t.yaml:1:1: expected a map with name, regions and steps at the top level, got a list");
+  EXPECT_EQ(ErrorOf("just text\n"),
+            "t.yaml:1:1: expected a map with name, regions and steps at the top level, got "
+            "\"just text\"");
+}
+
+TEST(ScenarioErrorTest, MoreThanOneDocument) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps: [sync]\n---\nname: u\n"),
+            "t.yaml:5:1: expected one YAML document (one scenario), found 2");
+}
+
+TEST(ScenarioErrorTest, UnknownTopLevelKey) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nstepz: [sync]\n"),
+            "t.yaml:3:1: unknown key 'stepz' (expected one of: name, source, seed, regions, links, "
+            "steps)");
+}
+
+TEST(ScenarioErrorTest, DuplicateTopLevelKey) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nname: u\nsteps: [sync]\n"),
+            "t.yaml:3:1: duplicate key 'name' (first given at line 1)");
+}
+
+TEST(ScenarioErrorTest, MissingRequiredKeys) {
+  EXPECT_EQ(ErrorOf("regions: [A]\nsteps: [sync]\n"), "t.yaml:1:1: missing required key 'name'");
+  EXPECT_EQ(ErrorOf("# c\nname: t\nsteps: [sync]\n"),
+            "t.yaml:2:1: missing required key 'regions'");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\n"), "t.yaml:1:1: missing required key 'steps'");
+}
+
+TEST(ScenarioErrorTest, BadName) {
+  EXPECT_EQ(ErrorOf("name:\nregions: [A]\nsteps: [sync]\n"),
+            "t.yaml:1:1: name: expected text, got nothing");
+  EXPECT_EQ(ErrorOf("name: [a]\nregions: [A]\nsteps: [sync]\n"),
+            "t.yaml:1:7: name: expected text, got a list");
+  EXPECT_EQ(ErrorOf("name: \"  \"\nregions: [A]\nsteps: [sync]\n"),
+            "t.yaml:1:7: name: must not be empty");
+  EXPECT_EQ(ErrorOf("name: t\nsource: {a: 1}\nregions: [A]\nsteps: [sync]\n"),
+            "t.yaml:2:9: source: expected text, got a map");
+}
+
+TEST(ScenarioErrorTest, EmptySteps) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps: []\n"),
+            "t.yaml:3:8: steps: expected at least one step");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps:\n"),
+            "t.yaml:3:1: steps: expected a list of steps, got nothing");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps: {A: INCR x}\n"),
+            "t.yaml:3:8: steps: expected a list of steps, got a map");
+}
+
+TEST(ScenarioErrorTest, BadSeed) {
+  const std::string tail = "\nregions: [A]\nsteps: [sync]\n";
+  EXPECT_EQ(ErrorOf("name: t\nseed: -1" + tail),
+            "t.yaml:2:7: seed: expected a non-negative integer, got \"-1\"");
+  EXPECT_EQ(ErrorOf("name: t\nseed: 1.5" + tail),
+            "t.yaml:2:7: seed: expected a non-negative integer, got \"1.5\"");
+  EXPECT_EQ(ErrorOf("name: t\nseed: seven" + tail),
+            "t.yaml:2:7: seed: expected a non-negative integer, got \"seven\"");
+  EXPECT_EQ(ErrorOf("name: t\nseed: 18446744073709551616" + tail),
+            "t.yaml:2:7: seed: expected a non-negative integer, got \"18446744073709551616\"");
+  EXPECT_EQ(ErrorOf("name: t\nseed: +7" + tail),
+            "t.yaml:2:7: seed: expected a non-negative integer, got \"+7\"");
+  EXPECT_EQ(ErrorOf("name: t\nseed:" + tail),
+            "t.yaml:2:1: seed: expected a non-negative integer, got nothing");
+}
+
+TEST(ScenarioErrorTest, RegionsShape) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: []\nsteps: [sync]\n"),
+            "t.yaml:2:10: regions: expected at least one region");
+  EXPECT_EQ(ErrorOf("name: t\nregions: {}\nsteps: [sync]\n"),
+            "t.yaml:2:10: regions: expected at least one region");
+  EXPECT_EQ(ErrorOf("name: t\nregions: A\nsteps: [sync]\n"),
+            "t.yaml:2:10: regions: expected a list of region names or a map of name -> options, "
+            "got \"A\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, [B]]\nsteps: [sync]\n"),
+            "t.yaml:2:14: regions: expected a region name, got a list");
+  EXPECT_EQ(ErrorOf("name: t\nregions:\n  A: 5\nsteps: [sync]\n"),
+            "t.yaml:3:6: regions.A: expected a map of options (lat, lon, clock_skew), got \"5\"");
+}
+
+TEST(ScenarioErrorTest, InvalidRegionName) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, \"b c\"]\nsteps: [sync]\n"),
+            "t.yaml:2:14: regions: invalid region name 'b c' (use letters, digits, '-' and '_')");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, \"eu@1\"]\nsteps: [sync]\n"),
+            "t.yaml:2:14: regions: invalid region name 'eu@1' (use letters, digits, '-' and '_')");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, \"\"]\nsteps: [sync]\n"),
+            "t.yaml:2:14: regions: invalid region name '' (use letters, digits, '-' and '_')");
+}
+
+TEST(ScenarioErrorTest, ReservedRegionName) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, sync]\nsteps: [sync]\n"),
+            "t.yaml:2:14: regions: 'sync' cannot be a region name (it is a step keyword)");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [expect]\nsteps: [sync]\n"),
+            "t.yaml:2:11: regions: 'expect' cannot be a region name (it is a step keyword)");
+}
+
+TEST(ScenarioErrorTest, DuplicateRegion) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B, A]\nsteps: [sync]\n"),
+            "t.yaml:2:17: regions: duplicate region 'A'");
+  EXPECT_EQ(ErrorOf("name: t\nregions:\n  A: {}\n  A: {}\nsteps: [sync]\n"),
+            "t.yaml:4:3: regions: duplicate key 'A' (first given at line 3)");
+}
+
+TEST(ScenarioErrorTest, UnknownRegionOption) {
+  EXPECT_EQ(ErrorOf("name: t\nregions:\n  A: { lat: 1, lon: 2, skew: 4ms }\nsteps: [sync]\n"),
+            "t.yaml:3:24: regions.A: unknown option 'skew' (expected one of: lat, lon, "
+            "clock_skew)");
+}
+
+TEST(ScenarioErrorTest, LatLonRange) {
+  EXPECT_EQ(ErrorOf("name: t\nregions:\n  A: { lat: 90.5, lon: 0 }\nsteps: [sync]\n"),
+            "t.yaml:3:13: regions.A.lat: expected a number in [-90, 90], got \"90.5\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions:\n  A: { lat: 0, lon: -181 }\nsteps: [sync]\n"),
+            "t.yaml:3:21: regions.A.lon: expected a number in [-180, 180], got \"-181\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions:\n  A: { lat: north, lon: 0 }\nsteps: [sync]\n"),
+            "t.yaml:3:13: regions.A.lat: expected a number in [-90, 90], got \"north\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions:\n  A: { lat: nan, lon: 0 }\nsteps: [sync]\n"),
+            "t.yaml:3:13: regions.A.lat: expected a number in [-90, 90], got \"nan\"");
+}
+
+TEST(ScenarioErrorTest, LatWithoutLon) {
+  EXPECT_EQ(ErrorOf("name: t\nregions:\n  A: { lat: 1 }\nsteps: [sync]\n"),
+            "t.yaml:3:6: regions.A: lat and lon come together (lon is missing)");
+  EXPECT_EQ(ErrorOf("name: t\nregions:\n  A: { lon: 1 }\nsteps: [sync]\n"),
+            "t.yaml:3:6: regions.A: lat and lon come together (lat is missing)");
+}
+
+TEST(ScenarioErrorTest, BadClockSkew) {
+  EXPECT_EQ(ErrorOf("name: t\nregions:\n  A: { clock_skew: 40 }\nsteps: [sync]\n"),
+            "t.yaml:3:20: regions.A.clock_skew: expected a duration like \"40ms\", got \"40\"");
+}
+
+TEST(ScenarioErrorTest, LinksUnknownRegion) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A <-> C: { latency: 1ms }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:3: links: unknown region 'C' (regions are: A, B)");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  X -> B: { latency: 1ms }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:3: links: unknown region 'X' (regions are: A, B)");
+}
+
+TEST(ScenarioErrorTest, LinksBadPairKey) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A - B: { latency: 1ms }\nsteps: [sync]\n"),
+            "t.yaml:4:3: links: expected \"default\" or a pair like \"A <-> B\" or \"A -> B\", "
+            "got \"A - B\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A <-> : { latency: 1ms }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:3: links: expected \"default\" or a pair like \"A <-> B\" or \"A -> B\", "
+            "got \"A <->\"");
+}
+
+TEST(ScenarioErrorTest, LinkToItself) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A <-> A: { latency: 1ms }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:3: links[A <-> A]: a region cannot be linked to itself");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  B -> B: { latency: 1ms }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:3: links[B -> B]: a region cannot be linked to itself");
+}
+
+TEST(ScenarioErrorTest, DuplicateLink) {
+  const std::string head = "name: t\nregions: [A, B]\nlinks:\n  A <-> B: { latency: 1ms }\n";
+  EXPECT_EQ(ErrorOf(head + "  B <-> A: { latency: 2ms }\nsteps: [sync]\n"),
+            "t.yaml:5:3: links[B <-> A]: duplicate link, 'A <-> B' at line 4 already sets it");
+  EXPECT_EQ(ErrorOf(head + "  B -> A: { latency: 2ms }\nsteps: [sync]\n"),
+            "t.yaml:5:3: links[B -> A]: duplicate link, 'A <-> B' at line 4 already sets it");
+  EXPECT_EQ(ErrorOf(head + "  A<->B: { latency: 2ms }\nsteps: [sync]\n"),
+            "t.yaml:5:3: links[A <-> B]: duplicate link, 'A <-> B' at line 4 already sets it");
+  EXPECT_EQ(ErrorOf(head + "  A <-> B: { latency: 2ms }\nsteps: [sync]\n"),
+            "t.yaml:5:3: links: duplicate key 'A <-> B' (first given at line 4)");
+  // One way each direction is fine; then a both-ways rule duplicates them.
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A -> B: { latency: 1ms }\n"
+                    "  B -> A: { latency: 2ms }\n  A <-> B: { latency: 3ms }\nsteps: [sync]\n"),
+            "t.yaml:6:3: links[A <-> B]: duplicate link, 'A -> B' at line 4 already sets it");
+}
+
+TEST(ScenarioErrorTest, LossOutOfRange) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A <-> B: { latency: 1ms, loss: 1.5 }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:34: links[A <-> B].loss: expected a number in [0, 1], got \"1.5\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  default: { latency: 1ms, loss: -0.1 }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:34: links.default.loss: expected a number in [0, 1], got \"-0.1\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A -> B: { latency: 1ms, loss: 10% }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:33: links[A -> B].loss: expected a number in [0, 1], got \"10%\"");
+}
+
+TEST(ScenarioErrorTest, BadLinkDuration) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A <-> B: { latency: fast }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:23: links[A <-> B].latency: expected a duration like \"40ms\", got \"fast\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A <-> B: { latency: 40 }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:23: links[A <-> B].latency: expected a duration like \"40ms\", got \"40\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A <-> B: { latency: -5ms }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:23: links[A <-> B].latency: must not be negative, got \"-5ms\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  default: { latency: 5ms, jitter: [1] }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:36: links.default.jitter: expected a duration like \"40ms\", got a list");
+}
+
+TEST(ScenarioErrorTest, JitterAboveLatency) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A <-> B: { latency: 5ms, jitter: 6ms }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:36: links[A <-> B].jitter: must not exceed latency (5ms), got \"6ms\"");
+}
+
+TEST(ScenarioErrorTest, LinkLatencyRequired) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A <-> B: { loss: 0.1 }\nsteps: [sync]\n"),
+            "t.yaml:4:12: links[A <-> B]: latency is required");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  default: { jitter: 1ms }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:12: links.default: latency is required when jitter or loss is given");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A <-> B:\nsteps: [sync]\n"),
+            "t.yaml:4:3: links[A <-> B]: expected a map of latency, jitter, loss, got nothing");
+}
+
+TEST(ScenarioErrorTest, UnknownLinkOption) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A <-> B: { latency: 1ms, delay: 2ms }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:28: links[A <-> B]: unknown option 'delay' (expected one of: latency, "
+            "jitter, loss)");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  A <-> B: { latency: 1ms, route_factor: 2 }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:28: links[A <-> B]: unknown option 'route_factor' (expected one of: "
+            "latency, jitter, loss)");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  default: { speed: 1 }\nsteps: [sync]\n"),
+            "t.yaml:4:14: links.default: unknown option 'speed' (expected one of: latency, "
+            "jitter, loss, route_factor)");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks: [A, B]\nsteps: [sync]\n"),
+            "t.yaml:3:8: links: expected a map of \"A <-> B\" -> options, got a list");
+}
+
+TEST(ScenarioErrorTest, RouteFactorBelowOne) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  default: { route_factor: 0.9 }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:28: links.default.route_factor: expected a number >= 1, got \"0.9\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A, B]\nlinks:\n  default: { route_factor: inf }\n"
+                    "steps: [sync]\n"),
+            "t.yaml:4:28: links.default.route_factor: expected a number >= 1, got \"inf\"");
+}
+
+TEST(ScenarioErrorTest, StepNotAMap) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - [A, INCR x]\n")),
+            "t.yaml:4:5: expected a step (REGION: COMMAND or one of: partition, heal, wait, at, "
+            "sync, converged, crash, restart, note), got a list");
+  EXPECT_EQ(ErrorOf(WithSteps("  - {}\n")),
+            "t.yaml:4:5: empty step (expected REGION: COMMAND or one of: partition, heal, wait, "
+            "at, sync, converged, crash, restart, note)");
+}
+
+TEST(ScenarioErrorTest, UnknownStepKind) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: INCR x\n  - foo: 1\n")),
+            "t.yaml:5:5: unknown step 'foo' (not a region of this scenario nor a step kind: "
+            "partition, heal, wait, at, sync, converged, crash, restart, note)");
+  EXPECT_EQ(ErrorOf(WithSteps("  - snyc\n")),
+            "t.yaml:4:5: unknown step 'snyc' (not a region of this scenario nor a step kind: "
+            "partition, heal, wait, at, sync, converged, crash, restart, note)");
+}
+
+TEST(ScenarioErrorTest, UnknownRegionInCommand) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - D: INCR x\n")),
+            "t.yaml:4:5: unknown step 'D' (not a region of this scenario nor a step kind: "
+            "partition, heal, wait, at, sync, converged, crash, restart, note)");
+}
+
+TEST(ScenarioErrorTest, BareStepNeedsValue) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - wait\n")),
+            "t.yaml:4:5: step 'wait' needs a value (write '- wait: ...')");
+  EXPECT_EQ(ErrorOf(WithSteps("  - A\n")),
+            "t.yaml:4:5: step 'A' needs a command (write '- A: COMMAND')");
+}
+
+TEST(ScenarioErrorTest, TwoKindsInOneStep) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: INCR x\n    B: INCR x\n")),
+            "t.yaml:5:5: step has both 'A' and 'B' (write one step per list item)");
+  EXPECT_EQ(ErrorOf(WithSteps("  - wait: 1ms\n    sync: {}\n")),
+            "t.yaml:5:5: step has both 'wait' and 'sync' (write one step per list item)");
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: INCR x\n    A: INCR y\n")),
+            "t.yaml:5:5: step: duplicate key 'A' (first given at line 4)");
+}
+
+TEST(ScenarioErrorTest, ExpectOnlyOnCommands) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - wait: 1ms\n    expect: 1\n")),
+            "t.yaml:5:5: expect: only allowed on a command step (REGION: COMMAND), not on 'wait'");
+  EXPECT_EQ(ErrorOf(WithSteps("  - expect: 1\n")),
+            "t.yaml:4:5: expect: only allowed on a command step (REGION: COMMAND), and this "
+            "step has no command");
+}
+
+TEST(ScenarioErrorTest, UnknownRegionInCrashAndRestart) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - crash: D\n")),
+            "t.yaml:4:12: crash: unknown region 'D' (regions are: A, B, C)");
+  EXPECT_EQ(ErrorOf(WithSteps("  - restart: E\n")),
+            "t.yaml:4:14: restart: unknown region 'E' (regions are: A, B, C)");
+  EXPECT_EQ(ErrorOf(WithSteps("  - crash: [A]\n")),
+            "t.yaml:4:12: crash: expected a region name, got a list");
+  EXPECT_EQ(ErrorOf(WithSteps("  - restart:\n")),
+            "t.yaml:4:5: restart: expected a region name, got nothing");
+}
+
+TEST(ScenarioErrorTest, UnknownRegionInPartitionAndHeal) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - partition: [A, D]\n")),
+            "t.yaml:4:20: partition: unknown region 'D' (regions are: A, B, C)");
+  EXPECT_EQ(ErrorOf(WithSteps("  - heal: [[A, B], [Z]]\n")),
+            "t.yaml:4:21: heal: unknown region 'Z' (regions are: A, B, C)");
+}
+
+TEST(ScenarioErrorTest, PartitionGroups) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - partition: [A]\n")),
+            "t.yaml:4:16: partition: expected at least two groups (like [A, B]), got 1");
+  EXPECT_EQ(ErrorOf(WithSteps("  - partition: [[A, B, C]]\n")),
+            "t.yaml:4:16: partition: expected at least two groups (like [A, B]), got 1");
+  EXPECT_EQ(ErrorOf(WithSteps("  - partition: []\n")),
+            "t.yaml:4:16: partition: expected at least two groups (like [A, B]), got 0");
+  EXPECT_EQ(ErrorOf(WithSteps("  - partition: [A, B, A]\n")),
+            "t.yaml:4:23: partition: region 'A' appears twice");
+  EXPECT_EQ(ErrorOf(WithSteps("  - partition: [[A, B], [B, C]]\n")),
+            "t.yaml:4:26: partition: region 'B' appears twice");
+  EXPECT_EQ(ErrorOf(WithSteps("  - partition: [[A], []]\n")),
+            "t.yaml:4:22: partition: empty group");
+  EXPECT_EQ(ErrorOf(WithSteps("  - partition: [[A], [[B]]]\n")),
+            "t.yaml:4:23: partition: expected a region name, got a list");
+  EXPECT_EQ(ErrorOf(WithSteps("  - partition: A\n")),
+            "t.yaml:4:16: partition: expected a list of regions like [A, B] or groups like "
+            "[[A, B], [C]], got \"A\"");
+  EXPECT_EQ(ErrorOf(WithSteps("  - heal: everything\n")),
+            "t.yaml:4:11: heal: expected all, a list of regions like [A, B] or groups like "
+            "[[A, B], [C]], got \"everything\"");
+  EXPECT_EQ(ErrorOf(WithSteps("  - heal: [A]\n")),
+            "t.yaml:4:11: heal: expected at least two groups (like [A, B]), got 1");
+}
+
+TEST(ScenarioErrorTest, EmptyCommand) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - A:\n")), "t.yaml:4:5: A: empty command");
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: \"  \"\n")), "t.yaml:4:8: A: empty command");
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: [INCR, x]\n")),
+            "t.yaml:4:8: A: expected a command like \"INCR foo\", got a list");
+}
+
+TEST(ScenarioErrorTest, CommandQuotes) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: SET k \"abc\n")),
+            "t.yaml:4:8: A: cannot split command: unbalanced quotes");
+  EXPECT_EQ(ErrorOf(WithSteps("  - B: SET k 'a'b\n")),
+            "t.yaml:4:8: B: cannot split command: closing quote must be followed by a space");
+}
+
+TEST(ScenarioErrorTest, BadWaitAndAt) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - wait: 100\n")),
+            "t.yaml:4:11: wait: expected a duration like \"40ms\", got \"100\"");
+  EXPECT_EQ(ErrorOf(WithSteps("  - wait: -1ms\n")),
+            "t.yaml:4:11: wait: must not be negative, got \"-1ms\"");
+  EXPECT_EQ(ErrorOf(WithSteps("  - at: 2 s\n")),
+            "t.yaml:4:9: at: expected a duration like \"40ms\", got \"2 s\"");
+  EXPECT_EQ(ErrorOf(WithSteps("  - at:\n")),
+            "t.yaml:4:5: at: expected a duration like \"40ms\", got nothing");
+}
+
+TEST(ScenarioErrorTest, SyncTakesNoValue) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - sync: 1s\n")), "t.yaml:4:11: sync: takes no value, got \"1s\"");
+  EXPECT_EQ(ErrorOf(WithSteps("  - sync: {a: 1}\n")),
+            "t.yaml:4:11: sync: takes no value, got a map");
+}
+
+TEST(ScenarioErrorTest, ConvergedNeedsList) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - converged: foo\n")),
+            "t.yaml:4:16: converged: expected a list of keys ([] for all keys), got \"foo\"");
+  EXPECT_EQ(ErrorOf(WithSteps("  - converged: [a, [b]]\n")),
+            "t.yaml:4:20: converged: expected a key, got a list");
+}
+
+TEST(ScenarioErrorTest, NoteNeedsText) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - note: {a: b}\n")),
+            "t.yaml:4:11: note: expected text, got a map");
+}
+
+TEST(ScenarioErrorTest, BadExpect) {
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: GET x\n    expect: {value: 1}\n")),
+            "t.yaml:5:14: expect: expected a reply, null, a list or {error: TEXT}, got key "
+            "'value'");
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: GET x\n    expect: {error: X, more: 1}\n")),
+            "t.yaml:5:24: expect: expected a reply, null, a list or {error: TEXT}, got key "
+            "'more'");
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: GET x\n    expect: {}\n")),
+            "t.yaml:5:13: expect: expected a reply, null, a list or {error: TEXT}, got an "
+            "empty map");
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: GET x\n    expect: {error: [X]}\n")),
+            "t.yaml:5:21: expect.error: expected the text of the error, got a list");
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: GET x\n    expect: [a, [b]]\n")),
+            "t.yaml:5:17: expect[1]: expected a scalar, got a list");
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: GET x\n    expect: [a, ~]\n")),
+            "t.yaml:5:17: expect[1]: expected a scalar, got nothing");
+  EXPECT_EQ(ErrorOf(WithSteps("  - A: GET x\n    expect:\n")),
+            "t.yaml:5:5: expect: expected a value (write 'expect: null' for a nil reply)");
+}
+
+TEST(ScenarioErrorTest, NonScalarKey) {
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\n[x]: 1\nsteps: [sync]\n"),
+            "t.yaml:3:1: expected a plain key, got a list");
+}
+
+TEST(ScenarioErrorTest, FirstErrorWinsAndNothingThrows) {
+  // Deeply nested input is a YAML error (or parses), never a crash or an exception.
+  std::string deep = "name: t\nregions: [A]\nsteps: [sync]\nsource: " + std::string(5000, '[');
+  Result<Scenario> result = ParseScenario(deep, "deep.yaml");
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message().rfind("deep.yaml:", 0), 0u) << result.status().message();
+}
+
+TEST(LoadScenarioFileTest, MissingFile) {
+  Result<Scenario> result = LoadScenarioFile("/nonexistent/dir/x.yaml");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(result.status().message(),
+            "/nonexistent/dir/x.yaml: cannot read file: No such file or directory");
+}
+
+TEST(LoadScenarioFileTest, DirectoryIsUnreadable) {
+  Result<Scenario> result = LoadScenarioFile(testing::TempDir());
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find(": cannot read file: "), std::string::npos)
+      << result.status().message();
+}
+
+TEST(LoadScenarioFileTest, ReadsAndNamesTheFile) {
+  const std::string path = testing::TempDir() + "/scenario_test_ok.yaml";
+  {
+    std::ofstream out(path);
+    out << "name: From a file\nregions: [A]\nsteps:\n  - A: INCR x\n    expect: 1\n";
+  }
+  Result<Scenario> result = LoadScenarioFile(path);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->file, path);
+  EXPECT_EQ(result->name, "From a file");
+  ASSERT_EQ(result->steps.size(), 1u);
+  EXPECT_EQ(result->steps[0].expect->text, "1");
+
+  {
+    std::ofstream out(path);
+    out << "name: From a file\nregions: [A]\nsteps: []\n";
+  }
+  result = LoadScenarioFile(path);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message(), path + ":3:8: steps: expected at least one step");
+  std::filesystem::remove(path);
+}
+
+// ---------------------------------------------------------------------------------------
+// scenarios/invalid/*.yaml: each must fail with the message its first line announces.
+
+#ifdef AASIM_SCENARIO_DIR
+TEST(InvalidScenarioFilesTest, EachFailsWithItsExpectedError) {
+  const std::filesystem::path dir = std::filesystem::path(AASIM_SCENARIO_DIR) / "invalid";
+  ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  EXPECT_GE(files.size(), 10u);
+  const std::string kPrefix = "# expect-error: ";
+  for (const std::filesystem::path& file : files) {
+    SCOPED_TRACE(file.string());
+    std::ifstream in(file);
+    std::string first_line;
+    std::getline(in, first_line);
+    ASSERT_EQ(first_line.rfind(kPrefix, 0), 0u) << "first line must be '" << kPrefix << "REGEX'";
+    const std::string pattern = first_line.substr(kPrefix.size());
+    ASSERT_FALSE(pattern.empty());
+    Result<Scenario> result = LoadScenarioFile(file.string());
+    ASSERT_FALSE(result.ok()) << "loaded without error";
+    EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+    const std::string& message = result.status().message();
+    EXPECT_TRUE(std::regex_search(message, std::regex(pattern, std::regex::ECMAScript)))
+        << "message: " << message << "\nregex:   " << pattern;
+    // Every message names the place: FILE:LINE:COL.
+    EXPECT_EQ(message.rfind(file.string() + ":", 0), 0u) << message;
+  }
+}
+#endif
+
+}  // namespace
+}  // namespace cluster_sim
