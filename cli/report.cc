@@ -1,0 +1,235 @@
+#include "report.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace aasim {
+
+using cluster_sim::FormatDuration;
+using cluster_sim::Reply;
+using cluster_sim::RunReport;
+using cluster_sim::StepReport;
+
+namespace {
+
+std::string ReplyText(const StepReport& s) { return s.reply ? s.reply->ToString() : ""; }
+
+std::string VerdictText(const StepReport& s) {
+  switch (s.verdict) {
+    case StepReport::Verdict::kPass:
+      return "ok";
+    case StepReport::Verdict::kFail:
+      return "FAIL";
+    case StepReport::Verdict::kNone:
+      break;
+  }
+  return "";
+}
+
+// Cuts long cells so one huge value does not wreck the table (JSON has everything).
+std::string Cell(std::string s, size_t max = 48) {
+  if (s.size() > max) s = s.substr(0, max - 3) + "...";
+  return s;
+}
+
+nlohmann::ordered_json ReplyJson(const Reply& r) {
+  nlohmann::ordered_json j;
+  switch (r.type) {
+    case Reply::Type::kStatus:
+      j = {{"type", "status"}, {"value", r.str}};
+      break;
+    case Reply::Type::kError:
+      j = {{"type", "error"}, {"value", r.str}};
+      break;
+    case Reply::Type::kInteger:
+      j = {{"type", "integer"}, {"value", r.integer}};
+      break;
+    case Reply::Type::kBulk:
+      j = {{"type", "bulk"}, {"value", r.str}};
+      break;
+    case Reply::Type::kNil:
+      j = {{"type", "nil"}, {"value", nullptr}};
+      break;
+    case Reply::Type::kArray: {
+      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+      for (const Reply& e : r.elements) arr.push_back(ReplyJson(e));
+      j = {{"type", "array"}, {"value", arr}};
+      break;
+    }
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string SummaryLine(const RunReport& r) {
+  return fmt::format("{} {}: {} steps, {} expectations, {} failed; virtual time {}; {} events; "
+                     "seed {}; digest {}",
+                     r.failures == 0 ? "PASS" : "FAIL", r.file, r.steps.size(), r.expectations,
+                     r.failures, FormatDuration(r.end_time), r.events, r.seed,
+                     cluster_sim::FormatDigest(r.digest));
+}
+
+std::string RenderText(const RunReport& r, const RenderOptions& options) {
+  std::string out;
+  if (!options.quiet) {
+    out += fmt::format("== {} ==\n", r.name);
+    if (!r.source.empty()) out += fmt::format("source: {}\n", r.source);
+    out += fmt::format("file: {}   seed: {}\n\n", r.file, r.seed);
+
+    // Columns: step, time, region, operation, reply, key, one per region, check.
+    std::vector<std::string> header = {"step", "time", "region", "operation", "reply", "key"};
+    for (const auto& name : r.regions) header.push_back(name);
+    header.push_back("check");
+    std::vector<std::vector<std::string>> rows;
+    for (const StepReport& s : r.steps) {
+      if (s.operation == "note") {
+        std::string text = s.notes.empty() ? "" : s.notes[0];
+        rows.push_back({fmt::format("{:>4}  {}  # {}", s.number, FormatDuration(s.time), text)});
+        continue;
+      }
+      std::vector<std::string> row = {std::to_string(s.number), FormatDuration(s.time), s.region,
+                                      Cell(s.operation), Cell(ReplyText(s)), s.key};
+      for (size_t i = 0; i < r.regions.size(); ++i) {
+        row.push_back(i < s.values.size() ? Cell(s.values[i], 32) : "");
+      }
+      std::string check = VerdictText(s);
+      for (const auto& note : s.notes) check += (check.empty() ? "" : "  ") + ("(" + note + ")");
+      row.push_back(check);
+      rows.push_back(std::move(row));
+    }
+    std::vector<size_t> width(header.size());
+    for (size_t c = 0; c < header.size(); ++c) {
+      width[c] = header[c].size();
+      for (const auto& row : rows) {
+        if (row.size() > 1) width[c] = std::max(width[c], row[c].size());
+      }
+    }
+    auto line = [&](const std::vector<std::string>& cells) -> std::string {
+      if (cells.size() == 1) return cells[0] + "\n";  // a note: free text across the table
+      std::string l;
+      for (size_t c = 0; c < cells.size(); ++c) {
+        bool last = c + 1 == cells.size();
+        if (c == 0) {
+          l += fmt::format("{:>{}}", cells[c], width[c]);
+        } else {
+          l += "  " + (last ? cells[c] : fmt::format("{:<{}}", cells[c], width[c]));
+        }
+      }
+      while (!l.empty() && l.back() == ' ') l.pop_back();
+      return l + "\n";
+    };
+    out += line(header);
+    for (const auto& row : rows) out += line(row);
+
+    // Replication metrics, named like Redis Enterprise's.
+    out += "\nreplication:\n";
+    out += fmt::format("  {:<10} {:>7} {:>5} {:>11} {:>11} {:>10} {:>9} {:>8} {:>5} {:>10}\n",
+                       "region", "writes", "lost", "max_ops_lag", "min_ops_lag", "effects_in",
+                       "filtered", "partial", "full", "bytes_out");
+    for (const auto& m : r.metrics) {
+      uint64_t in = 0, filtered = 0, partial = 0, full = 0, bytes = 0;
+      for (const auto& p : m.peers) {
+        in += p.effects_received;
+        filtered += p.effects_filtered;
+        partial += p.partial_syncs;
+        full += p.full_syncs;
+        bytes += p.link_out.bytes_sent;
+      }
+      out += fmt::format("  {:<10} {:>7} {:>5} {:>11} {:>11} {:>10} {:>9} {:>8} {:>5} {:>10}{}\n",
+                         m.name, m.local_writes, m.lost_writes, m.max_ops_lag, m.min_ops_lag, in,
+                         filtered, partial, full, bytes, m.alive ? "" : "  (down)");
+    }
+    if (r.converged_after_heal) {
+      out += fmt::format("  converged {} after the last heal\n",
+                         FormatDuration(*r.converged_after_heal));
+    }
+    out += "\n";
+  }
+  for (const StepReport& s : r.steps) {
+    if (s.verdict == StepReport::Verdict::kFail) out += s.failure + "\n";
+  }
+  out += SummaryLine(r) + "\n";
+  return out;
+}
+
+nlohmann::ordered_json ToJson(const RunReport& r) {
+  using nlohmann::ordered_json;
+  ordered_json j;
+  j["file"] = r.file;
+  j["name"] = r.name;
+  if (!r.source.empty()) j["source"] = r.source;
+  j["seed"] = r.seed;
+  j["regions"] = r.regions;
+  ordered_json steps = ordered_json::array();
+  for (const StepReport& s : r.steps) {
+    ordered_json st;
+    st["step"] = s.number;
+    st["line"] = s.mark.line;
+    st["time_us"] = s.time.count();
+    if (!s.region.empty()) st["region"] = s.region;
+    st["operation"] = s.operation;
+    if (s.reply) st["reply"] = ReplyJson(*s.reply);
+    if (!s.key.empty()) {
+      st["key"] = s.key;
+      ordered_json values;
+      for (size_t i = 0; i < s.values.size() && i < r.regions.size(); ++i) {
+        values[r.regions[i]] = s.values[i];
+      }
+      st["values"] = values;
+    }
+    if (!s.notes.empty()) st["notes"] = s.notes;
+    if (s.verdict != StepReport::Verdict::kNone) {
+      st["check"] = s.verdict == StepReport::Verdict::kPass ? "pass" : "fail";
+    }
+    if (!s.failure.empty()) st["failure"] = s.failure;
+    steps.push_back(std::move(st));
+  }
+  j["steps"] = std::move(steps);
+  ordered_json metrics = ordered_json::array();
+  for (const auto& m : r.metrics) {
+    ordered_json mj;
+    mj["region"] = m.name;
+    mj["alive"] = m.alive;
+    mj["incarnation"] = m.incarnation;
+    mj["local_writes"] = m.local_writes;
+    mj["lost_writes"] = m.lost_writes;
+    mj["crashes"] = m.crashes;
+    mj["max_ops_lag"] = m.max_ops_lag;
+    mj["min_ops_lag"] = m.min_ops_lag;
+    mj["backlog_bytes"] = m.backlog_bytes;
+    ordered_json peers = ordered_json::array();
+    for (const auto& p : m.peers) {
+      peers.push_back({{"peer", p.peer},
+                       {"ops_lag", p.ops_lag},
+                       {"effects_sent", p.effects_sent},
+                       {"effects_received", p.effects_received},
+                       {"effects_filtered", p.effects_filtered},
+                       {"partial_syncs", p.partial_syncs},
+                       {"full_syncs", p.full_syncs},
+                       {"messages_sent", p.link_out.messages_sent},
+                       {"messages_delivered", p.link_out.messages_delivered},
+                       {"dropped_loss", p.link_out.dropped_loss},
+                       {"dropped_cut", p.link_out.dropped_cut},
+                       {"bytes_sent", p.link_out.bytes_sent}});
+    }
+    mj["peers"] = std::move(peers);
+    metrics.push_back(std::move(mj));
+  }
+  j["metrics"] = std::move(metrics);
+  if (r.converged_after_heal) j["converged_after_heal_us"] = r.converged_after_heal->count();
+  ordered_json final_state;
+  for (size_t i = 0; i < r.regions.size() && i < r.final_state.size(); ++i) {
+    final_state[r.regions[i]] = r.final_state[i];
+  }
+  j["final_state"] = std::move(final_state);
+  j["expectations"] = r.expectations;
+  j["failures"] = r.failures;
+  j["virtual_time_us"] = r.end_time.count();
+  j["events"] = r.events;
+  j["final_digest"] = cluster_sim::FormatDigest(r.digest);
+  return j;
+}
+
+}  // namespace aasim

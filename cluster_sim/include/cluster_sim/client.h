@@ -1,0 +1,59 @@
+// The client-facing contract of a region: Redis-shaped replies and the interfaces through
+// which services (lending) and scenario steps talk to a store. Services include only this
+// header (and status.h, time.h), never the simulator's internals, so the same service
+// code can run against any Redis-speaking store.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cluster_sim {
+
+// A RESP2-shaped reply.
+struct Reply {
+  enum class Type { kStatus, kError, kInteger, kBulk, kNil, kArray };
+
+  Type type = Type::kNil;
+  std::string str;  // kStatus, kError (full text, e.g. "ERR unknown command 'FOO'"), kBulk
+  int64_t integer = 0;
+  std::vector<Reply> elements;  // kArray
+
+  static Reply Status(std::string s) { return Reply{Type::kStatus, std::move(s), 0, {}}; }
+  static Reply Error(std::string s) { return Reply{Type::kError, std::move(s), 0, {}}; }
+  static Reply Integer(int64_t v) { return Reply{Type::kInteger, {}, v, {}}; }
+  static Reply Bulk(std::string s) { return Reply{Type::kBulk, std::move(s), 0, {}}; }
+  static Reply Nil() { return Reply{}; }
+  static Reply Array(std::vector<Reply> e) { return Reply{Type::kArray, {}, 0, std::move(e)}; }
+  static Reply BulkArray(const std::vector<std::string>& items) {
+    std::vector<Reply> e;
+    e.reserve(items.size());
+    for (const auto& s : items) e.push_back(Bulk(s));
+    return Array(std::move(e));
+  }
+
+  bool is_error() const { return type == Type::kError; }
+  // Text as a person reads it: integers and strings plain, nil as "(nil)", errors as
+  // "(error) TEXT", arrays as "[a, b]".
+  std::string ToString() const;
+  friend bool operator==(const Reply&, const Reply&) = default;
+};
+
+// Something that runs Redis commands: a region's local endpoint.
+class Client {
+ public:
+  virtual ~Client() = default;
+  virtual Reply Execute(const std::vector<std::string>& argv) = 0;
+};
+
+// A scenario step kind contributed by a service (e.g. `lending@A: request ...`): given
+// the region's client and the step's text, do the work and return output lines.
+class CommandHandler {
+ public:
+  virtual ~CommandHandler() = default;
+  virtual std::vector<std::string> Handle(Client& client, std::string_view text) = 0;
+};
+
+}  // namespace cluster_sim

@@ -1,0 +1,90 @@
+// Network: the simulated links between regions. Every ordered pair (from, to) has its own
+// one-way latency, uniform jitter (+/-) and loss probability, its own random generator
+// (forked per link, so traffic on one link never changes the draws of another) and its
+// own counters. A link can be cut (partition); a message sent into a cut link, or in
+// flight on a link that is cut when it would arrive, is dropped. Nothing here
+// retransmits: the replication protocol above does.
+//
+// Geo model (SCENARIOS.md): without an explicit latency, a pair with coordinates gets
+// great-circle distance / 200,000 km/s (light in fibre) x route factor.
+// Deterministic; single-threaded.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster_sim/event_loop.h"
+#include "cluster_sim/rng.h"
+#include "cluster_sim/time.h"
+
+namespace cluster_sim {
+
+struct LinkParams {
+  SimTime latency{50'000};
+  SimTime jitter{0};
+  double loss = 0;
+};
+
+struct LinkStats {
+  uint64_t messages_sent = 0;
+  uint64_t messages_delivered = 0;
+  uint64_t dropped_loss = 0;
+  uint64_t dropped_cut = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_delivered = 0;
+};
+
+// Great-circle distance in km between two (lat, lon) points in degrees (haversine).
+double GreatCircleKm(double lat1, double lon1, double lat2, double lon2);
+// One-way latency over fibre for that distance and route factor, rounded to 1 us.
+SimTime FibreLatency(double km, double route_factor);
+
+class Network {
+ public:
+  // Delivery callback: (from, to, payload). Payload ownership is shared with the sender.
+  using Deliver = std::function<void(int from, int to, const std::shared_ptr<const void>& msg)>;
+  // Trace callback: one line per event ("sent", "delivered", "dropped (loss)", ...).
+  using Trace = std::function<void(const std::string& line)>;
+
+  Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names);
+
+  void SetLink(int from, int to, const LinkParams& p);
+  const LinkParams& link(int from, int to) const { return links_[Index(from, to)].params; }
+  void SetDeliver(Deliver d) { deliver_ = std::move(d); }
+  void SetTrace(Trace t) { trace_ = std::move(t); }
+
+  void Cut(int a, int b);      // both directions
+  void Restore(int a, int b);  // both directions
+  bool IsCut(int from, int to) const { return links_[Index(from, to)].cut; }
+  bool Connected(int a, int b) const { return !IsCut(a, b) && !IsCut(b, a); }
+
+  // Sends msg (of `bytes` bytes) from -> to. `what` describes it in traces; build it only
+  // when tracing() (it is carried with the message).
+  void Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes, std::string what);
+  bool tracing() const { return static_cast<bool>(trace_); }
+
+  const LinkStats& stats(int from, int to) const { return links_[Index(from, to)].stats; }
+  int size() const { return n_; }
+
+ private:
+  struct Link {
+    LinkParams params;
+    bool cut = false;
+    Rng rng{0};
+    LinkStats stats;
+  };
+  size_t Index(int from, int to) const { return static_cast<size_t>(from * n_ + to); }
+  void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
+
+  EventLoop& loop_;
+  int n_;
+  std::vector<std::string> names_;
+  std::vector<Link> links_;
+  Deliver deliver_;
+  Trace trace_;
+};
+
+}  // namespace cluster_sim

@@ -1,0 +1,156 @@
+// Simulation: a deterministic, in-process model of several Active/Active geo-clusters.
+//
+// Each region is one participating cluster: a Store (embedded in-memory by default) that
+// runs Redis commands with Active/Active meaning, plus a replicator that ships the
+// *effects* of local writes (encoded CRDT deltas, never commands) to every peer over
+// simulated links (network.h), on one virtual clock (event_loop.h).
+//
+// Replication protocol (one log per region, one cursor per peer; modelled on the Redis
+// Enterprise syncer):
+//   - every local write appends (seq, effect) to the region's log and is sent at once to
+//     every peer; the log is a bounded backlog (bytes), oldest entries dropped first;
+//   - receivers apply each effect once (duplicates are counted as filtered), in any order,
+//     and acknowledge the contiguous prefix they hold;
+//   - a retransmission timer per peer (RTT-based, exponential backoff, reset when a link
+//     heals) replays unacknowledged effects: a *partial sync*. A peer whose next needed
+//     effect has left the backlog gets the region's full state instead: a *full sync*;
+//   - a crashed region loses its in-memory data and its log; the writes no peer had
+//     received are counted as lost. It restarts as a new incarnation (new replica id, so
+//     no dot is ever reused), asks every peer for its full state, and pushes its merged
+//     state to the others, so the writes of its previous life that only some peers hold
+//     reach everyone.
+// Nothing is lost to partitions, loss, duplication or reordering: after a heal and a
+// sync, connected regions converge.
+//
+// Determinism: one seeded Rng, forked per component; no wall clock; single-threaded;
+// ordered containers wherever order reaches output. Same config + seed => same Digest().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster_sim/client.h"
+#include "cluster_sim/event_loop.h"
+#include "cluster_sim/network.h"
+#include "cluster_sim/rng.h"
+#include "cluster_sim/store.h"
+#include "cluster_sim/time.h"
+
+namespace cluster_sim {
+
+struct RegionConfig {
+  std::string name;
+  SimTime clock_skew{0};  // offset of this region's wall clock (last-write-wins timestamps)
+};
+
+struct ReplicationConfig {
+  size_t backlog_bytes = 1 << 20;    // per region (Redis Enterprise: 1% of data, >= 1 MB)
+  size_t max_batch_bytes = 64 << 10; // effects per retransmitted message
+  SimTime max_rto{2'000'000};        // retransmission backoff cap
+};
+
+using StoreFactory = std::function<std::unique_ptr<Store>(int region, crdt::ReplicaId self)>;
+
+struct SimConfig {
+  uint64_t seed = 1;
+  std::vector<RegionConfig> regions;  // sites are numbered in name order (LWW ties)
+  ReplicationConfig replication;
+  StoreFactory store_factory;         // default: NewMemoryStore
+};
+
+struct PeerMetrics {
+  std::string peer;
+  uint64_t ops_lag = 0;             // local writes this peer has not acknowledged
+  uint64_t effects_sent = 0;        // effects sent to it, retransmissions included
+  uint64_t effects_received = 0;    // effects from it applied here
+  uint64_t effects_filtered = 0;    // duplicates from it dropped here
+  uint64_t partial_syncs = 0;       // catch-ups by replay of the backlog
+  uint64_t full_syncs = 0;          // catch-ups by a full state transfer
+  LinkStats link_out;               // the link from this region to the peer
+};
+
+struct RegionMetrics {
+  std::string name;
+  bool alive = true;
+  uint32_t incarnation = 1;
+  uint64_t local_writes = 0;
+  uint64_t lost_writes = 0;  // writes lost in crashes (never received by any peer)
+  uint64_t crashes = 0;
+  uint64_t max_ops_lag = 0;  // Redis Enterprise names: the least up-to-date peer's lag
+  uint64_t min_ops_lag = 0;  // and the most up-to-date peer's
+  uint64_t backlog_bytes = 0;
+  size_t memory_bytes = 0;
+  std::vector<PeerMetrics> peers;  // every other region, in region order
+};
+
+struct SyncResult {
+  bool done = false;   // false: the time limit passed first
+  SimTime took{0};
+  std::string pending;  // when !done: what was still outstanding
+};
+
+class Simulation {
+ public:
+  explicit Simulation(SimConfig config);
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  int region_count() const;
+  const std::string& region_name(int r) const;
+  int RegionIndex(std::string_view name) const;  // -1 if unknown
+  Network& network();
+  EventLoop& loop();
+  SimTime Now() const;
+
+  // Runs a command in region r, as its local service would: no network delay.
+  Reply Execute(int r, const std::vector<std::string>& argv);
+  // Runs commands atomically in region r (MULTI/EXEC): one replicated effect.
+  std::vector<Reply> ExecuteBatch(int r, const std::vector<std::vector<std::string>>& commands);
+  // A Client bound to region r (valid while the simulation lives).
+  Client& client(int r);
+
+  // Cuts every link between any two groups (both ways). A single group of one region per
+  // element cuts every pair among them.
+  void Partition(const std::vector<std::vector<int>>& groups);
+  void Heal(const std::vector<std::vector<int>>& groups);
+  void HealAll();
+
+  void AdvanceTo(SimTime t);
+  void AdvanceBy(SimTime d) { AdvanceTo(Now() + d); }
+  // Runs until every connected pair of live regions is caught up, or `limit` passes.
+  SyncResult Sync(SimTime limit = SimTime(3'600'000'000));
+  bool Quiescent(std::string* pending = nullptr) const;
+
+  // Stops region r; returns the number of its writes no peer had received (lost).
+  uint64_t Crash(int r);
+  void Restart(int r);
+  bool alive(int r) const;
+
+  std::string Dump(int r, std::string_view key) const;
+  std::string DumpAll(int r) const;
+  std::vector<std::string> Keys(int r) const;
+  // Keys on which live regions disagree, among `keys` (all keys of all regions if empty).
+  std::vector<std::string> Divergent(const std::vector<std::string>& keys) const;
+
+  RegionMetrics Metrics(int r) const;
+  // FNV-1a over every region's visible data and liveness, plus the number of events run.
+  uint64_t Digest() const;
+  // Time from the last heal until quiescence was reached (set by Sync).
+  std::optional<SimTime> converged_after_heal() const;
+
+  void SetTrace(std::function<void(const std::string&)> trace);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+std::string FormatDigest(uint64_t digest);  // 16 hex digits
+
+}  // namespace cluster_sim

@@ -1,0 +1,54 @@
+// Store: what a region keeps its data in, behind one interface so the embedded in-memory
+// store and a real redis-server (a later backend) are interchangeable.
+//
+// A store runs Redis commands with Active/Active meaning (SCENARIOS.md) and turns each
+// write into an *effect*: an encoded crdt::Keyspace delta that the replicator ships to
+// peers. Effects and full states merge in any order, any number of times.
+// Contract: deterministic (same calls, same results); single-threaded.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster_sim/client.h"
+#include "cluster_sim/status.h"
+#include "crdt/dot.h"
+
+namespace cluster_sim {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Runs one command as replica `self` at the writer's wall clock `wall_clock_us`.
+  // A write appends its effect to *effect (left empty by reads and refused writes).
+  virtual Reply Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                        std::string* effect) = 0;
+  // Runs commands as one atomic unit (MULTI/EXEC): one combined effect.
+  virtual std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
+                                          int64_t wall_clock_us, std::string* effect) = 0;
+  // Merges a peer's effect or full state (both are encoded keyspaces).
+  virtual Status Merge(std::string_view encoded) = 0;
+  // The full replicated state (for a full sync).
+  virtual std::string FullState() const = 0;
+
+  // Canonical value of one key ("(nil)" when absent) and of everything (sorted lines).
+  virtual std::string Dump(std::string_view key) const = 0;
+  virtual std::string DumpAll() const = 0;
+  virtual std::vector<std::string> Keys() const = 0;
+
+  // Forget everything and continue as a new incarnation `self` (a crash that loses data).
+  virtual void Wipe(crdt::ReplicaId self) = 0;
+  // True if data survives a crash (a Redis with AOF); the in-memory store is not durable.
+  virtual bool durable() const = 0;
+  virtual crdt::ReplicaId self() const = 0;
+  virtual size_t MemoryBytes() const = 0;
+};
+
+// The embedded in-memory store (crdt::Keyspace plus the command engine).
+std::unique_ptr<Store> NewMemoryStore(crdt::ReplicaId self);
+
+}  // namespace cluster_sim

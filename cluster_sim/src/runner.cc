@@ -1,0 +1,270 @@
+#include "cluster_sim/runner.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "cluster_sim/network.h"
+
+namespace cluster_sim {
+
+namespace {
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool ReplyIsUnordered(const std::vector<std::string>& argv) {
+  static const char* kSetReplies[] = {"SMEMBERS", "SINTER", "SUNION", "SDIFF",
+                                      "HKEYS",    "HVALS",  "KEYS",   "HGETALL"};
+  if (argv.empty()) return false;
+  std::string cmd = Upper(argv[0]);
+  for (const char* c : kSetReplies) {
+    if (cmd == c) return true;
+  }
+  return false;
+}
+
+std::string Where(const Scenario& s, const SourceMark& m) {
+  return s.file + ":" + std::to_string(m.line) + ":" + std::to_string(m.column) + ": ";
+}
+
+std::string JoinGroups(const std::vector<std::vector<std::string>>& groups) {
+  std::string out;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (g) out += " | ";
+    for (size_t i = 0; i < groups[g].size(); ++i) {
+      if (i) out += ",";
+      out += groups[g][i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::vector<int>> Indexes(const Simulation& sim,
+                                      const std::vector<std::vector<std::string>>& groups) {
+  std::vector<std::vector<int>> out;
+  for (const auto& g : groups) {
+    std::vector<int> v;
+    for (const auto& name : g) v.push_back(sim.RegionIndex(name));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Matches(const Expectation& expect, const Reply& reply, const std::vector<std::string>& argv,
+             std::string* why) {
+  auto fail = [&](const std::string& expected) {
+    if (why) *why = "expected " + expected + ", got " + reply.ToString();
+    return false;
+  };
+  switch (expect.kind) {
+    case Expectation::Kind::kNull:
+      return reply.type == Reply::Type::kNil ? true : fail("(nil)");
+    case Expectation::Kind::kError:
+      if (reply.type == Reply::Type::kError && reply.str.find(expect.text) != std::string::npos) {
+        return true;
+      }
+      return fail("an error containing \"" + expect.text + "\"");
+    case Expectation::Kind::kScalar: {
+      bool ok = false;
+      if (reply.type == Reply::Type::kInteger) ok = std::to_string(reply.integer) == expect.text;
+      if (reply.type == Reply::Type::kBulk || reply.type == Reply::Type::kStatus) {
+        ok = reply.str == expect.text;
+      }
+      return ok ? true : fail(expect.text);
+    }
+    case Expectation::Kind::kList: {
+      std::string shown = "[";
+      for (size_t i = 0; i < expect.items.size(); ++i) {
+        shown += (i ? ", " : "") + expect.items[i];
+      }
+      shown += "]";
+      if (reply.type != Reply::Type::kArray) return fail(shown);
+      std::vector<std::string> got;
+      for (const Reply& e : reply.elements) got.push_back(e.ToString());
+      std::vector<std::string> want = expect.items;
+      if (ReplyIsUnordered(argv)) {
+        std::sort(got.begin(), got.end());
+        std::sort(want.begin(), want.end());
+      }
+      return got == want ? true : fail(shown);
+    }
+  }
+  return false;
+}
+
+SimConfig MakeSimConfig(const Scenario& scenario, const RunOptions& options) {
+  SimConfig c;
+  c.seed = options.seed ? *options.seed : scenario.seed.value_or(kDefaultSeed);
+  for (const RegionSpec& r : scenario.regions) c.regions.push_back(RegionConfig{r.name, r.clock_skew});
+  c.store_factory = options.store_factory;
+  return c;
+}
+
+void ApplyLinks(const Scenario& scenario, Simulation& sim) {
+  const auto& regions = scenario.regions;
+  int n = static_cast<int>(regions.size());
+  for (int a = 0; a < n; ++a) {
+    for (int b = 0; b < n; ++b) {
+      if (a == b) continue;
+      LinkParams p;  // 50ms, no jitter, no loss
+      if (scenario.link_defaults.spec) {
+        const LinkSpec& d = *scenario.link_defaults.spec;
+        p = LinkParams{d.latency, d.jitter, d.loss};
+      } else if (regions[a].lat && regions[b].lat) {
+        double km = GreatCircleKm(*regions[a].lat, *regions[a].lon, *regions[b].lat, *regions[b].lon);
+        p.latency = FibreLatency(km, scenario.link_defaults.route_factor);
+      }
+      // Explicit rules win; a later rule for the same direction wins over an earlier one.
+      for (const LinkRule& rule : scenario.links) {
+        bool fwd = rule.from == regions[a].name && rule.to == regions[b].name;
+        bool back = rule.both_ways && rule.to == regions[a].name && rule.from == regions[b].name;
+        if (fwd || back) p = LinkParams{rule.spec.latency, rule.spec.jitter, rule.spec.loss};
+      }
+      sim.network().SetLink(a, b, p);
+    }
+  }
+}
+
+RunReport RunScenario(const Scenario& scenario, const RunOptions& options) {
+  Simulation sim(MakeSimConfig(scenario, options));
+  ApplyLinks(scenario, sim);
+  if (options.trace) sim.SetTrace(options.trace);
+
+  RunReport report;
+  report.file = scenario.file;
+  report.name = scenario.name;
+  report.source = scenario.source;
+  report.seed = options.seed ? *options.seed : scenario.seed.value_or(kDefaultSeed);
+  for (const RegionSpec& r : scenario.regions) report.regions.push_back(r.name);
+
+  std::string key;  // the key the table follows: the last command's
+  int number = 0;
+  for (const Step& step : scenario.steps) {
+    StepReport sr;
+    sr.number = ++number;
+    sr.mark = step.mark;
+    auto fail = [&](const std::string& why) {
+      sr.verdict = StepReport::Verdict::kFail;
+      sr.failure = Where(scenario, step.mark) + why;
+    };
+    switch (step.kind) {
+      case Step::Kind::kCommand: {
+        int r = sim.RegionIndex(step.region);
+        sr.region = step.region;
+        sr.operation = step.text;
+        sr.reply = sim.Execute(r, step.argv);
+        if (step.argv.size() > 1) key = step.argv[1];
+        if (step.expect) {
+          report.expectations++;
+          std::string why;
+          if (Matches(*step.expect, *sr.reply, step.argv, &why)) {
+            sr.verdict = StepReport::Verdict::kPass;
+          } else {
+            fail(why);
+          }
+        }
+        break;
+      }
+      case Step::Kind::kPartition:
+        sr.operation = "partition " + JoinGroups(step.groups);
+        sim.Partition(Indexes(sim, step.groups));
+        break;
+      case Step::Kind::kHeal:
+        if (step.all) {
+          sr.operation = "heal all";
+          sim.HealAll();
+        } else {
+          sr.operation = "heal " + JoinGroups(step.groups);
+          sim.Heal(Indexes(sim, step.groups));
+        }
+        break;
+      case Step::Kind::kWait:
+        sr.operation = "wait " + FormatDuration(step.duration);
+        sim.AdvanceBy(step.duration);
+        break;
+      case Step::Kind::kAt:
+        sr.operation = "at " + FormatDuration(step.duration);
+        if (step.duration < sim.Now()) {
+          fail("at " + FormatDuration(step.duration) + " is in the past (virtual time is " +
+               FormatDuration(sim.Now()) + ")");
+        } else {
+          sim.AdvanceTo(step.duration);
+        }
+        break;
+      case Step::Kind::kSync: {
+        sr.operation = "sync";
+        SyncResult res = sim.Sync();
+        if (res.done) {
+          sr.notes.push_back("took " + FormatDuration(res.took));
+        } else {
+          fail("sync did not finish within " + FormatDuration(res.took) + ": " + res.pending);
+        }
+        break;
+      }
+      case Step::Kind::kConverged: {
+        sr.operation = "converged";
+        for (size_t i = 0; i < step.keys.size(); ++i) {
+          sr.operation += (i ? ", " : " ") + step.keys[i];
+        }
+        if (step.keys.empty()) sr.operation += " (all keys)";
+        report.expectations++;
+        std::vector<std::string> diverged = sim.Divergent(step.keys);
+        if (diverged.empty()) {
+          sr.verdict = StepReport::Verdict::kPass;
+        } else {
+          std::string why = "regions disagree on";
+          for (const auto& k : diverged) {
+            why += " " + k + " (";
+            for (int r = 0; r < sim.region_count(); ++r) {
+              if (!sim.alive(r)) continue;
+              why += (r ? ", " : "") + sim.region_name(r) + "=" + sim.Dump(r, k);
+            }
+            why += ")";
+          }
+          fail(why);
+        }
+        if (step.keys.size() == 1) key = step.keys[0];
+        break;
+      }
+      case Step::Kind::kCrash: {
+        sr.region = step.region;
+        sr.operation = "crash " + step.region;
+        uint64_t lost = sim.Crash(sim.RegionIndex(step.region));
+        sr.notes.push_back("lost " + std::to_string(lost) + " unreplicated write" +
+                           (lost == 1 ? "" : "s"));
+        break;
+      }
+      case Step::Kind::kRestart:
+        sr.region = step.region;
+        sr.operation = "restart " + step.region;
+        sim.Restart(sim.RegionIndex(step.region));
+        break;
+      case Step::Kind::kNote:
+        sr.operation = "note";
+        sr.notes.push_back(step.text);
+        break;
+    }
+    if (sr.verdict == StepReport::Verdict::kFail) report.failures++;
+    sr.time = sim.Now();
+    sr.key = key;
+    if (!key.empty()) {
+      for (int r = 0; r < sim.region_count(); ++r) sr.values.push_back(sim.Dump(r, key));
+    }
+    report.steps.push_back(std::move(sr));
+  }
+  report.end_time = sim.Now();
+  report.events = sim.loop().events_run();
+  report.digest = sim.Digest();
+  report.converged_after_heal = sim.converged_after_heal();
+  for (int r = 0; r < sim.region_count(); ++r) {
+    report.metrics.push_back(sim.Metrics(r));
+    report.final_state.push_back(sim.DumpAll(r));
+  }
+  return report;
+}
+
+}  // namespace cluster_sim
