@@ -64,11 +64,11 @@ nlohmann::ordered_json ReplyJson(const Reply& r) {
 }  // namespace
 
 std::string SummaryLine(const RunReport& r) {
-  return fmt::format("{} {}: {} steps, {} expectations, {} failed; virtual time {}; {} events; "
-                     "seed {}; digest {}",
-                     r.failures == 0 ? "PASS" : "FAIL", r.file, r.steps.size(), r.expectations,
-                     r.failures, FormatDuration(r.end_time), r.events, r.seed,
-                     cluster_sim::FormatDigest(r.digest));
+  return fmt::format(
+      "{} {}: {} steps, {} expectations, {} failed; virtual time {}; {} events; "
+      "seed {}; digest {}",
+      r.failures == 0 ? "PASS" : "FAIL", r.file, r.steps.size(), r.expectations, r.failures,
+      FormatDuration(r.end_time), r.events, r.seed, cluster_sim::FormatDigest(r.digest));
 }
 
 std::string RenderText(const RunReport& r, const RenderOptions& options) {
@@ -90,7 +90,7 @@ std::string RenderText(const RunReport& r, const RenderOptions& options) {
         continue;
       }
       std::vector<std::string> row = {std::to_string(s.number), FormatDuration(s.time), s.region,
-                                      Cell(s.operation), Cell(ReplyText(s)), s.key};
+                                      Cell(s.operation),        Cell(ReplyText(s)),     s.key};
       for (size_t i = 0; i < r.regions.size(); ++i) {
         row.push_back(i < s.values.size() ? Cell(s.values[i], 32) : "");
       }

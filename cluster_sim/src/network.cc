@@ -11,8 +11,9 @@ double GreatCircleKm(double lat1, double lon1, double lat2, double lon2) {
   constexpr double kRad = 3.14159265358979323846 / 180.0;
   double dlat = (lat2 - lat1) * kRad;
   double dlon = (lon2 - lon1) * kRad;
-  double a = std::sin(dlat / 2) * std::sin(dlat / 2) +
-             std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
+  double a = std::sin(dlat / 2) * std::sin(dlat / 2) + std::cos(lat1 * kRad) *
+                                                           std::cos(lat2 * kRad) *
+                                                           std::sin(dlon / 2) * std::sin(dlon / 2);
   return 2 * kEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(a)));
 }
 
@@ -66,24 +67,31 @@ void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t byt
     TraceLine(from, to, "dropped (loss)", what, bytes);
     return;
   }
-  SimTime delay = link.params.latency;
-  if (link.params.jitter.count() > 0) {
-    delay += SimTime(link.rng.Range(-link.params.jitter.count(), link.params.jitter.count()));
+  int copies = 1;
+  if (link.rng.Chance(link.params.duplicate)) {
+    copies = 2;
+    link.stats.duplicated++;
   }
-  if (delay.count() < 0) delay = SimTime(0);
-  TraceLine(from, to, "sent", what, bytes);
-  loop_.After(delay, [this, from, to, msg = std::move(msg), bytes, what = std::move(what)] {
-    Link& l = links_[Index(from, to)];
-    if (l.cut) {
-      l.stats.dropped_cut++;
-      TraceLine(from, to, "dropped in flight (link cut)", what, bytes);
-      return;
+  for (int copy = 0; copy < copies; ++copy) {
+    SimTime delay = link.params.latency;
+    if (link.params.jitter.count() > 0) {
+      delay += SimTime(link.rng.Range(-link.params.jitter.count(), link.params.jitter.count()));
     }
-    l.stats.messages_delivered++;
-    l.stats.bytes_delivered += bytes;
-    TraceLine(from, to, "delivered", what, bytes);
-    deliver_(from, to, msg);
-  });
+    if (delay.count() < 0) delay = SimTime(0);
+    TraceLine(from, to, copy == 0 ? "sent" : "duplicated", what, bytes);
+    loop_.After(delay, [this, from, to, msg, bytes, what] {
+      Link& l = links_[Index(from, to)];
+      if (l.cut) {
+        l.stats.dropped_cut++;
+        TraceLine(from, to, "dropped in flight (link cut)", what, bytes);
+        return;
+      }
+      l.stats.messages_delivered++;
+      l.stats.bytes_delivered += bytes;
+      TraceLine(from, to, "delivered", what, bytes);
+      deliver_(from, to, msg);
+    });
+  }
 }
 
 }  // namespace cluster_sim

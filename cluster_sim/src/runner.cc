@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "cluster_sim/network.h"
+#include "cluster_sim/rng.h"
 
 namespace cluster_sim {
 
@@ -50,6 +52,51 @@ std::vector<std::vector<int>> Indexes(const Simulation& sim,
     out.push_back(std::move(v));
   }
   return out;
+}
+
+// Runs a `load` step: ops spread evenly over the duration, round-robin over the regions,
+// commands drawn from the step's list, keys from per-type pools. Returns the notes.
+std::vector<std::string> RunLoad(const LoadSpec& load, int step_number, Simulation& sim,
+                                 const Rng& root) {
+  Rng rng = root.Fork("load:" + std::to_string(step_number));
+  const SimTime start = sim.Now();
+  std::vector<uint64_t> per_region(load.regions.size(), 0);
+  uint64_t errors = 0;
+  std::vector<std::string> argv;
+  for (uint64_t i = 0; i < load.ops; ++i) {
+    // The i-th op runs at start + i * duration / ops (exact integer arithmetic).
+    const uint64_t d = static_cast<uint64_t>(load.duration.count());
+    const uint64_t offset = d / load.ops * i + d % load.ops * i / load.ops;
+    sim.AdvanceTo(start + SimTime(static_cast<int64_t>(offset)));
+    size_t which = i % load.regions.size();
+    const std::string& cmd = load.commands[rng.Uniform(load.commands.size())];
+    std::string n = std::to_string(rng.Uniform(load.keys));
+    std::string member = "m" + std::to_string(rng.Uniform(16));
+    if (cmd == "INCR") {
+      argv = {"INCRBY", "load:counter:" + n, std::to_string(rng.Range(1, 10))};
+    } else if (cmd == "SET") {
+      argv = {"SET", "load:string:" + n, "v" + std::to_string(rng.Uniform(1'000'000))};
+    } else if (cmd == "SADD") {
+      argv = {"SADD", "load:set:" + n, member};
+    } else if (cmd == "SREM") {
+      argv = {"SREM", "load:set:" + n, member};
+    } else {
+      static const char* kPools[] = {"load:counter:", "load:string:", "load:set:"};
+      argv = {"DEL", kPools[rng.Uniform(3)] + n};
+    }
+    Reply r = sim.Execute(sim.RegionIndex(load.regions[which]), argv);
+    errors += r.is_error() ? 1 : 0;
+    per_region[which]++;
+  }
+  sim.AdvanceTo(start + load.duration);
+  std::vector<std::string> notes;
+  std::string spread;
+  for (size_t i = 0; i < load.regions.size(); ++i) {
+    spread += (i ? ", " : "") + std::to_string(per_region[i]) + " in " + load.regions[i];
+  }
+  notes.push_back(std::to_string(load.ops) + " ops (" + spread + ")");
+  if (errors) notes.push_back(std::to_string(errors) + " error replies");
+  return notes;
 }
 
 }  // namespace
@@ -99,8 +146,13 @@ bool Matches(const Expectation& expect, const Reply& reply, const std::vector<st
 SimConfig MakeSimConfig(const Scenario& scenario, const RunOptions& options) {
   SimConfig c;
   c.seed = options.seed ? *options.seed : scenario.seed.value_or(kDefaultSeed);
-  for (const RegionSpec& r : scenario.regions) c.regions.push_back(RegionConfig{r.name, r.clock_skew});
+  for (const RegionSpec& r : scenario.regions)
+    c.regions.push_back(RegionConfig{r.name, r.clock_skew});
   c.store_factory = options.store_factory;
+  const ReplicationSpec& rs = scenario.replication;
+  if (rs.backlog_bytes) c.replication.backlog_bytes = *rs.backlog_bytes;
+  if (rs.max_batch_bytes) c.replication.max_batch_bytes = *rs.max_batch_bytes;
+  if (rs.max_rto) c.replication.max_rto = *rs.max_rto;
   return c;
 }
 
@@ -113,16 +165,19 @@ void ApplyLinks(const Scenario& scenario, Simulation& sim) {
       LinkParams p;  // 50ms, no jitter, no loss
       if (scenario.link_defaults.spec) {
         const LinkSpec& d = *scenario.link_defaults.spec;
-        p = LinkParams{d.latency, d.jitter, d.loss};
+        p = LinkParams{d.latency, d.jitter, d.loss, d.duplicate};
       } else if (regions[a].lat && regions[b].lat) {
-        double km = GreatCircleKm(*regions[a].lat, *regions[a].lon, *regions[b].lat, *regions[b].lon);
+        double km =
+            GreatCircleKm(*regions[a].lat, *regions[a].lon, *regions[b].lat, *regions[b].lon);
         p.latency = FibreLatency(km, scenario.link_defaults.route_factor);
       }
       // Explicit rules win; a later rule for the same direction wins over an earlier one.
       for (const LinkRule& rule : scenario.links) {
         bool fwd = rule.from == regions[a].name && rule.to == regions[b].name;
         bool back = rule.both_ways && rule.to == regions[a].name && rule.from == regions[b].name;
-        if (fwd || back) p = LinkParams{rule.spec.latency, rule.spec.jitter, rule.spec.loss};
+        if (fwd || back) {
+          p = LinkParams{rule.spec.latency, rule.spec.jitter, rule.spec.loss, rule.spec.duplicate};
+        }
       }
       sim.network().SetLink(a, b, p);
     }
@@ -141,6 +196,7 @@ RunReport RunScenario(const Scenario& scenario, const RunOptions& options) {
   report.seed = options.seed ? *options.seed : scenario.seed.value_or(kDefaultSeed);
   for (const RegionSpec& r : scenario.regions) report.regions.push_back(r.name);
 
+  const Rng load_rng(MakeSimConfig(scenario, options).seed);
   std::string key;  // the key the table follows: the last command's
   int number = 0;
   for (const Step& step : scenario.steps) {
@@ -247,6 +303,13 @@ RunReport RunScenario(const Scenario& scenario, const RunOptions& options) {
         sr.operation = "note";
         sr.notes.push_back(step.text);
         break;
+      case Step::Kind::kLoad: {
+        const LoadSpec& load = step.load;
+        sr.operation =
+            "load " + std::to_string(load.ops) + " ops over " + FormatDuration(load.duration);
+        sr.notes = RunLoad(load, sr.number, sim, load_rng);
+        break;
+      }
     }
     if (sr.verdict == StepReport::Verdict::kFail) report.failures++;
     sr.time = sim.Now();

@@ -3,8 +3,7 @@
 // 0-based, ours 1-based. No exception leaves this file.
 #include "cluster_sim/scenario.h"
 
-#include <yaml-cpp/yaml.h>
-
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -14,28 +13,38 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
 
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
 namespace cluster_sim {
 namespace {
 
-#define AASIM_RETURN_IF_ERROR(expr)             \
-  do {                                          \
-    ::cluster_sim::Status aasim_status_ = (expr); \
+#define AASIM_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::cluster_sim::Status aasim_status_ = (expr);  \
     if (!aasim_status_.ok()) return aasim_status_; \
   } while (0)
 
-constexpr std::string_view kTopLevelKeys[] = {"name",    "source", "seed",
-                                              "regions", "links",  "steps"};
+constexpr std::string_view kTopLevelKeys[] = {"name",  "source", "seed",       "regions",
+                                              "links", "steps",  "replication"};
+constexpr std::string_view kReplicationOptions[] = {"backlog", "max_batch", "max_retry"};
+constexpr std::string_view kLoadOptions[] = {"regions", "ops", "duration", "keys", "commands"};
 constexpr std::string_view kRegionOptions[] = {"lat", "lon", "clock_skew"};
-constexpr std::string_view kLinkOptions[] = {"latency", "jitter", "loss"};
-constexpr std::string_view kLinkDefaultOptions[] = {"latency", "jitter", "loss", "route_factor"};
+constexpr std::string_view kLinkOptions[] = {"latency", "jitter", "loss", "duplicate"};
+constexpr std::string_view kLinkDefaultOptions[] = {"latency", "jitter", "loss", "duplicate",
+                                                    "route_factor"};
 constexpr std::string_view kExpectKey = "expect";
 constexpr std::string_view kLinkDefaultKey = "default";
+constexpr std::string_view kGroupsForm =
+    "a list of regions like [A, B] or groups like [[A, B], [C]]";
 
 template <typename Container>
 std::string Join(const Container& items) {
@@ -55,11 +64,40 @@ bool Contains(const Container& items, std::string_view value) {
   return false;
 }
 
+// File text as it appears inside a one-line message: control characters escaped, long text
+// shortened (without splitting a UTF-8 sequence).
+std::string Printable(std::string_view text) {
+  constexpr size_t kMaxBytes = 60;
+  std::string out;
+  size_t end = text.size();
+  if (end > kMaxBytes) {
+    end = kMaxBytes;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  }
+  for (size_t i = 0; i < end; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7F) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (end < text.size()) out += "...";
+  return out;
+}
+
 // How a node is named in "got ..." messages.
 std::string Describe(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Scalar:
-      return "\"" + node.Scalar() + "\"";
+      return "\"" + Printable(node.Scalar()) + "\"";
     case YAML::NodeType::Sequence:
       return node.size() == 0 ? "an empty list" : "a list";
     case YAML::NodeType::Map:
@@ -113,10 +151,10 @@ using StepParseFn = Status (Parser::*)(const MapEntry& entry, Step* step);
 struct StepKindInfo {
   std::string_view name;  // the step's key
   Step::Kind kind;
-  bool region_suffix;  // the key is `name@REGION` (e.g. a service in a region); fills region
-  bool bare;           // may be written as a bare scalar (`- sync`), parsed as a null value
-  bool allows_expect;  // `expect:` may accompany it
-  StepParseFn parse;   // fills the kind's fields of *step from entry.value
+  StepParseFn parse;           // fills the kind's fields of *step from entry.value
+  bool region_suffix = false;  // the key is `name@REGION` (a service in a region); sets region
+  bool bare = false;           // may be a bare scalar (`- sync`), parsed with a null value
+  bool allows_expect = false;  // `expect:` may accompany it
 };
 
 class Parser {
@@ -131,7 +169,8 @@ class Parser {
     }
   }
 
-  Result<Scenario> Parse(const std::vector<YAML::Node>& documents);
+  // REQUIRES: `text` is the text given to the constructor. May throw YAML::Exception.
+  Result<Scenario> Parse(const std::string& text);
 
   // Step parsers, named in kStepKinds.
   Status ParsePartition(const MapEntry& entry, Step* step);
@@ -143,6 +182,7 @@ class Parser {
   Status ParseCrash(const MapEntry& entry, Step* step);
   Status ParseRestart(const MapEntry& entry, Step* step);
   Status ParseNote(const MapEntry& entry, Step* step);
+  Status ParseLoad(const MapEntry& entry, Step* step);
 
   Status Error(const YAML::Mark& mark, std::string_view message) const;
 
@@ -152,6 +192,10 @@ class Parser {
   YAML::Mark ValueMark(const MapEntry& entry) const;
   bool IsExplicitNull(const YAML::Node& node) const;
   static SourceMark ToSourceMark(const YAML::Mark& mark);
+  // The text at a 0-based mark, empty if out of range.
+  std::string_view TextAt(const YAML::Mark& mark) const;
+  // Fails unless `text` holds exactly one YAML document.
+  Status CheckOneDocument(const std::string& text) const;
 
   // The entries of a map in file order; keys must be scalars and unique.
   Status Entries(const YAML::Node& map, std::string_view what, std::vector<MapEntry>* out) const;
@@ -165,6 +209,9 @@ class Parser {
   std::string UnknownRegion(std::string_view what, std::string_view name) const;
 
   Status ParseTop(const YAML::Node& root);
+  Status ParseReplication(const MapEntry& entry);
+  Status Size(const MapEntry& entry, std::string_view what, uint64_t* out) const;
+  Status Count(const MapEntry& entry, std::string_view what, uint64_t* out) const;
   Status ParseSeed(const MapEntry& entry);
   Status ParseRegions(const MapEntry& entry);
   Status AddRegion(const YAML::Node& name_node, const YAML::Node& options);
@@ -183,21 +230,25 @@ class Parser {
   Status ParseRegionStep(const MapEntry& entry, Step* step);
   std::string UnknownStep(std::string_view key) const;
 
-  const std::string& file_;
-  std::vector<std::string_view> lines_;
+  const std::string file_;
+  std::vector<std::string_view> lines_;  // of the text being parsed, which outlives *this
   Scenario scenario_;
 };
 
+// In the order they are listed in messages. A service step such as `lending@A: BORROW b1 m1`
+// would be {.name = "lending", .kind = Step::Kind::kLending, .parse = &Parser::ParseLending,
+// .region_suffix = true, .allows_expect = true}.
 constexpr StepKindInfo kStepKinds[] = {
-    {"partition", Step::Kind::kPartition, false, false, false, &Parser::ParsePartition},
-    {"heal", Step::Kind::kHeal, false, false, false, &Parser::ParseHeal},
-    {"wait", Step::Kind::kWait, false, false, false, &Parser::ParseWait},
-    {"at", Step::Kind::kAt, false, false, false, &Parser::ParseAt},
-    {"sync", Step::Kind::kSync, false, true, false, &Parser::ParseSync},
-    {"converged", Step::Kind::kConverged, false, false, false, &Parser::ParseConverged},
-    {"crash", Step::Kind::kCrash, false, false, false, &Parser::ParseCrash},
-    {"restart", Step::Kind::kRestart, false, false, false, &Parser::ParseRestart},
-    {"note", Step::Kind::kNote, false, false, false, &Parser::ParseNote},
+    {"partition", Step::Kind::kPartition, &Parser::ParsePartition},
+    {"heal", Step::Kind::kHeal, &Parser::ParseHeal},
+    {"wait", Step::Kind::kWait, &Parser::ParseWait},
+    {"at", Step::Kind::kAt, &Parser::ParseAt},
+    {.name = "sync", .kind = Step::Kind::kSync, .parse = &Parser::ParseSync, .bare = true},
+    {"converged", Step::Kind::kConverged, &Parser::ParseConverged},
+    {"crash", Step::Kind::kCrash, &Parser::ParseCrash},
+    {"restart", Step::Kind::kRestart, &Parser::ParseRestart},
+    {"note", Step::Kind::kNote, &Parser::ParseNote},
+    {"load", Step::Kind::kLoad, &Parser::ParseLoad},
 };
 
 // The step kind a key names, or nullptr. For a `name@REGION` kind, *region is the suffix.
@@ -234,8 +285,8 @@ Status Parser::Error(const YAML::Mark& mark, std::string_view message) const {
   const SourceMark m = ToSourceMark(mark);
   const int line = m.line > 0 ? m.line : 1;
   const int column = m.column > 0 ? m.column : 1;
-  return Status::InvalidArgument(file_ + ":" + std::to_string(line) + ":" +
-                                 std::to_string(column) + ": " + std::string(message));
+  return Status::InvalidArgument(file_ + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                                 ": " + std::string(message));
 }
 
 SourceMark Parser::ToSourceMark(const YAML::Mark& mark) {
@@ -243,13 +294,16 @@ SourceMark Parser::ToSourceMark(const YAML::Mark& mark) {
   return SourceMark{mark.line + 1, mark.column + 1};
 }
 
+std::string_view Parser::TextAt(const YAML::Mark& mark) const {
+  if (mark.line < 0 || static_cast<size_t>(mark.line) >= lines_.size()) return {};
+  std::string_view line = lines_[static_cast<size_t>(mark.line)];
+  if (mark.column < 0 || static_cast<size_t>(mark.column) >= line.size()) return {};
+  return line.substr(static_cast<size_t>(mark.column));
+}
+
 bool Parser::IsExplicitNull(const YAML::Node& node) const {
   if (!node.IsNull()) return false;
-  const YAML::Mark mark = node.Mark();
-  if (mark.line < 0 || static_cast<size_t>(mark.line) >= lines_.size()) return false;
-  std::string_view line = lines_[static_cast<size_t>(mark.line)];
-  if (mark.column < 0 || static_cast<size_t>(mark.column) >= line.size()) return false;
-  std::string_view rest = line.substr(static_cast<size_t>(mark.column));
+  std::string_view rest = TextAt(node.Mark());
   for (std::string_view word : {"~", "null", "Null", "NULL"}) {
     if (!rest.starts_with(word)) continue;
     if (rest.size() == word.size()) return true;
@@ -269,25 +323,27 @@ Status Parser::Entries(const YAML::Node& map, std::string_view what,
   const std::string prefix = what.empty() ? "" : std::string(what) + ": ";
   std::map<std::string, int, std::less<>> first_line;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // Copies: the iterator's pair is a temporary, references into it would dangle.
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
     if (!key.IsScalar()) {
       return Error(key.Mark(), prefix + "expected a plain key, got " + Describe(key));
     }
     const std::string& text = key.Scalar();
     auto [pos, inserted] = first_line.emplace(text, ToSourceMark(key.Mark()).line);
     if (!inserted) {
-      return Error(key.Mark(), prefix + "duplicate key '" + text + "' (first given at line " +
-                                   std::to_string(pos->second) + ")");
+      return Error(key.Mark(), prefix + "duplicate key '" + Printable(text) +
+                                   "' (first given at line " + std::to_string(pos->second) + ")");
     }
-    out->push_back(MapEntry{text, key, it->second});
+    out->push_back(MapEntry{text, key, value});
   }
   return Status::Ok();
 }
 
 Status Parser::Text(const MapEntry& entry, std::string_view what, std::string* out) const {
   if (!entry.value.IsScalar()) {
-    return Error(ValueMark(entry), std::string(what) + ": expected text, got " +
-                                       Describe(entry.value));
+    return Error(ValueMark(entry),
+                 std::string(what) + ": expected text, got " + Describe(entry.value));
   }
   *out = entry.value.Scalar();
   return Status::Ok();
@@ -332,8 +388,8 @@ Status Parser::Number(const MapEntry& entry, std::string_view what, double lo, d
 std::string Parser::UnknownRegion(std::string_view what, std::string_view name) const {
   std::vector<std::string_view> names;
   for (const RegionSpec& r : scenario_.regions) names.push_back(r.name);
-  return std::string(what) + ": unknown region '" + std::string(name) + "' (regions are: " +
-         Join(names) + ")";
+  return std::string(what) + ": unknown region '" + Printable(name) +
+         "' (regions are: " + Join(names) + ")";
 }
 
 Status Parser::KnownRegion(const YAML::Node& node, const YAML::Mark& mark, std::string_view what,
@@ -350,17 +406,69 @@ Status Parser::KnownRegion(const YAML::Node& node, const YAML::Mark& mark, std::
 
 // ---- top level ----
 
-Result<Scenario> Parser::Parse(const std::vector<YAML::Node>& documents) {
-  scenario_.file = file_;
-  if (documents.empty()) {
+// Records what a document's events look like, without building nodes.
+class DocumentShape : public YAML::EventHandler {
+ public:
+  bool only_null() const { return only_null_; }
+  const YAML::Mark& mark() const { return mark_; }  // of the first node
+
+  void OnDocumentStart(const YAML::Mark& /*mark*/) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { Node(mark, true); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { Node(mark, false); }
+  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                const std::string& /*value*/) override {
+    Node(mark, false);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/,
+                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {
+    Node(mark, false);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                  YAML::EmitterStyle::value /*style*/) override {
+    Node(mark, false);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Node(const YAML::Mark& mark, bool is_null) {
+    if (!seen_) mark_ = mark;
+    seen_ = true;
+    only_null_ = only_null_ && is_null;
+  }
+
+  bool seen_ = false;
+  bool only_null_ = true;
+  YAML::Mark mark_ = YAML::Mark::null_mark();
+};
+
+// Not YAML::LoadAll(): in yaml-cpp 0.7 a stray ',' outside a flow collection (",a: 1",
+// "[a], b") makes the parser return empty documents without consuming the comma, and LoadAll
+// loops forever allocating (jbeder/yaml-cpp#1040, fixed upstream by PR #1319). So count
+// documents with a handler that builds nothing, then let YAML::Load build the only one.
+Status Parser::CheckOneDocument(const std::string& text) const {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  auto stray_comma = [&](const DocumentShape& doc) {
+    return doc.only_null() && TextAt(doc.mark()).starts_with(',');
+  };
+  DocumentShape first;
+  if (!parser.HandleNextDocument(first)) {
     return Error(YAML::Mark::null_mark(),
                  "empty file: expected a map with name, regions and steps");
   }
-  if (documents.size() > 1) {
-    return Error(documents[1].Mark(), "expected one YAML document (one scenario), found " +
-                                          std::to_string(documents.size()));
-  }
-  AASIM_RETURN_IF_ERROR(ParseTop(documents[0]));
+  if (stray_comma(first)) return Error(first.mark(), "invalid YAML: unexpected ','");
+  DocumentShape second;
+  if (!parser.HandleNextDocument(second)) return Status::Ok();
+  if (stray_comma(second)) return Error(second.mark(), "invalid YAML: unexpected ','");
+  return Error(second.mark(), "expected one YAML document (one scenario), found a second one");
+}
+
+Result<Scenario> Parser::Parse(const std::string& text) {
+  scenario_.file = file_;
+  AASIM_RETURN_IF_ERROR(CheckOneDocument(text));
+  AASIM_RETURN_IF_ERROR(ParseTop(YAML::Load(text)));
   return std::move(scenario_);
 }
 
@@ -374,8 +482,8 @@ Status Parser::ParseTop(const YAML::Node& root) {
   std::map<std::string_view, const MapEntry*> found;
   for (const MapEntry& e : entries) {
     if (!Contains(kTopLevelKeys, e.key)) {
-      return Error(e.key_node.Mark(), "unknown key '" + e.key + "' (expected one of: " +
-                                          Join(kTopLevelKeys) + ")");
+      return Error(e.key_node.Mark(), "unknown key '" + Printable(e.key) +
+                                          "' (expected one of: " + Join(kTopLevelKeys) + ")");
     }
     found[e.key] = &e;
   }
@@ -389,10 +497,13 @@ Status Parser::ParseTop(const YAML::Node& root) {
   if (Trim(scenario_.name).empty()) {
     return Error(ValueMark(*found["name"]), "name: must not be empty");
   }
-  if (found.count("source")) AASIM_RETURN_IF_ERROR(Text(*found["source"], "source", &scenario_.source));
+  if (found.count("source")) {
+    AASIM_RETURN_IF_ERROR(Text(*found["source"], "source", &scenario_.source));
+  }
   if (found.count("seed")) AASIM_RETURN_IF_ERROR(ParseSeed(*found["seed"]));
   AASIM_RETURN_IF_ERROR(ParseRegions(*found["regions"]));
   if (found.count("links")) AASIM_RETURN_IF_ERROR(ParseLinks(*found["links"]));
+  if (found.count("replication")) AASIM_RETURN_IF_ERROR(ParseReplication(*found["replication"]));
   return ParseSteps(*found["steps"]);
 }
 
@@ -446,12 +557,12 @@ Status Parser::AddRegion(const YAML::Node& name_node, const YAML::Node& options)
   region.name = name_node.Scalar();
   region.mark = ToSourceMark(name_node.Mark());
   if (!IsValidRegionName(region.name)) {
-    return Error(name_node.Mark(), "regions: invalid region name '" + region.name +
+    return Error(name_node.Mark(), "regions: invalid region name '" + Printable(region.name) +
                                        "' (use letters, digits, '-' and '_')");
   }
   if (IsReservedName(region.name)) {
-    return Error(name_node.Mark(), "regions: '" + region.name +
-                                       "' cannot be a region name (it is a step keyword)");
+    return Error(name_node.Mark(),
+                 "regions: '" + region.name + "' cannot be a region name (it is a step keyword)");
   }
   if (scenario_.RegionIndex(region.name) >= 0) {
     return Error(name_node.Mark(), "regions: duplicate region '" + region.name + "'");
@@ -469,10 +580,10 @@ Status Parser::AddRegion(const YAML::Node& name_node, const YAML::Node& options)
         AASIM_RETURN_IF_ERROR(Number(e, what + ".lon", -180, 180, "in [-180, 180]", &number));
         region.lon = number;
       } else if (e.key == "clock_skew") {
-        AASIM_RETURN_IF_ERROR(Duration(e, what + ".clock_skew", /*allow_negative=*/true,
-                                       &region.clock_skew));
+        AASIM_RETURN_IF_ERROR(
+            Duration(e, what + ".clock_skew", /*allow_negative=*/true, &region.clock_skew));
       } else {
-        return Error(e.key_node.Mark(), what + ": unknown option '" + e.key +
+        return Error(e.key_node.Mark(), what + ": unknown option '" + Printable(e.key) +
                                             "' (expected one of: " + Join(kRegionOptions) + ")");
       }
     }
@@ -523,9 +634,12 @@ Status Parser::ParseLinkSpec(const YAML::Node& where, const std::vector<MapEntry
       jitter = &e;
     } else if (e.key == "loss") {
       AASIM_RETURN_IF_ERROR(Number(e, field, 0, 1, "in [0, 1]", &spec->loss));
+    } else if (e.key == "duplicate") {
+      AASIM_RETURN_IF_ERROR(Number(e, field, 0, 1, "in [0, 1]", &spec->duplicate));
     }
   }
-  if (!has_latency) return Error(where.Mark(), std::string(what) + ": " + std::string(missing_latency));
+  if (!has_latency)
+    return Error(where.Mark(), std::string(what) + ": " + std::string(missing_latency));
   if (jitter != nullptr && spec->jitter > spec->latency) {
     return Error(ValueMark(*jitter), std::string(what) + ".jitter: must not exceed latency (" +
                                          FormatDuration(spec->latency) + "), got " +
@@ -545,9 +659,8 @@ Status Parser::ParseLinkDefault(const MapEntry& entry) {
   bool has_spec_field = false;
   for (const MapEntry& e : options) {
     if (!Contains(kLinkDefaultOptions, e.key)) {
-      return Error(e.key_node.Mark(), what + ": unknown option '" + e.key +
-                                          "' (expected one of: " + Join(kLinkDefaultOptions) +
-                                          ")");
+      return Error(e.key_node.Mark(), what + ": unknown option '" + Printable(e.key) +
+                                          "' (expected one of: " + Join(kLinkDefaultOptions) + ")");
     }
     if (e.key == "route_factor") {
       AASIM_RETURN_IF_ERROR(Number(e, what + ".route_factor", 1,
@@ -582,9 +695,10 @@ Status Parser::ParseLinkRule(const MapEntry& entry) {
     rule.to = std::string(Trim(std::string_view(entry.key).substr(arrow + arrow_size)));
   }
   if (rule.from.empty() || rule.to.empty()) {
-    return Error(key_mark, "links: expected \"default\" or a pair like \"A <-> B\" or \"A -> B\", "
-                           "got \"" +
-                               entry.key + "\"");
+    return Error(key_mark,
+                 "links: expected \"default\" or a pair like \"A <-> B\" or \"A -> B\", "
+                 "got \"" +
+                     Printable(entry.key) + "\"");
   }
   for (const std::string& name : {rule.from, rule.to}) {
     if (scenario_.RegionIndex(name) < 0) return Error(key_mark, UnknownRegion("links", name));
@@ -599,9 +713,8 @@ Status Parser::ParseLinkRule(const MapEntry& entry) {
     const bool reverse = other.to == rule.from && other.from == rule.to;
     if (same || (reverse && (other.both_ways || rule.both_ways))) {
       return Error(key_mark, what + ": duplicate link, '" + other.from +
-                                 (other.both_ways ? " <-> " : " -> ") + other.to +
-                                 "' at line " + std::to_string(other.mark.line) +
-                                 " already sets it");
+                                 (other.both_ways ? " <-> " : " -> ") + other.to + "' at line " +
+                                 std::to_string(other.mark.line) + " already sets it");
     }
   }
   if (!entry.value.IsMap()) {
@@ -612,7 +725,7 @@ Status Parser::ParseLinkRule(const MapEntry& entry) {
   AASIM_RETURN_IF_ERROR(Entries(entry.value, what, &options));
   for (const MapEntry& e : options) {
     if (!Contains(kLinkOptions, e.key)) {
-      return Error(e.key_node.Mark(), what + ": unknown option '" + e.key +
+      return Error(e.key_node.Mark(), what + ": unknown option '" + Printable(e.key) +
                                           "' (expected one of: " + Join(kLinkOptions) + ")");
     }
   }
@@ -626,7 +739,7 @@ Status Parser::ParseLinkRule(const MapEntry& entry) {
 // ---- steps ----
 
 std::string Parser::UnknownStep(std::string_view key) const {
-  return "unknown step '" + std::string(key) +
+  return "unknown step '" + Printable(key) +
          "' (not a region of this scenario nor a step kind: " + StepKindNames() + ")";
 }
 
@@ -699,8 +812,8 @@ Status Parser::ParseStep(const YAML::Node& node, Step* step) {
                    "expect: only allowed on a command step (REGION: COMMAND), and this step has "
                    "no command");
     }
-    return Error(node.Mark(), "empty step (expected REGION: COMMAND or one of: " +
-                                  StepKindNames() + ")");
+    return Error(node.Mark(),
+                 "empty step (expected REGION: COMMAND or one of: " + StepKindNames() + ")");
   }
   if (expect_entry != nullptr && kind_info != nullptr && !kind_info->allows_expect) {
     return Error(expect_entry->key_node.Mark(),
@@ -716,7 +829,8 @@ Status Parser::ParseStep(const YAML::Node& node, Step* step) {
     step->kind = kind_info->kind;
     if (kind_info->region_suffix) {
       if (scenario_.RegionIndex(suffix_region) < 0) {
-        return Error(kind_entry->key_node.Mark(), UnknownRegion(kind_entry->key, suffix_region));
+        return Error(kind_entry->key_node.Mark(),
+                     UnknownRegion(Printable(kind_entry->key), suffix_region));
       }
       step->region = suffix_region;
     }
@@ -734,14 +848,13 @@ Status Parser::ParseCommand(const MapEntry& entry, Step* step) {
   const std::string& region = entry.key;
   if (entry.value.IsNull()) return Error(ValueMark(entry), region + ": empty command");
   if (!entry.value.IsScalar()) {
-    return Error(ValueMark(entry), region + ": expected a command like \"INCR foo\", got " +
-                                       Describe(entry.value));
+    return Error(ValueMark(entry),
+                 region + ": expected a command like \"INCR foo\", got " + Describe(entry.value));
   }
   step->text = entry.value.Scalar();
   Result<std::vector<std::string>> argv = SplitCommand(step->text);
   if (!argv.ok()) {
-    return Error(ValueMark(entry),
-                 region + ": cannot split command: " + argv.status().message());
+    return Error(ValueMark(entry), region + ": cannot split command: " + argv.status().message());
   }
   if (argv->empty()) return Error(ValueMark(entry), region + ": empty command");
   step->argv = std::move(argv).value();
@@ -775,7 +888,7 @@ Status Parser::ParseExpect(const MapEntry& entry, Expectation* out) {
       if (entries.size() != 1 || entries[0].key != "error") {
         const YAML::Mark mark = entries.empty() ? value.Mark() : entries.back().key_node.Mark();
         const std::string got =
-            entries.empty() ? "an empty map" : "key '" + entries.back().key + "'";
+            entries.empty() ? "an empty map" : "key '" + Printable(entries.back().key) + "'";
         return Error(mark, "expect: expected a reply, null, a list or {error: TEXT}, got " + got);
       }
       if (!entries[0].value.IsScalar()) {
@@ -802,9 +915,8 @@ Status Parser::ParseGroups(const MapEntry& entry, std::string_view what, Step* s
   const std::string w(what);
   const YAML::Node& value = entry.value;
   if (!value.IsSequence()) {
-    return Error(ValueMark(entry), w + ": expected a list of regions like [A, B] or groups like "
-                                       "[[A, B], [C]], got " +
-                                       Describe(value));
+    return Error(ValueMark(entry),
+                 w + ": expected " + std::string(kGroupsForm) + ", got " + Describe(value));
   }
   std::vector<std::string> seen;
   for (const YAML::Node& item : value) {
@@ -844,8 +956,7 @@ Status Parser::ParseHeal(const MapEntry& entry, Step* step) {
     return Status::Ok();
   }
   if (!entry.value.IsSequence()) {
-    return Error(ValueMark(entry), "heal: expected all, a list of regions like [A, B] or groups "
-                                   "like [[A, B], [C]], got " +
+    return Error(ValueMark(entry), "heal: expected all, " + std::string(kGroupsForm) + ", got " +
                                        Describe(entry.value));
   }
   return ParseGroups(entry, "heal", step);
@@ -896,6 +1007,149 @@ Status Parser::ParseNote(const MapEntry& entry, Step* step) {
   return Text(entry, "note", &step->text);
 }
 
+Status Parser::Count(const MapEntry& entry, std::string_view what, uint64_t* out) const {
+  bool ok = entry.value.IsScalar() && !entry.value.Scalar().empty();
+  uint64_t v = 0;
+  if (ok) {
+    const std::string& text = entry.value.Scalar();
+    for (char c : text) ok = ok && c >= '0' && c <= '9';
+    if (ok) {
+      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      ok = ec == std::errc() && ptr == text.data() + text.size() && v >= 1;
+    }
+  }
+  if (!ok) {
+    return Error(ValueMark(entry),
+                 std::string(what) + ": expected a positive integer, got " + Describe(entry.value));
+  }
+  *out = v;
+  return Status::Ok();
+}
+
+Status Parser::Size(const MapEntry& entry, std::string_view what, uint64_t* out) const {
+  bool ok = entry.value.IsScalar();
+  uint64_t v = 0;
+  if (ok) {
+    std::string_view text = entry.value.Scalar();
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    std::string_view unit = text.substr(digits);
+    uint64_t scale = unit == "B"    ? 1
+                     : unit == "KB" ? 1024
+                     : unit == "MB" ? 1 << 20
+                     : unit == "GB" ? uint64_t{1} << 30
+                                    : 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + digits, v);
+    ok = digits > 0 && scale != 0 && ec == std::errc() && ptr == text.data() + digits && v >= 1 &&
+         !__builtin_mul_overflow(v, scale, &v);
+  }
+  if (!ok) {
+    return Error(ValueMark(entry), std::string(what) + ": expected a size like \"64KB\" (B, KB, " +
+                                       "MB or GB), got " + Describe(entry.value));
+  }
+  *out = v;
+  return Status::Ok();
+}
+
+Status Parser::ParseReplication(const MapEntry& entry) {
+  const std::string what = "replication";
+  if (!entry.value.IsMap()) {
+    return Error(ValueMark(entry), what + ": expected a map of " + Join(kReplicationOptions) +
+                                       ", got " + Describe(entry.value));
+  }
+  std::vector<MapEntry> options;
+  AASIM_RETURN_IF_ERROR(Entries(entry.value, what, &options));
+  ReplicationSpec& r = scenario_.replication;
+  for (const MapEntry& e : options) {
+    uint64_t bytes = 0;
+    SimTime t{0};
+    if (e.key == "backlog") {
+      AASIM_RETURN_IF_ERROR(Size(e, what + ".backlog", &bytes));
+      r.backlog_bytes = bytes;
+    } else if (e.key == "max_batch") {
+      AASIM_RETURN_IF_ERROR(Size(e, what + ".max_batch", &bytes));
+      r.max_batch_bytes = bytes;
+    } else if (e.key == "max_retry") {
+      AASIM_RETURN_IF_ERROR(Duration(e, what + ".max_retry", /*allow_negative=*/false, &t));
+      if (t.count() == 0) return Error(ValueMark(e), what + ".max_retry: must be positive");
+      r.max_rto = t;
+    } else {
+      return Error(e.key_node.Mark(), what + ": unknown option '" + Printable(e.key) +
+                                          "' (expected one of: " + Join(kReplicationOptions) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseLoad(const MapEntry& entry, Step* step) {
+  const std::string what = "load";
+  if (!entry.value.IsMap()) {
+    return Error(ValueMark(entry), what + ": expected a map of " + Join(kLoadOptions) + ", got " +
+                                       Describe(entry.value));
+  }
+  std::vector<MapEntry> options;
+  AASIM_RETURN_IF_ERROR(Entries(entry.value, what, &options));
+  LoadSpec& load = step->load;
+  bool has_regions = false, has_ops = false, has_duration = false;
+  for (const MapEntry& e : options) {
+    if (e.key == "regions") {
+      std::vector<YAML::Node> items;
+      if (e.value.IsSequence()) {
+        for (const YAML::Node& item : e.value) items.push_back(item);
+      } else {
+        items.push_back(e.value);
+      }
+      if (items.empty())
+        return Error(ValueMark(e), what + ".regions: expected at least one region");
+      for (const YAML::Node& item : items) {
+        std::string region;
+        AASIM_RETURN_IF_ERROR(KnownRegion(item, item.Mark(), what + ".regions", &region));
+        if (Contains(load.regions, region)) {
+          return Error(item.Mark(), what + ".regions: region '" + region + "' appears twice");
+        }
+        load.regions.push_back(std::move(region));
+      }
+      has_regions = true;
+    } else if (e.key == "ops") {
+      AASIM_RETURN_IF_ERROR(Count(e, what + ".ops", &load.ops));
+      if (load.ops > 100'000'000) {
+        return Error(ValueMark(e),
+                     what + ".ops: at most 100000000 per step, got " + Describe(e.value));
+      }
+      has_ops = true;
+    } else if (e.key == "duration") {
+      AASIM_RETURN_IF_ERROR(
+          Duration(e, what + ".duration", /*allow_negative=*/false, &load.duration));
+      has_duration = true;
+    } else if (e.key == "keys") {
+      AASIM_RETURN_IF_ERROR(Count(e, what + ".keys", &load.keys));
+    } else if (e.key == "commands") {
+      if (!e.value.IsSequence() || e.value.size() == 0) {
+        return Error(ValueMark(e), what + ".commands: expected a list like [INCR, SADD], got " +
+                                       Describe(e.value));
+      }
+      for (const YAML::Node& c : e.value) {
+        std::string name = c.IsScalar() ? c.Scalar() : "";
+        for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        if (!Contains(kLoadCommands, name)) {
+          return Error(c.Mark(), what + ".commands: expected one of " + Join(kLoadCommands) +
+                                     ", got " + Describe(c));
+        }
+        load.commands.push_back(std::move(name));
+      }
+    } else {
+      return Error(e.key_node.Mark(), what + ": unknown option '" + Printable(e.key) +
+                                          "' (expected one of: " + Join(kLoadOptions) + ")");
+    }
+  }
+  for (auto [given, name] : {std::pair{has_regions, "regions"}, std::pair{has_ops, "ops"},
+                             std::pair{has_duration, "duration"}}) {
+    if (!given) return Error(entry.value.Mark(), what + ": missing required option '" + name + "'");
+  }
+  if (load.commands.empty()) load.commands = {"INCR", "SADD", "SET"};
+  return Status::Ok();
+}
+
 #undef AASIM_RETURN_IF_ERROR
 
 }  // namespace
@@ -910,8 +1164,9 @@ int Scenario::RegionIndex(std::string_view region_name) const {
 Result<Scenario> ParseScenario(std::string_view yaml_text, const std::string& file_name) {
   Parser parser(yaml_text, file_name);
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
-    return parser.Parse(documents);
+    return parser.Parse(std::string(yaml_text));
+  } catch (const YAML::DeepRecursion& e) {
+    return parser.Error(e.mark, "invalid YAML: nested too deeply");
   } catch (const YAML::Exception& e) {
     return parser.Error(e.mark, "invalid YAML: " + e.msg);
   } catch (const std::exception& e) {

@@ -15,7 +15,7 @@ namespace {
 // What travels between regions. Effects carry consecutive sequence numbers of the
 // sender's log; the epoch is the sender's incarnation (a restarted region starts over).
 struct Message {
-  enum class Kind : uint8_t { kEffects, kAck, kFullState, kSyncRequest };
+  enum class Kind : uint8_t { kEffects, kAck, kFullState, kSyncRequest, kProbe };
   Kind kind = Kind::kEffects;
   uint32_t sender_epoch = 0;  // incarnation of the sender when it sent this
   uint32_t epoch = 0;         // kAck: the epoch of the log being acknowledged
@@ -41,10 +41,13 @@ struct OutPeer {
   uint64_t acked = 0;      // contiguous prefix of our log the peer holds (this epoch)
   uint64_t chunk_end = 0;  // last seq of the replay chunk in flight
   bool needs_full = false;
-  uint64_t full_as_of = 0;      // head covered by the last full state sent
-  bool full_in_flight = false;  // a full state was sent and is not acknowledged
-  bool in_episode = false;      // catching up (partial or full sync)
-  bool resend_now = false;      // the link just healed: replay without waiting an RTO
+  uint64_t full_as_of = 0;         // head covered by the last full state sent
+  bool full_in_flight = false;     // a full state was sent and is not acknowledged
+  bool in_episode = false;         // catching up (partial or full sync)
+  bool resend_now = false;         // the link just healed: replay without waiting an RTO
+  bool awaiting_response = false;  // data was re-sent and the peer has not answered since
+  bool probe_outstanding = false;  // a probe was sent and not answered
+  bool probe_next = false;         // alternate probes and data while the peer is silent
   SimTime rto{0};
   uint64_t timer_gen = 0;  // invalidates superseded timer events
   SimTime timer_at{-1};    // when the armed timer fires (-1: not armed)
@@ -117,8 +120,8 @@ struct Simulation::Impl {
       Region reg;
       reg.name = config.regions[i].name;
       reg.index = i;
-      reg.site = static_cast<uint16_t>(
-          std::lower_bound(sorted.begin(), sorted.end(), reg.name) - sorted.begin());
+      reg.site = static_cast<uint16_t>(std::lower_bound(sorted.begin(), sorted.end(), reg.name) -
+                                       sorted.begin());
       reg.clock_skew = config.regions[i].clock_skew;
       reg.store = config.store_factory(i, reg.id());
       reg.out.resize(n);
@@ -249,6 +252,7 @@ struct Simulation::Impl {
     if (o.needs_full || o.acked < r.head) {
       // Overdue? The oldest unacknowledged effect was sent at least one RTO ago.
       bool overdue = o.needs_full || o.resend_now;
+      bool healed = o.resend_now;
       o.resend_now = false;
       if (!overdue) {
         const LogEntry& e = r.log[o.acked + 1 - r.log_first()];
@@ -262,15 +266,40 @@ struct Simulation::Impl {
         o.in_episode = true;
         if (!o.needs_full) o.m.partial_syncs++;
       }
-      if (o.needs_full) {
-        SendFullState(r, peer);
+      if (o.awaiting_response && !healed && o.probe_next) {
+        // Data already re-sent and no answer: the peer or the link may be down. Every
+        // other retry is a cheap probe; its answer (an ack) resumes the catch-up, so a
+        // long partition costs probes, not repeated full states, while a merely lossy
+        // link still gets data on every second try.
+        SendProbe(r, peer);
+        o.probe_next = false;
       } else {
-        SendChunk(r, peer);
+        SendNext(r, peer);
+        o.probe_next = o.needs_full || o.acked + 1 <= o.chunk_end;
       }
     }
     SimTime next = o.rto;
     o.rto = std::min(o.rto * 2, std::max(config.replication.max_rto, Rtt(r.index, peer)));
     ArmTimer(r, peer, now + next);
+  }
+
+  // Sends the next piece of a catch-up: the full state, or the next replay chunk.
+  void SendNext(Region& r, int peer) {
+    OutPeer& o = r.out[peer];
+    o.awaiting_response = true;
+    if (o.needs_full) {
+      SendFullState(r, peer);
+    } else {
+      SendChunk(r, peer);
+    }
+  }
+
+  void SendProbe(Region& r, int peer) {
+    r.out[peer].probe_outstanding = true;
+    auto m = std::make_shared<Message>();
+    m->kind = Message::Kind::kProbe;
+    m->sender_epoch = r.incarnation;
+    SendMsg(r.index, peer, std::move(m), "probe");
   }
 
   void SendChunk(Region& r, int peer) {
@@ -342,6 +371,10 @@ struct Simulation::Impl {
             " discarded (region down or restarted)");
       return;
     }
+    struct Watch {
+      Impl* impl;
+      ~Watch() { impl->CheckConvergence(); }
+    } watch{this};
     switch (m.kind) {
       case Message::Kind::kEffects:
         OnEffects(r, from, m);
@@ -354,6 +387,10 @@ struct Simulation::Impl {
         break;
       case Message::Kind::kSyncRequest:
         OnSyncRequest(r, from, m);
+        break;
+      case Message::Kind::kProbe:
+        if (m.sender_epoch > r.in[from].epoch) ResetInbound(r.in[from], m.sender_epoch);
+        SendAck(r, from, false);
         break;
     }
   }
@@ -400,6 +437,9 @@ struct Simulation::Impl {
   void OnAck(Region& r, int from, const Message& m) {
     if (m.epoch != r.incarnation) return;  // acknowledges a previous life
     OutPeer& o = r.out[from];
+    bool answered_probe = o.probe_outstanding;
+    o.awaiting_response = false;
+    o.probe_outstanding = false;
     bool progress = m.seq > o.acked;
     if (progress) o.acked = std::min(m.seq, r.head);
     if (m.full_ack && o.full_in_flight && m.seq >= o.full_as_of) {
@@ -407,21 +447,21 @@ struct Simulation::Impl {
       o.needs_full = false;
       progress = true;
     }
-    if (!progress) return;
-    o.rto = Rtt(r.index, from);
+    if (progress) o.rto = Rtt(r.index, from);
     if (!Behind(r, from)) {
       o.in_episode = false;
       return;
     }
-    // Catching up: pipeline the next replay chunk as soon as the previous one landed.
-    if (o.in_episode && !o.needs_full && o.acked >= o.chunk_end) {
-      if (o.acked + 1 < r.log_first()) {
-        o.needs_full = true;
-        o.m.full_syncs++;
-        SendFullState(r, from);
-      } else {
-        SendChunk(r, from);
-      }
+    if (!o.in_episode) return;
+    if (!o.needs_full && o.acked + 1 < r.log_first()) {
+      o.needs_full = true;
+      o.m.full_syncs++;
+    }
+    // Catching up: send the next chunk as soon as the previous one landed, or resume
+    // after the peer answered a probe (what was sent before it was lost).
+    if (o.needs_full ? (!o.full_in_flight || answered_probe)
+                     : (o.acked >= o.chunk_end || answered_probe)) {
+      SendNext(r, from);
     }
   }
 
@@ -563,11 +603,11 @@ struct Simulation::Impl {
         if (Behind(r, p)) {
           if (pending) {
             const OutPeer& o = r.out[p];
-            *pending = r.name + "->" + regions[p].name + ": " +
-                       (r.in[p].need_full ? "waiting for the peer's full state"
-                        : o.needs_full    ? "full sync in progress"
-                                          : std::to_string(r.head - o.acked) +
-                                                " effects not acknowledged");
+            *pending =
+                r.name + "->" + regions[p].name + ": " +
+                (r.in[p].need_full ? "waiting for the peer's full state"
+                 : o.needs_full    ? "full sync in progress"
+                                : std::to_string(r.head - o.acked) + " effects not acknowledged");
           }
           return false;
         }
@@ -585,6 +625,16 @@ struct Simulation::Impl {
   std::function<void(const std::string&)> trace;
   std::optional<SimTime> last_heal;
   std::optional<SimTime> converged_after_heal;
+  bool watching_convergence = false;  // a heal happened; quiescence not reached since
+
+  // Called after every delivered message while watching: records when the regions
+  // became quiescent after the last heal (a wait may pass that moment, a sync too).
+  void CheckConvergence() {
+    if (watching_convergence && Quiescent(nullptr)) {
+      watching_convergence = false;
+      converged_after_heal = loop.Now() - *last_heal;
+    }
+  }
 };
 
 Simulation::Simulation(SimConfig config) : impl_(std::make_unique<Impl>(this, std::move(config))) {}
@@ -625,6 +675,8 @@ void Simulation::Heal(const std::vector<std::vector<int>>& groups) {
     impl_->Trace(FormatDuration(Now()) + " heal " + region_name(a) + " | " + region_name(b));
     impl_->OnHealed(a, b);
     impl_->last_heal = Now();
+    impl_->watching_convergence = true;
+    impl_->converged_after_heal.reset();
   });
 }
 
@@ -652,7 +704,7 @@ SyncResult Simulation::Sync(SimTime limit) {
   }
   res.done = true;
   res.took = Now() - start;
-  if (impl_->last_heal) impl_->converged_after_heal = Now() - *impl_->last_heal;
+  impl_->CheckConvergence();  // a heal with nothing to exchange is converged at once
   return res;
 }
 

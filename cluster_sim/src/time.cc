@@ -19,6 +19,9 @@ struct Unit {
   int exact_digits;  // log10(micros)
 };
 constexpr Unit kUnits[] = {{"s", 1000000, 6}, {"ms", 1000, 3}, {"us", 1, 0}};
+// Accepted on input only (long partitions read better as "1h"); exact_digits = -1: the
+// fraction is converted by multiplication instead of digit by digit.
+constexpr Unit kLongUnits[] = {{"min", 60000000, -1}, {"h", 3600000000, -1}};
 
 // Appends `value` (a magnitude in microseconds) written in `unit`, with the shortest exact
 // decimal fraction.
@@ -62,6 +65,9 @@ std::optional<SimTime> ParseDuration(std::string_view text, bool allow_negative)
   for (const Unit& u : kUnits) {
     if (u.name == unit_name) unit = &u;
   }
+  for (const Unit& u : kLongUnits) {
+    if (u.name == unit_name) unit = &u;
+  }
   if (unit == nullptr) return std::nullopt;
 
   // Magnitude in microseconds, computed exactly in unsigned 64-bit arithmetic.
@@ -74,12 +80,26 @@ std::optional<SimTime> ParseDuration(std::string_view text, bool allow_negative)
   }
   uint64_t magnitude = 0;
   if (__builtin_mul_overflow(whole, unit->micros, &magnitude)) return std::nullopt;
+  uint64_t frac = 0;
+  if (unit->exact_digits < 0) {
+    // min, h: up to 9 fraction digits, rounded half away from zero to a microsecond.
+    if (frac_digits.size() > 9) return std::nullopt;
+    uint64_t digits = 0, scale = 1;
+    for (char c : frac_digits) {
+      digits = digits * 10 + static_cast<uint64_t>(c - '0');
+      scale *= 10;
+    }
+    frac = (digits * unit->micros + scale / 2) / scale;  // < 1e9 * 3.6e9: no overflow
+    if (__builtin_add_overflow(magnitude, frac, &magnitude)) return std::nullopt;
+    if (magnitude > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return SimTime(negative ? -static_cast<int64_t>(magnitude) : static_cast<int64_t>(magnitude));
+  }
   // The first exact_digits fraction digits are whole microseconds; the next one rounds
   // (half away from zero).
-  uint64_t frac = 0;
   for (int d = 0; d < unit->exact_digits; ++d) {
     const size_t pos = static_cast<size_t>(d);
-    frac = frac * 10 + (pos < frac_digits.size() ? static_cast<uint64_t>(frac_digits[pos] - '0') : 0);
+    frac =
+        frac * 10 + (pos < frac_digits.size() ? static_cast<uint64_t>(frac_digits[pos] - '0') : 0);
   }
   const size_t round_pos = static_cast<size_t>(unit->exact_digits);
   if (round_pos < frac_digits.size() && frac_digits[round_pos] >= '5') ++frac;

@@ -1,9 +1,10 @@
 // Network: the simulated links between regions. Every ordered pair (from, to) has its own
 // one-way latency, uniform jitter (+/-) and loss probability, its own random generator
 // (forked per link, so traffic on one link never changes the draws of another) and its
-// own counters. A link can be cut (partition); a message sent into a cut link, or in
-// flight on a link that is cut when it would arrive, is dropped. Nothing here
-// retransmits: the replication protocol above does.
+// own counters. A message may also be duplicated (a second copy with its own delay, so
+// copies can overtake each other and later messages). A link can be cut (partition); a message sent
+// into a cut link, or in flight on a link that is cut when it would arrive, is dropped. Nothing
+// here retransmits: the replication protocol above does.
 //
 // Geo model (SCENARIOS.md): without an explicit latency, a pair with coordinates gets
 // great-circle distance / 200,000 km/s (light in fibre) x route factor.
@@ -26,6 +27,7 @@ struct LinkParams {
   SimTime latency{50'000};
   SimTime jitter{0};
   double loss = 0;
+  double duplicate = 0;  // probability a delivered message arrives a second time
 };
 
 struct LinkStats {
@@ -33,6 +35,7 @@ struct LinkStats {
   uint64_t messages_delivered = 0;
   uint64_t dropped_loss = 0;
   uint64_t dropped_cut = 0;
+  uint64_t duplicated = 0;
   uint64_t bytes_sent = 0;
   uint64_t bytes_delivered = 0;
 };

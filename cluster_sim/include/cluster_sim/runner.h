@@ -22,13 +22,13 @@
 namespace cluster_sim {
 
 struct StepReport {
-  int number = 0;              // 1-based position in the file's step list
-  SourceMark mark;             // where the step is
-  SimTime time{0};             // virtual time after the step
-  std::string region;          // acting region ("" for global steps)
-  std::string operation;       // "INCR foo", "sync", "partition A | B", ...
-  std::optional<Reply> reply;  // command steps
-  std::string key;             // the key whose values are shown ("" before any command)
+  int number = 0;                   // 1-based position in the file's step list
+  SourceMark mark;                  // where the step is
+  SimTime time{0};                  // virtual time after the step
+  std::string region;               // acting region ("" for global steps)
+  std::string operation;            // "INCR foo", "sync", "partition A | B", ...
+  std::optional<Reply> reply;       // command steps
+  std::string key;                  // the key whose values are shown ("" before any command)
   std::vector<std::string> values;  // value of `key` in every region, region order
   std::vector<std::string> notes;   // extra facts: "took 80ms", "lost 3 unreplicated writes"
   enum class Verdict { kNone, kPass, kFail } verdict = Verdict::kNone;

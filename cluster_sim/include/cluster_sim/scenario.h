@@ -42,9 +42,10 @@ struct RegionSpec {
 
 // Behaviour of one direction of a link.
 struct LinkSpec {
-  SimTime latency{0};  // one-way, >= 0
-  SimTime jitter{0};   // uniform +/- jitter, 0 <= jitter <= latency
-  double loss = 0;     // probability in [0, 1] that a message is dropped (and re-sent)
+  SimTime latency{0};    // one-way, >= 0
+  SimTime jitter{0};     // uniform +/- jitter, 0 <= jitter <= latency
+  double loss = 0;       // probability in [0, 1] that a message is dropped (and re-sent)
+  double duplicate = 0;  // probability in [0, 1] that a message arrives twice (extension)
 };
 
 // One explicit pair: `A <-> B` (both_ways) or `A -> B`.
@@ -77,6 +78,26 @@ struct Expectation {
   SourceMark mark;  // the expectation's value
 };
 
+// `replication:` (extension): the syncer's knobs. Sizes are written "64KB", "1MB", "512B"
+// (powers of 1024).
+struct ReplicationSpec {
+  std::optional<uint64_t> backlog_bytes;    // `backlog`: per region, default 1MB
+  std::optional<uint64_t> max_batch_bytes;  // `max_batch`: effects per replayed message
+  std::optional<SimTime> max_rto;           // `max_retry`: retransmission backoff cap
+};
+
+// `load:` (extension): generated client traffic, spread evenly over `duration`, which the
+// step advances virtual time by. Commands act on key pools per type (load:counter:N,
+// load:string:N, load:set:N) so they never meet a WRONGTYPE.
+struct LoadSpec {
+  std::vector<std::string> regions;  // round-robin over these regions
+  uint64_t ops = 0;                  // total operations, >= 1
+  SimTime duration{0};
+  uint64_t keys = 100;                // keys per pool, >= 1
+  std::vector<std::string> commands;  // of kLoadCommands; default INCR, SADD, SET
+};
+inline constexpr std::string_view kLoadCommands[] = {"INCR", "SET", "SADD", "SREM", "DEL"};
+
 struct Step {
   // To add a step kind: a Kind here, one entry in kStepKinds and one parse function in
   // scenario.cc.
@@ -91,29 +112,32 @@ struct Step {
     kCrash,      // `crash: REGION`
     kRestart,    // `restart: REGION`
     kNote,       // `note: text`
+    kLoad,       // `load: {regions: [A, B], ops: 1000, duration: 10s, ...}` (extension)
   };
   Kind kind = Kind::kNote;
   SourceMark mark;  // the step (its first key)
 
-  std::string region;                        // kCommand, kCrash, kRestart
-  std::vector<std::string> argv;             // kCommand: tokenized like redis-cli, non-empty
-  std::string text;                          // kCommand: the command as written; kNote: the note
-  std::optional<Expectation> expect;         // kCommand only
+  std::string region;                 // kCommand, kCrash, kRestart
+  std::vector<std::string> argv;      // kCommand: tokenized like redis-cli, non-empty
+  std::string text;                   // kCommand: the command as written; kNote: the note
+  std::optional<Expectation> expect;  // kCommand only
   std::vector<std::vector<std::string>> groups;  // kPartition/kHeal: [A, B] => {{A}, {B}}
-  bool all = false;                          // kHeal: `heal: all` (groups empty)
-  SimTime duration{0};                       // kWait: amount; kAt: absolute instant
-  std::vector<std::string> keys;             // kConverged: empty = all keys
+  bool all = false;                              // kHeal: `heal: all` (groups empty)
+  SimTime duration{0};                           // kWait: amount; kAt: absolute instant
+  std::vector<std::string> keys;                 // kConverged: empty = all keys
+  LoadSpec load;                                 // kLoad
 };
 
 struct Scenario {
   std::string file;  // path as given to the loader
   std::string name;
-  std::string source;            // empty when not given
-  std::optional<uint64_t> seed;  // `--seed` on the command line overrides it
+  std::string source;               // empty when not given
+  std::optional<uint64_t> seed;     // `--seed` on the command line overrides it
   std::vector<RegionSpec> regions;  // file order, at least one
   LinkDefaults link_defaults;
   std::vector<LinkRule> links;  // explicit pair rules, file order
-  std::vector<Step> steps;      // file order, at least one
+  ReplicationSpec replication;
+  std::vector<Step> steps;  // file order, at least one
 
   // Index into `regions`, or -1 if there is no such region.
   int RegionIndex(std::string_view region_name) const;

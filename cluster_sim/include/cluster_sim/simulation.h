@@ -49,9 +49,9 @@ struct RegionConfig {
 };
 
 struct ReplicationConfig {
-  size_t backlog_bytes = 1 << 20;    // per region (Redis Enterprise: 1% of data, >= 1 MB)
-  size_t max_batch_bytes = 64 << 10; // effects per retransmitted message
-  SimTime max_rto{2'000'000};        // retransmission backoff cap
+  size_t backlog_bytes = 1 << 20;     // per region (Redis Enterprise: 1% of data, >= 1 MB)
+  size_t max_batch_bytes = 64 << 10;  // effects per retransmitted message
+  SimTime max_rto{2'000'000};         // retransmission backoff cap
 };
 
 using StoreFactory = std::function<std::unique_ptr<Store>(int region, crdt::ReplicaId self)>;
@@ -60,18 +60,18 @@ struct SimConfig {
   uint64_t seed = 1;
   std::vector<RegionConfig> regions;  // sites are numbered in name order (LWW ties)
   ReplicationConfig replication;
-  StoreFactory store_factory;         // default: NewMemoryStore
+  StoreFactory store_factory;  // default: NewMemoryStore
 };
 
 struct PeerMetrics {
   std::string peer;
-  uint64_t ops_lag = 0;             // local writes this peer has not acknowledged
-  uint64_t effects_sent = 0;        // effects sent to it, retransmissions included
-  uint64_t effects_received = 0;    // effects from it applied here
-  uint64_t effects_filtered = 0;    // duplicates from it dropped here
-  uint64_t partial_syncs = 0;       // catch-ups by replay of the backlog
-  uint64_t full_syncs = 0;          // catch-ups by a full state transfer
-  LinkStats link_out;               // the link from this region to the peer
+  uint64_t ops_lag = 0;           // local writes this peer has not acknowledged
+  uint64_t effects_sent = 0;      // effects sent to it, retransmissions included
+  uint64_t effects_received = 0;  // effects from it applied here
+  uint64_t effects_filtered = 0;  // duplicates from it dropped here
+  uint64_t partial_syncs = 0;     // catch-ups by replay of the backlog
+  uint64_t full_syncs = 0;        // catch-ups by a full state transfer
+  LinkStats link_out;             // the link from this region to the peer
 };
 
 struct RegionMetrics {
@@ -89,7 +89,7 @@ struct RegionMetrics {
 };
 
 struct SyncResult {
-  bool done = false;   // false: the time limit passed first
+  bool done = false;  // false: the time limit passed first
   SimTime took{0};
   std::string pending;  // when !done: what was still outstanding
 };

@@ -1,6 +1,7 @@
 // Simulated time. SimTime counts integer microseconds from the start of a run; only the
 // event loop advances it (a Clock). Durations in files are parsed strictly: a number with
-// a unit (us, ms, s), e.g. "250us", "1.5ms", "2s"; a bare number is an error.
+// a unit (us, ms, s; also min and h on input), e.g. "250us", "1.5ms", "2s", "1h"; a bare
+// number is an error.
 #pragma once
 
 #include <chrono>
@@ -20,7 +21,7 @@ class Clock {
   virtual SimTime Now() const = 0;
 };
 
-// Parses "250us", "1.5ms", "2s", "-40ms" (sign allowed only when allow_negative).
+// Parses "250us", "1.5ms", "2s", "1.5min", "1h", "-40ms" (sign only when allow_negative).
 // Returns nullopt on anything else (no unit, unknown unit, junk, overflow, sub-microsecond
 // fractions are rounded to the nearest microsecond).
 std::optional<SimTime> ParseDuration(std::string_view text, bool allow_negative = false);

@@ -1,0 +1,30 @@
+#include "cluster_sim/client.h"
+
+#include <string>
+
+namespace cluster_sim {
+
+std::string Reply::ToString() const {
+  switch (type) {
+    case Type::kStatus:
+    case Type::kBulk:
+      return str;
+    case Type::kError:
+      return "(error) " + str;
+    case Type::kInteger:
+      return std::to_string(integer);
+    case Type::kNil:
+      return "(nil)";
+    case Type::kArray: {
+      std::string out = "[";
+      for (size_t i = 0; i < elements.size(); ++i) {
+        if (i > 0) out += ", ";
+        out += elements[i].ToString();
+      }
+      return out + "]";
+    }
+  }
+  return "(nil)";
+}
+
+}  // namespace cluster_sim

@@ -1,0 +1,600 @@
+#include "command_engine.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "crdt/keyspace.h"
+#include "crdt/or_map.h"
+#include "crdt/string_value.h"
+
+namespace cluster_sim {
+namespace {
+
+using Type = crdt::Keyspace::Type;
+
+// Redis 7's error texts (server.c shared objects, t_string.c, t_hash.c).
+constexpr std::string_view kWrongType =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
+constexpr std::string_view kOverflow = "ERR increment or decrement would overflow";
+constexpr std::string_view kHashNotInteger = "ERR hash value is not an integer";
+constexpr std::string_view kSyntax = "ERR syntax error";
+
+// Everything a command handler sees.
+struct Ctx {
+  crdt::Keyspace& ks;
+  const std::vector<std::string>& argv;
+  int64_t now_us;
+  crdt::Keyspace* delta;  // where this command's effect goes; null: not recorded
+  bool wrote = false;     // set by handlers that changed this region's view
+};
+
+Reply Err(std::string_view text) { return Reply::Error(std::string(text)); }
+Reply Ok() { return Reply::Status("OK"); }
+
+// "ERR wrong number of arguments for 'get' command" (Redis 7: the lowercase name).
+Reply ArityError(std::string_view lower_name) {
+  std::string text = "ERR wrong number of arguments for '";
+  text.append(lower_name).append("' command");
+  return Reply::Error(std::move(text));
+}
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = Lower(c);
+  return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+// True if `key` may be used as `want`: absent, or visibly of that type.
+bool TypeIs(const Ctx& c, std::string_view key, Type want) {
+  Type t = c.ks.TypeOf(key);
+  return t == Type::kNone || t == want;
+}
+
+const crdt::HashStore* HashOf(const Ctx& c, std::string_view key) {
+  const crdt::KeyValue* kv = c.ks.Find(key);
+  return kv ? &kv->hash : nullptr;
+}
+
+std::optional<std::string> HashGet(const Ctx& c, std::string_view key, std::string_view field) {
+  const crdt::HashStore* h = HashOf(c, key);
+  return h ? h->Get(field) : std::nullopt;
+}
+
+Reply OptionalBulk(std::optional<std::string> v) {
+  return v ? Reply::Bulk(std::move(*v)) : Reply::Nil();
+}
+
+// ---------------------------------------------------------------- connection
+
+Reply Ping(Ctx& c) {
+  if (c.argv.size() > 2) return ArityError("ping");
+  return c.argv.size() == 2 ? Reply::Bulk(c.argv[1]) : Reply::Status("PONG");
+}
+
+Reply Echo(Ctx& c) { return Reply::Bulk(c.argv[1]); }
+
+// ---------------------------------------------------------------- strings
+
+Reply Get(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kString)) return Err(kWrongType);
+  return OptionalBulk(c.ks.Get(c.argv[1]));
+}
+
+// SET key value [NX | XX] [GET] [KEEPTTL]. Options are parsed as Redis 7.0 parses them
+// (t_string.c parseExtendedStringArgumentsOrReply), so a malformed line gets Redis's error.
+// aasim keys never expire: KEEPTTL is accepted (there is no TTL to keep), and a
+// well-formed EX/PX/EXAT/PXAT is refused with an error naming the option.
+Reply Set(Ctx& c) {
+  bool nx = false, xx = false, get = false, keepttl = false;
+  std::string_view expire_option;
+  std::string_view expire_value;
+  for (size_t i = 3; i < c.argv.size(); ++i) {
+    std::string_view opt = c.argv[i];
+    bool has_next = i + 1 < c.argv.size();
+    if (EqualsIgnoreCase(opt, "nx") && !xx) {
+      nx = true;
+    } else if (EqualsIgnoreCase(opt, "xx") && !nx) {
+      xx = true;
+    } else if (EqualsIgnoreCase(opt, "get")) {
+      get = true;
+    } else if (EqualsIgnoreCase(opt, "keepttl") && expire_option.empty()) {
+      keepttl = true;
+    } else if ((EqualsIgnoreCase(opt, "ex") || EqualsIgnoreCase(opt, "px") ||
+                EqualsIgnoreCase(opt, "exat") || EqualsIgnoreCase(opt, "pxat")) &&
+               !keepttl && expire_option.empty() && has_next) {
+      expire_option = opt;
+      expire_value = c.argv[++i];
+    } else {
+      return Err(kSyntax);
+    }
+  }
+  if (!expire_option.empty()) {
+    int64_t v = 0;
+    if (!crdt::ParseRedisInteger(expire_value, &v)) return Err(kNotInteger);
+    if (v <= 0) return Err("ERR invalid expire time in 'set' command");
+    std::string text = "ERR unsupported SET option '";
+    text.append(ToLower(expire_option)).append("': aasim keys do not expire");
+    return Reply::Error(std::move(text));
+  }
+  const std::string& key = c.argv[1];
+  std::optional<std::string> old;
+  if (get) {
+    if (!TypeIs(c, key, Type::kString)) return Err(kWrongType);
+    old = c.ks.Get(key);
+  }
+  bool exists = c.ks.TypeOf(key) != Type::kNone;
+  if ((nx && exists) || (xx && !exists)) return get ? OptionalBulk(std::move(old)) : Reply::Nil();
+  c.ks.Set(key, c.argv[2], c.now_us, c.delta);
+  c.wrote = true;
+  return get ? OptionalBulk(std::move(old)) : Ok();
+}
+
+Reply SetNx(Ctx& c) {
+  if (c.ks.TypeOf(c.argv[1]) != Type::kNone) return Reply::Integer(0);
+  c.ks.Set(c.argv[1], c.argv[2], c.now_us, c.delta);
+  c.wrote = true;
+  return Reply::Integer(1);
+}
+
+Reply MSet(Ctx& c) {
+  if (c.argv.size() % 2 == 0) return ArityError("mset");
+  for (size_t i = 1; i + 1 < c.argv.size(); i += 2) {
+    c.ks.Set(c.argv[i], c.argv[i + 1], c.now_us, c.delta);
+  }
+  c.wrote = true;
+  return Ok();
+}
+
+Reply MGet(Ctx& c) {
+  std::vector<Reply> out;
+  out.reserve(c.argv.size() - 1);
+  for (size_t i = 1; i < c.argv.size(); ++i) {
+    // As Redis: a key of another type reads as nil, not WRONGTYPE.
+    out.push_back(c.ks.TypeOf(c.argv[i]) == Type::kString ? OptionalBulk(c.ks.Get(c.argv[i]))
+                                                          : Reply::Nil());
+  }
+  return Reply::Array(std::move(out));
+}
+
+Reply StrLen(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kString)) return Err(kWrongType);
+  std::optional<std::string> v = c.ks.Get(c.argv[1]);
+  return Reply::Integer(v ? static_cast<int64_t>(v->size()) : 0);
+}
+
+// INCR/INCRBY/DECR/DECRBY: a PN-counter under the string (every region's increments add
+// up). Redis checks the type, then that the value is an integer, then overflow. Redis
+// Enterprise Active/Active refuses a counter beyond 59 bits (so that a sum across sites
+// cannot overflow 64 bits); the Keyspace enforces that bound and we report it with the
+// same text Redis uses for a 64-bit overflow.
+Reply IncrDecr(Ctx& c, int64_t by) {
+  const std::string& key = c.argv[1];
+  if (!TypeIs(c, key, Type::kString)) return Err(kWrongType);
+  if (by == 0 && c.ks.TypeOf(key) == Type::kNone) {
+    // Redis creates "0". A zero increment changes no counter, so write the value instead:
+    // concurrent increments elsewhere still add to it.
+    c.ks.Set(key, "0", c.now_us, c.delta);
+    c.wrote = true;
+    return Reply::Integer(0);
+  }
+  int64_t value = 0;
+  switch (c.ks.IncrBy(key, by, &value, c.delta)) {
+    case crdt::IncrStatus::kOk:
+      c.wrote = by != 0;
+      return Reply::Integer(value);
+    case crdt::IncrStatus::kNotInteger:
+      return Err(kNotInteger);
+    case crdt::IncrStatus::kOutOfRange:
+      break;
+  }
+  return Err(kOverflow);
+}
+
+Reply Incr(Ctx& c) { return IncrDecr(c, 1); }
+Reply Decr(Ctx& c) { return IncrDecr(c, -1); }
+
+Reply IncrBy(Ctx& c) {
+  int64_t by = 0;
+  if (!crdt::ParseRedisInteger(c.argv[2], &by)) return Err(kNotInteger);
+  return IncrDecr(c, by);
+}
+
+Reply DecrBy(Ctx& c) {
+  int64_t by = 0;
+  if (!crdt::ParseRedisInteger(c.argv[2], &by)) return Err(kNotInteger);
+  if (by == std::numeric_limits<int64_t>::min()) return Err("ERR decrement would overflow");
+  return IncrDecr(c, -by);
+}
+
+// ---------------------------------------------------------------- sets
+
+Reply SAdd(Ctx& c) {
+  const std::string& key = c.argv[1];
+  if (!TypeIs(c, key, Type::kSet)) return Err(kWrongType);
+  int64_t added = 0;
+  for (size_t i = 2; i < c.argv.size(); ++i) added += c.ks.SAdd(key, c.argv[i], c.delta) ? 1 : 0;
+  // Even a member already present gets a new tag, so the add survives a concurrent SREM
+  // elsewhere (add wins): always an effect.
+  c.wrote = true;
+  return Reply::Integer(added);
+}
+
+Reply SRem(Ctx& c) {
+  const std::string& key = c.argv[1];
+  if (!TypeIs(c, key, Type::kSet)) return Err(kWrongType);
+  int64_t removed = 0;
+  for (size_t i = 2; i < c.argv.size(); ++i) {
+    if (c.ks.IsMember(key, c.argv[i]) && c.ks.SRem(key, c.argv[i], c.delta)) ++removed;
+  }
+  c.wrote = removed > 0;
+  return Reply::Integer(removed);
+}
+
+Reply SMembers(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kSet)) return Err(kWrongType);
+  return Reply::BulkArray(c.ks.Members(c.argv[1]));  // sorted, for determinism
+}
+
+Reply SIsMember(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kSet)) return Err(kWrongType);
+  return Reply::Integer(c.ks.IsMember(c.argv[1], c.argv[2]) ? 1 : 0);
+}
+
+Reply SMIsMember(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kSet)) return Err(kWrongType);
+  std::vector<Reply> out;
+  for (size_t i = 2; i < c.argv.size(); ++i) {
+    out.push_back(Reply::Integer(c.ks.IsMember(c.argv[1], c.argv[i]) ? 1 : 0));
+  }
+  return Reply::Array(std::move(out));
+}
+
+Reply SCard(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kSet)) return Err(kWrongType);
+  return Reply::Integer(static_cast<int64_t>(c.ks.Card(c.argv[1])));
+}
+
+// ---------------------------------------------------------------- keys
+
+// DEL and UNLINK: observed-remove; a concurrent write elsewhere survives.
+Reply Del(Ctx& c) {
+  int64_t deleted = 0;
+  for (size_t i = 1; i < c.argv.size(); ++i) deleted += c.ks.Del(c.argv[i], c.delta) ? 1 : 0;
+  c.wrote = deleted > 0;
+  return Reply::Integer(deleted);
+}
+
+Reply Exists(Ctx& c) {
+  int64_t n = 0;  // a key named twice counts twice, as in Redis
+  for (size_t i = 1; i < c.argv.size(); ++i) n += c.ks.TypeOf(c.argv[i]) != Type::kNone ? 1 : 0;
+  return Reply::Integer(n);
+}
+
+Reply TypeCmd(Ctx& c) { return Reply::Status(crdt::TypeName(c.ks.TypeOf(c.argv[1]))); }
+
+Reply DbSize(Ctx& c) { return Reply::Integer(static_cast<int64_t>(c.ks.KeyCount())); }
+
+Reply Keys(Ctx& c) {
+  std::vector<std::string> out;
+  for (std::string& k : c.ks.Keys()) {  // sorted
+    if (GlobMatch(c.argv[1], k)) out.push_back(std::move(k));
+  }
+  return Reply::BulkArray(out);
+}
+
+// ---------------------------------------------------------------- hashes
+
+Reply HSetPairs(Ctx& c, bool reply_ok, std::string_view name) {
+  if (c.argv.size() % 2 == 1) {
+    return ArityError(name);
+  }
+  const std::string& key = c.argv[1];
+  if (!TypeIs(c, key, Type::kHash)) return Err(kWrongType);
+  int64_t created = 0;
+  for (size_t i = 2; i + 1 < c.argv.size(); i += 2) {
+    created += c.ks.HSet(key, c.argv[i], c.argv[i + 1], c.now_us, c.delta) ? 1 : 0;
+  }
+  c.wrote = true;
+  return reply_ok ? Ok() : Reply::Integer(created);
+}
+
+Reply HSet(Ctx& c) { return HSetPairs(c, /*reply_ok=*/false, "hset"); }
+Reply HMSet(Ctx& c) { return HSetPairs(c, /*reply_ok=*/true, "hmset"); }
+
+Reply HSetNx(Ctx& c) {
+  const std::string& key = c.argv[1];
+  if (!TypeIs(c, key, Type::kHash)) return Err(kWrongType);
+  if (HashGet(c, key, c.argv[2])) return Reply::Integer(0);
+  c.ks.HSet(key, c.argv[2], c.argv[3], c.now_us, c.delta);
+  c.wrote = true;
+  return Reply::Integer(1);
+}
+
+Reply HGet(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kHash)) return Err(kWrongType);
+  return OptionalBulk(HashGet(c, c.argv[1], c.argv[2]));
+}
+
+Reply HMGet(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kHash)) return Err(kWrongType);
+  std::vector<Reply> out;
+  for (size_t i = 2; i < c.argv.size(); ++i)
+    out.push_back(OptionalBulk(HashGet(c, c.argv[1], c.argv[i])));
+  return Reply::Array(std::move(out));
+}
+
+Reply HDel(Ctx& c) {
+  const std::string& key = c.argv[1];
+  if (!TypeIs(c, key, Type::kHash)) return Err(kWrongType);
+  int64_t removed = 0;
+  for (size_t i = 2; i < c.argv.size(); ++i) {
+    if (HashGet(c, key, c.argv[i]) && c.ks.HDel(key, c.argv[i], c.delta)) ++removed;
+  }
+  c.wrote = removed > 0;
+  return Reply::Integer(removed);
+}
+
+Reply HExists(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kHash)) return Err(kWrongType);
+  return Reply::Integer(HashGet(c, c.argv[1], c.argv[2]) ? 1 : 0);
+}
+
+Reply HLen(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kHash)) return Err(kWrongType);
+  const crdt::HashStore* h = HashOf(c, c.argv[1]);
+  return Reply::Integer(h ? static_cast<int64_t>(h->size()) : 0);
+}
+
+// HGETALL, HKEYS, HVALS: sorted by field (Redis's order is its hash table's).
+Reply HItems(Ctx& c, bool fields, bool values) {
+  if (!TypeIs(c, c.argv[1], Type::kHash)) return Err(kWrongType);
+  std::vector<std::string> out;
+  if (const crdt::HashStore* h = HashOf(c, c.argv[1])) {
+    for (auto& [f, v] : h->Items()) {
+      if (fields) out.push_back(std::move(f));
+      if (values) out.push_back(std::move(v));
+    }
+  }
+  return Reply::BulkArray(out);
+}
+
+Reply HGetAll(Ctx& c) { return HItems(c, true, true); }
+Reply HKeys(Ctx& c) { return HItems(c, true, false); }
+Reply HVals(Ctx& c) { return HItems(c, false, true); }
+
+// HINCRBY: the field becomes a PN-counter (increments add up across regions), with the
+// same 59-bit bound as INCRBY.
+Reply HIncrBy(Ctx& c) {
+  const std::string& key = c.argv[1];
+  int64_t by = 0;
+  if (!crdt::ParseRedisInteger(c.argv[3], &by)) return Err(kNotInteger);
+  if (!TypeIs(c, key, Type::kHash)) return Err(kWrongType);
+  const crdt::KeyValue* kv = c.ks.Find(key);
+  if (by == 0 && (kv == nullptr || !kv->hash.Get(c.argv[2]))) {
+    c.ks.HSet(key, c.argv[2], "0", c.now_us, c.delta);  // as INCRBY 0 above
+    c.wrote = true;
+    return Reply::Integer(0);
+  }
+  int64_t value = 0;
+  switch (c.ks.HIncrBy(key, c.argv[2], by, &value, c.delta)) {
+    case crdt::IncrStatus::kOk:
+      c.wrote = by != 0;
+      return Reply::Integer(value);
+    case crdt::IncrStatus::kNotInteger:
+      return Err(kHashNotInteger);
+    case crdt::IncrStatus::kOutOfRange:
+      break;
+  }
+  return Err(kOverflow);
+}
+
+// ---------------------------------------------------------------- the table
+
+struct CommandSpec {
+  std::string_view name;  // lowercase
+  int arity;              // as Redis: N exactly N arguments (name included), -N at least N
+  Reply (*run)(Ctx&);
+};
+
+// Sorted by name.
+constexpr CommandSpec kCommands[] = {
+    {"dbsize", 1, DbSize},     {"decr", 2, Decr},
+    {"decrby", 3, DecrBy},     {"del", -2, Del},
+    {"echo", 2, Echo},         {"exists", -2, Exists},
+    {"get", 2, Get},           {"hdel", -3, HDel},
+    {"hexists", 3, HExists},   {"hget", 3, HGet},
+    {"hgetall", 2, HGetAll},   {"hincrby", 4, HIncrBy},
+    {"hkeys", 2, HKeys},       {"hlen", 2, HLen},
+    {"hmget", -3, HMGet},      {"hmset", -4, HMSet},
+    {"hset", -4, HSet},        {"hsetnx", 4, HSetNx},
+    {"hvals", 2, HVals},       {"incr", 2, Incr},
+    {"incrby", 3, IncrBy},     {"keys", 2, Keys},
+    {"mget", -2, MGet},        {"mset", -3, MSet},
+    {"ping", -1, Ping},        {"sadd", -3, SAdd},
+    {"scard", 2, SCard},       {"set", -3, Set},
+    {"setnx", 3, SetNx},       {"sismember", 3, SIsMember},
+    {"smembers", 2, SMembers}, {"smismember", -3, SMIsMember},
+    {"srem", -3, SRem},        {"strlen", 2, StrLen},
+    {"type", 2, TypeCmd},      {"unlink", -2, Del},
+};
+static_assert(std::is_sorted(std::begin(kCommands), std::end(kCommands),
+                             [](const CommandSpec& a, const CommandSpec& b) {
+                               return a.name < b.name;
+                             }),
+              "kCommands must be sorted by name");
+
+const CommandSpec* FindCommand(std::string_view lower_name) {
+  auto it = std::lower_bound(std::begin(kCommands), std::end(kCommands), lower_name,
+                             [](const CommandSpec& s, std::string_view n) { return s.name < n; });
+  return it != std::end(kCommands) && it->name == lower_name ? &*it : nullptr;
+}
+
+// Redis 7.0 (server.c processCommand): the name up to 128 bytes, then each argument quoted
+// and followed by a space while the list is under 128 bytes; CR and LF become spaces.
+Reply UnknownCommand(const std::vector<std::string>& argv) {
+  std::string args;
+  for (size_t i = 1; i < argv.size() && args.size() < 128; ++i) {
+    std::string_view arg = std::string_view(argv[i]).substr(0, 128 - args.size());
+    args.append("'").append(arg).append("' ");
+  }
+  std::string text = "ERR unknown command '";
+  text.append(std::string_view(argv[0]).substr(0, 128))
+      .append("', with args beginning with: ")
+      .append(args);
+  for (char& ch : text) {
+    if (ch == '\r' || ch == '\n') ch = ' ';
+  }
+  return Reply::Error(std::move(text));
+}
+
+// Port of Redis 7.0 util.c stringmatchlen_impl (case-sensitive). A pattern byte past the
+// end reads as NUL, as Redis reads the terminator of its sds string.
+constexpr int kMaxGlobNesting = 1000;
+
+bool GlobImpl(const char* p, int64_t plen, const char* s, int64_t slen, bool* skip_longer,
+              int nesting) {
+  if (nesting > kMaxGlobNesting) return false;
+  auto pc = [&p, &plen](int64_t i) { return i < plen ? p[i] : '\0'; };
+  while (plen > 0 && slen > 0) {
+    switch (p[0]) {
+      case '*':
+        while (plen > 1 && p[1] == '*') {
+          ++p;
+          --plen;
+        }
+        if (plen == 1) return true;
+        while (slen > 0) {
+          if (GlobImpl(p + 1, plen - 1, s, slen, skip_longer, nesting + 1)) return true;
+          if (*skip_longer) return false;
+          ++s;
+          --slen;
+        }
+        // No match for the rest anywhere in the rest of the string: a longer match for an
+        // earlier '*' cannot help either.
+        *skip_longer = true;
+        return false;
+      case '?':
+        ++s;
+        --slen;
+        break;
+      case '[': {
+        ++p;
+        --plen;
+        bool negate = pc(0) == '^';
+        if (negate) {
+          ++p;
+          --plen;
+        }
+        bool match = false;
+        while (true) {
+          if (pc(0) == '\\' && plen >= 2) {
+            ++p;
+            --plen;
+            if (p[0] == s[0]) match = true;
+          } else if (pc(0) == ']') {
+            break;
+          } else if (plen <= 0) {
+            --p;
+            ++plen;
+            break;
+          } else if (plen >= 3 && p[1] == '-') {
+            int start = p[0];
+            int end = p[2];
+            int ch = s[0];
+            if (start > end) std::swap(start, end);
+            p += 2;
+            plen -= 2;
+            if (ch >= start && ch <= end) match = true;
+          } else if (p[0] == s[0]) {
+            match = true;
+          }
+          ++p;
+          --plen;
+        }
+        if (negate) match = !match;
+        if (!match) return false;
+        ++s;
+        --slen;
+        break;
+      }
+      case '\\':
+        if (plen >= 2) {
+          ++p;
+          --plen;
+        }
+        [[fallthrough]];
+      default:
+        if (p[0] != s[0]) return false;
+        ++s;
+        --slen;
+        break;
+    }
+    ++p;
+    --plen;
+    if (slen == 0) {
+      while (pc(0) == '*') {
+        ++p;
+        --plen;
+      }
+      break;
+    }
+  }
+  return plen == 0 && slen == 0;
+}
+
+}  // namespace
+
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  bool skip_longer = false;
+  return GlobImpl(pattern.data(), static_cast<int64_t>(pattern.size()), text.data(),
+                  static_cast<int64_t>(text.size()), &skip_longer, 0);
+}
+
+std::vector<std::string> CommandEngine::CommandNames() {
+  std::vector<std::string> out;
+  for (const CommandSpec& s : kCommands) out.emplace_back(s.name);
+  return out;
+}
+
+Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv,
+                             int64_t wall_clock_us, crdt::Keyspace* delta, bool* wrote) const {
+  if (wrote) *wrote = false;
+  if (argv.empty()) return Err("ERR empty command");
+  const CommandSpec* spec = FindCommand(ToLower(argv[0]));
+  if (spec == nullptr) return UnknownCommand(argv);
+  int argc = static_cast<int>(std::min<size_t>(argv.size(), std::numeric_limits<int>::max()));
+  if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
+    return ArityError(spec->name);
+  }
+  // Each command records into its own scratch delta, joined into *delta only if it wrote,
+  // so a refused or no-op command leaves nothing (not even an empty key entry) behind.
+  std::optional<crdt::Keyspace> scratch;
+  if (delta) scratch.emplace(ks.NewDelta());
+  Ctx ctx{ks, argv, wall_clock_us, scratch ? &*scratch : nullptr};
+  Reply reply = spec->run(ctx);
+  if (ctx.wrote) {
+    if (delta) delta->Merge(*scratch);
+    if (wrote) *wrote = true;
+  }
+  return reply;
+}
+
+}  // namespace cluster_sim

@@ -1,0 +1,52 @@
+// CommandEngine: runs Redis commands on a crdt::Keyspace with Redis 7's replies and error
+// texts and the Active/Active meaning of SCENARIOS.md ("Commands and their Active/Active
+// meaning"). The engine is what turns a command into a CRDT mutation: it checks arity,
+// arguments and types exactly where Redis does, calls the Keyspace mutators, and records
+// each write's effect into a delta (Keyspace::NewDelta()) that the store ships to peers.
+//
+// Contract:
+// - A read never records an effect. A write records one only when it changed this
+//   region's view (SREM of an absent member, DEL of an absent key, HDEL of an absent
+//   field, a refused INCR: nothing). Writes that always make a new event (SET, HSET, SADD
+//   of a member already present, INCRBY 0) always record one: in an observed-remove,
+//   add-wins set an SADD concurrent with an SREM elsewhere must survive it, even when
+//   the adding region already held the member.
+// - Error replies (arity, syntax, WRONGTYPE, not an integer) change nothing.
+// - Deterministic: no clock but `wall_clock_us`, sorted output wherever Redis's order
+//   would depend on a hash table (SMEMBERS, HGETALL, KEYS).
+//
+// Stateless apart from its command table; one instance may serve any number of
+// keyspaces. Not thread-safe (neither is a Keyspace).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster_sim/client.h"
+#include "crdt/keyspace.h"
+
+namespace cluster_sim {
+
+class CommandEngine {
+ public:
+  CommandEngine() = default;
+
+  // Runs argv (argv[0] is the command name, any case) on `ks` as replica ks.self(), whose
+  // wall clock reads `wall_clock_us` (the last-write-wins timestamp of SET and HSET).
+  // When the command wrote, its effect is joined into *delta (if non-null) and *wrote
+  // (if non-null) is set to true; otherwise *delta is untouched and *wrote set to false.
+  // REQUIRES: delta is null or a delta of ks (made by ks.NewDelta()), not ks itself.
+  Reply Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64_t wall_clock_us,
+                crdt::Keyspace* delta, bool* wrote) const;
+
+  // Names of the supported commands, lowercase, sorted.
+  static std::vector<std::string> CommandNames();
+};
+
+// Redis's glob matcher (util.c stringmatchlen, case-sensitive), as used by KEYS:
+// `*` any run, `?` any byte, `[abc]`, `[^abc]`, `[a-z]` classes, `\x` a literal x.
+bool GlobMatch(std::string_view pattern, std::string_view text);
+
+}  // namespace cluster_sim
