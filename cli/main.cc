@@ -96,6 +96,24 @@ int main(int argc, char** argv) {
       "every region, then replication metrics and a summary line with the seed and the final "
       "digest.\nExit code: 0 every expectation held, 1 an expectation failed, 2 a file or the "
       "command line is wrong (FILE:LINE:COL: message, nothing run).");
+  run->footer(
+      "\nA scenario file:\n"
+      "  name: Resolving counter conflicts\n"
+      "  regions: [A, B]                      # or a map with lat/lon/clock_skew per region\n"
+      "  links:\n"
+      "    default: { latency: 40ms }          # also jitter, loss, duplicate, route_factor\n"
+      "  steps:\n"
+      "    - partition: [A, B]\n"
+      "    - A: INCRBY foo 2                   # a Redis command in region A\n"
+      "      expect: 2                         # optional: null, [a, b] or {error: TEXT}\n"
+      "    - B: INCRBY foo 10\n"
+      "    - heal: all\n"
+      "    - sync                              # until every connected region caught up\n"
+      "    - converged: [foo]\n\n"
+      "Steps: REGION: COMMAND, partition, heal, wait, at, sync, converged, crash, restart,\n"
+      "note, load {regions, ops, duration, keys, commands}. Top level: name, source, seed,\n"
+      "regions, links, replication {backlog, max_batch, max_retry}, steps. Durations need a\n"
+      "unit: us, ms, s, min, h. See README.md for every key and the replication model.");
   run->add_option("files", run_args.files, "Scenario files (YAML), run in order")
       ->required()
       ->type_name("FILE...");
