@@ -10,13 +10,78 @@ namespace crdt {
 
 namespace {
 
-constexpr uint32_t kIndexBits = 26;
+constexpr uint32_t kIndexBits = 26;  // at most 2^26 - 2 entries in one set
 constexpr uint32_t kIndexMask = (1u << kIndexBits) - 1;
 constexpr uint64_t kCounterMask = (uint64_t{1} << 48) - 1;
+constexpr uint64_t kEntryMask = 0xFFFFFFFF;  // index slot: entry + 1 in the low half
 constexpr size_t kMaxReplicaSlots = 0x7FFF;
 
-inline uint64_t HashOf(std::string_view s) { return std::hash<std::string_view>{}(s); }
-inline uint32_t TagOf(uint64_t h) { return static_cast<uint32_t>(h >> 58) << kIndexBits; }
+inline uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline uint64_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline uint64_t Fmix64(uint64_t h) {  // MurmurHash3's finalizer
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+// 32-bit hash of an element, inline and branch-light for the short strings sets hold (reads
+// at most two overlapping words below 17 bytes). Only the index uses it: iteration order
+// never depends on it. Deterministic across platforms of the same endianness.
+inline uint32_t HashOf(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t a = 0, b = 0;
+  uint64_t seed = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
+  if (n <= 16) {
+    if (n >= 8) {
+      a = Load64(p);
+      b = Load64(p + n - 8);
+    } else if (n >= 4) {
+      a = Load32(p);
+      b = Load32(p + n - 4);
+    } else if (n > 0) {
+      a = (uint64_t{static_cast<uint8_t>(p[0])} << 16) |
+          (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) | static_cast<uint8_t>(p[n - 1]);
+    }
+  } else {
+    while (n > 16) {
+      seed = Fmix64(seed ^ Load64(p)) ^ (Load64(p + 8) * 0x9FB21C651E98DF25ull);
+      p += 16;
+      n -= 16;
+    }
+    a = Load64(p + n - 16);
+    b = Load64(p + n - 8);
+  }
+  const uint64_t bk = b * 0x9FB21C651E98DF25ull;
+  const uint64_t h = Fmix64(seed ^ a ^ ((bk >> 29) | (bk << 35)));
+  return static_cast<uint32_t>(h >> 32) ^ static_cast<uint32_t>(h);
+}
+
+// a == b, inline for the short strings sets hold (string_view's == calls memcmp).
+inline bool SameBytes(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8 && n <= 16) {
+    return ((Load64(p) ^ Load64(q)) | (Load64(p + n - 8) ^ Load64(q + n - 8))) == 0;
+  }
+  if (n >= 4 && n < 8) {
+    return ((Load32(p) ^ Load32(q)) | (Load32(p + n - 4) ^ Load32(q + n - 4))) == 0;
+  }
+  return std::memcmp(p, q, n) == 0;
+}
 
 bool HasDot(const SetStore::DotList& dots, const Dot& d) {
   for (const Dot& x : dots) {
@@ -35,23 +100,31 @@ SetStore& SetStore::operator=(const SetStore& other) {
   if (this == &other) return *this;
   FreeAll();
   if (other.size_ > 0) {
+    if (other.size_ == 1) {
+      entries_ = reinterpret_cast<Entry*>(inline_entry_);
+    } else {
+      entries_ = static_cast<Entry*>(std::malloc(other.size_ * sizeof(Entry)));
+      if (entries_ == nullptr) throw std::bad_alloc();
+    }
     cap_ = other.size_;
-    entries_ = static_cast<Entry*>(std::malloc(cap_ * sizeof(Entry)));
-    if (entries_ == nullptr) throw std::bad_alloc();
-    for (size_t i = 0; i < other.size_; ++i) {
+    for (size_t i = 0; i < other.size_; ++i) {  // holes too: the free list stays valid
       new (&entries_[i]) Entry{other.entries_[i].elem.Clone(), other.entries_[i].dot};
     }
   }
   size_ = other.size_;
   live_ = other.live_;
+  holes_ = other.holes_;
+  free_ = other.free_;
   if (other.index_) {
     mask_ = other.mask_;
-    index_ = static_cast<uint32_t*>(std::malloc((mask_ + 1) * sizeof(uint32_t)));
+    index_ = static_cast<uint64_t*>(std::malloc((mask_ + 1) * sizeof(uint64_t)));
     if (index_ == nullptr) throw std::bad_alloc();
-    std::memcpy(index_, other.index_, (mask_ + 1) * sizeof(uint32_t));
+    std::memcpy(index_, other.index_, (mask_ + 1) * sizeof(uint64_t));
   }
   replicas_ = other.replicas_;
-  if (other.multi_) multi_ = std::make_unique<std::map<std::string, DotList, std::less<>>>(*other.multi_);
+  if (other.multi_) {
+    multi_ = std::make_unique<std::map<std::string, DotList, std::less<>>>(*other.multi_);
+  }
   return *this;
 }
 
@@ -60,17 +133,24 @@ SetStore::SetStore(SetStore&& other) noexcept { *this = std::move(other); }
 SetStore& SetStore::operator=(SetStore&& other) noexcept {
   if (this == &other) return *this;
   FreeAll();
-  entries_ = other.entries_;
+  if (other.entries_ == reinterpret_cast<Entry*>(other.inline_entry_)) {
+    std::memcpy(inline_entry_, other.inline_entry_, sizeof(Entry));  // relocatable
+    entries_ = reinterpret_cast<Entry*>(inline_entry_);
+  } else {
+    entries_ = other.entries_;
+  }
   size_ = other.size_;
   cap_ = other.cap_;
   live_ = other.live_;
+  holes_ = other.holes_;
+  free_ = other.free_;
   index_ = other.index_;
   mask_ = other.mask_;
   replicas_ = std::move(other.replicas_);
   multi_ = std::move(other.multi_);
   other.entries_ = nullptr;
   other.index_ = nullptr;
-  other.size_ = other.cap_ = other.live_ = other.mask_ = 0;
+  other.size_ = other.cap_ = other.live_ = other.holes_ = other.free_ = other.mask_ = 0;
   other.replicas_.clear();
   return *this;
 }
@@ -78,12 +158,13 @@ SetStore& SetStore::operator=(SetStore&& other) noexcept {
 SetStore::~SetStore() { FreeAll(); }
 
 void SetStore::FreeAll() {
-  for (size_t i = 0; i < size_; ++i) entries_[i].~Entry();
-  std::free(entries_);
+  for (size_t i = 0; i < size_; ++i) entries_[i].~Entry();  // holes hold an empty Bytes
+  if (entries_ != reinterpret_cast<Entry*>(inline_entry_)) std::free(entries_);
   std::free(index_);
   entries_ = nullptr;
   index_ = nullptr;
-  size_ = cap_ = live_ = mask_ = 0;
+  size_ = cap_ = live_ = holes_ = free_ = mask_ = 0;
+  replicas_.clear();
   multi_.reset();
 }
 
@@ -91,9 +172,11 @@ void SetStore::FreeAll() {
 
 uint64_t SetStore::Pack(const Dot& d) {
   if (d.counter > kCounterMask) return 0;
+  const ReplicaId* slots = replicas_.data();
+  const size_t n = replicas_.size();
   size_t idx = 0;
-  while (idx < replicas_.size() && replicas_[idx] != d.replica) ++idx;
-  if (idx == replicas_.size()) {
+  while (idx < n && slots[idx] != d.replica) ++idx;
+  if (idx == n) {
     if (idx >= kMaxReplicaSlots) return 0;
     replicas_.push_back(d.replica);
   }
@@ -146,47 +229,37 @@ void SetStore::SetDots(size_t i, const DotList& dots) {
 
 int64_t SetStore::Find(std::string_view e) const { return Find(e, HashOf(e)); }
 
-int64_t SetStore::Find(std::string_view e, uint64_t h) const {
+int64_t SetStore::Find(std::string_view e, uint32_t h) const {
   if (index_ == nullptr) {
     for (size_t i = 0; i < size_; ++i) {
-      if (entries_[i].elem.view() == e) return static_cast<int64_t>(i);
+      if (!IsHole(i) && SameBytes(entries_[i].elem.view(), e)) return static_cast<int64_t>(i);
     }
     return -1;
   }
-  const uint32_t tag = TagOf(h);
   for (size_t pos = h & mask_;; pos = (pos + 1) & mask_) {
-    uint32_t slot = index_[pos];
+    uint64_t slot = index_[pos];
     if (slot == 0) return -1;
-    if ((slot & ~kIndexMask) == tag) {
-      size_t i = (slot & kIndexMask) - 1;
-      if (entries_[i].elem.view() == e) return static_cast<int64_t>(i);
+    if ((slot >> 32) == h) {
+      size_t i = (slot & kEntryMask) - 1;
+      if (SameBytes(entries_[i].elem.view(), e)) return static_cast<int64_t>(i);
     }
   }
 }
 
-void SetStore::IndexInsert(uint64_t h, size_t entry) {
+void SetStore::IndexInsert(uint32_t h, size_t entry) {
   size_t pos = h & mask_;
   while (index_[pos] != 0) pos = (pos + 1) & mask_;
-  index_[pos] = TagOf(h) | static_cast<uint32_t>(entry + 1);
+  index_[pos] = (uint64_t{h} << 32) | (entry + 1);
 }
 
-void SetStore::IndexReplace(uint64_t h, size_t from, size_t to) {
-  for (size_t pos = h & mask_;; pos = (pos + 1) & mask_) {
-    if ((index_[pos] & kIndexMask) == from + 1) {
-      index_[pos] = (index_[pos] & ~kIndexMask) | static_cast<uint32_t>(to + 1);
-      return;
-    }
-  }
-}
-
-void SetStore::IndexErase(uint64_t h, size_t entry) {
+void SetStore::IndexErase(uint32_t h, size_t entry) {
   size_t pos = h & mask_;
-  while ((index_[pos] & kIndexMask) != entry + 1) pos = (pos + 1) & mask_;
-  // Backward-shift deletion keeps linear probing free of tombstones.
+  while ((index_[pos] & kEntryMask) != entry + 1) pos = (pos + 1) & mask_;
+  // Backward-shift deletion keeps linear probing free of tombstones; the hash in each
+  // slot gives its home without touching the entries.
   size_t hole = pos;
   for (size_t next = (hole + 1) & mask_; index_[next] != 0; next = (next + 1) & mask_) {
-    size_t e = (index_[next] & kIndexMask) - 1;
-    size_t home = HashOf(entries_[e].elem.view()) & mask_;
+    size_t home = (index_[next] >> 32) & mask_;
     // Move next into the hole if its home is not in (hole, next] cyclically.
     bool in_range = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
     if (!in_range) {
@@ -198,61 +271,111 @@ void SetStore::IndexErase(uint64_t h, size_t entry) {
 }
 
 void SetStore::Rehash(size_t capacity) {
-  std::free(index_);
-  index_ = static_cast<uint32_t*>(std::calloc(capacity, sizeof(uint32_t)));
-  if (index_ == nullptr) throw std::bad_alloc();
+  uint64_t* old = index_;
+  size_t old_capacity = old ? mask_ + 1 : 0;
+  index_ = static_cast<uint64_t*>(std::calloc(capacity, sizeof(uint64_t)));
+  if (index_ == nullptr) {
+    index_ = old;
+    throw std::bad_alloc();
+  }
   mask_ = capacity - 1;
-  for (size_t i = 0; i < size_; ++i) IndexInsert(HashOf(entries_[i].elem.view()), i);
+  if (old) {
+    for (size_t pos = 0; pos < old_capacity; ++pos) {
+      uint64_t slot = old[pos];
+      if (slot == 0) continue;
+      size_t p = (slot >> 32) & mask_;
+      while (index_[p] != 0) p = (p + 1) & mask_;
+      index_[p] = slot;
+    }
+    std::free(old);
+  } else {
+    for (size_t i = 0; i < size_; ++i) {
+      if (!IsHole(i)) IndexInsert(HashOf(entries_[i].elem.view()), i);
+    }
+  }
 }
 
 void SetStore::Grow() {
-  size_t cap = cap_ < 4 ? 4 : cap_ + cap_ / 2;
+  size_t cap = cap_ == 0 ? 1 : cap_ < 4 ? 4 : cap_ + cap_ / 2;
   if (cap > kIndexMask - 1) cap = kIndexMask - 1;
   if (cap <= size_) std::abort();  // more than 2^26 elements in one set: unsupported
-  void* p = std::realloc(static_cast<void*>(entries_), cap * sizeof(Entry));
-  if (p == nullptr) throw std::bad_alloc();
-  entries_ = static_cast<Entry*>(p);  // Entry is trivially relocatable (see bytes.h)
+  if (cap_ == 0) {
+    entries_ = reinterpret_cast<Entry*>(inline_entry_);
+  } else if (entries_ == reinterpret_cast<Entry*>(inline_entry_)) {
+    void* p = std::malloc(cap * sizeof(Entry));
+    if (p == nullptr) throw std::bad_alloc();
+    std::memcpy(p, inline_entry_, size_ * sizeof(Entry));  // Entry is trivially relocatable
+    entries_ = static_cast<Entry*>(p);
+  } else {
+    void* p = std::realloc(static_cast<void*>(entries_), cap * sizeof(Entry));
+    if (p == nullptr) throw std::bad_alloc();
+    entries_ = static_cast<Entry*>(p);  // Entry is trivially relocatable (see bytes.h)
+  }
   cap_ = cap;
 }
 
-size_t SetStore::Insert(std::string_view e, uint64_t h) {
-  if (size_ == cap_) Grow();
-  new (&entries_[size_]) Entry{Bytes(e), 0};
-  size_t i = size_++;
-  if (index_ == nullptr) {
-    if (size_ > kSmall) Rehash(32);
-  } else if (size_ * 5 > (mask_ + 1) * 4) {
-    Rehash((mask_ + 1) * 2);
+size_t SetStore::Insert(std::string_view e, uint32_t h) {
+  size_t i;
+  if (free_ != 0) {
+    // CASE 1: reuse a hole (its Bytes is empty, so constructing over it leaks nothing).
+    i = free_ - 1;
+    free_ = entries_[i].dot & kEntryMask;
+    --holes_;
+    new (&entries_[i]) Entry{Bytes(e), 0};
   } else {
+    // CASE 2: append.
+    if (size_ == cap_) Grow();
+    new (&entries_[size_]) Entry{Bytes(e), 0};
+    i = size_++;
+  }
+  size_t n = size_ - holes_;
+  if (index_ == nullptr) {
+    if (n > kSmall) Rehash(32);  // indexes every entry, i included
+  } else {
+    if (n * 5 > (mask_ + 1) * 4) Rehash((mask_ + 1) * 2);
     IndexInsert(h, i);
   }
   return i;
 }
 
-void SetStore::Erase(size_t i) {
+void SetStore::Erase(size_t i) { Erase(i, HashOf(entries_[i].elem.view())); }
+
+void SetStore::Erase(size_t i, uint32_t h) {
   Entry& e = entries_[i];
   if (e.dot != 0) --live_;
   if (e.dot == kMulti) multi_->erase(multi_->find(e.elem.view()));
-  size_t last = size_ - 1;
-  if (index_) {
-    IndexErase(HashOf(e.elem.view()), i);
-    if (i != last) IndexReplace(HashOf(entries_[last].elem.view()), last, i);
+  if (index_) IndexErase(h, i);
+  e.elem = Bytes();
+  if (i + 1 == size_) {
+    --size_;  // the last entry: no hole needed
+  } else {
+    e.dot = kHole | free_;
+    free_ = i + 1;
+    ++holes_;
   }
-  e.~Entry();
-  if (i != last) {
-    std::memcpy(static_cast<void*>(&entries_[i]), &entries_[last], sizeof(Entry));
+  if (size_ == holes_) FreeAll();  // empty: start afresh (also forgets the replica slots)
+}
+
+size_t SetStore::FindOrInsert(std::string_view e, uint32_t h) {
+  const int64_t i = Find(e, h);
+  return i >= 0 ? static_cast<size_t>(i) : Insert(e, h);
+}
+
+void SetStore::SetOne(size_t i, const Dot& d) {
+  Entry& entry = entries_[i];
+  const uint64_t packed = entry.dot != kMulti ? Pack(d) : 0;
+  if (packed == 0) {  // CASE 2: a multi-dot entry, or a dot that does not pack
+    DotList dots;
+    dots.push_back(d);
+    SetDots(i, dots);
+    return;
   }
-  --size_;
-  if (size_ == 0) {
-    std::free(index_);
-    index_ = nullptr;
-    mask_ = 0;
-    replicas_.clear();
-  }
+  live_ += entry.dot == 0;  // CASE 1: one packed word replaces at most one other
+  entry.dot = packed;
 }
 
 void SetStore::PutDots(std::string_view e, const DotList& dots) {
-  uint64_t h = HashOf(e);
+  uint32_t h = HashOf(e);
   int64_t i = Find(e, h);
   size_t idx = i >= 0 ? static_cast<size_t>(i) : Insert(e, h);
   SetDots(idx, dots);
@@ -267,41 +390,51 @@ bool SetStore::Contains(std::string_view e) const {
 
 bool SetStore::Add(std::string_view e, ReplicaId r, CausalContext* cc, SetStore* delta,
                    CausalContext* delta_cc) {
-  uint64_t h = HashOf(e);
-  int64_t found = Find(e, h);
+  const uint32_t h = HashOf(e);
+  const int64_t found = Find(e, h);
   bool was_present = false;
   size_t i;
   if (found >= 0) {
     i = static_cast<size_t>(found);
-    was_present = entries_[i].dot != 0;
+    const uint64_t old = entries_[i].dot;
+    was_present = old != 0;
     if (delta_cc && was_present) {
-      DotList old;
-      GetDots(i, &old);
-      for (const Dot& d : old) delta_cc->Add(d);
+      if (old != kMulti) {
+        delta_cc->Add(Unpack(old));
+      } else {
+        DotList dots;
+        GetDots(i, &dots);
+        for (const Dot& d : dots) delta_cc->Add(d);
+      }
     }
   } else {
     i = Insert(e, h);
   }
-  DotList fresh;
-  fresh.push_back(cc->Next(r));
-  SetDots(i, fresh);
-  if (delta) delta->PutDots(e, fresh);
-  if (delta_cc) delta_cc->Add(fresh[0]);
+  const Dot fresh = cc->Next(r);
+  SetOne(i, fresh);
+  if (delta) delta->SetOne(delta->FindOrInsert(e, h), fresh);
+  if (delta_cc) delta_cc->Add(fresh);
   return !was_present;
 }
 
 bool SetStore::Remove(std::string_view e, SetStore* delta, CausalContext* delta_cc) {
-  int64_t found = Find(e);
+  const uint32_t h = HashOf(e);
+  const int64_t found = Find(e, h);
   if (found < 0) return false;
-  size_t i = static_cast<size_t>(found);
-  bool was_present = entries_[i].dot != 0;
+  const size_t i = static_cast<size_t>(found);
+  const uint64_t old = entries_[i].dot;
+  const bool was_present = old != 0;
   if (delta_cc && was_present) {
-    DotList old;
-    GetDots(i, &old);
-    for (const Dot& d : old) delta_cc->Add(d);
+    if (old != kMulti) {
+      delta_cc->Add(Unpack(old));
+    } else {
+      DotList dots;
+      GetDots(i, &dots);
+      for (const Dot& d : dots) delta_cc->Add(d);
+    }
   }
-  Erase(i);
-  if (delta && was_present) delta->PutDots(e, DotList());
+  Erase(i, h);
+  if (delta && was_present) delta->SetDots(delta->FindOrInsert(e, h), DotList());
   return was_present;
 }
 
@@ -309,7 +442,7 @@ size_t SetStore::Clear(SetStore* delta, CausalContext* delta_cc) {
   size_t n = live_;
   DotList old;
   for (size_t i = 0; i < size_; ++i) {
-    if (entries_[i].dot == 0) continue;
+    if (IsHole(i) || entries_[i].dot == 0) continue;
     if (delta_cc) {
       GetDots(i, &old);
       for (const Dot& d : old) delta_cc->Add(d);
@@ -317,28 +450,142 @@ size_t SetStore::Clear(SetStore* delta, CausalContext* delta_cc) {
     if (delta) delta->PutDots(entries_[i].elem.view(), DotList());
   }
   FreeAll();
-  replicas_.clear();
   return n;
 }
 
 // ---- join ----
 
+// CASE: *this has no entries, so every dot of other is kept unless my_cc has seen it (then
+// I removed it). Copying the whole table (entries, index, replica slots) is a few memcpys.
+void SetStore::JoinIntoEmpty(const SetStore& other, const CausalContext& my_cc, bool keep_empty) {
+  *this = other;
+  const bool drop_empty = !keep_empty && live_ != size_ - holes_;
+  if (my_cc.empty() && !drop_empty) return;
+  DotList dots, out;
+  for (size_t i = 0; i < size_; ++i) {
+    if (IsHole(i)) continue;
+    if (entries_[i].dot != 0 && !my_cc.empty()) {
+      GetDots(i, &dots);
+      out.clear();
+      for (const Dot& d : dots) {
+        if (!my_cc.Contains(d)) out.push_back(d);
+      }
+      if (out.size() != dots.size()) SetDots(i, out);
+    }
+    if (entries_[i].dot == 0 && !keep_empty) {
+      Erase(i);
+      if (size_ == 0) return;  // Erase of the last entry reset the store
+    }
+  }
+}
+
 void SetStore::Join(const SetStore& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   if (this == &other) return;
+  if (other.entry_count() == 0 && other_complete) return;
+  if (entry_count() == 0) {
+    if (other.entry_count() > 0) JoinIntoEmpty(other, my_cc, keep_empty);
+    return;
+  }
+  // Other's replica slots in my numbering (0: I have no dot of that replica), so that a
+  // dot both sides hold is recognized by comparing packed words.
+  SmallVec<uint64_t, 8> xlat;
+  xlat.resize(other.replicas_.size());
+  for (size_t k = 0; k < other.replicas_.size(); ++k) {
+    xlat[k] = 0;
+    for (size_t m = 0; m < replicas_.size(); ++m) {
+      if (replicas_[m] == other.replicas_[k]) xlat[k] = static_cast<uint64_t>(m + 1) << 48;
+    }
+  }
+  // Entries other lists (state joins only): the second pass skips them.
+  std::vector<uint64_t> listed;
+  if (!other_complete) listed.assign((size_ + other.size_) / 64 + 1, 0);
+  auto mark = [&listed](size_t i) {
+    if (!listed.empty()) listed[i / 64] |= uint64_t{1} << (i % 64);
+  };
+  // Software pipelining: the lookups of a big join are independent, so the index slot of
+  // entry j + kAhead and the entry that slot names at j + kAhead / 2 are prefetched, and
+  // their cache misses overlap instead of being paid one after the other. Prefetches are
+  // hints: a rehash in between only makes them useless.
+  constexpr size_t kAhead = 32;
+  uint32_t ahead[kAhead];  // hashes of the other's entries j .. j + kAhead - 1
+  const bool pipeline = other.size_ > 2 * kAhead;
+  auto prefetch_slot = [&](size_t k) {
+    ahead[k % kAhead] = HashOf(other.entries_[k].elem.view());  // holes hash as ""
+    if (index_) __builtin_prefetch(&index_[ahead[k % kAhead] & mask_]);
+  };
+  if (pipeline) {
+    for (size_t k = 0; k < kAhead; ++k) prefetch_slot(k);
+  }
   DotList mine, theirs, out;
-  const size_t my_size_before = size_;
-  (void)my_size_before;
   for (size_t j = 0; j < other.size_; ++j) {
+    uint32_t h = 0;
+    if (pipeline) {
+      h = ahead[j % kAhead];
+      const size_t half = j + kAhead / 2;
+      if (index_ && half < other.size_) {
+        const uint64_t slot = index_[ahead[half % kAhead] & mask_];
+        if (slot != 0) __builtin_prefetch(&entries_[(slot & kEntryMask) - 1]);
+      }
+      if (j + kAhead < other.size_) prefetch_slot(j + kAhead);
+    }
+    const uint64_t od = other.entries_[j].dot;
+    if ((od & kHole) == kHole) continue;
     std::string_view e = other.entries_[j].elem.view();
-    other.GetDots(j, &theirs);
-    uint64_t h = HashOf(e);
+    if (!pipeline) h = HashOf(e);
     int64_t found = Find(e, h);
+    const uint64_t md = found >= 0 ? entries_[found].dot : 0;
+    if (found >= 0) {
+      mark(static_cast<size_t>(found));
+      // CASE 1: both hold the same single dot (most elements of a state join).
+      if (od != 0 && od != kMulti && md != 0 && md != kMulti &&
+          (od & kCounterMask) == (md & kCounterMask) &&
+          xlat[(od >> 48) - 1] == (md & ~kCounterMask)) {
+        continue;
+      }
+    }
+    if (od != 0 && od != kMulti && (found < 0 || (md != 0 && md != kMulti))) {
+      // CASE 2: one dot each side (or none here): at most one survives unless both are
+      // unseen by the other side (concurrent adds, CASE 3 below). No dot lists.
+      const Dot theirs_dot = other.Unpack(od);
+      const bool keep_theirs = !my_cc.Contains(theirs_dot);
+      bool keep_mine = false;
+      if (found >= 0) {
+        const Dot mine_dot = Unpack(md);
+        if (mine_dot == theirs_dot) continue;
+        keep_mine = !other_cc.Contains(mine_dot);
+      }
+      const uint64_t packed = keep_theirs && !keep_mine ? Pack(theirs_dot) : 0;
+      if (!(keep_mine && keep_theirs) && (packed != 0 || !keep_theirs)) {
+        if (found >= 0) {
+          const size_t i = static_cast<size_t>(found);
+          if (packed != 0) {
+            entries_[i].dot = packed;  // one live dot replaces another
+          } else if (!keep_mine) {
+            if (keep_empty) {
+              SetDots(i, DotList());
+            } else {
+              Erase(i, h);
+              if (size_ == 0) {  // the store reset: entry and replica slots start afresh
+                listed.assign(listed.size(), 0);
+                for (uint64_t& x : xlat) x = 0;
+              }
+            }
+          }
+        } else if (packed != 0 || keep_empty) {
+          const size_t i = Insert(e, h);
+          mark(i);
+          entries_[i].dot = packed;
+          live_ += packed != 0;
+        }
+        continue;
+      }
+    }
+    // CASE 3: the general rule on dot lists.
+    other.GetDots(j, &theirs);
     out.clear();
     if (found >= 0) {
       GetDots(static_cast<size_t>(found), &mine);
-      // Fast path: both hold the same single dot.
-      if (mine.size() == 1 && theirs.size() == 1 && mine[0] == theirs[0]) continue;
       for (const Dot& d : mine) {
         if (HasDot(theirs, d) || !other_cc.Contains(d)) out.push_back(d);
       }
@@ -351,29 +598,62 @@ void SetStore::Join(const SetStore& other, const CausalContext& my_cc,
     std::sort(out.begin(), out.end());
     if (found >= 0) {
       if (out.empty() && !keep_empty) {
-        Erase(static_cast<size_t>(found));
+        Erase(static_cast<size_t>(found), h);
+        if (size_ == 0) {  // the store reset: entry and replica slot numbers start afresh
+          listed.assign(listed.size(), 0);
+          for (uint64_t& x : xlat) x = 0;
+        }
       } else if (!(out == mine)) {
         SetDots(static_cast<size_t>(found), out);
       }
     } else if (!out.empty() || keep_empty) {
-      SetDots(Insert(e, h), out);
+      size_t i = Insert(e, h);
+      mark(i);
+      SetDots(i, out);
     }
   }
   if (other_complete) return;
-  // Elements only we list: drop the dots the other side observed (it removed them).
-  for (size_t i = size_; i-- > 0;) {
-    if (entries_[i].dot == 0) continue;
+  // Elements only we list: drop the dots the other side observed (it removed them). The
+  // contiguous part of other_cc is looked up per replica slot, not per dot.
+  SmallVec<uint64_t, 8> other_max;
+  other_max.resize(replicas_.size());
+  for (size_t m = 0; m < replicas_.size(); ++m) other_max[m] = other_cc.Max(replicas_[m]);
+  const bool has_cloud = !other_cc.cloud().empty();
+  for (size_t i = 0; i < size_; ++i) {
+    const uint64_t md = entries_[i].dot;
+    if ((md & kHole) == kHole) continue;
+    if (listed[i / 64] & (uint64_t{1} << (i % 64))) continue;  // handled above
+    if (md == 0) {
+      // A delta's "removed" marker that other does not list (a state merged into a delta):
+      // the result is a state, which keeps no element without dots.
+      if (!keep_empty) {
+        Erase(i);
+        if (size_ == 0) return;
+      }
+      continue;
+    }
+    if (md != kMulti) {
+      if ((md & kCounterMask) > other_max[(md >> 48) - 1] &&
+          (!has_cloud || !other_cc.Contains(Unpack(md)))) {
+        continue;  // not observed by other: a concurrent add, kept
+      }
+      if (keep_empty) {
+        SetDots(i, DotList());
+      } else {
+        Erase(i);
+        if (size_ == 0) return;
+      }
+      continue;
+    }
     GetDots(i, &mine);
-    bool any_seen = false;
-    for (const Dot& d : mine) any_seen |= other_cc.Contains(d);
-    if (!any_seen) continue;
-    if (other.Find(entries_[i].elem.view()) >= 0) continue;  // handled above
     out.clear();
     for (const Dot& d : mine) {
       if (!other_cc.Contains(d)) out.push_back(d);
     }
+    if (out.size() == mine.size()) continue;
     if (out.empty() && !keep_empty) {
-      Erase(i);  // moves the last entry (already visited) into i
+      Erase(i);
+      if (size_ == 0) return;
     } else {
       SetDots(i, out);
     }
@@ -386,15 +666,16 @@ std::vector<std::string> SetStore::Elements() const {
   std::vector<std::string> out;
   out.reserve(live_);
   for (size_t i = 0; i < size_; ++i) {
-    if (entries_[i].dot != 0) out.emplace_back(entries_[i].elem.view());
+    if (entries_[i].dot != 0 && !IsHole(i)) out.emplace_back(entries_[i].elem.view());
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
 size_t SetStore::MemoryBytes() const {
-  size_t n = cap_ * sizeof(Entry) + (index_ ? (mask_ + 1) * sizeof(uint32_t) : 0);
-  for (size_t i = 0; i < size_; ++i) n += entries_[i].elem.HeapBytes();
+  size_t n = entries_ == reinterpret_cast<const Entry*>(inline_entry_) ? 0 : cap_ * sizeof(Entry);
+  if (index_) n += (mask_ + 1) * sizeof(uint64_t);
+  for (size_t i = 0; i < size_; ++i) n += entries_[i].elem.HeapBytes();  // holes: 0
   n += replicas_.HeapBytes();
   if (multi_) {
     for (const auto& [k, v] : *multi_) n += 64 + k.capacity() + v.HeapBytes();
@@ -406,7 +687,7 @@ bool operator==(const SetStore& a, const SetStore& b) {
   if (a.live_ != b.live_) return false;
   SetStore::DotList da, db;
   for (size_t i = 0; i < a.size_; ++i) {
-    if (a.entries_[i].dot == 0) continue;
+    if (a.entries_[i].dot == 0 || a.IsHole(i)) continue;
     int64_t j = b.Find(a.entries_[i].elem.view());
     if (j < 0) return false;
     a.GetDots(i, &da);
@@ -419,12 +700,15 @@ bool operator==(const SetStore& a, const SetStore& b) {
 // ---- encoding ----
 
 void SetStore::Encode(Encoder* enc) const {
-  std::vector<uint32_t> order(size_);
-  for (size_t i = 0; i < size_; ++i) order[i] = static_cast<uint32_t>(i);
+  std::vector<uint32_t> order;
+  order.reserve(entry_count());
+  for (size_t i = 0; i < size_; ++i) {
+    if (!IsHole(i)) order.push_back(static_cast<uint32_t>(i));
+  }
   std::sort(order.begin(), order.end(), [this](uint32_t x, uint32_t y) {
     return entries_[x].elem.view() < entries_[y].elem.view();
   });
-  enc->PutVarint(size_);
+  enc->PutVarint(order.size());
   DotList dots;
   for (uint32_t i : order) {
     enc->PutBytes(entries_[i].elem.view());
@@ -436,7 +720,6 @@ void SetStore::Encode(Encoder* enc) const {
 
 bool SetStore::Decode(Decoder* dec) {
   FreeAll();
-  replicas_.clear();
   uint64_t n = 0;
   if (!dec->GetCount(&n, 2)) return false;
   std::string prev;

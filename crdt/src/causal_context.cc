@@ -60,6 +60,10 @@ void CausalContext::Add(const Dot& d) {
     if (!cloud_.empty()) Compact();
     return;
   }
+  if (cloud_.empty() || cloud_[cloud_.size() - 1] < d) {  // CASE: appends (deltas do)
+    cloud_.push_back(d);
+    return;
+  }
   auto it = std::lower_bound(cloud_.begin(), cloud_.end(), d);
   if (it != cloud_.end() && *it == d) return;
   cloud_.insert(static_cast<size_t>(it - cloud_.begin()), d);
@@ -69,9 +73,22 @@ void CausalContext::Join(const CausalContext& other) {
   if (this == &other) return;
   // Merge the version vectors (both sorted by replica).
   if (!other.vv_.empty()) {
-    if (vv_.empty()) {
+    // CASE 1: every replica of other is already in vv_ (the steady state): max in place.
+    bool subset = !vv_.empty();
+    for (size_t i = 0, j = 0; subset && j < other.vv_.size(); ++j, ++i) {
+      while (i < vv_.size() && vv_[i].replica < other.vv_[j].replica) ++i;
+      subset = i < vv_.size() && vv_[i].replica == other.vv_[j].replica;
+    }
+    if (subset) {
+      for (size_t i = 0, j = 0; j < other.vv_.size(); ++j, ++i) {
+        while (vv_[i].replica < other.vv_[j].replica) ++i;
+        vv_[i].max = std::max(vv_[i].max, other.vv_[j].max);
+      }
+    } else if (vv_.empty()) {
+      // CASE 2: nothing here yet.
       vv_ = other.vv_;
     } else {
+      // CASE 3: merge the two sorted vectors.
       SmallVec<Entry, 6> merged;
       size_t i = 0, j = 0;
       while (i < vv_.size() || j < other.vv_.size()) {

@@ -28,7 +28,8 @@ std::vector<std::pair<std::string, std::string>> HashStore::Items() const {
 
 StringValueStore& HashStore::Touch(HashStore* delta, std::string_view field) {
   auto it = delta->fields_.find(field);
-  if (it == delta->fields_.end()) it = delta->fields_.emplace(std::string(field), StringValueStore()).first;
+  if (it == delta->fields_.end())
+    it = delta->fields_.emplace(std::string(field), StringValueStore()).first;
   return it->second;
 }
 
@@ -207,6 +208,14 @@ std::optional<OrMap> OrMap::Decode(std::string_view bytes, std::string* error) {
     return std::nullopt;
   }
   m.key_complete_ = flags == 1;
+  for (const auto& [f, v] : m.store_.fields()) {
+    for (const auto& w : v.reg.writes()) {
+      if (!m.cc_.Contains(w.dot)) {
+        if (error) *error = "hash field write outside its causal context";
+        return std::nullopt;
+      }
+    }
+  }
   return m;
 }
 

@@ -13,6 +13,10 @@ PnCounter::Slot* PnCounter::Find(ReplicaId r) {
 }
 
 void PnCounter::JoinSlot(const Slot& s) {
+  if (slots_.empty()) {  // CASE 1: a fresh delta
+    slots_.push_back(s);
+    return;
+  }
   size_t i = 0;
   while (i < slots_.size() && slots_[i].replica < s.replica) ++i;
   if (i < slots_.size() && slots_[i].replica == s.replica) {
@@ -47,25 +51,27 @@ bool PnCounter::IncrementAs(ReplicaId r, int64_t by, int64_t base, PnCounter* de
       next > kBound || next < -kBound) {
     return false;
   }
+  if (by == 0) return true;  // no slot for a zero step: states stay equal without an effect
+  const uint64_t mag = by >= 0 ? static_cast<uint64_t>(by) : 0 - static_cast<uint64_t>(by);
   Slot* s = Find(r);
-  Slot fresh{r, 0, 0, 0, 0};
-  Slot updated = s ? *s : fresh;
-  uint64_t mag = by >= 0 ? static_cast<uint64_t>(by) : 0 - static_cast<uint64_t>(by);
-  uint64_t& total = by >= 0 ? updated.p : updated.n;
+  if (s == nullptr) {  // CASE 1: r's first increment (a total of 0 cannot wrap)
+    Slot fresh{r, 0, 0, 0, 0};
+    (by >= 0 ? fresh.p : fresh.n) = mag;
+    JoinSlot(fresh);
+    if (delta) delta->JoinSlot(fresh);
+    return true;
+  }
+  // CASE 2: r has a slot; its totals are monotonic.
+  uint64_t& total = by >= 0 ? s->p : s->n;
   if (total + mag < total) return false;  // 2^64 cumulative: refuse rather than wrap
   total += mag;
-  if (s) {
-    *s = updated;
-  } else {
-    JoinSlot(updated);
-  }
-  if (delta) delta->JoinSlot(updated);
+  if (delta) delta->JoinSlot(*s);
   return true;
 }
 
 std::optional<PnCounter> PnCounter::Increment(int64_t by) {
-  PnCounter delta(self_);
-  if (!IncrementAs(self_, by, 0, &delta)) return std::nullopt;
+  std::optional<PnCounter> delta(std::in_place, self_);  // one named result: NRVO, no move
+  if (!IncrementAs(self_, by, 0, &*delta)) delta.reset();
   return delta;
 }
 

@@ -47,8 +47,7 @@ std::optional<std::string> StringValueStore::Value() const {
 }
 
 void StringValueStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
-                              CausalContext* cc, StringValueStore* delta,
-                              CausalContext* delta_cc) {
+                              CausalContext* cc, StringValueStore* delta, CausalContext* delta_cc) {
   reg.Assign(r, timestamp_us, value, cc, delta ? &delta->reg : nullptr, delta_cc);
   counter.ResetInto(delta ? &delta->counter : nullptr);
 }

@@ -14,15 +14,20 @@
 // delta lists (possibly with no dots, meaning "removed"), so joining a delta touches only
 // its own elements, O(delta) instead of O(state).
 //
-// Memory layout (measured in bench/crdt_bench.cc):
+// Memory layout (measured in bench/crdt_bench.cc; RESULTS.md there has the figures):
 //
-//   entries_ (dense array, 24 bytes each)        index_ (open addressing, 4 bytes a slot)
-//   +----------------------+--------------+      +-----------------------------+
-//   | Bytes elem (16 B,    | uint64 dot:  |  <-- | 6-bit hash tag | entry + 1  |
-//   |  <= 15 bytes inline) |  [r+1:15][counter:48] |  (linear probing, load <= 0.8)
-//   +----------------------+--------------+      +-----------------------------+
+//   entries_ (dense array, 24 bytes each)        index_ (open addressing, 8 bytes a slot)
+//   +----------------------+--------------+      +------------------+---------------+
+//   | Bytes elem (16 B,    | uint64 dot:  |  <-- | 32-bit hash      | entry + 1     |
+//   |  <= 15 bytes inline) |  [r+1:15][counter:48] | (linear probing, load <= 0.8)    |
+//   +----------------------+--------------+      +------------------+---------------+
 //   An element with several concurrent dots (or an unpackable one) sets the top bit of
-//   `dot` and keeps its dots in a small side map. Sets of up to 8 entries have no index.
+//   `dot` and keeps its dots in a small side map. A removed element leaves a hole (the two
+//   top bits of `dot` set, the rest links the free list) that the next insert reuses, so no
+//   entry moves and no other entry is read on removal; the hash kept in the index lets the
+//   table grow and delete without rehashing elements. Sets of up to 8 entries have no
+//   index, and the first entry lives inside the object (a one-element delta allocates
+//   nothing).
 //
 // AwOrSet is the standalone set: a SetStore, its causal context and its replica id.
 // Value types; not thread-safe. Element order of Elements() is sorted (deterministic).
@@ -59,7 +64,7 @@ class SetStore {
   size_t size() const { return live_; }
   bool empty() const { return live_ == 0; }
   // Entries including "touched, no dots" ones of deltas.
-  size_t entry_count() const { return size_; }
+  size_t entry_count() const { return size_ - holes_; }
   bool Contains(std::string_view e) const;
 
   // Adds e with a fresh dot of replica r taken from *cc, dropping e's observed dots.
@@ -83,6 +88,7 @@ class SetStore {
   void ForEach(F&& f) const {
     DotList dots;
     for (size_t i = 0; i < size_; ++i) {
+      if (IsHole(i)) continue;
       GetDots(i, &dots);
       f(entries_[i].elem.view(), dots);
     }
@@ -97,35 +103,45 @@ class SetStore {
  private:
   struct Entry {
     Bytes elem;
-    uint64_t dot;  // 0: no dot; kMulti: see multi_; else packed (replica index + 1, counter)
+    // 0: no dot; kMulti: see multi_; kHole | (next free entry + 1): unused (empty elem);
+    // else packed (replica slot + 1: 15 bits, counter: 48 bits).
+    uint64_t dot;
   };
   static constexpr uint64_t kMulti = uint64_t{1} << 63;
+  static constexpr uint64_t kHole = uint64_t{3} << 62;  // packed dots never set bit 63
   static constexpr size_t kSmall = 8;
 
-  int64_t Find(std::string_view e, uint64_t h) const;
+  bool IsHole(size_t i) const { return (entries_[i].dot & kHole) == kHole; }
+  int64_t Find(std::string_view e, uint32_t h) const;
   int64_t Find(std::string_view e) const;
-  size_t Insert(std::string_view e, uint64_t h);  // REQUIRES: e absent; returns entry index
+  size_t Insert(std::string_view e, uint32_t h);  // REQUIRES: e absent; returns entry index
+  void Erase(size_t i, uint32_t h);               // h: the hash of entry i's element
   void Erase(size_t i);
   void GetDots(size_t i, DotList* out) const;
   void SetDots(size_t i, const DotList& dots);
   void PutDots(std::string_view e, const DotList& dots);  // find-or-insert, then SetDots
+  size_t FindOrInsert(std::string_view e, uint32_t h);
+  void SetOne(size_t i, const Dot& d);  // SetDots(i, {d}) without building a list
   uint64_t Pack(const Dot& d);
   Dot Unpack(uint64_t packed) const;
+  void JoinIntoEmpty(const SetStore& other, const CausalContext& my_cc, bool keep_empty);
   void Grow();
   void Rehash(size_t capacity);
-  void IndexInsert(uint64_t h, size_t entry);
-  void IndexErase(uint64_t h, size_t entry);
-  void IndexReplace(uint64_t h, size_t from, size_t to);
+  void IndexInsert(uint32_t h, size_t entry);
+  void IndexErase(uint32_t h, size_t entry);
   void FreeAll();
 
-  Entry* entries_ = nullptr;
-  size_t size_ = 0;
+  Entry* entries_ = nullptr;  // inline_entry_ while cap_ == 1
+  size_t size_ = 0;           // entries in use, holes included
   size_t cap_ = 0;
   size_t live_ = 0;
-  uint32_t* index_ = nullptr;  // null while size_ <= kSmall
+  size_t holes_ = 0;
+  size_t free_ = 0;            // first hole + 1; 0: none
+  uint64_t* index_ = nullptr;  // null while the set has never had more than kSmall entries
   size_t mask_ = 0;            // index capacity - 1
   SmallVec<ReplicaId, 6> replicas_;
   std::unique_ptr<std::map<std::string, DotList, std::less<>>> multi_;
+  alignas(Entry) unsigned char inline_entry_[sizeof(Entry)];
 };
 
 class AwOrSet {

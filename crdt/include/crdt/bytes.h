@@ -34,7 +34,8 @@ class Bytes {
 
   Bytes Clone() const { return Bytes(view()); }
   std::string_view view() const {
-    if (raw_[kTag] != kHeap) return std::string_view(reinterpret_cast<const char*>(raw_), raw_[kTag]);
+    if (raw_[kTag] != kHeap)
+      return std::string_view(reinterpret_cast<const char*>(raw_), raw_[kTag]);
     char* p;
     uint32_t n = 0;
     std::memcpy(&p, raw_, sizeof(p));
@@ -53,8 +54,19 @@ class Bytes {
 
   void Init(std::string_view s) {
     if (s.size() <= 15) {
-      if (!s.empty()) std::memcpy(raw_, s.data(), s.size());
-      raw_[kTag] = static_cast<uint8_t>(s.size());
+      // Two overlapping fixed-size copies instead of a memcpy call of variable length.
+      const size_t n = s.size();
+      const char* p = s.data();
+      if (n >= 8) {
+        std::memcpy(raw_, p, 8);
+        std::memcpy(raw_ + n - 8, p + n - 8, 8);
+      } else if (n >= 4) {
+        std::memcpy(raw_, p, 4);
+        std::memcpy(raw_ + n - 4, p + n - 4, 4);
+      } else {
+        for (size_t i = 0; i < n; ++i) raw_[i] = static_cast<uint8_t>(p[i]);
+      }
+      raw_[kTag] = static_cast<uint8_t>(n);
       return;
     }
     if (s.size() > UINT32_MAX) throw std::bad_alloc();

@@ -32,6 +32,8 @@ class HashStore {
   // No metadata at all (may be dropped).
   bool Empty() const { return fields_.empty(); }
   const StringValueStore* Find(std::string_view field) const;
+  // Every field, metadata-only ones included (sorted).
+  const Fields& fields() const { return fields_; }
   std::optional<std::string> Get(std::string_view field) const;
   std::vector<std::pair<std::string, std::string>> Items() const;  // sorted by field
 

@@ -103,12 +103,18 @@ class SmallVec {
       o.heap_ = nullptr;
     } else {
       heap_ = nullptr;
-      if (size_) std::memcpy(inline_, o.inline_, size_ * sizeof(T));
+      // A fixed-size copy of small inline storage compiles to a few register moves; a
+      // size_-long one is a call to memmove.
+      if constexpr (sizeof(inline_) <= 128) {
+        std::memcpy(inline_, o.inline_, sizeof(inline_));
+      } else if (size_) {
+        std::memcpy(inline_, o.inline_, size_ * sizeof(T));
+      }
     }
     o.size_ = 0;
   }
   void FreeHeap() {
-    std::free(heap_);
+    if (heap_ != nullptr) std::free(heap_);
     heap_ = nullptr;
   }
 

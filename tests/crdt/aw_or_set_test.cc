@@ -1,0 +1,253 @@
+// AwOrSet / SetStore: add-wins observed-remove semantics, deltas, the hash table behind the
+// store (checked against std::set), multi-dot elements, memory without tombstones.
+#include "crdt/aw_or_set.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "crdt/dot.h"
+#include "test_util.h"
+
+namespace crdt {
+namespace {
+
+using crdt_test::Rng;
+using crdt_test::TestSeeds;
+using Strings = std::vector<std::string>;
+
+constexpr ReplicaId kA = MakeReplicaId(1, 1);
+constexpr ReplicaId kB = MakeReplicaId(2, 1);
+constexpr ReplicaId kC = MakeReplicaId(3, 1);
+
+TEST(AwOrSetTest, AddRemoveContains) {
+  AwOrSet s(kA);
+  EXPECT_EQ(s.Size(), 0u);
+  s.Add("x");
+  s.Add("y");
+  s.Add("x");
+  EXPECT_TRUE(s.Contains("x"));
+  EXPECT_EQ(s.Elements(), (Strings{"x", "y"}));
+  s.Remove("x");
+  EXPECT_FALSE(s.Contains("x"));
+  EXPECT_EQ(s.Size(), 1u);
+  s.Remove("nope");
+  EXPECT_EQ(s.Elements(), (Strings{"y"}));
+  s.Clear();
+  EXPECT_EQ(s.Size(), 0u);
+  EXPECT_EQ(s.store().entry_count(), 0u);
+}
+
+TEST(AwOrSetTest, ReAddDropsTheOldDot) {
+  AwOrSet s(kA);
+  s.Add("x");
+  s.Add("x");
+  int dots = 0;
+  s.store().ForEach([&](std::string_view, const SetStore::DotList& d) { dots += d.size(); });
+  EXPECT_EQ(dots, 1);
+  EXPECT_EQ(s.context().Max(kA), 2u);
+}
+
+TEST(AwOrSetTest, ConcurrentAddWinsOverRemove) {
+  AwOrSet a(kA), b(kB);
+  b.Merge(a.Add("x"));
+  AwOrSet rm = a.Remove("x");  // A removes the add it saw
+  AwOrSet add = b.Add("x");    // B re-adds concurrently: a new dot
+  a.Merge(add);
+  b.Merge(rm);
+  EXPECT_EQ(a.Elements(), (Strings{"x"}));
+  EXPECT_EQ(a, b);
+}
+
+TEST(AwOrSetTest, RemoveOnlyRemovesObservedAdds) {
+  AwOrSet a(kA), b(kB);
+  AwOrSet add_b = b.Add("x");  // not yet seen by A
+  AwOrSet rm_a = a.Remove("x");
+  EXPECT_EQ(rm_a.store().entry_count(), 0u);  // nothing observed, nothing removed
+  a.Merge(add_b);
+  b.Merge(rm_a);
+  EXPECT_TRUE(a.Contains("x"));
+  EXPECT_TRUE(b.Contains("x"));
+}
+
+TEST(AwOrSetTest, ConcurrentAddsOfTheSameElementKeepTwoDots) {
+  AwOrSet a(kA), b(kB), c(kC);
+  AwOrSet da = a.Add("x"), db = b.Add("x");
+  a.Merge(db);
+  b.Merge(da);
+  c.Merge(da);
+  c.Merge(db);
+  size_t dots = 0;
+  a.store().ForEach([&](std::string_view, const SetStore::DotList& d) { dots = d.size(); });
+  EXPECT_EQ(dots, 2u);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a, c);
+  // A remove at C observed both; a late duplicate of either add does not resurrect x.
+  AwOrSet rm = c.Remove("x");
+  a.Merge(rm);
+  a.Merge(da);
+  a.Merge(db);
+  EXPECT_FALSE(a.Contains("x"));
+  EXPECT_EQ(a.store().entry_count(), 0u);
+}
+
+TEST(AwOrSetTest, DeltasAreKeyComplete) {
+  AwOrSet a(kA);
+  a.Add("x");
+  AwOrSet d = a.Remove("x");
+  EXPECT_TRUE(d.is_delta());
+  EXPECT_FALSE(a.is_delta());
+  EXPECT_EQ(d.store().entry_count(), 1u);  // x listed with no dots: "removed"
+  EXPECT_EQ(d.store().size(), 0u);
+}
+
+// A full state merged into a delta (e.g. a delta group absorbing a snapshot) must give the
+// same canonical state as the other way round: no element left without dots.
+TEST(AwOrSetTest, StateMergedIntoADeltaIsCanonical) {
+  AwOrSet a(kA), b(kB);
+  a.Add("x");
+  AwOrSet d = a.Remove("x");
+  b.Add("y");
+  AwOrSet delta_then_state = d;
+  delta_then_state.Merge(b);
+  AwOrSet state_then_delta = b;
+  state_then_delta.Merge(d);
+  EXPECT_EQ(delta_then_state, state_then_delta);
+  EXPECT_EQ(delta_then_state.Encode(), state_then_delta.Encode());
+  EXPECT_EQ(delta_then_state.store().entry_count(), delta_then_state.store().size());
+  std::string error;
+  EXPECT_TRUE(AwOrSet::Decode(delta_then_state.Encode(), &error).has_value()) << error;
+}
+
+// The store's open-addressing table (kicks in above 8 entries, grows, backward-shift
+// deletes), long elements on the heap, and swap-with-last erasure, against std::set.
+TEST(AwOrSetTest, StoreMatchesStdSetUnderRandomChurn) {
+  for (uint64_t seed : TestSeeds(20, 300)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    AwOrSet s(kA);
+    std::set<std::string> model;
+    const int universe = static_cast<int>(rng.Range(5, 400));
+    for (int step = 0; step < 1500; ++step) {
+      int e = rng.Index(universe);
+      std::string elem = (e % 3 == 0 ? "a-long-element-name-" : "e") + std::to_string(e);
+      if (rng.Uniform(10) < 6) {
+        s.Add(elem);
+        model.insert(elem);
+      } else {
+        s.Remove(elem);
+        model.erase(elem);
+      }
+      if (rng.OneIn(200)) {
+        s.Clear();
+        model.clear();
+      }
+      if (step % 97 == 0) {
+        ASSERT_EQ(s.Elements(), Strings(model.begin(), model.end())) << "step " << step;
+        for (int probe = 0; probe < universe; probe += 7) {
+          std::string p = (probe % 3 == 0 ? "a-long-element-name-" : "e") + std::to_string(probe);
+          ASSERT_EQ(s.Contains(p), model.count(p) > 0) << p;
+        }
+      }
+    }
+    ASSERT_EQ(s.Elements(), Strings(model.begin(), model.end()));
+    ASSERT_EQ(s.store().entry_count(), model.size());
+    // Copies and moves keep everything.
+    AwOrSet copy = s;
+    EXPECT_EQ(copy, s);
+    EXPECT_EQ(copy.Encode(), s.Encode());
+    AwOrSet moved = std::move(copy);
+    EXPECT_EQ(moved, s);
+    for (const std::string& e : model) EXPECT_TRUE(moved.Contains(e));
+  }
+}
+
+TEST(AwOrSetTest, ElementsAreSortedAndBinarySafe) {
+  AwOrSet s(kA);
+  std::string zero("a\0b", 3);
+  s.Add("b");
+  s.Add(zero);
+  s.Add("");
+  s.Add(std::string(100, 'z'));
+  EXPECT_EQ(s.Elements(), (Strings{"", zero, "b", std::string(100, 'z')}));
+  EXPECT_TRUE(s.Contains(""));
+  std::string error;
+  auto back = AwOrSet::Decode(s.Encode(), &error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, s);
+}
+
+// Dots with counters above 48 bits cannot be packed inline and use the side map.
+TEST(AwOrSetTest, UnpackableDotsUseTheSideMap) {
+  // A state holding x with dot (A, 2^50) and context {A: 2^50}.
+  Encoder enc;
+  enc.PutByte(0);
+  enc.PutVarint(1);
+  enc.PutBytes("x");
+  enc.PutVarint(1);
+  enc.PutDot(Dot{kA, uint64_t{1} << 50});
+  enc.PutVarint(1);
+  enc.PutVarint(kA);
+  enc.PutVarint(uint64_t{1} << 50);
+  enc.PutVarint(0);
+  std::string error;
+  auto s = AwOrSet::Decode(enc.str(), &error);
+  ASSERT_TRUE(s) << error;
+  EXPECT_TRUE(s->Contains("x"));
+  EXPECT_EQ(s->Encode(), enc.str());
+  AwOrSet b(kB);
+  b.Merge(*s);
+  EXPECT_TRUE(b.Contains("x"));
+  AwOrSet rm = b.Remove("x");
+  s->Merge(rm);
+  EXPECT_FALSE(s->Contains("x"));
+  EXPECT_EQ(s->store().entry_count(), 0u);
+}
+
+// No tombstones: after every element added on several replicas is removed and the replicas
+// sync, nothing but one context entry per replica remains.
+TEST(AwOrSetTest, NoTombstoneGrowth) {
+  constexpr int kReplicas = 3;
+  constexpr int kElements = 300;
+  std::vector<AwOrSet> r;
+  for (int i = 0; i < kReplicas; ++i) r.emplace_back(MakeReplicaId(i + 1, 1));
+  std::vector<AwOrSet> deltas;
+  size_t peak_bytes = 0;
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    for (int e = 0; e < kElements; ++e) {
+      deltas.push_back(r[e % kReplicas].Add("element-" + std::to_string(e)));
+    }
+    for (auto& rep : r) {
+      for (const auto& d : deltas) rep.Merge(d);
+    }
+    deltas.clear();
+    for (const auto& rep : r) ASSERT_EQ(rep.Size(), static_cast<size_t>(kElements));
+    peak_bytes = std::max(peak_bytes, r[0].MemoryBytes());
+    for (int e = 0; e < kElements; ++e) {
+      deltas.push_back(r[(e + 1) % kReplicas].Remove("element-" + std::to_string(e)));
+    }
+    for (auto& rep : r) {
+      for (const auto& d : deltas) rep.Merge(d);
+    }
+    deltas.clear();
+    for (const auto& rep : r) {
+      EXPECT_EQ(rep.Size(), 0u);
+      EXPECT_EQ(rep.store().entry_count(), 0u);
+      EXPECT_LE(rep.context().ExplicitSize(), static_cast<size_t>(kReplicas));
+      EXPECT_TRUE(rep.context().cloud().empty());
+      // Only the (reusable) entry array's capacity may remain: no per-element metadata.
+      EXPECT_LE(rep.MemoryBytes(), peak_bytes);
+    }
+  }
+  // A replica that only ever saw full states holds (almost) nothing.
+  AwOrSet fresh(MakeReplicaId(9, 1));
+  for (const auto& rep : r) fresh.Merge(rep);
+  EXPECT_EQ(fresh.store().entry_count(), 0u);
+  EXPECT_LE(fresh.MemoryBytes(), 64u);
+  EXPECT_EQ(fresh, r[0]);
+}
+
+}  // namespace
+}  // namespace crdt

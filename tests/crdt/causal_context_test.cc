@@ -1,0 +1,197 @@
+// CausalContext: the compact version vector + dot cloud, kept canonical.
+#include "crdt/causal_context.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "crdt/dot.h"
+#include "crdt/encoding.h"
+#include "test_util.h"
+
+namespace crdt {
+namespace {
+
+using crdt_test::Rng;
+using crdt_test::TestSeeds;
+
+constexpr ReplicaId kA = MakeReplicaId(1, 1);
+constexpr ReplicaId kB = MakeReplicaId(2, 1);
+constexpr ReplicaId kC = MakeReplicaId(3, 1);
+
+TEST(ReplicaIdTest, SiteAndIncarnation) {
+  constexpr ReplicaId r = MakeReplicaId(0xABCD, 0x1234);
+  static_assert(SiteOf(r) == 0xABCD && IncarnationOf(r) == 0x1234);
+  EXPECT_LT(MakeReplicaId(1, 0xFFFF), MakeReplicaId(2, 0));  // site order first
+  EXPECT_LT((Dot{kA, 5}), (Dot{kB, 1}));
+  EXPECT_LT((Dot{kA, 1}), (Dot{kA, 2}));
+}
+
+TEST(CausalContextTest, NextIsContiguous) {
+  CausalContext cc;
+  EXPECT_TRUE(cc.empty());
+  EXPECT_EQ(cc.Next(kA), (Dot{kA, 1}));
+  EXPECT_EQ(cc.Next(kA), (Dot{kA, 2}));
+  EXPECT_EQ(cc.Next(kB), (Dot{kB, 1}));
+  EXPECT_EQ(cc.Max(kA), 2u);
+  EXPECT_EQ(cc.Max(kC), 0u);
+  EXPECT_TRUE(cc.Contains(Dot{kA, 1}));
+  EXPECT_FALSE(cc.Contains(Dot{kA, 3}));
+  EXPECT_EQ(cc.ExplicitSize(), 2u);
+}
+
+TEST(CausalContextTest, OutOfOrderDotsFoldIntoTheVectorWhenGapsClose) {
+  CausalContext cc;
+  cc.Add(Dot{kA, 3});
+  cc.Add(Dot{kA, 5});
+  cc.Add(Dot{kA, 3});  // duplicate
+  EXPECT_EQ(cc.cloud().size(), 2u);
+  EXPECT_TRUE(cc.Contains(Dot{kA, 3}));
+  EXPECT_FALSE(cc.Contains(Dot{kA, 4}));
+  cc.Add(Dot{kA, 1});
+  cc.Add(Dot{kA, 2});  // closes 1..3
+  EXPECT_EQ(cc.Max(kA), 3u);
+  EXPECT_EQ(cc.cloud().size(), 1u);
+  cc.Add(Dot{kA, 4});
+  EXPECT_EQ(cc.Max(kA), 5u);
+  EXPECT_TRUE(cc.cloud().empty());
+  EXPECT_EQ(cc.ExplicitSize(), 1u);
+}
+
+TEST(CausalContextTest, JoinIsCanonicalWhateverTheOrder) {
+  for (uint64_t seed : TestSeeds(100, 77)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    std::vector<Dot> dots;
+    for (ReplicaId r : {kA, kB, kC}) {
+      uint64_t n = rng.Range(0, 12);
+      for (uint64_t c = 1; c <= n; ++c) {
+        if (!rng.OneIn(4)) dots.push_back(Dot{r, c});
+      }
+    }
+    // One context by Add in order, one by Add shuffled, one by joining random parts.
+    CausalContext in_order, shuffled, joined;
+    for (const Dot& d : dots) in_order.Add(d);
+    std::vector<Dot> s = dots;
+    rng.Shuffle(&s);
+    for (const Dot& d : s) shuffled.Add(d);
+    std::vector<CausalContext> parts(3);
+    for (const Dot& d : dots) parts[rng.Index(3)].Add(d);
+    for (const Dot& d : dots) {
+      if (rng.OneIn(3)) parts[rng.Index(3)].Add(d);  // overlap
+    }
+    rng.Shuffle(&parts);
+    for (const auto& p : parts) joined.Join(p);
+    EXPECT_EQ(in_order, shuffled);
+    EXPECT_EQ(in_order, joined);
+    for (const Dot& d : dots) EXPECT_TRUE(joined.Contains(d));
+    for (ReplicaId r : {kA, kB, kC}) {
+      for (uint64_t c = 1; c <= 13; ++c) {
+        bool want = std::find(dots.begin(), dots.end(), Dot{r, c}) != dots.end();
+        EXPECT_EQ(joined.Contains(Dot{r, c}), want) << r << "." << c;
+      }
+    }
+    // Canonical: no cloud dot is covered by or adjacent to the vector.
+    for (const Dot& d : joined.cloud()) EXPECT_GT(d.counter, joined.Max(d.replica) + 1);
+    // Join laws.
+    CausalContext self = joined;
+    self.Join(self);
+    EXPECT_EQ(self, joined);
+    CausalContext ab = parts[0], ba = parts[1];
+    ab.Join(parts[1]);
+    ba.Join(parts[0]);
+    EXPECT_EQ(ab, ba);
+  }
+}
+
+TEST(CausalContextTest, EncodeDecodeRoundTrip) {
+  CausalContext cc;
+  cc.Next(kA);
+  cc.Next(kA);
+  cc.Next(kC);
+  cc.Add(Dot{kB, 7});
+  cc.Add(Dot{MakeReplicaId(0xFFFF, 0xFFFF), uint64_t{1} << 62});
+  Encoder enc;
+  cc.Encode(&enc);
+  Decoder dec(enc.str());
+  CausalContext back;
+  ASSERT_TRUE(back.Decode(&dec)) << dec.error();
+  EXPECT_TRUE(dec.done());
+  EXPECT_EQ(back, cc);
+  EXPECT_EQ(back.DebugString(), cc.DebugString());
+}
+
+// A hostile encoding whose cloud holds dots the vector covers (or that extend it) decodes
+// to the canonical context.
+TEST(CausalContextTest, DecodeCanonicalizes) {
+  Encoder enc;
+  enc.PutVarint(1);   // one vector entry
+  enc.PutVarint(kA);  // replica (delta from 0)
+  enc.PutVarint(3);   // max
+  enc.PutVarint(3);   // three cloud dots
+  enc.PutDot(Dot{kA, 2});
+  enc.PutDot(Dot{kA, 4});
+  enc.PutDot(Dot{kB, 1});
+  Decoder dec(enc.str());
+  CausalContext cc;
+  ASSERT_TRUE(cc.Decode(&dec)) << dec.error();
+  CausalContext want;
+  for (uint64_t c = 1; c <= 4; ++c) want.Add(Dot{kA, c});
+  want.Add(Dot{kB, 1});
+  EXPECT_EQ(cc, want);
+  EXPECT_TRUE(cc.cloud().empty());
+}
+
+TEST(CausalContextTest, DecodeRejectsMalformedInput) {
+  auto decode = [](const Encoder& enc) {
+    Decoder dec(enc.str());
+    CausalContext cc;
+    bool ok = cc.Decode(&dec);
+    if (!ok) {
+      EXPECT_FALSE(dec.error().empty());
+    }
+    return ok;
+  };
+  Encoder unsorted;  // second replica delta 0
+  unsorted.PutVarint(2);
+  unsorted.PutVarint(kA);
+  unsorted.PutVarint(1);
+  unsorted.PutVarint(0);
+  unsorted.PutVarint(1);
+  unsorted.PutVarint(0);
+  EXPECT_FALSE(decode(unsorted));
+  Encoder zero;  // a vector entry 0
+  zero.PutVarint(1);
+  zero.PutVarint(kA);
+  zero.PutVarint(0);
+  zero.PutVarint(0);
+  EXPECT_FALSE(decode(zero));
+  Encoder overflow;  // replica ids summing past 32 bits
+  overflow.PutVarint(2);
+  overflow.PutVarint(0xFFFFFFFFu);
+  overflow.PutVarint(1);
+  overflow.PutVarint(1);
+  overflow.PutVarint(1);
+  overflow.PutVarint(0);
+  EXPECT_FALSE(decode(overflow));
+  Encoder cloud;  // cloud not sorted
+  cloud.PutVarint(0);
+  cloud.PutVarint(2);
+  cloud.PutDot(Dot{kB, 5});
+  cloud.PutDot(Dot{kA, 5});
+  EXPECT_FALSE(decode(cloud));
+  Encoder huge;  // a count the input cannot hold
+  huge.PutVarint(uint64_t{1} << 60);
+  huge.PutVarint(1);
+  EXPECT_FALSE(decode(huge));
+  Encoder dot0;  // a cloud dot with counter 0
+  dot0.PutVarint(0);
+  dot0.PutVarint(1);
+  dot0.PutDot(Dot{kA, 0});
+  EXPECT_FALSE(decode(dot0));
+}
+
+}  // namespace
+}  // namespace crdt

@@ -1,0 +1,440 @@
+// Encoding: primitives, round trips of states and deltas of every type, and hostile input:
+// random bytes, every truncation and bit flips of valid encodings, huge counts and lengths.
+// Decoding must never crash (this suite runs under ASan/UBSan in CI) and either fail with a
+// message or produce a value whose re-encoding decodes to the same value.
+#include "crdt/encoding.h"
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "crdt/aw_or_set.h"
+#include "crdt/dot.h"
+#include "crdt/keyspace.h"
+#include "crdt/lww_register.h"
+#include "crdt/or_map.h"
+#include "crdt/pn_counter.h"
+#include "crdt/string_value.h"
+#include "properties.h"
+#include "test_util.h"
+
+namespace crdt_test {
+namespace {
+
+using crdt::Decoder;
+using crdt::Dot;
+using crdt::Encoder;
+
+constexpr crdt::ReplicaId kA = crdt::MakeReplicaId(1, 1);
+
+// ---- primitives ----
+
+TEST(EncoderTest, VarintsRoundTrip) {
+  const uint64_t values[] = {0,          1,
+                             127,        128,
+                             16383,      16384,
+                             255,        1000,
+                             UINT32_MAX, uint64_t{1} << 35,
+                             INT64_MAX,  uint64_t{1} << 63,
+                             UINT64_MAX};
+  const int64_t signed_values[] = {0, 1, -1, 63, -64, 64, -65, INT64_MAX, INT64_MIN, -1000000};
+  Encoder enc;
+  for (uint64_t v : values) enc.PutVarint(v);
+  for (int64_t v : signed_values) enc.PutSigned(v);
+  enc.PutBytes("");
+  enc.PutBytes(std::string("\0\xff", 2));
+  enc.PutDot(Dot{kA, 9});
+  enc.PutByte(0xAB);
+  Decoder dec(enc.str());
+  for (uint64_t v : values) {
+    uint64_t got = 0;
+    ASSERT_TRUE(dec.GetVarint(&got));
+    EXPECT_EQ(got, v);
+  }
+  for (int64_t v : signed_values) {
+    int64_t got = 0;
+    ASSERT_TRUE(dec.GetSigned(&got));
+    EXPECT_EQ(got, v);
+  }
+  std::string_view s;
+  ASSERT_TRUE(dec.GetBytes(&s));
+  EXPECT_EQ(s, "");
+  ASSERT_TRUE(dec.GetBytes(&s));
+  EXPECT_EQ(s, std::string_view("\0\xff", 2));
+  Dot d;
+  ASSERT_TRUE(dec.GetDot(&d));
+  EXPECT_EQ(d, (Dot{kA, 9}));
+  uint8_t b = 0;
+  ASSERT_TRUE(dec.GetByte(&b));
+  EXPECT_EQ(b, 0xAB);
+  EXPECT_TRUE(dec.done());
+  EXPECT_TRUE(dec.error().empty());
+  // Small values take one byte; the largest ten.
+  Encoder one, ten;
+  one.PutVarint(127);
+  ten.PutVarint(UINT64_MAX);
+  EXPECT_EQ(one.str().size(), 1u);
+  EXPECT_EQ(ten.str().size(), 10u);
+}
+
+TEST(DecoderTest, RejectsMalformedPrimitives) {
+  auto varint_fails = [](const std::string& in, const std::string& why) {
+    Decoder dec(in);
+    uint64_t v = 0;
+    EXPECT_FALSE(dec.GetVarint(&v)) << why;
+    EXPECT_NE(dec.error().find(why), std::string::npos) << dec.error();
+    EXPECT_TRUE(dec.done());  // a failed decoder consumed everything
+  };
+  varint_fails("", "truncated varint");
+  varint_fails("\x80\x80", "truncated varint");
+  varint_fails(std::string(10, '\x80') + '\x01', "varint longer than 10 bytes");
+  varint_fails(std::string(9, '\xff') + '\x02', "varint overflows 64 bits");
+  {
+    Encoder enc;
+    enc.PutVarint(uint64_t{1} << 32);
+    Decoder dec(enc.str());
+    uint32_t v = 0;
+    EXPECT_FALSE(dec.GetVarint32(&v));
+  }
+  {
+    Encoder enc;
+    enc.PutVarint(5);                         // a 5-byte string with 2 bytes of input
+    const std::string in = enc.str() + "ab";  // the decoder keeps a view: keep the bytes alive
+    Decoder dec(in);
+    std::string_view s;
+    EXPECT_FALSE(dec.GetBytes(&s));
+    EXPECT_NE(dec.error().find("longer than the input"), std::string::npos);
+  }
+  {
+    Encoder enc;
+    enc.PutDot(Dot{kA, 0});
+    Decoder dec(enc.str());
+    Dot d;
+    EXPECT_FALSE(dec.GetDot(&d));
+  }
+  {
+    Encoder enc;
+    enc.PutVarint(UINT64_MAX);
+    const std::string huge = enc.str() + "abcd",
+                      four =
+                          "\x04"
+                          "abcd",
+                      three =
+                          "\x03"
+                          "abcd";
+    Decoder dec(huge);
+    uint64_t n = 0;
+    EXPECT_FALSE(dec.GetCount(&n, 1));
+    Decoder ok(four);
+    EXPECT_TRUE(ok.GetCount(&n, 1));
+    EXPECT_EQ(n, 4u);
+    Decoder too_many(three);
+    EXPECT_FALSE(too_many.GetCount(&n, 2));  // 3 items of >= 2 bytes need 6
+  }
+  {
+    Decoder dec("");
+    uint8_t b = 0;
+    EXPECT_FALSE(dec.GetByte(&b));
+    dec.Fail("second failure");  // the first message is kept
+    EXPECT_NE(dec.error().find("truncated byte"), std::string::npos);
+  }
+}
+
+// ---- every type ----
+
+// States and deltas (and delta groups) of one random run on 3 replicas.
+template <typename Traits>
+std::vector<typename Traits::Crdt> RandomValues(uint64_t seed) {
+  using T = typename Traits::Crdt;
+  Rng rng(seed);
+  SemanticsModel model(3);
+  std::vector<T> replicas;
+  for (int i = 0; i < 3; ++i) replicas.push_back(Traits::Make(ReplicaOf(i)));
+  std::vector<std::pair<T, int>> deltas;
+  std::vector<T> out;
+  for (int step = 0; step < 30; ++step) {
+    const int who = rng.Index(3);
+    if (rng.Uniform(3) > 0 || deltas.empty()) {
+      OpContext ctx{rng, model, who, rng.Range(-2'000'000, 2'000'000)};
+      OpResult<T> res = Traits::RandomOp(replicas[who], ctx);
+      if (!res.delta) continue;
+      if (!out.empty() && rng.OneIn(4)) {
+        T group = out.back();
+        group.Merge(*res.delta);
+        out.push_back(std::move(group));
+      }
+      deltas.emplace_back(*res.delta, res.op);
+      out.push_back(*res.delta);
+    } else {
+      const auto& [d, op] = rng.Pick(deltas);
+      replicas[who].Merge(d);
+      model.Deliver(op, who);
+    }
+  }
+  replicas[0].Merge(replicas[1]);
+  for (const T& r : replicas) out.push_back(r);
+  return out;
+}
+
+template <typename Traits>
+class EncodingTest : public testing::Test {};
+
+using AllTypes = testing::Types<PnCounterTraits, LwwRegisterTraits, AwOrSetTraits,
+                                StringValueTraits, OrMapTraits, KeyspaceTraits>;
+class TypeNames {
+ public:
+  template <typename T>
+  static std::string GetName(int) {
+    if (std::is_same_v<T, PnCounterTraits>) return "PnCounter";
+    if (std::is_same_v<T, LwwRegisterTraits>) return "LwwRegister";
+    if (std::is_same_v<T, AwOrSetTraits>) return "AwOrSet";
+    if (std::is_same_v<T, StringValueTraits>) return "StringValue";
+    if (std::is_same_v<T, OrMapTraits>) return "OrMap";
+    return "Keyspace";
+  }
+};
+TYPED_TEST_SUITE(EncodingTest, AllTypes, TypeNames);
+
+TYPED_TEST(EncodingTest, StatesAndDeltasRoundTrip) {
+  for (uint64_t seed : TestSeeds(40, 100)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    for (const auto& v : RandomValues<TypeParam>(seed)) {
+      const std::string bytes = TypeParam::Encode(v);
+      std::string error;
+      auto back = TypeParam::Decode(bytes, &error);
+      ASSERT_TRUE(back) << error << "\n  " << Hex(bytes);
+      ASSERT_TRUE(*back == v) << Hex(bytes);
+      ASSERT_EQ(TypeParam::Encode(*back), bytes);
+      ASSERT_EQ(TypeParam::Visible(*back), TypeParam::Visible(v));
+      // A decoded value behaves like the original: same merges.
+      auto merged_orig = Joined(v, v), merged_back = Joined(*back, v);
+      ASSERT_EQ(TypeParam::Encode(merged_orig), TypeParam::Encode(merged_back));
+    }
+  }
+}
+
+// Decodes hostile bytes. Returns "" when the decoder behaved: it failed with a message, or it
+// produced a value whose re-encoding decodes to an equal value with the same encoding, and
+// which merges with a valid value (either way) without error.
+template <typename Traits>
+std::string HostileDecode(const std::string& bytes, const typename Traits::Crdt& valid) {
+  using T = typename Traits::Crdt;
+  std::string error;
+  std::optional<T> v = Traits::Decode(bytes, &error);
+  if (!v) return error.empty() ? "failed without a message" : "";
+  const std::string again = Traits::Encode(*v);
+  std::optional<T> w = Traits::Decode(again, &error);
+  if (!w) return "the re-encoding of a decoded value does not decode: " + error + " " + Hex(again);
+  if (!(*w == *v)) return "decode(encode(decode(bytes))) != decode(bytes)";
+  if (Traits::Encode(*w) != again) return "re-encoding is not stable";
+  T x = valid;
+  x.Merge(*v);
+  T y = *v;
+  y.Merge(valid);
+  (void)Traits::Visible(x);
+  (void)Traits::Visible(y);
+  (void)Traits::Encode(x);
+  return "";
+}
+
+TYPED_TEST(EncodingTest, HostileBytesNeverCrash) {
+  size_t decoded = 0;
+  for (uint64_t seed : TestSeeds(8, 700)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    const auto values = RandomValues<TypeParam>(seed);
+    const auto& valid = values.back();
+    for (const auto& v : values) {
+      const std::string bytes = TypeParam::Encode(v);
+      for (size_t len = 0; len < bytes.size(); ++len) {  // every truncation
+        const std::string cut = bytes.substr(0, len);
+        std::string error;
+        EXPECT_FALSE(TypeParam::Decode(cut, &error)) << "truncation to " << len << " decodes";
+        ASSERT_EQ(HostileDecode<TypeParam>(cut, valid), "") << "truncated: " << Hex(cut);
+      }
+      for (size_t i = 0; i < bytes.size(); ++i) {  // one flipped bit at every position
+        std::string flipped = bytes;
+        flipped[i] = static_cast<char>(flipped[i] ^ (1 << rng.Uniform(8)));
+        ASSERT_EQ(HostileDecode<TypeParam>(flipped, valid), "") << "flipped: " << Hex(flipped);
+        decoded += TypeParam::Decode(flipped, nullptr).has_value();
+      }
+      for (int k = 0; k < 10 && !bytes.empty(); ++k) {  // random bytes overwritten/inserted
+        std::string bad = bytes;
+        for (int j = 0, n = static_cast<int>(rng.Range(1, 3)); j < n; ++j) {
+          size_t at = rng.Uniform(bad.size());
+          if (rng.OneIn(2)) {
+            bad[at] = static_cast<char>(rng.Uniform(256));
+          } else {
+            bad.insert(at, 1, static_cast<char>(rng.Uniform(256)));
+          }
+        }
+        ASSERT_EQ(HostileDecode<TypeParam>(bad, valid), "") << "corrupted: " << Hex(bad);
+      }
+    }
+    for (int k = 0; k < 300; ++k) {  // random bytes, often starting like a real encoding
+      std::string bytes;
+      const int len = static_cast<int>(rng.Uniform(48));
+      for (int j = 0; j < len; ++j) {
+        bytes.push_back(static_cast<char>(rng.OneIn(2) ? rng.Uniform(4) : rng.Uniform(256)));
+      }
+      ASSERT_EQ(HostileDecode<TypeParam>(bytes, valid), "") << "random: " << Hex(bytes);
+    }
+  }
+  // Some flipped encodings must still decode (a flipped value byte), or the test is vacuous.
+  EXPECT_GT(decoded, 0u);
+}
+
+// ---- hostile counts and lengths ----
+
+std::string Huge(std::initializer_list<std::string> prefix, uint64_t count) {
+  Encoder enc;
+  std::string out;
+  for (const std::string& p : prefix) out += p;
+  enc.PutVarint(count);
+  return out + enc.str() + std::string(16, '\x01');
+}
+std::string V(uint64_t v) {
+  Encoder enc;
+  enc.PutVarint(v);
+  return enc.str();
+}
+
+// A count or length the input cannot hold fails at once, before any allocation sized by
+// it (under ASan a 2^62-element allocation would abort the test).
+TEST(DecoderTest, HugeCountsAndLengthsFailWithoutAllocating) {
+  const std::string flag(1, '\0');
+  for (uint64_t count : {uint64_t{1} << 62, UINT64_MAX, uint64_t{1} << 20}) {
+    SCOPED_TRACE(count);
+    struct Case {
+      const char* what;
+      std::string bytes;
+      std::function<bool(const std::string&, std::string*)> decode;
+    };
+    auto pn = [](const std::string& b, std::string* e) {
+      return crdt::PnCounter::Decode(b, e).has_value();
+    };
+    auto lww = [](const std::string& b, std::string* e) {
+      return crdt::LwwRegister::Decode(b, e).has_value();
+    };
+    auto sv = [](const std::string& b, std::string* e) {
+      return crdt::StringValue::Decode(b, e).has_value();
+    };
+    auto set = [](const std::string& b, std::string* e) {
+      return crdt::AwOrSet::Decode(b, e).has_value();
+    };
+    auto map = [](const std::string& b, std::string* e) {
+      return crdt::OrMap::Decode(b, e).has_value();
+    };
+    auto ks = [](const std::string& b, std::string* e) {
+      return crdt::Keyspace::Decode(b, kA, e).has_value();
+    };
+    const std::vector<Case> cases = {
+        {"counter slots", Huge({}, count), pn},
+        {"register writes", Huge({}, count), lww},
+        {"register value length", Huge({V(1), V(kA), V(1), V(0)}, count), lww},
+        {"context vector", Huge({V(0)}, count), lww},
+        {"context cloud", Huge({V(0), V(0)}, count), lww},
+        {"string counter", Huge({V(0)}, count), sv},
+        {"set elements", Huge({flag}, count), set},
+        {"set element length", Huge({flag, V(1)}, count), set},
+        {"set element dots", Huge({flag, V(1), V(1), "x"}, count), set},
+        {"hash fields", Huge({flag}, count), map},
+        {"hash field length", Huge({flag, V(1)}, count), map},
+        {"keys", Huge({flag}, count), ks},
+        {"key length", Huge({flag, V(1)}, count), ks},
+        {"key's set", Huge({flag, V(1), V(1), "k", V(0), V(0)}, count), ks},
+        {"key's hash", Huge({flag, V(1), V(1), "k", V(0), V(0), V(0)}, count), ks},
+    };
+    for (const Case& c : cases) {
+      std::string error;
+      EXPECT_FALSE(c.decode(c.bytes, &error)) << c.what;
+      EXPECT_FALSE(error.empty()) << c.what;
+    }
+  }
+}
+
+// ---- dots outside the causal context ----
+
+// A state whose store holds a dot its context does not contain is malformed: merged, the
+// write could be resurrected or lost, and a later local write could reuse the dot.
+TEST(DecoderTest, DotsOutsideTheContextAreRejected) {
+  const Dot outside{kA, 5};
+  auto write = [&](Encoder* enc) {  // a register with one write at `outside`
+    enc->PutVarint(1);
+    enc->PutDot(outside);
+    enc->PutSigned(1);
+    enc->PutBytes("v");
+  };
+  auto empty_context = [](Encoder* enc) {
+    enc->PutVarint(0);
+    enc->PutVarint(0);
+  };
+  std::string error;
+  {
+    Encoder enc;
+    write(&enc);
+    enc.PutVarint(0);  // counter
+    empty_context(&enc);
+    EXPECT_FALSE(crdt::StringValue::Decode(enc.str(), &error)) << "string value";
+  }
+  {
+    Encoder enc;
+    enc.PutByte(0);
+    enc.PutVarint(1);
+    enc.PutBytes("x");
+    enc.PutVarint(1);
+    enc.PutDot(outside);
+    empty_context(&enc);
+    EXPECT_FALSE(crdt::AwOrSet::Decode(enc.str(), &error)) << "set";
+  }
+  {
+    Encoder enc;  // hash field write
+    enc.PutByte(0);
+    enc.PutVarint(1);
+    enc.PutBytes("f");
+    write(&enc);
+    enc.PutVarint(0);
+    empty_context(&enc);
+    EXPECT_FALSE(crdt::OrMap::Decode(enc.str(), &error)) << "hash field";
+  }
+  for (int part = 0; part < 3; ++part) {
+    SCOPED_TRACE(part);  // the key's string, set or hash holds the outside dot
+    Encoder enc;
+    enc.PutByte(0);
+    enc.PutVarint(1);
+    enc.PutBytes("k");
+    if (part == 0) {
+      write(&enc);
+    } else {
+      enc.PutVarint(0);
+    }
+    enc.PutVarint(0);  // string counter
+    if (part == 1) {
+      enc.PutVarint(1);
+      enc.PutBytes("x");
+      enc.PutVarint(1);
+      enc.PutDot(outside);
+    } else {
+      enc.PutVarint(0);
+    }
+    if (part == 2) {
+      enc.PutVarint(1);
+      enc.PutBytes("f");
+      write(&enc);
+      enc.PutVarint(0);
+    } else {
+      enc.PutVarint(0);
+    }
+    empty_context(&enc);
+    EXPECT_FALSE(crdt::Keyspace::Decode(enc.str(), kA, &error)) << "keyspace";
+  }
+}
+
+}  // namespace
+}  // namespace crdt_test

@@ -1,0 +1,275 @@
+// Keyspace: the replica's whole dataset. Replies, types and dumps, DEL and SET as
+// observed-remove over every part of a key, delta batches, and memory without tombstones.
+#include "crdt/keyspace.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "crdt/dot.h"
+
+namespace crdt {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+constexpr ReplicaId kA = MakeReplicaId(1, 1);
+constexpr ReplicaId kB = MakeReplicaId(2, 1);
+
+// Applies one mutation at `ks` and returns its delta.
+template <typename F>
+Keyspace Op(Keyspace& ks, F f) {
+  Keyspace d = ks.NewDelta();
+  f(&d);
+  return d;
+}
+
+TEST(KeyspaceTest, TypesDumpsAndKeys) {
+  Keyspace ks(kA);
+  EXPECT_TRUE(ks.empty());
+  ks.Set("s", "hello", 1, nullptr);
+  ks.SAdd("set", "b", nullptr);
+  ks.SAdd("set", "a", nullptr);
+  ks.HSet("h", "f2", "v2", 1, nullptr);
+  ks.HSet("h", "f1", "v1", 1, nullptr);
+  int64_t v = 0;
+  EXPECT_EQ(ks.IncrBy("n", 5, &v, nullptr), IncrStatus::kOk);
+  EXPECT_EQ(v, 5);
+  EXPECT_EQ(ks.TypeOf("s"), Keyspace::Type::kString);
+  EXPECT_EQ(ks.TypeOf("set"), Keyspace::Type::kSet);
+  EXPECT_EQ(ks.TypeOf("h"), Keyspace::Type::kHash);
+  EXPECT_EQ(ks.TypeOf("n"), Keyspace::Type::kString);
+  EXPECT_EQ(ks.TypeOf("missing"), Keyspace::Type::kNone);
+  EXPECT_STREQ(TypeName(Keyspace::Type::kSet), "set");
+  EXPECT_STREQ(TypeName(Keyspace::Type::kNone), "none");
+  EXPECT_EQ(ks.Dump("set"), "{a, b}");
+  EXPECT_EQ(ks.Dump("h"), "{f1: v1, f2: v2}");
+  EXPECT_EQ(ks.Dump("n"), "5");
+  EXPECT_EQ(ks.Dump("missing"), "(nil)");
+  EXPECT_EQ(ks.Keys(), (Strings{"h", "n", "s", "set"}));
+  EXPECT_EQ(ks.KeyCount(), 4u);
+  EXPECT_EQ(ks.DumpAll(), "h hash {f1: v1, f2: v2}\nn string 5\ns string hello\nset set {a, b}\n");
+  EXPECT_EQ(ks.Card("set"), 2u);
+  EXPECT_TRUE(ks.IsMember("set", "a"));
+  EXPECT_FALSE(ks.IsMember("set", "c"));
+  EXPECT_FALSE(ks.IsMember("missing", "a"));
+  EXPECT_EQ(ks.Get("missing"), std::nullopt);
+}
+
+TEST(KeyspaceTest, RepliesAreThoseOfTheLocalView) {
+  Keyspace ks(kA);
+  EXPECT_TRUE(ks.SAdd("k", "x", nullptr));
+  EXPECT_FALSE(ks.SAdd("k", "x", nullptr));  // already a member
+  EXPECT_TRUE(ks.SRem("k", "x", nullptr));
+  EXPECT_FALSE(ks.SRem("k", "x", nullptr));
+  EXPECT_FALSE(ks.SRem("missing", "x", nullptr));
+  EXPECT_TRUE(ks.HSet("h", "f", "1", 1, nullptr));
+  EXPECT_FALSE(ks.HSet("h", "f", "2", 2, nullptr));
+  int64_t v = 0;
+  EXPECT_EQ(ks.HIncrBy("h", "f", 10, &v, nullptr), IncrStatus::kOk);
+  EXPECT_EQ(v, 12);
+  EXPECT_TRUE(ks.HDel("h", "f", nullptr));
+  EXPECT_FALSE(ks.HDel("h", "f", nullptr));
+  EXPECT_FALSE(ks.Del("h", nullptr));
+  ks.Set("s", "abc", 1, nullptr);
+  EXPECT_EQ(ks.IncrBy("s", 1, &v, nullptr), IncrStatus::kNotInteger);
+  EXPECT_EQ(ks.HIncrBy("h", "g", 1, &v, nullptr), IncrStatus::kOk);
+  EXPECT_EQ(v, 1);
+  EXPECT_TRUE(ks.Del("s", nullptr));
+  EXPECT_FALSE(ks.Del("s", nullptr));
+  EXPECT_EQ(ks.KeyCount(), 1u);  // h {g: 1}
+}
+
+// A refused increment changes nothing, not even metadata.
+TEST(KeyspaceTest, RefusedIncrementChangesNothing) {
+  Keyspace ks(kA);
+  ks.Set("s", "abc", 1, nullptr);
+  ks.HSet("h", "f", "x", 1, nullptr);
+  const std::string before = ks.Encode();
+  Keyspace d = ks.NewDelta();
+  int64_t v = 0;
+  EXPECT_EQ(ks.IncrBy("s", 1, &v, &d), IncrStatus::kNotInteger);
+  EXPECT_EQ(ks.HIncrBy("h", "f", 1, &v, &d), IncrStatus::kNotInteger);
+  EXPECT_EQ(ks.IncrBy("big", PnCounter::kBound + 1, &v, &d), IncrStatus::kOutOfRange);
+  EXPECT_EQ(ks.HIncrBy("h", "g", -PnCounter::kBound - 1, &v, &d), IncrStatus::kOutOfRange);
+  EXPECT_EQ(ks.Encode(), before);
+  EXPECT_EQ(ks.Find("big"), nullptr);
+  Keyspace other(kB);
+  other.Merge(d);
+  EXPECT_EQ(other.KeyCount(), 0u);
+}
+
+TEST(KeyspaceTest, SetReplacesTheObservedPartsOfAKey) {
+  Keyspace ks(kA);
+  ks.SAdd("k", "x", nullptr);
+  ks.HSet("k", "f", "1", 1, nullptr);
+  EXPECT_EQ(ks.TypeOf("k"), Keyspace::Type::kHash);  // hash before set
+  ks.Set("k", "v", 2, nullptr);
+  EXPECT_EQ(ks.TypeOf("k"), Keyspace::Type::kString);
+  EXPECT_EQ(ks.Members("k"), Strings{});
+  EXPECT_TRUE(ks.Find("k")->hash.empty());
+  EXPECT_EQ(ks.DumpAll(), "k string v\n");
+}
+
+// Concurrent writes of different types keep both parts; the visible type is the string,
+// else the hash, else the set.
+TEST(KeyspaceTest, ConcurrentTypesFollowTheFixedPrecedence) {
+  Keyspace a(kA), b(kB);
+  Keyspace da = Op(a, [&](Keyspace* d) { a.SAdd("k", "x", d); });
+  Keyspace db = Op(b, [&](Keyspace* d) { b.HSet("k", "f", "1", 5, d); });
+  a.Merge(db);
+  b.Merge(da);
+  EXPECT_EQ(a.TypeOf("k"), Keyspace::Type::kHash);
+  EXPECT_EQ(a.Members("k"), Strings{"x"});
+  EXPECT_EQ(a, b);
+  Keyspace ds = Op(a, [&](Keyspace* d) { a.Set("other", "1", 1, d); });
+  Keyspace dc = Op(b, [&](Keyspace* d) { b.Set("k", "s", 6, d); });  // observed both
+  a.Merge(dc);
+  EXPECT_EQ(a.TypeOf("k"), Keyspace::Type::kString);
+  EXPECT_EQ(a.Dump("k"), "s");
+  EXPECT_EQ(a.Members("k"), Strings{});
+  EXPECT_EQ(a.Find("k")->set.entry_count(), 0u);
+  b.Merge(ds);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.DumpAll(), b.DumpAll());
+}
+
+// A delta can hold a batch (a transaction): one delta, several effects.
+TEST(KeyspaceTest, OneDeltaForABatchOfWrites) {
+  Keyspace a(kA), b(kB);
+  a.Set("s", "1", 1, nullptr);
+  b.Merge(a);
+  Keyspace batch = a.NewDelta();
+  a.Set("s", "2", 2, &batch);
+  a.Set("s", "3", 3, &batch);  // observed the previous write of the batch
+  int64_t v = 0;
+  a.IncrBy("s", 4, &v, &batch);
+  EXPECT_EQ(v, 7);
+  a.SAdd("t", "x", &batch);
+  a.SAdd("t", "y", &batch);
+  a.SRem("t", "x", &batch);
+  a.HSet("h", "f", "v", 3, &batch);
+  a.Del("h", &batch);
+  EXPECT_TRUE(batch.is_delta());
+  b.Merge(batch);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(b.DumpAll(), "s string 7\nt set {y}\n");
+  EXPECT_EQ(a.Encode(), b.Encode());
+}
+
+TEST(KeyspaceTest, EncodeDecodeKeepsStateAndSelf) {
+  Keyspace a(kA);
+  a.Set("s", "1", 1, nullptr);
+  a.SAdd("t", "x", nullptr);
+  a.HSet("h", "f", "v", 3, nullptr);
+  std::string error;
+  auto back = Keyspace::Decode(a.Encode(), kB, &error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, a);
+  EXPECT_EQ(back->self(), kB);
+  EXPECT_FALSE(back->is_delta());
+  Keyspace d = Op(a, [&](Keyspace* dd) { a.SAdd("t", "y", dd); });
+  auto dback = Keyspace::Decode(d.Encode(), kA, &error);
+  ASSERT_TRUE(dback) << error;
+  EXPECT_TRUE(dback->is_delta());
+  EXPECT_EQ(*dback, d);
+}
+
+// Keyspace version of AwOrSetTest.StateMergedIntoADeltaIsCanonical.
+TEST(KeyspaceTest, StateMergedIntoADeltaIsCanonical) {
+  Keyspace a(kA), b(kB);
+  a.SAdd("k", "x", nullptr);
+  Keyspace d = Op(a, [&](Keyspace* dd) { a.SRem("k", "x", dd); });
+  b.Set("other", "1", 1, nullptr);
+  Keyspace delta_then_state = d;
+  delta_then_state.Merge(b);
+  Keyspace state_then_delta = b;
+  state_then_delta.Merge(d);
+  EXPECT_EQ(delta_then_state, state_then_delta);
+  EXPECT_EQ(delta_then_state.Encode(), state_then_delta.Encode());
+  EXPECT_EQ(delta_then_state.Find("k"), nullptr);
+}
+
+// No tombstone growth: after DEL of every key and a sync, no key is visible and no set or
+// register metadata remains; counters keep one slot per replica that incremented them
+// (pn_counter.h), bounded by the replicas, not by the number of operations.
+TEST(KeyspaceTest, NoTombstoneGrowthAfterDeletingEveryKey) {
+  constexpr int kReplicas = 3;
+  constexpr int kKeys = 60;
+  std::vector<Keyspace> r;
+  for (int i = 0; i < kReplicas; ++i) r.emplace_back(MakeReplicaId(i + 1, 1));
+  auto sync = [&](std::vector<Keyspace>& deltas) {
+    for (auto& rep : r) {
+      for (const auto& d : deltas) rep.Merge(d);
+    }
+    deltas.clear();
+  };
+  auto key = [](int k) { return "key:" + std::to_string(k); };
+  std::vector<Keyspace> deltas;
+  size_t bytes_after_first_cycle = 0;
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    for (int round = 0; round < 5; ++round) {
+      for (int k = 0; k < kKeys; ++k) {
+        Keyspace& rep = r[(k + round) % kReplicas];
+        Keyspace d = rep.NewDelta();
+        int64_t v = 0;
+        switch (k % 5) {
+          case 0:
+            rep.Set(key(k), "value-" + std::to_string(round), round, &d);
+            break;
+          case 1:
+            ASSERT_EQ(rep.IncrBy(key(k), 1, &v, &d), IncrStatus::kOk);
+            break;
+          case 2:
+            rep.SAdd(key(k), "member-" + std::to_string(round), &d);
+            break;
+          case 3:
+            rep.HSet(key(k), "field-" + std::to_string(round % 2), "v", round, &d);
+            break;
+          default:
+            ASSERT_EQ(rep.HIncrBy(key(k), "n", 2, &v, &d), IncrStatus::kOk);
+            break;
+        }
+        deltas.push_back(std::move(d));
+      }
+    }
+    sync(deltas);
+    ASSERT_EQ(r[0].KeyCount(), static_cast<size_t>(kKeys));
+    for (int k = 0; k < kKeys; ++k) {
+      Keyspace& rep = r[k % kReplicas];
+      Keyspace d = rep.NewDelta();
+      ASSERT_TRUE(rep.Del(key(k), &d));
+      deltas.push_back(std::move(d));
+    }
+    sync(deltas);
+    for (const auto& rep : r) {
+      EXPECT_EQ(rep.KeyCount(), 0u);
+      EXPECT_EQ(rep.DumpAll(), "");
+      EXPECT_LE(rep.context().ExplicitSize(), static_cast<size_t>(kReplicas));
+      for (int k = 0; k < kKeys; ++k) {
+        const KeyValue* v = rep.Find(key(k));
+        if (v == nullptr) continue;
+        EXPECT_TRUE(v->str.reg.empty()) << key(k);
+        EXPECT_EQ(v->set.entry_count(), 0u) << key(k);
+        EXPECT_LE(v->str.counter.slots().size(), static_cast<size_t>(kReplicas)) << key(k);
+        EXPECT_FALSE(v->str.counter.Live()) << key(k);
+        if (const StringValueStore* f = v->hash.Find("n")) {
+          EXPECT_TRUE(f->reg.empty());
+          EXPECT_LE(f->counter.slots().size(), static_cast<size_t>(kReplicas));
+        }
+        EXPECT_EQ(v->hash.Find("field-0"), nullptr) << key(k);
+        EXPECT_EQ(v->hash.Find("field-1"), nullptr) << key(k);
+        // Only counter keys (k % 5 == 1 or 4) may keep metadata.
+        EXPECT_TRUE(k % 5 == 1 || k % 5 == 4) << key(k);
+      }
+    }
+    EXPECT_EQ(r[0], r[1]);
+    EXPECT_EQ(r[0].Encode(), r[2].Encode());
+    if (cycle == 0) bytes_after_first_cycle = r[0].MemoryBytes();
+    EXPECT_LE(r[0].MemoryBytes(), bytes_after_first_cycle) << "cycle " << cycle;
+  }
+}
+
+}  // namespace
+}  // namespace crdt

@@ -1,0 +1,42 @@
+// Lattice laws of every CRDT type's Merge (see CheckLatticeLaws in properties.h): idempotent,
+// commutative, associative, absorbing; deltas are absorbed by the state they came from; the
+// join of a replica's deltas (in order, or shuffled with duplicates) equals its state.
+#include <gtest/gtest.h>
+
+#include "properties.h"
+#include "test_util.h"
+
+namespace crdt_test {
+namespace {
+
+constexpr size_t kSeedsPerType = 200;
+
+template <typename Traits>
+class LatticeLawsTest : public testing::Test {};
+
+using AllTypes = testing::Types<PnCounterTraits, LwwRegisterTraits, AwOrSetTraits,
+                                StringValueTraits, OrMapTraits, KeyspaceTraits>;
+class TypeNames {
+ public:
+  template <typename T>
+  static std::string GetName(int) {
+    if (std::is_same_v<T, PnCounterTraits>) return "PnCounter";
+    if (std::is_same_v<T, LwwRegisterTraits>) return "LwwRegister";
+    if (std::is_same_v<T, AwOrSetTraits>) return "AwOrSet";
+    if (std::is_same_v<T, StringValueTraits>) return "StringValue";
+    if (std::is_same_v<T, OrMapTraits>) return "OrMap";
+    return "Keyspace";
+  }
+};
+TYPED_TEST_SUITE(LatticeLawsTest, AllTypes, TypeNames);
+
+TYPED_TEST(LatticeLawsTest, HoldOnRandomStatesAndDeltas) {
+  for (uint64_t seed : TestSeeds(kSeedsPerType, 1000)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    std::string why;
+    ASSERT_TRUE(CheckLatticeLaws<TypeParam>(seed, &why)) << why;
+  }
+}
+
+}  // namespace
+}  // namespace crdt_test

@@ -1,0 +1,141 @@
+// LwwRegister / RegisterStore: causal precedence first, then wall clock, then site order.
+#include "crdt/lww_register.h"
+
+#include <optional>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "crdt/dot.h"
+
+namespace crdt {
+namespace {
+
+constexpr ReplicaId kA = MakeReplicaId(1, 1);
+constexpr ReplicaId kB = MakeReplicaId(2, 1);
+
+TEST(LwwRegisterTest, SetAndClear) {
+  LwwRegister r(kA);
+  EXPECT_EQ(r.Value(), std::nullopt);
+  r.Set("x", 10);
+  EXPECT_EQ(r.Value(), "x");
+  r.Set("y", 5);  // observed x: wins whatever the clock says
+  EXPECT_EQ(r.Value(), "y");
+  EXPECT_EQ(r.store().writes().size(), 1u);
+  r.Clear();
+  EXPECT_EQ(r.Value(), std::nullopt);
+  EXPECT_TRUE(r.store().empty());
+  EXPECT_EQ(r.context().Max(kA), 2u);
+}
+
+TEST(LwwRegisterTest, ConcurrentWritesCoexistUntilObserved) {
+  LwwRegister a(kA), b(kB);
+  LwwRegister da = a.Set("a", 100);
+  LwwRegister db = b.Set("b", 200);
+  a.Merge(db);
+  b.Merge(da);
+  EXPECT_EQ(a.store().writes().size(), 2u);
+  EXPECT_EQ(a.Value(), "b");  // higher timestamp
+  EXPECT_EQ(a, b);
+  LwwRegister dc = a.Set("c", 1);  // observed both
+  b.Merge(dc);
+  EXPECT_EQ(b.store().writes().size(), 1u);
+  EXPECT_EQ(b.Value(), "c");
+}
+
+TEST(LwwRegisterTest, WriteThatObservedAnotherBeatsItWithALowerTimestamp) {
+  LwwRegister a(kA), b(kB);
+  b.Merge(a.Set("old", 1'000'000));
+  LwwRegister late = b.Set("new", 500);  // B's clock is behind
+  a.Merge(late);
+  EXPECT_EQ(a.Value(), "new");
+  EXPECT_EQ(b.Value(), "new");
+}
+
+TEST(LwwRegisterTest, EqualTimestampsGoToTheLowerSite) {
+  for (bool a_first : {true, false}) {
+    SCOPED_TRACE(a_first);
+    LwwRegister a(MakeReplicaId(1, 9)), b(MakeReplicaId(2, 1));
+    LwwRegister da = a.Set("from-site-1", 42);
+    LwwRegister db = b.Set("from-site-2", 42);
+    LwwRegister x;
+    if (a_first) {
+      x.Merge(da);
+      x.Merge(db);
+    } else {
+      x.Merge(db);
+      x.Merge(da);
+    }
+    EXPECT_EQ(x.Value(), "from-site-1");
+  }
+}
+
+TEST(LwwRegisterTest, BeatsOrder) {
+  using W = RegisterStore::Write;
+  const W hi{Dot{MakeReplicaId(9, 1), 1}, 10, "hi"};
+  const W lo{Dot{MakeReplicaId(1, 1), 1}, 9, "lo"};
+  EXPECT_TRUE(RegisterStore::Beats(hi, lo));  // timestamp first
+  EXPECT_FALSE(RegisterStore::Beats(lo, hi));
+  const W s1{Dot{MakeReplicaId(1, 7), 5}, 10, "s1"};
+  const W s2{Dot{MakeReplicaId(2, 1), 1}, 10, "s2"};
+  EXPECT_TRUE(RegisterStore::Beats(s1, s2));  // then the lower site
+  EXPECT_FALSE(RegisterStore::Beats(s2, s1));
+  const W old_inc{Dot{MakeReplicaId(1, 1), 3}, 10, "old"};
+  const W new_inc{Dot{MakeReplicaId(1, 2), 1}, 10, "new"};
+  EXPECT_TRUE(RegisterStore::Beats(old_inc, new_inc));  // then the lower replica id / dot
+  EXPECT_FALSE(RegisterStore::Beats(s1, s1));
+}
+
+TEST(LwwRegisterTest, ClockSkewPicksTheSkewedWinner) {
+  // A's clock runs 40 ms ahead. B writes 10 ms later in real time, concurrently.
+  constexpr int64_t kSkewUs = 40'000;
+  LwwRegister a(kA), b(kB);
+  LwwRegister da = a.Set("written-first-at-A", 1'000'000 + kSkewUs);
+  LwwRegister db = b.Set("written-later-at-B", 1'010'000);
+  a.Merge(db);
+  b.Merge(da);
+  EXPECT_EQ(a.Value(), "written-first-at-A");
+  EXPECT_EQ(b.Value(), "written-first-at-A");
+}
+
+TEST(LwwRegisterTest, ClearOnlyRemovesObservedWrites) {
+  LwwRegister a(kA), b(kB);
+  LwwRegister db = b.Set("b", 1);  // not seen by A
+  a.Merge(a.Set("a", 2));
+  LwwRegister clear = a.Clear();
+  a.Merge(db);
+  b.Merge(clear);
+  EXPECT_EQ(a.Value(), "b");
+  EXPECT_EQ(a, b);
+}
+
+TEST(LwwRegisterTest, EncodeDecode) {
+  LwwRegister a(kA), b(kB);
+  a.Merge(b.Set(std::string("bin\0ary", 7), -5));
+  a.Set("x", INT64_MIN);
+  b.Set("y", INT64_MAX);
+  a.Merge(b);
+  std::string error;
+  auto back = LwwRegister::Decode(a.Encode(), &error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, a);
+  EXPECT_EQ(back->Value(), "y");
+}
+
+TEST(LwwRegisterTest, DecodeRejectsAWriteOutsideItsContext) {
+  Encoder enc;
+  enc.PutVarint(1);  // one write
+  enc.PutDot(Dot{kA, 3});
+  enc.PutSigned(1);
+  enc.PutBytes("v");
+  enc.PutVarint(1);  // context {A: 2}
+  enc.PutVarint(kA);
+  enc.PutVarint(2);
+  enc.PutVarint(0);
+  std::string error;
+  EXPECT_FALSE(LwwRegister::Decode(enc.str(), &error));
+  EXPECT_EQ(error, "register write outside its causal context");
+}
+
+}  // namespace
+}  // namespace crdt
