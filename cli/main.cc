@@ -11,6 +11,7 @@
 
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
+#include "hotkey_command.h"
 #include "report.h"
 
 namespace {
@@ -125,6 +126,8 @@ int main(int argc, char** argv) {
                 "Also print every replication message sent, delivered, dropped and "
                 "retransmitted, with its virtual time");
   run->add_flag("-q,--quiet", run_args.quiet, "Print only failures and the summary line");
+  int hotkey_exit = kExitOk;
+  CLI::App* hotkey = aasim::AddHotkeyCommand(app, &hotkey_exit);
 
   try {
     app.parse(argc, argv);
@@ -139,5 +142,6 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
   if (run->parsed()) return Run(run_args);
+  if (hotkey->parsed()) return hotkey_exit;
   return kExitBadInput;
 }
