@@ -447,6 +447,14 @@ const CommandSpec* FindCommand(std::string_view lower_name) {
   return it != std::end(kCommands) && it->name == lower_name ? &*it : nullptr;
 }
 
+// FindCommand(ToLower(name)) without building a string for the usual short names.
+const CommandSpec* FindCommandIgnoringCase(std::string_view name) {
+  char buf[16];
+  if (name.size() > sizeof(buf)) return FindCommand(ToLower(name));
+  for (size_t i = 0; i < name.size(); ++i) buf[i] = Lower(name[i]);
+  return FindCommand(std::string_view(buf, name.size()));
+}
+
 // Redis 7.0 (server.c processCommand): the name up to 128 bytes, then each argument quoted
 // and followed by a space while the list is under 128 bytes; CR and LF become spaces.
 Reply UnknownCommand(const std::vector<std::string>& argv) {
@@ -578,7 +586,7 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
                              int64_t wall_clock_us, crdt::Keyspace* delta, bool* wrote) const {
   if (wrote) *wrote = false;
   if (argv.empty()) return Err("ERR empty command");
-  const CommandSpec* spec = FindCommand(ToLower(argv[0]));
+  const CommandSpec* spec = FindCommandIgnoringCase(argv[0]);
   if (spec == nullptr) return UnknownCommand(argv);
   int argc = static_cast<int>(std::min<size_t>(argv.size(), std::numeric_limits<int>::max()));
   if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
@@ -586,6 +594,19 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   }
   // Each command records into its own scratch delta, joined into *delta only if it wrote,
   // so a refused or no-op command leaves nothing (not even an empty key entry) behind.
+  // An empty delta of ks (one command, the usual case) serves as its own scratch: joining
+  // a delta into an empty one copies it, so recording straight into it, and emptying it
+  // again if the command did not write, gives the same delta without the join.
+  if (delta != nullptr && delta->empty() && delta->is_delta() && delta->self() == ks.self()) {
+    Ctx ctx{ks, argv, wall_clock_us, delta};
+    Reply reply = spec->run(ctx);
+    if (ctx.wrote) {
+      if (wrote) *wrote = true;
+    } else if (!delta->empty() || !delta->is_delta()) {
+      *delta = ks.NewDelta();
+    }
+    return reply;
+  }
   std::optional<crdt::Keyspace> scratch;
   if (delta) scratch.emplace(ks.NewDelta());
   Ctx ctx{ks, argv, wall_clock_us, scratch ? &*scratch : nullptr};

@@ -27,7 +27,7 @@ class MemoryStore final : public Store {
     crdt::Keyspace delta = ks_.NewDelta();
     bool wrote = false;
     Reply reply = engine_.Execute(ks_, argv, wall_clock_us, &delta, &wrote);
-    if (wrote && effect != nullptr) effect->append(delta.Encode());
+    if (wrote && effect != nullptr) AppendEffect(delta, effect);
     return reply;
   }
 
@@ -44,15 +44,15 @@ class MemoryStore final : public Store {
       replies.push_back(engine_.Execute(ks_, argv, wall_clock_us, &delta, &wrote));
       any_wrote = any_wrote || wrote;
     }
-    if (any_wrote && effect != nullptr) effect->append(delta.Encode());
+    if (any_wrote && effect != nullptr) AppendEffect(delta, effect);
     return replies;
   }
 
   Status Merge(std::string_view encoded) override {
     std::string error;
-    std::optional<crdt::Keyspace> other = crdt::Keyspace::Decode(encoded, ks_.self(), &error);
-    if (!other) return Status::InvalidArgument("malformed effect or state: " + error);
-    ks_.Merge(*other);
+    if (!ks_.MergeEncoded(encoded, &error, &merge_scratch_)) {
+      return Status::InvalidArgument("malformed effect or state: " + error);
+    }
     return Status::Ok();
   }
 
@@ -67,8 +67,17 @@ class MemoryStore final : public Store {
   size_t MemoryBytes() const override { return sizeof(*this) + ks_.MemoryBytes(); }
 
  private:
+  static void AppendEffect(const crdt::Keyspace& delta, std::string* effect) {
+    if (effect->empty()) {
+      *effect = delta.Encode();
+    } else {
+      effect->append(delta.Encode());
+    }
+  }
+
   crdt::Keyspace ks_;
   CommandEngine engine_;
+  crdt::Keyspace::MergeScratch merge_scratch_;
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "cluster_sim/network.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "cluster_sim/status.h"
@@ -46,25 +47,31 @@ void Network::Restore(int a, int b) {
 
 void Network::TraceLine(int from, int to, const char* event, const std::string& what,
                         size_t bytes) {
-  if (!trace_) return;
   trace_(FormatDuration(loop_.Now()) + " " + names_[from] + "->" + names_[to] + " " + event + " " +
          what + " (" + std::to_string(bytes) + " B)");
 }
 
 void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes,
                    std::string what) {
+  Packet p;
+  p.body = std::move(msg);
+  SendPacket(from, to, std::move(p), bytes, std::move(what));
+}
+
+void Network::SendPacket(int from, int to, Packet packet, size_t bytes, std::string what) {
   AASIM_CHECK(from != to && from >= 0 && to >= 0 && from < n_ && to < n_);
-  Link& link = links_[Index(from, to)];
+  const size_t li = Index(from, to);
+  Link& link = links_[li];
   link.stats.messages_sent++;
   link.stats.bytes_sent += bytes;
   if (link.cut) {
     link.stats.dropped_cut++;
-    TraceLine(from, to, "dropped (link cut)", what, bytes);
+    if (trace_) TraceLine(from, to, "dropped (link cut)", what, bytes);
     return;
   }
   if (link.rng.Chance(link.params.loss)) {
     link.stats.dropped_loss++;
-    TraceLine(from, to, "dropped (loss)", what, bytes);
+    if (trace_) TraceLine(from, to, "dropped (loss)", what, bytes);
     return;
   }
   int copies = 1;
@@ -78,19 +85,90 @@ void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t byt
       delay += SimTime(link.rng.Range(-link.params.jitter.count(), link.params.jitter.count()));
     }
     if (delay.count() < 0) delay = SimTime(0);
-    TraceLine(from, to, copy == 0 ? "sent" : "duplicated", what, bytes);
-    loop_.After(delay, [this, from, to, msg, bytes, what] {
-      Link& l = links_[Index(from, to)];
-      if (l.cut) {
-        l.stats.dropped_cut++;
-        TraceLine(from, to, "dropped in flight (link cut)", what, bytes);
-        return;
+    if (trace_) TraceLine(from, to, copy == 0 ? "sent" : "duplicated", what, bytes);
+    const int64_t at = loop_.Now().count() + delay.count();
+    InFlight* f;
+    uint64_t arg;
+    if (link.fifo_count == 0 || at >= link.fifo_last_at) {
+      // Arrives no earlier than every message queued on this link: its event runs after
+      // theirs (same time: a later sequence number), so the ring's front is always the
+      // message that arrives.
+      if (link.fifo_count == link.fifo.size()) {
+        std::vector<InFlight> bigger(std::max<size_t>(16, link.fifo.size() * 2));
+        const size_t mask = link.fifo.size() - 1;
+        for (size_t k = 0; k < link.fifo_count; ++k) {
+          bigger[k] = std::move(link.fifo[(link.fifo_head + k) & mask]);
+        }
+        link.fifo = std::move(bigger);
+        link.fifo_head = 0;
       }
-      l.stats.messages_delivered++;
-      l.stats.bytes_delivered += bytes;
-      TraceLine(from, to, "delivered", what, bytes);
-      deliver_(from, to, msg);
-    });
+      const size_t mask = link.fifo.size() - 1;
+      f = &link.fifo[(link.fifo_head + link.fifo_count) & mask];
+      // The ring is far larger than the cache: fetch the entries about to be written.
+      __builtin_prefetch(&link.fifo[(link.fifo_head + link.fifo_count + 2) & mask], 1);
+      ++link.fifo_count;
+      link.fifo_last_at = at;
+      arg = kFifo | li;
+    } else {
+      uint32_t i;
+      if (free_pool_ != 0) {
+        i = free_pool_ - 1;
+        free_pool_ = pool_[i].next_free;
+      } else {
+        i = static_cast<uint32_t>(pool_.size());
+        pool_.emplace_back();
+      }
+      f = &pool_[i];
+      arg = i;
+    }
+    f->from = from;
+    f->to = to;
+    f->bytes = bytes;
+    if (copy + 1 < copies) {
+      f->packet = packet;
+      f->what = what;
+    } else {
+      f->packet = std::move(packet);
+      f->what = std::move(what);
+    }
+    loop_.AtEvent(SimTime(at), this, arg);
+  }
+}
+
+void Network::OnEvent(uint64_t arg) {
+  // Take the message out and free its entry first: delivery may send (and reuse it).
+  InFlight* f;
+  if (arg & kFifo) {
+    Link& link = links_[arg & ~kFifo];
+    const size_t mask = link.fifo.size() - 1;
+    f = &link.fifo[link.fifo_head];
+    link.fifo_head = (link.fifo_head + 1) & mask;
+    --link.fifo_count;
+    // This link's next arrivals come a few events later: fetch them now.
+    __builtin_prefetch(&link.fifo[(link.fifo_head + 1) & mask]);
+  } else {
+    f = &pool_[arg];
+    f->next_free = free_pool_;
+    free_pool_ = static_cast<uint32_t>(arg) + 1;
+  }
+  const int from = f->from, to = f->to;
+  const size_t bytes = f->bytes;
+  Packet packet = std::move(f->packet);
+  std::string what = std::move(f->what);
+
+  Link& l = links_[Index(from, to)];
+  if (l.cut) {
+    l.stats.dropped_cut++;
+    if (trace_) TraceLine(from, to, "dropped in flight (link cut)", what, bytes);
+    return;
+  }
+  l.stats.messages_delivered++;
+  l.stats.bytes_delivered += bytes;
+  if (trace_) TraceLine(from, to, "delivered", what, bytes);
+  if (deliver_packet_) {
+    deliver_packet_(from, to, packet);
+  } else {
+    deliver_(from, to, packet.body);
   }
 }
 

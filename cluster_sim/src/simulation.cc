@@ -1,6 +1,7 @@
 #include "cluster_sim/simulation.h"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <map>
 #include <set>
@@ -14,20 +15,41 @@ namespace {
 
 // What travels between regions. Effects carry consecutive sequence numbers of the
 // sender's log; the epoch is the sender's incarnation (a restarted region starts over).
+// On the wire (Network::Packet) the fields below are the packet's header, copied by value;
+// the payloads are its body, shared with the sender's log: one effect (or a full state) is
+// the std::string itself, several are a vector of them.
 struct Message {
   enum class Kind : uint8_t { kEffects, kAck, kFullState, kSyncRequest, kProbe };
+  using Payloads = std::vector<std::shared_ptr<const std::string>>;
   Kind kind = Kind::kEffects;
-  uint32_t sender_epoch = 0;  // incarnation of the sender when it sent this
-  uint32_t epoch = 0;         // kAck: the epoch of the log being acknowledged
-  uint64_t first_seq = 0;     // kEffects: seq of payloads[0]
-  uint64_t seq = 0;           // kAck: contiguous prefix held; kFullState: log head it covers
-  bool full_ack = false;      // kAck: acknowledges a full state
-  std::vector<std::shared_ptr<const std::string>> payloads;  // kEffects; kFullState: one
+  uint32_t sender_epoch = 0;   // incarnation of the sender when it sent this
+  uint32_t epoch = 0;          // kAck: the epoch of the log being acknowledged
+  uint64_t first_seq = 0;      // kEffects: seq of payload 0
+  uint64_t seq = 0;            // kAck: contiguous prefix held; kFullState: log head it covers
+  bool full_ack = false;       // kAck: acknowledges a full state
+  uint32_t count = 0;          // kEffects, kFullState: number of payloads
+  const void* body = nullptr;  // the packet's body while it is being handled
 
-  size_t bytes() const {
-    size_t n = 24;  // header: kind, epochs, sequence numbers
-    for (const auto& p : payloads) n += p->size() + 4;
-    return n;
+  std::array<uint64_t, 3> Header() const {
+    return {static_cast<uint64_t>(kind) | (full_ack ? uint64_t{1} << 8 : 0) |
+                (static_cast<uint64_t>(sender_epoch) << 32),
+            static_cast<uint64_t>(epoch) | (static_cast<uint64_t>(count) << 32),
+            kind == Kind::kEffects ? first_seq : seq};
+  }
+  static Message FromPacket(const Network::Packet& p) {
+    Message m;
+    m.kind = static_cast<Kind>(p.header[0] & 0xFF);
+    m.full_ack = (p.header[0] >> 8 & 1) != 0;
+    m.sender_epoch = static_cast<uint32_t>(p.header[0] >> 32);
+    m.epoch = static_cast<uint32_t>(p.header[1]);
+    m.count = static_cast<uint32_t>(p.header[1] >> 32);
+    (m.kind == Kind::kEffects ? m.first_seq : m.seq) = p.header[2];
+    m.body = p.body.get();
+    return m;
+  }
+  std::string_view payload(size_t i) const {
+    if (count == 1) return *static_cast<const std::string*>(body);
+    return *(*static_cast<const Payloads*>(body))[i];
   }
 };
 
@@ -130,8 +152,8 @@ struct Simulation::Impl {
       regions.push_back(std::move(reg));
       clients.push_back(std::make_unique<RegionClient>(self, i));
     }
-    network.SetDeliver([this](int from, int to, const std::shared_ptr<const void>& m) {
-      OnDeliver(from, to, *static_cast<const Message*>(m.get()));
+    network.SetDeliverPacket([this](int from, int to, const Network::Packet& p) {
+      OnDeliver(from, to, Message::FromPacket(p));
     });
   }
 
@@ -155,56 +177,77 @@ struct Simulation::Impl {
 
   // ---- sending ----
 
-  void SendMsg(int from, int to, std::shared_ptr<Message> m, const std::string& what) {
-    size_t bytes = m->bytes();
-    network.Send(from, to, std::move(m), bytes, network.tracing() ? what : std::string());
+  // body: null, one payload (a std::string) or several (Message::Payloads); bytes counts
+  // a 24-byte header and 4 bytes of framing per payload.
+  void SendMsg(int from, int to, const Message& m, std::shared_ptr<const void> body,
+               size_t payload_bytes, const std::string& what) {
+    size_t bytes = 24 + payload_bytes + 4 * size_t{m.count};
+    network.SendPacket(from, to, Network::Packet{m.Header(), std::move(body)}, bytes,
+                       network.tracing() ? what : std::string());
   }
 
   void SendEffects(Region& r, int peer, uint64_t first, uint64_t last) {
-    auto m = std::make_shared<Message>();
-    m->kind = Message::Kind::kEffects;
-    m->sender_epoch = r.incarnation;
-    m->first_seq = first;
+    Message m;
+    m.kind = Message::Kind::kEffects;
+    m.sender_epoch = r.incarnation;
+    m.first_seq = first;
+    m.count = static_cast<uint32_t>(last - first + 1);
     uint64_t base = r.log_first();
-    for (uint64_t s = first; s <= last; ++s) m->payloads.push_back(r.log[s - base].effect);
-    r.out[peer].m.effects_sent += m->payloads.size();
+    size_t payload_bytes = 0;
+    std::shared_ptr<const void> body;
+    if (first == last) {
+      const auto& e = r.log[first - base].effect;
+      payload_bytes = e->size();
+      body = e;
+    } else {
+      auto payloads = std::make_shared<Message::Payloads>();
+      payloads->reserve(m.count);
+      for (uint64_t s = first; s <= last; ++s) {
+        payloads->push_back(r.log[s - base].effect);
+        payload_bytes += payloads->back()->size();
+      }
+      body = std::move(payloads);
+    }
+    r.out[peer].m.effects_sent += m.count;
     std::string what;
     if (network.tracing()) {
       what = first == last ? "effect #" + std::to_string(first)
                            : "effects #" + std::to_string(first) + "..#" + std::to_string(last);
     }
-    SendMsg(r.index, peer, std::move(m), what);
+    SendMsg(r.index, peer, m, std::move(body), payload_bytes, what);
   }
 
   void SendFullState(Region& r, int peer) {
     OutPeer& o = r.out[peer];
-    auto m = std::make_shared<Message>();
-    m->kind = Message::Kind::kFullState;
-    m->sender_epoch = r.incarnation;
-    m->seq = r.head;
-    m->payloads.push_back(std::make_shared<const std::string>(r.store->FullState()));
+    Message m;
+    m.kind = Message::Kind::kFullState;
+    m.sender_epoch = r.incarnation;
+    m.seq = r.head;
+    m.count = 1;
+    auto state = std::make_shared<const std::string>(r.store->FullState());
+    size_t payload_bytes = state->size();
     o.full_as_of = r.head;
     o.full_in_flight = true;
-    SendMsg(r.index, peer, std::move(m),
+    SendMsg(r.index, peer, m, std::move(state), payload_bytes,
             network.tracing() ? "full state up to #" + std::to_string(r.head) : "");
   }
 
   void SendSyncRequest(Region& r, int peer) {
-    auto m = std::make_shared<Message>();
-    m->kind = Message::Kind::kSyncRequest;
-    m->sender_epoch = r.incarnation;
-    SendMsg(r.index, peer, std::move(m), "sync request (restarted)");
+    Message m;
+    m.kind = Message::Kind::kSyncRequest;
+    m.sender_epoch = r.incarnation;
+    SendMsg(r.index, peer, m, nullptr, 0, "sync request (restarted)");
   }
 
   void SendAck(Region& r, int origin, bool full) {
     InPeer& in = r.in[origin];
-    auto m = std::make_shared<Message>();
-    m->kind = Message::Kind::kAck;
-    m->sender_epoch = r.incarnation;
-    m->epoch = in.epoch;
-    m->seq = in.contiguous;
-    m->full_ack = full;
-    SendMsg(r.index, origin, std::move(m),
+    Message m;
+    m.kind = Message::Kind::kAck;
+    m.sender_epoch = r.incarnation;
+    m.epoch = in.epoch;
+    m.seq = in.contiguous;
+    m.full_ack = full;
+    SendMsg(r.index, origin, m, nullptr, 0,
             network.tracing() ? "ack #" + std::to_string(in.contiguous) : "");
   }
 
@@ -296,10 +339,10 @@ struct Simulation::Impl {
 
   void SendProbe(Region& r, int peer) {
     r.out[peer].probe_outstanding = true;
-    auto m = std::make_shared<Message>();
-    m->kind = Message::Kind::kProbe;
-    m->sender_epoch = r.incarnation;
-    SendMsg(r.index, peer, std::move(m), "probe");
+    Message m;
+    m.kind = Message::Kind::kProbe;
+    m.sender_epoch = r.incarnation;
+    SendMsg(r.index, peer, m, nullptr, 0, "probe");
   }
 
   void SendChunk(Region& r, int peer) {
@@ -416,13 +459,13 @@ struct Simulation::Impl {
   void OnEffects(Region& r, int from, const Message& m) {
     InPeer& in = r.in[from];
     if (m.sender_epoch > in.epoch) ResetInbound(in, m.sender_epoch);
-    for (size_t i = 0; i < m.payloads.size(); ++i) {
+    for (size_t i = 0; i < m.count; ++i) {
       uint64_t seq = m.first_seq + i;
       if (seq <= in.contiguous || in.ahead.count(seq)) {
         in.filtered++;
         continue;
       }
-      ApplyOrDie(r, *m.payloads[i]);
+      ApplyOrDie(r, m.payload(i));
       in.received++;
       if (seq == in.contiguous + 1) {
         ++in.contiguous;
@@ -468,7 +511,7 @@ struct Simulation::Impl {
   void OnFullState(Region& r, int from, const Message& m) {
     InPeer& in = r.in[from];
     if (m.sender_epoch > in.epoch) ResetInbound(in, m.sender_epoch);
-    ApplyOrDie(r, *m.payloads[0]);
+    ApplyOrDie(r, m.payload(0));
     in.received++;
     if (m.seq > in.contiguous) {
       in.contiguous = m.seq;

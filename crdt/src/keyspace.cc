@@ -44,6 +44,126 @@ bool KeyValue::Decode(Decoder* dec) {
   return str.Decode(dec) && set.Decode(dec) && hash.Decode(dec);
 }
 
+namespace {
+
+// Every dot must lie inside the context, or merges could resurrect or lose data.
+bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
+  bool ok = true;
+  for (const auto& w : v.str.reg.writes()) ok &= cc.Contains(w.dot);
+  v.set.ForEach([&](std::string_view, const SetStore::DotList& dots) {
+    for (const Dot& d : dots) ok &= cc.Contains(d);
+  });
+  for (const auto& [f, fv] : v.hash.fields()) {
+    for (const auto& w : fv.reg.writes()) ok &= cc.Contains(w.dot);
+  }
+  return ok;
+}
+
+}  // namespace
+
+// ---- Keyspace::KeyMap ----
+
+Keyspace::KeyMap::KeyMap(const KeyMap& other)
+    : capacity_(other.capacity_), size_(other.size_), tombstones_(other.tombstones_) {
+  if (capacity_ == 0) return;
+  slots_ = new Slot[capacity_];
+  for (size_t i = 0; i < capacity_; ++i) {
+    const Slot& o = other.slots_[i];
+    slots_[i] = Slot{o.hash, o.node ? new value_type(*o.node) : nullptr};
+  }
+}
+
+Keyspace::KeyMap::KeyMap(KeyMap&& other) noexcept
+    : slots_(std::exchange(other.slots_, nullptr)),
+      capacity_(std::exchange(other.capacity_, 0)),
+      size_(std::exchange(other.size_, 0)),
+      tombstones_(std::exchange(other.tombstones_, 0)) {}
+
+Keyspace::KeyMap& Keyspace::KeyMap::operator=(const KeyMap& other) {
+  if (this != &other) *this = KeyMap(other);
+  return *this;
+}
+
+Keyspace::KeyMap& Keyspace::KeyMap::operator=(KeyMap&& other) noexcept {
+  if (this != &other) {
+    FreeAll();
+    slots_ = std::exchange(other.slots_, nullptr);
+    capacity_ = std::exchange(other.capacity_, 0);
+    size_ = std::exchange(other.size_, 0);
+    tombstones_ = std::exchange(other.tombstones_, 0);
+  }
+  return *this;
+}
+
+Keyspace::KeyMap::~KeyMap() { FreeAll(); }
+
+void Keyspace::KeyMap::FreeAll() {
+  for (size_t i = 0; i < capacity_; ++i) delete slots_[i].node;
+  delete[] slots_;
+  slots_ = nullptr;
+  capacity_ = size_ = tombstones_ = 0;
+}
+
+Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key) const {
+  Slot* const end = slots_ + capacity_;
+  if (size_ == 0) return end;
+  const size_t h = KeyHash()(key);
+  const size_t mask = capacity_ - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    Slot* s = &slots_[i];
+    if (s->node == nullptr) {
+      if (s->hash == 0) return end;  // empty: not found (tombstones continue the probe)
+    } else if (s->hash == h && s->node->first == key) {
+      return s;
+    }
+  }
+}
+
+std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::string key,
+                                                                      KeyValue value) {
+  Slot* found = FindSlot(key);
+  if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
+  // Keep the index at most 3/4 full, tombstones included.
+  if ((size_ + tombstones_ + 1) * 4 > capacity_ * 3) {
+    size_t capacity = 8;
+    while (capacity < (size_ + 1) * 2) capacity *= 2;
+    Rehash(capacity);
+  }
+  const size_t h = KeyHash()(key);
+  const size_t mask = capacity_ - 1;
+  size_t i = h & mask;
+  while (slots_[i].node != nullptr) i = (i + 1) & mask;
+  if (slots_[i].hash == 1) --tombstones_;
+  slots_[i] = Slot{h, new value_type(std::move(key), std::move(value))};
+  ++size_;
+  return {iterator(&slots_[i], slots_ + capacity_), true};
+}
+
+Keyspace::KeyMap::iterator Keyspace::KeyMap::erase(iterator it) {
+  Slot* s = it.slot_;
+  delete s->node;
+  *s = Slot{1, nullptr};
+  --size_;
+  ++tombstones_;
+  return iterator(s + 1, slots_ + capacity_);
+}
+
+void Keyspace::KeyMap::Rehash(size_t capacity) {
+  Slot* old = slots_;
+  const size_t old_capacity = capacity_;
+  slots_ = new Slot[capacity]();
+  capacity_ = capacity;
+  tombstones_ = 0;
+  const size_t mask = capacity - 1;
+  for (size_t j = 0; j < old_capacity; ++j) {
+    if (old[j].node == nullptr) continue;
+    size_t i = old[j].hash & mask;
+    while (slots_[i].node != nullptr) i = (i + 1) & mask;
+    slots_[i] = old[j];
+  }
+  delete[] old;
+}
+
 // ---- Keyspace ----
 
 Keyspace Keyspace::NewDelta() const {
@@ -120,8 +240,7 @@ void Keyspace::Set(std::string_view key, std::string_view value, int64_t timesta
   v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
 }
 
-IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value,
-                            Keyspace* delta) {
+IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta) {
   KeyValue& v = Slot(key);
   StringValueStore scratch;
   IncrStatus s = v.str.Increment(self_, by, new_value, delta ? &scratch : nullptr);
@@ -139,8 +258,8 @@ bool Keyspace::SAdd(std::string_view key, std::string_view member, Keyspace* del
 bool Keyspace::SRem(std::string_view key, std::string_view member, Keyspace* delta) {
   auto it = keys_.find(key);
   if (it == keys_.end()) return false;
-  bool removed = it->second.set.Remove(
-      member, delta ? &DeltaSlot(delta, key).set : nullptr, delta ? &delta->cc_ : nullptr);
+  bool removed = it->second.set.Remove(member, delta ? &DeltaSlot(delta, key).set : nullptr,
+                                       delta ? &delta->cc_ : nullptr);
   DropIfEmpty(key);
   return removed;
 }
@@ -155,8 +274,8 @@ bool Keyspace::HSet(std::string_view key, std::string_view field, std::string_vi
 IncrStatus Keyspace::HIncrBy(std::string_view key, std::string_view field, int64_t by,
                              int64_t* new_value, Keyspace* delta) {
   KeyValue& v = Slot(key);
-  IncrStatus s = v.hash.IncrBy(field, by, self_, new_value,
-                               delta ? &DeltaSlot(delta, key).hash : nullptr);
+  IncrStatus s =
+      v.hash.IncrBy(field, by, self_, new_value, delta ? &DeltaSlot(delta, key).hash : nullptr);
   DropIfEmpty(key);
   return s;
 }
@@ -210,16 +329,21 @@ void Keyspace::Merge(const Keyspace& other) {
 }
 
 std::string Keyspace::Encode() const {
-  std::vector<const std::pair<const std::string, KeyValue>*> order;
-  order.reserve(keys_.size());
-  for (const auto& kv : keys_) order.push_back(&kv);
-  std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
   Encoder enc;
   enc.PutByte(key_complete_ ? 1 : 0);
-  enc.PutVarint(order.size());
-  for (const auto* kv : order) {
-    enc.PutBytes(kv->first);
-    kv->second.Encode(&enc);
+  enc.PutVarint(keys_.size());
+  if (keys_.size() == 1) {  // a one-key delta (most effects): nothing to sort
+    enc.PutBytes(keys_.begin()->first);
+    keys_.begin()->second.Encode(&enc);
+  } else {
+    std::vector<const std::pair<const std::string, KeyValue>*> order;
+    order.reserve(keys_.size());
+    for (const auto& kv : keys_) order.push_back(&kv);
+    std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    for (const auto* kv : order) {
+      enc.PutBytes(kv->first);
+      kv->second.Encode(&enc);
+    }
   }
   cc_.Encode(&enc);
   return enc.Release();
@@ -252,16 +376,60 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
   }
   if (!ks.cc_.Decode(&dec)) return fail("bad causal context");
   if (!dec.done()) return fail("trailing bytes after keyspace");
-  // Every dot must lie inside the context, or merges could resurrect or lose data.
   bool ok = true;
-  for (const auto& [k, v] : ks.keys_) {
-    for (const auto& w : v.str.reg.writes()) ok &= ks.cc_.Contains(w.dot);
-    v.set.ForEach([&](std::string_view, const SetStore::DotList& dots) {
-      for (const Dot& d : dots) ok &= ks.cc_.Contains(d);
-    });
-  }
+  for (const auto& [k, v] : ks.keys_) ok &= DotsInContext(v, ks.cc_);
   if (!ok) return fail("dot outside the causal context");
   return ks;
+}
+
+bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch) {
+  MergeScratch local;
+  MergeScratch& s = scratch != nullptr ? *scratch : local;
+  Decoder dec(bytes);
+  auto fail = [&](const char* why) {
+    if (error) *error = dec.error().empty() ? why : dec.error();
+    return false;
+  };
+  uint8_t flags = 0;
+  uint64_t n = 0;
+  if (!dec.GetByte(&flags) || flags > 1 || !dec.GetCount(&n, 4)) return fail("bad keyspace header");
+  if (flags == 0) {
+    // A full state: its join also visits the keys it does not list (rare: full syncs).
+    std::optional<Keyspace> other = Decode(bytes, self_, error);
+    if (!other) return false;
+    Merge(*other);
+    return true;
+  }
+  // A delta. Decode and check all of it first (as Decode does, same order, same errors),
+  // so that malformed input changes nothing; then join it key by key (as Merge does).
+  s.keys_.clear();
+  if (s.values_.size() < n) s.values_.resize(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view key;
+    if (!dec.GetBytes(&key)) return fail("bad key");
+    if (i > 0 && !(s.keys_.back() < key)) {
+      dec.Fail("keys not sorted");
+      return fail("keys not sorted");
+    }
+    if (!s.values_[i].Decode(&dec)) return fail("bad key value");
+    s.keys_.push_back(key);
+  }
+  if (!s.cc_.Decode(&dec)) return fail("bad causal context");
+  if (!dec.done()) return fail("trailing bytes after keyspace");
+  bool ok = true;
+  for (size_t i = 0; i < n; ++i) ok &= DotsInContext(s.values_[i], s.cc_);
+  if (!ok) return fail("dot outside the causal context");
+
+  const bool complete = key_complete_;  // and the delta is key-complete
+  for (size_t i = 0; i < n; ++i) {
+    auto it = keys_.find(s.keys_[i]);
+    if (it == keys_.end()) it = keys_.emplace(std::string(s.keys_[i]), KeyValue()).first;
+    it->second.Join(s.values_[i], cc_, s.cc_, /*other_complete=*/true, complete);
+    if (!complete && it->second.Empty()) keys_.erase(it);
+  }
+  cc_.Join(s.cc_);
+  key_complete_ = complete;
+  return true;
 }
 
 std::string Keyspace::Dump(std::string_view key) const {
@@ -310,9 +478,10 @@ std::string Keyspace::DumpAll() const {
 }
 
 size_t Keyspace::MemoryBytes() const {
-  size_t n = keys_.bucket_count() * sizeof(void*) + cc_.HeapBytes();
+  size_t n = keys_.IndexBytes() + cc_.HeapBytes();
   for (const auto& [k, v] : keys_) {
-    n += sizeof(std::pair<const std::string, KeyValue>) + 16 + (k.capacity() > 15 ? k.capacity() + 1 : 0);
+    n += sizeof(std::pair<const std::string, KeyValue>) + 16 +
+         (k.capacity() > 15 ? k.capacity() + 1 : 0);
     n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes();
   }
   return n;

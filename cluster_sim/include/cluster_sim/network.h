@@ -11,6 +11,7 @@
 // Deterministic; single-threaded.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,10 +46,17 @@ double GreatCircleKm(double lat1, double lon1, double lat2, double lon2);
 // One-way latency over fibre for that distance and route factor, rounded to 1 us.
 SimTime FibreLatency(double km, double route_factor);
 
-class Network {
+class Network : private EventLoop::Handler {
  public:
   // Delivery callback: (from, to, payload). Payload ownership is shared with the sender.
   using Deliver = std::function<void(int from, int to, const std::shared_ptr<const void>& msg)>;
+  // A message as SendPacket carries it: a small header copied by value (no allocation)
+  // and an optional body shared with the sender.
+  struct Packet {
+    std::array<uint64_t, 3> header{};
+    std::shared_ptr<const void> body;
+  };
+  using DeliverPacket = std::function<void(int from, int to, const Packet& packet)>;
   // Trace callback: one line per event ("sent", "delivered", "dropped (loss)", ...).
   using Trace = std::function<void(const std::string& line)>;
 
@@ -57,6 +65,9 @@ class Network {
   void SetLink(int from, int to, const LinkParams& p);
   const LinkParams& link(int from, int to) const { return links_[Index(from, to)].params; }
   void SetDeliver(Deliver d) { deliver_ = std::move(d); }
+  // When set, every delivery goes here instead of to the Deliver callback (a message sent
+  // with Send arrives as a packet with a zero header and the message as its body).
+  void SetDeliverPacket(DeliverPacket d) { deliver_packet_ = std::move(d); }
   void SetTrace(Trace t) { trace_ = std::move(t); }
 
   void Cut(int a, int b);      // both directions
@@ -67,27 +78,51 @@ class Network {
   // Sends msg (of `bytes` bytes) from -> to. `what` describes it in traces; build it only
   // when tracing() (it is carried with the message).
   void Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes, std::string what);
+  // The same for a packet: same links, draws, counters and traces.
+  void SendPacket(int from, int to, Packet packet, size_t bytes, std::string what);
   bool tracing() const { return static_cast<bool>(trace_); }
 
   const LinkStats& stats(int from, int to) const { return links_[Index(from, to)].stats; }
   int size() const { return n_; }
 
  private:
+  // A message in flight (one per copy).
+  struct InFlight {
+    int from = 0;
+    int to = 0;
+    size_t bytes = 0;
+    Packet packet;
+    std::string what;
+    uint32_t next_free = 0;  // in pool_: the next free entry + 1
+  };
   struct Link {
     LinkParams params;
     bool cut = false;
     Rng rng{0};
     LinkStats stats;
+    // Messages that arrive in the order they were sent (all of them without jitter): a
+    // FIFO ring, read and written sequentially. Others wait in the network's pool.
+    std::vector<InFlight> fifo;  // capacity: 0 or a power of 2
+    size_t fifo_head = 0;
+    size_t fifo_count = 0;
+    int64_t fifo_last_at = -1;  // arrival time of the newest message in the ring
   };
+  // Event argument: a link's FIFO (kFifo | link index) or an entry of pool_.
+  static constexpr uint64_t kFifo = uint64_t{1} << 63;
+
   size_t Index(int from, int to) const { return static_cast<size_t>(from * n_ + to); }
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
+  void OnEvent(uint64_t arg) override;  // an arrival
 
   EventLoop& loop_;
   int n_;
   std::vector<std::string> names_;
   std::vector<Link> links_;
   Deliver deliver_;
+  DeliverPacket deliver_packet_;
   Trace trace_;
+  std::vector<InFlight> pool_;
+  uint32_t free_pool_ = 0;  // first free pool entry + 1; 0: none
 };
 
 }  // namespace cluster_sim
