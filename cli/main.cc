@@ -12,6 +12,7 @@
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "hotkey_command.h"
+#include "lending/lending_service.h"
 #include "report.h"
 
 namespace {
@@ -28,14 +29,27 @@ struct RunArgs {
   bool quiet = false;
 };
 
+// The services scenario steps may use (`lending@A: ...`, `check: lending-invariants`).
+void RegisterServices(cluster_sim::RunOptions* options) {
+  options->services["lending"] = [] { return lending::NewLendingService(); };
+}
+
 int Run(const RunArgs& args) {
   // Load everything first: a bad file means nothing runs (exit 2).
   std::vector<cluster_sim::Scenario> scenarios;
   bool bad = false;
+  cluster_sim::RunOptions service_options;
+  RegisterServices(&service_options);
   for (const auto& f : args.files) {
     auto s = cluster_sim::LoadScenarioFile(f);
     if (!s.ok()) {
       std::cerr << s.status().message() << "\n";
+      bad = true;
+      continue;
+    }
+    cluster_sim::Status v = cluster_sim::ValidateServiceSteps(*s, service_options);
+    if (!v.ok()) {
+      std::cerr << v.message() << "\n";
       bad = true;
       continue;
     }
@@ -48,6 +62,7 @@ int Run(const RunArgs& args) {
   doc["scenarios"] = nlohmann::ordered_json::array();
   for (const auto& scenario : scenarios) {
     cluster_sim::RunOptions options;
+    RegisterServices(&options);
     options.seed = args.seed;
     if (args.trace) {
       // With --json the trace goes to stderr so stdout stays one JSON document.

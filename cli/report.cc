@@ -98,6 +98,12 @@ std::string RenderText(const RunReport& r, const RenderOptions& options) {
       for (const auto& note : s.notes) check += (check.empty() ? "" : "  ") + ("(" + note + ")");
       row.push_back(check);
       rows.push_back(std::move(row));
+      for (std::string l : s.output) {  // a service's lines, under its step
+        for (size_t at = l.find('\t'); at != std::string::npos; at = l.find('\t', at)) {
+          l.replace(at, 1, "    ");
+        }
+        rows.push_back({"      | " + l});
+      }
     }
     std::vector<size_t> width(header.size());
     for (size_t c = 0; c < header.size(); ++c) {
@@ -180,6 +186,7 @@ nlohmann::ordered_json ToJson(const RunReport& r) {
       st["values"] = values;
     }
     if (!s.notes.empty()) st["notes"] = s.notes;
+    if (!s.output.empty()) st["output"] = s.output;
     if (s.verdict != StepReport::Verdict::kNone) {
       st["check"] = s.verdict == StepReport::Verdict::kPass ? "pass" : "fail";
     }

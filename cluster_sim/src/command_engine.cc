@@ -267,6 +267,61 @@ Reply SMIsMember(Ctx& c) {
   return Reply::Array(std::move(out));
 }
 
+// SMOVE source destination member: the removal from source and the addition to
+// destination it made replicate (one delta); a member absent from source moves nothing.
+Reply SMove(Ctx& c) {
+  const std::string& src = c.argv[1];
+  const std::string& dst = c.argv[2];
+  const std::string& member = c.argv[3];
+  if (c.ks.TypeOf(src) == Type::kNone) return Reply::Integer(0);  // Redis checks this first
+  if (!TypeIs(c, src, Type::kSet) || !TypeIs(c, dst, Type::kSet)) return Err(kWrongType);
+  if (!c.ks.IsMember(src, member)) return Reply::Integer(0);
+  if (src == dst) return Reply::Integer(1);  // as Redis: nothing to do
+  c.ks.SRem(src, member, c.delta);
+  c.ks.SAdd(dst, member, c.delta);
+  c.wrote = true;
+  return Reply::Integer(1);
+}
+
+// SPOP key [count]: removes members and replicates the removal it made (an SREM), never
+// the command. Which members: Redis draws at random; aasim must be deterministic without
+// a global generator, so the draw is a SplitMix64 sequence seeded with FNV-1a(key) xor
+// the writer's wall clock (microseconds), each draw an index into the members in byte
+// order. Same state, key and clock: same members.
+Reply SPop(Ctx& c) {
+  const std::string& key = c.argv[1];
+  if (c.argv.size() > 3) return Err(kSyntax);
+  int64_t count = 1;
+  bool with_count = c.argv.size() == 3;
+  if (with_count) {
+    if (!crdt::ParseRedisInteger(c.argv[2], &count) || count < 0) {
+      return Err("ERR value is out of range, must be positive");
+    }
+  }
+  if (!TypeIs(c, key, Type::kSet)) return Err(kWrongType);
+  std::vector<std::string> members = c.ks.Members(key);
+  if (members.empty()) return with_count ? Reply::Array({}) : Reply::Nil();
+  uint64_t state = 1469598103934665603ull;
+  for (unsigned char ch : key) state = (state ^ ch) * 1099511628211ull;
+  state ^= static_cast<uint64_t>(c.now_us);
+  auto next = [&state] {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  std::vector<std::string> popped;
+  while (!members.empty() && static_cast<int64_t>(popped.size()) < count) {
+    size_t i = static_cast<size_t>(next() % members.size());
+    popped.push_back(std::move(members[i]));
+    members.erase(members.begin() + static_cast<ptrdiff_t>(i));
+  }
+  for (const std::string& m : popped) c.ks.SRem(key, m, c.delta);
+  c.wrote = !popped.empty();
+  if (!with_count) return Reply::Bulk(std::move(popped.front()));
+  return Reply::BulkArray(popped);
+}
+
 Reply SCard(Ctx& c) {
   if (!TypeIs(c, c.argv[1], Type::kSet)) return Err(kWrongType);
   return Reply::Integer(static_cast<int64_t>(c.ks.Card(c.argv[1])));
@@ -432,6 +487,7 @@ constexpr CommandSpec kCommands[] = {
     {"scard", 2, SCard},       {"set", -3, Set},
     {"setnx", 3, SetNx},       {"sismember", 3, SIsMember},
     {"smembers", 2, SMembers}, {"smismember", -3, SMIsMember},
+    {"smove", 4, SMove},       {"spop", -2, SPop},
     {"srem", -3, SRem},        {"strlen", 2, StrLen},
     {"type", 2, TypeCmd},      {"unlink", -2, Del},
 };
@@ -574,6 +630,11 @@ bool GlobMatch(std::string_view pattern, std::string_view text) {
   bool skip_longer = false;
   return GlobImpl(pattern.data(), static_cast<int64_t>(pattern.size()), text.data(),
                   static_cast<int64_t>(text.size()), &skip_longer, 0);
+}
+
+int CommandEngine::Arity(std::string_view name) {
+  const CommandSpec* spec = FindCommandIgnoringCase(name);
+  return spec ? spec->arity : 0;
 }
 
 std::vector<std::string> CommandEngine::CommandNames() {

@@ -41,6 +41,10 @@ class CommandEngine {
   Reply Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64_t wall_clock_us,
                 crdt::Keyspace* delta, bool* wrote) const;
 
+  // Redis arity of a supported command (any case): N exactly N arguments, the name
+  // included; -N at least N. 0 if the engine does not know the command.
+  static int Arity(std::string_view name);
+
   // Names of the supported commands, lowercase, sorted.
   static std::vector<std::string> CommandNames();
 };

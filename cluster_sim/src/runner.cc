@@ -3,9 +3,15 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "cluster_sim/network.h"
 #include "cluster_sim/rng.h"
+#include "cluster_sim/session.h"
 
 namespace cluster_sim {
 
@@ -99,7 +105,89 @@ std::vector<std::string> RunLoad(const LoadSpec& load, int step_number, Simulati
   return notes;
 }
 
+// What services see of the simulation: connections (Sessions), liveness, round trips.
+class SimServiceHost final : public ServiceHost {
+ public:
+  explicit SimServiceHost(Simulation& sim) : sim_(sim) {}
+  int region_count() const override { return sim_.region_count(); }
+  std::string region_name(int r) const override { return sim_.region_name(r); }
+  bool alive(int r) const override { return sim_.alive(r); }
+  std::unique_ptr<Client> Connect(int r) override {
+    return std::make_unique<Session>(SimulationBackend(sim_, r));
+  }
+  SimTime RoundTrip(int from, int to) const override {
+    if (from == to) return SimTime(0);
+    return sim_.network().link(from, to).latency + sim_.network().link(to, from).latency;
+  }
+
+ private:
+  Simulation& sim_;
+};
+
+// The services of one run, made on first use.
+class Services {
+ public:
+  explicit Services(const RunOptions& options) : options_(options) {}
+  Service* Get(std::string_view name) {
+    auto it = made_.find(name);
+    if (it != made_.end()) return it->second.get();
+    auto f = options_.services.find(name);
+    if (f == options_.services.end()) return nullptr;
+    return made_.emplace(std::string(name), f->second()).first->second.get();
+  }
+  // The service offering check `name`.
+  Service* ForCheck(std::string_view name) {
+    for (const auto& [service, factory] : options_.services) {
+      Service* s = Get(service);
+      for (const std::string& c : s->CheckNames()) {
+        if (c == name) return s;
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  const RunOptions& options_;
+  std::map<std::string, std::unique_ptr<Service>, std::less<>> made_;
+};
+
+std::string Quoted(const std::vector<std::string>& lines) {
+  std::string out = "[";
+  for (size_t i = 0; i < lines.size(); ++i) out += (i ? ", \"" : "\"") + lines[i] + "\"";
+  return out + "]";
+}
+
 }  // namespace
+
+Status ValidateServiceSteps(const Scenario& scenario, const RunOptions& options) {
+  Services services(options);
+  for (const Step& step : scenario.steps) {
+    const SourceMark& m = step.value_mark.line > 0 ? step.value_mark : step.mark;
+    if (step.kind == Step::Kind::kService) {
+      std::string what = step.service + "@" + step.region;
+      Service* s = services.Get(step.service);
+      if (s == nullptr) {
+        return Status::InvalidArgument(Where(scenario, step.mark) + what + ": no service '" +
+                                       step.service + "' in this build");
+      }
+      Status v = s->Validate(step.text);
+      if (!v.ok()) return Status::InvalidArgument(Where(scenario, m) + what + ": " + v.message());
+    } else if (step.kind == Step::Kind::kCheck) {
+      if (services.ForCheck(step.service) == nullptr) {
+        std::string known;
+        for (const auto& [name, factory] : options.services) {
+          for (const std::string& c : services.Get(name)->CheckNames()) {
+            known += (known.empty() ? "" : ", ") + c;
+          }
+        }
+        return Status::InvalidArgument(
+            Where(scenario, m) + "check: unknown check '" + step.service +
+            "' (known checks: " + (known.empty() ? "none" : known) + ")");
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 bool Matches(const Expectation& expect, const Reply& reply, const std::vector<std::string>& argv,
              std::string* why) {
@@ -197,6 +285,8 @@ RunReport RunScenario(const Scenario& scenario, const RunOptions& options) {
   for (const RegionSpec& r : scenario.regions) report.regions.push_back(r.name);
 
   const Rng load_rng(MakeSimConfig(scenario, options).seed);
+  SimServiceHost host(sim);
+  Services services(options);
   std::string key;  // the key the table follows: the last command's
   int number = 0;
   for (const Step& step : scenario.steps) {
@@ -303,6 +393,69 @@ RunReport RunScenario(const Scenario& scenario, const RunOptions& options) {
         sr.operation = "note";
         sr.notes.push_back(step.text);
         break;
+      case Step::Kind::kService: {
+        int r = sim.RegionIndex(step.region);
+        int from = step.from_region.empty() ? r : sim.RegionIndex(step.from_region);
+        sr.region = step.region;
+        sr.operation = step.service + " " + step.text;
+        if (from != r) sr.operation += " (from " + step.from_region + ")";
+        Service* service = services.Get(step.service);
+        if (service == nullptr) {
+          fail("no service '" + step.service + "' in this build");
+          break;
+        }
+        ServiceResult res = service->Run(host, r, from, step.text);
+        if (!res.outcome.empty()) sr.reply = Reply::Status(res.outcome);
+        sr.output = res.lines;
+        sr.notes = res.notes;
+        if (!res.error.empty()) {
+          report.expectations++;
+          fail(step.service + "@" + step.region + ": " + res.error);
+          break;
+        }
+        std::string why;
+        if (step.expect) {
+          report.expectations++;
+          if (res.outcome != step.expect->text) {
+            why = "expected outcome " + step.expect->text + ", got " +
+                  (res.outcome.empty() ? "none" : res.outcome);
+          }
+        }
+        if (step.output) {
+          report.expectations++;
+          if (res.lines != *step.output) {
+            why += (why.empty() ? "" : "; ") + std::string("expected output ") +
+                   Quoted(*step.output) + ", got " + Quoted(res.lines);
+          }
+        }
+        if (!why.empty()) {
+          fail(why);
+        } else if (step.expect || step.output) {
+          sr.verdict = StepReport::Verdict::kPass;
+        }
+        break;
+      }
+      case Step::Kind::kCheck: {
+        sr.operation = "check " + step.service;
+        Service* service = services.ForCheck(step.service);
+        report.expectations++;
+        if (service == nullptr) {
+          fail("unknown check '" + step.service + "'");
+          break;
+        }
+        std::vector<std::string> broken = service->Check(host, step.service);
+        sr.reply = Reply::Status(broken.empty() ? "all invariants hold"
+                                                : std::to_string(broken.size()) + " broken");
+        sr.output = broken;
+        const std::vector<std::string> want =
+            step.expect ? step.expect->items : std::vector<std::string>{};
+        if (broken == want) {
+          sr.verdict = StepReport::Verdict::kPass;
+        } else {
+          fail("expected broken invariants " + Quoted(want) + ", got " + Quoted(broken));
+        }
+        break;
+      }
       case Step::Kind::kLoad: {
         const LoadSpec& load = step.load;
         sr.operation =

@@ -183,6 +183,8 @@ class Parser {
   Status ParseRestart(const MapEntry& entry, Step* step);
   Status ParseNote(const MapEntry& entry, Step* step);
   Status ParseLoad(const MapEntry& entry, Step* step);
+  Status ParseService(const MapEntry& entry, Step* step);
+  Status ParseCheck(const MapEntry& entry, Step* step);
 
   Status Error(const YAML::Mark& mark, std::string_view message) const;
 
@@ -249,7 +251,19 @@ constexpr StepKindInfo kStepKinds[] = {
     {"restart", Step::Kind::kRestart, &Parser::ParseRestart},
     {"note", Step::Kind::kNote, &Parser::ParseNote},
     {"load", Step::Kind::kLoad, &Parser::ParseLoad},
+    {.name = "check",
+     .kind = Step::Kind::kCheck,
+     .parse = &Parser::ParseCheck,
+     .allows_expect = true},
+    {.name = "lending",
+     .kind = Step::Kind::kService,
+     .parse = &Parser::ParseService,
+     .region_suffix = true,
+     .allows_expect = true},
 };
+
+// The key that gives a service step's expected output lines (beside `expect:`).
+constexpr std::string_view kOutputKey = "output";
 
 // The step kind a key names, or nullptr. For a `name@REGION` kind, *region is the suffix.
 const StepKindInfo* FindStepKind(std::string_view key, std::string* region) {
@@ -788,9 +802,14 @@ Status Parser::ParseStep(const YAML::Node& node, Step* step) {
   const MapEntry* kind_entry = nullptr;
   const StepKindInfo* kind_info = nullptr;  // nullptr with a kind_entry: a command
   const MapEntry* expect_entry = nullptr;
+  const MapEntry* output_entry = nullptr;
   for (const MapEntry& e : entries) {
     if (e.key == kExpectKey) {
       expect_entry = &e;
+      continue;
+    }
+    if (e.key == kOutputKey && scenario_.RegionIndex(e.key) < 0) {
+      output_entry = &e;
       continue;
     }
     std::string region;
@@ -807,6 +826,10 @@ Status Parser::ParseStep(const YAML::Node& node, Step* step) {
     suffix_region = region;
   }
   if (kind_entry == nullptr) {
+    if (output_entry != nullptr) {
+      return Error(output_entry->key_node.Mark(),
+                   "output: only allowed on a service step (lending@REGION: ...)");
+    }
     if (expect_entry != nullptr) {
       return Error(expect_entry->key_node.Mark(),
                    "expect: only allowed on a command step (REGION: COMMAND), and this step has "
@@ -821,6 +844,12 @@ Status Parser::ParseStep(const YAML::Node& node, Step* step) {
                      kind_entry->key + "'");
   }
 
+  if (output_entry != nullptr &&
+      (kind_info == nullptr || kind_info->kind != Step::Kind::kService)) {
+    return Error(output_entry->key_node.Mark(),
+                 "output: only allowed on a service step (lending@REGION: ...), not on '" +
+                     kind_entry->key + "'");
+  }
   if (kind_info == nullptr) {
     step->kind = Step::Kind::kCommand;
     step->region = kind_entry->key;
@@ -828,6 +857,17 @@ Status Parser::ParseStep(const YAML::Node& node, Step* step) {
   } else {
     step->kind = kind_info->kind;
     if (kind_info->region_suffix) {
+      // `lending@B from A`: a request from a client in A, routed to B.
+      if (size_t at = suffix_region.find(" from "); at != std::string::npos) {
+        std::string from(Trim(std::string_view(suffix_region).substr(at + 6)));
+        std::string to(Trim(std::string_view(suffix_region).substr(0, at)));
+        suffix_region = std::move(to);
+        if (scenario_.RegionIndex(from) < 0) {
+          return Error(kind_entry->key_node.Mark(),
+                       UnknownRegion(Printable(kind_entry->key) + ": from", from));
+        }
+        step->from_region = from;
+      }
       if (scenario_.RegionIndex(suffix_region) < 0) {
         return Error(kind_entry->key_node.Mark(),
                      UnknownRegion(Printable(kind_entry->key), suffix_region));
@@ -839,7 +879,57 @@ Status Parser::ParseStep(const YAML::Node& node, Step* step) {
   if (expect_entry != nullptr) {
     Expectation expect;
     AASIM_RETURN_IF_ERROR(ParseExpect(*expect_entry, &expect));
+    if (step->kind == Step::Kind::kService && expect.kind != Expectation::Kind::kScalar) {
+      return Error(ValueMark(*expect_entry),
+                   "expect: on a service step, expected an outcome like ACCEPTED, DENIED, "
+                   "PROCESSED or PENDING, got " +
+                       Describe(expect_entry->value));
+    }
+    if (step->kind == Step::Kind::kCheck && expect.kind != Expectation::Kind::kList) {
+      return Error(ValueMark(*expect_entry),
+                   "expect: on a check, expected the list of broken invariants ([] for none), "
+                   "got " +
+                       Describe(expect_entry->value));
+    }
     step->expect = std::move(expect);
+  }
+  if (output_entry != nullptr) {
+    const YAML::Node& v = output_entry->value;
+    if (!v.IsSequence()) {
+      return Error(ValueMark(*output_entry),
+                   "output: expected the list of lines the service prints, got " + Describe(v));
+    }
+    std::vector<std::string> lines;
+    for (const YAML::Node& line : v) {
+      if (!line.IsScalar()) {
+        return Error(line.Mark(), "output: expected a line of text, got " + Describe(line));
+      }
+      lines.push_back(line.Scalar());
+    }
+    step->output = std::move(lines);
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseService(const MapEntry& entry, Step* step) {
+  step->service = entry.key.substr(0, entry.key.find('@'));
+  step->value_mark = ToSourceMark(ValueMark(entry));
+  if (entry.value.IsNull()) {
+    return Error(ValueMark(entry), Printable(entry.key) + ": empty step (write e.g. '" +
+                                       step->service + "@A: request Salvatore ofmiceandmen')");
+  }
+  AASIM_RETURN_IF_ERROR(Text(entry, Printable(entry.key), &step->text));
+  if (Trim(step->text).empty()) {
+    return Error(ValueMark(entry), Printable(entry.key) + ": empty step");
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseCheck(const MapEntry& entry, Step* step) {
+  step->value_mark = ToSourceMark(ValueMark(entry));
+  AASIM_RETURN_IF_ERROR(Text(entry, "check", &step->service));
+  if (Trim(step->service).empty()) {
+    return Error(ValueMark(entry), "check: expected a check name like lending-invariants");
   }
   return Status::Ok();
 }

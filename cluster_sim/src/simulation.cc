@@ -703,6 +703,10 @@ std::vector<Reply> Simulation::ExecuteBatch(int r,
   return impl_->ExecuteBatch(r, cmds);
 }
 Client& Simulation::client(int r) { return *impl_->clients[r]; }
+uint64_t Simulation::KeyVersion(int r, std::string_view key) const {
+  const auto& reg = impl_->regions[r];
+  return reg.alive ? reg.store->KeyVersion(key) : 0;
+}
 
 void Simulation::Partition(const std::vector<std::vector<int>>& groups) {
   impl_->ForGroupPairs(groups, [&](int a, int b) {

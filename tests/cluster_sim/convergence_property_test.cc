@@ -877,6 +877,7 @@ class ModelStore final : public Store {
     if (!world_->OnMerge(region_, encoded)) return Status::Ok();
     return inner_->Merge(encoded);
   }
+  uint64_t KeyVersion(std::string_view key) const override { return inner_->KeyVersion(key); }
   std::string FullState() const override {
     std::string s = inner_->FullState();
     world_->OnFullState(region_, s);

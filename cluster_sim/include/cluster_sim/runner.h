@@ -10,12 +10,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cluster_sim/client.h"
 #include "cluster_sim/scenario.h"
+#include "cluster_sim/service.h"
 #include "cluster_sim/simulation.h"
 #include "cluster_sim/status.h"
 
@@ -31,6 +33,7 @@ struct StepReport {
   std::string key;                  // the key whose values are shown ("" before any command)
   std::vector<std::string> values;  // value of `key` in every region, region order
   std::vector<std::string> notes;   // extra facts: "took 80ms", "lost 3 unreplicated writes"
+  std::vector<std::string> output;  // service steps: the lines the service printed
   enum class Verdict { kNone, kPass, kFail } verdict = Verdict::kNone;
   std::string failure;  // "FILE:LINE:COL: expected 25, got 23"
 };
@@ -57,7 +60,15 @@ struct RunOptions {
   std::optional<uint64_t> seed;                   // overrides the file's seed
   std::function<void(const std::string&)> trace;  // every message event, when set
   StoreFactory store_factory;                     // default: the in-memory store
+  // Services for `NAME@REGION:` steps and `check:` steps, by name (the CLI registers
+  // lending). One Service is made per run.
+  std::map<std::string, ServiceFactory, std::less<>> services;
 };
+
+// Checks every service and check step against `options.services` before anything runs:
+// an unregistered service or check, or a step text the service rejects, is an
+// InvalidArgument "FILE:LINE:COL: NAME@REGION: reason".
+Status ValidateServiceSteps(const Scenario& scenario, const RunOptions& options);
 
 // The seed used when neither the command line nor the file gives one.
 constexpr uint64_t kDefaultSeed = 1;

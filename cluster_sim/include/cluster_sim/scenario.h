@@ -113,6 +113,8 @@ struct Step {
     kRestart,    // `restart: REGION`
     kNote,       // `note: text`
     kLoad,       // `load: {regions: [A, B], ops: 1000, duration: 10s, ...}` (extension)
+    kService,    // `lending@A: TEXT` or `lending@A from B: TEXT` (+ `expect:`, `output:`)
+    kCheck,      // `check: NAME` (+ optional `expect: [broken invariants]`)
   };
   Kind kind = Kind::kNote;
   SourceMark mark;  // the step (its first key)
@@ -126,6 +128,10 @@ struct Step {
   SimTime duration{0};                           // kWait: amount; kAt: absolute instant
   std::vector<std::string> keys;                 // kConverged: empty = all keys
   LoadSpec load;                                 // kLoad
+  std::string service;      // kService: the service name ("lending"); kCheck: the check name
+  std::string from_region;  // kService: the client's region when routed (`from B`), else ""
+  std::optional<std::vector<std::string>> output;  // kService: `output:`, the exact lines
+  SourceMark value_mark;                           // kService, kCheck: the step's value
 };
 
 struct Scenario {

@@ -112,6 +112,8 @@ class Simulation {
   Reply Execute(int r, const std::vector<std::string>& argv);
   // Runs commands atomically in region r (MULTI/EXEC): one replicated effect.
   std::vector<Reply> ExecuteBatch(int r, const std::vector<std::vector<std::string>>& commands);
+  // Store::KeyVersion of region r (for WATCH); 0 while r is down.
+  uint64_t KeyVersion(int r, std::string_view key) const;
   // A Client bound to region r (valid while the simulation lives).
   Client& client(int r);
 

@@ -32,6 +32,10 @@ class Store {
                                           int64_t wall_clock_us, std::string* effect) = 0;
   // Merges a peer's effect or full state (both are encoded keyspaces).
   virtual Status Merge(std::string_view encoded) = 0;
+  // A number that changes whenever a local write or a merged effect or full state touched
+  // `key` (Redis WATCH semantics: any write, even one that leaves the same value; never a
+  // read). Only equality of two readings means something. Used by Session (WATCH/EXEC).
+  virtual uint64_t KeyVersion(std::string_view key) const = 0;
   // The full replicated state (for a full sync).
   virtual std::string FullState() const = 0;
 
