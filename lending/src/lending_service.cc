@@ -155,8 +155,8 @@ class LendingService final : public cluster_sim::Service {
       routed_ += rtt;
       routed_requests_++;
       result.notes.push_back("routed from " + host.region_name(from) + " to " + rname + ": +" +
-                             FormatMs(rtt) + " round trip (" + std::to_string(routed_requests_) +
-                             " routed so far, " + FormatMs(routed_) + " in all)");
+                             FormatMs(rtt) + " round trip; " + std::to_string(routed_requests_) +
+                             " routed so far, " + FormatMs(routed_) + " in all");
     }
     if (!host.alive(region)) {
       result.outcome = "ERROR";
@@ -255,6 +255,7 @@ class LendingService final : public cluster_sim::Service {
     std::unique_ptr<Client> shelving_client;
     std::unique_ptr<ShelvingWorker> shelving;
     std::unique_ptr<Client> producer;
+    size_t next = 0;  // the instance the next round of polling starts with
   };
 
   RegionState& State(int region) { return regions_[region]; }
@@ -306,10 +307,17 @@ class LendingService final : public cluster_sim::Service {
     std::vector<EntryResult> finished;
     for (int round = 0; round < kMaxRounds; ++round) {
       bool progress = false;
-      for (auto& inst : rs.instances) {
+      // Round robin, starting after the instance that last got work, so that the
+      // instances of a region share the load as consumers of one group do.
+      const size_t n = rs.instances.size();
+      const size_t first = rs.next % n;
+      for (size_t k = 0; k < n; ++k) {
+        const size_t i = (first + k) % n;
+        Instance* inst = rs.instances[i].get();
         if (!inst->running) continue;
         PollResult p = inst->worker->Poll(&result->lines);
         progress = progress || p.progressed;
+        if (p.progressed) rs.next = i + 1;
         for (EntryResult& f : p.finished) {
           if (f.watch_retries > 0) {
             result->notes.push_back(inst->name + ": entry " + f.id + " retried " +
