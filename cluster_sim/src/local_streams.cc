@@ -263,7 +263,10 @@ Reply LocalStreams::XGroup(Call& c) {
   const std::string& group = c.argv[3];
   bool mkstream = false;
   if (sub == "create" && c.argv.size() == 6) {
-    if (!Is(c.argv[5], "mkstream")) return Err(kSyntax);
+    if (!Is(c.argv[5], "mkstream")) {
+      return Reply::Error("ERR unknown subcommand or wrong number of arguments for '" + c.argv[1] +
+                          "'. Try XGROUP HELP.");
+    }
     mkstream = true;
   }
   if (c.taken(key)) return Err(kWrongType);
@@ -337,7 +340,7 @@ Reply LocalStreams::XReadGroup(Call& c) {
   size_t n = c.argv.size() - streams_at;
   if (n % 2 != 0) {
     return Err(
-        "ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be "
+        "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be "
         "specified.");
   }
   if (!have_group) return Err("ERR Missing GROUP option for XREADGROUP");
@@ -422,7 +425,7 @@ Reply LocalStreams::XPending(Call& c) {
     if (!ParseI64(c.argv[4], &min_idle)) return Err(kNotInteger);
     at = 5;
   }
-  if (argc != 3 && (argc < 6 || argc - at > 4)) return Err(kSyntax);
+  if (argc != 3 && (argc < 6 || argc > 9)) return Err(kSyntax);  // as Redis 7.0
   std::optional<Id> start, end;
   int64_t count = 0;
   std::string only_consumer;
@@ -432,7 +435,7 @@ Reply LocalStreams::XPending(Call& c) {
     if (!start || !end) return Err(kInvalidId);
     if (!ParseI64(c.argv[at + 2], &count)) return Err(kNotInteger);
     if (count < 0) count = 0;
-    if (argc - at == 4) only_consumer = c.argv[at + 3];
+    if (at + 3 < argc) only_consumer = c.argv[at + 3];
   }
   if (c.taken(key)) return Err(kWrongType);
   Stream* s = Find(key);
