@@ -923,25 +923,28 @@ TEST(ScenarioErrorTest, RouteFactorBelowOne) {
 TEST(ScenarioErrorTest, StepNotAMap) {
   EXPECT_EQ(ErrorOf(WithSteps("  - [A, INCR x]\n")),
             "t.yaml:4:5: expected a step (REGION: COMMAND or one of: partition, heal, wait, at, "
-            "sync, converged, crash, restart, note, load), got a list");
+            "sync, converged, crash, restart, note, load, check, lending@REGION), got a list");
   EXPECT_EQ(ErrorOf(WithSteps("  - {}\n")),
             "t.yaml:4:5: empty step (expected REGION: COMMAND or one of: partition, heal, wait, "
-            "at, sync, converged, crash, restart, note, load)");
+            "at, sync, converged, crash, restart, note, load, check, lending@REGION)");
 }
 
 TEST(ScenarioErrorTest, UnknownStepKind) {
   EXPECT_EQ(ErrorOf(WithSteps("  - A: INCR x\n  - foo: 1\n")),
             "t.yaml:5:5: unknown step 'foo' (not a region of this scenario nor a step kind: "
-            "partition, heal, wait, at, sync, converged, crash, restart, note, load)");
+            "partition, heal, wait, at, sync, converged, crash, restart, note, load, check, "
+            "lending@REGION)");
   EXPECT_EQ(ErrorOf(WithSteps("  - snyc\n")),
             "t.yaml:4:5: unknown step 'snyc' (not a region of this scenario nor a step kind: "
-            "partition, heal, wait, at, sync, converged, crash, restart, note, load)");
+            "partition, heal, wait, at, sync, converged, crash, restart, note, load, check, "
+            "lending@REGION)");
 }
 
 TEST(ScenarioErrorTest, FileTextInMessagesStaysOnOneLine) {
   EXPECT_EQ(ErrorOf(WithSteps("  - \"a\\tb\\nc\": 1\n")),
             "t.yaml:4:5: unknown step 'a\\tb\\nc' (not a region of this scenario nor a step kind: "
-            "partition, heal, wait, at, sync, converged, crash, restart, note, load)");
+            "partition, heal, wait, at, sync, converged, crash, restart, note, load, check, "
+            "lending@REGION)");
   EXPECT_EQ(ErrorOf(WithSteps("  - wait: " + std::string(70, 'x') + "\n")),
             "t.yaml:4:11: wait: expected a duration like \"40ms\", got \"" + std::string(60, 'x') +
                 "...\"");
@@ -950,7 +953,8 @@ TEST(ScenarioErrorTest, FileTextInMessagesStaysOnOneLine) {
 TEST(ScenarioErrorTest, UnknownRegionInCommand) {
   EXPECT_EQ(ErrorOf(WithSteps("  - D: INCR x\n")),
             "t.yaml:4:5: unknown step 'D' (not a region of this scenario nor a step kind: "
-            "partition, heal, wait, at, sync, converged, crash, restart, note, load)");
+            "partition, heal, wait, at, sync, converged, crash, restart, note, load, check, "
+            "lending@REGION)");
 }
 
 TEST(ScenarioErrorTest, BareStepNeedsValue) {
