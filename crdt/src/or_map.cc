@@ -8,6 +8,13 @@ size_t HashStore::size() const {
   return n;
 }
 
+bool HashStore::empty() const {
+  for (const auto& [f, v] : fields_) {
+    if (v.Present()) return false;
+  }
+  return true;
+}
+
 const StringValueStore* HashStore::Find(std::string_view field) const {
   auto it = fields_.find(field);
   return it == fields_.end() ? nullptr : &it->second;

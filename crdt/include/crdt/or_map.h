@@ -28,7 +28,7 @@ class HashStore {
 
   // Present fields.
   size_t size() const;
-  bool empty() const { return size() == 0; }
+  bool empty() const;  // no present field; stops at the first one (size() visits all)
   // No metadata at all (may be dropped).
   bool Empty() const { return fields_.empty(); }
   const StringValueStore* Find(std::string_view field) const;
