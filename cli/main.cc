@@ -13,6 +13,7 @@
 #include "cluster_sim/scenario.h"
 #include "hotkey_command.h"
 #include "lending/lending_service.h"
+#include "lending_command.h"
 #include "report.h"
 
 namespace {
@@ -127,7 +128,9 @@ int main(int argc, char** argv) {
       "    - sync                              # until every connected region caught up\n"
       "    - converged: [foo]\n\n"
       "Steps: REGION: COMMAND, partition, heal, wait, at, sync, converged, crash, restart,\n"
-      "note, load {regions, ops, duration, keys, commands}. Top level: name, source, seed,\n"
+      "note, load {regions, ops, duration, keys, commands}, lending@REGION: request USER\n"
+      "BOOKS (and return, start N, crash, restart; README \"The lending service\"), check:\n"
+      "lending-invariants. Top level: name, source, seed,\n"
       "regions, links, replication {backlog, max_batch, max_retry}, steps. Durations need a\n"
       "unit: us, ms, s, min, h. See README.md for every key and the replication model.");
   run->add_option("files", run_args.files, "Scenario files (YAML), run in order")
@@ -143,6 +146,8 @@ int main(int argc, char** argv) {
   run->add_flag("-q,--quiet", run_args.quiet, "Print only failures and the summary line");
   int hotkey_exit = kExitOk;
   CLI::App* hotkey = aasim::AddHotkeyCommand(app, &hotkey_exit);
+  int lending_exit = kExitOk;
+  CLI::App* lending_cmd = aasim::AddLendingCommand(app, &lending_exit);
 
   try {
     app.parse(argc, argv);
@@ -158,5 +163,6 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return Run(run_args);
   if (hotkey->parsed()) return hotkey_exit;
+  if (lending_cmd->parsed()) return lending_exit;
   return kExitBadInput;
 }
