@@ -316,6 +316,14 @@ class LendingService final : public cluster_sim::Service {
         Instance* inst = rs.instances[i].get();
         if (!inst->running) continue;
         PollResult p = inst->worker->Poll(&result->lines);
+        if (p.error.rfind("NOGROUP", 0) == 0) {
+          // The region crashed and restarted: its streams and groups were in memory and
+          // are gone. The instance re-creates the groups (as on start) and reads again.
+          std::string error;
+          inst->worker->Start(&error);
+          result->notes.push_back(inst->name + ": consumer group lost with its region, re-created");
+          p = inst->worker->Poll(&result->lines);
+        }
         progress = progress || p.progressed;
         if (p.progressed) rs.next = i + 1;
         for (EntryResult& f : p.finished) {
@@ -337,6 +345,11 @@ class LendingService final : public cluster_sim::Service {
       }
       if (rs.shelving) {
         PollResult p = rs.shelving->Poll();
+        if (p.error.rfind("NOGROUP", 0) == 0) {
+          std::string error;
+          rs.shelving->Start(&error);
+          p = rs.shelving->Poll();
+        }
         progress = progress || p.progressed;
         if (!p.error.empty()) result->notes.push_back("shelving: " + p.error);
       }
