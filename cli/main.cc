@@ -12,6 +12,7 @@
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "hotkey_command.h"
+#include "latency_command.h"
 #include "report.h"
 
 namespace {
@@ -31,8 +32,23 @@ struct RunArgs {
 int Run(const RunArgs& args) {
   // Load everything first: a bad file means nothing runs (exit 2).
   std::vector<cluster_sim::Scenario> scenarios;
+  // Latency files (a top-level `deployments:`) run with the latency engine, in file order.
+  std::vector<std::pair<size_t, cluster_sim::LatencyConfig>> latency_files;
   bool bad = false;
   for (const auto& f : args.files) {
+    if (aasim::IsLatencyFile(f)) {
+      auto l = cluster_sim::LoadLatencyFile(f);
+      if (!l.ok()) {
+        std::cerr << l.status().message() << "\n";
+        bad = true;
+        continue;
+      }
+      cluster_sim::LatencyOverrides overrides;
+      overrides.seed = args.seed;
+      (void)cluster_sim::ApplyLatencyOverrides(overrides, &l.value());
+      latency_files.emplace_back(scenarios.size(), std::move(l).value());
+      continue;
+    }
     auto s = cluster_sim::LoadScenarioFile(f);
     if (!s.ok()) {
       std::cerr << s.status().message() << "\n";
@@ -46,7 +62,24 @@ int Run(const RunArgs& args) {
   int failures = 0;
   nlohmann::ordered_json doc;
   doc["scenarios"] = nlohmann::ordered_json::array();
-  for (const auto& scenario : scenarios) {
+  size_t next_latency = 0;
+  auto run_latency_before = [&](size_t index) {
+    for (; next_latency < latency_files.size() && latency_files[next_latency].first == index;
+         ++next_latency) {
+      const cluster_sim::LatencyReport report =
+          cluster_sim::RunLatency(latency_files[next_latency].second);
+      failures += report.failures;
+      if (args.json) {
+        doc["scenarios"].push_back(aasim::LatencyToJson(report));
+      } else {
+        std::cout << cluster_sim::RenderLatencyText(report, args.quiet);
+        if (!args.quiet) std::cout << "\n";
+      }
+    }
+  };
+  for (size_t index = 0; index < scenarios.size(); ++index) {
+    run_latency_before(index);
+    const auto& scenario = scenarios[index];
     cluster_sim::RunOptions options;
     options.seed = args.seed;
     if (args.trace) {
@@ -66,6 +99,7 @@ int Run(const RunArgs& args) {
       if (!args.quiet && &scenario != &scenarios.back()) std::cout << "\n";
     }
   }
+  run_latency_before(scenarios.size());
   if (args.json) {
     doc["failures"] = failures;
     std::cout << doc.dump(2) << "\n";
@@ -114,7 +148,9 @@ int main(int argc, char** argv) {
       "Steps: REGION: COMMAND, partition, heal, wait, at, sync, converged, crash, restart,\n"
       "note, load {regions, ops, duration, keys, commands}. Top level: name, source, seed,\n"
       "regions, links, replication {backlog, max_batch, max_retry}, steps. Durations need a\n"
-      "unit: us, ms, s, min, h. See README.md for every key and the replication model.");
+      "unit: us, ms, s, min, h. See README.md for every key and the replication model.\n"
+      "A file with a top-level `deployments:` key is a latency file: it runs as `aasim latency`\n"
+      "would (see `aasim latency --help`).");
   run->add_option("files", run_args.files, "Scenario files (YAML), run in order")
       ->required()
       ->type_name("FILE...");
@@ -128,6 +164,8 @@ int main(int argc, char** argv) {
   run->add_flag("-q,--quiet", run_args.quiet, "Print only failures and the summary line");
   int hotkey_exit = kExitOk;
   CLI::App* hotkey = aasim::AddHotkeyCommand(app, &hotkey_exit);
+  int latency_exit = kExitOk;
+  CLI::App* latency = aasim::AddLatencyCommand(app, &latency_exit);
 
   try {
     app.parse(argc, argv);
@@ -143,5 +181,6 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return Run(run_args);
   if (hotkey->parsed()) return hotkey_exit;
+  if (latency->parsed()) return latency_exit;
   return kExitBadInput;
 }
