@@ -179,6 +179,48 @@ class Heap {
   std::vector<Ev> v_;
 };
 
+// ---------------------------------------------------------------- key popularity
+
+// Zipf over ranks 0..n-1 as an alias table (Walker 1977, Vose 1991): one draw is a bucket
+// (the high half of Next() * n, bias < n / 2^64) and a coin, O(1) whatever n is. Built
+// from ZipfSampler's probabilities, in a fixed order: deterministic.
+class AliasSampler {
+ public:
+  explicit AliasSampler(const ZipfSampler& zipf) {
+    const size_t n = zipf.size();
+    prob_.resize(n);
+    alias_.resize(n);
+    std::vector<double> scaled(n);
+    std::vector<uint32_t> small, large;
+    for (size_t i = 0; i < n; ++i) {
+      scaled[i] = zipf.Probability(i) * static_cast<double>(n);
+      (scaled[i] < 1.0 ? small : large).push_back(static_cast<uint32_t>(i));
+    }
+    while (!small.empty() && !large.empty()) {
+      const uint32_t s = small.back(), l = large.back();
+      small.pop_back();
+      prob_[s] = scaled[s];
+      alias_[s] = l;
+      scaled[l] -= 1.0 - scaled[s];
+      if (scaled[l] < 1.0) {
+        large.pop_back();
+        small.push_back(l);
+      }
+    }
+    for (uint32_t i : large) prob_[i] = 1.0, alias_[i] = i;
+    for (uint32_t i : small) prob_[i] = 1.0, alias_[i] = i;  // rounding leftovers
+  }
+  uint32_t Sample(Rng& rng) const {
+    __extension__ using U128 = unsigned __int128;
+    const uint32_t i = static_cast<uint32_t>((static_cast<U128>(rng.Next()) * prob_.size()) >> 64);
+    return rng.UniformDouble() < prob_[i] ? i : alias_[i];
+  }
+
+ private:
+  std::vector<double> prob_;
+  std::vector<uint32_t> alias_;
+};
+
 // ---------------------------------------------------------------- the model
 
 struct Request {
@@ -214,7 +256,7 @@ class Engine {
         shards_(config.shards),
         service_(config.service_time.count()),
         repl_service_(config.ReplicatedServiceTime().count()),
-        zipf_(config.keys, config.zipf) {
+        keys_(ZipfSampler(config.keys, config.zipf)) {
     const size_t n = static_cast<size_t>(n_);
     result_.deployment = deployment;
     result_.regions.resize(n);
@@ -383,7 +425,7 @@ class Engine {
     const int g = q.region;
     Rng& rng = op_rng_[static_cast<size_t>(g)];
     q.is_write = !rng.Chance(c_.regions[static_cast<size_t>(g)].workload.reads);
-    q.key = static_cast<uint32_t>(zipf_.Sample(rng));
+    q.key = keys_.Sample(rng);
     const int target = Route(g, q.is_write);
     if (target < 0) {
       ++Stats(g).failed;
@@ -637,7 +679,7 @@ class Engine {
   const int shards_;
   const int64_t service_;
   const int64_t repl_service_;
-  ZipfSampler zipf_;
+  AliasSampler keys_;
   bool jittered_ = false;
   DeploymentResult result_;
 
