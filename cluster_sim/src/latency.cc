@@ -5,9 +5,11 @@
 // (bench/latency_bench.cc): most events are scheduled a constant delay after "now" on one
 // "lane" (a request-start stream per region, a call hop (previous cluster, service region,
 // next cluster), a replication link, a shard's completions), so each lane is a FIFO ring
-// already in time order. A small binary heap holds the head of every non-empty lane plus the
-// few events that fit no lane (jittered or re-sent messages, outages). Events are 24-byte PODs;
-// requests and replication messages live in pools with free lists: no allocation per event.
+// already in time order. Events due within 65 ms go to a timing wheel of 1 us buckets (FIFO
+// each); later ones to their lane, whose head sits in a small binary heap with the few events
+// that fit no lane (jittered or re-sent messages, outages). The loop pops the earlier of the
+// wheel's front and the heap's top by (time, seq). Events are 24-byte PODs; requests and
+// replication messages live in pools with free lists: no allocation per event.
 #include "cluster_sim/latency.h"
 
 #include <algorithm>
@@ -179,6 +181,71 @@ class Heap {
   std::vector<Ev> v_;
 };
 
+// Events due less than kSpan microseconds after now: one bucket per microsecond, a bucket a
+// FIFO list in insertion (= sequence) order, so buckets pop in (time, seq) order; a bitmap
+// finds the next non-empty bucket. Nodes are pooled: no allocation per event.
+class Wheel {
+ public:
+  static constexpr int64_t kSpan = int64_t{1} << 16;
+
+  Wheel() : head_(kSpan, kNil), tail_(kSpan, kNil), bits_(kSpan / 64, 0) {}
+  bool empty() const { return size_ == 0; }
+  // REQUIRES: now <= e.t < now + kSpan.
+  void Push(const Ev& e) {
+    uint32_t node;
+    if (!free_.empty()) {
+      node = free_.back();
+      free_.pop_back();
+    } else {
+      node = static_cast<uint32_t>(nodes_.size());
+      nodes_.emplace_back();
+    }
+    nodes_[node] = Node{e, kNil};
+    const size_t b = static_cast<size_t>(e.t & (kSpan - 1));
+    if (head_[b] == kNil) {
+      head_[b] = node;
+      bits_[b >> 6] |= uint64_t{1} << (b & 63);
+    } else {
+      nodes_[tail_[b]].next = node;
+    }
+    tail_[b] = node;
+    ++size_;
+  }
+  // The earliest event. REQUIRES: !empty(); no event is earlier than now.
+  const Ev& Front(int64_t now) {
+    size_t b = static_cast<size_t>(now & (kSpan - 1));
+    size_t w = b >> 6;
+    uint64_t word = bits_[w] & (~uint64_t{0} << (b & 63));
+    while (word == 0) {
+      w = (w + 1) & (bits_.size() - 1);
+      word = bits_[w];
+    }
+    front_ = (w << 6) + static_cast<size_t>(std::countr_zero(word));
+    return nodes_[head_[front_]].ev;
+  }
+  // Removes the event Front returned.
+  void PopFront() {
+    const uint32_t node = head_[front_];
+    head_[front_] = nodes_[node].next;
+    if (head_[front_] == kNil) bits_[front_ >> 6] &= ~(uint64_t{1} << (front_ & 63));
+    free_.push_back(node);
+    --size_;
+  }
+
+ private:
+  static constexpr uint32_t kNil = UINT32_MAX;
+  struct Node {
+    Ev ev;
+    uint32_t next;
+  };
+  std::vector<Node> nodes_;
+  std::vector<uint32_t> free_;
+  std::vector<uint32_t> head_, tail_;
+  std::vector<uint64_t> bits_;
+  size_t front_ = 0;
+  uint64_t size_ = 0;
+};
+
 // ---------------------------------------------------------------- key popularity
 
 // Zipf over ranks 0..n-1 as an alias table (Walker 1977, Vose 1991): one draw is a bucket
@@ -318,16 +385,25 @@ class Engine {
       resync_slot_[static_cast<size_t>(d.region)] = static_cast<int>(result_.resyncs.size());
       result_.resyncs.push_back(rr);
     }
-    while (!heap_.empty()) {
-      const Ev e = heap_.top();
-      const uint32_t lane = e.lane_kind >> 3;
-      if (lane == kNoLane) {
-        heap_.Pop();
-      } else if (lanes_[lane].count > 0) {
-        heap_.ReplaceTop(lanes_[lane].Pop());
+    for (;;) {
+      Ev e;
+      const Ev* near = wheel_.empty() ? nullptr : &wheel_.Front(now_);
+      if (near != nullptr && (heap_.empty() || Before(*near, heap_.top()))) {
+        e = *near;
+        wheel_.PopFront();
+      } else if (!heap_.empty()) {
+        e = heap_.top();
+        const uint32_t lane = e.lane_kind >> 3;
+        if (lane == kNoLane) {
+          heap_.Pop();
+        } else if (lanes_[lane].count > 0) {
+          heap_.ReplaceTop(lanes_[lane].Pop());
+        } else {
+          heap_.Pop();
+          in_heap_[lane] = 0;
+        }
       } else {
-        heap_.Pop();
-        in_heap_[lane] = 0;
+        break;
       }
       now_ = e.t;
       ++result_.events;
@@ -369,7 +445,9 @@ class Engine {
   // after a non-decreasing now), so the lane stays in time order.
   void Schedule(int64_t t, Kind kind, uint32_t arg, uint32_t lane) {
     const Ev e{t, seq_++, arg, lane << 3 | kind};
-    if (lane == kNoLane) {
+    if (t - now_ < Wheel::kSpan) {
+      wheel_.Push(e);
+    } else if (lane == kNoLane) {
       heap_.Push(e);
     } else if (!in_heap_[lane]) {
       in_heap_[lane] = 1;
@@ -700,6 +778,7 @@ class Engine {
   std::vector<Ring> lanes_;
   std::vector<uint8_t> in_heap_;
   Heap heap_;
+  Wheel wheel_;
   uint64_t seq_ = 0;
   int64_t now_ = 0;
 
