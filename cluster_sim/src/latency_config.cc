@@ -32,6 +32,8 @@ namespace {
 constexpr std::string_view kTopKeys[] = {"name",        "seed",   "duration", "budget",
                                          "regions",     "links",  "cluster",  "workload",
                                          "deployments", "events", "expect"};
+constexpr size_t kMaxRegions = 64;
+constexpr uint64_t kMaxKeyCopies = 50'000'000;
 constexpr std::string_view kRegionKeys[] = {"lat", "lon", "rate", "calls", "reads"};
 constexpr std::string_view kLinkKeys[] = {"rtt", "local_rtt", "route_factor", "jitter", "loss"};
 constexpr std::string_view kClusterKeys[] = {"shards", "service_time", "replicated_service_time"};
@@ -284,6 +286,13 @@ class Parser {
     if (found.count("workload"))
       AASIM_RETURN_IF_ERROR(ParseWorkload(*found["workload"], &defaults));
     AASIM_RETURN_IF_ERROR(ParseRegions(*found["regions"], defaults));
+    // The engine keeps a counter per (key, cluster).
+    if (config_.keys * config_.regions.size() > kMaxKeyCopies) {
+      return Error(found.count("workload") ? ValueMark(*found["workload"]) : root.Mark(),
+                   "workload.keys: keys x regions must be at most " +
+                       std::to_string(kMaxKeyCopies) + ", got " + std::to_string(config_.keys) +
+                       " x " + std::to_string(config_.regions.size()));
+    }
     AASIM_RETURN_IF_ERROR(ParseLinks(found.count("links") ? found["links"] : nullptr, root));
     if (found.count("cluster")) AASIM_RETURN_IF_ERROR(ParseCluster(*found["cluster"]));
     AASIM_RETURN_IF_ERROR(ParseDeployments(*found["deployments"]));
@@ -331,6 +340,10 @@ class Parser {
                        Describe(entry.value));
     }
     if (items.empty()) return Error(ValueMark(entry), "regions: expected at least one region");
+    if (items.size() > kMaxRegions) {
+      return Error(ValueMark(entry), "regions: at most " + std::to_string(kMaxRegions) +
+                                         " regions, got " + std::to_string(items.size()));
+    }
     for (const auto& [name_node, options] : items) {
       if (!name_node.IsScalar() || !IsValidName(name_node.Scalar())) {
         return Error(name_node.Mark(),

@@ -90,6 +90,10 @@ TEST(LatencyConfigTest, RejectsWithFileLineColumn) {
   EXPECT_EQ(ParseError("name: t\nregions: [a]\nworkload: {reads: 1.5}\n"
                        "deployments: [active-active]\n"),
             "test.yaml:3:19: workload.reads: expected a number in [0, 1], got \"1.5\"");
+  EXPECT_EQ(ParseError("name: t\nregions: [a, b, c, d, e, f]\nworkload: {keys: 10000000}\n"
+                       "deployments: [active-active]\n"),
+            "test.yaml:3:11: workload.keys: keys x regions must be at most 50000000, got "
+            "10000000 x 6");
   EXPECT_EQ(ParseError("name: t\nregions: [a, b]\nlinks: {jitter: 5ms, rtt: {a: {b: 4ms}}}\n"
                        "deployments: [active-active]\n"),
             "test.yaml:3:8: links.jitter: must not exceed the smallest one-way latency (2ms)");
@@ -342,6 +346,26 @@ TEST(LatencyFailoverTest, PrimaryDeploymentsFailWhatOnlyThePrimaryCanServe) {
   EXPECT_TRUE(replicas.nothing_lost);
   // Requests of only reads still complete everywhere, the south's at the west.
   EXPECT_GT(replicas.regions[2].rerouted_calls, 0u);
+}
+
+TEST(LatencyFailoverTest, LossAndJitterDelayButLoseNothing) {
+  LatencyConfig c = MustParse(
+      "name: lossy\nseed: 4\nduration: 10s\nregions: [a, b, c]\n"
+      "links:\n  jitter: 3ms\n  loss: 0.3\n  rtt:\n    a: {b: 40ms, c: 60ms}\n    b: {c: 30ms}\n"
+      "workload: {rate: 200, calls: 2, reads: 0.5, keys: 500}\n"
+      "deployments: [active-active, {primary-with-local-replicas: b}]\n"
+      "events:\n  - region_down: {region: c, from: 2s, to: 4s}\n");
+  for (int d = 0; d < 2; ++d) {
+    SCOPED_TRACE(testing::Message() << "deployment " << d << " seed=4");
+    const DeploymentResult r = RunLatencyDeployment(c, d);
+    EXPECT_TRUE(r.nothing_lost);
+    for (const RegionResult& region : r.regions) {
+      EXPECT_EQ(region.writes_present, r.writes_accepted);
+    }
+    // Region a receives from b (one way 20ms +/- 3ms); a lost copy waits one more round trip.
+    EXPECT_GT(r.regions[0].lag.max(), SimTime(20'000 + 40'000 - 3'000));
+    EXPECT_EQ(r, RunLatencyDeployment(c, d));
+  }
 }
 
 // ---------------------------------------------------------------- determinism, output
