@@ -4,10 +4,14 @@
 // resynchronisation and nothing lost, determinism, and the renderings (CSV, SVG as XML).
 #include "cluster_sim/latency.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -98,6 +102,35 @@ TEST(LatencyConfigTest, RejectsWithFileLineColumn) {
                        "deployments: [active-active]\n"),
             "test.yaml:3:8: links.jitter: must not exceed the smallest one-way latency (2ms)");
 }
+
+#ifdef AASIM_SCENARIO_DIR
+// scenarios/invalid/latency/*.yaml (apart from scenarios/invalid/, whose files are scenario
+// files): each is rejected with the message its first line gives.
+TEST(LatencyConfigTest, InvalidFilesFailWithTheirExpectedError) {
+  const std::filesystem::path dir =
+      std::filesystem::path(AASIM_SCENARIO_DIR) / "invalid" / "latency";
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  EXPECT_GE(files.size(), 2u);
+  const std::string kPrefix = "# expect-error: ";
+  for (const std::filesystem::path& file : files) {
+    SCOPED_TRACE(file.string());
+    std::ifstream in(file);
+    std::string first_line;
+    std::getline(in, first_line);
+    ASSERT_EQ(first_line.rfind(kPrefix, 0), 0u);
+    Result<LatencyConfig> result = LoadLatencyFile(file.string());
+    ASSERT_FALSE(result.ok());
+    EXPECT_TRUE(
+        std::regex_search(result.status().message(), std::regex(first_line.substr(kPrefix.size()))))
+        << result.status().message();
+    EXPECT_EQ(result.status().message().rfind(file.string() + ":", 0), 0u);
+  }
+}
+#endif
 
 // ---------------------------------------------------------------- arithmetic
 
