@@ -105,8 +105,9 @@ struct LatencyConfig {
   std::string name;
   uint64_t seed = 1;
   std::vector<LatencyRegion> regions;
-  // One-way latency from region i to region j (i == j: half of local_rtt): rtt_us[i][j] is
-  // the round trip; forward = rtt / 2 rounded down, back = the rest.
+  // Round trip between regions i and j (rtt[i][i]: a service to its own cluster, links'
+  // local_rtt). OneWay splits it: rtt/2 rounded down from the lower-indexed region, the
+  // rest back, so the two ways always sum to the round trip.
   std::vector<std::vector<SimTime>> rtt;
   SimTime jitter{0};  // +/- on every inter-region message, <= the smallest one-way latency
   double loss = 0;    // replication messages, [0, 1)
