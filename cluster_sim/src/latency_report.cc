@@ -13,7 +13,11 @@ namespace {
 
 std::string Ms(SimTime t) {
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.2fms", static_cast<double>(t.count()) / 1000.0);
+  if (t >= SimTime(10'000'000)) {
+    std::snprintf(buf, sizeof(buf), "%.2fs", static_cast<double>(t.count()) / 1e6);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.2fms", static_cast<double>(t.count()) / 1000.0);
+  }
   return buf;
 }
 
@@ -79,8 +83,10 @@ std::string RenderLatencyText(const LatencyReport& report, bool quiet) {
            (c.arrivals == ArrivalProcess::kPoisson ? "poisson" : "uniform") + " arrivals\n\n";
     out += Pad("deployment", 36, true) + Pad("region", 10, true) + Pad("requests", 9) +
            Pad("p50", 9) + Pad("p95", 9) + Pad("p99", 9) + Pad("max", 10) +
-           Pad(">" + FormatDuration(c.budget), 8) + Pad("lag p50", 9) + Pad("lag p99", 9) +
-           Pad("stale", 7) + Pad("conflicts", 9) + Pad("failed", 7) + "\n";
+           Pad("over " + FormatDuration(c.budget), 15) + Pad("lag p50", 9) + Pad("lag p99", 9) +
+           Pad("stale", 7) + Pad("conflicts", 9) + Pad("failed", 7);
+    while (out.back() == ' ') out.pop_back();
+    out += "\n";
     for (const DeploymentResult& d : report.deployments) {
       const std::string name = c.DeploymentName(d.deployment);
       for (const RegionResult& r : d.regions) {
@@ -88,7 +94,9 @@ std::string RenderLatencyText(const LatencyReport& report, bool quiet) {
             Pad(name, 36, true) + Pad(RegionName(c, r.region), 10, true) +
             Pad(std::to_string(r.requests), 9) + Pad(Ms(r.latency.Percentile(50)), 9) +
             Pad(Ms(r.latency.Percentile(95)), 9) + Pad(Ms(r.latency.Percentile(99)), 9) +
-            Pad(Ms(r.latency.max()), 10) + Pad(Percent(r.over_budget, r.requests), 8) +
+            Pad(Ms(r.latency.max()), 10) +
+            Pad(std::to_string(r.over_budget) + " (" + Percent(r.over_budget, r.requests) + ")",
+                15) +
             Pad(r.lag.count() ? Ms(r.lag.Percentile(50)) : "-", 9) +
             Pad(r.lag.count() ? Ms(r.lag.Percentile(99)) : "-", 9) +
             Pad(Percent(r.stale_reads, r.reads), 7) + Pad(std::to_string(r.conflicting_pairs), 9) +
