@@ -5,7 +5,7 @@
 // (bench/latency_bench.cc): most events are scheduled a constant delay after "now" on one
 // "lane" (a request-start stream per region, a call hop (previous cluster, service region,
 // next cluster), a replication link, a shard's completions), so each lane is a FIFO ring
-// already in time order. Events due within 65 ms go to a timing wheel of 1 us buckets (FIFO
+// already in time order. Events due within 4 ms go to a timing wheel of 1 us buckets (FIFO
 // each); later ones to their lane, whose head sits in a small binary heap with the few events
 // that fit no lane (jittered or re-sent messages, outages). The loop pops the earlier of the
 // wheel's front and the heap's top by (time, seq). Events are 24-byte PODs; requests and
@@ -181,12 +181,13 @@ class Heap {
   std::vector<Ev> v_;
 };
 
-// Events due less than kSpan microseconds after now: one bucket per microsecond, a bucket a
+// Events due less than kSpan microseconds after now (4 ms: a local call, a shard's queue, the
+// next request; the wheel's arrays stay in L1/L2): one bucket per microsecond, a bucket a
 // FIFO list in insertion (= sequence) order, so buckets pop in (time, seq) order; a bitmap
 // finds the next non-empty bucket. Nodes are pooled: no allocation per event.
 class Wheel {
  public:
-  static constexpr int64_t kSpan = int64_t{1} << 16;
+  static constexpr int64_t kSpan = int64_t{1} << 12;
 
   Wheel() : head_(kSpan, kNil), tail_(kSpan, kNil), bits_(kSpan / 64, 0) {}
   bool empty() const { return size_ == 0; }
