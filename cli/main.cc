@@ -14,6 +14,7 @@
 #include "hotkey_command.h"
 #include "lending/lending_service.h"
 #include "lending_command.h"
+#include "latency_command.h"
 #include "report.h"
 
 namespace {
@@ -38,10 +39,25 @@ void RegisterServices(cluster_sim::RunOptions* options) {
 int Run(const RunArgs& args) {
   // Load everything first: a bad file means nothing runs (exit 2).
   std::vector<cluster_sim::Scenario> scenarios;
+  // Latency files (a top-level `deployments:`) run with the latency engine, in file order.
+  std::vector<std::pair<size_t, cluster_sim::LatencyConfig>> latency_files;
   bool bad = false;
   cluster_sim::RunOptions service_options;
   RegisterServices(&service_options);
   for (const auto& f : args.files) {
+    if (aasim::IsLatencyFile(f)) {
+      auto l = cluster_sim::LoadLatencyFile(f);
+      if (!l.ok()) {
+        std::cerr << l.status().message() << "\n";
+        bad = true;
+        continue;
+      }
+      cluster_sim::LatencyOverrides overrides;
+      overrides.seed = args.seed;
+      (void)cluster_sim::ApplyLatencyOverrides(overrides, &l.value());
+      latency_files.emplace_back(scenarios.size(), std::move(l).value());
+      continue;
+    }
     auto s = cluster_sim::LoadScenarioFile(f);
     if (!s.ok()) {
       std::cerr << s.status().message() << "\n";
@@ -61,7 +77,24 @@ int Run(const RunArgs& args) {
   int failures = 0;
   nlohmann::ordered_json doc;
   doc["scenarios"] = nlohmann::ordered_json::array();
-  for (const auto& scenario : scenarios) {
+  size_t next_latency = 0;
+  auto run_latency_before = [&](size_t index) {
+    for (; next_latency < latency_files.size() && latency_files[next_latency].first == index;
+         ++next_latency) {
+      const cluster_sim::LatencyReport report =
+          cluster_sim::RunLatency(latency_files[next_latency].second);
+      failures += report.failures;
+      if (args.json) {
+        doc["scenarios"].push_back(aasim::LatencyToJson(report));
+      } else {
+        std::cout << cluster_sim::RenderLatencyText(report, args.quiet);
+        if (!args.quiet) std::cout << "\n";
+      }
+    }
+  };
+  for (size_t index = 0; index < scenarios.size(); ++index) {
+    run_latency_before(index);
+    const auto& scenario = scenarios[index];
     cluster_sim::RunOptions options;
     RegisterServices(&options);
     options.seed = args.seed;
@@ -82,6 +115,7 @@ int Run(const RunArgs& args) {
       if (!args.quiet && &scenario != &scenarios.back()) std::cout << "\n";
     }
   }
+  run_latency_before(scenarios.size());
   if (args.json) {
     doc["failures"] = failures;
     std::cout << doc.dump(2) << "\n";
@@ -132,7 +166,9 @@ int main(int argc, char** argv) {
       "BOOKS (and return, start N, crash, restart; README \"The lending service\"), check:\n"
       "lending-invariants. Top level: name, source, seed,\n"
       "regions, links, replication {backlog, max_batch, max_retry}, steps. Durations need a\n"
-      "unit: us, ms, s, min, h. See README.md for every key and the replication model.");
+      "unit: us, ms, s, min, h. See README.md for every key and the replication model.\n"
+      "A file with a top-level `deployments:` key is a latency file: it runs as `aasim latency`\n"
+      "would (see `aasim latency --help`).");
   run->add_option("files", run_args.files, "Scenario files (YAML), run in order")
       ->required()
       ->type_name("FILE...");
@@ -148,6 +184,8 @@ int main(int argc, char** argv) {
   CLI::App* hotkey = aasim::AddHotkeyCommand(app, &hotkey_exit);
   int lending_exit = kExitOk;
   CLI::App* lending_cmd = aasim::AddLendingCommand(app, &lending_exit);
+  int latency_exit = kExitOk;
+  CLI::App* latency = aasim::AddLatencyCommand(app, &latency_exit);
 
   try {
     app.parse(argc, argv);
@@ -164,5 +202,6 @@ int main(int argc, char** argv) {
   if (run->parsed()) return Run(run_args);
   if (hotkey->parsed()) return hotkey_exit;
   if (lending_cmd->parsed()) return lending_exit;
+  if (latency->parsed()) return latency_exit;
   return kExitBadInput;
 }

@@ -1,0 +1,245 @@
+// Regional latency comparison (BOOK.md chapter 4, Figures 4-1 and 4-2): what do the users in
+// each region wait with Active/Active, with one far primary, or with a primary and local
+// read replicas, and what is given up (stale reads, concurrent conflicting writes, lag)?
+//
+// The model (a discrete-event simulation, not a formula). Every region runs a service and
+// has a cluster of `shards` shards; a key lives in the shard that owns its Redis Cluster hash
+// slot. Requests arrive at each region open loop (Poisson, or evenly spaced) and are made of
+// `calls` sequential database calls; each call is a read (probability `reads`) or a write of
+// a key drawn from a Zipf popularity over `keys` keys. A call travels one way to the cluster
+// the deployment routes it to, waits in the owning shard's FIFO queue, takes `service_time`
+// there, and its reply travels back; the next call leaves when the reply arrives. A request's
+// latency is its arrival to its last reply.
+//   active-active                 every call goes to the region's own cluster; each write is
+//                                 replicated to every other cluster;
+//   single-primary P              every call goes to P's cluster; nothing is replicated;
+//   primary-with-local-replicas P reads go to the region's own cluster (a replica, possibly
+//                                 stale), writes to P; P replicates every write to the others.
+// A replicated write is one message over the link (one-way latency, +/- uniform jitter,
+// loss: a lost message is re-sent one round trip later), applied by the receiving cluster's
+// owning shard in the same FIFO queue as local calls (`replicated_service_time` each).
+// Every operation of a shard executes at the end of its service, in queue order.
+//
+// Definitions (the report's columns; each is exact, counted as the simulation runs):
+//   replication lag   a write's apply at a peer cluster minus its commit at its origin,
+//                     per receiving region;
+//   stale read        a read executed at cluster c while some write to the same key,
+//                     committed at another cluster before it, had not yet been applied at c;
+//   conflicting pair  two writes to the same key committed at different clusters, neither
+//                     applied where the other committed before that one committed (counted
+//                     once, at the later commit, per region of the later write).
+//
+// Failover (`region_down`): from `from` to `to` the region's cluster is down. Work already
+// queued at its shards finishes; a call reaching it afterwards bounces back to its service,
+// which re-sends it to the nearest live cluster (by one-way latency from the service's
+// region); calls are routed so meanwhile. A call that needs a cluster nobody can stand in for
+// (a write to a down primary, any call of single-primary with the primary down) fails, and
+// its request is counted as failed (no latency). Replication messages to a down cluster are
+// kept by their sender and re-sent at `to`; the cluster then applies them through its shard
+// queues (resynchronising by itself) and its services return to it when it has applied every
+// write committed anywhere before `to` (the resync time). At the end of a run every event is
+// drained and the report counts, per cluster, the writes present (and an order-independent
+// digest of their ids): with nothing lost, every copy holds every accepted write.
+//
+// Deterministic: the same config (seed included) gives the same report; each region's
+// arrivals, keys and each link's jitter/loss draw from their own Rng fork. Single-threaded;
+// no I/O except LoadLatencyFile; no wall clock.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster_sim/scenario.h"
+#include "cluster_sim/status.h"
+#include "cluster_sim/time.h"
+
+namespace cluster_sim {
+
+enum class DeploymentKind { kActiveActive, kSinglePrimary, kPrimaryWithLocalReplicas };
+enum class ArrivalProcess { kPoisson, kUniform };
+
+std::string_view ToString(DeploymentKind k);  // "active-active", "single-primary", ...
+
+struct Deployment {
+  DeploymentKind kind = DeploymentKind::kActiveActive;
+  int primary = -1;  // region index; -1 for active-active
+  SourceMark mark;
+};
+
+// A region's per-request workload.
+struct RegionWorkload {
+  double rate = 100;   // requests per second, >= 0
+  int calls = 3;       // database calls per request, >= 1
+  double reads = 0.8;  // fraction of calls that are reads, [0, 1]
+};
+
+struct LatencyRegion {
+  std::string name;
+  std::optional<double> lat, lon;
+  RegionWorkload workload;
+  SourceMark mark;
+};
+
+struct RegionDown {
+  int region = 0;
+  SimTime from{0}, to{0};  // from < to
+  SourceMark mark;
+};
+
+// An `expect:` item: a bound on one metric of one deployment (all regions, or one).
+struct LatencyExpectation {
+  int deployment = 0;  // index into deployments
+  int region = -1;     // -1: every region
+  std::string metric;  // p50 p95 p99 max over_budget stale conflicts lost resync failed
+  bool is_max = true;  // `<metric>_max` (<=) or `<metric>_min` (>=)
+  double value = 0;    // durations in microseconds, fractions in [0, 1], counts
+  std::string text;    // as written, for messages
+  SourceMark mark;
+};
+
+struct LatencyConfig {
+  std::string file;
+  std::string name;
+  uint64_t seed = 1;
+  std::vector<LatencyRegion> regions;
+  // Round trip between regions i and j (rtt[i][i]: a service to its own cluster, links'
+  // local_rtt). OneWay splits it: rtt/2 rounded down from the lower-indexed region, the
+  // rest back, so the two ways always sum to the round trip.
+  std::vector<std::vector<SimTime>> rtt;
+  SimTime jitter{0};  // +/- on every inter-region message, <= the smallest one-way latency
+  double loss = 0;    // replication messages, [0, 1)
+  int shards = 3;
+  SimTime service_time{100};
+  std::optional<SimTime> replicated_service_time;
+  uint64_t keys = 10000;
+  double zipf = 0.99;
+  ArrivalProcess arrivals = ArrivalProcess::kPoisson;
+  SimTime duration{10'000'000};  // requests arrive at times < duration
+  SimTime budget{100'000};
+  std::vector<Deployment> deployments;
+  std::vector<RegionDown> downs;
+  std::vector<LatencyExpectation> expectations;
+
+  SimTime ReplicatedServiceTime() const { return replicated_service_time.value_or(service_time); }
+  SimTime OneWay(int from, int to) const;
+  int RegionIndex(std::string_view name) const;
+  std::string DeploymentName(int d) const;  // "single-primary: us-east"
+};
+
+// True when the YAML text is a latency file (its top level has a `deployments:` key), which
+// `aasim run` then hands to RunLatency. Never fails (unparsable text: false).
+bool IsLatencyText(std::string_view yaml_text);
+Result<LatencyConfig> ParseLatencyConfig(std::string_view yaml_text, const std::string& file_name);
+Result<LatencyConfig> LoadLatencyFile(const std::string& path);
+// The file's text, for IsLatencyText; nullopt when unreadable.
+std::optional<std::string> ReadTextFile(const std::string& path);
+
+// Integer-microsecond histogram: exact below 2^20 us (~1.05 s), 1 ms buckets above (values
+// past ~18 min clamp into the last bucket; max is always exact).
+class LatencyHistogram {
+ public:
+  void Add(SimTime t);
+  uint64_t count() const { return count_; }
+  SimTime max() const { return max_; }
+  SimTime min() const { return min_; }
+  double mean_us() const { return count_ ? static_cast<double>(sum_) / count_ : 0.0; }
+  // Nearest rank: the ceil(p/100 * n)-th smallest (bucket value above 1.05 s). 0 when empty.
+  SimTime Percentile(double p) const;
+  uint64_t CountAbove(SimTime t) const;  // samples > t (exact when t < 2^20 us)
+  // (value, cumulative fraction) at every distinct value, for charts.
+  std::vector<std::pair<SimTime, double>> Cdf() const;
+  friend bool operator==(const LatencyHistogram&, const LatencyHistogram&) = default;
+
+ private:
+  static constexpr int64_t kExactLimit = int64_t{1} << 20;
+  static constexpr int64_t kCoarseBuckets = int64_t{1} << 20;
+  int64_t BucketValue(size_t i) const;
+  std::vector<uint32_t> fine_;    // grown on demand
+  std::vector<uint32_t> coarse_;  // 1 ms buckets from kExactLimit
+  uint64_t count_ = 0;
+  int64_t sum_ = 0;
+  SimTime max_{0}, min_{0};
+};
+
+struct RegionResult {
+  int region = 0;
+  uint64_t requests = 0;  // completed
+  uint64_t failed = 0;    // could not be served (no cluster could take a call)
+  LatencyHistogram latency;
+  uint64_t over_budget = 0;     // latency > budget
+  uint64_t rerouted_calls = 0;  // calls served by another region's cluster than planned
+  uint64_t reads = 0, stale_reads = 0;
+  uint64_t writes = 0;             // committed writes issued by this region's users
+  uint64_t conflicting_pairs = 0;  // counted at the later write, whose cluster is this region's
+  LatencyHistogram lag;            // replication lag of writes applied at this region's cluster
+  uint64_t writes_present = 0;     // at the end, in this region's cluster
+  uint64_t present_digest = 0;     // sum of a hash of every present write's id
+  friend bool operator==(const RegionResult&, const RegionResult&) = default;
+};
+
+struct ResyncResult {
+  int region = 0;
+  SimTime from{0}, to{0};
+  uint64_t backlog = 0;    // writes it had to apply at `to` (committed elsewhere before)
+  SimTime resynced_at{0};  // when it had applied them all (services return)
+  SimTime resync_time{0};  // resynced_at - to
+  friend bool operator==(const ResyncResult&, const ResyncResult&) = default;
+};
+
+struct DeploymentResult {
+  int deployment = 0;
+  std::vector<RegionResult> regions;
+  std::vector<ResyncResult> resyncs;
+  uint64_t writes_accepted = 0;  // committed anywhere
+  int copies = 0;                // clusters meant to hold every write
+  bool nothing_lost = false;     // every copy holds every accepted write (count and digest)
+  uint64_t events = 0;
+  SimTime end{0};  // the last event
+  friend bool operator==(const DeploymentResult&, const DeploymentResult&) = default;
+};
+
+struct ExpectationResult {
+  int index = 0;  // into config.expectations
+  int region = 0;
+  double actual = 0;
+  bool ok = false;
+};
+
+struct LatencyReport {
+  LatencyConfig config;
+  std::vector<DeploymentResult> deployments;
+  std::vector<ExpectationResult> checks;  // every (expectation, region) checked
+  int failures = 0;                       // failed checks + deployments that lost writes
+  uint64_t digest = 0;                    // of every result, for determinism checks
+};
+
+// Scales a config from the command line: duration, every region's rate, seed.
+struct LatencyOverrides {
+  std::optional<SimTime> duration;
+  std::optional<double> rate;  // requests per second in every region
+  std::optional<uint64_t> seed;
+  std::optional<std::string> deployment;  // run only this one (its name as printed)
+};
+// InvalidArgument (the bare reason) for an override that does not fit.
+Status ApplyLatencyOverrides(const LatencyOverrides& o, LatencyConfig* config);
+
+// Runs one deployment. REQUIRES: a config from ParseLatencyConfig (validated).
+DeploymentResult RunLatencyDeployment(const LatencyConfig& config, int deployment);
+// Runs every deployment and checks the expectations.
+LatencyReport RunLatency(const LatencyConfig& config);
+
+// The metric of an expectation for one region's result ("over_budget" is a fraction).
+double LatencyMetric(const LatencyReport& report, const DeploymentResult& d, int region,
+                     std::string_view metric);
+
+// Rendering (deterministic text).
+std::string RenderLatencyText(const LatencyReport& report, bool quiet);
+std::string RenderLatencyCsv(const LatencyReport& report);
+// One panel per region: the latency CDF (log time axis), one series per deployment, the
+// budget marked.
+std::string RenderLatencySvg(const LatencyReport& report);
+
+}  // namespace cluster_sim

@@ -1,0 +1,934 @@
+// The engine of latency.h: seeded open-loop requests through shard queues and replication
+// links, one run per deployment, and the checks of a file's expectations.
+//
+// Events are ordered by (time, sequence number), ties FIFO, as in EventLoop, but kept lean
+// (bench/latency_bench.cc): most events are scheduled a constant delay after "now" on one
+// "lane" (a request-start stream per region, a call hop (previous cluster, service region,
+// next cluster), a replication link, a shard's completions), so each lane is a FIFO ring
+// already in time order. Events due within 4 ms go to a timing wheel of 1 us buckets (FIFO
+// each); later ones to their lane, whose head sits in a small binary heap with the few events
+// that fit no lane (jittered or re-sent messages, outages). The loop pops the earlier of the
+// wheel's front and the heap's top by (time, seq). Events are 24-byte PODs; requests and
+// replication messages live in pools with free lists: no allocation per event.
+#include "cluster_sim/latency.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cluster_sim/hotkey.h"
+#include "cluster_sim/rng.h"
+
+namespace cluster_sim {
+
+// ---------------------------------------------------------------- histogram
+
+void LatencyHistogram::Add(SimTime t) {
+  const int64_t v = std::max<int64_t>(0, t.count());
+  if (count_ == 0 || t < min_) min_ = SimTime{v};
+  if (count_ == 0 || t > max_) max_ = SimTime{v};
+  ++count_;
+  sum_ += v;
+  if (v < kExactLimit) {
+    const size_t i = static_cast<size_t>(v);
+    if (i >= fine_.size()) fine_.resize(std::max<size_t>(std::bit_ceil(i + 1), 1024), 0);
+    ++fine_[i];
+  } else {
+    const size_t i =
+        static_cast<size_t>(std::min<int64_t>((v - kExactLimit) / 1000, kCoarseBuckets - 1));
+    if (i >= coarse_.size()) coarse_.resize(std::bit_ceil(i + 1), 0);
+    ++coarse_[i];
+  }
+}
+
+int64_t LatencyHistogram::BucketValue(size_t i) const {
+  if (i < fine_.size()) return static_cast<int64_t>(i);
+  return kExactLimit + static_cast<int64_t>(i - fine_.size()) * 1000;
+}
+
+SimTime LatencyHistogram::Percentile(double p) const {
+  if (count_ == 0) return SimTime{0};
+  uint64_t rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
+  rank = std::clamp<uint64_t>(rank, 1, count_);
+  uint64_t seen = 0;
+  for (size_t i = 0; i < fine_.size(); ++i) {
+    seen += fine_[i];
+    if (seen >= rank) return SimTime{static_cast<int64_t>(i)};
+  }
+  for (size_t i = 0; i < coarse_.size(); ++i) {
+    seen += coarse_[i];
+    if (seen >= rank) return std::min(max_, SimTime{kExactLimit + static_cast<int64_t>(i) * 1000});
+  }
+  return max_;
+}
+
+uint64_t LatencyHistogram::CountAbove(SimTime t) const {
+  uint64_t n = 0;
+  const int64_t v = t.count();
+  for (size_t i = v < 0 ? 0 : static_cast<size_t>(v) + 1; i < fine_.size(); ++i) n += fine_[i];
+  for (size_t i = 0; i < coarse_.size(); ++i) {
+    if (kExactLimit + static_cast<int64_t>(i) * 1000 > v) n += coarse_[i];
+  }
+  return n;
+}
+
+std::vector<std::pair<SimTime, double>> LatencyHistogram::Cdf() const {
+  std::vector<std::pair<SimTime, double>> out;
+  uint64_t seen = 0;
+  const double n = static_cast<double>(count_);
+  for (size_t i = 0; i < fine_.size(); ++i) {
+    if (fine_[i] == 0) continue;
+    seen += fine_[i];
+    out.emplace_back(SimTime{static_cast<int64_t>(i)}, static_cast<double>(seen) / n);
+  }
+  for (size_t i = 0; i < coarse_.size(); ++i) {
+    if (coarse_[i] == 0) continue;
+    seen += coarse_[i];
+    out.emplace_back(SimTime{kExactLimit + static_cast<int64_t>(i) * 1000},
+                     static_cast<double>(seen) / n);
+  }
+  return out;
+}
+
+namespace {
+
+// ---------------------------------------------------------------- event queue
+
+enum Kind : uint32_t {
+  kRequestStart,  // arg: region
+  kCallArrive,    // arg: request slot
+  kCallDone,      // arg: request slot
+  kReplArrive,    // arg: message slot
+  kReplDone,      // arg: message slot
+  kDown,          // arg: index into config.downs
+  kUp,            // arg: index into config.downs
+};
+
+struct Ev {
+  int64_t t;
+  uint64_t seq;
+  uint32_t arg;
+  uint32_t lane_kind;  // lane << 3 | kind
+};
+
+constexpr uint32_t kNoLane = (uint32_t{1} << 29) - 1;
+
+struct Ring {
+  std::vector<Ev> buf;  // capacity 0 or a power of 2
+  size_t head = 0;
+  size_t count = 0;
+  void Push(const Ev& e) {
+    if (count == buf.size()) {
+      std::vector<Ev> bigger(std::max<size_t>(16, buf.size() * 2));
+      for (size_t i = 0; i < count; ++i) bigger[i] = buf[(head + i) & (buf.size() - 1)];
+      buf = std::move(bigger);
+      head = 0;
+    }
+    buf[(head + count) & (buf.size() - 1)] = e;
+    ++count;
+  }
+  Ev Pop() {
+    Ev e = buf[head];
+    head = (head + 1) & (buf.size() - 1);
+    --count;
+    return e;
+  }
+};
+
+inline bool Before(const Ev& a, const Ev& b) { return a.t < b.t || (a.t == b.t && a.seq < b.seq); }
+
+// A binary min-heap of events (the lanes' heads and the events of no lane).
+class Heap {
+ public:
+  bool empty() const { return v_.empty(); }
+  const Ev& top() const { return v_[0]; }
+  void Push(const Ev& e) {
+    v_.push_back(e);
+    size_t i = v_.size() - 1;
+    while (i > 0) {
+      const size_t p = (i - 1) / 2;
+      if (!Before(e, v_[p])) break;
+      v_[i] = v_[p];
+      i = p;
+    }
+    v_[i] = e;
+  }
+  // Removes the top and inserts e (one sift down).
+  void ReplaceTop(const Ev& e) {
+    const size_t n = v_.size();
+    size_t i = 0;
+    for (;;) {
+      size_t c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && Before(v_[c + 1], v_[c])) ++c;
+      if (!Before(v_[c], e)) break;
+      v_[i] = v_[c];
+      i = c;
+    }
+    v_[i] = e;
+  }
+  void Pop() {
+    const Ev last = v_.back();
+    v_.pop_back();
+    if (!v_.empty()) ReplaceTop(last);
+  }
+
+ private:
+  std::vector<Ev> v_;
+};
+
+// Events due less than kSpan microseconds after now (4 ms: a local call, a shard's queue, the
+// next request; the wheel's arrays stay in L1/L2): one bucket per microsecond, a bucket a
+// FIFO list in insertion (= sequence) order, so buckets pop in (time, seq) order; a bitmap
+// finds the next non-empty bucket. Nodes are pooled: no allocation per event.
+class Wheel {
+ public:
+  static constexpr int64_t kSpan = int64_t{1} << 12;
+
+  Wheel() : head_(kSpan, kNil), tail_(kSpan, kNil), bits_(kSpan / 64, 0) {}
+  bool empty() const { return size_ == 0; }
+  // REQUIRES: now <= e.t < now + kSpan.
+  void Push(const Ev& e) {
+    uint32_t node;
+    if (!free_.empty()) {
+      node = free_.back();
+      free_.pop_back();
+    } else {
+      node = static_cast<uint32_t>(nodes_.size());
+      nodes_.emplace_back();
+    }
+    nodes_[node] = Node{e, kNil};
+    const size_t b = static_cast<size_t>(e.t & (kSpan - 1));
+    if (head_[b] == kNil) {
+      head_[b] = node;
+      bits_[b >> 6] |= uint64_t{1} << (b & 63);
+    } else {
+      nodes_[tail_[b]].next = node;
+    }
+    tail_[b] = node;
+    ++size_;
+  }
+  // The earliest event. REQUIRES: !empty(); no event is earlier than now.
+  const Ev& Front(int64_t now) {
+    size_t b = static_cast<size_t>(now & (kSpan - 1));
+    size_t w = b >> 6;
+    uint64_t word = bits_[w] & (~uint64_t{0} << (b & 63));
+    while (word == 0) {
+      w = (w + 1) & (bits_.size() - 1);
+      word = bits_[w];
+    }
+    front_ = (w << 6) + static_cast<size_t>(std::countr_zero(word));
+    return nodes_[head_[front_]].ev;
+  }
+  // Removes the event Front returned.
+  void PopFront() {
+    const uint32_t node = head_[front_];
+    head_[front_] = nodes_[node].next;
+    if (head_[front_] == kNil) bits_[front_ >> 6] &= ~(uint64_t{1} << (front_ & 63));
+    free_.push_back(node);
+    --size_;
+  }
+
+ private:
+  static constexpr uint32_t kNil = UINT32_MAX;
+  struct Node {
+    Ev ev;
+    uint32_t next;
+  };
+  std::vector<Node> nodes_;
+  std::vector<uint32_t> free_;
+  std::vector<uint32_t> head_, tail_;
+  std::vector<uint64_t> bits_;
+  size_t front_ = 0;
+  uint64_t size_ = 0;
+};
+
+// ---------------------------------------------------------------- key popularity
+
+// Zipf over ranks 0..n-1 as an alias table (Walker 1977, Vose 1991): one draw is a bucket
+// (the high half of Next() * n, bias < n / 2^64) and a coin, O(1) whatever n is. Built
+// from ZipfSampler's probabilities, in a fixed order: deterministic.
+class AliasSampler {
+ public:
+  explicit AliasSampler(const ZipfSampler& zipf) {
+    const size_t n = zipf.size();
+    prob_.resize(n);
+    alias_.resize(n);
+    std::vector<double> scaled(n);
+    std::vector<uint32_t> small, large;
+    for (size_t i = 0; i < n; ++i) {
+      scaled[i] = zipf.Probability(i) * static_cast<double>(n);
+      (scaled[i] < 1.0 ? small : large).push_back(static_cast<uint32_t>(i));
+    }
+    while (!small.empty() && !large.empty()) {
+      const uint32_t s = small.back(), l = large.back();
+      small.pop_back();
+      prob_[s] = scaled[s];
+      alias_[s] = l;
+      scaled[l] -= 1.0 - scaled[s];
+      if (scaled[l] < 1.0) {
+        large.pop_back();
+        small.push_back(l);
+      }
+    }
+    for (uint32_t i : large) prob_[i] = 1.0, alias_[i] = i;
+    for (uint32_t i : small) prob_[i] = 1.0, alias_[i] = i;  // rounding leftovers
+  }
+  uint32_t Sample(Rng& rng) const {
+    __extension__ using U128 = unsigned __int128;
+    const uint32_t i = static_cast<uint32_t>((static_cast<U128>(rng.Next()) * prob_.size()) >> 64);
+    return rng.UniformDouble() < prob_[i] ? i : alias_[i];
+  }
+
+ private:
+  std::vector<double> prob_;
+  std::vector<uint32_t> alias_;
+};
+
+// ---------------------------------------------------------------- the model
+
+struct Request {
+  int64_t start = 0;
+  uint32_t key = 0;
+  int16_t region = 0;
+  int16_t target = 0;
+  int16_t calls_left = 0;
+  bool is_write = false;
+};
+
+struct ReplMsg {
+  int64_t commit = 0;
+  uint64_t write_id = 0;
+  uint32_t key = 0;
+  int16_t origin = 0;
+  int16_t dest = 0;
+};
+
+uint64_t HashId(uint64_t id) {
+  uint64_t z = id + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+class Engine {
+ public:
+  Engine(const LatencyConfig& config, int deployment)
+      : c_(config),
+        dep_(config.deployments[static_cast<size_t>(deployment)]),
+        n_(static_cast<int>(config.regions.size())),
+        shards_(config.shards),
+        service_(config.service_time.count()),
+        repl_service_(config.ReplicatedServiceTime().count()),
+        keys_(ZipfSampler(config.keys, config.zipf)) {
+    const size_t n = static_cast<size_t>(n_);
+    result_.deployment = deployment;
+    result_.regions.resize(n);
+    for (int r = 0; r < n_; ++r) result_.regions[static_cast<size_t>(r)].region = r;
+    one_way_.resize(n * n);
+    for (int a = 0; a < n_; ++a) {
+      for (int b = 0; b < n_; ++b) one_way_[Pair(a, b)] = config.OneWay(a, b).count();
+    }
+    shard_of_key_.resize(config.keys);
+    for (uint64_t k = 0; k < config.keys; ++k) {
+      const int slot = KeySlot("key:" + std::to_string(k));
+      shard_of_key_[k] = static_cast<uint16_t>(ShardOfSlot(slot, shards_));
+    }
+    pending_.assign(config.keys * n, 0);
+    pending_total_.assign(n, 0);
+    busy_.assign(n * static_cast<size_t>(shards_), 0);
+    down_.assign(n, 0);
+    synced_.assign(n, 1);
+    backlog_.resize(n);
+    resync_slot_.assign(n, -1);
+    resync_remaining_.assign(n, 0);
+    resync_watermark_.assign(n, 0);
+    present_.assign(n, 0);
+    present_digest_.assign(n, 0);
+    // Lanes: request starts per region | call hops (previous cluster or the service's
+    // start, service region, cluster) | replication links | shards' completions.
+    hop_lane_ = static_cast<uint32_t>(n);
+    repl_lane_ = hop_lane_ + static_cast<uint32_t>((n + 1) * n * n);
+    shard_lane_ = repl_lane_ + static_cast<uint32_t>(n * n);
+    lanes_.resize(shard_lane_ + n * static_cast<size_t>(shards_));
+    in_heap_.assign(lanes_.size(), 0);
+    const Rng root(config.seed);
+    for (int r = 0; r < n_; ++r) {
+      const std::string& name = config.regions[static_cast<size_t>(r)].name;
+      arrival_rng_.push_back(root.Fork("arrivals:" + name));
+      op_rng_.push_back(root.Fork("ops:" + name));
+    }
+    for (int a = 0; a < n_; ++a) {
+      for (int b = 0; b < n_; ++b) {
+        link_rng_.push_back(root.Fork("link:" + config.regions[static_cast<size_t>(a)].name + "->" +
+                                      config.regions[static_cast<size_t>(b)].name));
+      }
+    }
+    next_arrival_.assign(n, 0.0);
+    arrivals_issued_.assign(n, 0);
+    jittered_ = config.jitter.count() > 0;
+  }
+
+  DeploymentResult Run() {
+    for (int r = 0; r < n_; ++r) ScheduleNextStart(r);
+    for (size_t i = 0; i < c_.downs.size(); ++i) {
+      const RegionDown& d = c_.downs[i];
+      Schedule(d.from.count(), kDown, static_cast<uint32_t>(i), kNoLane);
+      Schedule(d.to.count(), kUp, static_cast<uint32_t>(i), kNoLane);
+      ResyncResult rr;
+      rr.region = d.region;
+      rr.from = d.from;
+      rr.to = d.to;
+      resync_slot_[static_cast<size_t>(d.region)] = static_cast<int>(result_.resyncs.size());
+      result_.resyncs.push_back(rr);
+    }
+    for (;;) {
+      Ev e;
+      const Ev* near = wheel_.empty() ? nullptr : &wheel_.Front(now_);
+      if (near != nullptr && (heap_.empty() || Before(*near, heap_.top()))) {
+        e = *near;
+        wheel_.PopFront();
+      } else if (!heap_.empty()) {
+        e = heap_.top();
+        const uint32_t lane = e.lane_kind >> 3;
+        if (lane == kNoLane) {
+          heap_.Pop();
+        } else if (lanes_[lane].count > 0) {
+          heap_.ReplaceTop(lanes_[lane].Pop());
+        } else {
+          heap_.Pop();
+          in_heap_[lane] = 0;
+        }
+      } else {
+        break;
+      }
+      now_ = e.t;
+      ++result_.events;
+      switch (static_cast<Kind>(e.lane_kind & 7)) {
+        case kRequestStart:
+          StartRequest(static_cast<int>(e.arg));
+          break;
+        case kCallArrive:
+          CallArrive(e.arg);
+          break;
+        case kCallDone:
+          CallDone(e.arg);
+          break;
+        case kReplArrive:
+          ReplArrive(e.arg);
+          break;
+        case kReplDone:
+          ReplDone(e.arg);
+          break;
+        case kDown:
+          Down(e.arg);
+          break;
+        case kUp:
+          Up(e.arg);
+          break;
+      }
+    }
+    result_.end = SimTime{now_};
+    Finish();
+    return std::move(result_);
+  }
+
+ private:
+  size_t Pair(int a, int b) const { return static_cast<size_t>(a * n_ + b); }
+  int64_t OneWay(int a, int b) const { return one_way_[Pair(a, b)]; }
+  RegionResult& Stats(int region) { return result_.regions[static_cast<size_t>(region)]; }
+
+  // REQUIRES: on a lane, t is never earlier than the lane's last event (a constant delay
+  // after a non-decreasing now), so the lane stays in time order.
+  void Schedule(int64_t t, Kind kind, uint32_t arg, uint32_t lane) {
+    const Ev e{t, seq_++, arg, lane << 3 | kind};
+    if (t - now_ < Wheel::kSpan) {
+      wheel_.Push(e);
+    } else if (lane == kNoLane) {
+      heap_.Push(e);
+    } else if (!in_heap_[lane]) {
+      in_heap_[lane] = 1;
+      heap_.Push(e);
+    } else {
+      lanes_[lane].Push(e);
+    }
+  }
+
+  // ---- requests
+
+  void ScheduleNextStart(int r) {
+    const RegionWorkload& w = c_.regions[static_cast<size_t>(r)].workload;
+    if (w.rate <= 0) return;
+    const size_t i = static_cast<size_t>(r);
+    int64_t t = 0;
+    if (c_.arrivals == ArrivalProcess::kUniform) {
+      // The k-th request at (k + (r+1)/(n+1)) / rate: regions interleave, never coincide.
+      const double phase = static_cast<double>(r + 1) / (n_ + 1);
+      t = static_cast<int64_t>(
+          std::floor((static_cast<double>(arrivals_issued_[i]) + phase) * 1e6 / w.rate));
+    } else {
+      // Exponential gaps accumulated in double, rounded to the microsecond once.
+      next_arrival_[i] += -std::log1p(-arrival_rng_[i].UniformDouble()) * 1e6 / w.rate;
+      t = std::llround(next_arrival_[i]);
+    }
+    ++arrivals_issued_[i];
+    if (t >= c_.duration.count()) return;
+    Schedule(std::max(t, now_), kRequestStart, static_cast<uint32_t>(r), static_cast<uint32_t>(r));
+  }
+
+  void StartRequest(int r) {
+    ScheduleNextStart(r);
+    uint32_t slot;
+    if (!free_requests_.empty()) {
+      slot = free_requests_.back();
+      free_requests_.pop_back();
+    } else {
+      slot = static_cast<uint32_t>(requests_.size());
+      requests_.emplace_back();
+    }
+    Request& q = requests_[slot];
+    q.start = now_;
+    q.region = static_cast<int16_t>(r);
+    q.calls_left = static_cast<int16_t>(c_.regions[static_cast<size_t>(r)].workload.calls);
+    IssueCall(slot, n_, 0);
+  }
+
+  // The call leaves the service of q.region `delay` after now; `prev` is the cluster whose
+  // reply it follows (n_: the request's start), for the lane.
+  void IssueCall(uint32_t slot, int prev, int64_t delay) {
+    Request& q = requests_[slot];
+    const int g = q.region;
+    Rng& rng = op_rng_[static_cast<size_t>(g)];
+    q.is_write = !rng.Chance(c_.regions[static_cast<size_t>(g)].workload.reads);
+    q.key = keys_.Sample(rng);
+    const int target = Route(g, q.is_write);
+    if (target < 0) {
+      ++Stats(g).failed;
+      free_requests_.push_back(slot);
+      return;
+    }
+    if (target != Preferred(g, q.is_write)) ++Stats(g).rerouted_calls;
+    q.target = static_cast<int16_t>(target);
+    int64_t t = now_ + delay + OneWay(g, target);
+    uint32_t lane = hop_lane_ + static_cast<uint32_t>((prev * n_ + g) * n_ + target);
+    if (jittered_) {
+      if (prev < n_) t += Jitter(prev, g);
+      t += Jitter(g, target);
+      lane = kNoLane;
+    }
+    Schedule(t, kCallArrive, slot, lane);
+  }
+
+  int64_t Jitter(int a, int b) {
+    if (a == b) return 0;
+    const int64_t j = c_.jitter.count();
+    return link_rng_[Pair(a, b)].Range(-j, j);
+  }
+
+  // Where the deployment sends a call when every cluster is up.
+  int Preferred(int g, bool is_write) const {
+    switch (dep_.kind) {
+      case DeploymentKind::kActiveActive:
+        return g;
+      case DeploymentKind::kSinglePrimary:
+        return dep_.primary;
+      case DeploymentKind::kPrimaryWithLocalReplicas:
+        return is_write ? dep_.primary : g;
+    }
+    return g;
+  }
+
+  bool Usable(int cluster) const {
+    return !down_[static_cast<size_t>(cluster)] && synced_[static_cast<size_t>(cluster)];
+  }
+
+  // Where the call goes now: the preferred cluster, else (if another copy may serve it) the
+  // usable cluster nearest to the service, else -1 (the call fails).
+  int Route(int g, bool is_write) const {
+    const int preferred = Preferred(g, is_write);
+    if (Usable(preferred)) return preferred;
+    const bool any_copy = dep_.kind == DeploymentKind::kActiveActive ||
+                          (dep_.kind == DeploymentKind::kPrimaryWithLocalReplicas && !is_write);
+    if (!any_copy) return -1;
+    int best = -1;
+    for (int c = 0; c < n_; ++c) {
+      if (Usable(c) && (best < 0 || OneWay(g, c) < OneWay(g, best))) best = c;
+    }
+    return best;
+  }
+
+  void CallArrive(uint32_t slot) {
+    Request& q = requests_[slot];
+    const int c = q.target;
+    if (down_[static_cast<size_t>(c)]) {
+      // CASE 1: the cluster is down: the call bounces back to its service, which re-sends it.
+      const int g = q.region;
+      const int target = Route(g, q.is_write);
+      if (target < 0) {
+        ++Stats(g).failed;
+        free_requests_.push_back(slot);
+        return;
+      }
+      ++Stats(g).rerouted_calls;
+      q.target = static_cast<int16_t>(target);
+      int64_t t = now_ + OneWay(c, g) + OneWay(g, target);
+      uint32_t lane = hop_lane_ + static_cast<uint32_t>((c * n_ + g) * n_ + target);
+      if (jittered_) {
+        t += Jitter(c, g) + Jitter(g, target);
+        lane = kNoLane;
+      }
+      Schedule(t, kCallArrive, slot, lane);
+      return;
+    }
+    // CASE 2: FIFO at the owning shard; it executes at the end of its service.
+    const size_t sh = static_cast<size_t>(c * shards_ + shard_of_key_[q.key]);
+    const int64_t done = std::max(now_, busy_[sh]) + service_;
+    busy_[sh] = done;
+    Schedule(done, kCallDone, slot, shard_lane_ + static_cast<uint32_t>(sh));
+  }
+
+  void CallDone(uint32_t slot) {
+    Request& q = requests_[slot];
+    const int c = q.target;
+    const int g = q.region;
+    const size_t pk = static_cast<size_t>(q.key) * static_cast<size_t>(n_) + static_cast<size_t>(c);
+    RegionResult& s = Stats(g);
+    if (q.is_write) {
+      ++s.writes;
+      ++result_.writes_accepted;
+      Stats(c).conflicting_pairs += pending_[pk];
+      const uint64_t id = next_write_id_++;
+      const uint64_t h = HashId(id);
+      total_digest_ += h;
+      ++present_[static_cast<size_t>(c)];
+      present_digest_[static_cast<size_t>(c)] += h;
+      Replicate(c, q.key, id);
+    } else {
+      ++s.reads;
+      if (pending_[pk] > 0) ++s.stale_reads;
+    }
+    // The reply travels back; the next call leaves when it arrives.
+    int64_t back = OneWay(c, g);
+    if (--q.calls_left > 0) {
+      IssueCall(slot, c, back);
+      return;
+    }
+    if (jittered_) back += Jitter(c, g);
+    const SimTime latency{now_ + back - q.start};
+    s.latency.Add(latency);
+    ++s.requests;
+    if (latency > c_.budget) ++s.over_budget;
+    free_requests_.push_back(slot);
+  }
+
+  // ---- replication
+
+  void Replicate(int origin, uint32_t key, uint64_t write_id) {
+    const bool sends =
+        dep_.kind == DeploymentKind::kActiveActive ||
+        (dep_.kind == DeploymentKind::kPrimaryWithLocalReplicas && origin == dep_.primary);
+    if (!sends) return;
+    for (int d = 0; d < n_; ++d) {
+      if (d == origin) continue;
+      ++pending_[static_cast<size_t>(key) * static_cast<size_t>(n_) + static_cast<size_t>(d)];
+      ++pending_total_[static_cast<size_t>(d)];
+      uint32_t m;
+      if (!free_msgs_.empty()) {
+        m = free_msgs_.back();
+        free_msgs_.pop_back();
+      } else {
+        m = static_cast<uint32_t>(msgs_.size());
+        msgs_.emplace_back();
+      }
+      ReplMsg& msg = msgs_[m];
+      msg.commit = now_;
+      msg.write_id = write_id;
+      msg.key = key;
+      msg.origin = static_cast<int16_t>(origin);
+      msg.dest = static_cast<int16_t>(d);
+      SendRepl(m);
+    }
+  }
+
+  // Sends (or re-sends) message m now. A lost copy is noticed one round trip later and re-sent.
+  void SendRepl(uint32_t m) {
+    const ReplMsg& msg = msgs_[m];
+    const int o = msg.origin;
+    const int d = msg.dest;
+    Rng& rng = link_rng_[Pair(o, d)];
+    int64_t t = now_ + OneWay(o, d);
+    uint32_t lane = repl_lane_ + static_cast<uint32_t>(Pair(o, d));
+    while (rng.Chance(c_.loss)) {
+      t += OneWay(o, d) + OneWay(d, o);
+      lane = kNoLane;
+    }
+    if (jittered_) {
+      t += Jitter(o, d);
+      lane = kNoLane;
+    }
+    Schedule(t, kReplArrive, m, lane);
+  }
+
+  void ReplArrive(uint32_t m) {
+    const ReplMsg& msg = msgs_[m];
+    const size_t d = static_cast<size_t>(msg.dest);
+    if (down_[d]) {
+      backlog_[d].push_back(m);  // the sender keeps it until the cluster returns
+      return;
+    }
+    const size_t sh = d * static_cast<size_t>(shards_) + shard_of_key_[msg.key];
+    const int64_t done = std::max(now_, busy_[sh]) + repl_service_;
+    busy_[sh] = done;
+    Schedule(done, kReplDone, m, shard_lane_ + static_cast<uint32_t>(sh));
+  }
+
+  void ReplDone(uint32_t m) {
+    const ReplMsg msg = msgs_[m];
+    free_msgs_.push_back(m);
+    const size_t d = static_cast<size_t>(msg.dest);
+    --pending_[static_cast<size_t>(msg.key) * static_cast<size_t>(n_) + d];
+    --pending_total_[d];
+    ++present_[d];
+    present_digest_[d] += HashId(msg.write_id);
+    Stats(msg.dest).lag.Add(SimTime{now_ - msg.commit});
+    if (!synced_[d] && !down_[d] && msg.write_id < resync_watermark_[d]) {
+      if (--resync_remaining_[d] == 0) Resynced(static_cast<int>(d));
+    }
+  }
+
+  // ---- failover
+
+  void Down(uint32_t i) {
+    const size_t r = static_cast<size_t>(c_.downs[i].region);
+    down_[r] = 1;
+    synced_[r] = 0;
+  }
+
+  void Up(uint32_t i) {
+    const int region = c_.downs[i].region;
+    const size_t r = static_cast<size_t>(region);
+    down_[r] = 0;
+    // Every write committed so far elsewhere and not yet applied here must be, before the
+    // services return: those kept by the senders (re-sent now), in flight or queued.
+    resync_watermark_[r] = next_write_id_;
+    resync_remaining_[r] = pending_total_[r];
+    ResyncResult& rr = result_.resyncs[static_cast<size_t>(resync_slot_[r])];
+    rr.backlog = pending_total_[r];
+    std::vector<uint32_t> kept = std::move(backlog_[r]);
+    backlog_[r].clear();
+    for (uint32_t m : kept) SendRepl(m);
+    if (resync_remaining_[r] == 0) Resynced(region);
+  }
+
+  void Resynced(int region) {
+    const size_t r = static_cast<size_t>(region);
+    synced_[r] = 1;
+    ResyncResult& rr = result_.resyncs[static_cast<size_t>(resync_slot_[r])];
+    rr.resynced_at = SimTime{now_};
+    rr.resync_time = rr.resynced_at - rr.to;
+  }
+
+  void Finish() {
+    for (int r = 0; r < n_; ++r) {
+      Stats(r).writes_present = present_[static_cast<size_t>(r)];
+      Stats(r).present_digest = present_digest_[static_cast<size_t>(r)];
+    }
+    bool ok = true;
+    if (dep_.kind == DeploymentKind::kSinglePrimary) {
+      result_.copies = 1;
+      const size_t p = static_cast<size_t>(dep_.primary);
+      ok = present_[p] == result_.writes_accepted && present_digest_[p] == total_digest_;
+    } else {
+      result_.copies = n_;
+      for (int r = 0; r < n_; ++r) {
+        const size_t i = static_cast<size_t>(r);
+        ok = ok && present_[i] == result_.writes_accepted && present_digest_[i] == total_digest_;
+      }
+    }
+    result_.nothing_lost = ok;
+  }
+
+  const LatencyConfig& c_;
+  const Deployment& dep_;
+  const int n_;
+  const int shards_;
+  const int64_t service_;
+  const int64_t repl_service_;
+  AliasSampler keys_;
+  bool jittered_ = false;
+  DeploymentResult result_;
+
+  std::vector<int64_t> one_way_;
+  std::vector<uint16_t> shard_of_key_;
+  std::vector<uint32_t> pending_;        // [key * n + cluster]: writes committed elsewhere,
+  std::vector<uint64_t> pending_total_;  // not yet applied there
+  std::vector<int64_t> busy_;            // per shard: when its queue empties
+  std::vector<uint8_t> down_, synced_;
+  std::vector<std::vector<uint32_t>> backlog_;  // per down cluster: messages kept by senders
+  std::vector<int> resync_slot_;
+  std::vector<uint64_t> resync_remaining_, resync_watermark_;
+  std::vector<uint64_t> present_, present_digest_;
+  uint64_t total_digest_ = 0;
+  uint64_t next_write_id_ = 0;
+
+  uint32_t hop_lane_ = 0, repl_lane_ = 0, shard_lane_ = 0;
+  std::vector<Ring> lanes_;
+  std::vector<uint8_t> in_heap_;
+  Heap heap_;
+  Wheel wheel_;
+  uint64_t seq_ = 0;
+  int64_t now_ = 0;
+
+  std::vector<Rng> arrival_rng_, op_rng_, link_rng_;
+  std::vector<double> next_arrival_;
+  std::vector<uint64_t> arrivals_issued_;
+
+  std::vector<Request> requests_;
+  std::vector<uint32_t> free_requests_;
+  std::vector<ReplMsg> msgs_;
+  std::vector<uint32_t> free_msgs_;
+};
+
+uint64_t Mix(uint64_t h, uint64_t v) { return HashId(h ^ (v + 0x9E3779B97F4A7C15ull)); }
+
+uint64_t Mix(uint64_t h, const LatencyHistogram& hist) {
+  h = Mix(h, hist.count());
+  h = Mix(h, static_cast<uint64_t>(hist.max().count()));
+  for (const auto& [t, f] : hist.Cdf()) {
+    h = Mix(h, static_cast<uint64_t>(t.count()));
+    h = Mix(h, static_cast<uint64_t>(f * 1e12));
+  }
+  return h;
+}
+
+}  // namespace
+
+DeploymentResult RunLatencyDeployment(const LatencyConfig& config, int deployment) {
+  Engine engine(config, deployment);
+  return engine.Run();
+}
+
+double LatencyMetric(const LatencyReport& report, const DeploymentResult& d, int region,
+                     std::string_view metric) {
+  const RegionResult& r = d.regions[static_cast<size_t>(region)];
+  const auto frac = [](uint64_t a, uint64_t b) {
+    return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b);
+  };
+  if (metric == "p50") return static_cast<double>(r.latency.Percentile(50).count());
+  if (metric == "p95") return static_cast<double>(r.latency.Percentile(95).count());
+  if (metric == "p99") return static_cast<double>(r.latency.Percentile(99).count());
+  if (metric == "max") return static_cast<double>(r.latency.max().count());
+  if (metric == "over_budget") return frac(r.over_budget, r.requests);
+  if (metric == "stale") return frac(r.stale_reads, r.reads);
+  if (metric == "conflicts") return static_cast<double>(r.conflicting_pairs);
+  if (metric == "failed") return static_cast<double>(r.failed);
+  if (metric == "lost") {
+    const bool copy =
+        d.copies > 1 ||
+        report.config.deployments[static_cast<size_t>(d.deployment)].primary == region;
+    return copy ? static_cast<double>(d.writes_accepted -
+                                      std::min(d.writes_accepted, r.writes_present))
+                : 0.0;
+  }
+  if (metric == "resync") {
+    for (const ResyncResult& rr : d.resyncs) {
+      if (rr.region == region) return static_cast<double>(rr.resync_time.count());
+    }
+    return 0;
+  }
+  return 0;
+}
+
+LatencyReport RunLatency(const LatencyConfig& config) {
+  LatencyReport report;
+  report.config = config;
+  for (size_t d = 0; d < config.deployments.size(); ++d) {
+    report.deployments.push_back(RunLatencyDeployment(config, static_cast<int>(d)));
+    if (!report.deployments.back().nothing_lost) ++report.failures;
+  }
+  for (size_t i = 0; i < config.expectations.size(); ++i) {
+    const LatencyExpectation& x = config.expectations[i];
+    const DeploymentResult& d = report.deployments[static_cast<size_t>(x.deployment)];
+    for (int r = 0; r < static_cast<int>(config.regions.size()); ++r) {
+      if (x.region >= 0 && x.region != r) continue;
+      ExpectationResult check;
+      check.index = static_cast<int>(i);
+      check.region = r;
+      check.actual = LatencyMetric(report, d, r, x.metric);
+      check.ok = x.is_max ? check.actual <= x.value : check.actual >= x.value;
+      if (!check.ok) ++report.failures;
+      report.checks.push_back(check);
+    }
+  }
+  uint64_t h = config.seed;
+  for (const DeploymentResult& d : report.deployments) {
+    h = Mix(h, d.events);
+    h = Mix(h, d.writes_accepted);
+    h = Mix(h, static_cast<uint64_t>(d.end.count()));
+    for (const RegionResult& r : d.regions) {
+      for (uint64_t v :
+           {r.requests, r.failed, r.over_budget, r.rerouted_calls, r.reads, r.stale_reads, r.writes,
+            r.conflicting_pairs, r.writes_present, r.present_digest}) {
+        h = Mix(h, v);
+      }
+      h = Mix(h, r.latency);
+      h = Mix(h, r.lag);
+    }
+    for (const ResyncResult& rr : d.resyncs) {
+      h = Mix(h, rr.backlog);
+      h = Mix(h, static_cast<uint64_t>(rr.resynced_at.count()));
+    }
+  }
+  report.digest = h;
+  return report;
+}
+
+Status ApplyLatencyOverrides(const LatencyOverrides& o, LatencyConfig* config) {
+  if (o.duration) {
+    if (o.duration->count() <= 0) return Status::InvalidArgument("--duration must be > 0");
+    config->duration = *o.duration;
+  }
+  if (o.rate) {
+    if (!(*o.rate >= 0 && *o.rate <= 1e9)) {
+      return Status::InvalidArgument("--rate must be in [0, 1e9]");
+    }
+    for (LatencyRegion& r : config->regions) r.workload.rate = *o.rate;
+  }
+  if (o.seed) config->seed = *o.seed;
+  if (o.deployment) {
+    std::vector<Deployment> kept;
+    std::string names;
+    for (size_t d = 0; d < config->deployments.size(); ++d) {
+      const std::string name = config->DeploymentName(static_cast<int>(d));
+      names += (names.empty() ? "" : ", ") + name;
+      if (name == *o.deployment) kept.push_back(config->deployments[d]);
+    }
+    if (kept.empty()) {
+      return Status::InvalidArgument("--deployment: no deployment '" + *o.deployment +
+                                     "' (deployments are: " + names + ")");
+    }
+    // Expectations name deployments by index: keep only those of the one kept.
+    const int index = [&] {
+      for (size_t d = 0; d < config->deployments.size(); ++d) {
+        if (config->DeploymentName(static_cast<int>(d)) == *o.deployment)
+          return static_cast<int>(d);
+      }
+      return 0;
+    }();
+    std::vector<LatencyExpectation> expectations;
+    for (LatencyExpectation x : config->expectations) {
+      if (x.deployment != index) continue;
+      x.deployment = 0;
+      expectations.push_back(std::move(x));
+    }
+    config->deployments = std::move(kept);
+    config->expectations = std::move(expectations);
+  }
+  return Status::Ok();
+}
+
+}  // namespace cluster_sim
