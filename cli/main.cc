@@ -4,6 +4,7 @@
 // This file only wires the command line to the libraries: parsing, loading, rendering.
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "hotkey_command.h"
+#include "redis_backend.h"
 #include "report.h"
 
 namespace {
@@ -26,6 +28,7 @@ struct RunArgs {
   bool json = false;
   bool trace = false;
   bool quiet = false;
+  aasim::BackendArgs backend;
 };
 
 int Run(const RunArgs& args) {
@@ -42,6 +45,11 @@ int Run(const RunArgs& args) {
     scenarios.push_back(std::move(s).value());
   }
   if (bad) return kExitBadInput;
+  bool redis = args.backend.backend == "redis" || !args.backend.redis.empty();
+  if (args.backend.keep_redis && !redis) {
+    std::cerr << "--keep-redis needs --backend redis\n";
+    return kExitBadInput;
+  }
 
   int failures = 0;
   nlohmann::ordered_json doc;
@@ -49,6 +57,16 @@ int Run(const RunArgs& args) {
   for (const auto& scenario : scenarios) {
     cluster_sim::RunOptions options;
     options.seed = args.seed;
+    std::unique_ptr<aasim::RedisBackend> backend;
+    if (redis) {
+      auto prepared = aasim::RedisBackend::Prepare(args.backend, scenario);
+      if (!prepared.ok()) {
+        std::cerr << prepared.status().message() << "\n";
+        return kExitBadInput;
+      }
+      backend = std::move(prepared).value();
+      options.store_factory = backend->Factory();
+    }
     if (args.trace) {
       // With --json the trace goes to stderr so stdout stays one JSON document.
       options.trace = [json = args.json](const std::string& line) {
@@ -65,6 +83,7 @@ int Run(const RunArgs& args) {
       std::cout << aasim::RenderText(report, ro);
       if (!args.quiet && &scenario != &scenarios.back()) std::cout << "\n";
     }
+    if (backend && args.backend.keep_redis) backend->Keep(args.json ? std::cerr : std::cout);
   }
   if (args.json) {
     doc["failures"] = failures;
@@ -126,6 +145,7 @@ int main(int argc, char** argv) {
                 "Also print every replication message sent, delivered, dropped and "
                 "retransmitted, with its virtual time");
   run->add_flag("-q,--quiet", run_args.quiet, "Print only failures and the summary line");
+  aasim::AddBackendOptions(run, &run_args.backend);
   int hotkey_exit = kExitOk;
   CLI::App* hotkey = aasim::AddHotkeyCommand(app, &hotkey_exit);
 

@@ -81,8 +81,9 @@ struct RegionMetrics {
   uint64_t local_writes = 0;
   uint64_t lost_writes = 0;  // writes lost in crashes (never received by any peer)
   uint64_t crashes = 0;
-  uint64_t max_ops_lag = 0;  // Redis Enterprise names: the least up-to-date peer's lag
-  uint64_t min_ops_lag = 0;  // and the most up-to-date peer's
+  uint64_t store_failures = 0;  // merges a durable store (Redis) could not keep, retried later
+  uint64_t max_ops_lag = 0;     // Redis Enterprise names: the least up-to-date peer's lag
+  uint64_t min_ops_lag = 0;     // and the most up-to-date peer's
   uint64_t backlog_bytes = 0;
   size_t memory_bytes = 0;
   std::vector<PeerMetrics> peers;  // every other region, in region order
