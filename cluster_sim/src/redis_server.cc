@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -123,7 +124,10 @@ Status RedisServer::Start() {
     redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
     if (c != nullptr && c->err == 0) {
       auto* r = static_cast<redisReply*>(redisCommand(c, "PING"));
-      bool ok = r != nullptr && r->type == REDIS_REPLY_STATUS;
+      // PONG, or NOAUTH from a server started with --requirepass: it is up.
+      bool ok = r != nullptr && (r->type == REDIS_REPLY_STATUS ||
+                                 (r->type == REDIS_REPLY_ERROR &&
+                                  std::string_view(r->str, r->len).substr(0, 6) == "NOAUTH"));
       if (r != nullptr) freeReplyObject(r);
       redisFree(c);
       if (ok) return Status::Ok();
