@@ -25,46 +25,72 @@ namespace cluster_sim {
 namespace {
 
 // The commit script. Writes one consistent snapshot of every key changed since the last
-// call, atomically with the causal context and the replication bookkeeping.
+// call, atomically with the causal context and the replication bookkeeping. Strings go in
+// one MSET and metadata in one HSET per bucket, so a batch costs few redis.call()s.
 //   ARGV[1] prefix        ARGV[2] causal context (encoded; "" = leave as is)
 //   ARGV[3] log seq ("" = no local effect)        ARGV[4] the effect
-//   ARGV[5] P = number of progress pairs, then P x (origin, contiguous seq)
-//   then per key: key, kind (n none, s string, S set, h hash), bucket, metadata ("" =
-//   none), N, N items (string: the value; set: members; hash: field, value, ...)
+//   ARGV[5] P, then P x (origin, contiguous seq)          -> HSET <prefix>:progress
+//   then S, then S x (key, value): string keys            -> MSET
+//   then O, then O x (key, kind, N, N items): other keys (kind n: deleted, S: set, h: hash;
+//        items: members, or field, value, ...)             -> DEL, SADD / HSET
+//   then M, then M x (bucket, key, metadata), grouped by bucket ("" = no metadata)
 // Returns the number of keys written.
 constexpr std::string_view kCommitScript = R"lua(
 local p = ARGV[1]
+local step = 1000
+local function chunked(cmd, key, first, last)
+  for j = first, last, step do
+    if key then
+      redis.call(cmd, key, unpack(ARGV, j, math.min(j + step - 1, last)))
+    else
+      redis.call(cmd, unpack(ARGV, j, math.min(j + step - 1, last)))
+    end
+  end
+end
 if ARGV[2] ~= '' then redis.call('SET', p .. ':cc', ARGV[2]) end
 if ARGV[3] ~= '' then
   redis.call('XADD', p .. ':log', ARGV[3] .. '-0', 'e', ARGV[4])
   redis.call('HSET', p .. ':meta', 'seq', ARGV[3])
 end
 local i = 6
-for _ = 1, tonumber(ARGV[5]) do
-  redis.call('HSET', p .. ':progress', ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-local written = 0
-while i <= #ARGV do
-  local key, kind, bucket, meta, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
-  i = i + 5
-  if kind == 's' then
-    redis.call('SET', key, ARGV[i])
-  else
-    redis.call('DEL', key)
-    local cmd = nil
-    if kind == 'S' then cmd = 'SADD' elseif kind == 'h' then cmd = 'HSET' end
-    if cmd then
-      local step = 1000
-      for j = i, i + n - 1, step do
-        redis.call(cmd, key, unpack(ARGV, j, math.min(j + step - 1, i + n - 1)))
-      end
-    end
+local n = tonumber(ARGV[5])
+if n > 0 then chunked('HSET', p .. ':progress', i, i + 2 * n - 1) end
+i = i + 2 * n
+n = tonumber(ARGV[i])
+if n > 0 then chunked('MSET', nil, i + 1, i + 2 * n) end
+local written = n
+i = i + 1 + 2 * n
+n = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, n do
+  local key, kind, count = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  i = i + 3
+  redis.call('DEL', key)
+  if count > 0 then
+    if kind == 'S' then chunked('SADD', key, i, i + count - 1) end
+    if kind == 'h' then chunked('HSET', key, i, i + count - 1) end
   end
-  i = i + n
-  local m = p .. ':m:' .. bucket
-  if meta == '' then redis.call('HDEL', m, key) else redis.call('HSET', m, key, meta) end
+  i = i + count
   written = written + 1
+end
+n = tonumber(ARGV[i])
+i = i + 1
+local last = i + 3 * n - 1
+while i <= last do
+  local bucket = ARGV[i]
+  local m = p .. ':m:' .. bucket
+  local set, del = {}, {}
+  while i <= last and ARGV[i] == bucket do
+    if ARGV[i + 2] == '' then
+      del[#del + 1] = ARGV[i + 1]
+    else
+      set[#set + 1] = ARGV[i + 1]
+      set[#set + 1] = ARGV[i + 2]
+    end
+    i = i + 3
+  end
+  if #set > 0 then redis.call('HSET', m, unpack(set)) end
+  if #del > 0 then redis.call('HDEL', m, unpack(del)) end
 end
 return written
 )lua";
@@ -417,58 +443,86 @@ struct RedisStore::Impl {
     pending_keys.insert(std::move(key));
   }
 
-  void AppendKey(const std::string& key, std::vector<std::string>* args) const {
-    const crdt::KeyValue* kv = ks.Find(key);
-    std::vector<std::string> items;
-    char kind = 'n';
-    switch (ks.TypeOf(key)) {
-      case crdt::Keyspace::Type::kString:
-        kind = 's';
-        items.push_back(ks.Get(key).value_or(""));
-        break;
-      case crdt::Keyspace::Type::kSet:
-        kind = 'S';
-        items = ks.Members(key);
-        break;
-      case crdt::Keyspace::Type::kHash:
-        kind = 'h';
-        for (auto& [f, v] : kv->hash.Items()) {
-          items.push_back(f);
-          items.push_back(v);
+  // The arguments of one commit call for `keys` (see kCommitScript).
+  std::vector<std::string> Call(const std::vector<const std::string*>& keys) const {
+    std::vector<std::string> strings, others, meta;
+    std::vector<std::pair<uint32_t, const std::string*>> by_bucket;
+    size_t string_count = 0, other_count = 0;
+    for (const std::string* key : keys) {
+      const crdt::KeyValue* kv = ks.Find(*key);
+      switch (ks.TypeOf(*key)) {
+        case crdt::Keyspace::Type::kString:
+          strings.push_back(*key);
+          strings.push_back(ks.Get(*key).value_or(""));
+          ++string_count;
+          break;
+        case crdt::Keyspace::Type::kSet: {
+          std::vector<std::string> members = ks.Members(*key);
+          others.push_back(*key);
+          others.push_back("S");
+          others.push_back(std::to_string(members.size()));
+          for (auto& m : members) others.push_back(std::move(m));
+          ++other_count;
+          break;
         }
-        break;
-      case crdt::Keyspace::Type::kNone:
-        break;
+        case crdt::Keyspace::Type::kHash: {
+          auto items = kv->hash.Items();
+          others.push_back(*key);
+          others.push_back("h");
+          others.push_back(std::to_string(2 * items.size()));
+          for (auto& [f, v] : items) {
+            others.push_back(f);
+            others.push_back(v);
+          }
+          ++other_count;
+          break;
+        }
+        case crdt::Keyspace::Type::kNone:
+          others.push_back(*key);
+          others.push_back("n");
+          others.push_back("0");
+          ++other_count;
+          break;
+      }
+      by_bucket.emplace_back(MetadataBucket(*key, opt.buckets), key);
     }
-    std::string meta;
-    if (kv != nullptr) {
-      crdt::Encoder enc;
-      kv->Encode(&enc);
-      meta = enc.Release();
+    std::stable_sort(by_bucket.begin(), by_bucket.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> args = {"EVALSHA", sha, "0", opt.prefix, "", "", "", "0"};
+    args.reserve(args.size() + strings.size() + others.size() + 3 * by_bucket.size() + 3);
+    args.push_back(std::to_string(string_count));
+    for (auto& x : strings) args.push_back(std::move(x));
+    args.push_back(std::to_string(other_count));
+    for (auto& x : others) args.push_back(std::move(x));
+    args.push_back(std::to_string(by_bucket.size()));
+    for (const auto& [bucket, key] : by_bucket) {
+      args.push_back(std::to_string(bucket));
+      args.push_back(*key);
+      const crdt::KeyValue* kv = ks.Find(*key);
+      std::string blob;
+      if (kv != nullptr) {
+        crdt::Encoder enc;
+        kv->Encode(&enc);
+        blob = enc.Release();
+      }
+      args.push_back(std::move(blob));
     }
-    args->push_back(key);
-    args->push_back(std::string(1, kind));
-    args->push_back(std::to_string(Fnv32(key) % opt.buckets));
-    args->push_back(std::move(meta));
-    args->push_back(std::to_string(items.size()));
-    for (auto& it : items) args->push_back(std::move(it));
+    return args;
   }
 
   // The commit calls for everything pending (and a local effect, if any): one call, or
   // several (batch_keys keys each) whose last one carries the context and bookkeeping.
   std::vector<std::vector<std::string>> BuildCalls(uint64_t seq, const std::string* effect) {
     std::vector<std::vector<std::string>> calls;
-    auto start = [&] { calls.push_back({"EVALSHA", sha, "0", opt.prefix, "", "", "", "0"}); };
-    start();
-    size_t in_call = 0;
+    std::vector<const std::string*> keys;
     for (const std::string& key : pending_keys) {
-      if (in_call == opt.batch_keys) {
-        start();
-        in_call = 0;
+      keys.push_back(&key);
+      if (keys.size() == opt.batch_keys) {
+        calls.push_back(Call(keys));
+        keys.clear();
       }
-      AppendKey(key, &calls.back());
-      ++in_call;
     }
+    if (!keys.empty() || calls.empty()) calls.push_back(Call(keys));
     std::vector<std::string>& last = calls.back();
     last[4] = EncodeContext();
     if (effect != nullptr) {
@@ -604,7 +658,7 @@ RedisStore::~RedisStore() = default;
 Result<std::unique_ptr<RedisStore>> RedisStore::Open(crdt::ReplicaId self,
                                                      RedisStoreOptions options) {
   if (options.buckets == 0) options.buckets = 1;
-  if (options.batch_keys == 0) options.batch_keys = 1;
+  options.batch_keys = std::clamp<size_t>(options.batch_keys, 1, 2000);  // Lua unpack() limits
   auto impl = std::make_unique<Impl>(self, std::move(options));
   Status s = impl->ConnectOnce();
   if (!s.ok()) {
@@ -757,6 +811,10 @@ Status RedisStore::TrimLog(uint64_t seq) {
     return Status::Unavailable(m.Where() + ": " + error);
   }
   return Status::Ok();
+}
+
+uint32_t RedisStore::MetadataBucket(std::string_view key, uint32_t buckets) {
+  return Fnv32(key) % buckets;
 }
 
 bool RedisStore::available() const { return impl_->up; }

@@ -3,8 +3,8 @@
 // The store keeps a working copy of the region's crdt::Keyspace, loaded from Redis when it
 // opens, and runs the same CommandEngine on it as the in-memory store, so every command
 // (and every reply) is exactly the in-memory store's. Redis is the source of truth: every
-// change is committed with ONE `EVALSHA` of the commit script (cluster_sim/src/
-// redis_commit.lua, loaded with SCRIPT LOAD, reloaded on NOSCRIPT) that writes, atomically,
+// change is committed with ONE `EVALSHA` of the commit script (kCommitScript in
+// redis_store.cc, loaded with SCRIPT LOAD, reloaded on NOSCRIPT) that writes, atomically,
 //   - each touched key's native value, exactly as Redis shows it: a counter or register
 //     is a string (`GET foo` -> "25"), a set a Redis set, a hash a Redis hash, a deleted
 //     key is deleted;
@@ -67,7 +67,7 @@ struct RedisStoreOptions {
   std::string region;            // for messages ("region A")
   std::string prefix = "aasim";  // metadata key prefix
   uint32_t buckets = 4096;       // metadata hash buckets
-  size_t batch_keys = 256;       // merged keys per pipelined commit call
+  size_t batch_keys = 1024;      // merged keys per pipelined commit call
   int reconnect_attempts = 6;    // per failure: 10ms, 20ms, ... (bounded backoff)
   bool flush_db = false;         // FLUSHDB when opening (a fresh region)
 };
@@ -105,6 +105,9 @@ class RedisStore : public Store {
                                                                 uint64_t last) override;
   // Every peer holds the local effects up to `seq`: drop them from the log stream.
   Status TrimLog(uint64_t seq) override;
+
+  // The metadata bucket of `key`: FNV-1a (32 bits) of the key, modulo `buckets`.
+  static uint32_t MetadataBucket(std::string_view key, uint32_t buckets);
 
   bool available() const;
   const RedisAddress& address() const;
