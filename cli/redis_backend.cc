@@ -52,6 +52,15 @@ cluster_sim::Result<std::unique_ptr<RedisBackend>> RedisBackend::Prepare(
     }
     auto address = cluster_sim::ParseRedisUrl(spec.substr(eq + 1));
     if (!address.ok()) return Status::InvalidArgument("--redis " + address.status().message());
+    for (const auto& [other, url_address] : given) {
+      const cluster_sim::RedisAddress& o = url_address.second;
+      if (other != region && o.host == address->host && o.port == address->port &&
+          o.db == address->db) {
+        return Status::InvalidArgument("--redis: regions " + other + " and " + region + " share " +
+                                       address->ToString() +
+                                       " (each region needs a database of its own)");
+      }
+    }
     given[region] = {spec.substr(eq + 1), *address};
   }
   auto backend = std::unique_ptr<RedisBackend>(new RedisBackend());

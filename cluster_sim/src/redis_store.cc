@@ -631,8 +631,17 @@ struct RedisStore::Impl {
 
   // Runs a write (one command or a MULTI batch) and commits it; after a failure that a
   // reconnection repairs, runs it once more on the reloaded copy.
+  bool Reserved(std::string_view key) const {
+    return key.size() > opt.prefix.size() && key.substr(0, opt.prefix.size()) == opt.prefix &&
+           key[opt.prefix.size()] == ':';
+  }
+
+  // Runs a write (one command or a MULTI batch) and commits it. If the commit fails and a
+  // reconnection repairs the connection, the working copy is reloaded from Redis: if the
+  // write is there (the script ran, its reply was lost) it is done, else it runs again
+  // once. A write to a key under the metadata prefix is refused (*refusal set).
   template <typename Run>
-  bool RunAndCommit(Run run, std::string* effect) {
+  bool RunAndCommit(Run run, std::string* effect, std::string* refusal) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (!EnsureUp()) return false;
       crdt::Keyspace delta = ks.NewDelta();
@@ -641,12 +650,26 @@ struct RedisStore::Impl {
       std::string e = delta.Encode();
       std::vector<std::string> keys;
       EncodedKeys(e, &keys);
+      for (const std::string& k : keys) {
+        if (!Reserved(k)) continue;
+        *refusal =
+            "ERR key '" + k + "' is reserved for aasim's metadata (prefix '" + opt.prefix + ":')";
+        pending_keys.clear();
+        pending_progress.clear();
+        if (Status st = Load(); !st.ok()) Disconnect(st.message());  // undo in the copy
+        return false;
+      }
       for (auto& k : keys) Touch(std::move(k));
+      uint64_t seq = log_seq + 1;
       if (Commit(&e)) {
         if (effect != nullptr) effect->append(e);
         return true;
       }
-      if (!Reconnect()) return false;  // reloaded: the write is not there, run it again
+      if (!Reconnect()) return false;
+      if (log_seq >= seq) {  // it was stored before the connection dropped
+        if (effect != nullptr) effect->append(e);
+        return true;
+      }
     }
     return false;
   }
@@ -683,13 +706,15 @@ Reply RedisStore::Execute(const std::vector<std::string>& argv, int64_t wall_clo
     return m.Forward(argv);
   }
   Reply reply;
+  std::string refusal;
   bool ok = m.RunAndCommit(
       [&](crdt::Keyspace* delta) {
         bool wrote = false;
         reply = m.engine.Execute(m.ks, argv, wall_clock_us, delta, &wrote);
         return wrote;
       },
-      effect);
+      effect, &refusal);
+  if (!refusal.empty()) return Reply::Error(refusal);
   return ok ? reply : Reply::Error(m.DownError());
 }
 
@@ -697,6 +722,7 @@ std::vector<Reply> RedisStore::ExecuteBatch(const std::vector<std::vector<std::s
                                             int64_t wall_clock_us, std::string* effect) {
   Impl& m = *impl_;
   std::vector<Reply> replies;
+  std::string refusal;
   bool ok = m.RunAndCommit(
       [&](crdt::Keyspace* delta) {
         replies.clear();
@@ -708,7 +734,8 @@ std::vector<Reply> RedisStore::ExecuteBatch(const std::vector<std::vector<std::s
         }
         return any;
       },
-      effect);
+      effect, &refusal);
+  if (!refusal.empty()) return std::vector<Reply>(commands.size(), Reply::Error(refusal));
   if (!ok) return std::vector<Reply>(commands.size(), Reply::Error(m.DownError()));
   return replies;
 }

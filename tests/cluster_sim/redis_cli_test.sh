@@ -57,6 +57,9 @@ msg=$("$aasim" run --redis "Z=redis://127.0.0.1:1/0" "$scenarios/table-4-1-count
 [[ $rc == 2 && $msg == *"has no region 'Z'"* ]] || fail "unknown region: rc=$rc $msg"
 msg=$("$aasim" run --redis "A=redis://127.0.0.1:1/0" "$scenarios/table-4-1-counter.yaml" 2>&1); rc=$?
 [[ $rc == 2 && $msg == *"region A"*"cannot connect"* ]] || fail "unreachable: rc=$rc $msg"
+msg=$("$aasim" run --redis "A=redis://127.0.0.1:$a/0" --redis "B=redis://127.0.0.1:$a" \
+      "$scenarios/table-4-1-counter.yaml" 2>&1); rc=$?
+[[ $rc == 2 && $msg == *"share"* ]] || fail "shared db: rc=$rc $msg"
 msg=$("$aasim" run --keep-redis "$scenarios/table-4-1-counter.yaml" 2>&1); rc=$?
 [[ $rc == 2 ]] || fail "--keep-redis without redis: rc=$rc $msg"
 set -e

@@ -298,6 +298,29 @@ TEST(RedisStoreTest, StreamCommandsAreForwardedAndNotReplicated) {
   EXPECT_TRUE(effect.empty());
 }
 
+TEST(RedisStoreTest, KeysUnderTheMetadataPrefixAreRefused) {
+  AASIM_LAUNCH_REDIS(server);
+  auto store = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(store.ok());
+  RawRedis raw(server->port());
+  EXPECT_EQ((*store)->Execute({"INCR", "n"}, 1, nullptr), Reply::Integer(1));
+  Reply cc = raw.Run({"GET", "aasim:cc"});
+  std::string effect;
+  Reply r = (*store)->Execute({"SET", "aasim:cc", "boom"}, 2, &effect);
+  ASSERT_TRUE(r.is_error());
+  EXPECT_NE(r.str.find("reserved for aasim's metadata"), std::string::npos) << r.str;
+  EXPECT_TRUE(effect.empty());
+  auto replies = (*store)->ExecuteBatch({{"INCR", "n"}, {"SADD", "aasim:m:1", "x"}}, 3, &effect);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_TRUE(replies[0].is_error());  // the whole batch is refused
+  EXPECT_TRUE(effect.empty());
+  EXPECT_EQ(raw.Run({"GET", "aasim:cc"}), cc);
+  EXPECT_EQ((*store)->Execute({"GET", "n"}, 4, nullptr), Reply::Bulk("1"));
+  EXPECT_EQ((*store)->Execute({"EXISTS", "aasim:cc"}, 4, nullptr), Reply::Integer(0));
+  EXPECT_EQ((*store)->Execute({"INCR", "n"}, 5, nullptr), Reply::Integer(2));
+  EXPECT_EQ((*store)->Execute({"SET", "aasim2:x", "fine"}, 6, nullptr), Reply::Status("OK"));
+}
+
 TEST(RedisStoreTest, ScriptFlushIsRepairedByReloadingTheScript) {
   AASIM_LAUNCH_REDIS(server);
   auto store = RedisStore::Open(kA, OptionsFor(*server, "A"));
