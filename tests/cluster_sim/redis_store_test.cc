@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "cluster_sim/client.h"
 #include "cluster_sim/redis_server.h"
@@ -421,6 +423,40 @@ TEST(RedisStoreTest, PasswordAndDbAreUsed) {
   EXPECT_NE(refused.status().message().find("AUTH"), std::string::npos)
       << refused.status().message();
   EXPECT_FALSE(PingRedis(o.address).ok());
+}
+
+// The server CI starts (AASIM_REDIS_URL), shared with other suites: a prefix and key names
+// of this process's own, removed at the end.
+TEST(RedisStoreTest, ExternalServerFromTheEnvironment) {
+  const char* url = std::getenv("AASIM_REDIS_URL");
+  if (url == nullptr) GTEST_SKIP() << "AASIM_REDIS_URL not set";
+  auto address = ParseRedisUrl(url);
+  ASSERT_TRUE(address.ok()) << address.status().message();
+  ASSERT_TRUE(PingRedis(*address).ok()) << "AASIM_REDIS_URL=" << url << " unreachable";
+  std::string tag = "aasim-test-" + std::to_string(getpid());
+  RedisStoreOptions o;
+  o.address = *address;
+  o.region = "A";
+  o.prefix = tag;
+  std::string key = tag + "-counter", set = tag + "-set";
+  {
+    auto store = RedisStore::Open(kA, o);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    EXPECT_EQ((*store)->Execute({"INCRBY", key, "25"}, 1, nullptr), Reply::Integer(25));
+    EXPECT_EQ((*store)->Execute({"SADD", set, "a", "b"}, 2, nullptr), Reply::Integer(2));
+  }
+  auto again = RedisStore::Open(kA, o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->Dump(key), "25");
+  EXPECT_EQ((*again)->Dump(set), "{a, b}");
+  EXPECT_EQ((*again)->Execute({"DEL", key, set}, 3, nullptr), Reply::Integer(2));
+  // Leave nothing behind.
+  RawRedis raw(address->port);
+  if (!address->password.empty()) raw.Run({"AUTH", address->password});
+  raw.Run({"SELECT", std::to_string(address->db)});
+  EXPECT_EQ(raw.Run({"EXISTS", key, set}), Reply::Integer(0));
+  Reply meta = raw.Run({"KEYS", tag + ":*"});
+  for (const Reply& k : meta.elements) raw.Run({"DEL", k.str});
 }
 
 }  // namespace
