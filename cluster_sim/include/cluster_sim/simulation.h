@@ -19,6 +19,11 @@
 //     no dot is ever reused), asks every peer for its full state, and pushes its merged
 //     state to the others, so the writes of its previous life that only some peers hold
 //     reach everyone.
+//   - with a durable store (Redis, redis_store.h) a crash loses nothing: the region keeps
+//     its replica id, data, log and progress, and on restart resumes (probes each peer for
+//     its cursor; peers replay what it had not acknowledged). Merges are acknowledged only
+//     once the store has kept them (Flush), with the per-origin progress; a new Simulation
+//     on the same stores resumes from their log and progress (an aasim restart).
 // Nothing is lost to partitions, loss, duplication or reordering: after a heal and a
 // sync, connected regions converge.
 //
