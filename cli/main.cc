@@ -4,6 +4,7 @@
 // This file only wires the command line to the libraries: parsing, loading, rendering.
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "lending/lending_service.h"
 #include "lending_command.h"
 #include "latency_command.h"
+#include "redis_backend.h"
 #include "report.h"
 
 namespace {
@@ -29,6 +31,7 @@ struct RunArgs {
   bool json = false;
   bool trace = false;
   bool quiet = false;
+  aasim::BackendArgs backend;
 };
 
 // The services scenario steps may use (`lending@A: ...`, `check: lending-invariants`).
@@ -73,6 +76,11 @@ int Run(const RunArgs& args) {
     scenarios.push_back(std::move(s).value());
   }
   if (bad) return kExitBadInput;
+  bool redis = args.backend.backend == "redis" || !args.backend.redis.empty();
+  if (args.backend.keep_redis && !redis) {
+    std::cerr << "--keep-redis needs --backend redis\n";
+    return kExitBadInput;
+  }
 
   int failures = 0;
   nlohmann::ordered_json doc;
@@ -98,6 +106,16 @@ int Run(const RunArgs& args) {
     cluster_sim::RunOptions options;
     RegisterServices(&options);
     options.seed = args.seed;
+    std::unique_ptr<aasim::RedisBackend> backend;
+    if (redis) {
+      auto prepared = aasim::RedisBackend::Prepare(args.backend, scenario);
+      if (!prepared.ok()) {
+        std::cerr << prepared.status().message() << "\n";
+        return kExitBadInput;
+      }
+      backend = std::move(prepared).value();
+      options.store_factory = backend->Factory();
+    }
     if (args.trace) {
       // With --json the trace goes to stderr so stdout stays one JSON document.
       options.trace = [json = args.json](const std::string& line) {
@@ -114,6 +132,7 @@ int Run(const RunArgs& args) {
       std::cout << aasim::RenderText(report, ro);
       if (!args.quiet && &scenario != &scenarios.back()) std::cout << "\n";
     }
+    if (backend && args.backend.keep_redis) backend->Keep(args.json ? std::cerr : std::cout);
   }
   run_latency_before(scenarios.size());
   if (args.json) {
@@ -180,6 +199,7 @@ int main(int argc, char** argv) {
                 "Also print every replication message sent, delivered, dropped and "
                 "retransmitted, with its virtual time");
   run->add_flag("-q,--quiet", run_args.quiet, "Print only failures and the summary line");
+  aasim::AddBackendOptions(run, &run_args.backend);
   int hotkey_exit = kExitOk;
   CLI::App* hotkey = aasim::AddHotkeyCommand(app, &hotkey_exit);
   int lending_exit = kExitOk;

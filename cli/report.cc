@@ -147,6 +147,11 @@ std::string RenderText(const RunReport& r, const RenderOptions& options) {
                          m.name, m.local_writes, m.lost_writes, m.max_ops_lag, m.min_ops_lag, in,
                          filtered, partial, full, bytes, m.alive ? "" : "  (down)");
     }
+    for (const auto& m : r.metrics) {  // a Redis backend that was down (never on memory)
+      if (m.store_failures == 0) continue;
+      out += fmt::format("  {}: {} replication messages not stored (its Redis was down), resent\n",
+                         m.name, m.store_failures);
+    }
     if (r.converged_after_heal) {
       out += fmt::format("  converged {} after the last heal\n",
                          FormatDuration(*r.converged_after_heal));
@@ -203,6 +208,7 @@ nlohmann::ordered_json ToJson(const RunReport& r) {
     mj["local_writes"] = m.local_writes;
     mj["lost_writes"] = m.lost_writes;
     mj["crashes"] = m.crashes;
+    if (m.store_failures != 0) mj["store_failures"] = m.store_failures;
     mj["max_ops_lag"] = m.max_ops_lag;
     mj["min_ops_lag"] = m.min_ops_lag;
     mj["backlog_bytes"] = m.backlog_bytes;

@@ -4,7 +4,9 @@
 #include <array>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
+#include <string>
 
 #include "cluster_sim/status.h"
 #include "crdt/dot.h"
@@ -101,6 +103,8 @@ struct Region {
   uint64_t local_writes = 0;
   uint64_t lost_writes = 0;
   uint64_t crashes = 0;
+  uint64_t store_failures = 0;  // merges a durable store could not keep (not acknowledged)
+  uint64_t log_trimmed = 0;     // a durable store's log holds nothing up to this seq
 
   crdt::ReplicaId id() const {
     return crdt::MakeReplicaId(site, static_cast<uint16_t>(incarnation));
@@ -155,6 +159,49 @@ struct Simulation::Impl {
     network.SetDeliverPacket([this](int from, int to, const Network::Packet& p) {
       OnDeliver(from, to, Message::FromPacket(p));
     });
+    for (Region& r : regions) Resume(r);
+  }
+
+  // A durable store may hold a previous run's replication state (an aasim process that
+  // restarted on the same Redis servers): take its log and progress and carry on where
+  // that run stopped. Nothing to do on a fresh store (the in-memory one is always fresh).
+  void Resume(Region& r) {
+    if (!r.store->durable()) return;
+    r.head = r.store->LogHead();
+    for (int p = 0; p < n(); ++p) {
+      if (p == r.index) continue;
+      r.in[p].contiguous = r.store->Progress(Origin(p, r.in[p].epoch));
+      // What the peer's store durably holds of our log is what it acknowledged.
+      r.out[p].acked = std::min(
+          r.head, regions[p].store->durable() ? regions[p].store->Progress(Origin(r.index, 1)) : 0);
+    }
+    if (r.head == 0) return;
+    uint64_t min_acked = r.head;
+    for (int p = 0; p < n(); ++p) {
+      if (p != r.index) min_acked = std::min(min_acked, r.out[p].acked);
+    }
+    auto entries = r.store->ReadLog(min_acked + 1, r.head);
+    AASIM_CHECK(entries.ok()) << "region" << r.name << entries.status().message();
+    for (auto& [seq, effect] : *entries) {
+      if (!r.log.empty() && seq != r.log.back().seq + 1) r.log.clear();  // keep a suffix
+      r.log_bytes += effect.size();
+      r.log.push_back(
+          LogEntry{seq, SimTime(0), std::make_shared<const std::string>(std::move(effect))});
+    }
+    if (!r.log.empty() && r.log.back().seq != r.head) r.log.clear();
+    r.log_bytes = 0;
+    for (const LogEntry& e : r.log) r.log_bytes += e.effect->size();
+    r.log_trimmed = r.log_first() - 1;
+    for (int p = 0; p < n(); ++p) {
+      if (p == r.index || r.out[p].acked >= r.head) continue;
+      r.out[p].rto = Rtt(r.index, p);
+      ArmTimer(r, p, SimTime(0));
+    }
+  }
+
+  // The name a store records another region's progress under: its name and incarnation.
+  std::string Origin(int p, uint32_t epoch) const {
+    return regions[p].name + "#" + std::to_string(epoch);
   }
 
   static std::vector<std::string> Names(const SimConfig& c) {
@@ -361,6 +408,20 @@ struct Simulation::Impl {
     SendEffects(r, peer, first, last);
   }
 
+  // A durable store's log keeps what some peer may still need: nothing every peer
+  // acknowledged, nothing the in-memory backlog dropped (those peers get a full sync).
+  void TrimDurableLog(Region& r) {
+    if (!r.store->durable()) return;
+    uint64_t upto = r.log_first() - 1;
+    uint64_t min_acked = r.head;
+    for (int p = 0; p < n(); ++p) {
+      if (p != r.index) min_acked = std::min(min_acked, r.out[p].acked);
+    }
+    upto = std::max(upto, min_acked);
+    if (upto <= r.log_trimmed) return;
+    if (r.store->TrimLog(upto).ok()) r.log_trimmed = upto;
+  }
+
   // ---- local writes ----
 
   void OnLocalWrite(Region& r, std::string effect) {
@@ -456,16 +517,46 @@ struct Simulation::Impl {
     AASIM_CHECK(s.ok()) << "merge failed in region" << r.name << s.message();
   }
 
+  // A durable store that could not keep a merge (its Redis is down): the message is
+  // treated as never received (progress rolled back, no ack), so its sender retransmits.
+  bool StoreFailed(Region& r, int from, const Status& s) {
+    if (s.ok()) return false;
+    AASIM_CHECK(s.code() == StatusCode::kUnavailable)
+        << "merge failed in region" << r.name << s.message();
+    r.store_failures++;
+    Trace(FormatDuration(loop.Now()) + " " + regions[from].name + "->" + r.name +
+          " not stored: " + s.message());
+    return true;
+  }
+
   void OnEffects(Region& r, int from, const Message& m) {
     InPeer& in = r.in[from];
     if (m.sender_epoch > in.epoch) ResetInbound(in, m.sender_epoch);
+    bool durable = r.store->durable();
+    std::optional<InPeer> before;
+    std::string origin;
+    if (durable) {
+      before = in;
+      origin = Origin(from, in.epoch);
+    }
     for (size_t i = 0; i < m.count; ++i) {
       uint64_t seq = m.first_seq + i;
       if (seq <= in.contiguous || in.ahead.count(seq)) {
         in.filtered++;
         continue;
       }
-      ApplyOrDie(r, m.payload(i));
+      if (durable) {
+        uint64_t c = in.contiguous;
+        if (seq == c + 1) {
+          for (c = seq; in.ahead.count(c + 1) != 0;) ++c;
+        }
+        if (StoreFailed(r, from, r.store->MergeFrom(origin, c, m.payload(i)))) {
+          in = *before;
+          return;
+        }
+      } else {
+        ApplyOrDie(r, m.payload(i));
+      }
       in.received++;
       if (seq == in.contiguous + 1) {
         ++in.contiguous;
@@ -473,6 +564,10 @@ struct Simulation::Impl {
       } else {
         in.ahead.insert(seq);
       }
+    }
+    if (durable && StoreFailed(r, from, r.store->Flush())) {
+      in = *before;
+      return;
     }
     SendAck(r, from, false);
   }
@@ -490,7 +585,10 @@ struct Simulation::Impl {
       o.needs_full = false;
       progress = true;
     }
-    if (progress) o.rto = Rtt(r.index, from);
+    if (progress) {
+      o.rto = Rtt(r.index, from);
+      TrimDurableLog(r);
+    }
     if (!Behind(r, from)) {
       o.in_episode = false;
       return;
@@ -511,7 +609,15 @@ struct Simulation::Impl {
   void OnFullState(Region& r, int from, const Message& m) {
     InPeer& in = r.in[from];
     if (m.sender_epoch > in.epoch) ResetInbound(in, m.sender_epoch);
-    ApplyOrDie(r, m.payload(0));
+    if (r.store->durable()) {
+      uint64_t c = std::max(in.contiguous, m.seq);
+      while (in.ahead.count(c + 1) != 0) ++c;
+      Status s = r.store->MergeFrom(Origin(from, in.epoch), c, m.payload(0));
+      if (s.ok()) s = r.store->Flush();
+      if (StoreFailed(r, from, s)) return;
+    } else {
+      ApplyOrDie(r, m.payload(0));
+    }
     in.received++;
     if (m.seq > in.contiguous) {
       in.contiguous = m.seq;
@@ -590,6 +696,7 @@ struct Simulation::Impl {
       r.log_bytes = 0;
       r.head = 0;
     }
+    bool durable = r.store->durable();
     for (int p = 0; p < n(); ++p) {
       if (p == ri) continue;
       OutPeer fresh;
@@ -602,9 +709,24 @@ struct Simulation::Impl {
       in.epoch = regions[p].incarnation;
       in.received = received;
       in.filtered = filtered;
-      in.need_full = true;  // rebuild from every peer
       r.out[p].rto = Rtt(ri, p);
-      ArmTimer(r, p, loop.Now());
+      if (durable) {
+        // The data, the log and the progress survived: resume. Ask each peer where it
+        // stands (a probe; its ack sets our cursor) before replaying our log, and let
+        // its syncer reconnect at once to replay what we had not acknowledged.
+        in.contiguous = r.store->Progress(Origin(p, in.epoch));
+        SendProbe(r, p);
+        ArmTimer(r, p, loop.Now() + r.out[p].rto);
+        Region& peer = regions[p];
+        if (peer.alive && Behind(peer, ri)) {
+          peer.out[ri].resend_now = true;
+          peer.out[ri].rto = Rtt(p, ri);
+          ArmTimer(peer, ri, loop.Now());
+        }
+      } else {
+        in.need_full = true;  // rebuild from every peer
+        ArmTimer(r, p, loop.Now());
+      }
     }
     Trace(FormatDuration(loop.Now()) + " " + r.name + " restarted as incarnation " +
           std::to_string(r.incarnation));
@@ -807,6 +929,7 @@ RegionMetrics Simulation::Metrics(int ri) const {
   m.local_writes = r.local_writes;
   m.lost_writes = r.lost_writes;
   m.crashes = r.crashes;
+  m.store_failures = r.store_failures;
   m.backlog_bytes = r.log_bytes;
   m.memory_bytes = r.alive ? r.store->MemoryBytes() : 0;
   bool first = true;

@@ -19,6 +19,11 @@
 //     no dot is ever reused), asks every peer for its full state, and pushes its merged
 //     state to the others, so the writes of its previous life that only some peers hold
 //     reach everyone.
+//   - with a durable store (Redis, redis_store.h) a crash loses nothing: the region keeps
+//     its replica id, data, log and progress, and on restart resumes (probes each peer for
+//     its cursor; peers replay what it had not acknowledged). Merges are acknowledged only
+//     once the store has kept them (Flush), with the per-origin progress; a new Simulation
+//     on the same stores resumes from their log and progress (an aasim restart).
 // Nothing is lost to partitions, loss, duplication or reordering: after a heal and a
 // sync, connected regions converge.
 //
@@ -81,8 +86,9 @@ struct RegionMetrics {
   uint64_t local_writes = 0;
   uint64_t lost_writes = 0;  // writes lost in crashes (never received by any peer)
   uint64_t crashes = 0;
-  uint64_t max_ops_lag = 0;  // Redis Enterprise names: the least up-to-date peer's lag
-  uint64_t min_ops_lag = 0;  // and the most up-to-date peer's
+  uint64_t store_failures = 0;  // merges a durable store (Redis) could not keep, retried later
+  uint64_t max_ops_lag = 0;     // Redis Enterprise names: the least up-to-date peer's lag
+  uint64_t min_ops_lag = 0;     // and the most up-to-date peer's
   uint64_t backlog_bytes = 0;
   size_t memory_bytes = 0;
   std::vector<PeerMetrics> peers;  // every other region, in region order

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cluster_sim/client.h"
@@ -36,6 +37,37 @@ class Store {
   // `key` (Redis WATCH semantics: any write, even one that leaves the same value; never a
   // read). Only equality of two readings means something. Used by Session (WATCH/EXEC).
   virtual uint64_t KeyVersion(std::string_view key) const = 0;
+  // Merges effect number `seq` of the log of `origin` (a region name and incarnation, e.g.
+  // "B#1"). A durable store records that progress atomically with the data; the default
+  // just merges.
+  virtual Status MergeFrom(std::string_view origin, uint64_t seq, std::string_view encoded) {
+    (void)origin;
+    (void)seq;
+    return Merge(encoded);
+  }
+  // Waits until every merge so far is stored (a durable store may pipeline merges); an
+  // error means some of them may be lost and must not be acknowledged.
+  virtual Status Flush() { return Status::Ok(); }
+
+  // Durable replication state (a durable store keeps it with the data; the in-memory
+  // store keeps nothing): the last seq of the local log, the contiguous prefix of
+  // `origin`'s log held here, the local effects numbered first..last still kept, and
+  // dropping the effects up to `seq` (every peer holds them).
+  virtual uint64_t LogHead() const { return 0; }
+  virtual uint64_t Progress(std::string_view origin) const {
+    (void)origin;
+    return 0;
+  }
+  virtual Result<std::vector<std::pair<uint64_t, std::string>>> ReadLog(uint64_t first,
+                                                                        uint64_t last) {
+    (void)first;
+    (void)last;
+    return std::vector<std::pair<uint64_t, std::string>>();
+  }
+  virtual Status TrimLog(uint64_t seq) {
+    (void)seq;
+    return Status::Ok();
+  }
   // The full replicated state (for a full sync).
   virtual std::string FullState() const = 0;
 

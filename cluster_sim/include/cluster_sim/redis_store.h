@@ -1,0 +1,122 @@
+// RedisStore: a region's data in a real redis-server, behind the Store interface.
+//
+// The store keeps a working copy of the region's crdt::Keyspace, loaded from Redis when it
+// opens, and runs the same CommandEngine on it as the in-memory store, so every command
+// (and every reply) is exactly the in-memory store's. Redis is the source of truth: every
+// change is committed with ONE `EVALSHA` of the commit script (kCommitScript in
+// redis_store.cc, loaded with SCRIPT LOAD, reloaded on NOSCRIPT) that writes, atomically,
+//   - each touched key's native value, exactly as Redis shows it: a counter or register
+//     is a string (`GET foo` -> "25"), a set a Redis set, a hash a Redis hash, a deleted
+//     key is deleted;
+//   - each touched key's CRDT metadata, the keyspace's causal context;
+//   - a local write's effect appended to the region's replication log (a stream), or the
+//     per-origin progress of applied peer effects.
+// A local write is acknowledged only after its script returned (with `appendfsync
+// always`, after it is on disk). Merges of peer effects are batched (several effects per
+// script call) and pipelined; Flush() waits for them (the simulator calls it before it
+// acknowledges an effect to its sender). Each script call carries every key changed since
+// the previous one together with the causal context, so Redis always holds a consistent
+// snapshot: a context never covers a change that is not stored.
+//
+// Key layout under `prefix` (default "aasim"; README "Redis backend"):
+//   <key>                 native value (string / set / hash), the user's own key name
+//   <prefix>:m:<bucket>   hash: field = key, value = the key's encoded crdt::KeyValue;
+//                         bucket = FNV-1a(key) mod `buckets` (small hashes: listpack)
+//   <prefix>:cc           string: the encoded causal context of the whole keyspace
+//   <prefix>:log          stream: ID <seq>-0, field "e" = encoded effect (local writes)
+//   <prefix>:progress     hash: field = origin region, value = last applied seq
+//   <prefix>:meta         hash: "seq" = last local log seq
+// Streams commands (X...) are region-local: forwarded verbatim to the server, no effect.
+//
+// Failures: a dropped connection is reconnected with bounded backoff (and the working
+// copy reloaded from Redis, which may have restarted); a Redis that stays down makes every
+// command fail with a CLUSTERDOWN error naming the region and the address, and Merge
+// and Flush return Unavailable (the simulator then does not acknowledge, so the sender
+// retransmits later). Nothing acknowledged is ever lost silently.
+//
+// Not thread-safe; one connection per store. Not deterministic in time (real I/O), but
+// replies and state are the in-memory store's.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster_sim/status.h"
+#include "cluster_sim/store.h"
+#include "crdt/dot.h"
+
+namespace cluster_sim {
+
+// Where a Redis is: redis://[[user]:password@]host[:port][/db] (port 6379, db 0 by default).
+struct RedisAddress {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int db = 0;
+  std::string password;
+  std::string ToString() const;  // "host:port" (plus "/db" when db != 0)
+};
+Result<RedisAddress> ParseRedisUrl(std::string_view url);
+// Connects, authenticates, selects the db and PINGs: Ok, or Unavailable with the reason.
+Status PingRedis(const RedisAddress& address);
+
+struct RedisStoreOptions {
+  RedisAddress address;
+  std::string region;            // for messages ("region A")
+  std::string prefix = "aasim";  // metadata key prefix
+  uint32_t buckets = 4096;       // metadata hash buckets
+  size_t batch_keys = 1024;      // merged keys per pipelined commit call
+  int reconnect_attempts = 6;    // per failure: 10ms, 20ms, ... (bounded backoff)
+  bool flush_db = false;         // FLUSHDB when opening (a fresh region)
+};
+
+class RedisStore : public Store {
+ public:
+  // Connects, loads the scripts and the working copy from Redis. Unavailable if the
+  // server cannot be reached, InvalidArgument if its data under `prefix` is malformed.
+  static Result<std::unique_ptr<RedisStore>> Open(crdt::ReplicaId self, RedisStoreOptions options);
+  ~RedisStore() override;
+
+  Reply Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                std::string* effect) override;
+  std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
+                                  int64_t wall_clock_us, std::string* effect) override;
+  Status Merge(std::string_view encoded) override;
+  // Merge of effect `seq` from region `origin`: also records the progress in Redis.
+  Status MergeFrom(std::string_view origin, uint64_t seq, std::string_view encoded) override;
+  Status Flush() override;
+  std::string FullState() const override;
+  std::string Dump(std::string_view key) const override;
+  std::string DumpAll() const override;
+  std::vector<std::string> Keys() const override;
+  void Wipe(crdt::ReplicaId self) override;
+  bool durable() const override { return true; }
+  crdt::ReplicaId self() const override;
+  size_t MemoryBytes() const override;
+  uint64_t KeyVersion(std::string_view key) const override;
+
+  // Durable replication state, as committed in Redis.
+  uint64_t LogHead() const override;  // last local effect seq
+  uint64_t Progress(std::string_view origin) const override;
+  // Local effects with seq in [first, last] from the log stream (fewer if trimmed).
+  Result<std::vector<std::pair<uint64_t, std::string>>> ReadLog(uint64_t first,
+                                                                uint64_t last) override;
+  // Every peer holds the local effects up to `seq`: drop them from the log stream.
+  Status TrimLog(uint64_t seq) override;
+
+  // The metadata bucket of `key`: FNV-1a (32 bits) of the key, modulo `buckets`.
+  static uint32_t MetadataBucket(std::string_view key, uint32_t buckets);
+
+  bool available() const;
+  const RedisAddress& address() const;
+  uint64_t reconnects() const;  // successful reconnections after a failure
+
+ private:
+  struct Impl;
+  explicit RedisStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cluster_sim

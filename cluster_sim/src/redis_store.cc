@@ -1,0 +1,851 @@
+// RedisStore (redis_store.h): a working crdt::Keyspace run by the CommandEngine, committed
+// to a redis-server by one EVALSHA of kCommitScript per change (or per batch of merges).
+#include "cluster_sim/redis_store.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <hiredis/hiredis.h>
+
+#include "command_engine.h"
+#include "crdt/encoding.h"
+#include "crdt/keyspace.h"
+
+namespace cluster_sim {
+namespace {
+
+// The commit script. Writes one consistent snapshot of every key changed since the last
+// call, atomically with the causal context and the replication bookkeeping. Strings go in
+// one MSET and metadata in one HSET per bucket, so a batch costs few redis.call()s.
+//   ARGV[1] prefix        ARGV[2] causal context (encoded; "" = leave as is)
+//   ARGV[3] log seq ("" = no local effect)        ARGV[4] the effect
+//   ARGV[5] P, then P x (origin, contiguous seq)          -> HSET <prefix>:progress
+//   then S, then S x (key, value): string keys            -> MSET
+//   then O, then O x (key, kind, N, N items): other keys (kind n: deleted, S: set, h: hash;
+//        items: members, or field, value, ...)             -> DEL, SADD / HSET
+//   then M, then M x (bucket, key, metadata), grouped by bucket ("" = no metadata)
+// Returns the number of keys written.
+constexpr std::string_view kCommitScript = R"lua(
+local p = ARGV[1]
+local step = 1000
+local function chunked(cmd, key, first, last)
+  for j = first, last, step do
+    if key then
+      redis.call(cmd, key, unpack(ARGV, j, math.min(j + step - 1, last)))
+    else
+      redis.call(cmd, unpack(ARGV, j, math.min(j + step - 1, last)))
+    end
+  end
+end
+if ARGV[2] ~= '' then redis.call('SET', p .. ':cc', ARGV[2]) end
+if ARGV[3] ~= '' then
+  redis.call('XADD', p .. ':log', ARGV[3] .. '-0', 'e', ARGV[4])
+  redis.call('HSET', p .. ':meta', 'seq', ARGV[3])
+end
+local i = 6
+local n = tonumber(ARGV[5])
+if n > 0 then chunked('HSET', p .. ':progress', i, i + 2 * n - 1) end
+i = i + 2 * n
+n = tonumber(ARGV[i])
+if n > 0 then chunked('MSET', nil, i + 1, i + 2 * n) end
+local written = n
+i = i + 1 + 2 * n
+n = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, n do
+  local key, kind, count = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  i = i + 3
+  redis.call('DEL', key)
+  if count > 0 then
+    if kind == 'S' then chunked('SADD', key, i, i + count - 1) end
+    if kind == 'h' then chunked('HSET', key, i, i + count - 1) end
+  end
+  i = i + count
+  written = written + 1
+end
+n = tonumber(ARGV[i])
+i = i + 1
+local last = i + 3 * n - 1
+while i <= last do
+  local bucket = ARGV[i]
+  local m = p .. ':m:' .. bucket
+  local set, del = {}, {}
+  while i <= last and ARGV[i] == bucket do
+    if ARGV[i + 2] == '' then
+      del[#del + 1] = ARGV[i + 1]
+    else
+      set[#set + 1] = ARGV[i + 1]
+      set[#set + 1] = ARGV[i + 2]
+    end
+    i = i + 3
+  end
+  if #set > 0 then redis.call('HSET', m, unpack(set)) end
+  if #del > 0 then redis.call('HDEL', m, unpack(del)) end
+end
+return written
+)lua";
+
+using ReplyPtr = std::unique_ptr<redisReply, void (*)(void*)>;
+
+ReplyPtr Wrap(void* r) { return ReplyPtr(static_cast<redisReply*>(r), freeReplyObject); }
+
+Reply FromRedis(const redisReply* r) {
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      return Reply::Bulk(std::string(r->str, r->len));
+    case REDIS_REPLY_STATUS:
+      return Reply::Status(std::string(r->str, r->len));
+    case REDIS_REPLY_ERROR:
+      return Reply::Error(std::string(r->str, r->len));
+    case REDIS_REPLY_INTEGER:
+      return Reply::Integer(r->integer);
+    case REDIS_REPLY_ARRAY: {
+      std::vector<Reply> e;
+      e.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) e.push_back(FromRedis(r->element[i]));
+      return Reply::Array(std::move(e));
+    }
+    default:
+      return Reply::Nil();
+  }
+}
+
+uint32_t Fnv32(std::string_view s) {
+  uint32_t h = 2166136261u;
+  for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  return h;
+}
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// The keys an encoded keyspace (an effect or a full state) lists, in order.
+bool EncodedKeys(std::string_view encoded, std::vector<std::string>* keys) {
+  crdt::Decoder dec(encoded);
+  uint8_t flags = 0;
+  uint64_t n = 0;
+  if (!dec.GetByte(&flags) || !dec.GetCount(&n, 4)) return false;
+  crdt::KeyValue scratch;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view key;
+    if (!dec.GetBytes(&key) || !scratch.Decode(&dec)) return false;
+    keys->emplace_back(key);
+  }
+  return true;
+}
+
+bool ParseU64(std::string_view s, uint64_t* v) {
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+}  // namespace
+
+std::string RedisAddress::ToString() const {
+  std::string s = host + ":" + std::to_string(port);
+  if (db != 0) s += "/" + std::to_string(db);
+  return s;
+}
+
+Result<RedisAddress> ParseRedisUrl(std::string_view url) {
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("bad Redis URL '" + std::string(url) + "': " + why +
+                                   " (expected redis://[:password@]host:port/db)");
+  };
+  constexpr std::string_view kScheme = "redis://";
+  if (url.substr(0, kScheme.size()) != kScheme) return bad("it must start with redis://");
+  std::string_view rest = url.substr(kScheme.size());
+  RedisAddress a;
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view user_info = rest.substr(0, at);
+    size_t colon = user_info.find(':');
+    a.password =
+        std::string(colon == std::string_view::npos ? user_info : user_info.substr(colon + 1));
+    rest = rest.substr(at + 1);
+  }
+  std::string_view db;
+  if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    db = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  std::string_view port;
+  if (size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
+    port = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+  }
+  if (rest.empty()) return bad("no host");
+  a.host = std::string(rest);
+  uint64_t v = 0;
+  if (!port.empty()) {
+    if (!ParseU64(port, &v) || v == 0 || v > 65535) return bad("port must be 1..65535");
+    a.port = static_cast<int>(v);
+  }
+  if (!db.empty()) {
+    if (!ParseU64(db, &v) || v > 1000000) return bad("db must be a number");
+    a.db = static_cast<int>(v);
+  }
+  return a;
+}
+
+Status PingRedis(const RedisAddress& address) {
+  timeval tv{2, 0};
+  redisContext* c = redisConnectWithTimeout(address.host.c_str(), address.port, tv);
+  if (c == nullptr || c->err != 0) {
+    std::string why = c ? c->errstr : "out of memory";
+    if (c != nullptr) redisFree(c);
+    return Status::Unavailable("cannot connect to redis " + address.ToString() + ": " + why);
+  }
+  std::vector<std::vector<std::string>> cmds;
+  if (!address.password.empty()) cmds.push_back({"AUTH", address.password});
+  if (address.db != 0) cmds.push_back({"SELECT", std::to_string(address.db)});
+  cmds.push_back({"PING"});
+  Status result;
+  for (const auto& args : cmds) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    ReplyPtr r = Wrap(redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+      std::string why = r ? std::string(r->str, r->len) : std::string(c->errstr);
+      result = Status::Unavailable("redis " + address.ToString() + ": " + args[0] + ": " + why);
+      break;
+    }
+  }
+  redisFree(c);
+  return result;
+}
+
+struct RedisStore::Impl {
+  explicit Impl(crdt::ReplicaId self, RedisStoreOptions o) : opt(std::move(o)), ks(self) {}
+  ~Impl() {
+    if (ctx != nullptr) redisFree(ctx);
+  }
+
+  RedisStoreOptions opt;
+  crdt::Keyspace ks;
+  CommandEngine engine;
+  crdt::Keyspace::MergeScratch scratch;
+  redisContext* ctx = nullptr;
+  std::string sha;
+  bool up = false;
+  std::string down_reason;
+  uint64_t reconnect_count = 0;
+  std::chrono::steady_clock::time_point next_attempt{};
+  std::chrono::milliseconds backoff{0};
+
+  std::set<std::string> pending_keys;                             // changed, not yet committed
+  std::map<std::string, uint64_t, std::less<>> pending_progress;  // origin -> contiguous
+  uint64_t log_seq = 0;                                           // last local effect (committed)
+  std::map<std::string, uint64_t, std::less<>> progress;          // committed
+
+  std::unordered_map<std::string, uint64_t> versions;
+  uint64_t version_clock = 0;
+  uint64_t version_base = 0;  // every key's version after a reload
+
+  std::string Where() const { return "region " + opt.region + ": redis " + opt.address.ToString(); }
+  std::string DownError() const {
+    return "CLUSTERDOWN " + Where() + " unavailable: " + down_reason;
+  }
+
+  // ---- connection ----
+
+  ReplyPtr Command(const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    void* r = redisCommandArgv(ctx, static_cast<int>(args.size()), argv.data(), lens.data());
+    return Wrap(r);
+  }
+
+  // A command that must succeed; on failure sets *error.
+  ReplyPtr Must(const std::vector<std::string>& args, std::string* error) {
+    ReplyPtr r = Command(args);
+    if (!r) {
+      *error = ctx->errstr[0] ? ctx->errstr : "connection lost";
+    } else if (r->type == REDIS_REPLY_ERROR) {
+      *error = args[0] + ": " + std::string(r->str, r->len);
+      return ReplyPtr(nullptr, freeReplyObject);
+    }
+    return r;
+  }
+
+  void Disconnect(std::string reason) {
+    if (ctx != nullptr) redisFree(ctx);
+    ctx = nullptr;
+    up = false;
+    down_reason = std::move(reason);
+    pending_keys.clear();
+    pending_progress.clear();
+  }
+
+  // One attempt: connect, authenticate, select, load the script and the working copy.
+  Status ConnectOnce() {
+    if (ctx != nullptr) redisFree(ctx);
+    timeval tv{1, 0};
+    ctx = redisConnectWithTimeout(opt.address.host.c_str(), opt.address.port, tv);
+    if (ctx == nullptr || ctx->err != 0) {
+      std::string why = ctx ? ctx->errstr : "out of memory";
+      if (ctx != nullptr) redisFree(ctx);
+      ctx = nullptr;
+      return Status::Unavailable(why);
+    }
+    timeval io{5, 0};
+    redisSetTimeout(ctx, io);
+    std::string error;
+    if (!opt.address.password.empty() && !Must({"AUTH", opt.address.password}, &error)) {
+      return Status::Unavailable(error);
+    }
+    if (opt.address.db != 0 && !Must({"SELECT", std::to_string(opt.address.db)}, &error)) {
+      return Status::Unavailable(error);
+    }
+    if (!Must({"PING"}, &error)) return Status::Unavailable(error);
+    if (Status s = LoadScript(); !s.ok()) return s;
+    return Load();
+  }
+
+  Status LoadScript() {
+    std::string error;
+    ReplyPtr r = Must({"SCRIPT", "LOAD", std::string(kCommitScript)}, &error);
+    if (!r) return Status::Unavailable(error);
+    sha.assign(r->str, r->len);
+    return Status::Ok();
+  }
+
+  // Rebuilds the working copy and the bookkeeping from Redis (the source of truth).
+  Status Load() {
+    std::string error;
+    std::vector<std::pair<std::string, std::string>> entries;  // key -> metadata
+    std::string cursor = "0";
+    do {
+      ReplyPtr r = Must({"SCAN", cursor, "MATCH", opt.prefix + ":m:*", "COUNT", "1000"}, &error);
+      if (!r) return Status::Unavailable(error);
+      cursor.assign(r->element[0]->str, r->element[0]->len);
+      const redisReply* names = r->element[1];
+      for (size_t i = 0; i < names->elements; ++i) {
+        ReplyPtr h =
+            Must({"HGETALL", std::string(names->element[i]->str, names->element[i]->len)}, &error);
+        if (!h) return Status::Unavailable(error);
+        for (size_t j = 0; j + 1 < h->elements; j += 2) {
+          entries.emplace_back(std::string(h->element[j]->str, h->element[j]->len),
+                               std::string(h->element[j + 1]->str, h->element[j + 1]->len));
+        }
+      }
+    } while (cursor != "0");
+    std::sort(entries.begin(), entries.end());
+    ReplyPtr cc = Must({"GET", opt.prefix + ":cc"}, &error);
+    if (!cc) return Status::Unavailable(error);
+    std::string state;
+    state.push_back(0);  // a full state, not a delta
+    PutVarint(&state, entries.size());
+    for (const auto& [key, meta] : entries) {
+      PutVarint(&state, key.size());
+      state += key;
+      state += meta;
+    }
+    if (cc->type == REDIS_REPLY_STRING) {
+      state.append(cc->str, cc->len);
+    } else {
+      crdt::Encoder enc;
+      crdt::CausalContext().Encode(&enc);  // no data yet: an empty context
+      state += enc.Release();
+    }
+    std::string why;
+    std::optional<crdt::Keyspace> loaded = crdt::Keyspace::Decode(state, ks.self(), &why);
+    if (!loaded) {
+      return Status::InvalidArgument(Where() + ": malformed aasim data under '" + opt.prefix +
+                                     ":': " + why);
+    }
+    ks = std::move(*loaded);
+    ReplyPtr seq = Must({"HGET", opt.prefix + ":meta", "seq"}, &error);
+    if (!seq) return Status::Unavailable(error);
+    log_seq = 0;
+    if (seq->type == REDIS_REPLY_STRING) ParseU64(std::string_view(seq->str, seq->len), &log_seq);
+    ReplyPtr prog = Must({"HGETALL", opt.prefix + ":progress"}, &error);
+    if (!prog) return Status::Unavailable(error);
+    progress.clear();
+    for (size_t j = 0; j + 1 < prog->elements; j += 2) {
+      uint64_t v = 0;
+      ParseU64(std::string_view(prog->element[j + 1]->str, prog->element[j + 1]->len), &v);
+      progress[std::string(prog->element[j]->str, prog->element[j]->len)] = v;
+    }
+    pending_keys.clear();
+    pending_progress.clear();
+    versions.clear();
+    version_base = ++version_clock;
+    return Status::Ok();
+  }
+
+  // After a failure: reconnect with bounded exponential backoff (10ms, 20ms, ...).
+  bool Reconnect() {
+    auto delay = std::chrono::milliseconds(10);
+    for (int i = 0; i < opt.reconnect_attempts; ++i) {
+      std::this_thread::sleep_for(delay);
+      delay *= 2;
+      Status s = ConnectOnce();
+      if (s.ok()) {
+        up = true;
+        reconnect_count++;
+        backoff = std::chrono::milliseconds(0);
+        return true;
+      }
+      down_reason = s.message();
+    }
+    backoff = std::chrono::milliseconds(100);
+    next_attempt = std::chrono::steady_clock::now() + backoff;
+    return false;
+  }
+
+  // Before an operation: true if connected; while down, retries at most once per backoff
+  // period (doubling up to 2 s), so a dead Redis costs little per command.
+  bool EnsureUp() {
+    if (up) return true;
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_attempt) return false;
+    Status s = ConnectOnce();
+    if (s.ok()) {
+      up = true;
+      reconnect_count++;
+      backoff = std::chrono::milliseconds(0);
+      return true;
+    }
+    down_reason = s.message();
+    backoff = std::min(std::chrono::milliseconds(2000),
+                       std::max(std::chrono::milliseconds(100), backoff * 2));
+    next_attempt = now + backoff;
+    return false;
+  }
+
+  // ---- committing ----
+
+  void Touch(std::string key) {
+    versions[key] = ++version_clock;
+    pending_keys.insert(std::move(key));
+  }
+
+  // The arguments of one commit call for `keys` (see kCommitScript).
+  std::vector<std::string> Call(const std::vector<const std::string*>& keys) const {
+    std::vector<std::string> strings, others, meta;
+    std::vector<std::pair<uint32_t, const std::string*>> by_bucket;
+    size_t string_count = 0, other_count = 0;
+    for (const std::string* key : keys) {
+      const crdt::KeyValue* kv = ks.Find(*key);
+      switch (ks.TypeOf(*key)) {
+        case crdt::Keyspace::Type::kString:
+          strings.push_back(*key);
+          strings.push_back(ks.Get(*key).value_or(""));
+          ++string_count;
+          break;
+        case crdt::Keyspace::Type::kSet: {
+          std::vector<std::string> members = ks.Members(*key);
+          others.push_back(*key);
+          others.push_back("S");
+          others.push_back(std::to_string(members.size()));
+          for (auto& m : members) others.push_back(std::move(m));
+          ++other_count;
+          break;
+        }
+        case crdt::Keyspace::Type::kHash: {
+          auto items = kv->hash.Items();
+          others.push_back(*key);
+          others.push_back("h");
+          others.push_back(std::to_string(2 * items.size()));
+          for (auto& [f, v] : items) {
+            others.push_back(f);
+            others.push_back(v);
+          }
+          ++other_count;
+          break;
+        }
+        case crdt::Keyspace::Type::kNone:
+          others.push_back(*key);
+          others.push_back("n");
+          others.push_back("0");
+          ++other_count;
+          break;
+      }
+      by_bucket.emplace_back(MetadataBucket(*key, opt.buckets), key);
+    }
+    std::stable_sort(by_bucket.begin(), by_bucket.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> args = {"EVALSHA", sha, "0", opt.prefix, "", "", "", "0"};
+    args.reserve(args.size() + strings.size() + others.size() + 3 * by_bucket.size() + 3);
+    args.push_back(std::to_string(string_count));
+    for (auto& x : strings) args.push_back(std::move(x));
+    args.push_back(std::to_string(other_count));
+    for (auto& x : others) args.push_back(std::move(x));
+    args.push_back(std::to_string(by_bucket.size()));
+    for (const auto& [bucket, key] : by_bucket) {
+      args.push_back(std::to_string(bucket));
+      args.push_back(*key);
+      const crdt::KeyValue* kv = ks.Find(*key);
+      std::string blob;
+      if (kv != nullptr) {
+        crdt::Encoder enc;
+        kv->Encode(&enc);
+        blob = enc.Release();
+      }
+      args.push_back(std::move(blob));
+    }
+    return args;
+  }
+
+  // The commit calls for everything pending (and a local effect, if any): one call, or
+  // several (batch_keys keys each) whose last one carries the context and bookkeeping.
+  std::vector<std::vector<std::string>> BuildCalls(uint64_t seq, const std::string* effect) {
+    std::vector<std::vector<std::string>> calls;
+    std::vector<const std::string*> keys;
+    for (const std::string& key : pending_keys) {
+      keys.push_back(&key);
+      if (keys.size() == opt.batch_keys) {
+        calls.push_back(Call(keys));
+        keys.clear();
+      }
+    }
+    if (!keys.empty() || calls.empty()) calls.push_back(Call(keys));
+    std::vector<std::string>& last = calls.back();
+    last[4] = EncodeContext();
+    if (effect != nullptr) {
+      last[5] = std::to_string(seq);
+      last[6] = *effect;
+    }
+    std::vector<std::string> prog;
+    for (const auto& [origin, c] : pending_progress) {
+      prog.push_back(origin);
+      prog.push_back(std::to_string(c));
+    }
+    last[7] = std::to_string(pending_progress.size());
+    last.insert(last.begin() + 8, prog.begin(), prog.end());
+    return calls;
+  }
+
+  std::string EncodeContext() const {
+    crdt::Encoder enc;
+    ks.context().Encode(&enc);
+    return enc.Release();
+  }
+
+  // Sends the calls (pipelined; several inside MULTI/EXEC so they apply as one) and
+  // reads every reply. NOSCRIPT (a Redis that lost its script cache) reloads the script
+  // and sends again. On a connection failure, disconnects and returns false.
+  bool Send(std::vector<std::vector<std::string>> calls) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      bool multi = calls.size() > 1;
+      auto append = [&](const std::vector<std::string>& args) {
+        std::vector<const char*> argv;
+        std::vector<size_t> lens;
+        for (const auto& a : args) {
+          argv.push_back(a.data());
+          lens.push_back(a.size());
+        }
+        redisAppendCommandArgv(ctx, static_cast<int>(args.size()), argv.data(), lens.data());
+      };
+      if (multi) append({"MULTI"});
+      for (auto& c : calls) {
+        c[1] = sha;
+        append(c);
+      }
+      if (multi) append({"EXEC"});
+      size_t expected = calls.size() + (multi ? 2 : 0);
+      bool noscript = false;
+      std::string error;
+      for (size_t i = 0; i < expected; ++i) {
+        void* raw = nullptr;
+        if (redisGetReply(ctx, &raw) != REDIS_OK) {
+          Disconnect(ctx->errstr[0] ? ctx->errstr : "connection lost");
+          return false;
+        }
+        ReplyPtr r = Wrap(raw);
+        auto check = [&](const redisReply* x) {
+          if (x->type != REDIS_REPLY_ERROR) return;
+          std::string_view text(x->str, x->len);
+          if (text.substr(0, 8) == "NOSCRIPT") {
+            noscript = true;
+          } else if (error.empty()) {
+            error = std::string(text);
+          }
+        };
+        check(r.get());
+        if (multi && i + 1 == expected && r->type == REDIS_REPLY_ARRAY) {
+          for (size_t j = 0; j < r->elements; ++j) check(r->element[j]);
+        }
+      }
+      if (!error.empty() && !(noscript && error.substr(0, 9) == "EXECABORT")) {
+        Disconnect("commit failed: " + error);
+        return false;
+      }
+      if (!noscript) return true;
+      // Redis lost the script (SCRIPT FLUSH, a restart): load it and send every call
+      // again. Safe even if some calls ran: each writes current values, no key is in
+      // two calls, and the context and bookkeeping are in the last one.
+      if (!LoadScript().ok()) {
+        Disconnect("SCRIPT LOAD failed");
+        return false;
+      }
+    }
+    Disconnect("NOSCRIPT after SCRIPT LOAD");
+    return false;
+  }
+
+  // Commits pending changes (and a local effect). True once Redis has stored them.
+  bool Commit(const std::string* effect) {
+    if (pending_keys.empty() && pending_progress.empty() && effect == nullptr) return true;
+    uint64_t seq = effect != nullptr ? log_seq + 1 : 0;
+    if (!Send(BuildCalls(seq, effect))) return false;
+    if (effect != nullptr) log_seq = seq;
+    for (auto& [origin, c] : pending_progress) progress[origin] = c;
+    pending_keys.clear();
+    pending_progress.clear();
+    return true;
+  }
+
+  Reply Forward(const std::vector<std::string>& argv) {
+    ReplyPtr r = Command(argv);
+    if (!r) {
+      Disconnect(ctx->errstr[0] ? ctx->errstr : "connection lost");
+      Reconnect();
+      return Reply::Error(DownError());
+    }
+    return FromRedis(r.get());
+  }
+
+  // Runs a write (one command or a MULTI batch) and commits it; after a failure that a
+  // reconnection repairs, runs it once more on the reloaded copy.
+  bool Reserved(std::string_view key) const {
+    return key.size() > opt.prefix.size() && key.substr(0, opt.prefix.size()) == opt.prefix &&
+           key[opt.prefix.size()] == ':';
+  }
+
+  // Runs a write (one command or a MULTI batch) and commits it. If the commit fails and a
+  // reconnection repairs the connection, the working copy is reloaded from Redis: if the
+  // write is there (the script ran, its reply was lost) it is done, else it runs again
+  // once. A write to a key under the metadata prefix is refused (*refusal set).
+  template <typename Run>
+  bool RunAndCommit(Run run, std::string* effect, std::string* refusal) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (!EnsureUp()) return false;
+      crdt::Keyspace delta = ks.NewDelta();
+      bool wrote = run(&delta);
+      if (!wrote) return true;
+      std::string e = delta.Encode();
+      std::vector<std::string> keys;
+      EncodedKeys(e, &keys);
+      for (const std::string& k : keys) {
+        if (!Reserved(k)) continue;
+        *refusal =
+            "ERR key '" + k + "' is reserved for aasim's metadata (prefix '" + opt.prefix + ":')";
+        pending_keys.clear();
+        pending_progress.clear();
+        if (Status st = Load(); !st.ok()) Disconnect(st.message());  // undo in the copy
+        return false;
+      }
+      for (auto& k : keys) Touch(std::move(k));
+      uint64_t seq = log_seq + 1;
+      if (Commit(&e)) {
+        if (effect != nullptr) effect->append(e);
+        return true;
+      }
+      if (!Reconnect()) return false;
+      if (log_seq >= seq) {  // it was stored before the connection dropped
+        if (effect != nullptr) effect->append(e);
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+RedisStore::RedisStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RedisStore::~RedisStore() = default;
+
+Result<std::unique_ptr<RedisStore>> RedisStore::Open(crdt::ReplicaId self,
+                                                     RedisStoreOptions options) {
+  if (options.buckets == 0) options.buckets = 1;
+  options.batch_keys = std::clamp<size_t>(options.batch_keys, 1, 2000);  // Lua unpack() limits
+  auto impl = std::make_unique<Impl>(self, std::move(options));
+  Status s = impl->ConnectOnce();
+  if (!s.ok()) {
+    return Status(s.code(), impl->Where() + ": " + s.message());
+  }
+  if (impl->opt.flush_db) {
+    std::string error;
+    if (!impl->Must({"FLUSHDB"}, &error)) return Status::Unavailable(impl->Where() + ": " + error);
+    if (!impl->LoadScript().ok() || !impl->Load().ok()) {
+      return Status::Unavailable(impl->Where() + ": reload after FLUSHDB failed");
+    }
+  }
+  impl->up = true;
+  return std::unique_ptr<RedisStore>(new RedisStore(std::move(impl)));
+}
+
+Reply RedisStore::Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                          std::string* effect) {
+  Impl& m = *impl_;
+  if (!argv.empty() && !argv[0].empty() && (argv[0][0] == 'X' || argv[0][0] == 'x')) {
+    if (!m.EnsureUp()) return Reply::Error(m.DownError());
+    return m.Forward(argv);
+  }
+  Reply reply;
+  std::string refusal;
+  bool ok = m.RunAndCommit(
+      [&](crdt::Keyspace* delta) {
+        bool wrote = false;
+        reply = m.engine.Execute(m.ks, argv, wall_clock_us, delta, &wrote);
+        return wrote;
+      },
+      effect, &refusal);
+  if (!refusal.empty()) return Reply::Error(refusal);
+  return ok ? reply : Reply::Error(m.DownError());
+}
+
+std::vector<Reply> RedisStore::ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
+                                            int64_t wall_clock_us, std::string* effect) {
+  Impl& m = *impl_;
+  std::vector<Reply> replies;
+  std::string refusal;
+  bool ok = m.RunAndCommit(
+      [&](crdt::Keyspace* delta) {
+        replies.clear();
+        bool any = false;
+        for (const auto& argv : commands) {
+          bool wrote = false;
+          replies.push_back(m.engine.Execute(m.ks, argv, wall_clock_us, delta, &wrote));
+          any = any || wrote;
+        }
+        return any;
+      },
+      effect, &refusal);
+  if (!refusal.empty()) return std::vector<Reply>(commands.size(), Reply::Error(refusal));
+  if (!ok) return std::vector<Reply>(commands.size(), Reply::Error(m.DownError()));
+  return replies;
+}
+
+Status RedisStore::Merge(std::string_view encoded) { return MergeFrom("", 0, encoded); }
+
+Status RedisStore::MergeFrom(std::string_view origin, uint64_t seq, std::string_view encoded) {
+  Impl& m = *impl_;
+  if (!m.EnsureUp()) return Status::Unavailable(m.DownError());
+  std::string error;
+  if (!m.ks.MergeEncoded(encoded, &error, &m.scratch)) {
+    return Status::InvalidArgument("malformed effect or state: " + error);
+  }
+  std::vector<std::string> keys;
+  EncodedKeys(encoded, &keys);
+  for (auto& k : keys) m.Touch(std::move(k));
+  if (!origin.empty()) {
+    auto it = m.pending_progress.find(origin);
+    if (it == m.pending_progress.end()) {
+      m.pending_progress.emplace(std::string(origin), seq);
+    } else {
+      it->second = std::max(it->second, seq);
+    }
+  }
+  return Status::Ok();
+}
+
+Status RedisStore::Flush() {
+  Impl& m = *impl_;
+  if (!m.up) return Status::Unavailable(m.DownError());
+  if (m.Commit(nullptr)) return Status::Ok();
+  // What was merged since the last flush may not be stored: reload (Redis is the truth)
+  // and let the senders retransmit.
+  std::string why = m.DownError();
+  m.Reconnect();
+  return Status::Unavailable(why);
+}
+
+std::string RedisStore::FullState() const { return impl_->ks.Encode(); }
+std::string RedisStore::Dump(std::string_view key) const { return impl_->ks.Dump(key); }
+std::string RedisStore::DumpAll() const { return impl_->ks.DumpAll(); }
+std::vector<std::string> RedisStore::Keys() const { return impl_->ks.Keys(); }
+
+void RedisStore::Wipe(crdt::ReplicaId self) {
+  Impl& m = *impl_;
+  m.ks = crdt::Keyspace(self);
+  m.pending_keys.clear();
+  m.pending_progress.clear();
+  m.progress.clear();
+  m.log_seq = 0;
+  m.versions.clear();
+  m.version_base = ++m.version_clock;
+  std::string error;
+  if (m.EnsureUp() && !m.Must({"FLUSHDB"}, &error)) m.Disconnect(error);
+}
+
+crdt::ReplicaId RedisStore::self() const { return impl_->ks.self(); }
+size_t RedisStore::MemoryBytes() const { return sizeof(*this) + impl_->ks.MemoryBytes(); }
+
+uint64_t RedisStore::KeyVersion(std::string_view key) const {
+  auto it = impl_->versions.find(std::string(key));
+  return it == impl_->versions.end() ? impl_->version_base : it->second;
+}
+
+uint64_t RedisStore::LogHead() const { return impl_->log_seq; }
+
+uint64_t RedisStore::Progress(std::string_view origin) const {
+  auto it = impl_->progress.find(origin);
+  return it == impl_->progress.end() ? 0 : it->second;
+}
+
+Result<std::vector<std::pair<uint64_t, std::string>>> RedisStore::ReadLog(uint64_t first,
+                                                                          uint64_t last) {
+  Impl& m = *impl_;
+  if (!m.EnsureUp()) return Status::Unavailable(m.DownError());
+  std::vector<std::pair<uint64_t, std::string>> out;
+  if (first > last) return out;
+  std::string error;
+  ReplyPtr r = m.Must(
+      {"XRANGE", m.opt.prefix + ":log", std::to_string(first) + "-0", std::to_string(last) + "-0"},
+      &error);
+  if (!r) return Status::Unavailable(m.Where() + ": " + error);
+  for (size_t i = 0; i < r->elements; ++i) {
+    const redisReply* entry = r->element[i];
+    std::string_view id(entry->element[0]->str, entry->element[0]->len);
+    uint64_t seq = 0;
+    ParseU64(id.substr(0, id.find('-')), &seq);
+    const redisReply* fields = entry->element[1];
+    if (fields->elements < 2) continue;
+    out.emplace_back(seq, std::string(fields->element[1]->str, fields->element[1]->len));
+  }
+  return out;
+}
+
+Status RedisStore::TrimLog(uint64_t seq) {
+  Impl& m = *impl_;
+  if (!m.EnsureUp()) return Status::Unavailable(m.DownError());
+  std::string error;
+  if (!m.Must({"XTRIM", m.opt.prefix + ":log", "MINID", std::to_string(seq + 1) + "-0"}, &error)) {
+    return Status::Unavailable(m.Where() + ": " + error);
+  }
+  return Status::Ok();
+}
+
+uint32_t RedisStore::MetadataBucket(std::string_view key, uint32_t buckets) {
+  return Fnv32(key) % buckets;
+}
+
+bool RedisStore::available() const { return impl_->up; }
+const RedisAddress& RedisStore::address() const { return impl_->opt.address; }
+uint64_t RedisStore::reconnects() const { return impl_->reconnect_count; }
+
+}  // namespace cluster_sim

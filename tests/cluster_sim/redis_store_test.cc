@@ -1,0 +1,463 @@
+// RedisStore against real redis-servers started by the tests: URL parsing; a differential
+// test (seeded random command streams and peer effects through the in-memory and the Redis
+// store: same replies, same effects, same canonical dumps, native Redis values equal to the
+// in-memory store's, and a store reloaded from the server equal too); script loss
+// (NOSCRIPT), a kill -9 of the server with and without a restart, and region-local stream
+// commands forwarded to Redis.
+#include "cluster_sim/redis_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "cluster_sim/client.h"
+#include "cluster_sim/redis_server.h"
+#include "cluster_sim/rng.h"
+#include "cluster_sim/store.h"
+#include "crdt/dot.h"
+#include "redis_test_util.h"
+
+namespace cluster_sim {
+
+static void PrintTo(const Reply& r, std::ostream* os) { *os << r.ToString(); }
+
+namespace {
+
+using testing::OptionsFor;
+using testing::RawRedis;
+
+constexpr crdt::ReplicaId kA = crdt::MakeReplicaId(0, 1);
+constexpr crdt::ReplicaId kB = crdt::MakeReplicaId(1, 1);
+
+TEST(RedisUrlTest, ParsesHostPortDbAndPassword) {
+  auto a = ParseRedisUrl("redis://:s3cret@10.0.0.2:6380/3");
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(a->host, "10.0.0.2");
+  EXPECT_EQ(a->port, 6380);
+  EXPECT_EQ(a->db, 3);
+  EXPECT_EQ(a->password, "s3cret");
+  EXPECT_EQ(a->ToString(), "10.0.0.2:6380/3");
+  auto b = ParseRedisUrl("redis://localhost");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->port, 6379);
+  EXPECT_EQ(b->db, 0);
+  auto c = ParseRedisUrl("redis://user:pw@h:1/0");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->password, "pw");
+}
+
+TEST(RedisUrlTest, RejectsBadUrls) {
+  for (const char* bad : {"http://h:1/0", "redis://", "redis://h:0", "redis://h:70000",
+                          "redis://h:12ab", "redis://h:1/x", "h:6379"}) {
+    auto r = ParseRedisUrl(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find("bad Redis URL"), std::string::npos);
+    }
+  }
+}
+
+TEST(RedisStoreTest, UnreachableServerIsUnavailable) {
+  RedisStoreOptions o;
+  o.address.port = FreeLoopbackPort();
+  o.region = "A";
+  auto s = RedisStore::Open(kA, o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.status().message().find("region A"), std::string::npos);
+  EXPECT_FALSE(PingRedis(o.address).ok());
+}
+
+// ------------------------------------------------------------------ differential test
+
+std::vector<std::string> RandomCommand(Rng& rng) {
+  auto key = [&] { return "k" + std::to_string(rng.Uniform(8)); };
+  auto member = [&] { return "m" + std::to_string(rng.Uniform(6)); };
+  auto field = [&] { return "f" + std::to_string(rng.Uniform(4)); };
+  auto num = [&] { return std::to_string(rng.Range(-20, 20)); };
+  switch (rng.Uniform(24)) {
+    case 0:
+      return {"SET", key(), "v" + std::to_string(rng.Uniform(100))};
+    case 1:
+      return {"SET", key(), num()};
+    case 2:
+      return {"GET", key()};
+    case 3:
+      return {"INCR", key()};
+    case 4:
+      return {"INCRBY", key(), num()};
+    case 5:
+      return {"DECR", key()};
+    case 6:
+      return {"DEL", key(), key()};
+    case 7:
+      return {"SADD", key(), member(), member()};
+    case 8:
+      return {"SREM", key(), member()};
+    case 9:
+      return {"SMEMBERS", key()};
+    case 10:
+      return {"SISMEMBER", key(), member()};
+    case 11:
+      return {"SCARD", key()};
+    case 12:
+      return {"HSET", key(), field(), "x" + std::to_string(rng.Uniform(9)), field(), num()};
+    case 13:
+      return {"HGET", key(), field()};
+    case 14:
+      return {"HDEL", key(), field()};
+    case 15:
+      return {"HINCRBY", key(), field(), num()};
+    case 16:
+      return {"HGETALL", key()};
+    case 17:
+      return {"EXISTS", key(), key()};
+    case 18:
+      return {"TYPE", key()};
+    case 19:
+      return {"KEYS", "*"};
+    case 20:
+      return {"MSET", key(), num(), key(), "w"};
+    case 21:
+      return {"SETNX", key(), "n"};
+    case 22:
+      return {"HSETNX", key(), field(), "y"};
+    default:
+      return {"MGET", key(), key()};
+  }
+}
+
+// Native Redis values equal what the in-memory store answers, key by key, and Redis holds
+// no other user key.
+void ExpectNativeValuesEqual(Store& memory, RawRedis& raw, const std::string& prefix) {
+  std::vector<std::string> keys = memory.Keys();
+  Reply all = raw.Run({"KEYS", "*"});
+  std::vector<std::string> native;
+  for (const Reply& k : all.elements) {
+    if (k.str.rfind(prefix + ":", 0) != 0) native.push_back(k.str);
+  }
+  std::sort(native.begin(), native.end());
+  EXPECT_EQ(native, keys);
+  for (const std::string& k : keys) {
+    Reply type = memory.Execute({"TYPE", k}, 0, nullptr);
+    EXPECT_EQ(raw.Run({"TYPE", k}), type) << k;
+    if (type.str == "string") {
+      EXPECT_EQ(raw.Run({"GET", k}), memory.Execute({"GET", k}, 0, nullptr)) << k;
+    } else if (type.str == "set") {
+      Reply got = raw.Run({"SMEMBERS", k});
+      std::sort(got.elements.begin(), got.elements.end(),
+                [](const Reply& a, const Reply& b) { return a.str < b.str; });
+      EXPECT_EQ(got, memory.Execute({"SMEMBERS", k}, 0, nullptr)) << k;
+    } else if (type.str == "hash") {
+      Reply got = raw.Run({"HGETALL", k});
+      std::vector<std::pair<std::string, std::string>> pairs;
+      for (size_t i = 0; i + 1 < got.elements.size(); i += 2) {
+        pairs.emplace_back(got.elements[i].str, got.elements[i + 1].str);
+      }
+      std::sort(pairs.begin(), pairs.end());
+      std::vector<std::string> flat;
+      for (auto& [f, v] : pairs) {
+        flat.push_back(f);
+        flat.push_back(v);
+      }
+      EXPECT_EQ(Reply::BulkArray(flat), memory.Execute({"HGETALL", k}, 0, nullptr)) << k;
+    }
+  }
+}
+
+class RedisDifferentialTest : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(RedisDifferentialTest, SameRepliesEffectsDumpsAndNativeValues) {
+  AASIM_LAUNCH_REDIS(server);
+  auto opened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  std::unique_ptr<RedisStore> redis = std::move(opened).value();
+  std::unique_ptr<Store> memory = NewMemoryStore(kA);
+  std::unique_ptr<Store> peer = NewMemoryStore(kB);  // region B, writing concurrently
+  RawRedis raw(server->port());
+  ASSERT_TRUE(raw.ok());
+
+  Rng rng(GetParam());
+  uint64_t local_writes = 0, peer_seq = 0;
+  for (int step = 0; step < 700; ++step) {
+    int64_t clock = 1'000'000 + step * 1000;
+    uint64_t what = rng.Uniform(10);
+    if (what < 6) {  // a command in A, on both stores
+      std::vector<std::string> argv = RandomCommand(rng);
+      std::string e_mem, e_redis;
+      Reply want = memory->Execute(argv, clock, &e_mem);
+      Reply got = redis->Execute(argv, clock, &e_redis);
+      ASSERT_EQ(got, want) << "step " << step << ": " << argv[0];
+      ASSERT_EQ(e_redis, e_mem) << "step " << step;
+      if (!e_mem.empty()) ++local_writes;
+    } else if (what < 7) {  // a MULTI/EXEC batch in A
+      std::vector<std::vector<std::string>> batch = {RandomCommand(rng), RandomCommand(rng),
+                                                     RandomCommand(rng)};
+      std::string e_mem, e_redis;
+      auto want = memory->ExecuteBatch(batch, clock, &e_mem);
+      auto got = redis->ExecuteBatch(batch, clock, &e_redis);
+      ASSERT_EQ(got, want) << "step " << step;
+      ASSERT_EQ(e_redis, e_mem) << "step " << step;
+      if (!e_mem.empty()) ++local_writes;
+    } else {  // a write in B, replicated to A (merged in both stores)
+      std::string effect;
+      peer->Execute(RandomCommand(rng), clock + 7, &effect);
+      if (effect.empty()) continue;
+      ++peer_seq;
+      ASSERT_TRUE(memory->Merge(effect).ok());
+      ASSERT_TRUE(redis->MergeFrom("B#1", peer_seq, effect).ok());
+      if (rng.Chance(0.3)) {
+        ASSERT_TRUE(redis->Flush().ok());
+      }
+    }
+    if (step % 100 == 99) {
+      ASSERT_TRUE(redis->Flush().ok());
+      ExpectNativeValuesEqual(*memory, raw, "aasim");
+    }
+  }
+  // B's full state (a full sync) merges the same way.
+  ASSERT_TRUE(memory->Merge(peer->FullState()).ok());
+  ASSERT_TRUE(redis->MergeFrom("B#1", peer_seq, peer->FullState()).ok());
+  ASSERT_TRUE(redis->Flush().ok());
+
+  EXPECT_EQ(redis->DumpAll(), memory->DumpAll());
+  EXPECT_EQ(redis->FullState(), memory->FullState());
+  EXPECT_EQ(redis->Keys(), memory->Keys());
+  ExpectNativeValuesEqual(*memory, raw, "aasim");
+  EXPECT_EQ(redis->LogHead(), local_writes);
+  EXPECT_EQ(redis->Progress("B#1"), peer_seq);
+
+  // A fresh store on the same server (a restarted aasim) holds exactly the same.
+  auto reopened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+  EXPECT_EQ((*reopened)->DumpAll(), memory->DumpAll());
+  EXPECT_EQ((*reopened)->FullState(), memory->FullState());
+  EXPECT_EQ((*reopened)->LogHead(), local_writes);
+  EXPECT_EQ((*reopened)->Progress("B#1"), peer_seq);
+  // And it continues with the same dots: the next write's effect is the memory store's.
+  std::string e_mem, e_redis;
+  EXPECT_EQ((*reopened)->Execute({"INCR", "k1"}, 5'000'000, &e_redis),
+            memory->Execute({"INCR", "k1"}, 5'000'000, &e_mem));
+  EXPECT_EQ(e_redis, e_mem);
+  // The log holds every local effect, in order.
+  auto log = (*reopened)->ReadLog(1, local_writes + 1);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), local_writes + 1);
+  EXPECT_EQ(log->back().first, local_writes + 1);
+  EXPECT_EQ(log->back().second, e_mem);
+  ASSERT_TRUE((*reopened)->TrimLog(local_writes).ok());
+  auto trimmed = (*reopened)->ReadLog(1, local_writes + 1);
+  ASSERT_TRUE(trimmed.ok());
+  EXPECT_EQ(trimmed->size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, RedisDifferentialTest, ::testing::Values(1, 2, 3, 42));
+
+// ------------------------------------------------------------------------- features
+
+TEST(RedisStoreTest, CounterIsANativeStringAndKeyVersionsMove) {
+  AASIM_LAUNCH_REDIS(server);
+  auto store = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  RawRedis raw(server->port());
+  uint64_t v0 = (*store)->KeyVersion("foo");
+  EXPECT_EQ((*store)->Execute({"INCRBY", "foo", "25"}, 1, nullptr), Reply::Integer(25));
+  EXPECT_EQ(raw.Run({"GET", "foo"}), Reply::Bulk("25"));
+  EXPECT_EQ(raw.Run({"OBJECT", "ENCODING", "foo"}), Reply::Bulk("int"));
+  uint64_t v1 = (*store)->KeyVersion("foo");
+  EXPECT_NE(v1, v0);
+  (*store)->Execute({"GET", "foo"}, 2, nullptr);
+  EXPECT_EQ((*store)->KeyVersion("foo"), v1);  // a read does not move it
+  (*store)->Execute({"DEL", "foo"}, 3, nullptr);
+  EXPECT_EQ(raw.Run({"EXISTS", "foo"}), Reply::Integer(0));
+  EXPECT_NE((*store)->KeyVersion("foo"), v1);
+}
+
+TEST(RedisStoreTest, StreamCommandsAreForwardedAndNotReplicated) {
+  AASIM_LAUNCH_REDIS(server);
+  auto store = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(store.ok());
+  std::string effect;
+  Reply id = (*store)->Execute({"XADD", "events", "1-1", "kind", "signup"}, 1, &effect);
+  EXPECT_EQ(id, Reply::Bulk("1-1"));
+  EXPECT_TRUE(effect.empty());
+  EXPECT_EQ((*store)->Execute({"xlen", "events"}, 1, &effect), Reply::Integer(1));
+  Reply range = (*store)->Execute({"XRANGE", "events", "-", "+"}, 1, &effect);
+  ASSERT_EQ(range.elements.size(), 1u);
+  EXPECT_EQ(range.elements[0].elements[1], Reply::BulkArray({"kind", "signup"}));
+  Reply err = (*store)->Execute({"XADD", "events", "1-1", "k", "v"}, 1, &effect);
+  EXPECT_TRUE(err.is_error());  // Redis's own error text
+  EXPECT_NE(err.str.find("ERR The ID specified in XADD"), std::string::npos) << err.str;
+  EXPECT_TRUE(effect.empty());
+}
+
+TEST(RedisStoreTest, KeysUnderTheMetadataPrefixAreRefused) {
+  AASIM_LAUNCH_REDIS(server);
+  auto store = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(store.ok());
+  RawRedis raw(server->port());
+  EXPECT_EQ((*store)->Execute({"INCR", "n"}, 1, nullptr), Reply::Integer(1));
+  Reply cc = raw.Run({"GET", "aasim:cc"});
+  std::string effect;
+  Reply r = (*store)->Execute({"SET", "aasim:cc", "boom"}, 2, &effect);
+  ASSERT_TRUE(r.is_error());
+  EXPECT_NE(r.str.find("reserved for aasim's metadata"), std::string::npos) << r.str;
+  EXPECT_TRUE(effect.empty());
+  auto replies = (*store)->ExecuteBatch({{"INCR", "n"}, {"SADD", "aasim:m:1", "x"}}, 3, &effect);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_TRUE(replies[0].is_error());  // the whole batch is refused
+  EXPECT_TRUE(effect.empty());
+  EXPECT_EQ(raw.Run({"GET", "aasim:cc"}), cc);
+  EXPECT_EQ((*store)->Execute({"GET", "n"}, 4, nullptr), Reply::Bulk("1"));
+  EXPECT_EQ((*store)->Execute({"EXISTS", "aasim:cc"}, 4, nullptr), Reply::Integer(0));
+  EXPECT_EQ((*store)->Execute({"INCR", "n"}, 5, nullptr), Reply::Integer(2));
+  EXPECT_EQ((*store)->Execute({"SET", "aasim2:x", "fine"}, 6, nullptr), Reply::Status("OK"));
+}
+
+TEST(RedisStoreTest, ScriptFlushIsRepairedByReloadingTheScript) {
+  AASIM_LAUNCH_REDIS(server);
+  auto store = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(store.ok());
+  RawRedis raw(server->port());
+  EXPECT_EQ((*store)->Execute({"SADD", "s", "a"}, 1, nullptr), Reply::Integer(1));
+  EXPECT_EQ(raw.Run({"SCRIPT", "FLUSH"}), Reply::Status("OK"));
+  EXPECT_EQ((*store)->Execute({"SADD", "s", "b"}, 2, nullptr), Reply::Integer(1));
+  EXPECT_EQ(raw.Run({"SCARD", "s"}), Reply::Integer(2));
+  EXPECT_EQ((*store)->reconnects(), 0u);  // no reconnection was needed
+}
+
+// A write after a kill -9 and restart (AOF): the store reconnects, reloads, and runs it.
+TEST(RedisStoreTest, ServerRestartBetweenWritesIsInvisible) {
+  AASIM_LAUNCH_REDIS(server);
+  auto store = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(store.ok());
+  for (int i = 0; i < 20; ++i) (*store)->Execute({"INCR", "c"}, i, nullptr);
+  server->Kill();
+  ASSERT_TRUE(server->Start().ok());
+  EXPECT_EQ((*store)->Execute({"INCR", "c"}, 100, nullptr), Reply::Integer(21));
+  EXPECT_EQ((*store)->reconnects(), 1u);
+  RawRedis raw(server->port());
+  EXPECT_EQ(raw.Run({"GET", "c"}), Reply::Bulk("21"));
+}
+
+// A Redis that stays down: commands get an error naming the region and the address,
+// merges are refused (not acknowledged), nothing acknowledged is lost, and the store comes
+// back once the server does.
+TEST(RedisStoreTest, ServerDownMakesTheRegionUnavailableThenRecovers) {
+  AASIM_LAUNCH_REDIS(server);
+  auto store = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(store.ok());
+  std::unique_ptr<Store> peer = NewMemoryStore(kB);
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_EQ((*store)->Execute({"SADD", "s", "m" + std::to_string(i)}, i, nullptr),
+              Reply::Integer(1));
+  }
+  server->Kill();
+  std::string effect;
+  Reply r = (*store)->Execute({"SADD", "s", "lost"}, 50, &effect);
+  ASSERT_TRUE(r.is_error());
+  EXPECT_NE(r.str.find("CLUSTERDOWN region A: redis 127.0.0.1:" + std::to_string(server->port())),
+            std::string::npos)
+      << r.str;
+  EXPECT_TRUE(effect.empty());  // not acknowledged, not replicated
+  EXPECT_FALSE((*store)->available());
+  std::string peer_effect;
+  peer->Execute({"SADD", "s", "from-b"}, 60, &peer_effect);
+  Status merged = (*store)->MergeFrom("B#1", 1, peer_effect);
+  if (merged.ok()) merged = (*store)->Flush();
+  EXPECT_EQ(merged.code(), StatusCode::kUnavailable);
+  EXPECT_TRUE((*store)->Execute({"SCARD", "s"}, 61, nullptr).is_error());
+
+  ASSERT_TRUE(server->Start().ok());
+  Reply card;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    card = (*store)->Execute({"SCARD", "s"}, 70, nullptr);
+    if (!card.is_error()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(card, Reply::Integer(30));  // all 30 acknowledged, the refused one absent
+  EXPECT_TRUE((*store)->available());
+  // The sender retransmits; now it is kept.
+  ASSERT_TRUE((*store)->MergeFrom("B#1", 1, peer_effect).ok());
+  ASSERT_TRUE((*store)->Flush().ok());
+  EXPECT_EQ((*store)->Progress("B#1"), 1u);
+  RawRedis raw(server->port());
+  EXPECT_EQ(raw.Run({"SCARD", "s"}), Reply::Integer(31));
+  EXPECT_EQ(raw.Run({"SISMEMBER", "s", "from-b"}), Reply::Integer(1));
+}
+
+TEST(RedisStoreTest, PasswordAndDbAreUsed) {
+  auto launched = RedisServer::Launch({"--requirepass", "pw"});
+  if (!launched.ok()) {
+    if (testing::RedisRequired()) FAIL() << launched.status().message();
+    GTEST_SKIP() << launched.status().message();
+  }
+  std::unique_ptr<RedisServer> server = std::move(launched).value();
+  auto address = ParseRedisUrl("redis://:pw@127.0.0.1:" + std::to_string(server->port()) + "/2");
+  ASSERT_TRUE(address.ok());
+  RedisStoreOptions o;
+  o.address = *address;
+  o.region = "A";
+  auto store = RedisStore::Open(kA, o);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  EXPECT_EQ((*store)->Execute({"INCRBY", "foo", "7"}, 1, nullptr), Reply::Integer(7));
+  RawRedis raw(server->port());
+  EXPECT_EQ(raw.Run({"AUTH", "pw"}), Reply::Status("OK"));
+  EXPECT_EQ(raw.Run({"GET", "foo"}), Reply::Nil());  // db 0 untouched
+  EXPECT_EQ(raw.Run({"SELECT", "2"}), Reply::Status("OK"));
+  EXPECT_EQ(raw.Run({"GET", "foo"}), Reply::Bulk("7"));
+
+  o.address.password = "wrong";
+  auto refused = RedisStore::Open(kA, o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("AUTH"), std::string::npos)
+      << refused.status().message();
+  EXPECT_FALSE(PingRedis(o.address).ok());
+}
+
+// The server CI starts (AASIM_REDIS_URL), shared with other suites: a prefix and key names
+// of this process's own, removed at the end.
+TEST(RedisStoreTest, ExternalServerFromTheEnvironment) {
+  const char* url = std::getenv("AASIM_REDIS_URL");
+  if (url == nullptr) GTEST_SKIP() << "AASIM_REDIS_URL not set";
+  auto address = ParseRedisUrl(url);
+  ASSERT_TRUE(address.ok()) << address.status().message();
+  ASSERT_TRUE(PingRedis(*address).ok()) << "AASIM_REDIS_URL=" << url << " unreachable";
+  std::string tag = "aasim-test-" + std::to_string(getpid());
+  RedisStoreOptions o;
+  o.address = *address;
+  o.region = "A";
+  o.prefix = tag;
+  std::string key = tag + "-counter", set = tag + "-set";
+  {
+    auto store = RedisStore::Open(kA, o);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    EXPECT_EQ((*store)->Execute({"INCRBY", key, "25"}, 1, nullptr), Reply::Integer(25));
+    EXPECT_EQ((*store)->Execute({"SADD", set, "a", "b"}, 2, nullptr), Reply::Integer(2));
+  }
+  auto again = RedisStore::Open(kA, o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->Dump(key), "25");
+  EXPECT_EQ((*again)->Dump(set), "{a, b}");
+  EXPECT_EQ((*again)->Execute({"DEL", key, set}, 3, nullptr), Reply::Integer(2));
+  // Leave nothing behind.
+  RawRedis raw(address->port);
+  if (!address->password.empty()) raw.Run({"AUTH", address->password});
+  raw.Run({"SELECT", std::to_string(address->db)});
+  EXPECT_EQ(raw.Run({"EXISTS", key, set}), Reply::Integer(0));
+  Reply meta = raw.Run({"KEYS", tag + ":*"});
+  for (const Reply& k : meta.elements) raw.Run({"DEL", k.str});
+}
+
+}  // namespace
+}  // namespace cluster_sim
