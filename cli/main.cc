@@ -13,6 +13,7 @@
 #include "cluster_sim/scenario.h"
 #include "hotkey_command.h"
 #include "report.h"
+#include "serve_command.h"
 
 namespace {
 
@@ -128,6 +129,8 @@ int main(int argc, char** argv) {
   run->add_flag("-q,--quiet", run_args.quiet, "Print only failures and the summary line");
   int hotkey_exit = kExitOk;
   CLI::App* hotkey = aasim::AddHotkeyCommand(app, &hotkey_exit);
+  int serve_exit = kExitOk;
+  CLI::App* serve = aasim::AddServeCommand(app, &serve_exit);
 
   try {
     app.parse(argc, argv);
@@ -143,5 +146,6 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return Run(run_args);
   if (hotkey->parsed()) return hotkey_exit;
+  if (serve->parsed()) return serve_exit;
   return kExitBadInput;
 }

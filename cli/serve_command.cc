@@ -1,0 +1,175 @@
+#include "serve_command.h"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio.hpp>
+
+#include "cluster_sim/runner.h"
+#include "cluster_sim/scenario.h"
+#include "cluster_sim/simulation.h"
+#include "server/server.h"
+#include "server/sim_host.h"
+
+namespace aasim {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitStepFailed = 1;
+constexpr int kExitBadInput = 2;
+
+struct ServeArgs {
+  std::string file;
+  std::optional<uint64_t> seed;
+  std::string host = "127.0.0.1";
+  std::vector<std::string> ports;  // REGION=PORT
+  std::string requirepass;
+  std::string script;
+  bool exit_after_steps = false;
+};
+
+int Fail(const std::string& message) {
+  std::cerr << "aasim serve: " << message << "\n";
+  return kExitBadInput;
+}
+
+int RunServe(const ServeArgs& args) {
+  cluster_sim::ParseOptions parse;
+  parse.steps_optional = true;
+  auto loaded = cluster_sim::LoadScenarioFile(args.file, parse);
+  if (!loaded.ok()) {
+    std::cerr << loaded.status().message() << "\n";
+    return kExitBadInput;
+  }
+  const cluster_sim::Scenario scenario = std::move(loaded).value();
+
+  std::optional<cluster_sim::Scenario> script;
+  if (!args.script.empty()) {
+    auto s = cluster_sim::LoadScenarioFile(args.script);
+    if (!s.ok()) {
+      std::cerr << s.status().message() << "\n";
+      return kExitBadInput;
+    }
+    for (const auto& r : s->regions) {
+      if (scenario.RegionIndex(r.name) < 0) {
+        return Fail(args.script + ": region '" + r.name + "' is not a region of " + args.file);
+      }
+    }
+    script = std::move(s).value();
+  }
+
+  // Ports: the file's `ports:`, then --port REGION=PORT; 0 = a free port.
+  std::map<std::string, uint16_t> ports;
+  for (const auto& [region, port] : scenario.ports) ports[region] = port;
+  for (const auto& p : args.ports) {
+    size_t eq = p.find('=');
+    std::string region = p.substr(0, eq);
+    if (eq == std::string::npos || scenario.RegionIndex(region) < 0) {
+      return Fail("--port " + p + ": expected REGION=PORT with a region of " + args.file);
+    }
+    std::string host;
+    uint16_t port = 0;
+    auto st = server::ParseHostPort("127.0.0.1:" + p.substr(eq + 1), &host, &port);
+    if (!st.ok()) return Fail("--port " + p + ": " + st.message());
+    ports[region] = port;
+  }
+
+  cluster_sim::RunOptions options;
+  options.seed = args.seed;
+  cluster_sim::Simulation sim(cluster_sim::MakeSimConfig(scenario, options));
+  cluster_sim::ApplyLinks(scenario, sim);
+
+  boost::asio::io_context io(1);
+  server::SimHost host(io, sim);
+  server::ServerOptions server_options;
+  server_options.requirepass = args.requirepass;
+  std::vector<std::unique_ptr<server::RespServer>> servers;
+  for (int r = 0; r < sim.region_count(); ++r) {
+    const std::string& name = sim.region_name(r);
+    auto srv = std::make_unique<server::RespServer>(io, host.backend(r), server_options);
+    auto st = srv->Listen(args.host, ports.count(name) ? ports[name] : 0);
+    if (!st.ok()) return Fail("region " + name + ": " + st.message());
+    servers.push_back(std::move(srv));
+  }
+  for (int r = 0; r < sim.region_count(); ++r) {
+    std::cout << sim.region_name(r) << " " << args.host << ":" << servers[r]->port() << "\n";
+  }
+  std::cout.flush();
+
+  int exit_code = kExitOk;
+  auto stop = [&] {
+    for (auto& s : servers) s->Close();
+    io.stop();
+  };
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) stop();
+  });
+
+  host.Start();
+  auto print = [](const std::string& line) {
+    std::cout << line << "\n";
+    std::cout.flush();
+  };
+  auto finished = [&](int failures) {
+    std::cout << "steps done: " << failures << " failure" << (failures == 1 ? "" : "s") << "\n";
+    std::cout.flush();
+    if (failures > 0) exit_code = kExitStepFailed;
+    if (args.exit_after_steps) stop();
+  };
+  if (!scenario.steps.empty() || script) {
+    host.RunSteps(scenario, scenario.steps, print, [&](int failures) {
+      if (!script) return finished(failures);
+      host.RunSteps(*script, script->steps, print,
+                    [&, failures](int more) { finished(failures + more); });
+    });
+  } else if (args.exit_after_steps) {
+    finished(0);
+  }
+  io.run();
+  return exit_code;
+}
+
+}  // namespace
+
+CLI::App* AddServeCommand(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve",
+      "Serve a scenario's regions over RESP (the Redis protocol), in real time: one endpoint "
+      "per region, for redis-cli, redis-benchmark or any Redis client. Links delay and drop "
+      "effects as the file says, in wall-clock time. Prints one `REGION HOST:PORT` line per "
+      "region, then runs the file's steps (if any) against the wall clock.\n"
+      "Admin commands on any endpoint: AASIM PARTITION A B | HEAL ALL | HEAL A B | CRASH A | "
+      "RESTART A | STATUS | TIME | WAITSYNC [MS] (a group of regions is written A,B).");
+  cmd->add_option("file", args->file, "Scenario file (YAML); its `steps` may be empty")
+      ->required()
+      ->type_name("FILE");
+  cmd->add_option("--seed", args->seed, "Seed for jitter and loss (overrides the file's)");
+  cmd->add_option("--host", args->host,
+                  "Address to listen on (default 127.0.0.1; anything else exposes the "
+                  "endpoints beyond this machine)");
+  cmd->add_option("--port", args->ports,
+                  "Fixed port for a region, REGION=PORT (repeatable; also `ports:` in the "
+                  "file; default: a free port)")
+      ->type_name("REGION=PORT");
+  cmd->add_option("--requirepass", args->requirepass,
+                  "Password clients must give with AUTH (as Redis's requirepass)");
+  cmd->add_option("--script", args->script,
+                  "A scenario file whose steps run against the wall clock after the file's "
+                  "own (wait sleeps; partition, heal, crash, restart apply live)")
+      ->type_name("FILE");
+  cmd->add_flag("--exit-after-steps", args->exit_after_steps,
+                "Stop serving once the steps are done (exit 1 if an expectation failed)");
+  cmd->callback([args, exit_code] { *exit_code = RunServe(*args); });
+  return cmd;
+}
+
+}  // namespace aasim
