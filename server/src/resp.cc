@@ -174,6 +174,10 @@ RespParser::Result RespParser::ParseMultibulk(std::vector<std::string>* argv, st
     ++nargs_;
     request_bytes_ += need;
     pos_ += need;
+    if (request_bytes_ > limits_.max_request_bytes) {
+      return Fail(error,
+                  "request larger than " + std::to_string(limits_.max_request_bytes) + " bytes");
+    }
     bulk_len_ = -1;
     --args_left_;
   }
