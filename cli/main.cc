@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
   CLI::App* hotkey = aasim::AddHotkeyCommand(app, &hotkey_exit);
   int serve_exit = kExitOk;
   CLI::App* serve = aasim::AddServeCommand(app, &serve_exit);
+  CLI::App* node = aasim::AddNodeCommand(app, &serve_exit);
 
   try {
     app.parse(argc, argv);
@@ -146,6 +147,6 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return Run(run_args);
   if (hotkey->parsed()) return hotkey_exit;
-  if (serve->parsed()) return serve_exit;
+  if (serve->parsed() || node->parsed()) return serve_exit;
   return kExitBadInput;
 }

@@ -1,5 +1,6 @@
 #include "serve_command.h"
 
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "cluster_sim/simulation.h"
+#include "server/node.h"
 #include "server/server.h"
 #include "server/sim_host.h"
 
@@ -137,7 +139,96 @@ int RunServe(const ServeArgs& args) {
   return exit_code;
 }
 
+struct NodeArgs {
+  std::string region;
+  std::string listen;
+  std::vector<std::string> peers;  // REGION=HOST:PORT
+  std::string requirepass;
+  size_t backlog_bytes = 1 << 20;
+  uint16_t incarnation = 0;
+};
+
+int NodeFail(const std::string& message) {
+  std::cerr << "aasim node: " << message << "\n";
+  return kExitBadInput;
+}
+
+int RunNode(const NodeArgs& args) {
+  server::NodeConfig config;
+  config.region = args.region;
+  for (char c : args.region) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+      return NodeFail("--region '" + args.region + "': letters, digits, '-' and '_' only");
+    }
+  }
+  // A bare port listens on loopback; another address must be written out.
+  std::string listen = args.listen;
+  if (listen.find(':') == std::string::npos) listen = "127.0.0.1:" + listen;
+  auto st = server::ParseHostPort(listen, &config.listen_host, &config.listen_port);
+  if (!st.ok()) return NodeFail("--listen: " + st.message());
+  for (const auto& p : args.peers) {
+    size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return NodeFail("--peer " + p + ": expected REGION=HOST:PORT");
+    }
+    server::PeerAddress peer;
+    peer.region = p.substr(0, eq);
+    std::string addr = p.substr(eq + 1);
+    if (addr.find(':') == std::string::npos) addr = "127.0.0.1:" + addr;
+    st = server::ParseHostPort(addr, &peer.host, &peer.port);
+    if (!st.ok()) return NodeFail("--peer " + p + ": " + st.message());
+    config.peers.push_back(std::move(peer));
+  }
+  config.backlog_bytes = args.backlog_bytes;
+  config.incarnation = args.incarnation;
+  config.server.requirepass = args.requirepass;
+
+  boost::asio::io_context io(1);
+  server::Node node(io, config);
+  st = node.Start();
+  if (!st.ok()) return NodeFail(st.message());
+  std::cout << config.region << " " << config.listen_host << ":" << node.port() << std::endl;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) {
+      node.Stop();
+      io.stop();
+    }
+  });
+  io.run();
+  return kExitOk;
+}
+
 }  // namespace
+
+CLI::App* AddNodeCommand(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<NodeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "node",
+      "Run one Active/Active region in this process: a RESP endpoint for clients on --listen, "
+      "and replication with the peers over TCP (the simulator's protocol: acknowledged "
+      "effects, resume after reconnect, full sync when the backlog is gone). Start one "
+      "process per region, each given every other region as a --peer. Prints `REGION "
+      "HOST:PORT` once listening; runs until SIGINT/SIGTERM.");
+  cmd->add_option("--region", args->region, "This region's name")->required();
+  cmd->add_option("--listen", args->listen,
+                  "HOST:PORT for clients and peers (a bare PORT means 127.0.0.1; another "
+                  "address exposes the node beyond this machine)")
+      ->required()
+      ->type_name("HOST:PORT");
+  cmd->add_option("--peer", args->peers, "Another region and its --listen address (repeatable)")
+      ->type_name("REGION=HOST:PORT");
+  cmd->add_option("--requirepass", args->requirepass,
+                  "Password for clients (AUTH); peers use it too, so give every node the same");
+  cmd->add_option("--backlog", args->backlog_bytes,
+                  "Bytes of effects kept for partial syncs (default 1048576)");
+  cmd->add_option("--incarnation", args->incarnation,
+                  "This run's incarnation, 1..65535 (default: from the clock; must differ "
+                  "from the previous run's when the in-memory store lost its data)")
+      ->check(CLI::Range(1, 65535));
+  cmd->callback([args, exit_code] { *exit_code = RunNode(*args); });
+  return cmd;
+}
 
 CLI::App* AddServeCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<ServeArgs>();

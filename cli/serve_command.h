@@ -12,5 +12,7 @@ namespace aasim {
 // *exit_code: 0 ok, 1 a step's expectation failed, 2 bad input (nothing served).
 // `exit_code` must outlive app.parse(). Returns the subcommand.
 CLI::App* AddServeCommand(CLI::App& app, int* exit_code);
+// Registers `node` (one region per process, replicating over TCP); same exit code contract.
+CLI::App* AddNodeCommand(CLI::App& app, int* exit_code);
 
 }  // namespace aasim
