@@ -360,7 +360,20 @@ Reply Node::Impl::Admin(const std::vector<std::string>& argv) {
     }
     return Reply::Bulk(s);
   }
-  return Reply::Error("ERR unknown AASIM subcommand for a node (STATUS)");
+  if ((argv.size() == 2 || argv.size() == 3) && IEquals(argv[1], "DISCONNECT")) {
+    // Drops this node's links to its peers (or to one); they reconnect after the backoff
+    // and resume from what each peer holds.
+    int64_t n = 0;
+    for (auto& o : outs) {
+      if (argv.size() == 3 && o.addr.region != argv[2]) continue;
+      o.backoff = std::chrono::milliseconds(500);
+      Retry(o);
+      ++n;
+    }
+    if (n == 0) return Reply::Error("ERR unknown peer '" + argv[2] + "'");
+    return Reply::Integer(n);
+  }
+  return Reply::Error("ERR unknown AASIM subcommand for a node (STATUS, DISCONNECT [PEER])");
 }
 
 std::string Node::Impl::InfoActiveActive() {

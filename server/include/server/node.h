@@ -24,6 +24,9 @@
 //   AASIM.REPL EFFECT <from> <epoch> <seq> <e>   -> :<held>
 //   AASIM.REPL STATE <from> <epoch> <seq> <s>    -> :<held>   (a full state covering seq)
 //
+// Admin: `AASIM STATUS` (text), `AASIM DISCONNECT [PEER]` (drop the links to the peers;
+// they reconnect after 500ms and resume: a way to see a partial or a full sync).
+//
 // Sites: every node must be given the same set of regions (itself and its peers); sites are
 // numbered in name order, as in the simulator (last-write-wins ties). Timestamps for
 // last-write-wins come from the system clock.
