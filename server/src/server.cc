@@ -193,6 +193,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       });
   }
 
+  uint16_t LocalPort() const {
+    boost::system::error_code ec;
+    auto ep = server_->acceptor.local_endpoint(ec);
+    return ec ? 0 : ep.port();
+  }
   void Dispatch();
   void DispatchCommand(Op op, const std::vector<std::string>& argv);
   void Client(const std::vector<std::string>& argv);
@@ -325,10 +330,16 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
       if (tx_.active()) return WriteError("ERR MULTI calls can not be nested", &out_);
       tx_.Begin();
       return WriteStatus("OK", &out_);
-    case Op::kExec:
+    case Op::kExec: {
       if (argc != 1) return WriteError(ArityError(cmd), &out_);
       if (!tx_.active()) return WriteError("ERR EXEC without MULTI", &out_);
-      return WriteReply(tx_.Exec(backend), &out_);
+      Reply r = tx_.Exec(backend);
+      if (r.type == Reply::Type::kNil) {  // aborted by WATCH: Redis's null array
+        out_.append("*-1\r\n");
+        return;
+      }
+      return WriteReply(r, &out_);
+    }
     case Op::kDiscard:
       if (argc != 1) return WriteError(ArityError(cmd), &out_);
       if (!tx_.active()) return WriteError("ERR DISCARD without MULTI", &out_);
@@ -514,7 +525,7 @@ void Connection::Config(const std::vector<std::string>& argv) {
       if (!match) continue;
       out.push_back(Reply::Bulk(std::string(name)));
       std::string v = value;
-      if (name == "port") v = std::to_string(server_->acceptor.local_endpoint().port());
+      if (name == "port") v = std::to_string(LocalPort());
       out.push_back(Reply::Bulk(v));
     }
     WriteReply(Reply::Array(std::move(out)), &out_);
@@ -548,7 +559,7 @@ void Connection::Info(const std::vector<std::string>& argv) {
     out += "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\naasim_version:" +
            s.options.version + "\r\naasim_region:" + s.backend->region() +
            "\r\nprocess_id:" + std::to_string(::getpid()) +
-           "\r\ntcp_port:" + std::to_string(s.acceptor.local_endpoint().port()) +
+           "\r\ntcp_port:" + std::to_string(LocalPort()) +
            "\r\nuptime_in_seconds:" + std::to_string(uptime) + "\r\n\r\n";
   }
   if (wanted("clients")) {

@@ -167,6 +167,14 @@ class ServePythonClient(unittest.TestCase):
             p.set("balance", 0)
             with self.assertRaises(redis.WatchError):
                 p.execute()
+        # On the wire, an aborted EXEC is Redis's null array.
+        with socket.create_connection(("127.0.0.1", s.ports["A"])) as sock:
+            sock.sendall(b"WATCH balance\r\n")
+            self.assertEqual(sock.recv(100), b"+OK\r\n")
+            a2.incr("balance")
+            sock.sendall(b"MULTI\r\nINCR balance\r\nEXEC\r\nQUIT\r\n")
+            self.assertEqual(read_reply(sock), b"+OK\r\n+QUEUED\r\n*-1\r\n+OK\r\n")
+        a2.set("balance", 30)
         # Untouched: EXEC runs.
         with a.pipeline() as p:
             p.watch("balance")
