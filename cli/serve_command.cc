@@ -141,6 +141,7 @@ int RunServe(const ServeArgs& args) {
 
 struct NodeArgs {
   std::string region;
+  std::string topology;  // a scenario file: its regions and `ports:` (loopback)
   std::string listen;
   std::vector<std::string> peers;  // REGION=HOST:PORT
   std::string requirepass;
@@ -161,12 +162,36 @@ int RunNode(const NodeArgs& args) {
       return NodeFail("--region '" + args.region + "': letters, digits, '-' and '_' only");
     }
   }
-  // A bare port listens on loopback; another address must be written out.
+  std::vector<std::string> peer_args = args.peers;
   std::string listen = args.listen;
+  if (!args.topology.empty()) {
+    // Every region of the file on 127.0.0.1 at its `ports:` entry.
+    cluster_sim::ParseOptions parse;
+    parse.steps_optional = true;
+    auto topo = cluster_sim::LoadScenarioFile(args.topology, parse);
+    if (!topo.ok()) return NodeFail(topo.status().message());
+    if (topo->RegionIndex(args.region) < 0) {
+      return NodeFail("--region " + args.region + " is not a region of " + args.topology);
+    }
+    std::map<std::string, uint16_t> ports(topo->ports.begin(), topo->ports.end());
+    for (const auto& r : topo->regions) {
+      if (ports.count(r.name) == 0 || ports[r.name] == 0) {
+        return NodeFail(args.topology + ": region " + r.name + " needs a port in `ports:`");
+      }
+      std::string addr = "127.0.0.1:" + std::to_string(ports[r.name]);
+      if (r.name == args.region) {
+        if (listen.empty()) listen = addr;
+      } else {
+        peer_args.push_back(r.name + "=" + addr);
+      }
+    }
+  }
+  if (listen.empty()) return NodeFail("--listen or --topology is required");
+  // A bare port listens on loopback; another address must be written out.
   if (listen.find(':') == std::string::npos) listen = "127.0.0.1:" + listen;
   auto st = server::ParseHostPort(listen, &config.listen_host, &config.listen_port);
   if (!st.ok()) return NodeFail("--listen: " + st.message());
-  for (const auto& p : args.peers) {
+  for (const auto& p : peer_args) {
     size_t eq = p.find('=');
     if (eq == std::string::npos || eq == 0) {
       return NodeFail("--peer " + p + ": expected REGION=HOST:PORT");
@@ -214,8 +239,11 @@ CLI::App* AddNodeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--listen", args->listen,
                   "HOST:PORT for clients and peers (a bare PORT means 127.0.0.1; another "
                   "address exposes the node beyond this machine)")
-      ->required()
       ->type_name("HOST:PORT");
+  cmd->add_option("--topology", args->topology,
+                  "A scenario file whose regions and `ports:` give this node's --listen and "
+                  "its peers, all on 127.0.0.1 (steps, if any, are ignored)")
+      ->type_name("FILE");
   cmd->add_option("--peer", args->peers, "Another region and its --listen address (repeatable)")
       ->type_name("REGION=HOST:PORT");
   cmd->add_option("--requirepass", args->requirepass,

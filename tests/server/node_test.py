@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -137,13 +138,38 @@ class NodeProcesses(unittest.TestCase):
             self.assertEqual(info["max_ops_lag"], 0)
             cl.stop_all()
 
+    def test_topology_file(self):
+        ports = {r: free_port() for r in "XY"}
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write("name: t\nregions: [X, Y]\nports: {X: %d, Y: %d}\n" % (ports["X"], ports["Y"]))
+        self.addCleanup(os.unlink, f.name)
+        procs = []
+        for r in "XY":
+            p = subprocess.Popen([AASIM, "node", "--region", r, "--topology", f.name],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            procs.append(p)
+            self.addCleanup(p.wait)
+            self.addCleanup(p.kill)
+            self.assertEqual(p.stdout.readline().split(), [r, "127.0.0.1:%d" % ports[r]])
+        x = redis.Redis(port=ports["X"], socket_timeout=10)
+        y = redis.Redis(port=ports["Y"], socket_timeout=10)
+        x.incr("n")
+        deadline = time.monotonic() + 10
+        while y.get("n") != b"1" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(y.get("n"), b"1")
+        for p in procs:
+            p.stdout.close()
+            p.stderr.close()
+
     def test_bad_configuration_is_rejected(self):
         port = free_port()
         for args, message in (
                 (["--region", "A", "--listen", str(port), "--peer", "A=127.0.0.1:1"], "itself"),
                 (["--region", "A", "--listen", "nohost:1"], "not an IP address"),
                 (["--region", "A", "--listen", str(port), "--peer", "B"], "REGION=HOST:PORT"),
-                (["--region", "A b", "--listen", str(port)], "letters, digits")):
+                (["--region", "A b", "--listen", str(port)], "letters, digits"),
+                (["--region", "A"], "--listen or --topology is required")):
             out = subprocess.run([AASIM, "node", *args], capture_output=True, text=True,
                                  timeout=10)
             self.assertEqual(out.returncode, 2, out.stderr)
