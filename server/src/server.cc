@@ -91,12 +91,17 @@ class Connection;
 
 struct ServerState {
   ServerState(asio::io_context& io_context, Backend& b, ServerOptions o)
-      : io(io_context), acceptor(io_context), backend(&b), options(std::move(o)) {}
+      : io(io_context),
+        acceptor(io_context),
+        accept_retry(io_context),
+        backend(&b),
+        options(std::move(o)) {}
 
   void Accept();
 
   asio::io_context& io;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_retry;
   Backend* backend;  // null once the server is destroyed
   ServerOptions options;
   std::map<uint64_t, std::weak_ptr<Connection>> connections;  // by client id
@@ -614,7 +619,16 @@ void ServerState::Accept() {
       impl->connections[id] = conn;
       conn->Start();
     }
-    impl->Accept();  // on EMFILE and the like: keep accepting, others keep being served
+    if (ec) {
+      // Out of file descriptors or the like: try again shortly instead of spinning; the
+      // connected clients keep being served meanwhile.
+      impl->accept_retry.expires_after(std::chrono::milliseconds(100));
+      impl->accept_retry.async_wait([impl](boost::system::error_code tec) {
+        if (!tec && impl->acceptor.is_open()) impl->Accept();
+      });
+      return;
+    }
+    impl->Accept();
   });
 }
 
@@ -656,6 +670,7 @@ uint16_t RespServer::port() const {
 void RespServer::Close() {
   boost::system::error_code ec;
   impl_->acceptor.close(ec);
+  impl_->accept_retry.cancel();
   for (auto& [id, weak] : impl_->connections) {
     if (auto c = weak.lock()) c->Close();
   }
