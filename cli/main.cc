@@ -18,6 +18,7 @@
 #include "latency_command.h"
 #include "redis_backend.h"
 #include "report.h"
+#include "serve_command.h"
 
 namespace {
 
@@ -206,6 +207,9 @@ int main(int argc, char** argv) {
   CLI::App* lending_cmd = aasim::AddLendingCommand(app, &lending_exit);
   int latency_exit = kExitOk;
   CLI::App* latency = aasim::AddLatencyCommand(app, &latency_exit);
+  int serve_exit = kExitOk;
+  CLI::App* serve = aasim::AddServeCommand(app, &serve_exit);
+  CLI::App* node = aasim::AddNodeCommand(app, &serve_exit);
 
   try {
     app.parse(argc, argv);
@@ -223,5 +227,6 @@ int main(int argc, char** argv) {
   if (hotkey->parsed()) return hotkey_exit;
   if (lending_cmd->parsed()) return lending_exit;
   if (latency->parsed()) return latency_exit;
+  if (serve->parsed() || node->parsed()) return serve_exit;
   return kExitBadInput;
 }

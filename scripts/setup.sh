@@ -8,7 +8,7 @@ PACKAGES=(
   libfmt-dev libyaml-cpp-dev libhiredis-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
-  redis-server redis-tools python3
+  redis-server redis-tools python3 python3-redis
 )
 
 missing=()

@@ -33,8 +33,8 @@ namespace {
     if (!aasim_status_.ok()) return aasim_status_; \
   } while (0)
 
-constexpr std::string_view kTopLevelKeys[] = {"name",  "source", "seed",       "regions",
-                                              "links", "steps",  "replication"};
+constexpr std::string_view kTopLevelKeys[] = {"name",  "source", "seed",        "regions",
+                                              "links", "steps",  "replication", "ports"};
 constexpr std::string_view kReplicationOptions[] = {"backlog", "max_batch", "max_retry"};
 constexpr std::string_view kLoadOptions[] = {"regions", "ops", "duration", "keys", "commands"};
 constexpr std::string_view kRegionOptions[] = {"lat", "lon", "clock_skew"};
@@ -171,6 +171,7 @@ class Parser {
 
   // REQUIRES: `text` is the text given to the constructor. May throw YAML::Exception.
   Result<Scenario> Parse(const std::string& text);
+  ParseOptions parse_options;
 
   // Step parsers, named in kStepKinds.
   Status ParsePartition(const MapEntry& entry, Step* step);
@@ -212,6 +213,7 @@ class Parser {
 
   Status ParseTop(const YAML::Node& root);
   Status ParseReplication(const MapEntry& entry);
+  Status ParsePorts(const MapEntry& entry);
   Status Size(const MapEntry& entry, std::string_view what, uint64_t* out) const;
   Status Count(const MapEntry& entry, std::string_view what, uint64_t* out) const;
   Status ParseSeed(const MapEntry& entry);
@@ -502,6 +504,7 @@ Status Parser::ParseTop(const YAML::Node& root) {
     found[e.key] = &e;
   }
   for (std::string_view required : {"name", "regions", "steps"}) {
+    if (required == "steps" && parse_options.steps_optional) continue;
     if (found.count(required) == 0) {
       return Error(root.Mark(), "missing required key '" + std::string(required) + "'");
     }
@@ -518,6 +521,8 @@ Status Parser::ParseTop(const YAML::Node& root) {
   AASIM_RETURN_IF_ERROR(ParseRegions(*found["regions"]));
   if (found.count("links")) AASIM_RETURN_IF_ERROR(ParseLinks(*found["links"]));
   if (found.count("replication")) AASIM_RETURN_IF_ERROR(ParseReplication(*found["replication"]));
+  if (found.count("ports")) AASIM_RETURN_IF_ERROR(ParsePorts(*found["ports"]));
+  if (found.count("steps") == 0) return Status::Ok();
   return ParseSteps(*found["steps"]);
 }
 
@@ -761,7 +766,7 @@ Status Parser::ParseSteps(const MapEntry& entry) {
   if (!entry.value.IsSequence()) {
     return Error(ValueMark(entry), "steps: expected a list of steps, got " + Describe(entry.value));
   }
-  if (entry.value.size() == 0) {
+  if (entry.value.size() == 0 && !parse_options.steps_optional) {
     return Error(ValueMark(entry), "steps: expected at least one step");
   }
   for (const YAML::Node& node : entry.value) {
@@ -1141,6 +1146,31 @@ Status Parser::Size(const MapEntry& entry, std::string_view what, uint64_t* out)
   return Status::Ok();
 }
 
+// `ports: {A: 7001, B: 7002}`: fixed RESP ports for `aasim serve` (0: any free port).
+Status Parser::ParsePorts(const MapEntry& entry) {
+  if (!entry.value.IsMap()) {
+    return Error(ValueMark(entry),
+                 "ports: expected a map of region -> port, got " + Describe(entry.value));
+  }
+  std::vector<MapEntry> items;
+  AASIM_RETURN_IF_ERROR(Entries(entry.value, "ports", &items));
+  for (const MapEntry& e : items) {
+    if (scenario_.RegionIndex(e.key) < 0) {
+      return Error(e.key_node.Mark(), "ports: unknown region '" + Printable(e.key) + "'");
+    }
+    std::string text = e.value.IsScalar() ? e.value.Scalar() : "";
+    int port = -1;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port < 0 ||
+        port > 65535) {
+      return Error(ValueMark(e), "ports." + Printable(e.key) +
+                                     ": expected a port number 0..65535, got " + Describe(e.value));
+    }
+    scenario_.ports.emplace_back(std::string(e.key), static_cast<uint16_t>(port));
+  }
+  return Status::Ok();
+}
+
 Status Parser::ParseReplication(const MapEntry& entry) {
   const std::string what = "replication";
   if (!entry.value.IsMap()) {
@@ -1251,8 +1281,10 @@ int Scenario::RegionIndex(std::string_view region_name) const {
   return -1;
 }
 
-Result<Scenario> ParseScenario(std::string_view yaml_text, const std::string& file_name) {
+Result<Scenario> ParseScenario(std::string_view yaml_text, const std::string& file_name,
+                               const ParseOptions& options) {
   Parser parser(yaml_text, file_name);
+  parser.parse_options = options;
   try {
     return parser.Parse(std::string(yaml_text));
   } catch (const YAML::DeepRecursion& e) {
@@ -1266,7 +1298,7 @@ Result<Scenario> ParseScenario(std::string_view yaml_text, const std::string& fi
   }
 }
 
-Result<Scenario> LoadScenarioFile(const std::string& path) {
+Result<Scenario> LoadScenarioFile(const std::string& path, const ParseOptions& options) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
     return Status::InvalidArgument(path + ": cannot read file: " + std::strerror(errno));
@@ -1281,7 +1313,7 @@ Result<Scenario> LoadScenarioFile(const std::string& path) {
   if (failed) {
     return Status::InvalidArgument(path + ": cannot read file: " + std::strerror(saved_errno));
   }
-  return ParseScenario(text, path);
+  return ParseScenario(text, path, options);
 }
 
 Result<std::vector<std::string>> SplitCommand(std::string_view line) {

@@ -690,7 +690,7 @@ TEST(ScenarioErrorTest, MoreThanOneDocument) {
 TEST(ScenarioErrorTest, UnknownTopLevelKey) {
   EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nstepz: [sync]\n"),
             "t.yaml:3:1: unknown key 'stepz' (expected one of: name, source, seed, regions, links, "
-            "steps, replication)");
+            "steps, replication, ports)");
 }
 
 TEST(ScenarioErrorTest, DuplicateTopLevelKey) {
@@ -1174,6 +1174,27 @@ TEST(InvalidScenarioFilesTest, EachFailsWithItsExpectedError) {
   }
 }
 #endif
+
+// `aasim serve`: fixed ports and optional steps (ParseOptions).
+TEST(ScenarioServeTest, PortsAndOptionalSteps) {
+  Scenario s = MustParse("name: t\nregions: [A, B]\nports: {B: 7002, A: 0}\nsteps: [sync]\n");
+  ASSERT_EQ(s.ports.size(), 2u);
+  EXPECT_EQ(s.ports[0], (std::pair<std::string, uint16_t>{"B", 7002}));
+  EXPECT_EQ(s.ports[1], (std::pair<std::string, uint16_t>{"A", 0}));
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nports: {A: 70000}\nsteps: [sync]\n"),
+            "t.yaml:3:12: ports.A: expected a port number 0..65535, got \"70000\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nports: {C: 1}\nsteps: [sync]\n"),
+            "t.yaml:3:9: ports: unknown region 'C'");
+  // Steps are required by default, optional (missing or empty) when asked.
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\n"), "t.yaml:1:1: missing required key 'steps'");
+  ParseOptions serve;
+  serve.steps_optional = true;
+  auto missing = ParseScenario("name: t\nregions: [A]\n", "t.yaml", serve);
+  ASSERT_TRUE(missing.ok()) << missing.status().message();
+  EXPECT_TRUE(missing->steps.empty());
+  auto empty = ParseScenario("name: t\nregions: [A]\nsteps: []\n", "t.yaml", serve);
+  ASSERT_TRUE(empty.ok()) << empty.status().message();
+}
 
 }  // namespace
 }  // namespace cluster_sim

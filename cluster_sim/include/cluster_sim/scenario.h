@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cluster_sim/status.h"
@@ -143,17 +144,24 @@ struct Scenario {
   LinkDefaults link_defaults;
   std::vector<LinkRule> links;  // explicit pair rules, file order
   ReplicationSpec replication;
-  std::vector<Step> steps;  // file order, at least one
+  std::vector<Step> steps;  // file order, at least one (unless ParseOptions::steps_optional)
+  // `ports: {A: 7001}` (extension): fixed RESP ports for `aasim serve`, file order.
+  std::vector<std::pair<std::string, uint16_t>> ports;
 
   // Index into `regions`, or -1 if there is no such region.
   int RegionIndex(std::string_view region_name) const;
 };
 
+struct ParseOptions {
+  bool steps_optional = false;  // `steps` may be missing or empty (aasim serve)
+};
+
 // Parses a scenario. `file_name` only prefixes error messages and fills Scenario::file.
-Result<Scenario> ParseScenario(std::string_view yaml_text, const std::string& file_name);
+Result<Scenario> ParseScenario(std::string_view yaml_text, const std::string& file_name,
+                               const ParseOptions& options = {});
 
 // Reads and parses `path`. An unreadable file gives "PATH: cannot read file: <strerror>".
-Result<Scenario> LoadScenarioFile(const std::string& path);
+Result<Scenario> LoadScenarioFile(const std::string& path, const ParseOptions& options = {});
 
 // Splits a command line with redis-cli's rules (sdssplitargs): arguments are separated by
 // whitespace; "double quotes" understand \" \\ \n \r \t \b \a and \xHH; 'single quotes' are

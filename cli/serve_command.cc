@@ -1,0 +1,294 @@
+#include "serve_command.h"
+
+#include <cctype>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio.hpp>
+
+#include "cluster_sim/runner.h"
+#include "cluster_sim/scenario.h"
+#include "cluster_sim/simulation.h"
+#include "server/node.h"
+#include "server/server.h"
+#include "server/sim_host.h"
+
+namespace aasim {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitStepFailed = 1;
+constexpr int kExitBadInput = 2;
+
+struct ServeArgs {
+  std::string file;
+  std::optional<uint64_t> seed;
+  std::string host = "127.0.0.1";
+  std::vector<std::string> ports;  // REGION=PORT
+  std::string requirepass;
+  std::string script;
+  bool exit_after_steps = false;
+};
+
+int Fail(const std::string& message) {
+  std::cerr << "aasim serve: " << message << "\n";
+  return kExitBadInput;
+}
+
+int RunServe(const ServeArgs& args) {
+  cluster_sim::ParseOptions parse;
+  parse.steps_optional = true;
+  auto loaded = cluster_sim::LoadScenarioFile(args.file, parse);
+  if (!loaded.ok()) {
+    std::cerr << loaded.status().message() << "\n";
+    return kExitBadInput;
+  }
+  const cluster_sim::Scenario scenario = std::move(loaded).value();
+
+  std::optional<cluster_sim::Scenario> script;
+  if (!args.script.empty()) {
+    auto s = cluster_sim::LoadScenarioFile(args.script);
+    if (!s.ok()) {
+      std::cerr << s.status().message() << "\n";
+      return kExitBadInput;
+    }
+    for (const auto& r : s->regions) {
+      if (scenario.RegionIndex(r.name) < 0) {
+        return Fail(args.script + ": region '" + r.name + "' is not a region of " + args.file);
+      }
+    }
+    script = std::move(s).value();
+  }
+
+  // Ports: the file's `ports:`, then --port REGION=PORT; 0 = a free port.
+  std::map<std::string, uint16_t> ports;
+  for (const auto& [region, port] : scenario.ports) ports[region] = port;
+  for (const auto& p : args.ports) {
+    size_t eq = p.find('=');
+    std::string region = p.substr(0, eq);
+    if (eq == std::string::npos || scenario.RegionIndex(region) < 0) {
+      return Fail("--port " + p + ": expected REGION=PORT with a region of " + args.file);
+    }
+    std::string host;
+    uint16_t port = 0;
+    auto st = server::ParseHostPort("127.0.0.1:" + p.substr(eq + 1), &host, &port);
+    if (!st.ok()) return Fail("--port " + p + ": " + st.message());
+    ports[region] = port;
+  }
+
+  cluster_sim::RunOptions options;
+  options.seed = args.seed;
+  cluster_sim::Simulation sim(cluster_sim::MakeSimConfig(scenario, options));
+  cluster_sim::ApplyLinks(scenario, sim);
+
+  boost::asio::io_context io(1);
+  server::SimHost host(io, sim);
+  server::ServerOptions server_options;
+  server_options.requirepass = args.requirepass;
+  std::vector<std::unique_ptr<server::RespServer>> servers;
+  for (int r = 0; r < sim.region_count(); ++r) {
+    const std::string& name = sim.region_name(r);
+    auto srv = std::make_unique<server::RespServer>(io, host.backend(r), server_options);
+    auto st = srv->Listen(args.host, ports.count(name) ? ports[name] : 0);
+    if (!st.ok()) return Fail("region " + name + ": " + st.message());
+    servers.push_back(std::move(srv));
+  }
+  for (int r = 0; r < sim.region_count(); ++r) {
+    std::cout << sim.region_name(r) << " " << args.host << ":" << servers[r]->port() << "\n";
+  }
+  std::cout.flush();
+
+  int exit_code = kExitOk;
+  auto stop = [&] {
+    for (auto& s : servers) s->Close();
+    io.stop();
+  };
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) stop();
+  });
+
+  host.Start();
+  auto print = [](const std::string& line) {
+    std::cout << line << "\n";
+    std::cout.flush();
+  };
+  auto finished = [&](int failures) {
+    std::cout << "steps done: " << failures << " failure" << (failures == 1 ? "" : "s") << "\n";
+    std::cout.flush();
+    if (failures > 0) exit_code = kExitStepFailed;
+    if (args.exit_after_steps) stop();
+  };
+  if (!scenario.steps.empty() || script) {
+    host.RunSteps(scenario, scenario.steps, print, [&](int failures) {
+      if (!script) return finished(failures);
+      host.RunSteps(*script, script->steps, print,
+                    [&, failures](int more) { finished(failures + more); });
+    });
+  } else if (args.exit_after_steps) {
+    finished(0);
+  }
+  io.run();
+  return exit_code;
+}
+
+struct NodeArgs {
+  std::string region;
+  std::string topology;  // a scenario file: its regions and `ports:` (loopback)
+  std::string listen;
+  std::vector<std::string> peers;  // REGION=HOST:PORT
+  std::string requirepass;
+  size_t backlog_bytes = 1 << 20;
+  uint16_t incarnation = 0;
+};
+
+int NodeFail(const std::string& message) {
+  std::cerr << "aasim node: " << message << "\n";
+  return kExitBadInput;
+}
+
+int RunNode(const NodeArgs& args) {
+  server::NodeConfig config;
+  config.region = args.region;
+  for (char c : args.region) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+      return NodeFail("--region '" + args.region + "': letters, digits, '-' and '_' only");
+    }
+  }
+  std::vector<std::string> peer_args = args.peers;
+  std::string listen = args.listen;
+  if (!args.topology.empty()) {
+    // Every region of the file on 127.0.0.1 at its `ports:` entry.
+    cluster_sim::ParseOptions parse;
+    parse.steps_optional = true;
+    auto topo = cluster_sim::LoadScenarioFile(args.topology, parse);
+    if (!topo.ok()) return NodeFail(topo.status().message());
+    if (topo->RegionIndex(args.region) < 0) {
+      return NodeFail("--region " + args.region + " is not a region of " + args.topology);
+    }
+    std::map<std::string, uint16_t> ports(topo->ports.begin(), topo->ports.end());
+    for (const auto& r : topo->regions) {
+      if (ports.count(r.name) == 0 || ports[r.name] == 0) {
+        return NodeFail(args.topology + ": region " + r.name + " needs a port in `ports:`");
+      }
+      std::string addr = "127.0.0.1:" + std::to_string(ports[r.name]);
+      if (r.name == args.region) {
+        if (listen.empty()) listen = addr;
+      } else {
+        peer_args.push_back(r.name + "=" + addr);
+      }
+    }
+  }
+  if (listen.empty()) return NodeFail("--listen or --topology is required");
+  // A bare port listens on loopback; another address must be written out.
+  if (listen.find(':') == std::string::npos) listen = "127.0.0.1:" + listen;
+  auto st = server::ParseHostPort(listen, &config.listen_host, &config.listen_port);
+  if (!st.ok()) return NodeFail("--listen: " + st.message());
+  for (const auto& p : peer_args) {
+    size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return NodeFail("--peer " + p + ": expected REGION=HOST:PORT");
+    }
+    server::PeerAddress peer;
+    peer.region = p.substr(0, eq);
+    std::string addr = p.substr(eq + 1);
+    if (addr.find(':') == std::string::npos) addr = "127.0.0.1:" + addr;
+    st = server::ParseHostPort(addr, &peer.host, &peer.port);
+    if (!st.ok()) return NodeFail("--peer " + p + ": " + st.message());
+    config.peers.push_back(std::move(peer));
+  }
+  config.backlog_bytes = args.backlog_bytes;
+  config.incarnation = args.incarnation;
+  config.server.requirepass = args.requirepass;
+
+  boost::asio::io_context io(1);
+  server::Node node(io, config);
+  st = node.Start();
+  if (!st.ok()) return NodeFail(st.message());
+  std::cout << config.region << " " << config.listen_host << ":" << node.port() << std::endl;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) {
+      node.Stop();
+      io.stop();
+    }
+  });
+  io.run();
+  return kExitOk;
+}
+
+}  // namespace
+
+CLI::App* AddNodeCommand(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<NodeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "node",
+      "Run one Active/Active region in this process: a RESP endpoint for clients on --listen, "
+      "and replication with the peers over TCP (the simulator's protocol: acknowledged "
+      "effects, resume after reconnect, full sync when the backlog is gone). Start one "
+      "process per region, each given every other region as a --peer. Prints `REGION "
+      "HOST:PORT` once listening; runs until SIGINT/SIGTERM.");
+  cmd->add_option("--region", args->region, "This region's name")->required();
+  cmd->add_option("--listen", args->listen,
+                  "HOST:PORT for clients and peers (a bare PORT means 127.0.0.1; another "
+                  "address exposes the node beyond this machine)")
+      ->type_name("HOST:PORT");
+  cmd->add_option("--topology", args->topology,
+                  "A scenario file whose regions and `ports:` give this node's --listen and "
+                  "its peers, all on 127.0.0.1 (steps, if any, are ignored)")
+      ->type_name("FILE");
+  cmd->add_option("--peer", args->peers, "Another region and its --listen address (repeatable)")
+      ->type_name("REGION=HOST:PORT");
+  cmd->add_option("--requirepass", args->requirepass,
+                  "Password for clients (AUTH); peers use it too, so give every node the same");
+  cmd->add_option("--backlog", args->backlog_bytes,
+                  "Bytes of effects kept for partial syncs (default 1048576)");
+  cmd->add_option("--incarnation", args->incarnation,
+                  "This run's incarnation, 1..65535 (default: from the clock; must differ "
+                  "from the previous run's when the in-memory store lost its data)")
+      ->check(CLI::Range(1, 65535));
+  cmd->callback([args, exit_code] { *exit_code = RunNode(*args); });
+  return cmd;
+}
+
+CLI::App* AddServeCommand(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve",
+      "Serve a scenario's regions over RESP (the Redis protocol), in real time: one endpoint "
+      "per region, for redis-cli, redis-benchmark or any Redis client. Links delay and drop "
+      "effects as the file says, in wall-clock time. Prints one `REGION HOST:PORT` line per "
+      "region, then runs the file's steps (if any) against the wall clock.\n"
+      "Admin commands on any endpoint: AASIM PARTITION A B | HEAL ALL | HEAL A B | CRASH A | "
+      "RESTART A | STATUS | TIME | WAITSYNC [MS] (a group of regions is written A,B).");
+  cmd->add_option("file", args->file, "Scenario file (YAML); its `steps` may be empty")
+      ->required()
+      ->type_name("FILE");
+  cmd->add_option("--seed", args->seed, "Seed for jitter and loss (overrides the file's)");
+  cmd->add_option("--host", args->host,
+                  "Address to listen on (default 127.0.0.1; anything else exposes the "
+                  "endpoints beyond this machine)");
+  cmd->add_option("--port", args->ports,
+                  "Fixed port for a region, REGION=PORT (repeatable; also `ports:` in the "
+                  "file; default: a free port)")
+      ->type_name("REGION=PORT");
+  cmd->add_option("--requirepass", args->requirepass,
+                  "Password clients must give with AUTH (as Redis's requirepass)");
+  cmd->add_option("--script", args->script,
+                  "A scenario file whose steps run against the wall clock after the file's "
+                  "own (wait sleeps; partition, heal, crash, restart apply live)")
+      ->type_name("FILE");
+  cmd->add_flag("--exit-after-steps", args->exit_after_steps,
+                "Stop serving once the steps are done (exit 1 if an expectation failed)");
+  cmd->callback([args, exit_code] { *exit_code = RunServe(*args); });
+  return cmd;
+}
+
+}  // namespace aasim

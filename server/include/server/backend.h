@@ -1,0 +1,54 @@
+// Backend: what a RESP endpoint serves: one region, of a real-time simulation (SimHost)
+// or of a node process (Node). The endpoint (server.h) owns the protocol, connections,
+// AUTH, MULTI/EXEC queueing, CLIENT, COMMAND and INFO's generic sections; everything about
+// the data and the replication goes through this interface.
+//
+// Contract: called from the io_context's thread only (single-threaded, like Redis).
+// Execute/ExecuteBatch run the store's commands with their Active/Active meaning
+// (SCENARIOS.md) and replicate their effects.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster_sim/client.h"
+
+namespace server {
+
+// A parked command's continuation: call it once with the reply (it keeps the connection
+// alive until then; the reply is dropped if the client has gone meanwhile).
+using Resume = std::function<void(cluster_sim::Reply)>;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // The region served ("A").
+  virtual const std::string& region() const = 0;
+  // One command of the store (GET, INCR, SADD, ...).
+  virtual cluster_sim::Reply Execute(const std::vector<std::string>& argv) = 0;
+  // Commands run as one atomic unit (EXEC): one replicated effect.
+  virtual std::vector<cluster_sim::Reply> ExecuteBatch(
+      const std::vector<std::vector<std::string>>& commands) = 0;
+  // The canonical value of a key ("(nil)" when absent); WATCH compares it.
+  virtual std::string Dump(std::string_view key) = 0;
+  // `AASIM ...` admin commands (argv[0] is "AASIM").
+  virtual cluster_sim::Reply Admin(const std::vector<std::string>& argv) = 0;
+  // INFO's "# ActiveActive" section, lines ending in "\r\n", header included.
+  virtual std::string InfoActiveActive() = 0;
+  // Called once after the commands of one read from a client have run (pipelining): the
+  // place to schedule work the commands caused (timers, sends), batched.
+  virtual void AfterCommands() {}
+  // Blocking commands (XREADGROUP ... BLOCK, AASIM WAITSYNC): returns true if the backend
+  // took the command and will call `resume` later (its connection waits meanwhile), false
+  // to run it normally. Not called inside MULTI.
+  virtual bool MaybePark(const std::vector<std::string>& argv, Resume resume) {
+    (void)argv;
+    (void)resume;
+    return false;
+  }
+};
+
+}  // namespace server

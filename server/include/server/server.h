@@ -1,0 +1,71 @@
+// RespServer: a RESP2 endpoint (what redis-cli, redis-benchmark and Redis libraries talk to)
+// in front of one Backend (backend.h), on a Boost.Asio io_context.
+//
+// Protocol: RESP2 multibulk and inline requests (resp.h), pipelined: every complete command
+// in what a read brought is run in order and the replies leave in one write. A protocol
+// error is answered `-ERR Protocol error: ...` and the connection is closed after the
+// reply, as Redis does; other clients never notice. A client that does not read its replies
+// stops being read once `max_output_bytes` are pending (flow control instead of unbounded
+// memory).
+//
+// Commands handled here: PING, ECHO, SELECT 0, AUTH (with `requirepass`), QUIT, HELLO 2,
+// CLIENT ID/SETNAME/GETNAME/INFO/LIST, COMMAND (COUNT/INFO/DOCS/LIST), CONFIG GET,
+// INFO, MULTI/EXEC/DISCARD/WATCH/UNWATCH (transaction.h), RESET. `AASIM ...` goes to
+// Backend::Admin; everything else to Backend::Execute.
+//
+// Blocking commands: a command may *park* its connection (Backend::MaybePark): no further
+// command of that connection runs, and nothing more is read, until the backend resumes it
+// with the reply. Other connections are unaffected.
+//
+// Threading: everything runs on the io_context's thread; run that io_context from one
+// thread. Lifetime: the server may be destroyed before the io_context; connections still
+// pending then are closed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cluster_sim/client.h"
+#include "cluster_sim/status.h"
+#include "server/backend.h"
+#include "server/resp.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace server {
+
+struct ServerOptions {
+  std::string requirepass;                     // empty: no AUTH needed
+  RespLimits limits;                           // request size limits
+  size_t max_output_bytes = size_t{64} << 20;  // pending replies before reading pauses
+  std::string version = "0.1.0";               // aasim_version in INFO
+};
+
+struct ServerState;  // shared by the server and its connections (server.cc)
+
+class RespServer {
+ public:
+  // REQUIRES: `io` and `backend` outlive the server.
+  RespServer(boost::asio::io_context& io, Backend& backend, ServerOptions options);
+  ~RespServer();
+  RespServer(const RespServer&) = delete;
+  RespServer& operator=(const RespServer&) = delete;
+
+  // Binds and listens on host:port (port 0: a free port), and starts accepting.
+  cluster_sim::Status Listen(const std::string& host, uint16_t port);
+  uint16_t port() const;
+  // Stops accepting and closes every connection.
+  void Close();
+  size_t connection_count() const;
+
+ private:
+  std::shared_ptr<ServerState> impl_;
+};
+
+// Splits "HOST:PORT" (also "[v6]:PORT"). Error message names the text.
+cluster_sim::Status ParseHostPort(const std::string& text, std::string* host, uint16_t* port);
+
+}  // namespace server

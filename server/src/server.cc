@@ -1,0 +1,703 @@
+#include "server/server.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <map>
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <unistd.h>
+
+#include "command_table.h"
+#include "server/transaction.h"
+
+namespace server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using cluster_sim::Reply;
+using cluster_sim::Status;
+
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string ArityError(std::string_view name) {
+  return "ERR wrong number of arguments for '" + Lower(name) + "' command";
+}
+
+// Splits "a b c" into its words.
+std::vector<std::string_view> Words(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find(' ', i);
+    if (j == std::string_view::npos) j = s.size();
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+Reply CommandInfoReply(const CommandInfo& c) {
+  std::vector<Reply> flags;
+  for (auto w : Words(c.flags)) flags.push_back(Reply::Status(std::string(w)));
+  return Reply::Array({Reply::Bulk(std::string(c.name)), Reply::Integer(c.arity),
+                       Reply::Array(std::move(flags)), Reply::Integer(c.first_key),
+                       Reply::Integer(c.last_key), Reply::Integer(c.step), Reply::Array({}),
+                       Reply::Array({}), Reply::Array({}), Reply::Array({})});
+}
+
+// Redis's glob for CONFIG GET patterns: only '*' matters for the names we answer.
+bool SimpleGlob(std::string_view pattern, std::string_view text) {
+  if (pattern.empty()) return text.empty();
+  if (pattern[0] == '*') {
+    for (size_t i = 0; i <= text.size(); ++i) {
+      if (SimpleGlob(pattern.substr(1), text.substr(i))) return true;
+    }
+    return false;
+  }
+  if (text.empty()) return false;
+  if (std::tolower(static_cast<unsigned char>(pattern[0])) !=
+          std::tolower(static_cast<unsigned char>(text[0])) &&
+      pattern[0] != '?') {
+    return false;
+  }
+  return SimpleGlob(pattern.substr(1), text.substr(1));
+}
+
+}  // namespace
+
+class Connection;
+
+struct ServerState {
+  ServerState(asio::io_context& io_context, Backend& b, ServerOptions o)
+      : io(io_context),
+        acceptor(io_context),
+        accept_retry(io_context),
+        backend(&b),
+        options(std::move(o)) {}
+
+  void Accept();
+
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  asio::steady_timer accept_retry;
+  Backend* backend;  // null once the server is destroyed
+  ServerOptions options;
+  std::map<uint64_t, std::weak_ptr<Connection>> connections;  // by client id
+  uint64_t next_id = 1;
+  uint64_t total_connections = 0;
+  uint64_t total_commands = 0;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::weak_ptr<ServerState> self;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(std::shared_ptr<ServerState> server, tcp::socket socket, uint64_t id)
+      : server_(std::move(server)),
+        socket_(std::move(socket)),
+        parser_(server_->options.limits),
+        id_(id),
+        authed_(server_->options.requirepass.empty()) {
+    boost::system::error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+    auto ep = socket_.remote_endpoint(ec);
+    if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+  ~Connection() { server_->connections.erase(id_); }
+
+  void Start() { DoRead(); }
+  void Close() {
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    closed_ = true;
+  }
+  uint64_t id() const { return id_; }
+  std::string Describe() const {
+    return "id=" + std::to_string(id_) + " addr=" + peer_ + " name=" + name_ +
+           " db=0 multi=" + (tx_.active() ? "1" : "-1");
+  }
+
+ private:
+  void DoRead() {
+    if (reading_ || closed_ || closing_ || parked_) return;
+    if (out_.size() + writing_.size() > server_->options.max_output_bytes) return;
+    reading_ = true;
+    char* p = parser_.Prepare(kReadChunk);
+    socket_.async_read_some(asio::buffer(p, kReadChunk),
+                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                              self->reading_ = false;
+                              if (ec) {
+                                self->Close();
+                                return;
+                              }
+                              self->parser_.Commit(n);
+                              self->Process();
+                            });
+  }
+
+  // Runs every complete command in the buffer, then sends the replies in one write.
+  void Process() {
+    std::string error;
+    while (!parked_ && !closing_ && !closed_) {
+      auto r = parser_.Next(&argv_, &error);
+      if (r == RespParser::Result::kNeedMore) break;
+      if (r == RespParser::Result::kError) {
+        WriteError("ERR " + error, &out_);
+        closing_ = true;
+        break;
+      }
+      Dispatch();
+    }
+    if (server_->backend) server_->backend->AfterCommands();
+    Flush();
+    DoRead();
+  }
+
+  void Flush() {
+    if (closed_ || writing_active_) return;
+    if (out_.empty()) {
+      if (closing_) Close();
+      return;
+    }
+    writing_.swap(out_);
+    out_.clear();
+    writing_active_ = true;
+    asio::async_write(socket_, asio::buffer(writing_),
+                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                        self->writing_active_ = false;
+                        self->writing_.clear();
+                        if (ec) {
+                          self->Close();
+                          return;
+                        }
+                        self->Flush();
+                        self->DoRead();
+                      });
+  }
+
+  uint16_t LocalPort() const {
+    boost::system::error_code ec;
+    auto ep = server_->acceptor.local_endpoint(ec);
+    return ec ? 0 : ep.port();
+  }
+  void Dispatch();
+  void DispatchCommand(Op op, const std::vector<std::string>& argv);
+  void Client(const std::vector<std::string>& argv);
+  void Command(const std::vector<std::string>& argv);
+  void Config(const std::vector<std::string>& argv);
+  void Info(const std::vector<std::string>& argv);
+  void Hello(const std::vector<std::string>& argv);
+  void Resumed(Reply reply) {
+    if (closed_) return;
+    parked_ = false;
+    WriteReply(reply, &out_);
+    Process();  // runs what was pipelined behind the parked command
+  }
+
+  std::shared_ptr<ServerState> server_;
+  tcp::socket socket_;
+  RespParser parser_;
+  std::vector<std::string> argv_;
+  std::string out_;      // replies not yet handed to the socket
+  std::string writing_;  // replies being written
+  uint64_t id_;
+  bool authed_;
+  bool reading_ = false;
+  bool writing_active_ = false;
+  bool closing_ = false;  // close once the replies are out
+  bool closed_ = false;
+  bool parked_ = false;
+  std::string name_;
+  std::string peer_;
+  Transaction tx_;
+};
+
+void Connection::Dispatch() {
+  ++server_->total_commands;
+  const std::vector<std::string>& argv = argv_;
+  if (server_->backend == nullptr) {
+    closing_ = true;
+    return;
+  }
+  const CommandInfo* info = FindCommand(argv[0]);
+  Op op = info ? info->op : Op::kStore;
+  if (op == Op::kQuit) {
+    WriteStatus("OK", &out_);
+    closing_ = true;
+    return;
+  }
+  if (!authed_ && op != Op::kAuth && op != Op::kHello && op != Op::kReset) {
+    WriteError("NOAUTH Authentication required.", &out_);
+    return;
+  }
+  if (tx_.active() && op != Op::kExec && op != Op::kDiscard && op != Op::kMulti &&
+      op != Op::kWatch && op != Op::kReset) {
+    std::string error;
+    int argc = static_cast<int>(argv.size());
+    if (info != nullptr &&
+        ((info->arity > 0 && argc != info->arity) || (info->arity < 0 && argc < -info->arity))) {
+      error = ArityError(argv[0]);
+    }
+    tx_.Queue(argv, error);
+    if (error.empty()) {
+      WriteStatus("QUEUED", &out_);
+    } else {
+      WriteError(error, &out_);
+    }
+    return;
+  }
+  DispatchCommand(op, argv);
+}
+
+void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
+  Backend& backend = *server_->backend;
+  std::string_view cmd = argv[0];
+  size_t argc = argv.size();
+  switch (op) {
+    case Op::kStore:
+      WriteReply(backend.Execute(argv), &out_);
+      return;
+    case Op::kPing:
+      if (argc == 1) return WriteStatus("PONG", &out_);
+      if (argc == 2) return WriteBulk(argv[1], &out_);
+      return WriteError(ArityError(cmd), &out_);
+    case Op::kEcho:
+      if (argc != 2) return WriteError(ArityError(cmd), &out_);
+      return WriteBulk(argv[1], &out_);
+    case Op::kAuth: {
+      const std::string& pass = server_->options.requirepass;
+      if (argc < 2 || argc > 3) return WriteError(ArityError(cmd), &out_);
+      if (pass.empty()) {
+        return WriteError(
+            "ERR AUTH <password> called without any password configured for the default "
+            "user. Are you sure your configuration is correct?",
+            &out_);
+      }
+      bool user_ok = argc == 2 || argv[1] == "default";
+      if (user_ok && argv[argc - 1] == pass) {
+        authed_ = true;
+        return WriteStatus("OK", &out_);
+      }
+      return WriteError("WRONGPASS invalid username-password pair or user is disabled.", &out_);
+    }
+    case Op::kHello:
+      return Hello(argv);
+    case Op::kSelect: {
+      if (argc != 2) return WriteError(ArityError(cmd), &out_);
+      int64_t db = -1;
+      auto [end, ec] = std::from_chars(argv[1].data(), argv[1].data() + argv[1].size(), db);
+      if (ec != std::errc() || end != argv[1].data() + argv[1].size()) {
+        return WriteError("ERR value is not an integer or out of range", &out_);
+      }
+      // Like Redis Enterprise (and Redis Cluster): one database per region.
+      if (db != 0) return WriteError("ERR DB index is out of range", &out_);
+      return WriteStatus("OK", &out_);
+    }
+    case Op::kClient:
+      return Client(argv);
+    case Op::kCommand:
+      return Command(argv);
+    case Op::kConfig:
+      return Config(argv);
+    case Op::kInfo:
+      return Info(argv);
+    case Op::kReset:
+      if (tx_.active()) tx_.Discard();
+      tx_.Unwatch();
+      name_.clear();
+      authed_ = server_->options.requirepass.empty();
+      return WriteStatus("RESET", &out_);
+    case Op::kMulti:
+      if (argc != 1) return WriteError(ArityError(cmd), &out_);
+      if (tx_.active()) return WriteError("ERR MULTI calls can not be nested", &out_);
+      tx_.Begin();
+      return WriteStatus("OK", &out_);
+    case Op::kExec: {
+      if (argc != 1) return WriteError(ArityError(cmd), &out_);
+      if (!tx_.active()) return WriteError("ERR EXEC without MULTI", &out_);
+      Reply r = tx_.Exec(backend);
+      if (r.type == Reply::Type::kNil) {  // aborted by WATCH: Redis's null array
+        out_.append("*-1\r\n");
+        return;
+      }
+      return WriteReply(r, &out_);
+    }
+    case Op::kDiscard:
+      if (argc != 1) return WriteError(ArityError(cmd), &out_);
+      if (!tx_.active()) return WriteError("ERR DISCARD without MULTI", &out_);
+      tx_.Discard();
+      return WriteStatus("OK", &out_);
+    case Op::kWatch:
+      if (argc < 2) return WriteError(ArityError(cmd), &out_);
+      if (tx_.active()) return WriteError("ERR WATCH inside MULTI is not allowed", &out_);
+      tx_.Watch(backend, std::vector<std::string>(argv.begin() + 1, argv.end()));
+      return WriteStatus("OK", &out_);
+    case Op::kUnwatch:
+      if (argc != 1) return WriteError(ArityError(cmd), &out_);
+      tx_.Unwatch();
+      return WriteStatus("OK", &out_);
+    case Op::kAasim:
+      // The continuation keeps the connection alive while it waits (no read is pending).
+      if (backend.MaybePark(
+              argv, [self = shared_from_this()](Reply r) { self->Resumed(std::move(r)); })) {
+        parked_ = true;
+        return;
+      }
+      return WriteReply(backend.Admin(argv), &out_);
+    case Op::kQuit:
+      break;  // handled in Dispatch
+  }
+}
+
+void Connection::Hello(const std::vector<std::string>& argv) {
+  size_t i = 1;
+  if (argv.size() >= 2) {
+    if (argv[1] != "2") {
+      if (argv[1] == "3") return WriteError("NOPROTO unsupported protocol version", &out_);
+      return WriteError("ERR Protocol version is not an integer or out of range", &out_);
+    }
+    i = 2;
+  }
+  for (; i < argv.size(); ++i) {
+    if (IEquals(argv[i], "AUTH") && i + 2 < argv.size()) {
+      const std::string& pass = server_->options.requirepass;
+      if (pass.empty() || argv[i + 2] != pass || argv[i + 1] != "default") {
+        return WriteError("WRONGPASS invalid username-password pair or user is disabled.", &out_);
+      }
+      authed_ = true;
+      i += 2;
+    } else if (IEquals(argv[i], "SETNAME") && i + 1 < argv.size()) {
+      name_ = argv[++i];
+    } else {
+      return WriteError("ERR Syntax error in HELLO option '" + argv[i] + "'", &out_);
+    }
+  }
+  if (!authed_)
+    return WriteError(
+        "NOAUTH HELLO must be called with the client already "
+        "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+        "option can be used to authenticate the client and select the "
+        "RESP protocol version at the same time",
+        &out_);
+  Reply r = Reply::Array({Reply::Bulk("server"), Reply::Bulk("redis"), Reply::Bulk("version"),
+                          Reply::Bulk("7.0.15"), Reply::Bulk("proto"), Reply::Integer(2),
+                          Reply::Bulk("id"), Reply::Integer(static_cast<int64_t>(id_)),
+                          Reply::Bulk("mode"), Reply::Bulk("standalone"), Reply::Bulk("role"),
+                          Reply::Bulk("master"), Reply::Bulk("modules"), Reply::Array({})});
+  WriteReply(r, &out_);
+}
+
+void Connection::Client(const std::vector<std::string>& argv) {
+  std::string_view sub = argv.size() > 1 ? std::string_view(argv[1]) : "";
+  if (argv.size() < 2) return WriteError(ArityError("client"), &out_);
+  if (IEquals(sub, "SETNAME") && argv.size() == 3) {
+    for (char c : argv[2]) {
+      if (c <= ' ' || c > '~') {
+        return WriteError(
+            "ERR Client names cannot contain spaces, newlines or special "
+            "characters.",
+            &out_);
+      }
+    }
+    name_ = argv[2];
+    WriteStatus("OK", &out_);
+  } else if (IEquals(sub, "GETNAME") && argv.size() == 2) {
+    if (name_.empty()) return WriteNil(&out_);
+    WriteBulk(name_, &out_);
+  } else if (IEquals(sub, "ID") && argv.size() == 2) {
+    WriteInteger(static_cast<int64_t>(id_), &out_);
+  } else if (IEquals(sub, "INFO") && argv.size() == 2) {
+    WriteBulk(Describe() + "\n", &out_);
+  } else if (IEquals(sub, "LIST") && argv.size() == 2) {
+    std::string all;
+    for (const auto& [id, weak] : server_->connections) {
+      if (auto c = weak.lock()) all += c->Describe() + "\n";
+    }
+    WriteBulk(all, &out_);
+  } else if ((IEquals(sub, "SETINFO") && argv.size() == 4) ||
+             (IEquals(sub, "NO-EVICT") && argv.size() == 3) ||
+             (IEquals(sub, "NO-TOUCH") && argv.size() == 3)) {
+    WriteStatus("OK", &out_);
+  } else {
+    WriteError("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
+                   "'. Try CLIENT HELP.",
+               &out_);
+  }
+}
+
+void Connection::Command(const std::vector<std::string>& argv) {
+  const auto& table = CommandTable();
+  if (argv.size() == 1) {
+    std::vector<Reply> all;
+    for (const auto& c : table) all.push_back(CommandInfoReply(c));
+    return WriteReply(Reply::Array(std::move(all)), &out_);
+  }
+  std::string_view sub = argv[1];
+  if (IEquals(sub, "COUNT") && argv.size() == 2) {
+    WriteInteger(static_cast<int64_t>(table.size()), &out_);
+  } else if (IEquals(sub, "LIST") && argv.size() == 2) {
+    std::vector<std::string> names;
+    for (const auto& c : table) names.emplace_back(c.name);
+    WriteReply(Reply::BulkArray(names), &out_);
+  } else if (IEquals(sub, "INFO")) {
+    std::vector<Reply> out;
+    if (argv.size() == 2) {
+      for (const auto& c : table) out.push_back(CommandInfoReply(c));
+    }
+    for (size_t i = 2; i < argv.size(); ++i) {
+      const CommandInfo* c = FindCommand(argv[i]);
+      out.push_back(c ? CommandInfoReply(*c) : Reply::Nil());
+    }
+    WriteReply(Reply::Array(std::move(out)), &out_);
+  } else if (IEquals(sub, "DOCS")) {
+    // name -> map of docs; redis-cli reads "summary", "since", "group" (and "arguments",
+    // optional) for its hints. We give the summary and group.
+    std::vector<Reply> out;
+    auto add = [&](const CommandInfo& c) {
+      out.push_back(Reply::Bulk(std::string(c.name)));
+      out.push_back(
+          Reply::Array({Reply::Bulk("summary"),
+                        Reply::Bulk("served by aasim region " + server_->backend->region()),
+                        Reply::Bulk("since"), Reply::Bulk("1.0.0"), Reply::Bulk("group"),
+                        Reply::Bulk("generic")}));
+    };
+    if (argv.size() == 2) {
+      for (const auto& c : table) add(c);
+    }
+    for (size_t i = 2; i < argv.size(); ++i) {
+      if (const CommandInfo* c = FindCommand(argv[i])) add(*c);
+    }
+    WriteReply(Reply::Array(std::move(out)), &out_);
+  } else if (IEquals(sub, "GETKEYS") && argv.size() >= 3) {
+    const CommandInfo* c = FindCommand(argv[2]);
+    if (c == nullptr) return WriteError("ERR Invalid command specified", &out_);
+    std::vector<std::string> keys;
+    int n = static_cast<int>(argv.size()) - 2;
+    if (c->first_key > 0) {
+      int last = c->last_key < 0 ? n + c->last_key : c->last_key;
+      for (int k = c->first_key; k <= last && k < n; k += c->step) keys.push_back(argv[k + 2]);
+    }
+    if (keys.empty()) return WriteError("ERR The command has no key arguments", &out_);
+    WriteReply(Reply::BulkArray(keys), &out_);
+  } else {
+    WriteError("ERR unknown subcommand '" + std::string(sub) + "'. Try COMMAND HELP.", &out_);
+  }
+}
+
+void Connection::Config(const std::vector<std::string>& argv) {
+  if (argv.size() < 2) return WriteError(ArityError("config"), &out_);
+  std::string_view sub = argv[1];
+  if (IEquals(sub, "GET")) {
+    if (argv.size() < 3) return WriteError(ArityError("config|get"), &out_);
+    // What clients ask for (redis-benchmark: save, appendonly), answered truthfully: the
+    // in-memory store does not persist.
+    const std::pair<std::string_view, std::string> params[] = {
+        {"appendonly", "no"},
+        {"databases", "1"},
+        {"maxmemory", "0"},
+        {"port", std::to_string(0)},
+        {"proto-max-bulk-len", std::to_string(server_->options.limits.max_bulk_bytes)},
+        {"requirepass", server_->options.requirepass},
+        {"save", ""},
+    };
+    std::vector<Reply> out;
+    for (const auto& [name, value] : params) {
+      bool match = false;
+      for (size_t i = 2; i < argv.size() && !match; ++i) match = SimpleGlob(argv[i], name);
+      if (!match) continue;
+      out.push_back(Reply::Bulk(std::string(name)));
+      std::string v = value;
+      if (name == "port") v = std::to_string(LocalPort());
+      out.push_back(Reply::Bulk(v));
+    }
+    WriteReply(Reply::Array(std::move(out)), &out_);
+  } else if (IEquals(sub, "SET")) {
+    WriteError("ERR CONFIG SET is not supported by aasim (use the scenario file or options)",
+               &out_);
+  } else if (IEquals(sub, "RESETSTAT")) {
+    WriteStatus("OK", &out_);
+  } else {
+    WriteError("ERR unknown subcommand '" + std::string(sub) + "'. Try CONFIG HELP.", &out_);
+  }
+}
+
+void Connection::Info(const std::vector<std::string>& argv) {
+  auto wanted = [&](std::string_view section) {
+    if (argv.size() == 1) return true;
+    for (size_t i = 1; i < argv.size(); ++i) {
+      if (IEquals(argv[i], section) || IEquals(argv[i], "all") || IEquals(argv[i], "everything") ||
+          IEquals(argv[i], "default")) {
+        return true;
+      }
+    }
+    return false;
+  };
+  auto& s = *server_;
+  std::string out;
+  if (wanted("server")) {
+    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::steady_clock::now() - s.started)
+                      .count();
+    out += "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\naasim_version:" +
+           s.options.version + "\r\naasim_region:" + s.backend->region() +
+           "\r\nprocess_id:" + std::to_string(::getpid()) +
+           "\r\ntcp_port:" + std::to_string(LocalPort()) +
+           "\r\nuptime_in_seconds:" + std::to_string(uptime) + "\r\n\r\n";
+  }
+  if (wanted("clients")) {
+    out += "# Clients\r\nconnected_clients:" + std::to_string(s.connections.size()) + "\r\n\r\n";
+  }
+  if (wanted("stats")) {
+    out += "# Stats\r\ntotal_connections_received:" + std::to_string(s.total_connections) +
+           "\r\ntotal_commands_processed:" + std::to_string(s.total_commands) + "\r\n\r\n";
+  }
+  if (wanted("activeactive")) out += s.backend->InfoActiveActive() + "\r\n";
+  if (wanted("keyspace")) {
+    Reply n = s.backend->Execute({"DBSIZE"});
+    out += "# Keyspace\r\n";
+    if (n.type == Reply::Type::kInteger && n.integer > 0) {
+      out += "db0:keys=" + std::to_string(n.integer) + ",expires=0,avg_ttl=0\r\n";
+    }
+  }
+  while (out.size() >= 4 && out.compare(out.size() - 4, 4, "\r\n\r\n") == 0) {
+    out.resize(out.size() - 2);
+  }
+  WriteBulk(out, &out_);
+}
+
+// ---- the transaction ----
+
+Reply Transaction::Exec(Backend& backend) {
+  bool aborted = aborted_;
+  bool dirty = false;
+  for (const auto& [key, value] : watched_) {
+    if (backend.Dump(key) != value) dirty = true;
+  }
+  std::vector<std::vector<std::string>> queue = std::move(queue_);
+  Discard();
+  if (aborted) {
+    return Reply::Error("EXECABORT Transaction discarded because of previous errors.");
+  }
+  if (dirty) return Reply{Reply::Type::kNil, {}, 0, {}};  // a nil array (*-1 in RESP2)
+  if (queue.empty()) return Reply::Array({});
+  return Reply::Array(backend.ExecuteBatch(queue));
+}
+
+// ---- the server ----
+
+void ServerState::Accept() {
+  // The handler keeps the Impl alive (connections hold it too).
+  acceptor.async_accept([impl = self.lock()](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !impl->acceptor.is_open()) return;
+    if (!ec && impl->backend != nullptr) {
+      uint64_t id = impl->next_id++;
+      ++impl->total_connections;
+      auto conn = std::make_shared<Connection>(impl, std::move(socket), id);
+      impl->connections[id] = conn;
+      conn->Start();
+    }
+    if (ec) {
+      // Out of file descriptors or the like: try again shortly instead of spinning; the
+      // connected clients keep being served meanwhile.
+      impl->accept_retry.expires_after(std::chrono::milliseconds(100));
+      impl->accept_retry.async_wait([impl](boost::system::error_code tec) {
+        if (!tec && impl->acceptor.is_open()) impl->Accept();
+      });
+      return;
+    }
+    impl->Accept();
+  });
+}
+
+RespServer::RespServer(asio::io_context& io, Backend& backend, ServerOptions options)
+    : impl_(std::make_shared<ServerState>(io, backend, std::move(options))) {
+  impl_->self = impl_;
+}
+
+RespServer::~RespServer() {
+  Close();
+  impl_->backend = nullptr;
+}
+
+Status RespServer::Listen(const std::string& host, uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument("'" + host + "' is not an IP address");
+  tcp::endpoint endpoint(address, port);
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    a.close();
+    return Status::Unavailable("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                               ec.message());
+  }
+  impl_->Accept();
+  return Status::Ok();
+}
+
+uint16_t RespServer::port() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void RespServer::Close() {
+  boost::system::error_code ec;
+  impl_->acceptor.close(ec);
+  impl_->accept_retry.cancel();
+  for (auto& [id, weak] : impl_->connections) {
+    if (auto c = weak.lock()) c->Close();
+  }
+}
+
+size_t RespServer::connection_count() const { return impl_->connections.size(); }
+
+Status ParseHostPort(const std::string& text, std::string* host, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    return Status::InvalidArgument("expected HOST:PORT, got '" + text + "'");
+  }
+  std::string h = text.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h == "localhost") h = "127.0.0.1";
+  int64_t p = -1;
+  const std::string digits = text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p);
+  if (ec != std::errc() || end != digits.data() + digits.size() || p < 0 || p > 65535) {
+    return Status::InvalidArgument("expected a port 0..65535 in '" + text + "'");
+  }
+  boost::system::error_code aec;
+  asio::ip::make_address(h, aec);
+  if (aec) return Status::InvalidArgument("'" + h + "' is not an IP address (in '" + text + "')");
+  *host = h;
+  *port = static_cast<uint16_t>(p);
+  return Status::Ok();
+}
+
+}  // namespace server

@@ -1,0 +1,521 @@
+#include "server/sim_host.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <optional>
+
+#include <boost/asio.hpp>
+
+#include "cluster_sim/runner.h"
+#include "cluster_sim/time.h"
+
+namespace server {
+
+namespace asio = boost::asio;
+using cluster_sim::Reply;
+using cluster_sim::SimTime;
+using cluster_sim::Step;
+
+namespace {
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += sep;
+    out += v[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+struct SimHost::Impl {
+  class RegionBackend : public Backend {
+   public:
+    RegionBackend(Impl& host, int r) : host_(host), r_(r), name_(host.sim.region_name(r)) {}
+    const std::string& region() const override { return name_; }
+    Reply Execute(const std::vector<std::string>& argv) override {
+      host_.Advance();
+      return host_.sim.Execute(r_, argv);
+    }
+    std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) override {
+      host_.Advance();
+      return host_.sim.ExecuteBatch(r_, cmds);
+    }
+    std::string Dump(std::string_view key) override {
+      host_.Advance();
+      return host_.sim.alive(r_) ? host_.sim.Dump(r_, key) : "(down)";
+    }
+    Reply Admin(const std::vector<std::string>& argv) override { return host_.Admin(argv); }
+    std::string InfoActiveActive() override;
+    void AfterCommands() override { host_.AfterCommands(); }
+    bool MaybePark(const std::vector<std::string>& argv, Resume resume) override {
+      return host_.MaybePark(argv, std::move(resume));
+    }
+
+   private:
+    Impl& host_;
+    int r_;
+    std::string name_;
+  };
+
+  struct Waiter {
+    SimTime deadline;
+    Resume resume;
+  };
+
+  Impl(asio::io_context& io_context, cluster_sim::Simulation& simulation)
+      : io(io_context), sim(simulation), timer(io_context), step_timer(io_context) {
+    for (int r = 0; r < sim.region_count(); ++r) {
+      backends.push_back(std::make_unique<RegionBackend>(*this, r));
+    }
+  }
+
+  SimTime Elapsed() const {
+    return std::chrono::duration_cast<SimTime>(std::chrono::steady_clock::now() - start);
+  }
+  void Advance() {
+    SimTime now = Elapsed();
+    if (now > sim.Now()) sim.AdvanceTo(now);
+  }
+  void AfterCommands() {
+    ArmTimer();
+    if (!waiters.empty() && !check_posted) {
+      // A command (a heal, a partition) may have made the regions quiescent with no event
+      // left to run: check once the current client's turn is over.
+      check_posted = true;
+      asio::post(io, [this] {
+        check_posted = false;
+        Advance();
+        CheckWaiters();
+        ArmTimer();
+      });
+    }
+  }
+
+  void ArmTimer() {
+    std::optional<SimTime> next = sim.loop().NextTime();
+    for (const auto& w : waiters) {
+      if (!next || w.deadline < *next) next = w.deadline;
+    }
+    if (!next) {
+      if (timer_pending) timer.cancel();
+      timer_pending = false;
+      return;
+    }
+    // Re-arm only for an earlier instant: an early wake-up just re-arms, and that is
+    // cheaper than a timerfd update after every batch of commands.
+    if (timer_pending && armed_for <= *next) return;
+    timer.expires_at(start + *next);
+    timer_pending = true;
+    armed_for = *next;
+    timer.async_wait([this](boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted) return;
+      timer_pending = false;
+      Advance();
+      CheckWaiters();
+      ArmTimer();
+    });
+  }
+
+  void CheckWaiters() {
+    if (waiters.empty()) return;
+    std::string pending;
+    bool quiet = sim.Quiescent(&pending);
+    SimTime now = sim.Now();
+    std::vector<std::pair<Resume, Reply>> ready;
+    std::vector<Waiter> keep;
+    for (auto& w : waiters) {
+      if (quiet) {
+        ready.emplace_back(std::move(w.resume), Reply::Status("OK"));
+      } else if (now >= w.deadline) {
+        ready.emplace_back(std::move(w.resume),
+                           Reply::Error("TIMEOUT regions have not caught up: " + pending));
+      } else {
+        keep.push_back(std::move(w));
+      }
+    }
+    waiters = std::move(keep);
+    for (auto& [resume, reply] : ready) resume(std::move(reply));
+  }
+
+  bool MaybePark(const std::vector<std::string>& argv, Resume resume) {
+    if (argv.size() < 2 || !IEquals(argv[1], "WAITSYNC") || argv.size() > 3) return false;
+    int64_t ms = 10'000;
+    if (argv.size() == 3) {
+      auto [end, ec] = std::from_chars(argv[2].data(), argv[2].data() + argv[2].size(), ms);
+      if (ec != std::errc() || end != argv[2].data() + argv[2].size() || ms < 0) return false;
+    }
+    Advance();
+    if (sim.Quiescent()) return false;  // Admin answers +OK at once
+    waiters.push_back({sim.Now() + SimTime(ms * 1000), std::move(resume)});
+    ArmTimer();
+    return true;
+  }
+
+  // Parses region groups: each argument one group, regions joined by commas.
+  bool Groups(const std::vector<std::string>& argv, size_t from,
+              std::vector<std::vector<int>>* groups, std::string* error) {
+    std::vector<bool> seen(static_cast<size_t>(sim.region_count()), false);
+    for (size_t i = from; i < argv.size(); ++i) {
+      std::vector<int> g;
+      std::string_view s = argv[i];
+      while (!s.empty()) {
+        size_t comma = s.find(',');
+        std::string name(s.substr(0, comma));
+        s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
+        int r = sim.RegionIndex(name);
+        if (r < 0) {
+          *error = "ERR unknown region '" + name + "'";
+          return false;
+        }
+        if (seen[static_cast<size_t>(r)]) {
+          *error = "ERR region '" + name + "' is in two groups";
+          return false;
+        }
+        seen[static_cast<size_t>(r)] = true;
+        g.push_back(r);
+      }
+      if (!g.empty()) groups->push_back(std::move(g));
+    }
+    if (groups->size() < 2) {
+      *error = "ERR expected at least two groups of regions (e.g. A B, or A,B C)";
+      return false;
+    }
+    return true;
+  }
+
+  asio::io_context& io;
+  cluster_sim::Simulation& sim;
+  asio::steady_timer timer;
+  asio::steady_timer step_timer;
+  bool timer_pending = false;
+  bool check_posted = false;
+  SimTime armed_for{0};
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<RegionBackend>> backends;
+  std::vector<Waiter> waiters;
+
+  // The running script.
+  struct Script {
+    const cluster_sim::Scenario* scenario = nullptr;
+    std::vector<Step> steps;
+    size_t next = 0;
+    int failures = 0;
+    SimTime sync_deadline{0};
+    bool syncing = false;
+    std::function<void(const std::string&)> out;
+    std::function<void(int)> done;
+  };
+  std::optional<Script> script;
+  void RunNextStep();
+  void Print(const Step& step, const std::string& text);
+
+  Reply Admin(const std::vector<std::string>& argv);
+  std::string StatusText();
+};
+
+std::string SimHost::Impl::RegionBackend::InfoActiveActive() {
+  host_.Advance();
+  auto& sim = host_.sim;
+  cluster_sim::RegionMetrics m = sim.Metrics(r_);
+  uint64_t in = 0, out = 0, filtered = 0, partial = 0, full = 0;
+  std::string peers;
+  int i = 0;
+  for (const auto& p : m.peers) {
+    in += p.effects_received;
+    out += p.effects_sent;
+    filtered += p.effects_filtered;
+    partial += p.partial_syncs;
+    full += p.full_syncs;
+    int peer = sim.RegionIndex(p.peer);
+    bool linked = peer >= 0 && sim.network().Connected(r_, peer) && sim.alive(peer);
+    peers += "peer" + std::to_string(i++) + ":name=" + p.peer +
+             ",status=" + (linked ? "up" : "down") + ",ops_lag=" + std::to_string(p.ops_lag) +
+             ",effects_out=" + std::to_string(p.effects_sent) +
+             ",effects_in=" + std::to_string(p.effects_received) +
+             ",filtered=" + std::to_string(p.effects_filtered) +
+             ",partial_syncs=" + std::to_string(p.partial_syncs) +
+             ",full_syncs=" + std::to_string(p.full_syncs) + "\r\n";
+  }
+  return "# ActiveActive\r\nregion:" + m.name +
+         "\r\nmode:simulation\r\nalive:" + (m.alive ? "1" : "0") +
+         "\r\nincarnation:" + std::to_string(m.incarnation) +
+         "\r\nvirtual_time_us:" + std::to_string(sim.Now().count()) +
+         "\r\nlocal_writes:" + std::to_string(m.local_writes) +
+         "\r\nlost_writes:" + std::to_string(m.lost_writes) +
+         "\r\nmax_ops_lag:" + std::to_string(m.max_ops_lag) +
+         "\r\nmin_ops_lag:" + std::to_string(m.min_ops_lag) +
+         "\r\neffects_in:" + std::to_string(in) + "\r\neffects_out:" + std::to_string(out) +
+         "\r\neffects_filtered:" + std::to_string(filtered) +
+         "\r\npartial_syncs:" + std::to_string(partial) + "\r\nfull_syncs:" + std::to_string(full) +
+         "\r\nbacklog_bytes:" + std::to_string(m.backlog_bytes) +
+         "\r\npeers:" + std::to_string(m.peers.size()) + "\r\n" + peers;
+}
+
+Reply SimHost::Impl::Admin(const std::vector<std::string>& argv) {
+  Advance();
+  if (argv.size() < 2) {
+    return Reply::Error("ERR wrong number of arguments for 'aasim' command");
+  }
+  std::string_view sub = argv[1];
+  std::string error;
+  if (IEquals(sub, "PARTITION")) {
+    std::vector<std::vector<int>> groups;
+    if (!Groups(argv, 2, &groups, &error)) return Reply::Error(error);
+    sim.Partition(groups);
+    return Reply::Status("OK");
+  }
+  if (IEquals(sub, "HEAL")) {
+    if (argv.size() == 3 && IEquals(argv[2], "ALL")) {
+      sim.HealAll();
+      return Reply::Status("OK");
+    }
+    std::vector<std::vector<int>> groups;
+    if (!Groups(argv, 2, &groups, &error)) return Reply::Error(error);
+    sim.Heal(groups);
+    return Reply::Status("OK");
+  }
+  if (IEquals(sub, "CRASH") || IEquals(sub, "RESTART")) {
+    if (argv.size() != 3) return Reply::Error("ERR expected AASIM " + argv[1] + " REGION");
+    int r = sim.RegionIndex(argv[2]);
+    if (r < 0) return Reply::Error("ERR unknown region '" + argv[2] + "'");
+    if (IEquals(sub, "CRASH")) {
+      if (!sim.alive(r)) return Reply::Error("ERR region '" + argv[2] + "' is already down");
+      return Reply::Integer(static_cast<int64_t>(sim.Crash(r)));  // writes lost
+    }
+    if (sim.alive(r)) return Reply::Error("ERR region '" + argv[2] + "' is not down");
+    sim.Restart(r);
+    return Reply::Status("OK");
+  }
+  if (IEquals(sub, "STATUS") && argv.size() == 2) return Reply::Bulk(StatusText());
+  if (IEquals(sub, "TIME") && argv.size() == 2) return Reply::Integer(sim.Now().count());
+  if (IEquals(sub, "WAITSYNC") && argv.size() <= 3) {
+    // MaybePark declined: either already caught up, or a bad timeout.
+    if (argv.size() == 3) {
+      int64_t ms = 0;
+      auto [end, ec] = std::from_chars(argv[2].data(), argv[2].data() + argv[2].size(), ms);
+      if (ec != std::errc() || end != argv[2].data() + argv[2].size() || ms < 0) {
+        return Reply::Error("ERR timeout is not a non-negative integer (milliseconds)");
+      }
+    }
+    std::string pending;
+    if (!sim.Quiescent(&pending))
+      return Reply::Error("TIMEOUT regions have not caught up: " + pending);
+    return Reply::Status("OK");
+  }
+  return Reply::Error("ERR unknown AASIM subcommand '" + argv[1] +
+                      "' (PARTITION, HEAL, CRASH, RESTART, STATUS, TIME, WAITSYNC)");
+}
+
+std::string SimHost::StatusText() { return impl_->StatusText(); }
+
+std::string SimHost::Impl::StatusText() {
+  Advance();
+  std::string out = "time: " + cluster_sim::FormatDuration(sim.Now()) + "\n";
+  std::vector<std::string> cut;
+  for (int a = 0; a < sim.region_count(); ++a) {
+    for (int b = a + 1; b < sim.region_count(); ++b) {
+      if (!sim.network().Connected(a, b))
+        cut.push_back(sim.region_name(a) + "|" + sim.region_name(b));
+    }
+  }
+  out += "cut: " + (cut.empty() ? std::string("none") : Join(cut, " ")) + "\n";
+  std::string pending;
+  out += std::string("caught_up: ") + (sim.Quiescent(&pending) ? "yes" : "no (" + pending + ")") +
+         "\n";
+  for (int r = 0; r < sim.region_count(); ++r) {
+    auto m = sim.Metrics(r);
+    out += m.name + ": " + (m.alive ? "up" : "down") + " writes=" + std::to_string(m.local_writes) +
+           " max_ops_lag=" + std::to_string(m.max_ops_lag) +
+           " min_ops_lag=" + std::to_string(m.min_ops_lag) +
+           " lost=" + std::to_string(m.lost_writes) + "\n";
+    for (const auto& p : m.peers) {
+      out += "  -> " + p.peer + ": ops_lag=" + std::to_string(p.ops_lag) +
+             " sent=" + std::to_string(p.effects_sent) +
+             " received=" + std::to_string(p.effects_received) +
+             " partial_syncs=" + std::to_string(p.partial_syncs) +
+             " full_syncs=" + std::to_string(p.full_syncs) + "\n";
+    }
+  }
+  return out;
+}
+
+// ---- steps against the wall clock ----
+
+void SimHost::Impl::Print(const Step& step, const std::string& text) {
+  (void)step;
+  script->out("[" + cluster_sim::FormatDuration(sim.Now()) + "] " + text);
+}
+
+void SimHost::Impl::RunNextStep() {
+  Script& sc = *script;
+  while (sc.next < sc.steps.size()) {
+    Advance();
+    const Step& step = sc.steps[sc.next];
+    std::string where = sc.scenario->file + ":" + std::to_string(step.mark.line) + ":" +
+                        std::to_string(step.mark.column) + ": ";
+    auto indexes = [&](const std::vector<std::vector<std::string>>& groups) {
+      std::vector<std::vector<int>> out;
+      for (const auto& g : groups) {
+        std::vector<int> v;
+        for (const auto& n : g) v.push_back(sim.RegionIndex(n));
+        out.push_back(std::move(v));
+      }
+      return out;
+    };
+    auto wait_until = [&](SimTime t) {
+      step_timer.expires_at(start + t);
+      step_timer.async_wait([this](boost::system::error_code ec) {
+        if (ec == asio::error::operation_aborted || !script) return;
+        RunNextStep();
+      });
+    };
+    using K = Step::Kind;
+    switch (step.kind) {
+      case K::kCommand: {
+        int r = sim.RegionIndex(step.region);
+        Reply reply = sim.Execute(r, step.argv);
+        std::string line = step.region + ": " + step.text + " -> " + reply.ToString();
+        if (step.expect) {
+          std::string why;
+          if (cluster_sim::Matches(*step.expect, reply, step.argv, &why)) {
+            line += "  ok";
+          } else {
+            ++sc.failures;
+            line += "  FAIL " + where + why;
+          }
+        }
+        Print(step, line);
+        ArmTimer();
+        break;
+      }
+      case K::kPartition:
+        sim.Partition(indexes(step.groups));
+        Print(step, "partition");
+        ArmTimer();
+        break;
+      case K::kHeal:
+        if (step.all) {
+          sim.HealAll();
+        } else {
+          sim.Heal(indexes(step.groups));
+        }
+        Print(step, "heal");
+        ArmTimer();
+        break;
+      case K::kWait:
+        ++sc.next;
+        Print(step, "wait " + cluster_sim::FormatDuration(step.duration));
+        wait_until(Elapsed() + step.duration);
+        return;
+      case K::kAt:
+        ++sc.next;
+        if (step.duration < Elapsed()) {
+          Print(step, "at " + cluster_sim::FormatDuration(step.duration) +
+                          ": already past (the wall clock ran ahead), going on");
+          continue;
+        }
+        wait_until(step.duration);
+        return;
+      case K::kSync: {
+        if (!sc.syncing) {
+          sc.syncing = true;
+          sc.sync_deadline = Elapsed() + SimTime(60'000'000);
+        }
+        std::string pending;
+        if (!sim.Quiescent(&pending)) {
+          if (Elapsed() < sc.sync_deadline) {
+            wait_until(Elapsed() + SimTime(1000));  // poll every millisecond
+            return;
+          }
+          ++sc.failures;
+          Print(step, "sync: FAIL " + where + "not caught up after 60s: " + pending);
+        } else {
+          Print(step, "sync: caught up");
+        }
+        sc.syncing = false;
+        break;
+      }
+      case K::kConverged: {
+        auto divergent = sim.Divergent(step.keys);
+        if (divergent.empty()) {
+          Print(step, "converged: ok");
+        } else {
+          ++sc.failures;
+          Print(step, "converged: FAIL " + where + "regions differ on " + Join(divergent, ", "));
+        }
+        break;
+      }
+      case K::kCrash: {
+        int r = sim.RegionIndex(step.region);
+        if (sim.alive(r)) {
+          uint64_t lost = sim.Crash(r);
+          Print(step, "crash " + step.region + " (lost " + std::to_string(lost) + " writes)");
+        }
+        break;
+      }
+      case K::kRestart: {
+        int r = sim.RegionIndex(step.region);
+        if (!sim.alive(r)) sim.Restart(r);
+        Print(step, "restart " + step.region);
+        ArmTimer();
+        break;
+      }
+      case K::kNote:
+        Print(step, step.text);
+        break;
+      case K::kLoad:
+        ++sc.failures;
+        Print(step, "load: FAIL " + where + "load steps are not supported by `aasim serve`");
+        break;
+    }
+    ++sc.next;
+  }
+  auto done = std::move(sc.done);
+  int failures = sc.failures;
+  script.reset();
+  if (done) done(failures);
+}
+
+// ---- SimHost ----
+
+SimHost::SimHost(asio::io_context& io, cluster_sim::Simulation& sim)
+    : impl_(std::make_unique<Impl>(io, sim)) {}
+SimHost::~SimHost() = default;
+
+void SimHost::Start() {
+  impl_->start = std::chrono::steady_clock::now() - impl_->sim.Now();
+  impl_->ArmTimer();
+}
+Backend& SimHost::backend(int region) { return *impl_->backends[static_cast<size_t>(region)]; }
+void SimHost::Advance() { impl_->Advance(); }
+void SimHost::ArmTimer() { impl_->ArmTimer(); }
+Reply SimHost::Admin(const std::vector<std::string>& argv) { return impl_->Admin(argv); }
+
+void SimHost::RunSteps(const cluster_sim::Scenario& scenario, std::vector<Step> steps,
+                       std::function<void(const std::string&)> out, std::function<void(int)> done) {
+  Impl::Script sc;
+  sc.scenario = &scenario;
+  sc.steps = std::move(steps);
+  sc.out = std::move(out);
+  sc.done = std::move(done);
+  impl_->script = std::move(sc);
+  asio::post(impl_->io, [impl = impl_.get()] {
+    if (impl->script) impl->RunNextStep();
+  });
+}
+
+}  // namespace server

@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""Three `aasim node` processes on loopback replicating over TCP: writes through each,
+`kill -9` of one and its restart, convergence, and what survives. AASIM names the binary."""
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import redis
+
+AASIM = os.environ.get("AASIM", "aasim")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    def __init__(self, test, regions=("A", "B", "C"), extra=()):
+        self.test = test
+        self.ports = {r: free_port() for r in regions}
+        self.extra = list(extra)
+        self.procs = {}
+        test.addCleanup(self.stop_all)
+        for r in regions:
+            self.start(r)
+
+    def start(self, region):
+        args = [AASIM, "node", "--region", region, "--listen", str(self.ports[region])]
+        for peer, port in self.ports.items():
+            if peer != region:
+                args += ["--peer", "%s=127.0.0.1:%d" % (peer, port)]
+        proc = subprocess.Popen(args + self.extra, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        self.procs[region] = proc
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError("node %s exited: %s" % (region, proc.stderr.read()))
+        self.test.assertEqual(line.split(), [region, "127.0.0.1:%d" % self.ports[region]])
+
+    def kill9(self, region):
+        proc = self.procs.pop(region)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+    def stop_all(self):
+        for region in list(self.procs):
+            self.kill9(region)
+
+    def client(self, region):
+        return redis.Redis(host="127.0.0.1", port=self.ports[region], socket_timeout=10)
+
+    def wait_converged(self, check, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            views = {r: check(self.client(r)) for r in self.procs}
+            if len(set(views.values())) == 1:
+                return next(iter(views.values()))
+            if time.monotonic() > deadline:
+                raise AssertionError("not converged: %r" % views)
+            time.sleep(0.05)
+
+
+def state(c):
+    return (c.get("hits"), tuple(sorted(c.smembers("members"))),
+            tuple(sorted(c.hgetall("h").items())))
+
+
+class NodeProcesses(unittest.TestCase):
+    def test_three_nodes_converge_and_survive_kill_9(self):
+        cl = Cluster(self)
+        for i, r in enumerate("ABC"):
+            c = cl.client(r)
+            for _ in range(10):
+                c.incr("hits")
+            c.sadd("members", "m-" + r)
+            c.hset("h", "f" + r, i)
+        got = cl.wait_converged(state)
+        self.assertEqual(got[0], b"30")
+        self.assertEqual(got[1], (b"m-A", b"m-B", b"m-C"))
+        info = cl.client("A").info("activeactive")
+        self.assertEqual(info["max_ops_lag"], 0)
+        self.assertEqual(info["local_writes"], 12)
+        self.assertEqual(info["effects_in"], 24)
+
+        # B dies without warning; the others keep writing, then B comes back empty and
+        # must catch up, including its own writes that had reached the others.
+        cl.kill9("B")
+        cl.client("A").incrby("hits", 100)
+        cl.client("C").sadd("members", "while-B-was-down")
+        time.sleep(0.2)
+        cl.start("B")
+        got = cl.wait_converged(state)
+        self.assertEqual(got[0], b"130")
+        self.assertEqual(got[1], (b"m-A", b"m-B", b"m-C", b"while-B-was-down"))
+        self.assertEqual(dict(got[2]), {b"fA": b"0", b"fB": b"1", b"fC": b"2"})
+        # The restarted B writes as a new incarnation; everyone sees it.
+        cl.client("B").incr("hits")
+        self.assertEqual(cl.wait_converged(state)[0], b"131")
+        full_syncs = sum(cl.client(r).info("activeactive")["full_syncs"] for r in "AC")
+        self.assertGreaterEqual(full_syncs, 2)
+
+    def test_concurrent_writes_under_load_converge(self):
+        cl = Cluster(self, extra=["--backlog", "4096"])
+        pipes = [cl.client(r).pipeline(transaction=False) for r in "ABC"]
+        for round_ in range(5):
+            for i, p in enumerate(pipes):
+                for k in range(200):
+                    p.incr("hits")
+                    p.sadd("members", "%d-%d-%d" % (i, round_, k % 7))
+                p.execute()
+        got = cl.wait_converged(state)
+        self.assertEqual(got[0], b"3000")
+        self.assertEqual(len(got[1]), 3 * 5 * 7)
+
+    def test_reconnect_resumes_with_a_partial_or_a_full_sync(self):
+        for backlog, kind in (("1048576", "partial_syncs"), ("64", "full_syncs")):
+            cl = Cluster(self, regions=("A", "B"), extra=["--backlog", backlog])
+            a = cl.client("A")
+            a.sadd("members", "before")
+            cl.wait_converged(state)
+            self.assertEqual(a.execute_command("AASIM", "DISCONNECT", "B"), 1)
+            for i in range(20):  # written while the link is down
+                a.incr("hits")
+                a.sadd("members", "during-%d" % i)
+            got = cl.wait_converged(state)
+            self.assertEqual(got[0], b"20")
+            self.assertEqual(len(got[1]), 21)
+            info = a.info("activeactive")
+            self.assertGreaterEqual(info[kind], 1, info)
+            self.assertEqual(info["max_ops_lag"], 0)
+            cl.stop_all()
+
+    def test_topology_file(self):
+        ports = {r: free_port() for r in "XY"}
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write("name: t\nregions: [X, Y]\nports: {X: %d, Y: %d}\n" % (ports["X"], ports["Y"]))
+        self.addCleanup(os.unlink, f.name)
+        procs = []
+        for r in "XY":
+            p = subprocess.Popen([AASIM, "node", "--region", r, "--topology", f.name],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            procs.append(p)
+            self.addCleanup(p.wait)
+            self.addCleanup(p.kill)
+            self.assertEqual(p.stdout.readline().split(), [r, "127.0.0.1:%d" % ports[r]])
+        x = redis.Redis(port=ports["X"], socket_timeout=10)
+        y = redis.Redis(port=ports["Y"], socket_timeout=10)
+        x.incr("n")
+        deadline = time.monotonic() + 10
+        while y.get("n") != b"1" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(y.get("n"), b"1")
+        for p in procs:
+            p.stdout.close()
+            p.stderr.close()
+
+    def test_bad_configuration_is_rejected(self):
+        port = free_port()
+        for args, message in (
+                (["--region", "A", "--listen", str(port), "--peer", "A=127.0.0.1:1"], "itself"),
+                (["--region", "A", "--listen", "nohost:1"], "not an IP address"),
+                (["--region", "A", "--listen", str(port), "--peer", "B"], "REGION=HOST:PORT"),
+                (["--region", "A b", "--listen", str(port)], "letters, digits"),
+                (["--region", "A"], "--listen or --topology is required")):
+            out = subprocess.run([AASIM, "node", *args], capture_output=True, text=True,
+                                 timeout=10)
+            self.assertEqual(out.returncode, 2, out.stderr)
+            self.assertIn(message, out.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,407 @@
+#!/usr/bin/python3
+"""`aasim serve` against real clients: redis-cli, redis-benchmark, python3-redis and raw
+sockets, all on loopback with free ports. Each test starts its own server process and
+kills it on the way out, pass or fail. AASIM names the binary (ctest sets it)."""
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import redis
+
+AASIM = os.environ.get("AASIM", "aasim")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """Runs `aasim serve FILE ARGS...` and parses its `REGION HOST:PORT` lines."""
+
+    def __init__(self, test, yaml_text, *args, regions=("A", "B")):
+        self.dir = tempfile.TemporaryDirectory()
+        test.addCleanup(self.dir.cleanup)
+        self.file = os.path.join(self.dir.name, "scenario.yaml")
+        with open(self.file, "w") as f:
+            f.write(yaml_text)
+        self.proc = subprocess.Popen([AASIM, "serve", self.file, *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        test.addCleanup(self.stop)
+        self.ports = {}
+        while len(self.ports) < len(regions):
+            line = self.proc.stdout.readline()
+            if not line:
+                raise AssertionError("aasim serve exited: " + self.proc.stderr.read())
+            name, addr = line.split()
+            self.ports[name] = int(addr.rsplit(":", 1)[1])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    def client(self, region, **kw):
+        return redis.Redis(host="127.0.0.1", port=self.ports[region], socket_timeout=10, **kw)
+
+    def cli(self, region, *args):
+        out = subprocess.run(["redis-cli", "-p", str(self.ports[region]), *args],
+                             capture_output=True, text=True, timeout=20)
+        return out.stdout.strip()
+
+
+TWO_REGIONS = """
+name: two regions
+regions: [A, B]
+links:
+  default: { latency: %s }
+"""
+
+
+class ServeRedisCli(unittest.TestCase):
+    def test_incr_on_a_then_get_on_b_after_the_latency(self):
+        s = Served(self, TWO_REGIONS % "400ms")
+        t0 = time.monotonic()
+        self.assertEqual(s.cli("A", "INCR", "foo"), "1")
+        self.assertEqual(s.cli("B", "INCRBY", "foo", "10"), "10")
+        early = s.cli("B", "GET", "foo")
+        if time.monotonic() - t0 < 0.35:  # A's effect cannot have arrived yet
+            self.assertEqual(early, "10")
+        # After the latency it arrives (polled: a loaded machine may run us late).
+        deadline = time.monotonic() + 10
+        while s.cli("B", "GET", "foo") != "11" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.4)
+        self.assertEqual(s.cli("B", "GET", "foo"), "11")
+        self.assertEqual(s.cli("A", "GET", "foo"), "11")
+
+    def test_table_4_2_through_redis_cli(self):
+        s = Served(self, TWO_REGIONS % "40ms")
+        self.assertEqual(s.cli("A", "SMEMBERS", "group"), "")
+        self.assertEqual(s.cli("A", "AASIM", "PARTITION", "A", "B"), "OK")
+        self.assertEqual(s.cli("A", "SADD", "group", "paul"), "1")
+        self.assertEqual(s.cli("B", "SADD", "group", "jorma"), "1")
+        self.assertEqual(s.cli("A", "SMEMBERS", "group"), "paul")
+        self.assertEqual(s.cli("B", "SMEMBERS", "group"), "jorma")
+        self.assertEqual(s.cli("B", "AASIM", "HEAL", "A", "B"), "OK")
+        self.assertEqual(s.cli("B", "AASIM", "WAITSYNC", "5000"), "OK")
+        self.assertEqual(sorted(s.cli("A", "SMEMBERS", "group").split()), ["jorma", "paul"])
+        self.assertEqual(sorted(s.cli("B", "SMEMBERS", "group").split()), ["jorma", "paul"])
+        self.assertEqual(s.cli("A", "AASIM", "PARTITION", "A", "B"), "OK")
+        self.assertEqual(s.cli("A", "SREM", "group", "paul"), "1")
+        self.assertEqual(s.cli("B", "SADD", "group", "grace"), "1")
+        self.assertEqual(s.cli("A", "SREM", "group", "grace"), "0")
+        self.assertEqual(s.cli("A", "AASIM", "HEAL", "ALL"), "OK")
+        self.assertEqual(s.cli("A", "AASIM", "WAITSYNC"), "OK")
+        for region in "AB":
+            self.assertEqual(sorted(s.cli(region, "SMEMBERS", "group").split()),
+                             ["grace", "jorma"])
+
+    def test_admin_info_and_connection_commands(self):
+        s = Served(self, TWO_REGIONS % "20ms")
+        self.assertEqual(s.cli("A", "PING"), "PONG")
+        self.assertEqual(s.cli("A", "ECHO", "hi"), "hi")
+        self.assertEqual(s.cli("A", "SELECT", "0"), "OK")
+        self.assertIn("DB index is out of range", s.cli("A", "SELECT", "1"))
+        self.assertEqual(int(s.cli("A", "COMMAND", "COUNT")) > 40, True)
+        self.assertIn("unknown command", s.cli("A", "NOSUCHCOMMAND"))
+        s.cli("A", "SET", "k", "v")
+        info = s.cli("A", "INFO", "activeactive")
+        for field in ("max_ops_lag:", "min_ops_lag:", "effects_in:", "effects_out:",
+                      "partial_syncs:", "full_syncs:", "peer0:name=B"):
+            self.assertIn(field, info)
+        status = s.cli("A", "AASIM", "STATUS")
+        self.assertIn("A: up writes=1", status)
+        self.assertIn("unknown region", s.cli("A", "AASIM", "PARTITION", "A", "X"))
+        self.assertEqual(s.cli("A", "AASIM", "CRASH", "B"), "0")
+        self.assertIn("CLUSTERDOWN", s.cli("B", "GET", "k"))
+        self.assertEqual(s.cli("A", "AASIM", "RESTART", "B"), "OK")
+        self.assertEqual(s.cli("A", "AASIM", "WAITSYNC"), "OK")
+        self.assertEqual(s.cli("B", "GET", "k"), "v")
+
+
+class ServePythonClient(unittest.TestCase):
+    def test_pipelines_and_transactions(self):
+        s = Served(self, TWO_REGIONS % "30ms")
+        a, b = s.client("A"), s.client("B")
+        self.assertTrue(a.ping())
+        a.client_setname("tester")
+        self.assertEqual(a.client_getname(), "tester")
+        pipe = a.pipeline(transaction=False)
+        for _ in range(1000):
+            pipe.incr("hits")
+        self.assertEqual(pipe.execute()[-1], 1000)
+        with a.pipeline(transaction=True) as tx:
+            tx.incrby("hits", 5).sadd("tags", "x", "y").smembers("tags")
+            replies = tx.execute()
+        self.assertEqual(replies, [1005, 2, {b"x", b"y"}])
+        self.assertEqual(b.execute_command("AASIM", "WAITSYNC"), b"OK")
+        self.assertEqual(b.get("hits"), b"1005")
+        self.assertEqual(b.smembers("tags"), {b"x", b"y"})
+
+    def test_watch_aborts_when_a_local_client_or_a_peer_writes(self):
+        s = Served(self, TWO_REGIONS % "30ms")
+        a, a2, b = s.client("A"), s.client("A"), s.client("B")
+        a.set("balance", 10)
+        # A local write between WATCH and EXEC.
+        with a.pipeline() as p:
+            p.watch("balance")
+            a2.set("balance", 20)
+            p.multi()
+            p.set("balance", 0)
+            with self.assertRaises(redis.WatchError):
+                p.execute()
+        # A write in region B whose effect reaches A between WATCH and EXEC.
+        a.execute_command("AASIM", "WAITSYNC")
+        with a.pipeline() as p:
+            p.watch("balance")
+            b.incr("counter")  # other key: does not matter
+            b.set("balance", 30)
+            self.assertEqual(a.execute_command("AASIM", "WAITSYNC"), b"OK")
+            p.multi()
+            p.set("balance", 0)
+            with self.assertRaises(redis.WatchError):
+                p.execute()
+        # On the wire, an aborted EXEC is Redis's null array.
+        with socket.create_connection(("127.0.0.1", s.ports["A"])) as sock:
+            sock.sendall(b"WATCH balance\r\n")
+            self.assertEqual(sock.recv(100), b"+OK\r\n")
+            a2.incr("balance")
+            sock.sendall(b"MULTI\r\nINCR balance\r\nEXEC\r\nQUIT\r\n")
+            self.assertEqual(read_reply(sock), b"+OK\r\n+QUEUED\r\n*-1\r\n+OK\r\n")
+        a2.set("balance", 30)
+        # Untouched: EXEC runs.
+        with a.pipeline() as p:
+            p.watch("balance")
+            p.multi()
+            p.incr("balance")
+            self.assertEqual(p.execute(), [31])
+
+    def test_transaction_errors(self):
+        s = Served(self, TWO_REGIONS % "30ms")
+        a = s.client("A")
+        with self.assertRaises(redis.ResponseError) as e:
+            with a.pipeline(transaction=True) as tx:
+                tx.execute_command("GET")  # wrong number of arguments: EXECABORT
+                tx.execute()
+        self.assertIn("wrong number of arguments", str(e.exception))
+        # What redis-py reports above is the queueing error; EXEC itself says EXECABORT.
+        with socket.create_connection(("127.0.0.1", s.ports["A"])) as sock:
+            sock.sendall(b"MULTI\r\nGET\r\nINCR n\r\nEXEC\r\nQUIT\r\n")
+            self.assertEqual(read_reply(sock),
+                             b"+OK\r\n-ERR wrong number of arguments for 'get' command\r\n"
+                             b"+QUEUED\r\n-EXECABORT Transaction discarded because of "
+                             b"previous errors.\r\n+OK\r\n")
+        self.assertIsNone(a.get("n"))
+        a.set("s", "string")
+        with a.pipeline(transaction=True) as tx:
+            tx.incr("n").sadd("s", "x")
+            replies = tx.execute(raise_on_error=False)
+        self.assertEqual(replies[0], 1)
+        self.assertIsInstance(replies[1], redis.ResponseError)
+        self.assertIn("WRONGTYPE", str(replies[1]))
+
+
+class ServeBenchmark(unittest.TestCase):
+    def test_redis_benchmark_completes_without_errors(self):
+        s = Served(self, TWO_REGIONS % "10ms")
+        out = subprocess.run(
+            ["redis-benchmark", "-p", str(s.ports["A"]), "-t", "set,get,incr,sadd", "-P", "16",
+             "-n", "20000", "-c", "20", "-q"],
+            capture_output=True, text=True, timeout=100)
+        text = out.stdout.replace("\r", "\n") + out.stderr
+        self.assertEqual(out.returncode, 0, text)
+        for test in ("SET", "GET", "INCR", "SADD"):
+            self.assertRegex(text, test + r": [0-9.]+ requests per second")
+        self.assertNotIn("ERR", text)
+        self.assertNotIn("Error", text)
+        # Every INCR arrived, and it replicates.
+        b = s.client("B")
+        self.assertEqual(b.execute_command("AASIM", "WAITSYNC", "20000"), b"OK")
+        self.assertEqual(b.get("counter:__rand_int__"), b"20000")
+
+
+def read_reply(sock, timeout=5):
+    """Reads until the peer closes or `timeout`; returns the bytes."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    return data
+
+
+class ServeMalformed(unittest.TestCase):
+    def setUp(self):
+        self.s = Served(self, TWO_REGIONS % "10ms")
+        self.healthy = self.s.client("A")
+        self.assertTrue(self.healthy.ping())
+
+    def raw(self):
+        sock = socket.create_connection(("127.0.0.1", self.s.ports["A"]))
+        self.addCleanup(sock.close)
+        return sock
+
+    def assert_alive(self):
+        self.assertIsNone(self.s.proc.poll(), "the server died")
+        self.assertTrue(self.healthy.ping())
+        self.assertEqual(self.s.client("B").ping(), True)
+
+    def test_protocol_errors_reply_and_close(self):
+        cases = {
+            b"*1\r\n$99999999999\r\n": b"-ERR Protocol error: invalid bulk length\r\n",
+            b"*abc\r\n": b"-ERR Protocol error: invalid multibulk length\r\n",
+            b"*1\r\n+x\r\n": b"-ERR Protocol error: expected '$', got '+'\r\n",
+            b'SET "k v\r\n': b"-ERR Protocol error: unbalanced quotes in request\r\n",
+            b"PING\r\n*1\r\n$-5\r\n": b"+PONG\r\n-ERR Protocol error: invalid bulk length\r\n",
+        }
+        for bad, reply in cases.items():
+            sock = self.raw()
+            sock.sendall(bad)
+            self.assertEqual(read_reply(sock), reply, bad)
+        self.assert_alive()
+
+    def test_random_bytes(self):
+        rng = random.Random(8)
+        for _ in range(50):
+            sock = self.raw()
+            sock.sendall(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))))
+            sock.shutdown(socket.SHUT_WR)
+            read_reply(sock, timeout=2)
+            sock.close()
+        self.assert_alive()
+
+    def test_truncated_frames_do_not_block_others(self):
+        stuck = []
+        for frame in (b"*3\r\n$3\r\nSET\r\n$1\r\nk", b"*2\r\n$3\r\nGET\r\n$100000\r\nabc",
+                      b"*1000000\r\n", b"PIN"):
+            sock = self.raw()
+            sock.sendall(frame)
+            stuck.append(sock)  # left open, half a request sent
+        self.assert_alive()
+        for sock in stuck:
+            sock.close()
+        self.assert_alive()
+
+    def test_huge_bulk_lengths(self):
+        sock = self.raw()
+        # Within the limit (64MB): the server waits for the bytes without allocating them.
+        sock.sendall(b"*2\r\n$3\r\nGET\r\n$60000000\r\nxyz")
+        self.assert_alive()
+        sock.close()
+        sock = self.raw()
+        sock.sendall(b"*1\r\n$600000000\r\n")
+        self.assertIn(b"invalid bulk length", read_reply(sock))
+        self.assert_alive()
+
+    def test_ten_thousand_pipelined_commands(self):
+        sock = self.raw()
+        n = 10000
+        sock.sendall(b"".join(b"*2\r\n$4\r\nINCR\r\n$1\r\np\r\n" for _ in range(n)) +
+                     b"PING\r\n" * 10 + b"QUIT\r\n")
+        data = read_reply(sock, timeout=20)
+        self.assertTrue(data.endswith(b"+PONG\r\n" * 10 + b"+OK\r\n"), data[-100:])
+        self.assertEqual(data.count(b"\r\n"), n + 11)
+        self.assertTrue(data.startswith(b":1\r\n:2\r\n"))
+        self.assertIn(b":10000\r\n", data)
+        self.assert_alive()
+
+    def test_client_that_never_reads(self):
+        sock = self.raw()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        big = b"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$200000\r\n" + b"x" * 200000 + b"\r\n"
+        sock.sendall(big)
+        sock.settimeout(5)
+        try:
+            for _ in range(400):  # ~80MB of replies requested, never read
+                sock.send(b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n")
+        except (socket.timeout, BlockingIOError):
+            pass  # flow control: the server stopped reading us
+        self.assert_alive()
+
+
+class ServeAuthAndScript(unittest.TestCase):
+    def test_requirepass(self):
+        s = Served(self, TWO_REGIONS % "10ms", "--requirepass", "s3cret")
+        anon = s.client("A")
+        with self.assertRaises(redis.AuthenticationError):
+            anon.get("k")
+        with self.assertRaises((redis.AuthenticationError, redis.ResponseError)) as e:
+            s.client("A", password="wrong").ping()
+        self.assertIn("WRONGPASS", str(e.exception))
+        good = s.client("A", password="s3cret")
+        self.assertTrue(good.set("k", "v"))
+        self.assertEqual(good.get("k"), b"v")
+
+    def test_fixed_ports_from_the_file_and_the_command_line(self):
+        pa, pb = free_port(), free_port()
+        s = Served(self, TWO_REGIONS % "10ms" + "ports: {A: %d}\n" % pa, "--port",
+                   "B=%d" % pb)
+        self.assertEqual(s.ports, {"A": pa, "B": pb})
+        self.assertTrue(s.client("B").ping())
+
+    def test_steps_and_script_run_against_the_wall_clock(self):
+        yaml = TWO_REGIONS % "50ms" + """
+steps:
+  - A: INCR foo
+    expect: 1
+  - B: GET foo
+    expect: null
+  - wait: 100ms
+  - B: GET foo
+    expect: 1
+"""
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write("""name: script
+regions: [A, B]
+steps:
+  - partition: [A, B]
+  - A: SADD s x
+  - wait: 100ms
+  - B: SMEMBERS s
+    expect: []
+  - heal: all
+  - sync
+  - converged: [s]
+  - B: SMEMBERS s
+    expect: [x]
+  - B: GET foo
+    expect: 2
+""")
+        self.addCleanup(os.unlink, f.name)
+        s = Served(self, yaml, "--script", f.name, "--exit-after-steps")
+        out, err = s.proc.communicate(timeout=30)
+        self.assertEqual(s.proc.returncode, 1, out + err)  # the last step fails: foo is 1
+        self.assertIn("B: GET foo -> 1  ok", out)
+        self.assertIn("B: SMEMBERS s -> [x]  ok", out)
+        self.assertIn("converged: ok", out)
+        self.assertIn("expected 2", out)
+        self.assertIn("steps done: 1 failure", out)
+
+    def test_bad_input_is_rejected(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write("name: x\nregions: [A]\nports: {B: 1}\n")
+        self.addCleanup(os.unlink, f.name)
+        out = subprocess.run([AASIM, "serve", f.name], capture_output=True, text=True,
+                             timeout=10)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn(":3:", out.stderr)
+        self.assertIn("unknown region 'B'", out.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
