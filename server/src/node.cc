@@ -99,7 +99,7 @@ struct Node::Impl : public Backend {
     if (!effect.empty()) OnLocalWrite(std::move(effect));
     return replies;
   }
-  std::string Dump(std::string_view key) override { return store->Dump(key); }
+  uint64_t KeyVersion(std::string_view key) override { return store->KeyVersion(key); }
   Reply Admin(const std::vector<std::string>& argv) override;
   std::string InfoActiveActive() override;
   void AfterCommands() override {

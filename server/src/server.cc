@@ -10,8 +10,8 @@
 #include <boost/asio.hpp>
 #include <unistd.h>
 
+#include "cluster_sim/session.h"
 #include "command_table.h"
-#include "server/transaction.h"
 
 namespace server {
 
@@ -88,6 +88,53 @@ bool SimpleGlob(std::string_view pattern, std::string_view text) {
 }  // namespace
 
 class Connection;
+struct ServerState;
+
+// What a connection's cluster_sim::Session runs on: the endpoint's Backend (which keeps the
+// simulation current and replicates), plus the endpoint's own commands a MULTI may queue
+// (PING, ECHO answered at EXEC; the others get an error there).
+class SessionBackend final : public cluster_sim::Session::Backend {
+ public:
+  explicit SessionBackend(server::Backend& backend) : backend_(backend) {}
+  Reply Execute(const std::vector<std::string>& argv) override { return backend_.Execute(argv); }
+  std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) override;
+  uint64_t KeyVersion(std::string_view key) override { return backend_.KeyVersion(key); }
+  int ExtraArity(std::string_view lower) override {
+    const CommandInfo* c = FindCommand(lower);
+    return c != nullptr && c->op != Op::kStore ? c->arity : 0;
+  }
+
+ private:
+  server::Backend& backend_;
+};
+
+// The reply of an endpoint command queued in a MULTI.
+Reply QueuedEndpointReply(const std::vector<std::string>& argv, Op op) {
+  if (op == Op::kPing) return argv.size() == 1 ? Reply::Status("PONG") : Reply::Bulk(argv[1]);
+  if (op == Op::kEcho) return Reply::Bulk(argv[1]);
+  return Reply::Error("ERR '" + Lower(argv[0]) +
+                      "' inside MULTI/EXEC is not supported by aasim (run it outside)");
+}
+
+std::vector<Reply> SessionBackend::ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) {
+  std::vector<Reply> out(cmds.size());
+  std::vector<std::vector<std::string>> store;
+  std::vector<size_t> at;
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    const CommandInfo* c = FindCommand(cmds[i][0]);
+    if (c != nullptr && c->op != Op::kStore) {
+      out[i] = QueuedEndpointReply(cmds[i], c->op);
+    } else {
+      store.push_back(cmds[i]);
+      at.push_back(i);
+    }
+  }
+  if (!store.empty()) {
+    std::vector<Reply> replies = backend_.ExecuteBatch(store);
+    for (size_t j = 0; j < at.size() && j < replies.size(); ++j) out[at[j]] = std::move(replies[j]);
+  }
+  return out;
+}
 
 struct ServerState {
   ServerState(asio::io_context& io_context, Backend& b, ServerOptions o)
@@ -119,7 +166,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         socket_(std::move(socket)),
         parser_(server_->options.limits),
         id_(id),
-        authed_(server_->options.requirepass.empty()) {
+        authed_(server_->options.requirepass.empty()),
+        session_(std::make_unique<cluster_sim::Session>(
+            std::make_unique<SessionBackend>(*server_->backend))) {
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
     auto ep = socket_.remote_endpoint(ec);
@@ -137,7 +186,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t id() const { return id_; }
   std::string Describe() const {
     return "id=" + std::to_string(id_) + " addr=" + peer_ + " name=" + name_ +
-           " db=0 multi=" + (tx_.active() ? "1" : "-1");
+           " db=0 multi=" + (session_->in_multi() ? std::to_string(session_->queued()) : "-1");
   }
 
  private:
@@ -205,6 +254,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   void Dispatch();
   void DispatchCommand(Op op, const std::vector<std::string>& argv);
+  void RunInSession(Op op, const std::vector<std::string>& argv);
   void Client(const std::vector<std::string>& argv);
   void Command(const std::vector<std::string>& argv);
   void Config(const std::vector<std::string>& argv);
@@ -232,7 +282,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool parked_ = false;
   std::string name_;
   std::string peer_;
-  Transaction tx_;
+  // MULTI/EXEC/WATCH state, and the path of every store command (one implementation of
+  // transactions in the project: cluster_sim::Session).
+  std::unique_ptr<cluster_sim::Session> session_;
 };
 
 void Connection::Dispatch() {
@@ -253,23 +305,31 @@ void Connection::Dispatch() {
     WriteError("NOAUTH Authentication required.", &out_);
     return;
   }
-  if (tx_.active() && op != Op::kExec && op != Op::kDiscard && op != Op::kMulti &&
-      op != Op::kWatch && op != Op::kReset) {
-    std::string error;
-    int argc = static_cast<int>(argv.size());
-    if (info != nullptr &&
-        ((info->arity > 0 && argc != info->arity) || (info->arity < 0 && argc < -info->arity))) {
-      error = ArityError(argv[0]);
-    }
-    tx_.Queue(argv, error);
-    if (error.empty()) {
-      WriteStatus("QUEUED", &out_);
-    } else {
-      WriteError(error, &out_);
-    }
-    return;
+  switch (op) {
+    case Op::kStore:
+    case Op::kMulti:
+    case Op::kExec:
+    case Op::kDiscard:
+    case Op::kWatch:
+    case Op::kUnwatch:
+      return RunInSession(op, argv);
+    case Op::kQuit:
+    case Op::kReset:
+      break;  // run at once, even inside MULTI (as Redis does)
+    default:
+      if (session_->in_multi()) return RunInSession(op, argv);  // queued (or refused)
+      break;
   }
   DispatchCommand(op, argv);
+}
+
+void Connection::RunInSession(Op op, const std::vector<std::string>& argv) {
+  Reply r = session_->Execute(argv);
+  if (op == Op::kExec && r.type == Reply::Type::kNil) {  // aborted by WATCH: a null array
+    out_.append("*-1\r\n");
+    return;
+  }
+  WriteReply(r, &out_);
 }
 
 void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
@@ -277,9 +337,6 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
   std::string_view cmd = argv[0];
   size_t argc = argv.size();
   switch (op) {
-    case Op::kStore:
-      WriteReply(backend.Execute(argv), &out_);
-      return;
     case Op::kPing:
       if (argc == 1) return WriteStatus("PONG", &out_);
       if (argc == 2) return WriteBulk(argv[1], &out_);
@@ -325,40 +382,10 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
     case Op::kInfo:
       return Info(argv);
     case Op::kReset:
-      if (tx_.active()) tx_.Discard();
-      tx_.Unwatch();
+      session_ = std::make_unique<cluster_sim::Session>(std::make_unique<SessionBackend>(backend));
       name_.clear();
       authed_ = server_->options.requirepass.empty();
       return WriteStatus("RESET", &out_);
-    case Op::kMulti:
-      if (argc != 1) return WriteError(ArityError(cmd), &out_);
-      if (tx_.active()) return WriteError("ERR MULTI calls can not be nested", &out_);
-      tx_.Begin();
-      return WriteStatus("OK", &out_);
-    case Op::kExec: {
-      if (argc != 1) return WriteError(ArityError(cmd), &out_);
-      if (!tx_.active()) return WriteError("ERR EXEC without MULTI", &out_);
-      Reply r = tx_.Exec(backend);
-      if (r.type == Reply::Type::kNil) {  // aborted by WATCH: Redis's null array
-        out_.append("*-1\r\n");
-        return;
-      }
-      return WriteReply(r, &out_);
-    }
-    case Op::kDiscard:
-      if (argc != 1) return WriteError(ArityError(cmd), &out_);
-      if (!tx_.active()) return WriteError("ERR DISCARD without MULTI", &out_);
-      tx_.Discard();
-      return WriteStatus("OK", &out_);
-    case Op::kWatch:
-      if (argc < 2) return WriteError(ArityError(cmd), &out_);
-      if (tx_.active()) return WriteError("ERR WATCH inside MULTI is not allowed", &out_);
-      tx_.Watch(backend, std::vector<std::string>(argv.begin() + 1, argv.end()));
-      return WriteStatus("OK", &out_);
-    case Op::kUnwatch:
-      if (argc != 1) return WriteError(ArityError(cmd), &out_);
-      tx_.Unwatch();
-      return WriteStatus("OK", &out_);
     case Op::kAasim:
       // The continuation keeps the connection alive while it waits (no read is pending).
       if (backend.MaybePark(
@@ -367,6 +394,12 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
         return;
       }
       return WriteReply(backend.Admin(argv), &out_);
+    case Op::kStore:
+    case Op::kMulti:
+    case Op::kExec:
+    case Op::kDiscard:
+    case Op::kWatch:
+    case Op::kUnwatch:
     case Op::kQuit:
       break;  // handled in Dispatch
   }
@@ -586,24 +619,6 @@ void Connection::Info(const std::vector<std::string>& argv) {
     out.resize(out.size() - 2);
   }
   WriteBulk(out, &out_);
-}
-
-// ---- the transaction ----
-
-Reply Transaction::Exec(Backend& backend) {
-  bool aborted = aborted_;
-  bool dirty = false;
-  for (const auto& [key, value] : watched_) {
-    if (backend.Dump(key) != value) dirty = true;
-  }
-  std::vector<std::vector<std::string>> queue = std::move(queue_);
-  Discard();
-  if (aborted) {
-    return Reply::Error("EXECABORT Transaction discarded because of previous errors.");
-  }
-  if (dirty) return Reply{Reply::Type::kNil, {}, 0, {}};  // a nil array (*-1 in RESP2)
-  if (queue.empty()) return Reply::Array({});
-  return Reply::Array(backend.ExecuteBatch(queue));
 }
 
 // ---- the server ----

@@ -54,9 +54,9 @@ struct SimHost::Impl {
       host_.Advance();
       return host_.sim.ExecuteBatch(r_, cmds);
     }
-    std::string Dump(std::string_view key) override {
+    uint64_t KeyVersion(std::string_view key) override {
       host_.Advance();
-      return host_.sim.alive(r_) ? host_.sim.Dump(r_, key) : "(down)";
+      return host_.sim.KeyVersion(r_, key);
     }
     Reply Admin(const std::vector<std::string>& argv) override { return host_.Admin(argv); }
     std::string InfoActiveActive() override;
@@ -480,6 +480,14 @@ void SimHost::Impl::RunNextStep() {
       case K::kLoad:
         ++sc.failures;
         Print(step, "load: FAIL " + where + "load steps are not supported by `aasim serve`");
+        break;
+      case K::kService:
+      case K::kCheck:
+        // Services run against simulated regions in `aasim run`; a served region's clients
+        // are real programs (run the lending service against the endpoint instead).
+        ++sc.failures;
+        Print(step, step.text + ": FAIL " + where +
+                        "service and check steps are not supported by `aasim serve` scripts");
         break;
     }
     ++sc.next;

@@ -211,6 +211,59 @@ class ServePythonClient(unittest.TestCase):
         self.assertIn("WRONGTYPE", str(replies[1]))
 
 
+    def test_watch_aborts_when_a_write_restores_the_same_value(self):
+        # Redis compares versions, not values: a write that leaves the value as it was
+        # (SET to the same value, or a change and a change back) still aborts EXEC.
+        s = Served(self, TWO_REGIONS % "30ms")
+        a, a2, b = s.client("A"), s.client("A"), s.client("B")
+        a.set("balance", 10)
+        with a.pipeline() as p:
+            p.watch("balance")
+            a2.set("balance", 10)
+            p.multi()
+            p.incr("balance")
+            with self.assertRaises(redis.WatchError):
+                p.execute()
+        with a.pipeline() as p:
+            p.watch("balance")
+            a2.incr("balance")
+            a2.decr("balance")
+            p.multi()
+            p.incr("balance")
+            with self.assertRaises(redis.WatchError):
+                p.execute()
+        # The same value written in region B, merged into A between WATCH and EXEC.
+        self.assertEqual(a.execute_command("AASIM", "WAITSYNC"), b"OK")
+        with a.pipeline() as p:
+            p.watch("balance")
+            b.set("balance", 10)
+            self.assertEqual(a.execute_command("AASIM", "WAITSYNC"), b"OK")
+            p.multi()
+            p.incr("balance")
+            with self.assertRaises(redis.WatchError):
+                p.execute()
+        self.assertEqual(a.get("balance"), b"10")
+        # Reads do not move the version: EXEC runs.
+        with a.pipeline() as p:
+            p.watch("balance")
+            a2.get("balance")
+            p.multi()
+            p.incr("balance")
+            self.assertEqual(p.execute(), [11])
+
+    def test_endpoint_and_unknown_commands_inside_multi(self):
+        s = Served(self, TWO_REGIONS % "30ms")
+        with socket.create_connection(("127.0.0.1", s.ports["A"])) as sock:
+            sock.sendall(b"MULTI\r\nPING\r\nECHO hi\r\nINCR n\r\nEXEC\r\n"
+                         b"MULTI\r\nNOSUCH x\r\nEXEC\r\nQUIT\r\n")
+            self.assertEqual(read_reply(sock),
+                             b"+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n"
+                             b"*3\r\n+PONG\r\n$2\r\nhi\r\n:1\r\n"
+                             b"+OK\r\n-ERR unknown command 'NOSUCH', with args beginning "
+                             b"with: 'x' \r\n-EXECABORT Transaction discarded because of "
+                             b"previous errors.\r\n+OK\r\n")
+
+
 class ServeBenchmark(unittest.TestCase):
     def test_redis_benchmark_completes_without_errors(self):
         s = Served(self, TWO_REGIONS % "10ms")

@@ -10,8 +10,9 @@
 //
 // Commands handled here: PING, ECHO, SELECT 0, AUTH (with `requirepass`), QUIT, HELLO 2,
 // CLIENT ID/SETNAME/GETNAME/INFO/LIST, COMMAND (COUNT/INFO/DOCS/LIST), CONFIG GET,
-// INFO, MULTI/EXEC/DISCARD/WATCH/UNWATCH (transaction.h), RESET. `AASIM ...` goes to
-// Backend::Admin; everything else to Backend::Execute.
+// INFO, RESET; MULTI/EXEC/DISCARD/WATCH/UNWATCH and the store commands go through one
+// cluster_sim::Session per connection (WATCH compares Store::KeyVersion, as Redis does). `AASIM
+// ...` goes to Backend::Admin; everything else to Backend::Execute.
 //
 // Blocking commands: a command may *park* its connection (Backend::MaybePark): no further
 // command of that connection runs, and nothing more is read, until the backend resumes it
