@@ -5,6 +5,7 @@
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include <boost/asio.hpp>
@@ -91,12 +92,14 @@ class Connection;
 struct ServerState;
 
 // What a connection's cluster_sim::Session runs on: the endpoint's Backend (which keeps the
-// simulation current and replicates), plus the endpoint's own commands a MULTI may queue
-// (PING, ECHO answered at EXEC; the others get an error there).
+// simulation current, replicates, and wakes blocked readers), plus the endpoint's own
+// commands a MULTI may queue (PING, ECHO answered at EXEC; the others get an error there).
+// An XADD that succeeded is noted in ServerState::ready_keys, so readers blocked on that
+// stream are served.
 class SessionBackend final : public cluster_sim::Session::Backend {
  public:
-  explicit SessionBackend(server::Backend& backend) : backend_(backend) {}
-  Reply Execute(const std::vector<std::string>& argv) override { return backend_.Execute(argv); }
+  SessionBackend(server::Backend& backend, ServerState& state) : backend_(backend), state_(state) {}
+  Reply Execute(const std::vector<std::string>& argv) override;
   std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) override;
   uint64_t KeyVersion(std::string_view key) override { return backend_.KeyVersion(key); }
   int ExtraArity(std::string_view lower) override {
@@ -105,7 +108,10 @@ class SessionBackend final : public cluster_sim::Session::Backend {
   }
 
  private:
+  void NoteWrite(const std::vector<std::string>& argv, const Reply& reply);
+
   server::Backend& backend_;
+  ServerState& state_;
 };
 
 // The reply of an endpoint command queued in a MULTI.
@@ -131,7 +137,10 @@ std::vector<Reply> SessionBackend::ExecuteBatch(const std::vector<std::vector<st
   }
   if (!store.empty()) {
     std::vector<Reply> replies = backend_.ExecuteBatch(store);
-    for (size_t j = 0; j < at.size() && j < replies.size(); ++j) out[at[j]] = std::move(replies[j]);
+    for (size_t j = 0; j < at.size() && j < replies.size(); ++j) {
+      NoteWrite(store[j], replies[j]);
+      out[at[j]] = std::move(replies[j]);
+    }
   }
   return out;
 }
@@ -152,6 +161,13 @@ struct ServerState {
   Backend* backend;  // null once the server is destroyed
   ServerOptions options;
   std::map<uint64_t, std::weak_ptr<Connection>> connections;  // by client id
+  // Clients blocked in XREADGROUP, by stream key, in the order they blocked (Redis serves
+  // them first come, first served).
+  std::map<std::string, std::vector<std::pair<uint64_t, std::weak_ptr<Connection>>>> blocked;
+  std::vector<std::string> ready_keys;  // streams XADDed to since blocked clients were served
+  bool serving_ready = false;
+  // Serves the clients blocked on ready_keys (after every command, as Redis does).
+  void ServeReadyKeys();
   uint64_t next_id = 1;
   uint64_t total_connections = 0;
   uint64_t total_commands = 0;
@@ -168,16 +184,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
         id_(id),
         authed_(server_->options.requirepass.empty()),
         session_(std::make_unique<cluster_sim::Session>(
-            std::make_unique<SessionBackend>(*server_->backend))) {
+            std::make_unique<SessionBackend>(*server_->backend, *server_))) {
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
     auto ep = socket_.remote_endpoint(ec);
     if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
-  ~Connection() { server_->connections.erase(id_); }
+  ~Connection() {
+    Unblock();
+    server_->connections.erase(id_);
+  }
 
   void Start() { DoRead(); }
   void Close() {
+    Unblock();
     boost::system::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -191,7 +211,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void DoRead() {
-    if (reading_ || closed_ || closing_ || parked_) return;
+    // A client blocked in XREADGROUP is still read (what it pipelines waits in the parser),
+    // so its disconnection is noticed; one parked otherwise is not.
+    if (reading_ || closed_ || closing_ || (parked_ && !block_)) return;
+    if (block_ && parser_.buffered() > server_->options.limits.max_bulk_bytes) return;
     if (out_.size() + writing_.size() > server_->options.max_output_bytes) return;
     reading_ = true;
     char* p = parser_.Prepare(kReadChunk);
@@ -285,6 +308,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // MULTI/EXEC/WATCH state, and the path of every store command (one implementation of
   // transactions in the project: cluster_sim::Session).
   std::unique_ptr<cluster_sim::Session> session_;
+
+ public:
+  // ---- XREADGROUP ... BLOCK ms ----
+  // Runs `argv` (an XREADGROUP, not inside MULTI); if the store has nothing for the group
+  // and BLOCK was given, parks the connection until an XADD to one of its streams serves
+  // it, or the timeout (nil); BLOCK 0 waits forever. Returns false if it is no blocking
+  // read (the caller runs the command normally).
+  bool MaybeBlock(const std::vector<std::string>& argv);
+  // A stream the client waits on got an entry: run the read again.
+  void KeyReady();
+
+ private:
+  struct Block {
+    std::vector<std::string> argv;
+    std::vector<std::string> keys;
+  };
+  void Unblock();
+  void FinishBlock(const Reply& reply);
+  std::optional<Block> block_;
+  std::unique_ptr<asio::steady_timer> block_timer_;
 };
 
 void Connection::Dispatch() {
@@ -305,6 +348,7 @@ void Connection::Dispatch() {
     WriteError("NOAUTH Authentication required.", &out_);
     return;
   }
+  if (op == Op::kStore && !session_->in_multi() && MaybeBlock(argv)) return;
   switch (op) {
     case Op::kStore:
     case Op::kMulti:
@@ -325,7 +369,9 @@ void Connection::Dispatch() {
 
 void Connection::RunInSession(Op op, const std::vector<std::string>& argv) {
   Reply r = session_->Execute(argv);
-  if (op == Op::kExec && r.type == Reply::Type::kNil) {  // aborted by WATCH: a null array
+  server_->ServeReadyKeys();  // an XADD (or an EXEC with one) serves blocked readers
+  if ((op == Op::kExec || IEquals(argv[0], "XREADGROUP")) && r.type == Reply::Type::kNil) {
+    // EXEC aborted by WATCH, XREADGROUP with nothing: Redis's null array.
     out_.append("*-1\r\n");
     return;
   }
@@ -382,7 +428,8 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
     case Op::kInfo:
       return Info(argv);
     case Op::kReset:
-      session_ = std::make_unique<cluster_sim::Session>(std::make_unique<SessionBackend>(backend));
+      session_ = std::make_unique<cluster_sim::Session>(
+          std::make_unique<SessionBackend>(backend, *server_));
       name_.clear();
       authed_ = server_->options.requirepass.empty();
       return WriteStatus("RESET", &out_);
@@ -619,6 +666,117 @@ void Connection::Info(const std::vector<std::string>& argv) {
     out.resize(out.size() - 2);
   }
   WriteBulk(out, &out_);
+}
+
+// ---- blocking reads ----
+
+Reply SessionBackend::Execute(const std::vector<std::string>& argv) {
+  Reply r = backend_.Execute(argv);
+  NoteWrite(argv, r);
+  return r;
+}
+
+void SessionBackend::NoteWrite(const std::vector<std::string>& argv, const Reply& reply) {
+  if (argv.size() >= 2 && reply.type != Reply::Type::kError && IEquals(argv[0], "XADD") &&
+      state_.blocked.count(argv[1]) != 0) {
+    state_.ready_keys.push_back(argv[1]);
+  }
+}
+
+void ServerState::ServeReadyKeys() {
+  if (serving_ready) return;  // a served client's pipelined XADD: the loop below sees it
+  serving_ready = true;
+  while (!ready_keys.empty()) {
+    std::vector<std::string> keys = std::move(ready_keys);
+    ready_keys.clear();
+    for (const auto& key : keys) {
+      auto it = blocked.find(key);
+      if (it == blocked.end()) continue;
+      auto waiting = it->second;  // serving one unblocks it (erases it from the map)
+      for (auto& [id, weak] : waiting) {
+        if (auto c = weak.lock()) c->KeyReady();
+      }
+    }
+  }
+  serving_ready = false;
+}
+
+bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
+  if (!IEquals(argv[0], "XREADGROUP")) return false;
+  // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...: find BLOCK and
+  // the keys; anything malformed runs normally (the store replies the error).
+  std::optional<int64_t> ms;
+  size_t streams_at = 0;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    if (IEquals(argv[i], "STREAMS")) {
+      streams_at = i + 1;
+      break;
+    }
+    if (IEquals(argv[i], "BLOCK") && i + 1 < argv.size()) {
+      int64_t v = 0;
+      const std::string& t = argv[i + 1];
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      if (ec != std::errc() || end != t.data() + t.size() || v < 0) return false;
+      ms = v;
+    }
+  }
+  if (!ms || streams_at == 0 || (argv.size() - streams_at) % 2 != 0) return false;
+  Reply r = session_->Execute(argv);
+  server_->ServeReadyKeys();
+  if (r.type != Reply::Type::kNil) {
+    WriteReply(r, &out_);
+    return true;
+  }
+  Block b{argv, {}};
+  size_t n = (argv.size() - streams_at) / 2;
+  for (size_t k = 0; k < n; ++k) {
+    const std::string& key = argv[streams_at + k];
+    if (std::find(b.keys.begin(), b.keys.end(), key) == b.keys.end()) b.keys.push_back(key);
+  }
+  for (const auto& key : b.keys) server_->blocked[key].emplace_back(id_, weak_from_this());
+  block_ = std::move(b);
+  parked_ = true;
+  if (*ms > 0) {
+    block_timer_ = std::make_unique<asio::steady_timer>(server_->io);
+    block_timer_->expires_after(std::chrono::milliseconds(*ms));
+    block_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || !self->block_ || self->closed_) return;
+      self->FinishBlock(Reply::Nil());  // timed out: a null array
+    });
+  }
+  return true;
+}
+
+void Connection::KeyReady() {
+  if (!block_ || closed_ || server_->backend == nullptr) return;
+  Reply r = session_->Execute(block_->argv);
+  if (r.type == Reply::Type::kNil) return;  // another reader of the group took it: wait on
+  FinishBlock(r);
+}
+
+void Connection::Unblock() {
+  if (!block_) return;
+  for (const auto& key : block_->keys) {
+    auto it = server_->blocked.find(key);
+    if (it == server_->blocked.end()) continue;
+    auto& v = it->second;
+    v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& e) { return e.first == id_; }),
+            v.end());
+    if (v.empty()) server_->blocked.erase(it);
+  }
+  block_.reset();
+  if (block_timer_) block_timer_->cancel();
+}
+
+void Connection::FinishBlock(const Reply& reply) {
+  Unblock();
+  parked_ = false;
+  if (reply.type == Reply::Type::kNil) {
+    out_.append("*-1\r\n");
+  } else {
+    WriteReply(reply, &out_);
+  }
+  Process();  // runs what was pipelined behind the blocked command
 }
 
 // ---- the server ----

@@ -44,7 +44,8 @@ class Backend {
   // Called once after the commands of one read from a client have run (pipelining): the
   // place to schedule work the commands caused (timers, sends), batched.
   virtual void AfterCommands() {}
-  // Blocking commands (XREADGROUP ... BLOCK, AASIM WAITSYNC): returns true if the backend
+  // Blocking admin commands (AASIM WAITSYNC; XREADGROUP ... BLOCK is the endpoint's own,
+  // woken by XADDs through this backend's endpoint): returns true if the backend
   // took the command and will call `resume` later (its connection waits meanwhile), false
   // to run it normally. Not called inside MULTI.
   virtual bool MaybePark(const std::vector<std::string>& argv, Resume resume) {

@@ -16,7 +16,11 @@
 //
 // Blocking commands: a command may *park* its connection (Backend::MaybePark): no further
 // command of that connection runs, and nothing more is read, until the backend resumes it
-// with the reply. Other connections are unaffected.
+// with the reply. Other connections are unaffected. `XREADGROUP ... BLOCK ms` (outside
+// MULTI) parks here when the group has nothing new, as Redis 7: an XADD to one of its
+// streams through this endpoint re-runs it (blocked clients served first come, first
+// served, right after the XADD's command), the timeout replies a null array, BLOCK 0 waits
+// forever; the blocked client is still read, so a disconnection frees it.
 //
 // Threading: everything runs on the io_context's thread; run that io_context from one
 // thread. Lifetime: the server may be destroyed before the io_context; connections still
