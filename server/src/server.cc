@@ -91,6 +91,34 @@ bool SimpleGlob(std::string_view pattern, std::string_view text) {
 class Connection;
 struct ServerState;
 
+// Where XREADGROUP's BLOCK option is (its index), if it has a valid one (a non-negative
+// integer) before STREAMS; 0 if none. *ms gets the timeout.
+size_t FindBlock(const std::vector<std::string>& argv, int64_t* ms) {
+  if (argv.empty() || !IEquals(argv[0], "XREADGROUP")) return 0;
+  for (size_t i = 1; i + 1 < argv.size(); ++i) {
+    if (IEquals(argv[i], "STREAMS")) return 0;
+    if (IEquals(argv[i], "BLOCK")) {
+      const std::string& t = argv[i + 1];
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), *ms);
+      if (ec != std::errc() || end != t.data() + t.size() || *ms < 0) return 0;
+      return i;
+    }
+  }
+  return 0;
+}
+
+// The endpoint does the waiting: a valid BLOCK never reaches the store (a Redis store
+// forwards stream commands, and a BLOCK there would stall the whole region). An invalid
+// one does, for the store's error reply.
+std::vector<std::string> WithoutBlock(const std::vector<std::string>& argv) {
+  int64_t ms = 0;
+  size_t at = FindBlock(argv, &ms);
+  if (at == 0) return argv;
+  std::vector<std::string> out(argv.begin(), argv.begin() + static_cast<std::ptrdiff_t>(at));
+  out.insert(out.end(), argv.begin() + static_cast<std::ptrdiff_t>(at) + 2, argv.end());
+  return out;
+}
+
 // What a connection's cluster_sim::Session runs on: the endpoint's Backend (which keeps the
 // simulation current, replicates, and wakes blocked readers), plus the endpoint's own
 // commands a MULTI may queue (PING, ECHO answered at EXEC; the others get an error there).
@@ -131,7 +159,7 @@ std::vector<Reply> SessionBackend::ExecuteBatch(const std::vector<std::vector<st
     if (c != nullptr && c->op != Op::kStore) {
       out[i] = QueuedEndpointReply(cmds[i], c->op);
     } else {
-      store.push_back(cmds[i]);
+      store.push_back(WithoutBlock(cmds[i]));
       at.push_back(i);
     }
   }
@@ -671,7 +699,7 @@ void Connection::Info(const std::vector<std::string>& argv) {
 // ---- blocking reads ----
 
 Reply SessionBackend::Execute(const std::vector<std::string>& argv) {
-  Reply r = backend_.Execute(argv);
+  Reply r = backend_.Execute(WithoutBlock(argv));
   NoteWrite(argv, r);
   return r;
 }
@@ -705,22 +733,16 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
   if (!IEquals(argv[0], "XREADGROUP")) return false;
   // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...: find BLOCK and
   // the keys; anything malformed runs normally (the store replies the error).
-  std::optional<int64_t> ms;
+  int64_t ms = 0;
+  if (FindBlock(argv, &ms) == 0) return false;
   size_t streams_at = 0;
   for (size_t i = 1; i < argv.size(); ++i) {
     if (IEquals(argv[i], "STREAMS")) {
       streams_at = i + 1;
       break;
     }
-    if (IEquals(argv[i], "BLOCK") && i + 1 < argv.size()) {
-      int64_t v = 0;
-      const std::string& t = argv[i + 1];
-      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-      if (ec != std::errc() || end != t.data() + t.size() || v < 0) return false;
-      ms = v;
-    }
   }
-  if (!ms || streams_at == 0 || (argv.size() - streams_at) % 2 != 0) return false;
+  if (streams_at == 0 || (argv.size() - streams_at) % 2 != 0) return false;
   Reply r = session_->Execute(argv);
   server_->ServeReadyKeys();
   if (r.type != Reply::Type::kNil) {
@@ -736,9 +758,9 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
   for (const auto& key : b.keys) server_->blocked[key].emplace_back(id_, weak_from_this());
   block_ = std::move(b);
   parked_ = true;
-  if (*ms > 0) {
+  if (ms > 0) {
     block_timer_ = std::make_unique<asio::steady_timer>(server_->io);
-    block_timer_->expires_after(std::chrono::milliseconds(*ms));
+    block_timer_->expires_after(std::chrono::milliseconds(ms));
     block_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec || !self->block_ || self->closed_) return;
       self->FinishBlock(Reply::Nil());  // timed out: a null array
