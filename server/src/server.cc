@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include <boost/asio.hpp>
@@ -676,7 +677,12 @@ void Connection::Info(const std::vector<std::string>& argv) {
            "\r\nuptime_in_seconds:" + std::to_string(uptime) + "\r\n\r\n";
   }
   if (wanted("clients")) {
-    out += "# Clients\r\nconnected_clients:" + std::to_string(s.connections.size()) + "\r\n\r\n";
+    std::set<uint64_t> blocked;  // a client blocked on several streams counts once
+    for (const auto& [key, waiting] : s.blocked) {
+      for (const auto& w : waiting) blocked.insert(w.first);
+    }
+    out += "# Clients\r\nconnected_clients:" + std::to_string(s.connections.size()) +
+           "\r\nblocked_clients:" + std::to_string(blocked.size()) + "\r\n\r\n";
   }
   if (wanted("stats")) {
     out += "# Stats\r\ntotal_connections_received:" + std::to_string(s.total_connections) +

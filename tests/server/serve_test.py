@@ -291,6 +291,7 @@ class ServeBlockingReads(unittest.TestCase):
         self.assertTrue(t.is_alive())  # blocked: nothing for the group yet
         # Other clients are served meanwhile.
         self.assertTrue(a2.ping())
+        self.assertEqual(a2.info("clients")["blocked_clients"], 1)
         a2.set("x", 1)
         self.assertEqual(a2.get("x"), b"1")
         # Streams are region-local: an XADD in region B does not serve A's reader.
@@ -301,6 +302,7 @@ class ServeBlockingReads(unittest.TestCase):
         t.join(5)
         self.assertFalse(t.is_alive())
         self.assertEqual(results["w1"], [[b"jobs", [(entry, {b"job": b"42"})]]])
+        self.assertEqual(a2.info("clients")["blocked_clients"], 0)
         # Delivered to w1: pending for it, not delivered again.
         self.assertEqual(a2.xpending("jobs", "workers")["pending"], 1)
         self.assertEqual(a2.xreadgroup("workers", "w2", {"jobs": ">"}), [])  # redis-py: nil
