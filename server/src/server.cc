@@ -357,6 +357,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void FinishBlock(const Reply& reply);
   std::optional<Block> block_;
   std::unique_ptr<asio::steady_timer> block_timer_;
+  uint64_t block_gen_ = 0;
 };
 
 void Connection::Dispatch() {
@@ -767,8 +768,11 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
   if (ms > 0) {
     block_timer_ = std::make_unique<asio::steady_timer>(server_->io);
     block_timer_->expires_after(std::chrono::milliseconds(ms));
-    block_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (ec || !self->block_ || self->closed_) return;
+    // The generation: a timeout already queued when an XADD served this block must not
+    // end a later block of the same connection.
+    uint64_t gen = ++block_gen_;
+    block_timer_->async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
+      if (ec || gen != self->block_gen_ || !self->block_ || self->closed_) return;
       self->FinishBlock(Reply::Nil());  // timed out: a null array
     });
   }
@@ -793,6 +797,7 @@ void Connection::Unblock() {
     if (v.empty()) server_->blocked.erase(it);
   }
   block_.reset();
+  ++block_gen_;
   if (block_timer_) block_timer_->cancel();
 }
 
