@@ -3,6 +3,7 @@
 #include <cctype>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -12,6 +13,9 @@
 
 #include <boost/asio.hpp>
 
+#if AASIM_WITH_REDIS
+#include "cluster_sim/redis_store.h"
+#endif
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "cluster_sim/simulation.h"
@@ -147,6 +151,8 @@ struct NodeArgs {
   std::string requirepass;
   size_t backlog_bytes = 1 << 20;
   uint16_t incarnation = 0;
+  std::string redis;  // redis://host:port/db: the node's durable store
+  std::string redis_prefix = "aasim";
 };
 
 int NodeFail(const std::string& message) {
@@ -207,6 +213,30 @@ int RunNode(const NodeArgs& args) {
   config.backlog_bytes = args.backlog_bytes;
   config.incarnation = args.incarnation;
   config.server.requirepass = args.requirepass;
+  if (!args.redis.empty()) {
+#if AASIM_WITH_REDIS
+    auto address = cluster_sim::ParseRedisUrl(args.redis);
+    if (!address.ok()) return NodeFail("--redis " + address.status().message());
+    st = cluster_sim::PingRedis(*address);
+    if (!st.ok()) return NodeFail("--redis " + args.redis + ": " + st.message());
+    cluster_sim::RedisStoreOptions options;
+    options.address = *address;
+    options.region = args.region;
+    options.prefix = args.redis_prefix;
+    config.durable = true;
+    config.store_factory = [options](int, crdt::ReplicaId self) {
+      auto store = cluster_sim::RedisStore::Open(self, options);
+      if (!store.ok()) {
+        // It answered a moment ago: it died since, or holds data that is not aasim's.
+        std::cerr << "aasim node: --redis " << store.status().message() << "\n";
+        std::exit(kExitBadInput);
+      }
+      return std::unique_ptr<cluster_sim::Store>(std::move(*store));
+    };
+#else
+    return NodeFail("--redis: this aasim was built without Redis (AASIM_WITH_REDIS=OFF)");
+#endif
+  }
 
   boost::asio::io_context io(1);
   server::Node node(io, config);
@@ -254,6 +284,13 @@ CLI::App* AddNodeCommand(CLI::App& app, int* exit_code) {
                   "This run's incarnation, 1..65535 (default: from the clock; must differ "
                   "from the previous run's when the in-memory store lost its data)")
       ->check(CLI::Range(1, 65535));
+  cmd->add_option("--redis", args->redis,
+                  "Keep this region's data, replication log and progress in this Redis "
+                  "(redis://[:password@]host:port/db; run it with appendfsync always): a node "
+                  "killed and restarted on it resumes, losing nothing it acknowledged")
+      ->type_name("URL");
+  cmd->add_option("--redis-prefix", args->redis_prefix,
+                  "Key prefix of aasim's metadata in that Redis (default aasim)");
   cmd->callback([args, exit_code] { *exit_code = RunNode(*args); });
   return cmd;
 }

@@ -144,6 +144,7 @@ Reply Session::Queue(const std::vector<std::string>& argv) {
     arity = -2;
   } else {
     arity = Arity(name);
+    if (arity == 0) arity = backend_->ExtraArity(name);
   }
   if (arity == 0) {
     dirty_ = true;

@@ -1,8 +1,8 @@
 // The commands an endpoint knows, with Redis's metadata (arity, flags, key positions): what
-// COMMAND returns (redis-cli and client libraries read it) and what MULTI checks before
-// queueing. Store commands must be listed here when the store learns them; a command
-// missing here still runs (the store answers), it only lacks COMMAND metadata and is
-// queued by MULTI unchecked.
+// COMMAND returns (redis-cli and client libraries read it), and which commands the endpoint
+// runs itself (Op). MULTI's queueing checks are cluster_sim::Session's (the command
+// engine's arities); this table only adds the endpoint's own commands to them. A store
+// command missing here still runs (the store answers); it only lacks COMMAND metadata.
 #pragma once
 
 #include <string_view>

@@ -23,6 +23,7 @@ namespace {
 constexpr std::string_view kRepl = "AASIM.REPL";
 constexpr auto kMinBackoff = std::chrono::milliseconds(50);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
+constexpr uint64_t kTrimStep = 256;  // trim a durable log by at least this many entries
 
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -99,7 +100,7 @@ struct Node::Impl : public Backend {
     if (!effect.empty()) OnLocalWrite(std::move(effect));
     return replies;
   }
-  std::string Dump(std::string_view key) override { return store->Dump(key); }
+  uint64_t KeyVersion(std::string_view key) override { return store->KeyVersion(key); }
   Reply Admin(const std::vector<std::string>& argv) override;
   std::string InfoActiveActive() override;
   void AfterCommands() override {
@@ -109,7 +110,8 @@ struct Node::Impl : public Backend {
   // ---- the log ----
   // A client's write (or, with relay, this node's merged state passed on after a restart).
   void OnLocalWrite(std::string effect, bool relay = false) {
-    ++last_seq;
+    // A durable store numbered the write in its own log, atomically with the data.
+    last_seq = store->durable() ? store->LogHead() : last_seq + 1;
     (relay ? relays : local_writes)++;
     log_bytes += effect.size();
     log.push_back({last_seq, std::move(effect)});
@@ -150,7 +152,9 @@ struct Node::Impl : public Backend {
     if (!ParseU64(argv[3], &epoch)) return Reply::Error("ERR AASIM.REPL: bad epoch");
     if (epoch != in.epoch) {  // a new incarnation of the sender: its log starts over
       in.epoch = epoch;
-      in.held = 0;
+      // A durable store remembers what it holds of that incarnation's log (progress
+      // committed with the data), so a restarted node resumes instead of starting over.
+      in.held = store->durable() ? store->Progress(Origin(argv[2], epoch)) : 0;
     }
     if (IEquals(kind, "HELLO") && argv.size() == 4) {
       return Reply::Array({Reply::Integer(static_cast<int64_t>(in.held)),
@@ -164,7 +168,7 @@ struct Node::Impl : public Backend {
       if (seq <= in.held) {
         ++in.filtered;
       } else if (seq == in.held + 1) {
-        Status st = store->Merge(argv[5]);
+        Status st = MergeAndStore(argv[2], epoch, seq, argv[5]);
         if (!st.ok()) return Reply::Error("ERR AASIM.REPL: " + st.message());
         in.held = seq;
         ++in.received;
@@ -174,7 +178,7 @@ struct Node::Impl : public Backend {
       return Reply::Integer(static_cast<int64_t>(in.held));
     }
     if (IEquals(kind, "STATE")) {
-      Status st = store->Merge(argv[5]);
+      Status st = MergeAndStore(argv[2], epoch, std::max(in.held, seq), argv[5]);
       if (!st.ok()) return Reply::Error("ERR AASIM.REPL: " + st.message());
       in.held = std::max(in.held, seq);
       ++in.received;
@@ -187,6 +191,31 @@ struct Node::Impl : public Backend {
       return Reply::Integer(static_cast<int64_t>(in.held));
     }
     return Reply::Error("ERR AASIM.REPL: unknown message '" + kind + "'");
+  }
+
+  static std::string Origin(const std::string& region, uint64_t epoch) {
+    return region + "#" + std::to_string(epoch);
+  }
+  // Merges a peer's effect (or full state) covering its log up to `seq`. A durable store
+  // records that progress with the data, and the merge is on disk (Flush) before the
+  // caller acknowledges it: an acknowledged effect survives a kill -9 of this node.
+  Status MergeAndStore(const std::string& from, uint64_t epoch, uint64_t seq,
+                       std::string_view payload) {
+    if (!store->durable()) return store->Merge(payload);
+    Status st = store->MergeFrom(Origin(from, epoch), seq, payload);
+    return st.ok() ? store->Flush() : st;
+  }
+  // Drops from a durable store's log what every peer acknowledged, in steps (each trim is
+  // a round trip to the store), once every peer has told us what it holds.
+  void TrimDurableLog() {
+    if (!store->durable()) return;
+    uint64_t upto = last_seq;
+    for (const auto& o : outs) {
+      if (o.peer_epoch == 0) return;  // not heard from since we started
+      upto = std::min(upto, o.acked);
+    }
+    if (upto < log_trimmed + kTrimStep) return;
+    if (store->TrimLog(upto).ok()) log_trimmed = upto;
   }
 
   // ---- sending (our links to peers) ----
@@ -306,6 +335,7 @@ struct Node::Impl : public Backend {
       }
     }
     o.in.erase(0, pos);
+    TrimDurableLog();
     return ok;
   }
   void OnHello(Out& o, uint64_t held, uint64_t peer_epoch) {
@@ -317,6 +347,17 @@ struct Node::Impl : public Backend {
     o.sent_upto = held;
     if (held >= last_seq && !peer_restarted) return;  // up to date
     uint64_t first = log.empty() ? last_seq + 1 : log.front().first;
+    if (!peer_restarted && held + 1 < first && store->durable()) {
+      // Not in memory (this node restarted, or the backlog dropped it): the durable log
+      // may still hold it.
+      auto entries = store->ReadLog(held + 1, last_seq);
+      if (entries.ok() && !entries->empty() && entries->front().first == held + 1 &&
+          entries->back().first == last_seq) {
+        ++o.partial_syncs;
+        for (const auto& e : *entries) SendEffect(o, e);
+        return;
+      }
+    }
     if (peer_restarted || held + 1 < first) {
       SendState(o);  // CASE 1: the peer lost its memory, or our backlog lost what it needs
       return;
@@ -338,6 +379,7 @@ struct Node::Impl : public Backend {
   std::deque<std::pair<uint64_t, std::string>> log;
   size_t log_bytes = 0;
   uint64_t last_seq = 0;
+  uint64_t log_trimmed = 0;  // a durable store's log is trimmed up to here
   uint64_t local_writes = 0;
   uint64_t relays = 0;
   std::deque<Out> outs;  // peers, in region order (deque: stable addresses)
@@ -434,6 +476,10 @@ Status Node::Start() {
   auto site =
       static_cast<uint16_t>(std::find(names.begin(), names.end(), c.region) - names.begin());
   n.incarnation = c.incarnation;
+  if (n.incarnation == 0 && c.durable) {
+    // A durable store's data and log survive a restart: same incarnation, same log.
+    n.incarnation = 1;
+  }
   if (n.incarnation == 0) {
     // Milliseconds of the clock, folded into 16 bits: a restart gets another incarnation
     // unless it lands a multiple of 65.5 seconds later to the millisecond.
@@ -446,6 +492,11 @@ Status Node::Start() {
   crdt::ReplicaId self = crdt::MakeReplicaId(site, n.incarnation);
   n.store = c.store_factory ? c.store_factory(site, self) : cluster_sim::NewMemoryStore(self);
   n.fresh = !n.store->durable() || n.store->Keys().empty();
+  if (n.store->durable()) {
+    // Resume where the previous run stopped: its log (replayed to peers that lack it, see
+    // OnHello) and, per peer, what it held (Repl reads the progress).
+    n.last_seq = n.store->LogHead();
+  }
   Status st = n.server.Listen(c.listen_host, c.listen_port);
   if (!st.ok()) return st;
   for (const auto& p : c.peers) {

@@ -5,13 +5,15 @@
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <optional>
+#include <set>
 #include <utility>
 
 #include <boost/asio.hpp>
 #include <unistd.h>
 
+#include "cluster_sim/session.h"
 #include "command_table.h"
-#include "server/transaction.h"
 
 namespace server {
 
@@ -88,6 +90,89 @@ bool SimpleGlob(std::string_view pattern, std::string_view text) {
 }  // namespace
 
 class Connection;
+struct ServerState;
+
+// Where XREADGROUP's BLOCK option is (its index), if it has a valid one (a non-negative
+// integer) before STREAMS; 0 if none. *ms gets the timeout.
+size_t FindBlock(const std::vector<std::string>& argv, int64_t* ms) {
+  if (argv.empty() || !IEquals(argv[0], "XREADGROUP")) return 0;
+  for (size_t i = 1; i + 1 < argv.size(); ++i) {
+    if (IEquals(argv[i], "STREAMS")) return 0;
+    if (IEquals(argv[i], "BLOCK")) {
+      const std::string& t = argv[i + 1];
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), *ms);
+      if (ec != std::errc() || end != t.data() + t.size() || *ms < 0) return 0;
+      return i;
+    }
+  }
+  return 0;
+}
+
+// The endpoint does the waiting: a valid BLOCK never reaches the store (a Redis store
+// forwards stream commands, and a BLOCK there would stall the whole region). An invalid
+// one does, for the store's error reply.
+std::vector<std::string> WithoutBlock(const std::vector<std::string>& argv) {
+  int64_t ms = 0;
+  size_t at = FindBlock(argv, &ms);
+  if (at == 0) return argv;
+  std::vector<std::string> out(argv.begin(), argv.begin() + static_cast<std::ptrdiff_t>(at));
+  out.insert(out.end(), argv.begin() + static_cast<std::ptrdiff_t>(at) + 2, argv.end());
+  return out;
+}
+
+// What a connection's cluster_sim::Session runs on: the endpoint's Backend (which keeps the
+// simulation current, replicates, and wakes blocked readers), plus the endpoint's own
+// commands a MULTI may queue (PING, ECHO answered at EXEC; the others get an error there).
+// An XADD that succeeded is noted in ServerState::ready_keys, so readers blocked on that
+// stream are served.
+class SessionBackend final : public cluster_sim::Session::Backend {
+ public:
+  SessionBackend(server::Backend& backend, ServerState& state) : backend_(backend), state_(state) {}
+  Reply Execute(const std::vector<std::string>& argv) override;
+  std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) override;
+  uint64_t KeyVersion(std::string_view key) override { return backend_.KeyVersion(key); }
+  int ExtraArity(std::string_view lower) override {
+    const CommandInfo* c = FindCommand(lower);
+    return c != nullptr && c->op != Op::kStore ? c->arity : 0;
+  }
+
+ private:
+  void NoteWrite(const std::vector<std::string>& argv, const Reply& reply);
+
+  server::Backend& backend_;
+  ServerState& state_;
+};
+
+// The reply of an endpoint command queued in a MULTI.
+Reply QueuedEndpointReply(const std::vector<std::string>& argv, Op op) {
+  if (op == Op::kPing) return argv.size() == 1 ? Reply::Status("PONG") : Reply::Bulk(argv[1]);
+  if (op == Op::kEcho) return Reply::Bulk(argv[1]);
+  return Reply::Error("ERR '" + Lower(argv[0]) +
+                      "' inside MULTI/EXEC is not supported by aasim (run it outside)");
+}
+
+std::vector<Reply> SessionBackend::ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) {
+  std::vector<Reply> out(cmds.size());
+  std::vector<std::vector<std::string>> store;
+  std::vector<size_t> at;
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    const CommandInfo* c = FindCommand(cmds[i][0]);
+    if (c != nullptr && c->op != Op::kStore) {
+      out[i] = QueuedEndpointReply(cmds[i], c->op);
+    } else {
+      store.push_back(WithoutBlock(cmds[i]));
+      at.push_back(i);
+    }
+  }
+  if (!store.empty()) {
+    std::vector<Reply> replies = backend_.ExecuteBatch(store);
+    for (size_t j = 0; j < at.size() && j < replies.size(); ++j) {
+      NoteWrite(store[j], replies[j]);
+      out[at[j]] = std::move(replies[j]);
+    }
+  }
+  return out;
+}
 
 struct ServerState {
   ServerState(asio::io_context& io_context, Backend& b, ServerOptions o)
@@ -105,6 +190,13 @@ struct ServerState {
   Backend* backend;  // null once the server is destroyed
   ServerOptions options;
   std::map<uint64_t, std::weak_ptr<Connection>> connections;  // by client id
+  // Clients blocked in XREADGROUP, by stream key, in the order they blocked (Redis serves
+  // them first come, first served).
+  std::map<std::string, std::vector<std::pair<uint64_t, std::weak_ptr<Connection>>>> blocked;
+  std::vector<std::string> ready_keys;  // streams XADDed to since blocked clients were served
+  bool serving_ready = false;
+  // Serves the clients blocked on ready_keys (after every command, as Redis does).
+  void ServeReadyKeys();
   uint64_t next_id = 1;
   uint64_t total_connections = 0;
   uint64_t total_commands = 0;
@@ -119,16 +211,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
         socket_(std::move(socket)),
         parser_(server_->options.limits),
         id_(id),
-        authed_(server_->options.requirepass.empty()) {
+        authed_(server_->options.requirepass.empty()),
+        session_(std::make_unique<cluster_sim::Session>(
+            std::make_unique<SessionBackend>(*server_->backend, *server_))) {
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
     auto ep = socket_.remote_endpoint(ec);
     if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
-  ~Connection() { server_->connections.erase(id_); }
+  ~Connection() {
+    Unblock();
+    server_->connections.erase(id_);
+  }
 
   void Start() { DoRead(); }
   void Close() {
+    Unblock();
     boost::system::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -137,12 +235,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t id() const { return id_; }
   std::string Describe() const {
     return "id=" + std::to_string(id_) + " addr=" + peer_ + " name=" + name_ +
-           " db=0 multi=" + (tx_.active() ? "1" : "-1");
+           " db=0 multi=" + (session_->in_multi() ? std::to_string(session_->queued()) : "-1");
   }
 
  private:
   void DoRead() {
-    if (reading_ || closed_ || closing_ || parked_) return;
+    // A client blocked in XREADGROUP is still read (what it pipelines waits in the parser),
+    // so its disconnection is noticed; one parked otherwise is not.
+    if (reading_ || closed_ || closing_ || (parked_ && !block_)) return;
+    if (block_ && parser_.buffered() > server_->options.limits.max_bulk_bytes) return;
     if (out_.size() + writing_.size() > server_->options.max_output_bytes) return;
     reading_ = true;
     char* p = parser_.Prepare(kReadChunk);
@@ -205,6 +306,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   void Dispatch();
   void DispatchCommand(Op op, const std::vector<std::string>& argv);
+  void RunInSession(Op op, const std::vector<std::string>& argv);
   void Client(const std::vector<std::string>& argv);
   void Command(const std::vector<std::string>& argv);
   void Config(const std::vector<std::string>& argv);
@@ -232,7 +334,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool parked_ = false;
   std::string name_;
   std::string peer_;
-  Transaction tx_;
+  // MULTI/EXEC/WATCH state, and the path of every store command (one implementation of
+  // transactions in the project: cluster_sim::Session).
+  std::unique_ptr<cluster_sim::Session> session_;
+
+ public:
+  // ---- XREADGROUP ... BLOCK ms ----
+  // Runs `argv` (an XREADGROUP, not inside MULTI); if the store has nothing for the group
+  // and BLOCK was given, parks the connection until an XADD to one of its streams serves
+  // it, or the timeout (nil); BLOCK 0 waits forever. Returns false if it is no blocking
+  // read (the caller runs the command normally).
+  bool MaybeBlock(const std::vector<std::string>& argv);
+  // A stream the client waits on got an entry: run the read again.
+  void KeyReady();
+
+ private:
+  struct Block {
+    std::vector<std::string> argv;
+    std::vector<std::string> keys;
+  };
+  void Unblock();
+  void FinishBlock(const Reply& reply);
+  std::optional<Block> block_;
+  std::unique_ptr<asio::steady_timer> block_timer_;
+  uint64_t block_gen_ = 0;
 };
 
 void Connection::Dispatch() {
@@ -253,23 +378,34 @@ void Connection::Dispatch() {
     WriteError("NOAUTH Authentication required.", &out_);
     return;
   }
-  if (tx_.active() && op != Op::kExec && op != Op::kDiscard && op != Op::kMulti &&
-      op != Op::kWatch && op != Op::kReset) {
-    std::string error;
-    int argc = static_cast<int>(argv.size());
-    if (info != nullptr &&
-        ((info->arity > 0 && argc != info->arity) || (info->arity < 0 && argc < -info->arity))) {
-      error = ArityError(argv[0]);
-    }
-    tx_.Queue(argv, error);
-    if (error.empty()) {
-      WriteStatus("QUEUED", &out_);
-    } else {
-      WriteError(error, &out_);
-    }
-    return;
+  if (op == Op::kStore && !session_->in_multi() && MaybeBlock(argv)) return;
+  switch (op) {
+    case Op::kStore:
+    case Op::kMulti:
+    case Op::kExec:
+    case Op::kDiscard:
+    case Op::kWatch:
+    case Op::kUnwatch:
+      return RunInSession(op, argv);
+    case Op::kQuit:
+    case Op::kReset:
+      break;  // run at once, even inside MULTI (as Redis does)
+    default:
+      if (session_->in_multi()) return RunInSession(op, argv);  // queued (or refused)
+      break;
   }
   DispatchCommand(op, argv);
+}
+
+void Connection::RunInSession(Op op, const std::vector<std::string>& argv) {
+  Reply r = session_->Execute(argv);
+  server_->ServeReadyKeys();  // an XADD (or an EXEC with one) serves blocked readers
+  if ((op == Op::kExec || IEquals(argv[0], "XREADGROUP")) && r.type == Reply::Type::kNil) {
+    // EXEC aborted by WATCH, XREADGROUP with nothing: Redis's null array.
+    out_.append("*-1\r\n");
+    return;
+  }
+  WriteReply(r, &out_);
 }
 
 void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
@@ -277,9 +413,6 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
   std::string_view cmd = argv[0];
   size_t argc = argv.size();
   switch (op) {
-    case Op::kStore:
-      WriteReply(backend.Execute(argv), &out_);
-      return;
     case Op::kPing:
       if (argc == 1) return WriteStatus("PONG", &out_);
       if (argc == 2) return WriteBulk(argv[1], &out_);
@@ -325,40 +458,11 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
     case Op::kInfo:
       return Info(argv);
     case Op::kReset:
-      if (tx_.active()) tx_.Discard();
-      tx_.Unwatch();
+      session_ = std::make_unique<cluster_sim::Session>(
+          std::make_unique<SessionBackend>(backend, *server_));
       name_.clear();
       authed_ = server_->options.requirepass.empty();
       return WriteStatus("RESET", &out_);
-    case Op::kMulti:
-      if (argc != 1) return WriteError(ArityError(cmd), &out_);
-      if (tx_.active()) return WriteError("ERR MULTI calls can not be nested", &out_);
-      tx_.Begin();
-      return WriteStatus("OK", &out_);
-    case Op::kExec: {
-      if (argc != 1) return WriteError(ArityError(cmd), &out_);
-      if (!tx_.active()) return WriteError("ERR EXEC without MULTI", &out_);
-      Reply r = tx_.Exec(backend);
-      if (r.type == Reply::Type::kNil) {  // aborted by WATCH: Redis's null array
-        out_.append("*-1\r\n");
-        return;
-      }
-      return WriteReply(r, &out_);
-    }
-    case Op::kDiscard:
-      if (argc != 1) return WriteError(ArityError(cmd), &out_);
-      if (!tx_.active()) return WriteError("ERR DISCARD without MULTI", &out_);
-      tx_.Discard();
-      return WriteStatus("OK", &out_);
-    case Op::kWatch:
-      if (argc < 2) return WriteError(ArityError(cmd), &out_);
-      if (tx_.active()) return WriteError("ERR WATCH inside MULTI is not allowed", &out_);
-      tx_.Watch(backend, std::vector<std::string>(argv.begin() + 1, argv.end()));
-      return WriteStatus("OK", &out_);
-    case Op::kUnwatch:
-      if (argc != 1) return WriteError(ArityError(cmd), &out_);
-      tx_.Unwatch();
-      return WriteStatus("OK", &out_);
     case Op::kAasim:
       // The continuation keeps the connection alive while it waits (no read is pending).
       if (backend.MaybePark(
@@ -367,6 +471,12 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
         return;
       }
       return WriteReply(backend.Admin(argv), &out_);
+    case Op::kStore:
+    case Op::kMulti:
+    case Op::kExec:
+    case Op::kDiscard:
+    case Op::kWatch:
+    case Op::kUnwatch:
     case Op::kQuit:
       break;  // handled in Dispatch
   }
@@ -568,7 +678,12 @@ void Connection::Info(const std::vector<std::string>& argv) {
            "\r\nuptime_in_seconds:" + std::to_string(uptime) + "\r\n\r\n";
   }
   if (wanted("clients")) {
-    out += "# Clients\r\nconnected_clients:" + std::to_string(s.connections.size()) + "\r\n\r\n";
+    std::set<uint64_t> blocked;  // a client blocked on several streams counts once
+    for (const auto& [key, waiting] : s.blocked) {
+      for (const auto& w : waiting) blocked.insert(w.first);
+    }
+    out += "# Clients\r\nconnected_clients:" + std::to_string(s.connections.size()) +
+           "\r\nblocked_clients:" + std::to_string(blocked.size()) + "\r\n\r\n";
   }
   if (wanted("stats")) {
     out += "# Stats\r\ntotal_connections_received:" + std::to_string(s.total_connections) +
@@ -588,22 +703,113 @@ void Connection::Info(const std::vector<std::string>& argv) {
   WriteBulk(out, &out_);
 }
 
-// ---- the transaction ----
+// ---- blocking reads ----
 
-Reply Transaction::Exec(Backend& backend) {
-  bool aborted = aborted_;
-  bool dirty = false;
-  for (const auto& [key, value] : watched_) {
-    if (backend.Dump(key) != value) dirty = true;
+Reply SessionBackend::Execute(const std::vector<std::string>& argv) {
+  Reply r = backend_.Execute(WithoutBlock(argv));
+  NoteWrite(argv, r);
+  return r;
+}
+
+void SessionBackend::NoteWrite(const std::vector<std::string>& argv, const Reply& reply) {
+  if (argv.size() >= 2 && reply.type != Reply::Type::kError && IEquals(argv[0], "XADD") &&
+      state_.blocked.count(argv[1]) != 0) {
+    state_.ready_keys.push_back(argv[1]);
   }
-  std::vector<std::vector<std::string>> queue = std::move(queue_);
-  Discard();
-  if (aborted) {
-    return Reply::Error("EXECABORT Transaction discarded because of previous errors.");
+}
+
+void ServerState::ServeReadyKeys() {
+  if (serving_ready) return;  // a served client's pipelined XADD: the loop below sees it
+  serving_ready = true;
+  while (!ready_keys.empty()) {
+    std::vector<std::string> keys = std::move(ready_keys);
+    ready_keys.clear();
+    for (const auto& key : keys) {
+      auto it = blocked.find(key);
+      if (it == blocked.end()) continue;
+      auto waiting = it->second;  // serving one unblocks it (erases it from the map)
+      for (auto& [id, weak] : waiting) {
+        if (auto c = weak.lock()) c->KeyReady();
+      }
+    }
   }
-  if (dirty) return Reply{Reply::Type::kNil, {}, 0, {}};  // a nil array (*-1 in RESP2)
-  if (queue.empty()) return Reply::Array({});
-  return Reply::Array(backend.ExecuteBatch(queue));
+  serving_ready = false;
+}
+
+bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
+  if (!IEquals(argv[0], "XREADGROUP")) return false;
+  // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...: find BLOCK and
+  // the keys; anything malformed runs normally (the store replies the error).
+  int64_t ms = 0;
+  if (FindBlock(argv, &ms) == 0) return false;
+  size_t streams_at = 0;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    if (IEquals(argv[i], "STREAMS")) {
+      streams_at = i + 1;
+      break;
+    }
+  }
+  if (streams_at == 0 || (argv.size() - streams_at) % 2 != 0) return false;
+  Reply r = session_->Execute(argv);
+  server_->ServeReadyKeys();
+  if (r.type != Reply::Type::kNil) {
+    WriteReply(r, &out_);
+    return true;
+  }
+  Block b{argv, {}};
+  size_t n = (argv.size() - streams_at) / 2;
+  for (size_t k = 0; k < n; ++k) {
+    const std::string& key = argv[streams_at + k];
+    if (std::find(b.keys.begin(), b.keys.end(), key) == b.keys.end()) b.keys.push_back(key);
+  }
+  for (const auto& key : b.keys) server_->blocked[key].emplace_back(id_, weak_from_this());
+  block_ = std::move(b);
+  parked_ = true;
+  if (ms > 0) {
+    block_timer_ = std::make_unique<asio::steady_timer>(server_->io);
+    block_timer_->expires_after(std::chrono::milliseconds(ms));
+    // The generation: a timeout already queued when an XADD served this block must not
+    // end a later block of the same connection.
+    uint64_t gen = ++block_gen_;
+    block_timer_->async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
+      if (ec || gen != self->block_gen_ || !self->block_ || self->closed_) return;
+      self->FinishBlock(Reply::Nil());  // timed out: a null array
+    });
+  }
+  return true;
+}
+
+void Connection::KeyReady() {
+  if (!block_ || closed_ || server_->backend == nullptr) return;
+  Reply r = session_->Execute(block_->argv);
+  if (r.type == Reply::Type::kNil) return;  // another reader of the group took it: wait on
+  FinishBlock(r);
+}
+
+void Connection::Unblock() {
+  if (!block_) return;
+  for (const auto& key : block_->keys) {
+    auto it = server_->blocked.find(key);
+    if (it == server_->blocked.end()) continue;
+    auto& v = it->second;
+    v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& e) { return e.first == id_; }),
+            v.end());
+    if (v.empty()) server_->blocked.erase(it);
+  }
+  block_.reset();
+  ++block_gen_;
+  if (block_timer_) block_timer_->cancel();
+}
+
+void Connection::FinishBlock(const Reply& reply) {
+  Unblock();
+  parked_ = false;
+  if (reply.type == Reply::Type::kNil) {
+    out_.append("*-1\r\n");
+  } else {
+    WriteReply(reply, &out_);
+  }
+  Process();  // runs what was pipelined behind the blocked command
 }
 
 // ---- the server ----

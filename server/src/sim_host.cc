@@ -54,9 +54,9 @@ struct SimHost::Impl {
       host_.Advance();
       return host_.sim.ExecuteBatch(r_, cmds);
     }
-    std::string Dump(std::string_view key) override {
+    uint64_t KeyVersion(std::string_view key) override {
       host_.Advance();
-      return host_.sim.alive(r_) ? host_.sim.Dump(r_, key) : "(down)";
+      return host_.sim.KeyVersion(r_, key);
     }
     Reply Admin(const std::vector<std::string>& argv) override { return host_.Admin(argv); }
     std::string InfoActiveActive() override;

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -209,6 +210,151 @@ class ServePythonClient(unittest.TestCase):
         self.assertEqual(replies[0], 1)
         self.assertIsInstance(replies[1], redis.ResponseError)
         self.assertIn("WRONGTYPE", str(replies[1]))
+
+
+    def test_watch_aborts_when_a_write_restores_the_same_value(self):
+        # Redis compares versions, not values: a write that leaves the value as it was
+        # (SET to the same value, or a change and a change back) still aborts EXEC.
+        s = Served(self, TWO_REGIONS % "30ms")
+        a, a2, b = s.client("A"), s.client("A"), s.client("B")
+        a.set("balance", 10)
+        with a.pipeline() as p:
+            p.watch("balance")
+            a2.set("balance", 10)
+            p.multi()
+            p.incr("balance")
+            with self.assertRaises(redis.WatchError):
+                p.execute()
+        with a.pipeline() as p:
+            p.watch("balance")
+            a2.incr("balance")
+            a2.decr("balance")
+            p.multi()
+            p.incr("balance")
+            with self.assertRaises(redis.WatchError):
+                p.execute()
+        # The same value written in region B, merged into A between WATCH and EXEC.
+        self.assertEqual(a.execute_command("AASIM", "WAITSYNC"), b"OK")
+        with a.pipeline() as p:
+            p.watch("balance")
+            b.set("balance", 10)
+            self.assertEqual(a.execute_command("AASIM", "WAITSYNC"), b"OK")
+            p.multi()
+            p.incr("balance")
+            with self.assertRaises(redis.WatchError):
+                p.execute()
+        self.assertEqual(a.get("balance"), b"10")
+        # Reads do not move the version: EXEC runs.
+        with a.pipeline() as p:
+            p.watch("balance")
+            a2.get("balance")
+            p.multi()
+            p.incr("balance")
+            self.assertEqual(p.execute(), [11])
+
+    def test_endpoint_and_unknown_commands_inside_multi(self):
+        s = Served(self, TWO_REGIONS % "30ms")
+        with socket.create_connection(("127.0.0.1", s.ports["A"])) as sock:
+            sock.sendall(b"MULTI\r\nPING\r\nECHO hi\r\nINCR n\r\nEXEC\r\n"
+                         b"MULTI\r\nNOSUCH x\r\nEXEC\r\nQUIT\r\n")
+            self.assertEqual(read_reply(sock),
+                             b"+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n"
+                             b"*3\r\n+PONG\r\n$2\r\nhi\r\n:1\r\n"
+                             b"+OK\r\n-ERR unknown command 'NOSUCH', with args beginning "
+                             b"with: 'x' \r\n-EXECABORT Transaction discarded because of "
+                             b"previous errors.\r\n+OK\r\n")
+
+
+class ServeBlockingReads(unittest.TestCase):
+    """XREADGROUP ... BLOCK ms, as Redis 7: waits for an XADD in the region, nil at the
+    timeout, BLOCK 0 forever, first blocked first served, other clients served meanwhile."""
+
+    def reader(self, client, consumer, block, results):
+        def run():
+            try:
+                results[consumer] = client.xreadgroup("workers", consumer, {"jobs": ">"},
+                                                      block=block)
+            except Exception as e:  # reported by the test thread
+                results[consumer] = e
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t
+
+    def test_blocked_reader_gets_the_entry_another_client_adds(self):
+        s = Served(self, TWO_REGIONS % "30ms")
+        a, a2, b = s.client("A"), s.client("A"), s.client("B")
+        a2.xgroup_create("jobs", "workers", id="$", mkstream=True)
+        b.xgroup_create("jobs", "workers", id="$", mkstream=True)
+        results = {}
+        t = self.reader(a, "w1", 0, results)
+        time.sleep(0.3)
+        self.assertTrue(t.is_alive())  # blocked: nothing for the group yet
+        # Other clients are served meanwhile.
+        self.assertTrue(a2.ping())
+        self.assertEqual(a2.info("clients")["blocked_clients"], 1)
+        a2.set("x", 1)
+        self.assertEqual(a2.get("x"), b"1")
+        # Streams are region-local: an XADD in region B does not serve A's reader.
+        b.xadd("jobs", {"in": "B"})
+        time.sleep(0.2)
+        self.assertTrue(t.is_alive())
+        entry = a2.xadd("jobs", {"job": "42"})
+        t.join(5)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(results["w1"], [[b"jobs", [(entry, {b"job": b"42"})]]])
+        self.assertEqual(a2.info("clients")["blocked_clients"], 0)
+        # Delivered to w1: pending for it, not delivered again.
+        self.assertEqual(a2.xpending("jobs", "workers")["pending"], 1)
+        self.assertEqual(a2.xreadgroup("workers", "w2", {"jobs": ">"}), [])  # redis-py: nil
+
+    def test_timeout_replies_nil(self):
+        s = Served(self, TWO_REGIONS % "30ms")
+        a = s.client("A")
+        a.xgroup_create("jobs", "workers", id="$", mkstream=True)
+        t0 = time.monotonic()
+        self.assertEqual(a.xreadgroup("workers", "w1", {"jobs": ">"}, block=300), [])
+        self.assertGreaterEqual(time.monotonic() - t0, 0.29)
+        # On the wire: Redis's null array, then the pipelined command behind it.
+        with socket.create_connection(("127.0.0.1", s.ports["A"])) as sock:
+            sock.sendall(b"XREADGROUP GROUP workers w1 BLOCK 100 STREAMS jobs >\r\n"
+                         b"PING\r\nQUIT\r\n")
+            self.assertEqual(read_reply(sock), b"*-1\r\n+PONG\r\n+OK\r\n")
+        # Bad timeouts are Redis's errors, and never block.
+        with self.assertRaises(redis.ResponseError) as e:
+            a.execute_command("XREADGROUP", "GROUP", "workers", "w1", "BLOCK", "-1",
+                              "STREAMS", "jobs", ">")
+        self.assertIn("timeout is negative", str(e.exception))
+        # Inside MULTI, BLOCK does not wait (as in Redis).
+        with a.pipeline(transaction=True) as tx:
+            tx.xreadgroup("workers", "w1", {"jobs": ">"}, block=0)
+            self.assertEqual(tx.execute(), [[]])  # nil, at once
+
+    def test_readers_are_served_in_the_order_they_blocked(self):
+        s = Served(self, TWO_REGIONS % "30ms")
+        a = s.client("A")
+        a.xgroup_create("jobs", "workers", id="$", mkstream=True)
+        results = {}
+        t1 = self.reader(s.client("A"), "w1", 0, results)
+        time.sleep(0.2)
+        t2 = self.reader(s.client("A"), "w2", 5000, results)
+        time.sleep(0.2)
+        first = a.xadd("jobs", {"n": "1"})
+        t1.join(5)
+        self.assertEqual(results["w1"], [[b"jobs", [(first, {b"n": b"1"})]]])
+        time.sleep(0.2)
+        self.assertTrue(t2.is_alive())  # the entry went to w1 only
+        second = a.xadd("jobs", {"n": "2"})
+        t2.join(5)
+        self.assertEqual(results["w2"], [[b"jobs", [(second, {b"n": b"2"})]]])
+        # A reader that disconnects while blocked takes nothing with it.
+        sock = socket.create_connection(("127.0.0.1", s.ports["A"]))
+        sock.sendall(b"XREADGROUP GROUP workers w3 BLOCK 0 STREAMS jobs >\r\n")
+        time.sleep(0.2)
+        sock.close()
+        time.sleep(0.2)
+        third = a.xadd("jobs", {"n": "3"})
+        self.assertEqual(a.xreadgroup("workers", "w4", {"jobs": ">"}, block=1000),
+                         [[b"jobs", [(third, {b"n": b"3"})]]])
 
 
 class ServeBenchmark(unittest.TestCase):

@@ -42,6 +42,13 @@ class Session final : public Client {
     virtual std::vector<Reply> ExecuteBatch(
         const std::vector<std::vector<std::string>>& commands) = 0;
     virtual uint64_t KeyVersion(std::string_view key) = 0;
+    // The arity (as Redis's command table: N exactly, -N at least) of a command this
+    // backend runs beyond the store's own (e.g. a RESP endpoint's PING), so MULTI queues
+    // it instead of refusing it as unknown; 0 if it runs none. `lower` is lowercase.
+    virtual int ExtraArity(std::string_view lower) {
+      (void)lower;
+      return 0;
+    }
   };
 
   explicit Session(std::unique_ptr<Backend> backend) : backend_(std::move(backend)) {}

@@ -1,6 +1,7 @@
 // Backend: what a RESP endpoint serves: one region, of a real-time simulation (SimHost)
 // or of a node process (Node). The endpoint (server.h) owns the protocol, connections,
-// AUTH, MULTI/EXEC queueing, CLIENT, COMMAND and INFO's generic sections; everything about
+// AUTH, CLIENT, COMMAND and INFO's generic sections, and gives each connection a
+// cluster_sim::Session (MULTI/EXEC/WATCH) running on this backend; everything about
 // the data and the replication goes through this interface.
 //
 // Contract: called from the io_context's thread only (single-threaded, like Redis).
@@ -8,6 +9,7 @@
 // (SCENARIOS.md) and replicate their effects.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -32,8 +34,9 @@ class Backend {
   // Commands run as one atomic unit (EXEC): one replicated effect.
   virtual std::vector<cluster_sim::Reply> ExecuteBatch(
       const std::vector<std::vector<std::string>>& commands) = 0;
-  // The canonical value of a key ("(nil)" when absent); WATCH compares it.
-  virtual std::string Dump(std::string_view key) = 0;
+  // The key's version (Store::KeyVersion): moves on every change of the key, local or
+  // merged from a peer, even one that restores the same value. WATCH compares it.
+  virtual uint64_t KeyVersion(std::string_view key) = 0;
   // `AASIM ...` admin commands (argv[0] is "AASIM").
   virtual cluster_sim::Reply Admin(const std::vector<std::string>& argv) = 0;
   // INFO's "# ActiveActive" section, lines ending in "\r\n", header included.
@@ -41,7 +44,8 @@ class Backend {
   // Called once after the commands of one read from a client have run (pipelining): the
   // place to schedule work the commands caused (timers, sends), batched.
   virtual void AfterCommands() {}
-  // Blocking commands (XREADGROUP ... BLOCK, AASIM WAITSYNC): returns true if the backend
+  // Blocking admin commands (AASIM WAITSYNC; XREADGROUP ... BLOCK is the endpoint's own,
+  // woken by XADDs through this backend's endpoint): returns true if the backend
   // took the command and will call `resume` later (its connection waits meanwhile), false
   // to run it normally. Not called inside MULTI.
   virtual bool MaybePark(const std::vector<std::string>& argv, Resume resume) {

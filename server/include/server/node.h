@@ -15,7 +15,13 @@
 //     its memory), the sender's full state is sent instead: a *full sync*;
 //   - a node restarted with an in-memory store is a new incarnation (new replica id: no
 //     dot reused); after merging a peer's full state it relays its merged state once to
-//     every peer, so writes of its previous life that reached only some peers reach all.
+//     every peer, so writes of its previous life that reached only some peers reach all;
+//   - a node on a durable store (a Redis, `aasim node --redis`) keeps its incarnation: a
+//     local write is acknowledged once the store committed it with its log entry, a
+//     peer's effect once the store holds it with the progress of that peer's log; after a
+//     kill -9 the node resumes from the store's log (LogHead, ReadLog: partial syncs of
+//     what peers lack, even entries no peer had received) and progress (Progress: what
+//     it tells each peer it holds), and trims the log of what every peer acknowledged.
 // Lost connections are retried with exponential backoff (50ms .. 1s); TCP retransmits
 // inside a connection, the HELLO resume replaces the simulator's retransmission timer.
 //
@@ -62,6 +68,9 @@ struct NodeConfig {
   std::vector<PeerAddress> peers;
   // The store (default: the in-memory store). `region` is this node's site number.
   cluster_sim::StoreFactory store_factory;
+  // The factory's store is durable (a Redis): the node keeps incarnation 1 (unless given)
+  // across restarts and resumes from the store's log and progress.
+  bool durable = false;
   size_t backlog_bytes = 1 << 20;
   // 0: pick one from the clock (a restart must not reuse the previous incarnation's dots).
   uint16_t incarnation = 0;

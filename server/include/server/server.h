@@ -10,12 +10,17 @@
 //
 // Commands handled here: PING, ECHO, SELECT 0, AUTH (with `requirepass`), QUIT, HELLO 2,
 // CLIENT ID/SETNAME/GETNAME/INFO/LIST, COMMAND (COUNT/INFO/DOCS/LIST), CONFIG GET,
-// INFO, MULTI/EXEC/DISCARD/WATCH/UNWATCH (transaction.h), RESET. `AASIM ...` goes to
-// Backend::Admin; everything else to Backend::Execute.
+// INFO, RESET; MULTI/EXEC/DISCARD/WATCH/UNWATCH and the store commands go through one
+// cluster_sim::Session per connection (WATCH compares Store::KeyVersion, as Redis does). `AASIM
+// ...` goes to Backend::Admin; everything else to Backend::Execute.
 //
 // Blocking commands: a command may *park* its connection (Backend::MaybePark): no further
 // command of that connection runs, and nothing more is read, until the backend resumes it
-// with the reply. Other connections are unaffected.
+// with the reply. Other connections are unaffected. `XREADGROUP ... BLOCK ms` (outside
+// MULTI) parks here when the group has nothing new, as Redis 7: an XADD to one of its
+// streams through this endpoint re-runs it (blocked clients served first come, first
+// served, right after the XADD's command), the timeout replies a null array, BLOCK 0 waits
+// forever; the blocked client is still read, so a disconnection frees it.
 //
 // Threading: everything runs on the io_context's thread; run that io_context from one
 // thread. Lifetime: the server may be destroyed before the io_context; connections still
