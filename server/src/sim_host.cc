@@ -481,6 +481,14 @@ void SimHost::Impl::RunNextStep() {
         ++sc.failures;
         Print(step, "load: FAIL " + where + "load steps are not supported by `aasim serve`");
         break;
+      case K::kService:
+      case K::kCheck:
+        // Services run against simulated regions in `aasim run`; a served region's clients
+        // are real programs (run the lending service against the endpoint instead).
+        ++sc.failures;
+        Print(step, step.text + ": FAIL " + where +
+                        "service and check steps are not supported by `aasim serve` scripts");
+        break;
     }
     ++sc.next;
   }
