@@ -866,46 +866,40 @@ Reply RedisStore::Execute(const std::vector<std::string>& argv, int64_t wall_clo
   return ok ? reply : Reply::Error(m.DownError());
 }
 
-// Like the memory store's EXEC: every command runs in order. Stream commands run on the
-// redis-server between the commits of the replicated writes around them (the simulator is
-// single-threaded, so nothing runs in between; a connection lost mid-batch can leave a
-// prefix of it done).
+// Like the memory store's EXEC: every command runs in order and the replicated writes make
+// one delta (one effect). Stream commands run on the redis-server as they come, before the
+// replicated writes are committed (the simulator is single-threaded: nothing runs in
+// between); a retry after a reconnection reuses their replies instead of running them twice.
 std::vector<Reply> RedisStore::ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
                                             int64_t wall_clock_us, std::string* effect) {
   Impl& m = *impl_;
   std::vector<Reply> replies;
-  replies.reserve(commands.size());
-  size_t i = 0;
-  while (i < commands.size()) {
-    const std::vector<std::string>& first = commands[i];
-    if (!first.empty() && LocalStreams::Handles(first[0])) {
-      replies.push_back(m.StreamCommand(first, wall_clock_us));
-      ++i;
-      continue;
-    }
-    size_t end = i;
-    while (end < commands.size() &&
-           (commands[end].empty() || !LocalStreams::Handles(commands[end][0]))) {
-      ++end;
-    }
-    std::vector<Reply> part;
-    std::string refusal;
-    bool ok = m.RunAndCommit(
-        [&](crdt::Keyspace* delta) {
-          part.clear();
-          bool any = false;
-          for (size_t k = i; k < end; ++k) {
-            bool wrote = false;
-            part.push_back(m.engine.Execute(m.ks, commands[k], wall_clock_us, delta, &wrote));
-            any = any || wrote;
+  std::vector<std::optional<Reply>> stream_replies(commands.size());
+  std::string refusal;
+  bool ok = m.RunAndCommit(
+      [&](crdt::Keyspace* delta) {
+        replies.clear();
+        bool any = false;
+        for (size_t i = 0; i < commands.size(); ++i) {
+          const std::vector<std::string>& argv = commands[i];
+          if (!argv.empty() && LocalStreams::Handles(argv[0])) {
+            if (!stream_replies[i]) stream_replies[i] = m.StreamCommand(argv, wall_clock_us);
+            replies.push_back(*stream_replies[i]);
+            continue;
           }
-          return any;
-        },
-        effect, &refusal);
-    if (!refusal.empty()) part.assign(end - i, Reply::Error(refusal));
-    if (refusal.empty() && !ok) part.assign(end - i, Reply::Error(m.DownError()));
-    for (Reply& r : part) replies.push_back(std::move(r));
-    i = end;
+          bool wrote = false;
+          replies.push_back(m.engine.Execute(m.ks, argv, wall_clock_us, delta, &wrote));
+          any = any || wrote;
+        }
+        return any;
+      },
+      effect, &refusal);
+  if (!refusal.empty() || !ok) {
+    Reply error = Reply::Error(refusal.empty() ? m.DownError() : refusal);
+    replies.resize(commands.size());
+    for (size_t i = 0; i < commands.size(); ++i) {
+      replies[i] = stream_replies[i] ? *stream_replies[i] : error;
+    }
   }
   return replies;
 }
