@@ -20,6 +20,7 @@
 #include "command_engine.h"
 #include "crdt/encoding.h"
 #include "crdt/keyspace.h"
+#include "local_streams.h"
 
 namespace cluster_sim {
 namespace {
@@ -95,6 +96,35 @@ end
 return written
 )lua";
 
+// XADD with a `*` id, given the id from the simulator's clock: the id the memory store
+// (LocalStreams) generates, `<ms>-<seq>` with ms = max(now, last ms) and seq counting on
+// within one ms, computed in the same script as the XADD so the two are atomic.
+//   KEYS[1] the stream   ARGV[1] now in ms (decimal)   ARGV[2] the id's index in the
+//   command   ARGV[3..] the XADD command itself
+// Redis's own `<ms>-*` does the rest (and gives its own errors: WRONGTYPE, ...).
+constexpr std::string_view kXAddScript = R"lua(
+local key, ms, pos = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local args = {}
+for i = 3, #ARGV do args[#args + 1] = ARGV[i] end
+if redis.call('TYPE', key)['ok'] == 'stream' then
+  local info = redis.call('XINFO', 'STREAM', key)
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      local last_ms, last_seq = string.match(info[i + 1], '^(%d+)-(%d+)$')
+      if #last_ms > #ms or (#last_ms == #ms and last_ms >= ms) then
+        if last_seq == '18446744073709551615' then
+          return redis.error_reply(
+            'ERR The stream has exhausted the last possible ID, unable to add more items')
+        end
+        ms = last_ms
+      end
+    end
+  end
+end
+args[pos] = ms .. '-*'
+return redis.pcall(unpack(args))
+)lua";
+
 using ReplyPtr = std::unique_ptr<redisReply, void (*)(void*)>;
 
 ReplyPtr Wrap(void* r) { return ReplyPtr(static_cast<redisReply*>(r), freeReplyObject); }
@@ -147,6 +177,12 @@ bool EncodedKeys(std::string_view encoded, std::vector<std::string>* keys) {
     keys->emplace_back(key);
   }
   return true;
+}
+
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return out;
 }
 
 bool ParseU64(std::string_view s, uint64_t* v) {
@@ -629,6 +665,108 @@ struct RedisStore::Impl {
     return FromRedis(r.get());
   }
 
+  // ---- streams ----
+
+  // A region-local stream command (LocalStreams::Handles), run by the redis-server so the
+  // streams live (and survive a crash) there, with the memory store's replies: XADD `*`
+  // ids from the simulator's clock (kXAddScript), XREADGROUP's BLOCK never waits, the
+  // memory store's errors for what it refuses, and the WATCH versions of the keys whose
+  // stream or groups changed bumped as LocalStreams reports them.
+  Reply StreamCommand(const std::vector<std::string>& argv, int64_t wall_clock_us) {
+    std::string name = LowerAscii(argv[0]);
+    int arity = LocalStreams::Arity(name);
+    int argc = static_cast<int>(argv.size());
+    if ((arity > 0 && argc != arity) || (arity < 0 && argc < -arity)) {
+      return Reply::Error("ERR wrong number of arguments for '" + name + "' command");
+    }
+    if (!EnsureUp()) return Reply::Error(DownError());
+    int64_t now_ms = std::max<int64_t>(wall_clock_us, 0) / 1000;
+    if (name == "xadd") return XAdd(argv, now_ms);
+    if (name == "xreadgroup") return XReadGroup(argv);
+    Reply r = Forward(argv);
+    if (name == "xgroup" && !r.is_error() &&
+        ((r.type == Reply::Type::kStatus) || (r.type == Reply::Type::kInteger && r.integer > 0))) {
+      BumpVersion(argv[2]);
+    } else if (name == "xack" && r.type == Reply::Type::kInteger && r.integer > 0) {
+      BumpVersion(argv[1]);
+    }
+    return r;
+  }
+
+  void BumpVersion(const std::string& key) { versions[key] = ++version_clock; }
+
+  Reply XAdd(const std::vector<std::string>& argv, int64_t now_ms) {
+    size_t i = 2;
+    for (; i < argv.size(); ++i) {
+      std::string option = LowerAscii(argv[i]);
+      if (option == "maxlen" || option == "minid") {
+        return Reply::Error("ERR unsupported XADD option '" + option +
+                            "': aasim streams are not trimmed");
+      }
+      if (option != "nomkstream") break;
+    }
+    size_t fields = i < argv.size() ? argv.size() - i - 1 : 0;
+    if (i >= argv.size() || fields < 2 || fields % 2 == 1) {
+      return Reply::Error("ERR wrong number of arguments for 'xadd' command");
+    }
+    Reply r;
+    if (argv[i] != "*") {
+      r = Forward(argv);
+    } else {
+      std::vector<std::string> eval = {"EVAL",  std::string(kXAddScript), "1",
+                                       argv[1], std::to_string(now_ms),   std::to_string(i + 1)};
+      eval.insert(eval.end(), argv.begin(), argv.end());
+      r = Forward(eval);
+    }
+    if (r.type == Reply::Type::kBulk) BumpVersion(argv[1]);
+    return r;
+  }
+
+  // XREADGROUP without its BLOCK option (a valid one: an invalid one is left for Redis to
+  // refuse), so it answers at once as the memory store does.
+  Reply XReadGroup(const std::vector<std::string>& argv) {
+    std::vector<std::string> args;
+    size_t streams_at = 0;
+    for (size_t i = 0; i < argv.size(); ++i) {
+      std::string word = LowerAscii(argv[i]);
+      if (i > 0 && word == "block" && i + 1 < argv.size()) {
+        int64_t ms = 0;
+        auto [p, ec] =
+            std::from_chars(argv[i + 1].data(), argv[i + 1].data() + argv[i + 1].size(), ms);
+        if (ec == std::errc() && p == argv[i + 1].data() + argv[i + 1].size() && ms >= 0) {
+          ++i;
+          continue;
+        }
+      }
+      if (i > 0 && word == "group" && i + 2 < argv.size()) {
+        args.insert(args.end(), argv.begin() + static_cast<ptrdiff_t>(i),
+                    argv.begin() + static_cast<ptrdiff_t>(i) + 3);
+        i += 2;
+        continue;
+      }
+      args.push_back(argv[i]);
+      if (i > 0 && word == "streams" && i + 1 < argv.size()) {
+        streams_at = args.size();
+        args.insert(args.end(), argv.begin() + static_cast<ptrdiff_t>(i) + 1, argv.end());
+        break;
+      }
+    }
+    Reply r = Forward(args);
+    // As LocalStreams: a stream changed when '>' delivered entries from it.
+    if (r.type == Reply::Type::kArray && streams_at > 0) {
+      size_t n = (args.size() - streams_at) / 2;
+      for (const Reply& stream : r.elements) {
+        if (stream.elements.size() != 2 || stream.elements[1].elements.empty()) continue;
+        for (size_t k = 0; k < n; ++k) {
+          if (args[streams_at + k] == stream.elements[0].str && args[streams_at + n + k] == ">") {
+            BumpVersion(args[streams_at + k]);
+          }
+        }
+      }
+    }
+    return r;
+  }
+
   // Runs a write (one command or a MULTI batch) and commits it; after a failure that a
   // reconnection repairs, runs it once more on the reloaded copy.
   bool Reserved(std::string_view key) const {
@@ -701,6 +839,16 @@ Result<std::unique_ptr<RedisStore>> RedisStore::Open(crdt::ReplicaId self,
 Reply RedisStore::Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
                           std::string* effect) {
   Impl& m = *impl_;
+  if (!argv.empty() && LocalStreams::Handles(argv[0])) {
+    return m.StreamCommand(argv, wall_clock_us);
+  }
+  // TYPE of a stream key (not in the replicated keyspace): "stream", as the memory store.
+  if (argv.size() == 2 && LowerAscii(argv[0]) == "type" &&
+      m.ks.TypeOf(argv[1]) == crdt::Keyspace::Type::kNone && !m.Reserved(argv[1])) {
+    if (!m.EnsureUp()) return Reply::Error(m.DownError());
+    Reply r = m.Forward(argv);
+    if (r.type == Reply::Type::kStatus && r.str == "stream") return r;
+  }
   if (!argv.empty() && !argv[0].empty() && (argv[0][0] == 'X' || argv[0][0] == 'x')) {
     if (!m.EnsureUp()) return Reply::Error(m.DownError());
     return m.Forward(argv);
@@ -718,16 +866,27 @@ Reply RedisStore::Execute(const std::vector<std::string>& argv, int64_t wall_clo
   return ok ? reply : Reply::Error(m.DownError());
 }
 
+// Like the memory store's EXEC: every command runs in order and the replicated writes make
+// one delta (one effect). Stream commands run on the redis-server as they come, before the
+// replicated writes are committed (the simulator is single-threaded: nothing runs in
+// between); a retry after a reconnection reuses their replies instead of running them twice.
 std::vector<Reply> RedisStore::ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
                                             int64_t wall_clock_us, std::string* effect) {
   Impl& m = *impl_;
   std::vector<Reply> replies;
+  std::vector<std::optional<Reply>> stream_replies(commands.size());
   std::string refusal;
   bool ok = m.RunAndCommit(
       [&](crdt::Keyspace* delta) {
         replies.clear();
         bool any = false;
-        for (const auto& argv : commands) {
+        for (size_t i = 0; i < commands.size(); ++i) {
+          const std::vector<std::string>& argv = commands[i];
+          if (!argv.empty() && LocalStreams::Handles(argv[0])) {
+            if (!stream_replies[i]) stream_replies[i] = m.StreamCommand(argv, wall_clock_us);
+            replies.push_back(*stream_replies[i]);
+            continue;
+          }
           bool wrote = false;
           replies.push_back(m.engine.Execute(m.ks, argv, wall_clock_us, delta, &wrote));
           any = any || wrote;
@@ -735,8 +894,13 @@ std::vector<Reply> RedisStore::ExecuteBatch(const std::vector<std::vector<std::s
         return any;
       },
       effect, &refusal);
-  if (!refusal.empty()) return std::vector<Reply>(commands.size(), Reply::Error(refusal));
-  if (!ok) return std::vector<Reply>(commands.size(), Reply::Error(m.DownError()));
+  if (!refusal.empty() || !ok) {
+    Reply error = Reply::Error(refusal.empty() ? m.DownError() : refusal);
+    replies.resize(commands.size());
+    for (size_t i = 0; i < commands.size(); ++i) {
+      replies[i] = stream_replies[i] ? *stream_replies[i] : error;
+    }
+  }
   return replies;
 }
 

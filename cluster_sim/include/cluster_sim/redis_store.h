@@ -26,7 +26,11 @@
 //   <prefix>:log          stream: ID <seq>-0, field "e" = encoded effect (local writes)
 //   <prefix>:progress     hash: field = origin region, value = last applied seq
 //   <prefix>:meta         hash: "seq" = last local log seq
-// Streams commands (X...) are region-local: forwarded verbatim to the server, no effect.
+// Stream commands (X...) are region-local: they run on the server and make no effect. Those
+// the memory store knows (local_streams.h) reply as it does: XADD `*` ids come from the
+// virtual wall clock (one Lua script reads the last id and adds the entry), XREADGROUP's
+// BLOCK is dropped so it never waits, and they run inside ExecuteBatch in their place and
+// move KeyVersion as LocalStreams reports changes. Other X... commands are sent as they are.
 //
 // Failures: a dropped connection is reconnected with bounded backoff (and the working
 // copy reloaded from Redis, which may have restarted); a Redis that stays down makes every
