@@ -19,15 +19,15 @@
 
 #include "cluster_sim/latency.h"
 #include "cluster_sim/network.h"
+#include "yaml_text.h"
 
 namespace cluster_sim {
 namespace {
 
-#define AASIM_RETURN_IF_ERROR(expr)                \
-  do {                                             \
-    ::cluster_sim::Status aasim_status_ = (expr);  \
-    if (!aasim_status_.ok()) return aasim_status_; \
-  } while (0)
+using yaml_text::Contains;
+using yaml_text::Describe;
+using yaml_text::Join;
+using yaml_text::Printable;
 
 constexpr std::string_view kTopKeys[] = {"name",        "seed",   "duration", "budget",
                                          "regions",     "links",  "cluster",  "workload",
@@ -41,49 +41,6 @@ constexpr std::string_view kWorkloadKeys[] = {"rate", "calls", "reads", "keys", 
 constexpr std::string_view kDownKeys[] = {"region", "from", "to"};
 constexpr std::string_view kMetrics[] = {"p50",   "p95",       "p99",  "max",    "over_budget",
                                          "stale", "conflicts", "lost", "resync", "failed"};
-
-template <typename Container>
-std::string Join(const Container& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
-}
-
-template <typename Container>
-bool Contains(const Container& items, std::string_view value) {
-  for (const auto& item : items) {
-    if (item == value) return true;
-  }
-  return false;
-}
-
-std::string Printable(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size() && i < 60; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    out += (c < 0x20 || c == 0x7F) ? '?' : static_cast<char>(c);
-  }
-  if (text.size() > 60) out += "...";
-  return out;
-}
-
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return "\"" + Printable(node.Scalar()) + "\"";
-    case YAML::NodeType::Sequence:
-      return node.size() == 0 ? "an empty list" : "a list";
-    case YAML::NodeType::Map:
-      return node.size() == 0 ? "an empty map" : "a map";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
-}
 
 bool IsValidName(std::string_view name) {
   if (name.empty()) return false;

@@ -24,14 +24,15 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "yaml_text.h"
+
 namespace cluster_sim {
 namespace {
 
-#define AASIM_RETURN_IF_ERROR(expr)                \
-  do {                                             \
-    ::cluster_sim::Status aasim_status_ = (expr);  \
-    if (!aasim_status_.ok()) return aasim_status_; \
-  } while (0)
+using yaml_text::Contains;
+using yaml_text::Describe;
+using yaml_text::Join;
+using yaml_text::Printable;
 
 constexpr std::string_view kTopLevelKeys[] = {"name",  "source", "seed",        "regions",
                                               "links", "steps",  "replication", "ports"};
@@ -45,69 +46,6 @@ constexpr std::string_view kExpectKey = "expect";
 constexpr std::string_view kLinkDefaultKey = "default";
 constexpr std::string_view kGroupsForm =
     "a list of regions like [A, B] or groups like [[A, B], [C]]";
-
-template <typename Container>
-std::string Join(const Container& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
-}
-
-template <typename Container>
-bool Contains(const Container& items, std::string_view value) {
-  for (const auto& item : items) {
-    if (item == value) return true;
-  }
-  return false;
-}
-
-// File text as it appears inside a one-line message: control characters escaped, long text
-// shortened (without splitting a UTF-8 sequence).
-std::string Printable(std::string_view text) {
-  constexpr size_t kMaxBytes = 60;
-  std::string out;
-  size_t end = text.size();
-  if (end > kMaxBytes) {
-    end = kMaxBytes;
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  }
-  for (size_t i = 0; i < end; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7F) {
-      constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (end < text.size()) out += "...";
-  return out;
-}
-
-// How a node is named in "got ..." messages.
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return "\"" + Printable(node.Scalar()) + "\"";
-    case YAML::NodeType::Sequence:
-      return node.size() == 0 ? "an empty list" : "a list";
-    case YAML::NodeType::Map:
-      return node.size() == 0 ? "an empty map" : "a map";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
-}
 
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';

@@ -108,3 +108,11 @@ class CheckFailure {
   if (cond) {             \
   } else                  \
     ::cluster_sim::internal::CheckFailure(__FILE__, __LINE__, #cond)
+
+// AASIM_RETURN_IF_ERROR(expr): returns the Status `expr` from the enclosing function unless it
+// is ok.
+#define AASIM_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::cluster_sim::Status aasim_status_ = (expr);  \
+    if (!aasim_status_.ok()) return aasim_status_; \
+  } while (0)
