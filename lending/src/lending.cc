@@ -89,6 +89,36 @@ std::vector<std::string> LendingWorker::Start(std::string* error) {
   return {"Ready to process events..."};
 }
 
+LendingWorker::TxOutcome LendingWorker::Transact(const std::vector<std::vector<std::string>>& tx,
+                                                 Reply* bad) {
+  Reply m = Run({"MULTI"});
+  if (m.is_error()) {
+    *bad = std::move(m);
+    return TxOutcome::kRefused;
+  }
+  for (const auto& argv : tx) {
+    Reply q = client_.Execute(argv);
+    if (q.is_error()) {
+      *bad = std::move(q);
+      return TxOutcome::kRefused;
+    }
+  }
+  if (before_exec_) before_exec_();
+  Reply done = Run({"EXEC"});
+  if (done.type == Reply::Type::kNil) return TxOutcome::kConflict;
+  if (done.type != Reply::Type::kArray) {
+    *bad = std::move(done);
+    return TxOutcome::kRefused;
+  }
+  for (Reply& each : done.elements) {
+    if (each.is_error()) {
+      *bad = std::move(each);
+      return TxOutcome::kCommandFailed;
+    }
+  }
+  return TxOutcome::kCommitted;
+}
+
 bool LendingWorker::CrashHere(CrashPoint::Where where, int n) {
   if (!crash_ || crash_->where != where) return false;
   if (where == CrashPoint::Where::kAfterReserve && crash_->n != n) return false;
@@ -270,24 +300,16 @@ bool LendingWorker::Borrow(const Entry& e, std::vector<std::string>* out, PollRe
     }
     tx.push_back({"UNLINK", temp});
     tx.push_back({"XACK", stream, std::string(kLendingGroup), e.id});
-    Reply m = Run({"MULTI"});
-    if (m.is_error()) return fail(m);
-    for (auto& argv : tx) {
-      Reply q = client_.Execute(argv);
-      if (q.is_error()) return fail(q);
-    }
-    if (before_exec_) before_exec_();
-    Reply done = Run({"EXEC"});
-    if (done.type == Reply::Type::kNil) {
+    Reply bad;
+    const TxOutcome outcome = Transact(tx, &bad);
+    if (outcome == TxOutcome::kConflict) {
       result.watch_retries++;
       continue;
     }
-    if (done.type != Reply::Type::kArray) return fail(done);
-    for (const Reply& each : done.elements) {
-      if (each.is_error()) {
-        r->error = "request " + e.id + ": " + each.str;
-        return false;
-      }
+    if (outcome == TxOutcome::kRefused) return fail(bad);
+    if (outcome == TxOutcome::kCommandFailed) {
+      r->error = "request " + e.id + ": " + bad.str;
+      return false;
     }
     out->push_back("Request: [" + e.id + "] by " + user + (deny ? " DENIED." : " ACCEPTED."));
     if (deny) {
@@ -359,24 +381,16 @@ bool LendingWorker::Return(const Entry& e, std::vector<std::string>* out, PollRe
       }
     }
     tx.push_back({"XACK", std::string(kReturnStream), std::string(kLendingGroup), e.id});
-    Reply m = Run({"MULTI"});
-    if (m.is_error()) return fail(m);
-    for (auto& argv : tx) {
-      Reply q = client_.Execute(argv);
-      if (q.is_error()) return fail(q);
-    }
-    if (before_exec_) before_exec_();
-    Reply done = Run({"EXEC"});
-    if (done.type == Reply::Type::kNil) {
+    Reply bad;
+    const TxOutcome outcome = Transact(tx, &bad);
+    if (outcome == TxOutcome::kConflict) {
       result.watch_retries++;
       continue;
     }
-    if (done.type != Reply::Type::kArray) return fail(done);
-    for (const Reply& each : done.elements) {
-      if (each.is_error()) {
-        r->error = "return " + e.id + ": " + each.str;
-        return false;
-      }
+    if (outcome == TxOutcome::kRefused) return fail(bad);
+    if (outcome == TxOutcome::kCommandFailed) {
+      r->error = "return " + e.id + ": " + bad.str;
+      return false;
     }
     out->push_back("Book Return [" + e.id + "] PROCESSED");
     result.books = held;

@@ -98,6 +98,11 @@ class LendingWorker {
   bool ReadEntries(bool pending, std::vector<Entry>* entries, std::string* error);
   bool CrashHere(CrashPoint::Where where, int n);
   cluster_sim::Reply Run(std::vector<std::string> argv);
+  // MULTI, the commands of `tx`, EXEC (after the before-EXEC hook). kConflict: a watched key
+  // changed, nothing ran (retry). kRefused: MULTI, a queued command or EXEC itself was
+  // refused (*bad). kCommandFailed: a command inside EXEC failed (*bad; the others ran).
+  enum class TxOutcome { kCommitted, kConflict, kRefused, kCommandFailed };
+  TxOutcome Transact(const std::vector<std::vector<std::string>>& tx, cluster_sim::Reply* bad);
   void Abandon();
 
   std::string name_;
