@@ -192,6 +192,8 @@ bool ParseU64(std::string_view s, uint64_t* v) {
 
 }  // namespace
 
+Reply ReplyFromHiredis(const redisReply* r) { return FromRedis(r); }
+
 std::string RedisAddress::ToString() const {
   std::string s = host + ":" + std::to_string(port);
   if (db != 0) s += "/" + std::to_string(db);

@@ -62,31 +62,12 @@ class RawRedis {
     auto* r = static_cast<redisReply*>(
         redisCommandArgv(ctx_, static_cast<int>(args.size()), argv.data(), lens.data()));
     if (r == nullptr) return Reply::Error("connection lost");
-    Reply out = Convert(r);
+    Reply out = ReplyFromHiredis(r);
     freeReplyObject(r);
     return out;
   }
 
  private:
-  static Reply Convert(const redisReply* r) {
-    switch (r->type) {
-      case REDIS_REPLY_STRING:
-        return Reply::Bulk(std::string(r->str, r->len));
-      case REDIS_REPLY_STATUS:
-        return Reply::Status(std::string(r->str, r->len));
-      case REDIS_REPLY_ERROR:
-        return Reply::Error(std::string(r->str, r->len));
-      case REDIS_REPLY_INTEGER:
-        return Reply::Integer(r->integer);
-      case REDIS_REPLY_ARRAY: {
-        std::vector<Reply> e;
-        for (size_t i = 0; i < r->elements; ++i) e.push_back(Convert(r->element[i]));
-        return Reply::Array(std::move(e));
-      }
-      default:
-        return Reply::Nil();
-    }
-  }
   redisContext* ctx_ = nullptr;
 };
 

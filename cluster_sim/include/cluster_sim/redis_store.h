@@ -52,6 +52,8 @@
 #include "cluster_sim/store.h"
 #include "crdt/dot.h"
 
+struct redisReply;  // hiredis
+
 namespace cluster_sim {
 
 // Where a Redis is: redis://[[user]:password@]host[:port][/db] (port 6379, db 0 by default).
@@ -122,5 +124,8 @@ class RedisStore : public Store {
   explicit RedisStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// A hiredis reply as a Reply (RESP2 types; anything else is nil).
+Reply ReplyFromHiredis(const redisReply* r);
 
 }  // namespace cluster_sim
