@@ -6,6 +6,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <system_error>
 
 #include <boost/asio.hpp>
 
@@ -402,20 +403,31 @@ Reply Node::Impl::Admin(const std::vector<std::string>& argv) {
     }
     return Reply::Bulk(s);
   }
-  if ((argv.size() == 2 || argv.size() == 3) && IEquals(argv[1], "DISCONNECT")) {
-    // Drops this node's links to its peers (or to one); they reconnect after the backoff
-    // and resume from what each peer holds.
+  if (argv.size() >= 2 && argv.size() <= 4 && IEquals(argv[1], "DISCONNECT")) {
+    // AASIM DISCONNECT [PEER|ALL [MS]]: drops this node's links to its peers (or to one);
+    // they reconnect after MS milliseconds (default 500) and resume from what each peer
+    // holds.
+    const bool all = argv.size() < 3 || IEquals(argv[2], "ALL");
+    int64_t ms = 500;
+    if (argv.size() == 4) {
+      const std::string& t = argv[3];
+      const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), ms);
+      if (ec != std::errc() || ptr != t.data() + t.size() || ms < 0 || ms > 3'600'000) {
+        return Reply::Error("ERR DISCONNECT: MS must be an integer from 0 to 3600000");
+      }
+    }
     int64_t n = 0;
     for (auto& o : outs) {
-      if (argv.size() == 3 && o.addr.region != argv[2]) continue;
-      o.backoff = std::chrono::milliseconds(500);
+      if (!all && o.addr.region != argv[2]) continue;
+      o.backoff = std::chrono::milliseconds(ms);
       Retry(o);
       ++n;
     }
     if (n == 0) return Reply::Error("ERR unknown peer '" + argv[2] + "'");
     return Reply::Integer(n);
   }
-  return Reply::Error("ERR unknown AASIM subcommand for a node (STATUS, DISCONNECT [PEER])");
+  return Reply::Error(
+      "ERR unknown AASIM subcommand for a node (STATUS, DISCONNECT [PEER|ALL [MS]])");
 }
 
 std::string Node::Impl::InfoActiveActive() {

@@ -224,9 +224,9 @@ class NodeProcesses(unittest.TestCase):
         # B holds its own writes, so the views agree only once every peer has them.
         self.assertTrue(cl.wait_converged(
             lambda c: all(c.sismember("members", m) for m in early)))
-        # B's links to its peers drop (they come back after 500ms); what B acknowledges
-        # now reaches no peer before B is killed.
-        self.assertEqual(b.execute_command("AASIM", "DISCONNECT"), 2)
+        # B's links to its peers drop for 60s (longer than any slow machine needs for the
+        # writes below); what B acknowledges now reaches no peer before B is killed.
+        self.assertEqual(b.execute_command("AASIM", "DISCONNECT", "ALL", "60000"), 2)
         late = ["B-late-%d" % i for i in range(20)]
         for m in late:
             b.sadd("members", m)
