@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "all_types.h"
 #include "crdt/aw_or_set.h"
 #include "crdt/dot.h"
 #include "crdt/keyspace.h"
@@ -185,20 +186,6 @@ std::vector<typename Traits::Crdt> RandomValues(uint64_t seed) {
 template <typename Traits>
 class EncodingTest : public testing::Test {};
 
-using AllTypes = testing::Types<PnCounterTraits, LwwRegisterTraits, AwOrSetTraits,
-                                StringValueTraits, OrMapTraits, KeyspaceTraits>;
-class TypeNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    if (std::is_same_v<T, PnCounterTraits>) return "PnCounter";
-    if (std::is_same_v<T, LwwRegisterTraits>) return "LwwRegister";
-    if (std::is_same_v<T, AwOrSetTraits>) return "AwOrSet";
-    if (std::is_same_v<T, StringValueTraits>) return "StringValue";
-    if (std::is_same_v<T, OrMapTraits>) return "OrMap";
-    return "Keyspace";
-  }
-};
 TYPED_TEST_SUITE(EncodingTest, AllTypes, TypeNames);
 
 TYPED_TEST(EncodingTest, StatesAndDeltasRoundTrip) {

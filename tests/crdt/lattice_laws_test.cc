@@ -3,6 +3,7 @@
 // join of a replica's deltas (in order, or shuffled with duplicates) equals its state.
 #include <gtest/gtest.h>
 
+#include "all_types.h"
 #include "properties.h"
 #include "test_util.h"
 
@@ -14,20 +15,6 @@ constexpr size_t kSeedsPerType = 200;
 template <typename Traits>
 class LatticeLawsTest : public testing::Test {};
 
-using AllTypes = testing::Types<PnCounterTraits, LwwRegisterTraits, AwOrSetTraits,
-                                StringValueTraits, OrMapTraits, KeyspaceTraits>;
-class TypeNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    if (std::is_same_v<T, PnCounterTraits>) return "PnCounter";
-    if (std::is_same_v<T, LwwRegisterTraits>) return "LwwRegister";
-    if (std::is_same_v<T, AwOrSetTraits>) return "AwOrSet";
-    if (std::is_same_v<T, StringValueTraits>) return "StringValue";
-    if (std::is_same_v<T, OrMapTraits>) return "OrMap";
-    return "Keyspace";
-  }
-};
 TYPED_TEST_SUITE(LatticeLawsTest, AllTypes, TypeNames);
 
 TYPED_TEST(LatticeLawsTest, HoldOnRandomStatesAndDeltas) {
