@@ -1,6 +1,6 @@
 // The client-facing contract of a region: Redis-shaped replies and the interfaces through
 // which services (lending) and scenario steps talk to a store. Services include only this
-// header (and status.h, time.h), never the simulator's internals, so the same service
+// header (and service.h, status.h, time.h), never the simulator's internals, so the same service
 // code can run against any Redis-speaking store.
 #pragma once
 
@@ -46,14 +46,6 @@ class Client {
  public:
   virtual ~Client() = default;
   virtual Reply Execute(const std::vector<std::string>& argv) = 0;
-};
-
-// A scenario step kind contributed by a service (e.g. `lending@A: request ...`): given
-// the region's client and the step's text, do the work and return output lines.
-class CommandHandler {
- public:
-  virtual ~CommandHandler() = default;
-  virtual std::vector<std::string> Handle(Client& client, std::string_view text) = 0;
 };
 
 }  // namespace cluster_sim
