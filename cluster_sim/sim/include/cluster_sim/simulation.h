@@ -43,6 +43,7 @@
 #include "cluster_sim/event_loop.h"
 #include "cluster_sim/network.h"
 #include "cluster_sim/rng.h"
+#include "cluster_sim/session.h"
 #include "cluster_sim/store.h"
 #include "cluster_sim/time.h"
 
@@ -160,5 +161,8 @@ class Simulation {
 };
 
 std::string FormatDigest(uint64_t digest);  // 16 hex digits
+
+// A Session backend for region r of a Simulation (Execute/ExecuteBatch/KeyVersion).
+std::unique_ptr<Session::Backend> SimulationBackend(Simulation& sim, int region);
 
 }  // namespace cluster_sim

@@ -24,7 +24,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include "yaml_text.h"
+#include "cluster_sim/yaml_text.h"
 
 namespace cluster_sim {
 namespace {

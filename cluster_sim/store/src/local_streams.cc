@@ -1,4 +1,4 @@
-#include "local_streams.h"
+#include "cluster_sim/local_streams.h"
 
 #include <algorithm>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "command_engine.h"
+#include "cluster_sim/command_engine.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "yaml_text.h"
+#include "cluster_sim/yaml_text.h"
 
 #include <cstddef>
 #include <string>

@@ -17,10 +17,10 @@
 
 #include <hiredis/hiredis.h>
 
-#include "command_engine.h"
+#include "cluster_sim/command_engine.h"
+#include "cluster_sim/local_streams.h"
 #include "crdt/encoding.h"
 #include "crdt/keyspace.h"
-#include "local_streams.h"
 
 namespace cluster_sim {
 namespace {

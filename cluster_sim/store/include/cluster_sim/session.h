@@ -29,7 +29,6 @@
 
 namespace cluster_sim {
 
-class Simulation;
 class Store;
 
 class Session final : public Client {
@@ -69,8 +68,6 @@ class Session final : public Client {
   std::vector<std::pair<std::string, uint64_t>> watched_;  // key, version at WATCH
 };
 
-// A backend for region r of a Simulation (Simulation::Execute/ExecuteBatch/KeyVersion).
-std::unique_ptr<Session::Backend> SimulationBackend(Simulation& sim, int region);
 // A backend for a bare Store; `wall_clock_us` gives the writer's clock for each command.
 // Effects are handed to `on_effect` (if set), e.g. to replicate them.
 std::unique_ptr<Session::Backend> StoreBackend(Store& store, std::function<int64_t()> wall_clock_us,

@@ -16,14 +16,14 @@
 #include <vector>
 
 #include "cluster_sim/client.h"
+#include "cluster_sim/command_engine.h"
+#include "cluster_sim/local_streams.h"
 #include "cluster_sim/status.h"
 #include "cluster_sim/store.h"
-#include "command_engine.h"
 #include "crdt/causal_context.h"
 #include "crdt/dot.h"
 #include "crdt/encoding.h"
 #include "crdt/keyspace.h"
-#include "local_streams.h"
 
 namespace cluster_sim {
 namespace {

@@ -19,7 +19,7 @@
 
 #include "cluster_sim/latency.h"
 #include "cluster_sim/network.h"
-#include "yaml_text.h"
+#include "cluster_sim/yaml_text.h"
 
 namespace cluster_sim {
 namespace {

@@ -8,10 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "cluster_sim/simulation.h"
+#include "cluster_sim/command_engine.h"
+#include "cluster_sim/local_streams.h"
 #include "cluster_sim/store.h"
-#include "command_engine.h"
-#include "local_streams.h"
 
 namespace cluster_sim {
 namespace {
@@ -45,22 +44,6 @@ int Arity(std::string_view lower) {
   if (int a = CommandEngine::Arity(lower); a != 0) return a;
   return LocalStreams::Arity(lower);
 }
-
-class SimBackend final : public Session::Backend {
- public:
-  SimBackend(Simulation& sim, int region) : sim_(sim), region_(region) {}
-  Reply Execute(const std::vector<std::string>& argv) override {
-    return sim_.Execute(region_, argv);
-  }
-  std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) override {
-    return sim_.ExecuteBatch(region_, cmds);
-  }
-  uint64_t KeyVersion(std::string_view key) override { return sim_.KeyVersion(region_, key); }
-
- private:
-  Simulation& sim_;
-  int region_;
-};
 
 class BareStoreBackend final : public Session::Backend {
  public:
@@ -187,10 +170,6 @@ Reply Session::Exec() {
     replies.insert(replies.begin() + i, Reply::Status("OK"));
   }
   return Reply::Array(std::move(replies));
-}
-
-std::unique_ptr<Session::Backend> SimulationBackend(Simulation& sim, int region) {
-  return std::make_unique<SimBackend>(sim, region);
 }
 
 std::unique_ptr<Session::Backend> StoreBackend(Store& store, std::function<int64_t()> wall_clock_us,

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "cluster_sim/session.h"
 #include "cluster_sim/status.h"
 #include "crdt/dot.h"
 
@@ -966,6 +967,30 @@ std::optional<SimTime> Simulation::converged_after_heal() const {
 void Simulation::SetTrace(std::function<void(const std::string&)> trace) {
   impl_->trace = trace;
   impl_->network.SetTrace(std::move(trace));
+}
+
+namespace {
+
+class SimBackend final : public Session::Backend {
+ public:
+  SimBackend(Simulation& sim, int region) : sim_(sim), region_(region) {}
+  Reply Execute(const std::vector<std::string>& argv) override {
+    return sim_.Execute(region_, argv);
+  }
+  std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) override {
+    return sim_.ExecuteBatch(region_, cmds);
+  }
+  uint64_t KeyVersion(std::string_view key) override { return sim_.KeyVersion(region_, key); }
+
+ private:
+  Simulation& sim_;
+  int region_;
+};
+
+}  // namespace
+
+std::unique_ptr<Session::Backend> SimulationBackend(Simulation& sim, int region) {
+  return std::make_unique<SimBackend>(sim, region);
 }
 
 std::string FormatDigest(uint64_t digest) {
