@@ -5,25 +5,15 @@
 // *effects* of local writes (encoded CRDT deltas, never commands) to every peer over
 // simulated links (network.h), on one virtual clock (event_loop.h).
 //
-// Replication protocol (one log per region, one cursor per peer; modelled on the Redis
-// Enterprise syncer):
-//   - every local write appends (seq, effect) to the region's log and is sent at once to
-//     every peer; the log is a bounded backlog (bytes), oldest entries dropped first;
-//   - receivers apply each effect once (duplicates are counted as filtered), in any order,
-//     and acknowledge the contiguous prefix they hold;
-//   - a retransmission timer per peer (RTT-based, exponential backoff, reset when a link
-//     heals) replays unacknowledged effects: a *partial sync*. A peer whose next needed
-//     effect has left the backlog gets the region's full state instead: a *full sync*;
-//   - a crashed region loses its in-memory data and its log; the writes no peer had
-//     received are counted as lost. It restarts as a new incarnation (new replica id, so
-//     no dot is ever reused), asks every peer for its full state, and pushes its merged
-//     state to the others, so the writes of its previous life that only some peers hold
-//     reach everyone.
+// Replication is the Replicator's protocol (replicator.h), one per region, over the
+// simulated links (a ReplTransport) and the event loop (its timers). The simulation adds
+// what only an observer of every region can do: crashes (an in-memory region loses its data
+// and the writes no peer had received, counted as lost; it restarts as a new incarnation),
+// the pull model (a message from a region that crashed or restarted since it was sent is
+// discarded on arrival), partitions and heals, and the convergence watch.
 //   - with a durable store (Redis, redis_store.h) a crash loses nothing: the region keeps
-//     its replica id, data, log and progress, and on restart resumes (probes each peer for
-//     its cursor; peers replay what it had not acknowledged). Merges are acknowledged only
-//     once the store has kept them (Flush), with the per-origin progress; a new Simulation
-//     on the same stores resumes from their log and progress (an aasim restart).
+//     its replica id, data, log and progress, and on restart resumes; a new Simulation on
+//     the same stores resumes from their log and progress (an aasim restart).
 // Nothing is lost to partitions, loss, duplication or reordering: after a heal and a
 // sync, connected regions converge.
 //
@@ -42,6 +32,7 @@
 #include "cluster_sim/client.h"
 #include "cluster_sim/event_loop.h"
 #include "cluster_sim/network.h"
+#include "cluster_sim/replicator.h"
 #include "cluster_sim/rng.h"
 #include "cluster_sim/session.h"
 #include "cluster_sim/store.h"
@@ -54,12 +45,6 @@ struct RegionConfig {
   SimTime clock_skew{0};  // offset of this region's wall clock (last-write-wins timestamps)
 };
 
-struct ReplicationConfig {
-  size_t backlog_bytes = 1 << 20;     // per region (Redis Enterprise: 1% of data, >= 1 MB)
-  size_t max_batch_bytes = 64 << 10;  // effects per retransmitted message
-  SimTime max_rto{2'000'000};         // retransmission backoff cap
-};
-
 using StoreFactory = std::function<std::unique_ptr<Store>(int region, crdt::ReplicaId self)>;
 
 struct SimConfig {
@@ -69,15 +54,9 @@ struct SimConfig {
   StoreFactory store_factory;  // default: NewMemoryStore
 };
 
-struct PeerMetrics {
-  std::string peer;
-  uint64_t ops_lag = 0;           // local writes this peer has not acknowledged
-  uint64_t effects_sent = 0;      // effects sent to it, retransmissions included
-  uint64_t effects_received = 0;  // effects from it applied here
-  uint64_t effects_filtered = 0;  // duplicates from it dropped here
-  uint64_t partial_syncs = 0;     // catch-ups by replay of the backlog
-  uint64_t full_syncs = 0;        // catch-ups by a full state transfer
-  LinkStats link_out;             // the link from this region to the peer
+// A peer as one region sees it: the replicator's figures and the simulated link's.
+struct PeerMetrics : ReplPeerStats {
+  LinkStats link_out;  // the link from this region to the peer
 };
 
 struct RegionMetrics {

@@ -1,0 +1,251 @@
+// Replicator: one region's side of the Active/Active replication protocol, written once and
+// run over two transports: the simulator's links (simulation.cc, virtual time) and the TCP
+// links between `aasim node` processes (server/src/node.cc, the steady clock). Like
+// FoundationDB's Sim2/Net2, the state machine sees only two seams: a Transport that sends a
+// message to a peer (and may lose it), and Timers (the current time and a callback at an
+// instant). Whoever owns the transport calls OnMessage for every message that arrives.
+//
+// Protocol (one log per region incarnation, one cursor per peer; modelled on the Redis
+// Enterprise syncer):
+//   - every local write appends (seq, effect) to the log and is sent at once to every peer;
+//     the log is a bounded backlog (bytes), oldest entries dropped first;
+//   - a receiver applies each effect once (duplicates are counted as filtered), in any order
+//     (or, with causal delivery, once every effect it depends on is applied), and
+//     acknowledges the contiguous prefix it holds;
+//   - a retransmission timer per peer (RTT-based, exponential backoff, reset when a link
+//     comes back) replays unacknowledged effects: a *partial sync*. A peer whose next needed
+//     effect has left the backlog gets the full state instead: a *full sync*. While a peer
+//     stays silent, every other retry is a cheap probe;
+//   - a region that lost its memory restarts as a new incarnation (a new replica id, so no
+//     dot is ever reused), asks every peer for its full state and pushes its merged state to
+//     the others once, so writes of its previous life that only some peers hold reach all;
+//   - with a durable store (Redis) the region keeps its incarnation, data, log and progress:
+//     merges are acknowledged only once the store kept them (Flush) with the per-origin
+//     progress, and the store's log is trimmed of what every peer acknowledged.
+//   - incarnations only grow. A message from an older incarnation than one already seen is
+//     refused and reported (Anomalies()): it is either a stale message or a region that came
+//     back with an incarnation its peers already know, whose writes would otherwise be
+//     dropped as duplicates.
+//
+// Determinism: no clock but Timers, no randomness; single-threaded.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster_sim/store.h"
+#include "cluster_sim/time.h"
+
+namespace cluster_sim {
+
+struct ReplicationConfig {
+  size_t backlog_bytes = 1 << 20;     // per region (Redis Enterprise: 1% of data, >= 1 MB)
+  size_t max_batch_bytes = 64 << 10;  // effects per retransmitted message
+  SimTime max_rto{2'000'000};         // retransmission backoff cap
+};
+
+// What travels between regions. Effects carry consecutive sequence numbers of the sender's
+// log; the epoch is the sender's incarnation. The payloads are carried beside the header:
+// none, one (a std::string: an effect or a full state), or several (Payloads).
+struct ReplMessage {
+  enum class Kind : uint8_t { kEffects, kAck, kFullState, kSyncRequest, kProbe };
+  using Payloads = std::vector<std::shared_ptr<const std::string>>;
+  Kind kind = Kind::kEffects;
+  uint32_t sender_epoch = 0;   // incarnation of the sender when it sent this
+  uint32_t epoch = 0;          // kAck: the epoch of the log being acknowledged
+  uint64_t first_seq = 0;      // kEffects: seq of payload 0
+  uint64_t seq = 0;            // kAck: contiguous prefix held; kFullState: log head it covers
+  bool full_ack = false;       // kAck: acknowledges a full state
+  uint32_t count = 0;          // kEffects, kFullState: number of payloads
+  const void* body = nullptr;  // while being delivered: the std::string or the Payloads
+
+  std::string_view payload(size_t i) const {
+    if (count == 1) return *static_cast<const std::string*>(body);
+    return *(*static_cast<const Payloads*>(body))[i];
+  }
+  static const char* KindName(Kind k);
+};
+
+class ReplTransport {
+ public:
+  virtual ~ReplTransport() = default;
+  // Sends m (its payloads in `body`: null, a std::string or ReplMessage::Payloads) to
+  // `peer`. `wire_bytes` is its size for the link's counters; `what` describes it for traces
+  // and is empty unless tracing(). The transport may lose the message: the protocol resends.
+  virtual void Send(int peer, const ReplMessage& m, std::shared_ptr<const void> body,
+                    size_t wire_bytes, std::string what) = 0;
+  virtual bool tracing() const = 0;
+  // The round trip to `peer` that the first retransmission timeout waits.
+  virtual SimTime Rtt(int peer) const = 0;
+};
+
+class ReplTimers {
+ public:
+  virtual ~ReplTimers() = default;
+  virtual SimTime Now() const = 0;
+  // Calls cb at `at` (>= Now()); timers at the same instant run in the order they were set.
+  virtual void At(SimTime at, std::function<void()> cb) = 0;
+};
+
+// Per-peer figures of one region (as seen from it).
+struct ReplPeerStats {
+  std::string peer;
+  uint64_t ops_lag = 0;           // local writes this peer has not acknowledged
+  uint64_t effects_sent = 0;      // effects sent to it, retransmissions included
+  uint64_t effects_received = 0;  // effects from it applied here
+  uint64_t effects_filtered = 0;  // duplicates from it dropped here
+  uint64_t partial_syncs = 0;     // catch-ups by replay of the backlog
+  uint64_t full_syncs = 0;        // catch-ups by a full state transfer
+};
+
+class Replicator {
+ public:
+  struct Options {
+    int self = 0;                    // this region's index among `names`
+    std::vector<std::string> names;  // every region, in index order
+    uint32_t incarnation = 1;
+    ReplicationConfig config;
+    std::function<void(const std::string&)> trace;  // protocol events, when set
+  };
+  // REQUIRES: store, transport and timers outlive the replicator.
+  Replicator(Options options, Store* store, ReplTransport* transport, ReplTimers* timers);
+  ~Replicator();
+  Replicator(const Replicator&) = delete;
+  Replicator& operator=(const Replicator&) = delete;
+
+  // A durable store may hold a previous run's replication state (a process restarted on the
+  // same Redis): take its log and progress and carry on. `peer_acked[p]`, when known, is
+  // what peer p durably holds of this log; unknown peers are asked first (a probe).
+  void Resume(const std::vector<std::optional<uint64_t>>& peer_acked);
+
+  // A write of this region: its effect goes to the log and to every peer.
+  void OnLocalWrite(std::string effect);
+  // A message from peer `from`. Ignored while stopped.
+  void OnMessage(int from, const ReplMessage& m);
+  // The link to `peer` came back (a heal, a reconnection): retry now, with a fresh backoff.
+  void OnLinkUp(int peer);
+  // `peer` restarted: if it is behind, replay to it at once (its syncer reconnected).
+  void OnPeerRestarted(int peer);
+
+  // Crash: stop (timers and messages are ignored until Restart).
+  void Stop();
+  // Restart. With an in-memory store the region lost everything: it continues as
+  // `incarnation` (a new one: the store must have been wiped with the matching replica id)
+  // and rebuilds from every peer; `peer_epochs[p]` is peer p's current incarnation when
+  // known (0: learnt from its first message). With a durable store it resumes: it probes
+  // every peer for its cursor and replays what they lack.
+  void Restart(uint32_t incarnation, const std::vector<uint32_t>& peer_epochs);
+
+  bool alive() const { return alive_; }
+  uint32_t incarnation() const { return incarnation_; }
+  uint64_t head() const { return head_; }
+  // True while `peer` lacks some of this region's writes, or this region waits for its
+  // full state; *why says what is outstanding.
+  bool Behind(int peer, std::string* why = nullptr) const;
+  // What this region holds of `origin`'s log of incarnation `epoch`: true if seq is held.
+  uint32_t InboundEpoch(int origin) const { return in_[origin].epoch; }
+  bool Holds(int origin, uint64_t seq) const;
+  uint64_t Contiguous(int origin) const { return in_[origin].contiguous; }
+
+  uint64_t local_writes() const { return local_writes_; }
+  uint64_t store_failures() const { return store_failures_; }
+  uint64_t backlog_bytes() const { return log_bytes_; }
+  // Messages refused because their incarnation went backwards, with the last reason.
+  uint64_t anomalies() const { return anomalies_; }
+  const std::string& last_anomaly() const { return last_anomaly_; }
+  ReplPeerStats Metrics(int peer) const;
+
+  // The name a store records another region's progress under: its name and incarnation.
+  static std::string Origin(std::string_view region, uint32_t epoch);
+
+ private:
+  struct LogEntry {
+    uint64_t seq;
+    SimTime created;
+    std::shared_ptr<const std::string> effect;
+  };
+  struct OutPeer {
+    uint64_t acked = 0;      // contiguous prefix of our log the peer holds (this epoch)
+    uint64_t chunk_end = 0;  // last seq of the replay chunk in flight
+    bool needs_full = false;
+    uint64_t full_as_of = 0;         // head covered by the last full state sent
+    bool full_in_flight = false;     // a full state was sent and is not acknowledged
+    bool in_episode = false;         // catching up (partial or full sync)
+    bool resend_now = false;         // the link just came back: replay without waiting
+    bool awaiting_response = false;  // data was re-sent and the peer has not answered since
+    bool probe_outstanding = false;  // a probe was sent and not answered
+    bool probe_next = false;         // alternate probes and data while the peer is silent
+    bool acked_known = true;         // false: ask (probe) before deciding how to catch up
+    SimTime rto{0};
+    uint64_t timer_gen = 0;  // invalidates superseded timer events
+    SimTime timer_at{-1};    // when the armed timer fires (-1: not armed)
+    ReplPeerStats m;
+  };
+  struct InPeer {
+    uint32_t epoch = 0;
+    uint64_t contiguous = 0;
+    std::set<uint64_t> ahead;  // received beyond the contiguous prefix
+    bool need_full = false;    // we restarted and wait for this peer's full state
+    uint64_t received = 0;
+    uint64_t filtered = 0;
+  };
+
+  int n() const { return static_cast<int>(names_.size()); }
+  uint64_t log_first() const { return log_.empty() ? head_ + 1 : log_.front().seq; }
+  void Trace(const std::string& line) const;
+  std::string Arrow(int peer) const;      // "A->B"
+  std::string ArrowFrom(int peer) const;  // "B->A"
+
+  void SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void> body, size_t payload_bytes,
+               const std::string& what);
+  void SendEffects(int peer, uint64_t first, uint64_t last);
+  void SendFullState(int peer);
+  void SendSyncRequest(int peer);
+  void SendAck(int origin, bool full);
+  void SendProbe(int peer);
+  void SendChunk(int peer);
+  void SendNext(int peer);
+
+  void ArmTimer(int peer, SimTime at);
+  void OnTimer(int peer);
+  void TrimDurableLog();
+
+  void OnEffects(int from, const ReplMessage& m);
+  void OnAck(int from, const ReplMessage& m);
+  void OnFullState(int from, const ReplMessage& m);
+  void OnSyncRequest(int from, const ReplMessage& m);
+  // False (and reported) if m's incarnation is older than one already seen from `from`.
+  bool AcceptEpoch(int from, const ReplMessage& m);
+  void ResetInbound(int from, uint32_t epoch);
+  static void Advance(InPeer& in);
+  void ApplyOrDie(std::string_view bytes);
+  bool StoreFailed(int from, const Status& s);
+
+  Options opts_;
+  const std::vector<std::string>& names_;
+  int self_;
+  Store* store_;
+  ReplTransport* transport_;
+  ReplTimers* timers_;
+  uint32_t incarnation_;
+  bool alive_ = true;
+  std::deque<LogEntry> log_;
+  size_t log_bytes_ = 0;
+  uint64_t head_ = 0;
+  uint64_t log_trimmed_ = 0;  // a durable store's log holds nothing up to this seq
+  std::vector<OutPeer> out_;
+  std::vector<InPeer> in_;
+  uint64_t local_writes_ = 0;
+  uint64_t store_failures_ = 0;
+  uint64_t anomalies_ = 0;
+  std::string last_anomaly_;
+};
+
+}  // namespace cluster_sim

@@ -1,0 +1,596 @@
+#include "cluster_sim/replicator.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "cluster_sim/status.h"
+
+namespace cluster_sim {
+
+const char* ReplMessage::KindName(Kind k) {
+  switch (k) {
+    case Kind::kEffects:
+      return "EFFECTS";
+    case Kind::kAck:
+      return "ACK";
+    case Kind::kFullState:
+      return "STATE";
+    case Kind::kSyncRequest:
+      return "SYNC";
+    case Kind::kProbe:
+      return "PROBE";
+  }
+  return "?";
+}
+
+std::string Replicator::Origin(std::string_view region, uint32_t epoch) {
+  return std::string(region) + "#" + std::to_string(epoch);
+}
+
+Replicator::Replicator(Options options, Store* store, ReplTransport* transport, ReplTimers* timers)
+    : opts_(std::move(options)),
+      names_(opts_.names),
+      self_(opts_.self),
+      store_(store),
+      transport_(transport),
+      timers_(timers),
+      incarnation_(opts_.incarnation) {
+  out_.resize(names_.size());
+  in_.resize(names_.size());
+  for (InPeer& in : in_) in.epoch = 1;
+}
+
+Replicator::~Replicator() = default;
+
+void Replicator::Trace(const std::string& line) const {
+  if (opts_.trace) opts_.trace(line);
+}
+std::string Replicator::Arrow(int peer) const { return names_[self_] + "->" + names_[peer]; }
+std::string Replicator::ArrowFrom(int peer) const { return names_[peer] + "->" + names_[self_]; }
+
+void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) {
+  if (!store_->durable()) return;
+  head_ = store_->LogHead();
+  for (int p = 0; p < n(); ++p) {
+    if (p == self_) continue;
+    in_[p].contiguous = store_->Progress(Origin(names_[p], in_[p].epoch));
+    out_[p].acked = std::min(head_, peer_acked[p].value_or(0));
+    out_[p].acked_known = peer_acked[p].has_value();
+  }
+  if (head_ == 0) return;
+  uint64_t min_acked = head_;
+  for (int p = 0; p < n(); ++p) {
+    if (p != self_) min_acked = std::min(min_acked, out_[p].acked);
+  }
+  auto entries = store_->ReadLog(min_acked + 1, head_);
+  AASIM_CHECK(entries.ok()) << "region" << names_[self_] << entries.status().message();
+  for (auto& [seq, effect] : *entries) {
+    if (!log_.empty() && seq != log_.back().seq + 1) log_.clear();  // keep a suffix
+    log_.push_back(
+        LogEntry{seq, SimTime(0), std::make_shared<const std::string>(std::move(effect))});
+  }
+  if (!log_.empty() && log_.back().seq != head_) log_.clear();
+  log_bytes_ = 0;
+  for (const LogEntry& e : log_) log_bytes_ += e.effect->size();
+  log_trimmed_ = log_first() - 1;
+  for (int p = 0; p < n(); ++p) {
+    if (p == self_ || out_[p].acked >= head_) continue;
+    out_[p].rto = transport_->Rtt(p);
+    if (out_[p].acked_known) {
+      ArmTimer(p, SimTime(0));
+    } else {
+      SendProbe(p);
+      ArmTimer(p, timers_->Now() + out_[p].rto);
+    }
+  }
+}
+
+// ---- sending ----
+
+// body: null, one payload (a std::string) or several (ReplMessage::Payloads); bytes counts
+// a 24-byte header and 4 bytes of framing per payload.
+void Replicator::SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void> body,
+                         size_t payload_bytes, const std::string& what) {
+  size_t bytes = 24 + payload_bytes + 4 * size_t{m.count};
+  transport_->Send(to, m, std::move(body), bytes, transport_->tracing() ? what : std::string());
+}
+
+void Replicator::SendEffects(int peer, uint64_t first, uint64_t last) {
+  ReplMessage m;
+  m.kind = ReplMessage::Kind::kEffects;
+  m.sender_epoch = incarnation_;
+  m.first_seq = first;
+  m.count = static_cast<uint32_t>(last - first + 1);
+  uint64_t base = log_first();
+  size_t payload_bytes = 0;
+  std::shared_ptr<const void> body;
+  if (first == last) {
+    const auto& e = log_[first - base].effect;
+    payload_bytes = e->size();
+    body = e;
+  } else {
+    auto payloads = std::make_shared<ReplMessage::Payloads>();
+    payloads->reserve(m.count);
+    for (uint64_t s = first; s <= last; ++s) {
+      payloads->push_back(log_[s - base].effect);
+      payload_bytes += payloads->back()->size();
+    }
+    body = std::move(payloads);
+  }
+  out_[peer].m.effects_sent += m.count;
+  std::string what;
+  if (transport_->tracing()) {
+    what = first == last ? "effect #" + std::to_string(first)
+                         : "effects #" + std::to_string(first) + "..#" + std::to_string(last);
+  }
+  SendMsg(peer, m, std::move(body), payload_bytes, what);
+}
+
+void Replicator::SendFullState(int peer) {
+  OutPeer& o = out_[peer];
+  ReplMessage m;
+  m.kind = ReplMessage::Kind::kFullState;
+  m.sender_epoch = incarnation_;
+  m.seq = head_;
+  m.count = 1;
+  auto state = std::make_shared<const std::string>(store_->FullState());
+  size_t payload_bytes = state->size();
+  o.full_as_of = head_;
+  o.full_in_flight = true;
+  SendMsg(peer, m, std::move(state), payload_bytes,
+          transport_->tracing() ? "full state up to #" + std::to_string(head_) : "");
+}
+
+void Replicator::SendSyncRequest(int peer) {
+  ReplMessage m;
+  m.kind = ReplMessage::Kind::kSyncRequest;
+  m.sender_epoch = incarnation_;
+  SendMsg(peer, m, nullptr, 0, "sync request (restarted)");
+}
+
+void Replicator::SendAck(int origin, bool full) {
+  InPeer& in = in_[origin];
+  ReplMessage m;
+  m.kind = ReplMessage::Kind::kAck;
+  m.sender_epoch = incarnation_;
+  m.epoch = in.epoch;
+  m.seq = in.contiguous;
+  m.full_ack = full;
+  SendMsg(origin, m, nullptr, 0,
+          transport_->tracing() ? "ack #" + std::to_string(in.contiguous) : "");
+}
+
+void Replicator::SendProbe(int peer) {
+  out_[peer].probe_outstanding = true;
+  ReplMessage m;
+  m.kind = ReplMessage::Kind::kProbe;
+  m.sender_epoch = incarnation_;
+  SendMsg(peer, m, nullptr, 0, "probe");
+}
+
+void Replicator::SendChunk(int peer) {
+  OutPeer& o = out_[peer];
+  uint64_t first = o.acked + 1;
+  uint64_t last = first;
+  size_t bytes = 0;
+  uint64_t base = log_first();
+  while (last <= head_) {
+    bytes += log_[last - base].effect->size();
+    if (bytes > opts_.config.max_batch_bytes && last > first) break;
+    ++last;
+  }
+  --last;
+  o.chunk_end = last;
+  SendEffects(peer, first, last);
+}
+
+// Sends the next piece of a catch-up: the full state, or the next replay chunk.
+void Replicator::SendNext(int peer) {
+  OutPeer& o = out_[peer];
+  o.awaiting_response = true;
+  if (o.needs_full) {
+    SendFullState(peer);
+  } else {
+    SendChunk(peer);
+  }
+}
+
+// ---- timers ----
+
+void Replicator::ArmTimer(int peer, SimTime at) {
+  OutPeer& o = out_[peer];
+  if (o.timer_at.count() >= 0 && o.timer_at <= at) return;  // an earlier one is armed
+  o.timer_at = at;
+  uint64_t gen = ++o.timer_gen;
+  uint32_t inc = incarnation_;
+  timers_->At(at, [this, peer, gen, inc] {
+    OutPeer& op = out_[peer];
+    if (op.timer_gen != gen || incarnation_ != inc || !alive_) return;
+    op.timer_at = SimTime(-1);
+    OnTimer(peer);
+  });
+}
+
+bool Replicator::Behind(int peer, std::string* why) const {
+  const OutPeer& o = out_[peer];
+  bool behind = o.needs_full || o.acked < head_ || in_[peer].need_full;
+  if (behind && why) {
+    *why = Arrow(peer) + ": " +
+           (in_[peer].need_full ? "waiting for the peer's full state"
+            : o.needs_full      ? "full sync in progress"
+                                : std::to_string(head_ - o.acked) + " effects not acknowledged");
+  }
+  return behind;
+}
+
+void Replicator::OnTimer(int peer) {
+  OutPeer& o = out_[peer];
+  if (o.rto.count() == 0) o.rto = transport_->Rtt(peer);
+  if (!Behind(peer)) {
+    o.in_episode = false;
+    o.rto = transport_->Rtt(peer);
+    return;
+  }
+  SimTime now = timers_->Now();
+  // Our own restart: keep asking this peer for its state.
+  if (in_[peer].need_full) SendSyncRequest(peer);
+  if (!o.acked_known) {
+    // Where the peer stands is not known yet (we resumed from a durable log): ask before
+    // deciding between a replay and a full state.
+    SendProbe(peer);
+  } else if (o.acked < head_ || o.needs_full) {
+    if (o.acked < head_ && !o.needs_full && o.acked + 1 < log_first()) {
+      // The peer needs effects that have left the backlog: full sync.
+      o.needs_full = true;
+      o.m.full_syncs++;
+      Trace(FormatDuration(now) + " " + Arrow(peer) + " backlog overflow: full sync");
+    }
+    // Overdue? The oldest unacknowledged effect was sent at least one RTO ago.
+    bool overdue = o.needs_full || o.resend_now;
+    bool healed = o.resend_now;
+    o.resend_now = false;
+    if (!overdue) {
+      const LogEntry& e = log_[o.acked + 1 - log_first()];
+      overdue = e.created + o.rto <= now;
+      if (!overdue) {
+        ArmTimer(peer, e.created + o.rto);
+        return;
+      }
+    }
+    if (!o.in_episode) {
+      o.in_episode = true;
+      if (!o.needs_full) o.m.partial_syncs++;
+    }
+    if (o.awaiting_response && !healed && o.probe_next) {
+      // Data already re-sent and no answer: the peer or the link may be down. Every other
+      // retry is a cheap probe; its answer (an ack) resumes the catch-up, so a long
+      // partition costs probes, not repeated full states, while a merely lossy link still
+      // gets data on every second try.
+      SendProbe(peer);
+      o.probe_next = false;
+    } else {
+      SendNext(peer);
+      o.probe_next = o.needs_full || o.acked + 1 <= o.chunk_end;
+    }
+  }
+  SimTime next = o.rto;
+  o.rto = std::min(o.rto * 2, std::max(opts_.config.max_rto, transport_->Rtt(peer)));
+  ArmTimer(peer, now + next);
+}
+
+// A durable store's log keeps what some peer may still need: nothing every peer
+// acknowledged, nothing the in-memory backlog dropped (those peers get a full sync).
+void Replicator::TrimDurableLog() {
+  if (!store_->durable()) return;
+  uint64_t upto = log_first() - 1;
+  uint64_t min_acked = head_;
+  for (int p = 0; p < n(); ++p) {
+    if (p == self_) continue;
+    if (!out_[p].acked_known) return;  // not heard from since we resumed
+    min_acked = std::min(min_acked, out_[p].acked);
+  }
+  upto = std::max(upto, min_acked);
+  if (upto <= log_trimmed_) return;
+  if (store_->TrimLog(upto).ok()) log_trimmed_ = upto;
+}
+
+// ---- local writes ----
+
+void Replicator::OnLocalWrite(std::string effect) {
+  local_writes_++;
+  // A durable store numbered the write in its own log, atomically with the data.
+  head_ = store_->durable() ? std::max(head_ + 1, store_->LogHead()) : head_ + 1;
+  auto e = std::make_shared<const std::string>(std::move(effect));
+  log_bytes_ += e->size();
+  log_.push_back(LogEntry{head_, timers_->Now(), e});
+  while (log_bytes_ > opts_.config.backlog_bytes && log_.size() > 1) {
+    log_bytes_ -= log_.front().effect->size();
+    log_.pop_front();
+  }
+  for (int p = 0; p < n(); ++p) {
+    if (p == self_) continue;
+    SendEffects(p, head_, head_);
+    OutPeer& o = out_[p];
+    if (o.rto.count() == 0) o.rto = transport_->Rtt(p);
+    ArmTimer(p, timers_->Now() + o.rto);
+  }
+}
+
+// ---- receiving ----
+
+void Replicator::OnMessage(int from, const ReplMessage& m) {
+  if (!alive_ || from == self_ || from < 0 || from >= n()) return;
+  if (!AcceptEpoch(from, m)) return;
+  switch (m.kind) {
+    case ReplMessage::Kind::kEffects:
+      OnEffects(from, m);
+      break;
+    case ReplMessage::Kind::kAck:
+      OnAck(from, m);
+      break;
+    case ReplMessage::Kind::kFullState:
+      OnFullState(from, m);
+      break;
+    case ReplMessage::Kind::kSyncRequest:
+      OnSyncRequest(from, m);
+      break;
+    case ReplMessage::Kind::kProbe:
+      SendAck(from, false);
+      break;
+  }
+}
+
+bool Replicator::AcceptEpoch(int from, const ReplMessage& m) {
+  InPeer& in = in_[from];
+  if (m.sender_epoch > in.epoch) {
+    ResetInbound(from, m.sender_epoch);
+  } else if (m.sender_epoch < in.epoch) {
+    // Incarnations only grow: this is a message of an earlier life, or the peer came back
+    // with an incarnation already used. Applying it would mix two logs under one name.
+    anomalies_++;
+    last_anomaly_ = names_[from] + " sent incarnation " + std::to_string(m.sender_epoch) +
+                    " after " + std::to_string(in.epoch) + ": refused (" +
+                    ReplMessage::KindName(m.kind) + ")";
+    Trace(FormatDuration(timers_->Now()) + " " + ArrowFrom(from) + " " + last_anomaly_);
+    return false;
+  }
+  return true;
+}
+
+void Replicator::ResetInbound(int from, uint32_t epoch) {
+  InPeer& in = in_[from];
+  in.epoch = epoch;
+  in.ahead.clear();
+  // A durable store remembers what it holds of that incarnation's log.
+  in.contiguous = store_->durable() ? store_->Progress(Origin(names_[from], epoch)) : 0;
+}
+
+void Replicator::Advance(InPeer& in) {
+  while (!in.ahead.empty() && *in.ahead.begin() == in.contiguous + 1) {
+    in.ahead.erase(in.ahead.begin());
+    ++in.contiguous;
+  }
+}
+
+bool Replicator::Holds(int origin, uint64_t seq) const {
+  const InPeer& in = in_[origin];
+  return seq <= in.contiguous || in.ahead.count(seq) != 0;
+}
+
+void Replicator::ApplyOrDie(std::string_view bytes) {
+  Status s = store_->Merge(bytes);
+  AASIM_CHECK(s.ok()) << "merge failed in region" << names_[self_] << s.message();
+}
+
+// A durable store that could not keep a merge (its Redis is down): the message is treated
+// as never received (progress rolled back, no ack), so its sender retransmits.
+bool Replicator::StoreFailed(int from, const Status& s) {
+  if (s.ok()) return false;
+  AASIM_CHECK(s.code() == StatusCode::kUnavailable)
+      << "merge failed in region" << names_[self_] << s.message();
+  store_failures_++;
+  Trace(FormatDuration(timers_->Now()) + " " + ArrowFrom(from) + " not stored: " + s.message());
+  return true;
+}
+
+void Replicator::OnEffects(int from, const ReplMessage& m) {
+  InPeer& in = in_[from];
+  bool durable = store_->durable();
+  std::optional<InPeer> before;
+  std::string origin;
+  if (durable) {
+    before = in;
+    origin = Origin(names_[from], in.epoch);
+  }
+  for (size_t i = 0; i < m.count; ++i) {
+    uint64_t seq = m.first_seq + i;
+    if (seq <= in.contiguous || in.ahead.count(seq)) {
+      in.filtered++;
+      continue;
+    }
+    if (durable) {
+      uint64_t c = in.contiguous;
+      if (seq == c + 1) {
+        for (c = seq; in.ahead.count(c + 1) != 0;) ++c;
+      }
+      if (StoreFailed(from, store_->MergeFrom(origin, c, m.payload(i)))) {
+        in = *before;
+        return;
+      }
+    } else {
+      ApplyOrDie(m.payload(i));
+    }
+    in.received++;
+    if (seq == in.contiguous + 1) {
+      ++in.contiguous;
+      Advance(in);
+    } else {
+      in.ahead.insert(seq);
+    }
+  }
+  if (durable && StoreFailed(from, store_->Flush())) {
+    in = *before;
+    return;
+  }
+  SendAck(from, false);
+}
+
+void Replicator::OnAck(int from, const ReplMessage& m) {
+  if (m.epoch != incarnation_) return;  // acknowledges a previous life
+  OutPeer& o = out_[from];
+  bool answered_probe = o.probe_outstanding;
+  bool was_known = o.acked_known;
+  o.awaiting_response = false;
+  o.probe_outstanding = false;
+  o.acked_known = true;
+  bool progress = m.seq > o.acked;
+  if (progress) o.acked = std::min(m.seq, head_);
+  if (m.full_ack && o.full_in_flight && m.seq >= o.full_as_of) {
+    o.full_in_flight = false;
+    o.needs_full = false;
+    progress = true;
+  }
+  if (progress || !was_known) {
+    o.rto = transport_->Rtt(from);
+    TrimDurableLog();
+  }
+  if (!Behind(from)) {
+    o.in_episode = false;
+    return;
+  }
+  if (!was_known) {
+    // First word from the peer since we resumed: catch it up now.
+    o.resend_now = true;
+    ArmTimer(from, timers_->Now());
+    return;
+  }
+  if (!o.in_episode) return;
+  if (!o.needs_full && o.acked + 1 < log_first()) {
+    o.needs_full = true;
+    o.m.full_syncs++;
+  }
+  // Catching up: send the next chunk as soon as the previous one landed, or resume after
+  // the peer answered a probe (what was sent before it was lost).
+  if (o.needs_full ? (!o.full_in_flight || answered_probe)
+                   : (o.acked >= o.chunk_end || answered_probe)) {
+    SendNext(from);
+  }
+}
+
+void Replicator::OnFullState(int from, const ReplMessage& m) {
+  InPeer& in = in_[from];
+  if (store_->durable()) {
+    uint64_t c = std::max(in.contiguous, m.seq);
+    while (in.ahead.count(c + 1) != 0) ++c;
+    Status s = store_->MergeFrom(Origin(names_[from], in.epoch), c, m.payload(0));
+    if (s.ok()) s = store_->Flush();
+    if (StoreFailed(from, s)) return;
+  } else {
+    ApplyOrDie(m.payload(0));
+  }
+  in.received++;
+  if (m.seq > in.contiguous) {
+    in.contiguous = m.seq;
+    in.ahead.erase(in.ahead.begin(), in.ahead.upper_bound(m.seq));
+    Advance(in);
+  }
+  bool was_recovering = in.need_full;
+  in.need_full = false;
+  SendAck(from, true);
+  if (was_recovering) {
+    // Push what we now hold (it may include writes of our previous life that only this
+    // peer had) to every other peer.
+    for (int q = 0; q < n(); ++q) {
+      if (q == self_ || q == from) continue;
+      OutPeer& o = out_[q];
+      if (!o.needs_full) o.m.full_syncs++;
+      o.needs_full = true;
+      ArmTimer(q, timers_->Now());
+    }
+  }
+}
+
+void Replicator::OnSyncRequest(int from, const ReplMessage&) {
+  OutPeer& o = out_[from];
+  if (!o.needs_full || !o.full_in_flight) {
+    if (!o.needs_full) o.m.full_syncs++;
+    o.needs_full = true;
+    o.acked = 0;
+    o.acked_known = true;
+    o.in_episode = true;
+    SendFullState(from);
+    o.rto = transport_->Rtt(from);
+    ArmTimer(from, timers_->Now() + o.rto);
+  }
+}
+
+// ---- links and faults ----
+
+void Replicator::OnLinkUp(int peer) {
+  if (!alive_) return;
+  out_[peer].rto = transport_->Rtt(peer);
+  if (Behind(peer)) {
+    out_[peer].resend_now = true;
+    ArmTimer(peer, timers_->Now());
+  }
+}
+
+void Replicator::OnPeerRestarted(int peer) {
+  if (!alive_ || !Behind(peer)) return;
+  out_[peer].resend_now = true;
+  out_[peer].rto = transport_->Rtt(peer);
+  ArmTimer(peer, timers_->Now());
+}
+
+void Replicator::Stop() { alive_ = false; }
+
+void Replicator::Restart(uint32_t incarnation, const std::vector<uint32_t>& peer_epochs) {
+  alive_ = true;
+  bool durable = store_->durable();
+  if (!durable) {
+    AASIM_CHECK(incarnation > incarnation_)
+        << "region" << names_[self_] << "restarted with incarnation" << incarnation << "after"
+        << incarnation_;
+    incarnation_ = incarnation;
+    log_.clear();
+    log_bytes_ = 0;
+    head_ = 0;
+  }
+  for (int p = 0; p < n(); ++p) {
+    if (p == self_) continue;
+    OutPeer fresh;
+    fresh.m = out_[p].m;
+    fresh.timer_gen = out_[p].timer_gen + 1;
+    out_[p] = fresh;
+    InPeer& in = in_[p];
+    uint64_t received = in.received, filtered = in.filtered;
+    in = InPeer();
+    in.epoch = peer_epochs[p];
+    in.received = received;
+    in.filtered = filtered;
+    out_[p].rto = transport_->Rtt(p);
+    if (durable) {
+      // The data, the log and the progress survived: resume. Ask each peer where it stands
+      // (a probe; its ack sets our cursor) before replaying our log.
+      in.contiguous = store_->Progress(Origin(names_[p], in.epoch));
+      SendProbe(p);
+      ArmTimer(p, timers_->Now() + out_[p].rto);
+    } else {
+      in.need_full = true;  // rebuild from every peer
+      ArmTimer(p, timers_->Now());
+    }
+  }
+  Trace(FormatDuration(timers_->Now()) + " " + names_[self_] + " restarted as incarnation " +
+        std::to_string(incarnation_));
+}
+
+ReplPeerStats Replicator::Metrics(int peer) const {
+  ReplPeerStats pm = out_[peer].m;
+  pm.peer = names_[peer];
+  pm.ops_lag = head_ - std::min(head_, out_[peer].acked);
+  pm.effects_received = in_[peer].received;
+  pm.effects_filtered = in_[peer].filtered;
+  return pm;
+}
+
+}  // namespace cluster_sim
