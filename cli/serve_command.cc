@@ -151,6 +151,7 @@ struct NodeArgs {
   std::string requirepass;
   size_t backlog_bytes = 1 << 20;
   uint16_t incarnation = 0;
+  int64_t join_timeout_ms = 1000;
   std::string redis;  // redis://host:port/db: the node's durable store
   std::string redis_prefix = "aasim";
 };
@@ -212,6 +213,7 @@ int RunNode(const NodeArgs& args) {
   }
   config.backlog_bytes = args.backlog_bytes;
   config.incarnation = args.incarnation;
+  config.join_timeout = std::chrono::milliseconds(args.join_timeout_ms);
   config.server.requirepass = args.requirepass;
   if (!args.redis.empty()) {
 #if AASIM_WITH_REDIS
@@ -223,7 +225,6 @@ int RunNode(const NodeArgs& args) {
     options.address = *address;
     options.region = args.region;
     options.prefix = args.redis_prefix;
-    config.durable = true;
     config.store_factory = [options](int, crdt::ReplicaId self) {
       auto store = cluster_sim::RedisStore::Open(self, options);
       if (!store.ok()) {
@@ -281,9 +282,14 @@ CLI::App* AddNodeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--backlog", args->backlog_bytes,
                   "Bytes of effects kept for partial syncs (default 1048576)");
   cmd->add_option("--incarnation", args->incarnation,
-                  "This run's incarnation, 1..65535 (default: from the clock; must differ "
-                  "from the previous run's when the in-memory store lost its data)")
+                  "This run's incarnation, 1..65535 (default: the one recorded in --redis, "
+                  "else the next after every incarnation the peers have seen of this region; "
+                  "a given one the peers have already seen is refused)")
       ->check(CLI::Range(1, 65535));
+  cmd->add_option("--join-timeout", args->join_timeout_ms,
+                  "Milliseconds a node without a recorded incarnation waits for silent peers "
+                  "before choosing one (default 1000)")
+      ->check(CLI::Range(int64_t{0}, int64_t{60'000}));
   cmd->add_option("--redis", args->redis,
                   "Keep this region's data, replication log and progress in this Redis "
                   "(redis://[:password@]host:port/db; run it with appendfsync always): a node "

@@ -5,18 +5,23 @@
 #include <charconv>
 #include <chrono>
 #include <deque>
-#include <map>
+#include <iostream>
+#include <optional>
 #include <system_error>
 
 #include <boost/asio.hpp>
 
+#include "cluster_sim/replicator.h"
 #include "crdt/dot.h"
 
 namespace server {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+using cluster_sim::Replicator;
+using cluster_sim::ReplMessage;
 using cluster_sim::Reply;
+using cluster_sim::SimTime;
 using cluster_sim::Status;
 
 namespace {
@@ -24,7 +29,6 @@ namespace {
 constexpr std::string_view kRepl = "AASIM.REPL";
 constexpr auto kMinBackoff = std::chrono::milliseconds(50);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
-constexpr uint64_t kTrimStep = 256;  // trim a durable log by at least this many entries
 
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -55,175 +59,189 @@ int64_t WallClockUs() {
 
 }  // namespace
 
-struct Node::Impl : public Backend {
-  // What this node holds of a peer's log.
-  struct In {
-    uint64_t epoch = 0;
-    uint64_t held = 0;  // contiguous prefix of that epoch
-    uint64_t received = 0, filtered = 0;
-    bool relayed = false;  // merged a full state from it since we started
-  };
-  // This node's link to a peer: sends our effects, reads the peer's acknowledgements.
+// The node is the Replicator's transport (TCP links) and timers (the steady clock).
+struct Node::Impl : public Backend,
+                    public cluster_sim::ReplTransport,
+                    public cluster_sim::ReplTimers {
+  // This node's link to a peer: carries our messages; reads the peer's one-line answers.
   struct Out {
-    enum class Expect { kHello, kAck };
+    enum class Expect { kAuth, kHello, kMsg };
     PeerAddress addr;
+    int index = 0;  // the peer's region index
     std::unique_ptr<tcp::socket> socket;
     std::unique_ptr<asio::steady_timer> retry;
     std::chrono::milliseconds backoff = kMinBackoff;
-    bool connected = false;  // HELLO answered: streaming
+    bool up = false;  // HELLO accepted: messages flow
     bool writing = false;
     std::string out, writing_buf;
-    std::string in;  // replies not yet parsed
+    std::string in;  // answers not yet parsed
     std::deque<Expect> expecting;
-    uint64_t acked = 0;      // contiguous prefix of our epoch the peer holds
-    uint64_t sent_upto = 0;  // highest seq queued on this connection
-    uint64_t peer_epoch = 0;
-    uint64_t effects_sent = 0, partial_syncs = 0, full_syncs = 0, connects = 0;
     uint64_t generation = 0;  // bumps on every (re)connection: stale handlers ignore
+    uint64_t connects = 0;
+    uint64_t dropped = 0;  // messages sent while the link was down (the protocol resends)
+    std::optional<uint32_t> join_answer;  // while joining: the incarnation it has seen of us
+    std::string refused;                  // its last refusal of our HELLO
   };
 
   Impl(asio::io_context& io_context, NodeConfig c)
-      : io(io_context), config(std::move(c)), server(io_context, *this, config.server) {}
+      : io(io_context),
+        config(std::move(c)),
+        server(io_context, *this, config.server),
+        start(std::chrono::steady_clock::now()),
+        token(std::make_shared<bool>(true)) {}
 
   // ---- Backend ----
   const std::string& region() const override { return config.region; }
 
   Reply Execute(const std::vector<std::string>& argv) override {
-    if (argv.size() >= 2 && IEquals(argv[0], kRepl)) return Repl(argv);
+    if (!argv.empty() && IEquals(argv[0], kRepl)) return Repl(argv);
+    if (!repl) return Joining();
     std::string effect;
     Reply reply = store->Execute(argv, WallClockUs(), &effect);
-    if (!effect.empty()) OnLocalWrite(std::move(effect));
+    if (!effect.empty()) repl->OnLocalWrite(std::move(effect));
     return reply;
   }
   std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) override {
+    if (!repl) return std::vector<Reply>(cmds.size(), Joining());
     std::string effect;
     auto replies = store->ExecuteBatch(cmds, WallClockUs(), &effect);
-    if (!effect.empty()) OnLocalWrite(std::move(effect));
+    if (!effect.empty()) repl->OnLocalWrite(std::move(effect));
     return replies;
   }
   uint64_t KeyVersion(std::string_view key) override { return store->KeyVersion(key); }
   Reply Admin(const std::vector<std::string>& argv) override;
   std::string InfoActiveActive() override;
-  void AfterCommands() override {
-    for (auto& o : outs) Flush(o);
+
+  Reply Joining() const {
+    return Reply::Error("LOADING region " + config.region +
+                        " is joining its peers (choosing its incarnation)");
   }
 
-  // ---- the log ----
-  // A client's write (or, with relay, this node's merged state passed on after a restart).
-  void OnLocalWrite(std::string effect, bool relay = false) {
-    // A durable store numbered the write in its own log, atomically with the data.
-    last_seq = store->durable() ? store->LogHead() : last_seq + 1;
-    (relay ? relays : local_writes)++;
-    log_bytes += effect.size();
-    log.push_back({last_seq, std::move(effect)});
-    while (log_bytes > config.backlog_bytes && log.size() > 1) {
-      log_bytes -= log.front().second.size();
-      log.pop_front();
+  // ---- ReplTransport ----
+  void Send(int peer, const ReplMessage& m, std::shared_ptr<const void> body, size_t,
+            std::string) override {
+    Out& o = *outs[peer];
+    if (!o.up) {
+      ++o.dropped;
+      return;
     }
-    for (auto& o : outs) {
-      if (o.connected && o.sent_upto + 1 == last_seq) SendEffect(o, log.back());
-    }
+    std::string kind = std::to_string(static_cast<int>(m.kind));
+    std::string sender_epoch = std::to_string(m.sender_epoch);
+    std::string epoch = std::to_string(m.epoch);
+    std::string seq = std::to_string(m.kind == ReplMessage::Kind::kEffects ? m.first_seq : m.seq);
+    std::string count = std::to_string(m.count);
+    std::vector<std::string_view> argv = {kRepl, "MSG", config.region,          kind, sender_epoch,
+                                          epoch, seq,   m.full_ack ? "1" : "0", count};
+    ReplMessage view = m;
+    view.body = body.get();
+    for (uint32_t i = 0; i < m.count; ++i) argv.push_back(view.payload(i));
+    AppendCommand(argv, &o.out);
+    o.expecting.push_back(Out::Expect::kMsg);
+    Flush(o);
   }
-  void SendEffect(Out& o, const std::pair<uint64_t, std::string>& e) {
-    std::string seq = std::to_string(e.first);
-    AppendCommand({kRepl, "EFFECT", config.region, epoch_text, seq, e.second}, &o.out);
-    o.expecting.push_back(Out::Expect::kAck);
-    o.sent_upto = e.first;
-    ++o.effects_sent;
+  bool tracing() const override { return false; }
+  SimTime Rtt(int) const override { return std::chrono::duration_cast<SimTime>(config.rto); }
+
+  // ---- ReplTimers ----
+  SimTime Now() const override {
+    return std::chrono::duration_cast<SimTime>(std::chrono::steady_clock::now() - start);
   }
-  void SendState(Out& o) {
-    std::string seq = std::to_string(last_seq);
-    AppendCommand({kRepl, "STATE", config.region, epoch_text, seq, store->FullState()}, &o.out);
-    o.expecting.push_back(Out::Expect::kAck);
-    o.sent_upto = last_seq;
-    ++o.full_syncs;
+  void At(SimTime at, std::function<void()> cb) override {
+    auto timer = std::make_shared<asio::steady_timer>(io, start + at);
+    std::weak_ptr<bool> alive = token;
+    timer->async_wait([timer, alive, cb = std::move(cb)](boost::system::error_code ec) {
+      if (!ec && !alive.expired()) cb();
+    });
   }
 
   // ---- receiving (AASIM.REPL commands) ----
   Reply Repl(const std::vector<std::string>& argv) {
-    const std::string& kind = argv[1];
-    if (argv.size() < 4) return Reply::Error("ERR AASIM.REPL: missing arguments");
-    auto it = ins.find(argv[2]);
-    if (it == ins.end()) {
+    if (argv.size() < 3) return Reply::Error("ERR AASIM.REPL: missing arguments");
+    int from = RegionIndex(argv[2]);
+    if (from < 0 || from == self) {
       return Reply::Error("ERR AASIM.REPL: '" + argv[2] + "' is not a peer of region " +
                           config.region);
     }
-    In& in = it->second;
-    uint64_t epoch = 0;
-    if (!ParseU64(argv[3], &epoch)) return Reply::Error("ERR AASIM.REPL: bad epoch");
-    if (epoch != in.epoch) {  // a new incarnation of the sender: its log starts over
-      in.epoch = epoch;
-      // A durable store remembers what it holds of that incarnation's log (progress
-      // committed with the data), so a restarted node resumes instead of starting over.
-      in.held = store->durable() ? store->Progress(Origin(argv[2], epoch)) : 0;
-    }
-    if (IEquals(kind, "HELLO") && argv.size() == 4) {
-      return Reply::Array({Reply::Integer(static_cast<int64_t>(in.held)),
-                           Reply::Integer(static_cast<int64_t>(incarnation))});
-    }
-    uint64_t seq = 0;
-    if (argv.size() != 6 || !ParseU64(argv[4], &seq)) {
-      return Reply::Error("ERR AASIM.REPL: expected " + kind + " FROM EPOCH SEQ PAYLOAD");
-    }
-    if (IEquals(kind, "EFFECT")) {
-      if (seq <= in.held) {
-        ++in.filtered;
-      } else if (seq == in.held + 1) {
-        Status st = MergeAndStore(argv[2], epoch, seq, argv[5]);
-        if (!st.ok()) return Reply::Error("ERR AASIM.REPL: " + st.message());
-        in.held = seq;
-        ++in.received;
-      } else {
-        return Reply::Error("ERR AASIM.REPL: gap, expected seq " + std::to_string(in.held + 1));
-      }
-      return Reply::Integer(static_cast<int64_t>(in.held));
-    }
-    if (IEquals(kind, "STATE")) {
-      Status st = MergeAndStore(argv[2], epoch, std::max(in.held, seq), argv[5]);
-      if (!st.ok()) return Reply::Error("ERR AASIM.REPL: " + st.message());
-      in.held = std::max(in.held, seq);
-      ++in.received;
-      // A node that lost its memory relays what it learnt once, so writes of its previous
-      // life that reached only this peer reach the others too.
-      if (fresh && !store->durable() && !in.relayed) {
-        in.relayed = true;
-        OnLocalWrite(store->FullState(), /*relay=*/true);
-      }
-      return Reply::Integer(static_cast<int64_t>(in.held));
-    }
-    return Reply::Error("ERR AASIM.REPL: unknown message '" + kind + "'");
+    if (IEquals(argv[1], "HELLO")) return Hello(from, argv);
+    if (IEquals(argv[1], "MSG")) return Message(from, argv);
+    return Reply::Error("ERR AASIM.REPL: unknown message '" + argv[1] + "'");
   }
 
-  static std::string Origin(const std::string& region, uint64_t epoch) {
-    return region + "#" + std::to_string(epoch);
-  }
-  // Merges a peer's effect (or full state) covering its log up to `seq`. A durable store
-  // records that progress with the data, and the merge is on disk (Flush) before the
-  // caller acknowledges it: an acknowledged effect survives a kill -9 of this node.
-  Status MergeAndStore(const std::string& from, uint64_t epoch, uint64_t seq,
-                       std::string_view payload) {
-    if (!store->durable()) return store->Merge(payload);
-    Status st = store->MergeFrom(Origin(from, epoch), seq, payload);
-    return st.ok() ? store->Flush() : st;
-  }
-  // Drops from a durable store's log what every peer acknowledged, in steps (each trim is
-  // a round trip to the store), once every peer has told us what it holds.
-  void TrimDurableLog() {
-    if (!store->durable()) return;
-    uint64_t upto = last_seq;
-    for (const auto& o : outs) {
-      if (o.peer_epoch == 0) return;  // not heard from since we started
-      upto = std::min(upto, o.acked);
+  // A peer's link starts: it names its incarnation (0 while it is choosing one) and log head.
+  Reply Hello(int from, const std::vector<std::string>& argv) {
+    uint64_t incarnation = 0, head = 0;
+    if (argv.size() != 5 || !ParseU64(argv[3], &incarnation) || !ParseU64(argv[4], &head) ||
+        incarnation > 0xFFFF) {
+      return Reply::Error("ERR AASIM.REPL: expected HELLO FROM INCARNATION HEAD");
     }
-    if (upto < log_trimmed + kTrimStep) return;
-    if (store->TrimLog(upto).ok()) log_trimmed = upto;
+    if (!repl) {
+      // Joining ourselves: we know nothing yet of the peer's incarnations; a peer that has
+      // one waits until we are ready to take its messages.
+      if (incarnation == 0) return Reply::Integer(0);
+      return Joining();
+    }
+    uint32_t seen = repl->InboundEpoch(from);
+    std::string why;
+    if (incarnation != 0 && incarnation < seen) {
+      why = "incarnation " + std::to_string(incarnation) + " of " + argv[2] + " is older than " +
+            std::to_string(seen) + ", which " + config.region + " has seen";
+    } else if (incarnation != 0 && incarnation == seen && head < repl->Contiguous(from)) {
+      why = argv[2] + " reuses incarnation " + std::to_string(incarnation) + " with a log of " +
+            std::to_string(head) + " writes, but " + config.region + " holds " +
+            std::to_string(repl->Contiguous(from)) + " of it (its store was wiped?)";
+    }
+    if (!why.empty()) {
+      repl->ReportAnomaly(why);
+      std::cerr << "aasim node " << config.region << ": refused " << argv[2] << ": " << why
+                << "; restart it without --incarnation" << std::endl;
+      return Reply::Error("ERR AASIM.REPL refused: " + why + "; restart it without --incarnation");
+    }
+    return Reply::Integer(seen);
   }
 
-  // ---- sending (our links to peers) ----
+  Reply Message(int from, const std::vector<std::string>& argv) {
+    uint64_t f[6] = {};
+    if (argv.size() < 9) return Reply::Error("ERR AASIM.REPL: MSG needs 7 fields");
+    for (int i = 0; i < 6; ++i) {
+      if (!ParseU64(argv[3 + i], &f[i])) return Reply::Error("ERR AASIM.REPL: bad MSG field");
+    }
+    if (f[0] > static_cast<uint64_t>(ReplMessage::Kind::kProbe) || f[1] > 0xFFFF || f[2] > 0xFFFF ||
+        f[4] > 1 || f[5] != argv.size() - 9 || (f[5] == 0) != (argv.size() == 9)) {
+      return Reply::Error("ERR AASIM.REPL: malformed MSG");
+    }
+    if (!repl) return Reply::Status("OK");  // not ready: lost, as on a down link
+    ReplMessage m;
+    m.kind = static_cast<ReplMessage::Kind>(f[0]);
+    m.sender_epoch = static_cast<uint32_t>(f[1]);
+    m.epoch = static_cast<uint32_t>(f[2]);
+    (m.kind == ReplMessage::Kind::kEffects ? m.first_seq : m.seq) = f[3];
+    m.full_ack = f[4] == 1;
+    m.count = static_cast<uint32_t>(f[5]);
+    std::string one;
+    ReplMessage::Payloads many;
+    if (m.count == 1) {
+      one = argv[9];
+      m.body = &one;
+    } else if (m.count > 1) {
+      for (size_t i = 9; i < argv.size(); ++i) {
+        many.push_back(std::make_shared<const std::string>(argv[i]));
+      }
+      m.body = &many;
+    }
+    repl->OnMessage(from, m);
+    return Reply::Status("OK");
+  }
+
+  int RegionIndex(std::string_view name) const {
+    auto it = std::find(names.begin(), names.end(), name);
+    return it == names.end() ? -1 : static_cast<int>(it - names.begin());
+  }
+
+  // ---- our links to peers ----
   void Connect(Out& o) {
     ++o.generation;
     o.socket = std::make_unique<tcp::socket>(io);
-    o.connected = false;
+    o.up = false;
     o.writing = false;
     o.out.clear();
     o.in.clear();
@@ -236,12 +254,14 @@ struct Node::Impl : public Backend {
       boost::system::error_code ignored;
       o.socket->set_option(tcp::no_delay(true), ignored);
       ++o.connects;
-      std::string auth = config.server.requirepass;
+      const std::string& auth = config.server.requirepass;
       if (!auth.empty()) {
         AppendCommand({"AUTH", auth}, &o.out);
-        o.expecting.push_back(Out::Expect::kAck);  // +OK, ignored
+        o.expecting.push_back(Out::Expect::kAuth);
       }
-      AppendCommand({kRepl, "HELLO", config.region, epoch_text}, &o.out);
+      std::string inc = std::to_string(repl ? repl->incarnation() : 0);
+      std::string head = std::to_string(repl ? repl->head() : 0);
+      AppendCommand({kRepl, "HELLO", config.region, inc, head}, &o.out);
       o.expecting.push_back(Out::Expect::kHello);
       Flush(o);
       Read(o);
@@ -253,7 +273,7 @@ struct Node::Impl : public Backend {
       boost::system::error_code ignored;
       o.socket->close(ignored);
     }
-    o.connected = false;
+    o.up = false;
     if (stopped) return;
     uint64_t gen = o.generation;
     o.retry->expires_after(o.backoff);
@@ -286,120 +306,131 @@ struct Node::Impl : public Backend {
                                 if (gen != o.generation) return;
                                 if (ec) return Retry(o);
                                 o.in.append(buf->data(), n);
-                                if (!OnReplies(o)) return Retry(o);
-                                Flush(o);
+                                if (!OnAnswers(o)) return Retry(o);
                                 Read(o);
                               });
   }
-  // Parses the integer replies (and HELLO's two-element array) received so far.
-  bool OnReplies(Out& o) {
+  // Every answer is one line: +OK, :N or -ERR ...
+  bool OnAnswers(Out& o) {
     size_t pos = 0;
-    auto line = [&](std::string_view* l) {
-      size_t eol = o.in.find("\r\n", pos);
-      if (eol == std::string::npos) return false;
-      *l = std::string_view(o.in).substr(pos, eol - pos);
-      pos = eol + 2;
-      return true;
-    };
     bool ok = true;
-    while (ok && !o.expecting.empty()) {
-      size_t start = pos;
-      std::string_view l;
-      if (!line(&l)) break;
+    for (size_t eol; ok && (eol = o.in.find("\r\n", pos)) != std::string::npos; pos = eol + 2) {
+      std::string_view line = std::string_view(o.in).substr(pos, eol - pos);
+      if (o.expecting.empty()) {
+        ok = false;
+        break;
+      }
       Out::Expect e = o.expecting.front();
+      o.expecting.pop_front();
       if (e == Out::Expect::kHello) {
-        std::string_view a, b;
-        if (l != "*2") {
-          ok = false;
-          break;
-        }
-        if (!line(&a) || !line(&b)) {
-          pos = start;
-          break;
-        }
-        uint64_t held = 0, peer_epoch = 0;
-        if (a.empty() || a[0] != ':' || b.empty() || b[0] != ':' || !ParseU64(a.substr(1), &held) ||
-            !ParseU64(b.substr(1), &peer_epoch)) {
-          ok = false;
-          break;
-        }
-        o.expecting.pop_front();
-        OnHello(o, held, peer_epoch);
-      } else {
-        o.expecting.pop_front();
-        if (l.empty() || l[0] == '-') {
-          ok = false;  // the peer refused: reconnect and resume from what it holds
-          break;
-        }
-        uint64_t held = 0;
-        if (l[0] == ':' && ParseU64(l.substr(1), &held)) o.acked = std::max(o.acked, held);
+        ok = OnHelloAnswer(o, line);
+      } else if (line.empty() || line[0] == '-') {
+        std::cerr << "aasim node " << config.region << ": " << o.addr.region << " answered " << line
+                  << std::endl;
+        ok = false;  // reconnect; the protocol resends what was lost
       }
     }
     o.in.erase(0, pos);
-    TrimDurableLog();
     return ok;
   }
-  void OnHello(Out& o, uint64_t held, uint64_t peer_epoch) {
-    bool peer_restarted = o.peer_epoch != 0 && o.peer_epoch != peer_epoch;
-    o.peer_epoch = peer_epoch;
-    o.acked = held;
-    o.connected = true;
+  bool OnHelloAnswer(Out& o, std::string_view line) {
+    uint64_t seen = 0;
+    if (line.substr(0, 8) == "-LOADING") return false;  // the peer is joining: retry soon
+    if (line.size() < 2 || line[0] != ':' || !ParseU64(line.substr(1), &seen)) {
+      o.refused = std::string(line.substr(line.empty() || line[0] != '-' ? 0 : 1));
+      if (repl) repl->ReportAnomaly(o.addr.region + " refused us: " + o.refused);
+      std::cerr << "aasim node " << config.region << ": " << o.addr.region
+                << " refused the link: " << o.refused << std::endl;
+      return false;
+    }
+    o.refused.clear();
     o.backoff = kMinBackoff;
-    o.sent_upto = held;
-    if (held >= last_seq && !peer_restarted) return;  // up to date
-    uint64_t first = log.empty() ? last_seq + 1 : log.front().first;
-    if (!peer_restarted && held + 1 < first && store->durable()) {
-      // Not in memory (this node restarted, or the backlog dropped it): the durable log
-      // may still hold it.
-      auto entries = store->ReadLog(held + 1, last_seq);
-      if (entries.ok() && !entries->empty() && entries->front().first == held + 1 &&
-          entries->back().first == last_seq) {
-        ++o.partial_syncs;
-        for (const auto& e : *entries) SendEffect(o, e);
-        return;
+    if (!repl) {
+      o.join_answer = static_cast<uint32_t>(std::min<uint64_t>(seen, 0xFFFF));
+      return true;
+    }
+    o.up = true;
+    repl->OnLinkUp(o.index);
+    return true;
+  }
+
+  // ---- starting ----
+  // A node without a recorded incarnation becomes the one after everything its peers saw.
+  Status Join(uint32_t* incarnation, bool* lived_before) {
+    auto deadline = std::chrono::steady_clock::now() + config.join_timeout;
+    auto all_answered = [&] {
+      return std::all_of(outs.begin(), outs.end(),
+                         [](const auto& o) { return !o || o->join_answer.has_value(); });
+    };
+    while (!all_answered() && std::chrono::steady_clock::now() < deadline) {
+      io.run_one_until(deadline);
+    }
+    io.restart();
+    uint32_t seen = 0;
+    std::string who;
+    for (const auto& o : outs) {
+      if (o && o->join_answer && *o->join_answer > seen) {
+        seen = *o->join_answer;
+        who = o->addr.region;
       }
     }
-    if (peer_restarted || held + 1 < first) {
-      SendState(o);  // CASE 1: the peer lost its memory, or our backlog lost what it needs
-      return;
+    *lived_before = seen > 0;
+    if (config.incarnation != 0) {
+      if (config.incarnation <= seen) {
+        return Status::InvalidArgument("--incarnation " + std::to_string(config.incarnation) +
+                                       ": peer " + who + " has already seen incarnation " +
+                                       std::to_string(seen) + " of region " + config.region +
+                                       " (give a higher one, or none)");
+      }
+      *incarnation = config.incarnation;
+    } else {
+      if (seen >= 0xFFFF) {
+        return Status::InvalidArgument("region " + config.region +
+                                       " has used every incarnation (65535)");
+      }
+      *incarnation = seen + 1;
     }
-    ++o.partial_syncs;  // CASE 2: replay the backlog from what the peer holds
-    for (const auto& e : log) {
-      if (e.first > held) SendEffect(o, e);
+    for (auto& o : outs) {
+      if (o && !o->join_answer && o->socket) {
+        std::cerr << "aasim node " << config.region << ": " << o->addr.region
+                  << " did not answer within the join timeout; incarnation " << *incarnation
+                  << " chosen without it" << std::endl;
+      }
     }
+    return Status::Ok();
   }
 
   asio::io_context& io;
   NodeConfig config;
   RespServer server;
+  std::chrono::steady_clock::time_point start;
+  std::shared_ptr<bool> token;     // timers fire only while it lives
+  std::vector<std::string> names;  // every region, in site (name) order
+  int self = 0;
   std::unique_ptr<cluster_sim::Store> store;
-  uint16_t incarnation = 1;
-  std::string epoch_text;
-  bool fresh = true;  // started without data (always, with an in-memory store)
+  std::unique_ptr<Replicator> repl;  // null while joining
   bool stopped = false;
-  std::deque<std::pair<uint64_t, std::string>> log;
-  size_t log_bytes = 0;
-  uint64_t last_seq = 0;
-  uint64_t log_trimmed = 0;  // a durable store's log is trimmed up to here
-  uint64_t local_writes = 0;
-  uint64_t relays = 0;
-  std::deque<Out> outs;  // peers, in region order (deque: stable addresses)
-  std::map<std::string, In> ins;
+  std::vector<std::unique_ptr<Out>> outs;  // by region index; null for this node
 };
 
 Reply Node::Impl::Admin(const std::vector<std::string>& argv) {
   if (argv.size() == 2 && IEquals(argv[1], "STATUS")) {
+    if (!repl) return Joining();
     std::string s = "region: " + config.region + " (node, incarnation " +
-                    std::to_string(incarnation) + ")\nwrites=" + std::to_string(local_writes) +
-                    " relays=" + std::to_string(relays) + " log_seq=" + std::to_string(last_seq) +
-                    "\n";
+                    std::to_string(repl->incarnation()) +
+                    ")\nwrites=" + std::to_string(repl->local_writes()) +
+                    " log_seq=" + std::to_string(repl->head()) +
+                    " anomalies=" + std::to_string(repl->anomalies()) + "\n";
+    if (repl->anomalies() != 0) s += "last anomaly: " + repl->last_anomaly() + "\n";
     for (const auto& o : outs) {
-      const In& in = ins.at(o.addr.region);
-      s += "  -> " + o.addr.region + ": " + (o.connected ? "up" : "down") +
-           " ops_lag=" + std::to_string(last_seq - std::min(last_seq, o.acked)) +
-           " sent=" + std::to_string(o.effects_sent) + " received=" + std::to_string(in.received) +
-           " partial_syncs=" + std::to_string(o.partial_syncs) +
-           " full_syncs=" + std::to_string(o.full_syncs) + "\n";
+      if (!o) continue;
+      auto pm = repl->Metrics(o->index);
+      s += "  -> " + o->addr.region + ": " + (o->up ? "up" : "down") +
+           " ops_lag=" + std::to_string(pm.ops_lag) + " sent=" + std::to_string(pm.effects_sent) +
+           " received=" + std::to_string(pm.effects_received) +
+           " partial_syncs=" + std::to_string(pm.partial_syncs) +
+           " full_syncs=" + std::to_string(pm.full_syncs) +
+           (o->refused.empty() ? "" : " refused: " + o->refused) + "\n";
     }
     return Reply::Bulk(s);
   }
@@ -418,9 +449,9 @@ Reply Node::Impl::Admin(const std::vector<std::string>& argv) {
     }
     int64_t n = 0;
     for (auto& o : outs) {
-      if (!all && o.addr.region != argv[2]) continue;
-      o.backoff = std::chrono::milliseconds(ms);
-      Retry(o);
+      if (!o || (!all && o->addr.region != argv[2])) continue;
+      o->backoff = std::chrono::milliseconds(ms);
+      Retry(*o);
       ++n;
     }
     if (n == 0) return Reply::Error("ERR unknown peer '" + argv[2] + "'");
@@ -431,40 +462,43 @@ Reply Node::Impl::Admin(const std::vector<std::string>& argv) {
 }
 
 std::string Node::Impl::InfoActiveActive() {
+  if (!repl) return "# ActiveActive\r\nregion:" + config.region + "\r\nmode:node\r\njoining:1\r\n";
   uint64_t in_total = 0, out_total = 0, filtered = 0, partial = 0, full = 0;
   uint64_t max_lag = 0, min_lag = UINT64_MAX;
   std::string peers;
   int i = 0;
   for (const auto& o : outs) {
-    const In& in = ins.at(o.addr.region);
-    uint64_t lag = last_seq - std::min(last_seq, o.acked);
-    max_lag = std::max(max_lag, lag);
-    min_lag = std::min(min_lag, lag);
-    in_total += in.received;
-    out_total += o.effects_sent;
-    filtered += in.filtered;
-    partial += o.partial_syncs;
-    full += o.full_syncs;
-    peers += "peer" + std::to_string(i++) + ":name=" + o.addr.region + ",addr=" + o.addr.host +
-             ":" + std::to_string(o.addr.port) + ",status=" + (o.connected ? "up" : "down") +
-             ",ops_lag=" + std::to_string(lag) + ",effects_out=" + std::to_string(o.effects_sent) +
-             ",effects_in=" + std::to_string(in.received) +
-             ",filtered=" + std::to_string(in.filtered) +
-             ",partial_syncs=" + std::to_string(o.partial_syncs) +
-             ",full_syncs=" + std::to_string(o.full_syncs) + "\r\n";
+    if (!o) continue;
+    auto pm = repl->Metrics(o->index);
+    max_lag = std::max(max_lag, pm.ops_lag);
+    min_lag = std::min(min_lag, pm.ops_lag);
+    in_total += pm.effects_received;
+    out_total += pm.effects_sent;
+    filtered += pm.effects_filtered;
+    partial += pm.partial_syncs;
+    full += pm.full_syncs;
+    peers += "peer" + std::to_string(i++) + ":name=" + o->addr.region + ",addr=" + o->addr.host +
+             ":" + std::to_string(o->addr.port) + ",status=" + (o->up ? "up" : "down") +
+             ",ops_lag=" + std::to_string(pm.ops_lag) +
+             ",effects_out=" + std::to_string(pm.effects_sent) +
+             ",effects_in=" + std::to_string(pm.effects_received) +
+             ",filtered=" + std::to_string(pm.effects_filtered) +
+             ",partial_syncs=" + std::to_string(pm.partial_syncs) +
+             ",full_syncs=" + std::to_string(pm.full_syncs) + "\r\n";
   }
-  if (outs.empty()) min_lag = 0;
+  if (i == 0) min_lag = 0;
   return "# ActiveActive\r\nregion:" + config.region +
-         "\r\nmode:node\r\nincarnation:" + std::to_string(incarnation) +
-         "\r\nlocal_writes:" + std::to_string(local_writes) +
+         "\r\nmode:node\r\nincarnation:" + std::to_string(repl->incarnation()) +
+         "\r\nlocal_writes:" + std::to_string(repl->local_writes()) +
          "\r\nmax_ops_lag:" + std::to_string(max_lag) +
          "\r\nmin_ops_lag:" + std::to_string(min_lag) +
          "\r\neffects_in:" + std::to_string(in_total) +
          "\r\neffects_out:" + std::to_string(out_total) +
          "\r\neffects_filtered:" + std::to_string(filtered) +
          "\r\npartial_syncs:" + std::to_string(partial) + "\r\nfull_syncs:" + std::to_string(full) +
-         "\r\nbacklog_bytes:" + std::to_string(log_bytes) +
-         "\r\npeers:" + std::to_string(outs.size()) + "\r\n" + peers;
+         "\r\nbacklog_bytes:" + std::to_string(repl->backlog_bytes()) +
+         "\r\nincarnation_anomalies:" + std::to_string(repl->anomalies()) +
+         "\r\npeers:" + std::to_string(i) + "\r\n" + peers;
 }
 
 Node::Node(asio::io_context& io, NodeConfig config)
@@ -476,51 +510,82 @@ Status Node::Start() {
   Impl& n = *impl_;
   const NodeConfig& c = n.config;
   // Sites in name order, the same in every process given the same regions.
-  std::vector<std::string> names{c.region};
+  n.names = {c.region};
   for (const auto& p : c.peers) {
     if (p.region == c.region) return Status::InvalidArgument("--peer " + p.region + ": itself");
-    if (std::find(names.begin(), names.end(), p.region) != names.end()) {
+    if (std::find(n.names.begin(), n.names.end(), p.region) != n.names.end()) {
       return Status::InvalidArgument("--peer " + p.region + ": given twice");
     }
-    names.push_back(p.region);
-  }
-  std::sort(names.begin(), names.end());
-  auto site =
-      static_cast<uint16_t>(std::find(names.begin(), names.end(), c.region) - names.begin());
-  n.incarnation = c.incarnation;
-  if (n.incarnation == 0 && c.durable) {
-    // A durable store's data and log survive a restart: same incarnation, same log.
-    n.incarnation = 1;
-  }
-  if (n.incarnation == 0) {
-    // Milliseconds of the clock, folded into 16 bits: a restart gets another incarnation
-    // unless it lands a multiple of 65.5 seconds later to the millisecond.
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
-    n.incarnation = static_cast<uint16_t>(1 + ms % 65535);
-  }
-  n.epoch_text = std::to_string(n.incarnation);
-  crdt::ReplicaId self = crdt::MakeReplicaId(site, n.incarnation);
-  n.store = c.store_factory ? c.store_factory(site, self) : cluster_sim::NewMemoryStore(self);
-  n.fresh = !n.store->durable() || n.store->Keys().empty();
-  if (n.store->durable()) {
-    // Resume where the previous run stopped: its log (replayed to peers that lack it, see
-    // OnHello) and, per peer, what it held (Repl reads the progress).
-    n.last_seq = n.store->LogHead();
-  }
-  Status st = n.server.Listen(c.listen_host, c.listen_port);
-  if (!st.ok()) return st;
-  for (const auto& p : c.peers) {
-    n.ins[p.region] = Impl::In{};
-    Impl::Out& o = n.outs.emplace_back();
-    o.addr = p;
-    o.retry = std::make_unique<asio::steady_timer>(n.io);
     boost::system::error_code ec;
     asio::ip::make_address(p.host, ec);
     if (ec) return Status::InvalidArgument("--peer " + p.region + ": bad address " + p.host);
+    n.names.push_back(p.region);
   }
-  for (auto& o : n.outs) n.Connect(o);
+  std::sort(n.names.begin(), n.names.end());
+  n.self = n.RegionIndex(c.region);
+  auto site = static_cast<uint16_t>(n.self);
+  auto open = [&](uint32_t incarnation) {
+    crdt::ReplicaId id = crdt::MakeReplicaId(site, static_cast<uint16_t>(incarnation));
+    n.store = nullptr;  // one store on a Redis at a time
+    n.store = c.store_factory ? c.store_factory(site, id) : cluster_sim::NewMemoryStore(id);
+  };
+  open(1);
+  // A durable store records its incarnation; data from before that record is incarnation 1.
+  uint32_t saved = n.store->SavedIncarnation();
+  if (saved == 0 && n.store->durable() && (n.store->LogHead() > 0 || !n.store->Keys().empty())) {
+    saved = 1;
+  }
+  if (saved != 0 && c.incarnation != 0 && c.incarnation != saved) {
+    return Status::InvalidArgument("--incarnation " + std::to_string(c.incarnation) +
+                                   ": this node's store holds incarnation " +
+                                   std::to_string(saved) + "'s data (omit --incarnation)");
+  }
+  Status st = n.server.Listen(c.listen_host, c.listen_port);
+  if (!st.ok()) return st;
+  n.outs.resize(n.names.size());
+  for (const auto& p : c.peers) {
+    auto o = std::make_unique<Impl::Out>();
+    o->addr = p;
+    o->index = n.RegionIndex(p.region);
+    o->retry = std::make_unique<asio::steady_timer>(n.io);
+    n.outs[o->index] = std::move(o);
+  }
+  for (auto& o : n.outs) {
+    if (o) n.Connect(*o);
+  }
+  uint32_t incarnation = saved;
+  bool lived_before = false;
+  if (saved == 0) {
+    st = n.Join(&incarnation, &lived_before);
+    if (!st.ok()) return st;
+  }
+  if (incarnation != 1) open(incarnation);
+  if (saved == 0) {
+    st = n.store->SaveIncarnation(incarnation);
+    if (!st.ok()) return st;
+  }
+  Replicator::Options opts;
+  opts.self = n.self;
+  opts.names = n.names;
+  opts.incarnation = incarnation;
+  opts.peer_epochs.assign(n.names.size(), 0);  // learnt from each peer's messages
+  opts.config.backlog_bytes = c.backlog_bytes;
+  n.repl = std::make_unique<Replicator>(std::move(opts), n.store.get(), &n, &n);
+  if (saved != 0) {
+    // Resume where the previous run stopped: its log (replayed to peers that lack it, once
+    // each answers where it stands) and, per peer, what it held.
+    n.repl->Resume(std::vector<std::optional<uint64_t>>(n.names.size()));
+  } else if (lived_before) {
+    n.repl->Rebuild();
+  }
+  // Links that answered while we were joining carry messages from now on.
+  for (auto& o : n.outs) {
+    if (o && o->join_answer) {
+      o->join_answer.reset();
+      o->up = true;
+      n.repl->OnLinkUp(o->index);
+    }
+  }
   return Status::Ok();
 }
 
@@ -530,12 +595,14 @@ void Node::Stop() {
   Impl& n = *impl_;
   if (n.stopped) return;
   n.stopped = true;
+  n.token.reset();
   n.server.Close();
   for (auto& o : n.outs) {
-    ++o.generation;
+    if (!o) continue;
+    ++o->generation;
     boost::system::error_code ec;
-    if (o.socket) o.socket->close(ec);
-    if (o.retry) o.retry->cancel();
+    if (o->socket) o->socket->close(ec);
+    if (o->retry) o->retry->cancel();
   }
 }
 

@@ -37,7 +37,24 @@ Replicator::Replicator(Options options, Store* store, ReplTransport* transport, 
       incarnation_(opts_.incarnation) {
   out_.resize(names_.size());
   in_.resize(names_.size());
-  for (InPeer& in : in_) in.epoch = 1;
+  for (size_t p = 0; p < in_.size(); ++p) {
+    in_[p].epoch = opts_.peer_epochs.empty() ? 1 : opts_.peer_epochs[p];
+  }
+}
+
+void Replicator::Rebuild() {
+  for (int p = 0; p < n(); ++p) {
+    if (p == self_) continue;
+    out_[p].rto = transport_->Rtt(p);
+    in_[p].need_full = true;
+    ArmTimer(p, timers_->Now());
+  }
+}
+
+void Replicator::ReportAnomaly(std::string what) {
+  anomalies_++;
+  last_anomaly_ = std::move(what);
+  Trace(FormatDuration(timers_->Now()) + " " + names_[self_] + " " + last_anomaly_);
 }
 
 Replicator::~Replicator() = default;
@@ -347,11 +364,8 @@ bool Replicator::AcceptEpoch(int from, const ReplMessage& m) {
   } else if (m.sender_epoch < in.epoch) {
     // Incarnations only grow: this is a message of an earlier life, or the peer came back
     // with an incarnation already used. Applying it would mix two logs under one name.
-    anomalies_++;
-    last_anomaly_ = names_[from] + " sent incarnation " + std::to_string(m.sender_epoch) +
-                    " after " + std::to_string(in.epoch) + ": refused (" +
-                    ReplMessage::KindName(m.kind) + ")";
-    Trace(FormatDuration(timers_->Now()) + " " + ArrowFrom(from) + " " + last_anomaly_);
+    ReportAnomaly(names_[from] + " sent incarnation " + std::to_string(m.sender_epoch) + " after " +
+                  std::to_string(in.epoch) + ": refused (" + ReplMessage::KindName(m.kind) + ")");
     return false;
   }
   return true;

@@ -291,8 +291,9 @@ struct RedisStore::Impl {
 
   std::set<std::string> pending_keys;                             // changed, not yet committed
   std::map<std::string, uint64_t, std::less<>> pending_progress;  // origin -> contiguous
-  uint64_t log_seq = 0;                                           // last local effect (committed)
-  std::map<std::string, uint64_t, std::less<>> progress;          // committed
+  uint32_t incarnation = 0;                               // recorded by SaveIncarnation (0: none)
+  uint64_t log_seq = 0;                                   // last local effect (committed)
+  std::map<std::string, uint64_t, std::less<>> progress;  // committed
 
   std::unordered_map<std::string, uint64_t> versions;
   uint64_t version_clock = 0;
@@ -419,6 +420,11 @@ struct RedisStore::Impl {
     if (!seq) return Status::Unavailable(error);
     log_seq = 0;
     if (seq->type == REDIS_REPLY_STRING) ParseU64(std::string_view(seq->str, seq->len), &log_seq);
+    ReplyPtr inc = Must({"HGET", opt.prefix + ":meta", "incarnation"}, &error);
+    if (!inc) return Status::Unavailable(error);
+    uint64_t saved = 0;
+    if (inc->type == REDIS_REPLY_STRING) ParseU64(std::string_view(inc->str, inc->len), &saved);
+    incarnation = saved <= 0xFFFF ? static_cast<uint32_t>(saved) : 0;
     ReplyPtr prog = Must({"HGETALL", opt.prefix + ":progress"}, &error);
     if (!prog) return Status::Unavailable(error);
     progress.clear();
@@ -952,6 +958,7 @@ void RedisStore::Wipe(crdt::ReplicaId self) {
   m.pending_progress.clear();
   m.progress.clear();
   m.log_seq = 0;
+  m.incarnation = 0;
   m.versions.clear();
   m.version_base = ++m.version_clock;
   std::string error;
@@ -967,6 +974,20 @@ uint64_t RedisStore::KeyVersion(std::string_view key) const {
 }
 
 uint64_t RedisStore::LogHead() const { return impl_->log_seq; }
+
+uint32_t RedisStore::SavedIncarnation() const { return impl_->incarnation; }
+
+Status RedisStore::SaveIncarnation(uint32_t incarnation) {
+  Impl& m = *impl_;
+  if (!m.EnsureUp()) return Status::Unavailable(m.DownError());
+  std::string error;
+  if (!m.Must({"HSET", m.opt.prefix + ":meta", "incarnation", std::to_string(incarnation)},
+              &error)) {
+    return Status::Unavailable(m.Where() + ": " + error);
+  }
+  m.incarnation = incarnation;
+  return Status::Ok();
+}
 
 uint64_t RedisStore::Progress(std::string_view origin) const {
   auto it = impl_->progress.find(origin);

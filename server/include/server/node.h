@@ -1,34 +1,30 @@
 // Node: one Active/Active region per OS process. It serves RESP clients (server.h) on its
 // listen address and exchanges the effects of its writes with its peers over TCP.
 //
-// Replication protocol: the simulator's (cluster_sim/src/simulation.cc) message semantics,
-// re-implemented here over TCP rather than shared, since simulation.cc is a simulated
-// network's state machine:
-//   - every local write appends (seq, effect) to this node's log (seq from 1 per
-//     incarnation, the *epoch*) and is sent at once to every connected peer; the log is a
-//     bounded backlog (bytes), oldest entries dropped first;
-//   - a receiver applies each effect once (a duplicate is counted as filtered) and
-//     acknowledges the contiguous prefix of the sender's epoch it holds;
-//   - on (re)connection the sender asks the receiver what it holds (HELLO) and resumes from
-//     there: replaying its backlog is a *partial sync*; when the backlog no longer holds
-//     what the receiver needs, or the receiver is a new incarnation (it restarted and lost
-//     its memory), the sender's full state is sent instead: a *full sync*;
-//   - a node restarted with an in-memory store is a new incarnation (new replica id: no
-//     dot reused); after merging a peer's full state it relays its merged state once to
-//     every peer, so writes of its previous life that reached only some peers reach all;
-//   - a node on a durable store (a Redis, `aasim node --redis`) keeps its incarnation: a
-//     local write is acknowledged once the store committed it with its log entry, a
-//     peer's effect once the store holds it with the progress of that peer's log; after a
-//     kill -9 the node resumes from the store's log (LogHead, ReadLog: partial syncs of
-//     what peers lack, even entries no peer had received) and progress (Progress: what
-//     it tells each peer it holds), and trims the log of what every peer acknowledged.
-// Lost connections are retried with exponential backoff (50ms .. 1s); TCP retransmits
-// inside a connection, the HELLO resume replaces the simulator's retransmission timer.
+// Replication: the simulator's protocol itself (cluster_sim::Replicator, replicator.h: log
+// per incarnation, acks, retransmission with backoff and probes, partial and full sync,
+// restart push, durable trim), over a transport of TCP links to the peers and timers on the
+// steady clock. This file holds only that wiring, and the handshake:
+//   - Incarnations. A node resuming a durable store (`--redis`) keeps the incarnation the
+//     store recorded (its data, log and progress survived). A node without one (in memory,
+//     or on a new or wiped Redis) joins: it asks every peer which incarnation of its region
+//     it has seen (waiting up to --join-timeout for those that do not answer) and becomes
+//     the next one, so no event id is ever reused. If a peer had seen it, it lost a previous
+//     life: it rebuilds from every peer's full state and pushes its merged state once.
+//   - Every connection starts with a HELLO naming the sender's incarnation and log head. A
+//     peer refuses (and reports, in AASIM STATUS, INFO and on stderr) an incarnation older
+//     than one it has seen, or the same one with a shorter log than it holds of it: a
+//     region that came back with a used incarnation, whose writes would otherwise be
+//     dropped as duplicates.
+// A message sent while a link is down is lost, as on a cut simulated link; the protocol's
+// retransmission recovers it, at once when the link comes back.
 //
-// Wire format: RESP commands on the peer's ordinary listen port, answered by RESP replies:
-//   AASIM.REPL HELLO <from> <epoch>              -> *2 :<held> :<receiver's epoch>
-//   AASIM.REPL EFFECT <from> <epoch> <seq> <e>   -> :<held>
-//   AASIM.REPL STATE <from> <epoch> <seq> <s>    -> :<held>   (a full state covering seq)
+// Wire format: RESP commands on the peer's ordinary listen port, on one connection per
+// direction (this node's link to each peer):
+//   AASIM.REPL HELLO <from> <incarnation|0 while joining> <log head>
+//                                     -> :<highest incarnation of <from> seen>, or -ERR why
+//   AASIM.REPL MSG <from> <kind> <sender epoch> <epoch> <seq> <full ack> <count> <payload>...
+//                                     -> +OK (the answer to a message is another message)
 //
 // Admin: `AASIM STATUS` (text), `AASIM DISCONNECT [PEER]` (drop the links to the peers;
 // they reconnect after 500ms and resume: a way to see a partial or a full sync).
@@ -40,6 +36,7 @@
 // Threading: the io_context's thread only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -68,12 +65,14 @@ struct NodeConfig {
   std::vector<PeerAddress> peers;
   // The store (default: the in-memory store). `region` is this node's site number.
   cluster_sim::StoreFactory store_factory;
-  // The factory's store is durable (a Redis): the node keeps incarnation 1 (unless given)
-  // across restarts and resumes from the store's log and progress.
-  bool durable = false;
   size_t backlog_bytes = 1 << 20;
-  // 0: pick one from the clock (a restart must not reuse the previous incarnation's dots).
+  // 0: the store's recorded one, else the next after every peer's knowledge. Given, it must
+  // be above what every peer has seen of this region (else Start fails).
   uint16_t incarnation = 0;
+  // How long a node without an incarnation waits for silent peers before choosing one.
+  std::chrono::milliseconds join_timeout{1000};
+  // The first retransmission timeout (the protocol's round-trip estimate for a TCP link).
+  std::chrono::milliseconds rto{200};
   ServerOptions server;
 };
 
@@ -84,7 +83,8 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  // Validates the configuration, listens, and starts connecting to peers.
+  // Validates the configuration, listens, connects to the peers and settles this node's
+  // incarnation (running `io` meanwhile, up to the join timeout).
   cluster_sim::Status Start();
   uint16_t port() const;
   void Stop();

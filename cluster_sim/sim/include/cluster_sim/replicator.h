@@ -111,6 +111,9 @@ class Replicator {
     int self = 0;                    // this region's index among `names`
     std::vector<std::string> names;  // every region, in index order
     uint32_t incarnation = 1;
+    // Each peer's incarnation as known at the start (empty: 1 for every peer; 0 for one
+    // means unknown until its first message).
+    std::vector<uint32_t> peer_epochs;
     ReplicationConfig config;
     std::function<void(const std::string&)> trace;  // protocol events, when set
   };
@@ -124,6 +127,11 @@ class Replicator {
   // same Redis): take its log and progress and carry on. `peer_acked[p]`, when known, is
   // what peer p durably holds of this log; unknown peers are asked first (a probe).
   void Resume(const std::vector<std::optional<uint64_t>>& peer_acked);
+
+  // A region starting with no memory of a previous life that its peers know of (a new
+  // incarnation after a wipe): ask every peer for its full state, then push the merged state
+  // to the others once, as a restart does. Call once, before anything else.
+  void Rebuild();
 
   // A write of this region: its effect goes to the log and to every peer.
   void OnLocalWrite(std::string effect);
@@ -160,6 +168,8 @@ class Replicator {
   // Messages refused because their incarnation went backwards, with the last reason.
   uint64_t anomalies() const { return anomalies_; }
   const std::string& last_anomaly() const { return last_anomaly_; }
+  // Records an anomaly found by the transport (e.g. a handshake naming a used incarnation).
+  void ReportAnomaly(std::string what);
   ReplPeerStats Metrics(int peer) const;
 
   // The name a store records another region's progress under: its name and incarnation.

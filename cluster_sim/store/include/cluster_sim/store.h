@@ -68,6 +68,14 @@ class Store {
     (void)seq;
     return Status::Ok();
   }
+  // The incarnation this data belongs to, kept with it by a durable store (0: none
+  // recorded, a new or wiped store), so a restarted process resumes as the same incarnation
+  // and a wiped one knows it must become a new one.
+  virtual uint32_t SavedIncarnation() const { return 0; }
+  virtual Status SaveIncarnation(uint32_t incarnation) {
+    (void)incarnation;
+    return Status::Ok();
+  }
   // The full replicated state (for a full sync).
   virtual std::string FullState() const = 0;
 

@@ -105,6 +105,8 @@ class RedisStore : public Store {
 
   // Durable replication state, as committed in Redis.
   uint64_t LogHead() const override;  // last local effect seq
+  uint32_t SavedIncarnation() const override;
+  Status SaveIncarnation(uint32_t incarnation) override;
   uint64_t Progress(std::string_view origin) const override;
   // Local effects with seq in [first, last] from the log stream (fewer if trimmed).
   Result<std::vector<std::pair<uint64_t, std::string>>> ReadLog(uint64_t first,
