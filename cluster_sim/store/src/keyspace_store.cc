@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,20 +36,43 @@ bool KeyspaceStore::EncodedKeys(std::string_view encoded, std::vector<std::strin
   return true;
 }
 
+namespace {
+
+void AppendEffect(std::string encoded, std::string* effect) {
+  if (effect == nullptr) return;
+  if (effect->empty()) {
+    *effect = std::move(encoded);
+  } else {
+    effect->append(encoded);
+  }
+}
+
+}  // namespace
+
+template <typename Run>
+std::string KeyspaceStore::Record(Run run) {
+  crdt::Keyspace delta = ks_.NewDelta();
+  if (!run(&delta)) return "";
+  std::string encoded = delta.Encode();
+  if (tracking_) Touch(encoded);
+  return encoded;
+}
+
 Reply KeyspaceStore::Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
                              std::string* effect) {
   if (!argv.empty() && LocalStreams::Handles(argv[0])) return Stream(argv, wall_clock_us);
   if (std::optional<Reply> reply = BeforeEngine(argv)) return std::move(*reply);
   Reply reply;
-  Result<std::string> e = CommitWrite([&] {
+  auto apply = [&] {
     return Record([&](crdt::Keyspace* delta) {
       bool wrote = false;
       reply = engine_.Execute(ks_, argv, wall_clock_us, delta, &wrote);
       return wrote;
     });
-  });
+  };
+  Result<std::string> e = CommitWrite(std::ref(apply));  // a reference: no allocation
   if (!e.ok()) return Reply::Error(e.status().message());
-  if (effect != nullptr) effect->append(*e);
+  AppendEffect(std::move(e).value(), effect);
   return reply;
 }
 
@@ -58,7 +82,7 @@ std::vector<Reply> KeyspaceStore::ExecuteBatch(
   std::vector<Reply> replies;
   // A stream command runs once, even when CommitWrite applies the batch again.
   std::vector<std::optional<Reply>> stream_replies(commands.size());
-  Result<std::string> e = CommitWrite([&] {
+  auto apply = [&] {
     return Record([&](crdt::Keyspace* delta) {
       replies.clear();
       replies.reserve(commands.size());
@@ -76,7 +100,8 @@ std::vector<Reply> KeyspaceStore::ExecuteBatch(
       }
       return any;
     });
-  });
+  };
+  Result<std::string> e = CommitWrite(std::ref(apply));
   if (!e.ok()) {
     Reply error = Reply::Error(e.status().message());
     replies.resize(commands.size());
@@ -85,16 +110,8 @@ std::vector<Reply> KeyspaceStore::ExecuteBatch(
     }
     return replies;
   }
-  if (effect != nullptr) effect->append(*e);
+  AppendEffect(std::move(e).value(), effect);
   return replies;
-}
-
-std::string KeyspaceStore::Record(const std::function<bool(crdt::Keyspace*)>& run) {
-  crdt::Keyspace delta = ks_.NewDelta();
-  if (!run(&delta)) return "";
-  std::string encoded = delta.Encode();
-  if (tracking_) Touch(encoded);
-  return encoded;
 }
 
 Reply KeyspaceStore::Stream(const std::vector<std::string>& argv, int64_t wall_clock_us) {

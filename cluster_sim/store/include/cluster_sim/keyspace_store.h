@@ -99,7 +99,8 @@ class KeyspaceStore : public Store {
  private:
   // Runs `run` (commands on the keyspace recording into the delta it gets; true if one
   // wrote) and returns the encoded delta ("" if nothing was written), moving the versions.
-  std::string Record(const std::function<bool(crdt::Keyspace*)>& run);
+  template <typename Run>  // bool(crdt::Keyspace* delta)
+  std::string Record(Run run);
   // The reply of a stream command: its arity error, or RunStream's.
   Reply Stream(const std::vector<std::string>& argv, int64_t wall_clock_us);
   // Moves the version of every key `encoded` lists (all keys for a full state).
