@@ -1,12 +1,15 @@
 // The commands an endpoint knows, with Redis's metadata (arity, flags, key positions): what
 // COMMAND returns (redis-cli and client libraries read it), and which commands the endpoint
-// runs itself (Op). MULTI's queueing checks are cluster_sim::Session's (the command
-// engine's arities); this table only adds the endpoint's own commands to them. A store
-// command missing here still runs (the store answers); it only lacks COMMAND metadata.
+// runs itself (Op). The store's commands and their metadata are the store's command table
+// (cluster_sim/command_table.h); this table adds the endpoint's own commands and says which
+// store commands the endpoint answers itself (PING, ECHO, the transaction commands). A
+// store row that is not `listed` runs but is left out of COMMAND.
 #pragma once
 
 #include <string_view>
 #include <vector>
+
+#include "cluster_sim/command_table.h"
 
 namespace server {
 
@@ -32,14 +35,13 @@ enum class Op {
   kWatch
 };
 
-struct CommandInfo {
-  std::string_view name;   // lowercase
-  int arity;               // N: exactly N arguments (name included); -N: at least N
-  std::string_view flags;  // space-separated: write readonly fast admin noscript loading ...
-  int first_key, last_key, step;
+// A store row (its `runner` says which part of the store runs it) or an endpoint row
+// (`runner` means nothing), and who answers it on the endpoint.
+struct CommandInfo : cluster_sim::CommandSpec {
   Op op = Op::kStore;
 };
 
+// Every command COMMAND lists, sorted by name.
 const std::vector<CommandInfo>& CommandTable();
 // Case-insensitive lookup; null if unknown.
 const CommandInfo* FindCommand(std::string_view name);

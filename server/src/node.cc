@@ -1,7 +1,6 @@
 #include "server/node.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <deque>
@@ -12,6 +11,7 @@
 #include <boost/asio.hpp>
 
 #include "cluster_sim/replicator.h"
+#include "cluster_sim/strings.h"
 #include "crdt/dot.h"
 
 namespace server {
@@ -30,16 +30,7 @@ constexpr std::string_view kRepl = "AASIM.REPL";
 constexpr auto kMinBackoff = std::chrono::milliseconds(50);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
+using cluster_sim::IEquals;
 
 bool ParseU64(std::string_view s, uint64_t* v) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);

@@ -1,7 +1,6 @@
 #include "server/server.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <map>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "cluster_sim/session.h"
+#include "cluster_sim/strings.h"
 #include "command_table.h"
 
 namespace server {
@@ -26,26 +26,10 @@ namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
+using cluster_sim::AsciiLower;
+using cluster_sim::IEquals;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string ArityError(std::string_view name) {
-  return "ERR wrong number of arguments for '" + Lower(name) + "' command";
-}
+std::string ArityError(std::string_view name) { return cluster_sim::ArityError(name).str; }
 
 // Splits "a b c" into its words.
 std::vector<std::string_view> Words(std::string_view s) {
@@ -79,9 +63,7 @@ bool SimpleGlob(std::string_view pattern, std::string_view text) {
     return false;
   }
   if (text.empty()) return false;
-  if (std::tolower(static_cast<unsigned char>(pattern[0])) !=
-          std::tolower(static_cast<unsigned char>(text[0])) &&
-      pattern[0] != '?') {
+  if (AsciiLower(pattern[0]) != AsciiLower(text[0]) && pattern[0] != '?') {
     return false;
   }
   return SimpleGlob(pattern.substr(1), text.substr(1));
@@ -147,7 +129,7 @@ class SessionBackend final : public cluster_sim::Session::Backend {
 Reply QueuedEndpointReply(const std::vector<std::string>& argv, Op op) {
   if (op == Op::kPing) return argv.size() == 1 ? Reply::Status("PONG") : Reply::Bulk(argv[1]);
   if (op == Op::kEcho) return Reply::Bulk(argv[1]);
-  return Reply::Error("ERR '" + Lower(argv[0]) +
+  return Reply::Error("ERR '" + AsciiLower(argv[0]) +
                       "' inside MULTI/EXEC is not supported by aasim (run it outside)");
 }
 
@@ -379,20 +361,12 @@ void Connection::Dispatch() {
     return;
   }
   if (op == Op::kStore && !session_->in_multi() && MaybeBlock(argv)) return;
-  switch (op) {
-    case Op::kStore:
-    case Op::kMulti:
-    case Op::kExec:
-    case Op::kDiscard:
-    case Op::kWatch:
-    case Op::kUnwatch:
-      return RunInSession(op, argv);
-    case Op::kQuit:
-    case Op::kReset:
-      break;  // run at once, even inside MULTI (as Redis does)
-    default:
-      if (session_->in_multi()) return RunInSession(op, argv);  // queued (or refused)
-      break;
+  // The store's commands and the transaction commands run in the session; inside MULTI
+  // the endpoint's own are queued there too (or refused), except RESET, which runs at
+  // once (as Redis does).
+  const bool transaction = info != nullptr && info->runner == cluster_sim::CommandRunner::kSession;
+  if (op == Op::kStore || transaction || (op != Op::kReset && session_->in_multi())) {
+    return RunInSession(op, argv);
   }
   DispatchCommand(op, argv);
 }

@@ -1,13 +1,13 @@
 #include "server/sim_host.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <optional>
 
 #include <boost/asio.hpp>
 
 #include "cluster_sim/runner.h"
+#include "cluster_sim/strings.h"
 #include "cluster_sim/time.h"
 
 namespace server {
@@ -19,16 +19,7 @@ using cluster_sim::Step;
 
 namespace {
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
+using cluster_sim::IEquals;
 
 std::string Join(const std::vector<std::string>& v, std::string_view sep) {
   std::string out;

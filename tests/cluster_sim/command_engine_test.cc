@@ -4,7 +4,6 @@
 // Expected replies and error texts are those of redis-server 7.0.15 (checked by running
 // the same commands against it), except where a comment names a deliberate deviation.
 // Replication tests run two stores, A and B, exchanging effects as the replicator would.
-#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -21,6 +20,7 @@
 #include "cluster_sim/client.h"
 #include "cluster_sim/status.h"
 #include "cluster_sim/store.h"
+#include "cluster_sim/strings.h"
 #include "crdt/dot.h"
 
 namespace cluster_sim {
@@ -160,9 +160,7 @@ TEST_F(EngineTest, UnknownCommandAndArity) {
         "SMISMEMBER", "SCARD",  "DEL",    "UNLINK",  "EXISTS", "TYPE",     "HSET",
         "HMSET",      "HSETNX", "HGET",   "HMGET",   "HDEL",   "HEXISTS",  "HLEN",
         "HGETALL",    "HKEYS",  "HVALS",  "HINCRBY", "KEYS",   "ECHO"}) {
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    EXPECT_EQ(a_.RunArgv({name}), Arity(lower)) << name;
+    EXPECT_EQ(a_.RunArgv({name}), Arity(AsciiLower(name))) << name;
     EXPECT_TRUE(a_.last_effect().empty()) << name;
   }
   EXPECT_EQ(Run("GET a b"), Arity("get"));

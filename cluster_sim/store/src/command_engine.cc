@@ -1,6 +1,7 @@
 #include "cluster_sim/command_engine.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <iterator>
 #include <limits>
@@ -10,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "cluster_sim/command_table.h"
+#include "cluster_sim/strings.h"
 #include "crdt/keyspace.h"
 #include "crdt/or_map.h"
 #include "crdt/string_value.h"
@@ -38,29 +41,6 @@ struct Ctx {
 
 Reply Err(std::string_view text) { return Reply::Error(std::string(text)); }
 Reply Ok() { return Reply::Status("OK"); }
-
-// "ERR wrong number of arguments for 'get' command" (Redis 7: the lowercase name).
-Reply ArityError(std::string_view lower_name) {
-  std::string text = "ERR wrong number of arguments for '";
-  text.append(lower_name).append("' command");
-  return Reply::Error(std::move(text));
-}
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
 
 // True if `key` may be used as `want`: absent, or visibly of that type.
 bool TypeIs(const Ctx& c, std::string_view key, Type want) {
@@ -109,16 +89,16 @@ Reply Set(Ctx& c) {
   for (size_t i = 3; i < c.argv.size(); ++i) {
     std::string_view opt = c.argv[i];
     bool has_next = i + 1 < c.argv.size();
-    if (EqualsIgnoreCase(opt, "nx") && !xx) {
+    if (IEquals(opt, "nx") && !xx) {
       nx = true;
-    } else if (EqualsIgnoreCase(opt, "xx") && !nx) {
+    } else if (IEquals(opt, "xx") && !nx) {
       xx = true;
-    } else if (EqualsIgnoreCase(opt, "get")) {
+    } else if (IEquals(opt, "get")) {
       get = true;
-    } else if (EqualsIgnoreCase(opt, "keepttl") && expire_option.empty()) {
+    } else if (IEquals(opt, "keepttl") && expire_option.empty()) {
       keepttl = true;
-    } else if ((EqualsIgnoreCase(opt, "ex") || EqualsIgnoreCase(opt, "px") ||
-                EqualsIgnoreCase(opt, "exat") || EqualsIgnoreCase(opt, "pxat")) &&
+    } else if ((IEquals(opt, "ex") || IEquals(opt, "px") || IEquals(opt, "exat") ||
+                IEquals(opt, "pxat")) &&
                !keepttl && expire_option.empty() && has_next) {
       expire_option = opt;
       expire_value = c.argv[++i];
@@ -131,7 +111,7 @@ Reply Set(Ctx& c) {
     if (!crdt::ParseRedisInteger(expire_value, &v)) return Err(kNotInteger);
     if (v <= 0) return Err("ERR invalid expire time in 'set' command");
     std::string text = "ERR unsupported SET option '";
-    text.append(ToLower(expire_option)).append("': aasim keys do not expire");
+    text.append(AsciiLower(expire_option)).append("': aasim keys do not expire");
     return Reply::Error(std::move(text));
   }
   const std::string& key = c.argv[1];
@@ -461,73 +441,61 @@ Reply HIncrBy(Ctx& c) {
   return Err(kOverflow);
 }
 
-// ---------------------------------------------------------------- the table
+// ---------------------------------------------------------------- dispatch
 
-struct CommandSpec {
-  std::string_view name;  // lowercase
-  int arity;              // as Redis: N exactly N arguments (name included), -N at least N
-  Reply (*run)(Ctx&);
+using Handler = Reply (*)(Ctx&);
+struct NamedHandler {
+  std::string_view name;
+  Handler run;
 };
 
-// Sorted by name.
-constexpr CommandSpec kCommands[] = {
-    {"dbsize", 1, DbSize},     {"decr", 2, Decr},
-    {"decrby", 3, DecrBy},     {"del", -2, Del},
-    {"echo", 2, Echo},         {"exists", -2, Exists},
-    {"get", 2, Get},           {"hdel", -3, HDel},
-    {"hexists", 3, HExists},   {"hget", 3, HGet},
-    {"hgetall", 2, HGetAll},   {"hincrby", 4, HIncrBy},
-    {"hkeys", 2, HKeys},       {"hlen", 2, HLen},
-    {"hmget", -3, HMGet},      {"hmset", -4, HMSet},
-    {"hset", -4, HSet},        {"hsetnx", 4, HSetNx},
-    {"hvals", 2, HVals},       {"incr", 2, Incr},
-    {"incrby", 3, IncrBy},     {"keys", 2, Keys},
-    {"mget", -2, MGet},        {"mset", -3, MSet},
-    {"ping", -1, Ping},        {"sadd", -3, SAdd},
-    {"scard", 2, SCard},       {"set", -3, Set},
-    {"setnx", 3, SetNx},       {"sismember", 3, SIsMember},
-    {"smembers", 2, SMembers}, {"smismember", -3, SMIsMember},
-    {"smove", 4, SMove},       {"spop", -2, SPop},
-    {"srem", -3, SRem},        {"strlen", 2, StrLen},
-    {"type", 2, TypeCmd},      {"unlink", -2, Del},
+// The handler of every kEngine row of the command table, sorted by name.
+constexpr NamedHandler kHandlers[] = {
+    {"dbsize", DbSize},     {"decr", Decr},
+    {"decrby", DecrBy},     {"del", Del},
+    {"echo", Echo},         {"exists", Exists},
+    {"get", Get},           {"hdel", HDel},
+    {"hexists", HExists},   {"hget", HGet},
+    {"hgetall", HGetAll},   {"hincrby", HIncrBy},
+    {"hkeys", HKeys},       {"hlen", HLen},
+    {"hmget", HMGet},       {"hmset", HMSet},
+    {"hset", HSet},         {"hsetnx", HSetNx},
+    {"hvals", HVals},       {"incr", Incr},
+    {"incrby", IncrBy},     {"keys", Keys},
+    {"mget", MGet},         {"mset", MSet},
+    {"ping", Ping},         {"sadd", SAdd},
+    {"scard", SCard},       {"set", Set},
+    {"setnx", SetNx},       {"sismember", SIsMember},
+    {"smembers", SMembers}, {"smismember", SMIsMember},
+    {"smove", SMove},       {"spop", SPop},
+    {"srem", SRem},         {"strlen", StrLen},
+    {"type", TypeCmd},      {"unlink", Del},
 };
-static_assert(std::is_sorted(std::begin(kCommands), std::end(kCommands),
-                             [](const CommandSpec& a, const CommandSpec& b) {
-                               return a.name < b.name;
-                             }),
-              "kCommands must be sorted by name");
 
-const CommandSpec* FindCommand(std::string_view lower_name) {
-  auto it = std::lower_bound(std::begin(kCommands), std::end(kCommands), lower_name,
-                             [](const CommandSpec& s, std::string_view n) { return s.name < n; });
-  return it != std::end(kCommands) && it->name == lower_name ? &*it : nullptr;
-}
-
-// FindCommand(ToLower(name)) without building a string for the usual short names.
-const CommandSpec* FindCommandIgnoringCase(std::string_view name) {
-  char buf[16];
-  if (name.size() > sizeof(buf)) return FindCommand(ToLower(name));
-  for (size_t i = 0; i < name.size(); ++i) buf[i] = Lower(name[i]);
-  return FindCommand(std::string_view(buf, name.size()));
-}
-
-// Redis 7.0 (server.c processCommand): the name up to 128 bytes, then each argument quoted
-// and followed by a space while the list is under 128 bytes; CR and LF become spaces.
-Reply UnknownCommand(const std::vector<std::string>& argv) {
-  std::string args;
-  for (size_t i = 1; i < argv.size() && args.size() < 128; ++i) {
-    std::string_view arg = std::string_view(argv[i]).substr(0, 128 - args.size());
-    args.append("'").append(arg).append("' ");
+// kRunByRow[i]: the handler of kStoreCommands[i] (null for rows the engine does not run).
+constexpr size_t kRows = std::size(kStoreCommands);
+constexpr std::array<Handler, kRows> kRunByRow = [] {
+  std::array<Handler, kRows> out{};
+  size_t h = 0;
+  for (size_t i = 0; i < kRows; ++i) {
+    if (kStoreCommands[i].runner != CommandRunner::kEngine) continue;
+    if (h < std::size(kHandlers) && kHandlers[h].name == kStoreCommands[i].name) {
+      out[i] = kHandlers[h++].run;
+    }
   }
-  std::string text = "ERR unknown command '";
-  text.append(std::string_view(argv[0]).substr(0, 128))
-      .append("', with args beginning with: ")
-      .append(args);
-  for (char& ch : text) {
-    if (ch == '\r' || ch == '\n') ch = ' ';
+  return out;
+}();
+constexpr bool EveryEngineRowHasItsHandler() {
+  size_t used = 0;
+  for (size_t i = 0; i < kRows; ++i) {
+    if (kStoreCommands[i].runner != CommandRunner::kEngine) continue;
+    if (kRunByRow[i] == nullptr) return false;
+    ++used;
   }
-  return Reply::Error(std::move(text));
+  return used == std::size(kHandlers);
 }
+static_assert(EveryEngineRowHasItsHandler(),
+              "kHandlers must list, in order, one handler for each kEngine row of kStoreCommands");
 
 // Port of Redis 7.0 util.c stringmatchlen_impl (case-sensitive). A pattern byte past the
 // end reads as NUL, as Redis reads the terminator of its sds string.
@@ -632,27 +600,14 @@ bool GlobMatch(std::string_view pattern, std::string_view text) {
                   static_cast<int64_t>(text.size()), &skip_longer, 0);
 }
 
-int CommandEngine::Arity(std::string_view name) {
-  const CommandSpec* spec = FindCommandIgnoringCase(name);
-  return spec ? spec->arity : 0;
-}
-
-std::vector<std::string> CommandEngine::CommandNames() {
-  std::vector<std::string> out;
-  for (const CommandSpec& s : kCommands) out.emplace_back(s.name);
-  return out;
-}
-
 Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv,
                              int64_t wall_clock_us, crdt::Keyspace* delta, bool* wrote) const {
   if (wrote) *wrote = false;
   if (argv.empty()) return Err("ERR empty command");
-  const CommandSpec* spec = FindCommandIgnoringCase(argv[0]);
-  if (spec == nullptr) return UnknownCommand(argv);
-  int argc = static_cast<int>(std::min<size_t>(argv.size(), std::numeric_limits<int>::max()));
-  if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
-    return ArityError(spec->name);
-  }
+  const CommandSpec* spec = FindStoreCommand(argv[0]);
+  if (spec == nullptr || spec->runner != CommandRunner::kEngine) return UnknownCommand(argv);
+  if (!spec->AcceptsArgc(argv.size())) return ArityError(spec->name);
+  Handler run = kRunByRow[static_cast<size_t>(spec - std::begin(kStoreCommands))];
   // Each command records into its own scratch delta, joined into *delta only if it wrote,
   // so a refused or no-op command leaves nothing (not even an empty key entry) behind.
   // An empty delta of ks (one command, the usual case) serves as its own scratch: joining
@@ -660,7 +615,7 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   // again if the command did not write, gives the same delta without the join.
   if (delta != nullptr && delta->empty() && delta->is_delta() && delta->self() == ks.self()) {
     Ctx ctx{ks, argv, wall_clock_us, delta};
-    Reply reply = spec->run(ctx);
+    Reply reply = run(ctx);
     if (ctx.wrote) {
       if (wrote) *wrote = true;
     } else if (!delta->empty() || !delta->is_delta()) {
@@ -671,7 +626,7 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   std::optional<crdt::Keyspace> scratch;
   if (delta) scratch.emplace(ks.NewDelta());
   Ctx ctx{ks, argv, wall_clock_us, scratch ? &*scratch : nullptr};
-  Reply reply = spec->run(ctx);
+  Reply reply = run(ctx);
   if (ctx.wrote) {
     if (delta) delta->Merge(*scratch);
     if (wrote) *wrote = true;

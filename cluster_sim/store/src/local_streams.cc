@@ -10,6 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "cluster_sim/command_table.h"
+#include "cluster_sim/strings.h"
+
 namespace cluster_sim {
 namespace {
 
@@ -20,23 +23,6 @@ constexpr std::string_view kInvalidId =
     "ERR Invalid stream ID specified as stream command argument";
 constexpr std::string_view kSyntax = "ERR syntax error";
 constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
-
-struct StreamCommand {
-  std::string_view name;  // lowercase
-  int arity;
-};
-constexpr StreamCommand kStreamCommands[] = {
-    {"xack", -4},     {"xadd", -5},   {"xgroup", -2},     {"xlen", 2},
-    {"xpending", -3}, {"xrange", -4}, {"xreadgroup", -7},
-};
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return out;
-}
-
-bool Is(std::string_view a, std::string_view lower) { return Lower(a) == lower; }
 
 Reply Err(std::string_view text) { return Reply::Error(std::string(text)); }
 
@@ -94,14 +80,9 @@ struct LocalStreams::Call {
   }
 };
 
-bool LocalStreams::Handles(std::string_view command) { return Arity(command) != 0; }
-
-int LocalStreams::Arity(std::string_view command) {
-  std::string lower = Lower(command);
-  for (const StreamCommand& c : kStreamCommands) {
-    if (c.name == lower) return c.arity;
-  }
-  return 0;
+bool LocalStreams::Handles(std::string_view command) {
+  const CommandSpec* spec = FindStoreCommand(command);
+  return spec != nullptr && spec->runner == CommandRunner::kStreams;
 }
 
 LocalStreams::Stream* LocalStreams::Find(std::string_view key) {
@@ -112,12 +93,8 @@ LocalStreams::Stream* LocalStreams::Find(std::string_view key) {
 Reply LocalStreams::Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
                             const std::function<bool(std::string_view)>& taken,
                             std::vector<std::string>* touched) {
-  std::string name = Lower(argv[0]);
-  int arity = Arity(name);
-  int argc = static_cast<int>(argv.size());
-  if ((arity > 0 && argc != arity) || (arity < 0 && argc < -arity)) {
-    return Reply::Error("ERR wrong number of arguments for '" + name + "' command");
-  }
+  std::string name = AsciiLower(argv[0]);
+  if (!FindStoreCommand(name)->AcceptsArgc(argv.size())) return ArityError(name);
   Call c{argv, std::max<int64_t>(wall_clock_us, 0) / 1000, taken, touched};
   if (name == "xadd") return XAdd(c);
   if (name == "xlen") return XLen(c);
@@ -134,10 +111,10 @@ Reply LocalStreams::XAdd(Call& c) {
   size_t i = 2;
   bool nomkstream = false;
   for (; i < c.argv.size(); ++i) {
-    if (Is(c.argv[i], "nomkstream")) {
+    if (IEquals(c.argv[i], "nomkstream")) {
       nomkstream = true;
-    } else if (Is(c.argv[i], "maxlen") || Is(c.argv[i], "minid")) {
-      return Reply::Error("ERR unsupported XADD option '" + Lower(c.argv[i]) +
+    } else if (IEquals(c.argv[i], "maxlen") || IEquals(c.argv[i], "minid")) {
+      return Reply::Error("ERR unsupported XADD option '" + AsciiLower(c.argv[i]) +
                           "': aasim streams are not trimmed");
     } else {
       break;
@@ -226,7 +203,7 @@ Reply LocalStreams::XRange(Call& c) {
   std::optional<Id> end = bound(c.argv[3], false);
   if (!start || !end) return Err(kInvalidId);
   int64_t count = -1;
-  if (c.argv.size() == 6 && Is(c.argv[4], "count")) {
+  if (c.argv.size() == 6 && IEquals(c.argv[4], "count")) {
     if (!ParseI64(c.argv[5], &count)) return Err(kNotInteger);
     if (count < 0) count = 0;
   } else if (c.argv.size() != 4) {
@@ -248,7 +225,7 @@ Reply LocalStreams::XRange(Call& c) {
 // XGROUP CREATE key group <id | $> [MKSTREAM] | DESTROY key group |
 // CREATECONSUMER key group consumer.
 Reply LocalStreams::XGroup(Call& c) {
-  std::string sub = Lower(c.argv[1]);
+  std::string sub = AsciiLower(c.argv[1]);
   auto arity = [&](size_t min, size_t max) { return c.argv.size() < min || c.argv.size() > max; };
   auto arity_error = [&] {
     return Reply::Error("ERR wrong number of arguments for 'xgroup|" + sub + "' command");
@@ -263,7 +240,7 @@ Reply LocalStreams::XGroup(Call& c) {
   const std::string& group = c.argv[3];
   bool mkstream = false;
   if (sub == "create" && c.argv.size() == 6) {
-    if (!Is(c.argv[5], "mkstream")) {
+    if (!IEquals(c.argv[5], "mkstream")) {
       return Reply::Error("ERR unknown subcommand or wrong number of arguments for '" + c.argv[1] +
                           "'. Try XGROUP HELP.");
     }
@@ -315,22 +292,22 @@ Reply LocalStreams::XReadGroup(Call& c) {
   size_t streams_at = 0;
   for (size_t i = 1; i < c.argv.size(); ++i) {
     bool more = i + 1 < c.argv.size();
-    if (Is(c.argv[i], "block") && more) {
+    if (IEquals(c.argv[i], "block") && more) {
       int64_t ms = 0;
       if (!ParseI64(c.argv[++i], &ms)) return Err("ERR timeout is not an integer or out of range");
       if (ms < 0) return Err("ERR timeout is negative");
-    } else if (Is(c.argv[i], "count") && more) {
+    } else if (IEquals(c.argv[i], "count") && more) {
       if (!ParseI64(c.argv[++i], &count)) return Err(kNotInteger);
       if (count < 0) count = 0;
-    } else if (Is(c.argv[i], "streams") && more) {
+    } else if (IEquals(c.argv[i], "streams") && more) {
       streams_at = i + 1;
       break;
-    } else if (Is(c.argv[i], "group") && i + 2 < c.argv.size()) {
+    } else if (IEquals(c.argv[i], "group") && i + 2 < c.argv.size()) {
       group = c.argv[i + 1];
       consumer = c.argv[i + 2];
       have_group = true;
       i += 2;
-    } else if (Is(c.argv[i], "noack")) {
+    } else if (IEquals(c.argv[i], "noack")) {
       noack = true;
     } else {
       return Err(kSyntax);
@@ -420,7 +397,7 @@ Reply LocalStreams::XPending(Call& c) {
   bool extended = argc >= 6;
   int64_t min_idle = 0;
   size_t at = 3;
-  if (argc > 3 && Is(c.argv[3], "idle")) {
+  if (argc > 3 && IEquals(c.argv[3], "idle")) {
     if (argc < 8) return Err(kSyntax);
     if (!ParseI64(c.argv[4], &min_idle)) return Err(kNotInteger);
     at = 5;

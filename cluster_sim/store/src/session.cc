@@ -8,42 +8,12 @@
 #include <utility>
 #include <vector>
 
-#include "cluster_sim/command_engine.h"
-#include "cluster_sim/local_streams.h"
+#include "cluster_sim/command_table.h"
 #include "cluster_sim/store.h"
+#include "cluster_sim/strings.h"
 
 namespace cluster_sim {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return out;
-}
-
-Reply ArityError(std::string_view lower) {
-  return Reply::Error("ERR wrong number of arguments for '" + std::string(lower) + "' command");
-}
-
-// Redis 7.0's unknown-command text (server.c processCommand), as the engine writes it.
-Reply UnknownCommand(const std::vector<std::string>& argv) {
-  std::string args;
-  for (size_t i = 1; i < argv.size() && args.size() < 128; ++i) {
-    args.append("'").append(std::string_view(argv[i]).substr(0, 128 - args.size())).append("' ");
-  }
-  std::string text = "ERR unknown command '" +
-                     std::string(std::string_view(argv[0]).substr(0, 128)) +
-                     "', with args beginning with: " + args;
-  for (char& ch : text) {
-    if (ch == '\r' || ch == '\n') ch = ' ';
-  }
-  return Reply::Error(std::move(text));
-}
-
-int Arity(std::string_view lower) {
-  if (int a = CommandEngine::Arity(lower); a != 0) return a;
-  return LocalStreams::Arity(lower);
-}
 
 class BareStoreBackend final : public Session::Backend {
  public:
@@ -74,10 +44,12 @@ class BareStoreBackend final : public Session::Backend {
 
 Reply Session::Execute(const std::vector<std::string>& argv) {
   if (argv.empty()) return Reply::Error("ERR empty command");
-  std::string name = Lower(argv[0]);
+  std::string name = AsciiLower(argv[0]);
   const size_t argc = argv.size();
+  const CommandSpec* spec = FindStoreCommand(name);
+  const bool bad_argc = spec != nullptr && !spec->AcceptsArgc(argc);
   if (name == "multi") {
-    if (argc != 1) return in_multi_ ? Queue(argv) : ArityError(name);
+    if (bad_argc) return in_multi_ ? Queue(argv) : ArityError(name);
     if (in_multi_) return Reply::Error("ERR MULTI calls can not be nested");
     in_multi_ = true;
     dirty_ = false;
@@ -85,12 +57,12 @@ Reply Session::Execute(const std::vector<std::string>& argv) {
     return Reply::Status("OK");
   }
   if (name == "exec") {
-    if (argc != 1) return in_multi_ ? Queue(argv) : ArityError(name);
+    if (bad_argc) return in_multi_ ? Queue(argv) : ArityError(name);
     if (!in_multi_) return Reply::Error("ERR EXEC without MULTI");
     return Exec();
   }
   if (name == "discard") {
-    if (argc != 1) return in_multi_ ? Queue(argv) : ArityError(name);
+    if (bad_argc) return in_multi_ ? Queue(argv) : ArityError(name);
     if (!in_multi_) return Reply::Error("ERR DISCARD without MULTI");
     in_multi_ = false;
     queue_.clear();
@@ -98,7 +70,7 @@ Reply Session::Execute(const std::vector<std::string>& argv) {
     return Reply::Status("OK");
   }
   if (name == "watch") {
-    if (argc < 2) return in_multi_ ? Queue(argv) : ArityError(name);
+    if (bad_argc) return in_multi_ ? Queue(argv) : ArityError(name);
     if (in_multi_) return Reply::Error("ERR WATCH inside MULTI is not allowed");
     for (size_t i = 1; i < argc; ++i) {
       bool already = false;
@@ -109,7 +81,7 @@ Reply Session::Execute(const std::vector<std::string>& argv) {
   }
   if (in_multi_) return Queue(argv);
   if (name == "unwatch") {
-    if (argc != 1) return ArityError(name);
+    if (bad_argc) return ArityError(name);
     watched_.clear();
     return Reply::Status("OK");
   }
@@ -119,22 +91,14 @@ Reply Session::Execute(const std::vector<std::string>& argv) {
 // As Redis's processCommand inside MULTI: unknown commands and arity errors are refused
 // (and mark the transaction), everything else is queued.
 Reply Session::Queue(const std::vector<std::string>& argv) {
-  std::string name = Lower(argv[0]);
-  int arity = 0;
-  if (name == "multi" || name == "exec" || name == "discard" || name == "unwatch") {
-    arity = 1;
-  } else if (name == "watch") {
-    arity = -2;
-  } else {
-    arity = Arity(name);
-    if (arity == 0) arity = backend_->ExtraArity(name);
-  }
+  std::string name = AsciiLower(argv[0]);
+  const CommandSpec* spec = FindStoreCommand(name);
+  const int arity = spec != nullptr ? spec->arity : backend_->ExtraArity(name);
   if (arity == 0) {
     dirty_ = true;
     return UnknownCommand(argv);
   }
-  int argc = static_cast<int>(argv.size());
-  if ((arity > 0 && argc != arity) || (arity < 0 && argc < -arity)) {
+  if (!ArityAllows(arity, argv.size())) {
     dirty_ = true;
     return ArityError(name);
   }
@@ -159,7 +123,7 @@ Reply Session::Exec() {
   std::vector<std::vector<std::string>> run;
   std::vector<int> unwatch_at;
   for (size_t i = 0; i < queue.size(); ++i) {
-    if (Lower(queue[i][0]) == "unwatch") {
+    if (IEquals(queue[i][0], "unwatch")) {
       unwatch_at.push_back(static_cast<int>(i));
     } else {
       run.push_back(std::move(queue[i]));

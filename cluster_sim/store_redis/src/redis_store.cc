@@ -1,24 +1,23 @@
-// RedisStore (redis_store.h): a working crdt::Keyspace run by the CommandEngine, committed
-// to a redis-server by one EVALSHA of kCommitScript per change (or per batch of merges).
+// RedisStore (redis_store.h): a KeyspaceStore whose working crdt::Keyspace is committed to
+// a redis-server by one EVALSHA of kCommitScript per change (or per batch of merges).
 #include "cluster_sim/redis_store.h"
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <hiredis/hiredis.h>
 
-#include "cluster_sim/command_engine.h"
-#include "cluster_sim/local_streams.h"
+#include "cluster_sim/strings.h"
 #include "crdt/encoding.h"
 #include "crdt/keyspace.h"
 
@@ -164,27 +163,6 @@ void PutVarint(std::string* out, uint64_t v) {
   out->push_back(static_cast<char>(v));
 }
 
-// The keys an encoded keyspace (an effect or a full state) lists, in order.
-bool EncodedKeys(std::string_view encoded, std::vector<std::string>* keys) {
-  crdt::Decoder dec(encoded);
-  uint8_t flags = 0;
-  uint64_t n = 0;
-  if (!dec.GetByte(&flags) || !dec.GetCount(&n, 4)) return false;
-  crdt::KeyValue scratch;
-  for (uint64_t i = 0; i < n; ++i) {
-    std::string_view key;
-    if (!dec.GetBytes(&key) || !scratch.Decode(&dec)) return false;
-    keys->emplace_back(key);
-  }
-  return true;
-}
-
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return out;
-}
-
 bool ParseU64(std::string_view s, uint64_t* v) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
   return ec == std::errc() && ptr == s.data() + s.size();
@@ -272,15 +250,15 @@ Status PingRedis(const RedisAddress& address) {
 }
 
 struct RedisStore::Impl {
-  explicit Impl(crdt::ReplicaId self, RedisStoreOptions o) : opt(std::move(o)), ks(self) {}
+  Impl(RedisStore& store, RedisStoreOptions o)
+      : owner(store), opt(std::move(o)), ks(store.keyspace()) {}
   ~Impl() {
     if (ctx != nullptr) redisFree(ctx);
   }
 
+  RedisStore& owner;
   RedisStoreOptions opt;
-  crdt::Keyspace ks;
-  CommandEngine engine;
-  crdt::Keyspace::MergeScratch scratch;
+  crdt::Keyspace& ks;  // the store's working copy (KeyspaceStore::keyspace())
   redisContext* ctx = nullptr;
   std::string sha;
   bool up = false;
@@ -294,10 +272,6 @@ struct RedisStore::Impl {
   uint32_t incarnation = 0;                               // recorded by SaveIncarnation (0: none)
   uint64_t log_seq = 0;                                   // last local effect (committed)
   std::map<std::string, uint64_t, std::less<>> progress;  // committed
-
-  std::unordered_map<std::string, uint64_t> versions;
-  uint64_t version_clock = 0;
-  uint64_t version_base = 0;  // every key's version after a reload
 
   std::string Where() const { return "region " + opt.region + ": redis " + opt.address.ToString(); }
   std::string DownError() const {
@@ -435,9 +409,21 @@ struct RedisStore::Impl {
     }
     pending_keys.clear();
     pending_progress.clear();
-    versions.clear();
-    version_base = ++version_clock;
+    owner.BumpAllVersions();
     return Status::Ok();
+  }
+
+  // One attempt to come back: true if connected (and reloaded), else down_reason says why.
+  bool TryReconnect() {
+    Status s = ConnectOnce();
+    if (!s.ok()) {
+      down_reason = s.message();
+      return false;
+    }
+    up = true;
+    reconnect_count++;
+    backoff = std::chrono::milliseconds(0);
+    return true;
   }
 
   // After a failure: reconnect with bounded exponential backoff (10ms, 20ms, ...).
@@ -446,14 +432,7 @@ struct RedisStore::Impl {
     for (int i = 0; i < opt.reconnect_attempts; ++i) {
       std::this_thread::sleep_for(delay);
       delay *= 2;
-      Status s = ConnectOnce();
-      if (s.ok()) {
-        up = true;
-        reconnect_count++;
-        backoff = std::chrono::milliseconds(0);
-        return true;
-      }
-      down_reason = s.message();
+      if (TryReconnect()) return true;
     }
     backoff = std::chrono::milliseconds(100);
     next_attempt = std::chrono::steady_clock::now() + backoff;
@@ -466,14 +445,7 @@ struct RedisStore::Impl {
     if (up) return true;
     auto now = std::chrono::steady_clock::now();
     if (now < next_attempt) return false;
-    Status s = ConnectOnce();
-    if (s.ok()) {
-      up = true;
-      reconnect_count++;
-      backoff = std::chrono::milliseconds(0);
-      return true;
-    }
-    down_reason = s.message();
+    if (TryReconnect()) return true;
     backoff = std::min(std::chrono::milliseconds(2000),
                        std::max(std::chrono::milliseconds(100), backoff * 2));
     next_attempt = now + backoff;
@@ -481,11 +453,6 @@ struct RedisStore::Impl {
   }
 
   // ---- committing ----
-
-  void Touch(std::string key) {
-    versions[key] = ++version_clock;
-    pending_keys.insert(std::move(key));
-  }
 
   // The arguments of one commit call for `keys` (see kCommitScript).
   std::vector<std::string> Call(const std::vector<const std::string*>& keys) const {
@@ -680,13 +647,9 @@ struct RedisStore::Impl {
   // ids from the simulator's clock (kXAddScript), XREADGROUP's BLOCK never waits, the
   // memory store's errors for what it refuses, and the WATCH versions of the keys whose
   // stream or groups changed bumped as LocalStreams reports them.
+  // REQUIRES: the arity is checked (KeyspaceStore does).
   Reply StreamCommand(const std::vector<std::string>& argv, int64_t wall_clock_us) {
-    std::string name = LowerAscii(argv[0]);
-    int arity = LocalStreams::Arity(name);
-    int argc = static_cast<int>(argv.size());
-    if ((arity > 0 && argc != arity) || (arity < 0 && argc < -arity)) {
-      return Reply::Error("ERR wrong number of arguments for '" + name + "' command");
-    }
+    std::string name = AsciiLower(argv[0]);
     if (!EnsureUp()) return Reply::Error(DownError());
     int64_t now_ms = std::max<int64_t>(wall_clock_us, 0) / 1000;
     if (name == "xadd") return XAdd(argv, now_ms);
@@ -701,12 +664,12 @@ struct RedisStore::Impl {
     return r;
   }
 
-  void BumpVersion(const std::string& key) { versions[key] = ++version_clock; }
+  void BumpVersion(const std::string& key) { owner.BumpVersion(key); }
 
   Reply XAdd(const std::vector<std::string>& argv, int64_t now_ms) {
     size_t i = 2;
     for (; i < argv.size(); ++i) {
-      std::string option = LowerAscii(argv[i]);
+      std::string option = AsciiLower(argv[i]);
       if (option == "maxlen" || option == "minid") {
         return Reply::Error("ERR unsupported XADD option '" + option +
                             "': aasim streams are not trimmed");
@@ -736,7 +699,7 @@ struct RedisStore::Impl {
     std::vector<std::string> args;
     size_t streams_at = 0;
     for (size_t i = 0; i < argv.size(); ++i) {
-      std::string word = LowerAscii(argv[i]);
+      std::string word = AsciiLower(argv[i]);
       if (i > 0 && word == "block" && i + 1 < argv.size()) {
         int64_t ms = 0;
         auto [p, ec] =
@@ -775,155 +738,102 @@ struct RedisStore::Impl {
     return r;
   }
 
-  // Runs a write (one command or a MULTI batch) and commits it; after a failure that a
-  // reconnection repairs, runs it once more on the reloaded copy.
+  // True if `key` is under the metadata prefix (user commands may not write it).
   bool Reserved(std::string_view key) const {
     return key.size() > opt.prefix.size() && key.substr(0, opt.prefix.size()) == opt.prefix &&
            key[opt.prefix.size()] == ':';
   }
 
-  // Runs a write (one command or a MULTI batch) and commits it. If the commit fails and a
-  // reconnection repairs the connection, the working copy is reloaded from Redis: if the
-  // write is there (the script ran, its reply was lost) it is done, else it runs again
-  // once. A write to a key under the metadata prefix is refused (*refusal set).
-  template <typename Run>
-  bool RunAndCommit(Run run, std::string* effect, std::string* refusal) {
+  // Runs a write (one command or a MULTI batch: `apply`, see KeyspaceStore::CommitWrite)
+  // and commits it. If the commit fails and a reconnection repairs the connection, the
+  // working copy is reloaded from Redis: if the write is there (the script ran, its reply
+  // was lost) it is done, else it runs again once. A write to a key under the metadata
+  // prefix is refused (and undone by a reload).
+  Result<std::string> CommitWrite(const std::function<std::string()>& apply) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      if (!EnsureUp()) return false;
-      crdt::Keyspace delta = ks.NewDelta();
-      bool wrote = run(&delta);
-      if (!wrote) return true;
-      std::string e = delta.Encode();
+      if (!EnsureUp()) break;
+      std::string e = apply();
+      if (e.empty()) return e;
       std::vector<std::string> keys;
       EncodedKeys(e, &keys);
       for (const std::string& k : keys) {
         if (!Reserved(k)) continue;
-        *refusal =
-            "ERR key '" + k + "' is reserved for aasim's metadata (prefix '" + opt.prefix + ":')";
         pending_keys.clear();
         pending_progress.clear();
         if (Status st = Load(); !st.ok()) Disconnect(st.message());  // undo in the copy
-        return false;
+        return Status::InvalidArgument(
+            "ERR key '" + k + "' is reserved for aasim's metadata (prefix '" + opt.prefix + ":')");
       }
-      for (auto& k : keys) Touch(std::move(k));
+      for (auto& k : keys) pending_keys.insert(std::move(k));
       uint64_t seq = log_seq + 1;
-      if (Commit(&e)) {
-        if (effect != nullptr) effect->append(e);
-        return true;
-      }
-      if (!Reconnect()) return false;
-      if (log_seq >= seq) {  // it was stored before the connection dropped
-        if (effect != nullptr) effect->append(e);
-        return true;
-      }
+      if (Commit(&e)) return e;
+      if (!Reconnect()) break;
+      if (log_seq >= seq) return e;  // it was stored before the connection dropped
     }
-    return false;
+    return Status::Unavailable(DownError());
   }
 };
 
-RedisStore::RedisStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RedisStore::RedisStore(crdt::ReplicaId self, RedisStoreOptions options)
+    : KeyspaceStore(self), impl_(std::make_unique<Impl>(*this, std::move(options))) {}
 RedisStore::~RedisStore() = default;
 
 Result<std::unique_ptr<RedisStore>> RedisStore::Open(crdt::ReplicaId self,
                                                      RedisStoreOptions options) {
   if (options.buckets == 0) options.buckets = 1;
   options.batch_keys = std::clamp<size_t>(options.batch_keys, 1, 2000);  // Lua unpack() limits
-  auto impl = std::make_unique<Impl>(self, std::move(options));
-  Status s = impl->ConnectOnce();
+  std::unique_ptr<RedisStore> store(new RedisStore(self, std::move(options)));
+  Impl& impl = *store->impl_;
+  Status s = impl.ConnectOnce();
   if (!s.ok()) {
-    return Status(s.code(), impl->Where() + ": " + s.message());
+    return Status(s.code(), impl.Where() + ": " + s.message());
   }
-  if (impl->opt.flush_db) {
+  if (impl.opt.flush_db) {
     std::string error;
-    if (!impl->Must({"FLUSHDB"}, &error)) return Status::Unavailable(impl->Where() + ": " + error);
-    if (!impl->LoadScript().ok() || !impl->Load().ok()) {
-      return Status::Unavailable(impl->Where() + ": reload after FLUSHDB failed");
+    if (!impl.Must({"FLUSHDB"}, &error)) return Status::Unavailable(impl.Where() + ": " + error);
+    if (!impl.LoadScript().ok() || !impl.Load().ok()) {
+      return Status::Unavailable(impl.Where() + ": reload after FLUSHDB failed");
     }
   }
-  impl->up = true;
-  return std::unique_ptr<RedisStore>(new RedisStore(std::move(impl)));
+  impl.up = true;
+  return store;
 }
 
-Reply RedisStore::Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
-                          std::string* effect) {
+Reply RedisStore::RunStream(const std::vector<std::string>& argv, int64_t wall_clock_us) {
+  return impl_->StreamCommand(argv, wall_clock_us);
+}
+
+std::optional<Reply> RedisStore::BeforeEngine(const std::vector<std::string>& argv) {
   Impl& m = *impl_;
-  if (!argv.empty() && LocalStreams::Handles(argv[0])) {
-    return m.StreamCommand(argv, wall_clock_us);
-  }
   // TYPE of a stream key (not in the replicated keyspace): "stream", as the memory store.
-  if (argv.size() == 2 && LowerAscii(argv[0]) == "type" &&
+  if (argv.size() == 2 && IEquals(argv[0], "type") &&
       m.ks.TypeOf(argv[1]) == crdt::Keyspace::Type::kNone && !m.Reserved(argv[1])) {
     if (!m.EnsureUp()) return Reply::Error(m.DownError());
     Reply r = m.Forward(argv);
     if (r.type == Reply::Type::kStatus && r.str == "stream") return r;
   }
+  // Other X... commands (streams the memory store does not know) go to Redis as they are.
   if (!argv.empty() && !argv[0].empty() && (argv[0][0] == 'X' || argv[0][0] == 'x')) {
     if (!m.EnsureUp()) return Reply::Error(m.DownError());
     return m.Forward(argv);
   }
-  Reply reply;
-  std::string refusal;
-  bool ok = m.RunAndCommit(
-      [&](crdt::Keyspace* delta) {
-        bool wrote = false;
-        reply = m.engine.Execute(m.ks, argv, wall_clock_us, delta, &wrote);
-        return wrote;
-      },
-      effect, &refusal);
-  if (!refusal.empty()) return Reply::Error(refusal);
-  return ok ? reply : Reply::Error(m.DownError());
+  return std::nullopt;
 }
 
-// Like the memory store's EXEC: every command runs in order and the replicated writes make
-// one delta (one effect). Stream commands run on the redis-server as they come, before the
-// replicated writes are committed (the simulator is single-threaded: nothing runs in
-// between); a retry after a reconnection reuses their replies instead of running them twice.
-std::vector<Reply> RedisStore::ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
-                                            int64_t wall_clock_us, std::string* effect) {
-  Impl& m = *impl_;
-  std::vector<Reply> replies;
-  std::vector<std::optional<Reply>> stream_replies(commands.size());
-  std::string refusal;
-  bool ok = m.RunAndCommit(
-      [&](crdt::Keyspace* delta) {
-        replies.clear();
-        bool any = false;
-        for (size_t i = 0; i < commands.size(); ++i) {
-          const std::vector<std::string>& argv = commands[i];
-          if (!argv.empty() && LocalStreams::Handles(argv[0])) {
-            if (!stream_replies[i]) stream_replies[i] = m.StreamCommand(argv, wall_clock_us);
-            replies.push_back(*stream_replies[i]);
-            continue;
-          }
-          bool wrote = false;
-          replies.push_back(m.engine.Execute(m.ks, argv, wall_clock_us, delta, &wrote));
-          any = any || wrote;
-        }
-        return any;
-      },
-      effect, &refusal);
-  if (!refusal.empty() || !ok) {
-    Reply error = Reply::Error(refusal.empty() ? m.DownError() : refusal);
-    replies.resize(commands.size());
-    for (size_t i = 0; i < commands.size(); ++i) {
-      replies[i] = stream_replies[i] ? *stream_replies[i] : error;
-    }
-  }
-  return replies;
+Result<std::string> RedisStore::CommitWrite(const std::function<std::string()>& apply) {
+  return impl_->CommitWrite(apply);
 }
 
-Status RedisStore::Merge(std::string_view encoded) { return MergeFrom("", 0, encoded); }
+Status RedisStore::CanMerge() {
+  if (!impl_->EnsureUp()) return Status::Unavailable(impl_->DownError());
+  return Status::Ok();
+}
 
-Status RedisStore::MergeFrom(std::string_view origin, uint64_t seq, std::string_view encoded) {
+void RedisStore::Merged(std::string_view origin, uint64_t seq, std::string_view encoded) {
   Impl& m = *impl_;
-  if (!m.EnsureUp()) return Status::Unavailable(m.DownError());
-  std::string error;
-  if (!m.ks.MergeEncoded(encoded, &error, &m.scratch)) {
-    return Status::InvalidArgument("malformed effect or state: " + error);
-  }
   std::vector<std::string> keys;
   EncodedKeys(encoded, &keys);
-  for (auto& k : keys) m.Touch(std::move(k));
+  for (auto& k : keys) m.pending_keys.insert(std::move(k));
   if (!origin.empty()) {
     auto it = m.pending_progress.find(origin);
     if (it == m.pending_progress.end()) {
@@ -932,7 +842,6 @@ Status RedisStore::MergeFrom(std::string_view origin, uint64_t seq, std::string_
       it->second = std::max(it->second, seq);
     }
   }
-  return Status::Ok();
 }
 
 Status RedisStore::Flush() {
@@ -946,32 +855,18 @@ Status RedisStore::Flush() {
   return Status::Unavailable(why);
 }
 
-std::string RedisStore::FullState() const { return impl_->ks.Encode(); }
-std::string RedisStore::Dump(std::string_view key) const { return impl_->ks.Dump(key); }
-std::string RedisStore::DumpAll() const { return impl_->ks.DumpAll(); }
-std::vector<std::string> RedisStore::Keys() const { return impl_->ks.Keys(); }
-
-void RedisStore::Wipe(crdt::ReplicaId self) {
+void RedisStore::Wiped() {
   Impl& m = *impl_;
-  m.ks = crdt::Keyspace(self);
   m.pending_keys.clear();
   m.pending_progress.clear();
   m.progress.clear();
   m.log_seq = 0;
   m.incarnation = 0;
-  m.versions.clear();
-  m.version_base = ++m.version_clock;
   std::string error;
   if (m.EnsureUp() && !m.Must({"FLUSHDB"}, &error)) m.Disconnect(error);
 }
 
-crdt::ReplicaId RedisStore::self() const { return impl_->ks.self(); }
-size_t RedisStore::MemoryBytes() const { return sizeof(*this) + impl_->ks.MemoryBytes(); }
-
-uint64_t RedisStore::KeyVersion(std::string_view key) const {
-  auto it = impl_->versions.find(std::string(key));
-  return it == impl_->versions.end() ? impl_->version_base : it->second;
-}
+size_t RedisStore::MemoryBytes() const { return sizeof(*this) + keyspace().MemoryBytes(); }
 
 uint64_t RedisStore::LogHead() const { return impl_->log_seq; }
 

@@ -15,8 +15,9 @@
 // - Deterministic: no clock but `wall_clock_us`, sorted output wherever Redis's order
 //   would depend on a hash table (SMEMBERS, HGETALL, KEYS).
 //
-// Stateless apart from its command table; one instance may serve any number of
-// keyspaces. Not thread-safe (neither is a Keyspace).
+// Which commands it runs, with which arity: the kEngine rows of the store's command table
+// (command_table.h). Stateless; one instance may serve any number of keyspaces. Not
+// thread-safe (neither is a Keyspace).
 #pragma once
 
 #include <cstdint>
@@ -33,20 +34,14 @@ class CommandEngine {
  public:
   CommandEngine() = default;
 
-  // Runs argv (argv[0] is the command name, any case) on `ks` as replica ks.self(), whose
-  // wall clock reads `wall_clock_us` (the last-write-wins timestamp of SET and HSET).
+  // Runs argv (argv[0] is the command name, any case; one the engine does not run gets
+  // Redis's unknown-command error) on `ks` as replica ks.self(), whose wall clock reads
+  // `wall_clock_us` (the last-write-wins timestamp of SET and HSET).
   // When the command wrote, its effect is joined into *delta (if non-null) and *wrote
   // (if non-null) is set to true; otherwise *delta is untouched and *wrote set to false.
   // REQUIRES: delta is null or a delta of ks (made by ks.NewDelta()), not ks itself.
   Reply Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64_t wall_clock_us,
                 crdt::Keyspace* delta, bool* wrote) const;
-
-  // Redis arity of a supported command (any case): N exactly N arguments, the name
-  // included; -N at least N. 0 if the engine does not know the command.
-  static int Arity(std::string_view name);
-
-  // Names of the supported commands, lowercase, sorted.
-  static std::vector<std::string> CommandNames();
 };
 
 // Redis's glob matcher (util.c stringmatchlen, case-sensitive), as used by KEYS:

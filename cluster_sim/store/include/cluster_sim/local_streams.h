@@ -29,10 +29,9 @@ namespace cluster_sim {
 
 class LocalStreams {
  public:
-  // True if argv[0] (any case) names a stream command handled here.
+  // True if `command` (any case) is a stream command handled here: a kStreams row of the
+  // store's command table (command_table.h), which also gives its arity.
   static bool Handles(std::string_view command);
-  // Redis arity of a stream command (see CommandEngine::Arity); 0 if not a stream command.
-  static int Arity(std::string_view command);
 
   // Runs a stream command. `taken(key)` is true when the replicated keyspace holds a
   // value under `key` (a stream command on it is WRONGTYPE). *touched (if non-null)

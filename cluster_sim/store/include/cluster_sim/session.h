@@ -4,7 +4,8 @@
 //
 // Semantics (Redis 7, multi.c):
 // - MULTI opens a transaction; commands then reply `QUEUED`. An unknown command or a wrong
-//   number of arguments while queueing replies the error and marks the transaction, whose
+//   number of arguments (both by the store's command table, command_table.h, and the
+//   backend's ExtraArity) while queueing replies the error and marks the transaction, whose
 //   EXEC then replies `EXECABORT Transaction discarded because of previous errors.`.
 // - EXEC runs the queue as ONE atomic batch (Backend::ExecuteBatch): one replicated
 //   effect, nothing of another client in between. If a WATCHed key changed (its

@@ -1,10 +1,11 @@
 // RedisStore: a region's data in a real redis-server, behind the Store interface.
 //
-// The store keeps a working copy of the region's crdt::Keyspace, loaded from Redis when it
-// opens, and runs the same CommandEngine on it as the in-memory store, so every command
-// (and every reply) is exactly the in-memory store's. Redis is the source of truth: every
-// change is committed with ONE `EVALSHA` of the commit script (kCommitScript in
-// redis_store.cc, loaded with SCRIPT LOAD, reloaded on NOSCRIPT) that writes, atomically,
+// The store is a KeyspaceStore (keyspace_store.h), as the in-memory store is: a working
+// copy of the region's crdt::Keyspace, loaded from Redis when it opens, run by the same
+// CommandEngine, so every command (and every reply) is exactly the in-memory store's. What
+// is Redis's is the persistence hook: committing writes and merges, and the streams. Redis is the
+// source of truth: every change is committed with ONE `EVALSHA` of the commit script (kCommitScript
+// in redis_store.cc, loaded with SCRIPT LOAD, reloaded on NOSCRIPT) that writes, atomically,
 //   - each touched key's native value, exactly as Redis shows it: a counter or register
 //     is a string (`GET foo` -> "25"), a set a Redis set, a hash a Redis hash, a deleted
 //     key is deleted;
@@ -43,13 +44,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "cluster_sim/client.h"
+#include "cluster_sim/keyspace_store.h"
 #include "cluster_sim/status.h"
-#include "cluster_sim/store.h"
 #include "crdt/dot.h"
 
 struct redisReply;  // hiredis
@@ -78,30 +82,18 @@ struct RedisStoreOptions {
   bool flush_db = false;         // FLUSHDB when opening (a fresh region)
 };
 
-class RedisStore : public Store {
+class RedisStore final : public KeyspaceStore {
  public:
   // Connects, loads the scripts and the working copy from Redis. Unavailable if the
   // server cannot be reached, InvalidArgument if its data under `prefix` is malformed.
   static Result<std::unique_ptr<RedisStore>> Open(crdt::ReplicaId self, RedisStoreOptions options);
   ~RedisStore() override;
 
-  Reply Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
-                std::string* effect) override;
-  std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
-                                  int64_t wall_clock_us, std::string* effect) override;
-  Status Merge(std::string_view encoded) override;
-  // Merge of effect `seq` from region `origin`: also records the progress in Redis.
-  Status MergeFrom(std::string_view origin, uint64_t seq, std::string_view encoded) override;
+  // Merges (MergeFrom also records the progress of `origin` in Redis) are committed by
+  // Flush, pipelined.
   Status Flush() override;
-  std::string FullState() const override;
-  std::string Dump(std::string_view key) const override;
-  std::string DumpAll() const override;
-  std::vector<std::string> Keys() const override;
-  void Wipe(crdt::ReplicaId self) override;
   bool durable() const override { return true; }
-  crdt::ReplicaId self() const override;
   size_t MemoryBytes() const override;
-  uint64_t KeyVersion(std::string_view key) const override;
 
   // Durable replication state, as committed in Redis.
   uint64_t LogHead() const override;  // last local effect seq
@@ -123,7 +115,17 @@ class RedisStore : public Store {
 
  private:
   struct Impl;
-  explicit RedisStore(std::unique_ptr<Impl> impl);
+  RedisStore(crdt::ReplicaId self, RedisStoreOptions options);
+
+  // KeyspaceStore's hooks: streams and other X... commands run on the redis-server; writes
+  // are committed by CommitWrite, merges by Flush; Wipe flushes the database.
+  Reply RunStream(const std::vector<std::string>& argv, int64_t wall_clock_us) override;
+  std::optional<Reply> BeforeEngine(const std::vector<std::string>& argv) override;
+  Result<std::string> CommitWrite(const std::function<std::string()>& apply) override;
+  Status CanMerge() override;
+  void Merged(std::string_view origin, uint64_t seq, std::string_view encoded) override;
+  void Wiped() override;
+
   std::unique_ptr<Impl> impl_;
 };
 

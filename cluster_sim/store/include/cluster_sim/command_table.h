@@ -1,0 +1,114 @@
+// The store's command table: one row per command a Store runs, with Redis's metadata (as
+// Redis's commands.def): the name, the arity, the flags and the key positions, and which
+// part of the store runs it. The command engine checks arities and dispatches with it,
+// LocalStreams and the stores route stream commands with it, Session checks what MULTI
+// queues with it, and a RESP endpoint answers COMMAND from it (adding its own commands).
+//
+// A new command is one row here (kept sorted by name) plus its handler in the part that
+// runs it; the engine refuses to compile while its handlers and its rows disagree.
+// Constant data; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster_sim/client.h"
+
+namespace cluster_sim {
+
+// Which part of the store runs a command.
+enum class CommandRunner {
+  kEngine,   // CommandEngine, on the replicated keyspace (command_engine.h)
+  kStreams,  // region-local streams, never replicated (local_streams.h)
+  kSession,  // transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH (session.h)
+};
+
+// True if a command line of `argc` arguments (the name included) fits `arity`.
+constexpr bool ArityAllows(int arity, size_t argc) {
+  const size_t n = static_cast<size_t>(arity < 0 ? -arity : arity);
+  return arity < 0 ? argc >= n : argc == n;
+}
+
+struct CommandSpec {
+  std::string_view name;   // lowercase
+  int arity;               // N: exactly N arguments (name included); -N: at least N
+  std::string_view flags;  // Redis's, space-separated: write readonly denyoom fast ...
+  int first_key;           // Redis's legacy key range: argv[first_key..last_key] every
+  int last_key;            // `step`; last_key -1 is the last argument; 0 0 0: no keys
+  int step;
+  CommandRunner runner = CommandRunner::kEngine;
+  // False: COMMAND (and COMMAND COUNT, INFO, DOCS, GETKEYS) on a RESP endpoint does not
+  // list the command, though it runs (as before the table was shared).
+  bool listed = true;
+
+  constexpr bool AcceptsArgc(size_t argc) const { return ArityAllows(arity, argc); }
+};
+
+// Sorted by name (command_table.cc checks it at compile time).
+inline constexpr CommandSpec kStoreCommands[] = {
+    {"dbsize", 1, "readonly fast", 0, 0, 0},
+    {"decr", 2, "write denyoom fast", 1, 1, 1},
+    {"decrby", 3, "write denyoom fast", 1, 1, 1},
+    {"del", -2, "write", 1, -1, 1},
+    {"discard", 1, "noscript loading stale fast", 0, 0, 0, CommandRunner::kSession},
+    {"echo", 2, "fast", 0, 0, 0},
+    {"exec", 1, "noscript loading stale skip_slowlog", 0, 0, 0, CommandRunner::kSession},
+    {"exists", -2, "readonly fast", 1, -1, 1},
+    {"get", 2, "readonly fast", 1, 1, 1},
+    {"hdel", -3, "write fast", 1, 1, 1},
+    {"hexists", 3, "readonly fast", 1, 1, 1},
+    {"hget", 3, "readonly fast", 1, 1, 1},
+    {"hgetall", 2, "readonly", 1, 1, 1},
+    {"hincrby", 4, "write denyoom fast", 1, 1, 1},
+    {"hkeys", 2, "readonly", 1, 1, 1},
+    {"hlen", 2, "readonly fast", 1, 1, 1},
+    {"hmget", -3, "readonly fast", 1, 1, 1},
+    {"hmset", -4, "write denyoom fast", 1, 1, 1},
+    {"hset", -4, "write denyoom fast", 1, 1, 1},
+    {"hsetnx", 4, "write denyoom fast", 1, 1, 1},
+    {"hvals", 2, "readonly", 1, 1, 1},
+    {"incr", 2, "write denyoom fast", 1, 1, 1},
+    {"incrby", 3, "write denyoom fast", 1, 1, 1},
+    {"keys", 2, "readonly", 0, 0, 0},
+    {"mget", -2, "readonly fast", 1, -1, 1},
+    {"mset", -3, "write denyoom", 1, -1, 2},
+    {"multi", 1, "noscript loading stale fast", 0, 0, 0, CommandRunner::kSession},
+    {"ping", -1, "fast", 0, 0, 0},
+    {"sadd", -3, "write denyoom fast", 1, 1, 1},
+    {"scard", 2, "readonly fast", 1, 1, 1},
+    {"set", -3, "write denyoom", 1, 1, 1},
+    {"setnx", 3, "write denyoom fast", 1, 1, 1},
+    {"sismember", 3, "readonly fast", 1, 1, 1},
+    {"smembers", 2, "readonly", 1, 1, 1},
+    {"smismember", -3, "readonly fast", 1, 1, 1},
+    {"smove", 4, "write fast", 1, 2, 1, CommandRunner::kEngine, false},
+    {"spop", -2, "write fast", 1, 1, 1, CommandRunner::kEngine, false},
+    {"srem", -3, "write fast", 1, 1, 1},
+    {"strlen", 2, "readonly fast", 1, 1, 1},
+    {"type", 2, "readonly fast", 1, 1, 1},
+    {"unlink", -2, "write fast", 1, -1, 1},
+    {"unwatch", 1, "noscript loading stale fast", 0, 0, 0, CommandRunner::kSession},
+    {"watch", -2, "noscript loading stale fast", 1, -1, 1, CommandRunner::kSession},
+    {"xack", -4, "write fast", 1, 1, 1, CommandRunner::kStreams, false},
+    {"xadd", -5, "write denyoom fast", 1, 1, 1, CommandRunner::kStreams, false},
+    {"xgroup", -2, "", 0, 0, 0, CommandRunner::kStreams, false},
+    {"xlen", 2, "readonly fast", 1, 1, 1, CommandRunner::kStreams, false},
+    {"xpending", -3, "readonly", 1, 1, 1, CommandRunner::kStreams, false},
+    {"xrange", -4, "readonly", 1, 1, 1, CommandRunner::kStreams, false},
+    {"xreadgroup", -7, "write blocking movablekeys", 0, 0, 0, CommandRunner::kStreams, false},
+};
+
+// The row of `name` (any case); null if the store does not know the command.
+const CommandSpec* FindStoreCommand(std::string_view name);
+
+// Redis 7's error replies for a command line the table refuses:
+// "ERR wrong number of arguments for 'get' command" (`name` as given, written lowercase),
+// and "ERR unknown command 'FOO', with args beginning with: 'a' 'b' " (server.c
+// processCommand: the name up to 128 bytes, each argument quoted while the list is under
+// 128 bytes; CR and LF become spaces). REQUIRES (UnknownCommand): !argv.empty().
+Reply ArityError(std::string_view name);
+Reply UnknownCommand(const std::vector<std::string>& argv);
+
+}  // namespace cluster_sim

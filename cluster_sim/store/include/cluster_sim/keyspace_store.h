@@ -1,0 +1,118 @@
+// KeyspaceStore: the common core of the stores that keep a region's replicated data as a
+// crdt::Keyspace run by the CommandEngine: the in-memory store (memory_store.cc) and the
+// Redis store's working copy (redis_store.h). It runs commands and batches, records each
+// write's effect, merges effects and full states, keeps the WATCH versions, and answers
+// Dump, DumpAll, Keys and FullState from the keyspace. Where the data lives beyond the
+// keyspace, and the region-local streams, are a subclass's, through the hooks below.
+//
+// KeyVersion: per-key counters, bumped by every local write and merged delta that lists
+// the key, and by the stream changes a subclass reports (BumpVersion); a merged full state
+// bumps every key (it may drop keys it does not list). To cost nothing to runs that never
+// WATCH, tracking starts at the first KeyVersion call: before it every key reads the same
+// version, which is all a later comparison needs.
+//
+// Not thread-safe; deterministic as long as the hooks are.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster_sim/client.h"
+#include "cluster_sim/command_engine.h"
+#include "cluster_sim/status.h"
+#include "cluster_sim/store.h"
+#include "crdt/dot.h"
+#include "crdt/keyspace.h"
+
+namespace cluster_sim {
+
+class KeyspaceStore : public Store {
+ public:
+  // A single command: a stream command (LocalStreams::Handles) goes to RunStream; then
+  // BeforeEngine may answer it; else the engine runs it on the keyspace and a write is
+  // made durable by CommitWrite, its effect appended to *effect.
+  Reply Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                std::string* effect) final;
+  // Like Redis EXEC: every command runs in order (stream commands through RunStream, in
+  // their place; BeforeEngine is not asked), an error reply does not stop the others, and
+  // the replicated writes make one delta (one effect). If CommitWrite fails, every reply
+  // but the stream commands' is its error.
+  std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
+                                  int64_t wall_clock_us, std::string* effect) final;
+  Status Merge(std::string_view encoded) final { return MergeFrom("", 0, encoded); }
+  // CanMerge, then the merge, then Merged (with origin "" and seq 0 for a plain Merge).
+  Status MergeFrom(std::string_view origin, uint64_t seq, std::string_view encoded) final;
+  uint64_t KeyVersion(std::string_view key) const final;
+  std::string FullState() const final { return ks_.Encode(); }
+  std::string Dump(std::string_view key) const final { return ks_.Dump(key); }
+  std::string DumpAll() const final { return ks_.DumpAll(); }
+  std::vector<std::string> Keys() const final { return ks_.Keys(); }
+  // Starts an empty keyspace as `self`, moves every version, then calls Wiped().
+  void Wipe(crdt::ReplicaId self) final;
+  crdt::ReplicaId self() const final { return ks_.self(); }
+
+  // The keys an encoded keyspace (an effect, several concatenated, or a full state) lists,
+  // in order; *full (if non-null) is set if it holds a full state. False if malformed.
+  static bool EncodedKeys(std::string_view encoded, std::vector<std::string>* keys,
+                          bool* full = nullptr);
+
+ protected:
+  explicit KeyspaceStore(crdt::ReplicaId self) : ks_(self) {}
+
+  crdt::Keyspace& keyspace() { return ks_; }
+  const crdt::Keyspace& keyspace() const { return ks_; }
+  // A stream change (or a reload) the keyspace does not see: moves `key`'s version, or
+  // every key's.
+  void BumpVersion(std::string key);
+  void BumpAllVersions();
+
+  // ---- hooks ----
+  // Runs a region-local stream command (LocalStreams::Handles(argv[0]); the arity is
+  // already checked), reporting the keys whose stream or groups changed by BumpVersion.
+  virtual Reply RunStream(const std::vector<std::string>& argv, int64_t wall_clock_us) = 0;
+  // A reply for a single command that the store gives beside the keyspace (e.g. TYPE of a
+  // stream key), or nullopt to let the engine run it.
+  virtual std::optional<Reply> BeforeEngine(const std::vector<std::string>& argv) = 0;
+  // Makes a local write durable. `apply` runs the write on the keyspace (moving the
+  // versions) and returns its encoded effect, empty if it wrote nothing; it may be called
+  // again after a failure (on a keyspace reloaded from where the data lives). Returns the
+  // effect to replicate, or the error to reply instead. Default: apply() once.
+  virtual Result<std::string> CommitWrite(const std::function<std::string()>& apply) {
+    return apply();
+  }
+  // Before a merge: Ok, or why it cannot be stored now (then nothing is merged).
+  virtual Status CanMerge() { return Status::Ok(); }
+  // After `encoded` (effect `seq` of `origin`, or "" and 0) was merged into the keyspace.
+  virtual void Merged(std::string_view origin, uint64_t seq, std::string_view encoded) {
+    (void)origin;
+    (void)seq;
+    (void)encoded;
+  }
+  // After Wipe reset the keyspace and the versions.
+  virtual void Wiped() {}
+
+ private:
+  // Runs `run` (commands on the keyspace recording into the delta it gets; true if one
+  // wrote) and returns the encoded delta ("" if nothing was written), moving the versions.
+  template <typename Run>  // bool(crdt::Keyspace* delta)
+  std::string Record(Run run);
+  // The reply of a stream command: its arity error, or RunStream's.
+  Reply Stream(const std::vector<std::string>& argv, int64_t wall_clock_us);
+  // Moves the version of every key `encoded` lists (all keys for a full state).
+  void Touch(std::string_view encoded);
+
+  crdt::Keyspace ks_;
+  CommandEngine engine_;
+  crdt::Keyspace::MergeScratch merge_scratch_;
+  mutable bool tracking_ = false;
+  uint64_t clock_ = 0;
+  uint64_t floor_ = 0;
+  std::map<std::string, uint64_t, std::less<>> versions_;
+};
+
+}  // namespace cluster_sim

@@ -1,0 +1,165 @@
+#include "cluster_sim/keyspace_store.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cluster_sim/command_table.h"
+#include "cluster_sim/local_streams.h"
+#include "crdt/causal_context.h"
+#include "crdt/encoding.h"
+
+namespace cluster_sim {
+
+bool KeyspaceStore::EncodedKeys(std::string_view encoded, std::vector<std::string>* keys,
+                                bool* full) {
+  crdt::Decoder dec(encoded);
+  while (!dec.done()) {
+    uint8_t flags = 0;
+    uint64_t n = 0;
+    if (!dec.GetByte(&flags) || !dec.GetCount(&n, 4)) return false;
+    if (flags == 0 && full != nullptr) *full = true;
+    crdt::KeyValue value;
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string_view key;
+      if (!dec.GetBytes(&key) || !value.Decode(&dec)) return false;
+      keys->emplace_back(key);
+    }
+    crdt::CausalContext cc;
+    if (!cc.Decode(&dec)) return false;
+  }
+  return true;
+}
+
+namespace {
+
+void AppendEffect(std::string encoded, std::string* effect) {
+  if (effect == nullptr) return;
+  if (effect->empty()) {
+    *effect = std::move(encoded);
+  } else {
+    effect->append(encoded);
+  }
+}
+
+}  // namespace
+
+template <typename Run>
+std::string KeyspaceStore::Record(Run run) {
+  crdt::Keyspace delta = ks_.NewDelta();
+  if (!run(&delta)) return "";
+  std::string encoded = delta.Encode();
+  if (tracking_) Touch(encoded);
+  return encoded;
+}
+
+Reply KeyspaceStore::Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                             std::string* effect) {
+  if (!argv.empty() && LocalStreams::Handles(argv[0])) return Stream(argv, wall_clock_us);
+  if (std::optional<Reply> reply = BeforeEngine(argv)) return std::move(*reply);
+  Reply reply;
+  auto apply = [&] {
+    return Record([&](crdt::Keyspace* delta) {
+      bool wrote = false;
+      reply = engine_.Execute(ks_, argv, wall_clock_us, delta, &wrote);
+      return wrote;
+    });
+  };
+  Result<std::string> e = CommitWrite(std::ref(apply));  // a reference: no allocation
+  if (!e.ok()) return Reply::Error(e.status().message());
+  AppendEffect(std::move(e).value(), effect);
+  return reply;
+}
+
+std::vector<Reply> KeyspaceStore::ExecuteBatch(
+    const std::vector<std::vector<std::string>>& commands, int64_t wall_clock_us,
+    std::string* effect) {
+  std::vector<Reply> replies;
+  // A stream command runs once, even when CommitWrite applies the batch again.
+  std::vector<std::optional<Reply>> stream_replies(commands.size());
+  auto apply = [&] {
+    return Record([&](crdt::Keyspace* delta) {
+      replies.clear();
+      replies.reserve(commands.size());
+      bool any = false;
+      for (size_t i = 0; i < commands.size(); ++i) {
+        const std::vector<std::string>& argv = commands[i];
+        if (!argv.empty() && LocalStreams::Handles(argv[0])) {
+          if (!stream_replies[i]) stream_replies[i] = Stream(argv, wall_clock_us);
+          replies.push_back(*stream_replies[i]);
+          continue;
+        }
+        bool wrote = false;
+        replies.push_back(engine_.Execute(ks_, argv, wall_clock_us, delta, &wrote));
+        any = any || wrote;
+      }
+      return any;
+    });
+  };
+  Result<std::string> e = CommitWrite(std::ref(apply));
+  if (!e.ok()) {
+    Reply error = Reply::Error(e.status().message());
+    replies.resize(commands.size());
+    for (size_t i = 0; i < commands.size(); ++i) {
+      replies[i] = stream_replies[i] ? *stream_replies[i] : error;
+    }
+    return replies;
+  }
+  AppendEffect(std::move(e).value(), effect);
+  return replies;
+}
+
+Reply KeyspaceStore::Stream(const std::vector<std::string>& argv, int64_t wall_clock_us) {
+  if (!FindStoreCommand(argv[0])->AcceptsArgc(argv.size())) return ArityError(argv[0]);
+  return RunStream(argv, wall_clock_us);
+}
+
+Status KeyspaceStore::MergeFrom(std::string_view origin, uint64_t seq, std::string_view encoded) {
+  if (Status s = CanMerge(); !s.ok()) return s;
+  std::string error;
+  if (!ks_.MergeEncoded(encoded, &error, &merge_scratch_)) {
+    return Status::InvalidArgument("malformed effect or state: " + error);
+  }
+  if (tracking_) Touch(encoded);
+  Merged(origin, seq, encoded);
+  return Status::Ok();
+}
+
+uint64_t KeyspaceStore::KeyVersion(std::string_view key) const {
+  tracking_ = true;
+  auto it = versions_.find(key);
+  return it == versions_.end() ? floor_ : std::max(floor_, it->second);
+}
+
+void KeyspaceStore::Wipe(crdt::ReplicaId self) {
+  ks_ = crdt::Keyspace(self);
+  BumpAllVersions();  // every key changed; versions never repeat across a crash
+  Wiped();
+}
+
+void KeyspaceStore::BumpVersion(std::string key) {
+  if (tracking_) versions_[std::move(key)] = ++clock_;
+}
+
+void KeyspaceStore::BumpAllVersions() {
+  versions_.clear();
+  floor_ = ++clock_;
+}
+
+void KeyspaceStore::Touch(std::string_view encoded) {
+  std::vector<std::string> keys;
+  bool full = false;
+  ++clock_;
+  if (!EncodedKeys(encoded, &keys, &full) || full) {
+    floor_ = clock_;
+    return;
+  }
+  for (std::string& k : keys) versions_[std::move(k)] = clock_;
+}
+
+}  // namespace cluster_sim
