@@ -208,7 +208,9 @@ int main(int argc, char** argv) {
   int latency_exit = kExitOk;
   CLI::App* latency = aasim::AddLatencyCommand(app, &latency_exit);
   int serve_exit = kExitOk;
-  CLI::App* serve = aasim::AddServeCommand(app, &serve_exit);
+  cluster_sim::RunOptions serve_options;
+  RegisterServices(&serve_options);
+  CLI::App* serve = aasim::AddServeCommand(app, serve_options, &serve_exit);
   CLI::App* node = aasim::AddNodeCommand(app, &serve_exit);
 
   try {

@@ -39,6 +39,7 @@ struct ServeArgs {
   std::string requirepass;
   std::string script;
   bool exit_after_steps = false;
+  cluster_sim::RunOptions run_options;  // the services steps may use
 };
 
 int Fail(const std::string& message) {
@@ -87,7 +88,7 @@ int RunServe(const ServeArgs& args) {
     ports[region] = port;
   }
 
-  cluster_sim::RunOptions options;
+  cluster_sim::RunOptions options = args.run_options;
   options.seed = args.seed;
   cluster_sim::Simulation sim(cluster_sim::MakeSimConfig(scenario, options));
   cluster_sim::ApplyLinks(scenario, sim);
@@ -131,9 +132,9 @@ int RunServe(const ServeArgs& args) {
     if (args.exit_after_steps) stop();
   };
   if (!scenario.steps.empty() || script) {
-    host.RunSteps(scenario, scenario.steps, print, [&](int failures) {
+    host.RunSteps(scenario, options, print, [&](int failures) {
       if (!script) return finished(failures);
-      host.RunSteps(*script, script->steps, print,
+      host.RunSteps(*script, options, print,
                     [&, failures](int more) { finished(failures + more); });
     });
   } else if (args.exit_after_steps) {
@@ -301,8 +302,10 @@ CLI::App* AddNodeCommand(CLI::App& app, int* exit_code) {
   return cmd;
 }
 
-CLI::App* AddServeCommand(CLI::App& app, int* exit_code) {
+CLI::App* AddServeCommand(CLI::App& app, const cluster_sim::RunOptions& run_options,
+                          int* exit_code) {
   auto args = std::make_shared<ServeArgs>();
+  args->run_options = run_options;
   CLI::App* cmd = app.add_subcommand(
       "serve",
       "Serve a scenario's regions over RESP (the Redis protocol), in real time: one endpoint "
@@ -326,7 +329,7 @@ CLI::App* AddServeCommand(CLI::App& app, int* exit_code) {
                   "Password clients must give with AUTH (as Redis's requirepass)");
   cmd->add_option("--script", args->script,
                   "A scenario file whose steps run against the wall clock after the file's "
-                  "own (wait sleeps; partition, heal, crash, restart apply live)")
+                  "own (as in `aasim run`, but wait sleeps and the other steps apply live)")
       ->type_name("FILE");
   cmd->add_flag("--exit-after-steps", args->exit_after_steps,
                 "Stop serving once the steps are done (exit 1 if an expectation failed)");

@@ -16,6 +16,7 @@ namespace asio = boost::asio;
 using cluster_sim::Reply;
 using cluster_sim::SimTime;
 using cluster_sim::Step;
+using cluster_sim::StepReport;
 
 namespace {
 
@@ -28,6 +29,34 @@ std::string Join(const std::vector<std::string>& v, std::string_view sep) {
     out += v[i];
   }
   return out;
+}
+
+// The line `aasim serve` prints for a step (after its "[TIME] ").
+std::string StepLine(const Step& step, const StepReport& sr) {
+  std::string line;
+  switch (step.kind) {
+    case Step::Kind::kCommand:
+      line = step.region + ": " + step.text + " -> " + sr.reply->ToString();
+      break;
+    case Step::Kind::kSync:
+    case Step::Kind::kConverged:
+      line = step.kind == Step::Kind::kSync ? "sync:" : "converged:";
+      if (sr.verdict != StepReport::Verdict::kFail) {
+        return line + (step.kind == Step::Kind::kSync ? " caught up" : " ok");
+      }
+      return line + " FAIL " + sr.failure;
+    case Step::Kind::kNote:
+      return step.text;
+    default:
+      line = sr.operation;
+      if (sr.reply) line += " -> " + sr.reply->ToString();
+      if (!sr.notes.empty()) line += " (" + Join(sr.notes, "; ") + ")";
+      for (const std::string& output : sr.output) line += "\n  " + output;
+      break;
+  }
+  if (sr.verdict == StepReport::Verdict::kPass) line += "  ok";
+  if (sr.verdict == StepReport::Verdict::kFail) line += "  FAIL " + sr.failure;
+  return line;
 }
 
 }  // namespace
@@ -199,20 +228,58 @@ struct SimHost::Impl {
   std::vector<std::unique_ptr<RegionBackend>> backends;
   std::vector<Waiter> waiters;
 
-  // The running script.
+  // The wall clock as the step interpreter's time policy: a wait arms step_timer and the
+  // interpreter resumes when it fires; meanwhile the host runs the simulation in real time.
+  class WallClock final : public cluster_sim::TimePolicy {
+   public:
+    static constexpr SimTime kSyncLimit{60'000'000};
+    static constexpr SimTime kSyncPoll{1000};
+
+    explicit WallClock(Impl& host) : host_(host) {}
+    SimTime Now() override {
+      host_.Advance();
+      return host_.sim.Now();
+    }
+    bool WaitUntil(SimTime t) override {
+      if (Now() >= t) return true;
+      host_.ResumeStepsAt(t);
+      return false;
+    }
+    std::optional<cluster_sim::SyncResult> Sync() override {
+      const SimTime now = Now();
+      if (!syncing_) sync_start_ = now;
+      syncing_ = true;
+      cluster_sim::SyncResult res;
+      res.done = host_.sim.Quiescent(&res.pending);
+      if (!res.done && now < sync_start_ + kSyncLimit) {
+        host_.ResumeStepsAt(now + kSyncPoll);
+        return std::nullopt;
+      }
+      syncing_ = false;
+      res.took = now - sync_start_;
+      return res;
+    }
+    void StepDone() override { host_.ArmTimer(); }
+
+   private:
+    Impl& host_;
+    bool syncing_ = false;
+    SimTime sync_start_{0};
+  };
+
+  // The running steps (RunSteps). Members in construction order: the interpreter keeps
+  // references to the options and the clock.
   struct Script {
-    const cluster_sim::Scenario* scenario = nullptr;
-    std::vector<Step> steps;
-    size_t next = 0;
-    int failures = 0;
-    SimTime sync_deadline{0};
-    bool syncing = false;
-    std::function<void(const std::string&)> out;
+    Script(Impl& host, const cluster_sim::Scenario& scenario, cluster_sim::RunOptions run_options)
+        : options(std::move(run_options)), clock(host), steps(scenario, host.sim, clock, options) {}
+    cluster_sim::RunOptions options;
+    WallClock clock;
+    cluster_sim::StepInterpreter steps;
     std::function<void(int)> done;
   };
-  std::optional<Script> script;
-  void RunNextStep();
-  void Print(const Step& step, const std::string& text);
+  std::unique_ptr<Script> script;
+  void ResumeStepsAt(SimTime t);
+  void RunScript();
 
   Reply Admin(const std::vector<std::string>& argv);
   std::string StatusText();
@@ -346,145 +413,18 @@ std::string SimHost::Impl::StatusText() {
 
 // ---- steps against the wall clock ----
 
-void SimHost::Impl::Print(const Step& step, const std::string& text) {
-  (void)step;
-  script->out("[" + cluster_sim::FormatDuration(sim.Now()) + "] " + text);
+void SimHost::Impl::ResumeStepsAt(SimTime t) {
+  step_timer.expires_at(start + t);
+  step_timer.async_wait([this](boost::system::error_code ec) {
+    if (ec == asio::error::operation_aborted || !script) return;
+    RunScript();
+  });
 }
 
-void SimHost::Impl::RunNextStep() {
-  Script& sc = *script;
-  while (sc.next < sc.steps.size()) {
-    Advance();
-    const Step& step = sc.steps[sc.next];
-    std::string where = sc.scenario->file + ":" + std::to_string(step.mark.line) + ":" +
-                        std::to_string(step.mark.column) + ": ";
-    auto indexes = [&](const std::vector<std::vector<std::string>>& groups) {
-      std::vector<std::vector<int>> out;
-      for (const auto& g : groups) {
-        std::vector<int> v;
-        for (const auto& n : g) v.push_back(sim.RegionIndex(n));
-        out.push_back(std::move(v));
-      }
-      return out;
-    };
-    auto wait_until = [&](SimTime t) {
-      step_timer.expires_at(start + t);
-      step_timer.async_wait([this](boost::system::error_code ec) {
-        if (ec == asio::error::operation_aborted || !script) return;
-        RunNextStep();
-      });
-    };
-    using K = Step::Kind;
-    switch (step.kind) {
-      case K::kCommand: {
-        int r = sim.RegionIndex(step.region);
-        Reply reply = sim.Execute(r, step.argv);
-        std::string line = step.region + ": " + step.text + " -> " + reply.ToString();
-        if (step.expect) {
-          std::string why;
-          if (cluster_sim::Matches(*step.expect, reply, step.argv, &why)) {
-            line += "  ok";
-          } else {
-            ++sc.failures;
-            line += "  FAIL " + where + why;
-          }
-        }
-        Print(step, line);
-        ArmTimer();
-        break;
-      }
-      case K::kPartition:
-        sim.Partition(indexes(step.groups));
-        Print(step, "partition");
-        ArmTimer();
-        break;
-      case K::kHeal:
-        if (step.all) {
-          sim.HealAll();
-        } else {
-          sim.Heal(indexes(step.groups));
-        }
-        Print(step, "heal");
-        ArmTimer();
-        break;
-      case K::kWait:
-        ++sc.next;
-        Print(step, "wait " + cluster_sim::FormatDuration(step.duration));
-        wait_until(Elapsed() + step.duration);
-        return;
-      case K::kAt:
-        ++sc.next;
-        if (step.duration < Elapsed()) {
-          Print(step, "at " + cluster_sim::FormatDuration(step.duration) +
-                          ": already past (the wall clock ran ahead), going on");
-          continue;
-        }
-        wait_until(step.duration);
-        return;
-      case K::kSync: {
-        if (!sc.syncing) {
-          sc.syncing = true;
-          sc.sync_deadline = Elapsed() + SimTime(60'000'000);
-        }
-        std::string pending;
-        if (!sim.Quiescent(&pending)) {
-          if (Elapsed() < sc.sync_deadline) {
-            wait_until(Elapsed() + SimTime(1000));  // poll every millisecond
-            return;
-          }
-          ++sc.failures;
-          Print(step, "sync: FAIL " + where + "not caught up after 60s: " + pending);
-        } else {
-          Print(step, "sync: caught up");
-        }
-        sc.syncing = false;
-        break;
-      }
-      case K::kConverged: {
-        auto divergent = sim.Divergent(step.keys);
-        if (divergent.empty()) {
-          Print(step, "converged: ok");
-        } else {
-          ++sc.failures;
-          Print(step, "converged: FAIL " + where + "regions differ on " + Join(divergent, ", "));
-        }
-        break;
-      }
-      case K::kCrash: {
-        int r = sim.RegionIndex(step.region);
-        if (sim.alive(r)) {
-          uint64_t lost = sim.Crash(r);
-          Print(step, "crash " + step.region + " (lost " + std::to_string(lost) + " writes)");
-        }
-        break;
-      }
-      case K::kRestart: {
-        int r = sim.RegionIndex(step.region);
-        if (!sim.alive(r)) sim.Restart(r);
-        Print(step, "restart " + step.region);
-        ArmTimer();
-        break;
-      }
-      case K::kNote:
-        Print(step, step.text);
-        break;
-      case K::kLoad:
-        ++sc.failures;
-        Print(step, "load: FAIL " + where + "load steps are not supported by `aasim serve`");
-        break;
-      case K::kService:
-      case K::kCheck:
-        // Services run against simulated regions in `aasim run`; a served region's clients
-        // are real programs (run the lending service against the endpoint instead).
-        ++sc.failures;
-        Print(step, step.text + ": FAIL " + where +
-                        "service and check steps are not supported by `aasim serve` scripts");
-        break;
-    }
-    ++sc.next;
-  }
-  auto done = std::move(sc.done);
-  int failures = sc.failures;
+void SimHost::Impl::RunScript() {
+  if (!script->steps.Run()) return;  // waiting: ResumeStepsAt comes back here
+  auto done = std::move(script->done);
+  const int failures = script->steps.report().failures;
   script.reset();
   if (done) done(failures);
 }
@@ -504,16 +444,15 @@ void SimHost::Advance() { impl_->Advance(); }
 void SimHost::ArmTimer() { impl_->ArmTimer(); }
 Reply SimHost::Admin(const std::vector<std::string>& argv) { return impl_->Admin(argv); }
 
-void SimHost::RunSteps(const cluster_sim::Scenario& scenario, std::vector<Step> steps,
+void SimHost::RunSteps(const cluster_sim::Scenario& scenario, cluster_sim::RunOptions options,
                        std::function<void(const std::string&)> out, std::function<void(int)> done) {
-  Impl::Script sc;
-  sc.scenario = &scenario;
-  sc.steps = std::move(steps);
-  sc.out = std::move(out);
-  sc.done = std::move(done);
-  impl_->script = std::move(sc);
+  impl_->script = std::make_unique<Impl::Script>(*impl_, scenario, std::move(options));
+  impl_->script->done = std::move(done);
+  impl_->script->steps.OnStep([out = std::move(out)](const Step& step, const StepReport& sr) {
+    out("[" + cluster_sim::FormatDuration(sr.time) + "] " + StepLine(step, sr));
+  });
   asio::post(impl_->io, [impl = impl_.get()] {
-    if (impl->script) impl->RunNextStep();
+    if (impl->script) impl->RunScript();
   });
 }
 

@@ -1,4 +1,5 @@
-// Tests for the strict scenario loader (scenario.h) and durations (time.h).
+// Tests for the strict scenario loader (scenario.h), its strict-YAML helper (strict_yaml.h),
+// durations (time.h) and the step interpreter's time policies (runner.h).
 #include "cluster_sim/scenario.h"
 
 #include <algorithm>
@@ -13,7 +14,10 @@
 
 #include <gtest/gtest.h>
 
+#include "cluster_sim/runner.h"
+#include "cluster_sim/simulation.h"
 #include "cluster_sim/status.h"
+#include "cluster_sim/strict_yaml.h"
 #include "cluster_sim/time.h"
 
 namespace cluster_sim {
@@ -1194,6 +1198,173 @@ TEST(ScenarioServeTest, PortsAndOptionalSteps) {
   EXPECT_TRUE(missing->steps.empty());
   auto empty = ParseScenario("name: t\nregions: [A]\nsteps: []\n", "t.yaml", serve);
   ASSERT_TRUE(empty.ok()) << empty.status().message();
+}
+
+// ---- StrictYaml ----
+
+// The entry `key` of a one-entry map.
+YamlEntry EntryOf(const YAML::Node& map) {
+  return YamlEntry{map.begin()->first.Scalar(), map.begin()->first, map.begin()->second};
+}
+
+TEST(StrictYamlTest, EntriesAreOrderedPlainAndUnique) {
+  const std::string text = "b: 1\na: 2\nb: 3\n";
+  StrictYaml yaml("f.yaml", text);
+  std::vector<YamlEntry> entries;
+  Status st = yaml.Entries(YAML::Load(text), "top", &entries);
+  EXPECT_EQ(st.message(), "f.yaml:3:1: top: duplicate key 'b' (first given at line 1)");
+  entries.clear();
+  ASSERT_TRUE(yaml.Entries(YAML::Load("b: 1\na: 2\n"), "", &entries).ok());
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].key, "b");
+  EXPECT_EQ(entries[1].key, "a");
+}
+
+TEST(StrictYamlTest, OptionsRejectUnknownKeysWithTheCallersNoun) {
+  const std::string text = "opts: {a: 1, c: 2}\n";
+  StrictYaml yaml("f.yaml", text);
+  constexpr std::string_view kAllowed[] = {"a", "b"};
+  std::vector<YamlEntry> out;
+  EXPECT_EQ(yaml.Options(EntryOf(YAML::Load(text)), "opts", kAllowed, "option", &out).message(),
+            "f.yaml:1:14: opts: unknown option 'c' (expected one of: a, b)");
+  out.clear();
+  EXPECT_EQ(yaml.Options(EntryOf(YAML::Load("opts: 3\n")), "opts", kAllowed, "key", &out).message(),
+            "f.yaml:1:7: opts: expected a map of a, b, got \"3\"");
+}
+
+TEST(StrictYamlTest, DurationSigns) {
+  const std::string text = "d: -5ms\n";
+  StrictYaml yaml("f.yaml", text);
+  const YamlEntry e = EntryOf(YAML::Load(text));
+  SimTime t{0};
+  ASSERT_TRUE(yaml.Duration(e, "d", StrictYaml::Sign::kAny, &t).ok());
+  EXPECT_EQ(t, SimTime(-5000));
+  EXPECT_EQ(yaml.Duration(e, "d", StrictYaml::Sign::kNonNegative, &t).message(),
+            "f.yaml:1:4: d: must not be negative, got \"-5ms\"");
+  EXPECT_EQ(yaml.Duration(e, "d", StrictYaml::Sign::kNoSign, &t).message(),
+            "f.yaml:1:4: d: expected a duration like \"40ms\", got \"-5ms\"");
+}
+
+TEST(StrictYamlTest, NullValuesPointAtTheKeyOrTheWrittenNull) {
+  const std::string text = "a: ~\nb:\nc: 1\n";
+  const YAML::Node root = YAML::Load(text);
+  std::vector<YamlEntry> entries;
+  StrictYaml explicit_at_value("f.yaml", text);
+  ASSERT_TRUE(explicit_at_value.Entries(root, "", &entries).ok());
+  EXPECT_EQ(StrictYaml::ToSourceMark(explicit_at_value.ValueMark(entries[0])).column, 4);
+  EXPECT_EQ(StrictYaml::ToSourceMark(explicit_at_value.ValueMark(entries[1])).line, 2);
+  EXPECT_EQ(StrictYaml::ToSourceMark(explicit_at_value.ValueMark(entries[1])).column, 1);
+  StrictYaml at_key("f.yaml", text, StrictYaml::NullMarks::kAlwaysAtKey);
+  EXPECT_EQ(StrictYaml::ToSourceMark(at_key.ValueMark(entries[0])).column, 1);
+  EXPECT_EQ(StrictYaml::ToSourceMark(at_key.ValueMark(entries[2])).column, 4);
+}
+
+TEST(StrictYamlTest, IntegersAndRegions) {
+  const std::string text = "n: 0x10\n";
+  StrictYaml yaml("f.yaml", text);
+  uint64_t n = 0;
+  EXPECT_EQ(yaml.Integer(EntryOf(YAML::Load(text)), "n", 0, 9, "a digit", &n).message(),
+            "f.yaml:1:4: n: expected a digit, got \"0x10\"");
+  int index = -1;
+  const YAML::Node name = YAML::Load("C");
+  EXPECT_EQ(yaml.KnownRegion(name, name.Mark(), "w", {"A", "B"}, &index).message(),
+            "f.yaml:1:1: w: unknown region 'C' (regions are: A, B)");
+  const YAML::Node b = YAML::Load("B");
+  ASSERT_TRUE(yaml.KnownRegion(b, b.Mark(), "w", {"A", "B"}, &index).ok());
+  EXPECT_EQ(index, 1);
+}
+
+TEST(StrictYamlTest, GuardTurnsExceptionsIntoStatus) {
+  StrictYaml yaml("f.yaml", "");
+  Result<int> r = yaml.Guard<int>([]() -> Result<int> { return YAML::Load("[a").size(); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().message().starts_with("f.yaml:1:"));
+  EXPECT_NE(r.status().message().find("invalid YAML: "), std::string::npos);
+}
+
+// ---- StepInterpreter ----
+
+// A policy that makes the interpreter stop at every new instant (as the wall clock does)
+// before reaching it in virtual time: the report must be that of plain virtual time.
+class StutteringTime final : public TimePolicy {
+ public:
+  explicit StutteringTime(Simulation& sim) : virtual_time_(sim) {}
+  SimTime Now() override { return virtual_time_.Now(); }
+  bool WaitUntil(SimTime t) override {
+    if (!asked_ || *asked_ != t) {
+      asked_ = t;
+      ++stops;
+      return false;
+    }
+    asked_.reset();
+    return virtual_time_.WaitUntil(t);
+  }
+  std::optional<SyncResult> Sync() override {
+    if (!sync_asked_) {
+      sync_asked_ = true;
+      ++stops;
+      return std::nullopt;
+    }
+    sync_asked_ = false;
+    return virtual_time_.Sync();
+  }
+  int stops = 0;
+
+ private:
+  VirtualTime virtual_time_;
+  std::optional<SimTime> asked_;
+  bool sync_asked_ = false;
+};
+
+TEST(StepInterpreterTest, ResumedStepsReportWhatVirtualTimeReports) {
+  Scenario s = MustParse(R"(
+name: t
+regions: [A, B]
+links: {A <-> B: {latency: 30ms}}
+steps:
+  - A: INCR n
+  - wait: 10ms
+  - B: GET n
+    expect: null
+  - at: 5ms
+  - load: {regions: [A, B], ops: 7, duration: 20ms}
+  - sync
+  - crash: A
+  - crash: A
+  - restart: A
+  - sync
+  - converged: []
+)");
+  RunOptions options;
+  const RunReport want = RunScenario(s, options);
+  ASSERT_EQ(want.steps.size(), 11u);
+  EXPECT_EQ(want.failures, 1);  // `at 5ms` is in the past
+  EXPECT_EQ(want.steps[3].failure, "t.yaml:9:5: at 5ms is in the past (virtual time is 10ms)");
+
+  Simulation sim(MakeSimConfig(s, options));
+  ApplyLinks(s, sim);
+  StutteringTime time(sim);
+  StepInterpreter steps(s, sim, time, options);
+  std::vector<int> seen;
+  steps.OnStep([&](const Step&, const StepReport& sr) { seen.push_back(sr.number); });
+  int runs = 1;
+  while (!steps.Run()) ++runs;
+  EXPECT_EQ(runs, time.stops + 1);
+  EXPECT_GT(time.stops, 8);
+  EXPECT_EQ(seen, (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
+  const RunReport got = steps.Finish();
+  EXPECT_EQ(got.digest, want.digest);
+  EXPECT_EQ(got.events, want.events);
+  EXPECT_EQ(got.failures, want.failures);
+  ASSERT_EQ(got.steps.size(), want.steps.size());
+  for (size_t i = 0; i < got.steps.size(); ++i) {
+    SCOPED_TRACE(testing::Message() << "step " << i + 1);
+    EXPECT_EQ(got.steps[i].time, want.steps[i].time);
+    EXPECT_EQ(got.steps[i].operation, want.steps[i].operation);
+    EXPECT_EQ(got.steps[i].notes, want.steps[i].notes);
+    EXPECT_EQ(got.steps[i].values, want.steps[i].values);
+    EXPECT_EQ(got.steps[i].failure, want.steps[i].failure);
+  }
 }
 
 }  // namespace

@@ -2,32 +2,29 @@
 // rejection is an InvalidArgument `FILE:LINE:COL: message` at the offending node (yaml-cpp
 // marks are 0-based, ours 1-based), in the style of scenario.cc. No exception leaves this file.
 #include <algorithm>
-#include <cerrno>
-#include <charconv>
-#include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <exception>
+#include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
 
 #include "cluster_sim/latency.h"
 #include "cluster_sim/network.h"
-#include "cluster_sim/yaml_text.h"
+#include "cluster_sim/strict_yaml.h"
 
 namespace cluster_sim {
 namespace {
 
-using yaml_text::Contains;
-using yaml_text::Describe;
-using yaml_text::Join;
-using yaml_text::Printable;
+using strict_yaml::Contains;
+using strict_yaml::Describe;
+using strict_yaml::Join;
+using strict_yaml::Printable;
+using Entry = YamlEntry;
+using Sign = StrictYaml::Sign;
 
 constexpr std::string_view kTopKeys[] = {"name",        "seed",   "duration", "budget",
                                          "regions",     "links",  "cluster",  "workload",
@@ -42,151 +39,43 @@ constexpr std::string_view kDownKeys[] = {"region", "from", "to"};
 constexpr std::string_view kMetrics[] = {"p50",   "p95",       "p99",  "max",    "over_budget",
                                          "stale", "conflicts", "lost", "resync", "failed"};
 
-bool IsValidName(std::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-struct Entry {
-  std::string key;
-  YAML::Node key_node;
-  YAML::Node value;
-};
-
-class Parser {
+// The latency-file grammar over the strict YAML reading (StrictYaml: entries, typed values,
+// FILE:LINE:COL errors). Every null value is located at its key.
+class Parser : public StrictYaml {
  public:
-  explicit Parser(const std::string& file) : file_(file) {}
+  Parser(const std::string& file, std::string_view text)
+      : StrictYaml(file, text, NullMarks::kAlwaysAtKey) {}
 
   Result<LatencyConfig> Parse(const std::string& text) {
-    config_.file = file_;
+    config_.file = file();
     const YAML::Node root = YAML::Load(text);
     AASIM_RETURN_IF_ERROR(ParseTop(root));
     return std::move(config_);
   }
 
-  Status Error(const YAML::Mark& mark, std::string_view message) const {
-    const int line = mark.line >= 0 ? mark.line + 1 : 1;
-    const int column = mark.column >= 0 ? mark.column + 1 : 1;
-    return Status::InvalidArgument(file_ + ":" + std::to_string(line) + ":" +
-                                   std::to_string(column) + ": " + std::string(message));
-  }
-
  private:
-  static SourceMark ToMark(const YAML::Mark& m) {
-    if (m.line < 0) return SourceMark{};
-    return SourceMark{m.line + 1, m.column + 1};
-  }
-  // An implicit null value carries the next token's mark: point at the key instead.
-  static YAML::Mark ValueMark(const Entry& e) {
-    return e.value.IsNull() ? e.key_node.Mark() : e.value.Mark();
-  }
-
-  Status Entries(const YAML::Node& map, std::string_view what, std::vector<Entry>* out) const {
-    const std::string prefix = what.empty() ? "" : std::string(what) + ": ";
-    std::map<std::string, int, std::less<>> first_line;
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node key = it->first;
-      const YAML::Node value = it->second;
-      if (!key.IsScalar()) {
-        return Error(key.Mark(), prefix + "expected a plain key, got " + Describe(key));
-      }
-      auto [pos, inserted] = first_line.emplace(key.Scalar(), key.Mark().line + 1);
-      if (!inserted) {
-        return Error(key.Mark(), prefix + "duplicate key '" + Printable(key.Scalar()) +
-                                     "' (first given at line " + std::to_string(pos->second) + ")");
-      }
-      out->push_back(Entry{key.Scalar(), key, value});
-    }
-    return Status::Ok();
-  }
-
   // Entries of a map whose keys must be among `allowed`.
-  template <typename Allowed>
-  Status Options(const Entry& entry, std::string_view what, const Allowed& allowed,
-                 std::vector<Entry>* out) const {
-    if (!entry.value.IsMap()) {
-      return Error(ValueMark(entry), std::string(what) + ": expected a map of " + Join(allowed) +
-                                         ", got " + Describe(entry.value));
-    }
-    AASIM_RETURN_IF_ERROR(Entries(entry.value, what, out));
-    for (const Entry& e : *out) {
-      if (!Contains(allowed, e.key)) {
-        return Error(e.key_node.Mark(), std::string(what) + ": unknown key '" + Printable(e.key) +
-                                            "' (expected one of: " + Join(allowed) + ")");
-      }
-    }
-    return Status::Ok();
+  Status Options(const Entry& entry, std::string_view what,
+                 std::span<const std::string_view> allowed, std::vector<Entry>* out) const {
+    return StrictYaml::Options(entry, what, allowed, "key", out);
   }
 
   Status Duration(const Entry& e, std::string_view what, SimTime* out) const {
-    std::optional<SimTime> parsed;
-    if (e.value.IsScalar()) parsed = ParseDuration(e.value.Scalar());
-    if (!parsed) {
-      return Error(ValueMark(e), std::string(what) + ": expected a duration like \"40ms\", got " +
-                                     Describe(e.value));
-    }
-    *out = *parsed;
-    return Status::Ok();
-  }
-
-  Status Number(const Entry& e, std::string_view what, double lo, double hi, std::string_view range,
-                double* out) const {
-    bool ok = false;
-    double value = 0;
-    if (e.value.IsScalar()) {
-      const std::string& text = e.value.Scalar();
-      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-      ok = !text.empty() && ec == std::errc() && ptr == text.data() + text.size() &&
-           std::isfinite(value) && value >= lo && value <= hi;
-    }
-    if (!ok) {
-      return Error(ValueMark(e), std::string(what) + ": expected a number " + std::string(range) +
-                                     ", got " + Describe(e.value));
-    }
-    *out = value;
-    return Status::Ok();
+    return StrictYaml::Duration(e, what, Sign::kNoSign, out);
   }
 
   Status Integer(const Entry& e, std::string_view what, uint64_t lo, uint64_t hi,
                  uint64_t* out) const {
-    bool ok = e.value.IsScalar() && !e.value.Scalar().empty();
-    uint64_t v = 0;
-    if (ok) {
-      const std::string& text = e.value.Scalar();
-      for (char c : text) ok = ok && c >= '0' && c <= '9';
-      if (ok) {
-        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-        ok = ec == std::errc() && ptr == text.data() + text.size() && v >= lo && v <= hi;
-      }
-    }
-    if (!ok) {
-      return Error(ValueMark(e), std::string(what) + ": expected an integer in [" +
-                                     std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-                                     Describe(e.value));
-    }
-    *out = v;
-    return Status::Ok();
+    return StrictYaml::Integer(
+        e, what, lo, hi, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]",
+        out);
   }
 
   Status Region(const YAML::Node& node, const YAML::Mark& mark, std::string_view what,
                 int* out) const {
-    if (!node.IsScalar()) {
-      return Error(mark, std::string(what) + ": expected a region name, got " + Describe(node));
-    }
-    const int r = config_.RegionIndex(node.Scalar());
-    if (r < 0) {
-      std::vector<std::string> names;
-      for (const auto& region : config_.regions) names.push_back(region.name);
-      return Error(mark, std::string(what) + ": unknown region '" + Printable(node.Scalar()) +
-                             "' (regions are: " + Join(names) + ")");
-    }
-    *out = r;
-    return Status::Ok();
+    std::vector<std::string_view> names;
+    for (const auto& region : config_.regions) names.push_back(region.name);
+    return KnownRegion(node, mark, what, names, out);
   }
 
   Status ParseWorkloadField(const Entry& e, std::string_view what, RegionWorkload* w) {
@@ -210,10 +99,7 @@ class Parser {
     AASIM_RETURN_IF_ERROR(Entries(root, "", &entries));
     std::map<std::string_view, const Entry*> found;
     for (const Entry& e : entries) {
-      if (!Contains(kTopKeys, e.key)) {
-        return Error(e.key_node.Mark(), "unknown key '" + Printable(e.key) +
-                                            "' (expected one of: " + Join(kTopKeys) + ")");
-      }
+      AASIM_RETURN_IF_ERROR(UnknownKey(e, "", kTopKeys, "key"));
       found[e.key] = &e;
     }
     for (std::string_view required : {"name", "regions", "deployments"}) {
@@ -302,14 +188,14 @@ class Parser {
                                          " regions, got " + std::to_string(items.size()));
     }
     for (const auto& [name_node, options] : items) {
-      if (!name_node.IsScalar() || !IsValidName(name_node.Scalar())) {
+      if (!name_node.IsScalar() || !strict_yaml::IsPlainName(name_node.Scalar())) {
         return Error(name_node.Mark(),
                      "regions: expected a region name of letters, digits, '-' and '_', got " +
                          Describe(name_node));
       }
       LatencyRegion region;
       region.name = name_node.Scalar();
-      region.mark = ToMark(name_node.Mark());
+      region.mark = ToSourceMark(name_node.Mark());
       region.workload = defaults;
       if (config_.RegionIndex(region.name) >= 0) {
         return Error(name_node.Mark(), "regions: duplicate region '" + region.name + "'");
@@ -460,7 +346,7 @@ class Parser {
     }
     for (const YAML::Node& item : entry.value) {
       Deployment d;
-      d.mark = ToMark(item.Mark());
+      d.mark = ToSourceMark(item.Mark());
       if (item.IsScalar() && item.Scalar() == "active-active") {
         d.kind = DeploymentKind::kActiveActive;
       } else if (item.IsMap() && item.size() == 1) {
@@ -513,7 +399,7 @@ class Parser {
       std::vector<Entry> options;
       AASIM_RETURN_IF_ERROR(Options(e, "region_down", kDownKeys, &options));
       RegionDown down;
-      down.mark = ToMark(item.Mark());
+      down.mark = ToSourceMark(item.Mark());
       bool has[3] = {false, false, false};
       for (const Entry& o : options) {
         if (o.key == "region") {
@@ -612,7 +498,7 @@ class Parser {
         x.region = region;
         x.metric = metric;
         x.is_max = bound == "max";
-        x.mark = ToMark(o.value.Mark());
+        x.mark = ToSourceMark(o.value.Mark());
         x.text = o.value.IsScalar() ? o.value.Scalar() : "";
         const std::string what = "expect." + o.key;
         if (metric == "p50" || metric == "p95" || metric == "p99" || metric == "max" ||
@@ -638,7 +524,6 @@ class Parser {
     return Status::Ok();
   }
 
-  const std::string file_;
   LatencyConfig config_;
 };
 
@@ -687,32 +572,19 @@ bool IsLatencyText(std::string_view yaml_text) {
 }
 
 Result<LatencyConfig> ParseLatencyConfig(std::string_view yaml_text, const std::string& file_name) {
-  Parser parser(file_name);
-  try {
-    return parser.Parse(std::string(yaml_text));
-  } catch (const YAML::Exception& e) {
-    return parser.Error(e.mark, "invalid YAML: " + e.msg);
-  } catch (const std::exception& e) {
-    return parser.Error(YAML::Mark::null_mark(), std::string("cannot parse: ") + e.what());
-  }
+  Parser parser(file_name, yaml_text);
+  return parser.Guard<LatencyConfig>([&] { return parser.Parse(std::string(yaml_text)); });
 }
 
 std::optional<std::string> ReadTextFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return std::nullopt;
-  std::string text;
-  char buffer[1 << 16];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) text.append(buffer, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return std::nullopt;
-  return text;
+  Result<std::string> text = strict_yaml::ReadFileText(path);
+  if (!text.ok()) return std::nullopt;
+  return std::move(text).value();
 }
 
 Result<LatencyConfig> LoadLatencyFile(const std::string& path) {
-  std::optional<std::string> text = ReadTextFile(path);
-  if (!text) return Status::InvalidArgument(path + ": cannot read file: " + std::strerror(errno));
+  Result<std::string> text = strict_yaml::ReadFileText(path);
+  if (!text.ok()) return text.status();
   return ParseLatencyConfig(*text, path);
 }
 

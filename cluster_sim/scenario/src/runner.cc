@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cluster_sim/network.h"
@@ -58,51 +60,6 @@ std::vector<std::vector<int>> Indexes(const Simulation& sim,
     out.push_back(std::move(v));
   }
   return out;
-}
-
-// Runs a `load` step: ops spread evenly over the duration, round-robin over the regions,
-// commands drawn from the step's list, keys from per-type pools. Returns the notes.
-std::vector<std::string> RunLoad(const LoadSpec& load, int step_number, Simulation& sim,
-                                 const Rng& root) {
-  Rng rng = root.Fork("load:" + std::to_string(step_number));
-  const SimTime start = sim.Now();
-  std::vector<uint64_t> per_region(load.regions.size(), 0);
-  uint64_t errors = 0;
-  std::vector<std::string> argv;
-  for (uint64_t i = 0; i < load.ops; ++i) {
-    // The i-th op runs at start + i * duration / ops (exact integer arithmetic).
-    const uint64_t d = static_cast<uint64_t>(load.duration.count());
-    const uint64_t offset = d / load.ops * i + d % load.ops * i / load.ops;
-    sim.AdvanceTo(start + SimTime(static_cast<int64_t>(offset)));
-    size_t which = i % load.regions.size();
-    const std::string& cmd = load.commands[rng.Uniform(load.commands.size())];
-    std::string n = std::to_string(rng.Uniform(load.keys));
-    std::string member = "m" + std::to_string(rng.Uniform(16));
-    if (cmd == "INCR") {
-      argv = {"INCRBY", "load:counter:" + n, std::to_string(rng.Range(1, 10))};
-    } else if (cmd == "SET") {
-      argv = {"SET", "load:string:" + n, "v" + std::to_string(rng.Uniform(1'000'000))};
-    } else if (cmd == "SADD") {
-      argv = {"SADD", "load:set:" + n, member};
-    } else if (cmd == "SREM") {
-      argv = {"SREM", "load:set:" + n, member};
-    } else {
-      static const char* kPools[] = {"load:counter:", "load:string:", "load:set:"};
-      argv = {"DEL", kPools[rng.Uniform(3)] + n};
-    }
-    Reply r = sim.Execute(sim.RegionIndex(load.regions[which]), argv);
-    errors += r.is_error() ? 1 : 0;
-    per_region[which]++;
-  }
-  sim.AdvanceTo(start + load.duration);
-  std::vector<std::string> notes;
-  std::string spread;
-  for (size_t i = 0; i < load.regions.size(); ++i) {
-    spread += (i ? ", " : "") + std::to_string(per_region[i]) + " in " + load.regions[i];
-  }
-  notes.push_back(std::to_string(load.ops) + " ops (" + spread + ")");
-  if (errors) notes.push_back(std::to_string(errors) + " error replies");
-  return notes;
 }
 
 // What services see of the simulation: connections (Sessions), liveness, round trips.
@@ -272,206 +229,336 @@ void ApplyLinks(const Scenario& scenario, Simulation& sim) {
   }
 }
 
-RunReport RunScenario(const Scenario& scenario, const RunOptions& options) {
-  Simulation sim(MakeSimConfig(scenario, options));
-  ApplyLinks(scenario, sim);
-  if (options.trace) sim.SetTrace(options.trace);
+bool VirtualTime::WaitUntil(SimTime t) {
+  sim_.AdvanceTo(t);
+  return true;
+}
 
-  RunReport report;
-  report.file = scenario.file;
-  report.name = scenario.name;
-  report.source = scenario.source;
-  report.seed = options.seed ? *options.seed : scenario.seed.value_or(kDefaultSeed);
-  for (const RegionSpec& r : scenario.regions) report.regions.push_back(r.name);
-
-  const Rng load_rng(MakeSimConfig(scenario, options).seed);
-  SimServiceHost host(sim);
-  Services services(options);
-  std::string key;  // the key the table follows: the last command's
-  int number = 0;
-  for (const Step& step : scenario.steps) {
-    StepReport sr;
-    sr.number = ++number;
-    sr.mark = step.mark;
-    auto fail = [&](const std::string& why) {
-      sr.verdict = StepReport::Verdict::kFail;
-      sr.failure = Where(scenario, step.mark) + why;
-    };
-    switch (step.kind) {
-      case Step::Kind::kCommand: {
-        int r = sim.RegionIndex(step.region);
-        sr.region = step.region;
-        sr.operation = step.text;
-        sr.reply = sim.Execute(r, step.argv);
-        if (step.argv.size() > 1) key = step.argv[1];
-        if (step.expect) {
-          report.expectations++;
-          std::string why;
-          if (Matches(*step.expect, *sr.reply, step.argv, &why)) {
-            sr.verdict = StepReport::Verdict::kPass;
-          } else {
-            fail(why);
-          }
-        }
-        break;
-      }
-      case Step::Kind::kPartition:
-        sr.operation = "partition " + JoinGroups(step.groups);
-        sim.Partition(Indexes(sim, step.groups));
-        break;
-      case Step::Kind::kHeal:
-        if (step.all) {
-          sr.operation = "heal all";
-          sim.HealAll();
-        } else {
-          sr.operation = "heal " + JoinGroups(step.groups);
-          sim.Heal(Indexes(sim, step.groups));
-        }
-        break;
-      case Step::Kind::kWait:
-        sr.operation = "wait " + FormatDuration(step.duration);
-        sim.AdvanceBy(step.duration);
-        break;
-      case Step::Kind::kAt:
-        sr.operation = "at " + FormatDuration(step.duration);
-        if (step.duration < sim.Now()) {
-          fail("at " + FormatDuration(step.duration) + " is in the past (virtual time is " +
-               FormatDuration(sim.Now()) + ")");
-        } else {
-          sim.AdvanceTo(step.duration);
-        }
-        break;
-      case Step::Kind::kSync: {
-        sr.operation = "sync";
-        SyncResult res = sim.Sync();
-        if (res.done) {
-          sr.notes.push_back("took " + FormatDuration(res.took));
-        } else {
-          fail("sync did not finish within " + FormatDuration(res.took) + ": " + res.pending);
-        }
-        break;
-      }
-      case Step::Kind::kConverged: {
-        sr.operation = "converged";
-        for (size_t i = 0; i < step.keys.size(); ++i) {
-          sr.operation += (i ? ", " : " ") + step.keys[i];
-        }
-        if (step.keys.empty()) sr.operation += " (all keys)";
-        report.expectations++;
-        std::vector<std::string> diverged = sim.Divergent(step.keys);
-        if (diverged.empty()) {
-          sr.verdict = StepReport::Verdict::kPass;
-        } else {
-          std::string why = "regions disagree on";
-          for (const auto& k : diverged) {
-            why += " " + k + " (";
-            for (int r = 0; r < sim.region_count(); ++r) {
-              if (!sim.alive(r)) continue;
-              why += (r ? ", " : "") + sim.region_name(r) + "=" + sim.Dump(r, k);
-            }
-            why += ")";
-          }
-          fail(why);
-        }
-        if (step.keys.size() == 1) key = step.keys[0];
-        break;
-      }
-      case Step::Kind::kCrash: {
-        sr.region = step.region;
-        sr.operation = "crash " + step.region;
-        uint64_t lost = sim.Crash(sim.RegionIndex(step.region));
-        sr.notes.push_back("lost " + std::to_string(lost) + " unreplicated write" +
-                           (lost == 1 ? "" : "s"));
-        break;
-      }
-      case Step::Kind::kRestart:
-        sr.region = step.region;
-        sr.operation = "restart " + step.region;
-        sim.Restart(sim.RegionIndex(step.region));
-        break;
-      case Step::Kind::kNote:
-        sr.operation = "note";
-        sr.notes.push_back(step.text);
-        break;
-      case Step::Kind::kService: {
-        int r = sim.RegionIndex(step.region);
-        int from = step.from_region.empty() ? r : sim.RegionIndex(step.from_region);
-        sr.region = step.region;
-        sr.operation = step.service + " " + step.text;
-        if (from != r) sr.operation += " (from " + step.from_region + ")";
-        Service* service = services.Get(step.service);
-        if (service == nullptr) {
-          fail("no service '" + step.service + "' in this build");
-          break;
-        }
-        ServiceResult res = service->Run(host, r, from, step.text);
-        if (!res.outcome.empty()) sr.reply = Reply::Status(res.outcome);
-        sr.output = res.lines;
-        sr.notes = res.notes;
-        if (!res.error.empty()) {
-          report.expectations++;
-          fail(step.service + "@" + step.region + ": " + res.error);
-          break;
-        }
-        std::string why;
-        if (step.expect) {
-          report.expectations++;
-          if (res.outcome != step.expect->text) {
-            why = "expected outcome " + step.expect->text + ", got " +
-                  (res.outcome.empty() ? "none" : res.outcome);
-          }
-        }
-        if (step.output) {
-          report.expectations++;
-          if (res.lines != *step.output) {
-            why += (why.empty() ? "" : "; ") + std::string("expected output ") +
-                   Quoted(*step.output) + ", got " + Quoted(res.lines);
-          }
-        }
-        if (!why.empty()) {
-          fail(why);
-        } else if (step.expect || step.output) {
-          sr.verdict = StepReport::Verdict::kPass;
-        }
-        break;
-      }
-      case Step::Kind::kCheck: {
-        sr.operation = "check " + step.service;
-        Service* service = services.ForCheck(step.service);
-        report.expectations++;
-        if (service == nullptr) {
-          fail("unknown check '" + step.service + "'");
-          break;
-        }
-        std::vector<std::string> broken = service->Check(host, step.service);
-        sr.reply = Reply::Status(broken.empty() ? "all invariants hold"
-                                                : std::to_string(broken.size()) + " broken");
-        sr.output = broken;
-        const std::vector<std::string> want =
-            step.expect ? step.expect->items : std::vector<std::string>{};
-        if (broken == want) {
-          sr.verdict = StepReport::Verdict::kPass;
-        } else {
-          fail("expected broken invariants " + Quoted(want) + ", got " + Quoted(broken));
-        }
-        break;
-      }
-      case Step::Kind::kLoad: {
-        const LoadSpec& load = step.load;
-        sr.operation =
-            "load " + std::to_string(load.ops) + " ops over " + FormatDuration(load.duration);
-        sr.notes = RunLoad(load, sr.number, sim, load_rng);
-        break;
-      }
-    }
-    if (sr.verdict == StepReport::Verdict::kFail) report.failures++;
-    sr.time = sim.Now();
-    sr.key = key;
-    if (!key.empty()) {
-      for (int r = 0; r < sim.region_count(); ++r) sr.values.push_back(sim.Dump(r, key));
-    }
-    report.steps.push_back(std::move(sr));
+struct StepInterpreter::Impl {
+  Impl(const Scenario& scenario_in, Simulation& sim_in, TimePolicy& time_in,
+       const RunOptions& options)
+      : scenario(scenario_in),
+        sim(sim_in),
+        time(time_in),
+        load_rng(MakeSimConfig(scenario_in, options).seed),
+        host(sim_in),
+        services(options) {
+    report.file = scenario.file;
+    report.name = scenario.name;
+    report.source = scenario.source;
+    report.seed = options.seed ? *options.seed : scenario.seed.value_or(kDefaultSeed);
+    for (const RegionSpec& r : scenario.regions) report.regions.push_back(r.name);
   }
+
+  void Fail(const Step& step, const std::string& why) {
+    sr.verdict = StepReport::Verdict::kFail;
+    sr.failure = Where(scenario, step.mark) + why;
+  }
+
+  // Plays `step` into `sr`; false when it must wait (Perform is called again on resume).
+  bool Perform(const Step& step);
+  bool PerformLoad(const Step& step);
+  void Command(const Step& step);
+  void Converged(const Step& step);
+  void RunService(const Step& step);
+  void RunCheck(const Step& step);
+
+  const Scenario& scenario;
+  Simulation& sim;
+  TimePolicy& time;
+  const Rng load_rng;
+  SimServiceHost host;
+  Services services;
+  std::function<void(const Step&, const StepReport&)> on_step;
+  RunReport report;
+  std::string key;  // the key the table follows: the last command's
+  size_t next = 0;  // the step being played
+
+  // The step being played, kept across waits.
+  bool started = false;
+  StepReport sr;
+  std::optional<SimTime> until;  // wait, at: the instant waited for
+  struct Load {                  // a load step's progress
+    Rng rng{0};
+    SimTime start{0};
+    uint64_t done = 0;  // ops run
+    std::vector<uint64_t> per_region;
+    uint64_t errors = 0;
+    std::vector<std::string> argv;
+  } load;
+};
+
+bool StepInterpreter::Impl::Perform(const Step& step) {
+  switch (step.kind) {
+    case Step::Kind::kCommand:
+      Command(step);
+      return true;
+    case Step::Kind::kPartition:
+      sr.operation = "partition " + JoinGroups(step.groups);
+      sim.Partition(Indexes(sim, step.groups));
+      return true;
+    case Step::Kind::kHeal:
+      if (step.all) {
+        sr.operation = "heal all";
+        sim.HealAll();
+      } else {
+        sr.operation = "heal " + JoinGroups(step.groups);
+        sim.Heal(Indexes(sim, step.groups));
+      }
+      return true;
+    case Step::Kind::kWait:
+      sr.operation = "wait " + FormatDuration(step.duration);
+      if (!until) until = time.Now() + step.duration;
+      return time.WaitUntil(*until);
+    case Step::Kind::kAt:
+      sr.operation = "at " + FormatDuration(step.duration);
+      if (!until) {
+        const SimTime now = time.Now();
+        if (step.duration < now) {
+          Fail(step, "at " + FormatDuration(step.duration) + " is in the past (virtual time is " +
+                         FormatDuration(now) + ")");
+          return true;
+        }
+        until = step.duration;
+      }
+      return time.WaitUntil(*until);
+    case Step::Kind::kSync: {
+      sr.operation = "sync";
+      std::optional<SyncResult> res = time.Sync();
+      if (!res) return false;
+      if (res->done) {
+        sr.notes.push_back("took " + FormatDuration(res->took));
+      } else {
+        Fail(step, "sync did not finish within " + FormatDuration(res->took) + ": " + res->pending);
+      }
+      return true;
+    }
+    case Step::Kind::kConverged:
+      Converged(step);
+      return true;
+    case Step::Kind::kCrash: {
+      sr.region = step.region;
+      sr.operation = "crash " + step.region;
+      uint64_t lost = sim.Crash(sim.RegionIndex(step.region));
+      sr.notes.push_back("lost " + std::to_string(lost) + " unreplicated write" +
+                         (lost == 1 ? "" : "s"));
+      return true;
+    }
+    case Step::Kind::kRestart:
+      sr.region = step.region;
+      sr.operation = "restart " + step.region;
+      sim.Restart(sim.RegionIndex(step.region));
+      return true;
+    case Step::Kind::kNote:
+      sr.operation = "note";
+      sr.notes.push_back(step.text);
+      return true;
+    case Step::Kind::kService:
+      RunService(step);
+      return true;
+    case Step::Kind::kCheck:
+      RunCheck(step);
+      return true;
+    case Step::Kind::kLoad:
+      return PerformLoad(step);
+  }
+  return true;
+}
+
+void StepInterpreter::Impl::Command(const Step& step) {
+  sr.region = step.region;
+  sr.operation = step.text;
+  sr.reply = sim.Execute(sim.RegionIndex(step.region), step.argv);
+  if (step.argv.size() > 1) key = step.argv[1];
+  if (!step.expect) return;
+  report.expectations++;
+  std::string why;
+  if (Matches(*step.expect, *sr.reply, step.argv, &why)) {
+    sr.verdict = StepReport::Verdict::kPass;
+  } else {
+    Fail(step, why);
+  }
+}
+
+void StepInterpreter::Impl::Converged(const Step& step) {
+  sr.operation = "converged";
+  for (size_t i = 0; i < step.keys.size(); ++i) {
+    sr.operation += (i ? ", " : " ") + step.keys[i];
+  }
+  if (step.keys.empty()) sr.operation += " (all keys)";
+  report.expectations++;
+  std::vector<std::string> diverged = sim.Divergent(step.keys);
+  if (diverged.empty()) {
+    sr.verdict = StepReport::Verdict::kPass;
+  } else {
+    std::string why = "regions disagree on";
+    for (const auto& k : diverged) {
+      why += " " + k + " (";
+      for (int r = 0; r < sim.region_count(); ++r) {
+        if (!sim.alive(r)) continue;
+        why += (r ? ", " : "") + sim.region_name(r) + "=" + sim.Dump(r, k);
+      }
+      why += ")";
+    }
+    Fail(step, why);
+  }
+  if (step.keys.size() == 1) key = step.keys[0];
+}
+
+void StepInterpreter::Impl::RunService(const Step& step) {
+  int r = sim.RegionIndex(step.region);
+  int from = step.from_region.empty() ? r : sim.RegionIndex(step.from_region);
+  sr.region = step.region;
+  sr.operation = step.service + " " + step.text;
+  if (from != r) sr.operation += " (from " + step.from_region + ")";
+  Service* service = services.Get(step.service);
+  if (service == nullptr) return Fail(step, "no service '" + step.service + "' in this build");
+  ServiceResult res = service->Run(host, r, from, step.text);
+  if (!res.outcome.empty()) sr.reply = Reply::Status(res.outcome);
+  sr.output = res.lines;
+  sr.notes = res.notes;
+  if (!res.error.empty()) {
+    report.expectations++;
+    return Fail(step, step.service + "@" + step.region + ": " + res.error);
+  }
+  std::string why;
+  if (step.expect) {
+    report.expectations++;
+    if (res.outcome != step.expect->text) {
+      why = "expected outcome " + step.expect->text + ", got " +
+            (res.outcome.empty() ? "none" : res.outcome);
+    }
+  }
+  if (step.output) {
+    report.expectations++;
+    if (res.lines != *step.output) {
+      why += (why.empty() ? "" : "; ") + std::string("expected output ") + Quoted(*step.output) +
+             ", got " + Quoted(res.lines);
+    }
+  }
+  if (!why.empty()) {
+    Fail(step, why);
+  } else if (step.expect || step.output) {
+    sr.verdict = StepReport::Verdict::kPass;
+  }
+}
+
+void StepInterpreter::Impl::RunCheck(const Step& step) {
+  sr.operation = "check " + step.service;
+  Service* service = services.ForCheck(step.service);
+  report.expectations++;
+  if (service == nullptr) return Fail(step, "unknown check '" + step.service + "'");
+  std::vector<std::string> broken = service->Check(host, step.service);
+  sr.reply = Reply::Status(broken.empty() ? "all invariants hold"
+                                          : std::to_string(broken.size()) + " broken");
+  sr.output = broken;
+  const std::vector<std::string> want =
+      step.expect ? step.expect->items : std::vector<std::string>{};
+  if (broken == want) {
+    sr.verdict = StepReport::Verdict::kPass;
+  } else {
+    Fail(step, "expected broken invariants " + Quoted(want) + ", got " + Quoted(broken));
+  }
+}
+
+// A `load` step: ops spread evenly over the duration, round-robin over the regions,
+// commands drawn from the step's list, keys from per-type pools.
+bool StepInterpreter::Impl::PerformLoad(const Step& step) {
+  const LoadSpec& spec = step.load;
+  if (!until) {
+    sr.operation =
+        "load " + std::to_string(spec.ops) + " ops over " + FormatDuration(spec.duration);
+    load = Load{};
+    load.rng = load_rng.Fork("load:" + std::to_string(sr.number));
+    load.start = time.Now();
+    load.per_region.assign(spec.regions.size(), 0);
+    until = load.start + spec.duration;
+  }
+  Rng& rng = load.rng;
+  for (; load.done < spec.ops; ++load.done) {
+    const uint64_t i = load.done;
+    // The i-th op runs at start + i * duration / ops (exact integer arithmetic).
+    const uint64_t d = static_cast<uint64_t>(spec.duration.count());
+    const uint64_t offset = d / spec.ops * i + d % spec.ops * i / spec.ops;
+    if (!time.WaitUntil(load.start + SimTime(static_cast<int64_t>(offset)))) return false;
+    size_t which = i % spec.regions.size();
+    const std::string& cmd = spec.commands[rng.Uniform(spec.commands.size())];
+    std::string n = std::to_string(rng.Uniform(spec.keys));
+    std::string member = "m" + std::to_string(rng.Uniform(16));
+    std::vector<std::string>& argv = load.argv;
+    if (cmd == "INCR") {
+      argv = {"INCRBY", "load:counter:" + n, std::to_string(rng.Range(1, 10))};
+    } else if (cmd == "SET") {
+      argv = {"SET", "load:string:" + n, "v" + std::to_string(rng.Uniform(1'000'000))};
+    } else if (cmd == "SADD") {
+      argv = {"SADD", "load:set:" + n, member};
+    } else if (cmd == "SREM") {
+      argv = {"SREM", "load:set:" + n, member};
+    } else {
+      static const char* kPools[] = {"load:counter:", "load:string:", "load:set:"};
+      argv = {"DEL", kPools[rng.Uniform(3)] + n};
+    }
+    Reply r = sim.Execute(sim.RegionIndex(spec.regions[which]), argv);
+    load.errors += r.is_error() ? 1 : 0;
+    load.per_region[which]++;
+  }
+  if (!time.WaitUntil(*until)) return false;
+  std::string spread;
+  for (size_t i = 0; i < spec.regions.size(); ++i) {
+    spread += (i ? ", " : "") + std::to_string(load.per_region[i]) + " in " + spec.regions[i];
+  }
+  sr.notes = {std::to_string(spec.ops) + " ops (" + spread + ")"};
+  if (load.errors) sr.notes.push_back(std::to_string(load.errors) + " error replies");
+  return true;
+}
+
+StepInterpreter::StepInterpreter(const Scenario& scenario, Simulation& sim, TimePolicy& time,
+                                 const RunOptions& options)
+    : impl_(std::make_unique<Impl>(scenario, sim, time, options)) {}
+
+StepInterpreter::~StepInterpreter() = default;
+
+void StepInterpreter::OnStep(std::function<void(const Step&, const StepReport&)> on_step) {
+  impl_->on_step = std::move(on_step);
+}
+
+const RunReport& StepInterpreter::report() const { return impl_->report; }
+
+bool StepInterpreter::Run() {
+  Impl& in = *impl_;
+  const std::vector<Step>& steps = in.scenario.steps;
+  while (in.next < steps.size()) {
+    const Step& step = steps[in.next];
+    if (!in.started) {
+      in.started = true;
+      in.sr = StepReport{};
+      in.sr.number = static_cast<int>(in.next) + 1;
+      in.sr.mark = step.mark;
+      in.until.reset();
+      in.time.Now();  // brings the simulation up to the present
+    }
+    if (!in.Perform(step)) return false;
+    in.started = false;
+    ++in.next;
+    StepReport& sr = in.sr;
+    if (sr.verdict == StepReport::Verdict::kFail) in.report.failures++;
+    sr.time = in.sim.Now();
+    sr.key = in.key;
+    if (!in.key.empty()) {
+      for (int r = 0; r < in.sim.region_count(); ++r) sr.values.push_back(in.sim.Dump(r, in.key));
+    }
+    in.report.steps.push_back(std::move(sr));
+    in.time.StepDone();
+    if (in.on_step) in.on_step(step, in.report.steps.back());
+  }
+  return true;
+}
+
+RunReport StepInterpreter::Finish() {
+  Impl& in = *impl_;
+  AASIM_CHECK(in.next == in.scenario.steps.size()) << "Finish before the last step";
+  RunReport report = std::move(in.report);
+  Simulation& sim = in.sim;
   report.end_time = sim.Now();
   report.events = sim.loop().events_run();
   report.digest = sim.Digest();
@@ -481,6 +568,17 @@ RunReport RunScenario(const Scenario& scenario, const RunOptions& options) {
     report.final_state.push_back(sim.DumpAll(r));
   }
   return report;
+}
+
+RunReport RunScenario(const Scenario& scenario, const RunOptions& options) {
+  Simulation sim(MakeSimConfig(scenario, options));
+  ApplyLinks(scenario, sim);
+  if (options.trace) sim.SetTrace(options.trace);
+  VirtualTime time(sim);
+  StepInterpreter steps(scenario, sim, time, options);
+  const bool done = steps.Run();
+  AASIM_CHECK(done) << "virtual time never waits";
+  return steps.Finish();
 }
 
 }  // namespace cluster_sim

@@ -4,35 +4,30 @@
 #include "cluster_sim/scenario.h"
 
 #include <cctype>
-#include <cerrno>
 #include <charconv>
-#include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <exception>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
 
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include "cluster_sim/yaml_text.h"
+#include "cluster_sim/strict_yaml.h"
 
 namespace cluster_sim {
 namespace {
 
-using yaml_text::Contains;
-using yaml_text::Describe;
-using yaml_text::Join;
-using yaml_text::Printable;
+using strict_yaml::Contains;
+using strict_yaml::Describe;
+using strict_yaml::Join;
+using strict_yaml::Printable;
+using Sign = StrictYaml::Sign;
+using MapEntry = YamlEntry;
 
 constexpr std::string_view kTopLevelKeys[] = {"name",  "source", "seed",        "regions",
                                               "links", "steps",  "replication", "ports"};
@@ -58,28 +53,11 @@ int HexValue(char c) {
   return -1;
 }
 
-bool IsValidRegionName(std::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
   return s;
 }
-
-// One key/value of a YAML map, with the key as text.
-struct MapEntry {
-  std::string key;
-  YAML::Node key_node;
-  YAML::Node value;
-};
 
 class Parser;
 using StepParseFn = Status (Parser::*)(const MapEntry& entry, Step* step);
@@ -95,17 +73,11 @@ struct StepKindInfo {
   bool allows_expect = false;  // `expect:` may accompany it
 };
 
-class Parser {
+// The scenario grammar over the strict YAML reading (StrictYaml: entries, typed values,
+// FILE:LINE:COL errors).
+class Parser : public StrictYaml {
  public:
-  Parser(std::string_view text, const std::string& file) : file_(file) {
-    size_t begin = 0;
-    while (begin <= text.size()) {
-      size_t end = text.find('\n', begin);
-      if (end == std::string_view::npos) end = text.size();
-      lines_.push_back(text.substr(begin, end - begin));
-      begin = end + 1;
-    }
-  }
+  Parser(std::string_view text, const std::string& file) : StrictYaml(file, text) {}
 
   // REQUIRES: `text` is the text given to the constructor. May throw YAML::Exception.
   Result<Scenario> Parse(const std::string& text);
@@ -125,26 +97,8 @@ class Parser {
   Status ParseService(const MapEntry& entry, Step* step);
   Status ParseCheck(const MapEntry& entry, Step* step);
 
-  Status Error(const YAML::Mark& mark, std::string_view message) const;
-
  private:
-  // Where to point for a problem with entry.value: an implicit (empty) null value has the
-  // mark of the next token, so point at the key instead.
-  YAML::Mark ValueMark(const MapEntry& entry) const;
-  bool IsExplicitNull(const YAML::Node& node) const;
-  static SourceMark ToSourceMark(const YAML::Mark& mark);
-  // The text at a 0-based mark, empty if out of range.
-  std::string_view TextAt(const YAML::Mark& mark) const;
-  // Fails unless `text` holds exactly one YAML document.
-  Status CheckOneDocument(const std::string& text) const;
-
-  // The entries of a map in file order; keys must be scalars and unique.
-  Status Entries(const YAML::Node& map, std::string_view what, std::vector<MapEntry>* out) const;
-  Status Text(const MapEntry& entry, std::string_view what, std::string* out) const;
-  Status Duration(const MapEntry& entry, std::string_view what, bool allow_negative,
-                  SimTime* out) const;
-  Status Number(const MapEntry& entry, std::string_view what, double lo, double hi,
-                std::string_view range, double* out) const;
+  std::vector<std::string_view> RegionNames() const;
   Status KnownRegion(const YAML::Node& node, const YAML::Mark& mark, std::string_view what,
                      std::string* out) const;
   std::string UnknownRegion(std::string_view what, std::string_view name) const;
@@ -154,7 +108,6 @@ class Parser {
   Status ParsePorts(const MapEntry& entry);
   Status Size(const MapEntry& entry, std::string_view what, uint64_t* out) const;
   Status Count(const MapEntry& entry, std::string_view what, uint64_t* out) const;
-  Status ParseSeed(const MapEntry& entry);
   Status ParseRegions(const MapEntry& entry);
   Status AddRegion(const YAML::Node& name_node, const YAML::Node& options);
   Status ParseLinks(const MapEntry& entry);
@@ -172,8 +125,6 @@ class Parser {
   Status ParseRegionStep(const MapEntry& entry, Step* step);
   std::string UnknownStep(std::string_view key) const;
 
-  const std::string file_;
-  std::vector<std::string_view> lines_;  // of the text being parsed, which outlives *this
   Scenario scenario_;
 };
 
@@ -235,193 +186,31 @@ bool IsReservedName(std::string_view name) {
 
 // ---- helpers ----
 
-Status Parser::Error(const YAML::Mark& mark, std::string_view message) const {
-  const SourceMark m = ToSourceMark(mark);
-  const int line = m.line > 0 ? m.line : 1;
-  const int column = m.column > 0 ? m.column : 1;
-  return Status::InvalidArgument(file_ + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                                 ": " + std::string(message));
-}
-
-SourceMark Parser::ToSourceMark(const YAML::Mark& mark) {
-  if (mark.line < 0 || mark.column < 0) return SourceMark{};
-  return SourceMark{mark.line + 1, mark.column + 1};
-}
-
-std::string_view Parser::TextAt(const YAML::Mark& mark) const {
-  if (mark.line < 0 || static_cast<size_t>(mark.line) >= lines_.size()) return {};
-  std::string_view line = lines_[static_cast<size_t>(mark.line)];
-  if (mark.column < 0 || static_cast<size_t>(mark.column) >= line.size()) return {};
-  return line.substr(static_cast<size_t>(mark.column));
-}
-
-bool Parser::IsExplicitNull(const YAML::Node& node) const {
-  if (!node.IsNull()) return false;
-  std::string_view rest = TextAt(node.Mark());
-  for (std::string_view word : {"~", "null", "Null", "NULL"}) {
-    if (!rest.starts_with(word)) continue;
-    if (rest.size() == word.size()) return true;
-    const char next = rest[word.size()];
-    if (IsSpace(next) || next == ',' || next == ']' || next == '}' || next == '#') return true;
-  }
-  return false;
-}
-
-YAML::Mark Parser::ValueMark(const MapEntry& entry) const {
-  if (entry.value.IsNull() && !IsExplicitNull(entry.value)) return entry.key_node.Mark();
-  return entry.value.Mark();
-}
-
-Status Parser::Entries(const YAML::Node& map, std::string_view what,
-                       std::vector<MapEntry>* out) const {
-  const std::string prefix = what.empty() ? "" : std::string(what) + ": ";
-  std::map<std::string, int, std::less<>> first_line;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    // Copies: the iterator's pair is a temporary, references into it would dangle.
-    const YAML::Node key = it->first;
-    const YAML::Node value = it->second;
-    if (!key.IsScalar()) {
-      return Error(key.Mark(), prefix + "expected a plain key, got " + Describe(key));
-    }
-    const std::string& text = key.Scalar();
-    auto [pos, inserted] = first_line.emplace(text, ToSourceMark(key.Mark()).line);
-    if (!inserted) {
-      return Error(key.Mark(), prefix + "duplicate key '" + Printable(text) +
-                                   "' (first given at line " + std::to_string(pos->second) + ")");
-    }
-    out->push_back(MapEntry{text, key, value});
-  }
-  return Status::Ok();
-}
-
-Status Parser::Text(const MapEntry& entry, std::string_view what, std::string* out) const {
-  if (!entry.value.IsScalar()) {
-    return Error(ValueMark(entry),
-                 std::string(what) + ": expected text, got " + Describe(entry.value));
-  }
-  *out = entry.value.Scalar();
-  return Status::Ok();
-}
-
-Status Parser::Duration(const MapEntry& entry, std::string_view what, bool allow_negative,
-                        SimTime* out) const {
-  std::optional<SimTime> parsed;
-  if (entry.value.IsScalar()) parsed = ParseDuration(entry.value.Scalar(), /*allow_negative=*/true);
-  if (!parsed) {
-    return Error(ValueMark(entry), std::string(what) + ": expected a duration like \"40ms\", got " +
-                                       Describe(entry.value));
-  }
-  if (!allow_negative && parsed->count() < 0) {
-    return Error(ValueMark(entry),
-                 std::string(what) + ": must not be negative, got " + Describe(entry.value));
-  }
-  *out = *parsed;
-  return Status::Ok();
-}
-
-Status Parser::Number(const MapEntry& entry, std::string_view what, double lo, double hi,
-                      std::string_view range, double* out) const {
-  bool ok = false;
-  double value = 0;
-  if (entry.value.IsScalar()) {
-    const std::string& text = entry.value.Scalar();
-    const char* begin = text.data();
-    const char* end = begin + text.size();
-    auto [ptr, ec] = std::from_chars(begin, end, value);
-    ok = !text.empty() && ec == std::errc() && ptr == end && std::isfinite(value) && value >= lo &&
-         value <= hi;
-  }
-  if (!ok) {
-    return Error(ValueMark(entry), std::string(what) + ": expected a number " + std::string(range) +
-                                       ", got " + Describe(entry.value));
-  }
-  *out = value;
-  return Status::Ok();
+std::vector<std::string_view> Parser::RegionNames() const {
+  std::vector<std::string_view> names;
+  for (const RegionSpec& r : scenario_.regions) names.push_back(r.name);
+  return names;
 }
 
 std::string Parser::UnknownRegion(std::string_view what, std::string_view name) const {
-  std::vector<std::string_view> names;
-  for (const RegionSpec& r : scenario_.regions) names.push_back(r.name);
-  return std::string(what) + ": unknown region '" + Printable(name) +
-         "' (regions are: " + Join(names) + ")";
+  return StrictYaml::UnknownRegion(what, name, RegionNames());
 }
 
 Status Parser::KnownRegion(const YAML::Node& node, const YAML::Mark& mark, std::string_view what,
                            std::string* out) const {
-  if (!node.IsScalar()) {
-    return Error(mark, std::string(what) + ": expected a region name, got " + Describe(node));
-  }
-  if (scenario_.RegionIndex(node.Scalar()) < 0) {
-    return Error(mark, UnknownRegion(what, node.Scalar()));
-  }
+  int index = -1;
+  AASIM_RETURN_IF_ERROR(StrictYaml::KnownRegion(node, mark, what, RegionNames(), &index));
   *out = node.Scalar();
   return Status::Ok();
 }
 
 // ---- top level ----
 
-// Records what a document's events look like, without building nodes.
-class DocumentShape : public YAML::EventHandler {
- public:
-  bool only_null() const { return only_null_; }
-  const YAML::Mark& mark() const { return mark_; }  // of the first node
-
-  void OnDocumentStart(const YAML::Mark& /*mark*/) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { Node(mark, true); }
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { Node(mark, false); }
-  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
-                const std::string& /*value*/) override {
-    Node(mark, false);
-  }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/,
-                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {
-    Node(mark, false);
-  }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
-                  YAML::EmitterStyle::value /*style*/) override {
-    Node(mark, false);
-  }
-  void OnMapEnd() override {}
-
- private:
-  void Node(const YAML::Mark& mark, bool is_null) {
-    if (!seen_) mark_ = mark;
-    seen_ = true;
-    only_null_ = only_null_ && is_null;
-  }
-
-  bool seen_ = false;
-  bool only_null_ = true;
-  YAML::Mark mark_ = YAML::Mark::null_mark();
-};
-
-// Not YAML::LoadAll(): in yaml-cpp 0.7 a stray ',' outside a flow collection (",a: 1",
-// "[a], b") makes the parser return empty documents without consuming the comma, and LoadAll
-// loops forever allocating (jbeder/yaml-cpp#1040, fixed upstream by PR #1319). So count
-// documents with a handler that builds nothing, then let YAML::Load build the only one.
-Status Parser::CheckOneDocument(const std::string& text) const {
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  auto stray_comma = [&](const DocumentShape& doc) {
-    return doc.only_null() && TextAt(doc.mark()).starts_with(',');
-  };
-  DocumentShape first;
-  if (!parser.HandleNextDocument(first)) {
-    return Error(YAML::Mark::null_mark(),
-                 "empty file: expected a map with name, regions and steps");
-  }
-  if (stray_comma(first)) return Error(first.mark(), "invalid YAML: unexpected ','");
-  DocumentShape second;
-  if (!parser.HandleNextDocument(second)) return Status::Ok();
-  if (stray_comma(second)) return Error(second.mark(), "invalid YAML: unexpected ','");
-  return Error(second.mark(), "expected one YAML document (one scenario), found a second one");
-}
-
 Result<Scenario> Parser::Parse(const std::string& text) {
-  scenario_.file = file_;
-  AASIM_RETURN_IF_ERROR(CheckOneDocument(text));
+  scenario_.file = file();
+  AASIM_RETURN_IF_ERROR(
+      CheckOneDocument(text, "empty file: expected a map with name, regions and steps",
+                       "expected one YAML document (one scenario), found a second one"));
   AASIM_RETURN_IF_ERROR(ParseTop(YAML::Load(text)));
   return std::move(scenario_);
 }
@@ -435,10 +224,7 @@ Status Parser::ParseTop(const YAML::Node& root) {
   AASIM_RETURN_IF_ERROR(Entries(root, "", &entries));
   std::map<std::string_view, const MapEntry*> found;
   for (const MapEntry& e : entries) {
-    if (!Contains(kTopLevelKeys, e.key)) {
-      return Error(e.key_node.Mark(), "unknown key '" + Printable(e.key) +
-                                          "' (expected one of: " + Join(kTopLevelKeys) + ")");
-    }
+    AASIM_RETURN_IF_ERROR(UnknownKey(e, "", kTopLevelKeys, "key"));
     found[e.key] = &e;
   }
   for (std::string_view required : {"name", "regions", "steps"}) {
@@ -455,32 +241,18 @@ Status Parser::ParseTop(const YAML::Node& root) {
   if (found.count("source")) {
     AASIM_RETURN_IF_ERROR(Text(*found["source"], "source", &scenario_.source));
   }
-  if (found.count("seed")) AASIM_RETURN_IF_ERROR(ParseSeed(*found["seed"]));
+  if (found.count("seed")) {
+    uint64_t seed = 0;
+    AASIM_RETURN_IF_ERROR(
+        Integer(*found["seed"], "seed", 0, UINT64_MAX, "a non-negative integer", &seed));
+    scenario_.seed = seed;
+  }
   AASIM_RETURN_IF_ERROR(ParseRegions(*found["regions"]));
   if (found.count("links")) AASIM_RETURN_IF_ERROR(ParseLinks(*found["links"]));
   if (found.count("replication")) AASIM_RETURN_IF_ERROR(ParseReplication(*found["replication"]));
   if (found.count("ports")) AASIM_RETURN_IF_ERROR(ParsePorts(*found["ports"]));
   if (found.count("steps") == 0) return Status::Ok();
   return ParseSteps(*found["steps"]);
-}
-
-Status Parser::ParseSeed(const MapEntry& entry) {
-  bool ok = entry.value.IsScalar() && !entry.value.Scalar().empty();
-  uint64_t seed = 0;
-  if (ok) {
-    const std::string& text = entry.value.Scalar();
-    for (char c : text) ok = ok && c >= '0' && c <= '9';
-    if (ok) {
-      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
-      ok = ec == std::errc() && ptr == text.data() + text.size();
-    }
-  }
-  if (!ok) {
-    return Error(ValueMark(entry),
-                 "seed: expected a non-negative integer, got " + Describe(entry.value));
-  }
-  scenario_.seed = seed;
-  return Status::Ok();
 }
 
 // ---- regions ----
@@ -513,7 +285,7 @@ Status Parser::AddRegion(const YAML::Node& name_node, const YAML::Node& options)
   RegionSpec region;
   region.name = name_node.Scalar();
   region.mark = ToSourceMark(name_node.Mark());
-  if (!IsValidRegionName(region.name)) {
+  if (!strict_yaml::IsPlainName(region.name)) {
     return Error(name_node.Mark(), "regions: invalid region name '" + Printable(region.name) +
                                        "' (use letters, digits, '-' and '_')");
   }
@@ -537,11 +309,9 @@ Status Parser::AddRegion(const YAML::Node& name_node, const YAML::Node& options)
         AASIM_RETURN_IF_ERROR(Number(e, what + ".lon", -180, 180, "in [-180, 180]", &number));
         region.lon = number;
       } else if (e.key == "clock_skew") {
-        AASIM_RETURN_IF_ERROR(
-            Duration(e, what + ".clock_skew", /*allow_negative=*/true, &region.clock_skew));
+        AASIM_RETURN_IF_ERROR(Duration(e, what + ".clock_skew", Sign::kAny, &region.clock_skew));
       } else {
-        return Error(e.key_node.Mark(), what + ": unknown option '" + Printable(e.key) +
-                                            "' (expected one of: " + Join(kRegionOptions) + ")");
+        return UnknownKey(e, what, kRegionOptions, "option");
       }
     }
     if (region.lat.has_value() != region.lon.has_value()) {
@@ -584,10 +354,10 @@ Status Parser::ParseLinkSpec(const YAML::Node& where, const std::vector<MapEntry
   for (const MapEntry& e : options) {
     const std::string field = std::string(what) + "." + e.key;
     if (e.key == "latency") {
-      AASIM_RETURN_IF_ERROR(Duration(e, field, /*allow_negative=*/false, &spec->latency));
+      AASIM_RETURN_IF_ERROR(Duration(e, field, Sign::kNonNegative, &spec->latency));
       has_latency = true;
     } else if (e.key == "jitter") {
-      AASIM_RETURN_IF_ERROR(Duration(e, field, /*allow_negative=*/false, &spec->jitter));
+      AASIM_RETURN_IF_ERROR(Duration(e, field, Sign::kNonNegative, &spec->jitter));
       jitter = &e;
     } else if (e.key == "loss") {
       AASIM_RETURN_IF_ERROR(Number(e, field, 0, 1, "in [0, 1]", &spec->loss));
@@ -607,18 +377,10 @@ Status Parser::ParseLinkSpec(const YAML::Node& where, const std::vector<MapEntry
 
 Status Parser::ParseLinkDefault(const MapEntry& entry) {
   const std::string what = "links.default";
-  if (!entry.value.IsMap()) {
-    return Error(ValueMark(entry), what + ": expected a map of " + Join(kLinkDefaultOptions) +
-                                       ", got " + Describe(entry.value));
-  }
   std::vector<MapEntry> options;
-  AASIM_RETURN_IF_ERROR(Entries(entry.value, what, &options));
+  AASIM_RETURN_IF_ERROR(Options(entry, what, kLinkDefaultOptions, "option", &options));
   bool has_spec_field = false;
   for (const MapEntry& e : options) {
-    if (!Contains(kLinkDefaultOptions, e.key)) {
-      return Error(e.key_node.Mark(), what + ": unknown option '" + Printable(e.key) +
-                                          "' (expected one of: " + Join(kLinkDefaultOptions) + ")");
-    }
     if (e.key == "route_factor") {
       AASIM_RETURN_IF_ERROR(Number(e, what + ".route_factor", 1,
                                    std::numeric_limits<double>::infinity(), ">= 1",
@@ -674,18 +436,8 @@ Status Parser::ParseLinkRule(const MapEntry& entry) {
                                  std::to_string(other.mark.line) + " already sets it");
     }
   }
-  if (!entry.value.IsMap()) {
-    return Error(ValueMark(entry), what + ": expected a map of " + Join(kLinkOptions) + ", got " +
-                                       Describe(entry.value));
-  }
   std::vector<MapEntry> options;
-  AASIM_RETURN_IF_ERROR(Entries(entry.value, what, &options));
-  for (const MapEntry& e : options) {
-    if (!Contains(kLinkOptions, e.key)) {
-      return Error(e.key_node.Mark(), what + ": unknown option '" + Printable(e.key) +
-                                          "' (expected one of: " + Join(kLinkOptions) + ")");
-    }
-  }
+  AASIM_RETURN_IF_ERROR(Options(entry, what, kLinkOptions, "option", &options));
   AASIM_RETURN_IF_ERROR(
       ParseLinkSpec(entry.value, options, what, "latency is required", &rule.spec));
   rule.mark = ToSourceMark(key_mark);
@@ -996,11 +748,11 @@ Status Parser::ParseHeal(const MapEntry& entry, Step* step) {
 }
 
 Status Parser::ParseWait(const MapEntry& entry, Step* step) {
-  return Duration(entry, "wait", /*allow_negative=*/false, &step->duration);
+  return Duration(entry, "wait", Sign::kNonNegative, &step->duration);
 }
 
 Status Parser::ParseAt(const MapEntry& entry, Step* step) {
-  return Duration(entry, "at", /*allow_negative=*/false, &step->duration);
+  return Duration(entry, "at", Sign::kNonNegative, &step->duration);
 }
 
 Status Parser::ParseSync(const MapEntry& entry, Step* /*step*/) {
@@ -1041,22 +793,7 @@ Status Parser::ParseNote(const MapEntry& entry, Step* step) {
 }
 
 Status Parser::Count(const MapEntry& entry, std::string_view what, uint64_t* out) const {
-  bool ok = entry.value.IsScalar() && !entry.value.Scalar().empty();
-  uint64_t v = 0;
-  if (ok) {
-    const std::string& text = entry.value.Scalar();
-    for (char c : text) ok = ok && c >= '0' && c <= '9';
-    if (ok) {
-      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-      ok = ec == std::errc() && ptr == text.data() + text.size() && v >= 1;
-    }
-  }
-  if (!ok) {
-    return Error(ValueMark(entry),
-                 std::string(what) + ": expected a positive integer, got " + Describe(entry.value));
-  }
-  *out = v;
-  return Status::Ok();
+  return Integer(entry, what, 1, UINT64_MAX, "a positive integer", out);
 }
 
 Status Parser::Size(const MapEntry& entry, std::string_view what, uint64_t* out) const {
@@ -1111,12 +848,8 @@ Status Parser::ParsePorts(const MapEntry& entry) {
 
 Status Parser::ParseReplication(const MapEntry& entry) {
   const std::string what = "replication";
-  if (!entry.value.IsMap()) {
-    return Error(ValueMark(entry), what + ": expected a map of " + Join(kReplicationOptions) +
-                                       ", got " + Describe(entry.value));
-  }
   std::vector<MapEntry> options;
-  AASIM_RETURN_IF_ERROR(Entries(entry.value, what, &options));
+  AASIM_RETURN_IF_ERROR(MapOf(entry, what, kReplicationOptions, &options));
   ReplicationSpec& r = scenario_.replication;
   for (const MapEntry& e : options) {
     uint64_t bytes = 0;
@@ -1128,12 +861,11 @@ Status Parser::ParseReplication(const MapEntry& entry) {
       AASIM_RETURN_IF_ERROR(Size(e, what + ".max_batch", &bytes));
       r.max_batch_bytes = bytes;
     } else if (e.key == "max_retry") {
-      AASIM_RETURN_IF_ERROR(Duration(e, what + ".max_retry", /*allow_negative=*/false, &t));
+      AASIM_RETURN_IF_ERROR(Duration(e, what + ".max_retry", Sign::kNonNegative, &t));
       if (t.count() == 0) return Error(ValueMark(e), what + ".max_retry: must be positive");
       r.max_rto = t;
     } else {
-      return Error(e.key_node.Mark(), what + ": unknown option '" + Printable(e.key) +
-                                          "' (expected one of: " + Join(kReplicationOptions) + ")");
+      return UnknownKey(e, what, kReplicationOptions, "option");
     }
   }
   return Status::Ok();
@@ -1141,12 +873,8 @@ Status Parser::ParseReplication(const MapEntry& entry) {
 
 Status Parser::ParseLoad(const MapEntry& entry, Step* step) {
   const std::string what = "load";
-  if (!entry.value.IsMap()) {
-    return Error(ValueMark(entry), what + ": expected a map of " + Join(kLoadOptions) + ", got " +
-                                       Describe(entry.value));
-  }
   std::vector<MapEntry> options;
-  AASIM_RETURN_IF_ERROR(Entries(entry.value, what, &options));
+  AASIM_RETURN_IF_ERROR(MapOf(entry, what, kLoadOptions, &options));
   LoadSpec& load = step->load;
   bool has_regions = false, has_ops = false, has_duration = false;
   for (const MapEntry& e : options) {
@@ -1176,8 +904,7 @@ Status Parser::ParseLoad(const MapEntry& entry, Step* step) {
       }
       has_ops = true;
     } else if (e.key == "duration") {
-      AASIM_RETURN_IF_ERROR(
-          Duration(e, what + ".duration", /*allow_negative=*/false, &load.duration));
+      AASIM_RETURN_IF_ERROR(Duration(e, what + ".duration", Sign::kNonNegative, &load.duration));
       has_duration = true;
     } else if (e.key == "keys") {
       AASIM_RETURN_IF_ERROR(Count(e, what + ".keys", &load.keys));
@@ -1196,8 +923,7 @@ Status Parser::ParseLoad(const MapEntry& entry, Step* step) {
         load.commands.push_back(std::move(name));
       }
     } else {
-      return Error(e.key_node.Mark(), what + ": unknown option '" + Printable(e.key) +
-                                          "' (expected one of: " + Join(kLoadOptions) + ")");
+      return UnknownKey(e, what, kLoadOptions, "option");
     }
   }
   for (auto [given, name] : {std::pair{has_regions, "regions"}, std::pair{has_ops, "ops"},
@@ -1223,35 +949,13 @@ Result<Scenario> ParseScenario(std::string_view yaml_text, const std::string& fi
                                const ParseOptions& options) {
   Parser parser(yaml_text, file_name);
   parser.parse_options = options;
-  try {
-    return parser.Parse(std::string(yaml_text));
-  } catch (const YAML::DeepRecursion& e) {
-    return parser.Error(e.mark, "invalid YAML: nested too deeply");
-  } catch (const YAML::Exception& e) {
-    return parser.Error(e.mark, "invalid YAML: " + e.msg);
-  } catch (const std::exception& e) {
-    return parser.Error(YAML::Mark::null_mark(), std::string("cannot parse: ") + e.what());
-  } catch (...) {
-    return parser.Error(YAML::Mark::null_mark(), "cannot parse: unknown error");
-  }
+  return parser.Guard<Scenario>([&] { return parser.Parse(std::string(yaml_text)); });
 }
 
 Result<Scenario> LoadScenarioFile(const std::string& path, const ParseOptions& options) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return Status::InvalidArgument(path + ": cannot read file: " + std::strerror(errno));
-  }
-  std::string text;
-  char buffer[1 << 16];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) text.append(buffer, n);
-  const bool failed = std::ferror(f) != 0;
-  const int saved_errno = errno;
-  std::fclose(f);
-  if (failed) {
-    return Status::InvalidArgument(path + ": cannot read file: " + std::strerror(saved_errno));
-  }
-  return ParseScenario(text, path, options);
+  Result<std::string> text = strict_yaml::ReadFileText(path);
+  if (!text.ok()) return text.status();
+  return ParseScenario(*text, path, options);
 }
 
 Result<std::vector<std::string>> SplitCommand(std::string_view line) {

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "cluster_sim/simulation.h"
 #include "server/backend.h"
@@ -57,13 +58,14 @@ class SimHost {
   cluster_sim::Reply Admin(const std::vector<std::string>& argv);
   std::string StatusText();
 
-  // Runs `steps` (of `scenario`, for names and expectations) against the wall clock:
-  // `wait` sleeps, `at` waits for that instant since Start(), `sync` waits for quiescence
-  // (up to 60s), commands run in their region and their expectation is checked,
-  // partition/heal/crash/restart/converged/note as in `aasim run`; `load` steps are not
-  // supported here (reported as a failure). Every step prints one line through `out`;
-  // `done(failures)` is called at the end.
-  void RunSteps(const cluster_sim::Scenario& scenario, std::vector<cluster_sim::Step> steps,
+  // Runs the steps of `scenario` with the step interpreter of `aasim run`
+  // (cluster_sim::StepInterpreter, so every step means the same there and here) over the
+  // wall clock: `wait` and `at` wait on a timer (`at` counts from Start()), `load` spreads
+  // its commands in real time, `sync` polls for quiescence (up to 60s). `options` gives the
+  // services of service and check steps. Every step prints one line "[TIME] ..." through
+  // `out`; `done(failures)` is called at the end.
+  // REQUIRES: `scenario` outlives the steps; no other RunSteps is running.
+  void RunSteps(const cluster_sim::Scenario& scenario, cluster_sim::RunOptions options,
                 std::function<void(const std::string&)> out, std::function<void(int)> done);
 
  private:

@@ -3,6 +3,9 @@
 // the region, the operation, its reply, then the value of the step's key in every region
 // and the verdict of its expectation. Rendering (table, JSON) is the CLI's job.
 //
+// The steps are played by a StepInterpreter over a TimePolicy (virtual time here, the wall
+// clock in `aasim serve`).
+//
 // A failed expectation does not stop the run: every step runs and each failure is
 // recorded with the file, line and column of its step. Deterministic: same scenario and
 // seed, same report and digest. Single-threaded.
@@ -11,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,7 +82,75 @@ constexpr uint64_t kDefaultSeed = 1;
 SimConfig MakeSimConfig(const Scenario& scenario, const RunOptions& options);
 void ApplyLinks(const Scenario& scenario, Simulation& sim);
 
+// Plays the scenario in virtual time (a VirtualTime StepInterpreter over a fresh Simulation)
+// and fills the whole report.
 RunReport RunScenario(const Scenario& scenario, const RunOptions& options);
+
+// TimePolicy: how the step interpreter lets time pass. Two implementations: VirtualTime
+// (below: runs the simulation's event loop up to the instant at once; `aasim run`) and the
+// wall clock of `aasim serve` (server/sim_host.h: waits on timers while the host advances
+// the simulation in real time). The interpreter never knows which.
+class TimePolicy {
+ public:
+  virtual ~TimePolicy() = default;
+  // The present, after bringing the simulation up to it.
+  virtual SimTime Now() = 0;
+  // Brings the simulation to `t` (>= Now()) and returns true, or returns false when that
+  // takes real time: the policy's owner then calls StepInterpreter::Run again once `t` has
+  // come, and the interpreter asks again.
+  virtual bool WaitUntil(SimTime t) = 0;
+  // A `sync` step: the result once every connected pair of live regions is caught up or the
+  // policy's limit passed; nullopt as WaitUntil's false (ask again when resumed).
+  virtual std::optional<SyncResult> Sync() = 0;
+  // After every step (it may have scheduled events sooner than the policy expected).
+  virtual void StepDone() {}
+};
+
+// Virtual time: WaitUntil and Sync run the event loop; nothing ever waits.
+class VirtualTime final : public TimePolicy {
+ public:
+  explicit VirtualTime(Simulation& sim) : sim_(sim) {}
+  SimTime Now() override { return sim_.Now(); }
+  bool WaitUntil(SimTime t) override;
+  std::optional<SyncResult> Sync() override { return sim_.Sync(); }
+
+ private:
+  Simulation& sim_;
+};
+
+// StepInterpreter: the one interpreter of a scenario's steps (SCENARIOS.md), for every
+// front end. Each step acts on `sim` and yields a StepReport: commands run in their region
+// and their expectation is checked, partition/heal/crash/restart change the simulation,
+// wait/at/sync/load let time pass through the TimePolicy, service and check steps run the
+// services of `options`. A failed expectation (or an `at` in the past) is recorded with the
+// step's FILE:LINE:COL and the run goes on.
+//
+// REQUIRES: `scenario`, `sim`, `time` and `options` outlive *this; `sim` was made from the
+// scenario (MakeSimConfig, ApplyLinks). Deterministic under VirtualTime. Single-threaded.
+class StepInterpreter {
+ public:
+  StepInterpreter(const Scenario& scenario, Simulation& sim, TimePolicy& time,
+                  const RunOptions& options);
+  ~StepInterpreter();
+  StepInterpreter(const StepInterpreter&) = delete;
+  StepInterpreter& operator=(const StepInterpreter&) = delete;
+
+  // Called after every step with the step and its report.
+  void OnStep(std::function<void(const Step&, const StepReport&)> on_step);
+
+  // Runs steps until all are done (true) or the time policy must wait (false; call Run again
+  // when it says so: the waiting step goes on where it stopped).
+  bool Run();
+
+  // The report so far: the file's facts, the steps run, expectations and failures.
+  const RunReport& report() const;
+  // REQUIRES: Run() returned true. The whole report, with the simulation's final state.
+  RunReport Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // True if `reply` satisfies `expect` (see SCENARIOS.md "Expectations"); for commands whose
 // reply is a set (SMEMBERS, ...) the order of a list is ignored. On mismatch *why says so.

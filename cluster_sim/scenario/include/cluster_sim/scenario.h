@@ -23,15 +23,10 @@
 #include <vector>
 
 #include "cluster_sim/status.h"
+#include "cluster_sim/strict_yaml.h"  // SourceMark
 #include "cluster_sim/time.h"
 
 namespace cluster_sim {
-
-// Where a node was in the file: 1-based; 0 means unknown.
-struct SourceMark {
-  int line = 0;
-  int column = 0;
-};
 
 struct RegionSpec {
   std::string name;

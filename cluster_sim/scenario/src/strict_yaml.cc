@@ -1,0 +1,354 @@
+#include "cluster_sim/strict_yaml.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+namespace cluster_sim {
+namespace strict_yaml {
+
+std::string Printable(std::string_view text) {
+  constexpr size_t kMaxBytes = 60;
+  std::string out;
+  size_t end = text.size();
+  if (end > kMaxBytes) {
+    end = kMaxBytes;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  }
+  for (size_t i = 0; i < end; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7F) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (end < text.size()) out += "...";
+  return out;
+}
+
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return "\"" + Printable(node.Scalar()) + "\"";
+    case YAML::NodeType::Sequence:
+      return node.size() == 0 ? "an empty list" : "a list";
+    case YAML::NodeType::Map:
+      return node.size() == 0 ? "an empty map" : "a map";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+bool IsPlainName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<std::string> ReadFileText(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return Status::InvalidArgument(path + ": cannot read file: " + std::strerror(errno));
+  }
+  std::string text;
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) text.append(buffer, n);
+  const bool failed = std::ferror(f) != 0;
+  const int saved_errno = errno;
+  std::fclose(f);
+  if (failed) {
+    return Status::InvalidArgument(path + ": cannot read file: " + std::strerror(saved_errno));
+  }
+  return text;
+}
+
+}  // namespace strict_yaml
+
+namespace {
+
+using strict_yaml::Contains;
+using strict_yaml::Describe;
+using strict_yaml::Join;
+using strict_yaml::Printable;
+
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// Records what a document's events look like, without building nodes.
+class DocumentShape : public YAML::EventHandler {
+ public:
+  bool only_null() const { return only_null_; }
+  const YAML::Mark& mark() const { return mark_; }  // of the first node
+
+  void OnDocumentStart(const YAML::Mark& /*mark*/) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { Node(mark, true); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { Node(mark, false); }
+  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                const std::string& /*value*/) override {
+    Node(mark, false);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/,
+                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {
+    Node(mark, false);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                  YAML::EmitterStyle::value /*style*/) override {
+    Node(mark, false);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Node(const YAML::Mark& mark, bool is_null) {
+    if (!seen_) mark_ = mark;
+    seen_ = true;
+    only_null_ = only_null_ && is_null;
+  }
+
+  bool seen_ = false;
+  bool only_null_ = true;
+  YAML::Mark mark_ = YAML::Mark::null_mark();
+};
+
+}  // namespace
+
+StrictYaml::StrictYaml(std::string file, std::string_view text, NullMarks null_marks)
+    : file_(std::move(file)), null_marks_(null_marks) {
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string_view::npos) end = text.size();
+    lines_.push_back(text.substr(begin, end - begin));
+    begin = end + 1;
+  }
+}
+
+Status StrictYaml::Error(const YAML::Mark& mark, std::string_view message) const {
+  const SourceMark m = ToSourceMark(mark);
+  const int line = m.line > 0 ? m.line : 1;
+  const int column = m.column > 0 ? m.column : 1;
+  return Status::InvalidArgument(file_ + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                                 ": " + std::string(message));
+}
+
+SourceMark StrictYaml::ToSourceMark(const YAML::Mark& mark) {
+  if (mark.line < 0 || mark.column < 0) return SourceMark{};
+  return SourceMark{mark.line + 1, mark.column + 1};
+}
+
+std::string_view StrictYaml::TextAt(const YAML::Mark& mark) const {
+  if (mark.line < 0 || static_cast<size_t>(mark.line) >= lines_.size()) return {};
+  std::string_view line = lines_[static_cast<size_t>(mark.line)];
+  if (mark.column < 0 || static_cast<size_t>(mark.column) >= line.size()) return {};
+  return line.substr(static_cast<size_t>(mark.column));
+}
+
+bool StrictYaml::IsExplicitNull(const YAML::Node& node) const {
+  if (!node.IsNull()) return false;
+  std::string_view rest = TextAt(node.Mark());
+  for (std::string_view word : {"~", "null", "Null", "NULL"}) {
+    if (!rest.starts_with(word)) continue;
+    if (rest.size() == word.size()) return true;
+    const char next = rest[word.size()];
+    if (IsSpace(next) || next == ',' || next == ']' || next == '}' || next == '#') return true;
+  }
+  return false;
+}
+
+YAML::Mark StrictYaml::ValueMark(const YamlEntry& entry) const {
+  if (entry.value.IsNull() &&
+      (null_marks_ == NullMarks::kAlwaysAtKey || !IsExplicitNull(entry.value))) {
+    return entry.key_node.Mark();
+  }
+  return entry.value.Mark();
+}
+
+// Not YAML::LoadAll(): in yaml-cpp 0.7 a stray ',' outside a flow collection (",a: 1",
+// "[a], b") makes the parser return empty documents without consuming the comma, and LoadAll
+// loops forever allocating (jbeder/yaml-cpp#1040, fixed upstream by PR #1319). So count
+// documents with a handler that builds nothing; the caller then lets YAML::Load build the
+// only one.
+Status StrictYaml::CheckOneDocument(const std::string& text, std::string_view empty,
+                                    std::string_view second) const {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  auto stray_comma = [&](const DocumentShape& doc) {
+    return doc.only_null() && TextAt(doc.mark()).starts_with(',');
+  };
+  DocumentShape first;
+  if (!parser.HandleNextDocument(first)) return Error(YAML::Mark::null_mark(), empty);
+  if (stray_comma(first)) return Error(first.mark(), "invalid YAML: unexpected ','");
+  DocumentShape next;
+  if (!parser.HandleNextDocument(next)) return Status::Ok();
+  if (stray_comma(next)) return Error(next.mark(), "invalid YAML: unexpected ','");
+  return Error(next.mark(), second);
+}
+
+Status StrictYaml::Entries(const YAML::Node& map, std::string_view what,
+                           std::vector<YamlEntry>* out) const {
+  const std::string prefix = what.empty() ? "" : std::string(what) + ": ";
+  std::map<std::string, int, std::less<>> first_line;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    // Copies: the iterator's pair is a temporary, references into it would dangle.
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
+    if (!key.IsScalar()) {
+      return Error(key.Mark(), prefix + "expected a plain key, got " + Describe(key));
+    }
+    const std::string& text = key.Scalar();
+    auto [pos, inserted] = first_line.emplace(text, ToSourceMark(key.Mark()).line);
+    if (!inserted) {
+      return Error(key.Mark(), prefix + "duplicate key '" + Printable(text) +
+                                   "' (first given at line " + std::to_string(pos->second) + ")");
+    }
+    out->push_back(YamlEntry{text, key, value});
+  }
+  return Status::Ok();
+}
+
+Status StrictYaml::UnknownKey(const YamlEntry& entry, std::string_view what,
+                              std::span<const std::string_view> allowed,
+                              std::string_view noun) const {
+  if (Contains(allowed, entry.key)) return Status::Ok();
+  const std::string prefix = what.empty() ? "" : std::string(what) + ": ";
+  return Error(entry.key_node.Mark(), prefix + "unknown " + std::string(noun) + " '" +
+                                          Printable(entry.key) +
+                                          "' (expected one of: " + Join(allowed) + ")");
+}
+
+Status StrictYaml::MapOf(const YamlEntry& entry, std::string_view what,
+                         std::span<const std::string_view> allowed,
+                         std::vector<YamlEntry>* out) const {
+  if (!entry.value.IsMap()) {
+    return Error(ValueMark(entry), std::string(what) + ": expected a map of " + Join(allowed) +
+                                       ", got " + Describe(entry.value));
+  }
+  return Entries(entry.value, what, out);
+}
+
+Status StrictYaml::Options(const YamlEntry& entry, std::string_view what,
+                           std::span<const std::string_view> allowed, std::string_view noun,
+                           std::vector<YamlEntry>* out) const {
+  AASIM_RETURN_IF_ERROR(MapOf(entry, what, allowed, out));
+  for (const YamlEntry& e : *out) AASIM_RETURN_IF_ERROR(UnknownKey(e, what, allowed, noun));
+  return Status::Ok();
+}
+
+Status StrictYaml::Text(const YamlEntry& entry, std::string_view what, std::string* out) const {
+  if (!entry.value.IsScalar()) {
+    return Error(ValueMark(entry),
+                 std::string(what) + ": expected text, got " + Describe(entry.value));
+  }
+  *out = entry.value.Scalar();
+  return Status::Ok();
+}
+
+Status StrictYaml::Duration(const YamlEntry& entry, std::string_view what, Sign sign,
+                            SimTime* out) const {
+  std::optional<SimTime> parsed;
+  if (entry.value.IsScalar()) {
+    parsed = ParseDuration(entry.value.Scalar(), /*allow_negative=*/sign != Sign::kNoSign);
+  }
+  if (!parsed) {
+    return Error(ValueMark(entry), std::string(what) + ": expected a duration like \"40ms\", got " +
+                                       Describe(entry.value));
+  }
+  if (sign == Sign::kNonNegative && parsed->count() < 0) {
+    return Error(ValueMark(entry),
+                 std::string(what) + ": must not be negative, got " + Describe(entry.value));
+  }
+  *out = *parsed;
+  return Status::Ok();
+}
+
+Status StrictYaml::Number(const YamlEntry& entry, std::string_view what, double lo, double hi,
+                          std::string_view range, double* out) const {
+  bool ok = false;
+  double value = 0;
+  if (entry.value.IsScalar()) {
+    const std::string& text = entry.value.Scalar();
+    const char* begin = text.data();
+    const char* end = begin + text.size();
+    auto [ptr, ec] = std::from_chars(begin, end, value);
+    ok = !text.empty() && ec == std::errc() && ptr == end && std::isfinite(value) && value >= lo &&
+         value <= hi;
+  }
+  if (!ok) {
+    return Error(ValueMark(entry), std::string(what) + ": expected a number " + std::string(range) +
+                                       ", got " + Describe(entry.value));
+  }
+  *out = value;
+  return Status::Ok();
+}
+
+Status StrictYaml::Integer(const YamlEntry& entry, std::string_view what, uint64_t lo, uint64_t hi,
+                           std::string_view expected, uint64_t* out) const {
+  bool ok = entry.value.IsScalar() && !entry.value.Scalar().empty();
+  uint64_t value = 0;
+  if (ok) {
+    const std::string& text = entry.value.Scalar();
+    for (char c : text) ok = ok && c >= '0' && c <= '9';
+    if (ok) {
+      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      ok = ec == std::errc() && ptr == text.data() + text.size() && value >= lo && value <= hi;
+    }
+  }
+  if (!ok) {
+    return Error(ValueMark(entry), std::string(what) + ": expected " + std::string(expected) +
+                                       ", got " + Describe(entry.value));
+  }
+  *out = value;
+  return Status::Ok();
+}
+
+std::string StrictYaml::UnknownRegion(std::string_view what, std::string_view name,
+                                      const std::vector<std::string_view>& names) {
+  return std::string(what) + ": unknown region '" + Printable(name) +
+         "' (regions are: " + Join(names) + ")";
+}
+
+Status StrictYaml::KnownRegion(const YAML::Node& node, const YAML::Mark& mark,
+                               std::string_view what, const std::vector<std::string_view>& names,
+                               int* index) const {
+  if (!node.IsScalar()) {
+    return Error(mark, std::string(what) + ": expected a region name, got " + Describe(node));
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == node.Scalar()) {
+      *index = static_cast<int>(i);
+      return Status::Ok();
+    }
+  }
+  return Error(mark, UnknownRegion(what, node.Scalar(), names));
+}
+
+}  // namespace cluster_sim
