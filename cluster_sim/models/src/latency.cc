@@ -1,15 +1,13 @@
 // The engine of latency.h: seeded open-loop requests through shard queues and replication
 // links, one run per deployment, and the checks of a file's expectations.
 //
-// Events are ordered by (time, sequence number), ties FIFO, as in EventLoop, but kept lean
-// (bench/latency_bench.cc): most events are scheduled a constant delay after "now" on one
-// "lane" (a request-start stream per region, a call hop (previous cluster, service region,
-// next cluster), a replication link, a shard's completions), so each lane is a FIFO ring
-// already in time order. Events due within 4 ms go to a timing wheel of 1 us buckets (FIFO
-// each); later ones to their lane, whose head sits in a small binary heap with the few events
-// that fit no lane (jittered or re-sent messages, outages). The loop pops the earlier of the
-// wheel's front and the heap's top by (time, seq). Events are 24-byte PODs; requests and
-// replication messages live in pools with free lists: no allocation per event.
+// Events go through an EventQueue (event_queue.h), kept lean (bench/latency_bench.cc): an
+// event is a 32-bit word (kind and argument). Events due within 4 ms go to its timing
+// wheel (it stays in L1/L2); most later ones are scheduled a constant delay after "now" on
+// one "lane" (a request-start stream per region, a call hop (previous cluster, service
+// region, next cluster), a replication link, a shard's completions), so each lane is a FIFO
+// already in time order. Requests and replication messages live in pools with free lists:
+// no allocation per event.
 #include "cluster_sim/latency.h"
 
 #include <algorithm>
@@ -20,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "cluster_sim/event_queue.h"
 #include "cluster_sim/hotkey.h"
 #include "cluster_sim/rng.h"
 
@@ -96,8 +95,9 @@ std::vector<std::pair<SimTime, double>> LatencyHistogram::Cdf() const {
 
 namespace {
 
-// ---------------------------------------------------------------- event queue
+// ---------------------------------------------------------------- events
 
+// An event: kind << kKindShift | argument.
 enum Kind : uint32_t {
   kRequestStart,  // arg: region
   kCallArrive,    // arg: request slot
@@ -107,145 +107,11 @@ enum Kind : uint32_t {
   kDown,          // arg: index into config.downs
   kUp,            // arg: index into config.downs
 };
+constexpr int kKindShift = 29;
+constexpr uint32_t kArgMask = (uint32_t{1} << kKindShift) - 1;
 
-struct Ev {
-  int64_t t;
-  uint64_t seq;
-  uint32_t arg;
-  uint32_t lane_kind;  // lane << 3 | kind
-};
-
-constexpr uint32_t kNoLane = (uint32_t{1} << 29) - 1;
-
-struct Ring {
-  std::vector<Ev> buf;  // capacity 0 or a power of 2
-  size_t head = 0;
-  size_t count = 0;
-  void Push(const Ev& e) {
-    if (count == buf.size()) {
-      std::vector<Ev> bigger(std::max<size_t>(16, buf.size() * 2));
-      for (size_t i = 0; i < count; ++i) bigger[i] = buf[(head + i) & (buf.size() - 1)];
-      buf = std::move(bigger);
-      head = 0;
-    }
-    buf[(head + count) & (buf.size() - 1)] = e;
-    ++count;
-  }
-  Ev Pop() {
-    Ev e = buf[head];
-    head = (head + 1) & (buf.size() - 1);
-    --count;
-    return e;
-  }
-};
-
-inline bool Before(const Ev& a, const Ev& b) { return a.t < b.t || (a.t == b.t && a.seq < b.seq); }
-
-// A binary min-heap of events (the lanes' heads and the events of no lane).
-class Heap {
- public:
-  bool empty() const { return v_.empty(); }
-  const Ev& top() const { return v_[0]; }
-  void Push(const Ev& e) {
-    v_.push_back(e);
-    size_t i = v_.size() - 1;
-    while (i > 0) {
-      const size_t p = (i - 1) / 2;
-      if (!Before(e, v_[p])) break;
-      v_[i] = v_[p];
-      i = p;
-    }
-    v_[i] = e;
-  }
-  // Removes the top and inserts e (one sift down).
-  void ReplaceTop(const Ev& e) {
-    const size_t n = v_.size();
-    size_t i = 0;
-    for (;;) {
-      size_t c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && Before(v_[c + 1], v_[c])) ++c;
-      if (!Before(v_[c], e)) break;
-      v_[i] = v_[c];
-      i = c;
-    }
-    v_[i] = e;
-  }
-  void Pop() {
-    const Ev last = v_.back();
-    v_.pop_back();
-    if (!v_.empty()) ReplaceTop(last);
-  }
-
- private:
-  std::vector<Ev> v_;
-};
-
-// Events due less than kSpan microseconds after now (4 ms: a local call, a shard's queue, the
-// next request; the wheel's arrays stay in L1/L2): one bucket per microsecond, a bucket a
-// FIFO list in insertion (= sequence) order, so buckets pop in (time, seq) order; a bitmap
-// finds the next non-empty bucket. Nodes are pooled: no allocation per event.
-class Wheel {
- public:
-  static constexpr int64_t kSpan = int64_t{1} << 12;
-
-  Wheel() : head_(kSpan, kNil), tail_(kSpan, kNil), bits_(kSpan / 64, 0) {}
-  bool empty() const { return size_ == 0; }
-  // REQUIRES: now <= e.t < now + kSpan.
-  void Push(const Ev& e) {
-    uint32_t node;
-    if (!free_.empty()) {
-      node = free_.back();
-      free_.pop_back();
-    } else {
-      node = static_cast<uint32_t>(nodes_.size());
-      nodes_.emplace_back();
-    }
-    nodes_[node] = Node{e, kNil};
-    const size_t b = static_cast<size_t>(e.t & (kSpan - 1));
-    if (head_[b] == kNil) {
-      head_[b] = node;
-      bits_[b >> 6] |= uint64_t{1} << (b & 63);
-    } else {
-      nodes_[tail_[b]].next = node;
-    }
-    tail_[b] = node;
-    ++size_;
-  }
-  // The earliest event. REQUIRES: !empty(); no event is earlier than now.
-  const Ev& Front(int64_t now) {
-    size_t b = static_cast<size_t>(now & (kSpan - 1));
-    size_t w = b >> 6;
-    uint64_t word = bits_[w] & (~uint64_t{0} << (b & 63));
-    while (word == 0) {
-      w = (w + 1) & (bits_.size() - 1);
-      word = bits_[w];
-    }
-    front_ = (w << 6) + static_cast<size_t>(std::countr_zero(word));
-    return nodes_[head_[front_]].ev;
-  }
-  // Removes the event Front returned.
-  void PopFront() {
-    const uint32_t node = head_[front_];
-    head_[front_] = nodes_[node].next;
-    if (head_[front_] == kNil) bits_[front_ >> 6] &= ~(uint64_t{1} << (front_ & 63));
-    free_.push_back(node);
-    --size_;
-  }
-
- private:
-  static constexpr uint32_t kNil = UINT32_MAX;
-  struct Node {
-    Ev ev;
-    uint32_t next;
-  };
-  std::vector<Node> nodes_;
-  std::vector<uint32_t> free_;
-  std::vector<uint32_t> head_, tail_;
-  std::vector<uint64_t> bits_;
-  size_t front_ = 0;
-  uint64_t size_ = 0;
-};
+using Queue = EventQueue<uint32_t, 12>;  // a wheel of 4 ms: a local call, a shard's queue
+constexpr uint32_t kNoLane = Queue::kNoLane;
 
 // ---------------------------------------------------------------- key popularity
 
@@ -354,8 +220,7 @@ class Engine {
     hop_lane_ = static_cast<uint32_t>(n);
     repl_lane_ = hop_lane_ + static_cast<uint32_t>((n + 1) * n * n);
     shard_lane_ = repl_lane_ + static_cast<uint32_t>(n * n);
-    lanes_.resize(shard_lane_ + n * static_cast<size_t>(shards_));
-    in_heap_.assign(lanes_.size(), 0);
+    queue_.SetLanes(shard_lane_ + static_cast<uint32_t>(n * static_cast<size_t>(shards_)));
     const Rng root(config.seed);
     for (int r = 0; r < n_; ++r) {
       const std::string& name = config.regions[static_cast<size_t>(r)].name;
@@ -386,49 +251,32 @@ class Engine {
       resync_slot_[static_cast<size_t>(d.region)] = static_cast<int>(result_.resyncs.size());
       result_.resyncs.push_back(rr);
     }
-    for (;;) {
-      Ev e;
-      const Ev* near = wheel_.empty() ? nullptr : &wheel_.Front(now_);
-      if (near != nullptr && (heap_.empty() || Before(*near, heap_.top()))) {
-        e = *near;
-        wheel_.PopFront();
-      } else if (!heap_.empty()) {
-        e = heap_.top();
-        const uint32_t lane = e.lane_kind >> 3;
-        if (lane == kNoLane) {
-          heap_.Pop();
-        } else if (lanes_[lane].count > 0) {
-          heap_.ReplaceTop(lanes_[lane].Pop());
-        } else {
-          heap_.Pop();
-          in_heap_[lane] = 0;
-        }
-      } else {
-        break;
-      }
-      now_ = e.t;
+    uint32_t e;
+    while (queue_.Pop(&e)) {
+      now_ = queue_.now();
       ++result_.events;
-      switch (static_cast<Kind>(e.lane_kind & 7)) {
+      const uint32_t arg = e & kArgMask;
+      switch (static_cast<Kind>(e >> kKindShift)) {
         case kRequestStart:
-          StartRequest(static_cast<int>(e.arg));
+          StartRequest(static_cast<int>(arg));
           break;
         case kCallArrive:
-          CallArrive(e.arg);
+          CallArrive(arg);
           break;
         case kCallDone:
-          CallDone(e.arg);
+          CallDone(arg);
           break;
         case kReplArrive:
-          ReplArrive(e.arg);
+          ReplArrive(arg);
           break;
         case kReplDone:
-          ReplDone(e.arg);
+          ReplDone(arg);
           break;
         case kDown:
-          Down(e.arg);
+          Down(arg);
           break;
         case kUp:
-          Up(e.arg);
+          Up(arg);
           break;
       }
     }
@@ -442,20 +290,11 @@ class Engine {
   int64_t OneWay(int a, int b) const { return one_way_[Pair(a, b)]; }
   RegionResult& Stats(int region) { return result_.regions[static_cast<size_t>(region)]; }
 
+  // Events due within the wheel's span go there whatever their lane.
   // REQUIRES: on a lane, t is never earlier than the lane's last event (a constant delay
-  // after a non-decreasing now), so the lane stays in time order.
+  // after a non-decreasing now), so the lane stays in time order; arg <= kArgMask.
   void Schedule(int64_t t, Kind kind, uint32_t arg, uint32_t lane) {
-    const Ev e{t, seq_++, arg, lane << 3 | kind};
-    if (t - now_ < Wheel::kSpan) {
-      wheel_.Push(e);
-    } else if (lane == kNoLane) {
-      heap_.Push(e);
-    } else if (!in_heap_[lane]) {
-      in_heap_[lane] = 1;
-      heap_.Push(e);
-    } else {
-      lanes_[lane].Push(e);
-    }
+    queue_.Push(t, kind << kKindShift | arg, t - now_ < Queue::kWheelSpan ? kNoLane : lane);
   }
 
   // ---- requests
@@ -776,12 +615,8 @@ class Engine {
   uint64_t next_write_id_ = 0;
 
   uint32_t hop_lane_ = 0, repl_lane_ = 0, shard_lane_ = 0;
-  std::vector<Ring> lanes_;
-  std::vector<uint8_t> in_heap_;
-  Heap heap_;
-  Wheel wheel_;
-  uint64_t seq_ = 0;
-  int64_t now_ = 0;
+  Queue queue_;
+  int64_t now_ = 0;  // queue_.now()
 
   std::vector<Rng> arrival_rng_, op_rng_, link_rng_;
   std::vector<double> next_arrival_;

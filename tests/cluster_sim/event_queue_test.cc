@@ -1,0 +1,111 @@
+// EventQueue: (time, sequence) order across its lanes, wheel and heap.
+#include "cluster_sim/event_queue.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <tuple>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cluster_sim/rng.h"
+
+namespace cluster_sim {
+namespace {
+
+using SmallQueue = EventQueue<uint32_t, 8>;  // a wheel of 256 us
+
+std::vector<uint32_t> Drain(SmallQueue& q) {
+  std::vector<uint32_t> out;
+  uint32_t v;
+  while (q.Pop(&v)) out.push_back(v);
+  return out;
+}
+
+TEST(EventQueueTest, SameInstantEventsPopInPushOrderWhereverTheyWait) {
+  SmallQueue q;
+  q.SetLanes(2);
+  q.Push(1000, 0, 0);  // lane 0 (its front goes to the heap)
+  q.Push(1000, 1);     // far: heap
+  q.Push(1000, 2, 1);  // lane 1
+  q.Push(1000, 3, 0);  // lane 0's ring
+  q.Push(100, 4);      // wheel
+  ASSERT_EQ(q.NextTime(), 100);
+  uint32_t v;
+  ASSERT_TRUE(q.Pop(&v));
+  EXPECT_EQ(v, 4u);
+  EXPECT_EQ(q.now(), 100);
+  q.Push(1000, 5);  // now on the wheel, same instant, pushed last
+  EXPECT_EQ(Drain(q), (std::vector<uint32_t>{0, 1, 2, 3, 5}));
+  EXPECT_EQ(q.now(), 1000);
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(EventQueueTest, FarFutureEventsWaitInTheHeapAndWrapTheWheel) {
+  SmallQueue q;
+  q.Push(int64_t{1} << 40, 0);
+  q.Push(300, 1);  // past the wheel's span: heap
+  q.Push(200, 2);  // wheel
+  q.Push(0, 3);
+  EXPECT_EQ(Drain(q), (std::vector<uint32_t>{3, 2, 1, 0}));
+  EXPECT_EQ(q.now(), int64_t{1} << 40);
+  // Wheel slots wrap: 255 and 256 + 10 share no slot, 10 and 266 would.
+  SmallQueue w;
+  w.AdvanceTo(250);
+  w.Push(266, 0);
+  w.Push(255, 1);
+  w.Push(260, 2);
+  EXPECT_EQ(Drain(w), (std::vector<uint32_t>{1, 2, 0}));
+}
+
+TEST(EventQueueTest, PopStopsAtTheLimit) {
+  SmallQueue q;
+  q.Push(10, 0);
+  q.Push(20, 1);
+  uint32_t v;
+  ASSERT_TRUE(q.Pop(15, &v));
+  EXPECT_FALSE(q.Pop(15, &v));
+  EXPECT_EQ(q.now(), 10);
+  q.AdvanceTo(15);
+  EXPECT_EQ(q.now(), 15);
+  EXPECT_EQ(q.NextTime(), 20);
+}
+
+// Many events, scheduled while popping, on lanes of fixed delays, the wheel and the heap:
+// the pops come in (time, push order), as a sort of everything pushed says.
+TEST(EventQueueTest, ManyEventsPopInTimeThenPushOrder) {
+  SmallQueue q;
+  const int64_t kDelays[] = {0, 40, 300, 5000};  // one lane each
+  q.SetLanes(4);
+  Rng rng(7);
+  std::vector<std::tuple<int64_t, uint32_t>> pushed;  // (time, id): ids grow with pushes
+  uint32_t next_id = 0;
+  auto push = [&](int64_t at, uint32_t lane) {
+    q.Push(at, next_id, lane);
+    pushed.emplace_back(at, next_id++);
+  };
+  for (int i = 0; i < 100; ++i) push(static_cast<int64_t>(rng.Uniform(1000)), SmallQueue::kNoLane);
+  std::vector<uint32_t> popped;
+  uint32_t v;
+  while (q.Pop(&v)) {
+    popped.push_back(v);
+    if (next_id >= 200'000) continue;
+    for (int k = 0; k < 2; ++k) {
+      const uint64_t r = rng.Uniform(8);
+      if (r < 4) {
+        push(q.now() + kDelays[r], static_cast<uint32_t>(r));
+      } else {
+        push(q.now() + static_cast<int64_t>(rng.Uniform(r == 4 ? 10 : 100'000)),
+             SmallQueue::kNoLane);
+      }
+    }
+    if (rng.OneIn(3) && q.Pop(&v)) popped.push_back(v);
+  }
+  std::stable_sort(pushed.begin(), pushed.end(),
+                   [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  ASSERT_EQ(popped.size(), pushed.size());
+  for (size_t i = 0; i < pushed.size(); ++i) ASSERT_EQ(popped[i], std::get<1>(pushed[i])) << i;
+}
+
+}  // namespace
+}  // namespace cluster_sim
