@@ -507,11 +507,12 @@ CLI::App* AddHotkeyCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<HotkeyArgs>();
   CLI::App* cmd = app.add_subcommand(
       "hotkey",
-      "Benchmark hot-key write splitting (BOOK.md Figure 4-4): writers of one hot key (or of "
-      "Zipf-popular keys) spread over k Active/Active clusters; each shard is a single-threaded "
-      "FIFO server, and every cluster must also apply the other clusters' writes. Prints the "
-      "last write's completion, client latency, throughput, per-shard utilisation (local vs "
-      "replicated work) and the convergence lag, for one cluster count or a sweep.\n"
+      "Benchmark hot-key write splitting (Redis Microservices For Dummies, Figure 4-4): writers "
+      "of one hot key (or of Zipf-popular keys) spread over k Active/Active clusters; each shard "
+      "is a single-threaded FIFO server, and every cluster must also apply the other clusters' "
+      "writes. Prints the last write's completion, client latency, throughput, per-shard "
+      "utilisation (local vs replicated work) and the convergence lag, for one cluster count or "
+      "a sweep.\n"
       "Exit code: 0 done, 2 a bad option (nothing run).");
   cmd->footer(
       "\nExamples:\n"

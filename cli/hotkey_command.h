@@ -1,4 +1,4 @@
-// `aasim hotkey`: the hot-key write-splitting experiment of cluster_sim/hotkey.h (BOOK.md
+// `aasim hotkey`: the hot-key write-splitting experiment of cluster_sim/hotkey.h (the book's
 // Figure 4-4) on the command line: one run or a sweep over the number of clusters, as text
 // tables, --json or an --svg chart. Rendering only; the model lives in cluster_sim.
 #pragma once

@@ -200,12 +200,13 @@ CLI::App* AddLatencyCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<LatencyArgs>();
   CLI::App* cmd = app.add_subcommand(
       "latency",
-      "Compare regional latencies (BOOK.md chapter 4, Figures 4-1 and 4-2): what users in "
-      "each region wait with Active/Active, one far primary, or a primary with local read "
-      "replicas, and what is given up (stale reads, conflicting writes, replication lag). "
-      "Requests run through a discrete-event model: seeded open-loop arrivals, sequential "
-      "database calls over the links, FIFO shard queues and real replication messages; a "
-      "region_down event shows failover and the region's resynchronisation.\n"
+      "Compare regional latencies (Redis Microservices For Dummies, chapter 4, Figures 4-1 and "
+      "4-2): what users in each region wait with Active/Active, one far primary, or a primary "
+      "with local read replicas, and what is given up (stale reads, conflicting writes, "
+      "replication lag). Requests run through a discrete-event model: seeded open-loop "
+      "arrivals, sequential database calls over the links, FIFO shard queues and real "
+      "replication messages; a region_down event shows failover and the region's "
+      "resynchronisation.\n"
       "Exit code: 0 every expectation held and nothing was lost, 1 otherwise, 2 a bad file "
       "or option (FILE:LINE:COL: message, nothing run).");
   cmd->footer(
@@ -213,7 +214,8 @@ CLI::App* AddLatencyCommand(CLI::App& app, int* exit_code) {
       "  aasim latency scenarios/latency-three-regions.yaml\n"
       "  aasim latency scenarios/latency-failover.yaml --svg failover.svg\n"
       "  aasim latency scenarios/latency-three-regions.yaml --duration 1h --rate 10000 -q\n"
-      "See README.md (Latency comparison) for the file format and every column.");
+      "See docs/scenarios.md (Latency files) for the file format, README.md (Latency "
+      "comparison) for the model and every column.");
   LatencyArgs& a = *args;
   cmd->add_option("file", a.file, "Latency file (YAML with a top-level `deployments:`)")
       ->required()

@@ -1,5 +1,5 @@
-// The convergence property of the simulator (issue: "hundreds of seeded random scenarios end
-// converged, equal to an independent model of SCENARIOS.md semantics"):
+// The convergence property of the simulator: hundreds of seeded random scenarios end
+// converged, equal to an independent model of the rules of docs/active-active.md:
 //
 //   Random scenarios (2-5 regions, random ops on a few keys, partitions, loss, duplication,
 //   jitter, clock skew, small backlogs, MULTI batches, crashes right after a sync) are
@@ -16,14 +16,14 @@
 // region's visible ops, so merging a full state makes all of them visible. Wipe() (restart
 // after a crash) forgets them.
 //
-// The model (written here from SCENARIOS.md, not using the crdt library). Each op records,
-// when it runs, the writes it removes:
+// The model (written here from docs/active-active.md, not using the crdt library). Each op
+// records, when it runs, the writes it removes:
 //   - SET removes the SETs of its key; DEL every write of its key; SADD/SREM of a member the
 //     SADDs of that member. A write is present in a region iff it is visible there and no
 //     op visible there removed it. So a re-add observed by nobody keeps a member present
 //     (add wins), and a write concurrent with a DEL survives it.
-//   - Which writes: every one its region had observed (Semantics::kObserved, SCENARIOS.md
-//     as written), or only those still present there (Semantics::kPresent, what an effect
+//   - Which writes: every one its region had observed (Semantics::kObserved, the documented
+//     rule), or only those still present there (Semantics::kPresent, what an effect
 //     carrying just the removed dots gives when effects are applied in any order). Both
 //     give the same final state; they differ while effects overtake each other.
 //   - Counters: every region's increments add up; a SET or DEL cancels the increments its
@@ -439,7 +439,7 @@ enum class Fault {
 
 // What a SET, DEL, SADD or SREM removes (see the file comment).
 enum class Semantics {
-  // SCENARIOS.md as written: every write of the key (member) its region had observed.
+  // The documented rule: every write of the key (member) its region had observed.
   kObserved,
   // Only the writes still present in its region: what an effect carrying just the removed
   // dots gives when effects are applied in any order (no causal delivery).
@@ -1063,7 +1063,7 @@ TEST(ConvergencePropertyTest, RandomScenariosConvergeToTheModel) {
   RunProperty(Semantics::kPresent);
 }
 
-// SCENARIOS.md as written (a SET or DEL removes every write its region had observed) holds
+// The documented rule (a SET or DEL removes every write its region had observed) holds
 // for the converged state: checked on the final state of the same scenarios.
 TEST(ConvergencePropertyTest, RandomScenariosEndInTheStateOfTheObservedModel) {
   RunProperty(Semantics::kObserved);

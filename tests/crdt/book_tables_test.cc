@@ -1,5 +1,5 @@
-// The book's conflict tables (BOOK.md: Table 4-1 counters, Table 4-2 sets) and the
-// Active/Active facts of SCENARIOS.md ("Commands and their Active/Active meaning"), at the
+// The book's conflict tables (Redis Microservices For Dummies, Table 4-1 counters, Table 4-2
+// sets) and the Active/Active rules of docs/active-active.md, at the
 // library level: with the Keyspace (as the simulator uses it) and with the standalone types.
 #include <cstdint>
 #include <optional>

@@ -1,7 +1,7 @@
 // Test utilities for crdt_tests: a seeded SplitMix64 generator with our own distributions
-// (no std::*_distribution, see STYLE.md section 6), the seed list of a randomized test
-// (AASIM_SEED=n replays one seed), and an operation trace printed when a property fails.
-// Deterministic; not thread-safe.
+// (no std::*_distribution, whose output differs between standard libraries), the seed list
+// of a randomized test (AASIM_SEED=n replays one seed), and an operation trace printed when a
+// property fails. Deterministic; not thread-safe.
 #pragma once
 
 #include <cstdint>

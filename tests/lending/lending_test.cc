@@ -1,6 +1,6 @@
-// Tests of the lending service (lending.h) step by step as LENDING.md describes it, the
-// WATCH retry the original lacks, crash-resume, the invariant checker, and a randomized
-// run whose invariants must hold after every request.
+// Tests of the lending service (lending.h) step by step as the book's chapter 5 describes
+// it, the WATCH retry the original lacks, crash-resume, the invariant checker, and a
+// randomized run whose invariants must hold after every request.
 //
 // Written over a store factory and cluster_sim::Client (a Session per service instance),
 // so the same suite can be instantiated on any Store (the Redis backend adds itself with

@@ -1,7 +1,7 @@
 // The value of a Redis string key in an Active/Active database: a last-write-wins register
 // (SET) plus an observed-reset PN-counter (INCR/INCRBY/DECR/DECRBY), as in Redis Enterprise.
 //
-// Semantics (SCENARIOS.md, "Commands and their Active/Active meaning"):
+// Semantics (docs/active-active.md, "Strings"):
 // - SET writes the register and cancels the increments its replica had observed; increments
 //   made concurrently elsewhere survive it: concurrent `SET balance 100` and
 //   `INCRBY balance 5` converge to 105.

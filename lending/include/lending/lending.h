@@ -1,4 +1,4 @@
-// The lending service of the book's chapter 5 (behaviour: /work/shared/LENDING.md),
+// The lending service of the book's chapter 5 (behaviour: README, "The lending service"),
 // written against cluster_sim::Client only, so the same code runs on the simulator's
 // memory store, on a real Redis, or on any Redis-speaking store.
 //
@@ -9,7 +9,7 @@
 // per stream and processes it; a worker first drains its own pending entries (read but
 // never acknowledged, e.g. by a crashed predecessor of the same name).
 //
-// Keys, limits and output lines are LENDING.md's; one deliberate fix: a WATCH conflict
+// Keys, limits and output lines are the book's; one deliberate fix: a WATCH conflict
 // on the user's count is retried (the original crashes there).
 //
 // Deterministic given the store; single-threaded; the Client must outlive the worker.
@@ -130,7 +130,7 @@ class ShelvingWorker {
 std::string SubmitRequest(cluster_sim::Client& client, bool is_return, std::string_view user,
                           const std::vector<std::string>& books, std::string* error);
 
-// Invariants of one region's data (LENDING.md): a user holds at most 5 books;
+// Invariants of one region's data (the book's rules): a user holds at most 5 books;
 // user:<u>:count equals the number of lent_books entries naming u; a book is not both in
 // automated storage and lent; storage holds at most 20 books. One line per broken
 // invariant, naming the keys.

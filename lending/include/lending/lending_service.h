@@ -1,6 +1,6 @@
 // The lending service as a scenario service: `lending@A: request Salvatore ofmiceandmen`
-// and friends (README "Lending"), plus the `lending-invariants` check. It runs, in every
-// region, N LendingWorker instances (one consumer group, names "<region>-1", ...) and one
+// and friends (README, "The lending service"), plus the `lending-invariants` check. It runs, in
+// every region, N LendingWorker instances (one consumer group, names "<region>-1", ...) and one
 // ShelvingWorker, each over its own connection from the ServiceHost; after every step
 // it lets them process everything there is, in a fixed round-robin order, so runs are
 // deterministic. It keeps a Ledger of every loan and return across regions.
