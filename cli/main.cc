@@ -32,6 +32,7 @@ struct RunArgs {
   bool json = false;
   bool trace = false;
   bool quiet = false;
+  bool causal = false;
   aasim::BackendArgs backend;
 };
 
@@ -107,6 +108,7 @@ int Run(const RunArgs& args) {
     cluster_sim::RunOptions options;
     RegisterServices(&options);
     options.seed = args.seed;
+    options.causal = args.causal;
     std::unique_ptr<aasim::RedisBackend> backend;
     if (redis) {
       auto prepared = aasim::RedisBackend::Prepare(args.backend, scenario);
@@ -200,6 +202,10 @@ int main(int argc, char** argv) {
                 "Also print every replication message sent, delivered, dropped and "
                 "retransmitted, with its virtual time");
   run->add_flag("-q,--quiet", run_args.quiet, "Print only failures and the summary line");
+  run->add_flag("--causal", run_args.causal,
+                "Causal delivery, as if every file said `replication: {causal: true}`: a region "
+                "applies an effect only after everything its writer had applied; the report "
+                "shows the price (effects held back, messages and bytes per link)");
   aasim::AddBackendOptions(run, &run_args.backend);
   int hotkey_exit = kExitOk;
   CLI::App* hotkey = aasim::AddHotkeyCommand(app, &hotkey_exit);

@@ -152,6 +152,24 @@ std::string RenderText(const RunReport& r, const RenderOptions& options) {
       out += fmt::format("  {}: {} replication messages not stored (its Redis was down), resent\n",
                          m.name, m.store_failures);
     }
+    if (r.causal) {
+      // The price of causal delivery: effects held back at their receiver, and the traffic
+      // (each effect and full state carries its writer's applied vector).
+      out += "  causal delivery: effects held for their dependencies:";
+      for (const auto& m : r.metrics) {
+        uint64_t held = 0;
+        for (const auto& p : m.peers) held += p.effects_held;
+        out += fmt::format(" {} {}", m.name, held);
+      }
+      out += "\n  links (messages/bytes):";
+      for (const auto& m : r.metrics) {
+        for (const auto& p : m.peers) {
+          out += fmt::format(" {}->{} {}/{}", m.name, p.peer, p.link_out.messages_sent,
+                             p.link_out.bytes_sent);
+        }
+      }
+      out += "\n";
+    }
     if (r.converged_after_heal) {
       out += fmt::format("  converged {} after the last heal\n",
                          FormatDuration(*r.converged_after_heal));
@@ -173,6 +191,7 @@ nlohmann::ordered_json ToJson(const RunReport& r) {
   if (!r.source.empty()) j["source"] = r.source;
   j["seed"] = r.seed;
   j["regions"] = r.regions;
+  if (r.causal) j["causal"] = true;
   ordered_json steps = ordered_json::array();
   for (const StepReport& s : r.steps) {
     ordered_json st;
@@ -226,6 +245,11 @@ nlohmann::ordered_json ToJson(const RunReport& r) {
                        {"dropped_loss", p.link_out.dropped_loss},
                        {"dropped_cut", p.link_out.dropped_cut},
                        {"bytes_sent", p.link_out.bytes_sent}});
+    }
+    if (r.causal) {
+      for (size_t i = 0; i < m.peers.size(); ++i) {
+        peers[i]["effects_held"] = m.peers[i].effects_held;
+      }
     }
     mj["peers"] = std::move(peers);
     metrics.push_back(std::move(mj));

@@ -39,6 +39,7 @@ struct ServeArgs {
   std::string requirepass;
   std::string script;
   bool exit_after_steps = false;
+  bool causal = false;
   cluster_sim::RunOptions run_options;  // the services steps may use
 };
 
@@ -89,6 +90,7 @@ int RunServe(const ServeArgs& args) {
   }
 
   cluster_sim::RunOptions options = args.run_options;
+  options.causal = args.causal;
   options.seed = args.seed;
   cluster_sim::Simulation sim(cluster_sim::MakeSimConfig(scenario, options));
   cluster_sim::ApplyLinks(scenario, sim);
@@ -153,6 +155,7 @@ struct NodeArgs {
   size_t backlog_bytes = 1 << 20;
   uint16_t incarnation = 0;
   int64_t join_timeout_ms = 1000;
+  bool causal = false;
   std::string redis;  // redis://host:port/db: the node's durable store
   std::string redis_prefix = "aasim";
 };
@@ -215,6 +218,7 @@ int RunNode(const NodeArgs& args) {
   config.backlog_bytes = args.backlog_bytes;
   config.incarnation = args.incarnation;
   config.join_timeout = std::chrono::milliseconds(args.join_timeout_ms);
+  config.causal = args.causal;
   config.server.requirepass = args.requirepass;
   if (!args.redis.empty()) {
 #if AASIM_WITH_REDIS
@@ -287,6 +291,9 @@ CLI::App* AddNodeCommand(CLI::App& app, int* exit_code) {
                   "else the next after every incarnation the peers have seen of this region; "
                   "a given one the peers have already seen is refused)")
       ->check(CLI::Range(1, 65535));
+  cmd->add_flag("--causal", args->causal,
+                "Causal delivery: apply a peer's effect only after everything its writer had "
+                "applied (give every node the same setting)");
   cmd->add_option("--join-timeout", args->join_timeout_ms,
                   "Milliseconds a node without a recorded incarnation waits for silent peers "
                   "before choosing one (default 1000)")
@@ -331,6 +338,9 @@ CLI::App* AddServeCommand(CLI::App& app, const cluster_sim::RunOptions& run_opti
                   "A scenario file whose steps run against the wall clock after the file's "
                   "own (as in `aasim run`, but wait sleeps and the other steps apply live)")
       ->type_name("FILE");
+  cmd->add_flag("--causal", args->causal,
+                "Causal delivery between the regions, as `replication: {causal: true}` in the "
+                "file: a region applies an effect only after everything its writer had applied");
   cmd->add_flag("--exit-after-steps", args->exit_after_steps,
                 "Stop serving once the steps are done (exit 1 if an expectation failed)");
   cmd->callback([args, exit_code] { *exit_code = RunServe(*args); });

@@ -71,6 +71,7 @@ struct Node::Impl : public Backend,
     uint64_t connects = 0;
     uint64_t dropped = 0;  // messages sent while the link was down (the protocol resends)
     std::optional<uint32_t> join_answer;  // while joining: the incarnation it has seen of us
+    uint32_t hello_incarnation = 0;       // what our last HELLO on this link said
     std::string refused;                  // its last refusal of our HELLO
   };
 
@@ -121,8 +122,9 @@ struct Node::Impl : public Backend,
     std::string epoch = std::to_string(m.epoch);
     std::string seq = std::to_string(m.kind == ReplMessage::Kind::kEffects ? m.first_seq : m.seq);
     std::string count = std::to_string(m.count);
-    std::vector<std::string_view> argv = {kRepl, "MSG", config.region,          kind, sender_epoch,
-                                          epoch, seq,   m.full_ack ? "1" : "0", count};
+    std::string flags = std::to_string((m.full_ack ? 1 : 0) | (m.causal ? 2 : 0));
+    std::vector<std::string_view> argv = {kRepl, "MSG", config.region, kind, sender_epoch,
+                                          epoch, seq,   flags,         count};
     ReplMessage view = m;
     view.body = body.get();
     for (uint32_t i = 0; i < m.count; ++i) argv.push_back(view.payload(i));
@@ -197,7 +199,7 @@ struct Node::Impl : public Backend,
       if (!ParseU64(argv[3 + i], &f[i])) return Reply::Error("ERR AASIM.REPL: bad MSG field");
     }
     if (f[0] > static_cast<uint64_t>(ReplMessage::Kind::kProbe) || f[1] > 0xFFFF || f[2] > 0xFFFF ||
-        f[4] > 1 || f[5] != argv.size() - 9 || (f[5] == 0) != (argv.size() == 9)) {
+        f[4] > 3 || f[5] != argv.size() - 9 || (f[5] == 0) != (argv.size() == 9)) {
       return Reply::Error("ERR AASIM.REPL: malformed MSG");
     }
     if (!repl) return Reply::Status("OK");  // not ready: lost, as on a down link
@@ -206,7 +208,8 @@ struct Node::Impl : public Backend,
     m.sender_epoch = static_cast<uint32_t>(f[1]);
     m.epoch = static_cast<uint32_t>(f[2]);
     (m.kind == ReplMessage::Kind::kEffects ? m.first_seq : m.seq) = f[3];
-    m.full_ack = f[4] == 1;
+    m.full_ack = (f[4] & 1) != 0;
+    m.causal = (f[4] & 2) != 0;
     m.count = static_cast<uint32_t>(f[5]);
     std::string one;
     ReplMessage::Payloads many;
@@ -250,7 +253,8 @@ struct Node::Impl : public Backend,
         AppendCommand({"AUTH", auth}, &o.out);
         o.expecting.push_back(Out::Expect::kAuth);
       }
-      std::string inc = std::to_string(repl ? repl->incarnation() : 0);
+      o.hello_incarnation = repl ? repl->incarnation() : 0;
+      std::string inc = std::to_string(o.hello_incarnation);
       std::string head = std::to_string(repl ? repl->head() : 0);
       AppendCommand({kRepl, "HELLO", config.region, inc, head}, &o.out);
       o.expecting.push_back(Out::Expect::kHello);
@@ -339,6 +343,16 @@ struct Node::Impl : public Backend,
     if (!repl) {
       o.join_answer = static_cast<uint32_t>(std::min<uint64_t>(seen, 0xFFFF));
       return true;
+    }
+    if (o.hello_incarnation == 0 && seen >= repl->incarnation()) {
+      // We chose our incarnation without this peer's answer, and it has seen this one (or a
+      // later one) already: our writes would be taken for an earlier life's.
+      o.refused = o.addr.region + " has seen incarnation " + std::to_string(seen) + " of " +
+                  config.region + ", which runs as " + std::to_string(repl->incarnation()) +
+                  ": its writes are refused; restart this node (it will join as " +
+                  std::to_string(seen + 1) + ")";
+      repl->ReportAnomaly(o.refused);
+      return false;
     }
     o.up = true;
     repl->OnLinkUp(o.index);
@@ -561,6 +575,10 @@ Status Node::Start() {
   opts.incarnation = incarnation;
   opts.peer_epochs.assign(n.names.size(), 0);  // learnt from each peer's messages
   opts.config.backlog_bytes = c.backlog_bytes;
+  opts.config.causal = c.causal;
+  opts.trace = [region = c.region](const std::string& line) {
+    std::cerr << "aasim node " << region << ": " << line << std::endl;
+  };
   n.repl = std::make_unique<Replicator>(std::move(opts), n.store.get(), &n, &n);
   if (saved != 0) {
     // Resume where the previous run stopped: its log (replayed to peers that lack it, once

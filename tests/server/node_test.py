@@ -275,6 +275,91 @@ class NodeProcesses(unittest.TestCase):
         # The data is in Redis, as Redis shows it.
         self.assertIn(b"B-late-0", redis.Redis(port=rs.ports[1]).smembers("members"))
 
+    @unittest.skipUnless(shutil.which("redis-server"), "needs redis-server")
+    def test_wiped_redis_comes_back_as_a_new_incarnation(self):
+        # A node whose Redis lost everything (FLUSHALL) must not come back as the incarnation
+        # its peers know: they would drop its new writes as duplicates of the old ones.
+        rs = RedisServers(self, 3)
+        cl = Cluster(self, per_region={r: ["--redis", rs.url(i)] for i, r in enumerate("ABC")})
+        acked = []
+        for r in "ABC":
+            for i in range(10):
+                cl.client(r).sadd("members", "%s-before-%d" % (r, i))
+                acked.append("%s-before-%d" % (r, i))
+        cl.wait_converged(lambda c: c.scard("members"))
+        self.assertEqual(cl.client("B").info("activeactive")["incarnation"], 1)
+        cl.kill9("B")
+        redis.Redis(port=rs.ports[1]).flushall()
+        cl.start("B")
+        info = cl.client("B").info("activeactive")
+        self.assertEqual(info["incarnation"], 2, info)
+        for r in "ABC":
+            for i in range(10):
+                cl.client(r).sadd("members", "%s-after-%d" % (r, i))
+                acked.append("%s-after-%d" % (r, i))
+        members = cl.wait_converged(lambda c: tuple(sorted(c.smembers("members"))), timeout=20)
+        self.assertEqual(sorted(m.decode() for m in members), sorted(acked))
+        for r in "ABC":
+            info = cl.client(r).info("activeactive")
+            self.assertEqual(info["incarnation_anomalies"], 0, (r, info))
+            self.assertEqual(info["max_ops_lag"], 0, (r, info))
+        # B's data is back in its own Redis, as Redis shows it.
+        self.assertEqual(redis.Redis(port=rs.ports[1]).scard("members"), len(acked))
+
+    def test_a_used_incarnation_is_refused_or_reported(self):
+        cl = Cluster(self, regions=("A", "B"))
+        cl.client("B").incr("n")
+        cl.wait_converged(lambda c: c.get("n"))
+        cl.kill9("B")
+        # Asked for an incarnation A has already seen: refused at start, with the reason.
+        args = [AASIM, "node", "--region", "B", "--listen", str(cl.ports["B"]),
+                "--peer", "A=127.0.0.1:%d" % cl.ports["A"], "--incarnation", "1"]
+        out = subprocess.run(args, capture_output=True, text=True, timeout=20)
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("has already seen incarnation 1 of region B", out.stderr)
+        # Without it, B becomes the next incarnation and its writes count.
+        cl.start("B")
+        self.assertEqual(cl.client("B").info("activeactive")["incarnation"], 2)
+        cl.client("B").incr("n")
+        self.assertEqual(cl.wait_converged(lambda c: c.get("n")), b"2")
+        # B comes back without waiting for A's answer (a join timeout of 0), so it takes
+        # incarnation 1 again: both sides say so instead of dropping writes silently.
+        cl.kill9("B")
+        cl.per_region["B"] = ["--join-timeout", "0"]
+        cl.start("B")
+        self.assertEqual(cl.client("B").info("activeactive")["incarnation"], 1)
+        cl.client("B").incr("n")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            a = cl.client("A").execute_command("AASIM", "STATUS").decode()
+            b = cl.client("B").execute_command("AASIM", "STATUS").decode()
+            if "anomalies=0" not in a and "anomalies=0" not in b:
+                break
+            time.sleep(0.05)
+        self.assertIn("last anomaly", a)
+        self.assertIn("last anomaly", b)
+        self.assertRegex(b, "has seen incarnation 2 of B|incarnation 1 of B is older than 2")
+        self.assertEqual(cl.client("A").get("n"), b"2")  # B's new write was refused, not merged
+
+    def test_causal_delivery_holds_a_reply_until_its_post(self):
+        cl = Cluster(self, extra=["--causal"])
+        # A hears nothing from B; C hears both.
+        a, b, c = (cl.client(r) for r in "ABC")
+        self.assertEqual(a.execute_command("AASIM", "DISCONNECT", "B", "3600000"), 1)
+        self.assertEqual(b.execute_command("AASIM", "DISCONNECT", "A", "3600000"), 1)
+        b.set("post", "hello")
+        deadline = time.monotonic() + 10
+        while c.get("post") != b"hello" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        c.sadd("replies", "re-hello")
+        time.sleep(0.5)  # C's reply reaches A; A must hold it back
+        self.assertIsNone(a.get("post"))
+        self.assertEqual(a.smembers("replies"), set())
+        self.assertEqual(a.execute_command("AASIM", "DISCONNECT", "B", "0"), 1)
+        self.assertEqual(b.execute_command("AASIM", "DISCONNECT", "A", "0"), 1)
+        got = cl.wait_converged(lambda x: (x.get("post"), tuple(x.smembers("replies"))))
+        self.assertEqual(got, (b"hello", (b"re-hello",)))
+
     def test_bad_configuration_is_rejected(self):
         port = free_port()
         for args, message in (

@@ -198,6 +198,7 @@ SimConfig MakeSimConfig(const Scenario& scenario, const RunOptions& options) {
   if (rs.backlog_bytes) c.replication.backlog_bytes = *rs.backlog_bytes;
   if (rs.max_batch_bytes) c.replication.max_batch_bytes = *rs.max_batch_bytes;
   if (rs.max_rto) c.replication.max_rto = *rs.max_rto;
+  c.replication.causal = rs.causal || options.causal;
   return c;
 }
 
@@ -244,6 +245,7 @@ struct StepInterpreter::Impl {
         host(sim_in),
         services(options) {
     report.file = scenario.file;
+    report.causal = scenario.replication.causal || options.causal;
     report.name = scenario.name;
     report.source = scenario.source;
     report.seed = options.seed ? *options.seed : scenario.seed.value_or(kDefaultSeed);

@@ -31,7 +31,7 @@ using MapEntry = YamlEntry;
 
 constexpr std::string_view kTopLevelKeys[] = {"name",  "source", "seed",        "regions",
                                               "links", "steps",  "replication", "ports"};
-constexpr std::string_view kReplicationOptions[] = {"backlog", "max_batch", "max_retry"};
+constexpr std::string_view kReplicationOptions[] = {"backlog", "max_batch", "max_retry", "causal"};
 constexpr std::string_view kLoadOptions[] = {"regions", "ops", "duration", "keys", "commands"};
 constexpr std::string_view kRegionOptions[] = {"lat", "lon", "clock_skew"};
 constexpr std::string_view kLinkOptions[] = {"latency", "jitter", "loss", "duplicate"};
@@ -864,6 +864,10 @@ Status Parser::ParseReplication(const MapEntry& entry) {
       AASIM_RETURN_IF_ERROR(Duration(e, what + ".max_retry", Sign::kNonNegative, &t));
       if (t.count() == 0) return Error(ValueMark(e), what + ".max_retry: must be positive");
       r.max_rto = t;
+    } else if (e.key == "causal") {
+      bool causal = false;
+      AASIM_RETURN_IF_ERROR(Bool(e, what + ".causal", &causal));
+      r.causal = causal;
     } else {
       return UnknownKey(e, what, kReplicationOptions, "option");
     }

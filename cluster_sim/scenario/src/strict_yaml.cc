@@ -272,6 +272,16 @@ Status StrictYaml::Text(const YamlEntry& entry, std::string_view what, std::stri
   return Status::Ok();
 }
 
+Status StrictYaml::Bool(const YamlEntry& entry, std::string_view what, bool* out) const {
+  if (entry.value.IsScalar() &&
+      (entry.value.Scalar() == "true" || entry.value.Scalar() == "false")) {
+    *out = entry.value.Scalar() == "true";
+    return Status::Ok();
+  }
+  return Error(ValueMark(entry),
+               std::string(what) + ": expected true or false, got " + Describe(entry.value));
+}
+
 Status StrictYaml::Duration(const YamlEntry& entry, std::string_view what, Sign sign,
                             SimTime* out) const {
   std::optional<SimTime> parsed;

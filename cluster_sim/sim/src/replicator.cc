@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "cluster_sim/status.h"
+#include "crdt/encoding.h"
 
 namespace cluster_sim {
 
@@ -83,6 +84,9 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
   AASIM_CHECK(entries.ok()) << "region" << names_[self_] << entries.status().message();
   for (auto& [seq, effect] : *entries) {
     if (!log_.empty() && seq != log_.back().seq + 1) log_.clear();  // keep a suffix
+    // Causal: the store's log kept the effect without its writer's vector (an empty one:
+    // the effect waits only for its origin's earlier effects).
+    if (opts_.config.causal) effect.insert(0, 1, '\0');
     log_.push_back(
         LogEntry{seq, SimTime(0), std::make_shared<const std::string>(std::move(effect))});
   }
@@ -116,6 +120,7 @@ void Replicator::SendEffects(int peer, uint64_t first, uint64_t last) {
   ReplMessage m;
   m.kind = ReplMessage::Kind::kEffects;
   m.sender_epoch = incarnation_;
+  m.causal = opts_.config.causal;
   m.first_seq = first;
   m.count = static_cast<uint32_t>(last - first + 1);
   uint64_t base = log_first();
@@ -148,9 +153,11 @@ void Replicator::SendFullState(int peer) {
   ReplMessage m;
   m.kind = ReplMessage::Kind::kFullState;
   m.sender_epoch = incarnation_;
+  m.causal = opts_.config.causal;
   m.seq = head_;
   m.count = 1;
-  auto state = std::make_shared<const std::string>(store_->FullState());
+  auto state = std::make_shared<const std::string>(m.causal ? EncodeApplied() + store_->FullState()
+                                                            : store_->FullState());
   size_t payload_bytes = state->size();
   o.full_as_of = head_;
   o.full_in_flight = true;
@@ -314,6 +321,7 @@ void Replicator::TrimDurableLog() {
 // ---- local writes ----
 
 void Replicator::OnLocalWrite(std::string effect) {
+  if (opts_.config.causal) effect.insert(0, EncodeApplied());
   local_writes_++;
   // A durable store numbered the write in its own log, atomically with the data.
   head_ = store_->durable() ? std::max(head_ + 1, store_->LogHead()) : head_ + 1;
@@ -375,6 +383,7 @@ void Replicator::ResetInbound(int from, uint32_t epoch) {
   InPeer& in = in_[from];
   in.epoch = epoch;
   in.ahead.clear();
+  in.held.clear();
   // A durable store remembers what it holds of that incarnation's log.
   in.contiguous = store_->durable() ? store_->Progress(Origin(names_[from], epoch)) : 0;
 }
@@ -388,7 +397,7 @@ void Replicator::Advance(InPeer& in) {
 
 bool Replicator::Holds(int origin, uint64_t seq) const {
   const InPeer& in = in_[origin];
-  return seq <= in.contiguous || in.ahead.count(seq) != 0;
+  return seq <= in.contiguous || in.ahead.count(seq) != 0 || in.held.count(seq) != 0;
 }
 
 void Replicator::ApplyOrDie(std::string_view bytes) {
@@ -408,6 +417,7 @@ bool Replicator::StoreFailed(int from, const Status& s) {
 }
 
 void Replicator::OnEffects(int from, const ReplMessage& m) {
+  if (opts_.config.causal || m.causal) return OnEffectsCausal(from, m);
   InPeer& in = in_[from];
   bool durable = store_->durable();
   std::optional<InPeer> before;
@@ -493,15 +503,31 @@ void Replicator::OnAck(int from, const ReplMessage& m) {
 
 void Replicator::OnFullState(int from, const ReplMessage& m) {
   InPeer& in = in_[from];
+  std::string_view state = m.payload(0);
+  std::vector<Dep> deps;
+  if (m.causal && !DecodeDeps(&state, static_cast<size_t>(n()), &deps)) {
+    return ReportAnomaly(names_[from] + " sent a full state with a malformed vector: dropped");
+  }
   if (store_->durable()) {
     uint64_t c = std::max(in.contiguous, m.seq);
     while (in.ahead.count(c + 1) != 0) ++c;
-    Status s = store_->MergeFrom(Origin(names_[from], in.epoch), c, m.payload(0));
+    Status s = store_->MergeFrom(Origin(names_[from], in.epoch), c, state);
     if (s.ok()) s = store_->Flush();
     if (StoreFailed(from, s)) return;
   } else {
-    ApplyOrDie(m.payload(0));
+    ApplyOrDie(state);
   }
+  if (opts_.config.causal) {
+    // The state holds what its sender had applied of every other log.
+    for (int q = 0; q < n() && q < static_cast<int>(deps.size()); ++q) {
+      Dep& f = in_[q].floor;
+      if (q == self_ || q == from) continue;
+      if (deps[q].epoch > f.epoch || (deps[q].epoch == f.epoch && deps[q].seq > f.seq)) {
+        f = deps[q];
+      }
+    }
+  }
+  in.held.erase(in.held.begin(), in.held.upper_bound(std::max(in.contiguous, m.seq)));
   in.received++;
   if (m.seq > in.contiguous) {
     in.contiguous = m.seq;
@@ -510,6 +536,7 @@ void Replicator::OnFullState(int from, const ReplMessage& m) {
   }
   bool was_recovering = in.need_full;
   in.need_full = false;
+  if (opts_.config.causal && !DrainAndAck(from)) return;
   SendAck(from, true);
   if (was_recovering) {
     // Push what we now hold (it may include writes of our previous life that only this
@@ -598,12 +625,127 @@ void Replicator::Restart(uint32_t incarnation, const std::vector<uint32_t>& peer
         std::to_string(incarnation_));
 }
 
+// ---- causal delivery ----
+
+std::string Replicator::EncodeApplied() const {
+  crdt::Encoder e;
+  e.PutVarint(static_cast<uint64_t>(n()));
+  for (int p = 0; p < n(); ++p) {
+    if (p == self_) {
+      e.PutVarint(incarnation_);
+      e.PutVarint(head_);
+    } else {
+      e.PutVarint(in_[p].epoch);
+      e.PutVarint(Applied(p, in_[p].epoch));
+    }
+  }
+  return e.Release();
+}
+
+bool Replicator::DecodeDeps(std::string_view* payload, size_t n, std::vector<Dep>* deps) {
+  crdt::Decoder d(*payload);
+  uint64_t count = 0;
+  if (!d.GetCount(&count, 2) || (count != 0 && count != n)) return false;
+  deps->assign(count, Dep{});
+  for (Dep& dep : *deps) {
+    if (!d.GetVarint32(&dep.epoch) || !d.GetVarint(&dep.seq)) return false;
+  }
+  payload->remove_prefix(payload->size() - d.remaining());
+  return true;
+}
+
+uint64_t Replicator::Applied(int origin, uint32_t epoch) const {
+  const InPeer& in = in_[origin];
+  if (in.epoch != epoch) return 0;
+  return in.floor.epoch == epoch ? std::max(in.contiguous, in.floor.seq) : in.contiguous;
+}
+
+bool Replicator::Satisfied(int from, const std::vector<Dep>& deps) const {
+  for (int q = 0; q < n() && q < static_cast<int>(deps.size()); ++q) {
+    const Dep& d = deps[q];
+    if (q == self_ || q == from || d.seq == 0) continue;
+    uint32_t known = in_[q].epoch;
+    if (d.epoch < known) continue;  // an earlier life of q: what survives came in full states
+    if (d.epoch > known || Applied(q, known) < d.seq) return false;
+  }
+  return true;
+}
+
+bool Replicator::ApplyFrom(int from, uint64_t seq, std::string_view effect) {
+  if (!store_->durable()) {
+    ApplyOrDie(effect);
+    return true;
+  }
+  return !StoreFailed(from, store_->MergeFrom(Origin(names_[from], in_[from].epoch), seq, effect));
+}
+
+bool Replicator::Drain() {
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (int q = 0; q < n(); ++q) {
+      InPeer& in = in_[q];
+      while (q != self_ && !in.held.empty() && in.held.begin()->first <= in.contiguous + 1) {
+        auto it = in.held.begin();
+        if (it->first > in.contiguous) {
+          if (!Satisfied(q, it->second.second)) break;
+          if (!ApplyFrom(q, it->first, it->second.first)) return false;
+          in.contiguous = it->first;
+          in.received++;
+          drained_.insert(q);
+          progress = true;
+        }
+        in.held.erase(it);
+      }
+    }
+  }
+  return true;
+}
+
+bool Replicator::DrainAndAck(int from) {
+  drained_.clear();
+  std::vector<InPeer> before;
+  if (store_->durable()) before = in_;
+  bool ok = Drain();
+  if (ok && store_->durable()) ok = !StoreFailed(from, store_->Flush());
+  if (!ok) {
+    // Not kept: as if never received, so nothing is acknowledged and the senders resend.
+    if (store_->durable()) in_ = std::move(before);
+    return false;
+  }
+  for (int q : drained_) {
+    if (q != from) SendAck(q, false);
+  }
+  return true;
+}
+
+void Replicator::OnEffectsCausal(int from, const ReplMessage& m) {
+  InPeer& in = in_[from];
+  for (size_t i = 0; i < m.count; ++i) {
+    uint64_t seq = m.first_seq + i;
+    std::string_view effect = m.payload(i);
+    std::vector<Dep> deps;
+    if (m.causal && !DecodeDeps(&effect, static_cast<size_t>(n()), &deps)) {
+      ReportAnomaly(names_[from] + " sent an effect with a malformed vector: dropped");
+      return;
+    }
+    if (seq <= in.contiguous || in.held.count(seq) != 0) {
+      in.filtered++;
+      continue;
+    }
+    if (!opts_.config.causal) deps.clear();  // a causal sender, a receiver that is not
+    if (seq != in.contiguous + 1 || !Satisfied(from, deps)) in.held_count++;
+    in.held.emplace(seq, std::make_pair(std::string(effect), std::move(deps)));
+  }
+  if (DrainAndAck(from)) SendAck(from, false);
+}
+
 ReplPeerStats Replicator::Metrics(int peer) const {
   ReplPeerStats pm = out_[peer].m;
   pm.peer = names_[peer];
   pm.ops_lag = head_ - std::min(head_, out_[peer].acked);
   pm.effects_received = in_[peer].received;
   pm.effects_filtered = in_[peer].filtered;
+  pm.effects_held = in_[peer].held_count;
   return pm;
 }
 

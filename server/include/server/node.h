@@ -23,8 +23,10 @@
 // direction (this node's link to each peer):
 //   AASIM.REPL HELLO <from> <incarnation|0 while joining> <log head>
 //                                     -> :<highest incarnation of <from> seen>, or -ERR why
-//   AASIM.REPL MSG <from> <kind> <sender epoch> <epoch> <seq> <full ack> <count> <payload>...
+//   AASIM.REPL MSG <from> <kind> <sender epoch> <epoch> <seq> <flags> <count> <payload>...
 //                                     -> +OK (the answer to a message is another message)
+//     flags: 1 the ack is for a full state, 2 the payloads start with the writer's
+//     applied vector (causal delivery)
 //
 // Admin: `AASIM STATUS` (text), `AASIM DISCONNECT [PEER]` (drop the links to the peers;
 // they reconnect after 500ms and resume: a way to see a partial or a full sync).
@@ -66,6 +68,7 @@ struct NodeConfig {
   // The store (default: the in-memory store). `region` is this node's site number.
   cluster_sim::StoreFactory store_factory;
   size_t backlog_bytes = 1 << 20;
+  bool causal = false;  // causal delivery (cluster_sim::ReplicationConfig::causal)
   // 0: the store's recorded one, else the next after every peer's knowledge. Given, it must
   // be above what every peer has seen of this region (else Start fails).
   uint16_t incarnation = 0;

@@ -56,6 +56,7 @@ struct RunReport {
   uint64_t digest = 0;
   std::optional<SimTime> converged_after_heal;
   std::vector<RegionMetrics> metrics;
+  bool causal = false;  // the run used causal delivery
   // Final visible data per region (DumpAll), region order.
   std::vector<std::string> final_state;
 };
@@ -64,6 +65,7 @@ struct RunOptions {
   std::optional<uint64_t> seed;                   // overrides the file's seed
   std::function<void(const std::string&)> trace;  // every message event, when set
   StoreFactory store_factory;                     // default: the in-memory store
+  bool causal = false;  // causal delivery even if the file does not ask for it
   // Services for `NAME@REGION:` steps and `check:` steps, by name (the CLI registers
   // lending). One Service is made per run.
   std::map<std::string, ServiceFactory, std::less<>> services;

@@ -80,6 +80,7 @@ struct ReplicationSpec {
   std::optional<uint64_t> backlog_bytes;    // `backlog`: per region, default 1MB
   std::optional<uint64_t> max_batch_bytes;  // `max_batch`: effects per replayed message
   std::optional<SimTime> max_rto;           // `max_retry`: retransmission backoff cap
+  bool causal = false;                      // `causal`: causal delivery (replicator.h)
 };
 
 // `load:` (extension): generated client traffic, spread evenly over `duration`, which the

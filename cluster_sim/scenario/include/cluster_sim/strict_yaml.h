@@ -148,6 +148,8 @@ class StrictYaml {
   // Typed values of entry.value; every error points at ValueMark(entry) and reads
   // "WHAT: expected ..., got <Describe(value)>".
   Status Text(const YamlEntry& entry, std::string_view what, std::string* out) const;
+  // `true` or `false` (exactly; YAML 1.1's yes/no/on/off are refused as ambiguous).
+  Status Bool(const YamlEntry& entry, std::string_view what, bool* out) const;
   // A duration with a unit. kNonNegative: a negative one is "WHAT: must not be negative";
   // kNoSign: a sign is not a duration at all.
   enum class Sign { kAny, kNonNegative, kNoSign };

@@ -22,6 +22,12 @@
 //   - with a durable store (Redis) the region keeps its incarnation, data, log and progress:
 //     merges are acknowledged only once the store kept them (Flush) with the per-origin
 //     progress, and the store's log is trimmed of what every peer acknowledged.
+//   - with causal delivery (ReplicationConfig::causal) every effect and full state starts with
+//     its writer's applied vector, and a receiver holds an effect back until it has applied
+//     the writer's own earlier effects and everything the writer had applied of other logs.
+//     Effects are not relayed: an effect whose dependency sits behind a cut link waits for
+//     the heal. A durable log replayed after a process restart carries no vector (its
+//     effects are applied in their origin's order only).
 //   - incarnations only grow. A message from an older incarnation than one already seen is
 //     refused and reported (Anomalies()): it is either a stale message or a region that came
 //     back with an incarnation its peers already know, whose writes would otherwise be
@@ -33,6 +39,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -49,6 +56,10 @@ struct ReplicationConfig {
   size_t backlog_bytes = 1 << 20;     // per region (Redis Enterprise: 1% of data, >= 1 MB)
   size_t max_batch_bytes = 64 << 10;  // effects per retransmitted message
   SimTime max_rto{2'000'000};         // retransmission backoff cap
+  // Causal consistency (Redis Enterprise's option): each effect carries what its writer had
+  // applied of every log, and a region applies it only after all of that. Costs a vector of
+  // (incarnation, seq) per effect and per full state, and effects waiting at the receiver.
+  bool causal = false;
 };
 
 // What travels between regions. Effects carry consecutive sequence numbers of the sender's
@@ -63,6 +74,7 @@ struct ReplMessage {
   uint64_t first_seq = 0;      // kEffects: seq of payload 0
   uint64_t seq = 0;            // kAck: contiguous prefix held; kFullState: log head it covers
   bool full_ack = false;       // kAck: acknowledges a full state
+  bool causal = false;         // kEffects, kFullState: each payload starts with an applied vector
   uint32_t count = 0;          // kEffects, kFullState: number of payloads
   const void* body = nullptr;  // while being delivered: the std::string or the Payloads
 
@@ -103,6 +115,7 @@ struct ReplPeerStats {
   uint64_t effects_filtered = 0;  // duplicates from it dropped here
   uint64_t partial_syncs = 0;     // catch-ups by replay of the backlog
   uint64_t full_syncs = 0;        // catch-ups by a full state transfer
+  uint64_t effects_held = 0;      // causal: effects from it that waited for others first
 };
 
 class Replicator {
@@ -176,6 +189,10 @@ class Replicator {
   static std::string Origin(std::string_view region, uint32_t epoch);
 
  private:
+  struct Dep {
+    uint32_t epoch = 0;
+    uint64_t seq = 0;
+  };
   struct LogEntry {
     uint64_t seq;
     SimTime created;
@@ -203,6 +220,10 @@ class Replicator {
     uint64_t contiguous = 0;
     std::set<uint64_t> ahead;  // received beyond the contiguous prefix
     bool need_full = false;    // we restarted and wait for this peer's full state
+    // Causal: effects received but not applied (their dependencies are missing), by seq.
+    std::map<uint64_t, std::pair<std::string, std::vector<Dep>>> held;
+    Dep floor;  // causal: a full state merged here covered this origin's log up to here
+    uint64_t held_count = 0;  // causal: effects that could not be applied on arrival
     uint64_t received = 0;
     uint64_t filtered = 0;
   };
@@ -228,12 +249,23 @@ class Replicator {
   void TrimDurableLog();
 
   void OnEffects(int from, const ReplMessage& m);
+  void OnEffectsCausal(int from, const ReplMessage& m);
   void OnAck(int from, const ReplMessage& m);
   void OnFullState(int from, const ReplMessage& m);
   void OnSyncRequest(int from, const ReplMessage& m);
   // False (and reported) if m's incarnation is older than one already seen from `from`.
   bool AcceptEpoch(int from, const ReplMessage& m);
   void ResetInbound(int from, uint32_t epoch);
+  // Causal delivery.
+  std::string EncodeApplied() const;  // what this region has applied of every log
+  static bool DecodeDeps(std::string_view* payload, size_t n, std::vector<Dep>* deps);
+  uint64_t Applied(int origin, uint32_t epoch) const;
+  bool Satisfied(int from, const std::vector<Dep>& deps) const;
+  // Applies every held effect whose dependencies are met; false if a store failed.
+  bool Drain();
+  // Drains, makes it durable, and acknowledges to every origin that advanced but `from`.
+  bool DrainAndAck(int from);
+  bool ApplyFrom(int from, uint64_t seq, std::string_view effect);
   static void Advance(InPeer& in);
   void ApplyOrDie(std::string_view bytes);
   bool StoreFailed(int from, const Status& s);
@@ -254,6 +286,7 @@ class Replicator {
   std::vector<InPeer> in_;
   uint64_t local_writes_ = 0;
   uint64_t store_failures_ = 0;
+  std::set<int> drained_;  // origins whose contiguous prefix Drain advanced
   uint64_t anomalies_ = 0;
   std::string last_anomaly_;
 };
