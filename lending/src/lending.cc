@@ -171,18 +171,21 @@ bool LendingWorker::Process(const Entry& e, std::vector<std::string>* out, PollR
   return e.stream == kRequestStream ? Borrow(e, out, r) : Return(e, out, r);
 }
 
+std::string LendingWorker::Field(const Entry& e, const char* name) {
+  auto it = e.fields.find(name);
+  return it == e.fields.end() ? std::string() : it->second;
+}
+
+bool LendingWorker::Fail(std::string_view what, const Entry& e, const Reply& reply, PollResult* r) {
+  r->error = std::string(what) + " " + e.id + ": " + Describe(reply);
+  Abandon();
+  return false;
+}
+
 bool LendingWorker::Borrow(const Entry& e, std::vector<std::string>* out, PollResult* r) {
-  auto fail = [&](const Reply& reply) {
-    r->error = "request " + e.id + ": " + Describe(reply);
-    Abandon();
-    return false;
-  };
-  auto field = [&](const char* f) {
-    auto it = e.fields.find(f);
-    return it == e.fields.end() ? std::string() : it->second;
-  };
-  const std::string user = field("user_id");
-  const std::vector<std::string> requested = SplitBooks(field("book_ids"));
+  auto fail = [&](const Reply& reply) { return Fail("request", e, reply, r); };
+  const std::string user = Field(e, "user_id");
+  const std::vector<std::string> requested = SplitBooks(Field(e, "book_ids"));
   const std::string temp = RequestTempKey(e.id);
   const std::string stream(kRequestStream);
 
@@ -331,17 +334,9 @@ bool LendingWorker::Borrow(const Entry& e, std::vector<std::string>* out, PollRe
 }
 
 bool LendingWorker::Return(const Entry& e, std::vector<std::string>* out, PollResult* r) {
-  auto fail = [&](const Reply& reply) {
-    r->error = "return " + e.id + ": " + Describe(reply);
-    Abandon();
-    return false;
-  };
-  auto field = [&](const char* f) {
-    auto it = e.fields.find(f);
-    return it == e.fields.end() ? std::string() : it->second;
-  };
-  const std::string user = field("user_id");
-  const std::vector<std::string> books = SplitBooks(field("book_ids"));
+  auto fail = [&](const Reply& reply) { return Fail("return", e, reply, r); };
+  const std::string user = Field(e, "user_id");
+  const std::vector<std::string> books = SplitBooks(Field(e, "book_ids"));
   const std::string count_key = CountKey(user);
   EntryResult result{EntryResult::Kind::kReturn, e.id, user, "PROCESSED", {}, 0};
   for (int attempt = 0;; ++attempt) {

@@ -15,47 +15,6 @@
 
 namespace cluster_sim {
 
-// ---------------------------------------------------------------- hash slots
-
-namespace {
-
-constexpr std::array<uint16_t, 256> MakeCrc16Table() {
-  std::array<uint16_t, 256> table{};
-  for (int i = 0; i < 256; ++i) {
-    uint16_t crc = static_cast<uint16_t>(i << 8);
-    for (int bit = 0; bit < 8; ++bit) {
-      crc = static_cast<uint16_t>((crc & 0x8000) ? (crc << 1) ^ 0x1021 : crc << 1);
-    }
-    table[static_cast<size_t>(i)] = crc;
-  }
-  return table;
-}
-constexpr std::array<uint16_t, 256> kCrc16Table = MakeCrc16Table();
-
-}  // namespace
-
-uint16_t Crc16(std::string_view data) {
-  uint16_t crc = 0;
-  for (char c : data) {
-    crc = static_cast<uint16_t>((crc << 8) ^
-                                kCrc16Table[((crc >> 8) ^ static_cast<uint8_t>(c)) & 0xFF]);
-  }
-  return crc;
-}
-
-int KeySlot(std::string_view key) {
-  // CASE 1: a non-empty {tag}: hash only the tag (the first '{', the first '}' after it).
-  const size_t open = key.find('{');
-  if (open != std::string_view::npos) {
-    const size_t close = key.find('}', open + 1);
-    if (close != std::string_view::npos && close != open + 1) {
-      return Crc16(key.substr(open + 1, close - open - 1)) & (kHashSlots - 1);
-    }
-  }
-  // CASE 2: no '{', no '}' after it, or "{}": hash the whole key.
-  return Crc16(key) & (kHashSlots - 1);
-}
-
 int FirstSlot(int shard, int shards) {
   AASIM_CHECK(shards >= 1 && shards <= kHashSlots && shard >= 0 && shard <= shards);
   // round(shard * 16384 / shards), halves up, in integers.

@@ -96,12 +96,8 @@ class Parser : public StrictYaml {
                    "expected a map with name, regions and deployments, got " + Describe(root));
     }
     std::vector<Entry> entries;
-    AASIM_RETURN_IF_ERROR(Entries(root, "", &entries));
     std::map<std::string_view, const Entry*> found;
-    for (const Entry& e : entries) {
-      AASIM_RETURN_IF_ERROR(UnknownKey(e, "", kTopKeys, "key"));
-      found[e.key] = &e;
-    }
+    AASIM_RETURN_IF_ERROR(TopLevel(root, kTopKeys, &entries, &found));
     for (std::string_view required : {"name", "regions", "deployments"}) {
       if (found.count(required) == 0) {
         return Error(root.Mark(), "missing required key '" + std::string(required) + "'");

@@ -17,6 +17,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "cluster_sim/redis_syntax.h"
 #include "cluster_sim/strict_yaml.h"
 
 namespace cluster_sim {
@@ -44,13 +45,6 @@ constexpr std::string_view kGroupsForm =
 
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 std::string_view Trim(std::string_view s) {
@@ -221,12 +215,8 @@ Status Parser::ParseTop(const YAML::Node& root) {
                                   Describe(root));
   }
   std::vector<MapEntry> entries;
-  AASIM_RETURN_IF_ERROR(Entries(root, "", &entries));
   std::map<std::string_view, const MapEntry*> found;
-  for (const MapEntry& e : entries) {
-    AASIM_RETURN_IF_ERROR(UnknownKey(e, "", kTopLevelKeys, "key"));
-    found[e.key] = &e;
-  }
+  AASIM_RETURN_IF_ERROR(TopLevel(root, kTopLevelKeys, &entries, &found));
   for (std::string_view required : {"name", "regions", "steps"}) {
     if (required == "steps" && parse_options.steps_optional) continue;
     if (found.count(required) == 0) {
@@ -960,85 +950,6 @@ Result<Scenario> LoadScenarioFile(const std::string& path, const ParseOptions& o
   Result<std::string> text = strict_yaml::ReadFileText(path);
   if (!text.ok()) return text.status();
   return ParseScenario(*text, path, options);
-}
-
-Result<std::vector<std::string>> SplitCommand(std::string_view line) {
-  // Mirrors sdssplitargs() in Redis's sds.c, which redis-cli uses.
-  std::vector<std::string> args;
-  size_t i = 0;
-  const size_t n = line.size();
-  while (true) {
-    while (i < n && IsSpace(line[i])) ++i;
-    if (i >= n) return args;
-    std::string current;
-    bool in_double = false;
-    bool in_single = false;
-    bool done = false;
-    while (!done) {
-      const bool at_end = i >= n;
-      const char c = at_end ? '\0' : line[i];
-      if (in_double) {
-        if (at_end) return Status::InvalidArgument("unbalanced quotes");
-        if (c == '\\' && i + 3 < n && line[i + 1] == 'x' && HexValue(line[i + 2]) >= 0 &&
-            HexValue(line[i + 3]) >= 0) {
-          current += static_cast<char>(HexValue(line[i + 2]) * 16 + HexValue(line[i + 3]));
-          i += 3;
-        } else if (c == '\\' && i + 1 < n) {
-          ++i;
-          switch (line[i]) {
-            case 'n':
-              current += '\n';
-              break;
-            case 'r':
-              current += '\r';
-              break;
-            case 't':
-              current += '\t';
-              break;
-            case 'b':
-              current += '\b';
-              break;
-            case 'a':
-              current += '\a';
-              break;
-            default:
-              current += line[i];
-              break;
-          }
-        } else if (c == '"') {
-          if (i + 1 < n && !IsSpace(line[i + 1])) {
-            return Status::InvalidArgument("closing quote must be followed by a space");
-          }
-          done = true;
-        } else {
-          current += c;
-        }
-      } else if (in_single) {
-        if (at_end) return Status::InvalidArgument("unbalanced quotes");
-        if (c == '\\' && i + 1 < n && line[i + 1] == '\'') {
-          ++i;
-          current += '\'';
-        } else if (c == '\'') {
-          if (i + 1 < n && !IsSpace(line[i + 1])) {
-            return Status::InvalidArgument("closing quote must be followed by a space");
-          }
-          done = true;
-        } else {
-          current += c;
-        }
-      } else if (at_end || IsSpace(c)) {
-        done = true;
-      } else if (c == '"') {
-        in_double = true;
-      } else if (c == '\'') {
-        in_single = true;
-      } else {
-        current += c;
-      }
-      if (!at_end) ++i;
-    }
-    args.push_back(std::move(current));
-  }
 }
 
 }  // namespace cluster_sim

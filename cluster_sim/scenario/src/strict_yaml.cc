@@ -263,6 +263,17 @@ Status StrictYaml::Options(const YamlEntry& entry, std::string_view what,
   return Status::Ok();
 }
 
+Status StrictYaml::TopLevel(const YAML::Node& root, std::span<const std::string_view> allowed,
+                            std::vector<YamlEntry>* entries,
+                            std::map<std::string_view, const YamlEntry*>* found) const {
+  AASIM_RETURN_IF_ERROR(Entries(root, "", entries));
+  for (const YamlEntry& e : *entries) {
+    AASIM_RETURN_IF_ERROR(UnknownKey(e, "", allowed, "key"));
+    (*found)[e.key] = &e;
+  }
+  return Status::Ok();
+}
+
 Status StrictYaml::Text(const YamlEntry& entry, std::string_view what, std::string* out) const {
   if (!entry.value.IsScalar()) {
     return Error(ValueMark(entry),

@@ -104,6 +104,10 @@ class LendingWorker {
   enum class TxOutcome { kCommitted, kConflict, kRefused, kCommandFailed };
   TxOutcome Transact(const std::vector<std::vector<std::string>>& tx, cluster_sim::Reply* bad);
   void Abandon();
+  // A field of a stream entry ("" if absent).
+  static std::string Field(const Entry& e, const char* name);
+  // A command of entry `what` failed: the worker gives the entry up (a successor resumes it).
+  bool Fail(std::string_view what, const Entry& e, const cluster_sim::Reply& reply, PollResult* r);
 
   std::string name_;
   cluster_sim::Client& client_;

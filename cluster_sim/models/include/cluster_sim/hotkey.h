@@ -47,23 +47,12 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster_sim/redis_syntax.h"
 #include "cluster_sim/rng.h"
 #include "cluster_sim/status.h"
 #include "cluster_sim/time.h"
 
 namespace cluster_sim {
-
-inline constexpr int kHashSlots = 16384;
-
-// CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, no reflection; the checksum of
-// Redis Cluster (src/crc16.c). Crc16("123456789") == 0x31C3.
-uint16_t Crc16(std::string_view data);
-
-// Redis Cluster's hash slot of `key` (cluster.c keyHashSlot): if the key has a '{' and a
-// '}' after it with at least one character between them, only the characters between the
-// first '{' and the first '}' after it are hashed, else the whole key ("foo{}{bar}" hashes
-// whole). KeySlot("foo") == 12182.
-int KeySlot(std::string_view key);
 
 // The first slot of shard `shard` when `shards` shards split the 16384 slots into
 // contiguous ranges: round(shard * 16384 / shards), as redis-cli --cluster create assigns

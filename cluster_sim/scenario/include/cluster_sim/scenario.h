@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "cluster_sim/redis_syntax.h"
 #include "cluster_sim/status.h"
 #include "cluster_sim/strict_yaml.h"  // SourceMark
 #include "cluster_sim/time.h"
@@ -158,11 +159,5 @@ Result<Scenario> ParseScenario(std::string_view yaml_text, const std::string& fi
 
 // Reads and parses `path`. An unreadable file gives "PATH: cannot read file: <strerror>".
 Result<Scenario> LoadScenarioFile(const std::string& path, const ParseOptions& options = {});
-
-// Splits a command line with redis-cli's rules (sdssplitargs): arguments are separated by
-// whitespace; "double quotes" understand \" \\ \n \r \t \b \a and \xHH; 'single quotes' are
-// literal except \'; a closing quote must be followed by whitespace or the end. On failure the
-// Status message is the bare reason ("unbalanced quotes", ...), without a location.
-Result<std::vector<std::string>> SplitCommand(std::string_view line);
 
 }  // namespace cluster_sim

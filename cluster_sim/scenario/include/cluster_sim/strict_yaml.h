@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -140,6 +141,11 @@ class StrictYaml {
   // the keys are left to the caller (UnknownKey when it meets one it does not know).
   Status MapOf(const YamlEntry& entry, std::string_view what,
                std::span<const std::string_view> allowed, std::vector<YamlEntry>* out) const;
+  // The top level's entries (`root` must be a map: the caller says so), each key allowed,
+  // by key into *found (pointing into *entries).
+  Status TopLevel(const YAML::Node& root, std::span<const std::string_view> allowed,
+                  std::vector<YamlEntry>* entries,
+                  std::map<std::string_view, const YamlEntry*>* found) const;
   // MapOf, then UnknownKey for every key.
   Status Options(const YamlEntry& entry, std::string_view what,
                  std::span<const std::string_view> allowed, std::string_view noun,

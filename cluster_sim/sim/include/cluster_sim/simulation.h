@@ -45,8 +45,6 @@ struct RegionConfig {
   SimTime clock_skew{0};  // offset of this region's wall clock (last-write-wins timestamps)
 };
 
-using StoreFactory = std::function<std::unique_ptr<Store>(int region, crdt::ReplicaId self)>;
-
 struct SimConfig {
   uint64_t seed = 1;
   std::vector<RegionConfig> regions;  // sites are numbered in name order (LWW ties)

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -91,6 +92,10 @@ class Store {
   virtual crdt::ReplicaId self() const = 0;
   virtual size_t MemoryBytes() const = 0;
 };
+
+// Makes the store of region number `region` (its site) for replica `self`: how a simulation
+// or a node is given a backend (default: NewMemoryStore).
+using StoreFactory = std::function<std::unique_ptr<Store>(int region, crdt::ReplicaId self)>;
 
 // The embedded in-memory store (crdt::Keyspace plus the command engine).
 std::unique_ptr<Store> NewMemoryStore(crdt::ReplicaId self);
