@@ -26,8 +26,10 @@
 //   AASIM.REPL MSG <from> <kind> <sender epoch> <epoch> <seq> <full ack> <count> <payload>...
 //                                     -> +OK (the answer to a message is another message)
 //
-// Admin: `AASIM STATUS` (text), `AASIM DISCONNECT [PEER]` (drop the links to the peers;
-// they reconnect after 500ms and resume: a way to see a partial or a full sync).
+// Admin: `AASIM STATUS` (text), `AASIM DUMP` (the store's DumpAll text, as `aasim run`'s
+// final_state: compares a node's data with the simulator's), `AASIM DISCONNECT [PEER|ALL
+// [MS]]` (drop the links to the peers; they reconnect after MS, default 500ms, and resume:
+// a way to see a partial or a full sync, or to keep a pair cut).
 //
 // Sites: every node must be given the same set of regions (itself and its peers); sites are
 // numbered in name order, as in the simulator (last-write-wins ties). Timestamps for
