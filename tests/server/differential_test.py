@@ -21,7 +21,8 @@ every node's links to the peers it is not cut from are up and acknowledge all it
 (INFO activeactive). A heal is always followed by a `sync` (run until caught up) on both.
 
 Seeds: AASIM_SEED=S (or S1,S2,...) replays those sequences; without it, a fixed set runs.
-AASIM names the binary. On a failure the scenario file is kept and its path printed."""
+AASIM names the binary. On a failure the scenario files and the nodes' logs are kept and
+their directory printed."""
 import json
 import os
 import random
@@ -36,17 +37,17 @@ import redis
 
 AASIM = os.environ.get("AASIM", "aasim")
 REGIONS = ("A", "B", "C")
-DEFAULT_SEEDS = (1, 2, 3, 4, 5)
-STEPS = 60
+DEFAULT_SEEDS = tuple(range(1, 21))
+STEPS = 80
 HEADER_LINES = 7  # of the scenario file, before its first step
 CUT_MS = "3600000"  # AASIM DISCONNECT's longest pause: the link stays down until healed
 QUIESCE_TIMEOUT = 20  # seconds a node-side step may take to settle
 
-KEYS = {"counter": ["n1", "n2"], "string": ["s1", "s2"], "set": ["t1", "t2"],
-        "hash": ["h1", "h2"]}
+# Few keys, so that writes in regions cut from each other often meet on one key or field.
+KEYS = {"counter": ["n1", "n2"], "string": ["s1"], "set": ["t1", "t2"], "hash": ["h1"]}
 SHARED = "x"  # written by every type: concurrent SET and SADD keep both, WRONGTYPE replies
 ALL_KEYS = [k for ks in KEYS.values() for k in ks] + [SHARED]
-MEMBERS = ["a", "b", "c", "d"]
+MEMBERS = ["a", "b", "c"]
 FIELDS = ["f", "g", "h"]
 VALUES = ["0", "1", "7", "42", "v", "w"]
 # Replies without an order in Redis: compared as sorted members / sorted field-value pairs.
@@ -72,32 +73,49 @@ def all_pairs():
     return pairs_of(list(REGIONS))
 
 
+def writes(rng, fam, key):
+    m, f, v = rng.choice(MEMBERS), rng.choice(FIELDS), rng.choice(VALUES)
+    f2 = rng.choice([x for x in FIELDS if x != f])
+    return {
+        "counter": [["INCR", key], ["INCRBY", key, str(rng.randint(-5, 20))], ["DECR", key]],
+        "string": [["SET", key, v], ["SET", key, v], ["SETNX", key, v]],
+        "set": [["SADD", key, m], ["SADD", key] + rng.sample(MEMBERS, 2), ["SREM", key, m],
+                ["SREM", key] + rng.sample(MEMBERS, 2)],
+        "hash": [["HSET", key, f, v], ["HSET", key, f, v, f2, rng.choice(VALUES)],
+                 ["HDEL", key, f], ["HDEL", key, f, f2],
+                 ["HINCRBY", key, f, str(rng.randint(-3, 9))]],
+        "keys": [["DEL", key], ["DEL"] + rng.sample(ALL_KEYS, 2)],
+    }[fam]
+
+
+def reads(rng, fam, key):
+    return {
+        "counter": [["GET", key]],
+        "string": [["GET", key], ["MGET"] + rng.sample(ALL_KEYS, rng.randint(2, 3))],
+        "set": [["SMEMBERS", key], ["SISMEMBER", key, rng.choice(MEMBERS)], ["SCARD", key]],
+        "hash": [["HGET", key, rng.choice(FIELDS)], ["HGETALL", key]],
+        "keys": [["EXISTS", key], ["EXISTS"] + rng.sample(ALL_KEYS, 2)],
+    }[fam]
+
+
+def family_and_key(rng, families):
+    fam = rng.choice(families)
+    if fam == "keys" or rng.random() < 0.15:
+        return fam, rng.choice(ALL_KEYS)  # any type's key: WRONGTYPE, type conflicts
+    return fam, rng.choice(KEYS[fam])
+
+
 def command(rng):
     """One command, deterministic in its effect (no SPOP, no clock-reading command)."""
-    fam = rng.choice(["counter", "counter", "string", "string", "set", "set", "hash", "hash",
-                      "keys"])
-    if fam == "keys" or rng.random() < 0.15:
-        key = rng.choice(ALL_KEYS)  # any type's key: WRONGTYPE, conflicts
-    else:
-        key = rng.choice(KEYS[fam])
-    m, f, v = rng.choice(MEMBERS), rng.choice(FIELDS), rng.choice(VALUES)
-    if fam == "counter":
-        return rng.choice([["INCR", key], ["INCRBY", key, str(rng.randint(-5, 20))],
-                           ["DECR", key], ["GET", key]])
-    if fam == "string":
-        return rng.choice([["SET", key, v], ["SET", key, v], ["GET", key], ["SETNX", key, v],
-                           ["MGET"] + rng.sample(ALL_KEYS, rng.randint(2, 3))])
-    if fam == "set":
-        return rng.choice([["SADD", key, m], ["SADD", key] + rng.sample(MEMBERS, 2),
-                           ["SREM", key, m], ["SMEMBERS", key], ["SISMEMBER", key, m],
-                           ["SCARD", key]])
-    if fam == "hash":
-        f2 = rng.choice([x for x in FIELDS if x != f])
-        return rng.choice([["HSET", key, f, v], ["HSET", key, f, v, f2, rng.choice(VALUES)],
-                           ["HDEL", key, f], ["HGET", key, f], ["HGETALL", key],
-                           ["HINCRBY", key, f, str(rng.randint(-3, 9))]])
-    return rng.choice([["DEL", key], ["DEL"] + rng.sample(ALL_KEYS, 2), ["EXISTS", key],
-                       ["EXISTS"] + rng.sample(ALL_KEYS, 2)])
+    fam, key = family_and_key(rng, list(KEYS) + ["keys"])
+    return rng.choice(writes(rng, fam, key) + reads(rng, fam, key))
+
+
+def conflict(rng):
+    """Two writes to one key: run on both sides of a cut, they are concurrent."""
+    fam, key = family_and_key(rng, ["counter", "string", "string", "set", "hash", "hash"])
+    pick = lambda: ["DEL", key] if rng.random() < 0.1 else rng.choice(writes(rng, fam, key))
+    return pick(), pick()
 
 
 def partition(rng):
@@ -107,8 +125,9 @@ def partition(rng):
 
 def generate(seed, n=STEPS):
     """Steps: ("cmd", region, argv), ("partition", groups), ("heal", groups | "all"),
-    ("sync",). Partitions come both before the first write and between writes; every heal
-    is followed by a sync; the sequence ends healed and synced."""
+    ("sync",). Every sequence has a partition while writes go on (half of them one before
+    the first write too); every heal is followed by a sync; the sequence ends healed and
+    synced."""
     rng = random.Random(seed)
     steps, cut = [], set()
 
@@ -122,8 +141,9 @@ def generate(seed, n=STEPS):
     during = rng.randint(n // 4, n // 2)  # at least one partition while writes go on
     while len(steps) < n:
         r = rng.random()
-        if len(steps) == during and cut != all_pairs():
+        if during is not None and len(steps) >= during and cut != all_pairs():
             add_partition()
+            during = None
         elif r < 0.07 and cut != all_pairs():
             add_partition()
         elif r < 0.14 and cut:
@@ -137,6 +157,12 @@ def generate(seed, n=STEPS):
             steps.append(("sync",))
         elif r < 0.17:
             steps.append(("sync",))
+        elif r < 0.32 and cut:
+            x, y = sorted(cut)[rng.randrange(len(cut))]
+            if rng.random() < 0.5:
+                x, y = y, x
+            first, second = conflict(rng)
+            steps += [("cmd", x, first), ("cmd", y, second)]
         else:
             steps.append(("cmd", rng.choice(REGIONS), command(rng)))
     steps += [("heal", "all"), ("sync",)]
@@ -262,23 +288,27 @@ def free_port():
 
 
 class Nodes:
-    """Three `aasim node` processes, one per region, started together."""
+    """Three `aasim node` processes, one per region, started together; their stderr goes
+    to files named by `log_prefix` (a pipe nobody reads could fill and stall a node)."""
 
-    def __init__(self):
+    def __init__(self, log_prefix):
         self.ports = {r: free_port() for r in REGIONS}
         self.procs = {}
+        self.logs = {r: "%s-%s.log" % (log_prefix, r) for r in REGIONS}
         try:
             for r in REGIONS:
                 args = [AASIM, "node", "--region", r, "--listen", str(self.ports[r])]
                 for peer in REGIONS:
                     if peer != r:
                         args += ["--peer", "%s=127.0.0.1:%d" % (peer, self.ports[peer])]
-                self.procs[r] = subprocess.Popen(args, stdout=subprocess.PIPE,
-                                                 stderr=subprocess.PIPE, text=True)
+                with open(self.logs[r], "w") as log:
+                    self.procs[r] = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log,
+                                                     text=True)
             for r, p in self.procs.items():
                 line = p.stdout.readline()
                 if line.split() != [r, "127.0.0.1:%d" % self.ports[r]]:
-                    raise AssertionError("node %s: %r %s" % (r, line, p.stderr.read()))
+                    p.wait(10)
+                    raise AssertionError("node %s: %r %s" % (r, line, self.stderr(r)))
         except BaseException:
             self.stop()
             raise
@@ -293,8 +323,11 @@ class Nodes:
             p.kill()
             p.wait()
             p.stdout.close()
-            p.stderr.close()
         self.procs = {}
+
+    def stderr(self, region):
+        with open(self.logs[region]) as f:
+            return f.read()[-2000:]
 
     def run(self, argv, region):
         try:
@@ -337,12 +370,20 @@ class Nodes:
                                      % (QUIESCE_TIMEOUT, ", ".join(pending)))
             time.sleep(0.002)
 
+    def agree(self):
+        """Waits until every node holds the same data."""
+        deadline = time.monotonic() + QUIESCE_TIMEOUT
+        while len(set(self.dump())) != 1:
+            if time.monotonic() > deadline:
+                raise AssertionError("nodes settled but disagree: %r" % self.dump())
+            time.sleep(0.002)
+
     def dump(self):
         return [self.clients[r].execute_command("AASIM", "DUMP").decode() for r in REGIONS]
 
 
-def run_nodes(steps):
-    nodes = Nodes()
+def run_nodes(steps, log_prefix):
+    nodes = Nodes(log_prefix)
     try:
         replies, cut = {}, set()
         nodes.quiesce(cut)
@@ -358,9 +399,14 @@ def run_nodes(steps):
                 for pair in sorted(healed):
                     nodes.disconnect(pair, "0")
                     cut.discard(pair)
-            nodes.quiesce(cut)  # a sync step is this wait and nothing else
+            nodes.quiesce(cut)  # a sync step is this wait, and with no cut:
+            if st[0] == "sync" and not cut:
+                nodes.agree()
         assert not cut
         return replies, nodes.dump()
+    except AssertionError as e:
+        raise AssertionError("%s\nnodes' stderr:\n%s" % (e, "".join(
+            "%s: %s" % (r, nodes.stderr(r)) for r in REGIONS))) from e
     finally:
         nodes.stop()
 
@@ -391,44 +437,45 @@ def seeds():
     return [int(s) for s in env.split(",")] if env else list(DEFAULT_SEEDS)
 
 
+def check_seed(seed, workdir):
+    """Runs one sequence both ways; returns (commands, did the regions ever disagree)."""
+    steps = generate(seed)
+    path = os.path.join(workdir, "seed-%d.yaml" % seed)
+    with open(path, "w") as f:
+        f.write(scenario_yaml(seed, steps))
+    sim_replies, sim_final, disagreed = run_simulator(path, steps)
+    node_replies, node_final = run_nodes(steps, path[:-len(".yaml")])
+    diffs = compare(steps, sim_replies, sim_final, node_replies, node_final)
+    digests = fnv1a64(sim_final), fnv1a64(node_final)
+    print("seed %d: %d steps, %d commands, %d differences; digest simulator %s nodes %s"
+          % (seed, len(steps), len(sim_replies), len(diffs), *digests), flush=True)
+    if diffs or digests[0] != digests[1]:
+        raise AssertionError("nodes and simulator differ:\n" + "\n".join(diffs))
+    # The comparison is not vacuous: one changed reply is caught, and so is one region's
+    # changed data.
+    i = next(iter(sim_replies))
+    tampered = dict(sim_replies)
+    tampered[i] = ("str", "tampered")
+    assert len(compare(steps, tampered, sim_final, node_replies, node_final)) == 1
+    assert len(compare(steps, sim_replies, sim_final[:2] + ["tampered"], node_replies,
+                       node_final)) == 1
+    return len(sim_replies), disagreed
+
+
 class NodeVsSimulator(unittest.TestCase):
     def test_same_replies_and_data(self):
         workdir = tempfile.mkdtemp(prefix="aasim-differential-")
-        keep = False
         disagreed = False
-        try:
-            for seed in seeds():
-                steps = generate(seed)
-                path = os.path.join(workdir, "seed-%d.yaml" % seed)
-                with open(path, "w") as f:
-                    f.write(scenario_yaml(seed, steps))
-                sim_replies, sim_final, dis = run_simulator(path, steps)
-                disagreed |= dis
-                node_replies, node_final = run_nodes(steps)
-                diffs = compare(steps, sim_replies, sim_final, node_replies, node_final)
-                digests = fnv1a64(sim_final), fnv1a64(node_final)
-                print("seed %d: %d steps, %d commands, %d differences; digest simulator %s "
-                      "nodes %s" % (seed, len(steps), len(sim_replies), len(diffs), *digests),
-                      flush=True)
-                if diffs or digests[0] != digests[1]:
-                    keep = True
-                    self.fail("AASIM_SEED=%d: nodes and simulator differ (scenario kept: %s)\n%s"
-                              % (seed, path, "\n".join(diffs)))
-                # The comparison is not vacuous: one changed reply is caught, and so is one
-                # changed region's data.
-                i = next(iter(sim_replies))
-                tampered = dict(sim_replies)
-                tampered[i] = ("str", "tampered")
-                self.assertEqual(len(compare(steps, tampered, sim_final, node_replies,
-                                             node_final)), 1)
-                self.assertEqual(len(compare(steps, sim_replies, [""] + sim_final[1:],
-                                             node_replies, node_final)),
-                                 0 if sim_final[0] == "" else 1)
-            # Partitions did cut: at some step the regions' values differed.
-            self.assertTrue(disagreed, "no step ever saw the regions disagree")
-        finally:
-            if not keep:
-                shutil.rmtree(workdir, ignore_errors=True)
+        for seed in seeds():
+            try:
+                _, dis = check_seed(seed, workdir)
+            except AssertionError as e:
+                self.fail("AASIM_SEED=%d: %s\n(scenario and node logs kept in %s)"
+                          % (seed, e, workdir))
+            disagreed |= dis
+        shutil.rmtree(workdir, ignore_errors=True)
+        # Partitions did cut: at some step the regions held different values.
+        self.assertTrue(disagreed, "no step ever saw the regions disagree")
 
 
 if __name__ == "__main__":
