@@ -439,6 +439,10 @@ Reply Node::Impl::Admin(const std::vector<std::string>& argv) {
     }
     return Reply::Bulk(s);
   }
+  if (argv.size() == 2 && IEquals(argv[1], "DUMP")) {
+    if (!repl) return Joining();
+    return Reply::Bulk(store->DumpAll());  // the canonical text `aasim run` calls final_state
+  }
   if (argv.size() >= 2 && argv.size() <= 4 && IEquals(argv[1], "DISCONNECT")) {
     // AASIM DISCONNECT [PEER|ALL [MS]]: drops this node's links to its peers (or to one);
     // they reconnect after MS milliseconds (default 500) and resume from what each peer
@@ -463,7 +467,7 @@ Reply Node::Impl::Admin(const std::vector<std::string>& argv) {
     return Reply::Integer(n);
   }
   return Reply::Error(
-      "ERR unknown AASIM subcommand for a node (STATUS, DISCONNECT [PEER|ALL [MS]])");
+      "ERR unknown AASIM subcommand for a node (STATUS, DUMP, DISCONNECT [PEER|ALL [MS]])");
 }
 
 std::string Node::Impl::InfoActiveActive() {

@@ -28,8 +28,10 @@
 //     flags: 1 the ack is for a full state, 2 the payloads start with the writer's
 //     applied vector (causal delivery)
 //
-// Admin: `AASIM STATUS` (text), `AASIM DISCONNECT [PEER]` (drop the links to the peers;
-// they reconnect after 500ms and resume: a way to see a partial or a full sync).
+// Admin: `AASIM STATUS` (text), `AASIM DUMP` (the store's DumpAll text, as `aasim run`'s
+// final_state: compares a node's data with the simulator's), `AASIM DISCONNECT [PEER|ALL
+// [MS]]` (drop the links to the peers; they reconnect after MS, default 500ms, and resume:
+// a way to see a partial or a full sync, or to keep a pair cut).
 //
 // Sites: every node must be given the same set of regions (itself and its peers); sites are
 // numbered in name order, as in the simulator (last-write-wins ties). Timestamps for
