@@ -385,6 +385,10 @@ struct RedisStore::Impl {
     }
     std::string why;
     std::optional<crdt::Keyspace> loaded = crdt::Keyspace::Decode(state, ks.self(), &why);
+    if (!loaded) {  // metadata written before values carried a bounded-counter part
+      state[0] = 0;
+      loaded = crdt::Keyspace::Decode(state, ks.self(), nullptr);
+    }
     if (!loaded) {
       return Status::InvalidArgument(Where() + ": malformed aasim data under '" + opt.prefix +
                                      ":': " + why);
