@@ -7,6 +7,7 @@ namespace crdt {
 // ---- KeyValue ----
 
 KeyValue::Type KeyValue::VisibleType() const {
+  if (!bc.empty()) return Type::kBoundedCounter;
   if (str.Present()) return Type::kString;
   if (!hash.empty()) return Type::kHash;
   if (!set.empty()) return Type::kSet;
@@ -21,6 +22,8 @@ const char* TypeName(KeyValue::Type t) {
       return "hash";
     case KeyValue::Type::kSet:
       return "set";
+    case KeyValue::Type::kBoundedCounter:
+      return "bcounter";
     case KeyValue::Type::kNone:
       break;
   }
@@ -32,16 +35,21 @@ void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
   str.Join(other.str, my_cc, other_cc);
   set.Join(other.set, my_cc, other_cc, other_complete, keep_empty);
   hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
+  bc.Merge(other.bc);
 }
 
-void KeyValue::Encode(Encoder* enc) const {
+void KeyValue::Encode(Encoder* enc, bool with_bc) const {
   str.Encode(enc);
   set.Encode(enc);
   hash.Encode(enc);
+  if (with_bc) bc.Encode(enc);
 }
 
-bool KeyValue::Decode(Decoder* dec) {
-  return str.Decode(dec) && set.Decode(dec) && hash.Decode(dec);
+bool KeyValue::Decode(Decoder* dec, bool with_bc) {
+  if (!str.Decode(dec) || !set.Decode(dec) || !hash.Decode(dec)) return false;
+  if (with_bc) return bc.Decode(dec);
+  bc = BoundedCounter();
+  return true;
 }
 
 namespace {
@@ -289,6 +297,34 @@ bool Keyspace::HDel(std::string_view key, std::string_view field, Keyspace* delt
   return removed;
 }
 
+template <typename Op>
+BoundedStatus Keyspace::BcUpdate(std::string_view key, Keyspace* delta, Op op) {
+  KeyValue& v = Slot(key);
+  BoundedCounter scratch;
+  BoundedStatus s = op(v.bc, delta ? &scratch : nullptr);
+  if (s == BoundedStatus::kOk && delta) DeltaSlot(delta, key).bc.Merge(scratch);
+  DropIfEmpty(key);
+  return s;
+}
+
+BoundedStatus Keyspace::BcIncrBy(std::string_view key, int64_t n, Keyspace* delta) {
+  return BcUpdate(key, delta, [&](BoundedCounter& bc, BoundedCounter* d) {
+    return bc.IncrementAs(self_, n, d);
+  });
+}
+
+BoundedStatus Keyspace::BcDecrBy(std::string_view key, int64_t n, Keyspace* delta) {
+  return BcUpdate(key, delta, [&](BoundedCounter& bc, BoundedCounter* d) {
+    return bc.DecrementAs(self_, n, d);
+  });
+}
+
+BoundedStatus Keyspace::BcTransfer(std::string_view key, int64_t n, ReplicaId to, Keyspace* delta) {
+  return BcUpdate(key, delta, [&](BoundedCounter& bc, BoundedCounter* d) {
+    return bc.TransferAs(self_, to, n, d);
+  });
+}
+
 bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   auto it = keys_.find(key);
   if (it == keys_.end()) return false;
@@ -330,11 +366,13 @@ void Keyspace::Merge(const Keyspace& other) {
 
 std::string Keyspace::Encode() const {
   Encoder enc;
-  enc.PutByte(key_complete_ ? 1 : 0);
+  bool with_bc = false;
+  for (const auto& kv : keys_) with_bc |= !kv.second.bc.empty();
+  enc.PutByte(static_cast<uint8_t>((key_complete_ ? 1 : 0) | (with_bc ? 2 : 0)));
   enc.PutVarint(keys_.size());
   if (keys_.size() == 1) {  // a one-key delta (most effects): nothing to sort
     enc.PutBytes(keys_.begin()->first);
-    keys_.begin()->second.Encode(&enc);
+    keys_.begin()->second.Encode(&enc, with_bc);
   } else {
     std::vector<const std::pair<const std::string, KeyValue>*> order;
     order.reserve(keys_.size());
@@ -342,7 +380,7 @@ std::string Keyspace::Encode() const {
     std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
     for (const auto* kv : order) {
       enc.PutBytes(kv->first);
-      kv->second.Encode(&enc);
+      kv->second.Encode(&enc, with_bc);
     }
   }
   cc_.Encode(&enc);
@@ -359,8 +397,8 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
   };
   uint8_t flags = 0;
   uint64_t n = 0;
-  if (!dec.GetByte(&flags) || flags > 1 || !dec.GetCount(&n, 4)) return fail("bad keyspace header");
-  ks.key_complete_ = flags == 1;
+  if (!dec.GetByte(&flags) || flags > 3 || !dec.GetCount(&n, 4)) return fail("bad keyspace header");
+  ks.key_complete_ = (flags & 1) != 0;
   std::string prev;
   for (uint64_t i = 0; i < n; ++i) {
     std::string_view key;
@@ -370,7 +408,7 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
       return fail("keys not sorted");
     }
     KeyValue v;
-    if (!v.Decode(&dec)) return fail("bad key value");
+    if (!v.Decode(&dec, (flags & 2) != 0)) return fail("bad key value");
     prev.assign(key.data(), key.size());
     ks.keys_.emplace(prev, std::move(v));
   }
@@ -392,8 +430,8 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
   };
   uint8_t flags = 0;
   uint64_t n = 0;
-  if (!dec.GetByte(&flags) || flags > 1 || !dec.GetCount(&n, 4)) return fail("bad keyspace header");
-  if (flags == 0) {
+  if (!dec.GetByte(&flags) || flags > 3 || !dec.GetCount(&n, 4)) return fail("bad keyspace header");
+  if ((flags & 1) == 0) {
     // A full state: its join also visits the keys it does not list (rare: full syncs).
     std::optional<Keyspace> other = Decode(bytes, self_, error);
     if (!other) return false;
@@ -411,7 +449,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
       dec.Fail("keys not sorted");
       return fail("keys not sorted");
     }
-    if (!s.values_[i].Decode(&dec)) return fail("bad key value");
+    if (!s.values_[i].Decode(&dec, (flags & 2) != 0)) return fail("bad key value");
     s.keys_.push_back(key);
   }
   if (!s.cc_.Decode(&dec)) return fail("bad causal context");
@@ -436,6 +474,8 @@ std::string Keyspace::Dump(std::string_view key) const {
   const KeyValue* v = Find(key);
   Type t = v ? v->VisibleType() : Type::kNone;
   switch (t) {
+    case Type::kBoundedCounter:
+      return std::to_string(v->bc.Value());
     case Type::kString:
       return *v->str.Value();
     case Type::kSet: {
@@ -482,7 +522,7 @@ size_t Keyspace::MemoryBytes() const {
   for (const auto& [k, v] : keys_) {
     n += sizeof(std::pair<const std::string, KeyValue>) + 16 +
          (k.capacity() > 15 ? k.capacity() + 1 : 0);
-    n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes();
+    n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes() + v.bc.HeapBytes();
   }
   return n;
 }

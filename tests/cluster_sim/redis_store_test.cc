@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "bounded_counter_script.h"
 #include "cluster_sim/client.h"
 #include "cluster_sim/redis_server.h"
 #include "cluster_sim/rng.h"
@@ -84,7 +85,8 @@ std::vector<std::string> RandomCommand(Rng& rng) {
   auto member = [&] { return "m" + std::to_string(rng.Uniform(6)); };
   auto field = [&] { return "f" + std::to_string(rng.Uniform(4)); };
   auto num = [&] { return std::to_string(rng.Range(-20, 20)); };
-  switch (rng.Uniform(24)) {
+  auto amount = [&] { return std::to_string(1 + rng.Uniform(12)); };
+  switch (rng.Uniform(28)) {
     case 0:
       return {"SET", key(), "v" + std::to_string(rng.Uniform(100))};
     case 1:
@@ -131,6 +133,14 @@ std::vector<std::string> RandomCommand(Rng& rng) {
       return {"SETNX", key(), "n"};
     case 22:
       return {"HSETNX", key(), field(), "y"};
+    case 23:
+      return {"BC.INCRBY", key(), amount()};
+    case 24:
+      return {"BC.DECRBY", key(), amount()};
+    case 25:  // A is site0, B site1 (the stores are not told names)
+      return {"BC.TRANSFER", key(), amount(), rng.OneIn(2) ? "site0" : "site1"};
+    case 26:
+      return {"BC.RIGHTS", key()};
     default:
       return {"MGET", key(), key()};
   }
@@ -149,6 +159,11 @@ void ExpectNativeValuesEqual(Store& memory, RawRedis& raw, const std::string& pr
   EXPECT_EQ(native, keys);
   for (const std::string& k : keys) {
     Reply type = memory.Execute({"TYPE", k}, 0, nullptr);
+    if (type.str == "bcounter") {  // a bounded counter is a string of its value
+      EXPECT_EQ(raw.Run({"TYPE", k}), Reply::Status("string")) << k;
+      EXPECT_EQ(raw.Run({"GET", k}), memory.Execute({"GET", k}, 0, nullptr)) << k;
+      continue;
+    }
     EXPECT_EQ(raw.Run({"TYPE", k}), type) << k;
     if (type.str == "string") {
       EXPECT_EQ(raw.Run({"GET", k}), memory.Execute({"GET", k}, 0, nullptr)) << k;
@@ -243,10 +258,11 @@ TEST_P(RedisDifferentialTest, SameRepliesEffectsDumpsAndNativeValues) {
   EXPECT_EQ((*reopened)->FullState(), memory->FullState());
   EXPECT_EQ((*reopened)->LogHead(), local_writes);
   EXPECT_EQ((*reopened)->Progress("B#1"), peer_seq);
-  // And it continues with the same dots: the next write's effect is the memory store's.
+  // And it continues with the same dots: the next write's effect is the memory store's
+  // (on a key the random commands never touch: one of theirs may hold a bounded counter).
   std::string e_mem, e_redis;
-  EXPECT_EQ((*reopened)->Execute({"INCR", "k1"}, 5'000'000, &e_redis),
-            memory->Execute({"INCR", "k1"}, 5'000'000, &e_mem));
+  EXPECT_EQ((*reopened)->Execute({"INCR", "fresh"}, 5'000'000, &e_redis),
+            memory->Execute({"INCR", "fresh"}, 5'000'000, &e_mem));
   EXPECT_EQ(e_redis, e_mem);
   // The log holds every local effect, in order.
   auto log = (*reopened)->ReadLog(1, local_writes + 1);
@@ -263,6 +279,65 @@ TEST_P(RedisDifferentialTest, SameRepliesEffectsDumpsAndNativeValues) {
 INSTANTIATE_TEST_SUITE_P(Seeds, RedisDifferentialTest, ::testing::Values(1, 2, 3, 42));
 
 // ------------------------------------------------------------------------- features
+
+// The BC.* script (bounded_counter_script.h) with region A on Redis and on memory, B on
+// memory: the expected replies, the same effects, the native value a string of the
+// counter's value (GET from a plain client), and a reopened store holding the same.
+TEST(RedisStoreTest, BoundedCounterScriptAndNativeValue) {
+  AASIM_LAUNCH_REDIS(server);
+  auto opened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  std::unique_ptr<RedisStore> redis = std::move(opened).value();
+  std::unique_ptr<Store> memory = NewMemoryStore(kA);
+  std::unique_ptr<Store> b = NewMemoryStore(kB);
+  for (Store* s : {static_cast<Store*>(redis.get()), memory.get(), b.get()}) {
+    s->SetRegionNames({"A", "B"});
+  }
+  RawRedis raw(server->port());
+  std::vector<std::string> from_a, from_b;
+  uint64_t b_seq = 0;
+  int64_t clock = 1000;
+  for (const testing::BcStep& step : testing::BoundedCounterScript()) {
+    SCOPED_TRACE(std::string(1, step.region) + ": " + step.command);
+    std::vector<std::string> argv;
+    for (size_t i = 0; i < step.command.size();) {
+      size_t j = std::min(step.command.find(' ', i), step.command.size());
+      argv.push_back(step.command.substr(i, j - i));
+      i = j + 1;
+    }
+    clock += 1000;
+    if (step.region == 'S') {
+      for (const std::string& e : from_a) ASSERT_TRUE(b->Merge(e).ok());
+      for (const std::string& e : from_b) {
+        ASSERT_TRUE(memory->Merge(e).ok());
+        ASSERT_TRUE(redis->MergeFrom("B#1", ++b_seq, e).ok());
+      }
+      ASSERT_TRUE(redis->Flush().ok());
+      from_a.clear();
+      from_b.clear();
+    } else if (step.region == 'B') {
+      std::string effect;
+      EXPECT_EQ(b->Execute(argv, clock, &effect), step.want);
+      if (!effect.empty()) from_b.push_back(std::move(effect));
+    } else {
+      std::string e_mem, e_redis;
+      EXPECT_EQ(memory->Execute(argv, clock, &e_mem), step.want);
+      EXPECT_EQ(redis->Execute(argv, clock, &e_redis), step.want);
+      EXPECT_EQ(e_redis, e_mem);
+      if (!e_mem.empty()) from_a.push_back(std::move(e_mem));
+    }
+  }
+  EXPECT_EQ(redis->FullState(), memory->FullState());
+  EXPECT_EQ(raw.Run({"GET", "acct"}), Reply::Bulk("5"));
+  EXPECT_EQ(raw.Run({"TYPE", "acct"}), Reply::Status("string"));
+  EXPECT_EQ(raw.Run({"GET", "big"}), Reply::Bulk("0"));
+  auto reopened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+  (*reopened)->SetRegionNames({"A", "B"});
+  EXPECT_EQ((*reopened)->FullState(), memory->FullState());
+  EXPECT_EQ((*reopened)->Execute({"BC.RIGHTS", "acct"}, clock, nullptr),
+            memory->Execute({"BC.RIGHTS", "acct"}, clock, nullptr));
+}
 
 TEST(RedisStoreTest, CounterIsANativeStringAndKeyVersionsMove) {
   AASIM_LAUNCH_REDIS(server);

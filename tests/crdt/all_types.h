@@ -1,4 +1,4 @@
-// The six CRDT types the typed property suites run over (convergence, lattice laws,
+// The seven CRDT types the typed property suites run over (convergence, lattice laws,
 // encoding), with readable test names (ConvergenceTest/PnCounter.*).
 #pragma once
 
@@ -11,8 +11,9 @@
 
 namespace crdt_test {
 
-using AllTypes = testing::Types<PnCounterTraits, LwwRegisterTraits, AwOrSetTraits,
-                                StringValueTraits, OrMapTraits, KeyspaceTraits>;
+using AllTypes =
+    testing::Types<PnCounterTraits, LwwRegisterTraits, AwOrSetTraits, StringValueTraits,
+                   OrMapTraits, KeyspaceTraits, BoundedCounterTraits>;
 
 class TypeNames {
  public:
@@ -23,6 +24,7 @@ class TypeNames {
     if (std::is_same_v<T, AwOrSetTraits>) return "AwOrSet";
     if (std::is_same_v<T, StringValueTraits>) return "StringValue";
     if (std::is_same_v<T, OrMapTraits>) return "OrMap";
+    if (std::is_same_v<T, BoundedCounterTraits>) return "BoundedCounter";
     return "Keyspace";
   }
 };

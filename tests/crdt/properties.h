@@ -8,7 +8,10 @@
 //   is overwritten/removed iff some operation that observed it overwrote/removed it; an increment
 //   is cancelled iff some SET/DEL observed it. Counter observation is per origin and prefix-closed
 //   (a counter delta carries the origin's cumulative total), everything else is exact.
-// - Traits per CRDT type (PnCounterTraits ... KeyspaceTraits): how to make a replica, apply a
+//   Bounded-counter events are causal: a replica that learns one learns every event its
+//   maker knew when it made it (a bounded-counter delta is its replica's whole state); the
+//   value and each replica's rights are sums over the known events.
+// - Traits per CRDT type (PnCounterTraits ... BoundedCounterTraits): how to make a replica, apply a
 //   random mutator (and record it in the model), encode, and print the visible value.
 // - CheckLatticeLaws<Traits>(seed, &why) and CheckConvergence<Traits>(seed, &why): one
 //   randomized run each; false plus an explanation (the law, the values, the operation
@@ -30,6 +33,7 @@
 #include <vector>
 
 #include "crdt/aw_or_set.h"
+#include "crdt/bounded_counter.h"
 #include "crdt/dot.h"
 #include "crdt/keyspace.h"
 #include "crdt/lww_register.h"
@@ -148,6 +152,42 @@ class SemanticsModel {
     return Commit(std::move(op));
   }
 
+  // Bounded counter: an increment, a decrement and a transfer of n rights to replica `to`.
+  int BcIncr(int who, int64_t n) { return BcOp(who, Effect::kBcIncr, n, who); }
+  int BcDecr(int who, int64_t n) { return BcOp(who, Effect::kBcDecr, n, who); }
+  int BcTransfer(int who, int to, int64_t n) { return BcOp(who, Effect::kBcTransfer, n, to); }
+  // The value and replica r's rights as `viewer` sees them (-1: everything delivered).
+  int64_t BcValue(int viewer) const {
+    int64_t v = 0;
+    for (const Op& op : ops_) {
+      if (!Visible(op.id, viewer)) continue;
+      if (op.effect == Effect::kBcIncr) v += op.by;
+      if (op.effect == Effect::kBcDecr) v -= op.by;
+    }
+    return v;
+  }
+  int64_t BcRights(int r, int viewer) const {
+    int64_t v = 0;
+    for (const Op& op : ops_) {
+      if (!Visible(op.id, viewer)) continue;
+      if (op.effect == Effect::kBcIncr && op.who == r) v += op.by;
+      if (op.effect == Effect::kBcDecr && op.who == r) v -= op.by;
+      if (op.effect == Effect::kBcTransfer && op.who == r) v -= op.by;
+      if (op.effect == Effect::kBcTransfer && op.to == r) v += op.by;
+    }
+    return v;
+  }
+  // Replicas some bounded-counter event involves (maker or receiver), sorted.
+  std::set<int> BcReplicas(int viewer) const {
+    std::set<int> out;
+    for (const Op& op : ops_) {
+      if (!Visible(op.id, viewer) || op.to < 0) continue;
+      out.insert(op.who);
+      out.insert(op.to);
+    }
+    return out;
+  }
+
   // ---- replication ----
   void Deliver(int op, int to) { Know(to, op); }
   void MergeState(int from, int to) {
@@ -253,7 +293,7 @@ class SemanticsModel {
   }
 
  private:
-  enum class Effect { kNone, kWrite, kIncr, kAdd };
+  enum class Effect { kNone, kWrite, kIncr, kAdd, kBcIncr, kBcDecr, kBcTransfer };
   struct Op {
     int id = 0;
     int who = 0;
@@ -265,7 +305,18 @@ class SemanticsModel {
     int index = 0;           // kIncr: 1-based position among who's increments of obj
     std::vector<int> kills;  // writes/adds this op observed and overwrote or removed
     std::vector<std::pair<Obj, std::vector<int>>> resets;  // obj, observed prefix per origin
+    int to = -1;              // bounded counter: the receiving replica (who for kBcIncr/kBcDecr)
+    std::vector<int> causes;  // bounded counter: the events who knew when it made this one
   };
+
+  int BcOp(int who, Effect effect, int64_t n, int to) {
+    Op op = Begin(who);
+    op.effect = effect;
+    op.by = n;
+    op.to = to;
+    op.causes.assign(known_[who].begin(), known_[who].end());
+    return Commit(std::move(op));
+  }
 
   Op Begin(int who) const {
     Op op;
@@ -302,6 +353,7 @@ class SemanticsModel {
   void Know(int who, int id) {
     if (!known_[who].insert(id).second) return;
     const Op& op = ops_[id];
+    for (int cause : op.causes) Know(who, cause);
     if (op.effect == Effect::kIncr) {
       std::vector<int>& p = prefix_[who][op.obj];
       p.resize(replicas_, 0);
@@ -689,6 +741,69 @@ struct KeyspaceTraits {
         s += " " + f + "=" + WinnerString(m.RegisterWinner(SemanticsModel::Field(key, f), who));
       }
       s += "; ";
+    }
+    return s;
+  }
+};
+
+// The bounded counter: increments, decrements and transfers among the replicas of a run.
+// Its local view is exact (bounded-counter events are causal in the model), so the local
+// checks also check every refusal and the rights each replica holds.
+struct BoundedCounterTraits {
+  using Crdt = crdt::BoundedCounter;
+  static constexpr bool kHasLocalView = true;
+  static Crdt Make(crdt::ReplicaId r) { return Crdt(r); }
+  static std::string Encode(const Crdt& x) { return x.Encode(); }
+  static std::optional<Crdt> Decode(std::string_view b, std::string* e) {
+    return Crdt::Decode(b, e);
+  }
+  static OpResult<Crdt> RandomOp(Crdt& x, OpContext& c) {
+    OpResult<Crdt> r;
+    const int64_t held = c.model.BcRights(c.who, c.who);
+    uint64_t k = c.rng.Uniform(10);
+    crdt::BoundedStatus s = crdt::BoundedStatus::kOk;
+    if (k < 4) {
+      int64_t n = c.rng.Range(1, 5);
+      r.desc = "BC.INCRBY " + std::to_string(n);
+      r.delta = x.Increment(n, &s);
+      if (r.delta) r.op = c.model.BcIncr(c.who, n);
+      if (!r.delta) r.error = "increment refused";
+      return r;
+    }
+    int64_t n = c.rng.Range(1, 6);
+    if (k < 7 || c.model.replicas() < 2) {
+      r.desc = "BC.DECRBY " + std::to_string(n) + " (model rights " + std::to_string(held) + ")";
+      r.delta = x.Decrement(n, &s);
+      if (r.delta) r.op = c.model.BcDecr(c.who, n);
+    } else {
+      int to = (c.who + 1 + c.rng.Index(static_cast<size_t>(c.model.replicas() - 1))) %
+               c.model.replicas();
+      r.desc = "BC.TRANSFER " + std::to_string(n) + " to r" + std::to_string(to) +
+               " (model rights " + std::to_string(held) + ")";
+      r.delta = x.Transfer(n, ReplicaOf(to), &s);
+      if (r.delta) r.op = c.model.BcTransfer(c.who, to, n);
+    }
+    const bool want_ok = held >= n;
+    if (want_ok != r.delta.has_value() ||
+        (!want_ok && s != crdt::BoundedStatus::kInsufficientRights)) {
+      r.error = r.desc + ": status " + std::to_string(static_cast<int>(s));
+    }
+    return r;
+  }
+  // "v=<value> r<i>=<rights> ..." for every replica the state mentions.
+  static std::string Visible(const Crdt& x) {
+    std::string s = "v=" + std::to_string(x.Value());
+    for (crdt::ReplicaId id : x.Replicas()) {
+      s += " r" + std::to_string(crdt::SiteOf(id) - 1) + "=" + std::to_string(x.Rights(id));
+    }
+    return s;
+  }
+  static std::string ModelVisible(const SemanticsModel& m) { return ModelLocalVisible(m, -1); }
+  static std::string LocalVisible(const Crdt& x) { return Visible(x); }
+  static std::string ModelLocalVisible(const SemanticsModel& m, int who) {
+    std::string s = "v=" + std::to_string(m.BcValue(who));
+    for (int i : m.BcReplicas(who)) {
+      s += " r" + std::to_string(i) + "=" + std::to_string(m.BcRights(i, who));
     }
     return s;
   }

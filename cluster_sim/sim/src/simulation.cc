@@ -128,6 +128,7 @@ struct Simulation::Impl {
                                        sorted.begin());
       reg.clock_skew = config.regions[i].clock_skew;
       reg.store = config.store_factory(i, reg.id(1));
+      reg.store->SetRegionNames(sorted);
       reg.transport = std::make_unique<SimTransport>(network, i);
       Replicator::Options opts;
       opts.self = i;

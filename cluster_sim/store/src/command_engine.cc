@@ -30,13 +30,16 @@ constexpr std::string_view kOverflow = "ERR increment or decrement would overflo
 constexpr std::string_view kHashNotInteger = "ERR hash value is not an integer";
 constexpr std::string_view kSyntax = "ERR syntax error";
 
+constexpr std::string_view kNotPositive = "ERR value is out of range, must be positive";
+
 // Everything a command handler sees.
 struct Ctx {
   crdt::Keyspace& ks;
   const std::vector<std::string>& argv;
   int64_t now_us;
-  crdt::Keyspace* delta;  // where this command's effect goes; null: not recorded
-  bool wrote = false;     // set by handlers that changed this region's view
+  crdt::Keyspace* delta;                    // where this command's effect goes; null: not recorded
+  const std::vector<std::string>& regions;  // names in site order (may be empty)
+  bool wrote = false;                       // set by handlers that changed this region's view
 };
 
 Reply Err(std::string_view text) { return Reply::Error(std::string(text)); }
@@ -73,7 +76,13 @@ Reply Echo(Ctx& c) { return Reply::Bulk(c.argv[1]); }
 
 // ---------------------------------------------------------------- strings
 
+bool IsBoundedCounter(const Ctx& c, std::string_view key) {
+  return c.ks.TypeOf(key) == Type::kBoundedCounter;
+}
+
+// GET (and MGET) read a bounded counter's value as a string, as the Redis backend keeps it.
 Reply Get(Ctx& c) {
+  if (IsBoundedCounter(c, c.argv[1])) return Reply::Bulk(c.ks.Dump(c.argv[1]));
   if (!TypeIs(c, c.argv[1], Type::kString)) return Err(kWrongType);
   return OptionalBulk(c.ks.Get(c.argv[1]));
 }
@@ -122,6 +131,7 @@ Reply Set(Ctx& c) {
   }
   bool exists = c.ks.TypeOf(key) != Type::kNone;
   if ((nx && exists) || (xx && !exists)) return get ? OptionalBulk(std::move(old)) : Reply::Nil();
+  if (IsBoundedCounter(c, key)) return Err(kWrongType);  // a bounded counter is never overwritten
   c.ks.Set(key, c.argv[2], c.now_us, c.delta);
   c.wrote = true;
   return get ? OptionalBulk(std::move(old)) : Ok();
@@ -137,6 +147,9 @@ Reply SetNx(Ctx& c) {
 Reply MSet(Ctx& c) {
   if (c.argv.size() % 2 == 0) return ArityError("mset");
   for (size_t i = 1; i + 1 < c.argv.size(); i += 2) {
+    if (IsBoundedCounter(c, c.argv[i])) return Err(kWrongType);
+  }
+  for (size_t i = 1; i + 1 < c.argv.size(); i += 2) {
     c.ks.Set(c.argv[i], c.argv[i + 1], c.now_us, c.delta);
   }
   c.wrote = true;
@@ -148,8 +161,10 @@ Reply MGet(Ctx& c) {
   out.reserve(c.argv.size() - 1);
   for (size_t i = 1; i < c.argv.size(); ++i) {
     // As Redis: a key of another type reads as nil, not WRONGTYPE.
-    out.push_back(c.ks.TypeOf(c.argv[i]) == Type::kString ? OptionalBulk(c.ks.Get(c.argv[i]))
-                                                          : Reply::Nil());
+    Type t = c.ks.TypeOf(c.argv[i]);
+    out.push_back(t == Type::kString           ? OptionalBulk(c.ks.Get(c.argv[i]))
+                  : t == Type::kBoundedCounter ? Reply::Bulk(c.ks.Dump(c.argv[i]))
+                                               : Reply::Nil());
   }
   return Reply::Array(std::move(out));
 }
@@ -309,8 +324,14 @@ Reply SCard(Ctx& c) {
 
 // ---------------------------------------------------------------- keys
 
-// DEL and UNLINK: observed-remove; a concurrent write elsewhere survives.
+// DEL and UNLINK: observed-remove; a concurrent write elsewhere survives. A bounded counter
+// cannot be deleted (regions spend its rights without asking): the command is refused.
 Reply Del(Ctx& c) {
+  for (size_t i = 1; i < c.argv.size(); ++i) {
+    if (IsBoundedCounter(c, c.argv[i])) {
+      return Reply::Error("ERR bounded counter '" + c.argv[i] + "' cannot be deleted");
+    }
+  }
   int64_t deleted = 0;
   for (size_t i = 1; i < c.argv.size(); ++i) deleted += c.ks.Del(c.argv[i], c.delta) ? 1 : 0;
   c.wrote = deleted > 0;
@@ -441,6 +462,142 @@ Reply HIncrBy(Ctx& c) {
   return Err(kOverflow);
 }
 
+// ---------------------------------------------------------------- bounded counters
+
+// BC.*: the bounded counter of bounded_counter.h. Rights are per replica (a region's
+// incarnation); a region is named by the store's region names (site order), or site<N>
+// when the store was not told them.
+std::string RegionName(const Ctx& c, uint16_t site) {
+  return site < c.regions.size() ? c.regions[site] : "site" + std::to_string(site);
+}
+
+const crdt::BoundedCounter* CounterOf(const Ctx& c, std::string_view key) {
+  const crdt::KeyValue* kv = c.ks.Find(key);
+  return kv ? &kv->bc : nullptr;
+}
+
+// The newest incarnation of `site` this replica knows of (in the key's counter or as a
+// writer in the causal context); 1 if none. Rights sent to a lost incarnation are stranded.
+crdt::ReplicaId NewestReplica(const Ctx& c, const crdt::BoundedCounter* bc, uint16_t site) {
+  crdt::ReplicaId best = crdt::MakeReplicaId(site, 1);
+  auto consider = [&](crdt::ReplicaId r) {
+    if (crdt::SiteOf(r) == site && r > best) best = r;
+  };
+  consider(c.ks.self());
+  if (bc) {
+    for (crdt::ReplicaId r : bc->Replicas()) consider(r);
+  }
+  for (const auto& e : c.ks.context().vector()) consider(e.replica);
+  return crdt::SiteOf(c.ks.self()) == site ? c.ks.self() : best;
+}
+
+// The sites to show: every named region, and any other site the counter mentions.
+std::vector<uint16_t> Sites(const Ctx& c, const crdt::BoundedCounter* bc) {
+  std::vector<uint16_t> sites;
+  for (size_t s = 0; s < c.regions.size(); ++s) sites.push_back(static_cast<uint16_t>(s));
+  sites.push_back(crdt::SiteOf(c.ks.self()));
+  if (bc) {
+    for (crdt::ReplicaId r : bc->Replicas()) sites.push_back(crdt::SiteOf(r));
+  }
+  std::sort(sites.begin(), sites.end());
+  sites.erase(std::unique(sites.begin(), sites.end()), sites.end());
+  return sites;
+}
+
+// The amount argument argv[2]: a positive integer, or the reply to give instead.
+std::optional<Reply> ParseAmount(const Ctx& c, int64_t* n) {
+  if (!crdt::ParseRedisInteger(c.argv[2], n)) return Err(kNotInteger);
+  if (*n <= 0) return Err(kNotPositive);
+  if (!TypeIs(c, c.argv[1], Type::kBoundedCounter)) return Err(kWrongType);
+  return std::nullopt;
+}
+
+Reply InsufficientRights(const Ctx& c, int64_t n) {
+  const crdt::BoundedCounter* bc = CounterOf(c, c.argv[1]);
+  int64_t held = bc ? bc->Rights(c.ks.self()) : 0;
+  return Reply::Error("ERR insufficient rights: region " +
+                      RegionName(c, crdt::SiteOf(c.ks.self())) + " holds " + std::to_string(held) +
+                      " of " + std::to_string(n));
+}
+
+// The reply of a counter update: `ok` on success, else the status's error.
+Reply BcReply(Ctx& c, crdt::BoundedStatus s, int64_t n, Reply ok) {
+  switch (s) {
+    case crdt::BoundedStatus::kOk:
+      c.wrote = true;
+      return ok;
+    case crdt::BoundedStatus::kInsufficientRights:
+      return InsufficientRights(c, n);
+    case crdt::BoundedStatus::kOutOfRange:
+      return Err(kOverflow);
+    case crdt::BoundedStatus::kInvalid:
+      break;
+  }
+  return Err(kNotPositive);
+}
+
+int64_t BcValue(const Ctx& c) {
+  const crdt::BoundedCounter* bc = CounterOf(c, c.argv[1]);
+  return bc ? bc->Value() : 0;
+}
+
+// BC.INCRBY key n: adds n, and the rights to spend it, in the local region.
+Reply BcIncrBy(Ctx& c) {
+  int64_t n = 0;
+  if (auto refused = ParseAmount(c, &n)) return std::move(*refused);
+  crdt::BoundedStatus s = c.ks.BcIncrBy(c.argv[1], n, c.delta);
+  return BcReply(c, s, n, Reply::Integer(BcValue(c)));
+}
+
+// BC.DECRBY key n: subtracts n if the local region holds n rights; never waits.
+Reply BcDecrBy(Ctx& c) {
+  int64_t n = 0;
+  if (auto refused = ParseAmount(c, &n)) return std::move(*refused);
+  crdt::BoundedStatus s = c.ks.BcDecrBy(c.argv[1], n, c.delta);
+  return BcReply(c, s, n, Reply::Integer(BcValue(c)));
+}
+
+// BC.TRANSFER key n region: gives n of the local rights to `region`; replies with the
+// rights the local region keeps.
+Reply BcTransfer(Ctx& c) {
+  int64_t n = 0;
+  if (auto refused = ParseAmount(c, &n)) return std::move(*refused);
+  const crdt::BoundedCounter* bc = CounterOf(c, c.argv[1]);
+  const std::string& region = c.argv[3];
+  std::optional<uint16_t> site;
+  for (uint16_t s : Sites(c, bc)) {
+    if (RegionName(c, s) == region) site = s;
+  }
+  if (!site) return Reply::Error("ERR unknown region '" + region + "'");
+  if (*site == crdt::SiteOf(c.ks.self())) {
+    return Err("ERR cannot transfer rights to the local region");
+  }
+  crdt::BoundedStatus s = c.ks.BcTransfer(c.argv[1], n, NewestReplica(c, bc, *site), c.delta);
+  bc = CounterOf(c, c.argv[1]);
+  return BcReply(c, s, n, Reply::Integer(bc ? bc->Rights(c.ks.self()) : 0));
+}
+
+// BC.GET key: the value, or nil.
+Reply BcGet(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kBoundedCounter)) return Err(kWrongType);
+  const crdt::BoundedCounter* bc = CounterOf(c, c.argv[1]);
+  return bc && !bc->empty() ? Reply::Integer(bc->Value()) : Reply::Nil();
+}
+
+// BC.RIGHTS key: region, rights, region, rights, ... in site order (each region's newest
+// incarnation); empty for an absent key.
+Reply BcRights(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kBoundedCounter)) return Err(kWrongType);
+  const crdt::BoundedCounter* bc = CounterOf(c, c.argv[1]);
+  std::vector<Reply> out;
+  if (bc == nullptr || bc->empty()) return Reply::Array(std::move(out));
+  for (uint16_t site : Sites(c, bc)) {
+    out.push_back(Reply::Bulk(RegionName(c, site)));
+    out.push_back(Reply::Integer(bc->Rights(NewestReplica(c, bc, site))));
+  }
+  return Reply::Array(std::move(out));
+}
+
 // ---------------------------------------------------------------- dispatch
 
 using Handler = Reply (*)(Ctx&);
@@ -451,25 +608,49 @@ struct NamedHandler {
 
 // The handler of every kEngine row of the command table, sorted by name.
 constexpr NamedHandler kHandlers[] = {
-    {"dbsize", DbSize},     {"decr", Decr},
-    {"decrby", DecrBy},     {"del", Del},
-    {"echo", Echo},         {"exists", Exists},
-    {"get", Get},           {"hdel", HDel},
-    {"hexists", HExists},   {"hget", HGet},
-    {"hgetall", HGetAll},   {"hincrby", HIncrBy},
-    {"hkeys", HKeys},       {"hlen", HLen},
-    {"hmget", HMGet},       {"hmset", HMSet},
-    {"hset", HSet},         {"hsetnx", HSetNx},
-    {"hvals", HVals},       {"incr", Incr},
-    {"incrby", IncrBy},     {"keys", Keys},
-    {"mget", MGet},         {"mset", MSet},
-    {"ping", Ping},         {"sadd", SAdd},
-    {"scard", SCard},       {"set", Set},
-    {"setnx", SetNx},       {"sismember", SIsMember},
-    {"smembers", SMembers}, {"smismember", SMIsMember},
-    {"smove", SMove},       {"spop", SPop},
-    {"srem", SRem},         {"strlen", StrLen},
-    {"type", TypeCmd},      {"unlink", Del},
+    {"bc.decrby", BcDecrBy},
+    {"bc.get", BcGet},
+    {"bc.incrby", BcIncrBy},
+    {"bc.rights", BcRights},
+    {"bc.transfer", BcTransfer},
+    {"dbsize", DbSize},
+    {"decr", Decr},
+    {"decrby", DecrBy},
+    {"del", Del},
+    {"echo", Echo},
+    {"exists", Exists},
+    {"get", Get},
+    {"hdel", HDel},
+    {"hexists", HExists},
+    {"hget", HGet},
+    {"hgetall", HGetAll},
+    {"hincrby", HIncrBy},
+    {"hkeys", HKeys},
+    {"hlen", HLen},
+    {"hmget", HMGet},
+    {"hmset", HMSet},
+    {"hset", HSet},
+    {"hsetnx", HSetNx},
+    {"hvals", HVals},
+    {"incr", Incr},
+    {"incrby", IncrBy},
+    {"keys", Keys},
+    {"mget", MGet},
+    {"mset", MSet},
+    {"ping", Ping},
+    {"sadd", SAdd},
+    {"scard", SCard},
+    {"set", Set},
+    {"setnx", SetNx},
+    {"sismember", SIsMember},
+    {"smembers", SMembers},
+    {"smismember", SMIsMember},
+    {"smove", SMove},
+    {"spop", SPop},
+    {"srem", SRem},
+    {"strlen", StrLen},
+    {"type", TypeCmd},
+    {"unlink", Del},
 };
 
 // kRunByRow[i]: the handler of kStoreCommands[i] (null for rows the engine does not run).
@@ -614,7 +795,7 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   // a delta into an empty one copies it, so recording straight into it, and emptying it
   // again if the command did not write, gives the same delta without the join.
   if (delta != nullptr && delta->empty() && delta->is_delta() && delta->self() == ks.self()) {
-    Ctx ctx{ks, argv, wall_clock_us, delta};
+    Ctx ctx{ks, argv, wall_clock_us, delta, regions_};
     Reply reply = run(ctx);
     if (ctx.wrote) {
       if (wrote) *wrote = true;
@@ -625,7 +806,7 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   }
   std::optional<crdt::Keyspace> scratch;
   if (delta) scratch.emplace(ks.NewDelta());
-  Ctx ctx{ks, argv, wall_clock_us, scratch ? &*scratch : nullptr};
+  Ctx ctx{ks, argv, wall_clock_us, scratch ? &*scratch : nullptr, regions_};
   Reply reply = run(ctx);
   if (ctx.wrote) {
     if (delta) delta->Merge(*scratch);

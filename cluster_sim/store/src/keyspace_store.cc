@@ -23,11 +23,11 @@ bool KeyspaceStore::EncodedKeys(std::string_view encoded, std::vector<std::strin
     uint8_t flags = 0;
     uint64_t n = 0;
     if (!dec.GetByte(&flags) || !dec.GetCount(&n, 4)) return false;
-    if (flags == 0 && full != nullptr) *full = true;
+    if ((flags & 1) == 0 && full != nullptr) *full = true;
     crdt::KeyValue value;
     for (uint64_t i = 0; i < n; ++i) {
       std::string_view key;
-      if (!dec.GetBytes(&key) || !value.Decode(&dec)) return false;
+      if (!dec.GetBytes(&key) || !value.Decode(&dec, (flags & 2) != 0)) return false;
       keys->emplace_back(key);
     }
     crdt::CausalContext cc;

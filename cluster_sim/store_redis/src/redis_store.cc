@@ -369,7 +369,7 @@ struct RedisStore::Impl {
     ReplyPtr cc = Must({"GET", opt.prefix + ":cc"}, &error);
     if (!cc) return Status::Unavailable(error);
     std::string state;
-    state.push_back(0);  // a full state, not a delta
+    state.push_back(2);  // a full state, not a delta; values carry their bounded counter
     PutVarint(&state, entries.size());
     for (const auto& [key, meta] : entries) {
       PutVarint(&state, key.size());
@@ -385,6 +385,10 @@ struct RedisStore::Impl {
     }
     std::string why;
     std::optional<crdt::Keyspace> loaded = crdt::Keyspace::Decode(state, ks.self(), &why);
+    if (!loaded) {  // metadata written before values carried a bounded-counter part
+      state[0] = 0;
+      loaded = crdt::Keyspace::Decode(state, ks.self(), nullptr);
+    }
     if (!loaded) {
       return Status::InvalidArgument(Where() + ": malformed aasim data under '" + opt.prefix +
                                      ":': " + why);
@@ -463,8 +467,9 @@ struct RedisStore::Impl {
       const crdt::KeyValue* kv = ks.Find(*key);
       switch (ks.TypeOf(*key)) {
         case crdt::Keyspace::Type::kString:
+        case crdt::Keyspace::Type::kBoundedCounter:  // its value, as GET shows it
           strings.push_back(*key);
-          strings.push_back(ks.Get(*key).value_or(""));
+          strings.push_back(ks.Dump(*key));
           ++string_count;
           break;
         case crdt::Keyspace::Type::kSet: {
@@ -513,7 +518,7 @@ struct RedisStore::Impl {
       std::string blob;
       if (kv != nullptr) {
         crdt::Encoder enc;
-        kv->Encode(&enc);
+        kv->Encode(&enc, /*with_bc=*/true);
         blob = enc.Release();
       }
       args.push_back(std::move(blob));

@@ -6,7 +6,10 @@
 //
 // Types: a key normally holds one type. Concurrent writes of different types in two
 // regions (SET k in A while SADD k in B) leave both parts; the visible type is then the
-// string, else the hash, else the set (fixed precedence, documented in README).
+// bounded counter, else the string, else the hash, else the set (fixed precedence,
+// documented in README). A bounded counter (bounded_counter.h) is never deleted or reset:
+// no region can take back rights another one may already have spent; the callers refuse
+// DEL and overwrites of one.
 //
 // Mutators take an optional `Keyspace* delta` (from NewDelta()) and join their effect into
 // it, so a transaction's effects form one delta. Deltas are key-complete: joining one
@@ -28,6 +31,7 @@
 #include <vector>
 
 #include "crdt/aw_or_set.h"
+#include "crdt/bounded_counter.h"
 #include "crdt/causal_context.h"
 #include "crdt/or_map.h"
 #include "crdt/string_value.h"
@@ -38,20 +42,23 @@ struct KeyValue {
   StringValueStore str;
   SetStore set;
   HashStore hash;
+  BoundedCounter bc;  // joined by its own rule, outside the causal context
 
-  enum class Type { kNone, kString, kHash, kSet };
+  enum class Type { kNone, kString, kHash, kSet, kBoundedCounter };
   Type VisibleType() const;
-  bool Empty() const { return str.Empty() && set.entry_count() == 0 && hash.Empty(); }
+  bool Empty() const { return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty(); }
   void Join(const KeyValue& other, const CausalContext& my_cc, const CausalContext& other_cc,
             bool other_complete, bool keep_empty);
-  void Encode(Encoder* enc) const;
-  bool Decode(Decoder* dec);
+  // with_bc: the bounded-counter part follows (the keyspace header says whether it does,
+  // so keyspaces without bounded counters encode as before).
+  void Encode(Encoder* enc, bool with_bc) const;
+  bool Decode(Decoder* dec, bool with_bc);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
-    return a.str == b.str && a.set == b.set && a.hash == b.hash;
+    return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc;
   }
 };
 
-const char* TypeName(KeyValue::Type t);  // "none", "string", "hash", "set"
+const char* TypeName(KeyValue::Type t);  // "none", "string", "hash", "set", "bcounter"
 
 class Keyspace {
  public:
@@ -89,10 +96,17 @@ class Keyspace {
                      Keyspace* delta);
   bool HDel(std::string_view key, std::string_view field, Keyspace* delta);
   bool Del(std::string_view key, Keyspace* delta);  // true if the key existed
+  // Bounded counter (BC.INCRBY, BC.DECRBY, BC.TRANSFER) as this replica; `to` is the
+  // receiving replica. The delta gets the key's whole counter (a causal delta).
+  BoundedStatus BcIncrBy(std::string_view key, int64_t n, Keyspace* delta);
+  BoundedStatus BcDecrBy(std::string_view key, int64_t n, Keyspace* delta);
+  BoundedStatus BcTransfer(std::string_view key, int64_t n, ReplicaId to, Keyspace* delta);
 
   // ---- replication ----
   void Merge(const Keyspace& other);
-  std::string Encode() const;  // canonical (sorted); deltas and states alike
+  // Canonical (sorted); deltas and states alike. Header byte: bit 0 key-complete (a
+  // delta), bit 1 the key values carry a bounded-counter part (set iff one has a counter).
+  std::string Encode() const;
   static std::optional<Keyspace> Decode(std::string_view bytes, ReplicaId self, std::string* error);
 
   // Buffers for MergeEncoded, kept by a caller that merges often (their capacity is reused).
@@ -109,8 +123,8 @@ class Keyspace {
   // On malformed input returns false, sets *error and leaves *this unchanged.
   bool MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch = nullptr);
 
-  // Canonical, human-readable value of one key ("(nil)" when absent): strings as is, sets
-  // as "{a, b}" sorted, hashes as "{f1: v1, f2: v2}".
+  // Canonical, human-readable value of one key ("(nil)" when absent): strings and bounded
+  // counters as is, sets as "{a, b}" sorted, hashes as "{f1: v1, f2: v2}".
   std::string Dump(std::string_view key) const;
   // Every visible key with its type and value, sorted; equal iff the visible data is equal.
   std::string DumpAll() const;
@@ -219,6 +233,8 @@ class Keyspace {
   KeyValue& Slot(std::string_view key);
   static KeyValue& DeltaSlot(Keyspace* delta, std::string_view key);
   void DropIfEmpty(std::string_view key);
+  template <typename Op>  // BoundedStatus(BoundedCounter&, BoundedCounter* delta)
+  BoundedStatus BcUpdate(std::string_view key, Keyspace* delta, Op op);
 
   ReplicaId self_ = 0;
   Map keys_;

@@ -16,13 +16,15 @@
 //   would depend on a hash table (SMEMBERS, HGETALL, KEYS).
 //
 // Which commands it runs, with which arity: the kEngine rows of the store's command table
-// (command_table.h). Stateless; one instance may serve any number of keyspaces. Not
-// thread-safe (neither is a Keyspace).
+// (command_table.h). Holds only the region names (for the BC.* commands, which name
+// regions); one instance may serve any number of keyspaces. Not thread-safe (neither is a
+// Keyspace).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cluster_sim/client.h"
@@ -33,6 +35,10 @@ namespace cluster_sim {
 class CommandEngine {
  public:
   CommandEngine() = default;
+  // region_names[s]: the name of the region at site s (sites are numbered in name order).
+  // Without them, BC.* commands call the region at site s "site<s>".
+  explicit CommandEngine(std::vector<std::string> region_names)
+      : regions_(std::move(region_names)) {}
 
   // Runs argv (argv[0] is the command name, any case; one the engine does not run gets
   // Redis's unknown-command error) on `ks` as replica ks.self(), whose wall clock reads
@@ -42,6 +48,9 @@ class CommandEngine {
   // REQUIRES: delta is null or a delta of ks (made by ks.NewDelta()), not ks itself.
   Reply Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64_t wall_clock_us,
                 crdt::Keyspace* delta, bool* wrote) const;
+
+ private:
+  std::vector<std::string> regions_;
 };
 
 // Redis's glob matcher (util.c stringmatchlen, case-sensitive), as used by KEYS:

@@ -48,6 +48,11 @@ struct CommandSpec {
 
 // Sorted by name (command_table.cc checks it at compile time).
 inline constexpr CommandSpec kStoreCommands[] = {
+    {"bc.decrby", 3, "write denyoom fast", 1, 1, 1},  // aasim: bounded counter (escrow)
+    {"bc.get", 2, "readonly fast", 1, 1, 1},
+    {"bc.incrby", 3, "write denyoom fast", 1, 1, 1},
+    {"bc.rights", 2, "readonly fast", 1, 1, 1},
+    {"bc.transfer", 4, "write denyoom fast", 1, 1, 1},
     {"dbsize", 1, "readonly fast", 0, 0, 0},
     {"decr", 2, "write denyoom fast", 1, 1, 1},
     {"decrby", 3, "write denyoom fast", 1, 1, 1},

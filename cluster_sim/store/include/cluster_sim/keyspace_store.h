@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cluster_sim/client.h"
@@ -55,6 +56,9 @@ class KeyspaceStore : public Store {
   // Starts an empty keyspace as `self`, moves every version, then calls Wiped().
   void Wipe(crdt::ReplicaId self) final;
   crdt::ReplicaId self() const final { return ks_.self(); }
+  void SetRegionNames(std::vector<std::string> names) final {
+    engine_ = CommandEngine(std::move(names));
+  }
 
   // The keys an encoded keyspace (an effect, several concatenated, or a full state) lists,
   // in order; *full (if non-null) is set if it holds a full state. False if malformed.

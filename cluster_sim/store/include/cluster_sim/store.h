@@ -85,6 +85,12 @@ class Store {
   virtual std::string DumpAll() const = 0;
   virtual std::vector<std::string> Keys() const = 0;
 
+  // The region names in site order (names[s] is the region at site s; sites are numbered
+  // in name order), for the commands that name regions (BC.TRANSFER, BC.RIGHTS, the
+  // BC.DECRBY error). Whoever makes the store tells it once; they survive Wipe. Until
+  // then such commands call the region at site s "site<s>".
+  virtual void SetRegionNames(std::vector<std::string> names) { (void)names; }
+
   // Forget everything and continue as a new incarnation `self` (a crash that loses data).
   virtual void Wipe(crdt::ReplicaId self) = 0;
   // True if data survives a crash (a Redis with AOF); the in-memory store is not durable.

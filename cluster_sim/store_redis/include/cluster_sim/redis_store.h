@@ -7,8 +7,8 @@
 // source of truth: every change is committed with ONE `EVALSHA` of the commit script (kCommitScript
 // in redis_store.cc, loaded with SCRIPT LOAD, reloaded on NOSCRIPT) that writes, atomically,
 //   - each touched key's native value, exactly as Redis shows it: a counter or register
-//     is a string (`GET foo` -> "25"), a set a Redis set, a hash a Redis hash, a deleted
-//     key is deleted;
+//     is a string (`GET foo` -> "25"), a bounded counter the string of its value, a set a
+//     Redis set, a hash a Redis hash, a deleted key is deleted;
 //   - each touched key's CRDT metadata, the keyspace's causal context;
 //   - a local write's effect appended to the region's replication log (a stream), or the
 //     per-origin progress of applied peer effects.
@@ -21,7 +21,8 @@
 //
 // Key layout under `prefix` (default "aasim"; README "Redis backend"):
 //   <key>                 native value (string / set / hash), the user's own key name
-//   <prefix>:m:<bucket>   hash: field = key, value = the key's encoded crdt::KeyValue;
+//   <prefix>:m:<bucket>   hash: field = key, value = the key's encoded crdt::KeyValue
+//                         with its bounded-counter part (KeyValue::Encode with_bc);
 //                         bucket = FNV-1a(key) mod `buckets` (small hashes: listpack)
 //   <prefix>:cc           string: the encoded causal context of the whole keyspace
 //   <prefix>:log          stream: ID <seq>-0, field "e" = encoded effect (local writes)
