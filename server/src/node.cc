@@ -537,6 +537,7 @@ Status Node::Start() {
     crdt::ReplicaId id = crdt::MakeReplicaId(site, static_cast<uint16_t>(incarnation));
     n.store = nullptr;  // one store on a Redis at a time
     n.store = c.store_factory ? c.store_factory(site, id) : cluster_sim::NewMemoryStore(id);
+    n.store->SetRegionNames(n.names);  // in site order (BC.TRANSFER names regions)
   };
   open(1);
   // A durable store records its incarnation; data from before that record is incarnation 1.
