@@ -6,7 +6,7 @@
 //
 // Contract: called from the io_context's thread only (single-threaded, like Redis).
 // Execute/ExecuteBatch run the store's commands with their Active/Active meaning
-// (SCENARIOS.md) and replicate their effects.
+// (docs/active-active.md) and replicate their effects.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Hot-key write splitting (BOOK.md, Figure 4-4): does spreading the writers of one very hot
+// Hot-key write splitting (Redis Microservices For Dummies, Figure 4-4): does spreading the writers of one very hot
 // key over k Active/Active clusters make its writes finish sooner, and what does it cost?
 //
 // The model. Every cluster has S shards; a key lives in the shard that owns its Redis

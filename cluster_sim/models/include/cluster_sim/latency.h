@@ -1,4 +1,4 @@
-// Regional latency comparison (BOOK.md chapter 4, Figures 4-1 and 4-2): what do the users in
+// Regional latency comparison (Redis Microservices For Dummies, chapter 4, Figures 4-1 and 4-2): what do the users in
 // each region wait with Active/Active, with one far primary, or with a primary and local
 // read replicas, and what is given up (stale reads, concurrent conflicting writes, lag)?
 //

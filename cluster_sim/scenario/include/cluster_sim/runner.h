@@ -120,7 +120,7 @@ class VirtualTime final : public TimePolicy {
   Simulation& sim_;
 };
 
-// StepInterpreter: the one interpreter of a scenario's steps (SCENARIOS.md), for every
+// StepInterpreter: the one interpreter of a scenario's steps (docs/scenarios.md), for every
 // front end. Each step acts on `sim` and yields a StepReport: commands run in their region
 // and their expectation is checked, partition/heal/crash/restart change the simulation,
 // wait/at/sync/load let time pass through the TimePolicy, service and check steps run the
@@ -154,7 +154,7 @@ class StepInterpreter {
   std::unique_ptr<Impl> impl_;
 };
 
-// True if `reply` satisfies `expect` (see SCENARIOS.md "Expectations"); for commands whose
+// True if `reply` satisfies `expect` (see docs/scenarios.md, "Expectations"); for commands whose
 // reply is a set (SMEMBERS, ...) the order of a list is ignored. On mismatch *why says so.
 bool Matches(const Expectation& expect, const Reply& reply, const std::vector<std::string>& argv,
              std::string* why);

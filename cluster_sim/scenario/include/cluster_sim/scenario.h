@@ -1,4 +1,4 @@
-// Scenario: the parsed, validated form of one scenario file (the contract is SCENARIOS.md:
+// Scenario: the parsed, validated form of one scenario file (the contract is docs/scenarios.md:
 // top level, regions, links, steps, expectations). The loader is strict: an
 // unknown key, a duration without a unit, an unknown region, a malformed expectation... is an
 // InvalidArgument Status whose message is exactly `FILE:LINE:COL: message` (1-based line and

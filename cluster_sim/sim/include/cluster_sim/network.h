@@ -6,7 +6,7 @@
 // into a cut link, or in flight on a link that is cut when it would arrive, is dropped. Nothing
 // here retransmits: the replication protocol above does.
 //
-// Geo model (SCENARIOS.md): without an explicit latency, a pair with coordinates gets
+// Geo model (docs/scenarios.md, "Links"): without an explicit latency, a pair with coordinates gets
 // great-circle distance / 200,000 km/s (light in fibre) x route factor.
 // Deterministic; single-threaded.
 #pragma once

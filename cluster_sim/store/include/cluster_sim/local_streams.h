@@ -1,6 +1,6 @@
 // LocalStreams: region-local Redis streams with consumer groups (XADD, XLEN, XRANGE,
 // XGROUP CREATE/DESTROY/CREATECONSUMER, XREADGROUP, XACK, XPENDING), the messaging half of the
-// lending service (LENDING.md: the book keeps messaging apart from data).
+// lending service (the book keeps messaging apart from data; docs/active-active.md, "Streams").
 //
 // Contract:
 // - Streams are NOT replicated: a stream command never produces an effect and streams are

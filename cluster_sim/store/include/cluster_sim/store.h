@@ -1,7 +1,7 @@
 // Store: what a region keeps its data in, behind one interface so the embedded in-memory
 // store and a real redis-server (a later backend) are interchangeable.
 //
-// A store runs Redis commands with Active/Active meaning (SCENARIOS.md) and turns each
+// A store runs Redis commands with Active/Active meaning (docs/active-active.md) and turns each
 // write into an *effect*: an encoded crdt::Keyspace delta that the replicator ships to
 // peers. Effects and full states merge in any order, any number of times.
 // Contract: deterministic (same calls, same results); single-threaded.
