@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <set>
 #include <tuple>
 #include <vector>
 
@@ -316,7 +317,7 @@ std::string RenderDiagramSvg(const RunReport& r, const RunRecord& rec,
     }
   }
   const double legend_h = 64;
-  const double width = std::max(right + 24, 760.0);
+  const double width = std::max(right + 24, 940.0);
   const double height = bottom + legend_h;
 
   std::string o;
@@ -505,6 +506,8 @@ std::string RenderDiagramSvg(const RunReport& r, const RunRecord& rec,
         "stroke-width=\"2.4\"/>",
         Num(x - 5), Num(y - 5), Num(x + 5), Num(y + 5));
   };
+  std::set<std::tuple<int, int64_t, int, bool, std::string>> arrow_labels;
+  std::map<std::tuple<int, int64_t, int, bool>, int> label_stack;
   // A short label by the sender's end of an arrow, on the side the arrow leaves to.
   auto ArrowLabel = [&](const MessageRecord& m, double x0, double y0, double x1, double y1,
                         const Style& st) {
@@ -518,11 +521,17 @@ std::string RenderDiagramSvg(const RunReport& r, const RunRecord& rec,
     if (m.kind == "sync_request") text = "sync request";
     const double f = 0.12;
     const bool rightward = x1 > x0;
+    // Copies of one effect to several peers leave together: one label for them; other
+    // messages leaving the same point stack their labels.
+    if (!arrow_labels.insert({m.from, m.sent.count(), m.sent_step, rightward, text}).second) {
+      return;
+    }
+    const double stack = 10.0 * label_stack[{m.from, m.sent.count(), m.sent_step, rightward}]++;
     o += fmt::format(
         "<text x=\"{}\" y=\"{}\" font-size=\"9.5\" fill=\"{}\" text-anchor=\"{}\" "
         "class=\"h\">{}</text>\n",
-        Num(x0 + (x1 - x0) * f + (rightward ? 2 : -2)), Num(y0 + (y1 - y0) * f + 11), st.color,
-        rightward ? "start" : "end", XmlEscape(text));
+        Num(x0 + (x1 - x0) * f + (rightward ? 2 : -2)), Num(y0 + (y1 - y0) * f + 11 + stack),
+        st.color, rightward ? "start" : "end", XmlEscape(text));
   };
   auto single = [&](const MessageRecord& m) {
     const Style& st = StyleOf(m);
