@@ -2,8 +2,12 @@
 // geo-replicated) Redis does to a service's data and latency.
 //
 // This file only wires the command line to the libraries: parsing, loading, rendering.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,12 +16,15 @@
 
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
+#include "diagram.h"
 #include "hotkey_command.h"
+#include "html_report.h"
 #include "latency_command.h"
 #include "lending/lending_service.h"
 #include "lending_command.h"
 #include "redis_backend.h"
 #include "report.h"
+#include "run_record.h"
 #include "serve_command.h"
 
 namespace {
@@ -33,8 +40,29 @@ struct RunArgs {
   bool trace = false;
   bool quiet = false;
   bool causal = false;
+  bool messages = false;  // --json: add every replication message
+  std::string svg;        // write the space-time diagram here
+  std::string html;       // write the HTML report here
   aasim::BackendArgs backend;
 };
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Writes `text` to `path`; false (and a message on stderr) if it cannot.
+bool WriteFile(const std::string& path, const std::string& text, const char* option) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    std::cerr << "aasim run: " << option << ": cannot write " << path << ": "
+              << std::strerror(errno) << "\n";
+    return false;
+  }
+  return true;
+}
 
 // The services scenario steps may use (`lending@A: ...`, `check: lending-invariants`).
 void RegisterServices(cluster_sim::RunOptions* options) {
@@ -78,6 +106,16 @@ int Run(const RunArgs& args) {
     scenarios.push_back(std::move(s).value());
   }
   if (bad) return kExitBadInput;
+  const bool pictures = !args.svg.empty() || !args.html.empty();
+  if (pictures && args.files.size() != 1) {
+    std::cerr << "aasim run: --svg and --html draw one file; " << args.files.size() << " given\n";
+    return kExitBadInput;
+  }
+  if (args.messages && !args.json) {
+    std::cerr << "aasim run: --messages needs --json\n";
+    return kExitBadInput;
+  }
+  bool wrote_all = true;
   bool redis = args.backend.backend == "redis" || !args.backend.redis.empty();
   if (args.backend.keep_redis && !redis) {
     std::cerr << "--keep-redis needs --backend redis\n";
@@ -94,6 +132,13 @@ int Run(const RunArgs& args) {
       const cluster_sim::LatencyReport report =
           cluster_sim::RunLatency(latency_files[next_latency].second);
       failures += report.failures;
+      if (!args.svg.empty()) {
+        wrote_all &= WriteFile(args.svg, cluster_sim::RenderLatencySvg(report), "--svg");
+      }
+      if (!args.html.empty()) {
+        wrote_all &= WriteFile(args.html, aasim::RenderLatencyHtml(report, ReadText(args.files[0])),
+                               "--html");
+      }
       if (args.json) {
         doc["scenarios"].push_back(aasim::LatencyToJson(report));
       } else {
@@ -125,10 +170,23 @@ int Run(const RunArgs& args) {
         (json ? std::cerr : std::cout) << "trace: " << line << "\n";
       };
     }
-    cluster_sim::RunReport report = cluster_sim::RunScenario(scenario, options);
+    // Pictures and message lists need every message: a recorded run (same report).
+    const bool record = pictures || args.messages;
+    aasim::RunRecord recorded;
+    cluster_sim::RunReport report = record ? aasim::RunRecorded(scenario, options, &recorded)
+                                           : cluster_sim::RunScenario(scenario, options);
     failures += report.failures;
+    if (!args.svg.empty()) {
+      wrote_all &= WriteFile(args.svg, aasim::RenderDiagramSvg(report, recorded, {}), "--svg");
+    }
+    if (!args.html.empty()) {
+      wrote_all &= WriteFile(
+          args.html, aasim::RenderHtmlReport(report, recorded, ReadText(scenario.file)), "--html");
+    }
     if (args.json) {
       doc["scenarios"].push_back(aasim::ToJson(report));
+      if (args.messages)
+        doc["scenarios"].back()["messages"] = aasim::MessagesJson(report, recorded);
     } else {
       aasim::RenderOptions ro;
       ro.quiet = args.quiet;
@@ -143,6 +201,7 @@ int Run(const RunArgs& args) {
     std::cout << doc.dump(2) << "\n";
   }
   std::cout.flush();
+  if (!wrote_all) return kExitBadInput;
   return failures == 0 ? kExitOk : kExitExpectationFailed;
 }
 
@@ -157,7 +216,8 @@ int main(int argc, char** argv) {
       "every region holds.\n\nExamples:\n"
       "  aasim run scenarios/table-4-1-counter.yaml\n"
       "  aasim run --seed 42 --trace scenarios/long-partition.yaml\n"
-      "  aasim run --json scenarios/*.yaml > report.json",
+      "  aasim run --json scenarios/*.yaml > report.json\n"
+      "  aasim run scenarios/overdraft.yaml --html overdraft.html",
       "aasim"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "aasim 0.1.0");
@@ -206,6 +266,18 @@ int main(int argc, char** argv) {
                 "Causal delivery, as if every file said `replication: {causal: true}`: a region "
                 "applies an effect only after everything its writer had applied; the report "
                 "shows the price (effects held back, messages and bytes per link)");
+  run->add_option("--svg", run_args.svg,
+                  "Also write the run's space-time diagram (SVG): one lane per region, time "
+                  "down, every step and replication message (one FILE; a latency file writes "
+                  "its CDF chart)")
+      ->type_name("OUT.svg");
+  run->add_option("--html", run_args.html,
+                  "Also write one self-contained HTML page: the source, the diagram, the table "
+                  "linked to it, the metrics and the summary (one FILE)")
+      ->type_name("OUT.html");
+  run->add_flag("--messages", run_args.messages,
+                "With --json: add every replication message (send, delivery or drop, kind, "
+                "bytes) as each scenario's \"messages\"");
   aasim::AddBackendOptions(run, &run_args.backend);
   int hotkey_exit = kExitOk;
   CLI::App* hotkey = aasim::AddHotkeyCommand(app, &hotkey_exit);

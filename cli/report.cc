@@ -11,8 +11,6 @@ using cluster_sim::Reply;
 using cluster_sim::RunReport;
 using cluster_sim::StepReport;
 
-namespace {
-
 std::string ReplyText(const StepReport& s) { return s.reply ? s.reply->ToString() : ""; }
 
 std::string VerdictText(const StepReport& s) {
@@ -26,6 +24,31 @@ std::string VerdictText(const StepReport& s) {
   }
   return "";
 }
+
+std::vector<MetricsRow> MetricsRows(const RunReport& r) {
+  std::vector<MetricsRow> rows;
+  for (const auto& m : r.metrics) {
+    MetricsRow row;
+    row.region = m.name;
+    row.writes = m.local_writes;
+    row.lost = m.lost_writes;
+    row.max_ops_lag = m.max_ops_lag;
+    row.min_ops_lag = m.min_ops_lag;
+    for (const auto& p : m.peers) {
+      row.effects_in += p.effects_received;
+      row.filtered += p.effects_filtered;
+      row.partial += p.partial_syncs;
+      row.full += p.full_syncs;
+      row.bytes_out += p.link_out.bytes_sent;
+    }
+    row.store_failures = m.store_failures;
+    row.alive = m.alive;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+namespace {
 
 // Cuts long cells so one huge value does not wreck the table (JSON has everything).
 std::string Cell(std::string s, size_t max = 48) {
@@ -134,23 +157,16 @@ std::string RenderText(const RunReport& r, const RenderOptions& options) {
     out += fmt::format("  {:<10} {:>7} {:>5} {:>11} {:>11} {:>10} {:>9} {:>8} {:>5} {:>10}\n",
                        "region", "writes", "lost", "max_ops_lag", "min_ops_lag", "effects_in",
                        "filtered", "partial", "full", "bytes_out");
-    for (const auto& m : r.metrics) {
-      uint64_t in = 0, filtered = 0, partial = 0, full = 0, bytes = 0;
-      for (const auto& p : m.peers) {
-        in += p.effects_received;
-        filtered += p.effects_filtered;
-        partial += p.partial_syncs;
-        full += p.full_syncs;
-        bytes += p.link_out.bytes_sent;
-      }
+    const std::vector<MetricsRow> metrics = MetricsRows(r);
+    for (const MetricsRow& m : metrics) {
       out += fmt::format("  {:<10} {:>7} {:>5} {:>11} {:>11} {:>10} {:>9} {:>8} {:>5} {:>10}{}\n",
-                         m.name, m.local_writes, m.lost_writes, m.max_ops_lag, m.min_ops_lag, in,
-                         filtered, partial, full, bytes, m.alive ? "" : "  (down)");
+                         m.region, m.writes, m.lost, m.max_ops_lag, m.min_ops_lag, m.effects_in,
+                         m.filtered, m.partial, m.full, m.bytes_out, m.alive ? "" : "  (down)");
     }
-    for (const auto& m : r.metrics) {  // a Redis backend that was down (never on memory)
+    for (const MetricsRow& m : metrics) {  // a Redis backend that was down (never on memory)
       if (m.store_failures == 0) continue;
       out += fmt::format("  {}: {} replication messages not stored (its Redis was down), resent\n",
-                         m.name, m.store_failures);
+                         m.region, m.store_failures);
     }
     if (r.causal) {
       // The price of causal delivery: effects held back at their receiver, and the traffic

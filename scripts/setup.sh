@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package aasim needs to build, test and benchmark.
+# Installs every Debian package aasim needs to build, test and benchmark (chromium: the
+# browser test of `aasim run --html` and scripts/svg_to_png.sh).
 # Idempotent: packages already present are skipped by apt. Needs root (or sudo).
 set -euo pipefail
 
@@ -9,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
   redis-server redis-tools python3 python3-redis
+  chromium fonts-dejavu-core
 )
 
 missing=()

@@ -67,11 +67,15 @@ void Network::SendPacket(int from, int to, Packet packet, size_t bytes, std::str
   if (link.cut) {
     link.stats.dropped_cut++;
     if (trace_) TraceLine(from, to, "dropped (link cut)", what, bytes);
+    if (observer_)
+      Observe(MessageEvent::Type::kDroppedCut, ++observed_, from, to, bytes, false, what);
     return;
   }
   if (link.rng.Chance(link.params.loss)) {
     link.stats.dropped_loss++;
     if (trace_) TraceLine(from, to, "dropped (loss)", what, bytes);
+    if (observer_)
+      Observe(MessageEvent::Type::kDroppedLoss, ++observed_, from, to, bytes, false, what);
     return;
   }
   int copies = 1;
@@ -86,6 +90,11 @@ void Network::SendPacket(int from, int to, Packet packet, size_t bytes, std::str
     }
     if (delay.count() < 0) delay = SimTime(0);
     if (trace_) TraceLine(from, to, copy == 0 ? "sent" : "duplicated", what, bytes);
+    uint32_t id = 0;
+    if (observer_) {
+      id = ++observed_;
+      Observe(MessageEvent::Type::kSent, id, from, to, bytes, copy > 0, what);
+    }
     const int64_t at = loop_.Now().count() + delay.count();
     InFlight* f;
     uint64_t arg;
@@ -124,6 +133,7 @@ void Network::SendPacket(int from, int to, Packet packet, size_t bytes, std::str
     f->from = from;
     f->to = to;
     f->bytes = bytes;
+    f->id = id;
     if (copy + 1 < copies) {
       f->packet = packet;
       f->what = what;
@@ -153,6 +163,7 @@ void Network::OnEvent(uint64_t arg) {
   }
   const int from = f->from, to = f->to;
   const size_t bytes = f->bytes;
+  const uint32_t id = f->id;
   Packet packet = std::move(f->packet);
   std::string what = std::move(f->what);
 
@@ -160,11 +171,13 @@ void Network::OnEvent(uint64_t arg) {
   if (l.cut) {
     l.stats.dropped_cut++;
     if (trace_) TraceLine(from, to, "dropped in flight (link cut)", what, bytes);
+    if (observer_) Observe(MessageEvent::Type::kDroppedInFlight, id, from, to, bytes, false, what);
     return;
   }
   l.stats.messages_delivered++;
   l.stats.bytes_delivered += bytes;
   if (trace_) TraceLine(from, to, "delivered", what, bytes);
+  if (observer_) Observe(MessageEvent::Type::kDelivered, id, from, to, bytes, false, what);
   if (deliver_packet_) {
     deliver_packet_(from, to, packet);
   } else {

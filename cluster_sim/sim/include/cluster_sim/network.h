@@ -59,6 +59,21 @@ class Network : private EventLoop::Handler {
   using DeliverPacket = std::function<void(int from, int to, const Packet& packet)>;
   // Trace callback: one line per event ("sent", "delivered", "dropped (loss)", ...).
   using Trace = std::function<void(const std::string& line)>;
+  // One event in the life of one copy of a message, for an observer that records every
+  // message (diagrams). A copy is sent then delivered or dropped in flight, both events with
+  // the same id; a message dropped when sent (loss, cut link) has only its drop event. Ids
+  // count from 1 in send order. `what` is as Send was given it.
+  struct MessageEvent {
+    enum class Type : uint8_t { kSent, kDelivered, kDroppedLoss, kDroppedCut, kDroppedInFlight };
+    Type type;
+    uint32_t id;
+    int from;
+    int to;
+    size_t bytes;
+    bool duplicate;  // kSent: the second copy of a duplicated message
+    const std::string& what;
+  };
+  using Observer = std::function<void(const MessageEvent& event)>;
 
   Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names);
 
@@ -69,6 +84,10 @@ class Network : private EventLoop::Handler {
   // with Send arrives as a packet with a zero header and the message as its body).
   void SetDeliverPacket(DeliverPacket d) { deliver_packet_ = std::move(d); }
   void SetTrace(Trace t) { trace_ = std::move(t); }
+  // Called for every message event (in event order, at the loop's present) until replaced.
+  // Costs nothing when unset; when set, tracing() is true so senders describe messages.
+  // Observing changes no draw, counter, delivery or trace.
+  void SetObserver(Observer o) { observer_ = std::move(o); }
 
   void Cut(int a, int b);      // both directions
   void Restore(int a, int b);  // both directions
@@ -80,7 +99,7 @@ class Network : private EventLoop::Handler {
   void Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes, std::string what);
   // The same for a packet: same links, draws, counters and traces.
   void SendPacket(int from, int to, Packet packet, size_t bytes, std::string what);
-  bool tracing() const { return static_cast<bool>(trace_); }
+  bool tracing() const { return trace_ || observer_; }
 
   const LinkStats& stats(int from, int to) const { return links_[Index(from, to)].stats; }
   int size() const { return n_; }
@@ -94,6 +113,7 @@ class Network : private EventLoop::Handler {
     Packet packet;
     std::string what;
     uint32_t next_free = 0;  // in pool_: the next free entry + 1
+    uint32_t id = 0;         // for the observer (0 when none)
   };
   struct Link {
     LinkParams params;
@@ -113,6 +133,10 @@ class Network : private EventLoop::Handler {
   size_t Index(int from, int to) const { return static_cast<size_t>(from * n_ + to); }
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
   void OnEvent(uint64_t arg) override;  // an arrival
+  void Observe(MessageEvent::Type type, uint32_t id, int from, int to, size_t bytes, bool duplicate,
+               const std::string& what) {
+    observer_(MessageEvent{type, id, from, to, bytes, duplicate, what});
+  }
 
   EventLoop& loop_;
   int n_;
@@ -121,6 +145,8 @@ class Network : private EventLoop::Handler {
   Deliver deliver_;
   DeliverPacket deliver_packet_;
   Trace trace_;
+  Observer observer_;
+  uint32_t observed_ = 0;  // ids given to the observer so far
   std::vector<InFlight> pool_;
   uint32_t free_pool_ = 0;  // first free pool entry + 1; 0: none
 };
