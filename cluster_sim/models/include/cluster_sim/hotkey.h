@@ -1,5 +1,6 @@
-// Hot-key write splitting (Redis Microservices For Dummies, Figure 4-4): does spreading the writers of one very hot
-// key over k Active/Active clusters make its writes finish sooner, and what does it cost?
+// Hot-key write splitting (Redis Microservices For Dummies, Figure 4-4): does spreading the writers
+// of one very hot key over k Active/Active clusters make its writes finish sooner, and what does it
+// cost?
 //
 // The model. Every cluster has S shards; a key lives in the shard that owns its Redis
 // Cluster hash slot (KeySlot: CRC16 of the key or of its {hash tag}, mod 16384; the slots

@@ -1,6 +1,6 @@
-// Regional latency comparison (Redis Microservices For Dummies, chapter 4, Figures 4-1 and 4-2): what do the users in
-// each region wait with Active/Active, with one far primary, or with a primary and local
-// read replicas, and what is given up (stale reads, concurrent conflicting writes, lag)?
+// Regional latency comparison (Redis Microservices For Dummies, chapter 4, Figures 4-1 and 4-2):
+// what do the users in each region wait with Active/Active, with one far primary, or with a primary
+// and local read replicas, and what is given up (stale reads, concurrent conflicting writes, lag)?
 //
 // The model (a discrete-event simulation, not a formula). Every region runs a service and
 // has a cluster of `shards` shards; a key lives in the shard that owns its Redis Cluster hash

@@ -1,7 +1,7 @@
 // CommandEngine: runs Redis commands on a crdt::Keyspace with Redis 7's replies and error
 // texts and the Active/Active meaning of docs/active-active.md (and README, "Commands and
-// their Active/Active meaning"). The engine is what turns a command into a CRDT mutation: it checks arity,
-// arguments and types exactly where Redis does, calls the Keyspace mutators, and records
+// their Active/Active meaning"). The engine is what turns a command into a CRDT mutation: it checks
+// arity, arguments and types exactly where Redis does, calls the Keyspace mutators, and records
 // each write's effect into a delta (Keyspace::NewDelta()) that the store ships to peers.
 //
 // Contract:
