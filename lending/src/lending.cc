@@ -182,6 +182,26 @@ bool LendingWorker::Fail(std::string_view what, const Entry& e, const Reply& rep
   return false;
 }
 
+LendingWorker::Settled LendingWorker::Settle(const std::vector<std::vector<std::string>>& tx,
+                                             std::string_view what, const Entry& e,
+                                             EntryResult* result, PollResult* r) {
+  Reply bad;
+  switch (Transact(tx, &bad)) {
+    case TxOutcome::kCommitted:
+      return Settled::kDone;
+    case TxOutcome::kConflict:
+      result->watch_retries++;
+      return Settled::kRetry;
+    case TxOutcome::kRefused:
+      Fail(what, e, bad, r);
+      return Settled::kFailed;
+    case TxOutcome::kCommandFailed:
+      r->error = std::string(what) + " " + e.id + ": " + bad.str;
+      return Settled::kFailed;
+  }
+  return Settled::kFailed;
+}
+
 bool LendingWorker::Borrow(const Entry& e, std::vector<std::string>* out, PollResult* r) {
   auto fail = [&](const Reply& reply) { return Fail("request", e, reply, r); };
   const std::string user = Field(e, "user_id");
@@ -303,17 +323,9 @@ bool LendingWorker::Borrow(const Entry& e, std::vector<std::string>* out, PollRe
     }
     tx.push_back({"UNLINK", temp});
     tx.push_back({"XACK", stream, std::string(kLendingGroup), e.id});
-    Reply bad;
-    const TxOutcome outcome = Transact(tx, &bad);
-    if (outcome == TxOutcome::kConflict) {
-      result.watch_retries++;
-      continue;
-    }
-    if (outcome == TxOutcome::kRefused) return fail(bad);
-    if (outcome == TxOutcome::kCommandFailed) {
-      r->error = "request " + e.id + ": " + bad.str;
-      return false;
-    }
+    const Settled settled = Settle(tx, "request", e, &result, r);
+    if (settled == Settled::kRetry) continue;
+    if (settled == Settled::kFailed) return false;
     out->push_back("Request: [" + e.id + "] by " + user + (deny ? " DENIED." : " ACCEPTED."));
     if (deny) {
       out->push_back("\tCause: too many books (user has " + std::to_string(held) +
@@ -376,17 +388,9 @@ bool LendingWorker::Return(const Entry& e, std::vector<std::string>* out, PollRe
       }
     }
     tx.push_back({"XACK", std::string(kReturnStream), std::string(kLendingGroup), e.id});
-    Reply bad;
-    const TxOutcome outcome = Transact(tx, &bad);
-    if (outcome == TxOutcome::kConflict) {
-      result.watch_retries++;
-      continue;
-    }
-    if (outcome == TxOutcome::kRefused) return fail(bad);
-    if (outcome == TxOutcome::kCommandFailed) {
-      r->error = "return " + e.id + ": " + bad.str;
-      return false;
-    }
+    const Settled settled = Settle(tx, "return", e, &result, r);
+    if (settled == Settled::kRetry) continue;
+    if (settled == Settled::kFailed) return false;
     out->push_back("Book Return [" + e.id + "] PROCESSED");
     result.books = held;
     r->finished.push_back(std::move(result));

@@ -103,6 +103,11 @@ class LendingWorker {
   // refused (*bad). kCommandFailed: a command inside EXEC failed (*bad; the others ran).
   enum class TxOutcome { kCommitted, kConflict, kRefused, kCommandFailed };
   TxOutcome Transact(const std::vector<std::vector<std::string>>& tx, cluster_sim::Reply* bad);
+  // Runs an entry's transaction: kRetry after a WATCH conflict (counted in *result),
+  // kFailed with *r saying why (a refused transaction also gives the entry up), or kDone.
+  enum class Settled { kDone, kRetry, kFailed };
+  Settled Settle(const std::vector<std::vector<std::string>>& tx, std::string_view what,
+                 const Entry& e, EntryResult* result, PollResult* r);
   void Abandon();
   // A field of a stream entry ("" if absent).
   static std::string Field(const Entry& e, const char* name);
