@@ -38,17 +38,26 @@ void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
   bc.Merge(other.bc);
 }
 
-void KeyValue::Encode(Encoder* enc, bool with_bc) const {
+uint8_t KeyValue::Parts() const {
+  uint8_t parts = 0;
+  if (!bc.empty()) parts |= kPartBoundedCounter;
+  return parts;
+}
+
+void KeyValue::Encode(Encoder* enc, uint8_t parts) const {
   str.Encode(enc);
   set.Encode(enc);
   hash.Encode(enc);
-  if (with_bc) bc.Encode(enc);
+  if (parts & kPartBoundedCounter) bc.Encode(enc);
 }
 
-bool KeyValue::Decode(Decoder* dec, bool with_bc) {
+bool KeyValue::Decode(Decoder* dec, uint8_t parts) {
   if (!str.Decode(dec) || !set.Decode(dec) || !hash.Decode(dec)) return false;
-  if (with_bc) return bc.Decode(dec);
-  bc = BoundedCounter();
+  if (parts & kPartBoundedCounter) {
+    if (!bc.Decode(dec)) return false;
+  } else {
+    bc = BoundedCounter();
+  }
   return true;
 }
 
@@ -366,13 +375,13 @@ void Keyspace::Merge(const Keyspace& other) {
 
 std::string Keyspace::Encode() const {
   Encoder enc;
-  bool with_bc = false;
-  for (const auto& kv : keys_) with_bc |= !kv.second.bc.empty();
-  enc.PutByte(static_cast<uint8_t>((key_complete_ ? 1 : 0) | (with_bc ? 2 : 0)));
+  uint8_t parts = 0;
+  for (const auto& kv : keys_) parts |= kv.second.Parts();
+  enc.PutByte(static_cast<uint8_t>((key_complete_ ? 1 : 0) | parts));
   enc.PutVarint(keys_.size());
   if (keys_.size() == 1) {  // a one-key delta (most effects): nothing to sort
     enc.PutBytes(keys_.begin()->first);
-    keys_.begin()->second.Encode(&enc, with_bc);
+    keys_.begin()->second.Encode(&enc, parts);
   } else {
     std::vector<const std::pair<const std::string, KeyValue>*> order;
     order.reserve(keys_.size());
@@ -380,7 +389,7 @@ std::string Keyspace::Encode() const {
     std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
     for (const auto* kv : order) {
       enc.PutBytes(kv->first);
-      kv->second.Encode(&enc, with_bc);
+      kv->second.Encode(&enc, parts);
     }
   }
   cc_.Encode(&enc);
@@ -397,7 +406,8 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
   };
   uint8_t flags = 0;
   uint64_t n = 0;
-  if (!dec.GetByte(&flags) || flags > 3 || !dec.GetCount(&n, 4)) return fail("bad keyspace header");
+  if (!dec.GetByte(&flags) || (flags & ~(KeyValue::kKnownParts | 1)) != 0 || !dec.GetCount(&n, 4))
+    return fail("bad keyspace header");
   ks.key_complete_ = (flags & 1) != 0;
   std::string prev;
   for (uint64_t i = 0; i < n; ++i) {
@@ -408,7 +418,7 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
       return fail("keys not sorted");
     }
     KeyValue v;
-    if (!v.Decode(&dec, (flags & 2) != 0)) return fail("bad key value");
+    if (!v.Decode(&dec, flags & KeyValue::kKnownParts)) return fail("bad key value");
     prev.assign(key.data(), key.size());
     ks.keys_.emplace(prev, std::move(v));
   }
@@ -430,7 +440,8 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
   };
   uint8_t flags = 0;
   uint64_t n = 0;
-  if (!dec.GetByte(&flags) || flags > 3 || !dec.GetCount(&n, 4)) return fail("bad keyspace header");
+  if (!dec.GetByte(&flags) || (flags & ~(KeyValue::kKnownParts | 1)) != 0 || !dec.GetCount(&n, 4))
+    return fail("bad keyspace header");
   if ((flags & 1) == 0) {
     // A full state: its join also visits the keys it does not list (rare: full syncs).
     std::optional<Keyspace> other = Decode(bytes, self_, error);
@@ -449,7 +460,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
       dec.Fail("keys not sorted");
       return fail("keys not sorted");
     }
-    if (!s.values_[i].Decode(&dec, (flags & 2) != 0)) return fail("bad key value");
+    if (!s.values_[i].Decode(&dec, flags & KeyValue::kKnownParts)) return fail("bad key value");
     s.keys_.push_back(key);
   }
   if (!s.cc_.Decode(&dec)) return fail("bad causal context");

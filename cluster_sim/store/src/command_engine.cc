@@ -16,54 +16,11 @@
 #include "crdt/keyspace.h"
 #include "crdt/or_map.h"
 #include "crdt/string_value.h"
+#include "engine.h"
 
 namespace cluster_sim {
+namespace engine {
 namespace {
-
-using Type = crdt::Keyspace::Type;
-
-// Redis 7's error texts (server.c shared objects, t_string.c, t_hash.c).
-constexpr std::string_view kWrongType =
-    "WRONGTYPE Operation against a key holding the wrong kind of value";
-constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
-constexpr std::string_view kOverflow = "ERR increment or decrement would overflow";
-constexpr std::string_view kHashNotInteger = "ERR hash value is not an integer";
-constexpr std::string_view kSyntax = "ERR syntax error";
-
-constexpr std::string_view kNotPositive = "ERR value is out of range, must be positive";
-
-// Everything a command handler sees.
-struct Ctx {
-  crdt::Keyspace& ks;
-  const std::vector<std::string>& argv;
-  int64_t now_us;
-  crdt::Keyspace* delta;                    // where this command's effect goes; null: not recorded
-  const std::vector<std::string>& regions;  // names in site order (may be empty)
-  bool wrote = false;                       // set by handlers that changed this region's view
-};
-
-Reply Err(std::string_view text) { return Reply::Error(std::string(text)); }
-Reply Ok() { return Reply::Status("OK"); }
-
-// True if `key` may be used as `want`: absent, or visibly of that type.
-bool TypeIs(const Ctx& c, std::string_view key, Type want) {
-  Type t = c.ks.TypeOf(key);
-  return t == Type::kNone || t == want;
-}
-
-const crdt::HashStore* HashOf(const Ctx& c, std::string_view key) {
-  const crdt::KeyValue* kv = c.ks.Find(key);
-  return kv ? &kv->hash : nullptr;
-}
-
-std::optional<std::string> HashGet(const Ctx& c, std::string_view key, std::string_view field) {
-  const crdt::HashStore* h = HashOf(c, key);
-  return h ? h->Get(field) : std::nullopt;
-}
-
-Reply OptionalBulk(std::optional<std::string> v) {
-  return v ? Reply::Bulk(std::move(*v)) : Reply::Nil();
-}
 
 // ---------------------------------------------------------------- connection
 
@@ -600,7 +557,6 @@ Reply BcRights(Ctx& c) {
 
 // ---------------------------------------------------------------- dispatch
 
-using Handler = Reply (*)(Ctx&);
 struct NamedHandler {
   std::string_view name;
   Handler run;
@@ -774,6 +730,9 @@ bool GlobImpl(const char* p, int64_t plen, const char* s, int64_t slen, bool* sk
 }
 
 }  // namespace
+}  // namespace engine
+
+using namespace engine;  // NOLINT: this file is the engine
 
 bool GlobMatch(std::string_view pattern, std::string_view text) {
   bool skip_longer = false;

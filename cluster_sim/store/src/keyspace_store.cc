@@ -27,7 +27,8 @@ bool KeyspaceStore::EncodedKeys(std::string_view encoded, std::vector<std::strin
     crdt::KeyValue value;
     for (uint64_t i = 0; i < n; ++i) {
       std::string_view key;
-      if (!dec.GetBytes(&key) || !value.Decode(&dec, (flags & 2) != 0)) return false;
+      if (!dec.GetBytes(&key) || !value.Decode(&dec, flags & crdt::KeyValue::kKnownParts))
+        return false;
       keys->emplace_back(key);
     }
     crdt::CausalContext cc;

@@ -369,7 +369,7 @@ struct RedisStore::Impl {
     ReplyPtr cc = Must({"GET", opt.prefix + ":cc"}, &error);
     if (!cc) return Status::Unavailable(error);
     std::string state;
-    state.push_back(2);  // a full state, not a delta; values carry their bounded counter
+    state.push_back(static_cast<char>(crdt::KeyValue::kKnownParts));  // a full state, every part
     PutVarint(&state, entries.size());
     for (const auto& [key, meta] : entries) {
       PutVarint(&state, key.size());
@@ -518,7 +518,7 @@ struct RedisStore::Impl {
       std::string blob;
       if (kv != nullptr) {
         crdt::Encoder enc;
-        kv->Encode(&enc, /*with_bc=*/true);
+        kv->Encode(&enc, crdt::KeyValue::kKnownParts);
         blob = enc.Release();
       }
       args.push_back(std::move(blob));

@@ -49,10 +49,17 @@ struct KeyValue {
   bool Empty() const { return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty(); }
   void Join(const KeyValue& other, const CausalContext& my_cc, const CausalContext& other_cc,
             bool other_complete, bool keep_empty);
-  // with_bc: the bounded-counter part follows (the keyspace header says whether it does,
-  // so keyspaces without bounded counters encode as before).
-  void Encode(Encoder* enc, bool with_bc) const;
-  bool Decode(Decoder* dec, bool with_bc);
+  // Optional parts: a keyspace's header byte has the bit of each optional part that some
+  // key of it holds (bit 0 says "delta"), and every key value then encodes those parts,
+  // in bit order, after the string, set and hash parts; so a keyspace that uses none of
+  // them encodes as it did before they existed. A new type takes the next free bit.
+  enum Part : uint8_t {
+    kPartBoundedCounter = 1 << 1,
+    kKnownParts = kPartBoundedCounter,
+  };
+  uint8_t Parts() const;  // the optional parts this value holds
+  void Encode(Encoder* enc, uint8_t parts) const;
+  bool Decode(Decoder* dec, uint8_t parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
     return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc;
   }

@@ -22,7 +22,7 @@
 // Key layout under `prefix` (default "aasim"; README "Redis backend"):
 //   <key>                 native value (string / set / hash), the user's own key name
 //   <prefix>:m:<bucket>   hash: field = key, value = the key's encoded crdt::KeyValue
-//                         with its bounded-counter part (KeyValue::Encode with_bc);
+//                         with every optional part (KeyValue::Encode kKnownParts);
 //                         bucket = FNV-1a(key) mod `buckets` (small hashes: listpack)
 //   <prefix>:cc           string: the encoded causal context of the whole keyspace
 //   <prefix>:log          stream: ID <seq>-0, field "e" = encoded effect (local writes)
