@@ -27,6 +27,9 @@ using cluster_sim::Status;
 namespace {
 
 constexpr std::string_view kRepl = "AASIM.REPL";
+// The error code a node answers replication messages with while AASIM DISCONNECT cuts the
+// link they came over.
+constexpr std::string_view kCut = "LINKCUT";
 constexpr auto kMinBackoff = std::chrono::milliseconds(50);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
 
@@ -73,6 +76,9 @@ struct Node::Impl : public Backend,
     std::optional<uint32_t> join_answer;  // while joining: the incarnation it has seen of us
     uint32_t hello_incarnation = 0;       // what our last HELLO on this link said
     std::string refused;                  // its last refusal of our HELLO
+    // AASIM DISCONNECT cuts both directions: until then, this node also refuses what the
+    // peer sends it (answering kCut), so neither side's messages cross.
+    std::chrono::steady_clock::time_point deaf_until{};
   };
 
   Impl(asio::io_context& io_context, NodeConfig c)
@@ -154,6 +160,10 @@ struct Node::Impl : public Backend,
     if (from < 0 || from == self) {
       return Reply::Error("ERR AASIM.REPL: '" + argv[2] + "' is not a peer of region " +
                           config.region);
+    }
+    if (outs[from] && std::chrono::steady_clock::now() < outs[from]->deaf_until) {
+      return Reply::Error(std::string(kCut) + " the link from " + argv[2] + " to " +
+                          config.region + " is cut (AASIM DISCONNECT)");
     }
     if (IEquals(argv[1], "HELLO")) return Hello(from, argv);
     if (IEquals(argv[1], "MSG")) return Message(from, argv);
@@ -319,6 +329,8 @@ struct Node::Impl : public Backend,
       o.expecting.pop_front();
       if (e == Out::Expect::kHello) {
         ok = OnHelloAnswer(o, line);
+      } else if (line.substr(1, kCut.size()) == kCut) {
+        ok = false;  // the peer cut the link (AASIM DISCONNECT): reconnect after backoff
       } else if (line.empty() || line[0] == '-') {
         std::cerr << "aasim node " << config.region << ": " << o.addr.region << " answered " << line
                   << std::endl;
@@ -331,6 +343,7 @@ struct Node::Impl : public Backend,
   bool OnHelloAnswer(Out& o, std::string_view line) {
     uint64_t seen = 0;
     if (line.substr(0, 8) == "-LOADING") return false;  // the peer is joining: retry soon
+    if (line.substr(1, kCut.size()) == kCut) return false;  // cut by the peer: retry later
     if (line.size() < 2 || line[0] != ':' || !ParseU64(line.substr(1), &seen)) {
       o.refused = std::string(line.substr(line.empty() || line[0] != '-' ? 0 : 1));
       if (repl) repl->ReportAnomaly(o.addr.region + " refused us: " + o.refused);
@@ -444,9 +457,10 @@ Reply Node::Impl::Admin(const std::vector<std::string>& argv) {
     return Reply::Bulk(store->DumpAll());  // the canonical text `aasim run` calls final_state
   }
   if (argv.size() >= 2 && argv.size() <= 4 && IEquals(argv[1], "DISCONNECT")) {
-    // AASIM DISCONNECT [PEER|ALL [MS]]: drops this node's links to its peers (or to one);
-    // they reconnect after MS milliseconds (default 500) and resume from what each peer
-    // holds.
+    // AASIM DISCONNECT [PEER|ALL [MS]]: cuts this node's links with its peers (or one),
+    // both directions: our links drop and reconnect after MS milliseconds (default 500),
+    // and for as long we refuse the peers' messages; then each side resumes from what the
+    // other holds.
     const bool all = argv.size() < 3 || IEquals(argv[2], "ALL");
     int64_t ms = 500;
     if (argv.size() == 4) {
@@ -460,6 +474,7 @@ Reply Node::Impl::Admin(const std::vector<std::string>& argv) {
     for (auto& o : outs) {
       if (!o || (!all && o->addr.region != argv[2])) continue;
       o->backoff = std::chrono::milliseconds(ms);
+      o->deaf_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
       Retry(*o);
       ++n;
     }

@@ -22,6 +22,9 @@ namespace {
 
 using cluster_sim::IEquals;
 
+// The longest AASIM WAITSYNC may wait (one hour; the default is 10 s).
+constexpr int64_t kMaxWaitSyncMs = 3'600'000;
+
 std::string Join(const std::vector<std::string>& v, std::string_view sep) {
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) {
@@ -176,7 +179,10 @@ struct SimHost::Impl {
     int64_t ms = 10'000;
     if (argv.size() == 3) {
       auto [end, ec] = std::from_chars(argv[2].data(), argv[2].data() + argv[2].size(), ms);
-      if (ec != std::errc() || end != argv[2].data() + argv[2].size() || ms < 0) return false;
+      if (ec != std::errc() || end != argv[2].data() + argv[2].size() || ms < 0 ||
+          ms > kMaxWaitSyncMs) {
+        return false;
+      }
     }
     Advance();
     if (sim.Quiescent()) return false;  // Admin answers +OK at once
@@ -365,8 +371,10 @@ Reply SimHost::Impl::Admin(const std::vector<std::string>& argv) {
     if (argv.size() == 3) {
       int64_t ms = 0;
       auto [end, ec] = std::from_chars(argv[2].data(), argv[2].data() + argv[2].size(), ms);
-      if (ec != std::errc() || end != argv[2].data() + argv[2].size() || ms < 0) {
-        return Reply::Error("ERR timeout is not a non-negative integer (milliseconds)");
+      if (ec != std::errc() || end != argv[2].data() + argv[2].size() || ms < 0 ||
+          ms > kMaxWaitSyncMs) {
+        return Reply::Error("ERR timeout is not an integer from 0 to " +
+                            std::to_string(kMaxWaitSyncMs) + " (milliseconds)");
       }
     }
     std::string pending;

@@ -103,6 +103,7 @@ class ServeRedisCli(unittest.TestCase):
         self.assertEqual(s.cli("A", "SREM", "group", "grace"), "0")
         self.assertEqual(s.cli("A", "AASIM", "HEAL", "ALL"), "OK")
         self.assertEqual(s.cli("A", "AASIM", "WAITSYNC"), "OK")
+        self.assertIn("from 0 to 3600000", s.cli("A", "AASIM", "WAITSYNC", "99999999999999"))
         for region in "AB":
             self.assertEqual(sorted(s.cli(region, "SMEMBERS", "group").split()),
                              ["grace", "jorma"])

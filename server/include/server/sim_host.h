@@ -16,8 +16,8 @@
 //   AASIM STATUS                     time, regions, cut links, replication metrics (text)
 //   AASIM TIME                       virtual time in microseconds
 //   AASIM WAITSYNC [MS]              block until every connected region has caught up
-//                                    (default limit 10000ms): +OK, or an error naming
-//                                    what is still pending
+//                                    (default limit 10000ms, at most 3600000ms): +OK,
+//                                    or an error naming what is still pending
 // Steps (a scenario's `steps`, or a --script file's) run against the wall clock: see RunSteps.
 //
 // Threading: the io_context's thread only. REQUIRES: the Simulation and the io_context
