@@ -20,9 +20,15 @@ constexpr CommandInfo kEndpointCommands[] = {
     {{"config", -2, "admin noscript loading stale", 0, 0, 0}, Op::kConfig},
     {{"hello", -1, "noscript loading stale fast no_auth", 0, 0, 0}, Op::kHello},
     {{"info", -1, "loading stale", 0, 0, 0}, Op::kInfo},
+    {{"psubscribe", -2, "pubsub noscript loading stale", 0, 0, 0}, Op::kPsubscribe},
+    {{"publish", 3, "pubsub loading stale fast may_replicate", 0, 0, 0}, Op::kPublish},
+    {{"pubsub", -2, "pubsub loading stale", 0, 0, 0}, Op::kPubsub},
+    {{"punsubscribe", -1, "pubsub noscript loading stale", 0, 0, 0}, Op::kPunsubscribe},
     {{"quit", -1, "noscript loading stale fast no_auth", 0, 0, 0}, Op::kQuit},
     {{"reset", 1, "noscript loading stale fast no_auth", 0, 0, 0}, Op::kReset},
     {{"select", 2, "loading stale fast", 0, 0, 0}, Op::kSelect},
+    {{"subscribe", -2, "pubsub noscript loading stale", 0, 0, 0}, Op::kSubscribe},
+    {{"unsubscribe", -1, "pubsub noscript loading stale", 0, 0, 0}, Op::kUnsubscribe},
 };
 
 // Store commands the endpoint answers itself (their metadata is the store's).

@@ -28,9 +28,15 @@ enum class Op {
   kInfo,
   kMulti,
   kPing,
+  kPsubscribe,
+  kPublish,
+  kPubsub,
+  kPunsubscribe,
   kQuit,
   kReset,
   kSelect,
+  kSubscribe,
+  kUnsubscribe,
   kUnwatch,
   kWatch
 };

@@ -107,6 +107,17 @@ struct Node::Impl : public Backend,
     return replies;
   }
   uint64_t KeyVersion(std::string_view key) override { return store->KeyVersion(key); }
+  void SetDeliver(Deliver d) override { deliver = std::move(d); }
+  // A PUBLISH goes to every peer whose link is up, once, unacknowledged (pub/sub keeps
+  // nothing: a peer that is cut off misses the message).
+  void Publish(const std::string& channel, const std::string& message) override {
+    for (auto& o : outs) {
+      if (!o || !o->up) continue;
+      AppendCommand({kRepl, "PUB", config.region, channel, message}, &o->out);
+      o->expecting.push_back(Out::Expect::kMsg);
+      Flush(*o);
+    }
+  }
   Reply Admin(const std::vector<std::string>& argv) override;
   std::string InfoActiveActive() override;
 
@@ -162,11 +173,17 @@ struct Node::Impl : public Backend,
                           config.region);
     }
     if (outs[from] && std::chrono::steady_clock::now() < outs[from]->deaf_until) {
-      return Reply::Error(std::string(kCut) + " the link from " + argv[2] + " to " +
-                          config.region + " is cut (AASIM DISCONNECT)");
+      return Reply::Error(std::string(kCut) + " the link from " + argv[2] + " to " + config.region +
+                          " is cut (AASIM DISCONNECT)");
     }
     if (IEquals(argv[1], "HELLO")) return Hello(from, argv);
     if (IEquals(argv[1], "MSG")) return Message(from, argv);
+    if (IEquals(argv[1], "PUB")) {  // AASIM.REPL PUB FROM CHANNEL MESSAGE: a peer's PUBLISH
+      if (argv.size() != 5)
+        return Reply::Error("ERR AASIM.REPL: expected PUB FROM CHANNEL MESSAGE");
+      if (deliver) deliver(argv[3], argv[4]);
+      return Reply::Status("OK");
+    }
     return Reply::Error("ERR AASIM.REPL: unknown message '" + argv[1] + "'");
   }
 
@@ -342,7 +359,7 @@ struct Node::Impl : public Backend,
   }
   bool OnHelloAnswer(Out& o, std::string_view line) {
     uint64_t seen = 0;
-    if (line.substr(0, 8) == "-LOADING") return false;  // the peer is joining: retry soon
+    if (line.substr(0, 8) == "-LOADING") return false;      // the peer is joining: retry soon
     if (line.substr(1, kCut.size()) == kCut) return false;  // cut by the peer: retry later
     if (line.size() < 2 || line[0] != ':' || !ParseU64(line.substr(1), &seen)) {
       o.refused = std::string(line.substr(line.empty() || line[0] != '-' ? 0 : 1));
@@ -420,6 +437,9 @@ struct Node::Impl : public Backend,
 
   asio::io_context& io;
   NodeConfig config;
+  // Hands a peer's published message to this node's subscribers (set by `server`, so
+  // declared before it).
+  Deliver deliver;
   RespServer server;
   std::chrono::steady_clock::time_point start;
   std::shared_ptr<bool> token;     // timers fire only while it lives

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "cluster_sim/scenario.h"
+#include "cluster_sim/strings.h"
 
 namespace server {
 
@@ -250,6 +251,127 @@ void WriteReply(const cluster_sim::Reply& reply, std::string* out) {
       for (const auto& e : reply.elements) WriteReply(e, out);
       return;
   }
+}
+
+namespace {
+
+bool HasArg(const std::vector<std::string>& argv, size_t from, std::string_view word) {
+  for (size_t i = from; i < argv.size(); ++i) {
+    if (cluster_sim::IEquals(argv[i], word)) return true;
+  }
+  return false;
+}
+
+// A bulk number as a RESP3 double: Redis writes inf, -inf and nan in lowercase.
+void WriteDouble(std::string_view text, std::string* out) {
+  std::string lower = cluster_sim::AsciiLower(text);
+  out->push_back(',');
+  if (lower == "inf" || lower == "+inf") {
+    out->append("inf");
+  } else if (lower == "-inf") {
+    out->append("-inf");
+  } else {
+    out->append(text);
+  }
+  out->append("\r\n");
+}
+
+void WriteElement3(const cluster_sim::Reply& e, bool as_double, std::string* out) {
+  if (as_double && e.type == cluster_sim::Reply::Type::kBulk) return WriteDouble(e.str, out);
+  WriteReply3(e, Resp3Shape::kPlain, out);
+}
+
+}  // namespace
+
+Resp3Shape Resp3ShapeOf(const std::vector<std::string>& argv) {
+  if (argv.empty()) return Resp3Shape::kPlain;
+  std::string cmd = cluster_sim::AsciiLower(argv[0]);
+  const size_t n = argv.size();
+  if (cmd == "hgetall" || (cmd == "config" && n > 1 && cluster_sim::IEquals(argv[1], "get"))) {
+    return Resp3Shape::kMap;
+  }
+  if (cmd == "smembers" || cmd == "sinter" || cmd == "sunion" || cmd == "sdiff") {
+    return Resp3Shape::kSet;
+  }
+  if (cmd == "zscore" || cmd == "zincrby" || (cmd == "zadd" && HasArg(argv, 2, "incr"))) {
+    return Resp3Shape::kDouble;
+  }
+  if (cmd == "zmscore") return Resp3Shape::kDoubles;
+  if (cmd == "zpopmin" || cmd == "zpopmax") {
+    return n == 2 ? Resp3Shape::kMemberScore : Resp3Shape::kScorePairs;
+  }
+  if ((cmd == "zrange" || cmd == "zrangebyscore" || cmd == "zrevrange" ||
+       cmd == "zrevrangebyscore" || cmd == "zrandmember" || cmd == "zunion" || cmd == "zinter" ||
+       cmd == "zdiff") &&
+      HasArg(argv, 2, "withscores")) {
+    return Resp3Shape::kScorePairs;
+  }
+  if (cmd == "hrandfield" && HasArg(argv, 3, "withvalues")) return Resp3Shape::kPairs;
+  if (cmd == "xread" || cmd == "xreadgroup") return Resp3Shape::kPairsToMap;
+  return Resp3Shape::kPlain;
+}
+
+void WriteReply3(const cluster_sim::Reply& reply, Resp3Shape shape, std::string* out) {
+  using T = cluster_sim::Reply::Type;
+  if (reply.type == T::kNil) {
+    out->append("_\r\n");
+    return;
+  }
+  if (reply.type == T::kBulk && shape == Resp3Shape::kDouble) return WriteDouble(reply.str, out);
+  if (reply.type != T::kArray) return WriteReply(reply, out);
+  const auto& e = reply.elements;
+  switch (shape) {
+    case Resp3Shape::kMap:
+      if (e.size() % 2 != 0) break;
+      out->append("%").append(std::to_string(e.size() / 2)).append("\r\n");
+      for (const auto& x : e) WriteReply3(x, Resp3Shape::kPlain, out);
+      return;
+    case Resp3Shape::kSet:
+      out->append("~").append(std::to_string(e.size())).append("\r\n");
+      for (const auto& x : e) WriteReply3(x, Resp3Shape::kPlain, out);
+      return;
+    case Resp3Shape::kDoubles:
+      WriteArrayHeader(e.size(), out);
+      for (const auto& x : e) WriteElement3(x, /*as_double=*/true, out);
+      return;
+    case Resp3Shape::kScorePairs:
+    case Resp3Shape::kPairs:
+      if (e.size() % 2 != 0) break;
+      WriteArrayHeader(e.size() / 2, out);
+      for (size_t i = 0; i < e.size(); i += 2) {
+        WriteArrayHeader(2, out);
+        WriteReply3(e[i], Resp3Shape::kPlain, out);
+        WriteElement3(e[i + 1], shape == Resp3Shape::kScorePairs, out);
+      }
+      return;
+    case Resp3Shape::kMemberScore:
+      if (e.size() != 2) break;
+      WriteArrayHeader(2, out);
+      WriteReply3(e[0], Resp3Shape::kPlain, out);
+      WriteElement3(e[1], /*as_double=*/true, out);
+      return;
+    case Resp3Shape::kPairsToMap: {
+      bool pairs = true;
+      for (const auto& x : e) pairs &= x.type == T::kArray && x.elements.size() == 2;
+      if (!pairs) break;
+      out->append("%").append(std::to_string(e.size())).append("\r\n");
+      for (const auto& x : e) {
+        WriteReply3(x.elements[0], Resp3Shape::kPlain, out);
+        WriteReply3(x.elements[1], Resp3Shape::kPlain, out);
+      }
+      return;
+    }
+    case Resp3Shape::kPlain:
+    case Resp3Shape::kDouble:
+      break;
+  }
+  WriteArrayHeader(e.size(), out);
+  for (const auto& x : e) WriteReply3(x, Resp3Shape::kPlain, out);
+}
+
+void WritePush(const std::vector<cluster_sim::Reply>& items, std::string* out) {
+  out->append(">").append(std::to_string(items.size())).append("\r\n");
+  for (const auto& item : items) WriteReply3(item, Resp3Shape::kPlain, out);
 }
 
 }  // namespace server

@@ -11,6 +11,7 @@
 #include <boost/asio.hpp>
 #include <unistd.h>
 
+#include "cluster_sim/command_engine.h"
 #include "cluster_sim/session.h"
 #include "cluster_sim/strings.h"
 #include "command_table.h"
@@ -177,6 +178,13 @@ struct ServerState {
   std::map<std::string, std::vector<std::pair<uint64_t, std::weak_ptr<Connection>>>> blocked;
   std::vector<std::string> ready_keys;  // streams XADDed to since blocked clients were served
   bool serving_ready = false;
+  // Pub/sub: subscribers (client ids, in the order they subscribed) by channel and by
+  // pattern.
+  std::map<std::string, std::vector<uint64_t>> channel_subs;
+  std::map<std::string, std::vector<uint64_t>> pattern_subs;
+  // Gives a message to this region's subscribers (by channel, then by matching pattern, as
+  // Redis does); returns how many deliveries were made.
+  int64_t Deliver(const std::string& channel, const std::string& message);
   // Serves the clients blocked on ready_keys (after every command, as Redis does).
   void ServeReadyKeys();
   uint64_t next_id = 1;
@@ -203,12 +211,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   ~Connection() {
     Unblock();
+    DropSubscriptions();
     server_->connections.erase(id_);
   }
 
   void Start() { DoRead(); }
   void Close() {
     Unblock();
+    DropSubscriptions();
     boost::system::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -294,6 +304,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Config(const std::vector<std::string>& argv);
   void Info(const std::vector<std::string>& argv);
   void Hello(const std::vector<std::string>& argv);
+  // Writes a reply to `argv` in the connection's protocol (RESP2, or RESP3 after HELLO 3).
+  void Write(const Reply& reply, const std::vector<std::string>& argv) {
+    if (resp3_) return WriteReply3(reply, Resp3ShapeOf(argv), &out_);
+    WriteReply(reply, &out_);
+  }
+  // Redis's null array (EXEC aborted by WATCH, a read with nothing, a block timed out).
+  void WriteNullArray() { out_.append(resp3_ ? "_\r\n" : "*-1\r\n"); }
   void Resumed(Reply reply) {
     if (closed_) return;
     parked_ = false;
@@ -316,6 +333,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool parked_ = false;
   std::string name_;
   std::string peer_;
+  bool resp3_ = false;  // HELLO 3
+  // RESP3: the commands the open MULTI queued, to type EXEC's replies as each command's.
+  std::vector<std::vector<std::string>> queued_;
   // MULTI/EXEC/WATCH state, and the path of every store command (one implementation of
   // transactions in the project: cluster_sim::Session).
   std::unique_ptr<cluster_sim::Session> session_;
@@ -330,6 +350,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // A stream the client waits on got an entry: run the read again.
   void KeyReady();
 
+  // ---- pub/sub ----
+  // Sends `items` to this client now: a RESP3 push, or a RESP2 array.
+  void Push(std::vector<Reply> items);
+  size_t subscriptions() const { return channels_.size() + patterns_.size(); }
+
  private:
   struct Block {
     std::vector<std::string> argv;
@@ -340,6 +365,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<Block> block_;
   std::unique_ptr<asio::steady_timer> block_timer_;
   uint64_t block_gen_ = 0;
+
+  void Subscribe(bool pattern, const std::vector<std::string>& argv);
+  void Unsubscribe(bool pattern, const std::vector<std::string>& argv);
+  void Pubsub(const std::vector<std::string>& argv);
+  void DropSubscriptions();
+  std::set<std::string> channels_;
+  std::set<std::string> patterns_;
 };
 
 void Connection::Dispatch() {
@@ -360,6 +392,15 @@ void Connection::Dispatch() {
     WriteError("NOAUTH Authentication required.", &out_);
     return;
   }
+  if (!resp3_ && subscriptions() > 0 && op != Op::kSubscribe && op != Op::kUnsubscribe &&
+      op != Op::kPsubscribe && op != Op::kPunsubscribe && op != Op::kPing && op != Op::kReset) {
+    // RESP2: a subscribed connection only carries pub/sub (Redis 7's words).
+    WriteError("ERR Can't execute '" + AsciiLower(argv[0]) +
+                   "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+                   "allowed in this context",
+               &out_);
+    return;
+  }
   if (op == Op::kStore && !session_->in_multi() && MaybeBlock(argv)) return;
   // The store's commands and the transaction commands run in the session; inside MULTI
   // the endpoint's own are queued there too (or refused), except RESET, which runs at
@@ -374,12 +415,27 @@ void Connection::Dispatch() {
 void Connection::RunInSession(Op op, const std::vector<std::string>& argv) {
   Reply r = session_->Execute(argv);
   server_->ServeReadyKeys();  // an XADD (or an EXEC with one) serves blocked readers
+  if (resp3_) {
+    if (op == Op::kMulti) queued_.clear();
+    if (session_->in_multi() && r.type == Reply::Type::kStatus && r.str == "QUEUED") {
+      queued_.push_back(argv);
+    }
+  }
   if ((op == Op::kExec || IEquals(argv[0], "XREADGROUP")) && r.type == Reply::Type::kNil) {
     // EXEC aborted by WATCH, XREADGROUP with nothing: Redis's null array.
-    out_.append("*-1\r\n");
-    return;
+    queued_.clear();
+    return WriteNullArray();
   }
-  WriteReply(r, &out_);
+  if (resp3_ && op == Op::kExec && r.type == Reply::Type::kArray &&
+      r.elements.size() == queued_.size()) {
+    WriteArrayHeader(r.elements.size(), &out_);
+    for (size_t i = 0; i < r.elements.size(); ++i) {
+      WriteReply3(r.elements[i], Resp3ShapeOf(queued_[i]), &out_);
+    }
+  } else {
+    Write(r, argv);
+  }
+  if (op == Op::kExec || op == Op::kDiscard) queued_.clear();
 }
 
 void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
@@ -388,6 +444,10 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
   size_t argc = argv.size();
   switch (op) {
     case Op::kPing:
+      if (!resp3_ && subscriptions() > 0 && argc <= 2) {  // Redis: a pub/sub-shaped pong
+        return WriteReply(
+            Reply::Array({Reply::Bulk("pong"), Reply::Bulk(argc == 2 ? argv[1] : "")}), &out_);
+      }
       if (argc == 1) return WriteStatus("PONG", &out_);
       if (argc == 2) return WriteBulk(argv[1], &out_);
       return WriteError(ArityError(cmd), &out_);
@@ -434,6 +494,9 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
     case Op::kReset:
       session_ = std::make_unique<cluster_sim::Session>(
           std::make_unique<SessionBackend>(backend, *server_));
+      DropSubscriptions();
+      queued_.clear();
+      resp3_ = false;
       name_.clear();
       authed_ = server_->options.requirepass.empty();
       return WriteStatus("RESET", &out_);
@@ -445,6 +508,19 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
         return;
       }
       return WriteReply(backend.Admin(argv), &out_);
+    case Op::kSubscribe:
+    case Op::kPsubscribe:
+      return Subscribe(op == Op::kPsubscribe, argv);
+    case Op::kUnsubscribe:
+    case Op::kPunsubscribe:
+      return Unsubscribe(op == Op::kPunsubscribe, argv);
+    case Op::kPublish: {
+      int64_t n = server_->Deliver(argv[1], argv[2]);
+      backend.Publish(argv[1], argv[2]);
+      return WriteInteger(n, &out_);
+    }
+    case Op::kPubsub:
+      return Pubsub(argv);
     case Op::kStore:
     case Op::kMulti:
     case Op::kExec:
@@ -458,11 +534,13 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
 
 void Connection::Hello(const std::vector<std::string>& argv) {
   size_t i = 1;
+  int64_t proto = resp3_ ? 3 : 2;
   if (argv.size() >= 2) {
-    if (argv[1] != "2") {
-      if (argv[1] == "3") return WriteError("NOPROTO unsupported protocol version", &out_);
+    auto [end, ec] = std::from_chars(argv[1].data(), argv[1].data() + argv[1].size(), proto);
+    if (ec != std::errc() || end != argv[1].data() + argv[1].size()) {
       return WriteError("ERR Protocol version is not an integer or out of range", &out_);
     }
+    if (proto < 2 || proto > 3) return WriteError("NOPROTO unsupported protocol version", &out_);
     i = 2;
   }
   for (; i < argv.size(); ++i) {
@@ -486,11 +564,13 @@ void Connection::Hello(const std::vector<std::string>& argv) {
         "option can be used to authenticate the client and select the "
         "RESP protocol version at the same time",
         &out_);
+  resp3_ = proto == 3;
   Reply r = Reply::Array({Reply::Bulk("server"), Reply::Bulk("redis"), Reply::Bulk("version"),
-                          Reply::Bulk("7.0.15"), Reply::Bulk("proto"), Reply::Integer(2),
+                          Reply::Bulk("7.0.15"), Reply::Bulk("proto"), Reply::Integer(proto),
                           Reply::Bulk("id"), Reply::Integer(static_cast<int64_t>(id_)),
                           Reply::Bulk("mode"), Reply::Bulk("standalone"), Reply::Bulk("role"),
                           Reply::Bulk("master"), Reply::Bulk("modules"), Reply::Array({})});
+  if (resp3_) return WriteReply3(r, Resp3Shape::kMap, &out_);
   WriteReply(r, &out_);
 }
 
@@ -617,7 +697,7 @@ void Connection::Config(const std::vector<std::string>& argv) {
       if (name == "port") v = std::to_string(LocalPort());
       out.push_back(Reply::Bulk(v));
     }
-    WriteReply(Reply::Array(std::move(out)), &out_);
+    Write(Reply::Array(std::move(out)), argv);
   } else if (IEquals(sub, "SET")) {
     WriteError("ERR CONFIG SET is not supported by aasim (use the scenario file or options)",
                &out_);
@@ -727,7 +807,7 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
   Reply r = session_->Execute(argv);
   server_->ServeReadyKeys();
   if (r.type != Reply::Type::kNil) {
-    WriteReply(r, &out_);
+    Write(r, argv);
     return true;
   }
   Block b{argv, {}};
@@ -779,11 +859,137 @@ void Connection::FinishBlock(const Reply& reply) {
   Unblock();
   parked_ = false;
   if (reply.type == Reply::Type::kNil) {
-    out_.append("*-1\r\n");
+    WriteNullArray();
   } else {
-    WriteReply(reply, &out_);
+    Write(reply, {"XREADGROUP"});
   }
   Process();  // runs what was pipelined behind the blocked command
+}
+
+// ---- pub/sub ----
+
+void Connection::Push(std::vector<Reply> items) {
+  if (closed_) return;
+  if (resp3_) {
+    WritePush(items, &out_);
+  } else {
+    WriteReply(Reply::Array(std::move(items)), &out_);
+  }
+  Flush();
+}
+
+void Connection::Subscribe(bool pattern, const std::vector<std::string>& argv) {
+  auto& mine = pattern ? patterns_ : channels_;
+  auto& all = pattern ? server_->pattern_subs : server_->channel_subs;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    if (mine.insert(argv[i]).second) all[argv[i]].push_back(id_);
+    Push({Reply::Bulk(pattern ? "psubscribe" : "subscribe"), Reply::Bulk(argv[i]),
+          Reply::Integer(static_cast<int64_t>(subscriptions()))});
+  }
+}
+
+void Connection::Unsubscribe(bool pattern, const std::vector<std::string>& argv) {
+  auto& mine = pattern ? patterns_ : channels_;
+  auto& all = pattern ? server_->pattern_subs : server_->channel_subs;
+  const char* kind = pattern ? "punsubscribe" : "unsubscribe";
+  std::vector<std::string> names(argv.begin() + 1, argv.end());
+  if (names.empty()) names.assign(mine.begin(), mine.end());
+  if (names.empty()) {
+    Push({Reply::Bulk(kind), Reply::Nil(), Reply::Integer(static_cast<int64_t>(subscriptions()))});
+    return;
+  }
+  for (const std::string& name : names) {
+    if (mine.erase(name) != 0) {
+      auto it = all.find(name);
+      if (it != all.end()) {
+        auto& ids = it->second;
+        ids.erase(std::remove(ids.begin(), ids.end(), id_), ids.end());
+        if (ids.empty()) all.erase(it);
+      }
+    }
+    Push({Reply::Bulk(kind), Reply::Bulk(name),
+          Reply::Integer(static_cast<int64_t>(subscriptions()))});
+  }
+}
+
+void Connection::DropSubscriptions() {
+  auto drop = [this](std::set<std::string>* mine,
+                     std::map<std::string, std::vector<uint64_t>>* all) {
+    for (const std::string& name : *mine) {
+      auto it = all->find(name);
+      if (it == all->end()) continue;
+      auto& ids = it->second;
+      ids.erase(std::remove(ids.begin(), ids.end(), id_), ids.end());
+      if (ids.empty()) all->erase(it);
+    }
+    mine->clear();
+  };
+  drop(&channels_, &server_->channel_subs);
+  drop(&patterns_, &server_->pattern_subs);
+}
+
+void Connection::Pubsub(const std::vector<std::string>& argv) {
+  std::string_view sub = argv[1];
+  const auto& channels = server_->channel_subs;
+  if (IEquals(sub, "CHANNELS") && argv.size() <= 3) {
+    std::vector<std::string> names;
+    for (const auto& [name, ids] : channels) {
+      if (argv.size() == 2 || cluster_sim::GlobMatch(argv[2], name)) names.push_back(name);
+    }
+    return Write(Reply::BulkArray(names), argv);
+  }
+  if (IEquals(sub, "NUMSUB")) {
+    std::vector<Reply> out;
+    for (size_t i = 2; i < argv.size(); ++i) {
+      auto it = channels.find(argv[i]);
+      out.push_back(Reply::Bulk(argv[i]));
+      out.push_back(
+          Reply::Integer(it == channels.end() ? 0 : static_cast<int64_t>(it->second.size())));
+    }
+    return Write(Reply::Array(std::move(out)), argv);
+  }
+  if (IEquals(sub, "NUMPAT") && argv.size() == 2) {
+    return WriteInteger(static_cast<int64_t>(server_->pattern_subs.size()), &out_);
+  }
+  if (IEquals(sub, "SHARDCHANNELS") && argv.size() <= 3) return Write(Reply::Array({}), argv);
+  if (IEquals(sub, "SHARDNUMSUB")) {
+    std::vector<Reply> out;
+    for (size_t i = 2; i < argv.size(); ++i) {
+      out.push_back(Reply::Bulk(argv[i]));
+      out.push_back(Reply::Integer(0));
+    }
+    return Write(Reply::Array(std::move(out)), argv);
+  }
+  WriteError("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
+                 "'. Try PUBSUB HELP.",
+             &out_);
+}
+
+int64_t ServerState::Deliver(const std::string& channel, const std::string& message) {
+  int64_t n = 0;
+  auto send = [&](uint64_t id, std::vector<Reply> items) {
+    auto it = connections.find(id);
+    if (it == connections.end()) return;
+    if (auto c = it->second.lock()) {
+      c->Push(std::move(items));
+      ++n;
+    }
+  };
+  if (auto it = channel_subs.find(channel); it != channel_subs.end()) {
+    const std::vector<uint64_t> ids = it->second;  // a push may close a connection
+    for (uint64_t id : ids) {
+      send(id, {Reply::Bulk("message"), Reply::Bulk(channel), Reply::Bulk(message)});
+    }
+  }
+  const auto patterns = pattern_subs;
+  for (const auto& [pattern, ids] : patterns) {
+    if (!cluster_sim::GlobMatch(pattern, channel)) continue;
+    for (uint64_t id : ids) {
+      send(id, {Reply::Bulk("pmessage"), Reply::Bulk(pattern), Reply::Bulk(channel),
+                Reply::Bulk(message)});
+    }
+  }
+  return n;
 }
 
 // ---- the server ----
@@ -815,10 +1021,15 @@ void ServerState::Accept() {
 RespServer::RespServer(asio::io_context& io, Backend& backend, ServerOptions options)
     : impl_(std::make_shared<ServerState>(io, backend, std::move(options))) {
   impl_->self = impl_;
+  backend.SetDeliver([weak = std::weak_ptr<ServerState>(impl_)](const std::string& channel,
+                                                                const std::string& message) {
+    if (auto state = weak.lock()) state->Deliver(channel, message);
+  });
 }
 
 RespServer::~RespServer() {
   Close();
+  if (impl_->backend != nullptr) impl_->backend->SetDeliver(nullptr);
   impl_->backend = nullptr;
 }
 

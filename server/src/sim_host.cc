@@ -87,8 +87,17 @@ struct SimHost::Impl {
     bool MaybePark(const std::vector<std::string>& argv, Resume resume) override {
       return host_.MaybePark(argv, std::move(resume));
     }
+    void SetDeliver(Deliver deliver) override { deliver_ = std::move(deliver); }
+    void Publish(const std::string& channel, const std::string& message) override {
+      host_.Publish(r_, channel, message);
+    }
+    // Hands a message published in another region to this region's subscribers.
+    void Receive(const std::string& channel, const std::string& message) {
+      if (deliver_) deliver_(channel, message);
+    }
 
    private:
+    Deliver deliver_;
     Impl& host_;
     int r_;
     std::string name_;
@@ -113,6 +122,17 @@ struct SimHost::Impl {
     SimTime now = Elapsed();
     if (now > sim.Now()) sim.AdvanceTo(now);
   }
+  // Carries a message published in region r to every other region after the link's
+  // latency (not across a cut link, nor to or from a region that is down: lost).
+  void Publish(int r, const std::string& channel, const std::string& message) {
+    for (int q = 0; q < sim.region_count(); ++q) {
+      if (q == r || !sim.alive(r) || !sim.alive(q) || sim.network().IsCut(r, q)) continue;
+      sim.loop().At(sim.Now() + sim.network().link(r, q).latency, [this, q, channel, message] {
+        if (sim.alive(q)) backends[static_cast<size_t>(q)]->Receive(channel, message);
+      });
+    }
+  }
+
   void AfterCommands() {
     ArmTimer();
     if (!waiters.empty() && !check_posted) {

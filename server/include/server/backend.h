@@ -53,6 +53,19 @@ class Backend {
     (void)resume;
     return false;
   }
+
+  // Pub/sub across regions, as Redis Enterprise carries it: PUBLISH reaches the publishing
+  // region's subscribers at once (the endpoint does that), and every other region's after
+  // the link's latency; a message is never stored, so one published while a link is cut or
+  // a region is down is lost for that region. The endpoint hands the backend `deliver`
+  // (how to give a message to this region's subscribers; null when the endpoint goes
+  // away), and calls Publish after each PUBLISH.
+  using Deliver = std::function<void(const std::string& channel, const std::string& message)>;
+  virtual void SetDeliver(Deliver deliver) { (void)deliver; }
+  virtual void Publish(const std::string& channel, const std::string& message) {
+    (void)channel;
+    (void)message;
+  }
 };
 
 }  // namespace server

@@ -8,9 +8,15 @@
 // stops being read once `max_output_bytes` are pending (flow control instead of unbounded
 // memory).
 //
-// Commands handled here: PING, ECHO, SELECT 0, AUTH (with `requirepass`), QUIT, HELLO 2,
+// Protocol versions: RESP2, and RESP3 after HELLO 3 (replies reshaped as Redis 7 types
+// them: resp.h Resp3ShapeOf).
+//
+// Commands handled here: PING, ECHO, SELECT 0, AUTH (with `requirepass`), QUIT, HELLO 2|3,
 // CLIENT ID/SETNAME/GETNAME/INFO/LIST, COMMAND (COUNT/INFO/DOCS/LIST), CONFIG GET,
-// INFO, RESET; MULTI/EXEC/DISCARD/WATCH/UNWATCH and the store commands go through one
+// INFO, RESET, and pub/sub (SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE, PUBLISH,
+// PUBSUB): the endpoint keeps the subscribers; a PUBLISH reaches them at once and goes to
+// Backend::Publish for the other regions, whose messages come back through the `deliver`
+// function the server gives its backend (Backend::SetDeliver); MULTI/EXEC/DISCARD/WATCH/UNWATCH and the store commands go through one
 // cluster_sim::Session per connection (WATCH compares Store::KeyVersion, as Redis does). `AASIM
 // ...` goes to Backend::Admin; everything else to Backend::Execute.
 //
