@@ -67,26 +67,14 @@ const char* OutcomeName(MessageRecord::Outcome o) {
   return "";
 }
 
-cluster_sim::RunReport RunRecorded(const cluster_sim::Scenario& scenario,
-                                   const cluster_sim::RunOptions& options, RunRecord* record) {
-  // The steps of cluster_sim::RunScenario, with an observer on the network.
-  cluster_sim::Simulation sim(cluster_sim::MakeSimConfig(scenario, options));
-  cluster_sim::ApplyLinks(scenario, sim);
-  if (options.trace) sim.SetTrace(options.trace);
-  const int n = sim.region_count();
-  Network& network = sim.network();
-
-  int step = 0;                                     // the step running
-  SimTime step_start{0};                            // when it began
-  std::vector<uint64_t> crashes(n, 0);              // per region, crash steps so far
-  std::vector<uint64_t> crashes_at_send;            // per message: its sender's crashes when sent
-  std::map<std::pair<int, int>, uint64_t> highest;  // per link: highest seq carried
-  std::map<std::pair<int, int>, uint64_t> highest_full;
-  record->messages.clear();
-  record->steps.clear();
-  network.SetObserver([&](const Network::MessageEvent& e) {
+Recorder::Recorder(cluster_sim::Simulation& sim, RunRecord* record)
+    : sim_(sim), record_(record), crashes_(static_cast<size_t>(sim.region_count()), 0) {
+  record_->messages.clear();
+  record_->steps.clear();
+  Network& network = sim_.network();
+  network.SetObserver([this, &network](const Network::MessageEvent& e) {
     using Type = Network::MessageEvent::Type;
-    const SimTime now = sim.Now();
+    const SimTime now = sim_.Now();
     if (e.type == Type::kSent || e.type == Type::kDroppedLoss || e.type == Type::kDroppedCut) {
       MessageRecord m;
       m.id = e.id;
@@ -97,70 +85,92 @@ cluster_sim::RunReport RunRecorded(const cluster_sim::Scenario& scenario,
       m.kind = Classify(e.what, &first, &last);
       m.bytes = e.bytes;
       m.sent = now;
-      m.sent_step = step;
+      m.sent_step = step_;
       m.ended = now;
-      m.end_step = step;
+      m.end_step = step_;
       m.duplicate = e.duplicate;
       m.link_latency = network.link(e.from, e.to).latency;
       if (!e.duplicate && first != 0) {
-        auto& high = (m.kind == "full_state" ? highest_full : highest)[{e.from, e.to}];
+        auto& high = (m.kind == "full_state" ? highest_full_ : highest_)[{e.from, e.to}];
         m.retransmit = first <= high;
         high = std::max(high, last);
       }
       if (e.type == Type::kDroppedLoss) m.outcome = MessageRecord::Outcome::kLost;
       if (e.type == Type::kDroppedCut) m.outcome = MessageRecord::Outcome::kCut;
-      record->messages.push_back(std::move(m));
-      crashes_at_send.push_back(crashes[e.from]);
+      record_->messages.push_back(std::move(m));
+      crashes_at_send_.push_back(crashes_[e.from]);
       return;
     }
-    if (e.id == 0 || e.id > record->messages.size()) return;
-    MessageRecord& m = record->messages[e.id - 1];
+    if (e.id == 0 || e.id > record_->messages.size()) return;
+    MessageRecord& m = record_->messages[e.id - 1];
     m.ended = now;
-    m.end_step = step;
+    m.end_step = step_;
     if (e.type == Type::kDroppedInFlight) {
       m.outcome = MessageRecord::Outcome::kCutInFlight;
-    } else if (!sim.alive(e.to) || !sim.alive(e.from) ||
-               crashes[e.from] != crashes_at_send[e.id - 1]) {
+    } else if (!sim_.alive(e.to) || !sim_.alive(e.from) ||
+               crashes_[e.from] != crashes_at_send_[e.id - 1]) {
       m.outcome = MessageRecord::Outcome::kDiscarded;
     } else {
       m.outcome = MessageRecord::Outcome::kDelivered;
     }
   });
+}
 
-  cluster_sim::VirtualTime time(sim);
-  cluster_sim::StepInterpreter steps(scenario, sim, time, options);
-  steps.OnStep([&](const cluster_sim::Step& s, const cluster_sim::StepReport&) {
-    StepState st;
-    st.start = step_start;
-    st.alive.resize(n);
-    st.cut.resize(static_cast<size_t>(n * n));
-    for (int a = 0; a < n; ++a) {
-      st.alive[a] = sim.alive(a);
-      for (int b = 0; b < n; ++b) st.cut[a * n + b] = a != b && network.IsCut(a, b);
-    }
-    record->steps.push_back(std::move(st));
-    const int r = s.region.empty() ? -1 : sim.RegionIndex(s.region);
-    if (r >= 0 && s.kind == cluster_sim::Step::Kind::kCrash) crashes[r]++;
-    if (r >= 0 && s.kind == cluster_sim::Step::Kind::kRestart) {
-      // A region that lost its memory numbers its writes from 1 again.
-      for (int p = 0; p < n; ++p) highest[{r, p}] = highest_full[{r, p}] = 0;
-    }
-    ++step;
-    step_start = sim.Now();
-  });
-  const bool done = steps.Run();
-  AASIM_CHECK(done) << "virtual time never waits";
-  cluster_sim::RunReport report = steps.Finish();
-  network.SetObserver(nullptr);
+Recorder::~Recorder() { sim_.network().SetObserver(nullptr); }
+
+void Recorder::EndStep(cluster_sim::Step::Kind kind, int region) {
+  const int n = sim_.region_count();
+  Network& network = sim_.network();
+  StepState st;
+  st.start = step_start_;
+  st.alive.resize(n);
+  st.cut.resize(static_cast<size_t>(n * n));
+  for (int a = 0; a < n; ++a) {
+    st.alive[a] = sim_.alive(a);
+    for (int b = 0; b < n; ++b) st.cut[a * n + b] = a != b && network.IsCut(a, b);
+  }
+  record_->steps.push_back(std::move(st));
+  if (region >= 0 && kind == cluster_sim::Step::Kind::kCrash) crashes_[region]++;
+  if (region >= 0 && kind == cluster_sim::Step::Kind::kRestart) {
+    // A region that lost its memory numbers its writes from 1 again.
+    for (int p = 0; p < n; ++p) highest_[{region, p}] = highest_full_[{region, p}] = 0;
+  }
+  ++step_;
+  step_start_ = sim_.Now();
+}
+
+void Recorder::Finish(SimTime end, RunRecord* record) {
+  const int steps = static_cast<int>(record->steps.size());
   for (MessageRecord& m : record->messages) {
     if (m.outcome != MessageRecord::Outcome::kInFlight) continue;
-    m.ended = report.end_time;
-    m.end_step = step == 0 ? 0 : step - 1;
+    m.ended = end;
+    m.end_step = steps == 0 ? 0 : steps - 1;
   }
   for (MessageRecord& m : record->messages) {
-    if (m.end_step >= step && step > 0) m.end_step = step - 1;
-    if (m.sent_step >= step && step > 0) m.sent_step = step - 1;
+    if (m.end_step >= steps && steps > 0) m.end_step = steps - 1;
+    if (m.sent_step >= steps && steps > 0) m.sent_step = steps - 1;
   }
+}
+
+cluster_sim::RunReport RunRecorded(const cluster_sim::Scenario& scenario,
+                                   const cluster_sim::RunOptions& options, RunRecord* record) {
+  // The steps of cluster_sim::RunScenario, with a recorder on the network.
+  cluster_sim::Simulation sim(cluster_sim::MakeSimConfig(scenario, options));
+  cluster_sim::ApplyLinks(scenario, sim);
+  if (options.trace) sim.SetTrace(options.trace);
+  cluster_sim::RunReport report;
+  {
+    Recorder recorder(sim, record);
+    cluster_sim::VirtualTime time(sim);
+    cluster_sim::StepInterpreter steps(scenario, sim, time, options);
+    steps.OnStep([&](const cluster_sim::Step& s, const cluster_sim::StepReport&) {
+      recorder.EndStep(s.kind, s.region.empty() ? -1 : sim.RegionIndex(s.region));
+    });
+    const bool done = steps.Run();
+    AASIM_CHECK(done) << "virtual time never waits";
+    report = steps.Finish();
+  }
+  Recorder::Finish(report.end_time, record);
   return report;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
+#include "cluster_sim/simulation.h"
 
 namespace aasim {
 
@@ -55,6 +57,37 @@ struct StepState {
 struct RunRecord {
   std::vector<MessageRecord> messages;  // id order
   std::vector<StepState> steps;         // one per RunReport step
+};
+
+// Records a simulation as it runs: every message its network carries (send, delivery or
+// drop) and, at each step boundary, which regions are up and which links are cut. Watches
+// Network::SetObserver for its lifetime and changes nothing in the simulation. A step is
+// whatever the caller calls one: a scenario step (RunRecorded), a client's command or an
+// admin action (`aasim serve --record`). REQUIRES: `sim` and `record` outlive it.
+class Recorder {
+ public:
+  Recorder(cluster_sim::Simulation& sim, RunRecord* record);
+  ~Recorder();
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  // The step running since the previous EndStep (or the start) ended now. A crash or a
+  // restart (`kind`) of region `region` makes it number its writes from 1 again.
+  void EndStep(cluster_sim::Step::Kind kind, int region);
+  // Ends the record at `end`: messages still in flight end there, and step indices stay
+  // within the steps recorded. (Recording may go on afterwards on a copy's original.)
+  static void Finish(cluster_sim::SimTime end, RunRecord* record);
+  size_t steps() const { return static_cast<size_t>(step_); }
+
+ private:
+  cluster_sim::Simulation& sim_;
+  RunRecord* record_;
+  int step_ = 0;                                     // the step running
+  cluster_sim::SimTime step_start_{0};               // when it began
+  std::vector<uint64_t> crashes_;                    // per region, crash steps so far
+  std::vector<uint64_t> crashes_at_send_;            // per message: its sender's crashes when sent
+  std::map<std::pair<int, int>, uint64_t> highest_;  // per link: highest seq carried
+  std::map<std::pair<int, int>, uint64_t> highest_full_;
 };
 
 // Runs `scenario` as cluster_sim::RunScenario does and fills *record.

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -19,6 +20,8 @@
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "cluster_sim/simulation.h"
+#include "diagram.h"
+#include "run_record.h"
 #include "server/node.h"
 #include "server/server.h"
 #include "server/sim_host.h"
@@ -40,8 +43,45 @@ struct ServeArgs {
   std::string script;
   bool exit_after_steps = false;
   bool causal = false;
+  bool record = false;
   cluster_sim::RunOptions run_options;  // the services steps may use
 };
+
+// `--record`: what clients did and what the links carried, for AASIM DIAGRAM PATH. Bounded:
+// after kMaxSteps client commands and admin actions recording stops (the diagram then
+// shows the start of the run and says so).
+struct Recording {
+  static constexpr size_t kMaxSteps = 20'000;
+  RunRecord record;
+  std::optional<Recorder> recorder;
+  std::vector<cluster_sim::StepReport> steps;
+};
+
+// AASIM DIAGRAM PATH: writes the space-time diagram of everything recorded so far.
+cluster_sim::Reply WriteDiagram(const std::vector<std::string>& argv, const std::string& name,
+                                const cluster_sim::Simulation& sim, const Recording* rec) {
+  using cluster_sim::Reply;
+  if (argv.size() != 3) return Reply::Error("ERR expected AASIM DIAGRAM PATH");
+  if (rec == nullptr) {
+    return Reply::Error("ERR AASIM DIAGRAM needs `aasim serve --record` (nothing was recorded)");
+  }
+  if (rec->steps.empty()) return Reply::Error("ERR nothing to draw yet: no command has run");
+  cluster_sim::RunReport report;
+  report.name = name + (rec->recorder ? ""
+                                      : " (recording stopped after its first " +
+                                            std::to_string(Recording::kMaxSteps) + " commands)");
+  for (int r = 0; r < sim.region_count(); ++r) report.regions.push_back(sim.region_name(r));
+  report.steps = rec->steps;
+  report.end_time = sim.Now();
+  report.digest = sim.Digest();
+  RunRecord record = rec->record;
+  Recorder::Finish(sim.Now(), &record);
+  std::ofstream out(argv[2], std::ios::binary | std::ios::trunc);
+  out << RenderDiagramSvg(report, record, DiagramOptions{});
+  out.close();
+  if (!out) return Reply::Error("ERR cannot write '" + argv[2] + "'");
+  return Reply::Status("OK");
+}
 
 int Fail(const std::string& message) {
   std::cerr << "aasim serve: " << message << "\n";
@@ -97,6 +137,29 @@ int RunServe(const ServeArgs& args) {
 
   boost::asio::io_context io(1);
   server::SimHost host(io, sim);
+  std::unique_ptr<Recording> recording;
+  if (args.record) {
+    recording = std::make_unique<Recording>();
+    recording->recorder.emplace(sim, &recording->record);
+    host.SetObserver([&sim, rec = recording.get()](const server::SimHost::Event& e) {
+      if (!rec->recorder) return;
+      cluster_sim::StepReport sr;
+      sr.number = static_cast<int>(rec->steps.size()) + 1;
+      sr.time = sim.Now();
+      if (e.region >= 0) sr.region = sim.region_name(e.region);
+      sr.operation = e.text;
+      sr.reply = e.reply;
+      rec->steps.push_back(std::move(sr));
+      rec->recorder->EndStep(e.kind, e.region);
+      // The wait for the first client is not part of the story: the diagram starts there.
+      if (rec->steps.size() == 1) rec->record.steps[0].start = sim.Now();
+      if (rec->steps.size() >= Recording::kMaxSteps) rec->recorder.reset();
+    });
+  }
+  host.AddAdminCommand("DIAGRAM", [&](const std::vector<std::string>& argv) {
+    host.Advance();
+    return WriteDiagram(argv, scenario.name, sim, recording.get());
+  });
   server::ServerOptions server_options;
   server_options.requirepass = args.requirepass;
   std::vector<std::unique_ptr<server::RespServer>> servers;
@@ -320,7 +383,8 @@ CLI::App* AddServeCommand(CLI::App& app, const cluster_sim::RunOptions& run_opti
       "effects as the file says, in wall-clock time. Prints one `REGION HOST:PORT` line per "
       "region, then runs the file's steps (if any) against the wall clock.\n"
       "Admin commands on any endpoint: AASIM PARTITION A B | HEAL ALL | HEAL A B | CRASH A | "
-      "RESTART A | STATUS | TIME | WAITSYNC [MS] (a group of regions is written A,B).");
+      "RESTART A | STATUS | TIME | WAITSYNC [MS] | DIAGRAM PATH (with --record) (a group of "
+      "regions is written A,B).");
   cmd->add_option("file", args->file, "Scenario file (YAML); its `steps` may be empty")
       ->required()
       ->type_name("FILE");
@@ -341,6 +405,11 @@ CLI::App* AddServeCommand(CLI::App& app, const cluster_sim::RunOptions& run_opti
   cmd->add_flag("--causal", args->causal,
                 "Causal delivery between the regions, as `replication: {causal: true}` in the "
                 "file: a region applies an effect only after everything its writer had applied");
+  cmd->add_flag("--record", args->record,
+                "Record every client command, admin action and replication message (up to " +
+                    std::to_string(Recording::kMaxSteps) +
+                    " commands), so that `AASIM DIAGRAM PATH` on any endpoint writes the "
+                    "space-time diagram (SVG) of what happened so far");
   cmd->add_flag("--exit-after-steps", args->exit_after_steps,
                 "Stop serving once the steps are done (exit 1 if an expectation failed)");
   cmd->callback([args, exit_code] { *exit_code = RunServe(*args); });

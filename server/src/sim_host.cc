@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <optional>
 
 #include <boost/asio.hpp>
@@ -71,11 +72,19 @@ struct SimHost::Impl {
     const std::string& region() const override { return name_; }
     Reply Execute(const std::vector<std::string>& argv) override {
       host_.Advance();
-      return host_.sim.Execute(r_, argv);
+      Reply reply = host_.sim.Execute(r_, argv);
+      if (host_.observer) host_.Observe(Step::Kind::kCommand, r_, Join(argv, " "), reply);
+      return reply;
     }
     std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) override {
       host_.Advance();
-      return host_.sim.ExecuteBatch(r_, cmds);
+      std::vector<Reply> replies = host_.sim.ExecuteBatch(r_, cmds);
+      if (host_.observer) {
+        std::string text = "MULTI";
+        for (const auto& c : cmds) text += "; " + Join(c, " ");
+        host_.Observe(Step::Kind::kCommand, r_, text + "; EXEC", Reply::Array(replies));
+      }
+      return replies;
     }
     uint64_t KeyVersion(std::string_view key) override {
       host_.Advance();
@@ -308,7 +317,14 @@ struct SimHost::Impl {
   void RunScript();
 
   Reply Admin(const std::vector<std::string>& argv);
+  Reply AdminCommand(const std::vector<std::string>& argv);
   std::string StatusText();
+
+  std::function<void(const Event&)> observer;
+  void Observe(Step::Kind kind, int region, std::string text, std::optional<Reply> reply) {
+    observer(Event{kind, region, std::move(text), std::move(reply)});
+  }
+  std::map<std::string, std::function<Reply(const std::vector<std::string>&)>> admin_extra;
 };
 
 std::string SimHost::Impl::RegionBackend::InfoActiveActive() {
@@ -350,6 +366,25 @@ std::string SimHost::Impl::RegionBackend::InfoActiveActive() {
 }
 
 Reply SimHost::Impl::Admin(const std::vector<std::string>& argv) {
+  Reply reply = AdminCommand(argv);
+  if (observer && !reply.is_error() && argv.size() >= 2) {
+    std::string sub = cluster_sim::AsciiLower(argv[1]);
+    const std::pair<const char*, Step::Kind> kinds[] = {{"partition", Step::Kind::kPartition},
+                                                        {"heal", Step::Kind::kHeal},
+                                                        {"crash", Step::Kind::kCrash},
+                                                        {"restart", Step::Kind::kRestart}};
+    for (const auto& [name, kind] : kinds) {
+      if (sub != name) continue;
+      const bool local = kind == Step::Kind::kCrash || kind == Step::Kind::kRestart;
+      std::vector<std::string> rest(argv.begin() + 2, argv.end());
+      Observe(kind, local ? sim.RegionIndex(argv[2]) : -1,
+              sub + " " + Join(rest, kind == Step::Kind::kPartition ? " | " : " "), std::nullopt);
+    }
+  }
+  return reply;
+}
+
+Reply SimHost::Impl::AdminCommand(const std::vector<std::string>& argv) {
   Advance();
   if (argv.size() < 2) {
     return Reply::Error("ERR wrong number of arguments for 'aasim' command");
@@ -402,8 +437,14 @@ Reply SimHost::Impl::Admin(const std::vector<std::string>& argv) {
       return Reply::Error("TIMEOUT regions have not caught up: " + pending);
     return Reply::Status("OK");
   }
-  return Reply::Error("ERR unknown AASIM subcommand '" + argv[1] +
-                      "' (PARTITION, HEAL, CRASH, RESTART, STATUS, TIME, WAITSYNC)");
+  auto extra = admin_extra.find(cluster_sim::AsciiLower(sub));
+  if (extra != admin_extra.end()) return extra->second(argv);
+  std::string names = "PARTITION, HEAL, CRASH, RESTART, STATUS, TIME, WAITSYNC";
+  for (const auto& [name, handler] : admin_extra) {
+    names += ", ";
+    for (char c : name) names += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  }
+  return Reply::Error("ERR unknown AASIM subcommand '" + argv[1] + "' (" + names + ")");
 }
 
 std::string SimHost::StatusText() { return impl_->StatusText(); }
@@ -471,6 +512,13 @@ Backend& SimHost::backend(int region) { return *impl_->backends[static_cast<size
 void SimHost::Advance() { impl_->Advance(); }
 void SimHost::ArmTimer() { impl_->ArmTimer(); }
 Reply SimHost::Admin(const std::vector<std::string>& argv) { return impl_->Admin(argv); }
+void SimHost::SetObserver(std::function<void(const Event&)> observer) {
+  impl_->observer = std::move(observer);
+}
+void SimHost::AddAdminCommand(std::string name,
+                              std::function<Reply(const std::vector<std::string>&)> handler) {
+  impl_->admin_extra[cluster_sim::AsciiLower(name)] = std::move(handler);
+}
 
 void SimHost::RunSteps(const cluster_sim::Scenario& scenario, cluster_sim::RunOptions options,
                        std::function<void(const std::string&)> out, std::function<void(int)> done) {

@@ -108,6 +108,29 @@ class ServeRedisCli(unittest.TestCase):
             self.assertEqual(sorted(s.cli(region, "SMEMBERS", "group").split()),
                              ["grace", "jorma"])
 
+    def test_diagram_of_what_happened_so_far(self):
+        import xml.etree.ElementTree as ET
+        s = Served(self, TWO_REGIONS % "20ms", "--record")
+        self.assertEqual(s.cli("A", "INCR", "n"), "1")
+        self.assertEqual(s.cli("A", "AASIM", "PARTITION", "A", "B"), "OK")
+        self.assertEqual(s.cli("B", "SADD", "s", "x"), "1")
+        self.assertEqual(s.cli("A", "AASIM", "HEAL", "ALL"), "OK")
+        self.assertEqual(s.cli("A", "AASIM", "WAITSYNC"), "OK")
+        path = os.path.join(s.dir.name, "so-far.svg")
+        self.assertEqual(s.cli("B", "AASIM", "DIAGRAM", path), "OK")
+        root = ET.parse(path).getroot()  # well-formed XML
+        ns = "{http://www.w3.org/2000/svg}"
+        steps = [g for g in root.iter(ns + "g") if g.get("id", "").startswith("step-")]
+        self.assertEqual(len(steps), 4)  # INCR, partition, SADD, heal
+        text = ET.tostring(root, encoding="unicode")
+        self.assertIn("INCR n", text)
+        self.assertIn("partition A | B", text)
+        arrows = [e for e in root.iter() if "arrow" in e.get("class", "").split()]
+        self.assertGreater(len(arrows), 0)
+        # Without --record there is nothing to draw, and it says how to get it.
+        plain = Served(self, TWO_REGIONS % "20ms")
+        self.assertIn("--record", plain.cli("A", "AASIM", "DIAGRAM", path))
+
     def test_admin_info_and_connection_commands(self):
         s = Served(self, TWO_REGIONS % "20ms")
         self.assertEqual(s.cli("A", "PING"), "PONG")

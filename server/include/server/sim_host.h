@@ -27,6 +27,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,21 @@ class SimHost {
   void ArmTimer();
   cluster_sim::Reply Admin(const std::vector<std::string>& argv);
   std::string StatusText();
+
+  // What clients did, for a recording (`aasim serve --record`): every command a region's
+  // endpoint ran (a transaction as one event "MULTI ... EXEC", its replies in an array),
+  // and every admin action that changed the regions or links (partition, heal: region
+  // -1; crash, restart: the region). Called after the action, on the io_context's thread.
+  struct Event {
+    cluster_sim::Step::Kind kind = cluster_sim::Step::Kind::kCommand;
+    int region = -1;
+    std::string text;  // "INCR foo", "partition A | B", "crash A", ...
+    std::optional<cluster_sim::Reply> reply;
+  };
+  void SetObserver(std::function<void(const Event&)> observer);
+  // Adds `AASIM NAME ...`, answered by `handler` (argv as the client sent it).
+  void AddAdminCommand(std::string name,
+                       std::function<cluster_sim::Reply(const std::vector<std::string>&)> handler);
 
   // Runs the steps of `scenario` with the step interpreter of `aasim run`
   // (cluster_sim::StepInterpreter, so every step means the same there and here) over the
