@@ -1,6 +1,11 @@
 #include "crdt/keyspace.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 namespace crdt {
 
@@ -8,7 +13,7 @@ namespace crdt {
 
 KeyValue::Type KeyValue::VisibleType() const {
   if (!bc.empty()) return Type::kBoundedCounter;
-  if (str.Present()) return Type::kString;
+  if (str.Present() || fc.Live()) return Type::kString;
   if (!hash.empty()) return Type::kHash;
   if (!set.empty()) return Type::kSet;
   return Type::kNone;
@@ -36,11 +41,52 @@ void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
   set.Join(other.set, my_cc, other_cc, other_complete, keep_empty);
   hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
   bc.Merge(other.bc);
+  fc.Merge(other.fc);
+}
+
+std::string FormatLongDouble(long double v) {
+  char buf[5 * 1024];
+  int n = std::snprintf(buf, sizeof(buf), "%.17Lf", v);
+  if (n < 0 || static_cast<size_t>(n) >= sizeof(buf)) return "0";
+  std::string s(buf, static_cast<size_t>(n));
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  return s;
+}
+
+bool ParseLongDouble(std::string_view s, long double* out) {
+  if (s.empty() || s.size() >= 5 * 1024 || std::isspace(static_cast<unsigned char>(s[0]))) {
+    return false;
+  }
+  std::string text(s);
+  char* end = nullptr;
+  errno = 0;
+  long double v = std::strtold(text.c_str(), &end);
+  if (static_cast<size_t>(end - text.c_str()) != text.size() || std::isnan(v) ||
+      (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0))) {
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+std::optional<std::string> KeyValue::StringValue() const {
+  std::optional<std::string> base = str.Value();
+  if (!fc.Live()) return base;
+  long double b = 0;
+  if (base && !ParseLongDouble(*base, &b)) return base;
+  long double v = b + fc.Value();
+  if (!std::isfinite(v)) return base ? base : std::optional<std::string>("0");
+  return FormatLongDouble(v);
 }
 
 uint8_t KeyValue::Parts() const {
   uint8_t parts = 0;
   if (!bc.empty()) parts |= kPartBoundedCounter;
+  if (!fc.empty()) parts |= kPartFloatCounter;
   return parts;
 }
 
@@ -49,6 +95,7 @@ void KeyValue::Encode(Encoder* enc, uint8_t parts) const {
   set.Encode(enc);
   hash.Encode(enc);
   if (parts & kPartBoundedCounter) bc.Encode(enc);
+  if (parts & kPartFloatCounter) fc.Encode(enc);
 }
 
 bool KeyValue::Decode(Decoder* dec, uint8_t parts) {
@@ -57,6 +104,11 @@ bool KeyValue::Decode(Decoder* dec, uint8_t parts) {
     if (!bc.Decode(dec)) return false;
   } else {
     bc = BoundedCounter();
+  }
+  if (parts & kPartFloatCounter) {
+    if (!fc.Decode(dec)) return false;
+  } else {
+    fc = FloatCounter();
   }
   return true;
 }
@@ -207,7 +259,7 @@ Keyspace::Type Keyspace::TypeOf(std::string_view key) const {
 
 std::optional<std::string> Keyspace::Get(std::string_view key) const {
   const KeyValue* v = Find(key);
-  return v ? v->str.Value() : std::nullopt;
+  return v ? v->StringValue() : std::nullopt;
 }
 
 std::vector<std::string> Keyspace::Members(std::string_view key) const {
@@ -255,15 +307,52 @@ void Keyspace::Set(std::string_view key, std::string_view value, int64_t timesta
   v.set.Clear(d ? &d->set : nullptr, dcc);
   v.hash.Clear(d ? &d->hash : nullptr, dcc);
   v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
+  v.fc.ResetInto(d ? &d->fc : nullptr);
 }
 
 IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta) {
   KeyValue& v = Slot(key);
+  if (v.fc.Live()) {
+    // The value has INCRBYFLOAT increments: when it reads as an integer, the step joins
+    // them (a long double holds every integer of the 59-bit counter range exactly).
+    std::optional<std::string> visible = v.StringValue();
+    int64_t whole = 0, next = 0;
+    if (!visible || !ParseRedisInteger(*visible, &whole)) return IncrStatus::kNotInteger;
+    if (__builtin_add_overflow(whole, by, &next) || next > PnCounter::kBound ||
+        next < -PnCounter::kBound) {
+      return IncrStatus::kOutOfRange;
+    }
+    if (by != 0) {  // the engine records no effect for a zero step
+      v.fc.IncrementAs(self_, static_cast<long double>(by),
+                       delta ? &DeltaSlot(delta, key).fc : nullptr);
+    }
+    if (new_value) *new_value = next;
+    return IncrStatus::kOk;
+  }
   StringValueStore scratch;
   IncrStatus s = v.str.Increment(self_, by, new_value, delta ? &scratch : nullptr);
   if (s == IncrStatus::kOk && delta) DeltaSlot(delta, key).str.counter.Merge(scratch.counter);
   DropIfEmpty(key);
   return s;
+}
+
+FloatStatus Keyspace::IncrByFloat(std::string_view key, long double by, std::string* new_value,
+                                  Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  std::optional<std::string> visible = v.StringValue();
+  long double now = 0;
+  if (visible && !ParseLongDouble(*visible, &now)) {
+    DropIfEmpty(key);
+    return FloatStatus::kNotFloat;
+  }
+  long double next = now + by;
+  if (!std::isfinite(next)) {
+    DropIfEmpty(key);
+    return FloatStatus::kNanOrInfinity;
+  }
+  v.fc.IncrementAs(self_, by, delta ? &DeltaSlot(delta, key).fc : nullptr);
+  if (new_value) *new_value = *v.StringValue();
+  return FloatStatus::kOk;
 }
 
 bool Keyspace::SAdd(std::string_view key, std::string_view member, Keyspace* delta) {
@@ -345,6 +434,7 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   v.str.Clear(d ? &d->str : nullptr, dcc);
   v.set.Clear(d ? &d->set : nullptr, dcc);
   v.hash.Clear(d ? &d->hash : nullptr, dcc);
+  v.fc.ResetInto(d ? &d->fc : nullptr);
   DropIfEmpty(key);
   return true;
 }
@@ -488,7 +578,7 @@ std::string Keyspace::Dump(std::string_view key) const {
     case Type::kBoundedCounter:
       return std::to_string(v->bc.Value());
     case Type::kString:
-      return *v->str.Value();
+      return *v->StringValue();
     case Type::kSet: {
       std::string s = "{";
       bool first = true;

@@ -35,6 +35,11 @@
 //     clock_skew; ties to the region whose name sorts first, then the older incarnation),
 //     plus the live increments when it is an integer; the increments alone when there is no
 //     present SET; absent when nothing is live. A non-integer value refuses INCR.
+//   - INCRBYFLOAT increments (multiples of 1/4 here, so every order of addition is exact;
+//     the model counts them in quarters) are a second counter with the same prefix rule.
+//     While one is live the value is the integer value (or 0) plus their sum, written as
+//     Redis writes a float ("14", "19.75"); INCR on such a value, when it reads as an
+//     integer, joins the float increments.
 // String/counter keys (SET, INCR*, DECR*, GET, DEL, EXISTS, TYPE) and set keys (SADD, SREM,
 // SMEMBERS, SISMEMBER, SCARD, DEL, EXISTS) come from separate pools: no type conflicts.
 //
@@ -249,6 +254,10 @@ Argv RandomCommand(Rng& rng) {
       if (by < 0 && rng.OneIn(2)) return {"DECRBY", k, std::to_string(-by)};
       return {"INCRBY", k, std::to_string(by)};
     }
+    if (c < 62) {
+      static const char* const kSteps[] = {"0.5", "1.25", "-0.75", "2.5", "-1.5", "3"};
+      return {"INCRBYFLOAT", k, Pick(rng, kSteps)};
+    }
     if (c < 75) return {"GET", k};
     if (c < 87) return {"DEL", k};
     if (c < 94) return {"EXISTS", k};
@@ -391,6 +400,8 @@ struct Op {
   int counter_index = 0;             // kIncr: 1-based, among its writer's increments of key
   std::vector<DotRef> removes;       // writes it removes (see Semantics)
   std::map<Replica, Slot> counter;   // counter knowledge its effect carries
+  std::map<Replica, Slot> floats;    // the same for INCRBYFLOAT increments
+  bool is_float = false;             // kIncr: an INCRBYFLOAT increment (`by` in quarters)
   int step = 0;
   SimTime time{0};
 };
@@ -402,6 +413,9 @@ struct KeyView {
   std::map<Replica, Slot> counter;
   int64_t counter_sum = 0;
   bool counter_live = false;
+  std::map<Replica, Slot> floats;
+  int64_t float_quarters = 0;
+  bool float_live = false;
   std::optional<std::string> str;  // the string's value (nullopt: no string)
   std::vector<DotRef> set_dots;    // surviving SADD dots
   std::set<std::string> members;   // the set's members
@@ -634,6 +648,11 @@ class World {
         s.known = std::max(s.known, slot.known);
         s.cancelled = std::max(s.cancelled, slot.cancelled);
       }
+      for (const auto& [replica, slot] : op.floats) {
+        Slot& s = v.floats[replica];
+        s.known = std::max(s.known, slot.known);
+        s.cancelled = std::max(s.cancelled, slot.cancelled);
+      }
     }
     for (int id : it->second) {
       if (vis && !Visible(*vis, id)) continue;
@@ -660,12 +679,27 @@ class World {
         v.counter_live |= inc->second[i] != 0;
       }
     }
+    for (const auto& [replica, slot] : v.floats) {
+      auto inc = float_increments_.find({key, replica});
+      if (inc == float_increments_.end() || slot.known > static_cast<int>(inc->second.size())) {
+        Fail("model: float knowledge beyond the writer's increments");
+        continue;
+      }
+      for (int i = slot.cancelled; i < slot.known; ++i) {
+        v.float_quarters += inc->second[i];
+        v.float_live = true;
+      }
+    }
     int64_t base = 0;
     if (v.winner != nullptr) {
       bool integer = ParseInt(v.winner->value, &base);
       v.str = integer && v.counter_live ? std::to_string(base + v.counter_sum) : v.winner->value;
     } else if (v.counter_live) {
       v.str = std::to_string(v.counter_sum);
+    }
+    if (v.float_live && (!v.str || ParseInt(*v.str, &base))) {
+      if (!v.str) base = 0;
+      v.str = Quarters(base * 4 + v.float_quarters);
     }
     return v;
   }
@@ -701,10 +735,36 @@ class World {
     }
     return out;
   }
-  static std::map<Replica, Slot> Reset(const KeyView& v) {
+  static std::map<Replica, Slot> Reset(const std::map<Replica, Slot>& counter) {
     std::map<Replica, Slot> out;
-    for (const auto& [replica, slot] : v.counter) out[replica] = Slot{slot.known, slot.known};
+    for (const auto& [replica, slot] : counter) out[replica] = Slot{slot.known, slot.known};
     return out;
+  }
+  // n/4 as Redis prints a long double: no trailing zeroes, no trailing '.', "0" for zero.
+  static std::string Quarters(int64_t n) {
+    std::string s = n < 0 ? "-" : "";
+    uint64_t a = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+    s += std::to_string(a / 4);
+    static const char* const kFraction[] = {"", ".25", ".5", ".75"};
+    s += kFraction[a % 4];
+    return s == "-0" ? "0" : s;
+  }
+  // Records an increment of `by` (quarters if is_float) by region r as the op `op`.
+  void AddIncrement(int r, const KeyView& v, const std::string& key, int64_t by, bool is_float,
+                    Op* op) {
+    Replica me{r, regions_[r].incarnation};
+    std::vector<int64_t>& mine = (is_float ? float_increments_ : increments_)[{key, me}];
+    const std::map<Replica, Slot>& view = is_float ? v.floats : v.counter;
+    Slot known = view.count(me) ? view.at(me) : Slot{};
+    if (known.known != static_cast<int>(mine.size())) {
+      Fail("model: region " + Name(r) + " does not see all of its own increments");
+    }
+    mine.push_back(by);
+    op->kind = Op::Kind::kIncr;
+    op->is_float = is_float;
+    op->by = by;
+    op->counter_index = static_cast<int>(mine.size());
+    (is_float ? op->floats : op->counter)[me] = Slot{op->counter_index, known.cancelled};
   }
 
   int AddOp(int r, Op op, int64_t wall_clock_us, std::vector<int>* new_ops) {
@@ -743,7 +803,8 @@ class World {
       op.kind = Op::Kind::kSet;
       op.value = argv[2];
       op.removes = Removes(r, v, key, nullptr);
-      op.counter = Reset(v);
+      op.counter = Reset(v.counter);
+      op.floats = Reset(v.floats);
       AddOp(r, std::move(op), wall_clock_us, new_ops);
       return Reply::Status("OK");
     }
@@ -751,7 +812,8 @@ class World {
       if (!v.exists()) return Reply::Integer(0);
       op.kind = Op::Kind::kDel;
       op.removes = Removes(r, v, key, nullptr);
-      op.counter = Reset(v);
+      op.counter = Reset(v.counter);
+      op.floats = Reset(v.floats);
       AddOp(r, std::move(op), wall_clock_us, new_ops);
       return Reply::Integer(1);
     }
@@ -759,20 +821,16 @@ class World {
       int64_t by = cmd == "INCR" ? 1 : cmd == "DECR" ? -1 : std::stoll(argv[2]);
       if (cmd == "DECRBY") by = -by;
       int64_t base = 0;
+      if (v.float_live) {  // joins the float increments if the value is an integer
+        if (!v.str || !ParseInt(*v.str, &base)) return Reply::Error(std::string(kNotInteger));
+        AddIncrement(r, v, key, by * 4, /*is_float=*/true, &op);
+        AddOp(r, std::move(op), wall_clock_us, new_ops);
+        return Reply::Integer(base + by);
+      }
       if (v.winner != nullptr && !ParseInt(v.winner->value, &base)) {
         return Reply::Error(std::string(kNotInteger));
       }
-      Replica me{r, regions_[r].incarnation};
-      std::vector<int64_t>& mine = increments_[{key, me}];
-      Slot known = v.counter.count(me) ? v.counter.at(me) : Slot{};
-      if (known.known != static_cast<int>(mine.size())) {
-        Fail("model: region " + Name(r) + " does not see all of its own increments");
-      }
-      mine.push_back(by);
-      op.kind = Op::Kind::kIncr;
-      op.by = by;
-      op.counter_index = static_cast<int>(mine.size());
-      op.counter[me] = Slot{op.counter_index, known.cancelled};
+      AddIncrement(r, v, key, by, /*is_float=*/false, &op);
       AddOp(r, std::move(op), wall_clock_us, new_ops);
       KeyView after = View(vis, key);
       int64_t value = 0;
@@ -780,6 +838,18 @@ class World {
         Fail("model: no integer after " + Join(argv));
       }
       return Reply::Integer(value);
+    }
+    if (cmd == "INCRBYFLOAT") {
+      // The model's values are integers, "x<n>" strings and quarters ("5.25").
+      if (v.str &&
+          (v.str->empty() || v.str->find_first_not_of("-0123456789.") != std::string::npos)) {
+        return Reply::Error("ERR value is not a valid float");
+      }
+      AddIncrement(r, v, key, static_cast<int64_t>(std::stod(argv[2]) * 4), /*is_float=*/true, &op);
+      AddOp(r, std::move(op), wall_clock_us, new_ops);
+      KeyView after = View(vis, key);
+      if (!after.str) Fail("model: no value after " + Join(argv));
+      return Reply::Bulk(after.str.value_or(""));
     }
     if (cmd == "SADD" || cmd == "SREM") {
       std::vector<std::string> members(argv.begin() + 2, argv.end());
@@ -804,7 +874,8 @@ class World {
                     op.key;
     if (op.kind == Op::Kind::kSet) s += " " + op.value + " (ts " + std::to_string(op.ts) + "us)";
     if (op.kind == Op::Kind::kIncr) {
-      s += " " + std::to_string(op.by) + " (increment " + std::to_string(op.counter_index) + ")";
+      s += " " + (op.is_float ? Quarters(op.by) + " (float" : std::to_string(op.by) + " (") +
+           " increment " + std::to_string(op.counter_index) + ")";
     }
     for (const auto& m : op.members) s += " " + m;
     if (!op.removes.empty()) {
@@ -847,6 +918,7 @@ class World {
   std::vector<Op> ops_;
   std::map<std::string, std::vector<int>> by_key_;
   std::map<std::pair<std::string, Replica>, std::vector<int64_t>> increments_;
+  std::map<std::pair<std::string, Replica>, std::vector<int64_t>> float_increments_;  // quarters
   std::map<std::string, std::vector<int>, std::less<>> effect_ops_;
   std::map<std::string, std::set<int>, std::less<>> full_states_;
 };

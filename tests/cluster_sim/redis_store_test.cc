@@ -86,9 +86,27 @@ std::vector<std::string> RandomCommand(Rng& rng) {
   auto field = [&] { return "f" + std::to_string(rng.Uniform(4)); };
   auto num = [&] { return std::to_string(rng.Range(-20, 20)); };
   auto amount = [&] { return std::to_string(1 + rng.Uniform(12)); };
-  switch (rng.Uniform(28)) {
+  switch (rng.Uniform(38)) {
     case 0:
       return {"SET", key(), "v" + std::to_string(rng.Uniform(100))};
+    case 28:
+      return {"INCRBYFLOAT", key(), rng.OneIn(2) ? "1.5" : "-0.25"};
+    case 29:
+      return {"GETSET", key(), num()};
+    case 30:
+      return {"APPEND", key(), "a"};
+    case 31:
+      return {"RENAME", key(), key()};
+    case 32:
+      return {"COPY", key(), key(), "REPLACE"};
+    case 33:
+      return {"SUNIONSTORE", key(), key(), key()};
+    case 34:
+      return {"HINCRBYFLOAT", key(), field(), "0.5"};
+    case 35:
+      return {"GETDEL", key()};
+    case 36:
+      return {"SETRANGE", key(), "2", "xy"};
     case 1:
       return {"SET", key(), num()};
     case 2:

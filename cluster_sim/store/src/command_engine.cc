@@ -237,9 +237,8 @@ Reply SMove(Ctx& c) {
 
 // SPOP key [count]: removes members and replicates the removal it made (an SREM), never
 // the command. Which members: Redis draws at random; aasim must be deterministic without
-// a global generator, so the draw is a SplitMix64 sequence seeded with FNV-1a(key) xor
-// the writer's wall clock (microseconds), each draw an index into the members in byte
-// order. Same state, key and clock: same members.
+// a global generator, so the members come from Draws (engine.h) seeded with the key and
+// the writer's wall clock, each draw an index into the members in byte order.
 Reply SPop(Ctx& c) {
   const std::string& key = c.argv[1];
   if (c.argv.size() > 3) return Err(kSyntax);
@@ -253,18 +252,10 @@ Reply SPop(Ctx& c) {
   if (!TypeIs(c, key, Type::kSet)) return Err(kWrongType);
   std::vector<std::string> members = c.ks.Members(key);
   if (members.empty()) return with_count ? Reply::Array({}) : Reply::Nil();
-  uint64_t state = 1469598103934665603ull;
-  for (unsigned char ch : key) state = (state ^ ch) * 1099511628211ull;
-  state ^= static_cast<uint64_t>(c.now_us);
-  auto next = [&state] {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  };
+  Draws draws(key, c.now_us);
   std::vector<std::string> popped;
   while (!members.empty() && static_cast<int64_t>(popped.size()) < count) {
-    size_t i = static_cast<size_t>(next() % members.size());
+    size_t i = draws.Below(members.size());
     popped.push_back(std::move(members[i]));
     members.erase(members.begin() + static_cast<ptrdiff_t>(i));
   }
@@ -564,49 +555,80 @@ struct NamedHandler {
 
 // The handler of every kEngine row of the command table, sorted by name.
 constexpr NamedHandler kHandlers[] = {
+    {"append", Append},
     {"bc.decrby", BcDecrBy},
     {"bc.get", BcGet},
     {"bc.incrby", BcIncrBy},
     {"bc.rights", BcRights},
     {"bc.transfer", BcTransfer},
+    {"copy", Copy},
     {"dbsize", DbSize},
     {"decr", Decr},
     {"decrby", DecrBy},
     {"del", Del},
     {"echo", Echo},
     {"exists", Exists},
+    {"flushall", FlushAll},
+    {"flushdb", FlushAll},
     {"get", Get},
+    {"getdel", GetDel},
+    {"getrange", GetRange},
+    {"getset", GetSet},
     {"hdel", HDel},
     {"hexists", HExists},
     {"hget", HGet},
     {"hgetall", HGetAll},
     {"hincrby", HIncrBy},
+    {"hincrbyfloat", HIncrByFloat},
     {"hkeys", HKeys},
     {"hlen", HLen},
     {"hmget", HMGet},
     {"hmset", HMSet},
+    {"hrandfield", HRandField},
+    {"hscan", HScan},
     {"hset", HSet},
     {"hsetnx", HSetNx},
+    {"hstrlen", HStrLen},
     {"hvals", HVals},
     {"incr", Incr},
     {"incrby", IncrBy},
+    {"incrbyfloat", IncrByFloat},
     {"keys", Keys},
     {"mget", MGet},
     {"mset", MSet},
+    {"msetnx", MSetNx},
+    {"object", Object},
     {"ping", Ping},
+    {"randomkey", RandomKey},
+    {"rename", Rename},
+    {"renamenx", RenameNx},
     {"sadd", SAdd},
+    {"scan", Scan},
     {"scard", SCard},
+    {"sdiff", SDiff},
+    {"sdiffstore", SDiffStore},
     {"set", Set},
     {"setnx", SetNx},
+    {"setrange", SetRange},
+    {"sinter", SInter},
+    {"sintercard", SInterCard},
+    {"sinterstore", SInterStore},
     {"sismember", SIsMember},
     {"smembers", SMembers},
     {"smismember", SMIsMember},
     {"smove", SMove},
     {"spop", SPop},
+    {"srandmember", SRandMember},
     {"srem", SRem},
+    {"sscan", SScan},
     {"strlen", StrLen},
+    {"substr", GetRange},
+    {"sunion", SUnion},
+    {"sunionstore", SUnionStore},
+    {"time", Time},
     {"type", TypeCmd},
     {"unlink", Del},
+    {"wait", Wait},
 };
 
 // kRunByRow[i]: the handler of kStoreCommands[i] (null for rows the engine does not run).

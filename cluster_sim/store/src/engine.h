@@ -65,7 +65,73 @@ inline Reply OptionalBulk(std::optional<std::string> v) {
 
 using Handler = Reply (*)(Ctx&);
 
+// A deterministic stand-in for Redis's random draws (SPOP, SRANDMEMBER, HRANDFIELD,
+// RANDOMKEY): a SplitMix64 sequence seeded with FNV-1a(`seed_text`) xor the writer's wall
+// clock (microseconds). Same state, text and clock: same draws.
+class Draws {
+ public:
+  Draws(std::string_view seed_text, int64_t now_us) {
+    for (unsigned char ch : seed_text) state_ = (state_ ^ ch) * 1099511628211ull;
+    state_ ^= static_cast<uint64_t>(now_us);
+  }
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  size_t Below(size_t n) { return static_cast<size_t>(Next() % n); }  // REQUIRES: n > 0
+
+ private:
+  uint64_t state_ = 1469598103934665603ull;
+};
+
 // ---- handlers defined in engine_<family>.cc files (one section per file) ----
+
+// engine_keys.cc: whole-key and keyspace commands.
+Reply Copy(Ctx& c);
+Reply FlushAll(Ctx& c);
+Reply Object(Ctx& c);
+Reply RandomKey(Ctx& c);
+Reply Rename(Ctx& c);
+Reply RenameNx(Ctx& c);
+Reply Scan(Ctx& c);
+Reply Time(Ctx& c);
+Reply Wait(Ctx& c);
+// The SCAN cursor scheme shared by SCAN, SSCAN and HSCAN (engine_keys.cc). `names` are the
+// candidates (keys, members or fields); argv[first_option..] are MATCH/COUNT (and TYPE when
+// `type_of` is set). Replies [next-cursor, [names...]]; `with_values` (HSCAN) appends each
+// name's value from `value_of`.
+Reply ScanNames(Ctx& c, std::string_view cursor_text, size_t first_option,
+                const std::vector<std::string>& names,
+                std::string (*type_of)(const Ctx&, const std::string&),
+                std::optional<std::string> (*value_of)(const Ctx&, const std::string&));
+
+// engine_string_ops.cc: string commands beyond GET/SET/INCR.
+Reply Append(Ctx& c);
+Reply GetDel(Ctx& c);
+Reply GetRange(Ctx& c);
+Reply GetSet(Ctx& c);
+Reply IncrByFloat(Ctx& c);
+Reply MSetNx(Ctx& c);
+Reply SetRange(Ctx& c);
+
+// engine_set_ops.cc: set algebra, random members, SSCAN.
+Reply SDiff(Ctx& c);
+Reply SDiffStore(Ctx& c);
+Reply SInter(Ctx& c);
+Reply SInterCard(Ctx& c);
+Reply SInterStore(Ctx& c);
+Reply SRandMember(Ctx& c);
+Reply SScan(Ctx& c);
+Reply SUnion(Ctx& c);
+Reply SUnionStore(Ctx& c);
+
+// engine_hash_ops.cc: hash commands beyond HSET/HGET/HINCRBY.
+Reply HIncrByFloat(Ctx& c);
+Reply HRandField(Ctx& c);
+Reply HScan(Ctx& c);
+Reply HStrLen(Ctx& c);
 
 }  // namespace engine
 }  // namespace cluster_sim

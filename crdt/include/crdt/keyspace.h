@@ -33,6 +33,7 @@
 #include "crdt/aw_or_set.h"
 #include "crdt/bounded_counter.h"
 #include "crdt/causal_context.h"
+#include "crdt/float_counter.h"
 #include "crdt/or_map.h"
 #include "crdt/string_value.h"
 
@@ -43,10 +44,18 @@ struct KeyValue {
   SetStore set;
   HashStore hash;
   BoundedCounter bc;  // joined by its own rule, outside the causal context
+  FloatCounter fc;    // INCRBYFLOAT increments of the string; its own rule, likewise
+
+  // The visible string: the string part's value (register plus INCRBY counter) plus the
+  // live INCRBYFLOAT increments, formatted as Redis formats a long double; the string part
+  // as is when it is not a number. nullopt when neither part is present.
+  std::optional<std::string> StringValue() const;
 
   enum class Type { kNone, kString, kHash, kSet, kBoundedCounter };
   Type VisibleType() const;
-  bool Empty() const { return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty(); }
+  bool Empty() const {
+    return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty() && fc.empty();
+  }
   void Join(const KeyValue& other, const CausalContext& my_cc, const CausalContext& other_cc,
             bool other_complete, bool keep_empty);
   // Optional parts: a keyspace's header byte has the bit of each optional part that some
@@ -55,17 +64,26 @@ struct KeyValue {
   // them encodes as it did before they existed. A new type takes the next free bit.
   enum Part : uint8_t {
     kPartBoundedCounter = 1 << 1,
-    kKnownParts = kPartBoundedCounter,
+    kPartFloatCounter = 1 << 7,
+    kKnownParts = kPartBoundedCounter | kPartFloatCounter,
   };
   uint8_t Parts() const;  // the optional parts this value holds
   void Encode(Encoder* enc, uint8_t parts) const;
   bool Decode(Decoder* dec, uint8_t parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
-    return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc;
+    return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc && a.fc == b.fc;
   }
 };
 
 const char* TypeName(KeyValue::Type t);  // "none", "string", "hash", "set", "bcounter"
+
+// Redis's text of a long double (util.c ld2string, human-friendly mode: "%.17Lf" with the
+// trailing zeroes, a trailing '.' and the sign of "-0" removed). REQUIRES: finite.
+std::string FormatLongDouble(long double v);
+// Redis's string2ld: strtold over the whole text (no leading space, no NaN, no overflow).
+bool ParseLongDouble(std::string_view s, long double* out);
+
+enum class FloatStatus { kOk, kNotFloat, kNanOrInfinity };
 
 class Keyspace {
  public:
@@ -95,6 +113,10 @@ class Keyspace {
   // SET: replaces whatever the key held (all observed parts).
   void Set(std::string_view key, std::string_view value, int64_t timestamp_us, Keyspace* delta);
   IncrStatus IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta);
+  // INCRBYFLOAT: adds `by` to the key's float counter; *new_value gets the visible string.
+  // Refuses (changes nothing) a value that is not a number or a result that is not finite.
+  FloatStatus IncrByFloat(std::string_view key, long double by, std::string* new_value,
+                          Keyspace* delta);
   bool SAdd(std::string_view key, std::string_view member, Keyspace* delta);  // true if added
   bool SRem(std::string_view key, std::string_view member, Keyspace* delta);  // true if removed
   bool HSet(std::string_view key, std::string_view field, std::string_view value,

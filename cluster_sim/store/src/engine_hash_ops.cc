@@ -1,0 +1,109 @@
+// Hash commands beyond HSET/HGET/HINCRBY: HINCRBYFLOAT, HSTRLEN, HRANDFIELD, HSCAN. Replies
+// as Redis 7.0's t_hash.c, fields sorted where Redis's order is its hash table's.
+// Active/Active meaning in docs/active-active.md ("Hashes").
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cluster_sim/strings.h"
+#include "crdt/keyspace.h"
+#include "engine.h"
+
+namespace cluster_sim {
+namespace engine {
+namespace {
+
+std::optional<std::string> FieldValue(const Ctx& c, const std::string& field) {
+  return HashGet(c, c.argv[1], field);
+}
+
+}  // namespace
+
+// HINCRBYFLOAT key field increment: the field's new value is written as HSET writes it (last
+// write wins per field): concurrent HINCRBYFLOATs of one field in two regions keep one of
+// the two results; they do not add up (use INCRBYFLOAT on a key of its own for that).
+Reply HIncrByFloat(Ctx& c) {
+  const std::string& key = c.argv[1];
+  long double by = 0, now = 0;
+  if (!crdt::ParseLongDouble(c.argv[3], &by)) return Err("ERR value is not a valid float");
+  if (std::isinf(by)) return Err("ERR value is NaN or Infinity");
+  if (!TypeIs(c, key, Type::kHash)) return Err(kWrongType);
+  std::optional<std::string> old = HashGet(c, key, c.argv[2]);
+  if (old && !crdt::ParseLongDouble(*old, &now)) return Err("ERR hash value is not a float");
+  long double next = now + by;
+  if (!std::isfinite(next)) return Err("ERR increment would produce NaN or Infinity");
+  std::string value = crdt::FormatLongDouble(next);
+  c.ks.HSet(key, c.argv[2], value, c.now_us, c.delta);
+  c.wrote = true;
+  return Reply::Bulk(std::move(value));
+}
+
+Reply HStrLen(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kHash)) return Err(kWrongType);
+  std::optional<std::string> v = HashGet(c, c.argv[1], c.argv[2]);
+  return Reply::Integer(v ? static_cast<int64_t>(v->size()) : 0);
+}
+
+// HRANDFIELD key [count [WITHVALUES]]: drawn deterministically as SRANDMEMBER draws.
+Reply HRandField(Ctx& c) {
+  const std::string& key = c.argv[1];
+  int64_t count = 1;
+  bool with_count = c.argv.size() >= 3, with_values = false;
+  if (with_count) {
+    if (!crdt::ParseRedisInteger(c.argv[2], &count) || count == INT64_MIN) return Err(kNotInteger);
+    if (c.argv.size() > 4 || (c.argv.size() == 4 && !IEquals(c.argv[3], "withvalues"))) {
+      return Err(kSyntax);
+    }
+    with_values = c.argv.size() == 4;
+    if (with_values && (count < -(INT64_MAX / 2) || count > INT64_MAX / 2)) {
+      return Err("ERR value is out of range");
+    }
+    if (count < -10000000) return Err("ERR value is out of range");
+  }
+  if (!TypeIs(c, key, Type::kHash)) return Err(kWrongType);
+  const crdt::HashStore* h = HashOf(c, key);
+  std::vector<std::pair<std::string, std::string>> items;
+  if (h) items = h->Items();
+  Draws draws(key, c.now_us);
+  if (!with_count)
+    return items.empty() ? Reply::Nil() : Reply::Bulk(items[draws.Below(items.size())].first);
+  std::vector<std::pair<std::string, std::string>> picked;
+  if (!items.empty() && count < 0) {
+    for (int64_t i = 0; i < -count; ++i) picked.push_back(items[draws.Below(items.size())]);
+  } else if (count >= static_cast<int64_t>(items.size())) {
+    picked = std::move(items);
+  } else {
+    while (static_cast<int64_t>(picked.size()) < count) {
+      size_t i = draws.Below(items.size());
+      picked.push_back(std::move(items[i]));
+      items.erase(items.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  std::vector<std::string> out;
+  for (auto& [f, v] : picked) {
+    out.push_back(std::move(f));
+    if (with_values) out.push_back(std::move(v));
+  }
+  return Reply::BulkArray(out);
+}
+
+// HSCAN key cursor [MATCH pattern] [COUNT count]: the cursor scheme of SCAN, with values.
+Reply HScan(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kHash)) {  // Redis parses the cursor first
+    Reply checked = ScanNames(c, c.argv[2], c.argv.size(), {}, nullptr, nullptr);
+    return checked.type == Reply::Type::kError ? checked : Err(kWrongType);
+  }
+  std::vector<std::string> fields;
+  if (const crdt::HashStore* h = HashOf(c, c.argv[1])) {
+    for (auto& [f, v] : h->Items()) fields.push_back(std::move(f));
+  }
+  return ScanNames(c, c.argv[2], 3, fields, nullptr, FieldValue);
+}
+
+}  // namespace engine
+}  // namespace cluster_sim
