@@ -11,13 +11,18 @@ KeyValue::Type KeyValue::VisibleType() const {
   if (str.Present()) return Type::kString;
   if (!hash.empty()) return Type::kHash;
   if (!set.empty()) return Type::kSet;
+  if (!zset.empty()) return Type::kZset;
+  if (hll.Present()) return Type::kHll;
   return Type::kNone;
 }
 
 const char* TypeName(KeyValue::Type t) {
   switch (t) {
     case KeyValue::Type::kString:
+    case KeyValue::Type::kHll:
       return "string";
+    case KeyValue::Type::kZset:
+      return "zset";
     case KeyValue::Type::kHash:
       return "hash";
     case KeyValue::Type::kSet:
@@ -36,11 +41,15 @@ void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
   set.Join(other.set, my_cc, other_cc, other_complete, keep_empty);
   hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
   bc.Merge(other.bc);
+  zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
+  hll.Join(other.hll);
 }
 
 uint8_t KeyValue::Parts() const {
   uint8_t parts = 0;
   if (!bc.empty()) parts |= kPartBoundedCounter;
+  if (!zset.Empty()) parts |= kPartZset;
+  if (!hll.Empty()) parts |= kPartHll;
   return parts;
 }
 
@@ -49,6 +58,8 @@ void KeyValue::Encode(Encoder* enc, uint8_t parts) const {
   set.Encode(enc);
   hash.Encode(enc);
   if (parts & kPartBoundedCounter) bc.Encode(enc);
+  if (parts & kPartZset) zset.Encode(enc);
+  if (parts & kPartHll) hll.Encode(enc);
 }
 
 bool KeyValue::Decode(Decoder* dec, uint8_t parts) {
@@ -57,6 +68,16 @@ bool KeyValue::Decode(Decoder* dec, uint8_t parts) {
     if (!bc.Decode(dec)) return false;
   } else {
     bc = BoundedCounter();
+  }
+  if (parts & kPartZset) {
+    if (!zset.Decode(dec)) return false;
+  } else {
+    zset = ZsetStore();
+  }
+  if (parts & kPartHll) {
+    if (!hll.Decode(dec)) return false;
+  } else {
+    hll = HllStore();
   }
   return true;
 }
@@ -73,6 +94,7 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
   for (const auto& [f, fv] : v.hash.fields()) {
     for (const auto& w : fv.reg.writes()) ok &= cc.Contains(w.dot);
   }
+  v.zset.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   return ok;
 }
 
@@ -254,6 +276,8 @@ void Keyspace::Set(std::string_view key, std::string_view value, int64_t timesta
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   v.set.Clear(d ? &d->set : nullptr, dcc);
   v.hash.Clear(d ? &d->hash : nullptr, dcc);
+  if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
+  if (v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
   v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
 }
 
@@ -334,6 +358,40 @@ BoundedStatus Keyspace::BcTransfer(std::string_view key, int64_t n, ReplicaId to
   });
 }
 
+bool Keyspace::ZAdd(std::string_view key, std::string_view member, double score,
+                    int64_t timestamp_us, Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  return v.zset.Add(member, score, self_, timestamp_us, &cc_,
+                    delta ? &DeltaSlot(delta, key).zset : nullptr, delta ? &delta->cc_ : nullptr);
+}
+
+double Keyspace::ZIncrBy(std::string_view key, std::string_view member, double by,
+                         Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  return v.zset.IncrBy(member, by, self_, delta ? &DeltaSlot(delta, key).zset : nullptr);
+}
+
+bool Keyspace::ZRem(std::string_view key, std::string_view member, Keyspace* delta) {
+  auto it = keys_.find(key);
+  if (it == keys_.end()) return false;
+  bool removed = it->second.zset.Remove(member, delta ? &DeltaSlot(delta, key).zset : nullptr,
+                                        delta ? &delta->cc_ : nullptr);
+  DropIfEmpty(key);
+  return removed;
+}
+
+bool Keyspace::PfAdd(std::string_view key, const std::vector<std::string_view>& elements,
+                     Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  return v.hll.Add(elements, delta ? &DeltaSlot(delta, key).hll : nullptr);
+}
+
+bool Keyspace::PfMergeInto(std::string_view key, const HllStore& src, Keyspace* delta) {
+  const HllStore copy = src;  // src may be this key's own value
+  KeyValue& v = Slot(key);
+  return v.hll.MergeFrom(copy, delta ? &DeltaSlot(delta, key).hll : nullptr);
+}
+
 bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   auto it = keys_.find(key);
   if (it == keys_.end()) return false;
@@ -345,6 +403,8 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   v.str.Clear(d ? &d->str : nullptr, dcc);
   v.set.Clear(d ? &d->set : nullptr, dcc);
   v.hash.Clear(d ? &d->hash : nullptr, dcc);
+  if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
+  if (v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
   DropIfEmpty(key);
   return true;
 }
@@ -509,6 +569,18 @@ std::string Keyspace::Dump(std::string_view key) const {
       }
       return s + "}";
     }
+    case Type::kZset: {
+      std::string s = "{";
+      bool first = true;
+      for (const ZsetStore::Item& item : v->zset.index()) {
+        s += first ? "" : ", ";
+        s += *item.member + ": " + FormatScore(item.score);
+        first = false;
+      }
+      return s + "}";
+    }
+    case Type::kHll:
+      return "hll(" + std::to_string(v->hll.Count()) + ")";
     case Type::kNone:
       break;
   }
@@ -533,7 +605,8 @@ size_t Keyspace::MemoryBytes() const {
   for (const auto& [k, v] : keys_) {
     n += sizeof(std::pair<const std::string, KeyValue>) + 16 +
          (k.capacity() > 15 ? k.capacity() + 1 : 0);
-    n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes() + v.bc.HeapBytes();
+    n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes() + v.bc.HeapBytes() +
+         v.zset.MemoryBytes() + v.hll.HeapBytes();
   }
   return n;
 }
