@@ -16,13 +16,18 @@ KeyValue::Type KeyValue::VisibleType() const {
   if (str.Present() || fc.Live()) return Type::kString;
   if (!hash.empty()) return Type::kHash;
   if (!set.empty()) return Type::kSet;
+  if (!zset.empty()) return Type::kZset;
+  if (hll.Present()) return Type::kHll;
   return Type::kNone;
 }
 
 const char* TypeName(KeyValue::Type t) {
   switch (t) {
     case KeyValue::Type::kString:
+    case KeyValue::Type::kHll:
       return "string";
+    case KeyValue::Type::kZset:
+      return "zset";
     case KeyValue::Type::kHash:
       return "hash";
     case KeyValue::Type::kSet:
@@ -42,6 +47,8 @@ void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
   hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
   bc.Merge(other.bc);
   fc.Merge(other.fc);
+  zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
+  hll.Join(other.hll);
 }
 
 std::string FormatLongDouble(long double v) {
@@ -87,6 +94,8 @@ uint8_t KeyValue::Parts() const {
   uint8_t parts = 0;
   if (!bc.empty()) parts |= kPartBoundedCounter;
   if (!fc.empty()) parts |= kPartFloatCounter;
+  if (!zset.Empty()) parts |= kPartZset;
+  if (!hll.Empty()) parts |= kPartHll;
   return parts;
 }
 
@@ -95,22 +104,20 @@ void KeyValue::Encode(Encoder* enc, uint8_t parts) const {
   set.Encode(enc);
   hash.Encode(enc);
   if (parts & kPartBoundedCounter) bc.Encode(enc);
+  if (parts & kPartZset) zset.Encode(enc);
+  if (parts & kPartHll) hll.Encode(enc);
   if (parts & kPartFloatCounter) fc.Encode(enc);
 }
 
 bool KeyValue::Decode(Decoder* dec, uint8_t parts) {
   if (!str.Decode(dec) || !set.Decode(dec) || !hash.Decode(dec)) return false;
-  if (parts & kPartBoundedCounter) {
-    if (!bc.Decode(dec)) return false;
-  } else {
-    bc = BoundedCounter();
-  }
-  if (parts & kPartFloatCounter) {
-    if (!fc.Decode(dec)) return false;
-  } else {
-    fc = FloatCounter();
-  }
-  return true;
+  // An optional part follows if the header says so (in bit order); else it is empty.
+  auto part = [&](auto& value, Part bit) {
+    value = std::decay_t<decltype(value)>();
+    return (parts & bit) == 0 || value.Decode(dec);
+  };
+  return part(bc, kPartBoundedCounter) && part(zset, kPartZset) && part(hll, kPartHll) &&
+         part(fc, kPartFloatCounter);
 }
 
 namespace {
@@ -125,6 +132,7 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
   for (const auto& [f, fv] : v.hash.fields()) {
     for (const auto& w : fv.reg.writes()) ok &= cc.Contains(w.dot);
   }
+  v.zset.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   return ok;
 }
 
@@ -306,6 +314,8 @@ void Keyspace::Set(std::string_view key, std::string_view value, int64_t timesta
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   v.set.Clear(d ? &d->set : nullptr, dcc);
   v.hash.Clear(d ? &d->hash : nullptr, dcc);
+  if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
+  if (v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
   v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
   v.fc.ResetInto(d ? &d->fc : nullptr);
 }
@@ -423,6 +433,40 @@ BoundedStatus Keyspace::BcTransfer(std::string_view key, int64_t n, ReplicaId to
   });
 }
 
+bool Keyspace::ZAdd(std::string_view key, std::string_view member, double score,
+                    int64_t timestamp_us, Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  return v.zset.Add(member, score, self_, timestamp_us, &cc_,
+                    delta ? &DeltaSlot(delta, key).zset : nullptr, delta ? &delta->cc_ : nullptr);
+}
+
+double Keyspace::ZIncrBy(std::string_view key, std::string_view member, double by,
+                         Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  return v.zset.IncrBy(member, by, self_, delta ? &DeltaSlot(delta, key).zset : nullptr);
+}
+
+bool Keyspace::ZRem(std::string_view key, std::string_view member, Keyspace* delta) {
+  auto it = keys_.find(key);
+  if (it == keys_.end()) return false;
+  bool removed = it->second.zset.Remove(member, delta ? &DeltaSlot(delta, key).zset : nullptr,
+                                        delta ? &delta->cc_ : nullptr);
+  DropIfEmpty(key);
+  return removed;
+}
+
+bool Keyspace::PfAdd(std::string_view key, const std::vector<std::string_view>& elements,
+                     Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  return v.hll.Add(elements, delta ? &DeltaSlot(delta, key).hll : nullptr);
+}
+
+bool Keyspace::PfMergeInto(std::string_view key, const HllStore& src, Keyspace* delta) {
+  const HllStore copy = src;  // src may be this key's own value
+  KeyValue& v = Slot(key);
+  return v.hll.MergeFrom(copy, delta ? &DeltaSlot(delta, key).hll : nullptr);
+}
+
 bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   auto it = keys_.find(key);
   if (it == keys_.end()) return false;
@@ -435,6 +479,8 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   v.set.Clear(d ? &d->set : nullptr, dcc);
   v.hash.Clear(d ? &d->hash : nullptr, dcc);
   v.fc.ResetInto(d ? &d->fc : nullptr);
+  if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
+  if (v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
   DropIfEmpty(key);
   return true;
 }
@@ -599,6 +645,18 @@ std::string Keyspace::Dump(std::string_view key) const {
       }
       return s + "}";
     }
+    case Type::kZset: {
+      std::string s = "{";
+      bool first = true;
+      for (const ZsetStore::Item& item : v->zset.index()) {
+        s += first ? "" : ", ";
+        s += *item.member + ": " + FormatScore(item.score);
+        first = false;
+      }
+      return s + "}";
+    }
+    case Type::kHll:
+      return "hll(" + std::to_string(v->hll.Count()) + ")";
     case Type::kNone:
       break;
   }
@@ -623,7 +681,8 @@ size_t Keyspace::MemoryBytes() const {
   for (const auto& [k, v] : keys_) {
     n += sizeof(std::pair<const std::string, KeyValue>) + 16 +
          (k.capacity() > 15 ? k.capacity() + 1 : 0);
-    n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes() + v.bc.HeapBytes();
+    n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes() + v.bc.HeapBytes() +
+         v.zset.MemoryBytes() + v.hll.HeapBytes();
   }
   return n;
 }

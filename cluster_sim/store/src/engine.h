@@ -132,6 +132,35 @@ Reply HIncrByFloat(Ctx& c);
 Reply HRandField(Ctx& c);
 Reply HScan(Ctx& c);
 Reply HStrLen(Ctx& c);
+// engine_hll.cc: HyperLogLog.
+Reply PfAdd(Ctx& c);
+Reply PfCount(Ctx& c);
+Reply PfMerge(Ctx& c);
+
+// engine_zset.cc: sorted sets.
+Reply ZAdd(Ctx& c);
+Reply ZCard(Ctx& c);
+Reply ZCount(Ctx& c);
+Reply ZIncrBy(Ctx& c);
+Reply ZInterStore(Ctx& c);
+Reply ZLexCount(Ctx& c);
+Reply ZMScore(Ctx& c);
+Reply ZPopMax(Ctx& c);
+Reply ZPopMin(Ctx& c);
+Reply ZRange(Ctx& c);
+Reply ZRangeByLex(Ctx& c);
+Reply ZRangeByScore(Ctx& c);
+Reply ZRangeStore(Ctx& c);
+Reply ZRank(Ctx& c);
+Reply ZRem(Ctx& c);
+Reply ZRemRangeByRank(Ctx& c);
+Reply ZRemRangeByScore(Ctx& c);
+Reply ZRevRange(Ctx& c);
+Reply ZRevRangeByScore(Ctx& c);
+Reply ZRevRank(Ctx& c);
+Reply ZScan(Ctx& c);
+Reply ZScore(Ctx& c);
+Reply ZUnionStore(Ctx& c);
 
 }  // namespace engine
 }  // namespace cluster_sim

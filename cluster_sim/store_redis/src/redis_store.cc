@@ -31,8 +31,10 @@ namespace {
 //   ARGV[3] log seq ("" = no local effect)        ARGV[4] the effect
 //   ARGV[5] P, then P x (origin, contiguous seq)          -> HSET <prefix>:progress
 //   then S, then S x (key, value): string keys            -> MSET
-//   then O, then O x (key, kind, N, N items): other keys (kind n: deleted, S: set, h: hash;
-//        items: members, or field, value, ...)             -> DEL, SADD / HSET
+//   then O, then O x (key, kind, N, N items): other keys (kind n: deleted, S: set, h: hash,
+//        z: sorted set; items: members, or field, value, ..., or score, member, ...)
+//                                                          -> DEL, SADD / HSET / ZADD
+//   (a HyperLogLog is a string key holding Redis's dense HLL format, so PFCOUNT reads it)
 //   then M, then M x (bucket, key, metadata), grouped by bucket ("" = no metadata)
 // Returns the number of keys written.
 constexpr std::string_view kCommitScript = R"lua(
@@ -69,6 +71,7 @@ for _ = 1, n do
   if count > 0 then
     if kind == 'S' then chunked('SADD', key, i, i + count - 1) end
     if kind == 'h' then chunked('HSET', key, i, i + count - 1) end
+    if kind == 'z' then chunked('ZADD', key, i, i + count - 1) end
   end
   i = i + count
   written = written + 1
@@ -493,6 +496,22 @@ struct RedisStore::Impl {
           ++other_count;
           break;
         }
+        case crdt::Keyspace::Type::kZset: {
+          others.push_back(*key);
+          others.push_back("z");
+          others.push_back(std::to_string(2 * kv->zset.size()));
+          for (const crdt::ZsetStore::Item& item : kv->zset.index()) {
+            others.push_back(crdt::FormatScore(item.score));
+            others.push_back(*item.member);
+          }
+          ++other_count;
+          break;
+        }
+        case crdt::Keyspace::Type::kHll:
+          strings.push_back(*key);
+          strings.push_back(kv->hll.RedisDense());
+          ++string_count;
+          break;
         case crdt::Keyspace::Type::kNone:
           others.push_back(*key);
           others.push_back("n");

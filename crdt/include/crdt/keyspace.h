@@ -34,8 +34,10 @@
 #include "crdt/bounded_counter.h"
 #include "crdt/causal_context.h"
 #include "crdt/float_counter.h"
+#include "crdt/hll.h"
 #include "crdt/or_map.h"
 #include "crdt/string_value.h"
+#include "crdt/zset.h"
 
 namespace crdt {
 
@@ -45,16 +47,19 @@ struct KeyValue {
   HashStore hash;
   BoundedCounter bc;  // joined by its own rule, outside the causal context
   FloatCounter fc;    // INCRBYFLOAT increments of the string; its own rule, likewise
+  ZsetStore zset;
+  HllStore hll;  // joined by its own rule (delete wins), outside the causal context
 
   // The visible string: the string part's value (register plus INCRBY counter) plus the
   // live INCRBYFLOAT increments, formatted as Redis formats a long double; the string part
   // as is when it is not a number. nullopt when neither part is present.
   std::optional<std::string> StringValue() const;
 
-  enum class Type { kNone, kString, kHash, kSet, kBoundedCounter };
+  enum class Type { kNone, kString, kHash, kSet, kBoundedCounter, kZset, kHll };
   Type VisibleType() const;
   bool Empty() const {
-    return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty() && fc.empty();
+    return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty() && fc.empty() &&
+           zset.Empty() && hll.Empty();
   }
   void Join(const KeyValue& other, const CausalContext& my_cc, const CausalContext& other_cc,
             bool other_complete, bool keep_empty);
@@ -64,18 +69,23 @@ struct KeyValue {
   // them encodes as it did before they existed. A new type takes the next free bit.
   enum Part : uint8_t {
     kPartBoundedCounter = 1 << 1,
+    kPartZset = 1 << 3,
+    kPartHll = 1 << 4,
     kPartFloatCounter = 1 << 7,
-    kKnownParts = kPartBoundedCounter | kPartFloatCounter,
+    kKnownParts = kPartBoundedCounter | kPartZset | kPartHll | kPartFloatCounter,
   };
   uint8_t Parts() const;  // the optional parts this value holds
   void Encode(Encoder* enc, uint8_t parts) const;
   bool Decode(Decoder* dec, uint8_t parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
-    return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc && a.fc == b.fc;
+    return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc && a.fc == b.fc &&
+           a.zset == b.zset && a.hll == b.hll;
   }
 };
 
-const char* TypeName(KeyValue::Type t);  // "none", "string", "hash", "set", "bcounter"
+// "none", "string", "hash", "set", "bcounter", "zset"; a HyperLogLog is a "string" (as
+// Redis's TYPE says).
+const char* TypeName(KeyValue::Type t);
 
 // Redis's text of a long double (util.c ld2string, human-friendly mode: "%.17Lf" with the
 // trailing zeroes, a trailing '.' and the sign of "-0" removed). REQUIRES: finite.
@@ -130,11 +140,20 @@ class Keyspace {
   BoundedStatus BcIncrBy(std::string_view key, int64_t n, Keyspace* delta);
   BoundedStatus BcDecrBy(std::string_view key, int64_t n, Keyspace* delta);
   BoundedStatus BcTransfer(std::string_view key, int64_t n, ReplicaId to, Keyspace* delta);
+  // Sorted sets (zset.h): ZADD, ZINCRBY (REQUIRES as ZsetStore::IncrBy), ZREM.
+  bool ZAdd(std::string_view key, std::string_view member, double score, int64_t timestamp_us,
+            Keyspace* delta);  // true if the member is new
+  double ZIncrBy(std::string_view key, std::string_view member, double by, Keyspace* delta);
+  bool ZRem(std::string_view key, std::string_view member, Keyspace* delta);
+  // HyperLogLog (hll.h): PFADD (true if the key was created or a register changed) and
+  // PFMERGE's write into `key` (true on a change).
+  bool PfAdd(std::string_view key, const std::vector<std::string_view>& elements, Keyspace* delta);
+  bool PfMergeInto(std::string_view key, const HllStore& src, Keyspace* delta);
 
   // ---- replication ----
   void Merge(const Keyspace& other);
   // Canonical (sorted); deltas and states alike. Header byte: bit 0 key-complete (a
-  // delta), bit 1 the key values carry a bounded-counter part (set iff one has a counter).
+  // delta), bits 1, 3, 4 the key values carry bounded-counter, sorted-set, HyperLogLog parts.
   std::string Encode() const;
   static std::optional<Keyspace> Decode(std::string_view bytes, ReplicaId self, std::string* error);
 
@@ -153,7 +172,8 @@ class Keyspace {
   bool MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch = nullptr);
 
   // Canonical, human-readable value of one key ("(nil)" when absent): strings and bounded
-  // counters as is, sets as "{a, b}" sorted, hashes as "{f1: v1, f2: v2}".
+  // counters as is, sets as "{a, b}" sorted, hashes as "{f1: v1, f2: v2}", sorted sets as
+  // "{m1: 1, m2: 2.5}" in score order, HyperLogLogs as "hll(PFCOUNT)".
   std::string Dump(std::string_view key) const;
   // Every visible key with its type and value, sorted; equal iff the visible data is equal.
   std::string DumpAll() const;

@@ -1,0 +1,638 @@
+// Sorted-set commands (Redis 7.0's t_zset.c replies and errors) on the keyspace's
+// ZsetStore. Writes replicate their effects: ZADD as base writes, ZINCRBY as counter steps,
+// ZREM / ZPOP* / ZREMRANGE* as observed removals, *STORE as DEL + ZADDs of the result.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <map>
+
+#include "cluster_sim/command_engine.h"
+#include "cluster_sim/strings.h"
+#include "engine.h"
+
+namespace cluster_sim {
+namespace engine {
+
+namespace {
+
+using crdt::ZsetStore;
+
+constexpr std::string_view kNotFloat = "ERR value is not a valid float";
+constexpr std::string_view kRangeNotFloat = "ERR min or max is not a float";
+constexpr std::string_view kLexRange = "ERR min or max not valid string range item";
+constexpr std::string_view kNaN = "ERR resulting score is not a number (NaN)";
+
+const ZsetStore* ZsetOf(const Ctx& c, std::string_view key) {
+  const crdt::KeyValue* kv = c.ks.Find(key);
+  return kv && kv->VisibleType() == Type::kZset ? &kv->zset : nullptr;
+}
+
+bool ParseLong(std::string_view s, int64_t* out) { return crdt::ParseRedisInteger(s, out); }
+
+// A score bound of a range: "(1.5" exclusive, "-inf", "+inf", "1".
+struct ScoreRange {
+  double min = 0, max = 0;
+  bool minex = false, maxex = false;
+  bool GteMin(double v) const { return minex ? v > min : v >= min; }
+  bool LteMax(double v) const { return maxex ? v < max : v <= max; }
+  bool Contains(double v) const { return GteMin(v) && LteMax(v); }
+};
+
+// As t_zset.c zslParseRange: plain strtod of the rest (so "(" is an exclusive 0, leading
+// spaces and out-of-range exponents pass), refusing trailing bytes and NaN.
+bool ParseBound(std::string_view s, double* v, bool* ex) {
+  *ex = !s.empty() && s[0] == '(';
+  if (*ex) s.remove_prefix(1);
+  const std::string text(s);
+  char* end = nullptr;
+  *v = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && !std::isnan(*v);
+}
+
+bool ParseScoreRange(std::string_view min, std::string_view max, ScoreRange* r) {
+  return ParseBound(min, &r->min, &r->minex) && ParseBound(max, &r->max, &r->maxex);
+}
+
+// A lex bound: "-" (before all), "+" (after all), "[x" inclusive, "(x" exclusive.
+struct LexBound {
+  enum Kind { kMinusInf, kPlusInf, kValue } kind = kValue;
+  std::string value;
+  bool ex = false;
+};
+
+bool ParseLexBound(std::string_view s, LexBound* b) {
+  if (s == "-") {
+    b->kind = LexBound::kMinusInf;
+  } else if (s == "+") {
+    b->kind = LexBound::kPlusInf;
+  } else if (!s.empty() && (s[0] == '[' || s[0] == '(')) {
+    b->ex = s[0] == '(';
+    b->value = std::string(s.substr(1));
+  } else {
+    return false;
+  }
+  return true;
+}
+
+struct LexRange {
+  LexBound min, max;
+  bool GteMin(std::string_view v) const {
+    if (min.kind != LexBound::kValue) return min.kind == LexBound::kMinusInf;
+    return min.ex ? v > min.value : v >= min.value;
+  }
+  bool LteMax(std::string_view v) const {
+    if (max.kind != LexBound::kValue) return max.kind == LexBound::kPlusInf;
+    return max.ex ? v < max.value : v <= max.value;
+  }
+};
+
+void PushScored(std::vector<Reply>* out, const ZsetStore::Item& item, bool withscores) {
+  out->push_back(Reply::Bulk(*item.member));
+  if (withscores) out->push_back(Reply::Bulk(crdt::FormatScore(item.score)));
+}
+
+// Rank range [start, end] (inclusive, already clamped) in ascending index order.
+std::vector<ZsetStore::Item> ByRank(const ZsetStore& z, int64_t start, int64_t end, bool rev) {
+  std::vector<ZsetStore::Item> out;
+  const int64_t len = static_cast<int64_t>(z.size());
+  if (start < 0) start += len;
+  if (end < 0) end += len;
+  if (start < 0) start = 0;
+  if (start > end || start >= len) return out;
+  if (end >= len) end = len - 1;
+  out.reserve(static_cast<size_t>(end - start + 1));
+  if (!rev) {
+    auto it = z.index().find_by_order(static_cast<size_t>(start));
+    for (int64_t i = start; i <= end; ++i, ++it) out.push_back(*it);
+  } else {
+    auto it = z.index().find_by_order(static_cast<size_t>(len - 1 - start));
+    for (int64_t i = start; i <= end; ++i) {
+      out.push_back(*it);
+      if (i < end) --it;
+    }
+  }
+  return out;
+}
+
+// Members in a score range, ascending (or descending), after skipping `offset` and at
+// most `limit` of them (limit < 0: all), as genericZrangebyscoreCommand.
+std::vector<ZsetStore::Item> ByScore(const ZsetStore& z, const ScoreRange& r, bool rev,
+                                     int64_t offset, int64_t limit) {
+  std::vector<ZsetStore::Item> out;
+  if (offset < 0 || (offset > 0 && offset >= static_cast<int64_t>(z.size()))) return out;
+  const ZsetStore::Index& idx = z.index();
+  static const std::string kNoMember;
+  if (!rev) {
+    auto it = idx.lower_bound(ZsetStore::Item{r.min, &kNoMember});
+    while (it != idx.end() && !r.GteMin(it->score)) ++it;
+    for (; it != idx.end() && r.LteMax(it->score); ++it) {
+      if (offset > 0) {
+        --offset;
+        continue;
+      }
+      if (limit == 0) break;
+      out.push_back(*it);
+      if (limit > 0) --limit;
+    }
+  } else {
+    // The first item above max, then walk down.
+    auto above = idx.lower_bound(ZsetStore::Item{r.max, &kNoMember});
+    while (above != idx.end() && above->score <= r.max) ++above;
+    auto it = above;
+    while (it != idx.begin()) {
+      --it;
+      if (!r.LteMax(it->score)) continue;
+      if (!r.GteMin(it->score)) break;
+      if (offset > 0) {
+        --offset;
+        continue;
+      }
+      if (limit == 0) break;
+      out.push_back(*it);
+      if (limit > 0) --limit;
+    }
+  }
+  return out;
+}
+
+std::vector<ZsetStore::Item> ByLex(const ZsetStore& z, const LexRange& r, bool rev, int64_t offset,
+                                   int64_t limit) {
+  std::vector<ZsetStore::Item> out;
+  if (offset < 0 || (offset > 0 && offset >= static_cast<int64_t>(z.size()))) return out;
+  std::vector<ZsetStore::Item> all(z.index().begin(), z.index().end());
+  if (rev) std::reverse(all.begin(), all.end());
+  for (const ZsetStore::Item& item : all) {
+    if (!r.GteMin(*item.member) || !r.LteMax(*item.member)) continue;
+    if (offset > 0) {
+      --offset;
+      continue;
+    }
+    if (limit == 0) break;
+    out.push_back(item);
+    if (limit > 0) --limit;
+  }
+  return out;
+}
+
+// Replaces `dst` with the given items (DEL + ZADDs, one effect); returns the count.
+int64_t StoreItems(Ctx& c, const std::string& dst, const std::vector<ZsetStore::Item>& items) {
+  std::vector<std::pair<std::string, double>> copy;  // items may point into dst itself
+  copy.reserve(items.size());
+  for (const auto& item : items) copy.emplace_back(*item.member, item.score);
+  if (c.ks.TypeOf(dst) != Type::kNone) {
+    c.ks.Del(dst, c.delta);
+    c.wrote = true;
+  }
+  for (const auto& [m, s] : copy) c.ks.ZAdd(dst, m, s, c.now_us, c.delta);
+  c.wrote |= !copy.empty();
+  return static_cast<int64_t>(copy.size());
+}
+
+enum class RangeType { kAuto, kRank, kScore, kLex };
+
+// The one range engine behind ZRANGE, ZRANGESTORE, ZRANGEBYSCORE, ZREVRANGEBYSCORE,
+// ZREVRANGE and ZRANGEBYLEX (t_zset.c zrangeGenericCommand). argv[first] and
+// argv[first + 1] are the range; options follow.
+Reply RangeGeneric(Ctx& c, size_t first, const std::string& src, const std::string* dst,
+                   RangeType type, int direction /* 0 auto, 1 forward, -1 reverse */) {
+  bool withscores = false;
+  int64_t offset = 0, limit = -1;
+  bool has_limit = false;
+  for (size_t j = first + 2; j < c.argv.size(); ++j) {
+    const size_t left = c.argv.size() - j - 1;
+    const std::string& a = c.argv[j];
+    if (dst == nullptr && IEquals(a, "withscores")) {
+      withscores = true;
+    } else if (IEquals(a, "limit") && left >= 2) {
+      if (!ParseLong(c.argv[j + 1], &offset) || !ParseLong(c.argv[j + 2], &limit)) {
+        return Err(kNotInteger);
+      }
+      has_limit = true;
+      j += 2;
+    } else if (direction == 0 && IEquals(a, "rev")) {
+      direction = -1;
+    } else if (type == RangeType::kAuto && IEquals(a, "bylex")) {
+      type = RangeType::kLex;
+    } else if (type == RangeType::kAuto && IEquals(a, "byscore")) {
+      type = RangeType::kScore;
+    } else {
+      return Err(kSyntax);
+    }
+  }
+  if (direction == 0) direction = 1;
+  if (type == RangeType::kAuto) type = RangeType::kRank;
+  if (has_limit && type == RangeType::kRank) {
+    return Err(
+        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or "
+        "BYLEX");
+  }
+  if (withscores && type == RangeType::kLex) {
+    return Err("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+  }
+  const bool rev = direction < 0;
+  std::string_view lo = c.argv[first], hi = c.argv[first + 1];
+  if (rev && type != RangeType::kRank) std::swap(lo, hi);
+  int64_t start = 0, end = 0;
+  ScoreRange sr;
+  LexRange lr;
+  switch (type) {
+    case RangeType::kRank:
+      if (!ParseLong(lo, &start) || !ParseLong(hi, &end)) return Err(kNotInteger);
+      break;
+    case RangeType::kScore:
+      if (!ParseScoreRange(lo, hi, &sr)) return Err(kRangeNotFloat);
+      break;
+    case RangeType::kLex:
+      if (!ParseLexBound(lo, &lr.min) || !ParseLexBound(hi, &lr.max)) return Err(kLexRange);
+      break;
+    case RangeType::kAuto:
+      break;
+  }
+  const Type t = c.ks.TypeOf(src);
+  if (t != Type::kNone && t != Type::kZset) return Err(kWrongType);
+  std::vector<ZsetStore::Item> items;
+  if (const ZsetStore* z = ZsetOf(c, src)) {
+    switch (type) {
+      case RangeType::kRank:
+        items = ByRank(*z, start, end, rev);
+        break;
+      case RangeType::kScore:
+        items = ByScore(*z, sr, rev, offset, limit);
+        break;
+      case RangeType::kLex:
+        items = ByLex(*z, lr, rev, offset, limit);
+        break;
+      case RangeType::kAuto:
+        break;
+    }
+  }
+  if (dst != nullptr) return Reply::Integer(StoreItems(c, *dst, items));
+  std::vector<Reply> out;
+  for (const auto& item : items) PushScored(&out, item, withscores);
+  return Reply::Array(std::move(out));
+}
+
+// The wrong-type check of commands that read one sorted set: the reply to give, if any.
+std::optional<Reply> CheckZset(const Ctx& c, std::string_view key) {
+  if (!TypeIs(c, key, Type::kZset)) return Err(kWrongType);
+  return std::nullopt;
+}
+
+}  // namespace
+
+Reply ZAdd(Ctx& c) {
+  bool nx = false, xx = false, gt = false, lt = false, ch = false, incr = false;
+  size_t i = 2;
+  for (; i < c.argv.size(); ++i) {
+    const std::string& a = c.argv[i];
+    if (IEquals(a, "nx")) {
+      nx = true;
+    } else if (IEquals(a, "xx")) {
+      xx = true;
+    } else if (IEquals(a, "gt")) {
+      gt = true;
+    } else if (IEquals(a, "lt")) {
+      lt = true;
+    } else if (IEquals(a, "ch")) {
+      ch = true;
+    } else if (IEquals(a, "incr")) {
+      incr = true;
+    } else {
+      break;
+    }
+  }
+  const size_t elements = c.argv.size() - i;
+  if (elements % 2 != 0 || elements == 0) return Err(kSyntax);
+  if (nx && xx) return Err("ERR XX and NX options at the same time are not compatible");
+  if ((gt && nx) || (lt && nx) || (gt && lt)) {
+    return Err("ERR GT, LT, and/or NX options at the same time are not compatible");
+  }
+  if (incr && elements > 2) return Err("ERR INCR option supports a single increment-element pair");
+  std::vector<double> scores;
+  for (size_t j = i; j < c.argv.size(); j += 2) {
+    double s = 0;
+    if (!crdt::ParseScore(c.argv[j], &s)) return Err(kNotFloat);
+    scores.push_back(s);
+  }
+  const std::string& key = c.argv[1];
+  if (auto e = CheckZset(c, key)) return *e;
+  int64_t added = 0, updated = 0, processed = 0;
+  double incr_result = 0;
+  for (size_t k = 0; k < scores.size(); ++k) {
+    const std::string& member = c.argv[i + 2 * k + 1];
+    const ZsetStore* z = ZsetOf(c, key);
+    std::optional<double> cur = z ? z->Score(member) : std::nullopt;
+    double score = scores[k];
+    if (cur) {
+      if (nx) continue;
+      if (incr) {
+        score += *cur;
+        if (std::isnan(score)) return Err(kNaN);
+      }
+      if ((lt && score >= *cur) || (gt && score <= *cur)) continue;
+      ++processed;
+      incr_result = score;
+      if (!incr) {
+        c.ks.ZAdd(key, member, score, c.now_us, c.delta);  // re-tags: add wins over a ZREM
+        c.wrote = true;
+      } else if (score != *cur) {
+        c.ks.ZIncrBy(key, member, scores[k], c.delta);
+        c.wrote = true;
+      }
+      if (score != *cur) ++updated;
+    } else {
+      if (xx) continue;
+      ++processed;
+      incr_result = score;
+      c.ks.ZAdd(key, member, score, c.now_us, c.delta);
+      c.wrote = true;
+      ++added;
+    }
+  }
+  if (incr) {
+    return processed > 0 ? Reply::Bulk(crdt::FormatScore(incr_result)) : Reply::Nil();
+  }
+  return Reply::Integer(ch ? added + updated : added);
+}
+
+Reply ZIncrBy(Ctx& c) {
+  double by = 0;
+  if (!crdt::ParseScore(c.argv[2], &by)) return Err(kNotFloat);
+  const std::string& key = c.argv[1];
+  if (auto e = CheckZset(c, key)) return *e;
+  const ZsetStore* z = ZsetOf(c, key);
+  std::optional<double> cur = z ? z->Score(c.argv[3]) : std::nullopt;
+  const double next = (cur ? *cur : 0) + by;
+  if (std::isnan(next)) return Err(kNaN);
+  c.wrote = true;
+  if (!cur) {
+    // An absent member starts from 0: a base write of `by` (ZADD), so ZINCRBY 0 creates it.
+    c.ks.ZAdd(key, c.argv[3], by, c.now_us, c.delta);
+    return Reply::Bulk(crdt::FormatScore(by));
+  }
+  if (by == 0) {
+    c.wrote = false;
+    return Reply::Bulk(crdt::FormatScore(*cur));
+  }
+  return Reply::Bulk(crdt::FormatScore(c.ks.ZIncrBy(key, c.argv[3], by, c.delta)));
+}
+
+Reply ZRem(Ctx& c) {
+  const std::string& key = c.argv[1];
+  if (auto e = CheckZset(c, key)) return *e;
+  int64_t removed = 0;
+  for (size_t i = 2; i < c.argv.size(); ++i) removed += c.ks.ZRem(key, c.argv[i], c.delta);
+  c.wrote = removed > 0;
+  return Reply::Integer(removed);
+}
+
+Reply ZScore(Ctx& c) {
+  if (auto e = CheckZset(c, c.argv[1])) return *e;
+  const ZsetStore* z = ZsetOf(c, c.argv[1]);
+  std::optional<double> s = z ? z->Score(c.argv[2]) : std::nullopt;
+  return s ? Reply::Bulk(crdt::FormatScore(*s)) : Reply::Nil();
+}
+
+Reply ZMScore(Ctx& c) {
+  if (auto e = CheckZset(c, c.argv[1])) return *e;
+  const ZsetStore* z = ZsetOf(c, c.argv[1]);
+  std::vector<Reply> out;
+  for (size_t i = 2; i < c.argv.size(); ++i) {
+    std::optional<double> s = z ? z->Score(c.argv[i]) : std::nullopt;
+    out.push_back(s ? Reply::Bulk(crdt::FormatScore(*s)) : Reply::Nil());
+  }
+  return Reply::Array(std::move(out));
+}
+
+Reply ZCard(Ctx& c) {
+  if (auto e = CheckZset(c, c.argv[1])) return *e;
+  const ZsetStore* z = ZsetOf(c, c.argv[1]);
+  return Reply::Integer(z ? static_cast<int64_t>(z->size()) : 0);
+}
+
+Reply ZCount(Ctx& c) {
+  ScoreRange r;
+  if (!ParseScoreRange(c.argv[2], c.argv[3], &r)) return Err(kRangeNotFloat);
+  if (auto e = CheckZset(c, c.argv[1])) return *e;
+  const ZsetStore* z = ZsetOf(c, c.argv[1]);
+  return Reply::Integer(z ? static_cast<int64_t>(ByScore(*z, r, false, 0, -1).size()) : 0);
+}
+
+Reply ZLexCount(Ctx& c) {
+  LexRange r;
+  if (!ParseLexBound(c.argv[2], &r.min) || !ParseLexBound(c.argv[3], &r.max)) {
+    return Err(kLexRange);
+  }
+  if (auto e = CheckZset(c, c.argv[1])) return *e;
+  const ZsetStore* z = ZsetOf(c, c.argv[1]);
+  return Reply::Integer(z ? static_cast<int64_t>(ByLex(*z, r, false, 0, -1).size()) : 0);
+}
+
+namespace {
+Reply RankOf(Ctx& c, bool rev) {
+  if (auto e = CheckZset(c, c.argv[1])) return *e;
+  const ZsetStore* z = ZsetOf(c, c.argv[1]);
+  if (z == nullptr || !z->Score(c.argv[2])) return Reply::Nil();
+  const size_t rank = z->Rank(c.argv[2]);
+  return Reply::Integer(static_cast<int64_t>(rev ? z->size() - 1 - rank : rank));
+}
+
+Reply Pop(Ctx& c, bool max) {
+  int64_t count = 1;
+  const bool with_count = c.argv.size() >= 3;
+  if (c.argv.size() > 3) return Err(kSyntax);
+  if (with_count) {
+    if (!ParseLong(c.argv[2], &count)) return Err(kNotInteger);
+    if (count < 0) return Err(kNotPositive);
+  }
+  if (auto e = CheckZset(c, c.argv[1])) return *e;
+  const ZsetStore* z = ZsetOf(c, c.argv[1]);
+  if (z == nullptr || count == 0) return Reply::Array({});
+  std::vector<ZsetStore::Item> items =
+      ByRank(*z, 0, std::min<int64_t>(count, static_cast<int64_t>(z->size())) - 1, max);
+  std::vector<Reply> out;
+  std::vector<std::string> members;
+  for (const auto& item : items) {
+    PushScored(&out, item, true);
+    members.push_back(*item.member);
+  }
+  for (const std::string& m : members) c.ks.ZRem(c.argv[1], m, c.delta);
+  c.wrote = !members.empty();
+  return Reply::Array(std::move(out));
+}
+
+Reply RemoveItems(Ctx& c, const std::vector<ZsetStore::Item>& items) {
+  std::vector<std::string> members;
+  for (const auto& item : items) members.push_back(*item.member);
+  for (const std::string& m : members) c.ks.ZRem(c.argv[1], m, c.delta);
+  c.wrote = !members.empty();
+  return Reply::Integer(static_cast<int64_t>(members.size()));
+}
+}  // namespace
+
+Reply ZRank(Ctx& c) { return RankOf(c, false); }
+Reply ZRevRank(Ctx& c) { return RankOf(c, true); }
+Reply ZPopMin(Ctx& c) { return Pop(c, false); }
+Reply ZPopMax(Ctx& c) { return Pop(c, true); }
+
+Reply ZRange(Ctx& c) { return RangeGeneric(c, 2, c.argv[1], nullptr, RangeType::kAuto, 0); }
+Reply ZRangeStore(Ctx& c) { return RangeGeneric(c, 3, c.argv[2], &c.argv[1], RangeType::kAuto, 0); }
+Reply ZRangeByScore(Ctx& c) { return RangeGeneric(c, 2, c.argv[1], nullptr, RangeType::kScore, 1); }
+Reply ZRevRangeByScore(Ctx& c) {
+  return RangeGeneric(c, 2, c.argv[1], nullptr, RangeType::kScore, -1);
+}
+Reply ZRevRange(Ctx& c) { return RangeGeneric(c, 2, c.argv[1], nullptr, RangeType::kRank, -1); }
+Reply ZRangeByLex(Ctx& c) { return RangeGeneric(c, 2, c.argv[1], nullptr, RangeType::kLex, 1); }
+
+Reply ZRemRangeByScore(Ctx& c) {
+  ScoreRange r;
+  if (!ParseScoreRange(c.argv[2], c.argv[3], &r)) return Err(kRangeNotFloat);
+  if (auto e = CheckZset(c, c.argv[1])) return *e;
+  const ZsetStore* z = ZsetOf(c, c.argv[1]);
+  return z ? RemoveItems(c, ByScore(*z, r, false, 0, -1)) : Reply::Integer(0);
+}
+
+Reply ZRemRangeByRank(Ctx& c) {
+  int64_t start = 0, end = 0;
+  if (!ParseLong(c.argv[2], &start) || !ParseLong(c.argv[3], &end)) return Err(kNotInteger);
+  if (auto e = CheckZset(c, c.argv[1])) return *e;
+  const ZsetStore* z = ZsetOf(c, c.argv[1]);
+  return z ? RemoveItems(c, ByRank(*z, start, end, false)) : Reply::Integer(0);
+}
+
+// ZUNIONSTORE / ZINTERSTORE dst numkeys key... [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX].
+// Sets count as sorted sets with every score 1, as in Redis.
+namespace {
+Reply SetOp(Ctx& c, bool union_op) {
+  int64_t numkeys = 0;
+  if (!ParseLong(c.argv[2], &numkeys)) return Err(kNotInteger);
+  if (numkeys < 1) {
+    return Reply::Error(std::string("ERR at least 1 input key is needed for '") +
+                        (union_op ? "zunionstore" : "zinterstore") + "' command");
+  }
+  if (numkeys > static_cast<int64_t>(c.argv.size()) - 3) return Err(kSyntax);
+  const size_t n = static_cast<size_t>(numkeys);
+  std::vector<double> weights(n, 1.0);
+  enum { kSum, kMin, kMax } aggregate = kSum;
+  for (size_t j = 3 + n; j < c.argv.size(); ++j) {
+    const size_t left = c.argv.size() - j - 1;
+    if (IEquals(c.argv[j], "weights") && left >= n) {
+      for (size_t k = 0; k < n; ++k) {
+        if (!crdt::ParseScore(c.argv[j + 1 + k], &weights[k])) {
+          return Err("ERR weight value is not a float");
+        }
+      }
+      j += n;
+    } else if (IEquals(c.argv[j], "aggregate") && left >= 1) {
+      const std::string& a = c.argv[j + 1];
+      if (IEquals(a, "sum")) {
+        aggregate = kSum;
+      } else if (IEquals(a, "min")) {
+        aggregate = kMin;
+      } else if (IEquals(a, "max")) {
+        aggregate = kMax;
+      } else {
+        return Err(kSyntax);
+      }
+      ++j;
+    } else {
+      return Err(kSyntax);
+    }
+  }
+  // Inputs: member -> score, per key (absent keys are empty).
+  std::vector<std::vector<std::pair<std::string, double>>> inputs(n);
+  for (size_t k = 0; k < n; ++k) {
+    const std::string& key = c.argv[3 + k];
+    const Type t = c.ks.TypeOf(key);
+    if (t == Type::kZset) {
+      for (const auto& item : ZsetOf(c, key)->index())
+        inputs[k].emplace_back(*item.member, item.score);
+    } else if (t == Type::kSet) {
+      for (std::string& m : c.ks.Members(key)) inputs[k].emplace_back(std::move(m), 1.0);
+    } else if (t != Type::kNone) {
+      return Err(kWrongType);
+    }
+    std::sort(inputs[k].begin(), inputs[k].end());
+  }
+  auto weighted = [](double v, double w) {
+    double s = v * w;
+    return std::isnan(s) ? 0.0 : s;
+  };
+  auto combine = [aggregate](double* target, double v) {
+    if (aggregate == kSum) {
+      *target += v;
+      if (std::isnan(*target)) *target = 0;
+    } else if (aggregate == kMin) {
+      *target = std::min(*target, v);
+    } else {
+      *target = std::max(*target, v);
+    }
+  };
+  std::map<std::string, std::pair<double, size_t>> acc;  // member -> (score, inputs seen)
+  for (size_t k = 0; k < n; ++k) {
+    for (const auto& [m, s] : inputs[k]) {
+      const double v = weighted(s, weights[k]);
+      auto it = acc.find(m);
+      if (it == acc.end()) {
+        acc.emplace(m, std::make_pair(v, size_t{1}));
+      } else {
+        combine(&it->second.first, v);
+        ++it->second.second;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, double>> result;
+  for (auto& [m, sv] : acc) {
+    if (union_op || sv.second == n) result.emplace_back(m, sv.first == 0 ? 0 : sv.first);
+  }
+  const std::string& dst = c.argv[1];
+  if (c.ks.TypeOf(dst) != Type::kNone) {
+    c.ks.Del(dst, c.delta);
+    c.wrote = true;
+  }
+  for (const auto& [m, s] : result) c.ks.ZAdd(dst, m, s, c.now_us, c.delta);
+  c.wrote |= !result.empty();
+  return Reply::Integer(static_cast<int64_t>(result.size()));
+}
+}  // namespace
+
+Reply ZUnionStore(Ctx& c) { return SetOp(c, true); }
+Reply ZInterStore(Ctx& c) { return SetOp(c, false); }
+
+// ZSCAN key cursor [MATCH pattern] [COUNT n]: the whole set in one reply (cursor 0), in
+// score order, as Redis answers for a small (listpack) sorted set.
+Reply ZScan(Ctx& c) {
+  int64_t cursor = 0;
+  if (!ParseLong(c.argv[2], &cursor) || cursor < 0) return Err("ERR invalid cursor");
+  std::string pattern;
+  bool match = false;
+  for (size_t j = 3; j < c.argv.size(); j += 2) {
+    if (j + 1 >= c.argv.size()) return Err(kSyntax);
+    if (IEquals(c.argv[j], "match")) {
+      pattern = c.argv[j + 1];
+      match = pattern != "*";
+    } else if (IEquals(c.argv[j], "count")) {
+      int64_t count = 0;
+      if (!ParseLong(c.argv[j + 1], &count)) return Err(kNotInteger);
+      if (count < 1) return Err(kSyntax);
+    } else {
+      return Err(kSyntax);
+    }
+  }
+  if (auto e = CheckZset(c, c.argv[1])) return *e;
+  std::vector<Reply> items;
+  if (const ZsetStore* z = ZsetOf(c, c.argv[1]); z != nullptr && cursor == 0) {
+    for (const auto& item : z->index()) {
+      if (match && !GlobMatch(pattern, *item.member)) continue;
+      PushScored(&items, item, true);
+    }
+  }
+  std::vector<Reply> out;
+  out.push_back(Reply::Bulk("0"));
+  out.push_back(Reply::Array(std::move(items)));
+  return Reply::Array(std::move(out));
+}
+
+}  // namespace engine
+}  // namespace cluster_sim

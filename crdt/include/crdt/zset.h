@@ -1,0 +1,191 @@
+// The value of a Redis sorted-set key in an Active/Active database (ZADD, ZINCRBY, ZREM),
+// with Redis Enterprise's conflict rules, as a dot store sharing the keyspace's causal
+// context (like SetStore and HashStore).
+//
+// A member's state is a StringValueStore-like pair (one idea, one shape):
+//
+//   member -> ZsetMember
+//             +-- base : RegisterStore  ZADD: one dotted write (timestamp, score as 8 bytes)
+//             +-- incr : ScoreCounter   ZINCRBY: per replica (p, n, bp, bn) doubles
+//
+//   score(member) = base winner (0 when none) + sum over replicas, in replica order, of
+//                   (p - bp) - (n - bn)                 (a term is 0 when p == bp, n == bn)
+//   present       = base has a write, or some counter term is not cancelled
+//
+// Semantics (docs/active-active.md, "Sorted sets"):
+// - Membership is observed-remove, add-wins: ZREM (and DEL) remove the base writes and
+//   cancel the increments their region had observed; a concurrent ZADD or ZINCRBY
+//   elsewhere survives it. So 4.1, then ZREM in A concurrent with ZINCRBY 2.0 in B: 2.0.
+// - Concurrent ZADDs: the base register is last-write-wins by wall clock, ties to the
+//   lower site (the region whose name sorts first), as RegisterStore::Beats. A ZADD
+//   cancels the increments it observed (it sets the score, as in Redis).
+// - ZINCRBY adds up like a counter: 1.1 plus two concurrent +1.0 gives 3.1.
+// - Floating point: increments of one replica are summed into its p (or n) before being
+//   added to the base, so a long run of ZINCRBY with non-dyadic steps (0.1) can differ
+//   from a sequential Redis in the last bit. A sum that is NaN (+inf and -inf increments
+//   made concurrently) reads as 0; the engine refuses local steps that would give NaN.
+//
+// The ordered index: every present member is in an order-statistic red-black tree keyed
+// by (score, member bytes), as Redis's skiplist: ranks, score and lex ranges are
+// O(log n). It is maintained incrementally by every mutator and join (only members whose
+// visible score changed move), and never encoded. Members live in a hash map whose nodes
+// are stable, so the tree points at their keys.
+//
+// Join is the dot-store join of each member's register (DotFun) plus the counter's
+// pointwise max. Deltas are key-complete (a delta lists every member it touches).
+// Cost: per member one write (dot 16 B + timestamp 8 B + score 8 B) plus 36 B per replica
+// that ever incremented it (kept after a ZREM, as for HINCRBY fields).
+// Value types; not thread-safe. Iteration order and encodings are sorted (deterministic).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <ext/pb_ds/assoc_container.hpp>
+#include <ext/pb_ds/tree_policy.hpp>
+
+#include "crdt/causal_context.h"
+#include "crdt/encoding.h"
+#include "crdt/lww_register.h"
+#include "crdt/small_vec.h"
+
+namespace crdt {
+
+// Observed-reset counter of doubles: PnCounter's rule (pointwise max of monotonic sums and
+// of their cancelled parts) with double sums, for ZINCRBY.
+class ScoreCounter {
+ public:
+  struct Slot {
+    ReplicaId replica;
+    double p, n;    // cumulative positive / negative (magnitude) steps of `replica`
+    double bp, bn;  // cancelled part (bp <= p, bn <= n)
+    friend bool operator==(const Slot&, const Slot&) = default;
+  };
+
+  // Adds `by` as replica r; the slot is joined into *delta when non-null.
+  // REQUIRES: by is not NaN.
+  void Add(ReplicaId r, double by, ScoreCounter* delta);
+  void ResetInto(ScoreCounter* delta);  // cancels every term (ZADD, ZREM)
+  void Merge(const ScoreCounter& other);
+  double Value() const;
+  bool Live() const;
+  bool empty() const { return slots_.empty(); }
+  const SmallVec<Slot, 1>& slots() const { return slots_; }
+  size_t HeapBytes() const { return slots_.HeapBytes(); }
+
+  void Encode(Encoder* enc) const;
+  bool Decode(Decoder* dec);
+  friend bool operator==(const ScoreCounter& a, const ScoreCounter& b) {
+    return a.slots_ == b.slots_;
+  }
+
+ private:
+  void JoinSlot(const Slot& s);
+  SmallVec<Slot, 1> slots_;  // sorted by replica
+};
+
+struct ZsetMember {
+  RegisterStore base;  // values are 8 bytes: the score's IEEE-754 bits, little-endian
+  ScoreCounter incr;
+  bool present = false;  // cached from base and incr (see Refresh)
+  double score = 0;      // cached visible score; meaningful when present
+
+  bool Empty() const { return base.empty() && incr.empty(); }  // no metadata
+  // Recomputes present and score; returns true if either changed.
+  bool Refresh();
+};
+
+class ZsetStore {
+ public:
+  // One present member in score order.
+  struct Item {
+    double score;
+    const std::string* member;
+  };
+  struct ItemLess {
+    bool operator()(const Item& a, const Item& b) const {
+      if (a.score != b.score) return a.score < b.score;
+      return *a.member < *b.member;
+    }
+  };
+  using Index = __gnu_pbds::tree<Item, __gnu_pbds::null_type, ItemLess, __gnu_pbds::rb_tree_tag,
+                                 __gnu_pbds::tree_order_statistics_node_update>;
+
+  ZsetStore() = default;
+  ZsetStore(const ZsetStore& other);
+  ZsetStore& operator=(const ZsetStore& other);
+  ZsetStore(ZsetStore&& other) noexcept;
+  ZsetStore& operator=(ZsetStore&& other) noexcept;
+
+  size_t size() const { return index_.size(); }  // present members
+  bool empty() const { return index_.size() == 0; }
+  bool Empty() const { return members_.empty(); }  // no metadata at all
+  std::optional<double> Score(std::string_view member) const;
+  // Ordered, present members only.
+  const Index& index() const { return index_; }
+  // 0-based rank of a present member in ascending order. REQUIRES: present.
+  size_t Rank(std::string_view member) const;
+
+  // ZADD: sets member's score (a new base write that cancels the observed increments).
+  // Returns true if the member was not present.
+  bool Add(std::string_view member, double score, ReplicaId r, int64_t timestamp_us,
+           CausalContext* cc, ZsetStore* delta, CausalContext* delta_cc);
+  // ZINCRBY: adds `by` to member's score. Returns the new score.
+  // REQUIRES: the result is not NaN (the caller checks Score(member) + by); by != 0 when
+  // the member is absent (ZINCRBY 0 of an absent member is a ZADD of 0).
+  double IncrBy(std::string_view member, double by, ReplicaId r, ZsetStore* delta);
+  // ZREM: returns true if the member was present.
+  bool Remove(std::string_view member, ZsetStore* delta, CausalContext* delta_cc);
+  // DEL: removes every member; returns how many were present.
+  size_t Clear(ZsetStore* delta, CausalContext* delta_cc);
+
+  void Join(const ZsetStore& other, const CausalContext& my_cc, const CausalContext& other_cc,
+            bool other_complete, bool keep_empty);
+
+  // Calls f(const Dot&) for every dot held (for decoders' context checks).
+  template <typename F>
+  void ForEachDot(F&& f) const {
+    for (const auto& [m, v] : members_) {
+      for (const auto& w : v.base.writes()) f(w.dot);
+    }
+  }
+  size_t MemoryBytes() const;
+
+  void Encode(Encoder* enc) const;  // members sorted by name
+  bool Decode(Decoder* dec);
+  // Equality of replicated state (members with metadata).
+  friend bool operator==(const ZsetStore& a, const ZsetStore& b);
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Members = std::unordered_map<std::string, ZsetMember, Hash, std::equal_to<>>;
+
+  ZsetMember& Touch(std::string_view member);  // find or insert
+  static ZsetMember& TouchDelta(ZsetStore* delta, std::string_view member);
+  // After member `it` changed: move it in the index (was: the state before the change).
+  void Reindex(Members::iterator it, bool was_present, double was_score);
+  void Drop(Members::iterator it);  // erases an entry with no metadata (and no index item)
+  void JoinMember(std::string_view member, const ZsetMember& other, const CausalContext& my_cc,
+                  const CausalContext& other_cc, bool keep_empty);
+  void RebuildIndex();
+
+  Members members_;
+  Index index_;
+};
+
+// Redis 7.0's score text (networking.c addReplyDouble): "inf", "-inf", else "%.17g".
+std::string FormatScore(double score);
+// Parses a score as Redis's getDoubleFromObject / zslParseRange: strtod syntax, "inf",
+// "+inf", "-inf" (any case); no spaces; NaN refused. -0 reads as 0 (what a small Redis
+// sorted set, listpack-encoded, shows).
+bool ParseScore(std::string_view text, double* out);
+
+}  // namespace crdt
