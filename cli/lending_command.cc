@@ -11,7 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "cluster_sim/rng.h"
+#include "cluster_sim/anomalies.h"
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "cluster_sim/time.h"
@@ -44,17 +44,6 @@ bool ValidName(const std::string& s) {
   return true;
 }
 
-cluster_sim::Step ServiceStep(const std::string& region, const std::string& from,
-                              std::string text) {
-  cluster_sim::Step s;
-  s.kind = cluster_sim::Step::Kind::kService;
-  s.service = "lending";
-  s.region = region;
-  s.from_region = from;
-  s.text = std::move(text);
-  return s;
-}
-
 int RunLending(const LendingArgs& a) {
   auto bad = [](const std::string& m) {
     std::cerr << "aasim lending: " << m << "\n";
@@ -77,45 +66,20 @@ int RunLending(const LendingArgs& a) {
     return bad("--users, --books and --requests must be at least 1");
   }
 
-  cluster_sim::Scenario sc;
+  cluster_sim::LendingTraffic traffic;
+  traffic.regions = a.regions;
+  traffic.latency = *latency;
+  traffic.instances = a.instances;
+  traffic.users = a.users;
+  traffic.books = a.books;
+  traffic.requests = a.requests;
+  traffic.interval = *interval;
+  traffic.home_routing = a.home_routing;
+  traffic.seed = a.seed;
+  cluster_sim::Scenario sc = cluster_sim::MakeLendingScenario(traffic);
   sc.file = "(aasim lending)";
   sc.name = fmt::format("Lending in {} regions{}", a.regions.size(),
                         a.home_routing ? ", each user's requests routed to the home region" : "");
-  sc.seed = a.seed;
-  for (const std::string& r : a.regions) sc.regions.push_back({r, {}, {}, {}, {}});
-  sc.link_defaults.spec = cluster_sim::LinkSpec{*latency, cluster_sim::SimTime(0), 0, 0};
-  for (const std::string& r : a.regions) {
-    sc.steps.push_back(ServiceStep(r, "", "start " + std::to_string(a.instances)));
-  }
-  cluster_sim::Rng rng(a.seed);
-  const auto n_regions = static_cast<uint64_t>(a.regions.size());
-  for (int i = 0; i < a.requests; ++i) {
-    cluster_sim::Step at;
-    at.kind = cluster_sim::Step::Kind::kAt;
-    at.duration = *interval * i;
-    sc.steps.push_back(at);
-    uint64_t user = rng.Uniform(static_cast<uint64_t>(a.users));
-    const std::string& where = a.regions[rng.Uniform(n_regions)];
-    const std::string& home = a.regions[user % n_regions];
-    std::string books;
-    for (uint64_t k = 0, n = 1 + rng.Uniform(3); k < n; ++k) {
-      books += (k ? "," : "") + fmt::format("b{}", rng.Uniform(static_cast<uint64_t>(a.books)));
-    }
-    std::string verb = rng.Uniform(4) == 0 ? "return" : "request";
-    std::string text = fmt::format("{} u{} {}", verb, user, books);
-    if (a.home_routing && home != where) {
-      sc.steps.push_back(ServiceStep(home, where, text));
-    } else {
-      sc.steps.push_back(ServiceStep(where, "", text));
-    }
-  }
-  cluster_sim::Step sync;
-  sync.kind = cluster_sim::Step::Kind::kSync;
-  sc.steps.push_back(sync);
-  cluster_sim::Step check;
-  check.kind = cluster_sim::Step::Kind::kCheck;
-  check.service = "lending-invariants";
-  sc.steps.push_back(check);
 
   cluster_sim::RunOptions options;
   options.services["lending"] = [] { return lending::NewLendingService(); };

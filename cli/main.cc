@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "anomalies_command.h"
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "diagram.h"
@@ -279,6 +280,8 @@ int main(int argc, char** argv) {
                 "With --json: add every replication message (send, delivery or drop, kind, "
                 "bytes) as each scenario's \"messages\"");
   aasim::AddBackendOptions(run, &run_args.backend);
+  int anomalies_exit = kExitOk;
+  CLI::App* anomalies = aasim::AddAnomaliesCommand(app, &anomalies_exit);
   int hotkey_exit = kExitOk;
   CLI::App* hotkey = aasim::AddHotkeyCommand(app, &hotkey_exit);
   int lending_exit = kExitOk;
@@ -304,6 +307,7 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
   if (run->parsed()) return Run(run_args);
+  if (anomalies->parsed()) return anomalies_exit;
   if (hotkey->parsed()) return hotkey_exit;
   if (lending_cmd->parsed()) return lending_exit;
   if (latency->parsed()) return latency_exit;

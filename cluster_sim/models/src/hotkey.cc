@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "cluster_sim/svg_chart.h"
+
 namespace cluster_sim {
 
 int FirstSlot(int shard, int shards) {
@@ -623,53 +625,6 @@ Result<HotKeySweep> RunHotKeySweep(const HotKeyConfig& base, int min_clusters, i
 // ---------------------------------------------------------------- the chart
 
 namespace {
-
-std::string Num(double v, int decimals = 1) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-  return buf;
-}
-
-std::string Escape(std::string_view text) {
-  std::string out;
-  for (char ch : text) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += ch;
-    }
-  }
-  return out;
-}
-
-// A "nice" tick step (1, 2 or 5 times a power of ten) giving about `ticks` ticks up to max.
-double NiceStep(double max, int ticks) {
-  const double raw = max / ticks;
-  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 5.0}) {
-    if (m * magnitude >= raw) return m * magnitude;
-  }
-  return 10 * magnitude;
-}
-
-// Tick labels without trailing zeros: 0, 0.5, 2, 2500.
-std::string TickLabel(double v) {
-  std::string s = Num(v, 3);
-  while (s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.pop_back();
-  return s;
-}
 
 constexpr const char* kSeriesColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
 
