@@ -6,6 +6,12 @@
 // Operations arrive open-loop, spread evenly over virtual time (default 100k ops per
 // virtual second across the regions), so replication runs concurrently with the load
 // exactly as in `aasim run`.
+//
+// BM_FiveKeyspacesDirect runs the same operations on five in-memory stores and merges each
+// effect straight into the other four (no network, log, acks or event loop): the bare
+// Active/Active work. client_ops_per_s of the simulator divided by this one's is what the
+// simulator's machinery costs (issue target: >= 0.5).
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +20,7 @@
 
 #include "cluster_sim/rng.h"
 #include "cluster_sim/simulation.h"
+#include "cluster_sim/store.h"
 
 namespace {
 
@@ -22,6 +29,7 @@ using cluster_sim::Rng;
 using cluster_sim::SimConfig;
 using cluster_sim::SimTime;
 using cluster_sim::Simulation;
+using cluster_sim::Store;
 
 long PeakRssKb() {
   rusage ru{};
@@ -29,11 +37,35 @@ long PeakRssKb() {
   return ru.ru_maxrss;
 }
 
+constexpr int kRegions = 5;
+
+// The workload of both benchmarks: a random region and command (counters, strings, sets
+// over 10,000 keys).
+int NextOperation(Rng* rng, std::vector<std::string>* argv) {
+  const int kKeys = 10'000;
+  int region = static_cast<int>(rng->Uniform(kRegions));
+  uint64_t key = rng->Uniform(kKeys);
+  argv->clear();
+  switch (key % 3) {
+    case 0:
+      *argv = {"INCRBY", "counter:" + std::to_string(key), std::to_string(rng->Range(-5, 5))};
+      break;
+    case 1:
+      *argv = {"SET", "string:" + std::to_string(key), "v" + std::to_string(rng->Uniform(1000))};
+      break;
+    default:
+      if (rng->OneIn(4)) {
+        *argv = {"SREM", "set:" + std::to_string(key), "m" + std::to_string(rng->Uniform(20))};
+      } else {
+        *argv = {"SADD", "set:" + std::to_string(key), "m" + std::to_string(rng->Uniform(20))};
+      }
+  }
+  return region;
+}
+
 void BM_FiveRegionsMillionOps(benchmark::State& state) {
   const int64_t total_ops = state.range(0);
   const int64_t ops_per_virtual_second = state.range(1);
-  const int kRegions = 5;
-  const int kKeys = 10'000;
   for (auto _ : state) {
     SimConfig config;
     config.seed = 42;
@@ -54,23 +86,7 @@ void BM_FiveRegionsMillionOps(benchmark::State& state) {
         now += step * 4;
         sim.AdvanceTo(now);
       }
-      int region = static_cast<int>(rng.Uniform(kRegions));
-      uint64_t key = rng.Uniform(kKeys);
-      argv.clear();
-      switch (key % 3) {
-        case 0:
-          argv = {"INCRBY", "counter:" + std::to_string(key), std::to_string(rng.Range(-5, 5))};
-          break;
-        case 1:
-          argv = {"SET", "string:" + std::to_string(key), "v" + std::to_string(rng.Uniform(1000))};
-          break;
-        default:
-          if (rng.OneIn(4)) {
-            argv = {"SREM", "set:" + std::to_string(key), "m" + std::to_string(rng.Uniform(20))};
-          } else {
-            argv = {"SADD", "set:" + std::to_string(key), "m" + std::to_string(rng.Uniform(20))};
-          }
-      }
+      int region = NextOperation(&rng, &argv);
       benchmark::DoNotOptimize(sim.Execute(region, argv));
     }
     auto res = sim.Sync();
@@ -90,6 +106,52 @@ void BM_FiveRegionsMillionOps(benchmark::State& state) {
   state.counters["peak_rss_MiB"] = static_cast<double>(PeakRssKb()) / 1024.0;
 }
 BENCHMARK(BM_FiveRegionsMillionOps)
+    ->Args({1'000'000, 100'000})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_FiveKeyspacesDirect(benchmark::State& state) {
+  const int64_t total_ops = state.range(0);
+  const int64_t ops_per_virtual_second = state.range(1);
+  for (auto _ : state) {
+    std::vector<std::unique_ptr<Store>> stores;
+    for (int r = 0; r < kRegions; ++r) {
+      stores.push_back(cluster_sim::NewMemoryStore(crdt::MakeReplicaId(r, 1)));
+    }
+    Rng rng(7);
+    std::vector<std::string> argv;
+    std::string effect;
+    const int64_t step =
+        1'000'000 / ops_per_virtual_second > 0 ? 1'000'000 / ops_per_virtual_second : 1;
+    int64_t now = 0;
+    uint64_t delivered = 0;
+    for (int64_t i = 0; i < total_ops; ++i) {
+      if (i % 4 == 0) now += step * 4;
+      int region = NextOperation(&rng, &argv);
+      effect.clear();
+      benchmark::DoNotOptimize(stores[region]->Execute(argv, now, &effect));
+      if (effect.empty()) continue;
+      for (int r = 0; r < kRegions; ++r) {
+        if (r == region) continue;
+        if (!stores[r]->Merge(effect).ok()) state.SkipWithError("merge failed");
+        ++delivered;
+      }
+    }
+    state.PauseTiming();  // the check is not part of the work
+    for (int r = 1; r < kRegions; ++r) {
+      if (stores[r]->DumpAll() != stores[0]->DumpAll()) state.SkipWithError("did not converge");
+    }
+    state.counters["deliveries"] = static_cast<double>(delivered);
+    state.ResumeTiming();
+  }
+  state.counters["client_ops_per_s"] =
+      benchmark::Counter(static_cast<double>(total_ops), benchmark::Counter::kIsRate);
+  state.counters["deliveries_per_s"] =
+      benchmark::Counter(state.counters["deliveries"], benchmark::Counter::kIsRate);
+  state.counters["peak_rss_MiB"] = static_cast<double>(PeakRssKb()) / 1024.0;
+}
+BENCHMARK(BM_FiveKeyspacesDirect)
     ->Args({1'000'000, 100'000})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)

@@ -181,10 +181,9 @@ void Keyspace::KeyMap::FreeAll() {
   capacity_ = size_ = tombstones_ = 0;
 }
 
-Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key) const {
+Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key, size_t h) const {
   Slot* const end = slots_ + capacity_;
   if (size_ == 0) return end;
-  const size_t h = KeyHash()(key);
   const size_t mask = capacity_ - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     Slot* s = &slots_[i];
@@ -196,9 +195,26 @@ Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key) const {
   }
 }
 
+void Keyspace::KeyMap::PrefetchNode(size_t h) const {
+  if (size_ == 0) return;
+  const size_t mask = capacity_ - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (s.node == nullptr) {
+      if (s.hash == 0) return;
+    } else if (s.hash == h) {
+      // The whole node: a merge reads every part of the value.
+      const char* p = reinterpret_cast<const char*>(s.node);
+      for (size_t off = 0; off < sizeof(value_type); off += 64) __builtin_prefetch(p + off);
+      return;
+    }
+  }
+}
+
 std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::string key,
                                                                       KeyValue value) {
-  Slot* found = FindSlot(key);
+  const size_t h = Hash(key);
+  Slot* found = FindSlot(key, h);
   if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
   // Keep the index at most 3/4 full, tombstones included.
   if ((size_ + tombstones_ + 1) * 4 > capacity_ * 3) {
@@ -206,7 +222,6 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::strin
     while (capacity < (size_ + 1) * 2) capacity *= 2;
     Rehash(capacity);
   }
-  const size_t h = KeyHash()(key);
   const size_t mask = capacity_ - 1;
   size_t i = h & mask;
   while (slots_[i].node != nullptr) i = (i + 1) & mask;
@@ -587,7 +602,10 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
   }
   // A delta. Decode and check all of it first (as Decode does, same order, same errors),
   // so that malformed input changes nothing; then join it key by key (as Merge does).
+  // The lookups of its keys are dependent cache misses (index slot, then node) on a large
+  // keyspace: each is started as soon as its key is read and overlaps the decoding.
   s.keys_.clear();
+  s.hashes_.clear();
   if (s.values_.size() < n) s.values_.resize(n);
   for (uint64_t i = 0; i < n; ++i) {
     std::string_view key;
@@ -596,9 +614,13 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
       dec.Fail("keys not sorted");
       return fail("keys not sorted");
     }
+    const size_t h = KeyMap::Hash(key);
+    keys_.PrefetchSlot(h);
     if (!s.values_[i].Decode(&dec, flags & KeyValue::kKnownParts)) return fail("bad key value");
     s.keys_.push_back(key);
+    s.hashes_.push_back(h);
   }
+  for (uint64_t i = 0; i < n; ++i) keys_.PrefetchNode(s.hashes_[i]);
   if (!s.cc_.Decode(&dec)) return fail("bad causal context");
   if (!dec.done()) return fail("trailing bytes after keyspace");
   bool ok = true;
@@ -607,7 +629,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
 
   const bool complete = key_complete_;  // and the delta is key-complete
   for (size_t i = 0; i < n; ++i) {
-    auto it = keys_.find(s.keys_[i]);
+    auto it = keys_.find(s.keys_[i], s.hashes_[i]);
     if (it == keys_.end()) it = keys_.emplace(std::string(s.keys_[i]), KeyValue()).first;
     it->second.Join(s.values_[i], cc_, s.cc_, /*other_complete=*/true, complete);
     if (!complete && it->second.Empty()) keys_.erase(it);

@@ -276,6 +276,17 @@ struct StepInterpreter::Impl {
   std::string key;  // the key the table follows: the last command's
   size_t next = 0;  // the step being played
 
+  // What a step shows of `key` in region r: its Dump, abbreviated past kStepValueBytes.
+  std::string StepValue(int r);
+  // The last long value shown per region, reused while its KeyVersion stays the same, so
+  // steps that leave a big key alone cost nothing in its size.
+  struct ShownValue {
+    std::string key;
+    uint64_t version = 0;
+    std::string value;  // abbreviated; empty: nothing cached
+  };
+  std::vector<ShownValue> shown;
+
   // The step being played, kept across waits.
   bool started = false;
   StepReport sr;
@@ -514,6 +525,25 @@ bool StepInterpreter::Impl::PerformLoad(const Step& step) {
   return true;
 }
 
+std::string StepInterpreter::Impl::StepValue(int r) {
+  if (shown.empty()) shown.resize(static_cast<size_t>(sim.region_count()));
+  ShownValue& c = shown[static_cast<size_t>(r)];
+  // Only a value once found long is tracked (KeyVersion makes the store track writes).
+  if (!c.value.empty() && c.key == key && sim.KeyVersion(r, key) == c.version) return c.value;
+  std::string v = sim.Dump(r, key);
+  if (v.size() <= kStepValueBytes) {
+    c.value.clear();
+    return v;
+  }
+  const size_t total = v.size();
+  v.resize(kStepValueBytes);
+  v += "... (" + std::to_string(total) + " bytes)";
+  c.key = key;
+  c.version = sim.KeyVersion(r, key);
+  c.value = v;
+  return v;
+}
+
 StepInterpreter::StepInterpreter(const Scenario& scenario, Simulation& sim, TimePolicy& time,
                                  const RunOptions& options)
     : impl_(std::make_unique<Impl>(scenario, sim, time, options)) {}
@@ -547,7 +577,7 @@ bool StepInterpreter::Run() {
     sr.time = in.sim.Now();
     sr.key = in.key;
     if (!in.key.empty()) {
-      for (int r = 0; r < in.sim.region_count(); ++r) sr.values.push_back(in.sim.Dump(r, in.key));
+      for (int r = 0; r < in.sim.region_count(); ++r) sr.values.push_back(in.StepValue(r));
     }
     in.report.steps.push_back(std::move(sr));
     in.time.StepDone();

@@ -162,6 +162,7 @@ class Keyspace {
    private:
     friend class Keyspace;
     std::vector<std::string_view> keys_;
+    std::vector<size_t> hashes_;  // KeyMap::Hash of keys_[i]
     std::vector<KeyValue> values_;
     CausalContext cc_;
   };
@@ -260,15 +261,28 @@ class Keyspace {
     const_iterator begin() const { return const_iterator(slots_, slots_ + capacity_); }
     const_iterator end() const { return const_iterator(slots_ + capacity_, slots_ + capacity_); }
 
-    iterator find(std::string_view key) { return iterator(FindSlot(key), slots_ + capacity_); }
+    iterator find(std::string_view key) { return find(key, Hash(key)); }
     const_iterator find(std::string_view key) const {
-      return const_iterator(FindSlot(key), slots_ + capacity_);
+      return const_iterator(FindSlot(key, Hash(key)), slots_ + capacity_);
     }
+    // The same, with h == Hash(key) computed once by the caller.
+    iterator find(std::string_view key, size_t h) {
+      return iterator(FindSlot(key, h), slots_ + capacity_);
+    }
+    static size_t Hash(std::string_view key) { return KeyHash()(key); }
+    // Hints for a caller about to look up the key of hash h, to overlap the two dependent
+    // cache misses of a lookup with other work: PrefetchSlot fetches the index slot;
+    // PrefetchNode (later, once that slot arrived) fetches the node it points to. Neither
+    // changes anything.
+    void PrefetchSlot(size_t h) const {
+      if (capacity_ != 0) __builtin_prefetch(&slots_[h & (capacity_ - 1)]);
+    }
+    void PrefetchNode(size_t h) const;
     std::pair<iterator, bool> emplace(std::string key, KeyValue value);
     iterator erase(iterator it);  // returns the next entry
 
    private:
-    Slot* FindSlot(std::string_view key) const;  // slots_ + capacity_ if absent
+    Slot* FindSlot(std::string_view key, size_t h) const;  // slots_ + capacity_ if absent
     void Rehash(size_t capacity);
     void FreeAll();
 

@@ -27,6 +27,11 @@
 
 namespace cluster_sim {
 
+// A step shows a value (its Dump) of at most this many bytes; a longer one as its first
+// kStepValueBytes bytes and "... (N bytes)". A big set dumped in full at every step would
+// make a run's time and output grow with steps times key size.
+inline constexpr size_t kStepValueBytes = 1024;
+
 struct StepReport {
   int number = 0;                   // 1-based position in the file's step list
   SourceMark mark;                  // where the step is
@@ -35,7 +40,7 @@ struct StepReport {
   std::string operation;            // "INCR foo", "sync", "partition A | B", ...
   std::optional<Reply> reply;       // command steps
   std::string key;                  // the key whose values are shown ("" before any command)
-  std::vector<std::string> values;  // value of `key` in every region, region order
+  std::vector<std::string> values;  // value of `key` in every region (at most kStepValueBytes)
   std::vector<std::string> notes;   // extra facts: "took 80ms", "lost 3 unreplicated writes"
   std::vector<std::string> output;  // service steps: the lines the service printed
   enum class Verdict { kNone, kPass, kFail } verdict = Verdict::kNone;
