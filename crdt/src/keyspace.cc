@@ -11,6 +11,7 @@ KeyValue::Type KeyValue::VisibleType() const {
   if (str.Present()) return Type::kString;
   if (!hash.empty()) return Type::kHash;
   if (!set.empty()) return Type::kSet;
+  if (!list.empty()) return Type::kList;
   return Type::kNone;
 }
 
@@ -24,6 +25,8 @@ const char* TypeName(KeyValue::Type t) {
       return "set";
     case KeyValue::Type::kBoundedCounter:
       return "bcounter";
+    case KeyValue::Type::kList:
+      return "list";
     case KeyValue::Type::kNone:
       break;
   }
@@ -36,11 +39,13 @@ void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
   set.Join(other.set, my_cc, other_cc, other_complete, keep_empty);
   hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
   bc.Merge(other.bc);
+  list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
 }
 
 uint8_t KeyValue::Parts() const {
   uint8_t parts = 0;
   if (!bc.empty()) parts |= kPartBoundedCounter;
+  if (!list.Empty()) parts |= kPartList;
   return parts;
 }
 
@@ -49,6 +54,7 @@ void KeyValue::Encode(Encoder* enc, uint8_t parts) const {
   set.Encode(enc);
   hash.Encode(enc);
   if (parts & kPartBoundedCounter) bc.Encode(enc);
+  if (parts & kPartList) list.Encode(enc);
 }
 
 bool KeyValue::Decode(Decoder* dec, uint8_t parts) {
@@ -58,6 +64,8 @@ bool KeyValue::Decode(Decoder* dec, uint8_t parts) {
   } else {
     bc = BoundedCounter();
   }
+  if (parts & kPartList) return list.Decode(dec);
+  list = ListStore();
   return true;
 }
 
@@ -73,6 +81,7 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
   for (const auto& [f, fv] : v.hash.fields()) {
     for (const auto& w : fv.reg.writes()) ok &= cc.Contains(w.dot);
   }
+  v.list.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   return ok;
 }
 
@@ -254,6 +263,7 @@ void Keyspace::Set(std::string_view key, std::string_view value, int64_t timesta
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   v.set.Clear(d ? &d->set : nullptr, dcc);
   v.hash.Clear(d ? &d->hash : nullptr, dcc);
+  v.list.Clear(d ? &d->list : nullptr, dcc);
   v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
 }
 
@@ -334,6 +344,38 @@ BoundedStatus Keyspace::BcTransfer(std::string_view key, int64_t n, ReplicaId to
   });
 }
 
+const ListStore* Keyspace::List(std::string_view key) const {
+  const KeyValue* v = Find(key);
+  return v ? &v->list : nullptr;
+}
+
+void Keyspace::LInsert(std::string_view key, size_t index, std::string_view value,
+                       Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  v.list.Insert(index, value, self_, &cc_, delta ? &DeltaSlot(delta, key).list : nullptr,
+                delta ? &delta->cc_ : nullptr);
+}
+
+void Keyspace::LEraseRange(std::string_view key, size_t first, size_t last, Keyspace* delta) {
+  Slot(key).list.EraseRange(first, last, delta ? &DeltaSlot(delta, key).list : nullptr,
+                            delta ? &delta->cc_ : nullptr);
+  DropIfEmpty(key);
+}
+
+void Keyspace::LEraseIndexes(std::string_view key, const std::vector<size_t>& indexes,
+                             Keyspace* delta) {
+  Slot(key).list.EraseIndexes(indexes, delta ? &DeltaSlot(delta, key).list : nullptr,
+                              delta ? &delta->cc_ : nullptr);
+  DropIfEmpty(key);
+}
+
+void Keyspace::LSet(std::string_view key, size_t index, std::string_view value,
+                    int64_t timestamp_us, Keyspace* delta) {
+  Slot(key).list.Assign(index, value, self_, timestamp_us, &cc_,
+                        delta ? &DeltaSlot(delta, key).list : nullptr,
+                        delta ? &delta->cc_ : nullptr);
+}
+
 bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   auto it = keys_.find(key);
   if (it == keys_.end()) return false;
@@ -345,6 +387,7 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   v.str.Clear(d ? &d->str : nullptr, dcc);
   v.set.Clear(d ? &d->set : nullptr, dcc);
   v.hash.Clear(d ? &d->hash : nullptr, dcc);
+  v.list.Clear(d ? &d->list : nullptr, dcc);
   DropIfEmpty(key);
   return true;
 }
@@ -425,7 +468,10 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
   if (!ks.cc_.Decode(&dec)) return fail("bad causal context");
   if (!dec.done()) return fail("trailing bytes after keyspace");
   bool ok = true;
-  for (const auto& [k, v] : ks.keys_) ok &= DotsInContext(v, ks.cc_);
+  for (const auto& [k, v] : ks.keys_) {
+    if (!ks.key_complete_ && v.list.HasRemoved()) return fail("removed list entry in a state");
+    ok &= DotsInContext(v, ks.cc_);
+  }
   if (!ok) return fail("dot outside the causal context");
   return ks;
 }
@@ -499,6 +545,14 @@ std::string Keyspace::Dump(std::string_view key) const {
       }
       return s + "}";
     }
+    case Type::kList: {
+      std::string s = "[";
+      for (size_t i = 0; i < v->list.size(); ++i) {
+        s += i ? ", " : "";
+        s += v->list.At(i);
+      }
+      return s + "]";
+    }
     case Type::kHash: {
       std::string s = "{";
       bool first = true;
@@ -533,7 +587,8 @@ size_t Keyspace::MemoryBytes() const {
   for (const auto& [k, v] : keys_) {
     n += sizeof(std::pair<const std::string, KeyValue>) + 16 +
          (k.capacity() > 15 ? k.capacity() + 1 : 0);
-    n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes() + v.bc.HeapBytes();
+    n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes() + v.bc.HeapBytes() +
+         v.list.HeapBytes();
   }
   return n;
 }

@@ -33,6 +33,7 @@
 #include "crdt/aw_or_set.h"
 #include "crdt/bounded_counter.h"
 #include "crdt/causal_context.h"
+#include "crdt/list.h"
 #include "crdt/or_map.h"
 #include "crdt/string_value.h"
 
@@ -43,10 +44,13 @@ struct KeyValue {
   SetStore set;
   HashStore hash;
   BoundedCounter bc;  // joined by its own rule, outside the causal context
+  ListStore list;
 
-  enum class Type { kNone, kString, kHash, kSet, kBoundedCounter };
+  enum class Type { kNone, kString, kHash, kSet, kBoundedCounter, kList };
   Type VisibleType() const;
-  bool Empty() const { return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty(); }
+  bool Empty() const {
+    return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty() && list.Empty();
+  }
   void Join(const KeyValue& other, const CausalContext& my_cc, const CausalContext& other_cc,
             bool other_complete, bool keep_empty);
   // Optional parts: a keyspace's header byte has the bit of each optional part that some
@@ -55,17 +59,18 @@ struct KeyValue {
   // them encodes as it did before they existed. A new type takes the next free bit.
   enum Part : uint8_t {
     kPartBoundedCounter = 1 << 1,
-    kKnownParts = kPartBoundedCounter,
+    kPartList = 1 << 5,
+    kKnownParts = kPartBoundedCounter | kPartList,
   };
   uint8_t Parts() const;  // the optional parts this value holds
   void Encode(Encoder* enc, uint8_t parts) const;
   bool Decode(Decoder* dec, uint8_t parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
-    return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc;
+    return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc && a.list == b.list;
   }
 };
 
-const char* TypeName(KeyValue::Type t);  // "none", "string", "hash", "set", "bcounter"
+const char* TypeName(KeyValue::Type t);  // "none", "string", "hash", "set", "bcounter", "list"
 
 class Keyspace {
  public:
@@ -108,6 +113,15 @@ class Keyspace {
   BoundedStatus BcIncrBy(std::string_view key, int64_t n, Keyspace* delta);
   BoundedStatus BcDecrBy(std::string_view key, int64_t n, Keyspace* delta);
   BoundedStatus BcTransfer(std::string_view key, int64_t n, ReplicaId to, Keyspace* delta);
+  // Lists (list.h): the key's list, or null; inserts value as element `index` (0..size);
+  // removes elements [first, last) or the given sorted distinct indexes; LSET of `index`.
+  // REQUIRES: indexes within the list.
+  const ListStore* List(std::string_view key) const;
+  void LInsert(std::string_view key, size_t index, std::string_view value, Keyspace* delta);
+  void LEraseRange(std::string_view key, size_t first, size_t last, Keyspace* delta);
+  void LEraseIndexes(std::string_view key, const std::vector<size_t>& indexes, Keyspace* delta);
+  void LSet(std::string_view key, size_t index, std::string_view value, int64_t timestamp_us,
+            Keyspace* delta);
 
   // ---- replication ----
   void Merge(const Keyspace& other);
