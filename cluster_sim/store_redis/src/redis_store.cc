@@ -31,8 +31,8 @@ namespace {
 //   ARGV[3] log seq ("" = no local effect)        ARGV[4] the effect
 //   ARGV[5] P, then P x (origin, contiguous seq)          -> HSET <prefix>:progress
 //   then S, then S x (key, value): string keys            -> MSET
-//   then O, then O x (key, kind, N, N items): other keys (kind n: deleted, S: set, h: hash;
-//        items: members, or field, value, ...)             -> DEL, SADD / HSET
+//   then O, then O x (key, kind, N, N items): other keys (kind n: deleted, S: set, h: hash,
+//        l: list; items: members, field, value, ..., or elements) -> DEL, SADD / HSET / RPUSH
 //   then M, then M x (bucket, key, metadata), grouped by bucket ("" = no metadata)
 // Returns the number of keys written.
 constexpr std::string_view kCommitScript = R"lua(
@@ -69,6 +69,7 @@ for _ = 1, n do
   if count > 0 then
     if kind == 'S' then chunked('SADD', key, i, i + count - 1) end
     if kind == 'h' then chunked('HSET', key, i, i + count - 1) end
+    if kind == 'l' then chunked('RPUSH', key, i, i + count - 1) end
   end
   i = i + count
   written = written + 1
@@ -490,6 +491,15 @@ struct RedisStore::Impl {
             others.push_back(f);
             others.push_back(v);
           }
+          ++other_count;
+          break;
+        }
+        case crdt::Keyspace::Type::kList: {
+          std::vector<std::string> values = kv->list.Values();
+          others.push_back(*key);
+          others.push_back("l");
+          others.push_back(std::to_string(values.size()));
+          for (auto& v : values) others.push_back(std::move(v));
           ++other_count;
           break;
         }
