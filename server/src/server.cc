@@ -376,6 +376,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void FinishBlock(const Reply& reply);
   std::optional<Block> block_;
   std::unique_ptr<asio::steady_timer> block_timer_;
+  // A blocked list pop also watches its keys' versions: a push replicated from a peer
+  // region serves it too (local pushes wake it at once through ready_keys).
+  void PollListKeys(uint64_t gen, std::vector<uint64_t> versions);
+  std::unique_ptr<asio::steady_timer> poll_timer_;
   uint64_t block_gen_ = 0;
 };
 
@@ -781,10 +785,13 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
     WriteReply(r, &out_);
     return true;
   }
+  const bool list_pop = !IEquals(argv[0], "XREADGROUP");
   Block b{argv, {}};
   for (const std::string& key : keys) {
     if (std::find(b.keys.begin(), b.keys.end(), key) == b.keys.end()) b.keys.push_back(key);
   }
+  std::vector<uint64_t> versions;
+  for (const std::string& key : b.keys) versions.push_back(server_->backend->KeyVersion(key));
   for (const auto& key : b.keys) server_->blocked[key].emplace_back(id_, weak_from_this());
   block_ = std::move(b);
   parked_ = true;
@@ -799,7 +806,28 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
       self->FinishBlock(Reply::Nil());  // timed out: a null array
     });
   }
+  if (list_pop) PollListKeys(block_gen_, std::move(versions));
   return true;
+}
+
+void Connection::PollListKeys(uint64_t gen, std::vector<uint64_t> versions) {
+  if (!poll_timer_) poll_timer_ = std::make_unique<asio::steady_timer>(server_->io);
+  poll_timer_->expires_after(std::chrono::milliseconds(5));
+  poll_timer_->async_wait([self = shared_from_this(), gen,
+                           versions = std::move(versions)](boost::system::error_code ec) mutable {
+    if (ec || gen != self->block_gen_ || !self->block_ || self->closed_ ||
+        self->server_->backend == nullptr) {
+      return;
+    }
+    bool changed = false;
+    for (size_t i = 0; i < self->block_->keys.size(); ++i) {
+      uint64_t v = self->server_->backend->KeyVersion(self->block_->keys[i]);
+      changed |= v != versions[i];
+      versions[i] = v;
+    }
+    if (changed) self->KeyReady();
+    if (gen == self->block_gen_ && self->block_) self->PollListKeys(gen, std::move(versions));
+  });
 }
 
 void Connection::KeyReady() {
