@@ -18,6 +18,7 @@ KeyValue::Type KeyValue::VisibleType() const {
   if (!set.empty()) return Type::kSet;
   if (!zset.empty()) return Type::kZset;
   if (hll.Present()) return Type::kHll;
+  if (!list.empty()) return Type::kList;
   return Type::kNone;
 }
 
@@ -34,6 +35,8 @@ const char* TypeName(KeyValue::Type t) {
       return "set";
     case KeyValue::Type::kBoundedCounter:
       return "bcounter";
+    case KeyValue::Type::kList:
+      return "list";
     case KeyValue::Type::kNone:
       break;
   }
@@ -49,6 +52,7 @@ void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
   fc.Merge(other.fc);
   zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
   hll.Join(other.hll);
+  list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
 }
 
 std::string FormatLongDouble(long double v) {
@@ -96,6 +100,7 @@ uint8_t KeyValue::Parts() const {
   if (!fc.empty()) parts |= kPartFloatCounter;
   if (!zset.Empty()) parts |= kPartZset;
   if (!hll.Empty()) parts |= kPartHll;
+  if (!list.Empty()) parts |= kPartList;
   return parts;
 }
 
@@ -106,6 +111,7 @@ void KeyValue::Encode(Encoder* enc, uint8_t parts) const {
   if (parts & kPartBoundedCounter) bc.Encode(enc);
   if (parts & kPartZset) zset.Encode(enc);
   if (parts & kPartHll) hll.Encode(enc);
+  if (parts & kPartList) list.Encode(enc);
   if (parts & kPartFloatCounter) fc.Encode(enc);
 }
 
@@ -117,7 +123,7 @@ bool KeyValue::Decode(Decoder* dec, uint8_t parts) {
     return (parts & bit) == 0 || value.Decode(dec);
   };
   return part(bc, kPartBoundedCounter) && part(zset, kPartZset) && part(hll, kPartHll) &&
-         part(fc, kPartFloatCounter);
+         part(list, kPartList) && part(fc, kPartFloatCounter);
 }
 
 namespace {
@@ -133,6 +139,7 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
     for (const auto& w : fv.reg.writes()) ok &= cc.Contains(w.dot);
   }
   v.zset.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
+  v.list.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   return ok;
 }
 
@@ -331,6 +338,7 @@ void Keyspace::Set(std::string_view key, std::string_view value, int64_t timesta
   v.hash.Clear(d ? &d->hash : nullptr, dcc);
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
   if (v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
+  v.list.Clear(d ? &d->list : nullptr, dcc);
   v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
   v.fc.ResetInto(d ? &d->fc : nullptr);
 }
@@ -482,6 +490,38 @@ bool Keyspace::PfMergeInto(std::string_view key, const HllStore& src, Keyspace* 
   return v.hll.MergeFrom(copy, delta ? &DeltaSlot(delta, key).hll : nullptr);
 }
 
+const ListStore* Keyspace::List(std::string_view key) const {
+  const KeyValue* v = Find(key);
+  return v ? &v->list : nullptr;
+}
+
+void Keyspace::LInsert(std::string_view key, size_t index, std::string_view value,
+                       Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  v.list.Insert(index, value, self_, &cc_, delta ? &DeltaSlot(delta, key).list : nullptr,
+                delta ? &delta->cc_ : nullptr);
+}
+
+void Keyspace::LEraseRange(std::string_view key, size_t first, size_t last, Keyspace* delta) {
+  Slot(key).list.EraseRange(first, last, delta ? &DeltaSlot(delta, key).list : nullptr,
+                            delta ? &delta->cc_ : nullptr);
+  DropIfEmpty(key);
+}
+
+void Keyspace::LEraseIndexes(std::string_view key, const std::vector<size_t>& indexes,
+                             Keyspace* delta) {
+  Slot(key).list.EraseIndexes(indexes, delta ? &DeltaSlot(delta, key).list : nullptr,
+                              delta ? &delta->cc_ : nullptr);
+  DropIfEmpty(key);
+}
+
+void Keyspace::LSet(std::string_view key, size_t index, std::string_view value,
+                    int64_t timestamp_us, Keyspace* delta) {
+  Slot(key).list.Assign(index, value, self_, timestamp_us, &cc_,
+                        delta ? &DeltaSlot(delta, key).list : nullptr,
+                        delta ? &delta->cc_ : nullptr);
+}
+
 bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   auto it = keys_.find(key);
   if (it == keys_.end()) return false;
@@ -496,6 +536,7 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   v.fc.ResetInto(d ? &d->fc : nullptr);
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
   if (v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
+  v.list.Clear(d ? &d->list : nullptr, dcc);
   DropIfEmpty(key);
   return true;
 }
@@ -576,7 +617,10 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
   if (!ks.cc_.Decode(&dec)) return fail("bad causal context");
   if (!dec.done()) return fail("trailing bytes after keyspace");
   bool ok = true;
-  for (const auto& [k, v] : ks.keys_) ok &= DotsInContext(v, ks.cc_);
+  for (const auto& [k, v] : ks.keys_) {
+    if (!ks.key_complete_ && v.list.HasRemoved()) return fail("removed list entry in a state");
+    ok &= DotsInContext(v, ks.cc_);
+  }
   if (!ok) return fail("dot outside the causal context");
   return ks;
 }
@@ -657,6 +701,14 @@ std::string Keyspace::Dump(std::string_view key) const {
       }
       return s + "}";
     }
+    case Type::kList: {
+      std::string s = "[";
+      for (size_t i = 0; i < v->list.size(); ++i) {
+        s += i ? ", " : "";
+        s += v->list.At(i);
+      }
+      return s + "]";
+    }
     case Type::kHash: {
       std::string s = "{";
       bool first = true;
@@ -704,7 +756,7 @@ size_t Keyspace::MemoryBytes() const {
     n += sizeof(std::pair<const std::string, KeyValue>) + 16 +
          (k.capacity() > 15 ? k.capacity() + 1 : 0);
     n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes() + v.bc.HeapBytes() +
-         v.zset.MemoryBytes() + v.hll.HeapBytes();
+         v.zset.MemoryBytes() + v.hll.HeapBytes() + v.list.HeapBytes();
   }
   return n;
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <set>
@@ -89,6 +91,41 @@ size_t FindBlock(const std::vector<std::string>& argv, int64_t* ms) {
     }
   }
   return 0;
+}
+
+// A blocking list pop (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) with a valid timeout: the
+// keys it waits on and the timeout in ms (0: forever). False for anything else; a malformed
+// one runs in the store, which replies the error (the store runs the non-blocking form).
+bool ListBlock(const std::vector<std::string>& argv, std::vector<std::string>* keys, int64_t* ms) {
+  if (argv.size() < 3) return false;
+  const std::string* timeout = nullptr;
+  if (IEquals(argv[0], "BLPOP") || IEquals(argv[0], "BRPOP")) {
+    timeout = &argv.back();
+    keys->assign(argv.begin() + 1, argv.end() - 1);
+  } else if ((IEquals(argv[0], "BLMOVE") && argv.size() == 6) ||
+             (IEquals(argv[0], "BRPOPLPUSH") && argv.size() == 4)) {
+    timeout = &argv.back();
+    keys->assign(1, argv[1]);
+  } else if (IEquals(argv[0], "BLMPOP") && argv.size() >= 5) {
+    timeout = &argv[1];
+    uint64_t n = 0;
+    const std::string& t = argv[2];
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
+    if (ec != std::errc() || end != t.data() + t.size() || n < 1 || n > argv.size() - 4) {
+      return false;
+    }
+    keys->assign(argv.begin() + 3, argv.begin() + 3 + static_cast<std::ptrdiff_t>(n));
+  } else {
+    return false;
+  }
+  char* end = nullptr;
+  double seconds = std::strtod(timeout->c_str(), &end);
+  if (timeout->empty() || end != timeout->c_str() + timeout->size() || !std::isfinite(seconds) ||
+      seconds < 0 || seconds > 1e9) {
+    return false;
+  }
+  *ms = static_cast<int64_t>(std::ceil(seconds * 1000));
+  return true;
 }
 
 // The endpoint does the waiting: a valid BLOCK never reaches the store (a Redis store
@@ -364,6 +401,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void FinishBlock(const Reply& reply);
   std::optional<Block> block_;
   std::unique_ptr<asio::steady_timer> block_timer_;
+  // A blocked list pop also watches its keys' versions: a push replicated from a peer
+  // region serves it too (local pushes wake it at once through ready_keys).
+  void PollListKeys(uint64_t gen, std::vector<uint64_t> versions);
+  std::unique_ptr<asio::steady_timer> poll_timer_;
   uint64_t block_gen_ = 0;
 
   void Subscribe(bool pattern, const std::vector<std::string>& argv);
@@ -766,9 +807,17 @@ Reply SessionBackend::Execute(const std::vector<std::string>& argv) {
 }
 
 void SessionBackend::NoteWrite(const std::vector<std::string>& argv, const Reply& reply) {
-  if (argv.size() >= 2 && reply.type != Reply::Type::kError && IEquals(argv[0], "XADD") &&
-      state_.blocked.count(argv[1]) != 0) {
-    state_.ready_keys.push_back(argv[1]);
+  if (argv.size() < 2 || reply.type == Reply::Type::kError || state_.blocked.empty()) return;
+  auto note = [&](const std::string& key) {
+    if (state_.blocked.count(key) != 0) state_.ready_keys.push_back(key);
+  };
+  for (const char* push : {"XADD", "LPUSH", "RPUSH", "LPUSHX", "RPUSHX", "LINSERT"}) {
+    if (IEquals(argv[0], push)) note(argv[1]);
+  }
+  for (const char* move : {"LMOVE", "RPOPLPUSH", "BLMOVE", "BRPOPLPUSH"}) {
+    if (IEquals(argv[0], move) && argv.size() > 2 && reply.type != Reply::Type::kNil) {
+      note(argv[2]);
+    }
   }
 }
 
@@ -791,31 +840,38 @@ void ServerState::ServeReadyKeys() {
 }
 
 bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
-  if (!IEquals(argv[0], "XREADGROUP")) return false;
-  // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...: find BLOCK and
-  // the keys; anything malformed runs normally (the store replies the error).
   int64_t ms = 0;
-  if (FindBlock(argv, &ms) == 0) return false;
-  size_t streams_at = 0;
-  for (size_t i = 1; i < argv.size(); ++i) {
-    if (IEquals(argv[i], "STREAMS")) {
-      streams_at = i + 1;
-      break;
+  std::vector<std::string> keys;
+  if (!ListBlock(argv, &keys, &ms)) {
+    if (!IEquals(argv[0], "XREADGROUP")) return false;
+    // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...: find BLOCK
+    // and the keys; anything malformed runs normally (the store replies the error).
+    if (FindBlock(argv, &ms) == 0) return false;
+    size_t streams_at = 0;
+    for (size_t i = 1; i < argv.size(); ++i) {
+      if (IEquals(argv[i], "STREAMS")) {
+        streams_at = i + 1;
+        break;
+      }
     }
+    if (streams_at == 0 || (argv.size() - streams_at) % 2 != 0) return false;
+    keys.assign(
+        argv.begin() + static_cast<std::ptrdiff_t>(streams_at),
+        argv.begin() + static_cast<std::ptrdiff_t>(streams_at + (argv.size() - streams_at) / 2));
   }
-  if (streams_at == 0 || (argv.size() - streams_at) % 2 != 0) return false;
   Reply r = session_->Execute(argv);
   server_->ServeReadyKeys();
   if (r.type != Reply::Type::kNil) {
     Write(r, argv);
     return true;
   }
+  const bool list_pop = !IEquals(argv[0], "XREADGROUP");
   Block b{argv, {}};
-  size_t n = (argv.size() - streams_at) / 2;
-  for (size_t k = 0; k < n; ++k) {
-    const std::string& key = argv[streams_at + k];
+  for (const std::string& key : keys) {
     if (std::find(b.keys.begin(), b.keys.end(), key) == b.keys.end()) b.keys.push_back(key);
   }
+  std::vector<uint64_t> versions;
+  for (const std::string& key : b.keys) versions.push_back(server_->backend->KeyVersion(key));
   for (const auto& key : b.keys) server_->blocked[key].emplace_back(id_, weak_from_this());
   block_ = std::move(b);
   parked_ = true;
@@ -830,7 +886,28 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
       self->FinishBlock(Reply::Nil());  // timed out: a null array
     });
   }
+  if (list_pop) PollListKeys(block_gen_, std::move(versions));
   return true;
+}
+
+void Connection::PollListKeys(uint64_t gen, std::vector<uint64_t> versions) {
+  if (!poll_timer_) poll_timer_ = std::make_unique<asio::steady_timer>(server_->io);
+  poll_timer_->expires_after(std::chrono::milliseconds(5));
+  poll_timer_->async_wait([self = shared_from_this(), gen,
+                           versions = std::move(versions)](boost::system::error_code ec) mutable {
+    if (ec || gen != self->block_gen_ || !self->block_ || self->closed_ ||
+        self->server_->backend == nullptr) {
+      return;
+    }
+    bool changed = false;
+    for (size_t i = 0; i < self->block_->keys.size(); ++i) {
+      uint64_t v = self->server_->backend->KeyVersion(self->block_->keys[i]);
+      changed |= v != versions[i];
+      versions[i] = v;
+    }
+    if (changed) self->KeyReady();
+    if (gen == self->block_gen_ && self->block_) self->PollListKeys(gen, std::move(versions));
+  });
 }
 
 void Connection::KeyReady() {

@@ -86,6 +86,22 @@ std::vector<std::string> RandomCommand(Rng& rng) {
   auto field = [&] { return "f" + std::to_string(rng.Uniform(4)); };
   auto num = [&] { return std::to_string(rng.Range(-20, 20)); };
   auto amount = [&] { return std::to_string(1 + rng.Uniform(12)); };
+  if (rng.OneIn(5)) {  // lists
+    switch (rng.Uniform(6)) {
+      case 0:
+        return {"RPUSH", key(), member(), member()};
+      case 1:
+        return {"LPUSH", key(), member()};
+      case 2:
+        return {"LPOP", key(), amount()};
+      case 3:
+        return {"LREM", key(), num(), member()};
+      case 4:
+        return {"LSET", key(), num(), member()};
+      default:
+        return {"LRANGE", key(), num(), num()};
+    }
+  }
   switch (rng.Uniform(38)) {
     case 0:
       return {"SET", key(), "v" + std::to_string(rng.Uniform(100))};
@@ -190,6 +206,10 @@ void ExpectNativeValuesEqual(Store& memory, RawRedis& raw, const std::string& pr
       std::sort(got.elements.begin(), got.elements.end(),
                 [](const Reply& a, const Reply& b) { return a.str < b.str; });
       EXPECT_EQ(got, memory.Execute({"SMEMBERS", k}, 0, nullptr)) << k;
+    } else if (type.str == "list") {  // in order: the region's list as redis-cli shows it
+      EXPECT_EQ(raw.Run({"LRANGE", k, "0", "-1"}),
+                memory.Execute({"LRANGE", k, "0", "-1"}, 0, nullptr))
+          << k;
     } else if (type.str == "hash") {
       Reply got = raw.Run({"HGETALL", k});
       std::vector<std::pair<std::string, std::string>> pairs;

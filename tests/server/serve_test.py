@@ -289,6 +289,66 @@ class ServePythonClient(unittest.TestCase):
                              b"previous errors.\r\n+OK\r\n")
 
 
+class ServeBlockingListPops(unittest.TestCase):
+    """BLPOP/BRPOP/BLMOVE/BRPOPLPUSH/BLMPOP wait on the endpoint: served by a push in the
+    region or replicated from a peer, nil (a null array) at the timeout, no wait in MULTI."""
+
+    def blocked(self, client, *args):
+        results = []
+        t = threading.Thread(target=lambda: results.append(client.execute_command(*args)),
+                             daemon=True)
+        t.start()
+        return t, results
+
+    def test_pushes_here_and_in_a_peer_serve_blocked_pops(self):
+        s = Served(self, TWO_REGIONS % "30ms")
+        a, a2, b = s.client("A"), s.client("A"), s.client("B")
+        t, got = self.blocked(a, "BLPOP", "q1", "q2", "0")
+        time.sleep(0.2)
+        self.assertTrue(t.is_alive())
+        self.assertEqual(a2.info("clients")["blocked_clients"], 1)
+        a2.rpush("q2", "job1")
+        t.join(5)
+        self.assertEqual(got, [(b"q2", b"job1")])  # redis-py: a tuple
+        # A push in region B replicates to A and serves A's waiting BRPOP.
+        t, got = self.blocked(a, "BRPOP", "q1", "5")
+        time.sleep(0.2)
+        self.assertTrue(t.is_alive())
+        b.lpush("q1", "from-b")
+        t.join(5)
+        self.assertEqual(got, [(b"q1", b"from-b")])
+        # BLMOVE and BRPOPLPUSH wait for their source and push to the destination.
+        t, got = self.blocked(a, "BLMOVE", "src", "dst", "LEFT", "RIGHT", "0")
+        time.sleep(0.1)
+        a2.rpush("src", "x")
+        t.join(5)
+        self.assertEqual(got, [b"x"])
+        self.assertEqual(a2.lrange("dst", 0, -1), [b"x"])
+        t, got = self.blocked(a, "BLMPOP", "0", "2", "m1", "m2", "RIGHT", "COUNT", "2")
+        time.sleep(0.1)
+        a2.rpush("m2", "a", "b", "c")
+        t.join(5)
+        self.assertEqual(got, [[b"m2", [b"c", b"b"]]])
+
+    def test_timeout_and_multi(self):
+        s = Served(self, TWO_REGIONS % "30ms")
+        a = s.client("A")
+        t0 = time.monotonic()
+        self.assertIsNone(a.blpop(["empty"], timeout=0.3))
+        self.assertGreaterEqual(time.monotonic() - t0, 0.29)
+        with socket.create_connection(("127.0.0.1", s.ports["A"])) as sock:
+            sock.sendall(b"BRPOPLPUSH empty dst 0.1\r\nPING\r\nQUIT\r\n")
+            self.assertEqual(read_reply(sock), b"*-1\r\n+PONG\r\n+OK\r\n")
+        with self.assertRaises(redis.ResponseError) as e:
+            a.execute_command("BLPOP", "empty", "-1")
+        self.assertIn("timeout is negative", str(e.exception))
+        with a.pipeline(transaction=True) as tx:  # in MULTI: the non-blocking form
+            tx.blpop(["empty"], timeout=0)
+            tx.rpush("empty", "v")
+            tx.blpop(["empty"], timeout=0)
+            self.assertEqual(tx.execute(), [None, 1, (b"empty", b"v")])  # redis-py: a tuple
+
+
 class ServeBlockingReads(unittest.TestCase):
     """XREADGROUP ... BLOCK ms, as Redis 7: waits for an XADD in the region, nil at the
     timeout, BLOCK 0 forever, first blocked first served, other clients served meanwhile."""

@@ -162,5 +162,29 @@ Reply ZScan(Ctx& c);
 Reply ZScore(Ctx& c);
 Reply ZUnionStore(Ctx& c);
 
+// engine_list.cc: lists.
+Reply BLMove(Ctx& c);
+Reply BLMPop(Ctx& c);
+Reply BLPop(Ctx& c);
+Reply BRPop(Ctx& c);
+Reply BRPopLPush(Ctx& c);
+Reply LIndex(Ctx& c);
+Reply LInsert(Ctx& c);
+Reply LLen(Ctx& c);
+Reply LMove(Ctx& c);
+Reply LMPop(Ctx& c);
+Reply LPop(Ctx& c);
+Reply LPos(Ctx& c);
+Reply LPush(Ctx& c);
+Reply LPushX(Ctx& c);
+Reply LRange(Ctx& c);
+Reply LRem(Ctx& c);
+Reply LSet(Ctx& c);
+Reply LTrim(Ctx& c);
+Reply RPop(Ctx& c);
+Reply RPopLPush(Ctx& c);
+Reply RPush(Ctx& c);
+Reply RPushX(Ctx& c);
+
 }  // namespace engine
 }  // namespace cluster_sim

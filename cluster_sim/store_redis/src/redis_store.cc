@@ -32,8 +32,8 @@ namespace {
 //   ARGV[5] P, then P x (origin, contiguous seq)          -> HSET <prefix>:progress
 //   then S, then S x (key, value): string keys            -> MSET
 //   then O, then O x (key, kind, N, N items): other keys (kind n: deleted, S: set, h: hash,
-//        z: sorted set; items: members, or field, value, ..., or score, member, ...)
-//                                                          -> DEL, SADD / HSET / ZADD
+//        z: sorted set, l: list; items: members, or field, value, ..., or score, member, ...,
+//        or elements) -> DEL, SADD / HSET / ZADD / RPUSH
 //   (a HyperLogLog is a string key holding Redis's dense HLL format, so PFCOUNT reads it)
 //   then M, then M x (bucket, key, metadata), grouped by bucket ("" = no metadata)
 // Returns the number of keys written.
@@ -72,6 +72,7 @@ for _ = 1, n do
     if kind == 'S' then chunked('SADD', key, i, i + count - 1) end
     if kind == 'h' then chunked('HSET', key, i, i + count - 1) end
     if kind == 'z' then chunked('ZADD', key, i, i + count - 1) end
+    if kind == 'l' then chunked('RPUSH', key, i, i + count - 1) end
   end
   i = i + count
   written = written + 1
@@ -512,6 +513,15 @@ struct RedisStore::Impl {
           strings.push_back(kv->hll.RedisDense());
           ++string_count;
           break;
+        case crdt::Keyspace::Type::kList: {
+          std::vector<std::string> values = kv->list.Values();
+          others.push_back(*key);
+          others.push_back("l");
+          others.push_back(std::to_string(values.size()));
+          for (auto& v : values) others.push_back(std::move(v));
+          ++other_count;
+          break;
+        }
         case crdt::Keyspace::Type::kNone:
           others.push_back(*key);
           others.push_back("n");

@@ -35,6 +35,7 @@
 #include "crdt/causal_context.h"
 #include "crdt/float_counter.h"
 #include "crdt/hll.h"
+#include "crdt/list.h"
 #include "crdt/or_map.h"
 #include "crdt/string_value.h"
 #include "crdt/zset.h"
@@ -49,17 +50,18 @@ struct KeyValue {
   FloatCounter fc;    // INCRBYFLOAT increments of the string; its own rule, likewise
   ZsetStore zset;
   HllStore hll;  // joined by its own rule (delete wins), outside the causal context
+  ListStore list;
 
   // The visible string: the string part's value (register plus INCRBY counter) plus the
   // live INCRBYFLOAT increments, formatted as Redis formats a long double; the string part
   // as is when it is not a number. nullopt when neither part is present.
   std::optional<std::string> StringValue() const;
 
-  enum class Type { kNone, kString, kHash, kSet, kBoundedCounter, kZset, kHll };
+  enum class Type { kNone, kString, kHash, kSet, kBoundedCounter, kZset, kHll, kList };
   Type VisibleType() const;
   bool Empty() const {
     return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty() && fc.empty() &&
-           zset.Empty() && hll.Empty();
+           zset.Empty() && hll.Empty() && list.Empty();
   }
   void Join(const KeyValue& other, const CausalContext& my_cc, const CausalContext& other_cc,
             bool other_complete, bool keep_empty);
@@ -71,19 +73,20 @@ struct KeyValue {
     kPartBoundedCounter = 1 << 1,
     kPartZset = 1 << 3,
     kPartHll = 1 << 4,
+    kPartList = 1 << 5,
     kPartFloatCounter = 1 << 7,
-    kKnownParts = kPartBoundedCounter | kPartZset | kPartHll | kPartFloatCounter,
+    kKnownParts = kPartBoundedCounter | kPartZset | kPartHll | kPartList | kPartFloatCounter,
   };
   uint8_t Parts() const;  // the optional parts this value holds
   void Encode(Encoder* enc, uint8_t parts) const;
   bool Decode(Decoder* dec, uint8_t parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
     return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc && a.fc == b.fc &&
-           a.zset == b.zset && a.hll == b.hll;
+           a.zset == b.zset && a.hll == b.hll && a.list == b.list;
   }
 };
 
-// "none", "string", "hash", "set", "bcounter", "zset"; a HyperLogLog is a "string" (as
+// "none", "string", "hash", "set", "bcounter", "zset", "list"; a HyperLogLog is a "string" (as
 // Redis's TYPE says).
 const char* TypeName(KeyValue::Type t);
 
@@ -149,6 +152,15 @@ class Keyspace {
   // PFMERGE's write into `key` (true on a change).
   bool PfAdd(std::string_view key, const std::vector<std::string_view>& elements, Keyspace* delta);
   bool PfMergeInto(std::string_view key, const HllStore& src, Keyspace* delta);
+  // Lists (list.h): the key's list, or null; inserts value as element `index` (0..size);
+  // removes elements [first, last) or the given sorted distinct indexes; LSET of `index`.
+  // REQUIRES: indexes within the list.
+  const ListStore* List(std::string_view key) const;
+  void LInsert(std::string_view key, size_t index, std::string_view value, Keyspace* delta);
+  void LEraseRange(std::string_view key, size_t first, size_t last, Keyspace* delta);
+  void LEraseIndexes(std::string_view key, const std::vector<size_t>& indexes, Keyspace* delta);
+  void LSet(std::string_view key, size_t index, std::string_view value, int64_t timestamp_us,
+            Keyspace* delta);
 
   // ---- replication ----
   void Merge(const Keyspace& other);
