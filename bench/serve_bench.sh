@@ -10,6 +10,7 @@
 # server is reported, with the ratio to redis-server (target: >= 50% for (2)).
 #
 # Usage: bench/serve_bench.sh [AASIM_BINARY] (default build/cli/aasim); N=... ROUNDS=...
+# TESTS="incr sadd evalsha" (the default) picks the rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AASIM=${1:-build/cli/aasim}
@@ -61,13 +62,14 @@ rate() {  # PORT TEST -> requests per second
   local what=(-t "$2")
   if [ "$2" = evalsha ]; then what=(EVALSHA "$sha" 1 bench:lua); fi
   redis-benchmark -p "$1" -P 16 -c 50 -n "$N" -q "${what[@]}" 2>/dev/null | tr '\r' '\n' |
-    awk '/requests per second/ { print $2 }' | tail -1
+    awk '/requests per second/ { for (i = 2; i <= NF; i++) if ($i == "requests") print $(i - 1) }' |
+    tail -1
 }
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 echo "redis-benchmark -P 16 -c 50 -n $N, $ROUNDS rounds, median; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-7s %16s %16s %8s %16s %8s\n' test redis-server "aasim 1 region" ratio "aasim 2 regions" ratio
-for t in incr sadd evalsha; do
+for t in ${TESTS:-incr sadd evalsha}; do
   r=() a=() b=()
   for _ in $(seq "$ROUNDS"); do
     r+=("$(rate "$redis_port" "$t")")

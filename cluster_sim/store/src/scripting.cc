@@ -443,26 +443,23 @@ int RaiseRedisError(lua_State* L, const char* text) {
   return lua_error(L);
 }
 
-int RedisErrorReply(lua_State* L) {
+// redis.error_reply (error) and redis.status_reply: {err=...} or {ok=...} of one string.
+int ReplyTable(lua_State* L, bool error) {
   if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) {
     PushErrorTable(L, "ERR wrong number or type of arguments");
-    return 1;
+  } else if (error) {
+    std::string text = NormalizeError(lua_tostring(L, 1));
+    PushErrorTable(L, text);
+  } else {
+    lua_newtable(L);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "ok");
   }
-  std::string text = NormalizeError(lua_tostring(L, 1));
-  PushErrorTable(L, text);
   return 1;
 }
 
-int RedisStatusReply(lua_State* L) {
-  if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) {
-    PushErrorTable(L, "ERR wrong number or type of arguments");
-    return 1;
-  }
-  lua_newtable(L);
-  lua_pushvalue(L, 1);
-  lua_setfield(L, -2, "ok");
-  return 1;
-}
+int RedisErrorReply(lua_State* L) { return ReplyTable(L, true); }
+int RedisStatusReply(lua_State* L) { return ReplyTable(L, false); }
 
 int RedisSha1Hex(lua_State* L) {
   if (lua_gettop(L) != 1) return RaiseRedisError(L, "ERR wrong number of arguments");
