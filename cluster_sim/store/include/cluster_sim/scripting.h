@@ -30,7 +30,9 @@
 // - The script cache (SCRIPT LOAD, and every EVAL's body) belongs to this object: one per
 //   region, never replicated, emptied by SCRIPT FLUSH.
 // - redis.log writes nothing unless a log sink is set (deterministic output).
-// Not thread-safe; deterministic (no clock, no global RNG). Owns its lua_State.
+// Not thread-safe; deterministic (no clock, no global RNG), except what Lua itself derives
+// from addresses: tostring() of a table or function, and pairs() over a table keyed by
+// tables. Owns its lua_State.
 #pragma once
 
 #include <cstdint>
