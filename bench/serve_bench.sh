@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # aasim serve against a plain redis-server, same machine, same run:
-#   redis-benchmark -P 16 -c 50 -t incr,sadd -n N
+#   redis-benchmark -P 16 -c 50 -t incr,sadd -n N, and EVALSHA of a one-INCR Lua script
+#   (loaded with SCRIPT LOAD on each server first)
 # against (1) a redis-server this script starts, (2) a one-region `aasim serve` endpoint
 # (in-memory store; no peers, so this measures the RESP server and the store) and (3) region
 # A of a two-region `aasim serve` (every write also becomes an effect shipped to B over a
@@ -9,6 +10,7 @@
 # server is reported, with the ratio to redis-server (target: >= 50% for (2)).
 #
 # Usage: bench/serve_bench.sh [AASIM_BINARY] (default build/cli/aasim); N=... ROUNDS=...
+# TESTS="incr sadd evalsha" (the default) picks the rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AASIM=${1:-build/cli/aasim}
@@ -52,15 +54,22 @@ one_port=$(port_of_a "$work/one.out")
 two_port=$(port_of_a "$work/two.out")
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
+script="return redis.call('INCR', KEYS[1])"
+for p in "$redis_port" "$one_port" "$two_port"; do
+  sha=$(redis-cli -p "$p" SCRIPT LOAD "$script")
+done
 rate() {  # PORT TEST -> requests per second
-  redis-benchmark -p "$1" -t "$2" -P 16 -c 50 -n "$N" -q 2>/dev/null | tr '\r' '\n' |
-    awk '/requests per second/ { print $2 }' | tail -1
+  local what=(-t "$2")
+  if [ "$2" = evalsha ]; then what=(EVALSHA "$sha" 1 bench:lua); fi
+  redis-benchmark -p "$1" -P 16 -c 50 -n "$N" -q "${what[@]}" 2>/dev/null | tr '\r' '\n' |
+    awk '/requests per second/ { for (i = 2; i <= NF; i++) if ($i == "requests") print $(i - 1) }' |
+    tail -1
 }
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 echo "redis-benchmark -P 16 -c 50 -n $N, $ROUNDS rounds, median; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %16s %16s %8s %16s %8s\n' test redis-server "aasim 1 region" ratio "aasim 2 regions" ratio
-for t in incr sadd; do
+printf '%-7s %16s %16s %8s %16s %8s\n' test redis-server "aasim 1 region" ratio "aasim 2 regions" ratio
+for t in ${TESTS:-incr sadd evalsha}; do
   r=() a=() b=()
   for _ in $(seq "$ROUNDS"); do
     r+=("$(rate "$redis_port" "$t")")
@@ -70,6 +79,6 @@ for t in incr sadd; do
   rm=$(printf '%s\n' "${r[@]}" | median)
   am=$(printf '%s\n' "${a[@]}" | median)
   bm=$(printf '%s\n' "${b[@]}" | median)
-  printf '%-6s %16.0f %16.0f %7.0f%% %16.0f %7.0f%%\n' "$t" "$rm" "$am" \
+  printf '%-7s %16.0f %16.0f %7.0f%% %16.0f %7.0f%%\n' "$t" "$rm" "$am" \
     "$(echo "100 * $am / $rm" | bc -l)" "$bm" "$(echo "100 * $bm / $rm" | bc -l)"
 done

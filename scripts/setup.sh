@@ -9,6 +9,7 @@ PACKAGES=(
   libfmt-dev libyaml-cpp-dev libhiredis-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
+  liblua5.1-0-dev lua-cjson lua-bitop python3-aioredis
   redis-server redis-tools python3 python3-redis
   chromium fonts-dejavu-core
 )

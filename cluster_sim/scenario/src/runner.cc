@@ -13,7 +13,9 @@
 
 #include "cluster_sim/network.h"
 #include "cluster_sim/rng.h"
+#include "cluster_sim/scripting.h"
 #include "cluster_sim/session.h"
+#include "cluster_sim/strings.h"
 
 namespace cluster_sim {
 
@@ -382,7 +384,11 @@ void StepInterpreter::Impl::Command(const Step& step) {
   sr.region = step.region;
   sr.operation = step.text;
   sr.reply = sim.Execute(sim.RegionIndex(step.region), step.argv);
-  if (step.argv.size() > 1) key = step.argv[1];
+  if (!Scripts::Handles(step.argv[0])) {
+    if (step.argv.size() > 1) key = step.argv[1];
+  } else if (step.argv.size() > 3 && step.argv[2] != "0" && !IEquals(step.argv[0], "script")) {
+    key = step.argv[3];  // EVAL*: the script's first key (SCRIPT names none)
+  }
   if (!step.expect) return;
   report.expectations++;
   std::string why;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,7 +68,7 @@ Reply KeyspaceStore::Execute(const std::vector<std::string>& argv, int64_t wall_
   auto apply = [&] {
     return Record([&](crdt::Keyspace* delta) {
       bool wrote = false;
-      reply = engine_.Execute(ks_, argv, wall_clock_us, delta, &wrote);
+      reply = RunOne(argv, wall_clock_us, delta, &wrote);
       return wrote;
     });
   };
@@ -96,7 +97,7 @@ std::vector<Reply> KeyspaceStore::ExecuteBatch(
           continue;
         }
         bool wrote = false;
-        replies.push_back(engine_.Execute(ks_, argv, wall_clock_us, delta, &wrote));
+        replies.push_back(RunOne(argv, wall_clock_us, delta, &wrote));
         any = any || wrote;
       }
       return any;
@@ -113,6 +114,24 @@ std::vector<Reply> KeyspaceStore::ExecuteBatch(
   }
   AppendEffect(std::move(e).value(), effect);
   return replies;
+}
+
+Reply KeyspaceStore::RunOne(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                            crdt::Keyspace* delta, bool* wrote) {
+  if (argv.empty() || !Scripts::Handles(argv[0])) {
+    return engine_.Execute(ks_, argv, wall_clock_us, delta, wrote);
+  }
+  *wrote = false;
+  if (!FindStoreCommand(argv[0])->AcceptsArgc(argv.size())) return ArityError(argv[0]);
+  if (scripts_ == nullptr) scripts_ = std::make_unique<Scripts>();
+  return scripts_->Run(argv, [&](const std::vector<std::string>& cmd) {
+    if (LocalStreams::Handles(cmd[0])) return RunStream(cmd, wall_clock_us);
+    if (std::optional<Reply> reply = BeforeEngine(cmd)) return std::move(*reply);
+    bool w = false;
+    Reply reply = engine_.Execute(ks_, cmd, wall_clock_us, delta, &w);
+    *wrote = *wrote || w;
+    return reply;
+  });
 }
 
 Reply KeyspaceStore::Stream(const std::vector<std::string>& argv, int64_t wall_clock_us) {
@@ -139,6 +158,7 @@ uint64_t KeyspaceStore::KeyVersion(std::string_view key) const {
 
 void KeyspaceStore::Wipe(crdt::ReplicaId self) {
   ks_ = crdt::Keyspace(self);
+  scripts_.reset();   // a crash loses the script cache too
   BumpAllVersions();  // every key changed; versions never repeat across a crash
   Wiped();
 }

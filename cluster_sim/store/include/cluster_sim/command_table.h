@@ -23,6 +23,7 @@ enum class CommandRunner {
   kEngine,   // CommandEngine, on the replicated keyspace (command_engine.h)
   kStreams,  // region-local streams, never replicated (local_streams.h)
   kSession,  // transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH (session.h)
+  kScript,   // Lua scripts: EVAL*, SCRIPT, on the replicated keyspace (scripting.h)
 };
 
 // True if a command line of `argc` arguments (the name included) fits `arity`.
@@ -44,6 +45,16 @@ struct CommandSpec {
   bool listed = true;
 
   constexpr bool AcceptsArgc(size_t argc) const { return ArityAllows(arity, argc); }
+  // True if `flag` is one of the words of `flags`.
+  constexpr bool HasFlag(std::string_view flag) const {
+    for (size_t i = 0; i < flags.size();) {
+      size_t j = flags.find(' ', i);
+      if (j == std::string_view::npos) j = flags.size();
+      if (flags.substr(i, j - i) == flag) return true;
+      i = j + 1;
+    }
+    return false;
+  }
 };
 
 // Sorted by name (command_table.cc checks it at compile time).
@@ -66,6 +77,14 @@ inline constexpr CommandSpec kStoreCommands[] = {
     {"del", -2, "write", 1, -1, 1},
     {"discard", 1, "noscript loading stale fast", 0, 0, 0, CommandRunner::kSession},
     {"echo", 2, "fast", 0, 0, 0},
+    {"eval", -3, "noscript skip_monitor may_replicate no_mandatory_keys stale movablekeys", 0, 0, 0,
+     CommandRunner::kScript},
+    {"eval_ro", -3, "readonly noscript skip_monitor no_mandatory_keys stale movablekeys", 0, 0, 0,
+     CommandRunner::kScript},
+    {"evalsha", -3, "noscript skip_monitor may_replicate no_mandatory_keys stale movablekeys", 0, 0,
+     0, CommandRunner::kScript},
+    {"evalsha_ro", -3, "readonly noscript skip_monitor no_mandatory_keys stale movablekeys", 0, 0,
+     0, CommandRunner::kScript},
     {"exec", 1, "noscript loading stale skip_slowlog", 0, 0, 0, CommandRunner::kSession},
     {"exists", -2, "readonly fast", 1, -1, 1},
     {"flushall", -1, "write", 0, 0, 0},
@@ -126,6 +145,7 @@ inline constexpr CommandSpec kStoreCommands[] = {
     {"sadd", -3, "write denyoom fast", 1, 1, 1},
     {"scan", -2, "readonly random", 0, 0, 0},
     {"scard", 2, "readonly fast", 1, 1, 1},
+    {"script", -2, "noscript", 0, 0, 0, CommandRunner::kScript},
     {"sdiff", -2, "readonly", 1, -1, 1},
     {"sdiffstore", -3, "write denyoom", 1, -1, 1},
     {"set", -3, "write denyoom", 1, 1, 1},

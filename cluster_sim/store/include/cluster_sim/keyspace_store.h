@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,7 @@
 
 #include "cluster_sim/client.h"
 #include "cluster_sim/command_engine.h"
+#include "cluster_sim/scripting.h"
 #include "cluster_sim/status.h"
 #include "cluster_sim/store.h"
 #include "crdt/dot.h"
@@ -39,6 +41,11 @@ class KeyspaceStore : public Store {
   // made durable by CommitWrite, its effect appended to *effect.
   Reply Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
                 std::string* effect) final;
+  // Lua scripts (EVAL*, SCRIPT; scripting.h) run here too: a script's commands run on the
+  // keyspace as the engine's do (stream commands through RunStream, BeforeEngine asked
+  // first), so all its writes make ONE effect, and a script that wrote nothing makes none.
+  // The script cache is this store's (one per region), never replicated, lost by Wipe.
+  //
   // Like Redis EXEC: every command runs in order (stream commands through RunStream, in
   // their place; BeforeEngine is not asked), an error reply does not stop the others, and
   // the replicated writes make one delta (one effect). If CommitWrite fails, every reply
@@ -109,9 +116,13 @@ class KeyspaceStore : public Store {
   Reply Stream(const std::vector<std::string>& argv, int64_t wall_clock_us);
   // Moves the version of every key `encoded` lists (all keys for a full state).
   void Touch(std::string_view encoded);
+  // Runs one engine command or script on the keyspace, recording into `delta`.
+  Reply RunOne(const std::vector<std::string>& argv, int64_t wall_clock_us, crdt::Keyspace* delta,
+               bool* wrote);
 
   crdt::Keyspace ks_;
   CommandEngine engine_;
+  std::unique_ptr<Scripts> scripts_;  // made at the first script command
   crdt::Keyspace::MergeScratch merge_scratch_;
   mutable bool tracking_ = false;
   uint64_t clock_ = 0;
