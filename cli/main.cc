@@ -22,6 +22,7 @@
 #include "latency_command.h"
 #include "lending/lending_service.h"
 #include "lending_command.h"
+#include "options.h"
 #include "redis_backend.h"
 #include "report.h"
 #include "run_record.h"
@@ -41,8 +42,9 @@ struct RunArgs {
   bool quiet = false;
   bool causal = false;
   bool messages = false;  // --json: add every replication message
-  std::string svg;        // write the space-time diagram here
-  std::string html;       // write the HTML report here
+  uint64_t max_events = cluster_sim::kDefaultMaxEvents;
+  std::string svg;   // write the space-time diagram here
+  std::string html;  // write the HTML report here
   aasim::BackendArgs backend;
 };
 
@@ -150,10 +152,22 @@ int Run(const RunArgs& args) {
   for (size_t index = 0; index < scenarios.size(); ++index) {
     run_latency_before(index);
     const auto& scenario = scenarios[index];
+    if (std::string why = cluster_sim::NotApplicable(scenario, redis ? "redis" : "memory");
+        !why.empty()) {
+      // Not a failure: the file says which stores its expectations are written for.
+      if (args.json) {
+        doc["scenarios"].push_back({{"file", scenario.file}, {"not_applicable", why}});
+      } else {
+        std::cout << "N/A " << scenario.file << ": " << why << "\n";
+        if (!args.quiet && &scenario != &scenarios.back()) std::cout << "\n";
+      }
+      continue;
+    }
     cluster_sim::RunOptions options;
     RegisterServices(&options);
     options.seed = args.seed;
     options.causal = args.causal;
+    options.max_events = args.max_events;
     std::unique_ptr<aasim::RedisBackend> backend;
     if (redis) {
       auto prepared = aasim::RedisBackend::Prepare(args.backend, scenario);
@@ -256,8 +270,14 @@ int main(int argc, char** argv) {
       ->type_name("FILE...");
   run->add_option("--seed", run_args.seed,
                   "Seed for jitter, loss and generated load (overrides the file's `seed`; "
-                  "the same file and seed give the same output, byte for byte)");
+                  "the same file and seed give the same output, byte for byte)")
+      ->check(aasim::SeedCheck());
   run->add_flag("--json", run_args.json, "Print one JSON document with every fact instead");
+  run->add_option("--max-events", run_args.max_events,
+                  "Event budget of each scenario (default 100000000): once spent, the step "
+                  "that spent it fails and the run stops, so no file runs for ever (0: none)")
+      ->check(aasim::SeedCheck())
+      ->type_name("N");
   run->add_flag("--trace", run_args.trace,
                 "Also print every replication message sent, delivered, dropped and "
                 "retransmitted, with its virtual time");
