@@ -17,6 +17,7 @@
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "diagram.h"
+#include "explore_command.h"
 #include "hotkey_command.h"
 #include "html_report.h"
 #include "latency_command.h"
@@ -305,6 +306,10 @@ int main(int argc, char** argv) {
   CLI::App* lending_cmd = aasim::AddLendingCommand(app, &lending_exit);
   int latency_exit = kExitOk;
   CLI::App* latency = aasim::AddLatencyCommand(app, &latency_exit);
+  int explore_exit = kExitOk;
+  cluster_sim::RunOptions explore_options;
+  RegisterServices(&explore_options);
+  CLI::App* explore = aasim::AddExploreCommand(app, explore_options, &explore_exit);
   int serve_exit = kExitOk;
   cluster_sim::RunOptions serve_options;
   RegisterServices(&serve_options);
@@ -325,6 +330,7 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return Run(run_args);
   if (hotkey->parsed()) return hotkey_exit;
+  if (explore->parsed()) return explore_exit;
   if (lending_cmd->parsed()) return lending_exit;
   if (latency->parsed()) return latency_exit;
   if (serve->parsed() || node->parsed()) return serve_exit;

@@ -161,6 +161,11 @@ inline constexpr std::string_view kBackends[] = {"memory", "redis"};
 // crash steps lose in-memory data that a durable store keeps".
 std::string NotApplicable(const Scenario& scenario, std::string_view backend);
 
+// The text of a scenario file that ParseScenario reads back as `scenario` (the marks and
+// `file` aside): every string quoted, every link and region option written out. Ports are
+// left out (they only matter to `aasim serve`).
+std::string FormatScenario(const Scenario& scenario);
+
 struct ParseOptions {
   bool steps_optional = false;  // `steps` may be missing or empty (aasim serve)
 };
