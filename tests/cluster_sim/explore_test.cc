@@ -48,8 +48,8 @@ ExploreReport ExploreFile(const std::string& name, uint64_t runs, int jobs, uint
   o.jobs = jobs;
   o.shard_index = shard;
   o.shard_count = shards;
-  o.faults = {FaultKind::kPartition, FaultKind::kLoss, FaultKind::kDuplicate, FaultKind::kDelay,
-              FaultKind::kCrash, FaultKind::kClockSkew};
+  o.faults = {FaultKind::kPartition, FaultKind::kLoss,  FaultKind::kDuplicate,
+              FaultKind::kDelay,     FaultKind::kCrash, FaultKind::kClockSkew};
   return Explore(*s, o);
 }
 
