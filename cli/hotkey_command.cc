@@ -18,6 +18,7 @@
 
 #include "cluster_sim/hotkey.h"
 #include "cluster_sim/time.h"
+#include "options.h"
 
 namespace aasim {
 namespace {
@@ -68,11 +69,11 @@ struct BadOption {
 };
 
 SimTime Duration(const std::string& option, const std::string& text) {
-  std::optional<SimTime> d = cluster_sim::ParseDuration(text);
+  std::optional<SimTime> d = ParseOptionDuration(text);
   if (!d) {
     throw BadOption{
-        fmt::format("{}: expected a duration with a unit like \"1ms\" or \"250us\", "
-                    "got \"{}\"",
+        fmt::format("{}: expected a duration with a unit like \"1ms\" or \"250us\" "
+                    "(at most 1000h), got \"{}\"",
                     option, text)};
   }
   return *d;
@@ -581,7 +582,8 @@ CLI::App* AddHotkeyCommand(CLI::App& app, int* exit_code) {
                        ->type_name("DUR");
   a.seed_opt = cmd->add_option("--seed", a.seed,
                                "Seed of the service-time and key draws "
-                               "(default 1)");
+                               "(default 1)")
+                   ->check(aasim::SeedCheck());
   cmd->add_flag("--json", a.json, "Print one JSON document instead of tables");
   cmd->add_option("--svg", a.svg, "Write a chart of the sweep (needs --sweep or the preset)")
       ->type_name("FILE");

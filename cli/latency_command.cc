@@ -14,6 +14,7 @@
 
 #include "cluster_sim/latency.h"
 #include "cluster_sim/time.h"
+#include "options.h"
 
 namespace aasim {
 namespace {
@@ -64,9 +65,10 @@ int Run(const LatencyArgs& args) {
   o.seed = args.seed;
   o.rate = args.rate;
   if (!args.duration.empty()) {
-    o.duration = cluster_sim::ParseDuration(args.duration);
+    o.duration = ParseOptionDuration(args.duration);
     if (!o.duration) {
-      std::cerr << "aasim latency: --duration: expected a duration with a unit like \"1h\", got \""
+      std::cerr << "aasim latency: --duration: expected a duration with a unit like \"1h\" (at "
+                   "most 1000h), got \""
                 << args.duration << "\"\n";
       return kExitBadInput;
     }
@@ -220,7 +222,8 @@ CLI::App* AddLatencyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("file", a.file, "Latency file (YAML with a top-level `deployments:`)")
       ->required()
       ->type_name("FILE");
-  cmd->add_option("--seed", a.seed, "Seed (overrides the file's; same seed, same output)");
+  cmd->add_option("--seed", a.seed, "Seed (overrides the file's; same seed, same output)")
+      ->check(aasim::SeedCheck());
   cmd->add_option("--duration", a.duration,
                   "Arrivals for this long of virtual time (overrides the file's `duration`)")
       ->type_name("DUR");

@@ -16,6 +16,7 @@
 #include "cluster_sim/scenario.h"
 #include "cluster_sim/time.h"
 #include "lending/lending_service.h"
+#include "options.h"
 #include "report.h"
 
 namespace aasim {
@@ -49,12 +50,15 @@ int RunLending(const LendingArgs& a) {
     std::cerr << "aasim lending: " << m << "\n";
     return 2;
   };
-  std::optional<cluster_sim::SimTime> latency = cluster_sim::ParseDuration(a.latency);
-  std::optional<cluster_sim::SimTime> interval = cluster_sim::ParseDuration(a.interval);
-  if (!latency)
-    return bad("--latency: expected a duration like \"50ms\", got \"" + a.latency + "\"");
+  std::optional<cluster_sim::SimTime> latency = ParseOptionDuration(a.latency);
+  std::optional<cluster_sim::SimTime> interval = ParseOptionDuration(a.interval);
+  if (!latency) {
+    return bad("--latency: expected a duration like \"50ms\" (at most 1000h), got \"" + a.latency +
+               "\"");
+  }
   if (!interval) {
-    return bad("--interval: expected a duration like \"10ms\", got \"" + a.interval + "\"");
+    return bad("--interval: expected a duration like \"10ms\" (at most 1000h), got \"" +
+               a.interval + "\"");
   }
   std::map<std::string, int> seen;
   for (const std::string& r : a.regions) {
@@ -65,6 +69,7 @@ int RunLending(const LendingArgs& a) {
   if (a.users < 1 || a.books < 1 || a.requests < 1) {
     return bad("--users, --books and --requests must be at least 1");
   }
+  if (a.requests > 10'000'000) return bad("--requests: at most 10000000");
 
   cluster_sim::LendingTraffic traffic;
   traffic.regions = a.regions;
@@ -158,7 +163,7 @@ CLI::App* AddLendingCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--interval", args->interval, "Virtual time between two requests");
   cmd->add_flag("--home-routing", args->home_routing,
                 "Route each request to its user's home region (paying the round trip)");
-  cmd->add_option("--seed", args->seed, "Seed of the generated traffic");
+  cmd->add_option("--seed", args->seed, "Seed of the generated traffic")->check(aasim::SeedCheck());
   cmd->add_flag("--table", args->table, "Also print the step-by-step table");
   cmd->callback([args, exit_code] { *exit_code = RunLending(*args); });
   return cmd;

@@ -14,6 +14,8 @@
 
 #include <boost/asio.hpp>
 
+#include "options.h"
+
 #if AASIM_WITH_REDIS
 #include "cluster_sim/redis_store.h"
 #endif
@@ -88,6 +90,24 @@ int Fail(const std::string& message) {
   return kExitBadInput;
 }
 
+// The steps a served file may not hold: `load` (generated traffic is a virtual-time
+// measurement) and service steps (`lending@A: ...`, driven by `aasim run`). Refused before
+// anything listens, at the step: "FILE:LINE:COL: aasim serve cannot run ...".
+cluster_sim::Status CheckServable(const cluster_sim::Scenario& s) {
+  for (const cluster_sim::Step& step : s.steps) {
+    std::string what;
+    if (step.kind == cluster_sim::Step::Kind::kLoad) what = "`load` steps";
+    if (step.kind == cluster_sim::Step::Kind::kService) {
+      what = "service steps (`" + step.service + "@" + step.region + ": ...`)";
+    }
+    if (what.empty()) continue;
+    return cluster_sim::Status::InvalidArgument(
+        s.file + ":" + std::to_string(step.mark.line) + ":" + std::to_string(step.mark.column) +
+        ": aasim serve cannot run " + what + "; run this file with `aasim run`");
+  }
+  return cluster_sim::Status::Ok();
+}
+
 int RunServe(const ServeArgs& args) {
   cluster_sim::ParseOptions parse;
   parse.steps_optional = true;
@@ -97,12 +117,20 @@ int RunServe(const ServeArgs& args) {
     return kExitBadInput;
   }
   const cluster_sim::Scenario scenario = std::move(loaded).value();
+  if (cluster_sim::Status st = CheckServable(scenario); !st.ok()) {
+    std::cerr << st.message() << "\n";
+    return kExitBadInput;
+  }
 
   std::optional<cluster_sim::Scenario> script;
   if (!args.script.empty()) {
     auto s = cluster_sim::LoadScenarioFile(args.script);
     if (!s.ok()) {
       std::cerr << s.status().message() << "\n";
+      return kExitBadInput;
+    }
+    if (cluster_sim::Status st = CheckServable(*s); !st.ok()) {
+      std::cerr << st.message() << "\n";
       return kExitBadInput;
     }
     for (const auto& r : s->regions) {
@@ -388,7 +416,8 @@ CLI::App* AddServeCommand(CLI::App& app, const cluster_sim::RunOptions& run_opti
   cmd->add_option("file", args->file, "Scenario file (YAML); its `steps` may be empty")
       ->required()
       ->type_name("FILE");
-  cmd->add_option("--seed", args->seed, "Seed for jitter and loss (overrides the file's)");
+  cmd->add_option("--seed", args->seed, "Seed for jitter and loss (overrides the file's)")
+      ->check(aasim::SeedCheck());
   cmd->add_option("--host", args->host,
                   "Address to listen on (default 127.0.0.1; anything else exposes the "
                   "endpoints beyond this machine)");

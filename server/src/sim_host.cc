@@ -412,10 +412,10 @@ Reply SimHost::Impl::AdminCommand(const std::vector<std::string>& argv) {
     int r = sim.RegionIndex(argv[2]);
     if (r < 0) return Reply::Error("ERR unknown region '" + argv[2] + "'");
     if (IEquals(sub, "CRASH")) {
-      if (!sim.alive(r)) return Reply::Error("ERR region '" + argv[2] + "' is already down");
+      if (std::string why = sim.CannotCrash(r); !why.empty()) return Reply::Error("ERR " + why);
       return Reply::Integer(static_cast<int64_t>(sim.Crash(r)));  // writes lost
     }
-    if (sim.alive(r)) return Reply::Error("ERR region '" + argv[2] + "' is not down");
+    if (std::string why = sim.CannotRestart(r); !why.empty()) return Reply::Error("ERR " + why);
     sim.Restart(r);
     return Reply::Status("OK");
   }

@@ -42,6 +42,7 @@ void EventLoop::AtEvent(SimTime at, Handler* handler, uint64_t arg) {
 }
 
 bool EventLoop::RunNext(int64_t limit) {
+  if (budget_spent()) return false;
   Typed ev;
   if (!queue_.Pop(limit, &ev)) return false;
   ++events_run_;
@@ -61,7 +62,7 @@ bool EventLoop::RunOne() { return RunNext(INT64_MAX); }
 void EventLoop::RunUntil(SimTime t) {
   while (RunNext(t.count())) {
   }
-  queue_.AdvanceTo(t.count());
+  if (!budget_spent()) queue_.AdvanceTo(t.count());
 }
 
 std::optional<SimTime> EventLoop::NextTime() const {

@@ -722,6 +722,16 @@ LatencyReport RunLatency(const LatencyConfig& config) {
   return report;
 }
 
+Status CheckLatencyWork(const LatencyConfig& config) {
+  double rate = 0;
+  for (const LatencyRegion& r : config.regions) rate += r.workload.rate;
+  const double requests = rate * static_cast<double>(config.duration.count()) / 1e6;
+  if (requests <= kMaxLatencyRequests) return Status::Ok();
+  return Status::InvalidArgument(
+      "duration x rate: " + std::to_string(static_cast<uint64_t>(requests)) +
+      " requests per deployment, at most 200000000 (shorten the duration or lower the rate)");
+}
+
 Status ApplyLatencyOverrides(const LatencyOverrides& o, LatencyConfig* config) {
   if (o.duration) {
     if (o.duration->count() <= 0) return Status::InvalidArgument("--duration must be > 0");
@@ -763,7 +773,7 @@ Status ApplyLatencyOverrides(const LatencyOverrides& o, LatencyConfig* config) {
     config->deployments = std::move(kept);
     config->expectations = std::move(expectations);
   }
-  return Status::Ok();
+  return CheckLatencyWork(*config);
 }
 
 }  // namespace cluster_sim

@@ -50,6 +50,8 @@ class Parser : public StrictYaml {
     config_.file = file();
     const YAML::Node root = YAML::Load(text);
     AASIM_RETURN_IF_ERROR(ParseTop(root));
+    Status work = CheckLatencyWork(config_);
+    if (!work.ok()) return Error(root.Mark(), work.message());
     return std::move(config_);
   }
 
@@ -94,6 +96,11 @@ class Parser : public StrictYaml {
     if (!root.IsMap()) {
       return Error(root.Mark(),
                    "expected a map with name, regions and deployments, got " + Describe(root));
+    }
+    if (!root["deployments"] && root["steps"]) {
+      return Error(root.Mark(),
+                   "this is a scenario file (it has `steps:` and no `deployments:`), not a "
+                   "latency file: run it with `aasim run`");
     }
     std::vector<Entry> entries;
     std::map<std::string_view, const Entry*> found;

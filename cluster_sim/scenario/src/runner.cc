@@ -204,30 +204,32 @@ SimConfig MakeSimConfig(const Scenario& scenario, const RunOptions& options) {
   return c;
 }
 
-void ApplyLinks(const Scenario& scenario, Simulation& sim) {
+LinkParams LinkFor(const Scenario& scenario, int a, int b) {
   const auto& regions = scenario.regions;
-  int n = static_cast<int>(regions.size());
+  LinkParams p;  // 50ms, no jitter, no loss
+  if (scenario.link_defaults.spec) {
+    const LinkSpec& d = *scenario.link_defaults.spec;
+    p = LinkParams{d.latency, d.jitter, d.loss, d.duplicate};
+  } else if (regions[a].lat && regions[b].lat) {
+    double km = GreatCircleKm(*regions[a].lat, *regions[a].lon, *regions[b].lat, *regions[b].lon);
+    p.latency = FibreLatency(km, scenario.link_defaults.route_factor);
+  }
+  // Explicit rules win; a later rule for the same direction wins over an earlier one.
+  for (const LinkRule& rule : scenario.links) {
+    bool fwd = rule.from == regions[a].name && rule.to == regions[b].name;
+    bool back = rule.both_ways && rule.to == regions[a].name && rule.from == regions[b].name;
+    if (fwd || back) {
+      p = LinkParams{rule.spec.latency, rule.spec.jitter, rule.spec.loss, rule.spec.duplicate};
+    }
+  }
+  return p;
+}
+
+void ApplyLinks(const Scenario& scenario, Simulation& sim) {
+  int n = static_cast<int>(scenario.regions.size());
   for (int a = 0; a < n; ++a) {
     for (int b = 0; b < n; ++b) {
-      if (a == b) continue;
-      LinkParams p;  // 50ms, no jitter, no loss
-      if (scenario.link_defaults.spec) {
-        const LinkSpec& d = *scenario.link_defaults.spec;
-        p = LinkParams{d.latency, d.jitter, d.loss, d.duplicate};
-      } else if (regions[a].lat && regions[b].lat) {
-        double km =
-            GreatCircleKm(*regions[a].lat, *regions[a].lon, *regions[b].lat, *regions[b].lon);
-        p.latency = FibreLatency(km, scenario.link_defaults.route_factor);
-      }
-      // Explicit rules win; a later rule for the same direction wins over an earlier one.
-      for (const LinkRule& rule : scenario.links) {
-        bool fwd = rule.from == regions[a].name && rule.to == regions[b].name;
-        bool back = rule.both_ways && rule.to == regions[a].name && rule.from == regions[b].name;
-        if (fwd || back) {
-          p = LinkParams{rule.spec.latency, rule.spec.jitter, rule.spec.loss, rule.spec.duplicate};
-        }
-      }
-      sim.network().SetLink(a, b, p);
+      if (a != b) sim.network().SetLink(a, b, LinkFor(scenario, a, b));
     }
   }
 }
@@ -323,7 +325,7 @@ bool StepInterpreter::Impl::Perform(const Step& step) {
       return true;
     case Step::Kind::kWait:
       sr.operation = "wait " + FormatDuration(step.duration);
-      if (!until) until = time.Now() + step.duration;
+      if (!until) until = SaturatedAdd(time.Now(), step.duration);
       return time.WaitUntil(*until);
     case Step::Kind::kAt:
       sr.operation = "at " + FormatDuration(step.duration);
@@ -354,7 +356,12 @@ bool StepInterpreter::Impl::Perform(const Step& step) {
     case Step::Kind::kCrash: {
       sr.region = step.region;
       sr.operation = "crash " + step.region;
-      uint64_t lost = sim.Crash(sim.RegionIndex(step.region));
+      const int r = sim.RegionIndex(step.region);
+      if (std::string why = sim.CannotCrash(r); !why.empty()) {
+        Fail(step, why);
+        return true;
+      }
+      uint64_t lost = sim.Crash(r);
       sr.notes.push_back("lost " + std::to_string(lost) + " unreplicated write" +
                          (lost == 1 ? "" : "s"));
       return true;
@@ -362,6 +369,10 @@ bool StepInterpreter::Impl::Perform(const Step& step) {
     case Step::Kind::kRestart:
       sr.region = step.region;
       sr.operation = "restart " + step.region;
+      if (std::string why = sim.CannotRestart(sim.RegionIndex(step.region)); !why.empty()) {
+        Fail(step, why);
+        return true;
+      }
       sim.Restart(sim.RegionIndex(step.region));
       return true;
     case Step::Kind::kNote:
@@ -491,15 +502,17 @@ bool StepInterpreter::Impl::PerformLoad(const Step& step) {
     load.rng = load_rng.Fork("load:" + std::to_string(sr.number));
     load.start = time.Now();
     load.per_region.assign(spec.regions.size(), 0);
-    until = load.start + spec.duration;
+    until = SaturatedAdd(load.start, spec.duration);
   }
   Rng& rng = load.rng;
-  for (; load.done < spec.ops; ++load.done) {
+  for (; load.done < spec.ops && !sim.loop().budget_spent(); ++load.done) {
     const uint64_t i = load.done;
     // The i-th op runs at start + i * duration / ops (exact integer arithmetic).
     const uint64_t d = static_cast<uint64_t>(spec.duration.count());
     const uint64_t offset = d / spec.ops * i + d % spec.ops * i / spec.ops;
-    if (!time.WaitUntil(load.start + SimTime(static_cast<int64_t>(offset)))) return false;
+    if (!time.WaitUntil(SaturatedAdd(load.start, SimTime(static_cast<int64_t>(offset))))) {
+      return false;
+    }
     size_t which = i % spec.regions.size();
     const std::string& cmd = spec.commands[rng.Uniform(spec.commands.size())];
     std::string n = std::to_string(rng.Uniform(spec.keys));
@@ -579,6 +592,13 @@ bool StepInterpreter::Run() {
     in.started = false;
     ++in.next;
     StepReport& sr = in.sr;
+    const bool spent = in.sim.loop().budget_spent();
+    if (spent) {
+      in.Fail(step, "event budget of " + std::to_string(in.sim.loop().events_run()) +
+                        " events spent at virtual time " + FormatDuration(in.sim.Now()) +
+                        "; the run stops here (raise it with --max-events)");
+      in.next = steps.size();
+    }
     if (sr.verdict == StepReport::Verdict::kFail) in.report.failures++;
     sr.time = in.sim.Now();
     sr.key = in.key;
@@ -610,6 +630,7 @@ RunReport StepInterpreter::Finish() {
 
 RunReport RunScenario(const Scenario& scenario, const RunOptions& options) {
   Simulation sim(MakeSimConfig(scenario, options));
+  sim.loop().set_event_budget(options.max_events);
   ApplyLinks(scenario, sim);
   if (options.trace) sim.SetTrace(options.trace);
   VirtualTime time(sim);

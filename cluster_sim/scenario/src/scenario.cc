@@ -30,8 +30,8 @@ using strict_yaml::Printable;
 using Sign = StrictYaml::Sign;
 using MapEntry = YamlEntry;
 
-constexpr std::string_view kTopLevelKeys[] = {"name",  "source", "seed",        "regions",
-                                              "links", "steps",  "replication", "ports"};
+constexpr std::string_view kTopLevelKeys[] = {"name",  "source",      "seed",  "regions", "links",
+                                              "steps", "replication", "ports", "backends"};
 constexpr std::string_view kReplicationOptions[] = {"backlog", "max_batch", "max_retry", "causal"};
 constexpr std::string_view kLoadOptions[] = {"regions", "ops", "duration", "keys", "commands"};
 constexpr std::string_view kRegionOptions[] = {"lat", "lon", "clock_skew"};
@@ -214,6 +214,11 @@ Status Parser::ParseTop(const YAML::Node& root) {
     return Error(root.Mark(), "expected a map with name, regions and steps at the top level, got " +
                                   Describe(root));
   }
+  if (root["deployments"]) {
+    return Error(root.Mark(),
+                 "this is a latency file (it has `deployments:`), not a scenario file: run it "
+                 "with `aasim latency` or `aasim run`");
+  }
   std::vector<MapEntry> entries;
   std::map<std::string_view, const MapEntry*> found;
   AASIM_RETURN_IF_ERROR(TopLevel(root, kTopLevelKeys, &entries, &found));
@@ -230,6 +235,20 @@ Status Parser::ParseTop(const YAML::Node& root) {
   }
   if (found.count("source")) {
     AASIM_RETURN_IF_ERROR(Text(*found["source"], "source", &scenario_.source));
+  }
+  if (found.count("backends")) {
+    const MapEntry& e = *found["backends"];
+    if (!e.value.IsSequence() || e.value.size() == 0) {
+      return Error(ValueMark(e),
+                   "backends: expected a list like [memory], got " + Describe(e.value));
+    }
+    for (const YAML::Node& b : e.value) {
+      if (!b.IsScalar() || !Contains(kBackends, b.Scalar())) {
+        return Error(b.Mark(),
+                     "backends: expected one of " + Join(kBackends) + ", got " + Describe(b));
+      }
+      scenario_.backends.push_back(b.Scalar());
+    }
   }
   if (found.count("seed")) {
     uint64_t seed = 0;
@@ -944,6 +963,21 @@ Result<Scenario> ParseScenario(std::string_view yaml_text, const std::string& fi
   Parser parser(yaml_text, file_name);
   parser.parse_options = options;
   return parser.Guard<Scenario>([&] { return parser.Parse(std::string(yaml_text)); });
+}
+
+std::string NotApplicable(const Scenario& scenario, std::string_view backend) {
+  if (scenario.backends.empty() || Contains(scenario.backends, backend)) return "";
+  std::string list;
+  for (const std::string& b : scenario.backends) list += (list.empty() ? "" : ", ") + b;
+  std::string why = "written for the " + list + " backend" +
+                    (scenario.backends.size() > 1 ? "s" : "") + " only (`backends: [" + list +
+                    "]`), not " + std::string(backend);
+  bool crashes = false;
+  for (const Step& step : scenario.steps) crashes = crashes || step.kind == Step::Kind::kCrash;
+  if (crashes && backend == "redis") {
+    why += "; its crash steps lose in-memory data that a durable store keeps";
+  }
+  return why;
 }
 
 Result<Scenario> LoadScenarioFile(const std::string& path, const ParseOptions& options) {

@@ -79,7 +79,15 @@ Result<std::string> ReadFileText(const std::string& path) {
   std::string text;
   char buffer[1 << 16];
   size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) text.append(buffer, n);
+  bool too_big = false;
+  while (!too_big && (n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) {
+    text.append(buffer, n);
+    too_big = text.size() > kMaxFileBytes;
+  }
+  if (too_big) {
+    std::fclose(f);
+    return Status::InvalidArgument(path + ": cannot read file: larger than 16 MiB");
+  }
   const bool failed = std::ferror(f) != 0;
   const int saved_errno = errno;
   std::fclose(f);
@@ -306,6 +314,11 @@ Status StrictYaml::Duration(const YamlEntry& entry, std::string_view what, Sign 
   if (sign == Sign::kNonNegative && parsed->count() < 0) {
     return Error(ValueMark(entry),
                  std::string(what) + ": must not be negative, got " + Describe(entry.value));
+  }
+  if (*parsed > kMaxFileDuration || *parsed < -kMaxFileDuration) {
+    return Error(ValueMark(entry), std::string(what) + ": must be at most 1000h" +
+                                       (sign == Sign::kAny ? " either way" : "") + ", got " +
+                                       Describe(entry.value));
   }
   *out = *parsed;
   return Status::Ok();

@@ -367,10 +367,10 @@ void Simulation::AdvanceTo(SimTime t) { impl_->loop.RunUntil(t); }
 SyncResult Simulation::Sync(SimTime limit) {
   SyncResult res;
   SimTime start = Now();
-  SimTime deadline = start + limit;
+  SimTime deadline = SaturatedAdd(start, limit);
   while (!impl_->Quiescent(nullptr)) {
     auto next = impl_->loop.NextTime();
-    if (!next || *next > deadline) {
+    if (!next || *next > deadline || impl_->loop.budget_spent()) {
       impl_->Quiescent(&res.pending);
       if (next) impl_->loop.RunUntil(deadline);
       res.took = Now() - start;
@@ -389,6 +389,12 @@ bool Simulation::Quiescent(std::string* pending) const { return impl_->Quiescent
 uint64_t Simulation::Crash(int r) { return impl_->Crash(r); }
 void Simulation::Restart(int r) { impl_->Restart(r); }
 bool Simulation::alive(int r) const { return impl_->regions[r].alive(); }
+std::string Simulation::CannotCrash(int r) const {
+  return alive(r) ? "" : "region '" + region_name(r) + "' is already down";
+}
+std::string Simulation::CannotRestart(int r) const {
+  return alive(r) ? "region '" + region_name(r) + "' is not down" : "";
+}
 
 std::string Simulation::Dump(int r, std::string_view key) const {
   const Region& reg = impl_->regions[r];

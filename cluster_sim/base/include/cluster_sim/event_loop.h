@@ -42,19 +42,28 @@ class EventLoop : public Clock {
 
   SimTime Now() const override { return SimTime(queue_.now()); }
 
-  // REQUIRES: at >= Now().
+  // REQUIRES: at >= Now(). After/AfterEvent saturate: a delay past the end of time
+  // (SimTime::max()) schedules the event at the end of time, which never comes.
   void At(SimTime at, Callback cb);
-  void After(SimTime delay, Callback cb) { At(Now() + delay, std::move(cb)); }
+  void After(SimTime delay, Callback cb) { At(Later(delay), std::move(cb)); }
   // Schedules handler->OnEvent(arg). REQUIRES: at >= Now().
   void AtEvent(SimTime at, Handler* handler, uint64_t arg);
   void AfterEvent(SimTime delay, Handler* handler, uint64_t arg) {
-    AtEvent(Now() + delay, handler, arg);
+    AtEvent(Later(delay), handler, arg);
   }
+  // Now() + delay, saturated at SimTime::max(). REQUIRES: delay >= 0.
+  SimTime Later(SimTime delay) const { return SaturatedAdd(Now(), delay); }
 
-  // Runs the earliest event, moving time to it. False if there is none.
+  // Runs the earliest event, moving time to it. False if there is none, or if the event
+  // budget is spent.
   bool RunOne();
-  // Runs every event due at or before t, then sets the time to t.
+  // Runs every event due at or before t, then sets the time to t. Once the budget is
+  // spent, runs nothing and leaves the time where it is.
   void RunUntil(SimTime t);
+  // The event budget: once `events` events have run, the loop runs no more (a run that
+  // would go on for ever stops; its owner reports it). 0 (the default): no budget.
+  void set_event_budget(uint64_t events) { budget_ = events; }
+  bool budget_spent() const { return budget_ != 0 && events_run_ >= budget_; }
   std::optional<SimTime> NextTime() const;
   size_t pending() const { return queue_.size(); }
   uint64_t events_run() const { return events_run_; }
@@ -75,6 +84,7 @@ class EventLoop : public Clock {
   Queue queue_;
   int64_t lane_delay_[kLanes] = {};  // the delay of each lane's events, while it has some
   uint64_t events_run_ = 0;
+  uint64_t budget_ = 0;              // 0: none
   std::vector<Callback> callbacks_;  // callbacks of pending At() events
   std::vector<uint32_t> free_callbacks_;
 };

@@ -14,6 +14,19 @@ namespace cluster_sim {
 
 using SimTime = std::chrono::duration<int64_t, std::micro>;
 
+// The longest duration a file may give (wait, at, latency, a load's duration, ...): 1000h,
+// about six weeks. Far from the 64-bit limit, so sums of such durations never overflow.
+inline constexpr SimTime kMaxFileDuration = std::chrono::hours(1000);
+
+// a + b, saturated at SimTime::max() and SimTime::min() instead of wrapping.
+inline SimTime SaturatedAdd(SimTime a, SimTime b) {
+  int64_t sum;
+  if (__builtin_add_overflow(a.count(), b.count(), &sum)) {
+    return b.count() > 0 ? SimTime::max() : SimTime::min();
+  }
+  return SimTime(sum);
+}
+
 // Read-only view of the current simulated time.
 class Clock {
  public:

@@ -223,7 +223,13 @@ struct LatencyOverrides {
   std::optional<uint64_t> seed;
   std::optional<std::string> deployment;  // run only this one (its name as printed)
 };
-// InvalidArgument (the bare reason) for an override that does not fit.
+// The most requests one deployment may simulate (duration times the sum of the regions'
+// rates): a few minutes of one core. CheckLatencyWork says "duration x rate: ..." beyond it.
+inline constexpr double kMaxLatencyRequests = 2e8;
+Status CheckLatencyWork(const LatencyConfig& config);
+
+// InvalidArgument (the bare reason) for an override that does not fit, or for more work
+// than CheckLatencyWork allows.
 Status ApplyLatencyOverrides(const LatencyOverrides& o, LatencyConfig* config);
 
 // Runs one deployment. REQUIRES: a config from ParseLatencyConfig (validated).

@@ -66,11 +66,19 @@ struct RunReport {
   std::vector<std::string> final_state;
 };
 
+// The default event budget of a run: about a minute of simulation on one core; every
+// scenario of the repository needs less than 1% of it.
+inline constexpr uint64_t kDefaultMaxEvents = 100'000'000;
+
 struct RunOptions {
   std::optional<uint64_t> seed;                   // overrides the file's seed
   std::function<void(const std::string&)> trace;  // every message event, when set
   StoreFactory store_factory;                     // default: the in-memory store
   bool causal = false;  // causal delivery even if the file does not ask for it
+  // RunScenario's budget of events (`aasim run --max-events`): once spent, the step that
+  // spent it fails with "event budget of N events spent ..." and no later step runs, so
+  // a file can not run for ever. 0: no budget.
+  uint64_t max_events = kDefaultMaxEvents;
   // Services for `NAME@REGION:` steps and `check:` steps, by name (the CLI registers
   // lending). One Service is made per run.
   std::map<std::string, ServiceFactory, std::less<>> services;
@@ -88,6 +96,8 @@ constexpr uint64_t kDefaultSeed = 1;
 // scenario's links to `sim` (explicit pairs, defaults, geo model).
 SimConfig MakeSimConfig(const Scenario& scenario, const RunOptions& options);
 void ApplyLinks(const Scenario& scenario, Simulation& sim);
+// The link from region a to region b (indexes into scenario.regions) that ApplyLinks sets.
+LinkParams LinkFor(const Scenario& scenario, int a, int b);
 
 // Plays the scenario in virtual time (a VirtualTime StepInterpreter over a fresh Simulation)
 // and fills the whole report.

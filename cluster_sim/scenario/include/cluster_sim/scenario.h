@@ -142,12 +142,29 @@ struct Scenario {
   std::vector<LinkRule> links;  // explicit pair rules, file order
   ReplicationSpec replication;
   std::vector<Step> steps;  // file order, at least one (unless ParseOptions::steps_optional)
+  // `backends: [memory]`: the stores the file is written for (kBackends); empty: any. A run
+  // on another store is not applicable (NotApplicable), not a failure.
+  std::vector<std::string> backends;
   // `ports: {A: 7001}` (extension): fixed RESP ports for `aasim serve`, file order.
   std::vector<std::pair<std::string, uint16_t>> ports;
 
   // Index into `regions`, or -1 if there is no such region.
   int RegionIndex(std::string_view region_name) const;
 };
+
+// The stores a scenario may name in `backends:`: the in-memory one (a crash loses the
+// region's data) and Redis (`--backend redis`: durable, a crash loses nothing).
+inline constexpr std::string_view kBackends[] = {"memory", "redis"};
+
+// "" if `scenario` is written for `backend` (one of kBackends), else why it is not
+// applicable there, e.g. "written for the memory backend only (`backends: [memory]`); its
+// crash steps lose in-memory data that a durable store keeps".
+std::string NotApplicable(const Scenario& scenario, std::string_view backend);
+
+// The text of a scenario file that ParseScenario reads back as `scenario` (the marks and
+// `file` aside): every string quoted, every link and region option written out. Ports are
+// left out (they only matter to `aasim serve`).
+std::string FormatScenario(const Scenario& scenario);
 
 struct ParseOptions {
   bool steps_optional = false;  // `steps` may be missing or empty (aasim serve)

@@ -78,6 +78,8 @@ bool Contains(const Container& items, std::string_view value) {
 bool IsPlainName(std::string_view name);
 
 // Reads a whole file. An unreadable file gives "PATH: cannot read file: <strerror>".
+// A file larger than kMaxFileBytes (16 MiB; also /dev/zero) is refused, not read for ever.
+inline constexpr size_t kMaxFileBytes = size_t{16} << 20;
 Result<std::string> ReadFileText(const std::string& path);
 
 }  // namespace strict_yaml

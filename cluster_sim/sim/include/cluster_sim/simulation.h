@@ -108,7 +108,7 @@ class Simulation {
   void HealAll();
 
   void AdvanceTo(SimTime t);
-  void AdvanceBy(SimTime d) { AdvanceTo(Now() + d); }
+  void AdvanceBy(SimTime d) { AdvanceTo(SaturatedAdd(Now(), d)); }
   // Runs until every connected pair of live regions is caught up, or `limit` passes.
   SyncResult Sync(SimTime limit = SimTime(3'600'000'000));
   bool Quiescent(std::string* pending = nullptr) const;
@@ -117,6 +117,11 @@ class Simulation {
   uint64_t Crash(int r);
   void Restart(int r);
   bool alive(int r) const;
+  // Why region r cannot crash now ("region 'A' is already down") or restart now ("region
+  // 'A' is not down"); "" if it can. The one answer of every front end: a scenario step
+  // fails with it, `AASIM CRASH` replies it as an error; neither changes anything.
+  std::string CannotCrash(int r) const;
+  std::string CannotRestart(int r) const;
 
   std::string Dump(int r, std::string_view key) const;
   std::string DumpAll(int r) const;

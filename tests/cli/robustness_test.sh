@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Bad input never crashes, hangs or wraps: each case runs aasim (under a time limit) and
+# checks its exit code and a message (an extended regex) on stdout+stderr.
+# Usage: robustness_test.sh AASIM
+set -uo pipefail
+aasim=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cd "$(dirname "$0")/../.."
+failed=0
+
+# check NAME WANT_EXIT REGEX -- COMMAND...
+check() {
+  local name=$1 want=$2 regex=$3
+  shift 4
+  local out rc
+  out=$(timeout 60 "$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne $want ]] || ! grep -Eq -- "$regex" <<<"$out"; then
+    echo "FAIL $name: exit $rc (want $want), output:"
+    head -c 2000 <<<"$out"
+    echo
+    failed=1
+  else
+    echo "ok   $name"
+  fi
+}
+
+cat >"$dir/steps.yaml" <<'YAML'
+name: steps
+regions: [A, B]
+steps:
+  - A: SET x 1
+  - crash: A
+  - crash: A
+  - restart: B
+  - restart: A
+  - at: 1ms
+  - wait: 10ms
+  - at: 5ms
+YAML
+cat >"$dir/budget.yaml" <<'YAML'
+name: a retransmission every microsecond for 1000 hours
+regions: [A, B]
+links:
+  default: { latency: 1us, loss: 0.5 }
+replication: { max_retry: 1us }
+steps:
+  - partition: [A, B]
+  - A: INCR x
+  - wait: 1000h
+  - B: GET x
+YAML
+cat >"$dir/serve.yaml" <<'YAML'
+name: serve
+regions: [A, B]
+steps:
+  - A: SET x 1
+  - load: { regions: [A], ops: 10, duration: 10ms }
+YAML
+
+check seed-negative 2 'seed: a non-negative integer' -- "$aasim" run --seed -1 scenarios/table-4-1-counter.yaml
+check seed-text 2 'seed: a non-negative integer' -- "$aasim" run --seed abc scenarios/table-4-1-counter.yaml
+check seed-too-big 2 'below 2\^64' -- "$aasim" run --seed 18446744073709551616 scenarios/table-4-1-counter.yaml
+check seed-max 0 'seed 18446744073709551615' -- "$aasim" run -q --seed 18446744073709551615 scenarios/table-4-1-counter.yaml
+check lending-seed-negative 2 'seed' -- "$aasim" lending --seed -5 --requests 10
+check dev-zero 2 'cannot read file: larger than 16 MiB' -- "$aasim" run /dev/zero
+check crash-twice-restart-live 1 "steps\.yaml:6:5: region 'A' is already down" -- "$aasim" run "$dir/steps.yaml"
+check restart-live 1 "steps\.yaml:7:5: region 'B' is not down" -- "$aasim" run "$dir/steps.yaml"
+check at-in-the-past 1 "steps\.yaml:11:5: at 5ms is in the past" -- "$aasim" run "$dir/steps.yaml"
+check event-budget 1 'event budget of 1000000 events spent at virtual time [0-9.]+s; the run stops here' -- "$aasim" run --max-events 1000000 "$dir/budget.yaml"
+check lending-latency-huge 2 '--latency: expected a duration .* \(at most 1000h\)' -- "$aasim" lending --latency 9223372036854775807us --requests 10
+check lending-requests-huge 2 '--requests: at most 10000000' -- "$aasim" lending --requests 2000000000
+check hotkey-service-time-huge 2 'service-time: expected a duration .*at most 1000h' -- "$aasim" hotkey --service-time 99999999h
+check hotkey-service-time-1000h 0 ' util L util R ' -- "$aasim" hotkey --service-time 1000h
+if "$aasim" hotkey --service-time 1000h | grep -Eq -- ' -[0-9]|[0-9]{4,}%'; then
+  echo "FAIL hotkey-service-time-1000h: a negative time or an absurd utilisation"
+  failed=1
+fi
+check latency-rate-huge 2 'duration x rate' -- "$aasim" latency scenarios/latency-three-regions.yaml --rate 1000000000
+check latency-duration-huge 2 'at most 1000h' -- "$aasim" latency scenarios/latency-three-regions.yaml --duration 999999h
+check latency-given-scenario 2 'table-4-1-counter\.yaml:[0-9]+:[0-9]+: this is a scenario file .*aasim run' -- "$aasim" latency scenarios/table-4-1-counter.yaml
+check serve-given-latency 2 'latency-three-regions\.yaml:[0-9]+:[0-9]+: this is a latency file' -- "$aasim" serve scenarios/latency-three-regions.yaml
+check serve-load-step 2 'serve\.yaml:5:5: aasim serve cannot run `load` steps' -- "$aasim" serve "$dir/serve.yaml" --exit-after-steps
+check serve-lending-step 2 'lending-two-regions\.yaml:[0-9]+:[0-9]+: aasim serve cannot run service steps' -- "$aasim" serve scenarios/lending-two-regions.yaml --exit-after-steps
+if command -v redis-server >/dev/null; then
+  check redis-not-applicable 0 'N/A scenarios/crash-restart\.yaml: written for the memory backend only .*crash steps lose in-memory data' -- "$aasim" run --backend redis scenarios/crash-restart.yaml
+fi
+exit $failed
