@@ -1367,5 +1367,26 @@ steps:
   }
 }
 
+// A step shows a long value abbreviated (its first kStepValueBytes bytes and its size), the
+// same while it is unchanged and the new one after a write; short values stay whole.
+TEST(RunScenarioTest, LongStepValuesAreAbbreviatedAndFollowChanges) {
+  std::string sadd = "  - A: SADD big";
+  for (int i = 0; i < 300; ++i) sadd += " member" + std::to_string(1000 + i);
+  Scenario s = MustParse("name: t\nregions: [A, B]\nsteps:\n" + sadd +
+                         "\n  - sync\n  - B: SISMEMBER big member1000\n  - A: SADD big zz\n"
+                         "  - A: SCARD big\n  - A: SET small v\n");
+  const RunReport r = RunScenario(s, RunOptions());
+  ASSERT_EQ(r.steps.size(), 6u);
+  const std::string& a = r.steps[2].values[0];  // after the sync: 300 members of 10 bytes
+  EXPECT_EQ(a.size(), kStepValueBytes + std::string("... (3600 bytes)").size());
+  EXPECT_EQ(a.substr(kStepValueBytes), "... (3600 bytes)");
+  EXPECT_EQ(a.substr(0, 12), "{member1000,");
+  EXPECT_EQ(r.steps[2].values[1], a);
+  EXPECT_EQ(r.steps[3].values[0].substr(kStepValueBytes), "... (3604 bytes)");  // + ", zz"
+  EXPECT_EQ(r.steps[4].values[0], r.steps[3].values[0]);
+  EXPECT_EQ(r.steps[4].values[1], a);  // B has not received zz yet
+  EXPECT_EQ(r.steps[5].values[0], "v");
+}
+
 }  // namespace
 }  // namespace cluster_sim
