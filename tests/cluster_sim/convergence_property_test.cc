@@ -885,9 +885,10 @@ class World {
         if (ops_[d.first].kind == Op::Kind::kSAdd) s += ":" + ops_[d.first].members[d.second];
       }
     }
-    if (!op.counter.empty()) {
-      s += "; counter";
-      for (const auto& [rep, slot] : op.counter) {
+    for (const auto* counter : {&op.counter, &op.floats}) {
+      if (counter->empty()) continue;
+      s += counter == &op.counter ? "; counter" : "; floats";
+      for (const auto& [rep, slot] : *counter) {
         s += " " + Name(rep.first) + "/" + std::to_string(rep.second) + "=" +
              std::to_string(slot.known) + "(cancelled " + std::to_string(slot.cancelled) + ")";
       }
