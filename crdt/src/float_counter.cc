@@ -67,10 +67,13 @@ void FloatCounter::IncrementAs(ReplicaId r, long double by, FloatCounter* delta)
 }
 
 void FloatCounter::ResetInto(FloatCounter* delta) {
+  // Every slot goes into the delta, cancelled or not: a receiver may not have seen the
+  // earlier reset that cancelled it (effects are not delivered causally).
   for (Slot& s : slots_) {
-    if (s.cut_seq >= s.seq) continue;
-    s.cut_seq = s.seq;
-    s.cut_total = s.total;
+    if (s.cut_seq < s.seq) {
+      s.cut_seq = s.seq;
+      s.cut_total = s.total;
+    }
     if (delta) delta->JoinSlot(s);
   }
 }

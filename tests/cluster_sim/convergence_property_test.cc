@@ -40,8 +40,9 @@
 //     While one is live the value is the integer value (or 0) plus their sum, written as
 //     Redis writes a float ("14", "19.75"); INCR on such a value, when it reads as an
 //     integer, joins the float increments.
-// String/counter keys (SET, INCR*, DECR*, GET, DEL, EXISTS, TYPE) and set keys (SADD, SREM,
-// SMEMBERS, SISMEMBER, SCARD, DEL, EXISTS) come from separate pools: no type conflicts.
+// String/counter keys (SET, GETSET, APPEND, GETDEL, INCR*, DECR*, INCRBYFLOAT, GET, DEL,
+// EXISTS, TYPE) and set keys (SADD, SREM, SMEMBERS, SISMEMBER, SCARD, SUNIONSTORE,
+// SINTERSTORE, SDIFFSTORE, DEL, EXISTS) come from separate pools: no type conflicts.
 //
 // KNOWN BUG: RandomScenariosConvergeToTheModel fails on a few seeds (e.g. 38: a region
 // applies a DEL and still shows the value that DEL had observed). Effects are applied in
@@ -259,7 +260,14 @@ Argv RandomCommand(Rng& rng) {
       return {"INCRBYFLOAT", k, Pick(rng, kSteps)};
     }
     if (c < 75) return {"GET", k};
-    if (c < 87) return {"DEL", k};
+    if (c < 84) return {"DEL", k};
+    if (c < 87) {
+      static const char* const kWrites[] = {"GETSET", "APPEND", "GETDEL"};
+      std::string cmd = Pick(rng, kWrites);
+      if (cmd == "GETDEL") return {cmd, k};
+      // APPEND makes "x<n>"-style strings (the model reads only integers and quarters).
+      return {cmd, k, (cmd == "APPEND" ? "x" : "") + std::to_string(rng.Range(0, 9))};
+    }
     if (c < 94) return {"EXISTS", k};
     return {"TYPE", k};
   }
@@ -275,8 +283,11 @@ Argv RandomCommand(Rng& rng) {
     argv = {"SMEMBERS", k};
   } else if (c < 85) {
     argv = {"SISMEMBER", k, Pick(rng, kMembers)};
-  } else if (c < 92) {
+  } else if (c < 90) {
     argv = {"SCARD", k};
+  } else if (c < 93) {
+    static const char* const kStores[] = {"SUNIONSTORE", "SINTERSTORE", "SDIFFSTORE"};
+    argv = {Pick(rng, kStores), k, Pick(rng, kSetKeys), Pick(rng, kSetKeys)};
   } else {
     argv = {rng.OneIn(5) ? "EXISTS" : "DEL", k};
   }
@@ -799,14 +810,52 @@ class World {
     }
     if (cmd == "SISMEMBER") return Reply::Integer(v.members.count(argv[2]) ? 1 : 0);
     if (cmd == "SCARD") return Reply::Integer(static_cast<int64_t>(v.members.size()));
-    if (cmd == "SET") {
+    // SET, and the writes made of it: GETSET (the old value), APPEND (the concatenation).
+    if (cmd == "SET" || cmd == "GETSET" || cmd == "APPEND") {
       op.kind = Op::Kind::kSet;
-      op.value = argv[2];
+      op.value = cmd == "APPEND" ? v.str.value_or("") + argv[2] : argv[2];
+      op.removes = Removes(r, v, key, nullptr);
+      op.counter = Reset(v.counter);
+      op.floats = Reset(v.floats);
+      int64_t length = static_cast<int64_t>(op.value.size());
+      AddOp(r, std::move(op), wall_clock_us, new_ops);
+      if (cmd == "APPEND") return Reply::Integer(length);
+      return cmd == "SET" ? Reply::Status("OK") : v.str ? Reply::Bulk(*v.str) : Reply::Nil();
+    }
+    if (cmd == "GETDEL" && !v.exists()) return Reply::Nil();
+    if (cmd == "GETDEL") {  // GET, then DEL
+      op.kind = Op::Kind::kDel;
       op.removes = Removes(r, v, key, nullptr);
       op.counter = Reset(v.counter);
       op.floats = Reset(v.floats);
       AddOp(r, std::move(op), wall_clock_us, new_ops);
-      return Reply::Status("OK");
+      return Reply::Bulk(*v.str);
+    }
+    // XSTORE dst a b: a DEL of dst (if it exists) and an SADD of the result's members.
+    if (cmd == "SUNIONSTORE" || cmd == "SINTERSTORE" || cmd == "SDIFFSTORE") {
+      std::set<std::string> a = View(vis, argv[2]).members, b = View(vis, argv[3]).members, out;
+      for (const std::string& m : a) {
+        bool in_b = b.count(m) != 0;
+        if (cmd == "SUNIONSTORE" || (cmd == "SINTERSTORE") == in_b) out.insert(m);
+      }
+      if (cmd == "SUNIONSTORE") out.insert(b.begin(), b.end());
+      std::vector<std::string> members(out.begin(), out.end());
+      if (v.exists()) {
+        Op del;
+        del.key = key;
+        del.kind = Op::Kind::kDel;
+        del.removes = Removes(r, v, key, nullptr);
+        del.counter = Reset(v.counter);
+        del.floats = Reset(v.floats);
+        AddOp(r, std::move(del), wall_clock_us, new_ops);
+      }
+      if (!members.empty()) {
+        op.kind = Op::Kind::kSAdd;
+        op.removes = Removes(r, v, key, &members);
+        op.members = members;
+        AddOp(r, std::move(op), wall_clock_us, new_ops);
+      }
+      return Reply::Integer(static_cast<int64_t>(members.size()));
     }
     if (cmd == "DEL") {
       if (!v.exists()) return Reply::Integer(0);
@@ -885,9 +934,10 @@ class World {
         if (ops_[d.first].kind == Op::Kind::kSAdd) s += ":" + ops_[d.first].members[d.second];
       }
     }
-    if (!op.counter.empty()) {
-      s += "; counter";
-      for (const auto& [rep, slot] : op.counter) {
+    for (const auto* counter : {&op.counter, &op.floats}) {
+      if (counter->empty()) continue;
+      s += counter == &op.counter ? "; counter" : "; floats";
+      for (const auto& [rep, slot] : *counter) {
         s += " " + Name(rep.first) + "/" + std::to_string(rep.second) + "=" +
              std::to_string(slot.known) + "(cancelled " + std::to_string(slot.cancelled) + ")";
       }

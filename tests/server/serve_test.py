@@ -131,6 +131,21 @@ class ServeRedisCli(unittest.TestCase):
         plain = Served(self, TWO_REGIONS % "20ms")
         self.assertIn("--record", plain.cli("A", "AASIM", "DIAGRAM", path))
 
+    def test_redis_cli_scan_and_float_counters(self):
+        s = Served(self, TWO_REGIONS % "40ms")
+        keys = ["key:%d" % i for i in range(60)]
+        s.client("A").mset({k: "v" for k in keys})
+        self.assertEqual(sorted(s.cli("A", "--scan").split()), sorted(keys))
+        self.assertEqual(sorted(s.cli("A", "--scan", "--pattern", "key:1*").split()),
+                         sorted(k for k in keys if k.startswith("key:1")))
+        self.assertEqual(s.cli("A", "AASIM", "PARTITION", "A", "B"), "OK")
+        self.assertEqual(s.cli("A", "INCRBYFLOAT", "price", "1.5"), "1.5")
+        self.assertEqual(s.cli("B", "INCRBYFLOAT", "price", "2.5"), "2.5")
+        self.assertEqual(s.cli("A", "AASIM", "HEAL", "ALL"), "OK")
+        self.assertEqual(s.cli("A", "AASIM", "WAITSYNC", "5000"), "OK")
+        self.assertEqual(s.cli("A", "GET", "price"), "4")
+        self.assertEqual(s.cli("B", "GET", "price"), "4")
+
     def test_admin_info_and_connection_commands(self):
         s = Served(self, TWO_REGIONS % "20ms")
         self.assertEqual(s.cli("A", "PING"), "PONG")

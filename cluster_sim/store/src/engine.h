@@ -81,6 +81,21 @@ class Draws {
     return z ^ (z >> 31);
   }
   size_t Below(size_t n) { return static_cast<size_t>(Next() % n); }  // REQUIRES: n > 0
+  // Redis's SRANDMEMBER/HRANDFIELD count rule: count < 0, -count draws that may repeat;
+  // count >= the size, every item (in their order); else count distinct items.
+  template <typename T>
+  std::vector<T> Sample(std::vector<T> items, int64_t count) {
+    std::vector<T> out;
+    if (items.empty() || count == 0) return out;
+    if (count >= static_cast<int64_t>(items.size())) return items;
+    for (int64_t i = 0; i < -count; ++i) out.push_back(items[Below(items.size())]);
+    while (static_cast<int64_t>(out.size()) < count) {
+      size_t i = Below(items.size());
+      out.push_back(std::move(items[i]));
+      items.erase(items.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    return out;
+  }
 
  private:
   uint64_t state_ = 1469598103934665603ull;

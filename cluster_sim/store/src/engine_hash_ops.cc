@@ -72,18 +72,7 @@ Reply HRandField(Ctx& c) {
   Draws draws(key, c.now_us);
   if (!with_count)
     return items.empty() ? Reply::Nil() : Reply::Bulk(items[draws.Below(items.size())].first);
-  std::vector<std::pair<std::string, std::string>> picked;
-  if (!items.empty() && count < 0) {
-    for (int64_t i = 0; i < -count; ++i) picked.push_back(items[draws.Below(items.size())]);
-  } else if (count >= static_cast<int64_t>(items.size())) {
-    picked = std::move(items);
-  } else {
-    while (static_cast<int64_t>(picked.size()) < count) {
-      size_t i = draws.Below(items.size());
-      picked.push_back(std::move(items[i]));
-      items.erase(items.begin() + static_cast<std::ptrdiff_t>(i));
-    }
-  }
+  auto picked = draws.Sample(std::move(items), count);
   std::vector<std::string> out;
   for (auto& [f, v] : picked) {
     out.push_back(std::move(f));

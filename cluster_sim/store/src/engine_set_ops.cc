@@ -125,20 +125,7 @@ Reply SRandMember(Ctx& c) {
   if (!with_count) {
     return members.empty() ? Reply::Nil() : Reply::Bulk(members[draws.Below(members.size())]);
   }
-  std::vector<std::string> out;
-  if (members.empty() || count == 0) return Reply::BulkArray(out);
-  if (count < 0) {
-    for (int64_t i = 0; i < -count; ++i) out.push_back(members[draws.Below(members.size())]);
-  } else if (count >= static_cast<int64_t>(members.size())) {
-    out = std::move(members);
-  } else {
-    while (static_cast<int64_t>(out.size()) < count) {
-      size_t i = draws.Below(members.size());
-      out.push_back(std::move(members[i]));
-      members.erase(members.begin() + static_cast<std::ptrdiff_t>(i));
-    }
-  }
-  return Reply::BulkArray(out);
+  return Reply::BulkArray(draws.Sample(std::move(members), count));
 }
 
 // SSCAN key cursor [MATCH pattern] [COUNT count]: the cursor scheme of SCAN (engine_keys.cc).

@@ -47,7 +47,7 @@ class FloatCounter {
 
   // Adds `by` as replica r; the changed slot is joined into *delta (if non-null).
   void IncrementAs(ReplicaId r, long double by, FloatCounter* delta);
-  // Cancels every increment observed; the changed slots are joined into *delta.
+  // Cancels every increment observed; every slot is joined into *delta.
   void ResetInto(FloatCounter* delta);
   void Merge(const FloatCounter& other);
 
