@@ -96,7 +96,9 @@ TEST(Anomalies, WhatEachStrategyKeeps) {
     EXPECT_EQ(pts[1].max >= SimTime(400'000), true);  // ...at a round trip
     EXPECT_EQ(pts[2].total_violations(), 0u);         // bounded: never
     EXPECT_EQ(pts[2].p99 == SimTime(0), policy != BcPolicy::kOnDemand);
-    if (policy != BcPolicy::kNone) EXPECT_GT(pts[2].transfers, 0u);
+    if (policy != BcPolicy::kNone) {
+      EXPECT_GT(pts[2].transfers, 0u);
+    }
   }
 }
 

@@ -66,6 +66,9 @@ struct RunOptions {
   std::function<void(const std::string&)> trace;  // every message event, when set
   StoreFactory store_factory;                     // default: the in-memory store
   bool causal = false;  // causal delivery even if the file does not ask for it
+  // Bounded-counter policy (bc_policy.h) overriding the file's `bounded_counters.policy`
+  // ("" keeps the file's).
+  std::string bc_policy;
   // Services for `NAME@REGION:` steps and `check:` steps, by name (the CLI registers
   // lending). One Service is made per run.
   std::map<std::string, ServiceFactory, std::less<>> services;
