@@ -86,11 +86,19 @@ void BcRebalancer::Tick(int r) {
     std::vector<int64_t> rights = RightsAt(r, key);
     std::vector<int64_t>& prev = seen_[{r, key}];
     if (prev.empty()) prev = rights;
-    std::vector<int64_t> weight(static_cast<size_t>(n));
-    int64_t sum = 0;
+    // What the regions spent since the previous look: the fall of all rights (a transfer
+    // moves rights, never changes their sum), shared among the regions whose rights fell.
+    int64_t fell = 0, net = 0;
     for (int s = 0; s < n; ++s) {
-      weight[s] = std::max<int64_t>(0, prev[s] - rights[s]) + 1;
-      sum += weight[s];
+      fell += std::max<int64_t>(0, prev[s] - rights[s]);
+      net += prev[s] - rights[s];
+    }
+    std::vector<int64_t> weight(static_cast<size_t>(n), 1);
+    int64_t sum = n;
+    for (int s = 0; s < n && net > 0 && fell > 0; ++s) {
+      const int64_t spent = net * std::max<int64_t>(0, prev[s] - rights[s]) / fell;
+      weight[s] += spent;
+      sum += spent;
     }
     int64_t& refused = refused_[{r, key}];
     weight[r] += refused;

@@ -5,11 +5,12 @@
 //
 //   none          nothing moves: rights stay where BC.INCRBY put them.
 //   proportional  every `period`, each live region r looks at every bounded counter it
-//                 holds: value V, and the rights of every region as r sees them. A region's
-//                 recent demand is what its rights went down by since r's previous look
-//                 (spending, as far as r has heard), plus what r was refused locally
-//                 (NoteRefused), plus 1. r keeps V x its demand / all demand and gives the
-//                 rights it holds beyond that to the regions short of their share, in
+//                 holds: value V, and the rights of every region as r sees them. The
+//                 regions' recent demand: what all rights fell by since r's previous look
+//                 (spending: a transfer moves rights and never changes their sum), shared
+//                 among the regions whose rights fell, plus what r was refused locally
+//                 (NoteRefused), plus 1 each. r keeps V x its demand / all demand and gives
+//                 the rights it holds beyond that to the regions short of their share, in
 //                 region order.
 //   on-demand     nothing moves in the background; a region short of rights calls Ask: the
 //                 request travels to the peer r sees holding the most rights (ClientLeg
