@@ -46,6 +46,7 @@ struct ServeArgs {
   bool exit_after_steps = false;
   bool causal = false;
   bool record = false;
+  std::string bc_policy;
   cluster_sim::RunOptions run_options;  // the services steps may use
 };
 
@@ -159,6 +160,7 @@ int RunServe(const ServeArgs& args) {
 
   cluster_sim::RunOptions options = args.run_options;
   options.causal = args.causal;
+  options.bc_policy = args.bc_policy;
   options.seed = args.seed;
   cluster_sim::Simulation sim(cluster_sim::MakeSimConfig(scenario, options));
   cluster_sim::ApplyLinks(scenario, sim);
@@ -439,6 +441,10 @@ CLI::App* AddServeCommand(CLI::App& app, const cluster_sim::RunOptions& run_opti
                     std::to_string(Recording::kMaxSteps) +
                     " commands), so that `AASIM DIAGRAM PATH` on any endpoint writes the "
                     "space-time diagram (SVG) of what happened so far");
+  cmd->add_option("--bc-policy", args->bc_policy,
+                  "Bounded-counter rebalancing while the steps run, as `bounded_counters: "
+                  "{policy: ...}` in the file: none, proportional or on-demand")
+      ->check(CLI::IsMember({"none", "proportional", "on-demand"}));
   cmd->add_flag("--exit-after-steps", args->exit_after_steps,
                 "Stop serving once the steps are done (exit 1 if an expectation failed)");
   cmd->callback([args, exit_code] { *exit_code = RunServe(*args); });

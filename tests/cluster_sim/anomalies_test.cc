@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include "cluster_sim/bc_policy.h"
+#include "cluster_sim/simulation.h"
+
 namespace cluster_sim {
 namespace {
 
@@ -96,7 +99,9 @@ TEST(Anomalies, WhatEachStrategyKeeps) {
     EXPECT_EQ(pts[1].max >= SimTime(400'000), true);  // ...at a round trip
     EXPECT_EQ(pts[2].total_violations(), 0u);         // bounded: never
     EXPECT_EQ(pts[2].p99 == SimTime(0), policy != BcPolicy::kOnDemand);
-    if (policy != BcPolicy::kNone) EXPECT_GT(pts[2].transfers, 0u);
+    if (policy != BcPolicy::kNone) {
+      EXPECT_GT(pts[2].transfers, 0u);
+    }
   }
 }
 
@@ -123,6 +128,54 @@ TEST(Anomalies, BoundedPoliciesNeverNegativeUnderChaos) {
       }
     }
   }
+}
+
+SimConfig TwoRegions() {
+  SimConfig c;
+  c.regions = {{"A", SimTime(0)}, {"B", SimTime(0)}};
+  return c;
+}
+
+// Proportional: A holds every right; B spends what it gets, so A gives B a share.
+TEST(BcRebalancer, ProportionalGivesTheIdleRegionsSurplus) {
+  Simulation sim(TwoRegions());
+  sim.Execute(0, {"BC.INCRBY", "k", "100"});
+  sim.Sync();
+  BcRebalancer reb(sim, BcPolicy::kProportional, SimTime(100'000), 1);
+  reb.Start();
+  sim.AdvanceBy(SimTime(150'000));  // one tick: no demand seen, equal shares
+  sim.Sync();
+  EXPECT_EQ(reb.RightsAt(0, "k"), (std::vector<int64_t>{50, 50}));
+  EXPECT_EQ(reb.transfers(), 1u);
+  reb.NoteRefused(0, "k", 30);  // A was refused 30: its share grows
+  sim.AdvanceBy(SimTime(100'000));
+  sim.Sync();
+  EXPECT_EQ(sim.Execute(0, {"BC.GET", "k"}).integer, 100);
+  std::vector<int64_t> rights = reb.RightsAt(0, "k");
+  EXPECT_EQ(rights[0] + rights[1], 100);
+  EXPECT_GE(rights[1], 0);
+}
+
+// On-demand: B asks A; the answer comes at A after one leg, the rights one leg later.
+TEST(BcRebalancer, OnDemandTransfersWhatIsMissing) {
+  Simulation sim(TwoRegions());
+  sim.network().SetLink(0, 1, LinkParams{SimTime(40'000), SimTime(0), 0, 0});
+  sim.network().SetLink(1, 0, LinkParams{SimTime(40'000), SimTime(0), 0, 0});
+  sim.Execute(0, {"BC.INCRBY", "k", "100"});
+  sim.Sync();
+  BcRebalancer reb(sim, BcPolicy::kOnDemand, SimTime(100'000), 1);
+  int answer = -1, peer = -1;
+  const SimTime t0 = sim.Now();
+  ASSERT_TRUE(reb.Ask(
+      1, "k", 30, [&](bool t) { answer = t; }, &peer));
+  EXPECT_EQ(peer, 0);
+  sim.AdvanceBy(SimTime(40'000));
+  EXPECT_EQ(answer, 1);
+  EXPECT_EQ(reb.RightsAt(1, "k")[1], 0);
+  sim.AdvanceBy(SimTime(40'000));
+  EXPECT_EQ(reb.RightsAt(1, "k")[1], 30);
+  EXPECT_EQ(sim.Now() - t0, SimTime(80'000));
+  EXPECT_TRUE(reb.Ask(0, "k", 100, [](bool) {}));  // B holds 30: A may ask it
 }
 
 TEST(Anomalies, WilsonInterval) {

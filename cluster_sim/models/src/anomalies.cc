@@ -48,18 +48,6 @@ std::string_view ToString(AnomalyStrategy s) {
   }
   return "bounded";
 }
-std::string_view ToString(BcPolicy p) {
-  switch (p) {
-    case BcPolicy::kNone:
-      return "none";
-    case BcPolicy::kProportional:
-      return "proportional";
-    case BcPolicy::kOnDemand:
-      break;
-  }
-  return "on-demand";
-}
-
 namespace {
 template <typename E>
 bool ParseEnum(std::string_view text, std::initializer_list<E> all, E* out) {
@@ -80,9 +68,6 @@ bool ParseStrategy(std::string_view text, AnomalyStrategy* out) {
   return ParseEnum(
       text, {AnomalyStrategy::kActiveActive, AnomalyStrategy::kHome, AnomalyStrategy::kBounded},
       out);
-}
-bool ParseBcPolicy(std::string_view text, BcPolicy* out) {
-  return ParseEnum(text, {BcPolicy::kNone, BcPolicy::kProportional, BcPolicy::kOnDemand}, out);
 }
 
 uint64_t AnomalyPoint::total_violations() const {
@@ -198,18 +183,11 @@ std::string RegionLabel(int r) {
   return s;
 }
 
-std::string PointLabel(const AnomalyPoint& p) {
-  return std::to_string(p.regions) + "/" + std::to_string(p.latency.count()) + "/" +
-         std::to_string(p.loss) + "/" + std::to_string(p.rate) + "/" +
-         std::string(ToString(p.strategy));
-}
-
-// One leg of a client's message over a link: d, plus a retry timeout of 2d (at least 1ms)
-// per loss.
-SimTime Leg(Rng& rng, SimTime d, double loss) {
-  SimTime leg = d;
-  for (int i = 0; i < 64 && rng.Chance(loss); ++i) leg += std::max(2 * d, SimTime(1000));
-  return leg;
+// The traffic of a point depends on everything but the strategy, so strategies are
+// compared on the same requests.
+std::string TrafficLabel(const AnomalyPoint& p) {
+  return "anomalies:" + std::to_string(p.regions) + "/" + std::to_string(p.latency.count()) + "/" +
+         std::to_string(p.loss) + "/" + std::to_string(p.rate);
 }
 
 void SetPercentiles(std::vector<SimTime> latencies, AnomalyPoint* p) {
@@ -237,8 +215,11 @@ class OverdraftRun {
         R_(p->regions),
         K_(cfg.accounts),
         d_(p->latency),
-        rng_(Rng(cfg.seed).Fork("anomalies:" + PointLabel(*p))),
-        sim_(MakeConfig(rng_.Next(), R_)) {
+        rng_(Rng(cfg.seed).Fork(TrafficLabel(*p))),
+        legs_(rng_.Fork(ToString(p->strategy))),
+        sim_(MakeConfig(rng_.Next(), R_)),
+        rebalancer_(sim_, cfg.policy, std::clamp(2 * d_, SimTime(10'000), SimTime(1'000'000)),
+                    cfg.seed) {
     for (int a = 0; a < R_; ++a) {
       for (int b = 0; b < R_; ++b) {
         if (a != b) {
@@ -249,7 +230,6 @@ class OverdraftRun {
     bounded_ = p->strategy == AnomalyStrategy::kBounded;
     truth_.assign(static_cast<size_t>(K_), kOpening);
     attempts_by_.resize(static_cast<size_t>(K_ * R_));
-    seen_prev_.assign(static_cast<size_t>(K_ * R_ * R_), 0);
   }
 
   void Run() {
@@ -272,10 +252,7 @@ class OverdraftRun {
       sim_.loop().At(start_ + (end_ - start_) / 2, [this, victim] { sim_.Crash(victim); });
       sim_.loop().At(start_ + 5 * (end_ - start_) / 6, [this, victim] { sim_.Restart(victim); });
     }
-    if (bounded_ && cfg_.policy == BcPolicy::kProportional) {
-      period_ = std::clamp(2 * d_, SimTime(10'000), SimTime(1'000'000));
-      for (int r = 0; r < R_; ++r) sim_.loop().At(start_ + period_, [this, r] { Tick(r); });
-    }
+    if (bounded_) rebalancer_.Start(end_);
     sim_.AdvanceTo(end_ + 8 * d_ + SimTime(2'000'000));
     sim_.Sync();
     p_->withdrawals = concurrent_.size();
@@ -283,6 +260,7 @@ class OverdraftRun {
     p_->violations[std::string(kOverdraftInvariant)] = violations_;
     if (cfg_.chaos) p_->violations["region-balance>=0"] = negative_seen_;
     SetPercentiles(std::move(latencies_), p_);
+    p_->transfers = rebalancer_.transfers();
   }
 
  private:
@@ -300,18 +278,6 @@ class OverdraftRun {
     if (reply.type == Reply::Type::kBulk) return std::stoll(reply.str);
     return 0;
   }
-  // Rights of every region as region r sees them.
-  std::vector<int64_t> RightsAt(int r, int a) {
-    std::vector<int64_t> rights(static_cast<size_t>(R_), 0);
-    Reply reply = sim_.Execute(r, {"BC.RIGHTS", Bal(a)});
-    for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-      for (int s = 0; s < R_; ++s) {
-        if (reply.elements[i].str == RegionLabel(s)) rights[s] = reply.elements[i + 1].integer;
-      }
-    }
-    return rights;
-  }
-
   void ScheduleNext(double lambda) {
     next_ += SimTime(static_cast<int64_t>(-std::log(1 - rng_.UniformDouble()) / lambda * 1e6));
     if (next_ >= end_) return;
@@ -333,8 +299,8 @@ class OverdraftRun {
       return;
     }
     const SimTime t0 = sim_.Now();
-    sim_.loop().At(t0 + Leg(rng_, d_, p_->loss), [this, home, a, deposit, t0] {
-      Decide(home, a, deposit, t0, Leg(rng_, d_, p_->loss));
+    sim_.loop().At(t0 + ClientLeg(legs_, d_, p_->loss), [this, home, a, deposit, t0] {
+      Decide(home, a, deposit, t0, ClientLeg(legs_, d_, p_->loss));
     });
   }
 
@@ -365,6 +331,7 @@ class OverdraftRun {
       Approve(a);
     } else if (IntAt(r, {"BC.GET", Bal(a)}) >= kAmount) {
       if (cfg_.policy == BcPolicy::kOnDemand && AskRights(r, a, t0)) return;
+      rebalancer_.NoteRefused(r, Bal(a), kAmount);
       ++p_->refused;
     }
     latencies_.push_back(waited);
@@ -400,35 +367,23 @@ class OverdraftRun {
     attempts_by_[static_cast<size_t>(a * R_ + r)].push_back(id);
   }
 
-  // On-demand: region r asks the peer it sees holding the most rights for what it lacks.
-  // False if no peer holds any (the withdrawal is refused now).
+  // On-demand: region r asks a peer for the rights it lacks. False if no peer holds any
+  // (the withdrawal is refused now).
   bool AskRights(int r, int a, SimTime t0) {
-    std::vector<int64_t> rights = RightsAt(r, a);
-    int peer = -1;
-    for (int s = 0; s < R_; ++s) {
-      if (s != r && rights[s] > 0 && (peer < 0 || rights[s] > rights[peer])) peer = s;
-    }
-    if (peer < 0) return false;
-    const int64_t need = kAmount - rights[r];
-    sim_.loop().At(sim_.Now() + Leg(rng_, d_, p_->loss), [this, r, a, t0, peer, need] {
-      const int64_t give = std::min(need, RightsAt(peer, a)[peer]);
-      if (give <= 0) {  // "none here": the answer travels back, then the client is refused
-        const SimTime back = Leg(rng_, d_, p_->loss);
-        ++p_->refused;
-        latencies_.push_back(sim_.Now() + back - t0);
+    return rebalancer_.Ask(r, Bal(a), kAmount, [this, r, a, t0](bool transferred) {
+      if (transferred) {  // the transfer takes at least d to replicate
+        sim_.loop().At(sim_.Now() + d_, [this, r, a, t0] { Retry(r, a, t0); });
         return;
       }
-      sim_.Execute(peer, {"BC.TRANSFER", Bal(a), std::to_string(give), RegionLabel(r)});
-      ++p_->transfers;
-      sim_.loop().At(sim_.Now() + d_, [this, r, a, t0] { Retry(r, a, t0); });
+      ++p_->refused;
+      latencies_.push_back(sim_.Now() - t0);
     });
-    return true;
   }
 
   // Waits for the rights to arrive, then retries the withdrawal once.
   void Retry(int r, int a, SimTime t0) {
     const SimTime deadline = t0 + 8 * d_ + SimTime(1'000'000);
-    if (RightsAt(r, a)[r] < kAmount && sim_.Now() < deadline) {
+    if (rebalancer_.RightsAt(r, Bal(a))[r] < kAmount && sim_.Now() < deadline) {
       sim_.loop().At(sim_.Now() + std::max(d_ / 4, SimTime(1000)),
                      [this, r, a, t0] { Retry(r, a, t0); });
       return;
@@ -442,44 +397,19 @@ class OverdraftRun {
     latencies_.push_back(sim_.Now() - t0);
   }
 
-  // Proportional: region r gives what it holds beyond its share to regions short of theirs.
-  void Tick(int r) {
-    for (int a = 0; a < K_; ++a) {
-      const int64_t value = IntAt(r, {"BC.GET", Bal(a)});
-      std::vector<int64_t> rights = RightsAt(r, a);
-      std::vector<int64_t> weight(static_cast<size_t>(R_));
-      int64_t sum = 0;
-      for (int s = 0; s < R_; ++s) {
-        int64_t& prev = seen_prev_[static_cast<size_t>((a * R_ + r) * R_ + s)];
-        const int64_t now = IntAt(r, {"GET", Count(a, s)});
-        weight[s] = now - prev + 1;
-        prev = now;
-        sum += weight[s];
-      }
-      int64_t surplus = rights[r] - value * weight[r] / sum;
-      for (int s = 0; s < R_ && surplus > 0; ++s) {
-        const int64_t give = std::min(surplus, value * weight[s] / sum - rights[s]);
-        if (s == r || give <= 0) continue;
-        sim_.Execute(r, {"BC.TRANSFER", Bal(a), std::to_string(give), RegionLabel(s)});
-        ++p_->transfers;
-        surplus -= give;
-      }
-    }
-    if (sim_.Now() + period_ < end_) sim_.loop().At(sim_.Now() + period_, [this, r] { Tick(r); });
-  }
-
   const AnomalyConfig& cfg_;
   AnomalyPoint* p_;
   const int R_, K_;
   const SimTime d_;
-  Rng rng_;
+  Rng rng_;   // the traffic
+  Rng legs_;  // the client's messages (home routing, on-demand asks)
   Simulation sim_;
+  BcRebalancer rebalancer_;
   bool bounded_ = false;
-  SimTime start_{0}, end_{0}, next_{0}, period_{0};
+  SimTime start_{0}, end_{0}, next_{0};
   std::vector<int64_t> truth_;
   std::vector<std::vector<uint64_t>> attempts_by_;  // [a * R + r]: ids of r's attempts on a
   std::vector<char> concurrent_;                    // per attempt id
-  std::vector<int64_t> seen_prev_;                  // [(a * R + r) * R + s]
   std::vector<SimTime> latencies_;
   uint64_t violations_ = 0;
   uint64_t negative_seen_ = 0;
@@ -496,7 +426,7 @@ void RunLendingPoint(const AnomalyConfig& cfg, AnomalyPoint* p) {
   t.requests = cfg.requests;
   t.interval = SimTime(std::max<int64_t>(1, static_cast<int64_t>(1e6 / (p->rate * p->regions))));
   t.home_routing = p->strategy == AnomalyStrategy::kHome;
-  t.seed = Rng(cfg.seed).Fork("anomalies:" + PointLabel(*p)).Next();
+  t.seed = Rng(cfg.seed).Fork(TrafficLabel(*p)).Next();
   Scenario sc = MakeLendingScenario(t);
   sc.file = "(aasim anomalies)";
   RunOptions options;
@@ -508,14 +438,14 @@ void RunLendingPoint(const AnomalyConfig& cfg, AnomalyPoint* p) {
   }
   p->requests = static_cast<uint64_t>(cfg.requests);
   // A routed request pays its two legs; the others are local.
-  Rng legs = Rng(t.seed).Fork("legs");
+  Rng legs = Rng(t.seed).Fork(ToString(p->strategy));
   std::vector<SimTime> latencies;
   for (size_t i = 0; i < sc.steps.size(); ++i) {
     const Step& s = sc.steps[i];
     if (s.kind != Step::Kind::kService || s.text.rfind("start", 0) == 0) continue;
-    latencies.push_back(s.from_region.empty()
-                            ? SimTime(0)
-                            : Leg(legs, p->latency, p->loss) + Leg(legs, p->latency, p->loss));
+    latencies.push_back(s.from_region.empty() ? SimTime(0)
+                                              : ClientLeg(legs, p->latency, p->loss) +
+                                                    ClientLeg(legs, p->latency, p->loss));
   }
   SetPercentiles(std::move(latencies), p);
 }

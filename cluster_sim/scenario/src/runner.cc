@@ -11,11 +11,13 @@
 #include <utility>
 #include <vector>
 
+#include "cluster_sim/bc_policy.h"
 #include "cluster_sim/network.h"
 #include "cluster_sim/rng.h"
 #include "cluster_sim/scripting.h"
 #include "cluster_sim/session.h"
 #include "cluster_sim/strings.h"
+#include "crdt/string_value.h"
 
 namespace cluster_sim {
 
@@ -248,6 +250,14 @@ struct StepInterpreter::Impl {
         load_rng(MakeSimConfig(scenario_in, options).seed),
         host(sim_in),
         services(options) {
+    BcPolicy policy = BcPolicy::kNone;
+    ParseBcPolicy(options.bc_policy.empty() ? scenario.bounded_counters.policy : options.bc_policy,
+                  &policy);
+    if (policy != BcPolicy::kNone) {
+      rebalancer = std::make_unique<BcRebalancer>(sim, policy, scenario.bounded_counters.period,
+                                                  MakeSimConfig(scenario_in, options).seed);
+      rebalancer->Start();
+    }
     report.file = scenario.file;
     report.causal = scenario.replication.causal || options.causal;
     report.name = scenario.name;
@@ -265,6 +275,10 @@ struct StepInterpreter::Impl {
   bool Perform(const Step& step);
   bool PerformLoad(const Step& step);
   void Command(const Step& step);
+  void CheckExpect(const Step& step);
+  // On-demand: after a BC.DECRBY refused for rights, waits for the rights asked of a peer
+  // and retries once. False when it must wait.
+  bool AwaitRights(const Step& step);
   void Converged(const Step& step);
   void RunService(const Step& step);
   void RunCheck(const Step& step);
@@ -294,8 +308,16 @@ struct StepInterpreter::Impl {
   // The step being played, kept across waits.
   bool started = false;
   StepReport sr;
-  std::optional<SimTime> until;  // wait, at: the instant waited for
-  struct Load {                  // a load step's progress
+  std::optional<SimTime> until;              // wait, at: the instant waited for
+  std::unique_ptr<BcRebalancer> rebalancer;  // bounded_counters.policy other than none
+  struct Ask {                               // on-demand: the rights a refused step waits for
+    bool waiting = false;
+    int answer = -1;  // -1 not yet, 0 none given, 1 a transfer is on its way
+    int peer = -1;
+    SimTime since{0};
+    int64_t amount = 0;
+  } ask;
+  struct Load {  // a load step's progress
     Rng rng{0};
     SimTime start{0};
     uint64_t done = 0;  // ops run
@@ -308,8 +330,8 @@ struct StepInterpreter::Impl {
 bool StepInterpreter::Impl::Perform(const Step& step) {
   switch (step.kind) {
     case Step::Kind::kCommand:
-      Command(step);
-      return true;
+      if (!ask.waiting) Command(step);
+      return ask.waiting ? AwaitRights(step) : true;
     case Step::Kind::kPartition:
       sr.operation = "partition " + JoinGroups(step.groups);
       sim.Partition(Indexes(sim, step.groups));
@@ -394,12 +416,55 @@ bool StepInterpreter::Impl::Perform(const Step& step) {
 void StepInterpreter::Impl::Command(const Step& step) {
   sr.region = step.region;
   sr.operation = step.text;
-  sr.reply = sim.Execute(sim.RegionIndex(step.region), step.argv);
+  const int r = sim.RegionIndex(step.region);
+  sr.reply = sim.Execute(r, step.argv);
   if (!Scripts::Handles(step.argv[0])) {
     if (step.argv.size() > 1) key = step.argv[1];
   } else if (step.argv.size() > 3 && step.argv[2] != "0" && !IEquals(step.argv[0], "script")) {
     key = step.argv[3];  // EVAL*: the script's first key (SCRIPT names none)
   }
+  int64_t n = 0;
+  if (rebalancer && step.argv.size() == 3 && IEquals(step.argv[0], "BC.DECRBY") &&
+      sr.reply->is_error() && sr.reply->str.rfind("ERR insufficient rights", 0) == 0 &&
+      crdt::ParseRedisInteger(step.argv[2], &n)) {
+    if (rebalancer->policy() == BcPolicy::kProportional) {
+      rebalancer->NoteRefused(r, step.argv[1], n);
+    } else {
+      ask = Ask{};
+      ask.since = sim.Now();
+      ask.amount = n;
+      ask.waiting = rebalancer->Ask(
+          r, step.argv[1], n, [this](bool t) { ask.answer = t; }, &ask.peer);
+      if (ask.waiting) return;
+      sr.notes.push_back("on-demand: no peer holds rights to ask");
+    }
+  }
+  CheckExpect(step);
+}
+
+bool StepInterpreter::Impl::AwaitRights(const Step& step) {
+  const int r = sim.RegionIndex(step.region);
+  const SimTime deadline = ask.since + SimTime(10'000'000);
+  while (ask.answer < 0 ||
+         (ask.answer == 1 && rebalancer->RightsAt(r, step.argv[1])[r] < ask.amount &&
+          sim.Now() < deadline)) {
+    if (!time.WaitUntil(sim.Now() + SimTime(1000))) return false;
+  }
+  const std::string peer = sim.region_name(ask.peer);
+  const std::string waited = FormatDuration(sim.Now() - ask.since);
+  if (ask.answer == 1) {
+    sr.reply = sim.Execute(r, step.argv);
+    sr.notes.push_back("on-demand: asked " + peer + " for rights, retried after " + waited);
+  } else {
+    sr.notes.push_back("on-demand: " + peer + " had no rights to give (answer after " + waited +
+                       ")");
+  }
+  ask.waiting = false;
+  CheckExpect(step);
+  return true;
+}
+
+void StepInterpreter::Impl::CheckExpect(const Step& step) {
   if (!step.expect) return;
   report.expectations++;
   std::string why;

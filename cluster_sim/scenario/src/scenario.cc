@@ -17,6 +17,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "cluster_sim/bc_policy.h"
 #include "cluster_sim/redis_syntax.h"
 #include "cluster_sim/strict_yaml.h"
 
@@ -30,8 +31,10 @@ using strict_yaml::Printable;
 using Sign = StrictYaml::Sign;
 using MapEntry = YamlEntry;
 
-constexpr std::string_view kTopLevelKeys[] = {"name",  "source",      "seed",  "regions", "links",
-                                              "steps", "replication", "ports", "backends"};
+constexpr std::string_view kTopLevelKeys[] = {
+    "name",  "source",      "seed",  "regions",  "links",
+    "steps", "replication", "ports", "backends", "bounded_counters"};
+constexpr std::string_view kBoundedCounterOptions[] = {"policy", "period"};
 constexpr std::string_view kReplicationOptions[] = {"backlog", "max_batch", "max_retry", "causal"};
 constexpr std::string_view kLoadOptions[] = {"regions", "ops", "duration", "keys", "commands"};
 constexpr std::string_view kRegionOptions[] = {"lat", "lon", "clock_skew"};
@@ -99,6 +102,7 @@ class Parser : public StrictYaml {
 
   Status ParseTop(const YAML::Node& root);
   Status ParseReplication(const MapEntry& entry);
+  Status ParseBoundedCounters(const MapEntry& entry);
   Status ParsePorts(const MapEntry& entry);
   Status Size(const MapEntry& entry, std::string_view what, uint64_t* out) const;
   Status Count(const MapEntry& entry, std::string_view what, uint64_t* out) const;
@@ -260,6 +264,9 @@ Status Parser::ParseTop(const YAML::Node& root) {
   if (found.count("links")) AASIM_RETURN_IF_ERROR(ParseLinks(*found["links"]));
   if (found.count("replication")) AASIM_RETURN_IF_ERROR(ParseReplication(*found["replication"]));
   if (found.count("ports")) AASIM_RETURN_IF_ERROR(ParsePorts(*found["ports"]));
+  if (found.count("bounded_counters")) {
+    AASIM_RETURN_IF_ERROR(ParseBoundedCounters(*found["bounded_counters"]));
+  }
   if (found.count("steps") == 0) return Status::Ok();
   return ParseSteps(*found["steps"]);
 }
@@ -879,6 +886,30 @@ Status Parser::ParseReplication(const MapEntry& entry) {
       r.causal = causal;
     } else {
       return UnknownKey(e, what, kReplicationOptions, "option");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseBoundedCounters(const MapEntry& entry) {
+  const std::string what = "bounded_counters";
+  std::vector<MapEntry> options;
+  AASIM_RETURN_IF_ERROR(MapOf(entry, what, kBoundedCounterOptions, &options));
+  BoundedCountersSpec& b = scenario_.bounded_counters;
+  for (const MapEntry& e : options) {
+    if (e.key == "policy") {
+      BcPolicy policy;
+      if (!e.value.IsScalar() || !ParseBcPolicy(e.value.Scalar(), &policy)) {
+        return Error(ValueMark(e), what + ".policy: expected none, proportional or on-demand");
+      }
+      b.policy = e.value.Scalar();
+    } else if (e.key == "period") {
+      AASIM_RETURN_IF_ERROR(Duration(e, what + ".period", Sign::kNonNegative, &b.period));
+      if (b.period < SimTime(1000)) {
+        return Error(ValueMark(e), what + ".period: must be at least 1ms");
+      }
+    } else {
+      return UnknownKey(e, what, kBoundedCounterOptions, "option");
     }
   }
   return Status::Ok();

@@ -36,20 +36,16 @@
 //                  ("refused"), and with policy on-demand the latency of fetching rights.
 //                  Overdraft only.
 //
-// Bounded-counter policies (BcPolicy) move rights in the background, as BC.TRANSFER effects:
-//   none          rights stay where deposits put them.
-//   proportional  every `period` (2d, within [10ms, 1s]) each region gives the rights it holds
-//                 beyond its share (balance x its recent demand / all regions' recent demand,
-//                 demand = withdrawal attempts in the last period as its counters show, +1 so no
-//                 region falls to zero) to the regions short of theirs.
-//   on-demand     a region short of rights asks the peer it sees holding the most (a message
-//                 over the link: d, plus 2d per loss); the peer transfers what it can; the
-//                 region retries once when the rights arrive (or refuses after 8d + 1s). The
-//                 client sees the withdrawal approved after that wait, or refused.
+// Bounded-counter policies (BcPolicy, bc_policy.h's BcRebalancer) move rights in the
+// background, as BC.TRANSFER effects: none; proportional (every 2d, within [10ms, 1s]);
+// on-demand: a withdrawal refused for want of rights asks a peer, and is retried once when
+// the rights have arrived (polled every d/4, at least 1ms; refused after 8d + 1s): the client
+// sees it approved after that wait, or refused.
 //
 // Determinism: a point depends only on its configuration and the seed (its Rng is forked
-// from the seed and the point's label), so RunAnomalies gives the same points with any
-// number of threads, in any shard. Threads run independent simulations.
+// from the seed and the point's regions, latency, loss and rate: every strategy of a
+// point sees the same requests at the same instants), so RunAnomalies gives the same points with
+// any number of threads, in any shard. Threads run independent simulations.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +55,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster_sim/bc_policy.h"
 #include "cluster_sim/scenario.h"
 #include "cluster_sim/service.h"
 #include "cluster_sim/time.h"
@@ -67,14 +64,11 @@ namespace cluster_sim {
 
 enum class AnomalyWorkload { kOverdraft, kLending };
 enum class AnomalyStrategy { kActiveActive, kHome, kBounded };
-enum class BcPolicy { kNone, kProportional, kOnDemand };
 
 std::string_view ToString(AnomalyWorkload w);
 std::string_view ToString(AnomalyStrategy s);
-std::string_view ToString(BcPolicy p);
 bool ParseWorkload(std::string_view text, AnomalyWorkload* out);
 bool ParseStrategy(std::string_view text, AnomalyStrategy* out);
-bool ParseBcPolicy(std::string_view text, BcPolicy* out);
 
 // The invariants each workload counts, in report order.
 inline constexpr std::string_view kOverdraftInvariant = "balance>=0";

@@ -79,6 +79,9 @@ struct RunOptions {
   // spent it fails with "event budget of N events spent ..." and no later step runs, so
   // a file can not run for ever. 0: no budget.
   uint64_t max_events = kDefaultMaxEvents;
+  // Bounded-counter policy (bc_policy.h) overriding the file's `bounded_counters.policy`
+  // ("" keeps the file's).
+  std::string bc_policy;
   // Services for `NAME@REGION:` steps and `check:` steps, by name (the CLI registers
   // lending). One Service is made per run.
   std::map<std::string, ServiceFactory, std::less<>> services;

@@ -84,6 +84,14 @@ struct ReplicationSpec {
   bool causal = false;                      // `causal`: causal delivery (replicator.h)
 };
 
+// `bounded_counters:` (extension): the background policy that moves bounded-counter rights
+// between regions (bc_policy.h): `policy: none | proportional | on-demand`, `period` (the
+// proportional policy's interval, default 100ms).
+struct BoundedCountersSpec {
+  std::string policy = "none";  // as written; the loader accepts only ParseBcPolicy's names
+  SimTime period{100'000};
+};
+
 // `load:` (extension): generated client traffic, spread evenly over `duration`, which the
 // step advances virtual time by. Commands act on key pools per type (load:counter:N,
 // load:string:N, load:set:N) so they never meet a WRONGTYPE.
@@ -141,6 +149,7 @@ struct Scenario {
   LinkDefaults link_defaults;
   std::vector<LinkRule> links;  // explicit pair rules, file order
   ReplicationSpec replication;
+  BoundedCountersSpec bounded_counters;
   std::vector<Step> steps;  // file order, at least one (unless ParseOptions::steps_optional)
   // `backends: [memory]`: the stores the file is written for (kBackends); empty: any. A run
   // on another store is not applicable (NotApplicable), not a failure.
