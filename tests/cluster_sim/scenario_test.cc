@@ -1338,8 +1338,9 @@ steps:
   RunOptions options;
   const RunReport want = RunScenario(s, options);
   ASSERT_EQ(want.steps.size(), 11u);
-  EXPECT_EQ(want.failures, 1);  // `at 5ms` is in the past
+  EXPECT_EQ(want.failures, 2);  // `at 5ms` is in the past, A is already down
   EXPECT_EQ(want.steps[3].failure, "t.yaml:9:5: at 5ms is in the past (virtual time is 10ms)");
+  EXPECT_EQ(want.steps[7].failure, "t.yaml:13:5: region 'A' is already down");
 
   Simulation sim(MakeSimConfig(s, options));
   ApplyLinks(s, sim);
