@@ -19,7 +19,7 @@
 #include "cluster_sim/anomalies.h"
 #include "cluster_sim/time.h"
 #include "lending/lending_service.h"
-#include "shard.h"
+#include "shards.h"
 
 namespace aasim {
 namespace {
@@ -238,7 +238,7 @@ AnomalyPoint PointFromJson(const Json& j) {
 Json ReportJson(const AnomalyConfig& c, const Shard& shard, const std::vector<AnomalyPoint>& pts) {
   Json doc;
   doc["config"] = ConfigJson(c);
-  doc["shard"] = {{"index", shard.index}, {"count", shard.count}};
+  SetShard(shard, &doc);
   doc["confidence_interval"] = "Wilson score, 95%, on violations / requests";
   doc["points"] = Json::array();
   for (const AnomalyPoint& p : pts) doc["points"].push_back(PointJson(p));
@@ -350,8 +350,12 @@ int RunAnomaliesCommand(const AnomaliesArgs& a) {
   Shard shard;
   try {
     c = MakeConfig(a);
-    std::string error;
-    if (!a.shard.empty() && !ParseShard(a.shard, &shard, &error)) throw BadOption{error};
+    if (!a.shard.empty()) {
+      std::optional<Shard> s = ParseShard(a.shard);
+      if (!s)
+        throw BadOption{"--shard: expected I/N with 0 <= I < N, like 0/2, got \"" + a.shard + "\""};
+      shard = *s;
+    }
     if (a.threads < 0 || a.threads > 256) throw BadOption{"--threads: expected 0 to 256"};
   } catch (const BadOption& e) {
     std::cerr << "aasim anomalies: " << e.message << "\n";
@@ -369,8 +373,8 @@ int RunAnomaliesCommand(const AnomaliesArgs& a) {
                 << std::flush;
     };
   }
-  std::vector<AnomalyPoint> pts =
-      cluster_sim::RunAnomalies(c, threads, shard.index, shard.count, progress);
+  std::vector<AnomalyPoint> pts = cluster_sim::RunAnomalies(
+      c, threads, static_cast<int>(shard.index), static_cast<int>(shard.count), progress);
   return Output(a, ReportJson(c, shard, pts));
 }
 
@@ -395,7 +399,7 @@ int MergeCommand(const AnomaliesArgs& a) {
   }
   Json merged;
   std::string error;
-  if (!MergeShardReports(docs, &merged, &error)) {
+  if (!MergeShards(docs, "points", "index", {}, &merged, &error)) {
     std::cerr << "aasim anomalies merge: " << error << "\n";
     return 2;
   }
@@ -428,7 +432,7 @@ CLI::App* AddAnomaliesCommand(CLI::App& app, int* exit_code) {
       "  aasim anomalies --latency 5ms..300ms --requests 2000\n"
       "  aasim anomalies --workload lending --latency 10ms,100ms --requests 300\n"
       "  aasim anomalies --policy on-demand --strategies bounded --rate 1,4\n"
-      "  aasim anomalies --latency 5ms..300ms --shard 1/2 --json > a.json   # one machine\n"
+      "  aasim anomalies --latency 5ms..300ms --shard 0/2 --json > a.json   # one machine\n"
       "  aasim anomalies merge a.json b.json                                # all shards");
   cmd->require_subcommand(0, 1);
   cmd->add_option("--workload", a->workload, "overdraft or lending");
@@ -447,7 +451,8 @@ CLI::App* AddAnomaliesCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--requests", a->requests, "Requests per point");
   cmd->add_option("--seed", a->seed, "Seed (every point forks its own generator from it)");
   cmd->add_option("--threads", a->threads, "Worker threads (0: one per core); same output");
-  cmd->add_option("--shard", a->shard, "Run only shard I of N (points i with i % N == I-1)");
+  cmd->add_option("--shard", a->shard,
+                  "Run only shard I of N (points i with i % N == I; 0 <= I < N)");
   AddOutputOptions(cmd, a.get());
   CLI::App* merge = cmd->add_subcommand(
       "merge", "Merge the --json reports of every shard into the report of one run");
