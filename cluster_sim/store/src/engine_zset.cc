@@ -117,60 +117,89 @@ std::vector<ZsetStore::Item> ByRank(const ZsetStore& z, int64_t start, int64_t e
 
 // Members in a score range, ascending (or descending), after skipping `offset` and at
 // most `limit` of them (limit < 0: all), as genericZrangebyscoreCommand.
+// LIMIT offset count over the items of a range, in walk order (count < 0: all).
+class Window {
+ public:
+  Window(int64_t offset, int64_t limit) : offset_(offset), limit_(limit) {}
+  // False once the window is full (stop walking).
+  bool Offer(const ZsetStore::Item& item) {
+    if (offset_ > 0) {
+      --offset_;
+      return true;
+    }
+    if (limit_ == 0) return false;
+    out_.push_back(item);
+    if (limit_ > 0) --limit_;
+    return true;
+  }
+  std::vector<ZsetStore::Item> Take() { return std::move(out_); }
+
+ private:
+  int64_t offset_, limit_;
+  std::vector<ZsetStore::Item> out_;
+};
+
+// As genericZrangebyscoreCommand: a negative offset, or one past the end, is empty.
+bool OffsetOutside(const ZsetStore& z, int64_t offset) {
+  return offset < 0 || (offset > 0 && offset >= static_cast<int64_t>(z.size()));
+}
+
+// Members in a score range, ascending (or descending), after skipping `offset` and at
+// most `limit` of them (limit < 0: all).
 std::vector<ZsetStore::Item> ByScore(const ZsetStore& z, const ScoreRange& r, bool rev,
                                      int64_t offset, int64_t limit) {
-  std::vector<ZsetStore::Item> out;
-  if (offset < 0 || (offset > 0 && offset >= static_cast<int64_t>(z.size()))) return out;
+  if (OffsetOutside(z, offset)) return {};
+  Window w(offset, limit);
   const ZsetStore::Index& idx = z.index();
   static const std::string kNoMember;
   if (!rev) {
     auto it = idx.lower_bound(ZsetStore::Item{r.min, &kNoMember});
     while (it != idx.end() && !r.GteMin(it->score)) ++it;
-    for (; it != idx.end() && r.LteMax(it->score); ++it) {
-      if (offset > 0) {
-        --offset;
-        continue;
-      }
-      if (limit == 0) break;
-      out.push_back(*it);
-      if (limit > 0) --limit;
+    for (; it != idx.end() && r.LteMax(it->score) && w.Offer(*it); ++it) {
     }
   } else {
-    // The first item above max, then walk down.
-    auto above = idx.lower_bound(ZsetStore::Item{r.max, &kNoMember});
-    while (above != idx.end() && above->score <= r.max) ++above;
-    auto it = above;
+    // From the first item above max, walk down.
+    auto it = idx.lower_bound(ZsetStore::Item{r.max, &kNoMember});
+    while (it != idx.end() && it->score <= r.max) ++it;
     while (it != idx.begin()) {
       --it;
       if (!r.LteMax(it->score)) continue;
-      if (!r.GteMin(it->score)) break;
-      if (offset > 0) {
-        --offset;
-        continue;
-      }
-      if (limit == 0) break;
-      out.push_back(*it);
-      if (limit > 0) --limit;
+      if (!r.GteMin(it->score) || !w.Offer(*it)) break;
     }
   }
-  return out;
+  return w.Take();
 }
 
+// As Redis walks a listpack (zzlFirstInLexRange, zzlLastInLexRange and the range loop of
+// genericZrangebylexCommand), in score order: lex ranges are meant for members of equal
+// scores, and with mixed scores this gives Redis's answers, not a filter. Empty when the
+// bounds cross, the last member is below min or the first above max; else from the first
+// member >= min (the last <= max when reversed), which must be in range, skip `offset`
+// members unchecked, then take members while they stay <= max (>= min).
 std::vector<ZsetStore::Item> ByLex(const ZsetStore& z, const LexRange& r, bool rev, int64_t offset,
                                    int64_t limit) {
+  if (OffsetOutside(z, offset)) return {};
+  const std::vector<ZsetStore::Item> all(z.index().begin(), z.index().end());
+  auto rank = [](const LexBound& b) {
+    return b.kind == LexBound::kMinusInf ? 0 : b.kind == LexBound::kValue ? 1 : 2;
+  };
+  const int cmp = rank(r.min) != rank(r.max) ? rank(r.min) - rank(r.max)
+                  : rank(r.min) == 1         ? r.min.value.compare(r.max.value)
+                                             : 0;
+  if (all.empty() || cmp > 0 || (cmp == 0 && (r.min.ex || r.max.ex)) ||
+      !r.GteMin(*all.back().member) || !r.LteMax(*all.front().member)) {
+    return {};
+  }
+  const int64_t n = static_cast<int64_t>(all.size());
+  const int64_t step = rev ? -1 : 1;
+  int64_t i = rev ? n - 1 : 0;
+  while (i >= 0 && i < n && !(rev ? r.LteMax(*all[i].member) : r.GteMin(*all[i].member))) i += step;
+  if (i < 0 || i >= n || !(rev ? r.GteMin(*all[i].member) : r.LteMax(*all[i].member))) return {};
+  i += step * offset;
   std::vector<ZsetStore::Item> out;
-  if (offset < 0 || (offset > 0 && offset >= static_cast<int64_t>(z.size()))) return out;
-  std::vector<ZsetStore::Item> all(z.index().begin(), z.index().end());
-  if (rev) std::reverse(all.begin(), all.end());
-  for (const ZsetStore::Item& item : all) {
-    if (!r.GteMin(*item.member) || !r.LteMax(*item.member)) continue;
-    if (offset > 0) {
-      --offset;
-      continue;
-    }
-    if (limit == 0) break;
-    out.push_back(item);
-    if (limit > 0) --limit;
+  for (; i >= 0 && i < n && limit != 0; i += step, --limit) {
+    if (!(rev ? r.GteMin(*all[i].member) : r.LteMax(*all[i].member))) break;
+    out.push_back(all[i]);
   }
   return out;
 }

@@ -168,8 +168,7 @@ class ZsetStore {
   };
   using Members = std::unordered_map<std::string, ZsetMember, Hash, std::equal_to<>>;
 
-  ZsetMember& Touch(std::string_view member);  // find or insert
-  static ZsetMember& TouchDelta(ZsetStore* delta, std::string_view member);
+  Members::iterator FindOrAdd(std::string_view member);
   // After member `it` changed: move it in the index (was: the state before the change).
   void Reindex(Members::iterator it, bool was_present, double was_score);
   void Drop(Members::iterator it);  // erases an entry with no metadata (and no index item)
