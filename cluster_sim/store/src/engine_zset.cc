@@ -227,7 +227,6 @@ Reply RangeGeneric(Ctx& c, size_t first, const std::string& src, const std::stri
                    RangeType type, int direction /* 0 auto, 1 forward, -1 reverse */) {
   bool withscores = false;
   int64_t offset = 0, limit = -1;
-  bool has_limit = false;
   for (size_t j = first + 2; j < c.argv.size(); ++j) {
     const size_t left = c.argv.size() - j - 1;
     const std::string& a = c.argv[j];
@@ -237,7 +236,6 @@ Reply RangeGeneric(Ctx& c, size_t first, const std::string& src, const std::stri
       if (!ParseLong(c.argv[j + 1], &offset) || !ParseLong(c.argv[j + 2], &limit)) {
         return Err(kNotInteger);
       }
-      has_limit = true;
       j += 2;
     } else if (direction == 0 && IEquals(a, "rev")) {
       direction = -1;
@@ -251,7 +249,7 @@ Reply RangeGeneric(Ctx& c, size_t first, const std::string& src, const std::stri
   }
   if (direction == 0) direction = 1;
   if (type == RangeType::kAuto) type = RangeType::kRank;
-  if (has_limit && type == RangeType::kRank) {
+  if (limit != -1 && type == RangeType::kRank) {  // as Redis: LIMIT x -1 passes
     return Err(
         "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or "
         "BYLEX");
@@ -542,6 +540,22 @@ Reply SetOp(Ctx& c, bool union_op) {
   }
   if (numkeys > static_cast<int64_t>(c.argv.size()) - 3) return Err(kSyntax);
   const size_t n = static_cast<size_t>(numkeys);
+  // Inputs: member -> score, per key (absent keys are empty). Types are checked before
+  // the options are parsed, as in Redis.
+  std::vector<std::vector<std::pair<std::string, double>>> inputs(n);
+  for (size_t k = 0; k < n; ++k) {
+    const std::string& key = c.argv[3 + k];
+    const Type t = c.ks.TypeOf(key);
+    if (t == Type::kZset) {
+      for (const auto& item : ZsetOf(c, key)->index())
+        inputs[k].emplace_back(*item.member, item.score);
+    } else if (t == Type::kSet) {
+      for (std::string& m : c.ks.Members(key)) inputs[k].emplace_back(std::move(m), 1.0);
+    } else if (t != Type::kNone) {
+      return Err(kWrongType);
+    }
+    std::sort(inputs[k].begin(), inputs[k].end());
+  }
   std::vector<double> weights(n, 1.0);
   enum { kSum, kMin, kMax } aggregate = kSum;
   for (size_t j = 3 + n; j < c.argv.size(); ++j) {
@@ -568,21 +582,6 @@ Reply SetOp(Ctx& c, bool union_op) {
     } else {
       return Err(kSyntax);
     }
-  }
-  // Inputs: member -> score, per key (absent keys are empty).
-  std::vector<std::vector<std::pair<std::string, double>>> inputs(n);
-  for (size_t k = 0; k < n; ++k) {
-    const std::string& key = c.argv[3 + k];
-    const Type t = c.ks.TypeOf(key);
-    if (t == Type::kZset) {
-      for (const auto& item : ZsetOf(c, key)->index())
-        inputs[k].emplace_back(*item.member, item.score);
-    } else if (t == Type::kSet) {
-      for (std::string& m : c.ks.Members(key)) inputs[k].emplace_back(std::move(m), 1.0);
-    } else if (t != Type::kNone) {
-      return Err(kWrongType);
-    }
-    std::sort(inputs[k].begin(), inputs[k].end());
   }
   auto weighted = [](double v, double w) {
     double s = v * w;
