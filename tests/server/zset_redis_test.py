@@ -27,8 +27,10 @@ STEPS = 150
 
 KEYS = ["z1", "z2", "z3", "s", "str", "h1", "h2"]
 MEMBERS = ["a", "b", "c", "d", "e", "m1", "m2", ""]
-SCORES = ["0", "1", "-1", "2.5", "-2.5", "3", "1e3", "0.1", "inf", "-inf", "+inf", "1e-5",
-          "10", "1.5e300", "-0"]
+# Dyadic, so that sums with the dyadic increments below are exact (see above); decimal
+# formatting of non-dyadic scores has a test of its own.
+SCORES = ["0", "1", "-1", "2.5", "-2.5", "3", "1e3", "0.375", "inf", "-inf", "+inf",
+          "0.0078125", "10", "1.5e300", "-0"]
 BAD_SCORES = ["nan", "abc", "", " 1", "1 ", "1e400"]
 BOUNDS = ["-inf", "+inf", "inf", "0", "1", "(1", "2.5", "(2.5", "-1", "(-inf", "(+inf", "3",
           "x", "(x", "(", "nan"]
@@ -199,6 +201,17 @@ class ZsetAgainstRedis(unittest.TestCase):
                 argv = command(rng)
                 want, got = run(self.real, argv), run(self.sim, argv)
                 self.assertEqual(got, want, "seed=%d step=%d %s" % (seed, step, argv))
+
+    def test_score_formatting(self):
+        scores = ["0.1", "1e-5", "1e20", "1.5e300", "-0", "123456789012345678", "4.9e-324",
+                  "1e16", "0.30000000000000004", "-2.5", "inf", "-inf", "3", "1e400", " 1",
+                  "(1", "0x10", "infinity"]
+        for i, score in enumerate(scores):
+            argv = ["ZADD", "fmt", score, "m%d" % i]
+            self.assertEqual(run(self.sim, argv), run(self.real, argv), argv)
+        for argv in (["ZRANGE", "fmt", "0", "-1", "WITHSCORES"],
+                     ["ZINCRBY", "fmt", "0.2", "m0"], ["ZRANGEBYSCORE", "fmt", " 1", "1e400"]):
+            self.assertEqual(run(self.sim, argv), run(self.real, argv), argv)
 
     def test_hll_counts_match_on_many_elements(self):
         for n in (0, 1, 10, 100, 1000, 20000):

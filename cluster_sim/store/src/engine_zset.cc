@@ -306,6 +306,18 @@ std::optional<Reply> CheckZset(const Ctx& c, std::string_view key) {
   return std::nullopt;
 }
 
+// Adds `by` to a present member whose score becomes `next` (not NaN). Finite steps go to
+// the member's counter, so concurrent increments add up; an infinite step, or a result or
+// step too large for the counter's running sums to stay finite, is a ZADD of `next`
+// instead (the running sums of a counter cannot come back from infinity).
+void Increment(Ctx& c, const std::string& key, const std::string& member, double by, double next) {
+  if (std::isfinite(next) && std::fabs(by) < 1e300) {
+    c.ks.ZIncrBy(key, member, by, c.delta);
+  } else {
+    c.ks.ZAdd(key, member, next, c.now_us, c.delta);
+  }
+}
+
 }  // namespace
 
 Reply ZAdd(Ctx& c) {
@@ -364,7 +376,7 @@ Reply ZAdd(Ctx& c) {
         c.ks.ZAdd(key, member, score, c.now_us, c.delta);  // re-tags: add wins over a ZREM
         c.wrote = true;
       } else if (score != *cur) {
-        c.ks.ZIncrBy(key, member, scores[k], c.delta);
+        Increment(c, key, member, scores[k], score);
         c.wrote = true;
       }
       if (score != *cur) ++updated;
@@ -402,7 +414,8 @@ Reply ZIncrBy(Ctx& c) {
     c.wrote = false;
     return Reply::Bulk(crdt::FormatScore(*cur));
   }
-  return Reply::Bulk(crdt::FormatScore(c.ks.ZIncrBy(key, c.argv[3], by, c.delta)));
+  Increment(c, key, c.argv[3], by, next);
+  return Reply::Bulk(crdt::FormatScore(*ZsetOf(c, key)->Score(c.argv[3])));
 }
 
 Reply ZRem(Ctx& c) {

@@ -23,7 +23,9 @@
 // - Floating point: increments of one replica are summed into its p (or n) before being
 //   added to the base, so a long run of ZINCRBY with non-dyadic steps (0.1) can differ
 //   from a sequential Redis in the last bit. A sum that is NaN (+inf and -inf increments
-//   made concurrently) reads as 0; the engine refuses local steps that would give NaN.
+//   made concurrently) reads as 0; the engine refuses local steps that would give NaN, and
+//   turns infinite steps (and results) into ZADDs, since a running sum that reached
+//   infinity would swallow every later step of its replica.
 //
 // The ordered index: every present member is in an order-statistic red-black tree keyed
 // by (score, member bytes), as Redis's skiplist: ranks, score and lex ranges are
