@@ -200,14 +200,10 @@ size_t ZsetStore::Rank(std::string_view member) const {
   return index_.order_of_key(Item{it->second.score, &it->first});
 }
 
-ZsetMember& ZsetStore::Touch(std::string_view member) {
+ZsetStore::Members::iterator ZsetStore::FindOrAdd(std::string_view member) {
   auto it = members_.find(member);
   if (it == members_.end()) it = members_.emplace(std::string(member), ZsetMember()).first;
-  return it->second;
-}
-
-ZsetMember& ZsetStore::TouchDelta(ZsetStore* delta, std::string_view member) {
-  return delta->Touch(member);  // a delta's members are refreshed when it is joined or read
+  return it;
 }
 
 void ZsetStore::Reindex(Members::iterator it, bool was_present, double was_score) {
@@ -221,12 +217,11 @@ void ZsetStore::Drop(Members::iterator it) { members_.erase(it); }
 
 bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t timestamp_us,
                     CausalContext* cc, ZsetStore* delta, CausalContext* delta_cc) {
-  auto it = members_.find(member);
-  if (it == members_.end()) it = members_.emplace(std::string(member), ZsetMember()).first;
+  auto it = FindOrAdd(member);
   ZsetMember& v = it->second;
   const bool was_present = v.present;
   const double was_score = v.score;
-  ZsetMember* d = delta ? &TouchDelta(delta, member) : nullptr;
+  ZsetMember* d = delta ? &delta->FindOrAdd(member)->second : nullptr;
   v.base.Assign(r, timestamp_us, ScoreBytes(score), cc, d ? &d->base : nullptr, delta_cc);
   v.incr.ResetInto(d ? &d->incr : nullptr);
   Reindex(it, was_present, was_score);
@@ -235,12 +230,11 @@ bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t 
 }
 
 double ZsetStore::IncrBy(std::string_view member, double by, ReplicaId r, ZsetStore* delta) {
-  auto it = members_.find(member);
-  if (it == members_.end()) it = members_.emplace(std::string(member), ZsetMember()).first;
+  auto it = FindOrAdd(member);
   ZsetMember& v = it->second;
   const bool was_present = v.present;
   const double was_score = v.score;
-  ZsetMember* d = delta ? &TouchDelta(delta, member) : nullptr;
+  ZsetMember* d = delta ? &delta->FindOrAdd(member)->second : nullptr;
   v.incr.Add(r, by, d ? &d->incr : nullptr);
   Reindex(it, was_present, was_score);
   if (d) delta->Reindex(delta->members_.find(member), d->present, d->score);
@@ -252,7 +246,7 @@ bool ZsetStore::Remove(std::string_view member, ZsetStore* delta, CausalContext*
   if (it == members_.end() || !it->second.present) return false;
   ZsetMember& v = it->second;
   const double was_score = v.score;
-  ZsetMember* d = delta ? &TouchDelta(delta, member) : nullptr;
+  ZsetMember* d = delta ? &delta->FindOrAdd(member)->second : nullptr;
   v.base.Clear(d ? &d->base : nullptr, delta_cc);
   v.incr.ResetInto(d ? &d->incr : nullptr);
   Reindex(it, true, was_score);
@@ -272,8 +266,7 @@ size_t ZsetStore::Clear(ZsetStore* delta, CausalContext* delta_cc) {
 void ZsetStore::JoinMember(std::string_view member, const ZsetMember& other,
                            const CausalContext& my_cc, const CausalContext& other_cc,
                            bool keep_empty) {
-  auto it = members_.find(member);
-  if (it == members_.end()) it = members_.emplace(std::string(member), ZsetMember()).first;
+  auto it = FindOrAdd(member);
   ZsetMember& v = it->second;
   const bool was_present = v.present;
   const double was_score = v.score;

@@ -117,60 +117,89 @@ std::vector<ZsetStore::Item> ByRank(const ZsetStore& z, int64_t start, int64_t e
 
 // Members in a score range, ascending (or descending), after skipping `offset` and at
 // most `limit` of them (limit < 0: all), as genericZrangebyscoreCommand.
+// LIMIT offset count over the items of a range, in walk order (count < 0: all).
+class Window {
+ public:
+  Window(int64_t offset, int64_t limit) : offset_(offset), limit_(limit) {}
+  // False once the window is full (stop walking).
+  bool Offer(const ZsetStore::Item& item) {
+    if (offset_ > 0) {
+      --offset_;
+      return true;
+    }
+    if (limit_ == 0) return false;
+    out_.push_back(item);
+    if (limit_ > 0) --limit_;
+    return true;
+  }
+  std::vector<ZsetStore::Item> Take() { return std::move(out_); }
+
+ private:
+  int64_t offset_, limit_;
+  std::vector<ZsetStore::Item> out_;
+};
+
+// As genericZrangebyscoreCommand: a negative offset, or one past the end, is empty.
+bool OffsetOutside(const ZsetStore& z, int64_t offset) {
+  return offset < 0 || (offset > 0 && offset >= static_cast<int64_t>(z.size()));
+}
+
+// Members in a score range, ascending (or descending), after skipping `offset` and at
+// most `limit` of them (limit < 0: all).
 std::vector<ZsetStore::Item> ByScore(const ZsetStore& z, const ScoreRange& r, bool rev,
                                      int64_t offset, int64_t limit) {
-  std::vector<ZsetStore::Item> out;
-  if (offset < 0 || (offset > 0 && offset >= static_cast<int64_t>(z.size()))) return out;
+  if (OffsetOutside(z, offset)) return {};
+  Window w(offset, limit);
   const ZsetStore::Index& idx = z.index();
   static const std::string kNoMember;
   if (!rev) {
     auto it = idx.lower_bound(ZsetStore::Item{r.min, &kNoMember});
     while (it != idx.end() && !r.GteMin(it->score)) ++it;
-    for (; it != idx.end() && r.LteMax(it->score); ++it) {
-      if (offset > 0) {
-        --offset;
-        continue;
-      }
-      if (limit == 0) break;
-      out.push_back(*it);
-      if (limit > 0) --limit;
+    for (; it != idx.end() && r.LteMax(it->score) && w.Offer(*it); ++it) {
     }
   } else {
-    // The first item above max, then walk down.
-    auto above = idx.lower_bound(ZsetStore::Item{r.max, &kNoMember});
-    while (above != idx.end() && above->score <= r.max) ++above;
-    auto it = above;
+    // From the first item above max, walk down.
+    auto it = idx.lower_bound(ZsetStore::Item{r.max, &kNoMember});
+    while (it != idx.end() && it->score <= r.max) ++it;
     while (it != idx.begin()) {
       --it;
       if (!r.LteMax(it->score)) continue;
-      if (!r.GteMin(it->score)) break;
-      if (offset > 0) {
-        --offset;
-        continue;
-      }
-      if (limit == 0) break;
-      out.push_back(*it);
-      if (limit > 0) --limit;
+      if (!r.GteMin(it->score) || !w.Offer(*it)) break;
     }
   }
-  return out;
+  return w.Take();
 }
 
+// As Redis walks a listpack (zzlFirstInLexRange, zzlLastInLexRange and the range loop of
+// genericZrangebylexCommand), in score order: lex ranges are meant for members of equal
+// scores, and with mixed scores this gives Redis's answers, not a filter. Empty when the
+// bounds cross, the last member is below min or the first above max; else from the first
+// member >= min (the last <= max when reversed), which must be in range, skip `offset`
+// members unchecked, then take members while they stay <= max (>= min).
 std::vector<ZsetStore::Item> ByLex(const ZsetStore& z, const LexRange& r, bool rev, int64_t offset,
                                    int64_t limit) {
+  if (OffsetOutside(z, offset)) return {};
+  const std::vector<ZsetStore::Item> all(z.index().begin(), z.index().end());
+  auto rank = [](const LexBound& b) {
+    return b.kind == LexBound::kMinusInf ? 0 : b.kind == LexBound::kValue ? 1 : 2;
+  };
+  const int cmp = rank(r.min) != rank(r.max) ? rank(r.min) - rank(r.max)
+                  : rank(r.min) == 1         ? r.min.value.compare(r.max.value)
+                                             : 0;
+  if (all.empty() || cmp > 0 || (cmp == 0 && (r.min.ex || r.max.ex)) ||
+      !r.GteMin(*all.back().member) || !r.LteMax(*all.front().member)) {
+    return {};
+  }
+  const int64_t n = static_cast<int64_t>(all.size());
+  const int64_t step = rev ? -1 : 1;
+  int64_t i = rev ? n - 1 : 0;
+  while (i >= 0 && i < n && !(rev ? r.LteMax(*all[i].member) : r.GteMin(*all[i].member))) i += step;
+  if (i < 0 || i >= n || !(rev ? r.GteMin(*all[i].member) : r.LteMax(*all[i].member))) return {};
+  i += step * offset;
   std::vector<ZsetStore::Item> out;
-  if (offset < 0 || (offset > 0 && offset >= static_cast<int64_t>(z.size()))) return out;
-  std::vector<ZsetStore::Item> all(z.index().begin(), z.index().end());
-  if (rev) std::reverse(all.begin(), all.end());
-  for (const ZsetStore::Item& item : all) {
-    if (!r.GteMin(*item.member) || !r.LteMax(*item.member)) continue;
-    if (offset > 0) {
-      --offset;
-      continue;
-    }
-    if (limit == 0) break;
-    out.push_back(item);
-    if (limit > 0) --limit;
+  for (; i >= 0 && i < n && limit != 0; i += step, --limit) {
+    if (!(rev ? r.GteMin(*all[i].member) : r.LteMax(*all[i].member))) break;
+    out.push_back(all[i]);
   }
   return out;
 }
@@ -198,7 +227,6 @@ Reply RangeGeneric(Ctx& c, size_t first, const std::string& src, const std::stri
                    RangeType type, int direction /* 0 auto, 1 forward, -1 reverse */) {
   bool withscores = false;
   int64_t offset = 0, limit = -1;
-  bool has_limit = false;
   for (size_t j = first + 2; j < c.argv.size(); ++j) {
     const size_t left = c.argv.size() - j - 1;
     const std::string& a = c.argv[j];
@@ -208,7 +236,6 @@ Reply RangeGeneric(Ctx& c, size_t first, const std::string& src, const std::stri
       if (!ParseLong(c.argv[j + 1], &offset) || !ParseLong(c.argv[j + 2], &limit)) {
         return Err(kNotInteger);
       }
-      has_limit = true;
       j += 2;
     } else if (direction == 0 && IEquals(a, "rev")) {
       direction = -1;
@@ -222,7 +249,7 @@ Reply RangeGeneric(Ctx& c, size_t first, const std::string& src, const std::stri
   }
   if (direction == 0) direction = 1;
   if (type == RangeType::kAuto) type = RangeType::kRank;
-  if (has_limit && type == RangeType::kRank) {
+  if (limit != -1 && type == RangeType::kRank) {  // as Redis: LIMIT x -1 passes
     return Err(
         "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or "
         "BYLEX");
@@ -277,6 +304,18 @@ Reply RangeGeneric(Ctx& c, size_t first, const std::string& src, const std::stri
 std::optional<Reply> CheckZset(const Ctx& c, std::string_view key) {
   if (!TypeIs(c, key, Type::kZset)) return Err(kWrongType);
   return std::nullopt;
+}
+
+// Adds `by` to a present member whose score becomes `next` (not NaN). Finite steps go to
+// the member's counter, so concurrent increments add up; an infinite step, or a result or
+// step too large for the counter's running sums to stay finite, is a ZADD of `next`
+// instead (the running sums of a counter cannot come back from infinity).
+void Increment(Ctx& c, const std::string& key, const std::string& member, double by, double next) {
+  if (std::isfinite(next) && std::fabs(by) < 1e300) {
+    c.ks.ZIncrBy(key, member, by, c.delta);
+  } else {
+    c.ks.ZAdd(key, member, next, c.now_us, c.delta);
+  }
 }
 
 }  // namespace
@@ -337,7 +376,7 @@ Reply ZAdd(Ctx& c) {
         c.ks.ZAdd(key, member, score, c.now_us, c.delta);  // re-tags: add wins over a ZREM
         c.wrote = true;
       } else if (score != *cur) {
-        c.ks.ZIncrBy(key, member, scores[k], c.delta);
+        Increment(c, key, member, scores[k], score);
         c.wrote = true;
       }
       if (score != *cur) ++updated;
@@ -375,7 +414,8 @@ Reply ZIncrBy(Ctx& c) {
     c.wrote = false;
     return Reply::Bulk(crdt::FormatScore(*cur));
   }
-  return Reply::Bulk(crdt::FormatScore(c.ks.ZIncrBy(key, c.argv[3], by, c.delta)));
+  Increment(c, key, c.argv[3], by, next);
+  return Reply::Bulk(crdt::FormatScore(*ZsetOf(c, key)->Score(c.argv[3])));
 }
 
 Reply ZRem(Ctx& c) {
@@ -513,6 +553,22 @@ Reply SetOp(Ctx& c, bool union_op) {
   }
   if (numkeys > static_cast<int64_t>(c.argv.size()) - 3) return Err(kSyntax);
   const size_t n = static_cast<size_t>(numkeys);
+  // Inputs: member -> score, per key (absent keys are empty). Types are checked before
+  // the options are parsed, as in Redis.
+  std::vector<std::vector<std::pair<std::string, double>>> inputs(n);
+  for (size_t k = 0; k < n; ++k) {
+    const std::string& key = c.argv[3 + k];
+    const Type t = c.ks.TypeOf(key);
+    if (t == Type::kZset) {
+      for (const auto& item : ZsetOf(c, key)->index())
+        inputs[k].emplace_back(*item.member, item.score);
+    } else if (t == Type::kSet) {
+      for (std::string& m : c.ks.Members(key)) inputs[k].emplace_back(std::move(m), 1.0);
+    } else if (t != Type::kNone) {
+      return Err(kWrongType);
+    }
+    std::sort(inputs[k].begin(), inputs[k].end());
+  }
   std::vector<double> weights(n, 1.0);
   enum { kSum, kMin, kMax } aggregate = kSum;
   for (size_t j = 3 + n; j < c.argv.size(); ++j) {
@@ -539,21 +595,6 @@ Reply SetOp(Ctx& c, bool union_op) {
     } else {
       return Err(kSyntax);
     }
-  }
-  // Inputs: member -> score, per key (absent keys are empty).
-  std::vector<std::vector<std::pair<std::string, double>>> inputs(n);
-  for (size_t k = 0; k < n; ++k) {
-    const std::string& key = c.argv[3 + k];
-    const Type t = c.ks.TypeOf(key);
-    if (t == Type::kZset) {
-      for (const auto& item : ZsetOf(c, key)->index())
-        inputs[k].emplace_back(*item.member, item.score);
-    } else if (t == Type::kSet) {
-      for (std::string& m : c.ks.Members(key)) inputs[k].emplace_back(std::move(m), 1.0);
-    } else if (t != Type::kNone) {
-      return Err(kWrongType);
-    }
-    std::sort(inputs[k].begin(), inputs[k].end());
   }
   auto weighted = [](double v, double w) {
     double s = v * w;

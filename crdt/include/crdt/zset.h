@@ -23,7 +23,9 @@
 // - Floating point: increments of one replica are summed into its p (or n) before being
 //   added to the base, so a long run of ZINCRBY with non-dyadic steps (0.1) can differ
 //   from a sequential Redis in the last bit. A sum that is NaN (+inf and -inf increments
-//   made concurrently) reads as 0; the engine refuses local steps that would give NaN.
+//   made concurrently) reads as 0; the engine refuses local steps that would give NaN, and
+//   turns infinite steps (and results) into ZADDs, since a running sum that reached
+//   infinity would swallow every later step of its replica.
 //
 // The ordered index: every present member is in an order-statistic red-black tree keyed
 // by (score, member bytes), as Redis's skiplist: ranks, score and lex ranges are
@@ -168,8 +170,7 @@ class ZsetStore {
   };
   using Members = std::unordered_map<std::string, ZsetMember, Hash, std::equal_to<>>;
 
-  ZsetMember& Touch(std::string_view member);  // find or insert
-  static ZsetMember& TouchDelta(ZsetStore* delta, std::string_view member);
+  Members::iterator FindOrAdd(std::string_view member);
   // After member `it` changed: move it in the index (was: the state before the change).
   void Reindex(Members::iterator it, bool was_present, double was_score);
   void Drop(Members::iterator it);  // erases an entry with no metadata (and no index item)

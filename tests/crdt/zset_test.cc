@@ -1,0 +1,382 @@
+// Sorted sets and HyperLogLogs in the keyspace: the conflict rules of zset.h and hll.h,
+// lattice laws, and a randomized convergence test against an independent, event-based
+// model of the rule "score = last-write-wins base + increments not observed-removed".
+#include "crdt/zset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "crdt/hll.h"
+#include "crdt/keyspace.h"
+#include "test_util.h"
+
+namespace crdt {
+namespace {
+
+using crdt_test::Rng;
+using crdt_test::TestSeeds;
+
+ReplicaId R(uint16_t site) { return MakeReplicaId(site, 1); }
+
+std::optional<double> ScoreOf(const Keyspace& ks, std::string_view key, std::string_view m) {
+  const KeyValue* kv = ks.Find(key);
+  return kv ? kv->zset.Score(m) : std::nullopt;
+}
+
+// Applies `delta` to every other replica.
+void Broadcast(std::vector<Keyspace*> to, const Keyspace& delta) {
+  for (Keyspace* ks : to) ks->Merge(delta);
+}
+
+TEST(ZsetTest, ConcurrentIncrementsAddUp) {
+  Keyspace a(R(0)), b(R(1)), c(R(2));
+  Keyspace d = a.NewDelta();
+  a.ZAdd("lb", "m", 1.1, 100, &d);
+  Broadcast({&b, &c}, d);
+  Keyspace db = b.NewDelta(), dc = c.NewDelta();
+  b.ZIncrBy("lb", "m", 1.0, &db);
+  c.ZIncrBy("lb", "m", 1.0, &dc);
+  Broadcast({&a, &c}, db);
+  Broadcast({&a, &b}, dc);
+  for (Keyspace* ks : {&a, &b, &c}) {
+    EXPECT_EQ(FormatScore(*ScoreOf(*ks, "lb", "m")), "3.1000000000000001");
+    EXPECT_EQ(ks->Dump("lb"), "{m: 3.1000000000000001}");
+  }
+  EXPECT_TRUE(a == b && b == c);
+}
+
+TEST(ZsetTest, RemoveConcurrentWithIncrementLeavesTheIncrement) {
+  Keyspace a(R(0)), b(R(1));
+  Keyspace d = a.NewDelta();
+  a.ZAdd("lb", "m", 4.1, 100, &d);
+  b.Merge(d);
+  Keyspace da = a.NewDelta(), db = b.NewDelta();
+  EXPECT_TRUE(a.ZRem("lb", "m", &da));
+  b.ZIncrBy("lb", "m", 2.0, &db);
+  a.Merge(db);
+  b.Merge(da);
+  EXPECT_EQ(*ScoreOf(a, "lb", "m"), 2.0);
+  EXPECT_EQ(*ScoreOf(b, "lb", "m"), 2.0);
+  EXPECT_TRUE(a == b);
+}
+
+TEST(ZsetTest, ConcurrentAddsLastWriteWinsTiesToTheLowerSite) {
+  for (int64_t tb : {50, 100, 150}) {
+    Keyspace a(R(0)), b(R(1));
+    Keyspace da = a.NewDelta(), db = b.NewDelta();
+    a.ZAdd("lb", "m", 1, 100, &da);
+    b.ZAdd("lb", "m", 2, tb, &db);
+    a.Merge(db);
+    b.Merge(da);
+    const double want = tb > 100 ? 2 : 1;  // a tie goes to site 0 (the name sorting first)
+    EXPECT_EQ(*ScoreOf(a, "lb", "m"), want) << tb;
+    EXPECT_EQ(*ScoreOf(b, "lb", "m"), want) << tb;
+  }
+}
+
+TEST(ZsetTest, AddConcurrentWithIncrementKeepsTheIncrement) {
+  Keyspace a(R(0)), b(R(1));
+  Keyspace d = a.NewDelta();
+  a.ZAdd("lb", "m", 10, 100, &d);
+  b.Merge(d);
+  Keyspace da = a.NewDelta(), db = b.NewDelta();
+  a.ZAdd("lb", "m", 20, 200, &da);
+  b.ZIncrBy("lb", "m", 5, &db);
+  a.Merge(db);
+  b.Merge(da);
+  EXPECT_EQ(*ScoreOf(a, "lb", "m"), 25);
+  EXPECT_TRUE(a == b);
+}
+
+TEST(ZsetTest, DelIsObservedRemoveAndTheIndexFollowsMerges) {
+  Keyspace a(R(0)), b(R(1));
+  Keyspace d = a.NewDelta();
+  for (int i = 0; i < 50; ++i) a.ZAdd("lb", "m" + std::to_string(i), 50 - i, 1, &d);
+  b.Merge(d);
+  Keyspace da = a.NewDelta(), db = b.NewDelta();
+  EXPECT_TRUE(a.Del("lb", &da));
+  b.ZAdd("lb", "late", 7, 2, &db);
+  a.Merge(db);
+  b.Merge(da);
+  EXPECT_EQ(a.Dump("lb"), "{late: 7}");
+  EXPECT_EQ(b.Dump("lb"), "{late: 7}");
+  EXPECT_EQ(a.TypeOf("lb"), KeyValue::Type::kZset);
+}
+
+TEST(ZsetTest, EncodeDecodeRoundTripsAndRejectsHostileInput) {
+  Keyspace a(R(0));
+  Keyspace d = a.NewDelta();
+  a.ZAdd("lb", "x", 1.5, 1, &d);
+  a.ZIncrBy("lb", "x", -0.25, &d);
+  a.ZAdd("lb", "y", -INFINITY, 1, &d);
+  std::vector<std::string_view> els = {"p", "q"};
+  a.PfAdd("h", els, &d);
+  std::string err;
+  auto back = Keyspace::Decode(a.Encode(), R(0), &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_TRUE(*back == a);
+  EXPECT_EQ(back->DumpAll(), a.DumpAll());
+  auto dback = Keyspace::Decode(d.Encode(), R(0), &err);
+  ASSERT_TRUE(dback) << err;
+  EXPECT_TRUE(*dback == d);
+  // Every truncation and every single-byte corruption decodes or fails cleanly.
+  const std::string bytes = a.Encode();
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(Keyspace::Decode(bytes.substr(0, n), R(0), &err)) << n;
+  }
+  Rng rng(7);
+  for (int i = 0; i < 3000; ++i) {
+    std::string bad = bytes;
+    bad[rng.Uniform(bad.size())] = static_cast<char>(rng.Uniform(256));
+    if (rng.OneIn(3)) bad[rng.Uniform(bad.size())] = static_cast<char>(rng.Uniform(256));
+    auto r = Keyspace::Decode(bad, R(0), &err);
+    if (r) (void)r->DumpAll();  // whatever decodes must be usable
+    Keyspace m(R(1));
+    (void)m.MergeEncoded(bad, &err);
+  }
+}
+
+TEST(HllTest, CountsAsRedisAndMergesByMaximum) {
+  // PFADD of u0..u9 then PFCOUNT on Redis 7 answers 10; 1000 distinct answers 1001 on
+  // Redis (differential test: tests/server/zset_redis_test.py checks many sizes).
+  HllStore h;
+  std::vector<std::string> names;
+  for (int i = 0; i < 10; ++i) names.push_back("u" + std::to_string(i));
+  std::vector<std::string_view> views(names.begin(), names.end());
+  EXPECT_TRUE(h.Add(views, nullptr));
+  EXPECT_EQ(h.Count(), 10u);
+  EXPECT_FALSE(h.Add(views, nullptr));
+  HllStore empty;
+  EXPECT_EQ(empty.Count(), 0u);
+  EXPECT_EQ(h.RedisDense().size(), 12304u);
+}
+
+TEST(HllTest, DeleteWinsOverAConcurrentAdd) {
+  Keyspace a(R(0)), b(R(1));
+  Keyspace d = a.NewDelta();
+  std::vector<std::string_view> x = {"x"}, y = {"y"}, z = {"z"};
+  a.PfAdd("h", x, &d);
+  b.Merge(d);
+  Keyspace da = a.NewDelta(), db = b.NewDelta();
+  EXPECT_TRUE(a.Del("h", &da));
+  b.PfAdd("h", y, &db);
+  a.Merge(db);
+  b.Merge(da);
+  EXPECT_EQ(a.TypeOf("h"), KeyValue::Type::kNone);
+  EXPECT_EQ(b.TypeOf("h"), KeyValue::Type::kNone);
+  EXPECT_TRUE(a == b);
+  // An add that observed the DEL survives.
+  Keyspace d2 = b.NewDelta();
+  b.PfAdd("h", z, &d2);
+  a.Merge(d2);
+  EXPECT_EQ(a.Dump("h"), "hll(1)");
+  EXPECT_TRUE(a == b);
+}
+
+// ---- randomized: convergence and the independent model ----
+
+struct Event {
+  enum Kind { kAdd, kIncr, kRem, kDel } kind;
+  int origin;
+  int seq;  // per origin, from 1
+  std::string member;
+  double value;
+  int64_t ts;
+  std::set<int> observed;  // ids of events the origin had received (its own included)
+};
+
+// The model: a member's score from the events alone (no CRDT code).
+std::map<std::string, double> ModelScores(const std::vector<Event>& ev) {
+  auto covers = [&](const Event& x, size_t i) {  // does x (a reset of i's member) cancel i?
+    const Event& e = ev[i];
+    if (x.kind == Event::kIncr || &x == &e) return false;
+    if (x.kind != Event::kDel && x.member != e.member) return false;
+    if (e.kind == Event::kIncr) {               // counters are cumulative: a later step of the same
+      for (size_t j = 0; j < ev.size(); ++j) {  // origin on the same member covers it
+        const Event& f = ev[j];
+        if (f.kind == Event::kIncr && f.origin == e.origin && f.member == e.member &&
+            f.seq >= e.seq && x.observed.count(static_cast<int>(j))) {
+          return true;
+        }
+      }
+      return false;
+    }
+    return x.observed.count(static_cast<int>(i)) > 0;
+  };
+  std::map<std::string, double> out;
+  std::set<std::string> members;
+  for (const Event& e : ev) members.insert(e.member);
+  for (const std::string& m : members) {
+    const Event* winner = nullptr;
+    bool live_incr = false;
+    std::map<int, std::pair<double, double>> sums;  // origin -> (positive, negative)
+    for (size_t i = 0; i < ev.size(); ++i) {
+      const Event& e = ev[i];
+      if (e.member != m || (e.kind != Event::kAdd && e.kind != Event::kIncr)) continue;
+      bool cancelled = false;
+      for (const Event& x : ev) cancelled |= covers(x, i);
+      if (cancelled) continue;
+      if (e.kind == Event::kAdd) {
+        if (winner == nullptr || e.ts > winner->ts ||
+            (e.ts == winner->ts && e.origin < winner->origin)) {
+          winner = &e;
+        }
+      } else {
+        live_incr = true;
+        (e.value > 0 ? sums[e.origin].first : sums[e.origin].second) += std::fabs(e.value);
+      }
+    }
+    if (winner == nullptr && !live_incr) continue;
+    double s = winner ? winner->value : 0;
+    for (const auto& [o, pn] : sums) s += pn.first - pn.second;
+    out[m] = s;
+  }
+  return out;
+}
+
+TEST(ZsetTest, RandomizedConvergenceMatchesTheModel) {
+  for (uint64_t seed : TestSeeds(40, 0x25E7)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    constexpr int kN = 3;
+    std::vector<Keyspace> ks;
+    for (int r = 0; r < kN; ++r) ks.emplace_back(R(static_cast<uint16_t>(r)));
+    std::vector<Event> events;
+    std::vector<Keyspace> deltas;
+    std::vector<std::set<int>> received(kN);
+    std::vector<std::vector<size_t>> inbox(kN);  // per replica: delta ids not yet merged
+    std::vector<int> seq(kN, 0);
+    const std::vector<std::string> members = {"a", "b", "c"};
+    const std::vector<double> steps = {0.5, -0.25, 1, 2, -3};
+    for (int step = 0; step < 60; ++step) {
+      const int r = static_cast<int>(rng.Uniform(kN));
+      if (rng.OneIn(3) && !inbox[r].empty()) {
+        // Deliver a random pending delta (origins' deltas in FIFO order per origin).
+        size_t k = rng.Uniform(inbox[r].size());
+        size_t id = inbox[r][k];
+        for (size_t j = 0; j < k; ++j) {
+          if (events[inbox[r][j]].origin == events[id].origin) {
+            id = inbox[r][j];
+            k = j;
+            break;
+          }
+        }
+        ks[r].Merge(deltas[id]);
+        if (rng.OneIn(4)) ks[r].Merge(deltas[id]);  // duplicated
+        received[r].insert(static_cast<int>(id));
+        inbox[r].erase(inbox[r].begin() + static_cast<ptrdiff_t>(k));
+        continue;
+      }
+      Event e{Event::kAdd, r, ++seq[r], rng.Pick(members), 0, rng.Range(1, 4), {}};
+      Keyspace d = ks[r].NewDelta();
+      const uint64_t what = rng.Uniform(10);
+      if (what < 4) {
+        e.value = static_cast<double>(rng.Range(-3, 3));
+        ks[r].ZAdd("z", e.member, e.value, e.ts, &d);
+      } else if (what < 8) {
+        e.kind = Event::kIncr;
+        e.value = rng.Pick(steps);
+        ks[r].ZIncrBy("z", e.member, e.value, &d);
+      } else if (what < 9) {
+        e.kind = Event::kRem;
+        ks[r].ZRem("z", e.member, &d);
+      } else {
+        e.kind = Event::kDel;
+        e.member.clear();
+        ks[r].Del("z", &d);
+      }
+      if (rng.OneIn(3)) {
+        std::string el = "e" + std::to_string(rng.Uniform(20));
+        ks[r].PfAdd("h", {el}, &d);
+      }
+      if (rng.OneIn(15)) ks[r].Del("h", &d);
+      const int id = static_cast<int>(events.size());
+      received[r].insert(id);
+      e.observed = received[r];
+      events.push_back(e);
+      deltas.push_back(d);
+      for (int o = 0; o < kN; ++o) {
+        if (o != r) inbox[o].push_back(static_cast<size_t>(id));
+      }
+    }
+    // Deliver everything left, shuffled (FIFO per origin), then compare.
+    for (int r = 0; r < kN; ++r) {
+      while (!inbox[r].empty()) {
+        size_t k = rng.Uniform(inbox[r].size());
+        for (size_t j = 0; j < k; ++j) {
+          if (events[inbox[r][j]].origin == events[inbox[r][k]].origin) {
+            k = j;
+            break;
+          }
+        }
+        ks[r].Merge(deltas[inbox[r][k]]);
+        inbox[r].erase(inbox[r].begin() + static_cast<ptrdiff_t>(k));
+      }
+    }
+    for (int r = 1; r < kN; ++r) {
+      EXPECT_TRUE(ks[r] == ks[0]) << r;
+      EXPECT_EQ(ks[r].DumpAll(), ks[0].DumpAll());
+    }
+    // Full-state merges agree too.
+    Keyspace full(R(9));
+    for (const Keyspace& k : ks) full.Merge(k);
+    EXPECT_EQ(full.DumpAll(), ks[0].DumpAll());
+    std::map<std::string, double> model = ModelScores(events);
+    const KeyValue* kv = ks[0].Find("z");
+    std::map<std::string, double> got;
+    if (kv) {
+      for (const auto& item : kv->zset.index()) got[*item.member] = item.score;
+      // The index is ordered by (score, member).
+      EXPECT_TRUE(
+          std::is_sorted(kv->zset.index().begin(), kv->zset.index().end(), ZsetStore::ItemLess()));
+    }
+    EXPECT_EQ(got, model);
+  }
+}
+
+TEST(ZsetTest, JoinIsIdempotentCommutativeAssociative) {
+  for (uint64_t seed : TestSeeds(20, 0x1A77)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    std::vector<Keyspace> ks;
+    for (int r = 0; r < 3; ++r) ks.emplace_back(R(static_cast<uint16_t>(r)));
+    for (int i = 0; i < 40; ++i) {
+      Keyspace& k = ks[rng.Uniform(3)];
+      std::string m(1, static_cast<char>('a' + rng.Uniform(4)));
+      switch (rng.Uniform(5)) {
+        case 0:
+          k.ZAdd("z", m, static_cast<double>(rng.Range(-5, 5)), rng.Range(1, 3), nullptr);
+          break;
+        case 1:
+          k.ZIncrBy("z", m, 0.5, nullptr);
+          break;
+        case 2:
+          k.ZRem("z", m, nullptr);
+          break;
+        case 3:
+          k.PfAdd("h", {m}, nullptr);
+          break;
+        default:
+          ks[rng.Uniform(3)].Merge(k);
+      }
+    }
+    auto join = [](Keyspace x, const Keyspace& y) {
+      x.Merge(y);
+      return x;
+    };
+    const Keyspace &a = ks[0], &b = ks[1], &c = ks[2];
+    EXPECT_TRUE(join(a, a) == a);
+    EXPECT_TRUE(join(a, b) == join(b, a));
+    EXPECT_TRUE(join(join(a, b), c) == join(a, join(b, c)));
+    EXPECT_EQ(join(a, b).DumpAll(), join(b, a).DumpAll());
+  }
+}
+
+}  // namespace
+}  // namespace crdt
