@@ -64,6 +64,7 @@ bool ListStore::Beats(const Entry& a, const Entry& b) {
 }
 
 size_t ListStore::LowerBound(const Entry& e) const {
+  if (entries_.empty() || Compare(entries_.back(), e) < 0) return entries_.size();  // appends
   auto it = std::lower_bound(entries_.begin(), entries_.end(), e,
                              [](const Entry& x, const Entry& y) { return Compare(x, y) < 0; });
   return static_cast<size_t>(it - entries_.begin());
@@ -249,28 +250,29 @@ void ListStore::Join(const ListStore& other, const CausalContext& my_cc,
   };
 
   if (other_complete) {
-    // CASE 1: a delta: visit its entries only, each by binary search (O(1) at the ends).
-    bool erased = false;
+    // CASE 1: a delta: visit its entries only, each by binary search, erasing or
+    // inserting in place (O(1) at the ends, where queues push and pop).
     for (const Entry& o : other.entries_) {
-      size_t i = LowerBound(o);
-      if (i < entries_.size() && Compare(entries_[i], o) == 0) {
-        join_both(entries_[i], o);
-        if (entries_[i].removed == 2 && !finish_removed(entries_[i])) erased = true;
+      const size_t i = LowerBound(o);
+      const auto at = entries_.begin() + static_cast<ptrdiff_t>(i);
+      if (i < entries_.size() && Compare(*at, o) == 0) {
+        join_both(*at, o);
+        if (at->removed == 2) {  // it was live
+          --live_;
+          if (!finish_removed(*at)) entries_.erase(at);
+        }
         continue;
       }
       std::optional<Entry> e = absent_here(o);
       if (!e) continue;
+      live_ += e->removed == 0 ? 1 : 0;
       if (i == entries_.size()) {
         entries_.push_back(std::move(*e));
       } else {
-        entries_.insert(entries_.begin() + static_cast<ptrdiff_t>(i), std::move(*e));
+        entries_.insert(at, std::move(*e));
       }
     }
-    if (erased) {
-      entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
-                                    [](const Entry& e) { return e.removed == 2; }),
-                     entries_.end());
-    }
+    return;
   } else {
     // CASE 2: a full state: merge the two sorted sequences; an element that only one side
     // holds survives unless the other side's context has seen it.
