@@ -90,7 +90,21 @@ ListStore::Entry ListStore::MakeBetween(const Entry* left, const Entry* right, D
     e.digit = 0;
     return e;
   }
-  // CASE 3: extend the left key by one level: greater than left, and below right unless
+  // CASE 3: at an end whose first digit is saturated (only hostile digits get there): the
+  // first deeper level of the neighbour's key with room, so pushes do not deepen keys.
+  const Entry* end = right == nullptr ? left : (left == nullptr ? right : nullptr);
+  for (size_t depth = 1; end != nullptr && depth < end->depth(); ++depth) {
+    const int64_t digit = end->level(depth).digit;
+    if (right == nullptr ? __builtin_add_overflow(digit, 1, &d)
+                         : __builtin_sub_overflow(digit, 1, &d)) {
+      continue;
+    }
+    e.digit = d;
+    e.extra = std::make_unique<Extra>();
+    for (size_t i = 0; i < depth; ++i) e.extra->prefix.push_back(end->level(i));
+    return e;
+  }
+  // CASE 4: extend the left key by one level: greater than left, and below right unless
   // left is a prefix of right, where the new level goes below right's next one.
   std::vector<Level> prefix;
   if (left != nullptr) {
