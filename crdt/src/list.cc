@@ -64,6 +64,7 @@ bool ListStore::Beats(const Entry& a, const Entry& b) {
 }
 
 size_t ListStore::LowerBound(const Entry& e) const {
+  if (entries_.empty() || Compare(entries_.back(), e) < 0) return entries_.size();  // appends
   auto it = std::lower_bound(entries_.begin(), entries_.end(), e,
                              [](const Entry& x, const Entry& y) { return Compare(x, y) < 0; });
   return static_cast<size_t>(it - entries_.begin());
@@ -89,7 +90,21 @@ ListStore::Entry ListStore::MakeBetween(const Entry* left, const Entry* right, D
     e.digit = 0;
     return e;
   }
-  // CASE 3: extend the left key by one level: greater than left, and below right unless
+  // CASE 3: at an end whose first digit is saturated (only hostile digits get there): the
+  // first deeper level of the neighbour's key with room, so pushes do not deepen keys.
+  const Entry* end = right == nullptr ? left : (left == nullptr ? right : nullptr);
+  for (size_t depth = 1; end != nullptr && depth < end->depth(); ++depth) {
+    const int64_t digit = end->level(depth).digit;
+    if (right == nullptr ? __builtin_add_overflow(digit, 1, &d)
+                         : __builtin_sub_overflow(digit, 1, &d)) {
+      continue;
+    }
+    e.digit = d;
+    e.extra = std::make_unique<Extra>();
+    for (size_t i = 0; i < depth; ++i) e.extra->prefix.push_back(end->level(i));
+    return e;
+  }
+  // CASE 4: extend the left key by one level: greater than left, and below right unless
   // left is a prefix of right, where the new level goes below right's next one.
   std::vector<Level> prefix;
   if (left != nullptr) {
@@ -249,28 +264,29 @@ void ListStore::Join(const ListStore& other, const CausalContext& my_cc,
   };
 
   if (other_complete) {
-    // CASE 1: a delta: visit its entries only, each by binary search (O(1) at the ends).
-    bool erased = false;
+    // CASE 1: a delta: visit its entries only, each by binary search, erasing or
+    // inserting in place (O(1) at the ends, where queues push and pop).
     for (const Entry& o : other.entries_) {
-      size_t i = LowerBound(o);
-      if (i < entries_.size() && Compare(entries_[i], o) == 0) {
-        join_both(entries_[i], o);
-        if (entries_[i].removed == 2 && !finish_removed(entries_[i])) erased = true;
+      const size_t i = LowerBound(o);
+      const auto at = entries_.begin() + static_cast<ptrdiff_t>(i);
+      if (i < entries_.size() && Compare(*at, o) == 0) {
+        join_both(*at, o);
+        if (at->removed == 2) {  // it was live
+          --live_;
+          if (!finish_removed(*at)) entries_.erase(at);
+        }
         continue;
       }
       std::optional<Entry> e = absent_here(o);
       if (!e) continue;
+      live_ += e->removed == 0 ? 1 : 0;
       if (i == entries_.size()) {
         entries_.push_back(std::move(*e));
       } else {
-        entries_.insert(entries_.begin() + static_cast<ptrdiff_t>(i), std::move(*e));
+        entries_.insert(at, std::move(*e));
       }
     }
-    if (erased) {
-      entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
-                                    [](const Entry& e) { return e.removed == 2; }),
-                     entries_.end());
-    }
+    return;
   } else {
     // CASE 2: a full state: merge the two sorted sequences; an element that only one side
     // holds survives unless the other side's context has seen it.

@@ -286,6 +286,35 @@ TEST(ListTest, InsertsBetweenAdjacentElementsStayOrdered) {
   EXPECT_EQ(Values(*back, "l"), model);
 }
 
+// A peer's element at the largest digit (hostile or not) must not make every later push
+// one level deeper than the one before.
+TEST(ListTest, SaturatedDigitsDoNotDeepenKeys) {
+  for (int64_t digit : {INT64_MAX, INT64_MIN}) {
+    Encoder enc;
+    enc.PutVarint(1);
+    enc.PutByte(0);
+    enc.PutSigned(digit);
+    enc.PutDot(Dot{MakeReplicaId(9, 1), 1});
+    enc.PutBytes("peer");
+    Decoder dec(enc.str());
+    ListStore l;
+    ASSERT_TRUE(l.Decode(&dec)) << dec.error();
+    CausalContext cc;
+    cc.Add(Dot{MakeReplicaId(9, 1), 1});
+    std::vector<std::string> want = {"peer"};
+    for (int i = 0; i < 300; ++i) {
+      const bool at_tail = digit == INT64_MAX;
+      l.Insert(at_tail ? l.size() : 0, std::to_string(i), MakeReplicaId(1, 1), &cc, nullptr,
+               nullptr);
+      want.insert(at_tail ? want.end() : want.begin(), std::to_string(i));
+    }
+    EXPECT_EQ(l.Values(), want);
+    Encoder out;
+    l.Encode(&out);
+    EXPECT_LT(out.str().size(), 301u * 40) << "keys deepened";
+  }
+}
+
 TEST(ListTest, HostileEncodingsAreRejectedOrHarmless) {
   Keyspace a(MakeReplicaId(1, 1));
   Keyspace delta = a.NewDelta();

@@ -7,13 +7,14 @@ carry a per-run prefix and are deleted afterwards); the test is skipped when non
 unless CI=true. AASIM names the binary; AASIM_SEED=S replays one sequence."""
 import os
 import random
-import subprocess
-import tempfile
+import sys
 import unittest
 
 import redis
 
-AASIM = os.environ.get("AASIM", "aasim")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_test import Served  # noqa: E402  (the `aasim serve` process of a test)
+
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:16390/0")
 SEEDS = ([int(os.environ["AASIM_SEED"])] if os.environ.get("AASIM_SEED")
          else list(range(1, 31)))
@@ -99,26 +100,9 @@ class ListsAgainstRedis(unittest.TestCase):
             if os.environ.get("CI") == "true":
                 raise
             self.skipTest("no redis-server at " + REDIS_URL)
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-        path = os.path.join(self.dir.name, "one.yaml")
-        with open(path, "w") as f:
-            f.write("name: one region\nregions: [A]\nlinks:\n  default: { latency: 1ms }\n")
-        self.proc = subprocess.Popen([AASIM, "serve", path], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        self.addCleanup(self.stop)
-        line = self.proc.stdout.readline()
-        if not line:
-            raise AssertionError("aasim serve exited: " + self.proc.stderr.read())
-        self.sim = redis.Redis(host="127.0.0.1", port=int(line.split()[1].rsplit(":", 1)[1]),
-                               socket_timeout=10)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+        served = Served(self, "name: one region\nregions: [A]\nlinks:\n  default: { latency: 1ms }\n",
+                        regions=("A",))
+        self.sim = served.client("A")
 
     def test_random_sequences(self):
         prefix = "aasim-lists-%d:" % os.getpid()

@@ -29,7 +29,8 @@
 //
 // Metadata per element in memory: 32 bytes (the first-level digit, the id dot, and a
 // pointer to extra levels and an LSET write, both absent for pushed elements); encoded:
-// a flag byte, the zigzag digit (1 byte near the ends) and the dot (2 varints), 5-8 bytes.
+// a flag byte, the zigzag digit and the dot (2 varints): about 10 bytes at 5 replicas
+// (bench/RESULTS.md), whatever the number of replicas.
 //
 // Elements live in a deque sorted by key, so the ends, the index of any element (LINDEX,
 // LRANGE) and remote pushes at the ends are O(1); a key is found by binary search.
