@@ -24,6 +24,7 @@
 #include <functional>
 #include <iterator>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -33,6 +34,7 @@
 #include "crdt/aw_or_set.h"
 #include "crdt/bounded_counter.h"
 #include "crdt/causal_context.h"
+#include "crdt/expiry.h"
 #include "crdt/or_map.h"
 #include "crdt/string_value.h"
 
@@ -42,11 +44,14 @@ struct KeyValue {
   StringValueStore str;
   SetStore set;
   HashStore hash;
-  BoundedCounter bc;  // joined by its own rule, outside the causal context
+  BoundedCounter bc;   // joined by its own rule, outside the causal context
+  ExpiryStore expiry;  // the key's TTL (expiry.h); not a type, never visible alone
 
   enum class Type { kNone, kString, kHash, kSet, kBoundedCounter };
   Type VisibleType() const;
-  bool Empty() const { return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty(); }
+  bool Empty() const {
+    return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty() && expiry.empty();
+  }
   void Join(const KeyValue& other, const CausalContext& my_cc, const CausalContext& other_cc,
             bool other_complete, bool keep_empty);
   // Optional parts: a keyspace's header byte has the bit of each optional part that some
@@ -55,13 +60,15 @@ struct KeyValue {
   // them encodes as it did before they existed. A new type takes the next free bit.
   enum Part : uint8_t {
     kPartBoundedCounter = 1 << 1,
-    kKnownParts = kPartBoundedCounter,
+    kPartExpiry = 1 << 2,
+    kKnownParts = kPartBoundedCounter | kPartExpiry,
   };
   uint8_t Parts() const;  // the optional parts this value holds
   void Encode(Encoder* enc, uint8_t parts) const;
   bool Decode(Decoder* dec, uint8_t parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
-    return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc;
+    return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc &&
+           a.expiry == b.expiry;
   }
 };
 
@@ -83,6 +90,14 @@ class Keyspace {
   bool empty() const { return keys_.empty() && cc_.empty(); }
 
   // ---- reads ----
+  // Expiry (expiry.h): while HideDue(now_ms) is in force, every read below treats a key
+  // whose TTL is due (deadline <= now_ms, Unix milliseconds of the reader's wall clock) as
+  // absent; the command engine sets it for each command and ShowAll() ends it. Merges,
+  // mutators, Encode and operator== always see every key.
+  void HideDue(int64_t now_ms) { hide_due_ms_ = now_ms; }
+  void ShowAll() { hide_due_ms_ = kShowAll; }
+  // The key's deadline (Unix milliseconds) if it has a TTL (hidden keys read as absent).
+  std::optional<int64_t> Deadline(std::string_view key) const;
   Type TypeOf(std::string_view key) const;
   const KeyValue* Find(std::string_view key) const;
   std::optional<std::string> Get(std::string_view key) const;
@@ -92,8 +107,9 @@ class Keyspace {
   std::vector<std::string> Keys() const;  // visible keys, sorted
 
   // ---- writes (callers check types first; these do what they are told) ----
-  // SET: replaces whatever the key held (all observed parts).
-  void Set(std::string_view key, std::string_view value, int64_t timestamp_us, Keyspace* delta);
+  // SET: replaces whatever the key held (all observed parts, the TTL too unless keep_ttl).
+  void Set(std::string_view key, std::string_view value, int64_t timestamp_us, Keyspace* delta,
+           bool keep_ttl = false);
   IncrStatus IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta);
   bool SAdd(std::string_view key, std::string_view member, Keyspace* delta);  // true if added
   bool SRem(std::string_view key, std::string_view member, Keyspace* delta);  // true if removed
@@ -102,7 +118,26 @@ class Keyspace {
   IncrStatus HIncrBy(std::string_view key, std::string_view field, int64_t by, int64_t* new_value,
                      Keyspace* delta);
   bool HDel(std::string_view key, std::string_view field, Keyspace* delta);
-  bool Del(std::string_view key, Keyspace* delta);  // true if the key existed
+  // DEL: removes the observed parts and TTL entries, hidden or not; true if the key existed.
+  bool Del(std::string_view key, Keyspace* delta);
+  // TTL writes (expiry.h): a deadline (Unix milliseconds), a PERSIST, or removing the
+  // observed entries (true if there was one). Callers check that the key exists.
+  void Expire(std::string_view key, int64_t deadline_ms, Keyspace* delta);
+  void Persist(std::string_view key, Keyspace* delta);
+  bool ClearExpiry(std::string_view key, Keyspace* delta);
+  // Lazy expiry before a write: if `key` is hidden (HideDue) or holds nothing but TTL
+  // entries, deletes it (as Del) so that the write starts from an absent key, as in Redis.
+  // True if it wrote.
+  bool DropHidden(std::string_view key, Keyspace* delta);
+  // The expiry driver. Only the region whose entry won a key's TTL deletes the key when it
+  // is due; any region deletes it once the deadline plus `grace_ms` has passed (the winner
+  // may be down or cut off). NextExpiry: the earliest wall-clock time (Unix ms) at which
+  // ExpireDue would delete something here, nullopt if never. ExpireDue: deletes (as Del,
+  // observed-remove) each such key due at now_ms; true if it wrote into *delta.
+  // Cost: both visit every key that ever had a TTL entry here (pruned by ExpireDue).
+  std::optional<int64_t> NextExpiry(int64_t grace_ms) const;
+  bool HasExpiring() const { return !expiring_.empty(); }  // false: no key ever had a TTL
+  bool ExpireDue(int64_t now_ms, int64_t grace_ms, Keyspace* delta);
   // Bounded counter (BC.INCRBY, BC.DECRBY, BC.TRANSFER) as this replica; `to` is the
   // receiving replica. The delta gets the key's whole counter (a causal delta).
   BoundedStatus BcIncrBy(std::string_view key, int64_t n, Keyspace* delta);
@@ -112,7 +147,8 @@ class Keyspace {
   // ---- replication ----
   void Merge(const Keyspace& other);
   // Canonical (sorted); deltas and states alike. Header byte: bit 0 key-complete (a
-  // delta), bit 1 the key values carry a bounded-counter part (set iff one has a counter).
+  // delta), bit 1 the key values carry a bounded-counter part (set iff one has a counter),
+  // bit 2 an expiry part (set iff one has a TTL entry).
   std::string Encode() const;
   static std::optional<Keyspace> Decode(std::string_view bytes, ReplicaId self, std::string* error);
 
@@ -243,10 +279,20 @@ class Keyspace {
   template <typename Op>  // BoundedStatus(BoundedCounter&, BoundedCounter* delta)
   BoundedStatus BcUpdate(std::string_view key, Keyspace* delta, Op op);
 
+  // True if `v` is due and hidden from reads (HideDue).
+  bool Hidden(const KeyValue& v) const;
+  // The time (Unix ms) at which this replica deletes `v` (see NextExpiry), if ever.
+  std::optional<int64_t> DeleteTime(const KeyValue& v, int64_t grace_ms) const;
+
+  static constexpr int64_t kShowAll = INT64_MIN;
+
   ReplicaId self_ = 0;
   Map keys_;
   CausalContext cc_;
   bool key_complete_ = false;
+  int64_t hide_due_ms_ = kShowAll;
+  // Every key that got a TTL entry here (a superset: ExpireDue prunes it), for the driver.
+  std::set<std::string, std::less<>> expiring_;
 };
 
 }  // namespace crdt
