@@ -122,14 +122,22 @@ std::string Show(const Replica& r) {
   return s + " cc=" + r.cc.DebugString() + "}";
 }
 
+// The state of one randomized run: three replicas and the model.
+struct RandomRun {
+  static constexpr int kReplicas = 3;
+  explicit RandomRun(uint64_t seed) : rng(seed), model(kReplicas), reps(kReplicas) {}
+  Rng rng;
+  Trace trace;
+  Model model;
+  std::vector<Replica> reps;
+};
+
 TEST(ExpiryStoreTest, LatticeLaws) {
   for (uint64_t seed : TestSeeds(60, 7000)) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
-    Rng rng(seed);
-    Trace trace;
-    const int n = 3;
-    Model model(n);
-    std::vector<Replica> reps(n);
+    RandomRun run(seed);
+    auto& [rng, trace, model, reps] = run;
+    const int n = RandomRun::kReplicas;
     std::vector<Replica> states;  // states and deltas seen along the way
     for (int step = 0; step < 40; ++step) {
       int r = rng.Index(n);
@@ -169,11 +177,9 @@ TEST(ExpiryStoreTest, LatticeLaws) {
 TEST(ExpiryStoreTest, ConvergesToTheModel) {
   for (uint64_t seed : TestSeeds(200, 8000)) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
-    Rng rng(seed);
-    Trace trace;
-    const int n = 3;
-    Model model(n);
-    std::vector<Replica> reps(n);
+    RandomRun run(seed);
+    auto& [rng, trace, model, reps] = run;
+    const int n = RandomRun::kReplicas;
     struct Pending {
       int to;
       Replica delta;
