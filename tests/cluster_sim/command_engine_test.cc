@@ -868,8 +868,8 @@ TEST(ExpiryCommandsTest, RepliesAsRedis) {
   EXPECT_EQ(run("EXPIRE k 10 NX"), Int(1));
   EXPECT_EQ(run("EXPIRE k 20 NX"), Int(0));
   EXPECT_EQ(run("TTL k"), Int(10));
-  EXPECT_EQ(run("PTTL k", kT0 + 2500), Int(7500));
-  EXPECT_EQ(run("TTL k", kT0 + 2500), Int(8));  // rounded to the nearest second
+  EXPECT_EQ(run("PTTL k", kT0 + 2'500'000), Int(7500));
+  EXPECT_EQ(run("TTL k", kT0 + 2'500'000), Int(8));  // rounded to the nearest second
   EXPECT_EQ(run("EXPIRETIME k"), Int(1010));
   EXPECT_EQ(run("PEXPIRETIME k"), Int(1010000));
   EXPECT_EQ(run("EXPIRE k 5 GT"), Int(0));

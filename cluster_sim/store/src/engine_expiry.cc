@@ -58,7 +58,10 @@ Reply ExpireGeneric(Ctx& c, int64_t base_ms, bool seconds) {
     if (when > kMax / 1000 || when < kMin / 1000) return InvalidExpireTime(c.argv[0]);
     when *= 1000;
   }
-  if (when > kMax - base_ms) return InvalidExpireTime(c.argv[0]);
+  // As Redis (whose base is never negative; a region's clock may be, with clock_skew).
+  if (base_ms > 0 ? when > kMax - base_ms : when < kMin - base_ms) {
+    return InvalidExpireTime(c.argv[0]);
+  }
   when += base_ms;
   const std::string& key = c.argv[1];
   if (c.ks.TypeOf(key) == Type::kNone) return Reply::Integer(0);
@@ -118,9 +121,8 @@ std::optional<Reply> ExpireDeadline(const Ctx& c, std::string_view option, std::
   if (relative) {
     int64_t now = NowMs(c);
     if (now > 0 && v > kMax - now) return InvalidExpireTime(command);
-    v += now;
+    v += now;  // may be <= 0 on a clock that clock_skew puts before 1970: still valid
   }
-  if (v <= 0) return InvalidExpireTime(command);
   *deadline_ms = v;
   return std::nullopt;
 }
