@@ -396,10 +396,8 @@ bool Keyspace::ClearExpiry(std::string_view key, Keyspace* delta) {
 
 bool Keyspace::DropHidden(std::string_view key, Keyspace* delta) {
   auto it = keys_.find(key);
-  if (it == keys_.end() || it->second.expiry.empty()) return false;
-  if (it->second.VisibleType() != Type::kNone && !Hidden(it->second)) return false;
-  if (!Del(key, delta)) ClearExpiry(key, delta);
-  return true;
+  if (it == keys_.end() || it->second.expiry.empty() || !Hidden(it->second)) return false;
+  return Del(key, delta);
 }
 
 std::optional<int64_t> Keyspace::DeleteTime(const KeyValue& v, int64_t grace_ms) const {

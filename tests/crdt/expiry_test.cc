@@ -346,7 +346,7 @@ TEST(KeyspaceExpiryTest, OnlyTheWinnerDeletesUntilTheGraceHasPassed) {
   EXPECT_FALSE(b.Get("j"));
 }
 
-TEST(KeyspaceExpiryTest, DropHiddenDeletesADueKeyOrTtlOnlyMetadata) {
+TEST(KeyspaceExpiryTest, DropHiddenDeletesADueKey) {
   Keyspace ks(Rep(0));
   ks.SAdd("s", "old", nullptr);
   ks.Expire("s", 5000, nullptr);
