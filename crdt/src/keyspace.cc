@@ -53,6 +53,7 @@ void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
   zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
   hll.Join(other.hll);
   list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
+  expiry.Join(other.expiry, my_cc, other_cc);
 }
 
 std::string FormatLongDouble(long double v) {
@@ -101,6 +102,7 @@ uint8_t KeyValue::Parts() const {
   if (!zset.Empty()) parts |= kPartZset;
   if (!hll.Empty()) parts |= kPartHll;
   if (!list.Empty()) parts |= kPartList;
+  if (!expiry.empty()) parts |= kPartExpiry;
   return parts;
 }
 
@@ -109,6 +111,7 @@ void KeyValue::Encode(Encoder* enc, uint8_t parts) const {
   set.Encode(enc);
   hash.Encode(enc);
   if (parts & kPartBoundedCounter) bc.Encode(enc);
+  if (parts & kPartExpiry) expiry.Encode(enc);
   if (parts & kPartZset) zset.Encode(enc);
   if (parts & kPartHll) hll.Encode(enc);
   if (parts & kPartList) list.Encode(enc);
@@ -122,8 +125,8 @@ bool KeyValue::Decode(Decoder* dec, uint8_t parts) {
     value = std::decay_t<decltype(value)>();
     return (parts & bit) == 0 || value.Decode(dec);
   };
-  return part(bc, kPartBoundedCounter) && part(zset, kPartZset) && part(hll, kPartHll) &&
-         part(list, kPartList) && part(fc, kPartFloatCounter);
+  return part(bc, kPartBoundedCounter) && part(expiry, kPartExpiry) && part(zset, kPartZset) &&
+         part(hll, kPartHll) && part(list, kPartList) && part(fc, kPartFloatCounter);
 }
 
 namespace {
@@ -140,6 +143,7 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
   }
   v.zset.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   v.list.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
+  for (const auto& w : v.expiry.entries().writes()) ok &= cc.Contains(w.dot);
   return ok;
 }
 
@@ -273,13 +277,24 @@ Keyspace Keyspace::NewDelta() const {
 
 size_t Keyspace::KeyCount() const {
   size_t n = 0;
-  for (const auto& [k, v] : keys_) n += v.VisibleType() != Type::kNone ? 1 : 0;
+  for (const auto& [k, v] : keys_) n += v.VisibleType() != Type::kNone && !Hidden(v) ? 1 : 0;
   return n;
+}
+
+bool Keyspace::Hidden(const KeyValue& v) const {
+  if (hide_due_ms_ == kShowAll || v.expiry.empty()) return false;
+  std::optional<int64_t> deadline = v.expiry.Deadline();
+  return deadline && *deadline <= hide_due_ms_;
 }
 
 const KeyValue* Keyspace::Find(std::string_view key) const {
   auto it = keys_.find(key);
-  return it == keys_.end() ? nullptr : &it->second;
+  return it == keys_.end() || Hidden(it->second) ? nullptr : &it->second;
+}
+
+std::optional<int64_t> Keyspace::Deadline(std::string_view key) const {
+  const KeyValue* v = Find(key);
+  return v ? v->expiry.Deadline() : std::nullopt;
 }
 
 Keyspace::Type Keyspace::TypeOf(std::string_view key) const {
@@ -310,7 +325,7 @@ size_t Keyspace::Card(std::string_view key) const {
 std::vector<std::string> Keyspace::Keys() const {
   std::vector<std::string> out;
   for (const auto& [k, v] : keys_) {
-    if (v.VisibleType() != Type::kNone) out.push_back(k);
+    if (v.VisibleType() != Type::kNone && !Hidden(v)) out.push_back(k);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -330,10 +345,11 @@ void Keyspace::DropIfEmpty(std::string_view key) {
 }
 
 void Keyspace::Set(std::string_view key, std::string_view value, int64_t timestamp_us,
-                   Keyspace* delta) {
+                   Keyspace* delta, bool keep_ttl) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
+  if (!keep_ttl) v.expiry.Clear(d ? &d->expiry : nullptr, dcc);
   v.set.Clear(d ? &d->set : nullptr, dcc);
   v.hash.Clear(d ? &d->hash : nullptr, dcc);
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
@@ -530,6 +546,7 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   KeyValue& v = keys_.find(key)->second;  // DeltaSlot may not rehash *this, but be safe
+  v.expiry.Clear(d ? &d->expiry : nullptr, dcc);
   v.str.Clear(d ? &d->str : nullptr, dcc);
   v.set.Clear(d ? &d->set : nullptr, dcc);
   v.hash.Clear(d ? &d->hash : nullptr, dcc);
@@ -541,6 +558,76 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   return true;
 }
 
+void Keyspace::Expire(std::string_view key, int64_t deadline_ms, Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  v.expiry.Expire(self_, deadline_ms, &cc_, delta ? &DeltaSlot(delta, key).expiry : nullptr,
+                  delta ? &delta->cc_ : nullptr);
+  expiring_.emplace(key);
+}
+
+void Keyspace::Persist(std::string_view key, Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  v.expiry.Persist(self_, &cc_, delta ? &DeltaSlot(delta, key).expiry : nullptr,
+                   delta ? &delta->cc_ : nullptr);
+  expiring_.emplace(key);
+}
+
+bool Keyspace::ClearExpiry(std::string_view key, Keyspace* delta) {
+  auto it = keys_.find(key);
+  if (it == keys_.end() || it->second.expiry.empty()) return false;
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  keys_.find(key)->second.expiry.Clear(d ? &d->expiry : nullptr, delta ? &delta->cc_ : nullptr);
+  DropIfEmpty(key);
+  return true;
+}
+
+bool Keyspace::DropHidden(std::string_view key, Keyspace* delta) {
+  auto it = keys_.find(key);
+  if (it == keys_.end() || it->second.expiry.empty() || !Hidden(it->second)) return false;
+  return Del(key, delta);
+}
+
+std::optional<int64_t> Keyspace::DeleteTime(const KeyValue& v, int64_t grace_ms) const {
+  const RegisterStore::Write* w = v.expiry.Winner();
+  if (w == nullptr) return std::nullopt;
+  if (SiteOf(w->dot.replica) == SiteOf(self_)) return w->timestamp_us;  // ms: expiry.h
+  return w->timestamp_us > INT64_MAX - grace_ms ? INT64_MAX : w->timestamp_us + grace_ms;
+}
+
+std::optional<int64_t> Keyspace::NextExpiry(int64_t grace_ms) const {
+  std::optional<int64_t> next;
+  for (const std::string& k : expiring_) {
+    auto it = keys_.find(k);
+    if (it == keys_.end()) continue;
+    std::optional<int64_t> t = DeleteTime(it->second, grace_ms);
+    if (t && (!next || *t < *next)) next = t;
+  }
+  return next;
+}
+
+bool Keyspace::ExpireDue(int64_t now_ms, int64_t grace_ms, Keyspace* delta) {
+  bool wrote = false;
+  for (auto k = expiring_.begin(); k != expiring_.end();) {
+    auto it = keys_.find(*k);
+    if (it == keys_.end() || it->second.expiry.empty()) {
+      k = expiring_.erase(k);
+      continue;
+    }
+    std::optional<int64_t> t = DeleteTime(it->second, grace_ms);
+    if (!t || *t > now_ms) {
+      ++k;
+      continue;
+    }
+    // The key may hold nothing visible but its TTL entries (a DEL concurrent with an
+    // EXPIRE): clearing them still writes.
+    std::string key = *k;
+    k = expiring_.erase(k);
+    if (!Del(key, delta)) ClearExpiry(key, delta);
+    wrote = true;
+  }
+  return wrote;
+}
+
 void Keyspace::Merge(const Keyspace& other) {
   if (this == &other) return;
   bool complete = key_complete_ && other.key_complete_;
@@ -548,6 +635,7 @@ void Keyspace::Merge(const Keyspace& other) {
     auto it = keys_.find(k);
     if (it == keys_.end()) it = keys_.emplace(k, KeyValue()).first;
     it->second.Join(ov, cc_, other.cc_, other.key_complete_, complete);
+    if (!ov.expiry.empty() && !it->second.expiry.empty()) expiring_.emplace(k);
     if (!complete && it->second.Empty()) keys_.erase(it);
   }
   if (!other.key_complete_) {
@@ -612,6 +700,7 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
     KeyValue v;
     if (!v.Decode(&dec, flags & KeyValue::kKnownParts)) return fail("bad key value");
     prev.assign(key.data(), key.size());
+    if (!v.expiry.empty()) ks.expiring_.insert(prev);
     ks.keys_.emplace(prev, std::move(v));
   }
   if (!ks.cc_.Decode(&dec)) return fail("bad causal context");
@@ -676,6 +765,9 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     auto it = keys_.find(s.keys_[i], s.hashes_[i]);
     if (it == keys_.end()) it = keys_.emplace(std::string(s.keys_[i]), KeyValue()).first;
     it->second.Join(s.values_[i], cc_, s.cc_, /*other_complete=*/true, complete);
+    if (!s.values_[i].expiry.empty() && !it->second.expiry.empty()) {
+      expiring_.emplace(s.keys_[i]);
+    }
     if (!complete && it->second.Empty()) keys_.erase(it);
   }
   cc_.Join(s.cc_);
@@ -756,7 +848,7 @@ size_t Keyspace::MemoryBytes() const {
     n += sizeof(std::pair<const std::string, KeyValue>) + 16 +
          (k.capacity() > 15 ? k.capacity() + 1 : 0);
     n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes() + v.bc.HeapBytes() +
-         v.zset.MemoryBytes() + v.hll.HeapBytes() + v.list.HeapBytes();
+         v.zset.MemoryBytes() + v.hll.HeapBytes() + v.list.HeapBytes() + v.expiry.HeapBytes();
   }
   return n;
 }

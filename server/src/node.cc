@@ -97,6 +97,7 @@ struct Node::Impl : public Backend,
     std::string effect;
     Reply reply = store->Execute(argv, WallClockUs(), &effect);
     if (!effect.empty()) repl->OnLocalWrite(std::move(effect));
+    ArmExpiry();
     return reply;
   }
   std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) override {
@@ -104,7 +105,32 @@ struct Node::Impl : public Backend,
     std::string effect;
     auto replies = store->ExecuteBatch(cmds, WallClockUs(), &effect);
     if (!effect.empty()) repl->OnLocalWrite(std::move(effect));
+    ArmExpiry();
     return replies;
+  }
+
+  // Key expiry (Store::NextExpiry): one timer, set for the next due deletion after every
+  // local write and merge; it runs Store::ExpireDue at the wall clock and replicates it.
+  void ArmExpiry() {
+    if (!repl || stopped) return;
+    int64_t next = store->NextExpiry();
+    if (next < 0 || (expiry_armed && expiry_due_us <= next)) return;
+    expiry_armed = true;
+    expiry_due_us = next;
+    expiry_timer.expires_after(
+        std::chrono::microseconds(std::max<int64_t>(0, next - WallClockUs())));
+    std::weak_ptr<bool> alive = token;
+    expiry_timer.async_wait([this, alive](boost::system::error_code ec) {
+      if (ec || alive.expired()) return;
+      expiry_armed = false;
+      if (!repl || stopped) return;
+      std::string effect;
+      Status s = store->ExpireDue(WallClockUs(), &effect);
+      if (!s.ok())
+        std::cerr << "aasim node " << config.region << ": expiry: " << s.message() << std::endl;
+      if (!effect.empty()) repl->OnLocalWrite(std::move(effect));
+      ArmExpiry();
+    });
   }
   uint64_t KeyVersion(std::string_view key) override { return store->KeyVersion(key); }
   void SetDeliver(Deliver d) override { deliver = std::move(d); }
@@ -250,6 +276,7 @@ struct Node::Impl : public Backend,
       m.body = &many;
     }
     repl->OnMessage(from, m);
+    ArmExpiry();
     return Reply::Status("OK");
   }
 
@@ -442,7 +469,10 @@ struct Node::Impl : public Backend,
   Deliver deliver;
   RespServer server;
   std::chrono::steady_clock::time_point start;
-  std::shared_ptr<bool> token;     // timers fire only while it lives
+  std::shared_ptr<bool> token;  // timers fire only while it lives
+  asio::steady_timer expiry_timer{io};
+  bool expiry_armed = false;
+  int64_t expiry_due_us = 0;       // wall clock of the armed expiry timer
   std::vector<std::string> names;  // every region, in site (name) order
   int self = 0;
   std::unique_ptr<cluster_sim::Store> store;
@@ -627,6 +657,7 @@ Status Node::Start() {
   } else if (lived_before) {
     n.repl->Rebuild();
   }
+  n.ArmExpiry();  // a durable store may hold keys with a TTL
   // Links that answered while we were joining carry messages from now on.
   for (auto& o : n.outs) {
     if (o && o->join_answer) {

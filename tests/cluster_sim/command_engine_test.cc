@@ -205,7 +205,7 @@ TEST_F(EngineTest, SetOptions) {
   EXPECT_EQ(Run("GET n"), Bulk("x"));
   EXPECT_EQ(Run("SET m v NX GET"), Nil());  // set, no old value
   EXPECT_EQ(Run("GET m"), Bulk("v"));
-  EXPECT_EQ(Run("SET n v KEEPTTL"), Stat("OK"));  // no TTLs in aasim: nothing to keep
+  EXPECT_EQ(Run("SET n v KEEPTTL"), Stat("OK"));
   EXPECT_EQ(Run("SADD s a"), Int(1));
   EXPECT_EQ(Run("SET s v GET"), Err(kWrongType));
   EXPECT_EQ(Run("TYPE s"), Stat("set"));
@@ -219,10 +219,6 @@ TEST_F(EngineTest, SetOptions) {
   EXPECT_EQ(Run("SET n v EX abc"), Err(kNotInteger));
   EXPECT_EQ(Run("SET n v EX 0"), Err("ERR invalid expire time in 'set' command"));
   EXPECT_EQ(Run("SET n v PX -1"), Err("ERR invalid expire time in 'set' command"));
-  // Deviation: aasim keys never expire, so a well-formed expiry is refused by name.
-  EXPECT_EQ(Run("SET n v EX 10"), Err("ERR unsupported SET option 'ex': aasim keys do not expire"));
-  EXPECT_EQ(Run("SET n v pxat 10"),
-            Err("ERR unsupported SET option 'pxat': aasim keys do not expire"));
   EXPECT_EQ(Run("GET n"), Bulk("v"));
 }
 
@@ -479,8 +475,9 @@ TEST(EffectTest, ReadsAndNoOpWritesProduceNoEffect) {
         "SREM s nope", "SREM nope x", "DEL nope", "UNLINK nope nope2", "HDEL h nope", "HDEL nope f",
         "SETNX k w", "HSETNX h f w", "SET k w NX", "SET nope w XX", "SET k w NX GET",
         // refused writes
-        "INCR k", "INCRBY c x", "HINCRBY h f 1", "SADD k x", "NOSUCH k", "GET", "SET k v EX 5",
-        "SET k v BOGUS"}) {
+        "INCR k", "INCRBY c x", "HINCRBY h f 1", "SADD k x", "NOSUCH k", "GET", "SET k v EX 0",
+        "SET k v BOGUS", "EXPIRE nope 10", "PERSIST k", "TTL k", "PTTL k", "EXPIRETIME k",
+        "EXPIRE k 10 NX XX", "GETEX nope EX 10", "GETEX k"}) {
     std::string effect = "untouched";
     a.store().Execute(Split(cmd), 1000, &effect);
     EXPECT_EQ(effect, "untouched") << cmd;
@@ -490,7 +487,8 @@ TEST(EffectTest, ReadsAndNoOpWritesProduceNoEffect) {
   // Every real write does produce one.
   for (const char* cmd : {"SET k w", "SADD s x", "SADD s y", "SREM s y", "INCR c", "DECRBY c 2",
                           "HSET h f w", "HINCRBY h n 1", "HDEL h n", "DEL c", "MSET a 1",
-                          "SETNX b 1", "HSETNX h g 1", "HMSET h f v"}) {
+                          "SETNX b 1", "HSETNX h g 1", "HMSET h f v", "EXPIRE k 100", "PERSIST k",
+                          "SETEX e 10 v", "GETEX e PX 5000", "SET k v EX 5"}) {
     a.Run(cmd);
     EXPECT_FALSE(a.last_effect().empty()) << cmd;
   }
@@ -843,6 +841,155 @@ TEST(StoreTest, WipeSelfDurableMemory) {
   s->Execute({"SADD", "t", "y"}, 1, &e2);
   ASSERT_TRUE(peer->Merge(e2).ok());
   EXPECT_EQ(peer->Dump("t"), "{x, y}");
+}
+
+}  // namespace
+}  // namespace cluster_sim
+
+// ---------------------------------------------------------------- expiry (engine_expiry.cc)
+
+namespace cluster_sim {
+namespace {
+
+constexpr int64_t kT0 = 1'000'000'000;  // 1000 s of wall clock, in microseconds
+
+TEST(ExpiryCommandsTest, RepliesAsRedis) {
+  Region a(kA);
+  auto run = [&](std::string_view line, int64_t t = kT0) { return a.Run(line, t); };
+  EXPECT_EQ(run("EXPIRE k 10"), Int(0));
+  EXPECT_EQ(run("TTL k"), Int(-2));
+  EXPECT_EQ(run("PTTL k"), Int(-2));
+  EXPECT_EQ(run("SET k v"), Stat("OK"));
+  EXPECT_EQ(run("TTL k"), Int(-1));
+  EXPECT_EQ(run("EXPIRETIME k"), Int(-1));
+  EXPECT_EQ(run("PERSIST k"), Int(0));
+  EXPECT_EQ(run("EXPIRE k 10 XX"), Int(0));
+  EXPECT_EQ(run("EXPIRE k 10 GT"), Int(0));  // no TTL counts as infinite
+  EXPECT_EQ(run("EXPIRE k 10 NX"), Int(1));
+  EXPECT_EQ(run("EXPIRE k 20 NX"), Int(0));
+  EXPECT_EQ(run("TTL k"), Int(10));
+  EXPECT_EQ(run("PTTL k", kT0 + 2'500'000), Int(7500));
+  EXPECT_EQ(run("TTL k", kT0 + 2'500'000), Int(8));  // rounded to the nearest second
+  EXPECT_EQ(run("EXPIRETIME k"), Int(1010));
+  EXPECT_EQ(run("PEXPIRETIME k"), Int(1010000));
+  EXPECT_EQ(run("EXPIRE k 5 GT"), Int(0));
+  EXPECT_EQ(run("EXPIRE k 50 GT"), Int(1));
+  EXPECT_EQ(run("EXPIRE k 60 LT"), Int(0));
+  EXPECT_EQ(run("PEXPIRE k 30000 LT"), Int(1));
+  EXPECT_EQ(run("TTL k"), Int(30));
+  EXPECT_EQ(run("EXPIREAT k 2000"), Int(1));
+  EXPECT_EQ(run("PEXPIREAT k 1500000"), Int(1));
+  EXPECT_EQ(run("TTL k"), Int(500));
+  EXPECT_EQ(run("PERSIST k"), Int(1));
+  EXPECT_EQ(run("TTL k"), Int(-1));
+  EXPECT_EQ(run("EXPIRE k 10 NX XX"),
+            Err("ERR NX and XX, GT or LT options at the same time are not compatible"));
+  EXPECT_EQ(run("EXPIRE k 10 GT LT"),
+            Err("ERR GT and LT options at the same time are not compatible"));
+  EXPECT_EQ(run("EXPIRE k 10 FOO"), Err("ERR Unsupported option FOO"));
+  EXPECT_EQ(run("EXPIRE k ten"), Err(kNotInteger));
+  EXPECT_EQ(run("EXPIRE k 9223372036854775807"),
+            Err("ERR invalid expire time in 'expire' command"));
+  EXPECT_EQ(run("PEXPIRE k 9223372036854775807"),
+            Err("ERR invalid expire time in 'pexpire' command"));
+  EXPECT_EQ(run("EXPIRE k"), Arity("expire"));
+  // An expiry in the past deletes the key at once.
+  EXPECT_EQ(run("EXPIRE k -1"), Int(1));
+  EXPECT_EQ(run("EXISTS k"), Int(0));
+
+  // SET options, SETEX, PSETEX.
+  EXPECT_EQ(run("SET k v EX 100"), Stat("OK"));
+  EXPECT_EQ(run("TTL k"), Int(100));
+  EXPECT_EQ(run("SET k w KEEPTTL"), Stat("OK"));
+  EXPECT_EQ(run("TTL k"), Int(100));
+  EXPECT_EQ(run("SET k x"), Stat("OK"));
+  EXPECT_EQ(run("TTL k"), Int(-1));
+  EXPECT_EQ(run("SET k v PX 5000 EX 5"), Err("ERR syntax error"));
+  EXPECT_EQ(run("SET k v EX 5 EX 7"), Stat("OK"));  // the same option again replaces it
+  EXPECT_EQ(run("TTL k"), Int(7));
+  EXPECT_EQ(run("SET k v EXAT 3000"), Stat("OK"));
+  EXPECT_EQ(run("EXPIRETIME k"), Int(3000));
+  EXPECT_EQ(run("SET k v PXAT 3000500"), Stat("OK"));
+  EXPECT_EQ(run("PEXPIRETIME k"), Int(3000500));
+  EXPECT_EQ(run("SET k v EX 10 NX"), Nil());
+  EXPECT_EQ(run("SETEX s 10 v"), Stat("OK"));
+  EXPECT_EQ(run("TTL s"), Int(10));
+  EXPECT_EQ(run("PSETEX s 1500 v"), Stat("OK"));
+  EXPECT_EQ(run("PTTL s"), Int(1500));
+  EXPECT_EQ(run("SETEX s 0 v"), Err("ERR invalid expire time in 'setex' command"));
+  EXPECT_EQ(run("PSETEX s -5 v"), Err("ERR invalid expire time in 'psetex' command"));
+  EXPECT_EQ(run("SETEX s x v"), Err(kNotInteger));
+
+  // GETEX.
+  EXPECT_EQ(run("GETEX nope"), Nil());
+  EXPECT_EQ(run("GETEX s EX 100"), Bulk("v"));
+  EXPECT_EQ(run("TTL s"), Int(100));
+  EXPECT_EQ(run("GETEX s PERSIST"), Bulk("v"));
+  EXPECT_EQ(run("TTL s"), Int(-1));
+  EXPECT_EQ(run("GETEX s EX 10 PX 10"), Err("ERR syntax error"));
+  EXPECT_EQ(run("GETEX s EX 0"), Err("ERR invalid expire time in 'getex' command"));
+  EXPECT_EQ(run("SADD set m"), Int(1));
+  EXPECT_EQ(run("GETEX set"), Err(kWrongType));
+  EXPECT_EQ(run("EXPIRE set 100"), Int(1));
+  EXPECT_EQ(run("TTL set"), Int(100));
+  EXPECT_EQ(run("GETEX s PXAT 1"), Bulk("v"));  // in the past: deleted
+  EXPECT_EQ(run("EXISTS s"), Int(0));
+}
+
+TEST(ExpiryCommandsTest, DueKeysReadAsAbsentAndWritesStartAfresh) {
+  Region a(kA);
+  ASSERT_EQ(a.Run("SADD s old", kT0), Int(1));
+  ASSERT_EQ(a.Run("EXPIRE s 10", kT0), Int(1));
+  ASSERT_EQ(a.Run("SET k v EX 10", kT0), Stat("OK"));
+  const int64_t later = kT0 + 10'000'000;
+  EXPECT_EQ(a.Run("GET k", later - 1), Bulk("v"));
+  EXPECT_EQ(a.Run("GET k", later), Nil());
+  EXPECT_EQ(a.Run("EXISTS k s", later), Int(0));
+  EXPECT_EQ(a.Run("TYPE k", later), Stat("none"));
+  EXPECT_EQ(a.Run("DBSIZE", later), Int(0));
+  EXPECT_EQ(a.Run("KEYS *", later), Bulks({}));
+  EXPECT_EQ(a.Run("TTL k", later), Int(-2));
+  EXPECT_TRUE(a.last_effect().empty());  // reads write nothing
+  EXPECT_EQ(a.Run("SADD s new", later), Int(1));
+  EXPECT_EQ(a.Run("SMEMBERS s", later), Bulks({"new"}));
+  EXPECT_EQ(a.Run("TTL s", later), Int(-1));
+  EXPECT_EQ(a.Run("DEL k", later), Int(0));
+}
+
+TEST(ExpiryCommandsTest, ExpireDueDeletesInTheWinningRegionOnly) {
+  Region a(kA), b(kB);
+  ASSERT_EQ(a.Run("SET k v", kT0), Stat("OK"));
+  Sync(a, b);
+  ASSERT_EQ(a.Run("EXPIRE k 10", kT0), Int(1));
+  ASSERT_EQ(b.Run("EXPIRE k 30", kT0), Int(1));
+  Sync(a, b);
+  EXPECT_EQ(a.Run("TTL k", kT0), Int(30));
+  EXPECT_EQ(b.store().NextExpiry(), kT0 + 30'000'000);
+  EXPECT_EQ(a.store().NextExpiry(), kT0 + 30'000'000 + Store::kExpiryGraceUs);
+  std::string effect;
+  ASSERT_TRUE(b.store().ExpireDue(kT0 + 29'999'999, &effect).ok());
+  EXPECT_TRUE(effect.empty());
+  ASSERT_TRUE(b.store().ExpireDue(kT0 + 30'000'000, &effect).ok());
+  ASSERT_FALSE(effect.empty());
+  EXPECT_EQ(b.store().NextExpiry(), -1);
+  ASSERT_TRUE(a.store().Merge(effect).ok());
+  EXPECT_EQ(a.store().Dump("k"), "(nil)");
+  EXPECT_EQ(a.store().NextExpiry(), -1);
+}
+
+TEST(ExpiryCommandsTest, PersistWinsOverAConcurrentExpire) {
+  Region a(kA), b(kB);
+  ASSERT_EQ(a.Run("SET k v EX 100", kT0), Stat("OK"));
+  Sync(a, b);
+  ASSERT_EQ(a.Run("PERSIST k", kT0), Int(1));
+  ASSERT_EQ(b.Run("EXPIRE k 1000", kT0), Int(1));
+  Sync(a, b);
+  EXPECT_EQ(a.Run("TTL k", kT0), Int(-1));
+  EXPECT_EQ(b.Run("TTL k", kT0), Int(-1));
+  EXPECT_EQ(a.store().NextExpiry(), -1);
+  ASSERT_EQ(b.Run("EXPIRE k 5", kT0), Int(1));  // observed the PERSIST: supersedes it
+  Sync(a, b);
+  EXPECT_EQ(a.Run("TTL k", kT0), Int(5));
 }
 
 }  // namespace

@@ -40,8 +40,10 @@
 //     While one is live the value is the integer value (or 0) plus their sum, written as
 //     Redis writes a float ("14", "19.75"); INCR on such a value, when it reads as an
 //     integer, joins the float increments.
+// EXPIRE (of a day and more: never due) changes no value; after the final sync every region
+// must answer the same PEXPIRETIME for every key (longest TTL wins, SET and DEL remove it).
 // String/counter keys (SET, GETSET, APPEND, GETDEL, INCR*, DECR*, INCRBYFLOAT, GET, DEL,
-// EXISTS, TYPE) and set keys (SADD, SREM, SMEMBERS, SISMEMBER, SCARD, SUNIONSTORE,
+// EXPIRE, EXISTS, TYPE) and set keys (SADD, SREM, SMEMBERS, SISMEMBER, SCARD, SUNIONSTORE,
 // SINTERSTORE, SDIFFSTORE, DEL, EXISTS) come from separate pools: no type conflicts.
 //
 // KNOWN BUG: RandomScenariosConvergeToTheModel fails on a few seeds (e.g. 38: a region
@@ -268,6 +270,7 @@ Argv RandomCommand(Rng& rng) {
       // APPEND makes "x<n>"-style strings (the model reads only integers and quarters).
       return {cmd, k, (cmd == "APPEND" ? "x" : "") + std::to_string(rng.Range(0, 9))};
     }
+    if (c < 90) return {"EXPIRE", k, std::to_string(rng.Range(100000, 100003))};
     if (c < 94) return {"EXISTS", k};
     return {"TYPE", k};
   }
@@ -289,7 +292,10 @@ Argv RandomCommand(Rng& rng) {
     static const char* const kStores[] = {"SUNIONSTORE", "SINTERSTORE", "SDIFFSTORE"};
     argv = {Pick(rng, kStores), k, Pick(rng, kSetKeys), Pick(rng, kSetKeys)};
   } else {
-    argv = {rng.OneIn(5) ? "EXISTS" : "DEL", k};
+    uint64_t d = rng.Uniform(10);
+    argv = d < 2   ? Argv{"EXISTS", k}
+           : d < 4 ? Argv{"EXPIRE", k, std::to_string(rng.Range(100000, 100003))}
+                   : Argv{"DEL", k};
   }
   return argv;
 }
@@ -398,7 +404,7 @@ struct Slot {
 };
 
 struct Op {
-  enum class Kind { kSet, kIncr, kDel, kSAdd, kSRem };
+  enum class Kind { kSet, kIncr, kDel, kSAdd, kSRem, kExpire };
   int id = 0;
   Kind kind = Kind::kSet;
   int region = 0;
@@ -504,7 +510,8 @@ class World {
     std::vector<int> new_ops;
     for (size_t i = 0; i < commands.size(); ++i) {
       Reply want = Execute(r, commands[i], wall_clock_us, &new_ops);
-      if (check_every_step && (i >= actual.size() || !(actual[i] == want))) {
+      const bool unmodelled = commands[i][0] == "PEXPIRETIME";  // CheckFinal compares regions
+      if (check_every_step && !unmodelled && (i >= actual.size() || !(actual[i] == want))) {
         Fail("region " + Name(r) + ": " + Join(commands[i]) + " replied " +
              (i < actual.size() ? actual[i].ToString() : "nothing") + ", the model expects " +
              want.ToString() + "\n" + DescribeKey(r, commands[i][1]));
@@ -601,6 +608,16 @@ class World {
       }
     }
     if (failed()) return;
+    for (const std::string& key : AllKeys()) {
+      Reply first = sim_->Execute(0, {"PEXPIRETIME", key});
+      for (int r = 1; r < static_cast<int>(regions_.size()) && !failed(); ++r) {
+        Reply got = sim_->Execute(r, {"PEXPIRETIME", key});
+        if (!(got == first)) {
+          Fail("after heal + sync, PEXPIRETIME " + key + " is " + first.ToString() + " in " +
+               Name(0) + " but " + got.ToString() + " in " + Name(r));
+        }
+      }
+    }
     std::vector<std::string> divergent = sim_->Divergent({});
     if (!divergent.empty()) Fail("Divergent({}) is not empty: " + Join(divergent));
     for (int r = 0; r < static_cast<int>(regions_.size()) && !failed(); ++r) {
@@ -911,12 +928,21 @@ class World {
       AddOp(r, std::move(op), wall_clock_us, new_ops);
       return Reply::Integer(changed);
     }
+    if (cmd == "PEXPIRETIME") return Reply::Nil();  // not modelled (see OnExecute)
+    if (cmd == "EXPIRE") {
+      // TTLs of a day and more: never due during a run. The model keeps no TTL (the value
+      // is unchanged); CheckFinal checks that every region ends with the same deadline.
+      if (!v.exists()) return Reply::Integer(0);
+      op.kind = Op::Kind::kExpire;
+      AddOp(r, std::move(op), wall_clock_us, new_ops);
+      return Reply::Integer(1);
+    }
     Fail("model: unknown command " + cmd);
     return Reply::Error("model: unknown command");
   }
 
   std::string OpString(const Op& op) const {
-    static const char* const kKinds[] = {"SET", "INCRBY", "DEL", "SADD", "SREM"};
+    static const char* const kKinds[] = {"SET", "INCRBY", "DEL", "SADD", "SREM", "EXPIRE"};
     std::string s = "#" + std::to_string(op.id) + " " + Name(op.region) + "/" +
                     std::to_string(op.incarnation) + " step " + std::to_string(op.step) + " at " +
                     FormatDuration(op.time) + ": " + kKinds[static_cast<int>(op.kind)] + " " +

@@ -316,6 +316,164 @@ TEST_P(RedisDifferentialTest, SameRepliesEffectsDumpsAndNativeValues) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, RedisDifferentialTest, ::testing::Values(1, 2, 3, 42));
 
+// Single-region TTL commands: the memory store, run at the real wall clock, answers as a
+// real redis-server. TTLs are long (the real clock moves little between the two calls);
+// PTTL is compared with a tolerance, as Redis's own answer depends on when it runs.
+TEST(RedisExpiryDifferentialTest, TtlCommandsReplyAsRedis) {
+  AASIM_LAUNCH_REDIS(server);
+  RawRedis raw(server->port());
+  ASSERT_TRUE(raw.ok());
+  std::unique_ptr<Store> memory = NewMemoryStore(kA);
+  auto now_us = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const std::string far = std::to_string(now_us() / 1'000'000 + 100000);
+  const std::string far_ms = std::to_string(now_us() / 1000 + 200'000'000);
+  const std::vector<std::vector<std::string>> script = {
+      {"EXPIRE", "k", "100"},
+      {"TTL", "k"},
+      {"PTTL", "k"},
+      {"PERSIST", "k"},
+      {"SET", "k", "v"},
+      {"TTL", "k"},
+      {"EXPIRETIME", "k"},
+      {"PEXPIRETIME", "k"},
+      {"EXPIRE", "k", "100", "XX"},
+      {"EXPIRE", "k", "100", "GT"},
+      {"EXPIRE", "k", "100", "NX"},
+      {"EXPIRE", "k", "200", "NX"},
+      {"TTL", "k"},
+      {"EXPIRE", "k", "50", "GT"},
+      {"EXPIRE", "k", "500", "GT"},
+      {"TTL", "k"},
+      {"EXPIRE", "k", "600", "LT"},
+      {"PEXPIRE", "k", "300000", "LT"},
+      {"PTTL", "k"},
+      {"EXPIREAT", "k", far},
+      {"EXPIRETIME", "k"},
+      {"PEXPIREAT", "k", far_ms},
+      {"PEXPIRETIME", "k"},
+      {"EXPIRE", "k", "1", "NX", "XX"},
+      {"EXPIRE", "k", "1", "GT", "LT"},
+      {"EXPIRE", "k", "1", "BOGUS"},
+      {"EXPIRE", "k", "x"},
+      {"EXPIRE", "k", "9223372036854775807"},
+      {"PEXPIRE", "k", "9223372036854775807"},
+      {"EXPIRE", "k"},
+      {"TTL"},
+      {"PERSIST", "k"},
+      {"TTL", "k"},
+      {"PERSIST", "k"},
+      {"SET", "k", "v", "EX", "100"},
+      {"TTL", "k"},
+      {"SET", "k", "w", "KEEPTTL"},
+      {"TTL", "k"},
+      {"SET", "k", "x"},
+      {"TTL", "k"},
+      {"SET", "k", "v", "EX", "5", "EX", "700"},
+      {"TTL", "k"},
+      {"SET", "k", "v", "EX", "0"},
+      {"SET", "k", "v", "PX", "-3"},
+      {"SET", "k", "v", "EX", "x"},
+      {"SET", "k", "v", "EX"},
+      {"SET", "k", "v", "KEEPTTL", "EX", "5"},
+      {"SET", "k", "v", "EX", "5", "PX", "5"},
+      {"SET", "k", "v", "EXAT", far},
+      {"EXPIRETIME", "k"},
+      {"SET", "k", "v", "PXAT", far_ms},
+      {"PEXPIRETIME", "k"},
+      {"SET", "k", "v", "EX", "10", "NX"},
+      {"SET", "k2", "v", "EX", "10", "XX"},
+      {"SETEX", "s", "100", "v"},
+      {"TTL", "s"},
+      {"PSETEX", "s", "100000", "v"},
+      {"TTL", "s"},
+      {"SETEX", "s", "0", "v"},
+      {"PSETEX", "s", "-1", "v"},
+      {"SETEX", "s", "x", "v"},
+      {"SETEX", "s", "10"},
+      {"GETEX", "nope"},
+      {"GETEX", "s", "EX", "300"},
+      {"TTL", "s"},
+      {"GETEX", "s", "PERSIST"},
+      {"TTL", "s"},
+      {"GETEX", "s", "PX", "200000"},
+      {"TTL", "s"},
+      {"GETEX", "s", "EXAT", far},
+      {"EXPIRETIME", "s"},
+      {"GETEX", "s", "PXAT", far_ms},
+      {"PEXPIRETIME", "s"},
+      {"GETEX", "s", "EX", "1", "PX", "1"},
+      {"GETEX", "s", "EX", "0"},
+      {"GETEX", "s", "PERSIST", "EX", "5"},
+      {"GETEX", "s", "BOGUS"},
+      {"SADD", "t", "m"},
+      {"GETEX", "t"},
+      {"EXPIRE", "t", "100"},
+      {"TTL", "t"},
+      {"SADD", "t", "n"},
+      {"TTL", "t"},
+      {"HSET", "h", "f", "v"},
+      {"EXPIRE", "h", "100"},
+      {"HSET", "h", "g", "w"},
+      {"TTL", "h"},
+      {"INCR", "c"},
+      {"EXPIRE", "c", "100"},
+      {"INCR", "c"},
+      {"TTL", "c"},
+      {"EXPIRE", "c", "-1"},
+      {"EXISTS", "c"},
+      {"GETEX", "s", "PXAT", "1"},
+      {"EXISTS", "s"},
+      {"DEL", "t"},
+      {"TTL", "t"},
+      {"MSET", "h2", "1", "k", "2"},
+      {"TTL", "k"},
+  };
+  for (const auto& argv : script) {
+    std::string line;
+    for (const auto& a : argv) line += a + " ";
+    Reply want = raw.Run(argv);
+    Reply got = memory->Execute(argv, now_us(), nullptr);
+    if (argv[0] == "PTTL" && want.type == Reply::Type::kInteger &&
+        got.type == Reply::Type::kInteger && want.integer > 0) {
+      EXPECT_NEAR(got.integer, want.integer, 1000) << line;
+      continue;
+    }
+    EXPECT_EQ(got, want) << line;
+  }
+}
+
+// The native key carries the TTL `redis-cli TTL` shows (the time left on the region's
+// clock), and the TTL survives a reload from the metadata.
+TEST(RedisStoreTest, NativeKeysCarryTheTtlAndMetadataRoundTrips) {
+  AASIM_LAUNCH_REDIS(server);
+  auto opened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  std::unique_ptr<RedisStore> redis = std::move(opened).value();
+  RawRedis raw(server->port());
+  ASSERT_TRUE(raw.ok());
+  const int64_t clock = 5'000'000;  // 5 s of virtual wall clock
+  EXPECT_EQ(redis->Execute({"SET", "k", "v", "EX", "100"}, clock, nullptr), Reply::Status("OK"));
+  EXPECT_EQ(redis->Execute({"SADD", "s", "m"}, clock, nullptr), Reply::Integer(1));
+  EXPECT_EQ(redis->Execute({"PEXPIRE", "s", "30000"}, clock + 1000, nullptr), Reply::Integer(1));
+  ASSERT_TRUE(redis->Flush().ok());
+  EXPECT_EQ(raw.Run({"TTL", "k"}), Reply::Integer(100));
+  Reply pttl = raw.Run({"PTTL", "s"});
+  ASSERT_EQ(pttl.type, Reply::Type::kInteger);
+  EXPECT_NEAR(pttl.integer, 29999, 1000);
+  EXPECT_EQ(redis->Execute({"PERSIST", "k"}, clock, nullptr), Reply::Integer(1));
+  ASSERT_TRUE(redis->Flush().ok());
+  EXPECT_EQ(raw.Run({"TTL", "k"}), Reply::Integer(-1));
+  auto reopened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+  EXPECT_EQ((*reopened)->FullState(), redis->FullState());
+  EXPECT_EQ((*reopened)->Execute({"PTTL", "s"}, clock + 1000, nullptr), Reply::Integer(30000));
+  EXPECT_EQ((*reopened)->Execute({"TTL", "k"}, clock, nullptr), Reply::Integer(-1));
+}
+
 // ------------------------------------------------------------------------- features
 
 // The BC.* script (bounded_counter_script.h) with region A on Redis and on memory, B on

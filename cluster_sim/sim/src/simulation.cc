@@ -79,6 +79,8 @@ struct Region {
   std::unique_ptr<Replicator> repl;
   uint64_t lost_writes = 0;
   uint64_t crashes = 0;
+  uint64_t expiry_timer = 0;         // generation of the armed expiry event (0: none)
+  std::optional<SimTime> expiry_at;  // when it fires (virtual time)
 
   bool alive() const { return repl->alive(); }
   uint32_t incarnation() const { return repl->incarnation(); }
@@ -175,6 +177,7 @@ struct Simulation::Impl {
     std::string effect;
     Reply reply = r.store->Execute(argv, (loop.Now() + r.clock_skew).count(), &effect);
     if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
+    ArmExpiry(r);
     return reply;
   }
 
@@ -187,7 +190,37 @@ struct Simulation::Impl {
     std::string effect;
     auto replies = r.store->ExecuteBatch(cmds, (loop.Now() + r.clock_skew).count(), &effect);
     if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
+    ArmExpiry(r);
     return replies;
+  }
+
+  // Key expiry (Store::NextExpiry): one pending event per region, at the virtual time its
+  // wall clock (virtual time plus clock_skew) reaches the next due deletion; re-armed after
+  // every local write and merge. A store with no TTL schedules nothing, so runs without
+  // TTLs have the events (and digests) they had before expiry existed.
+  void ArmExpiry(Region& r) {
+    if (!r.alive()) return;
+    int64_t next_wall_us = r.store->NextExpiry();
+    if (next_wall_us < 0) return;
+    SimTime at = std::max(loop.Now(), SimTime(next_wall_us) - r.clock_skew);
+    if (r.expiry_at && *r.expiry_at <= at) return;  // an earlier event will re-arm
+    r.expiry_at = at;
+    uint64_t generation = ++r.expiry_timer;
+    int ri = r.index;
+    loop.At(at, [this, ri, generation] {
+      Region& reg = regions[ri];
+      if (reg.expiry_timer != generation) return;  // superseded by an earlier one
+      reg.expiry_at.reset();
+      if (!reg.alive()) return;
+      std::string effect;
+      Status s = reg.store->ExpireDue((loop.Now() + reg.clock_skew).count(), &effect);
+      if (!s.ok()) Trace(FormatDuration(loop.Now()) + " " + reg.name + " expiry: " + s.message());
+      if (!effect.empty()) {
+        Trace(FormatDuration(loop.Now()) + " " + reg.name + " expired due keys");
+        reg.repl->OnLocalWrite(std::move(effect));
+      }
+      ArmExpiry(reg);
+    });
   }
 
   void OnDeliver(int from, int to, const ReplMessage& m) {
@@ -200,6 +233,7 @@ struct Simulation::Impl {
       return;
     }
     r.repl->OnMessage(from, m);
+    ArmExpiry(r);
     CheckConvergence();
   }
 
@@ -246,6 +280,9 @@ struct Simulation::Impl {
     std::vector<uint32_t> epochs;
     for (const Region& p : regions) epochs.push_back(p.incarnation());
     r.repl->Restart(incarnation, epochs);
+    r.expiry_at.reset();  // a pending event of the old incarnation re-arms nothing
+    ++r.expiry_timer;
+    ArmExpiry(r);
     if (r.store->durable()) {
       // Every peer's syncer reconnects at once to replay what the region had not
       // acknowledged.

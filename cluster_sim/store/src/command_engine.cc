@@ -44,10 +44,10 @@ Reply Get(Ctx& c) {
   return OptionalBulk(c.ks.Get(c.argv[1]));
 }
 
-// SET key value [NX | XX] [GET] [KEEPTTL]. Options are parsed as Redis 7.0 parses them
-// (t_string.c parseExtendedStringArgumentsOrReply), so a malformed line gets Redis's error.
-// aasim keys never expire: KEEPTTL is accepted (there is no TTL to keep), and a
-// well-formed EX/PX/EXAT/PXAT is refused with an error naming the option.
+// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT t | PXAT t | KEEPTTL]. Options are
+// parsed as Redis 7.0 parses them (t_string.c parseExtendedStringArgumentsOrReply: one kind
+// of expire option, the same one again replaces it), so a malformed line gets Redis's
+// error. Without KEEPTTL the key's TTL entries are removed (engine_expiry.cc).
 Reply Set(Ctx& c) {
   bool nx = false, xx = false, get = false, keepttl = false;
   std::string_view expire_option;
@@ -65,20 +65,18 @@ Reply Set(Ctx& c) {
       keepttl = true;
     } else if ((IEquals(opt, "ex") || IEquals(opt, "px") || IEquals(opt, "exat") ||
                 IEquals(opt, "pxat")) &&
-               !keepttl && expire_option.empty() && has_next) {
+               !keepttl && (expire_option.empty() || IEquals(expire_option, opt)) && has_next) {
       expire_option = opt;
       expire_value = c.argv[++i];
     } else {
       return Err(kSyntax);
     }
   }
+  int64_t deadline_ms = 0;
   if (!expire_option.empty()) {
-    int64_t v = 0;
-    if (!crdt::ParseRedisInteger(expire_value, &v)) return Err(kNotInteger);
-    if (v <= 0) return Err("ERR invalid expire time in 'set' command");
-    std::string text = "ERR unsupported SET option '";
-    text.append(AsciiLower(expire_option)).append("': aasim keys do not expire");
-    return Reply::Error(std::move(text));
+    if (auto refused = ExpireDeadline(c, expire_option, expire_value, "set", &deadline_ms)) {
+      return std::move(*refused);
+    }
   }
   const std::string& key = c.argv[1];
   std::optional<std::string> old;
@@ -89,7 +87,8 @@ Reply Set(Ctx& c) {
   bool exists = c.ks.TypeOf(key) != Type::kNone;
   if ((nx && exists) || (xx && !exists)) return get ? OptionalBulk(std::move(old)) : Reply::Nil();
   if (IsBoundedCounter(c, key)) return Err(kWrongType);  // a bounded counter is never overwritten
-  c.ks.Set(key, c.argv[2], c.now_us, c.delta);
+  c.ks.Set(key, c.argv[2], c.now_us, c.delta, keepttl);
+  if (!expire_option.empty()) c.ks.Expire(key, deadline_ms, c.delta);
   c.wrote = true;
   return get ? OptionalBulk(std::move(old)) : Ok();
 }
@@ -573,10 +572,14 @@ constexpr NamedHandler kHandlers[] = {
     {"del", Del},
     {"echo", Echo},
     {"exists", Exists},
+    {"expire", Expire},
+    {"expireat", ExpireAt},
+    {"expiretime", ExpireTime},
     {"flushall", FlushAll},
     {"flushdb", FlushAll},
     {"get", Get},
     {"getdel", GetDel},
+    {"getex", GetEx},
     {"getrange", GetRange},
     {"getset", GetSet},
     {"hdel", HDel},
@@ -616,10 +619,16 @@ constexpr NamedHandler kHandlers[] = {
     {"mset", MSet},
     {"msetnx", MSetNx},
     {"object", Object},
+    {"persist", Persist},
+    {"pexpire", PExpire},
+    {"pexpireat", PExpireAt},
+    {"pexpiretime", PExpireTime},
     {"pfadd", PfAdd},
     {"pfcount", PfCount},
     {"pfmerge", PfMerge},
     {"ping", Ping},
+    {"psetex", PSetEx},
+    {"pttl", PTtl},
     {"randomkey", RandomKey},
     {"rename", Rename},
     {"renamenx", RenameNx},
@@ -633,6 +642,7 @@ constexpr NamedHandler kHandlers[] = {
     {"sdiff", SDiff},
     {"sdiffstore", SDiffStore},
     {"set", Set},
+    {"setex", SetEx},
     {"setnx", SetNx},
     {"setrange", SetRange},
     {"sinter", SInter},
@@ -651,6 +661,7 @@ constexpr NamedHandler kHandlers[] = {
     {"sunion", SUnion},
     {"sunionstore", SUnionStore},
     {"time", Time},
+    {"ttl", Ttl},
     {"type", TypeCmd},
     {"unlink", Del},
     {"wait", Wait},
@@ -703,6 +714,16 @@ constexpr bool EveryEngineRowHasItsHandler() {
 }
 static_assert(EveryEngineRowHasItsHandler(),
               "kHandlers must list, in order, one handler for each kEngine row of kStoreCommands");
+
+// Deletes the hidden (due) keys among a write's key arguments (Keyspace::DropHidden).
+void DropHiddenKeys(Ctx& c, const CommandSpec& spec) {
+  if (spec.first_key <= 0 || spec.step <= 0) return;
+  const int argc = static_cast<int>(c.argv.size());
+  const int last = spec.last_key < 0 ? argc + spec.last_key : spec.last_key;
+  for (int i = spec.first_key; i <= last && i < argc; i += spec.step) {
+    c.wrote |= c.ks.DropHidden(c.argv[static_cast<size_t>(i)], c.delta);
+  }
+}
 
 // Port of Redis 7.0 util.c stringmatchlen_impl (case-sensitive). A pattern byte past the
 // end reads as NUL, as Redis reads the terminator of its sds string.
@@ -818,6 +839,14 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   if (spec == nullptr || spec->runner != CommandRunner::kEngine) return UnknownCommand(argv);
   if (!spec->AcceptsArgc(argv.size())) return ArityError(spec->name);
   Handler run = kRunByRow[static_cast<size_t>(spec - std::begin(kStoreCommands))];
+  // Due keys read as absent for the whole command (expiry.h); a write first deletes the
+  // due keys it names (Redis's lazy expiry), so it starts from an absent key.
+  struct ShowAllAfter {
+    crdt::Keyspace& ks;
+    ~ShowAllAfter() { ks.ShowAll(); }
+  } show_all_after{ks};
+  ks.HideDue(FloorMs(wall_clock_us));
+  const bool lazy_expiry = ks.HasExpiring() && spec->flags.find("write") != std::string_view::npos;
   // Each command records into its own scratch delta, joined into *delta only if it wrote,
   // so a refused or no-op command leaves nothing (not even an empty key entry) behind.
   // An empty delta of ks (one command, the usual case) serves as its own scratch: joining
@@ -825,6 +854,7 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   // again if the command did not write, gives the same delta without the join.
   if (delta != nullptr && delta->empty() && delta->is_delta() && delta->self() == ks.self()) {
     Ctx ctx{ks, argv, wall_clock_us, delta, regions_};
+    if (lazy_expiry) DropHiddenKeys(ctx, *spec);
     Reply reply = run(ctx);
     if (ctx.wrote) {
       if (wrote) *wrote = true;
@@ -836,6 +866,7 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   std::optional<crdt::Keyspace> scratch;
   if (delta) scratch.emplace(ks.NewDelta());
   Ctx ctx{ks, argv, wall_clock_us, scratch ? &*scratch : nullptr, regions_};
+  if (lazy_expiry) DropHiddenKeys(ctx, *spec);
   Reply reply = run(ctx);
   if (ctx.wrote) {
     if (delta) delta->Merge(*scratch);

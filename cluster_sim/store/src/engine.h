@@ -201,5 +201,27 @@ Reply RPopLPush(Ctx& c);
 Reply RPush(Ctx& c);
 Reply RPushX(Ctx& c);
 
+// engine_expiry.cc: TTLs (crdt/expiry.h for the Active/Active rules). Times are Unix
+// milliseconds of the region's wall clock (Ctx::now_us).
+int64_t FloorMs(int64_t us);  // microseconds to milliseconds, rounding down
+inline int64_t NowMs(const Ctx& c) { return FloorMs(c.now_us); }
+// The deadline of an expire option of `command` (EX, PX: relative; EXAT, PXAT: absolute;
+// any case) with argument `value`, checked as Redis's getExpireMillisecondsOrReply: the
+// error reply, or nullopt and *deadline_ms set.
+std::optional<Reply> ExpireDeadline(const Ctx& c, std::string_view option, std::string_view value,
+                                    std::string_view command, int64_t* deadline_ms);
+Reply Expire(Ctx& c);
+Reply ExpireAt(Ctx& c);
+Reply ExpireTime(Ctx& c);
+Reply GetEx(Ctx& c);
+Reply Persist(Ctx& c);
+Reply PExpire(Ctx& c);
+Reply PExpireAt(Ctx& c);
+Reply PExpireTime(Ctx& c);
+Reply PSetEx(Ctx& c);
+Reply PTtl(Ctx& c);
+Reply SetEx(Ctx& c);
+Reply Ttl(Ctx& c);
+
 }  // namespace engine
 }  // namespace cluster_sim

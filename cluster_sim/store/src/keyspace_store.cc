@@ -14,6 +14,7 @@
 #include "cluster_sim/local_streams.h"
 #include "crdt/causal_context.h"
 #include "crdt/encoding.h"
+#include "engine.h"
 
 namespace cluster_sim {
 
@@ -62,6 +63,7 @@ std::string KeyspaceStore::Record(Run run) {
 
 Reply KeyspaceStore::Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
                              std::string* effect) {
+  wall_clock_us_ = wall_clock_us;
   if (!argv.empty() && LocalStreams::Handles(argv[0])) return Stream(argv, wall_clock_us);
   if (std::optional<Reply> reply = BeforeEngine(argv)) return std::move(*reply);
   Reply reply;
@@ -81,6 +83,7 @@ Reply KeyspaceStore::Execute(const std::vector<std::string>& argv, int64_t wall_
 std::vector<Reply> KeyspaceStore::ExecuteBatch(
     const std::vector<std::vector<std::string>>& commands, int64_t wall_clock_us,
     std::string* effect) {
+  wall_clock_us_ = wall_clock_us;
   std::vector<Reply> replies;
   // A stream command runs once, even when CommitWrite applies the batch again.
   std::vector<std::optional<Reply>> stream_replies(commands.size());
@@ -132,6 +135,30 @@ Reply KeyspaceStore::RunOne(const std::vector<std::string>& argv, int64_t wall_c
     *wrote = *wrote || w;
     return reply;
   });
+}
+
+namespace {
+constexpr int64_t kGraceMs = Store::kExpiryGraceUs / 1000;
+}  // namespace
+
+int64_t KeyspaceStore::wall_clock_ms() const { return engine::FloorMs(wall_clock_us_); }
+
+int64_t KeyspaceStore::NextExpiry() const {
+  std::optional<int64_t> ms = ks_.NextExpiry(kGraceMs);
+  if (!ms) return -1;
+  return *ms > INT64_MAX / 1000 ? INT64_MAX : (*ms < INT64_MIN / 1000 ? INT64_MIN : *ms * 1000);
+}
+
+Status KeyspaceStore::ExpireDue(int64_t wall_clock_us, std::string* effect) {
+  wall_clock_us_ = wall_clock_us;
+  const int64_t now_ms = engine::FloorMs(wall_clock_us);
+  auto apply = [&] {
+    return Record([&](crdt::Keyspace* delta) { return ks_.ExpireDue(now_ms, kGraceMs, delta); });
+  };
+  Result<std::string> e = CommitWrite(std::ref(apply));
+  if (!e.ok()) return e.status();
+  AppendEffect(std::move(e).value(), effect);
+  return Status::Ok();
 }
 
 Reply KeyspaceStore::Stream(const std::vector<std::string>& argv, int64_t wall_clock_us) {

@@ -35,6 +35,7 @@ namespace {
 //        z: sorted set, l: list; items: members, or field, value, ..., or score, member, ...,
 //        or elements) -> DEL, SADD / HSET / ZADD / RPUSH
 //   (a HyperLogLog is a string key holding Redis's dense HLL format, so PFCOUNT reads it)
+//   then T, then T x (key, ms): keys with a TTL, the time left -> PEXPIRE (what TTL shows)
 //   then M, then M x (bucket, key, metadata), grouped by bucket ("" = no metadata)
 // Returns the number of keys written.
 constexpr std::string_view kCommitScript = R"lua(
@@ -76,6 +77,12 @@ for _ = 1, n do
   end
   i = i + count
   written = written + 1
+end
+n = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, n do
+  redis.call('PEXPIRE', ARGV[i], ARGV[i + 1])
+  i = i + 2
 end
 n = tonumber(ARGV[i])
 i = i + 1
@@ -389,6 +396,10 @@ struct RedisStore::Impl {
     }
     std::string why;
     std::optional<crdt::Keyspace> loaded = crdt::Keyspace::Decode(state, ks.self(), &why);
+    if (!loaded) {  // metadata written before values carried an expiry part
+      state[0] = static_cast<char>(crdt::KeyValue::kPartBoundedCounter);
+      loaded = crdt::Keyspace::Decode(state, ks.self(), nullptr);
+    }
     if (!loaded) {  // metadata written before values carried a bounded-counter part
       state[0] = 0;
       loaded = crdt::Keyspace::Decode(state, ks.self(), nullptr);
@@ -464,7 +475,7 @@ struct RedisStore::Impl {
 
   // The arguments of one commit call for `keys` (see kCommitScript).
   std::vector<std::string> Call(const std::vector<const std::string*>& keys) const {
-    std::vector<std::string> strings, others, meta;
+    std::vector<std::string> strings, others, meta, ttls;
     std::vector<std::pair<uint32_t, const std::string*>> by_bucket;
     size_t string_count = 0, other_count = 0;
     for (const std::string* key : keys) {
@@ -529,6 +540,15 @@ struct RedisStore::Impl {
           ++other_count;
           break;
       }
+      if (ks.TypeOf(*key) != crdt::Keyspace::Type::kNone) {
+        if (std::optional<int64_t> deadline = ks.Deadline(*key)) {
+          // The time left on this region's clock; a due key (to be deleted) lives 1 ms.
+          int64_t now_ms = owner.wall_clock_ms();
+          int64_t left = *deadline > now_ms ? *deadline - now_ms : 1;
+          ttls.push_back(*key);
+          ttls.push_back(std::to_string(left));
+        }
+      }
       by_bucket.emplace_back(MetadataBucket(*key, opt.buckets), key);
     }
     std::stable_sort(by_bucket.begin(), by_bucket.end(),
@@ -539,6 +559,8 @@ struct RedisStore::Impl {
     for (auto& x : strings) args.push_back(std::move(x));
     args.push_back(std::to_string(other_count));
     for (auto& x : others) args.push_back(std::move(x));
+    args.push_back(std::to_string(ttls.size() / 2));
+    for (auto& x : ttls) args.push_back(std::move(x));
     args.push_back(std::to_string(by_bucket.size()));
     for (const auto& [bucket, key] : by_bucket) {
       args.push_back(std::to_string(bucket));

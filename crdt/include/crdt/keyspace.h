@@ -24,6 +24,7 @@
 #include <functional>
 #include <iterator>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -33,6 +34,7 @@
 #include "crdt/aw_or_set.h"
 #include "crdt/bounded_counter.h"
 #include "crdt/causal_context.h"
+#include "crdt/expiry.h"
 #include "crdt/float_counter.h"
 #include "crdt/hll.h"
 #include "crdt/list.h"
@@ -46,8 +48,9 @@ struct KeyValue {
   StringValueStore str;
   SetStore set;
   HashStore hash;
-  BoundedCounter bc;  // joined by its own rule, outside the causal context
-  FloatCounter fc;    // INCRBYFLOAT increments of the string; its own rule, likewise
+  BoundedCounter bc;   // joined by its own rule, outside the causal context
+  ExpiryStore expiry;  // the key's TTL (expiry.h); not a type, never visible alone
+  FloatCounter fc;     // INCRBYFLOAT increments of the string; its own rule, likewise
   ZsetStore zset;
   HllStore hll;  // joined by its own rule (delete wins), outside the causal context
   ListStore list;
@@ -61,7 +64,7 @@ struct KeyValue {
   Type VisibleType() const;
   bool Empty() const {
     return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty() && fc.empty() &&
-           zset.Empty() && hll.Empty() && list.Empty();
+           zset.Empty() && hll.Empty() && list.Empty() && expiry.empty();
   }
   void Join(const KeyValue& other, const CausalContext& my_cc, const CausalContext& other_cc,
             bool other_complete, bool keep_empty);
@@ -71,18 +74,20 @@ struct KeyValue {
   // them encodes as it did before they existed. A new type takes the next free bit.
   enum Part : uint8_t {
     kPartBoundedCounter = 1 << 1,
+    kPartExpiry = 1 << 2,
     kPartZset = 1 << 3,
     kPartHll = 1 << 4,
     kPartList = 1 << 5,
     kPartFloatCounter = 1 << 7,
-    kKnownParts = kPartBoundedCounter | kPartZset | kPartHll | kPartList | kPartFloatCounter,
+    kKnownParts =
+        kPartBoundedCounter | kPartExpiry | kPartZset | kPartHll | kPartList | kPartFloatCounter,
   };
   uint8_t Parts() const;  // the optional parts this value holds
   void Encode(Encoder* enc, uint8_t parts) const;
   bool Decode(Decoder* dec, uint8_t parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
     return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc && a.fc == b.fc &&
-           a.zset == b.zset && a.hll == b.hll && a.list == b.list;
+           a.zset == b.zset && a.hll == b.hll && a.list == b.list && a.expiry == b.expiry;
   }
 };
 
@@ -114,6 +119,14 @@ class Keyspace {
   bool empty() const { return keys_.empty() && cc_.empty(); }
 
   // ---- reads ----
+  // Expiry (expiry.h): while HideDue(now_ms) is in force, every read below treats a key
+  // whose TTL is due (deadline <= now_ms, Unix milliseconds of the reader's wall clock) as
+  // absent; the command engine sets it for each command and ShowAll() ends it. Merges,
+  // mutators, Encode and operator== always see every key.
+  void HideDue(int64_t now_ms) { hide_due_ms_ = now_ms; }
+  void ShowAll() { hide_due_ms_ = kShowAll; }
+  // The key's deadline (Unix milliseconds) if it has a TTL (hidden keys read as absent).
+  std::optional<int64_t> Deadline(std::string_view key) const;
   Type TypeOf(std::string_view key) const;
   const KeyValue* Find(std::string_view key) const;
   std::optional<std::string> Get(std::string_view key) const;
@@ -123,8 +136,9 @@ class Keyspace {
   std::vector<std::string> Keys() const;  // visible keys, sorted
 
   // ---- writes (callers check types first; these do what they are told) ----
-  // SET: replaces whatever the key held (all observed parts).
-  void Set(std::string_view key, std::string_view value, int64_t timestamp_us, Keyspace* delta);
+  // SET: replaces whatever the key held (all observed parts, the TTL too unless keep_ttl).
+  void Set(std::string_view key, std::string_view value, int64_t timestamp_us, Keyspace* delta,
+           bool keep_ttl = false);
   IncrStatus IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta);
   // INCRBYFLOAT: adds `by` to the key's float counter; *new_value gets the visible string.
   // Refuses (changes nothing) a value that is not a number or a result that is not finite.
@@ -137,7 +151,28 @@ class Keyspace {
   IncrStatus HIncrBy(std::string_view key, std::string_view field, int64_t by, int64_t* new_value,
                      Keyspace* delta);
   bool HDel(std::string_view key, std::string_view field, Keyspace* delta);
-  bool Del(std::string_view key, Keyspace* delta);  // true if the key existed
+  // DEL: removes the observed parts and TTL entries, hidden or not; true if the key existed.
+  bool Del(std::string_view key, Keyspace* delta);
+  // TTL writes (expiry.h): a deadline (Unix milliseconds), a PERSIST, or removing the
+  // observed entries (true if there was one). Callers check that the key exists.
+  void Expire(std::string_view key, int64_t deadline_ms, Keyspace* delta);
+  void Persist(std::string_view key, Keyspace* delta);
+  bool ClearExpiry(std::string_view key, Keyspace* delta);
+  // Lazy expiry before a write: if `key` is visible but hidden (HideDue), deletes it (as
+  // Del) so that the write starts from an absent key, as in Redis. True if it wrote.
+  // A key left with nothing but TTL entries (a DEL concurrent with an EXPIRE) keeps them
+  // until the deadline, when ExpireDue clears them: a key re-created before then has that
+  // TTL.
+  bool DropHidden(std::string_view key, Keyspace* delta);
+  // The expiry driver. Only the region whose entry won a key's TTL deletes the key when it
+  // is due; any region deletes it once the deadline plus `grace_ms` has passed (the winner
+  // may be down or cut off). NextExpiry: the earliest wall-clock time (Unix ms) at which
+  // ExpireDue would delete something here, nullopt if never. ExpireDue: deletes (as Del,
+  // observed-remove) each such key due at now_ms; true if it wrote into *delta.
+  // Cost: both visit every key that ever had a TTL entry here (pruned by ExpireDue).
+  std::optional<int64_t> NextExpiry(int64_t grace_ms) const;
+  bool HasExpiring() const { return !expiring_.empty(); }  // false: no key ever had a TTL
+  bool ExpireDue(int64_t now_ms, int64_t grace_ms, Keyspace* delta);
   // Bounded counter (BC.INCRBY, BC.DECRBY, BC.TRANSFER) as this replica; `to` is the
   // receiving replica. The delta gets the key's whole counter (a causal delta).
   BoundedStatus BcIncrBy(std::string_view key, int64_t n, Keyspace* delta);
@@ -165,7 +200,9 @@ class Keyspace {
   // ---- replication ----
   void Merge(const Keyspace& other);
   // Canonical (sorted); deltas and states alike. Header byte: bit 0 key-complete (a
-  // delta), bits 1, 3, 4 the key values carry bounded-counter, sorted-set, HyperLogLog parts.
+  // delta), the other bits say which optional parts the key values carry (KeyValue::Part:
+  // bounded counter, expiry, sorted set, HyperLogLog, list, float counter), each set iff
+  // some key holds that part.
   std::string Encode() const;
   static std::optional<Keyspace> Decode(std::string_view bytes, ReplicaId self, std::string* error);
 
@@ -311,10 +348,20 @@ class Keyspace {
   template <typename Op>  // BoundedStatus(BoundedCounter&, BoundedCounter* delta)
   BoundedStatus BcUpdate(std::string_view key, Keyspace* delta, Op op);
 
+  // True if `v` is due and hidden from reads (HideDue).
+  bool Hidden(const KeyValue& v) const;
+  // The time (Unix ms) at which this replica deletes `v` (see NextExpiry), if ever.
+  std::optional<int64_t> DeleteTime(const KeyValue& v, int64_t grace_ms) const;
+
+  static constexpr int64_t kShowAll = INT64_MIN;
+
   ReplicaId self_ = 0;
   Map keys_;
   CausalContext cc_;
   bool key_complete_ = false;
+  int64_t hide_due_ms_ = kShowAll;
+  // Every key that got a TTL entry here (a superset: ExpireDue prunes it), for the driver.
+  std::set<std::string, std::less<>> expiring_;
 };
 
 }  // namespace crdt

@@ -52,6 +52,9 @@ class KeyspaceStore : public Store {
   // but the stream commands' is its error.
   std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
                                   int64_t wall_clock_us, std::string* effect) final;
+  int64_t NextExpiry() const final;
+  // Keyspace::ExpireDue through CommitWrite, so a backend stores it as any other write.
+  Status ExpireDue(int64_t wall_clock_us, std::string* effect) final;
   Status Merge(std::string_view encoded) final { return MergeFrom("", 0, encoded); }
   // CanMerge, then the merge, then Merged (with origin "" and seq 0 for a plain Merge).
   Status MergeFrom(std::string_view origin, uint64_t seq, std::string_view encoded) final;
@@ -76,6 +79,9 @@ class KeyspaceStore : public Store {
   explicit KeyspaceStore(crdt::ReplicaId self) : ks_(self) {}
 
   crdt::Keyspace& keyspace() { return ks_; }
+  // The wall clock (Unix ms, rounded down) of the latest command or ExpireDue (0 before
+  // the first): the Redis store gives native keys the time their TTL has left on it.
+  int64_t wall_clock_ms() const;
   const crdt::Keyspace& keyspace() const { return ks_; }
   // A stream change (or a reload) the keyspace does not see: moves `key`'s version, or
   // every key's.
@@ -125,6 +131,7 @@ class KeyspaceStore : public Store {
   std::unique_ptr<Scripts> scripts_;  // made at the first script command
   crdt::Keyspace::MergeScratch merge_scratch_;
   mutable bool tracking_ = false;
+  int64_t wall_clock_us_ = 0;
   uint64_t clock_ = 0;
   uint64_t floor_ = 0;
   std::map<std::string, uint64_t, std::less<>> versions_;

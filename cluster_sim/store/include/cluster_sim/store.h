@@ -32,6 +32,20 @@ class Store {
   // Runs commands as one atomic unit (MULTI/EXEC): one combined effect.
   virtual std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
                                           int64_t wall_clock_us, std::string* effect) = 0;
+  // Key expiry (TTLs, crdt/expiry.h). The region whose entry won a key's TTL deletes the
+  // key when it is due; any other region deletes it once kExpiryGraceUs more have passed
+  // (the winner may be down or cut off); until then a due key only reads as absent.
+  // NextExpiry: the wall-clock time (us) of the next such deletion here, or -1 if none.
+  // ExpireDue: runs those due at `wall_clock_us` as one local write (observed-remove, as
+  // DEL), its effect appended to *effect. Whoever runs the store calls ExpireDue when
+  // NextExpiry says (the simulator schedules an event; the servers use a timer).
+  static constexpr int64_t kExpiryGraceUs = 10'000'000;
+  virtual int64_t NextExpiry() const { return -1; }
+  virtual Status ExpireDue(int64_t wall_clock_us, std::string* effect) {
+    (void)wall_clock_us;
+    (void)effect;
+    return Status::Ok();
+  }
   // Merges a peer's effect or full state (both are encoded keyspaces).
   virtual Status Merge(std::string_view encoded) = 0;
   // A number that changes whenever a local write or a merged effect or full state touched
