@@ -2,7 +2,8 @@
 """Lists against a real redis-server: seeded random sequences of list commands (edge
 indexes, counts, options, wrong types, syntax and integer errors) go to one `aasim serve`
 region and to a redis-server; every reply (value or error text) must be equal, and so must
-the final contents. REDIS_URL names the server (default redis://127.0.0.1:16390/0; keys
+the final contents. AASIM_REDIS_URL (as scripts/test.sh sets it) or REDIS_URL names the
+server (default redis://127.0.0.1:16390/0; keys
 carry a per-run prefix and are deleted afterwards); the test is skipped when none answers,
 unless CI=true. AASIM names the binary; AASIM_SEED=S replays one sequence."""
 import os
@@ -15,7 +16,8 @@ import redis
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serve_test import Served  # noqa: E402  (the `aasim serve` process of a test)
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:16390/0")
+REDIS_URL = (os.environ.get("AASIM_REDIS_URL") or
+             os.environ.get("REDIS_URL", "redis://127.0.0.1:16390/0"))
 SEEDS = ([int(os.environ["AASIM_SEED"])] if os.environ.get("AASIM_SEED")
          else list(range(1, 31)))
 STEPS = 150
