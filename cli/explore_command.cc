@@ -18,6 +18,7 @@
 
 #include "cluster_sim/explore.h"
 #include "cluster_sim/scenario.h"
+#include "diagram.h"
 #include "options.h"
 #include "shards.h"
 
@@ -108,8 +109,11 @@ std::string FailureFile(const std::string& dir, const Json& report, size_t i) {
       .string();
 }
 
-// Writes every failure's scenario under `dir` (made if missing); false on an error.
-bool WriteFailures(const std::string& dir, const Json& report) {
+// Writes every failure's scenario under `dir` (made if missing), and next to it the
+// space-time diagram of its replay (the same picture as `aasim run FILE --svg`); false on
+// an error.
+bool WriteFailures(const std::string& dir, const Json& report,
+                   const cluster_sim::RunOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
@@ -123,6 +127,20 @@ bool WriteFailures(const std::string& dir, const Json& report) {
     out.close();
     if (!out) {
       std::cerr << "aasim explore: --out: cannot write " << path << ": " << std::strerror(errno)
+                << "\n";
+      return false;
+    }
+    auto scenario =
+        cluster_sim::ParseScenario(report["failures"][i]["scenario"].get<std::string>(), path);
+    if (!scenario.ok()) continue;  // reported as not replaying already
+    RunRecord record;
+    cluster_sim::RunReport run = RunRecorded(*scenario, options, &record);
+    const std::string svg = std::filesystem::path(path).replace_extension(".svg").string();
+    std::ofstream picture(svg, std::ios::binary | std::ios::trunc);
+    picture << RenderDiagramSvg(run, record, DiagramOptions{});
+    picture.close();
+    if (!picture) {
+      std::cerr << "aasim explore: --out: cannot write " << svg << ": " << std::strerror(errno)
                 << "\n";
       return false;
     }
@@ -163,13 +181,17 @@ std::string Text(const Json& r, const std::string& out_dir) {
     for (const Json& d : f["faults"]) t += "    " + d.get<std::string>() + "\n";
     if (f["faults"].empty()) t += "    (no fault: the file's steps alone, then heal and sync)\n";
     if (!f["replays"].get<bool>()) t += "  warning: its scenario file does not replay it\n";
-    if (!out_dir.empty()) t += "  replay: aasim run " + FailureFile(out_dir, r, i) + "\n";
+    if (!out_dir.empty()) {
+      const std::string file = FailureFile(out_dir, r, i);
+      t += "  replay: aasim run " + file +
+           "   (diagram: " + std::filesystem::path(file).replace_extension(".svg").string() + ")\n";
+    }
   }
   return t;
 }
 
 int Print(const Json& report, const ExploreArgs& args) {
-  if (!args.out.empty() && !WriteFailures(args.out, report)) return kExitBadInput;
+  if (!args.out.empty() && !WriteFailures(args.out, report, args.services)) return kExitBadInput;
   if (args.json) {
     std::cout << report.dump(2) << "\n";
   } else {
@@ -312,7 +334,8 @@ CLI::App* AddExploreCommand(CLI::App& app, const cluster_sim::RunOptions& servic
       ->type_name("N");
   cmd->add_flag("--json", args->json, "Print one JSON document (the input of `merge`)");
   cmd->add_option("--out", args->out,
-                  "Write each failure's minimal schedule to DIR/<file>-failure-<n>.yaml")
+                  "Write each failure's minimal schedule to DIR/<file>-failure-<n>.yaml, and "
+                  "its space-time diagram to DIR/<file>-failure-<n>.svg")
       ->type_name("DIR");
   CLI::App* merge = cmd->add_subcommand(
       "merge",
