@@ -34,8 +34,14 @@ grep -q "given twice" "$dir/err"
 
 # Every failure's minimal schedule replays under `aasim run` with the same failure.
 "$aasim" explore "$file" "${args[@]}" --out "$dir/found" >"$dir/found.txt" || true
-n=$(ls "$dir/found" | wc -l)
+n=$(ls "$dir/found"/*.yaml | wc -l)
 [[ $n -ge 1 ]] || { echo "no failure written"; exit 1; }
+# ... each with its diagram: well-formed SVG with one lane per region.
+for f in "$dir"/found/*.yaml; do
+  svg="${f%.yaml}.svg"
+  [[ -s "$svg" ]] || { echo "no diagram $svg"; exit 1; }
+  python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$svg"
+done
 grep -q "B: GET balance" "$dir/found.txt"
 for f in "$dir"/found/*.yaml; do
   rc=0
