@@ -162,6 +162,11 @@ std::string FormatScenario(const Scenario& s) {
     if (rs.max_rto) o += "  max_retry: " + FormatDuration(*rs.max_rto) + "\n";
     if (rs.causal) o += "  causal: true\n";
   }
+  const BoundedCountersSpec& bc = s.bounded_counters;
+  if (bc.policy != BoundedCountersSpec().policy || bc.period != BoundedCountersSpec().period) {
+    o += "bounded_counters: { policy: " + bc.policy + ", period: " + FormatDuration(bc.period) +
+         " }\n";
+  }
   o += "steps:\n";
   for (const Step& step : s.steps) AppendStep(step, &o);
   return o;
