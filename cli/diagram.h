@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "cluster_sim/runner.h"
+#include "cluster_sim/xml.h"
 #include "run_record.h"
 
 namespace aasim {
@@ -31,7 +32,6 @@ struct DiagramOptions {
 std::string RenderDiagramSvg(const cluster_sim::RunReport& report, const RunRecord& record,
                              const DiagramOptions& options);
 
-// Text escaped for XML and HTML content and attribute values.
-std::string XmlEscape(std::string_view text);
+using cluster_sim::XmlEscape;  // the one escaping rule (cluster_sim/xml.h)
 
 }  // namespace aasim

@@ -17,17 +17,7 @@ void PnCounter::JoinSlot(const Slot& s) {
     slots_.push_back(s);
     return;
   }
-  size_t i = 0;
-  while (i < slots_.size() && slots_[i].replica < s.replica) ++i;
-  if (i < slots_.size() && slots_[i].replica == s.replica) {
-    Slot& m = slots_[i];
-    m.p = std::max(m.p, s.p);
-    m.n = std::max(m.n, s.n);
-    m.bp = std::max(m.bp, s.bp);
-    m.bn = std::max(m.bn, s.bn);
-  } else {
-    slots_.insert(i, s);
-  }
+  JoinCounterSlot(&slots_, s);
 }
 
 int64_t PnCounter::Value() const {

@@ -49,19 +49,7 @@ double Term(double total, double cancelled) { return total == cancelled ? 0 : to
 
 // ---- ScoreCounter ----
 
-void ScoreCounter::JoinSlot(const Slot& s) {
-  size_t i = 0;
-  while (i < slots_.size() && slots_[i].replica < s.replica) ++i;
-  if (i < slots_.size() && slots_[i].replica == s.replica) {
-    Slot& m = slots_[i];
-    m.p = std::max(m.p, s.p);
-    m.n = std::max(m.n, s.n);
-    m.bp = std::max(m.bp, s.bp);
-    m.bn = std::max(m.bn, s.bn);
-  } else {
-    slots_.insert(i, s);
-  }
-}
+void ScoreCounter::JoinSlot(const Slot& s) { JoinCounterSlot(&slots_, s); }
 
 void ScoreCounter::Add(ReplicaId r, double by, ScoreCounter* delta) {
   if (by == 0) return;

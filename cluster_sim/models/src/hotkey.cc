@@ -681,9 +681,9 @@ std::string RenderSweepSvg(const HotKeySweep& sweep, ChartMetric metric) {
   o += "<text x=\"" + Num(kWidth / 2, 0) +
        "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" "
        "font-weight=\"bold\">" +
-       Escape(title) + "</text>\n";
+       XmlEscape(title) + "</text>\n";
   o += "<text x=\"" + Num(kWidth / 2, 0) + "\" y=\"42\" text-anchor=\"middle\" fill=\"#555\">" +
-       Escape(subtitle) + "</text>\n";
+       XmlEscape(subtitle) + "</text>\n";
 
   // Grid, y ticks and labels.
   for (double v = 0; v <= y_max + step / 2; v += step) {
@@ -712,7 +712,7 @@ std::string RenderSweepSvg(const HotKeySweep& sweep, ChartMetric metric) {
   const std::string y_label =
       throughput ? "throughput (writes/s of simulated time)" : "time (ms of simulated time)";
   o += "<text transform=\"translate(22 " + Num(kTop + plot_h / 2) +
-       ") rotate(-90)\" text-anchor=\"middle\">" + Escape(y_label) + "</text>\n";
+       ") rotate(-90)\" text-anchor=\"middle\">" + XmlEscape(y_label) + "</text>\n";
 
   // Series and legend.
   double legend_y = kTop + 10;
@@ -721,8 +721,8 @@ std::string RenderSweepSvg(const HotKeySweep& sweep, ChartMetric metric) {
     o += "<line x1=\"" + Num(legend_x) + "\" y1=\"" + Num(legend_y) + "\" x2=\"" +
          Num(legend_x + 26) + "\" y2=\"" + Num(legend_y) + "\" stroke=\"" + color +
          "\" stroke-width=\"2\"" + dash + "/>\n";
-    o += "<text x=\"" + Num(legend_x + 32) + "\" y=\"" + Num(legend_y + 4) + "\">" + Escape(label) +
-         "</text>\n";
+    o += "<text x=\"" + Num(legend_x + 32) + "\" y=\"" + Num(legend_y + 4) + "\">" +
+         XmlEscape(label) + "</text>\n";
     legend_y += 20;
   };
   // Per mode: the simulated metric (solid, with markers: circles, then squares...), and a

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cluster_sim/latency.h"
+#include "cluster_sim/xml.h"
 
 namespace cluster_sim {
 namespace {
@@ -176,24 +177,6 @@ std::string RenderLatencyCsv(const LatencyReport& report) {
 
 namespace {
 
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '&') {
-      out += "&amp;";
-    } else if (ch == '<') {
-      out += "&lt;";
-    } else if (ch == '>') {
-      out += "&gt;";
-    } else if (ch == '"') {
-      out += "&quot;";
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 std::string Num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f", v);
@@ -231,8 +214,8 @@ std::string RenderLatencySvg(const LatencyReport& report) {
        "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   s += "<text x=\"" + Num(kLeft) +
-       "\" y=\"24\" font-size=\"16\">Request latency by region: " + Escape(c.name) +
-       " (cumulative fraction; dashed: " + Escape(FormatDuration(c.budget)) +
+       "\" y=\"24\" font-size=\"16\">Request latency by region: " + XmlEscape(c.name) +
+       " (cumulative fraction; dashed: " + XmlEscape(FormatDuration(c.budget)) +
        " budget; failed requests not drawn)</text>\n";
   for (int r = 0; r < n; ++r) {
     const double ox = kLeft + r * (kPanelW + kGap), oy = kTop;
@@ -240,7 +223,7 @@ std::string RenderLatencySvg(const LatencyReport& report) {
     s += "<text x=\"" + Num(kPlotW / 2) +
          "\" y=\"-6\" text-anchor=\"middle\" "
          "font-weight=\"bold\">" +
-         Escape(RegionName(c, r)) + "</text>\n";
+         XmlEscape(RegionName(c, r)) + "</text>\n";
     s += "<rect x=\"0\" y=\"0\" width=\"" + Num(kPlotW) + "\" height=\"" + Num(kPlotH) +
          "\" fill=\"none\" stroke=\"#444\"/>\n";
     for (double e = lo; e <= hi; e += 1) {
@@ -300,7 +283,7 @@ std::string RenderLatencySvg(const LatencyReport& report) {
     s += "<line x1=\"" + Num(kLeft) + "\" y1=\"" + Num(y) + "\" x2=\"" + Num(kLeft + 30) +
          "\" y2=\"" + Num(y) + "\" stroke=\"" + kColors[di % 8] + "\" stroke-width=\"3\"/>\n";
     s += "<text x=\"" + Num(kLeft + 38) + "\" y=\"" + Num(y + 4) + "\">" +
-         Escape(c.DeploymentName(report.deployments[di].deployment)) + "</text>\n";
+         XmlEscape(c.DeploymentName(report.deployments[di].deployment)) + "</text>\n";
   }
   s += "</svg>\n";
   return s;

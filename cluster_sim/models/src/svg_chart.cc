@@ -13,29 +13,6 @@ std::string Num(double v, int decimals) {
   return buf;
 }
 
-std::string Escape(std::string_view text) {
-  std::string out;
-  for (char ch : text) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += ch;
-    }
-  }
-  return out;
-}
-
 double NiceStep(double max, int ticks) {
   const double raw = max / ticks;
   const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
@@ -79,9 +56,9 @@ std::string RenderLineChartSvg(const LineChart& chart) {
   o += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   o += "<text x=\"" + Num(kWidth / 2, 0) +
        "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">" +
-       Escape(chart.title) + "</text>\n";
+       XmlEscape(chart.title) + "</text>\n";
   o += "<text x=\"" + Num(kWidth / 2, 0) + "\" y=\"42\" text-anchor=\"middle\" fill=\"#555\">" +
-       Escape(chart.subtitle) + "</text>\n";
+       XmlEscape(chart.subtitle) + "</text>\n";
   for (double v = 0; v <= y_max + y_step / 2; v += y_step) {
     o += "<line x1=\"" + Num(kLeft) + "\" y1=\"" + Num(py(v)) + "\" x2=\"" + Num(kLeft + plot_w) +
          "\" y2=\"" + Num(py(v)) + "\" stroke=\"#e5e5e5\"/>\n";
@@ -99,9 +76,9 @@ std::string RenderLineChartSvg(const LineChart& chart) {
   o += "<line x1=\"" + Num(kLeft) + "\" y1=\"" + Num(kTop + plot_h) + "\" x2=\"" +
        Num(kLeft + plot_w) + "\" y2=\"" + Num(kTop + plot_h) + "\" stroke=\"black\"/>\n";
   o += "<text x=\"" + Num(kLeft + plot_w / 2) + "\" y=\"" + Num(kHeight - 22) +
-       "\" text-anchor=\"middle\">" + Escape(chart.x_label) + "</text>\n";
+       "\" text-anchor=\"middle\">" + XmlEscape(chart.x_label) + "</text>\n";
   o += "<text transform=\"translate(22 " + Num(kTop + plot_h / 2) +
-       ") rotate(-90)\" text-anchor=\"middle\">" + Escape(chart.y_label) + "</text>\n";
+       ") rotate(-90)\" text-anchor=\"middle\">" + XmlEscape(chart.y_label) + "</text>\n";
   double legend_y = kTop + 10;
   for (size_t i = 0; i < chart.series.size(); ++i) {
     const LineChart::Series& s = chart.series[i];
@@ -122,7 +99,7 @@ std::string RenderLineChartSvg(const LineChart& chart) {
     const double lx = kLeft + plot_w + 20;
     o += "<line x1=\"" + Num(lx) + "\" y1=\"" + Num(legend_y) + "\" x2=\"" + Num(lx + 26) +
          "\" y2=\"" + Num(legend_y) + "\" stroke=\"" + color + "\" stroke-width=\"2\"/>\n";
-    o += "<text x=\"" + Num(lx + 32) + "\" y=\"" + Num(legend_y + 4) + "\">" + Escape(s.name) +
+    o += "<text x=\"" + Num(lx + 32) + "\" y=\"" + Num(legend_y + 4) + "\">" + XmlEscape(s.name) +
          "</text>\n";
     legend_y += 20;
   }

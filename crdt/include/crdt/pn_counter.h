@@ -18,6 +18,8 @@
 // Value type; not thread-safe.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +30,25 @@
 #include "crdt/small_vec.h"
 
 namespace crdt {
+
+// Joins `s`, one replica's slot of a PN-style counter (fields replica, p, n, bp, bn), into
+// `slots`, kept sorted by replica: a new replica's slot goes in its place, a known one
+// takes the pointwise maximum (every field only grows). Shared by the integer counter here
+// and the sorted set's score counter (zset.h).
+template <typename Slots, typename Slot>
+void JoinCounterSlot(Slots* slots, const Slot& s) {
+  size_t i = 0;
+  while (i < slots->size() && (*slots)[i].replica < s.replica) ++i;
+  if (i < slots->size() && (*slots)[i].replica == s.replica) {
+    Slot& m = (*slots)[i];
+    m.p = std::max(m.p, s.p);
+    m.n = std::max(m.n, s.n);
+    m.bp = std::max(m.bp, s.bp);
+    m.bn = std::max(m.bn, s.bn);
+  } else {
+    slots->insert(i, s);
+  }
+}
 
 class PnCounter {
  public:

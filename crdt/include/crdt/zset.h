@@ -54,6 +54,7 @@
 #include "crdt/causal_context.h"
 #include "crdt/encoding.h"
 #include "crdt/lww_register.h"
+#include "crdt/pn_counter.h"
 #include "crdt/small_vec.h"
 
 namespace crdt {

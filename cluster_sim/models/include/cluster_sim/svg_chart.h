@@ -7,10 +7,11 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster_sim/xml.h"  // XmlEscape, for the charts' text
+
 namespace cluster_sim {
 
 std::string Num(double v, int decimals = 1);  // "%.*f"
-std::string Escape(std::string_view text);    // XML text and attribute escaping
 // A "nice" tick step (1, 2 or 5 times a power of ten) giving about `ticks` ticks up to max.
 double NiceStep(double max, int ticks);
 // Tick labels without trailing zeros: 0, 0.5, 2, 2500.
