@@ -16,8 +16,9 @@
 // INFO, RESET, and pub/sub (SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE, PUBLISH,
 // PUBSUB): the endpoint keeps the subscribers; a PUBLISH reaches them at once and goes to
 // Backend::Publish for the other regions, whose messages come back through the `deliver`
-// function the server gives its backend (Backend::SetDeliver); MULTI/EXEC/DISCARD/WATCH/UNWATCH and the store commands go through one
-// cluster_sim::Session per connection (WATCH compares Store::KeyVersion, as Redis does). `AASIM
+// function the server gives its backend (Backend::SetDeliver); MULTI/EXEC/DISCARD/WATCH/UNWATCH and
+// the store commands go through one cluster_sim::Session per connection (WATCH compares
+// Store::KeyVersion, as Redis does). `AASIM
 // ...` goes to Backend::Admin; everything else to Backend::Execute.
 //
 // Blocking commands: a command may *park* its connection (Backend::MaybePark): no further
