@@ -8,9 +8,10 @@ The service sells the tickets of a show (python3-redis for requests, python3-aio
   - at start-up it loads its Lua script with SCRIPT LOAD;
   - a booking WATCHes the ticket counter and runs the script with EVALSHA inside
     MULTI/EXEC (the script refuses when no ticket is left, else takes one);
-  - it then claims the lowest free seat with SETNX;
+  - it then claims the lowest free seat with SETNX, a claim that EXPIREs after the show;
   - and appends the booking to a stream, which a mailer (aioredis, a consumer group,
-    XREADGROUP BLOCK) reads and acknowledges.
+    XREADGROUP BLOCK) reads and acknowledges;
+  - at the end of the day it lists the bookings with SCAN MATCH (a cursor loop).
 The anomaly: with one ticket left, a booking in region A and one in region B at the same
 moment both succeed (each region saw one ticket), both are promised seat 1 (SETNX
 succeeded in each region), and once the regions have exchanged their writes the counter
@@ -78,6 +79,7 @@ class TicketService:
         seat = 1
         while not self.r.setnx(self.key("seat:%d" % seat), user):
             seat += 1
+        self.r.expire(self.key("seat:%d" % seat), 86400)  # the claim ends after the show
         self.r.xadd(self.key("bookings"), {"user": user, "seat": seat})
         return "seat %d (%d left)" % (seat, left)
 
@@ -102,6 +104,11 @@ class TicketService:
         v = self.r.get(self.key("seat:%d" % seat))
         return v.decode() if v else None
 
+    def bookers(self):
+        """Every booking, found with SCAN MATCH (small COUNT: several cursor rounds)."""
+        keys = self.r.scan_iter(match=self.key("booking:*"), count=2)
+        return sorted(k.decode()[len(self.key("booking:")):] for k in keys)
+
     def tickets(self):
         return int(self.r.get(self.key("tickets")))
 
@@ -116,6 +123,9 @@ def run_service(port, prefix):
     out += asyncio.run(s.mail(3))
     out.append("tickets left: %d" % s.tickets())
     out.append("seat 2 holder: %s" % s.holder(2))
+    ttl = s.r.ttl(s.key("seat:2"))
+    out.append("seat 2 claim expires within a day: %s" % (0 < ttl <= 86400))
+    out.append("bookings: " + ", ".join(s.bookers()))
     return out
 
 
