@@ -17,6 +17,7 @@
 #include "cluster_sim/client.h"
 #include "cluster_sim/store.h"
 #include "crdt/dot.h"
+#include "split_words.h"
 
 namespace cluster_sim {
 
@@ -26,17 +27,7 @@ namespace {
 
 using Argv = std::vector<std::string>;
 
-Argv Split(std::string_view line) {
-  Argv out;
-  size_t i = 0;
-  while (i < line.size()) {
-    size_t j = line.find(' ', i);
-    if (j == std::string_view::npos) j = line.size();
-    if (j > i) out.emplace_back(line.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
+using cluster_sim::test_util::Split;
 
 // Region index `i` of `names.size()` regions, told the names.
 std::unique_ptr<Store> NamedStore(uint16_t site, const std::vector<std::string>& names) {

@@ -22,6 +22,7 @@
 #include "cluster_sim/store.h"
 #include "cluster_sim/strings.h"
 #include "crdt/dot.h"
+#include "split_words.h"
 
 namespace cluster_sim {
 
@@ -50,18 +51,7 @@ Reply Arity(std::string_view name) {
   return Err("ERR wrong number of arguments for '" + std::string(name) + "' command");
 }
 
-// "SET k v" -> {"SET", "k", "v"} (single spaces; enough for these tests).
-Argv Split(std::string_view line) {
-  Argv out;
-  size_t i = 0;
-  while (i < line.size()) {
-    size_t j = line.find(' ', i);
-    if (j == std::string_view::npos) j = line.size();
-    if (j > i) out.emplace_back(line.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
+using cluster_sim::test_util::Split;
 
 // One region: a memory store plus the effects it has produced and not yet shipped.
 class Region {

@@ -28,6 +28,7 @@
 #include "cluster_sim/network.h"
 #include "cluster_sim/rng.h"
 #include "cluster_sim/time.h"
+#include "split_words.h"
 
 namespace cluster_sim {
 
@@ -41,18 +42,7 @@ using std::chrono::seconds;
 constexpr SimTime kUs{1};
 constexpr SimTime Ms(int64_t ms) { return SimTime(ms * 1000); }
 
-// "SET k v" -> {"SET", "k", "v"} (single spaces; enough for these tests).
-std::vector<std::string> Split(std::string_view line) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    size_t j = line.find(' ', i);
-    if (j == std::string_view::npos) j = line.size();
-    if (j > i) out.emplace_back(line.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
+using cluster_sim::test_util::Split;
 
 // ---------------------------------------------------------------------------------- Rng
 

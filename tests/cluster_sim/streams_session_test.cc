@@ -24,6 +24,7 @@
 #include "cluster_sim/simulation.h"
 #include "cluster_sim/store.h"
 #include "crdt/dot.h"
+#include "split_words.h"
 #ifdef AASIM_STREAMS_ON_REDIS
 #include <cstdlib>
 
@@ -92,17 +93,7 @@ Reply Nil() { return Reply::Nil(); }
 Reply Arr(std::initializer_list<Reply> e) { return Reply::Array(std::vector<Reply>(e)); }
 Reply Bulks(const std::vector<std::string>& items) { return Reply::BulkArray(items); }
 
-Argv Split(std::string_view line) {
-  Argv out;
-  size_t i = 0;
-  while (i < line.size()) {
-    size_t j = line.find(' ', i);
-    if (j == std::string_view::npos) j = line.size();
-    if (j > i) out.emplace_back(line.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
+using cluster_sim::test_util::Split;
 
 class LendingStoreTest : public ::testing::Test {
  protected:
