@@ -95,8 +95,8 @@ std::optional<std::string> KeyValue::StringValue() const {
   return FormatLongDouble(v);
 }
 
-uint8_t KeyValue::Parts() const {
-  uint8_t parts = 0;
+KeyValue::Parts16 KeyValue::Parts() const {
+  Parts16 parts = 0;
   if (!bc.empty()) parts |= kPartBoundedCounter;
   if (!fc.empty()) parts |= kPartFloatCounter;
   if (!zset.Empty()) parts |= kPartZset;
@@ -106,7 +106,7 @@ uint8_t KeyValue::Parts() const {
   return parts;
 }
 
-void KeyValue::Encode(Encoder* enc, uint8_t parts) const {
+void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
   str.Encode(enc);
   set.Encode(enc);
   hash.Encode(enc);
@@ -118,7 +118,7 @@ void KeyValue::Encode(Encoder* enc, uint8_t parts) const {
   if (parts & kPartFloatCounter) fc.Encode(enc);
 }
 
-bool KeyValue::Decode(Decoder* dec, uint8_t parts) {
+bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
   if (!str.Decode(dec) || !set.Decode(dec) || !hash.Decode(dec)) return false;
   // An optional part follows if the header says so (in bit order); else it is empty.
   auto part = [&](auto& value, Part bit) {
@@ -130,6 +130,28 @@ bool KeyValue::Decode(Decoder* dec, uint8_t parts) {
 }
 
 namespace {
+
+// The keyspace header: bit 0 key-complete, then the optional parts (KeyValue::Part); parts
+// 8 to 15 in a second byte, present (and non-zero) iff the first has kPartsMore.
+void PutHeader(Encoder* enc, bool complete, KeyValue::Parts16 parts) {
+  const uint8_t high = static_cast<uint8_t>(parts >> 8);
+  enc->PutByte(static_cast<uint8_t>((complete ? 1 : 0) | (parts & 0xff) |
+                                    (high != 0 ? KeyValue::kPartsMore : 0)));
+  if (high != 0) enc->PutByte(high);
+}
+
+bool GetHeader(Decoder* dec, bool* complete, KeyValue::Parts16* parts) {
+  uint8_t low = 0;
+  uint8_t high = 0;
+  if (!dec->GetByte(&low)) return false;
+  if ((low & KeyValue::kPartsMore) != 0 && (!dec->GetByte(&high) || high == 0)) return false;
+  const KeyValue::Parts16 all =
+      static_cast<KeyValue::Parts16>((high << 8) | (low & ~(KeyValue::kPartsMore | 1)));
+  if ((all & ~KeyValue::kKnownParts) != 0) return false;
+  *complete = (low & 1) != 0;
+  *parts = all;
+  return true;
+}
 
 // Every dot must lie inside the context, or merges could resurrect or lose data.
 bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
@@ -655,9 +677,9 @@ void Keyspace::Merge(const Keyspace& other) {
 
 std::string Keyspace::Encode() const {
   Encoder enc;
-  uint8_t parts = 0;
+  KeyValue::Parts16 parts = 0;
   for (const auto& kv : keys_) parts |= kv.second.Parts();
-  enc.PutByte(static_cast<uint8_t>((key_complete_ ? 1 : 0) | parts));
+  PutHeader(&enc, key_complete_, parts);
   enc.PutVarint(keys_.size());
   if (keys_.size() == 1) {  // a one-key delta (most effects): nothing to sort
     enc.PutBytes(keys_.begin()->first);
@@ -684,11 +706,10 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
     if (error) *error = dec.error().empty() ? why : dec.error();
     return std::nullopt;
   };
-  uint8_t flags = 0;
+  KeyValue::Parts16 parts = 0;
   uint64_t n = 0;
-  if (!dec.GetByte(&flags) || (flags & ~(KeyValue::kKnownParts | 1)) != 0 || !dec.GetCount(&n, 4))
+  if (!GetHeader(&dec, &ks.key_complete_, &parts) || !dec.GetCount(&n, 4))
     return fail("bad keyspace header");
-  ks.key_complete_ = (flags & 1) != 0;
   std::string prev;
   for (uint64_t i = 0; i < n; ++i) {
     std::string_view key;
@@ -698,7 +719,7 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
       return fail("keys not sorted");
     }
     KeyValue v;
-    if (!v.Decode(&dec, flags & KeyValue::kKnownParts)) return fail("bad key value");
+    if (!v.Decode(&dec, parts)) return fail("bad key value");
     prev.assign(key.data(), key.size());
     if (!v.expiry.empty()) ks.expiring_.insert(prev);
     ks.keys_.emplace(prev, std::move(v));
@@ -722,11 +743,12 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     if (error) *error = dec.error().empty() ? why : dec.error();
     return false;
   };
-  uint8_t flags = 0;
+  bool delta = false;
+  KeyValue::Parts16 parts = 0;
   uint64_t n = 0;
-  if (!dec.GetByte(&flags) || (flags & ~(KeyValue::kKnownParts | 1)) != 0 || !dec.GetCount(&n, 4))
+  if (!GetHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4))
     return fail("bad keyspace header");
-  if ((flags & 1) == 0) {
+  if (!delta) {
     // A full state: its join also visits the keys it does not list (rare: full syncs).
     std::optional<Keyspace> other = Decode(bytes, self_, error);
     if (!other) return false;
@@ -749,7 +771,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     }
     const size_t h = KeyMap::Hash(key);
     keys_.PrefetchSlot(h);
-    if (!s.values_[i].Decode(&dec, flags & KeyValue::kKnownParts)) return fail("bad key value");
+    if (!s.values_[i].Decode(&dec, parts)) return fail("bad key value");
     s.keys_.push_back(key);
     s.hashes_.push_back(h);
   }

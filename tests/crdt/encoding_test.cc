@@ -423,5 +423,29 @@ TEST(DecoderTest, DotsOutsideTheContextAreRejected) {
   }
 }
 
+// The header's bit 6 announces a second byte of parts: it must be there, non-zero, and
+// name only parts this build knows; else the keyspace is rejected, whether a state or a delta.
+TEST(DecoderTest, SecondHeaderByteIsCheckedLikeTheFirst) {
+  crdt::Keyspace ks(kA);
+  crdt::Keyspace delta(kA);
+  ks.SAdd("s", "m", &delta);
+  const std::string good = delta.Encode();
+  ASSERT_EQ(good[0] & crdt::KeyValue::kPartsMore, 0);
+  std::string error;
+  ASSERT_TRUE(crdt::Keyspace::Decode(good, kA, &error)) << error;
+  for (int complete = 0; complete < 2; ++complete) {
+    const char low = static_cast<char>(crdt::KeyValue::kPartsMore | complete);
+    const std::string missing(1, low);  // bit 6, then nothing
+    const std::string zero = std::string(1, low) + '\0' + good.substr(1);
+    std::string unknown_high = std::string(1, low) + '\x80' + good.substr(1);
+    for (const std::string& bad : {missing, zero, unknown_high}) {
+      EXPECT_FALSE(crdt::Keyspace::Decode(bad, kA, &error));
+      crdt::Keyspace target(kA);
+      EXPECT_FALSE(target.MergeEncoded(bad, &error, nullptr));
+      EXPECT_FALSE(error.empty());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace crdt_test

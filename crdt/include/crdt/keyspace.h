@@ -71,20 +71,24 @@ struct KeyValue {
   // Optional parts: a keyspace's header byte has the bit of each optional part that some
   // key of it holds (bit 0 says "delta"), and every key value then encodes those parts,
   // in bit order, after the string, set and hash parts; so a keyspace that uses none of
-  // them encodes as it did before they existed. A new type takes the next free bit.
-  enum Part : uint8_t {
+  // them encodes as it did before they existed. Bit 6 of the header byte is not a part: it
+  // says a second header byte follows, holding parts 8 to 15 (never zero when present).
+  // A new type takes the next free bit from 8 up, and adds it to kKnownParts.
+  enum Part : uint16_t {
     kPartBoundedCounter = 1 << 1,
     kPartExpiry = 1 << 2,
     kPartZset = 1 << 3,
     kPartHll = 1 << 4,
     kPartList = 1 << 5,
+    kPartsMore = 1 << 6,  // header flag only: the second header byte follows
     kPartFloatCounter = 1 << 7,
     kKnownParts =
         kPartBoundedCounter | kPartExpiry | kPartZset | kPartHll | kPartList | kPartFloatCounter,
   };
-  uint8_t Parts() const;  // the optional parts this value holds
-  void Encode(Encoder* enc, uint8_t parts) const;
-  bool Decode(Decoder* dec, uint8_t parts);
+  using Parts16 = uint16_t;
+  Parts16 Parts() const;  // the optional parts this value holds
+  void Encode(Encoder* enc, Parts16 parts) const;
+  bool Decode(Decoder* dec, Parts16 parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
     return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc && a.fc == b.fc &&
            a.zset == b.zset && a.hll == b.hll && a.list == b.list && a.expiry == b.expiry;
@@ -202,7 +206,7 @@ class Keyspace {
   // Canonical (sorted); deltas and states alike. Header byte: bit 0 key-complete (a
   // delta), the other bits say which optional parts the key values carry (KeyValue::Part:
   // bounded counter, expiry, sorted set, HyperLogLog, list, float counter), each set iff
-  // some key holds that part.
+  // some key holds that part; bit 6 says a second byte carries parts 8 to 15.
   std::string Encode() const;
   static std::optional<Keyspace> Decode(std::string_view bytes, ReplicaId self, std::string* error);
 
