@@ -35,6 +35,7 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitExpectationFailed = 1;
 constexpr int kExitBadInput = 2;
+constexpr int kExitRedisFailed = 3;  // --backend redis: a server failed during the run
 
 struct RunArgs {
   std::vector<std::string> files;
@@ -192,6 +193,11 @@ int Run(const RunArgs& args) {
     cluster_sim::RunReport report = record ? aasim::RunRecorded(scenario, options, &recorded)
                                            : cluster_sim::RunScenario(scenario, options);
     failures += report.failures;
+    if (backend && !backend->failures().empty()) {
+      // The report came from the regions' working copies; Redis lacks some of it.
+      for (const std::string& why : backend->failures()) std::cerr << "aasim: " << why << "\n";
+      return kExitRedisFailed;
+    }
     if (!args.svg.empty()) {
       wrote_all &= WriteFile(args.svg, aasim::RenderDiagramSvg(report, recorded, {}), "--svg");
     }
@@ -244,7 +250,9 @@ int main(int argc, char** argv) {
       "Run scenario files and print, for every step, the reply and the value of its key in "
       "every region, then replication metrics and a summary line with the seed and the final "
       "digest.\nExit code: 0 every expectation held, 1 an expectation failed, 2 a file or the "
-      "command line is wrong (FILE:LINE:COL: message, nothing run).");
+      "command line is wrong (FILE:LINE:COL: message, nothing run), 3 with --backend redis: a "
+      "server failed during the run, so Redis lacks writes the run acknowledged (the reason on "
+      "stderr).");
   run->footer(
       "\nA scenario file:\n"
       "  name: Resolving counter conflicts\n"

@@ -95,6 +95,10 @@ cluster_sim::StoreFactory RedisBackend::Factory() {
     o.address = r.address;
     o.region = r.name;
     o.prefix = prefix_;
+    // The simulator's acknowledgements are virtual: commits are pipelined, their replies
+    // read in batches (a failure is reported after the run, never ignored).
+    o.write_behind = 1024;
+    o.on_write_behind_failure = [this](const std::string& why) { failures_.push_back(why); };
     auto store = cluster_sim::RedisStore::Open(id, o);
     if (!store.ok()) {
       // The server answered a moment ago (Prepare): it died or holds foreign data.

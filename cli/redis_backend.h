@@ -37,6 +37,9 @@ class RedisBackend {
   cluster_sim::StoreFactory Factory();
   // --keep-redis: leaves the started servers running and prints "REGION 127.0.0.1:PORT".
   void Keep(std::ostream& out);
+  // The stores commit write-behind (RedisStoreOptions::write_behind): what failed, one
+  // line per region, once the run's stores are closed. Empty if every commit was stored.
+  const std::vector<std::string>& failures() const { return failures_; }
 
  private:
   struct Region {
@@ -47,6 +50,7 @@ class RedisBackend {
   };
   std::vector<Region> regions_;
   std::string prefix_;
+  std::vector<std::string> failures_;
 };
 
 }  // namespace aasim

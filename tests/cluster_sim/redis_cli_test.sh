@@ -3,7 +3,8 @@
 #   1. after table-4-1-counter.yaml, `redis-cli -p <port of A> GET foo` prints 25, and B's;
 #   2. an aasim restart between two runs on the same servers (--redis REGION=URL): a write
 #      that A could not replicate in run 1 (partitioned) reaches B in run 2, once;
-#   3. bad --redis values and unreachable servers exit 2 with a clear message.
+#   3. bad --redis values and unreachable servers exit 2 with a clear message;
+#   4. a server that refuses the (write-behind) commits mid-run: exit 3 and the reason.
 # Usage: redis_cli_test.sh AASIM SCENARIO_DIR TEST_DIR
 set -euo pipefail
 aasim=$1 scenarios=$2 tests=$3
@@ -64,4 +65,17 @@ msg=$("$aasim" run --keep-redis "$scenarios/table-4-1-counter.yaml" 2>&1); rc=$?
 [[ $rc == 2 ]] || fail "--keep-redis without redis: rc=$rc $msg"
 set -e
 echo "bad input: exit 2"
+
+# 4. A's server refuses writes (out of memory): the run's commits are written behind, so
+#    the failure is found after A answered; the run must say so, not pass.
+redis-cli -p "$a" config set maxmemory-policy noeviction >/dev/null
+redis-cli -p "$a" config set maxmemory 1 >/dev/null
+set +e
+msg=$("$aasim" run --quiet --redis "A=redis://127.0.0.1:$a/0" --redis "B=redis://127.0.0.1:$b/0" \
+      "$scenarios/table-4-1-counter.yaml" 2>&1); rc=$?
+set -e
+redis-cli -p "$a" config set maxmemory 0 >/dev/null
+[[ $rc == 3 && $msg == *"region A: redis 127.0.0.1:$a"*"write-behind commit failed"*OOM* ]] ||
+  fail "refused commits: rc=$rc $msg"
+echo "refused commits: exit 3"
 echo "PASS"

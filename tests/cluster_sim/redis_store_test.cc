@@ -667,6 +667,75 @@ TEST(RedisStoreTest, ServerDownMakesTheRegionUnavailableThenRecovers) {
   EXPECT_EQ(raw.Run({"SISMEMBER", "s", "from-b"}), Reply::Integer(1));
 }
 
+// Write-behind (the simulator's mode): commits are pipelined, yet every one is in Redis
+// once anything reads from it, and when the store closes; merges and log trims too.
+TEST(RedisStoreTest, WriteBehindCommitsArriveInOrderAndAtClose) {
+  AASIM_LAUNCH_REDIS(server);
+  RedisStoreOptions o = OptionsFor(*server, "A");
+  o.write_behind = 8;
+  std::vector<std::string> failures;
+  o.on_write_behind_failure = [&](const std::string& why) { failures.push_back(why); };
+  std::unique_ptr<Store> peer = NewMemoryStore(kB);
+  {
+    auto store = RedisStore::Open(kA, o);
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < 21; ++i) {  // not a multiple of the window: some are owed at the end
+      ASSERT_EQ((*store)->Execute({"INCR", "c"}, i, nullptr), Reply::Integer(i + 1));
+    }
+    std::string effect;
+    peer->Execute({"SADD", "s", "from-b"}, 30, &effect);
+    ASSERT_TRUE((*store)->MergeFrom("B#1", 1, effect).ok());
+    ASSERT_TRUE((*store)->Flush().ok());
+    ASSERT_TRUE((*store)->TrimLog(20).ok());
+    // A read from Redis (the log) sees every commit sent before it.
+    auto log = (*store)->ReadLog(1, 21);
+    ASSERT_TRUE(log.ok());
+    ASSERT_EQ(log->size(), 1u);  // 1..20 trimmed, in order after their XADDs
+    EXPECT_EQ((*log)[0].first, 21u);
+    EXPECT_EQ((*store)->Execute({"INCR", "c"}, 40, nullptr), Reply::Integer(22));
+  }  // closing reads the owed replies
+  EXPECT_TRUE(failures.empty());
+  RawRedis raw(server->port());
+  EXPECT_EQ(raw.Run({"GET", "c"}), Reply::Bulk("22"));
+  EXPECT_EQ(raw.Run({"SISMEMBER", "s", "from-b"}), Reply::Integer(1));
+  auto reopened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->LogHead(), 22u);
+  EXPECT_EQ((*reopened)->Progress("B#1"), 1u);
+}
+
+// A failed write-behind commit is never papered over: the store stays down (it does not
+// reload a copy that lacks writes it answered), says why, and reports it once.
+TEST(RedisStoreTest, WriteBehindFailureKeepsTheStoreDownAndIsReported) {
+  AASIM_LAUNCH_REDIS(server);
+  RedisStoreOptions o = OptionsFor(*server, "A");
+  o.write_behind = 1000;
+  std::vector<std::string> failures;
+  o.on_write_behind_failure = [&](const std::string& why) { failures.push_back(why); };
+  auto store = RedisStore::Open(kA, o);
+  ASSERT_TRUE(store.ok());
+  ASSERT_EQ((*store)->Execute({"SET", "k", "v"}, 1, nullptr), Reply::Status("OK"));
+  // Killed with the commit's reply owed: whether it ran or not, the store cannot know.
+  server->Kill();
+  ASSERT_TRUE(server->Start().ok());
+  Reply r = (*store)->Execute({"GET", "k"}, 2, nullptr);  // served by the working copy
+  EXPECT_EQ(r, Reply::Bulk("v"));
+  auto log = (*store)->ReadLog(1, 1);  // the first exchange reads the owed reply
+  ASSERT_FALSE(log.ok());
+  EXPECT_NE(log.status().message().find("write-behind commit failed"), std::string::npos)
+      << log.status().message();
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_NE(failures[0].find("CLUSTERDOWN region A: redis 127.0.0.1:"), std::string::npos)
+      << failures[0];
+  std::string effect;
+  Reply w = (*store)->Execute({"SET", "k", "w"}, 3, &effect);
+  EXPECT_TRUE(w.is_error());
+  EXPECT_TRUE(effect.empty());
+  EXPECT_FALSE((*store)->available());
+  EXPECT_EQ((*store)->Flush().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(failures.size(), 1u);
+}
+
 TEST(RedisStoreTest, PasswordAndDbAreUsed) {
   auto launched = RedisServer::Launch({"--requirepass", "pw"});
   if (!launched.ok()) {

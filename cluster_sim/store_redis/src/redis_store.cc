@@ -264,6 +264,7 @@ struct RedisStore::Impl {
   Impl(RedisStore& store, RedisStoreOptions o)
       : owner(store), opt(std::move(o)), ks(store.keyspace()) {}
   ~Impl() {
+    if (behind > 0) Drain();  // a failure is reported through on_write_behind_failure
     if (ctx != nullptr) redisFree(ctx);
   }
 
@@ -277,6 +278,8 @@ struct RedisStore::Impl {
   uint64_t reconnect_count = 0;
   std::chrono::steady_clock::time_point next_attempt{};
   std::chrono::milliseconds backoff{0};
+  size_t behind = 0;           // write-behind: replies the server still owes us
+  bool behind_failed = false;  // a write-behind commit failed: down for good
 
   std::set<std::string> pending_keys;                             // changed, not yet committed
   std::map<std::string, uint64_t, std::less<>> pending_progress;  // origin -> contiguous
@@ -291,7 +294,16 @@ struct RedisStore::Impl {
 
   // ---- connection ----
 
+  // Why the last exchange failed (the connection's error, else why the store is down).
+  std::string LastError() const {
+    if (ctx != nullptr && ctx->errstr[0] != 0) return ctx->errstr;
+    return down_reason.empty() ? "connection lost" : down_reason;
+  }
+
+  // One request and its reply (null on a failure: LastError() says why). Owed
+  // write-behind replies are read first, so a request sees every earlier commit.
   ReplyPtr Command(const std::vector<std::string>& args) {
+    if ((behind > 0 && !Drain()) || ctx == nullptr) return ReplyPtr(nullptr, freeReplyObject);
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (const auto& a : args) {
@@ -306,7 +318,7 @@ struct RedisStore::Impl {
   ReplyPtr Must(const std::vector<std::string>& args, std::string* error) {
     ReplyPtr r = Command(args);
     if (!r) {
-      *error = ctx->errstr[0] ? ctx->errstr : "connection lost";
+      *error = LastError();
     } else if (r->type == REDIS_REPLY_ERROR) {
       *error = args[0] + ": " + std::string(r->str, r->len);
       return ReplyPtr(nullptr, freeReplyObject);
@@ -317,6 +329,7 @@ struct RedisStore::Impl {
   void Disconnect(std::string reason) {
     if (ctx != nullptr) redisFree(ctx);
     ctx = nullptr;
+    behind = 0;
     up = false;
     down_reason = std::move(reason);
     pending_keys.clear();
@@ -434,6 +447,7 @@ struct RedisStore::Impl {
 
   // One attempt to come back: true if connected (and reloaded), else down_reason says why.
   bool TryReconnect() {
+    if (behind_failed) return false;  // reloading would drop writes Redis never stored
     Status s = ConnectOnce();
     if (!s.ok()) {
       down_reason = s.message();
@@ -462,6 +476,7 @@ struct RedisStore::Impl {
   // period (doubling up to 2 s), so a dead Redis costs little per command.
   bool EnsureUp() {
     if (up) return true;
+    if (behind_failed) return false;
     auto now = std::chrono::steady_clock::now();
     if (now < next_attempt) return false;
     if (TryReconnect()) return true;
@@ -472,6 +487,68 @@ struct RedisStore::Impl {
   }
 
   // ---- committing ----
+
+  // Write-behind: reads every owed reply. False, and the store down for good, if one
+  // failed (an error reply, a failed call inside EXEC, a lost connection).
+  bool Drain() {
+    std::string error;
+    while (behind > 0) {
+      void* raw = nullptr;
+      if (redisGetReply(ctx, &raw) != REDIS_OK) {
+        error = LastError();
+        break;
+      }
+      --behind;
+      ReplyPtr r = Wrap(raw);
+      if (!error.empty()) continue;
+      if (r->type == REDIS_REPLY_ERROR) error = std::string(r->str, r->len);
+      if (r->type == REDIS_REPLY_ARRAY) {  // EXEC of a multi-call commit
+        for (size_t j = 0; j < r->elements && error.empty(); ++j) {
+          const redisReply* x = r->element[j];
+          if (x->type == REDIS_REPLY_ERROR) error = std::string(x->str, x->len);
+        }
+      }
+    }
+    if (error.empty()) return true;
+    behind_failed = true;
+    Disconnect(
+        "a write-behind commit failed, so writes answered before it may be missing "
+        "from Redis: " +
+        error);
+    if (opt.on_write_behind_failure) opt.on_write_behind_failure(DownError());
+    return false;
+  }
+
+  // Write-behind: sends the calls (several inside MULTI/EXEC) without waiting for their
+  // replies, unless write_behind of them are now owed. False if the store went down.
+  bool SendBehind(std::vector<std::vector<std::string>> calls) {
+    if (ctx == nullptr) return false;
+    const bool multi = calls.size() > 1;
+    if (multi) Append({"MULTI"});
+    for (auto& c : calls) {
+      c[1] = sha;
+      Append(c);
+    }
+    if (multi) Append({"EXEC"});
+    behind += calls.size() + (multi ? 2 : 0);
+    if (behind >= opt.write_behind) return Drain();
+    // Hand what is buffered to the server now, so it works while we go on.
+    int done = 0;
+    if (redisBufferWrite(ctx, &done) != REDIS_OK) return Drain();  // fails: says why
+    return true;
+  }
+
+  void Append(const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    argv.reserve(args.size());
+    lens.reserve(args.size());
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(ctx, static_cast<int>(args.size()), argv.data(), lens.data());
+  }
 
   // The arguments of one commit call for `keys` (see kCommitScript).
   std::vector<std::string> Call(const std::vector<const std::string*>& keys) const {
@@ -618,28 +695,19 @@ struct RedisStore::Impl {
   bool Send(std::vector<std::vector<std::string>> calls) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       bool multi = calls.size() > 1;
-      auto append = [&](const std::vector<std::string>& args) {
-        std::vector<const char*> argv;
-        std::vector<size_t> lens;
-        for (const auto& a : args) {
-          argv.push_back(a.data());
-          lens.push_back(a.size());
-        }
-        redisAppendCommandArgv(ctx, static_cast<int>(args.size()), argv.data(), lens.data());
-      };
-      if (multi) append({"MULTI"});
+      if (multi) Append({"MULTI"});
       for (auto& c : calls) {
         c[1] = sha;
-        append(c);
+        Append(c);
       }
-      if (multi) append({"EXEC"});
+      if (multi) Append({"EXEC"});
       size_t expected = calls.size() + (multi ? 2 : 0);
       bool noscript = false;
       std::string error;
       for (size_t i = 0; i < expected; ++i) {
         void* raw = nullptr;
         if (redisGetReply(ctx, &raw) != REDIS_OK) {
-          Disconnect(ctx->errstr[0] ? ctx->errstr : "connection lost");
+          Disconnect(LastError());
           return false;
         }
         ReplyPtr r = Wrap(raw);
@@ -678,7 +746,10 @@ struct RedisStore::Impl {
   bool Commit(const std::string* effect) {
     if (pending_keys.empty() && pending_progress.empty() && effect == nullptr) return true;
     uint64_t seq = effect != nullptr ? log_seq + 1 : 0;
-    if (!Send(BuildCalls(seq, effect))) return false;
+    auto calls = BuildCalls(seq, effect);
+    if (!(opt.write_behind > 0 ? SendBehind(std::move(calls)) : Send(std::move(calls)))) {
+      return false;
+    }
     if (effect != nullptr) log_seq = seq;
     for (auto& [origin, c] : pending_progress) progress[origin] = c;
     pending_keys.clear();
@@ -689,7 +760,7 @@ struct RedisStore::Impl {
   Reply Forward(const std::vector<std::string>& argv) {
     ReplyPtr r = Command(argv);
     if (!r) {
-      Disconnect(ctx->errstr[0] ? ctx->errstr : "connection lost");
+      if (!behind_failed) Disconnect(LastError());
       Reconnect();
       return Reply::Error(DownError());
     }
@@ -971,6 +1042,12 @@ Result<std::vector<std::pair<uint64_t, std::string>>> RedisStore::ReadLog(uint64
 Status RedisStore::TrimLog(uint64_t seq) {
   Impl& m = *impl_;
   if (!m.EnsureUp()) return Status::Unavailable(m.DownError());
+  if (m.opt.write_behind > 0) {  // its reply is read with the commits'
+    m.Append({"XTRIM", m.opt.prefix + ":log", "MINID", std::to_string(seq + 1) + "-0"});
+    ++m.behind;
+    if (m.behind >= m.opt.write_behind && !m.Drain()) return Status::Unavailable(m.DownError());
+    return Status::Ok();
+  }
   std::string error;
   if (!m.Must({"XTRIM", m.opt.prefix + ":log", "MINID", std::to_string(seq + 1) + "-0"}, &error)) {
     return Status::Unavailable(m.Where() + ": " + error);

@@ -13,11 +13,11 @@
 //   - a local write's effect appended to the region's replication log (a stream), or the
 //     per-origin progress of applied peer effects.
 // A local write is acknowledged only after its script returned (with `appendfsync
-// always`, after it is on disk). Merges of peer effects are batched (several effects per
-// script call) and pipelined; Flush() waits for them (the simulator calls it before it
-// acknowledges an effect to its sender). Each script call carries every key changed since
-// the previous one together with the causal context, so Redis always holds a consistent
-// snapshot: a context never covers a change that is not stored.
+// always`, after it is on disk), unless write-behind is on (below). Merges of peer effects are
+// batched (several effects per script call) and pipelined; Flush() waits for them (the simulator
+// calls it before it acknowledges an effect to its sender). Each script call carries every key
+// changed since the previous one together with the causal context, so Redis always holds a
+// consistent snapshot: a context never covers a change that is not stored.
 //
 // Key layout under `prefix` (default "aasim"; README "Redis backend"):
 //   <key>                 native value (string / set / hash), the user's own key name
@@ -39,6 +39,17 @@
 // command fail with a CLUSTERDOWN error naming the region and the address, and Merge
 // and Flush return Unavailable (the simulator then does not acknowledge, so the sender
 // retransmits later). Nothing acknowledged is ever lost silently.
+//
+// Write-behind (options.write_behind > 0, for the simulator only): commits are sent
+// pipelined and their replies read when `write_behind` of them are outstanding, before any
+// other exchange with the server, and when the store closes. A write is acknowledged by
+// the simulator before Redis confirmed it; that is sound because the simulator's clock is
+// virtual (what its acknowledgement promises is checked when the replies are read, not
+// when the write ran) and because a failed write-behind commit is never papered over: the
+// store stays down from then on (it does not reload the copy Redis lacks), every later
+// command answers CLUSTERDOWN with the reason, and on_write_behind_failure reports it so
+// the run can fail loudly. `aasim serve` and `aasim node` keep write_behind = 0: a real
+// client's OK means the data is in Redis.
 //
 // Not thread-safe; one connection per store. Not deterministic in time (real I/O), but
 // replies and state are the in-memory store's.
@@ -81,6 +92,12 @@ struct RedisStoreOptions {
   size_t batch_keys = 1024;      // merged keys per pipelined commit call
   int reconnect_attempts = 6;    // per failure: 10ms, 20ms, ... (bounded backoff)
   bool flush_db = false;         // FLUSHDB when opening (a fresh region)
+  // Write-behind: the most commit calls (and log trims) sent but not yet answered; 0 (the
+  // default) waits for every commit before the write or merge is acknowledged. For the
+  // simulator (`aasim run`), whose acknowledgements are virtual: see "Write-behind" above.
+  size_t write_behind = 0;
+  // Called once if a write-behind commit fails (the reason, naming the region and server).
+  std::function<void(const std::string&)> on_write_behind_failure;
 };
 
 class RedisStore final : public KeyspaceStore {
