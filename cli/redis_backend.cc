@@ -65,6 +65,8 @@ cluster_sim::Result<std::unique_ptr<RedisBackend>> RedisBackend::Prepare(
   }
   auto backend = std::unique_ptr<RedisBackend>(new RedisBackend());
   backend->prefix_ = args.prefix;
+  std::string started;  // the regions whose servers aasim starts, for messages
+  size_t to_start = 0;
   for (const auto& spec : scenario.regions) {
     Region r;
     r.name = spec.name;
@@ -75,15 +77,22 @@ cluster_sim::Result<std::unique_ptr<RedisBackend>> RedisBackend::Prepare(
         return Status::Unavailable("region " + r.name + ": " + s.message());
       }
     } else {
-      auto server = cluster_sim::RedisServer::Launch();
-      if (!server.ok()) {
-        return Status::Unavailable("region " + r.name + ": " + server.status().message());
-      }
-      r.server = std::move(server).value();
-      r.address.port = r.server->port();
-      r.url = "redis://127.0.0.1:" + std::to_string(r.server->port());
+      started += (to_start++ == 0 ? "" : ", ") + r.name;
     }
     backend->regions_.push_back(std::move(r));
+  }
+  // Started together: each takes tens of milliseconds to come up.
+  auto servers = cluster_sim::RedisServer::LaunchMany(to_start);
+  if (!servers.ok()) {
+    return Status::Unavailable("region" + std::string(to_start > 1 ? "s " : " ") + started + ": " +
+                               servers.status().message());
+  }
+  size_t next = 0;
+  for (Region& r : backend->regions_) {
+    if (!r.url.empty()) continue;
+    r.server = std::move(servers.value()[next++]);
+    r.address.port = r.server->port();
+    r.url = "redis://127.0.0.1:" + std::to_string(r.server->port());
   }
   return backend;
 }
@@ -110,6 +119,13 @@ cluster_sim::StoreFactory RedisBackend::Factory() {
 }
 
 #endif
+
+RedisBackend::~RedisBackend() {
+  // All shut down at once, then each is waited for (its destructor).
+  for (Region& r : regions_) {
+    if (r.server) r.server->RequestStop();
+  }
+}
 
 void RedisBackend::Keep(std::ostream& out) {
   for (Region& r : regions_) {

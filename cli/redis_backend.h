@@ -34,6 +34,7 @@ class RedisBackend {
  public:
   static cluster_sim::Result<std::unique_ptr<RedisBackend>> Prepare(
       const BackendArgs& args, const cluster_sim::Scenario& scenario);
+  ~RedisBackend();
   cluster_sim::StoreFactory Factory();
   // --keep-redis: leaves the started servers running and prints "REGION 127.0.0.1:PORT".
   void Keep(std::ostream& out);

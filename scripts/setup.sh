@@ -10,7 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
   liblua5.1-0-dev lua-cjson lua-bitop python3-aioredis
-  redis-server redis-tools python3 python3-redis
+  redis-server redis-tools python3 python3-redis time
   chromium fonts-dejavu-core
 )
 

@@ -1,5 +1,6 @@
 #include "cluster_sim/redis_server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -41,6 +42,38 @@ int FreeLoopbackPort() {
 }
 
 Result<std::unique_ptr<RedisServer>> RedisServer::Launch(std::vector<std::string> extra_args) {
+  auto many = LaunchMany(1, std::move(extra_args));
+  if (!many.ok()) return many.status();
+  return std::move(many.value()[0]);
+}
+
+Result<std::vector<std::unique_ptr<RedisServer>>> RedisServer::LaunchMany(
+    size_t n, const std::vector<std::string>& extra_args) {
+  std::vector<std::unique_ptr<RedisServer>> servers;
+  for (size_t i = 0; i < n; ++i) {
+    auto s = Prepare(extra_args);
+    if (!s.ok()) return s.status();
+    servers.push_back(std::move(s).value());
+    servers.back()->port_ = FreeLoopbackPort();
+    if (servers.back()->port_ == 0) return Status::Unavailable("no free loopback port");
+    if (Status st = servers.back()->Spawn(); !st.ok()) return st;
+  }
+  // All start at once; each is then waited for, and one that lost its port to another
+  // process tries again on a new one (four more times).
+  for (auto& s : servers) {
+    Status st = s->AwaitReady();
+    for (int attempt = 1; !st.ok() && attempt < 5; ++attempt) {
+      s->port_ = FreeLoopbackPort();
+      if (s->port_ == 0) return Status::Unavailable("no free loopback port");
+      st = s->Start();
+    }
+    if (!st.ok()) return st;
+  }
+  return servers;
+}
+
+Result<std::unique_ptr<RedisServer>> RedisServer::Prepare(
+    const std::vector<std::string>& extra_args) {
   std::unique_ptr<RedisServer> s(new RedisServer());
   // On tmpfs when there is one: `appendfsync always` then costs no disk flush, and a
   // kill -9 of the server still loses nothing (the AOF is written before the reply).
@@ -56,15 +89,8 @@ Result<std::unique_ptr<RedisServer>> RedisServer::Launch(std::vector<std::string
     return Status::Unavailable("cannot create a temporary directory for redis-server");
   }
   s->dir_ = tmpl;
-  s->extra_args_ = std::move(extra_args);
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    s->port_ = FreeLoopbackPort();
-    if (s->port_ == 0) return Status::Unavailable("no free loopback port");
-    Status st = s->Start();
-    if (st.ok()) return s;
-    if (attempt == 4) return st;
-  }
-  return Status::Unavailable("redis-server did not start");
+  s->extra_args_ = extra_args;
+  return s;
 }
 
 std::vector<std::string> RedisServer::Args() const {
@@ -95,6 +121,11 @@ std::vector<std::string> RedisServer::Args() const {
 
 Status RedisServer::Start() {
   if (running()) return Status::Ok();
+  if (Status st = Spawn(); !st.ok()) return st;
+  return AwaitReady();
+}
+
+Status RedisServer::Spawn() {
   std::vector<std::string> args = Args();
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -113,7 +144,15 @@ Status RedisServer::Start() {
     return Status::Unavailable("cannot start redis-server (is it in PATH?)");
   }
   pid_ = pid;
-  for (int i = 0; i < 200; ++i) {  // up to 10 s (AOF replay)
+  return Status::Ok();
+}
+
+Status RedisServer::AwaitReady() {
+  // Up to 10 s (an AOF replay); asked often at first, since a fresh server is up in a few
+  // milliseconds and aasim starts one per region.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto pause = std::chrono::milliseconds(2);
+  while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
@@ -134,7 +173,8 @@ Status RedisServer::Start() {
     } else if (c != nullptr) {
       redisFree(c);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
   Kill();
   return Status::Unavailable("redis-server on port " + std::to_string(port_) +
@@ -148,15 +188,22 @@ void RedisServer::Kill() {
   pid_ = -1;
 }
 
+void RedisServer::RequestStop() {
+  if (running() && !detached_) kill(pid_, SIGTERM);
+}
+
 void RedisServer::Stop() {
   if (!running()) return;
   kill(pid_, SIGTERM);
-  for (int i = 0; i < 200; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  auto pause = std::chrono::milliseconds(1);
+  while (std::chrono::steady_clock::now() < deadline) {
     if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
       pid_ = -1;
       return;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(25));
   }
   Kill();
 }

@@ -24,6 +24,9 @@ class RedisServer {
  public:
   // Starts redis-server (found in PATH) and waits until it answers PING.
   static Result<std::unique_ptr<RedisServer>> Launch(std::vector<std::string> extra_args = {});
+  // Starts n of them at once (each on its own port and directory), then waits for each.
+  static Result<std::vector<std::unique_ptr<RedisServer>>> LaunchMany(
+      size_t n, const std::vector<std::string>& extra_args = {});
   ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -36,11 +39,18 @@ class RedisServer {
   void Kill();     // SIGKILL, no shutdown: what the AOF holds is what survives
   Status Start();  // (re)starts on the same port and directory, replaying the AOF
   void Stop();     // SHUTDOWN (SIGTERM) and wait
-  void Detach();   // leave it running after this object dies
+  // SIGTERM without waiting (unless detached), so several servers shut down in parallel;
+  // Stop() or the destructor then waits.
+  void RequestStop();
+  void Detach();  // leave it running after this object dies
 
  private:
   RedisServer() = default;
+  // A server not yet started: its directory made, no port.
+  static Result<std::unique_ptr<RedisServer>> Prepare(const std::vector<std::string>& extra_args);
   std::vector<std::string> Args() const;
+  Status Spawn();       // starts the process on port_
+  Status AwaitReady();  // until it answers PING (it may have exited: port taken)
 
   int port_ = 0;
   std::string dir_;
