@@ -28,8 +28,8 @@ namespace {
 // call, atomically with the causal context and the replication bookkeeping. Strings go in
 // one MSET and metadata in one HSET per bucket, so a batch costs few redis.call()s.
 //   ARGV[1] prefix        ARGV[2] causal context (encoded; "" = leave as is)
-//   ARGV[3] log seq ("" = no local effect)        ARGV[4] the effect
-//   ARGV[5] P, then P x (origin, contiguous seq)          -> HSET <prefix>:progress
+//   ARGV[3] E, then E x (log seq, effect): local effects, in seq order -> XADD <prefix>:log
+//   then P, then P x (origin, contiguous seq)             -> HSET <prefix>:progress
 //   then S, then S x (key, value): string keys            -> MSET
 //   then O, then O x (key, kind, N, N items): other keys (kind n: deleted, S: set, h: hash,
 //        z: sorted set, l: list; items: members, or field, value, ..., or score, member, ...,
@@ -51,12 +51,15 @@ local function chunked(cmd, key, first, last)
   end
 end
 if ARGV[2] ~= '' then redis.call('SET', p .. ':cc', ARGV[2]) end
-if ARGV[3] ~= '' then
-  redis.call('XADD', p .. ':log', ARGV[3] .. '-0', 'e', ARGV[4])
-  redis.call('HSET', p .. ':meta', 'seq', ARGV[3])
+local i = 4
+local n = tonumber(ARGV[3])
+for _ = 1, n do
+  redis.call('XADD', p .. ':log', ARGV[i] .. '-0', 'e', ARGV[i + 1])
+  i = i + 2
 end
-local i = 6
-local n = tonumber(ARGV[5])
+if n > 0 then redis.call('HSET', p .. ':meta', 'seq', ARGV[i - 2]) end
+n = tonumber(ARGV[i])
+i = i + 1
 if n > 0 then chunked('HSET', p .. ':progress', i, i + 2 * n - 1) end
 i = i + 2 * n
 n = tonumber(ARGV[i])
@@ -136,6 +139,10 @@ return redis.pcall(unpack(args))
 )lua";
 
 using ReplyPtr = std::unique_ptr<redisReply, void (*)(void*)>;
+
+// Write-behind: local writes (and, apart, merged messages) committed by one call of the
+// commit script.
+constexpr size_t kWritesPerCall = 256;
 
 ReplyPtr Wrap(void* r) { return ReplyPtr(static_cast<redisReply*>(r), freeReplyObject); }
 
@@ -264,7 +271,8 @@ struct RedisStore::Impl {
   Impl(RedisStore& store, RedisStoreOptions o)
       : owner(store), opt(std::move(o)), ks(store.keyspace()) {}
   ~Impl() {
-    if (behind > 0) Drain();  // a failure is reported through on_write_behind_failure
+    // Write-behind: the last commits; a failure is reported (on_write_behind_failure).
+    if (opt.write_behind > 0 && Commit() && behind > 0) Drain();
     if (ctx != nullptr) redisFree(ctx);
   }
 
@@ -283,8 +291,15 @@ struct RedisStore::Impl {
 
   std::set<std::string> pending_keys;                             // changed, not yet committed
   std::map<std::string, uint64_t, std::less<>> pending_progress;  // origin -> contiguous
-  uint32_t incarnation = 0;                               // recorded by SaveIncarnation (0: none)
-  uint64_t log_seq = 0;                                   // last local effect (committed)
+  std::vector<std::pair<uint64_t, std::string>> pending_effects;  // local (seq, effect)
+  size_t flushes_pending = 0;  // write-behind: Flush calls since the last commit
+  uint64_t trim_to = 0;        // write-behind: the log up to here goes after the next commit
+  uint32_t incarnation = 0;    // recorded by SaveIncarnation (0: none)
+  uint64_t log_seq = 0;        // last local effect (committed)
+  // The last local effect's seq, committed or pending.
+  uint64_t LastSeq() const {
+    return pending_effects.empty() ? log_seq : pending_effects.back().first;
+  }
   std::map<std::string, uint64_t, std::less<>> progress;  // committed
 
   std::string Where() const { return "region " + opt.region + ": redis " + opt.address.ToString(); }
@@ -300,9 +315,11 @@ struct RedisStore::Impl {
     return down_reason.empty() ? "connection lost" : down_reason;
   }
 
-  // One request and its reply (null on a failure: LastError() says why). Owed
-  // write-behind replies are read first, so a request sees every earlier commit.
+  // One request and its reply (null on a failure: LastError() says why). Write-behind:
+  // what is pending is committed and the owed replies read first, so a request sees
+  // every earlier write.
   ReplyPtr Command(const std::vector<std::string>& args) {
+    if (opt.write_behind > 0 && !Commit()) return ReplyPtr(nullptr, freeReplyObject);
     if ((behind > 0 && !Drain()) || ctx == nullptr) return ReplyPtr(nullptr, freeReplyObject);
     std::vector<const char*> argv;
     std::vector<size_t> lens;
@@ -334,6 +351,8 @@ struct RedisStore::Impl {
     down_reason = std::move(reason);
     pending_keys.clear();
     pending_progress.clear();
+    pending_effects.clear();
+    trim_to = 0;
   }
 
   // One attempt: connect, authenticate, select, load the script and the working copy.
@@ -441,6 +460,8 @@ struct RedisStore::Impl {
     }
     pending_keys.clear();
     pending_progress.clear();
+    pending_effects.clear();
+    trim_to = 0;
     owner.BumpAllVersions();
     return Status::Ok();
   }
@@ -630,7 +651,7 @@ struct RedisStore::Impl {
     }
     std::stable_sort(by_bucket.begin(), by_bucket.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<std::string> args = {"EVALSHA", sha, "0", opt.prefix, "", "", "", "0"};
+    std::vector<std::string> args = {"EVALSHA", sha, "0", opt.prefix, "", "0", "0"};
     args.reserve(args.size() + strings.size() + others.size() + 3 * by_bucket.size() + 3);
     args.push_back(std::to_string(string_count));
     for (auto& x : strings) args.push_back(std::move(x));
@@ -654,9 +675,9 @@ struct RedisStore::Impl {
     return args;
   }
 
-  // The commit calls for everything pending (and a local effect, if any): one call, or
+  // The commit calls for everything pending (local effects included): one call, or
   // several (batch_keys keys each) whose last one carries the context and bookkeeping.
-  std::vector<std::vector<std::string>> BuildCalls(uint64_t seq, const std::string* effect) {
+  std::vector<std::vector<std::string>> BuildCalls() {
     std::vector<std::vector<std::string>> calls;
     std::vector<const std::string*> keys;
     for (const std::string& key : pending_keys) {
@@ -669,17 +690,23 @@ struct RedisStore::Impl {
     if (!keys.empty() || calls.empty()) calls.push_back(Call(keys));
     std::vector<std::string>& last = calls.back();
     last[4] = EncodeContext();
-    if (effect != nullptr) {
-      last[5] = std::to_string(seq);
-      last[6] = *effect;
-    }
+    // [5] E, the effects, [6] P, the progress (see kCommitScript); inserted back to front.
     std::vector<std::string> prog;
     for (const auto& [origin, c] : pending_progress) {
       prog.push_back(origin);
       prog.push_back(std::to_string(c));
     }
-    last[7] = std::to_string(pending_progress.size());
-    last.insert(last.begin() + 8, prog.begin(), prog.end());
+    last[6] = std::to_string(pending_progress.size());
+    last.insert(last.begin() + 7, std::make_move_iterator(prog.begin()),
+                std::make_move_iterator(prog.end()));
+    std::vector<std::string> effects;
+    for (const auto& [seq, effect] : pending_effects) {
+      effects.push_back(std::to_string(seq));
+      effects.push_back(effect);
+    }
+    last[5] = std::to_string(pending_effects.size());
+    last.insert(last.begin() + 6, std::make_move_iterator(effects.begin()),
+                std::make_move_iterator(effects.end()));
     return calls;
   }
 
@@ -742,18 +769,28 @@ struct RedisStore::Impl {
     return false;
   }
 
-  // Commits pending changes (and a local effect). True once Redis has stored them.
-  bool Commit(const std::string* effect) {
-    if (pending_keys.empty() && pending_progress.empty() && effect == nullptr) return true;
-    uint64_t seq = effect != nullptr ? log_seq + 1 : 0;
-    auto calls = BuildCalls(seq, effect);
-    if (!(opt.write_behind > 0 ? SendBehind(std::move(calls)) : Send(std::move(calls)))) {
-      return false;
+  // Commits pending changes (local effects included). True once Redis has stored them
+  // (write-behind: once sent; Drain reads the replies), false if the store went down.
+  bool Commit() {
+    const bool data =
+        !pending_keys.empty() || !pending_progress.empty() || !pending_effects.empty();
+    if (data) {
+      auto calls = BuildCalls();
+      if (!(opt.write_behind > 0 ? SendBehind(std::move(calls)) : Send(std::move(calls)))) {
+        return false;
+      }
+      if (!pending_effects.empty()) log_seq = pending_effects.back().first;
+      pending_effects.clear();
+      flushes_pending = 0;
+      for (auto& [origin, c] : pending_progress) progress[origin] = c;
+      pending_keys.clear();
+      pending_progress.clear();
     }
-    if (effect != nullptr) log_seq = seq;
-    for (auto& [origin, c] : pending_progress) progress[origin] = c;
-    pending_keys.clear();
-    pending_progress.clear();
+    if (trim_to > 0 && ctx != nullptr) {  // write-behind only
+      Append({"XTRIM", opt.prefix + ":log", "MINID", std::to_string(trim_to + 1) + "-0"});
+      trim_to = 0;
+      if (++behind >= opt.write_behind) return Drain();
+    }
     return true;
   }
 
@@ -887,13 +924,18 @@ struct RedisStore::Impl {
         if (!Reserved(k)) continue;
         pending_keys.clear();
         pending_progress.clear();
+        pending_effects.clear();
         if (Status st = Load(); !st.ok()) Disconnect(st.message());  // undo in the copy
         return Status::InvalidArgument(
             "ERR key '" + k + "' is reserved for aasim's metadata (prefix '" + opt.prefix + ":')");
       }
       for (auto& k : keys) pending_keys.insert(std::move(k));
-      uint64_t seq = log_seq + 1;
-      if (Commit(&e)) return e;
+      const uint64_t seq = LastSeq() + 1;
+      pending_effects.emplace_back(seq, e);
+      // Write-behind: local writes are committed together, a batch per call.
+      if (opt.write_behind > 0 && pending_effects.size() < kWritesPerCall) return e;
+      if (Commit()) return e;
+      if (opt.write_behind > 0) break;  // failed for good (Drain said why)
       if (!Reconnect()) break;
       if (log_seq >= seq) return e;  // it was stored before the connection dropped
     }
@@ -974,7 +1016,9 @@ void RedisStore::Merged(std::string_view origin, uint64_t seq, std::string_view 
 Status RedisStore::Flush() {
   Impl& m = *impl_;
   if (!m.up) return Status::Unavailable(m.DownError());
-  if (m.Commit(nullptr)) return Status::Ok();
+  // Write-behind: merges too are committed together, a batch of messages per call.
+  if (m.opt.write_behind > 0 && ++m.flushes_pending < kWritesPerCall) return Status::Ok();
+  if (m.Commit()) return Status::Ok();
   // What was merged since the last flush may not be stored: reload (Redis is the truth)
   // and let the senders retransmit.
   std::string why = m.DownError();
@@ -986,6 +1030,7 @@ void RedisStore::Wiped() {
   Impl& m = *impl_;
   m.pending_keys.clear();
   m.pending_progress.clear();
+  m.pending_effects.clear();
   m.progress.clear();
   m.log_seq = 0;
   m.incarnation = 0;
@@ -995,7 +1040,7 @@ void RedisStore::Wiped() {
 
 size_t RedisStore::MemoryBytes() const { return sizeof(*this) + keyspace().MemoryBytes(); }
 
-uint64_t RedisStore::LogHead() const { return impl_->log_seq; }
+uint64_t RedisStore::LogHead() const { return impl_->LastSeq(); }
 
 uint32_t RedisStore::SavedIncarnation() const { return impl_->incarnation; }
 
@@ -1042,10 +1087,8 @@ Result<std::vector<std::pair<uint64_t, std::string>>> RedisStore::ReadLog(uint64
 Status RedisStore::TrimLog(uint64_t seq) {
   Impl& m = *impl_;
   if (!m.EnsureUp()) return Status::Unavailable(m.DownError());
-  if (m.opt.write_behind > 0) {  // its reply is read with the commits'
-    m.Append({"XTRIM", m.opt.prefix + ":log", "MINID", std::to_string(seq + 1) + "-0"});
-    ++m.behind;
-    if (m.behind >= m.opt.write_behind && !m.Drain()) return Status::Unavailable(m.DownError());
+  if (m.opt.write_behind > 0) {  // sent after the next commit, so after the entries' XADDs
+    m.trim_to = std::max(m.trim_to, seq);
     return Status::Ok();
   }
   std::string error;
