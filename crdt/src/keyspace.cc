@@ -387,17 +387,19 @@ IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value
     // The value has INCRBYFLOAT increments: when it reads as an integer, the step joins
     // them (a long double holds every integer of the 59-bit counter range exactly).
     std::optional<std::string> visible = v.StringValue();
-    int64_t whole = 0, next = 0;
+    int64_t whole = 0;
     if (!visible || !ParseRedisInteger(*visible, &whole)) return IncrStatus::kNotInteger;
-    if (__builtin_add_overflow(whole, by, &next) || next > PnCounter::kBound ||
-        next < -PnCounter::kBound) {
-      return IncrStatus::kOutOfRange;
-    }
-    if (by != 0) {  // the engine records no effect for a zero step
+    const Int128 next = Int128(whole) + by;
+    if (!PnCounter::Admits(whole, next)) return IncrStatus::kOutOfRange;
+    if (by == 0) {  // a zero step is live (pn_counter.h): it goes to the integer counter
+      if (!v.str.counter.AddAs(self_, 0, delta ? &DeltaSlot(delta, key).str.counter : nullptr)) {
+        return IncrStatus::kOutOfRange;
+      }
+    } else {
       v.fc.IncrementAs(self_, static_cast<long double>(by),
                        delta ? &DeltaSlot(delta, key).fc : nullptr);
     }
-    if (new_value) *new_value = next;
+    if (new_value) *new_value = static_cast<int64_t>(next);
     return IncrStatus::kOk;
   }
   StringValueStore scratch;
@@ -746,8 +748,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
   bool delta = false;
   KeyValue::Parts16 parts = 0;
   uint64_t n = 0;
-  if (!GetHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4))
-    return fail("bad keyspace header");
+  if (!GetHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4)) return fail("bad keyspace header");
   if (!delta) {
     // A full state: its join also visits the keys it does not list (rare: full syncs).
     std::optional<Keyspace> other = Decode(bytes, self_, error);

@@ -1,8 +1,29 @@
 #include "crdt/pn_counter.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace crdt {
+
+std::string FormatInt128(Int128 v) {
+  if (v >= std::numeric_limits<int64_t>::min() && v <= std::numeric_limits<int64_t>::max()) {
+    return std::to_string(static_cast<int64_t>(v));
+  }
+  __extension__ typedef unsigned __int128 Uint128;
+  Uint128 mag = v < 0 ? Uint128(0) - static_cast<Uint128>(v) : static_cast<Uint128>(v);
+  std::string digits;
+  for (; mag != 0; mag /= 10) digits.push_back(static_cast<char>('0' + mag % 10));
+  if (v < 0) digits.push_back('-');
+  return std::string(digits.rbegin(), digits.rend());
+}
+
+bool PnCounter::Admits(Int128 cur, Int128 next) {
+  if (next >= -kBound && next <= kBound) return true;  // CASE 1
+  if (next > std::numeric_limits<int64_t>::max() || next < std::numeric_limits<int64_t>::min()) {
+    return false;  // CASE 3: no 64-bit reply
+  }
+  return next > kBound ? next <= cur : next >= cur;  // CASE 2, or 3 when it goes farther
+}
 
 PnCounter::Slot* PnCounter::Find(ReplicaId r) {
   for (Slot& s : slots_) {
@@ -20,12 +41,10 @@ void PnCounter::JoinSlot(const Slot& s) {
   JoinCounterSlot(&slots_, s);
 }
 
-int64_t PnCounter::Value() const {
-  // Modular arithmetic is exact whenever the true value fits int64, which the bound and
-  // the site limit guarantee.
-  uint64_t v = 0;
-  for (const Slot& s : slots_) v += (s.p - s.bp) - (s.n - s.bn);
-  return static_cast<int64_t>(v);
+Int128 PnCounter::Value() const {
+  Int128 v = 0;  // each term is below 2^64 in magnitude; at most 2^32 of them
+  for (const Slot& s : slots_) v += Int128(s.p - s.bp) - Int128(s.n - s.bn);
+  return v;
 }
 
 bool PnCounter::Live() const {
@@ -35,27 +54,35 @@ bool PnCounter::Live() const {
   return false;
 }
 
-bool PnCounter::IncrementAs(ReplicaId r, int64_t by, int64_t base, PnCounter* delta) {
-  int64_t now = 0, next = 0;
-  if (__builtin_add_overflow(base, Value(), &now) || __builtin_add_overflow(now, by, &next) ||
-      next > kBound || next < -kBound) {
-    return false;
-  }
-  if (by == 0) return true;  // no slot for a zero step: states stay equal without an effect
+bool PnCounter::IncrementAs(ReplicaId r, int64_t by, int64_t base, PnCounter* delta,
+                            int64_t* result) {
+  const Int128 cur = Int128(base) + Value();
+  const Int128 next = cur + by;
+  if (!Admits(cur, next) || !AddAs(r, by, delta)) return false;
+  if (result) *result = static_cast<int64_t>(next);  // Admits: it fits
+  return true;
+}
+
+bool PnCounter::AddAs(ReplicaId r, int64_t by, PnCounter* delta) {
+  // A zero step moves both totals, so that it is live as any other increment.
   const uint64_t mag = by >= 0 ? static_cast<uint64_t>(by) : 0 - static_cast<uint64_t>(by);
+  const uint64_t up = by > 0 ? mag : by == 0 ? 1 : 0;
+  const uint64_t down = by < 0 ? mag : by == 0 ? 1 : 0;
   Slot* s = Find(r);
-  if (s == nullptr) {  // CASE 1: r's first increment (a total of 0 cannot wrap)
-    Slot fresh{r, 0, 0, 0, 0};
-    (by >= 0 ? fresh.p : fresh.n) = mag;
-    JoinSlot(fresh);
-    if (delta) delta->JoinSlot(fresh);
-    return true;
+  Slot next = s ? *s : Slot{r, 0, 0, 0, 0, 0};
+  if (__builtin_add_overflow(next.p, up, &next.p) ||
+      __builtin_add_overflow(next.n, down, &next.n)) {
+    // CASE 1: the life total would pass 2^64. A fully cancelled slot starts a new life
+    // (only its replica does this; see the header); a live one refuses.
+    if (s == nullptr || s->p != s->bp || s->n != s->bn ||
+        s->epoch == std::numeric_limits<uint32_t>::max()) {
+      return false;
+    }
+    next = Slot{r, s->epoch + 1, up, down, 0, 0};
   }
-  // CASE 2: r has a slot; its totals are monotonic.
-  uint64_t& total = by >= 0 ? s->p : s->n;
-  if (total + mag < total) return false;  // 2^64 cumulative: refuse rather than wrap
-  total += mag;
-  if (delta) delta->JoinSlot(*s);
+  // CASE 2: the slot grows (or starts).
+  JoinSlot(next);
+  if (delta) delta->JoinSlot(next);
   return true;
 }
 
@@ -85,7 +112,9 @@ void PnCounter::Merge(const PnCounter& other) {
 }
 
 void PnCounter::Encode(Encoder* enc) const {
-  enc->PutVarint(slots_.size());
+  size_t entries = slots_.size();
+  for (const Slot& s : slots_) entries += s.epoch != 0 ? 1 : 0;
+  enc->PutVarint(entries);
   ReplicaId prev = 0;
   for (const Slot& s : slots_) {
     enc->PutVarint(s.replica - prev);
@@ -94,25 +123,38 @@ void PnCounter::Encode(Encoder* enc) const {
     enc->PutVarint(s.n);
     enc->PutVarint(s.p - s.bp);  // usually 0 or small
     enc->PutVarint(s.n - s.bn);
+    if (s.epoch != 0) {  // the epoch entry (see the header)
+      enc->PutVarint(0);
+      enc->PutVarint(s.epoch);
+    }
   }
 }
 
 bool PnCounter::Decode(Decoder* dec) {
   slots_.clear();
   uint64_t count = 0;
-  if (!dec->GetCount(&count, 5)) return false;
+  if (!dec->GetCount(&count, 2)) return false;
   uint64_t replica = 0;
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t delta = 0, p = 0, n = 0, lp = 0, ln = 0;
-    if (!dec->GetVarint(&delta) || !dec->GetVarint(&p) || !dec->GetVarint(&n) ||
-        !dec->GetVarint(&lp) || !dec->GetVarint(&ln)) {
+    if (!dec->GetVarint(&delta)) return false;
+    if (i > 0 && delta == 0) {  // the previous slot's epoch
+      uint64_t epoch = 0;
+      if (!dec->GetVarint(&epoch)) return false;
+      if (slots_.back().epoch != 0 || epoch == 0 || epoch > UINT32_MAX) {
+        return dec->Fail("bad counter epoch");
+      }
+      slots_.back().epoch = static_cast<uint32_t>(epoch);
+      continue;
+    }
+    if (!dec->GetVarint(&p) || !dec->GetVarint(&n) || !dec->GetVarint(&lp) ||
+        !dec->GetVarint(&ln)) {
       return false;
     }
-    if (i > 0 && delta == 0) return dec->Fail("counter slots not sorted");
     replica += delta;
     if (replica > UINT32_MAX) return dec->Fail("replica id overflow");
     if (lp > p || ln > n) return dec->Fail("counter base above total");
-    slots_.push_back(Slot{static_cast<ReplicaId>(replica), p, n, p - lp, n - ln});
+    slots_.push_back(Slot{static_cast<ReplicaId>(replica), 0, p, n, p - lp, n - ln});
   }
   return true;
 }

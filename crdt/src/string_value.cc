@@ -36,14 +36,12 @@ std::optional<std::string> StringValueStore::Value() const {
   bool live = counter.Live();
   if (w == nullptr) {
     if (!live) return std::nullopt;
-    return std::to_string(counter.Value());
+    return FormatInt128(counter.Value());
   }
   if (!live) return w->value;
-  int64_t base = 0, sum = 0;
-  if (!ParseRedisInteger(w->value, &base) || __builtin_add_overflow(base, counter.Value(), &sum)) {
-    return w->value;
-  }
-  return std::to_string(sum);
+  int64_t base = 0;
+  if (!ParseRedisInteger(w->value, &base)) return w->value;
+  return FormatInt128(base + counter.Value());  // exact: no wrap, whatever the merge
 }
 
 void StringValueStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
@@ -57,10 +55,9 @@ IncrStatus StringValueStore::Increment(ReplicaId r, int64_t by, int64_t* new_val
   int64_t base = 0;
   const RegisterStore::Write* w = reg.Winner();
   if (w != nullptr && !ParseRedisInteger(w->value, &base)) return IncrStatus::kNotInteger;
-  if (!counter.IncrementAs(r, by, base, delta ? &delta->counter : nullptr)) {
+  if (!counter.IncrementAs(r, by, base, delta ? &delta->counter : nullptr, new_value)) {
     return IncrStatus::kOutOfRange;
   }
-  if (new_value) *new_value = base + counter.Value();
   return IncrStatus::kOk;
 }
 

@@ -514,6 +514,116 @@ TEST(ReplicationTest, BookTable41Counters) {
   EXPECT_EQ(b.Run("INCR foo"), Int(26));
 }
 
+// Counters after merges (crdt/pn_counter.h): three regions each take their own view from
+// 3*2^59 to -2^59 and then to 2^59, every step inside the bound; the merged sum, 21*2^59,
+// is past 64 bits. It is shown exactly (once it wrapped to -6341068275337658368), a step
+// farther out or with no 64-bit result is refused, and a step back in is accepted.
+TEST(ReplicationTest, CounterMergedPastTheBoundIsExact) {
+  constexpr int64_t kBound = int64_t{1} << 59;
+  Region a(kA), b(kB), c(crdt::MakeReplicaId(2, 1));
+  auto all = [&](const std::string& cmd, int64_t want) {
+    for (Region* r : {&a, &b, &c}) EXPECT_EQ(r->Run(cmd), Int(want)) << cmd;
+    for (Region* from : {&a, &b, &c}) {
+      for (Region* to : {&a, &b, &c}) {
+        if (from != to) {
+          for (const std::string& e : from->outbox()) ASSERT_TRUE(to->store().Merge(e).ok());
+        }
+      }
+    }
+    for (Region* r : {&a, &b, &c}) r->outbox().clear();
+  };
+  all("INCRBY n " + std::to_string(kBound), kBound);       // merged: 3 * 2^59
+  all("DECRBY n " + std::to_string(4 * kBound), -kBound);  // merged: -9 * 2^59
+  all("INCRBY n " + std::to_string(10 * kBound), kBound);  // merged: 21 * 2^59
+  for (Region* r : {&a, &b, &c}) EXPECT_EQ(r->Run("GET n"), Bulk("12105675798371893248"));
+  EXPECT_EQ(a.Run("INCR n"), Err(kOverflow));  // farther out
+  EXPECT_EQ(a.Run("DECR n"), Err(kOverflow));  // back in, but no 64-bit reply
+  EXPECT_EQ(a.Run("INCRBY n 0"), Err(kOverflow));
+  EXPECT_EQ(a.Run("DECRBY n 9223372036854775807"), Int(2882303761517117441));  // 5*2^59 + 1
+  EXPECT_EQ(a.Run("INCR n"), Err(kOverflow));
+  EXPECT_EQ(a.Run("DECR n"), Int(2882303761517117440));  // outside, but not farther
+  EXPECT_EQ(a.Run("INCRBY n 0"), Int(2882303761517117440));
+  EXPECT_EQ(a.RunArgv({"DECRBY", "n", std::to_string(6 * kBound)}), Int(-kBound));
+  EXPECT_EQ(a.Run("DECR n"), Err(kOverflow));
+  // The same for a hash field (HINCRBY).
+  all("HINCRBY h f " + std::to_string(kBound), kBound);
+  all("HINCRBY h f " + std::to_string(-4 * kBound), -kBound);
+  all("HINCRBY h f " + std::to_string(10 * kBound), kBound);
+  EXPECT_EQ(b.Run("HGET h f"), Bulk("12105675798371893248"));
+  EXPECT_EQ(b.Run("HINCRBY h f 1"), Err(kOverflow));
+}
+
+// INCRBY 0 converges as INCRBY 1 does: it survives a concurrent SET (added to it) and a
+// concurrent DEL (the key stays, holding the step), on a missing key and an existing one.
+TEST(ReplicationTest, IncrByZeroConvergesAsAnyIncrement) {
+  for (int step : {0, 1}) {
+    SCOPED_TRACE(testing::Message() << "INCRBY " << step);
+    const std::string incr = std::to_string(step);
+    Region a(kA), b(kB);
+    EXPECT_EQ(a.Run("INCRBY k " + incr, 2000), Int(step));  // later: it would win a LWW
+    EXPECT_EQ(b.Run("SET k 25", 1000), Stat("OK"));
+    Sync(a, b);
+    EXPECT_EQ(a.Run("GET k"), Bulk(std::to_string(25 + step)));
+    EXPECT_EQ(b.Run("GET k"), Bulk(std::to_string(25 + step)));
+    EXPECT_EQ(a.Run("HINCRBY h f " + incr, 2000), Int(step));
+    EXPECT_EQ(b.Run("HSET h f 25", 1000), Int(1));
+    Sync(a, b);
+    EXPECT_EQ(a.Run("HGET h f"), Bulk(std::to_string(25 + step)));
+    // An existing key: DEL in B while A increments.
+    EXPECT_EQ(a.Run("SET d 7"), Stat("OK"));
+    Sync(a, b);
+    EXPECT_EQ(a.Run("INCRBY d " + incr), Int(7 + step));
+    EXPECT_EQ(b.Run("DEL d"), Int(1));
+    Sync(a, b);
+    EXPECT_EQ(a.Run("GET d"), Bulk(incr));
+    EXPECT_EQ(b.Run("GET d"), Bulk(incr));
+    // A missing key: DEL of it in B after it was created there, concurrent with A's step.
+    EXPECT_EQ(b.Run("INCRBY m 5"), Int(5));
+    Sync(a, b);
+    EXPECT_EQ(a.Run("INCRBY m " + incr), Int(5 + step));
+    EXPECT_EQ(b.Run("DEL m"), Int(1));
+    Sync(a, b);
+    EXPECT_EQ(a.Run("GET m"), Bulk(incr));
+    EXPECT_EQ(a.store().DumpAll(), b.store().DumpAll());
+  }
+}
+
+// Near the 64-bit limits: Redis's errors for what is not an int64, the 59-bit bound for what
+// is, and DECRBY of the minimum (Redis cannot negate it).
+TEST_F(EngineTest, CounterArgumentsNearTheLimits) {
+  EXPECT_EQ(Run("INCRBY k 9223372036854775807"), Err(kOverflow));
+  EXPECT_EQ(Run("DECRBY k -9223372036854775808"), Err("ERR decrement would overflow"));
+  EXPECT_EQ(Run("INCRBY k 18446744073709551616"), Err(kNotInteger));
+  EXPECT_EQ(Run("INCRBY k 9223372036854775808"), Err(kNotInteger));
+  EXPECT_EQ(Run("INCRBY k -9223372036854775809"), Err(kNotInteger));
+  EXPECT_EQ(Run("HINCRBY h f 18446744073709551616"), Err(kNotInteger));
+  EXPECT_EQ(Run("EXISTS k h"), Int(0));
+  EXPECT_EQ(Run("INCRBY k -576460752303423488"), Int(-576460752303423488));
+  EXPECT_EQ(Run("DECRBY k 1"), Err(kOverflow));
+  EXPECT_EQ(Run("SET m -9223372036854775808"), Stat("OK"));
+  EXPECT_EQ(Run("INCRBY m 0"), Int(INT64_MIN));  // outside, not farther
+  EXPECT_EQ(Run("DECR m"), Err(kOverflow));
+  EXPECT_EQ(Run("INCRBY m 9223372036854775807"), Int(-1));
+}
+
+// A key that took 2^64 of increments in one life refuses more (never a wrap); after DEL
+// or SET it counts from 0 again (a new life of its slot).
+TEST_F(EngineTest, CounterLifeTotalsRestartAfterDel) {
+  const std::string up = std::to_string(int64_t{1} << 59);
+  for (int i = 0; i < 31; ++i) {
+    ASSERT_EQ(a_.RunArgv({"INCRBY", "k", up}), Int(int64_t{1} << 59));
+    ASSERT_EQ(a_.RunArgv({"DECRBY", "k", up}), Int(0));
+  }
+  ASSERT_EQ(a_.RunArgv({"INCRBY", "k", "576460752303423487"}), Int((int64_t{1} << 59) - 1));
+  EXPECT_EQ(Run("INCR k"), Err(kOverflow));  // 2^64 - 1 of increments in this life
+  EXPECT_EQ(Run("GET k"), Bulk("576460752303423487"));
+  EXPECT_EQ(Run("DEL k"), Int(1));
+  EXPECT_EQ(Run("INCR k"), Int(1));
+  EXPECT_EQ(Run("INCRBY k 41"), Int(42));
+  EXPECT_EQ(Run("SET k 5"), Stat("OK"));
+  EXPECT_EQ(Run("INCR k"), Int(6));
+}
+
 // Table 4-2 of the book: observed remove, add wins.
 TEST(ReplicationTest, BookTable42Sets) {
   Region a(kA), b(kB);

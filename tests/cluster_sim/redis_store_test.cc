@@ -553,6 +553,47 @@ TEST(RedisStoreTest, CounterIsANativeStringAndKeyVersionsMove) {
   EXPECT_NE((*store)->KeyVersion("foo"), v1);
 }
 
+// Counters past the bound (crdt/pn_counter.h): three regions' concurrent steps, each inside
+// the bound in its own view, merge to 21 * 2^59. The native value is the exact sum GET
+// shows, past 64 bits too (Redis itself then refuses INCR on it: not an integer), the
+// region refuses a step farther out, and INCRBY 0 makes a native "0" as Redis does.
+TEST(RedisStoreTest, CounterPastTheBoundIsExactNatively) {
+  constexpr int64_t kBound = int64_t{1} << 59;
+  AASIM_LAUNCH_REDIS(server);
+  auto a = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  RawRedis raw(server->port());
+  std::unique_ptr<Store> b = NewMemoryStore(kB);
+  std::unique_ptr<Store> c = NewMemoryStore(crdt::MakeReplicaId(2, 1));
+  std::vector<Store*> regions = {a->get(), b.get(), c.get()};
+  int64_t clock = 1;
+  for (int64_t by : {kBound, -4 * kBound, 10 * kBound}) {
+    std::vector<std::string> effects(3);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(regions[i]->Execute({"INCRBY", "n", std::to_string(by)}, ++clock, &effects[i]),
+                Reply::Integer(by > 0 ? kBound : -kBound));
+    }
+    for (size_t i = 0; i < 3; ++i) {
+      for (size_t j = 0; j < 3; ++j) {
+        if (i != j) ASSERT_TRUE(regions[j]->Merge(effects[i]).ok());
+      }
+    }
+  }
+  EXPECT_EQ((*a)->Execute({"GET", "n"}, ++clock, nullptr), Reply::Bulk("12105675798371893248"));
+  EXPECT_EQ(raw.Run({"GET", "n"}), Reply::Bulk("12105675798371893248"));
+  EXPECT_EQ(raw.Run({"INCR", "n"}), Reply::Error("ERR value is not an integer or out of range"));
+  EXPECT_EQ((*a)->Execute({"INCR", "n"}, ++clock, nullptr),
+            Reply::Error("ERR increment or decrement would overflow"));
+  EXPECT_EQ((*a)->Execute({"DECRBY", "n", "9223372036854775807"}, ++clock, nullptr),
+            Reply::Integer(5 * kBound + 1));
+  EXPECT_EQ(raw.Run({"GET", "n"}), Reply::Bulk(std::to_string(5 * kBound + 1)));
+  EXPECT_EQ((*a)->Execute({"INCRBY", "z", "0"}, ++clock, nullptr), Reply::Integer(0));
+  EXPECT_EQ(raw.Run({"GET", "z"}), Reply::Bulk("0"));
+  EXPECT_EQ((*a)->Execute({"DEL", "n"}, ++clock, nullptr), Reply::Integer(1));
+  EXPECT_EQ((*a)->Execute({"INCR", "n"}, ++clock, nullptr), Reply::Integer(1));
+  EXPECT_EQ(raw.Run({"GET", "n"}), Reply::Bulk("1"));
+}
+
 TEST(RedisStoreTest, StreamCommandsAreForwardedAndNotReplicated) {
   AASIM_LAUNCH_REDIS(server);
   auto store = RedisStore::Open(kA, OptionsFor(*server, "A"));

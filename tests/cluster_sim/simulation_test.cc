@@ -926,8 +926,8 @@ TEST(SimulationTest, TransientAnomalyWithoutCausalDeliveryForSets) {
   EXPECT_EQ(Values(sim, "s"), Repeat("(nil)", 3));
 }
 
-// Redis: `INCRBY k 0` on a missing key creates it with "0" (and replies 0). A zero step
-// changes no counter slot, so the engine writes "0" instead (command_engine.cc).
+// Redis: `INCRBY k 0` on a missing key creates it with "0" (and replies 0). A zero step is
+// a live increment of the counter (crdt/pn_counter.h), so the key exists and holds 0.
 TEST(SimulationTest, IncrByZeroCreatesTheKeyAsInRedis) {
   Simulation sim(Config({"A", "B"}));
   EXPECT_EQ(Cmd(sim, 0, "INCRBY k 0"), Reply::Integer(0));

@@ -96,8 +96,8 @@ TEST(PnCounterTest, BoundIsReachableButNotCrossable) {
   EXPECT_TRUE(d.empty());
 }
 
-// The bound is per replica's view: merged sums of several sites may exceed it (and still
-// fit int64), after which every local increment that stays outside is refused.
+// The bound is per replica's view: merged sums of several sites may exceed it, after which
+// a local step farther out is refused and a step back towards the range is accepted.
 TEST(PnCounterTest, MergedSumsMayExceedTheBound) {
   PnCounter a(kA), b(kB);
   auto da = a.Increment(kBound);
@@ -106,9 +106,119 @@ TEST(PnCounterTest, MergedSumsMayExceedTheBound) {
   a.Merge(*db);
   EXPECT_EQ(a.Value(), 2 * kBound);
   EXPECT_FALSE(a.Increment(1));
-  EXPECT_FALSE(a.Increment(-1));  // still outside the bound
-  EXPECT_TRUE(a.Increment(-kBound));
+  EXPECT_TRUE(a.Increment(-1));            // outside the bound, but not farther
+  EXPECT_FALSE(a.Increment(-4 * kBound));  // past the range on the other side
+  EXPECT_TRUE(a.Increment(-kBound + 1));
   EXPECT_EQ(a.Value(), kBound);
+}
+
+// Sums are exact in 128 bits: three sites that each keep their own view inside the bound
+// merge to 21 * 2^59, past 64 bits (it once wrapped to -6341068275337658368).
+TEST(PnCounterTest, MergedSumsAreExactPast64Bits) {
+  PnCounter r[3] = {PnCounter(kA), PnCounter(kB), PnCounter(MakeReplicaId(3, 1))};
+  auto round = [&](int64_t by) {
+    PnCounter d[3];
+    for (int i = 0; i < 3; ++i) {
+      auto delta = r[i].Increment(by);
+      ASSERT_TRUE(delta) << by;
+      d[i] = *delta;
+    }
+    for (auto& x : r) {
+      for (auto& y : d) x.Merge(y);
+    }
+  };
+  round(kBound);       // 3 * 2^59
+  round(-4 * kBound);  // -9 * 2^59
+  round(10 * kBound);  // 21 * 2^59
+  EXPECT_EQ(r[0].Value(), Int128(21) * kBound);
+  EXPECT_EQ(FormatInt128(r[0].Value()), "12105675798371893248");
+  EXPECT_EQ(r[1], r[0]);
+  EXPECT_FALSE(r[0].Increment(-1));  // back in, but no 64-bit result
+  EXPECT_TRUE(r[0].Increment(std::numeric_limits<int64_t>::min() + 1));
+  EXPECT_EQ(r[0].Value(), Int128(5) * kBound + 1);
+  EXPECT_EQ(FormatInt128(-Int128(21) * kBound * kBound), "-6978446977870808332744987066471809024");
+  EXPECT_EQ(FormatInt128(std::numeric_limits<int64_t>::min()), "-9223372036854775808");
+}
+
+// The bound rule alone (Admits): inside, not farther out and 64-bit, or refused.
+TEST(PnCounterTest, AdmitsRule) {
+  EXPECT_TRUE(PnCounter::Admits(0, kBound));
+  EXPECT_TRUE(PnCounter::Admits(0, -kBound));
+  EXPECT_FALSE(PnCounter::Admits(0, kBound + 1));
+  EXPECT_FALSE(PnCounter::Admits(0, -kBound - 1));
+  EXPECT_TRUE(PnCounter::Admits(3 * Int128(kBound), 3 * Int128(kBound)));
+  EXPECT_TRUE(PnCounter::Admits(3 * Int128(kBound), 2 * Int128(kBound)));
+  EXPECT_FALSE(PnCounter::Admits(3 * Int128(kBound), 3 * Int128(kBound) + 1));
+  EXPECT_FALSE(PnCounter::Admits(3 * Int128(kBound), -kBound - 1));
+  EXPECT_TRUE(PnCounter::Admits(-3 * Int128(kBound), -kBound - 1));
+  EXPECT_FALSE(PnCounter::Admits(Int128(1) << 64, (Int128(1) << 64) - 1));
+  EXPECT_TRUE(
+      PnCounter::Admits(std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max()));
+}
+
+// A zero step is live: it makes the counter present at 0, survives a concurrent reset as
+// any increment does, and does not move the value.
+TEST(PnCounterTest, ZeroStepIsLive) {
+  PnCounter a(kA), b(kB);
+  auto d = a.Increment(0);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(a.Live());
+  EXPECT_EQ(a.Value(), 0);
+  auto di = b.Increment(7);
+  ASSERT_TRUE(di);
+  a.Merge(*di);
+  PnCounter reset = b.Reset();  // b has not seen a's zero step
+  a.Merge(reset);
+  b.Merge(*d);
+  EXPECT_EQ(a, b);
+  EXPECT_TRUE(a.Live());
+  EXPECT_EQ(a.Value(), 0);
+}
+
+// One replica's life totals pass 2^64 only over a reset: a live slot refuses (never wraps);
+// once a reset observed all of it, the next step starts a new life from 0, which wins over
+// the old one in every join (and a late reset of the old life cancels nothing new).
+TEST(PnCounterTest, NewLifeAfterReset) {
+  PnCounter a(kA), b(kB);
+  for (int i = 0; i < 31; ++i) {
+    ASSERT_TRUE(a.Increment(kBound));
+    ASSERT_TRUE(a.Increment(-kBound));
+  }
+  ASSERT_TRUE(a.Increment(kBound - 1));
+  EXPECT_EQ(a.slots()[0].p, std::numeric_limits<uint64_t>::max());
+  EXPECT_FALSE(a.Increment(1));  // live: refused
+  EXPECT_FALSE(a.Increment(0));
+  b.Merge(a);
+  PnCounter late_reset = b.Reset();  // observed everything of a's first life
+  a.Merge(late_reset);
+  EXPECT_FALSE(a.Live());
+  auto d = a.Increment(5);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(a.slots()[0].epoch, 1u);
+  EXPECT_EQ(a.slots()[0].p, 5u);
+  EXPECT_EQ(a.Value(), 5);
+  a.Merge(late_reset);  // duplicated: dominated by the new life
+  EXPECT_EQ(a.Value(), 5);
+  b.Merge(*d);
+  EXPECT_EQ(a, b);
+  std::string error;
+  auto back = PnCounter::Decode(a.Encode(), &error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, a);
+  // The epoch costs two bytes, and only on a slot past its first life.
+  PnCounter fresh(kA);
+  fresh.Increment(5);
+  EXPECT_EQ(a.Encode().size(), fresh.Encode().size() + 2);
+}
+
+TEST(PnCounterTest, DecodeRejectsBadEpochs) {
+  std::string error;
+  // one entry: replica 1, p 1, n 0, 0, 0; then an epoch entry with epoch 0 / a second one.
+  EXPECT_FALSE(PnCounter::Decode(std::string("\x02\x01\x01\x00\x00\x00\x00\x00", 8), &error));
+  EXPECT_EQ(error.rfind("bad counter epoch", 0), 0u) << error;
+  EXPECT_TRUE(PnCounter::Decode(std::string("\x02\x01\x01\x00\x00\x00\x00\x03", 8), &error));
+  EXPECT_FALSE(
+      PnCounter::Decode(std::string("\x03\x01\x01\x00\x00\x00\x00\x03\x00\x04", 10), &error));
 }
 
 TEST(PnCounterTest, IncrementAsAddsTheBaseForTheBoundCheck) {

@@ -213,7 +213,7 @@ class SemanticsModel {
     for (const Op& op : ops_) {
       if (op.effect != Effect::kIncr || op.obj != o || Cancelled(op)) continue;
       sum += op.by;
-      if (op.by != 0) *live = true;
+      *live = true;  // a zero step too (pn_counter.h)
     }
     return sum;
   }
@@ -477,7 +477,7 @@ struct PnCounterTraits {
     return r;
   }
   static std::string Visible(const Crdt& x) {
-    return std::to_string(x.Value()) + (x.Live() ? " live" : " dead");
+    return crdt::FormatInt128(x.Value()) + (x.Live() ? " live" : " dead");
   }
   static std::string ModelVisible(const SemanticsModel& m) {
     bool live = false;

@@ -93,14 +93,39 @@ TEST(StringValueTest, BoundIncludesTheRegisterValue) {
   EXPECT_FALSE(a.IncrBy(-1, &s));
   EXPECT_EQ(s, IncrStatus::kOutOfRange);
 
-  // A SET beyond the bound is a valid string, but no increment applies to it.
+  // A SET beyond the bound is a valid string: a step farther out is refused, one that
+  // stays or goes back towards the range is taken (as Redis replies to it).
   StringValue b(kB);
   b.Set("9223372036854775807", 1);
-  EXPECT_FALSE(b.IncrBy(0, &s));
-  EXPECT_EQ(s, IncrStatus::kOutOfRange);
-  EXPECT_FALSE(b.IncrBy(-1, &s));
+  EXPECT_FALSE(b.IncrBy(1, &s));
   EXPECT_EQ(s, IncrStatus::kOutOfRange);
   EXPECT_EQ(b.Get(), "9223372036854775807");
+  EXPECT_TRUE(b.IncrBy(0, &s));
+  EXPECT_EQ(b.Get(), "9223372036854775807");
+  EXPECT_TRUE(b.IncrBy(-1, &s));
+  EXPECT_EQ(b.Get(), "9223372036854775806");
+}
+
+// INCRBY 0 meets a concurrent SET and DEL as INCRBY 1 does (pn_counter.h): 25 and "0",
+// where INCRBY 1 gives 26 and "1".
+TEST(StringValueTest, ZeroStepConvergesAsAnyIncrement) {
+  for (int64_t step : {0, 1}) {
+    SCOPED_TRACE(testing::Message() << "step " << step);
+    StringValue a(kA), b(kB);
+    StringValue incr = *a.IncrBy(step);  // a missing key
+    EXPECT_EQ(a.Get(), std::to_string(step));
+    StringValue set = b.Set("25", 1);
+    a.Merge(set);
+    b.Merge(incr);
+    EXPECT_EQ(a.Get(), std::to_string(25 + step));
+    EXPECT_EQ(a, b);
+    StringValue again = *a.IncrBy(step);
+    StringValue del = b.Del();
+    a.Merge(del);
+    b.Merge(again);
+    EXPECT_EQ(a.Get(), std::to_string(step));
+    EXPECT_EQ(a, b);
+  }
 }
 
 TEST(StringValueTest, ConcurrentSetAndIncrementAddUp) {

@@ -133,23 +133,17 @@ Reply StrLen(Ctx& c) {
 
 // INCR/INCRBY/DECR/DECRBY: a PN-counter under the string (every region's increments add
 // up). Redis checks the type, then that the value is an integer, then overflow. Redis
-// Enterprise Active/Active refuses a counter beyond 59 bits (so that a sum across sites
-// cannot overflow 64 bits); the Keyspace enforces that bound and we report it with the
-// same text Redis uses for a 64-bit overflow.
+// Enterprise Active/Active keeps counters within 59 bits: the Keyspace refuses a step that
+// takes this region's view outside +/-2^59 (or farther out, crdt/pn_counter.h) and we report
+// it with the text Redis uses for a 64-bit overflow. A zero step is an increment like any
+// other (it creates "0" on a missing key and survives a concurrent SET or DEL likewise).
 Reply IncrDecr(Ctx& c, int64_t by) {
   const std::string& key = c.argv[1];
   if (!TypeIs(c, key, Type::kString)) return Err(kWrongType);
-  if (by == 0 && c.ks.TypeOf(key) == Type::kNone) {
-    // Redis creates "0". A zero increment changes no counter, so write the value instead:
-    // concurrent increments elsewhere still add to it.
-    c.ks.Set(key, "0", c.now_us, c.delta);
-    c.wrote = true;
-    return Reply::Integer(0);
-  }
   int64_t value = 0;
   switch (c.ks.IncrBy(key, by, &value, c.delta)) {
     case crdt::IncrStatus::kOk:
-      c.wrote = by != 0;
+      c.wrote = true;
       return Reply::Integer(value);
     case crdt::IncrStatus::kNotInteger:
       return Err(kNotInteger);
@@ -384,22 +378,16 @@ Reply HKeys(Ctx& c) { return HItems(c, true, false); }
 Reply HVals(Ctx& c) { return HItems(c, false, true); }
 
 // HINCRBY: the field becomes a PN-counter (increments add up across regions), with the
-// same 59-bit bound as INCRBY.
+// same 59-bit bound and the same zero step as INCRBY.
 Reply HIncrBy(Ctx& c) {
   const std::string& key = c.argv[1];
   int64_t by = 0;
   if (!crdt::ParseRedisInteger(c.argv[3], &by)) return Err(kNotInteger);
   if (!TypeIs(c, key, Type::kHash)) return Err(kWrongType);
-  const crdt::KeyValue* kv = c.ks.Find(key);
-  if (by == 0 && (kv == nullptr || !kv->hash.Get(c.argv[2]))) {
-    c.ks.HSet(key, c.argv[2], "0", c.now_us, c.delta);  // as INCRBY 0 above
-    c.wrote = true;
-    return Reply::Integer(0);
-  }
   int64_t value = 0;
   switch (c.ks.HIncrBy(key, c.argv[2], by, &value, c.delta)) {
     case crdt::IncrStatus::kOk:
-      c.wrote = by != 0;
+      c.wrote = true;
       return Reply::Integer(value);
     case crdt::IncrStatus::kNotInteger:
       return Err(kHashNotInteger);

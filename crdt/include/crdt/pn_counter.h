@@ -1,21 +1,52 @@
 // PnCounter: a positive-negative counter with observed reset (the counter half of a Redis
 // Active/Active string, and of HINCRBY fields).
 //
-// State: one slot per replica (p, n, bp, bn): p and n are that replica's cumulative
-// increments and decrements (monotonic), bp and bn the part of them already cancelled by
-// a reset that observed it. Value = sum(p - bp) - sum(n - bn). Join is the pointwise max
-// of all four, so it is idempotent, commutative and associative under any delivery order,
-// duplication or loss. A reset sets bp := p and bn := n for every slot its replica has
-// seen: exactly the observed contributions are cancelled, and increments made
-// concurrently elsewhere (a larger p at their replica) survive it.
+// State: one slot per replica (epoch, p, n, bp, bn): p and n are that replica's cumulative
+// increments and decrements in the slot's life (`epoch`), bp and bn the part of them
+// already cancelled by a reset that observed it. Value = sum(p - bp) - sum(n - bn), summed
+// exactly in 128 bits (every term is below 2^64 and there are at most 2^32 replicas, so the
+// sum cannot wrap). Join, per replica: the later epoch wins whole; within one epoch the
+// pointwise max of all four (a lexicographic product of a total order and a lattice), so it
+// is idempotent, commutative and associative under any delivery order, duplication or
+// loss. A reset sets bp := p and bn := n for every slot its replica has seen: exactly the
+// observed contributions are cancelled, and increments made concurrently elsewhere (a
+// larger p at their replica) survive it.
 //
-// Bound: Redis Enterprise limits counters to 59 bits so that a sum across sites cannot
-// overflow. Increment() refuses (returns false, changes nothing) a step that would take
-// the visible value outside [-2^59, 2^59]; merged sums of up to 16 sites stay in int64.
+// Life of a slot: only its replica starts a new epoch, and only when its own view shows
+// the slot fully cancelled (p == bp and n == bn: a SET or DEL observed everything it did)
+// and the next step would take p or n past 2^64. Nothing of the old epoch is visible then,
+// so dropping it loses nothing, and a late reset of the old epoch is dominated. A key that
+// took 2^64 of increments therefore works again after a DEL or SET; within one life a step
+// that would take p or n past 2^64 is refused (never a wrap). The epoch changes only then,
+// so ordinary states encode as they always did.
+//
+// Zero steps: INCRBY 0 is an increment like any other in the conflict rules: it adds 1 to
+// both p and n of its replica's slot, so the slot is live (the key exists, holding 0 if it
+// held nothing) and the value does not move. A concurrent SET 25 then converges to 25 and
+// a concurrent DEL leaves 0, as with INCRBY 1 they give 26 and 1.
+//
+// Bound (Redis Enterprise: counters are 59-bit): Admits() is the rule every integer
+// increment is checked against at its origin, on the origin's exact view `cur` and the
+// result `next` = cur + by:
+//   CASE 1: |next| <= 2^59: accepted.
+//   CASE 2: otherwise next must not be farther out than cur (it lies between cur and the
+//           range, or equals cur) and must fit int64 (it is the reply): accepted;
+//   CASE 3: anything else is refused, changing nothing.
+// Concurrent increments in other regions can still take the merged value outside the
+// range (two regions each adding 2^59); the value is then shown exactly, never wrapped,
+// and only steps back towards the range are accepted.
 //
 // Cost: 5 words per replica that ever incremented, kept after a reset (this is what lets
 // a late, duplicated or concurrent increment be told from an observed one).
 // Value type; not thread-safe.
+//
+// Encoding (canonical; slots sorted by replica):
+//   counter := varint(N) N x entry
+//   entry   := varint(replica - previous replica) varint(p) varint(n) varint(p - bp)
+//              varint(n - bn)                      a slot (epoch 0)
+//            | varint(0) varint(epoch)              after a slot: that slot's epoch (> 0)
+//   A replica delta of 0 after the first entry never names a slot (slots are strictly
+//   increasing), so epochs cost nothing until a slot starts its second life.
 #pragma once
 
 #include <algorithm>
@@ -31,16 +62,28 @@
 
 namespace crdt {
 
-// Joins `s`, one replica's slot of a PN-style counter (fields replica, p, n, bp, bn), into
-// `slots`, kept sorted by replica: a new replica's slot goes in its place, a known one
-// takes the pointwise maximum (every field only grows). Shared by the integer counter here
-// and the sorted set's score counter (zset.h).
+__extension__ typedef __int128 Int128;  // exact counter sums (GCC and Clang)
+
+// Decimal text of v (as std::to_string does for 64-bit integers).
+std::string FormatInt128(Int128 v);
+
+// Joins `s`, one replica's slot of a PN-style counter (fields replica, p, n, bp, bn, and
+// optionally epoch), into `slots`, kept sorted by replica: a new replica's slot goes in its
+// place; of a known one the later epoch wins whole, and within one epoch the pointwise
+// maximum (every field only grows). Shared by the integer counter here and the sorted
+// set's score counter (zset.h, no epochs).
 template <typename Slots, typename Slot>
 void JoinCounterSlot(Slots* slots, const Slot& s) {
   size_t i = 0;
   while (i < slots->size() && (*slots)[i].replica < s.replica) ++i;
   if (i < slots->size() && (*slots)[i].replica == s.replica) {
     Slot& m = (*slots)[i];
+    if constexpr (requires { s.epoch; }) {
+      if (s.epoch != m.epoch) {
+        if (s.epoch > m.epoch) m = s;
+        return;
+      }
+    }
     m.p = std::max(m.p, s.p);
     m.n = std::max(m.n, s.n);
     m.bp = std::max(m.bp, s.bp);
@@ -56,7 +99,8 @@ class PnCounter {
 
   struct Slot {
     ReplicaId replica;
-    uint64_t p, n;    // cumulative increments / decrements by `replica`
+    uint32_t epoch;   // the slot's life: 0, then +1 each time `replica` starts it afresh
+    uint64_t p, n;    // cumulative increments / decrements by `replica` in this life
     uint64_t bp, bn;  // cancelled part of p / n (bp <= p, bn <= n)
     friend bool operator==(const Slot&, const Slot&) = default;
   };
@@ -64,19 +108,30 @@ class PnCounter {
   PnCounter() = default;
   explicit PnCounter(ReplicaId self) : self_(self) {}
 
+  // The bound rule (see above): true if an origin whose exact view is `cur` may take the
+  // value to `next`.
+  static bool Admits(Int128 cur, Int128 next);
+
   // Local mutators on a standalone counter: mutate *this and return the delta.
-  // Increment returns nullopt (and changes nothing) when the result would leave the bound.
+  // Increment returns nullopt (and changes nothing) when Admits refuses the step or the
+  // slot's life total would pass 2^64.
   std::optional<PnCounter> Increment(int64_t by);
   PnCounter Reset();
 
   // Store-level mutators used by composite values (StringValue, hashes): `base` is added to
-  // the counter's value for the bound check. Delta slots are joined into *delta.
-  bool IncrementAs(ReplicaId r, int64_t by, int64_t base, PnCounter* delta);
+  // the counter's value for the bound check, and *result (if non-null) gets base + the new
+  // value. Delta slots are joined into *delta. False (nothing changed) as Increment.
+  bool IncrementAs(ReplicaId r, int64_t by, int64_t base, PnCounter* delta,
+                   int64_t* result = nullptr);
+  // The slot arithmetic alone, with no bound check: adds `by` (0: one up and one down) to
+  // r's slot, starting a new life if the old one is fully cancelled and would pass 2^64.
+  // False (nothing changed) if the life total would pass 2^64.
+  bool AddAs(ReplicaId r, int64_t by, PnCounter* delta);
   void ResetInto(PnCounter* delta);
 
   void Merge(const PnCounter& other);
 
-  int64_t Value() const;
+  Int128 Value() const;  // exact
   // True when some contribution is not cancelled (a key holding 0 after INCR, DECR is live).
   bool Live() const;
   bool empty() const { return slots_.empty(); }

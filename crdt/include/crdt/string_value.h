@@ -10,8 +10,14 @@
 //   or the winner as is when it is not an integer (a concurrent INCR cannot be added to
 //   "abc"; the increments stay in the metadata and reappear if an integer is SET over
 //   it, never silently lost).
-// - An increment when the visible value is not an integer is refused, as in Redis.
-// - DEL (Clear) removes the observed writes and cancels the observed increments.
+// - The sum is exact (128-bit, pn_counter.h): concurrent increments may take it past the
+//   +/-2^59 bound, even past 64 bits, and it is shown as the exact decimal, never wrapped.
+// - An increment when the visible value is not an integer is refused, as in Redis; so is
+//   one the counter's bound rule refuses (PnCounter::Admits, on the origin's view).
+// - An increment of 0 is live as any other (pn_counter.h): INCRBY 0 on a missing key makes
+//   it hold "0", and converges with a concurrent SET or DEL as INCRBY 1 does.
+// - DEL (Clear) removes the observed writes and cancels the observed increments; a later
+//   increment counts from 0 whatever the key's past (a new life of the slot if needed).
 //
 // StringValueStore is the dot store used inside hashes and the keyspace; StringValue is the
 // standalone type with its own causal context. Value types; not thread-safe.
