@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs every Debian package aasim needs to build, test and benchmark (chromium: the
-# browser test of `aasim run --html` and scripts/svg_to_png.sh).
+# browser test of `aasim run --html` and scripts/svg_to_png.sh; clang and libclang-rt-dev,
+# which has libFuzzer: fuzz/run.sh).
 # Idempotent: packages already present are skipped by apt. Needs root (or sudo).
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config clang-format
+  build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-dev
   libfmt-dev libyaml-cpp-dev libhiredis-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev

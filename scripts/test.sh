@@ -2,7 +2,9 @@
 # Installs what aasim needs, builds it twice and passes every test, as CI does:
 #   1. clang-format check of every source file;
 #   2. Release build with -Wall -Wextra -Werror: unit, property and scenario tests;
-#   3. Debug build with ASan+UBSan: the same tests, and every scenario twice (digest diff).
+#   3. Debug build with ASan+UBSan: the same tests, and every scenario twice (digest diff);
+#   4. the libFuzzer targets of fuzz/, built with clang, each run briefly (FUZZ_SECONDS,
+#      default 8 per target).
 # A redis-server of its own runs on a free loopback port for the duration (tests that
 # need a real Redis find it in AASIM_REDIS_URL); it is stopped on exit.
 set -euo pipefail
@@ -37,4 +39,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 BUILD_DIR=build/ci-asan bash scripts/build.sh -DCMAKE_BUILD_TYPE=Debug -DAASIM_WERROR=ON \
   -DAASIM_SANITIZE=address,undefined -DAASIM_BUILD_BENCH=OFF
 ctest --test-dir build/ci-asan --output-on-failure -j "$(nproc)"
+
+echo "== Fuzzing (clang, libFuzzer)"
+bash fuzz/run.sh "${FUZZ_SECONDS:-8}"
 echo "all tests passed"

@@ -13,6 +13,7 @@
 #include "cluster_sim/replicator.h"
 #include "cluster_sim/strings.h"
 #include "crdt/dot.h"
+#include "server/repl_wire.h"
 
 namespace server {
 
@@ -34,11 +35,6 @@ constexpr auto kMinBackoff = std::chrono::milliseconds(50);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
 
 using cluster_sim::IEquals;
-
-bool ParseU64(std::string_view s, uint64_t* v) {
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-  return !s.empty() && ec == std::errc() && end == s.data() + s.size();
-}
 
 void AppendCommand(const std::vector<std::string_view>& argv, std::string* out) {
   WriteArrayHeader(argv.size(), out);
@@ -216,10 +212,8 @@ struct Node::Impl : public Backend,
   // A peer's link starts: it names its incarnation (0 while it is choosing one) and log head.
   Reply Hello(int from, const std::vector<std::string>& argv) {
     uint64_t incarnation = 0, head = 0;
-    if (argv.size() != 5 || !ParseU64(argv[3], &incarnation) || !ParseU64(argv[4], &head) ||
-        incarnation > 0xFFFF) {
-      return Reply::Error("ERR AASIM.REPL: expected HELLO FROM INCARNATION HEAD");
-    }
+    std::string bad = DecodeReplHello(argv, &incarnation, &head);
+    if (!bad.empty()) return Reply::Error(bad);
     if (!repl) {
       // Joining ourselves: we know nothing yet of the peer's incarnations; a peer that has
       // one waits until we are ready to take its messages.
@@ -246,35 +240,12 @@ struct Node::Impl : public Backend,
   }
 
   Reply Message(int from, const std::vector<std::string>& argv) {
-    uint64_t f[6] = {};
-    if (argv.size() < 9) return Reply::Error("ERR AASIM.REPL: MSG needs 7 fields");
-    for (int i = 0; i < 6; ++i) {
-      if (!ParseU64(argv[3 + i], &f[i])) return Reply::Error("ERR AASIM.REPL: bad MSG field");
-    }
-    if (f[0] > static_cast<uint64_t>(ReplMessage::Kind::kProbe) || f[1] > 0xFFFF || f[2] > 0xFFFF ||
-        f[4] > 3 || f[5] != argv.size() - 9 || (f[5] == 0) != (argv.size() == 9)) {
-      return Reply::Error("ERR AASIM.REPL: malformed MSG");
-    }
+    std::string bad = DecodeReplMsg(argv, nullptr);
+    if (!bad.empty()) return Reply::Error(bad);
     if (!repl) return Reply::Status("OK");  // not ready: lost, as on a down link
-    ReplMessage m;
-    m.kind = static_cast<ReplMessage::Kind>(f[0]);
-    m.sender_epoch = static_cast<uint32_t>(f[1]);
-    m.epoch = static_cast<uint32_t>(f[2]);
-    (m.kind == ReplMessage::Kind::kEffects ? m.first_seq : m.seq) = f[3];
-    m.full_ack = (f[4] & 1) != 0;
-    m.causal = (f[4] & 2) != 0;
-    m.count = static_cast<uint32_t>(f[5]);
-    std::string one;
-    ReplMessage::Payloads many;
-    if (m.count == 1) {
-      one = argv[9];
-      m.body = &one;
-    } else if (m.count > 1) {
-      for (size_t i = 9; i < argv.size(); ++i) {
-        many.push_back(std::make_shared<const std::string>(argv[i]));
-      }
-      m.body = &many;
-    }
+    DecodedRepl decoded;
+    DecodeReplMsg(argv, &decoded);
+    const ReplMessage& m = decoded.msg;
     repl->OnMessage(from, m);
     ArmExpiry();
     return Reply::Status("OK");

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "cluster_sim/scenario.h"
+#include "cluster_sim/redis_syntax.h"
 #include "cluster_sim/strings.h"
 
 namespace server {

@@ -167,7 +167,8 @@ std::string FormatScenario(const Scenario& s) {
     o += "bounded_counters: { policy: " + bc.policy + ", period: " + FormatDuration(bc.period) +
          " }\n";
   }
-  o += "steps:\n";
+  // No steps (a file for `aasim serve`): an empty list, which such a file reads back.
+  o += s.steps.empty() ? "steps: []\n" : "steps:\n";
   for (const Step& step : s.steps) AppendStep(step, &o);
   return o;
 }

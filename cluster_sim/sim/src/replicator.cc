@@ -400,17 +400,20 @@ bool Replicator::Holds(int origin, uint64_t seq) const {
   return seq <= in.contiguous || in.ahead.count(seq) != 0 || in.held.count(seq) != 0;
 }
 
-void Replicator::ApplyOrDie(std::string_view bytes) {
-  Status s = store_->Merge(bytes);
-  AASIM_CHECK(s.ok()) << "merge failed in region" << names_[self_] << s.message();
+bool Replicator::Apply(int from, std::string_view bytes) {
+  return !StoreFailed(from, store_->Merge(bytes));
 }
 
 // A durable store that could not keep a merge (its Redis is down): the message is treated
-// as never received (progress rolled back, no ack), so its sender retransmits.
+// as never received (progress rolled back, no ack), so its sender retransmits. Bytes the
+// store refuses (malformed: a faulty or hostile peer of `aasim node`) are dropped the same
+// way and reported as an anomaly; the region carries on.
 bool Replicator::StoreFailed(int from, const Status& s) {
   if (s.ok()) return false;
-  AASIM_CHECK(s.code() == StatusCode::kUnavailable)
-      << "merge failed in region" << names_[self_] << s.message();
+  if (s.code() != StatusCode::kUnavailable) {
+    ReportAnomaly(names_[from] + " sent what the store refused (" + s.message() + "): dropped");
+    return true;
+  }
   store_failures_++;
   Trace(FormatDuration(timers_->Now()) + " " + ArrowFrom(from) + " not stored: " + s.message());
   return true;
@@ -441,8 +444,8 @@ void Replicator::OnEffects(int from, const ReplMessage& m) {
         in = *before;
         return;
       }
-    } else {
-      ApplyOrDie(m.payload(i));
+    } else if (!Apply(from, m.payload(i))) {
+      return;  // the payloads before it are merged and counted; this one is not acked
     }
     in.received++;
     if (seq == in.contiguous + 1) {
@@ -514,8 +517,8 @@ void Replicator::OnFullState(int from, const ReplMessage& m) {
     Status s = store_->MergeFrom(Origin(names_[from], in.epoch), c, state);
     if (s.ok()) s = store_->Flush();
     if (StoreFailed(from, s)) return;
-  } else {
-    ApplyOrDie(state);
+  } else if (!Apply(from, state)) {
+    return;
   }
   if (opts_.config.causal) {
     // The state holds what its sender had applied of every other log.
@@ -672,10 +675,7 @@ bool Replicator::Satisfied(int from, const std::vector<Dep>& deps) const {
 }
 
 bool Replicator::ApplyFrom(int from, uint64_t seq, std::string_view effect) {
-  if (!store_->durable()) {
-    ApplyOrDie(effect);
-    return true;
-  }
+  if (!store_->durable()) return Apply(from, effect);
   return !StoreFailed(from, store_->MergeFrom(Origin(names_[from], in_[from].epoch), seq, effect));
 }
 

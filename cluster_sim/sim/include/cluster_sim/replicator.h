@@ -267,7 +267,8 @@ class Replicator {
   bool DrainAndAck(int from);
   bool ApplyFrom(int from, uint64_t seq, std::string_view effect);
   static void Advance(InPeer& in);
-  void ApplyOrDie(std::string_view bytes);
+  // Merges `bytes` from `from` into the store; false if it was not kept (StoreFailed).
+  bool Apply(int from, std::string_view bytes);
   bool StoreFailed(int from, const Status& s);
 
   Options opts_;
