@@ -110,6 +110,76 @@ std::vector<Hit> Search(const ZsetStore& z, geo::Shape* shape, size_t limit) {
   return hits;
 }
 
+// -1, 0, 1 as a's distance is below, equal to or above b's (negated for DESC).
+int CompareDistance(const Hit& a, const Hit& b, bool desc) {
+  const int c = a.meters > b.meters ? 1 : a.meters == b.meters ? 0 : -1;
+  return desc ? -c : c;
+}
+
+// Redis's pqsort (a Bentley-McIlroy quicksort that only recurses into the parts that
+// overlap the ranks [lo, hi]) on hits[a, a + n): it leaves ranks lo..hi sorted, and
+// members at an equal distance in the order Redis leaves them, which a stable or
+// introspective sort would not.
+void PartialSort(std::vector<Hit>* hits, size_t a, size_t n, size_t lo, size_t hi, bool desc) {
+  std::vector<Hit>& h = *hits;
+  auto cmp = [&h, desc](size_t i, size_t j) { return CompareDistance(h[i], h[j], desc); };
+  auto swap = [&h](size_t i, size_t j) { std::swap(h[i], h[j]); };
+  auto swap_runs = [&swap](size_t i, size_t j, size_t k) {
+    for (size_t t = 0; t < k; ++t) swap(i + t, j + t);
+  };
+  auto median = [&cmp](size_t x, size_t y, size_t z) {
+    return cmp(x, y) < 0 ? (cmp(y, z) < 0 ? y : (cmp(x, z) < 0 ? z : x))
+                         : (cmp(y, z) > 0 ? y : (cmp(x, z) < 0 ? x : z));
+  };
+  for (;;) {
+    if (n < 7) {  // insertion sort
+      for (size_t m = a + 1; m < a + n; ++m) {
+        for (size_t l = m; l > a && cmp(l - 1, l) > 0; --l) swap(l, l - 1);
+      }
+      return;
+    }
+    size_t pm = a + n / 2;
+    if (n > 7) {
+      size_t pl = a, pn = a + n - 1;
+      if (n > 40) {
+        const size_t d = n / 8;
+        pl = median(pl, pl + d, pl + 2 * d);
+        pm = median(pm - d, pm, pm + d);
+        pn = median(pn - 2 * d, pn - d, pn);
+      }
+      pm = median(pl, pm, pn);
+    }
+    swap(a, pm);
+    // [a, pa): equal to the pivot; [pa, pb): below; (pc, pd]: above; (pd, end): equal.
+    size_t pa = a + 1, pb = a + 1, pc = a + n - 1, pd = a + n - 1;
+    for (;;) {
+      int r = 0;
+      while (pb <= pc && (r = cmp(pb, a)) <= 0) {
+        if (r == 0) swap(pa++, pb);
+        ++pb;
+      }
+      while (pb <= pc && (r = cmp(pc, a)) >= 0) {
+        if (r == 0) swap(pc, pd--);
+        --pc;
+      }
+      if (pb > pc) break;
+      swap(pb++, pc--);
+    }
+    const size_t end = a + n;
+    size_t r = std::min(pa - a, pb - pa);
+    swap_runs(a, pb - r, r);
+    r = std::min(pd - pc, end - pd - 1);
+    swap_runs(pb, end - r, r);
+    auto overlaps = [lo, hi](size_t first, size_t count) {
+      return hi >= first && lo <= first + count - 1;
+    };
+    if ((r = pb - pa) > 1 && overlaps(a, r)) PartialSort(hits, a, r, lo, hi, desc);
+    if ((r = pd - pc) <= 1 || !overlaps(end - r, r)) return;
+    a = end - r;  // iterate on the upper part
+    n = r;
+  }
+}
+
 enum SearchFlags {
   kFromCoords = 1,   // GEORADIUS: key lon lat radius unit
   kFromMember = 2,   // GEORADIUSBYMEMBER: key member radius unit
@@ -228,16 +298,19 @@ Reply SearchGeneric(Ctx& c, size_t src, int flags) {
   if (z != nullptr) {
     if (count != 0 && sort == kNone && !any) sort = kAsc;  // the nearest COUNT
     hits = Search(*z, &shape, any ? static_cast<size_t>(count) : 0);
-    if (sort == kAsc) {
-      std::stable_sort(hits.begin(), hits.end(),
-                       [](const Hit& a, const Hit& b) { return a.meters < b.meters; });
-    } else if (sort == kDesc) {
-      std::stable_sort(hits.begin(), hits.end(),
-                       [](const Hit& a, const Hit& b) { return a.meters > b.meters; });
+    const size_t returned = count != 0 && hits.size() > static_cast<size_t>(count)
+                                ? static_cast<size_t>(count)
+                                : hits.size();
+    if (sort != kNone && returned == hits.size()) {
+      // All of them: glibc's qsort (a merge sort at these sizes) keeps equal distances in
+      // the order found.
+      std::stable_sort(hits.begin(), hits.end(), [sort](const Hit& a, const Hit& b) {
+        return CompareDistance(a, b, sort == kDesc) < 0;
+      });
+    } else if (sort != kNone) {
+      PartialSort(&hits, 0, hits.size(), 0, returned - 1, sort == kDesc);
     }
-    if (count != 0 && hits.size() > static_cast<size_t>(count)) {
-      hits.resize(static_cast<size_t>(count));
-    }
+    hits.resize(returned);
   }
   if (store_key != nullptr) {
     std::vector<ZsetStore::Item> items;
