@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <set>
@@ -277,6 +278,79 @@ TEST_F(Everyday, SScanAndHScan) {
   EXPECT_EQ(Run("HSCAN s 0"), Err(kWrongType));
   EXPECT_EQ(Run("SSCAN h x"), Err("ERR invalid cursor"));
   EXPECT_EQ(Run("SSCAN h 0"), Err(kWrongType));
+}
+
+TEST_F(Everyday, ZScanPages) {
+  EXPECT_EQ(Run("ZSCAN nope 0"), Reply::Array({Bulk("0"), Bulks({})}));
+  Run("ZADD z 1 a 2 b 3 c 4 d 5 e 6 f 7 g 1.5 h");
+  std::map<std::string, std::string> seen;
+  std::string cursor = "0";
+  int pages = 0;
+  do {
+    Reply page = Run("ZSCAN z " + cursor + " COUNT 2");
+    ASSERT_EQ(page.elements.size(), 2u);
+    cursor = page.elements[0].str;
+    const auto& items = page.elements[1].elements;
+    ASSERT_EQ(items.size() % 2, 0u);
+    EXPECT_LE(items.size(), 4u);  // COUNT 2 (a page ends after equal cursors only)
+    for (size_t i = 0; i < items.size(); i += 2) {
+      EXPECT_TRUE(seen.emplace(items[i].str, items[i + 1].str).second) << items[i].str;
+    }
+    ++pages;
+  } while (cursor != "0" && pages < 100);
+  EXPECT_GT(pages, 1);
+  EXPECT_EQ(seen, (std::map<std::string, std::string>{{"a", "1"},
+                                                      {"b", "2"},
+                                                      {"c", "3"},
+                                                      {"d", "4"},
+                                                      {"e", "5"},
+                                                      {"f", "6"},
+                                                      {"g", "7"},
+                                                      {"h", "1.5"}}));
+  EXPECT_EQ(Run("ZSCAN z 0 MATCH h COUNT 100"), Reply::Array({Bulk("0"), Bulks({"h", "1.5"})}));
+  EXPECT_EQ(Run("ZSCAN z x"), Err("ERR invalid cursor"));
+  EXPECT_EQ(Run("ZSCAN z 0 COUNT 0"), Err("ERR syntax error"));
+  Run("SADD s a");
+  EXPECT_EQ(Run("ZSCAN s 0"), Err(kWrongType));
+  EXPECT_EQ(Run("ZSCAN s x"), Err("ERR invalid cursor"));
+}
+
+TEST_F(Everyday, GeoCommands) {
+  EXPECT_EQ(Run("GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania"), Int(2));
+  EXPECT_EQ(Run("ZSCORE g Palermo"), Bulk("3479099956230698"));
+  EXPECT_EQ(Run("GEOPOS g Palermo nope"),
+            Reply::Array({Bulks({"13.36138933897018433", "38.11555639549629859"}), Nil()}));
+  EXPECT_EQ(Run("GEODIST g Palermo Catania km"), Bulk("166.2742"));
+  EXPECT_EQ(Run("GEODIST g Palermo Catania yd"),
+            Err("ERR unsupported unit provided. please use M, KM, FT, MI"));
+  EXPECT_EQ(Run("GEOHASH g Palermo Catania"), Bulks({"sqc8b49rny0", "sqdtr74hyu0"}));
+  EXPECT_EQ(Run("GEOSEARCH g FROMLONLAT 15 37 BYRADIUS 200 km ASC WITHDIST"),
+            Reply::Array({Reply::Array({Bulk("Catania"), Bulk("56.4413")}),
+                          Reply::Array({Bulk("Palermo"), Bulk("190.4424")})}));
+  EXPECT_EQ(Run("GEOSEARCH g FROMLONLAT 15 37 BYRADIUS 200 km DESC COUNT 1 WITHHASH"),
+            Reply::Array({Reply::Array({Bulk("Palermo"), Int(3479099956230698)})}));
+  EXPECT_EQ(Run("GEOADD g 200 0 x"),
+            Err("ERR invalid longitude,latitude pair 200.000000,0.000000"));
+  EXPECT_EQ(Run("GEOADD g 1 86 x"), Err("ERR invalid longitude,latitude pair 1.000000,86.000000"));
+  EXPECT_EQ(Run("GEOADD g NX XX 1 2 x"), Err("ERR syntax error"));
+  EXPECT_EQ(Run("GEOSEARCH g FROMLONLAT 15 37 BYRADIUS 1 km ANY"),
+            Err("ERR the ANY argument requires COUNT argument"));
+  EXPECT_EQ(Run("GEOSEARCH g BYRADIUS 1 km FROMMEMBER nope"),
+            Err("ERR could not decode requested zset member"));
+  EXPECT_EQ(Run("geosearch g BYRADIUS 1 km"),
+            Err("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for geosearch"));
+  EXPECT_EQ(Run("GEOSEARCHSTORE d g FROMMEMBER Palermo BYBOX 400 400 km STOREDIST"), Int(2));
+  EXPECT_EQ(Run("ZRANGE d 0 -1"), Bulks({"Palermo", "Catania"}));
+  EXPECT_EQ(Run("GEOSEARCHSTORE d g FROMMEMBER Palermo BYRADIUS 1 m WITHDIST"),
+            Err("ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD "
+                "options"));
+  EXPECT_EQ(Run("GEORADIUS_RO g 15 37 200 km STORE d"), Err("ERR syntax error"));
+  EXPECT_EQ(Run("GEORADIUSBYMEMBER g Palermo 100 km"), Bulks({"Palermo"}));
+  EXPECT_EQ(Run("GEOSEARCHSTORE d nokey FROMLONLAT 0 0 BYRADIUS 1 m"), Int(0));
+  EXPECT_EQ(Run("EXISTS d"), Int(0));
+  Run("SET str v");
+  EXPECT_EQ(Run("GEOPOS str a"), Err(kWrongType));
+  EXPECT_EQ(Run("GEOADD str 1 2 a"), Err(kWrongType));
 }
 
 TEST_F(Everyday, RenameCopy) {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Differential test against a real redis-server: seeded sequences of sorted-set and
+"""Differential test against a real redis-server: seeded sequences of sorted-set, geo and
 HyperLogLog commands (valid and invalid: bad floats, inf/-inf/nan, +inf in ranges,
-exclusive bounds, wrong types, bad options) go to one region of `aasim serve` and to a
+exclusive bounds, wrong types, bad options; geo points on the edges of the Mercator range,
+invalid coordinates, every search shape and option) go to one region of `aasim serve` and to a
 redis-server this test starts on a free port; every reply must be equal.
 
 Scores in the generated ZINCRBY steps are dyadic (0.5, 0.25, integers), whose sums are
@@ -133,6 +134,124 @@ def command(rng):
     return ["TYPE", k]
 
 
+GEO_KEYS = ["g1", "g1", "g1", "g1", "g1", "g2", "g2", "str"]
+EDGE_LONS = ["180", "-180", "0", "179.999999", "-179.9999999", "0.000001", "-0"]
+EDGE_LATS = ["85.05112878", "-85.05112878", "0", "85.05112877", "-85.0511287", "0.0000001"]
+BAD_COORDS = [("180.0000001", "0"), ("0", "85.05112879"), ("-181", "10"), ("0", "-90"),
+              ("nan", "0"), ("abc", "1"), ("inf", "0"), ("1", ""), ("1e400", "0")]
+UNITS = ["m", "km", "ft", "mi", "KM", "Mi", "yd"]
+
+
+def geo_points(rng, n):
+    """n distinct positions: edges of the Mercator range first, then random ones."""
+    points = [(lon, lat) for lon in EDGE_LONS[:3] for lat in EDGE_LATS[:3]]
+    points += [(lon, lat) for lon in EDGE_LONS[3:] for lat in EDGE_LATS[3:]
+               if rng.random() < 0.3]
+    seen = set((float(lon), float(lat)) for lon, lat in points)
+    while len(points) < n:
+        p = ("%.*f" % (rng.randint(0, 7), rng.uniform(-180, 180)),
+             "%.*f" % (rng.randint(0, 7), rng.uniform(-85.05112878, 85.05112878)))
+        if (float(p[0]), float(p[1])) not in seen:
+            seen.add((float(p[0]), float(p[1])))
+            points.append(p)
+    rng.shuffle(points)
+    return points[:n]
+
+
+def geo_command(rng, points):
+    """One geo (or related sorted-set) command over members m0..mN, member i always at
+    points[i] or points[i + N] (distinct positions, so no two members tie on a distance
+    unless a search is centred between them)."""
+    n = len(points) // 2
+    k = rng.choice(GEO_KEYS)
+    idx = rng.randrange(n)
+    member = "m%d" % idx
+
+    def point(i):
+        if rng.random() < 0.05:
+            return list(rng.choice(BAD_COORDS))
+        return list(points[i + rng.choice([0, n])])
+
+    def center():
+        r = rng.random()
+        if r < 0.5:
+            return ["FROMMEMBER", "m%d" % rng.randrange(n + 1)]
+        if r < 0.55:
+            return ["FROMLONLAT"] + list(rng.choice(BAD_COORDS))
+        return ["FROMLONLAT", "%.4f" % rng.uniform(-180, 180),
+                "%.4f" % rng.uniform(-85.05, 85.05)]
+
+    def shape():
+        unit = rng.choice(UNITS[:6] if rng.random() > 0.03 else UNITS)
+        size = lambda: rng.choice(["0", "1", "50", "5000", "-1", "x", "2.5e4"]) \
+            if rng.random() < 0.1 else "%.3f" % (10 ** rng.uniform(0, 7.3))  # noqa: E731
+        if rng.random() < 0.5:
+            return ["BYRADIUS", size(), unit]
+        return ["BYBOX", size(), size(), unit]
+
+    def options(store):
+        out = []
+        if rng.random() < 0.5:
+            out.append(rng.choice(["ASC", "DESC"]))
+        if rng.random() < 0.4:
+            out += ["COUNT", rng.choice(["1", "2", "3", "5", "0", "-1", "x"])]
+            if rng.random() < 0.3:
+                out.append("ANY")
+        if not store or rng.random() < 0.03:
+            out += [o for o in ["WITHDIST", "WITHCOORD", "WITHHASH"] if rng.random() < 0.4]
+        return out
+
+    c = rng.randrange(20)
+    if c < 6:
+        flags = [f for f in ["NX", "XX", "CH"] if rng.random() < 0.2]
+        if rng.random() < 0.02:
+            flags.append("GT")
+        args = []
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            i = rng.randrange(n)
+            args += point(i) + ["m%d" % i]
+        return ["GEOADD", k] + flags + args
+    if c == 6:
+        return ["GEOPOS", k] + ["m%d" % rng.randrange(n + 2) for _ in range(rng.randint(1, 3))]
+    if c == 7:
+        return ["GEODIST", k, member, "m%d" % rng.randrange(n + 1)] + (
+            [rng.choice(UNITS)] if rng.random() < 0.7 else [])
+    if c == 8:
+        return ["GEOHASH", k] + ["m%d" % rng.randrange(n + 2) for _ in range(rng.randint(1, 3))]
+    if c in (9, 10, 11, 12):
+        parts = [center(), shape()]
+        rng.shuffle(parts)
+        if rng.random() < 0.03:
+            parts = parts[:1]
+        return ["GEOSEARCH", k] + parts[0] + (parts[1] if len(parts) > 1 else []) + options(False)
+    if c == 13:
+        return ["GEOSEARCHSTORE", "g3", k] + center() + shape() + options(True) + (
+            ["STOREDIST"] if rng.random() < 0.5 else [])
+    if c == 14:
+        radius = shape()
+        if radius[0] == "BYBOX":
+            radius = ["BYRADIUS", radius[1], radius[3]]
+        lead = ([rng.choice(["GEORADIUS", "GEORADIUS_RO"]), k] + center()[-2:]
+                if rng.random() < 0.5 else
+                [rng.choice(["GEORADIUSBYMEMBER", "GEORADIUSBYMEMBER_RO"]), k,
+                 "m%d" % rng.randrange(n + 1)])
+        extra = options(False)
+        if rng.random() < 0.2:
+            extra = [o for o in extra if not o.startswith("WITH")]
+            extra += [rng.choice(["STORE", "STOREDIST"]), "g3"]
+        return lead + radius[1:] + extra
+    if c == 15:
+        return ["ZRANGE", "g3", "0", "-1", "WITHSCORES"]
+    if c == 16:
+        return ["ZREM", k, member]
+    if c == 17:
+        return ["ZADD", k, rng.choice(["-1", "1e20", "4503599627370496", "9007199254740993",
+                                       "-inf", "0"]), "odd%d" % rng.randrange(2)]
+    if c == 18:
+        return ["SET", "str", "v"]
+    return ["DEL", rng.choice(["g1", "g2", "g3"])]
+
+
 def normalize(reply):
     if isinstance(reply, redis.ResponseError):
         return ("error", str(reply))
@@ -201,6 +320,49 @@ class ZsetAgainstRedis(unittest.TestCase):
                 argv = command(rng)
                 want, got = run(self.real, argv), run(self.sim, argv)
                 self.assertEqual(got, want, "seed=%d step=%d %s" % (seed, step, argv))
+
+    def test_geo_seeded_sequences(self):
+        for seed in self.seeds():
+            rng = random.Random(seed)
+            points = geo_points(rng, 2 * rng.choice([6, 20, 60]))
+            self.real.flushall()
+            self.sim.execute_command("DEL", "g1", "g2", "g3", "str")
+            start = ["GEOADD", "g1"]  # most members present, so searches find some
+            for i in range(0, len(points) // 2, 2):
+                start += list(points[i]) + ["m%d" % i]
+            self.assertEqual(run(self.sim, start), run(self.real, start))
+            for step in range(STEPS * 2):
+                argv = geo_command(rng, points)
+                want, got = run(self.real, argv), run(self.sim, argv)
+                self.assertEqual(got, want, "seed=%d step=%d %s" % (seed, step, argv))
+
+    def test_geo_many_points(self):
+        """Two thousand random points (and the edges), then searches of every size from
+        many centres: same members, distances, hashes and coordinates."""
+        rng = random.Random(7)
+        points = geo_points(rng, 2000)
+        for client in (self.real, self.sim):
+            client.execute_command("DEL", "many")
+            for i in range(0, len(points), 200):
+                args = []
+                for j, (lon, lat) in enumerate(points[i:i + 200]):
+                    args += [lon, lat, "p%d" % (i + j)]
+                self.assertEqual(run(client, ["GEOADD", "many"] + args), 200)
+        for step in range(300):
+            argv = ["GEOSEARCH", "many"]
+            if step % 3 == 0:
+                argv += ["FROMMEMBER", "p%d" % rng.randrange(len(points))]
+            else:
+                argv += ["FROMLONLAT", "%.5f" % rng.uniform(-180, 180),
+                         "%.5f" % rng.uniform(-85.05, 85.05)]
+            size = "%.2f" % (10 ** rng.uniform(3, 7.3))
+            argv += (["BYRADIUS", size, "m"] if step % 2 else ["BYBOX", size, size, "m"])
+            argv += ["ASC", "WITHDIST", "WITHHASH", "WITHCOORD"]
+            self.assertEqual(run(self.sim, argv), run(self.real, argv), argv)
+        argv = ["GEOPOS", "many"] + ["p%d" % i for i in range(len(points))]
+        self.assertEqual(run(self.sim, argv), run(self.real, argv))
+        argv = ["GEOHASH", "many"] + ["p%d" % i for i in range(len(points))]
+        self.assertEqual(run(self.sim, argv), run(self.real, argv))
 
     def test_score_formatting(self):
         scores = ["0.1", "1e-5", "1e20", "1.5e300", "-0", "123456789012345678", "4.9e-324",

@@ -176,6 +176,21 @@ Reply ZRevRank(Ctx& c);
 Reply ZScan(Ctx& c);
 Reply ZScore(Ctx& c);
 Reply ZUnionStore(Ctx& c);
+// Replaces `dst` with the given items (DEL + ZADDs, one effect); returns the count.
+int64_t ZStoreItems(Ctx& c, const std::string& dst,
+                    const std::vector<crdt::ZsetStore::Item>& items);
+
+// engine_geo.cc: geo commands on sorted sets (scores are geohashes, geohash.h).
+Reply GeoAdd(Ctx& c);
+Reply GeoDist(Ctx& c);
+Reply GeoHash(Ctx& c);
+Reply GeoPos(Ctx& c);
+Reply GeoRadius(Ctx& c);
+Reply GeoRadiusByMember(Ctx& c);
+Reply GeoRadiusByMemberRo(Ctx& c);
+Reply GeoRadiusRo(Ctx& c);
+Reply GeoSearch(Ctx& c);
+Reply GeoSearchStore(Ctx& c);
 
 // engine_list.cc: lists.
 Reply BLMove(Ctx& c);

@@ -204,8 +204,9 @@ std::vector<ZsetStore::Item> ByLex(const ZsetStore& z, const LexRange& r, bool r
   return out;
 }
 
-// Replaces `dst` with the given items (DEL + ZADDs, one effect); returns the count.
-int64_t StoreItems(Ctx& c, const std::string& dst, const std::vector<ZsetStore::Item>& items) {
+}  // namespace
+
+int64_t ZStoreItems(Ctx& c, const std::string& dst, const std::vector<ZsetStore::Item>& items) {
   std::vector<std::pair<std::string, double>> copy;  // items may point into dst itself
   copy.reserve(items.size());
   for (const auto& item : items) copy.emplace_back(*item.member, item.score);
@@ -217,6 +218,8 @@ int64_t StoreItems(Ctx& c, const std::string& dst, const std::vector<ZsetStore::
   c.wrote |= !copy.empty();
   return static_cast<int64_t>(copy.size());
 }
+
+namespace {
 
 enum class RangeType { kAuto, kRank, kScore, kLex };
 
@@ -294,7 +297,7 @@ Reply RangeGeneric(Ctx& c, size_t first, const std::string& src, const std::stri
         break;
     }
   }
-  if (dst != nullptr) return Reply::Integer(StoreItems(c, *dst, items));
+  if (dst != nullptr) return Reply::Integer(ZStoreItems(c, *dst, items));
   std::vector<Reply> out;
   for (const auto& item : items) PushScored(&out, item, withscores);
   return Reply::Array(std::move(out));
@@ -641,38 +644,27 @@ Reply SetOp(Ctx& c, bool union_op) {
 Reply ZUnionStore(Ctx& c) { return SetOp(c, true); }
 Reply ZInterStore(Ctx& c) { return SetOp(c, false); }
 
-// ZSCAN key cursor [MATCH pattern] [COUNT n]: the whole set in one reply (cursor 0), in
-// score order, as Redis answers for a small (listpack) sorted set.
+namespace {
+std::optional<std::string> MemberScore(const Ctx& c, const std::string& member) {
+  const ZsetStore* z = ZsetOf(c, c.argv[1]);
+  std::optional<double> s = z ? z->Score(member) : std::nullopt;
+  return s ? std::optional<std::string>(crdt::FormatScore(*s)) : std::nullopt;
+}
+}  // namespace
+
+// ZSCAN key cursor [MATCH pattern] [COUNT n]: pages of members with their scores, with the
+// cursor scheme of SSCAN and HSCAN.
 Reply ZScan(Ctx& c) {
-  int64_t cursor = 0;
-  if (!ParseLong(c.argv[2], &cursor) || cursor < 0) return Err("ERR invalid cursor");
-  std::string pattern;
-  bool match = false;
-  for (size_t j = 3; j < c.argv.size(); j += 2) {
-    if (j + 1 >= c.argv.size()) return Err(kSyntax);
-    if (IEquals(c.argv[j], "match")) {
-      pattern = c.argv[j + 1];
-      match = pattern != "*";
-    } else if (IEquals(c.argv[j], "count")) {
-      int64_t count = 0;
-      if (!ParseLong(c.argv[j + 1], &count)) return Err(kNotInteger);
-      if (count < 1) return Err(kSyntax);
-    } else {
-      return Err(kSyntax);
-    }
+  if (!TypeIs(c, c.argv[1], Type::kZset)) {  // Redis parses the cursor first
+    Reply checked = ScanNames(c, c.argv[2], c.argv.size(), {}, nullptr, nullptr);
+    return checked.type == Reply::Type::kError ? checked : Err(kWrongType);
   }
-  if (auto e = CheckZset(c, c.argv[1])) return *e;
-  std::vector<Reply> items;
-  if (const ZsetStore* z = ZsetOf(c, c.argv[1]); z != nullptr && cursor == 0) {
-    for (const auto& item : z->index()) {
-      if (match && !GlobMatch(pattern, *item.member)) continue;
-      PushScored(&items, item, true);
-    }
+  std::vector<std::string> members;
+  if (const ZsetStore* z = ZsetOf(c, c.argv[1])) {
+    members.reserve(z->size());
+    for (const auto& item : z->index()) members.push_back(*item.member);
   }
-  std::vector<Reply> out;
-  out.push_back(Reply::Bulk("0"));
-  out.push_back(Reply::Array(std::move(items)));
-  return Reply::Array(std::move(out));
+  return ScanNames(c, c.argv[2], 3, members, nullptr, MemberScore);
 }
 
 }  // namespace engine
