@@ -245,7 +245,7 @@ struct NodeArgs {
   std::string listen;
   std::vector<std::string> peers;  // REGION=HOST:PORT
   std::string requirepass;
-  size_t backlog_bytes = 1 << 20;
+  size_t backlog_bytes = 0;  // auto
   uint16_t incarnation = 0;
   int64_t join_timeout_ms = 1000;
   bool causal = false;
@@ -378,7 +378,8 @@ CLI::App* AddNodeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--requirepass", args->requirepass,
                   "Password for clients (AUTH); peers use it too, so give every node the same");
   cmd->add_option("--backlog", args->backlog_bytes,
-                  "Bytes of effects kept for partial syncs (default 1048576)");
+                  "Bytes of effects kept for partial syncs (default 0: auto, 1% of the data "
+                  "from 1MB to 250MB, as Redis Enterprise sizes it)");
   cmd->add_option("--incarnation", args->incarnation,
                   "This run's incarnation, 1..65535 (default: the one recorded in --redis, "
                   "else the next after every incarnation the peers have seen of this region; "

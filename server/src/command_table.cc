@@ -4,6 +4,7 @@
 #include <iterator>
 #include <utility>
 
+#include "cluster_sim/name_index.h"
 #include "cluster_sim/strings.h"
 
 namespace server {
@@ -59,15 +60,14 @@ const std::vector<CommandInfo>& CommandTable() {
 }
 
 const CommandInfo* FindCommand(std::string_view name) {
-  if (name.size() > 32) return nullptr;
-  char lower[32];
-  for (size_t i = 0; i < name.size(); ++i) lower[i] = cluster_sim::AsciiLower(name[i]);
-  std::string_view key(lower, name.size());
   const auto& t = CommandTable();
-  auto it = std::lower_bound(t.begin(), t.end(), key,
-                             [](const CommandInfo& c, std::string_view k) { return c.name < k; });
-  if (it == t.end() || it->name != key) return nullptr;
-  return &*it;
+  static const cluster_sim::NameIndex kIndex = [&t] {
+    std::vector<std::string_view> names;
+    for (const CommandInfo& c : t) names.push_back(c.name);
+    return cluster_sim::NameIndex(names);
+  }();
+  int i = kIndex.Find(name);
+  return i < 0 ? nullptr : &t[static_cast<size_t>(i)];
 }
 
 }  // namespace server

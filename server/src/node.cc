@@ -88,6 +88,7 @@ struct Node::Impl : public Backend,
   const std::string& region() const override { return config.region; }
 
   Reply Execute(const std::vector<std::string>& argv) override {
+    Batch();
     if (!argv.empty() && IEquals(argv[0], kRepl)) return Repl(argv);
     if (!repl) return Joining();
     std::string effect;
@@ -98,11 +99,32 @@ struct Node::Impl : public Backend,
   }
   std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) override {
     if (!repl) return std::vector<Reply>(cmds.size(), Joining());
+    Batch();
     std::string effect;
     auto replies = store->ExecuteBatch(cmds, WallClockUs(), &effect);
     if (!effect.empty()) repl->OnLocalWrite(std::move(effect));
     ArmExpiry();
     return replies;
+  }
+
+  // What one read from a client or a peer brings is one batch (Replicator::BeginBatch): its
+  // writes reach each peer in one message, the effects it carried are acknowledged once
+  // per peer. It ends after the read's commands (AfterCommands), or at the latest once the
+  // current handler returns.
+  void Batch() {
+    if (!repl || repl->batching()) return;
+    repl->BeginBatch();
+    if (batch_end_posted) return;
+    batch_end_posted = true;
+    std::weak_ptr<bool> alive = token;
+    asio::post(io, [this, alive] {
+      if (alive.expired()) return;
+      batch_end_posted = false;
+      if (repl) repl->EndBatch();
+    });
+  }
+  void AfterCommands() override {
+    if (repl) repl->EndBatch();
   }
 
   // Key expiry (Store::NextExpiry): one timer, set for the next due deletion after every
@@ -444,6 +466,7 @@ struct Node::Impl : public Backend,
   asio::steady_timer expiry_timer{io};
   bool expiry_armed = false;
   int64_t expiry_due_us = 0;       // wall clock of the armed expiry timer
+  bool batch_end_posted = false;   // Batch: the end of the batch is posted
   std::vector<std::string> names;  // every region, in site (name) order
   int self = 0;
   std::unique_ptr<cluster_sim::Store> store;
@@ -542,6 +565,7 @@ std::string Node::Impl::InfoActiveActive() {
          "\r\neffects_filtered:" + std::to_string(filtered) +
          "\r\npartial_syncs:" + std::to_string(partial) + "\r\nfull_syncs:" + std::to_string(full) +
          "\r\nbacklog_bytes:" + std::to_string(repl->backlog_bytes()) +
+         "\r\nbacklog_limit:" + std::to_string(repl->backlog_limit()) +
          "\r\nincarnation_anomalies:" + std::to_string(repl->anomalies()) +
          "\r\npeers:" + std::to_string(i) + "\r\n" + peers;
 }

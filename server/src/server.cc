@@ -801,7 +801,9 @@ void Connection::Info(const std::vector<std::string>& argv) {
 // ---- blocking reads ----
 
 Reply SessionBackend::Execute(const std::vector<std::string>& argv) {
-  Reply r = backend_.Execute(WithoutBlock(argv));
+  int64_t ms = 0;  // a copy without BLOCK only for an XREADGROUP that has one
+  Reply r =
+      FindBlock(argv, &ms) == 0 ? backend_.Execute(argv) : backend_.Execute(WithoutBlock(argv));
   NoteWrite(argv, r);
   return r;
 }

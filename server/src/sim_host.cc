@@ -71,13 +71,13 @@ struct SimHost::Impl {
     RegionBackend(Impl& host, int r) : host_(host), r_(r), name_(host.sim.region_name(r)) {}
     const std::string& region() const override { return name_; }
     Reply Execute(const std::vector<std::string>& argv) override {
-      host_.Advance();
+      host_.Batch(r_);
       Reply reply = host_.sim.Execute(r_, argv);
       if (host_.observer) host_.Observe(Step::Kind::kCommand, r_, Join(argv, " "), reply);
       return reply;
     }
     std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& cmds) override {
-      host_.Advance();
+      host_.Batch(r_);
       std::vector<Reply> replies = host_.sim.ExecuteBatch(r_, cmds);
       if (host_.observer) {
         std::string text = "MULTI";
@@ -128,8 +128,32 @@ struct SimHost::Impl {
     return std::chrono::duration_cast<SimTime>(std::chrono::steady_clock::now() - start);
   }
   void Advance() {
+    EndBatch();
     SimTime now = Elapsed();
     if (now > sim.Now()) sim.AdvanceTo(now);
+  }
+  // The store commands of one read from a client run at one instant, and their writes
+  // reach each peer in one message (Simulation::BeginBatch): the batch ends after the
+  // read's commands (AfterCommands), when time next moves (Advance), or at the latest once
+  // the current handler returns.
+  void Batch(int r) {
+    if (batch_region == r) return;
+    Advance();
+    sim.BeginBatch(r);
+    batch_region = r;
+    if (batch_end_posted) return;
+    batch_end_posted = true;
+    asio::post(io, [this] {
+      batch_end_posted = false;
+      if (batch_region < 0) return;
+      EndBatch();
+      ArmTimer();
+    });
+  }
+  void EndBatch() {
+    if (batch_region < 0) return;
+    sim.EndBatch(batch_region);
+    batch_region = -1;
   }
   // Carries a message published in region r to every other region after the link's
   // latency (not across a cut link, nor to or from a region that is down: lost).
@@ -143,6 +167,7 @@ struct SimHost::Impl {
   }
 
   void AfterCommands() {
+    EndBatch();
     ArmTimer();
     if (!waiters.empty() && !check_posted) {
       // A command (a heal, a partition) may have made the regions quiescent with no event
@@ -258,6 +283,8 @@ struct SimHost::Impl {
   asio::steady_timer step_timer;
   bool timer_pending = false;
   bool check_posted = false;
+  int batch_region = -1;  // the region whose batch is open (-1: none)
+  bool batch_end_posted = false;
   SimTime armed_for{0};
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<RegionBackend>> backends;
@@ -362,6 +389,7 @@ std::string SimHost::Impl::RegionBackend::InfoActiveActive() {
          "\r\neffects_filtered:" + std::to_string(filtered) +
          "\r\npartial_syncs:" + std::to_string(partial) + "\r\nfull_syncs:" + std::to_string(full) +
          "\r\nbacklog_bytes:" + std::to_string(m.backlog_bytes) +
+         "\r\nbacklog_limit:" + std::to_string(m.backlog_limit) +
          "\r\npeers:" + std::to_string(m.peers.size()) + "\r\n" + peers;
 }
 

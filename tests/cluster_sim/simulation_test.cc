@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -25,6 +26,7 @@
 
 #include "cluster_sim/client.h"
 #include "cluster_sim/event_loop.h"
+#include "cluster_sim/keyspace_store.h"
 #include "cluster_sim/network.h"
 #include "cluster_sim/rng.h"
 #include "cluster_sim/time.h"
@@ -696,6 +698,107 @@ TEST(SimulationTest, BacklogOverflowMakesAFullSync) {
   EXPECT_EQ(sim.Dump(1, "k0"), "v0");
   EXPECT_EQ(sim.Dump(1, "k99"), "v99");
   EXPECT_TRUE(sim.Divergent({}).empty());
+}
+
+// An in-memory store that reports `*bytes` of data (a large dataset, without its memory).
+class SizedStore final : public KeyspaceStore {
+ public:
+  SizedStore(crdt::ReplicaId self, const size_t* bytes, int* measured)
+      : KeyspaceStore(self), bytes_(bytes), measured_(measured) {}
+  bool durable() const override { return false; }
+  size_t MemoryBytes() const override {
+    ++*measured_;
+    return *bytes_;
+  }
+
+ private:
+  Reply RunStream(const std::vector<std::string>&, int64_t) override {
+    return Reply::Error("ERR no streams here");
+  }
+  std::optional<Reply> BeforeEngine(const std::vector<std::string>&) override {
+    return std::nullopt;
+  }
+  const size_t* bytes_;
+  int* measured_;
+};
+
+// The automatic backlog (the default): 1% of the data, from 1MB to 250MB, as Redis
+// Enterprise sizes it. 3MB of writes during a cut fit in the backlog of a region holding
+// 500MB (a partial sync at the heal), not in that of a small one (a full sync).
+TEST(SimulationTest, AutoBacklogIsOnePercentOfTheData) {
+  for (size_t data : {size_t{0}, size_t{500} << 20, size_t{100} << 30}) {
+    int measured = 0;
+    SimConfig c = Config({"A", "B"});
+    ASSERT_EQ(c.replication.backlog_bytes, 0u) << "auto by default";
+    c.store_factory = [&](int r, crdt::ReplicaId id) -> std::unique_ptr<Store> {
+      if (r == 0) return std::make_unique<SizedStore>(id, &data, &measured);
+      return NewMemoryStore(id);
+    };
+    Simulation sim(std::move(c));
+    SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
+    EXPECT_EQ(sim.Metrics(0).backlog_limit, ReplicationConfig::kMinAutoBacklog);
+    sim.Partition({{0}, {1}});
+    const std::string value(1000, 'v');
+    for (int i = 0; i < 3000; ++i) Cmd(sim, 0, "SET k" + std::to_string(i % 100) + " " + value);
+    RegionMetrics m = sim.Metrics(0);
+    const size_t want = std::clamp(data / 100, ReplicationConfig::kMinAutoBacklog,
+                                   ReplicationConfig::kMaxAutoBacklog);
+    EXPECT_EQ(m.backlog_limit, want) << data;
+    EXPECT_LE(m.backlog_bytes, want);
+    EXPECT_LE(measured, 4) << "measured once per backlog's worth of writes, not per write";
+    sim.HealAll();
+    ASSERT_TRUE(sim.Sync().done);
+    EXPECT_EQ(Peer(sim.Metrics(0), "B").full_syncs, data == 0 ? 1u : 0u) << data;
+    EXPECT_TRUE(sim.Divergent({}).empty());
+  }
+}
+
+// A batch (what a server runs of one read): its writes reach each peer in one message, and
+// the peer acknowledges it once; without a batch, one message and one ack per write.
+TEST(SimulationTest, BatchSendsOneMessageAndGetsOneAck) {
+  for (bool batch : {false, true}) {
+    Simulation sim(Config({"A", "B"}));
+    SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
+    if (batch) sim.BeginBatch(0);
+    for (int i = 0; i < 16; ++i) Cmd(sim, 0, "INCR n");
+    if (batch) {
+      EXPECT_EQ(Peer(sim.Metrics(0), "B").link_out.messages_sent, 0u) << "held until EndBatch";
+      sim.EndBatch(0);
+    }
+    ASSERT_TRUE(sim.Sync().done);
+    EXPECT_EQ(Values(sim, "n"), Repeat("16", 2));
+    const uint64_t messages = batch ? 1 : 16;
+    EXPECT_EQ(Peer(sim.Metrics(0), "B").link_out.messages_sent, messages);
+    EXPECT_EQ(Peer(sim.Metrics(0), "B").effects_sent, 16u);
+    EXPECT_EQ(Peer(sim.Metrics(1), "A").link_out.messages_sent, messages) << "acks";
+    EXPECT_EQ(Peer(sim.Metrics(1), "A").effects_received, 16u);
+  }
+}
+
+// A batch larger than max_batch_bytes travels in several messages; a crash in a batch loses
+// what it held (never sent), as any unreplicated write.
+TEST(SimulationTest, BatchIsSplitAndLostInACrash) {
+  SimConfig c = Config({"A", "B"});
+  c.replication.max_batch_bytes = 64;
+  Simulation sim(std::move(c));
+  SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
+  sim.BeginBatch(0);
+  for (int i = 0; i < 20; ++i) Cmd(sim, 0, "SADD s m" + std::to_string(i));
+  sim.EndBatch(0);
+  ASSERT_TRUE(sim.Sync().done);
+  EXPECT_GT(Peer(sim.Metrics(0), "B").link_out.messages_sent, 2u);
+  EXPECT_EQ(Cmd(sim, 1, "SCARD s"), Reply::Integer(20));
+  const uint64_t sent = Peer(sim.Metrics(0), "B").link_out.messages_sent;
+  sim.BeginBatch(0);
+  Cmd(sim, 0, "SADD s lost");
+  EXPECT_EQ(sim.Crash(0), 1u);
+  sim.EndBatch(0);
+  EXPECT_EQ(Peer(sim.Metrics(0), "B").link_out.messages_sent, sent);
+  sim.Restart(0);
+  ASSERT_TRUE(sim.Sync().done);
+  EXPECT_EQ(Values(sim, "s").size(), 2u);
+  EXPECT_TRUE(sim.Divergent({}).empty());
+  EXPECT_EQ(Cmd(sim, 0, "SISMEMBER s lost"), Reply::Integer(0));
 }
 
 TEST(SimulationTest, ShortPartitionUsesAPartialSync) {

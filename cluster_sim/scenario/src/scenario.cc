@@ -871,7 +871,10 @@ Status Parser::ParseReplication(const MapEntry& entry) {
     uint64_t bytes = 0;
     SimTime t{0};
     if (e.key == "backlog") {
-      AASIM_RETURN_IF_ERROR(Size(e, what + ".backlog", &bytes));
+      // "auto" (the default): 1% of the region's data, within bounds (ReplicationConfig).
+      if (!e.value.IsScalar() || e.value.Scalar() != "auto") {
+        AASIM_RETURN_IF_ERROR(Size(e, what + ".backlog", &bytes));
+      }
       r.backlog_bytes = bytes;
     } else if (e.key == "max_batch") {
       AASIM_RETURN_IF_ERROR(Size(e, what + ".max_batch", &bytes));

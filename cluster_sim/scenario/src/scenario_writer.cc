@@ -157,7 +157,10 @@ std::string FormatScenario(const Scenario& s) {
   const ReplicationSpec& rs = s.replication;
   if (rs.backlog_bytes || rs.max_batch_bytes || rs.max_rto || rs.causal) {
     o += "replication:\n";
-    if (rs.backlog_bytes) o += "  backlog: " + std::to_string(*rs.backlog_bytes) + "B\n";
+    if (rs.backlog_bytes) {
+      o += "  backlog: " +
+           (*rs.backlog_bytes == 0 ? "auto" : std::to_string(*rs.backlog_bytes) + "B") + "\n";
+    }
     if (rs.max_batch_bytes) o += "  max_batch: " + std::to_string(*rs.max_batch_bytes) + "B\n";
     if (rs.max_rto) o += "  max_retry: " + FormatDuration(*rs.max_rto) + "\n";
     if (rs.causal) o += "  causal: true\n";

@@ -35,9 +35,12 @@ Replicator::Replicator(Options options, Store* store, ReplTransport* transport, 
       store_(store),
       transport_(transport),
       timers_(timers),
-      incarnation_(opts_.incarnation) {
+      incarnation_(opts_.incarnation),
+      backlog_limit_(opts_.config.backlog_bytes != 0 ? opts_.config.backlog_bytes
+                                                     : ReplicationConfig::kMinAutoBacklog) {
   out_.resize(names_.size());
   in_.resize(names_.size());
+  ack_due_.resize(names_.size());
   for (size_t p = 0; p < in_.size(); ++p) {
     in_[p].epoch = opts_.peer_epochs.empty() ? 1 : opts_.peer_epochs[p];
   }
@@ -192,9 +195,15 @@ void Replicator::SendProbe(int peer) {
   SendMsg(peer, m, nullptr, 0, "probe");
 }
 
-void Replicator::SendChunk(int peer) {
-  OutPeer& o = out_[peer];
-  uint64_t first = o.acked + 1;
+void Replicator::Ack(int origin) {
+  if (batching_) {
+    ack_due_[origin] = 1;
+  } else {
+    SendAck(origin, false);
+  }
+}
+
+uint64_t Replicator::ChunkEnd(uint64_t first) const {
   uint64_t last = first;
   size_t bytes = 0;
   uint64_t base = log_first();
@@ -203,9 +212,35 @@ void Replicator::SendChunk(int peer) {
     if (bytes > opts_.config.max_batch_bytes && last > first) break;
     ++last;
   }
-  --last;
-  o.chunk_end = last;
-  SendEffects(peer, first, last);
+  return last - 1;
+}
+
+void Replicator::SendChunk(int peer) {
+  OutPeer& o = out_[peer];
+  uint64_t first = o.acked + 1;
+  o.chunk_end = ChunkEnd(first);
+  SendEffects(peer, first, o.chunk_end);
+}
+
+void Replicator::EndBatch() {
+  if (!batching_) return;
+  batching_ = false;
+  if (unsent_from_ != 0) {
+    // What the backlog already dropped (a batch larger than it) goes by a full sync.
+    for (uint64_t first = std::max(unsent_from_, log_first()), last; first <= head_;
+         first = last + 1) {
+      last = ChunkEnd(first);
+      for (int p = 0; p < n(); ++p) {
+        if (p != self_) SendEffects(p, first, last);
+      }
+    }
+    unsent_from_ = 0;
+  }
+  for (int p = 0; p < n(); ++p) {
+    if (!ack_due_[p]) continue;
+    ack_due_[p] = 0;
+    SendAck(p, false);
+  }
 }
 
 // Sends the next piece of a catch-up: the full state, or the next replay chunk.
@@ -320,6 +355,22 @@ void Replicator::TrimDurableLog() {
 
 // ---- local writes ----
 
+void Replicator::TrimBacklog() {
+  const size_t fixed = opts_.config.backlog_bytes;
+  if (fixed == 0 && log_bytes_ > backlog_limit_ &&
+      grown_bytes_ >= std::max(data_bytes_, ReplicationConfig::kMinAutoBacklog)) {
+    // Redis Enterprise's automatic size: 1% of the data, within bounds.
+    data_bytes_ = store_->MemoryBytes();
+    grown_bytes_ = 0;
+    backlog_limit_ = std::clamp(data_bytes_ / 100, ReplicationConfig::kMinAutoBacklog,
+                                ReplicationConfig::kMaxAutoBacklog);
+  }
+  while (log_bytes_ > backlog_limit_ && log_.size() > 1) {
+    log_bytes_ -= log_.front().effect->size();
+    log_.pop_front();
+  }
+}
+
 void Replicator::OnLocalWrite(std::string effect) {
   if (opts_.config.causal) effect.insert(0, EncodeApplied());
   local_writes_++;
@@ -327,14 +378,13 @@ void Replicator::OnLocalWrite(std::string effect) {
   head_ = store_->durable() ? std::max(head_ + 1, store_->LogHead()) : head_ + 1;
   auto e = std::make_shared<const std::string>(std::move(effect));
   log_bytes_ += e->size();
-  log_.push_back(LogEntry{head_, timers_->Now(), e});
-  while (log_bytes_ > opts_.config.backlog_bytes && log_.size() > 1) {
-    log_bytes_ -= log_.front().effect->size();
-    log_.pop_front();
-  }
+  Grew(e->size());
+  log_.push_back(LogEntry{head_, timers_->Now(), std::move(e)});
+  TrimBacklog();
+  if (batching_ && unsent_from_ == 0) unsent_from_ = head_;
   for (int p = 0; p < n(); ++p) {
     if (p == self_) continue;
-    SendEffects(p, head_, head_);
+    if (!batching_) SendEffects(p, head_, head_);
     OutPeer& o = out_[p];
     if (o.rto.count() == 0) o.rto = transport_->Rtt(p);
     ArmTimer(p, timers_->Now() + o.rto);
@@ -447,6 +497,7 @@ void Replicator::OnEffects(int from, const ReplMessage& m) {
     } else if (!Apply(from, m.payload(i))) {
       return;  // the payloads before it are merged and counted; this one is not acked
     }
+    Grew(m.payload(i).size());
     in.received++;
     if (seq == in.contiguous + 1) {
       ++in.contiguous;
@@ -459,7 +510,7 @@ void Replicator::OnEffects(int from, const ReplMessage& m) {
     in = *before;
     return;
   }
-  SendAck(from, false);
+  Ack(from);
 }
 
 void Replicator::OnAck(int from, const ReplMessage& m) {
@@ -520,6 +571,7 @@ void Replicator::OnFullState(int from, const ReplMessage& m) {
   } else if (!Apply(from, state)) {
     return;
   }
+  Grew(state.size());
   if (opts_.config.causal) {
     // The state holds what its sender had applied of every other log.
     for (int q = 0; q < n() && q < static_cast<int>(deps.size()); ++q) {
@@ -586,7 +638,12 @@ void Replicator::OnPeerRestarted(int peer) {
   ArmTimer(peer, timers_->Now());
 }
 
-void Replicator::Stop() { alive_ = false; }
+void Replicator::Stop() {
+  alive_ = false;
+  batching_ = false;
+  unsent_from_ = 0;
+  std::fill(ack_due_.begin(), ack_due_.end(), 0);
+}
 
 void Replicator::Restart(uint32_t incarnation, const std::vector<uint32_t>& peer_epochs) {
   alive_ = true;
@@ -599,6 +656,9 @@ void Replicator::Restart(uint32_t incarnation, const std::vector<uint32_t>& peer
     log_.clear();
     log_bytes_ = 0;
     head_ = 0;
+    data_bytes_ = 0;  // the store was wiped
+    grown_bytes_ = 0;
+    if (opts_.config.backlog_bytes == 0) backlog_limit_ = ReplicationConfig::kMinAutoBacklog;
   }
   for (int p = 0; p < n(); ++p) {
     if (p == self_) continue;
@@ -675,7 +735,12 @@ bool Replicator::Satisfied(int from, const std::vector<Dep>& deps) const {
 }
 
 bool Replicator::ApplyFrom(int from, uint64_t seq, std::string_view effect) {
-  if (!store_->durable()) return Apply(from, effect);
+  if (!store_->durable()) {
+    if (!Apply(from, effect)) return false;
+    Grew(effect.size());
+    return true;
+  }
+  Grew(effect.size());
   return !StoreFailed(from, store_->MergeFrom(Origin(names_[from], in_[from].epoch), seq, effect));
 }
 
@@ -713,7 +778,7 @@ bool Replicator::DrainAndAck(int from) {
     return false;
   }
   for (int q : drained_) {
-    if (q != from) SendAck(q, false);
+    if (q != from) Ack(q);
   }
   return true;
 }
@@ -736,7 +801,7 @@ void Replicator::OnEffectsCausal(int from, const ReplMessage& m) {
     if (seq != in.contiguous + 1 || !Satisfied(from, deps)) in.held_count++;
     in.held.emplace(seq, std::make_pair(std::string(effect), std::move(deps)));
   }
-  if (DrainAndAck(from)) SendAck(from, false);
+  if (DrainAndAck(from)) Ack(from);
 }
 
 ReplPeerStats Replicator::Metrics(int peer) const {

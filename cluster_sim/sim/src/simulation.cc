@@ -369,6 +369,8 @@ std::vector<Reply> Simulation::ExecuteBatch(int r,
   return impl_->ExecuteBatch(r, cmds);
 }
 Client& Simulation::client(int r) { return *impl_->clients[r]; }
+void Simulation::BeginBatch(int r) { impl_->regions[r].repl->BeginBatch(); }
+void Simulation::EndBatch(int r) { impl_->regions[r].repl->EndBatch(); }
 uint64_t Simulation::KeyVersion(int r, std::string_view key) const {
   const auto& reg = impl_->regions[r];
   return reg.alive() ? reg.store->KeyVersion(key) : 0;
@@ -481,6 +483,7 @@ RegionMetrics Simulation::Metrics(int ri) const {
   m.crashes = r.crashes;
   m.store_failures = r.repl->store_failures();
   m.backlog_bytes = r.repl->backlog_bytes();
+  m.backlog_limit = r.repl->backlog_limit();
   m.memory_bytes = r.alive() ? r.store->MemoryBytes() : 0;
   bool first = true;
   for (int p = 0; p < region_count(); ++p) {

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "cluster_sim/name_index.h"
 #include "cluster_sim/strings.h"
 
 namespace cluster_sim {
@@ -17,21 +18,14 @@ static_assert(std::is_sorted(std::begin(kStoreCommands), std::end(kStoreCommands
                              }),
               "kStoreCommands must be sorted by name");
 
-namespace {
-
-const CommandSpec* FindLower(std::string_view lower) {
-  auto it = std::lower_bound(std::begin(kStoreCommands), std::end(kStoreCommands), lower,
-                             [](const CommandSpec& s, std::string_view n) { return s.name < n; });
-  return it != std::end(kStoreCommands) && it->name == lower ? &*it : nullptr;
-}
-
-}  // namespace
-
 const CommandSpec* FindStoreCommand(std::string_view name) {
-  char buf[16];  // the usual short names are lowered without building a string
-  if (name.size() > sizeof(buf)) return FindLower(AsciiLower(name));
-  for (size_t i = 0; i < name.size(); ++i) buf[i] = AsciiLower(name[i]);
-  return FindLower(std::string_view(buf, name.size()));
+  static const NameIndex kIndex = [] {
+    std::vector<std::string_view> names;
+    for (const CommandSpec& spec : kStoreCommands) names.push_back(spec.name);
+    return NameIndex(names);
+  }();
+  int i = kIndex.Find(name);
+  return i < 0 ? nullptr : &kStoreCommands[i];
 }
 
 Reply ArityError(std::string_view name) {

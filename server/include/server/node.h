@@ -69,8 +69,8 @@ struct NodeConfig {
   std::vector<PeerAddress> peers;
   // The store (default: the in-memory store). `region` is this node's site number.
   cluster_sim::StoreFactory store_factory;
-  size_t backlog_bytes = 1 << 20;
-  bool causal = false;  // causal delivery (cluster_sim::ReplicationConfig::causal)
+  size_t backlog_bytes = 0;  // cluster_sim::ReplicationConfig::backlog_bytes (0: auto)
+  bool causal = false;       // causal delivery (cluster_sim::ReplicationConfig::causal)
   // 0: the store's recorded one, else the next after every peer's knowledge. Given, it must
   // be above what every peer has seen of this region (else Start fails).
   uint16_t incarnation = 0;

@@ -78,7 +78,7 @@ struct Expectation {
 // `replication:` (extension): the syncer's knobs. Sizes are written "64KB", "1MB", "512B"
 // (powers of 1024).
 struct ReplicationSpec {
-  std::optional<uint64_t> backlog_bytes;    // `backlog`: per region, default 1MB
+  std::optional<uint64_t> backlog_bytes;    // `backlog`: per region, 0: auto (the default)
   std::optional<uint64_t> max_batch_bytes;  // `max_batch`: effects per replayed message
   std::optional<SimTime> max_rto;           // `max_retry`: retransmission backoff cap
   bool causal = false;                      // `causal`: causal delivery (replicator.h)

@@ -8,10 +8,14 @@
 // Protocol (one log per region incarnation, one cursor per peer; modelled on the Redis
 // Enterprise syncer):
 //   - every local write appends (seq, effect) to the log and is sent at once to every peer;
-//     the log is a bounded backlog (bytes), oldest entries dropped first;
+//     the log is a bounded backlog (bytes, ReplicationConfig::backlog_bytes), oldest entries
+//     dropped first;
 //   - a receiver applies each effect once (duplicates are counted as filtered), in any order
 //     (or, with causal delivery, once every effect it depends on is applied), and
 //     acknowledges the contiguous prefix it holds;
+//   - a server may batch what one read of its sockets brings (BeginBatch/EndBatch): the
+//     writes of a batch travel in one message per peer, and the effects it received are
+//     acknowledged once per peer;
 //   - a retransmission timer per peer (RTT-based, exponential backoff, reset when a link
 //     comes back) replays unacknowledged effects: a *partial sync*. A peer whose next needed
 //     effect has left the backlog gets the full state instead: a *full sync*. While a peer
@@ -53,7 +57,13 @@
 namespace cluster_sim {
 
 struct ReplicationConfig {
-  size_t backlog_bytes = 1 << 20;     // per region (Redis Enterprise: 1% of data, >= 1 MB)
+  // The backlog of each region, in bytes of effects. 0 (the default) sizes it as Redis
+  // Enterprise does ("auto"): 1% of the region's data (Store::MemoryBytes), from
+  // kMinAutoBacklog to kMaxAutoBacklog, measured again as the data grows. Any other value
+  // is a fixed size.
+  static constexpr size_t kMinAutoBacklog = size_t{1} << 20;
+  static constexpr size_t kMaxAutoBacklog = size_t{250} << 20;
+  size_t backlog_bytes = 0;
   size_t max_batch_bytes = 64 << 10;  // effects per retransmitted message
   SimTime max_rto{2'000'000};         // retransmission backoff cap
   // Causal consistency (Redis Enterprise's option): each effect carries what its writer had
@@ -146,8 +156,19 @@ class Replicator {
   // to the others once, as a restart does. Call once, before anything else.
   void Rebuild();
 
-  // A write of this region: its effect goes to the log and to every peer.
+  // A write of this region: its effect goes to the log and to every peer (in a batch: at
+  // EndBatch).
   void OnLocalWrite(std::string effect);
+  // Batching, for a server that handles what one read brought (pipelined commands, a peer's
+  // messages) at one instant. Until EndBatch, local writes are logged but not sent, and
+  // the effects received are not acknowledged; EndBatch sends every write of the batch in
+  // one message per peer (split at max_batch_bytes) and one ack per peer that sent
+  // effects. Without a batch every write is sent, and every message acknowledged, at once
+  // (the simulator's scenarios never batch). BeginBatch in a batch does nothing; Stop ends
+  // one (what it held is lost with the region).
+  void BeginBatch() { batching_ = true; }
+  void EndBatch();
+  bool batching() const { return batching_; }
   // A message from peer `from`. Ignored while stopped.
   void OnMessage(int from, const ReplMessage& m);
   // The link to `peer` came back (a heal, a reconnection): retry now, with a fresh backoff.
@@ -178,6 +199,8 @@ class Replicator {
   uint64_t local_writes() const { return local_writes_; }
   uint64_t store_failures() const { return store_failures_; }
   uint64_t backlog_bytes() const { return log_bytes_; }
+  // What the backlog may hold now (the fixed size, or the automatic one last measured).
+  size_t backlog_limit() const { return backlog_limit_; }
   // Messages refused because their incarnation went backwards, with the last reason.
   uint64_t anomalies() const { return anomalies_; }
   const std::string& last_anomaly() const { return last_anomaly_; }
@@ -240,13 +263,21 @@ class Replicator {
   void SendFullState(int peer);
   void SendSyncRequest(int peer);
   void SendAck(int origin, bool full);
+  // Acknowledges effects received from `origin`: at once, or once at EndBatch.
+  void Ack(int origin);
   void SendProbe(int peer);
+  // The last seq of a message of at most max_batch_bytes (or one effect) from `first`.
+  uint64_t ChunkEnd(uint64_t first) const;
   void SendChunk(int peer);
   void SendNext(int peer);
 
   void ArmTimer(int peer, SimTime at);
   void OnTimer(int peer);
   void TrimDurableLog();
+  // Automatic backlog: counts bytes written or merged, and measures the data again once
+  // they reach what it held at the last measurement (so the cost stays O(1) per byte).
+  void Grew(size_t bytes) { grown_bytes_ += bytes; }
+  void TrimBacklog();
 
   void OnEffects(int from, const ReplMessage& m);
   void OnEffectsCausal(int from, const ReplMessage& m);
@@ -281,6 +312,12 @@ class Replicator {
   bool alive_ = true;
   std::deque<LogEntry> log_;
   size_t log_bytes_ = 0;
+  size_t backlog_limit_;
+  size_t data_bytes_ = 0;   // automatic backlog: the data at the last measurement
+  size_t grown_bytes_ = 0;  // bytes written or merged since
+  bool batching_ = false;
+  uint64_t unsent_from_ = 0;   // in a batch: first seq not yet sent (0: none)
+  std::vector<char> ack_due_;  // in a batch: by origin, effects received and not acked
   uint64_t head_ = 0;
   uint64_t log_trimmed_ = 0;  // a durable store's log holds nothing up to this seq
   std::vector<OutPeer> out_;

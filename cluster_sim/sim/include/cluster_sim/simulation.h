@@ -68,6 +68,7 @@ struct RegionMetrics {
   uint64_t max_ops_lag = 0;     // Redis Enterprise names: the least up-to-date peer's lag
   uint64_t min_ops_lag = 0;     // and the most up-to-date peer's
   uint64_t backlog_bytes = 0;
+  uint64_t backlog_limit = 0;  // what the backlog may hold (ReplicationConfig::backlog_bytes)
   size_t memory_bytes = 0;
   std::vector<PeerMetrics> peers;  // every other region, in region order
 };
@@ -98,6 +99,11 @@ class Simulation {
   std::vector<Reply> ExecuteBatch(int r, const std::vector<std::vector<std::string>>& commands);
   // Store::KeyVersion of region r (for WATCH); 0 while r is down.
   uint64_t KeyVersion(int r, std::string_view key) const;
+  // Batches region r's replication until EndBatch (Replicator::BeginBatch): what a server
+  // runs of one read, at one instant, reaches each peer in one message. Scenarios never
+  // batch. REQUIRES: time does not move (AdvanceTo, Sync) while a batch is open.
+  void BeginBatch(int r);
+  void EndBatch(int r);
   // A Client bound to region r (valid while the simulation lives).
   Client& client(int r);
 
