@@ -11,6 +11,7 @@
 // effect straight into the other four (no network, log, acks or event loop): the bare
 // Active/Active work. client_ops_per_s of the simulator divided by this one's is what the
 // simulator's machinery costs (issue target: >= 0.5).
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,8 +65,11 @@ int NextOperation(Rng* rng, std::vector<std::string>* argv) {
 }
 
 // Both benchmarks: 1M operations at 100k per virtual second, once, timed by the clock.
+// SIM_BENCH_OPS=N runs N operations instead (a short run under valgrind --tool=callgrind).
 void MillionOps(benchmark::internal::Benchmark* b) {
-  b->Args({1'000'000, 100'000})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+  const char* ops = std::getenv("SIM_BENCH_OPS");
+  const int64_t n = ops != nullptr && std::atoll(ops) > 0 ? std::atoll(ops) : 1'000'000;
+  b->Args({n, 100'000})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
 // The counters both benchmarks report, once "deliveries" is set.

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <tuple>
 
 namespace crdt {
 
@@ -125,8 +126,18 @@ bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
     value = std::decay_t<decltype(value)>();
     return (parts & bit) == 0 || value.Decode(dec);
   };
-  return part(bc, kPartBoundedCounter) && part(expiry, kPartExpiry) && part(zset, kPartZset) &&
-         part(hll, kPartHll) && part(list, kPartList) && part(fc, kPartFloatCounter);
+  // A sorted set or list allocates when constructed: an absent one already empty (holding
+  // no metadata, as a new one) is left as it is. Both Decodes replace the whole value.
+  auto heavy_part = [&](auto& value, Part bit) {
+    if ((parts & bit) == 0) {
+      if (!value.Empty()) value = std::decay_t<decltype(value)>();
+      return true;
+    }
+    return value.Decode(dec);
+  };
+  return part(bc, kPartBoundedCounter) && part(expiry, kPartExpiry) &&
+         heavy_part(zset, kPartZset) && part(hll, kPartHll) && heavy_part(list, kPartList) &&
+         part(fc, kPartFloatCounter);
 }
 
 namespace {
@@ -244,11 +255,7 @@ void Keyspace::KeyMap::PrefetchNode(size_t h) const {
   }
 }
 
-std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::string key,
-                                                                      KeyValue value) {
-  const size_t h = Hash(key);
-  Slot* found = FindSlot(key, h);
-  if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
+Keyspace::KeyMap::Slot* Keyspace::KeyMap::TakeSlot(size_t h) {
   // Keep the index at most 3/4 full, tombstones included.
   if ((size_ + tombstones_ + 1) * 4 > capacity_ * 3) {
     size_t capacity = 8;
@@ -259,9 +266,29 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::strin
   size_t i = h & mask;
   while (slots_[i].node != nullptr) i = (i + 1) & mask;
   if (slots_[i].hash == 1) --tombstones_;
-  slots_[i] = Slot{h, new value_type(std::move(key), std::move(value))};
+  slots_[i].hash = h;
   ++size_;
-  return {iterator(&slots_[i], slots_ + capacity_), true};
+  return &slots_[i];
+}
+
+std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::string key,
+                                                                      KeyValue value) {
+  const size_t h = Hash(key);
+  Slot* found = FindSlot(key, h);
+  if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
+  Slot* s = TakeSlot(h);
+  s->node = new value_type(std::move(key), std::move(value));
+  return {iterator(s, slots_ + capacity_), true};
+}
+
+std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::try_emplace(std::string_view key,
+                                                                          size_t h) {
+  Slot* found = FindSlot(key, h);
+  if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
+  Slot* s = TakeSlot(h);
+  s->node =
+      new value_type(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
+  return {iterator(s, slots_ + capacity_), true};
 }
 
 Keyspace::KeyMap::iterator Keyspace::KeyMap::erase(iterator it) {
@@ -354,9 +381,7 @@ std::vector<std::string> Keyspace::Keys() const {
 }
 
 KeyValue& Keyspace::Slot(std::string_view key) {
-  auto it = keys_.find(key);
-  if (it == keys_.end()) it = keys_.emplace(std::string(key), KeyValue()).first;
-  return it->second;
+  return keys_.try_emplace(key, KeyMap::Hash(key)).first->second;
 }
 
 KeyValue& Keyspace::DeltaSlot(Keyspace* delta, std::string_view key) { return delta->Slot(key); }
@@ -656,8 +681,7 @@ void Keyspace::Merge(const Keyspace& other) {
   if (this == &other) return;
   bool complete = key_complete_ && other.key_complete_;
   for (const auto& [k, ov] : other.keys_) {
-    auto it = keys_.find(k);
-    if (it == keys_.end()) it = keys_.emplace(k, KeyValue()).first;
+    auto it = keys_.try_emplace(k, KeyMap::Hash(k)).first;
     it->second.Join(ov, cc_, other.cc_, other.key_complete_, complete);
     if (!ov.expiry.empty() && !it->second.expiry.empty()) expiring_.emplace(k);
     if (!complete && it->second.Empty()) keys_.erase(it);
@@ -785,8 +809,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
 
   const bool complete = key_complete_;  // and the delta is key-complete
   for (size_t i = 0; i < n; ++i) {
-    auto it = keys_.find(s.keys_[i], s.hashes_[i]);
-    if (it == keys_.end()) it = keys_.emplace(std::string(s.keys_[i]), KeyValue()).first;
+    auto it = keys_.try_emplace(s.keys_[i], s.hashes_[i]).first;
     it->second.Join(s.values_[i], cc_, s.cc_, /*other_complete=*/true, complete);
     if (!s.values_[i].expiry.empty() && !it->second.expiry.empty()) {
       expiring_.emplace(s.keys_[i]);

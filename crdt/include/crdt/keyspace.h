@@ -332,10 +332,15 @@ class Keyspace {
     }
     void PrefetchNode(size_t h) const;
     std::pair<iterator, bool> emplace(std::string key, KeyValue value);
+    // The entry of key (h == Hash(key)), inserted with an empty value if absent: no
+    // temporary KeyValue to build and move (some parts allocate when constructed).
+    std::pair<iterator, bool> try_emplace(std::string_view key, size_t h);
     iterator erase(iterator it);  // returns the next entry
 
    private:
     Slot* FindSlot(std::string_view key, size_t h) const;  // slots_ + capacity_ if absent
+    // A free slot for a new entry of hash h (growing the index if needed), counted in size_.
+    Slot* TakeSlot(size_t h);
     void Rehash(size_t capacity);
     void FreeAll();
 
