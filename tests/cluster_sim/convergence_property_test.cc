@@ -40,11 +40,26 @@
 //     While one is live the value is the integer value (or 0) plus their sum, written as
 //     Redis writes a float ("14", "19.75"); INCR on such a value, when it reads as an
 //     integer, joins the float increments.
+//   - Sorted set members (key z1) are modelled as strings of their own: ZADD is a SET of
+//     the score, ZINCRBY an increment (a SET of the step when the member is absent), ZREM a
+//     DEL of the member, DEL of z1 a DEL of every member; so concurrent ZINCRBYs add up,
+//     concurrent ZADDs are last-write-wins and a ZREM leaves a concurrent increment.
+//   - List elements (key l1) are dots like SADD's, ordered by a position digit (a push
+//     takes the first element's digit - 1 or the last one's + 1; 0 in an empty list), then
+//     by region name, incarnation and age. LPOP/RPOP/LREM remove the elements they return
+//     or count; DEL every element (see Semantics), so a concurrent push survives both.
+//   - A HyperLogLog (key h1; elements with registers of their own, so its count is exact)
+//     is the PFADDs of the highest epoch: a PFADD takes its region's epoch, a DEL starts
+//     the next one, so a DEL drops every PFADD its region had not seen. A PFADD carries
+//     only the elements its region lacked (the registers it raised), so a region that sees
+//     it before an earlier PFADD of the same element lacks that element until then.
 // EXPIRE (of a day and more: never due) changes no value; after the final sync every region
 // must answer the same PEXPIRETIME for every key (longest TTL wins, SET and DEL remove it).
 // String/counter keys (SET, GETSET, APPEND, GETDEL, INCR*, DECR*, INCRBYFLOAT, GET, DEL,
 // EXPIRE, EXISTS, TYPE) and set keys (SADD, SREM, SMEMBERS, SISMEMBER, SCARD, SUNIONSTORE,
-// SINTERSTORE, SDIFFSTORE, DEL, EXISTS) come from separate pools: no type conflicts.
+// SINTERSTORE, SDIFFSTORE, DEL, EXISTS), the sorted set (ZADD, ZINCRBY, ZREM, ZSCORE,
+// ZRANGE, ZCARD, DEL), the list (LPUSH, RPUSH, LPOP, RPOP, LREM, LRANGE, LLEN, DEL) and the
+// HyperLogLog (PFADD, PFCOUNT, DEL) come from separate pools: no type conflicts.
 //
 // KNOWN BUG: with the documented rule (Semantics::kObserved), a region can apply a DEL and
 // still show the value that DEL had observed: effects are applied in arrival order and a
@@ -56,6 +71,9 @@
 // simulation_test.cc; causal delivery (`replication: {causal: true}`) is the remedy.
 // RandomScenariosConvergeToTheModel runs the same scenarios against the kPresent model,
 // checking every reply and every region after every step: 0 of 10,000 seeds fail.
+// With sorted sets, lists and HyperLogLogs in the scenarios: kPresent 0 of 2,500 seeds,
+// kObserved 1 of 2,500 (AASIM_SEED=635: a DEL of the sorted set writes where the observed
+// model saw no member left; the same mechanism).
 //
 // Seeds 1..300 in an optimized build, 1..60 otherwise (sanitizers); AASIM_SEEDS=n runs
 // seeds 1..n, AASIM_SEED=n replays one. A failure prints the seed, the first mismatch with
@@ -87,6 +105,7 @@
 #include "cluster_sim/store.h"
 #include "cluster_sim/time.h"
 #include "crdt/dot.h"
+#include "crdt/hll.h"
 
 namespace cluster_sim {
 namespace {
@@ -98,6 +117,14 @@ constexpr SimTime Ms(int64_t ms) { return SimTime(ms * 1000); }
 const char* const kStringKeys[] = {"s1", "s2"};
 const char* const kSetKeys[] = {"t1", "t2"};
 const char* const kMembers[] = {"a", "b", "c"};
+// Sorted sets, lists and HyperLogLogs: one key each, pools of their own.
+const char* const kZsetKey = "z1";
+const char* const kListKey = "l1";
+const char* const kHllKey = "h1";
+// HyperLogLog elements whose registers (Redis's hash, low 14 bits) are all different, so
+// a PFADD changes the sketch iff it adds an element it lacks and PFCOUNT is exact
+// (checked by HllElementsHaveRegistersOfTheirOwn).
+const char* const kHllElements[] = {"e0", "e1", "e2", "e3", "e4", "e5"};
 // Names in several byte orders ("B" < "C1" < "ap" < "eu" < ...), listed out of order so the
 // configuration order differs from the site (name) order.
 const char* const kNamePool[] = {"eu", "us-west", "ap", "B", "us-east", "zz", "C1"};
@@ -249,7 +276,44 @@ constexpr const char* kScript =
     "local n = redis.call('INCRBY', KEYS[1], ARGV[1]) "
     "return {n, redis.call('SADD', KEYS[2], ARGV[2])}";
 
+// A sorted-set, list or HyperLogLog command (integer scores and steps: every sum is exact).
+Argv RandomNewTypeCommand(Rng& rng) {
+  uint64_t c = rng.Uniform(100);
+  const std::string m = Pick(rng, kMembers);
+  if (rng.OneIn(3)) {  // sorted set
+    if (c < 30) return {"ZADD", kZsetKey, std::to_string(rng.Range(-5, 5)), m};
+    if (c < 60) {
+      return {"ZINCRBY", kZsetKey, std::to_string(rng.Range(1, 4) * (rng.OneIn(3) ? -1 : 1)), m};
+    }
+    if (c < 75) return {"ZREM", kZsetKey, m};
+    if (c < 83) return {"ZSCORE", kZsetKey, m};
+    if (c < 90) return {"ZRANGE", kZsetKey, "0", "-1", "WITHSCORES"};
+    if (c < 94) return {"ZCARD", kZsetKey};
+    return {"DEL", kZsetKey};
+  }
+  if (rng.OneIn(2)) {  // list
+    if (c < 40) {
+      Argv argv = {rng.OneIn(2) ? "LPUSH" : "RPUSH", kListKey, m};
+      if (rng.OneIn(3)) argv.push_back(Pick(rng, kMembers));
+      return argv;
+    }
+    if (c < 60) return {rng.OneIn(2) ? "LPOP" : "RPOP", kListKey};
+    if (c < 72) return {"LREM", kListKey, std::to_string(rng.Range(-2, 2)), m};
+    if (c < 85) return {"LRANGE", kListKey, "0", "-1"};
+    if (c < 92) return {"LLEN", kListKey};
+    return {"DEL", kListKey};
+  }
+  if (c < 50) {
+    Argv argv = {"PFADD", kHllKey, Pick(rng, kHllElements)};
+    if (rng.OneIn(3)) argv.push_back(Pick(rng, kHllElements));
+    return argv;
+  }
+  if (c < 85) return {"PFCOUNT", kHllKey};
+  return {"DEL", kHllKey};
+}
+
 Argv RandomCommand(Rng& rng) {
+  if (rng.OneIn(3)) return RandomNewTypeCommand(rng);
   uint64_t c = rng.Uniform(100);
   if (rng.OneIn(2)) {
     std::string k = Pick(rng, kStringKeys);
@@ -424,7 +488,7 @@ struct Slot {
 };
 
 struct Op {
-  enum class Kind { kSet, kIncr, kDel, kSAdd, kSRem, kExpire };
+  enum class Kind { kSet, kIncr, kDel, kSAdd, kSRem, kExpire, kPush, kPop, kPfAdd };
   int id = 0;
   Kind kind = Kind::kSet;
   int region = 0;
@@ -432,7 +496,9 @@ struct Op {
   std::string key;
   std::string value;                 // kSet
   int64_t by = 0;                    // kIncr
-  std::vector<std::string> members;  // kSAdd (one dot per member), kSRem
+  std::vector<std::string> members;  // kSAdd (one dot per member), kSRem, kPush, kPfAdd
+  std::vector<int64_t> digits;       // kPush: each element's position digit
+  int64_t epoch = 0;                 // kPfAdd, and kDel of the HyperLogLog key
   int64_t ts = 0;                    // the writer's wall clock
   int counter_index = 0;             // kIncr: 1-based, among its writer's increments of key
   std::vector<DotRef> removes;       // writes it removes (see Semantics)
@@ -456,10 +522,22 @@ struct KeyView {
   std::optional<std::string> str;  // the string's value (nullopt: no string)
   std::vector<DotRef> set_dots;    // surviving SADD dots
   std::set<std::string> members;   // the set's members
+  std::vector<DotRef> list;        // surviving pushed elements, in list order
+  std::vector<std::string> items;  // their values
+  int64_t epoch = 0;               // the HyperLogLog's epoch (the highest visible)
+  std::set<std::string> hll;       // the elements of the PFADDs of that epoch
 
-  bool exists() const { return str.has_value() || !members.empty(); }
+  bool exists() const {
+    return str.has_value() || !members.empty() || !items.empty() || !hll.empty();
+  }
   std::string Dump() const {
     if (str) return *str;
+    if (!items.empty()) {
+      std::string s = "[";
+      for (size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + items[i];
+      return s + "]";
+    }
+    if (!hll.empty()) return "hll(" + std::to_string(hll.size()) + ")";
     if (members.empty()) return "(nil)";
     std::string s = "{";
     for (const auto& m : members) s += (s.size() > 1 ? ", " : "") + m;
@@ -623,7 +701,7 @@ class World {
     for (int r = 0; r < static_cast<int>(regions_.size()) && !failed(); ++r) {
       if (!sim_->alive(r)) continue;
       for (const std::string& key : AllKeys()) {
-        std::string want = View(&regions_[r].visible, key).Dump();
+        std::string want = DumpOf(&regions_[r].visible, key);
         std::string got = sim_->Dump(r, key);
         if (got != want) {
           Fail("region " + Name(r) + " holds " + key + " = " + got + ", the model expects " + want +
@@ -649,7 +727,7 @@ class World {
         }
       }
       for (const std::string& key : AllKeys()) {
-        std::string want = View(nullptr, key).Dump();
+        std::string want = DumpOf(nullptr, key);
         std::string got = sim_->Dump(r, key);
         if (got != want) {
           Fail("after heal + sync, region " + Name(r) + " holds " + key + " = " + got +
@@ -690,6 +768,7 @@ class World {
   static std::vector<std::string> AllKeys() {
     std::vector<std::string> keys(std::begin(kStringKeys), std::end(kStringKeys));
     keys.insert(keys.end(), std::begin(kSetKeys), std::end(kSetKeys));
+    keys.insert(keys.end(), {kZsetKey, kListKey, kHllKey});
     return keys;
   }
   static bool Visible(const std::vector<char>& vis, int id) {
@@ -745,7 +824,31 @@ class World {
           v.set_dots.push_back({id, m});
           v.members.insert(op.members[m]);
         }
+      } else if (op.kind == Op::Kind::kPush) {
+        for (int m = 0; m < static_cast<int>(op.members.size()); ++m) {
+          if (!removed.count({id, m})) v.list.push_back({id, m});
+        }
       }
+      if (op.kind == Op::Kind::kPfAdd || op.kind == Op::Kind::kDel) {
+        v.epoch = std::max(v.epoch, op.epoch);
+      }
+    }
+    // List order: by position digit, then by the element's dot: the region whose name
+    // sorts first, its older incarnation, its older write.
+    std::sort(v.list.begin(), v.list.end(), [this](const DotRef& a, const DotRef& b) {
+      const Op &x = ops_[a.first], &y = ops_[b.first];
+      if (x.digits[a.second] != y.digits[b.second]) return x.digits[a.second] < y.digits[b.second];
+      if (Name(x.region) != Name(y.region)) return Name(x.region) < Name(y.region);
+      if (x.incarnation != y.incarnation) return x.incarnation < y.incarnation;
+      return a < b;
+    });
+    for (const DotRef& d : v.list) v.items.push_back(ops_[d.first].members[d.second]);
+    // A HyperLogLog is the PFADDs of the highest epoch (a DEL starts the next one).
+    for (int id : it->second) {
+      const Op& op = ops_[id];
+      if ((vis && !Visible(*vis, id)) || op.kind != Op::Kind::kPfAdd || op.epoch != v.epoch)
+        continue;
+      v.hll.insert(op.members.begin(), op.members.end());
     }
     for (const auto& [replica, slot] : v.counter) {
       auto inc = increments_.find({key, replica});
@@ -795,6 +898,7 @@ class World {
     if (semantics == Semantics::kPresent) {
       if (members == nullptr) {
         for (int id : v.sets) out.push_back({id, 0});
+        out.insert(out.end(), v.list.begin(), v.list.end());
       }
       for (const DotRef& d : v.set_dots) {
         if (wanted(ops_[d.first].members[d.second])) out.push_back(d);
@@ -807,6 +911,9 @@ class World {
       if (!Visible(regions_[r].visible, id)) continue;
       const Op& op = ops_[id];
       if (op.kind == Op::Kind::kSet && members == nullptr) out.push_back({id, 0});
+      if (op.kind == Op::Kind::kPush && members == nullptr) {
+        for (int m = 0; m < static_cast<int>(op.members.size()); ++m) out.push_back({id, m});
+      }
       if (op.kind != Op::Kind::kSAdd) continue;
       for (int m = 0; m < static_cast<int>(op.members.size()); ++m) {
         if (wanted(op.members[m])) out.push_back({id, m});
@@ -865,9 +972,63 @@ class World {
     const std::string& cmd = argv[0];
     const std::string& key = argv[1];
     const std::vector<char>* vis = &regions_[r].visible;
+    if (cmd == "PEXPIRETIME") return Reply::Nil();  // not modelled (see OnExecute)
+    if (key == kZsetKey) return ExecuteZset(r, argv, wall_clock_us, new_ops);
     KeyView v = View(vis, key);
     Op op;
     op.key = key;
+    if (cmd == "LPUSH" || cmd == "RPUSH") {
+      // A push takes the digit past the end it pushes at (0 in an empty list).
+      bool empty = v.list.empty();
+      int64_t first = empty ? 0 : ops_[v.list.front().first].digits[v.list.front().second];
+      int64_t last = empty ? 0 : ops_[v.list.back().first].digits[v.list.back().second];
+      for (size_t i = 2; i < argv.size(); ++i) {
+        op.members.push_back(argv[i]);
+        op.digits.push_back(empty ? 0 : cmd == "RPUSH" ? ++last : --first);
+        empty = false;
+      }
+      op.kind = Op::Kind::kPush;
+      AddOp(r, std::move(op), wall_clock_us, new_ops);
+      return Reply::Integer(static_cast<int64_t>(v.items.size() + argv.size() - 2));
+    }
+    if (cmd == "LPOP" || cmd == "RPOP" || cmd == "LREM") {
+      // The elements it removes, in the order it finds them.
+      std::vector<DotRef> hits;
+      if (cmd != "LREM") {
+        if (!v.list.empty()) hits.push_back(cmd == "LPOP" ? v.list.front() : v.list.back());
+      } else {
+        const int64_t count = std::stoll(argv[2]);
+        std::vector<DotRef> order = v.list;
+        if (count < 0) std::reverse(order.begin(), order.end());
+        for (const DotRef& d : order) {
+          if (count != 0 && static_cast<int64_t>(hits.size()) == std::abs(count)) break;
+          if (ops_[d.first].members[d.second] == argv[3]) hits.push_back(d);
+        }
+      }
+      if (hits.empty()) return cmd == "LREM" ? Reply::Integer(0) : Reply::Nil();
+      op.kind = Op::Kind::kPop;
+      op.removes = hits;
+      const std::string value = ops_[hits[0].first].members[hits[0].second];
+      AddOp(r, std::move(op), wall_clock_us, new_ops);
+      return cmd == "LREM" ? Reply::Integer(static_cast<int64_t>(hits.size())) : Reply::Bulk(value);
+    }
+    if (cmd == "LRANGE") return Reply::BulkArray(v.items);
+    if (cmd == "LLEN") return Reply::Integer(static_cast<int64_t>(v.items.size()));
+    if (cmd == "PFADD") {
+      // Its effect carries the registers it raised: the elements its region lacked.
+      for (size_t i = 2; i < argv.size(); ++i) {
+        const bool known =
+            v.hll.count(argv[i]) != 0 ||
+            std::find(op.members.begin(), op.members.end(), argv[i]) != op.members.end();
+        if (!known) op.members.push_back(argv[i]);
+      }
+      if (op.members.empty()) return Reply::Integer(0);
+      op.kind = Op::Kind::kPfAdd;
+      op.epoch = v.epoch;
+      AddOp(r, std::move(op), wall_clock_us, new_ops);
+      return Reply::Integer(1);
+    }
+    if (cmd == "PFCOUNT") return Reply::Integer(static_cast<int64_t>(v.hll.size()));
     if (cmd == "GET") return v.str ? Reply::Bulk(*v.str) : Reply::Nil();
     if (cmd == "EXISTS") return Reply::Integer(v.exists() ? 1 : 0);
     if (cmd == "TYPE") {
@@ -928,6 +1089,7 @@ class World {
     if (cmd == "DEL") {
       if (!v.exists()) return Reply::Integer(0);
       op.kind = Op::Kind::kDel;
+      op.epoch = v.epoch + 1;  // a HyperLogLog's next epoch
       op.removes = Removes(r, v, key, nullptr);
       op.counter = Reset(v.counter);
       op.floats = Reset(v.floats);
@@ -979,7 +1141,6 @@ class World {
       AddOp(r, std::move(op), wall_clock_us, new_ops);
       return Reply::Integer(changed);
     }
-    if (cmd == "PEXPIRETIME") return Reply::Nil();  // not modelled (see OnExecute)
     if (cmd == "EXPIRE") {
       // TTLs of a day and more: never due during a run. The model keeps no TTL (the value
       // is unchanged); CheckFinal checks that every region ends with the same deadline.
@@ -992,8 +1153,89 @@ class World {
     return Reply::Error("model: unknown command");
   }
 
+  // The sorted set is modelled member by member: member m of kZsetKey is the string key
+  // "z1/m" of the model, with the string's rules. ZADD is a SET of the score (it removes
+  // the ZADDs and cancels the increments it observed: last write wins), ZINCRBY a counter
+  // increment (a SET when the member is absent), ZREM and DEL a DEL of the member.
+  static std::string Sub(const std::string& member) { return std::string(kZsetKey) + "/" + member; }
+
+  // The present members of the sorted set, in Redis's order (score, then member).
+  std::vector<std::pair<int64_t, std::string>> ZsetMembers(const std::vector<char>* vis) const {
+    std::vector<std::pair<int64_t, std::string>> out;
+    for (const char* m : kMembers) {
+      KeyView v = View(vis, Sub(m));
+      int64_t score = 0;
+      if (!v.str) continue;
+      if (!ParseInt(*v.str, &score)) Fail("model: member score " + *v.str + " is not an integer");
+      out.emplace_back(score, m);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // A key's value as Store::Dump shows it.
+  std::string DumpOf(const std::vector<char>* vis, const std::string& key) const {
+    if (key != kZsetKey) return View(vis, key).Dump();
+    auto members = ZsetMembers(vis);
+    if (members.empty()) return "(nil)";
+    std::string s = "{";
+    for (const auto& [score, m] : members) {
+      s += (s.size() > 1 ? ", " : "") + m + ": " + std::to_string(score);
+    }
+    return s + "}";
+  }
+
+  Reply ExecuteZset(int r, const Argv& argv, int64_t wall_clock_us, std::vector<int>* new_ops) {
+    const std::string& cmd = argv[0];
+    const std::vector<char>* vis = &regions_[r].visible;
+    if (cmd == "ZRANGE" || cmd == "ZCARD" || cmd == "DEL") {
+      auto members = ZsetMembers(vis);
+      if (cmd == "ZCARD") return Reply::Integer(static_cast<int64_t>(members.size()));
+      if (cmd == "ZRANGE") {
+        std::vector<std::string> out;
+        for (const auto& [score, m] : members) {
+          out.push_back(m);
+          out.push_back(std::to_string(score));
+        }
+        return Reply::BulkArray(out);
+      }
+      if (members.empty()) return Reply::Integer(0);
+      for (const char* m : kMembers) {  // DEL: a DEL of every member
+        KeyView v = View(vis, Sub(m));
+        Op del;
+        del.key = Sub(m);
+        del.kind = Op::Kind::kDel;
+        del.removes = Removes(r, v, del.key, nullptr);
+        del.counter = Reset(v.counter);
+        AddOp(r, std::move(del), wall_clock_us, new_ops);
+      }
+      return Reply::Integer(1);
+    }
+    const std::string sub = Sub(argv[cmd == "ZADD" || cmd == "ZINCRBY" ? 3 : 2]);
+    KeyView v = View(vis, sub);
+    Op op;
+    op.key = sub;
+    if (cmd == "ZSCORE") return v.str ? Reply::Bulk(*v.str) : Reply::Nil();
+    if (cmd == "ZREM" && !v.str) return Reply::Integer(0);
+    if (cmd == "ZREM" || cmd == "ZADD" || !v.str) {
+      op.kind = cmd == "ZREM" ? Op::Kind::kDel : Op::Kind::kSet;
+      op.value = argv[2];
+      op.removes = Removes(r, v, sub, nullptr);
+      op.counter = Reset(v.counter);
+      AddOp(r, std::move(op), wall_clock_us, new_ops);
+      if (cmd == "ZINCRBY") return Reply::Bulk(argv[2]);
+      return Reply::Integer(cmd == "ZREM" ? 1 : v.str ? 0 : 1);
+    }
+    AddIncrement(r, v, sub, std::stoll(argv[2]), /*is_float=*/false, &op);  // ZINCRBY
+    AddOp(r, std::move(op), wall_clock_us, new_ops);
+    KeyView after = View(vis, sub);
+    if (!after.str) Fail("model: no score after " + Join(argv));
+    return Reply::Bulk(after.str.value_or(""));
+  }
+
   std::string OpString(const Op& op) const {
-    static const char* const kKinds[] = {"SET", "INCRBY", "DEL", "SADD", "SREM", "EXPIRE"};
+    static const char* const kKinds[] = {"SET",    "INCRBY", "DEL", "SADD", "SREM",
+                                         "EXPIRE", "PUSH",   "POP", "PFADD"};
     std::string s = "#" + std::to_string(op.id) + " " + Name(op.region) + "/" +
                     std::to_string(op.incarnation) + " step " + std::to_string(op.step) + " at " +
                     FormatDuration(op.time) + ": " + kKinds[static_cast<int>(op.kind)] + " " +
@@ -1003,12 +1245,20 @@ class World {
       s += " " + (op.is_float ? Quarters(op.by) + " (float" : std::to_string(op.by) + " (") +
            " increment " + std::to_string(op.counter_index) + ")";
     }
-    for (const auto& m : op.members) s += " " + m;
+    for (size_t i = 0; i < op.members.size(); ++i) {
+      s += " " + op.members[i];
+      if (op.kind == Op::Kind::kPush) s += "@" + std::to_string(op.digits[i]);
+    }
+    if (op.kind == Op::Kind::kPfAdd || (op.kind == Op::Kind::kDel && op.key == kHllKey)) {
+      s += " (epoch " + std::to_string(op.epoch) + ")";
+    }
     if (!op.removes.empty()) {
       s += "; removes";
       for (const DotRef& d : op.removes) {
         s += " #" + std::to_string(d.first);
-        if (ops_[d.first].kind == Op::Kind::kSAdd) s += ":" + ops_[d.first].members[d.second];
+        if (ops_[d.first].kind == Op::Kind::kSAdd || ops_[d.first].kind == Op::Kind::kPush) {
+          s += ":" + ops_[d.first].members[d.second];
+        }
       }
     }
     for (const auto* counter : {&op.counter, &op.floats}) {
@@ -1026,11 +1276,15 @@ class World {
   std::string DescribeKey(int r, const std::string& key) const {
     std::string s = "  model of " + key + " in " + Name(r) + " (incarnation " +
                     std::to_string(regions_[r].incarnation) +
-                    "): " + View(&regions_[r].visible, key).Dump() +
-                    "; over all writes: " + View(nullptr, key).Dump() + "\n";
-    auto it = by_key_.find(key);
-    if (it == by_key_.end()) return s;
-    for (int id : it->second) {
+                    "): " + DumpOf(&regions_[r].visible, key) +
+                    "; over all writes: " + DumpOf(nullptr, key) + "\n";
+    std::vector<int> ids;
+    for (const auto& [k, key_ids] : by_key_) {
+      if (k == key || k.rfind(key + "/", 0) == 0)
+        ids.insert(ids.end(), key_ids.begin(), key_ids.end());
+    }
+    std::sort(ids.begin(), ids.end());
+    for (int id : ids) {
       s += std::string("    ") + (Visible(regions_[r].visible, id) ? "[seen] " : "[----] ") +
            OpString(ops_[id]) + "\n";
     }
@@ -1266,6 +1520,18 @@ TEST(ConvergencePropertyTest, RandomScenariosConvergeToTheModel) {
 // for the converged state: checked on the final state of the same scenarios.
 TEST(ConvergencePropertyTest, RandomScenariosEndInTheStateOfTheObservedModel) {
   RunProperty(Semantics::kObserved);
+}
+
+TEST(ConvergencePropertyTest, HllElementsHaveRegistersOfTheirOwn) {
+  std::set<uint64_t> registers;
+  std::unique_ptr<Store> store = NewMemoryStore(crdt::MakeReplicaId(0, 1));
+  int64_t n = 0;
+  for (const char* e : kHllElements) {
+    registers.insert(crdt::MurmurHash64A(e, 0xadc83b19ull) & (crdt::HllStore::kRegisters - 1));
+    EXPECT_EQ(store->Execute({"PFADD", "h", e}, 0, nullptr), Reply::Integer(1));
+    EXPECT_EQ(store->Execute({"PFCOUNT", "h"}, 0, nullptr), Reply::Integer(++n));
+  }
+  EXPECT_EQ(registers.size(), std::size(kHllElements));
 }
 
 TEST(ConvergencePropertyTest, GeneratorIsDeterministic) {

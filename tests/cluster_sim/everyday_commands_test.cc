@@ -337,7 +337,7 @@ TEST_F(Everyday, GeoCommands) {
             Err("ERR the ANY argument requires COUNT argument"));
   EXPECT_EQ(Run("GEOSEARCH g BYRADIUS 1 km FROMMEMBER nope"),
             Err("ERR could not decode requested zset member"));
-  EXPECT_EQ(Run("geosearch g BYRADIUS 1 km"),
+  EXPECT_EQ(Run("geosearch g BYRADIUS 1 km ASC WITHDIST"),
             Err("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for geosearch"));
   EXPECT_EQ(Run("GEOSEARCHSTORE d g FROMMEMBER Palermo BYBOX 400 400 km STOREDIST"), Int(2));
   EXPECT_EQ(Run("ZRANGE d 0 -1"), Bulks({"Palermo", "Catania"}));

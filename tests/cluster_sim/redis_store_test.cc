@@ -594,6 +594,35 @@ TEST(RedisStoreTest, CounterPastTheBoundIsExactNatively) {
   EXPECT_EQ(raw.Run({"GET", "n"}), Reply::Bulk("1"));
 }
 
+// Geo sets are native sorted sets on the server: Redis's own GEO commands read what the
+// store wrote, and the store answers as Redis does.
+TEST(RedisStoreTest, GeoSetsAreNativeSortedSets) {
+  AASIM_LAUNCH_REDIS(server);
+  auto store = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  RawRedis raw(server->port());
+  const std::vector<std::string> add = {"GEOADD",  "sicily",      "13.361389", "38.115556",
+                                        "Palermo", "15.087269",   "37.502669", "Catania",
+                                        "-180",    "85.05112878", "edge"};
+  EXPECT_EQ((*store)->Execute(add, 1, nullptr), Reply::Integer(3));
+  EXPECT_EQ(raw.Run({"TYPE", "sicily"}), Reply::Status("zset"));
+  for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
+           {"GEOPOS", "sicily", "Palermo", "edge", "nope"},
+           {"GEODIST", "sicily", "Palermo", "Catania", "km"},
+           {"GEOHASH", "sicily", "Palermo", "Catania", "edge"},
+           {"GEOSEARCH", "sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "ASC",
+            "WITHCOORD", "WITHDIST", "WITHHASH"},
+           {"ZRANGE", "sicily", "0", "-1", "WITHSCORES"}}) {
+    EXPECT_EQ((*store)->Execute(argv, 2, nullptr), raw.Run(argv)) << argv[0];
+  }
+  EXPECT_EQ((*store)->Execute({"GEOSEARCHSTORE", "near", "sicily", "FROMMEMBER", "Catania",
+                               "BYRADIUS", "100", "km", "STOREDIST"},
+                              3, nullptr),
+            Reply::Integer(1));
+  EXPECT_EQ(raw.Run({"ZRANGE", "near", "0", "-1", "WITHSCORES"}),
+            Reply::BulkArray({"Catania", "0"}));
+}
+
 TEST(RedisStoreTest, StreamCommandsAreForwardedAndNotReplicated) {
   AASIM_LAUNCH_REDIS(server);
   auto store = RedisStore::Open(kA, OptionsFor(*server, "A"));

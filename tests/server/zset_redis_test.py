@@ -364,6 +364,25 @@ class ZsetAgainstRedis(unittest.TestCase):
         argv = ["GEOHASH", "many"] + ["p%d" % i for i in range(len(points))]
         self.assertEqual(run(self.sim, argv), run(self.real, argv))
 
+    def test_aggregate_nan_rules(self):
+        """NaN weighted scores (0 * inf) and sums (inf + -inf): inputs taken from the
+        smallest, NaN as 0 where Redis makes it 0, ignored by a later MIN / MAX."""
+        setup = [["ZADD", "na", "0", "m", "2", "x", "3", "y"], ["ZADD", "nb", "-1", "m", "4", "x"],
+                 ["ZADD", "n1", "inf", "m"], ["ZADD", "n2", "-inf", "m", "1", "q"],
+                 ["ZADD", "n3", "5", "m", "1", "n", "2", "o"]]
+        for argv in setup:
+            self.assertEqual(run(self.sim, argv), run(self.real, argv), argv)
+        for store in (["ZINTERSTORE", "out", "2", "nb", "na", "WEIGHTS", "-1", "inf"],
+                      ["ZINTERSTORE", "out", "2", "na", "nb", "WEIGHTS", "inf", "-1"],
+                      ["ZUNIONSTORE", "out", "3", "n3", "n1", "n2"],
+                      ["ZUNIONSTORE", "out", "3", "n1", "n2", "n3"],
+                      ["ZINTERSTORE", "out", "3", "n3", "n1", "n2"]):
+            for aggregate in ("SUM", "MIN", "MAX"):
+                argv = store + ["AGGREGATE", aggregate]
+                self.assertEqual(run(self.sim, argv), run(self.real, argv), argv)
+                argv = ["ZRANGE", "out", "0", "-1", "WITHSCORES"]
+                self.assertEqual(run(self.sim, argv), run(self.real, argv), store + [aggregate])
+
     def test_score_formatting(self):
         scores = ["0.1", "1e-5", "1e20", "1.5e300", "-0", "123456789012345678", "4.9e-324",
                   "1e16", "0.30000000000000004", "-2.5", "inf", "-inf", "3", "1e400", " 1",

@@ -599,7 +599,15 @@ Reply SetOp(Ctx& c, bool union_op) {
       return Err(kSyntax);
     }
   }
-  auto weighted = [](double v, double w) {
+  // As t_zunionInterDiffGenericCommand: the inputs are visited from the smallest to the
+  // largest (glibc's qsort keeps equal sizes in key order); a weighted score that is NaN
+  // (0 * inf) counts as 0 when it starts a member's aggregate, a SUM that becomes NaN
+  // (inf + -inf) is 0, and MIN / MAX ignore the NaN values of later inputs of ZINTERSTORE.
+  std::vector<size_t> order(n);
+  for (size_t k = 0; k < n; ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(),
+                   [&inputs](size_t a, size_t b) { return inputs[a].size() < inputs[b].size(); });
+  auto first_value = [](double v, double w) {
     double s = v * w;
     return std::isnan(s) ? 0.0 : s;
   };
@@ -608,28 +616,41 @@ Reply SetOp(Ctx& c, bool union_op) {
       *target += v;
       if (std::isnan(*target)) *target = 0;
     } else if (aggregate == kMin) {
-      *target = std::min(*target, v);
+      *target = v < *target ? v : *target;
     } else {
-      *target = std::max(*target, v);
+      *target = v > *target ? v : *target;
     }
   };
-  std::map<std::string, std::pair<double, size_t>> acc;  // member -> (score, inputs seen)
-  for (size_t k = 0; k < n; ++k) {
-    for (const auto& [m, s] : inputs[k]) {
-      const double v = weighted(s, weights[k]);
-      auto it = acc.find(m);
-      if (it == acc.end()) {
-        acc.emplace(m, std::make_pair(v, size_t{1}));
-      } else {
-        combine(&it->second.first, v);
-        ++it->second.second;
+  std::map<std::string, double> acc;
+  if (union_op) {
+    for (size_t k : order) {
+      for (const auto& [m, s] : inputs[k]) {
+        const double v = first_value(s, weights[k]);
+        auto [it, fresh] = acc.emplace(m, v);
+        if (!fresh) combine(&it->second, v);
       }
+    }
+  } else {
+    auto score_in = [&inputs](size_t k, const std::string& m) -> std::optional<double> {
+      auto it = std::lower_bound(
+          inputs[k].begin(), inputs[k].end(), m,
+          [](const auto& item, const std::string& key) { return item.first < key; });
+      if (it == inputs[k].end() || it->first != m) return std::nullopt;
+      return it->second;
+    };
+    for (const auto& [m, s] : inputs[order[0]]) {
+      double score = first_value(s, weights[order[0]]);
+      bool everywhere = true;
+      for (size_t j = 1; j < n && everywhere; ++j) {
+        std::optional<double> other = score_in(order[j], m);
+        if (other) combine(&score, *other * weights[order[j]]);
+        everywhere = other.has_value();
+      }
+      if (everywhere) acc.emplace(m, score);
     }
   }
   std::vector<std::pair<std::string, double>> result;
-  for (auto& [m, sv] : acc) {
-    if (union_op || sv.second == n) result.emplace_back(m, sv.first == 0 ? 0 : sv.first);
-  }
+  for (auto& [m, score] : acc) result.emplace_back(m, score == 0 ? 0 : score);
   const std::string& dst = c.argv[1];
   if (c.ks.TypeOf(dst) != Type::kNone) {
     c.ks.Del(dst, c.delta);

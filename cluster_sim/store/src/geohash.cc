@@ -75,27 +75,20 @@ Area Decode(Cell cell) {
   return a;
 }
 
-// Moves a cell one column east (d > 0) or west (d < 0), wrapping around the world.
-Cell MoveLon(Cell c, int d) {
-  uint64_t x = c.bits & 0xaaaaaaaaaaaaaaaaull;
-  const uint64_t y = c.bits & 0x5555555555555555ull;
-  const int shift = 64 - c.step * 2;
-  const uint64_t ones = 0x5555555555555555ull >> shift;
-  x = d > 0 ? x + (ones + 1) : (x | ones) - (ones + 1);
-  x &= 0xaaaaaaaaaaaaaaaaull >> shift;
-  c.bits = x | y;
-  return c;
-}
+constexpr uint64_t kLonBits = 0xaaaaaaaaaaaaaaaaull;  // odd bits
+constexpr uint64_t kLatBits = 0x5555555555555555ull;  // even bits
 
-// Moves a cell one row north (d > 0) or south (d < 0).
-Cell MoveLat(Cell c, int d) {
-  const uint64_t x = c.bits & 0xaaaaaaaaaaaaaaaaull;
-  uint64_t y = c.bits & 0x5555555555555555ull;
+// Moves a cell one step along the axis of `axis` bits (kLonBits: east for d > 0, west
+// for d < 0; kLatBits: north, south), wrapping around: the other axis's bits are set
+// so that the carry (or borrow) crosses them.
+Cell Move(Cell c, int d, uint64_t axis) {
+  const uint64_t other = ~axis;
   const int shift = 64 - c.step * 2;
-  const uint64_t ones = 0xaaaaaaaaaaaaaaaaull >> shift;
-  y = d > 0 ? y + (ones + 1) : (y | ones) - (ones + 1);
-  y &= 0x5555555555555555ull >> shift;
-  c.bits = x | y;
+  const uint64_t fill = other >> shift;
+  uint64_t v = c.bits & axis;
+  v = d > 0 ? v + (fill + 1) : (v | fill) - (fill + 1);
+  v &= axis >> shift;
+  c.bits = v | (c.bits & other);
   return c;
 }
 
@@ -124,14 +117,14 @@ int StepFor(double meters, double lat) {
 // Center, N, S, E, W, NE, NW, SE, SW.
 void Neighbourhood(Cell center, Cell out[9]) {
   out[0] = center;
-  out[1] = MoveLat(center, 1);
-  out[2] = MoveLat(center, -1);
-  out[3] = MoveLon(center, 1);
-  out[4] = MoveLon(center, -1);
-  out[5] = MoveLat(MoveLon(center, 1), 1);
-  out[6] = MoveLat(MoveLon(center, -1), 1);
-  out[7] = MoveLat(MoveLon(center, 1), -1);
-  out[8] = MoveLat(MoveLon(center, -1), -1);
+  out[1] = Move(center, 1, kLatBits);
+  out[2] = Move(center, -1, kLatBits);
+  out[3] = Move(center, 1, kLonBits);
+  out[4] = Move(center, -1, kLonBits);
+  out[5] = Move(out[3], 1, kLatBits);
+  out[6] = Move(out[4], 1, kLatBits);
+  out[7] = Move(out[3], -1, kLatBits);
+  out[8] = Move(out[4], -1, kLatBits);
 }
 
 // The bits of an IEEE double converted to uint64_t as x86-64 code compiled from C does
