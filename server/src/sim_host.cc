@@ -158,6 +158,7 @@ struct SimHost::Impl {
   // Carries a message published in region r to every other region after the link's
   // latency (not across a cut link, nor to or from a region that is down: lost).
   void Publish(int r, const std::string& channel, const std::string& message) {
+    Advance();  // it leaves now, not at the last instant a command or a timer set
     for (int q = 0; q < sim.region_count(); ++q) {
       if (q == r || !sim.alive(r) || !sim.alive(q) || sim.network().IsCut(r, q)) continue;
       sim.loop().At(sim.Now() + sim.network().link(r, q).latency, [this, q, channel, message] {
