@@ -20,8 +20,9 @@ std::string DecodeReplMsg(const std::vector<std::string>& argv, DecodedRepl* out
     if (!ParseU64(argv[3 + i], &f[i])) return "ERR AASIM.REPL: bad MSG field";
   }
   if (f[0] > static_cast<uint64_t>(ReplMessage::Kind::kProbe) || f[1] > 0xFFFF || f[2] > 0xFFFF ||
-      f[4] > 3 || f[5] != argv.size() - 9 || (f[5] == 0) != (argv.size() == 9)) {
-    return "ERR AASIM.REPL: malformed MSG";
+      f[4] > 3 || f[5] != argv.size() - 9 || (f[5] == 0) != (argv.size() == 9) ||
+      (f[0] == static_cast<uint64_t>(ReplMessage::Kind::kFullState) && f[5] != 1)) {
+    return "ERR AASIM.REPL: malformed MSG";  // (a full state is one payload)
   }
   if (out == nullptr) return "";
   ReplMessage& m = out->msg;

@@ -33,7 +33,8 @@ struct DecodedRepl {
 };
 
 // Checks argv = AASIM.REPL MSG FROM KIND SENDER_EPOCH EPOCH SEQ FLAGS COUNT PAYLOAD...
-// (argv[0] to argv[2] are the caller's to check). Returns "" if it is well formed, else
+// (argv[0] to argv[2] are the caller's to check; a full state, kind 2, has exactly one
+// payload). Returns "" if it is well formed, else
 // the error text ("ERR AASIM.REPL: ..."). With `out` non-null, a well-formed message is
 // decoded into *out (payloads copied).
 std::string DecodeReplMsg(const std::vector<std::string>& argv, DecodedRepl* out);
