@@ -160,20 +160,30 @@ ZsetStore::ZsetStore(ZsetStore&& other) noexcept {
   index_.swap(other.index_);
 }
 
+ZsetStore::Index& ZsetStore::MutableIndex() {
+  if (!index_) index_ = std::make_unique<Index>();
+  return *index_;
+}
+
+const ZsetStore::Index& ZsetStore::EmptyIndex() {
+  static const Index* const kEmpty = new Index();
+  return *kEmpty;
+}
+
 ZsetStore& ZsetStore::operator=(ZsetStore&& other) noexcept {
   if (this != &other) {
     members_.swap(other.members_);
     index_.swap(other.index_);
     other.members_.clear();
-    other.index_.clear();
+    other.index_.reset();
   }
   return *this;
 }
 
 void ZsetStore::RebuildIndex() {
-  index_.clear();
+  index_.reset();
   for (const auto& [m, v] : members_) {
-    if (v.present) index_.insert(Item{v.score, &m});
+    if (v.present) MutableIndex().insert(Item{v.score, &m});
   }
 }
 
@@ -185,7 +195,7 @@ std::optional<double> ZsetStore::Score(std::string_view member) const {
 
 size_t ZsetStore::Rank(std::string_view member) const {
   auto it = members_.find(member);
-  return index_.order_of_key(Item{it->second.score, &it->first});
+  return index_->order_of_key(Item{it->second.score, &it->first});
 }
 
 ZsetStore::Members::iterator ZsetStore::FindOrAdd(std::string_view member) {
@@ -197,8 +207,8 @@ ZsetStore::Members::iterator ZsetStore::FindOrAdd(std::string_view member) {
 void ZsetStore::Reindex(Members::iterator it, bool was_present, double was_score) {
   ZsetMember& v = it->second;
   if (!v.Refresh() && was_present == v.present) return;
-  if (was_present) index_.erase(Item{was_score, &it->first});
-  if (v.present) index_.insert(Item{v.score, &it->first});
+  if (was_present) index_->erase(Item{was_score, &it->first});
+  if (v.present) MutableIndex().insert(Item{v.score, &it->first});
 }
 
 void ZsetStore::Drop(Members::iterator it) { members_.erase(it); }
@@ -245,8 +255,8 @@ bool ZsetStore::Remove(std::string_view member, ZsetStore* delta, CausalContext*
 
 size_t ZsetStore::Clear(ZsetStore* delta, CausalContext* delta_cc) {
   std::vector<std::string> present;
-  present.reserve(index_.size());
-  for (const Item& item : index_) present.push_back(*item.member);
+  present.reserve(size());
+  for (const Item& item : index()) present.push_back(*item.member);
   for (const std::string& m : present) Remove(m, delta, delta_cc);
   return present.size();
 }
@@ -287,7 +297,7 @@ size_t ZsetStore::MemoryBytes() const {
     n += m.capacity() > 15 ? m.capacity() + 1 : 0;
     n += v.base.HeapBytes() + v.incr.HeapBytes();
   }
-  n += index_.size() * (4 * sizeof(void*) + sizeof(Item));
+  n += size() * (4 * sizeof(void*) + sizeof(Item));
   return n;
 }
 
@@ -306,7 +316,7 @@ void ZsetStore::Encode(Encoder* enc) const {
 
 bool ZsetStore::Decode(Decoder* dec) {
   members_.clear();
-  index_.clear();
+  index_.reset();
   uint64_t n = 0;
   if (!dec->GetCount(&n, 3)) return false;
   std::string prev;
@@ -324,7 +334,7 @@ bool ZsetStore::Decode(Decoder* dec) {
     prev.assign(m.data(), m.size());
     v.Refresh();
     auto it = members_.emplace(prev, std::move(v)).first;
-    if (it->second.present) index_.insert(Item{it->second.score, &it->first});
+    if (it->second.present) MutableIndex().insert(Item{it->second.score, &it->first});
   }
   return true;
 }

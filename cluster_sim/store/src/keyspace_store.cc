@@ -144,6 +144,7 @@ constexpr int64_t kGraceMs = Store::kExpiryGraceUs / 1000;
 int64_t KeyspaceStore::wall_clock_ms() const { return engine::FloorMs(wall_clock_us_); }
 
 int64_t KeyspaceStore::NextExpiry() const {
+  if (!ks_.HasExpiring()) return -1;  // asked after every write and merge: most have no TTL
   std::optional<int64_t> ms = ks_.NextExpiry(kGraceMs);
   if (!ms) return -1;
   return *ms > INT64_MAX / 1000 ? INT64_MAX : (*ms < INT64_MIN / 1000 ? INT64_MIN : *ms * 1000);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <string>
@@ -80,7 +81,16 @@ struct LocalStreams::Call {
   }
 };
 
+// Every stream command's name starts with 'x': Handles, asked before every command a store
+// runs, answers any other name without looking it up.
+static_assert(std::all_of(std::begin(kStoreCommands), std::end(kStoreCommands),
+                          [](const CommandSpec& s) {
+                            return s.runner != CommandRunner::kStreams || s.name[0] == 'x';
+                          }),
+              "a stream command's name must start with 'x' (LocalStreams::Handles)");
+
 bool LocalStreams::Handles(std::string_view command) {
+  if (command.empty() || AsciiLower(command[0]) != 'x') return false;
   const CommandSpec* spec = FindStoreCommand(command);
   return spec != nullptr && spec->runner == CommandRunner::kStreams;
 }

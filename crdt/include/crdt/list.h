@@ -145,6 +145,62 @@ class ListStore {
     size_t depth() const { return (extra ? extra->prefix.size() : 0) + 1; }
     Level level(size_t i) const { return i + 1 < depth() ? extra->prefix[i] : Level{digit, id()}; }
   };
+  // The entries: a std::deque allocated on first insertion. A std::deque allocates when
+  // constructed and when moved from, and most keys (and decoded or moved values) hold no
+  // list. The subset of std::deque's interface used here.
+  class Entries {
+   public:
+    using Deque = std::deque<Entry>;
+    Entries() = default;
+    Entries(const Entries& o) : d_(o.empty() ? nullptr : std::make_unique<Deque>(*o.d_)) {}
+    Entries& operator=(const Entries& o) {
+      if (this != &o) *this = Entries(o);
+      return *this;
+    }
+    Entries(Entries&&) noexcept = default;
+    Entries& operator=(Entries&&) noexcept = default;
+    Entries& operator=(Deque&& d) {
+      d_ = std::make_unique<Deque>(std::move(d));
+      return *this;
+    }
+
+    bool empty() const { return !d_ || d_->empty(); }
+    size_t size() const { return d_ ? d_->size() : 0; }
+    Deque::const_iterator begin() const { return All().begin(); }
+    Deque::const_iterator end() const { return All().end(); }
+    Deque::iterator begin() { return Get().begin(); }
+    Deque::iterator end() { return Get().end(); }
+    const Entry& operator[](size_t i) const { return (*d_)[i]; }
+    Entry& operator[](size_t i) { return (*d_)[i]; }
+    const Entry& back() const { return d_->back(); }
+    void push_back(Entry&& e) { Get().push_back(std::move(e)); }
+    void push_front(Entry&& e) { Get().push_front(std::move(e)); }
+    Deque::iterator insert(Deque::iterator at, Entry&& e) { return d_->insert(at, std::move(e)); }
+    Deque::iterator erase(Deque::iterator at) { return d_->erase(at); }
+    Deque::iterator erase(Deque::iterator first, Deque::iterator last) {
+      return d_->erase(first, last);
+    }
+    void resize(size_t n) {
+      if (n == 0) {
+        d_.reset();
+      } else {
+        Get().resize(n);
+      }
+    }
+    void clear() { d_.reset(); }
+
+   private:
+    const Deque& All() const {
+      static const Deque* const kEmpty = new Deque();
+      return d_ ? *d_ : *kEmpty;
+    }
+    Deque& Get() {
+      if (!d_) d_ = std::make_unique<Deque>();
+      return *d_;
+    }
+    std::unique_ptr<Deque> d_;
+  };
+
   static bool EntryEquals(const Entry& a, const Entry& b);
   static int Compare(const Entry& a, const Entry& b);
   static bool Beats(const Entry& a, const Entry& b);  // a's write beats b's (LSET order)
@@ -154,7 +210,7 @@ class ListStore {
   static void MakeRemoved(Entry* e);  // a delta's removed entry: key only
   static void CopyRemoved(const Entry& e, ListStore* delta, CausalContext* delta_cc);
 
-  std::deque<Entry> entries_;  // sorted by key
+  Entries entries_;  // sorted by key
   size_t live_ = 0;
 };
 

@@ -42,6 +42,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -125,12 +126,12 @@ class ZsetStore {
   ZsetStore(ZsetStore&& other) noexcept;
   ZsetStore& operator=(ZsetStore&& other) noexcept;
 
-  size_t size() const { return index_.size(); }  // present members
-  bool empty() const { return index_.size() == 0; }
+  size_t size() const { return index_ ? index_->size() : 0; }  // present members
+  bool empty() const { return size() == 0; }
   bool Empty() const { return members_.empty(); }  // no metadata at all
   std::optional<double> Score(std::string_view member) const;
   // Ordered, present members only.
-  const Index& index() const { return index_; }
+  const Index& index() const { return index_ ? *index_ : EmptyIndex(); }
   // 0-based rank of a present member in ascending order. REQUIRES: present.
   size_t Rank(std::string_view member) const;
 
@@ -178,9 +179,13 @@ class ZsetStore {
   void JoinMember(std::string_view member, const ZsetMember& other, const CausalContext& my_cc,
                   const CausalContext& other_cc, bool keep_empty);
   void RebuildIndex();
+  Index& MutableIndex();  // index_, built if null
+  static const Index& EmptyIndex();
 
   Members members_;
-  Index index_;
+  // Null until a member is present: a tree allocates when built, and most keys (and most
+  // decoded or moved values) hold no sorted set.
+  std::unique_ptr<Index> index_;
 };
 
 // Redis 7.0's score text (networking.c addReplyDouble): "inf", "-inf", else "%.17g".
