@@ -68,19 +68,23 @@ bool PnCounter::AddAs(ReplicaId r, int64_t by, PnCounter* delta) {
   const uint64_t mag = by >= 0 ? static_cast<uint64_t>(by) : 0 - static_cast<uint64_t>(by);
   const uint64_t up = by > 0 ? mag : by == 0 ? 1 : 0;
   const uint64_t down = by < 0 ? mag : by == 0 ? 1 : 0;
+  constexpr uint64_t kHalf = uint64_t{1} << 63;
   Slot* s = Find(r);
   Slot next = s ? *s : Slot{r, 0, 0, 0, 0, 0};
-  if (__builtin_add_overflow(next.p, up, &next.p) ||
-      __builtin_add_overflow(next.n, down, &next.n)) {
-    // CASE 1: the life total would pass 2^64. A fully cancelled slot starts a new life
-    // (only its replica does this; see the header); a live one refuses.
-    if (s == nullptr || s->p != s->bp || s->n != s->bn ||
-        s->epoch == std::numeric_limits<uint32_t>::max()) {
-      return false;
-    }
+  const bool cancelled = s != nullptr && s->p == s->bp && s->n == s->bn;
+  if (cancelled && (s->p >= kHalf || s->n >= kHalf) &&
+      s->epoch != std::numeric_limits<uint32_t>::max()) {
+    // CASE 1: a fully cancelled slot past half its range starts a new life (only its
+    // replica does this; see the header).
+    next = Slot{r, s->epoch + 1, up, down, 0, 0};
+  } else if (__builtin_add_overflow(next.p, up, &next.p) ||
+             __builtin_add_overflow(next.n, down, &next.n)) {
+    // CASE 2: the life total would pass 2^64: a new life as in CASE 1 if the slot is fully
+    // cancelled, else refused.
+    if (!cancelled || s->epoch == std::numeric_limits<uint32_t>::max()) return false;
     next = Slot{r, s->epoch + 1, up, down, 0, 0};
   }
-  // CASE 2: the slot grows (or starts).
+  // CASE 3: the slot grows (or starts).
   JoinSlot(next);
   if (delta) delta->JoinSlot(next);
   return true;

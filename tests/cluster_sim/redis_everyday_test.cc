@@ -214,14 +214,26 @@ Reply FullScan(std::vector<std::string> prefix, bool pairs,
   return Reply::BulkArray(names);
 }
 
-class EverydayVersusRedis : public ::testing::TestWithParam<uint64_t> {};
+// A redis-server of the test's own, emptied, and one memory-store region beside it.
+class VersusRedis : public ::testing::TestWithParam<uint64_t> {
+ protected:
+  void SetUp() override {
+    AASIM_LAUNCH_REDIS(server);
+    server_ = std::move(server);
+    raw_ = std::make_unique<testing::RawRedis>(server_->port());
+    ASSERT_TRUE(raw_->ok());
+    ASSERT_EQ(raw_->Run({"FLUSHALL"}), Reply::Status("OK"));
+  }
+  std::unique_ptr<RedisServer> server_;
+  std::unique_ptr<testing::RawRedis> raw_;
+  std::unique_ptr<Store> memory_ = NewMemoryStore(crdt::MakeReplicaId(0, 1));
+};
+
+class EverydayVersusRedis : public VersusRedis {};
 
 TEST_P(EverydayVersusRedis, SameReplies) {
-  AASIM_LAUNCH_REDIS(server);
-  testing::RawRedis raw(server->port());
-  ASSERT_TRUE(raw.ok());
-  ASSERT_EQ(raw.Run({"FLUSHALL"}), Reply::Status("OK"));
-  std::unique_ptr<Store> memory = NewMemoryStore(crdt::MakeReplicaId(0, 1));
+  testing::RawRedis& raw = *raw_;
+  std::unique_ptr<Store>& memory = memory_;
   Rng rng(GetParam());
   int64_t clock = 1'000'000;
   for (int step = 0; step < 3000; ++step) {
@@ -260,15 +272,12 @@ INSTANTIATE_TEST_SUITE_P(Seeds, EverydayVersusRedis, ::testing::Values(1, 2, 3, 
 // region answers as Redis, except that a result outside +/-2^59 that goes farther out is
 // refused (Redis Enterprise's 59-bit counters, crdt/pn_counter.h). On that deviation the
 // server must have gone past the bound; it is then given the region's value back.
-class CountersVersusRedis : public ::testing::TestWithParam<uint64_t> {};
+class CountersVersusRedis : public VersusRedis {};
 
 TEST_P(CountersVersusRedis, SameRepliesInsideTheBound) {
   constexpr int64_t kBound = int64_t{1} << 59;
-  AASIM_LAUNCH_REDIS(server);
-  testing::RawRedis raw(server->port());
-  ASSERT_TRUE(raw.ok());
-  ASSERT_EQ(raw.Run({"FLUSHALL"}), Reply::Status("OK"));
-  std::unique_ptr<Store> memory = NewMemoryStore(crdt::MakeReplicaId(0, 1));
+  testing::RawRedis& raw = *raw_;
+  std::unique_ptr<Store>& memory = memory_;
   Rng rng(GetParam());
   const std::vector<std::string> steps = {"0",
                                           "1",

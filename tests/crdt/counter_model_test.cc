@@ -11,7 +11,8 @@
 // Its view is the exact (128-bit) sum of the known, uncancelled increments of r's latest
 // known life. The origin's rules are restated here from the header, independently: the
 // bound (inside +/-2^59, or not farther out than now and within 64 bits), and a new life
-// when a fully cancelled origin's life totals would pass 2^64 (a live one refuses).
+// when a fully cancelled origin's life totals are past 2^63 or would pass 2^64 (a live
+// one refuses).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -90,9 +91,13 @@ class CounterModel {
     }
     const Int128 my_up = by > 0 ? Int128(by) : by == 0 ? 1 : 0;
     const Int128 my_down = by < 0 ? -Int128(by) : by == 0 ? 1 : 0;
-    if (up + my_up > kU64Max || down + my_down > kU64Max) {
-      if (cancelled_[who][who] < last) return std::nullopt;  // live: refused
-      ++life;                                                // a new life
+    const bool cancelled = last > 0 && cancelled_[who][who] >= last;
+    if (cancelled && (up > kU64Max / 2 || down > kU64Max / 2)) {
+      ++life;  // a new life: all of the old one cancelled, past half its range
+      ++lives_;
+    } else if (up + my_up > kU64Max || down + my_down > kU64Max) {
+      if (!cancelled) return std::nullopt;  // live: refused
+      ++life;                               // a new life
       ++lives_;
     }
     Event e;

@@ -12,13 +12,13 @@
 // observed contributions are cancelled, and increments made concurrently elsewhere (a
 // larger p at their replica) survive it.
 //
-// Life of a slot: only its replica starts a new epoch, and only when its own view shows
-// the slot fully cancelled (p == bp and n == bn: a SET or DEL observed everything it did)
-// and the next step would take p or n past 2^64. Nothing of the old epoch is visible then,
-// so dropping it loses nothing, and a late reset of the old epoch is dominated. A key that
-// took 2^64 of increments therefore works again after a DEL or SET; within one life a step
-// that would take p or n past 2^64 is refused (never a wrap). The epoch changes only then,
-// so ordinary states encode as they always did.
+// Life of a slot: only its replica starts a new epoch, only when its view shows the slot
+// fully cancelled (p == bp, n == bn: a SET or DEL observed all it did) and p or n is past
+// 2^63 or would pass 2^64. Nothing of the old epoch is visible then, so dropping it loses
+// nothing, and a late reset of the old epoch is dominated. So a key that took 2^64 of steps
+// works again after DEL or SET (2^63 of room at least); within one life a step taking p or
+// n past 2^64 is refused, never wrapped. Ordinary states (p, n < 2^63) never change epoch,
+// so they encode as they always did.
 //
 // Zero steps: INCRBY 0 is an increment like any other in the conflict rules: it adds 1 to
 // both p and n of its replica's slot, so the slot is live (the key exists, holding 0 if it
