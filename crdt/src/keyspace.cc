@@ -772,8 +772,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
   bool delta = false;
   KeyValue::Parts16 parts = 0;
   uint64_t n = 0;
-  if (!GetHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4))
-    return fail("bad keyspace header");
+  if (!GetHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4)) return fail("bad keyspace header");
   if (!delta) {
     // A full state: its join also visits the keys it does not list (rare: full syncs).
     std::optional<Keyspace> other = Decode(bytes, self_, error);
