@@ -735,13 +735,12 @@ bool Replicator::Satisfied(int from, const std::vector<Dep>& deps) const {
 }
 
 bool Replicator::ApplyFrom(int from, uint64_t seq, std::string_view effect) {
-  if (!store_->durable()) {
-    if (!Apply(from, effect)) return false;
-    Grew(effect.size());
-    return true;
-  }
-  Grew(effect.size());
-  return !StoreFailed(from, store_->MergeFrom(Origin(names_[from], in_[from].epoch), seq, effect));
+  const bool ok = store_->durable()
+                      ? !StoreFailed(from, store_->MergeFrom(Origin(names_[from], in_[from].epoch),
+                                                             seq, effect))
+                      : Apply(from, effect);
+  if (ok) Grew(effect.size());  // what was kept, as OnEffects counts it
+  return ok;
 }
 
 bool Replicator::Drain() {

@@ -321,13 +321,9 @@ struct RedisStore::Impl {
   ReplyPtr Command(const std::vector<std::string>& args) {
     if (opt.write_behind > 0 && !Commit()) return ReplyPtr(nullptr, freeReplyObject);
     if ((behind > 0 && !Drain()) || ctx == nullptr) return ReplyPtr(nullptr, freeReplyObject);
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    void* r = redisCommandArgv(ctx, static_cast<int>(args.size()), argv.data(), lens.data());
+    Append(args);
+    void* r = nullptr;
+    if (redisGetReply(ctx, &r) != REDIS_OK) return ReplyPtr(nullptr, freeReplyObject);
     return Wrap(r);
   }
 
