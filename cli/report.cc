@@ -72,6 +72,7 @@ nlohmann::ordered_json ReplyJson(const Reply& r) {
       j = {{"type", "bulk"}, {"value", r.str}};
       break;
     case Reply::Type::kNil:
+    case Reply::Type::kNilArray:
       j = {{"type", "nil"}, {"value", nullptr}};
       break;
     case Reply::Type::kArray: {

@@ -57,6 +57,7 @@ void CheckReply(const Reply& r, bool script, const std::string& cmd) {
     case Reply::Type::kInteger:
     case Reply::Type::kBulk:
     case Reply::Type::kNil:
+    case Reply::Type::kNilArray:
       break;
   }
 }

@@ -105,7 +105,7 @@ LendingWorker::TxOutcome LendingWorker::Transact(const std::vector<std::vector<s
   }
   if (before_exec_) before_exec_();
   Reply done = Run({"EXEC"});
-  if (done.type == Reply::Type::kNil) return TxOutcome::kConflict;
+  if (done.is_nil()) return TxOutcome::kConflict;
   if (done.type != Reply::Type::kArray) {
     *bad = std::move(done);
     return TxOutcome::kRefused;
@@ -130,7 +130,7 @@ bool LendingWorker::ReadEntries(bool pending, std::vector<Entry>* entries, std::
   std::string id = pending ? "0" : ">";
   Reply r = Run({"XREADGROUP", "GROUP", std::string(kLendingGroup), name_, "COUNT", "1", "STREAMS",
                  std::string(kRequestStream), std::string(kReturnStream), id, id});
-  if (r.type == Reply::Type::kNil) return true;
+  if (r.is_nil()) return true;
   if (r.type != Reply::Type::kArray) {
     *error = Describe(r);
     return false;

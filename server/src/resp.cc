@@ -246,6 +246,9 @@ void WriteReply(const cluster_sim::Reply& reply, std::string* out) {
     case T::kNil:
       WriteNil(out);
       return;
+    case T::kNilArray:
+      out->append("*-1\r\n");
+      return;
     case T::kArray:
       WriteArrayHeader(reply.elements.size(), out);
       for (const auto& e : reply.elements) WriteReply(e, out);
@@ -313,7 +316,7 @@ Resp3Shape Resp3ShapeOf(const std::vector<std::string>& argv) {
 
 void WriteReply3(const cluster_sim::Reply& reply, Resp3Shape shape, std::string* out) {
   using T = cluster_sim::Reply::Type;
-  if (reply.type == T::kNil) {
+  if (reply.is_nil()) {
     out->append("_\r\n");
     return;
   }

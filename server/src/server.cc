@@ -462,7 +462,7 @@ void Connection::RunInSession(Op op, const std::vector<std::string>& argv) {
       queued_.push_back(argv);
     }
   }
-  if ((op == Op::kExec || IEquals(argv[0], "XREADGROUP")) && r.type == Reply::Type::kNil) {
+  if ((op == Op::kExec || IEquals(argv[0], "XREADGROUP")) && r.is_nil()) {
     // EXEC aborted by WATCH, XREADGROUP with nothing: Redis's null array.
     queued_.clear();
     return WriteNullArray();
@@ -817,7 +817,7 @@ void SessionBackend::NoteWrite(const std::vector<std::string>& argv, const Reply
     if (IEquals(argv[0], push)) note(argv[1]);
   }
   for (const char* move : {"LMOVE", "RPOPLPUSH", "BLMOVE", "BRPOPLPUSH"}) {
-    if (IEquals(argv[0], move) && argv.size() > 2 && reply.type != Reply::Type::kNil) {
+    if (IEquals(argv[0], move) && argv.size() > 2 && !reply.is_nil()) {
       note(argv[2]);
     }
   }
@@ -863,7 +863,7 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
   }
   Reply r = session_->Execute(argv);
   server_->ServeReadyKeys();
-  if (r.type != Reply::Type::kNil) {
+  if (!r.is_nil()) {
     Write(r, argv);
     return true;
   }
@@ -915,7 +915,7 @@ void Connection::PollListKeys(uint64_t gen, std::vector<uint64_t> versions) {
 void Connection::KeyReady() {
   if (!block_ || closed_ || server_->backend == nullptr) return;
   Reply r = session_->Execute(block_->argv);
-  if (r.type == Reply::Type::kNil) return;  // another reader of the group took it: wait on
+  if (r.is_nil()) return;  // another reader of the group took it: wait on
   FinishBlock(r);
 }
 
@@ -937,7 +937,7 @@ void Connection::Unblock() {
 void Connection::FinishBlock(const Reply& reply) {
   Unblock();
   parked_ = false;
-  if (reply.type == Reply::Type::kNil) {
+  if (reply.is_nil()) {
     WriteNullArray();
   } else {
     Write(reply, {"XREADGROUP"});

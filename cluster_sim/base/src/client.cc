@@ -14,6 +14,7 @@ std::string Reply::ToString() const {
     case Type::kInteger:
       return std::to_string(integer);
     case Type::kNil:
+    case Type::kNilArray:
       return "(nil)";
     case Type::kArray: {
       std::string out = "[";

@@ -158,7 +158,7 @@ bool Matches(const Expectation& expect, const Reply& reply, const std::vector<st
   };
   switch (expect.kind) {
     case Expectation::Kind::kNull:
-      return reply.type == Reply::Type::kNil ? true : fail("(nil)");
+      return reply.is_nil() ? true : fail("(nil)");
     case Expectation::Kind::kError:
       if (reply.type == Reply::Type::kError && reply.str.find(expect.text) != std::string::npos) {
         return true;

@@ -370,7 +370,7 @@ Reply GeoAdd(Ctx& c) {
   return r;
 }
 
-// GEOPOS key member ...: [lon, lat] of each member, nil for the missing.
+// GEOPOS key member ...: [lon, lat] of each member, a null array for the missing.
 Reply GeoPos(Ctx& c) {
   if (!TypeIs(c, c.argv[1], Type::kZset)) return Err(kWrongType);
   const ZsetStore* z = ZsetOf(c, c.argv[1]);
@@ -378,7 +378,7 @@ Reply GeoPos(Ctx& c) {
   for (size_t i = 2; i < c.argv.size(); ++i) {
     double lon = 0, lat = 0;
     out.push_back(MemberPosition(z, c.argv[i], &lon, &lat) ? PositionReply(lon, lat)
-                                                           : Reply::Nil());
+                                                           : Reply::NilArray());
   }
   return Reply::Array(std::move(out));
 }

@@ -114,7 +114,7 @@ Reply PopCmd(Ctx& c, bool left) {
   const std::string& key = c.argv[1];
   if (ListOf(c, key) == nullptr) {
     if (!TypeIs(c, key, Type::kList)) return Err(kWrongType);
-    return Reply::Nil();
+    return has_count ? Reply::NilArray() : Reply::Nil();
   }
   if (has_count && count == 0) return Reply::Array({});
   std::vector<std::string> out = Pop(c, key, left, static_cast<size_t>(count));
@@ -139,7 +139,7 @@ Reply FirstPop(Ctx& c, bool left, size_t first_key, size_t end_key) {
     std::vector<std::string> out = Pop(c, c.argv[i], left, 1);
     return Reply::BulkArray({c.argv[i], out[0]});
   }
-  return Reply::Nil();
+  return Reply::NilArray();
 }
 
 // LMPOP numkeys key... LEFT|RIGHT [COUNT n], its arguments from `at` (numkeys); BLMPOP's
@@ -175,7 +175,7 @@ Reply MPop(Ctx& c, size_t at) {
     std::vector<std::string> out = Pop(c, c.argv[i], left, static_cast<size_t>(count));
     return Reply::Array({Reply::Bulk(c.argv[i]), Reply::BulkArray(out)});
   }
-  return Reply::Nil();
+  return Reply::NilArray();
 }
 
 }  // namespace

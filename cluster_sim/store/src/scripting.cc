@@ -288,6 +288,7 @@ bool PushReply(lua_State* L, const Reply& r, int depth) {
       lua_pushlstring(L, r.str.data(), r.str.size());
       return true;
     case Reply::Type::kNil:
+    case Reply::Type::kNilArray:
       lua_pushboolean(L, 0);
       return true;
     case Reply::Type::kArray:

@@ -12,9 +12,11 @@
 
 namespace cluster_sim {
 
-// A RESP2-shaped reply.
+// A RESP2-shaped reply. Redis has two nulls: the null bulk string (`$-1`, GET of a missing
+// key) and the null array (`*-1`, LPOP key COUNT of a missing key, an aborted EXEC, a
+// missing member in GEOPOS); clients and Lua see both as nil, the wire tells them apart.
 struct Reply {
-  enum class Type { kStatus, kError, kInteger, kBulk, kNil, kArray };
+  enum class Type { kStatus, kError, kInteger, kBulk, kNil, kArray, kNilArray };
 
   Type type = Type::kNil;
   std::string str;  // kStatus, kError (full text, e.g. "ERR unknown command 'FOO'"), kBulk
@@ -26,6 +28,7 @@ struct Reply {
   static Reply Integer(int64_t v) { return Reply{Type::kInteger, {}, v, {}}; }
   static Reply Bulk(std::string s) { return Reply{Type::kBulk, std::move(s), 0, {}}; }
   static Reply Nil() { return Reply{}; }
+  static Reply NilArray() { return Reply{Type::kNilArray, {}, 0, {}}; }
   static Reply Array(std::vector<Reply> e) { return Reply{Type::kArray, {}, 0, std::move(e)}; }
   static Reply BulkArray(const std::vector<std::string>& items) {
     std::vector<Reply> e;
@@ -35,6 +38,7 @@ struct Reply {
   }
 
   bool is_error() const { return type == Type::kError; }
+  bool is_nil() const { return type == Type::kNil || type == Type::kNilArray; }
   // Text as a person reads it: integers and strings plain, nil as "(nil)", errors as
   // "(error) TEXT", arrays as "[a, b]".
   std::string ToString() const;
