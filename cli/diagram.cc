@@ -36,6 +36,10 @@ constexpr double kBundleBand = 90;  // bundles: messages sent within this many p
 constexpr size_t kLabelMax = 46;
 constexpr size_t kMaxBreaks = 40;  // characters of a step's label
 constexpr size_t kLabelArrowsMax = 60;
+constexpr double kZoomOverPx = kTypicalPx;  // zoom a heal's stretch drawn shorter than this
+constexpr double kZoomMaxPx = 640;          // the tallest zoom
+constexpr double kZoomHead = 50;            // a zoom's title and lane names
+constexpr size_t kMaxZooms = 4;
 
 std::string Num(double v) { return fmt::format("{:.1f}", v); }
 
@@ -268,6 +272,51 @@ std::string RenderDiagramSvg(const RunReport& r, const RunRecord& rec,
   map.Layout(top, scale, break_over);
   const double bottom = map.bottom() + 24;
 
+  // Zooms: what follows a heal (its resends and full syncs, up to the next step that ends
+  // later) is often a few hundred milliseconds in a run of an hour, squeezed to a few
+  // pixels. Each such stretch is drawn again below the diagram at the scale of a typical
+  // flight (at most kZoomMaxPx tall), with every message it sent.
+  struct Zoom {
+    int step;                                // the heal
+    Key from, to;                            // the stretch
+    std::vector<const MessageRecord*> msgs;  // every message sent in it
+    std::vector<int> rows;                   // its steps
+    TimeMap map;
+    double scale = 0, top = 0, bottom = 0;
+  };
+  std::vector<Zoom> zooms;
+  double below = bottom;  // the top of the next zoom, then of the legend
+  for (int k = 0; k < steps && zooms.size() < kMaxZooms; ++k) {
+    if (r.steps[k].operation.rfind("heal", 0) != 0) continue;
+    Zoom z;
+    z.step = k;
+    z.from = step_key(k);
+    int j = k + 1;
+    while (j < steps && r.steps[j].time <= r.steps[k].time) ++j;
+    z.to = j < steps ? step_key(j) : Key{z.from.t + idle, steps};
+    if (map.Y(z.to) - map.Y(z.from) >= kZoomOverPx) continue;
+    for (const MessageRecord& m : rec.messages) {
+      const Key sent{m.sent.count(), m.sent_step};
+      if (sent < z.from || z.to < sent) continue;
+      z.msgs.push_back(&m);
+      z.map.Add(sent, false);
+      z.map.Add({m.ended.count(), m.end_step}, false);
+    }
+    if (z.msgs.empty()) continue;
+    for (int i = k; i < steps && !(z.to < step_key(i)); ++i) {
+      z.rows.push_back(i);
+      z.map.Add(step_key(i), true);
+    }
+    int64_t span = 0;
+    for (int64_t g : z.map.Gaps()) span += g;
+    z.scale = span > 0 ? std::min(finest, kZoomMaxPx / static_cast<double>(span)) : finest;
+    z.top = below + 8;
+    z.map.Layout(z.top + kZoomHead, z.scale, std::numeric_limits<int64_t>::max());
+    z.bottom = z.map.bottom() + 30;
+    below = z.bottom;
+    zooms.push_back(std::move(z));
+  }
+
   // ---- horizontal layout ----
   double x_check = lane_x(n - 1) + 90;
   double right = x_check;
@@ -290,7 +339,7 @@ std::string RenderDiagramSvg(const RunReport& r, const RunRecord& rec,
   }
   const double legend_h = 64;
   const double width = std::max(right + 24, 940.0);
-  const double height = bottom + legend_h;
+  const double height = below + legend_h;
 
   std::string o;
   if (options.standalone) o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -428,10 +477,12 @@ std::string RenderDiagramSvg(const RunReport& r, const RunRecord& rec,
   }
 
   // ---- messages ----
-  const bool bundle = rec.messages.size() > options.bundle_over;
-  size_t labelled = 0;
-  for (const MessageRecord& m : rec.messages) labelled += m.kind != "ack" ? 1 : 0;
-  const bool label_arrows = !bundle && labelled <= kLabelArrowsMax;
+  // Drawn on the main time map, then on each zoom's: `mp`, `msc` and `mcls` say which
+  // (a zoom's shapes are class "zmsg", so that "msg" shapes count every message once).
+  const TimeMap* mp = &map;
+  double msc = scale;
+  std::string mcls = "msg";
+  bool label_arrows = false;
   auto msg_title = [&](const MessageRecord& m, const std::string& prefix) {
     std::string t = prefix + r.regions[m.from] + " -> " + r.regions[m.to] + ": " + m.what +
                     (m.what.empty() ? m.kind : "") + ", " + std::to_string(m.bytes) + " B, sent " +
@@ -462,14 +513,14 @@ std::string RenderDiagramSvg(const RunReport& r, const RunRecord& rec,
   };
   auto cross_at = [&](const MessageRecord& m, double* x, double* y) {
     const double x0 = lane_x(m.from), x1 = lane_x(m.to);
-    const double y0 = map.Y({m.sent.count(), m.sent_step});
+    const double y0 = mp->Y({m.sent.count(), m.sent_step});
     const double f = m.outcome == Outcome::kCut ? 0.3 : 0.5;
     *x = x0 + (x1 - x0) * f;
     if (m.outcome == Outcome::kCutInFlight) {
-      *y = map.Y({m.ended.count(), m.end_step});
+      *y = mp->Y({m.ended.count(), m.end_step});
       *x = x0 + (x1 - x0) * 0.8;
     } else {
-      *y = y0 + std::clamp(static_cast<double>(m.link_latency.count()) * scale * f, 8.0, 40.0);
+      *y = y0 + std::clamp(static_cast<double>(m.link_latency.count()) * msc * f, 8.0, 40.0);
     }
   };
   auto cross_path = [&](double x, double y) {
@@ -508,122 +559,138 @@ std::string RenderDiagramSvg(const RunReport& r, const RunRecord& rec,
   auto single = [&](const MessageRecord& m) {
     const Style& st = StyleOf(m);
     const double x0 = lane_x(m.from), x1 = lane_x(m.to);
-    const double y0 = map.Y({m.sent.count(), m.sent_step});
+    const double y0 = mp->Y({m.sent.count(), m.sent_step});
     const std::string dash = *st.dash ? fmt::format(" stroke-dasharray=\"{}\"", st.dash) : "";
     if (Dropped(m.outcome)) {
       double cx, cy;
       cross_at(m, &cx, &cy);
       o += fmt::format(
-          "<g class=\"msg cross {}\" data-count=\"1\" data-id=\"{}\"><line x1=\"{}\" y1=\"{}\" "
+          "<g class=\"{} cross {}\" data-count=\"1\" data-id=\"{}\"><line x1=\"{}\" y1=\"{}\" "
           "x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"{}\"{}/>{}{}</g>\n",
-          st.name, m.id, Num(x0), Num(y0), Num(cx), Num(cy), st.color, st.width, dash,
+          mcls, st.name, m.id, Num(x0), Num(y0), Num(cx), Num(cy), st.color, st.width, dash,
           cross_path(cx, cy), msg_title(m, ""));
       if (label_arrows && m.kind != "ack") ArrowLabel(m, x0, y0, cx, cy, st);
       return;
     }
-    const double y1 = map.Y({m.ended.count(), m.end_step});
+    const double y1 = mp->Y({m.ended.count(), m.end_step});
     const bool in_flight = m.outcome == Outcome::kInFlight;
     const char* marker = m.outcome == Outcome::kDiscarded ? "discarded" : st.name;
     o += fmt::format(
-        "<line class=\"msg {} {}\" data-count=\"1\" data-id=\"{}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" "
-        "y2=\"{}\" stroke=\"{}\" stroke-width=\"{}\"{}{}>{}</line>\n",
-        in_flight ? "inflight" : "arrow", st.name, m.id, Num(x0), Num(y0), Num(x1), Num(y1),
+        "<line class=\"{} {} {}\" data-count=\"1\" data-id=\"{}\" x1=\"{}\" y1=\"{}\" "
+        "x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"{}\"{}{}>{}</line>\n",
+        mcls, in_flight ? "inflight" : "arrow", st.name, m.id, Num(x0), Num(y0), Num(x1), Num(y1),
         st.color, st.width, in_flight ? " stroke-dasharray=\"2 4\"" : dash,
         in_flight ? "" : fmt::format(" marker-end=\"url(#ah-{})\"", marker), msg_title(m, ""));
     if (label_arrows && m.kind != "ack") ArrowLabel(m, x0, y0, x1, y1, st);
   };
-  if (!bundle) {
-    for (const MessageRecord& m : rec.messages) single(m);
-  } else {
-    // Bundles: by band of send heights, link, style (every dropped message of a band and
-    // link makes one cross) and outcome, in a deterministic order.
-    std::map<std::tuple<int, int, std::string, int>, std::vector<const MessageRecord*>> groups;
-    for (const MessageRecord& m : rec.messages) {
-      const bool dropped = Dropped(m.outcome);
-      const int shape = dropped                            ? 1
-                        : m.outcome == Outcome::kInFlight  ? 2
-                        : m.outcome == Outcome::kDiscarded ? 3
-                                                           : 0;
-      const int band = static_cast<int>((map.Y({m.sent.count(), m.sent_step}) - top) / kBundleBand);
-      groups[{band, m.from * n + m.to, dropped ? "dropped" : StyleOf(m).name, shape}].push_back(&m);
-    }
-    for (const auto& [key, members] : groups) {
-      if (members.size() == 1) {
-        single(*members[0]);
-        continue;
+  // `msgs` on the current map; bundles when there are more than bundle_over, labels when
+  // there are few; bands of kBundleBand pixels from `band_top`.
+  auto draw_messages = [&](const std::vector<const MessageRecord*>& msgs, double band_top) {
+    const bool bundle = msgs.size() > options.bundle_over;
+    size_t labelled = 0;
+    for (const MessageRecord* m : msgs) labelled += m->kind != "ack" ? 1 : 0;
+    label_arrows = !bundle && labelled <= kLabelArrowsMax;
+    arrow_labels.clear();
+    label_stack.clear();
+    if (!bundle) {
+      for (const MessageRecord* m : msgs) single(*m);
+    } else {
+      // Bundles: by band of send heights, link, style (every dropped message of a band and
+      // link makes one cross) and outcome, in a deterministic order.
+      std::map<std::tuple<int, int, std::string, int>, std::vector<const MessageRecord*>> groups;
+      for (const MessageRecord* mr : msgs) {
+        const MessageRecord& m = *mr;
+        const bool dropped = Dropped(m.outcome);
+        const int shape = dropped                            ? 1
+                          : m.outcome == Outcome::kInFlight  ? 2
+                          : m.outcome == Outcome::kDiscarded ? 3
+                                                             : 0;
+        const int band =
+            static_cast<int>((mp->Y({m.sent.count(), m.sent_step}) - band_top) / kBundleBand);
+        groups[{band, m.from * n + m.to, dropped ? "dropped" : StyleOf(m).name, shape}].push_back(
+            &m);
       }
-      const MessageRecord& first = *members[0];
-      const Style& st = StyleOf(first);
-      const double x0 = lane_x(first.from), x1 = lane_x(first.to);
-      double s_sum = 0, e_sum = 0, s0 = 1e18, s1 = -1e18, e0 = 1e18, e1 = -1e18;
-      SimTime t0 = first.sent, t1 = first.sent;
-      uint64_t bytes = 0;
-      std::map<std::string, size_t> kinds;
-      for (const MessageRecord* m : members) {
-        const double ys = map.Y({m->sent.count(), m->sent_step});
-        double ye;
-        if (Dropped(m->outcome)) {
-          double cx;
-          cross_at(*m, &cx, &ye);
-        } else {
-          ye = map.Y({m->ended.count(), m->end_step});
+      for (const auto& [key, members] : groups) {
+        if (members.size() == 1) {
+          single(*members[0]);
+          continue;
         }
-        s0 = std::min(s0, ys);
-        s1 = std::max(s1, ys);
-        e0 = std::min(e0, ye);
-        e1 = std::max(e1, ye);
-        s_sum += ys;
-        e_sum += ye;
-        t0 = std::min(t0, m->sent);
-        t1 = std::max(t1, m->sent);
-        bytes += m->bytes;
-        kinds[StyleOf(*m).name]++;
-      }
-      const size_t count = members.size();
-      const double ys = s_sum / static_cast<double>(count);
-      const double ye = e_sum / static_cast<double>(count);
-      std::string what;
-      for (const auto& [kind, c] : kinds)
-        what += fmt::format("{}{} {}", what.empty() ? "" : ", ", c, kind);
-      const std::string title =
-          fmt::format("<title>{} messages {} -> {} ({}), {} B, sent {} to {}{}</title>", count,
-                      XmlEscape(r.regions[first.from]), XmlEscape(r.regions[first.to]), what, bytes,
-                      FormatDuration(t0), FormatDuration(t1),
-                      Dropped(first.outcome)                 ? ", all dropped (lost or cut)"
-                      : first.outcome == Outcome::kInFlight  ? ", still in flight at the end"
-                      : first.outcome == Outcome::kDiscarded ? ", discarded on arrival"
-                                                             : "");
-      if (Dropped(first.outcome)) {
-        double cx, cy;
-        cross_at(first, &cx, &cy);
-        cy = ye;
+        const MessageRecord& first = *members[0];
+        const Style& st = StyleOf(first);
+        const double x0 = lane_x(first.from), x1 = lane_x(first.to);
+        double s_sum = 0, e_sum = 0, s0 = 1e18, s1 = -1e18, e0 = 1e18, e1 = -1e18;
+        SimTime t0 = first.sent, t1 = first.sent;
+        uint64_t bytes = 0;
+        std::map<std::string, size_t> kinds;
+        for (const MessageRecord* m : members) {
+          const double ys = mp->Y({m->sent.count(), m->sent_step});
+          double ye;
+          if (Dropped(m->outcome)) {
+            double cx;
+            cross_at(*m, &cx, &ye);
+          } else {
+            ye = mp->Y({m->ended.count(), m->end_step});
+          }
+          s0 = std::min(s0, ys);
+          s1 = std::max(s1, ys);
+          e0 = std::min(e0, ye);
+          e1 = std::max(e1, ye);
+          s_sum += ys;
+          e_sum += ye;
+          t0 = std::min(t0, m->sent);
+          t1 = std::max(t1, m->sent);
+          bytes += m->bytes;
+          kinds[StyleOf(*m).name]++;
+        }
+        const size_t count = members.size();
+        const double ys = s_sum / static_cast<double>(count);
+        const double ye = e_sum / static_cast<double>(count);
+        std::string what;
+        for (const auto& [kind, c] : kinds)
+          what += fmt::format("{}{} {}", what.empty() ? "" : ", ", c, kind);
+        const std::string title =
+            fmt::format("<title>{} messages {} -> {} ({}), {} B, sent {} to {}{}</title>", count,
+                        XmlEscape(r.regions[first.from]), XmlEscape(r.regions[first.to]), what,
+                        bytes, FormatDuration(t0), FormatDuration(t1),
+                        Dropped(first.outcome)                 ? ", all dropped (lost or cut)"
+                        : first.outcome == Outcome::kInFlight  ? ", still in flight at the end"
+                        : first.outcome == Outcome::kDiscarded ? ", discarded on arrival"
+                                                               : "");
+        if (Dropped(first.outcome)) {
+          double cx, cy;
+          cross_at(first, &cx, &cy);
+          cy = ye;
+          o += fmt::format(
+              "<g class=\"{} cross bundle\" data-count=\"{}\"><line x1=\"{}\" y1=\"{}\" "
+              "x2=\"{}\" y2=\"{}\" stroke=\"#c77\" stroke-width=\"2\" stroke-dasharray=\"4 3\"/>"
+              "{}<text x=\"{}\" y=\"{}\" fill=\"#d7191c\" font-size=\"10\" text-anchor=\"middle\" "
+              "class=\"h\">{}</text>{}</g>\n",
+              mcls, count, Num(x0), Num(ys), Num(cx), Num(cy), cross_path(cx, cy), Num(cx),
+              Num(cy + 16), count, title);
+          continue;
+        }
+        const bool in_flight = first.outcome == Outcome::kInFlight;
+        const char* marker = first.outcome == Outcome::kDiscarded ? "discarded" : st.name;
+        const double stroke = std::min(2.0 + std::log2(static_cast<double>(count)), 8.0);
+        const bool rightward = x1 > x0;
         o += fmt::format(
-            "<g class=\"msg cross bundle\" data-count=\"{}\"><line x1=\"{}\" y1=\"{}\" "
-            "x2=\"{}\" y2=\"{}\" stroke=\"#c77\" stroke-width=\"2\" stroke-dasharray=\"4 3\"/>"
-            "{}<text x=\"{}\" y=\"{}\" fill=\"#d7191c\" font-size=\"10\" text-anchor=\"middle\" "
-            "class=\"h\">{}</text>{}</g>\n",
-            count, Num(x0), Num(ys), Num(cx), Num(cy), cross_path(cx, cy), Num(cx), Num(cy + 16),
-            count, title);
-        continue;
+            "<g class=\"{} {} bundle {}\" data-count=\"{}\"><polygon points=\"{},{} {},{} {},{} "
+            "{},{}\" fill=\"{}\" fill-opacity=\"0.06\"/><line x1=\"{}\" y1=\"{}\" x2=\"{}\" "
+            "y2=\"{}\" stroke=\"{}\" stroke-width=\"{}\" stroke-opacity=\"0.75\"{}{}/>"
+            "<text x=\"{}\" y=\"{}\" font-size=\"9.5\" fill=\"{}\" text-anchor=\"{}\" "
+            "class=\"h\">{} {}</text>{}</g>\n",
+            mcls, in_flight ? "inflight" : "arrow", st.name, count, Num(x0), Num(s0), Num(x1),
+            Num(e0), Num(x1), Num(e1 + 1), Num(x0), Num(s1 + 1), st.color, Num(x0), Num(ys),
+            Num(x1), Num(ye), st.color, Num(stroke), in_flight ? " stroke-dasharray=\"2 4\"" : "",
+            in_flight ? "" : fmt::format(" marker-end=\"url(#ah-{})\"", marker),
+            Num(x0 + (x1 - x0) * 0.1 + (rightward ? 2 : -2)), Num(ys + (ye - ys) * 0.1 - 4),
+            st.color, rightward ? "start" : "end", count, st.name, title);
       }
-      const bool in_flight = first.outcome == Outcome::kInFlight;
-      const char* marker = first.outcome == Outcome::kDiscarded ? "discarded" : st.name;
-      const double stroke = std::min(2.0 + std::log2(static_cast<double>(count)), 8.0);
-      const bool rightward = x1 > x0;
-      o += fmt::format(
-          "<g class=\"msg {} bundle {}\" data-count=\"{}\"><polygon points=\"{},{} {},{} {},{} "
-          "{},{}\" fill=\"{}\" fill-opacity=\"0.06\"/><line x1=\"{}\" y1=\"{}\" x2=\"{}\" "
-          "y2=\"{}\" stroke=\"{}\" stroke-width=\"{}\" stroke-opacity=\"0.75\"{}{}/>"
-          "<text x=\"{}\" y=\"{}\" font-size=\"9.5\" fill=\"{}\" text-anchor=\"{}\" "
-          "class=\"h\">{} {}</text>{}</g>\n",
-          in_flight ? "inflight" : "arrow", st.name, count, Num(x0), Num(s0), Num(x1), Num(e0),
-          Num(x1), Num(e1 + 1), Num(x0), Num(s1 + 1), st.color, Num(x0), Num(ys), Num(x1), Num(ye),
-          st.color, Num(stroke), in_flight ? " stroke-dasharray=\"2 4\"" : "",
-          in_flight ? "" : fmt::format(" marker-end=\"url(#ah-{})\"", marker),
-          Num(x0 + (x1 - x0) * 0.1 + (rightward ? 2 : -2)), Num(ys + (ye - ys) * 0.1 - 4), st.color,
-          rightward ? "start" : "end", count, st.name, title);
     }
-  }
+  };
+  std::vector<const MessageRecord*> all;
+  for (const MessageRecord& m : rec.messages) all.push_back(&m);
+  draw_messages(all, top);
 
   // ---- steps ----
   for (int k = 0; k < steps; ++k) {
@@ -717,10 +784,56 @@ std::string RenderDiagramSvg(const RunReport& r, const RunRecord& rec,
     o += "</g>\n";
   }
 
+  // ---- zooms ----
+  for (size_t zi = 0; zi < zooms.size(); ++zi) {
+    const Zoom& z = zooms[zi];
+    const StepReport& heal = r.steps[z.step];
+    const double hy = map.Y(step_key(z.step));
+    o += fmt::format(
+        "<text x=\"{}\" y=\"{}\" fill=\"#44546a\" font-style=\"italic\" class=\"h\">zoom {} "
+        "below</text>\n",
+        Num(lane_x(n - 1) + 26), Num(hy + 4), zi + 1);
+    o += fmt::format(
+        "<g class=\"zoom\" data-step=\"{}\" data-messages=\"{}\"><rect x=\"4\" y=\"{}\" "
+        "width=\"{}\" height=\"{}\" rx=\"4\" fill=\"#f7f9fc\" stroke=\"#b8c2d0\"/>",
+        heal.number, z.msgs.size(), Num(z.top), Num(width - 8), Num(z.bottom - z.top - 6));
+    o += fmt::format(
+        "<text x=\"16\" y=\"{}\" font-weight=\"bold\">Zoom {}: {} after step {} ({}), {} "
+        "messages, {}x the scale above</text>",
+        Num(z.top + 18), zi + 1, FormatDuration(SimTime(z.to.t - z.from.t)), heal.number,
+        XmlEscape(Cut(StepLabel(heal), kLabelMax)), z.msgs.size(),
+        fmt::format("{:.0f}", z.scale / scale));
+    for (int i = 0; i < n; ++i) {
+      o += fmt::format(
+          "<text x=\"{0}\" y=\"{1}\" text-anchor=\"middle\" font-weight=\"bold\">{2}</text>"
+          "<line x1=\"{0}\" y1=\"{3}\" x2=\"{0}\" y2=\"{4}\" stroke=\"#44546a\" "
+          "stroke-width=\"1.5\"/>",
+          Num(lane_x(i)), Num(z.top + 38), XmlEscape(r.regions[i]), Num(z.top + 44),
+          Num(z.bottom - 12));
+    }
+    for (int k : z.rows) {
+      const StepReport& s = r.steps[k];
+      const double y = z.map.Y(step_key(k));
+      const double x = IsLocal(s) ? lane_x(LaneOf(r, s.region)) + 12 : lane_x(0) + 12;
+      o += fmt::format(
+          "<g class=\"zstep\" data-step=\"{0}\"><text x=\"8\" y=\"{1}\" fill=\"#666\">{0}"
+          "</text><text x=\"40\" y=\"{1}\" fill=\"#666\">{2}</text><text x=\"{3}\" "
+          "y=\"{1}\" fill=\"#222\" class=\"h\">{4}</text></g>",
+          s.number, Num(y + 4), FormatDuration(s.time), Num(x),
+          XmlEscape(Cut(StepLabel(s), kLabelMax)));
+    }
+    o += "\n";
+    mp = &z.map;
+    msc = z.scale;
+    mcls = "zmsg";
+    draw_messages(z.msgs, z.top + kZoomHead);
+    o += "</g>\n";
+  }
+
   // ---- legend ----
   {
     double lx = 16;
-    const double ly = bottom + 26;
+    const double ly = below + 26;
     o += "<g class=\"legend\" font-size=\"10\">";
     auto sample = [&](const char* style, const char* text, const char* color, const char* w,
                       const char* dash) {

@@ -7,8 +7,6 @@ namespace crdt {
 
 namespace {
 
-constexpr uint64_t kMaxRights = uint64_t{1} << 63;  // rights and value stay below this
-
 // n as a cell amount; 0 if n <= 0.
 uint64_t Amount(int64_t n) { return n > 0 ? static_cast<uint64_t>(n) : 0; }
 
@@ -50,17 +48,15 @@ void BoundedCounter::Prune() {
   std::erase_if(spent_, [](const Spent& s) { return s.amount == 0; });
 }
 
-int64_t BoundedCounter::Value() const {
-  // Modular arithmetic is exact whenever the true value fits int64 (Decode and the
-  // mutators keep it in [0, 2^63)).
-  uint64_t v = 0;
+Int128 BoundedCounter::Value() const {
+  Int128 v = 0;  // exact: each cell is below 2^64, and there are far fewer than 2^63 of them
   for (const Grant& g : grants_) v += g.from == g.to ? g.amount : 0;
   for (const Spent& s : spent_) v -= s.amount;
-  return static_cast<int64_t>(v);
+  return v;
 }
 
-int64_t BoundedCounter::Rights(ReplicaId r) const {
-  uint64_t v = 0;
+Int128 BoundedCounter::Rights(ReplicaId r) const {
+  Int128 v = 0;
   for (const Grant& g : grants_) {
     if (g.to == r) v += g.amount;  // its increments (from == to == r) and what it received
     if (g.from == r && g.to != r) v -= g.amount;
@@ -68,7 +64,7 @@ int64_t BoundedCounter::Rights(ReplicaId r) const {
   for (const Spent& s : spent_) {
     if (s.replica == r) v -= s.amount;
   }
-  return static_cast<int64_t>(v);
+  return v;
 }
 
 std::vector<ReplicaId> BoundedCounter::Replicas() const {
@@ -96,16 +92,16 @@ BoundedStatus BoundedCounter::Bump(uint64_t* cell, int64_t n, BoundedCounter* de
 
 BoundedStatus BoundedCounter::IncrementAs(ReplicaId r, int64_t n, BoundedCounter* delta) {
   if (n <= 0) return BoundedStatus::kInvalid;
-  int64_t next = 0;
-  if (__builtin_add_overflow(Value(), n, &next) || next > kBound) {
-    return BoundedStatus::kOutOfRange;
-  }
+  const Int128 cur = Value();
+  if (!PnCounter::Admits(cur, cur + n)) return BoundedStatus::kOutOfRange;
   return Bump(GrantCell(r, r), n, delta);
 }
 
 BoundedStatus BoundedCounter::DecrementAs(ReplicaId r, int64_t n, BoundedCounter* delta) {
   if (n <= 0) return BoundedStatus::kInvalid;
   if (Rights(r) < n) return BoundedStatus::kInsufficientRights;
+  const Int128 cur = Value();
+  if (!PnCounter::Admits(cur, cur - n)) return BoundedStatus::kOutOfRange;  // no 64-bit reply
   return Bump(SpentCell(r), n, delta);
 }
 
@@ -192,23 +188,9 @@ bool BoundedCounter::Decode(Decoder* dec) {
     }
     spent_.push_back(s);
   }
-  // Every replica's rights in [0, 2^63), and their sum (the value) too: what operations
-  // make, and what keeps Value() and Rights() exact.
-  uint64_t total = 0;
+  // Every replica's rights >= 0 (so the value too): what operations make.
   for (ReplicaId r : Replicas()) {
-    uint64_t plus = 0, minus = 0;
-    bool overflow = false;
-    for (const Grant& g : grants_) {
-      if (g.to == r) overflow |= __builtin_add_overflow(plus, g.amount, &plus);
-      if (g.from == r && g.to != r) overflow |= __builtin_add_overflow(minus, g.amount, &minus);
-    }
-    for (const Spent& s : spent_) {
-      if (s.replica == r) overflow |= __builtin_add_overflow(minus, s.amount, &minus);
-    }
-    if (overflow || plus < minus || plus - minus >= kMaxRights ||
-        __builtin_add_overflow(total, plus - minus, &total) || total >= kMaxRights) {
-      return dec->Fail("bounded counter rights out of range");
-    }
+    if (Rights(r) < 0) return dec->Fail("bounded counter rights out of range");
   }
   return true;
 }

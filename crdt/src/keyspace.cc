@@ -826,7 +826,7 @@ std::string Keyspace::Dump(std::string_view key) const {
   Type t = v ? v->VisibleType() : Type::kNone;
   switch (t) {
     case Type::kBoundedCounter:
-      return std::to_string(v->bc.Value());
+      return FormatInt128(v->bc.Value());
     case Type::kString:
       return *v->StringValue();
     case Type::kSet: {

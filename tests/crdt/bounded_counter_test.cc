@@ -133,10 +133,49 @@ TEST(BoundedCounterTest, HostileStatesAreRejected) {
   EXPECT_FALSE(Raw({{kA, kA, 5}}, {{kA, 6}}, &error));  // negative rights
   EXPECT_NE(error.find("rights out of range"), std::string::npos) << error;
   EXPECT_FALSE(Raw({{kA, kA, 5}, {kA, kB, 6}}, {}, &error));           // gave more than it had
-  EXPECT_FALSE(Raw({{kA, kA, uint64_t{1} << 63}}, {}, &error));        // value >= 2^63
-  EXPECT_FALSE(Raw({{kA, kA, UINT64_MAX}, {kB, kA, 2}}, {}, &error));  // rights overflow
-  EXPECT_FALSE(Raw({{kA, kA, uint64_t{1} << 62}, {kB, kB, uint64_t{1} << 62}}, {}, &error));
+  EXPECT_FALSE(Raw({{kA, kA, UINT64_MAX}, {kB, kA, 2}}, {}, &error));  // B's rights < 0
   EXPECT_TRUE(Raw({{kA, kA, 10}, {kA, kB, 4}}, {{kA, 6}, {kB, 4}}, &error)) << error;
+  // Values past 2^63 are what concurrent increments in many regions merge to: accepted,
+  // and exact.
+  std::optional<BoundedCounter> big =
+      Raw({{kA, kA, uint64_t{1} << 63}, {kB, kB, UINT64_MAX}}, {}, &error);
+  ASSERT_TRUE(big) << error;
+  EXPECT_EQ(crdt::FormatInt128(big->Value()), "27670116110564327423");
+}
+
+// Concurrent increments in many regions merge past the 2^59 bound, even past 2^63: the
+// value is exact after any merge and travels (encode, decode) as it is; a further
+// increment is refused at its origin, on its exact view; a decrement is admitted while the
+// value it leaves fits 64 bits (the reply), as PnCounter::Admits rules for INCRBY.
+TEST(BoundedCounterTest, ConcurrentIncrementsMergeExactlyPastSixtyFourBits) {
+  constexpr int kRegions = 17;
+  std::vector<BoundedCounter> r;
+  for (int i = 0; i < kRegions; ++i) r.emplace_back(crdt::MakeReplicaId(i + 1, 1));
+  for (BoundedCounter& x : r) ASSERT_TRUE(x.Increment(kBound));  // each alone: at the bound
+  BoundedCounter merged = r[0];
+  for (int i = 1; i < 16; ++i) merged.Merge(r[i]);
+  EXPECT_EQ(merged.Value(), crdt::Int128(16) * kBound);  // 2^63: one past int64
+  EXPECT_EQ(crdt::FormatInt128(merged.Value()), "9223372036854775808");
+  std::string error;
+  std::optional<BoundedCounter> wire = BoundedCounter::Decode(merged.Encode(), &error);
+  ASSERT_TRUE(wire) << error;  // a peer accepts it (a wrapped sum was refused as hostile)
+  EXPECT_EQ(*wire, merged);
+  BoundedStatus s = BoundedStatus::kOk;
+  const BoundedCounter before = merged;
+  EXPECT_FALSE(merged.Increment(1, &s));
+  EXPECT_EQ(s, BoundedStatus::kOutOfRange);
+  EXPECT_EQ(merged, before);
+  ASSERT_TRUE(merged.Decrement(1));  // 2^63 - 1: fits the reply, back towards the range
+  EXPECT_EQ(merged.Value(), crdt::Int128(INT64_MAX));
+
+  merged.Merge(r[16]);  // 17 x 2^59 - 1, and r[16] knows all of it
+  r[16].Merge(merged);
+  EXPECT_EQ(r[16].Value(), crdt::Int128(17) * kBound - 1);
+  EXPECT_EQ(r[16].Rights(r[16].self()), kBound);
+  EXPECT_FALSE(r[16].Decrement(1, &s));  // 17 x 2^59 - 2 is no 64-bit reply
+  EXPECT_EQ(s, BoundedStatus::kOutOfRange);
+  EXPECT_TRUE(r[16].Transfer(kBound, r[0].self()));  // the value does not move
+  EXPECT_EQ(r[16].Value(), crdt::Int128(17) * kBound - 1);
 }
 
 // ---- the invariant, under hostile delivery ----
@@ -152,9 +191,13 @@ struct Message {
 // partition; replicas crash and come back as new incarnations with no state. After every
 // step, every replica's value and every replica's rights must be >= 0, and the value the
 // sum of the rights. The end: everything delivered, all equal.
-bool CheckInvariant(uint64_t seed, std::string* why) {
+//
+// `big`: up to 20 replicas and amounts near 2^59, so that concurrent increments merge past
+// 2^63 and 2^64: the value stays exact (the checks above would see a wrapped sum), and
+// each step is admitted or refused at its origin by the bound rule on its exact view.
+bool CheckInvariant(uint64_t seed, std::string* why, bool big = false) {
   Rng rng(seed);
-  const int n = static_cast<int>(rng.Range(2, 5));
+  const int n = static_cast<int>(big ? rng.Range(2, 20) : rng.Range(2, 5));
   std::vector<BoundedCounter> replicas;
   std::vector<uint16_t> incarnation(n, 1);
   for (int i = 0; i < n; ++i) replicas.emplace_back(crdt::MakeReplicaId(i + 1, 1));
@@ -167,15 +210,15 @@ bool CheckInvariant(uint64_t seed, std::string* why) {
   };
   auto check = [&](int i) -> std::string {
     const BoundedCounter& x = replicas[i];
-    int64_t sum = 0;
+    crdt::Int128 sum = 0;
     for (crdt::ReplicaId r : x.Replicas()) {
       if (x.Rights(r) < 0) {
-        return "r" + std::to_string(i) + " sees rights " + std::to_string(x.Rights(r)) +
+        return "r" + std::to_string(i) + " sees rights " + crdt::FormatInt128(x.Rights(r)) +
                " for replica " + std::to_string(r);
       }
       sum += x.Rights(r);
     }
-    if (x.Value() < 0) return "r" + std::to_string(i) + " value " + std::to_string(x.Value());
+    if (x.Value() < 0) return "r" + std::to_string(i) + " value " + crdt::FormatInt128(x.Value());
     if (sum != x.Value()) return "r" + std::to_string(i) + " rights do not add up to the value";
     return "";
   };
@@ -188,13 +231,27 @@ bool CheckInvariant(uint64_t seed, std::string* why) {
       std::optional<BoundedCounter> d;
       std::string desc;
       const uint64_t op = rng.Uniform(10);
-      const int64_t amount = rng.Range(1, 8);
+      const int64_t amount = !big             ? rng.Range(1, 8)
+                             : rng.Uniform(2) ? kBound - rng.Range(0, 3)
+                                              : rng.Range(1, kBound);
+      const crdt::Int128 cur = x.Value();
+      BoundedStatus s = BoundedStatus::kOk;
       if (op < 3) {
-        d = x.Increment(amount);
+        d = x.Increment(amount, &s);
         desc = "INCR ";
+        if ((s == BoundedStatus::kOutOfRange) != (cur + amount > kBound)) {
+          return fail("r" + std::to_string(who) + " at " + crdt::FormatInt128(cur) + ": INCR " +
+                      std::to_string(amount) + " against the bound rule");
+        }
       } else if (op < 7) {
-        d = x.Decrement(amount);
+        d = x.Decrement(amount, &s);
         desc = "DECR ";
+        if (s == BoundedStatus::kOk
+                ? cur - amount > INT64_MAX
+                : s == BoundedStatus::kOutOfRange && cur - amount <= INT64_MAX) {
+          return fail("r" + std::to_string(who) + " at " + crdt::FormatInt128(cur) + ": DECR " +
+                      std::to_string(amount) + " against the 64-bit reply rule");
+        }
       } else {
         const int to = (who + 1 + rng.Index(n - 1)) % n;
         d = x.Transfer(amount, crdt::MakeReplicaId(to + 1, incarnation[to]));
@@ -258,6 +315,14 @@ TEST(BoundedCounterInvariant, ValueAndRightsNeverNegativeAtAnyReplica) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
     std::string why;
     ASSERT_TRUE(CheckInvariant(seed, &why)) << why;
+  }
+}
+
+TEST(BoundedCounterInvariant, ExactPastSixtyFourBitsWithManyRegions) {
+  for (uint64_t seed : TestSeeds(300, 7100)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    std::string why;
+    ASSERT_TRUE(CheckInvariant(seed, &why, /*big=*/true)) << why;
   }
 }
 

@@ -792,9 +792,9 @@ struct BoundedCounterTraits {
   }
   // "v=<value> r<i>=<rights> ..." for every replica the state mentions.
   static std::string Visible(const Crdt& x) {
-    std::string s = "v=" + std::to_string(x.Value());
+    std::string s = "v=" + crdt::FormatInt128(x.Value());
     for (crdt::ReplicaId id : x.Replicas()) {
-      s += " r" + std::to_string(crdt::SiteOf(id) - 1) + "=" + std::to_string(x.Rights(id));
+      s += " r" + std::to_string(crdt::SiteOf(id) - 1) + "=" + crdt::FormatInt128(x.Rights(id));
     }
     return s;
   }

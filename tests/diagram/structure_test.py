@@ -50,6 +50,12 @@ def check_svg(root, scenario, where):
     assert arrows == fate("delivered", "discarded"), f"{where}: {arrows} arrows"
     assert crosses == fate("lost", "cut", "cut_in_flight"), f"{where}: {crosses} crosses"
     assert flying == fate("in_flight"), f"{where}: {flying} in flight"
+    # Zooms (the stretch after a heal, drawn again at a finer scale): their own shapes
+    # ("zmsg") add up to the messages sent in the stretch.
+    for z in (e for e in root.iter(SVG + "g") if "zoom" in classes(e)):
+        drawn = sum(int(e.get("data-count")) for e in z.iter() if "zmsg" in classes(e))
+        want = int(z.get("data-messages"))
+        assert 0 < drawn == want <= len(msgs), f"{where}: zoom draws {drawn} of {want}"
     return arrows, crosses
 
 
@@ -83,7 +89,11 @@ def main():
             text_without = run(aasim, f)
             assert text_with == text_without, f"{name}: --svg changed the text output"
 
-            arrows, crosses = check_svg(ET.parse(f"{tmp}/1.svg").getroot(), scenario, name)
+            svg = ET.parse(f"{tmp}/1.svg").getroot()
+            arrows, crosses = check_svg(svg, scenario, name)
+            zooms = sum(1 for e in svg.iter(SVG + "g") if "zoom" in classes(e))
+            if name == "long-partition.yaml":  # an hour of traffic: both heals are zoomed
+                assert zooms == 2, f"{name}: {zooms} zooms"
             html = read(f"{tmp}/1.html").decode()
             inline = html[html.index("<svg"):html.index("</svg>") + 6]
             check_svg(ET.fromstring(inline), scenario, name + " (html)")
@@ -92,7 +102,7 @@ def main():
             assert "<script src" not in html and "http://" not in html.replace(
                 "http://www.w3.org/2000/svg", ""), f"{name}: the page fetches something"
             print(f"ok {name}: {len(scenario['regions'])} lanes, {arrows} arrows, "
-                  f"{crosses} crosses, {len(scenario['messages'])} messages")
+                  f"{crosses} crosses, {len(scenario['messages'])} messages, {zooms} zooms")
             checked += 1
         # One picture per run: several files are refused.
         p = subprocess.run([aasim, "run", files[0], files[1], "--svg", f"{tmp}/x.svg"],

@@ -386,6 +386,22 @@ class NodeProcesses(unittest.TestCase):
         got = cl.wait_converged(lambda x: (x.get("from-a"), x.get("from-b")))
         self.assertEqual(got, (b"1", b"1"))
 
+    def test_bounded_counter_across_nodes(self):
+        cl = Cluster(self, regions=("A", "B"))
+        a, b = cl.client("A"), cl.client("B")
+        self.assertEqual(a.execute_command("BC.INCRBY", "balance", "100"), 100)
+        self.assertEqual(a.execute_command("BC.TRANSFER", "balance", "40", "B"), 60)
+        cl.wait_converged(lambda x: tuple(x.execute_command("BC.RIGHTS", "balance")))
+        # Cut off from each other, each region spends only its own rights.
+        self.assertEqual(a.execute_command("AASIM", "DISCONNECT", "B", "3600000"), 1)
+        self.assertEqual(a.execute_command("BC.DECRBY", "balance", "60"), 40)
+        with self.assertRaisesRegex(redis.ResponseError, "region B holds 40 of 60"):
+            b.execute_command("BC.DECRBY", "balance", "60")
+        self.assertEqual(b.execute_command("BC.DECRBY", "balance", "40"), 60)
+        self.assertEqual(a.execute_command("AASIM", "DISCONNECT", "B", "0"), 1)
+        got = cl.wait_converged(lambda x: (x.execute_command("BC.GET", "balance"), x.get("balance")))
+        self.assertEqual(got, (0, b"0"))  # never negative: 100 - 60 - 40
+
     def test_bad_configuration_is_rejected(self):
         port = free_port()
         for args, message in (

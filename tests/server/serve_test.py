@@ -108,6 +108,23 @@ class ServeRedisCli(unittest.TestCase):
             self.assertEqual(sorted(s.cli(region, "SMEMBERS", "group").split()),
                              ["grace", "jorma"])
 
+    def test_bounded_counter_commands(self):
+        # The overdraft kept (scenarios/overdraft-escrow.yaml) through real clients: each
+        # region spends only its own rights; the value is never negative; GET reads it.
+        s = Served(self, TWO_REGIONS % "20ms")
+        self.assertEqual(s.cli("A", "BC.INCRBY", "balance", "100"), "100")
+        self.assertEqual(s.cli("A", "BC.TRANSFER", "balance", "40", "B"), "60")
+        self.assertEqual(s.cli("A", "AASIM", "WAITSYNC", "5000"), "OK")
+        self.assertEqual(s.cli("B", "BC.RIGHTS", "balance").split(), ["A", "60", "B", "40"])
+        self.assertEqual(s.cli("A", "BC.DECRBY", "balance", "60"), "40")
+        self.assertIn("insufficient rights: region B holds 40 of 60",
+                      s.cli("B", "BC.DECRBY", "balance", "60"))
+        self.assertEqual(s.cli("A", "AASIM", "WAITSYNC", "5000"), "OK")
+        for region in "AB":
+            self.assertEqual(s.cli(region, "BC.GET", "balance"), "40")
+            self.assertEqual(s.cli(region, "GET", "balance"), "40")
+            self.assertEqual(s.cli(region, "TYPE", "balance"), "bcounter")
+
     def test_diagram_of_what_happened_so_far(self):
         import xml.etree.ElementTree as ET
         s = Served(self, TWO_REGIONS % "20ms", "--record")

@@ -1,10 +1,42 @@
 #include "cluster_sim/bc_policy.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "cluster_sim/simulation.h"
+#include "crdt/pn_counter.h"
 
 namespace cluster_sim {
+
+namespace {
+
+using crdt::Int128;
+constexpr int64_t kMaxAmount = std::numeric_limits<int64_t>::max();
+
+// An amount a BC.* reply gives: its integer, or kMaxAmount for one past 64 bits (a bulk
+// string: only concurrent increments in many regions make one).
+int64_t AmountOf(const Reply& reply) {
+  return reply.type == Reply::Type::kBulk ? kMaxAmount : reply.integer;
+}
+
+// a * b / c (c > 0), truncated towards zero as integer division: exact while a and b fit
+// 64 bits (their product fits 128), else in floating point; kept within 64 bits.
+int64_t MulDiv(Int128 a, Int128 b, Int128 c) {
+  const Int128 lim = kMaxAmount;
+  Int128 q = 0;
+  if (a >= -lim && a <= lim && b >= -lim && b <= lim) {
+    q = a * b / c;
+  } else {
+    const long double f =
+        static_cast<long double>(a) * static_cast<long double>(b) / static_cast<long double>(c);
+    q = f >= static_cast<long double>(lim)    ? lim
+        : f <= -static_cast<long double>(lim) ? -lim
+                                              : static_cast<Int128>(f);
+  }
+  return static_cast<int64_t>(std::clamp(q, -lim, lim));
+}
+
+}  // namespace
 
 std::string_view ToString(BcPolicy p) {
   switch (p) {
@@ -63,13 +95,14 @@ std::vector<int64_t> BcRebalancer::RightsAt(int r, const std::string& key) {
   Reply reply = sim_.Execute(r, {"BC.RIGHTS", key});
   for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
     const int s = sim_.RegionIndex(reply.elements[i].str);
-    if (s >= 0) rights[s] = reply.elements[i + 1].integer;
+    if (s >= 0) rights[s] = AmountOf(reply.elements[i + 1]);
   }
   return rights;
 }
 
 void BcRebalancer::NoteRefused(int r, const std::string& key, int64_t n) {
-  refused_[{r, key}] += n;
+  int64_t& refused = refused_[{r, key}];
+  refused = n > kMaxAmount - refused ? kMaxAmount : refused + n;  // saturates
 }
 
 void BcRebalancer::Transfer(int from, const std::string& key, int64_t n, int to) {
@@ -82,21 +115,22 @@ void BcRebalancer::Tick(int r) {
   const int n = sim_.region_count();
   for (const std::string& key : sim_.Keys(r)) {
     if (sim_.Execute(r, {"TYPE", key}).str != "bcounter") continue;
-    const int64_t value = sim_.Execute(r, {"BC.GET", key}).integer;
+    const int64_t value = AmountOf(sim_.Execute(r, {"BC.GET", key}));
     std::vector<int64_t> rights = RightsAt(r, key);
     std::vector<int64_t>& prev = seen_[{r, key}];
     if (prev.empty()) prev = rights;
     // What the regions spent since the previous look: the fall of all rights (a transfer
     // moves rights, never changes their sum), shared among the regions whose rights fell.
-    int64_t fell = 0, net = 0;
+    // Sums are exact (128 bits); a region's weight and share stay within 64 bits.
+    Int128 fell = 0, net = 0;
     for (int s = 0; s < n; ++s) {
-      fell += std::max<int64_t>(0, prev[s] - rights[s]);
-      net += prev[s] - rights[s];
+      fell += std::max<Int128>(0, Int128(prev[s]) - rights[s]);
+      net += Int128(prev[s]) - rights[s];
     }
-    std::vector<int64_t> weight(static_cast<size_t>(n), 1);
-    int64_t sum = n;
+    std::vector<Int128> weight(static_cast<size_t>(n), 1);
+    Int128 sum = n;
     for (int s = 0; s < n && net > 0 && fell > 0; ++s) {
-      const int64_t spent = net * std::max<int64_t>(0, prev[s] - rights[s]) / fell;
+      const int64_t spent = MulDiv(net, std::max<Int128>(0, Int128(prev[s]) - rights[s]), fell);
       weight[s] += spent;
       sum += spent;
     }
@@ -104,11 +138,12 @@ void BcRebalancer::Tick(int r) {
     weight[r] += refused;
     sum += refused;
     refused = 0;
-    int64_t surplus = rights[r] - value * weight[r] / sum;
+    Int128 surplus = rights[r] - Int128(MulDiv(value, weight[r], sum));
     for (int s = 0; s < n && surplus > 0; ++s) {
-      const int64_t give = std::min(surplus, value * weight[s] / sum - rights[s]);
+      const Int128 give =
+          std::min<Int128>(surplus, Int128(MulDiv(value, weight[s], sum)) - rights[s]);
       if (s == r || give <= 0) continue;
-      Transfer(r, key, give, s);
+      Transfer(r, key, static_cast<int64_t>(give), s);  // give <= surplus <= rights[r]
       surplus -= give;
     }
     prev = RightsAt(r, key);

@@ -449,10 +449,18 @@ std::optional<Reply> ParseAmount(const Ctx& c, int64_t* n) {
 
 Reply InsufficientRights(const Ctx& c, int64_t n) {
   const crdt::BoundedCounter* bc = CounterOf(c, c.argv[1]);
-  int64_t held = bc ? bc->Rights(c.ks.self()) : 0;
+  const crdt::Int128 held = bc ? bc->Rights(c.ks.self()) : 0;
   return Reply::Error("ERR insufficient rights: region " +
-                      RegionName(c, crdt::SiteOf(c.ks.self())) + " holds " + std::to_string(held) +
-                      " of " + std::to_string(n));
+                      RegionName(c, crdt::SiteOf(c.ks.self())) + " holds " +
+                      crdt::FormatInt128(held) + " of " + std::to_string(n));
+}
+
+// An exact counter amount: an integer, or (past 64 bits, which only concurrent increments
+// in many regions reach) its decimal text.
+Reply AmountReply(crdt::Int128 v) {
+  if (v >= std::numeric_limits<int64_t>::min() && v <= std::numeric_limits<int64_t>::max())
+    return Reply::Integer(static_cast<int64_t>(v));
+  return Reply::Bulk(crdt::FormatInt128(v));
 }
 
 // The reply of a counter update: `ok` on success, else the status's error.
@@ -471,9 +479,9 @@ Reply BcReply(Ctx& c, crdt::BoundedStatus s, int64_t n, Reply ok) {
   return Err(kNotPositive);
 }
 
-int64_t BcValue(const Ctx& c) {
+Reply BcValue(const Ctx& c) {
   const crdt::BoundedCounter* bc = CounterOf(c, c.argv[1]);
-  return bc ? bc->Value() : 0;
+  return AmountReply(bc ? bc->Value() : 0);
 }
 
 // BC.INCRBY key n: adds n, and the rights to spend it, in the local region.
@@ -481,7 +489,7 @@ Reply BcIncrBy(Ctx& c) {
   int64_t n = 0;
   if (auto refused = ParseAmount(c, &n)) return std::move(*refused);
   crdt::BoundedStatus s = c.ks.BcIncrBy(c.argv[1], n, c.delta);
-  return BcReply(c, s, n, Reply::Integer(BcValue(c)));
+  return BcReply(c, s, n, BcValue(c));
 }
 
 // BC.DECRBY key n: subtracts n if the local region holds n rights; never waits.
@@ -489,7 +497,7 @@ Reply BcDecrBy(Ctx& c) {
   int64_t n = 0;
   if (auto refused = ParseAmount(c, &n)) return std::move(*refused);
   crdt::BoundedStatus s = c.ks.BcDecrBy(c.argv[1], n, c.delta);
-  return BcReply(c, s, n, Reply::Integer(BcValue(c)));
+  return BcReply(c, s, n, BcValue(c));
 }
 
 // BC.TRANSFER key n region: gives n of the local rights to `region`; replies with the
@@ -509,14 +517,14 @@ Reply BcTransfer(Ctx& c) {
   }
   crdt::BoundedStatus s = c.ks.BcTransfer(c.argv[1], n, NewestReplica(c, bc, *site), c.delta);
   bc = CounterOf(c, c.argv[1]);
-  return BcReply(c, s, n, Reply::Integer(bc ? bc->Rights(c.ks.self()) : 0));
+  return BcReply(c, s, n, AmountReply(bc ? bc->Rights(c.ks.self()) : 0));
 }
 
 // BC.GET key: the value, or nil.
 Reply BcGet(Ctx& c) {
   if (!TypeIs(c, c.argv[1], Type::kBoundedCounter)) return Err(kWrongType);
   const crdt::BoundedCounter* bc = CounterOf(c, c.argv[1]);
-  return bc && !bc->empty() ? Reply::Integer(bc->Value()) : Reply::Nil();
+  return bc && !bc->empty() ? AmountReply(bc->Value()) : Reply::Nil();
 }
 
 // BC.RIGHTS key: region, rights, region, rights, ... in site order (each region's newest
@@ -528,7 +536,7 @@ Reply BcRights(Ctx& c) {
   if (bc == nullptr || bc->empty()) return Reply::Array(std::move(out));
   for (uint16_t site : Sites(c, bc)) {
     out.push_back(Reply::Bulk(RegionName(c, site)));
-    out.push_back(Reply::Integer(bc->Rights(NewestReplica(c, bc, site))));
+    out.push_back(AmountReply(bc->Rights(NewestReplica(c, bc, site))));
   }
   return Reply::Array(std::move(out));
 }

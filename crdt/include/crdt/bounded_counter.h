@@ -28,8 +28,13 @@
 // comes back as a new incarnation with no rights; rights held by the lost incarnation stay
 // in the value but can never be spent (stranded), which keeps the invariant.
 //
-// Bound: Increment refuses a step that takes the visible value above 2^59 (as PnCounter);
-// a cumulative cell that would pass 2^64 is refused too: never a wrap.
+// Bound (as PnCounter, whose rule PnCounter::Admits this shares): the value and the rights
+// are summed exactly in 128 bits. An increment is checked at its origin, on its exact view:
+// refused if it takes the value above 2^59. Concurrent increments in other regions can
+// still take the merged value past 2^59 (even past 2^63, with enough regions); it is then
+// shown exactly, never wrapped, a further increment is refused at its origin, and a
+// decrement is refused if the value it leaves does not fit 64 bits (it is the reply). A
+// cumulative cell that would pass 2^64 is refused too: never a wrap.
 //
 // Cost: 3 words per (giver, receiver) pair that ever transferred, 2 per spender.
 // Value type; not thread-safe. Laws tested in lattice_laws_test.cc, convergence and the
@@ -48,6 +53,7 @@
 
 #include "crdt/dot.h"
 #include "crdt/encoding.h"
+#include "crdt/pn_counter.h"
 
 namespace crdt {
 
@@ -89,8 +95,8 @@ class BoundedCounter {
 
   void Merge(const BoundedCounter& other);
 
-  int64_t Value() const;
-  int64_t Rights(ReplicaId r) const;
+  Int128 Value() const;              // exact, >= 0
+  Int128 Rights(ReplicaId r) const;  // exact, >= 0
   // Every replica the state mentions (as giver, receiver or spender), sorted.
   std::vector<ReplicaId> Replicas() const;
   bool empty() const { return grants_.empty() && spent_.empty(); }
@@ -102,8 +108,8 @@ class BoundedCounter {
   }
 
   void Encode(Encoder* enc) const;
-  // Replaces *this. Rejects unsorted or zero cells and states whose rights or value fall
-  // outside [0, 2^63) (no sequence of operations makes them).
+  // Replaces *this. Rejects unsorted or zero cells and states where a replica's rights are
+  // negative (no sequence of operations makes them).
   bool Decode(Decoder* dec);
   std::string Encode() const;
   static std::optional<BoundedCounter> Decode(std::string_view bytes, std::string* error);
