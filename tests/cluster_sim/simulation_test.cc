@@ -753,6 +753,33 @@ TEST(SimulationTest, AutoBacklogIsOnePercentOfTheData) {
   }
 }
 
+// A region with no peer whose effects nobody reads (log_without_peers off, as in `aasim
+// serve`): its writes make no effects and keep no backlog, and everything else reads as in
+// a region that logs them: replies, data, writes counted, writes a crash loses, WATCH.
+TEST(SimulationTest, PeerlessRegionMakesNoEffects) {
+  SimConfig logging = Config({"A"});
+  SimConfig silent = Config({"A"});
+  silent.replication.log_without_peers = false;
+  Simulation a(std::move(logging)), b(std::move(silent));
+  const char* lines[] = {"SET s v",   "INCR n",     "INCRBY n 5", "SADD k x y", "SREM k x",
+                         "SREM k zz", "HSET h f 1", "DEL s",      "DEL s",      "INCR k",
+                         "RPUSH l a", "GET n",      "SMEMBERS k", "EXPIRE n 1", "PFADD p a"};
+  for (const char* line : lines) {
+    EXPECT_EQ(Cmd(a, 0, line).ToString(), Cmd(b, 0, line).ToString()) << line;
+  }
+  EXPECT_EQ(a.DumpAll(0), b.DumpAll(0));
+  EXPECT_EQ(a.Metrics(0).local_writes, b.Metrics(0).local_writes);
+  EXPECT_GT(a.Metrics(0).backlog_bytes, 0u);
+  EXPECT_EQ(b.Metrics(0).backlog_bytes, 0u);
+  // WATCH: a write after the first KeyVersion moves the key's version.
+  uint64_t v = b.KeyVersion(0, "n");
+  Cmd(b, 0, "INCR n");
+  EXPECT_NE(b.KeyVersion(0, "n"), v);
+  Cmd(a, 0, "INCR n");
+  EXPECT_EQ(a.Crash(0), b.Crash(0)) << "every write of the incarnation is lost";
+  EXPECT_EQ(b.Crash(0), 0u);
+}
+
 // A batch (what a server runs of one read): its writes reach each peer in one message, and
 // the peer acknowledges it once; without a batch, one message and one ack per write.
 TEST(SimulationTest, BatchSendsOneMessageAndGetsOneAck) {

@@ -37,7 +37,8 @@ Replicator::Replicator(Options options, Store* store, ReplTransport* transport, 
       timers_(timers),
       incarnation_(opts_.incarnation),
       backlog_limit_(opts_.config.backlog_bytes != 0 ? opts_.config.backlog_bytes
-                                                     : ReplicationConfig::kMinAutoBacklog) {
+                                                     : ReplicationConfig::kMinAutoBacklog),
+      needs_effects_(names_.size() > 1 || store_->durable() || opts_.config.log_without_peers) {
   out_.resize(names_.size());
   in_.resize(names_.size());
   ack_due_.resize(names_.size());
@@ -372,6 +373,11 @@ void Replicator::TrimBacklog() {
 }
 
 void Replicator::OnLocalWrite(std::string effect) {
+  if (!needs_effects_) {
+    local_writes_++;
+    head_++;
+    return;
+  }
   if (opts_.config.causal) effect.insert(0, EncodeApplied());
   local_writes_++;
   // A durable store numbered the write in its own log, atomically with the data.

@@ -174,9 +174,17 @@ struct Simulation::Impl {
   Reply Execute(int ri, const std::vector<std::string>& argv) {
     Region& r = regions[ri];
     if (!r.alive()) return Reply::Error("CLUSTERDOWN region " + r.name + " is down");
-    std::string effect;
-    Reply reply = r.store->Execute(argv, (loop.Now() + r.clock_skew).count(), &effect);
-    if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
+    const int64_t wall_clock_us = (loop.Now() + r.clock_skew).count();
+    Reply reply;
+    if (r.repl->needs_effects()) {
+      std::string effect;
+      reply = r.store->Execute(argv, wall_clock_us, &effect);
+      if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
+    } else {
+      bool wrote = false;
+      reply = r.store->ExecuteWithoutEffect(argv, wall_clock_us, &wrote);
+      if (wrote) r.repl->OnLocalWrite("");
+    }
     ArmExpiry(r);
     return reply;
   }

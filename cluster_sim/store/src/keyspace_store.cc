@@ -63,20 +63,42 @@ std::string KeyspaceStore::Record(Run run) {
 
 Reply KeyspaceStore::Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
                              std::string* effect) {
+  std::string recorded;
+  bool wrote = false;
+  Reply reply = ExecuteOne(argv, wall_clock_us, &recorded, &wrote);
+  AppendEffect(std::move(recorded), effect);
+  return reply;
+}
+
+Reply KeyspaceStore::ExecuteWithoutEffect(const std::vector<std::string>& argv,
+                                          int64_t wall_clock_us, bool* wrote) {
+  if (durable() || tracking_) return Store::ExecuteWithoutEffect(argv, wall_clock_us, wrote);
+  return ExecuteOne(argv, wall_clock_us, nullptr, wrote);
+}
+
+Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                                std::string* effect, bool* wrote) {
+  *wrote = false;
   wall_clock_us_ = wall_clock_us;
   if (!argv.empty() && LocalStreams::Handles(argv[0])) return Stream(argv, wall_clock_us);
   if (std::optional<Reply> reply = BeforeEngine(argv)) return std::move(*reply);
   Reply reply;
-  auto apply = [&] {
+  auto apply = [&]() -> std::string {
+    if (effect == nullptr) {
+      reply = RunOne(argv, wall_clock_us, nullptr, wrote);
+      return "";
+    }
     return Record([&](crdt::Keyspace* delta) {
-      bool wrote = false;
-      reply = RunOne(argv, wall_clock_us, delta, &wrote);
-      return wrote;
+      reply = RunOne(argv, wall_clock_us, delta, wrote);
+      return *wrote;
     });
   };
   Result<std::string> e = CommitWrite(std::ref(apply));  // a reference: no allocation
-  if (!e.ok()) return Reply::Error(e.status().message());
-  AppendEffect(std::move(e).value(), effect);
+  if (!e.ok()) {
+    *wrote = false;
+    return Reply::Error(e.status().message());
+  }
+  if (effect != nullptr) *effect = std::move(e).value();
   return reply;
 }
 

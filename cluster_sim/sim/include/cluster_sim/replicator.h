@@ -70,6 +70,11 @@ struct ReplicationConfig {
   // applied of every log, and a region applies it only after all of that. Costs a vector of
   // (incarnation, seq) per effect and per full state, and effects waiting at the receiver.
   bool causal = false;
+  // A region with no peer and no durable store logs its writes' effects anyway, so that its
+  // backlog figures read as a region's with peers (`aasim run` reports them). False: nobody
+  // will ever read those effects, so none is kept (Replicator::needs_effects), and the
+  // writer may skip making them (`aasim serve`, whose regions are fixed by its file).
+  bool log_without_peers = true;
 };
 
 // What travels between regions. Effects carry consecutive sequence numbers of the sender's
@@ -157,8 +162,13 @@ class Replicator {
   void Rebuild();
 
   // A write of this region: its effect goes to the log and to every peer (in a batch: at
-  // EndBatch).
+  // EndBatch). Without needs_effects() it is only counted (the effect may be empty).
   void OnLocalWrite(std::string effect);
+  // False when no one can ever receive this region's effects: it has no peer, its store is
+  // not durable, and ReplicationConfig::log_without_peers is off. A writer may then skip
+  // making them and report each write by OnLocalWrite(""): it counts (local_writes, head,
+  // and so the writes a crash loses) and keeps no backlog.
+  bool needs_effects() const { return needs_effects_; }
   // Batching, for a server that handles what one read brought (pipelined commands, a peer's
   // messages) at one instant. Until EndBatch, local writes are logged but not sent, and
   // the effects received are not acknowledged; EndBatch sends every write of the batch in
@@ -316,6 +326,7 @@ class Replicator {
   size_t data_bytes_ = 0;   // automatic backlog: the data at the last measurement
   size_t grown_bytes_ = 0;  // bytes written or merged since
   bool batching_ = false;
+  bool needs_effects_;
   uint64_t unsent_from_ = 0;   // in a batch: first seq not yet sent (0: none)
   std::vector<char> ack_due_;  // in a batch: by origin, effects received and not acked
   uint64_t head_ = 0;

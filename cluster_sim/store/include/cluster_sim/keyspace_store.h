@@ -41,6 +41,10 @@ class KeyspaceStore : public Store {
   // made durable by CommitWrite, its effect appended to *effect.
   Reply Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
                 std::string* effect) final;
+  // A write of the in-memory keyspace records no delta (the engine runs with none), unless
+  // the store is durable (CommitWrite keeps the effect) or a WATCH needs the keys it names.
+  Reply ExecuteWithoutEffect(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                             bool* wrote) final;
   // Lua scripts (EVAL*, SCRIPT; scripting.h) run here too: a script's commands run on the
   // keyspace as the engine's do (stream commands through RunStream, BeforeEngine asked
   // first), so all its writes make ONE effect, and a script that wrote nothing makes none.
@@ -122,6 +126,9 @@ class KeyspaceStore : public Store {
   Reply Stream(const std::vector<std::string>& argv, int64_t wall_clock_us);
   // Moves the version of every key `encoded` lists (all keys for a full state).
   void Touch(std::string_view encoded);
+  // Execute's work; with effect null (ExecuteWithoutEffect) nothing is recorded.
+  Reply ExecuteOne(const std::vector<std::string>& argv, int64_t wall_clock_us, std::string* effect,
+                   bool* wrote);
   // Runs one engine command or script on the keyspace, recording into `delta`.
   Reply RunOne(const std::vector<std::string>& argv, int64_t wall_clock_us, crdt::Keyspace* delta,
                bool* wrote);

@@ -29,6 +29,16 @@ class Store {
   // A write appends its effect to *effect (left empty by reads and refused writes).
   virtual Reply Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
                         std::string* effect) = 0;
+  // Execute for a writer whose effects no one will receive (Replicator::needs_effects is
+  // false): the store may skip making the effect; *wrote says whether the command wrote.
+  // Default: Execute, the effect dropped.
+  virtual Reply ExecuteWithoutEffect(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                                     bool* wrote) {
+    std::string effect;
+    Reply reply = Execute(argv, wall_clock_us, &effect);
+    *wrote = !effect.empty();
+    return reply;
+  }
   // Runs commands as one atomic unit (MULTI/EXEC): one combined effect.
   virtual std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
                                           int64_t wall_clock_us, std::string* effect) = 0;
