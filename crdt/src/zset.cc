@@ -289,15 +289,14 @@ void ZsetStore::Join(const ZsetStore& other, const CausalContext& my_cc,
 }
 
 size_t ZsetStore::MemoryBytes() const {
-  // Hash node (key, member, next, cached hash) + bucket, and a tree node (3 pointers,
-  // color, rank, item).
+  // Hash node (key, member, next, cached hash) + bucket, and the index's nodes.
   size_t n = members_.bucket_count() * sizeof(void*);
   for (const auto& [m, v] : members_) {
     n += sizeof(std::string) + sizeof(ZsetMember) + 2 * sizeof(void*);
     n += m.capacity() > 15 ? m.capacity() + 1 : 0;
     n += v.base.HeapBytes() + v.incr.HeapBytes();
   }
-  n += size() * (4 * sizeof(void*) + sizeof(Item));
+  if (index_) n += sizeof(Index) + index_->MemoryBytes();
   return n;
 }
 

@@ -157,6 +157,7 @@ TEST(CountedBTree, DuplicateInsertIsRefused) {
   EXPECT_FALSE(t.insert(Item{1, 1}));
   EXPECT_TRUE(t.insert(Item{1, 2}));
   EXPECT_EQ(t.size(), 2u);
+  EXPECT_LT(t.MemoryBytes(), 128u);  // a small lone leaf
 }
 
 // Ascending and descending runs (every insert at one end) and a move keep order.

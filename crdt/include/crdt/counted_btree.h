@@ -11,7 +11,8 @@
 // reads four or five nodes where a binary tree reads twenty, and the values a search
 // compares sit together in cache lines. Insert and erase are O(log n) node visits plus a
 // shift inside one leaf (at most kLeafCap values moved); a leaf below a quarter full is
-// merged with, or refilled from, a neighbour.
+// merged with, or refilled from, a neighbour. A tree that is one leaf starts with room
+// for 4 values and doubles it as it fills (a three-member sorted set holds 88 bytes).
 //
 // The smallest value of every child is exact (not a mere bound): values may hold pointers
 // to data that dies with them (a sorted set's member names), so the tree never keeps a
@@ -25,10 +26,12 @@
 // Not thread-safe; not copyable, movable.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <new>
 #include <type_traits>
 #include <utility>
 
@@ -41,13 +44,17 @@ class CountedBTree {
 
   struct Node {
     bool leaf;
-    uint16_t n;  // values (leaf) or children (inner)
+    uint16_t n;    // values (leaf) or children (inner)
+    uint16_t cap;  // leaves: room for values (kLeafCap but in a lone small root leaf)
   };
+  // The values follow the leaf in the same allocation.
   struct Leaf : Node {
     Leaf* prev;
     Leaf* next;
-    T v[kLeafCap];
+    T* v() { return reinterpret_cast<T*>(this + 1); }
+    const T* v() const { return reinterpret_cast<const T*>(this + 1); }
   };
+  static_assert(alignof(T) <= alignof(Leaf) && sizeof(Leaf) % alignof(T) == 0);
   struct Inner : Node {
     T min[kInnerCap];         // smallest value of each child
     size_t count[kInnerCap];  // values in each child
@@ -64,8 +71,8 @@ class CountedBTree {
     using reference = const T&;
 
     const_iterator() = default;
-    reference operator*() const { return leaf_->v[pos_]; }
-    pointer operator->() const { return &leaf_->v[pos_]; }
+    reference operator*() const { return leaf_->v()[pos_]; }
+    pointer operator->() const { return &leaf_->v()[pos_]; }
     const_iterator& operator++() {
       if (++pos_ == leaf_->n) {
         leaf_ = leaf_->next;
@@ -137,10 +144,15 @@ class CountedBTree {
   // Inserts x; returns false (and changes nothing) if an equivalent value is present.
   bool insert(const T& x) {
     if (root_ == nullptr) {
-      Leaf* l = NewLeaf();
-      l->prev = l->next = nullptr;
-      root_ = l;
-      first_ = last_ = l;
+      root_ = first_ = last_ = NewLeaf(kFirstLeafCap);
+    } else if (root_->leaf && root_->n == root_->cap && root_->cap < kLeafCap) {
+      // A lone leaf grows by doubling, so a small set holds a small node.
+      Leaf* old = static_cast<Leaf*>(root_);
+      Leaf* l = NewLeaf(std::min<size_t>(2 * size_t{old->cap}, kLeafCap));
+      Move(l->v(), old->v(), old->n);
+      l->n = old->n;
+      DeleteLeaf(old);
+      root_ = first_ = last_ = l;
     }
     Node* split = nullptr;
     if (!Insert(root_, x, &split)) return false;
@@ -221,15 +233,19 @@ class CountedBTree {
   size_t MemoryBytes() const { return root_ == nullptr ? 0 : Bytes(root_); }
 
  private:
+  static constexpr size_t kFirstLeafCap = 4;
   static constexpr size_t kLeafMin = kLeafCap / 4;
   static constexpr size_t kInnerMin = kInnerCap / 4;
 
-  static Leaf* NewLeaf() {
-    Leaf* l = new Leaf;
+  static Leaf* NewLeaf(size_t cap) {
+    Leaf* l = new (::operator new(sizeof(Leaf) + cap * sizeof(T))) Leaf;
     l->leaf = true;
     l->n = 0;
+    l->cap = static_cast<uint16_t>(cap);
+    l->prev = l->next = nullptr;
     return l;
   }
+  static void DeleteLeaf(Leaf* l) { ::operator delete(l); }
   static Inner* NewInner() {
     Inner* in = new Inner;
     in->leaf = false;
@@ -238,7 +254,7 @@ class CountedBTree {
   }
   static void Free(Node* node) {
     if (node->leaf) {
-      delete static_cast<Leaf*>(node);
+      DeleteLeaf(static_cast<Leaf*>(node));
       return;
     }
     Inner* in = static_cast<Inner*>(node);
@@ -246,7 +262,7 @@ class CountedBTree {
     delete in;
   }
   static size_t Bytes(const Node* node) {
-    if (node->leaf) return sizeof(Leaf);
+    if (node->leaf) return sizeof(Leaf) + node->cap * sizeof(T);
     const Inner* in = static_cast<const Inner*>(node);
     size_t n = sizeof(Inner);
     for (size_t i = 0; i < in->n; ++i) n += Bytes(in->kid[i]);
@@ -260,7 +276,7 @@ class CountedBTree {
   }
 
   static const T& Min(const Node* node) {
-    return node->leaf ? static_cast<const Leaf*>(node)->v[0]
+    return node->leaf ? static_cast<const Leaf*>(node)->v()[0]
                       : static_cast<const Inner*>(node)->min[0];
   }
   static size_t Count(const Node* node) {
@@ -288,7 +304,7 @@ class CountedBTree {
     size_t lo = 0, hi = l->n;
     while (lo < hi) {
       const size_t mid = (lo + hi) / 2;
-      if (Less()(l->v[mid], x)) {
+      if (Less()(l->v()[mid], x)) {
         lo = mid + 1;
       } else {
         hi = mid;
@@ -352,12 +368,12 @@ class CountedBTree {
   }
   bool LeafInsert(Leaf* l, const T& x, Node** split) {
     size_t pos = LeafLowerBound(l, x);
-    if (pos < l->n && !Less()(x, l->v[pos])) return false;
-    if (l->n == kLeafCap) {
-      Leaf* r = NewLeaf();
+    if (pos < l->n && !Less()(x, l->v()[pos])) return false;
+    if (l->n == l->cap) {  // a full-size leaf (insert grows a small lone one first)
+      Leaf* r = NewLeaf(kLeafCap);
       const size_t keep = kLeafCap / 2;
       r->n = static_cast<uint16_t>(kLeafCap - keep);
-      Move(r->v, l->v + keep, r->n);
+      Move(r->v(), l->v() + keep, r->n);
       l->n = static_cast<uint16_t>(keep);
       r->prev = l;
       r->next = l->next;
@@ -373,8 +389,8 @@ class CountedBTree {
         pos -= keep;
       }
     }
-    Move(l->v + pos + 1, l->v + pos, l->n - pos);
-    l->v[pos] = x;
+    Move(l->v() + pos + 1, l->v() + pos, l->n - pos);
+    l->v()[pos] = x;
     ++l->n;
     return true;
   }
@@ -384,8 +400,8 @@ class CountedBTree {
     if (node->leaf) {
       Leaf* l = static_cast<Leaf*>(node);
       const size_t pos = LeafLowerBound(l, x);
-      if (pos == l->n || Less()(x, l->v[pos])) return false;
-      Move(l->v + pos, l->v + pos + 1, l->n - pos - 1);
+      if (pos == l->n || Less()(x, l->v()[pos])) return false;
+      Move(l->v() + pos, l->v() + pos + 1, l->n - pos - 1);
       --l->n;
       return true;
     }
@@ -423,7 +439,7 @@ class CountedBTree {
         } else {
           last_ = l;
         }
-        delete r;
+        DeleteLeaf(r);
       } else {
         delete static_cast<Inner*>(right);
       }
@@ -446,8 +462,8 @@ class CountedBTree {
     if (to->leaf) {
       Leaf* t = static_cast<Leaf*>(to);
       Leaf* f = static_cast<Leaf*>(from);
-      Move(t->v + t->n, f->v, k);
-      Move(f->v, f->v + k, f->n - k);
+      Move(t->v() + t->n, f->v(), k);
+      Move(f->v(), f->v() + k, f->n - k);
     } else {
       Inner* t = static_cast<Inner*>(to);
       Inner* f = static_cast<Inner*>(from);
@@ -467,8 +483,8 @@ class CountedBTree {
     if (to->leaf) {
       Leaf* t = static_cast<Leaf*>(to);
       Leaf* f = static_cast<Leaf*>(from);
-      Move(t->v + k, t->v, t->n);
-      Move(t->v, f->v + src, k);
+      Move(t->v() + k, t->v(), t->n);
+      Move(t->v(), f->v() + src, k);
     } else {
       Inner* t = static_cast<Inner*>(to);
       Inner* f = static_cast<Inner*>(from);
