@@ -199,6 +199,10 @@ size_t ZsetStore::Rank(std::string_view member) const {
 }
 
 ZsetStore::Members::iterator ZsetStore::FindOrAdd(std::string_view member) {
+  // A name that fits a std::string's inline buffer costs no allocation to build: then hash
+  // and probe once.
+  static const size_t kInline = std::string().capacity();
+  if (member.size() <= kInline) return members_.try_emplace(std::string(member)).first;
   auto it = members_.find(member);
   if (it == members_.end()) it = members_.emplace(std::string(member), ZsetMember()).first;
   return it;
