@@ -199,6 +199,10 @@ size_t ZsetStore::Rank(std::string_view member) const {
 }
 
 ZsetStore::Members::iterator ZsetStore::FindOrAdd(std::string_view member) {
+  // A name that fits a std::string's inline buffer costs no allocation to build: then hash
+  // and probe once.
+  static const size_t kInline = std::string().capacity();
+  if (member.size() <= kInline) return members_.try_emplace(std::string(member)).first;
   auto it = members_.find(member);
   if (it == members_.end()) it = members_.emplace(std::string(member), ZsetMember()).first;
   return it;
@@ -289,15 +293,14 @@ void ZsetStore::Join(const ZsetStore& other, const CausalContext& my_cc,
 }
 
 size_t ZsetStore::MemoryBytes() const {
-  // Hash node (key, member, next, cached hash) + bucket, and a tree node (3 pointers,
-  // color, rank, item).
+  // Hash node (key, member, next, cached hash) + bucket, and the index's nodes.
   size_t n = members_.bucket_count() * sizeof(void*);
   for (const auto& [m, v] : members_) {
     n += sizeof(std::string) + sizeof(ZsetMember) + 2 * sizeof(void*);
     n += m.capacity() > 15 ? m.capacity() + 1 : 0;
     n += v.base.HeapBytes() + v.incr.HeapBytes();
   }
-  n += size() * (4 * sizeof(void*) + sizeof(Item));
+  if (index_) n += sizeof(Index) + index_->MemoryBytes();
   return n;
 }
 

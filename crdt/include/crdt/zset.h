@@ -27,11 +27,12 @@
 //   turns infinite steps (and results) into ZADDs, since a running sum that reached
 //   infinity would swallow every later step of its replica.
 //
-// The ordered index: every present member is in an order-statistic red-black tree keyed
-// by (score, member bytes), as Redis's skiplist: ranks, score and lex ranges are
-// O(log n). It is maintained incrementally by every mutator and join (only members whose
-// visible score changed move), and never encoded. Members live in a hash map whose nodes
-// are stable, so the tree points at their keys.
+// The ordered index: every present member is in a B+-tree with subtree counts
+// (CountedBTree) keyed by (score, member bytes), as Redis's skiplist: ranks, score and lex
+// ranges are O(log n), an insert reads 4-5 nodes at 1M members. It is maintained
+// incrementally by every mutator and join (only members whose visible score changed
+// move), and never encoded. Members live in a hash map whose nodes are stable, so the
+// index points at their keys.
 //
 // Join is the dot-store join of each member's register (DotFun) plus the counter's
 // pointwise max. Deltas are key-complete (a delta lists every member it touches).
@@ -49,10 +50,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include <ext/pb_ds/assoc_container.hpp>
-#include <ext/pb_ds/tree_policy.hpp>
-
 #include "crdt/causal_context.h"
+#include "crdt/counted_btree.h"
 #include "crdt/encoding.h"
 #include "crdt/lww_register.h"
 #include "crdt/pn_counter.h"
@@ -117,8 +116,7 @@ class ZsetStore {
       return *a.member < *b.member;
     }
   };
-  using Index = __gnu_pbds::tree<Item, __gnu_pbds::null_type, ItemLess, __gnu_pbds::rb_tree_tag,
-                                 __gnu_pbds::tree_order_statistics_node_update>;
+  using Index = CountedBTree<Item, ItemLess>;
 
   ZsetStore() = default;
   ZsetStore(const ZsetStore& other);

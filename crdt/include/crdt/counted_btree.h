@@ -1,0 +1,508 @@
+// CountedBTree: an ordered set of small trivially copyable values with ranks, as a B+-tree
+// whose inner nodes keep, per child, the child's smallest value and its number of values.
+// It is the ordered index of a sorted set (ZsetStore): ranks (ZRANK, ZRANGE by index,
+// ZREMRANGEBYRANK) come from the counts, score ranges from lower_bound.
+//
+//   inner node: n children, per child { smallest value, count of values, pointer }
+//   leaf:       n values in order, and its neighbours (leaves form a doubly linked list)
+//
+// A leaf holds up to kLeafCap values (64 of 16 bytes: one kilobyte), an inner node up to
+// kInnerCap children, so a million values are three or four levels: an insert or lookup
+// reads four or five nodes where a binary tree reads twenty, and the values a search
+// compares sit together in cache lines. Insert and erase are O(log n) node visits plus a
+// shift inside one leaf (at most kLeafCap values moved); a leaf below a quarter full is
+// merged with, or refilled from, a neighbour. A tree that is one leaf starts with room
+// for 4 values and doubles it as it fills (a three-member sorted set holds 88 bytes).
+//
+// The smallest value of every child is exact (not a mere bound): values may hold pointers
+// to data that dies with them (a sorted set's member names), so the tree never keeps a
+// copy of a value it no longer holds.
+//
+// Interface of __gnu_pbds's order-statistics tree where it overlaps (insert, erase,
+// lower_bound, find, order_of_key, find_by_order, bidirectional iteration; --end() is the
+// last value). Every modification invalidates all iterators.
+// REQUIRES: T trivially copyable; Less a strict weak order, stateless, and its
+// equivalence is equality for the values stored (a value is found by comparisons only).
+// Not thread-safe; not copyable, movable.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace crdt {
+
+template <typename T, typename Less, int kLeafCap = 64, int kInnerCap = 32>
+class CountedBTree {
+  static_assert(std::is_trivially_copyable_v<T>);
+  static_assert(kLeafCap >= 8 && kInnerCap >= 8);
+
+  struct Node {
+    bool leaf;
+    uint16_t n;    // values (leaf) or children (inner)
+    uint16_t cap;  // leaves: room for values (kLeafCap but in a lone small root leaf)
+  };
+  // The values follow the leaf in the same allocation.
+  struct Leaf : Node {
+    Leaf* prev;
+    Leaf* next;
+    T* v() { return reinterpret_cast<T*>(this + 1); }
+    const T* v() const { return reinterpret_cast<const T*>(this + 1); }
+  };
+  static_assert(alignof(T) <= alignof(Leaf) && sizeof(Leaf) % alignof(T) == 0);
+  struct Inner : Node {
+    T min[kInnerCap];         // smallest value of each child
+    size_t count[kInnerCap];  // values in each child
+    Node* kid[kInnerCap];
+  };
+
+ public:
+  class const_iterator {
+   public:
+    using iterator_category = std::bidirectional_iterator_tag;
+    using value_type = T;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const T*;
+    using reference = const T&;
+
+    const_iterator() = default;
+    reference operator*() const { return leaf_->v()[pos_]; }
+    pointer operator->() const { return &leaf_->v()[pos_]; }
+    const_iterator& operator++() {
+      if (++pos_ == leaf_->n) {
+        leaf_ = leaf_->next;
+        pos_ = 0;
+      }
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator old = *this;
+      ++*this;
+      return old;
+    }
+    const_iterator& operator--() {  // REQUIRES: not begin()
+      if (leaf_ == nullptr) {
+        leaf_ = tree_->last_;
+        pos_ = leaf_->n - 1;
+      } else if (pos_ == 0) {
+        leaf_ = leaf_->prev;
+        pos_ = leaf_->n - 1;
+      } else {
+        --pos_;
+      }
+      return *this;
+    }
+    const_iterator operator--(int) {
+      const_iterator old = *this;
+      --*this;
+      return old;
+    }
+    friend bool operator==(const const_iterator& a, const const_iterator& b) {
+      return a.leaf_ == b.leaf_ && a.pos_ == b.pos_;
+    }
+
+   private:
+    friend class CountedBTree;
+    const_iterator(const CountedBTree* tree, const Leaf* leaf, size_t pos)
+        : tree_(tree), leaf_(leaf), pos_(pos) {}
+    const CountedBTree* tree_ = nullptr;
+    const Leaf* leaf_ = nullptr;  // null: end()
+    size_t pos_ = 0;
+  };
+  using iterator = const_iterator;
+
+  CountedBTree() = default;
+  CountedBTree(const CountedBTree&) = delete;
+  CountedBTree& operator=(const CountedBTree&) = delete;
+  CountedBTree(CountedBTree&& other) noexcept { Swap(other); }
+  CountedBTree& operator=(CountedBTree&& other) noexcept {
+    if (this != &other) {
+      clear();
+      Swap(other);
+    }
+    return *this;
+  }
+  ~CountedBTree() { clear(); }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  void clear() {
+    if (root_ != nullptr) Free(root_);
+    root_ = nullptr;
+    first_ = last_ = nullptr;
+    size_ = 0;
+  }
+
+  const_iterator begin() const { return const_iterator(this, first_, 0); }
+  const_iterator end() const { return const_iterator(this, nullptr, 0); }
+
+  // Inserts x; returns false (and changes nothing) if an equivalent value is present.
+  bool insert(const T& x) {
+    if (root_ == nullptr) {
+      root_ = first_ = last_ = NewLeaf(kFirstLeafCap);
+    } else if (root_->leaf && root_->n == root_->cap && root_->cap < kLeafCap) {
+      // A lone leaf grows by doubling, so a small set holds a small node.
+      Leaf* old = static_cast<Leaf*>(root_);
+      Leaf* l = NewLeaf(std::min<size_t>(2 * size_t{old->cap}, kLeafCap));
+      Move(l->v(), old->v(), old->n);
+      l->n = old->n;
+      DeleteLeaf(old);
+      root_ = first_ = last_ = l;
+    }
+    Node* split = nullptr;
+    if (!Insert(root_, x, &split)) return false;
+    if (split != nullptr) {
+      Inner* r = NewInner();
+      r->n = 2;
+      r->kid[0] = root_;
+      r->kid[1] = split;
+      r->count[1] = Count(split);
+      r->count[0] = size_ + 1 - r->count[1];
+      r->min[0] = Min(root_);
+      r->min[1] = Min(split);
+      root_ = r;
+    }
+    ++size_;
+    return true;
+  }
+
+  // Erases the value equivalent to x; returns how many were erased (0 or 1).
+  size_t erase(const T& x) {
+    if (root_ == nullptr || !Erase(root_, x)) return 0;
+    --size_;
+    if (root_->leaf) {
+      if (root_->n == 0) clear();
+    } else if (root_->n == 1) {
+      Inner* old = static_cast<Inner*>(root_);
+      root_ = old->kid[0];
+      delete old;
+    }
+    return 1;
+  }
+
+  // First value not less than x.
+  const_iterator lower_bound(const T& x) const {
+    if (root_ == nullptr) return end();
+    const Node* node = root_;
+    while (!node->leaf) {
+      const Inner* in = static_cast<const Inner*>(node);
+      node = in->kid[ChildFor(in, x)];
+    }
+    const Leaf* l = static_cast<const Leaf*>(node);
+    const size_t pos = LeafLowerBound(l, x);
+    if (pos == l->n) return const_iterator(this, l->next, 0);
+    return const_iterator(this, l, pos);
+  }
+  const_iterator find(const T& x) const {
+    const_iterator it = lower_bound(x);
+    if (it == end() || Less()(x, *it)) return end();
+    return it;
+  }
+  // Number of values less than x.
+  size_t order_of_key(const T& x) const {
+    if (root_ == nullptr) return 0;
+    size_t rank = 0;
+    const Node* node = root_;
+    while (!node->leaf) {
+      const Inner* in = static_cast<const Inner*>(node);
+      const size_t c = ChildFor(in, x);
+      for (size_t i = 0; i < c; ++i) rank += in->count[i];
+      node = in->kid[c];
+    }
+    return rank + LeafLowerBound(static_cast<const Leaf*>(node), x);
+  }
+  // The value of rank k (0-based), or end() when k >= size().
+  const_iterator find_by_order(size_t k) const {
+    if (k >= size_) return end();
+    const Node* node = root_;
+    while (!node->leaf) {
+      const Inner* in = static_cast<const Inner*>(node);
+      size_t c = 0;
+      while (k >= in->count[c]) k -= in->count[c++];
+      node = in->kid[c];
+    }
+    return const_iterator(this, static_cast<const Leaf*>(node), k);
+  }
+
+  // Bytes of the nodes (leaves and inner nodes) this tree holds.
+  size_t MemoryBytes() const { return root_ == nullptr ? 0 : Bytes(root_); }
+
+ private:
+  static constexpr size_t kFirstLeafCap = 4;
+  static constexpr size_t kLeafMin = kLeafCap / 4;
+  static constexpr size_t kInnerMin = kInnerCap / 4;
+
+  static Leaf* NewLeaf(size_t cap) {
+    Leaf* l = new (::operator new(sizeof(Leaf) + cap * sizeof(T))) Leaf;
+    l->leaf = true;
+    l->n = 0;
+    l->cap = static_cast<uint16_t>(cap);
+    l->prev = l->next = nullptr;
+    return l;
+  }
+  static void DeleteLeaf(Leaf* l) { ::operator delete(l); }
+  static Inner* NewInner() {
+    Inner* in = new Inner;
+    in->leaf = false;
+    in->n = 0;
+    return in;
+  }
+  static void Free(Node* node) {
+    if (node->leaf) {
+      DeleteLeaf(static_cast<Leaf*>(node));
+      return;
+    }
+    Inner* in = static_cast<Inner*>(node);
+    for (size_t i = 0; i < in->n; ++i) Free(in->kid[i]);
+    delete in;
+  }
+  static size_t Bytes(const Node* node) {
+    if (node->leaf) return sizeof(Leaf) + node->cap * sizeof(T);
+    const Inner* in = static_cast<const Inner*>(node);
+    size_t n = sizeof(Inner);
+    for (size_t i = 0; i < in->n; ++i) n += Bytes(in->kid[i]);
+    return n;
+  }
+  void Swap(CountedBTree& o) {
+    std::swap(root_, o.root_);
+    std::swap(first_, o.first_);
+    std::swap(last_, o.last_);
+    std::swap(size_, o.size_);
+  }
+
+  static const T& Min(const Node* node) {
+    return node->leaf ? static_cast<const Leaf*>(node)->v()[0]
+                      : static_cast<const Inner*>(node)->min[0];
+  }
+  static size_t Count(const Node* node) {
+    if (node->leaf) return node->n;
+    const Inner* in = static_cast<const Inner*>(node);
+    size_t n = 0;
+    for (size_t i = 0; i < in->n; ++i) n += in->count[i];
+    return n;
+  }
+  // The child whose range holds x: the last child whose smallest value is <= x (child 0
+  // when x is below every child).
+  static size_t ChildFor(const Inner* in, const T& x) {
+    size_t lo = 1, hi = in->n;  // first child in [1, n) whose min > x
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (Less()(x, in->min[mid])) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return lo - 1;
+  }
+  static size_t LeafLowerBound(const Leaf* l, const T& x) {
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (Less()(l->v()[mid], x)) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+  // Moves values [from, from + n) of an array of T (memmove: ranges may overlap).
+  static void Move(T* dst, const T* src, size_t n) { std::memmove(dst, src, n * sizeof(T)); }
+  template <typename U>
+  static void MoveRaw(U* dst, const U* src, size_t n) {
+    std::memmove(dst, src, n * sizeof(U));
+  }
+
+  // Inserts x under node; on a split, *split is the new right sibling of node.
+  bool Insert(Node* node, const T& x, Node** split) {
+    if (node->leaf) return LeafInsert(static_cast<Leaf*>(node), x, split);
+    Inner* in = static_cast<Inner*>(node);
+    const size_t c = ChildFor(in, x);
+    Node* kid_split = nullptr;
+    if (!Insert(in->kid[c], x, &kid_split)) return false;
+    if (Less()(x, in->min[c])) in->min[c] = x;
+    if (kid_split == nullptr) {
+      ++in->count[c];
+      return true;
+    }
+    const size_t right = Count(kid_split);
+    const size_t total = in->count[c] + 1;
+    if (in->n < kInnerCap) {
+      InnerPut(in, c + 1, kid_split, right);
+      in->count[c] = total - right;
+      return true;
+    }
+    // Split this inner node in halves, then put the new child into its half.
+    Inner* r = NewInner();
+    const size_t keep = kInnerCap / 2;
+    r->n = static_cast<uint16_t>(kInnerCap - keep);
+    MoveRaw(r->min, in->min + keep, r->n);
+    MoveRaw(r->count, in->count + keep, r->n);
+    MoveRaw(r->kid, in->kid + keep, r->n);
+    in->n = static_cast<uint16_t>(keep);
+    if (c < keep) {
+      in->count[c] = total - right;
+      InnerPut(in, c + 1, kid_split, right);
+    } else {
+      r->count[c - keep] = total - right;
+      InnerPut(r, c + 1 - keep, kid_split, right);
+    }
+    *split = r;
+    return true;
+  }
+  static void InnerPut(Inner* in, size_t at, Node* kid, size_t count) {
+    const size_t tail = in->n - at;
+    MoveRaw(in->min + at + 1, in->min + at, tail);
+    MoveRaw(in->count + at + 1, in->count + at, tail);
+    MoveRaw(in->kid + at + 1, in->kid + at, tail);
+    in->min[at] = Min(kid);
+    in->count[at] = count;
+    in->kid[at] = kid;
+    ++in->n;
+  }
+  bool LeafInsert(Leaf* l, const T& x, Node** split) {
+    size_t pos = LeafLowerBound(l, x);
+    if (pos < l->n && !Less()(x, l->v()[pos])) return false;
+    if (l->n == l->cap) {  // a full-size leaf (insert grows a small lone one first)
+      Leaf* r = NewLeaf(kLeafCap);
+      const size_t keep = kLeafCap / 2;
+      r->n = static_cast<uint16_t>(kLeafCap - keep);
+      Move(r->v(), l->v() + keep, r->n);
+      l->n = static_cast<uint16_t>(keep);
+      r->prev = l;
+      r->next = l->next;
+      if (l->next != nullptr) {
+        l->next->prev = r;
+      } else {
+        last_ = r;
+      }
+      l->next = r;
+      *split = r;
+      if (pos > keep) {
+        l = r;
+        pos -= keep;
+      }
+    }
+    Move(l->v() + pos + 1, l->v() + pos, l->n - pos);
+    l->v()[pos] = x;
+    ++l->n;
+    return true;
+  }
+
+  // Erases x under node; the caller repairs node if it falls below its minimum.
+  bool Erase(Node* node, const T& x) {
+    if (node->leaf) {
+      Leaf* l = static_cast<Leaf*>(node);
+      const size_t pos = LeafLowerBound(l, x);
+      if (pos == l->n || Less()(x, l->v()[pos])) return false;
+      Move(l->v() + pos, l->v() + pos + 1, l->n - pos - 1);
+      --l->n;
+      return true;
+    }
+    Inner* in = static_cast<Inner*>(node);
+    const size_t c = ChildFor(in, x);
+    Node* kid = in->kid[c];
+    if (!Erase(kid, x)) return false;
+    --in->count[c];
+    if (kid->n > 0) in->min[c] = Min(kid);
+    if (kid->n < (kid->leaf ? kLeafMin : kInnerMin) && in->n > 1) Repair(in, c);
+    return true;
+  }
+  // Child c of in is below its minimum: merge it with a neighbour, or take values from
+  // the neighbour so both end at least half full.
+  void Repair(Inner* in, size_t c) {
+    const size_t a = c + 1 < in->n ? c : c - 1;  // merge or balance children a and a + 1
+    Node* left = in->kid[a];
+    Node* right = in->kid[a + 1];
+    const size_t cap = left->leaf ? kLeafCap : kInnerCap;
+    if (left->n + right->n <= cap) {
+      Append(left, right, right->n);
+      in->count[a] += in->count[a + 1];
+      if (left->n > 0) in->min[a] = Min(left);
+      const size_t tail = in->n - a - 2;
+      MoveRaw(in->min + a + 1, in->min + a + 2, tail);
+      MoveRaw(in->count + a + 1, in->count + a + 2, tail);
+      MoveRaw(in->kid + a + 1, in->kid + a + 2, tail);
+      --in->n;
+      if (left->leaf) {
+        Leaf* r = static_cast<Leaf*>(right);
+        Leaf* l = static_cast<Leaf*>(left);
+        l->next = r->next;
+        if (r->next != nullptr) {
+          r->next->prev = l;
+        } else {
+          last_ = l;
+        }
+        DeleteLeaf(r);
+      } else {
+        delete static_cast<Inner*>(right);
+      }
+      return;
+    }
+    const size_t half = (left->n + right->n) / 2;
+    if (left->n < half) {
+      Append(left, right, half - left->n);
+    } else {
+      Prepend(right, left, left->n - half);
+    }
+    in->min[a] = Min(left);
+    in->min[a + 1] = Min(right);
+    const size_t total = in->count[a] + in->count[a + 1];
+    in->count[a] = Count(left);
+    in->count[a + 1] = total - in->count[a];
+  }
+  // Moves the first k entries of `from` to the end of `to` (same kind, room for them).
+  static void Append(Node* to, Node* from, size_t k) {
+    if (to->leaf) {
+      Leaf* t = static_cast<Leaf*>(to);
+      Leaf* f = static_cast<Leaf*>(from);
+      Move(t->v() + t->n, f->v(), k);
+      Move(f->v(), f->v() + k, f->n - k);
+    } else {
+      Inner* t = static_cast<Inner*>(to);
+      Inner* f = static_cast<Inner*>(from);
+      MoveRaw(t->min + t->n, f->min, k);
+      MoveRaw(t->count + t->n, f->count, k);
+      MoveRaw(t->kid + t->n, f->kid, k);
+      MoveRaw(f->min, f->min + k, f->n - k);
+      MoveRaw(f->count, f->count + k, f->n - k);
+      MoveRaw(f->kid, f->kid + k, f->n - k);
+    }
+    to->n = static_cast<uint16_t>(to->n + k);
+    from->n = static_cast<uint16_t>(from->n - k);
+  }
+  // Moves the last k entries of `from` to the front of `to`.
+  static void Prepend(Node* to, Node* from, size_t k) {
+    const size_t src = from->n - k;
+    if (to->leaf) {
+      Leaf* t = static_cast<Leaf*>(to);
+      Leaf* f = static_cast<Leaf*>(from);
+      Move(t->v() + k, t->v(), t->n);
+      Move(t->v(), f->v() + src, k);
+    } else {
+      Inner* t = static_cast<Inner*>(to);
+      Inner* f = static_cast<Inner*>(from);
+      MoveRaw(t->min + k, t->min, t->n);
+      MoveRaw(t->count + k, t->count, t->n);
+      MoveRaw(t->kid + k, t->kid, t->n);
+      MoveRaw(t->min, f->min + src, k);
+      MoveRaw(t->count, f->count + src, k);
+      MoveRaw(t->kid, f->kid + src, k);
+    }
+    to->n = static_cast<uint16_t>(to->n + k);
+    from->n = static_cast<uint16_t>(src);
+  }
+
+  Node* root_ = nullptr;
+  Leaf* first_ = nullptr;
+  Leaf* last_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace crdt
