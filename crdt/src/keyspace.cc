@@ -85,8 +85,8 @@ bool ParseLongDouble(std::string_view s, long double* out) {
   return true;
 }
 
-std::optional<std::string> KeyValue::StringValue() const {
-  std::optional<std::string> base = str.Value();
+std::optional<std::string> WithFloatIncrements(std::optional<std::string> base,
+                                               const FloatCounter& fc) {
   if (!fc.Live()) return base;
   long double b = 0;
   if (base && !ParseLongDouble(*base, &b)) return base;
@@ -95,10 +95,26 @@ std::optional<std::string> KeyValue::StringValue() const {
   return FormatLongDouble(v);
 }
 
+IncrStatus IntegerStepOnFloats(const std::optional<std::string>& visible, int64_t by,
+                               int64_t* next) {
+  int64_t whole = 0;
+  if (!visible || !ParseRedisInteger(*visible, &whole)) return IncrStatus::kNotInteger;
+  if (__builtin_add_overflow(whole, by, next) || *next > PnCounter::kBound ||
+      *next < -PnCounter::kBound) {
+    return IncrStatus::kOutOfRange;
+  }
+  return IncrStatus::kOk;
+}
+
+std::optional<std::string> KeyValue::StringValue() const {
+  return WithFloatIncrements(str.Value(), fc);
+}
+
 KeyValue::Parts16 KeyValue::Parts() const {
   Parts16 parts = 0;
   if (!bc.empty()) parts |= kPartBoundedCounter;
   if (!fc.empty()) parts |= kPartFloatCounter;
+  if (hash.HasFloats()) parts |= kPartHashFloat;
   if (!zset.Empty()) parts |= kPartZset;
   if (!hll.Empty()) parts |= kPartHll;
   if (!list.Empty()) parts |= kPartList;
@@ -116,6 +132,7 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
   if (parts & kPartHll) hll.Encode(enc);
   if (parts & kPartList) list.Encode(enc);
   if (parts & kPartFloatCounter) fc.Encode(enc);
+  if (parts & kPartHashFloat) hash.EncodeFloats(enc);
 }
 
 bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
@@ -126,7 +143,8 @@ bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
     return (parts & bit) == 0 || value.Decode(dec);
   };
   return part(bc, kPartBoundedCounter) && part(expiry, kPartExpiry) && part(zset, kPartZset) &&
-         part(hll, kPartHll) && part(list, kPartList) && part(fc, kPartFloatCounter);
+         part(hll, kPartHll) && part(list, kPartList) && part(fc, kPartFloatCounter) &&
+         ((parts & kPartHashFloat) == 0 || hash.DecodeFloats(dec));  // hash.Decode cleared them
 }
 
 namespace {
@@ -383,15 +401,10 @@ void Keyspace::Set(std::string_view key, std::string_view value, int64_t timesta
 
 IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta) {
   KeyValue& v = Slot(key);
-  if (v.fc.Live()) {
-    // The value has INCRBYFLOAT increments: when it reads as an integer, the step joins
-    // them (a long double holds every integer of the 59-bit counter range exactly).
-    std::optional<std::string> visible = v.StringValue();
-    int64_t whole = 0, next = 0;
-    if (!visible || !ParseRedisInteger(*visible, &whole)) return IncrStatus::kNotInteger;
-    if (__builtin_add_overflow(whole, by, &next) || next > PnCounter::kBound ||
-        next < -PnCounter::kBound) {
-      return IncrStatus::kOutOfRange;
+  if (v.fc.Live()) {  // the value has INCRBYFLOAT increments
+    int64_t next = 0;
+    if (IncrStatus s = IntegerStepOnFloats(v.StringValue(), by, &next); s != IncrStatus::kOk) {
+      return s;
     }
     if (by != 0) {  // the engine records no effect for a zero step
       v.fc.IncrementAs(self_, static_cast<long double>(by),
@@ -407,22 +420,38 @@ IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value
   return s;
 }
 
+namespace {
+
+// Whether INCRBYFLOAT `by` applies to a value that shows `visible` (Redis's checks).
+FloatStatus FloatStep(const std::optional<std::string>& visible, long double by) {
+  long double now = 0;
+  if (visible && !ParseLongDouble(*visible, &now)) return FloatStatus::kNotFloat;
+  return std::isfinite(now + by) ? FloatStatus::kOk : FloatStatus::kNanOrInfinity;
+}
+
+}  // namespace
+
 FloatStatus Keyspace::IncrByFloat(std::string_view key, long double by, std::string* new_value,
                                   Keyspace* delta) {
   KeyValue& v = Slot(key);
-  std::optional<std::string> visible = v.StringValue();
-  long double now = 0;
-  if (visible && !ParseLongDouble(*visible, &now)) {
+  if (FloatStatus s = FloatStep(v.StringValue(), by); s != FloatStatus::kOk) {
     DropIfEmpty(key);
-    return FloatStatus::kNotFloat;
-  }
-  long double next = now + by;
-  if (!std::isfinite(next)) {
-    DropIfEmpty(key);
-    return FloatStatus::kNanOrInfinity;
+    return s;
   }
   v.fc.IncrementAs(self_, by, delta ? &DeltaSlot(delta, key).fc : nullptr);
   if (new_value) *new_value = *v.StringValue();
+  return FloatStatus::kOk;
+}
+
+FloatStatus Keyspace::HIncrByFloat(std::string_view key, std::string_view field, long double by,
+                                   std::string* new_value, Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  if (FloatStatus s = FloatStep(v.hash.Get(field), by); s != FloatStatus::kOk) {
+    DropIfEmpty(key);
+    return s;
+  }
+  v.hash.IncrementFloat(field, by, self_, delta ? &DeltaSlot(delta, key).hash : nullptr);
+  if (new_value) *new_value = *v.hash.Get(field);
   return FloatStatus::kOk;
 }
 
@@ -746,8 +775,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
   bool delta = false;
   KeyValue::Parts16 parts = 0;
   uint64_t n = 0;
-  if (!GetHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4))
-    return fail("bad keyspace header");
+  if (!GetHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4)) return fail("bad keyspace header");
   if (!delta) {
     // A full state: its join also visits the keys it does not list (rare: full syncs).
     std::optional<Keyspace> other = Decode(bytes, self_, error);
