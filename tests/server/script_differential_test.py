@@ -40,6 +40,8 @@ CASES = [
     [["EVAL", "return redis.status_reply('A B')", "0"]],
     [["EVAL", "return redis.error_reply('oops')", "0"]],
     [["EVAL", "return redis.error_reply('-X y')", "0"]],
+    [["EVAL", "return redis.error_reply('MY err')", "0"]],
+    [["EVAL", "return redis.error_reply('my err')", "0"]],
     [["EVAL", "return redis.error_reply('')", "0"]],
     [["EVAL", "return tostring(1e20)", "0"]],
     [["EVAL", "return tostring(3.7)", "0"]],
