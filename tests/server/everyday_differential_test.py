@@ -96,7 +96,6 @@ CASES = [
     [["SET","k","v","EXAT","4000000000"],["EXPIRETIME","k"],["PEXPIRETIME","k"]],
     [["SET","k","v","PXAT","4000000000000"],["PEXPIRETIME","k"]],
     [["SET","k","v","EX","9223372036854775807"]],
-    [["SET","k","v","EX","9223372036854775"]],
     [["SET","k","v","PX","9223372036854775807"]],
     [["SET","k","v","GET"],["SET","k","w","GET"],["SET","k","x","NX","GET"],["SET","k","y","XX","GET"],["GET","k"]],
     [["SADD","s","a"],["SET","s","v","GET"]],
@@ -244,19 +243,11 @@ CASES = [
 
 
 class EverydayVsRedis(scripts.ScriptsVsRedis):
-    def test_every_case_gives_the_same_replies(self):
-        for i, case in enumerate(CASES):
-            with self.subTest(case=i, first=case[0][:2]):
-                replies = []
-                for port in (self.redis_port, self.aasim_port):
-                    c = scripts.Resp(port)
-                    try:
-                        c.call("FLUSHALL")
-                        replies.append([c.call(*argv) for argv in case])
-                    finally:
-                        c.close()
-                self.assertEqual(replies[0], replies[1], "redis-server vs aasim for %r" % case)
+    def reset(self, c):
+        c.call("FLUSHALL")
 
+    def test_every_case_gives_the_same_replies(self):
+        self.check(CASES)
 
 if __name__ == "__main__":
     unittest.main()
