@@ -110,7 +110,7 @@ class SemanticsModel {
     op.by = by;
     op.index = ++incr_count_[who][o];
     // Its delta carries who's slot of the counter, with the part of it who knows cancelled.
-    op.cut = CancelKnowledge(who, o)[who];
+    op.cut = KnownCancelled(who, o)[who];
     return Commit(std::move(op));
   }
   // DEL of a string value / HDEL / register clear / counter reset.
@@ -402,8 +402,16 @@ class SemanticsModel {
   // What a counter's slots at `who` say, per origin: increments up to this index are known
   // (prefix_) or known cancelled (cuts carried by the resets and increments who knows).
   std::vector<int> CancelKnowledge(int who, const Obj& o) const {
+    std::vector<int> v = KnownCancelled(who, o);
+    if (auto it = prefix_[who].find(o); it != prefix_[who].end()) {
+      for (int w = 0; w < replicas_; ++w) v[w] = std::max(v[w], it->second[w]);
+    }
+    return v;
+  }
+  // The cancelled part alone: per origin, the increments up to this index some reset or
+  // cut that `who` knows cancelled.
+  std::vector<int> KnownCancelled(int who, const Obj& o) const {
     std::vector<int> v(replicas_, 0);
-    if (auto it = prefix_[who].find(o); it != prefix_[who].end()) v = it->second;
     for (int id : known_[who]) {
       const Op& x = ops_[id];
       for (const auto& [obj, prefix] : x.resets) {
