@@ -86,8 +86,8 @@ bool ParseLongDouble(std::string_view s, long double* out) {
   return true;
 }
 
-std::optional<std::string> KeyValue::StringValue() const {
-  std::optional<std::string> base = str.Value();
+std::optional<std::string> WithFloatIncrements(std::optional<std::string> base,
+                                               const FloatCounter& fc) {
   if (!fc.Live()) return base;
   long double b = 0;
   if (base && !ParseLongDouble(*base, &b)) return base;
@@ -96,10 +96,25 @@ std::optional<std::string> KeyValue::StringValue() const {
   return FormatLongDouble(v);
 }
 
+IncrStatus IntegerStepOnFloats(const std::optional<std::string>& visible, int64_t by,
+                               int64_t* next) {
+  int64_t whole = 0;
+  if (!visible || !ParseRedisInteger(*visible, &whole)) return IncrStatus::kNotInteger;
+  const Int128 sum = Int128(whole) + by;
+  if (!PnCounter::Admits(whole, sum)) return IncrStatus::kOutOfRange;
+  *next = static_cast<int64_t>(sum);  // Admits: it fits
+  return IncrStatus::kOk;
+}
+
+std::optional<std::string> KeyValue::StringValue() const {
+  return WithFloatIncrements(str.Value(), fc);
+}
+
 KeyValue::Parts16 KeyValue::Parts() const {
   Parts16 parts = 0;
   if (!bc.empty()) parts |= kPartBoundedCounter;
   if (!fc.empty()) parts |= kPartFloatCounter;
+  if (hash.HasFloats()) parts |= kPartHashFloat;
   if (!zset.Empty()) parts |= kPartZset;
   if (!hll.Empty()) parts |= kPartHll;
   if (!list.Empty()) parts |= kPartList;
@@ -117,6 +132,7 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
   if (parts & kPartHll) hll.Encode(enc);
   if (parts & kPartList) list.Encode(enc);
   if (parts & kPartFloatCounter) fc.Encode(enc);
+  if (parts & kPartHashFloat) hash.EncodeFloats(enc);
 }
 
 bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
@@ -137,21 +153,20 @@ bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
   };
   return part(bc, kPartBoundedCounter) && part(expiry, kPartExpiry) &&
          heavy_part(zset, kPartZset) && part(hll, kPartHll) && heavy_part(list, kPartList) &&
-         part(fc, kPartFloatCounter);
+         part(fc, kPartFloatCounter) &&
+         ((parts & kPartHashFloat) == 0 || hash.DecodeFloats(dec));  // hash.Decode cleared them
 }
-
-namespace {
 
 // The keyspace header: bit 0 key-complete, then the optional parts (KeyValue::Part); parts
 // 8 to 15 in a second byte, present (and non-zero) iff the first has kPartsMore.
-void PutHeader(Encoder* enc, bool complete, KeyValue::Parts16 parts) {
+void Keyspace::PutHeader(Encoder* enc, bool complete, KeyValue::Parts16 parts) {
   const uint8_t high = static_cast<uint8_t>(parts >> 8);
   enc->PutByte(static_cast<uint8_t>((complete ? 1 : 0) | (parts & 0xff) |
                                     (high != 0 ? KeyValue::kPartsMore : 0)));
   if (high != 0) enc->PutByte(high);
 }
 
-bool GetHeader(Decoder* dec, bool* complete, KeyValue::Parts16* parts) {
+bool Keyspace::GetHeader(Decoder* dec, bool* complete, KeyValue::Parts16* parts) {
   uint8_t low = 0;
   uint8_t high = 0;
   if (!dec->GetByte(&low)) return false;
@@ -163,6 +178,8 @@ bool GetHeader(Decoder* dec, bool* complete, KeyValue::Parts16* parts) {
   *parts = all;
   return true;
 }
+
+namespace {
 
 // Every dot must lie inside the context, or merges could resurrect or lose data.
 bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
@@ -408,14 +425,11 @@ void Keyspace::Set(std::string_view key, std::string_view value, int64_t timesta
 
 IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta) {
   KeyValue& v = Slot(key);
-  if (v.fc.Live()) {
-    // The value has INCRBYFLOAT increments: when it reads as an integer, the step joins
-    // them (a long double holds every integer of the 59-bit counter range exactly).
-    std::optional<std::string> visible = v.StringValue();
-    int64_t whole = 0;
-    if (!visible || !ParseRedisInteger(*visible, &whole)) return IncrStatus::kNotInteger;
-    const Int128 next = Int128(whole) + by;
-    if (!PnCounter::Admits(whole, next)) return IncrStatus::kOutOfRange;
+  if (v.fc.Live()) {  // the value has INCRBYFLOAT increments
+    int64_t next = 0;
+    if (IncrStatus s = IntegerStepOnFloats(v.StringValue(), by, &next); s != IncrStatus::kOk) {
+      return s;
+    }
     if (by == 0) {  // a zero step is live (pn_counter.h): it goes to the integer counter
       if (!v.str.counter.AddAs(self_, 0, delta ? &DeltaSlot(delta, key).str.counter : nullptr)) {
         return IncrStatus::kOutOfRange;
@@ -424,7 +438,7 @@ IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value
       v.fc.IncrementAs(self_, static_cast<long double>(by),
                        delta ? &DeltaSlot(delta, key).fc : nullptr);
     }
-    if (new_value) *new_value = static_cast<int64_t>(next);
+    if (new_value) *new_value = next;
     return IncrStatus::kOk;
   }
   StringValueStore scratch;
@@ -434,22 +448,38 @@ IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value
   return s;
 }
 
+namespace {
+
+// Whether INCRBYFLOAT `by` applies to a value that shows `visible` (Redis's checks).
+FloatStatus FloatStep(const std::optional<std::string>& visible, long double by) {
+  long double now = 0;
+  if (visible && !ParseLongDouble(*visible, &now)) return FloatStatus::kNotFloat;
+  return std::isfinite(now + by) ? FloatStatus::kOk : FloatStatus::kNanOrInfinity;
+}
+
+}  // namespace
+
 FloatStatus Keyspace::IncrByFloat(std::string_view key, long double by, std::string* new_value,
                                   Keyspace* delta) {
   KeyValue& v = Slot(key);
-  std::optional<std::string> visible = v.StringValue();
-  long double now = 0;
-  if (visible && !ParseLongDouble(*visible, &now)) {
+  if (FloatStatus s = FloatStep(v.StringValue(), by); s != FloatStatus::kOk) {
     DropIfEmpty(key);
-    return FloatStatus::kNotFloat;
-  }
-  long double next = now + by;
-  if (!std::isfinite(next)) {
-    DropIfEmpty(key);
-    return FloatStatus::kNanOrInfinity;
+    return s;
   }
   v.fc.IncrementAs(self_, by, delta ? &DeltaSlot(delta, key).fc : nullptr);
   if (new_value) *new_value = *v.StringValue();
+  return FloatStatus::kOk;
+}
+
+FloatStatus Keyspace::HIncrByFloat(std::string_view key, std::string_view field, long double by,
+                                   std::string* new_value, Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  if (FloatStatus s = FloatStep(v.hash.Get(field), by); s != FloatStatus::kOk) {
+    DropIfEmpty(key);
+    return s;
+  }
+  v.hash.IncrementFloat(field, by, self_, delta ? &DeltaSlot(delta, key).hash : nullptr);
+  if (new_value) *new_value = *v.hash.Get(field);
   return FloatStatus::kOk;
 }
 

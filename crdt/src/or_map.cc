@@ -1,10 +1,16 @@
 #include "crdt/or_map.h"
 
+#include "crdt/keyspace.h"  // WithFloatIncrements, IntegerStepOnFloats: the texts of INCRBYFLOAT
+
 namespace crdt {
 
 size_t HashStore::size() const {
   size_t n = 0;
-  for (const auto& [f, v] : fields_) n += v.Present() ? 1 : 0;
+  for (const auto& [f, v] : fields_) n += v.Present() || FloatLive(f) ? 1 : 0;
+  for (const auto& [f, fc] : floats_) {
+    const StringValueStore* v = Find(f);
+    n += fc.Live() && !(v && v->Present()) ? 1 : 0;
+  }
   return n;
 }
 
@@ -12,7 +18,15 @@ bool HashStore::empty() const {
   for (const auto& [f, v] : fields_) {
     if (v.Present()) return false;
   }
+  for (const auto& [f, fc] : floats_) {
+    if (fc.Live()) return false;
+  }
   return true;
+}
+
+bool HashStore::FloatLive(std::string_view field) const {
+  auto it = floats_.find(field);
+  return it != floats_.end() && it->second.Live();
 }
 
 const StringValueStore* HashStore::Find(std::string_view field) const {
@@ -22,13 +36,32 @@ const StringValueStore* HashStore::Find(std::string_view field) const {
 
 std::optional<std::string> HashStore::Get(std::string_view field) const {
   const StringValueStore* v = Find(field);
-  return v ? v->Value() : std::nullopt;
+  std::optional<std::string> base = v ? v->Value() : std::nullopt;
+  auto it = floats_.find(field);
+  return it == floats_.end() ? base : WithFloatIncrements(std::move(base), it->second);
 }
 
 std::vector<std::pair<std::string, std::string>> HashStore::Items() const {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [f, v] : fields_) {
-    if (auto s = v.Value()) out.emplace_back(f, std::move(*s));
+  if (floats_.empty()) {
+    for (const auto& [f, v] : fields_) {
+      if (auto s = v.Value()) out.emplace_back(f, std::move(*s));
+    }
+    return out;
+  }
+  // Walk both sorted maps: a field may have a value part, a float counter or both.
+  auto it = fields_.begin();
+  auto jt = floats_.begin();
+  while (it != fields_.end() || jt != floats_.end()) {
+    const bool value_part = jt == floats_.end() || (it != fields_.end() && it->first <= jt->first);
+    const std::string& f = value_part ? it->first : jt->first;
+    if (auto s = Get(f)) out.emplace_back(f, std::move(*s));
+    if (value_part && jt != floats_.end() && jt->first == it->first) ++jt;
+    if (value_part) {
+      ++it;
+    } else {
+      ++jt;
+    }
   }
   return out;
 }
@@ -40,23 +73,61 @@ StringValueStore& HashStore::Touch(HashStore* delta, std::string_view field) {
   return it->second;
 }
 
+FloatCounter& HashStore::TouchFloat(HashStore* delta, std::string_view field) {
+  auto it = delta->floats_.find(field);
+  if (it == delta->floats_.end())
+    it = delta->floats_.emplace(std::string(field), FloatCounter()).first;
+  return it->second;
+}
+
+void HashStore::ResetFloat(std::string_view field, HashStore* delta) {
+  auto it = floats_.find(field);
+  if (it != floats_.end()) it->second.ResetInto(delta ? &TouchFloat(delta, field) : nullptr);
+}
+
+void HashStore::IncrementFloat(std::string_view field, long double by, ReplicaId r,
+                               HashStore* delta) {
+  auto it = floats_.find(field);
+  if (it == floats_.end()) it = floats_.emplace(std::string(field), FloatCounter()).first;
+  it->second.IncrementAs(r, by, delta ? &TouchFloat(delta, field) : nullptr);
+}
+
 bool HashStore::Set(std::string_view field, std::string_view value, ReplicaId r,
                     int64_t timestamp_us, CausalContext* cc, HashStore* delta,
                     CausalContext* delta_cc) {
   auto it = fields_.find(field);
   if (it == fields_.end()) it = fields_.emplace(std::string(field), StringValueStore()).first;
-  bool was = it->second.Present();
+  bool was = it->second.Present() || FloatLive(field);
   it->second.Assign(r, timestamp_us, value, cc, delta ? &Touch(delta, field) : nullptr, delta_cc);
+  ResetFloat(field, delta);
   return !was;
 }
 
 IncrStatus HashStore::IncrBy(std::string_view field, int64_t by, ReplicaId r, int64_t* new_value,
                              HashStore* delta) {
+  const bool floats = FloatLive(field);
+  if (floats) {
+    int64_t next = 0;
+    IncrStatus s = IntegerStepOnFloats(Get(field), by, &next);
+    if (s != IncrStatus::kOk) return s;
+    if (new_value) *new_value = next;
+    if (by != 0) {
+      IncrementFloat(field, static_cast<long double>(by), r, delta);
+      return s;
+    }
+  }
+  // An integer step; or a zero step on a field with float increments, which is live
+  // (pn_counter.h) and so goes to the integer counter, as on a string.
   auto it = fields_.find(field);
   bool created = it == fields_.end();
   if (created) it = fields_.emplace(std::string(field), StringValueStore()).first;
   StringValueStore scratch;
-  IncrStatus s = it->second.Increment(r, by, new_value, delta ? &scratch : nullptr);
+  IncrStatus s = IncrStatus::kOk;
+  if (!floats) {
+    s = it->second.Increment(r, by, new_value, delta ? &scratch : nullptr);
+  } else if (!it->second.counter.AddAs(r, 0, delta ? &scratch.counter : nullptr)) {
+    s = IncrStatus::kOutOfRange;
+  }
   if (s != IncrStatus::kOk) {
     if (created) fields_.erase(it);
     return s;
@@ -67,27 +138,35 @@ IncrStatus HashStore::IncrBy(std::string_view field, int64_t by, ReplicaId r, in
 
 bool HashStore::Del(std::string_view field, HashStore* delta, CausalContext* delta_cc) {
   auto it = fields_.find(field);
-  if (it == fields_.end() || !it->second.Present()) return false;
-  it->second.Clear(delta ? &Touch(delta, field) : nullptr, delta_cc);
-  if (it->second.Empty()) fields_.erase(it);
+  const bool value_part = it != fields_.end() && it->second.Present();
+  if (!value_part && !FloatLive(field)) return false;
+  if (value_part) {
+    it->second.Clear(delta ? &Touch(delta, field) : nullptr, delta_cc);
+    if (it->second.Empty()) fields_.erase(it);
+  }
+  ResetFloat(field, delta);
   return true;
 }
 
 size_t HashStore::Clear(HashStore* delta, CausalContext* delta_cc) {
-  size_t n = 0;
+  size_t n = size();
   for (auto it = fields_.begin(); it != fields_.end();) {
-    if (it->second.Present()) {
-      ++n;
+    if (it->second.Present())
       it->second.Clear(delta ? &Touch(delta, it->first) : nullptr, delta_cc);
-    }
     it = it->second.Empty() ? fields_.erase(it) : std::next(it);
   }
+  for (auto& [f, fc] : floats_) fc.ResetInto(delta ? &TouchFloat(delta, f) : nullptr);
   return n;
 }
 
 void HashStore::Join(const HashStore& other, const CausalContext& my_cc,
                      const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   if (this == &other) return;
+  for (const auto& [f, fc] : other.floats_) {  // outside the causal context: a pointwise max
+    auto ft = floats_.find(f);
+    if (ft == floats_.end()) ft = floats_.emplace(f, FloatCounter()).first;
+    ft->second.Merge(fc);
+  }
   static const StringValueStore kEmpty{};
   if (other_complete) {
     for (const auto& [f, v] : other.fields_) {
@@ -123,6 +202,10 @@ size_t HashStore::HeapBytes() const {
   for (const auto& [f, v] : fields_) {
     n += 48 + sizeof(StringValueStore) + (f.capacity() > 15 ? f.capacity() + 1 : 0) + v.HeapBytes();
   }
+  for (const auto& [f, fc] : floats_) {
+    n += 48 + sizeof(FloatCounter) + (f.capacity() > 15 ? f.capacity() + 1 : 0) +
+         fc.slots().capacity() * sizeof(FloatCounter::Slot);
+  }
   return n;
 }
 
@@ -136,6 +219,7 @@ void HashStore::Encode(Encoder* enc) const {
 
 bool HashStore::Decode(Decoder* dec) {
   fields_.clear();
+  floats_.clear();
   uint64_t n = 0;
   if (!dec->GetCount(&n, 3)) return false;
   for (uint64_t i = 0; i < n; ++i) {
@@ -151,7 +235,34 @@ bool HashStore::Decode(Decoder* dec) {
   return true;
 }
 
+void HashStore::EncodeFloats(Encoder* enc) const {
+  enc->PutVarint(floats_.size());
+  for (const auto& [f, fc] : floats_) {
+    enc->PutBytes(f);
+    fc.Encode(enc);
+  }
+}
+
+bool HashStore::DecodeFloats(Decoder* dec) {
+  floats_.clear();
+  uint64_t n = 0;
+  if (!dec->GetCount(&n, 2)) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view f;
+    FloatCounter fc;
+    if (!dec->GetBytes(&f)) return false;
+    if (!floats_.empty() && !(floats_.rbegin()->first < f)) {
+      return dec->Fail("hash float counters not sorted");
+    }
+    if (!fc.Decode(dec)) return dec->Fail("bad hash float counter");
+    if (fc.empty()) return dec->Fail("hash float counter without slots");
+    floats_.emplace_hint(floats_.end(), std::string(f), std::move(fc));
+  }
+  return true;
+}
+
 bool operator==(const HashStore& a, const HashStore& b) {
+  if (a.floats_ != b.floats_) return false;
   auto it = a.fields_.begin();
   auto jt = b.fields_.begin();
   while (true) {

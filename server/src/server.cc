@@ -556,6 +556,7 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
     case Op::kPunsubscribe:
       return Unsubscribe(op == Op::kPunsubscribe, argv);
     case Op::kPublish: {
+      if (argc != 3) return WriteError(ArityError(cmd), &out_);
       int64_t n = server_->Deliver(argv[1], argv[2]);
       backend.Publish(argv[1], argv[2]);
       return WriteInteger(n, &out_);

@@ -474,6 +474,30 @@ TEST(RedisStoreTest, NativeKeysCarryTheTtlAndMetadataRoundTrips) {
   EXPECT_EQ((*reopened)->Execute({"TTL", "k"}, clock, nullptr), Reply::Integer(-1));
 }
 
+// A hash with HINCRBYFLOAT counters needs the keyspace header's second byte: the store
+// reloads it from the metadata, and its effect names its key (KeyspaceStore::EncodedKeys).
+TEST(RedisStoreTest, HashFloatCountersReloadFromTheMetadata) {
+  AASIM_LAUNCH_REDIS(server);
+  auto opened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  std::unique_ptr<RedisStore> redis = std::move(opened).value();
+  std::string effect;
+  EXPECT_EQ(redis->Execute({"HINCRBYFLOAT", "h", "f", "1.5"}, 1000, &effect), Reply::Bulk("1.5"));
+  std::vector<std::string> keys;
+  ASSERT_TRUE(KeyspaceStore::EncodedKeys(effect, &keys));
+  EXPECT_EQ(keys, std::vector<std::string>{"h"});
+  EXPECT_EQ(redis->Execute({"SET", "k", "v", "EX", "100"}, 1000, nullptr), Reply::Status("OK"));
+  ASSERT_TRUE(redis->Flush().ok());
+  RawRedis raw(server->port());
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw.Run({"HGET", "h", "f"}), Reply::Bulk("1.5"));
+  auto reopened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+  EXPECT_EQ((*reopened)->FullState(), redis->FullState());
+  EXPECT_EQ((*reopened)->Execute({"HINCRBYFLOAT", "h", "f", "1"}, 1000, nullptr),
+            Reply::Bulk("2.5"));
+}
+
 // ------------------------------------------------------------------------- features
 
 // The BC.* script (bounded_counter_script.h) with region A on Redis and on memory, B on

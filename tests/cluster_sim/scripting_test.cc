@@ -69,6 +69,7 @@ TEST_F(ScriptingTest, LuaToRedisConversions) {
   EXPECT_EQ(Eval("return redis.status_reply('A B')"), Reply::Status("A B"));
   EXPECT_EQ(Eval("return redis.error_reply('oops')"), Reply::Error("ERR oops"));
   EXPECT_EQ(Eval("return redis.error_reply('-X y')"), Reply::Error("X y"));
+  EXPECT_EQ(Eval("return redis.error_reply('MY err')"), Reply::Error("MY err"));  // code MY
 }
 
 TEST_F(ScriptingTest, RedisToLuaConversions) {

@@ -1,4 +1,4 @@
-// The seven CRDT types the typed property suites run over (convergence, lattice laws,
+// The eight CRDT types the typed property suites run over (convergence, lattice laws,
 // encoding), with readable test names (ConvergenceTest/PnCounter.*).
 #pragma once
 
@@ -13,7 +13,7 @@ namespace crdt_test {
 
 using AllTypes =
     testing::Types<PnCounterTraits, LwwRegisterTraits, AwOrSetTraits, StringValueTraits,
-                   OrMapTraits, KeyspaceTraits, BoundedCounterTraits>;
+                   OrMapTraits, KeyspaceTraits, BoundedCounterTraits, HashFloatTraits>;
 
 class TypeNames {
  public:
@@ -25,6 +25,7 @@ class TypeNames {
     if (std::is_same_v<T, StringValueTraits>) return "StringValue";
     if (std::is_same_v<T, OrMapTraits>) return "OrMap";
     if (std::is_same_v<T, BoundedCounterTraits>) return "BoundedCounter";
+    if (std::is_same_v<T, HashFloatTraits>) return "HashFloat";
     return "Keyspace";
   }
 };

@@ -8,6 +8,9 @@
 //   is overwritten/removed iff some operation that observed it overwrote/removed it; an increment
 //   is cancelled iff some SET/DEL observed it. Counter observation is per origin and prefix-closed
 //   (a counter delta carries the origin's cumulative total), everything else is exact.
+//   HINCRBYFLOAT increments of a hash field count in quarters (exact in any order) as a
+//   counter of their own ('H'), which an HSET/HDEL of the field also cancels; the model
+//   parses and prints those quarters itself.
 //   Bounded-counter events are causal: a replica that learns one learns every event its
 //   maker knew when it made it (a bounded-counter delta is its replica's whole state); the
 //   value and each replica's rights are sums over the known events.
@@ -55,7 +58,8 @@ inline crdt::ReplicaId ReplicaOf(int index) {
 class SemanticsModel {
  public:
   // An object the model tracks: 's' the string value of a key (register + counter), 'h' a
-  // hash field (register + counter), 'm' one member of a key's set.
+  // hash field (register + counter), 'H' a hash field's float increments (in quarters), 'm'
+  // one member of a key's set.
   struct Obj {
     char kind = 's';
     std::string key;
@@ -65,6 +69,9 @@ class SemanticsModel {
   static Obj Str(std::string key) { return Obj{'s', std::move(key), ""}; }
   static Obj Field(std::string key, std::string field) {
     return Obj{'h', std::move(key), std::move(field)};
+  }
+  static Obj FloatField(std::string key, std::string field) {
+    return Obj{'H', std::move(key), std::move(field)};
   }
   static Obj Member(std::string key, std::string member) {
     return Obj{'m', std::move(key), std::move(member)};
@@ -87,9 +94,9 @@ class SemanticsModel {
   // cancels the observed increments of o.
   int Write(int who, const Obj& o, const std::string& value, int64_t ts) {
     Op op = Begin(who);
-    auto same = [&](const Obj& x) { return x == o; };
+    auto same = [&](const Obj& x) { return SameValue(x, o); };
     KillObserved(who, &op, same);
-    ResetObserved(who, &op, same);
+    ResetObserved(who, &op, same, /*assign=*/true);
     op.effect = Effect::kWrite;
     op.obj = o;
     op.value = value;
@@ -102,12 +109,14 @@ class SemanticsModel {
     op.obj = o;
     op.by = by;
     op.index = ++incr_count_[who][o];
+    // Its delta carries who's slot of the counter, with the part of it who knows cancelled.
+    op.cut = KnownCancelled(who, o)[who];
     return Commit(std::move(op));
   }
   // DEL of a string value / HDEL / register clear / counter reset.
   int ClearValue(int who, const Obj& o) {
     Op op = Begin(who);
-    auto same = [&](const Obj& x) { return x == o; };
+    auto same = [&](const Obj& x) { return SameValue(x, o); };
     KillObserved(who, &op, same);
     ResetObserved(who, &op, same);
     return Commit(std::move(op));
@@ -207,29 +216,47 @@ class SemanticsModel {
     return Winner{best->value, best->ts, best->who};
   }
   // Final counter of o: the sum of the increments no SET/DEL observed.
-  int64_t CounterSum(const Obj& o, bool* live) const {
+  int64_t CounterSum(const Obj& o, bool* live) const { return KnownSum(o, -1, live); }
+  // The sum of the increments of o that `viewer` knows (-1: all; a prefix per origin) and
+  // no reset it knows cancelled; *live if there is one (a zero step too).
+  int64_t KnownSum(const Obj& o, int viewer, bool* live) const {
     int64_t sum = 0;
     *live = false;
     for (const Op& op : ops_) {
-      if (op.effect != Effect::kIncr || op.obj != o || Cancelled(op)) continue;
+      if (op.effect != Effect::kIncr || op.obj != o || Cancelled(op, viewer)) continue;
+      if (!KnownIncrement(op, viewer)) continue;
       sum += op.by;
       *live = true;  // a zero step too (pn_counter.h)
     }
     return sum;
   }
-  // Final visible string of a 's' or 'h' object (GET / HGET).
-  std::optional<std::string> Value(const Obj& o) const {
+  // Visible string of a 's' or 'h' object (GET / HGET) as `viewer` sees it (-1: final).
+  std::optional<std::string> Value(const Obj& o, int viewer = -1) const {
     bool live = false;
-    int64_t sum = CounterSum(o, &live);
-    std::optional<Winner> w = RegisterWinner(o, -1);
+    int64_t sum = KnownSum(o, viewer, &live);
+    std::optional<Winner> w = RegisterWinner(o, viewer);
+    std::optional<std::string> value;
     if (!w) {
-      if (!live) return std::nullopt;
-      return std::to_string(sum);
+      if (live) value = std::to_string(sum);
+    } else if (!live) {
+      value = w->value;
+    } else {
+      std::optional<int64_t> base = AsInteger(w->value);
+      // increments cannot be added to a non-integer
+      value = base ? std::to_string(*base + sum) : w->value;
     }
-    if (!live) return w->value;
-    std::optional<int64_t> base = AsInteger(w->value);
-    if (!base) return w->value;  // increments cannot be added to a non-integer
-    return std::to_string(*base + sum);
+    if (o.kind != 'h') return value;
+    bool float_live = false;
+    int64_t quarters = KnownSum(FloatField(o.key, o.sub), viewer, &float_live);
+    if (!float_live) return value;
+    std::optional<int64_t> base = value ? AsQuarters(*value) : int64_t{0};
+    if (!base) return value;  // float increments cannot be added to a non-number either
+    return QuartersText(*base + quarters);
+  }
+  bool FloatLive(const Obj& field, int viewer) const {
+    bool live = false;
+    KnownSum(FloatField(field.key, field.sub), viewer, &live);
+    return live;
   }
   std::vector<std::string> Members(const std::string& key, int viewer) const {
     std::set<std::string> out;
@@ -243,7 +270,9 @@ class SemanticsModel {
   std::vector<std::pair<std::string, std::string>> HashItems(const std::string& key) const {
     std::set<std::string> fields;
     for (const Op& op : ops_) {
-      if (op.obj.kind == 'h' && op.obj.key == key) fields.insert(op.obj.sub);
+      if ((op.obj.kind == 'h' || op.obj.kind == 'H') && op.obj.key == key) {
+        fields.insert(op.obj.sub);
+      }
     }
     std::vector<std::pair<std::string, std::string>> out;
     for (const std::string& f : fields) {
@@ -291,8 +320,30 @@ class SemanticsModel {
     }
     return v;
   }
+  // A number of quarters as text: "-1.25", "3", "0.5" (what Redis prints for such values).
+  static std::string QuartersText(int64_t q) {
+    static const char* const kFraction[] = {"", ".25", ".5", ".75"};
+    const uint64_t a = q < 0 ? 0 - static_cast<uint64_t>(q) : static_cast<uint64_t>(q);
+    return (q < 0 ? "-" : "") + std::to_string(a / 4) + kFraction[a % 4];
+  }
+  // The inverse, for the texts the tests write: integers and QuartersText's output.
+  static std::optional<int64_t> AsQuarters(const std::string& s) {
+    if (std::optional<int64_t> v = AsInteger(s)) return *v * 4;
+    const size_t dot = s.find('.');
+    if (dot == std::string::npos) return std::nullopt;
+    const std::string fraction = s.substr(dot);
+    const int64_t f = fraction == ".25" ? 1 : fraction == ".5" ? 2 : fraction == ".75" ? 3 : 0;
+    const bool negative = s[0] == '-';
+    std::optional<int64_t> whole = AsInteger(s.substr(negative ? 1 : 0, dot - (negative ? 1 : 0)));
+    if (f == 0 || !whole || *whole < 0) return std::nullopt;
+    return (negative ? -1 : 1) * (*whole * 4 + f);
+  }
 
  private:
+  // o itself, or the float increments of hash field o (an HSET/HDEL cancels those too).
+  static bool SameValue(const Obj& x, const Obj& o) {
+    return x == o || (o.kind == 'h' && x.kind == 'H' && x.key == o.key && x.sub == o.sub);
+  }
   enum class Effect { kNone, kWrite, kIncr, kAdd, kBcIncr, kBcDecr, kBcTransfer };
   struct Op {
     int id = 0;
@@ -303,6 +354,7 @@ class SemanticsModel {
     int64_t ts = 0;
     int64_t by = 0;
     int index = 0;           // kIncr: 1-based position among who's increments of obj
+    int cut = 0;             // kIncr: who's increments of obj it knew cancelled (a prefix)
     std::vector<int> kills;  // writes/adds this op observed and overwrote or removed
     std::vector<std::pair<Obj, std::vector<int>>> resets;  // obj, observed prefix per origin
     int to = -1;              // bounded counter: the receiving replica (who for kBcIncr/kBcDecr)
@@ -344,10 +396,46 @@ class SemanticsModel {
       }
     }
   }
+  // A hash field's counter is reset by a removal only if the field's value part is present
+  // in who's view (a delta does not mention a value that is already gone there), by an
+  // assignment always; other counters always.
+  // What a counter's slots at `who` say, per origin: increments up to this index are known
+  // (prefix_) or known cancelled (cuts carried by the resets and increments who knows).
+  std::vector<int> CancelKnowledge(int who, const Obj& o) const {
+    std::vector<int> v = KnownCancelled(who, o);
+    if (auto it = prefix_[who].find(o); it != prefix_[who].end()) {
+      for (int w = 0; w < replicas_; ++w) v[w] = std::max(v[w], it->second[w]);
+    }
+    return v;
+  }
+  // The cancelled part alone: per origin, the increments up to this index some reset or
+  // cut that `who` knows cancelled.
+  std::vector<int> KnownCancelled(int who, const Obj& o) const {
+    std::vector<int> v(replicas_, 0);
+    for (int id : known_[who]) {
+      const Op& x = ops_[id];
+      for (const auto& [obj, prefix] : x.resets) {
+        for (int w = 0; obj == o && w < replicas_; ++w) v[w] = std::max(v[w], prefix[w]);
+      }
+      if (x.effect == Effect::kIncr && x.obj == o) v[x.who] = std::max(v[x.who], x.cut);
+    }
+    return v;
+  }
   template <typename Pred>
-  void ResetObserved(int who, Op* op, Pred pred) const {
-    for (const auto& [obj, prefix] : prefix_[who]) {
-      if (pred(obj)) op->resets.emplace_back(obj, prefix);
+  void ResetObserved(int who, Op* op, Pred pred, bool assign = false) const {
+    std::set<Obj> objs;  // the counters who has slots of
+    for (const auto& [obj, prefix] : prefix_[who]) objs.insert(obj);
+    for (int id : known_[who]) {
+      for (const auto& [obj, prefix] : ops_[id].resets) objs.insert(obj);
+    }
+    for (const Obj& obj : objs) {
+      if (!pred(obj)) continue;
+      bool live = false;
+      if (!assign && obj.kind == 'h' && !RegisterWinner(obj, who) &&
+          (KnownSum(obj, who, &live), !live)) {
+        continue;
+      }
+      op->resets.emplace_back(obj, CancelKnowledge(who, obj));
     }
   }
   void Know(int who, int id) {
@@ -368,8 +456,22 @@ class SemanticsModel {
     }
     return true;
   }
-  bool Cancelled(const Op& inc) const {
+  // True if `viewer` (-1: everyone) knows increment `inc`: a counter's deltas carry its
+  // origin's cumulative total, so knowledge is a prefix per origin.
+  bool KnownIncrement(const Op& inc, int viewer) const {
+    if (viewer < 0) return true;
+    auto it = prefix_[viewer].find(inc.obj);
+    return it != prefix_[viewer].end() && it->second[inc.who] >= inc.index;
+  }
+  // Cancelled by a reset that `viewer` knows (-1: any), or by the cut that a later
+  // increment of the same origin that it knows carried.
+  bool Cancelled(const Op& inc, int viewer = -1) const {
     for (const Op& op : ops_) {
+      if (op.effect == Effect::kIncr && op.obj == inc.obj && op.who == inc.who &&
+          op.cut >= inc.index && KnownIncrement(op, viewer)) {
+        return true;
+      }
+      if (!Visible(op.id, viewer)) continue;
       for (const auto& [obj, prefix] : op.resets) {
         if (obj == inc.obj && prefix[inc.who] >= inc.index) return true;
       }
@@ -741,6 +843,121 @@ struct KeyspaceTraits {
         s += " " + f + "=" + WinnerString(m.RegisterWinner(SemanticsModel::Field(key, f), who));
       }
       s += "; ";
+    }
+    return s;
+  }
+};
+
+// The hashes of a Keyspace with HINCRBYFLOAT: per-field float counters next to HSET,
+// HINCRBY, HDEL, DEL and SET. Float increments are multiples of 1/4 (exact in any order of
+// addition), sometimes large; HSET writes integers, quarters and text. The local view is
+// every field's visible value, which the model predicts exactly; every reply is checked.
+struct HashFloatTraits {
+  using Crdt = crdt::Keyspace;
+  static constexpr bool kHasLocalView = true;
+  static inline const std::vector<std::string> kKeys = {"a", "b"};
+  static inline const std::vector<std::string> kFields = {"f", "g"};
+  static Crdt Make(crdt::ReplicaId r) { return Crdt(r); }
+  static std::string Encode(const Crdt& x) { return x.Encode(); }
+  static std::optional<Crdt> Decode(std::string_view b, std::string* e) {
+    return Crdt::Decode(b, 0, e);
+  }
+  static OpResult<Crdt> RandomOp(Crdt& x, OpContext& c) {
+    OpResult<Crdt> r;
+    Crdt delta = x.NewDelta();
+    const std::string& key = c.rng.Pick(kKeys);
+    const std::string& field = c.rng.Pick(kFields);
+    SemanticsModel& m = c.model;
+    const SemanticsModel::Obj obj = SemanticsModel::Field(key, field);
+    const crdt::KeyValue* kv = x.Find(key);
+    const bool live = kv && kv->hash.FloatLive(field);
+    if (live != m.FloatLive(obj, c.who)) {
+      r.error = key + "." + field + ": float increments live " + std::to_string(live) +
+                " but the model says " + std::to_string(!live);
+      return r;
+    }
+    const std::optional<std::string> before = m.Value(obj, c.who);
+    uint64_t k = c.rng.Uniform(100);
+    if (k < 20) {
+      std::string v = c.rng.OneIn(3) ? SemanticsModel::QuartersText(c.rng.Range(-20, 20))
+                                     : RandomValue(c.rng, true);
+      r.desc = "HSET " + key + " " + field + " " + v + " @" + std::to_string(c.ts);
+      x.HSet(key, field, v, c.ts, &delta);
+      r.op = m.Write(c.who, obj, v, c.ts);
+    } else if (k < 32) {
+      int64_t by = NonZero(c.rng, 5);
+      r.desc = "HINCRBY " + key + " " + field + " " + std::to_string(by);
+      int64_t nv = 0;
+      crdt::IncrStatus s = x.HIncrBy(key, field, by, &nv, &delta);
+      if (!live) {
+        r.error = CheckIncrStatus(s, m, obj, c.who);
+      } else if ((s == crdt::IncrStatus::kOk) != (before && SemanticsModel::AsInteger(*before))) {
+        r.error =
+            "HINCRBY on " + OptString(before) + ": status " + std::to_string(static_cast<int>(s));
+      }
+      if (s != crdt::IncrStatus::kOk) return r;
+      r.op = live ? m.Incr(c.who, SemanticsModel::FloatField(key, field), by * 4)
+                  : m.Incr(c.who, obj, by);
+    } else if (k < 72) {
+      int64_t quarters = c.rng.Range(-40, 40) * (c.rng.OneIn(10) ? 1'000'000'000 : 1);
+      r.desc = "HINCRBYFLOAT " + key + " " + field + " " + SemanticsModel::QuartersText(quarters);
+      std::string nv;
+      crdt::FloatStatus s =
+          x.HIncrByFloat(key, field, static_cast<long double>(quarters) / 4, &nv, &delta);
+      const bool number = !before || SemanticsModel::AsQuarters(*before);
+      if ((s == crdt::FloatStatus::kOk) != number) {
+        r.error = "HINCRBYFLOAT on " + OptString(before) + ": status " +
+                  std::to_string(static_cast<int>(s));
+      }
+      if (s != crdt::FloatStatus::kOk) return r;
+      r.op = m.Incr(c.who, SemanticsModel::FloatField(key, field), quarters);
+      if (std::optional<std::string> want = m.Value(obj, c.who); nv != OptString(want)) {
+        r.error = "HINCRBYFLOAT replied " + nv + ", the model " + OptString(want);
+      }
+    } else if (k < 86) {
+      // HDEL and DEL of what is not there write nothing (no effect to replicate).
+      r.desc = "HDEL " + key + " " + field;
+      if (x.HDel(key, field, &delta) != before.has_value()) {
+        r.error = "HDEL of " + OptString(before) + " answered the opposite";
+      }
+      if (!before) return r;
+      r.op = m.ClearValue(c.who, obj);
+    } else if (k < 94) {
+      r.desc = "DEL " + key;
+      bool present = m.Value(SemanticsModel::Str(key), c.who).has_value();
+      for (const std::string& f : kFields) {
+        present |= m.Value(SemanticsModel::Field(key, f), c.who).has_value();
+      }
+      if (x.Del(key, &delta) != present) r.error = "DEL answered the opposite of the model";
+      if (!present) return r;
+      r.op = m.DelKey(c.who, key);
+    } else {
+      std::string v = RandomValue(c.rng, true);
+      r.desc = "SET " + key + " " + v + " @" + std::to_string(c.ts);
+      x.Set(key, v, c.ts, &delta);
+      r.op = m.SetKey(c.who, key, v, c.ts);
+    }
+    r.delta = std::move(delta);
+    return r;
+  }
+  static std::string Visible(const Crdt& x) { return x.DumpAll(); }
+  static std::string ModelVisible(const SemanticsModel& m) { return m.DumpAll(); }
+  static std::string LocalVisible(const Crdt& x) {
+    std::string s;
+    for (const std::string& key : kKeys) {
+      const crdt::KeyValue* v = x.Find(key);
+      for (const std::string& f : kFields) {
+        s += key + "." + f + "=" + OptString(v ? v->hash.Get(f) : std::nullopt) + " ";
+      }
+    }
+    return s;
+  }
+  static std::string ModelLocalVisible(const SemanticsModel& m, int who) {
+    std::string s;
+    for (const std::string& key : kKeys) {
+      for (const std::string& f : kFields) {
+        s += key + "." + f + "=" + OptString(m.Value(SemanticsModel::Field(key, f), who)) + " ";
+      }
     }
     return s;
   }

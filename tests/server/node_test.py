@@ -402,6 +402,21 @@ class NodeProcesses(unittest.TestCase):
         got = cl.wait_converged(lambda x: (x.execute_command("BC.GET", "balance"), x.get("balance")))
         self.assertEqual(got, (0, b"0"))  # never negative: 100 - 60 - 40
 
+    def test_scripts_replicate_their_effect_and_not_the_cache(self):
+        cl = Cluster(self, regions=("A", "B"))
+        a, b = cl.client("A"), cl.client("B")
+        sha = a.script_load(
+            "redis.call('SADD', KEYS[2], ARGV[1]) return redis.call('INCR', KEYS[1])")
+        self.assertEqual(a.evalsha(sha, 2, "runs", "who", "a"), 1)
+        with a.pipeline(transaction=True) as pipe:  # a queued EVALSHA runs in EXEC
+            pipe.evalsha(sha, 2, "runs", "who", "a2")
+            self.assertEqual(pipe.execute(), [2])
+        with self.assertRaisesRegex(redis.ResponseError, "No matching script"):
+            b.evalsha(sha, 2, "runs", "who", "b")  # the cache is per region
+        self.assertEqual(b.script_exists(sha), [False])
+        got = cl.wait_converged(lambda c: (c.get("runs"), tuple(sorted(c.smembers("who")))))
+        self.assertEqual(got, (b"2", (b"a", b"a2")))
+
     def test_bad_configuration_is_rejected(self):
         port = free_port()
         for args, message in (

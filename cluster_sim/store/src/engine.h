@@ -59,6 +59,16 @@ inline std::optional<std::string> HashGet(const Ctx& c, std::string_view key,
   return h ? h->Get(field) : std::nullopt;
 }
 
+// The error of a SRANDMEMBER/HRANDFIELD count that is not in [-LONG_MAX, LONG_MAX]
+// (getRangeLongFromObjectOrReply): an integer out of it, or not an integer.
+inline Reply RandCountError(std::string_view text) {
+  int64_t v = 0;
+  return crdt::ParseRedisInteger(text, &v)
+             ? Err("ERR value is out of range, value must between -9223372036854775807 and "
+                   "9223372036854775807")
+             : Err(kNotInteger);
+}
+
 inline Reply OptionalBulk(std::optional<std::string> v) {
   return v ? Reply::Bulk(std::move(*v)) : Reply::Nil();
 }

@@ -24,23 +24,25 @@ std::optional<std::string> FieldValue(const Ctx& c, const std::string& field) {
 
 }  // namespace
 
-// HINCRBYFLOAT key field increment: the field's new value is written as HSET writes it (last
-// write wins per field): concurrent HINCRBYFLOATs of one field in two regions keep one of
-// the two results; they do not add up (use INCRBYFLOAT on a key of its own for that).
+// HINCRBYFLOAT key field increment: the field's float counter (crdt/or_map.h): concurrent
+// increments of one field in two regions add up; an HSET or HDEL cancels those it observed.
 Reply HIncrByFloat(Ctx& c) {
   const std::string& key = c.argv[1];
-  long double by = 0, now = 0;
+  long double by = 0;
   if (!crdt::ParseLongDouble(c.argv[3], &by)) return Err("ERR value is not a valid float");
   if (std::isinf(by)) return Err("ERR value is NaN or Infinity");
   if (!TypeIs(c, key, Type::kHash)) return Err(kWrongType);
-  std::optional<std::string> old = HashGet(c, key, c.argv[2]);
-  if (old && !crdt::ParseLongDouble(*old, &now)) return Err("ERR hash value is not a float");
-  long double next = now + by;
-  if (!std::isfinite(next)) return Err("ERR increment would produce NaN or Infinity");
-  std::string value = crdt::FormatLongDouble(next);
-  c.ks.HSet(key, c.argv[2], value, c.now_us, c.delta);
-  c.wrote = true;
-  return Reply::Bulk(std::move(value));
+  std::string value;
+  switch (c.ks.HIncrByFloat(key, c.argv[2], by, &value, c.delta)) {
+    case crdt::FloatStatus::kOk:
+      c.wrote = true;
+      return Reply::Bulk(std::move(value));
+    case crdt::FloatStatus::kNotFloat:
+      return Err("ERR hash value is not a float");
+    case crdt::FloatStatus::kNanOrInfinity:
+      break;
+  }
+  return Err("ERR increment would produce NaN or Infinity");
 }
 
 Reply HStrLen(Ctx& c) {
@@ -55,7 +57,9 @@ Reply HRandField(Ctx& c) {
   int64_t count = 1;
   bool with_count = c.argv.size() >= 3, with_values = false;
   if (with_count) {
-    if (!crdt::ParseRedisInteger(c.argv[2], &count) || count == INT64_MIN) return Err(kNotInteger);
+    if (!crdt::ParseRedisInteger(c.argv[2], &count) || count == INT64_MIN) {
+      return RandCountError(c.argv[2]);
+    }
     if (c.argv.size() > 4 || (c.argv.size() == 4 && !IEquals(c.argv[3], "withvalues"))) {
       return Err(kSyntax);
     }

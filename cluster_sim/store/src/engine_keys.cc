@@ -29,20 +29,35 @@ Reply BoundedCounterRefused(std::string_view key, std::string_view what) {
 
 // Writes a copy of src's visible value at dst, replacing what dst held: an observed-remove
 // of dst's old value (a concurrent write to dst elsewhere survives) and a new write of each
-// part of the value (a string as a register, set members, hash fields). REQUIRES: src
-// exists, src != dst, neither is a bounded counter.
+// part of the value (a string as a register, set members, hash fields, list elements,
+// sorted-set members with their scores, HyperLogLog registers), and src's TTL, as Redis's
+// RENAME and COPY carry it. REQUIRES: src exists, src != dst, neither is a bounded counter.
 void WriteCopy(Ctx& c, const std::string& src, const std::string& dst) {
   Type t = c.ks.TypeOf(src);
+  const std::optional<int64_t> deadline = c.ks.Deadline(src);
   if (t == Type::kString) {  // SET replaces every observed part of dst
     c.ks.Set(dst, *c.ks.Get(src), c.now_us, c.delta);
-    return;
+  } else {
+    c.ks.Del(dst, c.delta);
   }
-  c.ks.Del(dst, c.delta);
+  const crdt::KeyValue* v = c.ks.Find(src);
   if (t == Type::kSet) {
     for (const std::string& m : c.ks.Members(src)) c.ks.SAdd(dst, m, c.delta);
-  } else if (const crdt::HashStore* h = HashOf(c, src)) {
-    for (const auto& [f, v] : h->Items()) c.ks.HSet(dst, f, v, c.now_us, c.delta);
+  } else if (t == Type::kHash) {
+    for (const auto& [f, value] : v->hash.Items()) c.ks.HSet(dst, f, value, c.now_us, c.delta);
+  } else if (t == Type::kList) {
+    const std::vector<std::string> values = v->list.Values();
+    for (size_t i = 0; i < values.size(); ++i) c.ks.LInsert(dst, i, values[i], c.delta);
+  } else if (t == Type::kZset) {
+    std::vector<std::pair<std::string, double>> items;
+    for (const crdt::ZsetStore::Item& item : v->zset.index()) {
+      items.emplace_back(*item.member, item.score);
+    }
+    for (const auto& [m, score] : items) c.ks.ZAdd(dst, m, score, c.now_us, c.delta);
+  } else if (t == Type::kHll) {
+    c.ks.PfMergeInto(dst, v->hll, c.delta);
   }
+  if (deadline) c.ks.Expire(dst, *deadline, c.delta);
 }
 
 // RENAME and RENAMENX (Redis 7 renameGenericCommand). Under Active/Active: a DEL of the old
@@ -203,23 +218,21 @@ Reply Scan(Ctx& c) { return ScanNames(c, c.argv[1], 2, c.ks.Keys(), KeyTypeName,
 Reply Object(Ctx& c) {
   std::string sub = AsciiLower(c.argv[1]);
   if (sub == "help" && c.argv.size() == 2) {
-    return Reply::BulkArray({
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "ENCODING <key>",
-        "    Return the kind of internal representation used in order to store the value",
-        "    associated with a <key>.",
-        "FREQ <key>",
-        "    Return the access frequency index of the <key>. The returned integer is",
-        "    proportional to the logarithm of the recent access frequency of the key.",
-        "IDLETIME <key>",
-        "    Return the idle time of the <key>, that is the approximated number of",
-        "    seconds elapsed since the last access to the key.",
-        "REFCOUNT <key>",
-        "    Return the number of references of the value associated with the specified",
-        "    <key>.",
-        "HELP",
-        "    Prints this help.",
-    });
+    std::vector<Reply> lines;  // Redis's addReplyHelp: status replies
+    for (const char* line :
+         {"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ENCODING <key>",
+          "    Return the kind of internal representation used in order to store the value",
+          "    associated with a <key>.", "FREQ <key>",
+          "    Return the access frequency index of the <key>. The returned integer is",
+          "    proportional to the logarithm of the recent access frequency of the key.",
+          "IDLETIME <key>",
+          "    Return the idle time of the <key>, that is the approximated number of",
+          "    seconds elapsed since the last access to the key.", "REFCOUNT <key>",
+          "    Return the number of references of the value associated with the specified",
+          "    <key>.", "HELP", "    Prints this help."}) {
+      lines.push_back(Reply::Status(line));
+    }
+    return Reply::Array(std::move(lines));
   }
   if (sub != "encoding" && sub != "freq" && sub != "idletime" && sub != "refcount" &&
       sub != "help") {
@@ -253,8 +266,17 @@ Reply Object(Ctx& c) {
     for (const std::string& m : members) ints = ints && crdt::ParseRedisInteger(m, &as_int);
     return Reply::Bulk(ints ? "intset" : "hashtable");
   }
-  const crdt::HashStore* h = HashOf(c, key);
-  auto items = h ? h->Items() : std::vector<std::pair<std::string, std::string>>{};
+  if (t == Type::kList) return Reply::Bulk("quicklist");  // Redis 7.0: every list
+  if (t == Type::kHll) return Reply::Bulk("raw");
+  const crdt::KeyValue* kv = c.ks.Find(key);
+  if (t == Type::kZset) {
+    bool small = kv->zset.size() <= 128;
+    for (const crdt::ZsetStore::Item& item : kv->zset.index()) {
+      small = small && item.member->size() <= 64;
+    }
+    return Reply::Bulk(small ? "listpack" : "skiplist");
+  }
+  auto items = kv->hash.Items();
   bool small = items.size() <= 128;
   for (const auto& [f, v] : items) small = small && f.size() <= 64 && v.size() <= 64;
   return Reply::Bulk(small ? "listpack" : "hashtable");

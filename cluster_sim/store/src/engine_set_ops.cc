@@ -117,7 +117,7 @@ Reply SRandMember(Ctx& c) {
   if (c.argv.size() > 3) return Err(kSyntax);
   int64_t count = 1;
   bool with_count = c.argv.size() == 3;
-  if (with_count && !ParseCount(c.argv[2], &count)) return Err(kNotInteger);
+  if (with_count && !ParseCount(c.argv[2], &count)) return RandCountError(c.argv[2]);
   if (with_count && count < -10000000) return Err("ERR value is out of range");
   if (!TypeIs(c, key, Type::kSet)) return Err(kWrongType);
   std::vector<std::string> members = c.ks.Members(key);

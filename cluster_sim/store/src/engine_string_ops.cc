@@ -52,7 +52,7 @@ Reply GetDel(Ctx& c) {
 }
 
 // APPEND key value: writes the concatenation (a register write: concurrent APPENDs in two
-// regions keep the later one, as concurrent SETs).
+// regions keep the later one, as concurrent SETs). The key keeps its TTL, as in Redis.
 Reply Append(Ctx& c) {
   const std::string& key = c.argv[1];
   bool refused = IsCounter(c, key);
@@ -63,12 +63,13 @@ Reply Append(Ctx& c) {
     return Err(kTooBig);
   }
   value += c.argv[2];
-  c.ks.Set(key, value, c.now_us, c.delta);
+  c.ks.Set(key, value, c.now_us, c.delta, /*keep_ttl=*/true);
   c.wrote = true;
   return Reply::Integer(static_cast<int64_t>(value.size()));
 }
 
-// SETRANGE key offset value (Redis 7.0 setrangeCommand): zero-padded, at most 512 MB.
+// SETRANGE key offset value (Redis 7.0 setrangeCommand): zero-padded, at most 512 MB; the
+// key keeps its TTL.
 Reply SetRange(Ctx& c) {
   const std::string& key = c.argv[1];
   const std::string& patch = c.argv[3];
@@ -84,7 +85,7 @@ Reply SetRange(Ctx& c) {
   size_t end = static_cast<size_t>(offset) + patch.size();
   if (value.size() < end) value.resize(end, '\0');
   value.replace(static_cast<size_t>(offset), patch.size(), patch);
-  c.ks.Set(key, value, c.now_us, c.delta);
+  c.ks.Set(key, value, c.now_us, c.delta, /*keep_ttl=*/true);
   c.wrote = true;
   return Reply::Integer(static_cast<int64_t>(value.size()));
 }

@@ -22,15 +22,15 @@ bool KeyspaceStore::EncodedKeys(std::string_view encoded, std::vector<std::strin
                                 bool* full) {
   crdt::Decoder dec(encoded);
   while (!dec.done()) {
-    uint8_t flags = 0;
+    bool complete = false;
+    crdt::KeyValue::Parts16 parts = 0;
     uint64_t n = 0;
-    if (!dec.GetByte(&flags) || !dec.GetCount(&n, 4)) return false;
-    if ((flags & 1) == 0 && full != nullptr) *full = true;
+    if (!crdt::Keyspace::GetHeader(&dec, &complete, &parts) || !dec.GetCount(&n, 4)) return false;
+    if (!complete && full != nullptr) *full = true;
     crdt::KeyValue value;
     for (uint64_t i = 0; i < n; ++i) {
       std::string_view key;
-      if (!dec.GetBytes(&key) || !value.Decode(&dec, flags & crdt::KeyValue::kKnownParts))
-        return false;
+      if (!dec.GetBytes(&key) || !value.Decode(&dec, parts)) return false;
       keys->emplace_back(key);
     }
     crdt::CausalContext cc;

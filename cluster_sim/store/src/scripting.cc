@@ -449,8 +449,11 @@ int ReplyTable(lua_State* L, bool error) {
   if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) {
     PushErrorTable(L, "ERR wrong number or type of arguments");
   } else if (error) {
-    std::string text = NormalizeError(lua_tostring(L, 1));
-    PushErrorTable(L, text);
+    // As Redis 7: the text gets its '-', so its first word is the code ("my err" is error
+    // code "my"; one word alone is an ERR message).
+    std::string text = lua_tostring(L, 1);
+    if (text.empty() || text[0] != '-') text.insert(0, 1, '-');
+    PushErrorTable(L, NormalizeError(text));
   } else {
     lua_newtable(L);
     lua_pushvalue(L, 1);

@@ -407,30 +407,35 @@ struct RedisStore::Impl {
     std::sort(entries.begin(), entries.end());
     ReplyPtr cc = Must({"GET", opt.prefix + ":cc"}, &error);
     if (!cc) return Status::Unavailable(error);
-    std::string state;
-    state.push_back(static_cast<char>(crdt::KeyValue::kKnownParts));  // a full state, every part
-    PutVarint(&state, entries.size());
+    std::string body;  // the full state after its header
+    PutVarint(&body, entries.size());
     for (const auto& [key, meta] : entries) {
-      PutVarint(&state, key.size());
-      state += key;
-      state += meta;
+      PutVarint(&body, key.size());
+      body += key;
+      body += meta;
     }
     if (cc->type == REDIS_REPLY_STRING) {
-      state.append(cc->str, cc->len);
+      body.append(cc->str, cc->len);
     } else {
       crdt::Encoder enc;
       crdt::CausalContext().Encode(&enc);  // no data yet: an empty context
-      state += enc.Release();
+      body += enc.Release();
     }
-    std::string why;
-    std::optional<crdt::Keyspace> loaded = crdt::Keyspace::Decode(state, ks.self(), &why);
-    if (!loaded) {  // metadata written before values carried an expiry part
-      state[0] = static_cast<char>(crdt::KeyValue::kPartBoundedCounter);
-      loaded = crdt::Keyspace::Decode(state, ks.self(), nullptr);
-    }
-    if (!loaded) {  // metadata written before values carried a bounded-counter part
-      state[0] = 0;
-      loaded = crdt::Keyspace::Decode(state, ks.self(), nullptr);
+    // Every value's metadata carries the parts known when it was written: today's, or
+    // those of data written before hashes carried float counters, before values carried
+    // an expiry part, before they carried a bounded-counter part.
+    using crdt::KeyValue;
+    const KeyValue::Parts16 eras[] = {KeyValue::kKnownParts,
+                                      KeyValue::kKnownParts & ~KeyValue::kPartHashFloat,
+                                      KeyValue::kPartBoundedCounter, 0};
+    std::string why;  // today's format's complaint
+    std::optional<crdt::Keyspace> loaded;
+    for (const KeyValue::Parts16& parts : eras) {
+      crdt::Encoder enc;
+      crdt::Keyspace::PutHeader(&enc, /*complete=*/false, parts);  // a full state
+      loaded =
+          crdt::Keyspace::Decode(enc.Release() + body, ks.self(), &parts == eras ? &why : nullptr);
+      if (loaded) break;
     }
     if (!loaded) {
       return Status::InvalidArgument(Where() + ": malformed aasim data under '" + opt.prefix +

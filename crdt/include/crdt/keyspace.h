@@ -82,8 +82,9 @@ struct KeyValue {
     kPartList = 1 << 5,
     kPartsMore = 1 << 6,  // header flag only: the second header byte follows
     kPartFloatCounter = 1 << 7,
-    kKnownParts =
-        kPartBoundedCounter | kPartExpiry | kPartZset | kPartHll | kPartList | kPartFloatCounter,
+    kPartHashFloat = 1 << 9,  // the hash's HINCRBYFLOAT counters (HashStore::EncodeFloats)
+    kKnownParts = kPartBoundedCounter | kPartExpiry | kPartZset | kPartHll | kPartList |
+                  kPartFloatCounter | kPartHashFloat,
   };
   using Parts16 = uint16_t;
   Parts16 Parts() const;  // the optional parts this value holds
@@ -104,6 +105,19 @@ const char* TypeName(KeyValue::Type t);
 std::string FormatLongDouble(long double v);
 // Redis's string2ld: strtold over the whole text (no leading space, no NaN, no overflow).
 bool ParseLongDouble(std::string_view s, long double* out);
+// The visible text of a value (a string, a hash field) whose register and counter read
+// `base` (nullopt: absent) and which has the INCRBYFLOAT increments `fc`: base as is when no
+// increment is live or base is not a number (the increments stay in the metadata); else
+// base (0 when absent) plus the live increments, by FormatLongDouble; base (or "0") when
+// that sum is not finite.
+std::optional<std::string> WithFloatIncrements(std::optional<std::string> base,
+                                               const FloatCounter& fc);
+// INCRBY `by` on a value that shows `visible` and has live INCRBYFLOAT increments: the
+// step joins them, when visible reads as an integer and PnCounter::Admits the step (a long
+// double holds every int64 exactly). kOk and *next: the caller adds `by` to the
+// increments, or a zero step (live, pn_counter.h) to the integer counter.
+IncrStatus IntegerStepOnFloats(const std::optional<std::string>& visible, int64_t by,
+                               int64_t* next);
 
 enum class FloatStatus { kOk, kNotFloat, kNanOrInfinity };
 
@@ -148,6 +162,9 @@ class Keyspace {
   // Refuses (changes nothing) a value that is not a number or a result that is not finite.
   FloatStatus IncrByFloat(std::string_view key, long double by, std::string* new_value,
                           Keyspace* delta);
+  // HINCRBYFLOAT: the same for one field of the key's hash (its float counter, or_map.h).
+  FloatStatus HIncrByFloat(std::string_view key, std::string_view field, long double by,
+                           std::string* new_value, Keyspace* delta);
   bool SAdd(std::string_view key, std::string_view member, Keyspace* delta);  // true if added
   bool SRem(std::string_view key, std::string_view member, Keyspace* delta);  // true if removed
   bool HSet(std::string_view key, std::string_view field, std::string_view value,
@@ -205,10 +222,16 @@ class Keyspace {
   void Merge(const Keyspace& other);
   // Canonical (sorted); deltas and states alike. Header byte: bit 0 key-complete (a
   // delta), the other bits say which optional parts the key values carry (KeyValue::Part:
-  // bounded counter, expiry, sorted set, HyperLogLog, list, float counter), each set iff
-  // some key holds that part; bit 6 says a second byte carries parts 8 to 15.
+  // bounded counter, expiry, sorted set, HyperLogLog, list, float counter; hash float
+  // counters in the second byte), each set iff some key holds that part; bit 6 says a
+  // second byte carries parts 8 to 15.
   std::string Encode() const;
   static std::optional<Keyspace> Decode(std::string_view bytes, ReplicaId self, std::string* error);
+  // The header alone, for code that builds or walks an encoded keyspace key by key: one
+  // byte, or two when `parts` has bits 8 to 15. GetHeader returns false on a truncated
+  // header or an unknown part.
+  static void PutHeader(Encoder* enc, bool complete, KeyValue::Parts16 parts);
+  static bool GetHeader(Decoder* dec, bool* complete, KeyValue::Parts16* parts);
 
   // Buffers for MergeEncoded, kept by a caller that merges often (their capacity is reused).
   class MergeScratch {
