@@ -94,7 +94,9 @@ Reply RangeGeneric(Ctx& c, bool rev) {
   if (!TypeIs(c, c.argv[1], Type::kStream)) return Err(kWrongType);
   std::vector<Reply> out;
   const StreamStore* s = StreamAt(c, c.argv[1]);
-  if (s == nullptr || count == 0 || end < start) return Reply::Array(std::move(out));
+  if (s == nullptr) return Reply::Array(std::move(out));
+  if (count == 0) return Reply::Nil();  // Redis 7.0: COUNT 0 (or negative) is a null array
+  if (end < start) return Reply::Array(std::move(out));
   const auto& entries = s->entries();
   const auto lo = entries.lower_bound({start, crdt::Dot{}});
   const auto hi = entries.upper_bound({end, crdt::Dot{UINT32_MAX, kMax}});
@@ -223,6 +225,7 @@ std::optional<Reply> ChooseId(const Ctx& c, std::string_view text, StreamId last
           "(ms-seq)");
     }
   }
+  if (last == StreamId{kMax, kMax}) return Err(kExhausted);  // Redis checks this first
   if (mode != crdt::StreamIdMode::kLiberal && (!given || !seq_given)) {
     const uint64_t ms = given ? given->ms : std::max(now_ms, last.ms);
     if (ms < last.ms) return Err(kTopItem);
@@ -267,9 +270,11 @@ Reply XAdd(Ctx& c) {
   if (auto e = ParseTrim(c, true, &i, &trim, &nomkstream)) return std::move(*e);
   const size_t fields = c.argv.size() - std::min(c.argv.size(), i + 1);
   if (i >= c.argv.size() || fields < 2 || fields % 2 == 1) return ArityError("xadd");
+  StreamId id;
+  // The id's syntax is checked before the key's type, as Redis does (the top item after).
+  if (auto e = ChooseId(c, c.argv[i], StreamId{}, &id)) return std::move(*e);
   if (!TypeIs(c, key, Type::kStream)) return Err(kWrongType);
   const StreamStore* s = StreamAt(c, key);
-  StreamId id;
   if (auto e = ChooseId(c, c.argv[i], s ? s->LastId() : StreamId{}, &id)) return std::move(*e);
   if (s == nullptr && nomkstream) return Reply::Nil();
   c.ks.XAdd(key, id,
@@ -293,13 +298,15 @@ Reply XTrim(Ctx& c) {
 
 // XDEL key id [id ...]: every entry with one of the ids (several when ids repeat).
 Reply XDel(Ctx& c) {
+  // As Redis: the key first (absent: 0), then the ids.
+  if (!TypeIs(c, c.argv[1], Type::kStream)) return Err(kWrongType);
+  if (StreamAt(c, c.argv[1]) == nullptr) return Reply::Integer(0);
   std::vector<StreamId> ids;
   for (size_t i = 2; i < c.argv.size(); ++i) {
     std::optional<StreamId> id = ParseStreamId(c.argv[i], 0, false);
     if (!id) return Err(kInvalidStreamId);
     ids.push_back(*id);
   }
-  if (!TypeIs(c, c.argv[1], Type::kStream)) return Err(kWrongType);
   int64_t deleted = 0;
   for (const StreamId& id : ids) {
     const StreamStore* s = StreamAt(c, c.argv[1]);
@@ -473,7 +480,9 @@ Reply XReadGroup(Ctx& c) {
     const StreamId start = s->GroupStart(a.group);
     const StreamStore::Positions frontier = s->GroupFrontier(a.group);
     StreamStore::RegionalGroup& rg = s->Regional(a.group);
-    rg.consumers[a.consumer] = now_ms;
+    // As Redis 7.0: the consumer is made when the read serves something (a history read
+    // always does; '>' only when there are new entries).
+    if (from[k]) rg.consumers[a.consumer] = now_ms;
     std::vector<Reply> items;
     if (!from[k]) {
       // Each part from its own position: the group's start, the replicated frontier and
@@ -492,6 +501,7 @@ Reply XReadGroup(Ctx& c) {
         if (!a.noack) rg.pending[e] = StreamStore::Pending{a.consumer, now_ms, 1};
       });
       if (items.empty()) continue;  // '>' with nothing new: the stream is left out
+      rg.consumers[a.consumer] = now_ms;
       if (a.noack) MaybeWriteFrontier(c, key, a.group);
     } else {
       // History: this consumer's pending entries after the id (deleted ones read as nil).
@@ -513,15 +523,16 @@ Reply XReadGroup(Ctx& c) {
 
 // XACK key group id [id ...]
 Reply XAck(Ctx& c) {
+  // As Redis: the key and the group first (absent: 0), then the ids.
+  if (!TypeIs(c, c.argv[1], Type::kStream)) return Err(kWrongType);
+  const StreamStore* visible = StreamAt(c, c.argv[1]);
+  if (visible == nullptr || !visible->HasGroup(c.argv[2])) return Reply::Integer(0);
   std::vector<StreamId> ids;
   for (size_t i = 3; i < c.argv.size(); ++i) {
     std::optional<StreamId> id = ParseStreamId(c.argv[i], 0, false);
     if (!id) return Err(kInvalidStreamId);
     ids.push_back(*id);
   }
-  if (!TypeIs(c, c.argv[1], Type::kStream)) return Err(kWrongType);
-  const StreamStore* visible = StreamAt(c, c.argv[1]);
-  if (visible == nullptr || !visible->HasGroup(c.argv[2])) return Reply::Integer(0);
   StreamStore::RegionalGroup& rg = c.ks.MutableStream(c.argv[1])->Regional(c.argv[2]);
   int64_t acked = 0;
   for (const StreamId& id : ids) {
