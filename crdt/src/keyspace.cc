@@ -20,6 +20,7 @@ KeyValue::Type KeyValue::VisibleType() const {
   if (!zset.empty()) return Type::kZset;
   if (hll.Present()) return Type::kHll;
   if (!list.empty()) return Type::kList;
+  if (stream.Visible()) return Type::kStream;
   return Type::kNone;
 }
 
@@ -38,6 +39,8 @@ const char* TypeName(KeyValue::Type t) {
       return "bcounter";
     case KeyValue::Type::kList:
       return "list";
+    case KeyValue::Type::kStream:
+      return "stream";
     case KeyValue::Type::kNone:
       break;
   }
@@ -54,6 +57,9 @@ void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
   zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
   hll.Join(other.hll);
   list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
+  if (!stream.Empty() || !other.stream.Empty()) {
+    stream.Join(other.stream, my_cc, other_cc, other_complete, keep_empty);
+  }
   expiry.Join(other.expiry, my_cc, other_cc);
 }
 
@@ -104,6 +110,7 @@ KeyValue::Parts16 KeyValue::Parts() const {
   if (!hll.Empty()) parts |= kPartHll;
   if (!list.Empty()) parts |= kPartList;
   if (!expiry.empty()) parts |= kPartExpiry;
+  if (!stream.Empty()) parts |= kPartStream;
   return parts;
 }
 
@@ -117,6 +124,7 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
   if (parts & kPartHll) hll.Encode(enc);
   if (parts & kPartList) list.Encode(enc);
   if (parts & kPartFloatCounter) fc.Encode(enc);
+  if (parts & kPartStream) stream.Encode(enc);
 }
 
 bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
@@ -137,7 +145,7 @@ bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
   };
   return part(bc, kPartBoundedCounter) && part(expiry, kPartExpiry) &&
          heavy_part(zset, kPartZset) && part(hll, kPartHll) && heavy_part(list, kPartList) &&
-         part(fc, kPartFloatCounter);
+         part(fc, kPartFloatCounter) && part(stream, kPartStream);
 }
 
 namespace {
@@ -176,6 +184,7 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
   }
   v.zset.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   v.list.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
+  v.stream.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   for (const auto& w : v.expiry.entries().writes()) ok &= cc.Contains(w.dot);
   return ok;
 }
@@ -402,6 +411,7 @@ void Keyspace::Set(std::string_view key, std::string_view value, int64_t timesta
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
   if (v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
   v.list.Clear(d ? &d->list : nullptr, dcc);
+  if (!v.stream.Empty()) v.stream.Clear(self_, &cc_, d ? &d->stream : nullptr, dcc);
   v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
   v.fc.ResetInto(d ? &d->fc : nullptr);
 }
@@ -587,6 +597,55 @@ void Keyspace::LSet(std::string_view key, size_t index, std::string_view value,
                         delta ? &delta->cc_ : nullptr);
 }
 
+const StreamStore* Keyspace::Stream(std::string_view key) const {
+  const KeyValue* v = Find(key);
+  return v && !v->stream.Empty() ? &v->stream : nullptr;
+}
+
+StreamStore* Keyspace::MutableStream(std::string_view key) {
+  auto it = keys_.find(key);
+  if (it == keys_.end() || Hidden(it->second) || it->second.stream.Empty()) return nullptr;
+  return &it->second.stream;
+}
+
+void Keyspace::XAdd(std::string_view key, StreamId id, StreamStore::Fields fields,
+                    Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  v.stream.Add(id, std::move(fields), self_, &cc_, delta ? &DeltaSlot(delta, key).stream : nullptr,
+               delta ? &delta->cc_ : nullptr);
+}
+
+void Keyspace::XMakeExist(std::string_view key, Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  v.stream.MakeExist(self_, &cc_, delta ? &DeltaSlot(delta, key).stream : nullptr,
+                     delta ? &delta->cc_ : nullptr);
+}
+
+void Keyspace::XRemove(std::string_view key, const StreamStore::Key& entry, Keyspace* delta) {
+  Slot(key).stream.Remove(entry, delta ? &DeltaSlot(delta, key).stream : nullptr,
+                          delta ? &delta->cc_ : nullptr);
+}
+
+void Keyspace::XCreateGroup(std::string_view key, std::string_view group, StreamId start,
+                            Keyspace* delta) {
+  Slot(key).stream.CreateGroup(group, start, self_, &cc_,
+                               delta ? &DeltaSlot(delta, key).stream : nullptr,
+                               delta ? &delta->cc_ : nullptr);
+}
+
+bool Keyspace::XDestroyGroup(std::string_view key, std::string_view group, Keyspace* delta) {
+  return Slot(key).stream.DestroyGroup(group, self_, &cc_,
+                                       delta ? &DeltaSlot(delta, key).stream : nullptr,
+                                       delta ? &delta->cc_ : nullptr);
+}
+
+void Keyspace::XWriteFrontier(std::string_view key, std::string_view group,
+                              const StreamStore::Positions& acked, Keyspace* delta) {
+  Slot(key).stream.WriteFrontier(group, acked, self_, &cc_,
+                                 delta ? &DeltaSlot(delta, key).stream : nullptr,
+                                 delta ? &delta->cc_ : nullptr);
+}
+
 bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   auto it = keys_.find(key);
   if (it == keys_.end()) return false;
@@ -603,6 +662,7 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
   if (v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
   v.list.Clear(d ? &d->list : nullptr, dcc);
+  if (!v.stream.Empty()) v.stream.Clear(self_, &cc_, d ? &d->stream : nullptr, dcc);
   DropIfEmpty(key);
   return true;
 }
@@ -755,6 +815,7 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
   bool ok = true;
   for (const auto& [k, v] : ks.keys_) {
     if (!ks.key_complete_ && v.list.HasRemoved()) return fail("removed list entry in a state");
+    if (!ks.key_complete_ && v.stream.HasRemoved()) return fail("removed stream item in a state");
     ok &= DotsInContext(v, ks.cc_);
   }
   if (!ok) return fail("dot outside the causal context");
@@ -869,6 +930,24 @@ std::string Keyspace::Dump(std::string_view key) const {
     }
     case Type::kHll:
       return "hll(" + std::to_string(v->hll.Count()) + ")";
+    case Type::kStream: {
+      // [id {f: v, ...}, ...], then the visible groups.
+      std::string s = "[";
+      bool first = true;
+      v->stream.ForEach([&](const StreamStore::Key& k, const StreamStore::Fields& fields) {
+        s += first ? "" : ", ";
+        s += k.first.ToString() + " {";
+        for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+          s += (i ? ", " : "") + fields[i] + ": " + fields[i + 1];
+        }
+        s += "}";
+        first = false;
+      });
+      s += "]";
+      std::vector<std::string> groups = v->stream.Groups();
+      for (size_t i = 0; i < groups.size(); ++i) s += (i ? ", " : " groups: ") + groups[i];
+      return s;
+    }
     case Type::kNone:
       break;
   }
@@ -894,7 +973,8 @@ size_t Keyspace::MemoryBytes() const {
     n += sizeof(std::pair<const std::string, KeyValue>) + 16 +
          (k.capacity() > 15 ? k.capacity() + 1 : 0);
     n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes() + v.bc.HeapBytes() +
-         v.zset.MemoryBytes() + v.hll.HeapBytes() + v.list.HeapBytes() + v.expiry.HeapBytes();
+         v.zset.MemoryBytes() + v.hll.HeapBytes() + v.list.HeapBytes() + v.expiry.HeapBytes() +
+         v.stream.HeapBytes();
   }
   return n;
 }

@@ -64,7 +64,7 @@ std::string KeyspaceStore::Record(Run run) {
 Reply KeyspaceStore::Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
                              std::string* effect) {
   wall_clock_us_ = wall_clock_us;
-  if (!argv.empty() && LocalStreams::Handles(argv[0])) return Stream(argv, wall_clock_us);
+  if (LocalStream(argv)) return Stream(argv, wall_clock_us);
   if (std::optional<Reply> reply = BeforeEngine(argv)) return std::move(*reply);
   Reply reply;
   auto apply = [&] {
@@ -94,7 +94,7 @@ std::vector<Reply> KeyspaceStore::ExecuteBatch(
       bool any = false;
       for (size_t i = 0; i < commands.size(); ++i) {
         const std::vector<std::string>& argv = commands[i];
-        if (!argv.empty() && LocalStreams::Handles(argv[0])) {
+        if (LocalStream(argv)) {
           if (!stream_replies[i]) stream_replies[i] = Stream(argv, wall_clock_us);
           replies.push_back(*stream_replies[i]);
           continue;
@@ -128,7 +128,7 @@ Reply KeyspaceStore::RunOne(const std::vector<std::string>& argv, int64_t wall_c
   if (!FindStoreCommand(argv[0])->AcceptsArgc(argv.size())) return ArityError(argv[0]);
   if (scripts_ == nullptr) scripts_ = std::make_unique<Scripts>();
   return scripts_->Run(argv, [&](const std::vector<std::string>& cmd) {
-    if (LocalStreams::Handles(cmd[0])) return RunStream(cmd, wall_clock_us);
+    if (LocalStream(cmd)) return RunStream(cmd, wall_clock_us);
     if (std::optional<Reply> reply = BeforeEngine(cmd)) return std::move(*reply);
     bool w = false;
     Reply reply = engine_.Execute(ks_, cmd, wall_clock_us, delta, &w);
@@ -160,6 +160,10 @@ Status KeyspaceStore::ExpireDue(int64_t wall_clock_us, std::string* effect) {
   if (!e.ok()) return e.status();
   AppendEffect(std::move(e).value(), effect);
   return Status::Ok();
+}
+
+bool KeyspaceStore::LocalStream(const std::vector<std::string>& argv) const {
+  return !replicate_streams_ && !argv.empty() && LocalStreams::Handles(argv[0]);
 }
 
 Reply KeyspaceStore::Stream(const std::vector<std::string>& argv, int64_t wall_clock_us) {

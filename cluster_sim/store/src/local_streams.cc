@@ -13,6 +13,7 @@
 
 #include "cluster_sim/command_table.h"
 #include "cluster_sim/strings.h"
+#include "engine.h"
 
 namespace cluster_sim {
 namespace {
@@ -27,12 +28,6 @@ constexpr std::string_view kNotInteger = "ERR value is not an integer or out of 
 
 Reply Err(std::string_view text) { return Reply::Error(std::string(text)); }
 
-bool ParseU64(std::string_view s, uint64_t* out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
 bool ParseI64(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -42,21 +37,8 @@ bool ParseI64(std::string_view s, int64_t* out) {
 using Id = LocalStreams::Id;
 constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
 
-// "ms-seq", or "ms" (seq = missing_seq); "-" and "+" when allowed. As streamParseID.
 std::optional<Id> ParseId(std::string_view s, uint64_t missing_seq, bool allow_min_max) {
-  if (allow_min_max && s == "-") return Id{0, 0};
-  if (allow_min_max && s == "+") return Id{kMax, kMax};
-  size_t dash = s.find('-');
-  Id id;
-  if (dash == std::string_view::npos) {
-    if (!ParseU64(s, &id.ms)) return std::nullopt;
-    id.seq = missing_seq;
-    return id;
-  }
-  if (!ParseU64(s.substr(0, dash), &id.ms) || !ParseU64(s.substr(dash + 1), &id.seq)) {
-    return std::nullopt;
-  }
-  return id;
+  return engine::ParseStreamId(s, missing_seq, allow_min_max);
 }
 
 Reply EntryReply(const Id& id, const std::vector<std::string>& fields) {
@@ -112,7 +94,9 @@ Reply LocalStreams::Execute(const std::vector<std::string>& argv, int64_t wall_c
   if (name == "xgroup") return XGroup(c);
   if (name == "xreadgroup") return XReadGroup(c);
   if (name == "xack") return XAck(c);
-  return XPending(c);
+  if (name == "xpending") return XPending(c);
+  return Reply::Error("ERR '" + name +
+                      "' needs replicated streams (scenario key `streams: { replicate: true }`)");
 }
 
 // XADD key [NOMKSTREAM] <* | ms-* | ms-seq | ms> field value [field value ...]
