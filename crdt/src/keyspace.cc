@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <tuple>
 
+#include "crdt/keyspace_header.h"
+
 namespace crdt {
 
 // ---- KeyValue ----
@@ -148,18 +150,16 @@ bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
          part(fc, kPartFloatCounter) && part(stream, kPartStream);
 }
 
-namespace {
-
 // The keyspace header: bit 0 key-complete, then the optional parts (KeyValue::Part); parts
 // 8 to 15 in a second byte, present (and non-zero) iff the first has kPartsMore.
-void PutHeader(Encoder* enc, bool complete, KeyValue::Parts16 parts) {
+void PutKeyspaceHeader(Encoder* enc, bool complete, KeyValue::Parts16 parts) {
   const uint8_t high = static_cast<uint8_t>(parts >> 8);
   enc->PutByte(static_cast<uint8_t>((complete ? 1 : 0) | (parts & 0xff) |
                                     (high != 0 ? KeyValue::kPartsMore : 0)));
   if (high != 0) enc->PutByte(high);
 }
 
-bool GetHeader(Decoder* dec, bool* complete, KeyValue::Parts16* parts) {
+bool GetKeyspaceHeader(Decoder* dec, bool* complete, KeyValue::Parts16* parts) {
   uint8_t low = 0;
   uint8_t high = 0;
   if (!dec->GetByte(&low)) return false;
@@ -171,6 +171,8 @@ bool GetHeader(Decoder* dec, bool* complete, KeyValue::Parts16* parts) {
   *parts = all;
   return true;
 }
+
+namespace {
 
 // Every dot must lie inside the context, or merges could resurrect or lose data.
 bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
@@ -765,7 +767,7 @@ std::string Keyspace::Encode() const {
   Encoder enc;
   KeyValue::Parts16 parts = 0;
   for (const auto& kv : keys_) parts |= kv.second.Parts();
-  PutHeader(&enc, key_complete_, parts);
+  PutKeyspaceHeader(&enc, key_complete_, parts);
   enc.PutVarint(keys_.size());
   if (keys_.size() == 1) {  // a one-key delta (most effects): nothing to sort
     enc.PutBytes(keys_.begin()->first);
@@ -794,7 +796,7 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
   };
   KeyValue::Parts16 parts = 0;
   uint64_t n = 0;
-  if (!GetHeader(&dec, &ks.key_complete_, &parts) || !dec.GetCount(&n, 4))
+  if (!GetKeyspaceHeader(&dec, &ks.key_complete_, &parts) || !dec.GetCount(&n, 4))
     return fail("bad keyspace header");
   std::string prev;
   for (uint64_t i = 0; i < n; ++i) {
@@ -833,7 +835,8 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
   bool delta = false;
   KeyValue::Parts16 parts = 0;
   uint64_t n = 0;
-  if (!GetHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4)) return fail("bad keyspace header");
+  if (!GetKeyspaceHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4))
+    return fail("bad keyspace header");
   if (!delta) {
     // A full state: its join also visits the keys it does not list (rare: full syncs).
     std::optional<Keyspace> other = Decode(bytes, self_, error);

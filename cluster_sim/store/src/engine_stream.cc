@@ -30,6 +30,7 @@
 #include "cluster_sim/strings.h"
 #include "crdt/stream.h"
 #include "engine.h"
+#include "stream_args.h"
 
 namespace cluster_sim {
 namespace engine {
@@ -414,12 +415,6 @@ Reply XRead(Ctx& c) {
   return Reply::Array(std::move(out));
 }
 
-std::string NoGroup(std::string_view key, std::string_view group, std::string_view suffix) {
-  std::string text = "NOGROUP No such key '";
-  text.append(key).append("' or consumer group '").append(group).append("'").append(suffix);
-  return text;
-}
-
 // The positions up to which this region delivered and acknowledged every entry of each
 // part: the delivered position, or just below the part's first pending entry.
 StreamStore::Positions AckedPositions(const StreamStore::RegionalGroup& rg) {
@@ -465,7 +460,7 @@ Reply XReadGroup(Ctx& c) {
     if (!TypeIs(c, key, Type::kStream)) return Err(kWrongType);
     const StreamStore* s = StreamAt(c, key);
     if (s == nullptr || !s->HasGroup(a.group)) {
-      return Reply::Error(NoGroup(key, a.group, " in XREADGROUP with GROUP option"));
+      return Reply::Error(NoGroupError(key, a.group, " in XREADGROUP with GROUP option"));
     }
     if (id != ">") {
       from[k] = ParseStreamId(id, 0, false);
@@ -550,56 +545,25 @@ Reply XAck(Ctx& c) {
 Reply XPending(Ctx& c) {
   const std::string& key = c.argv[1];
   const std::string& group = c.argv[2];
-  const size_t argc = c.argv.size();
-  const bool extended = argc >= 6;
-  int64_t min_idle = 0;
-  size_t at = 3;
-  if (argc > 3 && IEquals(c.argv[3], "idle")) {
-    if (argc < 8) return Err(kSyntax);
-    if (!crdt::ParseRedisInteger(c.argv[4], &min_idle)) return Err(kNotInteger);
-    at = 5;
-  }
-  if (argc != 3 && (argc < 6 || argc > 9)) return Err(kSyntax);
-  std::optional<StreamId> start, end;
-  int64_t count = 0;
-  std::string only;
-  if (extended) {
-    start = ParseStreamId(c.argv[at], 0, true);
-    end = ParseStreamId(c.argv[at + 1], kMax, true);
-    if (!start || !end) return Err(kInvalidStreamId);
-    if (!crdt::ParseRedisInteger(c.argv[at + 2], &count)) return Err(kNotInteger);
-    if (count < 0) count = 0;
-    if (at + 3 < argc) only = c.argv[at + 3];
-  }
+  XPendingArgs a;
+  if (std::optional<Reply> error = ParseXPending(c.argv, &a)) return std::move(*error);
   if (!TypeIs(c, key, Type::kStream)) return Err(kWrongType);
   const StreamStore* s = StreamAt(c, key);
-  if (s == nullptr || !s->HasGroup(group)) return Reply::Error(NoGroup(key, group, ""));
+  if (s == nullptr || !s->HasGroup(group)) return Reply::Error(NoGroupError(key, group, ""));
   static const StreamStore::RegionalGroup kNone;
   const StreamStore::RegionalGroup* found = s->FindRegional(group);
   const StreamStore::RegionalGroup& rg = found ? *found : kNone;
-  if (!extended) {
-    if (rg.pending.empty()) {
-      return Reply::Array({Reply::Integer(0), Reply::Nil(), Reply::Nil(), Reply::Nil()});
-    }
-    std::map<std::string, int64_t> per_consumer;
-    for (const auto& [k, p] : rg.pending) per_consumer[p.consumer]++;
-    std::vector<Reply> consumers;
-    for (const auto& [name, n] : per_consumer) {
-      consumers.push_back(Reply::Array({Reply::Bulk(name), Reply::Bulk(std::to_string(n))}));
-    }
-    return Reply::Array({Reply::Integer(static_cast<int64_t>(rg.pending.size())),
-                         Reply::Bulk(rg.pending.begin()->first.first.ToString()),
-                         Reply::Bulk(rg.pending.rbegin()->first.first.ToString()),
-                         Reply::Array(std::move(consumers))});
+  if (!a.extended) {
+    return XPendingSummary(rg.pending, [](const StreamStore::Key& k) { return k.first; });
   }
   std::vector<Reply> out;
-  for (auto it = rg.pending.lower_bound({*start, crdt::Dot{}});
-       it != rg.pending.end() && !(*end < it->first.first) &&
-       static_cast<int64_t>(out.size()) < count;
+  for (auto it = rg.pending.lower_bound({a.start, crdt::Dot{}});
+       it != rg.pending.end() && !(a.end < it->first.first) &&
+       static_cast<int64_t>(out.size()) < a.count;
        ++it) {
-    if (!only.empty() && it->second.consumer != only) continue;
+    if (!a.consumer.empty() && it->second.consumer != a.consumer) continue;
     const int64_t idle = NowMs(c) - it->second.delivery_ms;
-    if (idle < min_idle) continue;
+    if (idle < a.min_idle) continue;
     out.push_back(Reply::Array({Reply::Bulk(it->first.first.ToString()),
                                 Reply::Bulk(it->second.consumer), Reply::Integer(idle),
                                 Reply::Integer(static_cast<int64_t>(it->second.deliveries))}));
@@ -610,25 +574,12 @@ Reply XPending(Ctx& c) {
 // XGROUP CREATE key group <id | $> [MKSTREAM] | DESTROY key group |
 // CREATECONSUMER key group consumer. CREATE and DESTROY replicate; consumers do not.
 Reply XGroup(Ctx& c) {
-  const std::string sub = AsciiLower(c.argv[1]);
-  auto arity = [&](size_t min, size_t max) { return c.argv.size() < min || c.argv.size() > max; };
-  if (sub != "create" && sub != "destroy" && sub != "createconsumer") {
-    return Reply::Error("ERR unknown subcommand '" + c.argv[1] + "'. Try XGROUP HELP.");
-  }
-  if ((sub == "create" && arity(5, 6)) || (sub == "destroy" && arity(4, 4)) ||
-      (sub == "createconsumer" && arity(5, 5))) {
-    return ArityError("xgroup|" + sub);
-  }
+  XGroupArgs a;
+  if (std::optional<Reply> error = ParseXGroup(c.argv, &a)) return std::move(*error);
+  const std::string& sub = a.sub;
   const std::string& key = c.argv[2];
   const std::string& group = c.argv[3];
-  bool mkstream = false;
-  if (sub == "create" && c.argv.size() == 6) {
-    if (!IEquals(c.argv[5], "mkstream")) {
-      return Reply::Error("ERR unknown subcommand or wrong number of arguments for '" + c.argv[1] +
-                          "'. Try XGROUP HELP.");
-    }
-    mkstream = true;
-  }
+  const bool mkstream = a.mkstream;
   if (!TypeIs(c, key, Type::kStream)) return Err(kWrongType);
   const StreamStore* s = StreamAt(c, key);
   if (s == nullptr && !(sub == "create" && mkstream)) {
@@ -696,6 +647,57 @@ std::optional<StreamId> ParseStreamId(std::string_view s, uint64_t missing_seq,
     return std::nullopt;
   }
   return id;
+}
+
+std::string NoGroupError(std::string_view key, std::string_view group, std::string_view suffix) {
+  std::string text = "NOGROUP No such key '";
+  text.append(key).append("' or consumer group '").append(group).append("'").append(suffix);
+  return text;
+}
+
+std::optional<Reply> ParseXGroup(const std::vector<std::string>& argv, XGroupArgs* out) {
+  out->sub = AsciiLower(argv[1]);
+  const std::string& sub = out->sub;
+  auto arity = [&](size_t min, size_t max) { return argv.size() < min || argv.size() > max; };
+  if (sub != "create" && sub != "destroy" && sub != "createconsumer") {
+    return Reply::Error("ERR unknown subcommand '" + argv[1] + "'. Try XGROUP HELP.");
+  }
+  if ((sub == "create" && arity(5, 6)) || (sub == "destroy" && arity(4, 4)) ||
+      (sub == "createconsumer" && arity(5, 5))) {
+    return ArityError("xgroup|" + sub);
+  }
+  out->mkstream = false;
+  if (sub == "create" && argv.size() == 6) {
+    if (!IEquals(argv[5], "mkstream")) {
+      return Reply::Error("ERR unknown subcommand or wrong number of arguments for '" + argv[1] +
+                          "'. Try XGROUP HELP.");
+    }
+    out->mkstream = true;
+  }
+  return std::nullopt;
+}
+
+std::optional<Reply> ParseXPending(const std::vector<std::string>& argv, XPendingArgs* out) {
+  const size_t argc = argv.size();
+  *out = XPendingArgs();
+  out->extended = argc >= 6;
+  size_t at = 3;
+  if (argc > 3 && IEquals(argv[3], "idle")) {
+    if (argc < 8) return Err(kSyntax);
+    if (!crdt::ParseRedisInteger(argv[4], &out->min_idle)) return Err(kNotInteger);
+    at = 5;
+  }
+  if (argc != 3 && (argc < 6 || argc > 9)) return Err(kSyntax);  // as Redis 7.0
+  if (!out->extended) return std::nullopt;
+  std::optional<StreamId> start = ParseStreamId(argv[at], 0, true);
+  std::optional<StreamId> end = ParseStreamId(argv[at + 1], kMax, true);
+  if (!start || !end) return Err(kInvalidStreamId);
+  out->start = *start;
+  out->end = *end;
+  if (!crdt::ParseRedisInteger(argv[at + 2], &out->count)) return Err(kNotInteger);
+  if (out->count < 0) out->count = 0;
+  if (at + 3 < argc) out->consumer = argv[at + 3];
+  return std::nullopt;
 }
 
 Handler FindStreamHandler(std::string_view lower_name) {

@@ -14,6 +14,7 @@
 #include "cluster_sim/local_streams.h"
 #include "crdt/causal_context.h"
 #include "crdt/encoding.h"
+#include "crdt/keyspace_header.h"
 #include "engine.h"
 
 namespace cluster_sim {
@@ -22,15 +23,15 @@ bool KeyspaceStore::EncodedKeys(std::string_view encoded, std::vector<std::strin
                                 bool* full) {
   crdt::Decoder dec(encoded);
   while (!dec.done()) {
-    uint8_t flags = 0;
+    bool delta = false;
+    crdt::KeyValue::Parts16 parts = 0;
     uint64_t n = 0;
-    if (!dec.GetByte(&flags) || !dec.GetCount(&n, 4)) return false;
-    if ((flags & 1) == 0 && full != nullptr) *full = true;
+    if (!crdt::GetKeyspaceHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4)) return false;
+    if (!delta && full != nullptr) *full = true;
     crdt::KeyValue value;
     for (uint64_t i = 0; i < n; ++i) {
       std::string_view key;
-      if (!dec.GetBytes(&key) || !value.Decode(&dec, flags & crdt::KeyValue::kKnownParts))
-        return false;
+      if (!dec.GetBytes(&key) || !value.Decode(&dec, parts)) return false;
       keys->emplace_back(key);
     }
     crdt::CausalContext cc;
