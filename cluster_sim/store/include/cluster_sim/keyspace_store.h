@@ -90,6 +90,7 @@ class KeyspaceStore : public Store {
   // the first): the Redis store gives native keys the time their TTL has left on it.
   int64_t wall_clock_ms() const;
   const crdt::Keyspace& keyspace() const { return ks_; }
+  bool replicates_streams() const { return replicate_streams_; }  // SetStreamOptions
   // A stream change (or a reload) the keyspace does not see: moves `key`'s version, or
   // every key's.
   void BumpVersion(std::string key);
