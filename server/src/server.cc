@@ -344,6 +344,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Writes a reply to `argv` in the connection's protocol (RESP2, or RESP3 after HELLO 3).
   void Write(const Reply& reply, const std::vector<std::string>& argv) {
     if (resp3_) return WriteReply3(reply, Resp3ShapeOf(argv), &out_);
+    if (reply.type == Reply::Type::kArray && IEquals(argv[0], "geopos")) {
+      // A position is an array: Redis answers a missing member with a null array.
+      WriteArrayHeader(reply.elements.size(), &out_);
+      for (const Reply& e : reply.elements) {
+        if (e.type == Reply::Type::kNil) {
+          WriteNullArray();
+        } else {
+          WriteReply(e, &out_);
+        }
+      }
+      return;
+    }
     WriteReply(reply, &out_);
   }
   // Redis's null array (EXEC aborted by WATCH, a read with nothing, a block timed out).
@@ -462,8 +474,9 @@ void Connection::RunInSession(Op op, const std::vector<std::string>& argv) {
       queued_.push_back(argv);
     }
   }
-  if ((op == Op::kExec || IEquals(argv[0], "XREADGROUP")) && r.type == Reply::Type::kNil) {
-    // EXEC aborted by WATCH, XREADGROUP with nothing: Redis's null array.
+  if ((op == Op::kExec || IEquals(argv[0], "XREADGROUP") || IEquals(argv[0], "XREAD")) &&
+      r.type == Reply::Type::kNil) {
+    // EXEC aborted by WATCH, XREAD(GROUP) with nothing: Redis's null array.
     queued_.clear();
     return WriteNullArray();
   }

@@ -400,7 +400,7 @@ class NodeProcesses(unittest.TestCase):
 
         def groups(c):
             try:
-                return c.execute_command("XPENDING", "s", "g")[0]
+                return c.xpending("s", "g")["pending"]
             except redis.ResponseError as e:  # NOGROUP until the creation arrives
                 return str(e)
 
