@@ -476,19 +476,35 @@ TEST(RedisStoreTest, NativeKeysCarryTheTtlAndMetadataRoundTrips) {
 
 // ------------------------------------------------------------------------- features
 
+// Region A on Redis and on memory, region B on memory, each told the regions A and B
+// (redis is null if Redis refused to open).
+struct AOnRedisAndMemory {
+  std::unique_ptr<RedisStore> redis;
+  std::unique_ptr<Store> memory;
+  std::unique_ptr<Store> b;
+};
+AOnRedisAndMemory OpenAOnRedisAndMemory(const RedisStoreOptions& options) {
+  AOnRedisAndMemory s;
+  auto opened = RedisStore::Open(kA, options);
+  if (opened.ok()) s.redis = std::move(opened).value();
+  s.memory = NewMemoryStore(kA);
+  s.b = NewMemoryStore(kB);
+  for (Store* x : {static_cast<Store*>(s.redis.get()), s.memory.get(), s.b.get()}) {
+    if (x != nullptr) x->SetRegionNames({"A", "B"});
+  }
+  return s;
+}
+
 // The BC.* script (bounded_counter_script.h) with region A on Redis and on memory, B on
 // memory: the expected replies, the same effects, the native value a string of the
 // counter's value (GET from a plain client), and a reopened store holding the same.
 TEST(RedisStoreTest, BoundedCounterScriptAndNativeValue) {
   AASIM_LAUNCH_REDIS(server);
-  auto opened = RedisStore::Open(kA, OptionsFor(*server, "A"));
-  ASSERT_TRUE(opened.ok()) << opened.status().message();
-  std::unique_ptr<RedisStore> redis = std::move(opened).value();
-  std::unique_ptr<Store> memory = NewMemoryStore(kA);
-  std::unique_ptr<Store> b = NewMemoryStore(kB);
-  for (Store* s : {static_cast<Store*>(redis.get()), memory.get(), b.get()}) {
-    s->SetRegionNames({"A", "B"});
-  }
+  AOnRedisAndMemory stores = OpenAOnRedisAndMemory(OptionsFor(*server, "A"));
+  ASSERT_NE(stores.redis, nullptr);
+  std::unique_ptr<RedisStore>& redis = stores.redis;
+  std::unique_ptr<Store>& memory = stores.memory;
+  std::unique_ptr<Store>& b = stores.b;
   RawRedis raw(server->port());
   std::vector<std::string> from_a, from_b;
   uint64_t b_seq = 0;
@@ -649,13 +665,11 @@ TEST(RedisStoreTest, StreamCommandsAreForwardedAndNotReplicated) {
 // there too, and a reopened store (from the metadata) holds the same state.
 TEST(RedisStoreTest, ReplicatedStreamsAreNativeStreams) {
   AASIM_LAUNCH_REDIS(server);
-  auto opened = RedisStore::Open(kA, OptionsFor(*server, "A"));
-  ASSERT_TRUE(opened.ok()) << opened.status().message();
-  std::unique_ptr<RedisStore> redis = std::move(opened).value();
-  std::unique_ptr<Store> memory = NewMemoryStore(kA);
-  std::unique_ptr<Store> b = NewMemoryStore(kB);
-  for (Store* s : {static_cast<Store*>(redis.get()), memory.get(), b.get()}) {
-    s->SetRegionNames({"A", "B"});
+  AOnRedisAndMemory stores = OpenAOnRedisAndMemory(OptionsFor(*server, "A"));
+  ASSERT_NE(stores.redis, nullptr);
+  std::unique_ptr<RedisStore>& redis = stores.redis;
+  std::unique_ptr<Store>& memory = stores.memory;
+  for (Store* s : {static_cast<Store*>(redis.get()), memory.get(), stores.b.get()}) {
     s->SetStreamOptions(true, crdt::StreamIdMode::kStrict);
   }
   RawRedis raw(server->port());
@@ -668,7 +682,7 @@ TEST(RedisStoreTest, ReplicatedStreamsAreNativeStreams) {
   };
   EXPECT_EQ(both({"XADD", "s", "*", "f", "a"}, 5'000), Reply::Bulk("5-1"));
   std::string from_b;
-  EXPECT_EQ(b->Execute({"XADD", "s", "*", "f", "b"}, 7'000, &from_b), Reply::Bulk("7-2"));
+  EXPECT_EQ(stores.b->Execute({"XADD", "s", "*", "f", "b"}, 7'000, &from_b), Reply::Bulk("7-2"));
   ASSERT_TRUE(memory->Merge(from_b).ok());
   ASSERT_TRUE(redis->MergeFrom("B#1", 1, from_b).ok());
   EXPECT_EQ(both({"XGROUP", "CREATE", "s", "g", "0"}, 8'000), Reply::Status("OK"));

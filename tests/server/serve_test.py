@@ -436,6 +436,22 @@ class ServeBlockingReads(unittest.TestCase):
         self.assertEqual(a2.xpending("jobs", "workers")["pending"], 1)
         self.assertEqual(a2.xreadgroup("workers", "w2", {"jobs": ">"}), [])  # redis-py: nil
 
+    def test_replicated_streams_an_entry_from_a_peer_serves_the_reader(self):
+        s = Served(self, TWO_REGIONS % "200ms" + "streams: { replicate: true }\n")
+        a, b = s.client("A"), s.client("B")
+        a.xgroup_create("jobs", "workers", id="$", mkstream=True)
+        deadline = time.monotonic() + 10
+        while b.exists("jobs") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        results = {}
+        t = self.reader(a, "w1", 10000, results)
+        time.sleep(0.2)
+        self.assertTrue(t.is_alive())
+        entry = b.xadd("jobs", {"in": "B"})
+        t.join(8)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(results["w1"], [[b"jobs", [(entry, {b"in": b"B"})]]])
+
     def test_timeout_replies_nil(self):
         s = Served(self, TWO_REGIONS % "30ms")
         a = s.client("A")
