@@ -33,6 +33,7 @@ struct LendingArgs {
   bool home_routing = false;
   uint64_t seed = 1;
   bool table = false;
+  std::string streams = "local";  // or a replicated streams' id mode
 };
 
 bool ValidName(const std::string& s) {
@@ -83,6 +84,8 @@ int RunLending(const LendingArgs& a) {
   traffic.seed = a.seed;
   cluster_sim::Scenario sc = cluster_sim::MakeLendingScenario(traffic);
   sc.file = "(aasim lending)";
+  sc.streams.replicate = a.streams != "local";
+  if (sc.streams.replicate) sc.streams.id_mode = *crdt::ParseStreamIdMode(a.streams);
   sc.name = fmt::format("Lending in {} regions{}", a.regions.size(),
                         a.home_routing ? ", each user's requests routed to the home region" : "");
 
@@ -128,6 +131,15 @@ int RunLending(const LendingArgs& a) {
         cluster_sim::FormatDuration(routed_cost));
   }
   const cluster_sim::StepReport& last = report.steps.back();
+  if (sc.streams.replicate) {
+    // Every region's consumer group reads every region's entries: a request is handled
+    // in each region whose instances read it (the Ledger's "handled twice" lines).
+    size_t twice = 0;
+    for (const std::string& l : last.output) twice += l.rfind("stream entry ", 0) == 0;
+    std::cout << fmt::format(
+        "  replicated streams ({} ids): {} entr{} handled in more than one region\n", a.streams,
+        twice, twice == 1 ? "y" : "ies");
+  }
   std::cout << fmt::format("after sync: {}\n",
                            last.output.empty()
                                ? std::string("every invariant holds")
@@ -165,6 +177,11 @@ CLI::App* AddLendingCommand(CLI::App& app, int* exit_code) {
                 "Route each request to its user's home region (paying the round trip)");
   cmd->add_option("--seed", args->seed, "Seed of the generated traffic")->check(aasim::SeedCheck());
   cmd->add_flag("--table", args->table, "Also print the step-by-step table");
+  cmd->add_option("--streams", args->streams,
+                  "The request streams: local (region-local, the default) or replicated with "
+                  "XADD's id mode strict, semi-strict or liberal (each region's instances then "
+                  "read every region's requests)")
+      ->check(CLI::IsMember({"local", "strict", "semi-strict", "liberal"}));
   cmd->callback([args, exit_code] { *exit_code = RunLending(*args); });
   return cmd;
 }

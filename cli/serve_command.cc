@@ -47,8 +47,22 @@ struct ServeArgs {
   bool causal = false;
   bool record = false;
   std::string bc_policy;
+  std::string streams;                  // --streams: "" = the file's `streams:` key
   cluster_sim::RunOptions run_options;  // the services steps may use
 };
+
+// --streams MODE of serve and node: `local` (region-local streams) or an XADD id mode
+// (replicated streams with it); "" leaves *spec as it is.
+void ApplyStreamsOption(const std::string& mode, cluster_sim::StreamsSpec* spec) {
+  if (mode.empty()) return;
+  spec->replicate = mode != "local";
+  if (spec->replicate) spec->id_mode = *crdt::ParseStreamIdMode(mode);
+}
+
+constexpr const char* kStreamsHelp =
+    "Streams: local (region-local, never replicated) or replicated with XADD's id mode "
+    "strict, semi-strict or liberal (as the file's `streams: { replicate: true, id_mode: "
+    "... }`)";
 
 // `--record`: what clients did and what the links carried, for AASIM DIAGRAM PATH. Bounded:
 // after kMaxSteps client commands and admin actions recording stops (the diagram then
@@ -117,7 +131,8 @@ int RunServe(const ServeArgs& args) {
     std::cerr << loaded.status().message() << "\n";
     return kExitBadInput;
   }
-  const cluster_sim::Scenario scenario = std::move(loaded).value();
+  cluster_sim::Scenario scenario = std::move(loaded).value();
+  ApplyStreamsOption(args.streams, &scenario.streams);
   if (cluster_sim::Status st = CheckServable(scenario); !st.ok()) {
     std::cerr << st.message() << "\n";
     return kExitBadInput;
@@ -255,6 +270,7 @@ struct NodeArgs {
   bool causal = false;
   std::string redis;  // redis://host:port/db: the node's durable store
   std::string redis_prefix = "aasim";
+  std::string streams;  // --streams ("" = the --topology file's `streams:`, else local)
 };
 
 int NodeFail(const std::string& message) {
@@ -272,6 +288,7 @@ int RunNode(const NodeArgs& args) {
   }
   std::vector<std::string> peer_args = args.peers;
   std::string listen = args.listen;
+  cluster_sim::StreamsSpec streams;
   if (!args.topology.empty()) {
     // Every region of the file on 127.0.0.1 at its `ports:` entry.
     cluster_sim::ParseOptions parse;
@@ -281,6 +298,7 @@ int RunNode(const NodeArgs& args) {
     if (topo->RegionIndex(args.region) < 0) {
       return NodeFail("--region " + args.region + " is not a region of " + args.topology);
     }
+    streams = topo->streams;
     std::map<std::string, uint16_t> ports(topo->ports.begin(), topo->ports.end());
     for (const auto& r : topo->regions) {
       if (ports.count(r.name) == 0 || ports[r.name] == 0) {
@@ -340,6 +358,15 @@ int RunNode(const NodeArgs& args) {
     return NodeFail("--redis: this aasim was built without Redis (AASIM_WITH_REDIS=OFF)");
 #endif
   }
+
+  ApplyStreamsOption(args.streams, &streams);
+  config.store_factory = [base = std::move(config.store_factory), streams](int site,
+                                                                           crdt::ReplicaId self) {
+    std::unique_ptr<cluster_sim::Store> store =
+        base ? base(site, self) : cluster_sim::NewMemoryStore(self);
+    store->SetStreamOptions(streams.replicate, streams.id_mode);
+    return store;
+  };
 
   boost::asio::io_context io(1);
   server::Node node(io, config);
@@ -403,6 +430,9 @@ CLI::App* AddNodeCommand(CLI::App& app, int* exit_code) {
       ->type_name("URL");
   cmd->add_option("--redis-prefix", args->redis_prefix,
                   "Key prefix of aasim's metadata in that Redis (default aasim)");
+  cmd->add_option("--streams", args->streams,
+                  std::string(kStreamsHelp) + "; default: the --topology file's, else local")
+      ->check(CLI::IsMember({"local", "strict", "semi-strict", "liberal"}));
   cmd->callback([args, exit_code] { *exit_code = RunNode(*args); });
   return cmd;
 }
@@ -452,6 +482,8 @@ CLI::App* AddServeCommand(CLI::App& app, const cluster_sim::RunOptions& run_opti
       ->check(CLI::IsMember({"none", "proportional", "on-demand"}));
   cmd->add_flag("--exit-after-steps", args->exit_after_steps,
                 "Stop serving once the steps are done (exit 1 if an expectation failed)");
+  cmd->add_option("--streams", args->streams, std::string(kStreamsHelp) + "; default: the file's")
+      ->check(CLI::IsMember({"local", "strict", "semi-strict", "liberal"}));
   cmd->callback([args, exit_code] { *exit_code = RunServe(*args); });
   return cmd;
 }

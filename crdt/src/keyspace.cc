@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <tuple>
 
+#include "crdt/keyspace_header.h"
+
 namespace crdt {
 
 // ---- KeyValue ----
@@ -20,6 +22,7 @@ KeyValue::Type KeyValue::VisibleType() const {
   if (!zset.empty()) return Type::kZset;
   if (hll.Present()) return Type::kHll;
   if (!list.empty()) return Type::kList;
+  if (stream.Visible()) return Type::kStream;
   return Type::kNone;
 }
 
@@ -38,6 +41,8 @@ const char* TypeName(KeyValue::Type t) {
       return "bcounter";
     case KeyValue::Type::kList:
       return "list";
+    case KeyValue::Type::kStream:
+      return "stream";
     case KeyValue::Type::kNone:
       break;
   }
@@ -54,6 +59,9 @@ void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
   zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
   hll.Join(other.hll);
   list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
+  if (!stream.Empty() || !other.stream.Empty()) {
+    stream.Join(other.stream, my_cc, other_cc, other_complete, keep_empty);
+  }
   expiry.Join(other.expiry, my_cc, other_cc);
 }
 
@@ -119,6 +127,7 @@ KeyValue::Parts16 KeyValue::Parts() const {
   if (!hll.Empty()) parts |= kPartHll;
   if (!list.Empty()) parts |= kPartList;
   if (!expiry.empty()) parts |= kPartExpiry;
+  if (!stream.Empty()) parts |= kPartStream;
   return parts;
 }
 
@@ -132,6 +141,7 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
   if (parts & kPartHll) hll.Encode(enc);
   if (parts & kPartList) list.Encode(enc);
   if (parts & kPartFloatCounter) fc.Encode(enc);
+  if (parts & kPartStream) stream.Encode(enc);
   if (parts & kPartHashFloat) hash.EncodeFloats(enc);
 }
 
@@ -153,20 +163,20 @@ bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
   };
   return part(bc, kPartBoundedCounter) && part(expiry, kPartExpiry) &&
          heavy_part(zset, kPartZset) && part(hll, kPartHll) && heavy_part(list, kPartList) &&
-         part(fc, kPartFloatCounter) &&
+         part(fc, kPartFloatCounter) && part(stream, kPartStream) &&
          ((parts & kPartHashFloat) == 0 || hash.DecodeFloats(dec));  // hash.Decode cleared them
 }
 
 // The keyspace header: bit 0 key-complete, then the optional parts (KeyValue::Part); parts
 // 8 to 15 in a second byte, present (and non-zero) iff the first has kPartsMore.
-void Keyspace::PutHeader(Encoder* enc, bool complete, KeyValue::Parts16 parts) {
+void PutKeyspaceHeader(Encoder* enc, bool complete, KeyValue::Parts16 parts) {
   const uint8_t high = static_cast<uint8_t>(parts >> 8);
   enc->PutByte(static_cast<uint8_t>((complete ? 1 : 0) | (parts & 0xff) |
                                     (high != 0 ? KeyValue::kPartsMore : 0)));
   if (high != 0) enc->PutByte(high);
 }
 
-bool Keyspace::GetHeader(Decoder* dec, bool* complete, KeyValue::Parts16* parts) {
+bool GetKeyspaceHeader(Decoder* dec, bool* complete, KeyValue::Parts16* parts) {
   uint8_t low = 0;
   uint8_t high = 0;
   if (!dec->GetByte(&low)) return false;
@@ -193,6 +203,7 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
   }
   v.zset.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   v.list.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
+  v.stream.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   for (const auto& w : v.expiry.entries().writes()) ok &= cc.Contains(w.dot);
   return ok;
 }
@@ -419,6 +430,7 @@ void Keyspace::Set(std::string_view key, std::string_view value, int64_t timesta
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
   if (v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
   v.list.Clear(d ? &d->list : nullptr, dcc);
+  if (!v.stream.Empty()) v.stream.Clear(self_, &cc_, d ? &d->stream : nullptr, dcc);
   v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
   v.fc.ResetInto(d ? &d->fc : nullptr);
 }
@@ -617,6 +629,55 @@ void Keyspace::LSet(std::string_view key, size_t index, std::string_view value,
                         delta ? &delta->cc_ : nullptr);
 }
 
+const StreamStore* Keyspace::Stream(std::string_view key) const {
+  const KeyValue* v = Find(key);
+  return v && !v->stream.Empty() ? &v->stream : nullptr;
+}
+
+StreamStore* Keyspace::MutableStream(std::string_view key) {
+  auto it = keys_.find(key);
+  if (it == keys_.end() || Hidden(it->second) || it->second.stream.Empty()) return nullptr;
+  return &it->second.stream;
+}
+
+void Keyspace::XAdd(std::string_view key, StreamId id, StreamStore::Fields fields,
+                    Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  v.stream.Add(id, std::move(fields), self_, &cc_, delta ? &DeltaSlot(delta, key).stream : nullptr,
+               delta ? &delta->cc_ : nullptr);
+}
+
+void Keyspace::XMakeExist(std::string_view key, Keyspace* delta) {
+  KeyValue& v = Slot(key);
+  v.stream.MakeExist(self_, &cc_, delta ? &DeltaSlot(delta, key).stream : nullptr,
+                     delta ? &delta->cc_ : nullptr);
+}
+
+void Keyspace::XRemove(std::string_view key, const StreamStore::Key& entry, Keyspace* delta) {
+  Slot(key).stream.Remove(entry, delta ? &DeltaSlot(delta, key).stream : nullptr,
+                          delta ? &delta->cc_ : nullptr);
+}
+
+void Keyspace::XCreateGroup(std::string_view key, std::string_view group, StreamId start,
+                            Keyspace* delta) {
+  Slot(key).stream.CreateGroup(group, start, self_, &cc_,
+                               delta ? &DeltaSlot(delta, key).stream : nullptr,
+                               delta ? &delta->cc_ : nullptr);
+}
+
+bool Keyspace::XDestroyGroup(std::string_view key, std::string_view group, Keyspace* delta) {
+  return Slot(key).stream.DestroyGroup(group, self_, &cc_,
+                                       delta ? &DeltaSlot(delta, key).stream : nullptr,
+                                       delta ? &delta->cc_ : nullptr);
+}
+
+void Keyspace::XWriteFrontier(std::string_view key, std::string_view group,
+                              const StreamStore::Positions& acked, Keyspace* delta) {
+  Slot(key).stream.WriteFrontier(group, acked, self_, &cc_,
+                                 delta ? &DeltaSlot(delta, key).stream : nullptr,
+                                 delta ? &delta->cc_ : nullptr);
+}
+
 bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   auto it = keys_.find(key);
   if (it == keys_.end()) return false;
@@ -633,6 +694,7 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
   if (v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
   v.list.Clear(d ? &d->list : nullptr, dcc);
+  if (!v.stream.Empty()) v.stream.Clear(self_, &cc_, d ? &d->stream : nullptr, dcc);
   DropIfEmpty(key);
   return true;
 }
@@ -735,7 +797,7 @@ std::string Keyspace::Encode() const {
   Encoder enc;
   KeyValue::Parts16 parts = 0;
   for (const auto& kv : keys_) parts |= kv.second.Parts();
-  PutHeader(&enc, key_complete_, parts);
+  PutKeyspaceHeader(&enc, key_complete_, parts);
   enc.PutVarint(keys_.size());
   if (keys_.size() == 1) {  // a one-key delta (most effects): nothing to sort
     enc.PutBytes(keys_.begin()->first);
@@ -764,7 +826,7 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
   };
   KeyValue::Parts16 parts = 0;
   uint64_t n = 0;
-  if (!GetHeader(&dec, &ks.key_complete_, &parts) || !dec.GetCount(&n, 4))
+  if (!GetKeyspaceHeader(&dec, &ks.key_complete_, &parts) || !dec.GetCount(&n, 4))
     return fail("bad keyspace header");
   std::string prev;
   for (uint64_t i = 0; i < n; ++i) {
@@ -785,6 +847,7 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
   bool ok = true;
   for (const auto& [k, v] : ks.keys_) {
     if (!ks.key_complete_ && v.list.HasRemoved()) return fail("removed list entry in a state");
+    if (!ks.key_complete_ && v.stream.HasRemoved()) return fail("removed stream item in a state");
     ok &= DotsInContext(v, ks.cc_);
   }
   if (!ok) return fail("dot outside the causal context");
@@ -802,7 +865,8 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
   bool delta = false;
   KeyValue::Parts16 parts = 0;
   uint64_t n = 0;
-  if (!GetHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4)) return fail("bad keyspace header");
+  if (!GetKeyspaceHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4))
+    return fail("bad keyspace header");
   if (!delta) {
     // A full state: its join also visits the keys it does not list (rare: full syncs).
     std::optional<Keyspace> other = Decode(bytes, self_, error);
@@ -899,6 +963,24 @@ std::string Keyspace::Dump(std::string_view key) const {
     }
     case Type::kHll:
       return "hll(" + std::to_string(v->hll.Count()) + ")";
+    case Type::kStream: {
+      // [id {f: v, ...}, ...], then the visible groups.
+      std::string s = "[";
+      bool first = true;
+      v->stream.ForEach([&](const StreamStore::Key& k, const StreamStore::Fields& fields) {
+        s += first ? "" : ", ";
+        s += k.first.ToString() + " {";
+        for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+          s += (i ? ", " : "") + fields[i] + ": " + fields[i + 1];
+        }
+        s += "}";
+        first = false;
+      });
+      s += "]";
+      std::vector<std::string> groups = v->stream.Groups();
+      for (size_t i = 0; i < groups.size(); ++i) s += (i ? ", " : " groups: ") + groups[i];
+      return s;
+    }
     case Type::kNone:
       break;
   }
@@ -924,7 +1006,8 @@ size_t Keyspace::MemoryBytes() const {
     n += sizeof(std::pair<const std::string, KeyValue>) + 16 +
          (k.capacity() > 15 ? k.capacity() + 1 : 0);
     n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes() + v.bc.HeapBytes() +
-         v.zset.MemoryBytes() + v.hll.HeapBytes() + v.list.HeapBytes() + v.expiry.HeapBytes();
+         v.zset.MemoryBytes() + v.hll.HeapBytes() + v.list.HeapBytes() + v.expiry.HeapBytes() +
+         v.stream.HeapBytes();
   }
   return n;
 }

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -534,9 +535,8 @@ std::vector<std::string> CheckRegionInvariants(Client& client) {
   return out;
 }
 
-void Ledger::Record(std::string_view region, const EntryResult& r) {
-  if (r.books.empty()) return;
-  events_.push_back(Event{std::string(region), r});
+void Ledger::Record(std::string_view region, const EntryResult& r, std::string_view origin) {
+  events_.push_back(Event{std::string(region), std::string(origin.empty() ? region : origin), r});
 }
 
 std::vector<std::string> Ledger::Check() const {
@@ -562,6 +562,30 @@ std::vector<std::string> Ledger::Check() const {
       }
       loans.push_back(Loan{r.user, r.id, ev.region});
     }
+  }
+  // Entries finished more than once: (origin, kind, id) -> the events that finished it.
+  std::map<std::tuple<std::string, EntryResult::Kind, std::string>, std::vector<const Event*>>
+      handled;
+  for (const Event& ev : events_) {
+    handled[{ev.origin, ev.result.kind, ev.result.id}].push_back(&ev);
+  }
+  for (const Event& ev : events_) {
+    const std::vector<const Event*>& all = handled[{ev.origin, ev.result.kind, ev.result.id}];
+    // Once, at its first handling, if another region finished it too.
+    if (all.front() != &ev || std::all_of(all.begin(), all.end(),
+                                          [&](const Event* e) { return e->region == ev.region; })) {
+      continue;
+    }
+    const EntryResult& r = ev.result;
+    std::string line = "stream entry " + r.id + " (a " +
+                       (r.kind == EntryResult::Kind::kReturn ? "return" : "request") + " by " +
+                       r.user + ", added in " + ev.origin + ") handled " +
+                       (all.size() == 2 ? "twice" : std::to_string(all.size()) + " times") + ":";
+    for (size_t i = 0; i < all.size(); ++i) {
+      line +=
+          (i == 0 ? " in " : ", then in ") + all[i]->region + " (" + all[i]->result.outcome + ")";
+    }
+    out.push_back(std::move(line));
   }
   return out;
 }

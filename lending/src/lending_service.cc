@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -203,8 +204,9 @@ class LendingService final : public cluster_sim::Service {
         result.notes.push_back("XADD failed: " + error);
         return result;
       }
+      rs.added.insert(entry);
     }
-    std::vector<EntryResult> finished = Pump(rname, rs, &result);
+    std::vector<EntryResult> finished = Pump(host, region, &result);
     if (!entry.empty()) {
       result.outcome = "PENDING";
       for (const EntryResult& f : finished) {
@@ -255,8 +257,19 @@ class LendingService final : public cluster_sim::Service {
     std::unique_ptr<Client> shelving_client;
     std::unique_ptr<ShelvingWorker> shelving;
     std::unique_ptr<Client> producer;
-    size_t next = 0;  // the instance the next round of polling starts with
+    size_t next = 0;              // the instance the next round of polling starts with
+    std::set<std::string> added;  // the ids of the entries added to this region's streams
   };
+
+  // The region an entry finished in `region` was added in: `region` if it added that id,
+  // else the first region that did (replicated streams carry entries between regions).
+  std::string Origin(ServiceHost& host, int region, const std::string& id) {
+    if (regions_[region].added.count(id) > 0) return host.region_name(region);
+    for (const auto& [r, rs] : regions_) {
+      if (rs.added.count(id) > 0) return host.region_name(r);
+    }
+    return host.region_name(region);
+  }
 
   RegionState& State(int region) { return regions_[region]; }
 
@@ -303,7 +316,9 @@ class LendingService final : public cluster_sim::Service {
     result->notes.push_back(inst->name + " started");
   }
 
-  std::vector<EntryResult> Pump(const std::string& rname, RegionState& rs, ServiceResult* result) {
+  std::vector<EntryResult> Pump(ServiceHost& host, int region, ServiceResult* result) {
+    const std::string rname = host.region_name(region);
+    RegionState& rs = State(region);
     std::vector<EntryResult> finished;
     for (int round = 0; round < kMaxRounds; ++round) {
       bool progress = false;
@@ -331,7 +346,7 @@ class LendingService final : public cluster_sim::Service {
             result->notes.push_back(inst->name + ": entry " + f.id + " retried " +
                                     std::to_string(f.watch_retries) + "x after a WATCH conflict");
           }
-          ledger_.Record(rname, f);
+          ledger_.Record(rname, f, Origin(host, region, f.id));
           finished.push_back(std::move(f));
         }
         if (p.crashed) {

@@ -401,9 +401,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void FinishBlock(const Reply& reply);
   std::optional<Block> block_;
   std::unique_ptr<asio::steady_timer> block_timer_;
-  // A blocked list pop also watches its keys' versions: a push replicated from a peer
-  // region serves it too (local pushes wake it at once through ready_keys).
-  void PollListKeys(uint64_t gen, std::vector<uint64_t> versions);
+  // A blocked list pop or XREADGROUP also watches its keys' versions: a push or an entry
+  // replicated from a peer region (replicated streams) serves it too (local writes wake it
+  // at once through ready_keys).
+  void PollBlockedKeys(uint64_t gen, std::vector<uint64_t> versions);
   std::unique_ptr<asio::steady_timer> poll_timer_;
   uint64_t block_gen_ = 0;
 
@@ -462,8 +463,9 @@ void Connection::RunInSession(Op op, const std::vector<std::string>& argv) {
       queued_.push_back(argv);
     }
   }
-  if ((op == Op::kExec || IEquals(argv[0], "XREADGROUP")) && r.is_nil()) {
-    // EXEC aborted by WATCH, XREADGROUP with nothing: Redis's null array.
+  if ((op == Op::kExec || IEquals(argv[0], "XREADGROUP") || IEquals(argv[0], "XREAD")) &&
+      r.is_nil()) {
+    // EXEC aborted by WATCH, XREAD(GROUP) with nothing: Redis's null array.
     queued_.clear();
     return WriteNullArray();
   }
@@ -868,7 +870,6 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
     Write(r, argv);
     return true;
   }
-  const bool list_pop = !IEquals(argv[0], "XREADGROUP");
   Block b{argv, {}};
   for (const std::string& key : keys) {
     if (std::find(b.keys.begin(), b.keys.end(), key) == b.keys.end()) b.keys.push_back(key);
@@ -889,11 +890,11 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
       self->FinishBlock(Reply::Nil());  // timed out: a null array
     });
   }
-  if (list_pop) PollListKeys(block_gen_, std::move(versions));
+  PollBlockedKeys(block_gen_, std::move(versions));
   return true;
 }
 
-void Connection::PollListKeys(uint64_t gen, std::vector<uint64_t> versions) {
+void Connection::PollBlockedKeys(uint64_t gen, std::vector<uint64_t> versions) {
   if (!poll_timer_) poll_timer_ = std::make_unique<asio::steady_timer>(server_->io);
   poll_timer_->expires_after(std::chrono::milliseconds(5));
   poll_timer_->async_wait([self = shared_from_this(), gen,
@@ -909,7 +910,7 @@ void Connection::PollListKeys(uint64_t gen, std::vector<uint64_t> versions) {
       versions[i] = v;
     }
     if (changed) self->KeyReady();
-    if (gen == self->block_gen_ && self->block_) self->PollListKeys(gen, std::move(versions));
+    if (gen == self->block_gen_ && self->block_) self->PollBlockedKeys(gen, std::move(versions));
   });
 }
 

@@ -41,9 +41,10 @@ bool IsUnknown(const Reply& r) {
 }
 
 // Runs a command line on a fresh store through a Session (so that every row's runner,
-// the engine, the streams or the Session, gets it).
-Reply RunOnStore(const Argv& argv) {
+// the engine, the streams or the Session, gets it); streams region-local or replicated.
+Reply RunOnStore(const Argv& argv, bool replicate_streams = false) {
   std::unique_ptr<Store> store = NewMemoryStore(kA);
+  store->SetStreamOptions(replicate_streams, crdt::StreamIdMode::kStrict);
   Session session(StoreBackend(*store, [] { return int64_t{1000}; }));
   return session.Execute(argv);
 }
@@ -74,11 +75,16 @@ TEST(CommandTable, EveryRowRunsOnItsRunner) {
     crdt::Keyspace ks(kA);
     const size_t n = static_cast<size_t>(spec.arity < 0 ? -spec.arity : spec.arity);
     Reply direct = engine.Execute(ks, Line(spec.name, n), 1000, nullptr, nullptr);
-    EXPECT_EQ(IsUnknown(direct), spec.runner != CommandRunner::kEngine);
+    // The engine runs the stream rows too: they are replicated streams' commands.
+    const bool engine_runs =
+        spec.runner == CommandRunner::kEngine || spec.runner == CommandRunner::kStreams;
+    EXPECT_EQ(IsUnknown(direct), !engine_runs);
     EXPECT_EQ(LocalStreams::Handles(spec.name), spec.runner == CommandRunner::kStreams);
     EXPECT_FALSE(IsUnknown(RunOnStore(Line(spec.name, n))));
+    EXPECT_FALSE(IsUnknown(RunOnStore(Line(spec.name, n), /*replicate_streams=*/true)));
   }
   EXPECT_TRUE(IsUnknown(RunOnStore({"nosuch"})));
+  EXPECT_TRUE(IsUnknown(RunOnStore({"xinfo", "stream", "s"}, /*replicate_streams=*/true)));
 }
 
 // The arity in the table is the one the store enforces: one argument short is refused

@@ -500,19 +500,35 @@ TEST(RedisStoreTest, HashFloatCountersReloadFromTheMetadata) {
 
 // ------------------------------------------------------------------------- features
 
+// Region A on Redis and on memory, region B on memory, each told the regions A and B
+// (redis is null if Redis refused to open).
+struct AOnRedisAndMemory {
+  std::unique_ptr<RedisStore> redis;
+  std::unique_ptr<Store> memory;
+  std::unique_ptr<Store> b;
+};
+AOnRedisAndMemory OpenAOnRedisAndMemory(const RedisStoreOptions& options) {
+  AOnRedisAndMemory s;
+  auto opened = RedisStore::Open(kA, options);
+  if (opened.ok()) s.redis = std::move(opened).value();
+  s.memory = NewMemoryStore(kA);
+  s.b = NewMemoryStore(kB);
+  for (Store* x : {static_cast<Store*>(s.redis.get()), s.memory.get(), s.b.get()}) {
+    if (x != nullptr) x->SetRegionNames({"A", "B"});
+  }
+  return s;
+}
+
 // The BC.* script (bounded_counter_script.h) with region A on Redis and on memory, B on
 // memory: the expected replies, the same effects, the native value a string of the
 // counter's value (GET from a plain client), and a reopened store holding the same.
 TEST(RedisStoreTest, BoundedCounterScriptAndNativeValue) {
   AASIM_LAUNCH_REDIS(server);
-  auto opened = RedisStore::Open(kA, OptionsFor(*server, "A"));
-  ASSERT_TRUE(opened.ok()) << opened.status().message();
-  std::unique_ptr<RedisStore> redis = std::move(opened).value();
-  std::unique_ptr<Store> memory = NewMemoryStore(kA);
-  std::unique_ptr<Store> b = NewMemoryStore(kB);
-  for (Store* s : {static_cast<Store*>(redis.get()), memory.get(), b.get()}) {
-    s->SetRegionNames({"A", "B"});
-  }
+  AOnRedisAndMemory stores = OpenAOnRedisAndMemory(OptionsFor(*server, "A"));
+  ASSERT_NE(stores.redis, nullptr);
+  std::unique_ptr<RedisStore>& redis = stores.redis;
+  std::unique_ptr<Store>& memory = stores.memory;
+  std::unique_ptr<Store>& b = stores.b;
   RawRedis raw(server->port());
   std::vector<std::string> from_a, from_b;
   uint64_t b_seq = 0;
@@ -666,6 +682,64 @@ TEST(RedisStoreTest, StreamCommandsAreForwardedAndNotReplicated) {
   EXPECT_TRUE(err.is_error());  // Redis's own error text
   EXPECT_NE(err.str.find("ERR The ID specified in XADD"), std::string::npos) << err.str;
   EXPECT_TRUE(effect.empty());
+}
+
+// Replicated streams: the native value is a Redis stream of the region's merged entries
+// (its own and a peer's), with the last id and the visible groups; XDEL and a DEL show
+// there too, and a reopened store (from the metadata) holds the same state.
+TEST(RedisStoreTest, ReplicatedStreamsAreNativeStreams) {
+  AASIM_LAUNCH_REDIS(server);
+  AOnRedisAndMemory stores = OpenAOnRedisAndMemory(OptionsFor(*server, "A"));
+  ASSERT_NE(stores.redis, nullptr);
+  std::unique_ptr<RedisStore>& redis = stores.redis;
+  std::unique_ptr<Store>& memory = stores.memory;
+  for (Store* s : {static_cast<Store*>(redis.get()), memory.get(), stores.b.get()}) {
+    s->SetStreamOptions(true, crdt::StreamIdMode::kStrict);
+  }
+  RawRedis raw(server->port());
+  auto both = [&](const std::vector<std::string>& argv, int64_t clock) {
+    std::string e_mem, e_redis;
+    Reply want = memory->Execute(argv, clock, &e_mem);
+    EXPECT_EQ(redis->Execute(argv, clock, &e_redis), want) << argv[0];
+    EXPECT_EQ(e_redis, e_mem) << argv[0];
+    return want;
+  };
+  EXPECT_EQ(both({"XADD", "s", "*", "f", "a"}, 5'000), Reply::Bulk("5-1"));
+  std::string from_b;
+  EXPECT_EQ(stores.b->Execute({"XADD", "s", "*", "f", "b"}, 7'000, &from_b), Reply::Bulk("7-2"));
+  ASSERT_TRUE(memory->Merge(from_b).ok());
+  ASSERT_TRUE(redis->MergeFrom("B#1", 1, from_b).ok());
+  EXPECT_EQ(both({"XGROUP", "CREATE", "s", "g", "0"}, 8'000), Reply::Status("OK"));
+  EXPECT_EQ(both({"XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "s", ">"}, 8'000)
+                .elements.size(),
+            1u);
+  EXPECT_EQ(both({"XACK", "s", "g", "5-1"}, 8'000), Reply::Integer(1));
+  ASSERT_TRUE(redis->Flush().ok());
+  EXPECT_EQ(raw.Run({"TYPE", "s"}), Reply::Status("stream"));
+  const Reply both_entries =
+      Reply::Array({Reply::Array({Reply::Bulk("5-1"), Reply::BulkArray({"f", "a"})}),
+                    Reply::Array({Reply::Bulk("7-2"), Reply::BulkArray({"f", "b"})})});
+  EXPECT_EQ(raw.Run({"XRANGE", "s", "-", "+"}), both_entries);
+  EXPECT_EQ(redis->Execute({"XRANGE", "s", "-", "+"}, 9'000, nullptr), both_entries);
+  Reply groups = raw.Run({"XINFO", "GROUPS", "s"});
+  ASSERT_EQ(groups.elements.size(), 1u);
+  EXPECT_EQ(groups.elements[0].elements[1], Reply::Bulk("g"));
+  // The group is acknowledged up to A's entry (5-1): the native group is there at it.
+  EXPECT_EQ(groups.elements[0].elements[7], Reply::Bulk("5-1"));
+  auto reopened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+  (*reopened)->SetStreamOptions(true, crdt::StreamIdMode::kStrict);
+  EXPECT_EQ((*reopened)->FullState(), memory->FullState());
+  (*reopened).reset();
+  EXPECT_EQ(both({"XDEL", "s", "5-1"}, 9'000), Reply::Integer(1));
+  ASSERT_TRUE(redis->Flush().ok());
+  EXPECT_EQ(raw.Run({"XLEN", "s"}), Reply::Integer(1));
+  EXPECT_EQ(raw.Run({"XINFO", "STREAM", "s"}).elements[7], Reply::Bulk("7-2"));  // last id
+  EXPECT_EQ(both({"DEL", "s"}, 10'000), Reply::Integer(1));
+  ASSERT_TRUE(redis->Flush().ok());
+  EXPECT_EQ(raw.Run({"EXISTS", "s"}), Reply::Integer(0));
+  // Unknown X... commands are the engine's unknown commands, not sent to Redis.
+  EXPECT_TRUE(redis->Execute({"XINFO", "STREAM", "s"}, 10'000, nullptr).is_error());
 }
 
 TEST(RedisStoreTest, KeysUnderTheMetadataPrefixAreRefused) {

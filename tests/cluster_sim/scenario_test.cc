@@ -694,7 +694,7 @@ TEST(ScenarioErrorTest, MoreThanOneDocument) {
 TEST(ScenarioErrorTest, UnknownTopLevelKey) {
   EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nstepz: [sync]\n"),
             "t.yaml:3:1: unknown key 'stepz' (expected one of: name, source, seed, regions, links, "
-            "steps, replication, ports, backends, bounded_counters)");
+            "steps, replication, ports, backends, bounded_counters, streams)");
 }
 
 TEST(ScenarioErrorTest, DuplicateTopLevelKey) {

@@ -377,6 +377,20 @@ TEST(LedgerTest, ABookGrantedTwiceWithoutReturnIsReported) {
                                   "and to ann (request 0-1 in A)"});
 }
 
+// With replicated streams an entry added in A can be finished in A and again in B; with
+// region-local streams the same id in two regions is two entries.
+TEST(LedgerTest, AnEntryFinishedInTwoRegionsIsReported) {
+  Ledger ledger;
+  EntryResult a{EntryResult::Kind::kRequest, "5-1", "ann", "ACCEPTED", {"moby"}, 0};
+  EntryResult denied{EntryResult::Kind::kRequest, "5-1", "ann", "DENIED", {}, 0};
+  ledger.Record("B", denied);  // region-local: B's own entry 5-1
+  EXPECT_EQ(ledger.Check(), Lines{});
+  ledger.Record("A", a, "A");
+  ledger.Record("B", denied, "A");
+  EXPECT_EQ(ledger.Check(), Lines{"stream entry 5-1 (a request by ann, added in A) handled "
+                                  "twice: in A (ACCEPTED), then in B (DENIED)"});
+}
+
 // Many users and books, random requests and returns in one region by three instances;
 // after every request the region's invariants and the ledger hold, and the data agrees
 // with a trivial model of who holds what.

@@ -417,6 +417,49 @@ class NodeProcesses(unittest.TestCase):
         got = cl.wait_converged(lambda c: (c.get("runs"), tuple(sorted(c.smembers("who")))))
         self.assertEqual(got, (b"2", (b"a", b"a2")))
 
+    def test_replicated_streams(self):
+        """--streams strict: an entry added in A is read in B once the link delivered it;
+        ids never collide; a group created in B replicates to A."""
+        cl = Cluster(self, regions=("A", "B"), extra=["--streams", "strict"])
+        a, b = cl.client("A"), cl.client("B")
+        id_a = a.xadd("s", {"f": "1"})
+        id_b = b.xadd("s", {"f": "2"})
+        self.assertNotEqual(id_a, id_b)
+        merged = cl.wait_converged(lambda c: tuple(e[0] for e in c.xrange("s")))
+        self.assertEqual(sorted(merged), sorted([id_a, id_b]))
+        b.xgroup_create("s", "g", id="0")
+
+        def groups(c):
+            try:
+                return c.xpending("s", "g")["pending"]
+            except redis.ResponseError as e:  # NOGROUP until the creation arrives
+                return str(e)
+
+        self.assertEqual(cl.wait_converged(groups), 0)
+        # A read in A delivers both regions' entries from the replicated group.
+        got = a.xreadgroup("g", "c1", {"s": ">"})
+        self.assertEqual(sorted(e[0] for e in got[0][1]), sorted([id_a, id_b]))
+
+    @unittest.skipUnless(shutil.which("redis-server"), "needs redis-server")
+    def test_replicated_streams_on_redis(self):
+        """With --redis each region's Redis holds the merged stream as a native stream."""
+        rs = RedisServers(self, 2)
+        cl = Cluster(self, regions=("A", "B"), extra=["--streams", "liberal"],
+                     per_region={r: ["--redis", rs.url(i)] for i, r in enumerate("AB")})
+        cl.client("A").xadd("s", {"f": "a"}, id="5-1")
+        cl.client("B").xadd("s", {"f": "b"}, id="7-1")
+        cl.wait_converged(lambda c: c.xlen("s"))
+        for i in range(2):
+            native = redis.Redis(port=rs.ports[i], socket_timeout=10)
+            deadline = time.monotonic() + 10
+            while native.xlen("s") < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(native.xrange("s"), [(b"5-1", {b"f": b"a"}), (b"7-1", {b"f": b"b"})])
+        # A node restarted on its Redis reloads the stream from the metadata.
+        cl.kill9("A")
+        cl.start("A")
+        self.assertEqual([e[0] for e in cl.client("A").xrange("s")], [b"5-1", b"7-1"])
+
     def test_bad_configuration_is_rejected(self):
         port = free_port()
         for args, message in (

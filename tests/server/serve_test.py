@@ -85,6 +85,36 @@ class ServeRedisCli(unittest.TestCase):
         self.assertEqual(s.cli("B", "GET", "foo"), "11")
         self.assertEqual(s.cli("A", "GET", "foo"), "11")
 
+    def test_replicated_streams_xadd_in_a_xrange_in_b_after_the_latency(self):
+        s = Served(self, TWO_REGIONS % "400ms" + "streams: { replicate: true }\n")
+        t0 = time.monotonic()
+        id_a = s.cli("A", "XADD", "events", "*", "kind", "signup")
+        early = s.cli("B", "XLEN", "events")
+        if time.monotonic() - t0 < 0.35:  # A's entry cannot have arrived yet
+            self.assertEqual(early, "0")
+        deadline = time.monotonic() + 10
+        while s.cli("B", "XLEN", "events") != "1" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.4)
+        self.assertEqual(s.cli("B", "XRANGE", "events", "-", "+").split("\n"),
+                         [id_a, "kind", "signup"])
+        # --streams local on the command line overrides the file: nothing replicates.
+        local = Served(self, TWO_REGIONS % "40ms" + "streams: { replicate: true }\n",
+                       "--streams", "local")
+        local.cli("A", "XADD", "events", "*", "k", "v")
+        time.sleep(0.3)
+        self.assertEqual(local.cli("B", "XLEN", "events"), "0")
+
+    def test_geopos_of_a_missing_member_is_a_null_array(self):
+        s = Served(self, TWO_REGIONS % "40ms")
+        s.client("A").geoadd("sicily", (13.361389, 38.115556, "Palermo"))
+        with socket.create_connection(("127.0.0.1", s.ports["A"]), timeout=10) as c:
+            c.sendall(b"GEOPOS sicily nope\r\n")
+            got = b""
+            while not got.endswith(b"\r\n") or got.count(b"\r\n") < 2:
+                got += c.recv(4096)
+        self.assertEqual(got, b"*1\r\n*-1\r\n")  # as Redis 7, not a null bulk
+
     def test_table_4_2_through_redis_cli(self):
         s = Served(self, TWO_REGIONS % "40ms")
         self.assertEqual(s.cli("A", "SMEMBERS", "group"), "")
@@ -422,6 +452,22 @@ class ServeBlockingReads(unittest.TestCase):
         # Delivered to w1: pending for it, not delivered again.
         self.assertEqual(a2.xpending("jobs", "workers")["pending"], 1)
         self.assertEqual(a2.xreadgroup("workers", "w2", {"jobs": ">"}), [])  # redis-py: nil
+
+    def test_replicated_streams_an_entry_from_a_peer_serves_the_reader(self):
+        s = Served(self, TWO_REGIONS % "200ms" + "streams: { replicate: true }\n")
+        a, b = s.client("A"), s.client("B")
+        a.xgroup_create("jobs", "workers", id="$", mkstream=True)
+        deadline = time.monotonic() + 10
+        while b.exists("jobs") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        results = {}
+        t = self.reader(a, "w1", 10000, results)
+        time.sleep(0.2)
+        self.assertTrue(t.is_alive())
+        entry = b.xadd("jobs", {"in": "B"})
+        t.join(8)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(results["w1"], [[b"jobs", [(entry, {b"in": b"B"})]]])
 
     def test_timeout_replies_nil(self):
         s = Served(self, TWO_REGIONS % "30ms")

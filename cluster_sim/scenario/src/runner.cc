@@ -197,7 +197,12 @@ SimConfig MakeSimConfig(const Scenario& scenario, const RunOptions& options) {
   c.seed = options.seed ? *options.seed : scenario.seed.value_or(kDefaultSeed);
   for (const RegionSpec& r : scenario.regions)
     c.regions.push_back(RegionConfig{r.name, r.clock_skew});
-  c.store_factory = options.store_factory;
+  c.store_factory = [base = options.store_factory, streams = scenario.streams](
+                        int region, crdt::ReplicaId self) {
+    std::unique_ptr<Store> store = base ? base(region, self) : NewMemoryStore(self);
+    store->SetStreamOptions(streams.replicate, streams.id_mode);
+    return store;
+  };
   const ReplicationSpec& rs = scenario.replication;
   if (rs.backlog_bytes) c.replication.backlog_bytes = *rs.backlog_bytes;
   if (rs.max_batch_bytes) c.replication.max_batch_bytes = *rs.max_batch_bytes;

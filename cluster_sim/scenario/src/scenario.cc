@@ -32,9 +32,10 @@ using Sign = StrictYaml::Sign;
 using MapEntry = YamlEntry;
 
 constexpr std::string_view kTopLevelKeys[] = {
-    "name",  "source",      "seed",  "regions",  "links",
-    "steps", "replication", "ports", "backends", "bounded_counters"};
+    "name",        "source", "seed",     "regions",          "links",  "steps",
+    "replication", "ports",  "backends", "bounded_counters", "streams"};
 constexpr std::string_view kBoundedCounterOptions[] = {"policy", "period"};
+constexpr std::string_view kStreamsOptions[] = {"replicate", "id_mode"};
 constexpr std::string_view kReplicationOptions[] = {"backlog", "max_batch", "max_retry", "causal"};
 constexpr std::string_view kLoadOptions[] = {"regions", "ops", "duration", "keys", "commands"};
 constexpr std::string_view kRegionOptions[] = {"lat", "lon", "clock_skew"};
@@ -103,6 +104,7 @@ class Parser : public StrictYaml {
   Status ParseTop(const YAML::Node& root);
   Status ParseReplication(const MapEntry& entry);
   Status ParseBoundedCounters(const MapEntry& entry);
+  Status ParseStreams(const MapEntry& entry);
   Status ParsePorts(const MapEntry& entry);
   Status Size(const MapEntry& entry, std::string_view what, uint64_t* out) const;
   Status Count(const MapEntry& entry, std::string_view what, uint64_t* out) const;
@@ -267,6 +269,7 @@ Status Parser::ParseTop(const YAML::Node& root) {
   if (found.count("bounded_counters")) {
     AASIM_RETURN_IF_ERROR(ParseBoundedCounters(*found["bounded_counters"]));
   }
+  if (found.count("streams")) AASIM_RETURN_IF_ERROR(ParseStreams(*found["streams"]));
   if (found.count("steps") == 0) return Status::Ok();
   return ParseSteps(*found["steps"]);
 }
@@ -913,6 +916,27 @@ Status Parser::ParseBoundedCounters(const MapEntry& entry) {
       }
     } else {
       return UnknownKey(e, what, kBoundedCounterOptions, "option");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseStreams(const MapEntry& entry) {
+  const std::string what = "streams";
+  std::vector<MapEntry> options;
+  AASIM_RETURN_IF_ERROR(MapOf(entry, what, kStreamsOptions, &options));
+  StreamsSpec& s = scenario_.streams;
+  for (const MapEntry& e : options) {
+    if (e.key == "replicate") {
+      AASIM_RETURN_IF_ERROR(Bool(e, what + ".replicate", &s.replicate));
+    } else if (e.key == "id_mode") {
+      std::optional<crdt::StreamIdMode> mode;
+      if (e.value.IsScalar()) mode = crdt::ParseStreamIdMode(e.value.Scalar());
+      if (!mode)
+        return Error(ValueMark(e), what + ".id_mode: expected strict, semi-strict or liberal");
+      s.id_mode = *mode;
+    } else {
+      return UnknownKey(e, what, kStreamsOptions, "option");
     }
   }
   return Status::Ok();

@@ -170,6 +170,10 @@ std::string FormatScenario(const Scenario& s) {
     o += "bounded_counters: { policy: " + bc.policy + ", period: " + FormatDuration(bc.period) +
          " }\n";
   }
+  if (s.streams.replicate || s.streams.id_mode != crdt::StreamIdMode::kStrict) {
+    o += std::string("streams: { replicate: ") + (s.streams.replicate ? "true" : "false") +
+         ", id_mode: " + crdt::StreamIdModeName(s.streams.id_mode) + " }\n";
+  }
   // No steps (a file for `aasim serve`): an empty list, which such a file reads back.
   o += s.steps.empty() ? "steps: []\n" : "steps:\n";
   for (const Step& step : s.steps) AppendStep(step, &o);

@@ -846,10 +846,14 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   if (wrote) *wrote = false;
   if (argv.empty()) return Err("ERR empty command");
   const CommandSpec* spec = FindStoreCommand(argv[0]);
-  if (spec == nullptr || spec->runner != CommandRunner::kEngine) return UnknownCommand(argv);
+  const bool stream = spec != nullptr && spec->runner == CommandRunner::kStreams;
+  if (spec == nullptr || (spec->runner != CommandRunner::kEngine && !stream)) {
+    return UnknownCommand(argv);
+  }
   if (!spec->AcceptsArgc(argv.size())) return ArityError(spec->name);
   Handler run =
-      kHandlers[kHandlerOfRow[static_cast<size_t>(spec - std::begin(kStoreCommands))]].run;
+      stream ? FindStreamHandler(spec->name)
+             : kHandlers[kHandlerOfRow[static_cast<size_t>(spec - std::begin(kStoreCommands))]].run;
   // Due keys read as absent for the whole command (expiry.h); a write first deletes the
   // due keys it names (Redis's lazy expiry), so it starts from an absent key.
   struct ShowAllAfter {
@@ -865,6 +869,7 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   // again if the command did not write, gives the same delta without the join.
   if (delta != nullptr && delta->empty() && delta->is_delta() && delta->self() == ks.self()) {
     Ctx ctx{ks, argv, wall_clock_us, delta, regions_};
+    ctx.stream_id_mode = stream_id_mode_;
     if (lazy_expiry) DropHiddenKeys(ctx, *spec);
     Reply reply = run(ctx);
     if (ctx.wrote) {
@@ -877,6 +882,7 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   std::optional<crdt::Keyspace> scratch;
   if (delta) scratch.emplace(ks.NewDelta());
   Ctx ctx{ks, argv, wall_clock_us, scratch ? &*scratch : nullptr, regions_};
+  ctx.stream_id_mode = stream_id_mode_;
   if (lazy_expiry) DropHiddenKeys(ctx, *spec);
   Reply reply = run(ctx);
   if (ctx.wrote) {

@@ -37,6 +37,7 @@ struct Ctx {
   crdt::Keyspace* delta;                    // where this command's effect goes; null: not recorded
   const std::vector<std::string>& regions;  // names in site order (may be empty)
   bool wrote = false;                       // set by handlers that changed this region's view
+  crdt::StreamIdMode stream_id_mode = crdt::StreamIdMode::kStrict;  // XADD's id rules
 };
 
 inline Reply Err(std::string_view text) { return Reply::Error(std::string(text)); }
@@ -247,6 +248,17 @@ Reply PSetEx(Ctx& c);
 Reply PTtl(Ctx& c);
 Reply SetEx(Ctx& c);
 Reply Ttl(Ctx& c);
+
+// engine_stream.cc: replicated streams (crdt/stream.h for the Active/Active rules), the
+// kStreams rows when the store replicates streams. The id syntax is shared with the
+// region-local streams (local_streams.cc).
+inline constexpr std::string_view kInvalidStreamId =
+    "ERR Invalid stream ID specified as stream command argument";
+// "ms-seq", or "ms" (seq = missing_seq); "-" and "+" when allow_min_max (Redis streamParseID).
+std::optional<crdt::StreamId> ParseStreamId(std::string_view s, uint64_t missing_seq,
+                                            bool allow_min_max);
+// The handler of a kStreams row, or null.
+Handler FindStreamHandler(std::string_view lower_name);
 
 }  // namespace engine
 }  // namespace cluster_sim

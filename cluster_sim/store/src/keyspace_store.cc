@@ -14,6 +14,7 @@
 #include "cluster_sim/local_streams.h"
 #include "crdt/causal_context.h"
 #include "crdt/encoding.h"
+#include "crdt/keyspace_header.h"
 #include "engine.h"
 
 namespace cluster_sim {
@@ -22,11 +23,11 @@ bool KeyspaceStore::EncodedKeys(std::string_view encoded, std::vector<std::strin
                                 bool* full) {
   crdt::Decoder dec(encoded);
   while (!dec.done()) {
-    bool complete = false;
+    bool delta = false;
     crdt::KeyValue::Parts16 parts = 0;
     uint64_t n = 0;
-    if (!crdt::Keyspace::GetHeader(&dec, &complete, &parts) || !dec.GetCount(&n, 4)) return false;
-    if (!complete && full != nullptr) *full = true;
+    if (!crdt::GetKeyspaceHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4)) return false;
+    if (!delta && full != nullptr) *full = true;
     crdt::KeyValue value;
     for (uint64_t i = 0; i < n; ++i) {
       std::string_view key;
@@ -80,7 +81,7 @@ Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wa
                                 std::string* effect, bool* wrote) {
   *wrote = false;
   wall_clock_us_ = wall_clock_us;
-  if (!argv.empty() && LocalStreams::Handles(argv[0])) return Stream(argv, wall_clock_us);
+  if (LocalStream(argv)) return Stream(argv, wall_clock_us);
   if (std::optional<Reply> reply = BeforeEngine(argv)) return std::move(*reply);
   Reply reply;
   auto apply = [&]() -> std::string {
@@ -116,7 +117,7 @@ std::vector<Reply> KeyspaceStore::ExecuteBatch(
       bool any = false;
       for (size_t i = 0; i < commands.size(); ++i) {
         const std::vector<std::string>& argv = commands[i];
-        if (!argv.empty() && LocalStreams::Handles(argv[0])) {
+        if (LocalStream(argv)) {
           if (!stream_replies[i]) stream_replies[i] = Stream(argv, wall_clock_us);
           replies.push_back(*stream_replies[i]);
           continue;
@@ -150,7 +151,7 @@ Reply KeyspaceStore::RunOne(const std::vector<std::string>& argv, int64_t wall_c
   if (!FindStoreCommand(argv[0])->AcceptsArgc(argv.size())) return ArityError(argv[0]);
   if (scripts_ == nullptr) scripts_ = std::make_unique<Scripts>();
   return scripts_->Run(argv, [&](const std::vector<std::string>& cmd) {
-    if (LocalStreams::Handles(cmd[0])) return RunStream(cmd, wall_clock_us);
+    if (LocalStream(cmd)) return RunStream(cmd, wall_clock_us);
     if (std::optional<Reply> reply = BeforeEngine(cmd)) return std::move(*reply);
     bool w = false;
     Reply reply = engine_.Execute(ks_, cmd, wall_clock_us, delta, &w);
@@ -182,6 +183,10 @@ Status KeyspaceStore::ExpireDue(int64_t wall_clock_us, std::string* effect) {
   if (!e.ok()) return e.status();
   AppendEffect(std::move(e).value(), effect);
   return Status::Ok();
+}
+
+bool KeyspaceStore::LocalStream(const std::vector<std::string>& argv) const {
+  return !replicate_streams_ && !argv.empty() && LocalStreams::Handles(argv[0]);
 }
 
 Reply KeyspaceStore::Stream(const std::vector<std::string>& argv, int64_t wall_clock_us) {

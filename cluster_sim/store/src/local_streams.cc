@@ -13,25 +13,18 @@
 
 #include "cluster_sim/command_table.h"
 #include "cluster_sim/strings.h"
+#include "engine.h"
+#include "stream_args.h"
 
 namespace cluster_sim {
 namespace {
 
-// Redis 7's texts (t_stream.c, server.c).
-constexpr std::string_view kWrongType =
-    "WRONGTYPE Operation against a key holding the wrong kind of value";
-constexpr std::string_view kInvalidId =
-    "ERR Invalid stream ID specified as stream command argument";
-constexpr std::string_view kSyntax = "ERR syntax error";
-constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
-
-Reply Err(std::string_view text) { return Reply::Error(std::string(text)); }
-
-bool ParseU64(std::string_view s, uint64_t* out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
+// Redis 7's texts, the engine's (engine.h).
+using engine::Err;
+using engine::kNotInteger;
+using engine::kSyntax;
+using engine::kWrongType;
+constexpr std::string_view kInvalidId = engine::kInvalidStreamId;
 
 bool ParseI64(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
@@ -42,31 +35,12 @@ bool ParseI64(std::string_view s, int64_t* out) {
 using Id = LocalStreams::Id;
 constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
 
-// "ms-seq", or "ms" (seq = missing_seq); "-" and "+" when allowed. As streamParseID.
 std::optional<Id> ParseId(std::string_view s, uint64_t missing_seq, bool allow_min_max) {
-  if (allow_min_max && s == "-") return Id{0, 0};
-  if (allow_min_max && s == "+") return Id{kMax, kMax};
-  size_t dash = s.find('-');
-  Id id;
-  if (dash == std::string_view::npos) {
-    if (!ParseU64(s, &id.ms)) return std::nullopt;
-    id.seq = missing_seq;
-    return id;
-  }
-  if (!ParseU64(s.substr(0, dash), &id.ms) || !ParseU64(s.substr(dash + 1), &id.seq)) {
-    return std::nullopt;
-  }
-  return id;
+  return engine::ParseStreamId(s, missing_seq, allow_min_max);
 }
 
 Reply EntryReply(const Id& id, const std::vector<std::string>& fields) {
   return Reply::Array({Reply::Bulk(id.ToString()), Reply::BulkArray(fields)});
-}
-
-std::string NoGroup(std::string_view key, std::string_view group, std::string_view suffix) {
-  std::string text = "NOGROUP No such key '";
-  text.append(key).append("' or consumer group '").append(group).append("'").append(suffix);
-  return text;
 }
 
 }  // namespace
@@ -112,7 +86,9 @@ Reply LocalStreams::Execute(const std::vector<std::string>& argv, int64_t wall_c
   if (name == "xgroup") return XGroup(c);
   if (name == "xreadgroup") return XReadGroup(c);
   if (name == "xack") return XAck(c);
-  return XPending(c);
+  if (name == "xpending") return XPending(c);
+  return Reply::Error("ERR '" + name +
+                      "' needs replicated streams (scenario key `streams: { replicate: true }`)");
 }
 
 // XADD key [NOMKSTREAM] <* | ms-* | ms-seq | ms> field value [field value ...]
@@ -235,27 +211,12 @@ Reply LocalStreams::XRange(Call& c) {
 // XGROUP CREATE key group <id | $> [MKSTREAM] | DESTROY key group |
 // CREATECONSUMER key group consumer.
 Reply LocalStreams::XGroup(Call& c) {
-  std::string sub = AsciiLower(c.argv[1]);
-  auto arity = [&](size_t min, size_t max) { return c.argv.size() < min || c.argv.size() > max; };
-  auto arity_error = [&] {
-    return Reply::Error("ERR wrong number of arguments for 'xgroup|" + sub + "' command");
-  };
-  if (sub != "create" && sub != "destroy" && sub != "createconsumer") {
-    return Reply::Error("ERR unknown subcommand '" + c.argv[1] + "'. Try XGROUP HELP.");
-  }
-  if (sub == "create" && arity(5, 6)) return arity_error();
-  if (sub == "destroy" && arity(4, 4)) return arity_error();
-  if (sub == "createconsumer" && arity(5, 5)) return arity_error();
+  engine::XGroupArgs a;
+  if (std::optional<Reply> error = engine::ParseXGroup(c.argv, &a)) return std::move(*error);
+  const std::string& sub = a.sub;
   const std::string& key = c.argv[2];
   const std::string& group = c.argv[3];
-  bool mkstream = false;
-  if (sub == "create" && c.argv.size() == 6) {
-    if (!IEquals(c.argv[5], "mkstream")) {
-      return Reply::Error("ERR unknown subcommand or wrong number of arguments for '" + c.argv[1] +
-                          "'. Try XGROUP HELP.");
-    }
-    mkstream = true;
-  }
+  const bool mkstream = a.mkstream;
   if (c.taken(key)) return Err(kWrongType);
   Stream* s = Find(key);
   if (s == nullptr && !(sub == "create" && mkstream)) {
@@ -340,7 +301,7 @@ Reply LocalStreams::XReadGroup(Call& c) {
     if (c.taken(key)) return Err(kWrongType);
     Stream* s = Find(key);
     if (s == nullptr || s->groups.count(group) == 0) {
-      return Reply::Error(NoGroup(key, group, " in XREADGROUP with GROUP option"));
+      return Reply::Error(engine::NoGroupError(key, group, " in XREADGROUP with GROUP option"));
     }
     if (id != ">") {
       from[k] = ParseId(id, 0, false);
@@ -403,54 +364,22 @@ Reply LocalStreams::XAck(Call& c) {
 Reply LocalStreams::XPending(Call& c) {
   const std::string& key = c.argv[1];
   const std::string& group = c.argv[2];
-  size_t argc = c.argv.size();
-  bool extended = argc >= 6;
-  int64_t min_idle = 0;
-  size_t at = 3;
-  if (argc > 3 && IEquals(c.argv[3], "idle")) {
-    if (argc < 8) return Err(kSyntax);
-    if (!ParseI64(c.argv[4], &min_idle)) return Err(kNotInteger);
-    at = 5;
-  }
-  if (argc != 3 && (argc < 6 || argc > 9)) return Err(kSyntax);  // as Redis 7.0
-  std::optional<Id> start, end;
-  int64_t count = 0;
-  std::string only_consumer;
-  if (extended) {
-    start = ParseId(c.argv[at], 0, true);
-    end = ParseId(c.argv[at + 1], kMax, true);
-    if (!start || !end) return Err(kInvalidId);
-    if (!ParseI64(c.argv[at + 2], &count)) return Err(kNotInteger);
-    if (count < 0) count = 0;
-    if (at + 3 < argc) only_consumer = c.argv[at + 3];
-  }
+  engine::XPendingArgs a;
+  if (std::optional<Reply> error = engine::ParseXPending(c.argv, &a)) return std::move(*error);
   if (c.taken(key)) return Err(kWrongType);
   Stream* s = Find(key);
   auto g = s ? s->groups.find(group) : decltype(s->groups.end()){};
-  if (s == nullptr || g == s->groups.end()) return Reply::Error(NoGroup(key, group, ""));
+  if (s == nullptr || g == s->groups.end())
+    return Reply::Error(engine::NoGroupError(key, group, ""));
   const Group& grp = g->second;
-  if (!extended) {
-    if (grp.pel.empty()) {
-      return Reply::Array({Reply::Integer(0), Reply::Nil(), Reply::Nil(), Reply::Nil()});
-    }
-    std::map<std::string, int64_t> per_consumer;
-    for (const auto& [id, p] : grp.pel) per_consumer[p.consumer]++;
-    std::vector<Reply> consumers;
-    for (const auto& [name, n] : per_consumer) {
-      consumers.push_back(Reply::Array({Reply::Bulk(name), Reply::Bulk(std::to_string(n))}));
-    }
-    return Reply::Array({Reply::Integer(static_cast<int64_t>(grp.pel.size())),
-                         Reply::Bulk(grp.pel.begin()->first.ToString()),
-                         Reply::Bulk(grp.pel.rbegin()->first.ToString()),
-                         Reply::Array(std::move(consumers))});
-  }
+  if (!a.extended) return engine::XPendingSummary(grp.pel, [](const Id& id) { return id; });
   std::vector<Reply> out;
-  for (auto it = grp.pel.lower_bound(*start);
-       it != grp.pel.end() && !(*end < it->first) && static_cast<int64_t>(out.size()) < count;
+  for (auto it = grp.pel.lower_bound(a.start);
+       it != grp.pel.end() && !(a.end < it->first) && static_cast<int64_t>(out.size()) < a.count;
        ++it) {
-    if (!only_consumer.empty() && it->second.consumer != only_consumer) continue;
+    if (!a.consumer.empty() && it->second.consumer != a.consumer) continue;
     int64_t idle = c.now_ms - it->second.delivery_ms;
-    if (idle < min_idle) continue;
+    if (idle < a.min_idle) continue;
     out.push_back(Reply::Array({Reply::Bulk(it->first.ToString()), Reply::Bulk(it->second.consumer),
                                 Reply::Integer(idle),
                                 Reply::Integer(static_cast<int64_t>(it->second.deliveries))}));

@@ -20,6 +20,7 @@
 #include "cluster_sim/strings.h"
 #include "crdt/encoding.h"
 #include "crdt/keyspace.h"
+#include "crdt/keyspace_header.h"
 
 namespace cluster_sim {
 namespace {
@@ -32,8 +33,10 @@ namespace {
 //   then P, then P x (origin, contiguous seq)             -> HSET <prefix>:progress
 //   then S, then S x (key, value): string keys            -> MSET
 //   then O, then O x (key, kind, N, N items): other keys (kind n: deleted, S: set, h: hash,
-//        z: sorted set, l: list; items: members, or field, value, ..., or score, member, ...,
-//        or elements) -> DEL, SADD / HSET / ZADD / RPUSH
+//        z: sorted set, l: list, x: replicated stream; items: members, or field, value, ...,
+//        or score, member, ..., or elements, or the stream's last id, G, G x (group, id),
+//        then per entry id, F, F fields) -> DEL, SADD / HSET / ZADD / RPUSH / XADD, XSETID,
+//        XGROUP CREATE
 //   (a HyperLogLog is a string key holding Redis's dense HLL format, so PFCOUNT reads it)
 //   then T, then T x (key, ms): keys with a TTL, the time left -> PEXPIRE (what TTL shows)
 //   then M, then M x (bucket, key, metadata), grouped by bucket ("" = no metadata)
@@ -77,6 +80,25 @@ for _ = 1, n do
     if kind == 'h' then chunked('HSET', key, i, i + count - 1) end
     if kind == 'z' then chunked('ZADD', key, i, i + count - 1) end
     if kind == 'l' then chunked('RPUSH', key, i, i + count - 1) end
+    if kind == 'x' then
+      local j, stop = i + 2, i + count - 1
+      local groups, made = j, false
+      j = j + 2 * tonumber(ARGV[i + 1])
+      while j <= stop do
+        local nf = tonumber(ARGV[j + 1])
+        redis.call('XADD', key, ARGV[j], unpack(ARGV, j + 2, j + 1 + nf))
+        made = true
+        j = j + 2 + nf
+      end
+      if not made then
+        redis.call('XGROUP', 'CREATE', key, 'aasim', '0', 'MKSTREAM')
+        redis.call('XGROUP', 'DESTROY', key, 'aasim')
+      end
+      redis.call('XSETID', key, ARGV[i])
+      for g = groups, i + 1 + 2 * tonumber(ARGV[i + 1]), 2 do
+        redis.call('XGROUP', 'CREATE', key, ARGV[g], ARGV[g + 1])
+      end
+    end
   end
   i = i + count
   written = written + 1
@@ -407,34 +429,33 @@ struct RedisStore::Impl {
     std::sort(entries.begin(), entries.end());
     ReplyPtr cc = Must({"GET", opt.prefix + ":cc"}, &error);
     if (!cc) return Status::Unavailable(error);
-    std::string body;  // the full state after its header
-    PutVarint(&body, entries.size());
+    // A full state whose key values carry every part; metadata written by an older aasim
+    // carries fewer (before streams and hash float counters; before expiry; before bounded counters): the first set
+    // of parts that decodes is the one.
+    std::string rest;
+    PutVarint(&rest, entries.size());
     for (const auto& [key, meta] : entries) {
-      PutVarint(&body, key.size());
-      body += key;
-      body += meta;
+      PutVarint(&rest, key.size());
+      rest += key;
+      rest += meta;
     }
     if (cc->type == REDIS_REPLY_STRING) {
-      body.append(cc->str, cc->len);
+      rest.append(cc->str, cc->len);
     } else {
       crdt::Encoder enc;
       crdt::CausalContext().Encode(&enc);  // no data yet: an empty context
-      body += enc.Release();
+      rest += enc.Release();
     }
-    // Every value's metadata carries the parts known when it was written: today's, or
-    // those of data written before hashes carried float counters, before values carried
-    // an expiry part, before they carried a bounded-counter part.
-    using crdt::KeyValue;
-    const KeyValue::Parts16 eras[] = {KeyValue::kKnownParts,
-                                      KeyValue::kKnownParts & ~KeyValue::kPartHashFloat,
-                                      KeyValue::kPartBoundedCounter, 0};
-    std::string why;  // today's format's complaint
+    using KV = crdt::KeyValue;
+    std::string why;
     std::optional<crdt::Keyspace> loaded;
-    for (const KeyValue::Parts16& parts : eras) {
-      crdt::Encoder enc;
-      crdt::Keyspace::PutHeader(&enc, /*complete=*/false, parts);  // a full state
+    for (KV::Parts16 parts : {KV::Parts16{KV::kKnownParts},
+                              static_cast<KV::Parts16>(KV::kKnownParts & ~(KV::kPartStream | KV::kPartHashFloat)),
+                              KV::Parts16{KV::kPartBoundedCounter}, KV::Parts16{0}}) {
+      crdt::Encoder header;
+      crdt::PutKeyspaceHeader(&header, /*key_complete=*/false, parts);
       loaded =
-          crdt::Keyspace::Decode(enc.Release() + body, ks.self(), &parts == eras ? &why : nullptr);
+          crdt::Keyspace::Decode(header.Release() + rest, ks.self(), why.empty() ? &why : nullptr);
       if (loaded) break;
     }
     if (!loaded) {
@@ -572,6 +593,39 @@ struct RedisStore::Impl {
     redisAppendCommandArgv(ctx, static_cast<int>(args.size()), argv.data(), lens.data());
   }
 
+  // A replicated stream as the commit script's kind 'x': its last id, its groups (name,
+  // the id up to which the group is acknowledged, replicated: the largest over the parts,
+  // else the group's start) and its entries (id, field count, fields). Redis holds one
+  // entry per id: of entries sharing an id (possible outside the strict id mode) the
+  // first is written.
+  static void AppendStream(const std::string& key, const crdt::StreamStore& stream,
+                           std::vector<std::string>* out) {
+    std::vector<std::string> items;
+    const std::vector<std::string> groups = stream.Groups();
+    items.push_back(std::to_string(groups.size()));
+    for (const std::string& g : groups) {
+      crdt::StreamId at = stream.GroupStart(g);
+      for (const auto& [part, id] : stream.GroupFrontier(g)) at = std::max(at, id);
+      items.push_back(g);
+      items.push_back(at.ToString());
+    }
+    crdt::StreamId top = stream.LastId();
+    std::optional<crdt::StreamId> prev;
+    stream.ForEach([&](const crdt::StreamStore::Key& k, const crdt::StreamStore::Fields& f) {
+      if (k.first == crdt::StreamId{} || (prev && *prev == k.first)) return;
+      prev = k.first;
+      top = std::max(top, k.first);
+      items.push_back(k.first.ToString());
+      items.push_back(std::to_string(f.size()));
+      items.insert(items.end(), f.begin(), f.end());
+    });
+    out->push_back(key);
+    out->push_back("x");
+    out->push_back(std::to_string(items.size() + 1));
+    out->push_back(top.ToString());
+    for (auto& x : items) out->push_back(std::move(x));
+  }
+
   // The arguments of one commit call for `keys` (see kCommitScript).
   std::vector<std::string> Call(const std::vector<const std::string*>& keys) const {
     std::vector<std::string> strings, others, meta, ttls;
@@ -632,6 +686,10 @@ struct RedisStore::Impl {
           ++other_count;
           break;
         }
+        case crdt::Keyspace::Type::kStream:
+          AppendStream(*key, kv->stream, &others);
+          ++other_count;
+          break;
         case crdt::Keyspace::Type::kNone:
           others.push_back(*key);
           others.push_back("n");
@@ -982,8 +1040,10 @@ std::optional<Reply> RedisStore::BeforeEngine(const std::vector<std::string>& ar
     Reply r = m.Forward(argv);
     if (r.type == Reply::Type::kStatus && r.str == "stream") return r;
   }
-  // Other X... commands (streams the memory store does not know) go to Redis as they are.
-  if (!argv.empty() && !argv[0].empty() && (argv[0][0] == 'X' || argv[0][0] == 'x')) {
+  // Other X... commands (region-local streams the memory store does not know) go to Redis
+  // as they are; with replicated streams the engine answers (an unknown command).
+  if (!replicates_streams() && !argv.empty() && !argv[0].empty() &&
+      (argv[0][0] == 'X' || argv[0][0] == 'x')) {
     if (!m.EnsureUp()) return Reply::Error(m.DownError());
     return m.Forward(argv);
   }

@@ -39,6 +39,7 @@
 #include "crdt/hll.h"
 #include "crdt/list.h"
 #include "crdt/or_map.h"
+#include "crdt/stream.h"
 #include "crdt/string_value.h"
 #include "crdt/zset.h"
 
@@ -54,17 +55,18 @@ struct KeyValue {
   ZsetStore zset;
   HllStore hll;  // joined by its own rule (delete wins), outside the causal context
   ListStore list;
+  StreamStore stream;  // replicated streams (stream.h)
 
   // The visible string: the string part's value (register plus INCRBY counter) plus the
   // live INCRBYFLOAT increments, formatted as Redis formats a long double; the string part
   // as is when it is not a number. nullopt when neither part is present.
   std::optional<std::string> StringValue() const;
 
-  enum class Type { kNone, kString, kHash, kSet, kBoundedCounter, kZset, kHll, kList };
+  enum class Type { kNone, kString, kHash, kSet, kBoundedCounter, kZset, kHll, kList, kStream };
   Type VisibleType() const;
   bool Empty() const {
     return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty() && fc.empty() &&
-           zset.Empty() && hll.Empty() && list.Empty() && expiry.empty();
+           zset.Empty() && hll.Empty() && list.Empty() && stream.Empty() && expiry.empty();
   }
   void Join(const KeyValue& other, const CausalContext& my_cc, const CausalContext& other_cc,
             bool other_complete, bool keep_empty);
@@ -82,9 +84,10 @@ struct KeyValue {
     kPartList = 1 << 5,
     kPartsMore = 1 << 6,  // header flag only: the second header byte follows
     kPartFloatCounter = 1 << 7,
+    kPartStream = 1 << 8,
     kPartHashFloat = 1 << 9,  // the hash's HINCRBYFLOAT counters (HashStore::EncodeFloats)
     kKnownParts = kPartBoundedCounter | kPartExpiry | kPartZset | kPartHll | kPartList |
-                  kPartFloatCounter | kPartHashFloat,
+                  kPartFloatCounter | kPartStream | kPartHashFloat,
   };
   using Parts16 = uint16_t;
   Parts16 Parts() const;  // the optional parts this value holds
@@ -92,12 +95,13 @@ struct KeyValue {
   bool Decode(Decoder* dec, Parts16 parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
     return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc && a.fc == b.fc &&
-           a.zset == b.zset && a.hll == b.hll && a.list == b.list && a.expiry == b.expiry;
+           a.zset == b.zset && a.hll == b.hll && a.list == b.list && a.stream == b.stream &&
+           a.expiry == b.expiry;
   }
 };
 
-// "none", "string", "hash", "set", "bcounter", "zset", "list"; a HyperLogLog is a "string" (as
-// Redis's TYPE says).
+// "none", "string", "hash", "set", "bcounter", "zset", "list", "stream"; a HyperLogLog is a
+// "string" (as Redis's TYPE says).
 const char* TypeName(KeyValue::Type t);
 
 // Redis's text of a long double (util.c ld2string, human-friendly mode: "%.17Lf" with the
@@ -217,21 +221,30 @@ class Keyspace {
   void LEraseIndexes(std::string_view key, const std::vector<size_t>& indexes, Keyspace* delta);
   void LSet(std::string_view key, size_t index, std::string_view value, int64_t timestamp_us,
             Keyspace* delta);
+  // Streams (stream.h): the key's stream (null if absent or hidden; the mutable one gives
+  // the regional consumer-group state); XADD of an entry, MKSTREAM, XDEL/XTRIM of one
+  // entry, XGROUP CREATE/DESTROY and an acknowledgement record (REQUIRES as StreamStore).
+  // DEL (Del) and SET (Set) clear a stream as StreamStore::Clear.
+  const StreamStore* Stream(std::string_view key) const;
+  StreamStore* MutableStream(std::string_view key);
+  void XAdd(std::string_view key, StreamId id, StreamStore::Fields fields, Keyspace* delta);
+  void XMakeExist(std::string_view key, Keyspace* delta);
+  void XRemove(std::string_view key, const StreamStore::Key& entry, Keyspace* delta);
+  void XCreateGroup(std::string_view key, std::string_view group, StreamId start, Keyspace* delta);
+  bool XDestroyGroup(std::string_view key, std::string_view group, Keyspace* delta);
+  void XWriteFrontier(std::string_view key, std::string_view group,
+                      const StreamStore::Positions& acked, Keyspace* delta);
 
   // ---- replication ----
   void Merge(const Keyspace& other);
   // Canonical (sorted); deltas and states alike. Header byte: bit 0 key-complete (a
   // delta), the other bits say which optional parts the key values carry (KeyValue::Part:
-  // bounded counter, expiry, sorted set, HyperLogLog, list, float counter; hash float
-  // counters in the second byte), each set iff some key holds that part; bit 6 says a
+  // bounded counter, expiry, sorted set, HyperLogLog, list, float counter; stream and
+  // hash float counters in the second byte), each set iff some key holds that part; bit 6 says a
   // second byte carries parts 8 to 15.
   std::string Encode() const;
   static std::optional<Keyspace> Decode(std::string_view bytes, ReplicaId self, std::string* error);
-  // The header alone, for code that builds or walks an encoded keyspace key by key: one
-  // byte, or two when `parts` has bits 8 to 15. GetHeader returns false on a truncated
-  // header or an unknown part.
-  static void PutHeader(Encoder* enc, bool complete, KeyValue::Parts16 parts);
-  static bool GetHeader(Decoder* dec, bool* complete, KeyValue::Parts16* parts);
+  // The header alone (for code that builds or walks an encoded keyspace): keyspace_header.h.
 
   // Buffers for MergeEncoded, kept by a caller that merges often (their capacity is reused).
   class MergeScratch {

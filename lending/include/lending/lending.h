@@ -145,17 +145,24 @@ std::string SubmitRequest(cluster_sim::Client& client, bool is_return, std::stri
 // invariant, naming the keys.
 std::vector<std::string> CheckRegionInvariants(cluster_sim::Client& client);
 
-// The loans the services granted and the returns they processed, in processing order,
-// across regions: a book granted to a second user before its first holder returned it
-// was lent twice (Active/Active can do that: both regions found it free).
+// The entries the services finished, in processing order, across regions: a book granted
+// to a second user before its first holder returned it was lent twice (Active/Active can
+// do that: both regions found it free); an entry finished in two regions was handled twice
+// (with replicated streams every region's group reads every region's entries, and a
+// region taking over a group re-delivers what the other had read but whose
+// acknowledgement had not replicated). `origin` is the region whose stream the entry was
+// added to ("": `region`), so that region-local streams, whose ids may repeat across
+// regions, never look handled twice.
 class Ledger {
  public:
-  void Record(std::string_view region, const EntryResult& r);
-  std::vector<std::string> Check() const;  // "lent_books: book b lent to two users: ..."
+  void Record(std::string_view region, const EntryResult& r, std::string_view origin = {});
+  // "lent_books: book b lent twice: ...", "stream entry ... handled twice: ...".
+  std::vector<std::string> Check() const;
 
  private:
   struct Event {
     std::string region;
+    std::string origin;
     EntryResult result;
   };
   std::vector<Event> events_;

@@ -26,6 +26,7 @@
 #include "cluster_sim/status.h"
 #include "cluster_sim/strict_yaml.h"  // SourceMark
 #include "cluster_sim/time.h"
+#include "crdt/stream.h"
 
 namespace cluster_sim {
 
@@ -92,6 +93,15 @@ struct BoundedCountersSpec {
   SimTime period{100'000};
 };
 
+// `streams:` (extension): `replicate: true` makes streams replicated (one part per region,
+// read merged; README, "Streams"), with XADD's `id_mode: strict | semi-strict | liberal`
+// (default strict). Without the key (or `replicate: false`) streams stay region-local,
+// as before replicated streams existed, so older files keep their output.
+struct StreamsSpec {
+  bool replicate = false;
+  crdt::StreamIdMode id_mode = crdt::StreamIdMode::kStrict;
+};
+
 // `load:` (extension): generated client traffic, spread evenly over `duration`, which the
 // step advances virtual time by. Commands act on key pools per type (load:counter:N,
 // load:string:N, load:set:N) so they never meet a WRONGTYPE.
@@ -150,6 +160,7 @@ struct Scenario {
   std::vector<LinkRule> links;  // explicit pair rules, file order
   ReplicationSpec replication;
   BoundedCountersSpec bounded_counters;
+  StreamsSpec streams;
   std::vector<Step> steps;  // file order, at least one (unless ParseOptions::steps_optional)
   // `backends: [memory]`: the stores the file is written for (kBackends); empty: any. A run
   // on another store is not applicable (NotApplicable), not a failure.

@@ -46,11 +46,17 @@ class CommandEngine {
   // When the command wrote, its effect is joined into *delta (if non-null) and *wrote
   // (if non-null) is set to true; otherwise *delta is untouched and *wrote set to false.
   // REQUIRES: delta is null or a delta of ks (made by ks.NewDelta()), not ks itself.
+  // The kStreams rows run here too (replicated streams, engine_stream.cc); a store that
+  // keeps streams region-local sends them to LocalStreams instead.
   Reply Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64_t wall_clock_us,
                 crdt::Keyspace* delta, bool* wrote) const;
+  // XADD's id rules (crdt/stream.h); strict unless told.
+  void SetStreamIdMode(crdt::StreamIdMode mode) { stream_id_mode_ = mode; }
+  crdt::StreamIdMode stream_id_mode() const { return stream_id_mode_; }
 
  private:
   std::vector<std::string> regions_;
+  crdt::StreamIdMode stream_id_mode_ = crdt::StreamIdMode::kStrict;
 };
 
 // Redis's glob matcher (util.c stringmatchlen, case-sensitive), as used by KEYS:

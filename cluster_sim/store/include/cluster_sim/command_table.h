@@ -21,7 +21,8 @@ namespace cluster_sim {
 // Which part of the store runs a command.
 enum class CommandRunner {
   kEngine,   // CommandEngine, on the replicated keyspace (command_engine.h)
-  kStreams,  // region-local streams, never replicated (local_streams.h)
+  kStreams,  // streams: region-local (local_streams.h) or replicated (the engine), as the
+             // store is told (Store::SetStreamOptions)
   kSession,  // transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH (session.h)
   kScript,   // Lua scripts: EVAL*, SCRIPT, on the replicated keyspace (scripting.h)
 };
@@ -196,11 +197,15 @@ inline constexpr CommandSpec kStoreCommands[] = {
     {"watch", -2, "noscript loading stale fast", 1, -1, 1, CommandRunner::kSession},
     {"xack", -4, "write fast", 1, 1, 1, CommandRunner::kStreams, false},
     {"xadd", -5, "write denyoom fast", 1, 1, 1, CommandRunner::kStreams, false},
+    {"xdel", -3, "write fast", 1, 1, 1, CommandRunner::kStreams, false},
     {"xgroup", -2, "", 0, 0, 0, CommandRunner::kStreams, false},
     {"xlen", 2, "readonly fast", 1, 1, 1, CommandRunner::kStreams, false},
     {"xpending", -3, "readonly", 1, 1, 1, CommandRunner::kStreams, false},
     {"xrange", -4, "readonly", 1, 1, 1, CommandRunner::kStreams, false},
+    {"xread", -4, "readonly blocking movablekeys", 0, 0, 0, CommandRunner::kStreams, false},
     {"xreadgroup", -7, "write blocking movablekeys", 0, 0, 0, CommandRunner::kStreams, false},
+    {"xrevrange", -4, "readonly", 1, 1, 1, CommandRunner::kStreams, false},
+    {"xtrim", -4, "write", 1, 1, 1, CommandRunner::kStreams, false},
     {"zadd", -4, "write denyoom fast", 1, 1, 1},
     {"zcard", 2, "readonly fast", 1, 1, 1},
     {"zcount", 4, "readonly fast", 1, 1, 1},

@@ -36,7 +36,8 @@ namespace cluster_sim {
 
 class KeyspaceStore : public Store {
  public:
-  // A single command: a stream command (LocalStreams::Handles) goes to RunStream; then
+  // A single command: a stream command (LocalStreams::Handles) goes to RunStream unless
+  // streams are replicated (SetStreamOptions: then the engine runs it); then
   // BeforeEngine may answer it; else the engine runs it on the keyspace and a write is
   // made durable by CommitWrite, its effect appended to *effect.
   Reply Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
@@ -71,7 +72,13 @@ class KeyspaceStore : public Store {
   void Wipe(crdt::ReplicaId self) final;
   crdt::ReplicaId self() const final { return ks_.self(); }
   void SetRegionNames(std::vector<std::string> names) final {
+    const crdt::StreamIdMode mode = engine_.stream_id_mode();
     engine_ = CommandEngine(std::move(names));
+    engine_.SetStreamIdMode(mode);
+  }
+  void SetStreamOptions(bool replicate, crdt::StreamIdMode id_mode) final {
+    replicate_streams_ = replicate;
+    engine_.SetStreamIdMode(id_mode);
   }
 
   // The keys an encoded keyspace (an effect, several concatenated, or a full state) lists,
@@ -87,6 +94,7 @@ class KeyspaceStore : public Store {
   // the first): the Redis store gives native keys the time their TTL has left on it.
   int64_t wall_clock_ms() const;
   const crdt::Keyspace& keyspace() const { return ks_; }
+  bool replicates_streams() const { return replicate_streams_; }  // SetStreamOptions
   // A stream change (or a reload) the keyspace does not see: moves `key`'s version, or
   // every key's.
   void BumpVersion(std::string key);
@@ -122,6 +130,8 @@ class KeyspaceStore : public Store {
   // wrote) and returns the encoded delta ("" if nothing was written), moving the versions.
   template <typename Run>  // bool(crdt::Keyspace* delta)
   std::string Record(Run run);
+  // True if argv is a stream command for the region-local streams (RunStream).
+  bool LocalStream(const std::vector<std::string>& argv) const;
   // The reply of a stream command: its arity error, or RunStream's.
   Reply Stream(const std::vector<std::string>& argv, int64_t wall_clock_us);
   // Moves the version of every key `encoded` lists (all keys for a full state).
@@ -135,6 +145,7 @@ class KeyspaceStore : public Store {
 
   crdt::Keyspace ks_;
   CommandEngine engine_;
+  bool replicate_streams_ = false;
   std::unique_ptr<Scripts> scripts_;  // made at the first script command
   crdt::Keyspace::MergeScratch merge_scratch_;
   mutable bool tracking_ = false;

@@ -1,6 +1,9 @@
 // LocalStreams: region-local Redis streams with consumer groups (XADD, XLEN, XRANGE,
 // XGROUP CREATE/DESTROY/CREATECONSUMER, XREADGROUP, XACK, XPENDING), the messaging half of the
 // lending service (the book keeps messaging apart from data; docs/active-active.md, "Streams").
+// A store runs them when it does not replicate streams (`streams: { replicate: false }`, the
+// default of a scenario that does not say); replicated streams are the engine's
+// (engine_stream.cc). XDEL, XREAD, XREVRANGE and XTRIM exist only for replicated streams.
 //
 // Contract:
 // - Streams are NOT replicated: a stream command never produces an effect and streams are
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "cluster_sim/client.h"
+#include "crdt/stream.h"
 
 namespace cluster_sim {
 
@@ -44,12 +48,7 @@ class LocalStreams {
   bool Exists(std::string_view key) const { return streams_.count(key) > 0; }
   void Clear() { streams_.clear(); }
 
-  struct Id {
-    uint64_t ms = 0;
-    uint64_t seq = 0;
-    friend auto operator<=>(const Id&, const Id&) = default;
-    std::string ToString() const { return std::to_string(ms) + "-" + std::to_string(seq); }
-  };
+  using Id = crdt::StreamId;
 
  private:
   struct Pending {

@@ -18,6 +18,7 @@
 #include "cluster_sim/client.h"
 #include "cluster_sim/status.h"
 #include "crdt/dot.h"
+#include "crdt/stream.h"
 
 namespace cluster_sim {
 
@@ -114,6 +115,14 @@ class Store {
   // BC.DECRBY error). Whoever makes the store tells it once; they survive Wipe. Until
   // then such commands call the region at site s "site<s>".
   virtual void SetRegionNames(std::vector<std::string> names) { (void)names; }
+  // Streams (README, "Streams"): replicated (a part of the keyspace, crdt/stream.h, with the
+  // given XADD id mode) or region-local (never replicated, local_streams.h; the default, so
+  // that what ran before keeps its results). Told once, before the first command; survives
+  // Wipe.
+  virtual void SetStreamOptions(bool replicate, crdt::StreamIdMode id_mode) {
+    (void)replicate;
+    (void)id_mode;
+  }
 
   // Forget everything and continue as a new incarnation `self` (a crash that loses data).
   virtual void Wipe(crdt::ReplicaId self) = 0;

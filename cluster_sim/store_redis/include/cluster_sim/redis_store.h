@@ -28,7 +28,11 @@
 //   <prefix>:log          stream: ID <seq>-0, field "e" = encoded effect (local writes)
 //   <prefix>:progress     hash: field = origin region, value = last applied seq
 //   <prefix>:meta         hash: "seq" = last local log seq
-// Stream commands (X...) are region-local: they run on the server and make no effect. Those
+// Replicated streams (Store::SetStreamOptions) are keyspace values like the others: their
+// native value is a Redis stream of the region's merged entries (one entry per id), with
+// the last id and the visible groups (at the id up to which the group is acknowledged,
+// replicated); the pending lists and consumers stay in the working copy only. Region-local streams (the default):
+// stream commands (X...) run on the server and make no effect. Those
 // the memory store knows (local_streams.h) reply as it does: XADD `*` ids come from the
 // virtual wall clock (one Lua script reads the last id and adds the entry), XREADGROUP's
 // BLOCK is dropped so it never waits, and they run inside ExecuteBatch in their place and
