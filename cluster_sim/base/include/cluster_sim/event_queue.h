@@ -319,7 +319,9 @@ class EventQueue {
     while (horizon_ - now_ <= kHalfSpan && horizon_ < kFarLimit) {
       if (wheel_count_ == 0 && coarse_count_ == 0) {
         // Nothing to carry over: move the horizon at once (time jumped past an idle stretch).
-        const int64_t anchored = std::min(kFarLimit, (now_ / kHalfSpan + 2) * kHalfSpan);
+        // Time may be anywhere up to INT64_MAX: past kFarLimit, anchor there (no overflow).
+        const int64_t anchored =
+            now_ < kFarLimit ? std::min(kFarLimit, (now_ / kHalfSpan + 2) * kHalfSpan) : kFarLimit;
         horizon_ = std::max(horizon_, anchored);
         MigrateFar();
         return;
