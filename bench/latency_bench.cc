@@ -4,7 +4,12 @@
 //   BM_Latency/<d>       10 s of virtual time of that workload for deployment d (0 active-
 //                        active, 1 single-primary, 2 primary-with-local-replicas): events/s,
 //                        requests/s, and the projection of one virtual hour (x360).
-//   BM_LatencyOneHour    the target itself, the full hour, active-active, one iteration;
+//   BM_LatencyFile/<d>   60 s of virtual time of scenarios/latency-three-regions.yaml at
+//                        10,000 requests/s per region (its +/-2 ms jitter included), for
+//                        deployment d; hour_s projects CPU seconds per virtual hour (x60).
+//   BM_LatencyOneHour/<d> the target itself: `aasim latency scenarios/latency-three-regions.yaml
+//                        --rate 10000 --duration 1h`, deployment d, one iteration: its CPU
+//                        time is the CPU seconds per deployment (target <= 30 s);
 //                        registered only when AASIM_BENCH_FULL=1 (it takes minutes).
 // The workload: three real regions (Virginia, Dublin, Mumbai; fibre latencies, no jitter),
 // 3 sequential calls per request, 80% reads, 10,000 Zipf(0.99) keys, 8 shards per cluster,
@@ -46,8 +51,8 @@ LatencyConfig Config(cluster_sim::SimTime duration) {
   return config;
 }
 
-void Run(benchmark::State& state, cluster_sim::SimTime duration) {
-  const LatencyConfig config = Config(duration);
+void Run(benchmark::State& state, const LatencyConfig& config) {
+  const cluster_sim::SimTime duration = config.duration;
   const int d = static_cast<int>(state.range(0));
   uint64_t events = 0, requests = 0;
   for (auto _ : state) {
@@ -67,10 +72,29 @@ void Run(benchmark::State& state, cluster_sim::SimTime duration) {
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-void BM_Latency(benchmark::State& state) { Run(state, cluster_sim::SimTime(10'000'000)); }
+void BM_Latency(benchmark::State& state) { Run(state, Config(cluster_sim::SimTime(10'000'000))); }
 BENCHMARK(BM_Latency)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->Iterations(1);
 
-void BM_LatencyOneHour(benchmark::State& state) { Run(state, cluster_sim::SimTime(3'600'000'000)); }
+// The command line's workload: the scenario file at 10,000 requests/s per region.
+LatencyConfig FileConfig(cluster_sim::SimTime duration) {
+  auto c = cluster_sim::LoadLatencyFile(AASIM_SCENARIO_DIR "/latency-three-regions.yaml");
+  if (!c.ok()) std::abort();
+  LatencyConfig config = std::move(c).value();
+  cluster_sim::LatencyOverrides o;
+  o.rate = 10000;
+  o.duration = duration;
+  if (!cluster_sim::ApplyLatencyOverrides(o, &config).ok()) std::abort();
+  return config;
+}
+
+void BM_LatencyFile(benchmark::State& state) {
+  Run(state, FileConfig(cluster_sim::SimTime(60'000'000)));
+}
+BENCHMARK(BM_LatencyFile)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->Iterations(1);
+
+void BM_LatencyOneHour(benchmark::State& state) {
+  Run(state, FileConfig(cluster_sim::SimTime(3'600'000'000)));
+}
 
 }  // namespace
 
@@ -79,6 +103,8 @@ int main(int argc, char** argv) {
   if (full != nullptr && std::string(full) == "1") {
     benchmark::RegisterBenchmark("BM_LatencyOneHour", BM_LatencyOneHour)
         ->Arg(0)
+        ->Arg(1)
+        ->Arg(2)
         ->Unit(benchmark::kSecond)
         ->Iterations(1);
   }

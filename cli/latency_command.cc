@@ -1,18 +1,25 @@
 #include "latency_command.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "cluster_sim/latency.h"
+#include "cluster_sim/parallel.h"
 #include "cluster_sim/time.h"
 #include "options.h"
 
@@ -33,6 +40,7 @@ struct LatencyArgs {
   std::string duration;
   std::optional<double> rate;
   std::string deployment;
+  int jobs = 0;  // 0: one per core
   bool json = false;
   bool csv = false;
   bool quiet = false;
@@ -52,6 +60,55 @@ nlohmann::ordered_json HistogramJson(const LatencyHistogram& h) {
 
 double Fraction(uint64_t a, uint64_t b) {
   return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b);
+}
+
+// "1:02:03" (hours, minutes, seconds) for the progress line.
+std::string Hms(double seconds) {
+  const int64_t s = static_cast<int64_t>(std::max(0.0, seconds));
+  return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+}
+
+// Runs the config; on a terminal, with a progress line on stderr once the run has taken a
+// second: virtual time done (summed over deployments), events per second of wall time and
+// the time left, redrawn in place every quarter second and cleared at the end. Nothing is
+// written when stderr is not a terminal (a pipe, a file, a test).
+LatencyReport RunWithProgress(const cluster_sim::LatencyConfig& config, int jobs) {
+  if (isatty(STDERR_FILENO) == 0) return cluster_sim::RunLatency(config, jobs);
+  using std::chrono::steady_clock;
+  cluster_sim::LatencyProgress progress;
+  LatencyReport report;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread runner([&] {
+    LatencyReport r = cluster_sim::RunLatency(config, jobs, &progress);
+    const std::lock_guard<std::mutex> lock(mu);
+    report = std::move(r);
+    done = true;
+    cv.notify_one();
+  });
+  const steady_clock::time_point start = steady_clock::now();
+  const double total_s = static_cast<double>(config.duration.count()) / 1e6 *
+                         static_cast<double>(config.deployments.size());
+  bool shown = false;
+  std::unique_lock<std::mutex> lock(mu);
+  while (!cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return done; })) {
+    const double elapsed = std::chrono::duration<double>(steady_clock::now() - start).count();
+    if (elapsed < 1.0) continue;
+    const double virtual_s = static_cast<double>(progress.virtual_us.load()) / 1e6;
+    const double events = static_cast<double>(progress.events.load());
+    const std::string eta = virtual_s > 0 ? Hms(elapsed * (total_s - virtual_s) / virtual_s) : "?";
+    std::cerr
+        << fmt::format(
+               "\raasim latency: virtual time {} of {} ({:.0f}%), {:.1f}M events/s, ETA {}\033[K",
+               Hms(virtual_s), Hms(total_s), 100 * virtual_s / total_s, events / elapsed / 1e6, eta)
+        << std::flush;
+    shown = true;
+  }
+  lock.unlock();
+  runner.join();
+  if (shown) std::cerr << "\r\033[K" << std::flush;
+  return report;
 }
 
 int Run(const LatencyArgs& args) {
@@ -79,7 +136,8 @@ int Run(const LatencyArgs& args) {
     std::cerr << "aasim latency: " << status.message() << "\n";
     return kExitBadInput;
   }
-  const LatencyReport report = cluster_sim::RunLatency(config);
+  const LatencyReport report =
+      RunWithProgress(config, args.jobs > 0 ? args.jobs : cluster_sim::DefaultJobs());
   if (!args.svg.empty()) {
     std::ofstream out(args.svg, std::ios::binary | std::ios::trunc);
     out << cluster_sim::RenderLatencySvg(report);
@@ -209,6 +267,10 @@ CLI::App* AddLatencyCommand(CLI::App& app, int* exit_code) {
       "arrivals, sequential database calls over the links, FIFO shard queues and real "
       "replication messages; a region_down event shows failover and the region's "
       "resynchronisation.\n"
+      "Deployments run at once on separate threads (--jobs), with the same output as one "
+      "by one. When a run takes more than a second and stderr is a terminal, a progress "
+      "line there shows the virtual time done, events per second and the time left; it is "
+      "cleared at the end, and never written to a pipe or a file.\n"
       "Exit code: 0 every expectation held and nothing was lost, 1 otherwise, 2 a bad file "
       "or option (FILE:LINE:COL: message, nothing run).");
   cmd->footer(
@@ -232,6 +294,10 @@ CLI::App* AddLatencyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--deployment", a.deployment,
                   "Run only this deployment, named as printed (\"single-primary us-east\")")
       ->type_name("NAME");
+  cmd->add_option("--jobs", a.jobs,
+                  "Deployments run at once, one thread each (default: one per core; the same "
+                  "output with any)")
+      ->check(CLI::Range(1, 256));
   CLI::Option* json = cmd->add_flag("--json", a.json, "Print one JSON document instead");
   cmd->add_flag("--csv", a.csv, "Print CSV (one row per deployment and region) instead")
       ->excludes(json);

@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 
 #include "anomalies_command.h"
+#include "cluster_sim/parallel.h"
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "diagram.h"
@@ -135,7 +136,7 @@ int Run(const RunArgs& args) {
     for (; next_latency < latency_files.size() && latency_files[next_latency].first == index;
          ++next_latency) {
       const cluster_sim::LatencyReport report =
-          cluster_sim::RunLatency(latency_files[next_latency].second);
+          cluster_sim::RunLatency(latency_files[next_latency].second, cluster_sim::DefaultJobs());
       failures += report.failures;
       if (!args.svg.empty()) {
         wrote_all &= WriteFile(args.svg, cluster_sim::RenderLatencySvg(report), "--svg");

@@ -420,6 +420,25 @@ TEST(LatencyReportTest, SameSeedSameReportOtherSeedOtherReport) {
   EXPECT_NE(RunLatency(c).digest, r1.digest);
 }
 
+// Deployments on threads: the same report as one by one, and the progress adds up to
+// every deployment's duration and events.
+TEST(LatencyReportTest, ThreadsGiveTheSameReportAndProgressAddsUp) {
+  LatencyConfig c = MustParse(kThree);
+  c.duration = SimTime(2'000'000);
+  const LatencyReport one = RunLatency(c, 1);
+  for (int jobs : {2, 3, 8}) {
+    LatencyProgress progress;
+    const LatencyReport many = RunLatency(c, jobs, &progress);
+    EXPECT_EQ(many.deployments, one.deployments) << jobs;
+    EXPECT_EQ(many.digest, one.digest) << jobs;
+    EXPECT_EQ(RenderLatencyText(many, false), RenderLatencyText(one, false)) << jobs;
+    EXPECT_EQ(progress.virtual_us.load(), 3 * c.duration.count());
+    uint64_t events = 0;
+    for (const DeploymentResult& d : many.deployments) events += d.events;
+    EXPECT_EQ(progress.events.load(), events);
+  }
+}
+
 TEST(LatencyReportTest, FailedExpectationsCountAndAreShown) {
   LatencyConfig c = MustParse(std::string(kThree) +
                               "expect:\n  - {deployment: single-primary, "

@@ -6,9 +6,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 
+#include "cluster_sim/parallel.h"
 #include "cluster_sim/rng.h"
 #include "cluster_sim/runner.h"
 #include "cluster_sim/simulation.h"
@@ -468,18 +468,11 @@ std::vector<AnomalyPoint> RunAnomalies(const AnomalyConfig& config, int threads,
   for (const AnomalyPoint& p : all) {
     if (p.index % shard_count == shard) mine.push_back(p);
   }
-  std::atomic<size_t> next{0};
   std::atomic<int> done{0};
-  auto work = [&] {
-    for (size_t i = next++; i < mine.size(); i = next++) {
-      RunAnomalyPoint(config, &mine[i]);
-      if (progress) progress(++done, static_cast<int>(mine.size()));
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (std::thread& t : pool) t.join();
+  ParallelFor(mine.size(), std::max(1, threads), [&](size_t i) {
+    RunAnomalyPoint(config, &mine[i]);
+    if (progress) progress(++done, static_cast<int>(mine.size()));
+  });
   return mine;
 }
 

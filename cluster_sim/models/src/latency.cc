@@ -2,15 +2,14 @@
 // links, one run per deployment, and the checks of a file's expectations.
 //
 // Events go through an EventQueue (event_queue.h), kept lean (bench/latency_bench.cc): an
-// event is a 32-bit word (kind and argument). Events due within 4 ms go to its timing
-// wheel (it stays in L1/L2); most later ones are scheduled a constant delay after "now" on
-// one "lane" (a request-start stream per region, a call hop (previous cluster, service
-// region, next cluster), a replication link, a shard's completions), so each lane is a FIFO
-// already in time order. Requests and replication messages live in pools with free lists:
-// no allocation per event.
+// event is a 32-bit word (kind and argument). Its timing wheel of 4 ms (a local call, a
+// shard's queue) stays in L1/L2; its coarse lists carry replication messages across
+// regions; every push and pop is O(1). Requests and replication messages live in pools
+// with free lists: no allocation per event.
 #include "cluster_sim/latency.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -20,6 +19,7 @@
 
 #include "cluster_sim/event_queue.h"
 #include "cluster_sim/hotkey.h"
+#include "cluster_sim/parallel.h"
 #include "cluster_sim/rng.h"
 
 namespace cluster_sim {
@@ -28,8 +28,8 @@ namespace cluster_sim {
 
 void LatencyHistogram::Add(SimTime t) {
   const int64_t v = std::max<int64_t>(0, t.count());
-  if (count_ == 0 || t < min_) min_ = SimTime{v};
-  if (count_ == 0 || t > max_) max_ = SimTime{v};
+  min_ = SimTime{count_ == 0 ? v : std::min(min_.count(), v)};
+  max_ = SimTime{std::max(max_.count(), v)};  // max_ is 0 while empty
   ++count_;
   sum_ += v;
   if (v < kExactLimit) {
@@ -111,7 +111,6 @@ constexpr int kKindShift = 29;
 constexpr uint32_t kArgMask = (uint32_t{1} << kKindShift) - 1;
 
 using Queue = EventQueue<uint32_t, 12>;  // a wheel of 4 ms: a local call, a shard's queue
-constexpr uint32_t kNoLane = Queue::kNoLane;
 
 // ---------------------------------------------------------------- key popularity
 
@@ -174,6 +173,14 @@ struct ReplMsg {
   int16_t dest = 0;
 };
 
+// std::llround(x) for an arrival time x >= 0, without the library call: a double's
+// fraction is exact, and a half rounds up (away from zero) as in llround.
+int64_t RoundArrival(double x) {
+  if (!(x < 0x1p62)) return std::llround(x);  // (never for a valid run)
+  const int64_t i = static_cast<int64_t>(x);
+  return i + (x - static_cast<double>(i) >= 0.5 ? 1 : 0);
+}
+
 uint64_t HashId(uint64_t id) {
   uint64_t z = id + 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -183,14 +190,16 @@ uint64_t HashId(uint64_t id) {
 
 class Engine {
  public:
-  Engine(const LatencyConfig& config, int deployment)
+  Engine(const LatencyConfig& config, int deployment, LatencyProgress* progress)
       : c_(config),
         dep_(config.deployments[static_cast<size_t>(deployment)]),
         n_(static_cast<int>(config.regions.size())),
         shards_(config.shards),
         service_(config.service_time.count()),
         repl_service_(config.ReplicatedServiceTime().count()),
-        keys_(ZipfSampler(config.keys, config.zipf)) {
+        keys_(ZipfSampler(config.keys, config.zipf)),
+        jitter_bound_(static_cast<uint64_t>(config.jitter.count()) * 2 + 1),
+        progress_(progress) {
     const size_t n = static_cast<size_t>(n_);
     result_.deployment = deployment;
     result_.regions.resize(n);
@@ -215,12 +224,6 @@ class Engine {
     resync_watermark_.assign(n, 0);
     present_.assign(n, 0);
     present_digest_.assign(n, 0);
-    // Lanes: request starts per region | call hops (previous cluster or the service's
-    // start, service region, cluster) | replication links | shards' completions.
-    hop_lane_ = static_cast<uint32_t>(n);
-    repl_lane_ = hop_lane_ + static_cast<uint32_t>((n + 1) * n * n);
-    shard_lane_ = repl_lane_ + static_cast<uint32_t>(n * n);
-    queue_.SetLanes(shard_lane_ + static_cast<uint32_t>(n * static_cast<size_t>(shards_)));
     const Rng root(config.seed);
     for (int r = 0; r < n_; ++r) {
       const std::string& name = config.regions[static_cast<size_t>(r)].name;
@@ -242,8 +245,8 @@ class Engine {
     for (int r = 0; r < n_; ++r) ScheduleNextStart(r);
     for (size_t i = 0; i < c_.downs.size(); ++i) {
       const RegionDown& d = c_.downs[i];
-      Schedule(d.from.count(), kDown, static_cast<uint32_t>(i), kNoLane);
-      Schedule(d.to.count(), kUp, static_cast<uint32_t>(i), kNoLane);
+      Schedule(d.from.count(), kDown, static_cast<uint32_t>(i));
+      Schedule(d.to.count(), kUp, static_cast<uint32_t>(i));
       ResyncResult rr;
       rr.region = d.region;
       rr.from = d.from;
@@ -254,7 +257,9 @@ class Engine {
     uint32_t e;
     while (queue_.Pop(&e)) {
       now_ = queue_.now();
-      ++result_.events;
+      if ((++result_.events & (kProgressEvents - 1)) == 0 && progress_ != nullptr) {
+        ReportProgress(std::min(now_, c_.duration.count()));
+      }
       const uint32_t arg = e & kArgMask;
       switch (static_cast<Kind>(e >> kKindShift)) {
         case kRequestStart:
@@ -282,20 +287,27 @@ class Engine {
     }
     result_.end = SimTime{now_};
     Finish();
+    if (progress_ != nullptr) ReportProgress(c_.duration.count());
     return std::move(result_);
   }
 
  private:
+  static constexpr uint64_t kProgressEvents = uint64_t{1} << 16;
+
+  // Adds what was done since the last report to *progress_: virtual time up to `until`.
+  void ReportProgress(int64_t until) {
+    progress_->virtual_us.fetch_add(until - reported_until_, std::memory_order_relaxed);
+    progress_->events.fetch_add(result_.events - reported_events_, std::memory_order_relaxed);
+    reported_until_ = until;
+    reported_events_ = result_.events;
+  }
+
   size_t Pair(int a, int b) const { return static_cast<size_t>(a * n_ + b); }
   int64_t OneWay(int a, int b) const { return one_way_[Pair(a, b)]; }
   RegionResult& Stats(int region) { return result_.regions[static_cast<size_t>(region)]; }
 
-  // Events due within the wheel's span go there whatever their lane.
-  // REQUIRES: on a lane, t is never earlier than the lane's last event (a constant delay
-  // after a non-decreasing now), so the lane stays in time order; arg <= kArgMask.
-  void Schedule(int64_t t, Kind kind, uint32_t arg, uint32_t lane) {
-    queue_.Push(t, kind << kKindShift | arg, t - now_ < Queue::kWheelSpan ? kNoLane : lane);
-  }
+  // REQUIRES: t >= now_; arg <= kArgMask.
+  void Schedule(int64_t t, Kind kind, uint32_t arg) { queue_.Push(t, kind << kKindShift | arg); }
 
   // ---- requests
 
@@ -312,11 +324,11 @@ class Engine {
     } else {
       // Exponential gaps accumulated in double, rounded to the microsecond once.
       next_arrival_[i] += -std::log1p(-arrival_rng_[i].UniformDouble()) * 1e6 / w.rate;
-      t = std::llround(next_arrival_[i]);
+      t = RoundArrival(next_arrival_[i]);
     }
     ++arrivals_issued_[i];
     if (t >= c_.duration.count()) return;
-    Schedule(std::max(t, now_), kRequestStart, static_cast<uint32_t>(r), static_cast<uint32_t>(r));
+    Schedule(std::max(t, now_), kRequestStart, static_cast<uint32_t>(r));
   }
 
   void StartRequest(int r) {
@@ -337,7 +349,7 @@ class Engine {
   }
 
   // The call leaves the service of q.region `delay` after now; `prev` is the cluster whose
-  // reply it follows (n_: the request's start), for the lane.
+  // reply it follows (n_: the request's start), for its jitter.
   void IssueCall(uint32_t slot, int prev, int64_t delay) {
     Request& q = requests_[slot];
     const int g = q.region;
@@ -353,19 +365,17 @@ class Engine {
     if (target != Preferred(g, q.is_write)) ++Stats(g).rerouted_calls;
     q.target = static_cast<int16_t>(target);
     int64_t t = now_ + delay + OneWay(g, target);
-    uint32_t lane = hop_lane_ + static_cast<uint32_t>((prev * n_ + g) * n_ + target);
     if (jittered_) {
       if (prev < n_) t += Jitter(prev, g);
       t += Jitter(g, target);
-      lane = kNoLane;
     }
-    Schedule(t, kCallArrive, slot, lane);
+    Schedule(t, kCallArrive, slot);
   }
 
+  // Range(-jitter, jitter) on the link's generator.
   int64_t Jitter(int a, int b) {
     if (a == b) return 0;
-    const int64_t j = c_.jitter.count();
-    return link_rng_[Pair(a, b)].Range(-j, j);
+    return static_cast<int64_t>(link_rng_[Pair(a, b)].Uniform(jitter_bound_)) - c_.jitter.count();
   }
 
   // Where the deployment sends a call when every cluster is up.
@@ -415,19 +425,15 @@ class Engine {
       ++Stats(g).rerouted_calls;
       q.target = static_cast<int16_t>(target);
       int64_t t = now_ + OneWay(c, g) + OneWay(g, target);
-      uint32_t lane = hop_lane_ + static_cast<uint32_t>((c * n_ + g) * n_ + target);
-      if (jittered_) {
-        t += Jitter(c, g) + Jitter(g, target);
-        lane = kNoLane;
-      }
-      Schedule(t, kCallArrive, slot, lane);
+      if (jittered_) t += Jitter(c, g) + Jitter(g, target);
+      Schedule(t, kCallArrive, slot);
       return;
     }
     // CASE 2: FIFO at the owning shard; it executes at the end of its service.
     const size_t sh = static_cast<size_t>(c * shards_ + shard_of_key_[q.key]);
     const int64_t done = std::max(now_, busy_[sh]) + service_;
     busy_[sh] = done;
-    Schedule(done, kCallDone, slot, shard_lane_ + static_cast<uint32_t>(sh));
+    Schedule(done, kCallDone, slot);
   }
 
   void CallDone(uint32_t slot) {
@@ -500,16 +506,9 @@ class Engine {
     const int d = msg.dest;
     Rng& rng = link_rng_[Pair(o, d)];
     int64_t t = now_ + OneWay(o, d);
-    uint32_t lane = repl_lane_ + static_cast<uint32_t>(Pair(o, d));
-    while (rng.Chance(c_.loss)) {
-      t += OneWay(o, d) + OneWay(d, o);
-      lane = kNoLane;
-    }
-    if (jittered_) {
-      t += Jitter(o, d);
-      lane = kNoLane;
-    }
-    Schedule(t, kReplArrive, m, lane);
+    while (rng.Chance(c_.loss)) t += OneWay(o, d) + OneWay(d, o);
+    if (jittered_) t += Jitter(o, d);
+    Schedule(t, kReplArrive, m);
   }
 
   void ReplArrive(uint32_t m) {
@@ -522,7 +521,7 @@ class Engine {
     const size_t sh = d * static_cast<size_t>(shards_) + shard_of_key_[msg.key];
     const int64_t done = std::max(now_, busy_[sh]) + repl_service_;
     busy_[sh] = done;
-    Schedule(done, kReplDone, m, shard_lane_ + static_cast<uint32_t>(sh));
+    Schedule(done, kReplDone, m);
   }
 
   void ReplDone(uint32_t m) {
@@ -599,6 +598,10 @@ class Engine {
   const int64_t repl_service_;
   AliasSampler keys_;
   bool jittered_ = false;
+  Rng::Bound jitter_bound_;          // 2 * jitter + 1 values
+  LatencyProgress* const progress_;  // may be null
+  int64_t reported_until_ = 0;
+  uint64_t reported_events_ = 0;
   DeploymentResult result_;
 
   std::vector<int64_t> one_way_;
@@ -614,7 +617,6 @@ class Engine {
   uint64_t total_digest_ = 0;
   uint64_t next_write_id_ = 0;
 
-  uint32_t hop_lane_ = 0, repl_lane_ = 0, shard_lane_ = 0;
   Queue queue_;
   int64_t now_ = 0;  // queue_.now()
 
@@ -642,8 +644,9 @@ uint64_t Mix(uint64_t h, const LatencyHistogram& hist) {
 
 }  // namespace
 
-DeploymentResult RunLatencyDeployment(const LatencyConfig& config, int deployment) {
-  Engine engine(config, deployment);
+DeploymentResult RunLatencyDeployment(const LatencyConfig& config, int deployment,
+                                      LatencyProgress* progress) {
+  Engine engine(config, deployment, progress);
   return engine.Run();
 }
 
@@ -678,12 +681,17 @@ double LatencyMetric(const LatencyReport& report, const DeploymentResult& d, int
   return 0;
 }
 
-LatencyReport RunLatency(const LatencyConfig& config) {
+LatencyReport RunLatency(const LatencyConfig& config, int jobs, LatencyProgress* progress) {
   LatencyReport report;
   report.config = config;
-  for (size_t d = 0; d < config.deployments.size(); ++d) {
-    report.deployments.push_back(RunLatencyDeployment(config, static_cast<int>(d)));
-    if (!report.deployments.back().nothing_lost) ++report.failures;
+  // Each deployment is its own run and writes only its own slot: any number of threads
+  // gives the same results, gathered in file order.
+  report.deployments.resize(config.deployments.size());
+  ParallelFor(config.deployments.size(), jobs, [&](size_t d) {
+    report.deployments[d] = RunLatencyDeployment(config, static_cast<int>(d), progress);
+  });
+  for (const DeploymentResult& d : report.deployments) {
+    if (!d.nothing_lost) ++report.failures;
   }
   for (size_t i = 0; i < config.expectations.size(); ++i) {
     const LatencyExpectation& x = config.expectations[i];

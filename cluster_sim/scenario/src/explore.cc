@@ -1,16 +1,15 @@
 #include "cluster_sim/explore.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstddef>
 #include <cstdio>
 #include <map>
 #include <set>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
+#include "cluster_sim/parallel.h"
 #include "cluster_sim/rng.h"
 
 namespace cluster_sim {
@@ -29,19 +28,6 @@ Step MakeStep(Step::Kind kind, const SourceMark& mark) {
   s.kind = kind;
   s.mark = mark;
   return s;
-}
-
-// Runs f(i) for i in [0, n) on `jobs` threads (the calling thread among them).
-template <typename F>
-void ParallelFor(size_t n, int jobs, F f) {
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < n;) f(i);
-  };
-  std::vector<std::thread> threads;
-  for (int t = 1; t < jobs && static_cast<size_t>(t) < n; ++t) threads.emplace_back(work);
-  work();
-  for (std::thread& t : threads) t.join();
 }
 
 }  // namespace

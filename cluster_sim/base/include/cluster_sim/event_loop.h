@@ -11,8 +11,8 @@
 // Layout: an EventQueue (event_queue.h) of small PODs. Most traffic is scheduled with one
 // of a few fixed delays (a link's latency), and events of one delay are scheduled in (time,
 // sequence) order, so each such delay gets a lane while it has events pending. Other
-// events go to the queue's timing wheel if due within 131 ms (one FIFO list per
-// microsecond), else to its heap.
+// events go to the queue's timing wheel if due within 65 to 131 ms (one FIFO list per
+// microsecond), else to its coarse lists (up to ~33 s), else to its far heap.
 #pragma once
 
 #include <cstdint>

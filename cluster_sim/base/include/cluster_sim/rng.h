@@ -23,14 +23,21 @@ class Rng {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
+  // A bound n > 0 of Uniform, with its rejection limit computed once (for a bound drawn
+  // from again and again).
+  struct Bound {
+    explicit Bound(uint64_t bound) : n(bound), limit(UINT64_MAX - UINT64_MAX % bound) {}
+    uint64_t n;
+    uint64_t limit;
+  };
   // Uniform in [0, n); n > 0. Unbiased (rejection of the short last interval).
-  uint64_t Uniform(uint64_t n) {
-    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  uint64_t Uniform(uint64_t n) { return Uniform(Bound(n)); }
+  uint64_t Uniform(const Bound& b) {
     uint64_t x;
     do {
       x = Next();
-    } while (x >= limit);
-    return x % n;
+    } while (x >= b.limit);
+    return x % b.n;
   }
   // Uniform in [lo, hi], inclusive.
   int64_t Range(int64_t lo, int64_t hi) {

@@ -42,10 +42,13 @@
 // digest of their ids): with nothing lost, every copy holds every accepted write.
 //
 // Deterministic: the same config (seed included) gives the same report; each region's
-// arrivals, keys and each link's jitter/loss draw from their own Rng fork. Single-threaded;
-// no I/O except LoadLatencyFile; no wall clock.
+// arrivals, keys and each link's jitter/loss draw from their own Rng fork. Each deployment
+// is one single-threaded run, independent of the others: RunLatency may run them on
+// separate threads, and the report is the same whatever their number. No I/O except
+// LoadLatencyFile; no wall clock.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -232,10 +235,25 @@ Status CheckLatencyWork(const LatencyConfig& config);
 // than CheckLatencyWork allows.
 Status ApplyLatencyOverrides(const LatencyOverrides& o, LatencyConfig* config);
 
-// Runs one deployment. REQUIRES: a config from ParseLatencyConfig (validated).
-DeploymentResult RunLatencyDeployment(const LatencyConfig& config, int deployment);
-// Runs every deployment and checks the expectations.
-LatencyReport RunLatency(const LatencyConfig& config);
+// How far a run has got, for a progress line: the running deployments add to it as they
+// go (every 65536 events, and all that is left when one ends); any thread may read it
+// meanwhile. It never changes a result.
+struct LatencyProgress {
+  // Virtual time simulated, each deployment's counted up to the config's duration (its
+  // drain after the last arrival is not), summed over deployments.
+  std::atomic<int64_t> virtual_us{0};
+  std::atomic<uint64_t> events{0};  // events run, summed over deployments
+};
+
+// Runs one deployment, adding to *progress if not null. REQUIRES: a config from
+// ParseLatencyConfig (validated).
+DeploymentResult RunLatencyDeployment(const LatencyConfig& config, int deployment,
+                                      LatencyProgress* progress = nullptr);
+// Runs every deployment, at most `jobs` at once on separate threads, and checks the
+// expectations; the report is the same for any `jobs`. `progress` as above.
+// REQUIRES: jobs >= 1.
+LatencyReport RunLatency(const LatencyConfig& config, int jobs = 1,
+                         LatencyProgress* progress = nullptr);
 
 // The metric of an expectation for one region's result ("over_budget" is a fraction).
 double LatencyMetric(const LatencyReport& report, const DeploymentResult& d, int region,
