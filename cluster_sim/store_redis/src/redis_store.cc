@@ -430,8 +430,8 @@ struct RedisStore::Impl {
     ReplyPtr cc = Must({"GET", opt.prefix + ":cc"}, &error);
     if (!cc) return Status::Unavailable(error);
     // A full state whose key values carry every part; metadata written by an older aasim
-    // carries fewer (before streams and hash float counters; before expiry; before bounded counters): the first set
-    // of parts that decodes is the one.
+    // carries fewer (before streams and hash float counters; before expiry; before bounded
+    // counters): the first set of parts that decodes is the one.
     std::string rest;
     PutVarint(&rest, entries.size());
     for (const auto& [key, meta] : entries) {
@@ -449,9 +449,10 @@ struct RedisStore::Impl {
     using KV = crdt::KeyValue;
     std::string why;
     std::optional<crdt::Keyspace> loaded;
-    for (KV::Parts16 parts : {KV::Parts16{KV::kKnownParts},
-                              static_cast<KV::Parts16>(KV::kKnownParts & ~(KV::kPartStream | KV::kPartHashFloat)),
-                              KV::Parts16{KV::kPartBoundedCounter}, KV::Parts16{0}}) {
+    for (KV::Parts16 parts :
+         {KV::Parts16{KV::kKnownParts},
+          static_cast<KV::Parts16>(KV::kKnownParts & ~(KV::kPartStream | KV::kPartHashFloat)),
+          KV::Parts16{KV::kPartBoundedCounter}, KV::Parts16{0}}) {
       crdt::Encoder header;
       crdt::PutKeyspaceHeader(&header, /*key_complete=*/false, parts);
       loaded =

@@ -31,12 +31,12 @@
 // Replicated streams (Store::SetStreamOptions) are keyspace values like the others: their
 // native value is a Redis stream of the region's merged entries (one entry per id), with
 // the last id and the visible groups (at the id up to which the group is acknowledged,
-// replicated); the pending lists and consumers stay in the working copy only. Region-local streams (the default):
-// stream commands (X...) run on the server and make no effect. Those
-// the memory store knows (local_streams.h) reply as it does: XADD `*` ids come from the
-// virtual wall clock (one Lua script reads the last id and adds the entry), XREADGROUP's
-// BLOCK is dropped so it never waits, and they run inside ExecuteBatch in their place and
-// move KeyVersion as LocalStreams reports changes. Other X... commands are sent as they are.
+// replicated); the pending lists and consumers stay in the working copy only. Region-local streams
+// (the default): stream commands (X...) run on the server and make no effect. Those the memory
+// store knows (local_streams.h) reply as it does: XADD `*` ids come from the virtual wall clock
+// (one Lua script reads the last id and adds the entry), XREADGROUP's BLOCK is dropped so it never
+// waits, and they run inside ExecuteBatch in their place and move KeyVersion as LocalStreams
+// reports changes. Other X... commands are sent as they are.
 //
 // Failures: a dropped connection is reconnected with bounded backoff (and the working
 // copy reloaded from Redis, which may have restarted); a Redis that stays down makes every
