@@ -153,28 +153,40 @@ Reply PfCount(Ctx& c);
 Reply PfMerge(Ctx& c);
 
 // engine_zset.cc: sorted sets.
+Reply BZMPop(Ctx& c);
+Reply BZPopMax(Ctx& c);
+Reply BZPopMin(Ctx& c);
 Reply ZAdd(Ctx& c);
 Reply ZCard(Ctx& c);
 Reply ZCount(Ctx& c);
+Reply ZDiff(Ctx& c);
+Reply ZDiffStore(Ctx& c);
 Reply ZIncrBy(Ctx& c);
+Reply ZInter(Ctx& c);
+Reply ZInterCard(Ctx& c);
 Reply ZInterStore(Ctx& c);
 Reply ZLexCount(Ctx& c);
+Reply ZMPop(Ctx& c);
 Reply ZMScore(Ctx& c);
 Reply ZPopMax(Ctx& c);
 Reply ZPopMin(Ctx& c);
+Reply ZRandMember(Ctx& c);
 Reply ZRange(Ctx& c);
 Reply ZRangeByLex(Ctx& c);
 Reply ZRangeByScore(Ctx& c);
 Reply ZRangeStore(Ctx& c);
 Reply ZRank(Ctx& c);
 Reply ZRem(Ctx& c);
+Reply ZRemRangeByLex(Ctx& c);
 Reply ZRemRangeByRank(Ctx& c);
 Reply ZRemRangeByScore(Ctx& c);
 Reply ZRevRange(Ctx& c);
+Reply ZRevRangeByLex(Ctx& c);
 Reply ZRevRangeByScore(Ctx& c);
 Reply ZRevRank(Ctx& c);
 Reply ZScan(Ctx& c);
 Reply ZScore(Ctx& c);
+Reply ZUnion(Ctx& c);
 Reply ZUnionStore(Ctx& c);
 // Replaces `dst` with the given items (DEL + ZADDs, one effect); returns the count.
 int64_t ZStoreItems(Ctx& c, const std::string& dst,
@@ -193,6 +205,15 @@ Reply GeoSearch(Ctx& c);
 Reply GeoSearchStore(Ctx& c);
 
 // engine_list.cc: lists.
+// A blocking command's timeout, checked as Redis's getTimeoutFromObjectOrReply (seconds,
+// as a float; only validated: an endpoint does the waiting): the error reply, if any.
+std::optional<Reply> BadTimeout(const std::string& s);
+// The arguments of LMPOP/BLMPOP and ZMPOP/BZMPOP from `at` (numkeys): numkeys, the keys,
+// a word at *where that `is_where` accepts (LEFT|RIGHT, MIN|MAX), [COUNT n] (*count, 1
+// without); at == 2 (the blocking forms) checks the timeout argv[1] last, as Redis does.
+// The error reply, if any.
+std::optional<Reply> ParseMPop(const Ctx& c, size_t at, bool (*is_where)(std::string_view),
+                               size_t* where, int64_t* count);
 Reply BLMove(Ctx& c);
 Reply BLMPop(Ctx& c);
 Reply BLPop(Ctx& c);
