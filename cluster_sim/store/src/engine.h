@@ -28,6 +28,7 @@ inline constexpr std::string_view kHashNotInteger = "ERR hash value is not an in
 inline constexpr std::string_view kSyntax = "ERR syntax error";
 
 inline constexpr std::string_view kNotPositive = "ERR value is out of range, must be positive";
+inline constexpr int64_t kMaxStringBytes = int64_t{512} << 20;  // Redis's proto-max-bulk-len
 
 // Everything a command handler sees.
 struct Ctx {
@@ -141,6 +142,15 @@ Reply SRandMember(Ctx& c);
 Reply SScan(Ctx& c);
 Reply SUnion(Ctx& c);
 Reply SUnionStore(Ctx& c);
+
+// engine_bits.cc: bitmaps on strings.
+Reply BitCount(Ctx& c);
+Reply BitFieldCmd(Ctx& c);
+Reply BitFieldRo(Ctx& c);
+Reply BitOp(Ctx& c);
+Reply BitPos(Ctx& c);
+Reply GetBit(Ctx& c);
+Reply SetBit(Ctx& c);
 
 // engine_hash_ops.cc: hash commands beyond HSET/HGET/HINCRBY.
 Reply HIncrByFloat(Ctx& c);

@@ -16,7 +16,6 @@ namespace cluster_sim {
 namespace engine {
 namespace {
 
-constexpr int64_t kMaxStringBytes = int64_t{512} << 20;  // Redis's proto-max-bulk-len
 constexpr std::string_view kTooBig = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
 bool IsCounter(const Ctx& c, std::string_view key) {
