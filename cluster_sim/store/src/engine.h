@@ -129,6 +129,7 @@ Reply GetDel(Ctx& c);
 Reply GetRange(Ctx& c);
 Reply GetSet(Ctx& c);
 Reply IncrByFloat(Ctx& c);
+Reply Lcs(Ctx& c);
 Reply MSetNx(Ctx& c);
 Reply SetRange(Ctx& c);
 
@@ -151,6 +152,10 @@ Reply BitOp(Ctx& c);
 Reply BitPos(Ctx& c);
 Reply GetBit(Ctx& c);
 Reply SetBit(Ctx& c);
+
+// engine_sort.cc: SORT and SORT_RO.
+Reply Sort(Ctx& c);
+Reply SortRo(Ctx& c);
 
 // engine_hash_ops.cc: hash commands beyond HSET/HGET/HINCRBY.
 Reply HIncrByFloat(Ctx& c);
