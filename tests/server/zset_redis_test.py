@@ -221,7 +221,7 @@ def check_random_reply(test, sim, argv, want, got, where):
     if int(argv[2]) > 0:
         test.assertEqual(len(set(names)), len(names), where)
         if int(argv[2]) >= len(scores):
-            test.assertEqual(got, want, where)  # the whole set, in order
+            test.assertEqual(got, want, where)  # the whole set, from the highest rank
 
 
 GEO_KEYS = ["g1", "g1", "g1", "g1", "g1", "g2", "g2", "str"]

@@ -570,8 +570,8 @@ Reply BZPopMin(Ctx& c) { return BPop(c, false); }
 Reply BZPopMax(Ctx& c) { return BPop(c, true); }
 
 // ZRANDMEMBER key [count [WITHSCORES]]: Redis's draws are random; these are Draws' (the
-// same count rules: a negative count may repeat, a count >= the size is the whole set in
-// order, else distinct members).
+// same count rules: a negative count may repeat, a count >= the size is the whole set,
+// else distinct members).
 Reply ZRandMember(Ctx& c) {
   int64_t count = 0;
   bool withscores = false;
@@ -594,7 +594,9 @@ Reply ZRandMember(Ctx& c) {
   if (auto e = CheckZset(c, c.argv[1])) return *e;
   const ZsetStore* z = ZsetOf(c, c.argv[1]);
   std::vector<ZsetStore::Item> items;
-  if (z != nullptr) items.assign(z->index().begin(), z->index().end());
+  // From the highest rank down, as Redis's zuiNext walks a sorted set (the whole set, for
+  // a count >= its size, comes in that order).
+  if (z != nullptr) items.assign(z->index().rbegin(), z->index().rend());
   // aasim's bound (as SRANDMEMBER's): Redis would start a reply of -count items.
   if (!items.empty() && count < -10000000) return Err("ERR value is out of range");
   Draws draws(c.argv[1], c.now_us);
