@@ -93,20 +93,22 @@ size_t FindBlock(const std::vector<std::string>& argv, int64_t* ms) {
   return 0;
 }
 
-// A blocking list pop (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) with a valid timeout: the
-// keys it waits on and the timeout in ms (0: forever). False for anything else; a malformed
-// one runs in the store, which replies the error (the store runs the non-blocking form).
+// A blocking list or sorted-set pop (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
+// BZPOPMAX, BZMPOP) with a valid timeout: the keys it waits on and the timeout in ms (0:
+// forever). False for anything else; a malformed one runs in the store, which replies the
+// error (the store runs the non-blocking form).
 bool ListBlock(const std::vector<std::string>& argv, std::vector<std::string>* keys, int64_t* ms) {
   if (argv.size() < 3) return false;
   const std::string* timeout = nullptr;
-  if (IEquals(argv[0], "BLPOP") || IEquals(argv[0], "BRPOP")) {
+  if (IEquals(argv[0], "BLPOP") || IEquals(argv[0], "BRPOP") || IEquals(argv[0], "BZPOPMIN") ||
+      IEquals(argv[0], "BZPOPMAX")) {
     timeout = &argv.back();
     keys->assign(argv.begin() + 1, argv.end() - 1);
   } else if ((IEquals(argv[0], "BLMOVE") && argv.size() == 6) ||
              (IEquals(argv[0], "BRPOPLPUSH") && argv.size() == 4)) {
     timeout = &argv.back();
     keys->assign(1, argv[1]);
-  } else if (IEquals(argv[0], "BLMPOP") && argv.size() >= 5) {
+  } else if ((IEquals(argv[0], "BLMPOP") || IEquals(argv[0], "BZMPOP")) && argv.size() >= 5) {
     timeout = &argv[1];
     uint64_t n = 0;
     const std::string& t = argv[2];
@@ -463,9 +465,10 @@ void Connection::RunInSession(Op op, const std::vector<std::string>& argv) {
       queued_.push_back(argv);
     }
   }
-  if ((op == Op::kExec || IEquals(argv[0], "XREADGROUP") || IEquals(argv[0], "XREAD")) &&
+  if ((op == Op::kExec || IEquals(argv[0], "XREADGROUP") || IEquals(argv[0], "XREAD") ||
+       IEquals(argv[0], "ZMPOP") || IEquals(argv[0], "LMPOP")) &&
       r.is_nil()) {
-    // EXEC aborted by WATCH, XREAD(GROUP) with nothing: Redis's null array.
+    // EXEC aborted by WATCH, XREAD(GROUP), ZMPOP or LMPOP with nothing: Redis's null array.
     queued_.clear();
     return WriteNullArray();
   }
@@ -816,7 +819,9 @@ void SessionBackend::NoteWrite(const std::vector<std::string>& argv, const Reply
   auto note = [&](const std::string& key) {
     if (state_.blocked.count(key) != 0) state_.ready_keys.push_back(key);
   };
-  for (const char* push : {"XADD", "LPUSH", "RPUSH", "LPUSHX", "RPUSHX", "LINSERT"}) {
+  for (const char* push :
+       {"XADD", "LPUSH", "RPUSH", "LPUSHX", "RPUSHX", "LINSERT", "ZADD", "ZINCRBY", "ZUNIONSTORE",
+        "ZINTERSTORE", "ZDIFFSTORE", "ZRANGESTORE", "GEOADD"}) {
     if (IEquals(argv[0], push)) note(argv[1]);
   }
   for (const char* move : {"LMOVE", "RPOPLPUSH", "BLMOVE", "BRPOPLPUSH"}) {

@@ -134,6 +134,96 @@ def command(rng):
     return ["TYPE", k]
 
 
+def more_command(rng):
+    """The sorted-set commands added after the first set: set algebra without a store
+    (ZUNION, ZINTER, ZDIFF, ZINTERCARD), ZDIFFSTORE, ZMPOP, the blocking pops on keys that
+    are present or with a short timeout, ZRANDMEMBER, ZREMRANGEBYLEX, ZREVRANGEBYLEX; mixed
+    with the writes of command() so the keys change."""
+    k = rng.choice(KEYS[:4] + ["z1", "z1", "z2"])
+    l1, l2 = rng.choice(LEX), rng.choice(LEX)
+    c = rng.randrange(16)
+    if c < 5:
+        return command(rng)
+    if c == 5:
+        return ["ZADD", rng.choice(["z1", "z2", "z3"]), rng.choice(["0", "0", "1", "-1"]),
+                rng.choice(MEMBERS)]
+    if c in (6, 7):
+        name = rng.choice(["ZUNION", "ZINTER", "ZDIFF", "ZINTERCARD", "ZDIFFSTORE"])
+        srcs = rng.sample(["z1", "z2", "z3", "s", "nokey", "str"][:5 if rng.random() < 0.9
+                                                                    else 6], rng.randint(1, 3))
+        numkeys = str(len(srcs)) if rng.random() < 0.9 else rng.choice(["0", "-1", "x", "9"])
+        extra = []
+        if rng.random() < 0.3:
+            extra += ["WEIGHTS"] + [rng.choice(["1", "2", "0.5", "-1", "inf", "0", "x"])
+                                    for _ in srcs]
+        if rng.random() < 0.3:
+            extra += ["AGGREGATE", rng.choice(["SUM", "MIN", "MAX", "AVG"])]
+        if rng.random() < 0.4:
+            extra.append("WITHSCORES")
+        if rng.random() < 0.3:
+            extra += ["LIMIT", rng.choice(["0", "1", "2", "-1", "x"])]
+        rng.shuffle(extra)
+        lead = [name] + (["z3"] if name == "ZDIFFSTORE" else [])
+        return lead + [numkeys] + srcs + extra
+    if c == 8:
+        srcs = rng.sample(["z1", "z2", "z3", "nokey", "s"], rng.randint(1, 3))
+        numkeys = str(len(srcs)) if rng.random() < 0.9 else rng.choice(["0", "x", "9"])
+        extra = [rng.choice(["MIN", "MAX", "MIN", "MAX", "LEFT"])]
+        if rng.random() < 0.5:
+            extra += ["COUNT", rng.choice(["1", "2", "5", "0", "-1", "x"])]
+        if rng.random() < 0.05:
+            extra += ["COUNT", "1"]
+        if rng.random() < 0.3:
+            return ["BZMPOP", rng.choice(["0.01", "0.01", "-1", "x"]), numkeys] + srcs + extra
+        return ["ZMPOP", numkeys] + srcs + extra
+    if c == 9:
+        srcs = rng.sample(["z1", "z2", "z3", "nokey"], rng.randint(1, 3))
+        return [rng.choice(["BZPOPMIN", "BZPOPMAX"])] + srcs + [
+            rng.choice(["0.01", "0.01", "0.01", "-1", "x"])]
+    if c in (10, 11):
+        argv = ["ZRANDMEMBER", k]
+        if rng.random() < 0.8:
+            argv.append(rng.choice(["0", "1", "2", "3", "-1", "-3", "-5", "20", "x",
+                                    "-9223372036854775808", "9223372036854775807"]))
+            if rng.random() < 0.5:
+                argv.append(rng.choice(["WITHSCORES", "WITHSCORES", "withscores", "foo"]))
+        return argv
+    if c == 12:
+        return ["ZREMRANGEBYLEX", k, l1, l2]
+    if c == 13:
+        extra = []
+        if rng.random() < 0.3:
+            extra += ["LIMIT", str(rng.randint(-1, 3)), str(rng.randint(-1, 4))]
+        return ["ZREVRANGEBYLEX", k, l1, l2] + extra
+    if c == 14:
+        return ["ZRANGE", rng.choice(["z1", "z2", "z3"]), "0", "-1", "WITHSCORES"]
+    return ["ZRANGE", k, l1, l2, "BYLEX", "REV"]
+
+
+def check_random_reply(test, sim, argv, want, got, where):
+    """ZRANDMEMBER draws differently from Redis: same shape, drawn from the same set."""
+    if isinstance(want, tuple) or want is None or isinstance(want, bytes):
+        if isinstance(want, bytes):  # one member: any member of the set
+            test.assertIsInstance(got, bytes, where)
+            test.assertIsNotNone(run(sim, ["ZSCORE", argv[1], got]), where)
+            return
+        test.assertEqual(got, want, where)
+        return
+    members = run(sim, ["ZRANGE", argv[1], "0", "-1", "WITHSCORES"])
+    scores = dict(zip(members[0::2], members[1::2]))
+    test.assertEqual(len(got), len(want), where)
+    step = 2 if len(argv) == 4 else 1
+    names = got[0::step]
+    for i, name in enumerate(names):
+        test.assertIn(name, scores, where)
+        if step == 2:
+            test.assertEqual(got[2 * i + 1], scores[name], where)
+    if int(argv[2]) > 0:
+        test.assertEqual(len(set(names)), len(names), where)
+        if int(argv[2]) >= len(scores):
+            test.assertEqual(got, want, where)  # the whole set, from the highest rank
+
+
 GEO_KEYS = ["g1", "g1", "g1", "g1", "g1", "g2", "g2", "str"]
 EDGE_LONS = ["180", "-180", "0", "179.999999", "-179.9999999", "0.000001", "-0"]
 EDGE_LATS = ["85.05112878", "-85.05112878", "0", "85.05112877", "-85.0511287", "0.0000001"]
@@ -320,6 +410,45 @@ class ZsetAgainstRedis(unittest.TestCase):
                 argv = command(rng)
                 want, got = run(self.real, argv), run(self.sim, argv)
                 self.assertEqual(got, want, "seed=%d step=%d %s" % (seed, step, argv))
+
+    def test_more_commands_seeded_sequences(self):
+        for seed in self.seeds():
+            rng = random.Random(seed)
+            self.real.flushall()
+            self.sim.execute_command("DEL", *KEYS, "z3", "h3")
+            for step in range(STEPS):
+                argv = more_command(rng)
+                want, got = run(self.real, argv), run(self.sim, argv)
+                where = "seed=%d step=%d %s" % (seed, step, argv)
+                if argv[0] == "ZRANDMEMBER":
+                    check_random_reply(self, self.sim, argv, want, got, where)
+                else:
+                    self.assertEqual(got, want, where)
+
+    def test_blocking_pops_wake_on_writes(self):
+        """BZPOPMIN and BZMPOP park the connection until another client writes the key."""
+        for client in (self.real, self.sim):
+            port = client.connection_pool.connection_kwargs["port"]
+            waiter = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10)
+            waiter.response_callbacks.clear()
+            client.delete("bz1", "bz2")
+            results = []
+            import threading
+            t = threading.Thread(target=lambda: results.append(
+                waiter.execute_command("BZPOPMIN", "bz1", "bz2", "5")))
+            t.start()
+            time.sleep(0.2)
+            client.execute_command("ZADD", "bz2", "3", "x", "1", "y")
+            t.join(10)
+            self.assertEqual(results, [[b"bz2", b"y", b"1"]])
+            t = threading.Thread(target=lambda: results.append(
+                waiter.execute_command("BZMPOP", "5", "1", "bz1", "MAX", "COUNT", "3")))
+            t.start()
+            time.sleep(0.2)
+            client.execute_command("ZUNIONSTORE", "bz1", "1", "bz2")
+            t.join(10)
+            self.assertEqual(results[1], [b"bz1", [[b"x", b"3"]]])
+            waiter.close()
 
     def test_geo_seeded_sequences(self):
         for seed in self.seeds():

@@ -28,6 +28,7 @@ inline constexpr std::string_view kHashNotInteger = "ERR hash value is not an in
 inline constexpr std::string_view kSyntax = "ERR syntax error";
 
 inline constexpr std::string_view kNotPositive = "ERR value is out of range, must be positive";
+inline constexpr int64_t kMaxStringBytes = int64_t{512} << 20;  // Redis's proto-max-bulk-len
 
 // Everything a command handler sees.
 struct Ctx {
@@ -139,6 +140,7 @@ Reply GetDel(Ctx& c);
 Reply GetRange(Ctx& c);
 Reply GetSet(Ctx& c);
 Reply IncrByFloat(Ctx& c);
+Reply Lcs(Ctx& c);
 Reply MSetNx(Ctx& c);
 Reply SetRange(Ctx& c);
 
@@ -153,6 +155,19 @@ Reply SScan(Ctx& c);
 Reply SUnion(Ctx& c);
 Reply SUnionStore(Ctx& c);
 
+// engine_bits.cc: bitmaps on strings.
+Reply BitCount(Ctx& c);
+Reply BitFieldCmd(Ctx& c);
+Reply BitFieldRo(Ctx& c);
+Reply BitOp(Ctx& c);
+Reply BitPos(Ctx& c);
+Reply GetBit(Ctx& c);
+Reply SetBit(Ctx& c);
+
+// engine_sort.cc: SORT and SORT_RO.
+Reply Sort(Ctx& c);
+Reply SortRo(Ctx& c);
+
 // engine_hash_ops.cc: hash commands beyond HSET/HGET/HINCRBY.
 Reply HIncrByFloat(Ctx& c);
 Reply HRandField(Ctx& c);
@@ -164,28 +179,40 @@ Reply PfCount(Ctx& c);
 Reply PfMerge(Ctx& c);
 
 // engine_zset.cc: sorted sets.
+Reply BZMPop(Ctx& c);
+Reply BZPopMax(Ctx& c);
+Reply BZPopMin(Ctx& c);
 Reply ZAdd(Ctx& c);
 Reply ZCard(Ctx& c);
 Reply ZCount(Ctx& c);
+Reply ZDiff(Ctx& c);
+Reply ZDiffStore(Ctx& c);
 Reply ZIncrBy(Ctx& c);
+Reply ZInter(Ctx& c);
+Reply ZInterCard(Ctx& c);
 Reply ZInterStore(Ctx& c);
 Reply ZLexCount(Ctx& c);
+Reply ZMPop(Ctx& c);
 Reply ZMScore(Ctx& c);
 Reply ZPopMax(Ctx& c);
 Reply ZPopMin(Ctx& c);
+Reply ZRandMember(Ctx& c);
 Reply ZRange(Ctx& c);
 Reply ZRangeByLex(Ctx& c);
 Reply ZRangeByScore(Ctx& c);
 Reply ZRangeStore(Ctx& c);
 Reply ZRank(Ctx& c);
 Reply ZRem(Ctx& c);
+Reply ZRemRangeByLex(Ctx& c);
 Reply ZRemRangeByRank(Ctx& c);
 Reply ZRemRangeByScore(Ctx& c);
 Reply ZRevRange(Ctx& c);
+Reply ZRevRangeByLex(Ctx& c);
 Reply ZRevRangeByScore(Ctx& c);
 Reply ZRevRank(Ctx& c);
 Reply ZScan(Ctx& c);
 Reply ZScore(Ctx& c);
+Reply ZUnion(Ctx& c);
 Reply ZUnionStore(Ctx& c);
 // Replaces `dst` with the given items (DEL + ZADDs, one effect); returns the count.
 int64_t ZStoreItems(Ctx& c, const std::string& dst,
@@ -204,6 +231,15 @@ Reply GeoSearch(Ctx& c);
 Reply GeoSearchStore(Ctx& c);
 
 // engine_list.cc: lists.
+// A blocking command's timeout, checked as Redis's getTimeoutFromObjectOrReply (seconds,
+// as a float; only validated: an endpoint does the waiting): the error reply, if any.
+std::optional<Reply> BadTimeout(const std::string& s);
+// The arguments of LMPOP/BLMPOP and ZMPOP/BZMPOP from `at` (numkeys): numkeys, the keys,
+// a word at *where that `is_where` accepts (LEFT|RIGHT, MIN|MAX), [COUNT n] (*count, 1
+// without); at == 2 (the blocking forms) checks the timeout argv[1] last, as Redis does.
+// The error reply, if any.
+std::optional<Reply> ParseMPop(const Ctx& c, size_t at, bool (*is_where)(std::string_view),
+                               size_t* where, int64_t* count);
 Reply BLMove(Ctx& c);
 Reply BLMPop(Ctx& c);
 Reply BLPop(Ctx& c);

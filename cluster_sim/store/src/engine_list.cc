@@ -17,6 +17,44 @@
 namespace cluster_sim {
 namespace engine {
 
+std::optional<Reply> BadTimeout(const std::string& s) {
+  char* end = nullptr;
+  long double t = s.empty() || std::isspace(static_cast<unsigned char>(s[0]))
+                      ? NAN
+                      : std::strtold(s.c_str(), &end);
+  if (std::isnan(t) || std::isinf(t) || end != s.c_str() + s.size()) {
+    return Err("ERR timeout is not a float or out of range");
+  }
+  if (t < 0) return Err("ERR timeout is negative");
+  return std::nullopt;
+}
+
+std::optional<Reply> ParseMPop(const Ctx& c, size_t at, bool (*is_where)(std::string_view),
+                               size_t* where, int64_t* count) {
+  int64_t numkeys = 0;
+  // Redis's getRangeLongFromObjectOrReply with a message: the message for any bad value.
+  if (!crdt::ParseRedisInteger(c.argv[at], &numkeys) || numkeys < 1) {
+    return Err("ERR numkeys should be greater than 0");
+  }
+  if (static_cast<uint64_t>(numkeys) >= c.argv.size() - at - 1) return Err(kSyntax);
+  *where = at + 1 + static_cast<size_t>(numkeys);
+  if (!is_where(c.argv[*where])) return Err(kSyntax);
+  *count = -1;
+  for (size_t j = *where + 1; j < c.argv.size(); ++j) {
+    if (*count == -1 && IEquals(c.argv[j], "count") && j + 1 < c.argv.size()) {
+      ++j;
+      if (!crdt::ParseRedisInteger(c.argv[j], count) || *count < 1) {
+        return Err("ERR count should be greater than 0");
+      }
+    } else {
+      return Err(kSyntax);
+    }
+  }
+  if (*count == -1) *count = 1;
+  if (at == 2) return BadTimeout(c.argv[1]);
+  return std::nullopt;
+}
+
 namespace {
 
 constexpr std::string_view kNoSuchKey = "ERR no such key";
@@ -42,19 +80,6 @@ bool ParseEnd(std::string_view s, bool* left) {
     return false;
   }
   return true;
-}
-
-// Redis's getTimeoutFromObjectOrReply (seconds, as a float): only validated here.
-std::optional<Reply> BadTimeout(const std::string& s) {
-  char* end = nullptr;
-  long double t = s.empty() || std::isspace(static_cast<unsigned char>(s[0]))
-                      ? NAN
-                      : std::strtold(s.c_str(), &end);
-  if (std::isnan(t) || std::isinf(t) || end != s.c_str() + s.size()) {
-    return Err("ERR timeout is not a float or out of range");
-  }
-  if (t < 0) return Err("ERR timeout is negative");
-  return std::nullopt;
 }
 
 // Pushes values (in argument order) at one end; returns the new length.
@@ -142,33 +167,19 @@ Reply FirstPop(Ctx& c, bool left, size_t first_key, size_t end_key) {
   return Reply::NilArray();
 }
 
+bool IsEnd(std::string_view s) {
+  bool left = false;
+  return ParseEnd(s, &left);
+}
+
 // LMPOP numkeys key... LEFT|RIGHT [COUNT n], its arguments from `at` (numkeys); BLMPOP's
 // timeout (argument 1) is checked after them, as Redis does.
 Reply MPop(Ctx& c, size_t at) {
-  int64_t numkeys = 0;
-  // Redis's getRangeLongFromObjectOrReply with a message: the message for any bad value.
-  if (!crdt::ParseRedisInteger(c.argv[at], &numkeys) || numkeys < 1) {
-    return Err("ERR numkeys should be greater than 0");
-  }
-  if (static_cast<uint64_t>(numkeys) >= c.argv.size() - at - 1) return Err(kSyntax);
-  const size_t where = at + 1 + static_cast<size_t>(numkeys);
+  size_t where = 0;
+  int64_t count = 1;
+  if (auto bad = ParseMPop(c, at, IsEnd, &where, &count)) return *bad;
   bool left = true;
-  if (!ParseEnd(c.argv[where], &left)) return Err(kSyntax);
-  int64_t count = -1;
-  for (size_t j = where + 1; j < c.argv.size(); ++j) {
-    if (count == -1 && IEquals(c.argv[j], "count") && j + 1 < c.argv.size()) {
-      ++j;
-      if (!crdt::ParseRedisInteger(c.argv[j], &count) || count < 1) {
-        return Err("ERR count should be greater than 0");
-      }
-    } else {
-      return Err(kSyntax);
-    }
-  }
-  if (count == -1) count = 1;
-  if (at == 2) {
-    if (auto bad = BadTimeout(c.argv[1])) return *bad;
-  }
+  ParseEnd(c.argv[where], &left);
   for (size_t i = at + 1; i < where; ++i) {
     if (!TypeIs(c, c.argv[i], Type::kList)) return Err(kWrongType);
     if (ListOf(c, c.argv[i]) == nullptr) continue;

@@ -1,14 +1,17 @@
 // String commands beyond GET/SET/INCR: GETSET, GETDEL, APPEND, SETRANGE, GETRANGE (and
-// SUBSTR), MSETNX, INCRBYFLOAT. Replies and errors as Redis 7.0's t_string.c; Active/Active
+// SUBSTR), MSETNX, INCRBYFLOAT, LCS. Replies and errors as Redis 7.0's t_string.c; Active/Active
 // meaning in docs/active-active.md ("Strings"): INCRBYFLOAT is a counter whose increments
 // add up across regions; the others write the whole new value (last write wins).
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "cluster_sim/command_table.h"
+#include "cluster_sim/strings.h"
 #include "crdt/keyspace.h"
 #include "engine.h"
 
@@ -16,7 +19,6 @@ namespace cluster_sim {
 namespace engine {
 namespace {
 
-constexpr int64_t kMaxStringBytes = int64_t{512} << 20;  // Redis's proto-max-bulk-len
 constexpr std::string_view kTooBig = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
 bool IsCounter(const Ctx& c, std::string_view key) {
@@ -146,6 +148,96 @@ Reply IncrByFloat(Ctx& c) {
       break;
   }
   return Err("ERR increment would produce NaN or Infinity");
+}
+
+// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN] (Redis 7.0 lcsCommand): the
+// longest common subsequence by the same dynamic programme, so ties resolve as in Redis.
+// Absent keys are empty strings; the table may use at most 512 MB, as in Redis.
+Reply Lcs(Ctx& c) {
+  if (!TypeIs(c, c.argv[1], Type::kString) || !TypeIs(c, c.argv[2], Type::kString)) {
+    return Err("ERR The specified keys must contain string values");
+  }
+  const std::string a = c.ks.Get(c.argv[1]).value_or("");
+  const std::string b = c.ks.Get(c.argv[2]).value_or("");
+  bool getlen = false, getidx = false, withmatchlen = false;
+  int64_t minmatchlen = 0;
+  for (size_t j = 3; j < c.argv.size(); ++j) {
+    const std::string& opt = c.argv[j];
+    if (IEquals(opt, "idx")) {
+      getidx = true;
+    } else if (IEquals(opt, "len")) {
+      getlen = true;
+    } else if (IEquals(opt, "withmatchlen")) {
+      withmatchlen = true;
+    } else if (IEquals(opt, "minmatchlen") && j + 1 < c.argv.size()) {
+      if (!crdt::ParseRedisInteger(c.argv[++j], &minmatchlen)) return Err(kNotInteger);
+      if (minmatchlen < 0) minmatchlen = 0;
+    } else {
+      return Err(kSyntax);
+    }
+  }
+  if (getlen && getidx) {
+    return Err("ERR If you want both the length and indexes, please just use IDX.");
+  }
+  const size_t alen = a.size(), blen = b.size();
+  if ((alen + 1) * (blen + 1) * sizeof(uint32_t) > static_cast<size_t>(kMaxStringBytes)) {
+    return Err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+  }
+  std::vector<uint32_t> table((alen + 1) * (blen + 1), 0);
+  auto at = [&table, blen](size_t i, size_t j) -> uint32_t& { return table[j + i * (blen + 1)]; };
+  for (size_t i = 1; i <= alen; ++i) {
+    for (size_t j = 1; j <= blen; ++j) {
+      at(i, j) = a[i - 1] == b[j - 1] ? at(i - 1, j - 1) + 1 : std::max(at(i - 1, j), at(i, j - 1));
+    }
+  }
+  const uint32_t len = at(alen, blen);
+  if (getlen) return Reply::Integer(len);
+  // Walk back from the end, collecting the string and the matching ranges (last first).
+  std::string result(len, '\0');
+  std::vector<Reply> matches;
+  size_t idx = len, i = alen, j = blen;
+  size_t astart = alen, aend = 0, bstart = 0, bend = 0;  // astart == alen: no range open
+  while (i > 0 && j > 0) {
+    bool emit = false;
+    if (a[i - 1] == b[j - 1]) {
+      result[idx - 1] = a[i - 1];
+      if (astart == alen) {
+        astart = aend = i - 1;
+        bstart = bend = j - 1;
+      } else if (astart == i && bstart == j) {
+        --astart;
+        --bstart;
+      } else {
+        emit = true;
+      }
+      if (astart == 0 || bstart == 0) emit = true;
+      --idx;
+      --i;
+      --j;
+    } else {
+      if (at(i - 1, j) > at(i, j - 1)) {
+        --i;
+      } else {
+        --j;
+      }
+      if (astart != alen) emit = true;
+    }
+    const int64_t match_len = static_cast<int64_t>(aend - astart + 1);
+    if (emit) {
+      if (minmatchlen == 0 || match_len >= minmatchlen) {
+        std::vector<Reply> m = {Reply::Array({Reply::Integer(static_cast<int64_t>(astart)),
+                                              Reply::Integer(static_cast<int64_t>(aend))}),
+                                Reply::Array({Reply::Integer(static_cast<int64_t>(bstart)),
+                                              Reply::Integer(static_cast<int64_t>(bend))})};
+        if (withmatchlen) m.push_back(Reply::Integer(match_len));
+        matches.push_back(Reply::Array(std::move(m)));
+      }
+      astart = alen;
+    }
+  }
+  if (!getidx) return Reply::Bulk(std::move(result));
+  return Reply::Array({Reply::Bulk("matches"), Reply::Array(std::move(matches)), Reply::Bulk("len"),
+                       Reply::Integer(len)});
 }
 
 }  // namespace engine

@@ -505,6 +505,52 @@ Reply Pop(Ctx& c, bool max) {
   return Reply::Array(std::move(out));
 }
 
+// Pops up to `count` members of the first present key among argv[first..end) (min or max
+// first): [key, member, score, ...] flat (BZPOPMIN, BZPOPMAX), or [key, [[member, score],
+// ...]] (ZMPOP, BZMPOP). Nil when every key is absent.
+Reply PopFirst(Ctx& c, size_t first, size_t end, bool max, int64_t count, bool nested) {
+  for (size_t i = first; i < end; ++i) {
+    if (auto e = CheckZset(c, c.argv[i])) return *e;
+    const ZsetStore* z = ZsetOf(c, c.argv[i]);
+    if (z == nullptr) continue;
+    std::vector<ZsetStore::Item> items =
+        ByRank(*z, 0, std::min<int64_t>(count, static_cast<int64_t>(z->size())) - 1, max);
+    std::vector<std::string> members;
+    std::vector<Reply> out;
+    for (const auto& item : items) {
+      if (nested) {
+        out.push_back(Reply::BulkArray({*item.member, crdt::FormatScore(item.score)}));
+      } else {
+        PushScored(&out, item, true);
+      }
+      members.push_back(*item.member);
+    }
+    for (const std::string& m : members) c.ks.ZRem(c.argv[i], m, c.delta);
+    c.wrote = !members.empty();
+    if (nested) return Reply::Array({Reply::Bulk(c.argv[i]), Reply::Array(std::move(out))});
+    out.insert(out.begin(), Reply::Bulk(c.argv[i]));
+    return Reply::Array(std::move(out));
+  }
+  return Reply::Nil();
+}
+
+bool IsMinMax(std::string_view s) { return IEquals(s, "min") || IEquals(s, "max"); }
+
+// ZMPOP numkeys key... MIN|MAX [COUNT n], its arguments from `at` (numkeys); BZMPOP's
+// timeout (argument 1) is checked after them, as Redis does.
+Reply MPop(Ctx& c, size_t at) {
+  size_t where = 0;
+  int64_t count = 1;
+  if (auto bad = ParseMPop(c, at, IsMinMax, &where, &count)) return *bad;
+  return PopFirst(c, at + 1, where, IEquals(c.argv[where], "max"), count, true);
+}
+
+// BZPOPMIN / BZPOPMAX key... timeout.
+Reply BPop(Ctx& c, bool max) {
+  if (auto bad = BadTimeout(c.argv.back())) return *bad;
+  return PopFirst(c, 1, c.argv.size() - 1, max, 1, false);
+}
+
 Reply RemoveItems(Ctx& c, const std::vector<ZsetStore::Item>& items) {
   std::vector<std::string> members;
   for (const auto& item : items) members.push_back(*item.member);
@@ -518,6 +564,52 @@ Reply ZRank(Ctx& c) { return RankOf(c, false); }
 Reply ZRevRank(Ctx& c) { return RankOf(c, true); }
 Reply ZPopMin(Ctx& c) { return Pop(c, false); }
 Reply ZPopMax(Ctx& c) { return Pop(c, true); }
+Reply ZMPop(Ctx& c) { return MPop(c, 1); }
+Reply BZMPop(Ctx& c) { return MPop(c, 2); }
+Reply BZPopMin(Ctx& c) { return BPop(c, false); }
+Reply BZPopMax(Ctx& c) { return BPop(c, true); }
+
+// ZRANDMEMBER key [count [WITHSCORES]]: Redis's draws are random; these are Draws' (the
+// same count rules: a negative count may repeat, a count >= the size is the whole set,
+// else distinct members).
+Reply ZRandMember(Ctx& c) {
+  int64_t count = 0;
+  bool withscores = false;
+  if (c.argv.size() >= 3) {
+    if (!ParseLong(c.argv[2], &count)) return Err(kNotInteger);
+    if (count == std::numeric_limits<int64_t>::min()) {
+      return Err(
+          "ERR value is out of range, value must between -9223372036854775807 and "
+          "9223372036854775807");
+    }
+    if (c.argv.size() > 4 || (c.argv.size() == 4 && !IEquals(c.argv[3], "withscores"))) {
+      return Err(kSyntax);
+    }
+    withscores = c.argv.size() == 4;
+    if (withscores && (count < -std::numeric_limits<int64_t>::max() / 2 ||
+                       count > std::numeric_limits<int64_t>::max() / 2)) {
+      return Err("ERR value is out of range");
+    }
+  }
+  if (auto e = CheckZset(c, c.argv[1])) return *e;
+  const ZsetStore* z = ZsetOf(c, c.argv[1]);
+  std::vector<ZsetStore::Item> items;
+  // From the highest rank down, as Redis's zuiNext walks a sorted set (the whole set, for
+  // a count >= its size, comes in that order).
+  if (z != nullptr) items.assign(z->index().rbegin(), z->index().rend());
+  // aasim's bound (as SRANDMEMBER's): Redis would start a reply of -count items.
+  if (!items.empty() && count < -10000000) return Err("ERR value is out of range");
+  Draws draws(c.argv[1], c.now_us);
+  if (c.argv.size() == 2) {
+    if (items.empty()) return Reply::Nil();
+    return Reply::Bulk(*items[draws.Below(items.size())].member);
+  }
+  std::vector<Reply> out;
+  for (const auto& item : draws.Sample(std::move(items), count)) {
+    PushScored(&out, item, withscores);
+  }
+  return Reply::Array(std::move(out));
+}
 
 Reply ZRange(Ctx& c) { return RangeGeneric(c, 2, c.argv[1], nullptr, RangeType::kAuto, 0); }
 Reply ZRangeStore(Ctx& c) { return RangeGeneric(c, 3, c.argv[2], &c.argv[1], RangeType::kAuto, 0); }
@@ -527,6 +619,17 @@ Reply ZRevRangeByScore(Ctx& c) {
 }
 Reply ZRevRange(Ctx& c) { return RangeGeneric(c, 2, c.argv[1], nullptr, RangeType::kRank, -1); }
 Reply ZRangeByLex(Ctx& c) { return RangeGeneric(c, 2, c.argv[1], nullptr, RangeType::kLex, 1); }
+Reply ZRevRangeByLex(Ctx& c) { return RangeGeneric(c, 2, c.argv[1], nullptr, RangeType::kLex, -1); }
+
+Reply ZRemRangeByLex(Ctx& c) {
+  LexRange r;
+  if (!ParseLexBound(c.argv[2], &r.min) || !ParseLexBound(c.argv[3], &r.max)) {
+    return Err(kLexRange);
+  }
+  if (auto e = CheckZset(c, c.argv[1])) return *e;
+  const ZsetStore* z = ZsetOf(c, c.argv[1]);
+  return z ? RemoveItems(c, ByLex(*z, r, false, 0, -1)) : Reply::Integer(0);
+}
 
 Reply ZRemRangeByScore(Ctx& c) {
   ScoreRange r;
@@ -544,23 +647,28 @@ Reply ZRemRangeByRank(Ctx& c) {
   return z ? RemoveItems(c, ByRank(*z, start, end, false)) : Reply::Integer(0);
 }
 
-// ZUNIONSTORE / ZINTERSTORE dst numkeys key... [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX].
-// Sets count as sorted sets with every score 1, as in Redis.
+// The set algebra of ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD (t_zset.c
+// zunionInterDiffGenericCommand): numkeys at argv[at], the keys after it, then the options
+// (WEIGHTS and AGGREGATE but for ZDIFF, WITHSCORES without a destination, LIMIT for
+// ZINTERCARD only). Sets count as sorted sets with every score 1, as in Redis.
 namespace {
-Reply SetOp(Ctx& c, bool union_op) {
+enum class SetOpKind { kUnion, kInter, kDiff };
+
+Reply SetOp(Ctx& c, size_t at, SetOpKind op, const std::string* dst, bool card_only,
+            std::string_view name) {
   int64_t numkeys = 0;
-  if (!ParseLong(c.argv[2], &numkeys)) return Err(kNotInteger);
+  if (!ParseLong(c.argv[at], &numkeys)) return Err(kNotInteger);
   if (numkeys < 1) {
-    return Reply::Error(std::string("ERR at least 1 input key is needed for '") +
-                        (union_op ? "zunionstore" : "zinterstore") + "' command");
+    return Reply::Error("ERR at least 1 input key is needed for '" + std::string(name) +
+                        "' command");
   }
-  if (numkeys > static_cast<int64_t>(c.argv.size()) - 3) return Err(kSyntax);
+  if (numkeys > static_cast<int64_t>(c.argv.size() - at - 1)) return Err(kSyntax);
   const size_t n = static_cast<size_t>(numkeys);
   // Inputs: member -> score, per key (absent keys are empty). Types are checked before
   // the options are parsed, as in Redis.
   std::vector<std::vector<std::pair<std::string, double>>> inputs(n);
   for (size_t k = 0; k < n; ++k) {
-    const std::string& key = c.argv[3 + k];
+    const std::string& key = c.argv[at + 1 + k];
     const Type t = c.ks.TypeOf(key);
     if (t == Type::kZset) {
       for (const auto& item : ZsetOf(c, key)->index())
@@ -574,16 +682,19 @@ Reply SetOp(Ctx& c, bool union_op) {
   }
   std::vector<double> weights(n, 1.0);
   enum { kSum, kMin, kMax } aggregate = kSum;
-  for (size_t j = 3 + n; j < c.argv.size(); ++j) {
+  bool withscores = false;
+  int64_t limit = 0;  // ZINTERCARD: 0 is no limit
+  const bool weighted = op != SetOpKind::kDiff && !card_only;
+  for (size_t j = at + 1 + n; j < c.argv.size(); ++j) {
     const size_t left = c.argv.size() - j - 1;
-    if (IEquals(c.argv[j], "weights") && left >= n) {
+    if (weighted && IEquals(c.argv[j], "weights") && left >= n) {
       for (size_t k = 0; k < n; ++k) {
         if (!crdt::ParseScore(c.argv[j + 1 + k], &weights[k])) {
           return Err("ERR weight value is not a float");
         }
       }
       j += n;
-    } else if (IEquals(c.argv[j], "aggregate") && left >= 1) {
+    } else if (weighted && IEquals(c.argv[j], "aggregate") && left >= 1) {
       const std::string& a = c.argv[j + 1];
       if (IEquals(a, "sum")) {
         aggregate = kSum;
@@ -593,6 +704,14 @@ Reply SetOp(Ctx& c, bool union_op) {
         aggregate = kMax;
       } else {
         return Err(kSyntax);
+      }
+      ++j;
+    } else if (dst == nullptr && !card_only && IEquals(c.argv[j], "withscores")) {
+      withscores = true;
+    } else if (card_only && IEquals(c.argv[j], "limit") && left >= 1) {
+      // getPositiveLongFromObjectOrReply with a message: the message for any bad value.
+      if (!ParseLong(c.argv[j + 1], &limit) || limit < 0) {
+        return Err("ERR LIMIT can't be negative");
       }
       ++j;
     } else {
@@ -605,8 +724,10 @@ Reply SetOp(Ctx& c, bool union_op) {
   // (inf + -inf) is 0, and MIN / MAX ignore the NaN values of later inputs of ZINTERSTORE.
   std::vector<size_t> order(n);
   for (size_t k = 0; k < n; ++k) order[k] = k;
-  std::stable_sort(order.begin(), order.end(),
-                   [&inputs](size_t a, size_t b) { return inputs[a].size() < inputs[b].size(); });
+  if (op != SetOpKind::kDiff) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&inputs](size_t a, size_t b) { return inputs[a].size() < inputs[b].size(); });
+  }
   auto first_value = [](double v, double w) {
     double s = v * w;
     return std::isnan(s) ? 0.0 : s;
@@ -621,8 +742,16 @@ Reply SetOp(Ctx& c, bool union_op) {
       *target = v > *target ? v : *target;
     }
   };
+  auto score_in = [&inputs](size_t k, const std::string& m) -> std::optional<double> {
+    auto it =
+        std::lower_bound(inputs[k].begin(), inputs[k].end(), m,
+                         [](const auto& item, const std::string& key) { return item.first < key; });
+    if (it == inputs[k].end() || it->first != m) return std::nullopt;
+    return it->second;
+  };
   std::map<std::string, double> acc;
-  if (union_op) {
+  int64_t cardinality = 0;
+  if (op == SetOpKind::kUnion) {
     for (size_t k : order) {
       for (const auto& [m, s] : inputs[k]) {
         const double v = first_value(s, weights[k]);
@@ -630,14 +759,7 @@ Reply SetOp(Ctx& c, bool union_op) {
         if (!fresh) combine(&it->second, v);
       }
     }
-  } else {
-    auto score_in = [&inputs](size_t k, const std::string& m) -> std::optional<double> {
-      auto it = std::lower_bound(
-          inputs[k].begin(), inputs[k].end(), m,
-          [](const auto& item, const std::string& key) { return item.first < key; });
-      if (it == inputs[k].end() || it->first != m) return std::nullopt;
-      return it->second;
-    };
+  } else if (op == SetOpKind::kInter) {
     for (const auto& [m, s] : inputs[order[0]]) {
       double score = first_value(s, weights[order[0]]);
       bool everywhere = true;
@@ -646,24 +768,55 @@ Reply SetOp(Ctx& c, bool union_op) {
         if (other) combine(&score, *other * weights[order[j]]);
         everywhere = other.has_value();
       }
-      if (everywhere) acc.emplace(m, score);
+      if (!everywhere) continue;
+      if (!card_only) {
+        acc.emplace(m, score);
+      } else if (++cardinality == limit) {
+        break;
+      }
+    }
+  } else {
+    for (const auto& [m, s] : inputs[0]) {
+      bool elsewhere = false;
+      for (size_t j = 1; j < n && !elsewhere; ++j) elsewhere = score_in(j, m).has_value();
+      if (!elsewhere) acc.emplace(m, s);
     }
   }
-  std::vector<std::pair<std::string, double>> result;
-  for (auto& [m, score] : acc) result.emplace_back(m, score == 0 ? 0 : score);
-  const std::string& dst = c.argv[1];
-  if (c.ks.TypeOf(dst) != Type::kNone) {
-    c.ks.Del(dst, c.delta);
+  if (card_only) return Reply::Integer(cardinality);
+  if (dst == nullptr) {
+    std::vector<std::pair<double, std::string>> result;  // in the result's score order
+    result.reserve(acc.size());
+    for (auto& [m, score] : acc) result.emplace_back(score, m);
+    std::sort(result.begin(), result.end());
+    std::vector<Reply> out;
+    for (const auto& [s, m] : result) {
+      out.push_back(Reply::Bulk(m));
+      if (withscores) out.push_back(Reply::Bulk(crdt::FormatScore(s)));
+    }
+    return Reply::Array(std::move(out));
+  }
+  // Stored: -0 becomes 0, as a listpack-encoded Redis sorted set shows it.
+  if (c.ks.TypeOf(*dst) != Type::kNone) {
+    c.ks.Del(*dst, c.delta);
     c.wrote = true;
   }
-  for (const auto& [m, s] : result) c.ks.ZAdd(dst, m, s, c.now_us, c.delta);
-  c.wrote |= !result.empty();
-  return Reply::Integer(static_cast<int64_t>(result.size()));
+  for (const auto& [m, s] : acc) c.ks.ZAdd(*dst, m, s == 0 ? 0 : s, c.now_us, c.delta);
+  c.wrote |= !acc.empty();
+  return Reply::Integer(static_cast<int64_t>(acc.size()));
 }
 }  // namespace
 
-Reply ZUnionStore(Ctx& c) { return SetOp(c, true); }
-Reply ZInterStore(Ctx& c) { return SetOp(c, false); }
+Reply ZUnionStore(Ctx& c) {
+  return SetOp(c, 2, SetOpKind::kUnion, &c.argv[1], false, "zunionstore");
+}
+Reply ZInterStore(Ctx& c) {
+  return SetOp(c, 2, SetOpKind::kInter, &c.argv[1], false, "zinterstore");
+}
+Reply ZDiffStore(Ctx& c) { return SetOp(c, 2, SetOpKind::kDiff, &c.argv[1], false, "zdiffstore"); }
+Reply ZUnion(Ctx& c) { return SetOp(c, 1, SetOpKind::kUnion, nullptr, false, "zunion"); }
+Reply ZInter(Ctx& c) { return SetOp(c, 1, SetOpKind::kInter, nullptr, false, "zinter"); }
+Reply ZDiff(Ctx& c) { return SetOp(c, 1, SetOpKind::kDiff, nullptr, false, "zdiff"); }
+Reply ZInterCard(Ctx& c) { return SetOp(c, 1, SetOpKind::kInter, nullptr, true, "zintercard"); }
 
 namespace {
 std::optional<std::string> MemberScore(const Ctx& c, const std::string& member) {
