@@ -507,7 +507,7 @@ Reply Pop(Ctx& c, bool max) {
 
 // Pops up to `count` members of the first present key among argv[first..end) (min or max
 // first): [key, member, score, ...] flat (BZPOPMIN, BZPOPMAX), or [key, [[member, score],
-// ...]] (ZMPOP, BZMPOP). Nil when every key is absent.
+// ...]] (ZMPOP, BZMPOP). A null array when every key is absent.
 Reply PopFirst(Ctx& c, size_t first, size_t end, bool max, int64_t count, bool nested) {
   for (size_t i = first; i < end; ++i) {
     if (auto e = CheckZset(c, c.argv[i])) return *e;
@@ -531,7 +531,7 @@ Reply PopFirst(Ctx& c, size_t first, size_t end, bool max, int64_t count, bool n
     out.insert(out.begin(), Reply::Bulk(c.argv[i]));
     return Reply::Array(std::move(out));
   }
-  return Reply::Nil();
+  return Reply::NilArray();  // Redis's null array: nothing to pop
 }
 
 bool IsMinMax(std::string_view s) { return IEquals(s, "min") || IEquals(s, "max"); }
