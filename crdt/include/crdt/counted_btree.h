@@ -140,6 +140,9 @@ class CountedBTree {
 
   const_iterator begin() const { return const_iterator(this, first_, 0); }
   const_iterator end() const { return const_iterator(this, nullptr, 0); }
+  using const_reverse_iterator = std::reverse_iterator<const_iterator>;
+  const_reverse_iterator rbegin() const { return const_reverse_iterator(end()); }
+  const_reverse_iterator rend() const { return const_reverse_iterator(begin()); }
 
   // Inserts x; returns false (and changes nothing) if an equivalent value is present.
   bool insert(const T& x) {
