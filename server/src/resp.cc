@@ -293,7 +293,8 @@ Resp3Shape Resp3ShapeOf(const std::vector<std::string>& argv) {
   if (cmd == "hgetall" || (cmd == "config" && n > 1 && cluster_sim::IEquals(argv[1], "get"))) {
     return Resp3Shape::kMap;
   }
-  if (cmd == "smembers" || cmd == "sinter" || cmd == "sunion" || cmd == "sdiff") {
+  if (cmd == "smembers" || cmd == "sinter" || cmd == "sunion" || cmd == "sdiff" ||
+      (cmd == "spop" && n == 3)) {
     return Resp3Shape::kSet;
   }
   if (cmd == "zscore" || cmd == "zincrby" || (cmd == "zadd" && HasArg(argv, 2, "incr"))) {
@@ -311,6 +312,7 @@ Resp3Shape Resp3ShapeOf(const std::vector<std::string>& argv) {
   }
   if (cmd == "hrandfield" && HasArg(argv, 3, "withvalues")) return Resp3Shape::kPairs;
   if (cmd == "xread" || cmd == "xreadgroup") return Resp3Shape::kPairsToMap;
+  if (cmd == "geopos") return Resp3Shape::kPositions;
   return Resp3Shape::kPlain;
 }
 
@@ -364,6 +366,10 @@ void WriteReply3(const cluster_sim::Reply& reply, Resp3Shape shape, std::string*
       }
       return;
     }
+    case Resp3Shape::kPositions:
+      WriteArrayHeader(e.size(), out);
+      for (const auto& x : e) WriteReply3(x, Resp3Shape::kDoubles, out);
+      return;
     case Resp3Shape::kPlain:
     case Resp3Shape::kDouble:
       break;

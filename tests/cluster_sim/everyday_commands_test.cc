@@ -318,8 +318,9 @@ TEST_F(Everyday, ZScanPages) {
 TEST_F(Everyday, GeoCommands) {
   EXPECT_EQ(Run("GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania"), Int(2));
   EXPECT_EQ(Run("ZSCORE g Palermo"), Bulk("3479099956230698"));
-  EXPECT_EQ(Run("GEOPOS g Palermo nope"),
-            Reply::Array({Bulks({"13.36138933897018433", "38.11555639549629859"}), Nil()}));
+  EXPECT_EQ(
+      Run("GEOPOS g Palermo nope"),
+      Reply::Array({Bulks({"13.36138933897018433", "38.11555639549629859"}), Reply::NilArray()}));
   EXPECT_EQ(Run("GEODIST g Palermo Catania km"), Bulk("166.2742"));
   EXPECT_EQ(Run("GEODIST g Palermo Catania yd"),
             Err("ERR unsupported unit provided. please use M, KM, FT, MI"));

@@ -33,6 +33,7 @@ static void PrintTo(const Reply& r, std::ostream* os) { *os << r.ToString(); }
 
 namespace {
 
+using testing::AsHiredisReadsIt;
 using testing::OptionsFor;
 using testing::RawRedis;
 
@@ -656,7 +657,7 @@ TEST(RedisStoreTest, GeoSetsAreNativeSortedSets) {
            {"GEOSEARCH", "sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "ASC",
             "WITHCOORD", "WITHDIST", "WITHHASH"},
            {"ZRANGE", "sicily", "0", "-1", "WITHSCORES"}}) {
-    EXPECT_EQ((*store)->Execute(argv, 2, nullptr), raw.Run(argv)) << argv[0];
+    EXPECT_EQ(AsHiredisReadsIt((*store)->Execute(argv, 2, nullptr)), raw.Run(argv)) << argv[0];
   }
   EXPECT_EQ((*store)->Execute({"GEOSEARCHSTORE", "near", "sicily", "FROMMEMBER", "Catania",
                                "BYRADIUS", "100", "km", "STOREDIST"},

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -39,6 +40,14 @@ inline RedisStoreOptions OptionsFor(const RedisServer& server, const std::string
 }
 
 // A plain hiredis connection, to look at what Redis itself shows.
+// hiredis reads RESP2's null array (`*-1`) as a nil, as it reads `$-1`: an aasim reply as
+// RawRedis::Run would show it (server.NullReplies compares the two nulls on the wire).
+inline Reply AsHiredisReadsIt(Reply r) {
+  if (r.type == Reply::Type::kNilArray) return Reply::Nil();
+  for (Reply& e : r.elements) e = AsHiredisReadsIt(std::move(e));
+  return r;
+}
+
 class RawRedis {
  public:
   explicit RawRedis(int port) {

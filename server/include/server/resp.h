@@ -102,6 +102,7 @@ enum class Resp3Shape {
   kPairs,        // a flat [field, value, ...]: an array of [field, value] pairs
   kMemberScore,  // a flat [member, score]: the same with a double (nil stays null)
   kPairsToMap,   // an array of [key, value] arrays: a map (XREAD, XREADGROUP)
+  kPositions,    // an array of [longitude, latitude] arrays or nulls: doubles (GEOPOS)
 };
 // The RESP3 shape of the reply to `argv` (the command as the client sent it).
 Resp3Shape Resp3ShapeOf(const std::vector<std::string>& argv);
