@@ -297,7 +297,8 @@ void StreamStore::MakeExist(ReplicaId r, CausalContext* cc, StreamStore* delta,
   Normalize(false);
 }
 
-void StreamStore::Remove(const Key& k, StreamStore* delta, CausalContext* delta_cc) {
+void StreamStore::Remove(const Key& key, StreamStore* delta, CausalContext* delta_cc) {
+  const Key k = key;  // `key` may live in the entry erased below
   auto it = entries_.find(k);
   if (it == entries_.end() || it->second.removed) return;
   entries_.erase(it);
