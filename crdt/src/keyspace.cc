@@ -725,7 +725,9 @@ bool Keyspace::ClearExpiry(std::string_view key, Keyspace* delta) {
 bool Keyspace::DropHidden(std::string_view key, Keyspace* delta) {
   auto it = keys_.find(key);
   if (it == keys_.end() || it->second.expiry.empty() || !Hidden(it->second)) return false;
-  return Del(key, delta);
+  // Nothing visible but due TTL entries (an EXPIRE that outlived a concurrent DEL or the
+  // key's last member): clear them too, or the write would re-create a key that is due.
+  return Del(key, delta) || ClearExpiry(key, delta);
 }
 
 std::optional<int64_t> Keyspace::DeleteTime(const KeyValue& v, int64_t grace_ms) const {

@@ -1056,6 +1056,50 @@ TEST(ExpiryCommandsTest, DueKeysReadAsAbsentAndWritesStartAfresh) {
   EXPECT_EQ(a.Run("DEL k", later), Int(0));
 }
 
+// A write that changes nothing itself (SREM of a missing member, HDEL of a missing field,
+// ...) on a due key still deletes the key first (lazy expiry), and that delete must
+// replicate: it once stayed local, so the region that made it lost a member another region
+// added concurrently while every other region kept it (found by ExpiryConvergenceTest).
+TEST(ExpiryCommandsTest, ALazyExpiryDeleteReplicatesEvenWhenTheWriteChangesNothing) {
+  const int64_t later = kT0 + 10'000'000;
+  for (const char* write : {"SREM s absent", "HDEL s absent", "ZREM s absent", "LREM s 0 x",
+                            "SMOVE s t absent", "DEL absent s"}) {
+    Region a(kA), b(kB);
+    ASSERT_EQ(a.Run("SADD s old", kT0), Int(1));
+    ASSERT_EQ(a.Run("EXPIRE s 10", kT0), Int(1));
+    Sync(a, b);
+    ASSERT_EQ(b.Run("SMEMBERS s", later), Bulks({}));  // due: hidden in B, not yet deleted
+    b.RunArgv(Split(write), later);
+    ASSERT_FALSE(b.last_effect().empty()) << write;
+    ASSERT_EQ(b.store().Dump("s"), "(nil)") << write;
+    b.ShipTo(a);
+    EXPECT_EQ(a.store().Dump("s"), "(nil)") << write;
+  }
+}
+
+// A key whose members were all removed while a TTL entry of it survived (its last SREM
+// concurrent with the EXPIRE) holds nothing but that entry; re-created after the deadline,
+// it starts without a TTL, as a new key in Redis does, instead of being due at once.
+TEST(ExpiryCommandsTest, AKeyReCreatedAfterItsDeadlineHasNoTtl) {
+  Region a(kA), b(kB);
+  ASSERT_EQ(a.Run("SADD s m0", kT0), Int(1));
+  Sync(a, b);
+  ASSERT_EQ(b.Run("EXPIRE s 3", kT0), Int(1));
+  ASSERT_EQ(a.Run("SREM s m0", kT0), Int(1));
+  Sync(a, b);
+  const int64_t later = kT0 + 3'500'000;  // past B's deadline, before A's grace
+  EXPECT_EQ(a.Run("SADD s m4", later), Int(1));
+  EXPECT_EQ(a.Run("SMEMBERS s", later), Bulks({"m4"}));
+  EXPECT_EQ(a.Run("TTL s", later), Int(-1));
+  b.outbox().clear();  // B's own expiry delete, made while cut off, arrives after:
+  std::string effect;
+  ASSERT_TRUE(b.store().ExpireDue(later, &effect).ok());
+  ASSERT_TRUE(a.store().Merge(effect).ok());
+  a.ShipTo(b);
+  EXPECT_EQ(a.Run("SMEMBERS s", later), Bulks({"m4"}));
+  EXPECT_EQ(b.Run("SMEMBERS s", later), Bulks({"m4"}));
+}
+
 TEST(ExpiryCommandsTest, ExpireDueDeletesInTheWinningRegionOnly) {
   Region a(kA), b(kB);
   ASSERT_EQ(a.Run("SET k v", kT0), Stat("OK"));

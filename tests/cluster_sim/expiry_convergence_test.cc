@@ -7,11 +7,10 @@
 // link heals, the regions sync, and time moves 10 s past every TTL: every region must hold
 // the same data (DumpAll), answer the same TTL for every key, and no key may still carry a
 // TTL that is due. AASIM_SEED=n replays one seed; the seed is printed on failure.
-//
-// KNOWN BUG (open): seed 7749946 of the 200 diverges, with and without causal delivery:
-// after the final sync region C's set s0 lacks a member (m4) that A and B hold. Reproduce
-// with AASIM_SEED=7749946. The test checks that every other seed converges and that this
-// one still diverges, so the fix must also remove it from kKnownDivergent.
+// AASIM_SEEDS=n runs n seeds instead of 200 (a sweep outside CI). Found so far: a
+// lazy-expiry delete made by a write that changed nothing itself (SREM of a missing
+// member) stayed local, and a key re-created after its deadline inherited its due TTL
+// (seed 7749946; ExpiryCommandsTest has both as regression tests).
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -122,7 +121,9 @@ std::string RunOnce(uint64_t seed, int* commands_out) {
         sim.Partition({{alone}, rest});
       }
     }
-    sim.Execute(static_cast<int>(rng.Uniform(kRegions)), RandomCommand(rng));
+    // Drawn in this order (an argument list's order of evaluation is unspecified).
+    const Argv argv = RandomCommand(rng);
+    sim.Execute(static_cast<int>(rng.Uniform(kRegions)), argv);
     ++commands;
     sim.AdvanceBy(Ms(rng.Range(0, 400)));
   }
@@ -158,12 +159,12 @@ std::string RunOnce(uint64_t seed, int* commands_out) {
   return "";
 }
 
-constexpr uint64_t kKnownDivergent = 7749946;
-
 std::vector<uint64_t> Seeds() {
   if (const char* s = std::getenv("AASIM_SEED")) return {std::strtoull(s, nullptr, 10)};
+  uint64_t n = 200;
+  if (const char* s = std::getenv("AASIM_SEEDS")) n = std::strtoull(s, nullptr, 10);
   std::vector<uint64_t> seeds;
-  for (uint64_t i = 1; i <= 200; ++i) seeds.push_back(i * 104729);
+  for (uint64_t i = 1; i <= n; ++i) seeds.push_back(i * 104729);
   return seeds;
 }
 
@@ -171,10 +172,6 @@ TEST(ExpiryConvergenceTest, DueExpiriesRacingWritesConverge) {
   int runs = 0, commands = 0;
   for (uint64_t seed : Seeds()) {
     const std::string verdict = RunOnce(seed, &commands);
-    if (seed == kKnownDivergent) {
-      EXPECT_NE(verdict, "") << "the known divergence is fixed: remove it from kKnownDivergent";
-      continue;
-    }
     ASSERT_EQ(verdict, "") << "AASIM_SEED=" << seed;
     ++runs;
   }

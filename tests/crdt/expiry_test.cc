@@ -361,5 +361,27 @@ TEST(KeyspaceExpiryTest, DropHiddenDeletesADueKey) {
   EXPECT_FALSE(ks.Deadline("s"));
 }
 
+TEST(KeyspaceExpiryTest, DropHiddenClearsDueTtlEntriesOfAKeyWithNothingElse) {
+  Keyspace a(Rep(0)), b(Rep(1));
+  a.SAdd("s", "m", nullptr);
+  std::string error;
+  ASSERT_TRUE(b.MergeEncoded(a.Encode(), &error)) << error;
+  b.Expire("s", 5000, nullptr);  // concurrent with the SREM below: the TTL entry survives
+  a.SRem("s", "m", nullptr);
+  ASSERT_TRUE(a.MergeEncoded(b.Encode(), &error)) << error;
+  ASSERT_EQ(a.TypeOf("s"), Keyspace::Type::kNone);
+  a.HideDue(4999);
+  Keyspace early = a.NewDelta();
+  EXPECT_FALSE(a.DropHidden("s", &early));  // not due yet: a re-created key has that TTL
+  a.HideDue(6000);
+  Keyspace d = a.NewDelta();
+  EXPECT_TRUE(a.DropHidden("s", &d));
+  a.ShowAll();
+  a.SAdd("s", "new", nullptr);
+  EXPECT_FALSE(a.Deadline("s"));
+  ASSERT_TRUE(b.MergeEncoded(d.Encode(), &error)) << error;  // the clear replicates
+  EXPECT_FALSE(b.Deadline("s"));
+}
+
 }  // namespace
 }  // namespace crdt_test

@@ -748,14 +748,19 @@ constexpr bool EveryEngineRowHasItsHandler() {
 static_assert(EveryEngineRowHasItsHandler(),
               "kHandlers must list, in order, one handler for each kEngine row of kStoreCommands");
 
-// Deletes the hidden (due) keys among a write's key arguments (Keyspace::DropHidden).
-void DropHiddenKeys(Ctx& c, const CommandSpec& spec) {
-  if (spec.first_key <= 0 || spec.step <= 0) return;
+// Deletes the hidden (due) keys among a write's key arguments (Keyspace::DropHidden); true
+// if it wrote. The caller ORs that into the command's `wrote` after the handler ran, since
+// handlers set `wrote` from their own change only (SREM of a missing member: false), and
+// a lazy-expiry delete that is not recorded is applied here but never replicated.
+bool DropHiddenKeys(Ctx& c, const CommandSpec& spec) {
+  if (spec.first_key <= 0 || spec.step <= 0) return false;
   const int argc = static_cast<int>(c.argv.size());
   const int last = spec.last_key < 0 ? argc + spec.last_key : spec.last_key;
+  bool dropped = false;
   for (int i = spec.first_key; i <= last && i < argc; i += spec.step) {
-    c.wrote |= c.ks.DropHidden(c.argv[static_cast<size_t>(i)], c.delta);
+    dropped |= c.ks.DropHidden(c.argv[static_cast<size_t>(i)], c.delta);
   }
+  return dropped;
 }
 
 // Port of Redis 7.0 util.c stringmatchlen_impl (case-sensitive). A pattern byte past the
@@ -893,9 +898,9 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   if (delta != nullptr && delta->empty() && delta->is_delta() && delta->self() == ks.self()) {
     Ctx ctx{ks, argv, wall_clock_us, delta, regions_};
     ctx.stream_id_mode = stream_id_mode_;
-    if (lazy_expiry) DropHiddenKeys(ctx, *spec);
+    const bool dropped = lazy_expiry && DropHiddenKeys(ctx, *spec);
     Reply reply = run(ctx);
-    if (ctx.wrote) {
+    if (ctx.wrote || dropped) {
       if (wrote) *wrote = true;
     } else if (!delta->empty() || !delta->is_delta()) {
       *delta = ks.NewDelta();
@@ -906,9 +911,9 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   if (delta) scratch.emplace(ks.NewDelta());
   Ctx ctx{ks, argv, wall_clock_us, scratch ? &*scratch : nullptr, regions_};
   ctx.stream_id_mode = stream_id_mode_;
-  if (lazy_expiry) DropHiddenKeys(ctx, *spec);
+  const bool dropped = lazy_expiry && DropHiddenKeys(ctx, *spec);
   Reply reply = run(ctx);
-  if (ctx.wrote) {
+  if (ctx.wrote || dropped) {
     if (delta) delta->Merge(*scratch);
     if (wrote) *wrote = true;
   }

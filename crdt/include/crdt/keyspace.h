@@ -183,11 +183,12 @@ class Keyspace {
   void Expire(std::string_view key, int64_t deadline_ms, Keyspace* delta);
   void Persist(std::string_view key, Keyspace* delta);
   bool ClearExpiry(std::string_view key, Keyspace* delta);
-  // Lazy expiry before a write: if `key` is visible but hidden (HideDue), deletes it (as
-  // Del) so that the write starts from an absent key, as in Redis. True if it wrote.
+  // Lazy expiry before a write: if `key` is hidden (HideDue: its TTL is due), deletes it
+  // (as Del, or, when nothing of it is visible, by clearing its TTL entries) so that the
+  // write starts from an absent key without a TTL, as in Redis. True if it wrote.
   // A key left with nothing but TTL entries (a DEL concurrent with an EXPIRE) keeps them
-  // until the deadline, when ExpireDue clears them: a key re-created before then has that
-  // TTL.
+  // until the deadline, when ExpireDue clears them: a key re-created before the deadline
+  // has that TTL; one re-created after it starts afresh.
   bool DropHidden(std::string_view key, Keyspace* delta);
   // The expiry driver. Only the region whose entry won a key's TTL deletes the key when it
   // is due; any region deletes it once the deadline plus `grace_ms` has passed (the winner
