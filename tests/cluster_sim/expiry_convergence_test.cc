@@ -1,16 +1,15 @@
 // Expiries that come due during a run still converge. Random runs of three regions with
-// skewed clocks, lossy, duplicating, jittery links and partitions that come and go: string
-// and set keys written with TTLs of 0.1 to 3 s (SET EX/PX/KEEPTTL, EXPIRE with NX/XX/GT/LT,
-// PEXPIRE, PERSIST, GETEX, a Lua script that writes and sets a TTL in one effect), plain
-// writes, deletes and reads, with virtual time moving 0 to 400 ms between commands, so
-// expiries fall due while writes race them in other regions. After the last command every
-// link heals, the regions sync, and time moves 10 s past every TTL: every region must hold
-// the same data (DumpAll), answer the same TTL for every key, and no key may still carry a
-// TTL that is due. AASIM_SEED=n replays one seed; the seed is printed on failure.
-// AASIM_SEEDS=n runs n seeds instead of 200 (a sweep outside CI). Found so far: a
-// lazy-expiry delete made by a write that changed nothing itself (SREM of a missing
-// member) stayed local, and a key re-created after its deadline inherited its due TTL
-// (seed 7749946; ExpiryCommandsTest has both as regression tests).
+// skewed clocks, lossy, duplicating, jittery links and partitions that come and go: string,
+// set, hash, sorted-set and list keys written with TTLs of 0.1 to 3 s (SET EX/PX/KEEPTTL, EXPIRE
+// with NX/XX/GT/LT, PEXPIRE, PERSIST, GETEX, a Lua script that writes and sets a TTL in one
+// effect), plain writes, deletes and reads, with virtual time moving 0 to 400 ms between commands,
+// so expiries fall due while writes race them in other regions. After the last command every link
+// heals, the regions sync, and time moves 10 s past every TTL: every region must hold the same data
+// (DumpAll), answer the same TTL for every key, and no key may still carry a TTL that is due.
+// AASIM_SEED=n replays one seed; the seed is printed on failure. AASIM_SEEDS=n runs n seeds instead
+// of 200 (a sweep outside CI). Found so far: a lazy-expiry delete made by a write that changed
+// nothing itself (SREM of a missing member) stayed local, and a key re-created after its deadline
+// inherited its due TTL (seed 7749946; ExpiryCommandsTest has both as regression tests).
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -43,7 +42,7 @@ Argv RandomCommand(Rng& rng) {
   const std::string k = kStrings[rng.Uniform(4)];
   const std::string s = kSets[rng.Uniform(2)];
   const std::string v = "v" + Num(rng, 0, 9);
-  switch (rng.Uniform(16)) {
+  switch (rng.Uniform(20)) {
     case 0:
       return {"SET", k, v};
     case 1:
@@ -84,8 +83,20 @@ Argv RandomCommand(Rng& rng) {
               Num(rng, 100, 3000)};
     case 14:
       return {"APPEND", k, v};
-    default:
+    case 15:
       return {rng.OneIn(2) ? "PTTL" : "GET", k};
+    case 16:
+      return rng.OneIn(2) ? Argv{"HSET", "h0", "f" + Num(rng, 0, 3), v}
+                          : Argv{"HDEL", "h0", "f" + Num(rng, 0, 3)};
+    case 17:
+      return rng.OneIn(2) ? Argv{"ZADD", "z0", Num(rng, 0, 9), "m" + Num(rng, 0, 3)}
+                          : Argv{"ZREM", "z0", "m" + Num(rng, 0, 3)};
+    case 18:
+      return rng.OneIn(2) ? Argv{"RPUSH", "l0", v} : Argv{"LPOP", "l0"};
+    default: {
+      const char* const others[] = {"h0", "z0", "l0"};
+      return {"PEXPIRE", others[rng.Uniform(3)], Num(rng, 100, 3000)};
+    }
   }
 }
 
@@ -142,6 +153,7 @@ std::string RunOnce(uint64_t seed, int* commands_out) {
   }
   std::vector<std::string> keys(std::begin(kStrings), std::end(kStrings));
   keys.insert(keys.end(), std::begin(kSets), std::end(kSets));
+  keys.insert(keys.end(), {"h0", "z0", "l0"});
   for (const std::string& key : keys) {
     const Reply ttl = sim.Execute(0, {"PTTL", key});
     if (ttl.type != Reply::Type::kInteger || ttl.integer >= 0) {
