@@ -1389,5 +1389,20 @@ TEST(RunScenarioTest, LongStepValuesAreAbbreviatedAndFollowChanges) {
   EXPECT_EQ(r.steps[5].values[0], "v");
 }
 
+// A step's value columns follow the key the command names, wherever it names it; a command
+// that names none keeps the previous step's key.
+TEST(RunScenarioTest, StepsFollowTheKeyTheCommandNames) {
+  Scenario s = MustParse(
+      "name: t\nregions: [A]\nsteps:\n  - A: SET k v\n  - A: KEYS *\n  - A: DBSIZE\n"
+      "  - A: OBJECT ENCODING k\n  - A: ZADD z 1 m\n  - A: ZUNION 1 z\n  - A: SCAN 0\n"
+      "  - A: XADD s * f v\n  - A: XREAD COUNT 1 STREAMS s 0\n  - A: SINTERCARD 1 t\n"
+      "  - A: EVAL \"return 1\" 1 e\n  - A: TIME\n");
+  const RunReport r = RunScenario(s, RunOptions());
+  std::vector<std::string> keys;
+  for (const StepReport& step : r.steps) keys.push_back(step.key);
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"k", "k", "k", "k", "z", "z", "z", "s", "s", "t", "e", "e"}));
+}
+
 }  // namespace
 }  // namespace cluster_sim

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cluster_sim/bc_policy.h"
+#include "cluster_sim/command_table.h"
 #include "cluster_sim/network.h"
 #include "cluster_sim/rng.h"
 #include "cluster_sim/scripting.h"
@@ -26,6 +27,27 @@ namespace {
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
+}
+
+// The key a command step's value columns follow: the command's first key (the command
+// table's key range; for a movable-keys form the first after its count or STREAMS; for
+// OBJECT the one after the subcommand), or nullopt for a command that names none (KEYS,
+// SCAN, DBSIZE, TIME, ...), whose step shows the previous step's key. A command the table
+// does not know shows its first argument.
+std::optional<std::string> StepKey(const std::vector<std::string>& argv) {
+  const CommandSpec* spec = FindStoreCommand(AsciiLower(argv[0]));
+  if (spec == nullptr) return argv.size() > 1 ? std::optional(argv[1]) : std::nullopt;
+  size_t at = static_cast<size_t>(spec->first_key);
+  if (at == 0 && spec->HasFlag("movablekeys")) {
+    at = 2;  // COUNT key ...
+    for (size_t i = 1; i + 1 < argv.size(); ++i) {
+      if (IEquals(argv[i], "streams")) at = i + 1;
+    }
+  } else if (at == 0 && spec->name == "object") {
+    at = 2;
+  }
+  if (at == 0 || at >= argv.size()) return std::nullopt;
+  return argv[at];
 }
 
 bool ReplyIsUnordered(const std::vector<std::string>& argv) {
@@ -424,7 +446,7 @@ void StepInterpreter::Impl::Command(const Step& step) {
   const int r = sim.RegionIndex(step.region);
   sr.reply = sim.Execute(r, step.argv);
   if (!Scripts::Handles(step.argv[0])) {
-    if (step.argv.size() > 1) key = step.argv[1];
+    if (std::optional<std::string> k = StepKey(step.argv)) key = std::move(*k);
   } else if (step.argv.size() > 3 && step.argv[2] != "0" && !IEquals(step.argv[0], "script")) {
     key = step.argv[3];  // EVAL*: the script's first key (SCRIPT names none)
   }

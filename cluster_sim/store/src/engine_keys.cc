@@ -267,6 +267,7 @@ Reply Object(Ctx& c) {
     return Reply::Bulk(ints ? "intset" : "hashtable");
   }
   if (t == Type::kList) return Reply::Bulk("quicklist");  // Redis 7.0: every list
+  if (t == Type::kStream) return Reply::Bulk("stream");
   if (t == Type::kHll) return Reply::Bulk("raw");
   const crdt::KeyValue* kv = c.ks.Find(key);
   if (t == Type::kZset) {
