@@ -59,6 +59,8 @@ TEST(ReplicatedStreamsTest, ConcurrentAppendsGetDistinctIdsAndMerge) {
   EXPECT_NE(all.find("1589929244828-2"), std::string::npos);
   EXPECT_EQ(a.Run("XLEN messages"), "3");
   EXPECT_EQ(a.Run("TYPE messages"), "stream");
+  EXPECT_EQ(b.Run("OBJECT ENCODING messages"), "stream");  // a key like any other
+  EXPECT_EQ(b.Run("EXISTS messages"), "1");
   EXPECT_EQ(a.store->DumpAll(), b.store->DumpAll());
 }
 
