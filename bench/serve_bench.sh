@@ -11,11 +11,11 @@
 # (3)). Region A's full and partial syncs (INFO activeactive) are printed before and after:
 # the backlog must hold, so no full sync.
 #
-# Usage: bench/serve_bench.sh [AASIM_BINARY] (default build/cli/aasim); N=... ROUNDS=...
+# Usage: bench/serve_bench.sh [AASIM_BINARY] (default build/release/cli/aasim); N=... ROUNDS=...
 # TESTS="set incr sadd evalsha" (the default) picks the rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-AASIM=${1:-build/cli/aasim}
+AASIM=${1:-build/release/cli/aasim}
 N=${N:-1000000}
 ROUNDS=${ROUNDS:-3}
 work=$(mktemp -d)

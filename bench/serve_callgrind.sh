@@ -5,13 +5,13 @@
 # drives region A (or the redis-server), then SIGINT; the same with `-n 1` is subtracted, and
 # the difference divided by N - 1.
 #
-# Usage: bench/serve_callgrind.sh [AASIM_BINARY] (default build/cli/aasim)
+# Usage: bench/serve_callgrind.sh [AASIM_BINARY] (default build/release/cli/aasim)
 #   TARGETS="one two redis" (the default: a one-region `aasim serve`, region A of a
 #   two-region one on a 10ms link, a plain redis-server), TESTS="set incr sadd", N=40000.
 #   KEEP=DIR keeps the callgrind files of the N runs there (callgrind_annotate them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-AASIM=${1:-build/cli/aasim}
+AASIM=${1:-build/release/cli/aasim}
 N=${N:-40000}
 work=$(mktemp -d)
 pid=

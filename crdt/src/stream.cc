@@ -107,16 +107,39 @@ V RemovedItem() {
   return v;
 }
 
+// Live-item counts: the entries and markers of a store are counted as they change (a
+// recount per XADD made appending to a stream of n entries cost O(n)). A null count is
+// not kept (the maps of a group).
+void CountLive(size_t* live, bool was_live, bool is_live) {
+  if (live == nullptr || was_live == is_live) return;
+  if (is_live) {
+    ++*live;
+  } else {
+    --*live;
+  }
+}
+
+// Sets (*m)[k] = v, keeping *live, the number of m's items that are not removed.
+template <typename K, typename V, typename C>
+void PutItem(std::map<K, V, C>* m, const K& k, V v, size_t* live) {
+  auto [it, fresh] = m->try_emplace(k);
+  CountLive(live, !fresh && !it->second.removed, !v.removed);
+  it->second = std::move(v);
+}
+
 // The join of two dot maps whose items are immutable per dot (Almeida et al. 2018, the
 // DotFun join), with a delta's removed items: an item survives if both sides hold it, or
 // if one holds it and the other has not observed its dot. keep_empty keeps removed items.
+// O(|other|) for a complete (delta) other, O(|mine| + |other|) otherwise.
 template <typename K, typename V, typename C>
 void JoinDots(std::map<K, V, C>* mine, const std::map<K, V, C>& other, const CausalContext& my_cc,
-              const CausalContext& other_cc, bool other_complete, bool keep_empty) {
+              const CausalContext& other_cc, bool other_complete, bool keep_empty,
+              size_t* live = nullptr) {
   for (const auto& [k, ov] : other) {
     auto it = mine->find(k);
     if (ov.removed) {
       if (it != mine->end()) {
+        CountLive(live, !it->second.removed, false);
         if (keep_empty) {
           it->second = RemovedItem<V>();
         } else {
@@ -127,12 +150,16 @@ void JoinDots(std::map<K, V, C>* mine, const std::map<K, V, C>& other, const Cau
       }
       continue;
     }
-    if (it == mine->end() && !my_cc.Contains(DotOf(k))) mine->emplace(k, ov);
+    if (it == mine->end() && !my_cc.Contains(DotOf(k))) {
+      mine->emplace(k, ov);
+      CountLive(live, false, true);
+    }
   }
   if (other_complete) return;
   for (auto it = mine->begin(); it != mine->end();) {
     if (!it->second.removed && other.find(it->first) == other.end() &&
         other_cc.Contains(DotOf(it->first))) {
+      CountLive(live, true, false);
       if (keep_empty) {
         it->second = RemovedItem<V>();
       } else {
@@ -144,15 +171,18 @@ void JoinDots(std::map<K, V, C>* mine, const std::map<K, V, C>& other, const Cau
   }
 }
 
-// Removes every live item of `m` (all observed), recording them into *delta / *delta_cc.
+// Removes every live item of `m` (all observed), recording them into *delta / *delta_cc;
+// *live (m's count) becomes 0, *delta_live follows *delta.
 template <typename K, typename V, typename C>
-void RemoveAll(std::map<K, V, C>* m, std::map<K, V, C>* delta, CausalContext* delta_cc) {
+void RemoveAll(std::map<K, V, C>* m, size_t* live, std::map<K, V, C>* delta, size_t* delta_live,
+               CausalContext* delta_cc) {
   for (const auto& [k, v] : *m) {
     if (v.removed) continue;
-    if (delta) (*delta)[k] = RemovedItem<V>();
+    if (delta) PutItem(delta, k, RemovedItem<V>(), delta_live);
     if (delta_cc) delta_cc->Add(DotOf(k));
   }
   m->clear();
+  *live = 0;
 }
 
 void PutId(Encoder* enc, const StreamId& id) {
@@ -265,20 +295,21 @@ StreamStore::Positions StreamStore::GroupFrontier(std::string_view name) const {
 
 void StreamStore::Add(StreamId id, Fields fields, ReplicaId r, CausalContext* cc,
                       StreamStore* delta, CausalContext* delta_cc) {
-  RemoveAll(&markers_, delta ? &delta->markers_ : nullptr, delta_cc);
+  RemoveAll(&markers_, &live_markers_, delta ? &delta->markers_ : nullptr,
+            delta ? &delta->live_markers_ : nullptr, delta_cc);
   // Two events: the entry and the marker. They must not share a dot: a later XADD that
   // replaces the marker puts its dot in its delta's context, which would also remove the
   // entry from a region that had not received it yet.
   const Dot d = cc->Next(r);
   const Dot m = cc->Next(r);
   if (delta) {
-    delta->entries_[{id, d}] = EntryItem{false, fields};
-    delta->markers_[m] = Marker{false, id};
+    PutItem(&delta->entries_, Key{id, d}, EntryItem{false, fields}, &delta->live_entries_);
+    PutItem(&delta->markers_, m, Marker{false, id}, &delta->live_markers_);
     delta_cc->Add(d);
     delta_cc->Add(m);
   }
-  entries_[{id, d}] = EntryItem{false, std::move(fields)};
-  markers_[m] = Marker{false, id};
+  PutItem(&entries_, Key{id, d}, EntryItem{false, std::move(fields)}, &live_entries_);
+  PutItem(&markers_, m, Marker{false, id}, &live_markers_);
   Normalize(false);
   if (delta) delta->Normalize(true);
 }
@@ -286,11 +317,12 @@ void StreamStore::Add(StreamId id, Fields fields, ReplicaId r, CausalContext* cc
 void StreamStore::MakeExist(ReplicaId r, CausalContext* cc, StreamStore* delta,
                             CausalContext* delta_cc) {
   const StreamId top = LastId();
-  RemoveAll(&markers_, delta ? &delta->markers_ : nullptr, delta_cc);
+  RemoveAll(&markers_, &live_markers_, delta ? &delta->markers_ : nullptr,
+            delta ? &delta->live_markers_ : nullptr, delta_cc);
   const Dot d = cc->Next(r);
-  markers_[d] = Marker{false, top};
+  PutItem(&markers_, d, Marker{false, top}, &live_markers_);
   if (delta) {
-    delta->markers_[d] = Marker{false, top};
+    PutItem(&delta->markers_, d, Marker{false, top}, &delta->live_markers_);
     delta_cc->Add(d);
     delta->Normalize(true);
   }
@@ -302,8 +334,9 @@ void StreamStore::Remove(const Key& key, StreamStore* delta, CausalContext* delt
   auto it = entries_.find(k);
   if (it == entries_.end() || it->second.removed) return;
   entries_.erase(it);
+  --live_entries_;
   if (delta) {
-    delta->entries_[k] = RemovedItem<EntryItem>();
+    PutItem(&delta->entries_, k, RemovedItem<EntryItem>(), &delta->live_entries_);
     delta_cc->Add(k.second);
     delta->Normalize(true);
   }
@@ -324,8 +357,10 @@ void StreamStore::RemoveGroupItems(Group* g, Group* delta) {
 
 void StreamStore::Clear(ReplicaId r, CausalContext* cc, StreamStore* delta,
                         CausalContext* delta_cc) {
-  RemoveAll(&entries_, delta ? &delta->entries_ : nullptr, delta_cc);
-  RemoveAll(&markers_, delta ? &delta->markers_ : nullptr, delta_cc);
+  RemoveAll(&entries_, &live_entries_, delta ? &delta->entries_ : nullptr,
+            delta ? &delta->live_entries_ : nullptr, delta_cc);
+  RemoveAll(&markers_, &live_markers_, delta ? &delta->markers_ : nullptr,
+            delta ? &delta->live_markers_ : nullptr, delta_cc);
   for (auto& [name, g] : groups_) {
     if (delta_cc) {
       for (const auto& [d, a] : g.adds) delta_cc->Add(d);
@@ -414,11 +449,14 @@ const StreamStore::RegionalGroup* StreamStore::FindRegional(std::string_view nam
   return it == regional_.end() ? nullptr : &it->second;
 }
 
-void StreamStore::Normalize(bool keep_empty) {
+void StreamStore::Recount() {
   live_entries_ = 0;
   for (const auto& [k, e] : entries_) live_entries_ += e.removed ? 0 : 1;
   live_markers_ = 0;
   for (const auto& [d, m] : markers_) live_markers_ += m.removed ? 0 : 1;
+}
+
+void StreamStore::Normalize(bool keep_empty) {
   for (auto it = groups_.begin(); it != groups_.end();) {
     Group& g = it->second;
     std::erase_if(g.adds,
@@ -441,8 +479,8 @@ void StreamStore::Normalize(bool keep_empty) {
 void StreamStore::Join(const StreamStore& other, const CausalContext& my_cc,
                        const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   if (this == &other) return;
-  JoinDots(&entries_, other.entries_, my_cc, other_cc, other_complete, keep_empty);
-  JoinDots(&markers_, other.markers_, my_cc, other_cc, other_complete, keep_empty);
+  JoinDots(&entries_, other.entries_, my_cc, other_cc, other_complete, keep_empty, &live_entries_);
+  JoinDots(&markers_, other.markers_, my_cc, other_cc, other_complete, keep_empty, &live_markers_);
   deleted_.Join(other.deleted_);
   for (const auto& [name, og] : other.groups_) {
     Group& g = groups_[name];
@@ -617,6 +655,7 @@ bool StreamStore::Decode(Decoder* dec) {
     }
     groups_.emplace_hint(groups_.end(), std::string(name), std::move(g));
   }
+  Recount();
   Normalize(true);
   return true;
 }

@@ -240,8 +240,10 @@ class StreamStore {
   }
   const Group* LiveGroup(std::string_view name) const;
   // Drops the creations and records that lost, the groups left with no metadata (unless
-  // keep_empty) and the regional state of groups no longer visible; recounts.
+  // keep_empty) and the regional state of groups no longer visible. O(groups): the live
+  // counts below are kept by every change of entries_ and markers_, not recounted.
   void Normalize(bool keep_empty);
+  void Recount();  // live_entries_ and live_markers_ from scratch (after Decode)
   // Moves every observed creation and record of `g` into *delta as removed, and drops them.
   static void RemoveGroupItems(Group* g, Group* delta);
 
