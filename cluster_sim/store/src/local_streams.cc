@@ -338,7 +338,7 @@ Reply LocalStreams::XReadGroup(Call& c) {
     out.push_back(Reply::Array({Reply::Bulk(key), Reply::Array(std::move(items))}));
   }
   // Nothing at all: a nil reply (BLOCK would wait in Redis; the simulator cannot).
-  if (out.empty()) return Reply::Nil();
+  if (out.empty()) return Reply::NilArray();
   return Reply::Array(std::move(out));
 }
 
