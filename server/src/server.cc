@@ -935,12 +935,14 @@ void Connection::Unblock() {
 }
 
 void Connection::FinishBlock(const Reply& reply) {
+  // The blocked command, whose RESP3 shape the reply takes (BZPOPMIN's is not XREAD's).
+  std::vector<std::string> argv = block_ ? std::move(block_->argv) : std::vector<std::string>{};
   Unblock();
   parked_ = false;
   if (reply.is_nil()) {
     WriteNullArray();
   } else {
-    Write(reply, {"XREADGROUP"});
+    Write(reply, argv);
   }
   Process();  // runs what was pipelined behind the blocked command
 }
