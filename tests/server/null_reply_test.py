@@ -39,6 +39,7 @@ COMMANDS = [
     ("XRANGE", "st", "-", "+", "COUNT", "0"),
     ("XGROUP", "CREATE", "st", "g", "$"),
     ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "st", ">"),
+    ("XPENDING", "st", "g"),  # no consumers: a null array
     ("WATCH", "w"),
     ("SET", "w", "1"),
     ("MULTI",),

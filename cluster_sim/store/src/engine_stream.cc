@@ -506,7 +506,7 @@ Reply XReadGroup(Ctx& c) {
         const StreamStore::Fields* fields = s->Find(it->first);
         items.push_back(
             fields ? EntryReply(it->first, *fields)
-                   : Reply::Array({Reply::Bulk(it->first.first.ToString()), Reply::Nil()}));
+                   : Reply::Array({Reply::Bulk(it->first.first.ToString()), Reply::NilArray()}));
         if (a.count > 0 && static_cast<int64_t>(items.size()) == a.count) break;
       }
     }

@@ -330,7 +330,7 @@ Reply LocalStreams::XReadGroup(Call& c) {
         if (it->second.consumer != consumer) continue;
         auto e = s.entries.find(it->first);
         items.push_back(e == s.entries.end()
-                            ? Reply::Array({Reply::Bulk(it->first.ToString()), Reply::Nil()})
+                            ? Reply::Array({Reply::Bulk(it->first.ToString()), Reply::NilArray()})
                             : EntryReply(it->first, e->second));
         if (count > 0 && static_cast<int64_t>(items.size()) == count) break;
       }
