@@ -75,10 +75,21 @@ nlohmann::ordered_json ReplyJson(const Reply& r) {
     case Reply::Type::kNilArray:
       j = {{"type", "nil"}, {"value", nullptr}};
       break;
-    case Reply::Type::kArray: {
+    case Reply::Type::kDouble:
+      j = {{"type", "double"}, {"value", r.str}};
+      break;
+    case Reply::Type::kBool:
+      j = {{"type", "boolean"}, {"value", r.integer != 0}};
+      break;
+    case Reply::Type::kArray:
+    case Reply::Type::kMap:
+    case Reply::Type::kSet: {
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
       for (const Reply& e : r.elements) arr.push_back(ReplyJson(e));
-      j = {{"type", "array"}, {"value", arr}};
+      const char* type = r.type == Reply::Type::kMap   ? "map"
+                         : r.type == Reply::Type::kSet ? "set"
+                                                       : "array";
+      j = {{"type", type}, {"value", arr}};
       break;
     }
   }

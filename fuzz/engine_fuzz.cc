@@ -52,7 +52,14 @@ void CheckReply(const Reply& r, bool script, const std::string& cmd) {
       break;
     }
     case Reply::Type::kArray:
+    case Reply::Type::kMap:
+    case Reply::Type::kSet:
+      FUZZ_CHECK(script || r.type == Reply::Type::kArray, cmd + ": a RESP3 value from a command");
       for (const auto& e : r.elements) CheckReply(e, script, cmd);
+      break;
+    case Reply::Type::kDouble:
+    case Reply::Type::kBool:
+      FUZZ_CHECK(script, cmd + ": a RESP3 value from a command");
       break;
     case Reply::Type::kInteger:
     case Reply::Type::kBulk:

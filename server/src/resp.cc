@@ -249,7 +249,15 @@ void WriteReply(const cluster_sim::Reply& reply, std::string* out) {
     case T::kNilArray:
       out->append("*-1\r\n");
       return;
+    case T::kDouble:  // as Redis's addReplyDouble to a RESP2 client
+      WriteBulk(reply.str, out);
+      return;
+    case T::kBool:
+      WriteInteger(reply.integer, out);
+      return;
     case T::kArray:
+    case T::kMap:
+    case T::kSet:
       WriteArrayHeader(reply.elements.size(), out);
       for (const auto& e : reply.elements) WriteReply(e, out);
       return;
@@ -258,14 +266,7 @@ void WriteReply(const cluster_sim::Reply& reply, std::string* out) {
 
 namespace {
 
-bool HasArg(const std::vector<std::string>& argv, size_t from, std::string_view word) {
-  for (size_t i = from; i < argv.size(); ++i) {
-    if (cluster_sim::IEquals(argv[i], word)) return true;
-  }
-  return false;
-}
-
-// A bulk number as a RESP3 double: Redis writes inf, -inf and nan in lowercase.
+// A RESP3 double: Redis writes inf, -inf and nan in lowercase.
 void WriteDouble(std::string_view text, std::string* out) {
   std::string lower = cluster_sim::AsciiLower(text);
   out->push_back(',');
@@ -279,103 +280,40 @@ void WriteDouble(std::string_view text, std::string* out) {
   out->append("\r\n");
 }
 
-void WriteElement3(const cluster_sim::Reply& e, bool as_double, std::string* out) {
-  if (as_double && e.type == cluster_sim::Reply::Type::kBulk) return WriteDouble(e.str, out);
-  WriteReply3(e, Resp3Shape::kPlain, out);
+void WriteAggregate(char kind, const cluster_sim::Resp3Value& v, size_t n, std::string* out);
+
+void WriteValue3(const cluster_sim::Resp3Value& v, std::string* out) {
+  using K = cluster_sim::Resp3Value::Kind;
+  switch (v.kind) {
+    case K::kNull:
+      out->append("_\r\n");
+      return;
+    case K::kPlain:
+      return WriteReply(*v.plain, out);
+    case K::kDouble:
+      return WriteDouble(v.text, out);
+    case K::kBool:
+      out->append(v.plain->integer != 0 ? "#t\r\n" : "#f\r\n");
+      return;
+    case K::kArray:
+      return WriteAggregate('*', v, v.items.size(), out);
+    case K::kMap:
+      return WriteAggregate('%', v, v.items.size() / 2, out);
+    case K::kSet:
+      return WriteAggregate('~', v, v.items.size(), out);
+  }
+}
+
+void WriteAggregate(char kind, const cluster_sim::Resp3Value& v, size_t n, std::string* out) {
+  out->push_back(kind);
+  out->append(std::to_string(n)).append("\r\n");
+  for (const auto& x : v.items) WriteValue3(x, out);
 }
 
 }  // namespace
 
-Resp3Shape Resp3ShapeOf(const std::vector<std::string>& argv) {
-  if (argv.empty()) return Resp3Shape::kPlain;
-  std::string cmd = cluster_sim::AsciiLower(argv[0]);
-  const size_t n = argv.size();
-  if (cmd == "hgetall" || (cmd == "config" && n > 1 && cluster_sim::IEquals(argv[1], "get"))) {
-    return Resp3Shape::kMap;
-  }
-  if (cmd == "smembers" || cmd == "sinter" || cmd == "sunion" || cmd == "sdiff" ||
-      (cmd == "spop" && n == 3)) {
-    return Resp3Shape::kSet;
-  }
-  if (cmd == "zscore" || cmd == "zincrby" || (cmd == "zadd" && HasArg(argv, 2, "incr"))) {
-    return Resp3Shape::kDouble;
-  }
-  if (cmd == "zmscore") return Resp3Shape::kDoubles;
-  if (cmd == "zpopmin" || cmd == "zpopmax") {
-    return n == 2 ? Resp3Shape::kMemberScore : Resp3Shape::kScorePairs;
-  }
-  if ((cmd == "zrange" || cmd == "zrangebyscore" || cmd == "zrevrange" ||
-       cmd == "zrevrangebyscore" || cmd == "zrandmember" || cmd == "zunion" || cmd == "zinter" ||
-       cmd == "zdiff") &&
-      HasArg(argv, 2, "withscores")) {
-    return Resp3Shape::kScorePairs;
-  }
-  if (cmd == "hrandfield" && HasArg(argv, 3, "withvalues")) return Resp3Shape::kPairs;
-  if (cmd == "xread" || cmd == "xreadgroup") return Resp3Shape::kPairsToMap;
-  if (cmd == "geopos") return Resp3Shape::kPositions;
-  return Resp3Shape::kPlain;
-}
-
 void WriteReply3(const cluster_sim::Reply& reply, Resp3Shape shape, std::string* out) {
-  using T = cluster_sim::Reply::Type;
-  if (reply.is_nil()) {
-    out->append("_\r\n");
-    return;
-  }
-  if (reply.type == T::kBulk && shape == Resp3Shape::kDouble) return WriteDouble(reply.str, out);
-  if (reply.type != T::kArray) return WriteReply(reply, out);
-  const auto& e = reply.elements;
-  switch (shape) {
-    case Resp3Shape::kMap:
-      if (e.size() % 2 != 0) break;
-      out->append("%").append(std::to_string(e.size() / 2)).append("\r\n");
-      for (const auto& x : e) WriteReply3(x, Resp3Shape::kPlain, out);
-      return;
-    case Resp3Shape::kSet:
-      out->append("~").append(std::to_string(e.size())).append("\r\n");
-      for (const auto& x : e) WriteReply3(x, Resp3Shape::kPlain, out);
-      return;
-    case Resp3Shape::kDoubles:
-      WriteArrayHeader(e.size(), out);
-      for (const auto& x : e) WriteElement3(x, /*as_double=*/true, out);
-      return;
-    case Resp3Shape::kScorePairs:
-    case Resp3Shape::kPairs:
-      if (e.size() % 2 != 0) break;
-      WriteArrayHeader(e.size() / 2, out);
-      for (size_t i = 0; i < e.size(); i += 2) {
-        WriteArrayHeader(2, out);
-        WriteReply3(e[i], Resp3Shape::kPlain, out);
-        WriteElement3(e[i + 1], shape == Resp3Shape::kScorePairs, out);
-      }
-      return;
-    case Resp3Shape::kMemberScore:
-      if (e.size() != 2) break;
-      WriteArrayHeader(2, out);
-      WriteReply3(e[0], Resp3Shape::kPlain, out);
-      WriteElement3(e[1], /*as_double=*/true, out);
-      return;
-    case Resp3Shape::kPairsToMap: {
-      bool pairs = true;
-      for (const auto& x : e) pairs &= x.type == T::kArray && x.elements.size() == 2;
-      if (!pairs) break;
-      out->append("%").append(std::to_string(e.size())).append("\r\n");
-      for (const auto& x : e) {
-        WriteReply3(x.elements[0], Resp3Shape::kPlain, out);
-        WriteReply3(x.elements[1], Resp3Shape::kPlain, out);
-      }
-      return;
-    }
-    case Resp3Shape::kPositions:
-      WriteArrayHeader(e.size(), out);
-      for (const auto& x : e) WriteReply3(x, Resp3Shape::kDoubles, out);
-      return;
-    case Resp3Shape::kPlain:
-    case Resp3Shape::kDouble:
-      break;
-  }
-  WriteArrayHeader(e.size(), out);
-  for (const auto& x : e) WriteReply3(x, Resp3Shape::kPlain, out);
+  WriteValue3(cluster_sim::TypeResp3(reply, shape), out);
 }
 
 void WritePush(const std::vector<cluster_sim::Reply>& items, std::string* out) {

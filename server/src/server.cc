@@ -465,13 +465,6 @@ void Connection::RunInSession(Op op, const std::vector<std::string>& argv) {
       queued_.push_back(argv);
     }
   }
-  if ((op == Op::kExec || IEquals(argv[0], "XREADGROUP") || IEquals(argv[0], "XREAD") ||
-       IEquals(argv[0], "ZMPOP") || IEquals(argv[0], "LMPOP")) &&
-      r.is_nil()) {
-    // EXEC aborted by WATCH, XREAD(GROUP), ZMPOP or LMPOP with nothing: Redis's null array.
-    queued_.clear();
-    return WriteNullArray();
-  }
   if (resp3_ && op == Op::kExec && r.type == Reply::Type::kArray &&
       r.elements.size() == queued_.size()) {
     WriteArrayHeader(r.elements.size(), &out_);
@@ -892,7 +885,7 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
     uint64_t gen = ++block_gen_;
     block_timer_->async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
       if (ec || gen != self->block_gen_ || !self->block_ || self->closed_) return;
-      self->FinishBlock(Reply::Nil());  // timed out: a null array
+      self->FinishBlock(Reply::NilArray());  // timed out
     });
   }
   PollBlockedKeys(block_gen_, std::move(versions));
@@ -942,12 +935,14 @@ void Connection::Unblock() {
 }
 
 void Connection::FinishBlock(const Reply& reply) {
+  // The blocked command, whose RESP3 shape the reply takes (BZPOPMIN's is not XREAD's).
+  std::vector<std::string> argv = block_ ? std::move(block_->argv) : std::vector<std::string>{};
   Unblock();
   parked_ = false;
   if (reply.is_nil()) {
     WriteNullArray();
   } else {
-    Write(reply, {"XREADGROUP"});
+    Write(reply, argv);
   }
   Process();  // runs what was pipelined behind the blocked command
 }

@@ -136,7 +136,7 @@ TEST_F(RedisStreamsTest, GroupsReadAckPendingAndBlockAnswerAtOnce) {
           {2000, {"TYPE", "q"}},
           {2000, {"TYPE", "nothing"}},
       });
-  EXPECT_EQ(r[11], Reply::Nil());
+  EXPECT_EQ(r[11], Reply::NilArray());
 }
 
 TEST_F(RedisStreamsTest, StreamCommandsRunInsideABatchInOrder) {

@@ -72,6 +72,35 @@ TEST_F(ScriptingTest, LuaToRedisConversions) {
   EXPECT_EQ(Eval("return redis.error_reply('MY err')"), Reply::Error("MY err"));  // code MY
 }
 
+// redis.setresp(3): redis.call's replies as Redis 7 gives a RESP3 client, in Redis's Lua
+// forms; RESP3 values returned keep their kinds (the endpoint writes them per protocol).
+TEST_F(ScriptingTest, SetRespThree) {
+  Run({"HSET", "h", "f", "v"});
+  Run({"SADD", "s", "a"});
+  Run({"ZADD", "z", "1.5", "m"});
+  EXPECT_EQ(Eval("redis.setresp(3) return redis.call('GET', 'nokey') == nil"), Reply::Bool(true));
+  EXPECT_EQ(Eval("redis.setresp(3) return redis.call('HGETALL', 'h').map.f"), Reply::Bulk("v"));
+  EXPECT_EQ(Eval("redis.setresp(3) return redis.call('SMEMBERS', 's')"),
+            Reply::Set({Reply::Bulk("a")}));
+  EXPECT_EQ(Eval("redis.setresp(3) return redis.call('ZSCORE', 'z', 'm')"), Reply::Double("1.5"));
+  EXPECT_EQ(Eval("redis.setresp(3) return redis.call('ZRANGE', 'z', 0, -1, 'WITHSCORES')"),
+            Reply::Array({Reply::Array({Reply::Bulk("m"), Reply::Double("1.5")})}));
+  EXPECT_EQ(Eval("redis.setresp(2) return redis.call('HGETALL', 'h')"),
+            Reply::BulkArray({"f", "v"}));
+  // Every run starts in RESP2.
+  EXPECT_EQ(Eval("redis.setresp(3) return 1"), Reply::Integer(1));
+  EXPECT_EQ(Eval("return redis.call('GET', 'nokey')"), Reply::Nil());
+  EXPECT_EQ(Eval("redis.setresp(3) return false"), Reply::Bool(false));
+  EXPECT_EQ(Eval("return {map={a=1}}"), Reply::Map({Reply::Bulk("a"), Reply::Integer(1)}));
+  EXPECT_EQ(Eval("return {double=0.1}"), Reply::Double("0.10000000000000001"));
+  EXPECT_EQ(Eval("return {double=-1/0}"), Reply::Double("-inf"));
+  EXPECT_EQ(Eval("return {big_number='12'}"), Reply::Bulk("12"));
+  EXPECT_EQ(Eval("redis.setresp(4)"),
+            Reply::Error("ERR RESP version must be 2 or 3." + Suffix("redis.setresp(4)")));
+  EXPECT_EQ(Eval("redis.setresp()"),
+            Reply::Error("ERR redis.setresp() requires one argument." + Suffix("redis.setresp()")));
+}
+
 TEST_F(ScriptingTest, RedisToLuaConversions) {
   Run({"SET", "s", "v"});
   Run({"SADD", "set", "b", "a"});

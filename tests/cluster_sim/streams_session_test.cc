@@ -188,7 +188,7 @@ TEST_F(LendingStoreTest, ConsumerGroupDeliveryPendingAndAck) {
   EXPECT_EQ(Run("XREADGROUP GROUP g c2 COUNT 5 BLOCK 100 STREAMS s >", 6'000),
             Arr({Arr({Bulk("s"), Arr({Arr({Bulk("2-0"), Bulks({"f", "2"})})})})}));
   // Nothing new: a nil reply (BLOCK cannot wait in the simulator).
-  EXPECT_EQ(Run("XREADGROUP GROUP g c1 BLOCK 0 STREAMS s >"), Nil());
+  EXPECT_EQ(Run("XREADGROUP GROUP g c1 BLOCK 0 STREAMS s >"), Reply::NilArray());
   // History: each consumer sees only its own pending entries; the stream is listed even
   // when it has none.
   EXPECT_EQ(Run("XREADGROUP GROUP g c1 STREAMS s 0"),
@@ -219,7 +219,7 @@ TEST_F(LendingStoreTest, ConsumerGroupDeliveryPendingAndAck) {
   EXPECT_EQ(Run("XACK s nog 2-0"), Int(0));
   EXPECT_EQ(Run("XACK s g bad"), Err("ERR Invalid stream ID specified as stream command argument"));
   EXPECT_EQ(Run("XACK s g 2-0"), Int(1));
-  EXPECT_EQ(Run("XPENDING s g"), Arr({Int(0), Nil(), Nil(), Nil()}));
+  EXPECT_EQ(Run("XPENDING s g"), Arr({Int(0), Nil(), Nil(), Reply::NilArray()}));
   EXPECT_EQ(Run("XPENDING s nog"), Err("NOGROUP No such key 's' or consumer group 'nog'"));
 }
 
@@ -410,7 +410,7 @@ TEST_F(SessionTest, WatchedKeyChangedByAnotherClientAbortsExec) {
   Do(*other, "SET count 1");  // same value: still a write
   Do(*s, "MULTI");
   Do(*s, "INCR count");
-  EXPECT_EQ(Do(*s, "EXEC"), Nil());
+  EXPECT_EQ(Do(*s, "EXEC"), Reply::NilArray());
   EXPECT_EQ(Do(*s, "GET count"), Bulk("1"));
   // EXEC forgot the watch: the next transaction runs.
   Do(*s, "MULTI");
@@ -440,7 +440,7 @@ TEST_F(SessionTest, WatchedKeyChangedByReplicationAbortsExec) {
   ASSERT_TRUE(store_->Merge(effect).ok());
   Do(*s, "MULTI");
   Do(*s, "INCR count");
-  EXPECT_EQ(Do(*s, "EXEC"), Nil());
+  EXPECT_EQ(Do(*s, "EXEC"), Reply::NilArray());
 }
 
 #ifndef AASIM_STREAMS_ON_REDIS  // a Simulation of memory stores
@@ -454,7 +454,7 @@ TEST(SessionSimulationTest, SessionsOnASimulatedRegionReplicateOneBatch) {
   other.Execute({"SET", "k", "1"});
   a.Execute({"MULTI"});
   a.Execute({"SET", "k", "2"});
-  EXPECT_EQ(a.Execute({"EXEC"}), Nil());
+  EXPECT_EQ(a.Execute({"EXEC"}), Reply::NilArray());
   a.Execute({"MULTI"});
   a.Execute({"SET", "k", "2"});
   a.Execute({"SADD", "s", "x"});

@@ -132,7 +132,7 @@ TEST_P(Lending, BookDemoRequestThenReturn) {
   EXPECT_EQ(Do({"HGET", "shelving_service_state", "ofmiceandmen"}), Reply::Bulk("0-1"));
   EXPECT_EQ(Do({"EXISTS", "request:0-1:temp"}), Reply::Integer(0));
   EXPECT_EQ(Do({"XPENDING", std::string(kRequestStream), "lending_service"}),
-            Reply::Array({Reply::Integer(0), Reply::Nil(), Reply::Nil(), Reply::Nil()}));
+            Reply::Array({Reply::Integer(0), Reply::Nil(), Reply::Nil(), Reply::NilArray()}));
   out.clear();
   now_us_ = 2'000;
   EXPECT_EQ(Submit(true, "Salvatore", {"ofmiceandmen"}), "2-0");

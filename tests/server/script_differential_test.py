@@ -16,6 +16,8 @@ import tempfile
 import time
 import unittest
 
+from pubsub_test import Raw
+
 AASIM = os.environ.get("AASIM", "aasim")
 
 # Each case: a list of command lines (lists of arguments) run in order on a fresh keyspace.
@@ -152,6 +154,87 @@ CASES = [
     [["MULTI"], ["EVAL", "return 1"], ["EXEC"]],
     [["SET", "w", "1"], ["WATCH", "w"], ["EVAL", "return redis.call('SET', 'w', '2')", "0"],
      ["MULTI"], ["GET", "w"], ["EXEC"]],
+    # redis.setresp: RESP3 replies to Lua (null nil, map, set, double, pairs), RESP3 values
+    # returned (a RESP2 client reads a map flat, a double as a bulk, a boolean as 1 or 0)
+    [["EVAL", "redis.setresp(3) return redis.call('GET', 'nokey') == nil", "0"]],
+    [["EVAL", "redis.setresp(3) return redis.call('GET', 'nokey')", "0"]],
+    [["EVAL", "redis.setresp(2) return redis.call('GET', 'nokey') == false", "0"]],
+    [["EVAL", "redis.setresp(3) return false", "0"]],
+    [["EVAL", "redis.setresp(3) return true", "0"]],
+    [["EVAL", "redis.setresp(2) return false", "0"]],
+    [["EVAL", "redis.setresp(3) return 1", "0"], ["EVAL", "return redis.call('GET', 'x')", "0"]],
+    [["HSET", "h", "f", "v"], ["EVAL", "redis.setresp(3) return redis.call('HGETALL', 'h').map.f",
+                               "0"]],
+    [["HSET", "h", "f", "v"], ["EVAL", "redis.setresp(3) return redis.call('HGETALL', 'h')", "0"]],
+    [["HSET", "h", "f", "v"], ["EVAL", "redis.setresp(2) return redis.call('HGETALL', 'h')", "0"]],
+    [["EVAL", "redis.setresp(3) return type(next(redis.call('HGETALL', 'h').map))", "0"]],
+    [["SADD", "s", "a"], ["EVAL", "redis.setresp(3) return redis.call('SMEMBERS', 's')", "0"]],
+    [["SADD", "s", "a"], ["EVAL", "redis.setresp(3) return redis.call('SMEMBERS', 's').set.a",
+                          "0"]],
+    [["ZADD", "m", "1.5", "a", "2", "b"],
+     ["EVAL", "redis.setresp(3) return redis.call('ZSCORE', 'm', 'a')", "0"],
+     ["EVAL", "redis.setresp(3) return tostring(redis.call('ZSCORE', 'm', 'a').double)", "0"],
+     ["EVAL", "redis.setresp(3) return redis.call('ZSCORE', 'm', 'nope') == nil", "0"],
+     ["EVAL", "redis.setresp(3) local r = redis.call('ZRANGE', 'm', 0, -1, 'WITHSCORES') "
+      "return {#r, r[1][1], tostring(r[2][2].double)}", "0"],
+     ["EVAL", "redis.setresp(3) return redis.call('ZRANGE', 'm', 0, -1, 'WITHSCORES')", "0"],
+     ["EVAL", "redis.setresp(3) return redis.call('ZPOPMIN', 'm')", "0"],
+     ["EVAL", "redis.setresp(3) return redis.call('ZMSCORE', 'm', 'b', 'zz')", "0"]],
+    [["SET", "x", "1"],
+     ["EVAL", "redis.setresp(3) local r = redis.call('MGET', 'nokey', 'x') "
+      "return {r[1] == nil, r[2]}", "0"]],
+    [["EVAL", "redis.setresp(3) return redis.call('SET', 'x', 'y')", "0"]],
+    [["EVAL", "redis.setresp(3) return redis.pcall('INCR', 'nokey', 'extra')", "0"]],
+    [["EVAL", "return {double=3.5}", "0"]],
+    [["EVAL", "return {double=0.1}", "0"]],
+    [["EVAL", "return {double=1/0}", "0"]],
+    [["EVAL", "return {double=-1/0}", "0"]],
+    [["EVAL", "return {double=1e300}", "0"]],
+    [["EVAL", "return {map={a=1}}", "0"]],
+    [["EVAL", "return {set={x=true}}", "0"]],
+    [["EVAL", "return {map={a={double=2.5}}}", "0"]],
+    [["EVAL", "return {big_number='123456789012345678901234567890'}", "0"]],
+    [["EVAL", "return {verbatim_string={format='txt', string='hi'}}", "0"]],
+    [["EVAL", "return {1, {double=2}, {ok='x'}}", "0"]],
+    [["EVAL", "redis.setresp(4)", "0"]],
+    [["EVAL", "redis.setresp(1)", "0"]],
+    [["EVAL", "redis.setresp('x')", "0"]],
+    [["EVAL", "redis.setresp()", "0"]],
+    [["EVAL", "redis.setresp(2, 3)", "0"]],
+    [["EVAL", "return redis.pcall(redis.setresp, 5)", "0"]],
+    [["EVAL", "redis.setresp(3.9) return redis.call('GET', 'nokey') == nil", "0"]],
+]
+
+# Scripts answering a RESP3 client (HELLO 3), compared as raw bytes: maps, sets, doubles and
+# booleans a script returns, and what redis.setresp(3) gives it to return.
+RESP3_CASES = [
+    [["EVAL", "return {map={a=1}}", "0"]],
+    [["EVAL", "return {set={x=true}}", "0"]],
+    [["EVAL", "return {double=3.5}", "0"]],
+    [["EVAL", "return {double=0.1}", "0"]],
+    [["EVAL", "return {double=1/0}", "0"]],
+    [["EVAL", "return {double=-2}", "0"]],
+    [["EVAL", "return {1, {map={k={double=2}}}, {set={}}}", "0"]],
+    [["EVAL", "redis.setresp(3) return true", "0"]],
+    [["EVAL", "redis.setresp(3) return false", "0"]],
+    [["EVAL", "redis.setresp(3) return {true, false, 1}", "0"]],
+    [["EVAL", "return true", "0"]],
+    [["EVAL", "return false", "0"]],
+    [["EVAL", "return nil", "0"]],
+    [["EVAL", "return redis.call('GET', 'nokey')", "0"]],
+    [["EVAL", "redis.setresp(3) return redis.call('GET', 'nokey')", "0"]],
+    [["HSET", "h", "f", "v"],
+     ["EVAL", "redis.setresp(3) return redis.call('HGETALL', 'h')", "0"],
+     ["EVAL", "redis.setresp(2) return redis.call('HGETALL', 'h')", "0"],
+     ["EVAL", "return redis.call('HGETALL', 'h')", "0"]],
+    [["SADD", "s", "a"], ["EVAL", "redis.setresp(3) return redis.call('SMEMBERS', 's')", "0"]],
+    [["ZADD", "m", "1.5", "a", "2", "b"],
+     ["EVAL", "redis.setresp(3) return redis.call('ZSCORE', 'm', 'a')", "0"],
+     ["EVAL", "redis.setresp(3) return redis.call('ZRANGE', 'm', 0, -1, 'WITHSCORES')", "0"],
+     ["EVAL", "redis.setresp(3) return redis.call('ZPOPMAX', 'm')", "0"],
+     ["EVAL", "redis.setresp(3) return redis.call('ZMPOP', 1, 'm', 'MIN')", "0"]],
+    [["MULTI"], ["EVAL", "return {map={a={double=1.25}}}", "0"], ["GET", "nokey"], ["EXEC"]],
+    [["EVAL", "return redis.setresp(7)", "0"]],
 ]
 
 
@@ -288,6 +371,21 @@ class ScriptsVsRedis(unittest.TestCase):
 
     def test_every_case_gives_the_same_replies(self):
         self.check(CASES)
+
+    def test_resp3_clients_get_the_same_bytes(self):
+        for i, case in enumerate(RESP3_CASES):
+            with self.subTest(case=i, first=case[0][:2]):
+                replies = []
+                for port in (self.redis_port, self.aasim_port):
+                    c = Raw(port)
+                    try:
+                        self.assertTrue(c.call("HELLO", "3").startswith(b"%"))
+                        for argv in (["SCRIPT", "FLUSH"], ["DEL", "h", "s", "m"]):
+                            c.call(*argv)
+                        replies.append([c.call(*argv) for argv in case])
+                    finally:
+                        c.close()
+                self.assertEqual(replies[0], replies[1], "redis-server vs aasim for %r" % case)
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ Reply RangeGeneric(Ctx& c, bool rev) {
   std::vector<Reply> out;
   const StreamStore* s = StreamAt(c, c.argv[1]);
   if (s == nullptr) return Reply::Array(std::move(out));
-  if (count == 0) return Reply::Nil();  // Redis 7.0: COUNT 0 (or negative) is a null array
+  if (count == 0) return Reply::NilArray();  // Redis 7.0: COUNT 0 (or negative)
   if (end < start) return Reply::Array(std::move(out));
   const auto& entries = s->entries();
   const auto lo = entries.lower_bound({start, crdt::Dot{}});
@@ -411,7 +411,7 @@ Reply XRead(Ctx& c) {
     if (items.empty()) continue;
     out.push_back(Reply::Array({Reply::Bulk(key), Reply::Array(std::move(items))}));
   }
-  if (out.empty()) return Reply::Nil();
+  if (out.empty()) return Reply::NilArray();
   return Reply::Array(std::move(out));
 }
 
@@ -506,13 +506,13 @@ Reply XReadGroup(Ctx& c) {
         const StreamStore::Fields* fields = s->Find(it->first);
         items.push_back(
             fields ? EntryReply(it->first, *fields)
-                   : Reply::Array({Reply::Bulk(it->first.first.ToString()), Reply::Nil()}));
+                   : Reply::Array({Reply::Bulk(it->first.first.ToString()), Reply::NilArray()}));
         if (a.count > 0 && static_cast<int64_t>(items.size()) == a.count) break;
       }
     }
     out.push_back(Reply::Array({Reply::Bulk(key), Reply::Array(std::move(items))}));
   }
-  if (out.empty()) return Reply::Nil();
+  if (out.empty()) return Reply::NilArray();
   return Reply::Array(std::move(out));
 }
 

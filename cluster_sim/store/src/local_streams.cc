@@ -330,7 +330,7 @@ Reply LocalStreams::XReadGroup(Call& c) {
         if (it->second.consumer != consumer) continue;
         auto e = s.entries.find(it->first);
         items.push_back(e == s.entries.end()
-                            ? Reply::Array({Reply::Bulk(it->first.ToString()), Reply::Nil()})
+                            ? Reply::Array({Reply::Bulk(it->first.ToString()), Reply::NilArray()})
                             : EntryReply(it->first, e->second));
         if (count > 0 && static_cast<int64_t>(items.size()) == count) break;
       }
@@ -338,7 +338,7 @@ Reply LocalStreams::XReadGroup(Call& c) {
     out.push_back(Reply::Array({Reply::Bulk(key), Reply::Array(std::move(items))}));
   }
   // Nothing at all: a nil reply (BLOCK would wait in Redis; the simulator cannot).
-  if (out.empty()) return Reply::Nil();
+  if (out.empty()) return Reply::NilArray();
   return Reply::Array(std::move(out));
 }
 

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -17,6 +18,7 @@
 #include <lua.hpp>
 
 #include "cluster_sim/command_table.h"
+#include "cluster_sim/resp3.h"
 #include "cluster_sim/strings.h"
 
 extern "C" {
@@ -131,6 +133,7 @@ struct Scripts::Lua {
   // The current run.
   const Call* call = nullptr;
   bool read_only = false;
+  int resp = 2;  // redis.setresp: how redis.call's replies become Lua values
   uint64_t executed = 0;
   bool over_budget = false;
   std::string call_error;  // the last error redis.call raised (a string, raised as is)
@@ -285,13 +288,19 @@ bool PushReply(lua_State* L, const Reply& r, int depth) {
       lua_pushnumber(L, static_cast<lua_Number>(r.integer));
       return true;
     case Reply::Type::kBulk:
+    case Reply::Type::kDouble:  // (only scripts make the RESP3 kinds: as RESP2 reads them)
       lua_pushlstring(L, r.str.data(), r.str.size());
+      return true;
+    case Reply::Type::kBool:
+      lua_pushnumber(L, static_cast<lua_Number>(r.integer));
       return true;
     case Reply::Type::kNil:
     case Reply::Type::kNilArray:
       lua_pushboolean(L, 0);
       return true;
     case Reply::Type::kArray:
+    case Reply::Type::kMap:
+    case Reply::Type::kSet:
       lua_createtable(L, static_cast<int>(r.elements.size()), 0);
       for (size_t i = 0; i < r.elements.size(); ++i) {
         if (!PushReply(L, r.elements[i], depth + 1)) return false;
@@ -303,8 +312,66 @@ bool PushReply(lua_State* L, const Reply& r, int depth) {
   return true;
 }
 
-// Lua value at `idx` -> Redis reply.
-Reply ToReply(lua_State* L, int idx, int depth) {
+// A reply typed for RESP3 -> Lua value (redis.setresp(3)): null is nil, a map
+// {map={k=v, ...}}, a set {set={m=true, ...}}, a double {double=n}. False if the Lua
+// stack cannot grow.
+bool PushResp3(lua_State* L, const Resp3Value& v, int depth) {
+  using K = Resp3Value::Kind;
+  if (depth > kMaxDepth || !lua_checkstack(L, 4)) return false;
+  const char* field = v.kind == K::kMap ? "map" : v.kind == K::kSet ? "set" : "double";
+  switch (v.kind) {
+    case K::kNull:
+      lua_pushnil(L);
+      return true;
+    case K::kPlain:
+      return PushReply(L, *v.plain, depth);
+    case K::kBool:
+      lua_pushboolean(L, v.plain->integer != 0);
+      return true;
+    case K::kArray:
+      lua_createtable(L, static_cast<int>(v.items.size()), 0);
+      for (size_t i = 0; i < v.items.size(); ++i) {
+        if (!PushResp3(L, v.items[i], depth + 1)) return false;
+        lua_rawseti(L, -2, static_cast<int>(i + 1));
+      }
+      return true;
+    case K::kDouble:
+      lua_newtable(L);
+      lua_pushnumber(L, std::strtod(std::string(v.text).c_str(), nullptr));
+      break;
+    case K::kMap:
+    case K::kSet:
+      lua_newtable(L);
+      lua_newtable(L);
+      for (size_t i = 0; i < v.items.size(); i += v.kind == K::kMap ? 2 : 1) {
+        if (!PushResp3(L, v.items[i], depth + 1)) return false;
+        if (v.kind == K::kSet) {
+          lua_pushboolean(L, 1);
+        } else if (!PushResp3(L, v.items[i + 1], depth + 1)) {
+          return false;
+        }
+        if (lua_isnil(L, -2)) {
+          lua_pop(L, 2);
+        } else {
+          lua_rawset(L, -3);
+        }
+      }
+      break;
+  }
+  lua_setfield(L, -2, field);
+  return true;
+}
+
+// The field `name` of the table at `idx`, pushed; its Lua type.
+int RawField(lua_State* L, int idx, const char* name) {
+  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  lua_pushstring(L, name);
+  lua_rawget(L, idx);
+  return lua_type(L, -1);
+}
+
+// Lua value at `idx` -> Redis reply. `resp` is the script's redis.setresp.
+Reply ToReply(lua_State* L, int idx, int depth, int resp) {
   if (depth > kMaxDepth || !lua_checkstack(L, 4)) {
     return Reply::Error("ERR reached lua stack limit");
   }
@@ -316,6 +383,7 @@ Reply ToReply(lua_State* L, int idx, int depth) {
       return Reply::Bulk(std::string(s, len));
     }
     case LUA_TBOOLEAN:
+      if (resp == 3) return Reply::Bool(lua_toboolean(L, idx));
       return lua_toboolean(L, idx) ? Reply::Integer(1) : Reply::Nil();
     case LUA_TNUMBER:
       return Reply::Integer(LuaNumberToInteger(lua_tonumber(L, idx)));
@@ -336,6 +404,52 @@ Reply ToReply(lua_State* L, int idx, int depth) {
         return Reply::Status(std::move(text));
       }
       lua_pop(L, 1);
+      // RESP3 values: a double (its text as Redis's addReplyDouble writes it), a map, a
+      // set; a big number and a verbatim string become bulks (what a RESP2 client reads).
+      if (RawField(L, idx, "double") == LUA_TNUMBER) {
+        const double d = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+        if (std::isinf(d)) return Reply::Double(d > 0 ? "inf" : "-inf");
+        char buf[64];
+        std::snprintf(buf, sizeof(buf), "%.17g", d);
+        return Reply::Double(buf);
+      }
+      lua_pop(L, 1);
+      if (RawField(L, idx, "big_number") == LUA_TSTRING) {
+        std::string text = OneLine(lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return Reply::Bulk(std::move(text));
+      }
+      lua_pop(L, 1);
+      if (RawField(L, idx, "verbatim_string") == LUA_TTABLE) {
+        const bool format = RawField(L, -1, "format") == LUA_TSTRING;
+        lua_pop(L, 1);
+        if (format && RawField(L, -1, "string") == LUA_TSTRING) {
+          size_t len = 0;
+          const char* str = lua_tolstring(L, -1, &len);
+          Reply r = Reply::Bulk(std::string(str, len));
+          lua_pop(L, 2);
+          return r;
+        }
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+      for (const char* aggregate : {"map", "set"}) {
+        if (RawField(L, idx, aggregate) != LUA_TTABLE) {
+          lua_pop(L, 1);
+          continue;
+        }
+        const bool map = aggregate[0] == 'm';
+        std::vector<Reply> elements;
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+          elements.push_back(ToReply(L, -2, depth + 1, resp));
+          if (map) elements.push_back(ToReply(L, -1, depth + 1, resp));
+          lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        return map ? Reply::Map(std::move(elements)) : Reply::Set(std::move(elements));
+      }
       std::vector<Reply> elements;
       for (int i = 1;; ++i) {
         lua_rawgeti(L, idx, i);
@@ -343,7 +457,7 @@ Reply ToReply(lua_State* L, int idx, int depth) {
           lua_pop(L, 1);
           break;
         }
-        elements.push_back(ToReply(L, -1, depth + 1));
+        elements.push_back(ToReply(L, -1, depth + 1, resp));
         lua_pop(L, 1);
       }
       return Reply::Array(std::move(elements));
@@ -384,10 +498,10 @@ int CallImpl(lua_State* L, bool raise) {
   std::string error;
   Reply reply;
   const int argc = lua_gettop(L);
+  std::vector<std::string> argv(static_cast<size_t>(argc));
   if (argc == 0) {
     error = "ERR Please specify at least one argument for this redis lib call";
   } else {
-    std::vector<std::string> argv(static_cast<size_t>(argc));
     for (int i = 1; i <= argc && error.empty(); ++i) {
       if (!ArgString(L, i, &argv[static_cast<size_t>(i - 1)])) {
         error = "ERR Lua redis lib command arguments must be strings or integers";
@@ -420,7 +534,8 @@ int CallImpl(lua_State* L, bool raise) {
     PushErrorTable(L, error);
     return 1;
   }
-  if (!PushReply(L, reply, 0)) {
+  if (m->resp == 3 ? !PushResp3(L, TypeResp3(reply, Resp3ShapeOf(argv)), 0)
+                   : !PushReply(L, reply, 0)) {
     lua_settop(L, argc);
     m->call_error = "ERR reached lua stack limit";
     lua_pushstring(L, m->call_error.c_str());
@@ -464,6 +579,15 @@ int ReplyTable(lua_State* L, bool error) {
 
 int RedisErrorReply(lua_State* L) { return ReplyTable(L, true); }
 int RedisStatusReply(lua_State* L) { return ReplyTable(L, false); }
+
+// redis.setresp(2|3): the protocol redis.call's replies are read in, for this run.
+int RedisSetResp(lua_State* L) {
+  if (lua_gettop(L) != 1) return RaiseRedisError(L, "ERR redis.setresp() requires one argument.");
+  const int resp = static_cast<int>(lua_tonumber(L, 1));
+  if (resp != 2 && resp != 3) return RaiseRedisError(L, "ERR RESP version must be 2 or 3.");
+  Scripts::Lua::Of(L)->resp = resp;
+  return 0;
+}
 
 int RedisSha1Hex(lua_State* L) {
   if (lua_gettop(L) != 1) return RaiseRedisError(L, "ERR wrong number of arguments");
@@ -588,6 +712,7 @@ Scripts::Lua::Lua(uint64_t instruction_budget) : budget(instruction_budget) {
   Register("pcall", RedisPCall);
   Register("error_reply", RedisErrorReply);
   Register("status_reply", RedisStatusReply);
+  Register("setresp", RedisSetResp);
   Register("sha1hex", RedisSha1Hex);
   Register("log", RedisLog);
   Register("replicate_commands", RedisTrue);
@@ -707,13 +832,14 @@ Reply Scripts::Lua::Eval(const std::string& sha, const std::vector<std::string>&
   over_budget = false;
   call_error.clear();
   rand_state = SeedRand(0);
+  resp = 2;
   lua_sethook(L, Hook, LUA_MASKCOUNT, kHookEvery);
   const int status = lua_pcall(L, 0, 1, handler);
   lua_sethook(L, nullptr, 0, 0);
 
   Reply reply;
   if (status == 0) {
-    reply = ToReply(L, -1, 0);
+    reply = ToReply(L, -1, 0, resp);
   } else if (lua_istable(L, -1)) {
     lua_getfield(L, -1, "err");
     std::string msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";

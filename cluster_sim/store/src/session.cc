@@ -117,7 +117,7 @@ Reply Session::Exec() {
     return Reply::Error("EXECABORT Transaction discarded because of previous errors.");
   }
   for (const auto& [key, version] : watched) {
-    if (backend_->KeyVersion(key) != version) return Reply::Nil();
+    if (backend_->KeyVersion(key) != version) return Reply::NilArray();
   }
   // UNWATCH queued inside the transaction replies OK and does nothing else now.
   std::vector<std::vector<std::string>> run;

@@ -41,7 +41,7 @@ std::optional<Reply> ParseXPending(const std::vector<std::string>& argv, XPendin
 template <typename Pending, typename IdOf>
 Reply XPendingSummary(const Pending& pending, IdOf id_of) {
   if (pending.empty()) {
-    return Reply::Array({Reply::Integer(0), Reply::Nil(), Reply::Nil(), Reply::Nil()});
+    return Reply::Array({Reply::Integer(0), Reply::Nil(), Reply::Nil(), Reply::NilArray()});
   }
   std::map<std::string, int64_t> per_consumer;
   for (const auto& [entry, p] : pending) per_consumer[p.consumer]++;

@@ -189,6 +189,34 @@ Reply FromRedis(const redisReply* r) {
   }
 }
 
+// hiredis reads RESP2's null array (`*-1`) as a nil, as it reads `$-1`: gives back the
+// null arrays of the stream commands' replies where Redis sends them (XREAD and
+// XREADGROUP with nothing to read, XRANGE COUNT 0, the deleted entries of an XREADGROUP
+// history, the consumers of an empty XPENDING summary), as the memory store answers.
+Reply StreamNullArrays(std::string_view name, Reply r) {
+  using T = Reply::Type;
+  const bool reads = name == "xread" || name == "xreadgroup";
+  if (r.type == T::kNil && (reads || name == "xrange" || name == "xrevrange")) {
+    return Reply::NilArray();
+  }
+  if (r.type != T::kArray) return r;
+  if (name == "xpending" && r.elements.size() == 4 && r.elements[0].type == T::kInteger &&
+      r.elements[3].type == T::kNil) {
+    r.elements[3] = Reply::NilArray();
+  }
+  if (name == "xreadgroup") {
+    for (Reply& stream : r.elements) {
+      if (stream.type != T::kArray || stream.elements.size() != 2) continue;
+      for (Reply& entry : stream.elements[1].elements) {
+        if (entry.elements.size() == 2 && entry.elements[1].type == T::kNil) {
+          entry.elements[1] = Reply::NilArray();
+        }
+      }
+    }
+  }
+  return r;
+}
+
 uint32_t Fnv32(std::string_view s) {
   uint32_t h = 2166136261u;
   for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
@@ -877,8 +905,8 @@ struct RedisStore::Impl {
     if (!EnsureUp()) return Reply::Error(DownError());
     int64_t now_ms = std::max<int64_t>(wall_clock_us, 0) / 1000;
     if (name == "xadd") return XAdd(argv, now_ms);
-    if (name == "xreadgroup") return XReadGroup(argv);
-    Reply r = Forward(argv);
+    if (name == "xreadgroup") return StreamNullArrays(name, XReadGroup(argv));
+    Reply r = StreamNullArrays(name, Forward(argv));
     if (name == "xgroup" && !r.is_error() &&
         ((r.type == Reply::Type::kStatus) || (r.type == Reply::Type::kInteger && r.integer > 0))) {
       BumpVersion(argv[2]);

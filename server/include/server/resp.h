@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cluster_sim/client.h"
+#include "cluster_sim/resp3.h"
 
 namespace server {
 
@@ -90,22 +91,9 @@ void WriteArrayHeader(size_t n, std::string* out);
 
 // ---- RESP3 (HELLO 3) ----
 // aasim's replies are RESP2-shaped (cluster_sim::Reply); under RESP3 a command's reply is
-// reshaped as Redis 7 types it at the source: HGETALL a map, SMEMBERS a set, ZSCORE a
-// double, WITHSCORES pairs, null as `_`.
-enum class Resp3Shape {
-  kPlain,        // as is (nil and null arrays become `_`)
-  kMap,          // a flat array of 2n items: a map of n pairs
-  kSet,          // an array: a set
-  kDouble,       // a bulk number: a double (nil stays null)
-  kDoubles,      // an array of bulk numbers or nils: doubles
-  kScorePairs,   // a flat [member, score, ...]: an array of [member, double] pairs
-  kPairs,        // a flat [field, value, ...]: an array of [field, value] pairs
-  kMemberScore,  // a flat [member, score]: the same with a double (nil stays null)
-  kPairsToMap,   // an array of [key, value] arrays: a map (XREAD, XREADGROUP)
-  kPositions,    // an array of [longitude, latitude] arrays or nulls: doubles (GEOPOS)
-};
-// The RESP3 shape of the reply to `argv` (the command as the client sent it).
-Resp3Shape Resp3ShapeOf(const std::vector<std::string>& argv);
+// typed as Redis 7 types it at the source (cluster_sim/resp3.h: Resp3ShapeOf).
+using cluster_sim::Resp3Shape;
+using cluster_sim::Resp3ShapeOf;
 // Appends the RESP3 encoding of `reply` shaped as `shape`. Errors and statuses are as in
 // RESP2.
 void WriteReply3(const cluster_sim::Reply& reply, Resp3Shape shape, std::string* out);

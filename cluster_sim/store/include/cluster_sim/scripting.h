@@ -1,7 +1,7 @@
 // Scripts: a region's Lua scripting, as Redis 7 runs it: EVAL, EVALSHA, EVAL_RO,
 // EVALSHA_RO and SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP, on one Lua 5.1 interpreter (the
 // version Redis embeds) with Redis's `redis` library (call, pcall, error_reply,
-// status_reply, sha1hex, log, ...), `KEYS`/`ARGV`, and the `cjson` and `bit` libraries.
+// status_reply, setresp, sha1hex, log, ...), `KEYS`/`ARGV`, and the `cjson` and `bit` libraries.
 //
 // Contract:
 // - Replies and error texts are Redis 7.0's (eval.c, script.c, script_lua.c), e.g.
@@ -11,6 +11,13 @@
 //   bulk -> string, nil -> false, array -> table, status -> {ok=...}, error -> {err=...};
 //   number -> integer (truncated), false -> nil, true -> 1, {ok=..}/{err=..} -> status/error,
 //   a table -> an array up to its first nil).
+// - redis.setresp(3) (until the run ends; every run starts at 2) makes redis.call answer as
+//   Redis 7 answers a RESP3 client (cluster_sim/resp3.h), in Redis's Lua forms: null ->
+//   nil, map -> {map={k=v}}, set -> {set={m=true}}, double -> {double=n}; and the script's
+//   booleans become RESP3 booleans (Reply::Bool). A returned {double=n}, {map=..},
+//   {set=..} is a Reply::Double, Map, Set whatever the setresp ({big_number=..} and
+//   {verbatim_string=..} a bulk, as a RESP2 client reads them). Any other setresp argument
+//   fails with "RESP version must be 2 or 3.".
 // - Sandbox as Redis 7.0's: only the base (without print, dofile, loadfile, getfenv,
 //   setfenv, require, module, newproxy), string, table, math, cjson and bit libraries;
 //   globals are read-only ("Attempt to modify a readonly table") and reading an unset
