@@ -549,6 +549,10 @@ void Replicator::OnAck(int from, const ReplMessage& m) {
     return;
   }
   if (!o.in_episode) return;
+  // Behind only because we wait for the peer's full state: nothing of ours to send (an
+  // empty chunk would be acked, and that ack answered by another: a storm, which a
+  // duplicating link multiplies). The timer keeps asking for the state.
+  if (!o.needs_full && o.acked >= head_) return;
   if (!o.needs_full && o.acked + 1 < log_first()) {
     o.needs_full = true;
     o.m.full_syncs++;
