@@ -182,6 +182,9 @@ Scenario ApplySchedule(const Scenario& base, const Schedule& schedule,
     if (step.kind == Step::Kind::kCrash) down.insert(step.region);
     if (step.kind == Step::Kind::kRestart) down.erase(step.region);
     if (step.kind == Step::Kind::kWait) step.duration -= waited;
+    // The faults' delays may make the steps before an `at:` overrun its instant: the file
+    // did not break, so it runs at once (`if_past: now`).
+    if (step.kind == Step::Kind::kAt) step.past_runs_now = true;
     if (step.kind != Step::Kind::kWait || step.duration.count() > 0 || waited.count() == 0) {
       s.steps.push_back(std::move(step));
     }

@@ -14,6 +14,9 @@
 // wait is split). Then come the checks: the file's own expectations, and after the last
 // step `heal: all`, a restart of every region still down, `sync` and `converged: []`, then
 // every check of the services the file uses (`check: lending-invariants`).
+// The file's `at: T` steps become `at: {time: T, if_past: now}`: when the faults (a delay, a
+// loss) make the steps before one overrun T, it runs at once instead of failing, since the
+// schedule, not the system, moved the clock past T.
 //
 // A run's verdict is the first failed step's operation ("GET x", "converged (all keys)",
 // "check lending-invariants"): the same in the generated scenario and in its file.
