@@ -330,7 +330,7 @@ CLI::App* AddExploreCommand(CLI::App& app, const cluster_sim::RunOptions& servic
       ->check(CLI::Range(1, 256));
   cmd->add_option("--max-events", args->max_events,
                   "Event budget of each schedule's run (default 100000000)")
-      ->check(SeedCheck())
+      ->check(Uint64Check("an event budget", ""))
       ->type_name("N");
   cmd->add_flag("--json", args->json, "Print one JSON document (the input of `merge`)");
   cmd->add_option("--out", args->out,
