@@ -151,5 +151,33 @@ steps:
   EXPECT_LT(report.events, 10'000u);
 }
 
+// Found by explore on travelling-cart.yaml: A restarts and pushes what it merged to every
+// peer after each peer's full state. C's state (without A's old write) comes first, so the
+// push to D carries no write; B's state (with it) comes next, while that push is in flight.
+// The ack of the first push ended the second: D never got the write, and sync said done.
+TEST(ExploreTest, ARestartPushesTheStateItMergedLast) {
+  Result<Scenario> s = ParseScenario(R"(name: push
+seed: 7
+regions: [A, B, C, D]
+links:
+  default: { latency: 5ms }
+  A <-> B: { latency: 20ms }
+  A <-> D: { latency: 50ms }
+steps:
+  - partition: [[A, B], [C, D]]
+  - A: SADD s x
+  - wait: 1s
+  - crash: A
+  - heal: all
+  - restart: A
+  - sync
+  - converged: []
+)",
+                                     "push.yaml");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  const RunReport report = RunScenario(*s, RunOptions());
+  EXPECT_EQ(report.failures, 0);
+}
+
 }  // namespace
 }  // namespace cluster_sim

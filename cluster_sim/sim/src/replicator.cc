@@ -530,9 +530,13 @@ void Replicator::OnAck(int from, const ReplMessage& m) {
   bool progress = m.seq > o.acked;
   if (progress) o.acked = std::min(m.seq, head_);
   if (m.full_ack && o.full_in_flight && m.seq >= o.full_as_of) {
-    o.full_in_flight = false;
-    o.needs_full = false;
-    progress = true;
+    if (o.full_stale) {
+      o.full_stale = false;
+    } else {
+      o.full_in_flight = false;
+      o.needs_full = false;
+      progress = true;
+    }
   }
   if (progress || !was_known) {
     o.rto = transport_->Rtt(from);
@@ -611,6 +615,10 @@ void Replicator::OnFullState(int from, const ReplMessage& m) {
       OutPeer& o = out_[q];
       if (!o.needs_full) o.m.full_syncs++;
       o.needs_full = true;
+      // A full state still in flight lacks what we just merged: the ack of that one must
+      // not end this push, which goes now (not after a probe).
+      if (o.full_in_flight) o.full_stale = true;
+      o.resend_now = true;
       ArmTimer(q, timers_->Now());
     }
   }
