@@ -179,5 +179,26 @@ steps:
   EXPECT_EQ(report.failures, 0);
 }
 
+// A schedule whose runs spend their whole event budget is shrunk within 10 budgets' worth of
+// events (with the default budget, a run of one is a minute), and still replays.
+TEST(ExploreTest, ShrinkingSpendsAtMostTenEventBudgets) {
+  Result<Scenario> s = LoadScenarioFile(std::string(AASIM_SCENARIO_DIR) + "/travelling-cart.yaml");
+  ASSERT_TRUE(s.ok());
+  ExploreOptions o;
+  o.runs = 100;
+  o.jobs = 2;
+  o.expectations = false;
+  o.max_faults = 5;
+  o.faults = {FaultKind::kPartition, FaultKind::kLoss,  FaultKind::kDuplicate,
+              FaultKind::kDelay,     FaultKind::kCrash, FaultKind::kClockSkew};
+  o.run.max_events = 20'000;  // the file's 6 hours of probes during a partition spend it
+  const ExploreReport r = Explore(*s, o);
+  ASSERT_FALSE(r.failures.empty());
+  for (const FoundFailure& f : r.failures) {
+    EXPECT_TRUE(f.failure.starts_with("event budget of 20000 events spent")) << f.failure;
+    EXPECT_TRUE(f.replays) << f.file;
+  }
+}
+
 }  // namespace
 }  // namespace cluster_sim

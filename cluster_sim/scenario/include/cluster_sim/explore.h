@@ -75,9 +75,10 @@ Scenario ApplySchedule(const Scenario& base, const Schedule& schedule,
 std::vector<std::string> ExploreChecks(const Scenario& base, const RunOptions& options);
 
 // The verdict of one run of `scenario`: "" if every check held, else the first failed
-// step's operation; *failure (if given) gets that step's failure text without its place.
+// step's operation; *failure (if given) gets that step's failure text without its place,
+// *events (if given) the events the run took.
 std::string Verdict(const Scenario& scenario, const RunOptions& options,
-                    std::string* failure = nullptr);
+                    std::string* failure = nullptr, uint64_t* events = nullptr);
 
 struct ExploreOptions {
   uint64_t seed = 1;
@@ -124,7 +125,9 @@ struct ExploreReport {
 ExploreReport Explore(const Scenario& base, const ExploreOptions& options);
 
 // Shrinks a schedule that breaks `check` (fewer faults, fewer steps, faults later) and
-// fills a FoundFailure (first_run left to the caller).
+// fills a FoundFailure (first_run left to the caller). It spends at most 400 runs and 10
+// times options.max_events events: a schedule whose runs spend their whole event budget
+// is shrunk by 10 runs, not 400.
 FoundFailure Shrink(const Scenario& base, const Schedule& schedule, const std::string& check,
                     const std::vector<std::string>& checks, const RunOptions& options);
 
