@@ -302,7 +302,9 @@ CLI::App* AddExploreCommand(CLI::App& app, const cluster_sim::RunOptions& servic
       "some did, 2 bad input.");
   cmd->footer(
       "\nThe same file, --seed, --runs, --faults and --max-faults give the same report, with "
-      "any --jobs and any sharding.\nExamples:\n"
+      "any --jobs and any sharding. A file's `at: T` that the faults made the steps before "
+      "overrun runs at once, as `at: {time: T, if_past: now}` (what a minimal schedule's "
+      "file says), instead of failing.\nExamples:\n"
       "  aasim explore scenarios/overdraft-fast-replication.yaml --runs 200 --out found/\n"
       "  aasim explore FILE --runs 10000 --shard 0/4 --json > shard0.json   # on 4 machines\n"
       "  aasim explore merge shard0.json shard1.json shard2.json shard3.json");
@@ -329,8 +331,9 @@ CLI::App* AddExploreCommand(CLI::App& app, const cluster_sim::RunOptions& servic
   cmd->add_option("--jobs", args->jobs, "Threads (default: every core; same output with any)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--max-events", args->max_events,
-                  "Event budget of each schedule's run (default 100000000)")
-      ->check(SeedCheck())
+                  "Event budget of each schedule's run (default 100000000): the step that "
+                  "spends it fails, a broken check like any other")
+      ->check(Uint64Check("an event budget", ""))
       ->type_name("N");
   cmd->add_flag("--json", args->json, "Print one JSON document (the input of `merge`)");
   cmd->add_option("--out", args->out,

@@ -287,7 +287,7 @@ int main(int argc, char** argv) {
   run->add_option("--max-events", run_args.max_events,
                   "Event budget of each scenario (default 100000000): once spent, the step "
                   "that spent it fails and the run stops, so no file runs for ever (0: none)")
-      ->check(aasim::SeedCheck())
+      ->check(aasim::Uint64Check("an event budget", ""))
       ->type_name("N");
   run->add_flag("--trace", run_args.trace,
                 "Also print every replication message sent, delivered, dropped and "

@@ -11,18 +11,21 @@
 
 namespace aasim {
 
-// A seed is decimal digits only and fits 64 bits: "-1", "0x10" and "abc" are errors
-// (CLI11 would otherwise read "-1" as 2^64-1). Use as `->check(SeedCheck())`.
-inline CLI::Validator SeedCheck() {
+// A number of `what` ("a seed") is decimal digits only and fits 64 bits: "-1", "0x10" and
+// "abc" are errors (CLI11 would otherwise read "-1" as 2^64-1). `name` follows the option's
+// type name in --help ("" for none). Use as `->check(Uint64Check("a seed", "SEED"))`.
+inline CLI::Validator Uint64Check(const std::string& what, const std::string& name) {
   return CLI::Validator(
-      [](std::string& text) -> std::string {
+      [what](std::string& text) -> std::string {
         bool digits = !text.empty() && text.size() <= 20;
         for (char c : text) digits = digits && c >= '0' && c <= '9';
         if (digits && (text.size() < 20 || text <= "18446744073709551615")) return "";
-        return "expected a seed: a non-negative integer below 2^64, got \"" + text + "\"";
+        return "expected " + what + ": a non-negative integer below 2^64, got \"" + text + "\"";
       },
-      "SEED");
+      name);
 }
+
+inline CLI::Validator SeedCheck() { return Uint64Check("a seed", "SEED"); }
 
 // ParseDuration (no sign) bounded as a file's durations are: nullopt beyond 1000h.
 inline std::optional<cluster_sim::SimTime> ParseOptionDuration(const std::string& text) {

@@ -68,6 +68,18 @@ check dev-zero 2 'cannot read file: larger than 16 MiB' -- "$aasim" run /dev/zer
 check crash-twice-restart-live 1 "steps\.yaml:6:5: region 'A' is already down" -- "$aasim" run "$dir/steps.yaml"
 check restart-live 1 "steps\.yaml:7:5: region 'B' is not down" -- "$aasim" run "$dir/steps.yaml"
 check at-in-the-past 1 "steps\.yaml:11:5: at 5ms is in the past" -- "$aasim" run "$dir/steps.yaml"
+check max-events-negative 2 'max-events: expected an event budget: a non-negative integer' -- "$aasim" run --max-events -1 scenarios/table-4-1-counter.yaml
+cat >"$dir/at.yaml" <<'YAML'
+name: at
+regions: [A]
+steps:
+  - wait: 2s
+  - at: { time: 1s, if_past: now }
+  - at: { time: 1s, if_past: maybe }
+YAML
+check at-if-past-bad 2 "at\.yaml:6:30: at\.if_past: expected fail or now, got \"maybe\"" -- "$aasim" run "$dir/at.yaml"
+sed -i '$d' "$dir/at.yaml"
+check at-if-past-now 0 'already past \(virtual time is 2s\): runs now' -- "$aasim" run "$dir/at.yaml"
 check event-budget 1 'event budget of 1000000 events spent at virtual time [0-9.]+s; the run stops here' -- "$aasim" run --max-events 1000000 "$dir/budget.yaml"
 check lending-latency-huge 2 '--latency: expected a duration .* \(at most 1000h\)' -- "$aasim" lending --latency 9223372036854775807us --requests 10
 check lending-requests-huge 2 '--requests: at most 10000000' -- "$aasim" lending --requests 2000000000

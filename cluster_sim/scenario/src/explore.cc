@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -182,6 +183,9 @@ Scenario ApplySchedule(const Scenario& base, const Schedule& schedule,
     if (step.kind == Step::Kind::kCrash) down.insert(step.region);
     if (step.kind == Step::Kind::kRestart) down.erase(step.region);
     if (step.kind == Step::Kind::kWait) step.duration -= waited;
+    // The faults' delays may make the steps before an `at:` overrun its instant: the file
+    // did not break, so it runs at once (`if_past: now`).
+    if (step.kind == Step::Kind::kAt) step.past_runs_now = true;
     if (step.kind != Step::Kind::kWait || step.duration.count() > 0 || waited.count() == 0) {
       s.steps.push_back(std::move(step));
     }
@@ -207,8 +211,10 @@ Scenario ApplySchedule(const Scenario& base, const Schedule& schedule,
   return s;
 }
 
-std::string Verdict(const Scenario& scenario, const RunOptions& options, std::string* failure) {
+std::string Verdict(const Scenario& scenario, const RunOptions& options, std::string* failure,
+                    uint64_t* events) {
   const RunReport report = RunScenario(scenario, options);
+  if (events != nullptr) *events = report.events;
   for (const StepReport& sr : report.steps) {
     if (sr.verdict != StepReport::Verdict::kFail) continue;
     if (failure != nullptr) {
@@ -293,13 +299,19 @@ Schedule DrawSchedule(const Scenario& base, const ExploreOptions& options, uint6
 FoundFailure Shrink(const Scenario& base, const Schedule& schedule, const std::string& check,
                     const std::vector<std::string>& checks, const RunOptions& options) {
   int budget = 400;  // runs spent shrinking, at most
+  uint64_t events_left = options.max_events == 0 || options.max_events > UINT64_MAX / 10
+                             ? UINT64_MAX
+                             : 10 * options.max_events;
   auto breaks = [&](const Schedule& s) {
-    if (budget <= 0) return false;
+    if (budget <= 0 || events_left == 0) return false;
     --budget;
-    return Verdict(ApplySchedule(base, s, checks), options) == check;
+    uint64_t events = 0;
+    const bool broke = Verdict(ApplySchedule(base, s, checks), options, nullptr, &events) == check;
+    events_left -= std::min(events_left, events);
+    return broke;
   };
   Schedule cur = schedule;
-  for (bool changed = true; changed && budget > 0;) {
+  for (bool changed = true; changed && budget > 0 && events_left > 0;) {
     changed = false;
     // Fewer faults.
     for (size_t i = cur.faults.size(); i-- > 0;) {

@@ -380,12 +380,17 @@ bool StepInterpreter::Impl::Perform(const Step& step) {
       sr.operation = "at " + FormatDuration(step.duration);
       if (!until) {
         const SimTime now = time.Now();
-        if (step.duration < now) {
+        if (step.duration >= now) {
+          until = step.duration;
+        } else if (step.past_runs_now) {
+          sr.notes.push_back("already past (virtual time is " + FormatDuration(now) +
+                             "): runs now");
+          until = now;
+        } else {
           Fail(step, "at " + FormatDuration(step.duration) + " is in the past (virtual time is " +
                          FormatDuration(now) + ")");
           return true;
         }
-        until = step.duration;
       }
       return time.WaitUntil(*until);
     case Step::Kind::kSync: {

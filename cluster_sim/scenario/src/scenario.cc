@@ -37,6 +37,7 @@ constexpr std::string_view kTopLevelKeys[] = {
 constexpr std::string_view kBoundedCounterOptions[] = {"policy", "period"};
 constexpr std::string_view kStreamsOptions[] = {"replicate", "id_mode"};
 constexpr std::string_view kReplicationOptions[] = {"backlog", "max_batch", "max_retry", "causal"};
+constexpr std::string_view kAtOptions[] = {"time", "if_past"};
 constexpr std::string_view kLoadOptions[] = {"regions", "ops", "duration", "keys", "commands"};
 constexpr std::string_view kRegionOptions[] = {"lat", "lon", "clock_skew"};
 constexpr std::string_view kLinkOptions[] = {"latency", "jitter", "loss", "duplicate"};
@@ -771,7 +772,26 @@ Status Parser::ParseWait(const MapEntry& entry, Step* step) {
 }
 
 Status Parser::ParseAt(const MapEntry& entry, Step* step) {
-  return Duration(entry, "at", Sign::kNonNegative, &step->duration);
+  if (!entry.value.IsMap()) return Duration(entry, "at", Sign::kNonNegative, &step->duration);
+  std::vector<MapEntry> options;
+  AASIM_RETURN_IF_ERROR(MapOf(entry, "at", kAtOptions, &options));
+  bool has_time = false;
+  for (const MapEntry& e : options) {
+    if (e.key == "time") {
+      AASIM_RETURN_IF_ERROR(Duration(e, "at.time", Sign::kNonNegative, &step->duration));
+      has_time = true;
+    } else if (e.key == "if_past") {
+      const std::string v = e.value.IsScalar() ? e.value.Scalar() : "";
+      if (v != "fail" && v != "now") {
+        return Error(ValueMark(e), "at.if_past: expected fail or now, got " + Describe(e.value));
+      }
+      step->past_runs_now = v == "now";
+    } else {
+      return UnknownKey(e, "at", kAtOptions, "option");
+    }
+  }
+  if (!has_time) return Error(entry.value.Mark(), "at: missing required option 'time'");
+  return Status::Ok();
 }
 
 Status Parser::ParseSync(const MapEntry& entry, Step* /*step*/) {

@@ -82,7 +82,8 @@ void AppendStep(const Step& s, std::string* out) {
       o += "wait: " + FormatDuration(s.duration) + "\n";
       return;
     case Step::Kind::kAt:
-      o += "at: " + FormatDuration(s.duration) + "\n";
+      o += s.past_runs_now ? "at: { time: " + FormatDuration(s.duration) + ", if_past: now }\n"
+                           : "at: " + FormatDuration(s.duration) + "\n";
       return;
     case Step::Kind::kSync:
       o += "sync\n";

@@ -530,9 +530,13 @@ void Replicator::OnAck(int from, const ReplMessage& m) {
   bool progress = m.seq > o.acked;
   if (progress) o.acked = std::min(m.seq, head_);
   if (m.full_ack && o.full_in_flight && m.seq >= o.full_as_of) {
-    o.full_in_flight = false;
-    o.needs_full = false;
-    progress = true;
+    if (o.full_stale) {
+      o.full_stale = false;
+    } else {
+      o.full_in_flight = false;
+      o.needs_full = false;
+      progress = true;
+    }
   }
   if (progress || !was_known) {
     o.rto = transport_->Rtt(from);
@@ -549,6 +553,10 @@ void Replicator::OnAck(int from, const ReplMessage& m) {
     return;
   }
   if (!o.in_episode) return;
+  // Behind only because we wait for the peer's full state: nothing of ours to send (an
+  // empty chunk would be acked, and that ack answered by another: a storm, which a
+  // duplicating link multiplies). The timer keeps asking for the state.
+  if (!o.needs_full && o.acked >= head_) return;
   if (!o.needs_full && o.acked + 1 < log_first()) {
     o.needs_full = true;
     o.m.full_syncs++;
@@ -607,6 +615,10 @@ void Replicator::OnFullState(int from, const ReplMessage& m) {
       OutPeer& o = out_[q];
       if (!o.needs_full) o.m.full_syncs++;
       o.needs_full = true;
+      // A full state still in flight lacks what we just merged: the ack of that one must
+      // not end this push, which goes now (not after a probe).
+      if (o.full_in_flight) o.full_stale = true;
+      o.resend_now = true;
       ArmTimer(q, timers_->Now());
     }
   }

@@ -14,6 +14,9 @@
 // wait is split). Then come the checks: the file's own expectations, and after the last
 // step `heal: all`, a restart of every region still down, `sync` and `converged: []`, then
 // every check of the services the file uses (`check: lending-invariants`).
+// The file's `at: T` steps become `at: {time: T, if_past: now}`: when the faults (a delay, a
+// loss) make the steps before one overrun T, it runs at once instead of failing, since the
+// schedule, not the system, moved the clock past T.
 //
 // A run's verdict is the first failed step's operation ("GET x", "converged (all keys)",
 // "check lending-invariants"): the same in the generated scenario and in its file.
@@ -72,9 +75,10 @@ Scenario ApplySchedule(const Scenario& base, const Schedule& schedule,
 std::vector<std::string> ExploreChecks(const Scenario& base, const RunOptions& options);
 
 // The verdict of one run of `scenario`: "" if every check held, else the first failed
-// step's operation; *failure (if given) gets that step's failure text without its place.
+// step's operation; *failure (if given) gets that step's failure text without its place,
+// *events (if given) the events the run took.
 std::string Verdict(const Scenario& scenario, const RunOptions& options,
-                    std::string* failure = nullptr);
+                    std::string* failure = nullptr, uint64_t* events = nullptr);
 
 struct ExploreOptions {
   uint64_t seed = 1;
@@ -121,7 +125,9 @@ struct ExploreReport {
 ExploreReport Explore(const Scenario& base, const ExploreOptions& options);
 
 // Shrinks a schedule that breaks `check` (fewer faults, fewer steps, faults later) and
-// fills a FoundFailure (first_run left to the caller).
+// fills a FoundFailure (first_run left to the caller). It spends at most 400 runs and 10
+// times options.max_events events: a schedule whose runs spend their whole event budget
+// is shrunk by 10 runs, not 400.
 FoundFailure Shrink(const Scenario& base, const Schedule& schedule, const std::string& check,
                     const std::vector<std::string>& checks, const RunOptions& options);
 

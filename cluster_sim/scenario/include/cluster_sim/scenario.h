@@ -122,7 +122,7 @@ struct Step {
     kPartition,  // `partition: [A, B]` or `[[A, B], [C, D]]`
     kHeal,       // `heal: [A, B]`, `[[A, B], [C]]` or `all`
     kWait,       // `wait: DUR`
-    kAt,         // `at: DUR`
+    kAt,         // `at: DUR` or `at: {time: DUR, if_past: now}`
     kSync,       // `- sync`
     kConverged,  // `converged: [keys]`
     kCrash,      // `crash: REGION`
@@ -148,6 +148,8 @@ struct Step {
   std::string from_region;  // kService: the client's region when routed (`from B`), else ""
   std::optional<std::vector<std::string>> output;  // kService: `output:`, the exact lines
   SourceMark value_mark;                           // kService, kCheck: the step's value
+  // kAt: `if_past: now`, an instant already past runs at once instead of failing.
+  bool past_runs_now = false;
 };
 
 struct Scenario {

@@ -247,6 +247,9 @@ class Replicator {
     uint64_t timer_gen = 0;  // invalidates superseded timer events
     SimTime timer_at{-1};    // when the armed timer fires (-1: not armed)
     ReplPeerStats m;
+    // The full state in flight predates a state merged since (a restart's push): its ack
+    // does not end the full sync.
+    bool full_stale = false;
   };
   struct InPeer {
     uint32_t epoch = 0;
