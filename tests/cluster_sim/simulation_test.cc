@@ -835,14 +835,15 @@ TEST(SimulationTest, BatchIsSplitAndLostInACrash) {
 // where CommandEngine can) makes the same replies and the same data, in both regions, as
 // one effect per write, with concurrent writes in the peer and effects crossing.
 TEST(SimulationTest, BatchedEffectsConvergeAsSingleOnes) {
-  const char* lines[] = {"SET a 1",      "SET a 2",           "INCR a",     "INCRBY a 5",
-                         "DECR b",       "DECRBY b 3",        "SADD c x y", "SADD c x",
-                         "SREM c y",     "SET c v",           "DEL a",      "INCR c",
-                         "HSET h f 1",   "SET h w",           "SADD h z",   "SET a 7 EX 100",
-                         "INCR a",       "INCRBYFLOAT b 1.5", "INCR b",     "SADD a m",
-                         "RPUSH l p q",  "SET l 1",           "PERSIST a",  "SETNX d 1",
-                         "MSET a 1 b 2", "ZADD z 1 m",        "SET z 2",    "GETSET a 9"};
-  const size_t n = sizeof(lines) / sizeof(lines[0]);
+  // The last two give keys a TTL, after which every write takes the engine's scratch path
+  // (lazy expiry): only the seeds above 20 draw them.
+  const char* lines[] = {
+      "SET a 1",     "SET a 2",           "INCR a",    "INCRBY a 5",    "DECR b",     "DECRBY b 3",
+      "SADD c x y",  "SADD c x",          "SREM c y",  "SET c v",       "DEL a",      "INCR c",
+      "HSET h f 1",  "SET h w",           "SADD h z",  "INCR a",        "INCR b",     "SADD a m",
+      "RPUSH l p q", "SET l 1",           "SETNX d 1", "MSET a 1 b 2",  "ZADD z 1 m", "SET z 2",
+      "GETSET a 9",  "INCRBYFLOAT b 1.5", "PERSIST a", "SET a 7 EX 100"};
+  const size_t all = sizeof(lines) / sizeof(lines[0]);
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     // Every store, to compare the whole replicated state (metadata too).
     std::vector<Store*> stores;
@@ -861,6 +862,7 @@ TEST(SimulationTest, BatchedEffectsConvergeAsSingleOnes) {
       SetAllLinks(*sim, LinkParams{Ms(10), SimTime(0), 0, 0});
     }
     Rng rng(seed);
+    const size_t n = seed <= 20 ? all - 2 : all;
     for (int step = 0; step < 60; ++step) {
       const int count = 1 + static_cast<int>(rng.Uniform(12));
       const bool peer = rng.Uniform(4) == 0;
