@@ -372,14 +372,14 @@ void Replicator::TrimBacklog() {
   }
 }
 
-void Replicator::OnLocalWrite(std::string effect) {
+void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
   if (!needs_effects_) {
-    local_writes_++;
-    head_++;
+    local_writes_ += writes;
+    head_ += writes;
     return;
   }
   if (opts_.config.causal) effect.insert(0, EncodeApplied());
-  local_writes_++;
+  local_writes_ += writes;
   // A durable store numbered the write in its own log, atomically with the data.
   head_ = store_->durable() ? std::max(head_ + 1, store_->LogHead()) : head_ + 1;
   auto e = std::make_shared<const std::string>(std::move(effect));

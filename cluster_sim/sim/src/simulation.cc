@@ -79,6 +79,7 @@ struct Region {
   std::unique_ptr<Replicator> repl;
   uint64_t lost_writes = 0;
   uint64_t crashes = 0;
+  uint64_t held_writes = 0;          // writes whose effect the store holds (in a batch)
   uint64_t expiry_timer = 0;         // generation of the armed expiry event (0: none)
   std::optional<SimTime> expiry_at;  // when it fires (virtual time)
 
@@ -176,12 +177,16 @@ struct Simulation::Impl {
     if (!r.alive()) return Reply::Error("CLUSTERDOWN region " + r.name + " is down");
     const int64_t wall_clock_us = (loop.Now() + r.clock_skew).count();
     Reply reply;
-    if (r.repl->needs_effects()) {
+    bool wrote = false;
+    if (r.repl->batching() && r.repl->needs_effects() &&
+        r.store->ExecuteHeld(argv, wall_clock_us, &reply, &wrote)) {
+      r.held_writes += wrote ? 1 : 0;
+    } else if (r.repl->needs_effects()) {
+      LogHeld(r);
       std::string effect;
       reply = r.store->Execute(argv, wall_clock_us, &effect);
       if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
     } else {
-      bool wrote = false;
       reply = r.store->ExecuteWithoutEffect(argv, wall_clock_us, &wrote);
       if (wrote) r.repl->OnLocalWrite("");
     }
@@ -195,11 +200,21 @@ struct Simulation::Impl {
       return std::vector<Reply>(cmds.size(),
                                 Reply::Error("CLUSTERDOWN region " + r.name + " is down"));
     }
+    LogHeld(r);
     std::string effect;
     auto replies = r.store->ExecuteBatch(cmds, (loop.Now() + r.clock_skew).count(), &effect);
     if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
     ArmExpiry(r);
     return replies;
+  }
+
+  // Logs the effect that region r's store holds (Execute in a batch) as one local write.
+  void LogHeld(Region& r) {
+    if (r.held_writes == 0) return;
+    std::string effect;
+    r.store->TakeHeld(&effect);
+    if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect), r.held_writes);
+    r.held_writes = 0;
   }
 
   // Key expiry (Store::NextExpiry): one pending event per region, at the virtual time its
@@ -250,6 +265,7 @@ struct Simulation::Impl {
   uint64_t Crash(int ri) {
     Region& r = regions[ri];
     if (!r.alive()) return 0;
+    LogHeld(r);
     uint64_t lost = 0;
     if (!r.store->durable()) {
       // The writes no live copy holds: no peer received them in this incarnation.
@@ -378,7 +394,10 @@ std::vector<Reply> Simulation::ExecuteBatch(int r,
 }
 Client& Simulation::client(int r) { return *impl_->clients[r]; }
 void Simulation::BeginBatch(int r) { impl_->regions[r].repl->BeginBatch(); }
-void Simulation::EndBatch(int r) { impl_->regions[r].repl->EndBatch(); }
+void Simulation::EndBatch(int r) {
+  impl_->LogHeld(impl_->regions[r]);
+  impl_->regions[r].repl->EndBatch();
+}
 uint64_t Simulation::KeyVersion(int r, std::string_view key) const {
   const auto& reg = impl_->regions[r];
   return reg.alive() ? reg.store->KeyVersion(key) : 0;

@@ -869,6 +869,25 @@ bool GlobMatch(std::string_view pattern, std::string_view text) {
                   static_cast<int64_t>(text.size()), &skip_longer, 0);
 }
 
+namespace {
+
+// Whether `run` may record straight into `delta` although it already holds writes (a
+// batch, Store::ExecuteHeld): the plain SET, INCR/DECR/INCRBY/DECRBY and SADD, whose
+// mutators join their effect into the delta's entry for the key (the register's new write
+// replaces the ones it observed, SetStore::Add and Clear replace an element's dots, counters
+// join slot by slot) and touch nothing when they do not write, on a key the delta already
+// lists (no new entry to leave behind) with nothing but a string or set part.
+bool JoinsInPlace(const crdt::Keyspace& delta, Handler run, const std::vector<std::string>& argv) {
+  const bool set = run == Set && argv.size() == 3;
+  if (!set && run != Incr && run != Decr && run != IncrBy && run != DecrBy && run != SAdd) {
+    return false;
+  }
+  const crdt::KeyValue* d = delta.Find(argv[1]);
+  return d != nullptr && d->Parts() == 0 && d->hash.Empty() && (!set || d->set.entry_count() == 0);
+}
+
+}  // namespace
+
 Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv,
                              int64_t wall_clock_us, crdt::Keyspace* delta, bool* wrote) const {
   if (wrote) *wrote = false;
@@ -894,15 +913,18 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
   // so a refused or no-op command leaves nothing (not even an empty key entry) behind.
   // An empty delta of ks (one command, the usual case) serves as its own scratch: joining
   // a delta into an empty one copies it, so recording straight into it, and emptying it
-  // again if the command did not write, gives the same delta without the join.
-  if (delta != nullptr && delta->empty() && delta->is_delta() && delta->self() == ks.self()) {
+  // again if the command did not write, gives the same delta without the join. So does a
+  // delta of ks holding earlier writes, for the commands JoinsInPlace names.
+  const bool direct = delta != nullptr && delta->is_delta() && delta->self() == ks.self();
+  const bool was_empty = direct && delta->empty();
+  if (direct && (was_empty || (!lazy_expiry && JoinsInPlace(*delta, run, argv)))) {
     Ctx ctx{ks, argv, wall_clock_us, delta, regions_};
     ctx.stream_id_mode = stream_id_mode_;
     const bool dropped = lazy_expiry && DropHiddenKeys(ctx, *spec);
     Reply reply = run(ctx);
     if (ctx.wrote || dropped) {
       if (wrote) *wrote = true;
-    } else if (!delta->empty() || !delta->is_delta()) {
+    } else if (was_empty && !delta->empty()) {
       *delta = ks.NewDelta();
     }
     return reply;

@@ -66,19 +66,33 @@ Reply KeyspaceStore::Execute(const std::vector<std::string>& argv, int64_t wall_
                              std::string* effect) {
   std::string recorded;
   bool wrote = false;
-  Reply reply = ExecuteOne(argv, wall_clock_us, &recorded, &wrote);
+  Reply reply = ExecuteOne(argv, wall_clock_us, &recorded, nullptr, &wrote);
   AppendEffect(std::move(recorded), effect);
   return reply;
+}
+
+bool KeyspaceStore::ExecuteHeld(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                                Reply* reply, bool* wrote) {
+  if (durable() || tracking_) return false;
+  if (!held_) held_.emplace(ks_.NewDelta());
+  *reply = ExecuteOne(argv, wall_clock_us, nullptr, &*held_, wrote);
+  return true;
+}
+
+void KeyspaceStore::TakeHeld(std::string* effect) {
+  if (!held_) return;
+  if (!held_->empty()) AppendEffect(held_->Encode(), effect);
+  held_.reset();
 }
 
 Reply KeyspaceStore::ExecuteWithoutEffect(const std::vector<std::string>& argv,
                                           int64_t wall_clock_us, bool* wrote) {
   if (durable() || tracking_) return Store::ExecuteWithoutEffect(argv, wall_clock_us, wrote);
-  return ExecuteOne(argv, wall_clock_us, nullptr, wrote);
+  return ExecuteOne(argv, wall_clock_us, nullptr, nullptr, wrote);
 }
 
 Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wall_clock_us,
-                                std::string* effect, bool* wrote) {
+                                std::string* effect, crdt::Keyspace* held, bool* wrote) {
   *wrote = false;
   wall_clock_us_ = wall_clock_us;
   if (LocalStream(argv)) return Stream(argv, wall_clock_us);
@@ -86,7 +100,7 @@ Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wa
   Reply reply;
   auto apply = [&]() -> std::string {
     if (effect == nullptr) {
-      reply = RunOne(argv, wall_clock_us, nullptr, wrote);
+      reply = RunOne(argv, wall_clock_us, held, wrote);
       return "";
     }
     return Record([&](crdt::Keyspace* delta) {
@@ -213,6 +227,7 @@ uint64_t KeyspaceStore::KeyVersion(std::string_view key) const {
 
 void KeyspaceStore::Wipe(crdt::ReplicaId self) {
   ks_ = crdt::Keyspace(self);
+  held_.reset();
   scripts_.reset();   // a crash loses the script cache too
   BumpAllVersions();  // every key changed; versions never repeat across a crash
   Wiped();

@@ -163,7 +163,9 @@ class Replicator {
 
   // A write of this region: its effect goes to the log and to every peer (in a batch: at
   // EndBatch). Without needs_effects() it is only counted (the effect may be empty).
-  void OnLocalWrite(std::string effect);
+  // `writes` > 1: one effect joining that many writes (Store::TakeHeld), counted as that
+  // many in local_writes but one entry (one seq) of the log.
+  void OnLocalWrite(std::string effect, uint64_t writes = 1);
   // False when no one can ever receive this region's effects: it has no peer, its store is
   // not durable, and ReplicationConfig::log_without_peers is off. A writer may then skip
   // making them and report each write by OnLocalWrite(""): it counts (local_writes, head,

@@ -100,8 +100,11 @@ class Simulation {
   // Store::KeyVersion of region r (for WATCH); 0 while r is down.
   uint64_t KeyVersion(int r, std::string_view key) const;
   // Batches region r's replication until EndBatch (Replicator::BeginBatch): what a server
-  // runs of one read, at one instant, reaches each peer in one message. Scenarios never
-  // batch. REQUIRES: time does not move (AdvanceTo, Sync) while a batch is open.
+  // runs of one read, at one instant, reaches each peer in one message. The writes of
+  // Execute in a batch join into one effect (Store::ExecuteHeld; one log entry, counted as
+  // that many local writes), logged at EndBatch or before anything else region r does
+  // (ExecuteBatch, Crash). Scenarios never batch. REQUIRES: time does not move (AdvanceTo,
+  // Sync) while a batch is open.
   void BeginBatch(int r);
   void EndBatch(int r);
   // A Client bound to region r (valid while the simulation lives).

@@ -46,6 +46,11 @@ class KeyspaceStore : public Store {
   // the store is durable (CommitWrite keeps the effect) or a WATCH needs the keys it names.
   Reply ExecuteWithoutEffect(const std::vector<std::string>& argv, int64_t wall_clock_us,
                              bool* wrote) final;
+  // Holds the effects of an in-memory store, not while a WATCH needs the keys each write
+  // names (a durable store's every write is committed with its own effect: never held).
+  bool ExecuteHeld(const std::vector<std::string>& argv, int64_t wall_clock_us, Reply* reply,
+                   bool* wrote) final;
+  void TakeHeld(std::string* effect) final;
   // Lua scripts (EVAL*, SCRIPT; scripting.h) run here too: a script's commands run on the
   // keyspace as the engine's do (stream commands through RunStream, BeforeEngine asked
   // first), so all its writes make ONE effect, and a script that wrote nothing makes none.
@@ -136,9 +141,10 @@ class KeyspaceStore : public Store {
   Reply Stream(const std::vector<std::string>& argv, int64_t wall_clock_us);
   // Moves the version of every key `encoded` lists (all keys for a full state).
   void Touch(std::string_view encoded);
-  // Execute's work; with effect null (ExecuteWithoutEffect) nothing is recorded.
+  // Execute's work; with effect null a write is recorded into `held` (ExecuteHeld), or
+  // nowhere if that is null too (ExecuteWithoutEffect).
   Reply ExecuteOne(const std::vector<std::string>& argv, int64_t wall_clock_us, std::string* effect,
-                   bool* wrote);
+                   crdt::Keyspace* held, bool* wrote);
   // Runs one engine command or script on the keyspace, recording into `delta`.
   Reply RunOne(const std::vector<std::string>& argv, int64_t wall_clock_us, crdt::Keyspace* delta,
                bool* wrote);
@@ -148,6 +154,7 @@ class KeyspaceStore : public Store {
   bool replicate_streams_ = false;
   std::unique_ptr<Scripts> scripts_;  // made at the first script command
   crdt::Keyspace::MergeScratch merge_scratch_;
+  std::optional<crdt::Keyspace> held_;  // ExecuteHeld's joined delta, once a write was held
   mutable bool tracking_ = false;
   int64_t wall_clock_us_ = 0;
   uint64_t clock_ = 0;

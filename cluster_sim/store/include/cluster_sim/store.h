@@ -40,6 +40,19 @@ class Store {
     *wrote = !effect.empty();
     return reply;
   }
+  // Held effects, for a writer that sends the writes of several commands to its peers as
+  // ONE effect (`aasim serve`: the pipelined commands of one client read). ExecuteHeld runs
+  // argv as Execute does, but joins a write's effect into the one the store holds instead
+  // of returning it (*wrote says whether the command wrote), and returns true; false if
+  // this store cannot hold effects now (it ran nothing: use Execute, after TakeHeld).
+  // TakeHeld appends the held effect (one delta: the join of the held writes' effects) to
+  // *effect (nothing if none) and holds nothing after. Default: never holds.
+  virtual bool ExecuteHeld(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                           Reply* reply, bool* wrote) {
+    (void)argv, (void)wall_clock_us, (void)reply, (void)wrote;
+    return false;
+  }
+  virtual void TakeHeld(std::string* effect) { (void)effect; }
   // Runs commands as one atomic unit (MULTI/EXEC): one combined effect.
   virtual std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
                                           int64_t wall_clock_us, std::string* effect) = 0;
