@@ -26,7 +26,7 @@ namespace cluster_sim {
 
 // ---------------------------------------------------------------- histogram
 
-void LatencyHistogram::Add(SimTime t) {
+void LatencyHistogram::AddSlow(SimTime t) {
   const int64_t v = std::max<int64_t>(0, t.count());
   min_ = SimTime{count_ == 0 ? v : std::min(min_.count(), v)};
   max_ = SimTime{std::max(max_.count(), v)};  // max_ is 0 while empty
@@ -249,6 +249,14 @@ class Engine {
     arrivals_issued_.assign(n, 0);
     jittered_ = config.jitter.count() > 0;
     apply_at_entry_ = config.downs.empty();
+    for (int g = 0; g < n_; ++g) {
+      const RegionWorkload& w = config.regions[static_cast<size_t>(g)].workload;
+      reads_.push_back(w.reads);
+      calls_.push_back(static_cast<int16_t>(w.calls));
+      for (const bool is_write : {false, true}) {
+        preferred_.push_back(static_cast<int16_t>(PreferredWhenUp(g, is_write)));
+      }
+    }
   }
 
   DeploymentResult Run() {
@@ -358,7 +366,7 @@ class Engine {
     Request& q = requests_[slot];
     q.start = now_;
     q.region = static_cast<int16_t>(r);
-    q.calls_left = static_cast<int16_t>(c_.regions[static_cast<size_t>(r)].workload.calls);
+    q.calls_left = calls_[static_cast<size_t>(r)];
     IssueCall(slot, n_, 0);
   }
 
@@ -368,20 +376,23 @@ class Engine {
     Request& q = requests_[slot];
     const int g = q.region;
     Rng& rng = op_rng_[static_cast<size_t>(g)];
-    q.is_write = !rng.Chance(c_.regions[static_cast<size_t>(g)].workload.reads);
+    q.is_write = !rng.Chance(reads_[static_cast<size_t>(g)]);
     q.key = keys_.Sample(rng);
-    const int target = Route(g, q.is_write);
-    if (target < 0) {
-      ++Stats(g).failed;
-      free_requests_.push_back(slot);
-      return;
+    int target = Preferred(g, q.is_write);
+    if (unusable_ > 0) [[unlikely]] {
+      target = Route(g, q.is_write);
+      if (target < 0) {
+        ++Stats(g).failed;
+        free_requests_.push_back(slot);
+        return;
+      }
+      if (target != Preferred(g, q.is_write)) ++Stats(g).rerouted_calls;
     }
-    if (target != Preferred(g, q.is_write)) ++Stats(g).rerouted_calls;
     q.target = static_cast<int16_t>(target);
     int64_t t = now_ + delay + OneWay(g, target);
     if (jittered_) {
-      if (prev < n_) t += Jitter(prev, g);
-      t += Jitter(g, target);
+      if (prev < n_ && prev != g) t += Jitter(prev, g);
+      if (target != g) t += Jitter(g, target);
     }
     Schedule(t, kCallArrive, slot);
   }
@@ -394,6 +405,9 @@ class Engine {
 
   // Where the deployment sends a call when every cluster is up.
   int Preferred(int g, bool is_write) const {
+    return preferred_[static_cast<size_t>(g * 2 + is_write)];
+  }
+  int PreferredWhenUp(int g, bool is_write) const {
     switch (dep_.kind) {
       case DeploymentKind::kActiveActive:
         return g;
@@ -479,7 +493,7 @@ class Engine {
       IssueCall(slot, c, back);
       return;
     }
-    if (jittered_) back += Jitter(c, g);
+    if (jittered_ && c != g) back += Jitter(c, g);
     const SimTime latency{now_ + back - q.start};
     s.latency.Add(latency);
     ++s.requests;
@@ -573,12 +587,14 @@ class Engine {
     const size_t r = static_cast<size_t>(c_.downs[i].region);
     down_[r] = 1;
     synced_[r] = 0;
+    CountUnusable();
   }
 
   void Up(uint32_t i) {
     const int region = c_.downs[i].region;
     const size_t r = static_cast<size_t>(region);
     down_[r] = 0;
+    CountUnusable();
     // Every write committed so far elsewhere and not yet applied here must be, before the
     // services return: those kept by the senders (re-sent now), in flight or queued.
     resync_watermark_[r] = next_write_id_;
@@ -591,9 +607,15 @@ class Engine {
     if (resync_remaining_[r] == 0) Resynced(region);
   }
 
+  void CountUnusable() {
+    unusable_ = 0;
+    for (int c = 0; c < n_; ++c) unusable_ += Usable(c) ? 0 : 1;
+  }
+
   void Resynced(int region) {
     const size_t r = static_cast<size_t>(region);
     synced_[r] = 1;
+    CountUnusable();
     ResyncResult& rr = result_.resyncs[static_cast<size_t>(resync_slot_[r])];
     rr.resynced_at = SimTime{now_};
     rr.resync_time = rr.resynced_at - rr.to;
@@ -635,14 +657,18 @@ class Engine {
   DeploymentResult result_;
 
   std::vector<int64_t> one_way_;
+  std::vector<double> reads_;       // per region: the workload's share of reads
+  std::vector<int16_t> calls_;      // per region: calls per request
+  std::vector<int16_t> preferred_;  // [region * 2 + is_write]: PreferredWhenUp
   std::vector<uint16_t> shard_of_key_;
   std::vector<KeyCopy> copies_;          // [CopyIndex(key, cluster)]
   std::vector<uint64_t> pending_total_;  // per cluster: writes committed elsewhere, not
                                          // yet applied there
   bool apply_at_entry_ = false;  // no cluster goes down: a message is applied on its arrival
   int64_t applied_until_ = 0;    // the latest such apply
-  std::vector<int64_t> busy_;            // per shard: when its queue empties
+  std::vector<int64_t> busy_;    // per shard: when its queue empties
   std::vector<uint8_t> down_, synced_;
+  int unusable_ = 0;  // clusters down or not yet resynced: calls may take another route
   std::vector<std::vector<uint32_t>> backlog_;  // per down cluster: messages kept by senders
   std::vector<int> resync_slot_;
   std::vector<uint64_t> resync_remaining_, resync_watermark_;
