@@ -401,6 +401,36 @@ TEST(LatencyFailoverTest, LossAndJitterDelayButLoseNothing) {
   }
 }
 
+// Without a region down, a replication message is applied as it enters its shard's queue
+// (no event at its end); a region down once all the traffic is over keeps the event per
+// apply. Both must count the same stale reads, conflicts, lags and writes: hot keys on one
+// slow shard make calls and applies queue behind each other.
+TEST(LatencyDefinitionsTest, ApplyAtQueueEntryMatchesAnApplyEvent) {
+  LatencyConfig c = MustParse(
+      "name: queued\nseed: 11\nduration: 3s\nregions: [a, b, c]\n"
+      "links:\n  jitter: 2ms\n  loss: 0.1\n  rtt:\n    a: {b: 40ms, c: 60ms}\n    b: {c: 30ms}\n"
+      "cluster: {shards: 1, service_time: 150us, replicated_service_time: 90us}\n"
+      "workload: {rate: 1000, calls: 3, reads: 0.6, keys: 7}\n"
+      "deployments: [active-active, {primary-with-local-replicas: b}]\n");
+  LatencyConfig late = c;
+  RegionDown after;
+  after.region = 1;
+  after.from = SimTime(1'000'000'000);
+  after.to = SimTime(1'000'000'001);
+  late.downs.push_back(after);
+  for (int d = 0; d < 2; ++d) {
+    SCOPED_TRACE(testing::Message() << "deployment " << d);
+    const DeploymentResult at_entry = RunLatencyDeployment(c, d);
+    const DeploymentResult with_events = RunLatencyDeployment(late, d);
+    EXPECT_GT(at_entry.regions[0].stale_reads, 0u);
+    EXPECT_EQ(at_entry.regions, with_events.regions);
+    EXPECT_EQ(at_entry.writes_accepted, with_events.writes_accepted);
+    EXPECT_EQ(at_entry.events + 2, with_events.events);  // the down and the up
+    EXPECT_LT(at_entry.end, SimTime(1'000'000'000));
+    EXPECT_TRUE(at_entry.nothing_lost);
+  }
+}
+
 // ---------------------------------------------------------------- determinism, output
 
 TEST(LatencyReportTest, SameSeedSameReportOtherSeedOtherReport) {

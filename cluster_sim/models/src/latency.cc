@@ -26,7 +26,7 @@ namespace cluster_sim {
 
 // ---------------------------------------------------------------- histogram
 
-void LatencyHistogram::Add(SimTime t) {
+void LatencyHistogram::AddSlow(SimTime t) {
   const int64_t v = std::max<int64_t>(0, t.count());
   min_ = SimTime{count_ == 0 ? v : std::min(min_.count(), v)};
   max_ = SimTime{std::max(max_.count(), v)};  // max_ is 0 while empty
@@ -159,10 +159,19 @@ class AliasSampler {
 struct Request {
   int64_t start = 0;
   uint32_t key = 0;
+  uint32_t applied_mark = 0;  // KeyCopy::applied of (key, target) when the call entered its shard
   int16_t region = 0;
   int16_t target = 0;
   int16_t calls_left = 0;
   bool is_write = false;
+};
+
+// One key at one cluster: writes committed elsewhere and sent to it, and how many of those
+// entered the key's shard queue there (each is applied when it leaves the queue). Counts
+// wrap; their differences do not.
+struct KeyCopy {
+  uint32_t committed = 0;
+  uint32_t applied = 0;
 };
 
 struct ReplMsg {
@@ -213,7 +222,7 @@ class Engine {
       const int slot = KeySlot("key:" + std::to_string(k));
       shard_of_key_[k] = static_cast<uint16_t>(ShardOfSlot(slot, shards_));
     }
-    pending_.assign(config.keys * n, 0);
+    copies_.assign(config.keys * n, KeyCopy{});
     pending_total_.assign(n, 0);
     busy_.assign(n * static_cast<size_t>(shards_), 0);
     down_.assign(n, 0);
@@ -239,6 +248,15 @@ class Engine {
     next_arrival_.assign(n, 0.0);
     arrivals_issued_.assign(n, 0);
     jittered_ = config.jitter.count() > 0;
+    apply_at_entry_ = config.downs.empty();
+    for (int g = 0; g < n_; ++g) {
+      const RegionWorkload& w = config.regions[static_cast<size_t>(g)].workload;
+      reads_.push_back(w.reads);
+      calls_.push_back(static_cast<int16_t>(w.calls));
+      for (const bool is_write : {false, true}) {
+        preferred_.push_back(static_cast<int16_t>(PreferredWhenUp(g, is_write)));
+      }
+    }
   }
 
   DeploymentResult Run() {
@@ -257,8 +275,9 @@ class Engine {
     uint32_t e;
     while (queue_.Pop(&e)) {
       now_ = queue_.now();
-      if ((++result_.events & (kProgressEvents - 1)) == 0 && progress_ != nullptr) {
-        ReportProgress(std::min(now_, c_.duration.count()));
+      if (++result_.events >= next_progress_) [[unlikely]] {
+        next_progress_ = result_.events + kProgressEvents;
+        if (progress_ != nullptr) ReportProgress(std::min(now_, c_.duration.count()));
       }
       const uint32_t arg = e & kArgMask;
       switch (static_cast<Kind>(e >> kKindShift)) {
@@ -285,7 +304,7 @@ class Engine {
           break;
       }
     }
-    result_.end = SimTime{now_};
+    result_.end = SimTime{std::max(now_, applied_until_)};
     Finish();
     if (progress_ != nullptr) ReportProgress(c_.duration.count());
     return std::move(result_);
@@ -303,6 +322,9 @@ class Engine {
   }
 
   size_t Pair(int a, int b) const { return static_cast<size_t>(a * n_ + b); }
+  size_t CopyIndex(uint32_t key, int cluster) const {
+    return static_cast<size_t>(key) * static_cast<size_t>(n_) + static_cast<size_t>(cluster);
+  }
   int64_t OneWay(int a, int b) const { return one_way_[Pair(a, b)]; }
   RegionResult& Stats(int region) { return result_.regions[static_cast<size_t>(region)]; }
 
@@ -344,7 +366,7 @@ class Engine {
     Request& q = requests_[slot];
     q.start = now_;
     q.region = static_cast<int16_t>(r);
-    q.calls_left = static_cast<int16_t>(c_.regions[static_cast<size_t>(r)].workload.calls);
+    q.calls_left = calls_[static_cast<size_t>(r)];
     IssueCall(slot, n_, 0);
   }
 
@@ -354,20 +376,23 @@ class Engine {
     Request& q = requests_[slot];
     const int g = q.region;
     Rng& rng = op_rng_[static_cast<size_t>(g)];
-    q.is_write = !rng.Chance(c_.regions[static_cast<size_t>(g)].workload.reads);
+    q.is_write = !rng.Chance(reads_[static_cast<size_t>(g)]);
     q.key = keys_.Sample(rng);
-    const int target = Route(g, q.is_write);
-    if (target < 0) {
-      ++Stats(g).failed;
-      free_requests_.push_back(slot);
-      return;
+    int target = Preferred(g, q.is_write);
+    if (unusable_ > 0) [[unlikely]] {
+      target = Route(g, q.is_write);
+      if (target < 0) {
+        ++Stats(g).failed;
+        free_requests_.push_back(slot);
+        return;
+      }
+      if (target != Preferred(g, q.is_write)) ++Stats(g).rerouted_calls;
     }
-    if (target != Preferred(g, q.is_write)) ++Stats(g).rerouted_calls;
     q.target = static_cast<int16_t>(target);
     int64_t t = now_ + delay + OneWay(g, target);
     if (jittered_) {
-      if (prev < n_) t += Jitter(prev, g);
-      t += Jitter(g, target);
+      if (prev < n_ && prev != g) t += Jitter(prev, g);
+      if (target != g) t += Jitter(g, target);
     }
     Schedule(t, kCallArrive, slot);
   }
@@ -380,6 +405,9 @@ class Engine {
 
   // Where the deployment sends a call when every cluster is up.
   int Preferred(int g, bool is_write) const {
+    return preferred_[static_cast<size_t>(g * 2 + is_write)];
+  }
+  int PreferredWhenUp(int g, bool is_write) const {
     switch (dep_.kind) {
       case DeploymentKind::kActiveActive:
         return g;
@@ -433,6 +461,7 @@ class Engine {
     const size_t sh = static_cast<size_t>(c * shards_ + shard_of_key_[q.key]);
     const int64_t done = std::max(now_, busy_[sh]) + service_;
     busy_[sh] = done;
+    q.applied_mark = copies_[CopyIndex(q.key, c)].applied;
     Schedule(done, kCallDone, slot);
   }
 
@@ -440,12 +469,14 @@ class Engine {
     Request& q = requests_[slot];
     const int c = q.target;
     const int g = q.region;
-    const size_t pk = static_cast<size_t>(q.key) * static_cast<size_t>(n_) + static_cast<size_t>(c);
+    // Writes to the key committed elsewhere and not applied here yet: the shard's queue is
+    // FIFO, so those applied by now are exactly those that entered it before this call.
+    const uint32_t pending = copies_[CopyIndex(q.key, c)].committed - q.applied_mark;
     RegionResult& s = Stats(g);
     if (q.is_write) {
       ++s.writes;
       ++result_.writes_accepted;
-      Stats(c).conflicting_pairs += pending_[pk];
+      Stats(c).conflicting_pairs += pending;
       const uint64_t id = next_write_id_++;
       const uint64_t h = HashId(id);
       total_digest_ += h;
@@ -454,7 +485,7 @@ class Engine {
       Replicate(c, q.key, id);
     } else {
       ++s.reads;
-      if (pending_[pk] > 0) ++s.stale_reads;
+      if (pending > 0) ++s.stale_reads;
     }
     // The reply travels back; the next call leaves when it arrives.
     int64_t back = OneWay(c, g);
@@ -462,7 +493,7 @@ class Engine {
       IssueCall(slot, c, back);
       return;
     }
-    if (jittered_) back += Jitter(c, g);
+    if (jittered_ && c != g) back += Jitter(c, g);
     const SimTime latency{now_ + back - q.start};
     s.latency.Add(latency);
     ++s.requests;
@@ -479,7 +510,7 @@ class Engine {
     if (!sends) return;
     for (int d = 0; d < n_; ++d) {
       if (d == origin) continue;
-      ++pending_[static_cast<size_t>(key) * static_cast<size_t>(n_) + static_cast<size_t>(d)];
+      ++copies_[CopyIndex(key, d)].committed;
       ++pending_total_[static_cast<size_t>(d)];
       uint32_t m;
       if (!free_msgs_.empty()) {
@@ -521,18 +552,30 @@ class Engine {
     const size_t sh = d * static_cast<size_t>(shards_) + shard_of_key_[msg.key];
     const int64_t done = std::max(now_, busy_[sh]) + repl_service_;
     busy_[sh] = done;
-    Schedule(done, kReplDone, m);
+    ++copies_[CopyIndex(msg.key, msg.dest)].applied;
+    if (!apply_at_entry_) {
+      Schedule(done, kReplDone, m);
+      return;
+    }
+    // No cluster ever goes down: the apply at `done` reads and writes only what no event
+    // before it reads (sums, the lag histogram; calls see it through KeyCopy::applied), so
+    // it is done now, and counted as the event it would have been.
+    ++result_.events;
+    applied_until_ = std::max(applied_until_, done);
+    Apply(m, done);
   }
 
-  void ReplDone(uint32_t m) {
+  void ReplDone(uint32_t m) { Apply(m, now_); }
+
+  // Message m is applied at its destination at time `at` (now, or the end of its queue).
+  void Apply(uint32_t m, int64_t at) {
     const ReplMsg msg = msgs_[m];
     free_msgs_.push_back(m);
     const size_t d = static_cast<size_t>(msg.dest);
-    --pending_[static_cast<size_t>(msg.key) * static_cast<size_t>(n_) + d];
     --pending_total_[d];
     ++present_[d];
     present_digest_[d] += HashId(msg.write_id);
-    Stats(msg.dest).lag.Add(SimTime{now_ - msg.commit});
+    Stats(msg.dest).lag.Add(SimTime{at - msg.commit});
     if (!synced_[d] && !down_[d] && msg.write_id < resync_watermark_[d]) {
       if (--resync_remaining_[d] == 0) Resynced(static_cast<int>(d));
     }
@@ -544,12 +587,14 @@ class Engine {
     const size_t r = static_cast<size_t>(c_.downs[i].region);
     down_[r] = 1;
     synced_[r] = 0;
+    CountUnusable();
   }
 
   void Up(uint32_t i) {
     const int region = c_.downs[i].region;
     const size_t r = static_cast<size_t>(region);
     down_[r] = 0;
+    CountUnusable();
     // Every write committed so far elsewhere and not yet applied here must be, before the
     // services return: those kept by the senders (re-sent now), in flight or queued.
     resync_watermark_[r] = next_write_id_;
@@ -562,9 +607,15 @@ class Engine {
     if (resync_remaining_[r] == 0) Resynced(region);
   }
 
+  void CountUnusable() {
+    unusable_ = 0;
+    for (int c = 0; c < n_; ++c) unusable_ += Usable(c) ? 0 : 1;
+  }
+
   void Resynced(int region) {
     const size_t r = static_cast<size_t>(region);
     synced_[r] = 1;
+    CountUnusable();
     ResyncResult& rr = result_.resyncs[static_cast<size_t>(resync_slot_[r])];
     rr.resynced_at = SimTime{now_};
     rr.resync_time = rr.resynced_at - rr.to;
@@ -602,14 +653,22 @@ class Engine {
   LatencyProgress* const progress_;  // may be null
   int64_t reported_until_ = 0;
   uint64_t reported_events_ = 0;
+  uint64_t next_progress_ = kProgressEvents;
   DeploymentResult result_;
 
   std::vector<int64_t> one_way_;
+  std::vector<double> reads_;       // per region: the workload's share of reads
+  std::vector<int16_t> calls_;      // per region: calls per request
+  std::vector<int16_t> preferred_;  // [region * 2 + is_write]: PreferredWhenUp
   std::vector<uint16_t> shard_of_key_;
-  std::vector<uint32_t> pending_;        // [key * n + cluster]: writes committed elsewhere,
-  std::vector<uint64_t> pending_total_;  // not yet applied there
-  std::vector<int64_t> busy_;            // per shard: when its queue empties
+  std::vector<KeyCopy> copies_;          // [CopyIndex(key, cluster)]
+  std::vector<uint64_t> pending_total_;  // per cluster: writes committed elsewhere, not
+                                         // yet applied there
+  bool apply_at_entry_ = false;  // no cluster goes down: a message is applied on its arrival
+  int64_t applied_until_ = 0;    // the latest such apply
+  std::vector<int64_t> busy_;    // per shard: when its queue empties
   std::vector<uint8_t> down_, synced_;
+  int unusable_ = 0;  // clusters down or not yet resynced: calls may take another route
   std::vector<std::vector<uint32_t>> backlog_;  // per down cluster: messages kept by senders
   std::vector<int> resync_slot_;
   std::vector<uint64_t> resync_remaining_, resync_watermark_;

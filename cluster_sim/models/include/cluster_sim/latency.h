@@ -144,7 +144,18 @@ std::optional<std::string> ReadTextFile(const std::string& path);
 // past ~18 min clamp into the last bucket; max is always exact).
 class LatencyHistogram {
  public:
-  void Add(SimTime t);
+  void Add(SimTime t) {
+    const int64_t v = t.count();
+    if (v >= 0 && static_cast<uint64_t>(v) < fine_.size()) [[likely]] {  // inline: the hot path
+      min_ = SimTime{count_ == 0 || v < min_.count() ? v : min_.count()};
+      if (v > max_.count()) max_ = t;
+      ++count_;
+      sum_ += v;
+      ++fine_[static_cast<size_t>(v)];
+      return;
+    }
+    AddSlow(t);
+  }
   uint64_t count() const { return count_; }
   SimTime max() const { return max_; }
   SimTime min() const { return min_; }
@@ -160,6 +171,7 @@ class LatencyHistogram {
   static constexpr int64_t kExactLimit = int64_t{1} << 20;
   static constexpr int64_t kCoarseBuckets = int64_t{1} << 20;
   int64_t BucketValue(size_t i) const;
+  void AddSlow(SimTime t);        // Add outside the buckets grown so far
   std::vector<uint32_t> fine_;    // grown on demand
   std::vector<uint32_t> coarse_;  // 1 ms buckets from kExactLimit
   uint64_t count_ = 0;
