@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include "crdt/keyspace.h"
+#include "keyspace_bench.h"
 
 namespace {
 
@@ -18,39 +19,18 @@ constexpr size_t kBatch = 1'000'000;
 // RPUSH of 8-byte values on one key of a keyspace, no delta recorded (a region with no
 // peer), as the command engine calls it.
 void BM_ListRPush(benchmark::State& state) {
-  const std::string value = "job:0001";
-  for (auto _ : state) {
-    state.PauseTiming();
-    Keyspace ks(MakeReplicaId(1, 1));
-    state.ResumeTiming();
-    for (size_t i = 0; i < kBatch; ++i) ks.LInsert("q", i, value, nullptr);
-    benchmark::DoNotOptimize(ks);
-    state.PauseTiming();
-    { Keyspace gone = std::move(ks); }
-    state.ResumeTiming();
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+  aasim_bench::FillFresh(state, kBatch, 0, [](Keyspace& ks, size_t i, Keyspace* delta) {
+    ks.LInsert("q", i, "job:0001", delta);
+  });
 }
 BENCHMARK(BM_ListRPush)->Unit(benchmark::kMillisecond);
 
 // The same, each push also recording its effect into a delta (one delta per 100 pushes, as
 // a replicator batches them).
 void BM_ListRPushWithDeltas(benchmark::State& state) {
-  const std::string value = "job:0001";
-  for (auto _ : state) {
-    state.PauseTiming();
-    Keyspace ks(MakeReplicaId(1, 1));
-    state.ResumeTiming();
-    for (size_t i = 0; i < kBatch; i += 100) {
-      Keyspace delta = ks.NewDelta();
-      for (size_t j = i; j < i + 100; ++j) ks.LInsert("q", j, value, &delta);
-      benchmark::DoNotOptimize(delta);
-    }
-    state.PauseTiming();
-    { Keyspace gone = std::move(ks); }
-    state.ResumeTiming();
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+  aasim_bench::FillFresh(state, kBatch, 100, [](Keyspace& ks, size_t i, Keyspace* delta) {
+    ks.LInsert("q", i, "job:0001", delta);
+  });
 }
 BENCHMARK(BM_ListRPushWithDeltas)->Unit(benchmark::kMillisecond);
 
@@ -70,23 +50,10 @@ BENCHMARK(BM_ListQueueChurn);
 
 // Merge throughput: a replica joins encoded deltas of 100 RPUSHes each (1M elements).
 void BM_ListMergeDeltas(benchmark::State& state) {
-  Keyspace source(MakeReplicaId(1, 1));
-  std::vector<std::string> deltas;
-  for (size_t i = 0; i < kBatch; i += 100) {
-    Keyspace delta = source.NewDelta();
-    for (size_t j = i; j < i + 100; ++j) source.LInsert("q", j, "job:0001", &delta);
-    deltas.push_back(delta.Encode());
-  }
-  for (auto _ : state) {
-    Keyspace target(MakeReplicaId(2, 1));
-    Keyspace::MergeScratch scratch;
-    std::string error;
-    for (const std::string& d : deltas) {
-      if (!target.MergeEncoded(d, &error, &scratch)) state.SkipWithError(error.c_str());
-    }
-    benchmark::DoNotOptimize(target);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+  const std::vector<std::string> deltas = aasim_bench::EncodedDeltas(
+      kBatch, 100,
+      [](Keyspace& ks, size_t i, Keyspace* delta) { ks.LInsert("q", i, "job:0001", delta); });
+  aasim_bench::MergeDeltas(state, deltas, kBatch);
 }
 BENCHMARK(BM_ListMergeDeltas)->Unit(benchmark::kMillisecond);
 
@@ -97,12 +64,7 @@ void BM_ListMergeFullState(benchmark::State& state) {
     a.LInsert("q", i, "a", nullptr);
     b.LInsert("q", i, "b", nullptr);
   }
-  for (auto _ : state) {
-    Keyspace x = a;
-    x.Merge(b);
-    benchmark::DoNotOptimize(x);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+  aasim_bench::MergeFullState(state, a, b, kBatch);
 }
 BENCHMARK(BM_ListMergeFullState)->Unit(benchmark::kMillisecond);
 

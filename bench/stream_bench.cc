@@ -12,6 +12,7 @@
 #include <benchmark/benchmark.h>
 
 #include "crdt/keyspace.h"
+#include "keyspace_bench.h"
 
 namespace {
 
@@ -25,59 +26,28 @@ crdt::StreamStore::Fields Entry() { return {"f", "job:0001"}; }
 
 // XADD on one key of a keyspace, no delta recorded (a region with no peer).
 void BM_StreamXAdd(benchmark::State& state) {
-  for (auto _ : state) {
-    state.PauseTiming();
-    Keyspace ks(MakeReplicaId(1, 1));
-    state.ResumeTiming();
-    for (size_t i = 0; i < kBatch; ++i) ks.XAdd("s", StreamId{1 + i, 1}, Entry(), nullptr);
-    benchmark::DoNotOptimize(ks);
-    state.PauseTiming();
-    { Keyspace gone = std::move(ks); }
-    state.ResumeTiming();
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+  aasim_bench::FillFresh(state, kBatch, 0, [](Keyspace& ks, size_t i, Keyspace* delta) {
+    ks.XAdd("s", StreamId{1 + i, 1}, Entry(), delta);
+  });
 }
 BENCHMARK(BM_StreamXAdd)->Unit(benchmark::kMillisecond);
 
 // The same, each XADD also recording its effect into a delta (one delta per 100 XADDs, as
 // a replicator batches them).
 void BM_StreamXAddWithDeltas(benchmark::State& state) {
-  for (auto _ : state) {
-    state.PauseTiming();
-    Keyspace ks(MakeReplicaId(1, 1));
-    state.ResumeTiming();
-    for (size_t i = 0; i < kBatch; i += 100) {
-      Keyspace delta = ks.NewDelta();
-      for (size_t j = i; j < i + 100; ++j) ks.XAdd("s", StreamId{1 + j, 1}, Entry(), &delta);
-      benchmark::DoNotOptimize(delta);
-    }
-    state.PauseTiming();
-    { Keyspace gone = std::move(ks); }
-    state.ResumeTiming();
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+  aasim_bench::FillFresh(state, kBatch, 100, [](Keyspace& ks, size_t i, Keyspace* delta) {
+    ks.XAdd("s", StreamId{1 + i, 1}, Entry(), delta);
+  });
 }
 BENCHMARK(BM_StreamXAddWithDeltas)->Unit(benchmark::kMillisecond);
 
 // Merge throughput: a replica joins encoded deltas of 100 XADDs each (1M entries).
 void BM_StreamMergeDeltas(benchmark::State& state) {
-  Keyspace source(MakeReplicaId(1, 1));
-  std::vector<std::string> deltas;
-  for (size_t i = 0; i < kBatch; i += 100) {
-    Keyspace delta = source.NewDelta();
-    for (size_t j = i; j < i + 100; ++j) source.XAdd("s", StreamId{1 + j, 1}, Entry(), &delta);
-    deltas.push_back(delta.Encode());
-  }
-  for (auto _ : state) {
-    Keyspace target(MakeReplicaId(2, 1));
-    Keyspace::MergeScratch scratch;
-    std::string error;
-    for (const std::string& d : deltas) {
-      if (!target.MergeEncoded(d, &error, &scratch)) state.SkipWithError(error.c_str());
-    }
-    benchmark::DoNotOptimize(target);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+  const std::vector<std::string> deltas =
+      aasim_bench::EncodedDeltas(kBatch, 100, [](Keyspace& ks, size_t i, Keyspace* delta) {
+        ks.XAdd("s", StreamId{1 + i, 1}, Entry(), delta);
+      });
+  aasim_bench::MergeDeltas(state, deltas, kBatch);
 }
 BENCHMARK(BM_StreamMergeDeltas)->Unit(benchmark::kMillisecond);
 
@@ -88,12 +58,7 @@ void BM_StreamMergeFullState(benchmark::State& state) {
     a.XAdd("s", StreamId{1 + i, 1}, Entry(), nullptr);
     b.XAdd("s", StreamId{1 + i, 2}, Entry(), nullptr);
   }
-  for (auto _ : state) {
-    Keyspace x = a;
-    x.Merge(b);
-    benchmark::DoNotOptimize(x);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+  aasim_bench::MergeFullState(state, a, b, kBatch);
 }
 BENCHMARK(BM_StreamMergeFullState)->Unit(benchmark::kMillisecond);
 
