@@ -67,8 +67,10 @@ void ScoreCounter::Add(ReplicaId r, double by, ScoreCounter* delta) {
 }
 
 void ScoreCounter::ResetInto(ScoreCounter* delta) {
+  // Every slot goes into the delta, cancelled or not: a receiver may not have seen the
+  // earlier ZREM or ZADD that cancelled it (effects are not delivered causally), and this
+  // reset observed that cancellation.
   for (Slot& s : slots_) {
-    if (s.bp == s.p && s.bn == s.n) continue;
     s.bp = s.p;
     s.bn = s.n;
     if (delta) delta->JoinSlot(s);
