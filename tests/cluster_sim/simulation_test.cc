@@ -963,8 +963,9 @@ TEST(SimulationTest, CrashReportsExactlyTheUnreplicatedWritesAndRestartCatchesUp
 }
 
 TEST(SimulationTest, CrashCountsOnlyWritesNoPeerHolds) {
-  // A's first write is lost on the way; its second arrives out of order (B holds #2, not
-  // #1). A crashes before retransmitting: exactly one write is lost.
+  // A's first write is lost on the way; its second arrives out of order, and B keeps it
+  // unapplied (an origin's effects apply in its order). A crashes before retransmitting:
+  // the write B kept behind the gap can never be applied, so both writes are lost.
   Simulation sim(Config({"A", "B"}));
   SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
   sim.network().SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 1.0, 0});
@@ -972,15 +973,35 @@ TEST(SimulationTest, CrashCountsOnlyWritesNoPeerHolds) {
   sim.network().SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 0, 0});
   Cmd(sim, 0, "SET second 2");
   sim.AdvanceBy(Ms(15));  // #2 delivered, no retransmission yet (RTO > RTT)
-  EXPECT_EQ(sim.Dump(1, "second"), "2");
+  EXPECT_EQ(sim.Dump(1, "second"), "(nil)") << "#2 waits for #1";
   EXPECT_EQ(sim.Dump(1, "first"), "(nil)");
   EXPECT_EQ(sim.Metrics(0).max_ops_lag, 2u) << "B acknowledges only a contiguous prefix";
-  EXPECT_EQ(sim.Crash(0), 1u);
-  EXPECT_EQ(sim.Metrics(0).lost_writes, 1u);
+  EXPECT_EQ(Peer(sim.Metrics(1), "A").effects_held, 1u);
+  EXPECT_EQ(sim.Crash(0), 2u);
+  EXPECT_EQ(sim.Metrics(0).lost_writes, 2u);
   sim.Restart(0);
   ASSERT_TRUE(sim.Sync().done);
   EXPECT_EQ(Values(sim, "first"), Repeat("(nil)", 2));
+  EXPECT_EQ(Values(sim, "second"), Repeat("(nil)", 2));
+}
+
+// An origin's effects apply in its order: the later one waits for the resend of the lost
+// one, then both apply (a stream read between them never skips an entry).
+TEST(SimulationTest, AnEffectBehindAGapWaitsForIt) {
+  Simulation sim(Config({"A", "B"}));
+  SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
+  sim.network().SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 1.0, 0});
+  Cmd(sim, 0, "SET first 1");
+  sim.network().SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 0, 0});
+  Cmd(sim, 0, "SET second 2");
+  sim.AdvanceBy(Ms(15));
+  EXPECT_EQ(sim.Dump(1, "second"), "(nil)");
+  ASSERT_TRUE(sim.Sync().done);
+  EXPECT_EQ(Values(sim, "first"), Repeat("1", 2));
   EXPECT_EQ(Values(sim, "second"), Repeat("2", 2));
+  EXPECT_EQ(Peer(sim.Metrics(1), "A").effects_held, 1u);
+  EXPECT_EQ(Peer(sim.Metrics(1), "A").effects_received, 2u);
+  EXPECT_EQ(Peer(sim.Metrics(0), "B").partial_syncs, 1u);
 }
 
 TEST(SimulationTest, RestartPushesWritesThatOnlyOnePeerHad) {

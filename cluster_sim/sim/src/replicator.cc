@@ -438,22 +438,20 @@ bool Replicator::AcceptEpoch(int from, const ReplMessage& m) {
 void Replicator::ResetInbound(int from, uint32_t epoch) {
   InPeer& in = in_[from];
   in.epoch = epoch;
-  in.ahead.clear();
   in.held.clear();
   // A durable store remembers what it holds of that incarnation's log.
   in.contiguous = store_->durable() ? store_->Progress(Origin(names_[from], epoch)) : 0;
 }
 
-void Replicator::Advance(InPeer& in) {
-  while (!in.ahead.empty() && *in.ahead.begin() == in.contiguous + 1) {
-    in.ahead.erase(in.ahead.begin());
-    ++in.contiguous;
-  }
-}
-
 bool Replicator::Holds(int origin, uint64_t seq) const {
   const InPeer& in = in_[origin];
-  return seq <= in.contiguous || in.ahead.count(seq) != 0 || in.held.count(seq) != 0;
+  // Held effects count only while no gap precedes them: one behind a gap is never applied
+  // if its origin dies before resending the gap.
+  uint64_t next = in.contiguous + 1;
+  for (auto it = in.held.begin(); it != in.held.end() && it->first == next && next <= seq; ++it) {
+    ++next;
+  }
+  return seq < next;
 }
 
 bool Replicator::Apply(int from, std::string_view bytes) {
@@ -477,46 +475,39 @@ bool Replicator::StoreFailed(int from, const Status& s) {
 
 void Replicator::OnEffects(int from, const ReplMessage& m) {
   if (opts_.config.causal || m.causal) return OnEffectsCausal(from, m);
+  // An origin's effects are applied in its order, as over Redis Enterprise's replication
+  // stream: one that arrives after a gap (its predecessor lost or overtaken) waits in `held`
+  // for the gap to be resent. So a stream's entries, or a DEL and the ZADD it observed,
+  // never appear out of their origin's order; across origins there is no such promise.
   InPeer& in = in_[from];
-  bool durable = store_->durable();
-  std::optional<InPeer> before;
-  std::string origin;
-  if (durable) {
-    before = in;
-    origin = Origin(names_[from], in.epoch);
+  if (store_->durable()) {
+    for (size_t i = 0; i < m.count; ++i) Receive(from, m.first_seq + i, m.payload(i));
+    if (DrainAndAck(from)) Ack(from);
+    return;
   }
   for (size_t i = 0; i < m.count; ++i) {
     uint64_t seq = m.first_seq + i;
-    if (seq <= in.contiguous || in.ahead.count(seq)) {
-      in.filtered++;
+    if (seq != in.contiguous + 1 || !in.held.empty()) {
+      Receive(from, seq, m.payload(i));
       continue;
     }
-    if (durable) {
-      uint64_t c = in.contiguous;
-      if (seq == c + 1) {
-        for (c = seq; in.ahead.count(c + 1) != 0;) ++c;
-      }
-      if (StoreFailed(from, store_->MergeFrom(origin, c, m.payload(i)))) {
-        in = *before;
-        return;
-      }
-    } else if (!Apply(from, m.payload(i))) {
-      return;  // the payloads before it are merged and counted; this one is not acked
-    }
-    Grew(m.payload(i).size());
+    // The common case, in order with nothing waiting: applied without a copy.
+    if (!ApplyFrom(from, seq, m.payload(i))) return;  // no ack: the sender resends from here
+    in.contiguous = seq;
     in.received++;
-    if (seq == in.contiguous + 1) {
-      ++in.contiguous;
-      Advance(in);
-    } else {
-      in.ahead.insert(seq);
-    }
   }
-  if (durable && StoreFailed(from, store_->Flush())) {
-    in = *before;
+  if (!in.held.empty() && !DrainAndAck(from)) return;
+  Ack(from);
+}
+
+void Replicator::Receive(int from, uint64_t seq, std::string_view effect) {
+  InPeer& in = in_[from];
+  if (seq <= in.contiguous || in.held.count(seq) != 0) {
+    in.filtered++;
     return;
   }
-  Ack(from);
+  if (seq != in.contiguous + 1) in.held_count++;
+  in.held.emplace(seq, std::make_pair(std::string(effect), std::vector<Dep>()));
 }
 
 void Replicator::OnAck(int from, const ReplMessage& m) {
@@ -578,7 +569,6 @@ void Replicator::OnFullState(int from, const ReplMessage& m) {
   }
   if (store_->durable()) {
     uint64_t c = std::max(in.contiguous, m.seq);
-    while (in.ahead.count(c + 1) != 0) ++c;
     Status s = store_->MergeFrom(Origin(names_[from], in.epoch), c, state);
     if (s.ok()) s = store_->Flush();
     if (StoreFailed(from, s)) return;
@@ -600,12 +590,10 @@ void Replicator::OnFullState(int from, const ReplMessage& m) {
   in.received++;
   if (m.seq > in.contiguous) {
     in.contiguous = m.seq;
-    in.ahead.erase(in.ahead.begin(), in.ahead.upper_bound(m.seq));
-    Advance(in);
   }
   bool was_recovering = in.need_full;
   in.need_full = false;
-  if (opts_.config.causal && !DrainAndAck(from)) return;
+  if (!DrainAndAck(from)) return;  // effects that waited for what the state covered
   SendAck(from, true);
   if (was_recovering) {
     // Push what we now hold (it may include writes of our previous life that only this

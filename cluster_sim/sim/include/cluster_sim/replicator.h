@@ -10,9 +10,10 @@
 //   - every local write appends (seq, effect) to the log and is sent at once to every peer;
 //     the log is a bounded backlog (bytes, ReplicationConfig::backlog_bytes), oldest entries
 //     dropped first;
-//   - a receiver applies each effect once (duplicates are counted as filtered), in any order
-//     (or, with causal delivery, once every effect it depends on is applied), and
-//     acknowledges the contiguous prefix it holds;
+//   - a receiver applies each effect once (duplicates are counted as filtered), in its
+//     origin's order (an effect behind a gap waits for the gap's resend; with causal
+//     delivery, also until every effect it depends on is applied), and acknowledges the
+//     contiguous prefix it applied;
 //   - a server may batch what one read of its sockets brings (BeginBatch/EndBatch): the
 //     writes of a batch travel in one message per peer, and the effects it received are
 //     acknowledged once per peer;
@@ -130,7 +131,7 @@ struct ReplPeerStats {
   uint64_t effects_filtered = 0;  // duplicates from it dropped here
   uint64_t partial_syncs = 0;     // catch-ups by replay of the backlog
   uint64_t full_syncs = 0;        // catch-ups by a full state transfer
-  uint64_t effects_held = 0;      // causal: effects from it that waited for others first
+  uint64_t effects_held = 0;      // effects from it that waited (an earlier one, or causal deps)
 };
 
 class Replicator {
@@ -256,12 +257,12 @@ class Replicator {
   struct InPeer {
     uint32_t epoch = 0;
     uint64_t contiguous = 0;
-    std::set<uint64_t> ahead;  // received beyond the contiguous prefix
-    bool need_full = false;    // we restarted and wait for this peer's full state
-    // Causal: effects received but not applied (their dependencies are missing), by seq.
+    bool need_full = false;  // we restarted and wait for this peer's full state
+    // Effects received but not applied, by seq: behind a gap in this origin's log, or (causal)
+    // waiting for their dependencies.
     std::map<uint64_t, std::pair<std::string, std::vector<Dep>>> held;
     Dep floor;  // causal: a full state merged here covered this origin's log up to here
-    uint64_t held_count = 0;  // causal: effects that could not be applied on arrival
+    uint64_t held_count = 0;  // effects that could not be applied on arrival
     uint64_t received = 0;
     uint64_t filtered = 0;
   };
@@ -312,7 +313,8 @@ class Replicator {
   // Drains, makes it durable, and acknowledges to every origin that advanced but `from`.
   bool DrainAndAck(int from);
   bool ApplyFrom(int from, uint64_t seq, std::string_view effect);
-  static void Advance(InPeer& in);
+  // Keeps an effect that cannot be applied yet in `held` (or counts a duplicate).
+  void Receive(int from, uint64_t seq, std::string_view effect);
   // Merges `bytes` from `from` into the store; false if it was not kept (StoreFailed).
   bool Apply(int from, std::string_view bytes);
   bool StoreFailed(int from, const Status& s);
