@@ -1201,8 +1201,11 @@ class World {
         return Reply::BulkArray(out);
       }
       if (members.empty()) return Reply::Integer(0);
-      for (const char* m : kMembers) {  // DEL: a DEL of every member
+      for (const char* m : kMembers) {  // DEL: a DEL of every member present
         KeyView v = View(vis, Sub(m));
+        // An absent member (removed, or only cancelled increments left) is not part of
+        // the value here: like a DEL of an absent string key, nothing of it is named.
+        if (!v.str) continue;
         Op del;
         del.key = Sub(m);
         del.kind = Op::Kind::kDel;
