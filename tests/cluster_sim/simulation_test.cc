@@ -119,6 +119,27 @@ TEST(SimulationRngTest, UniformStaysInBounds) {
   }
 }
 
+TEST(SimulationRngTest, BoundModIsTheRemainderForEveryOperand) {
+  Rng x(17);
+  for (uint64_t n : {uint64_t{1}, uint64_t{2}, uint64_t{3}, uint64_t{7}, uint64_t{4001},
+                     uint64_t{1} << 32, (uint64_t{1} << 32) + 1, (uint64_t{1} << 63) - 1,
+                     uint64_t{1} << 63, (uint64_t{1} << 63) + 1, UINT64_MAX - 1, UINT64_MAX}) {
+    const Rng::Bound b(n);
+    for (uint64_t v : {uint64_t{0}, uint64_t{1}, n - 1, n, n + 1, UINT64_MAX - 1, UINT64_MAX,
+                       b.limit - 1, b.limit}) {
+      ASSERT_EQ(b.Mod(v), v % n) << "n=" << n << " x=" << v;
+    }
+    for (int i = 0; i < 20000; ++i) {
+      const uint64_t v = x.Next();
+      ASSERT_EQ(b.Mod(v), v % n) << "n=" << n << " x=" << v;
+      ASSERT_EQ(b.Mod(v >> (i % 64)), (v >> (i % 64)) % n) << "n=" << n;
+    }
+    // Both forms of Uniform draw the same numbers.
+    Rng a(n), c(n);
+    for (int i = 0; i < 1000; ++i) ASSERT_EQ(a.Uniform(n), c.Uniform(b)) << "n=" << n;
+  }
+}
+
 TEST(SimulationRngTest, UniformIsRoughlyUniform) {
   Rng r(11);
   constexpr int kBuckets = 10, kDraws = 100000;
@@ -141,6 +162,25 @@ TEST(SimulationRngTest, ChanceAndOneIn) {
   }
   EXPECT_NEAR(hits / 20000.0, 0.25, 0.02);
   EXPECT_NEAR(one_in / 20000.0, 0.25, 0.02);
+}
+
+TEST(SimulationRngTest, Below53ComparesAsUniformDouble) {
+  Rng r(23);
+  std::vector<double> ps = {0.0, -0.5, 1e-300, 0x1.0p-53, 0x1.8p-53,   0.2,
+                            0.8, 0.99, 1.0,    1.5,       std::nan("")};
+  for (int i = 0; i < 200; ++i) ps.push_back(r.UniformDouble());
+  for (double p : ps) {
+    const uint64_t below = Rng::Below53(p);
+    for (int i = 0; i < 2000; ++i) {
+      Rng a(static_cast<uint64_t>(i)), b(static_cast<uint64_t>(i));
+      ASSERT_EQ(a.UniformDouble() < p, b.Next53() < below) << "p=" << p;
+    }
+    // The bits around the threshold itself.
+    for (uint64_t k : {below - 1, below, below + 1}) {
+      if (k >= uint64_t{1} << 53) continue;
+      ASSERT_EQ(static_cast<double>(k) * 0x1.0p-53 < p, k < below) << "p=" << p << " k=" << k;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------- EventLoop
