@@ -107,7 +107,18 @@ void CausalContext::Join(const CausalContext& other) {
   }
   if (!other.cloud_.empty()) {
     if (cloud_.empty()) {
-      cloud_ = other.cloud_;
+      // CASE 4: other's cloud (a delta's dots) folded straight in: one pass of Compact over
+      // its sorted dots, without copying them first.
+      for (const Dot& d : other.cloud_) {
+        const uint64_t max = Max(d.replica);
+        if (d.counter <= max) continue;
+        if (d.counter == max + 1) {
+          SetMax(d.replica, d.counter);
+        } else {
+          cloud_.push_back(d);
+        }
+      }
+      return;
     } else {
       SmallVec<Dot, 2> merged;
       merged.resize(cloud_.size() + other.cloud_.size());

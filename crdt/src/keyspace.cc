@@ -14,6 +14,20 @@ namespace crdt {
 
 // ---- KeyValue ----
 
+namespace {
+
+// True if a part of a key value holds no metadata at all (as a new one).
+template <typename T>
+bool NoMetadata(const T& part) {
+  if constexpr (requires { part.Empty(); }) {
+    return part.Empty();
+  } else {
+    return part.empty();
+  }
+}
+
+}  // namespace
+
 KeyValue::Type KeyValue::VisibleType() const {
   if (!bc.empty()) return Type::kBoundedCounter;
   if (str.Present() || fc.Live()) return Type::kString;
@@ -51,18 +65,24 @@ const char* TypeName(KeyValue::Type t) {
 
 void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
+  // A part empty on both sides joins to empty, and merging an empty counter, bounded
+  // counter or HyperLogLog changes nothing: most keys hold one part, so skip the rest.
   str.Join(other.str, my_cc, other_cc);
   set.Join(other.set, my_cc, other_cc, other_complete, keep_empty);
-  hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
-  bc.Merge(other.bc);
-  fc.Merge(other.fc);
-  zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
-  hll.Join(other.hll);
+  if (!hash.Empty() || !other.hash.Empty()) {
+    hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
+  }
+  if (!other.bc.empty()) bc.Merge(other.bc);
+  if (!other.fc.empty()) fc.Merge(other.fc);
+  if (!zset.Empty() || !other.zset.Empty()) {
+    zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
+  }
+  if (!other.hll.Empty()) hll.Join(other.hll);
   list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
   if (!stream.Empty() || !other.stream.Empty()) {
     stream.Join(other.stream, my_cc, other_cc, other_complete, keep_empty);
   }
-  expiry.Join(other.expiry, my_cc, other_cc);
+  if (!expiry.empty() || !other.expiry.empty()) expiry.Join(other.expiry, my_cc, other_cc);
 }
 
 std::string FormatLongDouble(long double v) {
@@ -147,23 +167,23 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
 
 bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
   if (!str.Decode(dec) || !set.Decode(dec) || !hash.Decode(dec)) return false;
-  // An optional part follows if the header says so (in bit order); else it is empty.
+  // An optional part follows if the header says so (in bit order); else it is empty. An
+  // absent part already empty (holding no metadata, as a new one) is left as it is: a
+  // value decoded again and again (MergeEncoded's scratch) does not rebuild every part it
+  // does not use. Each Decode replaces the whole part.
   auto part = [&](auto& value, Part bit) {
-    value = std::decay_t<decltype(value)>();
-    return (parts & bit) == 0 || value.Decode(dec);
-  };
-  // A sorted set or list allocates when constructed: an absent one already empty (holding
-  // no metadata, as a new one) is left as it is. Both Decodes replace the whole value.
-  auto heavy_part = [&](auto& value, Part bit) {
+    using T = std::decay_t<decltype(value)>;
     if ((parts & bit) == 0) {
-      if (!value.Empty()) value = std::decay_t<decltype(value)>();
+      if (!NoMetadata(value)) value = T();
       return true;
     }
+    // A sorted set or list allocates when constructed; their Decodes start afresh.
+    if constexpr (!std::is_same_v<T, ZsetStore> && !std::is_same_v<T, ListStore>) value = T();
     return value.Decode(dec);
   };
-  return part(bc, kPartBoundedCounter) && part(expiry, kPartExpiry) &&
-         heavy_part(zset, kPartZset) && part(hll, kPartHll) && heavy_part(list, kPartList) &&
-         part(fc, kPartFloatCounter) && part(stream, kPartStream) &&
+  return part(bc, kPartBoundedCounter) && part(expiry, kPartExpiry) && part(zset, kPartZset) &&
+         part(hll, kPartHll) && part(list, kPartList) && part(fc, kPartFloatCounter) &&
+         part(stream, kPartStream) &&
          ((parts & kPartHashFloat) == 0 || hash.DecodeFloats(dec));  // hash.Decode cleared them
 }
 
@@ -201,9 +221,10 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
   for (const auto& [f, fv] : v.hash.fields()) {
     for (const auto& w : fv.reg.writes()) ok &= cc.Contains(w.dot);
   }
-  v.zset.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
-  v.list.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
-  v.stream.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
+  // Most keys hold none of these (walking an empty list or stream is not free).
+  if (!v.zset.Empty()) v.zset.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
+  if (!v.list.Empty()) v.list.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
+  if (!v.stream.Empty()) v.stream.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   for (const auto& w : v.expiry.entries().writes()) ok &= cc.Contains(w.dot);
   return ok;
 }
@@ -456,7 +477,7 @@ IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value
   StringValueStore scratch;
   IncrStatus s = v.str.Increment(self_, by, new_value, delta ? &scratch : nullptr);
   if (s == IncrStatus::kOk && delta) DeltaSlot(delta, key).str.counter.Merge(scratch.counter);
-  DropIfEmpty(key);
+  if (v.Empty()) DropIfEmpty(key);  // a refused step on a new key (saves a lookup otherwise)
   return s;
 }
 
@@ -802,6 +823,7 @@ std::string Keyspace::Encode() const {
   PutKeyspaceHeader(&enc, key_complete_, parts);
   enc.PutVarint(keys_.size());
   if (keys_.size() == 1) {  // a one-key delta (most effects): nothing to sort
+    enc.Reserve(64 + keys_.begin()->first.size());  // most effects' size: one allocation
     enc.PutBytes(keys_.begin()->first);
     keys_.begin()->second.Encode(&enc, parts);
   } else {

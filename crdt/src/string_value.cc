@@ -70,8 +70,9 @@ bool StringValueStore::Clear(StringValueStore* delta, CausalContext* delta_cc) {
 
 void StringValueStore::Join(const StringValueStore& other, const CausalContext& my_cc,
                             const CausalContext& other_cc) {
-  reg.Join(other.reg, my_cc, other_cc);
-  counter.Merge(other.counter);
+  // Both registers empty join to empty; an empty counter merges as nothing.
+  if (!reg.empty() || !other.reg.empty()) reg.Join(other.reg, my_cc, other_cc);
+  if (!other.counter.empty()) counter.Merge(other.counter);
 }
 
 void StringValueStore::Encode(Encoder* enc) const {

@@ -38,6 +38,8 @@ class Encoder {
     PutVarint(d.replica);
     PutVarint(d.counter);
   }
+  // Room for n bytes in all (a hint: one allocation instead of a few as the output grows).
+  void Reserve(size_t n) { out_.reserve(n); }
   const std::string& str() const { return out_; }
   std::string Release() { return std::move(out_); }
 
