@@ -455,13 +455,23 @@ IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value
     if (new_value) *new_value = next;
     return IncrStatus::kOk;
   }
+  // A refused step changes no delta, so one that lists the key already (a batch's held
+  // delta) takes the step's slot directly; another gets it only if the step is taken.
+  KeyValue* listed = nullptr;
+  if (delta) {
+    auto it = delta->keys_.find(key, h);
+    if (it != delta->keys_.end()) listed = &it->second;
+  }
   StringValueStore scratch;
-  IncrStatus s = v.str.Increment(self_, by, new_value, delta ? &scratch : nullptr);
+  IncrStatus s = v.str.Increment(self_, by, new_value,
+                                 listed  ? &listed->str
+                                 : delta ? &scratch
+                                         : nullptr);
   if (s != IncrStatus::kOk) {
     DropIfEmpty(key);  // a refused step leaves no entry behind (an increment leaves a live one)
     return s;
   }
-  if (delta) delta_slot().str.counter.Merge(scratch.counter);
+  if (delta && !listed) delta_slot().str.counter.Merge(scratch.counter);
   return s;
 }
 
