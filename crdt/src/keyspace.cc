@@ -442,8 +442,9 @@ void Keyspace::DropIfEmpty(std::string_view key) {
 
 void Keyspace::Set(std::string_view key, std::string_view value, int64_t timestamp_us,
                    Keyspace* delta, bool keep_ttl) {
-  KeyValue& v = Slot(key);
-  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  const size_t h = KeyMap::Hash(key);
+  KeyValue& v = keys_.try_emplace(key, h).first->second;
+  KeyValue* d = delta ? &delta->keys_.try_emplace(key, h).first->second : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   if (!keep_ttl) v.expiry.Clear(d ? &d->expiry : nullptr, dcc);
   v.set.Clear(d ? &d->set : nullptr, dcc);
@@ -457,27 +458,41 @@ void Keyspace::Set(std::string_view key, std::string_view value, int64_t timesta
 }
 
 IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta) {
-  KeyValue& v = Slot(key);
+  const size_t h = KeyMap::Hash(key);
+  KeyValue& v = keys_.try_emplace(key, h).first->second;
+  auto delta_slot = [&]() -> KeyValue& { return delta->keys_.try_emplace(key, h).first->second; };
   if (v.fc.Live()) {  // the value has INCRBYFLOAT increments
     int64_t next = 0;
     if (IncrStatus s = IntegerStepOnFloats(v.StringValue(), by, &next); s != IncrStatus::kOk) {
       return s;
     }
     if (by == 0) {  // a zero step is live (pn_counter.h): it goes to the integer counter
-      if (!v.str.counter.AddAs(self_, 0, delta ? &DeltaSlot(delta, key).str.counter : nullptr)) {
+      if (!v.str.counter.AddAs(self_, 0, delta ? &delta_slot().str.counter : nullptr)) {
         return IncrStatus::kOutOfRange;
       }
     } else {
-      v.fc.IncrementAs(self_, static_cast<long double>(by),
-                       delta ? &DeltaSlot(delta, key).fc : nullptr);
+      v.fc.IncrementAs(self_, static_cast<long double>(by), delta ? &delta_slot().fc : nullptr);
     }
     if (new_value) *new_value = next;
     return IncrStatus::kOk;
   }
+  // A refused step changes no delta, so one that lists the key already (a batch's held
+  // delta) takes the step's slot directly; another gets it only if the step is taken.
+  KeyValue* listed = nullptr;
+  if (delta) {
+    auto it = delta->keys_.find(key, h);
+    if (it != delta->keys_.end()) listed = &it->second;
+  }
   StringValueStore scratch;
-  IncrStatus s = v.str.Increment(self_, by, new_value, delta ? &scratch : nullptr);
-  if (s == IncrStatus::kOk && delta) DeltaSlot(delta, key).str.counter.Merge(scratch.counter);
-  if (v.Empty()) DropIfEmpty(key);  // a refused step on a new key (saves a lookup otherwise)
+  IncrStatus s = v.str.Increment(self_, by, new_value,
+                                 listed  ? &listed->str
+                                 : delta ? &scratch
+                                         : nullptr);
+  if (s != IncrStatus::kOk) {
+    DropIfEmpty(key);  // a refused step leaves no entry behind (an increment leaves a live one)
+    return s;
+  }
+  if (delta && !listed) delta_slot().str.counter.Merge(scratch.counter);
   return s;
 }
 
@@ -517,8 +532,10 @@ FloatStatus Keyspace::HIncrByFloat(std::string_view key, std::string_view field,
 }
 
 bool Keyspace::SAdd(std::string_view key, std::string_view member, Keyspace* delta) {
-  KeyValue& v = Slot(key);
-  return v.set.Add(member, self_, &cc_, delta ? &DeltaSlot(delta, key).set : nullptr,
+  const size_t h = KeyMap::Hash(key);
+  KeyValue& v = keys_.try_emplace(key, h).first->second;
+  return v.set.Add(member, self_, &cc_,
+                   delta ? &delta->keys_.try_emplace(key, h).first->second.set : nullptr,
                    delta ? &delta->cc_ : nullptr);
 }
 

@@ -62,6 +62,21 @@ size_t RespParser::FindLineEnd() const {
   return std::string::npos;
 }
 
+bool RespParser::ShortLength(int64_t* n, size_t* eol) const {
+  const char* digits = buf_.data() + pos_ + 1;
+  const char* end = buf_.data() + size_;
+  const char* p = digits;
+  int64_t v = 0;
+  while (p < end && p - digits < 18 && static_cast<unsigned char>(*p - '0') < 10) {
+    v = v * 10 + (*p - '0');
+    ++p;
+  }
+  if (p == digits || end - p < 2 || p[0] != '\r' || p[1] != '\n') return false;
+  *n = v;
+  *eol = static_cast<size_t>(p - buf_.data());
+  return true;
+}
+
 RespParser::Result RespParser::Fail(std::string* error, std::string text) {
   failed_ = true;
   *error = "Protocol error: " + std::move(text);
@@ -110,16 +125,18 @@ RespParser::Result RespParser::ParseInline(std::vector<std::string>* argv, std::
 
 RespParser::Result RespParser::ParseMultibulk(std::vector<std::string>* argv, std::string* error) {
   if (!in_multibulk_) {
-    size_t eol = FindLineEnd();
-    if (eol == std::string::npos) {
-      if (buffered() > limits_.max_inline_bytes) return Fail(error, "too big mbulk count string");
-      return Result::kNeedMore;
-    }
     int64_t n = 0;
-    std::string_view digits(buf_.data() + pos_ + 1, eol - pos_ - 1);
-    if (!ParseInt(digits, &n) || n > static_cast<int64_t>(limits_.max_args)) {
-      return Fail(error, "invalid multibulk length");
+    size_t eol = 0;
+    if (!ShortLength(&n, &eol)) {
+      eol = FindLineEnd();
+      if (eol == std::string::npos) {
+        if (buffered() > limits_.max_inline_bytes) return Fail(error, "too big mbulk count string");
+        return Result::kNeedMore;
+      }
+      std::string_view digits(buf_.data() + pos_ + 1, eol - pos_ - 1);
+      if (!ParseInt(digits, &n)) return Fail(error, "invalid multibulk length");
     }
+    if (n > static_cast<int64_t>(limits_.max_args)) return Fail(error, "invalid multibulk length");
     request_bytes_ = eol + 2 - pos_;
     pos_ = eol + 2;
     nargs_ = 0;
@@ -138,23 +155,26 @@ RespParser::Result RespParser::ParseMultibulk(std::vector<std::string>* argv, st
   while (args_left_ > 0) {
     if (bulk_len_ < 0) {
       if (pos_ >= size_) return Result::kNeedMore;
-      size_t eol = FindLineEnd();
-      if (eol == std::string::npos) {
-        if (buffered() > limits_.max_inline_bytes) {
-          return Fail(error, "too big bulk count string");
+      int64_t len = 0;
+      size_t eol = 0;
+      if (buf_[pos_] != '$' || !ShortLength(&len, &eol)) {
+        eol = FindLineEnd();
+        if (eol == std::string::npos) {
+          if (buffered() > limits_.max_inline_bytes) {
+            return Fail(error, "too big bulk count string");
+          }
+          if (buf_[pos_] != '$') {
+            return Fail(error, std::string("expected '$', got '") + buf_[pos_] + "'");
+          }
+          return Result::kNeedMore;
         }
         if (buf_[pos_] != '$') {
           return Fail(error, std::string("expected '$', got '") + buf_[pos_] + "'");
         }
-        return Result::kNeedMore;
+        std::string_view digits(buf_.data() + pos_ + 1, eol - pos_ - 1);
+        if (!ParseInt(digits, &len)) return Fail(error, "invalid bulk length");
       }
-      if (buf_[pos_] != '$') {
-        return Fail(error, std::string("expected '$', got '") + buf_[pos_] + "'");
-      }
-      int64_t len = 0;
-      std::string_view digits(buf_.data() + pos_ + 1, eol - pos_ - 1);
-      if (!ParseInt(digits, &len) || len < 0 ||
-          static_cast<uint64_t>(len) > limits_.max_bulk_bytes) {
+      if (len < 0 || static_cast<uint64_t>(len) > limits_.max_bulk_bytes) {
         return Fail(error, "invalid bulk length");
       }
       request_bytes_ += eol + 2 - pos_;

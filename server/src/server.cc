@@ -843,6 +843,9 @@ void ServerState::ServeReadyKeys() {
 }
 
 bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
+  // The blocking commands: ListBlock's, whose names start with 'b', and XREADGROUP.
+  const char first = AsciiLower(argv[0].empty() ? '\0' : argv[0][0]);
+  if (first != 'b' && first != 'x') return false;
   int64_t ms = 0;
   std::vector<std::string> keys;
   if (!ListBlock(argv, &keys, &ms)) {

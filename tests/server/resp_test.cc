@@ -129,6 +129,11 @@ TEST(RespParser, ProtocolErrorsUseRedisTexts) {
       {"*1\r\n$x\r\n", "Protocol error: invalid bulk length"},
       {"*1\r\n$99999999999\r\n", "Protocol error: invalid bulk length"},
       {"*1\r\n$4\r\nPINGxx", "Protocol error: expected CRLF after a bulk string"},
+      {"*1x\r\n", "Protocol error: invalid multibulk length"},
+      {"*+1\r\n", "Protocol error: invalid multibulk length"},
+      {"*1234567890123456789\r\n", "Protocol error: invalid multibulk length"},
+      {"*1\r\n$4\rx\r\n", "Protocol error: invalid bulk length"},
+      {"*1\r\n$1234567890123456789\r\n", "Protocol error: invalid bulk length"},
       {"SET \"a b\r\n", "Protocol error: unbalanced quotes in request"},
   };
   for (const auto& c : cases) {
@@ -143,6 +148,15 @@ TEST(RespParser, ProtocolErrorsUseRedisTexts) {
     p.Append("PING\r\n");
     EXPECT_EQ(p.Next(&argv, &error), R::kError);
   }
+}
+
+// Lengths with leading zeros, as Redis reads them (string2ll accepts them too).
+TEST(RespParser, LengthsWithLeadingZeros) {
+  RespParser p;
+  std::string error;
+  auto cmds = ParseAll(p, "*02\r\n$004\r\nINCR\r\n$0000000000000000001\r\nk\r\n", &error);
+  ASSERT_EQ(cmds.size(), 1u) << error;
+  EXPECT_EQ(cmds[0], (Argv{"INCR", "k"}));
 }
 
 TEST(RespParser, LongLinesWithoutNewlineAreRejected) {

@@ -84,9 +84,10 @@ Reply Set(Ctx& c) {
     if (!TypeIs(c, key, Type::kString)) return Err(kWrongType);
     old = c.ks.Get(key);
   }
-  bool exists = c.ks.TypeOf(key) != Type::kNone;
+  const Type type = c.ks.TypeOf(key);
+  const bool exists = type != Type::kNone;
   if ((nx && exists) || (xx && !exists)) return get ? OptionalBulk(std::move(old)) : Reply::Nil();
-  if (IsBoundedCounter(c, key)) return Err(kWrongType);  // a bounded counter is never overwritten
+  if (type == Type::kBoundedCounter) return Err(kWrongType);  // never overwritten
   c.ks.Set(key, c.argv[2], c.now_us, c.delta, keepttl);
   if (!expire_option.empty()) c.ks.Expire(key, deadline_ms, c.delta);
   c.wrote = true;

@@ -97,12 +97,12 @@ Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wa
   wall_clock_us_ = wall_clock_us;
   if (LocalStream(argv)) return Stream(argv, wall_clock_us);
   if (std::optional<Reply> reply = BeforeEngine(argv)) return std::move(*reply);
+  // ExecuteHeld and ExecuteWithoutEffect (no effect) run only on a store that is not
+  // durable, which has nothing to commit: the one store that overrides CommitWrite, the
+  // Redis store, is durable.
+  if (effect == nullptr) return RunOne(argv, wall_clock_us, held, wrote);
   Reply reply;
   auto apply = [&]() -> std::string {
-    if (effect == nullptr) {
-      reply = RunOne(argv, wall_clock_us, held, wrote);
-      return "";
-    }
     return Record([&](crdt::Keyspace* delta) {
       reply = RunOne(argv, wall_clock_us, delta, wrote);
       return *wrote;
@@ -113,7 +113,7 @@ Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wa
     *wrote = false;
     return Reply::Error(e.status().message());
   }
-  if (effect != nullptr) *effect = std::move(e).value();
+  *effect = std::move(e).value();
   return reply;
 }
 

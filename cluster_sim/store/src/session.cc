@@ -44,10 +44,14 @@ class BareStoreBackend final : public Session::Backend {
 
 Reply Session::Execute(const std::vector<std::string>& argv) {
   if (argv.empty()) return Reply::Error("ERR empty command");
-  std::string name = AsciiLower(argv[0]);
+  const CommandSpec* spec = FindStoreCommand(argv[0]);
+  if (spec == nullptr || spec->runner != CommandRunner::kSession) {
+    // Every other command: queued inside MULTI, else run (most requests end here).
+    return in_multi_ ? Queue(argv) : backend_->Execute(argv);
+  }
+  const std::string_view name = spec->name;  // lowercase
   const size_t argc = argv.size();
-  const CommandSpec* spec = FindStoreCommand(name);
-  const bool bad_argc = spec != nullptr && !spec->AcceptsArgc(argc);
+  const bool bad_argc = !spec->AcceptsArgc(argc);
   if (name == "multi") {
     if (bad_argc) return in_multi_ ? Queue(argv) : ArityError(name);
     if (in_multi_) return Reply::Error("ERR MULTI calls can not be nested");
@@ -80,12 +84,10 @@ Reply Session::Execute(const std::vector<std::string>& argv) {
     return Reply::Status("OK");
   }
   if (in_multi_) return Queue(argv);
-  if (name == "unwatch") {
-    if (bad_argc) return ArityError(name);
-    watched_.clear();
-    return Reply::Status("OK");
-  }
-  return backend_->Execute(argv);
+  // UNWATCH, the one transaction command left.
+  if (bad_argc) return ArityError(name);
+  watched_.clear();
+  return Reply::Status("OK");
 }
 
 // As Redis's processCommand inside MULTI: unknown commands and arity errors are refused

@@ -63,6 +63,10 @@ class RespParser {
   Result ParseMultibulk(std::vector<std::string>* argv, std::string* error);
   // Finds "\r\n" from pos_; npos if absent.
   size_t FindLineEnd() const;
+  // The length after the type byte at pos_ and where its "\r\n" is, if that line is 1 to
+  // 18 digits and "\r\n" (as clients send it); false for anything else, which FindLineEnd
+  // and a full parse then judge.
+  bool ShortLength(int64_t* n, size_t* eol) const;
   void Compact();
 
   RespLimits limits_;
