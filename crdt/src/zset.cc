@@ -158,7 +158,7 @@ void ZsetStore::CopyFrom(const ZsetStore& other) {
   if (!other.t_) return;
   for (size_t i = 0; i < other.t_->used; ++i) {
     const Entry& o = other.t_->At(i);
-    if (o.hole) continue;
+    if (o.hole != 0) continue;
     Entry& e = At(FindOrAdd(o.name));
     e.v = o.v;
     if (e.v.present) t_->index.insert(Item{e.v.score, &e.name});
@@ -191,15 +191,14 @@ int64_t ZsetStore::Find(std::string_view member, uint32_t h) const {
   if (t.hash.size() == 0) {
     for (size_t i = 0; i < t.used; ++i) {
       const Entry& e = t.At(i);
-      if (!e.hole && SameBytes(e.name, member)) return static_cast<int64_t>(i);
+      if (e.hole == 0 && SameBytes(e.name, member)) return static_cast<int64_t>(i);
     }
     return -1;
   }
   return t.hash.Find(h, [&](size_t i) { return SameBytes(t.At(i).name, member); });
 }
 
-size_t ZsetStore::FindOrAdd(std::string_view member) {
-  const uint32_t h = HashOf(member);
+size_t ZsetStore::FindOrAdd(std::string_view member, uint32_t h) {
   const int64_t found = Find(member, h);
   if (found >= 0) return static_cast<size_t>(found);
   if (!t_) t_ = std::make_unique<Table>();
@@ -208,20 +207,20 @@ size_t ZsetStore::FindOrAdd(std::string_view member) {
   if (t.free != 0) {  // reuse a hole
     i = t.free - 1;
     Entry& e = t.At(i);
-    t.free = e.next_hole;
-    e.next_hole = 0;
-    e.hole = false;
+    t.free = e.hole & ~kHole;
+    e.hole = 0;
     e.name.assign(member.data(), member.size());
     --t.holes;
   } else {
     i = t.used;
     if (i == UINT32_MAX - 1) std::abort();  // 2^32 - 1 members in one sorted set
-    const size_t j = i + 1;
-    const int c = 63 - __builtin_clzll(j);
-    if (j == (size_t{1} << c)) {  // the first entry of chunk c
-      t.chunk[c] = static_cast<Entry*>(::operator new(sizeof(Entry) << c));
+    size_t c, off;
+    Table::Locate(i, &c, &off);
+    if (c == t.chunk.size()) {  // the first entry of a chunk not yet allocated
+      t.chunk.push_back(static_cast<Entry*>(::operator new(sizeof(Entry) * Table::ChunkSize(c))));
     }
-    new (&t.chunk[c][j - (size_t{1} << c)]) Entry{std::string(member), ZsetMember(), 0, false};
+    Entry* e = new (&t.chunk[c][off]) Entry;  // built in place
+    e->name.assign(member.data(), member.size());
     ++t.used;
   }
   const size_t n = t.used - t.holes;
@@ -230,7 +229,7 @@ size_t ZsetStore::FindOrAdd(std::string_view member) {
   } else if (n > Table::kSmall) {  // index every entry, i included
     for (size_t k = 0; k < t.used; ++k) {
       const Entry& e = t.At(k);
-      if (!e.hole) t.hash.Insert(HashOf(e.name), k);
+      if (e.hole == 0) t.hash.Insert(HashOf(e.name), k);
     }
   }
   return i;
@@ -251,8 +250,7 @@ void ZsetStore::Drop(size_t i) {
   }
   e.name = std::string();
   e.v = ZsetMember();
-  e.hole = true;
-  e.next_hole = t.free;
+  e.hole = kHole | t.free;
   t.free = i + 1;
   ++t.holes;
 }
@@ -277,7 +275,15 @@ void ZsetStore::Reindex(Entry& e, bool was_present, double was_score) {
 
 bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t timestamp_us,
                     CausalContext* cc, ZsetStore* delta, CausalContext* delta_cc) {
-  Entry& e = At(FindOrAdd(member));
+  const uint32_t h = HashOf(member);
+  if (t_) {
+    // At 1M members the hash slot and the B+-tree leaf are both cache misses: start both
+    // loads before the work that waits for the first.
+    static const std::string kFirst;  // sorts first among members of one score
+    t_->hash.Prefetch(h);
+    t_->index.Prefetch(Item{score, &kFirst});
+  }
+  Entry& e = At(FindOrAdd(member, h));
   ZsetMember& v = e.v;
   const bool was_present = v.present;
   const double was_score = v.score;
@@ -344,7 +350,7 @@ void ZsetStore::Join(const ZsetStore& other, const CausalContext& my_cc,
   if (other.t_) {
     for (size_t i = 0; i < other.t_->used; ++i) {
       const Entry& o = other.t_->At(i);
-      if (!o.hole) JoinMember(o.name, o.v, my_cc, other_cc, keep_empty);
+      if (o.hole == 0) JoinMember(o.name, o.v, my_cc, other_cc, keep_empty);
     }
   }
   if (other_complete || !t_) return;
@@ -353,7 +359,7 @@ void ZsetStore::Join(const ZsetStore& other, const CausalContext& my_cc,
   std::vector<std::string> mine;
   for (size_t i = 0; i < t_->used; ++i) {
     const Entry& e = t_->At(i);
-    if (!e.hole && other.Find(e.name) < 0) mine.push_back(e.name);
+    if (e.hole == 0 && other.Find(e.name) < 0) mine.push_back(e.name);
   }
   for (const std::string& m : mine) JoinMember(m, kEmpty, my_cc, other_cc, keep_empty);
 }
@@ -361,10 +367,9 @@ void ZsetStore::Join(const ZsetStore& other, const CausalContext& my_cc,
 size_t ZsetStore::MemoryBytes() const {
   if (!t_) return 0;
   const Table& t = *t_;
-  size_t n = sizeof(Table) + t.hash.MemoryBytes() + t.index.MemoryBytes();
-  for (size_t c = 0; c < Table::kChunks && t.chunk[c] != nullptr; ++c) {
-    n += sizeof(Entry) << c;
-  }
+  size_t n = sizeof(Table) + t.hash.MemoryBytes() + t.index.MemoryBytes() +
+             t.chunk.capacity() * sizeof(Entry*);
+  for (size_t c = 0; c < t.chunk.size(); ++c) n += sizeof(Entry) * Table::ChunkSize(c);
   for (size_t i = 0; i < t.used; ++i) {
     const Entry& e = t.At(i);
     n += e.name.capacity() > 15 ? e.name.capacity() + 1 : 0;
@@ -378,7 +383,7 @@ void ZsetStore::Encode(Encoder* enc) const {
   if (t_) {
     order.reserve(t_->used - t_->holes);
     for (size_t i = 0; i < t_->used; ++i) {
-      if (!t_->At(i).hole) order.push_back(&t_->At(i));
+      if (t_->At(i).hole == 0) order.push_back(&t_->At(i));
     }
   }
   std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->name < b->name; });

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -112,7 +113,7 @@ class SmallVec {
     } else {
       std::destroy(data() + n, data() + size_);
     }
-    size_ = n;
+    size_ = static_cast<uint32_t>(n);
   }
   // Bytes held on the heap (0 while inline).
   size_t HeapBytes() const { return heap_ ? cap_ * sizeof(T) : 0; }
@@ -124,13 +125,14 @@ class SmallVec {
  private:
   // Moves the elements to a new heap block of at least `need` (size_ unchanged).
   void Grow(size_t need) {
-    size_t cap = std::max<size_t>(need, capacity() * 2);
+    const size_t cap = std::max<size_t>(need, capacity() * 2);
+    if (cap > UINT32_MAX) throw std::bad_alloc();
     T* p = static_cast<T*>(std::malloc(cap * sizeof(T)));
     if (p == nullptr) throw std::bad_alloc();
     Relocate(p, data(), size_);
     FreeHeap();
     heap_ = p;
-    cap_ = cap;
+    cap_ = static_cast<uint32_t>(cap);
   }
   // Moves n elements from src to uninitialized dst and ends them at src.
   static void Relocate(T* dst, T* src, size_t n) {
@@ -154,7 +156,7 @@ class SmallVec {
       if (n > capacity()) Grow(n);
       std::uninitialized_copy_n(src, n, data());
     }
-    size_ = n;
+    size_ = static_cast<uint32_t>(n);
   }
   // REQUIRES: *this holds no element and no heap block.
   void Steal(SmallVec& o) {
@@ -183,8 +185,8 @@ class SmallVec {
   }
 
   T* heap_ = nullptr;
-  size_t cap_ = 0;
-  size_t size_ = 0;
+  uint32_t cap_ = 0;  // with heap_
+  uint32_t size_ = 0;
   alignas(T) unsigned char inline_[N * sizeof(T)];
 };
 

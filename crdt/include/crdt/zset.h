@@ -30,7 +30,7 @@
 // Memory layout: the members live in a flat table whose entries never move, and two
 // indexes point into it.
 //
-//   entries (chunks of 1, 2, 4, 8, ... entries; entry i is in chunk log2(i + 1))
+//   entries (chunks of 1, 2, 4, ..., 2048 entries, then of 4096)
 //   +-------------------+-------------------------------------+
 //   | name: std::string | ZsetMember (register write inline)  |   a removed member leaves
 //   +-------------------+-------------------------------------+   a hole the next reuses
@@ -38,10 +38,10 @@
 //        | Item::member          | entry number
 //   CountedBTree (score, &name)  FlatIndex (32-bit hash -> entry number; none up to 8)
 //
-// Entries are never moved (a full chunk is followed by one twice its size, never
-// reallocated), so the ordered index holds a plain pointer to the member's name, and its
-// comparisons of tied scores read the names directly; a slot number would cost a chunk
-// lookup per comparison. The hash index holds entry numbers and hashes and grows without
+// Entries are never moved (a full chunk is followed by a new one, never reallocated), so
+// the ordered index holds a plain pointer to the member's name, and its comparisons of
+// tied scores read the names directly; a slot number would cost a chunk lookup per
+// comparison. The hash index holds entry numbers and hashes and grows without
 // reading entries.
 //
 // The ordered index: every present member is in a B+-tree with subtree counts
@@ -185,15 +185,18 @@ class ZsetStore {
   struct Entry {
     std::string name;
     ZsetMember v;
-    size_t next_hole = 0;  // a hole: the next hole + 1 (0: none)
-    bool hole = false;     // removed: name and v are empty
+    // 0: in use; else a removed member (name and v empty): kHole | (next hole + 1, or 0).
+    uint64_t hole = 0;
   };
+  static constexpr uint64_t kHole = uint64_t{1} << 63;
   // Set up when the first member arrives, freed when the last one is dropped: an empty
   // ZsetStore (most keys) is one null pointer.
   struct Table {
-    static constexpr size_t kChunks = 32;  // 2^32 - 1 entries
-    static constexpr size_t kSmall = 8;    // up to this many entries, no hash index
-    Entry* chunk[kChunks] = {};
+    // Chunk c < kDoublings holds 2^c entries, every later one 2^kDoublings: a small set
+    // wastes little, a big one at most one chunk.
+    static constexpr int kDoublings = 12;
+    static constexpr size_t kSmall = 8;  // up to this many entries, no hash index
+    std::vector<Entry*> chunk;
     size_t used = 0;   // entries constructed, holes included
     size_t holes = 0;  // of them
     size_t free = 0;   // first hole + 1; 0: none
@@ -204,17 +207,32 @@ class ZsetStore {
     Table(const Table&) = delete;
     Table& operator=(const Table&) = delete;
     ~Table();
-    Entry& At(size_t i) const {
+    static size_t ChunkSize(size_t c) { return size_t{1} << (c < kDoublings ? c : kDoublings); }
+    // Chunk and offset of entry i.
+    static void Locate(size_t i, size_t* c, size_t* off) {
       const size_t j = i + 1;
-      const int c = 63 - __builtin_clzll(j);
-      return chunk[c][j - (size_t{1} << c)];
+      if (j < (size_t{1} << kDoublings)) {
+        *c = static_cast<size_t>(63 - __builtin_clzll(j));
+        *off = j - (size_t{1} << *c);
+      } else {
+        const size_t k = j - (size_t{1} << kDoublings);
+        *c = kDoublings + (k >> kDoublings);
+        *off = k & ((size_t{1} << kDoublings) - 1);
+      }
+    }
+    Entry& At(size_t i) const {
+      size_t c, off;
+      Locate(i, &c, &off);
+      return chunk[c][off];
     }
   };
 
   // Entry number of member, or -1.
   int64_t Find(std::string_view member, uint32_t h) const;
   int64_t Find(std::string_view member) const { return Find(member, HashOf(member)); }
-  size_t FindOrAdd(std::string_view member);  // entry number
+  // Entry number of member, added if absent. h: HashOf(member).
+  size_t FindOrAdd(std::string_view member, uint32_t h);
+  size_t FindOrAdd(std::string_view member) { return FindOrAdd(member, HashOf(member)); }
   // Entry i of the table. REQUIRES: t_ (FindOrAdd's number is valid after it returns).
   Entry& At(size_t i) const { return t_->At(i); }
   // After entry e changed: move it in the index (was: the state before the change).
