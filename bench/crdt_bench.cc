@@ -29,6 +29,7 @@
 
 #include "crdt/aw_or_set.h"
 #include "crdt/dot.h"
+#include "crdt/keyspace.h"
 #include "crdt/pn_counter.h"
 
 namespace {
@@ -413,6 +414,54 @@ void BM_AwOrSetMemory(benchmark::State& state) {
   state.counters["malloc_meta_per_elem"] = (malloc_total - elem_bytes) / live;
 }
 BENCHMARK(BM_AwOrSetMemory)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// ---- String and hash writes ----
+
+// String and hash writes through the keyspace: each is one register write (RegisterStore).
+// SET of new keys ("key:N"), SET overwriting one of 100K keys at random, HSET of new fields
+// ("f:N") into one hash; memory per key or field by Keyspace::MemoryBytes at the end.
+
+void BM_KeyspaceSet(benchmark::State& state) {
+  const bool fresh = state.range(0) != 0;
+  constexpr size_t kKeys = 100'000;
+  crdt::Keyspace ks(crdt::MakeReplicaId(0, 1));
+  std::vector<std::string> names;
+  for (size_t i = 0; i < kKeys; ++i) names.push_back("key:" + std::to_string(i));
+  if (!fresh) {
+    for (const std::string& k : names) ks.Set(k, "v", 1, nullptr);
+  }
+  SplitMix64 rng(kSeed);
+  uint64_t n = 0;
+  std::string key;
+  for (auto _ : state) {
+    if (fresh) {
+      key = "key:" + std::to_string(n);
+      ks.Set(key, "value", static_cast<int64_t>(n), nullptr);
+    } else {
+      ks.Set(names[rng.Uniform(kKeys)], "value", static_cast<int64_t>(n), nullptr);
+    }
+    ++n;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.counters["memory_bytes_per_key"] =
+      static_cast<double>(ks.MemoryBytes()) / static_cast<double>(fresh ? n : kKeys);
+}
+BENCHMARK(BM_KeyspaceSet)->ArgName("fresh")->Arg(1)->Arg(0);
+
+void BM_KeyspaceHSetFresh(benchmark::State& state) {
+  crdt::Keyspace ks(crdt::MakeReplicaId(0, 1));
+  uint64_t n = 0;
+  std::string field;
+  for (auto _ : state) {
+    field = "f:" + std::to_string(n);
+    ks.HSet("h", field, "value", static_cast<int64_t>(n), nullptr);
+    ++n;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.counters["memory_bytes_per_field"] =
+      static_cast<double>(ks.MemoryBytes()) / static_cast<double>(n);
+}
+BENCHMARK(BM_KeyspaceHSetFresh);
 
 // ---- PnCounter::Increment ----
 

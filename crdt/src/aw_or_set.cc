@@ -6,6 +6,8 @@
 #include <functional>
 #include <new>
 
+#include "crdt/flat_hash.h"
+
 namespace crdt {
 
 namespace {
@@ -15,73 +17,6 @@ constexpr uint32_t kIndexMask = (1u << kIndexBits) - 1;
 constexpr uint64_t kCounterMask = (uint64_t{1} << 48) - 1;
 constexpr uint64_t kEntryMask = 0xFFFFFFFF;  // index slot: entry + 1 in the low half
 constexpr size_t kMaxReplicaSlots = 0x7FFF;
-
-inline uint64_t Load64(const char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline uint64_t Load32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline uint64_t Fmix64(uint64_t h) {  // MurmurHash3's finalizer
-  h ^= h >> 33;
-  h *= 0xFF51AFD7ED558CCDull;
-  h ^= h >> 33;
-  h *= 0xC4CEB9FE1A85EC53ull;
-  h ^= h >> 33;
-  return h;
-}
-
-// 32-bit hash of an element, inline and branch-light for the short strings sets hold (reads
-// at most two overlapping words below 17 bytes). Only the index uses it: iteration order
-// never depends on it. Deterministic across platforms of the same endianness.
-inline uint32_t HashOf(std::string_view s) {
-  const char* p = s.data();
-  size_t n = s.size();
-  uint64_t a = 0, b = 0;
-  uint64_t seed = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
-  if (n <= 16) {
-    if (n >= 8) {
-      a = Load64(p);
-      b = Load64(p + n - 8);
-    } else if (n >= 4) {
-      a = Load32(p);
-      b = Load32(p + n - 4);
-    } else if (n > 0) {
-      a = (uint64_t{static_cast<uint8_t>(p[0])} << 16) |
-          (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) | static_cast<uint8_t>(p[n - 1]);
-    }
-  } else {
-    while (n > 16) {
-      seed = Fmix64(seed ^ Load64(p)) ^ (Load64(p + 8) * 0x9FB21C651E98DF25ull);
-      p += 16;
-      n -= 16;
-    }
-    a = Load64(p + n - 16);
-    b = Load64(p + n - 8);
-  }
-  const uint64_t bk = b * 0x9FB21C651E98DF25ull;
-  const uint64_t h = Fmix64(seed ^ a ^ ((bk >> 29) | (bk << 35)));
-  return static_cast<uint32_t>(h >> 32) ^ static_cast<uint32_t>(h);
-}
-
-// a == b, inline for the short strings sets hold (string_view's == calls memcmp).
-inline bool SameBytes(std::string_view a, std::string_view b) {
-  const size_t n = a.size();
-  if (n != b.size()) return false;
-  const char* p = a.data();
-  const char* q = b.data();
-  if (n >= 8 && n <= 16) {
-    return ((Load64(p) ^ Load64(q)) | (Load64(p + n - 8) ^ Load64(q + n - 8))) == 0;
-  }
-  if (n >= 4 && n < 8) {
-    return ((Load32(p) ^ Load32(q)) | (Load32(p + n - 4) ^ Load32(q + n - 4))) == 0;
-  }
-  return std::memcmp(p, q, n) == 0;
-}
 
 bool HasDot(const SetStore::DotList& dots, const Dot& d) {
   for (const Dot& x : dots) {

@@ -49,8 +49,7 @@ bool RegisterStore::Clear(RegisterStore* delta, CausalContext* delta_cc) {
 void RegisterStore::Join(const RegisterStore& other, const CausalContext& my_cc,
                          const CausalContext& other_cc) {
   if (this == &other) return;
-  std::vector<Write> out;
-  out.reserve(writes_.size() + other.writes_.size());
+  Writes out;
   size_t i = 0, j = 0;
   while (i < writes_.size() || j < other.writes_.size()) {
     if (j == other.writes_.size() ||
@@ -70,7 +69,7 @@ void RegisterStore::Join(const RegisterStore& other, const CausalContext& my_cc,
 }
 
 size_t RegisterStore::HeapBytes() const {
-  size_t n = writes_.capacity() * sizeof(Write);
+  size_t n = writes_.HeapBytes();
   for (const Write& w : writes_) {
     if (w.value.capacity() > 15) n += w.value.capacity() + 1;
   }

@@ -147,24 +147,37 @@ bool ZsetMember::Refresh() {
 
 // ---- ZsetStore ----
 
-ZsetStore::ZsetStore(const ZsetStore& other) : members_(other.members_) { RebuildIndex(); }
+ZsetStore::Table::~Table() {
+  index.clear();  // before the names its items point at
+  for (size_t i = 0; i < used; ++i) At(i).~Entry();
+  for (Entry* c : chunk) ::operator delete(c);
+}
+
+void ZsetStore::CopyFrom(const ZsetStore& other) {
+  t_.reset();
+  if (!other.t_) return;
+  for (size_t i = 0; i < other.t_->used; ++i) {
+    const Entry& o = other.t_->At(i);
+    if (o.hole != 0) continue;
+    Entry& e = At(FindOrAdd(o.name));
+    e.v = o.v;
+    if (e.v.present) t_->index.insert(Item{e.v.score, &e.name});
+  }
+}
+
+ZsetStore::ZsetStore(const ZsetStore& other) { CopyFrom(other); }
 
 ZsetStore& ZsetStore::operator=(const ZsetStore& other) {
-  if (this != &other) {
-    members_ = other.members_;
-    RebuildIndex();
-  }
+  if (this != &other) CopyFrom(other);
   return *this;
 }
 
-ZsetStore::ZsetStore(ZsetStore&& other) noexcept {
-  members_.swap(other.members_);  // nodes keep their addresses: the index stays valid
-  index_.swap(other.index_);
-}
+// Entries never move: the index stays valid with the table.
+ZsetStore::ZsetStore(ZsetStore&& other) noexcept : t_(std::move(other.t_)) {}
 
-ZsetStore::Index& ZsetStore::MutableIndex() {
-  if (!index_) index_ = std::make_unique<Index>();
-  return *index_;
+ZsetStore& ZsetStore::operator=(ZsetStore&& other) noexcept {
+  if (this != &other) t_ = std::move(other.t_);
+  return *this;
 }
 
 const ZsetStore::Index& ZsetStore::EmptyIndex() {
@@ -172,90 +185,140 @@ const ZsetStore::Index& ZsetStore::EmptyIndex() {
   return *kEmpty;
 }
 
-ZsetStore& ZsetStore::operator=(ZsetStore&& other) noexcept {
-  if (this != &other) {
-    members_.swap(other.members_);
-    index_.swap(other.index_);
-    other.members_.clear();
-    other.index_.reset();
+int64_t ZsetStore::Find(std::string_view member, uint32_t h) const {
+  if (!t_) return -1;
+  const Table& t = *t_;
+  if (t.hash.size() == 0) {
+    for (size_t i = 0; i < t.used; ++i) {
+      const Entry& e = t.At(i);
+      if (e.hole == 0 && SameBytes(e.name, member)) return static_cast<int64_t>(i);
+    }
+    return -1;
   }
-  return *this;
+  return t.hash.Find(h, [&](size_t i) { return SameBytes(t.At(i).name, member); });
 }
 
-void ZsetStore::RebuildIndex() {
-  index_.reset();
-  for (const auto& [m, v] : members_) {
-    if (v.present) MutableIndex().insert(Item{v.score, &m});
+size_t ZsetStore::FindOrAdd(std::string_view member, uint32_t h) {
+  const int64_t found = Find(member, h);
+  if (found >= 0) return static_cast<size_t>(found);
+  if (!t_) t_ = std::make_unique<Table>();
+  Table& t = *t_;
+  size_t i;
+  if (t.free != 0) {  // reuse a hole
+    i = t.free - 1;
+    Entry& e = t.At(i);
+    t.free = e.hole & ~kHole;
+    e.hole = 0;
+    e.name.assign(member.data(), member.size());
+    --t.holes;
+  } else {
+    i = t.used;
+    if (i == UINT32_MAX - 1) std::abort();  // 2^32 - 1 members in one sorted set
+    size_t c, off;
+    Table::Locate(i, &c, &off);
+    if (c == t.chunk.size()) {  // the first entry of a chunk not yet allocated
+      t.chunk.push_back(static_cast<Entry*>(::operator new(sizeof(Entry) * Table::ChunkSize(c))));
+    }
+    Entry* e = new (&t.chunk[c][off]) Entry;  // built in place
+    e->name.assign(member.data(), member.size());
+    ++t.used;
   }
+  const size_t n = t.used - t.holes;
+  if (t.hash.size() > 0) {
+    t.hash.Insert(h, i);
+  } else if (n > Table::kSmall) {  // index every entry, i included
+    for (size_t k = 0; k < t.used; ++k) {
+      const Entry& e = t.At(k);
+      if (e.hole == 0) t.hash.Insert(HashOf(e.name), k);
+    }
+  }
+  return i;
+}
+
+void ZsetStore::Drop(size_t i) {
+  Table& t = *t_;
+  Entry& e = t.At(i);
+  if (t.hash.size() > 0) t.hash.Erase(HashOf(e.name), i);
+  if (t.used - t.holes == 1) {
+    t_.reset();  // the last member: start afresh
+    return;
+  }
+  if (i + 1 == t.used) {
+    e.~Entry();  // the last entry: no hole needed
+    --t.used;
+    return;
+  }
+  e.name = std::string();
+  e.v = ZsetMember();
+  e.hole = kHole | t.free;
+  t.free = i + 1;
+  ++t.holes;
 }
 
 std::optional<double> ZsetStore::Score(std::string_view member) const {
-  auto it = members_.find(member);
-  if (it == members_.end() || !it->second.present) return std::nullopt;
-  return it->second.score;
+  const int64_t i = Find(member);
+  if (i < 0 || !t_->At(i).v.present) return std::nullopt;
+  return t_->At(i).v.score;
 }
 
 size_t ZsetStore::Rank(std::string_view member) const {
-  auto it = members_.find(member);
-  return index_->order_of_key(Item{it->second.score, &it->first});
+  const Entry& e = t_->At(Find(member));
+  return t_->index.order_of_key(Item{e.v.score, &e.name});
 }
 
-ZsetStore::Members::iterator ZsetStore::FindOrAdd(std::string_view member) {
-  // A name that fits a std::string's inline buffer costs no allocation to build: then hash
-  // and probe once.
-  static const size_t kInline = std::string().capacity();
-  if (member.size() <= kInline) return members_.try_emplace(std::string(member)).first;
-  auto it = members_.find(member);
-  if (it == members_.end()) it = members_.emplace(std::string(member), ZsetMember()).first;
-  return it;
-}
-
-void ZsetStore::Reindex(Members::iterator it, bool was_present, double was_score) {
-  ZsetMember& v = it->second;
+void ZsetStore::Reindex(Entry& e, bool was_present, double was_score) {
+  ZsetMember& v = e.v;
   if (!v.Refresh() && was_present == v.present) return;
-  if (was_present) index_->erase(Item{was_score, &it->first});
-  if (v.present) MutableIndex().insert(Item{v.score, &it->first});
+  if (was_present) t_->index.erase(Item{was_score, &e.name});
+  if (v.present) t_->index.insert(Item{v.score, &e.name});
 }
-
-void ZsetStore::Drop(Members::iterator it) { members_.erase(it); }
 
 bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t timestamp_us,
                     CausalContext* cc, ZsetStore* delta, CausalContext* delta_cc) {
-  auto it = FindOrAdd(member);
-  ZsetMember& v = it->second;
+  const uint32_t h = HashOf(member);
+  if (t_) {
+    // At 1M members the hash slot and the B+-tree leaf are both cache misses: start both
+    // loads before the work that waits for the first.
+    static const std::string kFirst;  // sorts first among members of one score
+    t_->hash.Prefetch(h);
+    t_->index.Prefetch(Item{score, &kFirst});
+  }
+  Entry& e = At(FindOrAdd(member, h));
+  ZsetMember& v = e.v;
   const bool was_present = v.present;
   const double was_score = v.score;
-  ZsetMember* d = delta ? &delta->FindOrAdd(member)->second : nullptr;
-  v.base.Assign(r, timestamp_us, ScoreBytes(score), cc, d ? &d->base : nullptr, delta_cc);
-  v.incr.ResetInto(d ? &d->incr : nullptr);
-  Reindex(it, was_present, was_score);
-  if (d) delta->Reindex(delta->members_.find(member), d->present, d->score);
+  Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
+  v.base.Assign(r, timestamp_us, ScoreBytes(score), cc, d ? &d->v.base : nullptr, delta_cc);
+  v.incr.ResetInto(d ? &d->v.incr : nullptr);
+  Reindex(e, was_present, was_score);
+  if (d) delta->Reindex(*d, d->v.present, d->v.score);
   return !was_present;
 }
 
 double ZsetStore::IncrBy(std::string_view member, double by, ReplicaId r, ZsetStore* delta) {
-  auto it = FindOrAdd(member);
-  ZsetMember& v = it->second;
+  Entry& e = At(FindOrAdd(member));
+  ZsetMember& v = e.v;
   const bool was_present = v.present;
   const double was_score = v.score;
-  ZsetMember* d = delta ? &delta->FindOrAdd(member)->second : nullptr;
-  v.incr.Add(r, by, d ? &d->incr : nullptr);
-  Reindex(it, was_present, was_score);
-  if (d) delta->Reindex(delta->members_.find(member), d->present, d->score);
+  Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
+  v.incr.Add(r, by, d ? &d->v.incr : nullptr);
+  Reindex(e, was_present, was_score);
+  if (d) delta->Reindex(*d, d->v.present, d->v.score);
   return v.score;
 }
 
 bool ZsetStore::Remove(std::string_view member, ZsetStore* delta, CausalContext* delta_cc) {
-  auto it = members_.find(member);
-  if (it == members_.end() || !it->second.present) return false;
-  ZsetMember& v = it->second;
+  const int64_t i = Find(member);
+  if (i < 0 || !t_->At(i).v.present) return false;
+  Entry& e = t_->At(i);
+  ZsetMember& v = e.v;
   const double was_score = v.score;
-  ZsetMember* d = delta ? &delta->FindOrAdd(member)->second : nullptr;
-  v.base.Clear(d ? &d->base : nullptr, delta_cc);
-  v.incr.ResetInto(d ? &d->incr : nullptr);
-  Reindex(it, true, was_score);
-  if (d) delta->Reindex(delta->members_.find(member), d->present, d->score);
-  if (v.Empty()) Drop(it);
+  Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
+  v.base.Clear(d ? &d->v.base : nullptr, delta_cc);
+  v.incr.ResetInto(d ? &d->v.incr : nullptr);
+  Reindex(e, true, was_score);
+  if (d) delta->Reindex(*d, d->v.present, d->v.score);
+  if (v.Empty()) Drop(static_cast<size_t>(i));
   return true;
 }
 
@@ -270,65 +333,78 @@ size_t ZsetStore::Clear(ZsetStore* delta, CausalContext* delta_cc) {
 void ZsetStore::JoinMember(std::string_view member, const ZsetMember& other,
                            const CausalContext& my_cc, const CausalContext& other_cc,
                            bool keep_empty) {
-  auto it = FindOrAdd(member);
-  ZsetMember& v = it->second;
+  const size_t i = FindOrAdd(member);
+  Entry& e = t_->At(i);
+  ZsetMember& v = e.v;
   const bool was_present = v.present;
   const double was_score = v.score;
   v.base.Join(other.base, my_cc, other_cc);
   v.incr.Merge(other.incr);
-  Reindex(it, was_present, was_score);
-  if (v.Empty() && !keep_empty) Drop(it);
+  Reindex(e, was_present, was_score);
+  if (v.Empty() && !keep_empty) Drop(i);
 }
 
 void ZsetStore::Join(const ZsetStore& other, const CausalContext& my_cc,
                      const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   if (this == &other) return;
-  for (const auto& [m, v] : other.members_) JoinMember(m, v, my_cc, other_cc, keep_empty);
-  if (other_complete) return;
+  if (other.t_) {
+    for (size_t i = 0; i < other.t_->used; ++i) {
+      const Entry& o = other.t_->At(i);
+      if (o.hole == 0) JoinMember(o.name, o.v, my_cc, other_cc, keep_empty);
+    }
+  }
+  if (other_complete || !t_) return;
   // A full state: members only we hold lose the writes the other side observed.
   static const ZsetMember kEmpty{};
   std::vector<std::string> mine;
-  for (const auto& [m, v] : members_) {
-    if (other.members_.find(m) == other.members_.end()) mine.push_back(m);
+  for (size_t i = 0; i < t_->used; ++i) {
+    const Entry& e = t_->At(i);
+    if (e.hole == 0 && other.Find(e.name) < 0) mine.push_back(e.name);
   }
   for (const std::string& m : mine) JoinMember(m, kEmpty, my_cc, other_cc, keep_empty);
 }
 
 size_t ZsetStore::MemoryBytes() const {
-  // Hash node (key, member, next, cached hash) + bucket, and the index's nodes.
-  size_t n = members_.bucket_count() * sizeof(void*);
-  for (const auto& [m, v] : members_) {
-    n += sizeof(std::string) + sizeof(ZsetMember) + 2 * sizeof(void*);
-    n += m.capacity() > 15 ? m.capacity() + 1 : 0;
-    n += v.base.HeapBytes() + v.incr.HeapBytes();
+  if (!t_) return 0;
+  const Table& t = *t_;
+  size_t n = sizeof(Table) + t.hash.MemoryBytes() + t.index.MemoryBytes() +
+             t.chunk.capacity() * sizeof(Entry*);
+  for (size_t c = 0; c < t.chunk.size(); ++c) n += sizeof(Entry) * Table::ChunkSize(c);
+  for (size_t i = 0; i < t.used; ++i) {
+    const Entry& e = t.At(i);
+    n += e.name.capacity() > 15 ? e.name.capacity() + 1 : 0;
+    n += e.v.base.HeapBytes() + e.v.incr.HeapBytes();
   }
-  if (index_) n += sizeof(Index) + index_->MemoryBytes();
   return n;
 }
 
 void ZsetStore::Encode(Encoder* enc) const {
-  std::vector<const std::pair<const std::string, ZsetMember>*> order;
-  order.reserve(members_.size());
-  for (const auto& kv : members_) order.push_back(&kv);
-  std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  std::vector<const Entry*> order;
+  if (t_) {
+    order.reserve(t_->used - t_->holes);
+    for (size_t i = 0; i < t_->used; ++i) {
+      if (t_->At(i).hole == 0) order.push_back(&t_->At(i));
+    }
+  }
+  std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->name < b->name; });
   enc->PutVarint(order.size());
-  for (const auto* kv : order) {
-    enc->PutBytes(kv->first);
-    kv->second.base.Encode(enc);
-    kv->second.incr.Encode(enc);
+  for (const Entry* e : order) {
+    enc->PutBytes(e->name);
+    e->v.base.Encode(enc);
+    e->v.incr.Encode(enc);
   }
 }
 
 bool ZsetStore::Decode(Decoder* dec) {
-  members_.clear();
-  index_.reset();
+  t_.reset();
   uint64_t n = 0;
   if (!dec->GetCount(&n, 3)) return false;
-  std::string prev;
+  std::string_view prev;
   for (uint64_t i = 0; i < n; ++i) {
     std::string_view m;
     if (!dec->GetBytes(&m)) return false;
     if (i > 0 && !(prev < m)) return dec->Fail("sorted set members not sorted");
+    prev = m;
     ZsetMember v;
     if (!v.base.Decode(dec) || !v.incr.Decode(dec)) return false;
     for (const auto& w : v.base.writes()) {
@@ -336,10 +412,10 @@ bool ZsetStore::Decode(Decoder* dec) {
         return dec->Fail("sorted set score is not 8 bytes of a number");
       }
     }
-    prev.assign(m.data(), m.size());
     v.Refresh();
-    auto it = members_.emplace(prev, std::move(v)).first;
-    if (it->second.present) MutableIndex().insert(Item{it->second.score, &it->first});
+    Entry& e = At(FindOrAdd(m));
+    e.v = std::move(v);
+    if (e.v.present) t_->index.insert(Item{e.v.score, &e.name});
   }
   return true;
 }
@@ -347,16 +423,17 @@ bool ZsetStore::Decode(Decoder* dec) {
 bool operator==(const ZsetStore& a, const ZsetStore& b) {
   auto non_empty = [](const ZsetStore& z) {
     size_t n = 0;
-    for (const auto& [m, v] : z.members_) n += v.Empty() ? 0 : 1;
+    for (size_t i = 0; z.t_ && i < z.t_->used; ++i) n += z.t_->At(i).v.Empty() ? 0 : 1;
     return n;
   };
   if (non_empty(a) != non_empty(b)) return false;
-  for (const auto& [m, v] : a.members_) {
-    if (v.Empty()) continue;
-    auto it = b.members_.find(m);
-    if (it == b.members_.end() || !(v.base == it->second.base) || !(v.incr == it->second.incr)) {
-      return false;
-    }
+  for (size_t i = 0; a.t_ && i < a.t_->used; ++i) {
+    const ZsetStore::Entry& e = a.t_->At(i);
+    if (e.v.Empty()) continue;  // holes too
+    const int64_t j = b.Find(e.name);
+    if (j < 0) return false;
+    const ZsetMember& o = b.t_->At(j).v;
+    if (!(e.v.base == o.base) || !(e.v.incr == o.incr)) return false;
   }
   return true;
 }

@@ -10,7 +10,8 @@
 // if the other side has never observed its dot.
 //
 // LwwRegister is the standalone register: a RegisterStore plus its own causal context.
-// Cost: one (dot, timestamp, value) per concurrent write, normally one.
+// Cost: one (dot, timestamp, value) per concurrent write, normally one, which lives inside
+// the store (no allocation for it; a value of up to 15 bytes allocates nothing at all).
 // Value types; not thread-safe.
 #pragma once
 
@@ -18,11 +19,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "crdt/causal_context.h"
 #include "crdt/dot.h"
 #include "crdt/encoding.h"
+#include "crdt/small_vec.h"
 
 namespace crdt {
 
@@ -48,7 +49,8 @@ class RegisterStore {
   // The winning write, or nullptr when empty.
   const Write* Winner() const;
   bool empty() const { return writes_.empty(); }
-  const std::vector<Write>& writes() const { return writes_; }
+  using Writes = SmallVec<Write, 1>;
+  const Writes& writes() const { return writes_; }
   size_t HeapBytes() const;
 
   void Encode(Encoder* enc) const;
@@ -59,7 +61,7 @@ class RegisterStore {
   static bool Beats(const Write& a, const Write& b);
 
  private:
-  std::vector<Write> writes_;  // sorted by dot
+  Writes writes_;  // sorted by dot
 };
 
 class LwwRegister {

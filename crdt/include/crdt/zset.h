@@ -27,17 +27,34 @@
 //   turns infinite steps (and results) into ZADDs, since a running sum that reached
 //   infinity would swallow every later step of its replica.
 //
+// Memory layout: the members live in a flat table whose entries never move, and two
+// indexes point into it.
+//
+//   entries (chunks of 1, 2, 4, ..., 2048 entries, then of 4096)
+//   +-------------------+-------------------------------------+
+//   | name: std::string | ZsetMember (register write inline)  |   a removed member leaves
+//   +-------------------+-------------------------------------+   a hole the next reuses
+//        ^                       ^
+//        | Item::member          | entry number
+//   CountedBTree (score, &name)  FlatIndex (32-bit hash -> entry number; none up to 8)
+//
+// Entries are never moved (a full chunk is followed by a new one, never reallocated), so
+// the ordered index holds a plain pointer to the member's name, and its comparisons of
+// tied scores read the names directly; a slot number would cost a chunk lookup per
+// comparison. The hash index holds entry numbers and hashes and grows without
+// reading entries.
+//
 // The ordered index: every present member is in a B+-tree with subtree counts
 // (CountedBTree) keyed by (score, member bytes), as Redis's skiplist: ranks, score and lex
 // ranges are O(log n), an insert reads 4-5 nodes at 1M members. It is maintained
 // incrementally by every mutator and join (only members whose visible score changed
-// move), and never encoded. Members live in a hash map whose nodes are stable, so the
-// index points at their keys.
+// move), and never encoded.
 //
 // Join is the dot-store join of each member's register (DotFun) plus the counter's
 // pointwise max. Deltas are key-complete (a delta lists every member it touches).
 // Cost: per member one write (dot 16 B + timestamp 8 B + score 8 B) plus 36 B per replica
-// that ever incremented it (kept after a ZREM, as for HINCRBY fields).
+// that ever incremented it (kept after a ZREM, as for HINCRBY fields); in memory, an entry
+// (about 200 B), 8-16 B of hash index and about 21 B of ordered index.
 // Value types; not thread-safe. Iteration order and encodings are sorted (deterministic).
 #pragma once
 
@@ -47,12 +64,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "crdt/causal_context.h"
 #include "crdt/counted_btree.h"
 #include "crdt/encoding.h"
+#include "crdt/flat_hash.h"
 #include "crdt/lww_register.h"
 #include "crdt/pn_counter.h"
 #include "crdt/small_vec.h"
@@ -124,12 +141,12 @@ class ZsetStore {
   ZsetStore(ZsetStore&& other) noexcept;
   ZsetStore& operator=(ZsetStore&& other) noexcept;
 
-  size_t size() const { return index_ ? index_->size() : 0; }  // present members
+  size_t size() const { return t_ ? t_->index.size() : 0; }  // present members
   bool empty() const { return size() == 0; }
-  bool Empty() const { return members_.empty(); }  // no metadata at all
+  bool Empty() const { return t_ == nullptr; }  // no metadata at all
   std::optional<double> Score(std::string_view member) const;
   // Ordered, present members only.
-  const Index& index() const { return index_ ? *index_ : EmptyIndex(); }
+  const Index& index() const { return t_ ? t_->index : EmptyIndex(); }
   // 0-based rank of a present member in ascending order. REQUIRES: present.
   size_t Rank(std::string_view member) const;
 
@@ -152,8 +169,9 @@ class ZsetStore {
   // Calls f(const Dot&) for every dot held (for decoders' context checks).
   template <typename F>
   void ForEachDot(F&& f) const {
-    for (const auto& [m, v] : members_) {
-      for (const auto& w : v.base.writes()) f(w.dot);
+    if (!t_) return;
+    for (size_t i = 0; i < t_->used; ++i) {
+      for (const auto& w : t_->At(i).v.base.writes()) f(w.dot);  // a hole holds no write
     }
   }
   size_t MemoryBytes() const;
@@ -164,26 +182,70 @@ class ZsetStore {
   friend bool operator==(const ZsetStore& a, const ZsetStore& b);
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  struct Entry {
+    std::string name;
+    ZsetMember v;
+    // 0: in use; else a removed member (name and v empty): kHole | (next hole + 1, or 0).
+    uint64_t hole = 0;
   };
-  using Members = std::unordered_map<std::string, ZsetMember, Hash, std::equal_to<>>;
+  static constexpr uint64_t kHole = uint64_t{1} << 63;
+  // Set up when the first member arrives, freed when the last one is dropped: an empty
+  // ZsetStore (most keys) is one null pointer.
+  struct Table {
+    // Chunk c < kDoublings holds 2^c entries, every later one 2^kDoublings: a small set
+    // wastes little, a big one at most one chunk.
+    static constexpr int kDoublings = 12;
+    static constexpr size_t kSmall = 8;  // up to this many entries, no hash index
+    std::vector<Entry*> chunk;
+    size_t used = 0;   // entries constructed, holes included
+    size_t holes = 0;  // of them
+    size_t free = 0;   // first hole + 1; 0: none
+    FlatIndex hash;    // built when more than kSmall entries are in use
+    Index index;
 
-  Members::iterator FindOrAdd(std::string_view member);
-  // After member `it` changed: move it in the index (was: the state before the change).
-  void Reindex(Members::iterator it, bool was_present, double was_score);
-  void Drop(Members::iterator it);  // erases an entry with no metadata (and no index item)
+    Table() = default;
+    Table(const Table&) = delete;
+    Table& operator=(const Table&) = delete;
+    ~Table();
+    static size_t ChunkSize(size_t c) { return size_t{1} << (c < kDoublings ? c : kDoublings); }
+    // Chunk and offset of entry i.
+    static void Locate(size_t i, size_t* c, size_t* off) {
+      const size_t j = i + 1;
+      if (j < (size_t{1} << kDoublings)) {
+        *c = static_cast<size_t>(63 - __builtin_clzll(j));
+        *off = j - (size_t{1} << *c);
+      } else {
+        const size_t k = j - (size_t{1} << kDoublings);
+        *c = kDoublings + (k >> kDoublings);
+        *off = k & ((size_t{1} << kDoublings) - 1);
+      }
+    }
+    Entry& At(size_t i) const {
+      size_t c, off;
+      Locate(i, &c, &off);
+      return chunk[c][off];
+    }
+  };
+
+  // Entry number of member, or -1.
+  int64_t Find(std::string_view member, uint32_t h) const;
+  int64_t Find(std::string_view member) const { return Find(member, HashOf(member)); }
+  // Entry number of member, added if absent. h: HashOf(member).
+  size_t FindOrAdd(std::string_view member, uint32_t h);
+  size_t FindOrAdd(std::string_view member) { return FindOrAdd(member, HashOf(member)); }
+  // Entry i of the table. REQUIRES: t_ (FindOrAdd's number is valid after it returns).
+  Entry& At(size_t i) const { return t_->At(i); }
+  // After entry e changed: move it in the index (was: the state before the change).
+  void Reindex(Entry& e, bool was_present, double was_score);
+  // Makes entry i, with no metadata (and no index item), a hole; frees the table when it
+  // was the last entry.
+  void Drop(size_t i);
   void JoinMember(std::string_view member, const ZsetMember& other, const CausalContext& my_cc,
                   const CausalContext& other_cc, bool keep_empty);
-  void RebuildIndex();
-  Index& MutableIndex();  // index_, built if null
+  void CopyFrom(const ZsetStore& other);
   static const Index& EmptyIndex();
 
-  Members members_;
-  // Null until a member is present: a tree allocates when built, and most keys (and most
-  // decoded or moved values) hold no sorted set.
-  std::unique_ptr<Index> index_;
+  std::unique_ptr<Table> t_;
 };
 
 // Redis 7.0's score text (networking.c addReplyDouble): "inf", "-inf", else "%.17g".

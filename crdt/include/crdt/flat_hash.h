@@ -1,0 +1,184 @@
+// Hashing and an open-addressing index for the flat member tables of SetStore and
+// ZsetStore: the elements live in an array of entries kept by the owner, and FlatIndex
+// maps a 32-bit hash to entry numbers.
+//
+//   FlatIndex slot (8 bytes): [ 32-bit hash | entry + 1 ]   (0: empty)
+//
+// Linear probing at a load of at most 0.8, backward-shift deletion (no tombstones); the
+// hash kept in each slot lets the index grow and delete without reading an entry or
+// hashing an element again. Iteration order never depends on a hash.
+// Not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string_view>
+
+namespace crdt {
+
+namespace flat_hash_detail {
+
+inline uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline uint64_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline uint64_t Fmix64(uint64_t h) {  // MurmurHash3's finalizer
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+}  // namespace flat_hash_detail
+
+// 32-bit hash of an element, inline and branch-light for the short strings sets hold (reads
+// at most two overlapping words below 17 bytes). Only the index uses it: iteration order
+// never depends on it. Deterministic across platforms of the same endianness.
+inline uint32_t HashOf(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t a = 0, b = 0;
+  uint64_t seed = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
+  if (n <= 16) {
+    if (n >= 8) {
+      a = flat_hash_detail::Load64(p);
+      b = flat_hash_detail::Load64(p + n - 8);
+    } else if (n >= 4) {
+      a = flat_hash_detail::Load32(p);
+      b = flat_hash_detail::Load32(p + n - 4);
+    } else if (n > 0) {
+      a = (uint64_t{static_cast<uint8_t>(p[0])} << 16) |
+          (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) | static_cast<uint8_t>(p[n - 1]);
+    }
+  } else {
+    while (n > 16) {
+      seed = flat_hash_detail::Fmix64(seed ^ flat_hash_detail::Load64(p)) ^
+             (flat_hash_detail::Load64(p + 8) * 0x9FB21C651E98DF25ull);
+      p += 16;
+      n -= 16;
+    }
+    a = flat_hash_detail::Load64(p + n - 16);
+    b = flat_hash_detail::Load64(p + n - 8);
+  }
+  const uint64_t bk = b * 0x9FB21C651E98DF25ull;
+  const uint64_t h = flat_hash_detail::Fmix64(seed ^ a ^ ((bk >> 29) | (bk << 35)));
+  return static_cast<uint32_t>(h >> 32) ^ static_cast<uint32_t>(h);
+}
+
+// a == b, inline for the short strings sets hold (string_view's == calls memcmp).
+inline bool SameBytes(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8 && n <= 16) {
+    return ((flat_hash_detail::Load64(p) ^ flat_hash_detail::Load64(q)) |
+            (flat_hash_detail::Load64(p + n - 8) ^ flat_hash_detail::Load64(q + n - 8))) == 0;
+  }
+  if (n >= 4 && n < 8) {
+    return ((flat_hash_detail::Load32(p) ^ flat_hash_detail::Load32(q)) |
+            (flat_hash_detail::Load32(p + n - 4) ^ flat_hash_detail::Load32(q + n - 4))) == 0;
+  }
+  return std::memcmp(p, q, n) == 0;
+}
+
+class FlatIndex {
+ public:
+  FlatIndex() = default;
+  FlatIndex(const FlatIndex&) = delete;
+  FlatIndex& operator=(const FlatIndex&) = delete;
+  ~FlatIndex() { std::free(slots_); }
+
+  size_t size() const { return size_; }
+  // Bytes of the slot array.
+  size_t MemoryBytes() const { return slots_ ? (mask_ + 1) * sizeof(uint64_t) : 0; }
+
+  // The entry e with hash h for which same(e) is true, or -1.
+  template <typename Same>
+  int64_t Find(uint32_t h, Same&& same) const {
+    if (slots_ == nullptr) return -1;
+    for (size_t pos = h & mask_;; pos = (pos + 1) & mask_) {
+      const uint64_t slot = slots_[pos];
+      if (slot == 0) return -1;
+      if ((slot >> 32) == h && same(static_cast<size_t>((slot & kEntryMask) - 1))) {
+        return static_cast<int64_t>((slot & kEntryMask) - 1);
+      }
+    }
+  }
+  // Starts loading the slot where a search for h begins.
+  void Prefetch(uint32_t h) const {
+    if (slots_ != nullptr) __builtin_prefetch(&slots_[h & mask_]);
+  }
+  // REQUIRES: entry < 2^32 - 1 and not indexed.
+  void Insert(uint32_t h, size_t entry) {
+    if ((size_ + 1) * 5 > Capacity() * 4) Rehash(Capacity() < 16 ? 16 : 2 * Capacity());
+    Put(uint64_t{h} << 32 | (entry + 1));
+    ++size_;
+  }
+  // REQUIRES: entry is indexed with hash h.
+  void Erase(uint32_t h, size_t entry) {
+    size_t pos = h & mask_;
+    while ((slots_[pos] & kEntryMask) != entry + 1) pos = (pos + 1) & mask_;
+    // Backward shift: move each following slot whose home is not in (hole, next]
+    // cyclically into the hole.
+    size_t hole = pos;
+    for (size_t next = (hole + 1) & mask_; slots_[next] != 0; next = (next + 1) & mask_) {
+      const size_t home = (slots_[next] >> 32) & mask_;
+      const bool in_range =
+          hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
+      if (!in_range) {
+        slots_[hole] = slots_[next];
+        hole = next;
+      }
+    }
+    slots_[hole] = 0;
+    --size_;
+  }
+  void Clear() {
+    std::free(slots_);
+    slots_ = nullptr;
+    mask_ = 0;
+    size_ = 0;
+  }
+
+ private:
+  static constexpr uint64_t kEntryMask = 0xFFFFFFFF;
+
+  size_t Capacity() const { return slots_ ? mask_ + 1 : 0; }
+  void Put(uint64_t slot) {
+    size_t pos = (slot >> 32) & mask_;
+    while (slots_[pos] != 0) pos = (pos + 1) & mask_;
+    slots_[pos] = slot;
+  }
+  void Rehash(size_t capacity) {
+    uint64_t* old = slots_;
+    const size_t old_capacity = Capacity();
+    slots_ = static_cast<uint64_t*>(std::calloc(capacity, sizeof(uint64_t)));
+    if (slots_ == nullptr) {
+      slots_ = old;
+      throw std::bad_alloc();
+    }
+    mask_ = capacity - 1;
+    for (size_t pos = 0; pos < old_capacity; ++pos) {
+      if (old[pos] != 0) Put(old[pos]);
+    }
+    std::free(old);
+  }
+
+  uint64_t* slots_ = nullptr;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
+}  // namespace crdt
