@@ -1002,19 +1002,26 @@ TEST(SimulationTest, CrashReportsExactlyTheUnreplicatedWritesAndRestartCatchesUp
   EXPECT_EQ(sim.Metrics(0).lost_writes, 3u);
 }
 
-TEST(SimulationTest, CrashCountsOnlyWritesNoPeerHolds) {
-  // A's first write is lost on the way; its second arrives out of order, and B keeps it
-  // unapplied (an origin's effects apply in its order). A crashes before retransmitting:
-  // the write B kept behind the gap can never be applied, so both writes are lost.
-  Simulation sim(Config({"A", "B"}));
+// Two regions on 10 ms links; A's first write ("SET first 1") is lost on its way to B and
+// its second ("SET second 2") arrives. 15 ms later (no retransmission yet: RTO > RTT) B
+// shows neither: #2 waits for #1.
+void LoseTheFirstOfTwoWrites(Simulation& sim) {
   SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
   sim.network().SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 1.0, 0});
   Cmd(sim, 0, "SET first 1");
   sim.network().SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 0, 0});
   Cmd(sim, 0, "SET second 2");
-  sim.AdvanceBy(Ms(15));  // #2 delivered, no retransmission yet (RTO > RTT)
+  sim.AdvanceBy(Ms(15));
   EXPECT_EQ(sim.Dump(1, "second"), "(nil)") << "#2 waits for #1";
   EXPECT_EQ(sim.Dump(1, "first"), "(nil)");
+}
+
+TEST(SimulationTest, CrashCountsOnlyWritesNoPeerHolds) {
+  // A's first write is lost on the way; its second arrives out of order, and B keeps it
+  // unapplied (an origin's effects apply in its order). A crashes before retransmitting:
+  // the write B kept behind the gap can never be applied, so both writes are lost.
+  Simulation sim(Config({"A", "B"}));
+  LoseTheFirstOfTwoWrites(sim);
   EXPECT_EQ(sim.Metrics(0).max_ops_lag, 2u) << "B acknowledges only a contiguous prefix";
   EXPECT_EQ(Peer(sim.Metrics(1), "A").effects_held, 1u);
   EXPECT_EQ(sim.Crash(0), 2u);
@@ -1029,13 +1036,7 @@ TEST(SimulationTest, CrashCountsOnlyWritesNoPeerHolds) {
 // one, then both apply (a stream read between them never skips an entry).
 TEST(SimulationTest, AnEffectBehindAGapWaitsForIt) {
   Simulation sim(Config({"A", "B"}));
-  SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
-  sim.network().SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 1.0, 0});
-  Cmd(sim, 0, "SET first 1");
-  sim.network().SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 0, 0});
-  Cmd(sim, 0, "SET second 2");
-  sim.AdvanceBy(Ms(15));
-  EXPECT_EQ(sim.Dump(1, "second"), "(nil)");
+  LoseTheFirstOfTwoWrites(sim);
   ASSERT_TRUE(sim.Sync().done);
   EXPECT_EQ(Values(sim, "first"), Repeat("1", 2));
   EXPECT_EQ(Values(sim, "second"), Repeat("2", 2));
