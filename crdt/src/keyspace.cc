@@ -349,6 +349,18 @@ Keyspace::KeyMap::iterator Keyspace::KeyMap::erase(iterator it) {
   return iterator(s + 1, slots_ + capacity_);
 }
 
+void Keyspace::KeyMap::clear() {
+  // A large index (a delta that listed many keys) is freed: clearing it would cost a pass
+  // over every slot at each reuse.
+  constexpr size_t kKeepCapacity = 64;
+  if (capacity_ > kKeepCapacity) return FreeAll();
+  for (size_t i = 0; i < capacity_; ++i) {
+    delete slots_[i].node;
+    slots_[i] = Slot{0, nullptr};
+  }
+  size_ = tombstones_ = 0;
+}
+
 void Keyspace::KeyMap::Rehash(size_t capacity) {
   Slot* old = slots_;
   const size_t old_capacity = capacity_;
@@ -371,6 +383,15 @@ Keyspace Keyspace::NewDelta() const {
   Keyspace d(self_);
   d.key_complete_ = true;
   return d;
+}
+
+void Keyspace::ResetDelta(Keyspace* delta) const {
+  delta->self_ = self_;
+  delta->keys_.clear();
+  delta->cc_ = CausalContext();
+  delta->key_complete_ = true;
+  delta->hide_due_ms_ = kShowAll;
+  delta->expiring_.clear();
 }
 
 size_t Keyspace::KeyCount() const {

@@ -55,9 +55,9 @@ void AppendEffect(std::string encoded, std::string* effect) {
 
 template <typename Run>
 std::string KeyspaceStore::Record(Run run) {
-  crdt::Keyspace delta = ks_.NewDelta();
-  if (!run(&delta)) return "";
-  std::string encoded = delta.Encode();
+  ks_.ResetDelta(&delta_);
+  if (!run(&delta_)) return "";
+  std::string encoded = delta_.Encode();
   if (tracking_) Touch(encoded);
   return encoded;
 }

@@ -133,6 +133,10 @@ class Keyspace {
   explicit Keyspace(ReplicaId self) : self_(self) {}
   // An empty delta of this replica, for the mutators' `delta` argument.
   Keyspace NewDelta() const;
+  // Makes *delta what NewDelta() returns, keeping its key index's allocation: a caller that
+  // records one delta per command reuses one Keyspace instead of building and freeing one
+  // (an index allocation and its release) per command.
+  void ResetDelta(Keyspace* delta) const;
 
   ReplicaId self() const { return self_; }
   bool is_delta() const { return key_complete_; }
@@ -373,6 +377,7 @@ class Keyspace {
     // temporary KeyValue to build and move (some parts allocate when constructed).
     std::pair<iterator, bool> try_emplace(std::string_view key, size_t h);
     iterator erase(iterator it);  // returns the next entry
+    void clear();                 // keeps a small index's allocation for the next entries
 
    private:
     Slot* FindSlot(std::string_view key, size_t h) const;  // slots_ + capacity_ if absent

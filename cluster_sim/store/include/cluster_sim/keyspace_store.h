@@ -154,6 +154,7 @@ class KeyspaceStore : public Store {
   bool replicate_streams_ = false;
   std::unique_ptr<Scripts> scripts_;  // made at the first script command
   crdt::Keyspace::MergeScratch merge_scratch_;
+  crdt::Keyspace delta_;  // Record's delta, reset (ResetDelta) and reused by every write
   std::optional<crdt::Keyspace> held_;  // ExecuteHeld's joined delta, once a write was held
   mutable bool tracking_ = false;
   int64_t wall_clock_us_ = 0;
