@@ -49,23 +49,49 @@ bool RegisterStore::Clear(RegisterStore* delta, CausalContext* delta_cc) {
 void RegisterStore::Join(const RegisterStore& other, const CausalContext& my_cc,
                          const CausalContext& other_cc) {
   if (this == &other) return;
-  Writes out;
-  size_t i = 0, j = 0;
-  while (i < writes_.size() || j < other.writes_.size()) {
-    if (j == other.writes_.size() ||
-        (i < writes_.size() && writes_[i].dot < other.writes_[j].dot)) {
-      if (!other_cc.Contains(writes_[i].dot)) out.push_back(std::move(writes_[i]));
-      ++i;
-    } else if (i == writes_.size() || other.writes_[j].dot < writes_[i].dot) {
-      if (!my_cc.Contains(other.writes_[j].dot)) out.push_back(other.writes_[j]);
-      ++j;
+  // In place, no temporary list. CASE 1: one write each side (a SET's effect on a key
+  // that holds one write): the result is mine, theirs, or both.
+  if (writes_.size() == 1 && other.writes_.size() == 1) {
+    Write& mine = writes_[0];
+    const Write& theirs = other.writes_[0];
+    if (mine.dot == theirs.dot) return;  // the same write
+    const bool keep_mine = !other_cc.Contains(mine.dot);
+    const bool keep_theirs = !my_cc.Contains(theirs.dot);
+    if (!keep_theirs) {
+      if (!keep_mine) writes_.clear();
+    } else if (!keep_mine) {
+      mine.dot = theirs.dot;  // replaced: the value's buffer is reused
+      mine.timestamp_us = theirs.timestamp_us;
+      mine.value.assign(theirs.value);
+    } else if (theirs.dot < mine.dot) {
+      writes_.insert(0, theirs);
     } else {
-      out.push_back(std::move(writes_[i]));  // same dot, same write
-      ++i;
-      ++j;
+      writes_.push_back(theirs);
+    }
+    return;
+  }
+  // CASE 2: the general DotFun join. Mine first: a write survives if other holds it too or
+  // never observed it (compacted in place, order kept); then each of other's writes that
+  // I neither hold nor observed goes in at its sorted place.
+  size_t kept = 0;
+  size_t j = 0;
+  for (size_t i = 0; i < writes_.size(); ++i) {
+    while (j < other.writes_.size() && other.writes_[j].dot < writes_[i].dot) ++j;
+    const bool both = j < other.writes_.size() && other.writes_[j].dot == writes_[i].dot;
+    if (both || !other_cc.Contains(writes_[i].dot)) {
+      if (kept != i) writes_[kept] = std::move(writes_[i]);
+      ++kept;
     }
   }
-  writes_ = std::move(out);
+  writes_.resize(kept);
+  size_t i = 0;
+  for (const Write& w : other.writes_) {
+    while (i < writes_.size() && writes_[i].dot < w.dot) ++i;
+    if (i < writes_.size() && writes_[i].dot == w.dot) continue;  // held: kept above
+    if (my_cc.Contains(w.dot)) continue;
+    writes_.insert(i, w);
+    ++i;
+  }
 }
 
 size_t RegisterStore::HeapBytes() const {
@@ -86,20 +112,27 @@ void RegisterStore::Encode(Encoder* enc) const {
 }
 
 bool RegisterStore::Decode(Decoder* dec) {
-  writes_.clear();
   uint64_t n = 0;
-  if (!dec->GetCount(&n, 4)) return false;
+  if (!dec->GetCount(&n, 4)) {
+    writes_.clear();
+    return false;
+  }
+  // In place: the writes already here (a reused scratch value) take the decoded fields, so
+  // their value buffers are reused; no temporary write.
+  if (writes_.size() > n) writes_.resize(n);
   for (uint64_t i = 0; i < n; ++i) {
-    Write w;
+    if (i == writes_.size()) writes_.push_back(Write{});
+    Write& w = writes_[i];
     std::string_view v;
     if (!dec->GetDot(&w.dot) || !dec->GetSigned(&w.timestamp_us) || !dec->GetBytes(&v)) {
+      writes_.clear();
       return false;
     }
-    if (!writes_.empty() && !(writes_.back().dot < w.dot)) {
+    if (i > 0 && !(writes_[i - 1].dot < w.dot)) {
+      writes_.clear();
       return dec->Fail("register writes not sorted");
     }
     w.value.assign(v.data(), v.size());
-    writes_.push_back(std::move(w));
   }
   return true;
 }
