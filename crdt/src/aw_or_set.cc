@@ -635,45 +635,63 @@ bool operator==(const SetStore& a, const SetStore& b) {
 // ---- encoding ----
 
 void SetStore::Encode(Encoder* enc) const {
-  std::vector<uint32_t> order;
-  order.reserve(entry_count());
+  DotList dots;
+  auto put = [&](size_t i) {
+    enc->PutBytes(entries_[i].elem.view());
+    GetDots(i, &dots);
+    enc->PutVarint(dots.size());
+    for (const Dot& d : dots) enc->PutDot(d);
+  };
+  const size_t n = entry_count();
+  enc->PutVarint(n);
+  if (n <= 1) {  // CASE 1: an effect on one element (SADD, SREM): nothing to sort
+    for (size_t i = 0; i < size_; ++i) {
+      if (!IsHole(i)) put(i);
+    }
+    return;
+  }
+  // CASE 2: sorted by element through an order of entry numbers (inline up to 16).
+  SmallVec<uint32_t, 16> order;
   for (size_t i = 0; i < size_; ++i) {
     if (!IsHole(i)) order.push_back(static_cast<uint32_t>(i));
   }
   std::sort(order.begin(), order.end(), [this](uint32_t x, uint32_t y) {
     return entries_[x].elem.view() < entries_[y].elem.view();
   });
-  enc->PutVarint(order.size());
-  DotList dots;
-  for (uint32_t i : order) {
-    enc->PutBytes(entries_[i].elem.view());
-    GetDots(i, &dots);
-    enc->PutVarint(dots.size());
-    for (const Dot& d : dots) enc->PutDot(d);
-  }
+  for (uint32_t i : order) put(i);
 }
 
 bool SetStore::Decode(Decoder* dec) {
-  FreeAll();
+  if (size_ != 0 || index_ != nullptr || multi_ || !replicas_.empty()) FreeAll();
   uint64_t n = 0;
   if (!dec->GetCount(&n, 2)) return false;
-  std::string prev;
+  std::string_view prev;  // in the decoder's bytes, which outlive the loop
   DotList dots;
   for (uint64_t k = 0; k < n; ++k) {
     std::string_view e;
     uint64_t nd = 0;
     if (!dec->GetBytes(&e) || !dec->GetCount(&nd, 2)) return false;
     if (k > 0 && !(prev < e)) return dec->Fail("set elements not sorted");
-    dots.clear();
-    for (uint64_t t = 0; t < nd; ++t) {
-      Dot d;
-      if (!dec->GetDot(&d)) return false;
-      if (!dots.empty() && !(dots.back() < d)) return dec->Fail("element dots not sorted");
-      dots.push_back(d);
+    Dot one;
+    if (nd == 1) {  // CASE 1: one dot (every element of an SADD's effect): no list
+      if (!dec->GetDot(&one)) return false;
+    } else {  // CASE 2: none (an SREM's effect) or several
+      dots.clear();
+      for (uint64_t t = 0; t < nd; ++t) {
+        Dot d;
+        if (!dec->GetDot(&d)) return false;
+        if (!dots.empty() && !(dots.back() < d)) return dec->Fail("element dots not sorted");
+        dots.push_back(d);
+      }
     }
     if (size_ >= kIndexMask - 2) return dec->Fail("too many set elements");
-    SetDots(Insert(e, HashOf(e)), dots);
-    prev.assign(e.data(), e.size());
+    const size_t i = Insert(e, HashOf(e));
+    if (nd == 1) {
+      SetOne(i, one);
+    } else {
+      SetDots(i, dots);
+    }
+    prev = e;
   }
   return true;
 }

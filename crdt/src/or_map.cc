@@ -218,8 +218,9 @@ void HashStore::Encode(Encoder* enc) const {
 }
 
 bool HashStore::Decode(Decoder* dec) {
-  fields_.clear();
-  floats_.clear();
+  // Most decoded values are no hash: a reused scratch value's maps are already empty.
+  if (!fields_.empty()) fields_.clear();
+  if (!floats_.empty()) floats_.clear();
   uint64_t n = 0;
   if (!dec->GetCount(&n, 3)) return false;
   for (uint64_t i = 0; i < n; ++i) {
