@@ -940,9 +940,35 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
   // so that malformed input changes nothing; then join it key by key (as Merge does).
   // The lookups of its keys are dependent cache misses (index slot, then node) on a large
   // keyspace: each is started as soon as its key is read and overlaps the decoding.
+  const bool complete = key_complete_;  // and the delta is key-complete
+  auto join = [&](std::string_view key, size_t h, const KeyValue& value) {
+    auto it = keys_.try_emplace(key, h).first;
+    it->second.Join(value, cc_, s.cc_, /*other_complete=*/true, complete);
+    if (!value.expiry.empty() && !it->second.expiry.empty()) expiring_.emplace(key);
+    if (!complete && it->second.Empty()) keys_.erase(it);
+  };
+  if (s.values_.size() < std::max<uint64_t>(n, 1)) s.values_.resize(std::max<uint64_t>(n, 1));
+  if (n == 1) {
+    // CASE 1: a one-key delta (most effects): the same steps for its one key, without the
+    // key and hash lists of CASE 2.
+    std::string_view key;
+    if (!dec.GetBytes(&key)) return fail("bad key");
+    const size_t h = KeyMap::Hash(key);
+    keys_.PrefetchSlot(h);
+    KeyValue& value = s.values_[0];
+    if (!value.Decode(&dec, parts)) return fail("bad key value");
+    keys_.PrefetchNode(h);
+    if (!s.cc_.Decode(&dec)) return fail("bad causal context");
+    if (!dec.done()) return fail("trailing bytes after keyspace");
+    if (!DotsInContext(value, s.cc_)) return fail("dot outside the causal context");
+    join(key, h, value);
+    cc_.Join(s.cc_);
+    key_complete_ = complete;
+    return true;
+  }
+  // CASE 2: any number of keys.
   s.keys_.clear();
   s.hashes_.clear();
-  if (s.values_.size() < n) s.values_.resize(n);
   for (uint64_t i = 0; i < n; ++i) {
     std::string_view key;
     if (!dec.GetBytes(&key)) return fail("bad key");
@@ -963,15 +989,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
   for (size_t i = 0; i < n; ++i) ok &= DotsInContext(s.values_[i], s.cc_);
   if (!ok) return fail("dot outside the causal context");
 
-  const bool complete = key_complete_;  // and the delta is key-complete
-  for (size_t i = 0; i < n; ++i) {
-    auto it = keys_.try_emplace(s.keys_[i], s.hashes_[i]).first;
-    it->second.Join(s.values_[i], cc_, s.cc_, /*other_complete=*/true, complete);
-    if (!s.values_[i].expiry.empty() && !it->second.expiry.empty()) {
-      expiring_.emplace(s.keys_[i]);
-    }
-    if (!complete && it->second.Empty()) keys_.erase(it);
-  }
+  for (size_t i = 0; i < n; ++i) join(s.keys_[i], s.hashes_[i], s.values_[i]);
   cc_.Join(s.cc_);
   key_complete_ = complete;
   return true;
