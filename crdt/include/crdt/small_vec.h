@@ -3,6 +3,9 @@
 // Trivially copyable T moves as bytes (memcpy/memmove); any other T (a register write
 // holds a std::string) is move-constructed and destroyed element by element.
 // REQUIRES: T's move constructor and move assignment do not throw.
+// Layout: the inline elements share their bytes with the heap block's pointer (a union), and
+// cap_ says which is in use (0: inline), so the vector is N * sizeof(T) (at least 8) plus 8
+// bytes: sizeof(SmallVec<Dot, 4>) is 72, not 80.
 // Value type; not thread-safe. Iteration order is insertion order (callers keep it sorted).
 #pragma once
 
@@ -47,9 +50,9 @@ class SmallVec {
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  size_t capacity() const { return heap_ ? cap_ : N; }
-  T* data() { return heap_ ? heap_ : reinterpret_cast<T*>(inline_); }
-  const T* data() const { return heap_ ? heap_ : reinterpret_cast<const T*>(inline_); }
+  size_t capacity() const { return cap_ != 0 ? cap_ : N; }
+  T* data() { return cap_ != 0 ? heap_ : reinterpret_cast<T*>(inline_); }
+  const T* data() const { return cap_ != 0 ? heap_ : reinterpret_cast<const T*>(inline_); }
   T* begin() { return data(); }
   T* end() { return data() + size_; }
   const T* begin() const { return data(); }
@@ -116,7 +119,7 @@ class SmallVec {
     size_ = static_cast<uint32_t>(n);
   }
   // Bytes held on the heap (0 while inline).
-  size_t HeapBytes() const { return heap_ ? cap_ * sizeof(T) : 0; }
+  size_t HeapBytes() const { return size_t{cap_} * sizeof(T); }
 
   friend bool operator==(const SmallVec& a, const SmallVec& b) {
     return a.size_ == b.size_ && std::equal(a.begin(), a.end(), b.begin());
@@ -161,12 +164,12 @@ class SmallVec {
   // REQUIRES: *this holds no element and no heap block.
   void Steal(SmallVec& o) {
     size_ = o.size_;
-    if (o.heap_) {
+    if (o.cap_ != 0) {
       heap_ = o.heap_;
       cap_ = o.cap_;
-      o.heap_ = nullptr;
+      o.cap_ = 0;
     } else {
-      heap_ = nullptr;
+      cap_ = 0;
       if constexpr (!kTrivial) {
         Relocate(reinterpret_cast<T*>(inline_), reinterpret_cast<T*>(o.inline_), size_);
       } else if constexpr (sizeof(inline_) <= 128) {
@@ -180,14 +183,16 @@ class SmallVec {
     o.size_ = 0;
   }
   void FreeHeap() {
-    if (heap_ != nullptr) std::free(heap_);
-    heap_ = nullptr;
+    if (cap_ != 0) std::free(heap_);
+    cap_ = 0;
   }
 
-  T* heap_ = nullptr;
-  uint32_t cap_ = 0;  // with heap_
+  union {
+    T* heap_;                                         // while cap_ != 0
+    alignas(T) unsigned char inline_[N * sizeof(T)];  // while cap_ == 0
+  };
   uint32_t size_ = 0;
-  alignas(T) unsigned char inline_[N * sizeof(T)];
+  uint32_t cap_ = 0;  // the heap block's capacity; 0: the elements are inline
 };
 
 }  // namespace crdt
