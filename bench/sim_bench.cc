@@ -153,6 +153,9 @@ void BM_FiveKeyspacesDirect(benchmark::State& state) {
       if (stores[r]->DumpAll() != stores[0]->DumpAll()) state.SkipWithError("did not converge");
     }
     state.counters["deliveries"] = static_cast<double>(delivered);
+    // Store::MemoryBytes (the keyspace's own count of what it holds) per key, region 0.
+    state.counters["memory_bytes_per_key"] = static_cast<double>(stores[0]->MemoryBytes()) /
+                                             static_cast<double>(stores[0]->Keys().size());
     state.ResumeTiming();
   }
   SetRates(state, total_ops);
