@@ -1,7 +1,7 @@
 // The engine of latency.h: seeded open-loop requests through shard queues and replication
 // links, one run per deployment, and the checks of a file's expectations.
 //
-// Events go through an EventQueue (event_queue.h), kept lean (bench/latency_bench.cc): an
+// Events go through a LatencyQueue (latency_queue.h), kept lean (bench/latency_bench.cc): an
 // event is a 32-bit word (kind and argument). Its timing wheel of 4 ms (a local call, a
 // shard's queue) stays in L1/L2; its coarse lists carry replication messages across
 // regions; every push and pop is O(1). Requests and replication messages live in pools
@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "cluster_sim/event_queue.h"
 #include "cluster_sim/hotkey.h"
+#include "cluster_sim/latency_queue.h"
 #include "cluster_sim/parallel.h"
 #include "cluster_sim/rng.h"
 
@@ -110,7 +110,7 @@ enum Kind : uint32_t {
 constexpr int kKindShift = 29;
 constexpr uint32_t kArgMask = (uint32_t{1} << kKindShift) - 1;
 
-using Queue = EventQueue<uint32_t, 12>;  // a wheel of 4 ms: a local call, a shard's queue
+using Queue = LatencyQueue<12>;  // a wheel of 4 ms: a local call, a shard's queue
 
 // ---------------------------------------------------------------- key popularity
 
