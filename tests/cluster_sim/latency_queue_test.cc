@@ -23,7 +23,7 @@ std::vector<uint32_t> Drain(SmallQueue& q) {
   return out;
 }
 
-TEST(LatencyQueueTest, SameInstantEventsPopInPushOrderWhereverTheyWait) {
+TEST(LatencyQueueOrderTest, SameInstantEventsPopInPushOrderWhereverTheyWait) {
   SmallQueue q;
   q.Push(5000, 0);  // far
   q.Push(100, 1);   // wheel
@@ -48,7 +48,7 @@ TEST(LatencyQueueTest, SameInstantEventsPopInPushOrderWhereverTheyWait) {
   EXPECT_TRUE(q.empty());
 }
 
-TEST(LatencyQueueTest, EmptyPopChangesNothingAndTimeJumpsOverIdleStretches) {
+TEST(LatencyQueueOrderTest, EmptyPopChangesNothingAndTimeJumpsOverIdleStretches) {
   SmallQueue q;
   uint32_t v;
   EXPECT_FALSE(q.Pop(&v));
@@ -73,7 +73,7 @@ TEST(LatencyQueueTest, EmptyPopChangesNothingAndTimeJumpsOverIdleStretches) {
 // Many events, dense and sparse, scheduled while popping at every distance (now, the
 // wheel, the coarse lists, far): the pops come in (time, push order) and at the right time,
 // as an ordered reference says.
-TEST(LatencyQueueTest, RandomEventsPopInTimeThenPushOrder) {
+TEST(LatencyQueueOrderTest, RandomEventsPopInTimeThenPushOrder) {
   for (const uint64_t seed : {1, 2, 3}) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
     SmallQueue q;
