@@ -9,7 +9,8 @@
 //   wheel  events due before `horizon` (between kWheelSpan / 2 and kWheelSpan after now):
 //          one FIFO list per microsecond, of 8-byte nodes (the event word and the next
 //          node; a slot's time is implied by its index and now, so no time or sequence
-//          number is stored); a two-level bitmap finds the first occupied slot.
+//          number is stored); a two-level bitmap finds the first occupied slot (its summary
+//          level is cleared lazily, when a search finds a word empty).
 //   coarse the next 2^kCoarseBits spans of kWheelSpan / 2 after the horizon: one array per
 //          span of 8-byte records (the time's offset in its span and the event word), in
 //          push order. Each time the horizon passes a span, the whole span is spread over
@@ -159,10 +160,7 @@ class LatencyQueue {
     const bool emptied = next == kNil;
     slot.head = next;
     slot.tail = emptied ? kNil : slot.tail;
-    const size_t w = s >> 6;
-    const uint64_t word = bits_[w] & ~(uint64_t{emptied} << (s & 63));
-    bits_[w] = word;
-    summary_[w >> 6] &= ~(uint64_t{word == 0} << (w & 63));
+    bits_[s >> 6] &= ~(uint64_t{emptied} << (s & 63));  // summary_ is cleared lazily
     --wheel_count_;
     nodes_[n].next = free_;
     free_ = n;
@@ -181,15 +179,23 @@ class LatencyQueue {
   }
 
   // The slot of the earliest wheel event; p is now's slot. REQUIRES: wheel_count_ > 0.
-  size_t FirstWheelSlot(size_t p) const {
+  size_t FirstWheelSlot(size_t p) {
     // Slots p..end hold the times now..; slots 0..p-1 the later times that wrapped around.
     const uint64_t word = bits_[p >> 6] & (~uint64_t{0} << (p & 63));
     if (word != 0) [[likely]] {
       return (p & ~size_t{63}) + static_cast<size_t>(std::countr_zero(word));
     }
-    size_t w = NextSetBit(summary_, (p >> 6) + 1);
-    if (w == SIZE_MAX) w = NextSetBit(summary_, 0);
-    return (w << 6) + static_cast<size_t>(std::countr_zero(bits_[w]));
+    return FirstWheelSlotBeyond(p);
+  }
+  // The same, past the word of p: the summary's bits may be stale (set for a word that has
+  // emptied since: pops do not clear them), and are cleared here when found so.
+  [[gnu::noinline]] size_t FirstWheelSlotBeyond(size_t p) {
+    for (;;) {
+      size_t w = NextSetBit(summary_, (p >> 6) + 1);
+      if (w == SIZE_MAX) w = NextSetBit(summary_, 0);
+      if (bits_[w] != 0) return (w << 6) + static_cast<size_t>(std::countr_zero(bits_[w]));
+      summary_[w >> 6] &= ~(uint64_t{1} << (w & 63));
+    }
   }
 
   // ---- beyond the wheel
@@ -295,7 +301,7 @@ class LatencyQueue {
   std::vector<Node> nodes_;                    // wheel events and free nodes
   std::vector<List> wheel_;                    // kWheelSpan slots, allocated on the first push
   std::vector<uint64_t> bits_;                 // one bit per slot: occupied
-  std::vector<uint64_t> summary_;              // one bit per word of bits_: non-zero
+  std::vector<uint64_t> summary_;              // one bit per word of bits_: set if non-zero
   std::vector<std::vector<uint64_t>> coarse_;  // kCoarseSpans lists of records, in push order
   std::vector<uint64_t> coarse_bits_;          // one bit per coarse list: non-empty
   std::vector<FarItem> far_;                   // a heap: events past the coarse lists
