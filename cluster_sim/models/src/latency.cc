@@ -1,7 +1,7 @@
 // The engine of latency.h: seeded open-loop requests through shard queues and replication
 // links, one run per deployment, and the checks of a file's expectations.
 //
-// Events go through an EventQueue (event_queue.h), kept lean (bench/latency_bench.cc): an
+// Events go through a LatencyQueue (latency_queue.h), kept lean (bench/latency_bench.cc): an
 // event is a 32-bit word (kind and argument). Its timing wheel of 4 ms (a local call, a
 // shard's queue) stays in L1/L2; its coarse lists carry replication messages across
 // regions; every push and pop is O(1). Requests and replication messages live in pools
@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "cluster_sim/event_queue.h"
 #include "cluster_sim/hotkey.h"
+#include "cluster_sim/latency_queue.h"
 #include "cluster_sim/parallel.h"
 #include "cluster_sim/rng.h"
 
@@ -110,7 +110,7 @@ enum Kind : uint32_t {
 constexpr int kKindShift = 29;
 constexpr uint32_t kArgMask = (uint32_t{1} << kKindShift) - 1;
 
-using Queue = EventQueue<uint32_t, 12>;  // a wheel of 4 ms: a local call, a shard's queue
+using Queue = LatencyQueue<12>;  // a wheel of 4 ms: a local call, a shard's queue
 
 // ---------------------------------------------------------------- key popularity
 
@@ -148,15 +148,61 @@ class AliasSampler {
     for (size_t i = 0; i < n; ++i) below_[i] = Rng::Below53(prob[i]);
   }
   uint32_t Sample(Rng& rng) const {
-    __extension__ using U128 = unsigned __int128;
-    const uint32_t i = static_cast<uint32_t>((static_cast<U128>(rng.Next()) * below_.size()) >> 64);
+    const uint32_t i = Bucket(rng.Next());
     const uint32_t keep = 0u - static_cast<uint32_t>(rng.Next53() < below_[i]);  // all ones: i
     return (i & keep) | (alias_[i] & ~keep);
   }
+  // Asks the cache for the entry the next Sample(rng) reads (the table is read uniformly,
+  // 12 bytes an entry: a miss when it is large). `skip`: draws made before that Sample.
+  void Prefetch(Rng rng, int skip) const {
+    for (int k = 0; k < skip; ++k) rng.Next();
+    const uint32_t i = Bucket(rng.Next());
+    __builtin_prefetch(&below_[i]);
+    __builtin_prefetch(&alias_[i]);
+  }
 
  private:
+  uint32_t Bucket(uint64_t draw) const {
+    __extension__ using U128 = unsigned __int128;
+    return static_cast<uint32_t>((static_cast<U128>(draw) * below_.size()) >> 64);
+  }
+
   std::vector<uint64_t> below_;  // Below53(probability): the coin keeps i below it
   std::vector<uint32_t> alias_;
+};
+
+// ---------------------------------------------------------------- deferred histogram adds
+
+// The lag and latency histograms are exact to the microsecond (4 bytes a bucket, up to 4 MB
+// each), so an Add is often a cache miss that the event's other work waits on. Each Add here
+// asks the cache for its bucket and makes the Add of kDepth adds ago, whose bucket has had
+// time to arrive. A histogram only sums its adds, so their order changes nothing in it;
+// Flush before reading any.
+class DeferredAdds {
+ public:
+  void Add(LatencyHistogram* h, SimTime t) {
+    h->Prefetch(t);
+    Entry& e = ring_[next_++ & (kDepth - 1)];
+    if (e.histogram != nullptr) [[likely]] {
+      e.histogram->Add(e.t);
+    }
+    e = Entry{h, t};
+  }
+  void Flush() {
+    for (Entry& e : ring_) {
+      if (e.histogram != nullptr) e.histogram->Add(e.t);
+      e.histogram = nullptr;
+    }
+  }
+
+ private:
+  static constexpr size_t kDepth = 16;  // a power of 2
+  struct Entry {
+    LatencyHistogram* histogram = nullptr;
+    SimTime t{0};
+  };
+  Entry ring_[kDepth];
+  size_t next_ = 0;
 };
 
 // ---------------------------------------------------------------- the model
@@ -312,6 +358,7 @@ class Engine {
       }
     }
     result_.end = SimTime{std::max(now_, applied_until_)};
+    adds_.Flush();
     Finish();
     if (progress_ != nullptr) ReportProgress(c_.duration.count());
     return std::move(result_);
@@ -388,6 +435,9 @@ class Engine {
     const ReadCoin& coin = reads_[static_cast<size_t>(g)];
     q.is_write = !(coin.draws ? rng.Next53() < coin.below : coin.sure);
     q.key = keys_.Sample(rng);
+    // The region's next call draws the same way from the same generator: its alias entry
+    // can be fetched now, about 1 / (3 * rate) before it is read.
+    keys_.Prefetch(rng, coin.draws ? 1 : 0);
     int target = Preferred(g, q.is_write);
     if (unusable_ > 0) [[unlikely]] {
       target = Route(g, q.is_write);
@@ -399,6 +449,8 @@ class Engine {
       if (target != Preferred(g, q.is_write)) ++Stats(g).rerouted_calls;
     }
     q.target = static_cast<int16_t>(target);
+    // Read when the call enters its shard, at least a one-way trip from now.
+    __builtin_prefetch(&copies_[CopyIndex(q.key, target)]);
     int64_t t = now_ + delay + OneWay(g, target);
     if (jittered_) {
       if (prev < n_ && prev != g) t += Jitter(prev, g);
@@ -475,7 +527,7 @@ class Engine {
     Schedule(done, kCallDone, slot);
   }
 
-  void CallDone(uint32_t slot) {
+  [[gnu::always_inline]] void CallDone(uint32_t slot) {
     Request& q = requests_[slot];
     const int c = q.target;
     const int g = q.region;
@@ -505,7 +557,7 @@ class Engine {
     }
     if (jittered_ && c != g) back += Jitter(c, g);
     const SimTime latency{now_ + back - q.start};
-    s.latency.Add(latency);
+    adds_.Add(&s.latency, latency);
     ++s.requests;
     if (latency > c_.budget) ++s.over_budget;
     free_requests_.push_back(slot);
@@ -586,7 +638,7 @@ class Engine {
     --pending_total_[d];
     ++present_[d];
     present_digest_[d] += msg.write_hash;
-    Stats(msg.dest).lag.Add(SimTime{at - msg.commit});
+    adds_.Add(&Stats(msg.dest).lag, SimTime{at - msg.commit});
     if (!synced_[d] && !down_[d] && msg.write_id < resync_watermark_[d]) {
       if (--resync_remaining_[d] == 0) Resynced(static_cast<int>(d));
     }
@@ -693,7 +745,8 @@ class Engine {
   uint64_t next_write_id_ = 0;
 
   Queue queue_;
-  int64_t now_ = 0;  // queue_.now()
+  int64_t now_ = 0;    // queue_.now()
+  DeferredAdds adds_;  // into result_'s histograms
 
   std::vector<Rng> arrival_rng_, op_rng_, link_rng_;
   std::vector<double> next_arrival_;

@@ -1,0 +1,109 @@
+// LatencyQueue: (time, push order) across its wheel, coarse lists and far heap.
+#include "cluster_sim/latency_queue.h"
+
+#include <cstdint>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cluster_sim/rng.h"
+
+namespace cluster_sim {
+namespace {
+
+// A wheel of 256 us and 8 coarse spans of 128 us: events past about 1.3 ms are far.
+using SmallQueue = LatencyQueue<8, 3>;
+
+std::vector<uint32_t> Drain(SmallQueue& q) {
+  std::vector<uint32_t> out;
+  uint32_t v;
+  while (q.Pop(&v)) out.push_back(v);
+  return out;
+}
+
+TEST(LatencyQueueOrderTest, SameInstantEventsPopInPushOrderWhereverTheyWait) {
+  SmallQueue q;
+  q.Push(5000, 0);  // far
+  q.Push(100, 1);   // wheel
+  q.Push(5000, 2);  // far
+  uint32_t v;
+  ASSERT_TRUE(q.Pop(&v));
+  EXPECT_EQ(v, 1u);
+  EXPECT_EQ(q.now(), 100);
+  q.Push(5000, 3);  // still far
+  // Jump near 5000: the far events move to a coarse list, then to the wheel.
+  q.Push(4000, 4);
+  ASSERT_TRUE(q.Pop(&v));
+  EXPECT_EQ(v, 4u);
+  EXPECT_EQ(q.now(), 4000);
+  q.Push(5000, 5);  // a coarse list now, after the far ones moved there
+  q.Push(4700, 6);
+  ASSERT_TRUE(q.Pop(&v));
+  EXPECT_EQ(v, 6u);
+  q.Push(5000, 7);  // the same coarse list, last
+  EXPECT_EQ(Drain(q), (std::vector<uint32_t>{0, 2, 3, 5, 7}));
+  EXPECT_EQ(q.now(), 5000);
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(LatencyQueueOrderTest, EmptyPopChangesNothingAndTimeJumpsOverIdleStretches) {
+  SmallQueue q;
+  uint32_t v;
+  EXPECT_FALSE(q.Pop(&v));
+  EXPECT_EQ(q.now(), 0);
+  q.Push(3, 0);
+  ASSERT_TRUE(q.Pop(&v));
+  EXPECT_FALSE(q.Pop(&v));
+  EXPECT_EQ(q.now(), 3);
+  q.Push(int64_t{1} << 40, 1);
+  q.Push((int64_t{1} << 40) + 255, 2);  // the same span, the other end of the wheel
+  q.Push(400, 3);                       // a coarse list
+  EXPECT_EQ(Drain(q), (std::vector<uint32_t>{3, 1, 2}));
+  EXPECT_EQ(q.now(), (int64_t{1} << 40) + 255);
+  // The wheel wraps: 255 and 266 share no slot, 10 and 266 would.
+  q.Push(q.now() + 11, 4);
+  q.Push(q.now(), 5);
+  q.Push(q.now() + 5, 6);
+  EXPECT_EQ(Drain(q), (std::vector<uint32_t>{5, 6, 4}));
+  EXPECT_EQ(q.size(), 0u);
+}
+
+// Many events, dense and sparse, scheduled while popping at every distance (now, the
+// wheel, the coarse lists, far): the pops come in (time, push order) and at the right time,
+// as an ordered reference says.
+TEST(LatencyQueueOrderTest, RandomEventsPopInTimeThenPushOrder) {
+  for (const uint64_t seed : {1, 2, 3}) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    SmallQueue q;
+    Rng rng(seed);
+    std::set<std::pair<int64_t, uint32_t>> pending;  // (time, id): ids grow with pushes
+    uint32_t next_id = 0;
+    auto push = [&](int64_t at) {
+      q.Push(at, next_id);
+      pending.emplace(at, next_id++);
+    };
+    const int64_t kReach[] = {1, 10, 256, 1500, 100'000};
+    for (int i = 0; i < 50; ++i) push(static_cast<int64_t>(rng.Uniform(3000)));
+    uint32_t v;
+    while (q.Pop(&v)) {
+      ASSERT_FALSE(pending.empty());
+      ASSERT_EQ(v, pending.begin()->second);
+      ASSERT_EQ(q.now(), pending.begin()->first);
+      pending.erase(pending.begin());
+      ASSERT_EQ(q.size(), pending.size());
+      if (next_id >= 100'000) continue;
+      const uint64_t pushes = rng.Uniform(pending.size() < 20 ? 4 : 3);
+      for (uint64_t k = 0; k < pushes; ++k) {
+        const int64_t reach = kReach[rng.Uniform(5)];
+        push(q.now() + static_cast<int64_t>(rng.Uniform(static_cast<uint64_t>(reach))));
+      }
+    }
+    EXPECT_TRUE(pending.empty());
+    EXPECT_GE(next_id, 100'000u);
+  }
+}
+
+}  // namespace
+}  // namespace cluster_sim
