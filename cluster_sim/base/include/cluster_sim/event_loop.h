@@ -83,6 +83,7 @@ class EventLoop : public Clock {
 
   Queue queue_;
   int64_t lane_delay_[kLanes] = {};  // the delay of each lane's events, while it has some
+  uint32_t last_lane_ = 0;           // the lane of the last event given one
   uint64_t events_run_ = 0;
   uint64_t budget_ = 0;              // 0: none
   std::vector<Callback> callbacks_;  // callbacks of pending At() events
