@@ -40,7 +40,8 @@ class EventLoop : public Clock {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  SimTime Now() const override { return SimTime(queue_.now()); }
+  // Final: the simulator calls it through EventLoop& on every send and timer (no virtual call).
+  SimTime Now() const final { return SimTime(queue_.now()); }
 
   // REQUIRES: at >= Now(). After/AfterEvent saturate: a delay past the end of time
   // (SimTime::max()) schedules the event at the end of time, which never comes.
