@@ -160,7 +160,7 @@ void Network::SendPacket(int from, int to, Packet&& packet, size_t bytes, std::s
       f->what = KeepWhat(std::string(what));
     } else {
       f->packet = std::move(packet);
-      f->what = KeepWhat(std::move(what));
+      f->what = what.empty() ? 0 : KeepWhat(std::move(what));
     }
     loop_.AtEvent(SimTime(at), this, arg);
   }
@@ -186,7 +186,8 @@ void Network::OnEvent(uint64_t arg) {
   const size_t bytes = f->bytes;
   const uint32_t id = f->id;
   Packet packet = std::move(f->packet);
-  const std::string what = TakeWhat(f->what);
+  std::string what;  // empty (no allocation) unless the sender described the message
+  if (f->what != 0) what = TakeWhat(f->what);
 
   Link& l = links_[Index(from, to)];
   if (l.cut) {

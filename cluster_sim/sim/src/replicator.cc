@@ -403,7 +403,8 @@ void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
 
 void Replicator::OnMessage(int from, const ReplMessage& m) {
   if (!alive_ || from == self_ || from < 0 || from >= n()) return;
-  if (!AcceptEpoch(from, m)) return;
+  // The common case, the incarnation already known, needs no call.
+  if (m.sender_epoch != in_[from].epoch && !AcceptEpoch(from, m)) return;
   switch (m.kind) {
     case ReplMessage::Kind::kEffects:
       OnEffects(from, m);

@@ -96,6 +96,8 @@ class EventQueue {
         if (horizon_ - now_ <= kHalfSpan) Refill();
         return true;
       }
+      // The lane heap's top comes first.
+      return PopLane(limit, out);
     } else if (coarse_count_ == 0 && far_.empty() && !lane_heap_.empty()) [[likely]] {
       // Only lanes hold events (all traffic has fixed delays): the lane heap's top.
       return PopLane(limit, out);
