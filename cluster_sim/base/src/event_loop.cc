@@ -9,16 +9,25 @@ void EventLoop::Schedule(SimTime at, Handler* handler, uint64_t arg) {
   // A lane already holding this delay, else an idle lane: its events stay in (time,
   // sequence) order because time never goes back and the sequence only grows.
   const int64_t delay = at.count() - queue_.now();
+  // Most events repeat the previous one's delay (a link's latency): try its lane first.
+  if (!queue_.LaneIdle(last_lane_) && lane_delay_[last_lane_] == delay) [[likely]] {
+    queue_.Push(at.count(), Typed{handler, arg}, last_lane_);
+    return;
+  }
   uint32_t lane = Queue::kNoLane;
   for (uint32_t i = 0; i < kLanes; ++i) {
     if (queue_.LaneIdle(i)) {
       if (lane == Queue::kNoLane) lane = i;
     } else if (lane_delay_[i] == delay) {
+      last_lane_ = i;
       queue_.Push(at.count(), Typed{handler, arg}, i);
       return;
     }
   }
-  if (lane != Queue::kNoLane) lane_delay_[lane] = delay;
+  if (lane != Queue::kNoLane) {
+    lane_delay_[lane] = delay;
+    last_lane_ = lane;
+  }
   queue_.Push(at.count(), Typed{handler, arg}, lane);
 }
 

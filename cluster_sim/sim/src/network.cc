@@ -25,6 +25,7 @@ SimTime FibreLatency(double km, double route_factor) {
 
 Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names)
     : loop_(loop), n_(static_cast<int>(names.size())), names_(std::move(names)) {
+  AASIM_CHECK(n_ <= UINT16_MAX) << "too many regions:" << n_;
   links_.resize(static_cast<size_t>(n_ * n_));
   for (int a = 0; a < n_; ++a) {
     for (int b = 0; b < n_; ++b) {
@@ -51,14 +52,34 @@ void Network::TraceLine(int from, int to, const char* event, const std::string& 
          what + " (" + std::to_string(bytes) + " B)");
 }
 
+uint32_t Network::KeepWhat(std::string&& what) {
+  if (what.empty()) return 0;
+  uint32_t i;
+  if (!free_whats_.empty()) {
+    i = free_whats_.back();
+    free_whats_.pop_back();
+    whats_[i] = std::move(what);
+  } else {
+    i = static_cast<uint32_t>(whats_.size());
+    whats_.push_back(std::move(what));
+  }
+  return i + 1;
+}
+
+std::string Network::TakeWhat(uint32_t what) {
+  if (what == 0) return std::string();
+  free_whats_.push_back(what - 1);
+  return std::move(whats_[what - 1]);
+}
+
 void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes,
-                   std::string what) {
+                   std::string&& what) {
   Packet p;
   p.body = std::move(msg);
   SendPacket(from, to, std::move(p), bytes, std::move(what));
 }
 
-void Network::SendPacket(int from, int to, Packet packet, size_t bytes, std::string what) {
+void Network::SendPacket(int from, int to, Packet&& packet, size_t bytes, std::string&& what) {
   AASIM_CHECK(from != to && from >= 0 && to >= 0 && from < n_ && to < n_);
   const size_t li = Index(from, to);
   Link& link = links_[li];
@@ -130,16 +151,16 @@ void Network::SendPacket(int from, int to, Packet packet, size_t bytes, std::str
       f = &pool_[i];
       arg = i;
     }
-    f->from = from;
-    f->to = to;
+    f->from = static_cast<uint16_t>(from);
+    f->to = static_cast<uint16_t>(to);
     f->bytes = bytes;
     f->id = id;
     if (copy + 1 < copies) {
       f->packet = packet;
-      f->what = what;
+      f->what = KeepWhat(std::string(what));
     } else {
       f->packet = std::move(packet);
-      f->what = std::move(what);
+      f->what = what.empty() ? 0 : KeepWhat(std::move(what));
     }
     loop_.AtEvent(SimTime(at), this, arg);
   }
@@ -165,7 +186,8 @@ void Network::OnEvent(uint64_t arg) {
   const size_t bytes = f->bytes;
   const uint32_t id = f->id;
   Packet packet = std::move(f->packet);
-  std::string what = std::move(f->what);
+  std::string what;  // empty (no allocation) unless the sender described the message
+  if (f->what != 0) what = TakeWhat(f->what);
 
   Link& l = links_[Index(from, to)];
   if (l.cut) {

@@ -36,9 +36,10 @@ Replicator::Replicator(Options options, Store* store, ReplTransport* transport, 
       transport_(transport),
       timers_(timers),
       incarnation_(opts_.incarnation),
+      durable_(store_->durable()),
       backlog_limit_(opts_.config.backlog_bytes != 0 ? opts_.config.backlog_bytes
                                                      : ReplicationConfig::kMinAutoBacklog),
-      needs_effects_(names_.size() > 1 || store_->durable() || opts_.config.log_without_peers) {
+      needs_effects_(names_.size() > 1 || durable_ || opts_.config.log_without_peers) {
   out_.resize(names_.size());
   in_.resize(names_.size());
   ack_due_.resize(names_.size());
@@ -71,7 +72,7 @@ std::string Replicator::Arrow(int peer) const { return names_[self_] + "->" + na
 std::string Replicator::ArrowFrom(int peer) const { return names_[peer] + "->" + names_[self_]; }
 
 void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) {
-  if (!store_->durable()) return;
+  if (!durable_) return;
   head_ = store_->LogHead();
   for (int p = 0; p < n(); ++p) {
     if (p == self_) continue;
@@ -115,9 +116,9 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
 // body: null, one payload (a std::string) or several (ReplMessage::Payloads); bytes counts
 // a 24-byte header and 4 bytes of framing per payload.
 void Replicator::SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void> body,
-                         size_t payload_bytes, const std::string& what) {
+                         size_t payload_bytes, std::string&& what) {
   size_t bytes = 24 + payload_bytes + 4 * size_t{m.count};
-  transport_->Send(to, m, std::move(body), bytes, transport_->tracing() ? what : std::string());
+  transport_->Send(to, m, std::move(body), bytes, std::move(what));
 }
 
 void Replicator::SendEffects(int peer, uint64_t first, uint64_t last) {
@@ -149,7 +150,7 @@ void Replicator::SendEffects(int peer, uint64_t first, uint64_t last) {
     what = first == last ? "effect #" + std::to_string(first)
                          : "effects #" + std::to_string(first) + "..#" + std::to_string(last);
   }
-  SendMsg(peer, m, std::move(body), payload_bytes, what);
+  SendMsg(peer, m, std::move(body), payload_bytes, std::move(what));
 }
 
 void Replicator::SendFullState(int peer) {
@@ -173,7 +174,7 @@ void Replicator::SendSyncRequest(int peer) {
   ReplMessage m;
   m.kind = ReplMessage::Kind::kSyncRequest;
   m.sender_epoch = incarnation_;
-  SendMsg(peer, m, nullptr, 0, "sync request (restarted)");
+  SendMsg(peer, m, nullptr, 0, transport_->tracing() ? "sync request (restarted)" : "");
 }
 
 void Replicator::SendAck(int origin, bool full) {
@@ -193,7 +194,7 @@ void Replicator::SendProbe(int peer) {
   ReplMessage m;
   m.kind = ReplMessage::Kind::kProbe;
   m.sender_epoch = incarnation_;
-  SendMsg(peer, m, nullptr, 0, "probe");
+  SendMsg(peer, m, nullptr, 0, transport_->tracing() ? "probe" : "");
 }
 
 void Replicator::Ack(int origin) {
@@ -341,7 +342,7 @@ void Replicator::OnTimer(int peer) {
 // A durable store's log keeps what some peer may still need: nothing every peer
 // acknowledged, nothing the in-memory backlog dropped (those peers get a full sync).
 void Replicator::TrimDurableLog() {
-  if (!store_->durable()) return;
+  if (!durable_) return;
   uint64_t upto = log_first() - 1;
   uint64_t min_acked = head_;
   for (int p = 0; p < n(); ++p) {
@@ -381,19 +382,20 @@ void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
   if (opts_.config.causal) effect.insert(0, EncodeApplied());
   local_writes_ += writes;
   // A durable store numbered the write in its own log, atomically with the data.
-  head_ = store_->durable() ? std::max(head_ + 1, store_->LogHead()) : head_ + 1;
+  head_ = durable_ ? std::max(head_ + 1, store_->LogHead()) : head_ + 1;
   auto e = std::make_shared<const std::string>(std::move(effect));
   log_bytes_ += e->size();
   Grew(e->size());
   log_.push_back(LogEntry{head_, timers_->Now(), std::move(e)});
   TrimBacklog();
   if (batching_ && unsent_from_ == 0) unsent_from_ = head_;
+  const SimTime now = timers_->Now();
   for (int p = 0; p < n(); ++p) {
     if (p == self_) continue;
     if (!batching_) SendEffects(p, head_, head_);
     OutPeer& o = out_[p];
     if (o.rto.count() == 0) o.rto = transport_->Rtt(p);
-    ArmTimer(p, timers_->Now() + o.rto);
+    ArmTimer(p, now + o.rto);
   }
 }
 
@@ -401,7 +403,8 @@ void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
 
 void Replicator::OnMessage(int from, const ReplMessage& m) {
   if (!alive_ || from == self_ || from < 0 || from >= n()) return;
-  if (!AcceptEpoch(from, m)) return;
+  // The common case, the incarnation already known, needs no call.
+  if (m.sender_epoch != in_[from].epoch && !AcceptEpoch(from, m)) return;
   switch (m.kind) {
     case ReplMessage::Kind::kEffects:
       OnEffects(from, m);
@@ -440,7 +443,7 @@ void Replicator::ResetInbound(int from, uint32_t epoch) {
   in.epoch = epoch;
   in.held.clear();
   // A durable store remembers what it holds of that incarnation's log.
-  in.contiguous = store_->durable() ? store_->Progress(Origin(names_[from], epoch)) : 0;
+  in.contiguous = durable_ ? store_->Progress(Origin(names_[from], epoch)) : 0;
 }
 
 bool Replicator::Holds(int origin, uint64_t seq) const {
@@ -480,7 +483,7 @@ void Replicator::OnEffects(int from, const ReplMessage& m) {
   // for the gap to be resent. So a stream's entries, or a DEL and the ZADD it observed,
   // never appear out of their origin's order; across origins there is no such promise.
   InPeer& in = in_[from];
-  if (store_->durable()) {
+  if (durable_) {
     for (size_t i = 0; i < m.count; ++i) Receive(from, m.first_seq + i, m.payload(i));
     if (DrainAndAck(from)) Ack(from);
     return;
@@ -567,7 +570,7 @@ void Replicator::OnFullState(int from, const ReplMessage& m) {
   if (m.causal && !DecodeDeps(&state, static_cast<size_t>(n()), &deps)) {
     return ReportAnomaly(names_[from] + " sent a full state with a malformed vector: dropped");
   }
-  if (store_->durable()) {
+  if (durable_) {
     uint64_t c = std::max(in.contiguous, m.seq);
     Status s = store_->MergeFrom(Origin(names_[from], in.epoch), c, state);
     if (s.ok()) s = store_->Flush();
@@ -653,7 +656,7 @@ void Replicator::Stop() {
 
 void Replicator::Restart(uint32_t incarnation, const std::vector<uint32_t>& peer_epochs) {
   alive_ = true;
-  bool durable = store_->durable();
+  bool durable = durable_;
   if (!durable) {
     AASIM_CHECK(incarnation > incarnation_)
         << "region" << names_[self_] << "restarted with incarnation" << incarnation << "after"
@@ -741,10 +744,10 @@ bool Replicator::Satisfied(int from, const std::vector<Dep>& deps) const {
 }
 
 bool Replicator::ApplyFrom(int from, uint64_t seq, std::string_view effect) {
-  const bool ok = store_->durable()
-                      ? !StoreFailed(from, store_->MergeFrom(Origin(names_[from], in_[from].epoch),
-                                                             seq, effect))
-                      : Apply(from, effect);
+  const bool ok =
+      durable_ ? !StoreFailed(from,
+                              store_->MergeFrom(Origin(names_[from], in_[from].epoch), seq, effect))
+               : Apply(from, effect);
   if (ok) Grew(effect.size());  // what was kept, as OnEffects counts it
   return ok;
 }
@@ -774,12 +777,12 @@ bool Replicator::Drain() {
 bool Replicator::DrainAndAck(int from) {
   drained_.clear();
   std::vector<InPeer> before;
-  if (store_->durable()) before = in_;
+  if (durable_) before = in_;
   bool ok = Drain();
-  if (ok && store_->durable()) ok = !StoreFailed(from, store_->Flush());
+  if (ok && durable_) ok = !StoreFailed(from, store_->Flush());
   if (!ok) {
     // Not kept: as if never received, so nothing is acknowledged and the senders resend.
-    if (store_->durable()) in_ = std::move(before);
+    if (durable_) in_ = std::move(before);
     return false;
   }
   for (int q : drained_) {

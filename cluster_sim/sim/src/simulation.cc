@@ -256,7 +256,11 @@ struct Simulation::Impl {
       return;
     }
     r.repl->OnMessage(from, m);
-    ArmExpiry(r);
+    // Only a merge can bring a key with a TTL; an ack, probe or sync request changes no key,
+    // and the expiry armed after the last write or merge still stands.
+    if (m.kind == ReplMessage::Kind::kEffects || m.kind == ReplMessage::Kind::kFullState) {
+      ArmExpiry(r);
+    }
     CheckConvergence();
   }
 

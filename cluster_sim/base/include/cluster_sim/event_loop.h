@@ -40,7 +40,8 @@ class EventLoop : public Clock {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  SimTime Now() const override { return SimTime(queue_.now()); }
+  // Final: the simulator calls it through EventLoop& on every send and timer (no virtual call).
+  SimTime Now() const final { return SimTime(queue_.now()); }
 
   // REQUIRES: at >= Now(). After/AfterEvent saturate: a delay past the end of time
   // (SimTime::max()) schedules the event at the end of time, which never comes.
@@ -83,6 +84,7 @@ class EventLoop : public Clock {
 
   Queue queue_;
   int64_t lane_delay_[kLanes] = {};  // the delay of each lane's events, while it has some
+  uint32_t last_lane_ = 0;           // the lane of the last event given one
   uint64_t events_run_ = 0;
   uint64_t budget_ = 0;              // 0: none
   std::vector<Callback> callbacks_;  // callbacks of pending At() events

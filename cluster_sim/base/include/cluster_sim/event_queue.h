@@ -67,8 +67,14 @@ class EventQueue {
   // REQUIRES: at >= now(); on a lane, `at` >= the time of the lane's pending events.
   void Push(int64_t at, const Payload& payload, uint32_t lane = kNoLane) {
     ++size_;
-    if (lane == kNoLane && at < horizon_) [[likely]] {
-      WheelAppend(NewNode(at, seq_++, payload), at);
+    if (lane == kNoLane) {
+      if (at < horizon_) [[likely]] {
+        WheelAppend(NewNode(at, seq_++, payload), at);
+        return;
+      }
+    } else if (lanes_[lane].in_heap) {
+      // Behind the lane's front: appended to its ring, no heap work.
+      lanes_[lane].Push(Item{at, seq_++, payload, lane});
       return;
     }
     PushSlow(at, payload, lane);
@@ -90,6 +96,11 @@ class EventQueue {
         if (horizon_ - now_ <= kHalfSpan) Refill();
         return true;
       }
+      // The lane heap's top comes first.
+      return PopLane(limit, out);
+    } else if (coarse_count_ == 0 && far_.empty() && !lane_heap_.empty()) [[likely]] {
+      // Only lanes hold events (all traffic has fixed delays): the lane heap's top.
+      return PopLane(limit, out);
     }
     return PopSlow(limit, out);
   }
@@ -140,18 +151,21 @@ class EventQueue {
     size_t count = 0;
     bool in_heap = false;  // the lane's front is in the lane heap
     void Push(const Item& item) {
-      if (count == ring.size()) {
-        // Grow: unwrap the ring into a twice larger one.
-        std::vector<Item> bigger(std::max<size_t>(16, ring.size() * 2));
-        for (size_t i = 0; i < count; ++i) bigger[i] = ring[(head + i) & (ring.size() - 1)];
-        ring = std::move(bigger);
-        head = 0;
+      if (count == ring.size()) [[unlikely]] {
+        Grow();
       }
       const size_t mask = ring.size() - 1;
       ring[(head + count) & mask] = item;
       // Rings can be far larger than the cache: fetch the entries about to be written.
       __builtin_prefetch(&ring[(head + count + 4) & mask], 1);
       ++count;
+    }
+    // Unwraps the ring into a twice larger one.
+    [[gnu::noinline]] void Grow() {
+      std::vector<Item> bigger(std::max<size_t>(16, ring.size() * 2));
+      for (size_t i = 0; i < count; ++i) bigger[i] = ring[(head + i) & (ring.size() - 1)];
+      ring = std::move(bigger);
+      head = 0;
     }
     Item Pop() {
       const size_t mask = ring.size() - 1;
@@ -377,8 +391,15 @@ class EventQueue {
         return Pop(limit, out);
       }
     }
-    if (lane_heap_.empty() || lane_heap_[0].at > limit) return false;
+    if (lane_heap_.empty()) return false;
+    return PopLane(limit, out);
+  }
+
+  // Pops the lane heap's top if due by `limit`; the lane's next event takes its place.
+  // REQUIRES: the lane heap is not empty and its top is the earliest event.
+  bool PopLane(int64_t limit, Payload* out) {
     const Item& top = lane_heap_[0];
+    if (top.at > limit) return false;
     now_ = top.at;
     *out = top.payload;
     Lane& l = lanes_[top.link];

@@ -95,26 +95,29 @@ class Network : private EventLoop::Handler {
   bool Connected(int a, int b) const { return !IsCut(a, b) && !IsCut(b, a); }
 
   // Sends msg (of `bytes` bytes) from -> to. `what` describes it in traces; build it only
-  // when tracing() (it is carried with the message).
-  void Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes, std::string what);
-  // The same for a packet: same links, draws, counters and traces.
-  void SendPacket(int from, int to, Packet packet, size_t bytes, std::string what);
+  // when tracing() (it is carried with the message, in a side table: a message in flight
+  // is 64 bytes).
+  void Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes, std::string&& what);
+  // The same for a packet, moved in (its body is never copied): same links, draws,
+  // counters and traces.
+  void SendPacket(int from, int to, Packet&& packet, size_t bytes, std::string&& what);
   bool tracing() const { return trace_ || observer_; }
 
   const LinkStats& stats(int from, int to) const { return links_[Index(from, to)].stats; }
   int size() const { return n_; }
 
  private:
-  // A message in flight (one per copy).
+  // A message in flight (one per copy): one cache line.
   struct InFlight {
-    int from = 0;
-    int to = 0;
-    size_t bytes = 0;
     Packet packet;
-    std::string what;
+    size_t bytes = 0;
+    uint16_t from = 0;
+    uint16_t to = 0;
     uint32_t next_free = 0;  // in pool_: the next free entry + 1
     uint32_t id = 0;         // for the observer (0 when none)
+    uint32_t what = 0;       // its description: whats_[what - 1] (0: none)
   };
+  static_assert(sizeof(InFlight) <= 64, "a message in flight fits a cache line");
   struct Link {
     LinkParams params;
     bool cut = false;
@@ -133,6 +136,9 @@ class Network : private EventLoop::Handler {
   size_t Index(int from, int to) const { return static_cast<size_t>(from * n_ + to); }
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
   void OnEvent(uint64_t arg) override;  // an arrival
+  // Keeps a message's description until it arrives; returns its InFlight::what.
+  uint32_t KeepWhat(std::string&& what);
+  std::string TakeWhat(uint32_t what);
   void Observe(MessageEvent::Type type, uint32_t id, int from, int to, size_t bytes, bool duplicate,
                const std::string& what) {
     observer_(MessageEvent{type, id, from, to, bytes, duplicate, what});
@@ -149,6 +155,10 @@ class Network : private EventLoop::Handler {
   uint32_t observed_ = 0;  // ids given to the observer so far
   std::vector<InFlight> pool_;
   uint32_t free_pool_ = 0;  // first free pool entry + 1; 0: none
+  // Descriptions of the messages in flight (InFlight::what). Senders build them only when
+  // tracing(), so otherwise this stays empty.
+  std::vector<std::string> whats_;
+  std::vector<uint32_t> free_whats_;
 };
 
 }  // namespace cluster_sim

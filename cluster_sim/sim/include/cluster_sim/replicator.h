@@ -273,8 +273,9 @@ class Replicator {
   std::string Arrow(int peer) const;      // "A->B"
   std::string ArrowFrom(int peer) const;  // "B->A"
 
+  // `what` (for traces) is empty unless transport_->tracing().
   void SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void> body, size_t payload_bytes,
-               const std::string& what);
+               std::string&& what);
   void SendEffects(int peer, uint64_t first, uint64_t last);
   void SendFullState(int peer);
   void SendSyncRequest(int peer);
@@ -326,6 +327,7 @@ class Replicator {
   ReplTransport* transport_;
   ReplTimers* timers_;
   uint32_t incarnation_;
+  const bool durable_;  // store_->durable(), which never changes: read once
   bool alive_ = true;
   std::deque<LogEntry> log_;
   size_t log_bytes_ = 0;
