@@ -4,68 +4,23 @@
 
 namespace crdt {
 
-bool RegisterStore::Beats(const Write& a, const Write& b) {
-  if (a.timestamp_us != b.timestamp_us) return a.timestamp_us > b.timestamp_us;
-  if (SiteOf(a.dot.replica) != SiteOf(b.dot.replica)) {
-    return SiteOf(a.dot.replica) < SiteOf(b.dot.replica);
-  }
-  return a.dot < b.dot;
-}
+bool RegisterStore::Beats(const Write& a, const Write& b) { return register_rule::Beats(a, b); }
 
-const RegisterStore::Write* RegisterStore::Winner() const {
-  const Write* best = nullptr;
-  for (const Write& w : writes_) {
-    if (best == nullptr || Beats(w, *best)) best = &w;
-  }
-  return best;
-}
+const RegisterStore::Write* RegisterStore::Winner() const { return register_rule::Winner(writes_); }
 
 void RegisterStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
                            CausalContext* cc, RegisterStore* delta, CausalContext* delta_cc) {
-  if (delta_cc) {
-    for (const Write& w : writes_) delta_cc->Add(w.dot);
-  }
-  writes_.clear();
-  Dot d = cc->Next(r);
-  writes_.push_back(Write{d, timestamp_us, std::string(value)});
-  if (delta) {
-    // The delta may already hold writes (a batch); this write observed them all.
-    delta->writes_.clear();
-    delta->writes_.push_back(writes_.back());
-  }
-  if (delta_cc) delta_cc->Add(d);
+  register_rule::Assign(&writes_, r, Write{Dot{}, timestamp_us, std::string(value)}, cc,
+                        delta ? &delta->writes_ : nullptr, delta_cc);
 }
 
 bool RegisterStore::Clear(RegisterStore* delta, CausalContext* delta_cc) {
-  bool had = !writes_.empty();
-  if (delta_cc) {
-    for (const Write& w : writes_) delta_cc->Add(w.dot);
-  }
-  writes_.clear();
-  if (delta) delta->writes_.clear();
-  return had;
+  return register_rule::Clear(&writes_, delta ? &delta->writes_ : nullptr, delta_cc);
 }
 
 void RegisterStore::Join(const RegisterStore& other, const CausalContext& my_cc,
                          const CausalContext& other_cc) {
-  if (this == &other) return;
-  Writes out;
-  size_t i = 0, j = 0;
-  while (i < writes_.size() || j < other.writes_.size()) {
-    if (j == other.writes_.size() ||
-        (i < writes_.size() && writes_[i].dot < other.writes_[j].dot)) {
-      if (!other_cc.Contains(writes_[i].dot)) out.push_back(std::move(writes_[i]));
-      ++i;
-    } else if (i == writes_.size() || other.writes_[j].dot < writes_[i].dot) {
-      if (!my_cc.Contains(other.writes_[j].dot)) out.push_back(other.writes_[j]);
-      ++j;
-    } else {
-      out.push_back(std::move(writes_[i]));  // same dot, same write
-      ++i;
-      ++j;
-    }
-  }
-  writes_ = std::move(out);
+  register_rule::Join(&writes_, other.writes_, my_cc, other_cc);
 }
 
 size_t RegisterStore::HeapBytes() const {

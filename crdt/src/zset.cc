@@ -11,12 +11,13 @@ namespace crdt {
 
 namespace {
 
-std::string ScoreBytes(double score) {
+// A score as RegisterStore's value bytes: its IEEE-754 bits, little-endian.
+void PutScoreBytes(Encoder* enc, double score) {
   uint64_t bits;
   std::memcpy(&bits, &score, sizeof(bits));
-  std::string out(8, '\0');
+  char out[8];
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((bits >> (8 * i)) & 0xFF);
-  return out;
+  enc->PutBytes(std::string_view(out, sizeof(out)));
 }
 
 // REQUIRES: s.size() == 8.
@@ -126,15 +127,66 @@ bool ScoreCounter::Decode(Decoder* dec) {
   return true;
 }
 
+// ---- ScoreRegister ----
+
+void ScoreRegister::Assign(ReplicaId r, int64_t timestamp_us, double score, CausalContext* cc,
+                           ScoreRegister* delta, CausalContext* delta_cc) {
+  register_rule::Assign(&writes_, r, Write{Dot{}, timestamp_us, score}, cc,
+                        delta ? &delta->writes_ : nullptr, delta_cc);
+}
+
+bool ScoreRegister::Clear(ScoreRegister* delta, CausalContext* delta_cc) {
+  return register_rule::Clear(&writes_, delta ? &delta->writes_ : nullptr, delta_cc);
+}
+
+void ScoreRegister::Join(const ScoreRegister& other, const CausalContext& my_cc,
+                         const CausalContext& other_cc) {
+  register_rule::Join(&writes_, other.writes_, my_cc, other_cc);
+}
+
+void ScoreRegister::Encode(Encoder* enc) const {  // RegisterStore::Encode's bytes
+  enc->PutVarint(writes_.size());
+  for (const Write& w : writes_) {
+    enc->PutDot(w.dot);
+    enc->PutSigned(w.timestamp_us);
+    PutScoreBytes(enc, w.score);
+  }
+}
+
+bool ScoreRegister::Decode(Decoder* dec) {
+  writes_.clear();
+  uint64_t n = 0;
+  if (!dec->GetCount(&n, 4)) return false;
+  bool bad_score = false;  // reported after the whole register, as RegisterStore's reader did
+  for (uint64_t i = 0; i < n; ++i) {
+    Write w{};
+    std::string_view v;
+    if (!dec->GetDot(&w.dot) || !dec->GetSigned(&w.timestamp_us) || !dec->GetBytes(&v)) {
+      return false;
+    }
+    if (!writes_.empty() && !(writes_.back().dot < w.dot)) {
+      return dec->Fail("register writes not sorted");
+    }
+    if (v.size() != 8 || std::isnan(ScoreOfBytes(v))) {
+      bad_score = true;
+    } else {
+      w.score = ScoreOfBytes(v);
+    }
+    writes_.push_back(w);
+  }
+  if (bad_score) return dec->Fail("sorted set score is not 8 bytes of a number");
+  return true;
+}
+
 // ---- ZsetMember ----
 
 bool ZsetMember::Refresh() {
-  const RegisterStore::Write* w = base.Winner();
+  const ScoreRegister::Write* w = base.Winner();
   const bool live = incr.Live();
   const bool now_present = w != nullptr || live;
   double now_score = 0;
   if (now_present) {
-    now_score = w ? ScoreOfBytes(w->value) : 0;
+    now_score = w ? w->score : 0;
     if (live) now_score += incr.Value();
     if (std::isnan(now_score)) now_score = 0;
     if (now_score == 0) now_score = 0;  // -0 reads as 0
@@ -288,7 +340,7 @@ bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t 
   const bool was_present = v.present;
   const double was_score = v.score;
   Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
-  v.base.Assign(r, timestamp_us, ScoreBytes(score), cc, d ? &d->v.base : nullptr, delta_cc);
+  v.base.Assign(r, timestamp_us, score, cc, d ? &d->v.base : nullptr, delta_cc);
   v.incr.ResetInto(d ? &d->v.incr : nullptr);
   Reindex(e, was_present, was_score);
   if (d) delta->Reindex(*d, d->v.present, d->v.score);
@@ -407,11 +459,6 @@ bool ZsetStore::Decode(Decoder* dec) {
     prev = m;
     ZsetMember v;
     if (!v.base.Decode(dec) || !v.incr.Decode(dec)) return false;
-    for (const auto& w : v.base.writes()) {
-      if (w.value.size() != 8 || std::isnan(ScoreOfBytes(w.value))) {
-        return dec->Fail("sorted set score is not 8 bytes of a number");
-      }
-    }
     v.Refresh();
     Entry& e = At(FindOrAdd(m));
     e.v = std::move(v);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -158,6 +159,44 @@ TEST(ZsetTest, EncodeDecodeRoundTripsAndRejectsHostileInput) {
     if (r) (void)r->DumpAll();  // whatever decodes must be usable
     Keyspace m(R(1));
     (void)m.MergeEncoded(bad, &err);
+  }
+}
+
+// The score register keeps a double but writes the bytes a RegisterStore of 8-byte values
+// wrote (encodings must not change), reads them back, and refuses what is not a score.
+TEST(ZsetTest, ScoreRegisterEncodesAsARegisterOfScoreBytes) {
+  for (double score : {1.5, -0.25, 0.0, -HUGE_VAL, 1e300, 5e-324}) {
+    SCOPED_TRACE(testing::Message() << "score=" << score);
+    uint64_t bits;
+    std::memcpy(&bits, &score, sizeof(bits));
+    std::string value(8, '\0');
+    for (int i = 0; i < 8; ++i) value[i] = static_cast<char>(bits >> (8 * i));
+    CausalContext cc1, cc2;
+    RegisterStore text;
+    text.Assign(R(2), 1234, value, &cc1, nullptr, nullptr);
+    ScoreRegister num;
+    num.Assign(R(2), 1234, score, &cc2, nullptr, nullptr);
+    Encoder e1, e2;
+    text.Encode(&e1);
+    num.Encode(&e2);
+    const std::string bytes = e1.Release();
+    EXPECT_EQ(e2.Release(), bytes);
+    Decoder dec(bytes);
+    ScoreRegister back;
+    ASSERT_TRUE(back.Decode(&dec)) << dec.error();
+    EXPECT_TRUE(back == num);
+  }
+  for (std::string value : {std::string(7, '\1'), std::string(9, '\1'),
+                            std::string("\0\0\0\0\0\0\xf8\x7f", 8)}) {  // NaN
+    CausalContext cc;
+    RegisterStore text;
+    text.Assign(R(2), 1234, value, &cc, nullptr, nullptr);
+    Encoder enc;
+    text.Encode(&enc);
+    const std::string bytes = enc.Release();
+    Decoder dec(bytes);
+    ScoreRegister back;
+    EXPECT_FALSE(back.Decode(&dec)) << value.size();
   }
 }
 

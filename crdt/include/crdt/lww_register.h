@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "crdt/causal_context.h"
 #include "crdt/dot.h"
@@ -26,6 +27,87 @@
 #include "crdt/small_vec.h"
 
 namespace crdt {
+
+// The register's rule over writes of any value type (a Write has dot, timestamp_us and a
+// value): RegisterStore's strings and the sorted set's scores (ScoreRegister, zset.h) share
+// it. Writes are a SmallVec sorted by dot.
+namespace register_rule {
+
+// True if a beats b in the last-write-wins order.
+template <typename W>
+bool Beats(const W& a, const W& b) {
+  if (a.timestamp_us != b.timestamp_us) return a.timestamp_us > b.timestamp_us;
+  if (SiteOf(a.dot.replica) != SiteOf(b.dot.replica)) {
+    return SiteOf(a.dot.replica) < SiteOf(b.dot.replica);
+  }
+  return a.dot < b.dot;
+}
+
+// The winning write, or nullptr when ws is empty.
+template <typename Writes>
+auto Winner(const Writes& ws) -> decltype(&ws[0]) {
+  decltype(&ws[0]) best = nullptr;
+  for (const auto& w : ws) {
+    if (best == nullptr || Beats(w, *best)) best = &w;
+  }
+  return best;
+}
+
+// Replaces every write in *ws by w (its dot set here from *cc); see RegisterStore::Assign.
+template <typename Writes, typename W>
+void Assign(Writes* ws, ReplicaId r, W w, CausalContext* cc, Writes* delta,
+            CausalContext* delta_cc) {
+  if (delta_cc) {
+    for (const auto& old : *ws) delta_cc->Add(old.dot);
+  }
+  ws->clear();
+  w.dot = cc->Next(r);
+  ws->push_back(std::move(w));
+  if (delta) {
+    // The delta may already hold writes (a batch); this write observed them all.
+    delta->clear();
+    delta->push_back(ws->back());
+  }
+  if (delta_cc) delta_cc->Add(ws->back().dot);
+}
+
+// Removes every write in *ws; see RegisterStore::Clear.
+template <typename Writes>
+bool Clear(Writes* ws, Writes* delta, CausalContext* delta_cc) {
+  const bool had = !ws->empty();
+  if (delta_cc) {
+    for (const auto& w : *ws) delta_cc->Add(w.dot);
+  }
+  ws->clear();
+  if (delta) delta->clear();
+  return had;
+}
+
+// DotFun join of *ws with other; see RegisterStore::Join.
+template <typename Writes>
+void Join(Writes* ws, const Writes& other, const CausalContext& my_cc,
+          const CausalContext& other_cc) {
+  if (ws == &other) return;
+  Writes& mine = *ws;
+  Writes out;
+  size_t i = 0, j = 0;
+  while (i < mine.size() || j < other.size()) {
+    if (j == other.size() || (i < mine.size() && mine[i].dot < other[j].dot)) {
+      if (!other_cc.Contains(mine[i].dot)) out.push_back(std::move(mine[i]));
+      ++i;
+    } else if (i == mine.size() || other[j].dot < mine[i].dot) {
+      if (!my_cc.Contains(other[j].dot)) out.push_back(other[j]);
+      ++j;
+    } else {
+      out.push_back(std::move(mine[i]));  // same dot, same write
+      ++i;
+      ++j;
+    }
+  }
+  mine = std::move(out);
+}
+
+}  // namespace register_rule
 
 class RegisterStore {
  public:

@@ -5,7 +5,7 @@
 // A member's state is a StringValueStore-like pair (one idea, one shape):
 //
 //   member -> ZsetMember
-//             +-- base : RegisterStore  ZADD: one dotted write (timestamp, score as 8 bytes)
+//             +-- base : ScoreRegister  ZADD: one dotted write (timestamp, score)
 //             +-- incr : ScoreCounter   ZINCRBY: per replica (p, n, bp, bn) doubles
 //
 //   score(member) = base winner (0 when none) + sum over replicas, in replica order, of
@@ -54,7 +54,7 @@
 // pointwise max. Deltas are key-complete (a delta lists every member it touches).
 // Cost: per member one write (dot 16 B + timestamp 8 B + score 8 B) plus 36 B per replica
 // that ever incremented it (kept after a ZREM, as for HINCRBY fields); in memory, an entry
-// (about 200 B), 8-16 B of hash index and about 21 B of ordered index.
+// of 160 B, 8-16 B of hash index and about 21 B of ordered index.
 // Value types; not thread-safe. Iteration order and encodings are sorted (deterministic).
 #pragma once
 
@@ -109,8 +109,40 @@ class ScoreCounter {
   SmallVec<Slot, 1> slots_;  // sorted by replica
 };
 
+// A member's ZADD register: RegisterStore's rule (register_rule) with the score kept as a
+// double, so reading a member's score parses nothing. Its encoding is exactly
+// RegisterStore's with 8-byte values (the score's IEEE-754 bits, little-endian), so the
+// wire bytes did not change when the sorted set stopped storing the score as text.
+class ScoreRegister {
+ public:
+  struct Write {
+    Dot dot;
+    int64_t timestamp_us;  // the writer's wall clock
+    double score;          // never NaN
+    friend bool operator==(const Write&, const Write&) = default;
+  };
+  using Writes = SmallVec<Write, 1>;
+
+  // As RegisterStore::Assign, Clear and Join.
+  void Assign(ReplicaId r, int64_t timestamp_us, double score, CausalContext* cc,
+              ScoreRegister* delta, CausalContext* delta_cc);
+  bool Clear(ScoreRegister* delta, CausalContext* delta_cc);
+  void Join(const ScoreRegister& other, const CausalContext& my_cc, const CausalContext& other_cc);
+  const Write* Winner() const { return register_rule::Winner(writes_); }
+  bool empty() const { return writes_.empty(); }
+  const Writes& writes() const { return writes_; }
+  size_t HeapBytes() const { return writes_.HeapBytes(); }
+
+  void Encode(Encoder* enc) const;
+  bool Decode(Decoder* dec);  // refuses a value that is not 8 bytes of a number
+  friend bool operator==(const ScoreRegister&, const ScoreRegister&) = default;
+
+ private:
+  Writes writes_;  // sorted by dot
+};
+
 struct ZsetMember {
-  RegisterStore base;  // values are 8 bytes: the score's IEEE-754 bits, little-endian
+  ScoreRegister base;
   ScoreCounter incr;
   bool present = false;  // cached from base and incr (see Refresh)
   double score = 0;      // cached visible score; meaningful when present
