@@ -180,14 +180,41 @@ bool ScoreRegister::Decode(Decoder* dec) {
 
 // ---- ZsetMember ----
 
+ZsetMember::ZsetMember(const ZsetMember& o)
+    : base(o.base),
+      incr(o.HasIncr() ? std::make_unique<ScoreCounter>(*o.incr) : nullptr),
+      present(o.present),
+      score(o.score) {}
+
+ZsetMember& ZsetMember::operator=(const ZsetMember& o) {
+  if (this != &o) *this = ZsetMember(o);
+  return *this;
+}
+
+ScoreCounter* ZsetMember::Incr() {
+  if (!incr) incr = std::make_unique<ScoreCounter>();
+  return incr.get();
+}
+
+void ZsetMember::ResetIncr(ZsetMember* delta) {
+  if (!HasIncr()) return;
+  incr->ResetInto(delta ? delta->Incr() : nullptr);
+}
+
+bool ZsetMember::SameState(const ZsetMember& o) const {
+  if (!(base == o.base)) return false;
+  if (HasIncr() != o.HasIncr()) return false;
+  return !HasIncr() || *incr == *o.incr;
+}
+
 bool ZsetMember::Refresh() {
   const ScoreRegister::Write* w = base.Winner();
-  const bool live = incr.Live();
+  const bool live = incr && incr->Live();
   const bool now_present = w != nullptr || live;
   double now_score = 0;
   if (now_present) {
     now_score = w ? w->score : 0;
-    if (live) now_score += incr.Value();
+    if (live) now_score += incr->Value();
     if (std::isnan(now_score)) now_score = 0;
     if (now_score == 0) now_score = 0;  // -0 reads as 0
   }
@@ -341,7 +368,7 @@ bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t 
   const double was_score = v.score;
   Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
   v.base.Assign(r, timestamp_us, score, cc, d ? &d->v.base : nullptr, delta_cc);
-  v.incr.ResetInto(d ? &d->v.incr : nullptr);
+  v.ResetIncr(d ? &d->v : nullptr);
   Reindex(e, was_present, was_score);
   if (d) delta->Reindex(*d, d->v.present, d->v.score);
   return !was_present;
@@ -353,7 +380,7 @@ double ZsetStore::IncrBy(std::string_view member, double by, ReplicaId r, ZsetSt
   const bool was_present = v.present;
   const double was_score = v.score;
   Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
-  v.incr.Add(r, by, d ? &d->v.incr : nullptr);
+  if (by != 0) v.Incr()->Add(r, by, d ? d->v.Incr() : nullptr);
   Reindex(e, was_present, was_score);
   if (d) delta->Reindex(*d, d->v.present, d->v.score);
   return v.score;
@@ -367,7 +394,7 @@ bool ZsetStore::Remove(std::string_view member, ZsetStore* delta, CausalContext*
   const double was_score = v.score;
   Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
   v.base.Clear(d ? &d->v.base : nullptr, delta_cc);
-  v.incr.ResetInto(d ? &d->v.incr : nullptr);
+  v.ResetIncr(d ? &d->v : nullptr);
   Reindex(e, true, was_score);
   if (d) delta->Reindex(*d, d->v.present, d->v.score);
   if (v.Empty()) Drop(static_cast<size_t>(i));
@@ -391,7 +418,7 @@ void ZsetStore::JoinMember(std::string_view member, const ZsetMember& other,
   const bool was_present = v.present;
   const double was_score = v.score;
   v.base.Join(other.base, my_cc, other_cc);
-  v.incr.Merge(other.incr);
+  if (other.HasIncr()) v.Incr()->Merge(*other.incr);
   Reindex(e, was_present, was_score);
   if (v.Empty() && !keep_empty) Drop(i);
 }
@@ -425,7 +452,8 @@ size_t ZsetStore::MemoryBytes() const {
   for (size_t i = 0; i < t.used; ++i) {
     const Entry& e = t.At(i);
     n += e.name.capacity() > 15 ? e.name.capacity() + 1 : 0;
-    n += e.v.base.HeapBytes() + e.v.incr.HeapBytes();
+    n += e.v.base.HeapBytes();
+    if (e.v.incr) n += sizeof(ScoreCounter) + e.v.incr->HeapBytes();
   }
   return n;
 }
@@ -443,7 +471,11 @@ void ZsetStore::Encode(Encoder* enc) const {
   for (const Entry* e : order) {
     enc->PutBytes(e->name);
     e->v.base.Encode(enc);
-    e->v.incr.Encode(enc);
+    if (e->v.incr) {
+      e->v.incr->Encode(enc);
+    } else {
+      ScoreCounter().Encode(enc);  // an empty counter's bytes
+    }
   }
 }
 
@@ -458,7 +490,9 @@ bool ZsetStore::Decode(Decoder* dec) {
     if (i > 0 && !(prev < m)) return dec->Fail("sorted set members not sorted");
     prev = m;
     ZsetMember v;
-    if (!v.base.Decode(dec) || !v.incr.Decode(dec)) return false;
+    ScoreCounter incr;
+    if (!v.base.Decode(dec) || !incr.Decode(dec)) return false;
+    if (!incr.empty()) v.incr = std::make_unique<ScoreCounter>(std::move(incr));
     v.Refresh();
     Entry& e = At(FindOrAdd(m));
     e.v = std::move(v);
@@ -480,7 +514,7 @@ bool operator==(const ZsetStore& a, const ZsetStore& b) {
     const int64_t j = b.Find(e.name);
     if (j < 0) return false;
     const ZsetMember& o = b.t_->At(j).v;
-    if (!(e.v.base == o.base) || !(e.v.incr == o.incr)) return false;
+    if (!e.v.SameState(o)) return false;
   }
   return true;
 }

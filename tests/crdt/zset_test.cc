@@ -200,6 +200,27 @@ TEST(ZsetTest, ScoreRegisterEncodesAsARegisterOfScoreBytes) {
   }
 }
 
+// A member's increment counter is allocated on its first ZINCRBY: a copy of the keyspace
+// owns its own counter, and a member never incremented encodes as before (empty counter).
+TEST(ZsetTest, IncrementCounterIsOwnedByEachCopy) {
+  Keyspace a(R(0));
+  a.ZAdd("lb", "x", 1, 1, nullptr);
+  a.ZIncrBy("lb", "x", 2, nullptr);
+  a.ZAdd("lb", "y", 5, 1, nullptr);
+  Keyspace b = a;
+  b.ZIncrBy("lb", "x", 10, nullptr);
+  EXPECT_EQ(ScoreOf(a, "lb", "x"), 3);
+  EXPECT_EQ(ScoreOf(b, "lb", "x"), 13);
+  EXPECT_FALSE(a == b);
+  std::string err;
+  auto back = Keyspace::Decode(a.Encode(), R(0), &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_TRUE(*back == a);
+  EXPECT_EQ(back->Encode(), a.Encode());
+  EXPECT_EQ(ScoreOf(*back, "lb", "x"), 3);
+  EXPECT_EQ(ScoreOf(*back, "lb", "y"), 5);
+}
+
 TEST(HllTest, CountsAsRedisAndMergesByMaximum) {
   // PFADD of u0..u9 then PFCOUNT on Redis 7 answers 10; 1000 distinct answers 1001 on
   // Redis (differential test: tests/server/zset_redis_test.py checks many sizes).

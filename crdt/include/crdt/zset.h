@@ -6,7 +6,8 @@
 //
 //   member -> ZsetMember
 //             +-- base : ScoreRegister  ZADD: one dotted write (timestamp, score)
-//             +-- incr : ScoreCounter   ZINCRBY: per replica (p, n, bp, bn) doubles
+//             +-- incr : ScoreCounter   ZINCRBY: per replica (p, n, bp, bn) doubles, behind
+//                                       a pointer allocated on the first increment
 //
 //   score(member) = base winner (0 when none) + sum over replicas, in replica order, of
 //                   (p - bp) - (n - bn)                 (a term is 0 when p == bp, n == bn)
@@ -54,7 +55,7 @@
 // pointwise max. Deltas are key-complete (a delta lists every member it touches).
 // Cost: per member one write (dot 16 B + timestamp 8 B + score 8 B) plus 36 B per replica
 // that ever incremented it (kept after a ZREM, as for HINCRBY fields); in memory, an entry
-// of 160 B, 8-16 B of hash index and about 21 B of ordered index.
+// of 112 B (+ 56 B once incremented), 8-16 B of hash index and about 21 B of ordered index.
 // Value types; not thread-safe. Iteration order and encodings are sorted (deterministic).
 #pragma once
 
@@ -143,13 +144,26 @@ class ScoreRegister {
 
 struct ZsetMember {
   ScoreRegister base;
-  ScoreCounter incr;
+  // Allocated when the member is first incremented (most never are); null reads as empty.
+  std::unique_ptr<ScoreCounter> incr;
   bool present = false;  // cached from base and incr (see Refresh)
   double score = 0;      // cached visible score; meaningful when present
 
-  bool Empty() const { return base.empty() && incr.empty(); }  // no metadata
+  ZsetMember() = default;
+  ZsetMember(const ZsetMember& o);
+  ZsetMember& operator=(const ZsetMember& o);
+  ZsetMember(ZsetMember&&) noexcept = default;
+  ZsetMember& operator=(ZsetMember&&) noexcept = default;
+
+  bool HasIncr() const { return incr && !incr->empty(); }
+  bool Empty() const { return base.empty() && !HasIncr(); }  // no metadata
+  ScoreCounter* Incr();                                      // allocated on first use
+  // Cancels every increment (ZADD, ZREM); the slots go to delta's counter when non-null.
+  void ResetIncr(ZsetMember* delta);
   // Recomputes present and score; returns true if either changed.
   bool Refresh();
+  // Same replicated state (null and empty counters alike).
+  bool SameState(const ZsetMember& o) const;
 };
 
 class ZsetStore {
