@@ -345,22 +345,29 @@ size_t ZsetStore::Rank(std::string_view member) const {
   return t_->index.order_of_key(Item{e.v.score, &e.name});
 }
 
-void ZsetStore::Reindex(Entry& e, bool was_present, double was_score) {
+void ZsetStore::Reindex(Entry& e, bool was_present, double was_score, const Index::Hint* hint) {
   ZsetMember& v = e.v;
   if (!v.Refresh() && was_present == v.present) return;
-  if (was_present) t_->index.erase(Item{was_score, &e.name});
-  if (v.present) t_->index.insert(Item{v.score, &e.name});
+  if (was_present) t_->index.erase(Item{was_score, &e.name});  // makes the hint stale
+  if (!v.present) return;
+  if (hint) {
+    t_->index.insert(Item{v.score, &e.name}, *hint);
+  } else {
+    t_->index.insert(Item{v.score, &e.name});
+  }
 }
 
 bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t timestamp_us,
                     CausalContext* cc, ZsetStore* delta, CausalContext* delta_cc) {
   const uint32_t h = HashOf(member);
+  Index::Hint hint;
   if (t_) {
     // At 1M members the hash slot and the B+-tree leaf are both cache misses: start both
-    // loads before the work that waits for the first.
+    // loads before the work that waits for the first. The leaf found is where the insert
+    // starts (a member's name is not in the table yet, so the walk uses the first name).
     static const std::string kFirst;  // sorts first among members of one score
     t_->hash.Prefetch(h);
-    t_->index.Prefetch(Item{score, &kFirst});
+    t_->index.Locate(Item{score, &kFirst}, &hint);
   }
   Entry& e = At(FindOrAdd(member, h));
   ZsetMember& v = e.v;
@@ -369,7 +376,7 @@ bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t 
   Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
   v.base.Assign(r, timestamp_us, score, cc, d ? &d->v.base : nullptr, delta_cc);
   v.ResetIncr(d ? &d->v : nullptr);
-  Reindex(e, was_present, was_score);
+  Reindex(e, was_present, was_score, &hint);
   if (d) delta->Reindex(*d, d->v.present, d->v.score);
   return !was_present;
 }

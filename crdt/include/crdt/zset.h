@@ -178,6 +178,7 @@ class ZsetStore {
       if (a.score != b.score) return a.score < b.score;
       return *a.member < *b.member;
     }
+    static double Key(const Item& a) { return a.score; }  // nodes are searched by score first
   };
   using Index = CountedBTree<Item, ItemLess>;
 
@@ -281,8 +282,9 @@ class ZsetStore {
   size_t FindOrAdd(std::string_view member) { return FindOrAdd(member, HashOf(member)); }
   // Entry i of the table. REQUIRES: t_ (FindOrAdd's number is valid after it returns).
   Entry& At(size_t i) const { return t_->At(i); }
-  // After entry e changed: move it in the index (was: the state before the change).
-  void Reindex(Entry& e, bool was_present, double was_score);
+  // After entry e changed: move it in the index (was: the state before the change). hint:
+  // from Locate of a value at or below e's new one, when the caller made one.
+  void Reindex(Entry& e, bool was_present, double was_score, const Index::Hint* hint = nullptr);
   // Makes entry i, with no metadata (and no index item), a hole; frees the table when it
   // was the last entry.
   void Drop(size_t i);
