@@ -247,7 +247,8 @@ Keyspace::KeyMap::KeyMap(KeyMap&& other) noexcept
     : slots_(std::exchange(other.slots_, nullptr)),
       capacity_(std::exchange(other.capacity_, 0)),
       size_(std::exchange(other.size_, 0)),
-      tombstones_(std::exchange(other.tombstones_, 0)) {}
+      tombstones_(std::exchange(other.tombstones_, 0)),
+      recent_(std::exchange(other.recent_, nullptr)) {}
 
 Keyspace::KeyMap& Keyspace::KeyMap::operator=(const KeyMap& other) {
   if (this != &other) *this = KeyMap(other);
@@ -261,6 +262,7 @@ Keyspace::KeyMap& Keyspace::KeyMap::operator=(KeyMap&& other) noexcept {
     capacity_ = std::exchange(other.capacity_, 0);
     size_ = std::exchange(other.size_, 0);
     tombstones_ = std::exchange(other.tombstones_, 0);
+    recent_ = std::exchange(other.recent_, nullptr);
   }
   return *this;
 }
@@ -272,6 +274,7 @@ void Keyspace::KeyMap::FreeAll() {
   delete[] slots_;
   slots_ = nullptr;
   capacity_ = size_ = tombstones_ = 0;
+  recent_ = nullptr;
 }
 
 Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key, size_t h) const {
@@ -333,15 +336,20 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::strin
 std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::try_emplace(std::string_view key,
                                                                           size_t h) {
   Slot* found = FindSlot(key, h);
-  if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
+  if (found != slots_ + capacity_) {
+    recent_ = found->node;
+    return {iterator(found, slots_ + capacity_), false};
+  }
   Slot* s = TakeSlot(h);
   s->node =
       new value_type(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
+  recent_ = s->node;
   return {iterator(s, slots_ + capacity_), true};
 }
 
 Keyspace::KeyMap::iterator Keyspace::KeyMap::erase(iterator it) {
   Slot* s = it.slot_;
+  if (s->node == recent_) recent_ = nullptr;
   delete s->node;
   *s = Slot{1, nullptr};
   --size_;
@@ -430,6 +438,7 @@ std::vector<std::string> Keyspace::Keys() const {
 }
 
 KeyValue& Keyspace::Slot(std::string_view key) {
+  if (KeyMap::value_type* recent = keys_.Recent(key)) return recent->second;
   return keys_.try_emplace(key, KeyMap::Hash(key)).first->second;
 }
 

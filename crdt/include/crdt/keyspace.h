@@ -373,6 +373,12 @@ class Keyspace {
     // temporary KeyValue to build and move (some parts allocate when constructed).
     std::pair<iterator, bool> try_emplace(std::string_view key, size_t h);
     iterator erase(iterator it);  // returns the next entry
+    // The entry try_emplace returned last, if its key is key (else null): a run of
+    // commands on one key (a ZADD batch) skips the hashing and the probe. Entries are
+    // heap nodes, so a rehash keeps it valid; erasing it (or freeing the map) drops it.
+    value_type* Recent(std::string_view key) const {
+      return recent_ != nullptr && recent_->first == key ? recent_ : nullptr;
+    }
 
    private:
     Slot* FindSlot(std::string_view key, size_t h) const;  // slots_ + capacity_ if absent
@@ -385,6 +391,7 @@ class Keyspace {
     size_t capacity_ = 0;  // 0 or a power of 2
     size_t size_ = 0;
     size_t tombstones_ = 0;
+    value_type* recent_ = nullptr;  // see Recent; null or one of this map's nodes
   };
   using Map = KeyMap;
 
