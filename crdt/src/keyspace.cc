@@ -247,8 +247,7 @@ Keyspace::KeyMap::KeyMap(KeyMap&& other) noexcept
     : slots_(std::exchange(other.slots_, nullptr)),
       capacity_(std::exchange(other.capacity_, 0)),
       size_(std::exchange(other.size_, 0)),
-      tombstones_(std::exchange(other.tombstones_, 0)),
-      recent_(std::exchange(other.recent_, nullptr)) {}
+      tombstones_(std::exchange(other.tombstones_, 0)) {}
 
 Keyspace::KeyMap& Keyspace::KeyMap::operator=(const KeyMap& other) {
   if (this != &other) *this = KeyMap(other);
@@ -262,7 +261,6 @@ Keyspace::KeyMap& Keyspace::KeyMap::operator=(KeyMap&& other) noexcept {
     capacity_ = std::exchange(other.capacity_, 0);
     size_ = std::exchange(other.size_, 0);
     tombstones_ = std::exchange(other.tombstones_, 0);
-    recent_ = std::exchange(other.recent_, nullptr);
   }
   return *this;
 }
@@ -274,7 +272,6 @@ void Keyspace::KeyMap::FreeAll() {
   delete[] slots_;
   slots_ = nullptr;
   capacity_ = size_ = tombstones_ = 0;
-  recent_ = nullptr;
 }
 
 Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key, size_t h) const {
@@ -337,19 +334,18 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::try_emplace(std::s
                                                                           size_t h) {
   Slot* found = FindSlot(key, h);
   if (found != slots_ + capacity_) {
-    recent_ = found->node;
+    recent_ = static_cast<size_t>(found - slots_);
     return {iterator(found, slots_ + capacity_), false};
   }
   Slot* s = TakeSlot(h);
   s->node =
       new value_type(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
-  recent_ = s->node;
+  recent_ = static_cast<size_t>(s - slots_);
   return {iterator(s, slots_ + capacity_), true};
 }
 
 Keyspace::KeyMap::iterator Keyspace::KeyMap::erase(iterator it) {
   Slot* s = it.slot_;
-  if (s->node == recent_) recent_ = nullptr;
   delete s->node;
   *s = Slot{1, nullptr};
   --size_;
