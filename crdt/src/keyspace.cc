@@ -333,10 +333,14 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::strin
 std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::try_emplace(std::string_view key,
                                                                           size_t h) {
   Slot* found = FindSlot(key, h);
-  if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
+  if (found != slots_ + capacity_) {
+    recent_ = static_cast<size_t>(found - slots_);
+    return {iterator(found, slots_ + capacity_), false};
+  }
   Slot* s = TakeSlot(h);
   s->node =
       new value_type(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
+  recent_ = static_cast<size_t>(s - slots_);
   return {iterator(s, slots_ + capacity_), true};
 }
 
@@ -451,6 +455,7 @@ std::vector<std::string> Keyspace::Keys() const {
 }
 
 KeyValue& Keyspace::Slot(std::string_view key) {
+  if (KeyMap::value_type* recent = keys_.Recent(key)) return recent->second;
   return keys_.try_emplace(key, KeyMap::Hash(key)).first->second;
 }
 

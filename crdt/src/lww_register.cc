@@ -4,94 +4,23 @@
 
 namespace crdt {
 
-bool RegisterStore::Beats(const Write& a, const Write& b) {
-  if (a.timestamp_us != b.timestamp_us) return a.timestamp_us > b.timestamp_us;
-  if (SiteOf(a.dot.replica) != SiteOf(b.dot.replica)) {
-    return SiteOf(a.dot.replica) < SiteOf(b.dot.replica);
-  }
-  return a.dot < b.dot;
-}
+bool RegisterStore::Beats(const Write& a, const Write& b) { return register_rule::Beats(a, b); }
 
-const RegisterStore::Write* RegisterStore::Winner() const {
-  const Write* best = nullptr;
-  for (const Write& w : writes_) {
-    if (best == nullptr || Beats(w, *best)) best = &w;
-  }
-  return best;
-}
+const RegisterStore::Write* RegisterStore::Winner() const { return register_rule::Winner(writes_); }
 
 void RegisterStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
                            CausalContext* cc, RegisterStore* delta, CausalContext* delta_cc) {
-  if (delta_cc) {
-    for (const Write& w : writes_) delta_cc->Add(w.dot);
-  }
-  writes_.clear();
-  Dot d = cc->Next(r);
-  writes_.push_back(Write{d, timestamp_us, std::string(value)});
-  if (delta) {
-    // The delta may already hold writes (a batch); this write observed them all.
-    delta->writes_.clear();
-    delta->writes_.push_back(writes_.back());
-  }
-  if (delta_cc) delta_cc->Add(d);
+  register_rule::Assign(&writes_, r, Write{Dot{}, timestamp_us, std::string(value)}, cc,
+                        delta ? &delta->writes_ : nullptr, delta_cc);
 }
 
 bool RegisterStore::Clear(RegisterStore* delta, CausalContext* delta_cc) {
-  bool had = !writes_.empty();
-  if (delta_cc) {
-    for (const Write& w : writes_) delta_cc->Add(w.dot);
-  }
-  writes_.clear();
-  if (delta) delta->writes_.clear();
-  return had;
+  return register_rule::Clear(&writes_, delta ? &delta->writes_ : nullptr, delta_cc);
 }
 
 void RegisterStore::Join(const RegisterStore& other, const CausalContext& my_cc,
                          const CausalContext& other_cc) {
-  if (this == &other) return;
-  // In place, no temporary list. CASE 1: one write each side (a SET's effect on a key
-  // that holds one write): the result is mine, theirs, or both.
-  if (writes_.size() == 1 && other.writes_.size() == 1) {
-    Write& mine = writes_[0];
-    const Write& theirs = other.writes_[0];
-    if (mine.dot == theirs.dot) return;  // the same write
-    const bool keep_mine = !other_cc.Contains(mine.dot);
-    const bool keep_theirs = !my_cc.Contains(theirs.dot);
-    if (!keep_theirs) {
-      if (!keep_mine) writes_.clear();
-    } else if (!keep_mine) {
-      mine.dot = theirs.dot;  // replaced: the value's buffer is reused
-      mine.timestamp_us = theirs.timestamp_us;
-      mine.value.assign(theirs.value);
-    } else if (theirs.dot < mine.dot) {
-      writes_.insert(0, theirs);
-    } else {
-      writes_.push_back(theirs);
-    }
-    return;
-  }
-  // CASE 2: the general DotFun join. Mine first: a write survives if other holds it too or
-  // never observed it (compacted in place, order kept); then each of other's writes that
-  // I neither hold nor observed goes in at its sorted place.
-  size_t kept = 0;
-  size_t j = 0;
-  for (size_t i = 0; i < writes_.size(); ++i) {
-    while (j < other.writes_.size() && other.writes_[j].dot < writes_[i].dot) ++j;
-    const bool both = j < other.writes_.size() && other.writes_[j].dot == writes_[i].dot;
-    if (both || !other_cc.Contains(writes_[i].dot)) {
-      if (kept != i) writes_[kept] = std::move(writes_[i]);
-      ++kept;
-    }
-  }
-  writes_.resize(kept);
-  size_t i = 0;
-  for (const Write& w : other.writes_) {
-    while (i < writes_.size() && writes_[i].dot < w.dot) ++i;
-    if (i < writes_.size() && writes_[i].dot == w.dot) continue;  // held: kept above
-    if (my_cc.Contains(w.dot)) continue;
-    writes_.insert(i, w);
-    ++i;
-  }
+  register_rule::Join(&writes_, other.writes_, my_cc, other_cc);
 }
 
 size_t RegisterStore::HeapBytes() const {

@@ -11,12 +11,13 @@ namespace crdt {
 
 namespace {
 
-std::string ScoreBytes(double score) {
+// A score as RegisterStore's value bytes: its IEEE-754 bits, little-endian.
+void PutScoreBytes(Encoder* enc, double score) {
   uint64_t bits;
   std::memcpy(&bits, &score, sizeof(bits));
-  std::string out(8, '\0');
+  char out[8];
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((bits >> (8 * i)) & 0xFF);
-  return out;
+  enc->PutBytes(std::string_view(out, sizeof(out)));
 }
 
 // REQUIRES: s.size() == 8.
@@ -126,16 +127,94 @@ bool ScoreCounter::Decode(Decoder* dec) {
   return true;
 }
 
+// ---- ScoreRegister ----
+
+void ScoreRegister::Assign(ReplicaId r, int64_t timestamp_us, double score, CausalContext* cc,
+                           ScoreRegister* delta, CausalContext* delta_cc) {
+  register_rule::Assign(&writes_, r, Write{Dot{}, timestamp_us, score}, cc,
+                        delta ? &delta->writes_ : nullptr, delta_cc);
+}
+
+bool ScoreRegister::Clear(ScoreRegister* delta, CausalContext* delta_cc) {
+  return register_rule::Clear(&writes_, delta ? &delta->writes_ : nullptr, delta_cc);
+}
+
+void ScoreRegister::Join(const ScoreRegister& other, const CausalContext& my_cc,
+                         const CausalContext& other_cc) {
+  register_rule::Join(&writes_, other.writes_, my_cc, other_cc);
+}
+
+void ScoreRegister::Encode(Encoder* enc) const {  // RegisterStore::Encode's bytes
+  enc->PutVarint(writes_.size());
+  for (const Write& w : writes_) {
+    enc->PutDot(w.dot);
+    enc->PutSigned(w.timestamp_us);
+    PutScoreBytes(enc, w.score);
+  }
+}
+
+bool ScoreRegister::Decode(Decoder* dec) {
+  writes_.clear();
+  uint64_t n = 0;
+  if (!dec->GetCount(&n, 4)) return false;
+  bool bad_score = false;  // reported after the whole register, as RegisterStore's reader did
+  for (uint64_t i = 0; i < n; ++i) {
+    Write w{};
+    std::string_view v;
+    if (!dec->GetDot(&w.dot) || !dec->GetSigned(&w.timestamp_us) || !dec->GetBytes(&v)) {
+      return false;
+    }
+    if (!writes_.empty() && !(writes_.back().dot < w.dot)) {
+      return dec->Fail("register writes not sorted");
+    }
+    if (v.size() != 8 || std::isnan(ScoreOfBytes(v))) {
+      bad_score = true;
+    } else {
+      w.score = ScoreOfBytes(v);
+    }
+    writes_.push_back(w);
+  }
+  if (bad_score) return dec->Fail("sorted set score is not 8 bytes of a number");
+  return true;
+}
+
 // ---- ZsetMember ----
 
+ZsetMember::ZsetMember(const ZsetMember& o)
+    : base(o.base),
+      incr(o.HasIncr() ? std::make_unique<ScoreCounter>(*o.incr) : nullptr),
+      present(o.present),
+      score(o.score) {}
+
+ZsetMember& ZsetMember::operator=(const ZsetMember& o) {
+  if (this != &o) *this = ZsetMember(o);
+  return *this;
+}
+
+ScoreCounter* ZsetMember::Incr() {
+  if (!incr) incr = std::make_unique<ScoreCounter>();
+  return incr.get();
+}
+
+void ZsetMember::ResetIncr(ZsetMember* delta) {
+  if (!HasIncr()) return;
+  incr->ResetInto(delta ? delta->Incr() : nullptr);
+}
+
+bool ZsetMember::SameState(const ZsetMember& o) const {
+  if (!(base == o.base)) return false;
+  if (HasIncr() != o.HasIncr()) return false;
+  return !HasIncr() || *incr == *o.incr;
+}
+
 bool ZsetMember::Refresh() {
-  const RegisterStore::Write* w = base.Winner();
-  const bool live = incr.Live();
+  const ScoreRegister::Write* w = base.Winner();
+  const bool live = incr && incr->Live();
   const bool now_present = w != nullptr || live;
   double now_score = 0;
   if (now_present) {
-    now_score = w ? ScoreOfBytes(w->value) : 0;
-    if (live) now_score += incr.Value();
+    now_score = w ? w->score : 0;
+    if (live) now_score += incr->Value();
     if (std::isnan(now_score)) now_score = 0;
     if (now_score == 0) now_score = 0;  // -0 reads as 0
   }
@@ -266,31 +345,38 @@ size_t ZsetStore::Rank(std::string_view member) const {
   return t_->index.order_of_key(Item{e.v.score, &e.name});
 }
 
-void ZsetStore::Reindex(Entry& e, bool was_present, double was_score) {
+void ZsetStore::Reindex(Entry& e, bool was_present, double was_score, const Index::Hint* hint) {
   ZsetMember& v = e.v;
   if (!v.Refresh() && was_present == v.present) return;
-  if (was_present) t_->index.erase(Item{was_score, &e.name});
-  if (v.present) t_->index.insert(Item{v.score, &e.name});
+  if (was_present) t_->index.erase(Item{was_score, &e.name});  // makes the hint stale
+  if (!v.present) return;
+  if (hint) {
+    t_->index.insert(Item{v.score, &e.name}, *hint);
+  } else {
+    t_->index.insert(Item{v.score, &e.name});
+  }
 }
 
 bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t timestamp_us,
                     CausalContext* cc, ZsetStore* delta, CausalContext* delta_cc) {
   const uint32_t h = HashOf(member);
+  Index::Hint hint;
   if (t_) {
     // At 1M members the hash slot and the B+-tree leaf are both cache misses: start both
-    // loads before the work that waits for the first.
+    // loads before the work that waits for the first. The leaf found is where the insert
+    // starts (a member's name is not in the table yet, so the walk uses the first name).
     static const std::string kFirst;  // sorts first among members of one score
     t_->hash.Prefetch(h);
-    t_->index.Prefetch(Item{score, &kFirst});
+    t_->index.Locate(Item{score, &kFirst}, &hint);
   }
   Entry& e = At(FindOrAdd(member, h));
   ZsetMember& v = e.v;
   const bool was_present = v.present;
   const double was_score = v.score;
   Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
-  v.base.Assign(r, timestamp_us, ScoreBytes(score), cc, d ? &d->v.base : nullptr, delta_cc);
-  v.incr.ResetInto(d ? &d->v.incr : nullptr);
-  Reindex(e, was_present, was_score);
+  v.base.Assign(r, timestamp_us, score, cc, d ? &d->v.base : nullptr, delta_cc);
+  v.ResetIncr(d ? &d->v : nullptr);
+  Reindex(e, was_present, was_score, &hint);
   if (d) delta->Reindex(*d, d->v.present, d->v.score);
   return !was_present;
 }
@@ -301,7 +387,7 @@ double ZsetStore::IncrBy(std::string_view member, double by, ReplicaId r, ZsetSt
   const bool was_present = v.present;
   const double was_score = v.score;
   Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
-  v.incr.Add(r, by, d ? &d->v.incr : nullptr);
+  if (by != 0) v.Incr()->Add(r, by, d ? d->v.Incr() : nullptr);
   Reindex(e, was_present, was_score);
   if (d) delta->Reindex(*d, d->v.present, d->v.score);
   return v.score;
@@ -315,7 +401,7 @@ bool ZsetStore::Remove(std::string_view member, ZsetStore* delta, CausalContext*
   const double was_score = v.score;
   Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
   v.base.Clear(d ? &d->v.base : nullptr, delta_cc);
-  v.incr.ResetInto(d ? &d->v.incr : nullptr);
+  v.ResetIncr(d ? &d->v : nullptr);
   Reindex(e, true, was_score);
   if (d) delta->Reindex(*d, d->v.present, d->v.score);
   if (v.Empty()) Drop(static_cast<size_t>(i));
@@ -339,7 +425,7 @@ void ZsetStore::JoinMember(std::string_view member, const ZsetMember& other,
   const bool was_present = v.present;
   const double was_score = v.score;
   v.base.Join(other.base, my_cc, other_cc);
-  v.incr.Merge(other.incr);
+  if (other.HasIncr()) v.Incr()->Merge(*other.incr);
   Reindex(e, was_present, was_score);
   if (v.Empty() && !keep_empty) Drop(i);
 }
@@ -373,7 +459,8 @@ size_t ZsetStore::MemoryBytes() const {
   for (size_t i = 0; i < t.used; ++i) {
     const Entry& e = t.At(i);
     n += e.name.capacity() > 15 ? e.name.capacity() + 1 : 0;
-    n += e.v.base.HeapBytes() + e.v.incr.HeapBytes();
+    n += e.v.base.HeapBytes();
+    if (e.v.incr) n += sizeof(ScoreCounter) + e.v.incr->HeapBytes();
   }
   return n;
 }
@@ -391,7 +478,11 @@ void ZsetStore::Encode(Encoder* enc) const {
   for (const Entry* e : order) {
     enc->PutBytes(e->name);
     e->v.base.Encode(enc);
-    e->v.incr.Encode(enc);
+    if (e->v.incr) {
+      e->v.incr->Encode(enc);
+    } else {
+      ScoreCounter().Encode(enc);  // an empty counter's bytes
+    }
   }
 }
 
@@ -406,12 +497,9 @@ bool ZsetStore::Decode(Decoder* dec) {
     if (i > 0 && !(prev < m)) return dec->Fail("sorted set members not sorted");
     prev = m;
     ZsetMember v;
-    if (!v.base.Decode(dec) || !v.incr.Decode(dec)) return false;
-    for (const auto& w : v.base.writes()) {
-      if (w.value.size() != 8 || std::isnan(ScoreOfBytes(w.value))) {
-        return dec->Fail("sorted set score is not 8 bytes of a number");
-      }
-    }
+    ScoreCounter incr;
+    if (!v.base.Decode(dec) || !incr.Decode(dec)) return false;
+    if (!incr.empty()) v.incr = std::make_unique<ScoreCounter>(std::move(incr));
     v.Refresh();
     Entry& e = At(FindOrAdd(m));
     e.v = std::move(v);
@@ -433,7 +521,7 @@ bool operator==(const ZsetStore& a, const ZsetStore& b) {
     const int64_t j = b.Find(e.name);
     if (j < 0) return false;
     const ZsetMember& o = b.t_->At(j).v;
-    if (!(e.v.base == o.base) || !(e.v.incr == o.incr)) return false;
+    if (!e.v.SameState(o)) return false;
   }
   return true;
 }

@@ -32,6 +32,10 @@ struct ItemLess {
     return a.id < b.id;
   }
 };
+// The same order, with the score as the key a node is searched by first.
+struct KeyedItemLess : ItemLess {
+  static double Key(const Item& a) { return a.score; }
+};
 bool Same(const Item& a, const Item& b) { return a.score == b.score && a.id == b.id; }
 
 double RandomScore(Rng& rng) {
@@ -102,7 +106,24 @@ void RunRandom(uint64_t seed, int ops, int ids) {
     const bool grow = (op / 500) % 2 == 0;
     const Item x{RandomScore(rng), static_cast<int>(rng.Uniform(static_cast<uint64_t>(ids)))};
     if (rng.Uniform(10) < (grow ? 7u : 3u)) {
-      ASSERT_EQ(t.insert(x), model.insert(x).second);
+      if (rng.OneIn(2)) {
+        ASSERT_EQ(t.insert(x), model.insert(x).second);
+      } else {
+        // Hinted: located at x or below it (the lowest id of x's score), sometimes made
+        // stale by another insert or erase before it is used.
+        typename Tree::Hint hint;
+        const Item y = rng.OneIn(2) ? x : Item{x.score, std::numeric_limits<int>::min()};
+        t.Locate(y, &hint);
+        if (rng.OneIn(4)) {
+          const Item z{RandomScore(rng), static_cast<int>(rng.Uniform(uint64_t(ids)))};
+          if (rng.OneIn(2)) {
+            ASSERT_EQ(t.insert(z), model.insert(z).second);
+          } else {
+            ASSERT_EQ(t.erase(z), model.erase(z));
+          }
+        }
+        ASSERT_EQ(t.insert(x, hint), model.insert(x).second);
+      }
     } else if (!model.empty() && rng.OneIn(2)) {
       // Erase a present value (by rank).
       auto m = model.begin();
@@ -131,6 +152,8 @@ void RunRandom(uint64_t seed, int ops, int ids) {
 
 using SmallTree = CountedBTree<Item, ItemLess, 8, 8>;
 using DefaultTree = CountedBTree<Item, ItemLess>;
+using KeyedSmallTree = CountedBTree<Item, KeyedItemLess, 8, 8>;
+using KeyedDefaultTree = CountedBTree<Item, KeyedItemLess>;
 
 TEST(CountedBTree, RandomSmallNodesMatchesSet) {
   for (uint64_t seed : TestSeeds(30, 0xB7EE)) RunRandom<SmallTree>(seed, 4000, 400);
@@ -138,6 +161,42 @@ TEST(CountedBTree, RandomSmallNodesMatchesSet) {
 
 TEST(CountedBTree, RandomDefaultNodesMatchesSet) {
   for (uint64_t seed : TestSeeds(6, 0xB7EF)) RunRandom<DefaultTree>(seed, 12000, 5000);
+}
+
+// The key-first node search gives the same answers (many ties on the key).
+TEST(CountedBTree, RandomKeyedNodesMatchesSet) {
+  for (uint64_t seed : TestSeeds(30, 0xB7F0)) RunRandom<KeyedSmallTree>(seed, 4000, 400);
+  for (uint64_t seed : TestSeeds(6, 0xB7F1)) RunRandom<KeyedDefaultTree>(seed, 12000, 5000);
+}
+
+// A hint is used only while it holds: not after the tree changed, not for a value past
+// the next leaf, not for a full leaf; each case still inserts correctly.
+TEST(CountedBTree, HintedInsertFallsBackWhenTheHintIsStale) {
+  KeyedSmallTree t;
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(t.insert(Item{static_cast<double>(2 * i), 0}));
+  KeyedSmallTree::Hint hint;
+  t.Locate(Item{11, 0}, &hint);
+  ASSERT_TRUE(t.insert(Item{11, 0}, hint));   // the hint holds
+  ASSERT_FALSE(t.insert(Item{11, 0}, hint));  // stale now, and a duplicate
+  t.Locate(Item{13, 0}, &hint);
+  ASSERT_TRUE(t.insert(Item{301, 0}, hint));  // far past the hinted leaf
+  t.Locate(Item{-5, 0}, &hint);
+  ASSERT_TRUE(t.insert(Item{-3, 0}, hint));  // below every value, in the first leaf
+  for (int i = 0; i < 20; ++i) {
+    t.Locate(Item{151, 0}, &hint);
+    ASSERT_TRUE(t.insert(Item{151, i}, hint));  // fills and splits the leaf
+  }
+  KeyedSmallTree::Hint none;
+  ASSERT_TRUE(t.insert(Item{1000, 0}, none));
+  ASSERT_EQ(t.size(), 224u);
+  double prev = -1e9;
+  size_t rank = 0;
+  for (auto it = t.begin(); it != t.end(); ++it, ++rank) {
+    ASSERT_LE(prev, it->score);
+    prev = it->score;
+    ASSERT_EQ(t.order_of_key(*it), rank);
+  }
+  EXPECT_EQ(t.order_of_key(Item{151, 0}), t.order_of_key(Item{150, 0}) + 1);
 }
 
 TEST(CountedBTree, EmptyTree) {

@@ -57,6 +57,42 @@ TEST(KeyspaceTest, TypesDumpsAndKeys) {
   EXPECT_EQ(ks.Get("missing"), std::nullopt);
 }
 
+// The key lookup remembers the last entry it returned (KeyMap::Recent): an erased key, a
+// copy and a moved keyspace must each find their own entry, never a stale one.
+TEST(KeyspaceTest, RecentKeyFollowsEraseCopyAndMove) {
+  auto members = [](const Keyspace& ks) {
+    const KeyValue* kv = ks.Find("z");
+    return kv ? kv->zset.size() : 0;
+  };
+  Keyspace ks(kA);
+  ks.ZAdd("z", "m", 1, 1, nullptr);
+  ks.ZAdd("z", "n", 2, 1, nullptr);
+  EXPECT_TRUE(ks.ZRem("z", "m", nullptr));
+  EXPECT_TRUE(ks.ZRem("z", "n", nullptr));
+  EXPECT_EQ(ks.KeyCount(), 0u);  // the entry is gone
+  ks.ZAdd("z", "p", 3, 1, nullptr);
+  EXPECT_EQ(ks.KeyCount(), 1u);
+  EXPECT_EQ(members(ks), 1u);
+  Keyspace copy = ks;
+  copy.ZAdd("z", "q", 4, 1, nullptr);  // into the copy's entry only
+  EXPECT_EQ(members(ks), 1u);
+  EXPECT_EQ(members(copy), 2u);
+  ks.ZAdd("z", "s", 6, 1, nullptr);
+  EXPECT_EQ(members(ks), 2u);
+  EXPECT_EQ(members(copy), 2u);
+  Keyspace moved = std::move(copy);
+  moved.ZAdd("z", "r", 5, 1, nullptr);
+  EXPECT_EQ(members(moved), 3u);
+  copy = ks;  // the moved-from keyspace, assigned again
+  copy.ZAdd("z", "t", 7, 1, nullptr);
+  EXPECT_EQ(members(copy), 3u);
+  EXPECT_EQ(members(ks), 2u);
+  for (int i = 0; i < 100; ++i) ks.Set("k" + std::to_string(i), "v", 1, nullptr);  // rehashes
+  ks.ZAdd("z", "u", 8, 1, nullptr);
+  EXPECT_EQ(members(ks), 3u);
+  EXPECT_EQ(ks.KeyCount(), 101u);
+}
+
 TEST(KeyspaceTest, RepliesAreThoseOfTheLocalView) {
   Keyspace ks(kA);
   EXPECT_TRUE(ks.SAdd("k", "x", nullptr));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -159,6 +160,65 @@ TEST(ZsetTest, EncodeDecodeRoundTripsAndRejectsHostileInput) {
     Keyspace m(R(1));
     (void)m.MergeEncoded(bad, &err);
   }
+}
+
+// The score register keeps a double but writes the bytes a RegisterStore of 8-byte values
+// wrote (encodings must not change), reads them back, and refuses what is not a score.
+TEST(ZsetTest, ScoreRegisterEncodesAsARegisterOfScoreBytes) {
+  for (double score : {1.5, -0.25, 0.0, -HUGE_VAL, 1e300, 5e-324}) {
+    SCOPED_TRACE(testing::Message() << "score=" << score);
+    uint64_t bits;
+    std::memcpy(&bits, &score, sizeof(bits));
+    std::string value(8, '\0');
+    for (int i = 0; i < 8; ++i) value[i] = static_cast<char>(bits >> (8 * i));
+    CausalContext cc1, cc2;
+    RegisterStore text;
+    text.Assign(R(2), 1234, value, &cc1, nullptr, nullptr);
+    ScoreRegister num;
+    num.Assign(R(2), 1234, score, &cc2, nullptr, nullptr);
+    Encoder e1, e2;
+    text.Encode(&e1);
+    num.Encode(&e2);
+    const std::string bytes = e1.Release();
+    EXPECT_EQ(e2.Release(), bytes);
+    Decoder dec(bytes);
+    ScoreRegister back;
+    ASSERT_TRUE(back.Decode(&dec)) << dec.error();
+    EXPECT_TRUE(back == num);
+  }
+  for (std::string value : {std::string(7, '\1'), std::string(9, '\1'),
+                            std::string("\0\0\0\0\0\0\xf8\x7f", 8)}) {  // NaN
+    CausalContext cc;
+    RegisterStore text;
+    text.Assign(R(2), 1234, value, &cc, nullptr, nullptr);
+    Encoder enc;
+    text.Encode(&enc);
+    const std::string bytes = enc.Release();
+    Decoder dec(bytes);
+    ScoreRegister back;
+    EXPECT_FALSE(back.Decode(&dec)) << value.size();
+  }
+}
+
+// A member's increment counter is allocated on its first ZINCRBY: a copy of the keyspace
+// owns its own counter, and a member never incremented encodes as before (empty counter).
+TEST(ZsetTest, IncrementCounterIsOwnedByEachCopy) {
+  Keyspace a(R(0));
+  a.ZAdd("lb", "x", 1, 1, nullptr);
+  a.ZIncrBy("lb", "x", 2, nullptr);
+  a.ZAdd("lb", "y", 5, 1, nullptr);
+  Keyspace b = a;
+  b.ZIncrBy("lb", "x", 10, nullptr);
+  EXPECT_EQ(ScoreOf(a, "lb", "x"), 3);
+  EXPECT_EQ(ScoreOf(b, "lb", "x"), 13);
+  EXPECT_FALSE(a == b);
+  std::string err;
+  auto back = Keyspace::Decode(a.Encode(), R(0), &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_TRUE(*back == a);
+  EXPECT_EQ(back->Encode(), a.Encode());
+  EXPECT_EQ(ScoreOf(*back, "lb", "x"), 3);
+  EXPECT_EQ(ScoreOf(*back, "lb", "y"), 5);
 }
 
 TEST(HllTest, CountsAsRedisAndMergesByMaximum) {

@@ -18,6 +18,17 @@
 // to data that dies with them (a sorted set's member names), so the tree never keeps a
 // copy of a value it no longer holds.
 //
+// Search inside a node: when Less has a static Key(const T&) returning a number such that
+// Key(a) < Key(b) implies Less(a, b) and Less(a, b) implies Key(a) <= Key(b) (a sorted
+// set's score), a node is searched key first, without branches, over the keys alone;
+// Less itself (which may read through pointers) only orders values of equal keys.
+//
+// Hinted insert: Locate(y) walks down to the leaf where y belongs, requests its cache
+// lines and records the path; insert(x, hint) for some x >= y then starts at that leaf
+// (the walk is not repeated) when the hint still holds: the tree has not changed since
+// (a version number, bumped by every modification, tells), x is below the next leaf's
+// smallest value, and the leaf has room. Otherwise it walks as insert(x) does.
+//
 // Interface of __gnu_pbds's order-statistics tree where it overlaps (insert, erase,
 // lower_bound, find, order_of_key, find_by_order, bidirectional iteration; --end() is the
 // last value). Every modification invalidates all iterators.
@@ -60,8 +71,27 @@ class CountedBTree {
     size_t count[kInnerCap];  // values in each child
     Node* kid[kInnerCap];
   };
+  static constexpr bool kKeyed = requires(const T& v) { Less::Key(v); };
+  // Deeper than any tree of 2^64 values (inner nodes hold at least kInnerCap / 4 children).
+  static constexpr int kMaxDepth = 32;
 
  public:
+  // Where Locate found a leaf (see the header comment); default: no hint.
+  class Hint {
+   public:
+    Hint() = default;
+
+   private:
+    friend class CountedBTree;
+    Leaf* leaf_ = nullptr;  // null: none
+    uint64_t version_ = 0;
+    int depth_ = 0;
+    bool fenced_ = false;  // fence_ holds the next leaf's smallest value
+    T fence_{};
+    Inner* path_[kMaxDepth];  // the inner nodes from the root down, and the child taken
+    uint16_t child_[kMaxDepth];
+  };
+
   class const_iterator {
    public:
     using iterator_category = std::bidirectional_iterator_tag;
@@ -136,6 +166,7 @@ class CountedBTree {
     root_ = nullptr;
     first_ = last_ = nullptr;
     size_ = 0;
+    ++version_;
   }
 
   const_iterator begin() const { return const_iterator(this, first_, 0); }
@@ -159,6 +190,7 @@ class CountedBTree {
     }
     Node* split = nullptr;
     if (!Insert(root_, x, &split)) return false;
+    ++version_;
     if (split != nullptr) {
       Inner* r = NewInner();
       r->n = 2;
@@ -174,9 +206,62 @@ class CountedBTree {
     return true;
   }
 
+  // Records in *hint the leaf where y belongs and the path to it, and starts loading the
+  // leaf's cache lines, for an insert(x, *hint) with x >= y after other work.
+  void Locate(const T& y, Hint* hint) const {
+    hint->leaf_ = nullptr;
+    if (root_ == nullptr) return;
+    Node* node = root_;
+    int depth = 0;
+    bool fenced = false;
+    while (!node->leaf) {
+      if (depth == kMaxDepth) return;
+      Inner* in = static_cast<Inner*>(node);
+      const size_t c = ChildFor(in, y);
+      hint->path_[depth] = in;
+      hint->child_[depth] = static_cast<uint16_t>(c);
+      ++depth;
+      if (c + 1 < in->n) {  // the deepest such sibling starts the next leaf
+        hint->fence_ = in->min[c + 1];
+        fenced = true;
+      }
+      node = in->kid[c];
+    }
+    PrefetchLeaf(node);
+    hint->leaf_ = static_cast<Leaf*>(node);
+    hint->version_ = version_;
+    hint->depth_ = depth;
+    hint->fenced_ = fenced;
+  }
+
+  // insert(x) that starts at hint's leaf when the hint holds (see the header comment).
+  // REQUIRES: hint is default or was filled by this tree's Locate(y) with y <= x.
+  bool insert(const T& x, const Hint& hint) {
+    Leaf* l = hint.leaf_;
+    if (l == nullptr || hint.version_ != version_ || l->n == l->cap ||
+        (hint.fenced_ && !Less()(x, hint.fence_)) || (l != first_ && Less()(x, l->v()[0]))) {
+      return insert(x);
+    }
+    const size_t pos = LeafLowerBound(l, x);
+    if (pos < l->n && !Less()(x, l->v()[pos])) return false;
+    Move(l->v() + pos + 1, l->v() + pos, l->n - pos);
+    l->v()[pos] = x;
+    ++l->n;
+    for (int d = hint.depth_ - 1; d >= 0; --d) {
+      Inner* in = hint.path_[d];
+      const size_t c = hint.child_[d];
+      ++in->count[c];
+      if (Less()(x, in->min[c])) in->min[c] = x;
+    }
+    ++size_;
+    ++version_;
+    return true;
+  }
+
   // Erases the value equivalent to x; returns how many were erased (0 or 1).
   size_t erase(const T& x) {
     if (root_ == nullptr || !Erase(root_, x)) return 0;
+    ++version_;
     --size_;
     if (root_->leaf) {
       if (root_->n == 0) clear();
@@ -241,11 +326,7 @@ class CountedBTree {
       const Inner* in = static_cast<const Inner*>(node);
       node = in->kid[ChildFor(in, x)];
     }
-    // A prefetch never faults, so a small lone leaf needs no bound.
-    const char* p = reinterpret_cast<const char*>(node);
-    for (size_t off = 0; off < sizeof(Leaf) + kLeafCap * sizeof(T); off += 64) {
-      __builtin_prefetch(p + off);
-    }
+    PrefetchLeaf(node);
   }
 
   // Bytes of the nodes (leaves and inner nodes) this tree holds.
@@ -265,6 +346,13 @@ class CountedBTree {
     return l;
   }
   static void DeleteLeaf(Leaf* l) { ::operator delete(l); }
+  static void PrefetchLeaf(const Node* node) {
+    // A prefetch never faults, so a small lone leaf needs no bound.
+    const char* p = reinterpret_cast<const char*>(node);
+    for (size_t off = 0; off < sizeof(Leaf) + kLeafCap * sizeof(T); off += 64) {
+      __builtin_prefetch(p + off);
+    }
+  }
   static Inner* NewInner() {
     Inner* in = new Inner;
     in->leaf = false;
@@ -292,6 +380,8 @@ class CountedBTree {
     std::swap(first_, o.first_);
     std::swap(last_, o.last_);
     std::swap(size_, o.size_);
+    ++version_;
+    ++o.version_;
   }
 
   static const T& Min(const Node* node) {
@@ -305,31 +395,72 @@ class CountedBTree {
     for (size_t i = 0; i < in->n; ++i) n += in->count[i];
     return n;
   }
-  // The child whose range holds x: the last child whose smallest value is <= x (child 0
-  // when x is below every child).
-  static size_t ChildFor(const Inner* in, const T& x) {
-    size_t lo = 1, hi = in->n;  // first child in [1, n) whose min > x
+  // Index of the first of v[0, n) whose key is not below k (kAbove: whose key is above k),
+  // without branches. REQUIRES: kKeyed.
+  template <bool kAbove, typename K>
+  static size_t KeyBound(const T* v, size_t n, K k) {
+    if (n == 0) return 0;
+    const T* base = v;
+    while (n > 1) {
+      const size_t half = n / 2;
+      const auto key = Less::Key(base[half - 1]);
+      base += (kAbove ? key <= k : key < k) ? half : 0;
+      n -= half;
+    }
+    const auto key = Less::Key(*base);
+    return static_cast<size_t>(base - v) + ((kAbove ? key <= k : key < k) ? 1 : 0);
+  }
+  // Index of the first of v[lo, hi) that x is below (Less(x, v)), else hi.
+  static size_t FirstAbove(const T* v, size_t lo, size_t hi, const T& x) {
     while (lo < hi) {
       const size_t mid = (lo + hi) / 2;
-      if (Less()(x, in->min[mid])) {
+      if (Less()(x, v[mid])) {
         hi = mid;
       } else {
         lo = mid + 1;
       }
     }
-    return lo - 1;
+    return lo;
   }
-  static size_t LeafLowerBound(const Leaf* l, const T& x) {
-    size_t lo = 0, hi = l->n;
+  // Index of the first of v[lo, hi) that is not below x (!Less(v, x)), else hi.
+  static size_t FirstNotBelow(const T* v, size_t lo, size_t hi, const T& x) {
     while (lo < hi) {
       const size_t mid = (lo + hi) / 2;
-      if (Less()(l->v()[mid], x)) {
+      if (Less()(v[mid], x)) {
         lo = mid + 1;
       } else {
         hi = mid;
       }
     }
     return lo;
+  }
+  // The child whose range holds x: the last child whose smallest value is <= x (child 0
+  // when x is below every child).
+  static size_t ChildFor(const Inner* in, const T& x) {
+    const size_t n = in->n;
+    if constexpr (kKeyed) {
+      // Children [1, lo) have smaller keys, [hi, n) larger ones; Less orders the ties.
+      const auto k = Less::Key(x);
+      const size_t lo = 1 + KeyBound<false>(in->min + 1, n - 1, k);
+      if (lo == n || Less::Key(in->min[lo]) != k) return lo - 1;
+      const size_t hi = lo + KeyBound<true>(in->min + lo, n - lo, k);
+      return FirstAbove(in->min, lo, hi, x) - 1;
+    } else {
+      return FirstAbove(in->min, 1, n, x) - 1;
+    }
+  }
+  static size_t LeafLowerBound(const Leaf* l, const T& x) {
+    const size_t n = l->n;
+    const T* v = l->v();
+    if constexpr (kKeyed) {
+      const auto k = Less::Key(x);
+      const size_t lo = KeyBound<false>(v, n, k);
+      if (lo == n || Less::Key(v[lo]) != k) return lo;
+      const size_t hi = lo + KeyBound<true>(v + lo, n - lo, k);
+      return FirstNotBelow(v, lo, hi, x);
+    } else {
+      return FirstNotBelow(v, 0, n, x);
+    }
   }
   // Moves values [from, from + n) of an array of T (memmove: ranges may overlap).
   static void Move(T* dst, const T* src, size_t n) { std::memmove(dst, src, n * sizeof(T)); }
@@ -522,6 +653,7 @@ class CountedBTree {
   Leaf* first_ = nullptr;
   Leaf* last_ = nullptr;
   size_t size_ = 0;
+  uint64_t version_ = 1;  // bumped by every modification; a Hint of another is stale
 };
 
 }  // namespace crdt

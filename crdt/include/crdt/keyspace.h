@@ -378,6 +378,15 @@ class Keyspace {
     std::pair<iterator, bool> try_emplace(std::string_view key, size_t h);
     iterator erase(iterator it);  // returns the next entry
     void clear();                 // keeps a small index's allocation for the next entries
+    // The entry in the slot try_emplace returned last, if its key is key (else null): a run
+    // of commands on one key (a ZADD batch) skips the hashing and the probe. It remembers
+    // a slot number, not an entry, and reads the slot: whatever removed or moved entries
+    // since (erase, a rehash, freeing the map), a live entry holding key is key's entry.
+    value_type* Recent(std::string_view key) const {
+      if (recent_ >= capacity_) return nullptr;
+      value_type* node = slots_[recent_].node;
+      return node != nullptr && node->first == key ? node : nullptr;
+    }
 
    private:
     Slot* FindSlot(std::string_view key, size_t h) const;  // slots_ + capacity_ if absent
@@ -390,6 +399,7 @@ class Keyspace {
     size_t capacity_ = 0;  // 0 or a power of 2
     size_t size_ = 0;
     size_t tombstones_ = 0;
+    size_t recent_ = 0;  // see Recent: a slot number, maybe out of range or stale
   };
   using Map = KeyMap;
 

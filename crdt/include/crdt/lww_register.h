@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "crdt/causal_context.h"
 #include "crdt/dot.h"
@@ -26,6 +27,112 @@
 #include "crdt/small_vec.h"
 
 namespace crdt {
+
+// The register's rule over writes of any value type (a Write has dot, timestamp_us and a
+// value): RegisterStore's strings and the sorted set's scores (ScoreRegister, zset.h) share
+// it. Writes are a SmallVec sorted by dot.
+namespace register_rule {
+
+// True if a beats b in the last-write-wins order.
+template <typename W>
+bool Beats(const W& a, const W& b) {
+  if (a.timestamp_us != b.timestamp_us) return a.timestamp_us > b.timestamp_us;
+  if (SiteOf(a.dot.replica) != SiteOf(b.dot.replica)) {
+    return SiteOf(a.dot.replica) < SiteOf(b.dot.replica);
+  }
+  return a.dot < b.dot;
+}
+
+// The winning write, or nullptr when ws is empty.
+template <typename Writes>
+auto Winner(const Writes& ws) -> decltype(&ws[0]) {
+  decltype(&ws[0]) best = nullptr;
+  for (const auto& w : ws) {
+    if (best == nullptr || Beats(w, *best)) best = &w;
+  }
+  return best;
+}
+
+// Replaces every write in *ws by w (its dot set here from *cc); see RegisterStore::Assign.
+template <typename Writes, typename W>
+void Assign(Writes* ws, ReplicaId r, W w, CausalContext* cc, Writes* delta,
+            CausalContext* delta_cc) {
+  if (delta_cc) {
+    for (const auto& old : *ws) delta_cc->Add(old.dot);
+  }
+  ws->clear();
+  w.dot = cc->Next(r);
+  ws->push_back(std::move(w));
+  if (delta) {
+    // The delta may already hold writes (a batch); this write observed them all.
+    delta->clear();
+    delta->push_back(ws->back());
+  }
+  if (delta_cc) delta_cc->Add(ws->back().dot);
+}
+
+// Removes every write in *ws; see RegisterStore::Clear.
+template <typename Writes>
+bool Clear(Writes* ws, Writes* delta, CausalContext* delta_cc) {
+  const bool had = !ws->empty();
+  if (delta_cc) {
+    for (const auto& w : *ws) delta_cc->Add(w.dot);
+  }
+  ws->clear();
+  if (delta) delta->clear();
+  return had;
+}
+
+// DotFun join of *ws with other, in place (no temporary list); see RegisterStore::Join.
+template <typename Writes>
+void Join(Writes* ws, const Writes& other, const CausalContext& my_cc,
+          const CausalContext& other_cc) {
+  if (ws == &other) return;
+  Writes& writes = *ws;
+  // CASE 1: one write each side (a SET's or ZADD's effect on a key that holds one write):
+  // the result is mine, theirs, or both.
+  if (writes.size() == 1 && other.size() == 1) {
+    auto& mine = writes[0];
+    const auto& theirs = other[0];
+    if (mine.dot == theirs.dot) return;  // the same write
+    const bool keep_mine = !other_cc.Contains(mine.dot);
+    const bool keep_theirs = !my_cc.Contains(theirs.dot);
+    if (!keep_theirs) {
+      if (!keep_mine) writes.clear();
+    } else if (!keep_mine) {
+      mine = theirs;  // replaced (a string value's buffer is reused)
+    } else if (theirs.dot < mine.dot) {
+      writes.insert(0, theirs);
+    } else {
+      writes.push_back(theirs);
+    }
+    return;
+  }
+  // CASE 2: the general DotFun join. Mine first: a write survives if other holds it too or
+  // never observed it (compacted in place, order kept); then each of other's writes that
+  // I neither hold nor observed goes in at its sorted place.
+  size_t kept = 0;
+  size_t j = 0;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    while (j < other.size() && other[j].dot < writes[i].dot) ++j;
+    const bool both = j < other.size() && other[j].dot == writes[i].dot;
+    if (both || !other_cc.Contains(writes[i].dot)) {
+      if (kept != i) writes[kept] = std::move(writes[i]);
+      ++kept;
+    }
+  }
+  writes.resize(kept);
+  size_t i = 0;
+  for (const auto& w : other) {
+    while (i < writes.size() && writes[i].dot < w.dot) ++i;
+    if (i < writes.size() && writes[i].dot == w.dot) continue;  // held: kept above
+    if (my_cc.Contains(w.dot)) continue;
+    writes.insert(i, w);
+    ++i;
+  }
+}
+
+}  // namespace register_rule
 
 class RegisterStore {
  public:

@@ -5,8 +5,9 @@
 // A member's state is a StringValueStore-like pair (one idea, one shape):
 //
 //   member -> ZsetMember
-//             +-- base : RegisterStore  ZADD: one dotted write (timestamp, score as 8 bytes)
-//             +-- incr : ScoreCounter   ZINCRBY: per replica (p, n, bp, bn) doubles
+//             +-- base : ScoreRegister  ZADD: one dotted write (timestamp, score)
+//             +-- incr : ScoreCounter   ZINCRBY: per replica (p, n, bp, bn) doubles, behind
+//                                       a pointer allocated on the first increment
 //
 //   score(member) = base winner (0 when none) + sum over replicas, in replica order, of
 //                   (p - bp) - (n - bn)                 (a term is 0 when p == bp, n == bn)
@@ -54,7 +55,7 @@
 // pointwise max. Deltas are key-complete (a delta lists every member it touches).
 // Cost: per member one write (dot 16 B + timestamp 8 B + score 8 B) plus 36 B per replica
 // that ever incremented it (kept after a ZREM, as for HINCRBY fields); in memory, an entry
-// (about 200 B), 8-16 B of hash index and about 21 B of ordered index.
+// of 112 B (+ 56 B once incremented), 8-16 B of hash index and about 21 B of ordered index.
 // Value types; not thread-safe. Iteration order and encodings are sorted (deterministic).
 #pragma once
 
@@ -109,15 +110,60 @@ class ScoreCounter {
   SmallVec<Slot, 1> slots_;  // sorted by replica
 };
 
+// A member's ZADD register: RegisterStore's rule (register_rule) with the score kept as a
+// double, so reading a member's score parses nothing. Its encoding is exactly
+// RegisterStore's with 8-byte values (the score's IEEE-754 bits, little-endian), so the
+// wire bytes did not change when the sorted set stopped storing the score as text.
+class ScoreRegister {
+ public:
+  struct Write {
+    Dot dot;
+    int64_t timestamp_us;  // the writer's wall clock
+    double score;          // never NaN
+    friend bool operator==(const Write&, const Write&) = default;
+  };
+  using Writes = SmallVec<Write, 1>;
+
+  // As RegisterStore::Assign, Clear and Join.
+  void Assign(ReplicaId r, int64_t timestamp_us, double score, CausalContext* cc,
+              ScoreRegister* delta, CausalContext* delta_cc);
+  bool Clear(ScoreRegister* delta, CausalContext* delta_cc);
+  void Join(const ScoreRegister& other, const CausalContext& my_cc, const CausalContext& other_cc);
+  const Write* Winner() const { return register_rule::Winner(writes_); }
+  bool empty() const { return writes_.empty(); }
+  const Writes& writes() const { return writes_; }
+  size_t HeapBytes() const { return writes_.HeapBytes(); }
+
+  void Encode(Encoder* enc) const;
+  bool Decode(Decoder* dec);  // refuses a value that is not 8 bytes of a number
+  friend bool operator==(const ScoreRegister&, const ScoreRegister&) = default;
+
+ private:
+  Writes writes_;  // sorted by dot
+};
+
 struct ZsetMember {
-  RegisterStore base;  // values are 8 bytes: the score's IEEE-754 bits, little-endian
-  ScoreCounter incr;
+  ScoreRegister base;
+  // Allocated when the member is first incremented (most never are); null reads as empty.
+  std::unique_ptr<ScoreCounter> incr;
   bool present = false;  // cached from base and incr (see Refresh)
   double score = 0;      // cached visible score; meaningful when present
 
-  bool Empty() const { return base.empty() && incr.empty(); }  // no metadata
+  ZsetMember() = default;
+  ZsetMember(const ZsetMember& o);
+  ZsetMember& operator=(const ZsetMember& o);
+  ZsetMember(ZsetMember&&) noexcept = default;
+  ZsetMember& operator=(ZsetMember&&) noexcept = default;
+
+  bool HasIncr() const { return incr && !incr->empty(); }
+  bool Empty() const { return base.empty() && !HasIncr(); }  // no metadata
+  ScoreCounter* Incr();                                      // allocated on first use
+  // Cancels every increment (ZADD, ZREM); the slots go to delta's counter when non-null.
+  void ResetIncr(ZsetMember* delta);
   // Recomputes present and score; returns true if either changed.
   bool Refresh();
+  // Same replicated state (null and empty counters alike).
+  bool SameState(const ZsetMember& o) const;
 };
 
 class ZsetStore {
@@ -132,6 +178,7 @@ class ZsetStore {
       if (a.score != b.score) return a.score < b.score;
       return *a.member < *b.member;
     }
+    static double Key(const Item& a) { return a.score; }  // nodes are searched by score first
   };
   using Index = CountedBTree<Item, ItemLess>;
 
@@ -235,8 +282,9 @@ class ZsetStore {
   size_t FindOrAdd(std::string_view member) { return FindOrAdd(member, HashOf(member)); }
   // Entry i of the table. REQUIRES: t_ (FindOrAdd's number is valid after it returns).
   Entry& At(size_t i) const { return t_->At(i); }
-  // After entry e changed: move it in the index (was: the state before the change).
-  void Reindex(Entry& e, bool was_present, double was_score);
+  // After entry e changed: move it in the index (was: the state before the change). hint:
+  // from Locate of a value at or below e's new one, when the caller made one.
+  void Reindex(Entry& e, bool was_present, double was_score, const Index::Hint* hint = nullptr);
   // Makes entry i, with no metadata (and no index item), a hole; frees the table when it
   // was the last entry.
   void Drop(size_t i);
