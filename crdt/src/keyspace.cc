@@ -63,26 +63,42 @@ const char* TypeName(KeyValue::Type t) {
   return "none";
 }
 
-void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
+namespace {
+
+// KeyValue::Join's parts after the string and the set (most keys hold neither of these).
+void JoinLaterParts(KeyValue* v, const KeyValue& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   // A part empty on both sides joins to empty, and merging an empty counter, bounded
   // counter or HyperLogLog changes nothing: most keys hold one part, so skip the rest.
+  if (!v->hash.Empty() || !other.hash.Empty()) {
+    v->hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
+  }
+  if (!other.bc.empty()) v->bc.Merge(other.bc);
+  if (!other.fc.empty()) v->fc.Merge(other.fc);
+  if (!v->zset.Empty() || !other.zset.Empty()) {
+    v->zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
+  }
+  if (!other.hll.Empty()) v->hll.Join(other.hll);
+  v->list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
+  if (!v->stream.Empty() || !other.stream.Empty()) {
+    v->stream.Join(other.stream, my_cc, other_cc, other_complete, keep_empty);
+  }
+  if (!v->expiry.empty() || !other.expiry.empty()) v->expiry.Join(other.expiry, my_cc, other_cc);
+}
+
+// A value with no metadata, joined where the other side lists nothing for a part or key.
+const KeyValue& EmptyValue() {
+  static const KeyValue kEmpty{};
+  return kEmpty;
+}
+
+}  // namespace
+
+void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
+                    const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   str.Join(other.str, my_cc, other_cc);
   set.Join(other.set, my_cc, other_cc, other_complete, keep_empty);
-  if (!hash.Empty() || !other.hash.Empty()) {
-    hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
-  }
-  if (!other.bc.empty()) bc.Merge(other.bc);
-  if (!other.fc.empty()) fc.Merge(other.fc);
-  if (!zset.Empty() || !other.zset.Empty()) {
-    zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
-  }
-  if (!other.hll.Empty()) hll.Join(other.hll);
-  list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
-  if (!stream.Empty() || !other.stream.Empty()) {
-    stream.Join(other.stream, my_cc, other_cc, other_complete, keep_empty);
-  }
-  if (!expiry.empty() || !other.expiry.empty()) expiry.Join(other.expiry, my_cc, other_cc);
+  JoinLaterParts(this, other, my_cc, other_cc, other_complete, keep_empty);
 }
 
 std::string FormatLongDouble(long double v) {
@@ -840,7 +856,7 @@ void Keyspace::Merge(const Keyspace& other) {
     if (!complete && it->second.Empty()) keys_.erase(it);
   }
   if (!other.key_complete_) {
-    static const KeyValue kEmpty{};
+    const KeyValue& kEmpty = EmptyValue();
     for (auto it = keys_.begin(); it != keys_.end();) {
       if (other.keys_.find(it->first) != other.keys_.end()) {
         ++it;
@@ -916,6 +932,52 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
   return ks;
 }
 
+namespace {
+
+// The one key value of a SET, INCRBY or SADD effect: no optional part, no hash field, at
+// most one register write and at most one set element with one dot (and any counter).
+// Its write and element are views of the encoded bytes.
+struct SimpleValue {
+  bool has_write = false;
+  Dot write_dot;
+  int64_t timestamp_us = 0;
+  std::string_view value;
+  bool has_element = false;
+  std::string_view element;
+  Dot element_dot;
+
+  bool DotsIn(const CausalContext& cc) const {  // DotsInContext of this value
+    return (!has_write || cc.Contains(write_dot)) && (!has_element || cc.Contains(element_dot));
+  }
+};
+
+// Reads a key value encoded without optional parts (KeyValue::Encode) into *out, its
+// counter into *counter, if it has SimpleValue's shape; each read and check as in
+// KeyValue::Decode. False on any other shape and on malformed bytes: the caller then
+// decodes it with KeyValue::Decode from where this started, which reports the error.
+bool DecodeSimple(Decoder* dec, SimpleValue* out, PnCounter* counter) {
+  uint64_t n = 0;
+  if (!dec->GetCount(&n, 4) || n > 1) return false;  // RegisterStore::Decode
+  out->has_write = n == 1;
+  if (out->has_write && (!dec->GetDot(&out->write_dot) || !dec->GetSigned(&out->timestamp_us) ||
+                         !dec->GetBytes(&out->value))) {
+    return false;
+  }
+  if (!counter->Decode(dec)) return false;
+  if (!dec->GetCount(&n, 2) || n > 1) return false;  // SetStore::Decode
+  out->has_element = n == 1;
+  if (out->has_element) {
+    uint64_t dots = 0;
+    if (!dec->GetBytes(&out->element) || !dec->GetCount(&dots, 2) || dots != 1 ||
+        !dec->GetDot(&out->element_dot)) {
+      return false;
+    }
+  }
+  return dec->GetCount(&n, 3) && n == 0;  // HashStore::Decode: no field
+}
+
+}  // namespace
+
 bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch) {
   MergeScratch local;
   MergeScratch& s = scratch != nullptr ? *scratch : local;
@@ -956,12 +1018,41 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     const size_t h = KeyMap::Hash(key);
     keys_.PrefetchSlot(h);
     KeyValue& value = s.values_[0];
-    if (!value.Decode(&dec, parts)) return fail("bad key value");
+    // CASE 1a: the value of a SET, INCRBY or SADD effect (SimpleValue) is joined straight
+    // from the bytes, not decoded into the scratch value (only its counter is). Any other
+    // value, malformed ones included, is decoded from the same place (the same errors).
+    SimpleValue simple;
+    Decoder fast = dec;
+    const bool is_simple = parts == 0 && DecodeSimple(&fast, &simple, &value.str.counter);
+    if (is_simple) {
+      dec = std::move(fast);
+    } else if (!value.Decode(&dec, parts)) {
+      return fail("bad key value");
+    }
     keys_.PrefetchNode(h);
     if (!s.cc_.Decode(&dec)) return fail("bad causal context");
     if (!dec.done()) return fail("trailing bytes after keyspace");
-    if (!DotsInContext(value, s.cc_)) return fail("dot outside the causal context");
-    join(key, h, value);
+    if (is_simple ? !simple.DotsIn(s.cc_) : !DotsInContext(value, s.cc_)) {
+      return fail("dot outside the causal context");
+    }
+    if (!is_simple) {
+      join(key, h, value);
+    } else {
+      // KeyValue::Join with the value the bytes hold, every other part empty.
+      auto it = keys_.try_emplace(key, h).first;
+      KeyValue& v = it->second;
+      if (simple.has_write) {
+        v.str.reg.JoinWrite(simple.write_dot, simple.timestamp_us, simple.value, cc_, s.cc_);
+      } else if (!v.str.reg.empty()) {
+        v.str.reg.Join(EmptyValue().str.reg, cc_, s.cc_);
+      }
+      if (!value.str.counter.empty()) v.str.counter.Merge(value.str.counter);
+      if (simple.has_element) {
+        v.set.JoinElement(simple.element, simple.element_dot, cc_, s.cc_, complete);
+      }
+      JoinLaterParts(&v, EmptyValue(), cc_, s.cc_, /*other_complete=*/true, complete);
+      if (!complete && v.Empty()) keys_.erase(it);
+    }
     cc_.Join(s.cc_);
     key_complete_ = complete;
     return true;

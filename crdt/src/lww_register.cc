@@ -49,26 +49,10 @@ bool RegisterStore::Clear(RegisterStore* delta, CausalContext* delta_cc) {
 void RegisterStore::Join(const RegisterStore& other, const CausalContext& my_cc,
                          const CausalContext& other_cc) {
   if (this == &other) return;
-  // In place, no temporary list. CASE 1: one write each side (a SET's effect on a key
-  // that holds one write): the result is mine, theirs, or both.
+  // CASE 1: one write each side (a SET's effect on a key that holds one write).
   if (writes_.size() == 1 && other.writes_.size() == 1) {
-    Write& mine = writes_[0];
     const Write& theirs = other.writes_[0];
-    if (mine.dot == theirs.dot) return;  // the same write
-    const bool keep_mine = !other_cc.Contains(mine.dot);
-    const bool keep_theirs = !my_cc.Contains(theirs.dot);
-    if (!keep_theirs) {
-      if (!keep_mine) writes_.clear();
-    } else if (!keep_mine) {
-      mine.dot = theirs.dot;  // replaced: the value's buffer is reused
-      mine.timestamp_us = theirs.timestamp_us;
-      mine.value.assign(theirs.value);
-    } else if (theirs.dot < mine.dot) {
-      writes_.insert(0, theirs);
-    } else {
-      writes_.push_back(theirs);
-    }
-    return;
+    return JoinWrite(theirs.dot, theirs.timestamp_us, theirs.value, my_cc, other_cc);
   }
   // CASE 2: the general DotFun join. Mine first: a write survives if other holds it too or
   // never observed it (compacted in place, order kept); then each of other's writes that
@@ -92,6 +76,38 @@ void RegisterStore::Join(const RegisterStore& other, const CausalContext& my_cc,
     writes_.insert(i, w);
     ++i;
   }
+}
+
+void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_view value,
+                              const CausalContext& my_cc, const CausalContext& other_cc) {
+  // CASE 1: one write here: the result is mine, theirs, or both (in place, no temporary).
+  if (writes_.size() == 1) {
+    Write& mine = writes_[0];
+    if (mine.dot == dot) return;  // the same write
+    const bool keep_mine = !other_cc.Contains(mine.dot);
+    const bool keep_theirs = !my_cc.Contains(dot);
+    if (!keep_theirs) {
+      if (!keep_mine) writes_.clear();
+    } else if (!keep_mine) {
+      mine.dot = dot;  // replaced: the value's buffer is reused
+      mine.timestamp_us = timestamp_us;
+      mine.value.assign(value.data(), value.size());
+    } else if (dot < mine.dot) {
+      writes_.insert(0, Write{dot, timestamp_us, std::string(value)});
+    } else {
+      writes_.push_back(Write{dot, timestamp_us, std::string(value)});
+    }
+    return;
+  }
+  // CASE 2: none here (a new key): theirs, unless I observed it.
+  if (writes_.empty()) {
+    if (!my_cc.Contains(dot)) writes_.push_back(Write{dot, timestamp_us, std::string(value)});
+    return;
+  }
+  // CASE 3: concurrent writes here (rare): the general join.
+  RegisterStore theirs;
+  theirs.writes_.push_back(Write{dot, timestamp_us, std::string(value)});
+  Join(theirs, my_cc, other_cc);
 }
 
 size_t RegisterStore::HeapBytes() const {

@@ -45,6 +45,10 @@ class RegisterStore {
 
   // DotFun join. REQUIRES: my_cc / other_cc are the contexts of *this / other.
   void Join(const RegisterStore& other, const CausalContext& my_cc, const CausalContext& other_cc);
+  // The same join with a register that holds the one write (dot, timestamp_us, value): an
+  // encoded effect's write joined from its bytes, without a decoded register.
+  void JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_view value,
+                 const CausalContext& my_cc, const CausalContext& other_cc);
 
   // The winning write, or nullptr when empty.
   const Write* Winner() const;
