@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <tuple>
 
 #include "crdt/keyspace_header.h"
@@ -263,7 +264,8 @@ Keyspace::KeyMap::KeyMap(KeyMap&& other) noexcept
     : slots_(std::exchange(other.slots_, nullptr)),
       capacity_(std::exchange(other.capacity_, 0)),
       size_(std::exchange(other.size_, 0)),
-      tombstones_(std::exchange(other.tombstones_, 0)) {}
+      tombstones_(std::exchange(other.tombstones_, 0)),
+      spare_(std::exchange(other.spare_, nullptr)) {}
 
 Keyspace::KeyMap& Keyspace::KeyMap::operator=(const KeyMap& other) {
   if (this != &other) *this = KeyMap(other);
@@ -277,6 +279,7 @@ Keyspace::KeyMap& Keyspace::KeyMap::operator=(KeyMap&& other) noexcept {
     capacity_ = std::exchange(other.capacity_, 0);
     size_ = std::exchange(other.size_, 0);
     tombstones_ = std::exchange(other.tombstones_, 0);
+    spare_ = std::exchange(other.spare_, nullptr);
   }
   return *this;
 }
@@ -288,6 +291,7 @@ void Keyspace::KeyMap::FreeAll() {
   delete[] slots_;
   slots_ = nullptr;
   capacity_ = size_ = tombstones_ = 0;
+  delete std::exchange(spare_, nullptr);
 }
 
 Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key, size_t h) const {
@@ -351,8 +355,7 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::try_emplace(std::s
   Slot* found = FindSlot(key, h);
   if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
   Slot* s = TakeSlot(h);
-  s->node =
-      new value_type(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
+  s->node = NewNode(key);
   return {iterator(s, slots_ + capacity_), true};
 }
 
@@ -375,6 +378,53 @@ void Keyspace::KeyMap::clear() {
     slots_[i] = Slot{0, nullptr};
   }
   size_ = tombstones_ = 0;
+}
+
+namespace {
+
+// Makes *v hold no metadata, as a new KeyValue, touching only the parts it holds (a part
+// with none is left as it is; the sorted set and list allocate when built).
+void EmptyKeyValue(KeyValue* v) {
+  auto reset = [](auto& part, bool empty) {
+    if (!empty) part = std::decay_t<decltype(part)>();
+  };
+  reset(v->str, v->str.Empty());
+  reset(v->set, v->set.entry_count() == 0);
+  reset(v->hash, v->hash.Empty());
+  reset(v->bc, NoMetadata(v->bc));
+  reset(v->expiry, NoMetadata(v->expiry));
+  reset(v->fc, NoMetadata(v->fc));
+  reset(v->zset, NoMetadata(v->zset));
+  reset(v->hll, NoMetadata(v->hll));
+  reset(v->list, NoMetadata(v->list));
+  reset(v->stream, NoMetadata(v->stream));
+}
+
+}  // namespace
+
+void Keyspace::KeyMap::ClearKeepingNode() {
+  if (size_ == 1 && spare_ == nullptr) {
+    Slot* s = begin().slot_;
+    spare_ = s->node;
+    *s = Slot{0, nullptr};
+    size_ = 0;
+    EmptyKeyValue(&spare_->second);
+  }
+  clear();
+}
+
+Keyspace::KeyMap::value_type* Keyspace::KeyMap::NewNode(std::string_view key) {
+  if (spare_ == nullptr) {
+    return new value_type(std::piecewise_construct, std::forward_as_tuple(key),
+                          std::forward_as_tuple());
+  }
+  // The spare node takes the new key: its const key member is replaced (destroyed and
+  // built again in place, which C++20 allows for a member subobject).
+  std::string k(key);
+  value_type* node = std::exchange(spare_, nullptr);
+  std::destroy_at(&node->first);
+  std::construct_at(const_cast<std::string*>(&node->first), std::move(k));
+  return node;
 }
 
 void Keyspace::KeyMap::Rehash(size_t capacity) {
@@ -403,7 +453,7 @@ Keyspace Keyspace::NewDelta() const {
 
 void Keyspace::ResetDelta(Keyspace* delta) const {
   delta->self_ = self_;
-  delta->keys_.clear();
+  delta->keys_.ClearKeepingNode();
   delta->cc_ = CausalContext();
   delta->key_complete_ = true;
   delta->hide_due_ms_ = kShowAll;

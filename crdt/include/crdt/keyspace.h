@@ -378,6 +378,10 @@ class Keyspace {
     std::pair<iterator, bool> try_emplace(std::string_view key, size_t h);
     iterator erase(iterator it);  // returns the next entry
     void clear();                 // keeps a small index's allocation for the next entries
+    // clear(), but a lone entry's node is kept (its value emptied) for the next entry
+    // inserted: a delta emptied and filled again per command does not free and allocate
+    // its one key's node (and the parts that allocate when built) each time.
+    void ClearKeepingNode();
 
    private:
     Slot* FindSlot(std::string_view key, size_t h) const;  // slots_ + capacity_ if absent
@@ -385,11 +389,14 @@ class Keyspace {
     Slot* TakeSlot(size_t h);
     void Rehash(size_t capacity);
     void FreeAll();
+    // A node for a new entry of key: spare_ re-keyed, or a new one.
+    value_type* NewNode(std::string_view key);
 
     Slot* slots_ = nullptr;
     size_t capacity_ = 0;  // 0 or a power of 2
     size_t size_ = 0;
     size_t tombstones_ = 0;
+    value_type* spare_ = nullptr;  // ClearKeepingNode's node (in no slot), value empty
   };
   using Map = KeyMap;
 
