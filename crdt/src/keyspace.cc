@@ -368,10 +368,16 @@ Keyspace::KeyMap::iterator Keyspace::KeyMap::erase(iterator it) {
   return iterator(s + 1, slots_ + capacity_);
 }
 
+namespace {
+
+// KeyMap::clear keeps an index of at most this many slots for the next entries.
+constexpr size_t kKeepCapacity = 64;
+
+}  // namespace
+
 void Keyspace::KeyMap::clear() {
   // A large index (a delta that listed many keys) is freed: clearing it would cost a pass
   // over every slot at each reuse.
-  constexpr size_t kKeepCapacity = 64;
   if (capacity_ > kKeepCapacity) return FreeAll();
   for (size_t i = 0; i < capacity_; ++i) {
     delete slots_[i].node;
@@ -403,14 +409,14 @@ void EmptyKeyValue(KeyValue* v) {
 }  // namespace
 
 void Keyspace::KeyMap::ClearKeepingNode() {
-  if (size_ == 1 && spare_ == nullptr) {
-    Slot* s = begin().slot_;
-    spare_ = s->node;
-    *s = Slot{0, nullptr};
-    size_ = 0;
-    EmptyKeyValue(&spare_->second);
-  }
-  clear();
+  if (size_ != 1 || spare_ != nullptr) return clear();
+  Slot* s = begin().slot_;
+  spare_ = s->node;
+  *s = Slot{0, nullptr};
+  size_ = 0;
+  EmptyKeyValue(&spare_->second);
+  // With no tombstone that was the only slot in use: the index is already empty.
+  if (tombstones_ != 0 || capacity_ > kKeepCapacity) clear();
 }
 
 Keyspace::KeyMap::value_type* Keyspace::KeyMap::NewNode(std::string_view key) {
