@@ -414,6 +414,37 @@ void SetStore::JoinIntoEmpty(const SetStore& other, const CausalContext& my_cc, 
   }
 }
 
+void SetStore::JoinElement(std::string_view e, const Dot& d, const CausalContext& my_cc,
+                           const CausalContext& other_cc, bool keep_empty) {
+  const uint32_t h = HashOf(e);
+  const int64_t found = Find(e, h);
+  const bool keep_theirs = !my_cc.Contains(d);
+  if (found < 0) {
+    // CASE 1: an element I do not list: its dot, unless I observed (removed) it.
+    if (!keep_theirs && !keep_empty) return;
+    const size_t i = Insert(e, h);
+    if (keep_theirs) SetOne(i, d);
+    return;
+  }
+  // CASE 2: the general rule on dot lists (Join's CASE 3): mine survive if the other side
+  // holds them or never observed them; theirs if I neither hold nor observed it.
+  const size_t i = static_cast<size_t>(found);
+  DotList mine, out;
+  GetDots(i, &mine);
+  for (const Dot& m : mine) {
+    if (m == d || !other_cc.Contains(m)) out.push_back(m);
+  }
+  if (!HasDot(mine, d) && keep_theirs) {
+    out.push_back(d);
+    std::sort(out.begin(), out.end());
+  }
+  if (out.empty() && !keep_empty) {
+    Erase(i, h);
+  } else if (!(out == mine)) {
+    SetDots(i, out);
+  }
+}
+
 void SetStore::Join(const SetStore& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   if (this == &other) return;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <tuple>
 
 #include "crdt/keyspace_header.h"
@@ -63,26 +64,42 @@ const char* TypeName(KeyValue::Type t) {
   return "none";
 }
 
-void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
+namespace {
+
+// KeyValue::Join's parts after the string and the set (most keys hold neither of these).
+void JoinLaterParts(KeyValue* v, const KeyValue& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   // A part empty on both sides joins to empty, and merging an empty counter, bounded
   // counter or HyperLogLog changes nothing: most keys hold one part, so skip the rest.
+  if (!v->hash.Empty() || !other.hash.Empty()) {
+    v->hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
+  }
+  if (!other.bc.empty()) v->bc.Merge(other.bc);
+  if (!other.fc.empty()) v->fc.Merge(other.fc);
+  if (!v->zset.Empty() || !other.zset.Empty()) {
+    v->zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
+  }
+  if (!other.hll.Empty()) v->hll.Join(other.hll);
+  v->list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
+  if (!v->stream.Empty() || !other.stream.Empty()) {
+    v->stream.Join(other.stream, my_cc, other_cc, other_complete, keep_empty);
+  }
+  if (!v->expiry.empty() || !other.expiry.empty()) v->expiry.Join(other.expiry, my_cc, other_cc);
+}
+
+// A value with no metadata, joined where the other side lists nothing for a part or key.
+const KeyValue& EmptyValue() {
+  static const KeyValue kEmpty{};
+  return kEmpty;
+}
+
+}  // namespace
+
+void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
+                    const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   str.Join(other.str, my_cc, other_cc);
   set.Join(other.set, my_cc, other_cc, other_complete, keep_empty);
-  if (!hash.Empty() || !other.hash.Empty()) {
-    hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
-  }
-  if (!other.bc.empty()) bc.Merge(other.bc);
-  if (!other.fc.empty()) fc.Merge(other.fc);
-  if (!zset.Empty() || !other.zset.Empty()) {
-    zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
-  }
-  if (!other.hll.Empty()) hll.Join(other.hll);
-  list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
-  if (!stream.Empty() || !other.stream.Empty()) {
-    stream.Join(other.stream, my_cc, other_cc, other_complete, keep_empty);
-  }
-  if (!expiry.empty() || !other.expiry.empty()) expiry.Join(other.expiry, my_cc, other_cc);
+  JoinLaterParts(this, other, my_cc, other_cc, other_complete, keep_empty);
 }
 
 std::string FormatLongDouble(long double v) {
@@ -247,7 +264,8 @@ Keyspace::KeyMap::KeyMap(KeyMap&& other) noexcept
     : slots_(std::exchange(other.slots_, nullptr)),
       capacity_(std::exchange(other.capacity_, 0)),
       size_(std::exchange(other.size_, 0)),
-      tombstones_(std::exchange(other.tombstones_, 0)) {}
+      tombstones_(std::exchange(other.tombstones_, 0)),
+      spare_(std::exchange(other.spare_, nullptr)) {}
 
 Keyspace::KeyMap& Keyspace::KeyMap::operator=(const KeyMap& other) {
   if (this != &other) *this = KeyMap(other);
@@ -261,6 +279,7 @@ Keyspace::KeyMap& Keyspace::KeyMap::operator=(KeyMap&& other) noexcept {
     capacity_ = std::exchange(other.capacity_, 0);
     size_ = std::exchange(other.size_, 0);
     tombstones_ = std::exchange(other.tombstones_, 0);
+    spare_ = std::exchange(other.spare_, nullptr);
   }
   return *this;
 }
@@ -272,6 +291,7 @@ void Keyspace::KeyMap::FreeAll() {
   delete[] slots_;
   slots_ = nullptr;
   capacity_ = size_ = tombstones_ = 0;
+  delete std::exchange(spare_, nullptr);
 }
 
 Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key, size_t h) const {
@@ -338,8 +358,7 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::try_emplace(std::s
     return {iterator(found, slots_ + capacity_), false};
   }
   Slot* s = TakeSlot(h);
-  s->node =
-      new value_type(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
+  s->node = NewNode(key);
   recent_ = static_cast<size_t>(s - slots_);
   return {iterator(s, slots_ + capacity_), true};
 }
@@ -353,16 +372,69 @@ Keyspace::KeyMap::iterator Keyspace::KeyMap::erase(iterator it) {
   return iterator(s + 1, slots_ + capacity_);
 }
 
+namespace {
+
+// KeyMap::clear keeps an index of at most this many slots for the next entries.
+constexpr size_t kKeepCapacity = 64;
+
+}  // namespace
+
 void Keyspace::KeyMap::clear() {
   // A large index (a delta that listed many keys) is freed: clearing it would cost a pass
   // over every slot at each reuse.
-  constexpr size_t kKeepCapacity = 64;
   if (capacity_ > kKeepCapacity) return FreeAll();
   for (size_t i = 0; i < capacity_; ++i) {
     delete slots_[i].node;
     slots_[i] = Slot{0, nullptr};
   }
   size_ = tombstones_ = 0;
+}
+
+namespace {
+
+// Makes *v hold no metadata, as a new KeyValue, touching only the parts it holds (a part
+// with none is left as it is; the sorted set and list allocate when built).
+void EmptyKeyValue(KeyValue* v) {
+  auto reset = [](auto& part, bool empty) {
+    if (!empty) part = std::decay_t<decltype(part)>();
+  };
+  reset(v->str, v->str.Empty());
+  reset(v->set, v->set.entry_count() == 0);
+  reset(v->hash, v->hash.Empty());
+  reset(v->bc, NoMetadata(v->bc));
+  reset(v->expiry, NoMetadata(v->expiry));
+  reset(v->fc, NoMetadata(v->fc));
+  reset(v->zset, NoMetadata(v->zset));
+  reset(v->hll, NoMetadata(v->hll));
+  reset(v->list, NoMetadata(v->list));
+  reset(v->stream, NoMetadata(v->stream));
+}
+
+}  // namespace
+
+void Keyspace::KeyMap::ClearKeepingNode() {
+  if (size_ != 1 || spare_ != nullptr) return clear();
+  Slot* s = begin().slot_;
+  spare_ = s->node;
+  *s = Slot{0, nullptr};
+  size_ = 0;
+  EmptyKeyValue(&spare_->second);
+  // With no tombstone that was the only slot in use: the index is already empty.
+  if (tombstones_ != 0 || capacity_ > kKeepCapacity) clear();
+}
+
+Keyspace::KeyMap::value_type* Keyspace::KeyMap::NewNode(std::string_view key) {
+  if (spare_ == nullptr) {
+    return new value_type(std::piecewise_construct, std::forward_as_tuple(key),
+                          std::forward_as_tuple());
+  }
+  // The spare node takes the new key: its const key member is replaced (destroyed and
+  // built again in place, which C++20 allows for a member subobject).
+  std::string k(key);
+  value_type* node = std::exchange(spare_, nullptr);
+  std::destroy_at(&node->first);
+  std::construct_at(const_cast<std::string*>(&node->first), std::move(k));
+  return node;
 }
 
 void Keyspace::KeyMap::Rehash(size_t capacity) {
@@ -391,7 +463,7 @@ Keyspace Keyspace::NewDelta() const {
 
 void Keyspace::ResetDelta(Keyspace* delta) const {
   delta->self_ = self_;
-  delta->keys_.clear();
+  delta->keys_.ClearKeepingNode();
   delta->cc_ = CausalContext();
   delta->key_complete_ = true;
   delta->hide_due_ms_ = kShowAll;
@@ -845,7 +917,7 @@ void Keyspace::Merge(const Keyspace& other) {
     if (!complete && it->second.Empty()) keys_.erase(it);
   }
   if (!other.key_complete_) {
-    static const KeyValue kEmpty{};
+    const KeyValue& kEmpty = EmptyValue();
     for (auto it = keys_.begin(); it != keys_.end();) {
       if (other.keys_.find(it->first) != other.keys_.end()) {
         ++it;
@@ -921,6 +993,52 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
   return ks;
 }
 
+namespace {
+
+// The one key value of a SET, INCRBY or SADD effect: no optional part, no hash field, at
+// most one register write and at most one set element with one dot (and any counter).
+// Its write and element are views of the encoded bytes.
+struct SimpleValue {
+  bool has_write = false;
+  Dot write_dot;
+  int64_t timestamp_us = 0;
+  std::string_view value;
+  bool has_element = false;
+  std::string_view element;
+  Dot element_dot;
+
+  bool DotsIn(const CausalContext& cc) const {  // DotsInContext of this value
+    return (!has_write || cc.Contains(write_dot)) && (!has_element || cc.Contains(element_dot));
+  }
+};
+
+// Reads a key value encoded without optional parts (KeyValue::Encode) into *out, its
+// counter into *counter, if it has SimpleValue's shape; each read and check as in
+// KeyValue::Decode. False on any other shape and on malformed bytes: the caller then
+// decodes it with KeyValue::Decode from where this started, which reports the error.
+bool DecodeSimple(Decoder* dec, SimpleValue* out, PnCounter* counter) {
+  uint64_t n = 0;
+  if (!dec->GetCount(&n, 4) || n > 1) return false;  // RegisterStore::Decode
+  out->has_write = n == 1;
+  if (out->has_write && (!dec->GetDot(&out->write_dot) || !dec->GetSigned(&out->timestamp_us) ||
+                         !dec->GetBytes(&out->value))) {
+    return false;
+  }
+  if (!counter->Decode(dec)) return false;
+  if (!dec->GetCount(&n, 2) || n > 1) return false;  // SetStore::Decode
+  out->has_element = n == 1;
+  if (out->has_element) {
+    uint64_t dots = 0;
+    if (!dec->GetBytes(&out->element) || !dec->GetCount(&dots, 2) || dots != 1 ||
+        !dec->GetDot(&out->element_dot)) {
+      return false;
+    }
+  }
+  return dec->GetCount(&n, 3) && n == 0;  // HashStore::Decode: no field
+}
+
+}  // namespace
+
 bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch) {
   MergeScratch local;
   MergeScratch& s = scratch != nullptr ? *scratch : local;
@@ -961,12 +1079,41 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     const size_t h = KeyMap::Hash(key);
     keys_.PrefetchSlot(h);
     KeyValue& value = s.values_[0];
-    if (!value.Decode(&dec, parts)) return fail("bad key value");
+    // CASE 1a: the value of a SET, INCRBY or SADD effect (SimpleValue) is joined straight
+    // from the bytes, not decoded into the scratch value (only its counter is). Any other
+    // value, malformed ones included, is decoded from the same place (the same errors).
+    SimpleValue simple;
+    Decoder fast = dec;
+    const bool is_simple = parts == 0 && DecodeSimple(&fast, &simple, &value.str.counter);
+    if (is_simple) {
+      dec = std::move(fast);
+    } else if (!value.Decode(&dec, parts)) {
+      return fail("bad key value");
+    }
     keys_.PrefetchNode(h);
     if (!s.cc_.Decode(&dec)) return fail("bad causal context");
     if (!dec.done()) return fail("trailing bytes after keyspace");
-    if (!DotsInContext(value, s.cc_)) return fail("dot outside the causal context");
-    join(key, h, value);
+    if (is_simple ? !simple.DotsIn(s.cc_) : !DotsInContext(value, s.cc_)) {
+      return fail("dot outside the causal context");
+    }
+    if (!is_simple) {
+      join(key, h, value);
+    } else {
+      // KeyValue::Join with the value the bytes hold, every other part empty.
+      auto it = keys_.try_emplace(key, h).first;
+      KeyValue& v = it->second;
+      if (simple.has_write) {
+        v.str.reg.JoinWrite(simple.write_dot, simple.timestamp_us, simple.value, cc_, s.cc_);
+      } else if (!v.str.reg.empty()) {
+        v.str.reg.Join(EmptyValue().str.reg, cc_, s.cc_);
+      }
+      if (!value.str.counter.empty()) v.str.counter.Merge(value.str.counter);
+      if (simple.has_element) {
+        v.set.JoinElement(simple.element, simple.element_dot, cc_, s.cc_, complete);
+      }
+      JoinLaterParts(&v, EmptyValue(), cc_, s.cc_, /*other_complete=*/true, complete);
+      if (!complete && v.Empty()) keys_.erase(it);
+    }
     cc_.Join(s.cc_);
     key_complete_ = complete;
     return true;

@@ -20,7 +20,44 @@ bool RegisterStore::Clear(RegisterStore* delta, CausalContext* delta_cc) {
 
 void RegisterStore::Join(const RegisterStore& other, const CausalContext& my_cc,
                          const CausalContext& other_cc) {
+  // One write each side (a SET's effect on a key that holds one write): JoinWrite's cases.
+  if (this != &other && writes_.size() == 1 && other.writes_.size() == 1) {
+    const Write& theirs = other.writes_[0];
+    return JoinWrite(theirs.dot, theirs.timestamp_us, theirs.value, my_cc, other_cc);
+  }
   register_rule::Join(&writes_, other.writes_, my_cc, other_cc);
+}
+
+void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_view value,
+                              const CausalContext& my_cc, const CausalContext& other_cc) {
+  // CASE 1: one write here: the result is mine, theirs, or both (in place, no temporary).
+  if (writes_.size() == 1) {
+    Write& mine = writes_[0];
+    if (mine.dot == dot) return;  // the same write
+    const bool keep_mine = !other_cc.Contains(mine.dot);
+    const bool keep_theirs = !my_cc.Contains(dot);
+    if (!keep_theirs) {
+      if (!keep_mine) writes_.clear();
+    } else if (!keep_mine) {
+      mine.dot = dot;  // replaced: the value's buffer is reused
+      mine.timestamp_us = timestamp_us;
+      mine.value.assign(value.data(), value.size());
+    } else if (dot < mine.dot) {
+      writes_.insert(0, Write{dot, timestamp_us, std::string(value)});
+    } else {
+      writes_.push_back(Write{dot, timestamp_us, std::string(value)});
+    }
+    return;
+  }
+  // CASE 2: none here (a new key): theirs, unless I observed it.
+  if (writes_.empty()) {
+    if (!my_cc.Contains(dot)) writes_.push_back(Write{dot, timestamp_us, std::string(value)});
+    return;
+  }
+  // CASE 3: concurrent writes here (rare): the general join.
+  RegisterStore theirs;
+  theirs.writes_.push_back(Write{dot, timestamp_us, std::string(value)});
+  Join(theirs, my_cc, other_cc);
 }
 
 size_t RegisterStore::HeapBytes() const {

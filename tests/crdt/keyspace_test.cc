@@ -194,6 +194,62 @@ TEST(KeyspaceTest, OneDeltaForABatchOfWrites) {
   EXPECT_EQ(a.Encode(), b.Encode());
 }
 
+// ResetDelta keeps a one-key delta's node for the next write, which may be of another key
+// and type: the reused delta must be what a new one is (every part of the kept value
+// emptied, the new key in place of the old).
+TEST(KeyspaceTest, ResetDeltaReusesTheNodeAsNew) {
+  Keyspace a(kA), b(kA);  // the same writes on both, into a reused and a new delta
+  using Write = void (*)(Keyspace&, Keyspace*);
+  const std::vector<Write> writes = {
+      [](Keyspace& ks, Keyspace* d) { ks.Set("s", "1", 1, d); },
+      [](Keyspace& ks, Keyspace* d) { ks.SAdd("t", "x", d); },
+      [](Keyspace& ks, Keyspace* d) { ks.SRem("t", "x", d); },
+      [](Keyspace& ks, Keyspace* d) { ks.HSet("h", "f", "v", 2, d); },
+      [](Keyspace& ks, Keyspace* d) {
+        int64_t v = 0;
+        ks.IncrBy("n", 3, &v, d);
+      },
+      [](Keyspace& ks, Keyspace* d) { ks.Expire("s", 5'000, d); },
+      [](Keyspace& ks, Keyspace* d) { ks.ZAdd("z", "m", 1.5, 3, d); },
+      [](Keyspace& ks, Keyspace* d) {
+        ks.PfAdd("p", {"e1", "e2"}, d);
+      },
+      [](Keyspace& ks, Keyspace* d) { ks.LInsert("l", 0, "v", d); },
+      [](Keyspace& ks, Keyspace* d) { ks.XMakeExist("x", d); },
+      [](Keyspace& ks, Keyspace* d) { ks.BcIncrBy("bc", 4, d); },
+      [](Keyspace& ks, Keyspace* d) {
+        std::string out;
+        ks.IncrByFloat("f", 0.5, &out, d);
+      },
+      [](Keyspace& ks, Keyspace* d) {
+        std::string out;
+        ks.HIncrByFloat("hf", "g", 0.25, &out, d);
+      },
+      [](Keyspace& ks, Keyspace* d) { ks.Del("z", d); },
+      [](Keyspace& ks, Keyspace* d) { ks.Set("s", "2", 4, d); },
+  };
+  Keyspace reused = a.NewDelta();
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < writes.size(); ++i) {
+      SCOPED_TRACE(testing::Message() << "round " << round << ", write " << i);
+      a.ResetDelta(&reused);
+      EXPECT_TRUE(reused.empty());
+      writes[i](a, &reused);
+      Keyspace fresh = b.NewDelta();
+      writes[i](b, &fresh);
+      EXPECT_TRUE(reused == fresh);
+      EXPECT_EQ(reused.Encode(), fresh.Encode());
+      EXPECT_EQ(reused.DumpAll(), fresh.DumpAll());
+      Keyspace copy = reused;  // a copy holds the entries, not the kept node
+      EXPECT_EQ(copy.Encode(), fresh.Encode());
+    }
+  }
+  a.ResetDelta(&reused);
+  EXPECT_EQ(reused.Find("s"), nullptr);  // the kept node is in no slot
+  EXPECT_EQ(reused.Encode(), b.NewDelta().Encode());
+  EXPECT_EQ(a, b);
+}
+
 TEST(KeyspaceTest, EncodeDecodeKeepsStateAndSelf) {
   Keyspace a(kA);
   a.Set("s", "1", 1, nullptr);

@@ -387,6 +387,10 @@ class Keyspace {
       value_type* node = slots_[recent_].node;
       return node != nullptr && node->first == key ? node : nullptr;
     }
+    // clear(), but a lone entry's node is kept (its value emptied) for the next entry
+    // inserted: a delta emptied and filled again per command does not free and allocate
+    // its one key's node (and the parts that allocate when built) each time.
+    void ClearKeepingNode();
 
    private:
     Slot* FindSlot(std::string_view key, size_t h) const;  // slots_ + capacity_ if absent
@@ -394,12 +398,15 @@ class Keyspace {
     Slot* TakeSlot(size_t h);
     void Rehash(size_t capacity);
     void FreeAll();
+    // A node for a new entry of key: spare_ re-keyed, or a new one.
+    value_type* NewNode(std::string_view key);
 
     Slot* slots_ = nullptr;
     size_t capacity_ = 0;  // 0 or a power of 2
     size_t size_ = 0;
     size_t tombstones_ = 0;
-    size_t recent_ = 0;  // see Recent: a slot number, maybe out of range or stale
+    size_t recent_ = 0;            // see Recent: a slot number, maybe out of range or stale
+    value_type* spare_ = nullptr;  // ClearKeepingNode's node (in no slot), value empty
   };
   using Map = KeyMap;
 

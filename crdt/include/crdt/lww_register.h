@@ -89,26 +89,7 @@ void Join(Writes* ws, const Writes& other, const CausalContext& my_cc,
           const CausalContext& other_cc) {
   if (ws == &other) return;
   Writes& writes = *ws;
-  // CASE 1: one write each side (a SET's or ZADD's effect on a key that holds one write):
-  // the result is mine, theirs, or both.
-  if (writes.size() == 1 && other.size() == 1) {
-    auto& mine = writes[0];
-    const auto& theirs = other[0];
-    if (mine.dot == theirs.dot) return;  // the same write
-    const bool keep_mine = !other_cc.Contains(mine.dot);
-    const bool keep_theirs = !my_cc.Contains(theirs.dot);
-    if (!keep_theirs) {
-      if (!keep_mine) writes.clear();
-    } else if (!keep_mine) {
-      mine = theirs;  // replaced (a string value's buffer is reused)
-    } else if (theirs.dot < mine.dot) {
-      writes.insert(0, theirs);
-    } else {
-      writes.push_back(theirs);
-    }
-    return;
-  }
-  // CASE 2: the general DotFun join. Mine first: a write survives if other holds it too or
+  // The DotFun join. Mine first: a write survives if other holds it too or
   // never observed it (compacted in place, order kept); then each of other's writes that
   // I neither hold nor observed goes in at its sorted place.
   size_t kept = 0;
@@ -152,6 +133,10 @@ class RegisterStore {
 
   // DotFun join. REQUIRES: my_cc / other_cc are the contexts of *this / other.
   void Join(const RegisterStore& other, const CausalContext& my_cc, const CausalContext& other_cc);
+  // The same join with a register that holds the one write (dot, timestamp_us, value): an
+  // encoded effect's write joined from its bytes, without a decoded register.
+  void JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_view value,
+                 const CausalContext& my_cc, const CausalContext& other_cc);
 
   // The winning write, or nullptr when empty.
   const Write* Winner() const;
