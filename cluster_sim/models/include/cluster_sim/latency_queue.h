@@ -54,8 +54,9 @@ class LatencyQueue {
   size_t size() const { return wheel_count_ + coarse_count_ + far_.size(); }
   bool empty() const { return size() == 0; }
 
-  // Schedules `event` at `at`. REQUIRES: now() <= at < kMaxTime.
-  void Push(int64_t at, uint32_t event) {
+  // Schedules `event` at `at`. REQUIRES: now() <= at < kMaxTime. Inlined: a call of it
+  // costs about as much as its usual case (a wheel append).
+  [[gnu::always_inline]] void Push(int64_t at, uint32_t event) {
     if (at < horizon_) [[likely]] {
       WheelAppend(NewNode(event), at);
     } else {
