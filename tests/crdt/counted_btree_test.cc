@@ -9,6 +9,7 @@
 #include <limits>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -197,6 +198,28 @@ TEST(CountedBTree, HintedInsertFallsBackWhenTheHintIsStale) {
     ASSERT_EQ(t.order_of_key(*it), rank);
   }
   EXPECT_EQ(t.order_of_key(Item{151, 0}), t.order_of_key(Item{150, 0}) + 1);
+}
+
+// A refused duplicate insert that first grew the lone leaf (freeing the old one) must still
+// make an earlier hint stale: the hinted insert then falls back instead of writing into the
+// freed leaf (AddressSanitizer reports it otherwise).
+TEST(CountedBTree, AHintBeforeALoneLeafGrowsIsStale) {
+  KeyedSmallTree t;
+  std::set<std::pair<double, int>> model;
+  for (int i = 0; i < 64; ++i) {
+    ASSERT_TRUE(t.insert(Item{static_cast<double>(2 * i), 0}));
+    model.insert({2.0 * i, 0});
+    KeyedSmallTree::Hint hint;
+    t.Locate(Item{2.0 * i + 1, 0}, &hint);
+    ASSERT_FALSE(t.insert(Item{0, 0}));  // a duplicate: may grow the leaf, then refuses
+    ASSERT_TRUE(t.insert(Item{2.0 * i + 1, 0}, hint));
+    model.insert({2.0 * i + 1, 0});
+    ASSERT_EQ(t.size(), model.size());
+    auto m = model.begin();
+    for (auto it = t.begin(); it != t.end(); ++it, ++m) {
+      ASSERT_EQ(it->score, m->first) << "after " << i;
+    }
+  }
 }
 
 TEST(CountedBTree, EmptyTree) {

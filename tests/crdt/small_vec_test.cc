@@ -60,6 +60,25 @@ TEST(SmallVecTest, LayoutSharesInlineBytesWithTheHeapPointer) {
   EXPECT_EQ((std::vector<uint64_t>(v.begin(), v.end())), (std::vector<uint64_t>{1, 2, 3}));
 }
 
+// insert(i, v) of one of the vector's own elements when it must grow: the element is read
+// before the storage moves (inline to heap, where the heap pointer overwrites the inline
+// bytes, and heap to heap, where the old block is freed).
+TEST(SmallVecTest, InsertingAnOwnElementWhileGrowing) {
+  SmallVec<int64_t, 2> v;
+  v.push_back(11);
+  v.push_back(22);
+  v.insert(1, v[0]);  // inline -> heap
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0], 11);
+  EXPECT_EQ(v[1], 11);
+  EXPECT_EQ(v[2], 22);
+  while (v.size() < v.capacity()) v.push_back(33);
+  const int64_t last = v[v.size() - 1];
+  v.insert(0, v[v.size() - 1]);  // heap -> heap
+  EXPECT_EQ(v[0], last);
+  EXPECT_EQ(v[1], 11);
+}
+
 TEST(SmallVecTest, NonTrivialGrowthKeepsEveryElement) {
   Tracked::live = 0;
   {

@@ -187,6 +187,7 @@ class CountedBTree {
       l->n = old->n;
       DeleteLeaf(old);
       root_ = first_ = last_ = l;
+      ++version_;  // a hint into the old leaf is stale even if x turns out to be present
     }
     Node* split = nullptr;
     if (!Insert(root_, x, &split)) return false;

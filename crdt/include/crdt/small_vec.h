@@ -89,10 +89,11 @@ class SmallVec {
   // Inserts v before position i (0 <= i <= size()).
   void insert(size_t i, const T& v) {
     if constexpr (kTrivial) {
+      const T copy = v;  // v may be one of ours, which Grow frees or overwrites
       if (size_ == capacity()) Grow(size_ + 1);
       T* d = data();
       std::memmove(static_cast<void*>(d + i + 1), d + i, (size_ - i) * sizeof(T));
-      d[i] = v;
+      d[i] = copy;
       ++size_;
     } else {
       push_back(v);
