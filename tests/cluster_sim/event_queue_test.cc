@@ -11,18 +11,14 @@
 #include <gtest/gtest.h>
 
 #include "cluster_sim/rng.h"
+#include "queue_test_util.h"
 
 namespace cluster_sim {
 namespace {
 
-using SmallQueue = EventQueue<uint32_t, 8>;  // a wheel of 256 us
+using test_util::Drain;
 
-std::vector<uint32_t> Drain(SmallQueue& q) {
-  std::vector<uint32_t> out;
-  uint32_t v;
-  while (q.Pop(&v)) out.push_back(v);
-  return out;
-}
+using SmallQueue = EventQueue<uint32_t, 8>;  // a wheel of 256 us
 
 TEST(EventQueueTest, SameInstantEventsPopInPushOrderWhereverTheyWait) {
   SmallQueue q;

@@ -9,19 +9,15 @@
 #include <gtest/gtest.h>
 
 #include "cluster_sim/rng.h"
+#include "queue_test_util.h"
 
 namespace cluster_sim {
 namespace {
 
+using test_util::Drain;
+
 // A wheel of 256 us and 8 coarse spans of 128 us: events past about 1.3 ms are far.
 using SmallQueue = LatencyQueue<8, 3>;
-
-std::vector<uint32_t> Drain(SmallQueue& q) {
-  std::vector<uint32_t> out;
-  uint32_t v;
-  while (q.Pop(&v)) out.push_back(v);
-  return out;
-}
 
 TEST(LatencyQueueOrderTest, SameInstantEventsPopInPushOrderWhereverTheyWait) {
   SmallQueue q;

@@ -387,7 +387,8 @@ class Engine {
 
   // ---- requests
 
-  void ScheduleNextStart(int r) {
+  // Inlined: GCC's heuristics leave it out of line otherwise (about 1% more instructions).
+  [[gnu::always_inline]] void ScheduleNextStart(int r) {
     const RegionWorkload& w = c_.regions[static_cast<size_t>(r)].workload;
     if (w.rate <= 0) return;
     const size_t i = static_cast<size_t>(r);

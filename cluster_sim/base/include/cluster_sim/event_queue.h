@@ -1,8 +1,7 @@
-// EventQueue: the discrete-event queue of the simulator (under EventLoop) and of the
-// latency model. Events are ordered by (time, sequence number), the sequence
-// bumped on every Push, so events of the same instant pop in the order they were pushed
-// (FoundationDB's TaskQueue). Time moves only when an event pops or on AdvanceTo.
-// Single-threaded; deterministic (no pointer or hash order reaches the order of events).
+// EventQueue: the discrete-event queue of the simulator (under EventLoop). Events are ordered by
+// (time, sequence number), the sequence bumped on every Push, so events of the same instant pop in
+// the order they were pushed (FoundationDB's TaskQueue). Time moves only when an event pops or on
+// AdvanceTo. Single-threaded; deterministic (no pointer or hash order reaches the order of events).
 //
 // An event is a trivially copyable Payload: no allocation per event once the pools have
 // grown. Four structures share the one order; the caller chooses lanes, the queue the rest:
@@ -24,6 +23,10 @@
 // heap, then the coarse list, then the wheel, in that order as now advances: every move
 // keeps the sequence order of each instant.
 //
+// The wheel, its node pool and the coarse lists are a TimingWheel (timing_wheel.h), shared
+// with the latency model's LatencyQueue; here a wheel node and a coarse record are an Item
+// (time, sequence, payload, link), since lanes, limits and NextTime compare them.
+//
 // kWheelBits sets the wheel's span (2^kWheelBits microseconds) and memory (8 bytes and a
 // bit a slot, allocated on the first event): small keeps it in cache.
 #pragma once
@@ -36,6 +39,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include "cluster_sim/timing_wheel.h"
 
 namespace cluster_sim {
 
@@ -69,7 +74,7 @@ class EventQueue {
     ++size_;
     if (lane == kNoLane) {
       if (at < horizon_) [[likely]] {
-        WheelAppend(NewNode(at, seq_++, payload), at);
+        wheel_.Append(NewNode(Item{at, seq_++, payload, kNil}), at);
         return;
       }
     } else if (lanes_[lane].in_heap) {
@@ -83,22 +88,22 @@ class EventQueue {
   // Pops the earliest event if it is due at or before `limit`: sets *out and moves now()
   // to its time. False (and no change) if there is none.
   bool Pop(int64_t limit, Payload* out) {
-    if (wheel_count_ > 0) [[likely]] {
+    if (wheel_.wheel_count() > 0) [[likely]] {
       const size_t s = FirstWheelSlot();
-      const uint32_t n = wheel_[s].head;
-      const Item& w = nodes_[n];
+      const uint32_t n = wheel_.head(s);
+      const Item& w = wheel_.node(n);
       if (lane_heap_.empty() || Before(w, lane_heap_[0])) [[likely]] {
         if (w.at > limit) return false;
         now_ = w.at;
         *out = w.payload;
-        UnlinkWheelHead(s, n);
+        wheel_.UnlinkHead(s, n);
         --size_;
         if (horizon_ - now_ <= kHalfSpan) Refill();
         return true;
       }
       // The lane heap's top comes first.
       return PopLane(limit, out);
-    } else if (coarse_count_ == 0 && far_.empty() && !lane_heap_.empty()) [[likely]] {
+    } else if (wheel_.coarse_count() == 0 && far_.empty() && !lane_heap_.empty()) [[likely]] {
       // Only lanes hold events (all traffic has fixed delays): the lane heap's top.
       return PopLane(limit, out);
     }
@@ -110,8 +115,8 @@ class EventQueue {
   std::optional<int64_t> NextTime() const {
     const Item* next = lane_heap_.empty() ? nullptr : &lane_heap_[0];
     const Item* other = nullptr;
-    if (wheel_count_ > 0) {
-      other = &nodes_[wheel_[FirstWheelSlot()].head];
+    if (wheel_.wheel_count() > 0) {
+      other = &wheel_.node(wheel_.head(FirstWheelSlot()));
     } else {
       other = EarliestBeyondWheel();
     }
@@ -131,9 +136,6 @@ class EventQueue {
   static constexpr uint32_t kNil = UINT32_MAX;
   static constexpr int64_t kHalfSpan = kWheelSpan / 2;  // a coarse span
   static constexpr size_t kCoarseSpans = size_t{1} << kCoarseBits;
-  static constexpr size_t kWords = size_t{1} << (kWheelBits - 6);  // of the slot bitmap
-  static constexpr size_t kSummaryWords = (kWords + 63) / 64;
-  static constexpr size_t kCoarseWords = (kCoarseSpans + 63) / 64;
   // Times from here on stay in the far heap (and the horizon stops short of it), so
   // the horizon's arithmetic never overflows, even for events at INT64_MAX.
   static constexpr int64_t kFarLimit = (INT64_MAX / 4) & ~(kHalfSpan - 1);
@@ -176,108 +178,24 @@ class EventQueue {
       return item;
     }
   };
-  struct List {  // a FIFO of nodes linked through Item::link
-    uint32_t head = kNil;
-    uint32_t tail = kNil;
-  };
 
   static bool Before(const Item& a, const Item& b) {
     return a.at != b.at ? a.at < b.at : a.seq < b.seq;
   }
 
-  // ---- wheel nodes: a pool with an intrusive free list
+  struct ItemBefore {  // Before, for the heaps
+    bool operator()(const Item& a, const Item& b) const { return Before(a, b); }
+  };
 
-  uint32_t NewNode(int64_t at, uint64_t seq, const Payload& payload) {
-    uint32_t n = free_;
-    if (n == kNil) [[unlikely]] {
-      n = GrowNodes();
-    }
-    Item& node = nodes_[n];
-    free_ = node.link;
-    node.at = at;
-    node.seq = seq;
-    node.payload = payload;
-    node.link = kNil;
+  using Wheel = TimingWheel<Item, Item, kWheelBits, kCoarseBits, /*kLazySummary=*/false>;
+
+  uint32_t NewNode(const Item& item) {
+    const uint32_t n = wheel_.NewNode();
+    wheel_.node(n) = Item{item.at, item.seq, item.payload, Wheel::kNil};
     return n;
   }
-  // The wheel and the coarse lists, on the first event that needs them.
-  void Allocate() {
-    wheel_.resize(static_cast<size_t>(kWheelSpan));
-    bits_.assign(kWords, 0);
-    summary_.assign(kSummaryWords, 0);
-    coarse_.resize(kCoarseSpans);
-    coarse_bits_.assign(kCoarseWords, 0);
-  }
-  [[gnu::noinline]] uint32_t GrowNodes() {
-    if (wheel_.empty()) Allocate();
-    const size_t old = nodes_.size();
-    nodes_.resize(std::max<size_t>(64, old * 2));  // a power of 2 (WheelAppend masks with it)
-    for (size_t i = old; i < nodes_.size(); ++i) {
-      nodes_[i].link = i + 1 < nodes_.size() ? static_cast<uint32_t>(i + 1) : kNil;
-    }
-    return static_cast<uint32_t>(old);
-  }
-  void FreeNode(uint32_t n) {
-    nodes_[n].link = free_;
-    free_ = n;
-  }
-
-  // ---- the wheel
-
-  // Whether a slot is empty is a coin to a branch predictor (events land on random
-  // microseconds), so the two functions below choose with selects instead of branches.
-
-  // Appends node n to the slot of `at`. REQUIRES: now() <= at < horizon_.
-  void WheelAppend(uint32_t n, int64_t at) {
-    const size_t s = static_cast<size_t>(at & (kWheelSpan - 1));
-    List& slot = wheel_[s];
-    // The slot's head if it is empty, else its tail's link (the pool's size is a power of 2:
-    // the masked index is in range either way).
-    uint32_t* const tail_link = &nodes_[slot.tail & (nodes_.size() - 1)].link;
-    *(slot.tail == kNil ? &slot.head : tail_link) = n;
-    slot.tail = n;
-    const size_t w = s >> 6;
-    bits_[w] |= uint64_t{1} << (s & 63);
-    summary_[w >> 6] |= uint64_t{1} << (w & 63);
-    ++wheel_count_;
-  }
-
-  // Removes node n, the head of slot s, and frees it.
-  void UnlinkWheelHead(size_t s, uint32_t n) {
-    List& slot = wheel_[s];
-    const uint32_t next = nodes_[n].link;
-    const bool emptied = next == kNil;
-    slot.head = next;
-    slot.tail = emptied ? kNil : slot.tail;
-    const size_t w = s >> 6;
-    const uint64_t word = bits_[w] & ~(uint64_t{emptied} << (s & 63));
-    bits_[w] = word;
-    summary_[w >> 6] &= ~(uint64_t{word == 0} << (w & 63));
-    --wheel_count_;
-    FreeNode(n);
-  }
-
-  // Index of the first set bit >= from in `bits`, or SIZE_MAX.
-  static size_t NextSetBit(const std::vector<uint64_t>& bits, size_t from) {
-    size_t w = from >> 6;
-    if (w >= bits.size()) return SIZE_MAX;
-    uint64_t word = bits[w] & (~uint64_t{0} << (from & 63));
-    while (word == 0) {
-      if (++w == bits.size()) return SIZE_MAX;
-      word = bits[w];
-    }
-    return (w << 6) + static_cast<size_t>(std::countr_zero(word));
-  }
-
-  // The slot of the earliest wheel event. REQUIRES: wheel_count_ > 0.
   size_t FirstWheelSlot() const {
-    const size_t p = static_cast<size_t>(now_) & static_cast<size_t>(kWheelSpan - 1);
-    // Slots p..end hold the times now..; slots 0..p-1 the later times that wrapped around.
-    const uint64_t word = bits_[p >> 6] & (~uint64_t{0} << (p & 63));
-    if (word != 0) return (p & ~size_t{63}) + static_cast<size_t>(std::countr_zero(word));
-    size_t w = NextSetBit(summary_, (p >> 6) + 1);
-    if (w == SIZE_MAX) w = NextSetBit(summary_, 0);
-    return (w << 6) + static_cast<size_t>(std::countr_zero(bits_[w]));
+    return wheel_.FirstSlot(static_cast<size_t>(now_) & Wheel::kSlotMask);
   }
 
   // ---- beyond the wheel
@@ -285,17 +203,9 @@ class EventQueue {
   int64_t CoarseEnd() const {
     return std::min(kFarLimit, horizon_ + static_cast<int64_t>(kCoarseSpans) * kHalfSpan);
   }
-  static size_t CoarseIndex(int64_t at) {
-    return static_cast<size_t>(at / kHalfSpan) & (kCoarseSpans - 1);
-  }
-
   void CoarseAppend(const Item& item) {
-    if (coarse_.empty()) Allocate();
-    const size_t c = CoarseIndex(item.at);
-    std::vector<Item>& list = coarse_[c];
-    if (list.empty()) coarse_bits_[c >> 6] |= uint64_t{1} << (c & 63);
-    list.push_back(item);
-    ++coarse_count_;
+    wheel_.EnsureAllocated();
+    wheel_.CoarseAppend(item.at, item);
   }
 
   [[gnu::noinline]] void PushSlow(int64_t at, const Payload& payload, uint32_t lane) {
@@ -306,12 +216,12 @@ class EventQueue {
         l.Push(item);
       } else {
         l.in_heap = true;
-        HeapPush(lane_heap_, item);
+        MinHeapPush(lane_heap_, item, ItemBefore{});
       }
     } else if (at < CoarseEnd()) {
       CoarseAppend(Item{at, seq_++, payload, kNil});
     } else {
-      HeapPush(far_, Item{at, seq_++, payload, kNil});
+      MinHeapPush(far_, Item{at, seq_++, payload, kNil}, ItemBefore{});
     }
   }
 
@@ -321,9 +231,9 @@ class EventQueue {
     const int64_t end = CoarseEnd();
     while (!far_.empty() && far_[0].at < end) {
       const Item item = far_[0];
-      HeapPop(far_);
+      MinHeapPop(far_, ItemBefore{});
       if (item.at < horizon_) {
-        WheelAppend(NewNode(item.at, item.seq, item.payload), item.at);
+        wheel_.Append(NewNode(item), item.at);
       } else {
         CoarseAppend(item);
       }
@@ -334,7 +244,7 @@ class EventQueue {
   // over the wheel. REQUIRES: no event is due before now.
   [[gnu::noinline]] void Refill() {
     while (horizon_ - now_ <= kHalfSpan && horizon_ < kFarLimit) {
-      if (wheel_count_ == 0 && coarse_count_ == 0) {
+      if (wheel_.wheel_count() == 0 && wheel_.coarse_count() == 0) {
         // Nothing to carry over: move the horizon at once (time jumped past an idle stretch).
         // Time may be anywhere up to INT64_MAX: past kFarLimit, anchor there (no overflow).
         const int64_t anchored =
@@ -343,15 +253,10 @@ class EventQueue {
         MigrateFar();
         return;
       }
-      const size_t c = CoarseIndex(horizon_);
-      std::vector<Item>& list = coarse_[c];
-      if (!list.empty()) {
-        for (const Item& item : list)
-          WheelAppend(NewNode(item.at, item.seq, item.payload), item.at);
-        coarse_count_ -= list.size();
-        list.clear();
-        coarse_bits_[c >> 6] &= ~(uint64_t{1} << (c & 63));
-      }
+      wheel_.Spread(Wheel::CoarseIndex(horizon_), [](Item& node, const Item& item) {
+        node = item;  // its link is kNil, as a new node's
+        return item.at;
+      });
       horizon_ += kHalfSpan;
       MigrateFar();
     }
@@ -360,12 +265,12 @@ class EventQueue {
   // With the wheel empty: the earliest event of the coarse lists or, if they are empty, of
   // the far heap; null if none.
   const Item* EarliestBeyondWheel() const {
-    if (coarse_count_ == 0) return far_.empty() ? nullptr : &far_[0];
-    size_t c = NextSetBit(coarse_bits_, CoarseIndex(horizon_));
-    if (c == SIZE_MAX) c = NextSetBit(coarse_bits_, 0);
+    if (wheel_.coarse_count() == 0) return far_.empty() ? nullptr : &far_[0];
+    const std::vector<Item>& list =
+        wheel_.coarse_list(wheel_.FirstCoarse(Wheel::CoarseIndex(horizon_)));
     // A list is in push order: the first of its earliest time is the earliest event.
-    const Item* best = &coarse_[c][0];
-    for (const Item& item : coarse_[c]) {
+    const Item* best = &list[0];
+    for (const Item& item : list) {
       if (item.at < best->at) best = &item;
     }
     return best;
@@ -373,15 +278,15 @@ class EventQueue {
 
   // Pop when the wheel is empty or the lane heap's top comes first.
   [[gnu::noinline]] bool PopSlow(int64_t limit, Payload* out) {
-    if (wheel_count_ == 0) {
+    if (wheel_.wheel_count() == 0) {
       const Item* beyond = EarliestBeyondWheel();
       if (beyond != nullptr && (lane_heap_.empty() || Before(*beyond, lane_heap_[0]))) {
         if (beyond->at > limit) return false;
-        if (coarse_count_ == 0) {
+        if (wheel_.coarse_count() == 0) {
           // A far event (nothing else is pending): pop it from its heap.
           now_ = beyond->at;
           *out = beyond->payload;
-          HeapPop(far_);
+          MinHeapPop(far_, ItemBefore{});
           --size_;
           if (horizon_ - now_ <= kHalfSpan) Refill();
           return true;
@@ -404,47 +309,14 @@ class EventQueue {
     *out = top.payload;
     Lane& l = lanes_[top.link];
     if (l.count > 0) {
-      HeapReplaceTop(lane_heap_, l.Pop());
+      MinHeapReplaceTop(lane_heap_, l.Pop(), ItemBefore{});
     } else {
       l.in_heap = false;
-      HeapPop(lane_heap_);
+      MinHeapPop(lane_heap_, ItemBefore{});
     }
     --size_;
     if (horizon_ - now_ <= kHalfSpan) Refill();
     return true;
-  }
-
-  // ---- binary min-heaps on (at, seq)
-
-  static void HeapPush(std::vector<Item>& heap, const Item& item) {
-    heap.push_back(item);
-    size_t i = heap.size() - 1;
-    while (i > 0) {
-      const size_t p = (i - 1) / 2;
-      if (!Before(item, heap[p])) break;
-      heap[i] = heap[p];
-      i = p;
-    }
-    heap[i] = item;
-  }
-  // Removes the top and inserts item (one sift down).
-  static void HeapReplaceTop(std::vector<Item>& heap, const Item& item) {
-    const size_t n = heap.size();
-    size_t i = 0;
-    for (;;) {
-      size_t c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && Before(heap[c + 1], heap[c])) ++c;
-      if (!Before(heap[c], item)) break;
-      heap[i] = heap[c];
-      i = c;
-    }
-    heap[i] = item;
-  }
-  static void HeapPop(std::vector<Item>& heap) {
-    const Item last = heap.back();
-    heap.pop_back();
-    if (!heap.empty()) HeapReplaceTop(heap, last);
   }
 
   int64_t now_ = 0;
@@ -453,16 +325,8 @@ class EventQueue {
   int64_t horizon_ = kWheelSpan;
   uint64_t seq_ = 0;
   size_t size_ = 0;
-  size_t wheel_count_ = 0;
-  size_t coarse_count_ = 0;
-  uint32_t free_ = kNil;  // the first free node
 
-  std::vector<Item> nodes_;                // wheel events and free nodes
-  std::vector<List> wheel_;                // kWheelSpan slots, allocated with the first node
-  std::vector<uint64_t> bits_;             // one bit per slot: occupied
-  std::vector<uint64_t> summary_;          // one bit per word of bits_: non-zero
-  std::vector<std::vector<Item>> coarse_;  // kCoarseSpans lists, in push order
-  std::vector<uint64_t> coarse_bits_;
+  Wheel wheel_;  // wheel events and the coarse lists
   std::vector<Lane> lanes_;
   std::vector<Item> lane_heap_;  // lanes' fronts; Item::link is the lane
   std::vector<Item> far_;        // events past the coarse lists
