@@ -311,12 +311,15 @@ class Engine {
     arrivals_issued_.assign(n, 0);
     jittered_ = config.jitter.count() > 0;
     apply_at_entry_ = config.downs.empty();
-    decide_reads_ = config.downs.empty();
+    // With no cluster ever down every call goes to its preferred cluster (Route is never
+    // asked), so a region's reads are at its own cluster exactly when it prefers that.
+    replicates_ = dep_.kind != DeploymentKind::kSinglePrimary;
     for (int g = 0; g < n_; ++g) {
       const RegionWorkload& w = config.regions[static_cast<size_t>(g)].workload;
       // Rng::Chance(w.reads), drawn as Next53() < Below53(w.reads) when it draws.
       reads_.push_back(ReadCoin{Rng::Below53(w.reads), w.reads > 0 && w.reads < 1, w.reads >= 1});
       calls_.push_back(static_cast<int16_t>(w.calls));
+      decides_read_.push_back(config.downs.empty() && PreferredWhenUp(g, false) == g ? 1 : 0);
       for (const bool is_write : {false, true}) {
         preferred_.push_back(static_cast<int16_t>(PreferredWhenUp(g, is_write)));
       }
@@ -538,7 +541,8 @@ class Engine {
     busy_[sh] = done;
     q.applied_mark = copies_[CopyIndex(q.key, c)].applied;
     q.entry_order = EventOrder();
-    if (decide_reads_ && q.calls_left == 1 && !q.is_write && c == q.region) {
+    // One branch for the three conditions (each is a coin to a predictor).
+    if ((q.calls_left == 1) & !q.is_write & (decides_read_[static_cast<size_t>(q.region)] != 0)) {
       if (DecideLocalRead(slot, done)) return;
     }
     Schedule(done, kCallDone, slot);
@@ -562,7 +566,7 @@ class Engine {
     const size_t i = CopyIndex(q.key, c);
     KeyCopy& copy = copies_[i];
     const bool stale = copy.committed - q.applied_mark != 0;
-    if (!stale) {
+    if (!stale && replicates_) {
       // A watch not decided yet, or values past 32 bits: the read keeps its event.
       if (int64_t{copy.watch_end} > now_ || done >= kWatchLimit || q.entry_order >= kWatchLimit) {
         return false;
@@ -632,7 +636,7 @@ class Engine {
     for (int d = 0; d < n_; ++d) {
       if (d == origin) continue;
       ++copies_[CopyIndex(key, d)].committed;
-      if (decide_reads_) DecideWatch(CopyIndex(key, d), d, entry_order);
+      DecideWatch(CopyIndex(key, d), d, entry_order);
       ++pending_total_[static_cast<size_t>(d)];
       uint32_t m;
       if (!free_msgs_.empty()) {
@@ -795,15 +799,16 @@ class Engine {
     bool draws;
     bool sure;  // the outcome when it does not draw
   };
-  std::vector<ReadCoin> reads_;     // per region: the workload's share of reads
-  std::vector<int16_t> calls_;      // per region: calls per request
-  std::vector<int16_t> preferred_;  // [region * 2 + is_write]: PreferredWhenUp
+  std::vector<ReadCoin> reads_;        // per region: the workload's share of reads
+  std::vector<int16_t> calls_;         // per region: calls per request
+  std::vector<uint8_t> decides_read_;  // per region: DecideLocalRead may decide its last reads
+  std::vector<int16_t> preferred_;     // [region * 2 + is_write]: PreferredWhenUp
   std::vector<uint16_t> shard_of_key_;
   std::vector<KeyCopy> copies_;          // [CopyIndex(key, cluster)]
   std::vector<uint64_t> pending_total_;  // per cluster: writes committed elsewhere, not
                                          // yet applied there
   bool apply_at_entry_ = false;  // no cluster goes down: a message is applied on its arrival
-  bool decide_reads_ = false;    // no cluster goes down: DecideLocalRead may decide reads
+  bool replicates_ = false;      // some cluster receives commits made at another
   int64_t done_until_ = 0;       // the latest event done at its scheduling instead of popped
   std::vector<int64_t> busy_;    // per shard: when its queue empties
   std::vector<uint8_t> down_, synced_;
