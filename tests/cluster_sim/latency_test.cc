@@ -402,9 +402,11 @@ TEST(LatencyFailoverTest, LossAndJitterDelayButLoseNothing) {
 }
 
 // Without a region down, a replication message is applied as it enters its shard's queue
-// (no event at its end); a region down once all the traffic is over keeps the event per
-// apply. Both must count the same stale reads, conflicts, lags and writes: hot keys on one
-// slow shard make calls and applies queue behind each other.
+// (no event at its end), and a request's last read at its own region's cluster is decided
+// there too (no event at its end: its staleness is settled by the next write to the key
+// committed elsewhere); a region down once all the traffic is over keeps both events. Both
+// must count the same stale reads, conflicts, lags and writes: hot keys on one slow shard
+// make calls and applies queue behind each other.
 TEST(LatencyDefinitionsTest, ApplyAtQueueEntryMatchesAnApplyEvent) {
   LatencyConfig c = MustParse(
       "name: queued\nseed: 11\nduration: 3s\nregions: [a, b, c]\n"
@@ -428,6 +430,36 @@ TEST(LatencyDefinitionsTest, ApplyAtQueueEntryMatchesAnApplyEvent) {
     EXPECT_EQ(at_entry.events + 2, with_events.events);  // the down and the up
     EXPECT_LT(at_entry.end, SimTime(1'000'000'000));
     EXPECT_TRUE(at_entry.nothing_lost);
+  }
+}
+
+// The same over many seeds with the reads' ends and the writes' commits often in the same
+// microsecond (a few keys, one shard, no jitter, equal round trips): the reads decided at
+// their entry order such ties as their events would have.
+TEST(LatencyDefinitionsTest, ReadsDecidedAtEntryMatchTheirEventsOnTies) {
+  LatencyConfig c = MustParse(
+      "name: ties\nseed: 1\nduration: 2s\nregions: [a, b, c]\n"
+      "links:\n  local_rtt: 200us\n  rtt:\n    a: {b: 2ms, c: 2ms}\n    b: {c: 2ms}\n"
+      "cluster: {shards: 1, service_time: 40us, replicated_service_time: 40us}\n"
+      "workload: {rate: 4000, calls: 2, reads: 0.5, keys: 3}\n"
+      "deployments: [active-active, {primary-with-local-replicas: a}]\n");
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    c.seed = seed;
+    LatencyConfig late = c;
+    RegionDown after;
+    after.region = 2;
+    after.from = SimTime(1'000'000'000);
+    after.to = SimTime(1'000'000'001);
+    late.downs.push_back(after);
+    for (int d = 0; d < 2; ++d) {
+      SCOPED_TRACE(testing::Message() << "deployment " << d);
+      const DeploymentResult at_entry = RunLatencyDeployment(c, d);
+      const DeploymentResult with_events = RunLatencyDeployment(late, d);
+      EXPECT_GT(at_entry.regions[1].stale_reads, 0u);
+      EXPECT_EQ(at_entry.regions, with_events.regions);
+      EXPECT_EQ(at_entry.events + 2, with_events.events);
+    }
   }
 }
 

@@ -209,6 +209,7 @@ class DeferredAdds {
 
 struct Request {
   int64_t start = 0;
+  uint64_t entry_order = 0;  // Engine::EventOrder() of the pop that entered its current call
   uint32_t key = 0;
   uint32_t applied_mark = 0;  // KeyCopy::applied of (key, target) when the call entered its shard
   int16_t region = 0;
@@ -220,9 +221,18 @@ struct Request {
 // One key at one cluster: writes committed elsewhere and sent to it, and how many of those
 // entered the key's shard queue there (each is applied when it leaves the queue). Counts
 // wrap; their differences do not.
+//
+// watch_*: a read of the key here decided at its shard entry (Engine::DecideLocalRead) that
+// found no write pending: it is stale only if a write to the key commits elsewhere before
+// the read would have executed, at watch_end - 1 (ties: by watch_order, the EventOrder() of
+// the pop that entered it). The next such commit decides it and clears it; one never
+// decided was not stale. watch_end 0: none. Both fit 32 bits: reads are decided only while
+// the time and the event count are below 2^32 - 1 (then every later read keeps its event).
 struct KeyCopy {
   uint32_t committed = 0;
   uint32_t applied = 0;
+  uint32_t watch_end = 0;
+  uint32_t watch_order = 0;
 };
 
 struct ReplMsg {
@@ -301,11 +311,15 @@ class Engine {
     arrivals_issued_.assign(n, 0);
     jittered_ = config.jitter.count() > 0;
     apply_at_entry_ = config.downs.empty();
+    // With no cluster ever down every call goes to its preferred cluster (Route is never
+    // asked), so a region's reads are at its own cluster exactly when it prefers that.
+    replicates_ = dep_.kind != DeploymentKind::kSinglePrimary;
     for (int g = 0; g < n_; ++g) {
       const RegionWorkload& w = config.regions[static_cast<size_t>(g)].workload;
       // Rng::Chance(w.reads), drawn as Next53() < Below53(w.reads) when it draws.
       reads_.push_back(ReadCoin{Rng::Below53(w.reads), w.reads > 0 && w.reads < 1, w.reads >= 1});
       calls_.push_back(static_cast<int16_t>(w.calls));
+      decides_read_.push_back(config.downs.empty() && PreferredWhenUp(g, false) == g ? 1 : 0);
       for (const bool is_write : {false, true}) {
         preferred_.push_back(static_cast<int16_t>(PreferredWhenUp(g, is_write)));
       }
@@ -357,7 +371,7 @@ class Engine {
           break;
       }
     }
-    result_.end = SimTime{std::max(now_, applied_until_)};
+    result_.end = SimTime{std::max(now_, done_until_)};
     adds_.Flush();
     Finish();
     if (progress_ != nullptr) ReportProgress(c_.duration.count());
@@ -366,6 +380,7 @@ class Engine {
 
  private:
   static constexpr uint64_t kProgressEvents = uint64_t{1} << 16;
+  static constexpr int64_t kWatchLimit = int64_t{UINT32_MAX};  // KeyCopy::watch_*
 
   // Adds what was done since the last report to *progress_: virtual time up to `until`.
   void ReportProgress(int64_t until) {
@@ -525,7 +540,51 @@ class Engine {
     const int64_t done = std::max(now_, busy_[sh]) + service_;
     busy_[sh] = done;
     q.applied_mark = copies_[CopyIndex(q.key, c)].applied;
+    q.entry_order = EventOrder();
+    // One branch for the three conditions (each is a coin to a predictor).
+    if ((q.calls_left == 1) & !q.is_write & (decides_read_[static_cast<size_t>(q.region)] != 0)) {
+      if (DecideLocalRead(slot, done)) return;
+    }
     Schedule(done, kCallDone, slot);
+  }
+
+  // A pop's place in the order of pops: strictly increasing from one pop to the next.
+  uint64_t EventOrder() const { return result_.events; }
+
+  // The request's last call, a read at its own region's cluster, has just entered its shard
+  // queue and executes at `done`. Its CallDone would draw nothing (no jitter inside a
+  // region), schedule nothing, add only to sums (reads, requests, the latency histogram) and
+  // read one thing another event writes: the key's KeyCopy::committed at this cluster, for
+  // the stale check. If writes are pending already, the read is stale whatever commits
+  // meanwhile (committed only grows); else it is stale exactly if a write to the key commits
+  // elsewhere before `done` (in pop order), which Replicate decides through KeyCopy::watch_*. So
+  // the call is completed now and counted as the event it would have been. False (the call keeps
+  // its CallDone event) when another read of the key here still awaits that decision.
+  bool DecideLocalRead(uint32_t slot, int64_t done) {
+    Request& q = requests_[slot];
+    const int c = q.target;
+    const size_t i = CopyIndex(q.key, c);
+    KeyCopy& copy = copies_[i];
+    const bool stale = copy.committed - q.applied_mark != 0;
+    if (!stale && replicates_) {
+      // A watch not decided yet, or values past 32 bits: the read keeps its event.
+      if (int64_t{copy.watch_end} > now_ || done >= kWatchLimit || q.entry_order >= kWatchLimit) {
+        return false;
+      }
+      copy.watch_end = static_cast<uint32_t>(done + 1);
+      copy.watch_order = static_cast<uint32_t>(q.entry_order);
+    }
+    RegionResult& s = Stats(c);
+    ++s.reads;
+    s.stale_reads += stale ? 1 : 0;
+    ++result_.events;
+    done_until_ = std::max(done_until_, done);
+    const SimTime latency{done + OneWay(c, c) - q.start};
+    adds_.Add(&s.latency, latency);
+    ++s.requests;
+    if (latency > c_.budget) ++s.over_budget;
+    free_requests_.push_back(slot);
+    return true;
   }
 
   [[gnu::always_inline]] void CallDone(uint32_t slot) {
@@ -545,7 +604,7 @@ class Engine {
       total_digest_ += h;
       ++present_[static_cast<size_t>(c)];
       present_digest_[static_cast<size_t>(c)] += h;
-      Replicate(c, q.key, id, h);
+      Replicate(c, q.key, id, h, q.entry_order);
     } else {
       ++s.reads;
       s.stale_reads += pending != 0 ? 1 : 0;  // a coin to a predictor: no branch
@@ -566,7 +625,10 @@ class Engine {
 
   // ---- replication
 
-  void Replicate(int origin, uint32_t key, uint64_t write_id, uint64_t write_hash) {
+  // `entry_order`: the EventOrder() of the pop that entered the write at its shard (its
+  // CallDone pops after every event of its time entered before it).
+  void Replicate(int origin, uint32_t key, uint64_t write_id, uint64_t write_hash,
+                 uint64_t entry_order) {
     const bool sends =
         dep_.kind == DeploymentKind::kActiveActive ||
         (dep_.kind == DeploymentKind::kPrimaryWithLocalReplicas && origin == dep_.primary);
@@ -574,6 +636,7 @@ class Engine {
     for (int d = 0; d < n_; ++d) {
       if (d == origin) continue;
       ++copies_[CopyIndex(key, d)].committed;
+      DecideWatch(CopyIndex(key, d), d, entry_order);
       ++pending_total_[static_cast<size_t>(d)];
       uint32_t m;
       if (!free_msgs_.empty()) {
@@ -592,6 +655,16 @@ class Engine {
       msg.dest = static_cast<int16_t>(d);
       SendRepl(m);
     }
+  }
+
+  // A write to the key of copies_[i] commits now at another cluster than d: the read
+  // watched there (of region d, at d's cluster), if it executes after this commit, is stale.
+  void DecideWatch(size_t i, int d, uint64_t entry_order) {
+    KeyCopy& copy = copies_[i];
+    const int64_t end = int64_t{copy.watch_end} - 1;
+    if (end < now_) return;  // none, or it executed before now: not stale
+    if (end > now_ || uint64_t{copy.watch_order} > entry_order) ++Stats(d).stale_reads;
+    copy.watch_end = 0;
   }
 
   // Sends (or re-sends) message m now. A lost copy is noticed one round trip later and re-sent.
@@ -625,7 +698,7 @@ class Engine {
     // before it reads (sums, the lag histogram; calls see it through KeyCopy::applied), so
     // it is done now, and counted as the event it would have been.
     ++result_.events;
-    applied_until_ = std::max(applied_until_, done);
+    done_until_ = std::max(done_until_, done);
     Apply(m, done);
   }
 
@@ -726,15 +799,17 @@ class Engine {
     bool draws;
     bool sure;  // the outcome when it does not draw
   };
-  std::vector<ReadCoin> reads_;     // per region: the workload's share of reads
-  std::vector<int16_t> calls_;      // per region: calls per request
-  std::vector<int16_t> preferred_;  // [region * 2 + is_write]: PreferredWhenUp
+  std::vector<ReadCoin> reads_;        // per region: the workload's share of reads
+  std::vector<int16_t> calls_;         // per region: calls per request
+  std::vector<uint8_t> decides_read_;  // per region: DecideLocalRead may decide its last reads
+  std::vector<int16_t> preferred_;     // [region * 2 + is_write]: PreferredWhenUp
   std::vector<uint16_t> shard_of_key_;
   std::vector<KeyCopy> copies_;          // [CopyIndex(key, cluster)]
   std::vector<uint64_t> pending_total_;  // per cluster: writes committed elsewhere, not
                                          // yet applied there
   bool apply_at_entry_ = false;  // no cluster goes down: a message is applied on its arrival
-  int64_t applied_until_ = 0;    // the latest such apply
+  bool replicates_ = false;      // some cluster receives commits made at another
+  int64_t done_until_ = 0;       // the latest event done at its scheduling instead of popped
   std::vector<int64_t> busy_;    // per shard: when its queue empties
   std::vector<uint8_t> down_, synced_;
   int unusable_ = 0;  // clusters down or not yet resynced: calls may take another route
