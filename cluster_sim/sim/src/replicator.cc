@@ -115,7 +115,7 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
 
 // body: null, one payload (a std::string) or several (ReplMessage::Payloads); bytes counts
 // a 24-byte header and 4 bytes of framing per payload.
-void Replicator::SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void> body,
+void Replicator::SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
                          size_t payload_bytes, std::string&& what) {
   size_t bytes = 24 + payload_bytes + 4 * size_t{m.count};
   transport_->Send(to, m, std::move(body), bytes, std::move(what));
@@ -386,14 +386,28 @@ void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
   auto e = std::make_shared<const std::string>(std::move(effect));
   log_bytes_ += e->size();
   Grew(e->size());
-  log_.push_back(LogEntry{head_, timers_->Now(), std::move(e)});
+  const SimTime now = timers_->Now();
+  log_.push_back(LogEntry{head_, now, std::move(e)});
   TrimBacklog();
   if (batching_ && unsent_from_ == 0) unsent_from_ = head_;
-  const SimTime now = timers_->Now();
+  // Outside a batch the new effect goes to every peer: one message built once (what
+  // SendEffects(p, head_, head_) sends to each).
+  ReplMessage m;
+  m.kind = ReplMessage::Kind::kEffects;
+  m.sender_epoch = incarnation_;
+  m.causal = opts_.config.causal;
+  m.first_seq = head_;
+  m.count = 1;
+  const std::shared_ptr<const std::string>& sent = log_.back().effect;
+  const bool tracing = !batching_ && transport_->tracing();
   for (int p = 0; p < n(); ++p) {
     if (p == self_) continue;
-    if (!batching_) SendEffects(p, head_, head_);
     OutPeer& o = out_[p];
+    if (!batching_) {
+      o.m.effects_sent++;
+      SendMsg(p, m, std::shared_ptr<const void>(sent), sent->size(),
+              tracing ? "effect #" + std::to_string(head_) : std::string());
+    }
     if (o.rto.count() == 0) o.rto = transport_->Rtt(p);
     ArmTimer(p, now + o.rto);
   }

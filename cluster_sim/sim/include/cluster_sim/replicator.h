@@ -107,8 +107,8 @@ class ReplTransport {
   // Sends m (its payloads in `body`: null, a std::string or ReplMessage::Payloads) to
   // `peer`. `wire_bytes` is its size for the link's counters; `what` describes it for traces
   // and is empty unless tracing(). The transport may lose the message: the protocol resends.
-  virtual void Send(int peer, const ReplMessage& m, std::shared_ptr<const void> body,
-                    size_t wire_bytes, std::string what) = 0;
+  virtual void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body,
+                    size_t wire_bytes, std::string&& what) = 0;
   virtual bool tracing() const = 0;
   // The round trip to `peer` that the first retransmission timeout waits.
   virtual SimTime Rtt(int peer) const = 0;
@@ -274,8 +274,8 @@ class Replicator {
   std::string ArrowFrom(int peer) const;  // "B->A"
 
   // `what` (for traces) is empty unless transport_->tracing().
-  void SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void> body, size_t payload_bytes,
-               std::string&& what);
+  void SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
+               size_t payload_bytes, std::string&& what);
   void SendEffects(int peer, uint64_t first, uint64_t last);
   void SendFullState(int peer);
   void SendSyncRequest(int peer);
