@@ -232,7 +232,9 @@ class Replicator {
   struct LogEntry {
     uint64_t seq;
     SimTime created;
-    std::shared_ptr<const std::string> effect;
+    // Shared with the messages that carry it; never changed while anyone but the log
+    // holds it (a block the log alone held is recycled: spare_effects_).
+    std::shared_ptr<std::string> effect;
   };
   struct OutPeer {
     uint64_t acked = 0;      // contiguous prefix of our log the peer holds (this epoch)
@@ -330,6 +332,10 @@ class Replicator {
   const bool durable_;  // store_->durable(), which never changes: read once
   bool alive_ = true;
   std::deque<LogEntry> log_;
+  // Effects the backlog dropped while no message held them, kept for the next writes: a
+  // write then reuses a block (and its buffer) instead of allocating two and freeing two.
+  static constexpr size_t kSpareEffects = 16;
+  std::vector<std::shared_ptr<std::string>> spare_effects_;
   size_t log_bytes_ = 0;
   size_t backlog_limit_;
   size_t data_bytes_ = 0;   // automatic backlog: the data at the last measurement
