@@ -32,7 +32,8 @@ using cluster_sim::SimTime;
 
 class Transport : public cluster_sim::ReplTransport {
  public:
-  void Send(int, const ReplMessage&, std::shared_ptr<const void>, size_t, std::string) override {
+  void Send(int, const ReplMessage&, std::shared_ptr<const void>&&, size_t,
+            std::string&&) override {
     ++sent;
   }
   bool tracing() const override { return false; }

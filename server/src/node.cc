@@ -171,8 +171,8 @@ struct Node::Impl : public Backend,
   }
 
   // ---- ReplTransport ----
-  void Send(int peer, const ReplMessage& m, std::shared_ptr<const void> body, size_t,
-            std::string) override {
+  void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body, size_t,
+            std::string&&) override {
     Out& o = *outs[peer];
     if (!o.up) {
       ++o.dropped;

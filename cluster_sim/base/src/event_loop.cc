@@ -45,7 +45,7 @@ void EventLoop::At(SimTime at, Callback cb) {
   Schedule(at, nullptr, index);
 }
 
-void EventLoop::AtEvent(SimTime at, Handler* handler, uint64_t arg) {
+void EventLoop::AtEventSlow(SimTime at, Handler* handler, uint64_t arg) {
   AASIM_CHECK(handler != nullptr);
   Schedule(at, handler, arg);
 }

@@ -92,8 +92,7 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
     // Causal: the store's log kept the effect without its writer's vector (an empty one:
     // the effect waits only for its origin's earlier effects).
     if (opts_.config.causal) effect.insert(0, 1, '\0');
-    log_.push_back(
-        LogEntry{seq, SimTime(0), std::make_shared<const std::string>(std::move(effect))});
+    log_.push_back(LogEntry{seq, SimTime(0), std::make_shared<std::string>(std::move(effect))});
   }
   if (!log_.empty() && log_.back().seq != head_) log_.clear();
   log_bytes_ = 0;
@@ -115,7 +114,7 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
 
 // body: null, one payload (a std::string) or several (ReplMessage::Payloads); bytes counts
 // a 24-byte header and 4 bytes of framing per payload.
-void Replicator::SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void> body,
+void Replicator::SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
                          size_t payload_bytes, std::string&& what) {
   size_t bytes = 24 + payload_bytes + 4 * size_t{m.count};
   transport_->Send(to, m, std::move(body), bytes, std::move(what));
@@ -368,7 +367,11 @@ void Replicator::TrimBacklog() {
                                 ReplicationConfig::kMaxAutoBacklog);
   }
   while (log_bytes_ > backlog_limit_ && log_.size() > 1) {
-    log_bytes_ -= log_.front().effect->size();
+    std::shared_ptr<std::string>& effect = log_.front().effect;
+    log_bytes_ -= effect->size();
+    if (effect.use_count() == 1 && spare_effects_.size() < kSpareEffects) {
+      spare_effects_.push_back(std::move(effect));
+    }
     log_.pop_front();
   }
 }
@@ -383,17 +386,40 @@ void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
   local_writes_ += writes;
   // A durable store numbered the write in its own log, atomically with the data.
   head_ = durable_ ? std::max(head_ + 1, store_->LogHead()) : head_ + 1;
-  auto e = std::make_shared<const std::string>(std::move(effect));
+  std::shared_ptr<std::string> e;
+  if (!spare_effects_.empty()) {
+    // No one else holds it (TrimBacklog): its buffer takes a copy (effect's own, freed
+    // here, was just written and is still in cache; the spare's would be cold to free).
+    e = std::move(spare_effects_.back());
+    spare_effects_.pop_back();
+    e->assign(effect);
+  } else {
+    e = std::make_shared<std::string>(std::move(effect));
+  }
   log_bytes_ += e->size();
   Grew(e->size());
-  log_.push_back(LogEntry{head_, timers_->Now(), std::move(e)});
+  const SimTime now = timers_->Now();
+  log_.push_back(LogEntry{head_, now, std::move(e)});
   TrimBacklog();
   if (batching_ && unsent_from_ == 0) unsent_from_ = head_;
-  const SimTime now = timers_->Now();
+  // Outside a batch the new effect goes to every peer: one message built once (what
+  // SendEffects(p, head_, head_) sends to each).
+  ReplMessage m;
+  m.kind = ReplMessage::Kind::kEffects;
+  m.sender_epoch = incarnation_;
+  m.causal = opts_.config.causal;
+  m.first_seq = head_;
+  m.count = 1;
+  const std::shared_ptr<std::string>& sent = log_.back().effect;
+  const bool tracing = !batching_ && transport_->tracing();
   for (int p = 0; p < n(); ++p) {
     if (p == self_) continue;
-    if (!batching_) SendEffects(p, head_, head_);
     OutPeer& o = out_[p];
+    if (!batching_) {
+      o.m.effects_sent++;
+      SendMsg(p, m, std::shared_ptr<const void>(sent), sent->size(),
+              tracing ? "effect #" + std::to_string(head_) : std::string());
+    }
     if (o.rto.count() == 0) o.rto = transport_->Rtt(p);
     ArmTimer(p, now + o.rto);
   }

@@ -41,8 +41,8 @@ ReplMessage FromPacket(const Network::Packet& p) {
 class SimTransport final : public ReplTransport {
  public:
   SimTransport(Network& network, int self) : network_(network), self_(self) {}
-  void Send(int peer, const ReplMessage& m, std::shared_ptr<const void> body, size_t wire_bytes,
-            std::string what) override {
+  void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body, size_t wire_bytes,
+            std::string&& what) override {
     network_.SendPacket(self_, peer, Network::Packet{PacketHeader(m), std::move(body)}, wire_bytes,
                         std::move(what));
   }

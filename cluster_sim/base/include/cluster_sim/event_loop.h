@@ -48,7 +48,16 @@ class EventLoop : public Clock {
   void At(SimTime at, Callback cb);
   void After(SimTime delay, Callback cb) { At(Later(delay), std::move(cb)); }
   // Schedules handler->OnEvent(arg). REQUIRES: at >= Now().
-  void AtEvent(SimTime at, Handler* handler, uint64_t arg);
+  void AtEvent(SimTime at, Handler* handler, uint64_t arg) {
+    // Inline when the event repeats the last lane's delay (a link's latency, every send).
+    const int64_t delay = at.count() - queue_.now();
+    if (handler != nullptr && delay >= 0 && !queue_.LaneIdle(last_lane_) &&
+        lane_delay_[last_lane_] == delay) [[likely]] {
+      queue_.Push(at.count(), Typed{handler, arg}, last_lane_);
+      return;
+    }
+    AtEventSlow(at, handler, arg);
+  }
   void AfterEvent(SimTime delay, Handler* handler, uint64_t arg) {
     AtEvent(Later(delay), handler, arg);
   }
@@ -79,6 +88,7 @@ class EventLoop : public Clock {
   using Queue = EventQueue<Typed, 17>;  // a wheel of 131 ms
 
   void Schedule(SimTime at, Handler* handler, uint64_t arg);
+  void AtEventSlow(SimTime at, Handler* handler, uint64_t arg);
   // Runs the next event if it is due at or before `limit`.
   bool RunNext(int64_t limit);
 

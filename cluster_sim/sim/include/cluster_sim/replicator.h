@@ -107,8 +107,8 @@ class ReplTransport {
   // Sends m (its payloads in `body`: null, a std::string or ReplMessage::Payloads) to
   // `peer`. `wire_bytes` is its size for the link's counters; `what` describes it for traces
   // and is empty unless tracing(). The transport may lose the message: the protocol resends.
-  virtual void Send(int peer, const ReplMessage& m, std::shared_ptr<const void> body,
-                    size_t wire_bytes, std::string what) = 0;
+  virtual void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body,
+                    size_t wire_bytes, std::string&& what) = 0;
   virtual bool tracing() const = 0;
   // The round trip to `peer` that the first retransmission timeout waits.
   virtual SimTime Rtt(int peer) const = 0;
@@ -232,7 +232,9 @@ class Replicator {
   struct LogEntry {
     uint64_t seq;
     SimTime created;
-    std::shared_ptr<const std::string> effect;
+    // Shared with the messages that carry it; never changed while anyone but the log
+    // holds it (a block the log alone held is recycled: spare_effects_).
+    std::shared_ptr<std::string> effect;
   };
   struct OutPeer {
     uint64_t acked = 0;      // contiguous prefix of our log the peer holds (this epoch)
@@ -274,8 +276,8 @@ class Replicator {
   std::string ArrowFrom(int peer) const;  // "B->A"
 
   // `what` (for traces) is empty unless transport_->tracing().
-  void SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void> body, size_t payload_bytes,
-               std::string&& what);
+  void SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
+               size_t payload_bytes, std::string&& what);
   void SendEffects(int peer, uint64_t first, uint64_t last);
   void SendFullState(int peer);
   void SendSyncRequest(int peer);
@@ -330,6 +332,10 @@ class Replicator {
   const bool durable_;  // store_->durable(), which never changes: read once
   bool alive_ = true;
   std::deque<LogEntry> log_;
+  // Effects the backlog dropped while no message held them, kept for the next writes: a
+  // write then reuses a block (and its buffer) instead of allocating two and freeing two.
+  static constexpr size_t kSpareEffects = 16;
+  std::vector<std::shared_ptr<std::string>> spare_effects_;
   size_t log_bytes_ = 0;
   size_t backlog_limit_;
   size_t data_bytes_ = 0;   // automatic backlog: the data at the last measurement
