@@ -64,10 +64,44 @@ struct KeyValue {
 
   enum class Type { kNone, kString, kHash, kSet, kBoundedCounter, kZset, kHll, kList, kStream };
   Type VisibleType() const;
-  bool Empty() const {
-    return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty() && fc.empty() &&
-           zset.Empty() && hll.Empty() && list.Empty() && stream.Empty() && expiry.empty();
+
+  // Which parts hold metadata (are not as new), one bit each: an emptiness test, a join or
+  // a dot check reads one mask instead of testing every part. Keyspace keeps it exact:
+  // each of its mutators, joins, decodes and resets refreshes the bits of the parts it
+  // touched (Refresh), and a value built outside a Keyspace is refreshed before use. The
+  // sorted set has no bit: its own test (ZsetStore::Empty) is one pointer compare.
+  enum Held : uint16_t {
+    kHeldStr = 1 << 0,
+    kHeldSet = 1 << 1,
+    kHeldHash = 1 << 2,
+    kHeldBoundedCounter = 1 << 3,
+    kHeldExpiry = 1 << 4,
+    kHeldFloatCounter = 1 << 5,
+    kHeldHll = 1 << 6,
+    kHeldList = 1 << 7,
+    kHeldStream = 1 << 8,
+    kHeldAll = (1 << 9) - 1,
+  };
+  uint16_t held = 0;
+  // The bits of `bits` whose parts hold metadata now, tested part by part.
+  uint16_t HeldNow(uint16_t bits = kHeldAll) const {
+    uint16_t now = 0;
+    if ((bits & kHeldStr) && !str.Empty()) now |= kHeldStr;
+    if ((bits & kHeldSet) && set.entry_count() != 0) now |= kHeldSet;
+    if ((bits & kHeldHash) && !hash.Empty()) now |= kHeldHash;
+    if ((bits & kHeldBoundedCounter) && !bc.empty()) now |= kHeldBoundedCounter;
+    if ((bits & kHeldExpiry) && !expiry.empty()) now |= kHeldExpiry;
+    if ((bits & kHeldFloatCounter) && !fc.empty()) now |= kHeldFloatCounter;
+    if ((bits & kHeldHll) && !hll.Empty()) now |= kHeldHll;
+    if ((bits & kHeldList) && !list.Empty()) now |= kHeldList;
+    if ((bits & kHeldStream) && !stream.Empty()) now |= kHeldStream;
+    return now;
   }
+  // Makes the bits of `bits` exact again after their parts changed; the others are kept.
+  void Refresh(uint16_t bits) { held = static_cast<uint16_t>((held & ~bits) | HeldNow(bits)); }
+  bool HeldExact() const { return held == HeldNow(); }  // for tests
+
+  bool Empty() const { return held == 0 && zset.Empty(); }
   void Join(const KeyValue& other, const CausalContext& my_cc, const CausalContext& other_cc,
             bool other_complete, bool keep_empty);
   // Optional parts: a keyspace's header byte has the bit of each optional part that some
@@ -273,6 +307,9 @@ class Keyspace {
   // Every visible key with its type and value, sorted; equal iff the visible data is equal.
   std::string DumpAll() const;
   size_t MemoryBytes() const;
+  // True if every key's KeyValue::held is exact (as the mutators, joins and decodes keep
+  // it); for tests.
+  bool HeldExact() const;
 
   // Equality of replicated state (all metadata), not of the replica id.
   friend bool operator==(const Keyspace& a, const Keyspace& b);
