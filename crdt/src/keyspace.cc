@@ -1116,28 +1116,55 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
 
 namespace {
 
-// The one key value of a SET, INCRBY or SADD effect: no optional part, no hash field, at
-// most one register write and at most one set element with one dot (and any counter).
-// Its write and element are views of the encoded bytes.
+// The one key value of a SET, INCRBY, SADD, SREM or DEL effect: no optional part, no
+// hash field, at most one register write (none: DEL's cleared register) and set elements
+// with one dot each (SADD's) or none (SREM's and DEL's), and any counter. Its write is a
+// view of the encoded bytes; its elements are read from them again (ForEachElement).
 struct SimpleValue {
+  // At most this many set elements (a DEL of a larger set is decoded as before).
+  static constexpr uint64_t kMaxElements = 64;
+
   bool has_write = false;
   Dot write_dot;
   int64_t timestamp_us = 0;
   std::string_view value;
-  bool has_element = false;
-  std::string_view element;
-  Dot element_dot;
+  uint64_t elements = 0;
+  std::string_view first;  // the first element (most effects' only one), if any
+  bool first_has_dot = false;
+  Dot first_dot;
+  std::string_view rest;  // the bytes from the second element on
 
+  // Calls f(element, dot) for each element, dot null when it has none. REQUIRES: the
+  // bytes passed DecodeSimple (so every read below succeeds).
+  template <typename F>
+  void ForEachElement(F&& f) const {
+    if (elements == 0) return;
+    f(first, first_has_dot ? &first_dot : nullptr);
+    if (elements == 1) return;  // most effects
+    Decoder dec(rest);
+    for (uint64_t k = 1; k < elements; ++k) {
+      std::string_view e;
+      uint64_t dots = 0;
+      Dot d;
+      (void)dec.GetBytes(&e);
+      (void)dec.GetCount(&dots, 2);
+      if (dots == 1) (void)dec.GetDot(&d);
+      f(e, dots == 1 ? &d : nullptr);
+    }
+  }
   bool DotsIn(const CausalContext& cc) const {  // DotsInContext of this value
-    return (!has_write || cc.Contains(write_dot)) && (!has_element || cc.Contains(element_dot));
+    bool ok = !has_write || cc.Contains(write_dot);
+    ForEachElement([&](std::string_view, const Dot* d) { ok &= d == nullptr || cc.Contains(*d); });
+    return ok;
   }
 };
 
 // Reads a key value encoded without optional parts (KeyValue::Encode) into *out, its
 // counter into *counter, if it has SimpleValue's shape; each read and check as in
-// KeyValue::Decode. False on any other shape and on malformed bytes: the caller then
-// decodes it with KeyValue::Decode from where this started, which reports the error.
-bool DecodeSimple(Decoder* dec, SimpleValue* out, PnCounter* counter) {
+// KeyValue::Decode (`bytes`: all of the input dec reads). False on any other shape and on
+// malformed bytes: the caller then decodes it with KeyValue::Decode from where this
+// started, which reports the error.
+bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCounter* counter) {
   uint64_t n = 0;
   if (!dec->GetCount(&n, 4) || n > 1) return false;  // RegisterStore::Decode
   out->has_write = n == 1;
@@ -1146,14 +1173,24 @@ bool DecodeSimple(Decoder* dec, SimpleValue* out, PnCounter* counter) {
     return false;
   }
   if (!counter->Decode(dec)) return false;
-  if (!dec->GetCount(&n, 2) || n > 1) return false;  // SetStore::Decode
-  out->has_element = n == 1;
-  if (out->has_element) {
+  // SetStore::Decode's reads and checks, for elements of at most one dot.
+  if (!dec->GetCount(&n, 2) || n > SimpleValue::kMaxElements) return false;
+  out->elements = n;
+  std::string_view prev;
+  for (uint64_t k = 0; k < n; ++k) {
+    std::string_view e;
     uint64_t dots = 0;
-    if (!dec->GetBytes(&out->element) || !dec->GetCount(&dots, 2) || dots != 1 ||
-        !dec->GetDot(&out->element_dot)) {
-      return false;
+    Dot d;
+    if (!dec->GetBytes(&e) || !dec->GetCount(&dots, 2) || dots > 1) return false;
+    if (k > 0 && !(prev < e)) return false;  // "set elements not sorted"
+    if (dots == 1 && !dec->GetDot(&d)) return false;
+    if (k == 0) {
+      out->first = e;
+      out->first_has_dot = dots == 1;
+      out->first_dot = d;
+      out->rest = bytes.substr(bytes.size() - dec->remaining());
     }
+    prev = e;
   }
   return dec->GetCount(&n, 3) && n == 0;  // HashStore::Decode: no field
 }
@@ -1200,12 +1237,13 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     const size_t h = KeyMap::Hash(key);
     keys_.PrefetchSlot(h);
     KeyValue& value = s.values_[0];
-    // CASE 1a: the value of a SET, INCRBY or SADD effect (SimpleValue) is joined straight
-    // from the bytes, not decoded into the scratch value (only its counter is). Any other
-    // value, malformed ones included, is decoded from the same place (the same errors).
+    // CASE 1a: the value of a SET, INCRBY, SADD, SREM or DEL effect (SimpleValue) is
+    // joined straight from the bytes, not decoded into the scratch value (only its counter
+    // is). Any other value, malformed ones included, is decoded from the same place (the
+    // same errors).
     SimpleValue simple;
     Decoder fast = dec;
-    const bool is_simple = parts == 0 && DecodeSimple(&fast, &simple, &value.str.counter);
+    const bool is_simple = parts == 0 && DecodeSimple(bytes, &fast, &simple, &value.str.counter);
     if (is_simple) {
       dec = std::move(fast);
     } else if (!value.Decode(&dec, parts)) {
@@ -1229,9 +1267,8 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
         v.str.reg.Join(EmptyValue().str.reg, cc_, s.cc_);
       }
       if (!value.str.counter.empty()) v.str.counter.Merge(value.str.counter);
-      if (simple.has_element) {
-        v.set.JoinElement(simple.element, simple.element_dot, cc_, s.cc_, complete);
-      }
+      simple.ForEachElement(
+          [&](std::string_view e, const Dot* d) { v.set.JoinElement(e, d, cc_, s.cc_, complete); });
       v.held |= KeyValue::kHeldStr | KeyValue::kHeldSet;  // JoinLaterParts refreshes them
       JoinLaterParts(&v, EmptyValue(), cc_, s.cc_, /*other_complete=*/true, complete);
       if (!complete && v.Empty()) keys_.erase(it);

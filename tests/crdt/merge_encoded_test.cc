@@ -1,7 +1,7 @@
-// Keyspace::MergeEncoded against Merge(*Decode(...)): the effects of SET, INCRBY and SADD
-// are joined straight from their bytes (no decoded value), every other effect is decoded
-// first; both must give the keyspace Merge gives, and refuse exactly the bytes Decode
-// refuses, with its error text, changing nothing.
+// Keyspace::MergeEncoded against Merge(*Decode(...)): the effects of SET, INCRBY, SADD,
+// SREM and DEL (of a string, a counter or a small set) are joined straight from their
+// bytes (no decoded value), every other effect is decoded first; both must give the keyspace Merge
+// gives, and refuse exactly the bytes Decode refuses, with its error text, changing nothing.
 #include <optional>
 #include <string>
 #include <utility>
@@ -119,9 +119,9 @@ TEST(MergeEncodedTest, EffectsJoinAsTheirDecodedKeyspaces) {
   }
 }
 
-// Every truncation and many one-byte changes of SET, INCRBY and SADD effects (the shapes
-// joined from the bytes), merged into a keyspace that holds the key: MergeEncoded accepts
-// what Decode accepts, joins it as Merge does, and refuses the rest with Decode's text.
+// Every truncation and many one-byte changes of SET, INCRBY, SADD, SREM and DEL effects
+// (the shapes joined from the bytes), merged into a keyspace that holds the key: MergeEncoded
+// accepts what Decode accepts, joins it as Merge does, and refuses the rest with Decode's text.
 TEST(MergeEncodedTest, DamagedSimpleEffectsAreRefusedAsDecodeRefusesThem) {
   Keyspace origin(Replica(0));
   Keyspace target(Replica(1));
@@ -145,6 +145,14 @@ TEST(MergeEncodedTest, DamagedSimpleEffectsAreRefusedAsDecodeRefusesThem) {
   ASSERT_EQ(target.IncrBy("n", 2, &v, nullptr), IncrStatus::kOk);
   record([&](Keyspace* d) { origin.Set("s", "later", 4, d); });
   record([&](Keyspace* d) { origin.SAdd("set", "member", d); });
+  // SREM and DEL: elements with no dot, a register cleared, a counter reset.
+  record([&](Keyspace* d) { origin.SAdd("set", "other", d); });
+  record([&](Keyspace* d) { origin.SAdd("set", "third", d); });
+  target.SAdd("set", "third", nullptr);
+  record([&](Keyspace* d) { ASSERT_TRUE(origin.SRem("set", "member", d)); });
+  record([&](Keyspace* d) { ASSERT_TRUE(origin.Del("set", d)); });  // two elements
+  record([&](Keyspace* d) { ASSERT_TRUE(origin.Del("s", d)); });
+  record([&](Keyspace* d) { ASSERT_TRUE(origin.Del("n", d)); });
 
   Keyspace::MergeScratch scratch;
   size_t refused = 0;
