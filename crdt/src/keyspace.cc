@@ -530,8 +530,8 @@ bool Keyspace::Hidden(const KeyValue& v) const {
   return deadline && *deadline <= hide_due_ms_;
 }
 
-const KeyValue* Keyspace::Find(std::string_view key) const {
-  auto it = keys_.find(key);
+const KeyValue* Keyspace::Find(const KeyRef& key) const {
+  auto it = keys_.find(key.key, key.hash);
   return it == keys_.end() || Hidden(it->second) ? nullptr : &it->second;
 }
 
@@ -540,7 +540,7 @@ std::optional<int64_t> Keyspace::Deadline(std::string_view key) const {
   return v ? v->expiry.Deadline() : std::nullopt;
 }
 
-Keyspace::Type Keyspace::TypeOf(std::string_view key) const {
+Keyspace::Type Keyspace::TypeOf(const KeyRef& key) const {
   const KeyValue* v = Find(key);
   return v ? v->VisibleType() : Type::kNone;
 }
@@ -555,7 +555,7 @@ std::vector<std::string> Keyspace::Members(std::string_view key) const {
   return v ? v->set.Elements() : std::vector<std::string>();
 }
 
-bool Keyspace::IsMember(std::string_view key, std::string_view member) const {
+bool Keyspace::IsMember(const KeyRef& key, std::string_view member) const {
   const KeyValue* v = Find(key);
   return v && v->set.Contains(member);
 }
@@ -592,16 +592,15 @@ void Refreshed(KeyValue* v, KeyValue* d, uint16_t bits) {
 
 }  // namespace
 
-void Keyspace::DropIfEmpty(std::string_view key) {
-  auto it = keys_.find(key);
+void Keyspace::DropIfEmpty(const KeyRef& key) {
+  auto it = keys_.find(key.key, key.hash);
   if (it != keys_.end() && it->second.Empty() && !key_complete_) keys_.erase(it);
 }
 
-void Keyspace::Set(std::string_view key, std::string_view value, int64_t timestamp_us,
-                   Keyspace* delta, bool keep_ttl) {
-  const size_t h = KeyMap::Hash(key);
-  KeyValue& v = keys_.try_emplace(key, h).first->second;
-  KeyValue* d = delta ? &delta->keys_.try_emplace(key, h).first->second : nullptr;
+void Keyspace::Set(const KeyRef& key, std::string_view value, int64_t timestamp_us, Keyspace* delta,
+                   bool keep_ttl) {
+  KeyValue& v = keys_.try_emplace(key.key, key.hash).first->second;
+  KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
   // the delta's writes too, so d's parts count): most keys hold the string alone.
@@ -618,8 +617,9 @@ void Keyspace::Set(std::string_view key, std::string_view value, int64_t timesta
   Refreshed(&v, d, held | KeyValue::kHeldStr);
 }
 
-IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta) {
-  const size_t h = KeyMap::Hash(key);
+IncrStatus Keyspace::IncrBy(const KeyRef& ref, int64_t by, int64_t* new_value, Keyspace* delta) {
+  const std::string_view key = ref.key;
+  const size_t h = ref.hash;
   KeyValue& v = keys_.try_emplace(key, h).first->second;
   auto delta_slot = [&]() -> KeyValue& { return delta->keys_.try_emplace(key, h).first->second; };
   if ((v.held & KeyValue::kHeldFloatCounter) && v.fc.Live()) {  // INCRBYFLOAT increments
@@ -653,7 +653,7 @@ IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value
                                          : nullptr);
   Refreshed(&v, listed, KeyValue::kHeldStr);
   if (s != IncrStatus::kOk) {
-    DropIfEmpty(key);  // a refused step leaves no entry behind (an increment leaves a live one)
+    DropIfEmpty(ref);  // a refused step leaves no entry behind (an increment leaves a live one)
     return s;
   }
   if (delta && !listed) {
@@ -703,24 +703,23 @@ FloatStatus Keyspace::HIncrByFloat(std::string_view key, std::string_view field,
   return FloatStatus::kOk;
 }
 
-bool Keyspace::SAdd(std::string_view key, std::string_view member, Keyspace* delta) {
-  const size_t h = KeyMap::Hash(key);
-  KeyValue& v = keys_.try_emplace(key, h).first->second;
-  KeyValue* d = delta ? &delta->keys_.try_emplace(key, h).first->second : nullptr;
+bool Keyspace::SAdd(const KeyRef& key, std::string_view member, Keyspace* delta) {
+  KeyValue& v = keys_.try_emplace(key.key, key.hash).first->second;
+  KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
   const bool added =
       v.set.Add(member, self_, &cc_, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldSet);
   return added;
 }
 
-bool Keyspace::SRem(std::string_view key, std::string_view member, Keyspace* delta) {
-  auto it = keys_.find(key);
+bool Keyspace::SRem(const KeyRef& key, std::string_view member, Keyspace* delta) {
+  auto it = keys_.find(key.key, key.hash);
   if (it == keys_.end()) return false;
-  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
   bool removed =
       it->second.set.Remove(member, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
   Refreshed(&it->second, d, KeyValue::kHeldSet);
-  DropIfEmpty(key);
+  if (it->second.Empty() && !key_complete_) keys_.erase(it);  // DropIfEmpty
   return removed;
 }
 

@@ -178,6 +178,15 @@ class Keyspace {
   size_t KeyCount() const;  // visible keys
   bool empty() const { return keys_.empty() && cc_.empty(); }
 
+  // A key with its hash, computed once (Ref) for a command that reads and writes the key
+  // (a type check, then the write): the overloads below taking a KeyRef do not hash it
+  // again. REQUIRES: hash == Ref(key).hash; the key's bytes outlive the KeyRef.
+  struct KeyRef {
+    std::string_view key;
+    size_t hash;
+  };
+  static KeyRef Ref(std::string_view key) { return KeyRef{key, KeyMap::Hash(key)}; }
+
   // ---- reads ----
   // Expiry (expiry.h): while HideDue(now_ms) is in force, every read below treats a key
   // whose TTL is due (deadline <= now_ms, Unix milliseconds of the reader's wall clock) as
@@ -187,19 +196,31 @@ class Keyspace {
   void ShowAll() { hide_due_ms_ = kShowAll; }
   // The key's deadline (Unix milliseconds) if it has a TTL (hidden keys read as absent).
   std::optional<int64_t> Deadline(std::string_view key) const;
-  Type TypeOf(std::string_view key) const;
-  const KeyValue* Find(std::string_view key) const;
+  Type TypeOf(std::string_view key) const { return TypeOf(Ref(key)); }
+  Type TypeOf(const KeyRef& key) const;
+  const KeyValue* Find(std::string_view key) const { return Find(Ref(key)); }
+  const KeyValue* Find(const KeyRef& key) const;
   std::optional<std::string> Get(std::string_view key) const;
   std::vector<std::string> Members(std::string_view key) const;  // sorted
-  bool IsMember(std::string_view key, std::string_view member) const;
+  bool IsMember(std::string_view key, std::string_view member) const {
+    return IsMember(Ref(key), member);
+  }
+  bool IsMember(const KeyRef& key, std::string_view member) const;
   size_t Card(std::string_view key) const;
   std::vector<std::string> Keys() const;  // visible keys, sorted
 
   // ---- writes (callers check types first; these do what they are told) ----
   // SET: replaces whatever the key held (all observed parts, the TTL too unless keep_ttl).
   void Set(std::string_view key, std::string_view value, int64_t timestamp_us, Keyspace* delta,
+           bool keep_ttl = false) {
+    Set(Ref(key), value, timestamp_us, delta, keep_ttl);
+  }
+  void Set(const KeyRef& key, std::string_view value, int64_t timestamp_us, Keyspace* delta,
            bool keep_ttl = false);
-  IncrStatus IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta);
+  IncrStatus IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta) {
+    return IncrBy(Ref(key), by, new_value, delta);
+  }
+  IncrStatus IncrBy(const KeyRef& key, int64_t by, int64_t* new_value, Keyspace* delta);
   // INCRBYFLOAT: adds `by` to the key's float counter; *new_value gets the visible string.
   // Refuses (changes nothing) a value that is not a number or a result that is not finite.
   FloatStatus IncrByFloat(std::string_view key, long double by, std::string* new_value,
@@ -207,8 +228,14 @@ class Keyspace {
   // HINCRBYFLOAT: the same for one field of the key's hash (its float counter, or_map.h).
   FloatStatus HIncrByFloat(std::string_view key, std::string_view field, long double by,
                            std::string* new_value, Keyspace* delta);
-  bool SAdd(std::string_view key, std::string_view member, Keyspace* delta);  // true if added
-  bool SRem(std::string_view key, std::string_view member, Keyspace* delta);  // true if removed
+  bool SAdd(std::string_view key, std::string_view member, Keyspace* delta) {  // true if added
+    return SAdd(Ref(key), member, delta);
+  }
+  bool SAdd(const KeyRef& key, std::string_view member, Keyspace* delta);
+  bool SRem(std::string_view key, std::string_view member, Keyspace* delta) {  // true if removed
+    return SRem(Ref(key), member, delta);
+  }
+  bool SRem(const KeyRef& key, std::string_view member, Keyspace* delta);
   bool HSet(std::string_view key, std::string_view field, std::string_view value,
             int64_t timestamp_us, Keyspace* delta);  // true if the field is new
   IncrStatus HIncrBy(std::string_view key, std::string_view field, int64_t by, int64_t* new_value,
@@ -400,6 +427,9 @@ class Keyspace {
     iterator find(std::string_view key, size_t h) {
       return iterator(FindSlot(key, h), slots_ + capacity_);
     }
+    const_iterator find(std::string_view key, size_t h) const {
+      return const_iterator(FindSlot(key, h), slots_ + capacity_);
+    }
     static size_t Hash(std::string_view key) { return KeyHash()(key); }
     // Hints for a caller about to look up the key of hash h, to overlap the two dependent
     // cache misses of a lookup with other work: PrefetchSlot fetches the index slot;
@@ -449,7 +479,8 @@ class Keyspace {
 
   KeyValue& Slot(std::string_view key);
   static KeyValue& DeltaSlot(Keyspace* delta, std::string_view key);
-  void DropIfEmpty(std::string_view key);
+  void DropIfEmpty(std::string_view key) { DropIfEmpty(Ref(key)); }
+  void DropIfEmpty(const KeyRef& key);
   template <typename Op>  // BoundedStatus(BoundedCounter&, BoundedCounter* delta)
   BoundedStatus BcUpdate(std::string_view key, Keyspace* delta, Op op);
 
