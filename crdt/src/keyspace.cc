@@ -446,8 +446,13 @@ void EmptyKeyValue(KeyValue* v) {
   auto reset = [&](auto& part, KeyValue::Held bit) {
     if (v->held & bit) part = std::decay_t<decltype(part)>();
   };
-  reset(v->str, KeyValue::kHeldStr);
-  reset(v->set, KeyValue::kHeldSet);
+  // The string and the set (most deltas' one part) are emptied in place: no new part
+  // built and moved in.
+  if (v->held & KeyValue::kHeldStr) {
+    v->str.reg.Clear(nullptr, nullptr);
+    if (!v->str.counter.empty()) v->str.counter = PnCounter();
+  }
+  if (v->held & KeyValue::kHeldSet) v->set.Clear(nullptr, nullptr);
   reset(v->hash, KeyValue::kHeldHash);
   reset(v->bc, KeyValue::kHeldBoundedCounter);
   reset(v->expiry, KeyValue::kHeldExpiry);
