@@ -414,16 +414,17 @@ void SetStore::JoinIntoEmpty(const SetStore& other, const CausalContext& my_cc, 
   }
 }
 
-void SetStore::JoinElement(std::string_view e, const Dot& d, const CausalContext& my_cc,
+void SetStore::JoinElement(std::string_view e, const Dot* d, const CausalContext& my_cc,
                            const CausalContext& other_cc, bool keep_empty) {
   const uint32_t h = HashOf(e);
   const int64_t found = Find(e, h);
-  const bool keep_theirs = !my_cc.Contains(d);
+  const bool keep_theirs = d != nullptr && !my_cc.Contains(*d);
   if (found < 0) {
-    // CASE 1: an element I do not list: its dot, unless I observed (removed) it.
+    // CASE 1: an element I do not list: its dot, unless I observed (removed) it or it has
+    // none (a delta still lists the element).
     if (!keep_theirs && !keep_empty) return;
     const size_t i = Insert(e, h);
-    if (keep_theirs) SetOne(i, d);
+    if (keep_theirs) SetOne(i, *d);
     return;
   }
   // CASE 2: the general rule on dot lists (Join's CASE 3): mine survive if the other side
@@ -432,10 +433,10 @@ void SetStore::JoinElement(std::string_view e, const Dot& d, const CausalContext
   DotList mine, out;
   GetDots(i, &mine);
   for (const Dot& m : mine) {
-    if (m == d || !other_cc.Contains(m)) out.push_back(m);
+    if ((d != nullptr && m == *d) || !other_cc.Contains(m)) out.push_back(m);
   }
-  if (!HasDot(mine, d) && keep_theirs) {
-    out.push_back(d);
+  if (keep_theirs && !HasDot(mine, *d)) {
+    out.push_back(*d);
     std::sort(out.begin(), out.end());
   }
   if (out.empty() && !keep_empty) {

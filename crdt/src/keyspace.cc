@@ -30,14 +30,17 @@ bool NoMetadata(const T& part) {
 }  // namespace
 
 KeyValue::Type KeyValue::VisibleType() const {
-  if (!bc.empty()) return Type::kBoundedCounter;
-  if (str.Present() || fc.Live()) return Type::kString;
-  if (!hash.empty()) return Type::kHash;
-  if (!set.empty()) return Type::kSet;
+  // A part without its bit holds nothing, so shows nothing.
+  if (held & kHeldBoundedCounter) return Type::kBoundedCounter;
+  if (((held & kHeldStr) && str.Present()) || ((held & kHeldFloatCounter) && fc.Live())) {
+    return Type::kString;
+  }
+  if ((held & kHeldHash) && !hash.empty()) return Type::kHash;
+  if ((held & kHeldSet) && !set.empty()) return Type::kSet;
   if (!zset.empty()) return Type::kZset;
-  if (hll.Present()) return Type::kHll;
-  if (!list.empty()) return Type::kList;
-  if (stream.Visible()) return Type::kStream;
+  if ((held & kHeldHll) && hll.Present()) return Type::kHll;
+  if ((held & kHeldList) && !list.empty()) return Type::kList;
+  if ((held & kHeldStream) && stream.Visible()) return Type::kStream;
   return Type::kNone;
 }
 
@@ -66,25 +69,42 @@ const char* TypeName(KeyValue::Type t) {
 
 namespace {
 
-// KeyValue::Join's parts after the string and the set (most keys hold neither of these).
+// KeyValue::Join's parts after the string and the set (most keys hold neither of these),
+// then the bits of every part either side held. REQUIRES: other.held exact.
 void JoinLaterParts(KeyValue* v, const KeyValue& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   // A part empty on both sides joins to empty, and merging an empty counter, bounded
   // counter or HyperLogLog changes nothing: most keys hold one part, so skip the rest.
-  if (!v->hash.Empty() || !other.hash.Empty()) {
-    v->hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
+  constexpr uint16_t kFirst = KeyValue::kHeldStr | KeyValue::kHeldSet;
+  constexpr uint16_t kLater = KeyValue::kHeldAll & ~kFirst;
+  const uint16_t either = v->held | other.held;
+  if ((either & kLater) == 0 && v->zset.Empty() && other.zset.Empty()) {
+    // Most keys: only the string or the set can have changed.
+    const bool str = (v->held & KeyValue::kHeldStr) != 0 && !v->str.Empty();
+    const bool set = (v->held & KeyValue::kHeldSet) != 0 && v->set.entry_count() != 0;
+    v->held =
+        static_cast<uint16_t>((str ? KeyValue::kHeldStr : 0) | (set ? KeyValue::kHeldSet : 0));
+    return;
   }
-  if (!other.bc.empty()) v->bc.Merge(other.bc);
-  if (!other.fc.empty()) v->fc.Merge(other.fc);
+  if ((either & kLater) != 0) {
+    if (either & KeyValue::kHeldHash) {
+      v->hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
+    }
+    if (other.held & KeyValue::kHeldBoundedCounter) v->bc.Merge(other.bc);
+    if (other.held & KeyValue::kHeldFloatCounter) v->fc.Merge(other.fc);
+    if (other.held & KeyValue::kHeldHll) v->hll.Join(other.hll);
+    if (either & KeyValue::kHeldList) {
+      v->list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
+    }
+    if (either & KeyValue::kHeldStream) {
+      v->stream.Join(other.stream, my_cc, other_cc, other_complete, keep_empty);
+    }
+    if (either & KeyValue::kHeldExpiry) v->expiry.Join(other.expiry, my_cc, other_cc);
+  }
   if (!v->zset.Empty() || !other.zset.Empty()) {
     v->zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
   }
-  if (!other.hll.Empty()) v->hll.Join(other.hll);
-  v->list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
-  if (!v->stream.Empty() || !other.stream.Empty()) {
-    v->stream.Join(other.stream, my_cc, other_cc, other_complete, keep_empty);
-  }
-  if (!v->expiry.empty() || !other.expiry.empty()) v->expiry.Join(other.expiry, my_cc, other_cc);
+  v->Refresh(either | v->held);
 }
 
 // A value with no metadata, joined where the other side lists nothing for a part or key.
@@ -97,8 +117,10 @@ const KeyValue& EmptyValue() {
 
 void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
-  str.Join(other.str, my_cc, other_cc);
-  set.Join(other.set, my_cc, other_cc, other_complete, keep_empty);
+  const uint16_t either = held | other.held;
+  if (either & kHeldStr) str.Join(other.str, my_cc, other_cc);
+  if (either & kHeldSet) set.Join(other.set, my_cc, other_cc, other_complete, keep_empty);
+  held |= static_cast<uint16_t>(either & (kHeldStr | kHeldSet));  // refreshed below
   JoinLaterParts(this, other, my_cc, other_cc, other_complete, keep_empty);
 }
 
@@ -156,15 +178,15 @@ std::optional<std::string> KeyValue::StringValue() const {
 }
 
 KeyValue::Parts16 KeyValue::Parts() const {
-  Parts16 parts = 0;
-  if (!bc.empty()) parts |= kPartBoundedCounter;
-  if (!fc.empty()) parts |= kPartFloatCounter;
-  if (hash.HasFloats()) parts |= kPartHashFloat;
-  if (!zset.Empty()) parts |= kPartZset;
-  if (!hll.Empty()) parts |= kPartHll;
-  if (!list.Empty()) parts |= kPartList;
-  if (!expiry.empty()) parts |= kPartExpiry;
-  if (!stream.Empty()) parts |= kPartStream;
+  Parts16 parts = zset.Empty() ? 0 : kPartZset;
+  if ((held & ~(kHeldStr | kHeldSet)) == 0) return parts;  // most keys: no optional part
+  if (held & kHeldBoundedCounter) parts |= kPartBoundedCounter;
+  if (held & kHeldFloatCounter) parts |= kPartFloatCounter;
+  if ((held & kHeldHash) && hash.HasFloats()) parts |= kPartHashFloat;
+  if (held & kHeldHll) parts |= kPartHll;
+  if (held & kHeldList) parts |= kPartList;
+  if (held & kHeldExpiry) parts |= kPartExpiry;
+  if (held & kHeldStream) parts |= kPartStream;
   return parts;
 }
 
@@ -198,10 +220,22 @@ bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
     if constexpr (!std::is_same_v<T, ZsetStore> && !std::is_same_v<T, ListStore>) value = T();
     return value.Decode(dec);
   };
-  return part(bc, kPartBoundedCounter) && part(expiry, kPartExpiry) && part(zset, kPartZset) &&
-         part(hll, kPartHll) && part(list, kPartList) && part(fc, kPartFloatCounter) &&
-         part(stream, kPartStream) &&
-         ((parts & kPartHashFloat) == 0 || hash.DecodeFloats(dec));  // hash.Decode cleared them
+  const bool ok =
+      part(bc, kPartBoundedCounter) && part(expiry, kPartExpiry) && part(zset, kPartZset) &&
+      part(hll, kPartHll) && part(list, kPartList) && part(fc, kPartFloatCounter) &&
+      part(stream, kPartStream) &&
+      ((parts & kPartHashFloat) == 0 || hash.DecodeFloats(dec));  // hash.Decode cleared them
+  // The parts the header lists may hold metadata; the others are empty now (when the
+  // decode failed midway, the parts read so far are refreshed too: every bit).
+  uint16_t maybe = kHeldStr | kHeldSet | kHeldHash;
+  if (parts & kPartBoundedCounter) maybe |= kHeldBoundedCounter;
+  if (parts & kPartExpiry) maybe |= kHeldExpiry;
+  if (parts & kPartHll) maybe |= kHeldHll;
+  if (parts & kPartList) maybe |= kHeldList;
+  if (parts & kPartFloatCounter) maybe |= kHeldFloatCounter;
+  if (parts & kPartStream) maybe |= kHeldStream;
+  held = HeldNow(ok ? maybe : uint16_t{kHeldAll});
+  return ok;
 }
 
 // The keyspace header: bit 0 key-complete, then the optional parts (KeyValue::Part); parts
@@ -231,18 +265,30 @@ namespace {
 // Every dot must lie inside the context, or merges could resurrect or lose data.
 bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
   bool ok = true;
-  for (const auto& w : v.str.reg.writes()) ok &= cc.Contains(w.dot);
-  v.set.ForEach([&](std::string_view, const SetStore::DotList& dots) {
-    for (const Dot& d : dots) ok &= cc.Contains(d);
-  });
-  for (const auto& [f, fv] : v.hash.fields()) {
-    for (const auto& w : fv.reg.writes()) ok &= cc.Contains(w.dot);
+  // Only the parts the value holds (v.held) have dots.
+  if (v.held & KeyValue::kHeldStr) {
+    for (const auto& w : v.str.reg.writes()) ok &= cc.Contains(w.dot);
   }
-  // Most keys hold none of these (walking an empty list or stream is not free).
+  if (v.held & KeyValue::kHeldSet) {
+    v.set.ForEach([&](std::string_view, const SetStore::DotList& dots) {
+      for (const Dot& d : dots) ok &= cc.Contains(d);
+    });
+  }
+  if (v.held & KeyValue::kHeldHash) {
+    for (const auto& [f, fv] : v.hash.fields()) {
+      for (const auto& w : fv.reg.writes()) ok &= cc.Contains(w.dot);
+    }
+  }
   if (!v.zset.Empty()) v.zset.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
-  if (!v.list.Empty()) v.list.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
-  if (!v.stream.Empty()) v.stream.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
-  for (const auto& w : v.expiry.entries().writes()) ok &= cc.Contains(w.dot);
+  if (v.held & KeyValue::kHeldList) {
+    v.list.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
+  }
+  if (v.held & KeyValue::kHeldStream) {
+    v.stream.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
+  }
+  if (v.held & KeyValue::kHeldExpiry) {
+    for (const auto& w : v.expiry.entries().writes()) ok &= cc.Contains(w.dot);
+  }
   return ok;
 }
 
@@ -395,19 +441,26 @@ namespace {
 // Makes *v hold no metadata, as a new KeyValue, touching only the parts it holds (a part
 // with none is left as it is; the sorted set and list allocate when built).
 void EmptyKeyValue(KeyValue* v) {
-  auto reset = [](auto& part, bool empty) {
-    if (!empty) part = std::decay_t<decltype(part)>();
+  if (!v->zset.Empty()) v->zset = ZsetStore();
+  if (v->held == 0) return;  // most values hold one part
+  auto reset = [&](auto& part, KeyValue::Held bit) {
+    if (v->held & bit) part = std::decay_t<decltype(part)>();
   };
-  reset(v->str, v->str.Empty());
-  reset(v->set, v->set.entry_count() == 0);
-  reset(v->hash, v->hash.Empty());
-  reset(v->bc, NoMetadata(v->bc));
-  reset(v->expiry, NoMetadata(v->expiry));
-  reset(v->fc, NoMetadata(v->fc));
-  reset(v->zset, NoMetadata(v->zset));
-  reset(v->hll, NoMetadata(v->hll));
-  reset(v->list, NoMetadata(v->list));
-  reset(v->stream, NoMetadata(v->stream));
+  // The string and the set (most deltas' one part) are emptied in place: no new part
+  // built and moved in.
+  if (v->held & KeyValue::kHeldStr) {
+    v->str.reg.Clear(nullptr, nullptr);
+    if (!v->str.counter.empty()) v->str.counter = PnCounter();
+  }
+  if (v->held & KeyValue::kHeldSet) v->set.Clear(nullptr, nullptr);
+  reset(v->hash, KeyValue::kHeldHash);
+  reset(v->bc, KeyValue::kHeldBoundedCounter);
+  reset(v->expiry, KeyValue::kHeldExpiry);
+  reset(v->fc, KeyValue::kHeldFloatCounter);
+  reset(v->hll, KeyValue::kHeldHll);
+  reset(v->list, KeyValue::kHeldList);
+  reset(v->stream, KeyValue::kHeldStream);
+  v->held = 0;
 }
 
 }  // namespace
@@ -477,13 +530,13 @@ size_t Keyspace::KeyCount() const {
 }
 
 bool Keyspace::Hidden(const KeyValue& v) const {
-  if (hide_due_ms_ == kShowAll || v.expiry.empty()) return false;
+  if (hide_due_ms_ == kShowAll || (v.held & KeyValue::kHeldExpiry) == 0) return false;
   std::optional<int64_t> deadline = v.expiry.Deadline();
   return deadline && *deadline <= hide_due_ms_;
 }
 
-const KeyValue* Keyspace::Find(std::string_view key) const {
-  auto it = keys_.find(key);
+const KeyValue* Keyspace::Find(const KeyRef& key) const {
+  auto it = keys_.find(key.key, key.hash);
   return it == keys_.end() || Hidden(it->second) ? nullptr : &it->second;
 }
 
@@ -492,7 +545,7 @@ std::optional<int64_t> Keyspace::Deadline(std::string_view key) const {
   return v ? v->expiry.Deadline() : std::nullopt;
 }
 
-Keyspace::Type Keyspace::TypeOf(std::string_view key) const {
+Keyspace::Type Keyspace::TypeOf(const KeyRef& key) const {
   const KeyValue* v = Find(key);
   return v ? v->VisibleType() : Type::kNone;
 }
@@ -507,7 +560,7 @@ std::vector<std::string> Keyspace::Members(std::string_view key) const {
   return v ? v->set.Elements() : std::vector<std::string>();
 }
 
-bool Keyspace::IsMember(std::string_view key, std::string_view member) const {
+bool Keyspace::IsMember(const KeyRef& key, std::string_view member) const {
   const KeyValue* v = Find(key);
   return v && v->set.Contains(member);
 }
@@ -533,43 +586,60 @@ KeyValue& Keyspace::Slot(std::string_view key) {
 
 KeyValue& Keyspace::DeltaSlot(Keyspace* delta, std::string_view key) { return delta->Slot(key); }
 
-void Keyspace::DropIfEmpty(std::string_view key) {
-  auto it = keys_.find(key);
+namespace {
+
+// After a mutator changed the parts `bits` of a key's value v and of its delta entry d
+// (null without a delta): their KeyValue::held made exact again.
+void Refreshed(KeyValue* v, KeyValue* d, uint16_t bits) {
+  v->Refresh(bits);
+  if (d != nullptr) d->Refresh(bits);
+}
+
+}  // namespace
+
+void Keyspace::DropIfEmpty(const KeyRef& key) {
+  auto it = keys_.find(key.key, key.hash);
   if (it != keys_.end() && it->second.Empty() && !key_complete_) keys_.erase(it);
 }
 
-void Keyspace::Set(std::string_view key, std::string_view value, int64_t timestamp_us,
-                   Keyspace* delta, bool keep_ttl) {
-  const size_t h = KeyMap::Hash(key);
-  KeyValue& v = keys_.try_emplace(key, h).first->second;
-  KeyValue* d = delta ? &delta->keys_.try_emplace(key, h).first->second : nullptr;
+void Keyspace::Set(const KeyRef& key, std::string_view value, int64_t timestamp_us, Keyspace* delta,
+                   bool keep_ttl) {
+  KeyValue& v = keys_.try_emplace(key.key, key.hash).first->second;
+  KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
-  if (!keep_ttl) v.expiry.Clear(d ? &d->expiry : nullptr, dcc);
-  v.set.Clear(d ? &d->set : nullptr, dcc);
-  v.hash.Clear(d ? &d->hash : nullptr, dcc);
+  // A part that neither v nor d holds has nothing to clear (a register's Clear empties
+  // the delta's writes too, so d's parts count): most keys hold the string alone.
+  const uint16_t held = v.held | (d ? d->held : 0);
+  if (!keep_ttl && (held & KeyValue::kHeldExpiry)) v.expiry.Clear(d ? &d->expiry : nullptr, dcc);
+  if (held & KeyValue::kHeldSet) v.set.Clear(d ? &d->set : nullptr, dcc);
+  if (held & KeyValue::kHeldHash) v.hash.Clear(d ? &d->hash : nullptr, dcc);
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
-  if (v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
-  v.list.Clear(d ? &d->list : nullptr, dcc);
+  if ((v.held & KeyValue::kHeldHll) && v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
+  if (held & KeyValue::kHeldList) v.list.Clear(d ? &d->list : nullptr, dcc);
   if (!v.stream.Empty()) v.stream.Clear(self_, &cc_, d ? &d->stream : nullptr, dcc);
   v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
-  v.fc.ResetInto(d ? &d->fc : nullptr);
+  if (held & KeyValue::kHeldFloatCounter) v.fc.ResetInto(d ? &d->fc : nullptr);
+  Refreshed(&v, d, held | KeyValue::kHeldStr);
 }
 
-IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta) {
-  const size_t h = KeyMap::Hash(key);
+IncrStatus Keyspace::IncrBy(const KeyRef& ref, int64_t by, int64_t* new_value, Keyspace* delta) {
+  const std::string_view key = ref.key;
+  const size_t h = ref.hash;
   KeyValue& v = keys_.try_emplace(key, h).first->second;
   auto delta_slot = [&]() -> KeyValue& { return delta->keys_.try_emplace(key, h).first->second; };
-  if (v.fc.Live()) {  // the value has INCRBYFLOAT increments
+  if ((v.held & KeyValue::kHeldFloatCounter) && v.fc.Live()) {  // INCRBYFLOAT increments
     int64_t next = 0;
     if (IncrStatus s = IntegerStepOnFloats(v.StringValue(), by, &next); s != IncrStatus::kOk) {
       return s;
     }
+    KeyValue* d = delta ? &delta_slot() : nullptr;
     if (by == 0) {  // a zero step is live (pn_counter.h): it goes to the integer counter
-      if (!v.str.counter.AddAs(self_, 0, delta ? &delta_slot().str.counter : nullptr)) {
-        return IncrStatus::kOutOfRange;
-      }
+      const bool added = v.str.counter.AddAs(self_, 0, d ? &d->str.counter : nullptr);
+      Refreshed(&v, d, KeyValue::kHeldStr);
+      if (!added) return IncrStatus::kOutOfRange;
     } else {
-      v.fc.IncrementAs(self_, static_cast<long double>(by), delta ? &delta_slot().fc : nullptr);
+      v.fc.IncrementAs(self_, static_cast<long double>(by), d ? &d->fc : nullptr);
+      Refreshed(&v, d, KeyValue::kHeldFloatCounter);
     }
     if (new_value) *new_value = next;
     return IncrStatus::kOk;
@@ -586,11 +656,16 @@ IncrStatus Keyspace::IncrBy(std::string_view key, int64_t by, int64_t* new_value
                                  listed  ? &listed->str
                                  : delta ? &scratch
                                          : nullptr);
+  Refreshed(&v, listed, KeyValue::kHeldStr);
   if (s != IncrStatus::kOk) {
-    DropIfEmpty(key);  // a refused step leaves no entry behind (an increment leaves a live one)
+    DropIfEmpty(ref);  // a refused step leaves no entry behind (an increment leaves a live one)
     return s;
   }
-  if (delta && !listed) delta_slot().str.counter.Merge(scratch.counter);
+  if (delta && !listed) {
+    KeyValue& d = delta_slot();
+    d.str.counter.Merge(scratch.counter);
+    d.Refresh(KeyValue::kHeldStr);
+  }
   return s;
 }
 
@@ -612,7 +687,9 @@ FloatStatus Keyspace::IncrByFloat(std::string_view key, long double by, std::str
     DropIfEmpty(key);
     return s;
   }
-  v.fc.IncrementAs(self_, by, delta ? &DeltaSlot(delta, key).fc : nullptr);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.fc.IncrementAs(self_, by, d ? &d->fc : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldFloatCounter);
   if (new_value) *new_value = *v.StringValue();
   return FloatStatus::kOk;
 }
@@ -624,40 +701,49 @@ FloatStatus Keyspace::HIncrByFloat(std::string_view key, std::string_view field,
     DropIfEmpty(key);
     return s;
   }
-  v.hash.IncrementFloat(field, by, self_, delta ? &DeltaSlot(delta, key).hash : nullptr);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.hash.IncrementFloat(field, by, self_, d ? &d->hash : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldHash);
   if (new_value) *new_value = *v.hash.Get(field);
   return FloatStatus::kOk;
 }
 
-bool Keyspace::SAdd(std::string_view key, std::string_view member, Keyspace* delta) {
-  const size_t h = KeyMap::Hash(key);
-  KeyValue& v = keys_.try_emplace(key, h).first->second;
-  return v.set.Add(member, self_, &cc_,
-                   delta ? &delta->keys_.try_emplace(key, h).first->second.set : nullptr,
-                   delta ? &delta->cc_ : nullptr);
+bool Keyspace::SAdd(const KeyRef& key, std::string_view member, Keyspace* delta) {
+  KeyValue& v = keys_.try_emplace(key.key, key.hash).first->second;
+  KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
+  const bool added =
+      v.set.Add(member, self_, &cc_, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldSet);
+  return added;
 }
 
-bool Keyspace::SRem(std::string_view key, std::string_view member, Keyspace* delta) {
-  auto it = keys_.find(key);
+bool Keyspace::SRem(const KeyRef& key, std::string_view member, Keyspace* delta) {
+  auto it = keys_.find(key.key, key.hash);
   if (it == keys_.end()) return false;
-  bool removed = it->second.set.Remove(member, delta ? &DeltaSlot(delta, key).set : nullptr,
-                                       delta ? &delta->cc_ : nullptr);
-  DropIfEmpty(key);
+  KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
+  bool removed =
+      it->second.set.Remove(member, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
+  Refreshed(&it->second, d, KeyValue::kHeldSet);
+  if (it->second.Empty() && !key_complete_) keys_.erase(it);  // DropIfEmpty
   return removed;
 }
 
 bool Keyspace::HSet(std::string_view key, std::string_view field, std::string_view value,
                     int64_t timestamp_us, Keyspace* delta) {
   KeyValue& v = Slot(key);
-  return v.hash.Set(field, value, self_, timestamp_us, &cc_,
-                    delta ? &DeltaSlot(delta, key).hash : nullptr, delta ? &delta->cc_ : nullptr);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  const bool added = v.hash.Set(field, value, self_, timestamp_us, &cc_, d ? &d->hash : nullptr,
+                                delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldHash);
+  return added;
 }
 
 IncrStatus Keyspace::HIncrBy(std::string_view key, std::string_view field, int64_t by,
                              int64_t* new_value, Keyspace* delta) {
   KeyValue& v = Slot(key);
-  IncrStatus s =
-      v.hash.IncrBy(field, by, self_, new_value, delta ? &DeltaSlot(delta, key).hash : nullptr);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  IncrStatus s = v.hash.IncrBy(field, by, self_, new_value, d ? &d->hash : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldHash);
   DropIfEmpty(key);
   return s;
 }
@@ -665,8 +751,9 @@ IncrStatus Keyspace::HIncrBy(std::string_view key, std::string_view field, int64
 bool Keyspace::HDel(std::string_view key, std::string_view field, Keyspace* delta) {
   auto it = keys_.find(key);
   if (it == keys_.end()) return false;
-  bool removed = it->second.hash.Del(field, delta ? &DeltaSlot(delta, key).hash : nullptr,
-                                     delta ? &delta->cc_ : nullptr);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  bool removed = it->second.hash.Del(field, d ? &d->hash : nullptr, delta ? &delta->cc_ : nullptr);
+  Refreshed(&it->second, d, KeyValue::kHeldHash);
   DropIfEmpty(key);
   return removed;
 }
@@ -676,7 +763,12 @@ BoundedStatus Keyspace::BcUpdate(std::string_view key, Keyspace* delta, Op op) {
   KeyValue& v = Slot(key);
   BoundedCounter scratch;
   BoundedStatus s = op(v.bc, delta ? &scratch : nullptr);
-  if (s == BoundedStatus::kOk && delta) DeltaSlot(delta, key).bc.Merge(scratch);
+  v.Refresh(KeyValue::kHeldBoundedCounter);
+  if (s == BoundedStatus::kOk && delta) {
+    KeyValue& d = DeltaSlot(delta, key);
+    d.bc.Merge(scratch);
+    d.Refresh(KeyValue::kHeldBoundedCounter);
+  }
   DropIfEmpty(key);
   return s;
 }
@@ -724,13 +816,19 @@ bool Keyspace::ZRem(std::string_view key, std::string_view member, Keyspace* del
 bool Keyspace::PfAdd(std::string_view key, const std::vector<std::string_view>& elements,
                      Keyspace* delta) {
   KeyValue& v = Slot(key);
-  return v.hll.Add(elements, delta ? &DeltaSlot(delta, key).hll : nullptr);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  const bool changed = v.hll.Add(elements, d ? &d->hll : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldHll);
+  return changed;
 }
 
 bool Keyspace::PfMergeInto(std::string_view key, const HllStore& src, Keyspace* delta) {
   const HllStore copy = src;  // src may be this key's own value
   KeyValue& v = Slot(key);
-  return v.hll.MergeFrom(copy, delta ? &DeltaSlot(delta, key).hll : nullptr);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  const bool changed = v.hll.MergeFrom(copy, d ? &d->hll : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldHll);
+  return changed;
 }
 
 const ListStore* Keyspace::List(std::string_view key) const {
@@ -741,28 +839,35 @@ const ListStore* Keyspace::List(std::string_view key) const {
 void Keyspace::LInsert(std::string_view key, size_t index, std::string_view value,
                        Keyspace* delta) {
   KeyValue& v = Slot(key);
-  v.list.Insert(index, value, self_, &cc_, delta ? &DeltaSlot(delta, key).list : nullptr,
-                delta ? &delta->cc_ : nullptr);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.list.Insert(index, value, self_, &cc_, d ? &d->list : nullptr, delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldList);
 }
 
 void Keyspace::LEraseRange(std::string_view key, size_t first, size_t last, Keyspace* delta) {
-  Slot(key).list.EraseRange(first, last, delta ? &DeltaSlot(delta, key).list : nullptr,
-                            delta ? &delta->cc_ : nullptr);
+  KeyValue& v = Slot(key);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.list.EraseRange(first, last, d ? &d->list : nullptr, delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldList);
   DropIfEmpty(key);
 }
 
 void Keyspace::LEraseIndexes(std::string_view key, const std::vector<size_t>& indexes,
                              Keyspace* delta) {
-  Slot(key).list.EraseIndexes(indexes, delta ? &DeltaSlot(delta, key).list : nullptr,
-                              delta ? &delta->cc_ : nullptr);
+  KeyValue& v = Slot(key);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.list.EraseIndexes(indexes, d ? &d->list : nullptr, delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldList);
   DropIfEmpty(key);
 }
 
 void Keyspace::LSet(std::string_view key, size_t index, std::string_view value,
                     int64_t timestamp_us, Keyspace* delta) {
-  Slot(key).list.Assign(index, value, self_, timestamp_us, &cc_,
-                        delta ? &DeltaSlot(delta, key).list : nullptr,
-                        delta ? &delta->cc_ : nullptr);
+  KeyValue& v = Slot(key);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.list.Assign(index, value, self_, timestamp_us, &cc_, d ? &d->list : nullptr,
+                delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldList);
 }
 
 const StreamStore* Keyspace::Stream(std::string_view key) const {
@@ -779,39 +884,51 @@ StreamStore* Keyspace::MutableStream(std::string_view key) {
 void Keyspace::XAdd(std::string_view key, StreamId id, StreamStore::Fields fields,
                     Keyspace* delta) {
   KeyValue& v = Slot(key);
-  v.stream.Add(id, std::move(fields), self_, &cc_, delta ? &DeltaSlot(delta, key).stream : nullptr,
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.stream.Add(id, std::move(fields), self_, &cc_, d ? &d->stream : nullptr,
                delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldStream);
 }
 
 void Keyspace::XMakeExist(std::string_view key, Keyspace* delta) {
   KeyValue& v = Slot(key);
-  v.stream.MakeExist(self_, &cc_, delta ? &DeltaSlot(delta, key).stream : nullptr,
-                     delta ? &delta->cc_ : nullptr);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.stream.MakeExist(self_, &cc_, d ? &d->stream : nullptr, delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldStream);
 }
 
 void Keyspace::XRemove(std::string_view key, const StreamStore::Key& entry, Keyspace* delta) {
-  Slot(key).stream.Remove(entry, delta ? &DeltaSlot(delta, key).stream : nullptr,
-                          delta ? &delta->cc_ : nullptr);
+  KeyValue& v = Slot(key);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.stream.Remove(entry, d ? &d->stream : nullptr, delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldStream);
 }
 
 void Keyspace::XCreateGroup(std::string_view key, std::string_view group, StreamId start,
                             Keyspace* delta) {
-  Slot(key).stream.CreateGroup(group, start, self_, &cc_,
-                               delta ? &DeltaSlot(delta, key).stream : nullptr,
-                               delta ? &delta->cc_ : nullptr);
+  KeyValue& v = Slot(key);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.stream.CreateGroup(group, start, self_, &cc_, d ? &d->stream : nullptr,
+                       delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldStream);
 }
 
 bool Keyspace::XDestroyGroup(std::string_view key, std::string_view group, Keyspace* delta) {
-  return Slot(key).stream.DestroyGroup(group, self_, &cc_,
-                                       delta ? &DeltaSlot(delta, key).stream : nullptr,
-                                       delta ? &delta->cc_ : nullptr);
+  KeyValue& v = Slot(key);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  const bool destroyed = v.stream.DestroyGroup(group, self_, &cc_, d ? &d->stream : nullptr,
+                                               delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldStream);
+  return destroyed;
 }
 
 void Keyspace::XWriteFrontier(std::string_view key, std::string_view group,
                               const StreamStore::Positions& acked, Keyspace* delta) {
-  Slot(key).stream.WriteFrontier(group, acked, self_, &cc_,
-                                 delta ? &DeltaSlot(delta, key).stream : nullptr,
-                                 delta ? &delta->cc_ : nullptr);
+  KeyValue& v = Slot(key);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.stream.WriteFrontier(group, acked, self_, &cc_, d ? &d->stream : nullptr,
+                         delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldStream);
 }
 
 bool Keyspace::Del(std::string_view key, Keyspace* delta) {
@@ -822,30 +939,36 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   KeyValue& v = keys_.find(key)->second;  // DeltaSlot may not rehash *this, but be safe
-  v.expiry.Clear(d ? &d->expiry : nullptr, dcc);
-  v.str.Clear(d ? &d->str : nullptr, dcc);
-  v.set.Clear(d ? &d->set : nullptr, dcc);
-  v.hash.Clear(d ? &d->hash : nullptr, dcc);
-  v.fc.ResetInto(d ? &d->fc : nullptr);
+  // Only the parts v or d holds have something to clear (as in Set).
+  const uint16_t held = v.held | (d ? d->held : 0);
+  if (held & KeyValue::kHeldExpiry) v.expiry.Clear(d ? &d->expiry : nullptr, dcc);
+  if (held & KeyValue::kHeldStr) v.str.Clear(d ? &d->str : nullptr, dcc);
+  if (held & KeyValue::kHeldSet) v.set.Clear(d ? &d->set : nullptr, dcc);
+  if (held & KeyValue::kHeldHash) v.hash.Clear(d ? &d->hash : nullptr, dcc);
+  if (held & KeyValue::kHeldFloatCounter) v.fc.ResetInto(d ? &d->fc : nullptr);
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
-  if (v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
-  v.list.Clear(d ? &d->list : nullptr, dcc);
+  if ((v.held & KeyValue::kHeldHll) && v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
+  if (held & KeyValue::kHeldList) v.list.Clear(d ? &d->list : nullptr, dcc);
   if (!v.stream.Empty()) v.stream.Clear(self_, &cc_, d ? &d->stream : nullptr, dcc);
+  Refreshed(&v, d, held);
   DropIfEmpty(key);
   return true;
 }
 
 void Keyspace::Expire(std::string_view key, int64_t deadline_ms, Keyspace* delta) {
   KeyValue& v = Slot(key);
-  v.expiry.Expire(self_, deadline_ms, &cc_, delta ? &DeltaSlot(delta, key).expiry : nullptr,
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.expiry.Expire(self_, deadline_ms, &cc_, d ? &d->expiry : nullptr,
                   delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldExpiry);
   expiring_.emplace(key);
 }
 
 void Keyspace::Persist(std::string_view key, Keyspace* delta) {
   KeyValue& v = Slot(key);
-  v.expiry.Persist(self_, &cc_, delta ? &DeltaSlot(delta, key).expiry : nullptr,
-                   delta ? &delta->cc_ : nullptr);
+  KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
+  v.expiry.Persist(self_, &cc_, d ? &d->expiry : nullptr, delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldExpiry);
   expiring_.emplace(key);
 }
 
@@ -853,14 +976,16 @@ bool Keyspace::ClearExpiry(std::string_view key, Keyspace* delta) {
   auto it = keys_.find(key);
   if (it == keys_.end() || it->second.expiry.empty()) return false;
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  keys_.find(key)->second.expiry.Clear(d ? &d->expiry : nullptr, delta ? &delta->cc_ : nullptr);
+  KeyValue& v = keys_.find(key)->second;
+  v.expiry.Clear(d ? &d->expiry : nullptr, delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldExpiry);
   DropIfEmpty(key);
   return true;
 }
 
 bool Keyspace::DropHidden(std::string_view key, Keyspace* delta) {
   auto it = keys_.find(key);
-  if (it == keys_.end() || it->second.expiry.empty() || !Hidden(it->second)) return false;
+  if (it == keys_.end() || !Hidden(it->second)) return false;  // Hidden: it has a TTL
   // Nothing visible but due TTL entries (an EXPIRE that outlived a concurrent DEL or the
   // key's last member): clear them too, or the write would re-create a key that is due.
   return Del(key, delta) || ClearExpiry(key, delta);
@@ -995,28 +1120,55 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
 
 namespace {
 
-// The one key value of a SET, INCRBY or SADD effect: no optional part, no hash field, at
-// most one register write and at most one set element with one dot (and any counter).
-// Its write and element are views of the encoded bytes.
+// The one key value of a SET, INCRBY, SADD, SREM or DEL effect: no optional part, no
+// hash field, at most one register write (none: DEL's cleared register) and set elements
+// with one dot each (SADD's) or none (SREM's and DEL's), and any counter. Its write is a
+// view of the encoded bytes; its elements are read from them again (ForEachElement).
 struct SimpleValue {
+  // At most this many set elements (a DEL of a larger set is decoded as before).
+  static constexpr uint64_t kMaxElements = 64;
+
   bool has_write = false;
   Dot write_dot;
   int64_t timestamp_us = 0;
   std::string_view value;
-  bool has_element = false;
-  std::string_view element;
-  Dot element_dot;
+  uint64_t elements = 0;
+  std::string_view first;  // the first element (most effects' only one), if any
+  bool first_has_dot = false;
+  Dot first_dot;
+  std::string_view rest;  // the bytes from the second element on
 
+  // Calls f(element, dot) for each element, dot null when it has none. REQUIRES: the
+  // bytes passed DecodeSimple (so every read below succeeds).
+  template <typename F>
+  void ForEachElement(F&& f) const {
+    if (elements == 0) return;
+    f(first, first_has_dot ? &first_dot : nullptr);
+    if (elements == 1) return;  // most effects
+    Decoder dec(rest);
+    for (uint64_t k = 1; k < elements; ++k) {
+      std::string_view e;
+      uint64_t dots = 0;
+      Dot d;
+      (void)dec.GetBytes(&e);
+      (void)dec.GetCount(&dots, 2);
+      if (dots == 1) (void)dec.GetDot(&d);
+      f(e, dots == 1 ? &d : nullptr);
+    }
+  }
   bool DotsIn(const CausalContext& cc) const {  // DotsInContext of this value
-    return (!has_write || cc.Contains(write_dot)) && (!has_element || cc.Contains(element_dot));
+    bool ok = !has_write || cc.Contains(write_dot);
+    ForEachElement([&](std::string_view, const Dot* d) { ok &= d == nullptr || cc.Contains(*d); });
+    return ok;
   }
 };
 
 // Reads a key value encoded without optional parts (KeyValue::Encode) into *out, its
 // counter into *counter, if it has SimpleValue's shape; each read and check as in
-// KeyValue::Decode. False on any other shape and on malformed bytes: the caller then
-// decodes it with KeyValue::Decode from where this started, which reports the error.
-bool DecodeSimple(Decoder* dec, SimpleValue* out, PnCounter* counter) {
+// KeyValue::Decode (`bytes`: all of the input dec reads). False on any other shape and on
+// malformed bytes: the caller then decodes it with KeyValue::Decode from where this
+// started, which reports the error.
+bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCounter* counter) {
   uint64_t n = 0;
   if (!dec->GetCount(&n, 4) || n > 1) return false;  // RegisterStore::Decode
   out->has_write = n == 1;
@@ -1025,14 +1177,24 @@ bool DecodeSimple(Decoder* dec, SimpleValue* out, PnCounter* counter) {
     return false;
   }
   if (!counter->Decode(dec)) return false;
-  if (!dec->GetCount(&n, 2) || n > 1) return false;  // SetStore::Decode
-  out->has_element = n == 1;
-  if (out->has_element) {
+  // SetStore::Decode's reads and checks, for elements of at most one dot.
+  if (!dec->GetCount(&n, 2) || n > SimpleValue::kMaxElements) return false;
+  out->elements = n;
+  std::string_view prev;
+  for (uint64_t k = 0; k < n; ++k) {
+    std::string_view e;
     uint64_t dots = 0;
-    if (!dec->GetBytes(&out->element) || !dec->GetCount(&dots, 2) || dots != 1 ||
-        !dec->GetDot(&out->element_dot)) {
-      return false;
+    Dot d;
+    if (!dec->GetBytes(&e) || !dec->GetCount(&dots, 2) || dots > 1) return false;
+    if (k > 0 && !(prev < e)) return false;  // "set elements not sorted"
+    if (dots == 1 && !dec->GetDot(&d)) return false;
+    if (k == 0) {
+      out->first = e;
+      out->first_has_dot = dots == 1;
+      out->first_dot = d;
+      out->rest = bytes.substr(bytes.size() - dec->remaining());
     }
+    prev = e;
   }
   return dec->GetCount(&n, 3) && n == 0;  // HashStore::Decode: no field
 }
@@ -1067,7 +1229,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
   auto join = [&](std::string_view key, size_t h, const KeyValue& value) {
     auto it = keys_.try_emplace(key, h).first;
     it->second.Join(value, cc_, s.cc_, /*other_complete=*/true, complete);
-    if (!value.expiry.empty() && !it->second.expiry.empty()) expiring_.emplace(key);
+    if ((value.held & it->second.held & KeyValue::kHeldExpiry) != 0) expiring_.emplace(key);
     if (!complete && it->second.Empty()) keys_.erase(it);
   };
   if (s.values_.size() < std::max<uint64_t>(n, 1)) s.values_.resize(std::max<uint64_t>(n, 1));
@@ -1079,12 +1241,13 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     const size_t h = KeyMap::Hash(key);
     keys_.PrefetchSlot(h);
     KeyValue& value = s.values_[0];
-    // CASE 1a: the value of a SET, INCRBY or SADD effect (SimpleValue) is joined straight
-    // from the bytes, not decoded into the scratch value (only its counter is). Any other
-    // value, malformed ones included, is decoded from the same place (the same errors).
+    // CASE 1a: the value of a SET, INCRBY, SADD, SREM or DEL effect (SimpleValue) is
+    // joined straight from the bytes, not decoded into the scratch value (only its counter
+    // is). Any other value, malformed ones included, is decoded from the same place (the
+    // same errors).
     SimpleValue simple;
     Decoder fast = dec;
-    const bool is_simple = parts == 0 && DecodeSimple(&fast, &simple, &value.str.counter);
+    const bool is_simple = parts == 0 && DecodeSimple(bytes, &fast, &simple, &value.str.counter);
     if (is_simple) {
       dec = std::move(fast);
     } else if (!value.Decode(&dec, parts)) {
@@ -1108,9 +1271,9 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
         v.str.reg.Join(EmptyValue().str.reg, cc_, s.cc_);
       }
       if (!value.str.counter.empty()) v.str.counter.Merge(value.str.counter);
-      if (simple.has_element) {
-        v.set.JoinElement(simple.element, simple.element_dot, cc_, s.cc_, complete);
-      }
+      simple.ForEachElement(
+          [&](std::string_view e, const Dot* d) { v.set.JoinElement(e, d, cc_, s.cc_, complete); });
+      v.held |= KeyValue::kHeldStr | KeyValue::kHeldSet;  // JoinLaterParts refreshes them
       JoinLaterParts(&v, EmptyValue(), cc_, s.cc_, /*other_complete=*/true, complete);
       if (!complete && v.Empty()) keys_.erase(it);
     }
@@ -1230,6 +1393,13 @@ std::string Keyspace::DumpAll() const {
     out += "\n";
   }
   return out;
+}
+
+bool Keyspace::HeldExact() const {
+  for (const auto& [k, v] : keys_) {
+    if (!v.HeldExact()) return false;
+  }
+  return true;
 }
 
 size_t Keyspace::MemoryBytes() const {

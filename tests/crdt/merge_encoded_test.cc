@@ -1,7 +1,7 @@
-// Keyspace::MergeEncoded against Merge(*Decode(...)): the effects of SET, INCRBY and SADD
-// are joined straight from their bytes (no decoded value), every other effect is decoded
-// first; both must give the keyspace Merge gives, and refuse exactly the bytes Decode
-// refuses, with its error text, changing nothing.
+// Keyspace::MergeEncoded against Merge(*Decode(...)): the effects of SET, INCRBY, SADD,
+// SREM and DEL (of a string, a counter or a small set) are joined straight from their
+// bytes (no decoded value), every other effect is decoded first; both must give the keyspace Merge
+// gives, and refuse exactly the bytes Decode refuses, with its error text, changing nothing.
 #include <optional>
 #include <string>
 #include <utility>
@@ -53,6 +53,8 @@ std::string RandomEffect(Rng* rng, Keyspace* ks, Keyspace* delta, int64_t now) {
       ks->HSet(key, member, "x", now, delta);
       break;
   }
+  EXPECT_TRUE(ks->HeldExact());
+  EXPECT_TRUE(delta->HeldExact());
   return delta->empty() ? std::string() : delta->Encode();
 }
 
@@ -70,6 +72,8 @@ void MergeBothWays(Keyspace* target, const std::string& bytes, Keyspace::MergeSc
     EXPECT_EQ(merge_error, decode_error);
   }
   EXPECT_TRUE(*target == expect);
+  EXPECT_TRUE(target->HeldExact());  // the parts each key holds (KeyValue::held)
+  EXPECT_TRUE(expect.HeldExact());
   EXPECT_EQ(target->Encode(), expect.Encode());
   EXPECT_EQ(target->DumpAll(), expect.DumpAll());
 }
@@ -115,9 +119,9 @@ TEST(MergeEncodedTest, EffectsJoinAsTheirDecodedKeyspaces) {
   }
 }
 
-// Every truncation and many one-byte changes of SET, INCRBY and SADD effects (the shapes
-// joined from the bytes), merged into a keyspace that holds the key: MergeEncoded accepts
-// what Decode accepts, joins it as Merge does, and refuses the rest with Decode's text.
+// Every truncation and many one-byte changes of SET, INCRBY, SADD, SREM and DEL effects
+// (the shapes joined from the bytes), merged into a keyspace that holds the key: MergeEncoded
+// accepts what Decode accepts, joins it as Merge does, and refuses the rest with Decode's text.
 TEST(MergeEncodedTest, DamagedSimpleEffectsAreRefusedAsDecodeRefusesThem) {
   Keyspace origin(Replica(0));
   Keyspace target(Replica(1));
@@ -141,6 +145,14 @@ TEST(MergeEncodedTest, DamagedSimpleEffectsAreRefusedAsDecodeRefusesThem) {
   ASSERT_EQ(target.IncrBy("n", 2, &v, nullptr), IncrStatus::kOk);
   record([&](Keyspace* d) { origin.Set("s", "later", 4, d); });
   record([&](Keyspace* d) { origin.SAdd("set", "member", d); });
+  // SREM and DEL: elements with no dot, a register cleared, a counter reset.
+  record([&](Keyspace* d) { origin.SAdd("set", "other", d); });
+  record([&](Keyspace* d) { origin.SAdd("set", "third", d); });
+  target.SAdd("set", "third", nullptr);
+  record([&](Keyspace* d) { ASSERT_TRUE(origin.SRem("set", "member", d)); });
+  record([&](Keyspace* d) { ASSERT_TRUE(origin.Del("set", d)); });  // two elements
+  record([&](Keyspace* d) { ASSERT_TRUE(origin.Del("s", d)); });
+  record([&](Keyspace* d) { ASSERT_TRUE(origin.Del("n", d)); });
 
   Keyspace::MergeScratch scratch;
   size_t refused = 0;
@@ -169,6 +181,132 @@ TEST(MergeEncodedTest, DamagedSimpleEffectsAreRefusedAsDecodeRefusesThem) {
     }
   }
   EXPECT_GT(refused, 100u);  // the damage is mostly caught
+}
+
+// Every kind of write (each type's mutators, TTLs, lazy expiry, DEL over mixed types) at
+// three replicas, on a few keys so that values mix parts; every effect merged at the
+// others through MergeEncoded or Merge, and full states now and then: after each step the
+// parts each key records holding (KeyValue::held) are the parts it holds, in the replicas
+// and in the deltas.
+TEST(MergeEncodedTest, HeldPartsStayExactThroughEveryWrite) {
+  for (uint64_t seed : TestSeeds(8, 0x4e1d)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    std::vector<Keyspace> ks;
+    for (int i = 0; i < kReplicas; ++i) ks.emplace_back(Replica(i));
+    Keyspace delta;
+    Keyspace::MergeScratch scratch;
+    for (int step = 0; step < 600; ++step) {
+      SCOPED_TRACE(testing::Message() << "step " << step);
+      const int at = rng.Index(kReplicas);
+      Keyspace& x = ks[at];
+      if (rng.OneIn(20)) {  // a full state
+        const int to = (at + 1) % kReplicas;
+        if (rng.OneIn(2)) {
+          ks[to].Merge(x);
+        } else {
+          ASSERT_TRUE(ks[to].MergeEncoded(x.Encode(), nullptr, &scratch));
+        }
+        ASSERT_TRUE(ks[to].HeldExact());
+        continue;
+      }
+      x.ResetDelta(&delta);
+      const std::string key = "k" + std::to_string(rng.Uniform(4));
+      const std::string m = "m" + std::to_string(rng.Uniform(3));
+      const int64_t now = step;
+      int64_t n = 0;
+      std::string out;
+      x.HideDue(now);
+      switch (rng.Uniform(22)) {
+        case 0:
+          x.Set(key, "v", now, &delta, rng.OneIn(2));
+          break;
+        case 1:
+          (void)x.IncrBy(key, rng.Range(-2, 2), &n, &delta);
+          break;
+        case 2:
+          (void)x.IncrByFloat(key, 0.5, &out, &delta);
+          break;
+        case 3:
+          x.SAdd(key, m, &delta);
+          break;
+        case 4:
+          x.SRem(key, m, &delta);
+          break;
+        case 5:
+          x.HSet(key, m, "v", now, &delta);
+          break;
+        case 6:
+          (void)x.HIncrBy(key, m, 1, &n, &delta);
+          break;
+        case 7:
+          (void)x.HIncrByFloat(key, m, 0.25, &out, &delta);
+          break;
+        case 8:
+          x.HDel(key, m, &delta);
+          break;
+        case 9:
+        case 10:
+          x.Del(key, &delta);
+          break;
+        case 11:
+          x.Expire(key, now + rng.Range(-2, 5), &delta);
+          break;
+        case 12:
+          x.Persist(key, &delta);
+          break;
+        case 13:
+          x.ClearExpiry(key, &delta);
+          break;
+        case 14:
+          x.DropHidden(key, &delta);
+          break;
+        case 15:
+          x.ExpireDue(now, 3, &delta);
+          break;
+        case 16:
+          (void)x.BcIncrBy(key, 2, &delta);
+          break;
+        case 17:
+          x.PfAdd(key, {m}, &delta);
+          break;
+        case 18: {
+          const crdt::ListStore* list = x.List(key);
+          const size_t size = list != nullptr ? list->size() : 0;
+          if (size > 0 && rng.OneIn(2)) {
+            x.LEraseRange(key, 0, 1, &delta);
+          } else {
+            x.LInsert(key, size, m, &delta);
+          }
+          break;
+        }
+        case 19:
+          x.XAdd(key, {static_cast<uint64_t>(step + 1), static_cast<uint64_t>(at)}, {"f", m},
+                 &delta);
+          break;
+        case 20:
+          x.XCreateGroup(key, "g", {0, 0}, &delta);
+          break;
+        default:
+          x.ZAdd(key, m, 1.5, now, &delta);
+          break;
+      }
+      x.ShowAll();
+      ASSERT_TRUE(x.HeldExact());
+      ASSERT_TRUE(delta.HeldExact());
+      if (delta.empty()) continue;
+      const std::string bytes = delta.Encode();
+      for (int to = 0; to < kReplicas; ++to) {
+        if (to == at) continue;
+        if (rng.OneIn(2)) {
+          ASSERT_TRUE(ks[to].MergeEncoded(bytes, nullptr, &scratch));
+        } else {
+          ks[to].Merge(delta);
+        }
+        ASSERT_TRUE(ks[to].HeldExact());
+      }
+    }
+  }
 }
 
 }  // namespace

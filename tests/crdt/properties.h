@@ -32,6 +32,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -1271,10 +1272,21 @@ bool CheckConvergence(uint64_t seed, std::string* failure, const ConvergenceOpti
     for (int op : ops) s += (s.empty() ? "" : ",") + std::to_string(op);
     return s;
   };
+  // A keyspace's record of the parts each key holds (KeyValue::held) must stay exact
+  // through every mutator, delta and merge.
+  auto held_exact = [](const T& x) {
+    if constexpr (std::is_same_v<T, crdt::Keyspace>) {
+      return x.HeldExact();
+    } else {
+      return true;
+    }
+  };
+  bool held_ok = true;
   auto deliver = [&](const Msg& m, const char* how) {
     trace.Add("r" + std::to_string(m.to) + " <- r" + std::to_string(m.from) + " events {" +
               ops_string(m.ops) + "}" + how);
     replicas[m.to].Merge(m.delta);
+    held_ok = held_ok && held_exact(replicas[m.to]);
     for (int op : m.ops) model.Deliver(op, m.to);
   };
   auto check_local = [&]() -> std::string {
@@ -1303,7 +1315,9 @@ bool CheckConvergence(uint64_t seed, std::string* failure, const ConvergenceOpti
       trace.Add("r" + std::to_string(who) + ": " + res.desc +
                 (res.delta ? " (event " + std::to_string(res.op) + ")" : " (refused)"));
       if (!res.error.empty()) return fail("local reply differs from the model: " + res.error);
+      if (!held_exact(replicas[who])) return fail("a key's held parts are not exact after this op");
       if (!res.delta) continue;
+      if (!held_exact(*res.delta)) return fail("a delta's held parts are not exact after this op");
       for (int to = 0; to < n; ++to) {
         if (to == who) continue;
         Msg* last = nullptr;
@@ -1313,6 +1327,7 @@ bool CheckConvergence(uint64_t seed, std::string* failure, const ConvergenceOpti
         if (last != nullptr && rng.OneIn(3)) {  // coalesce into a delta group
           last->delta.Merge(*res.delta);
           last->ops.push_back(res.op);
+          held_ok = held_ok && held_exact(last->delta);
         } else {
           pending.push_back(Msg{who, to, {res.op}, *res.delta});
         }
@@ -1344,8 +1359,10 @@ bool CheckConvergence(uint64_t seed, std::string* failure, const ConvergenceOpti
       const int to = (from + 1 + rng.Index(n - 1)) % n;
       trace.Add("r" + std::to_string(to) + " <- full state of r" + std::to_string(from));
       replicas[to].Merge(replicas[from]);
+      held_ok = held_ok && held_exact(replicas[to]);
       model.MergeState(from, to);
     }
+    if (!held_ok) return fail("a key's held parts are not exact after this merge");
     if (opt.local_check_every > 0 && step % opt.local_check_every == 0) {
       if (std::string why = check_local(); !why.empty()) return fail(why);
     }
@@ -1360,6 +1377,7 @@ bool CheckConvergence(uint64_t seed, std::string* failure, const ConvergenceOpti
     if (rng.OneIn(8)) deliver(m, " (final duplicate)");
   }
   if (std::string why = check_local(); !why.empty()) return fail(why);
+  if (!held_ok) return fail("a key's held parts are not exact after the final merges");
 
   std::string why;
   for (int i = 1; i < n; ++i) {

@@ -79,16 +79,17 @@ Reply Set(Ctx& c) {
     }
   }
   const std::string& key = c.argv[1];
+  const crdt::Keyspace::KeyRef ref = crdt::Keyspace::Ref(key);  // hashed once
   std::optional<std::string> old;
   if (get) {
-    if (!TypeIs(c, key, Type::kString)) return Err(kWrongType);
+    if (!TypeIs(c, ref, Type::kString)) return Err(kWrongType);
     old = c.ks.Get(key);
   }
-  const Type type = c.ks.TypeOf(key);
+  const Type type = c.ks.TypeOf(ref);
   const bool exists = type != Type::kNone;
   if ((nx && exists) || (xx && !exists)) return get ? OptionalBulk(std::move(old)) : Reply::Nil();
   if (type == Type::kBoundedCounter) return Err(kWrongType);  // never overwritten
-  c.ks.Set(key, c.argv[2], c.now_us, c.delta, keepttl);
+  c.ks.Set(ref, c.argv[2], c.now_us, c.delta, keepttl);
   if (!expire_option.empty()) c.ks.Expire(key, deadline_ms, c.delta);
   c.wrote = true;
   return get ? OptionalBulk(std::move(old)) : Ok();
@@ -139,7 +140,7 @@ Reply StrLen(Ctx& c) {
 // it with the text Redis uses for a 64-bit overflow. A zero step is an increment like any
 // other (it creates "0" on a missing key and survives a concurrent SET or DEL likewise).
 Reply IncrDecr(Ctx& c, int64_t by) {
-  const std::string& key = c.argv[1];
+  const crdt::Keyspace::KeyRef key = crdt::Keyspace::Ref(c.argv[1]);  // hashed once
   if (!TypeIs(c, key, Type::kString)) return Err(kWrongType);
   int64_t value = 0;
   switch (c.ks.IncrBy(key, by, &value, c.delta)) {
@@ -173,7 +174,7 @@ Reply DecrBy(Ctx& c) {
 // ---------------------------------------------------------------- sets
 
 Reply SAdd(Ctx& c) {
-  const std::string& key = c.argv[1];
+  const crdt::Keyspace::KeyRef key = crdt::Keyspace::Ref(c.argv[1]);  // hashed once
   if (!TypeIs(c, key, Type::kSet)) return Err(kWrongType);
   int64_t added = 0;
   for (size_t i = 2; i < c.argv.size(); ++i) added += c.ks.SAdd(key, c.argv[i], c.delta) ? 1 : 0;
@@ -184,7 +185,7 @@ Reply SAdd(Ctx& c) {
 }
 
 Reply SRem(Ctx& c) {
-  const std::string& key = c.argv[1];
+  const crdt::Keyspace::KeyRef key = crdt::Keyspace::Ref(c.argv[1]);  // hashed once
   if (!TypeIs(c, key, Type::kSet)) return Err(kWrongType);
   int64_t removed = 0;
   for (size_t i = 2; i < c.argv.size(); ++i) {

@@ -49,6 +49,11 @@ inline bool TypeIs(const Ctx& c, std::string_view key, Type want) {
   Type t = c.ks.TypeOf(key);
   return t == Type::kNone || t == want;
 }
+// The same for a key hashed once for the whole command (Keyspace::Ref).
+inline bool TypeIs(const Ctx& c, const crdt::Keyspace::KeyRef& key, Type want) {
+  Type t = c.ks.TypeOf(key);
+  return t == Type::kNone || t == want;
+}
 
 inline const crdt::HashStore* HashOf(const Ctx& c, std::string_view key) {
   const crdt::KeyValue* kv = c.ks.Find(key);

@@ -82,8 +82,9 @@ class SetStore {
   void Join(const SetStore& other, const CausalContext& my_cc, const CausalContext& other_cc,
             bool other_complete, bool keep_empty);
   // The same join with a key-complete store that lists the one element e with the one dot
-  // d (an SADD's effect): an encoded effect joined from its bytes, without a decoded store.
-  void JoinElement(std::string_view e, const Dot& d, const CausalContext& my_cc,
+  // *d (an SADD's effect), or with no dot when d is null (an SREM's or DEL's effect): an
+  // encoded effect joined from its bytes, without a decoded store.
+  void JoinElement(std::string_view e, const Dot* d, const CausalContext& my_cc,
                    const CausalContext& other_cc, bool keep_empty);
 
   std::vector<std::string> Elements() const;  // sorted

@@ -64,10 +64,44 @@ struct KeyValue {
 
   enum class Type { kNone, kString, kHash, kSet, kBoundedCounter, kZset, kHll, kList, kStream };
   Type VisibleType() const;
-  bool Empty() const {
-    return str.Empty() && set.entry_count() == 0 && hash.Empty() && bc.empty() && fc.empty() &&
-           zset.Empty() && hll.Empty() && list.Empty() && stream.Empty() && expiry.empty();
+
+  // Which parts hold metadata (are not as new), one bit each: an emptiness test, a join or
+  // a dot check reads one mask instead of testing every part. Keyspace keeps it exact:
+  // each of its mutators, joins, decodes and resets refreshes the bits of the parts it
+  // touched (Refresh), and a value built outside a Keyspace is refreshed before use. The
+  // sorted set has no bit: its own test (ZsetStore::Empty) is one pointer compare.
+  enum Held : uint16_t {
+    kHeldStr = 1 << 0,
+    kHeldSet = 1 << 1,
+    kHeldHash = 1 << 2,
+    kHeldBoundedCounter = 1 << 3,
+    kHeldExpiry = 1 << 4,
+    kHeldFloatCounter = 1 << 5,
+    kHeldHll = 1 << 6,
+    kHeldList = 1 << 7,
+    kHeldStream = 1 << 8,
+    kHeldAll = (1 << 9) - 1,
+  };
+  uint16_t held = 0;
+  // The bits of `bits` whose parts hold metadata now, tested part by part.
+  uint16_t HeldNow(uint16_t bits = kHeldAll) const {
+    uint16_t now = 0;
+    if ((bits & kHeldStr) && !str.Empty()) now |= kHeldStr;
+    if ((bits & kHeldSet) && set.entry_count() != 0) now |= kHeldSet;
+    if ((bits & kHeldHash) && !hash.Empty()) now |= kHeldHash;
+    if ((bits & kHeldBoundedCounter) && !bc.empty()) now |= kHeldBoundedCounter;
+    if ((bits & kHeldExpiry) && !expiry.empty()) now |= kHeldExpiry;
+    if ((bits & kHeldFloatCounter) && !fc.empty()) now |= kHeldFloatCounter;
+    if ((bits & kHeldHll) && !hll.Empty()) now |= kHeldHll;
+    if ((bits & kHeldList) && !list.Empty()) now |= kHeldList;
+    if ((bits & kHeldStream) && !stream.Empty()) now |= kHeldStream;
+    return now;
   }
+  // Makes the bits of `bits` exact again after their parts changed; the others are kept.
+  void Refresh(uint16_t bits) { held = static_cast<uint16_t>((held & ~bits) | HeldNow(bits)); }
+  bool HeldExact() const { return held == HeldNow(); }  // for tests
+
+  bool Empty() const { return held == 0 && zset.Empty(); }
   void Join(const KeyValue& other, const CausalContext& my_cc, const CausalContext& other_cc,
             bool other_complete, bool keep_empty);
   // Optional parts: a keyspace's header byte has the bit of each optional part that some
@@ -144,6 +178,15 @@ class Keyspace {
   size_t KeyCount() const;  // visible keys
   bool empty() const { return keys_.empty() && cc_.empty(); }
 
+  // A key with its hash, computed once (Ref) for a command that reads and writes the key
+  // (a type check, then the write): the overloads below taking a KeyRef do not hash it
+  // again. REQUIRES: hash == Ref(key).hash; the key's bytes outlive the KeyRef.
+  struct KeyRef {
+    std::string_view key;
+    size_t hash;
+  };
+  static KeyRef Ref(std::string_view key) { return KeyRef{key, KeyMap::Hash(key)}; }
+
   // ---- reads ----
   // Expiry (expiry.h): while HideDue(now_ms) is in force, every read below treats a key
   // whose TTL is due (deadline <= now_ms, Unix milliseconds of the reader's wall clock) as
@@ -153,19 +196,31 @@ class Keyspace {
   void ShowAll() { hide_due_ms_ = kShowAll; }
   // The key's deadline (Unix milliseconds) if it has a TTL (hidden keys read as absent).
   std::optional<int64_t> Deadline(std::string_view key) const;
-  Type TypeOf(std::string_view key) const;
-  const KeyValue* Find(std::string_view key) const;
+  Type TypeOf(std::string_view key) const { return TypeOf(Ref(key)); }
+  Type TypeOf(const KeyRef& key) const;
+  const KeyValue* Find(std::string_view key) const { return Find(Ref(key)); }
+  const KeyValue* Find(const KeyRef& key) const;
   std::optional<std::string> Get(std::string_view key) const;
   std::vector<std::string> Members(std::string_view key) const;  // sorted
-  bool IsMember(std::string_view key, std::string_view member) const;
+  bool IsMember(std::string_view key, std::string_view member) const {
+    return IsMember(Ref(key), member);
+  }
+  bool IsMember(const KeyRef& key, std::string_view member) const;
   size_t Card(std::string_view key) const;
   std::vector<std::string> Keys() const;  // visible keys, sorted
 
   // ---- writes (callers check types first; these do what they are told) ----
   // SET: replaces whatever the key held (all observed parts, the TTL too unless keep_ttl).
   void Set(std::string_view key, std::string_view value, int64_t timestamp_us, Keyspace* delta,
+           bool keep_ttl = false) {
+    Set(Ref(key), value, timestamp_us, delta, keep_ttl);
+  }
+  void Set(const KeyRef& key, std::string_view value, int64_t timestamp_us, Keyspace* delta,
            bool keep_ttl = false);
-  IncrStatus IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta);
+  IncrStatus IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta) {
+    return IncrBy(Ref(key), by, new_value, delta);
+  }
+  IncrStatus IncrBy(const KeyRef& key, int64_t by, int64_t* new_value, Keyspace* delta);
   // INCRBYFLOAT: adds `by` to the key's float counter; *new_value gets the visible string.
   // Refuses (changes nothing) a value that is not a number or a result that is not finite.
   FloatStatus IncrByFloat(std::string_view key, long double by, std::string* new_value,
@@ -173,8 +228,14 @@ class Keyspace {
   // HINCRBYFLOAT: the same for one field of the key's hash (its float counter, or_map.h).
   FloatStatus HIncrByFloat(std::string_view key, std::string_view field, long double by,
                            std::string* new_value, Keyspace* delta);
-  bool SAdd(std::string_view key, std::string_view member, Keyspace* delta);  // true if added
-  bool SRem(std::string_view key, std::string_view member, Keyspace* delta);  // true if removed
+  bool SAdd(std::string_view key, std::string_view member, Keyspace* delta) {  // true if added
+    return SAdd(Ref(key), member, delta);
+  }
+  bool SAdd(const KeyRef& key, std::string_view member, Keyspace* delta);
+  bool SRem(std::string_view key, std::string_view member, Keyspace* delta) {  // true if removed
+    return SRem(Ref(key), member, delta);
+  }
+  bool SRem(const KeyRef& key, std::string_view member, Keyspace* delta);
   bool HSet(std::string_view key, std::string_view field, std::string_view value,
             int64_t timestamp_us, Keyspace* delta);  // true if the field is new
   IncrStatus HIncrBy(std::string_view key, std::string_view field, int64_t by, int64_t* new_value,
@@ -273,6 +334,9 @@ class Keyspace {
   // Every visible key with its type and value, sorted; equal iff the visible data is equal.
   std::string DumpAll() const;
   size_t MemoryBytes() const;
+  // True if every key's KeyValue::held is exact (as the mutators, joins and decodes keep
+  // it); for tests.
+  bool HeldExact() const;
 
   // Equality of replicated state (all metadata), not of the replica id.
   friend bool operator==(const Keyspace& a, const Keyspace& b);
@@ -363,6 +427,9 @@ class Keyspace {
     iterator find(std::string_view key, size_t h) {
       return iterator(FindSlot(key, h), slots_ + capacity_);
     }
+    const_iterator find(std::string_view key, size_t h) const {
+      return const_iterator(FindSlot(key, h), slots_ + capacity_);
+    }
     static size_t Hash(std::string_view key) { return KeyHash()(key); }
     // Hints for a caller about to look up the key of hash h, to overlap the two dependent
     // cache misses of a lookup with other work: PrefetchSlot fetches the index slot;
@@ -412,7 +479,8 @@ class Keyspace {
 
   KeyValue& Slot(std::string_view key);
   static KeyValue& DeltaSlot(Keyspace* delta, std::string_view key);
-  void DropIfEmpty(std::string_view key);
+  void DropIfEmpty(std::string_view key) { DropIfEmpty(Ref(key)); }
+  void DropIfEmpty(const KeyRef& key);
   template <typename Op>  // BoundedStatus(BoundedCounter&, BoundedCounter* delta)
   BoundedStatus BcUpdate(std::string_view key, Keyspace* delta, Op op);
 
