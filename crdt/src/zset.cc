@@ -229,7 +229,7 @@ bool ZsetMember::Refresh() {
 ZsetStore::Table::~Table() {
   index.clear();  // before the names its items point at
   for (size_t i = 0; i < used; ++i) At(i).~Entry();
-  for (Entry* c : chunk) ::operator delete(c);
+  for (size_t c = 0; c < chunk.size() && c < kDoublings; ++c) ::operator delete(chunk[c]);
 }
 
 void ZsetStore::CopyFrom(const ZsetStore& other) {
@@ -296,7 +296,9 @@ size_t ZsetStore::FindOrAdd(std::string_view member, uint32_t h) {
     size_t c, off;
     Table::Locate(i, &c, &off);
     if (c == t.chunk.size()) {  // the first entry of a chunk not yet allocated
-      t.chunk.push_back(static_cast<Entry*>(::operator new(sizeof(Entry) * Table::ChunkSize(c))));
+      const size_t bytes = sizeof(Entry) * Table::ChunkSize(c);
+      t.chunk.push_back(static_cast<Entry*>(c < Table::kDoublings ? ::operator new(bytes)
+                                                                  : t.arena.Allocate(bytes)));
     }
     Entry* e = new (&t.chunk[c][off]) Entry;  // built in place
     e->name.assign(member.data(), member.size());

@@ -72,6 +72,7 @@
 #include "crdt/encoding.h"
 #include "crdt/flat_hash.h"
 #include "crdt/lww_register.h"
+#include "crdt/page_arena.h"
 #include "crdt/pn_counter.h"
 #include "crdt/small_vec.h"
 
@@ -243,11 +244,12 @@ class ZsetStore {
     // wastes little, a big one at most one chunk.
     static constexpr int kDoublings = 12;
     static constexpr size_t kSmall = 8;  // up to this many entries, no hash index
-    std::vector<Entry*> chunk;
-    size_t used = 0;   // entries constructed, holes included
-    size_t holes = 0;  // of them
-    size_t free = 0;   // first hole + 1; 0: none
-    FlatIndex hash;    // built when more than kSmall entries are in use
+    std::vector<Entry*> chunk;           // chunk c < kDoublings on the heap, later ones in arena
+    PageArena arena;                     // in huge pages from its third block on (page_arena.h)
+    size_t used = 0;                     // entries constructed, holes included
+    size_t holes = 0;                    // of them
+    size_t free = 0;                     // first hole + 1; 0: none
+    FlatIndex hash;                      // built when more than kSmall entries are in use
     Index index;
 
     Table() = default;
