@@ -229,7 +229,7 @@ bool ZsetMember::Refresh() {
 ZsetStore::Table::~Table() {
   index.clear();  // before the names its items point at
   for (size_t i = 0; i < used; ++i) At(i).~Entry();
-  for (size_t c = 0; c < chunk.size() && c < kDoublings; ++c) ::operator delete(chunk[c]);
+  for (Entry* c : chunk) ::operator delete(c);
 }
 
 void ZsetStore::CopyFrom(const ZsetStore& other) {
@@ -296,9 +296,7 @@ size_t ZsetStore::FindOrAdd(std::string_view member, uint32_t h) {
     size_t c, off;
     Table::Locate(i, &c, &off);
     if (c == t.chunk.size()) {  // the first entry of a chunk not yet allocated
-      const size_t bytes = sizeof(Entry) * Table::ChunkSize(c);
-      t.chunk.push_back(static_cast<Entry*>(c < Table::kDoublings ? ::operator new(bytes)
-                                                                  : t.arena.Allocate(bytes)));
+      t.chunk.push_back(static_cast<Entry*>(::operator new(sizeof(Entry) * Table::ChunkSize(c))));
     }
     Entry* e = new (&t.chunk[c][off]) Entry;  // built in place
     e->name.assign(member.data(), member.size());

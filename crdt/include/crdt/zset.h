@@ -39,6 +39,11 @@
 //        | Item::member          | entry number
 //   CountedBTree (score, &name)  FlatIndex (32-bit hash -> entry number; none up to 8)
 //
+// The hash index's slots and the B+-tree's nodes, read at random, are in huge pages once
+// they reach 2 MiB (crdt/page_arena.h); the entries, written in sequence, are not: on the
+// project's VMs a huge page's first touch is a costly and variable fault, and the entries
+// would be most of them (bench/RESULTS.md, zsetfast).
+//
 // Entries are never moved (a full chunk is followed by a new one, never reallocated), so
 // the ordered index holds a plain pointer to the member's name, and its comparisons of
 // tied scores read the names directly; a slot number would cost a chunk lookup per
@@ -72,7 +77,6 @@
 #include "crdt/encoding.h"
 #include "crdt/flat_hash.h"
 #include "crdt/lww_register.h"
-#include "crdt/page_arena.h"
 #include "crdt/pn_counter.h"
 #include "crdt/small_vec.h"
 
@@ -244,12 +248,11 @@ class ZsetStore {
     // wastes little, a big one at most one chunk.
     static constexpr int kDoublings = 12;
     static constexpr size_t kSmall = 8;  // up to this many entries, no hash index
-    std::vector<Entry*> chunk;           // chunk c < kDoublings on the heap, later ones in arena
-    PageArena arena;                     // in huge pages from its third block on (page_arena.h)
-    size_t used = 0;                     // entries constructed, holes included
-    size_t holes = 0;                    // of them
-    size_t free = 0;                     // first hole + 1; 0: none
-    FlatIndex hash;                      // built when more than kSmall entries are in use
+    std::vector<Entry*> chunk;
+    size_t used = 0;   // entries constructed, holes included
+    size_t holes = 0;  // of them
+    size_t free = 0;   // first hole + 1; 0: none
+    FlatIndex hash;    // built when more than kSmall entries are in use
     Index index;
 
     Table() = default;
