@@ -62,8 +62,9 @@ class CountedBTree {
 
   struct Node {
     bool leaf;
-    uint16_t n;    // values (leaf) or children (inner)
-    uint16_t cap;  // leaves: room for values (kLeafCap but in a lone small root leaf)
+    bool above_leaves;  // an inner node whose children are leaves
+    uint16_t n;         // values (leaf) or children (inner)
+    uint16_t cap;       // leaves: room for values (kLeafCap but in a lone small root leaf)
   };
   // The values follow the leaf in the same allocation.
   struct Leaf : Node {
@@ -209,7 +210,7 @@ class CountedBTree {
     if (!Insert(root_, x, &split)) return false;
     ++version_;
     if (split != nullptr) {
-      Inner* r = NewInner();
+      Inner* r = NewInner(root_->leaf);
       r->n = 2;
       r->kid[0] = root_;
       r->kid[1] = split;
@@ -231,7 +232,9 @@ class CountedBTree {
     Node* node = root_;
     int depth = 0;
     bool fenced = false;
-    while (!node->leaf) {
+    // The leaf's own bytes are not read here (its header would be a demand miss that
+    // stalls the walk): the parent says its children are leaves.
+    for (bool at_leaf = node->leaf; !at_leaf;) {
       if (depth == kMaxDepth) return;
       Inner* in = static_cast<Inner*>(node);
       const size_t c = ChildFor(in, y);
@@ -243,6 +246,7 @@ class CountedBTree {
         fenced = true;
       }
       node = in->kid[c];
+      at_leaf = in->above_leaves;
     }
     PrefetchLeaf(node);
     hint->leaf_ = static_cast<Leaf*>(node);
@@ -339,9 +343,10 @@ class CountedBTree {
   void Prefetch(const T& x) const {
     if (root_ == nullptr) return;
     const Node* node = root_;
-    while (!node->leaf) {
+    for (bool at_leaf = node->leaf; !at_leaf;) {  // as Locate: the leaf is not read
       const Inner* in = static_cast<const Inner*>(node);
       node = in->kid[ChildFor(in, x)];
+      at_leaf = in->above_leaves;
     }
     PrefetchLeaf(node);
   }
@@ -365,6 +370,7 @@ class CountedBTree {
     void* p = cap == kLeafCap ? NewSlot() : ::operator new(sizeof(Leaf) + cap * sizeof(T));
     Leaf* l = new (p) Leaf;
     l->leaf = true;
+    l->above_leaves = false;
     l->n = 0;
     l->cap = static_cast<uint16_t>(cap);
     l->prev = l->next = nullptr;
@@ -384,9 +390,10 @@ class CountedBTree {
       __builtin_prefetch(p + off);
     }
   }
-  Inner* NewInner() {
+  Inner* NewInner(bool above_leaves) {
     Inner* in = new (NewSlot()) Inner;
     in->leaf = false;
+    in->above_leaves = above_leaves;
     in->n = 0;
     return in;
   }
@@ -519,7 +526,7 @@ class CountedBTree {
       return true;
     }
     // Split this inner node in halves, then put the new child into its half.
-    Inner* r = NewInner();
+    Inner* r = NewInner(in->above_leaves);
     const size_t keep = kInnerCap / 2;
     r->n = static_cast<uint16_t>(kInnerCap - keep);
     MoveRaw(r->min, in->min + keep, r->n);
