@@ -3,6 +3,7 @@
 // member at 5 replicas. Fixed seeds; figures in bench/RESULTS.md.
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,20 @@ std::vector<std::string> Names(size_t n) {
   return out;
 }
 
+// A field of /proc/self/smaps_rollup ("Rss", "AnonHugePages") in MiB; 0 where there is none.
+double SmapsMiB(const std::string& field) {
+  std::ifstream in("/proc/self/smaps_rollup");
+  std::string name;
+  double kib = 0;
+  while (in >> name) {
+    if (name == field + ":") {
+      in >> kib;
+      return kib / 1024;
+    }
+  }
+  return 0;
+}
+
 // ZADD of new members until the set holds kMembers, scores drawn from as many values (37%
 // of inserts tie an existing score at 1M), no delta, as a replica's local apply.
 void BM_ZaddFresh(benchmark::State& state) {
@@ -47,6 +62,9 @@ void BM_ZaddFresh(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(ks);
     state.PauseTiming();
+    // The process's resident memory with the full set, and how much of it is huge pages.
+    state.counters["rss_mib"] = SmapsMiB("Rss");
+    state.counters["huge_mib"] = SmapsMiB("AnonHugePages");
     ks = crdt::Keyspace();
     state.ResumeTiming();
   }

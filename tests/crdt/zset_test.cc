@@ -221,6 +221,47 @@ TEST(ZsetTest, IncrementCounterIsOwnedByEachCopy) {
   EXPECT_EQ(ScoreOf(*back, "lb", "y"), 5);
 }
 
+// Tied scores order by member bytes: the index's 8-byte prefixes must agree with the
+// names wherever they differ (short names, embedded zeros, bytes above 0x7F, names equal
+// in their first 8 bytes), for inserts in any order, ranks and lower_bound alike.
+TEST(ZsetTest, TiedScoresOrderByMemberBytes) {
+  using namespace std::string_literals;
+  std::vector<std::string> names = {
+      ""s,           "a"s,         "a\0"s,      "a\0b"s,      "ab"s,       "abcdefg"s, "abcdefgh"s,
+      "abcdefgh\0"s, "abcdefghi"s, "abcdefgi"s, "abcdefh"s,   "b"s,        "\x7f"s,    "\x80"s,
+      "\xff\xff"s,   "\xff"s,      "player:1"s, "player:10"s, "player:2"s, "player:9"s};
+  for (uint64_t seed : TestSeeds(10, 0x71ED)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    std::vector<std::string> order = names;
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.Uniform(i)]);
+    Keyspace ks(R(0));
+    for (const std::string& m : order) ks.ZAdd("z", m, 7, 1, nullptr);
+    ks.ZAdd("z", "low", 6, 1, nullptr);
+    ks.ZAdd("z", "high", 8, 1, nullptr);
+    std::vector<std::string> want = names;
+    std::sort(want.begin(), want.end());
+    const ZsetStore& z = ks.Find("z")->zset;
+    std::vector<std::string> got;
+    for (const ZsetStore::Item& item : z.index()) got.push_back(*item.member);
+    ASSERT_EQ(got.size(), want.size() + 2);
+    EXPECT_EQ(got.front(), "low");
+    EXPECT_EQ(got.back(), "high");
+    got.erase(got.begin());
+    got.pop_back();
+    EXPECT_EQ(got, want);
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(z.Rank(want[i]), i + 1) << i;
+      auto it = z.index().lower_bound(ZsetStore::Item{7, &want[i]});
+      ASSERT_NE(it, z.index().end());
+      EXPECT_EQ(*it->member, want[i]);
+    }
+    EXPECT_EQ(PrefixOf("abcdefghi"), PrefixOf("abcdefgh"));
+    EXPECT_LT(PrefixOf("a"), PrefixOf("a\x01"));
+    EXPECT_LT(PrefixOf("\x7f"), PrefixOf("\x80"));
+  }
+}
+
 TEST(HllTest, CountsAsRedisAndMergesByMaximum) {
   // PFADD of u0..u9 then PFCOUNT on Redis 7 answers 10; 1000 distinct answers 1001 on
   // Redis (differential test: tests/server/zset_redis_test.py checks many sizes).

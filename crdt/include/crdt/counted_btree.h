@@ -29,6 +29,11 @@
 // (a version number, bumped by every modification, tells), x is below the next leaf's
 // smallest value, and the leaf has room. Otherwise it walks as insert(x) does.
 //
+// Node memory: full-size leaves and inner nodes (about 1 KiB each) are slots of one size in
+// a PageArena owned by the tree, reused through a free list, so a big tree's nodes sit in
+// huge pages (a leaf is a random access at every insert); clear() gives them all back.
+// A lone small leaf is on the heap, so a small set holds no arena block.
+//
 // Interface of __gnu_pbds's order-statistics tree where it overlaps (insert, erase,
 // lower_bound, find, order_of_key, find_by_order, bidirectional iteration; --end() is the
 // last value). Every modification invalidates all iterators.
@@ -46,6 +51,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "crdt/page_arena.h"
+
 namespace crdt {
 
 template <typename T, typename Less, int kLeafCap = 64, int kInnerCap = 32>
@@ -55,8 +62,9 @@ class CountedBTree {
 
   struct Node {
     bool leaf;
-    uint16_t n;    // values (leaf) or children (inner)
-    uint16_t cap;  // leaves: room for values (kLeafCap but in a lone small root leaf)
+    bool above_leaves;  // an inner node whose children are leaves
+    uint16_t n;         // values (leaf) or children (inner)
+    uint16_t cap;       // leaves: room for values (kLeafCap but in a lone small root leaf)
   };
   // The values follow the leaf in the same allocation.
   struct Leaf : Node {
@@ -72,6 +80,13 @@ class CountedBTree {
     Node* kid[kInnerCap];
   };
   static constexpr bool kKeyed = requires(const T& v) { Less::Key(v); };
+  // Bytes of a pooled node (a full-size leaf or an inner node), whole cache lines.
+  static constexpr size_t kSlotBytes =
+      (std::max(sizeof(Leaf) + kLeafCap * sizeof(T), sizeof(Inner)) + PageArena::kAlign - 1) &
+      ~(PageArena::kAlign - 1);
+  struct FreeSlot {
+    FreeSlot* next;
+  };
   // Deeper than any tree of 2^64 values (inner nodes hold at least kInnerCap / 4 children).
   static constexpr int kMaxDepth = 32;
 
@@ -163,6 +178,8 @@ class CountedBTree {
   bool empty() const { return size_ == 0; }
   void clear() {
     if (root_ != nullptr) Free(root_);
+    pool_.Clear();  // every pooled node is free now
+    free_ = nullptr;
     root_ = nullptr;
     first_ = last_ = nullptr;
     size_ = 0;
@@ -193,7 +210,7 @@ class CountedBTree {
     if (!Insert(root_, x, &split)) return false;
     ++version_;
     if (split != nullptr) {
-      Inner* r = NewInner();
+      Inner* r = NewInner(root_->leaf);
       r->n = 2;
       r->kid[0] = root_;
       r->kid[1] = split;
@@ -215,7 +232,9 @@ class CountedBTree {
     Node* node = root_;
     int depth = 0;
     bool fenced = false;
-    while (!node->leaf) {
+    // The leaf's own bytes are not read here (its header would be a demand miss that
+    // stalls the walk): the parent says its children are leaves.
+    for (bool at_leaf = node->leaf; !at_leaf;) {
       if (depth == kMaxDepth) return;
       Inner* in = static_cast<Inner*>(node);
       const size_t c = ChildFor(in, y);
@@ -227,6 +246,7 @@ class CountedBTree {
         fenced = true;
       }
       node = in->kid[c];
+      at_leaf = in->above_leaves;
     }
     PrefetchLeaf(node);
     hint->leaf_ = static_cast<Leaf*>(node);
@@ -269,7 +289,7 @@ class CountedBTree {
     } else if (root_->n == 1) {
       Inner* old = static_cast<Inner*>(root_);
       root_ = old->kid[0];
-      delete old;
+      DeleteInner(old);
     }
     return 1;
   }
@@ -323,9 +343,10 @@ class CountedBTree {
   void Prefetch(const T& x) const {
     if (root_ == nullptr) return;
     const Node* node = root_;
-    while (!node->leaf) {
+    for (bool at_leaf = node->leaf; !at_leaf;) {  // as Locate: the leaf is not read
       const Inner* in = static_cast<const Inner*>(node);
       node = in->kid[ChildFor(in, x)];
+      at_leaf = in->above_leaves;
     }
     PrefetchLeaf(node);
   }
@@ -338,15 +359,30 @@ class CountedBTree {
   static constexpr size_t kLeafMin = kLeafCap / 4;
   static constexpr size_t kInnerMin = kInnerCap / 4;
 
-  static Leaf* NewLeaf(size_t cap) {
-    Leaf* l = new (::operator new(sizeof(Leaf) + cap * sizeof(T))) Leaf;
+  void* NewSlot() {
+    if (free_ == nullptr) return pool_.Allocate(kSlotBytes);
+    FreeSlot* s = free_;
+    free_ = s->next;
+    return s;
+  }
+  void DeleteSlot(void* p) { free_ = new (p) FreeSlot{free_}; }
+  Leaf* NewLeaf(size_t cap) {
+    void* p = cap == kLeafCap ? NewSlot() : ::operator new(sizeof(Leaf) + cap * sizeof(T));
+    Leaf* l = new (p) Leaf;
     l->leaf = true;
+    l->above_leaves = false;
     l->n = 0;
     l->cap = static_cast<uint16_t>(cap);
     l->prev = l->next = nullptr;
     return l;
   }
-  static void DeleteLeaf(Leaf* l) { ::operator delete(l); }
+  void DeleteLeaf(Leaf* l) {
+    if (l->cap == kLeafCap) {
+      DeleteSlot(l);
+    } else {
+      ::operator delete(l);
+    }
+  }
   static void PrefetchLeaf(const Node* node) {
     // A prefetch never faults, so a small lone leaf needs no bound.
     const char* p = reinterpret_cast<const char*>(node);
@@ -354,25 +390,23 @@ class CountedBTree {
       __builtin_prefetch(p + off);
     }
   }
-  static Inner* NewInner() {
-    Inner* in = new Inner;
+  Inner* NewInner(bool above_leaves) {
+    Inner* in = new (NewSlot()) Inner;
     in->leaf = false;
+    in->above_leaves = above_leaves;
     in->n = 0;
     return in;
   }
-  static void Free(Node* node) {
-    if (node->leaf) {
-      DeleteLeaf(static_cast<Leaf*>(node));
-      return;
-    }
-    Inner* in = static_cast<Inner*>(node);
-    for (size_t i = 0; i < in->n; ++i) Free(in->kid[i]);
-    delete in;
+  void DeleteInner(Inner* in) { DeleteSlot(in); }
+  // Frees the small lone leaf, if that is what node is; pooled nodes go with the pool.
+  void Free(Node* node) {
+    if (node->leaf && node->cap != kLeafCap) DeleteLeaf(static_cast<Leaf*>(node));
   }
   static size_t Bytes(const Node* node) {
-    if (node->leaf) return sizeof(Leaf) + node->cap * sizeof(T);
+    if (node->leaf)
+      return node->cap == kLeafCap ? kSlotBytes : sizeof(Leaf) + node->cap * sizeof(T);
     const Inner* in = static_cast<const Inner*>(node);
-    size_t n = sizeof(Inner);
+    size_t n = kSlotBytes;
     for (size_t i = 0; i < in->n; ++i) n += Bytes(in->kid[i]);
     return n;
   }
@@ -381,6 +415,8 @@ class CountedBTree {
     std::swap(first_, o.first_);
     std::swap(last_, o.last_);
     std::swap(size_, o.size_);
+    std::swap(pool_, o.pool_);
+    std::swap(free_, o.free_);
     ++version_;
     ++o.version_;
   }
@@ -490,7 +526,7 @@ class CountedBTree {
       return true;
     }
     // Split this inner node in halves, then put the new child into its half.
-    Inner* r = NewInner();
+    Inner* r = NewInner(in->above_leaves);
     const size_t keep = kInnerCap / 2;
     r->n = static_cast<uint16_t>(kInnerCap - keep);
     MoveRaw(r->min, in->min + keep, r->n);
@@ -592,7 +628,7 @@ class CountedBTree {
         }
         DeleteLeaf(r);
       } else {
-        delete static_cast<Inner*>(right);
+        DeleteInner(static_cast<Inner*>(right));
       }
       return;
     }
@@ -654,7 +690,9 @@ class CountedBTree {
   Leaf* first_ = nullptr;
   Leaf* last_ = nullptr;
   size_t size_ = 0;
-  uint64_t version_ = 1;  // bumped by every modification; a Hint of another is stale
+  PageArena pool_;            // the pooled nodes
+  FreeSlot* free_ = nullptr;  // pooled slots not in use
+  uint64_t version_ = 1;      // bumped by every modification; a Hint of another is stale
 };
 
 }  // namespace crdt

@@ -37,7 +37,12 @@
 //   +-------------------+-------------------------------------+   a hole the next reuses
 //        ^                       ^
 //        | Item::member          | entry number
-//   CountedBTree (score, &name)  FlatIndex (32-bit hash -> entry number; none up to 8)
+//   CountedBTree (score, &name, name prefix)  FlatIndex (32-bit hash -> entry number; none up to 8)
+//
+// The hash index's slots and the B+-tree's nodes, read at random, are in huge pages once
+// they reach 2 MiB (crdt/page_arena.h); the entries, written in sequence, are not: on the
+// project's VMs a huge page's first touch is a costly and variable fault, and the entries
+// would be most of them (bench/RESULTS.md, zsetfast).
 //
 // Entries are never moved (a full chunk is followed by a new one, never reallocated), so
 // the ordered index holds a plain pointer to the member's name, and its comparisons of
@@ -55,11 +60,13 @@
 // pointwise max. Deltas are key-complete (a delta lists every member it touches).
 // Cost: per member one write (dot 16 B + timestamp 8 B + score 8 B) plus 36 B per replica
 // that ever incremented it (kept after a ZREM, as for HINCRBY fields); in memory, an entry
-// of 112 B (+ 56 B once incremented), 8-16 B of hash index and about 21 B of ordered index.
+// of 112 B (+ 56 B once incremented), 8-16 B of hash index and about 33 B of ordered index.
 // Value types; not thread-safe. Iteration order and encodings are sorted (deterministic).
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -166,16 +173,38 @@ struct ZsetMember {
   bool SameState(const ZsetMember& o) const;
 };
 
+// The first 8 bytes of s as a big-endian number, zero-padded (ZsetStore::Item's prefix).
+inline uint64_t PrefixOf(std::string_view s) {
+  if (s.size() >= 8) {
+    uint64_t v;
+    std::memcpy(&v, s.data(), sizeof(v));
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+    return v;
+  }
+  uint64_t v = 0;
+  for (size_t i = 0; i < s.size(); ++i) v |= uint64_t{static_cast<uint8_t>(s[i])} << (56 - 8 * i);
+  return v;
+}
+
 class ZsetStore {
  public:
   // One present member in score order.
+  // The member's first 8 bytes ride along (big-endian, zero-padded): tied scores are
+  // ordered by them without reading the member's entry, a cache miss at 1M members, unless
+  // they are equal too.
   struct Item {
-    double score;
-    const std::string* member;
+    Item() = default;
+    Item(double s, const std::string* m) : score(s), member(m), prefix(PrefixOf(*m)) {}
+    double score = 0;
+    const std::string* member = nullptr;
+    uint64_t prefix = 0;
   };
   struct ItemLess {
     bool operator()(const Item& a, const Item& b) const {
       if (a.score != b.score) return a.score < b.score;
+      // Prefixes that differ order as the members do (bytes compare unsigned; a member
+      // that ends within 8 bytes reads as zeros, below any longer member it begins).
+      if (a.prefix != b.prefix) return a.prefix < b.prefix;
       return *a.member < *b.member;
     }
     static double Key(const Item& a) { return a.score; }  // nodes are searched by score first
