@@ -1201,6 +1201,19 @@ bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCoun
 
 }  // namespace
 
+void Keyspace::PrefetchEncoded(std::string_view bytes) const {
+  Decoder dec(bytes);
+  bool delta = false;
+  KeyValue::Parts16 parts = 0;
+  uint64_t n = 0;
+  std::string_view key;
+  if (!GetKeyspaceHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4) || !delta || n != 1 ||
+      !dec.GetBytes(&key)) {
+    return;
+  }
+  keys_.PrefetchSlot(KeyMap::Hash(key));
+}
+
 bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch) {
   MergeScratch local;
   MergeScratch& s = scratch != nullptr ? *scratch : local;
