@@ -1201,21 +1201,6 @@ bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCoun
 
 }  // namespace
 
-void Keyspace::PrefetchEncoded(std::string_view bytes) const {
-  // Only the common shape, read without a Decoder (a hint must cost little): the header
-  // of a delta, a count of 1 and the key's length, each one byte (see Encode). Anything
-  // else is left alone.
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  const size_t size = bytes.size();
-  if (size < 3 || (p[0] & 1) == 0) return;  // empty, or not a delta
-  size_t pos = (p[0] & KeyValue::kPartsMore) != 0 ? 2 : 1;
-  if (pos + 2 > size || p[pos] != 1 || p[pos + 1] >= 0x80) return;
-  const size_t n = p[pos + 1];
-  pos += 2;
-  if (n > size - pos) return;
-  keys_.PrefetchSlot(KeyMap::Hash(bytes.substr(pos, n)));
-}
-
 bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch) {
   MergeScratch local;
   MergeScratch& s = scratch != nullptr ? *scratch : local;

@@ -520,47 +520,6 @@ AOnRedisAndMemory OpenAOnRedisAndMemory(const RedisStoreOptions& options) {
   return s;
 }
 
-// Store::PrefetchMerge is a hint on every backend: on a Redis-backed store and a memory
-// store, effects (of a key present and one absent) and hostile bytes change nothing, and
-// the merges after it give the same state on both.
-TEST(RedisStoreTest, PrefetchMergeChangesNothing) {
-  AASIM_LAUNCH_REDIS(server);
-  AOnRedisAndMemory stores = OpenAOnRedisAndMemory(OptionsFor(*server, "A"));
-  ASSERT_NE(stores.redis, nullptr);
-  for (Store* s : {static_cast<Store*>(stores.redis.get()), stores.memory.get()}) {
-    std::string mine;
-    ASSERT_EQ(s->Execute({"SET", "present", "a"}, 1000, &mine), Reply::Status("OK"));
-  }
-  std::string effect;
-  std::vector<std::string> from_b;
-  for (const char* key : {"present", "absent"}) {
-    effect.clear();
-    ASSERT_EQ(stores.b->Execute({"SADD", key + std::string("-set"), "m"}, 2000, &effect),
-              Reply::Integer(1));
-    from_b.push_back(effect);
-    effect.clear();
-    ASSERT_EQ(stores.b->Execute({"SET", key, "b"}, 2000, &effect), Reply::Status("OK"));
-    from_b.push_back(effect);
-  }
-  std::vector<std::string> hostile = {"", std::string(3, '\0'), std::string(40, '\xff')};
-  for (const std::string& e : from_b) hostile.push_back(e.substr(0, e.size() / 2));
-  for (Store* s : {static_cast<Store*>(stores.redis.get()), stores.memory.get()}) {
-    const std::string before = s->FullState();
-    for (const std::string& bytes : hostile) s->PrefetchMerge(bytes);
-    for (const std::string& bytes : from_b) s->PrefetchMerge(bytes);
-    EXPECT_EQ(s->FullState(), before);
-  }
-  uint64_t seq = 0;
-  for (const std::string& e : from_b) {
-    stores.redis->PrefetchMerge(e);
-    ASSERT_TRUE(stores.redis->MergeFrom("B#1", ++seq, e).ok());
-    ASSERT_TRUE(stores.memory->Merge(e).ok());
-  }
-  ASSERT_TRUE(stores.redis->Flush().ok());
-  EXPECT_EQ(stores.redis->FullState(), stores.memory->FullState());
-  EXPECT_EQ(stores.memory->Execute({"GET", "absent"}, 3000, nullptr), Reply::Bulk("b"));
-}
-
 // The BC.* script (bounded_counter_script.h) with region A on Redis and on memory, B on
 // memory: the expected replies, the same effects, the native value a string of the
 // counter's value (GET from a plain client), and a reopened store holding the same.

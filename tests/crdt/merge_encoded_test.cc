@@ -183,55 +183,6 @@ TEST(MergeEncodedTest, DamagedSimpleEffectsAreRefusedAsDecodeRefusesThem) {
   EXPECT_GT(refused, 100u);  // the damage is mostly caught
 }
 
-// PrefetchEncoded is a hint: on any bytes (effects of keys present and absent, each
-// truncated and damaged, a full state, a many-key delta, nothing at all), on an empty and
-// a filled keyspace, it changes nothing, and a merge after it gives what it gives alone.
-TEST(MergeEncodedTest, PrefetchEncodedChangesNothingWhateverTheBytes) {
-  Keyspace origin(Replica(0));
-  Keyspace delta;
-  std::vector<std::string> inputs = {std::string(), std::string(1, '\0'), std::string(64, '\xff')};
-  origin.ResetDelta(&delta);
-  origin.Set("present", "a value", 1, &delta);
-  inputs.push_back(delta.Encode());
-  origin.ResetDelta(&delta);
-  origin.SAdd("absent", "member", &delta);
-  inputs.push_back(delta.Encode());
-  origin.ResetDelta(&delta);
-  origin.Set("a", "1", 2, &delta);
-  origin.Set("b", "2", 2, &delta);  // two keys
-  inputs.push_back(delta.Encode());
-  inputs.push_back(origin.Encode());  // a full state
-  const size_t good = inputs.size();
-  for (size_t g = 3; g < good; ++g) {
-    for (size_t n = 0; n < inputs[g].size(); ++n) {
-      inputs.push_back(inputs[g].substr(0, n));
-      std::string bad = inputs[g];
-      bad[n] = static_cast<char>(bad[n] ^ 0x80);
-      inputs.push_back(bad);
-    }
-  }
-  Keyspace filled(Replica(1));
-  filled.Set("present", "mine", 3, nullptr);
-  for (int i = 0; i < 100; ++i) filled.Set("k" + std::to_string(i), "v", 3, nullptr);
-  for (const Keyspace* target :
-       {static_cast<const Keyspace*>(&filled), static_cast<const Keyspace*>(nullptr)}) {
-    Keyspace ks = target != nullptr ? *target : Keyspace(Replica(1));
-    const std::string before = ks.Encode();
-    for (const std::string& bytes : inputs) {
-      ks.PrefetchEncoded(bytes);
-      ASSERT_EQ(ks.Encode(), before);
-    }
-    for (size_t g = 3; g < good; ++g) {
-      Keyspace plain = ks;
-      ASSERT_TRUE(plain.MergeEncoded(inputs[g], nullptr));
-      Keyspace hinted = ks;
-      hinted.PrefetchEncoded(inputs[g]);
-      ASSERT_TRUE(hinted.MergeEncoded(inputs[g], nullptr));
-      EXPECT_EQ(hinted.Encode(), plain.Encode());
-    }
-  }
-}
-
 // Every kind of write (each type's mutators, TTLs, lazy expiry, DEL over mixed types) at
 // three replicas, on a few keys so that values mix parts; every effect merged at the
 // others through MergeEncoded or Merge, and full states now and then: after each step the

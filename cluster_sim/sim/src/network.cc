@@ -175,17 +175,8 @@ void Network::OnEvent(uint64_t arg) {
     f = &link.fifo[link.fifo_head];
     link.fifo_head = (link.fifo_head + 1) & mask;
     --link.fifo_count;
-    // This link's next arrivals come a few events later: fetch them now (the entry after
-    // those shown to prefetch_packets_, which reads them).
+    // This link's next arrivals come a few events later: fetch them now.
     __builtin_prefetch(&link.fifo[(link.fifo_head + 1) & mask]);
-    if (prefetch_packets_ && link.fifo_count > 0) {
-      __builtin_prefetch(&link.fifo[(link.fifo_head + kPrefetchAhead) & mask]);
-      const Packet* next[kPrefetchAhead];
-      for (size_t k = 0; k < kPrefetchAhead; ++k) {
-        next[k] = k < link.fifo_count ? &link.fifo[(link.fifo_head + k) & mask].packet : nullptr;
-      }
-      prefetch_packets_(f->to, next);
-    }
   } else {
     f = &pool_[arg];
     f->next_free = free_pool_;

@@ -37,17 +37,6 @@ ReplMessage FromPacket(const Network::Packet& p) {
   return m;
 }
 
-// The effect a packet carries if it is an effects message of exactly one (most are), else
-// null. Causal messages are left out: their payload starts with a dependency vector.
-const std::string* OneEffect(const Network::Packet* p) {
-  if (p == nullptr ||
-      static_cast<ReplMessage::Kind>(p->header[0] & 0xFF) != ReplMessage::Kind::kEffects) {
-    return nullptr;
-  }
-  if ((p->header[0] >> 9 & 1) != 0 || (p->header[1] >> 32) != 1) return nullptr;
-  return static_cast<const std::string*>(p->body.get());
-}
-
 // The simulator's transport: the simulated links of one region.
 class SimTransport final : public ReplTransport {
  public:
@@ -157,15 +146,6 @@ struct Simulation::Impl {
     }
     network.SetDeliverPacket(
         [this](int from, int to, const Network::Packet& p) { OnDeliver(from, to, FromPacket(p)); });
-    // A link's next deliveries, a few events ahead: the chain of dependent reads each will
-    // make (the effect's string, its bytes, the key's slot in the store's index) is
-    // fetched one step per delivery of that link, so each step has arrived when the next
-    // reads it. Only a hint: nothing changes.
-    network.SetPrefetchPackets([this](int to, const Network::Packet* const next[]) {
-      if (const std::string* e = OneEffect(next[2])) __builtin_prefetch(e);
-      if (const std::string* e = OneEffect(next[1])) __builtin_prefetch(e->data());
-      if (const std::string* e = OneEffect(next[0])) regions[to].store->PrefetchMerge(*e);
-    });
     for (Region& r : regions) {
       // A durable store may hold a previous run's replication state (an aasim process that
       // restarted on the same Redis servers): what each peer's store durably holds of this

@@ -326,11 +326,6 @@ class Keyspace {
   // delta is decoded into `scratch` and joined key by key, with no temporary Keyspace.
   // On malformed input returns false, sets *error and leaves *this unchanged.
   bool MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch = nullptr);
-  // A hint, some events before MergeEncoded(bytes): for a one-key delta (most effects),
-  // starts fetching its key's index slot, so that merge's lookup finds it in cache. Reads
-  // bytes and the index only and changes nothing; any bytes (malformed, a full state, many
-  // keys) are fine, and those it does not understand are ignored.
-  void PrefetchEncoded(std::string_view bytes) const;
 
   // Canonical, human-readable value of one key ("(nil)" when absent): strings and bounded
   // counters as is, sets as "{a, b}" sorted, hashes as "{f1: v1, f2: v2}", sorted sets as

@@ -57,12 +57,6 @@ class Network : private EventLoop::Handler {
     std::shared_ptr<const void> body;
   };
   using DeliverPacket = std::function<void(int from, int to, const Packet& packet)>;
-  // Told, as a link delivers a message, the link's next messages in arrival order (next[0]
-  // arrives next; null past the last one held), with `to` their destination: each arrives
-  // several events later, after the other links' deliveries in between. A hint to start
-  // fetching what those deliveries will read; it must change nothing.
-  static constexpr int kPrefetchAhead = 3;
-  using PrefetchPackets = std::function<void(int to, const Packet* const next[kPrefetchAhead])>;
   // Trace callback: one line per event ("sent", "delivered", "dropped (loss)", ...).
   using Trace = std::function<void(const std::string& line)>;
   // One event in the life of one copy of a message, for an observer that records every
@@ -89,8 +83,6 @@ class Network : private EventLoop::Handler {
   // When set, every delivery goes here instead of to the Deliver callback (a message sent
   // with Send arrives as a packet with a zero header and the message as its body).
   void SetDeliverPacket(DeliverPacket d) { deliver_packet_ = std::move(d); }
-  // Costs nothing when unset. Only messages sent in their link's order (no jitter) are shown.
-  void SetPrefetchPackets(PrefetchPackets p) { prefetch_packets_ = std::move(p); }
   void SetTrace(Trace t) { trace_ = std::move(t); }
   // Called for every message event (in event order, at the loop's present) until replaced.
   // Costs nothing when unset; when set, tracing() is true so senders describe messages.
@@ -158,7 +150,6 @@ class Network : private EventLoop::Handler {
   std::vector<Link> links_;
   Deliver deliver_;
   DeliverPacket deliver_packet_;
-  PrefetchPackets prefetch_packets_;
   Trace trace_;
   Observer observer_;
   uint32_t observed_ = 0;  // ids given to the observer so far

@@ -66,7 +66,6 @@ class KeyspaceStore : public Store {
   // Keyspace::ExpireDue through CommitWrite, so a backend stores it as any other write.
   Status ExpireDue(int64_t wall_clock_us, std::string* effect) final;
   Status Merge(std::string_view encoded) final { return MergeFrom("", 0, encoded); }
-  void PrefetchMerge(std::string_view encoded) const final { ks_.PrefetchEncoded(encoded); }
   // CanMerge, then the merge, then Merged (with origin "" and seq 0 for a plain Merge).
   Status MergeFrom(std::string_view origin, uint64_t seq, std::string_view encoded) final;
   uint64_t KeyVersion(std::string_view key) const final;

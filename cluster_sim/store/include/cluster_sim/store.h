@@ -72,10 +72,6 @@ class Store {
   }
   // Merges a peer's effect or full state (both are encoded keyspaces).
   virtual Status Merge(std::string_view encoded) = 0;
-  // A hint that `encoded` will be merged soon (a message a few events from delivery): a
-  // store may start fetching what that merge will read. It changes nothing, whatever the
-  // bytes; the default (a Redis-backed store) does nothing.
-  virtual void PrefetchMerge(std::string_view encoded) const { (void)encoded; }
   // A number that changes whenever a local write or a merged effect or full state touched
   // `key` (Redis WATCH semantics: any write, even one that leaves the same value; never a
   // read). Only equality of two readings means something. Used by Session (WATCH/EXEC).
