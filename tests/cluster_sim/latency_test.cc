@@ -401,6 +401,17 @@ TEST(LatencyFailoverTest, LossAndJitterDelayButLoseNothing) {
   }
 }
 
+// `c` with `region` down for one nanosecond long after its traffic ends: a run with a
+// region ever down keeps the events that a run without one decides at queue entry.
+LatencyConfig WithDownAfterTraffic(LatencyConfig c, int region) {
+  RegionDown after;
+  after.region = region;
+  after.from = SimTime(1'000'000'000);
+  after.to = SimTime(1'000'000'001);
+  c.downs.push_back(after);
+  return c;
+}
+
 // Without a region down, a replication message is applied as it enters its shard's queue
 // (no event at its end), and a request's last read at its own region's cluster is decided
 // there too (no event at its end: its staleness is settled by the next write to the key
@@ -414,12 +425,7 @@ TEST(LatencyDefinitionsTest, ApplyAtQueueEntryMatchesAnApplyEvent) {
       "cluster: {shards: 1, service_time: 150us, replicated_service_time: 90us}\n"
       "workload: {rate: 1000, calls: 3, reads: 0.6, keys: 7}\n"
       "deployments: [active-active, {primary-with-local-replicas: b}]\n");
-  LatencyConfig late = c;
-  RegionDown after;
-  after.region = 1;
-  after.from = SimTime(1'000'000'000);
-  after.to = SimTime(1'000'000'001);
-  late.downs.push_back(after);
+  const LatencyConfig late = WithDownAfterTraffic(c, 1);
   for (int d = 0; d < 2; ++d) {
     SCOPED_TRACE(testing::Message() << "deployment " << d);
     const DeploymentResult at_entry = RunLatencyDeployment(c, d);
@@ -446,12 +452,7 @@ TEST(LatencyDefinitionsTest, ReadsDecidedAtEntryMatchTheirEventsOnTies) {
   for (uint64_t seed = 1; seed <= 12; ++seed) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
     c.seed = seed;
-    LatencyConfig late = c;
-    RegionDown after;
-    after.region = 2;
-    after.from = SimTime(1'000'000'000);
-    after.to = SimTime(1'000'000'001);
-    late.downs.push_back(after);
+    const LatencyConfig late = WithDownAfterTraffic(c, 2);
     for (int d = 0; d < 2; ++d) {
       SCOPED_TRACE(testing::Message() << "deployment " << d);
       const DeploymentResult at_entry = RunLatencyDeployment(c, d);

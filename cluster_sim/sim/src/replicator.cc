@@ -120,13 +120,18 @@ void Replicator::SendMsg(int to, const ReplMessage& m, std::shared_ptr<const voi
   transport_->Send(to, m, std::move(body), bytes, std::move(what));
 }
 
-void Replicator::SendEffects(int peer, uint64_t first, uint64_t last) {
+ReplMessage Replicator::EffectsHeader(uint64_t first, uint64_t last) const {
   ReplMessage m;
   m.kind = ReplMessage::Kind::kEffects;
   m.sender_epoch = incarnation_;
   m.causal = opts_.config.causal;
   m.first_seq = first;
   m.count = static_cast<uint32_t>(last - first + 1);
+  return m;
+}
+
+void Replicator::SendEffects(int peer, uint64_t first, uint64_t last) {
+  const ReplMessage m = EffectsHeader(first, last);
   uint64_t base = log_first();
   size_t payload_bytes = 0;
   std::shared_ptr<const void> body;
@@ -404,12 +409,7 @@ void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
   if (batching_ && unsent_from_ == 0) unsent_from_ = head_;
   // Outside a batch the new effect goes to every peer: one message built once (what
   // SendEffects(p, head_, head_) sends to each).
-  ReplMessage m;
-  m.kind = ReplMessage::Kind::kEffects;
-  m.sender_epoch = incarnation_;
-  m.causal = opts_.config.causal;
-  m.first_seq = head_;
-  m.count = 1;
+  const ReplMessage m = EffectsHeader(head_, head_);
   const std::shared_ptr<std::string>& sent = log_.back().effect;
   const bool tracing = !batching_ && transport_->tracing();
   for (int p = 0; p < n(); ++p) {

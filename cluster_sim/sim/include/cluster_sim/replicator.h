@@ -278,6 +278,8 @@ class Replicator {
   // `what` (for traces) is empty unless transport_->tracing().
   void SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
                size_t payload_bytes, std::string&& what);
+  // The header of an effects message carrying log entries first..last.
+  ReplMessage EffectsHeader(uint64_t first, uint64_t last) const;
   void SendEffects(int peer, uint64_t first, uint64_t last);
   void SendFullState(int peer);
   void SendSyncRequest(int peer);
