@@ -579,11 +579,7 @@ class Engine {
     s.stale_reads += stale ? 1 : 0;
     ++result_.events;
     done_until_ = std::max(done_until_, done);
-    const SimTime latency{done + OneWay(c, c) - q.start};
-    adds_.Add(&s.latency, latency);
-    ++s.requests;
-    if (latency > c_.budget) ++s.over_budget;
-    free_requests_.push_back(slot);
+    FinishRequest(s, slot, done + OneWay(c, c));
     return true;
   }
 
@@ -616,7 +612,13 @@ class Engine {
       return;
     }
     if (jittered_ && c != g) back += Jitter(c, g);
-    const SimTime latency{now_ + back - q.start};
+    FinishRequest(s, slot, now_ + back);
+  }
+
+  // The request in `slot`, of the region whose results are `s`, gets its reply at `end`:
+  // its latency is counted and its slot freed.
+  [[gnu::always_inline]] void FinishRequest(RegionResult& s, uint32_t slot, int64_t end) {
+    const SimTime latency{end - requests_[slot].start};
     adds_.Add(&s.latency, latency);
     ++s.requests;
     if (latency > c_.budget) ++s.over_budget;

@@ -1,6 +1,6 @@
-// Memory for the big arrays of a sorted set (its member hash index, its entries, its
+// Memory for the big, randomly read arrays of a sorted set (its member hash index and its
 // B+-tree nodes) in whole 2 MiB pages that the kernel is asked to back with transparent
-// huge pages. At a million members those arrays are over 100 MB read at random, and with
+// huge pages. At a million members those arrays are about 50 MB read at random, and with
 // 4 KiB pages nearly every access also misses the TLB (a page walk, expensive under
 // nested paging); with 2 MiB pages they fit in the TLB.
 //
@@ -12,7 +12,8 @@
 //   from the heap (a small sorted set holds no huge page), larger ones from
 //   AllocHugePages, rounded up to whole huge pages. Memory is given back only when the
 //   arena dies (or is cleared): an owner that frees and reuses pieces keeps its own free
-//   list (CountedBTree's nodes) or never frees them (ZsetStore's entry chunks).
+//   list (CountedBTree's nodes). (A sorted set's entries, written in sequence, stay on
+//   the heap: a huge page's first touch is a costly, variable fault on some VMs.)
 //
 // Not thread-safe; no global state. Deterministic: addresses never decide an order.
 #pragma once
