@@ -101,5 +101,40 @@ TEST(LatencyQueueOrderTest, RandomEventsPopInTimeThenPushOrder) {
   }
 }
 
+// 64-bit events keep every one of their kEventBits through the wheel, the coarse lists
+// (where the time's offset shares their record) and the far heap, in (time, push order).
+TEST(LatencyQueueOrderTest, WideEventsKeepTheirBitsWhereverTheyWait) {
+  using WideQueue = LatencyQueue<8, 3, uint64_t>;
+  static_assert(WideQueue::kEventBits == 57, "64 less a 128 us span's 7 offset bits");
+  const uint64_t top = uint64_t{1} << (WideQueue::kEventBits - 1);
+  for (const uint64_t seed : {1, 2, 3}) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    WideQueue q;
+    Rng rng(seed);
+    std::set<std::pair<int64_t, uint64_t>> pending;  // (time, push number)
+    std::vector<uint64_t> events;                    // by push number
+    auto push = [&](int64_t at) {
+      // The push number in the low bits, random high bits up to the top one, always set.
+      const uint64_t event = top | (rng.Next() & (top - 1) & ~uint64_t{0xFFFFF}) | events.size();
+      q.Push(at, event);
+      pending.emplace(at, events.size());
+      events.push_back(event);
+    };
+    for (int i = 0; i < 50; ++i) push(static_cast<int64_t>(rng.Uniform(3000)));
+    uint64_t v;
+    while (q.Pop(&v)) {
+      ASSERT_FALSE(pending.empty());
+      ASSERT_EQ(v, events[pending.begin()->second]);
+      ASSERT_EQ(q.now(), pending.begin()->first);
+      pending.erase(pending.begin());
+      if (events.size() >= 20'000) continue;
+      for (uint64_t k = rng.Uniform(pending.size() < 20 ? 4 : 3); k > 0; --k) {
+        push(q.now() + static_cast<int64_t>(rng.Uniform(rng.OneIn(4) ? 5000 : 300)));
+      }
+    }
+    EXPECT_TRUE(pending.empty());
+  }
+}
+
 }  // namespace
 }  // namespace cluster_sim

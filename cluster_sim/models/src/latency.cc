@@ -106,11 +106,37 @@ enum Kind : uint32_t {
   kReplDone,      // arg: message slot
   kDown,          // arg: index into config.downs
   kUp,            // arg: index into config.downs
+  kReplApply,     // arg: a replication message itself (ApplyArg)
 };
-constexpr int kKindShift = 29;
-constexpr uint32_t kArgMask = (uint32_t{1} << kKindShift) - 1;
 
-using Queue = LatencyQueue<12>;  // a wheel of 4 ms: a local call, a shard's queue
+// A wheel of 4 ms (a local call, a shard's queue); 64-bit events, so that a replication
+// message can travel in its event (kReplApply) instead of in the message pool, whose slot
+// its arrival, 40 to 100 ms after the send, would read cold.
+using Queue = LatencyQueue<12, 9, uint64_t>;
+constexpr int kKindShift = Queue::kEventBits - 4;
+constexpr uint64_t kArgMask = (uint64_t{1} << kKindShift) - 1;
+
+// The argument of kReplApply, a message that arrives at a cluster that never goes down:
+//   bits 0..23   the key          24..30  the destination cluster
+//   bits 31..48  its transit: arrival minus commit, in microseconds
+// Replicate packs a message so only when each field fits (else the message takes a pool
+// slot and kReplArrive).
+struct ApplyArg {
+  static constexpr int kKeyBits = 24;
+  static constexpr int kDestBits = 7;
+  static constexpr int kTransitBits = kKindShift - kKeyBits - kDestBits;
+  static constexpr int64_t kTransitLimit = int64_t{1} << kTransitBits;
+  static uint64_t Pack(uint32_t key, int dest, int64_t transit) {
+    return uint64_t{key} | uint64_t(dest) << kKeyBits |
+           static_cast<uint64_t>(transit) << (kKeyBits + kDestBits);
+  }
+  static uint32_t Key(uint64_t arg) { return arg & ((uint64_t{1} << kKeyBits) - 1); }
+  static size_t Dest(uint64_t arg) { return (arg >> kKeyBits) & ((size_t{1} << kDestBits) - 1); }
+  static int64_t Transit(uint64_t arg) {
+    return static_cast<int64_t>(arg >> (kKeyBits + kDestBits));
+  }
+};
+static_assert(ApplyArg::kTransitBits >= 18, "a transit of 262 ms fits");
 
 // ---------------------------------------------------------------- key popularity
 
@@ -311,6 +337,8 @@ class Engine {
     arrivals_issued_.assign(n, 0);
     jittered_ = config.jitter.count() > 0;
     apply_at_entry_ = config.downs.empty();
+    packs_applies_ = apply_at_entry_ && config.keys <= (uint64_t{1} << ApplyArg::kKeyBits) &&
+                     n_ <= (1 << ApplyArg::kDestBits);
     // With no cluster ever down every call goes to its preferred cluster (Route is never
     // asked), so a region's reads are at its own cluster exactly when it prefers that.
     replicates_ = dep_.kind != DeploymentKind::kSinglePrimary;
@@ -339,15 +367,18 @@ class Engine {
       resync_slot_[static_cast<size_t>(d.region)] = static_cast<int>(result_.resyncs.size());
       result_.resyncs.push_back(rr);
     }
-    uint32_t e;
+    uint64_t e;
     while (queue_.Pop(&e)) {
       now_ = queue_.now();
       if (++result_.events >= next_progress_) [[unlikely]] {
         next_progress_ = result_.events + kProgressEvents;
         if (progress_ != nullptr) ReportProgress(std::min(now_, c_.duration.count()));
       }
-      const uint32_t arg = e & kArgMask;
+      const uint32_t arg = static_cast<uint32_t>(e & kArgMask);
       switch (static_cast<Kind>(e >> kKindShift)) {
+        case kReplApply:
+          ReplApply(e & kArgMask);
+          break;
         case kRequestStart:
           StartRequest(static_cast<int>(arg));
           break;
@@ -398,7 +429,9 @@ class Engine {
   RegionResult& Stats(int region) { return result_.regions[static_cast<size_t>(region)]; }
 
   // REQUIRES: t >= now_; arg <= kArgMask.
-  void Schedule(int64_t t, Kind kind, uint32_t arg) { queue_.Push(t, kind << kKindShift | arg); }
+  void Schedule(int64_t t, Kind kind, uint64_t arg) {
+    queue_.Push(t, uint64_t{kind} << kKindShift | arg);
+  }
 
   // ---- requests
 
@@ -639,24 +672,42 @@ class Engine {
       if (d == origin) continue;
       ++copies_[CopyIndex(key, d)].committed;
       DecideWatch(CopyIndex(key, d), d, entry_order);
-      ++pending_total_[static_cast<size_t>(d)];
-      uint32_t m;
-      if (!free_msgs_.empty()) {
-        m = free_msgs_.back();
-        free_msgs_.pop_back();
-      } else {
-        m = static_cast<uint32_t>(msgs_.size());
-        msgs_.emplace_back();
+      if (packs_applies_) {
+        const int64_t t = ReplArrival(origin, d);
+        if (t - now_ < ApplyArg::kTransitLimit) [[likely]] {
+          // Counted as present now: it is applied on its arrival, and every event is run.
+          ++present_[static_cast<size_t>(d)];
+          present_digest_[static_cast<size_t>(d)] += write_hash;
+          Schedule(t, kReplApply, ApplyArg::Pack(key, d, t - now_));
+          continue;
+        }
+        ++pending_total_[static_cast<size_t>(d)];
+        Schedule(t, kReplArrive, NewMsg(origin, d, key, write_id, write_hash));
+        continue;
       }
-      ReplMsg& msg = msgs_[m];
-      msg.commit = now_;
-      msg.write_id = write_id;
-      msg.write_hash = write_hash;
-      msg.key = key;
-      msg.origin = static_cast<int16_t>(origin);
-      msg.dest = static_cast<int16_t>(d);
-      SendRepl(m);
+      ++pending_total_[static_cast<size_t>(d)];
+      SendRepl(NewMsg(origin, d, key, write_id, write_hash));
     }
+  }
+
+  // A pool slot for a message of the write committed now.
+  uint32_t NewMsg(int origin, int d, uint32_t key, uint64_t write_id, uint64_t write_hash) {
+    uint32_t m;
+    if (!free_msgs_.empty()) {
+      m = free_msgs_.back();
+      free_msgs_.pop_back();
+    } else {
+      m = static_cast<uint32_t>(msgs_.size());
+      msgs_.emplace_back();
+    }
+    ReplMsg& msg = msgs_[m];
+    msg.commit = now_;
+    msg.write_id = write_id;
+    msg.write_hash = write_hash;
+    msg.key = key;
+    msg.origin = static_cast<int16_t>(origin);
+    msg.dest = static_cast<int16_t>(d);
+    return m;
   }
 
   // A write to the key of copies_[i] commits now at another cluster than d: the read
@@ -669,16 +720,36 @@ class Engine {
     copy.watch_end = 0;
   }
 
-  // Sends (or re-sends) message m now. A lost copy is noticed one round trip later and re-sent.
+  // Sends (or re-sends) message m now.
   void SendRepl(uint32_t m) {
     const ReplMsg& msg = msgs_[m];
-    const int o = msg.origin;
-    const int d = msg.dest;
+    Schedule(ReplArrival(msg.origin, msg.dest), kReplArrive, m);
+  }
+
+  // When a message sent now from o arrives at d (drawn on the link's generator). A lost copy
+  // is noticed one round trip later and re-sent.
+  int64_t ReplArrival(int o, int d) {
     Rng& rng = link_rng_[Pair(o, d)];
     int64_t t = now_ + OneWay(o, d);
     while (rng.Chance(c_.loss)) t += OneWay(o, d) + OneWay(d, o);
     if (jittered_) t += Jitter(o, d);
-    Schedule(t, kReplArrive, m);
+    return t;
+  }
+
+  // A message packed into its event (packs_applies_) arrives: the same as its ReplArrive
+  // and Apply, less what Replicate did at the send (present_) and what only a cluster that
+  // goes down needs (pending_total_, the resync count).
+  void ReplApply(uint64_t arg) {
+    const uint32_t key = ApplyArg::Key(arg);
+    const size_t d = ApplyArg::Dest(arg);
+    const size_t sh = d * static_cast<size_t>(shards_) + shard_of_key_[key];
+    const int64_t done = std::max(now_, busy_[sh]) + repl_service_;
+    busy_[sh] = done;
+    ++copies_[CopyIndex(key, static_cast<int>(d))].applied;
+    ++result_.events;
+    done_until_ = std::max(done_until_, done);
+    const int64_t commit = now_ - ApplyArg::Transit(arg);
+    adds_.Add(&result_.regions[d].lag, SimTime{done - commit});
   }
 
   void ReplArrive(uint32_t m) {
@@ -810,6 +881,7 @@ class Engine {
   std::vector<uint64_t> pending_total_;  // per cluster: writes committed elsewhere, not
                                          // yet applied there
   bool apply_at_entry_ = false;  // no cluster goes down: a message is applied on its arrival
+  bool packs_applies_ = false;   // and its key and destination fit ApplyArg: kReplApply
   bool replicates_ = false;      // some cluster receives commits made at another
   int64_t done_until_ = 0;       // the latest event done at its scheduling instead of popped
   std::vector<int64_t> busy_;    // per shard: when its queue empties

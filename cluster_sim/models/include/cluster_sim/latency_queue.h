@@ -1,20 +1,21 @@
-// LatencyQueue: the latency model's event queue (latency.cc), specialised for its events: a
-// 32-bit event word, pushed at or after now, popped in (time, push order) order: events of
-// the same instant pop in the order they were pushed (FoundationDB's TaskQueue), as in the
-// simulator's EventQueue (event_queue.h), which also has lanes, limits and NextTime that
-// the model does not use. Single-threaded; deterministic (no pointer or hash order reaches
-// the order of events). Time moves only when an event pops.
+// LatencyQueue: the latency model's event queue (latency.cc), specialised for its events: an
+// event word (Event: 32 or 64 bits, at most kEventBits of it used), pushed at or after now, popped
+// in (time, push order) order: events of the same instant pop in the order they were pushed
+// (FoundationDB's TaskQueue), as in the simulator's EventQueue (event_queue.h), which also has
+// lanes, limits and NextTime that the model does not use. Single-threaded; deterministic (no
+// pointer or hash order reaches the order of events). Time moves only when an event pops.
 //
 // Three structures share the one order; an event waits in at most three of them in turn:
 //   wheel  events due before `horizon` (between kWheelSpan / 2 and kWheelSpan after now):
-//          one FIFO list per microsecond, of 8-byte nodes (the event word and the next
-//          node; a slot's time is implied by its index and now, so no time or sequence
-//          number is stored); a two-level bitmap finds the first occupied slot (its summary
-//          level is cleared lazily, when a search finds a word empty).
+//          one FIFO list per microsecond, of nodes holding the event word and the next node
+//          (8 bytes with a 32-bit word, 16 with a 64-bit one; a slot's time is implied by
+//          its index and now, so no time or sequence number is stored); a two-level bitmap finds
+//          the first occupied slot (its summary level is cleared lazily, when a search finds a word
+//          empty).
 //   coarse the next 2^kCoarseBits spans of kWheelSpan / 2 after the horizon: one array per
-//          span of 8-byte records (the time's offset in its span and the event word), in
-//          push order. Each time the horizon passes a span, the whole span is spread over
-//          the wheel in one batch (each slot keeps its push order); arrays keep their
+//          span of 8-byte records (the time's offset in its span above the event word's
+//          kEventBits), in push order. Each time the horizon passes a span, the whole span is
+//          spread over the wheel in one batch (each slot keeps its push order); arrays keep their
 //          capacity, so the steady state allocates nothing.
 //   far    events beyond the coarse spans (a region going down an hour ahead): a binary
 //          min-heap on (time, far sequence number), moved to the coarse lists as the horizon
@@ -24,29 +25,36 @@
 // only the far heap needs a sequence number. Push and Pop are O(1) (far events O(log f)).
 //
 // The wheel, its node pool and the coarse lists are a TimingWheel (timing_wheel.h), shared
-// with EventQueue: here instantiated with the 8-byte node and record above and a summary
+// with EventQueue: here instantiated with the node and 8-byte record above and a summary
 // bitmap cleared lazily; only the time bookkeeping (implied times, the horizon) and the far
 // heap's sequence numbers are this queue's own.
 //
 // kWheelBits sets the wheel's span (2^kWheelBits microseconds) and memory (8 bytes and a
-// bit a slot, allocated on the first push): small keeps it in cache.
+// bit a slot, allocated on the first push): small keeps it in cache. A 64-bit Event lets
+// an event carry what its handler needs instead of an index to it (kEventBits: 64 less the
+// bits of an offset in a coarse span).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "cluster_sim/timing_wheel.h"
 
 namespace cluster_sim {
 
-template <int kWheelBits, int kCoarseBits = 9>
+template <int kWheelBits, int kCoarseBits = 9, typename Event = uint32_t>
 class LatencyQueue {
   static_assert(kWheelBits >= 7 && kWheelBits <= 24, "wheel of 128 us .. 16 s");
   static_assert(kCoarseBits >= 1 && kCoarseBits <= 16, "2 .. 65536 coarse spans");
+  static_assert(std::is_same_v<Event, uint32_t> || std::is_same_v<Event, uint64_t>,
+                "a 32- or 64-bit event word");
 
  public:
   static constexpr int64_t kWheelSpan = int64_t{1} << kWheelBits;
+  // The bits of an event word it may use: Push REQUIRES event < 2^kEventBits.
+  static constexpr int kEventBits = sizeof(Event) == 4 ? 32 : 64 - (kWheelBits - 1);
   // Times must stay below it (the horizon's arithmetic then never overflows).
   static constexpr int64_t kMaxTime = int64_t{1} << 62;
 
@@ -59,9 +67,9 @@ class LatencyQueue {
   size_t size() const { return wheel_.wheel_count() + wheel_.coarse_count() + far_.size(); }
   bool empty() const { return size() == 0; }
 
-  // Schedules `event` at `at`. REQUIRES: now() <= at < kMaxTime. Inlined: a call of it
-  // costs about as much as its usual case (a wheel append).
-  [[gnu::always_inline]] void Push(int64_t at, uint32_t event) {
+  // Schedules `event` at `at`. REQUIRES: now() <= at < kMaxTime; event < 2^kEventBits.
+  // Inlined: a call of it costs about as much as its usual case (a wheel append).
+  [[gnu::always_inline]] void Push(int64_t at, Event event) {
     if (at < horizon_) [[likely]] {
       wheel_.Append(NewNode(event), at);
     } else {
@@ -71,7 +79,7 @@ class LatencyQueue {
 
   // Pops the earliest event: sets *out and moves now() to its time. False (and no change)
   // if the queue is empty.
-  bool Pop(uint32_t* out) {
+  bool Pop(Event* out) {
     if (wheel_.wheel_count() == 0) [[unlikely]] {
       if (!Jump()) return false;
     }
@@ -91,24 +99,23 @@ class LatencyQueue {
   static constexpr size_t kCoarseSpans = size_t{1} << kCoarseBits;
 
   struct Node {  // a wheel event, or a free node
-    uint32_t event;
+    Event event;
     uint32_t link;  // the next node of its slot or of the free list
   };
   struct FarItem {
     int64_t at;
     uint64_t seq;
-    uint32_t event;
+    Event event;
   };
   struct FarBefore {
     bool operator()(const FarItem& a, const FarItem& b) const {
       return a.at != b.at ? a.at < b.at : a.seq < b.seq;
     }
   };
-  // A coarse record (uint64_t): the time's offset in its span (high half) and the event
-  // (low half).
+  // A coarse record (uint64_t): the time's offset in its span above the event's kEventBits.
   using Wheel = TimingWheel<Node, uint64_t, kWheelBits, kCoarseBits, /*kLazySummary=*/true>;
 
-  uint32_t NewNode(uint32_t event) {
+  uint32_t NewNode(Event event) {
     const uint32_t n = wheel_.NewNode();
     wheel_.node(n).event = event;
     return n;
@@ -117,11 +124,12 @@ class LatencyQueue {
   // ---- beyond the wheel
 
   int64_t CoarseEnd() const { return horizon_ + static_cast<int64_t>(kCoarseSpans) * kHalfSpan; }
-  static uint64_t CoarseRecord(int64_t at, uint32_t event) {
-    return static_cast<uint64_t>(at & (kHalfSpan - 1)) << 32 | event;
+  static constexpr uint64_t kEventMask = ~uint64_t{0} >> (64 - kEventBits);
+  static uint64_t CoarseRecord(int64_t at, Event event) {
+    return static_cast<uint64_t>(at & (kHalfSpan - 1)) << kEventBits | event;
   }
 
-  [[gnu::noinline]] void PushBeyond(int64_t at, uint32_t event) {
+  [[gnu::noinline]] void PushBeyond(int64_t at, Event event) {
     wheel_.EnsureAllocated();
     if (at < CoarseEnd()) {
       wheel_.CoarseAppend(at, CoarseRecord(at, event));
@@ -146,8 +154,8 @@ class LatencyQueue {
   void SpreadSpan() {
     const int64_t start = horizon_;
     wheel_.Spread(Wheel::CoarseIndex(start), [start](Node& node, uint64_t record) {
-      node.event = static_cast<uint32_t>(record);
-      return start + static_cast<int64_t>(record >> 32);
+      node.event = static_cast<Event>(record & kEventMask);
+      return start + static_cast<int64_t>(record >> kEventBits);
     });
     horizon_ += kHalfSpan;
     MigrateFar();
