@@ -107,6 +107,7 @@ enum Kind : uint32_t {
   kDown,          // arg: index into config.downs
   kUp,            // arg: index into config.downs
   kReplApply,     // arg: a replication message itself (ApplyArg)
+  kCallEnter,     // arg: a call itself (CallArg)
 };
 
 // A wheel of 4 ms (a local call, a shard's queue); 64-bit events, so that a replication
@@ -137,6 +138,31 @@ struct ApplyArg {
   }
 };
 static_assert(ApplyArg::kTransitBits >= 18, "a transit of 262 ms fits");
+
+// The argument of kCallEnter, a call that arrives at a cluster that never goes down:
+//   bits 0..16   the request slot   17..40  the key   41..47  the target cluster
+//   bit  48      whether DecideLocalRead may decide it (its request's last call, a read, of a
+//                region whose reads stay at its own cluster)
+// so its arrival does not read its request, last touched a trip ago (40 to 100 ms for one
+// that crossed an ocean). IssueCall packs a call so only when its slot fits.
+struct CallArg {
+  static constexpr int kSlotBits = 17;
+  static constexpr int kKeyBits = 24;
+  static constexpr int kTargetBits = 7;
+  static constexpr uint32_t kSlotLimit = uint32_t{1} << kSlotBits;
+  static_assert(kSlotBits + kKeyBits + kTargetBits + 1 <= kKindShift, "fits an event");
+  static uint64_t Pack(uint32_t slot, uint32_t key, int target, bool decides) {
+    return uint64_t{slot} | uint64_t{key} << kSlotBits |
+           uint64_t(target) << (kSlotBits + kKeyBits) |
+           uint64_t{decides} << (kSlotBits + kKeyBits + kTargetBits);
+  }
+  static uint32_t Slot(uint64_t arg) { return arg & (kSlotLimit - 1); }
+  static uint32_t Key(uint64_t arg) { return (arg >> kSlotBits) & ((uint64_t{1} << kKeyBits) - 1); }
+  static int Target(uint64_t arg) {
+    return static_cast<int>((arg >> (kSlotBits + kKeyBits)) & ((uint64_t{1} << kTargetBits) - 1));
+  }
+  static bool Decides(uint64_t arg) { return (arg >> (kSlotBits + kKeyBits + kTargetBits)) & 1; }
+};
 
 // ---------------------------------------------------------------- key popularity
 
@@ -339,6 +365,8 @@ class Engine {
     apply_at_entry_ = config.downs.empty();
     packs_applies_ = apply_at_entry_ && config.keys <= (uint64_t{1} << ApplyArg::kKeyBits) &&
                      n_ <= (1 << ApplyArg::kDestBits);
+    packs_calls_ = apply_at_entry_ && config.keys <= (uint64_t{1} << CallArg::kKeyBits) &&
+                   n_ <= (1 << CallArg::kTargetBits);
     // With no cluster ever down every call goes to its preferred cluster (Route is never
     // asked), so a region's reads are at its own cluster exactly when it prefers that.
     replicates_ = dep_.kind != DeploymentKind::kSinglePrimary;
@@ -379,6 +407,12 @@ class Engine {
         case kReplApply:
           ReplApply(e & kArgMask);
           break;
+        case kCallEnter: {
+          const uint64_t call = e & kArgMask;
+          EnterShard(CallArg::Slot(call), CallArg::Key(call), CallArg::Target(call),
+                     CallArg::Decides(call));
+          break;
+        }
         case kRequestStart:
           StartRequest(static_cast<int>(arg));
           break;
@@ -429,9 +463,8 @@ class Engine {
   RegionResult& Stats(int region) { return result_.regions[static_cast<size_t>(region)]; }
 
   // REQUIRES: t >= now_; arg <= kArgMask.
-  void Schedule(int64_t t, Kind kind, uint64_t arg) {
-    queue_.Push(t, uint64_t{kind} << kKindShift | arg);
-  }
+  void Schedule(int64_t t, Kind kind, uint64_t arg) { queue_.Push(t, Event(kind, arg)); }
+  static uint64_t Event(Kind kind, uint64_t arg) { return uint64_t{kind} << kKindShift | arg; }
 
   // ---- requests
 
@@ -505,7 +538,13 @@ class Engine {
       if (prev < n_ && prev != g) t += Jitter(prev, g);
       if (target != g) t += Jitter(g, target);
     }
-    Schedule(t, kCallArrive, slot);
+    uint64_t event = Event(kCallArrive, slot);
+    if (packs_calls_ && slot < CallArg::kSlotLimit) [[likely]] {
+      const bool decides =
+          (q.calls_left == 1) & !q.is_write & (decides_read_[static_cast<size_t>(g)] != 0);
+      event = Event(kCallEnter, CallArg::Pack(slot, q.key, target, decides));
+    }
+    queue_.Push(t, event);  // one push site: each is inlined
   }
 
   // Range(-jitter, jitter) on the link's generator.
@@ -549,7 +588,7 @@ class Engine {
     return best;
   }
 
-  void CallArrive(uint32_t slot) {
+  [[gnu::noinline]] void CallArrive(uint32_t slot) {
     Request& q = requests_[slot];
     const int c = q.target;
     if (down_[static_cast<size_t>(c)]) {
@@ -568,14 +607,24 @@ class Engine {
       Schedule(t, kCallArrive, slot);
       return;
     }
-    // CASE 2: FIFO at the owning shard; it executes at the end of its service.
-    const size_t sh = static_cast<size_t>(c * shards_ + shard_of_key_[q.key]);
+    // CASE 2: it enters the shard.
+    EnterShard(
+        slot, q.key, c,
+        (q.calls_left == 1) & !q.is_write & (decides_read_[static_cast<size_t>(q.region)] != 0));
+  }
+
+  // The call of the request in `slot`, to `key` at cluster c (up), enters the owning shard's
+  // FIFO queue; it executes at the end of its service. `decides`: the request's last call, a
+  // read, of a region whose reads stay at its own cluster (DecideLocalRead may decide it).
+  [[gnu::always_inline]] void EnterShard(uint32_t slot, uint32_t key, int c, bool decides) {
+    const size_t sh = static_cast<size_t>(c * shards_ + shard_of_key_[key]);
     const int64_t done = std::max(now_, busy_[sh]) + service_;
     busy_[sh] = done;
-    q.applied_mark = copies_[CopyIndex(q.key, c)].applied;
+    Request& q = requests_[slot];
+    q.applied_mark = copies_[CopyIndex(key, c)].applied;
     q.entry_order = EventOrder();
     // One branch for the three conditions (each is a coin to a predictor).
-    if ((q.calls_left == 1) & !q.is_write & (decides_read_[static_cast<size_t>(q.region)] != 0)) {
+    if (decides) {
       if (DecideLocalRead(slot, done)) return;
     }
     Schedule(done, kCallDone, slot);
@@ -672,21 +721,18 @@ class Engine {
       if (d == origin) continue;
       ++copies_[CopyIndex(key, d)].committed;
       DecideWatch(CopyIndex(key, d), d, entry_order);
-      if (packs_applies_) {
-        const int64_t t = ReplArrival(origin, d);
-        if (t - now_ < ApplyArg::kTransitLimit) [[likely]] {
-          // Counted as present now: it is applied on its arrival, and every event is run.
-          ++present_[static_cast<size_t>(d)];
-          present_digest_[static_cast<size_t>(d)] += write_hash;
-          Schedule(t, kReplApply, ApplyArg::Pack(key, d, t - now_));
-          continue;
-        }
+      const int64_t t = ReplArrival(origin, d);
+      uint64_t event;
+      if (packs_applies_ && t - now_ < ApplyArg::kTransitLimit) [[likely]] {
+        // Counted as present now: it is applied on its arrival, and every event is run.
+        ++present_[static_cast<size_t>(d)];
+        present_digest_[static_cast<size_t>(d)] += write_hash;
+        event = Event(kReplApply, ApplyArg::Pack(key, d, t - now_));
+      } else {
         ++pending_total_[static_cast<size_t>(d)];
-        Schedule(t, kReplArrive, NewMsg(origin, d, key, write_id, write_hash));
-        continue;
+        event = Event(kReplArrive, NewMsg(origin, d, key, write_id, write_hash));
       }
-      ++pending_total_[static_cast<size_t>(d)];
-      SendRepl(NewMsg(origin, d, key, write_id, write_hash));
+      queue_.Push(t, event);  // one push site: each is inlined
     }
   }
 
@@ -752,7 +798,7 @@ class Engine {
     adds_.Add(&result_.regions[d].lag, SimTime{done - commit});
   }
 
-  void ReplArrive(uint32_t m) {
+  [[gnu::noinline]] void ReplArrive(uint32_t m) {
     const ReplMsg& msg = msgs_[m];
     const size_t d = static_cast<size_t>(msg.dest);
     if (down_[d]) {
@@ -775,7 +821,7 @@ class Engine {
     Apply(m, done);
   }
 
-  void ReplDone(uint32_t m) { Apply(m, now_); }
+  [[gnu::noinline]] void ReplDone(uint32_t m) { Apply(m, now_); }
 
   // Message m is applied at its destination at time `at` (now, or the end of its queue).
   void Apply(uint32_t m, int64_t at) {
@@ -793,14 +839,14 @@ class Engine {
 
   // ---- failover
 
-  void Down(uint32_t i) {
+  [[gnu::noinline]] void Down(uint32_t i) {
     const size_t r = static_cast<size_t>(c_.downs[i].region);
     down_[r] = 1;
     synced_[r] = 0;
     CountUnusable();
   }
 
-  void Up(uint32_t i) {
+  [[gnu::noinline]] void Up(uint32_t i) {
     const int region = c_.downs[i].region;
     const size_t r = static_cast<size_t>(region);
     down_[r] = 0;
@@ -882,6 +928,7 @@ class Engine {
                                          // yet applied there
   bool apply_at_entry_ = false;  // no cluster goes down: a message is applied on its arrival
   bool packs_applies_ = false;   // and its key and destination fit ApplyArg: kReplApply
+  bool packs_calls_ = false;     // and a call's key and target fit CallArg: kCallEnter
   bool replicates_ = false;      // some cluster receives commits made at another
   int64_t done_until_ = 0;       // the latest event done at its scheduling instead of popped
   std::vector<int64_t> busy_;    // per shard: when its queue empties
