@@ -642,7 +642,7 @@ class Engine {
   // elsewhere before `done` (in pop order), which Replicate decides through KeyCopy::watch_*. So
   // the call is completed now and counted as the event it would have been. False (the call keeps
   // its CallDone event) when another read of the key here still awaits that decision.
-  bool DecideLocalRead(uint32_t slot, int64_t done) {
+  [[gnu::always_inline]] bool DecideLocalRead(uint32_t slot, int64_t done) {
     Request& q = requests_[slot];
     const int c = q.target;
     const size_t i = CopyIndex(q.key, c);
