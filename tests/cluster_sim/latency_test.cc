@@ -463,6 +463,24 @@ TEST(LatencyDefinitionsTest, MessagesInTheirEventsMatchPooledMessages) {
   }
 }
 
+// A call carries its request's slot in its event only below CallArg's limit (2^17 slots);
+// past it, the arrival reads the request. Here 150,000 requests of the far region are in
+// flight at once (2 s round trips to the primary): the run matches one with every event.
+TEST(LatencyDefinitionsTest, CallsPastTheSlotLimitMatchTheirEvents) {
+  LatencyConfig c = MustParse(
+      "name: crowd\nseed: 3\nduration: 2500ms\nregions: [a, b]\n"
+      "links:\n  rtt:\n    a: {b: 2s}\n"
+      "cluster: {shards: 4, service_time: 1us}\n"
+      "workload: {rate: 60000, calls: 3, reads: 0.8, keys: 100}\n"
+      "deployments: [{single-primary: b}]\n");
+  const DeploymentResult packed = RunLatencyDeployment(c, 0);
+  const DeploymentResult with_events = RunLatencyDeployment(WithDownAfterTraffic(c, 0), 0);
+  EXPECT_GT(packed.regions[0].requests, 140'000u);
+  EXPECT_GT(packed.regions[0].latency.min(), SimTime(6'000'000));  // all in flight at 2.5 s
+  EXPECT_EQ(packed.regions, with_events.regions);
+  EXPECT_EQ(packed.events + 2, with_events.events);
+}
+
 // The same over many seeds with the reads' ends and the writes' commits often in the same
 // microsecond (a few keys, one shard, no jitter, equal round trips): the reads decided at
 // their entry order such ties as their events would have.
