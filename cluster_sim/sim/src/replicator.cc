@@ -189,8 +189,9 @@ void Replicator::SendAck(int origin, bool full) {
   m.epoch = in.epoch;
   m.seq = in.contiguous;
   m.full_ack = full;
-  SendMsg(origin, m, nullptr, 0,
-          transport_->tracing() ? "ack #" + std::to_string(in.contiguous) : "");
+  std::string what;  // empty, no construction from a literal, unless tracing
+  if (transport_->tracing()) what = "ack #" + std::to_string(in.contiguous);
+  SendMsg(origin, m, nullptr, 0, std::move(what));
 }
 
 void Replicator::SendProbe(int peer) {
@@ -277,15 +278,15 @@ void Replicator::ArmTimer(int peer, SimTime at) {
 }
 
 bool Replicator::Behind(int peer, std::string* why) const {
-  const OutPeer& o = out_[peer];
-  bool behind = o.needs_full || o.acked < head_ || in_[peer].need_full;
-  if (behind && why) {
+  if (!Behind(peer)) return false;
+  if (why != nullptr) {
+    const OutPeer& o = out_[peer];
     *why = Arrow(peer) + ": " +
            (in_[peer].need_full ? "waiting for the peer's full state"
             : o.needs_full      ? "full sync in progress"
                                 : std::to_string(head_ - o.acked) + " effects not acknowledged");
   }
-  return behind;
+  return true;
 }
 
 void Replicator::OnTimer(int peer) {

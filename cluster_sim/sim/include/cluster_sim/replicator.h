@@ -202,8 +202,11 @@ class Replicator {
   uint32_t incarnation() const { return incarnation_; }
   uint64_t head() const { return head_; }
   // True while `peer` lacks some of this region's writes, or this region waits for its
-  // full state; *why says what is outstanding.
-  bool Behind(int peer, std::string* why = nullptr) const;
+  // full state (every ack asks: inline); *why, when given, says what is outstanding.
+  bool Behind(int peer) const {
+    return out_[peer].needs_full || out_[peer].acked < head_ || in_[peer].need_full;
+  }
+  bool Behind(int peer, std::string* why) const;
   // What this region holds of `origin`'s log of incarnation `epoch`: true if seq is held.
   uint32_t InboundEpoch(int origin) const { return in_[origin].epoch; }
   bool Holds(int origin, uint64_t seq) const;
