@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <new>
 #include <tuple>
 
 #include "crdt/keyspace_header.h"
@@ -296,13 +297,30 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
 
 // ---- Keyspace::KeyMap ----
 
+template <typename... Args>
+Keyspace::KeyMap::value_type* Keyspace::KeyMap::MakeNode(Args&&... args) {
+  void* p = pool_.Allocate();
+  try {
+    return new (p) value_type(std::forward<Args>(args)...);
+  } catch (...) {
+    pool_.Free(p);
+    throw;
+  }
+}
+
+void Keyspace::KeyMap::DropNode(value_type* node) {
+  if (node == nullptr) return;
+  std::destroy_at(node);
+  pool_.Free(node);
+}
+
 Keyspace::KeyMap::KeyMap(const KeyMap& other)
     : capacity_(other.capacity_), size_(other.size_), tombstones_(other.tombstones_) {
   if (capacity_ == 0) return;
   slots_ = new Slot[capacity_];
   for (size_t i = 0; i < capacity_; ++i) {
     const Slot& o = other.slots_[i];
-    slots_[i] = Slot{o.hash, o.node ? new value_type(*o.node) : nullptr};
+    slots_[i] = Slot{o.hash, o.node ? MakeNode(*o.node) : nullptr};
   }
 }
 
@@ -311,7 +329,8 @@ Keyspace::KeyMap::KeyMap(KeyMap&& other) noexcept
       capacity_(std::exchange(other.capacity_, 0)),
       size_(std::exchange(other.size_, 0)),
       tombstones_(std::exchange(other.tombstones_, 0)),
-      spare_(std::exchange(other.spare_, nullptr)) {}
+      spare_(std::exchange(other.spare_, nullptr)),
+      pool_(std::move(other.pool_)) {}
 
 Keyspace::KeyMap& Keyspace::KeyMap::operator=(const KeyMap& other) {
   if (this != &other) *this = KeyMap(other);
@@ -326,6 +345,7 @@ Keyspace::KeyMap& Keyspace::KeyMap::operator=(KeyMap&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
     tombstones_ = std::exchange(other.tombstones_, 0);
     spare_ = std::exchange(other.spare_, nullptr);
+    pool_ = std::move(other.pool_);
   }
   return *this;
 }
@@ -333,11 +353,12 @@ Keyspace::KeyMap& Keyspace::KeyMap::operator=(KeyMap&& other) noexcept {
 Keyspace::KeyMap::~KeyMap() { FreeAll(); }
 
 void Keyspace::KeyMap::FreeAll() {
-  for (size_t i = 0; i < capacity_; ++i) delete slots_[i].node;
+  for (size_t i = 0; i < capacity_; ++i) DropNode(slots_[i].node);
   delete[] slots_;
   slots_ = nullptr;
   capacity_ = size_ = tombstones_ = 0;
-  delete std::exchange(spare_, nullptr);
+  DropNode(std::exchange(spare_, nullptr));
+  pool_.Clear();  // every node was given back
 }
 
 Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key, size_t h) const {
@@ -392,7 +413,7 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::strin
   Slot* found = FindSlot(key, h);
   if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
   Slot* s = TakeSlot(h);
-  s->node = new value_type(std::move(key), std::move(value));
+  s->node = MakeNode(std::move(key), std::move(value));
   return {iterator(s, slots_ + capacity_), true};
 }
 
@@ -411,7 +432,7 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::try_emplace(std::s
 
 Keyspace::KeyMap::iterator Keyspace::KeyMap::erase(iterator it) {
   Slot* s = it.slot_;
-  delete s->node;
+  DropNode(s->node);
   *s = Slot{1, nullptr};
   --size_;
   ++tombstones_;
@@ -430,7 +451,7 @@ void Keyspace::KeyMap::clear() {
   // over every slot at each reuse.
   if (capacity_ > kKeepCapacity) return FreeAll();
   for (size_t i = 0; i < capacity_; ++i) {
-    delete slots_[i].node;
+    DropNode(slots_[i].node);
     slots_[i] = Slot{0, nullptr};
   }
   size_ = tombstones_ = 0;
@@ -478,8 +499,7 @@ void Keyspace::KeyMap::ClearKeepingNode() {
 
 Keyspace::KeyMap::value_type* Keyspace::KeyMap::NewNode(std::string_view key) {
   if (spare_ == nullptr) {
-    return new value_type(std::piecewise_construct, std::forward_as_tuple(key),
-                          std::forward_as_tuple());
+    return MakeNode(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
   }
   // The spare node takes the new key: its const key member is replaced (destroyed and
   // built again in place, which C++20 allows for a member subobject).
