@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "crdt/keyspace_header.h"
+#include "crdt/page_arena.h"
 
 namespace crdt {
 
@@ -314,10 +315,33 @@ void Keyspace::KeyMap::DropNode(value_type* node) {
   pool_.Free(node);
 }
 
+namespace {
+
+// An index of at least this many bytes (32,768 slots: a map of more than 8,192 keys) is
+// in huge pages: it is read at random, one slot per lookup.
+constexpr size_t kHugeIndexBytes = kHugePageBytes / 4;
+
+}  // namespace
+
+Keyspace::KeyMap::Slot* Keyspace::KeyMap::NewSlots(size_t capacity) {
+  const size_t bytes = capacity * sizeof(Slot);
+  if (bytes >= kHugeIndexBytes) return static_cast<Slot*>(AllocHugePages(bytes));  // zeroed
+  return new Slot[capacity]();
+}
+
+void Keyspace::KeyMap::DeleteSlots(Slot* slots, size_t capacity) {
+  const size_t bytes = capacity * sizeof(Slot);
+  if (bytes >= kHugeIndexBytes) {
+    FreeHugePages(slots, bytes);
+  } else {
+    delete[] slots;
+  }
+}
+
 Keyspace::KeyMap::KeyMap(const KeyMap& other)
     : capacity_(other.capacity_), size_(other.size_), tombstones_(other.tombstones_) {
   if (capacity_ == 0) return;
-  slots_ = new Slot[capacity_];
+  slots_ = NewSlots(capacity_);
   for (size_t i = 0; i < capacity_; ++i) {
     const Slot& o = other.slots_[i];
     slots_[i] = Slot{o.hash, o.node ? MakeNode(*o.node) : nullptr};
@@ -354,7 +378,7 @@ Keyspace::KeyMap::~KeyMap() { FreeAll(); }
 
 void Keyspace::KeyMap::FreeAll() {
   for (size_t i = 0; i < capacity_; ++i) DropNode(slots_[i].node);
-  delete[] slots_;
+  DeleteSlots(slots_, capacity_);
   slots_ = nullptr;
   capacity_ = size_ = tombstones_ = 0;
   DropNode(std::exchange(spare_, nullptr));
@@ -513,7 +537,7 @@ Keyspace::KeyMap::value_type* Keyspace::KeyMap::NewNode(std::string_view key) {
 void Keyspace::KeyMap::Rehash(size_t capacity) {
   Slot* old = slots_;
   const size_t old_capacity = capacity_;
-  slots_ = new Slot[capacity]();
+  slots_ = NewSlots(capacity);
   capacity_ = capacity;
   tombstones_ = 0;
   const size_t mask = capacity - 1;
@@ -523,7 +547,7 @@ void Keyspace::KeyMap::Rehash(size_t capacity) {
     while (slots_[i].node != nullptr) i = (i + 1) & mask;
     slots_[i] = old[j];
   }
-  delete[] old;
+  DeleteSlots(old, old_capacity);
 }
 
 // ---- Keyspace ----
