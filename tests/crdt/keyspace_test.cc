@@ -94,9 +94,9 @@ TEST(KeyspaceTest, RecentKeyFollowsEraseCopyAndMove) {
 }
 
 // A keyspace past NodePool::kHeapPieces keys keeps its nodes in huge-page chunks, and one
-// of 13,000 keys its index too: copies, moves, deletes (nodes reused), a delta of many
-// keys reset, and a map emptied and filled again must all hold the same state as one
-// built from the heap.
+// of 13,000 keys (past 6,144) its index too: copies, moves, deletes (nodes reused), a delta
+// of many keys reset, and a map emptied and filled again must all hold the same state as
+// one built from the heap.
 TEST(KeyspaceTest, BigKeyspaceNodesSurviveCopyMoveEraseAndReset) {
   constexpr int kKeys = 6500;
   static_assert(kKeys > 2 * NodePool::kHeapPieces);
