@@ -300,6 +300,7 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
 
 template <typename... Args>
 Keyspace::KeyMap::value_type* Keyspace::KeyMap::MakeNode(Args&&... args) {
+  static_assert(alignof(value_type) <= NodePool::kPieceAlign);
   void* p = pool_.Allocate();
   try {
     return new (p) value_type(std::forward<Args>(args)...);

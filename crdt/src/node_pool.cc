@@ -6,12 +6,6 @@
 
 namespace crdt {
 
-namespace {
-
-constexpr size_t kPieceAlign = 16;
-
-}  // namespace
-
 NodePool::NodePool(size_t piece_bytes)
     : piece_bytes_((std::max(piece_bytes, sizeof(FreePiece)) + kPieceAlign - 1) &
                    ~(kPieceAlign - 1)) {}

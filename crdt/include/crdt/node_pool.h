@@ -32,9 +32,10 @@ class NodePool {
   // holds no chunk.
   static constexpr size_t kHeapPieces = 256;
   static constexpr size_t kChunkBytes = kHugePageBytes;
+  static constexpr size_t kPieceAlign = 16;  // (64 in a chunk if piece_bytes is a multiple)
 
-  // REQUIRES: 0 < piece_bytes <= kChunkBytes. Pieces are aligned to 16 bytes (to 64 in
-  // a chunk when piece_bytes is a multiple of 64).
+  // REQUIRES: 0 < piece_bytes <= kChunkBytes; what the pieces hold needs no more than
+  // kPieceAlign alignment.
   explicit NodePool(size_t piece_bytes);
   NodePool(const NodePool&) = delete;
   NodePool& operator=(const NodePool&) = delete;
