@@ -93,6 +93,54 @@ TEST(KeyspaceTest, RecentKeyFollowsEraseCopyAndMove) {
   EXPECT_EQ(ks.KeyCount(), 101u);
 }
 
+// A keyspace past NodePool::kHeapPieces keys keeps its nodes in huge-page chunks, and one
+// of 13,000 keys (past 6,144) its index too: copies, moves, deletes (nodes reused), a delta
+// of many keys reset, and a map emptied and filled again must all hold the same state as
+// one built from the heap.
+TEST(KeyspaceTest, BigKeyspaceNodesSurviveCopyMoveEraseAndReset) {
+  constexpr int kKeys = 6500;
+  static_assert(kKeys > 2 * NodePool::kHeapPieces);
+  auto fill = [](Keyspace* ks, int from, int to, Keyspace* delta) {
+    for (int i = from; i < to; ++i) {
+      ks->SAdd("set:" + std::to_string(i), "m" + std::to_string(i % 7), delta);
+      ks->Set("str:" + std::to_string(i), "v" + std::to_string(i), i, delta);
+    }
+  };
+  Keyspace ks(kA);
+  Keyspace delta = ks.NewDelta();
+  fill(&ks, 0, kKeys, &delta);
+  EXPECT_EQ(ks.KeyCount(), 2u * kKeys);
+  Keyspace replica(kB);
+  replica.Merge(delta);  // a delta of many keys, into an empty keyspace
+  EXPECT_EQ(replica.DumpAll(), ks.DumpAll());
+  ks.ResetDelta(&delta);  // frees the delta's nodes and chunks
+  EXPECT_EQ(delta.KeyCount(), 0u);
+  fill(&ks, kKeys, kKeys + 10, &delta);
+  replica.Merge(delta);
+  EXPECT_EQ(replica.DumpAll(), ks.DumpAll());
+
+  Keyspace copy = ks;
+  EXPECT_EQ(copy.DumpAll(), ks.DumpAll());
+  for (int i = 0; i < kKeys; i += 2) EXPECT_TRUE(copy.Del("set:" + std::to_string(i), nullptr));
+  fill(&copy, 2 * kKeys, 2 * kKeys + kKeys / 2, nullptr);  // reuses the deleted nodes
+  EXPECT_EQ(copy.KeyCount(), 2u * (kKeys + 10) + kKeys / 2);
+  EXPECT_EQ(ks.KeyCount(), 2u * (kKeys + 10));  // the original is untouched
+  EXPECT_EQ(replica.DumpAll(), ks.DumpAll());
+
+  const std::string dump = copy.DumpAll();
+  Keyspace moved = std::move(copy);  // the nodes and their pool move together
+  EXPECT_EQ(moved.DumpAll(), dump);
+  moved.Set("str:0", "after-move", kKeys + 1, nullptr);
+  EXPECT_EQ(moved.Get("str:0"), "after-move");
+  copy = moved;  // the moved-from keyspace, assigned a copy
+  EXPECT_EQ(copy.DumpAll(), moved.DumpAll());
+  moved = Keyspace(kA);  // a big map freed
+  EXPECT_EQ(moved.KeyCount(), 0u);
+  fill(&moved, 0, kKeys, nullptr);  // and filled again
+  EXPECT_EQ(moved.KeyCount(), 2u * kKeys);
+  EXPECT_EQ(copy.Get("str:0"), "after-move");
+}
+
 TEST(KeyspaceTest, RepliesAreThoseOfTheLocalView) {
   Keyspace ks(kA);
   EXPECT_TRUE(ks.SAdd("k", "x", nullptr));

@@ -38,6 +38,7 @@
 #include "crdt/float_counter.h"
 #include "crdt/hll.h"
 #include "crdt/list.h"
+#include "crdt/node_pool.h"
 #include "crdt/or_map.h"
 #include "crdt/stream.h"
 #include "crdt/string_value.h"
@@ -348,13 +349,16 @@ class Keyspace {
   };
 
   // Key -> KeyValue, with the subset of std::unordered_map's interface used here. Every
-  // entry is a heap node of its own (a stable address, as in std::unordered_map), found
+  // entry is a node of its own (a stable address, as in std::unordered_map), found
   // through an open-addressing index of (hash, node) slots with linear probing. A lookup
   // reads one index slot and the node; std::unordered_map read the bucket, the node before
   // it, the hash cached at the end of the (large) node, then the node's key: on keyspaces
   // larger than the cache those misses were a third of the simulator's time. Erase leaves
   // a tombstone, so erasing while iterating is safe. Iteration is in index order:
   // deterministic, and never reaching output (Keys, Encode and DumpAll sort).
+  // Memory: the nodes come from the map's NodePool (the heap for a small map, huge-page
+  // chunks for a big one) and a large index is in huge pages, so that a big keyspace's
+  // random reads do not also miss the TLB.
   class KeyMap {
     struct Slot {
       size_t hash;  // node == nullptr: 0 an empty slot, 1 a tombstone
@@ -465,15 +469,23 @@ class Keyspace {
     Slot* TakeSlot(size_t h);
     void Rehash(size_t capacity);
     void FreeAll();
+    // A zeroed index of capacity slots (huge pages when large) / its release.
+    static Slot* NewSlots(size_t capacity);
+    static void DeleteSlots(Slot* slots, size_t capacity);
     // A node for a new entry of key: spare_ re-keyed, or a new one.
     value_type* NewNode(std::string_view key);
+    // A node from pool_ built from args / destroyed and given back to pool_.
+    template <typename... Args>
+    value_type* MakeNode(Args&&... args);
+    void DropNode(value_type* node);
 
     Slot* slots_ = nullptr;
     size_t capacity_ = 0;  // 0 or a power of 2
     size_t size_ = 0;
     size_t tombstones_ = 0;
-    size_t recent_ = 0;            // see Recent: a slot number, maybe out of range or stale
-    value_type* spare_ = nullptr;  // ClearKeepingNode's node (in no slot), value empty
+    size_t recent_ = 0;                  // see Recent: a slot number, maybe out of range or stale
+    value_type* spare_ = nullptr;        // ClearKeepingNode's node (in no slot), value empty
+    NodePool pool_{sizeof(value_type)};  // every node's memory (huge pages once many)
   };
   using Map = KeyMap;
 
