@@ -29,9 +29,12 @@
 //
 // Hinted insert: Locate(y) walks down to the leaf where y belongs, requests its cache
 // lines and records the path; insert(x, hint) for some x >= y then starts at that leaf
-// (the walk is not repeated) when the hint still holds: the tree has not changed since
-// (a version number, bumped by every modification, tells), x is below the next leaf's
-// smallest value, and the leaf has room. Otherwise it walks as insert(x) does.
+// (the walk is not repeated) when the hint still holds: no node was created, freed or
+// rebalanced since (a shape number, bumped by each such change, tells; values inserted
+// or erased inside leaves leave the recorded path valid), x lies in the leaf's range (at
+// or above its first value, below the next leaf's smallest, read through the path), and
+// the leaf has room. Otherwise it walks as insert(x) does. So several values can be
+// located first and inserted afterwards, each with its own hint.
 //
 // Node memory: full-size leaves and inner nodes (about 1 KiB each) are slots of one size in
 // a PageArena owned by the tree, reused through a free list, so a big tree's nodes sit in
@@ -119,10 +122,8 @@ class CountedBTree {
    private:
     friend class CountedBTree;
     Leaf* leaf_ = nullptr;  // null: none
-    uint64_t version_ = 0;
+    uint64_t shape_ = 0;
     int depth_ = 0;
-    bool fenced_ = false;  // fence_ holds the next leaf's smallest value
-    T fence_{};
     Inner* path_[kMaxDepth];  // the inner nodes from the root down, and the child taken
     uint16_t child_[kMaxDepth];
   };
@@ -203,7 +204,7 @@ class CountedBTree {
     root_ = nullptr;
     first_ = last_ = nullptr;
     size_ = 0;
-    ++version_;
+    ++shape_;
   }
 
   const_iterator begin() const { return const_iterator(this, first_, 0); }
@@ -224,11 +225,9 @@ class CountedBTree {
       l->n = old->n;
       DeleteLeaf(old);
       root_ = first_ = last_ = l;
-      ++version_;  // a hint into the old leaf is stale even if x turns out to be present
     }
     Node* split = nullptr;
     if (!Insert(root_, x, &split)) return false;
-    ++version_;
     if (split != nullptr) {
       Inner* r = NewInner(root_->leaf);
       r->n = 2;
@@ -252,7 +251,6 @@ class CountedBTree {
     Node* node = root_;
     size_t values = size_;  // in node
     int depth = 0;
-    bool fenced = false;
     // The leaf's own bytes are not read here (its header would be a demand miss that
     // stalls the walk): the parent says its children are leaves, and how many values each
     // holds, so only the lines in use (and the next value's) are requested.
@@ -263,28 +261,32 @@ class CountedBTree {
       hint->path_[depth] = in;
       hint->child_[depth] = static_cast<uint16_t>(c);
       ++depth;
-      if (c + 1 < in->n) {  // the deepest such sibling starts the next leaf
-        hint->fence_ = in->min[c + 1];
-        fenced = true;
-      }
       node = in->kid[c];
       values = in->count[c];
       at_leaf = in->above_leaves;
     }
     PrefetchLeaf(node, values);
     hint->leaf_ = static_cast<Leaf*>(node);
-    hint->version_ = version_;
+    hint->shape_ = shape_;
     hint->depth_ = depth;
-    hint->fenced_ = fenced;
   }
 
   // insert(x) that starts at hint's leaf when the hint holds (see the header comment).
   // REQUIRES: hint is default or was filled by this tree's Locate(y) with y <= x.
   bool insert(const T& x, const Hint& hint) {
     Leaf* l = hint.leaf_;
-    if (l == nullptr || hint.version_ != version_ || l->n == l->cap ||
-        (hint.fenced_ && !Less()(x, hint.fence_)) || (l != first_ && Less()(x, l->v()[0]))) {
+    if (l == nullptr || hint.shape_ != shape_ || l->n == l->cap || l->n == 0 ||
+        (l != first_ && Less()(x, l->v()[0]))) {
       return insert(x);
+    }
+    // The next leaf's smallest value is the deepest ancestor's next child's.
+    for (int d = hint.depth_ - 1; d >= 0; --d) {
+      const Inner* in = hint.path_[d];
+      const size_t c = hint.child_[d];
+      if (c + 1 < in->n) {
+        if (!Less()(x, in->min[c + 1])) return insert(x);
+        break;
+      }
     }
     const size_t pos = LeafLowerBound(l, x);
     if (pos < l->n && !Less()(x, l->v()[pos])) return false;
@@ -298,14 +300,12 @@ class CountedBTree {
       if (Less()(x, in->min[c])) SetMin(in, c, x);
     }
     ++size_;
-    ++version_;
     return true;
   }
 
   // Erases the value equivalent to x; returns how many were erased (0 or 1).
   size_t erase(const T& x) {
     if (root_ == nullptr || !Erase(root_, x)) return 0;
-    ++version_;
     --size_;
     if (root_->leaf) {
       if (root_->n == 0) clear();
@@ -393,6 +393,7 @@ class CountedBTree {
   }
   void DeleteSlot(void* p) { free_ = new (p) FreeSlot{free_}; }
   Leaf* NewLeaf(size_t cap) {
+    ++shape_;
     void* p = cap == kLeafCap ? NewSlot() : ::operator new(sizeof(Leaf) + cap * sizeof(T));
     Leaf* l = new (p) Leaf;
     l->leaf = true;
@@ -403,6 +404,7 @@ class CountedBTree {
     return l;
   }
   void DeleteLeaf(Leaf* l) {
+    ++shape_;
     if (l->cap == kLeafCap) {
       DeleteSlot(l);
     } else {
@@ -419,13 +421,17 @@ class CountedBTree {
     for (size_t off = 0; off < end; off += 64) __builtin_prefetch(p + off);
   }
   Inner* NewInner(bool above_leaves) {
+    ++shape_;
     Inner* in = new (NewSlot()) Inner;
     in->leaf = false;
     in->above_leaves = above_leaves;
     in->n = 0;
     return in;
   }
-  void DeleteInner(Inner* in) { DeleteSlot(in); }
+  void DeleteInner(Inner* in) {
+    ++shape_;
+    DeleteSlot(in);
+  }
   // Frees the small lone leaf, if that is what node is; pooled nodes go with the pool.
   void Free(Node* node) {
     if (node->leaf && node->cap != kLeafCap) DeleteLeaf(static_cast<Leaf*>(node));
@@ -445,8 +451,8 @@ class CountedBTree {
     std::swap(size_, o.size_);
     std::swap(pool_, o.pool_);
     std::swap(free_, o.free_);
-    ++version_;
-    ++o.version_;
+    ++shape_;
+    ++o.shape_;
   }
 
   static const T& Min(const Node* node) {
@@ -641,6 +647,7 @@ class CountedBTree {
   // Child c of in is below its minimum: merge it with a neighbour, or take values from
   // the neighbour so both end at least half full.
   void Repair(Inner* in, size_t c) {
+    ++shape_;                                    // values move between nodes, or a node goes
     const size_t a = c + 1 < in->n ? c : c - 1;  // merge or balance children a and a + 1
     Node* left = in->kid[a];
     Node* right = in->kid[a + 1];
@@ -718,7 +725,7 @@ class CountedBTree {
   size_t size_ = 0;
   PageArena pool_;            // the pooled nodes
   FreeSlot* free_ = nullptr;  // pooled slots not in use
-  uint64_t version_ = 1;      // bumped by every modification; a Hint of another is stale
+  uint64_t shape_ = 1;        // bumped when a node is created, freed or rebalanced
 };
 
 }  // namespace crdt
