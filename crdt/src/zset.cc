@@ -304,7 +304,8 @@ size_t ZsetStore::FindOrAdd(std::string_view member, uint32_t h) {
       // with one system call, not one trap per page (bench/RESULTS.md, zset3m).
       if (c >= Table::kDoublings) PrefaultForWrite(t.chunk.back(), bytes);
     }
-    new (&t.chunk[c][off]) Entry{std::string(member), ZsetMember(), 0};  // built in place
+    Entry* e = new (&t.chunk[c][off]) Entry;  // built in place
+    e->name.assign(member.data(), member.size());
     ++t.used;
   }
   const size_t n = t.used - t.holes;
@@ -347,29 +348,13 @@ std::optional<double> ZsetStore::Score(std::string_view member) const {
 
 size_t ZsetStore::Rank(std::string_view member) const {
   const Entry& e = t_->At(Find(member));
-  Flush();
   return t_->index.order_of_key(Item{e.v.score, &e.name});
-}
-
-void ZsetStore::Flush() const {
-  Pending* p = t_ ? t_->pending.get() : nullptr;
-  if (p == nullptr || p->n == 0) return;
-  for (size_t i = 0; i < p->n; ++i) t_->index.insert(p->item[i], p->hint[i]);
-  p->n = 0;
 }
 
 void ZsetStore::Reindex(Entry& e, bool was_present, double was_score, const Index::Hint* hint) {
   ZsetMember& v = e.v;
   if (!v.Refresh() && was_present == v.present) return;
-  Pending* p = t_->pending.get();
-  if (p != nullptr && hint == &p->hint[p->n] && !was_present && v.present) {
-    // CASE 1: a fresh member of a big set (Add): its item waits with its hint.
-    p->item[p->n++] = Item{v.score, &e.name};
-    return;
-  }
-  // CASE 2: the index is brought up to date first.
-  Flush();
-  if (was_present) t_->index.erase(Item{was_score, &e.name});
+  if (was_present) t_->index.erase(Item{was_score, &e.name});  // makes the hint stale
   if (!v.present) return;
   if (hint) {
     t_->index.insert(Item{v.score, &e.name}, *hint);
@@ -381,21 +366,14 @@ void ZsetStore::Reindex(Entry& e, bool was_present, double was_score, const Inde
 bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t timestamp_us,
                     CausalContext* cc, ZsetStore* delta, CausalContext* delta_cc) {
   const uint32_t h = HashOf(member);
-  Index::Hint local;
-  Index::Hint* hint = &local;
+  Index::Hint hint;
   if (t_) {
     // At 1M members the hash slot and the B+-tree leaf are both cache misses: start both
     // loads before the work that waits for the first. The leaf found is where the insert
     // starts (a member's name is not in the table yet, so the walk uses the first name).
     static const std::string kFirst;  // sorts first among members of one score
     t_->hash.Prefetch(h);
-    Table& t = *t_;
-    if (!t.pending && t.index.size() >= kDeferFrom) t.pending = std::make_unique<Pending>();
-    if (Pending* p = t.pending.get()) {
-      if (p->n == Pending::kPending) Flush();
-      hint = &p->hint[p->n];
-    }
-    t.index.Locate(Item{score, &kFirst}, hint);
+    t_->index.Locate(Item{score, &kFirst}, &hint);
   }
   Entry& e = At(FindOrAdd(member, h));
   ZsetMember& v = e.v;
@@ -404,7 +382,7 @@ bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t 
   Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
   v.base.Assign(r, timestamp_us, score, cc, d ? &d->v.base : nullptr, delta_cc);
   v.ResetIncr(d ? &d->v : nullptr);
-  Reindex(e, was_present, was_score, hint);
+  Reindex(e, was_present, was_score, &hint);
   if (d) delta->Reindex(*d, d->v.present, d->v.score);
   return !was_present;
 }
@@ -480,10 +458,9 @@ void ZsetStore::Join(const ZsetStore& other, const CausalContext& my_cc,
 
 size_t ZsetStore::MemoryBytes() const {
   if (!t_) return 0;
-  Flush();
   const Table& t = *t_;
-  size_t n = sizeof(Table) + (t.pending ? sizeof(Pending) : 0) + t.hash.MemoryBytes() +
-             t.index.MemoryBytes() + t.chunk.capacity() * sizeof(Entry*);
+  size_t n = sizeof(Table) + t.hash.MemoryBytes() + t.index.MemoryBytes() +
+             t.chunk.capacity() * sizeof(Entry*);
   for (size_t c = 0; c < t.chunk.size(); ++c) n += sizeof(Entry) * Table::ChunkSize(c);
   for (size_t i = 0; i < t.used; ++i) {
     const Entry& e = t.At(i);

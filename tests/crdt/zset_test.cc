@@ -262,69 +262,6 @@ TEST(ZsetTest, TiedScoresOrderByMemberBytes) {
   }
 }
 
-// A set past ZsetStore::kDeferFrom members inserts its fresh members' index items later
-// (Pending): every read in between (size, index, Rank, MemoryBytes) and every other change
-// (a new score, ZREM, ZINCRBY of a waiting member) must see them, in order.
-TEST(ZsetTest, BigSetSeesFreshMembersWhoseInsertWaits) {
-  for (uint64_t seed : TestSeeds(3, 0xDEFE)) {
-    SCOPED_TRACE(testing::Message() << "seed=" << seed);
-    Rng rng(seed);
-    Keyspace ks(R(0));
-    std::map<std::string, double> model;
-    auto check = [&](bool full) {
-      const ZsetStore& z = ks.Find("z")->zset;
-      ASSERT_EQ(z.size(), model.size());  // counts the waiting items
-      if (!full) return;
-      std::vector<std::pair<double, std::string>> want;
-      for (const auto& [m, s] : model) want.emplace_back(s, m);
-      std::sort(want.begin(), want.end());
-      size_t i = 0;
-      for (const ZsetStore::Item& item : z.index()) {
-        ASSERT_LT(i, want.size());
-        ASSERT_EQ(item.score, want[i].first) << i;
-        ASSERT_EQ(*item.member, want[i].second) << i;
-        ++i;
-      }
-      ASSERT_EQ(i, want.size());
-    };
-    const int kOps = 14000;
-    for (int op = 0; op < kOps; ++op) {
-      const std::string m = "m:" + std::to_string(rng.Uniform(12000));
-      const double score = static_cast<double>(rng.Uniform(50));  // many ties
-      const uint64_t kind = rng.Uniform(20);
-      if (kind < 16) {
-        ks.ZAdd("z", m, score, 1, nullptr);  // mostly fresh members; else a new score
-        model[m] = score;
-      } else if (kind < 18) {
-        const bool present = model.count(m) != 0;
-        ASSERT_EQ(ks.ZRem("z", m, nullptr), present);
-        model.erase(m);
-      } else if (kind < 19) {
-        const double was = model.count(m) ? model[m] : 0;
-        ASSERT_EQ(ks.ZIncrBy("z", m, 1, nullptr), was + 1);
-        model[m] = was + 1;
-      } else if (!model.empty()) {
-        // Rank of a present member, right after ZADDs that may still wait.
-        auto it = model.begin();
-        std::advance(it, static_cast<std::ptrdiff_t>(rng.Uniform(model.size())));
-        size_t below = 0;
-        for (const auto& [om, os] : model) {
-          below += (os < it->second || (os == it->second && om < it->first)) ? 1 : 0;
-        }
-        ASSERT_EQ(ks.Find("z")->zset.Rank(it->first), below);
-      }
-      check(op % 997 == 0 || op + 1 == kOps);
-      if (::testing::Test::HasFatalFailure()) return;
-    }
-    EXPECT_GT(model.size(), ZsetStore::kDeferFrom);  // the deferred path ran
-    // Memory is counted with every item in the tree: the same with or without reads first.
-    Keyspace copy(R(0));
-    copy.Merge(ks);
-    EXPECT_EQ(copy.Find("z")->zset.size(), model.size());
-    EXPECT_GT(ks.Find("z")->zset.MemoryBytes(), 0u);
-  }
-}
-
 TEST(HllTest, CountsAsRedisAndMergesByMaximum) {
   // PFADD of u0..u9 then PFCOUNT on Redis 7 answers 10; 1000 distinct answers 1001 on
   // Redis (differential test: tests/server/zset_redis_test.py checks many sizes).

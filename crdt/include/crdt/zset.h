@@ -211,9 +211,6 @@ class ZsetStore {
     static double Key(const Item& a) { return a.score; }  // nodes are searched by score first
   };
   using Index = CountedBTree<Item, ItemLess>;
-  // From this many present members on, a set defers its fresh members' index inserts
-  // (see Pending below): reads and other changes see them as if inserted at once.
-  static constexpr size_t kDeferFrom = 4096;
 
   ZsetStore() = default;
   ZsetStore(const ZsetStore& other);
@@ -221,18 +218,12 @@ class ZsetStore {
   ZsetStore(ZsetStore&& other) noexcept;
   ZsetStore& operator=(ZsetStore&& other) noexcept;
 
-  size_t size() const {  // present members
-    return t_ ? t_->index.size() + (t_->pending ? t_->pending->n : 0) : 0;
-  }
+  size_t size() const { return t_ ? t_->index.size() : 0; }  // present members
   bool empty() const { return size() == 0; }
   bool Empty() const { return t_ == nullptr; }  // no metadata at all
   std::optional<double> Score(std::string_view member) const;
   // Ordered, present members only.
-  const Index& index() const {
-    if (!t_) return EmptyIndex();
-    Flush();
-    return t_->index;
-  }
+  const Index& index() const { return t_ ? t_->index : EmptyIndex(); }
   // 0-based rank of a present member in ascending order. REQUIRES: present.
   size_t Rank(std::string_view member) const;
 
@@ -275,18 +266,6 @@ class ZsetStore {
     uint64_t hole = 0;
   };
   static constexpr uint64_t kHole = uint64_t{1} << 63;
-  // Fresh members of a big set whose index items are not inserted yet, each with the hint
-  // Locate made when it was added: its leaf's lines load while the next ZADDs run (at 1M
-  // members a leaf is some 18 lines from memory, more than the core has fill buffers for,
-  // so a ZADD that inserts at once waits for them). They are inserted, in order, before
-  // anything reads or changes the index (Flush), or when kPending are waiting; the tree is
-  // then the one inserting them at once would have built.
-  struct Pending {
-    static constexpr size_t kPending = 8;
-    size_t n = 0;
-    Item item[kPending];
-    Index::Hint hint[kPending];  // hint[n]: the one the next ZADD locates into
-  };
   // Set up when the first member arrives, freed when the last one is dropped: an empty
   // ZsetStore (most keys) is one null pointer.
   struct Table {
@@ -300,7 +279,6 @@ class ZsetStore {
     size_t free = 0;   // first hole + 1; 0: none
     FlatIndex hash;    // built when more than kSmall entries are in use
     Index index;
-    std::unique_ptr<Pending> pending;  // from kDeferFrom present members on
 
     Table() = default;
     Table(const Table&) = delete;
@@ -335,12 +313,8 @@ class ZsetStore {
   // Entry i of the table. REQUIRES: t_ (FindOrAdd's number is valid after it returns).
   Entry& At(size_t i) const { return t_->At(i); }
   // After entry e changed: move it in the index (was: the state before the change). hint:
-  // from Locate of a value at or below e's new one, when the caller made one; when it is
-  // the pending slot's (Add), a fresh member's item waits there instead of being inserted.
+  // from Locate of a value at or below e's new one, when the caller made one.
   void Reindex(Entry& e, bool was_present, double was_score, const Index::Hint* hint = nullptr);
-  // Inserts the pending items. const: the index only catches up with the entries, which
-  // already hold the members; nothing a caller can see changes but iterators' validity.
-  void Flush() const;
   // Makes entry i, with no metadata (and no index item), a hole; frees the table when it
   // was the last entry.
   void Drop(size_t i);
