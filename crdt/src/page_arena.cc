@@ -47,6 +47,23 @@ void FreeHugePages(void* p, size_t bytes) {
 #endif
 }
 
+bool PrefaultForWrite(void* p, size_t bytes) {
+#if defined(__linux__)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // linux/mman.h, for C libraries older than Linux 5.14
+#endif
+  constexpr uintptr_t kPage = 4096;  // whole pages of any size above this are inside too
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kPage - 1) & ~(kPage - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kPage - 1);
+  if (end <= begin) return false;
+  return madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) == 0;
+#else
+  (void)p;
+  (void)bytes;
+  return false;
+#endif
+}
+
 void* PageArena::Allocate(size_t bytes) {
   bytes = (bytes + kAlign - 1) & ~(kAlign - 1);
   if (bytes > left_) {

@@ -1,7 +1,8 @@
-// PageArena and AllocHugePages (crdt/page_arena.h): alignment, zero fill, pieces that do
-// not overlap and keep their bytes, block growth from the heap into huge-page blocks,
-// Clear and moves. Whether the kernel backs a block with huge pages is not checked (THP
-// may be off); only what the code promises whatever it does.
+// PageArena, AllocHugePages and PrefaultForWrite (crdt/page_arena.h): alignment, zero
+// fill, pieces that do not overlap and keep their bytes, block growth from the heap into
+// huge-page blocks, Clear and moves; prefaulting only the whole pages of a range. Whether the
+// kernel backs a block with huge pages is not checked (THP may be off); only what the code promises
+// whatever it does.
 #include "crdt/page_arena.h"
 
 #include <cstdint>
@@ -10,6 +11,11 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 namespace crdt {
 namespace {
@@ -108,6 +114,40 @@ TEST(PageArenaTest, MovesTakeTheBlocks) {
   EXPECT_EQ(b.BlockBytes(), 0u);  // NOLINT(bugprone-use-after-move)
   EXPECT_EQ(p[0], 7);
 }
+
+#if defined(__linux__)
+TEST(PrefaultForWriteTest, FaultsInTheWholePagesInsideAndKeepsTheBytes) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  ASSERT_EQ(page, 4096u);  // PrefaultForWrite's page size
+  constexpr size_t kPages = 64;
+  void* raw =
+      mmap(nullptr, kPages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(raw, MAP_FAILED);
+  madvise(raw, kPages * page, MADV_NOHUGEPAGE);  // residency page by page
+  auto* p = static_cast<unsigned char*>(raw);
+  auto resident = [&] {
+    std::vector<unsigned char> vec(kPages);
+    EXPECT_EQ(mincore(raw, kPages * page, vec.data()), 0);
+    std::vector<bool> out;
+    for (unsigned char v : vec) out.push_back((v & 1) != 0);
+    return out;
+  };
+  std::memset(p, 0x5A, 10);                             // page 0 is resident and holds bytes
+  EXPECT_FALSE(PrefaultForWrite(p + 100, page - 200));  // no whole page inside
+  // Pages 1 .. kPages - 2 are whole inside; 0 and the last are cut.
+  const bool done = PrefaultForWrite(p + 100, kPages * page - 200);
+  const std::vector<bool> r = resident();
+  EXPECT_TRUE(r[0]);
+  if (done) {
+    for (size_t i = 1; i + 1 < kPages; ++i) EXPECT_TRUE(r[i]) << i;
+    EXPECT_FALSE(r[kPages - 1]);
+  }
+  for (size_t i = 0; i < kPages * page; ++i) {
+    ASSERT_EQ(p[i], i < 10 ? 0x5A : 0) << i;
+  }
+  munmap(raw, kPages * page);
+}
+#endif
 
 }  // namespace
 }  // namespace crdt

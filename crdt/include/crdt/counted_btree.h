@@ -21,13 +21,20 @@
 // Search inside a node: when Less has a static Key(const T&) returning a number such that
 // Key(a) < Key(b) implies Less(a, b) and Less(a, b) implies Key(a) <= Key(b) (a sorted
 // set's score), a node is searched key first, without branches, over the keys alone;
-// Less itself (which may read through pointers) only orders values of equal keys.
+// Less itself (which may read through pointers) only orders values of equal keys. An
+// inner node keeps its children's smallest keys in an array of their own beside its
+// header (32 doubles: 4 cache lines, where the values they come from span 12).
+//
+//   inner node (keyed): header | key[32] | min[32] (values) | count[32] | kid[32]
 //
 // Hinted insert: Locate(y) walks down to the leaf where y belongs, requests its cache
 // lines and records the path; insert(x, hint) for some x >= y then starts at that leaf
-// (the walk is not repeated) when the hint still holds: the tree has not changed since
-// (a version number, bumped by every modification, tells), x is below the next leaf's
-// smallest value, and the leaf has room. Otherwise it walks as insert(x) does.
+// (the walk is not repeated) when the hint still holds: no node was created, freed or
+// rebalanced since (a shape number, bumped by each such change, tells; values inserted
+// or erased inside leaves leave the recorded path valid), x lies in the leaf's range (at
+// or above its first value, below the next leaf's smallest, read through the path), and
+// the leaf has room. Otherwise it walks as insert(x) does. So several values can be
+// located first and inserted afterwards, each with its own hint.
 //
 // Node memory: full-size leaves and inner nodes (about 1 KiB each) are slots of one size in
 // a PageArena owned by the tree, reused through a free list, so a big tree's nodes sit in
@@ -55,6 +62,17 @@
 
 namespace crdt {
 
+namespace counted_btree_internal {
+template <typename T, typename Less, bool kKeyed>
+struct KeyTypeOf {
+  using type = char;  // no key: a placeholder
+};
+template <typename T, typename Less>
+struct KeyTypeOf<T, Less, true> {
+  using type = std::remove_cvref_t<decltype(Less::Key(std::declval<const T&>()))>;
+};
+}  // namespace counted_btree_internal
+
 template <typename T, typename Less, int kLeafCap = 64, int kInnerCap = 32>
 class CountedBTree {
   static_assert(std::is_trivially_copyable_v<T>);
@@ -74,12 +92,17 @@ class CountedBTree {
     const T* v() const { return reinterpret_cast<const T*>(this + 1); }
   };
   static_assert(alignof(T) <= alignof(Leaf) && sizeof(Leaf) % alignof(T) == 0);
+  static constexpr bool kKeyed = requires(const T& v) { Less::Key(v); };
+  // Less::Key's type when kKeyed (a node's keys are searched before any value).
+  using Key = typename counted_btree_internal::KeyTypeOf<T, Less, kKeyed>::type;
   struct Inner : Node {
+    // Key of each child's smallest value (kKeyed), next to the header: a search reads these
+    // few lines (256 bytes for 32 doubles) and a value only among equal keys.
+    Key key[kKeyed ? kInnerCap : 1];
     T min[kInnerCap];         // smallest value of each child
     size_t count[kInnerCap];  // values in each child
     Node* kid[kInnerCap];
   };
-  static constexpr bool kKeyed = requires(const T& v) { Less::Key(v); };
   // Bytes of a pooled node (a full-size leaf or an inner node), whole cache lines.
   static constexpr size_t kSlotBytes =
       (std::max(sizeof(Leaf) + kLeafCap * sizeof(T), sizeof(Inner)) + PageArena::kAlign - 1) &
@@ -99,10 +122,8 @@ class CountedBTree {
    private:
     friend class CountedBTree;
     Leaf* leaf_ = nullptr;  // null: none
-    uint64_t version_ = 0;
+    uint64_t shape_ = 0;
     int depth_ = 0;
-    bool fenced_ = false;  // fence_ holds the next leaf's smallest value
-    T fence_{};
     Inner* path_[kMaxDepth];  // the inner nodes from the root down, and the child taken
     uint16_t child_[kMaxDepth];
   };
@@ -183,7 +204,7 @@ class CountedBTree {
     root_ = nullptr;
     first_ = last_ = nullptr;
     size_ = 0;
-    ++version_;
+    ++shape_;
   }
 
   const_iterator begin() const { return const_iterator(this, first_, 0); }
@@ -204,11 +225,9 @@ class CountedBTree {
       l->n = old->n;
       DeleteLeaf(old);
       root_ = first_ = last_ = l;
-      ++version_;  // a hint into the old leaf is stale even if x turns out to be present
     }
     Node* split = nullptr;
     if (!Insert(root_, x, &split)) return false;
-    ++version_;
     if (split != nullptr) {
       Inner* r = NewInner(root_->leaf);
       r->n = 2;
@@ -216,8 +235,8 @@ class CountedBTree {
       r->kid[1] = split;
       r->count[1] = Count(split);
       r->count[0] = size_ + 1 - r->count[1];
-      r->min[0] = Min(root_);
-      r->min[1] = Min(split);
+      SetMin(r, 0, Min(root_));
+      SetMin(r, 1, Min(split));
       root_ = r;
     }
     ++size_;
@@ -230,10 +249,11 @@ class CountedBTree {
     hint->leaf_ = nullptr;
     if (root_ == nullptr) return;
     Node* node = root_;
+    size_t values = size_;  // in node
     int depth = 0;
-    bool fenced = false;
     // The leaf's own bytes are not read here (its header would be a demand miss that
-    // stalls the walk): the parent says its children are leaves.
+    // stalls the walk): the parent says its children are leaves, and how many values each
+    // holds, so only the lines in use (and the next value's) are requested.
     for (bool at_leaf = node->leaf; !at_leaf;) {
       if (depth == kMaxDepth) return;
       Inner* in = static_cast<Inner*>(node);
@@ -241,27 +261,32 @@ class CountedBTree {
       hint->path_[depth] = in;
       hint->child_[depth] = static_cast<uint16_t>(c);
       ++depth;
-      if (c + 1 < in->n) {  // the deepest such sibling starts the next leaf
-        hint->fence_ = in->min[c + 1];
-        fenced = true;
-      }
       node = in->kid[c];
+      values = in->count[c];
       at_leaf = in->above_leaves;
     }
-    PrefetchLeaf(node);
+    PrefetchLeaf(node, values);
     hint->leaf_ = static_cast<Leaf*>(node);
-    hint->version_ = version_;
+    hint->shape_ = shape_;
     hint->depth_ = depth;
-    hint->fenced_ = fenced;
   }
 
   // insert(x) that starts at hint's leaf when the hint holds (see the header comment).
   // REQUIRES: hint is default or was filled by this tree's Locate(y) with y <= x.
   bool insert(const T& x, const Hint& hint) {
     Leaf* l = hint.leaf_;
-    if (l == nullptr || hint.version_ != version_ || l->n == l->cap ||
-        (hint.fenced_ && !Less()(x, hint.fence_)) || (l != first_ && Less()(x, l->v()[0]))) {
+    if (l == nullptr || hint.shape_ != shape_ || l->n == l->cap || l->n == 0 ||
+        (l != first_ && Less()(x, l->v()[0]))) {
       return insert(x);
+    }
+    // The next leaf's smallest value is the deepest ancestor's next child's.
+    for (int d = hint.depth_ - 1; d >= 0; --d) {
+      const Inner* in = hint.path_[d];
+      const size_t c = hint.child_[d];
+      if (c + 1 < in->n) {
+        if (!Less()(x, in->min[c + 1])) return insert(x);
+        break;
+      }
     }
     const size_t pos = LeafLowerBound(l, x);
     if (pos < l->n && !Less()(x, l->v()[pos])) return false;
@@ -272,17 +297,15 @@ class CountedBTree {
       Inner* in = hint.path_[d];
       const size_t c = hint.child_[d];
       ++in->count[c];
-      if (Less()(x, in->min[c])) in->min[c] = x;
+      if (Less()(x, in->min[c])) SetMin(in, c, x);
     }
     ++size_;
-    ++version_;
     return true;
   }
 
   // Erases the value equivalent to x; returns how many were erased (0 or 1).
   size_t erase(const T& x) {
     if (root_ == nullptr || !Erase(root_, x)) return 0;
-    ++version_;
     --size_;
     if (root_->leaf) {
       if (root_->n == 0) clear();
@@ -343,12 +366,15 @@ class CountedBTree {
   void Prefetch(const T& x) const {
     if (root_ == nullptr) return;
     const Node* node = root_;
+    size_t values = size_;
     for (bool at_leaf = node->leaf; !at_leaf;) {  // as Locate: the leaf is not read
       const Inner* in = static_cast<const Inner*>(node);
-      node = in->kid[ChildFor(in, x)];
+      const size_t c = ChildFor(in, x);
+      node = in->kid[c];
+      values = in->count[c];
       at_leaf = in->above_leaves;
     }
-    PrefetchLeaf(node);
+    PrefetchLeaf(node, values);
   }
 
   // Bytes of the nodes (leaves and inner nodes) this tree holds.
@@ -367,6 +393,7 @@ class CountedBTree {
   }
   void DeleteSlot(void* p) { free_ = new (p) FreeSlot{free_}; }
   Leaf* NewLeaf(size_t cap) {
+    ++shape_;
     void* p = cap == kLeafCap ? NewSlot() : ::operator new(sizeof(Leaf) + cap * sizeof(T));
     Leaf* l = new (p) Leaf;
     l->leaf = true;
@@ -377,27 +404,34 @@ class CountedBTree {
     return l;
   }
   void DeleteLeaf(Leaf* l) {
+    ++shape_;
     if (l->cap == kLeafCap) {
       DeleteSlot(l);
     } else {
       ::operator delete(l);
     }
   }
-  static void PrefetchLeaf(const Node* node) {
+  // Requests the cache lines of a leaf holding `values` values, up to the line of the
+  // value an insert would add: a leaf is on average two thirds full, and each line is a
+  // memory access at 1M values, which takes one of the core's few line fill buffers.
+  static void PrefetchLeaf(const Node* node, size_t values) {
     // A prefetch never faults, so a small lone leaf needs no bound.
     const char* p = reinterpret_cast<const char*>(node);
-    for (size_t off = 0; off < sizeof(Leaf) + kLeafCap * sizeof(T); off += 64) {
-      __builtin_prefetch(p + off);
-    }
+    const size_t end = sizeof(Leaf) + std::min<size_t>(values + 1, kLeafCap) * sizeof(T);
+    for (size_t off = 0; off < end; off += 64) __builtin_prefetch(p + off);
   }
   Inner* NewInner(bool above_leaves) {
+    ++shape_;
     Inner* in = new (NewSlot()) Inner;
     in->leaf = false;
     in->above_leaves = above_leaves;
     in->n = 0;
     return in;
   }
-  void DeleteInner(Inner* in) { DeleteSlot(in); }
+  void DeleteInner(Inner* in) {
+    ++shape_;
+    DeleteSlot(in);
+  }
   // Frees the small lone leaf, if that is what node is; pooled nodes go with the pool.
   void Free(Node* node) {
     if (node->leaf && node->cap != kLeafCap) DeleteLeaf(static_cast<Leaf*>(node));
@@ -417,8 +451,8 @@ class CountedBTree {
     std::swap(size_, o.size_);
     std::swap(pool_, o.pool_);
     std::swap(free_, o.free_);
-    ++version_;
-    ++o.version_;
+    ++shape_;
+    ++o.shape_;
   }
 
   static const T& Min(const Node* node) {
@@ -432,19 +466,21 @@ class CountedBTree {
     for (size_t i = 0; i < in->n; ++i) n += in->count[i];
     return n;
   }
-  // Index of the first of v[0, n) whose key is not below k (kAbove: whose key is above k),
-  // without branches. REQUIRES: kKeyed.
-  template <bool kAbove, typename K>
-  static size_t KeyBound(const T* v, size_t n, K k) {
+  // Index of the first of v[0, n) whose key (KeyOf) is not below k (kAbove: whose key is
+  // above k), without branches. REQUIRES: kKeyed.
+  static Key KeyOf(const T& v) { return Less::Key(v); }
+  static Key KeyOf(const Key& k) { return k; }
+  template <bool kAbove, typename U>
+  static size_t KeyBound(const U* v, size_t n, Key k) {
     if (n == 0) return 0;
-    const T* base = v;
+    const U* base = v;
     while (n > 1) {
       const size_t half = n / 2;
-      const auto key = Less::Key(base[half - 1]);
+      const Key key = KeyOf(base[half - 1]);
       base += (kAbove ? key <= k : key < k) ? half : 0;
       n -= half;
     }
-    const auto key = Less::Key(*base);
+    const Key key = KeyOf(*base);
     return static_cast<size_t>(base - v) + ((kAbove ? key <= k : key < k) ? 1 : 0);
   }
   // Index of the first of v[lo, hi) that x is below (Less(x, v)), else hi.
@@ -477,10 +513,10 @@ class CountedBTree {
     const size_t n = in->n;
     if constexpr (kKeyed) {
       // Children [1, lo) have smaller keys, [hi, n) larger ones; Less orders the ties.
-      const auto k = Less::Key(x);
-      const size_t lo = 1 + KeyBound<false>(in->min + 1, n - 1, k);
-      if (lo == n || Less::Key(in->min[lo]) != k) return lo - 1;
-      const size_t hi = lo + KeyBound<true>(in->min + lo, n - lo, k);
+      const Key k = Less::Key(x);
+      const size_t lo = 1 + KeyBound<false>(in->key + 1, n - 1, k);
+      if (lo == n || in->key[lo] != k) return lo - 1;
+      const size_t hi = lo + KeyBound<true>(in->key + lo, n - lo, k);
       return FirstAbove(in->min, lo, hi, x) - 1;
     } else {
       return FirstAbove(in->min, 1, n, x) - 1;
@@ -490,7 +526,7 @@ class CountedBTree {
     const size_t n = l->n;
     const T* v = l->v();
     if constexpr (kKeyed) {
-      const auto k = Less::Key(x);
+      const Key k = Less::Key(x);
       const size_t lo = KeyBound<false>(v, n, k);
       if (lo == n || Less::Key(v[lo]) != k) return lo;
       const size_t hi = lo + KeyBound<true>(v + lo, n - lo, k);
@@ -505,6 +541,17 @@ class CountedBTree {
   static void MoveRaw(U* dst, const U* src, size_t n) {
     std::memmove(dst, src, n * sizeof(U));
   }
+  // Moves children [from, from + n) of src to [to, to + n) of dst (ranges may overlap).
+  static void MoveChildren(Inner* dst, size_t to, const Inner* src, size_t from, size_t n) {
+    if constexpr (kKeyed) MoveRaw(dst->key + to, src->key + from, n);
+    MoveRaw(dst->min + to, src->min + from, n);
+    MoveRaw(dst->count + to, src->count + from, n);
+    MoveRaw(dst->kid + to, src->kid + from, n);
+  }
+  static void SetMin(Inner* in, size_t c, const T& v) {
+    in->min[c] = v;
+    if constexpr (kKeyed) in->key[c] = Less::Key(v);
+  }
 
   // Inserts x under node; on a split, *split is the new right sibling of node.
   bool Insert(Node* node, const T& x, Node** split) {
@@ -513,7 +560,7 @@ class CountedBTree {
     const size_t c = ChildFor(in, x);
     Node* kid_split = nullptr;
     if (!Insert(in->kid[c], x, &kid_split)) return false;
-    if (Less()(x, in->min[c])) in->min[c] = x;
+    if (Less()(x, in->min[c])) SetMin(in, c, x);
     if (kid_split == nullptr) {
       ++in->count[c];
       return true;
@@ -529,9 +576,7 @@ class CountedBTree {
     Inner* r = NewInner(in->above_leaves);
     const size_t keep = kInnerCap / 2;
     r->n = static_cast<uint16_t>(kInnerCap - keep);
-    MoveRaw(r->min, in->min + keep, r->n);
-    MoveRaw(r->count, in->count + keep, r->n);
-    MoveRaw(r->kid, in->kid + keep, r->n);
+    MoveChildren(r, 0, in, keep, r->n);
     in->n = static_cast<uint16_t>(keep);
     if (c < keep) {
       in->count[c] = total - right;
@@ -545,10 +590,8 @@ class CountedBTree {
   }
   static void InnerPut(Inner* in, size_t at, Node* kid, size_t count) {
     const size_t tail = in->n - at;
-    MoveRaw(in->min + at + 1, in->min + at, tail);
-    MoveRaw(in->count + at + 1, in->count + at, tail);
-    MoveRaw(in->kid + at + 1, in->kid + at, tail);
-    in->min[at] = Min(kid);
+    MoveChildren(in, at + 1, in, at, tail);
+    SetMin(in, at, Min(kid));
     in->count[at] = count;
     in->kid[at] = kid;
     ++in->n;
@@ -597,13 +640,14 @@ class CountedBTree {
     Node* kid = in->kid[c];
     if (!Erase(kid, x)) return false;
     --in->count[c];
-    if (kid->n > 0) in->min[c] = Min(kid);
+    if (kid->n > 0) SetMin(in, c, Min(kid));
     if (kid->n < (kid->leaf ? kLeafMin : kInnerMin) && in->n > 1) Repair(in, c);
     return true;
   }
   // Child c of in is below its minimum: merge it with a neighbour, or take values from
   // the neighbour so both end at least half full.
   void Repair(Inner* in, size_t c) {
+    ++shape_;                                    // values move between nodes, or a node goes
     const size_t a = c + 1 < in->n ? c : c - 1;  // merge or balance children a and a + 1
     Node* left = in->kid[a];
     Node* right = in->kid[a + 1];
@@ -611,11 +655,8 @@ class CountedBTree {
     if (left->n + right->n <= cap) {
       Append(left, right, right->n);
       in->count[a] += in->count[a + 1];
-      if (left->n > 0) in->min[a] = Min(left);
-      const size_t tail = in->n - a - 2;
-      MoveRaw(in->min + a + 1, in->min + a + 2, tail);
-      MoveRaw(in->count + a + 1, in->count + a + 2, tail);
-      MoveRaw(in->kid + a + 1, in->kid + a + 2, tail);
+      if (left->n > 0) SetMin(in, a, Min(left));
+      MoveChildren(in, a + 1, in, a + 2, in->n - a - 2);
       --in->n;
       if (left->leaf) {
         Leaf* r = static_cast<Leaf*>(right);
@@ -638,8 +679,8 @@ class CountedBTree {
     } else {
       Prepend(right, left, left->n - half);
     }
-    in->min[a] = Min(left);
-    in->min[a + 1] = Min(right);
+    SetMin(in, a, Min(left));
+    SetMin(in, a + 1, Min(right));
     const size_t total = in->count[a] + in->count[a + 1];
     in->count[a] = Count(left);
     in->count[a + 1] = total - in->count[a];
@@ -654,12 +695,8 @@ class CountedBTree {
     } else {
       Inner* t = static_cast<Inner*>(to);
       Inner* f = static_cast<Inner*>(from);
-      MoveRaw(t->min + t->n, f->min, k);
-      MoveRaw(t->count + t->n, f->count, k);
-      MoveRaw(t->kid + t->n, f->kid, k);
-      MoveRaw(f->min, f->min + k, f->n - k);
-      MoveRaw(f->count, f->count + k, f->n - k);
-      MoveRaw(f->kid, f->kid + k, f->n - k);
+      MoveChildren(t, t->n, f, 0, k);
+      MoveChildren(f, 0, f, k, f->n - k);
     }
     to->n = static_cast<uint16_t>(to->n + k);
     from->n = static_cast<uint16_t>(from->n - k);
@@ -675,12 +712,8 @@ class CountedBTree {
     } else {
       Inner* t = static_cast<Inner*>(to);
       Inner* f = static_cast<Inner*>(from);
-      MoveRaw(t->min + k, t->min, t->n);
-      MoveRaw(t->count + k, t->count, t->n);
-      MoveRaw(t->kid + k, t->kid, t->n);
-      MoveRaw(t->min, f->min + src, k);
-      MoveRaw(t->count, f->count + src, k);
-      MoveRaw(t->kid, f->kid + src, k);
+      MoveChildren(t, k, t, 0, t->n);
+      MoveChildren(t, 0, f, src, k);
     }
     to->n = static_cast<uint16_t>(to->n + k);
     from->n = static_cast<uint16_t>(src);
@@ -692,7 +725,7 @@ class CountedBTree {
   size_t size_ = 0;
   PageArena pool_;            // the pooled nodes
   FreeSlot* free_ = nullptr;  // pooled slots not in use
-  uint64_t version_ = 1;      // bumped by every modification; a Hint of another is stale
+  uint64_t shape_ = 1;        // bumped when a node is created, freed or rebalanced
 };
 
 }  // namespace crdt

@@ -35,6 +35,14 @@ void* AllocHugePages(size_t bytes);
 // REQUIRES: p came from AllocHugePages(bytes), with the same bytes.
 void FreeHugePages(void* p, size_t bytes);
 
+// Faults in, writable, the whole pages inside [p, p + bytes) in one system call
+// (MADV_POPULATE_WRITE, Linux 5.14 and later) rather than one page fault per page at its
+// first write: for memory about to be written in full, such as a sorted set's chunk of
+// entries (on a VM each fault is a trap out of the guest, a few microseconds). The bytes
+// are unchanged. Returns false when nothing was done (older kernel, other systems; the
+// pages then fault in as they are written). REQUIRES: [p, p + bytes) is memory we own.
+bool PrefaultForWrite(void* p, size_t bytes);
+
 class PageArena {
  public:
   static constexpr size_t kAlign = 64;  // every piece starts a cache line

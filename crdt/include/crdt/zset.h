@@ -42,7 +42,8 @@
 // The hash index's slots and the B+-tree's nodes, read at random, are in huge pages once
 // they reach 2 MiB (crdt/page_arena.h); the entries, written in sequence, are not: on the
 // project's VMs a huge page's first touch is a costly and variable fault, and the entries
-// would be most of them (bench/RESULTS.md, zsetfast).
+// would be most of them (bench/RESULTS.md, zsetfast and zset3m). Instead a full-size
+// chunk of entries is faulted in whole when it is allocated (PrefaultForWrite).
 //
 // Entries are never moved (a full chunk is followed by a new one, never reallocated), so
 // the ordered index holds a plain pointer to the member's name, and its comparisons of
