@@ -36,10 +36,10 @@
 // the leaf has room. Otherwise it walks as insert(x) does. So several values can be
 // located first and inserted afterwards, each with its own hint.
 //
-// Node memory: full-size leaves and inner nodes (about 1 KiB each) are slots of one size in
-// a PageArena owned by the tree, reused through a free list, so a big tree's nodes sit in
-// huge pages (a leaf is a random access at every insert); clear() gives them all back.
-// A lone small leaf is on the heap, so a small set holds no arena block.
+// Node memory: full-size leaves and inner nodes (about 1 KiB each) are pieces of one size
+// of a NodePool owned by the tree (node_pool.h), so a big tree's nodes sit in huge pages (a
+// leaf is a random access at every insert); clear() gives them all back. A lone small leaf
+// is on the heap, and so are a small tree's first pooled nodes: it holds no huge page.
 //
 // Interface of __gnu_pbds's order-statistics tree where it overlaps (insert, erase,
 // lower_bound, find, order_of_key, find_by_order, bidirectional iteration; --end() is the
@@ -58,7 +58,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "crdt/page_arena.h"
+#include "crdt/node_pool.h"
 
 namespace crdt {
 
@@ -107,9 +107,6 @@ class CountedBTree {
   static constexpr size_t kSlotBytes =
       (std::max(sizeof(Leaf) + kLeafCap * sizeof(T), sizeof(Inner)) + PageArena::kAlign - 1) &
       ~(PageArena::kAlign - 1);
-  struct FreeSlot {
-    FreeSlot* next;
-  };
   // Deeper than any tree of 2^64 values (inner nodes hold at least kInnerCap / 4 children).
   static constexpr int kMaxDepth = 32;
 
@@ -200,7 +197,6 @@ class CountedBTree {
   void clear() {
     if (root_ != nullptr) Free(root_);
     pool_.Clear();  // every pooled node is free now
-    free_ = nullptr;
     root_ = nullptr;
     first_ = last_ = nullptr;
     size_ = 0;
@@ -385,13 +381,8 @@ class CountedBTree {
   static constexpr size_t kLeafMin = kLeafCap / 4;
   static constexpr size_t kInnerMin = kInnerCap / 4;
 
-  void* NewSlot() {
-    if (free_ == nullptr) return pool_.Allocate(kSlotBytes);
-    FreeSlot* s = free_;
-    free_ = s->next;
-    return s;
-  }
-  void DeleteSlot(void* p) { free_ = new (p) FreeSlot{free_}; }
+  void* NewSlot() { return pool_.Allocate(); }
+  void DeleteSlot(void* p) { pool_.Free(p); }
   Leaf* NewLeaf(size_t cap) {
     ++shape_;
     void* p = cap == kLeafCap ? NewSlot() : ::operator new(sizeof(Leaf) + cap * sizeof(T));
@@ -450,7 +441,6 @@ class CountedBTree {
     std::swap(last_, o.last_);
     std::swap(size_, o.size_);
     std::swap(pool_, o.pool_);
-    std::swap(free_, o.free_);
     ++shape_;
     ++o.shape_;
   }
@@ -723,9 +713,8 @@ class CountedBTree {
   Leaf* first_ = nullptr;
   Leaf* last_ = nullptr;
   size_t size_ = 0;
-  PageArena pool_;            // the pooled nodes
-  FreeSlot* free_ = nullptr;  // pooled slots not in use
-  uint64_t shape_ = 1;        // bumped when a node is created, freed or rebalanced
+  NodePool pool_{kSlotBytes};  // the pooled nodes
+  uint64_t shape_ = 1;         // bumped when a node is created, freed or rebalanced
 };
 
 }  // namespace crdt

@@ -1,7 +1,7 @@
 // NodePool: memory for the nodes of one map, pieces of one size allocated and freed one at
-// a time and read at random (a keyspace's key -> value nodes). A big keyspace's nodes are
-// tens of MB read at random; with 4 KiB pages nearly every lookup also misses the TLB, with
-// 2 MiB pages they fit in it.
+// a time and read at random (a keyspace's key -> value nodes; a sorted set's B+-tree nodes,
+// counted_btree.h). A big keyspace's nodes are tens of MB read at random; with 4 KiB pages
+// nearly every lookup also misses the TLB, with 2 MiB pages they fit in it.
 //
 //   - While fewer than kHeapPieces pieces are live and the pool holds no chunk, a piece is
 //     one heap allocation of its own, exactly as `new` would give: a small map or a delta

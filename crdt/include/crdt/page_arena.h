@@ -11,9 +11,10 @@
 //   PageArena: bump allocation from blocks that double in size; blocks below 2 MiB come
 //   from the heap (a small sorted set holds no huge page), larger ones from
 //   AllocHugePages, rounded up to whole huge pages. Memory is given back only when the
-//   arena dies (or is cleared): an owner that frees and reuses pieces keeps its own free
-//   list (CountedBTree's nodes). (A sorted set's entries, written in sequence, stay on
-//   the heap: a huge page's first touch is a costly, variable fault on some VMs.)
+//   arena dies (or is cleared): pieces of one size freed and reused one at a time go
+//   through a NodePool (node_pool.h), which cuts them from an arena's blocks. (A sorted
+//   set's entries, written in sequence, stay on the heap: a huge page's first touch is a
+//   costly, variable fault on some VMs.)
 //
 // Not thread-safe; no global state. Deterministic: addresses never decide an order.
 #pragma once
