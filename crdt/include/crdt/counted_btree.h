@@ -196,7 +196,7 @@ class CountedBTree {
   bool empty() const { return size_ == 0; }
   void clear() {
     if (root_ != nullptr) Free(root_);
-    pool_.Clear();  // every pooled node is free now
+    pool_.Clear();  // every node was freed: the chunks go back
     root_ = nullptr;
     first_ = last_ = nullptr;
     size_ = 0;
@@ -423,9 +423,13 @@ class CountedBTree {
     ++shape_;
     DeleteSlot(in);
   }
-  // Frees the small lone leaf, if that is what node is; pooled nodes go with the pool.
+  // Frees node and every node under it: a small pool's pieces are heap allocations of
+  // their own (node_pool.h), so each goes back one by one (one visit per node).
   void Free(Node* node) {
-    if (node->leaf && node->cap != kLeafCap) DeleteLeaf(static_cast<Leaf*>(node));
+    if (node->leaf) return DeleteLeaf(static_cast<Leaf*>(node));
+    Inner* in = static_cast<Inner*>(node);
+    for (size_t i = 0; i < in->n; ++i) Free(in->kid[i]);
+    DeleteInner(in);
   }
   static size_t Bytes(const Node* node) {
     if (node->leaf)
