@@ -288,14 +288,34 @@ def free_port():
         return s.getsockname()[1]
 
 
+class PortTaken(Exception):
+    pass
+
+
 class Nodes:
     """Three `aasim node` processes, one per region, started together; their stderr goes
     to files named by `log_prefix` (a pipe nobody reads could fill and stall a node)."""
 
     def __init__(self, log_prefix):
-        self.ports = {r: free_port() for r in REGIONS}
         self.procs = {}
         self.logs = {r: "%s-%s.log" % (log_prefix, r) for r in REGIONS}
+        # A port free_port found can be taken by another test before the node binds it
+        # (ctest runs tests in parallel): then all three start again on fresh ports.
+        for attempt in range(5):
+            try:
+                self.start()
+                break
+            except PortTaken:
+                if attempt == 4:
+                    raise
+        self.clients = {}
+        for r in REGIONS:
+            c = redis.Redis(host="127.0.0.1", port=self.ports[r], socket_timeout=10)
+            c.response_callbacks.clear()  # raw replies: no bool for OK, no dict for HGETALL
+            self.clients[r] = c
+
+    def start(self):
+        self.ports = {r: free_port() for r in REGIONS}
         try:
             for r in REGIONS:
                 args = [AASIM, "node", "--region", r, "--listen", str(self.ports[r])]
@@ -309,15 +329,13 @@ class Nodes:
                 line = p.stdout.readline()
                 if line.split() != [r, "127.0.0.1:%d" % self.ports[r]]:
                     p.wait(10)
-                    raise AssertionError("node %s: %r %s" % (r, line, self.stderr(r)))
+                    err = self.stderr(r)
+                    if "Address already in use" in err:
+                        raise PortTaken(err)
+                    raise AssertionError("node %s: %r %s" % (r, line, err))
         except BaseException:
             self.stop()
             raise
-        self.clients = {}
-        for r in REGIONS:
-            c = redis.Redis(host="127.0.0.1", port=self.ports[r], socket_timeout=10)
-            c.response_callbacks.clear()  # raw replies: no bool for OK, no dict for HGETALL
-            self.clients[r] = c
 
     def stop(self):
         for p in self.procs.values():
