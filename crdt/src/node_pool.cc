@@ -51,7 +51,7 @@ void NodePool::Free(void* p) {
   if (!chunks_.empty() && InChunk(p)) {
     free_ = new (p) FreePiece{free_};
   } else {
-    ::operator delete(p, piece_bytes_);
+    ::operator delete(p);
   }
 }
 
