@@ -46,9 +46,8 @@ struct BlockAllocator {
     return reinterpret_cast<T*>(p);
   }
   void deallocate(T* p, size_t) { EffectArena::Free(p); }
-  template <typename U>
-  bool operator==(const BlockAllocator<U>& o) const {
-    return arena == o.arena;
+  friend bool operator==(const BlockAllocator& a, const BlockAllocator& b) {
+    return a.arena == b.arena;
   }
   EffectArena* arena;
 };
