@@ -304,8 +304,7 @@ size_t ZsetStore::FindOrAdd(std::string_view member, uint32_t h) {
       // with one system call, not one trap per page (bench/RESULTS.md, zset3m).
       if (c >= Table::kDoublings) PrefaultForWrite(t.chunk.back(), bytes);
     }
-    Entry* e = new (&t.chunk[c][off]) Entry;  // built in place
-    e->name.assign(member.data(), member.size());
+    new (&t.chunk[c][off]) Entry{std::string(member), ZsetMember(), 0};  // built in place
     ++t.used;
   }
   const size_t n = t.used - t.holes;
@@ -352,8 +351,12 @@ size_t ZsetStore::Rank(std::string_view member) const {
 }
 
 void ZsetStore::Reindex(Entry& e, bool was_present, double was_score, const Index::Hint* hint) {
-  ZsetMember& v = e.v;
-  if (!v.Refresh() && was_present == v.present) return;
+  if (!e.v.Refresh() && was_present == e.v.present) return;
+  Place(e, was_present, was_score, hint);
+}
+
+void ZsetStore::Place(Entry& e, bool was_present, double was_score, const Index::Hint* hint) {
+  const ZsetMember& v = e.v;
   if (was_present) t_->index.erase(Item{was_score, &e.name});  // makes the hint stale
   if (!v.present) return;
   if (hint) {
@@ -381,8 +384,16 @@ bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t 
   const double was_score = v.score;
   Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
   v.base.Assign(r, timestamp_us, score, cc, d ? &d->v.base : nullptr, delta_cc);
-  v.ResetIncr(d ? &d->v : nullptr);
-  Reindex(e, was_present, was_score, &hint);
+  if (v.incr == nullptr) {
+    // Refresh's result, known here: the register holds this one write and there is no
+    // counter, so the member is present with this score (NaN and -0 read as 0).
+    v.present = true;
+    v.score = std::isnan(score) || score == 0 ? 0 : score;
+    if (!was_present || v.score != was_score) Place(e, was_present, was_score, &hint);
+  } else {
+    v.ResetIncr(d ? &d->v : nullptr);
+    Reindex(e, was_present, was_score, &hint);
+  }
   if (d) delta->Reindex(*d, d->v.present, d->v.score);
   return !was_present;
 }

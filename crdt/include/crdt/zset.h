@@ -315,6 +315,8 @@ class ZsetStore {
   // After entry e changed: move it in the index (was: the state before the change). hint:
   // from Locate of a value at or below e's new one, when the caller made one.
   void Reindex(Entry& e, bool was_present, double was_score, const Index::Hint* hint = nullptr);
+  // Reindex's second half: e's cached present and score changed, its item follows.
+  void Place(Entry& e, bool was_present, double was_score, const Index::Hint* hint);
   // Makes entry i, with no metadata (and no index item), a hole; frees the table when it
   // was the last entry.
   void Drop(size_t i);
