@@ -61,7 +61,7 @@
 // pointwise max. Deltas are key-complete (a delta lists every member it touches).
 // Cost: per member one write (dot 16 B + timestamp 8 B + score 8 B) plus 36 B per replica
 // that ever incremented it (kept after a ZREM, as for HINCRBY fields); in memory, an entry
-// of 112 B (+ 56 B once incremented), 8-16 B of hash index and about 33 B of ordered index.
+// of 96 B (+ 56 B once incremented), 8-16 B of hash index and about 40 B of ordered index.
 // Value types; not thread-safe. Iteration order and encodings are sorted (deterministic).
 #pragma once
 
@@ -155,7 +155,12 @@ struct ZsetMember {
   // Allocated when the member is first incremented (most never are); null reads as empty.
   std::unique_ptr<ScoreCounter> incr;
   bool present = false;  // cached from base and incr (see Refresh)
-  double score = 0;      // cached visible score; meaningful when present
+  // ZsetStore's free list, kept in what would be padding (an entry is 8 bytes smaller): a
+  // removed member's entry is a hole, linked to the next hole (its number + 1, or 0). A
+  // copy or a fresh member is no hole.
+  bool hole = false;
+  uint32_t next_hole = 0;
+  double score = 0;  // cached visible score; meaningful when present
 
   ZsetMember() = default;
   ZsetMember(const ZsetMember& o);
@@ -264,11 +269,8 @@ class ZsetStore {
  private:
   struct Entry {
     std::string name;
-    ZsetMember v;
-    // 0: in use; else a removed member (name and v empty): kHole | (next hole + 1, or 0).
-    uint64_t hole = 0;
+    ZsetMember v;  // v.hole: a removed member (name and v empty otherwise)
   };
-  static constexpr uint64_t kHole = uint64_t{1} << 63;
   // Set up when the first member arrives, freed when the last one is dropped: an empty
   // ZsetStore (most keys) is one null pointer.
   struct Table {
