@@ -36,10 +36,11 @@
 // the leaf has room. Otherwise it walks as insert(x) does. So several values can be
 // located first and inserted afterwards, each with its own hint.
 //
-// Node memory: full-size leaves and inner nodes (about 1 KiB each) are pieces of one size
-// of a NodePool owned by the tree (node_pool.h), so a big tree's nodes sit in huge pages (a
-// leaf is a random access at every insert); clear() gives them all back. A lone small leaf
-// is on the heap, and so are a small tree's first pooled nodes: it holds no huge page.
+// Node memory: full-size leaves and inner nodes are pieces of two NodePools owned by the
+// tree (node_pool.h), one per kind so that neither is rounded up to the other's size; a big
+// tree's nodes sit in huge pages (a leaf is a random access at every insert); clear() gives
+// them all back. A lone small leaf is on the heap, and so are a small tree's first pooled
+// nodes: it holds no huge page.
 //
 // Interface of __gnu_pbds's order-statistics tree where it overlaps (insert, erase,
 // lower_bound, find, order_of_key, find_by_order, bidirectional iteration; --end() is the
