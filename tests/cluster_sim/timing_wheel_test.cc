@@ -119,6 +119,65 @@ TYPED_TEST(TimingWheelTest, CoarseListsSpreadInAppendOrderAndAreFoundCyclically)
   EXPECT_EQ(Drain(wheel, 0), (std::vector<std::pair<size_t, uint32_t>>{{3, 3}, {7, 7}, {7, 8}}));
 }
 
+// The coarse lists under load: lists that grow many times over (with equal times among
+// their records), list indices that wrap around past the last span, and spreads that need
+// more nodes than the free list holds while it still holds some. Each spread must put
+// every record on the wheel, in (time, append order).
+TYPED_TEST(TimingWheelTest, CoarseListsGrowWrapAndSpreadInTimeThenAppendOrder) {
+  TypeParam wheel;
+  wheel.EnsureAllocated();
+  constexpr int64_t kHalf = TypeParam::kHalfSpan;  // 512 us
+  Rng rng(11);
+  uint32_t next_value = 0;
+  // Some nodes on the wheel and some free: the first spread grows the pool past them.
+  for (int i = 0; i < 40; ++i) Add(wheel, 10 + i, next_value++);
+  for (int i = 0; i < 30; ++i) {
+    const size_t s = wheel.FirstSlot(0);
+    wheel.UnlinkHead(s, wheel.head(s));
+  }
+  std::vector<Timed> expected;  // after the 10 left on the wheel, the spans in turn
+  for (int i = 30; i < 40; ++i) expected.emplace_back(10 + i, static_cast<uint32_t>(i));
+  // Spans 1..6 of the lists' 4 (indices 1, 2, 3, 0, 1, 2: the last three wrap): each span
+  // is filled, spread and drained before its index is used again.
+  for (int64_t span = 1; span <= 6; ++span) {
+    const int64_t start = span * kHalf;
+    const size_t c = TypeParam::CoarseIndex(start);
+    ASSERT_EQ(c, static_cast<size_t>(span) % TypeParam::kCoarseSpans);
+    const int count = span == 2 ? 1 : 300 * static_cast<int>(span);  // past 16, 32, ...
+    for (int i = 0; i < count; ++i) {
+      // A third of the records on 5 times (ties), the rest anywhere in the span.
+      const int64_t off = rng.OneIn(3) ? static_cast<int64_t>(rng.Uniform(5)) * 100
+                                       : static_cast<int64_t>(rng.Uniform(kHalf));
+      wheel.CoarseAppend(start + off, uint64_t{static_cast<uint64_t>(off)} << 32 | next_value);
+      expected.emplace_back(start + off, next_value++);
+    }
+    ASSERT_EQ(wheel.coarse_count(), static_cast<size_t>(count));
+    ASSERT_EQ(wheel.coarse_list(c).size(), static_cast<size_t>(count));
+    ASSERT_EQ(wheel.FirstCoarse((c + 1) % TypeParam::kCoarseSpans), c);
+    wheel.Spread(c, [start](Node& node, uint64_t r) {
+      node.value = static_cast<uint32_t>(r);
+      return start + static_cast<int64_t>(r >> 32);
+    });
+    ASSERT_EQ(wheel.coarse_count(), 0u);
+    ASSERT_TRUE(wheel.coarse_list(c).empty());
+    // Drain from now's slot (the span's start, or the first left-over node's): times come
+    // back from the slots, which are the times modulo the wheel.
+    const int64_t from = span == 1 ? 40 : start;
+    std::vector<Timed> got;
+    for (const auto& [slot, value] :
+         Drain(wheel, static_cast<size_t>(from) & TypeParam::kSlotMask)) {
+      const int64_t at =
+          from + static_cast<int64_t>((slot - (static_cast<size_t>(from) & TypeParam::kSlotMask)) &
+                                      TypeParam::kSlotMask);
+      got.emplace_back(at, value);
+    }
+    std::stable_sort(expected.begin(), expected.end(),
+                     [](const Timed& a, const Timed& b) { return a.first < b.first; });
+    ASSERT_EQ(got, expected) << "span " << span;
+    expected.clear();
+  }
+}
+
 TEST(MinHeapTest, PopsInOrder) {
   Rng rng(3);
   std::vector<std::pair<uint64_t, uint64_t>> heap;

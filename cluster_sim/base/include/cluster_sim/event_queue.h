@@ -36,6 +36,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -266,7 +267,7 @@ class EventQueue {
   // the far heap; null if none.
   const Item* EarliestBeyondWheel() const {
     if (wheel_.coarse_count() == 0) return far_.empty() ? nullptr : &far_[0];
-    const std::vector<Item>& list =
+    const std::span<const Item> list =
         wheel_.coarse_list(wheel_.FirstCoarse(Wheel::CoarseIndex(horizon_)));
     // A list is in push order: the first of its earliest time is the earliest event.
     const Item* best = &list[0];

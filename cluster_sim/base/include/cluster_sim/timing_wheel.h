@@ -21,15 +21,22 @@
 //   bits_   1 bit per slot: occupied        summary_  1 bit per word of bits_: non-zero
 //   coarse_ kCoarseSpans arrays of Record   coarse_bits_  1 bit per array: non-empty
 //
+// The coarse lists are the hot path of every event pushed a wheel or more ahead (in the
+// latency model, each ocean crossing): an append is a store at the end of its span's array
+// (its growth out of line), and a spread takes the nodes it needs from the pool before it
+// starts, so its loop holds the pool, slots and bitmaps in registers and never checks for
+// an empty free list.
+//
 // Memory: 8 bytes and a bit a slot, plus one array header per coarse span, allocated on the
-// first node or the first EnsureAllocated(); the pool doubles when empty and never shrinks,
-// so the steady state allocates nothing.
+// first node or the first EnsureAllocated(); the pool and the coarse arrays double when full
+// and never shrink, so the steady state allocates nothing.
 #pragma once
 
 #include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <type_traits>
 #include <vector>
 
@@ -61,12 +68,15 @@ class TimingWheel {
   // Allocates the wheel and the coarse lists if not yet done. Nodes allocate it themselves;
   // a caller appends to a coarse list only after calling this.
   void EnsureAllocated() {
-    if (wheel_.empty()) Allocate();
+    if (!allocated()) Allocate();
   }
+  bool allocated() const { return !wheel_.empty(); }
 
   // ---- wheel nodes: a pool with an intrusive free list
 
-  // A node off the free list, its link kNil; the caller fills the rest.
+  // A node off the free list, its link kNil; the caller fills the rest. REQUIRES: it goes
+  // onto the wheel (Append) before the next Spread, which counts every node not on the
+  // wheel as free.
   uint32_t NewNode() {
     uint32_t n = free_;
     if (n == kNil) [[unlikely]] {
@@ -138,20 +148,27 @@ class TimingWheel {
 
   // ---- the coarse lists
 
+  // REQUIRES: at >= 0 (a shift, not a signed division).
   static size_t CoarseIndex(int64_t at) {
-    return static_cast<size_t>(at / kHalfSpan) & (kCoarseSpans - 1);
+    return static_cast<size_t>(static_cast<uint64_t>(at) >> (kWheelBits - 1)) & (kCoarseSpans - 1);
   }
 
   // Appends a record to the list of the span of `at`. REQUIRES: EnsureAllocated() was
   // called; `at` is in one of the kCoarseSpans spans after the caller's horizon.
+  // Its slow path (a full list) is a tail call, so the usual one needs no saved registers.
   void CoarseAppend(int64_t at, const Record& record) {
     const size_t c = CoarseIndex(at);
-    coarse_bits_[c >> 6] |= uint64_t{1} << (c & 63);
-    coarse_[c].push_back(record);
+    CoarseList& list = coarse_[c];
+    if (list.size == list.capacity) [[unlikely]] {
+      return CoarseAppendGrowing(c, record);
+    }
+    if (list.size == 0) coarse_bits_[c >> 6] |= uint64_t{1} << (c & 63);
+    list.data[list.size++] = record;
     ++coarse_count_;
   }
 
-  const std::vector<Record>& coarse_list(size_t c) const { return coarse_[c]; }
+  // List c's records, in append order.
+  std::span<const Record> coarse_list(size_t c) const { return {coarse_[c].data, coarse_[c].size}; }
 
   // The first non-empty list at or (cyclically) after c. REQUIRES: coarse_count() > 0.
   size_t FirstCoarse(size_t c) const {
@@ -163,16 +180,41 @@ class TimingWheel {
   // Moves list c onto the wheel in append order (each slot keeps it) and empties it,
   // keeping its capacity. to_node(node, record) fills a new node from a record and
   // returns the record's time.
+  // REQUIRES: every record's time is in the wheel's range (as for Append).
   template <typename ToNode>
   void Spread(size_t c, ToNode to_node) {
-    std::vector<Record>& list = coarse_[c];
-    if (list.empty()) return;
-    for (const Record& record : list) {
-      const uint32_t n = NewNode();
-      Append(n, to_node(nodes_[n], record));
+    CoarseList& list = coarse_[c];
+    const size_t count = list.size;
+    if (count == 0) return;
+    // Every node is on the wheel or free: take the count's nodes before the loop.
+    while (nodes_.size() - wheel_count_ < count) GrowNodes();
+    // The same steps as NewNode and Append, with the arrays and the free list in locals
+    // (the stores through Node would otherwise reload every member each record).
+    Node* const nodes = nodes_.data();
+    const size_t node_mask = nodes_.size() - 1;
+    List* const wheel = wheel_.data();
+    uint64_t* const bits = bits_.data();
+    uint64_t* const summary = summary_.data();
+    uint32_t free = free_;
+    const Record* const records = list.data;
+    for (size_t i = 0; i < count; ++i) {
+      const uint32_t n = free;
+      Node& node = nodes[n];
+      free = node.link;
+      node.link = kNil;
+      const size_t s = static_cast<size_t>(to_node(node, records[i])) & kSlotMask;
+      List& slot = wheel[s];
+      uint32_t* const tail_link = &nodes[slot.tail & node_mask].link;
+      *(slot.tail == kNil ? &slot.head : tail_link) = n;
+      slot.tail = n;
+      const size_t w = s >> 6;
+      bits[w] |= uint64_t{1} << (s & 63);
+      summary[w >> 6] |= uint64_t{1} << (w & 63);
     }
-    coarse_count_ -= list.size();
-    list.clear();
+    free_ = free;
+    wheel_count_ += count;
+    coarse_count_ -= count;
+    list.size = 0;
     coarse_bits_[c >> 6] &= ~(uint64_t{1} << (c & 63));
   }
 
@@ -185,22 +227,41 @@ class TimingWheel {
     uint32_t head = kNil;
     uint32_t tail = kNil;
   };
+  struct CoarseList {  // data[0, size) in append order, in coarse_store_[its index]
+    Record* data = nullptr;
+    uint32_t size = 0;
+    uint32_t capacity = 0;
+  };
 
-  void Allocate() {
+  [[gnu::noinline]] void Allocate() {
     wheel_.resize(static_cast<size_t>(kSpan));
     bits_.assign(kWords, 0);
     summary_.assign(kSummaryWords, 0);
     coarse_.resize(kCoarseSpans);
+    coarse_store_.resize(kCoarseSpans);
     coarse_bits_.assign(kCoarseWords, 0);
   }
+  // Doubles the pool and puts the new nodes in front of the free list; returns the first.
   [[gnu::noinline]] uint32_t GrowNodes() {
     EnsureAllocated();
     const size_t old = nodes_.size();
     nodes_.resize(std::max<size_t>(64, old * 2));  // a power of 2 (Append masks with it)
     for (size_t i = old; i < nodes_.size(); ++i) {
-      nodes_[i].link = i + 1 < nodes_.size() ? static_cast<uint32_t>(i + 1) : kNil;
+      nodes_[i].link = i + 1 < nodes_.size() ? static_cast<uint32_t>(i + 1) : free_;
     }
-    return static_cast<uint32_t>(old);
+    free_ = static_cast<uint32_t>(old);
+    return free_;
+  }
+  // CoarseAppend to a full list: doubles its store first.
+  [[gnu::noinline]] void CoarseAppendGrowing(size_t c, Record record) {
+    std::vector<Record>& store = coarse_store_[c];
+    store.resize(std::max<size_t>(16, store.size() * 2));
+    CoarseList& list = coarse_[c];
+    list.data = store.data();
+    list.capacity = static_cast<uint32_t>(store.size());
+    if (list.size == 0) coarse_bits_[c >> 6] |= uint64_t{1} << (c & 63);
+    list.data[list.size++] = record;
+    ++coarse_count_;
   }
 
   // FirstSlot past the word of p. With kLazySummary the summary's bits may be stale (set
@@ -222,12 +283,13 @@ class TimingWheel {
   size_t coarse_count_ = 0;
   uint32_t free_ = kNil;  // the first free node
 
-  std::vector<Node> nodes_;                  // wheel nodes and free nodes
-  std::vector<List> wheel_;                  // kSpan slots, allocated with the first node
-  std::vector<uint64_t> bits_;               // one bit per slot: occupied
-  mutable std::vector<uint64_t> summary_;    // one bit per word of bits_: non-zero
-  std::vector<std::vector<Record>> coarse_;  // kCoarseSpans lists, in append order
-  std::vector<uint64_t> coarse_bits_;        // one bit per coarse list: non-empty
+  std::vector<Node> nodes_;                        // wheel nodes and free nodes
+  std::vector<List> wheel_;                        // kSpan slots, allocated with the first node
+  std::vector<uint64_t> bits_;                     // one bit per slot: occupied
+  mutable std::vector<uint64_t> summary_;          // one bit per word of bits_: non-zero
+  std::vector<CoarseList> coarse_;                 // kCoarseSpans lists, in append order
+  std::vector<std::vector<Record>> coarse_store_;  // their records
+  std::vector<uint64_t> coarse_bits_;              // one bit per coarse list: non-empty
 };
 
 // Binary min-heap on `before` (a strict order): the queues' far heaps and EventQueue's lane

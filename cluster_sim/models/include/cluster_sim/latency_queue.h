@@ -129,7 +129,16 @@ class LatencyQueue {
     return static_cast<uint64_t>(at & (kHalfSpan - 1)) << kEventBits | event;
   }
 
+  // A coarse append, out of line but short: the rest (the first allocation, the far heap,
+  // a list's growth) are tail calls, so it needs no saved registers.
   [[gnu::noinline]] void PushBeyond(int64_t at, Event event) {
+    if (at < CoarseEnd() && wheel_.allocated()) [[likely]] {
+      wheel_.CoarseAppend(at, CoarseRecord(at, event));
+    } else {
+      PushBeyondSlow(at, event);
+    }
+  }
+  [[gnu::noinline]] void PushBeyondSlow(int64_t at, Event event) {
     wheel_.EnsureAllocated();
     if (at < CoarseEnd()) {
       wheel_.CoarseAppend(at, CoarseRecord(at, event));
