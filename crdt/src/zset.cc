@@ -239,7 +239,7 @@ void ZsetStore::CopyFrom(const ZsetStore& other) {
   if (!other.t_) return;
   for (size_t i = 0; i < other.t_->used; ++i) {
     const Entry& o = other.t_->At(i);
-    if (o.hole != 0) continue;
+    if (o.v.hole) continue;
     Entry& e = At(FindOrAdd(o.name));
     e.v = o.v;
     if (e.v.present) t_->index.insert(Item{e.v.score, &e.name});
@@ -272,7 +272,7 @@ int64_t ZsetStore::Find(std::string_view member, uint32_t h) const {
   if (t.hash.size() == 0) {
     for (size_t i = 0; i < t.used; ++i) {
       const Entry& e = t.At(i);
-      if (e.hole == 0 && SameBytes(e.name, member)) return static_cast<int64_t>(i);
+      if (!e.v.hole && SameBytes(e.name, member)) return static_cast<int64_t>(i);
     }
     return -1;
   }
@@ -288,8 +288,9 @@ size_t ZsetStore::FindOrAdd(std::string_view member, uint32_t h) {
   if (t.free != 0) {  // reuse a hole
     i = t.free - 1;
     Entry& e = t.At(i);
-    t.free = e.hole & ~kHole;
-    e.hole = 0;
+    t.free = e.v.next_hole;
+    e.v.hole = false;
+    e.v.next_hole = 0;
     e.name.assign(member.data(), member.size());
     --t.holes;
   } else {
@@ -304,8 +305,7 @@ size_t ZsetStore::FindOrAdd(std::string_view member, uint32_t h) {
       // with one system call, not one trap per page (bench/RESULTS.md, zset3m).
       if (c >= Table::kDoublings) PrefaultForWrite(t.chunk.back(), bytes);
     }
-    Entry* e = new (&t.chunk[c][off]) Entry;  // built in place
-    e->name.assign(member.data(), member.size());
+    new (&t.chunk[c][off]) Entry{std::string(member), ZsetMember()};  // built in place
     ++t.used;
   }
   const size_t n = t.used - t.holes;
@@ -314,7 +314,7 @@ size_t ZsetStore::FindOrAdd(std::string_view member, uint32_t h) {
   } else if (n > Table::kSmall) {  // index every entry, i included
     for (size_t k = 0; k < t.used; ++k) {
       const Entry& e = t.At(k);
-      if (e.hole == 0) t.hash.Insert(HashOf(e.name), k);
+      if (!e.v.hole) t.hash.Insert(HashOf(e.name), k);
     }
   }
   return i;
@@ -335,7 +335,8 @@ void ZsetStore::Drop(size_t i) {
   }
   e.name = std::string();
   e.v = ZsetMember();
-  e.hole = kHole | t.free;
+  e.v.hole = true;
+  e.v.next_hole = static_cast<uint32_t>(t.free);  // at most 2^32 - 1 entries
   t.free = i + 1;
   ++t.holes;
 }
@@ -352,8 +353,12 @@ size_t ZsetStore::Rank(std::string_view member) const {
 }
 
 void ZsetStore::Reindex(Entry& e, bool was_present, double was_score, const Index::Hint* hint) {
-  ZsetMember& v = e.v;
-  if (!v.Refresh() && was_present == v.present) return;
+  if (!e.v.Refresh() && was_present == e.v.present) return;
+  Place(e, was_present, was_score, hint);
+}
+
+void ZsetStore::Place(Entry& e, bool was_present, double was_score, const Index::Hint* hint) {
+  const ZsetMember& v = e.v;
   if (was_present) t_->index.erase(Item{was_score, &e.name});  // makes the hint stale
   if (!v.present) return;
   if (hint) {
@@ -381,8 +386,16 @@ bool ZsetStore::Add(std::string_view member, double score, ReplicaId r, int64_t 
   const double was_score = v.score;
   Entry* d = delta ? &delta->At(delta->FindOrAdd(member)) : nullptr;
   v.base.Assign(r, timestamp_us, score, cc, d ? &d->v.base : nullptr, delta_cc);
-  v.ResetIncr(d ? &d->v : nullptr);
-  Reindex(e, was_present, was_score, &hint);
+  if (v.incr == nullptr) {
+    // Refresh's result, known here: the register holds this one write and there is no
+    // counter, so the member is present with this score (NaN and -0 read as 0).
+    v.present = true;
+    v.score = std::isnan(score) || score == 0 ? 0 : score;
+    if (!was_present || v.score != was_score) Place(e, was_present, was_score, &hint);
+  } else {
+    v.ResetIncr(d ? &d->v : nullptr);
+    Reindex(e, was_present, was_score, &hint);
+  }
   if (d) delta->Reindex(*d, d->v.present, d->v.score);
   return !was_present;
 }
@@ -442,7 +455,7 @@ void ZsetStore::Join(const ZsetStore& other, const CausalContext& my_cc,
   if (other.t_) {
     for (size_t i = 0; i < other.t_->used; ++i) {
       const Entry& o = other.t_->At(i);
-      if (o.hole == 0) JoinMember(o.name, o.v, my_cc, other_cc, keep_empty);
+      if (!o.v.hole) JoinMember(o.name, o.v, my_cc, other_cc, keep_empty);
     }
   }
   if (other_complete || !t_) return;
@@ -451,7 +464,7 @@ void ZsetStore::Join(const ZsetStore& other, const CausalContext& my_cc,
   std::vector<std::string> mine;
   for (size_t i = 0; i < t_->used; ++i) {
     const Entry& e = t_->At(i);
-    if (e.hole == 0 && other.Find(e.name) < 0) mine.push_back(e.name);
+    if (!e.v.hole && other.Find(e.name) < 0) mine.push_back(e.name);
   }
   for (const std::string& m : mine) JoinMember(m, kEmpty, my_cc, other_cc, keep_empty);
 }
@@ -476,7 +489,7 @@ void ZsetStore::Encode(Encoder* enc) const {
   if (t_) {
     order.reserve(t_->used - t_->holes);
     for (size_t i = 0; i < t_->used; ++i) {
-      if (t_->At(i).hole == 0) order.push_back(&t_->At(i));
+      if (!t_->At(i).v.hole) order.push_back(&t_->At(i));
     }
   }
   std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->name < b->name; });

@@ -766,12 +766,12 @@ TEST(SimulationTest, BacklogOverflowMakesAFullSync) {
   EXPECT_TRUE(sim.Divergent({}).empty());
 }
 
-// The backlog recycles a dropped effect's block for a later write only when no message
-// holds it. Bursts of 8 writes at one instant into a backlog of about three effects drop
-// effects still in flight (reusing one would send a later write's effect under its seq);
-// between bursts everything is delivered and acknowledged (no retransmission, no full sync
-// to repair a wrong effect), so the blocks dropped then are free to reuse.
-TEST(SimulationTest, BacklogReusesOnlyEffectsNoMessageHolds) {
+// A message keeps the effect it carries after the backlog drops it: the log's arena
+// (effect_arena.h) reuses a piece only once no one holds it. Bursts of 8 writes at one
+// instant into a backlog of about three effects drop effects still in flight (reusing one
+// would send a later write's effect under its seq); between bursts everything is delivered
+// and acknowledged (no retransmission, no full sync to repair a wrong effect).
+TEST(SimulationTest, BacklogDropsEffectsMessagesStillCarry) {
   SimConfig c = Config({"A", "B"});
   c.replication.backlog_bytes = 100;
   Simulation sim(std::move(c));

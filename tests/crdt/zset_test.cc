@@ -262,6 +262,46 @@ TEST(ZsetTest, TiedScoresOrderByMemberBytes) {
   }
 }
 
+// A removed member's entry becomes a hole (its link kept inside the member, zset.h) that
+// the next new members reuse: the table does not grow, and every score and the order stay
+// right through removals, reuse and a second round of both.
+TEST(ZsetTest, RemovedMembersLeaveHolesTheNextAddsReuse) {
+  ZsetStore z;
+  CausalContext cc;
+  auto name = [](const char* prefix, int i) { return std::string(prefix) + std::to_string(i); };
+  std::map<std::string, double> model;
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_TRUE(z.Add(name("m", i), i % 7, R(0), i, &cc, nullptr, nullptr));
+    model[name("m", i)] = i % 7;
+  }
+  // The entries' bytes (the B+-tree's nodes may split and merge on the way).
+  auto table_bytes = [&] { return z.MemoryBytes() - z.index().MemoryBytes(); };
+  const size_t bytes = table_bytes();
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(testing::Message() << "round=" << round);
+    for (int i = 10 + round; i < 70; i += 2) {  // 30 holes spread through the table
+      const std::string m = name("m", i);
+      ASSERT_EQ(model.erase(m), 1u);
+      EXPECT_TRUE(z.Remove(m, nullptr, nullptr));
+    }
+    for (int i = 0; i < 30; ++i) {
+      const std::string m = name(round == 0 ? "n" : "p", i);
+      EXPECT_TRUE(z.Add(m, -i, R(0), 1000 + i, &cc, nullptr, nullptr));
+      model[m] = -i;
+    }
+    EXPECT_EQ(table_bytes(), bytes);  // the holes were reused: no new chunk of entries
+    ASSERT_EQ(z.size(), model.size());
+    for (const auto& [m, score] : model) EXPECT_EQ(z.Score(m), score) << m;
+    std::map<std::string, double> got;
+    for (const auto& item : z.index()) got[*item.member] = item.score;
+    EXPECT_EQ(got, model);
+    EXPECT_TRUE(std::is_sorted(z.index().begin(), z.index().end(), ZsetStore::ItemLess()));
+    EXPECT_EQ(z.Score("m10"), std::nullopt);
+  }
+  const ZsetStore copy = z;
+  EXPECT_TRUE(copy == z);
+}
+
 TEST(HllTest, CountsAsRedisAndMergesByMaximum) {
   // PFADD of u0..u9 then PFCOUNT on Redis 7 answers 10; 1000 distinct answers 1001 on
   // Redis (differential test: tests/server/zset_redis_test.py checks many sizes).

@@ -37,6 +37,7 @@ Replicator::Replicator(Options options, Store* store, ReplTransport* transport, 
       timers_(timers),
       incarnation_(opts_.incarnation),
       durable_(store_->durable()),
+      effects_(EffectArena::New()),
       backlog_limit_(opts_.config.backlog_bytes != 0 ? opts_.config.backlog_bytes
                                                      : ReplicationConfig::kMinAutoBacklog),
       needs_effects_(names_.size() > 1 || durable_ || opts_.config.log_without_peers) {
@@ -63,7 +64,10 @@ void Replicator::ReportAnomaly(std::string what) {
   Trace(FormatDuration(timers_->Now()) + " " + names_[self_] + " " + last_anomaly_);
 }
 
-Replicator::~Replicator() = default;
+Replicator::~Replicator() {
+  log_.clear();
+  effects_->Release();  // the messages still in flight keep their blocks
+}
 
 void Replicator::Trace(const std::string& line) const {
   if (opts_.trace) opts_.trace(line);
@@ -92,11 +96,11 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
     // Causal: the store's log kept the effect without its writer's vector (an empty one:
     // the effect waits only for its origin's earlier effects).
     if (opts_.config.causal) effect.insert(0, 1, '\0');
-    log_.push_back(LogEntry{seq, SimTime(0), std::make_shared<std::string>(std::move(effect))});
+    log_.push_back(LogEntry{seq, SimTime(0), effects_->Make(effect)});
   }
   if (!log_.empty() && log_.back().seq != head_) log_.clear();
   log_bytes_ = 0;
-  for (const LogEntry& e : log_) log_bytes_ += e.effect->size();
+  for (const LogEntry& e : log_) log_bytes_ += e.effect->bytes.size();
   log_trimmed_ = log_first() - 1;
   for (int p = 0; p < n(); ++p) {
     if (p == self_ || out_[p].acked >= head_) continue;
@@ -127,6 +131,7 @@ ReplMessage Replicator::EffectsHeader(uint64_t first, uint64_t last) const {
   m.causal = opts_.config.causal;
   m.first_seq = first;
   m.count = static_cast<uint32_t>(last - first + 1);
+  m.blocks = true;
   return m;
 }
 
@@ -137,14 +142,14 @@ void Replicator::SendEffects(int peer, uint64_t first, uint64_t last) {
   std::shared_ptr<const void> body;
   if (first == last) {
     const auto& e = log_[first - base].effect;
-    payload_bytes = e->size();
+    payload_bytes = e->bytes.size();
     body = e;
   } else {
-    auto payloads = std::make_shared<ReplMessage::Payloads>();
+    auto payloads = std::make_shared<ReplMessage::Blocks>();
     payloads->reserve(m.count);
     for (uint64_t s = first; s <= last; ++s) {
       payloads->push_back(log_[s - base].effect);
-      payload_bytes += payloads->back()->size();
+      payload_bytes += payloads->back()->bytes.size();
     }
     body = std::move(payloads);
   }
@@ -215,7 +220,7 @@ uint64_t Replicator::ChunkEnd(uint64_t first) const {
   size_t bytes = 0;
   uint64_t base = log_first();
   while (last <= head_) {
-    bytes += log_[last - base].effect->size();
+    bytes += log_[last - base].effect->bytes.size();
     if (bytes > opts_.config.max_batch_bytes && last > first) break;
     ++last;
   }
@@ -373,11 +378,7 @@ void Replicator::TrimBacklog() {
                                 ReplicationConfig::kMaxAutoBacklog);
   }
   while (log_bytes_ > backlog_limit_ && log_.size() > 1) {
-    std::shared_ptr<std::string>& effect = log_.front().effect;
-    log_bytes_ -= effect->size();
-    if (effect.use_count() == 1 && spare_effects_.size() < kSpareEffects) {
-      spare_effects_.push_back(std::move(effect));
-    }
+    log_bytes_ -= log_.front().effect->bytes.size();
     log_.pop_front();
   }
 }
@@ -392,18 +393,9 @@ void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
   local_writes_ += writes;
   // A durable store numbered the write in its own log, atomically with the data.
   head_ = durable_ ? std::max(head_ + 1, store_->LogHead()) : head_ + 1;
-  std::shared_ptr<std::string> e;
-  if (!spare_effects_.empty()) {
-    // No one else holds it (TrimBacklog): its buffer takes a copy (effect's own, freed
-    // here, was just written and is still in cache; the spare's would be cold to free).
-    e = std::move(spare_effects_.back());
-    spare_effects_.pop_back();
-    e->assign(effect);
-  } else {
-    e = std::make_shared<std::string>(std::move(effect));
-  }
-  log_bytes_ += e->size();
-  Grew(e->size());
+  std::shared_ptr<const EffectBlock> e = effects_->Make(effect);
+  log_bytes_ += effect.size();
+  Grew(effect.size());
   const SimTime now = timers_->Now();
   log_.push_back(LogEntry{head_, now, std::move(e)});
   TrimBacklog();
@@ -411,14 +403,14 @@ void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
   // Outside a batch the new effect goes to every peer: one message built once (what
   // SendEffects(p, head_, head_) sends to each).
   const ReplMessage m = EffectsHeader(head_, head_);
-  const std::shared_ptr<std::string>& sent = log_.back().effect;
+  const std::shared_ptr<const EffectBlock>& sent = log_.back().effect;
   const bool tracing = !batching_ && transport_->tracing();
   for (int p = 0; p < n(); ++p) {
     if (p == self_) continue;
     OutPeer& o = out_[p];
     if (!batching_) {
       o.m.effects_sent++;
-      SendMsg(p, m, std::shared_ptr<const void>(sent), sent->size(),
+      SendMsg(p, m, std::shared_ptr<const void>(sent), sent->bytes.size(),
               tracing ? "effect #" + std::to_string(head_) : std::string());
     }
     if (o.rto.count() == 0) o.rto = transport_->Rtt(p);

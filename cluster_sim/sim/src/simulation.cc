@@ -19,7 +19,8 @@ namespace {
 // its payloads are the body, shared with the sender's log.
 std::array<uint64_t, 3> PacketHeader(const ReplMessage& m) {
   return {static_cast<uint64_t>(m.kind) | (m.full_ack ? uint64_t{1} << 8 : 0) |
-              (m.causal ? uint64_t{1} << 9 : 0) | (static_cast<uint64_t>(m.sender_epoch) << 32),
+              (m.causal ? uint64_t{1} << 9 : 0) | (m.blocks ? uint64_t{1} << 10 : 0) |
+              (static_cast<uint64_t>(m.sender_epoch) << 32),
           static_cast<uint64_t>(m.epoch) | (static_cast<uint64_t>(m.count) << 32),
           m.kind == ReplMessage::Kind::kEffects ? m.first_seq : m.seq};
 }
@@ -29,6 +30,7 @@ ReplMessage FromPacket(const Network::Packet& p) {
   m.kind = static_cast<ReplMessage::Kind>(p.header[0] & 0xFF);
   m.full_ack = (p.header[0] >> 8 & 1) != 0;
   m.causal = (p.header[0] >> 9 & 1) != 0;
+  m.blocks = (p.header[0] >> 10 & 1) != 0;
   m.sender_epoch = static_cast<uint32_t>(p.header[0] >> 32);
   m.epoch = static_cast<uint32_t>(p.header[1]);
   m.count = static_cast<uint32_t>(p.header[1] >> 32);

@@ -36,10 +36,11 @@
 // the leaf has room. Otherwise it walks as insert(x) does. So several values can be
 // located first and inserted afterwards, each with its own hint.
 //
-// Node memory: full-size leaves and inner nodes (about 1 KiB each) are pieces of one size
-// of a NodePool owned by the tree (node_pool.h), so a big tree's nodes sit in huge pages (a
-// leaf is a random access at every insert); clear() gives them all back. A lone small leaf
-// is on the heap, and so are a small tree's first pooled nodes: it holds no huge page.
+// Node memory: full-size leaves and inner nodes are pieces of two NodePools owned by the
+// tree (node_pool.h), one per kind so that neither is rounded up to the other's size; a big
+// tree's nodes sit in huge pages (a leaf is a random access at every insert); clear() gives
+// them all back. A lone small leaf is on the heap, and so are a small tree's first pooled
+// nodes: it holds no huge page.
 //
 // Interface of __gnu_pbds's order-statistics tree where it overlaps (insert, erase,
 // lower_bound, find, order_of_key, find_by_order, bidirectional iteration; --end() is the
@@ -103,10 +104,13 @@ class CountedBTree {
     size_t count[kInnerCap];  // values in each child
     Node* kid[kInnerCap];
   };
-  // Bytes of a pooled node (a full-size leaf or an inner node), whole cache lines.
-  static constexpr size_t kSlotBytes =
-      (std::max(sizeof(Leaf) + kLeafCap * sizeof(T), sizeof(Inner)) + PageArena::kAlign - 1) &
-      ~(PageArena::kAlign - 1);
+  // Bytes of a pooled full-size leaf and of an inner node, whole cache lines (each kind has
+  // a pool of its own, so neither is rounded up to the other's size).
+  static constexpr size_t WholeLines(size_t bytes) {
+    return (bytes + PageArena::kAlign - 1) & ~(PageArena::kAlign - 1);
+  }
+  static constexpr size_t kLeafSlotBytes = WholeLines(sizeof(Leaf) + kLeafCap * sizeof(T));
+  static constexpr size_t kInnerSlotBytes = WholeLines(sizeof(Inner));
   // Deeper than any tree of 2^64 values (inner nodes hold at least kInnerCap / 4 children).
   static constexpr int kMaxDepth = 32;
 
@@ -196,7 +200,8 @@ class CountedBTree {
   bool empty() const { return size_ == 0; }
   void clear() {
     if (root_ != nullptr) Free(root_);
-    pool_.Clear();  // every node was freed: the chunks go back
+    leaf_pool_.Clear();  // every node was freed: the chunks go back
+    inner_pool_.Clear();
     root_ = nullptr;
     first_ = last_ = nullptr;
     size_ = 0;
@@ -381,11 +386,10 @@ class CountedBTree {
   static constexpr size_t kLeafMin = kLeafCap / 4;
   static constexpr size_t kInnerMin = kInnerCap / 4;
 
-  void* NewSlot() { return pool_.Allocate(); }
-  void DeleteSlot(void* p) { pool_.Free(p); }
   Leaf* NewLeaf(size_t cap) {
     ++shape_;
-    void* p = cap == kLeafCap ? NewSlot() : ::operator new(sizeof(Leaf) + cap * sizeof(T));
+    void* p =
+        cap == kLeafCap ? leaf_pool_.Allocate() : ::operator new(sizeof(Leaf) + cap * sizeof(T));
     Leaf* l = new (p) Leaf;
     l->leaf = true;
     l->above_leaves = false;
@@ -397,7 +401,7 @@ class CountedBTree {
   void DeleteLeaf(Leaf* l) {
     ++shape_;
     if (l->cap == kLeafCap) {
-      DeleteSlot(l);
+      leaf_pool_.Free(l);
     } else {
       ::operator delete(l);
     }
@@ -413,7 +417,7 @@ class CountedBTree {
   }
   Inner* NewInner(bool above_leaves) {
     ++shape_;
-    Inner* in = new (NewSlot()) Inner;
+    Inner* in = new (inner_pool_.Allocate()) Inner;
     in->leaf = false;
     in->above_leaves = above_leaves;
     in->n = 0;
@@ -421,7 +425,7 @@ class CountedBTree {
   }
   void DeleteInner(Inner* in) {
     ++shape_;
-    DeleteSlot(in);
+    inner_pool_.Free(in);
   }
   // Frees node and every node under it: a small pool's pieces are heap allocations of
   // their own (node_pool.h), so each goes back one by one (one visit per node).
@@ -433,9 +437,9 @@ class CountedBTree {
   }
   static size_t Bytes(const Node* node) {
     if (node->leaf)
-      return node->cap == kLeafCap ? kSlotBytes : sizeof(Leaf) + node->cap * sizeof(T);
+      return node->cap == kLeafCap ? kLeafSlotBytes : sizeof(Leaf) + node->cap * sizeof(T);
     const Inner* in = static_cast<const Inner*>(node);
-    size_t n = kSlotBytes;
+    size_t n = kInnerSlotBytes;
     for (size_t i = 0; i < in->n; ++i) n += Bytes(in->kid[i]);
     return n;
   }
@@ -444,7 +448,8 @@ class CountedBTree {
     std::swap(first_, o.first_);
     std::swap(last_, o.last_);
     std::swap(size_, o.size_);
-    std::swap(pool_, o.pool_);
+    std::swap(leaf_pool_, o.leaf_pool_);
+    std::swap(inner_pool_, o.inner_pool_);
     ++shape_;
     ++o.shape_;
   }
@@ -465,7 +470,7 @@ class CountedBTree {
   static Key KeyOf(const T& v) { return Less::Key(v); }
   static Key KeyOf(const Key& k) { return k; }
   template <bool kAbove, typename U>
-  static size_t KeyBound(const U* v, size_t n, Key k) {
+  [[gnu::always_inline]] static size_t KeyBound(const U* v, size_t n, Key k) {
     if (n == 0) return 0;
     const U* base = v;
     while (n > 1) {
@@ -503,7 +508,7 @@ class CountedBTree {
   }
   // The child whose range holds x: the last child whose smallest value is <= x (child 0
   // when x is below every child).
-  static size_t ChildFor(const Inner* in, const T& x) {
+  [[gnu::always_inline]] static size_t ChildFor(const Inner* in, const T& x) {
     const size_t n = in->n;
     if constexpr (kKeyed) {
       // Children [1, lo) have smaller keys, [hi, n) larger ones; Less orders the ties.
@@ -516,7 +521,7 @@ class CountedBTree {
       return FirstAbove(in->min, 1, n, x) - 1;
     }
   }
-  static size_t LeafLowerBound(const Leaf* l, const T& x) {
+  [[gnu::always_inline]] static size_t LeafLowerBound(const Leaf* l, const T& x) {
     const size_t n = l->n;
     const T* v = l->v();
     if constexpr (kKeyed) {
@@ -717,8 +722,9 @@ class CountedBTree {
   Leaf* first_ = nullptr;
   Leaf* last_ = nullptr;
   size_t size_ = 0;
-  NodePool pool_{kSlotBytes};  // the pooled nodes
-  uint64_t shape_ = 1;         // bumped when a node is created, freed or rebalanced
+  NodePool leaf_pool_{kLeafSlotBytes};  // the full-size leaves
+  NodePool inner_pool_{kInnerSlotBytes};
+  uint64_t shape_ = 1;  // bumped when a node is created, freed or rebalanced
 };
 
 }  // namespace crdt

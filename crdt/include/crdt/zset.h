@@ -61,7 +61,7 @@
 // pointwise max. Deltas are key-complete (a delta lists every member it touches).
 // Cost: per member one write (dot 16 B + timestamp 8 B + score 8 B) plus 36 B per replica
 // that ever incremented it (kept after a ZREM, as for HINCRBY fields); in memory, an entry
-// of 112 B (+ 56 B once incremented), 8-16 B of hash index and about 33 B of ordered index.
+// of 96 B (+ 56 B once incremented), 8-16 B of hash index and about 40 B of ordered index.
 // Value types; not thread-safe. Iteration order and encodings are sorted (deterministic).
 #pragma once
 
@@ -155,7 +155,12 @@ struct ZsetMember {
   // Allocated when the member is first incremented (most never are); null reads as empty.
   std::unique_ptr<ScoreCounter> incr;
   bool present = false;  // cached from base and incr (see Refresh)
-  double score = 0;      // cached visible score; meaningful when present
+  // ZsetStore's free list, kept in what would be padding (an entry is 8 bytes smaller): a
+  // removed member's entry is a hole, linked to the next hole (its number + 1, or 0). A
+  // copy or a fresh member is no hole.
+  bool hole = false;
+  uint32_t next_hole = 0;
+  double score = 0;  // cached visible score; meaningful when present
 
   ZsetMember() = default;
   ZsetMember(const ZsetMember& o);
@@ -210,7 +215,10 @@ class ZsetStore {
     }
     static double Key(const Item& a) { return a.score; }  // nodes are searched by score first
   };
-  using Index = CountedBTree<Item, ItemLess>;
+  // Leaves of 40 items (1 KiB) and inner nodes of 64 children: at 1M members an insert
+  // reads and shifts about 11 of a leaf's cache lines, not 17 as with 64-item leaves, and
+  // the wider inner nodes keep the tree as shallow (bench/RESULTS.md, zset4).
+  using Index = CountedBTree<Item, ItemLess, 40, 64>;
 
   ZsetStore() = default;
   ZsetStore(const ZsetStore& other);
@@ -261,11 +269,8 @@ class ZsetStore {
  private:
   struct Entry {
     std::string name;
-    ZsetMember v;
-    // 0: in use; else a removed member (name and v empty): kHole | (next hole + 1, or 0).
-    uint64_t hole = 0;
+    ZsetMember v;  // v.hole: a removed member (name and v empty otherwise)
   };
-  static constexpr uint64_t kHole = uint64_t{1} << 63;
   // Set up when the first member arrives, freed when the last one is dropped: an empty
   // ZsetStore (most keys) is one null pointer.
   struct Table {
@@ -315,6 +320,8 @@ class ZsetStore {
   // After entry e changed: move it in the index (was: the state before the change). hint:
   // from Locate of a value at or below e's new one, when the caller made one.
   void Reindex(Entry& e, bool was_present, double was_score, const Index::Hint* hint = nullptr);
+  // Reindex's second half: e's cached present and score changed, its item follows.
+  void Place(Entry& e, bool was_present, double was_score, const Index::Hint* hint);
   // Makes entry i, with no metadata (and no index item), a hole; frees the table when it
   // was the last entry.
   void Drop(size_t i);

@@ -52,6 +52,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster_sim/effect_arena.h"
 #include "cluster_sim/store.h"
 #include "cluster_sim/time.h"
 
@@ -80,10 +81,13 @@ struct ReplicationConfig {
 
 // What travels between regions. Effects carry consecutive sequence numbers of the sender's
 // log; the epoch is the sender's incarnation. The payloads are carried beside the header:
-// none, one (a std::string: an effect or a full state), or several (Payloads).
+// none, one (a std::string: a full state, or an effect decoded from a wire), or several
+// (Payloads); with `blocks`, the effects of a log (effect_arena.h): one EffectBlock, or
+// several (Blocks).
 struct ReplMessage {
   enum class Kind : uint8_t { kEffects, kAck, kFullState, kSyncRequest, kProbe };
   using Payloads = std::vector<std::shared_ptr<const std::string>>;
+  using Blocks = std::vector<std::shared_ptr<const EffectBlock>>;
   Kind kind = Kind::kEffects;
   uint32_t sender_epoch = 0;   // incarnation of the sender when it sent this
   uint32_t epoch = 0;          // kAck: the epoch of the log being acknowledged
@@ -91,10 +95,15 @@ struct ReplMessage {
   uint64_t seq = 0;            // kAck: contiguous prefix held; kFullState: log head it covers
   bool full_ack = false;       // kAck: acknowledges a full state
   bool causal = false;         // kEffects, kFullState: each payload starts with an applied vector
+  bool blocks = false;         // the body is an EffectBlock or Blocks (else strings)
   uint32_t count = 0;          // kEffects, kFullState: number of payloads
-  const void* body = nullptr;  // while being delivered: the std::string or the Payloads
+  const void* body = nullptr;  // while being delivered: the payload(s), as `blocks` says
 
   std::string_view payload(size_t i) const {
+    if (blocks) {
+      if (count == 1) return static_cast<const EffectBlock*>(body)->bytes;
+      return (*static_cast<const Blocks*>(body))[i]->bytes;
+    }
     if (count == 1) return *static_cast<const std::string*>(body);
     return *(*static_cast<const Payloads*>(body))[i];
   }
@@ -104,7 +113,7 @@ struct ReplMessage {
 class ReplTransport {
  public:
   virtual ~ReplTransport() = default;
-  // Sends m (its payloads in `body`: null, a std::string or ReplMessage::Payloads) to
+  // Sends m (its payloads in `body`, as ReplMessage::payload reads them) to
   // `peer`. `wire_bytes` is its size for the link's counters; `what` describes it for traces
   // and is empty unless tracing(). The transport may lose the message: the protocol resends.
   virtual void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body,
@@ -235,9 +244,8 @@ class Replicator {
   struct LogEntry {
     uint64_t seq;
     SimTime created;
-    // Shared with the messages that carry it; never changed while anyone but the log
-    // holds it (a block the log alone held is recycled: spare_effects_).
-    std::shared_ptr<std::string> effect;
+    // Shared with the messages that carry it; never changed.
+    std::shared_ptr<const EffectBlock> effect;
   };
   struct OutPeer {
     uint64_t acked = 0;      // contiguous prefix of our log the peer holds (this epoch)
@@ -336,11 +344,9 @@ class Replicator {
   uint32_t incarnation_;
   const bool durable_;  // store_->durable(), which never changes: read once
   bool alive_ = true;
+  // The log's effects (released by the destructor: messages in flight may outlive it).
+  EffectArena* effects_;
   std::deque<LogEntry> log_;
-  // Effects the backlog dropped while no message held them, kept for the next writes: a
-  // write then reuses a block (and its buffer) instead of allocating two and freeing two.
-  static constexpr size_t kSpareEffects = 16;
-  std::vector<std::shared_ptr<std::string>> spare_effects_;
   size_t log_bytes_ = 0;
   size_t backlog_limit_;
   size_t data_bytes_ = 0;   // automatic backlog: the data at the last measurement

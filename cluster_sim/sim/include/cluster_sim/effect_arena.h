@@ -1,0 +1,93 @@
+// EffectArena: where one region's replicator keeps the effects of its log. An effect is
+// written once, read by the messages that carry it to the peers and by retransmissions,
+// and dropped when the backlog no longer holds it and no message in flight does: in the
+// order it was written, give or take the messages still in flight.
+//
+// An effect is one EffectBlock: the shared_ptr's control block, the block and the effect's
+// bytes in one piece of memory (a std::string behind make_shared is two allocations and
+// two dependent cache misses for every reader). Pieces are cut in sequence from chunks, so
+// consecutive effects are neighbours in memory (read in that order by the peers'
+// deliveries and by the backlog's trimming):
+//
+//   chunk:  | Chunk | header | control block | EffectBlock | bytes ... | header | ...
+//                    16 B      (std::allocate_shared)                 the next piece
+//
+//   - a chunk counts its live pieces; once it has none and a newer chunk takes the new
+//     pieces, it is given back (or, a huge one, kept as a spare for the next chunk);
+//   - the first chunk is 64 KiB on the heap, each next one twice as big up to 2 MiB, from
+//     then on whole huge pages (crdt/page_arena.h): a small simulation holds no huge page,
+//     a busy region's log is read through few TLB entries and stays out of the heap the
+//     stores allocate from;
+//   - a piece bigger than kMaxPieceBytes (a big value's effect) is a heap allocation of
+//     its own.
+//
+// Ownership: the creator owns the arena until Release(); blocks still held then (messages
+// in flight) keep it alive, and the last one freed deletes it. Not thread-safe (a region's
+// effects never leave its simulation's thread); no global state. Deterministic: addresses
+// never decide an order.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace cluster_sim {
+
+// One effect: its bytes follow the block in the same piece (or are empty).
+struct EffectBlock {
+  std::string_view bytes;
+};
+
+class EffectArena {
+ public:
+  static constexpr size_t kFirstChunkBytes = size_t{64} << 10;
+  static constexpr size_t kMaxChunkBytes = size_t{2} << 20;  // crdt::kHugePageBytes
+  static constexpr size_t kMaxPieceBytes = kMaxChunkBytes / 16;
+  static constexpr size_t kSpareChunks = 1;
+
+  // A new arena, owned by the caller until Release().
+  static EffectArena* New() { return new EffectArena(); }
+  EffectArena(const EffectArena&) = delete;
+  EffectArena& operator=(const EffectArena&) = delete;
+
+  // The owner is done with the arena: it is deleted now if no block is live, else when
+  // the last one is freed. REQUIRES: called once; no Make after it.
+  void Release();
+
+  // A block holding a copy of `bytes`. Throws std::bad_alloc.
+  std::shared_ptr<const EffectBlock> Make(std::string_view bytes);
+
+  size_t live() const { return live_; }  // pieces allocated and not freed
+  size_t chunks() const { return chunks_; }
+  size_t chunk_bytes() const { return chunk_bytes_; }  // held, spares included
+
+ private:
+  struct Chunk;
+  struct Header;  // before every piece: which chunk (or none) and which arena
+  template <typename T>
+  friend struct BlockAllocator;
+
+  EffectArena() = default;
+  ~EffectArena();
+  // A piece of `bytes` bytes, 16-aligned, after its header.
+  void* Allocate(size_t bytes);
+  static void Free(void* p);
+  void NewChunk(size_t need);
+  void Drop(Chunk* c);  // c has no live piece left
+  void FreeChunk(Chunk* c);
+
+  Chunk* current_ = nullptr;  // pieces are cut from it
+  std::vector<Chunk*> spares_;
+  size_t next_chunk_bytes_ = kFirstChunkBytes;
+  size_t live_ = 0;
+  size_t chunks_ = 0;
+  size_t chunk_bytes_ = 0;
+  bool released_ = false;
+  // Make: the bytes the control block's allocation must hold after itself, and where
+  // they start once allocated.
+  size_t pending_tail_ = 0;
+  char* tail_ = nullptr;
+};
+
+}  // namespace cluster_sim

@@ -1,0 +1,137 @@
+#include "cluster_sim/effect_arena.h"
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cluster_sim/rng.h"
+
+namespace cluster_sim {
+namespace {
+
+// Releases the arena at the end of a test, as the replicator's destructor does.
+struct Owned {
+  EffectArena* arena = EffectArena::New();
+  ~Owned() { arena->Release(); }
+};
+
+std::string Bytes(Rng& rng, size_t n) {
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng.Uniform(256));
+  return s;
+}
+
+TEST(EffectArenaTest, BlocksHoldTheirBytesAndNeighboursFollowEachOther) {
+  Owned o;
+  auto a = o.arena->Make("first effect");
+  auto b = o.arena->Make("");
+  auto c = o.arena->Make(std::string(100, 'c'));
+  EXPECT_EQ(a->bytes, "first effect");
+  EXPECT_TRUE(b->bytes.empty());
+  EXPECT_EQ(c->bytes, std::string(100, 'c'));
+  EXPECT_EQ(o.arena->live(), 3u);
+  EXPECT_EQ(o.arena->chunks(), 1u);
+  EXPECT_EQ(o.arena->chunk_bytes(), EffectArena::kFirstChunkBytes);
+  // One piece each, cut in sequence: the bytes follow their block, the next piece follows.
+  const char* pa = reinterpret_cast<const char*>(a.get());
+  const char* pc = reinterpret_cast<const char*>(c.get());
+  EXPECT_GT(a->bytes.data(), pa);
+  EXPECT_LT(a->bytes.data(), pa + 128);
+  EXPECT_GT(pc, pa);
+  EXPECT_LT(pc, pa + 256);
+  a.reset();
+  b.reset();
+  c.reset();
+  EXPECT_EQ(o.arena->live(), 0u);
+}
+
+TEST(EffectArenaTest, BigEffectsAreHeapPiecesOfTheirOwn) {
+  Owned o;
+  Rng rng(3);
+  const std::string big = Bytes(rng, EffectArena::kMaxPieceBytes + 1);
+  auto b = o.arena->Make(big);
+  EXPECT_EQ(b->bytes, big);
+  EXPECT_EQ(o.arena->chunks(), 0u);
+  auto s = o.arena->Make("small");
+  EXPECT_EQ(o.arena->chunks(), 1u);
+  EXPECT_EQ(o.arena->live(), 2u);
+  b.reset();
+  EXPECT_EQ(o.arena->live(), 1u);
+  EXPECT_EQ(s->bytes, "small");
+}
+
+TEST(EffectArenaTest, ChunksGrowToHugeAndDrainedOnesAreGivenBack) {
+  Owned o;
+  Rng rng(5);
+  std::deque<std::pair<std::string, std::shared_ptr<const EffectBlock>>> log;
+  size_t log_bytes = 0;
+  size_t max_chunk_bytes = 0;
+  // A log of about 1 MiB, trimmed in order, as the backlog is, through 40 MiB of effects.
+  for (int i = 0; i < 400'000; ++i) {
+    std::string e = Bytes(rng, 20 + rng.Uniform(180));
+    log_bytes += e.size();
+    auto block = o.arena->Make(e);
+    log.emplace_back(std::move(e), std::move(block));
+    while (log_bytes > (size_t{1} << 20)) {
+      ASSERT_EQ(log.front().second->bytes, log.front().first);
+      log_bytes -= log.front().first.size();
+      log.pop_front();
+    }
+    max_chunk_bytes = std::max(max_chunk_bytes, o.arena->chunk_bytes());
+  }
+  EXPECT_EQ(o.arena->live(), log.size());
+  // The live log (~1 MiB plus the pieces' heads) never needs more than a few chunks.
+  EXPECT_GE(max_chunk_bytes, EffectArena::kMaxChunkBytes);  // grew to huge chunks
+  EXPECT_LE(max_chunk_bytes, 4 * EffectArena::kMaxChunkBytes);
+  for (const auto& [bytes, block] : log) ASSERT_EQ(block->bytes, bytes);
+}
+
+TEST(EffectArenaTest, RandomHoldersKeepTheirBytesWhateverTheOrderOfRelease) {
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    Owned o;
+    std::vector<std::pair<std::string, std::shared_ptr<const EffectBlock>>> held;
+    for (int step = 0; step < 20'000; ++step) {
+      if (held.empty() || rng.Uniform(100) < 55) {
+        // Mostly small, sometimes big enough to take a heap piece of its own.
+        size_t n = rng.OneIn(200) ? EffectArena::kMaxPieceBytes + rng.Uniform(1000)
+                                  : rng.Uniform(rng.OneIn(10) ? 5000 : 120);
+        std::string e = Bytes(rng, n);
+        auto block = o.arena->Make(e);
+        held.emplace_back(std::move(e), std::move(block));
+      } else {
+        // Oldest first mostly (the backlog), any one sometimes (a message in flight).
+        size_t i = rng.OneIn(4) ? rng.Uniform(held.size()) : 0;
+        held.erase(held.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+      if (step % 97 == 0) {
+        ASSERT_EQ(o.arena->live(), held.size());
+        for (const auto& [bytes, block] : held) ASSERT_EQ(block->bytes, bytes);
+      }
+    }
+    for (const auto& [bytes, block] : held) ASSERT_EQ(block->bytes, bytes);
+  }
+}
+
+TEST(EffectArenaTest, BlocksOutliveTheReleasedArena) {
+  Rng rng(9);
+  EffectArena* arena = EffectArena::New();
+  std::vector<std::pair<std::string, std::shared_ptr<const EffectBlock>>> held;
+  for (int i = 0; i < 5'000; ++i) {
+    std::string e = Bytes(rng, rng.Uniform(300));
+    auto block = arena->Make(e);
+    if (i % 7 == 0) held.emplace_back(std::move(e), std::move(block));
+  }
+  held.emplace_back(std::string(EffectArena::kMaxPieceBytes + 5, 'x'),
+                    arena->Make(std::string(EffectArena::kMaxPieceBytes + 5, 'x')));
+  arena->Release();  // the messages in flight still hold their blocks
+  for (const auto& [bytes, block] : held) ASSERT_EQ(block->bytes, bytes);
+  held.clear();  // the last one deletes the arena (a leak or a double free fails under ASan)
+}
+
+}  // namespace
+}  // namespace cluster_sim
