@@ -5,6 +5,7 @@
 #include <cstring>
 #include <functional>
 #include <new>
+#include <utility>
 
 #include "crdt/flat_hash.h"
 
@@ -38,8 +39,7 @@ SetStore& SetStore::operator=(const SetStore& other) {
     if (other.size_ == 1) {
       entries_ = reinterpret_cast<Entry*>(inline_entry_);
     } else {
-      entries_ = static_cast<Entry*>(std::malloc(other.size_ * sizeof(Entry)));
-      if (entries_ == nullptr) throw std::bad_alloc();
+      entries_ = static_cast<Entry*>(Allocate(other.size_ * sizeof(Entry)));
     }
     cap_ = other.size_;
     for (size_t i = 0; i < other.size_; ++i) {  // holes too: the free list stays valid
@@ -52,8 +52,7 @@ SetStore& SetStore::operator=(const SetStore& other) {
   free_ = other.free_;
   if (other.index_) {
     mask_ = other.mask_;
-    index_ = static_cast<uint64_t*>(std::malloc((mask_ + 1) * sizeof(uint64_t)));
-    if (index_ == nullptr) throw std::bad_alloc();
+    index_ = static_cast<uint64_t*>(Allocate((mask_ + 1) * sizeof(uint64_t)));
     std::memcpy(index_, other.index_, (mask_ + 1) * sizeof(uint64_t));
   }
   replicas_ = other.replicas_;
@@ -63,12 +62,15 @@ SetStore& SetStore::operator=(const SetStore& other) {
   return *this;
 }
 
-SetStore::SetStore(SetStore&& other) noexcept { *this = std::move(other); }
+SetStore::SetStore(SetStore&& other) noexcept : heap_(ValueHeap::Ref(other.heap_)) {
+  *this = std::move(other);  // the same heap: nothing is copied, nothing can throw
+}
 
-SetStore& SetStore::operator=(SetStore&& other) noexcept {
+SetStore& SetStore::operator=(SetStore&& other) {
   if (this == &other) return *this;
   FreeAll();
-  if (other.entries_ == reinterpret_cast<Entry*>(other.inline_entry_)) {
+  ValueHeap* const from = other.heap_;
+  if (other.InlineEntries()) {
     std::memcpy(inline_entry_, other.inline_entry_, sizeof(Entry));  // relocatable
     entries_ = reinterpret_cast<Entry*>(inline_entry_);
   } else {
@@ -85,20 +87,50 @@ SetStore& SetStore::operator=(SetStore&& other) noexcept {
   multi_ = std::move(other.multi_);
   other.entries_ = nullptr;
   other.index_ = nullptr;
-  other.size_ = other.cap_ = other.live_ = other.holes_ = other.free_ = other.mask_ = 0;
+  other.size_ = other.cap_ = 0;
+  other.live_ = other.holes_ = other.free_ = other.mask_ = 0;
   other.replicas_.clear();
+  // The entries and index are pieces of other's heap: copied into ours.
+  if (from != heap_) MoveBlocks(from, heap_);
   return *this;
 }
 
-SetStore::~SetStore() { FreeAll(); }
+void SetStore::UseHeap(ValueHeap* h) {
+  if (h == heap_) return;
+  MoveBlocks(heap_, h);
+  ValueHeap::Ref(h);
+  ValueHeap::Unref(std::exchange(heap_, h));
+}
+
+void SetStore::MoveBlocks(ValueHeap* from, ValueHeap* to) {
+  // Entry and the index words are trivially relocatable (see bytes.h): memcpy moves them.
+  if (entries_ != nullptr && !InlineEntries()) {
+    void* p = ValueHeap::Allocate(to, cap_ * sizeof(Entry));
+    std::memcpy(p, static_cast<void*>(entries_), size_ * sizeof(Entry));
+    ValueHeap::Free(from, entries_, cap_ * sizeof(Entry));
+    entries_ = static_cast<Entry*>(p);
+  }
+  if (index_ != nullptr) {
+    void* p = ValueHeap::Allocate(to, (mask_ + 1) * sizeof(uint64_t));
+    std::memcpy(p, index_, (mask_ + 1) * sizeof(uint64_t));
+    ValueHeap::Free(from, index_, (mask_ + 1) * sizeof(uint64_t));
+    index_ = static_cast<uint64_t*>(p);
+  }
+}
+
+SetStore::~SetStore() {
+  FreeAll();
+  ValueHeap::Unref(heap_);
+}
 
 void SetStore::FreeAll() {
   for (size_t i = 0; i < size_; ++i) entries_[i].~Entry();  // holes hold an empty Bytes
-  if (entries_ != reinterpret_cast<Entry*>(inline_entry_)) std::free(entries_);
-  std::free(index_);
+  if (entries_ != nullptr && !InlineEntries()) Free(entries_, cap_ * sizeof(Entry));
+  if (index_ != nullptr) Free(index_, (mask_ + 1) * sizeof(uint64_t));
   entries_ = nullptr;
   index_ = nullptr;
-  size_ = cap_ = live_ = holes_ = free_ = mask_ = 0;
+  size_ = cap_ = 0;
+  live_ = holes_ = free_ = mask_ = 0;
   replicas_.clear();
   multi_.reset();
 }
@@ -208,11 +240,8 @@ void SetStore::IndexErase(uint32_t h, size_t entry) {
 void SetStore::Rehash(size_t capacity) {
   uint64_t* old = index_;
   size_t old_capacity = old ? mask_ + 1 : 0;
-  index_ = static_cast<uint64_t*>(std::calloc(capacity, sizeof(uint64_t)));
-  if (index_ == nullptr) {
-    index_ = old;
-    throw std::bad_alloc();
-  }
+  index_ = static_cast<uint64_t*>(Allocate(capacity * sizeof(uint64_t)));  // may throw
+  std::memset(index_, 0, capacity * sizeof(uint64_t));
   mask_ = capacity - 1;
   if (old) {
     for (size_t pos = 0; pos < old_capacity; ++pos) {
@@ -222,7 +251,7 @@ void SetStore::Rehash(size_t capacity) {
       while (index_[p] != 0) p = (p + 1) & mask_;
       index_[p] = slot;
     }
-    std::free(old);
+    Free(old, old_capacity * sizeof(uint64_t));
   } else {
     for (size_t i = 0; i < size_; ++i) {
       if (!IsHole(i)) IndexInsert(HashOf(entries_[i].elem.view()), i);
@@ -236,15 +265,12 @@ void SetStore::Grow() {
   if (cap <= size_) std::abort();  // more than 2^26 elements in one set: unsupported
   if (cap_ == 0) {
     entries_ = reinterpret_cast<Entry*>(inline_entry_);
-  } else if (entries_ == reinterpret_cast<Entry*>(inline_entry_)) {
-    void* p = std::malloc(cap * sizeof(Entry));
-    if (p == nullptr) throw std::bad_alloc();
-    std::memcpy(p, inline_entry_, size_ * sizeof(Entry));  // Entry is trivially relocatable
-    entries_ = static_cast<Entry*>(p);
   } else {
-    void* p = std::realloc(static_cast<void*>(entries_), cap * sizeof(Entry));
-    if (p == nullptr) throw std::bad_alloc();
-    entries_ = static_cast<Entry*>(p);  // Entry is trivially relocatable (see bytes.h)
+    void* p = Allocate(cap * sizeof(Entry));
+    // Entry is trivially relocatable (see bytes.h).
+    std::memcpy(p, static_cast<void*>(entries_), size_ * sizeof(Entry));
+    if (!InlineEntries()) Free(entries_, cap_ * sizeof(Entry));
+    entries_ = static_cast<Entry*>(p);
   }
   cap_ = cap;
 }

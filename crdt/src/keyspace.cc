@@ -302,13 +302,26 @@ template <typename... Args>
 Keyspace::KeyMap::value_type* Keyspace::KeyMap::MakeNode(Args&&... args) {
   static_assert(alignof(value_type) <= NodePool::kPieceAlign);
   void* p = pool_.Allocate();
+  value_type* node;
   try {
-    return new (p) value_type(std::forward<Args>(args)...);
+    node = new (p) value_type(std::forward<Args>(args)...);
   } catch (...) {
     pool_.Free(p);
     throw;
   }
+  if (heap_ == nullptr && pool_.Live() >= kValueHeapKeys) {
+    // The map became big: every value's parts move to one heap in huge pages.
+    heap_ = ValueHeap::New();
+    for (size_t i = 0; i < capacity_; ++i) {
+      if (slots_[i].node != nullptr) UseValueHeap(&slots_[i].node->second);
+    }
+    if (spare_ != nullptr) UseValueHeap(&spare_->second);
+  }
+  if (heap_ != nullptr) UseValueHeap(&node->second);
+  return node;
 }
+
+void Keyspace::KeyMap::UseValueHeap(KeyValue* v) { v->set.UseHeap(heap_); }
 
 void Keyspace::KeyMap::DropNode(value_type* node) {
   if (node == nullptr) return;
@@ -356,7 +369,8 @@ Keyspace::KeyMap::KeyMap(KeyMap&& other) noexcept
       size_(std::exchange(other.size_, 0)),
       tombstones_(std::exchange(other.tombstones_, 0)),
       spare_(std::exchange(other.spare_, nullptr)),
-      pool_(std::move(other.pool_)) {}
+      pool_(std::move(other.pool_)),
+      heap_(std::exchange(other.heap_, nullptr)) {}
 
 Keyspace::KeyMap& Keyspace::KeyMap::operator=(const KeyMap& other) {
   if (this != &other) *this = KeyMap(other);
@@ -372,6 +386,7 @@ Keyspace::KeyMap& Keyspace::KeyMap::operator=(KeyMap&& other) noexcept {
     tombstones_ = std::exchange(other.tombstones_, 0);
     spare_ = std::exchange(other.spare_, nullptr);
     pool_ = std::move(other.pool_);
+    heap_ = std::exchange(other.heap_, nullptr);
   }
   return *this;
 }
@@ -384,7 +399,8 @@ void Keyspace::KeyMap::FreeAll() {
   slots_ = nullptr;
   capacity_ = size_ = tombstones_ = 0;
   DropNode(std::exchange(spare_, nullptr));
-  pool_.Clear();  // every node was given back
+  pool_.Clear();                                      // every node was given back
+  ValueHeap::Release(std::exchange(heap_, nullptr));  // dies with its last piece
 }
 
 Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key, size_t h) const {

@@ -2,6 +2,7 @@
 // observed-remove over every part of a key, delta batches, and memory without tombstones.
 #include "crdt/keyspace.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,56 @@ TEST(KeyspaceTest, BigKeyspaceNodesSurviveCopyMoveEraseAndReset) {
   fill(&moved, 0, kKeys, nullptr);  // and filled again
   EXPECT_EQ(moved.KeyCount(), 2u * kKeys);
   EXPECT_EQ(copy.Get("str:0"), "after-move");
+}
+
+TEST(KeyspaceTest, BigKeyspaceValuesInItsHeapSurviveCopyMoveMergeAndDeath) {
+  // Sets of 20 members hold an entry array and an index: in a keyspace of more than
+  // KeyMap::kValueHeapKeys keys they live in the keyspace's ValueHeap.
+  constexpr int kKeys = 1500;
+  auto fill = [](Keyspace* ks, int from, int to, Keyspace* delta) {
+    for (int i = from; i < to; ++i) {
+      for (int m = 0; m < 20; ++m) {
+        ks->SAdd("set:" + std::to_string(i), "m" + std::to_string((i + m) % 23), delta);
+      }
+    }
+  };
+  auto ks = std::make_unique<Keyspace>(kA);
+  Keyspace delta = ks->NewDelta();
+  fill(ks.get(), 0, kKeys, &delta);
+  Keyspace replica(kB);
+  replica.Merge(delta);  // the delta's sets (ordinary heap) joined into replica's heap
+  EXPECT_EQ(replica.DumpAll(), ks->DumpAll());
+  std::string error;
+  auto decoded = Keyspace::Decode(ks->Encode(), kB, &error);
+  ASSERT_TRUE(decoded.has_value()) << error;
+  EXPECT_TRUE(*decoded == *ks);
+  ks->ResetDelta(&delta);
+  for (int i = 0; i < kKeys; i += 3) ks->SRem("set:" + std::to_string(i), "m5", &delta);
+  ASSERT_TRUE(replica.MergeEncoded(delta.Encode(), &error)) << error;
+  EXPECT_EQ(replica.DumpAll(), ks->DumpAll());
+
+  Keyspace copy = *ks;
+  EXPECT_TRUE(copy == *ks);
+  for (int i = 0; i < kKeys; i += 2) EXPECT_TRUE(copy.Del("set:" + std::to_string(i), nullptr));
+  fill(&copy, kKeys, kKeys + 200, nullptr);
+  std::swap(copy, replica);  // two big keyspaces, each with its heap
+  EXPECT_EQ(copy.DumpAll(), ks->DumpAll());
+  const std::string dump = replica.DumpAll();
+  Keyspace moved = std::move(replica);
+  EXPECT_EQ(moved.DumpAll(), dump);
+  replica = moved;  // the moved-from keyspace, assigned a copy
+  EXPECT_EQ(replica.DumpAll(), dump);
+
+  // A value's parts outlive their keyspace (no Keyspace API moves a value out: the test
+  // takes it by force): the keyspace's heap lives until they are freed.
+  const KeyValue* v = ks->Find("set:1");
+  ASSERT_NE(v, nullptr);
+  SetStore kept(std::move(const_cast<KeyValue*>(v)->set));
+  ks.reset();
+  EXPECT_EQ(kept.size(), 20u);
+  CausalContext cc;
+  kept.Add("more", kA, &cc, nullptr, nullptr);  // grows in the released heap
+  EXPECT_EQ(kept.size(), 21u);
 }
 
 TEST(KeyspaceTest, RepliesAreThoseOfTheLocalView) {

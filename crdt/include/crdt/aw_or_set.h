@@ -46,6 +46,7 @@
 #include "crdt/dot.h"
 #include "crdt/encoding.h"
 #include "crdt/small_vec.h"
+#include "crdt/value_heap.h"
 
 namespace crdt {
 
@@ -53,12 +54,22 @@ class SetStore {
  public:
   using DotList = SmallVec<Dot, 4>;
 
+  // Memory: the entry array and the index come from a ValueHeap (value_heap.h; null, the
+  // default: the ordinary heap), which the store remembers and frees them into. A copy
+  // starts on the ordinary heap; a copy or move assigned to a store keeps the target's
+  // heap (the moved parts are copied into it when the heaps differ); a moved-to new store
+  // keeps the source's heap. Assigned and swapped stores of two keyspaces thus each keep
+  // their own keyspace's heap.
   SetStore() = default;
   SetStore(const SetStore& other);
   SetStore& operator=(const SetStore& other);
   SetStore(SetStore&& other) noexcept;
-  SetStore& operator=(SetStore&& other) noexcept;
+  SetStore& operator=(SetStore&& other);
   ~SetStore();
+  // Moves the entry array and index into pieces of h and allocates from h from now on
+  // (h: null or a heap not released).
+  void UseHeap(ValueHeap* h);
+  ValueHeap* heap() const { return heap_; }
 
   // Elements present (with at least one dot).
   size_t size() const { return live_; }
@@ -135,10 +146,17 @@ class SetStore {
   void IndexInsert(uint32_t h, size_t entry);
   void IndexErase(uint32_t h, size_t entry);
   void FreeAll();
+  bool InlineEntries() const { return entries_ == reinterpret_cast<const Entry*>(inline_entry_); }
+  // Memory of heap_ (or the ordinary heap when null) / its release.
+  void* Allocate(size_t bytes) { return ValueHeap::Allocate(heap_, bytes); }
+  void Free(void* p, size_t bytes) { ValueHeap::Free(heap_, p, bytes); }
+  // Moves the entry array and index from pieces of `from` to pieces of `to`.
+  void MoveBlocks(ValueHeap* from, ValueHeap* to);
 
-  Entry* entries_ = nullptr;  // inline_entry_ while cap_ == 1
-  size_t size_ = 0;           // entries in use, holes included
-  size_t cap_ = 0;
+  Entry* entries_ = nullptr;   // inline_entry_ while cap_ == 1
+  ValueHeap* heap_ = nullptr;  // a reference (ValueHeap::Ref) when not null
+  uint32_t size_ = 0;          // entries in use, holes included (at most 2^26)
+  uint32_t cap_ = 0;
   size_t live_ = 0;
   size_t holes_ = 0;
   size_t free_ = 0;            // first hole + 1; 0: none

@@ -42,6 +42,7 @@
 #include "crdt/or_map.h"
 #include "crdt/stream.h"
 #include "crdt/string_value.h"
+#include "crdt/value_heap.h"
 #include "crdt/zset.h"
 
 namespace crdt {
@@ -358,7 +359,9 @@ class Keyspace {
   // deterministic, and never reaching output (Keys, Encode and DumpAll sort).
   // Memory: the nodes come from the map's NodePool (the heap for a small map, huge-page
   // chunks for a big one) and a large index is in huge pages, so that a big keyspace's
-  // random reads do not also miss the TLB.
+  // random reads do not also miss the TLB. Once the map holds kValueHeapKeys keys, the
+  // values' own parts (a set's entries and index) move to the map's ValueHeap (huge
+  // pages too) and every value built in the map from then on allocates there.
   class KeyMap {
     struct Slot {
       size_t hash;  // node == nullptr: 0 an empty slot, 1 a tombstone
@@ -367,6 +370,9 @@ class Keyspace {
 
    public:
     using value_type = std::pair<const std::string, KeyValue>;
+    // Keys from which the values' parts live in the map's ValueHeap: a small map or a
+    // delta takes no huge page for them (a 2 MiB page holds the parts of ~2,000 set keys).
+    static constexpr size_t kValueHeapKeys = 1024;
     template <bool kConst>
     class Iterator {
      public:
@@ -478,6 +484,8 @@ class Keyspace {
     template <typename... Args>
     value_type* MakeNode(Args&&... args);
     void DropNode(value_type* node);
+    // Moves v's out-of-line parts into heap_ (REQUIRES: heap_ not null).
+    void UseValueHeap(KeyValue* v);
 
     Slot* slots_ = nullptr;
     size_t capacity_ = 0;  // 0 or a power of 2
@@ -486,6 +494,9 @@ class Keyspace {
     size_t recent_ = 0;                  // see Recent: a slot number, maybe out of range or stale
     value_type* spare_ = nullptr;        // ClearKeepingNode's node (in no slot), value empty
     NodePool pool_{sizeof(value_type)};  // every node's memory (huge pages once many)
+    // The values' parts' memory, from kValueHeapKeys keys on (null before): owned, given
+    // up (ValueHeap::Release) when the map is freed.
+    ValueHeap* heap_ = nullptr;
   };
   using Map = KeyMap;
 
