@@ -97,6 +97,20 @@ std::vector<std::pair<SimTime, double>> LatencyHistogram::Cdf() const {
 
 namespace {
 
+// A slot of `pool` for a new record: the last one freed (its number pushed on `free` when
+// its record was done), else a new default-constructed one at the end. Its fields are the
+// caller's to fill.
+template <typename T>
+inline uint32_t TakeSlot(std::vector<T>* pool, std::vector<uint32_t>* free) {
+  if (!free->empty()) {
+    const uint32_t slot = free->back();
+    free->pop_back();
+    return slot;
+  }
+  pool->emplace_back();
+  return static_cast<uint32_t>(pool->size() - 1);
+}
+
 // ---------------------------------------------------------------- events
 
 // An event: kind << kKindShift | argument.
@@ -495,14 +509,7 @@ class Engine {
 
   void StartRequest(int r) {
     ScheduleNextStart(r);
-    uint32_t slot;
-    if (!free_requests_.empty()) {
-      slot = free_requests_.back();
-      free_requests_.pop_back();
-    } else {
-      slot = static_cast<uint32_t>(requests_.size());
-      requests_.emplace_back();
-    }
+    const uint32_t slot = TakeSlot(&requests_, &free_requests_);
     Request& q = requests_[slot];
     q.start = now_;
     q.region = static_cast<int16_t>(r);
@@ -743,14 +750,7 @@ class Engine {
   // A pool slot for a message of the write committed now.
   [[gnu::noinline]] uint32_t NewMsg(int origin, int d, uint32_t key, uint64_t write_id,
                                     uint64_t write_hash) {
-    uint32_t m;
-    if (!free_msgs_.empty()) {
-      m = free_msgs_.back();
-      free_msgs_.pop_back();
-    } else {
-      m = static_cast<uint32_t>(msgs_.size());
-      msgs_.emplace_back();
-    }
+    const uint32_t m = TakeSlot(&msgs_, &free_msgs_);
     ReplMsg& msg = msgs_[m];
     msg.commit = now_;
     msg.write_id = write_id;
