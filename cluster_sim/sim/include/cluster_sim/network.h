@@ -107,8 +107,10 @@ class Network : private EventLoop::Handler {
   int size() const { return n_; }
 
  private:
-  // A message in flight (one per copy): one cache line.
-  struct InFlight {
+  // A message in flight (one per copy): one cache line, aligned to one, so that a send
+  // writes and a delivery reads a single line of its link's ring (unaligned, most entries
+  // straddled two).
+  struct alignas(64) InFlight {
     Packet packet;
     size_t bytes = 0;
     uint16_t from = 0;
@@ -117,7 +119,7 @@ class Network : private EventLoop::Handler {
     uint32_t id = 0;         // for the observer (0 when none)
     uint32_t what = 0;       // its description: whats_[what - 1] (0: none)
   };
-  static_assert(sizeof(InFlight) <= 64, "a message in flight fits a cache line");
+  static_assert(sizeof(InFlight) == 64, "a message in flight is one cache line");
   struct Link {
     LinkParams params;
     bool cut = false;
