@@ -1,5 +1,7 @@
 #include "cluster_sim/effect_arena.h"
 
+#include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <string>
@@ -46,6 +48,21 @@ TEST(EffectArenaTest, BlocksHoldTheirBytesAndNeighboursFollowEachOther) {
   b.reset();
   c.reset();
   EXPECT_EQ(o.arena->live(), 0u);
+}
+
+TEST(EffectArenaTest, ReleaseHintStartsAtThePiece) {
+  // PrefetchRelease fetches from kBlockOffset bytes before a block: there sits its piece's
+  // header, whose second word is the arena (a wrong offset reads something else).
+  Owned o;
+  for (size_t n : {0, 1, 15, 16, 17, 100, 1000}) {
+    auto b = o.arena->Make(std::string(n, 'x'));
+    const char* piece = reinterpret_cast<const char*>(b.get()) - EffectArena::kBlockOffset;
+    EffectArena* arena = nullptr;
+    std::memcpy(&arena, piece + sizeof(void*), sizeof(arena));
+    EXPECT_EQ(arena, o.arena) << n;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(piece) % 16, 0u) << n;
+    EffectArena::PrefetchRelease(b.get());
+  }
 }
 
 TEST(EffectArenaTest, BigEffectsAreHeapPiecesOfTheirOwn) {

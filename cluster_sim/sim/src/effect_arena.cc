@@ -1,5 +1,6 @@
 #include "cluster_sim/effect_arena.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -10,11 +11,12 @@ namespace cluster_sim {
 static_assert(EffectArena::kMaxChunkBytes == crdt::kHugePageBytes);
 
 struct EffectArena::Chunk {
-  char* base;    // the chunk's memory; this struct sits at its start
-  size_t bytes;  // its size
-  size_t used;   // bytes cut so far, this struct included
-  size_t live;   // pieces not freed
-  bool huge;     // from crdt::AllocHugePages, else the heap
+  char* base;      // the chunk's memory; this struct sits at its start
+  size_t bytes;    // its size
+  size_t used;     // bytes cut so far, this struct included
+  size_t live;     // pieces not freed
+  size_t fetched;  // lines before this offset were fetched for writing (Allocate)
+  bool huge;       // from crdt::AllocHugePages, else the heap
 };
 
 struct alignas(16) EffectArena::Header {
@@ -27,6 +29,7 @@ namespace {
 constexpr size_t kAlign = 16;
 constexpr size_t RoundUp(size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
 constexpr size_t kPrefetchAhead = 512;
+constexpr size_t kLine = 64;
 constexpr size_t kChunkStart = 64;  // a chunk's first piece starts a cache line after its Chunk
 
 }  // namespace
@@ -73,9 +76,9 @@ void* EffectArena::Allocate(size_t bytes) {
     h = reinterpret_cast<Header*>(c->base + c->used);
     c->used += need;
     // The next pieces are cut from lines not touched since their chunk was last drained,
-    // long out of cache: fetch them for writing a few effects ahead.
-    if (c->used + kPrefetchAhead < c->bytes)
-      __builtin_prefetch(c->base + c->used + kPrefetchAhead, 1);
+    // long out of cache: fetch each of them for writing, a few effects ahead.
+    const size_t ahead = std::min(c->used + kPrefetchAhead, c->bytes);
+    for (; c->fetched < ahead; c->fetched += kLine) __builtin_prefetch(c->base + c->fetched, 1);
     c->live++;
     h->chunk = c;
   }
@@ -103,6 +106,7 @@ void EffectArena::NewChunk(size_t need) {
   Chunk* old = current_;
   if (old != nullptr && old->live == 0 && old->bytes >= next_chunk_bytes_) {
     old->used = kChunkStart;  // nothing in it is live: cut again from its start
+    old->fetched = kChunkStart;
     return;
   }
   Chunk* c;
@@ -113,12 +117,13 @@ void EffectArena::NewChunk(size_t need) {
     const size_t bytes = next_chunk_bytes_;
     const bool huge = bytes >= crdt::kHugePageBytes;
     char* base = static_cast<char*>(huge ? crdt::AllocHugePages(bytes) : ::operator new(bytes));
-    c = new (base) Chunk{base, bytes, 0, 0, huge};
+    c = new (base) Chunk{base, bytes, 0, 0, 0, huge};
     ++chunks_;
     chunk_bytes_ += bytes;
     if (next_chunk_bytes_ < kMaxChunkBytes) next_chunk_bytes_ *= 2;
   }
   c->used = kChunkStart;
+  c->fetched = kChunkStart;
   c->live = 0;
   current_ = c;
   if (old != nullptr && old->live == 0) Drop(old);

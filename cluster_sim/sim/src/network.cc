@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <new>
 
 #include "cluster_sim/status.h"
+#include "crdt/page_arena.h"
 
 namespace cluster_sim {
 
@@ -79,6 +81,49 @@ void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t byt
   SendPacket(from, to, std::move(p), bytes, std::move(what));
 }
 
+size_t Network::PickRing(int64_t delay, int64_t at) {
+  for (size_t r = 0; r < kRings; ++r) {
+    if (rings_[r].delay == delay && rings_[r].Takes(at)) return r;
+  }
+  for (size_t r = 0; r < kRings; ++r) {
+    if (rings_[r].size() == 0) {
+      rings_[r].delay = delay;
+      return r;
+    }
+  }
+  for (size_t r = 0; r < kRings; ++r) {
+    if (rings_[r].Takes(at)) return r;
+  }
+  return kRings;
+}
+
+void Network::Ring::Grow() {
+  const size_t capacity = std::max<size_t>(16, capacity_ * 2);
+  const size_t bytes = capacity * sizeof(InFlight);
+  void* mem = bytes >= crdt::kHugePageBytes ? crdt::AllocHugePages(bytes)
+                                            : ::operator new (bytes, std::align_val_t{64});
+  InFlight* slots = static_cast<InFlight*>(mem);
+  for (size_t k = 0; k < capacity; ++k) new (&slots[k]) InFlight();
+  for (size_t k = 0; k < count_; ++k) slots[k] = std::move(slots_[(head_ + k) & (capacity_ - 1)]);
+  Free();
+  slots_ = slots;
+  capacity_ = capacity;
+  head_ = 0;
+}
+
+void Network::Ring::Free() {
+  if (slots_ == nullptr) return;
+  for (size_t k = 0; k < capacity_; ++k) slots_[k].~InFlight();
+  const size_t bytes = capacity_ * sizeof(InFlight);
+  if (bytes >= crdt::kHugePageBytes) {
+    crdt::FreeHugePages(slots_, bytes);
+  } else {
+    ::operator delete (slots_, std::align_val_t{64});
+  }
+  slots_ = nullptr;
+  capacity_ = 0;
+}
+
 void Network::SendPacket(int from, int to, Packet&& packet, size_t bytes, std::string&& what) {
   AASIM_CHECK(from != to && from >= 0 && to >= 0 && from < n_ && to < n_);
   const size_t li = Index(from, to);
@@ -119,26 +164,16 @@ void Network::SendPacket(int from, int to, Packet&& packet, size_t bytes, std::s
     const int64_t at = loop_.Now().count() + delay.count();
     InFlight* f;
     uint64_t arg;
-    if (link.fifo_count == 0 || at >= link.fifo_last_at) {
-      // Arrives no earlier than every message queued on this link: its event runs after
-      // theirs (same time: a later sequence number), so the ring's front is always the
-      // message that arrives.
-      if (link.fifo_count == link.fifo.size()) {
-        std::vector<InFlight> bigger(std::max<size_t>(16, link.fifo.size() * 2));
-        const size_t mask = link.fifo.size() - 1;
-        for (size_t k = 0; k < link.fifo_count; ++k) {
-          bigger[k] = std::move(link.fifo[(link.fifo_head + k) & mask]);
-        }
-        link.fifo = std::move(bigger);
-        link.fifo_head = 0;
-      }
-      const size_t mask = link.fifo.size() - 1;
-      f = &link.fifo[(link.fifo_head + link.fifo_count) & mask];
-      // The ring is far larger than the cache: fetch the entries about to be written.
-      __builtin_prefetch(&link.fifo[(link.fifo_head + link.fifo_count + 2) & mask], 1);
-      ++link.fifo_count;
-      link.fifo_last_at = at;
-      arg = kFifo | li;
+    // A ring the message does not overtake: the one of its delay (every message of a
+    // delay arrives no earlier than the previous one), else an idle one, else any. Its
+    // event then runs after theirs (same time: a later sequence number), so the ring's
+    // front is always the message that arrives. Otherwise it waits in the pool.
+    size_t r = last_ring_;
+    if (rings_[r].delay != delay.count() || !rings_[r].Takes(at)) r = PickRing(delay.count(), at);
+    if (r < kRings) {
+      last_ring_ = r;
+      f = &rings_[r].Push(at);
+      arg = kFifo | r;
     } else {
       uint32_t i;
       if (free_pool_ != 0) {
@@ -170,13 +205,7 @@ void Network::OnEvent(uint64_t arg) {
   // Take the message out and free its entry first: delivery may send (and reuse it).
   InFlight* f;
   if (arg & kFifo) {
-    Link& link = links_[arg & ~kFifo];
-    const size_t mask = link.fifo.size() - 1;
-    f = &link.fifo[link.fifo_head];
-    link.fifo_head = (link.fifo_head + 1) & mask;
-    --link.fifo_count;
-    // This link's next arrivals come a few events later: fetch them now.
-    __builtin_prefetch(&link.fifo[(link.fifo_head + 1) & mask]);
+    f = &rings_[arg & ~kFifo].Pop();
   } else {
     f = &pool_[arg];
     f->next_free = free_pool_;

@@ -381,6 +381,9 @@ void Replicator::TrimBacklog() {
     log_bytes_ -= log_.front().effect->bytes.size();
     log_.pop_front();
   }
+  // The next entry to go was written about a backlog ago, long out of cache, and goes at
+  // one of the next writes: fetch what dropping it reads now.
+  if (!log_.empty()) EffectArena::PrefetchRelease(log_.front().effect.get());
 }
 
 void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstddef>
+#include <new>
 #include <vector>
 
 namespace crdt {
@@ -43,6 +44,30 @@ void FreeHugePages(void* p, size_t bytes);
 // are unchanged. Returns false when nothing was done (older kernel, other systems; the
 // pages then fault in as they are written). REQUIRES: [p, p + bytes) is memory we own.
 bool PrefaultForWrite(void* p, size_t bytes);
+
+// A std::allocator for big arrays read and written in sequence (a ring of events): an
+// allocation of kHugePageBytes or more is whole huge pages (AllocHugePages), a smaller one
+// comes from the heap, aligned to a cache line. Stateless.
+template <typename T>
+struct HugePageAllocator {
+  using value_type = T;
+  HugePageAllocator() = default;
+  template <typename U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}  // NOLINT: rebinding
+  static bool Huge(size_t n) { return n * sizeof(T) >= kHugePageBytes; }
+  T* allocate(size_t n) {
+    if (Huge(n)) return static_cast<T*>(AllocHugePages(n * sizeof(T)));
+    return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64}));
+  }
+  void deallocate(T* p, size_t n) {
+    if (Huge(n)) {
+      FreeHugePages(p, n * sizeof(T));
+    } else {
+      ::operator delete (p, std::align_val_t{64});
+    }
+  }
+  friend bool operator==(const HugePageAllocator&, const HugePageAllocator&) { return true; }
+};
 
 class PageArena {
  public:

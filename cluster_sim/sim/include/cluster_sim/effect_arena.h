@@ -45,6 +45,9 @@ class EffectArena {
   static constexpr size_t kMaxChunkBytes = size_t{2} << 20;  // crdt::kHugePageBytes
   static constexpr size_t kMaxPieceBytes = kMaxChunkBytes / 16;
   static constexpr size_t kSpareChunks = 1;
+  // Where a piece starts before its block: the header, then the control block up to the
+  // block (libstdc++'s layout; elsewhere PrefetchRelease only fetches less of the piece).
+  static constexpr size_t kBlockOffset = 40;
 
   // A new arena, owned by the caller until Release().
   static EffectArena* New() { return new EffectArena(); }
@@ -57,6 +60,15 @@ class EffectArena {
 
   // A block holding a copy of `bytes`. Throws std::bad_alloc.
   std::shared_ptr<const EffectBlock> Make(std::string_view bytes);
+
+  // A hint: fetches, for writing, the lines that reading `block` and dropping its last
+  // reference touch (its piece's header, the shared_ptr's control block, the block), which
+  // the backlog does long after the effect was written. Changes nothing.
+  static void PrefetchRelease(const EffectBlock* block) {
+    const char* b = reinterpret_cast<const char*>(block);
+    __builtin_prefetch(b - kBlockOffset, 1);
+    __builtin_prefetch(b + sizeof(EffectBlock) - 1, 1);
+  }
 
   size_t live() const { return live_; }  // pieces allocated and not freed
   size_t chunks() const { return chunks_; }

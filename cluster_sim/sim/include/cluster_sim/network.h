@@ -107,8 +107,10 @@ class Network : private EventLoop::Handler {
   int size() const { return n_; }
 
  private:
-  // A message in flight (one per copy): one cache line.
-  struct InFlight {
+  // A message in flight (one per copy): one cache line, aligned to one, so that a send
+  // writes and a delivery reads a single line of its link's ring (unaligned, most entries
+  // straddled two).
+  struct alignas(64) InFlight {
     Packet packet;
     size_t bytes = 0;
     uint16_t from = 0;
@@ -117,20 +119,64 @@ class Network : private EventLoop::Handler {
     uint32_t id = 0;         // for the observer (0 when none)
     uint32_t what = 0;       // its description: whats_[what - 1] (0: none)
   };
-  static_assert(sizeof(InFlight) <= 64, "a message in flight fits a cache line");
+  static_assert(sizeof(InFlight) == 64, "a message in flight is one cache line");
   struct Link {
     LinkParams params;
     bool cut = false;
     Rng rng{0};
     LinkStats stats;
-    // Messages that arrive in the order they were sent (all of them without jitter): a
-    // FIFO ring, read and written sequentially. Others wait in the network's pool.
-    std::vector<InFlight> fifo;  // capacity: 0 or a power of 2
-    size_t fifo_head = 0;
-    size_t fifo_count = 0;
-    int64_t fifo_last_at = -1;  // arrival time of the newest message in the ring
   };
-  // Event argument: a link's FIFO (kFifo | link index) or an entry of pool_.
+  // Messages in flight that arrive in the order they were put in (none arrives before one
+  // already in): a FIFO ring, so its front is always the next of them to arrive. Links
+  // share the network's few rings (one per delay while it has messages, every link of a
+  // 50 ms latency in one): each ring is written and read in sequence, one stream each way
+  // through the cache and, once 2 MiB or more, through huge pages (crdt/page_arena.h).
+  class Ring {
+   public:
+    Ring() = default;
+    Ring(const Ring&) = delete;
+    Ring& operator=(const Ring&) = delete;
+    ~Ring() { Free(); }
+    size_t size() const { return count_; }
+    // A new entry at the back (moved-from entries are reused as they are).
+    InFlight& Push(int64_t at) {
+      if (count_ == capacity_) [[unlikely]] {
+        Grow();
+      }
+      const size_t mask = capacity_ - 1;
+      InFlight& f = slots_[(head_ + count_) & mask];
+      // The ring is far larger than the cache: fetch the entries about to be written.
+      __builtin_prefetch(&slots_[(head_ + count_ + kAhead) & mask], 1);
+      ++count_;
+      last_at_ = at;
+      return f;
+    }
+    // Takes the front out; valid until the next Push.
+    InFlight& Pop() {
+      const size_t mask = capacity_ - 1;
+      InFlight& f = slots_[head_];
+      head_ = (head_ + 1) & mask;
+      --count_;
+      // The next arrivals come a few events later: fetch them now.
+      __builtin_prefetch(&slots_[(head_ + kAhead) & mask]);
+      return f;
+    }
+    // True if a message arriving at `at` may go in (it overtakes none already in).
+    bool Takes(int64_t at) const { return count_ == 0 || at >= last_at_; }
+    int64_t delay = -1;  // the delay of the messages it was last given (-1: none yet)
+
+   private:
+    static constexpr size_t kAhead = 16;  // entries fetched ahead of a write or a read
+    [[gnu::noinline]] void Grow();
+    void Free();
+    InFlight* slots_ = nullptr;  // capacity_ entries (0 or a power of 2), all constructed
+    size_t capacity_ = 0;
+    size_t head_ = 0;
+    size_t count_ = 0;
+    int64_t last_at_ = -1;  // arrival time of the newest message in the ring
+  };
+  static constexpr size_t kRings = 4;
+  // Event argument: a ring's front (kFifo | ring index) or an entry of pool_.
   static constexpr uint64_t kFifo = uint64_t{1} << 63;
 
   size_t Index(int from, int to) const { return static_cast<size_t>(from * n_ + to); }
@@ -138,6 +184,8 @@ class Network : private EventLoop::Handler {
   void OnEvent(uint64_t arg) override;  // an arrival
   // Keeps a message's description until it arrives; returns its InFlight::what.
   uint32_t KeepWhat(std::string&& what);
+  // The ring (< kRings) a message of this delay arriving at `at` goes in; kRings: none.
+  size_t PickRing(int64_t delay, int64_t at);
   std::string TakeWhat(uint32_t what);
   void Observe(MessageEvent::Type type, uint32_t id, int from, int to, size_t bytes, bool duplicate,
                const std::string& what) {
@@ -153,6 +201,8 @@ class Network : private EventLoop::Handler {
   Trace trace_;
   Observer observer_;
   uint32_t observed_ = 0;  // ids given to the observer so far
+  std::array<Ring, kRings> rings_;
+  size_t last_ring_ = 0;  // the ring of the last message put in one
   std::vector<InFlight> pool_;
   uint32_t free_pool_ = 0;  // first free pool entry + 1; 0: none
   // Descriptions of the messages in flight (InFlight::what). Senders build them only when
