@@ -99,10 +99,7 @@ size_t Network::PickRing(int64_t delay, int64_t at) {
 
 void Network::Ring::Grow() {
   const size_t capacity = std::max<size_t>(16, capacity_ * 2);
-  const size_t bytes = capacity * sizeof(InFlight);
-  void* mem = bytes >= crdt::kHugePageBytes ? crdt::AllocHugePages(bytes)
-                                            : ::operator new (bytes, std::align_val_t{64});
-  InFlight* slots = static_cast<InFlight*>(mem);
+  InFlight* slots = crdt::HugePageAllocator<InFlight>().allocate(capacity);
   for (size_t k = 0; k < capacity; ++k) new (&slots[k]) InFlight();
   for (size_t k = 0; k < count_; ++k) slots[k] = std::move(slots_[(head_ + k) & (capacity_ - 1)]);
   Free();
@@ -114,12 +111,7 @@ void Network::Ring::Grow() {
 void Network::Ring::Free() {
   if (slots_ == nullptr) return;
   for (size_t k = 0; k < capacity_; ++k) slots_[k].~InFlight();
-  const size_t bytes = capacity_ * sizeof(InFlight);
-  if (bytes >= crdt::kHugePageBytes) {
-    crdt::FreeHugePages(slots_, bytes);
-  } else {
-    ::operator delete (slots_, std::align_val_t{64});
-  }
+  crdt::HugePageAllocator<InFlight>().deallocate(slots_, capacity_);
   slots_ = nullptr;
   capacity_ = 0;
 }
