@@ -23,9 +23,12 @@
 // set's score), a node is searched key first, without branches, over the keys alone;
 // Less itself (which may read through pointers) only orders values of equal keys. An
 // inner node keeps its children's smallest keys in an array of their own beside its
-// header (32 doubles: 4 cache lines, where the values they come from span 12).
+// header (32 doubles: 4 cache lines, where the values they come from span 12), and finds
+// the child in two rounds of independent loads instead of a binary search's chain of
+// dependent ones: the first key of each line, then the 8 keys of the line where x falls.
+// Each child's pointer and count share a line, so the walk's next step is one more line.
 //
-//   inner node (keyed): header | key[32] | min[32] (values) | count[32] | kid[32]
+//   inner node (keyed): header | key[32] (+inf past n) | min[32] (values) | {kid, count}[32]
 //
 // Hinted insert: Locate(y) walks down to the leaf where y belongs, requests its cache
 // lines and records the path; insert(x, hint) for some x >= y then starts at that leaf
@@ -55,6 +58,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <limits>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -96,13 +100,25 @@ class CountedBTree {
   static constexpr bool kKeyed = requires(const T& v) { Less::Key(v); };
   // Less::Key's type when kKeyed (a node's keys are searched before any value).
   using Key = typename counted_btree_internal::KeyTypeOf<T, Less, kKeyed>::type;
+  // An inner node's keys are searched in runs of 8 (one cache line of doubles); its key
+  // slots past its children hold kPadKey, above or equal to any key, so a count of the keys
+  // below k needs no bound.
+  static constexpr size_t kKeyRun = 8;
+  static constexpr size_t kKeySlots = (kInnerCap + kKeyRun - 1) / kKeyRun * kKeyRun;
+  static constexpr Key kPadKey = std::numeric_limits<Key>::has_infinity
+                                     ? std::numeric_limits<Key>::infinity()
+                                     : std::numeric_limits<Key>::max();
+  struct Child {
+    Node* kid;
+    size_t count;  // values under kid
+  };
   struct Inner : Node {
     // Key of each child's smallest value (kKeyed), next to the header: a search reads these
-    // few lines (256 bytes for 32 doubles) and a value only among equal keys.
-    Key key[kKeyed ? kInnerCap : 1];
-    T min[kInnerCap];         // smallest value of each child
-    size_t count[kInnerCap];  // values in each child
-    Node* kid[kInnerCap];
+    // few lines (256 bytes for 32 doubles) and a value only among equal keys. Whole runs of
+    // kKeyRun (KeysBelow); the slots past n hold kPadKey.
+    Key key[kKeyed ? kKeySlots : 1];
+    T min[kInnerCap];        // smallest value of each child
+    Child child[kInnerCap];  // side by side: a walk reads one line for both
   };
   // Bytes of a pooled full-size leaf and of an inner node, whole cache lines (each kind has
   // a pool of its own, so neither is rounded up to the other's size).
@@ -232,10 +248,10 @@ class CountedBTree {
     if (split != nullptr) {
       Inner* r = NewInner(root_->leaf);
       r->n = 2;
-      r->kid[0] = root_;
-      r->kid[1] = split;
-      r->count[1] = Count(split);
-      r->count[0] = size_ + 1 - r->count[1];
+      r->child[0].kid = root_;
+      r->child[1].kid = split;
+      r->child[1].count = Count(split);
+      r->child[0].count = size_ + 1 - r->child[1].count;
       SetMin(r, 0, Min(root_));
       SetMin(r, 1, Min(split));
       root_ = r;
@@ -262,8 +278,8 @@ class CountedBTree {
       hint->path_[depth] = in;
       hint->child_[depth] = static_cast<uint16_t>(c);
       ++depth;
-      node = in->kid[c];
-      values = in->count[c];
+      node = in->child[c].kid;
+      values = in->child[c].count;
       at_leaf = in->above_leaves;
     }
     PrefetchLeaf(node, values);
@@ -297,7 +313,7 @@ class CountedBTree {
     for (int d = hint.depth_ - 1; d >= 0; --d) {
       Inner* in = hint.path_[d];
       const size_t c = hint.child_[d];
-      ++in->count[c];
+      ++in->child[c].count;
       if (Less()(x, in->min[c])) SetMin(in, c, x);
     }
     ++size_;
@@ -312,7 +328,7 @@ class CountedBTree {
       if (root_->n == 0) clear();
     } else if (root_->n == 1) {
       Inner* old = static_cast<Inner*>(root_);
-      root_ = old->kid[0];
+      root_ = old->child[0].kid;
       DeleteInner(old);
     }
     return 1;
@@ -324,7 +340,7 @@ class CountedBTree {
     const Node* node = root_;
     while (!node->leaf) {
       const Inner* in = static_cast<const Inner*>(node);
-      node = in->kid[ChildFor(in, x)];
+      node = in->child[ChildFor(in, x)].kid;
     }
     const Leaf* l = static_cast<const Leaf*>(node);
     const size_t pos = LeafLowerBound(l, x);
@@ -344,8 +360,8 @@ class CountedBTree {
     while (!node->leaf) {
       const Inner* in = static_cast<const Inner*>(node);
       const size_t c = ChildFor(in, x);
-      for (size_t i = 0; i < c; ++i) rank += in->count[i];
-      node = in->kid[c];
+      for (size_t i = 0; i < c; ++i) rank += in->child[i].count;
+      node = in->child[c].kid;
     }
     return rank + LeafLowerBound(static_cast<const Leaf*>(node), x);
   }
@@ -356,8 +372,8 @@ class CountedBTree {
     while (!node->leaf) {
       const Inner* in = static_cast<const Inner*>(node);
       size_t c = 0;
-      while (k >= in->count[c]) k -= in->count[c++];
-      node = in->kid[c];
+      while (k >= in->child[c].count) k -= in->child[c++].count;
+      node = in->child[c].kid;
     }
     return const_iterator(this, static_cast<const Leaf*>(node), k);
   }
@@ -371,8 +387,8 @@ class CountedBTree {
     for (bool at_leaf = node->leaf; !at_leaf;) {  // as Locate: the leaf is not read
       const Inner* in = static_cast<const Inner*>(node);
       const size_t c = ChildFor(in, x);
-      node = in->kid[c];
-      values = in->count[c];
+      node = in->child[c].kid;
+      values = in->child[c].count;
       at_leaf = in->above_leaves;
     }
     PrefetchLeaf(node, values);
@@ -421,7 +437,12 @@ class CountedBTree {
     in->leaf = false;
     in->above_leaves = above_leaves;
     in->n = 0;
+    PadKeys(in);
     return in;
+  }
+  // Sets in's key slots past its children to kPadKey (after its number of children fell).
+  static void PadKeys(Inner* in) {
+    if constexpr (kKeyed) std::fill(in->key + in->n, in->key + kKeySlots, kPadKey);
   }
   void DeleteInner(Inner* in) {
     ++shape_;
@@ -432,7 +453,7 @@ class CountedBTree {
   void Free(Node* node) {
     if (node->leaf) return DeleteLeaf(static_cast<Leaf*>(node));
     Inner* in = static_cast<Inner*>(node);
-    for (size_t i = 0; i < in->n; ++i) Free(in->kid[i]);
+    for (size_t i = 0; i < in->n; ++i) Free(in->child[i].kid);
     DeleteInner(in);
   }
   static size_t Bytes(const Node* node) {
@@ -440,7 +461,7 @@ class CountedBTree {
       return node->cap == kLeafCap ? kLeafSlotBytes : sizeof(Leaf) + node->cap * sizeof(T);
     const Inner* in = static_cast<const Inner*>(node);
     size_t n = kInnerSlotBytes;
-    for (size_t i = 0; i < in->n; ++i) n += Bytes(in->kid[i]);
+    for (size_t i = 0; i < in->n; ++i) n += Bytes(in->child[i].kid);
     return n;
   }
   void Swap(CountedBTree& o) {
@@ -462,7 +483,7 @@ class CountedBTree {
     if (node->leaf) return node->n;
     const Inner* in = static_cast<const Inner*>(node);
     size_t n = 0;
-    for (size_t i = 0; i < in->n; ++i) n += in->count[i];
+    for (size_t i = 0; i < in->n; ++i) n += in->child[i].count;
     return n;
   }
   // Index of the first of v[0, n) whose key (KeyOf) is not below k (kAbove: whose key is
@@ -506,6 +527,17 @@ class CountedBTree {
     }
     return lo;
   }
+  // Number of in's children whose key is below k, in two rounds of independent loads (not
+  // a binary search's chain of dependent ones): the first key of each run of kKeyRun (one
+  // cache line each), then the keys of the run where k falls. REQUIRES: kKeyed.
+  [[gnu::always_inline]] static size_t KeysBelow(const Inner* in, Key k) {
+    size_t runs = 0;  // runs after the first whose first key is below k
+    for (size_t j = kKeyRun; j < kKeySlots; j += kKeyRun) runs += in->key[j] < k;
+    const Key* run = in->key + runs * kKeyRun;
+    size_t below = runs * kKeyRun;
+    for (size_t t = 0; t < kKeyRun; ++t) below += run[t] < k;
+    return below;
+  }
   // The child whose range holds x: the last child whose smallest value is <= x (child 0
   // when x is below every child).
   [[gnu::always_inline]] static size_t ChildFor(const Inner* in, const T& x) {
@@ -513,7 +545,7 @@ class CountedBTree {
     if constexpr (kKeyed) {
       // Children [1, lo) have smaller keys, [hi, n) larger ones; Less orders the ties.
       const Key k = Less::Key(x);
-      const size_t lo = 1 + KeyBound<false>(in->key + 1, n - 1, k);
+      const size_t lo = std::max<size_t>(KeysBelow(in, k), 1);
       if (lo == n || in->key[lo] != k) return lo - 1;
       const size_t hi = lo + KeyBound<true>(in->key + lo, n - lo, k);
       return FirstAbove(in->min, lo, hi, x) - 1;
@@ -544,8 +576,7 @@ class CountedBTree {
   static void MoveChildren(Inner* dst, size_t to, const Inner* src, size_t from, size_t n) {
     if constexpr (kKeyed) MoveRaw(dst->key + to, src->key + from, n);
     MoveRaw(dst->min + to, src->min + from, n);
-    MoveRaw(dst->count + to, src->count + from, n);
-    MoveRaw(dst->kid + to, src->kid + from, n);
+    MoveRaw(dst->child + to, src->child + from, n);
   }
   static void SetMin(Inner* in, size_t c, const T& v) {
     in->min[c] = v;
@@ -558,17 +589,17 @@ class CountedBTree {
     Inner* in = static_cast<Inner*>(node);
     const size_t c = ChildFor(in, x);
     Node* kid_split = nullptr;
-    if (!Insert(in->kid[c], x, &kid_split)) return false;
+    if (!Insert(in->child[c].kid, x, &kid_split)) return false;
     if (Less()(x, in->min[c])) SetMin(in, c, x);
     if (kid_split == nullptr) {
-      ++in->count[c];
+      ++in->child[c].count;
       return true;
     }
     const size_t right = Count(kid_split);
-    const size_t total = in->count[c] + 1;
+    const size_t total = in->child[c].count + 1;
     if (in->n < kInnerCap) {
       InnerPut(in, c + 1, kid_split, right);
-      in->count[c] = total - right;
+      in->child[c].count = total - right;
       return true;
     }
     // Split this inner node in halves, then put the new child into its half.
@@ -577,11 +608,12 @@ class CountedBTree {
     r->n = static_cast<uint16_t>(kInnerCap - keep);
     MoveChildren(r, 0, in, keep, r->n);
     in->n = static_cast<uint16_t>(keep);
+    PadKeys(in);
     if (c < keep) {
-      in->count[c] = total - right;
+      in->child[c].count = total - right;
       InnerPut(in, c + 1, kid_split, right);
     } else {
-      r->count[c - keep] = total - right;
+      r->child[c - keep].count = total - right;
       InnerPut(r, c + 1 - keep, kid_split, right);
     }
     *split = r;
@@ -591,8 +623,8 @@ class CountedBTree {
     const size_t tail = in->n - at;
     MoveChildren(in, at + 1, in, at, tail);
     SetMin(in, at, Min(kid));
-    in->count[at] = count;
-    in->kid[at] = kid;
+    in->child[at].count = count;
+    in->child[at].kid = kid;
     ++in->n;
   }
   bool LeafInsert(Leaf* l, const T& x, Node** split) {
@@ -636,9 +668,9 @@ class CountedBTree {
     }
     Inner* in = static_cast<Inner*>(node);
     const size_t c = ChildFor(in, x);
-    Node* kid = in->kid[c];
+    Node* kid = in->child[c].kid;
     if (!Erase(kid, x)) return false;
-    --in->count[c];
+    --in->child[c].count;
     if (kid->n > 0) SetMin(in, c, Min(kid));
     if (kid->n < (kid->leaf ? kLeafMin : kInnerMin) && in->n > 1) Repair(in, c);
     return true;
@@ -648,15 +680,16 @@ class CountedBTree {
   void Repair(Inner* in, size_t c) {
     ++shape_;                                    // values move between nodes, or a node goes
     const size_t a = c + 1 < in->n ? c : c - 1;  // merge or balance children a and a + 1
-    Node* left = in->kid[a];
-    Node* right = in->kid[a + 1];
+    Node* left = in->child[a].kid;
+    Node* right = in->child[a + 1].kid;
     const size_t cap = left->leaf ? kLeafCap : kInnerCap;
     if (left->n + right->n <= cap) {
       Append(left, right, right->n);
-      in->count[a] += in->count[a + 1];
+      in->child[a].count += in->child[a + 1].count;
       if (left->n > 0) SetMin(in, a, Min(left));
       MoveChildren(in, a + 1, in, a + 2, in->n - a - 2);
       --in->n;
+      PadKeys(in);
       if (left->leaf) {
         Leaf* r = static_cast<Leaf*>(right);
         Leaf* l = static_cast<Leaf*>(left);
@@ -680,9 +713,9 @@ class CountedBTree {
     }
     SetMin(in, a, Min(left));
     SetMin(in, a + 1, Min(right));
-    const size_t total = in->count[a] + in->count[a + 1];
-    in->count[a] = Count(left);
-    in->count[a + 1] = total - in->count[a];
+    const size_t total = in->child[a].count + in->child[a + 1].count;
+    in->child[a].count = Count(left);
+    in->child[a + 1].count = total - in->child[a].count;
   }
   // Moves the first k entries of `from` to the end of `to` (same kind, room for them).
   static void Append(Node* to, Node* from, size_t k) {
@@ -699,6 +732,7 @@ class CountedBTree {
     }
     to->n = static_cast<uint16_t>(to->n + k);
     from->n = static_cast<uint16_t>(from->n - k);
+    if (!from->leaf) PadKeys(static_cast<Inner*>(from));
   }
   // Moves the last k entries of `from` to the front of `to`.
   static void Prepend(Node* to, Node* from, size_t k) {
@@ -716,6 +750,7 @@ class CountedBTree {
     }
     to->n = static_cast<uint16_t>(to->n + k);
     from->n = static_cast<uint16_t>(src);
+    if (!from->leaf) PadKeys(static_cast<Inner*>(from));
   }
 
   Node* root_ = nullptr;
