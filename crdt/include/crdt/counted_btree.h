@@ -26,9 +26,8 @@
 // header (32 doubles: 4 cache lines, where the values they come from span 12), and finds
 // the child in two rounds of independent loads instead of a binary search's chain of
 // dependent ones: the first key of each line, then the 8 keys of the line where x falls.
-// Each child's pointer and count share a line, so the walk's next step is one more line.
 //
-//   inner node (keyed): header | key[32] (+inf past n) | min[32] (values) | {kid, count}[32]
+//   inner node (keyed): header | key[32] (+inf past n) | min[32] (values) | count[32] | kid[32]
 //
 // Hinted insert: Locate(y) walks down to the leaf where y belongs, requests its cache
 // lines and records the path; insert(x, hint) for some x >= y then starts at that leaf
@@ -108,17 +107,14 @@ class CountedBTree {
   static constexpr Key kPadKey = std::numeric_limits<Key>::has_infinity
                                      ? std::numeric_limits<Key>::infinity()
                                      : std::numeric_limits<Key>::max();
-  struct Child {
-    Node* kid;
-    size_t count;  // values under kid
-  };
   struct Inner : Node {
     // Key of each child's smallest value (kKeyed), next to the header: a search reads these
     // few lines (256 bytes for 32 doubles) and a value only among equal keys. Whole runs of
     // kKeyRun (KeysBelow); the slots past n hold kPadKey.
     Key key[kKeyed ? kKeySlots : 1];
-    T min[kInnerCap];        // smallest value of each child
-    Child child[kInnerCap];  // side by side: a walk reads one line for both
+    T min[kInnerCap];         // smallest value of each child
+    size_t count[kInnerCap];  // values in each child
+    Node* kid[kInnerCap];
   };
   // Bytes of a pooled full-size leaf and of an inner node, whole cache lines (each kind has
   // a pool of its own, so neither is rounded up to the other's size).
@@ -248,10 +244,10 @@ class CountedBTree {
     if (split != nullptr) {
       Inner* r = NewInner(root_->leaf);
       r->n = 2;
-      r->child[0].kid = root_;
-      r->child[1].kid = split;
-      r->child[1].count = Count(split);
-      r->child[0].count = size_ + 1 - r->child[1].count;
+      r->kid[0] = root_;
+      r->kid[1] = split;
+      r->count[1] = Count(split);
+      r->count[0] = size_ + 1 - r->count[1];
       SetMin(r, 0, Min(root_));
       SetMin(r, 1, Min(split));
       root_ = r;
@@ -278,8 +274,8 @@ class CountedBTree {
       hint->path_[depth] = in;
       hint->child_[depth] = static_cast<uint16_t>(c);
       ++depth;
-      node = in->child[c].kid;
-      values = in->child[c].count;
+      node = in->kid[c];
+      values = in->count[c];
       at_leaf = in->above_leaves;
     }
     PrefetchLeaf(node, values);
@@ -313,7 +309,7 @@ class CountedBTree {
     for (int d = hint.depth_ - 1; d >= 0; --d) {
       Inner* in = hint.path_[d];
       const size_t c = hint.child_[d];
-      ++in->child[c].count;
+      ++in->count[c];
       if (Less()(x, in->min[c])) SetMin(in, c, x);
     }
     ++size_;
@@ -328,7 +324,7 @@ class CountedBTree {
       if (root_->n == 0) clear();
     } else if (root_->n == 1) {
       Inner* old = static_cast<Inner*>(root_);
-      root_ = old->child[0].kid;
+      root_ = old->kid[0];
       DeleteInner(old);
     }
     return 1;
@@ -340,7 +336,7 @@ class CountedBTree {
     const Node* node = root_;
     while (!node->leaf) {
       const Inner* in = static_cast<const Inner*>(node);
-      node = in->child[ChildFor(in, x)].kid;
+      node = in->kid[ChildFor(in, x)];
     }
     const Leaf* l = static_cast<const Leaf*>(node);
     const size_t pos = LeafLowerBound(l, x);
@@ -360,8 +356,8 @@ class CountedBTree {
     while (!node->leaf) {
       const Inner* in = static_cast<const Inner*>(node);
       const size_t c = ChildFor(in, x);
-      for (size_t i = 0; i < c; ++i) rank += in->child[i].count;
-      node = in->child[c].kid;
+      for (size_t i = 0; i < c; ++i) rank += in->count[i];
+      node = in->kid[c];
     }
     return rank + LeafLowerBound(static_cast<const Leaf*>(node), x);
   }
@@ -372,8 +368,8 @@ class CountedBTree {
     while (!node->leaf) {
       const Inner* in = static_cast<const Inner*>(node);
       size_t c = 0;
-      while (k >= in->child[c].count) k -= in->child[c++].count;
-      node = in->child[c].kid;
+      while (k >= in->count[c]) k -= in->count[c++];
+      node = in->kid[c];
     }
     return const_iterator(this, static_cast<const Leaf*>(node), k);
   }
@@ -387,8 +383,8 @@ class CountedBTree {
     for (bool at_leaf = node->leaf; !at_leaf;) {  // as Locate: the leaf is not read
       const Inner* in = static_cast<const Inner*>(node);
       const size_t c = ChildFor(in, x);
-      node = in->child[c].kid;
-      values = in->child[c].count;
+      node = in->kid[c];
+      values = in->count[c];
       at_leaf = in->above_leaves;
     }
     PrefetchLeaf(node, values);
@@ -453,7 +449,7 @@ class CountedBTree {
   void Free(Node* node) {
     if (node->leaf) return DeleteLeaf(static_cast<Leaf*>(node));
     Inner* in = static_cast<Inner*>(node);
-    for (size_t i = 0; i < in->n; ++i) Free(in->child[i].kid);
+    for (size_t i = 0; i < in->n; ++i) Free(in->kid[i]);
     DeleteInner(in);
   }
   static size_t Bytes(const Node* node) {
@@ -461,7 +457,7 @@ class CountedBTree {
       return node->cap == kLeafCap ? kLeafSlotBytes : sizeof(Leaf) + node->cap * sizeof(T);
     const Inner* in = static_cast<const Inner*>(node);
     size_t n = kInnerSlotBytes;
-    for (size_t i = 0; i < in->n; ++i) n += Bytes(in->child[i].kid);
+    for (size_t i = 0; i < in->n; ++i) n += Bytes(in->kid[i]);
     return n;
   }
   void Swap(CountedBTree& o) {
@@ -483,7 +479,7 @@ class CountedBTree {
     if (node->leaf) return node->n;
     const Inner* in = static_cast<const Inner*>(node);
     size_t n = 0;
-    for (size_t i = 0; i < in->n; ++i) n += in->child[i].count;
+    for (size_t i = 0; i < in->n; ++i) n += in->count[i];
     return n;
   }
   // Index of the first of v[0, n) whose key (KeyOf) is not below k (kAbove: whose key is
@@ -576,7 +572,8 @@ class CountedBTree {
   static void MoveChildren(Inner* dst, size_t to, const Inner* src, size_t from, size_t n) {
     if constexpr (kKeyed) MoveRaw(dst->key + to, src->key + from, n);
     MoveRaw(dst->min + to, src->min + from, n);
-    MoveRaw(dst->child + to, src->child + from, n);
+    MoveRaw(dst->count + to, src->count + from, n);
+    MoveRaw(dst->kid + to, src->kid + from, n);
   }
   static void SetMin(Inner* in, size_t c, const T& v) {
     in->min[c] = v;
@@ -589,17 +586,17 @@ class CountedBTree {
     Inner* in = static_cast<Inner*>(node);
     const size_t c = ChildFor(in, x);
     Node* kid_split = nullptr;
-    if (!Insert(in->child[c].kid, x, &kid_split)) return false;
+    if (!Insert(in->kid[c], x, &kid_split)) return false;
     if (Less()(x, in->min[c])) SetMin(in, c, x);
     if (kid_split == nullptr) {
-      ++in->child[c].count;
+      ++in->count[c];
       return true;
     }
     const size_t right = Count(kid_split);
-    const size_t total = in->child[c].count + 1;
+    const size_t total = in->count[c] + 1;
     if (in->n < kInnerCap) {
       InnerPut(in, c + 1, kid_split, right);
-      in->child[c].count = total - right;
+      in->count[c] = total - right;
       return true;
     }
     // Split this inner node in halves, then put the new child into its half.
@@ -610,10 +607,10 @@ class CountedBTree {
     in->n = static_cast<uint16_t>(keep);
     PadKeys(in);
     if (c < keep) {
-      in->child[c].count = total - right;
+      in->count[c] = total - right;
       InnerPut(in, c + 1, kid_split, right);
     } else {
-      r->child[c - keep].count = total - right;
+      r->count[c - keep] = total - right;
       InnerPut(r, c + 1 - keep, kid_split, right);
     }
     *split = r;
@@ -623,8 +620,8 @@ class CountedBTree {
     const size_t tail = in->n - at;
     MoveChildren(in, at + 1, in, at, tail);
     SetMin(in, at, Min(kid));
-    in->child[at].count = count;
-    in->child[at].kid = kid;
+    in->count[at] = count;
+    in->kid[at] = kid;
     ++in->n;
   }
   bool LeafInsert(Leaf* l, const T& x, Node** split) {
@@ -668,9 +665,9 @@ class CountedBTree {
     }
     Inner* in = static_cast<Inner*>(node);
     const size_t c = ChildFor(in, x);
-    Node* kid = in->child[c].kid;
+    Node* kid = in->kid[c];
     if (!Erase(kid, x)) return false;
-    --in->child[c].count;
+    --in->count[c];
     if (kid->n > 0) SetMin(in, c, Min(kid));
     if (kid->n < (kid->leaf ? kLeafMin : kInnerMin) && in->n > 1) Repair(in, c);
     return true;
@@ -680,12 +677,12 @@ class CountedBTree {
   void Repair(Inner* in, size_t c) {
     ++shape_;                                    // values move between nodes, or a node goes
     const size_t a = c + 1 < in->n ? c : c - 1;  // merge or balance children a and a + 1
-    Node* left = in->child[a].kid;
-    Node* right = in->child[a + 1].kid;
+    Node* left = in->kid[a];
+    Node* right = in->kid[a + 1];
     const size_t cap = left->leaf ? kLeafCap : kInnerCap;
     if (left->n + right->n <= cap) {
       Append(left, right, right->n);
-      in->child[a].count += in->child[a + 1].count;
+      in->count[a] += in->count[a + 1];
       if (left->n > 0) SetMin(in, a, Min(left));
       MoveChildren(in, a + 1, in, a + 2, in->n - a - 2);
       --in->n;
@@ -713,9 +710,9 @@ class CountedBTree {
     }
     SetMin(in, a, Min(left));
     SetMin(in, a + 1, Min(right));
-    const size_t total = in->child[a].count + in->child[a + 1].count;
-    in->child[a].count = Count(left);
-    in->child[a + 1].count = total - in->child[a].count;
+    const size_t total = in->count[a] + in->count[a + 1];
+    in->count[a] = Count(left);
+    in->count[a + 1] = total - in->count[a];
   }
   // Moves the first k entries of `from` to the end of `to` (same kind, room for them).
   static void Append(Node* to, Node* from, size_t k) {
