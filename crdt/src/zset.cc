@@ -280,8 +280,16 @@ int64_t ZsetStore::Find(std::string_view member, uint32_t h) const {
 }
 
 size_t ZsetStore::FindOrAdd(std::string_view member, uint32_t h) {
-  const int64_t found = Find(member, h);
-  if (found >= 0) return static_cast<size_t>(found);
+  size_t slot = FlatIndex::kNoSlot;  // where the hash index's probe for h stopped
+  if (t_ && t_->hash.size() > 0) {
+    const Table& ct = *t_;
+    const int64_t found = ct.hash.FindOrSlot(
+        h, [&](size_t i) { return SameBytes(ct.At(i).name, member); }, &slot);
+    if (found >= 0) return static_cast<size_t>(found);
+  } else {
+    const int64_t found = Find(member, h);
+    if (found >= 0) return static_cast<size_t>(found);
+  }
   if (!t_) t_ = std::make_unique<Table>();
   Table& t = *t_;
   size_t i;
@@ -310,7 +318,7 @@ size_t ZsetStore::FindOrAdd(std::string_view member, uint32_t h) {
   }
   const size_t n = t.used - t.holes;
   if (t.hash.size() > 0) {
-    t.hash.Insert(h, i);
+    t.hash.InsertAt(slot, h, i);   // nothing changed the hash index since the probe
   } else if (n > Table::kSmall) {  // index every entry, i included
     for (size_t k = 0; k < t.used; ++k) {
       const Entry& e = t.At(k);

@@ -302,6 +302,49 @@ TEST(ZsetTest, RemovedMembersLeaveHolesTheNextAddsReuse) {
   EXPECT_TRUE(copy == z);
 }
 
+// FlatIndex's find-or-insert (FindOrSlot, then InsertAt where the probe stopped) builds the
+// same index as Find then Insert: with hashes that collide and share home slots, across
+// the growths of the slot array, and after deletions that shift slots back.
+TEST(ZsetTest, FlatIndexInsertsWhereItsProbeStopped) {
+  FlatIndex a;  // Find, then Insert
+  FlatIndex b;  // FindOrSlot, then InsertAt
+  std::vector<uint32_t> hash_of;
+  std::vector<bool> erased;
+  for (size_t i = 0; i < 3000; ++i) {
+    // Few distinct hashes, many sharing the low bits: long probe runs and wrap-arounds.
+    const uint32_t h = static_cast<uint32_t>((i % 97) * 0x10000u + (i % 5) * 0x400u + i % 3);
+    hash_of.push_back(h);
+    erased.push_back(false);
+    const auto same = [&](size_t e) { return e == i; };
+    ASSERT_EQ(a.Find(h, same), -1);
+    a.Insert(h, i);
+    size_t slot = 0;
+    ASSERT_EQ(b.FindOrSlot(h, same, &slot), -1);
+    b.InsertAt(slot, h, i);
+    ASSERT_EQ(b.size(), a.size());
+    if (i % 7 == 3) {  // erase an older entry from both
+      const size_t gone = i / 2;
+      if (gone != i && !erased[gone]) {
+        ASSERT_EQ(b.Find(hash_of[gone], [&](size_t e) { return e == gone; }),
+                  static_cast<int64_t>(gone));  // else Erase would not find it
+        a.Erase(hash_of[gone], gone);
+        b.Erase(hash_of[gone], gone);
+        erased[gone] = true;
+      }
+    }
+  }
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_EQ(a.MemoryBytes(), b.MemoryBytes());
+  for (size_t i = 0; i < hash_of.size(); ++i) {
+    if (erased[i]) continue;
+    const uint32_t h = hash_of[i];
+    const auto same = [&](size_t e) { return e == i; };
+    size_t slot = 0;
+    EXPECT_EQ(b.FindOrSlot(h, same, &slot), static_cast<int64_t>(i)) << i;
+    EXPECT_EQ(b.Find(h, same), a.Find(h, same)) << i;
+  }
+}
+
 TEST(HllTest, CountsAsRedisAndMergesByMaximum) {
   // PFADD of u0..u9 then PFCOUNT on Redis 7 answers 10; 1000 distinct answers 1001 on
   // Redis (differential test: tests/server/zset_redis_test.py checks many sizes).

@@ -23,9 +23,11 @@
 // set's score), a node is searched key first, without branches, over the keys alone;
 // Less itself (which may read through pointers) only orders values of equal keys. An
 // inner node keeps its children's smallest keys in an array of their own beside its
-// header (32 doubles: 4 cache lines, where the values they come from span 12).
+// header (32 doubles: 4 cache lines, where the values they come from span 12), and finds
+// the child in two rounds of independent loads instead of a binary search's chain of
+// dependent ones: the first key of each line, then the 8 keys of the line where x falls.
 //
-//   inner node (keyed): header | key[32] | min[32] (values) | count[32] | kid[32]
+//   inner node (keyed): header | key[32] (+inf past n) | min[32] (values) | count[32] | kid[32]
 //
 // Hinted insert: Locate(y) walks down to the leaf where y belongs, requests its cache
 // lines and records the path; insert(x, hint) for some x >= y then starts at that leaf
@@ -55,6 +57,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <limits>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -96,10 +99,19 @@ class CountedBTree {
   static constexpr bool kKeyed = requires(const T& v) { Less::Key(v); };
   // Less::Key's type when kKeyed (a node's keys are searched before any value).
   using Key = typename counted_btree_internal::KeyTypeOf<T, Less, kKeyed>::type;
+  // An inner node's keys are searched in runs of 8 (one cache line of doubles); its key
+  // slots past its children hold kPadKey, above or equal to any key, so a count of the keys
+  // below k needs no bound.
+  static constexpr size_t kKeyRun = 8;
+  static constexpr size_t kKeySlots = (kInnerCap + kKeyRun - 1) / kKeyRun * kKeyRun;
+  static constexpr Key kPadKey = std::numeric_limits<Key>::has_infinity
+                                     ? std::numeric_limits<Key>::infinity()
+                                     : std::numeric_limits<Key>::max();
   struct Inner : Node {
     // Key of each child's smallest value (kKeyed), next to the header: a search reads these
-    // few lines (256 bytes for 32 doubles) and a value only among equal keys.
-    Key key[kKeyed ? kInnerCap : 1];
+    // few lines (256 bytes for 32 doubles) and a value only among equal keys. Whole runs of
+    // kKeyRun (KeysBelow); the slots past n hold kPadKey.
+    Key key[kKeyed ? kKeySlots : 1];
     T min[kInnerCap];         // smallest value of each child
     size_t count[kInnerCap];  // values in each child
     Node* kid[kInnerCap];
@@ -421,7 +433,12 @@ class CountedBTree {
     in->leaf = false;
     in->above_leaves = above_leaves;
     in->n = 0;
+    PadKeys(in);
     return in;
+  }
+  // Sets in's key slots past its children to kPadKey (after its number of children fell).
+  static void PadKeys(Inner* in) {
+    if constexpr (kKeyed) std::fill(in->key + in->n, in->key + kKeySlots, kPadKey);
   }
   void DeleteInner(Inner* in) {
     ++shape_;
@@ -506,6 +523,17 @@ class CountedBTree {
     }
     return lo;
   }
+  // Number of in's children whose key is below k, in two rounds of independent loads (not
+  // a binary search's chain of dependent ones): the first key of each run of kKeyRun (one
+  // cache line each), then the keys of the run where k falls. REQUIRES: kKeyed.
+  [[gnu::always_inline]] static size_t KeysBelow(const Inner* in, Key k) {
+    size_t runs = 0;  // runs after the first whose first key is below k
+    for (size_t j = kKeyRun; j < kKeySlots; j += kKeyRun) runs += in->key[j] < k;
+    const Key* run = in->key + runs * kKeyRun;
+    size_t below = runs * kKeyRun;
+    for (size_t t = 0; t < kKeyRun; ++t) below += run[t] < k;
+    return below;
+  }
   // The child whose range holds x: the last child whose smallest value is <= x (child 0
   // when x is below every child).
   [[gnu::always_inline]] static size_t ChildFor(const Inner* in, const T& x) {
@@ -513,7 +541,7 @@ class CountedBTree {
     if constexpr (kKeyed) {
       // Children [1, lo) have smaller keys, [hi, n) larger ones; Less orders the ties.
       const Key k = Less::Key(x);
-      const size_t lo = 1 + KeyBound<false>(in->key + 1, n - 1, k);
+      const size_t lo = std::max<size_t>(KeysBelow(in, k), 1);
       if (lo == n || in->key[lo] != k) return lo - 1;
       const size_t hi = lo + KeyBound<true>(in->key + lo, n - lo, k);
       return FirstAbove(in->min, lo, hi, x) - 1;
@@ -577,6 +605,7 @@ class CountedBTree {
     r->n = static_cast<uint16_t>(kInnerCap - keep);
     MoveChildren(r, 0, in, keep, r->n);
     in->n = static_cast<uint16_t>(keep);
+    PadKeys(in);
     if (c < keep) {
       in->count[c] = total - right;
       InnerPut(in, c + 1, kid_split, right);
@@ -657,6 +686,7 @@ class CountedBTree {
       if (left->n > 0) SetMin(in, a, Min(left));
       MoveChildren(in, a + 1, in, a + 2, in->n - a - 2);
       --in->n;
+      PadKeys(in);
       if (left->leaf) {
         Leaf* r = static_cast<Leaf*>(right);
         Leaf* l = static_cast<Leaf*>(left);
@@ -699,6 +729,7 @@ class CountedBTree {
     }
     to->n = static_cast<uint16_t>(to->n + k);
     from->n = static_cast<uint16_t>(from->n - k);
+    if (!from->leaf) PadKeys(static_cast<Inner*>(from));
   }
   // Moves the last k entries of `from` to the front of `to`.
   static void Prepend(Node* to, Node* from, size_t k) {
@@ -716,6 +747,7 @@ class CountedBTree {
     }
     to->n = static_cast<uint16_t>(to->n + k);
     from->n = static_cast<uint16_t>(src);
+    if (!from->leaf) PadKeys(static_cast<Inner*>(from));
   }
 
   Node* root_ = nullptr;

@@ -120,6 +120,32 @@ class FlatIndex {
       }
     }
   }
+  // Find, and when absent the slot where Find stopped, for an InsertAt of the same hash
+  // that follows with no change of the index in between (a find-or-insert probes once).
+  template <typename Same>
+  int64_t FindOrSlot(uint32_t h, Same&& same, size_t* empty_slot) const {
+    *empty_slot = kNoSlot;
+    if (slots_ == nullptr) return -1;
+    for (size_t pos = h & mask_;; pos = (pos + 1) & mask_) {
+      const uint64_t slot = slots_[pos];
+      if (slot == 0) {
+        *empty_slot = pos;
+        return -1;
+      }
+      if ((slot >> 32) == h && same(static_cast<size_t>((slot & kEntryMask) - 1))) {
+        return static_cast<int64_t>((slot & kEntryMask) - 1);
+      }
+    }
+  }
+  // Insert(h, entry) into empty_slot, FindOrSlot's for h, unless the index must grow first.
+  // REQUIRES: as Insert; the index unchanged since that FindOrSlot, which found nothing.
+  void InsertAt(size_t empty_slot, uint32_t h, size_t entry) {
+    if (empty_slot == kNoSlot || (size_ + 1) * 5 > Capacity() * 4) return Insert(h, entry);
+    slots_[empty_slot] = uint64_t{h} << 32 | (entry + 1);
+    ++size_;
+  }
+  static constexpr size_t kNoSlot = ~size_t{0};
+
   // Starts loading the slot where a search for h begins.
   void Prefetch(uint32_t h) const {
     if (slots_ != nullptr) __builtin_prefetch(&slots_[h & mask_]);
