@@ -1308,12 +1308,11 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     // is). Any other value, malformed ones included, is decoded from the same place (the
     // same errors).
     SimpleValue simple;
-    Decoder fast = dec;
-    const bool is_simple = parts == 0 && DecodeSimple(bytes, &fast, &simple, &value.str.counter);
-    if (is_simple) {
-      dec = std::move(fast);
-    } else if (!value.Decode(&dec, parts)) {
-      return fail("bad key value");
+    const size_t value_at = dec.position();
+    const bool is_simple = parts == 0 && DecodeSimple(bytes, &dec, &simple, &value.str.counter);
+    if (!is_simple) {
+      dec.Rewind(value_at);
+      if (!value.Decode(&dec, parts)) return fail("bad key value");
     }
     keys_.PrefetchNode(h);
     if (!s.cc_.Decode(&dec)) return fail("bad causal context");

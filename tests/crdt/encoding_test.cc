@@ -84,6 +84,37 @@ TEST(EncoderTest, VarintsRoundTrip) {
   EXPECT_EQ(ten.str().size(), 10u);
 }
 
+TEST(DecoderTest, RewindReturnsToAPositionAndForgetsTheFailure) {
+  Encoder enc;
+  enc.PutVarint(5);
+  enc.PutVarint(300);  // two bytes
+  enc.PutBytes("abc");
+  Decoder dec(enc.str());
+  uint64_t v = 0;
+  ASSERT_TRUE(dec.GetVarint(&v));
+  const size_t at = dec.position();
+  EXPECT_EQ(at, 1u);
+  ASSERT_TRUE(dec.GetVarint(&v));
+  EXPECT_EQ(v, 300u);
+  EXPECT_FALSE(dec.GetCount(&v, 5));  // 3 items of 5 bytes in the 3 bytes left
+  EXPECT_FALSE(dec.error().empty());
+  EXPECT_TRUE(dec.done());
+  dec.Rewind(at);
+  EXPECT_TRUE(dec.error().empty());
+  EXPECT_EQ(dec.position(), at);
+  ASSERT_TRUE(dec.GetVarint(&v));
+  EXPECT_EQ(v, 300u);
+  std::string_view s;
+  ASSERT_TRUE(dec.GetBytes(&s));
+  EXPECT_EQ(s, "abc");
+  EXPECT_TRUE(dec.done());
+  // A failure after the rewind is reported from its own position.
+  dec.Rewind(at);
+  ASSERT_TRUE(dec.GetVarint(&v));
+  EXPECT_FALSE(dec.GetCount(&v, 5));
+  EXPECT_NE(dec.error().find("at byte 4"), std::string::npos) << dec.error();
+}
+
 TEST(DecoderTest, RejectsMalformedPrimitives) {
   auto varint_fails = [](const std::string& in, const std::string& why) {
     Decoder dec(in);

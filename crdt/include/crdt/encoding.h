@@ -52,18 +52,12 @@ class Decoder {
   explicit Decoder(std::string_view in) : in_(in) {}
 
   bool GetVarint(uint64_t* v) {
-    uint64_t result = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) return Fail("truncated varint");
-      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
-      if (shift == 63 && (b & 0x7E) != 0) return Fail("varint overflows 64 bits");
-      result |= static_cast<uint64_t>(b & 0x7F) << shift;
-      if ((b & 0x80) == 0) {
-        *v = result;
-        return true;
-      }
+    // CASE 1: one byte (most counts, lengths, replica ids and counters): inline.
+    if (pos_ < in_.size() && (static_cast<uint8_t>(in_[pos_]) & 0x80) == 0) {
+      *v = static_cast<uint8_t>(in_[pos_++]);
+      return true;
     }
-    return Fail("varint longer than 10 bytes");
+    return GetVarintSlow(v);  // CASE 2: longer, truncated or overlong
   }
   bool GetVarint32(uint32_t* v) {
     uint64_t x = 0;
@@ -106,16 +100,23 @@ class Decoder {
     return true;
   }
 
-  bool Fail(const char* why) {
-    if (error_.empty()) error_ = std::string(why) + " at byte " + std::to_string(pos_);
-    pos_ = in_.size();
-    return false;
-  }
+  // Records why (the first failure only, with the position) and stops the input. Out of
+  // line: the inlined readers keep only the call.
+  bool Fail(const char* why);
   bool done() const { return pos_ == in_.size(); }
   size_t remaining() const { return in_.size() - pos_; }
   const std::string& error() const { return error_; }
+  // The read position, and a return to one taken earlier that also forgets a failure
+  // since (a reader that tries one shape, then another from the same place).
+  size_t position() const { return pos_; }
+  void Rewind(size_t pos) {
+    pos_ = pos;
+    error_.clear();
+  }
 
  private:
+  bool GetVarintSlow(uint64_t* v);
+
   std::string_view in_;
   size_t pos_ = 0;
   std::string error_;
