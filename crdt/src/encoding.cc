@@ -1,8 +1,15 @@
 #include "crdt/encoding.h"
 
+#include <algorithm>
 #include <string>
 
 namespace crdt {
+
+void Encoder::Grow(size_t n) {
+  if (out_.size() - size_ >= n) return;
+  const size_t need = size_ + n;
+  out_.resize(need <= out_.capacity() ? out_.capacity() : std::max(need, 2 * out_.capacity()));
+}
 
 bool Decoder::GetVarintSlow(uint64_t* v) {
   uint64_t result = 0;
