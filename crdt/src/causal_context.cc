@@ -25,9 +25,7 @@ uint64_t CausalContext::Max(ReplicaId r) const {
   return (i < vv_.size() && vv_[i].replica == r) ? vv_[i].max : 0;
 }
 
-bool CausalContext::Contains(const Dot& d) const {
-  if (d.counter <= Max(d.replica)) return true;
-  if (cloud_.empty()) return false;
+bool CausalContext::CloudContains(const Dot& d) const {
   return std::binary_search(cloud_.begin(), cloud_.end(), d);
 }
 
