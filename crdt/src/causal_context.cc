@@ -25,9 +25,7 @@ uint64_t CausalContext::Max(ReplicaId r) const {
   return (i < vv_.size() && vv_[i].replica == r) ? vv_[i].max : 0;
 }
 
-bool CausalContext::Contains(const Dot& d) const {
-  if (d.counter <= Max(d.replica)) return true;
-  if (cloud_.empty()) return false;
+bool CausalContext::CloudContains(const Dot& d) const {
   return std::binary_search(cloud_.begin(), cloud_.end(), d);
 }
 
@@ -109,13 +107,18 @@ void CausalContext::Join(const CausalContext& other) {
     if (cloud_.empty()) {
       // CASE 4: other's cloud (a delta's dots) folded straight in: one pass of Compact over
       // its sorted dots, without copying them first.
+      // One search of the vector per dot: its entry is read and, if the dot folds, set.
       for (const Dot& d : other.cloud_) {
-        const uint64_t max = Max(d.replica);
+        const size_t i = LowerBoundReplica(vv_, d.replica);
+        const bool listed = i < vv_.size() && vv_[i].replica == d.replica;
+        const uint64_t max = listed ? vv_[i].max : 0;
         if (d.counter <= max) continue;
-        if (d.counter == max + 1) {
-          SetMax(d.replica, d.counter);
-        } else {
+        if (d.counter != max + 1) {
           cloud_.push_back(d);
+        } else if (listed) {
+          vv_[i].max = d.counter;
+        } else {
+          vv_.insert(i, Entry{d.replica, d.counter});
         }
       }
       return;
@@ -175,14 +178,18 @@ bool CausalContext::Decode(Decoder* dec) {
     vv_.push_back(Entry{static_cast<ReplicaId>(replica), max});
   }
   if (!dec->GetCount(&n, 2)) return false;
+  // With no vector (a delta's context, most often), only a dot 1 can fold (the rest of
+  // its replica's dots may then follow it); without one, Compact would change nothing.
+  bool may_fold = !vv_.empty();
   for (uint64_t i = 0; i < n; ++i) {
     Dot d;
     if (!dec->GetDot(&d)) return false;
     if (!cloud_.empty() && !(cloud_.back() < d)) return dec->Fail("dot cloud not sorted");
     cloud_.push_back(d);
+    may_fold |= d.counter == 1;
   }
   // Re-canonicalize: a hostile encoding may hold cloud dots the vector covers.
-  Compact();
+  if (may_fold) Compact();
   return true;
 }
 

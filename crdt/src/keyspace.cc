@@ -1120,23 +1120,31 @@ void Keyspace::Merge(const Keyspace& other) {
 
 std::string Keyspace::Encode() const {
   Encoder enc;
+  if (keys_.size() == 1) {
+    // CASE 1: a one-key delta (most effects): nothing to sort, and its node found once (a
+    // walk over the index's slots, which a reused delta keeps).
+    const auto& [key, value] = *keys_.begin();
+    const KeyValue::Parts16 parts = value.Parts();
+    PutKeyspaceHeader(&enc, key_complete_, parts);
+    enc.PutVarint(1);
+    enc.Reserve(64 + key.size());  // most effects' size: one allocation
+    enc.PutBytes(key);
+    value.Encode(&enc, parts);
+    cc_.Encode(&enc);
+    return enc.Release();
+  }
   KeyValue::Parts16 parts = 0;
   for (const auto& kv : keys_) parts |= kv.second.Parts();
   PutKeyspaceHeader(&enc, key_complete_, parts);
   enc.PutVarint(keys_.size());
-  if (keys_.size() == 1) {  // a one-key delta (most effects): nothing to sort
-    enc.Reserve(64 + keys_.begin()->first.size());  // most effects' size: one allocation
-    enc.PutBytes(keys_.begin()->first);
-    keys_.begin()->second.Encode(&enc, parts);
-  } else {
-    std::vector<const std::pair<const std::string, KeyValue>*> order;
-    order.reserve(keys_.size());
-    for (const auto& kv : keys_) order.push_back(&kv);
-    std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
-    for (const auto* kv : order) {
-      enc.PutBytes(kv->first);
-      kv->second.Encode(&enc, parts);
-    }
+  // CASE 2: any other number of keys, in key order.
+  std::vector<const std::pair<const std::string, KeyValue>*> order;
+  order.reserve(keys_.size());
+  for (const auto& kv : keys_) order.push_back(&kv);
+  std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  for (const auto* kv : order) {
+    enc.PutBytes(kv->first);
+    kv->second.Encode(&enc, parts);
   }
   cc_.Encode(&enc);
   return enc.Release();
@@ -1308,12 +1316,11 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     // is). Any other value, malformed ones included, is decoded from the same place (the
     // same errors).
     SimpleValue simple;
-    Decoder fast = dec;
-    const bool is_simple = parts == 0 && DecodeSimple(bytes, &fast, &simple, &value.str.counter);
-    if (is_simple) {
-      dec = std::move(fast);
-    } else if (!value.Decode(&dec, parts)) {
-      return fail("bad key value");
+    const size_t value_at = dec.position();
+    const bool is_simple = parts == 0 && DecodeSimple(bytes, &dec, &simple, &value.str.counter);
+    if (!is_simple) {
+      dec.Rewind(value_at);
+      if (!value.Decode(&dec, parts)) return fail("bad key value");
     }
     keys_.PrefetchNode(h);
     if (!s.cc_.Decode(&dec)) return fail("bad causal context");

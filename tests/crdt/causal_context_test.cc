@@ -2,6 +2,7 @@
 #include "crdt/causal_context.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -142,6 +143,33 @@ TEST(CausalContextTest, DecodeCanonicalizes) {
   want.Add(Dot{kB, 1});
   EXPECT_EQ(cc, want);
   EXPECT_TRUE(cc.cloud().empty());
+}
+
+// With no vector, a cloud's dot 1 folds, and its replica's next dots after it; a cloud
+// without a dot 1 stays as it is.
+TEST(CausalContextTest, DecodeWithoutAVectorFoldsFromDotOne) {
+  auto decode = [](std::initializer_list<Dot> dots) {
+    Encoder enc;
+    enc.PutVarint(0);  // no vector entry
+    enc.PutVarint(dots.size());
+    for (const Dot& d : dots) enc.PutDot(d);
+    Decoder dec(enc.str());
+    CausalContext cc;
+    EXPECT_TRUE(cc.Decode(&dec)) << dec.error();
+    CausalContext want;
+    for (const Dot& d : dots) want.Add(d);
+    EXPECT_EQ(cc, want) << cc.DebugString() << " " << want.DebugString();
+    return cc;
+  };
+  CausalContext folded = decode({Dot{kA, 1}, Dot{kA, 2}, Dot{kA, 4}, Dot{kB, 3}});
+  EXPECT_EQ(folded.Max(kA), 2u);
+  EXPECT_EQ(folded.cloud().size(), 2u);
+  CausalContext kept = decode({Dot{kA, 2}, Dot{kB, 5}});
+  EXPECT_TRUE(kept.vector().empty());
+  EXPECT_EQ(kept.cloud().size(), 2u);
+  CausalContext second = decode({Dot{kA, 3}, Dot{kB, 1}, Dot{kB, 2}});
+  EXPECT_EQ(second.Max(kB), 2u);
+  EXPECT_EQ(second.cloud().size(), 1u);
 }
 
 TEST(CausalContextTest, DecodeRejectsMalformedInput) {

@@ -84,6 +84,73 @@ TEST(EncoderTest, VarintsRoundTrip) {
   EXPECT_EQ(ten.str().size(), 10u);
 }
 
+// The encoder writes into room past what it holds: str() and Release() give exactly the
+// bytes written, whatever was reserved, read mid-way or grown, and writing goes on after
+// str().
+TEST(EncoderTest, RoomNeverShowsInTheOutput) {
+  std::string want;
+  Encoder enc;
+  EXPECT_EQ(enc.str(), "");
+  enc.PutByte(7);
+  want.push_back(7);
+  EXPECT_EQ(enc.str(), want);  // read mid-way, then written again
+  enc.Reserve(3);              // smaller than what may be held: a hint only
+  for (int i = 0; i < 300; ++i) {
+    enc.PutVarint(uint64_t{1} << (i % 64));
+    Encoder one;
+    one.PutVarint(uint64_t{1} << (i % 64));
+    want += one.Release();
+    if (i % 37 == 0) {
+      const std::string big(static_cast<size_t>(i) * 3, static_cast<char>('a' + i % 26));
+      enc.PutBytes(big);
+      Encoder len;
+      len.PutVarint(big.size());
+      want += len.str() + big;
+      EXPECT_EQ(enc.str(), want) << i;
+    }
+    if (i == 100) enc.Reserve(want.size() + 1000);
+  }
+  enc.PutBytes("");
+  want.push_back(0);
+  EXPECT_EQ(enc.str(), want);
+  std::string out = enc.Release();
+  EXPECT_EQ(out, want);
+  EXPECT_EQ(enc.str(), "");  // released: empty, and usable again
+  enc.PutByte(1);
+  EXPECT_EQ(enc.str(), std::string(1, '\x01'));
+}
+
+TEST(DecoderTest, RewindReturnsToAPositionAndForgetsTheFailure) {
+  Encoder enc;
+  enc.PutVarint(5);
+  enc.PutVarint(300);  // two bytes
+  enc.PutBytes("abc");
+  Decoder dec(enc.str());
+  uint64_t v = 0;
+  ASSERT_TRUE(dec.GetVarint(&v));
+  const size_t at = dec.position();
+  EXPECT_EQ(at, 1u);
+  ASSERT_TRUE(dec.GetVarint(&v));
+  EXPECT_EQ(v, 300u);
+  EXPECT_FALSE(dec.GetCount(&v, 5));  // 3 items of 5 bytes in the 3 bytes left
+  EXPECT_FALSE(dec.error().empty());
+  EXPECT_TRUE(dec.done());
+  dec.Rewind(at);
+  EXPECT_TRUE(dec.error().empty());
+  EXPECT_EQ(dec.position(), at);
+  ASSERT_TRUE(dec.GetVarint(&v));
+  EXPECT_EQ(v, 300u);
+  std::string_view s;
+  ASSERT_TRUE(dec.GetBytes(&s));
+  EXPECT_EQ(s, "abc");
+  EXPECT_TRUE(dec.done());
+  // A failure after the rewind is reported from its own position.
+  dec.Rewind(at);
+  ASSERT_TRUE(dec.GetVarint(&v));
+  EXPECT_FALSE(dec.GetCount(&v, 5));
+  EXPECT_NE(dec.error().find("at byte 4"), std::string::npos) << dec.error();
+}
+
 TEST(DecoderTest, RejectsMalformedPrimitives) {
   auto varint_fails = [](const std::string& in, const std::string& why) {
     Decoder dec(in);

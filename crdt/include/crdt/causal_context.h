@@ -25,7 +25,18 @@ class CausalContext {
     friend bool operator==(const Entry&, const Entry&) = default;
   };
 
-  bool Contains(const Dot& d) const;
+  // Inline (a merge asks it a few times per key): the vector in one forward pass, as it
+  // holds a few replicas; the cloud only when d is above its replica's maximum.
+  bool Contains(const Dot& d) const {
+    uint64_t max = 0;  // Max(d.replica)
+    for (const Entry& e : vv_) {
+      if (e.replica < d.replica) continue;
+      if (e.replica == d.replica) max = e.max;
+      break;
+    }
+    if (d.counter <= max) return true;
+    return !cloud_.empty() && CloudContains(d);
+  }
   // The contiguous maximum for r (0 if none).
   uint64_t Max(ReplicaId r) const;
   // A new dot for r, recorded in the context.
@@ -50,6 +61,7 @@ class CausalContext {
   }
 
  private:
+  bool CloudContains(const Dot& d) const;
   void SetMax(ReplicaId r, uint64_t max);
   void Compact();
 

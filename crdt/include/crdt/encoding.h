@@ -9,7 +9,9 @@
 //   dot      := varint(replica) varint(counter)
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -17,34 +19,71 @@
 
 namespace crdt {
 
+// Writes into a buffer kept larger than what it holds (out_'s size is the room, size_ the
+// bytes written): a byte or a varint is stored without the per-byte size and capacity
+// updates of std::string::push_back.
 class Encoder {
  public:
   void PutVarint(uint64_t v) {
+    if (out_.size() - size_ < kMaxVarint) Grow(VarintLength(v));  // exact: as push_back grew
+    char* p = out_.data() + size_;
     while (v >= 0x80) {
-      out_.push_back(static_cast<char>((v & 0x7F) | 0x80));
+      *p++ = static_cast<char>((v & 0x7F) | 0x80);
       v >>= 7;
     }
-    out_.push_back(static_cast<char>(v));
+    *p++ = static_cast<char>(v);
+    size_ = static_cast<size_t>(p - out_.data());
   }
   void PutSigned(int64_t v) {
     PutVarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
   }
-  void PutByte(uint8_t b) { out_.push_back(static_cast<char>(b)); }
+  void PutByte(uint8_t b) {
+    *Room(1) = static_cast<char>(b);
+    ++size_;
+  }
   void PutBytes(std::string_view s) {
     PutVarint(s.size());
-    out_.append(s.data(), s.size());
+    if (s.empty()) return;
+    std::memcpy(Room(s.size()), s.data(), s.size());
+    size_ += s.size();
   }
   void PutDot(const Dot& d) {
     PutVarint(d.replica);
     PutVarint(d.counter);
   }
   // Room for n bytes in all (a hint: one allocation instead of a few as the output grows).
-  void Reserve(size_t n) { out_.reserve(n); }
-  const std::string& str() const { return out_; }
-  std::string Release() { return std::move(out_); }
+  void Reserve(size_t n) {
+    if (n > out_.size()) out_.resize(n);
+  }
+  const std::string& str() const {
+    out_.resize(size_);  // the room goes; the next write makes it again
+    return out_;
+  }
+  std::string Release() {
+    out_.resize(size_);
+    size_ = 0;
+    return std::move(out_);
+  }
 
  private:
-  std::string out_;
+  static constexpr size_t kMaxVarint = 10;
+
+  static size_t VarintLength(uint64_t v) {
+    size_t n = 1;
+    for (; v >= 0x80; v >>= 7) ++n;
+    return n;
+  }
+  // Where the next n bytes go.
+  char* Room(size_t n) {
+    if (out_.size() - size_ < n) Grow(n);
+    return out_.data() + size_;
+  }
+  // Makes room for n more bytes: first the capacity out_ already has, else double it (as
+  // std::string grows), or more if n needs it. Out of line: rare.
+  void Grow(size_t n);
+
+  mutable std::string out_;  // bytes [0, size_) written, the rest room
+  size_t size_ = 0;
 };
 
 class Decoder {
@@ -52,18 +91,12 @@ class Decoder {
   explicit Decoder(std::string_view in) : in_(in) {}
 
   bool GetVarint(uint64_t* v) {
-    uint64_t result = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) return Fail("truncated varint");
-      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
-      if (shift == 63 && (b & 0x7E) != 0) return Fail("varint overflows 64 bits");
-      result |= static_cast<uint64_t>(b & 0x7F) << shift;
-      if ((b & 0x80) == 0) {
-        *v = result;
-        return true;
-      }
+    // CASE 1: one byte (most counts, lengths, replica ids and counters): inline.
+    if (pos_ < in_.size() && (static_cast<uint8_t>(in_[pos_]) & 0x80) == 0) {
+      *v = static_cast<uint8_t>(in_[pos_++]);
+      return true;
     }
-    return Fail("varint longer than 10 bytes");
+    return GetVarintSlow(v);  // CASE 2: longer, truncated or overlong
   }
   bool GetVarint32(uint32_t* v) {
     uint64_t x = 0;
@@ -106,16 +139,23 @@ class Decoder {
     return true;
   }
 
-  bool Fail(const char* why) {
-    if (error_.empty()) error_ = std::string(why) + " at byte " + std::to_string(pos_);
-    pos_ = in_.size();
-    return false;
-  }
+  // Records why (the first failure only, with the position) and stops the input. Out of
+  // line: the inlined readers keep only the call.
+  bool Fail(const char* why);
   bool done() const { return pos_ == in_.size(); }
   size_t remaining() const { return in_.size() - pos_; }
   const std::string& error() const { return error_; }
+  // The read position, and a return to one taken earlier that also forgets a failure
+  // since (a reader that tries one shape, then another from the same place).
+  size_t position() const { return pos_; }
+  void Rewind(size_t pos) {
+    pos_ = pos;
+    error_.clear();
+  }
 
  private:
+  bool GetVarintSlow(uint64_t* v);
+
   std::string_view in_;
   size_t pos_ = 0;
   std::string error_;
