@@ -52,7 +52,12 @@ TEST(EffectArenaTest, BlocksHoldTheirBytesAndNeighboursFollowEachOther) {
 
 TEST(EffectArenaTest, ReleaseHintStartsAtThePiece) {
   // PrefetchRelease fetches from kBlockOffset bytes before a block: there sits its piece's
-  // header, whose second word is the arena (a wrong offset reads something else).
+  // header, whose second word is the arena (a wrong offset reads something else). The
+  // offset is libstdc++'s layout of a shared_ptr's control block; elsewhere the hint only
+  // fetches less of the piece.
+#if !defined(__GLIBCXX__)
+  GTEST_SKIP() << "kBlockOffset follows libstdc++'s layout";
+#endif
   Owned o;
   for (size_t n : {0, 1, 15, 16, 17, 100, 1000}) {
     auto b = o.arena->Make(std::string(n, 'x'));

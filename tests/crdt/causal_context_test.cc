@@ -18,6 +18,26 @@ namespace {
 using crdt_test::Rng;
 using crdt_test::TestSeeds;
 
+// Contains scans a short vector and searches a long one: both must agree with Max and the
+// cloud, on either side of the switch (a context decoded from hostile input can be long).
+TEST(CausalContextTest, ContainsAgreesWithMaxOnShortAndLongVectors) {
+  for (uint16_t replicas : {1, 5, 16, 17, 40}) {
+    CausalContext cc;
+    for (uint16_t r = 0; r < replicas; r += 2) {
+      const ReplicaId id = MakeReplicaId(r, 1);
+      for (uint64_t c = 1; c <= r % 5 + 1u; ++c) cc.Add(Dot{id, c});
+      cc.Add(Dot{id, 9});  // a cloud dot
+    }
+    for (uint16_t r = 0; r <= replicas; ++r) {
+      const ReplicaId id = MakeReplicaId(r, 1);
+      for (uint64_t c = 1; c <= 10; ++c) {
+        const bool want = c <= cc.Max(id) || (r % 2 == 0 && r < replicas && c == 9);
+        EXPECT_EQ(cc.Contains(Dot{id, c}), want) << replicas << " replicas, dot " << r << ":" << c;
+      }
+    }
+  }
+}
+
 constexpr ReplicaId kA = MakeReplicaId(1, 1);
 constexpr ReplicaId kB = MakeReplicaId(2, 1);
 constexpr ReplicaId kC = MakeReplicaId(3, 1);

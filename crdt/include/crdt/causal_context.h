@@ -25,18 +25,24 @@ class CausalContext {
     friend bool operator==(const Entry&, const Entry&) = default;
   };
 
-  // Inline (a merge asks it a few times per key): the vector in one forward pass, as it
-  // holds a few replicas; the cloud only when d is above its replica's maximum.
+  // Inline (a merge asks it a few times per key): a vector of a few replicas in one
+  // forward pass, a longer one (a context decoded from hostile input) by binary search; the
+  // cloud only when d is above its replica's maximum.
   bool Contains(const Dot& d) const {
     uint64_t max = 0;  // Max(d.replica)
-    for (const Entry& e : vv_) {
-      if (e.replica < d.replica) continue;
-      if (e.replica == d.replica) max = e.max;
-      break;
+    if (vv_.size() > kLinearScan) [[unlikely]] {
+      max = Max(d.replica);
+    } else {
+      for (const Entry& e : vv_) {
+        if (e.replica < d.replica) continue;
+        if (e.replica == d.replica) max = e.max;
+        break;
+      }
     }
     if (d.counter <= max) return true;
     return !cloud_.empty() && CloudContains(d);
   }
+  static constexpr size_t kLinearScan = 16;  // Contains scans a vector this long or shorter
   // The contiguous maximum for r (0 if none).
   uint64_t Max(ReplicaId r) const;
   // A new dot for r, recorded in the context.

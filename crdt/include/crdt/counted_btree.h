@@ -23,11 +23,12 @@
 // set's score), a node is searched key first, without branches, over the keys alone;
 // Less itself (which may read through pointers) only orders values of equal keys. An
 // inner node keeps its children's smallest keys in an array of their own beside its
-// header (32 doubles: 4 cache lines, where the values they come from span 12), and finds
-// the child in two rounds of independent loads instead of a binary search's chain of
-// dependent ones: the first key of each line, then the 8 keys of the line where x falls.
+// header (64 doubles for a sorted set: 8 cache lines, where the values they come from span
+// 24), and finds the child in two rounds of independent loads instead of a binary search's
+// chain of dependent ones: the first key of each run of 8, then the 8 keys of the run
+// where x falls.
 //
-//   inner node (keyed): header | key[32] (+inf past n) | min[32] (values) | count[32] | kid[32]
+//   inner node (keyed): header | key[N] (padded past n) | min[N] (values) | count[N] | kid[N]
 //
 // Hinted insert: Locate(y) walks down to the leaf where y belongs, requests its cache
 // lines and records the path; insert(x, hint) for some x >= y then starts at that leaf
@@ -99,9 +100,10 @@ class CountedBTree {
   static constexpr bool kKeyed = requires(const T& v) { Less::Key(v); };
   // Less::Key's type when kKeyed (a node's keys are searched before any value).
   using Key = typename counted_btree_internal::KeyTypeOf<T, Less, kKeyed>::type;
-  // An inner node's keys are searched in runs of 8 (one cache line of doubles); its key
-  // slots past its children hold kPadKey, above or equal to any key, so a count of the keys
-  // below k needs no bound.
+  // An inner node's keys are searched in runs of 8 (about a cache line of doubles: the
+  // array starts after the node's header, so a run may straddle two); its key slots past
+  // its children hold kPadKey (+inf, or the key type's maximum), above or equal to any key,
+  // so a count of the keys below k needs no bound.
   static constexpr size_t kKeyRun = 8;
   static constexpr size_t kKeySlots = (kInnerCap + kKeyRun - 1) / kKeyRun * kKeyRun;
   static constexpr Key kPadKey = std::numeric_limits<Key>::has_infinity

@@ -19,9 +19,9 @@
 
 namespace crdt {
 
-// Writes into a buffer kept larger than what it holds (out_'s size is the room, size_ the
-// bytes written): a byte or a varint is stored without the per-byte size and capacity
-// updates of std::string::push_back.
+// Writes into a buffer kept larger than what it holds (out_'s size is the bytes written
+// plus the room, size_ the bytes written): a byte or a varint is stored without the per-byte size
+// and capacity updates of std::string::push_back.
 class Encoder {
  public:
   void PutVarint(uint64_t v) {
@@ -145,11 +145,12 @@ class Decoder {
   bool done() const { return pos_ == in_.size(); }
   size_t remaining() const { return in_.size() - pos_; }
   const std::string& error() const { return error_; }
-  // The read position, and a return to one taken earlier that also forgets a failure
-  // since (a reader that tries one shape, then another from the same place).
+  // The read position, and a return to one taken earlier that also forgets any failure
+  // (a reader that tries one shape, then another from the same place).
+  // REQUIRES: pos came from position() on this input (pos <= the input's size).
   size_t position() const { return pos_; }
   void Rewind(size_t pos) {
-    pos_ = pos;
+    pos_ = pos <= in_.size() ? pos : in_.size();
     error_.clear();
   }
 

@@ -1,8 +1,8 @@
-// Memory for the big, randomly read arrays of a sorted set (its member hash index and its
-// B+-tree nodes) in whole 2 MiB pages that the kernel is asked to back with transparent
-// huge pages. At a million members those arrays are about 50 MB read at random, and with
-// 4 KiB pages nearly every access also misses the TLB (a page walk, expensive under
-// nested paging); with 2 MiB pages they fit in the TLB.
+// Memory for big arrays (a sorted set's member hash index and B+-tree nodes, read at
+// random; the simulator's rings, read and written in sequence) in whole 2 MiB pages that the kernel
+// is asked to back with transparent huge pages. At a million members those arrays are about 50 MB
+// read at random, and with 4 KiB pages nearly every access also misses the TLB (a page walk,
+// expensive under nested paging); with 2 MiB pages they fit in the TLB.
 //
 //   AllocHugePages(bytes): an anonymous mapping of bytes rounded up to 2 MiB, aligned to
 //   2 MiB, zero-filled, advised MADV_HUGEPAGE (Linux). The advice may be ignored (THP
@@ -15,6 +15,9 @@
 //   through a NodePool (node_pool.h), which cuts them from an arena's blocks. (A sorted
 //   set's entries, written in sequence, stay on the heap: a huge page's first touch is a
 //   costly, variable fault on some VMs.)
+//
+//   HugePageAllocator: a std::allocator for an array that lives long and is reused (an
+//   event ring): huge pages once it reaches 2 MiB, so the first touch is paid once.
 //
 // Not thread-safe; no global state. Deterministic: addresses never decide an order.
 #pragma once

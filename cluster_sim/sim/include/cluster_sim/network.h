@@ -108,7 +108,7 @@ class Network : private EventLoop::Handler {
 
  private:
   // A message in flight (one per copy): one cache line, aligned to one, so that a send
-  // writes and a delivery reads a single line of its link's ring (unaligned, most entries
+  // writes and a delivery reads a single line of its ring (unaligned, most entries
   // straddled two).
   struct alignas(64) InFlight {
     Packet packet;
