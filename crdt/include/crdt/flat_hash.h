@@ -18,6 +18,7 @@
 #include <cstring>
 #include <new>
 #include <string_view>
+#include <utility>
 
 #include "crdt/page_arena.h"
 
@@ -111,19 +112,13 @@ class FlatIndex {
   // The entry e with hash h for which same(e) is true, or -1.
   template <typename Same>
   int64_t Find(uint32_t h, Same&& same) const {
-    if (slots_ == nullptr) return -1;
-    for (size_t pos = h & mask_;; pos = (pos + 1) & mask_) {
-      const uint64_t slot = slots_[pos];
-      if (slot == 0) return -1;
-      if ((slot >> 32) == h && same(static_cast<size_t>((slot & kEntryMask) - 1))) {
-        return static_cast<int64_t>((slot & kEntryMask) - 1);
-      }
-    }
+    size_t unused;  // inlined: the slot is never stored
+    return FindOrSlot(h, std::forward<Same>(same), &unused);
   }
   // Find, and when absent the slot where Find stopped, for an InsertAt of the same hash
   // that follows with no change of the index in between (a find-or-insert probes once).
   template <typename Same>
-  int64_t FindOrSlot(uint32_t h, Same&& same, size_t* empty_slot) const {
+  [[gnu::always_inline]] int64_t FindOrSlot(uint32_t h, Same&& same, size_t* empty_slot) const {
     *empty_slot = kNoSlot;
     if (slots_ == nullptr) return -1;
     for (size_t pos = h & mask_;; pos = (pos + 1) & mask_) {
