@@ -193,9 +193,24 @@ KeyValue::Parts16 KeyValue::Parts() const {
 }
 
 void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
-  str.Encode(enc);
-  set.Encode(enc);
-  hash.Encode(enc);
+  // A part `held` does not name is empty (HeldNow): its encoding is its count(s) of zero,
+  // written here without walking it (most effects hold one of the three).
+  if (held & kHeldStr) {
+    str.Encode(enc);
+  } else {
+    enc->PutByte(0);  // no register write
+    enc->PutByte(0);  // no counter slot
+  }
+  if (held & kHeldSet) {
+    set.Encode(enc);
+  } else {
+    enc->PutByte(0);  // no element
+  }
+  if (held & kHeldHash) {
+    hash.Encode(enc);
+  } else {
+    enc->PutByte(0);  // no field
+  }
   if (parts & kPartBoundedCounter) bc.Encode(enc);
   if (parts & kPartExpiry) expiry.Encode(enc);
   if (parts & kPartZset) zset.Encode(enc);
@@ -1125,9 +1140,9 @@ std::string Keyspace::Encode() const {
     // walk over the index's slots, which a reused delta keeps).
     const auto& [key, value] = *keys_.begin();
     const KeyValue::Parts16 parts = value.Parts();
+    enc.Reserve(64 + key.size());  // most effects' size: one allocation, before any byte
     PutKeyspaceHeader(&enc, key_complete_, parts);
     enc.PutVarint(1);
-    enc.Reserve(64 + key.size());  // most effects' size: one allocation
     enc.PutBytes(key);
     value.Encode(&enc, parts);
     cc_.Encode(&enc);
