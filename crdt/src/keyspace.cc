@@ -1134,19 +1134,26 @@ void Keyspace::Merge(const Keyspace& other) {
 }
 
 std::string Keyspace::Encode() const {
-  Encoder enc;
+  std::string out;
+  EncodeTo(&out);
+  return out;
+}
+
+void Keyspace::EncodeTo(std::string* out) const {
+  Encoder enc(std::move(*out));
   if (keys_.size() == 1) {
     // CASE 1: a one-key delta (most effects): nothing to sort, and its node found once (a
     // walk over the index's slots, which a reused delta keeps).
     const auto& [key, value] = *keys_.begin();
     const KeyValue::Parts16 parts = value.Parts();
-    enc.Reserve(64 + key.size());  // most effects' size: one allocation, before any byte
+    enc.Reserve(enc.size() + 64 + key.size());  // most effects' size: one allocation, first
     PutKeyspaceHeader(&enc, key_complete_, parts);
     enc.PutVarint(1);
     enc.PutBytes(key);
     value.Encode(&enc, parts);
     cc_.Encode(&enc);
-    return enc.Release();
+    *out = enc.Release();
+    return;
   }
   KeyValue::Parts16 parts = 0;
   for (const auto& kv : keys_) parts |= kv.second.Parts();
@@ -1162,7 +1169,7 @@ std::string Keyspace::Encode() const {
     kv->second.Encode(&enc, parts);
   }
   cc_.Encode(&enc);
-  return enc.Release();
+  *out = enc.Release();
 }
 
 std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,

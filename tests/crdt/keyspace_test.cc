@@ -349,6 +349,63 @@ TEST(KeyspaceTest, ResetDeltaReusesTheNodeAsNew) {
   EXPECT_EQ(a, b);
 }
 
+// Encode writes a string, set or hash part that `held` does not name as its zero counts
+// without walking it: the bytes must be those of the walk (a value claiming every part), and
+// EncodeTo appends exactly Encode's bytes, to an empty string or after others, with or
+// without room to spare.
+TEST(KeyspaceTest, EncodeWritesEmptyPartsAsTheWalkDoesAndAppends) {
+  Keyspace a(kA);
+  std::vector<Keyspace> deltas;
+  auto write = [&](auto&& f) {
+    deltas.push_back(a.NewDelta());
+    f(&deltas.back());
+  };
+  write([&](Keyspace* d) { a.Set("s", "1", 1, d); });
+  write([&](Keyspace* d) { a.SAdd("t", "x", d); });
+  write([&](Keyspace* d) { a.SRem("t", "x", d); });
+  write([&](Keyspace* d) { a.HSet("h", "f", "v", 2, d); });
+  write([&](Keyspace* d) {
+    int64_t v = 0;
+    a.IncrBy("n", 3, &v, d);
+  });
+  write([&](Keyspace* d) { a.Set("t", "over a set", 3, d); });
+  write([&](Keyspace* d) { a.SAdd("h", "y", d); });  // refused: a hash
+  write([&](Keyspace* d) { a.Expire("s", 5'000, d); });
+  write([&](Keyspace* d) { a.Del("n", d); });
+  write([&](Keyspace* d) {
+    a.SAdd("u", "1", d);
+    a.Set("v", "2", 4, d);
+  });
+  std::vector<const Keyspace*> all = {&a};
+  for (const Keyspace& d : deltas) all.push_back(&d);
+  for (size_t i = 0; i < all.size(); ++i) {
+    SCOPED_TRACE(testing::Message() << "keyspace " << i);
+    const Keyspace& ks = *all[i];
+    for (const std::string& key : ks.Keys()) {
+      const KeyValue* v = ks.Find(key);
+      ASSERT_NE(v, nullptr) << key;
+      KeyValue walked = *v;
+      walked.held = KeyValue::kHeldAll;
+      Encoder got, want;
+      v->Encode(&got, v->Parts());
+      walked.Encode(&want, v->Parts());
+      EXPECT_EQ(got.str(), want.str()) << key;
+    }
+    const std::string bytes = ks.Encode();
+    std::string out;
+    ks.EncodeTo(&out);
+    EXPECT_EQ(out, bytes);
+    out = "before";
+    ks.EncodeTo(&out);
+    EXPECT_EQ(out, "before" + bytes);
+    std::string roomy;
+    roomy.reserve(1000);
+    roomy = "x";
+    ks.EncodeTo(&roomy);
+    EXPECT_EQ(roomy, "x" + bytes);
+  }
+}
+
 TEST(KeyspaceTest, EncodeDecodeKeepsStateAndSelf) {
   Keyspace a(kA);
   a.Set("s", "1", 1, nullptr);

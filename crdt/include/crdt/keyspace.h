@@ -311,6 +311,7 @@ class Keyspace {
   // hash float counters in the second byte), each set iff some key holds that part; bit 6 says a
   // second byte carries parts 8 to 15.
   std::string Encode() const;
+  void EncodeTo(std::string* out) const;  // Encode's bytes appended to *out (its room reused)
   static std::optional<Keyspace> Decode(std::string_view bytes, ReplicaId self, std::string* error);
   // The header alone (for code that builds or walks an encoded keyspace): keyspace_header.h.
 
