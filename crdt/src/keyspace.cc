@@ -545,7 +545,7 @@ void EmptyKeyValue(KeyValue* v) {
 
 void Keyspace::KeyMap::ClearKeepingNode() {
   if (size_ != 1 || spare_ != nullptr) return clear();
-  Slot* s = begin().slot_;
+  Slot* s = OnlySlot();
   spare_ = s->node;
   *s = Slot{0, nullptr};
   size_ = 0;
@@ -1142,9 +1142,9 @@ std::string Keyspace::Encode() const {
 void Keyspace::EncodeTo(std::string* out) const {
   Encoder enc(std::move(*out));
   if (keys_.size() == 1) {
-    // CASE 1: a one-key delta (most effects): nothing to sort, and its node found once (a
-    // walk over the index's slots, which a reused delta keeps).
-    const auto& [key, value] = *keys_.begin();
+    // CASE 1: a one-key delta (most effects): nothing to sort, and its node found once
+    // (KeyMap::Only: the slot its write used, no walk over the index).
+    const auto& [key, value] = keys_.Only();
     const KeyValue::Parts16 parts = value.Parts();
     enc.Reserve(enc.size() + 64 + key.size());  // most effects' size: one allocation, first
     PutKeyspaceHeader(&enc, key_complete_, parts);

@@ -94,6 +94,33 @@ TEST(KeyspaceTest, RecentKeyFollowsEraseCopyAndMove) {
   EXPECT_EQ(ks.KeyCount(), 101u);
 }
 
+// A one-key keyspace encodes its entry found through the slot last used (KeyMap::Only):
+// whether that slot holds the entry, was emptied by an erase, or the walk is needed, the
+// encoding is the keyspace's.
+TEST(KeyspaceTest, OneKeyEncodeFindsTheEntryWhateverTheLastLookup) {
+  for (int last = 0; last < 3; ++last) {
+    SCOPED_TRACE(testing::Message() << "last " << last);
+    Keyspace ks(kA);
+    ks.ZAdd("z", "m", 1, 1, nullptr);
+    ks.ZAdd("a", "m", 1, 1, nullptr);
+    ks.ZAdd("b", "m", 1, 1, nullptr);
+    if (last == 1) ks.ZAdd("a", "n", 2, 1, nullptr);  // the slot used last: a's, erased next
+    EXPECT_TRUE(ks.ZRem("b", "m", nullptr));
+    EXPECT_TRUE(ks.ZRem("a", "m", nullptr));
+    if (last == 1) {
+      EXPECT_TRUE(ks.ZRem("a", "n", nullptr));
+    }
+    if (last == 2) ks.ZAdd("z", "n", 2, 1, nullptr);  // the slot used last: z's
+    ASSERT_EQ(ks.KeyCount(), 1u);
+    std::string error;
+    auto back = Keyspace::Decode(ks.Encode(), kA, &error);
+    ASSERT_TRUE(back) << error;
+    EXPECT_EQ(*back, ks);
+    ASSERT_NE(back->Find("z"), nullptr);
+    EXPECT_EQ(back->Find("z")->zset.size(), last == 2 ? 2u : 1u);
+  }
+}
+
 // A keyspace past NodePool::kHeapPieces keys keeps its nodes in huge-page chunks, and one
 // of 13,000 keys (past 6,144) its index too: copies, moves, deletes (nodes reused), a delta
 // of many keys reset, and a map emptied and filled again must all hold the same state as

@@ -465,6 +465,9 @@ class Keyspace {
       value_type* node = slots_[recent_].node;
       return node != nullptr && node->first == key ? node : nullptr;
     }
+    // The entry of a map holding one (REQUIRES: size() == 1): the slot try_emplace used
+    // last if it holds a node (then it is that entry), else found by a walk of the index.
+    const value_type& Only() const { return *OnlySlot()->node; }
     // clear(), but a lone entry's node is kept (its value emptied) for the next entry
     // inserted: a delta emptied and filled again per command does not free and allocate
     // its one key's node (and the parts that allocate when built) each time.
@@ -472,6 +475,10 @@ class Keyspace {
 
    private:
     Slot* FindSlot(std::string_view key, size_t h) const;  // slots_ + capacity_ if absent
+    Slot* OnlySlot() const {                               // Only's slot
+      if (recent_ < capacity_ && slots_[recent_].node != nullptr) return &slots_[recent_];
+      return begin().slot_;
+    }
     // A free slot for a new entry of hash h (growing the index if needed), counted in size_.
     Slot* TakeSlot(size_t h);
     void Rehash(size_t capacity);
