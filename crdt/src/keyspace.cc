@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <new>
 #include <tuple>
@@ -559,11 +560,19 @@ Keyspace::KeyMap::value_type* Keyspace::KeyMap::NewNode(std::string_view key) {
     return MakeNode(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
   }
   // The spare node takes the new key: its const key member is replaced (destroyed and
-  // built again in place, which C++20 allows for a member subobject).
-  std::string k(key);
+  // built again in place, which C++20 allows for a member subobject). A key that is the
+  // spare's own (a view of it) is copied out first.
   value_type* node = std::exchange(spare_, nullptr);
-  std::destroy_at(&node->first);
-  std::construct_at(const_cast<std::string*>(&node->first), std::move(k));
+  std::string* k = const_cast<std::string*>(&node->first);
+  const std::less<const char*> before;
+  if (before(key.data(), k->data()) || !before(key.data(), k->data() + k->size())) {
+    std::destroy_at(k);
+    std::construct_at(k, key);
+  } else {
+    std::string copy(key);
+    std::destroy_at(k);
+    std::construct_at(k, std::move(copy));
+  }
   return node;
 }
 
@@ -594,7 +603,8 @@ Keyspace Keyspace::NewDelta() const {
 void Keyspace::ResetDelta(Keyspace* delta) const {
   delta->self_ = self_;
   delta->keys_.ClearKeepingNode();
-  delta->cc_ = CausalContext();
+  std::destroy_at(&delta->cc_);  // emptied in place: no temporary built and moved in
+  std::construct_at(&delta->cc_);
   delta->key_complete_ = true;
   delta->hide_due_ms_ = kShowAll;
   delta->expiring_.clear();
