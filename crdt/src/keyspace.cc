@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <new>
 #include <tuple>
@@ -193,9 +194,24 @@ KeyValue::Parts16 KeyValue::Parts() const {
 }
 
 void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
-  str.Encode(enc);
-  set.Encode(enc);
-  hash.Encode(enc);
+  // A part `held` does not name is empty (HeldNow): its encoding is its count(s) of zero,
+  // written here without walking it (most effects hold one of the three).
+  if (held & kHeldStr) {
+    str.Encode(enc);
+  } else {
+    enc->PutByte(0);  // no register write
+    enc->PutByte(0);  // no counter slot
+  }
+  if (held & kHeldSet) {
+    set.Encode(enc);
+  } else {
+    enc->PutByte(0);  // no element
+  }
+  if (held & kHeldHash) {
+    hash.Encode(enc);
+  } else {
+    enc->PutByte(0);  // no field
+  }
   if (parts & kPartBoundedCounter) bc.Encode(enc);
   if (parts & kPartExpiry) expiry.Encode(enc);
   if (parts & kPartZset) zset.Encode(enc);
@@ -530,7 +546,7 @@ void EmptyKeyValue(KeyValue* v) {
 
 void Keyspace::KeyMap::ClearKeepingNode() {
   if (size_ != 1 || spare_ != nullptr) return clear();
-  Slot* s = begin().slot_;
+  Slot* s = OnlySlot();
   spare_ = s->node;
   *s = Slot{0, nullptr};
   size_ = 0;
@@ -544,11 +560,19 @@ Keyspace::KeyMap::value_type* Keyspace::KeyMap::NewNode(std::string_view key) {
     return MakeNode(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
   }
   // The spare node takes the new key: its const key member is replaced (destroyed and
-  // built again in place, which C++20 allows for a member subobject).
-  std::string k(key);
+  // built again in place, which C++20 allows for a member subobject). A key that is the
+  // spare's own (a view of it) is copied out first.
   value_type* node = std::exchange(spare_, nullptr);
-  std::destroy_at(&node->first);
-  std::construct_at(const_cast<std::string*>(&node->first), std::move(k));
+  std::string* k = const_cast<std::string*>(&node->first);
+  const std::less<const char*> before;
+  if (before(key.data(), k->data()) || !before(key.data(), k->data() + k->size())) {
+    std::destroy_at(k);
+    std::construct_at(k, key);
+  } else {
+    std::string copy(key);
+    std::destroy_at(k);
+    std::construct_at(k, std::move(copy));
+  }
   return node;
 }
 
@@ -579,7 +603,8 @@ Keyspace Keyspace::NewDelta() const {
 void Keyspace::ResetDelta(Keyspace* delta) const {
   delta->self_ = self_;
   delta->keys_.ClearKeepingNode();
-  delta->cc_ = CausalContext();
+  std::destroy_at(&delta->cc_);  // emptied in place: no temporary built and moved in
+  std::construct_at(&delta->cc_);
   delta->key_complete_ = true;
   delta->hide_due_ms_ = kShowAll;
   delta->expiring_.clear();
@@ -1119,19 +1144,26 @@ void Keyspace::Merge(const Keyspace& other) {
 }
 
 std::string Keyspace::Encode() const {
-  Encoder enc;
+  std::string out;
+  EncodeTo(&out);
+  return out;
+}
+
+void Keyspace::EncodeTo(std::string* out) const {
+  Encoder enc(std::move(*out));
   if (keys_.size() == 1) {
-    // CASE 1: a one-key delta (most effects): nothing to sort, and its node found once (a
-    // walk over the index's slots, which a reused delta keeps).
-    const auto& [key, value] = *keys_.begin();
+    // CASE 1: a one-key delta (most effects): nothing to sort, and its node found once
+    // (KeyMap::Only: the slot its write used, no walk over the index).
+    const auto& [key, value] = keys_.Only();
     const KeyValue::Parts16 parts = value.Parts();
+    enc.Reserve(enc.size() + 64 + key.size());  // most effects' size: one allocation, first
     PutKeyspaceHeader(&enc, key_complete_, parts);
     enc.PutVarint(1);
-    enc.Reserve(64 + key.size());  // most effects' size: one allocation
     enc.PutBytes(key);
     value.Encode(&enc, parts);
     cc_.Encode(&enc);
-    return enc.Release();
+    *out = enc.Release();
+    return;
   }
   KeyValue::Parts16 parts = 0;
   for (const auto& kv : keys_) parts |= kv.second.Parts();
@@ -1147,7 +1179,7 @@ std::string Keyspace::Encode() const {
     kv->second.Encode(&enc, parts);
   }
   cc_.Encode(&enc);
-  return enc.Release();
+  *out = enc.Release();
 }
 
 std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,

@@ -84,6 +84,28 @@ TEST(EncoderTest, VarintsRoundTrip) {
   EXPECT_EQ(ten.str().size(), 10u);
 }
 
+// An encoder given a string writes after its bytes, using its capacity as room.
+TEST(EncoderTest, ContinuesTheStringItIsGiven) {
+  Encoder fresh;
+  fresh.PutVarint(300);
+  fresh.PutBytes("abc");
+  const std::string tail = fresh.Release();
+  for (size_t room : {size_t{0}, size_t{4}, size_t{500}}) {
+    SCOPED_TRACE(testing::Message() << "room " << room);
+    std::string given;
+    given.reserve(room);
+    given = "head";
+    Encoder enc(std::move(given));
+    EXPECT_EQ(enc.size(), 4u);
+    EXPECT_EQ(enc.str(), "head");
+    enc.Reserve(enc.size() + 2);  // less than the writes need: a hint only
+    enc.PutVarint(300);
+    enc.PutBytes("abc");
+    EXPECT_EQ(enc.size(), 4 + tail.size());
+    EXPECT_EQ(enc.Release(), "head" + tail);
+  }
+}
+
 // The encoder writes into room past what it holds: str() and Release() give exactly the
 // bytes written, whatever was reserved, read mid-way or grown, and writing goes on after
 // str().

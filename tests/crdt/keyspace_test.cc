@@ -94,6 +94,33 @@ TEST(KeyspaceTest, RecentKeyFollowsEraseCopyAndMove) {
   EXPECT_EQ(ks.KeyCount(), 101u);
 }
 
+// A one-key keyspace encodes its entry found through the slot last used (KeyMap::Only):
+// whether that slot holds the entry, was emptied by an erase, or the walk is needed, the
+// encoding is the keyspace's.
+TEST(KeyspaceTest, OneKeyEncodeFindsTheEntryWhateverTheLastLookup) {
+  for (int last = 0; last < 3; ++last) {
+    SCOPED_TRACE(testing::Message() << "last " << last);
+    Keyspace ks(kA);
+    ks.ZAdd("z", "m", 1, 1, nullptr);
+    ks.ZAdd("a", "m", 1, 1, nullptr);
+    ks.ZAdd("b", "m", 1, 1, nullptr);
+    if (last == 1) ks.ZAdd("a", "n", 2, 1, nullptr);  // the slot used last: a's, erased next
+    EXPECT_TRUE(ks.ZRem("b", "m", nullptr));
+    EXPECT_TRUE(ks.ZRem("a", "m", nullptr));
+    if (last == 1) {
+      EXPECT_TRUE(ks.ZRem("a", "n", nullptr));
+    }
+    if (last == 2) ks.ZAdd("z", "n", 2, 1, nullptr);  // the slot used last: z's
+    ASSERT_EQ(ks.KeyCount(), 1u);
+    std::string error;
+    auto back = Keyspace::Decode(ks.Encode(), kA, &error);
+    ASSERT_TRUE(back) << error;
+    EXPECT_EQ(*back, ks);
+    ASSERT_NE(back->Find("z"), nullptr);
+    EXPECT_EQ(back->Find("z")->zset.size(), last == 2 ? 2u : 1u);
+  }
+}
+
 // A keyspace past NodePool::kHeapPieces keys keeps its nodes in huge-page chunks, and one
 // of 13,000 keys (past 6,144) its index too: copies, moves, deletes (nodes reused), a delta
 // of many keys reset, and a map emptied and filled again must all hold the same state as
@@ -347,6 +374,63 @@ TEST(KeyspaceTest, ResetDeltaReusesTheNodeAsNew) {
   EXPECT_EQ(reused.Find("s"), nullptr);  // the kept node is in no slot
   EXPECT_EQ(reused.Encode(), b.NewDelta().Encode());
   EXPECT_EQ(a, b);
+}
+
+// Encode writes a string, set or hash part that `held` does not name as its zero counts
+// without walking it: the bytes must be those of the walk (a value claiming every part), and
+// EncodeTo appends exactly Encode's bytes, to an empty string or after others, with or
+// without room to spare.
+TEST(KeyspaceTest, EncodeWritesEmptyPartsAsTheWalkDoesAndAppends) {
+  Keyspace a(kA);
+  std::vector<Keyspace> deltas;
+  auto write = [&](auto&& f) {
+    deltas.push_back(a.NewDelta());
+    f(&deltas.back());
+  };
+  write([&](Keyspace* d) { a.Set("s", "1", 1, d); });
+  write([&](Keyspace* d) { a.SAdd("t", "x", d); });
+  write([&](Keyspace* d) { a.SRem("t", "x", d); });
+  write([&](Keyspace* d) { a.HSet("h", "f", "v", 2, d); });
+  write([&](Keyspace* d) {
+    int64_t v = 0;
+    a.IncrBy("n", 3, &v, d);
+  });
+  write([&](Keyspace* d) { a.Set("t", "over a set", 3, d); });
+  write([&](Keyspace* d) { a.SAdd("h", "y", d); });  // refused: a hash
+  write([&](Keyspace* d) { a.Expire("s", 5'000, d); });
+  write([&](Keyspace* d) { a.Del("n", d); });
+  write([&](Keyspace* d) {
+    a.SAdd("u", "1", d);
+    a.Set("v", "2", 4, d);
+  });
+  std::vector<const Keyspace*> all = {&a};
+  for (const Keyspace& d : deltas) all.push_back(&d);
+  for (size_t i = 0; i < all.size(); ++i) {
+    SCOPED_TRACE(testing::Message() << "keyspace " << i);
+    const Keyspace& ks = *all[i];
+    for (const std::string& key : ks.Keys()) {
+      const KeyValue* v = ks.Find(key);
+      ASSERT_NE(v, nullptr) << key;
+      KeyValue walked = *v;
+      walked.held = KeyValue::kHeldAll;
+      Encoder got, want;
+      v->Encode(&got, v->Parts());
+      walked.Encode(&want, v->Parts());
+      EXPECT_EQ(got.str(), want.str()) << key;
+    }
+    const std::string bytes = ks.Encode();
+    std::string out;
+    ks.EncodeTo(&out);
+    EXPECT_EQ(out, bytes);
+    out = "before";
+    ks.EncodeTo(&out);
+    EXPECT_EQ(out, "before" + bytes);
+    std::string roomy;
+    roomy.reserve(1000);
+    roomy = "x";
+    ks.EncodeTo(&roomy);
+    EXPECT_EQ(roomy, "x" + bytes);
+  }
 }
 
 TEST(KeyspaceTest, EncodeDecodeKeepsStateAndSelf) {

@@ -64,11 +64,9 @@ std::string KeyspaceStore::Record(Run run) {
 
 Reply KeyspaceStore::Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
                              std::string* effect) {
-  std::string recorded;
+  std::string unused;
   bool wrote = false;
-  Reply reply = ExecuteOne(argv, wall_clock_us, &recorded, nullptr, &wrote);
-  AppendEffect(std::move(recorded), effect);
-  return reply;
+  return ExecuteOne(argv, wall_clock_us, effect != nullptr ? effect : &unused, nullptr, &wrote);
 }
 
 bool KeyspaceStore::ExecuteHeld(const std::vector<std::string>& argv, int64_t wall_clock_us,
@@ -101,6 +99,18 @@ Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wa
   // durable, which has nothing to commit: the one store that overrides CommitWrite, the
   // Redis store, is durable.
   if (effect == nullptr) return RunOne(argv, wall_clock_us, held, wrote);
+  if (!durable()) {
+    // Nothing to commit (CommitWrite's default, as above): the delta's bytes go straight
+    // after *effect's, Record's work without its string's moves.
+    ks_.ResetDelta(&delta_);
+    Reply reply = RunOne(argv, wall_clock_us, &delta_, wrote);
+    if (*wrote) {
+      const size_t from = effect->size();
+      delta_.EncodeTo(effect);
+      if (tracking_) Touch(std::string_view(*effect).substr(from));
+    }
+    return reply;
+  }
   Reply reply;
   auto apply = [&]() -> std::string {
     return Record([&](crdt::Keyspace* delta) {
@@ -113,7 +123,7 @@ Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wa
     *wrote = false;
     return Reply::Error(e.status().message());
   }
-  *effect = std::move(e).value();
+  AppendEffect(std::move(e).value(), effect);
   return reply;
 }
 

@@ -24,6 +24,10 @@ namespace crdt {
 // and capacity updates of std::string::push_back.
 class Encoder {
  public:
+  Encoder() = default;
+  // Writes after the bytes `out` holds (appending to them); its capacity is room to use.
+  explicit Encoder(std::string&& out) : out_(std::move(out)), size_(out_.size()) {}
+
   void PutVarint(uint64_t v) {
     if (out_.size() - size_ < kMaxVarint) Grow(VarintLength(v));  // exact: as push_back grew
     char* p = out_.data() + size_;
@@ -55,6 +59,7 @@ class Encoder {
   void Reserve(size_t n) {
     if (n > out_.size()) out_.resize(n);
   }
+  size_t size() const { return size_; }  // the bytes written (with those it started with)
   const std::string& str() const {
     out_.resize(size_);  // the room goes; the next write makes it again
     return out_;

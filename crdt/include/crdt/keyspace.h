@@ -311,6 +311,7 @@ class Keyspace {
   // hash float counters in the second byte), each set iff some key holds that part; bit 6 says a
   // second byte carries parts 8 to 15.
   std::string Encode() const;
+  void EncodeTo(std::string* out) const;  // Encode's bytes appended to *out (its room reused)
   static std::optional<Keyspace> Decode(std::string_view bytes, ReplicaId self, std::string* error);
   // The header alone (for code that builds or walks an encoded keyspace): keyspace_header.h.
 
@@ -464,6 +465,9 @@ class Keyspace {
       value_type* node = slots_[recent_].node;
       return node != nullptr && node->first == key ? node : nullptr;
     }
+    // The entry of a map holding one (REQUIRES: size() == 1): the slot try_emplace used
+    // last if it holds a node (then it is that entry), else found by a walk of the index.
+    const value_type& Only() const { return *OnlySlot()->node; }
     // clear(), but a lone entry's node is kept (its value emptied) for the next entry
     // inserted: a delta emptied and filled again per command does not free and allocate
     // its one key's node (and the parts that allocate when built) each time.
@@ -471,6 +475,10 @@ class Keyspace {
 
    private:
     Slot* FindSlot(std::string_view key, size_t h) const;  // slots_ + capacity_ if absent
+    Slot* OnlySlot() const {                               // Only's slot
+      if (recent_ < capacity_ && slots_[recent_].node != nullptr) return &slots_[recent_];
+      return begin().slot_;
+    }
     // A free slot for a new entry of hash h (growing the index if needed), counted in size_.
     Slot* TakeSlot(size_t h);
     void Rehash(size_t capacity);

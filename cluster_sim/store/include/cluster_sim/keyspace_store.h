@@ -115,7 +115,9 @@ class KeyspaceStore : public Store {
   // Makes a local write durable. `apply` runs the write on the keyspace (moving the
   // versions) and returns its encoded effect, empty if it wrote nothing; it may be called
   // again after a failure (on a keyspace reloaded from where the data lives). Returns the
-  // effect to replicate, or the error to reply instead. Default: apply() once.
+  // effect to replicate, or the error to reply instead. Default: apply() once (and Execute
+  // does not call it on a store that is not durable: its single commands' effects are
+  // encoded straight into the caller's string).
   virtual Result<std::string> CommitWrite(const std::function<std::string()>& apply) {
     return apply();
   }
@@ -141,8 +143,8 @@ class KeyspaceStore : public Store {
   Reply Stream(const std::vector<std::string>& argv, int64_t wall_clock_us);
   // Moves the version of every key `encoded` lists (all keys for a full state).
   void Touch(std::string_view encoded);
-  // Execute's work; with effect null a write is recorded into `held` (ExecuteHeld), or
-  // nowhere if that is null too (ExecuteWithoutEffect).
+  // Execute's work: a write's effect is appended to *effect; with effect null a write is
+  // recorded into `held` (ExecuteHeld), or nowhere if that is null too (ExecuteWithoutEffect).
   Reply ExecuteOne(const std::vector<std::string>& argv, int64_t wall_clock_us, std::string* effect,
                    crdt::Keyspace* held, bool* wrote);
   // Runs one engine command or script on the keyspace, recording into `delta`.
