@@ -12,6 +12,23 @@ void Encoder::Grow(size_t n) {
 }
 
 bool Decoder::GetVarintSlow(uint64_t* v) {
+  // CASE 1: two or three bytes (replica ids, which hold the site in their high 16 bits;
+  // dot counters past 127) when three bytes remain, without the loop's checks per byte.
+  // The same values as the loop (which also takes overlong forms such as 0x80 0x00).
+  if (in_.size() - pos_ >= 3) {
+    const auto* p = reinterpret_cast<const uint8_t*>(in_.data() + pos_);
+    if ((p[1] & 0x80) == 0) {
+      *v = (p[0] & 0x7Fu) | (uint64_t{p[1]} << 7);
+      pos_ += 2;
+      return true;
+    }
+    if ((p[2] & 0x80) == 0) {
+      *v = (p[0] & 0x7Fu) | (uint64_t{p[1] & 0x7Fu} << 7) | (uint64_t{p[2]} << 14);
+      pos_ += 3;
+      return true;
+    }
+  }
+  // CASE 2: longer, truncated or past 10 bytes.
   uint64_t result = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= in_.size()) return Fail("truncated varint");
