@@ -138,8 +138,14 @@ void CausalContext::Join(const ContextDots& other) {
   for (const Dot& d : other) {
     if (cloud_.empty()) {
       // CASE 1: no cloud here (the steady state): the dot is covered, or it extends its
-      // replica's entry (the next write of that replica), found with one search.
-      const size_t i = LowerBoundReplica(vv_, d.replica);
+      // replica's entry (the next write of that replica), found with one pass over a vector
+      // of a few replicas (as Contains), one search of a longer one.
+      size_t i = 0;
+      if (vv_.size() > kLinearScan) [[unlikely]] {
+        i = LowerBoundReplica(vv_, d.replica);
+      } else {
+        while (i < vv_.size() && vv_[i].replica < d.replica) ++i;
+      }
       const bool listed = i < vv_.size() && vv_[i].replica == d.replica;
       const uint64_t max = listed ? vv_[i].max : 0;
       if (d.counter <= max) continue;
