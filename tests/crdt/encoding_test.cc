@@ -196,6 +196,37 @@ TEST(DecoderTest, VarintsOfEveryShortFormReadAsByteByByte) {
   }
 }
 
+// GetDot's short form (two varints of at most three bytes read at once) reads what two
+// checked reads read (a replica id of 32 bits, then a counter other than 0): random inputs
+// of up to 10 edge bytes, compared on the result, the dot, the position and the error.
+TEST(DecoderTest, DotsReadAsTwoCheckedVarints) {
+  const uint8_t bytes[] = {0x00, 0x01, 0x7F, 0x80, 0x81, 0xFF, 0x0F};
+  for (uint64_t seed : TestSeeds(4, 0xd07)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    for (int k = 0; k < 5000; ++k) {
+      std::string in;
+      const uint64_t len = rng.Uniform(11);
+      for (uint64_t i = 0; i < len; ++i) in.push_back(static_cast<char>(bytes[rng.Uniform(7)]));
+      SCOPED_TRACE(testing::Message() << "case " << k);
+      Decoder want_dec(in);
+      Dot want;
+      uint64_t counter = 0;
+      bool want_ok = want_dec.GetVarint32(&want.replica) && want_dec.GetVarint(&counter);
+      want.counter = counter;
+      if (want_ok && counter == 0) want_ok = want_dec.Fail("dot counter 0");
+      Decoder dec(in);
+      Dot got;
+      ASSERT_EQ(dec.GetDot(&got), want_ok);
+      EXPECT_EQ(dec.position(), want_dec.position());
+      EXPECT_EQ(dec.error(), want_dec.error());
+      if (want_ok) {
+        EXPECT_EQ(got, want);
+      }
+    }
+  }
+}
+
 TEST(DecoderTest, RejectsMalformedPrimitives) {
   auto varint_fails = [](const std::string& in, const std::string& why) {
     Decoder dec(in);
