@@ -440,8 +440,9 @@ void SetStore::JoinIntoEmpty(const SetStore& other, const CausalContext& my_cc, 
   }
 }
 
+template <typename OtherCc>
 void SetStore::JoinElement(std::string_view e, const Dot* d, const CausalContext& my_cc,
-                           const CausalContext& other_cc, bool keep_empty) {
+                           const OtherCc& other_cc, bool keep_empty) {
   const uint32_t h = HashOf(e);
   const int64_t found = Find(e, h);
   const bool keep_theirs = d != nullptr && !my_cc.Contains(*d);
@@ -471,6 +472,10 @@ void SetStore::JoinElement(std::string_view e, const Dot* d, const CausalContext
     SetDots(i, out);
   }
 }
+template void SetStore::JoinElement(std::string_view, const Dot*, const CausalContext&,
+                                    const CausalContext&, bool);
+template void SetStore::JoinElement(std::string_view, const Dot*, const CausalContext&,
+                                    const ContextDots&, bool);
 
 void SetStore::Join(const SetStore& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {

@@ -134,6 +134,34 @@ void CausalContext::Join(const CausalContext& other) {
   Compact();
 }
 
+void CausalContext::Join(const ContextDots& other) {
+  for (const Dot& d : other) {
+    if (cloud_.empty()) {
+      // CASE 1: no cloud here (the steady state): the dot is covered, or it extends its
+      // replica's entry (the next write of that replica), found with one pass over a vector
+      // of a few replicas (as Contains), one search of a longer one.
+      size_t i = 0;
+      if (vv_.size() > kLinearScan) [[unlikely]] {
+        i = LowerBoundReplica(vv_, d.replica);
+      } else {
+        while (i < vv_.size() && vv_[i].replica < d.replica) ++i;
+      }
+      const bool listed = i < vv_.size() && vv_[i].replica == d.replica;
+      const uint64_t max = listed ? vv_[i].max : 0;
+      if (d.counter <= max) continue;
+      if (d.counter == max + 1) {
+        if (listed) {
+          vv_[i].max = d.counter;
+        } else {
+          vv_.insert(i, Entry{d.replica, d.counter});
+        }
+        continue;
+      }
+    }
+    Add(d);  // CASE 2: a gap, or a cloud to keep canonical
+  }
+}
+
 void CausalContext::Compact() {
   if (cloud_.empty()) return;
   size_t out = 0;

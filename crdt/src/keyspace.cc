@@ -74,22 +74,31 @@ namespace {
 
 // KeyValue::Join's parts after the string and the set (most keys hold neither of these),
 // then the bits of every part either side held. REQUIRES: other.held exact.
+// The parts after the string and the set (the sorted set has no bit: ZsetStore::Empty).
+constexpr uint16_t kLaterParts = KeyValue::kHeldAll & ~(KeyValue::kHeldStr | KeyValue::kHeldSet);
+
+// True if v holds no part after the string and the set: a join that changes only those
+// then needs only RefreshFirstParts.
+bool OnlyFirstParts(const KeyValue& v) { return (v.held & kLaterParts) == 0 && v.zset.Empty(); }
+
+// The bits of v's string and set after a join that touched no other part.
+// REQUIRES: OnlyFirstParts(*v).
+void RefreshFirstParts(KeyValue* v) {
+  const bool str = (v->held & KeyValue::kHeldStr) != 0 && !v->str.Empty();
+  const bool set = (v->held & KeyValue::kHeldSet) != 0 && v->set.entry_count() != 0;
+  v->held = static_cast<uint16_t>((str ? KeyValue::kHeldStr : 0) | (set ? KeyValue::kHeldSet : 0));
+}
+
 void JoinLaterParts(KeyValue* v, const KeyValue& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   // A part empty on both sides joins to empty, and merging an empty counter, bounded
   // counter or HyperLogLog changes nothing: most keys hold one part, so skip the rest.
-  constexpr uint16_t kFirst = KeyValue::kHeldStr | KeyValue::kHeldSet;
-  constexpr uint16_t kLater = KeyValue::kHeldAll & ~kFirst;
   const uint16_t either = v->held | other.held;
-  if ((either & kLater) == 0 && v->zset.Empty() && other.zset.Empty()) {
-    // Most keys: only the string or the set can have changed.
-    const bool str = (v->held & KeyValue::kHeldStr) != 0 && !v->str.Empty();
-    const bool set = (v->held & KeyValue::kHeldSet) != 0 && v->set.entry_count() != 0;
-    v->held =
-        static_cast<uint16_t>((str ? KeyValue::kHeldStr : 0) | (set ? KeyValue::kHeldSet : 0));
+  if (OnlyFirstParts(*v) && OnlyFirstParts(other)) {
+    RefreshFirstParts(v);  // most keys: only the string or the set can have changed
     return;
   }
-  if ((either & kLater) != 0) {
+  if ((either & kLaterParts) != 0) {
     if (either & KeyValue::kHeldHash) {
       v->hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
     }
@@ -1258,7 +1267,8 @@ struct SimpleValue {
       f(e, dots == 1 ? &d : nullptr);
     }
   }
-  bool DotsIn(const CausalContext& cc) const {  // DotsInContext of this value
+  template <typename Cc>
+  bool DotsIn(const Cc& cc) const {  // DotsInContext of this value
     bool ok = !has_write || cc.Contains(write_dot);
     ForEachElement([&](std::string_view, const Dot* d) { ok &= d == nullptr || cc.Contains(*d); });
     return ok;
@@ -1299,6 +1309,30 @@ bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCoun
     prev = e;
   }
   return dec->GetCount(&n, 3) && n == 0;  // HashStore::Decode: no field
+}
+
+// KeyValue::Join with a key-complete value that holds `simple` and `counter`, every other
+// part empty, its context other_cc (a CausalContext or a ContextDots). REQUIRES: with a
+// ContextDots, OnlyFirstParts(*v) and a write in `simple` or none in v (the other joins
+// take a CausalContext).
+template <typename OtherCc>
+void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter,
+                const CausalContext& my_cc, const OtherCc& other_cc, bool keep_empty) {
+  if (simple.has_write) {
+    v->str.reg.JoinWrite(simple.write_dot, simple.timestamp_us, simple.value, my_cc, other_cc);
+  } else if constexpr (std::is_same_v<OtherCc, CausalContext>) {
+    if (!v->str.reg.empty()) v->str.reg.Join(EmptyValue().str.reg, my_cc, other_cc);
+  }
+  if (!counter.empty()) v->str.counter.Merge(counter);
+  simple.ForEachElement([&](std::string_view e, const Dot* d) {
+    v->set.JoinElement(e, d, my_cc, other_cc, keep_empty);
+  });
+  v->held |= KeyValue::kHeldStr | KeyValue::kHeldSet;  // refreshed below
+  if constexpr (std::is_same_v<OtherCc, CausalContext>) {
+    JoinLaterParts(v, EmptyValue(), my_cc, other_cc, /*other_complete=*/true, keep_empty);
+  } else {
+    RefreshFirstParts(v);
+  }
 }
 
 }  // namespace
@@ -1355,30 +1389,47 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
       if (!value.Decode(&dec, parts)) return fail("bad key value");
     }
     keys_.PrefetchNode(h);
-    if (!s.cc_.Decode(&dec)) return fail("bad causal context");
-    if (!dec.done()) return fail("trailing bytes after keyspace");
-    if (is_simple ? !simple.DotsIn(s.cc_) : !DotsInContext(value, s.cc_)) {
-      return fail("dot outside the causal context");
+    // CASE 1b: a simple value's context of a few dots and no vector (most effects') is read
+    // as a ContextDots, not decoded into the scratch context; any other (and a malformed
+    // one) is decoded from the same place.
+    ContextDots dots;
+    const size_t cc_at = dec.position();
+    bool few_dots = is_simple && dots.Decode(&dec);
+    if (!few_dots) {
+      dec.Rewind(cc_at);
+      if (!s.cc_.Decode(&dec)) return fail("bad causal context");
     }
+    if (!dec.done()) return fail("trailing bytes after keyspace");
+    const bool dots_in = few_dots    ? simple.DotsIn(dots)
+                         : is_simple ? simple.DotsIn(s.cc_)
+                                     : DotsInContext(value, s.cc_);
+    if (!dots_in) return fail("dot outside the causal context");
     if (!is_simple) {
       join(key, h, value);
-    } else {
-      // KeyValue::Join with the value the bytes hold, every other part empty.
-      auto it = keys_.try_emplace(key, h).first;
-      KeyValue& v = it->second;
-      if (simple.has_write) {
-        v.str.reg.JoinWrite(simple.write_dot, simple.timestamp_us, simple.value, cc_, s.cc_);
-      } else if (!v.str.reg.empty()) {
-        v.str.reg.Join(EmptyValue().str.reg, cc_, s.cc_);
-      }
-      if (!value.str.counter.empty()) v.str.counter.Merge(value.str.counter);
-      simple.ForEachElement(
-          [&](std::string_view e, const Dot* d) { v.set.JoinElement(e, d, cc_, s.cc_, complete); });
-      v.held |= KeyValue::kHeldStr | KeyValue::kHeldSet;  // JoinLaterParts refreshes them
-      JoinLaterParts(&v, EmptyValue(), cc_, s.cc_, /*other_complete=*/true, complete);
-      if (!complete && v.Empty()) keys_.erase(it);
+      cc_.Join(s.cc_);
+      key_complete_ = complete;
+      return true;
     }
-    cc_.Join(s.cc_);
+    auto it = keys_.try_emplace(key, h).first;
+    KeyValue& v = it->second;
+    if (few_dots && (!OnlyFirstParts(v) || (!simple.has_write && !v.str.reg.empty()))) {
+      // A key holding other parts (or a write that an SREM's or DEL's effect may clear):
+      // their joins take a CausalContext, decoded from the same bytes (read above).
+      dec.Rewind(cc_at);
+      (void)s.cc_.Decode(&dec);
+      few_dots = false;
+    }
+    if (few_dots) {
+      JoinSimple(&v, simple, value.str.counter, cc_, dots, complete);
+    } else {
+      JoinSimple(&v, simple, value.str.counter, cc_, s.cc_, complete);
+    }
+    if (!complete && v.Empty()) keys_.erase(it);
+    if (few_dots) {
+      cc_.Join(dots);
+    } else {
+      cc_.Join(s.cc_);
+    }
     key_complete_ = complete;
     return true;
   }

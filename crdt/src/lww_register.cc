@@ -28,8 +28,9 @@ void RegisterStore::Join(const RegisterStore& other, const CausalContext& my_cc,
   register_rule::Join(&writes_, other.writes_, my_cc, other_cc);
 }
 
+template <typename OtherCc>
 void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_view value,
-                              const CausalContext& my_cc, const CausalContext& other_cc) {
+                              const CausalContext& my_cc, const OtherCc& other_cc) {
   // CASE 1: one write here: the result is mine, theirs, or both (in place, no temporary).
   if (writes_.size() == 1) {
     Write& mine = writes_[0];
@@ -55,10 +56,14 @@ void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_
     return;
   }
   // CASE 3: concurrent writes here (rare): the general join.
-  RegisterStore theirs;
-  theirs.writes_.push_back(Write{dot, timestamp_us, std::string(value)});
-  Join(theirs, my_cc, other_cc);
+  Writes theirs;
+  theirs.push_back(Write{dot, timestamp_us, std::string(value)});
+  register_rule::Join(&writes_, theirs, my_cc, other_cc);
 }
+template void RegisterStore::JoinWrite(const Dot&, int64_t, std::string_view, const CausalContext&,
+                                       const CausalContext&);
+template void RegisterStore::JoinWrite(const Dot&, int64_t, std::string_view, const CausalContext&,
+                                       const ContextDots&);
 
 size_t RegisterStore::HeapBytes() const {
   size_t n = writes_.HeapBytes();

@@ -192,6 +192,86 @@ TEST(CausalContextTest, DecodeWithoutAVectorFoldsFromDotOne) {
   EXPECT_EQ(second.cloud().size(), 1u);
 }
 
+// ContextDots against CausalContext::Decode on random encoded contexts: no vector or a short
+// one, 0 to 7 cloud dots (dot 1s among them), and every truncation and one-byte change of
+// them. ContextDots takes exactly the contexts of no vector and at most kMax dots that
+// Decode accepts, stops where Decode stops, answers Contains as the decoded context does,
+// and Join(ContextDots) gives what Join of the decoded context gives, into a random context.
+TEST(ContextDotsTest, ReadsAndJoinsAsTheDecodedContext) {
+  const ReplicaId replicas[] = {kA, kB, kC};
+  for (uint64_t seed : TestSeeds(200, 0xcd07)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    // A random context, encoded (the cloud sorted and strictly increasing, as Encode writes
+    // it; a hostile vector may cover cloud dots, which Decode folds).
+    Encoder enc;
+    const uint64_t vector_entries = rng.OneIn(4) ? rng.Range(1, 2) : 0;
+    enc.PutVarint(vector_entries);
+    for (uint64_t i = 0; i < vector_entries; ++i) {
+      enc.PutVarint(i == 0 ? kA : kC - kA);
+      enc.PutVarint(rng.Range(1, 4));
+    }
+    std::vector<Dot> cloud;
+    const uint64_t cloud_dots = rng.Range(0, 7);
+    for (uint64_t i = 0; i < cloud_dots; ++i) {
+      cloud.push_back(Dot{replicas[rng.Index(3)], static_cast<uint64_t>(rng.Range(1, 6))});
+    }
+    std::sort(cloud.begin(), cloud.end());
+    cloud.erase(std::unique(cloud.begin(), cloud.end()), cloud.end());
+    enc.PutVarint(cloud.size());
+    for (const Dot& d : cloud) enc.PutDot(d);
+    const std::string good = enc.str();
+    // A context to join into: random dots, so that joins fold, extend and fill gaps.
+    CausalContext into;
+    for (int i = 0; i < 6; ++i) {
+      if (!rng.OneIn(3))
+        into.Add(Dot{replicas[rng.Index(3)], static_cast<uint64_t>(rng.Range(1, 6))});
+    }
+    std::vector<std::string> inputs = {good};
+    for (size_t n = 0; n < good.size(); ++n) inputs.push_back(good.substr(0, n));
+    for (size_t at = 0; at < good.size(); ++at) {
+      std::string bad = good;
+      bad[at] = static_cast<char>(rng.Uniform(256));
+      inputs.push_back(bad);
+    }
+    for (const std::string& in : inputs) {
+      Decoder full_dec(in);
+      CausalContext full;
+      const bool full_ok = full.Decode(&full_dec);
+      Decoder dots_dec(in);
+      ContextDots dots;
+      const bool dots_ok = dots.Decode(&dots_dec);
+      // What a ContextDots must take: a context Decode accepts, with no vector entry and
+      // at most kMax cloud dots (read back from the input itself).
+      bool shape = false;
+      {
+        Decoder d(in);
+        uint64_t n = 0, m = 0;
+        shape = d.GetVarint(&n) && n == 0 && d.GetVarint(&m) && m <= ContextDots::kMax;
+      }
+      ASSERT_EQ(dots_ok, full_ok && shape) << full_dec.error();
+      if (!dots_ok) continue;
+      EXPECT_EQ(dots_dec.position(), full_dec.position());
+      size_t listed = 0;
+      for (ReplicaId r : replicas) {
+        for (uint64_t c = 0; c <= 7; ++c) {
+          const Dot d{r, c};
+          EXPECT_EQ(dots.Contains(d), full.Contains(d)) << r << "." << c;
+          listed += c > 0 && full.Contains(d) ? 1 : 0;
+        }
+      }
+      // The same set: every dot of an undamaged context is one of those asked.
+      if (in == good) {
+        EXPECT_EQ(listed, dots.size());
+      }
+      CausalContext want = into, got = into;
+      want.Join(full);
+      got.Join(dots);
+      EXPECT_EQ(got, want) << got.DebugString() << " " << want.DebugString();
+    }
+  }
+}
+
 TEST(CausalContextTest, DecodeRejectsMalformedInput) {
   auto decode = [](const Encoder& enc) {
     Decoder dec(enc.str());

@@ -173,6 +173,82 @@ TEST(DecoderTest, RewindReturnsToAPositionAndForgetsTheFailure) {
   EXPECT_NE(dec.error().find("at byte 4"), std::string::npos) << dec.error();
 }
 
+// GetVarint (one byte inline; two or three bytes unrolled when three remain) reads what
+// a byte-by-byte LEB128 reader reads: every input of 1 to 4 bytes drawn from bytes that
+// cover each 7-bit group's edges and the "more" bit, then a second varint after it.
+TEST(DecoderTest, VarintsOfEveryShortFormReadAsByteByByte) {
+  // The reference: 7 bits per byte, at most 10 bytes, the 10th holding one bit.
+  auto reference = [](std::string_view in, size_t* pos, uint64_t* v) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+      if (*pos >= in.size()) return false;
+      const uint8_t b = static_cast<uint8_t>(in[(*pos)++]);
+      if (shift == 63 && (b & 0x7E) != 0) return false;
+      result |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) {
+        *v = result;
+        return true;
+      }
+    }
+    return false;
+  };
+  const uint8_t bytes[] = {0x00, 0x01, 0x7F, 0x80, 0x81, 0xFF};
+  std::vector<std::string> inputs = {""};
+  for (int len = 1; len <= 4; ++len) {
+    std::vector<std::string> longer;
+    for (const std::string& in : inputs) {
+      if (static_cast<int>(in.size()) != len - 1) continue;
+      for (uint8_t b : bytes) longer.push_back(in + static_cast<char>(b));
+    }
+    inputs.insert(inputs.end(), longer.begin(), longer.end());
+  }
+  for (const std::string& in : inputs) {
+    SCOPED_TRACE(testing::Message() << "input of " << in.size() << " bytes, first "
+                                    << (in.empty() ? -1 : static_cast<uint8_t>(in[0])));
+    Decoder dec(in);
+    size_t pos = 0;
+    for (int k = 0; k < 2; ++k) {
+      uint64_t want = 0, got = 0;
+      const bool ok = reference(in, &pos, &want);
+      ASSERT_EQ(dec.GetVarint(&got), ok);
+      if (!ok) break;
+      EXPECT_EQ(got, want);
+      EXPECT_EQ(dec.position(), pos);
+    }
+  }
+}
+
+// GetDot's short form (two varints of at most three bytes read at once) reads what two
+// checked reads read (a replica id of 32 bits, then a counter other than 0): random inputs
+// of up to 10 edge bytes, compared on the result, the dot, the position and the error.
+TEST(DecoderTest, DotsReadAsTwoCheckedVarints) {
+  const uint8_t bytes[] = {0x00, 0x01, 0x7F, 0x80, 0x81, 0xFF, 0x0F};
+  for (uint64_t seed : TestSeeds(4, 0xd07)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    for (int k = 0; k < 5000; ++k) {
+      std::string in;
+      const uint64_t len = rng.Uniform(11);
+      for (uint64_t i = 0; i < len; ++i) in.push_back(static_cast<char>(bytes[rng.Uniform(7)]));
+      SCOPED_TRACE(testing::Message() << "case " << k);
+      Decoder want_dec(in);
+      Dot want;
+      uint64_t counter = 0;
+      bool want_ok = want_dec.GetVarint32(&want.replica) && want_dec.GetVarint(&counter);
+      want.counter = counter;
+      if (want_ok && counter == 0) want_ok = want_dec.Fail("dot counter 0");
+      Decoder dec(in);
+      Dot got;
+      ASSERT_EQ(dec.GetDot(&got), want_ok);
+      EXPECT_EQ(dec.position(), want_dec.position());
+      EXPECT_EQ(dec.error(), want_dec.error());
+      if (want_ok) {
+        EXPECT_EQ(got, want);
+      }
+    }
+  }
+}
+
 TEST(DecoderTest, RejectsMalformedPrimitives) {
   auto varint_fails = [](const std::string& in, const std::string& why) {
     Decoder dec(in);

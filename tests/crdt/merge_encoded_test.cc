@@ -1,6 +1,7 @@
 // Keyspace::MergeEncoded against Merge(*Decode(...)): the effects of SET, INCRBY, SADD,
 // SREM and DEL (of a string, a counter or a small set) are joined straight from their
-// bytes (no decoded value), every other effect is decoded first; both must give the keyspace Merge
+// bytes (no decoded value; a context of a few dots read as a ContextDots, unless the key
+// holds other parts), every other effect is decoded first; both must give the keyspace Merge
 // gives, and refuse exactly the bytes Decode refuses, with its error text, changing nothing.
 #include <optional>
 #include <string>
@@ -25,10 +26,12 @@ constexpr int kReplicas = 3;
 ReplicaId Replica(int i) { return crdt::MakeReplicaId(static_cast<uint32_t>(i + 1), 1); }
 
 // One random command at *ks; returns its delta's encoding ("" if it wrote nothing).
-std::string RandomEffect(Rng* rng, Keyspace* ks, Keyspace* delta, int64_t now) {
+// `members`: how many set members and hash fields a key may hold (a DEL of more than
+// ContextDots::kMax dots has a context read as a CausalContext).
+std::string RandomEffect(Rng* rng, Keyspace* ks, Keyspace* delta, int64_t now, int members = 3) {
   ks->ResetDelta(delta);
   const std::string key = "k" + std::to_string(rng->Uniform(3));
-  const std::string member = "m" + std::to_string(rng->Uniform(3));
+  const std::string member = "m" + std::to_string(rng->Uniform(static_cast<uint64_t>(members)));
   switch (rng->Uniform(8)) {
     case 0:
     case 1:
@@ -81,8 +84,8 @@ void MergeBothWays(Keyspace* target, const std::string& bytes, Keyspace::MergeSc
 // Random commands at three replicas; every effect reaches the others late, shuffled and
 // sometimes twice, and also collects in a delta (a merge that keeps empty entries). Each
 // merge is checked against Merge(Decode), then the replicas must converge.
-TEST(MergeEncodedTest, EffectsJoinAsTheirDecodedKeyspaces) {
-  for (uint64_t seed : TestSeeds(12, 0x5e7)) {
+void EffectsJoinAsTheirDecodedKeyspaces(int members, uint64_t seed_base) {
+  for (uint64_t seed : TestSeeds(12, seed_base)) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
     Rng rng(seed);
     std::vector<Keyspace> ks;
@@ -104,7 +107,7 @@ TEST(MergeEncodedTest, EffectsJoinAsTheirDecodedKeyspaces) {
         ASSERT_NO_FATAL_FAILURE(MergeBothWays(&collected[at], bytes, &scratch));
         continue;
       }
-      const std::string bytes = RandomEffect(&rng, &ks[at], &delta, step);
+      const std::string bytes = RandomEffect(&rng, &ks[at], &delta, step, members);
       if (bytes.empty()) continue;
       for (int to = 0; to < kReplicas; ++to) {
         if (to != at) pending[to].push_back(bytes);
@@ -117,6 +120,16 @@ TEST(MergeEncodedTest, EffectsJoinAsTheirDecodedKeyspaces) {
     }
     for (int i = 1; i < kReplicas; ++i) EXPECT_EQ(ks[i].DumpAll(), ks[0].DumpAll());
   }
+}
+
+TEST(MergeEncodedTest, EffectsJoinAsTheirDecodedKeyspaces) {
+  EffectsJoinAsTheirDecodedKeyspaces(/*members=*/3, 0x5e7);
+}
+
+// Larger sets and hashes: DELs and SETs over them clear more dots than a ContextDots holds,
+// so their contexts are decoded (the other shape), next to the few-dot ones.
+TEST(MergeEncodedTest, EffectsOfLargerValuesJoinAsTheirDecodedKeyspaces) {
+  EffectsJoinAsTheirDecodedKeyspaces(/*members=*/8, 0x5e8);
 }
 
 // Every truncation and many one-byte changes of SET, INCRBY, SADD, SREM and DEL effects

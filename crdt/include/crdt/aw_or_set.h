@@ -94,9 +94,11 @@ class SetStore {
             bool other_complete, bool keep_empty);
   // The same join with a key-complete store that lists the one element e with the one dot
   // *d (an SADD's effect), or with no dot when d is null (an SREM's or DEL's effect): an
-  // encoded effect joined from its bytes, without a decoded store.
+  // encoded effect joined from its bytes, without a decoded store. OtherCc: a
+  // CausalContext, or a ContextDots (the effect's context read from its bytes too).
+  template <typename OtherCc>
   void JoinElement(std::string_view e, const Dot* d, const CausalContext& my_cc,
-                   const CausalContext& other_cc, bool keep_empty);
+                   const OtherCc& other_cc, bool keep_empty);
 
   std::vector<std::string> Elements() const;  // sorted
   // Calls f(std::string_view element, const DotList& dots) for every entry, any order.

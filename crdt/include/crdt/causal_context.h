@@ -17,6 +17,8 @@
 
 namespace crdt {
 
+class ContextDots;
+
 class CausalContext {
  public:
   struct Entry {
@@ -50,6 +52,8 @@ class CausalContext {
   Dot Next(ReplicaId r);
   void Add(const Dot& d);
   void Join(const CausalContext& other);
+  // The same join with a context decoded as ContextDots (adds its few dots).
+  void Join(const ContextDots& other);
   bool empty() const { return vv_.empty() && cloud_.empty(); }
   // Number of dots held explicitly (vector entries + cloud dots): its size cost.
   size_t ExplicitSize() const { return vv_.size() + cloud_.size(); }
@@ -73,6 +77,46 @@ class CausalContext {
 
   SmallVec<Entry, 6> vv_;   // sorted by replica, max > 0
   SmallVec<Dot, 2> cloud_;  // sorted, each counter > Max(replica) + 1
+};
+
+// ContextDots: a delta's causal context read from its bytes when it is a few dots and no
+// version vector: the context of most one-key effects (a SET's new dot and the dots of the
+// writes it replaced, an SADD's or SREM's element dots; an INCRBY's is empty). It holds the
+// same dots as the CausalContext that Decode makes of those bytes, so Contains answers as
+// that context's Contains does and CausalContext::Join(ContextDots) gives what Join of that
+// context gives; without its vectors (no heap, nothing cleared or compacted). Value type.
+class ContextDots {
+ public:
+  static constexpr size_t kMax = 4;
+
+  // Reads a context encoded by CausalContext::Encode if it has no vector entry and at most
+  // kMax cloud dots, with CausalContext::Decode's reads and checks. False on any other
+  // shape and on malformed bytes: the caller then decodes a CausalContext from where this
+  // started, which reports the error.
+  bool Decode(Decoder* dec) {
+    size_ = 0;
+    uint64_t n = 0;
+    if (!dec->GetCount(&n, 2) || n != 0 || !dec->GetCount(&n, 2) || n > kMax) return false;
+    for (; size_ < n; ++size_) {
+      if (!dec->GetDot(&dots_[size_])) return false;
+      if (size_ > 0 && !(dots_[size_ - 1] < dots_[size_])) return false;  // "not sorted"
+    }
+    return true;
+  }
+  bool Contains(const Dot& d) const {
+    if (d.counter == 0) return true;  // as CausalContext::Contains (no real dot has it)
+    for (size_t i = 0; i < size_; ++i) {
+      if (dots_[i] == d) return true;
+    }
+    return false;
+  }
+  const Dot* begin() const { return dots_; }
+  const Dot* end() const { return dots_ + size_; }
+  size_t size() const { return size_; }
+
+ private:
+  Dot dots_[kMax];  // sorted
+  size_t size_ = 0;
 };
 
 }  // namespace crdt

@@ -84,9 +84,9 @@ bool Clear(Writes* ws, Writes* delta, CausalContext* delta_cc) {
 }
 
 // DotFun join of *ws with other, in place (no temporary list); see RegisterStore::Join.
-template <typename Writes>
-void Join(Writes* ws, const Writes& other, const CausalContext& my_cc,
-          const CausalContext& other_cc) {
+// OtherCc: a CausalContext, or a ContextDots (an effect's context read from its bytes).
+template <typename Writes, typename OtherCc>
+void Join(Writes* ws, const Writes& other, const CausalContext& my_cc, const OtherCc& other_cc) {
   if (ws == &other) return;
   Writes& writes = *ws;
   // The DotFun join. Mine first: a write survives if other holds it too or
@@ -134,9 +134,11 @@ class RegisterStore {
   // DotFun join. REQUIRES: my_cc / other_cc are the contexts of *this / other.
   void Join(const RegisterStore& other, const CausalContext& my_cc, const CausalContext& other_cc);
   // The same join with a register that holds the one write (dot, timestamp_us, value): an
-  // encoded effect's write joined from its bytes, without a decoded register.
+  // encoded effect's write joined from its bytes, without a decoded register. OtherCc: a
+  // CausalContext, or a ContextDots (the effect's context read from its bytes too).
+  template <typename OtherCc>
   void JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_view value,
-                 const CausalContext& my_cc, const CausalContext& other_cc);
+                 const CausalContext& my_cc, const OtherCc& other_cc);
 
   // The winning write, or nullptr when empty.
   const Write* Winner() const;
