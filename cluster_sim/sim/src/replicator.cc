@@ -268,9 +268,8 @@ void Replicator::SendNext(int peer) {
 
 // ---- timers ----
 
-void Replicator::ArmTimer(int peer, SimTime at) {
+void Replicator::ArmTimerEvent(int peer, SimTime at) {
   OutPeer& o = out_[peer];
-  if (o.timer_at.count() >= 0 && o.timer_at <= at) return;  // an earlier one is armed
   o.timer_at = at;
   uint64_t gen = ++o.timer_gen;
   uint32_t inc = incarnation_;

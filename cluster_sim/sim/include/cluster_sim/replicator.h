@@ -303,7 +303,14 @@ class Replicator {
   void SendChunk(int peer);
   void SendNext(int peer);
 
-  void ArmTimer(int peer, SimTime at);
+  // Arms peer's retransmission timer for `at`, unless one is armed no later (every local
+  // write asks, for every peer: that check stays inline).
+  void ArmTimer(int peer, SimTime at) {
+    const SimTime armed = out_[peer].timer_at;
+    if (armed.count() >= 0 && armed <= at) return;
+    ArmTimerEvent(peer, at);
+  }
+  void ArmTimerEvent(int peer, SimTime at);
   void OnTimer(int peer);
   void TrimDurableLog();
   // Automatic backlog: counts bytes written or merged, and measures the data again once
