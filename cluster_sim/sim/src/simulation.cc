@@ -223,10 +223,16 @@ struct Simulation::Impl {
   // wall clock (virtual time plus clock_skew) reaches the next due deletion; re-armed after
   // every local write and merge. A store with no TTL schedules nothing, so runs without
   // TTLs have the events (and digests) they had before expiry existed.
+  // Called after every local write and merge; most stores hold no TTL, and that check
+  // stays inline.
   void ArmExpiry(Region& r) {
     if (!r.alive()) return;
-    int64_t next_wall_us = r.store->NextExpiry();
-    if (next_wall_us < 0) return;
+    const int64_t next_wall_us = r.store->NextExpiry();
+    if (next_wall_us >= 0) [[unlikely]] {
+      ArmExpiryAt(r, next_wall_us);
+    }
+  }
+  [[gnu::noinline]] void ArmExpiryAt(Region& r, int64_t next_wall_us) {
     SimTime at = std::max(loop.Now(), SimTime(next_wall_us) - r.clock_skew);
     if (r.expiry_at && *r.expiry_at <= at) return;  // an earlier event will re-arm
     r.expiry_at = at;

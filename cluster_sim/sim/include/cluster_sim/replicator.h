@@ -339,8 +339,10 @@ class Replicator {
   // Keeps an effect that cannot be applied yet in `held` (or counts a duplicate).
   void Receive(int from, uint64_t seq, std::string_view effect);
   // Merges `bytes` from `from` into the store; false if it was not kept (StoreFailed).
-  bool Apply(int from, std::string_view bytes);
-  bool StoreFailed(int from, const Status& s);
+  bool Apply(int from, std::string_view bytes) { return !StoreFailed(from, store_->Merge(bytes)); }
+  bool StoreFailed(int from, const Status& s) { return !s.ok() && Refused(from, s); }
+  // StoreFailed for a status that is not ok: counts or reports it; true.
+  bool Refused(int from, const Status& s);
 
   Options opts_;
   const std::vector<std::string>& names_;
