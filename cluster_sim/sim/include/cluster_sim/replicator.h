@@ -83,20 +83,22 @@ struct ReplicationConfig {
 // log; the epoch is the sender's incarnation. The payloads are carried beside the header:
 // none, one (a std::string: a full state, or an effect decoded from a wire), or several
 // (Payloads); with `blocks`, the effects of a log (effect_arena.h): one EffectBlock, or
-// several (Blocks).
+// several (Blocks). The fields before first_seq are 16 bytes with no padding, which the
+// simulator copies as they are into a packet's header (kHeaderBytes).
 struct ReplMessage {
   enum class Kind : uint8_t { kEffects, kAck, kFullState, kSyncRequest, kProbe };
   using Payloads = std::vector<std::shared_ptr<const std::string>>;
   using Blocks = std::vector<std::shared_ptr<const EffectBlock>>;
+  static constexpr size_t kHeaderBytes = 16;  // kind .. count
   Kind kind = Kind::kEffects;
-  uint32_t sender_epoch = 0;   // incarnation of the sender when it sent this
-  uint32_t epoch = 0;          // kAck: the epoch of the log being acknowledged
-  uint64_t first_seq = 0;      // kEffects: seq of payload 0
-  uint64_t seq = 0;            // kAck: contiguous prefix held; kFullState: log head it covers
   bool full_ack = false;       // kAck: acknowledges a full state
   bool causal = false;         // kEffects, kFullState: each payload starts with an applied vector
   bool blocks = false;         // the body is an EffectBlock or Blocks (else strings)
+  uint32_t sender_epoch = 0;   // incarnation of the sender when it sent this
+  uint32_t epoch = 0;          // kAck: the epoch of the log being acknowledged
   uint32_t count = 0;          // kEffects, kFullState: number of payloads
+  uint64_t first_seq = 0;      // kEffects: seq of payload 0
+  uint64_t seq = 0;            // kAck: contiguous prefix held; kFullState: log head it covers
   const void* body = nullptr;  // while being delivered: the payload(s), as `blocks` says
 
   std::string_view payload(size_t i) const {
