@@ -191,7 +191,8 @@ class Network : private EventLoop::Handler {
       deliver_(from, to, packet.body);
     }
   }
-  // SendPacket past the link's cut and loss: one copy in flight, or (a duplicate) two.
+  // SendPacket past the link's cut, loss and duplicate draws: one copy into flight
+  // (SendTwice: both copies of a duplicated message, the second marked `duplicate`).
   void SendCopy(Link& link, int from, int to, Packet&& packet, size_t bytes, std::string&& what,
                 bool duplicate);
   [[gnu::noinline]] void SendTwice(Link& link, int from, int to, Packet&& packet, size_t bytes,
