@@ -50,28 +50,29 @@ void EventLoop::AtEventSlow(SimTime at, Handler* handler, uint64_t arg) {
   Schedule(at, handler, arg);
 }
 
+void EventLoop::RunCallback(uint64_t index) {
+  Callback cb = std::move(callbacks_[index]);
+  callbacks_[index] = nullptr;
+  free_callbacks_.push_back(static_cast<uint32_t>(index));
+  cb();
+}
+
 bool EventLoop::RunNext(int64_t limit) {
   if (budget_spent()) return false;
   Typed ev;
   if (!queue_.Pop(limit, &ev)) return false;
-  ++events_run_;
-  if (ev.handler != nullptr) {
-    ev.handler->OnEvent(ev.arg);
-  } else {
-    Callback cb = std::move(callbacks_[ev.arg]);
-    callbacks_[ev.arg] = nullptr;
-    free_callbacks_.push_back(static_cast<uint32_t>(ev.arg));
-    cb();
-  }
+  Dispatch(ev);
   return true;
 }
 
 bool EventLoop::RunOne() { return RunNext(INT64_MAX); }
 
 void EventLoop::RunUntil(SimTime t) {
-  while (RunNext(t.count())) {
-  }
-  if (!budget_spent()) queue_.AdvanceTo(t.count());
+  // RunNext's steps in one loop (one call for a stretch of events, not one per event).
+  const int64_t limit = t.count();
+  Typed ev;
+  while (!budget_spent() && queue_.Pop(limit, &ev)) Dispatch(ev);
+  if (!budget_spent()) queue_.AdvanceTo(limit);
 }
 
 std::optional<SimTime> EventLoop::NextTime() const {

@@ -117,9 +117,9 @@ void Network::Ring::Free() {
 }
 
 void Network::SendPacket(int from, int to, Packet&& packet, size_t bytes, std::string&& what) {
-  AASIM_CHECK(from != to && from >= 0 && to >= 0 && from < n_ && to < n_);
-  const size_t li = Index(from, to);
-  Link& link = links_[li];
+  AASIM_CHECK(static_cast<unsigned>(from) < static_cast<unsigned>(n_) &&
+              static_cast<unsigned>(to) < static_cast<unsigned>(n_) && from != to);
+  Link& link = links_[Index(from, to)];
   link.stats.messages_sent++;
   link.stats.bytes_sent += bytes;
   if (link.cut) {
@@ -136,61 +136,67 @@ void Network::SendPacket(int from, int to, Packet&& packet, size_t bytes, std::s
       Observe(MessageEvent::Type::kDroppedLoss, ++observed_, from, to, bytes, false, what);
     return;
   }
-  int copies = 1;
-  if (link.rng.Chance(link.params.duplicate)) {
-    copies = 2;
-    link.stats.duplicated++;
+  if (link.rng.Chance(link.params.duplicate)) [[unlikely]] {
+    return SendTwice(link, from, to, std::move(packet), bytes, std::move(what));
   }
-  for (int copy = 0; copy < copies; ++copy) {
-    SimTime delay = link.params.latency;
-    if (link.params.jitter.count() > 0) {
-      delay += SimTime(link.rng.Range(-link.params.jitter.count(), link.params.jitter.count()));
-    }
-    if (delay.count() < 0) delay = SimTime(0);
-    if (trace_) TraceLine(from, to, copy == 0 ? "sent" : "duplicated", what, bytes);
-    uint32_t id = 0;
+  SendCopy(link, from, to, std::move(packet), bytes, std::move(what), false);
+}
+
+void Network::SendTwice(Link& link, int from, int to, Packet&& packet, size_t bytes,
+                        std::string&& what) {
+  link.stats.duplicated++;
+  SendCopy(link, from, to, Packet(packet), bytes, std::string(what), false);
+  SendCopy(link, from, to, std::move(packet), bytes, std::move(what), true);
+}
+
+[[gnu::always_inline]] inline void Network::SendCopy(Link& link, int from, int to, Packet&& packet,
+                                                     size_t bytes, std::string&& what,
+                                                     bool duplicate) {
+  int64_t delay = link.params.latency.count();
+  if (link.params.jitter.count() > 0) {
+    delay += link.rng.Range(-link.params.jitter.count(), link.params.jitter.count());
+  }
+  if (delay < 0) delay = 0;
+  uint32_t id = 0;
+  if (trace_ || observer_) [[unlikely]] {
+    if (trace_) TraceLine(from, to, duplicate ? "duplicated" : "sent", what, bytes);
     if (observer_) {
       id = ++observed_;
-      Observe(MessageEvent::Type::kSent, id, from, to, bytes, copy > 0, what);
+      Observe(MessageEvent::Type::kSent, id, from, to, bytes, duplicate, what);
     }
-    const int64_t at = loop_.Now().count() + delay.count();
-    InFlight* f;
-    uint64_t arg;
-    // A ring the message does not overtake: the one of its delay (every message of a
-    // delay arrives no earlier than the previous one), else an idle one, else any. Its
-    // event then runs after theirs (same time: a later sequence number), so the ring's
-    // front is always the message that arrives. Otherwise it waits in the pool.
-    size_t r = last_ring_;
-    if (rings_[r].delay != delay.count() || !rings_[r].Takes(at)) r = PickRing(delay.count(), at);
-    if (r < kRings) {
-      last_ring_ = r;
-      f = &rings_[r].Push(at);
-      arg = kFifo | r;
-    } else {
-      uint32_t i;
-      if (free_pool_ != 0) {
-        i = free_pool_ - 1;
-        free_pool_ = pool_[i].next_free;
-      } else {
-        i = static_cast<uint32_t>(pool_.size());
-        pool_.emplace_back();
-      }
-      f = &pool_[i];
-      arg = i;
-    }
-    f->from = static_cast<uint16_t>(from);
-    f->to = static_cast<uint16_t>(to);
-    f->bytes = bytes;
-    f->id = id;
-    if (copy + 1 < copies) {
-      f->packet = packet;
-      f->what = KeepWhat(std::string(what));
-    } else {
-      f->packet = std::move(packet);
-      f->what = what.empty() ? 0 : KeepWhat(std::move(what));
-    }
-    loop_.AtEvent(SimTime(at), this, arg);
   }
+  const int64_t at = loop_.Now().count() + delay;
+  InFlight* f;
+  uint64_t arg;
+  // A ring the message does not overtake: the one of its delay (every message of a
+  // delay arrives no earlier than the previous one), else an idle one, else any. Its
+  // event then runs after theirs (same time: a later sequence number), so the ring's
+  // front is always the message that arrives. Otherwise it waits in the pool.
+  size_t r = last_ring_;
+  if (rings_[r].delay != delay || !rings_[r].Takes(at)) r = PickRing(delay, at);
+  if (r < kRings) [[likely]] {
+    last_ring_ = r;
+    f = &rings_[r].Push(at);
+    arg = kFifo | r;
+  } else {
+    uint32_t i;
+    if (free_pool_ != 0) {
+      i = free_pool_ - 1;
+      free_pool_ = pool_[i].next_free;
+    } else {
+      i = static_cast<uint32_t>(pool_.size());
+      pool_.emplace_back();
+    }
+    f = &pool_[i];
+    arg = i;
+  }
+  f->packet = std::move(packet);
+  f->bytes = bytes;
+  f->from = static_cast<uint16_t>(from);
+  f->to = static_cast<uint16_t>(to);
+  f->id = id;
+  f->what = what.empty() ? 0 : KeepWhat(std::move(what));
+  loop_.AtEvent(SimTime(at), this, arg);
 }
 
 void Network::OnEvent(uint64_t arg) {
@@ -204,13 +210,24 @@ void Network::OnEvent(uint64_t arg) {
     free_pool_ = static_cast<uint32_t>(arg) + 1;
   }
   const int from = f->from, to = f->to;
+  Link& l = links_[Index(from, to)];
+  if (f->what != 0 || l.cut || trace_ || observer_) [[unlikely]] {
+    return OnEventTraced(f, l);
+  }
+  // The usual case: nothing describes, traces or observes the message, and it arrives.
+  Packet packet = std::move(f->packet);
+  l.stats.messages_delivered++;
+  l.stats.bytes_delivered += f->bytes;
+  DeliverTo(from, to, packet);
+}
+
+void Network::OnEventTraced(InFlight* f, Link& l) {
+  const int from = f->from, to = f->to;
   const size_t bytes = f->bytes;
   const uint32_t id = f->id;
   Packet packet = std::move(f->packet);
   std::string what;  // empty (no allocation) unless the sender described the message
   if (f->what != 0) what = TakeWhat(f->what);
-
-  Link& l = links_[Index(from, to)];
   if (l.cut) {
     l.stats.dropped_cut++;
     if (trace_) TraceLine(from, to, "dropped in flight (link cut)", what, bytes);
@@ -221,11 +238,7 @@ void Network::OnEvent(uint64_t arg) {
   l.stats.bytes_delivered += bytes;
   if (trace_) TraceLine(from, to, "delivered", what, bytes);
   if (observer_) Observe(MessageEvent::Type::kDelivered, id, from, to, bytes, false, what);
-  if (deliver_packet_) {
-    deliver_packet_(from, to, packet);
-  } else {
-    deliver_(from, to, packet.body);
-  }
+  DeliverTo(from, to, packet);
 }
 
 }  // namespace cluster_sim

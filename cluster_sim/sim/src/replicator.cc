@@ -268,9 +268,8 @@ void Replicator::SendNext(int peer) {
 
 // ---- timers ----
 
-void Replicator::ArmTimer(int peer, SimTime at) {
+void Replicator::ArmTimerEvent(int peer, SimTime at) {
   OutPeer& o = out_[peer];
-  if (o.timer_at.count() >= 0 && o.timer_at <= at) return;  // an earlier one is armed
   o.timer_at = at;
   uint64_t gen = ++o.timer_gen;
   uint32_t inc = incarnation_;
@@ -479,16 +478,11 @@ bool Replicator::Holds(int origin, uint64_t seq) const {
   return seq < next;
 }
 
-bool Replicator::Apply(int from, std::string_view bytes) {
-  return !StoreFailed(from, store_->Merge(bytes));
-}
-
 // A durable store that could not keep a merge (its Redis is down): the message is treated
 // as never received (progress rolled back, no ack), so its sender retransmits. Bytes the
 // store refuses (malformed: a faulty or hostile peer of `aasim node`) are dropped the same
 // way and reported as an anomaly; the region carries on.
-bool Replicator::StoreFailed(int from, const Status& s) {
-  if (s.ok()) return false;
+bool Replicator::Refused(int from, const Status& s) {
   if (s.code() != StatusCode::kUnavailable) {
     ReportAnomaly(names_[from] + " sent what the store refused (" + s.message() + "): dropped");
     return true;
@@ -516,8 +510,11 @@ void Replicator::OnEffects(int from, const ReplMessage& m) {
       Receive(from, seq, m.payload(i));
       continue;
     }
-    // The common case, in order with nothing waiting: applied without a copy.
-    if (!ApplyFrom(from, seq, m.payload(i))) return;  // no ack: the sender resends from here
+    // The common case, in order with nothing waiting: applied without a copy (ApplyFrom
+    // for a store that is not durable).
+    const std::string_view effect = m.payload(i);
+    if (!Apply(from, effect)) return;  // no ack: the sender resends from here
+    Grew(effect.size());
     in.contiguous = seq;
     in.received++;
   }

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
+#include <cstring>
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 
 #include "cluster_sim/replicator.h"
 #include "cluster_sim/session.h"
@@ -15,25 +18,25 @@ namespace cluster_sim {
 
 namespace {
 
-// On the wire (Network::Packet) a message's fields are the packet's header, copied by value;
-// its payloads are the body, shared with the sender's log.
+// On the wire (Network::Packet) a message's fields are the packet's header, copied by value:
+// its first 16 bytes (kind, flags, epochs, count) as they lie in ReplMessage, then its
+// sequence number; its payloads are the body, shared with the sender's log.
+static_assert(std::is_trivially_copyable_v<ReplMessage> && std::is_standard_layout_v<ReplMessage>);
+static_assert(offsetof(ReplMessage, first_seq) == ReplMessage::kHeaderBytes &&
+                  offsetof(ReplMessage, count) + sizeof(uint32_t) == ReplMessage::kHeaderBytes &&
+                  offsetof(ReplMessage, sender_epoch) == 4 && offsetof(ReplMessage, epoch) == 8,
+              "ReplMessage's header fields are 16 bytes with no padding");
+
 std::array<uint64_t, 3> PacketHeader(const ReplMessage& m) {
-  return {static_cast<uint64_t>(m.kind) | (m.full_ack ? uint64_t{1} << 8 : 0) |
-              (m.causal ? uint64_t{1} << 9 : 0) | (m.blocks ? uint64_t{1} << 10 : 0) |
-              (static_cast<uint64_t>(m.sender_epoch) << 32),
-          static_cast<uint64_t>(m.epoch) | (static_cast<uint64_t>(m.count) << 32),
-          m.kind == ReplMessage::Kind::kEffects ? m.first_seq : m.seq};
+  std::array<uint64_t, 3> h;
+  std::memcpy(h.data(), &m, ReplMessage::kHeaderBytes);
+  h[2] = m.kind == ReplMessage::Kind::kEffects ? m.first_seq : m.seq;
+  return h;
 }
 
 ReplMessage FromPacket(const Network::Packet& p) {
   ReplMessage m;
-  m.kind = static_cast<ReplMessage::Kind>(p.header[0] & 0xFF);
-  m.full_ack = (p.header[0] >> 8 & 1) != 0;
-  m.causal = (p.header[0] >> 9 & 1) != 0;
-  m.blocks = (p.header[0] >> 10 & 1) != 0;
-  m.sender_epoch = static_cast<uint32_t>(p.header[0] >> 32);
-  m.epoch = static_cast<uint32_t>(p.header[1]);
-  m.count = static_cast<uint32_t>(p.header[1] >> 32);
+  std::memcpy(static_cast<void*>(&m), p.header.data(), ReplMessage::kHeaderBytes);
   (m.kind == ReplMessage::Kind::kEffects ? m.first_seq : m.seq) = p.header[2];
   m.body = p.body.get();
   return m;
@@ -223,10 +226,16 @@ struct Simulation::Impl {
   // wall clock (virtual time plus clock_skew) reaches the next due deletion; re-armed after
   // every local write and merge. A store with no TTL schedules nothing, so runs without
   // TTLs have the events (and digests) they had before expiry existed.
+  // Called after every local write and merge; most stores hold no TTL, and that check
+  // stays inline.
   void ArmExpiry(Region& r) {
     if (!r.alive()) return;
-    int64_t next_wall_us = r.store->NextExpiry();
-    if (next_wall_us < 0) return;
+    const int64_t next_wall_us = r.store->NextExpiry();
+    if (next_wall_us >= 0) [[unlikely]] {
+      ArmExpiryAt(r, next_wall_us);
+    }
+  }
+  [[gnu::noinline]] void ArmExpiryAt(Region& r, int64_t next_wall_us) {
     SimTime at = std::max(loop.Now(), SimTime(next_wall_us) - r.clock_skew);
     if (r.expiry_at && *r.expiry_at <= at) return;  // an earlier event will re-arm
     r.expiry_at = at;
@@ -248,14 +257,13 @@ struct Simulation::Impl {
     });
   }
 
-  void OnDeliver(int from, int to, const ReplMessage& m) {
+  // Every message that arrives: inline in the network's delivery callback.
+  [[gnu::always_inline]] void OnDeliver(int from, int to, const ReplMessage& m) {
     Region& sender = regions[from];
     Region& r = regions[to];
     // Pull model: what a crashed region had not handed over is gone with it.
-    if (!r.alive() || !sender.alive() || sender.incarnation() != m.sender_epoch) {
-      Trace(FormatDuration(loop.Now()) + " " + sender.name + "->" + r.name +
-            " discarded (region down or restarted)");
-      return;
+    if (!r.alive() || !sender.alive() || sender.incarnation() != m.sender_epoch) [[unlikely]] {
+      return Discarded(sender, r);
     }
     r.repl->OnMessage(from, m);
     // Only a merge can bring a key with a TTL; an ack, probe or sync request changes no key,
@@ -264,6 +272,11 @@ struct Simulation::Impl {
       ArmExpiry(r);
     }
     CheckConvergence();
+  }
+
+  [[gnu::noinline]] void Discarded(const Region& sender, const Region& r) {
+    Trace(FormatDuration(loop.Now()) + " " + sender.name + "->" + r.name +
+          " discarded (region down or restarted)");
   }
 
   // ---- faults ----

@@ -72,8 +72,8 @@ class EventLoop : public Clock {
   void RunUntil(SimTime t);
   // The event budget: once `events` events have run, the loop runs no more (a run that
   // would go on for ever stops; its owner reports it). 0 (the default): no budget.
-  void set_event_budget(uint64_t events) { budget_ = events; }
-  bool budget_spent() const { return budget_ != 0 && events_run_ >= budget_; }
+  void set_event_budget(uint64_t events) { events_limit_ = events != 0 ? events : UINT64_MAX; }
+  bool budget_spent() const { return events_run_ >= events_limit_; }
   std::optional<SimTime> NextTime() const;
   size_t pending() const { return queue_.size(); }
   uint64_t events_run() const { return events_run_; }
@@ -91,13 +91,23 @@ class EventLoop : public Clock {
   void AtEventSlow(SimTime at, Handler* handler, uint64_t arg);
   // Runs the next event if it is due at or before `limit`.
   bool RunNext(int64_t limit);
+  // Runs a popped event.
+  void Dispatch(const Typed& ev) {
+    ++events_run_;
+    if (ev.handler != nullptr) [[likely]] {
+      ev.handler->OnEvent(ev.arg);
+    } else {
+      RunCallback(ev.arg);
+    }
+  }
+  void RunCallback(uint64_t index);
 
   Queue queue_;
   int64_t lane_delay_[kLanes] = {};  // the delay of each lane's events, while it has some
   uint32_t last_lane_ = 0;           // the lane of the last event given one
   uint64_t events_run_ = 0;
-  uint64_t budget_ = 0;              // 0: none
-  std::vector<Callback> callbacks_;  // callbacks of pending At() events
+  uint64_t events_limit_ = UINT64_MAX;  // the event budget (UINT64_MAX: none)
+  std::vector<Callback> callbacks_;     // callbacks of pending At() events
   std::vector<uint32_t> free_callbacks_;
 };
 

@@ -182,6 +182,21 @@ class Network : private EventLoop::Handler {
   size_t Index(int from, int to) const { return static_cast<size_t>(from * n_ + to); }
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
   void OnEvent(uint64_t arg) override;  // an arrival
+  // An arrival that is described, traced or observed, or that a cut link drops.
+  [[gnu::noinline]] void OnEventTraced(InFlight* f, Link& l);
+  void DeliverTo(int from, int to, const Packet& packet) {
+    if (deliver_packet_) {
+      deliver_packet_(from, to, packet);
+    } else {
+      deliver_(from, to, packet.body);
+    }
+  }
+  // SendPacket past the link's cut, loss and duplicate draws: one copy into flight
+  // (SendTwice: both copies of a duplicated message, the second marked `duplicate`).
+  void SendCopy(Link& link, int from, int to, Packet&& packet, size_t bytes, std::string&& what,
+                bool duplicate);
+  [[gnu::noinline]] void SendTwice(Link& link, int from, int to, Packet&& packet, size_t bytes,
+                                   std::string&& what);
   // Keeps a message's description until it arrives; returns its InFlight::what.
   uint32_t KeepWhat(std::string&& what);
   // The ring (< kRings) a message of this delay arriving at `at` goes in; kRings: none.

@@ -83,20 +83,22 @@ struct ReplicationConfig {
 // log; the epoch is the sender's incarnation. The payloads are carried beside the header:
 // none, one (a std::string: a full state, or an effect decoded from a wire), or several
 // (Payloads); with `blocks`, the effects of a log (effect_arena.h): one EffectBlock, or
-// several (Blocks).
+// several (Blocks). The fields before first_seq are 16 bytes with no padding, which the
+// simulator copies as they are into a packet's header (kHeaderBytes).
 struct ReplMessage {
   enum class Kind : uint8_t { kEffects, kAck, kFullState, kSyncRequest, kProbe };
   using Payloads = std::vector<std::shared_ptr<const std::string>>;
   using Blocks = std::vector<std::shared_ptr<const EffectBlock>>;
+  static constexpr size_t kHeaderBytes = 16;  // kind .. count
   Kind kind = Kind::kEffects;
-  uint32_t sender_epoch = 0;   // incarnation of the sender when it sent this
-  uint32_t epoch = 0;          // kAck: the epoch of the log being acknowledged
-  uint64_t first_seq = 0;      // kEffects: seq of payload 0
-  uint64_t seq = 0;            // kAck: contiguous prefix held; kFullState: log head it covers
   bool full_ack = false;       // kAck: acknowledges a full state
   bool causal = false;         // kEffects, kFullState: each payload starts with an applied vector
   bool blocks = false;         // the body is an EffectBlock or Blocks (else strings)
+  uint32_t sender_epoch = 0;   // incarnation of the sender when it sent this
+  uint32_t epoch = 0;          // kAck: the epoch of the log being acknowledged
   uint32_t count = 0;          // kEffects, kFullState: number of payloads
+  uint64_t first_seq = 0;      // kEffects: seq of payload 0
+  uint64_t seq = 0;            // kAck: contiguous prefix held; kFullState: log head it covers
   const void* body = nullptr;  // while being delivered: the payload(s), as `blocks` says
 
   std::string_view payload(size_t i) const {
@@ -303,7 +305,14 @@ class Replicator {
   void SendChunk(int peer);
   void SendNext(int peer);
 
-  void ArmTimer(int peer, SimTime at);
+  // Arms peer's retransmission timer for `at`, unless one is armed no later (every local
+  // write asks, for every peer: that check stays inline).
+  void ArmTimer(int peer, SimTime at) {
+    const SimTime armed = out_[peer].timer_at;
+    if (armed.count() >= 0 && armed <= at) return;
+    ArmTimerEvent(peer, at);
+  }
+  void ArmTimerEvent(int peer, SimTime at);
   void OnTimer(int peer);
   void TrimDurableLog();
   // Automatic backlog: counts bytes written or merged, and measures the data again once
@@ -332,8 +341,10 @@ class Replicator {
   // Keeps an effect that cannot be applied yet in `held` (or counts a duplicate).
   void Receive(int from, uint64_t seq, std::string_view effect);
   // Merges `bytes` from `from` into the store; false if it was not kept (StoreFailed).
-  bool Apply(int from, std::string_view bytes);
-  bool StoreFailed(int from, const Status& s);
+  bool Apply(int from, std::string_view bytes) { return !StoreFailed(from, store_->Merge(bytes)); }
+  bool StoreFailed(int from, const Status& s) { return !s.ok() && Refused(from, s); }
+  // StoreFailed for a status that is not ok: counts or reports it; true.
+  bool Refused(int from, const Status& s);
 
   Options opts_;
   const std::vector<std::string>& names_;
