@@ -20,6 +20,22 @@ size_t LowerBoundReplica(const V& vv, ReplicaId r) {
 }
 }  // namespace
 
+size_t CausalContext::LowerBound(ReplicaId r) const { return LowerBoundReplica(vv_, r); }
+
+bool CausalContext::FoldIntoVector(const Dot& d) {
+  const size_t i = FindReplica(d.replica);
+  const bool listed = i < vv_.size() && vv_[i].replica == d.replica;
+  const uint64_t max = listed ? vv_[i].max : 0;
+  if (d.counter <= max) return true;
+  if (d.counter != max + 1) return false;
+  if (listed) {
+    vv_[i].max = d.counter;
+  } else {
+    vv_.insert(i, Entry{d.replica, d.counter});
+  }
+  return true;
+}
+
 uint64_t CausalContext::Max(ReplicaId r) const {
   size_t i = LowerBoundReplica(vv_, r);
   return (i < vv_.size() && vv_[i].replica == r) ? vv_[i].max : 0;
@@ -109,17 +125,7 @@ void CausalContext::Join(const CausalContext& other) {
       // its sorted dots, without copying them first.
       // One search of the vector per dot: its entry is read and, if the dot folds, set.
       for (const Dot& d : other.cloud_) {
-        const size_t i = LowerBoundReplica(vv_, d.replica);
-        const bool listed = i < vv_.size() && vv_[i].replica == d.replica;
-        const uint64_t max = listed ? vv_[i].max : 0;
-        if (d.counter <= max) continue;
-        if (d.counter != max + 1) {
-          cloud_.push_back(d);
-        } else if (listed) {
-          vv_[i].max = d.counter;
-        } else {
-          vv_.insert(i, Entry{d.replica, d.counter});
-        }
+        if (!FoldIntoVector(d)) cloud_.push_back(d);
       }
       return;
     } else {
@@ -136,28 +142,9 @@ void CausalContext::Join(const CausalContext& other) {
 
 void CausalContext::Join(const ContextDots& other) {
   for (const Dot& d : other) {
-    if (cloud_.empty()) {
-      // CASE 1: no cloud here (the steady state): the dot is covered, or it extends its
-      // replica's entry (the next write of that replica), found with one pass over a vector
-      // of a few replicas (as Contains), one search of a longer one.
-      size_t i = 0;
-      if (vv_.size() > kLinearScan) [[unlikely]] {
-        i = LowerBoundReplica(vv_, d.replica);
-      } else {
-        while (i < vv_.size() && vv_[i].replica < d.replica) ++i;
-      }
-      const bool listed = i < vv_.size() && vv_[i].replica == d.replica;
-      const uint64_t max = listed ? vv_[i].max : 0;
-      if (d.counter <= max) continue;
-      if (d.counter == max + 1) {
-        if (listed) {
-          vv_[i].max = d.counter;
-        } else {
-          vv_.insert(i, Entry{d.replica, d.counter});
-        }
-        continue;
-      }
-    }
+    // CASE 1: no cloud here (the steady state): the dot is covered, or it extends its
+    // replica's entry (the next write of that replica).
+    if (cloud_.empty() && FoldIntoVector(d)) continue;
     Add(d);  // CASE 2: a gap, or a cloud to keep canonical
   }
 }

@@ -35,8 +35,9 @@ size_t ReadShortVarint(const uint8_t* p, uint64_t* v) {
 }  // namespace
 
 bool Decoder::GetVarintSlow(uint64_t* v) {
-  // CASE 1: two or three bytes (replica ids, which hold the site in their high 16 bits;
-  // dot counters past 127) when three bytes remain, without the loop's checks per byte.
+  // CASE 1: two or three bytes (replica ids of sites below 32, which hold the site in
+  // their high 16 bits; dot counters past 127) when three bytes remain, without the
+  // loop's checks per byte.
   if (in_.size() - pos_ >= 3) {
     const size_t n = ReadShortVarint(reinterpret_cast<const uint8_t*>(in_.data() + pos_), v);
     if (n != 0) {

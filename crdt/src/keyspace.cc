@@ -1,6 +1,7 @@
 #include "crdt/keyspace.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -72,8 +73,6 @@ const char* TypeName(KeyValue::Type t) {
 
 namespace {
 
-// KeyValue::Join's parts after the string and the set (most keys hold neither of these),
-// then the bits of every part either side held. REQUIRES: other.held exact.
 // The parts after the string and the set (the sorted set has no bit: ZsetStore::Empty).
 constexpr uint16_t kLaterParts = KeyValue::kHeldAll & ~(KeyValue::kHeldStr | KeyValue::kHeldSet);
 
@@ -89,6 +88,8 @@ void RefreshFirstParts(KeyValue* v) {
   v->held = static_cast<uint16_t>((str ? KeyValue::kHeldStr : 0) | (set ? KeyValue::kHeldSet : 0));
 }
 
+// KeyValue::Join's parts after the string and the set (most keys hold neither of these),
+// then the bits of every part either side held. REQUIRES: other.held exact.
 void JoinLaterParts(KeyValue* v, const KeyValue& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   // A part empty on both sides joins to empty, and merging an empty counter, bounded
@@ -205,6 +206,7 @@ KeyValue::Parts16 KeyValue::Parts() const {
 void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
   // A part `held` does not name is empty (HeldNow): its encoding is its count(s) of zero,
   // written here without walking it (most effects hold one of the three).
+  assert((HeldNow(kHeldStr | kHeldSet | kHeldHash) & ~held) == 0);
   if (held & kHeldStr) {
     str.Encode(enc);
   } else {
@@ -570,11 +572,15 @@ Keyspace::KeyMap::value_type* Keyspace::KeyMap::NewNode(std::string_view key) {
   }
   // The spare node takes the new key: its const key member is replaced (destroyed and
   // built again in place, which C++20 allows for a member subobject). A key that is the
-  // spare's own (a view of it) is copied out first.
+  // spare's own (a view of it), or that may need memory (so a bad_alloc cannot leave the
+  // node without a key), is copied out first; a short key is built straight in place
+  // (every major std::string keeps 15 characters inline).
+  constexpr size_t kInlineKey = 15;
   value_type* node = std::exchange(spare_, nullptr);
   std::string* k = const_cast<std::string*>(&node->first);
   const std::less<const char*> before;
-  if (before(key.data(), k->data()) || !before(key.data(), k->data() + k->size())) {
+  if (key.size() <= kInlineKey &&
+      (before(key.data(), k->data()) || !before(key.data(), k->data() + k->size()))) {
     std::destroy_at(k);
     std::construct_at(k, key);
   } else {

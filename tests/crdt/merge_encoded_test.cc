@@ -126,6 +126,32 @@ TEST(MergeEncodedTest, EffectsJoinAsTheirDecodedKeyspaces) {
   EffectsJoinAsTheirDecodedKeyspaces(/*members=*/3, 0x5e7);
 }
 
+// The fallback of a few-dot context, fixed: concurrent writes of other types leave the
+// target's key holding a hash and a set, or a register write, so an SADD's, an SREM's and a
+// DEL's one-key effects (contexts of a few dots) take the general join, which must agree
+// with Merge(Decode) as the fast one does.
+TEST(MergeEncodedTest, FewDotEffectsOnKeysHoldingOtherPartsJoinAsDecoded) {
+  Keyspace origin(Replica(0));
+  Keyspace target(Replica(1));
+  Keyspace delta;
+  Keyspace::MergeScratch scratch;
+  target.HSet("k", "f", "x", 1, nullptr);
+  target.Set("r", "v", 1, nullptr);
+  origin.ResetDelta(&delta);
+  origin.SAdd("k", "m", &delta);
+  ASSERT_NO_FATAL_FAILURE(MergeBothWays(&target, delta.Encode(), &scratch));
+  origin.ResetDelta(&delta);
+  origin.SRem("k", "m", &delta);
+  ASSERT_NO_FATAL_FAILURE(MergeBothWays(&target, delta.Encode(), &scratch));
+  origin.ResetDelta(&delta);
+  origin.SAdd("r", "m", &delta);
+  ASSERT_NO_FATAL_FAILURE(MergeBothWays(&target, delta.Encode(), &scratch));
+  origin.ResetDelta(&delta);
+  origin.Del("r", &delta);
+  ASSERT_NO_FATAL_FAILURE(MergeBothWays(&target, delta.Encode(), &scratch));
+  EXPECT_NE(target.DumpAll(), Keyspace(Replica(1)).DumpAll());
+}
+
 // Larger sets and hashes: DELs and SETs over them clear more dots than a ContextDots holds,
 // so their contexts are decoded (the other shape), next to the few-dot ones.
 TEST(MergeEncodedTest, EffectsOfLargerValuesJoinAsTheirDecodedKeyspaces) {

@@ -510,11 +510,8 @@ void Replicator::OnEffects(int from, const ReplMessage& m) {
       Receive(from, seq, m.payload(i));
       continue;
     }
-    // The common case, in order with nothing waiting: applied without a copy (ApplyFrom
-    // for a store that is not durable).
-    const std::string_view effect = m.payload(i);
-    if (!Apply(from, effect)) return;  // no ack: the sender resends from here
-    Grew(effect.size());
+    // The common case, in order with nothing waiting: applied without a copy.
+    if (!ApplyFrom(from, seq, m.payload(i))) return;  // no ack: the sender resends from here
     in.contiguous = seq;
     in.received++;
   }
@@ -762,13 +759,8 @@ bool Replicator::Satisfied(int from, const std::vector<Dep>& deps) const {
   return true;
 }
 
-bool Replicator::ApplyFrom(int from, uint64_t seq, std::string_view effect) {
-  const bool ok =
-      durable_ ? !StoreFailed(from,
-                              store_->MergeFrom(Origin(names_[from], in_[from].epoch), seq, effect))
-               : Apply(from, effect);
-  if (ok) Grew(effect.size());  // what was kept, as OnEffects counts it
-  return ok;
+bool Replicator::MergeDurable(int from, uint64_t seq, std::string_view effect) {
+  return !StoreFailed(from, store_->MergeFrom(Origin(names_[from], in_[from].epoch), seq, effect));
 }
 
 bool Replicator::Drain() {

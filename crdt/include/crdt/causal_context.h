@@ -31,20 +31,12 @@ class CausalContext {
   // forward pass, a longer one (a context decoded from hostile input) by binary search; the
   // cloud only when d is above its replica's maximum.
   bool Contains(const Dot& d) const {
-    uint64_t max = 0;  // Max(d.replica)
-    if (vv_.size() > kLinearScan) [[unlikely]] {
-      max = Max(d.replica);
-    } else {
-      for (const Entry& e : vv_) {
-        if (e.replica < d.replica) continue;
-        if (e.replica == d.replica) max = e.max;
-        break;
-      }
-    }
+    const size_t i = FindReplica(d.replica);
+    const uint64_t max = i < vv_.size() && vv_[i].replica == d.replica ? vv_[i].max : 0;
     if (d.counter <= max) return true;
     return !cloud_.empty() && CloudContains(d);
   }
-  static constexpr size_t kLinearScan = 16;  // Contains scans a vector this long or shorter
+  static constexpr size_t kLinearScan = 16;  // FindReplica scans a vector this long or shorter
   // The contiguous maximum for r (0 if none).
   uint64_t Max(ReplicaId r) const;
   // A new dot for r, recorded in the context.
@@ -71,6 +63,19 @@ class CausalContext {
   }
 
  private:
+  // The index of the first vector entry not below r: one forward pass over a vector of a
+  // few replicas, a binary search (LowerBound) of a longer one.
+  size_t FindReplica(ReplicaId r) const {
+    if (vv_.size() > kLinearScan) [[unlikely]]
+      return LowerBound(r);
+    size_t i = 0;
+    while (i < vv_.size() && vv_[i].replica < r) ++i;
+    return i;
+  }
+  size_t LowerBound(ReplicaId r) const;
+  // Adds d to the vector if it is covered or extends its replica's entry (the next write
+  // of that replica); false if a gap is before it (it belongs in the cloud).
+  bool FoldIntoVector(const Dot& d);
   bool CloudContains(const Dot& d) const;
   void SetMax(ReplicaId r, uint64_t max);
   void Compact();

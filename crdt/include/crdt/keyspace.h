@@ -127,6 +127,8 @@ struct KeyValue {
   };
   using Parts16 = uint16_t;
   Parts16 Parts() const;  // the optional parts this value holds
+  // REQUIRES: `held` names every non-empty string, set and hash part (Refresh after a
+  // change): a part it does not name is encoded as empty without being read.
   void Encode(Encoder* enc, Parts16 parts) const;
   bool Decode(Decoder* dec, Parts16 parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {

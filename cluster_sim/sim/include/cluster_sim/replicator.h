@@ -337,7 +337,15 @@ class Replicator {
   bool Drain();
   // Drains, makes it durable, and acknowledges to every origin that advanced but `from`.
   bool DrainAndAck(int from);
-  bool ApplyFrom(int from, uint64_t seq, std::string_view effect);
+  // Merges effect `seq` of `from` into the store and counts its bytes as kept; false if
+  // the store did not keep it (StoreFailed). Inline: OnEffects runs it per effect.
+  bool ApplyFrom(int from, uint64_t seq, std::string_view effect) {
+    const bool ok = durable_ ? MergeDurable(from, seq, effect) : Apply(from, effect);
+    if (ok) Grew(effect.size());
+    return ok;
+  }
+  // ApplyFrom's merge on a durable store (MergeFrom, with the origin's epoch).
+  bool MergeDurable(int from, uint64_t seq, std::string_view effect);
   // Keeps an effect that cannot be applied yet in `held` (or counts a duplicate).
   void Receive(int from, uint64_t seq, std::string_view effect);
   // Merges `bytes` from `from` into the store; false if it was not kept (StoreFailed).

@@ -38,8 +38,8 @@ class KeyspaceStore : public Store {
  public:
   // A single command: a stream command (LocalStreams::Handles) goes to RunStream unless
   // streams are replicated (SetStreamOptions: then the engine runs it); then
-  // BeforeEngine may answer it; else the engine runs it on the keyspace and a write is
-  // made durable by CommitWrite, its effect appended to *effect.
+  // BeforeEngine may answer it; else the engine runs it on the keyspace and a write's
+  // effect is appended to *effect (on a durable store, after CommitWrite made it durable).
   Reply Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
                 std::string* effect) final;
   // A write of the in-memory keyspace records no delta (the engine runs with none), unless
