@@ -137,18 +137,16 @@ TEST(MergeEncodedTest, FewDotEffectsOnKeysHoldingOtherPartsJoinAsDecoded) {
   Keyspace::MergeScratch scratch;
   target.HSet("k", "f", "x", 1, nullptr);
   target.Set("r", "v", 1, nullptr);
-  origin.ResetDelta(&delta);
-  origin.SAdd("k", "m", &delta);
-  ASSERT_NO_FATAL_FAILURE(MergeBothWays(&target, delta.Encode(), &scratch));
-  origin.ResetDelta(&delta);
-  origin.SRem("k", "m", &delta);
-  ASSERT_NO_FATAL_FAILURE(MergeBothWays(&target, delta.Encode(), &scratch));
-  origin.ResetDelta(&delta);
-  origin.SAdd("r", "m", &delta);
-  ASSERT_NO_FATAL_FAILURE(MergeBothWays(&target, delta.Encode(), &scratch));
-  origin.ResetDelta(&delta);
-  origin.Del("r", &delta);
-  ASSERT_NO_FATAL_FAILURE(MergeBothWays(&target, delta.Encode(), &scratch));
+  // One write at the origin, its effect merged into the target both ways.
+  auto deliver = [&](auto write) {
+    origin.ResetDelta(&delta);
+    write();
+    MergeBothWays(&target, delta.Encode(), &scratch);
+  };
+  ASSERT_NO_FATAL_FAILURE(deliver([&] { origin.SAdd("k", "m", &delta); }));
+  ASSERT_NO_FATAL_FAILURE(deliver([&] { origin.SRem("k", "m", &delta); }));
+  ASSERT_NO_FATAL_FAILURE(deliver([&] { origin.SAdd("r", "m", &delta); }));
+  ASSERT_NO_FATAL_FAILURE(deliver([&] { origin.Del("r", &delta); }));
   EXPECT_NE(target.DumpAll(), Keyspace(Replica(1)).DumpAll());
 }
 
