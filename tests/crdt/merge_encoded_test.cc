@@ -61,6 +61,14 @@ std::string RandomEffect(Rng* rng, Keyspace* ks, Keyspace* delta, int64_t now, i
   return delta->empty() ? std::string() : delta->Encode();
 }
 
+// The encoded effect of one write at *origin: write(delta) records it in *delta.
+template <typename Write>
+std::string EffectOf(Keyspace* origin, Keyspace* delta, Write write) {
+  origin->ResetDelta(delta);
+  write(delta);
+  return delta->Encode();
+}
+
 // Merges `bytes` into *target both ways; they must agree (result, or error and no change).
 void MergeBothWays(Keyspace* target, const std::string& bytes, Keyspace::MergeScratch* scratch) {
   Keyspace expect = *target;
@@ -137,16 +145,18 @@ TEST(MergeEncodedTest, FewDotEffectsOnKeysHoldingOtherPartsJoinAsDecoded) {
   Keyspace::MergeScratch scratch;
   target.HSet("k", "f", "x", 1, nullptr);
   target.Set("r", "v", 1, nullptr);
+  // A dot 1 folds into a context's vector, which no ContextDots reads: the origin's first
+  // write is elsewhere, so the effects below carry their dots as a few-dot cloud.
+  origin.Set("w", "x", 1, nullptr);
   // One write at the origin, its effect merged into the target both ways.
   auto deliver = [&](auto write) {
-    origin.ResetDelta(&delta);
-    write();
-    MergeBothWays(&target, delta.Encode(), &scratch);
+    MergeBothWays(&target, EffectOf(&origin, &delta, write), &scratch);
   };
-  ASSERT_NO_FATAL_FAILURE(deliver([&] { origin.SAdd("k", "m", &delta); }));
-  ASSERT_NO_FATAL_FAILURE(deliver([&] { origin.SRem("k", "m", &delta); }));
-  ASSERT_NO_FATAL_FAILURE(deliver([&] { origin.SAdd("r", "m", &delta); }));
-  ASSERT_NO_FATAL_FAILURE(deliver([&] { origin.Del("r", &delta); }));
+  ASSERT_NO_FATAL_FAILURE(deliver([&](Keyspace* d) { origin.SAdd("k", "m", d); }));
+  ASSERT_NO_FATAL_FAILURE(deliver([&](Keyspace* d) { origin.SRem("k", "m", d); }));
+  ASSERT_NO_FATAL_FAILURE(deliver([&](Keyspace* d) { origin.SAdd("r", "m", d); }));
+  origin.Merge(target);  // the DEL then observes the target's register write (dot 2)
+  ASSERT_NO_FATAL_FAILURE(deliver([&](Keyspace* d) { origin.Del("r", d); }));
   EXPECT_NE(target.DumpAll(), Keyspace(Replica(1)).DumpAll());
 }
 
@@ -165,9 +175,7 @@ TEST(MergeEncodedTest, DamagedSimpleEffectsAreRefusedAsDecodeRefusesThem) {
   Keyspace delta;
   std::vector<std::string> effects;
   auto record = [&](auto write) {
-    origin.ResetDelta(&delta);
-    write(&delta);
-    effects.push_back(delta.Encode());
+    effects.push_back(EffectOf(&origin, &delta, write));
     ASSERT_TRUE(target.MergeEncoded(effects.back(), nullptr));
   };
   int64_t v = 0;
