@@ -1249,6 +1249,11 @@ struct SimpleValue {
   Dot write_dot;
   int64_t timestamp_us = 0;
   std::string_view value;
+  // The counter: none, one slot of its first life (an INCRBY's, read from the bytes into
+  // `slot`), or any other (decoded into the caller's scratch counter: `decoded_counter`).
+  bool has_slot = false;
+  bool decoded_counter = false;
+  PnCounter::Slot slot;
   uint64_t elements = 0;
   std::string_view first;  // the first element (most effects' only one), if any
   bool first_has_dot = false;
@@ -1281,11 +1286,24 @@ struct SimpleValue {
   }
 };
 
-// Reads a key value encoded without optional parts (KeyValue::Encode) into *out, its
-// counter into *counter, if it has SimpleValue's shape; each read and check as in
-// KeyValue::Decode (`bytes`: all of the input dec reads). False on any other shape and on
-// malformed bytes: the caller then decodes it with KeyValue::Decode from where this
-// started, which reports the error.
+// Reads a counter of one slot in its first life (PnCounter::Decode's reads and checks for
+// one entry) into *slot; false on a malformed one.
+bool DecodeOneSlot(Decoder* dec, PnCounter::Slot* slot) {
+  uint64_t replica = 0, p = 0, n = 0, lp = 0, ln = 0;
+  if (!dec->GetVarint(&replica) || !dec->GetVarint(&p) || !dec->GetVarint(&n) ||
+      !dec->GetVarint(&lp) || !dec->GetVarint(&ln)) {
+    return false;
+  }
+  if (replica > UINT32_MAX || lp > p || ln > n) return false;
+  *slot = PnCounter::Slot{static_cast<ReplicaId>(replica), 0, p, n, p - lp, n - ln};
+  return true;
+}
+
+// Reads a key value encoded without optional parts (KeyValue::Encode) into *out, if it has
+// SimpleValue's shape; a counter of more than one entry goes into *counter. Each read and
+// check as in KeyValue::Decode (`bytes`: all of the input dec reads). False on any other
+// shape and on malformed bytes: the caller then decodes it with KeyValue::Decode from where
+// this started, which reports the error.
 bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCounter* counter) {
   uint64_t n = 0;
   if (!dec->GetCount(&n, 4) || n > 1) return false;  // RegisterStore::Decode
@@ -1294,7 +1312,16 @@ bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCoun
                          !dec->GetBytes(&out->value))) {
     return false;
   }
-  if (!counter->Decode(dec)) return false;
+  // PnCounter::Decode: an entry count (then, for one entry, the slot in place).
+  const size_t counter_at = dec->position();
+  if (!dec->GetCount(&n, 2)) return false;
+  out->has_slot = n == 1;
+  out->decoded_counter = n > 1;
+  if (out->has_slot && !DecodeOneSlot(dec, &out->slot)) return false;
+  if (out->decoded_counter) {  // several slots (a DEL's reset) or an epoch entry: decoded
+    dec->Rewind(counter_at);
+    if (!counter->Decode(dec)) return false;
+  }
   // SetStore::Decode's reads and checks, for elements of at most one dot.
   if (!dec->GetCount(&n, 2) || n > SimpleValue::kMaxElements) return false;
   out->elements = n;
@@ -1317,10 +1344,10 @@ bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCoun
   return dec->GetCount(&n, 3) && n == 0;  // HashStore::Decode: no field
 }
 
-// KeyValue::Join with a key-complete value that holds `simple` and `counter`, every other
-// part empty, its context other_cc (a CausalContext or a ContextDots). REQUIRES: with a
-// ContextDots, OnlyFirstParts(*v) and a write in `simple` or none in v (the other joins
-// take a CausalContext).
+// KeyValue::Join with a key-complete value that holds `simple` (and `counter`, if
+// simple.decoded_counter), every other part empty, its context other_cc (a CausalContext or
+// a ContextDots). REQUIRES: with a ContextDots, OnlyFirstParts(*v) and a write in `simple`
+// or none in v (the other joins take a CausalContext).
 template <typename OtherCc>
 void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter,
                 const CausalContext& my_cc, const OtherCc& other_cc, bool keep_empty) {
@@ -1329,7 +1356,11 @@ void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter
   } else if constexpr (std::is_same_v<OtherCc, CausalContext>) {
     if (!v->str.reg.empty()) v->str.reg.Join(EmptyValue().str.reg, my_cc, other_cc);
   }
-  if (!counter.empty()) v->str.counter.Merge(counter);
+  if (simple.has_slot) {
+    v->str.counter.JoinSlot(simple.slot);
+  } else if (simple.decoded_counter) {
+    v->str.counter.Merge(counter);
+  }
   simple.ForEachElement([&](std::string_view e, const Dot* d) {
     v->set.JoinElement(e, d, my_cc, other_cc, keep_empty);
   });
