@@ -647,9 +647,20 @@ std::optional<int64_t> Keyspace::Deadline(std::string_view key) const {
   return v ? v->expiry.Deadline() : std::nullopt;
 }
 
+Keyspace::Located Keyspace::Locate(std::string_view key) {
+  Located at{Ref(key)};
+  auto it = keys_.find(at.key, at.hash);
+  if (it != keys_.end()) at.entry = &it->second;
+  return at;
+}
+
 Keyspace::Type Keyspace::TypeOf(const KeyRef& key) const {
   const KeyValue* v = Find(key);
   return v ? v->VisibleType() : Type::kNone;
+}
+
+Keyspace::Type Keyspace::TypeOf(const Located& key) const {
+  return key.entry != nullptr && !Hidden(*key.entry) ? key.entry->VisibleType() : Type::kNone;
 }
 
 std::optional<std::string> Keyspace::Get(std::string_view key) const {
@@ -665,6 +676,10 @@ std::vector<std::string> Keyspace::Members(std::string_view key) const {
 bool Keyspace::IsMember(const KeyRef& key, std::string_view member) const {
   const KeyValue* v = Find(key);
   return v && v->set.Contains(member);
+}
+
+bool Keyspace::IsMember(const Located& key, std::string_view member) const {
+  return key.entry != nullptr && !Hidden(*key.entry) && key.entry->set.Contains(member);
 }
 
 size_t Keyspace::Card(std::string_view key) const {
@@ -704,9 +719,9 @@ void Keyspace::DropIfEmpty(const KeyRef& key) {
   if (it != keys_.end() && it->second.Empty() && !key_complete_) keys_.erase(it);
 }
 
-void Keyspace::Set(const KeyRef& key, std::string_view value, int64_t timestamp_us, Keyspace* delta,
-                   bool keep_ttl) {
-  KeyValue& v = keys_.try_emplace(key.key, key.hash).first->second;
+void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp_us,
+                   Keyspace* delta, bool keep_ttl) {
+  KeyValue& v = key.entry ? *key.entry : keys_.try_emplace(key.key, key.hash).first->second;
   KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
@@ -724,10 +739,10 @@ void Keyspace::Set(const KeyRef& key, std::string_view value, int64_t timestamp_
   Refreshed(&v, d, held | KeyValue::kHeldStr);
 }
 
-IncrStatus Keyspace::IncrBy(const KeyRef& ref, int64_t by, int64_t* new_value, Keyspace* delta) {
+IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, Keyspace* delta) {
   const std::string_view key = ref.key;
   const size_t h = ref.hash;
-  KeyValue& v = keys_.try_emplace(key, h).first->second;
+  KeyValue& v = ref.entry ? *ref.entry : keys_.try_emplace(key, h).first->second;
   auto delta_slot = [&]() -> KeyValue& { return delta->keys_.try_emplace(key, h).first->second; };
   if ((v.held & KeyValue::kHeldFloatCounter) && v.fc.Live()) {  // INCRBYFLOAT increments
     int64_t next = 0;
@@ -810,23 +825,26 @@ FloatStatus Keyspace::HIncrByFloat(std::string_view key, std::string_view field,
   return FloatStatus::kOk;
 }
 
-bool Keyspace::SAdd(const KeyRef& key, std::string_view member, Keyspace* delta) {
-  KeyValue& v = keys_.try_emplace(key.key, key.hash).first->second;
-  KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
+bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
+  if (key->entry == nullptr) key->entry = &keys_.try_emplace(key->key, key->hash).first->second;
+  KeyValue& v = *key->entry;
+  KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
   const bool added =
       v.set.Add(member, self_, &cc_, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldSet);
   return added;
 }
 
-bool Keyspace::SRem(const KeyRef& key, std::string_view member, Keyspace* delta) {
-  auto it = keys_.find(key.key, key.hash);
-  if (it == keys_.end()) return false;
-  KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
-  bool removed =
-      it->second.set.Remove(member, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
-  Refreshed(&it->second, d, KeyValue::kHeldSet);
-  if (it->second.Empty() && !key_complete_) keys_.erase(it);  // DropIfEmpty
+bool Keyspace::SRem(Located* key, std::string_view member, Keyspace* delta) {
+  if (key->entry == nullptr) return false;
+  KeyValue& v = *key->entry;
+  KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
+  bool removed = v.set.Remove(member, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldSet);
+  if (v.Empty() && !key_complete_) {  // DropIfEmpty
+    DropIfEmpty(*key);
+    key->entry = nullptr;
+  }
   return removed;
 }
 
