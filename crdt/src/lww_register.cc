@@ -8,10 +8,51 @@ bool RegisterStore::Beats(const Write& a, const Write& b) { return register_rule
 
 const RegisterStore::Write* RegisterStore::Winner() const { return register_rule::Winner(writes_); }
 
+namespace {
+
+// *s made to hold v as a new string of v would, with its capacity (memory figures count
+// it): in place when both fit the inline buffer (every major std::string keeps 15
+// characters inline; most values are that short), else a new string swapped in.
+void AssignValue(std::string* s, std::string_view v) {
+  constexpr size_t kInline = 15;
+  if (v.size() <= kInline && s->capacity() <= kInline) {
+    s->assign(v.data(), v.size());
+  } else {
+    std::string fresh(v);
+    s->swap(fresh);
+  }
+}
+
+// The one write of *ws, which first drops its writes unless it holds exactly one.
+RegisterStore::Write& OnlyWrite(RegisterStore::Writes* ws) {
+  if (ws->size() != 1) {
+    ws->clear();
+    ws->push_back(RegisterStore::Write{});
+  }
+  return (*ws)[0];
+}
+
+}  // namespace
+
 void RegisterStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
                            CausalContext* cc, RegisterStore* delta, CausalContext* delta_cc) {
-  register_rule::Assign(&writes_, r, Write{Dot{}, timestamp_us, std::string(value)}, cc,
-                        delta ? &delta->writes_ : nullptr, delta_cc);
+  // register_rule::Assign's steps, the write built where it goes: a key's one write (most
+  // keys hold one) and its delta's take the new fields in place, no temporary Write.
+  if (delta_cc) {
+    for (const Write& old : writes_) delta_cc->Add(old.dot);
+  }
+  Write& w = OnlyWrite(&writes_);
+  w.dot = cc->Next(r);
+  w.timestamp_us = timestamp_us;
+  AssignValue(&w.value, value);
+  if (delta) {
+    // The delta may already hold writes (a batch); this write observed them all.
+    Write& d = OnlyWrite(&delta->writes_);
+    d.dot = w.dot;
+    d.timestamp_us = timestamp_us;
+    AssignValue(&d.value, value);
+  }
+  if (delta_cc) delta_cc->Add(w.dot);
 }
 
 bool RegisterStore::Clear(RegisterStore* delta, CausalContext* delta_cc) {
