@@ -45,12 +45,15 @@ void RegisterStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view v
   w.dot = cc->Next(r);
   w.timestamp_us = timestamp_us;
   AssignValue(&w.value, value);
-  if (delta) {
-    // The delta may already hold writes (a batch); this write observed them all.
-    Write& d = OnlyWrite(&delta->writes_);
+  if (delta != nullptr && delta->writes_.size() == 1) {
+    // A batch's delta holding a write: this write observed it, and takes its place.
+    Write& d = delta->writes_[0];
     d.dot = w.dot;
     d.timestamp_us = timestamp_us;
     AssignValue(&d.value, value);
+  } else if (delta != nullptr) {  // most deltas are new: a copy of the write
+    delta->writes_.clear();
+    delta->writes_.push_back(w);
   }
   if (delta_cc) delta_cc->Add(w.dot);
 }
