@@ -12,6 +12,7 @@
 #include <new>
 #include <tuple>
 
+#include "crdt/flat_hash.h"
 #include "crdt/keyspace_header.h"
 #include "crdt/page_arena.h"
 
@@ -438,7 +439,7 @@ Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key, size_t 
     Slot* s = &slots_[i];
     if (s->node == nullptr) {
       if (s->hash == 0) return end;  // empty: not found (tombstones continue the probe)
-    } else if (s->hash == h && s->node->first == key) {
+    } else if (s->hash == h && SameBytes(s->node->first, key)) {
       return s;
     }
   }

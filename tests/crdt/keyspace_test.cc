@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "crdt/dot.h"
+#include "crdt/flat_hash.h"
 #include "test_util.h"
 
 namespace crdt {
@@ -317,6 +318,25 @@ TEST(KeyspaceTest, LocatedWritesActAsLookedUpOnes) {
       ASSERT_EQ(d1.Encode(), d2.Encode());
       ASSERT_TRUE(located.HeldExact());
     }
+  }
+}
+
+// SameBytes (flat_hash.h: the sets' element compare, and the key index's) against ==: every length
+// from 0 to 40, equal and with one byte changed at each position, the lengths told apart too.
+TEST(KeyspaceTest, SameBytesIsEquality) {
+  crdt_test::Rng rng(0x5a3e);
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string a;
+    for (size_t i = 0; i < n; ++i) a.push_back(static_cast<char>(rng.Uniform(256)));
+    const std::string b = a;  // another buffer
+    ASSERT_TRUE(SameBytes(a, b)) << n;
+    for (size_t i = 0; i < n; ++i) {
+      std::string c = a;
+      c[i] = static_cast<char>(c[i] ^ (1 << rng.Uniform(8)));
+      ASSERT_FALSE(SameBytes(a, c)) << n << " " << i;
+      ASSERT_FALSE(SameBytes(c, a)) << n << " " << i;
+    }
+    ASSERT_FALSE(SameBytes(a, a + "x")) << n;
   }
 }
 
