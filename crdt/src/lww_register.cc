@@ -99,10 +99,25 @@ void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_
     if (!my_cc.Contains(dot)) writes_.push_back(Write{dot, timestamp_us, std::string(value)});
     return;
   }
-  // CASE 3: concurrent writes here (rare): the general join.
-  Writes theirs;
-  theirs.push_back(Write{dot, timestamp_us, std::string(value)});
-  register_rule::Join(&writes_, theirs, my_cc, other_cc);
+  // CASE 3: concurrent writes here: register_rule::Join's steps with theirs alone, in
+  // place (no temporary list). Mine survive if they are theirs or unobserved by the
+  // effect (compacted, order kept); theirs goes in at its sorted place unless held or
+  // observed here.
+  size_t kept = 0;
+  bool held = false;
+  for (size_t i = 0; i < writes_.size(); ++i) {
+    const bool same = writes_[i].dot == dot;
+    held |= same;
+    if (same || !other_cc.Contains(writes_[i].dot)) {
+      if (kept != i) writes_[kept] = std::move(writes_[i]);
+      ++kept;
+    }
+  }
+  writes_.resize(kept);
+  if (held || my_cc.Contains(dot)) return;
+  size_t at = 0;
+  while (at < writes_.size() && writes_[at].dot < dot) ++at;
+  writes_.insert(at, Write{dot, timestamp_us, std::string(value)});
 }
 template void RegisterStore::JoinWrite(const Dot&, int64_t, std::string_view, const CausalContext&,
                                        const CausalContext&);
