@@ -489,6 +489,16 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::strin
 
 std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::try_emplace(std::string_view key,
                                                                           size_t h) {
+  if (size_ == 0 && tombstones_ == 0 && capacity_ >= 2) {
+    // CASE 1: an empty index with room (a delta emptied for its next command): every slot
+    // is free, so the key is absent and takes its home slot, without a probe.
+    Slot* s = &slots_[h & (capacity_ - 1)];
+    *s = Slot{h, NewNode(key)};
+    size_ = 1;
+    recent_ = static_cast<size_t>(s - slots_);
+    return {iterator(s, slots_ + capacity_), true};
+  }
+  // CASE 2: a probe for the key, then for a free slot if absent.
   Slot* found = FindSlot(key, h);
   if (found != slots_ + capacity_) {
     recent_ = static_cast<size_t>(found - slots_);
