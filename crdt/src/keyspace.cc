@@ -12,6 +12,7 @@
 #include <new>
 #include <tuple>
 
+#include "crdt/flat_hash.h"
 #include "crdt/keyspace_header.h"
 #include "crdt/page_arena.h"
 
@@ -438,7 +439,7 @@ Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key, size_t 
     Slot* s = &slots_[i];
     if (s->node == nullptr) {
       if (s->hash == 0) return end;  // empty: not found (tombstones continue the probe)
-    } else if (s->hash == h && s->node->first == key) {
+    } else if (s->hash == h && SameBytes(s->node->first, key)) {
       return s;
     }
   }
@@ -488,6 +489,16 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::strin
 
 std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::try_emplace(std::string_view key,
                                                                           size_t h) {
+  if (size_ == 0 && tombstones_ == 0 && capacity_ >= 2) {
+    // CASE 1: an empty index with room (a delta emptied for its next command): every slot
+    // is free, so the key is absent and takes its home slot, without a probe.
+    Slot* s = &slots_[h & (capacity_ - 1)];
+    *s = Slot{h, NewNode(key)};
+    size_ = 1;
+    recent_ = static_cast<size_t>(s - slots_);
+    return {iterator(s, slots_ + capacity_), true};
+  }
+  // CASE 2: a probe for the key, then for a free slot if absent.
   Slot* found = FindSlot(key, h);
   if (found != slots_ + capacity_) {
     recent_ = static_cast<size_t>(found - slots_);
@@ -647,9 +658,20 @@ std::optional<int64_t> Keyspace::Deadline(std::string_view key) const {
   return v ? v->expiry.Deadline() : std::nullopt;
 }
 
+Keyspace::Located Keyspace::Locate(std::string_view key) {
+  Located at{Ref(key)};
+  auto it = keys_.find(at.key, at.hash);
+  if (it != keys_.end()) at.entry = &it->second;
+  return at;
+}
+
 Keyspace::Type Keyspace::TypeOf(const KeyRef& key) const {
   const KeyValue* v = Find(key);
   return v ? v->VisibleType() : Type::kNone;
+}
+
+Keyspace::Type Keyspace::TypeOf(const Located& key) const {
+  return key.entry != nullptr && !Hidden(*key.entry) ? key.entry->VisibleType() : Type::kNone;
 }
 
 std::optional<std::string> Keyspace::Get(std::string_view key) const {
@@ -665,6 +687,10 @@ std::vector<std::string> Keyspace::Members(std::string_view key) const {
 bool Keyspace::IsMember(const KeyRef& key, std::string_view member) const {
   const KeyValue* v = Find(key);
   return v && v->set.Contains(member);
+}
+
+bool Keyspace::IsMember(const Located& key, std::string_view member) const {
+  return key.entry != nullptr && !Hidden(*key.entry) && key.entry->set.Contains(member);
 }
 
 size_t Keyspace::Card(std::string_view key) const {
@@ -704,9 +730,9 @@ void Keyspace::DropIfEmpty(const KeyRef& key) {
   if (it != keys_.end() && it->second.Empty() && !key_complete_) keys_.erase(it);
 }
 
-void Keyspace::Set(const KeyRef& key, std::string_view value, int64_t timestamp_us, Keyspace* delta,
-                   bool keep_ttl) {
-  KeyValue& v = keys_.try_emplace(key.key, key.hash).first->second;
+void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp_us,
+                   Keyspace* delta, bool keep_ttl) {
+  KeyValue& v = key.entry ? *key.entry : keys_.try_emplace(key.key, key.hash).first->second;
   KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
@@ -724,10 +750,10 @@ void Keyspace::Set(const KeyRef& key, std::string_view value, int64_t timestamp_
   Refreshed(&v, d, held | KeyValue::kHeldStr);
 }
 
-IncrStatus Keyspace::IncrBy(const KeyRef& ref, int64_t by, int64_t* new_value, Keyspace* delta) {
+IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, Keyspace* delta) {
   const std::string_view key = ref.key;
   const size_t h = ref.hash;
-  KeyValue& v = keys_.try_emplace(key, h).first->second;
+  KeyValue& v = ref.entry ? *ref.entry : keys_.try_emplace(key, h).first->second;
   auto delta_slot = [&]() -> KeyValue& { return delta->keys_.try_emplace(key, h).first->second; };
   if ((v.held & KeyValue::kHeldFloatCounter) && v.fc.Live()) {  // INCRBYFLOAT increments
     int64_t next = 0;
@@ -810,23 +836,26 @@ FloatStatus Keyspace::HIncrByFloat(std::string_view key, std::string_view field,
   return FloatStatus::kOk;
 }
 
-bool Keyspace::SAdd(const KeyRef& key, std::string_view member, Keyspace* delta) {
-  KeyValue& v = keys_.try_emplace(key.key, key.hash).first->second;
-  KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
+bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
+  if (key->entry == nullptr) key->entry = &keys_.try_emplace(key->key, key->hash).first->second;
+  KeyValue& v = *key->entry;
+  KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
   const bool added =
       v.set.Add(member, self_, &cc_, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldSet);
   return added;
 }
 
-bool Keyspace::SRem(const KeyRef& key, std::string_view member, Keyspace* delta) {
-  auto it = keys_.find(key.key, key.hash);
-  if (it == keys_.end()) return false;
-  KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
-  bool removed =
-      it->second.set.Remove(member, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
-  Refreshed(&it->second, d, KeyValue::kHeldSet);
-  if (it->second.Empty() && !key_complete_) keys_.erase(it);  // DropIfEmpty
+bool Keyspace::SRem(Located* key, std::string_view member, Keyspace* delta) {
+  if (key->entry == nullptr) return false;
+  KeyValue& v = *key->entry;
+  KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
+  bool removed = v.set.Remove(member, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldSet);
+  if (v.Empty() && !key_complete_) {  // DropIfEmpty
+    DropIfEmpty(*key);
+    key->entry = nullptr;
+  }
   return removed;
 }
 
@@ -1249,6 +1278,11 @@ struct SimpleValue {
   Dot write_dot;
   int64_t timestamp_us = 0;
   std::string_view value;
+  // The counter: none, one slot of its first life (an INCRBY's, read from the bytes into
+  // `slot`), or any other (decoded into the caller's scratch counter: `decoded_counter`).
+  bool has_slot = false;
+  bool decoded_counter = false;
+  PnCounter::Slot slot;
   uint64_t elements = 0;
   std::string_view first;  // the first element (most effects' only one), if any
   bool first_has_dot = false;
@@ -1281,11 +1315,24 @@ struct SimpleValue {
   }
 };
 
-// Reads a key value encoded without optional parts (KeyValue::Encode) into *out, its
-// counter into *counter, if it has SimpleValue's shape; each read and check as in
-// KeyValue::Decode (`bytes`: all of the input dec reads). False on any other shape and on
-// malformed bytes: the caller then decodes it with KeyValue::Decode from where this
-// started, which reports the error.
+// Reads a counter of one slot in its first life (PnCounter::Decode's reads and checks for
+// one entry) into *slot; false on a malformed one.
+bool DecodeOneSlot(Decoder* dec, PnCounter::Slot* slot) {
+  uint64_t replica = 0, p = 0, n = 0, lp = 0, ln = 0;
+  if (!dec->GetVarint(&replica) || !dec->GetVarint(&p) || !dec->GetVarint(&n) ||
+      !dec->GetVarint(&lp) || !dec->GetVarint(&ln)) {
+    return false;
+  }
+  if (replica > UINT32_MAX || lp > p || ln > n) return false;
+  *slot = PnCounter::Slot{static_cast<ReplicaId>(replica), 0, p, n, p - lp, n - ln};
+  return true;
+}
+
+// Reads a key value encoded without optional parts (KeyValue::Encode) into *out, if it has
+// SimpleValue's shape; a counter of more than one entry goes into *counter. Each read and
+// check as in KeyValue::Decode (`bytes`: all of the input dec reads). False on any other
+// shape and on malformed bytes: the caller then decodes it with KeyValue::Decode from where
+// this started, which reports the error.
 bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCounter* counter) {
   uint64_t n = 0;
   if (!dec->GetCount(&n, 4) || n > 1) return false;  // RegisterStore::Decode
@@ -1294,7 +1341,16 @@ bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCoun
                          !dec->GetBytes(&out->value))) {
     return false;
   }
-  if (!counter->Decode(dec)) return false;
+  // PnCounter::Decode: an entry count (then, for one entry, the slot in place).
+  const size_t counter_at = dec->position();
+  if (!dec->GetCount(&n, 2)) return false;
+  out->has_slot = n == 1;
+  out->decoded_counter = n > 1;
+  if (out->has_slot && !DecodeOneSlot(dec, &out->slot)) return false;
+  if (out->decoded_counter) {  // several slots (a DEL's reset) or an epoch entry: decoded
+    dec->Rewind(counter_at);
+    if (!counter->Decode(dec)) return false;
+  }
   // SetStore::Decode's reads and checks, for elements of at most one dot.
   if (!dec->GetCount(&n, 2) || n > SimpleValue::kMaxElements) return false;
   out->elements = n;
@@ -1317,10 +1373,10 @@ bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCoun
   return dec->GetCount(&n, 3) && n == 0;  // HashStore::Decode: no field
 }
 
-// KeyValue::Join with a key-complete value that holds `simple` and `counter`, every other
-// part empty, its context other_cc (a CausalContext or a ContextDots). REQUIRES: with a
-// ContextDots, OnlyFirstParts(*v) and a write in `simple` or none in v (the other joins
-// take a CausalContext).
+// KeyValue::Join with a key-complete value that holds `simple` (and `counter`, if
+// simple.decoded_counter), every other part empty, its context other_cc (a CausalContext or
+// a ContextDots). REQUIRES: with a ContextDots, OnlyFirstParts(*v) and a write in `simple`
+// or none in v (the other joins take a CausalContext).
 template <typename OtherCc>
 void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter,
                 const CausalContext& my_cc, const OtherCc& other_cc, bool keep_empty) {
@@ -1329,7 +1385,11 @@ void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter
   } else if constexpr (std::is_same_v<OtherCc, CausalContext>) {
     if (!v->str.reg.empty()) v->str.reg.Join(EmptyValue().str.reg, my_cc, other_cc);
   }
-  if (!counter.empty()) v->str.counter.Merge(counter);
+  if (simple.has_slot) {
+    v->str.counter.JoinSlot(simple.slot);
+  } else if (simple.decoded_counter) {
+    v->str.counter.Merge(counter);
+  }
   simple.ForEachElement([&](std::string_view e, const Dot* d) {
     v->set.JoinElement(e, d, my_cc, other_cc, keep_empty);
   });

@@ -33,14 +33,6 @@ PnCounter::Slot* PnCounter::Find(ReplicaId r) {
   return nullptr;
 }
 
-void PnCounter::JoinSlot(const Slot& s) {
-  if (slots_.empty()) {  // CASE 1: a fresh delta
-    slots_.push_back(s);
-    return;
-  }
-  JoinCounterSlot(&slots_, s);
-}
-
 Int128 PnCounter::Value() const {
   Int128 v = 0;  // each term is below 2^64 in magnitude; at most 2^32 of them
   for (const Slot& s : slots_) v += Int128(s.p - s.bp) - Int128(s.n - s.bn);

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include "crdt/dot.h"
+#include "crdt/flat_hash.h"
+#include "test_util.h"
 
 namespace crdt {
 namespace {
@@ -241,6 +243,101 @@ TEST(KeyspaceTest, RepliesAreThoseOfTheLocalView) {
   EXPECT_TRUE(ks.Del("s", nullptr));
   EXPECT_FALSE(ks.Del("s", nullptr));
   EXPECT_EQ(ks.KeyCount(), 1u);  // h {g: 1}
+}
+
+// A key found once (Locate) and then checked and written through its Located, as the
+// engine's SET, INCRBY, SADD and SREM do, against the same commands through the
+// string_view overloads (each looks the key up itself): the same replies, types,
+// membership, states and deltas, on absent, present, hidden (due TTL) and erased keys
+// (an SREM that empties a set drops its key; the Located then reads it absent).
+TEST(KeyspaceTest, LocatedWritesActAsLookedUpOnes) {
+  for (uint64_t seed : crdt_test::TestSeeds(8, 0x10c)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    crdt_test::Rng rng(seed);
+    Keyspace located(kA);
+    Keyspace looked_up(kA);
+    Keyspace d1 = located.NewDelta();
+    Keyspace d2 = looked_up.NewDelta();
+    for (int step = 0; step < 600; ++step) {
+      const std::string key = "k" + std::to_string(rng.Uniform(4));
+      const int64_t now_ms = step;
+      located.HideDue(now_ms);
+      looked_up.HideDue(now_ms);
+      located.ResetDelta(&d1);
+      looked_up.ResetDelta(&d2);
+      Keyspace::Located at = located.Locate(key);
+      ASSERT_EQ(located.TypeOf(at), looked_up.TypeOf(key));
+      std::vector<std::string> members;
+      for (uint64_t i = 0, n = 1 + rng.Uniform(3); i < n; ++i) {
+        members.push_back("m" + std::to_string(rng.Uniform(3)));
+      }
+      switch (rng.Uniform(7)) {
+        case 0: {
+          const bool keep_ttl = rng.OneIn(2);
+          located.Set(at, "v" + std::to_string(step), step, &d1, keep_ttl);
+          looked_up.Set(key, "v" + std::to_string(step), step, &d2, keep_ttl);
+          break;
+        }
+        case 1: {
+          const int64_t by = rng.OneIn(8) ? PnCounter::kBound : rng.Range(-2, 2);
+          int64_t v1 = 0, v2 = 0;
+          ASSERT_EQ(located.IncrBy(at, by, &v1, &d1), looked_up.IncrBy(key, by, &v2, &d2));
+          ASSERT_EQ(v1, v2);
+          break;
+        }
+        case 2:
+          for (const std::string& m : members) {
+            ASSERT_EQ(located.SAdd(&at, m, &d1), looked_up.SAdd(key, m, &d2));
+          }
+          break;
+        case 3:
+          for (const std::string& m : members) {
+            const bool member = located.IsMember(at, m);
+            ASSERT_EQ(member, looked_up.IsMember(key, m));
+            if (member) {
+              ASSERT_EQ(located.SRem(&at, m, &d1), looked_up.SRem(key, m, &d2));
+            }
+          }
+          ASSERT_EQ(located.TypeOf(at), looked_up.TypeOf(key));  // emptied: absent
+          break;
+        case 4: {
+          const int64_t deadline_ms = now_ms + rng.Range(0, 5);  // some due at once
+          located.Expire(key, deadline_ms, &d1);
+          looked_up.Expire(key, deadline_ms, &d2);
+          break;
+        }
+        case 5:
+          ASSERT_EQ(located.Del(key, &d1), looked_up.Del(key, &d2));
+          break;
+        default:
+          ASSERT_EQ(located.HSet(key, "f", "x", step, &d1),
+                    looked_up.HSet(key, "f", "x", step, &d2));
+          break;
+      }
+      ASSERT_TRUE(located == looked_up);
+      ASSERT_EQ(d1.Encode(), d2.Encode());
+      ASSERT_TRUE(located.HeldExact());
+    }
+  }
+}
+
+// SameBytes (flat_hash.h: the sets' element compare, and the key index's) against ==: every length
+// from 0 to 40, equal and with one byte changed at each position, the lengths told apart too.
+TEST(KeyspaceTest, SameBytesIsEquality) {
+  crdt_test::Rng rng(0x5a3e);
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string a;
+    for (size_t i = 0; i < n; ++i) a.push_back(static_cast<char>(rng.Uniform(256)));
+    const std::string b = a;  // another buffer
+    ASSERT_TRUE(SameBytes(a, b)) << n;
+    for (size_t i = 0; i < n; ++i) {
+      std::string c = a;
+      c[i] = static_cast<char>(c[i] ^ (1 << rng.Uniform(8)));
+      ASSERT_FALSE(SameBytes(a, c)) << n << " " << i;
+      ASSERT_FALSE(SameBytes(c, a)) << n << " " << i;
+    }
+    ASSERT_FALSE(SameBytes(a, a + "x")) << n;
+  }
 }
 
 // A refused increment changes nothing, not even metadata.

@@ -89,6 +89,25 @@ void MergeBothWays(Keyspace* target, const std::string& bytes, Keyspace::MergeSc
   EXPECT_EQ(target->DumpAll(), expect.DumpAll());
 }
 
+// Every truncation of `good`, good with a byte added, and good with each byte set to edge
+// values or with its low bit flipped.
+std::vector<std::string> Damaged(const std::string& good) {
+  std::vector<std::string> damaged;
+  for (size_t n = 0; n < good.size(); ++n) damaged.push_back(good.substr(0, n));
+  damaged.push_back(good + '\0');
+  for (size_t i = 0; i < good.size(); ++i) {
+    for (unsigned char b : {0x00, 0x01, 0x02, 0x7f, 0x80, 0xff}) {
+      std::string bad = good;
+      bad[i] = static_cast<char>(b);
+      if (bad != good) damaged.push_back(bad);
+    }
+    std::string flipped = good;
+    flipped[i] = static_cast<char>(flipped[i] ^ 1);
+    damaged.push_back(flipped);
+  }
+  return damaged;
+}
+
 // Random commands at three replicas; every effect reaches the others late, shuffled and
 // sometimes twice, and also collects in a delta (a merge that keeps empty entries). Each
 // merge is checked against Merge(Decode), then the replicas must converge.
@@ -203,20 +222,7 @@ TEST(MergeEncodedTest, DamagedSimpleEffectsAreRefusedAsDecodeRefusesThem) {
   size_t refused = 0;
   for (const std::string& good : effects) {
     SCOPED_TRACE(testing::Message() << "effect of " << good.size() << " bytes");
-    std::vector<std::string> damaged;
-    for (size_t n = 0; n < good.size(); ++n) damaged.push_back(good.substr(0, n));
-    damaged.push_back(good + '\0');
-    for (size_t i = 0; i < good.size(); ++i) {
-      for (unsigned char b : {0x00, 0x01, 0x02, 0x7f, 0x80, 0xff}) {
-        std::string bad = good;
-        bad[i] = static_cast<char>(b);
-        if (bad != good) damaged.push_back(bad);
-      }
-      std::string flipped = good;
-      flipped[i] = static_cast<char>(flipped[i] ^ 1);
-      damaged.push_back(flipped);
-    }
-    for (const std::string& bad : damaged) {
+    for (const std::string& bad : Damaged(good)) {
       Keyspace copy = target;
       std::string error;
       refused += Keyspace::Decode(bad, copy.self(), &error) ? 0 : 1;
@@ -226,6 +232,73 @@ TEST(MergeEncodedTest, DamagedSimpleEffectsAreRefusedAsDecodeRefusesThem) {
     }
   }
   EXPECT_GT(refused, 100u);  // the damage is mostly caught
+}
+
+// INCRBY effects (a counter of one slot in its first life, joined from the bytes) next to
+// the counters that are decoded: a DEL's or SET's reset of several replicas' slots and an
+// increment that starts a slot's second life (an epoch entry). Random steps of every size
+// (varints of 1 to 10 bytes) at four origins, each effect merged into a target that
+// increments the same keys, then every truncation and one-byte change of it into a copy of
+// the target: MergeEncoded must agree with Merge(Decode) each time, errors included.
+TEST(MergeEncodedTest, CounterEffectsJoinFromTheirBytesAsDecoded) {
+  constexpr int kOrigins = 4;
+  constexpr int64_t kStep = int64_t{1} << 59;  // the largest step the bound admits
+  for (uint64_t seed : TestSeeds(4, 0xc07)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    std::vector<Keyspace> origins;
+    for (int i = 0; i < kOrigins; ++i) origins.emplace_back(Replica(i));
+    Keyspace target(Replica(kOrigins));
+    Keyspace delta;
+    Keyspace::MergeScratch scratch;
+    std::vector<std::string> effects;
+    int64_t v = 0;
+    // A slot past 2^63 in total, fully cancelled: the next increment starts its second life.
+    for (int round = 0; round < 16; ++round) {
+      effects.push_back(EffectOf(&origins[0], &delta, [&](Keyspace* d) {
+        ASSERT_EQ(origins[0].IncrBy("life", kStep, &v, d), IncrStatus::kOk);
+      }));
+      effects.push_back(EffectOf(&origins[0], &delta,
+                                 [&](Keyspace* d) { origins[0].Set("life", "0", round, d); }));
+    }
+    effects.push_back(EffectOf(&origins[0], &delta, [&](Keyspace* d) {
+      ASSERT_EQ(origins[0].IncrBy("life", 5, &v, d), IncrStatus::kOk);
+    }));
+    for (int step = 0; step < 120; ++step) {
+      const int at = rng.Index(kOrigins);
+      Keyspace& origin = origins[static_cast<size_t>(at)];
+      const std::string key = "n" + std::to_string(rng.Uniform(2));
+      const int64_t by = rng.OneIn(4)   ? 0
+                         : rng.OneIn(2) ? rng.Range(-3, 3)
+                                        : rng.Range(-kStep / 4, kStep / 4) >> rng.Uniform(60);
+      if (rng.OneIn(8)) {  // resets of every slot this origin has seen
+        effects.push_back(EffectOf(&origin, &delta, [&](Keyspace* d) {
+          if (rng.OneIn(2)) {
+            origin.Del(key, d);
+          } else {
+            origin.Set(key, "0", step, d);
+          }
+        }));
+      } else {
+        effects.push_back(
+            EffectOf(&origin, &delta, [&](Keyspace* d) { (void)origin.IncrBy(key, by, &v, d); }));
+      }
+      if (rng.OneIn(3)) (void)target.IncrBy(key, rng.Range(-3, 3), &v, nullptr);
+      // The origins see each other's effects now and then (so resets observe other slots).
+      const std::string& bytes = effects.back();
+      if (!bytes.empty() && rng.OneIn(2)) {
+        ASSERT_TRUE(origins[static_cast<size_t>(rng.Index(kOrigins))].MergeEncoded(bytes, nullptr));
+      }
+    }
+    for (const std::string& good : effects) {
+      if (good.empty()) continue;  // a refused step
+      for (const std::string& bad : Damaged(good)) {
+        Keyspace copy = target;
+        ASSERT_NO_FATAL_FAILURE(MergeBothWays(&copy, bad, &scratch));
+      }
+      ASSERT_NO_FATAL_FAILURE(MergeBothWays(&target, good, &scratch));
+    }
+  }
 }
 
 // Every kind of write (each type's mutators, TTLs, lazy expiry, DEL over mixed types) at

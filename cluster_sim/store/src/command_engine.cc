@@ -79,7 +79,7 @@ Reply Set(Ctx& c) {
     }
   }
   const std::string& key = c.argv[1];
-  const crdt::Keyspace::KeyRef ref = crdt::Keyspace::Ref(key);  // hashed once
+  const crdt::Keyspace::Located ref = c.ks.Locate(key);  // hashed and found once
   std::optional<std::string> old;
   if (get) {
     if (!TypeIs(c, ref, Type::kString)) return Err(kWrongType);
@@ -140,7 +140,7 @@ Reply StrLen(Ctx& c) {
 // it with the text Redis uses for a 64-bit overflow. A zero step is an increment like any
 // other (it creates "0" on a missing key and survives a concurrent SET or DEL likewise).
 Reply IncrDecr(Ctx& c, int64_t by) {
-  const crdt::Keyspace::KeyRef key = crdt::Keyspace::Ref(c.argv[1]);  // hashed once
+  const crdt::Keyspace::Located key = c.ks.Locate(c.argv[1]);  // hashed and found once
   if (!TypeIs(c, key, Type::kString)) return Err(kWrongType);
   int64_t value = 0;
   switch (c.ks.IncrBy(key, by, &value, c.delta)) {
@@ -174,10 +174,10 @@ Reply DecrBy(Ctx& c) {
 // ---------------------------------------------------------------- sets
 
 Reply SAdd(Ctx& c) {
-  const crdt::Keyspace::KeyRef key = crdt::Keyspace::Ref(c.argv[1]);  // hashed once
+  crdt::Keyspace::Located key = c.ks.Locate(c.argv[1]);  // hashed and found once
   if (!TypeIs(c, key, Type::kSet)) return Err(kWrongType);
   int64_t added = 0;
-  for (size_t i = 2; i < c.argv.size(); ++i) added += c.ks.SAdd(key, c.argv[i], c.delta) ? 1 : 0;
+  for (size_t i = 2; i < c.argv.size(); ++i) added += c.ks.SAdd(&key, c.argv[i], c.delta) ? 1 : 0;
   // Even a member already present gets a new tag, so the add survives a concurrent SREM
   // elsewhere (add wins): always an effect.
   c.wrote = true;
@@ -185,11 +185,11 @@ Reply SAdd(Ctx& c) {
 }
 
 Reply SRem(Ctx& c) {
-  const crdt::Keyspace::KeyRef key = crdt::Keyspace::Ref(c.argv[1]);  // hashed once
+  crdt::Keyspace::Located key = c.ks.Locate(c.argv[1]);  // hashed and found once
   if (!TypeIs(c, key, Type::kSet)) return Err(kWrongType);
   int64_t removed = 0;
   for (size_t i = 2; i < c.argv.size(); ++i) {
-    if (c.ks.IsMember(key, c.argv[i]) && c.ks.SRem(key, c.argv[i], c.delta)) ++removed;
+    if (c.ks.IsMember(key, c.argv[i]) && c.ks.SRem(&key, c.argv[i], c.delta)) ++removed;
   }
   c.wrote = removed > 0;
   return Reply::Integer(removed);

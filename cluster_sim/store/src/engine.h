@@ -54,6 +54,11 @@ inline bool TypeIs(const Ctx& c, const crdt::Keyspace::KeyRef& key, Type want) {
   Type t = c.ks.TypeOf(key);
   return t == Type::kNone || t == want;
 }
+// The same for a key found once for the whole command (Keyspace::Locate).
+inline bool TypeIs(const Ctx& c, const crdt::Keyspace::Located& key, Type want) {
+  Type t = c.ks.TypeOf(key);
+  return t == Type::kNone || t == want;
+}
 
 inline const crdt::HashStore* HashOf(const Ctx& c, std::string_view key) {
   const crdt::KeyValue* kv = c.ks.Find(key);

@@ -190,6 +190,16 @@ class Keyspace {
     size_t hash;
   };
   static KeyRef Ref(std::string_view key) { return KeyRef{key, KeyMap::Hash(key)}; }
+  // A key found once (Locate) for a command that checks it and then writes it (SET, INCRBY,
+  // SADD, SREM): the overloads below taking a Located use `entry` instead of finding the
+  // key again. entry: the key's value (hidden or not), or null if the keyspace holds none;
+  // a write given null looks the key up itself (the KeyRef overloads pass null).
+  // REQUIRES: no key of this keyspace erased since Locate (SRem, which may erase the key,
+  // updates its Located).
+  struct Located : KeyRef {
+    KeyValue* entry = nullptr;
+  };
+  Located Locate(std::string_view key);
 
   // ---- reads ----
   // Expiry (expiry.h): while HideDue(now_ms) is in force, every read below treats a key
@@ -202,6 +212,7 @@ class Keyspace {
   std::optional<int64_t> Deadline(std::string_view key) const;
   Type TypeOf(std::string_view key) const { return TypeOf(Ref(key)); }
   Type TypeOf(const KeyRef& key) const;
+  Type TypeOf(const Located& key) const;
   const KeyValue* Find(std::string_view key) const { return Find(Ref(key)); }
   const KeyValue* Find(const KeyRef& key) const;
   std::optional<std::string> Get(std::string_view key) const;
@@ -210,6 +221,7 @@ class Keyspace {
     return IsMember(Ref(key), member);
   }
   bool IsMember(const KeyRef& key, std::string_view member) const;
+  bool IsMember(const Located& key, std::string_view member) const;
   size_t Card(std::string_view key) const;
   std::vector<std::string> Keys() const;  // visible keys, sorted
 
@@ -220,11 +232,18 @@ class Keyspace {
     Set(Ref(key), value, timestamp_us, delta, keep_ttl);
   }
   void Set(const KeyRef& key, std::string_view value, int64_t timestamp_us, Keyspace* delta,
+           bool keep_ttl = false) {
+    Set(Located{key}, value, timestamp_us, delta, keep_ttl);
+  }
+  void Set(const Located& key, std::string_view value, int64_t timestamp_us, Keyspace* delta,
            bool keep_ttl = false);
   IncrStatus IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta) {
-    return IncrBy(Ref(key), by, new_value, delta);
+    return IncrBy(Located{Ref(key)}, by, new_value, delta);
   }
-  IncrStatus IncrBy(const KeyRef& key, int64_t by, int64_t* new_value, Keyspace* delta);
+  IncrStatus IncrBy(const KeyRef& key, int64_t by, int64_t* new_value, Keyspace* delta) {
+    return IncrBy(Located{key}, by, new_value, delta);
+  }
+  IncrStatus IncrBy(const Located& key, int64_t by, int64_t* new_value, Keyspace* delta);
   // INCRBYFLOAT: adds `by` to the key's float counter; *new_value gets the visible string.
   // Refuses (changes nothing) a value that is not a number or a result that is not finite.
   FloatStatus IncrByFloat(std::string_view key, long double by, std::string* new_value,
@@ -233,13 +252,15 @@ class Keyspace {
   FloatStatus HIncrByFloat(std::string_view key, std::string_view field, long double by,
                            std::string* new_value, Keyspace* delta);
   bool SAdd(std::string_view key, std::string_view member, Keyspace* delta) {  // true if added
-    return SAdd(Ref(key), member, delta);
+    Located at{Ref(key)};
+    return SAdd(&at, member, delta);
   }
-  bool SAdd(const KeyRef& key, std::string_view member, Keyspace* delta);
+  bool SAdd(Located* key, std::string_view member, Keyspace* delta);           // sets a null entry
   bool SRem(std::string_view key, std::string_view member, Keyspace* delta) {  // true if removed
-    return SRem(Ref(key), member, delta);
+    Located at = Locate(key);
+    return SRem(&at, member, delta);
   }
-  bool SRem(const KeyRef& key, std::string_view member, Keyspace* delta);
+  bool SRem(Located* key, std::string_view member, Keyspace* delta);  // entry null if erased
   bool HSet(std::string_view key, std::string_view field, std::string_view value,
             int64_t timestamp_us, Keyspace* delta);  // true if the field is new
   IncrStatus HIncrBy(std::string_view key, std::string_view field, int64_t by, int64_t* new_value,

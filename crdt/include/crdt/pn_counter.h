@@ -130,6 +130,15 @@ class PnCounter {
   void ResetInto(PnCounter* delta);
 
   void Merge(const PnCounter& other);
+  // Joins one replica's slot `s` (as Merge with a counter holding only s): an INCRBY's
+  // effect joined straight from its bytes, without a decoded counter.
+  void JoinSlot(const Slot& s) {
+    if (slots_.empty()) {  // CASE 1: a fresh delta, or a key's first increment
+      slots_.push_back(s);
+      return;
+    }
+    JoinCounterSlot(&slots_, s);  // CASE 2
+  }
 
   Int128 Value() const;  // exact
   // True when some contribution is not cancelled (a key holding 0 after INCR, DECR is live).
@@ -149,7 +158,6 @@ class PnCounter {
 
  private:
   Slot* Find(ReplicaId r);
-  void JoinSlot(const Slot& s);
 
   ReplicaId self_ = 0;
   SmallVec<Slot, 2> slots_;  // sorted by replica
