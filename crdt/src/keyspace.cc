@@ -187,6 +187,12 @@ IncrStatus IntegerStepOnFloats(const std::optional<std::string>& visible, int64_
   return IncrStatus::kOk;
 }
 
+void KeyValue::RareDeleter::operator()(RareParts* r) const { delete r; }
+
+KeyValue::RarePtr KeyValue::NewRareParts(const RareParts* from) {
+  return RarePtr(from != nullptr ? new RareParts(*from) : new RareParts());
+}
+
 size_t KeyValue::HeapBytes() const {
   size_t n = str.HeapBytes() + set.MemoryBytes() + zset.MemoryBytes();
   if (rare_ == nullptr) return n;  // most keys
@@ -196,6 +202,7 @@ size_t KeyValue::HeapBytes() const {
 }
 
 std::optional<std::string> KeyValue::StringValue() const {
+  if ((held & kHeldFloatCounter) == 0) return str.Value();  // no increment: most strings
   return WithFloatIncrements(str.Value(), fc());
 }
 
@@ -663,8 +670,7 @@ size_t Keyspace::KeyCount() const {
   return n;
 }
 
-bool Keyspace::Hidden(const KeyValue& v) const {
-  if (hide_due_ms_ == kShowAll || (v.held & KeyValue::kHeldExpiry) == 0) return false;
+bool Keyspace::DueNow(const KeyValue& v) const {
   std::optional<int64_t> deadline = v.expiry().Deadline();
   return deadline && *deadline <= hide_due_ms_;
 }
@@ -1402,8 +1408,11 @@ void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter
 }  // namespace
 
 bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch) {
-  MergeScratch local;
-  MergeScratch& s = scratch != nullptr ? *scratch : local;
+  if (scratch == nullptr) {  // buffers for this call only (no empty ones built otherwise)
+    MergeScratch local;
+    return MergeEncoded(bytes, error, &local);
+  }
+  MergeScratch& s = *scratch;
   Decoder dec(bytes);
   auto fail = [&](const char* why) {
     if (error) *error = dec.error().empty() ? why : dec.error();

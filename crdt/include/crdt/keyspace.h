@@ -64,6 +64,13 @@ namespace crdt {
 struct KeyValue {
  private:
   struct RareParts;
+  // Builds, copies and frees the block out of line: a value with none (most) does not
+  // carry the code of its seven parts into every function that builds or destroys one.
+  struct RareDeleter {
+    void operator()(RareParts* r) const;
+  };
+  using RarePtr = std::unique_ptr<RareParts, RareDeleter>;
+  static RarePtr NewRareParts(const RareParts* from);  // a copy of *from, or empty parts
 
  public:
   // Which parts hold metadata (are not as new), one bit each: an emptiness test, a join or
@@ -90,7 +97,7 @@ struct KeyValue {
   ZsetStore zset;
 
  private:
-  std::unique_ptr<RareParts> rare_;  // null: every part in it is empty
+  RarePtr rare_;  // null: every part in it is empty
 
  public:
   StringValueStore str;
@@ -100,7 +107,7 @@ struct KeyValue {
   KeyValue(const KeyValue& other)
       : held(other.held),
         zset(other.zset),
-        rare_(other.rare_ ? std::make_unique<RareParts>(*other.rare_) : nullptr),
+        rare_(other.rare_ ? NewRareParts(other.rare_.get()) : nullptr),
         str(other.str),
         set(other.set) {}
   KeyValue& operator=(const KeyValue& other) {
@@ -220,7 +227,7 @@ struct KeyValue {
   }
   const RareParts& rare() const { return rare_ != nullptr ? *rare_ : EmptyRareParts(); }
   RareParts& MutableRare() {
-    if (rare_ == nullptr) rare_ = std::make_unique<RareParts>();
+    if (rare_ == nullptr) rare_ = NewRareParts(nullptr);
     return *rare_;
   }
 };
@@ -604,8 +611,12 @@ class Keyspace {
   template <typename Op>  // BoundedStatus(BoundedCounter&, BoundedCounter* delta)
   BoundedStatus BcUpdate(std::string_view key, Keyspace* delta, Op op);
 
-  // True if `v` is due and hidden from reads (HideDue).
-  bool Hidden(const KeyValue& v) const;
+  // True if `v` is due and hidden from reads (HideDue). Inline: most keys have no TTL.
+  bool Hidden(const KeyValue& v) const {
+    return hide_due_ms_ != kShowAll && (v.held & KeyValue::kHeldExpiry) != 0 && DueNow(v);
+  }
+  // True if v's TTL is due at hide_due_ms_. REQUIRES: v holds a TTL.
+  bool DueNow(const KeyValue& v) const;
   // The time (Unix ms) at which this replica deletes `v` (see NextExpiry), if ever.
   std::optional<int64_t> DeleteTime(const KeyValue& v, int64_t grace_ms) const;
 
