@@ -37,15 +37,15 @@ bool NoMetadata(const T& part) {
 KeyValue::Type KeyValue::VisibleType() const {
   // A part without its bit holds nothing, so shows nothing.
   if (held & kHeldBoundedCounter) return Type::kBoundedCounter;
-  if (((held & kHeldStr) && str.Present()) || ((held & kHeldFloatCounter) && fc.Live())) {
+  if (((held & kHeldStr) && str.Present()) || ((held & kHeldFloatCounter) && fc().Live())) {
     return Type::kString;
   }
-  if ((held & kHeldHash) && !hash.empty()) return Type::kHash;
+  if ((held & kHeldHash) && !hash().empty()) return Type::kHash;
   if ((held & kHeldSet) && !set.empty()) return Type::kSet;
   if (!zset.empty()) return Type::kZset;
-  if ((held & kHeldHll) && hll.Present()) return Type::kHll;
-  if ((held & kHeldList) && !list.empty()) return Type::kList;
-  if ((held & kHeldStream) && stream.Visible()) return Type::kStream;
+  if ((held & kHeldHll) && hll().Present()) return Type::kHll;
+  if ((held & kHeldList) && !list().empty()) return Type::kList;
+  if ((held & kHeldStream) && stream().Visible()) return Type::kStream;
   return Type::kNone;
 }
 
@@ -102,23 +102,24 @@ void JoinLaterParts(KeyValue* v, const KeyValue& other, const CausalContext& my_
   }
   if ((either & kLaterParts) != 0) {
     if (either & KeyValue::kHeldHash) {
-      v->hash.Join(other.hash, my_cc, other_cc, other_complete, keep_empty);
+      v->mutable_hash().Join(other.hash(), my_cc, other_cc, other_complete, keep_empty);
     }
-    if (other.held & KeyValue::kHeldBoundedCounter) v->bc.Merge(other.bc);
-    if (other.held & KeyValue::kHeldFloatCounter) v->fc.Merge(other.fc);
-    if (other.held & KeyValue::kHeldHll) v->hll.Join(other.hll);
+    if (other.held & KeyValue::kHeldBoundedCounter) v->mutable_bc().Merge(other.bc());
+    if (other.held & KeyValue::kHeldFloatCounter) v->mutable_fc().Merge(other.fc());
+    if (other.held & KeyValue::kHeldHll) v->mutable_hll().Join(other.hll());
     if (either & KeyValue::kHeldList) {
-      v->list.Join(other.list, my_cc, other_cc, other_complete, keep_empty);
+      v->mutable_list().Join(other.list(), my_cc, other_cc, other_complete, keep_empty);
     }
     if (either & KeyValue::kHeldStream) {
-      v->stream.Join(other.stream, my_cc, other_cc, other_complete, keep_empty);
+      v->mutable_stream().Join(other.stream(), my_cc, other_cc, other_complete, keep_empty);
     }
-    if (either & KeyValue::kHeldExpiry) v->expiry.Join(other.expiry, my_cc, other_cc);
+    if (either & KeyValue::kHeldExpiry) v->mutable_expiry().Join(other.expiry(), my_cc, other_cc);
   }
   if (!v->zset.Empty() || !other.zset.Empty()) {
     v->zset.Join(other.zset, my_cc, other_cc, other_complete, keep_empty);
   }
   v->Refresh(either | v->held);
+  v->DropRarePartsIfEmpty();  // a join that emptied them (a SET over a hash, say)
 }
 
 // A value with no metadata, joined where the other side lists nothing for a part or key.
@@ -187,8 +188,23 @@ IncrStatus IntegerStepOnFloats(const std::optional<std::string>& visible, int64_
   return IncrStatus::kOk;
 }
 
+void KeyValue::RareDeleter::operator()(RareParts* r) const { delete r; }
+
+KeyValue::RarePtr KeyValue::NewRareParts(const RareParts* from) {
+  return RarePtr(from != nullptr ? new RareParts(*from) : new RareParts());
+}
+
+size_t KeyValue::HeapBytes() const {
+  size_t n = str.HeapBytes() + set.MemoryBytes() + zset.MemoryBytes();
+  if (rare_ == nullptr) return n;  // most keys
+  const RareParts& r = *rare_;
+  return n + sizeof(RareParts) + 16 + r.hash.HeapBytes() + r.bc.HeapBytes() + r.hll.HeapBytes() +
+         r.list.HeapBytes() + r.expiry.HeapBytes() + r.stream.HeapBytes();
+}
+
 std::optional<std::string> KeyValue::StringValue() const {
-  return WithFloatIncrements(str.Value(), fc);
+  if ((held & kHeldFloatCounter) == 0) return str.Value();  // no increment: most strings
+  return WithFloatIncrements(str.Value(), fc());
 }
 
 KeyValue::Parts16 KeyValue::Parts() const {
@@ -196,7 +212,7 @@ KeyValue::Parts16 KeyValue::Parts() const {
   if ((held & ~(kHeldStr | kHeldSet)) == 0) return parts;  // most keys: no optional part
   if (held & kHeldBoundedCounter) parts |= kPartBoundedCounter;
   if (held & kHeldFloatCounter) parts |= kPartFloatCounter;
-  if ((held & kHeldHash) && hash.HasFloats()) parts |= kPartHashFloat;
+  if ((held & kHeldHash) && hash().HasFloats()) parts |= kPartHashFloat;
   if (held & kHeldHll) parts |= kPartHll;
   if (held & kHeldList) parts |= kPartList;
   if (held & kHeldExpiry) parts |= kPartExpiry;
@@ -220,41 +236,64 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
     enc->PutByte(0);  // no element
   }
   if (held & kHeldHash) {
-    hash.Encode(enc);
+    hash().Encode(enc);
   } else {
     enc->PutByte(0);  // no field
   }
-  if (parts & kPartBoundedCounter) bc.Encode(enc);
-  if (parts & kPartExpiry) expiry.Encode(enc);
+  if (parts & kPartBoundedCounter) bc().Encode(enc);
+  if (parts & kPartExpiry) expiry().Encode(enc);
   if (parts & kPartZset) zset.Encode(enc);
-  if (parts & kPartHll) hll.Encode(enc);
-  if (parts & kPartList) list.Encode(enc);
-  if (parts & kPartFloatCounter) fc.Encode(enc);
-  if (parts & kPartStream) stream.Encode(enc);
-  if (parts & kPartHashFloat) hash.EncodeFloats(enc);
+  if (parts & kPartHll) hll().Encode(enc);
+  if (parts & kPartList) list().Encode(enc);
+  if (parts & kPartFloatCounter) fc().Encode(enc);
+  if (parts & kPartStream) stream().Encode(enc);
+  if (parts & kPartHashFloat) hash().EncodeFloats(enc);
 }
 
 bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
-  if (!str.Decode(dec) || !set.Decode(dec) || !hash.Decode(dec)) return false;
+  if (!str.Decode(dec) || !set.Decode(dec)) return false;
+  // The hash: no field (most values) is one byte of zero, read without building a block
+  // for a value that has none (Decode would clear its hash; this one is empty).
+  if (rare_ == nullptr) {
+    const size_t at = dec->position();
+    uint8_t count = 0;
+    if (!dec->GetByte(&count) || count != 0) {
+      dec->Rewind(at);
+      if (!mutable_hash().Decode(dec)) return false;
+    }
+  } else if (!rare_->hash.Decode(dec)) {
+    return false;
+  }
   // An optional part follows if the header says so (in bit order); else it is empty. An
   // absent part already empty (holding no metadata, as a new one) is left as it is: a
   // value decoded again and again (MergeEncoded's scratch) does not rebuild every part it
-  // does not use. Each Decode replaces the whole part.
-  auto part = [&](auto& value, Part bit) {
-    using T = std::decay_t<decltype(value)>;
+  // does not use, nor builds a block for the parts behind the pointer. Each Decode
+  // replaces the whole part.
+  auto rare_part = [&](auto RareParts::*member, Part bit) {
+    using T = std::decay_t<decltype(rare_.get()->*member)>;
     if ((parts & bit) == 0) {
-      if (!NoMetadata(value)) value = T();
+      if (rare_ != nullptr && !NoMetadata(rare_.get()->*member)) rare_.get()->*member = T();
       return true;
     }
-    // A sorted set or list allocates when constructed; their Decodes start afresh.
-    if constexpr (!std::is_same_v<T, ZsetStore> && !std::is_same_v<T, ListStore>) value = T();
+    T& value = MutableRare().*member;
+    // A list allocates when constructed; its Decode starts afresh.
+    if constexpr (!std::is_same_v<T, ListStore>) value = T();
     return value.Decode(dec);
   };
-  const bool ok =
-      part(bc, kPartBoundedCounter) && part(expiry, kPartExpiry) && part(zset, kPartZset) &&
-      part(hll, kPartHll) && part(list, kPartList) && part(fc, kPartFloatCounter) &&
-      part(stream, kPartStream) &&
-      ((parts & kPartHashFloat) == 0 || hash.DecodeFloats(dec));  // hash.Decode cleared them
+  auto zset_part = [&]() {
+    if ((parts & kPartZset) == 0) {
+      if (!zset.Empty()) zset = ZsetStore();
+      return true;
+    }
+    return zset.Decode(dec);  // starts afresh
+  };
+  const bool ok = rare_part(&RareParts::bc, kPartBoundedCounter) &&
+                  rare_part(&RareParts::expiry, kPartExpiry) && zset_part() &&
+                  rare_part(&RareParts::hll, kPartHll) && rare_part(&RareParts::list, kPartList) &&
+                  rare_part(&RareParts::fc, kPartFloatCounter) &&
+                  rare_part(&RareParts::stream, kPartStream) &&
+                  // the hash's Decode cleared them
+                  ((parts & kPartHashFloat) == 0 || mutable_hash().DecodeFloats(dec));
   // The parts the header lists may hold metadata; the others are empty now (when the
   // decode failed midway, the parts read so far are refreshed too: every bit).
   uint16_t maybe = kHeldStr | kHeldSet | kHeldHash;
@@ -305,19 +344,19 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
     });
   }
   if (v.held & KeyValue::kHeldHash) {
-    for (const auto& [f, fv] : v.hash.fields()) {
+    for (const auto& [f, fv] : v.hash().fields()) {
       for (const auto& w : fv.reg.writes()) ok &= cc.Contains(w.dot);
     }
   }
   if (!v.zset.Empty()) v.zset.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   if (v.held & KeyValue::kHeldList) {
-    v.list.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
+    v.list().ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   }
   if (v.held & KeyValue::kHeldStream) {
-    v.stream.ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
+    v.stream().ForEachDot([&](const Dot& d) { ok &= cc.Contains(d); });
   }
   if (v.held & KeyValue::kHeldExpiry) {
-    for (const auto& w : v.expiry.entries().writes()) ok &= cc.Contains(w.dot);
+    for (const auto& w : v.expiry().entries().writes()) ok &= cc.Contains(w.dot);
   }
   return ok;
 }
@@ -543,24 +582,24 @@ namespace {
 // with none is left as it is; the sorted set and list allocate when built).
 void EmptyKeyValue(KeyValue* v) {
   if (!v->zset.Empty()) v->zset = ZsetStore();
-  if (v->held == 0) return;  // most values hold one part
-  auto reset = [&](auto& part, KeyValue::Held bit) {
-    if (v->held & bit) part = std::decay_t<decltype(part)>();
-  };
+  const uint16_t held = v->held;
+  if (held == 0) return;  // most values hold one part
   // The string and the set (most deltas' one part) are emptied in place: no new part
   // built and moved in.
-  if (v->held & KeyValue::kHeldStr) {
+  if (held & KeyValue::kHeldStr) {
     v->str.reg.Clear(nullptr, nullptr);
     if (!v->str.counter.empty()) v->str.counter = PnCounter();
   }
-  if (v->held & KeyValue::kHeldSet) v->set.Clear(nullptr, nullptr);
-  reset(v->hash, KeyValue::kHeldHash);
-  reset(v->bc, KeyValue::kHeldBoundedCounter);
-  reset(v->expiry, KeyValue::kHeldExpiry);
-  reset(v->fc, KeyValue::kHeldFloatCounter);
-  reset(v->hll, KeyValue::kHeldHll);
-  reset(v->list, KeyValue::kHeldList);
-  reset(v->stream, KeyValue::kHeldStream);
+  if (held & KeyValue::kHeldSet) v->set.Clear(nullptr, nullptr);
+  // The others are in the block behind the pointer, which is kept for the next value (a
+  // delta's spare node): a part with a bit set is in it, so no access below allocates.
+  if (held & KeyValue::kHeldHash) v->mutable_hash() = HashStore();
+  if (held & KeyValue::kHeldBoundedCounter) v->mutable_bc() = BoundedCounter();
+  if (held & KeyValue::kHeldExpiry) v->mutable_expiry() = ExpiryStore();
+  if (held & KeyValue::kHeldFloatCounter) v->mutable_fc() = FloatCounter();
+  if (held & KeyValue::kHeldHll) v->mutable_hll() = HllStore();
+  if (held & KeyValue::kHeldList) v->mutable_list() = ListStore();
+  if (held & KeyValue::kHeldStream) v->mutable_stream() = StreamStore();
   v->held = 0;
 }
 
@@ -642,9 +681,8 @@ size_t Keyspace::KeyCount() const {
   return n;
 }
 
-bool Keyspace::Hidden(const KeyValue& v) const {
-  if (hide_due_ms_ == kShowAll || (v.held & KeyValue::kHeldExpiry) == 0) return false;
-  std::optional<int64_t> deadline = v.expiry.Deadline();
+bool Keyspace::DueNow(const KeyValue& v) const {
+  std::optional<int64_t> deadline = v.expiry().Deadline();
   return deadline && *deadline <= hide_due_ms_;
 }
 
@@ -655,7 +693,7 @@ const KeyValue* Keyspace::Find(const KeyRef& key) const {
 
 std::optional<int64_t> Keyspace::Deadline(std::string_view key) const {
   const KeyValue* v = Find(key);
-  return v ? v->expiry.Deadline() : std::nullopt;
+  return v ? v->expiry().Deadline() : std::nullopt;
 }
 
 Keyspace::Located Keyspace::Locate(std::string_view key) {
@@ -723,6 +761,13 @@ void Refreshed(KeyValue* v, KeyValue* d, uint16_t bits) {
   if (d != nullptr) d->Refresh(bits);
 }
 
+// After a mutator that clears every part (SET, DEL) and refreshed their bits: the blocks
+// behind v's and d's pointers freed if none of their parts holds metadata now.
+void DropEmptyRareParts(KeyValue* v, KeyValue* d) {
+  v->DropRarePartsIfEmpty();
+  if (d != nullptr) d->DropRarePartsIfEmpty();
+}
+
 }  // namespace
 
 void Keyspace::DropIfEmpty(const KeyRef& key) {
@@ -738,16 +783,20 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
   // the delta's writes too, so d's parts count): most keys hold the string alone.
   const uint16_t held = v.held | (d ? d->held : 0);
-  if (!keep_ttl && (held & KeyValue::kHeldExpiry)) v.expiry.Clear(d ? &d->expiry : nullptr, dcc);
+  if (!keep_ttl && (held & KeyValue::kHeldExpiry))
+    v.mutable_expiry().Clear(d ? &d->mutable_expiry() : nullptr, dcc);
   if (held & KeyValue::kHeldSet) v.set.Clear(d ? &d->set : nullptr, dcc);
-  if (held & KeyValue::kHeldHash) v.hash.Clear(d ? &d->hash : nullptr, dcc);
+  if (held & KeyValue::kHeldHash) v.mutable_hash().Clear(d ? &d->mutable_hash() : nullptr, dcc);
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
-  if ((v.held & KeyValue::kHeldHll) && v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
-  if (held & KeyValue::kHeldList) v.list.Clear(d ? &d->list : nullptr, dcc);
-  if (!v.stream.Empty()) v.stream.Clear(self_, &cc_, d ? &d->stream : nullptr, dcc);
+  if ((v.held & KeyValue::kHeldHll) && v.hll().Present())
+    v.mutable_hll().Clear(d ? &d->mutable_hll() : nullptr);
+  if (held & KeyValue::kHeldList) v.mutable_list().Clear(d ? &d->mutable_list() : nullptr, dcc);
+  if (!v.stream().Empty())
+    v.mutable_stream().Clear(self_, &cc_, d ? &d->mutable_stream() : nullptr, dcc);
   v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
-  if (held & KeyValue::kHeldFloatCounter) v.fc.ResetInto(d ? &d->fc : nullptr);
+  if (held & KeyValue::kHeldFloatCounter) v.mutable_fc().ResetInto(d ? &d->mutable_fc() : nullptr);
   Refreshed(&v, d, held | KeyValue::kHeldStr);
+  if (held & KeyValue::kHeldRare) DropEmptyRareParts(&v, d);
 }
 
 IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, Keyspace* delta) {
@@ -755,7 +804,7 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
   const size_t h = ref.hash;
   KeyValue& v = ref.entry ? *ref.entry : keys_.try_emplace(key, h).first->second;
   auto delta_slot = [&]() -> KeyValue& { return delta->keys_.try_emplace(key, h).first->second; };
-  if ((v.held & KeyValue::kHeldFloatCounter) && v.fc.Live()) {  // INCRBYFLOAT increments
+  if ((v.held & KeyValue::kHeldFloatCounter) && v.fc().Live()) {  // INCRBYFLOAT increments
     int64_t next = 0;
     if (IncrStatus s = IntegerStepOnFloats(v.StringValue(), by, &next); s != IncrStatus::kOk) {
       return s;
@@ -766,7 +815,8 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
       Refreshed(&v, d, KeyValue::kHeldStr);
       if (!added) return IncrStatus::kOutOfRange;
     } else {
-      v.fc.IncrementAs(self_, static_cast<long double>(by), d ? &d->fc : nullptr);
+      v.mutable_fc().IncrementAs(self_, static_cast<long double>(by),
+                                 d ? &d->mutable_fc() : nullptr);
       Refreshed(&v, d, KeyValue::kHeldFloatCounter);
     }
     if (new_value) *new_value = next;
@@ -816,7 +866,7 @@ FloatStatus Keyspace::IncrByFloat(std::string_view key, long double by, std::str
     return s;
   }
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.fc.IncrementAs(self_, by, d ? &d->fc : nullptr);
+  v.mutable_fc().IncrementAs(self_, by, d ? &d->mutable_fc() : nullptr);
   Refreshed(&v, d, KeyValue::kHeldFloatCounter);
   if (new_value) *new_value = *v.StringValue();
   return FloatStatus::kOk;
@@ -825,14 +875,14 @@ FloatStatus Keyspace::IncrByFloat(std::string_view key, long double by, std::str
 FloatStatus Keyspace::HIncrByFloat(std::string_view key, std::string_view field, long double by,
                                    std::string* new_value, Keyspace* delta) {
   KeyValue& v = Slot(key);
-  if (FloatStatus s = FloatStep(v.hash.Get(field), by); s != FloatStatus::kOk) {
+  if (FloatStatus s = FloatStep(v.hash().Get(field), by); s != FloatStatus::kOk) {
     DropIfEmpty(key);
     return s;
   }
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.hash.IncrementFloat(field, by, self_, d ? &d->hash : nullptr);
+  v.mutable_hash().IncrementFloat(field, by, self_, d ? &d->mutable_hash() : nullptr);
   Refreshed(&v, d, KeyValue::kHeldHash);
-  if (new_value) *new_value = *v.hash.Get(field);
+  if (new_value) *new_value = *v.hash().Get(field);
   return FloatStatus::kOk;
 }
 
@@ -863,8 +913,9 @@ bool Keyspace::HSet(std::string_view key, std::string_view field, std::string_vi
                     int64_t timestamp_us, Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  const bool added = v.hash.Set(field, value, self_, timestamp_us, &cc_, d ? &d->hash : nullptr,
-                                delta ? &delta->cc_ : nullptr);
+  const bool added =
+      v.mutable_hash().Set(field, value, self_, timestamp_us, &cc_,
+                           d ? &d->mutable_hash() : nullptr, delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldHash);
   return added;
 }
@@ -873,7 +924,8 @@ IncrStatus Keyspace::HIncrBy(std::string_view key, std::string_view field, int64
                              int64_t* new_value, Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  IncrStatus s = v.hash.IncrBy(field, by, self_, new_value, d ? &d->hash : nullptr);
+  IncrStatus s =
+      v.mutable_hash().IncrBy(field, by, self_, new_value, d ? &d->mutable_hash() : nullptr);
   Refreshed(&v, d, KeyValue::kHeldHash);
   DropIfEmpty(key);
   return s;
@@ -883,7 +935,8 @@ bool Keyspace::HDel(std::string_view key, std::string_view field, Keyspace* delt
   auto it = keys_.find(key);
   if (it == keys_.end()) return false;
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  bool removed = it->second.hash.Del(field, d ? &d->hash : nullptr, delta ? &delta->cc_ : nullptr);
+  bool removed = it->second.mutable_hash().Del(field, d ? &d->mutable_hash() : nullptr,
+                                               delta ? &delta->cc_ : nullptr);
   Refreshed(&it->second, d, KeyValue::kHeldHash);
   DropIfEmpty(key);
   return removed;
@@ -893,11 +946,11 @@ template <typename Op>
 BoundedStatus Keyspace::BcUpdate(std::string_view key, Keyspace* delta, Op op) {
   KeyValue& v = Slot(key);
   BoundedCounter scratch;
-  BoundedStatus s = op(v.bc, delta ? &scratch : nullptr);
+  BoundedStatus s = op(v.mutable_bc(), delta ? &scratch : nullptr);
   v.Refresh(KeyValue::kHeldBoundedCounter);
   if (s == BoundedStatus::kOk && delta) {
     KeyValue& d = DeltaSlot(delta, key);
-    d.bc.Merge(scratch);
+    d.mutable_bc().Merge(scratch);
     d.Refresh(KeyValue::kHeldBoundedCounter);
   }
   DropIfEmpty(key);
@@ -948,7 +1001,7 @@ bool Keyspace::PfAdd(std::string_view key, const std::vector<std::string_view>& 
                      Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  const bool changed = v.hll.Add(elements, d ? &d->hll : nullptr);
+  const bool changed = v.mutable_hll().Add(elements, d ? &d->mutable_hll() : nullptr);
   Refreshed(&v, d, KeyValue::kHeldHll);
   return changed;
 }
@@ -957,28 +1010,30 @@ bool Keyspace::PfMergeInto(std::string_view key, const HllStore& src, Keyspace* 
   const HllStore copy = src;  // src may be this key's own value
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  const bool changed = v.hll.MergeFrom(copy, d ? &d->hll : nullptr);
+  const bool changed = v.mutable_hll().MergeFrom(copy, d ? &d->mutable_hll() : nullptr);
   Refreshed(&v, d, KeyValue::kHeldHll);
   return changed;
 }
 
 const ListStore* Keyspace::List(std::string_view key) const {
   const KeyValue* v = Find(key);
-  return v ? &v->list : nullptr;
+  return v ? &v->list() : nullptr;
 }
 
 void Keyspace::LInsert(std::string_view key, size_t index, std::string_view value,
                        Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.list.Insert(index, value, self_, &cc_, d ? &d->list : nullptr, delta ? &delta->cc_ : nullptr);
+  v.mutable_list().Insert(index, value, self_, &cc_, d ? &d->mutable_list() : nullptr,
+                          delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldList);
 }
 
 void Keyspace::LEraseRange(std::string_view key, size_t first, size_t last, Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.list.EraseRange(first, last, d ? &d->list : nullptr, delta ? &delta->cc_ : nullptr);
+  v.mutable_list().EraseRange(first, last, d ? &d->mutable_list() : nullptr,
+                              delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldList);
   DropIfEmpty(key);
 }
@@ -987,7 +1042,8 @@ void Keyspace::LEraseIndexes(std::string_view key, const std::vector<size_t>& in
                              Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.list.EraseIndexes(indexes, d ? &d->list : nullptr, delta ? &delta->cc_ : nullptr);
+  v.mutable_list().EraseIndexes(indexes, d ? &d->mutable_list() : nullptr,
+                                delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldList);
   DropIfEmpty(key);
 }
@@ -996,42 +1052,44 @@ void Keyspace::LSet(std::string_view key, size_t index, std::string_view value,
                     int64_t timestamp_us, Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.list.Assign(index, value, self_, timestamp_us, &cc_, d ? &d->list : nullptr,
-                delta ? &delta->cc_ : nullptr);
+  v.mutable_list().Assign(index, value, self_, timestamp_us, &cc_, d ? &d->mutable_list() : nullptr,
+                          delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldList);
 }
 
 const StreamStore* Keyspace::Stream(std::string_view key) const {
   const KeyValue* v = Find(key);
-  return v && !v->stream.Empty() ? &v->stream : nullptr;
+  return v && !v->stream().Empty() ? &v->stream() : nullptr;
 }
 
 StreamStore* Keyspace::MutableStream(std::string_view key) {
   auto it = keys_.find(key);
-  if (it == keys_.end() || Hidden(it->second) || it->second.stream.Empty()) return nullptr;
-  return &it->second.stream;
+  if (it == keys_.end() || Hidden(it->second) || it->second.stream().Empty()) return nullptr;
+  return &it->second.mutable_stream();
 }
 
 void Keyspace::XAdd(std::string_view key, StreamId id, StreamStore::Fields fields,
                     Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.stream.Add(id, std::move(fields), self_, &cc_, d ? &d->stream : nullptr,
-               delta ? &delta->cc_ : nullptr);
+  v.mutable_stream().Add(id, std::move(fields), self_, &cc_, d ? &d->mutable_stream() : nullptr,
+                         delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldStream);
 }
 
 void Keyspace::XMakeExist(std::string_view key, Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.stream.MakeExist(self_, &cc_, d ? &d->stream : nullptr, delta ? &delta->cc_ : nullptr);
+  v.mutable_stream().MakeExist(self_, &cc_, d ? &d->mutable_stream() : nullptr,
+                               delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldStream);
 }
 
 void Keyspace::XRemove(std::string_view key, const StreamStore::Key& entry, Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.stream.Remove(entry, d ? &d->stream : nullptr, delta ? &delta->cc_ : nullptr);
+  v.mutable_stream().Remove(entry, d ? &d->mutable_stream() : nullptr,
+                            delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldStream);
 }
 
@@ -1039,16 +1097,16 @@ void Keyspace::XCreateGroup(std::string_view key, std::string_view group, Stream
                             Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.stream.CreateGroup(group, start, self_, &cc_, d ? &d->stream : nullptr,
-                       delta ? &delta->cc_ : nullptr);
+  v.mutable_stream().CreateGroup(group, start, self_, &cc_, d ? &d->mutable_stream() : nullptr,
+                                 delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldStream);
 }
 
 bool Keyspace::XDestroyGroup(std::string_view key, std::string_view group, Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  const bool destroyed = v.stream.DestroyGroup(group, self_, &cc_, d ? &d->stream : nullptr,
-                                               delta ? &delta->cc_ : nullptr);
+  const bool destroyed = v.mutable_stream().DestroyGroup(
+      group, self_, &cc_, d ? &d->mutable_stream() : nullptr, delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldStream);
   return destroyed;
 }
@@ -1057,8 +1115,8 @@ void Keyspace::XWriteFrontier(std::string_view key, std::string_view group,
                               const StreamStore::Positions& acked, Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.stream.WriteFrontier(group, acked, self_, &cc_, d ? &d->stream : nullptr,
-                         delta ? &delta->cc_ : nullptr);
+  v.mutable_stream().WriteFrontier(group, acked, self_, &cc_, d ? &d->mutable_stream() : nullptr,
+                                   delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldStream);
 }
 
@@ -1072,16 +1130,20 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   KeyValue& v = keys_.find(key)->second;  // DeltaSlot may not rehash *this, but be safe
   // Only the parts v or d holds have something to clear (as in Set).
   const uint16_t held = v.held | (d ? d->held : 0);
-  if (held & KeyValue::kHeldExpiry) v.expiry.Clear(d ? &d->expiry : nullptr, dcc);
+  if (held & KeyValue::kHeldExpiry)
+    v.mutable_expiry().Clear(d ? &d->mutable_expiry() : nullptr, dcc);
   if (held & KeyValue::kHeldStr) v.str.Clear(d ? &d->str : nullptr, dcc);
   if (held & KeyValue::kHeldSet) v.set.Clear(d ? &d->set : nullptr, dcc);
-  if (held & KeyValue::kHeldHash) v.hash.Clear(d ? &d->hash : nullptr, dcc);
-  if (held & KeyValue::kHeldFloatCounter) v.fc.ResetInto(d ? &d->fc : nullptr);
+  if (held & KeyValue::kHeldHash) v.mutable_hash().Clear(d ? &d->mutable_hash() : nullptr, dcc);
+  if (held & KeyValue::kHeldFloatCounter) v.mutable_fc().ResetInto(d ? &d->mutable_fc() : nullptr);
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
-  if ((v.held & KeyValue::kHeldHll) && v.hll.Present()) v.hll.Clear(d ? &d->hll : nullptr);
-  if (held & KeyValue::kHeldList) v.list.Clear(d ? &d->list : nullptr, dcc);
-  if (!v.stream.Empty()) v.stream.Clear(self_, &cc_, d ? &d->stream : nullptr, dcc);
+  if ((v.held & KeyValue::kHeldHll) && v.hll().Present())
+    v.mutable_hll().Clear(d ? &d->mutable_hll() : nullptr);
+  if (held & KeyValue::kHeldList) v.mutable_list().Clear(d ? &d->mutable_list() : nullptr, dcc);
+  if (!v.stream().Empty())
+    v.mutable_stream().Clear(self_, &cc_, d ? &d->mutable_stream() : nullptr, dcc);
   Refreshed(&v, d, held);
+  if (held & KeyValue::kHeldRare) DropEmptyRareParts(&v, d);
   DropIfEmpty(key);
   return true;
 }
@@ -1089,8 +1151,8 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
 void Keyspace::Expire(std::string_view key, int64_t deadline_ms, Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.expiry.Expire(self_, deadline_ms, &cc_, d ? &d->expiry : nullptr,
-                  delta ? &delta->cc_ : nullptr);
+  v.mutable_expiry().Expire(self_, deadline_ms, &cc_, d ? &d->mutable_expiry() : nullptr,
+                            delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldExpiry);
   expiring_.emplace(key);
 }
@@ -1098,17 +1160,18 @@ void Keyspace::Expire(std::string_view key, int64_t deadline_ms, Keyspace* delta
 void Keyspace::Persist(std::string_view key, Keyspace* delta) {
   KeyValue& v = Slot(key);
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
-  v.expiry.Persist(self_, &cc_, d ? &d->expiry : nullptr, delta ? &delta->cc_ : nullptr);
+  v.mutable_expiry().Persist(self_, &cc_, d ? &d->mutable_expiry() : nullptr,
+                             delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldExpiry);
   expiring_.emplace(key);
 }
 
 bool Keyspace::ClearExpiry(std::string_view key, Keyspace* delta) {
   auto it = keys_.find(key);
-  if (it == keys_.end() || it->second.expiry.empty()) return false;
+  if (it == keys_.end() || it->second.expiry().empty()) return false;
   KeyValue* d = delta ? &DeltaSlot(delta, key) : nullptr;
   KeyValue& v = keys_.find(key)->second;
-  v.expiry.Clear(d ? &d->expiry : nullptr, delta ? &delta->cc_ : nullptr);
+  v.mutable_expiry().Clear(d ? &d->mutable_expiry() : nullptr, delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldExpiry);
   DropIfEmpty(key);
   return true;
@@ -1123,7 +1186,7 @@ bool Keyspace::DropHidden(std::string_view key, Keyspace* delta) {
 }
 
 std::optional<int64_t> Keyspace::DeleteTime(const KeyValue& v, int64_t grace_ms) const {
-  const RegisterStore::Write* w = v.expiry.Winner();
+  const RegisterStore::Write* w = v.expiry().Winner();
   if (w == nullptr) return std::nullopt;
   if (SiteOf(w->dot.replica) == SiteOf(self_)) return w->timestamp_us;  // ms: expiry.h
   return w->timestamp_us > INT64_MAX - grace_ms ? INT64_MAX : w->timestamp_us + grace_ms;
@@ -1144,7 +1207,7 @@ bool Keyspace::ExpireDue(int64_t now_ms, int64_t grace_ms, Keyspace* delta) {
   bool wrote = false;
   for (auto k = expiring_.begin(); k != expiring_.end();) {
     auto it = keys_.find(*k);
-    if (it == keys_.end() || it->second.expiry.empty()) {
+    if (it == keys_.end() || it->second.expiry().empty()) {
       k = expiring_.erase(k);
       continue;
     }
@@ -1169,7 +1232,7 @@ void Keyspace::Merge(const Keyspace& other) {
   for (const auto& [k, ov] : other.keys_) {
     auto it = keys_.try_emplace(k, KeyMap::Hash(k)).first;
     it->second.Join(ov, cc_, other.cc_, other.key_complete_, complete);
-    if (!ov.expiry.empty() && !it->second.expiry.empty()) expiring_.emplace(k);
+    if (!ov.expiry().empty() && !it->second.expiry().empty()) expiring_.emplace(k);
     if (!complete && it->second.Empty()) keys_.erase(it);
   }
   if (!other.key_complete_) {
@@ -1248,16 +1311,17 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
     }
     KeyValue v;
     if (!v.Decode(&dec, parts)) return fail("bad key value");
+    v.DropRarePartsIfEmpty();  // a part the header lists for some other key
     prev.assign(key.data(), key.size());
-    if (!v.expiry.empty()) ks.expiring_.insert(prev);
+    if (!v.expiry().empty()) ks.expiring_.insert(prev);
     ks.keys_.emplace(prev, std::move(v));
   }
   if (!ks.cc_.Decode(&dec)) return fail("bad causal context");
   if (!dec.done()) return fail("trailing bytes after keyspace");
   bool ok = true;
   for (const auto& [k, v] : ks.keys_) {
-    if (!ks.key_complete_ && v.list.HasRemoved()) return fail("removed list entry in a state");
-    if (!ks.key_complete_ && v.stream.HasRemoved()) return fail("removed stream item in a state");
+    if (!ks.key_complete_ && v.list().HasRemoved()) return fail("removed list entry in a state");
+    if (!ks.key_complete_ && v.stream().HasRemoved()) return fail("removed stream item in a state");
     ok &= DotsInContext(v, ks.cc_);
   }
   if (!ok) return fail("dot outside the causal context");
@@ -1404,8 +1468,11 @@ void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter
 }  // namespace
 
 bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch) {
-  MergeScratch local;
-  MergeScratch& s = scratch != nullptr ? *scratch : local;
+  if (scratch == nullptr) {  // buffers for this call only (no empty ones built otherwise)
+    MergeScratch local;
+    return MergeEncoded(bytes, error, &local);
+  }
+  MergeScratch& s = *scratch;
   Decoder dec(bytes);
   auto fail = [&](const char* why) {
     if (error) *error = dec.error().empty() ? why : dec.error();
@@ -1533,7 +1600,7 @@ std::string Keyspace::Dump(std::string_view key) const {
   Type t = v ? v->VisibleType() : Type::kNone;
   switch (t) {
     case Type::kBoundedCounter:
-      return FormatInt128(v->bc.Value());
+      return FormatInt128(v->bc().Value());
     case Type::kString:
       return *v->StringValue();
     case Type::kSet: {
@@ -1548,16 +1615,16 @@ std::string Keyspace::Dump(std::string_view key) const {
     }
     case Type::kList: {
       std::string s = "[";
-      for (size_t i = 0; i < v->list.size(); ++i) {
+      for (size_t i = 0; i < v->list().size(); ++i) {
         s += i ? ", " : "";
-        s += v->list.At(i);
+        s += v->list().At(i);
       }
       return s + "]";
     }
     case Type::kHash: {
       std::string s = "{";
       bool first = true;
-      for (const auto& [f, val] : v->hash.Items()) {
+      for (const auto& [f, val] : v->hash().Items()) {
         s += first ? "" : ", ";
         s += f + ": " + val;
         first = false;
@@ -1575,12 +1642,12 @@ std::string Keyspace::Dump(std::string_view key) const {
       return s + "}";
     }
     case Type::kHll:
-      return "hll(" + std::to_string(v->hll.Count()) + ")";
+      return "hll(" + std::to_string(v->hll().Count()) + ")";
     case Type::kStream: {
       // [id {f: v, ...}, ...], then the visible groups.
       std::string s = "[";
       bool first = true;
-      v->stream.ForEach([&](const StreamStore::Key& k, const StreamStore::Fields& fields) {
+      v->stream().ForEach([&](const StreamStore::Key& k, const StreamStore::Fields& fields) {
         s += first ? "" : ", ";
         s += k.first.ToString() + " {";
         for (size_t i = 0; i + 1 < fields.size(); i += 2) {
@@ -1590,7 +1657,7 @@ std::string Keyspace::Dump(std::string_view key) const {
         first = false;
       });
       s += "]";
-      std::vector<std::string> groups = v->stream.Groups();
+      std::vector<std::string> groups = v->stream().Groups();
       for (size_t i = 0; i < groups.size(); ++i) s += (i ? ", " : " groups: ") + groups[i];
       return s;
     }
@@ -1625,9 +1692,7 @@ size_t Keyspace::MemoryBytes() const {
   for (const auto& [k, v] : keys_) {
     n += sizeof(std::pair<const std::string, KeyValue>) + 16 +
          (k.capacity() > 15 ? k.capacity() + 1 : 0);
-    n += v.str.HeapBytes() + v.set.MemoryBytes() + v.hash.HeapBytes() + v.bc.HeapBytes() +
-         v.zset.MemoryBytes() + v.hll.HeapBytes() + v.list.HeapBytes() + v.expiry.HeapBytes() +
-         v.stream.HeapBytes();
+    n += v.HeapBytes();
   }
   return n;
 }

@@ -30,7 +30,7 @@ std::string Incr(Keyspace& ks, const std::string& field, long double by, Keyspac
 
 std::optional<std::string> Field(const Keyspace& ks, const std::string& field) {
   const KeyValue* v = ks.Find("h");
-  return v ? v->hash.Get(field) : std::nullopt;
+  return v ? v->hash().Get(field) : std::nullopt;
 }
 
 // Two regions that both saw HSET h f 1.0.
@@ -63,7 +63,7 @@ TEST(HashFloatTest, FloatOnlyFieldsAreFieldsForEveryRead) {
   EXPECT_EQ(Incr(ks, "b", 0.2L, nullptr), "0.3");
   EXPECT_EQ(Incr(ks, "c", 1e20L, nullptr), "100000000000000000000");
   EXPECT_EQ(Incr(ks, "z", 0, nullptr), "0");  // as in Redis: the field exists, holding 0
-  const HashStore& h = ks.Find("h")->hash;
+  const HashStore& h = ks.Find("h")->hash();
   EXPECT_EQ(h.size(), 4u);
   EXPECT_FALSE(h.empty());
   EXPECT_EQ(h.Items(),
@@ -157,7 +157,7 @@ TEST(HashFloatTest, ZeroStepOnFloatIncrementsIsLive) {
     v = -1;
     EXPECT_EQ(a.IncrBy("s", 0, &v, &da), IncrStatus::kOk);
     EXPECT_EQ(v, 2);
-    EXPECT_FALSE(da.Find("h")->hash.Find("f")->counter.empty());  // the step is in the effect
+    EXPECT_FALSE(da.Find("h")->hash().Find("f")->counter.empty());  // the step is in the effect
     if (hdel) {
       EXPECT_TRUE(b.HDel("h", "f", &db));
       EXPECT_TRUE(b.Del("s", &db));

@@ -367,7 +367,7 @@ TEST(KeyspaceTest, SetReplacesTheObservedPartsOfAKey) {
   ks.Set("k", "v", 2, nullptr);
   EXPECT_EQ(ks.TypeOf("k"), Keyspace::Type::kString);
   EXPECT_EQ(ks.Members("k"), Strings{});
-  EXPECT_TRUE(ks.Find("k")->hash.empty());
+  EXPECT_TRUE(ks.Find("k")->hash().empty());
   EXPECT_EQ(ks.DumpAll(), "k string v\n");
 }
 
@@ -626,12 +626,12 @@ TEST(KeyspaceTest, NoTombstoneGrowthAfterDeletingEveryKey) {
         EXPECT_EQ(v->set.entry_count(), 0u) << key(k);
         EXPECT_LE(v->str.counter.slots().size(), static_cast<size_t>(kReplicas)) << key(k);
         EXPECT_FALSE(v->str.counter.Live()) << key(k);
-        if (const StringValueStore* f = v->hash.Find("n")) {
+        if (const StringValueStore* f = v->hash().Find("n")) {
           EXPECT_TRUE(f->reg.empty());
           EXPECT_LE(f->counter.slots().size(), static_cast<size_t>(kReplicas));
         }
-        EXPECT_EQ(v->hash.Find("field-0"), nullptr) << key(k);
-        EXPECT_EQ(v->hash.Find("field-1"), nullptr) << key(k);
+        EXPECT_EQ(v->hash().Find("field-0"), nullptr) << key(k);
+        EXPECT_EQ(v->hash().Find("field-1"), nullptr) << key(k);
         // Only counter keys (k % 5 == 1 or 4) may keep metadata.
         EXPECT_TRUE(k % 5 == 1 || k % 5 == 4) << key(k);
       }

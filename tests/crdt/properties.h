@@ -828,7 +828,7 @@ struct KeyspaceTraits {
       s += key + ": set=" + JoinStrings(x.Members(key)) +
            " str=" + WinnerString(v ? v->str.reg.Winner() : nullptr);
       for (const std::string& f : kFields) {
-        const crdt::StringValueStore* fv = v ? v->hash.Find(f) : nullptr;
+        const crdt::StringValueStore* fv = v ? v->hash().Find(f) : nullptr;
         s += " " + f + "=" + WinnerString(fv ? fv->reg.Winner() : nullptr);
       }
       s += "; ";
@@ -871,7 +871,7 @@ struct HashFloatTraits {
     SemanticsModel& m = c.model;
     const SemanticsModel::Obj obj = SemanticsModel::Field(key, field);
     const crdt::KeyValue* kv = x.Find(key);
-    const bool live = kv && kv->hash.FloatLive(field);
+    const bool live = kv && kv->hash().FloatLive(field);
     if (live != m.FloatLive(obj, c.who)) {
       r.error = key + "." + field + ": float increments live " + std::to_string(live) +
                 " but the model says " + std::to_string(!live);
@@ -948,7 +948,7 @@ struct HashFloatTraits {
     for (const std::string& key : kKeys) {
       const crdt::KeyValue* v = x.Find(key);
       for (const std::string& f : kFields) {
-        s += key + "." + f + "=" + OptString(v ? v->hash.Get(f) : std::nullopt) + " ";
+        s += key + "." + f + "=" + OptString(v ? v->hash().Get(f) : std::nullopt) + " ";
       }
     }
     return s;

@@ -274,7 +274,7 @@ TEST(StreamEncodingTest, MalformedPartsAreRefused) {
     Encoder body;
     empty.str.Encode(&body);
     empty.set.Encode(&body);
-    empty.hash.Encode(&body);
+    empty.hash().Encode(&body);
     std::string bytes = enc.Release() + body.Release() + part;
     CausalContext cc;
     cc.Add(Dot{kA, 1});

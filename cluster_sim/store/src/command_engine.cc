@@ -410,7 +410,7 @@ std::string RegionName(const Ctx& c, uint16_t site) {
 
 const crdt::BoundedCounter* CounterOf(const Ctx& c, std::string_view key) {
   const crdt::KeyValue* kv = c.ks.Find(key);
-  return kv ? &kv->bc : nullptr;
+  return kv ? &kv->bc() : nullptr;
 }
 
 // The newest incarnation of `site` this replica knows of (in the key's counter or as a
@@ -885,7 +885,8 @@ bool JoinsInPlace(const crdt::Keyspace& delta, Handler run, const std::vector<st
     return false;
   }
   const crdt::KeyValue* d = delta.Find(argv[1]);
-  return d != nullptr && d->Parts() == 0 && d->hash.Empty() && (!set || d->set.entry_count() == 0);
+  return d != nullptr && d->Parts() == 0 && d->hash().Empty() &&
+         (!set || d->set.entry_count() == 0);
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ inline bool TypeIs(const Ctx& c, const crdt::Keyspace::Located& key, Type want) 
 
 inline const crdt::HashStore* HashOf(const Ctx& c, std::string_view key) {
   const crdt::KeyValue* kv = c.ks.Find(key);
-  return kv ? &kv->hash : nullptr;
+  return kv ? &kv->hash() : nullptr;
 }
 
 inline std::optional<std::string> HashGet(const Ctx& c, std::string_view key,

@@ -18,7 +18,7 @@ std::optional<Reply> CheckHll(const Ctx& c, std::string_view key) {
 
 const crdt::HllStore* HllOf(const Ctx& c, std::string_view key) {
   const crdt::KeyValue* kv = c.ks.Find(key);
-  return kv && kv->hll.Present() ? &kv->hll : nullptr;
+  return kv && kv->hll().Present() ? &kv->hll() : nullptr;
 }
 
 }  // namespace

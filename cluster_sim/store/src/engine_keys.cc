@@ -44,9 +44,9 @@ void WriteCopy(Ctx& c, const std::string& src, const std::string& dst) {
   if (t == Type::kSet) {
     for (const std::string& m : c.ks.Members(src)) c.ks.SAdd(dst, m, c.delta);
   } else if (t == Type::kHash) {
-    for (const auto& [f, value] : v->hash.Items()) c.ks.HSet(dst, f, value, c.now_us, c.delta);
+    for (const auto& [f, value] : v->hash().Items()) c.ks.HSet(dst, f, value, c.now_us, c.delta);
   } else if (t == Type::kList) {
-    const std::vector<std::string> values = v->list.Values();
+    const std::vector<std::string> values = v->list().Values();
     for (size_t i = 0; i < values.size(); ++i) c.ks.LInsert(dst, i, values[i], c.delta);
   } else if (t == Type::kZset) {
     std::vector<std::pair<std::string, double>> items;
@@ -55,7 +55,7 @@ void WriteCopy(Ctx& c, const std::string& src, const std::string& dst) {
     }
     for (const auto& [m, score] : items) c.ks.ZAdd(dst, m, score, c.now_us, c.delta);
   } else if (t == Type::kHll) {
-    c.ks.PfMergeInto(dst, v->hll, c.delta);
+    c.ks.PfMergeInto(dst, v->hll(), c.delta);
   }
   if (deadline) c.ks.Expire(dst, *deadline, c.delta);
 }
@@ -277,7 +277,7 @@ Reply Object(Ctx& c) {
     }
     return Reply::Bulk(small ? "listpack" : "skiplist");
   }
-  auto items = kv->hash.Items();
+  auto items = kv->hash().Items();
   bool small = items.size() <= 128;
   for (const auto& [f, v] : items) small = small && f.size() <= 64 && v.size() <= 64;
   return Reply::Bulk(small ? "listpack" : "hashtable");

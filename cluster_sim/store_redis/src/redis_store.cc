@@ -679,7 +679,7 @@ struct RedisStore::Impl {
           break;
         }
         case crdt::Keyspace::Type::kHash: {
-          auto items = kv->hash.Items();
+          auto items = kv->hash().Items();
           others.push_back(*key);
           others.push_back("h");
           others.push_back(std::to_string(2 * items.size()));
@@ -703,11 +703,11 @@ struct RedisStore::Impl {
         }
         case crdt::Keyspace::Type::kHll:
           strings.push_back(*key);
-          strings.push_back(kv->hll.RedisDense());
+          strings.push_back(kv->hll().RedisDense());
           ++string_count;
           break;
         case crdt::Keyspace::Type::kList: {
-          std::vector<std::string> values = kv->list.Values();
+          std::vector<std::string> values = kv->list().Values();
           others.push_back(*key);
           others.push_back("l");
           others.push_back(std::to_string(values.size()));
@@ -716,7 +716,7 @@ struct RedisStore::Impl {
           break;
         }
         case crdt::Keyspace::Type::kStream:
-          AppendStream(*key, kv->stream, &others);
+          AppendStream(*key, kv->stream(), &others);
           ++other_count;
           break;
         case crdt::Keyspace::Type::kNone:

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,26 +48,31 @@
 
 namespace crdt {
 
+// KeyValue: what one key holds, one part per type. Layout: the parts most keys use (the
+// string with its INCRBY counter, the set, the sorted set's pointer) are inline after
+// `held`, so that a node of the key map (the key, then this value) starts with what a
+// command or a merge reads first; the others (hash, bounded counter, TTL, float counter,
+// HyperLogLog, list, stream) live in one block behind a pointer (RareParts), allocated by
+// the first mutable access that needs it (mutable_hash() and the like) and freed with the
+// value, or by DropRarePartsIfEmpty once none of them holds metadata. A const accessor
+// of a part the value has no block for returns a shared empty part: reads never allocate.
+// Copies copy the block; moves move the pointer. A node of the key map:
+//
+//   [ key (std::string) | held | zset | rare_ | str (register, counter) | set ]
+//                                        |
+//                                        +--> [ hash | bc | expiry | fc | hll | list | stream ]
 struct KeyValue {
-  StringValueStore str;
-  SetStore set;
-  HashStore hash;
-  BoundedCounter bc;   // joined by its own rule, outside the causal context
-  ExpiryStore expiry;  // the key's TTL (expiry.h); not a type, never visible alone
-  FloatCounter fc;     // INCRBYFLOAT increments of the string; its own rule, likewise
-  ZsetStore zset;
-  HllStore hll;  // joined by its own rule (delete wins), outside the causal context
-  ListStore list;
-  StreamStore stream;  // replicated streams (stream.h)
+ private:
+  struct RareParts;
+  // Builds, copies and frees the block out of line: a value with none (most) does not
+  // carry the code of its seven parts into every function that builds or destroys one.
+  struct RareDeleter {
+    void operator()(RareParts* r) const;
+  };
+  using RarePtr = std::unique_ptr<RareParts, RareDeleter>;
+  static RarePtr NewRareParts(const RareParts* from);  // a copy of *from, or empty parts
 
-  // The visible string: the string part's value (register plus INCRBY counter) plus the
-  // live INCRBYFLOAT increments, formatted as Redis formats a long double; the string part
-  // as is when it is not a number. nullopt when neither part is present.
-  std::optional<std::string> StringValue() const;
-
-  enum class Type { kNone, kString, kHash, kSet, kBoundedCounter, kZset, kHll, kList, kStream };
-  Type VisibleType() const;
-
+ public:
   // Which parts hold metadata (are not as new), one bit each: an emptiness test, a join or
   // a dot check reads one mask instead of testing every part. Keyspace keeps it exact:
   // each of its mutators, joins, decodes and resets refreshes the bits of the parts it
@@ -83,20 +89,84 @@ struct KeyValue {
     kHeldList = 1 << 7,
     kHeldStream = 1 << 8,
     kHeldAll = (1 << 9) - 1,
+    // The parts in the RareParts block.
+    kHeldRare = kHeldHash | kHeldBoundedCounter | kHeldExpiry | kHeldFloatCounter | kHeldHll |
+                kHeldList | kHeldStream,
   };
   uint16_t held = 0;
+  ZsetStore zset;
+
+ private:
+  RarePtr rare_;  // null: every part in it is empty
+
+ public:
+  StringValueStore str;
+  SetStore set;
+
+  KeyValue() = default;
+  KeyValue(const KeyValue& other)
+      : held(other.held),
+        zset(other.zset),
+        rare_(other.rare_ ? NewRareParts(other.rare_.get()) : nullptr),
+        str(other.str),
+        set(other.set) {}
+  KeyValue& operator=(const KeyValue& other) {
+    if (this != &other) *this = KeyValue(other);
+    return *this;
+  }
+  KeyValue(KeyValue&&) = default;
+  KeyValue& operator=(KeyValue&&) = default;
+  ~KeyValue() = default;
+
+  // The parts behind the pointer. Const: the part, or a shared empty one if the value has
+  // no block (never allocates). mutable_*: the part, the block allocated if absent.
+  const HashStore& hash() const { return rare().hash; }
+  const BoundedCounter& bc() const { return rare().bc; }       // its own rule, outside the context
+  const ExpiryStore& expiry() const { return rare().expiry; }  // the key's TTL; not a type
+  const FloatCounter& fc() const { return rare().fc; }         // INCRBYFLOAT increments; own rule
+  const HllStore& hll() const { return rare().hll; }           // its own rule (delete wins)
+  const ListStore& list() const { return rare().list; }
+  const StreamStore& stream() const { return rare().stream; }  // replicated streams
+  HashStore& mutable_hash() { return MutableRare().hash; }
+  BoundedCounter& mutable_bc() { return MutableRare().bc; }
+  ExpiryStore& mutable_expiry() { return MutableRare().expiry; }
+  FloatCounter& mutable_fc() { return MutableRare().fc; }
+  HllStore& mutable_hll() { return MutableRare().hll; }
+  ListStore& mutable_list() { return MutableRare().list; }
+  StreamStore& mutable_stream() { return MutableRare().stream; }
+  // True if the value has the block of the parts behind the pointer (for MemoryBytes and
+  // tests).
+  bool HasRareParts() const { return rare_ != nullptr; }
+  // Frees the block if `held` names none of its parts. REQUIRES: their bits exact; no
+  // reference to one of them is used afterwards.
+  void DropRarePartsIfEmpty() {
+    if ((held & kHeldRare) == 0) rare_.reset();
+  }
+  // The heap bytes of the block and of every part's own allocations.
+  size_t HeapBytes() const;
+
+  // The visible string: the string part's value (register plus INCRBY counter) plus the
+  // live INCRBYFLOAT increments, formatted as Redis formats a long double; the string part
+  // as is when it is not a number. nullopt when neither part is present.
+  std::optional<std::string> StringValue() const;
+
+  enum class Type { kNone, kString, kHash, kSet, kBoundedCounter, kZset, kHll, kList, kStream };
+  Type VisibleType() const;
+
   // The bits of `bits` whose parts hold metadata now, tested part by part.
   uint16_t HeldNow(uint16_t bits = kHeldAll) const {
     uint16_t now = 0;
     if ((bits & kHeldStr) && !str.Empty()) now |= kHeldStr;
     if ((bits & kHeldSet) && set.entry_count() != 0) now |= kHeldSet;
-    if ((bits & kHeldHash) && !hash.Empty()) now |= kHeldHash;
-    if ((bits & kHeldBoundedCounter) && !bc.empty()) now |= kHeldBoundedCounter;
-    if ((bits & kHeldExpiry) && !expiry.empty()) now |= kHeldExpiry;
-    if ((bits & kHeldFloatCounter) && !fc.empty()) now |= kHeldFloatCounter;
-    if ((bits & kHeldHll) && !hll.Empty()) now |= kHeldHll;
-    if ((bits & kHeldList) && !list.Empty()) now |= kHeldList;
-    if ((bits & kHeldStream) && !stream.Empty()) now |= kHeldStream;
+    if (rare_ == nullptr || (bits & kHeldRare) == 0) return now;  // no block: all empty
+    const RareParts& r = *rare_;
+    if ((bits & kHeldHash) && !r.hash.Empty()) now |= kHeldHash;
+    if ((bits & kHeldBoundedCounter) && !r.bc.empty()) now |= kHeldBoundedCounter;
+    if ((bits & kHeldExpiry) && !r.expiry.empty()) now |= kHeldExpiry;
+    if ((bits & kHeldFloatCounter) && !r.fc.empty()) now |= kHeldFloatCounter;
+    if ((bits & kHeldHll) && !r.hll.Empty()) now |= kHeldHll;
+    if ((bits & kHeldList) && !r.list.Empty()) now |= kHeldList;
+    if ((bits & kHeldStream) && !r.stream.Empty()) now |= kHeldStream;
     return now;
   }
   // Makes the bits of `bits` exact again after their parts changed; the others are kept.
@@ -132,9 +202,33 @@ struct KeyValue {
   void Encode(Encoder* enc, Parts16 parts) const;
   bool Decode(Decoder* dec, Parts16 parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
-    return a.str == b.str && a.set == b.set && a.hash == b.hash && a.bc == b.bc && a.fc == b.fc &&
-           a.zset == b.zset && a.hll == b.hll && a.list == b.list && a.stream == b.stream &&
-           a.expiry == b.expiry;
+    if (!(a.str == b.str && a.set == b.set && a.zset == b.zset)) return false;
+    if (a.rare_ == nullptr && b.rare_ == nullptr) return true;
+    const RareParts& x = a.rare();
+    const RareParts& y = b.rare();
+    return x.hash == y.hash && x.bc == y.bc && x.fc == y.fc && x.hll == y.hll && x.list == y.list &&
+           x.stream == y.stream && x.expiry == y.expiry;
+  }
+
+ private:
+  struct RareParts {
+    HashStore hash;
+    BoundedCounter bc;
+    ExpiryStore expiry;
+    FloatCounter fc;
+    HllStore hll;
+    ListStore list;
+    StreamStore stream;
+  };
+  // The shared empty block of a value that has none (built once, never changed).
+  static const RareParts& EmptyRareParts() {
+    static const RareParts kEmpty{};
+    return kEmpty;
+  }
+  const RareParts& rare() const { return rare_ != nullptr ? *rare_ : EmptyRareParts(); }
+  RareParts& MutableRare() {
+    if (rare_ == nullptr) rare_ = NewRareParts(nullptr);
+    return *rare_;
   }
 };
 
@@ -538,8 +632,12 @@ class Keyspace {
   template <typename Op>  // BoundedStatus(BoundedCounter&, BoundedCounter* delta)
   BoundedStatus BcUpdate(std::string_view key, Keyspace* delta, Op op);
 
-  // True if `v` is due and hidden from reads (HideDue).
-  bool Hidden(const KeyValue& v) const;
+  // True if `v` is due and hidden from reads (HideDue). Inline: most keys have no TTL.
+  bool Hidden(const KeyValue& v) const {
+    return hide_due_ms_ != kShowAll && (v.held & KeyValue::kHeldExpiry) != 0 && DueNow(v);
+  }
+  // True if v's TTL is due at hide_due_ms_. REQUIRES: v holds a TTL.
+  bool DueNow(const KeyValue& v) const;
   // The time (Unix ms) at which this replica deletes `v` (see NextExpiry), if ever.
   std::optional<int64_t> DeleteTime(const KeyValue& v, int64_t grace_ms) const;
 
