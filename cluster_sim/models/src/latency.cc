@@ -413,10 +413,9 @@ class Engine {
     }
     uint64_t e;
     while (queue_.Pop(&e)) {
-      now_ = queue_.now();
       if (++result_.events >= next_progress_) [[unlikely]] {
         next_progress_ = result_.events + kProgressEvents;
-        if (progress_ != nullptr) ReportProgress(std::min(now_, c_.duration.count()));
+        if (progress_ != nullptr) ReportProgress(std::min(Now(), c_.duration.count()));
       }
       const uint32_t arg = static_cast<uint32_t>(e & kArgMask);
       switch (static_cast<Kind>(e >> kKindShift)) {
@@ -454,7 +453,7 @@ class Engine {
           __builtin_unreachable();
       }
     }
-    result_.end = SimTime{std::max(now_, done_until_)};
+    result_.end = SimTime{std::max(Now(), done_until_)};
     adds_.Flush();
     Finish();
     if (progress_ != nullptr) ReportProgress(c_.duration.count());
@@ -480,7 +479,7 @@ class Engine {
   int64_t OneWay(int a, int b) const { return one_way_[Pair(a, b)]; }
   RegionResult& Stats(int region) { return result_.regions[static_cast<size_t>(region)]; }
 
-  // REQUIRES: t >= now_; arg <= kArgMask.
+  // REQUIRES: t >= Now(); arg <= kArgMask.
   void Schedule(int64_t t, Kind kind, uint64_t arg) { queue_.Push(t, Event(kind, arg)); }
   static uint64_t Event(Kind kind, uint64_t arg) { return uint64_t{kind} << kKindShift | arg; }
 
@@ -504,14 +503,14 @@ class Engine {
     }
     ++arrivals_issued_[i];
     if (t >= c_.duration.count()) return;
-    Schedule(std::max(t, now_), kRequestStart, static_cast<uint32_t>(r));
+    Schedule(std::max(t, Now()), kRequestStart, static_cast<uint32_t>(r));
   }
 
   void StartRequest(int r) {
     ScheduleNextStart(r);
     const uint32_t slot = TakeSlot(&requests_, &free_requests_);
     Request& q = requests_[slot];
-    q.start = now_;
+    q.start = Now();
     q.region = static_cast<int16_t>(r);
     q.calls_left = calls_[static_cast<size_t>(r)];
     IssueCall(slot, n_, 0);
@@ -544,7 +543,7 @@ class Engine {
     q.target = static_cast<int16_t>(target);
     // Read when the call enters its shard, at least a one-way trip from now.
     __builtin_prefetch(&copies_[CopyIndex(q.key, target)]);
-    int64_t t = now_ + delay + OneWay(g, target);
+    int64_t t = Now() + delay + OneWay(g, target);
     if (jittered_) {
       if (prev < n_ && prev != g) t += Jitter(prev, g);
       if (target != g) t += Jitter(g, target);
@@ -613,7 +612,7 @@ class Engine {
       }
       ++Stats(g).rerouted_calls;
       q.target = static_cast<int16_t>(target);
-      int64_t t = now_ + OneWay(c, g) + OneWay(g, target);
+      int64_t t = Now() + OneWay(c, g) + OneWay(g, target);
       if (jittered_) t += Jitter(c, g) + Jitter(g, target);
       Schedule(t, kCallArrive, slot);
       return;
@@ -629,7 +628,7 @@ class Engine {
   // read, of a region whose reads stay at its own cluster (DecideLocalRead may decide it).
   [[gnu::always_inline]] void EnterShard(uint32_t slot, uint32_t key, int c, bool decides) {
     const size_t sh = static_cast<size_t>(c * shards_ + shard_of_key_[key]);
-    const int64_t done = std::max(now_, busy_[sh]) + service_;
+    const int64_t done = std::max(Now(), busy_[sh]) + service_;
     busy_[sh] = done;
     Request& q = requests_[slot];
     q.applied_mark = copies_[CopyIndex(key, c)].applied;
@@ -643,6 +642,8 @@ class Engine {
 
   // A pop's place in the order of pops: strictly increasing from one pop to the next.
   uint64_t EventOrder() const { return result_.events; }
+  // The time of the event being run (the queue's: no copy of it to keep per pop).
+  int64_t Now() const { return queue_.now(); }
 
   // The request's last call, a read at its own region's cluster, has just entered its shard
   // queue and executes at `done`. Its CallDone would draw nothing (no jitter inside a
@@ -661,7 +662,7 @@ class Engine {
     const bool stale = copy.committed - q.applied_mark != 0;
     if (!stale && replicates_) {
       // A watch not decided yet, or values past 32 bits: the read keeps its event.
-      if (int64_t{copy.watch_end} > now_ || done >= kWatchLimit || q.entry_order >= kWatchLimit) {
+      if (int64_t{copy.watch_end} > Now() || done >= kWatchLimit || q.entry_order >= kWatchLimit) {
         return false;
       }
       copy.watch_end = static_cast<uint32_t>(done + 1);
@@ -705,7 +706,7 @@ class Engine {
       return;
     }
     if (jittered_ && c != g) back += Jitter(c, g);
-    FinishRequest(s, slot, now_ + back);
+    FinishRequest(s, slot, Now() + back);
   }
 
   // The request in `slot`, of the region whose results are `s`, gets its reply at `end`:
@@ -734,11 +735,11 @@ class Engine {
       DecideWatch(CopyIndex(key, d), d, entry_order);
       const int64_t t = ReplArrival(origin, d);
       uint64_t event;
-      if (packs_applies_ && t - now_ < ApplyArg::kTransitLimit) [[likely]] {
+      if (packs_applies_ && t - Now() < ApplyArg::kTransitLimit) [[likely]] {
         // Counted as present now: it is applied on its arrival, and every event is run.
         ++present_[static_cast<size_t>(d)];
         present_digest_[static_cast<size_t>(d)] += write_hash;
-        event = Event(kReplApply, ApplyArg::Pack(key, d, t - now_));
+        event = Event(kReplApply, ApplyArg::Pack(key, d, t - Now()));
       } else {
         ++pending_total_[static_cast<size_t>(d)];
         event = Event(kReplArrive, NewMsg(origin, d, key, write_id, write_hash));
@@ -752,7 +753,7 @@ class Engine {
                                     uint64_t write_hash) {
     const uint32_t m = TakeSlot(&msgs_, &free_msgs_);
     ReplMsg& msg = msgs_[m];
-    msg.commit = now_;
+    msg.commit = Now();
     msg.write_id = write_id;
     msg.write_hash = write_hash;
     msg.key = key;
@@ -766,8 +767,8 @@ class Engine {
   void DecideWatch(size_t i, int d, uint64_t entry_order) {
     KeyCopy& copy = copies_[i];
     const int64_t end = int64_t{copy.watch_end} - 1;
-    if (end < now_) return;  // none, or it executed before now: not stale
-    if (end > now_ || uint64_t{copy.watch_order} > entry_order) ++Stats(d).stale_reads;
+    if (end < Now()) return;  // none, or it executed before now: not stale
+    if (end > Now() || uint64_t{copy.watch_order} > entry_order) ++Stats(d).stale_reads;
     copy.watch_end = 0;
   }
 
@@ -781,7 +782,7 @@ class Engine {
   // is noticed one round trip later and re-sent.
   int64_t ReplArrival(int o, int d) {
     Rng& rng = link_rng_[Pair(o, d)];
-    int64_t t = now_ + OneWay(o, d);
+    int64_t t = Now() + OneWay(o, d);
     while (rng.Chance(c_.loss)) t += OneWay(o, d) + OneWay(d, o);
     if (jittered_) t += Jitter(o, d);
     return t;
@@ -794,12 +795,12 @@ class Engine {
     const uint32_t key = ApplyArg::Key(arg);
     const size_t d = ApplyArg::Dest(arg);
     const size_t sh = d * static_cast<size_t>(shards_) + shard_of_key_[key];
-    const int64_t done = std::max(now_, busy_[sh]) + repl_service_;
+    const int64_t done = std::max(Now(), busy_[sh]) + repl_service_;
     busy_[sh] = done;
     ++copies_[CopyIndex(key, static_cast<int>(d))].applied;
     ++result_.events;
     done_until_ = std::max(done_until_, done);
-    const int64_t commit = now_ - ApplyArg::Transit(arg);
+    const int64_t commit = Now() - ApplyArg::Transit(arg);
     adds_.Add(&result_.regions[d].lag, SimTime{done - commit});
   }
 
@@ -811,7 +812,7 @@ class Engine {
       return;
     }
     const size_t sh = d * static_cast<size_t>(shards_) + shard_of_key_[msg.key];
-    const int64_t done = std::max(now_, busy_[sh]) + repl_service_;
+    const int64_t done = std::max(Now(), busy_[sh]) + repl_service_;
     busy_[sh] = done;
     ++copies_[CopyIndex(msg.key, msg.dest)].applied;
     if (!apply_at_entry_) {
@@ -826,7 +827,7 @@ class Engine {
     Apply(m, done);
   }
 
-  [[gnu::noinline]] void ReplDone(uint32_t m) { Apply(m, now_); }
+  [[gnu::noinline]] void ReplDone(uint32_t m) { Apply(m, Now()); }
 
   // Message m is applied at its destination at time `at` (now, or the end of its queue).
   void Apply(uint32_t m, int64_t at) {
@@ -878,7 +879,7 @@ class Engine {
     synced_[r] = 1;
     CountUnusable();
     ResyncResult& rr = result_.resyncs[static_cast<size_t>(resync_slot_[r])];
-    rr.resynced_at = SimTime{now_};
+    rr.resynced_at = SimTime{Now()};
     rr.resync_time = rr.resynced_at - rr.to;
   }
 
@@ -947,7 +948,6 @@ class Engine {
   uint64_t next_write_id_ = 0;
 
   Queue queue_;
-  int64_t now_ = 0;    // queue_.now()
   DeferredAdds adds_;  // into result_'s histograms
 
   std::vector<Rng> arrival_rng_, op_rng_, link_rng_;
