@@ -395,6 +395,15 @@ class Engine {
       for (const bool is_write : {false, true}) {
         preferred_.push_back(static_cast<int16_t>(PreferredWhenUp(g, is_write)));
       }
+      for (const bool is_write : {false, true}) {
+        for (const bool last : {false, true}) {
+          const int target = PreferredWhenUp(g, is_write);
+          const bool decides = last && !is_write && decides_read_.back() != 0;
+          routes_.push_back(CallRoute{OneWay(g, target),
+                                      Event(kCallEnter, CallArg::Pack(0, 0, target, decides)),
+                                      static_cast<int16_t>(target)});
+        }
+      }
     }
   }
 
@@ -530,7 +539,10 @@ class Engine {
     // The region's next call draws the same way from the same generator: its alias entry
     // can be fetched now, about 1 / (3 * rate) before it is read.
     keys_.Prefetch(rng, coin.draws ? 1 : 0);
-    int target = Preferred(g, q.is_write);
+    const CallRoute& route =
+        routes_[static_cast<size_t>(g * 4 + q.is_write * 2 + (q.calls_left == 1 ? 1 : 0))];
+    int target = route.target;
+    int64_t one_way = route.one_way;
     if (unusable_ > 0) [[unlikely]] {
       target = Route(g, q.is_write);
       if (target < 0) {
@@ -539,20 +551,21 @@ class Engine {
         return;
       }
       if (target != Preferred(g, q.is_write)) ++Stats(g).rerouted_calls;
+      one_way = OneWay(g, target);
     }
     q.target = static_cast<int16_t>(target);
     // Read when the call enters its shard, at least a one-way trip from now.
     __builtin_prefetch(&copies_[CopyIndex(q.key, target)]);
-    int64_t t = Now() + delay + OneWay(g, target);
+    int64_t t = Now() + delay + one_way;
     if (jittered_) {
       if (prev < n_ && prev != g) t += Jitter(prev, g);
       if (target != g) t += Jitter(g, target);
     }
     uint64_t event = Event(kCallArrive, slot);
     if (packs_calls_ && slot < CallArg::kSlotLimit) [[likely]] {
-      const bool decides =
-          (q.calls_left == 1) & !q.is_write & (decides_read_[static_cast<size_t>(g)] != 0);
-      event = Event(kCallEnter, CallArg::Pack(slot, q.key, target, decides));
+      // No cluster ever goes down (packs_calls_), so the call goes to route.target, and
+      // route.enter holds its kind, target and whether it decides.
+      event = route.enter | CallArg::Pack(slot, q.key, 0, false);
     }
     queue_.Push(t, event);  // one push site: each is inlined
   }
@@ -928,6 +941,15 @@ class Engine {
   std::vector<int16_t> calls_;         // per region: calls per request
   std::vector<uint8_t> decides_read_;  // per region: DecideLocalRead may decide its last reads
   std::vector<int16_t> preferred_;     // [region * 2 + is_write]: PreferredWhenUp
+  // A call's route with every cluster up: PreferredWhenUp, the one-way trip there, and its
+  // kCallEnter event less the slot and the key (whether DecideLocalRead may decide it: the
+  // request's last call, a read, of a region whose reads stay at its own cluster).
+  struct CallRoute {
+    int64_t one_way;
+    uint64_t enter;
+    int16_t target;
+  };
+  std::vector<CallRoute> routes_;  // [region * 4 + is_write * 2 + last call]
   std::vector<uint16_t> shard_of_key_;
   std::vector<KeyCopy> copies_;          // [CopyIndex(key, cluster)]
   std::vector<uint64_t> pending_total_;  // per cluster: writes committed elsewhere, not
