@@ -333,6 +333,7 @@ class Engine {
       : c_(config),
         dep_(config.deployments[static_cast<size_t>(deployment)]),
         n_(static_cast<int>(config.regions.size())),
+        clusters_(config.regions.size()),
         shards_(config.shards),
         service_(config.service_time.count()),
         repl_service_(config.ReplicatedServiceTime().count()),
@@ -483,7 +484,7 @@ class Engine {
 
   size_t Pair(int a, int b) const { return static_cast<size_t>(a * n_ + b); }
   size_t CopyIndex(uint32_t key, int cluster) const {
-    return static_cast<size_t>(key) * static_cast<size_t>(n_) + static_cast<size_t>(cluster);
+    return static_cast<size_t>(key) * clusters_ + static_cast<size_t>(cluster);
   }
   int64_t OneWay(int a, int b) const { return one_way_[Pair(a, b)]; }
   RegionResult& Stats(int region) { return result_.regions[static_cast<size_t>(region)]; }
@@ -919,6 +920,7 @@ class Engine {
   const LatencyConfig& c_;
   const Deployment& dep_;
   const int n_;
+  const size_t clusters_;  // n_, for index arithmetic without a sign extension
   const int shards_;
   const int64_t service_;
   const int64_t repl_service_;
