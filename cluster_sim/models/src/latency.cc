@@ -220,14 +220,6 @@ class AliasSampler {
     const uint32_t keep = 0u - static_cast<uint32_t>(rng.Next53() < below_[i]);  // all ones: i
     return (i & keep) | (alias_[i] & ~keep);
   }
-  // Asks the cache for the entry the next Sample(rng) reads (the table is read uniformly,
-  // 12 bytes an entry: a miss when it is large). `skip`: draws made before that Sample.
-  void Prefetch(Rng rng, int skip) const {
-    for (int k = 0; k < skip; ++k) rng.Next();
-    const uint32_t i = Bucket(rng.Next());
-    __builtin_prefetch(&below_[i]);
-    __builtin_prefetch(&alias_[i]);
-  }
 
  private:
   uint32_t Bucket(uint64_t draw) const {
@@ -537,9 +529,6 @@ class Engine {
     const ReadCoin& coin = reads_[static_cast<size_t>(g)];
     q.is_write = !(coin.draws ? rng.Next53() < coin.below : coin.sure);
     q.key = keys_.Sample(rng);
-    // The region's next call draws the same way from the same generator: its alias entry
-    // can be fetched now, about 1 / (3 * rate) before it is read.
-    keys_.Prefetch(rng, coin.draws ? 1 : 0);
     const CallRoute& route =
         routes_[static_cast<size_t>(g * 4 + q.is_write * 2 + (q.calls_left == 1 ? 1 : 0))];
     int target = route.target;
