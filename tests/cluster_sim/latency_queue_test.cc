@@ -2,6 +2,7 @@
 #include "cluster_sim/latency_queue.h"
 
 #include <cstdint>
+#include <iterator>
 #include <set>
 #include <utility>
 #include <vector>
@@ -99,6 +100,42 @@ TEST(LatencyQueueOrderTest, RandomEventsPopInTimeThenPushOrder) {
     EXPECT_TRUE(pending.empty());
     EXPECT_GE(next_id, 100'000u);
   }
+}
+
+// Pop finds the next event in now's 64-slot word of the bitmap without a refill check, and
+// refills only when now leaves that word: chains of events stepping over every word, half
+// span and span boundary (a step of 1 to 300 us, 64 and 128 among them; the horizon moves
+// by 128 us) must pop at their times, in push order on ties, with the spread lists (events
+// pushed past the horizon just before it moves) in their place.
+TEST(LatencyQueueOrderTest, PopsAcrossWordAndSpanBoundariesInOrder) {
+  const int64_t kSteps[] = {1, 2, 63, 64, 65, 127, 128, 129, 191, 192, 255, 256, 300};
+  constexpr size_t kChains = 3;
+  SmallQueue q;
+  std::set<std::pair<int64_t, uint32_t>> pending;  // (time, id): ids grow with pushes
+  std::vector<uint32_t> chain_of;                  // by id
+  size_t step[kChains] = {0, 5, 9};
+  auto push = [&](int64_t at, uint32_t chain) {
+    const uint32_t id = static_cast<uint32_t>(chain_of.size());
+    q.Push(at, id);
+    pending.emplace(at, id);
+    chain_of.push_back(chain);
+  };
+  for (uint32_t c = 0; c < kChains; ++c) push(62 + c, c);
+  uint32_t v;
+  int pops = 0;
+  while (q.Pop(&v)) {
+    ASSERT_FALSE(pending.empty());
+    ASSERT_EQ(v, pending.begin()->second);
+    ASSERT_EQ(q.now(), pending.begin()->first);
+    pending.erase(pending.begin());
+    if (++pops >= 30'000) continue;
+    const uint32_t c = chain_of[v];
+    push(q.now() + kSteps[step[c]++ % std::size(kSteps)], c);
+    // Now and then a second event at the same time, or a chain's step twice (a tie).
+    if (pops % 7 == 0) push(q.now() + kSteps[(step[c] + 3) % std::size(kSteps)], c);
+  }
+  EXPECT_TRUE(pending.empty());
+  EXPECT_EQ(static_cast<size_t>(pops), chain_of.size());
 }
 
 // 64-bit events keep every one of their kEventBits through the wheel, the coarse lists

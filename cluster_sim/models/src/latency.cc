@@ -220,14 +220,6 @@ class AliasSampler {
     const uint32_t keep = 0u - static_cast<uint32_t>(rng.Next53() < below_[i]);  // all ones: i
     return (i & keep) | (alias_[i] & ~keep);
   }
-  // Asks the cache for the entry the next Sample(rng) reads (the table is read uniformly,
-  // 12 bytes an entry: a miss when it is large). `skip`: draws made before that Sample.
-  void Prefetch(Rng rng, int skip) const {
-    for (int k = 0; k < skip; ++k) rng.Next();
-    const uint32_t i = Bucket(rng.Next());
-    __builtin_prefetch(&below_[i]);
-    __builtin_prefetch(&alias_[i]);
-  }
 
  private:
   uint32_t Bucket(uint64_t draw) const {
@@ -333,6 +325,7 @@ class Engine {
       : c_(config),
         dep_(config.deployments[static_cast<size_t>(deployment)]),
         n_(static_cast<int>(config.regions.size())),
+        clusters_(config.regions.size()),
         shards_(config.shards),
         service_(config.service_time.count()),
         repl_service_(config.ReplicatedServiceTime().count()),
@@ -395,6 +388,15 @@ class Engine {
       for (const bool is_write : {false, true}) {
         preferred_.push_back(static_cast<int16_t>(PreferredWhenUp(g, is_write)));
       }
+      for (const bool is_write : {false, true}) {
+        for (const bool last : {false, true}) {
+          const int target = PreferredWhenUp(g, is_write);
+          const bool decides = last && !is_write && decides_read_.back() != 0;
+          routes_.push_back(CallRoute{OneWay(g, target),
+                                      Event(kCallEnter, CallArg::Pack(0, 0, target, decides)),
+                                      static_cast<int16_t>(target)});
+        }
+      }
     }
   }
 
@@ -413,10 +415,9 @@ class Engine {
     }
     uint64_t e;
     while (queue_.Pop(&e)) {
-      now_ = queue_.now();
       if (++result_.events >= next_progress_) [[unlikely]] {
         next_progress_ = result_.events + kProgressEvents;
-        if (progress_ != nullptr) ReportProgress(std::min(now_, c_.duration.count()));
+        if (progress_ != nullptr) ReportProgress(std::min(Now(), c_.duration.count()));
       }
       const uint32_t arg = static_cast<uint32_t>(e & kArgMask);
       switch (static_cast<Kind>(e >> kKindShift)) {
@@ -454,7 +455,7 @@ class Engine {
           __builtin_unreachable();
       }
     }
-    result_.end = SimTime{std::max(now_, done_until_)};
+    result_.end = SimTime{std::max(Now(), done_until_)};
     adds_.Flush();
     Finish();
     if (progress_ != nullptr) ReportProgress(c_.duration.count());
@@ -475,12 +476,12 @@ class Engine {
 
   size_t Pair(int a, int b) const { return static_cast<size_t>(a * n_ + b); }
   size_t CopyIndex(uint32_t key, int cluster) const {
-    return static_cast<size_t>(key) * static_cast<size_t>(n_) + static_cast<size_t>(cluster);
+    return static_cast<size_t>(key) * clusters_ + static_cast<size_t>(cluster);
   }
   int64_t OneWay(int a, int b) const { return one_way_[Pair(a, b)]; }
   RegionResult& Stats(int region) { return result_.regions[static_cast<size_t>(region)]; }
 
-  // REQUIRES: t >= now_; arg <= kArgMask.
+  // REQUIRES: t >= Now(); arg <= kArgMask.
   void Schedule(int64_t t, Kind kind, uint64_t arg) { queue_.Push(t, Event(kind, arg)); }
   static uint64_t Event(Kind kind, uint64_t arg) { return uint64_t{kind} << kKindShift | arg; }
 
@@ -504,14 +505,14 @@ class Engine {
     }
     ++arrivals_issued_[i];
     if (t >= c_.duration.count()) return;
-    Schedule(std::max(t, now_), kRequestStart, static_cast<uint32_t>(r));
+    Schedule(std::max(t, Now()), kRequestStart, static_cast<uint32_t>(r));
   }
 
   void StartRequest(int r) {
     ScheduleNextStart(r);
     const uint32_t slot = TakeSlot(&requests_, &free_requests_);
     Request& q = requests_[slot];
-    q.start = now_;
+    q.start = Now();
     q.region = static_cast<int16_t>(r);
     q.calls_left = calls_[static_cast<size_t>(r)];
     IssueCall(slot, n_, 0);
@@ -528,10 +529,10 @@ class Engine {
     const ReadCoin& coin = reads_[static_cast<size_t>(g)];
     q.is_write = !(coin.draws ? rng.Next53() < coin.below : coin.sure);
     q.key = keys_.Sample(rng);
-    // The region's next call draws the same way from the same generator: its alias entry
-    // can be fetched now, about 1 / (3 * rate) before it is read.
-    keys_.Prefetch(rng, coin.draws ? 1 : 0);
-    int target = Preferred(g, q.is_write);
+    const CallRoute& route =
+        routes_[static_cast<size_t>(g * 4 + q.is_write * 2 + (q.calls_left == 1 ? 1 : 0))];
+    int target = route.target;
+    int64_t one_way = route.one_way;
     if (unusable_ > 0) [[unlikely]] {
       target = Route(g, q.is_write);
       if (target < 0) {
@@ -540,20 +541,21 @@ class Engine {
         return;
       }
       if (target != Preferred(g, q.is_write)) ++Stats(g).rerouted_calls;
+      one_way = OneWay(g, target);
     }
     q.target = static_cast<int16_t>(target);
     // Read when the call enters its shard, at least a one-way trip from now.
     __builtin_prefetch(&copies_[CopyIndex(q.key, target)]);
-    int64_t t = now_ + delay + OneWay(g, target);
+    int64_t t = Now() + delay + one_way;
     if (jittered_) {
       if (prev < n_ && prev != g) t += Jitter(prev, g);
       if (target != g) t += Jitter(g, target);
     }
     uint64_t event = Event(kCallArrive, slot);
     if (packs_calls_ && slot < CallArg::kSlotLimit) [[likely]] {
-      const bool decides =
-          (q.calls_left == 1) & !q.is_write & (decides_read_[static_cast<size_t>(g)] != 0);
-      event = Event(kCallEnter, CallArg::Pack(slot, q.key, target, decides));
+      // No cluster ever goes down (packs_calls_), so the call goes to route.target, and
+      // route.enter holds its kind, target and whether it decides.
+      event = route.enter | CallArg::Pack(slot, q.key, 0, false);
     }
     queue_.Push(t, event);  // one push site: each is inlined
   }
@@ -613,7 +615,7 @@ class Engine {
       }
       ++Stats(g).rerouted_calls;
       q.target = static_cast<int16_t>(target);
-      int64_t t = now_ + OneWay(c, g) + OneWay(g, target);
+      int64_t t = Now() + OneWay(c, g) + OneWay(g, target);
       if (jittered_) t += Jitter(c, g) + Jitter(g, target);
       Schedule(t, kCallArrive, slot);
       return;
@@ -629,7 +631,7 @@ class Engine {
   // read, of a region whose reads stay at its own cluster (DecideLocalRead may decide it).
   [[gnu::always_inline]] void EnterShard(uint32_t slot, uint32_t key, int c, bool decides) {
     const size_t sh = static_cast<size_t>(c * shards_ + shard_of_key_[key]);
-    const int64_t done = std::max(now_, busy_[sh]) + service_;
+    const int64_t done = std::max(Now(), busy_[sh]) + service_;
     busy_[sh] = done;
     Request& q = requests_[slot];
     q.applied_mark = copies_[CopyIndex(key, c)].applied;
@@ -643,6 +645,8 @@ class Engine {
 
   // A pop's place in the order of pops: strictly increasing from one pop to the next.
   uint64_t EventOrder() const { return result_.events; }
+  // The time of the event being run (the queue's: no copy of it to keep per pop).
+  int64_t Now() const { return queue_.now(); }
 
   // The request's last call, a read at its own region's cluster, has just entered its shard
   // queue and executes at `done`. Its CallDone would draw nothing (no jitter inside a
@@ -661,7 +665,7 @@ class Engine {
     const bool stale = copy.committed - q.applied_mark != 0;
     if (!stale && replicates_) {
       // A watch not decided yet, or values past 32 bits: the read keeps its event.
-      if (int64_t{copy.watch_end} > now_ || done >= kWatchLimit || q.entry_order >= kWatchLimit) {
+      if (int64_t{copy.watch_end} > Now() || done >= kWatchLimit || q.entry_order >= kWatchLimit) {
         return false;
       }
       copy.watch_end = static_cast<uint32_t>(done + 1);
@@ -705,7 +709,7 @@ class Engine {
       return;
     }
     if (jittered_ && c != g) back += Jitter(c, g);
-    FinishRequest(s, slot, now_ + back);
+    FinishRequest(s, slot, Now() + back);
   }
 
   // The request in `slot`, of the region whose results are `s`, gets its reply at `end`:
@@ -734,11 +738,11 @@ class Engine {
       DecideWatch(CopyIndex(key, d), d, entry_order);
       const int64_t t = ReplArrival(origin, d);
       uint64_t event;
-      if (packs_applies_ && t - now_ < ApplyArg::kTransitLimit) [[likely]] {
+      if (packs_applies_ && t - Now() < ApplyArg::kTransitLimit) [[likely]] {
         // Counted as present now: it is applied on its arrival, and every event is run.
         ++present_[static_cast<size_t>(d)];
         present_digest_[static_cast<size_t>(d)] += write_hash;
-        event = Event(kReplApply, ApplyArg::Pack(key, d, t - now_));
+        event = Event(kReplApply, ApplyArg::Pack(key, d, t - Now()));
       } else {
         ++pending_total_[static_cast<size_t>(d)];
         event = Event(kReplArrive, NewMsg(origin, d, key, write_id, write_hash));
@@ -752,7 +756,7 @@ class Engine {
                                     uint64_t write_hash) {
     const uint32_t m = TakeSlot(&msgs_, &free_msgs_);
     ReplMsg& msg = msgs_[m];
-    msg.commit = now_;
+    msg.commit = Now();
     msg.write_id = write_id;
     msg.write_hash = write_hash;
     msg.key = key;
@@ -766,8 +770,8 @@ class Engine {
   void DecideWatch(size_t i, int d, uint64_t entry_order) {
     KeyCopy& copy = copies_[i];
     const int64_t end = int64_t{copy.watch_end} - 1;
-    if (end < now_) return;  // none, or it executed before now: not stale
-    if (end > now_ || uint64_t{copy.watch_order} > entry_order) ++Stats(d).stale_reads;
+    if (end < Now()) return;  // none, or it executed before now: not stale
+    if (end > Now() || uint64_t{copy.watch_order} > entry_order) ++Stats(d).stale_reads;
     copy.watch_end = 0;
   }
 
@@ -781,7 +785,7 @@ class Engine {
   // is noticed one round trip later and re-sent.
   int64_t ReplArrival(int o, int d) {
     Rng& rng = link_rng_[Pair(o, d)];
-    int64_t t = now_ + OneWay(o, d);
+    int64_t t = Now() + OneWay(o, d);
     while (rng.Chance(c_.loss)) t += OneWay(o, d) + OneWay(d, o);
     if (jittered_) t += Jitter(o, d);
     return t;
@@ -794,12 +798,12 @@ class Engine {
     const uint32_t key = ApplyArg::Key(arg);
     const size_t d = ApplyArg::Dest(arg);
     const size_t sh = d * static_cast<size_t>(shards_) + shard_of_key_[key];
-    const int64_t done = std::max(now_, busy_[sh]) + repl_service_;
+    const int64_t done = std::max(Now(), busy_[sh]) + repl_service_;
     busy_[sh] = done;
     ++copies_[CopyIndex(key, static_cast<int>(d))].applied;
     ++result_.events;
     done_until_ = std::max(done_until_, done);
-    const int64_t commit = now_ - ApplyArg::Transit(arg);
+    const int64_t commit = Now() - ApplyArg::Transit(arg);
     adds_.Add(&result_.regions[d].lag, SimTime{done - commit});
   }
 
@@ -811,7 +815,7 @@ class Engine {
       return;
     }
     const size_t sh = d * static_cast<size_t>(shards_) + shard_of_key_[msg.key];
-    const int64_t done = std::max(now_, busy_[sh]) + repl_service_;
+    const int64_t done = std::max(Now(), busy_[sh]) + repl_service_;
     busy_[sh] = done;
     ++copies_[CopyIndex(msg.key, msg.dest)].applied;
     if (!apply_at_entry_) {
@@ -826,7 +830,7 @@ class Engine {
     Apply(m, done);
   }
 
-  [[gnu::noinline]] void ReplDone(uint32_t m) { Apply(m, now_); }
+  [[gnu::noinline]] void ReplDone(uint32_t m) { Apply(m, Now()); }
 
   // Message m is applied at its destination at time `at` (now, or the end of its queue).
   void Apply(uint32_t m, int64_t at) {
@@ -878,7 +882,7 @@ class Engine {
     synced_[r] = 1;
     CountUnusable();
     ResyncResult& rr = result_.resyncs[static_cast<size_t>(resync_slot_[r])];
-    rr.resynced_at = SimTime{now_};
+    rr.resynced_at = SimTime{Now()};
     rr.resync_time = rr.resynced_at - rr.to;
   }
 
@@ -905,6 +909,7 @@ class Engine {
   const LatencyConfig& c_;
   const Deployment& dep_;
   const int n_;
+  const size_t clusters_;  // n_, for index arithmetic without a sign extension
   const int shards_;
   const int64_t service_;
   const int64_t repl_service_;
@@ -927,6 +932,15 @@ class Engine {
   std::vector<int16_t> calls_;         // per region: calls per request
   std::vector<uint8_t> decides_read_;  // per region: DecideLocalRead may decide its last reads
   std::vector<int16_t> preferred_;     // [region * 2 + is_write]: PreferredWhenUp
+  // A call's route with every cluster up: PreferredWhenUp, the one-way trip there, and its
+  // kCallEnter event less the slot and the key (whether DecideLocalRead may decide it: the
+  // request's last call, a read, of a region whose reads stay at its own cluster).
+  struct CallRoute {
+    int64_t one_way;
+    uint64_t enter;
+    int16_t target;
+  };
+  std::vector<CallRoute> routes_;  // [region * 4 + is_write * 2 + last call]
   std::vector<uint16_t> shard_of_key_;
   std::vector<KeyCopy> copies_;          // [CopyIndex(key, cluster)]
   std::vector<uint64_t> pending_total_;  // per cluster: writes committed elsewhere, not
@@ -947,7 +961,6 @@ class Engine {
   uint64_t next_write_id_ = 0;
 
   Queue queue_;
-  int64_t now_ = 0;    // queue_.now()
   DeferredAdds adds_;  // into result_'s histograms
 
   std::vector<Rng> arrival_rng_, op_rng_, link_rng_;

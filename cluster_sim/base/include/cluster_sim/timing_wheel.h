@@ -124,10 +124,14 @@ class TimingWheel {
     free_ = n;
   }
 
+  // The occupied slots of p's word of the bitmap at or after p: bit i set if slot
+  // (p & ~63) + i holds a node, for i >= p & 63.
+  uint64_t WordFrom(size_t p) const { return bits_[p >> 6] & (~uint64_t{0} << (p & 63)); }
+
   // The slot of the earliest node; p is now's slot. Slots p..end hold the times now..,
   // slots 0..p-1 the later times that wrapped around. REQUIRES: wheel_count() > 0.
   size_t FirstSlot(size_t p) const {
-    const uint64_t word = bits_[p >> 6] & (~uint64_t{0} << (p & 63));
+    const uint64_t word = WordFrom(p);
     if (word != 0) [[likely]] {
       return (p & ~size_t{63}) + static_cast<size_t>(std::countr_zero(word));
     }

@@ -30,11 +30,12 @@
 // heap's sequence numbers are this queue's own.
 //
 // kWheelBits sets the wheel's span (2^kWheelBits microseconds) and memory (8 bytes and a
-// bit a slot, allocated on the first push): small keeps it in cache. A 64-bit Event lets
-// an event carry what its handler needs instead of an index to it (kEventBits: 64 less the
-// bits of an offset in a coarse span).
+// bit a slot, allocated at construction: Pop reads the bitmap first): small keeps it in
+// cache. A 64-bit Event lets an event carry what its handler needs instead of an index to it
+// (kEventBits: 64 less the bits of an offset in a coarse span).
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -58,7 +59,7 @@ class LatencyQueue {
   // Times must stay below it (the horizon's arithmetic then never overflows).
   static constexpr int64_t kMaxTime = int64_t{1} << 62;
 
-  LatencyQueue() = default;
+  LatencyQueue() { wheel_.EnsureAllocated(); }
   LatencyQueue(const LatencyQueue&) = delete;
   LatencyQueue& operator=(const LatencyQueue&) = delete;
 
@@ -80,22 +81,30 @@ class LatencyQueue {
   // Pops the earliest event: sets *out and moves now() to its time. False (and no change)
   // if the queue is empty.
   bool Pop(Event* out) {
-    if (wheel_.wheel_count() == 0) [[unlikely]] {
-      if (!Jump()) return false;
-    }
     constexpr size_t kMask = Wheel::kSlotMask;
     const size_t p = static_cast<size_t>(now_) & kMask;
-    const size_t s = wheel_.FirstSlot(p);
-    now_ += static_cast<int64_t>((s - p) & kMask);
+    const uint64_t word = wheel_.WordFrom(p);
+    size_t s;
+    if (word != 0) [[likely]] {
+      // The usual case: the next event is in now's word of the bitmap (so the wheel is not
+      // empty), `bit` slots from its first, now moves by the bit's distance from p. Now
+      // stays in its 64 us block, and the horizon less a coarse span (a multiple of 64) was
+      // past that block after the last pop: no refill is due.
+      const int bit = std::countr_zero(word);
+      s = (p & ~size_t{63}) + static_cast<size_t>(bit);
+      now_ += bit - static_cast<int64_t>(p & 63);
+    } else if (!PopSlow(&s)) {
+      return false;
+    }
     const uint32_t n = wheel_.head(s);
     *out = wheel_.node(n).event;
     wheel_.UnlinkHead(s, n);
-    if (horizon_ - now_ <= kHalfSpan) Refill();
     return true;
   }
 
  private:
   static constexpr int64_t kHalfSpan = kWheelSpan / 2;  // a coarse span
+  static_assert(kHalfSpan % 64 == 0, "Pop: a refill is due only when now leaves its word");
   static constexpr size_t kCoarseSpans = size_t{1} << kCoarseBits;
 
   struct Node {  // a wheel event, or a free node
@@ -129,22 +138,17 @@ class LatencyQueue {
     return static_cast<uint64_t>(at & (kHalfSpan - 1)) << kEventBits | event;
   }
 
-  // A coarse append, out of line but short: the rest (the first allocation, the far heap,
-  // a list's growth) are tail calls, so it needs no saved registers.
+  // A coarse append, out of line but short: the rest (the far heap, a list's growth) are
+  // tail calls, so it needs no saved registers.
   [[gnu::noinline]] void PushBeyond(int64_t at, Event event) {
-    if (at < CoarseEnd() && wheel_.allocated()) [[likely]] {
+    if (at < CoarseEnd()) [[likely]] {
       wheel_.CoarseAppend(at, CoarseRecord(at, event));
     } else {
       PushBeyondSlow(at, event);
     }
   }
   [[gnu::noinline]] void PushBeyondSlow(int64_t at, Event event) {
-    wheel_.EnsureAllocated();
-    if (at < CoarseEnd()) {
-      wheel_.CoarseAppend(at, CoarseRecord(at, event));
-    } else {
-      MinHeapPush(far_, FarItem{at, far_seq_++, event}, FarBefore{});
-    }
+    MinHeapPush(far_, FarItem{at, far_seq_++, event}, FarBefore{});
   }
 
   // Moves the far events the coarse lists now cover out of the far heap, in (time,
@@ -175,6 +179,33 @@ class LatencyQueue {
   // one call per refill.
   [[gnu::noinline, gnu::flatten]] void Refill() {
     while (horizon_ - now_ <= kHalfSpan) SpreadSpan();
+  }
+
+  // Pop's first slot when now's word of the bitmap holds none: later on the wheel, else
+  // (the wheel empty) after a Jump. Moves now to it; false (no change) if the queue is empty.
+  [[gnu::noinline]] bool PopSlow(size_t* slot) {
+    constexpr size_t kMask = Wheel::kSlotMask;
+    size_t s;
+    if (wheel_.wheel_count() == 0) [[unlikely]] {
+      if (!Jump()) return false;
+      s = wheel_.FirstSlot(static_cast<size_t>(now_) & kMask);
+    } else {
+      // Pop found none in now's word. The next word (cyclically) first: the model's events
+      // are dense (about 18 a word), so it usually holds the next one, found without
+      // searching the summary.
+      const size_t next = ((static_cast<size_t>(now_) | 63) + 1) & kMask;
+      const uint64_t word = wheel_.WordFrom(next);
+      s = word != 0 ? next + static_cast<size_t>(std::countr_zero(word))
+                    : wheel_.FirstSlot(static_cast<size_t>(now_) & kMask);
+    }
+    const size_t p = static_cast<size_t>(now_) & kMask;
+    now_ += static_cast<int64_t>((s - p) & kMask);
+    *slot = s;
+    // Now left its 64 us block: keep the horizon more than a coarse span ahead. The spread
+    // appends only at or after the horizon as it was, past every slot on the wheel, so s
+    // stays the first.
+    if (horizon_ - now_ <= kHalfSpan) Refill();
+    return true;
   }
 
   // With the wheel empty: moves now to the start of the earliest span that holds an event
