@@ -97,7 +97,8 @@ void JoinLaterParts(KeyValue* v, const KeyValue& other, const CausalContext& my_
   // counter or HyperLogLog changes nothing: most keys hold one part, so skip the rest.
   const uint16_t either = v->held | other.held;
   if (OnlyFirstParts(*v) && OnlyFirstParts(other)) {
-    RefreshFirstParts(v);  // most keys: only the string or the set can have changed
+    RefreshFirstParts(v);       // most keys: only the string or the set can have changed
+    v->DropRarePartsIfEmpty();  // a block an HDEL or LPOP emptied earlier
     return;
   }
   if ((either & kLaterParts) != 0) {
@@ -276,7 +277,7 @@ bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
       return true;
     }
     T& value = MutableRare().*member;
-    // A list allocates when constructed; its Decode starts afresh.
+    // A list's Decode starts afresh: no new part to build first.
     if constexpr (!std::is_same_v<T, ListStore>) value = T();
     return value.Decode(dec);
   };
@@ -579,7 +580,7 @@ void Keyspace::KeyMap::clear() {
 namespace {
 
 // Makes *v hold no metadata, as a new KeyValue, touching only the parts it holds (a part
-// with none is left as it is; the sorted set and list allocate when built).
+// with none is left as it is).
 void EmptyKeyValue(KeyValue* v) {
   if (!v->zset.Empty()) v->zset = ZsetStore();
   const uint16_t held = v->held;
@@ -761,11 +762,13 @@ void Refreshed(KeyValue* v, KeyValue* d, uint16_t bits) {
   if (d != nullptr) d->Refresh(bits);
 }
 
-// After a mutator that clears every part (SET, DEL) and refreshed their bits: the blocks
-// behind v's and d's pointers freed if none of their parts holds metadata now.
-void DropEmptyRareParts(KeyValue* v, KeyValue* d) {
+// After a mutator that clears every part (SET, DEL) and refreshed the bits of `held` (what
+// v or d held before): v's block freed if none of its parts holds metadata now, whatever
+// emptied them (this SET, or an earlier HDEL or LPOP that left an empty block); d's only if
+// it held one of them, so that a delta's kept block is reused by its next command.
+void DropEmptyRareParts(KeyValue* v, KeyValue* d, uint16_t held) {
   v->DropRarePartsIfEmpty();
-  if (d != nullptr) d->DropRarePartsIfEmpty();
+  if (d != nullptr && (held & KeyValue::kHeldRare)) d->DropRarePartsIfEmpty();
 }
 
 }  // namespace
@@ -796,7 +799,7 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
   if (held & KeyValue::kHeldFloatCounter) v.mutable_fc().ResetInto(d ? &d->mutable_fc() : nullptr);
   Refreshed(&v, d, held | KeyValue::kHeldStr);
-  if (held & KeyValue::kHeldRare) DropEmptyRareParts(&v, d);
+  DropEmptyRareParts(&v, d, held);
 }
 
 IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, Keyspace* delta) {
@@ -1143,7 +1146,7 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   if (!v.stream().Empty())
     v.mutable_stream().Clear(self_, &cc_, d ? &d->mutable_stream() : nullptr, dcc);
   Refreshed(&v, d, held);
-  if (held & KeyValue::kHeldRare) DropEmptyRareParts(&v, d);
+  DropEmptyRareParts(&v, d, held);
   DropIfEmpty(key);
   return true;
 }

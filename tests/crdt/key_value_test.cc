@@ -1,12 +1,10 @@
 // KeyValue's layout: the parts behind the pointer (hash, bounded counter, TTL, float
 // counter, HyperLogLog, list, stream) get their block on the first write, keep `held`
 // exact, survive copy, move, join and an encode/decode round trip, count in MemoryBytes,
-// and go when a SET or a merged SET leaves them empty; a const read of an absent part
-// allocates nothing.
+// and go when a SET or a merged SET leaves them empty. (That a const read of an absent part
+// allocates nothing is checked in key_value_alloc_test.cc, its own binary.)
 #include <cstddef>
-#include <cstdlib>
 #include <functional>
-#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,27 +13,6 @@
 
 #include "crdt/dot.h"
 #include "crdt/keyspace.h"
-
-namespace {
-
-size_t g_allocations = 0;  // every operator new of this binary (single-threaded tests)
-
-}  // namespace
-
-// Counts allocations for ConstReadsOfAbsentPartsAllocateNothing (the whole test binary
-// allocates through these; the array forms call them).
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// GCC takes the free() below for a mismatch with the operator new it inlined into a
-// caller; here they match (both sides are these replacements).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace crdt {
 namespace {
@@ -160,6 +137,33 @@ TEST(KeyValueTest, AKeyMovesThroughEveryRarePartAndBack) {
   }
 }
 
+TEST(KeyValueTest, ABlockEmptiedEarlierGoesWithTheNextSetOrMergedSet) {
+  // "k" holds a string and a list (a SET and an LINSERT, concurrent); the list's last
+  // element goes (the block stays, empty: the key lives on); then a SET at a, and the
+  // same SET merged at b, free it: no empty block outlives a write that clears the key.
+  Keyspace a(kA);
+  Keyspace b(kB);
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ks.Set("k", "1", 1, d); });
+  Keyspace push = b.NewDelta();
+  b.LInsert("k", 0, "x", &push);
+  std::string error;
+  ASSERT_TRUE(a.MergeEncoded(push.Encode(), &error)) << error;
+  for (Keyspace* ks : {&a, &b}) {
+    ASSERT_TRUE(ks->Find("k")->held & KeyValue::kHeldList);
+    ks->LEraseRange("k", 0, 1, nullptr);
+    ASSERT_NE(ks->Find("k"), nullptr);
+    EXPECT_EQ(ks->Find("k")->held & KeyValue::kHeldRare, 0);
+    EXPECT_TRUE(ks->Find("k")->HasRareParts());  // nothing freed it yet
+    EXPECT_TRUE(ks->HeldExact());
+  }
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ks.Set("k", "2", 2, d); });
+  EXPECT_FALSE(a.Find("k")->HasRareParts());
+  EXPECT_FALSE(b.Find("k")->HasRareParts());
+  EXPECT_TRUE(a == b);
+  EXPECT_EQ(a.MemoryBytes(), b.MemoryBytes());
+  static_assert(sizeof(KeyValue) <= 320, "a key's value stays compact");
+}
+
 TEST(KeyValueTest, ADecodedKeyWithoutRarePartsHasNoBlock) {
   // A full state whose header lists a part (the TTL of "t") decodes every key's copy of
   // it; a key whose part is empty keeps no block.
@@ -174,52 +178,6 @@ TEST(KeyValueTest, ADecodedKeyWithoutRarePartsHasNoBlock) {
   EXPECT_TRUE(back->Find("t")->HasRareParts());
   EXPECT_TRUE(*back == a);
   EXPECT_EQ(back->MemoryBytes(), a.MemoryBytes());
-}
-
-TEST(KeyValueTest, ConstReadsOfAbsentPartsAllocateNothing) {
-  Keyspace ks(kA);
-  ks.Set("k", "v", 1, nullptr);
-  ks.SAdd("s", "m", nullptr);
-  const KeyValue* v = ks.Find("k");
-  ASSERT_NE(v, nullptr);
-  auto read_all = [&]() {
-    size_t n = 0;
-    n += v->hash().Empty() ? 1 : 0;
-    n += v->hash().empty() ? 1 : 0;
-    n += v->bc().empty() ? 1 : 0;
-    n += v->expiry().Deadline() ? 0 : 1;
-    n += v->fc().Live() ? 0 : 1;
-    n += v->hll().Present() ? 0 : 1;
-    n += v->list().size();
-    n += v->stream().Visible() ? 0 : 1;
-    n += v->HeldNow();
-    n += static_cast<size_t>(v->VisibleType());
-    n += v->Parts();
-    n += *v == *v ? 1 : 0;
-    n += v->HeapBytes();
-    n += ks.Deadline("k") ? 0 : 1;
-    n += static_cast<size_t>(ks.TypeOf("s"));
-    n += ks.List("k") != nullptr ? 1 : 0;
-    n += ks.Stream("k") != nullptr ? 1 : 0;
-    n += ks.MemoryBytes();
-    n += ks.HeldExact() ? 1 : 0;
-    return n;
-  };
-  const size_t warm = read_all();  // builds the shared empty parts once
-  const size_t before = g_allocations;
-  const size_t again = read_all();
-  const size_t after = g_allocations;
-  EXPECT_EQ(after, before);
-  EXPECT_EQ(again, warm);
-  EXPECT_FALSE(v->HasRareParts());
-  // The counter sees allocations: a mutable access builds the block.
-  KeyValue copy = *v;
-  const size_t before_mutable = g_allocations;
-  (void)copy.mutable_hash();
-  EXPECT_GT(g_allocations, before_mutable);
-  EXPECT_TRUE(copy.HasRareParts());
-  copy.DropRarePartsIfEmpty();  // held names no part of it
-  EXPECT_FALSE(copy.HasRareParts());
 }
 
 }  // namespace

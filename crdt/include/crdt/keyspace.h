@@ -114,12 +114,15 @@ struct KeyValue {
     if (this != &other) *this = KeyValue(other);
     return *this;
   }
+  // A moved-from value may only be destroyed or assigned to (its `held` is stale).
   KeyValue(KeyValue&&) = default;
   KeyValue& operator=(KeyValue&&) = default;
   ~KeyValue() = default;
 
   // The parts behind the pointer. Const: the part, or a shared empty one if the value has
-  // no block (never allocates). mutable_*: the part, the block allocated if absent.
+  // no block (never allocates). mutable_*: the part, the block allocated if absent. A
+  // reference is valid until the block is freed: DropRarePartsIfEmpty, or the Keyspace's
+  // SET, DEL, merge or decode of the key, besides erasing it.
   const HashStore& hash() const { return rare().hash; }
   const BoundedCounter& bc() const { return rare().bc; }       // its own rule, outside the context
   const ExpiryStore& expiry() const { return rare().expiry; }  // the key's TTL; not a type
@@ -147,7 +150,8 @@ struct KeyValue {
 
   // The visible string: the string part's value (register plus INCRBY counter) plus the
   // live INCRBYFLOAT increments, formatted as Redis formats a long double; the string part
-  // as is when it is not a number. nullopt when neither part is present.
+  // as is when it is not a number. nullopt when neither part is present. REQUIRES: `held`
+  // exact for the float counter (a value built outside a Keyspace: Refresh first).
   std::optional<std::string> StringValue() const;
 
   enum class Type { kNone, kString, kHash, kSet, kBoundedCounter, kZset, kHll, kList, kStream };
@@ -399,7 +403,8 @@ class Keyspace {
   bool PfMergeInto(std::string_view key, const HllStore& src, Keyspace* delta);
   // Lists (list.h): the key's list, or null; inserts value as element `index` (0..size);
   // removes elements [first, last) or the given sorted distinct indexes; LSET of `index`.
-  // REQUIRES: indexes within the list.
+  // REQUIRES: indexes within the list. The list returned is valid until the next SET, DEL,
+  // merge or decode of the key (they may free its block), or its erasure.
   const ListStore* List(std::string_view key) const;
   void LInsert(std::string_view key, size_t index, std::string_view value, Keyspace* delta);
   void LEraseRange(std::string_view key, size_t first, size_t last, Keyspace* delta);
@@ -409,7 +414,8 @@ class Keyspace {
   // Streams (stream.h): the key's stream (null if absent or hidden; the mutable one gives
   // the regional consumer-group state); XADD of an entry, MKSTREAM, XDEL/XTRIM of one
   // entry, XGROUP CREATE/DESTROY and an acknowledgement record (REQUIRES as StreamStore).
-  // DEL (Del) and SET (Set) clear a stream as StreamStore::Clear.
+  // DEL (Del) and SET (Set) clear a stream as StreamStore::Clear. The stream returned is
+  // valid until the next SET, DEL, merge or decode of the key, or its erasure.
   const StreamStore* Stream(std::string_view key) const;
   StreamStore* MutableStream(std::string_view key);
   void XAdd(std::string_view key, StreamId id, StreamStore::Fields fields, Keyspace* delta);
@@ -569,7 +575,7 @@ class Keyspace {
     void PrefetchNode(size_t h) const;
     std::pair<iterator, bool> emplace(std::string key, KeyValue value);
     // The entry of key (h == Hash(key)), inserted with an empty value if absent: no
-    // temporary KeyValue to build and move (some parts allocate when constructed).
+    // temporary KeyValue to build and move.
     std::pair<iterator, bool> try_emplace(std::string_view key, size_t h);
     iterator erase(iterator it);  // returns the next entry
     void clear();                 // keeps a small index's allocation for the next entries
@@ -587,7 +593,7 @@ class Keyspace {
     const value_type& Only() const { return *OnlySlot()->node; }
     // clear(), but a lone entry's node is kept (its value emptied) for the next entry
     // inserted: a delta emptied and filled again per command does not free and allocate
-    // its one key's node (and the parts that allocate when built) each time.
+    // its one key's node (and its block of rare parts, if it had one) each time.
     void ClearKeepingNode();
 
    private:

@@ -1,0 +1,96 @@
+// KeyValue's const accessors of the parts behind the pointer allocate nothing when the
+// value has no block. Its own test binary: it replaces the global operator new and delete
+// (every form) to count allocations, which must not change how the other crdt tests
+// allocate (nor what a sanitizer checks for them).
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "crdt/dot.h"
+#include "crdt/keyspace.h"
+
+namespace {
+
+size_t g_allocations = 0;  // every operator new of this binary (single-threaded test)
+
+void* CountedAlloc(std::size_t n) {
+  ++g_allocations;
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+
+}  // namespace
+
+// GCC takes the free() below for a mismatch with the operator new it inlined into a
+// caller; here they match (both sides are these replacements).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(std::size_t n) { return CountedAlloc(n); }
+void* operator new[](std::size_t n) { return CountedAlloc(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  ++g_allocations;
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace crdt {
+namespace {
+
+constexpr ReplicaId kA = MakeReplicaId(1, 1);
+
+TEST(KeyValueTest, ConstReadsOfAbsentPartsAllocateNothing) {
+  Keyspace ks(kA);
+  ks.Set("k", "v", 1, nullptr);
+  ks.SAdd("s", "m", nullptr);
+  const KeyValue* v = ks.Find("k");
+  ASSERT_NE(v, nullptr);
+  auto read_all = [&]() {
+    size_t n = 0;
+    n += v->hash().Empty() ? 1 : 0;
+    n += v->hash().empty() ? 1 : 0;
+    n += v->bc().empty() ? 1 : 0;
+    n += v->expiry().Deadline() ? 0 : 1;
+    n += v->fc().Live() ? 0 : 1;
+    n += v->hll().Present() ? 0 : 1;
+    n += v->list().size();
+    n += v->stream().Visible() ? 0 : 1;
+    n += v->HeldNow();
+    n += static_cast<size_t>(v->VisibleType());
+    n += v->Parts();
+    n += *v == *v ? 1 : 0;
+    n += v->HeapBytes();
+    n += ks.Deadline("k") ? 0 : 1;
+    n += static_cast<size_t>(ks.TypeOf("s"));
+    n += ks.List("k") != nullptr ? 1 : 0;
+    n += ks.Stream("k") != nullptr ? 1 : 0;
+    n += ks.MemoryBytes();
+    n += ks.HeldExact() ? 1 : 0;
+    return n;
+  };
+  const size_t warm = read_all();  // builds the shared empty parts once
+  const size_t before = g_allocations;
+  const size_t again = read_all();
+  const size_t after = g_allocations;
+  EXPECT_EQ(after, before);
+  EXPECT_EQ(again, warm);
+  EXPECT_FALSE(v->HasRareParts());
+  // The counter sees allocations: a mutable access builds the block.
+  KeyValue copy = *v;
+  const size_t before_mutable = g_allocations;
+  (void)copy.mutable_hash();
+  EXPECT_GT(g_allocations, before_mutable);
+  EXPECT_TRUE(copy.HasRareParts());
+  copy.DropRarePartsIfEmpty();  // held names no part of it
+  EXPECT_FALSE(copy.HasRareParts());
+}
+
+}  // namespace
+}  // namespace crdt
