@@ -8,54 +8,21 @@ bool RegisterStore::Beats(const Write& a, const Write& b) { return register_rule
 
 const RegisterStore::Write* RegisterStore::Winner() const { return register_rule::Winner(writes_); }
 
-namespace {
-
-// *s made to hold v as a new string of v would, with its capacity (memory figures count
-// it): in place when both fit the inline buffer (every major std::string keeps 15
-// characters inline; most values are that short), else a new string swapped in.
-void AssignValue(std::string* s, std::string_view v) {
+void register_rule::SetValue(std::string* to, std::string_view v) {
+  // libc++ keeps 22 characters inline, libstdc++ and MSVC 15: 15 fits every one.
   constexpr size_t kInline = 15;
-  if (v.size() <= kInline && s->capacity() <= kInline) {
-    s->assign(v.data(), v.size());
+  if (v.size() <= kInline && to->capacity() <= kInline) {
+    to->assign(v.data(), v.size());  // assign copes with v inside *to
   } else {
-    std::string fresh(v);
-    s->swap(fresh);
+    std::string fresh(v);  // built before *to's buffer goes
+    to->swap(fresh);
   }
 }
-
-// The one write of *ws, which first drops its writes unless it holds exactly one.
-RegisterStore::Write& OnlyWrite(RegisterStore::Writes* ws) {
-  if (ws->size() != 1) {
-    ws->clear();
-    ws->push_back(RegisterStore::Write{});
-  }
-  return (*ws)[0];
-}
-
-}  // namespace
 
 void RegisterStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
                            CausalContext* cc, RegisterStore* delta, CausalContext* delta_cc) {
-  // register_rule::Assign's steps, the write built where it goes: a key's one write (most
-  // keys hold one) and its delta's take the new fields in place, no temporary Write.
-  if (delta_cc) {
-    for (const Write& old : writes_) delta_cc->Add(old.dot);
-  }
-  Write& w = OnlyWrite(&writes_);
-  w.dot = cc->Next(r);
-  w.timestamp_us = timestamp_us;
-  AssignValue(&w.value, value);
-  if (delta != nullptr && delta->writes_.size() == 1) {
-    // A batch's delta holding a write: this write observed it, and takes its place.
-    Write& d = delta->writes_[0];
-    d.dot = w.dot;
-    d.timestamp_us = timestamp_us;
-    AssignValue(&d.value, value);
-  } else if (delta != nullptr) {  // most deltas are new: a copy of the write
-    delta->writes_.clear();
-    delta->writes_.push_back(w);
-  }
-  if (delta_cc) delta_cc->Add(w.dot);
+  register_rule::Assign<&Write::value>(&writes_, r, timestamp_us, value, cc,
+                                       delta ? &delta->writes_ : nullptr, delta_cc);
 }
 
 bool RegisterStore::Clear(RegisterStore* delta, CausalContext* delta_cc) {
