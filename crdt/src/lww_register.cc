@@ -1,6 +1,7 @@
 #include "crdt/lww_register.h"
 
 #include <algorithm>
+#include <span>
 
 namespace crdt {
 
@@ -39,6 +40,20 @@ void RegisterStore::Join(const RegisterStore& other, const CausalContext& my_cc,
   register_rule::Join(&writes_, other.writes_, my_cc, other_cc);
 }
 
+namespace {
+
+// A write viewed where it is (an effect's bytes): a RegisterStore::Write once it goes in.
+struct OneWrite {
+  Dot dot;
+  int64_t timestamp_us;
+  std::string_view value;
+  operator RegisterStore::Write() const {  // NOLINT(google-explicit-constructor)
+    return RegisterStore::Write{dot, timestamp_us, std::string(value)};
+  }
+};
+
+}  // namespace
+
 template <typename OtherCc>
 void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_view value,
                               const CausalContext& my_cc, const OtherCc& other_cc) {
@@ -66,25 +81,9 @@ void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_
     if (!my_cc.Contains(dot)) writes_.push_back(Write{dot, timestamp_us, std::string(value)});
     return;
   }
-  // CASE 3: concurrent writes here: register_rule::Join's steps with theirs alone, in
-  // place (no temporary list). Mine survive if they are theirs or unobserved by the
-  // effect (compacted, order kept); theirs goes in at its sorted place unless held or
-  // observed here.
-  size_t kept = 0;
-  bool held = false;
-  for (size_t i = 0; i < writes_.size(); ++i) {
-    const bool same = writes_[i].dot == dot;
-    held |= same;
-    if (same || !other_cc.Contains(writes_[i].dot)) {
-      if (kept != i) writes_[kept] = std::move(writes_[i]);
-      ++kept;
-    }
-  }
-  writes_.resize(kept);
-  if (held || my_cc.Contains(dot)) return;
-  size_t at = 0;
-  while (at < writes_.size() && writes_[at].dot < dot) ++at;
-  writes_.insert(at, Write{dot, timestamp_us, std::string(value)});
+  // CASE 3: concurrent writes here: register_rule::Join with theirs viewed in place.
+  const OneWrite theirs{dot, timestamp_us, value};
+  register_rule::Join(&writes_, std::span<const OneWrite>(&theirs, 1), my_cc, other_cc);
 }
 template void RegisterStore::JoinWrite(const Dot&, int64_t, std::string_view, const CausalContext&,
                                        const CausalContext&);

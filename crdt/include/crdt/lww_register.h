@@ -108,9 +108,13 @@ bool Clear(Writes* ws, Writes* delta, CausalContext* delta_cc) {
 
 // DotFun join of *ws with other, in place (no temporary list); see RegisterStore::Join.
 // OtherCc: a CausalContext, or a ContextDots (an effect's context read from its bytes).
-template <typename Writes, typename OtherCc>
-void Join(Writes* ws, const Writes& other, const CausalContext& my_cc, const OtherCc& other_cc) {
-  if (ws == &other) return;
+// Other: Writes, or a span of writes viewed where they are (RegisterStore::JoinWrite's one
+// write, which converts to a Write when it goes in).
+template <typename Writes, typename Other, typename OtherCc>
+void Join(Writes* ws, const Other& other, const CausalContext& my_cc, const OtherCc& other_cc) {
+  if constexpr (std::is_same_v<Writes, Other>) {
+    if (ws == &other) return;
+  }
   Writes& writes = *ws;
   // The DotFun join. Mine first: a write survives if other holds it too or
   // never observed it (compacted in place, order kept); then each of other's writes that
