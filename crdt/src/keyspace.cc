@@ -1315,17 +1315,10 @@ struct SimpleValue {
   }
 };
 
-// Reads a counter of one slot in its first life (PnCounter::Decode's reads and checks for
-// one entry) into *slot; false on a malformed one.
+// Reads a counter of one slot in its first life into *slot; false on a malformed one.
 bool DecodeOneSlot(Decoder* dec, PnCounter::Slot* slot) {
-  uint64_t replica = 0, p = 0, n = 0, lp = 0, ln = 0;
-  if (!dec->GetVarint(&replica) || !dec->GetVarint(&p) || !dec->GetVarint(&n) ||
-      !dec->GetVarint(&lp) || !dec->GetVarint(&ln)) {
-    return false;
-  }
-  if (replica > UINT32_MAX || lp > p || ln > n) return false;
-  *slot = PnCounter::Slot{static_cast<ReplicaId>(replica), 0, p, n, p - lp, n - ln};
-  return true;
+  uint64_t replica = 0;
+  return dec->GetVarint(&replica) && PnCounter::DecodeSlot(dec, replica, slot);
 }
 
 // Reads a key value encoded without optional parts (KeyValue::Encode) into *out, if it has
