@@ -85,6 +85,7 @@ inline uint32_t HashOf(std::string_view s) {
 inline bool SameBytes(std::string_view a, std::string_view b) {
   const size_t n = a.size();
   if (n != b.size()) return false;
+  if (n == 0) return true;  // a default string_view's data() is null: no memcmp with it
   const char* p = a.data();
   const char* q = b.data();
   if (n >= 8 && n <= 16) {
