@@ -665,6 +665,12 @@ Keyspace::Located Keyspace::Locate(std::string_view key) {
   return at;
 }
 
+bool Keyspace::LocatedIsCurrent(const Located& key) const {
+  if (key.entry == nullptr) return true;
+  auto it = keys_.find(key.key, key.hash);
+  return it != keys_.end() && &it->second == key.entry;
+}
+
 Keyspace::Type Keyspace::TypeOf(const KeyRef& key) const {
   const KeyValue* v = Find(key);
   return v ? v->VisibleType() : Type::kNone;
@@ -732,6 +738,7 @@ void Keyspace::DropIfEmpty(const KeyRef& key) {
 
 void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp_us,
                    Keyspace* delta, bool keep_ttl) {
+  assert(LocatedIsCurrent(key));
   KeyValue& v = key.entry ? *key.entry : keys_.try_emplace(key.key, key.hash).first->second;
   KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
@@ -751,6 +758,7 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
 }
 
 IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, Keyspace* delta) {
+  assert(LocatedIsCurrent(ref));
   const std::string_view key = ref.key;
   const size_t h = ref.hash;
   KeyValue& v = ref.entry ? *ref.entry : keys_.try_emplace(key, h).first->second;
@@ -837,6 +845,7 @@ FloatStatus Keyspace::HIncrByFloat(std::string_view key, std::string_view field,
 }
 
 bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
+  assert(LocatedIsCurrent(*key));
   if (key->entry == nullptr) key->entry = &keys_.try_emplace(key->key, key->hash).first->second;
   KeyValue& v = *key->entry;
   KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
@@ -847,6 +856,7 @@ bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
 }
 
 bool Keyspace::SRem(Located* key, std::string_view member, Keyspace* delta) {
+  assert(LocatedIsCurrent(*key));
   if (key->entry == nullptr) return false;
   KeyValue& v = *key->entry;
   KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;

@@ -353,6 +353,26 @@ TEST(KeyspaceTest, SameBytesTakesADefaultStringView) {
   EXPECT_EQ(ks.Get(std::string_view()), "v");
 }
 
+#ifndef NDEBUG
+// A Located of another keyspace, or one whose key was erased since, would write to memory
+// the keyspace does not hold: debug builds stop at the write.
+TEST(KeyspaceDeathTest, AForeignOrStaleLocatedIsCaughtInDebugBuilds) {
+  Keyspace ks(kA);
+  Keyspace other(kB);
+  ks.SAdd("k", "x", nullptr);
+  other.SAdd("k", "x", nullptr);
+  Keyspace::Located foreign = other.Locate("k");
+  int64_t v = 0;
+  EXPECT_DEATH(ks.Set(foreign, "v", 1, nullptr), "LocatedIsCurrent");
+  EXPECT_DEATH(ks.IncrBy(foreign, 1, &v, nullptr), "LocatedIsCurrent");
+  EXPECT_DEATH(ks.SAdd(&foreign, "y", nullptr), "LocatedIsCurrent");
+  EXPECT_DEATH(ks.SRem(&foreign, "x", nullptr), "LocatedIsCurrent");
+  Keyspace::Located stale = ks.Locate("k");
+  ks.SRem("k", "x", nullptr);  // erases the key
+  EXPECT_DEATH(ks.SAdd(&stale, "y", nullptr), "LocatedIsCurrent");
+}
+#endif
+
 // A refused increment changes nothing, not even metadata.
 TEST(KeyspaceTest, RefusedIncrementChangesNothing) {
   Keyspace ks(kA);

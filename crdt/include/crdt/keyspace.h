@@ -194,8 +194,9 @@ class Keyspace {
   // SADD, SREM): the overloads below taking a Located use `entry` instead of finding the
   // key again. entry: the key's value (hidden or not), or null if the keyspace holds none;
   // a write given null looks the key up itself (the KeyRef overloads pass null).
-  // REQUIRES: no key of this keyspace erased since Locate (SRem, which may erase the key,
-  // updates its Located).
+  // REQUIRES: the Located came from this keyspace's Locate (or a KeyRef overload), and no
+  // key of it was erased since (SRem, which may erase the key, updates its Located); else a
+  // write goes to freed or foreign memory. Debug builds check it (LocatedIsCurrent).
   struct Located : KeyRef {
     KeyValue* entry = nullptr;
   };
@@ -531,6 +532,8 @@ class Keyspace {
   };
   using Map = KeyMap;
 
+  // True if key.entry is null or the entry this keyspace holds for key.key (assert only).
+  bool LocatedIsCurrent(const Located& key) const;
   KeyValue& Slot(std::string_view key);
   static KeyValue& DeltaSlot(Keyspace* delta, std::string_view key);
   void DropIfEmpty(std::string_view key) { DropIfEmpty(Ref(key)); }
