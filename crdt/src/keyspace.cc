@@ -660,7 +660,7 @@ std::optional<int64_t> Keyspace::Deadline(std::string_view key) const {
 
 Keyspace::Located Keyspace::Locate(std::string_view key) {
   Located at{Ref(key)};
-  auto it = keys_.find(at.key, at.hash);
+  auto it = keys_.FindRemembered(at.key, at.hash);
   if (it != keys_.end()) at.entry = &it->second;
   return at;
 }

@@ -465,6 +465,13 @@ class Keyspace {
     const_iterator find(std::string_view key, size_t h) const {
       return const_iterator(FindSlot(key, h), slots_ + capacity_);
     }
+    // find(key, h), remembering the slot of a found entry for Recent as try_emplace does
+    // (Keyspace::Locate: SET k v EX then finds k for its TTL without hashing or a probe).
+    iterator FindRemembered(std::string_view key, size_t h) {
+      Slot* s = FindSlot(key, h);
+      if (s != slots_ + capacity_) recent_ = static_cast<size_t>(s - slots_);
+      return iterator(s, slots_ + capacity_);
+    }
     static size_t Hash(std::string_view key) { return KeyHash()(key); }
     // Hints for a caller about to look up the key of hash h, to overlap the two dependent
     // cache misses of a lookup with other work: PrefetchSlot fetches the index slot;
