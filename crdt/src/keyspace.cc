@@ -650,7 +650,7 @@ bool Keyspace::Hidden(const KeyValue& v) const {
 
 const KeyValue* Keyspace::Find(const KeyRef& key) const {
   auto it = keys_.find(key.key, key.hash);
-  return it == keys_.end() || Hidden(it->second) ? nullptr : &it->second;
+  return Shown(it == keys_.end() ? nullptr : &it->second);
 }
 
 std::optional<int64_t> Keyspace::Deadline(std::string_view key) const {
@@ -677,7 +677,8 @@ Keyspace::Type Keyspace::TypeOf(const KeyRef& key) const {
 }
 
 Keyspace::Type Keyspace::TypeOf(const Located& key) const {
-  return key.entry != nullptr && !Hidden(*key.entry) ? key.entry->VisibleType() : Type::kNone;
+  const KeyValue* v = Shown(key.entry);
+  return v ? v->VisibleType() : Type::kNone;
 }
 
 std::optional<std::string> Keyspace::Get(std::string_view key) const {
@@ -696,7 +697,8 @@ bool Keyspace::IsMember(const KeyRef& key, std::string_view member) const {
 }
 
 bool Keyspace::IsMember(const Located& key, std::string_view member) const {
-  return key.entry != nullptr && !Hidden(*key.entry) && key.entry->set.Contains(member);
+  const KeyValue* v = Shown(key.entry);
+  return v && v->set.Contains(member);
 }
 
 size_t Keyspace::Card(std::string_view key) const {
@@ -862,8 +864,8 @@ bool Keyspace::SRem(Located* key, std::string_view member, Keyspace* delta) {
   KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
   bool removed = v.set.Remove(member, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldSet);
-  if (v.Empty() && !key_complete_) {  // DropIfEmpty
-    DropIfEmpty(*key);
+  if (v.Empty() && !key_complete_) {  // DropIfEmpty's test, done once
+    keys_.erase(keys_.find(key->key, key->hash));
     key->entry = nullptr;
   }
   return removed;

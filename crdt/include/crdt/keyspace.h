@@ -241,9 +241,6 @@ class Keyspace {
   IncrStatus IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta) {
     return IncrBy(Located{Ref(key)}, by, new_value, delta);
   }
-  IncrStatus IncrBy(const KeyRef& key, int64_t by, int64_t* new_value, Keyspace* delta) {
-    return IncrBy(Located{key}, by, new_value, delta);
-  }
   IncrStatus IncrBy(const Located& key, int64_t by, int64_t* new_value, Keyspace* delta);
   // INCRBYFLOAT: adds `by` to the key's float counter; *new_value gets the visible string.
   // Refuses (changes nothing) a value that is not a number or a result that is not finite.
@@ -550,6 +547,10 @@ class Keyspace {
 
   // True if `v` is due and hidden from reads (HideDue).
   bool Hidden(const KeyValue& v) const;
+  // v if it is not null nor hidden (the reads' rule: Find, and the Located overloads).
+  const KeyValue* Shown(const KeyValue* v) const {
+    return v != nullptr && !Hidden(*v) ? v : nullptr;
+  }
   // The time (Unix ms) at which this replica deletes `v` (see NextExpiry), if ever.
   std::optional<int64_t> DeleteTime(const KeyValue& v, int64_t grace_ms) const;
 
