@@ -249,7 +249,9 @@ TEST(KeyspaceTest, RepliesAreThoseOfTheLocalView) {
 // engine's SET, INCRBY, SADD and SREM do, against the same commands through the
 // string_view overloads (each looks the key up itself): the same replies, types,
 // membership, states and deltas, on absent, present, hidden (due TTL) and erased keys
-// (an SREM that empties a set drops its key; the Located then reads it absent).
+// (an SREM that empties a set drops its key; the Located then reads it absent), on float
+// counters (INCRBYFLOAT, then INCRBY's float branch), and with one Located reused for two
+// writes in a row.
 TEST(KeyspaceTest, LocatedWritesActAsLookedUpOnes) {
   for (uint64_t seed : crdt_test::TestSeeds(8, 0x10c)) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
@@ -271,34 +273,47 @@ TEST(KeyspaceTest, LocatedWritesActAsLookedUpOnes) {
       for (uint64_t i = 0, n = 1 + rng.Uniform(3); i < n; ++i) {
         members.push_back("m" + std::to_string(rng.Uniform(3)));
       }
-      switch (rng.Uniform(7)) {
-        case 0: {
-          const bool keep_ttl = rng.OneIn(2);
-          located.Set(at, "v" + std::to_string(step), step, &d1, keep_ttl);
-          looked_up.Set(key, "v" + std::to_string(step), step, &d2, keep_ttl);
-          break;
-        }
-        case 1: {
-          const int64_t by = rng.OneIn(8) ? PnCounter::kBound : rng.Range(-2, 2);
-          int64_t v1 = 0, v2 = 0;
-          ASSERT_EQ(located.IncrBy(at, by, &v1, &d1), looked_up.IncrBy(key, by, &v2, &d2));
-          ASSERT_EQ(v1, v2);
-          break;
-        }
-        case 2:
-          for (const std::string& m : members) {
-            ASSERT_EQ(located.SAdd(&at, m, &d1), looked_up.SAdd(key, m, &d2));
+      // SET, INCRBY, SADD or SREM through `at` and through a lookup of its own.
+      auto write = [&](uint64_t kind) {
+        switch (kind) {
+          case 0: {
+            const bool keep_ttl = rng.OneIn(2);
+            located.Set(at, "v" + std::to_string(step), step, &d1, keep_ttl);
+            looked_up.Set(key, "v" + std::to_string(step), step, &d2, keep_ttl);
+            break;
           }
-          break;
-        case 3:
-          for (const std::string& m : members) {
-            const bool member = located.IsMember(at, m);
-            ASSERT_EQ(member, looked_up.IsMember(key, m));
-            if (member) {
-              ASSERT_EQ(located.SRem(&at, m, &d1), looked_up.SRem(key, m, &d2));
+          case 1: {
+            const int64_t by = rng.OneIn(8) ? PnCounter::kBound : rng.Range(-2, 2);
+            int64_t v1 = 0, v2 = 0;
+            const IncrStatus s1 = located.IncrBy(at, by, &v1, &d1);
+            ASSERT_EQ(s1, looked_up.IncrBy(key, by, &v2, &d2));
+            ASSERT_EQ(v1, v2);
+            if (s1 != IncrStatus::kOk) at = located.Locate(key);  // a refused step may drop it
+            break;
+          }
+          case 2:
+            for (const std::string& m : members) {
+              ASSERT_EQ(located.SAdd(&at, m, &d1), looked_up.SAdd(key, m, &d2));
             }
-          }
-          ASSERT_EQ(located.TypeOf(at), looked_up.TypeOf(key));  // emptied: absent
+            break;
+          default:
+            for (const std::string& m : members) {
+              const bool member = located.IsMember(at, m);
+              ASSERT_EQ(member, looked_up.IsMember(key, m));
+              if (member) {
+                ASSERT_EQ(located.SRem(&at, m, &d1), looked_up.SRem(key, m, &d2));
+              }
+            }
+            ASSERT_EQ(located.TypeOf(at), looked_up.TypeOf(key));  // emptied: absent
+            break;
+        }
+      };
+      switch (rng.Uniform(9)) {
+        case 0:
+        case 1:
+        case 2:
+        case 3:
+          ASSERT_NO_FATAL_FAILURE(write(rng.Uniform(4)));
           break;
         case 4: {
           const int64_t deadline_ms = now_ms + rng.Range(0, 5);  // some due at once
@@ -308,6 +323,20 @@ TEST(KeyspaceTest, LocatedWritesActAsLookedUpOnes) {
         }
         case 5:
           ASSERT_EQ(located.Del(key, &d1), looked_up.Del(key, &d2));
+          break;
+        case 6: {  // a float counter: INCRBY through `at` then takes its float branch
+          const long double by = rng.OneIn(2) ? 0.5L : static_cast<long double>(rng.Range(-2, 2));
+          std::string v1, v2;
+          ASSERT_EQ(located.IncrByFloat(key, by, &v1, &d1),
+                    looked_up.IncrByFloat(key, by, &v2, &d2));
+          ASSERT_EQ(v1, v2);
+          at = located.Locate(key);  // a refused step may drop the key
+          ASSERT_NO_FATAL_FAILURE(write(1));
+          break;
+        }
+        case 7:  // one Located reused for two writes, against two lookups each
+          ASSERT_NO_FATAL_FAILURE(write(rng.Uniform(4)));
+          ASSERT_NO_FATAL_FAILURE(write(rng.Uniform(4)));
           break;
         default:
           ASSERT_EQ(located.HSet(key, "f", "x", step, &d1),
