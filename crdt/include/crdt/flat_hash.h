@@ -85,7 +85,6 @@ inline uint32_t HashOf(std::string_view s) {
 inline bool SameBytes(std::string_view a, std::string_view b) {
   const size_t n = a.size();
   if (n != b.size()) return false;
-  if (n == 0) return true;  // a default string_view's data() is null: no memcmp with it
   const char* p = a.data();
   const char* q = b.data();
   if (n >= 8 && n <= 16) {
@@ -96,7 +95,8 @@ inline bool SameBytes(std::string_view a, std::string_view b) {
     return ((flat_hash_detail::Load32(p) ^ flat_hash_detail::Load32(q)) |
             (flat_hash_detail::Load32(p + n - 4) ^ flat_hash_detail::Load32(q + n - 4))) == 0;
   }
-  return std::memcmp(p, q, n) == 0;
+  // n == 0 first: a default string_view's data() is null, and memcmp must not be given it.
+  return n == 0 || std::memcmp(p, q, n) == 0;
 }
 
 class FlatIndex {
