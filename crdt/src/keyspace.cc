@@ -689,7 +689,7 @@ bool Keyspace::DueNow(const KeyValue& v) const {
 
 const KeyValue* Keyspace::Find(const KeyRef& key) const {
   auto it = keys_.find(key.key, key.hash);
-  return it == keys_.end() || Hidden(it->second) ? nullptr : &it->second;
+  return Shown(it == keys_.end() ? nullptr : &it->second);
 }
 
 std::optional<int64_t> Keyspace::Deadline(std::string_view key) const {
@@ -699,9 +699,15 @@ std::optional<int64_t> Keyspace::Deadline(std::string_view key) const {
 
 Keyspace::Located Keyspace::Locate(std::string_view key) {
   Located at{Ref(key)};
-  auto it = keys_.find(at.key, at.hash);
+  auto it = keys_.FindRemembered(at.key, at.hash);
   if (it != keys_.end()) at.entry = &it->second;
   return at;
+}
+
+bool Keyspace::LocatedIsCurrent(const Located& key) const {
+  if (key.entry == nullptr) return true;
+  auto it = keys_.find(key.key, key.hash);
+  return it != keys_.end() && &it->second == key.entry;
 }
 
 Keyspace::Type Keyspace::TypeOf(const KeyRef& key) const {
@@ -710,7 +716,8 @@ Keyspace::Type Keyspace::TypeOf(const KeyRef& key) const {
 }
 
 Keyspace::Type Keyspace::TypeOf(const Located& key) const {
-  return key.entry != nullptr && !Hidden(*key.entry) ? key.entry->VisibleType() : Type::kNone;
+  const KeyValue* v = Shown(key.entry);
+  return v ? v->VisibleType() : Type::kNone;
 }
 
 std::optional<std::string> Keyspace::Get(std::string_view key) const {
@@ -729,7 +736,8 @@ bool Keyspace::IsMember(const KeyRef& key, std::string_view member) const {
 }
 
 bool Keyspace::IsMember(const Located& key, std::string_view member) const {
-  return key.entry != nullptr && !Hidden(*key.entry) && key.entry->set.Contains(member);
+  const KeyValue* v = Shown(key.entry);
+  return v && v->set.Contains(member);
 }
 
 size_t Keyspace::Card(std::string_view key) const {
@@ -780,6 +788,7 @@ void Keyspace::DropIfEmpty(const KeyRef& key) {
 
 void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp_us,
                    Keyspace* delta, bool keep_ttl) {
+  assert(LocatedIsCurrent(key));
   KeyValue& v = key.entry ? *key.entry : keys_.try_emplace(key.key, key.hash).first->second;
   KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
@@ -803,6 +812,7 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
 }
 
 IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, Keyspace* delta) {
+  assert(LocatedIsCurrent(ref));
   const std::string_view key = ref.key;
   const size_t h = ref.hash;
   KeyValue& v = ref.entry ? *ref.entry : keys_.try_emplace(key, h).first->second;
@@ -890,6 +900,7 @@ FloatStatus Keyspace::HIncrByFloat(std::string_view key, std::string_view field,
 }
 
 bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
+  assert(LocatedIsCurrent(*key));
   if (key->entry == nullptr) key->entry = &keys_.try_emplace(key->key, key->hash).first->second;
   KeyValue& v = *key->entry;
   KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
@@ -900,13 +911,14 @@ bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
 }
 
 bool Keyspace::SRem(Located* key, std::string_view member, Keyspace* delta) {
+  assert(LocatedIsCurrent(*key));
   if (key->entry == nullptr) return false;
   KeyValue& v = *key->entry;
   KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
   bool removed = v.set.Remove(member, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldSet);
-  if (v.Empty() && !key_complete_) {  // DropIfEmpty
-    DropIfEmpty(*key);
+  if (v.Empty() && !key_complete_) {  // DropIfEmpty's test, done once
+    keys_.erase(keys_.find(key->key, key->hash));
     key->entry = nullptr;
   }
   return removed;
@@ -1382,17 +1394,10 @@ struct SimpleValue {
   }
 };
 
-// Reads a counter of one slot in its first life (PnCounter::Decode's reads and checks for
-// one entry) into *slot; false on a malformed one.
+// Reads a counter of one slot in its first life into *slot; false on a malformed one.
 bool DecodeOneSlot(Decoder* dec, PnCounter::Slot* slot) {
-  uint64_t replica = 0, p = 0, n = 0, lp = 0, ln = 0;
-  if (!dec->GetVarint(&replica) || !dec->GetVarint(&p) || !dec->GetVarint(&n) ||
-      !dec->GetVarint(&lp) || !dec->GetVarint(&ln)) {
-    return false;
-  }
-  if (replica > UINT32_MAX || lp > p || ln > n) return false;
-  *slot = PnCounter::Slot{static_cast<ReplicaId>(replica), 0, p, n, p - lp, n - ln};
-  return true;
+  uint64_t replica = 0;
+  return dec->GetVarint(&replica) && PnCounter::DecodeSlot(dec, replica, slot);
 }
 
 // Reads a key value encoded without optional parts (KeyValue::Encode) into *out, if it has

@@ -1,6 +1,7 @@
 #include "crdt/lww_register.h"
 
 #include <algorithm>
+#include <span>
 
 namespace crdt {
 
@@ -8,54 +9,21 @@ bool RegisterStore::Beats(const Write& a, const Write& b) { return register_rule
 
 const RegisterStore::Write* RegisterStore::Winner() const { return register_rule::Winner(writes_); }
 
-namespace {
-
-// *s made to hold v as a new string of v would, with its capacity (memory figures count
-// it): in place when both fit the inline buffer (every major std::string keeps 15
-// characters inline; most values are that short), else a new string swapped in.
-void AssignValue(std::string* s, std::string_view v) {
+void register_rule::SetValue(std::string* to, std::string_view v) {
+  // libc++ keeps 22 characters inline, libstdc++ and MSVC 15: 15 fits every one.
   constexpr size_t kInline = 15;
-  if (v.size() <= kInline && s->capacity() <= kInline) {
-    s->assign(v.data(), v.size());
+  if (v.size() <= kInline && to->capacity() <= kInline) {
+    to->assign(v.data(), v.size());  // assign copes with v inside *to
   } else {
-    std::string fresh(v);
-    s->swap(fresh);
+    std::string fresh(v);  // built before *to's buffer goes
+    to->swap(fresh);
   }
 }
-
-// The one write of *ws, which first drops its writes unless it holds exactly one.
-RegisterStore::Write& OnlyWrite(RegisterStore::Writes* ws) {
-  if (ws->size() != 1) {
-    ws->clear();
-    ws->push_back(RegisterStore::Write{});
-  }
-  return (*ws)[0];
-}
-
-}  // namespace
 
 void RegisterStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
                            CausalContext* cc, RegisterStore* delta, CausalContext* delta_cc) {
-  // register_rule::Assign's steps, the write built where it goes: a key's one write (most
-  // keys hold one) and its delta's take the new fields in place, no temporary Write.
-  if (delta_cc) {
-    for (const Write& old : writes_) delta_cc->Add(old.dot);
-  }
-  Write& w = OnlyWrite(&writes_);
-  w.dot = cc->Next(r);
-  w.timestamp_us = timestamp_us;
-  AssignValue(&w.value, value);
-  if (delta != nullptr && delta->writes_.size() == 1) {
-    // A batch's delta holding a write: this write observed it, and takes its place.
-    Write& d = delta->writes_[0];
-    d.dot = w.dot;
-    d.timestamp_us = timestamp_us;
-    AssignValue(&d.value, value);
-  } else if (delta != nullptr) {  // most deltas are new: a copy of the write
-    delta->writes_.clear();
-    delta->writes_.push_back(w);
-  }
-  if (delta_cc) delta_cc->Add(w.dot);
+  register_rule::Assign<&Write::value>(&writes_, r, timestamp_us, value, cc,
+                                       delta ? &delta->writes_ : nullptr, delta_cc);
 }
 
 bool RegisterStore::Clear(RegisterStore* delta, CausalContext* delta_cc) {
@@ -71,6 +39,20 @@ void RegisterStore::Join(const RegisterStore& other, const CausalContext& my_cc,
   }
   register_rule::Join(&writes_, other.writes_, my_cc, other_cc);
 }
+
+namespace {
+
+// A write viewed where it is (an effect's bytes): a RegisterStore::Write once it goes in.
+struct OneWrite {
+  Dot dot;
+  int64_t timestamp_us;
+  std::string_view value;
+  operator RegisterStore::Write() const {  // NOLINT(google-explicit-constructor)
+    return RegisterStore::Write{dot, timestamp_us, std::string(value)};
+  }
+};
+
+}  // namespace
 
 template <typename OtherCc>
 void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_view value,
@@ -99,25 +81,9 @@ void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_
     if (!my_cc.Contains(dot)) writes_.push_back(Write{dot, timestamp_us, std::string(value)});
     return;
   }
-  // CASE 3: concurrent writes here: register_rule::Join's steps with theirs alone, in
-  // place (no temporary list). Mine survive if they are theirs or unobserved by the
-  // effect (compacted, order kept); theirs goes in at its sorted place unless held or
-  // observed here.
-  size_t kept = 0;
-  bool held = false;
-  for (size_t i = 0; i < writes_.size(); ++i) {
-    const bool same = writes_[i].dot == dot;
-    held |= same;
-    if (same || !other_cc.Contains(writes_[i].dot)) {
-      if (kept != i) writes_[kept] = std::move(writes_[i]);
-      ++kept;
-    }
-  }
-  writes_.resize(kept);
-  if (held || my_cc.Contains(dot)) return;
-  size_t at = 0;
-  while (at < writes_.size() && writes_[at].dot < dot) ++at;
-  writes_.insert(at, Write{dot, timestamp_us, std::string(value)});
+  // CASE 3: concurrent writes here: register_rule::Join with theirs viewed in place.
+  const OneWrite theirs{dot, timestamp_us, value};
+  register_rule::Join(&writes_, std::span<const OneWrite>(&theirs, 1), my_cc, other_cc);
 }
 template void RegisterStore::JoinWrite(const Dot&, int64_t, std::string_view, const CausalContext&,
                                        const CausalContext&);

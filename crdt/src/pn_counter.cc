@@ -132,7 +132,7 @@ bool PnCounter::Decode(Decoder* dec) {
   if (!dec->GetCount(&count, 2)) return false;
   uint64_t replica = 0;
   for (uint64_t i = 0; i < count; ++i) {
-    uint64_t delta = 0, p = 0, n = 0, lp = 0, ln = 0;
+    uint64_t delta = 0;
     if (!dec->GetVarint(&delta)) return false;
     if (i > 0 && delta == 0) {  // the previous slot's epoch
       uint64_t epoch = 0;
@@ -143,14 +143,10 @@ bool PnCounter::Decode(Decoder* dec) {
       slots_.back().epoch = static_cast<uint32_t>(epoch);
       continue;
     }
-    if (!dec->GetVarint(&p) || !dec->GetVarint(&n) || !dec->GetVarint(&lp) ||
-        !dec->GetVarint(&ln)) {
-      return false;
-    }
     replica += delta;
-    if (replica > UINT32_MAX) return dec->Fail("replica id overflow");
-    if (lp > p || ln > n) return dec->Fail("counter base above total");
-    slots_.push_back(Slot{static_cast<ReplicaId>(replica), 0, p, n, p - lp, n - ln});
+    Slot slot{};
+    if (!DecodeSlot(dec, replica, &slot)) return false;
+    slots_.push_back(slot);
   }
   return true;
 }

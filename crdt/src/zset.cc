@@ -133,8 +133,8 @@ bool ScoreCounter::Decode(Decoder* dec) {
 
 void ScoreRegister::Assign(ReplicaId r, int64_t timestamp_us, double score, CausalContext* cc,
                            ScoreRegister* delta, CausalContext* delta_cc) {
-  register_rule::Assign(&writes_, r, Write{Dot{}, timestamp_us, score}, cc,
-                        delta ? &delta->writes_ : nullptr, delta_cc);
+  register_rule::Assign<&Write::score>(&writes_, r, timestamp_us, score, cc,
+                                       delta ? &delta->writes_ : nullptr, delta_cc);
 }
 
 bool ScoreRegister::Clear(ScoreRegister* delta, CausalContext* delta_cc) {

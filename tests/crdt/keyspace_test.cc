@@ -249,7 +249,9 @@ TEST(KeyspaceTest, RepliesAreThoseOfTheLocalView) {
 // engine's SET, INCRBY, SADD and SREM do, against the same commands through the
 // string_view overloads (each looks the key up itself): the same replies, types,
 // membership, states and deltas, on absent, present, hidden (due TTL) and erased keys
-// (an SREM that empties a set drops its key; the Located then reads it absent).
+// (an SREM that empties a set drops its key; the Located then reads it absent), on float
+// counters (INCRBYFLOAT, then INCRBY's float branch), and with one Located reused for two
+// writes in a row.
 TEST(KeyspaceTest, LocatedWritesActAsLookedUpOnes) {
   for (uint64_t seed : crdt_test::TestSeeds(8, 0x10c)) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
@@ -271,34 +273,47 @@ TEST(KeyspaceTest, LocatedWritesActAsLookedUpOnes) {
       for (uint64_t i = 0, n = 1 + rng.Uniform(3); i < n; ++i) {
         members.push_back("m" + std::to_string(rng.Uniform(3)));
       }
-      switch (rng.Uniform(7)) {
-        case 0: {
-          const bool keep_ttl = rng.OneIn(2);
-          located.Set(at, "v" + std::to_string(step), step, &d1, keep_ttl);
-          looked_up.Set(key, "v" + std::to_string(step), step, &d2, keep_ttl);
-          break;
-        }
-        case 1: {
-          const int64_t by = rng.OneIn(8) ? PnCounter::kBound : rng.Range(-2, 2);
-          int64_t v1 = 0, v2 = 0;
-          ASSERT_EQ(located.IncrBy(at, by, &v1, &d1), looked_up.IncrBy(key, by, &v2, &d2));
-          ASSERT_EQ(v1, v2);
-          break;
-        }
-        case 2:
-          for (const std::string& m : members) {
-            ASSERT_EQ(located.SAdd(&at, m, &d1), looked_up.SAdd(key, m, &d2));
+      // SET, INCRBY, SADD or SREM through `at` and through a lookup of its own.
+      auto write = [&](uint64_t kind) {
+        switch (kind) {
+          case 0: {
+            const bool keep_ttl = rng.OneIn(2);
+            located.Set(at, "v" + std::to_string(step), step, &d1, keep_ttl);
+            looked_up.Set(key, "v" + std::to_string(step), step, &d2, keep_ttl);
+            break;
           }
-          break;
-        case 3:
-          for (const std::string& m : members) {
-            const bool member = located.IsMember(at, m);
-            ASSERT_EQ(member, looked_up.IsMember(key, m));
-            if (member) {
-              ASSERT_EQ(located.SRem(&at, m, &d1), looked_up.SRem(key, m, &d2));
+          case 1: {
+            const int64_t by = rng.OneIn(8) ? PnCounter::kBound : rng.Range(-2, 2);
+            int64_t v1 = 0, v2 = 0;
+            const IncrStatus s1 = located.IncrBy(at, by, &v1, &d1);
+            ASSERT_EQ(s1, looked_up.IncrBy(key, by, &v2, &d2));
+            ASSERT_EQ(v1, v2);
+            if (s1 != IncrStatus::kOk) at = located.Locate(key);  // a refused step may drop it
+            break;
+          }
+          case 2:
+            for (const std::string& m : members) {
+              ASSERT_EQ(located.SAdd(&at, m, &d1), looked_up.SAdd(key, m, &d2));
             }
-          }
-          ASSERT_EQ(located.TypeOf(at), looked_up.TypeOf(key));  // emptied: absent
+            break;
+          default:
+            for (const std::string& m : members) {
+              const bool member = located.IsMember(at, m);
+              ASSERT_EQ(member, looked_up.IsMember(key, m));
+              if (member) {
+                ASSERT_EQ(located.SRem(&at, m, &d1), looked_up.SRem(key, m, &d2));
+              }
+            }
+            ASSERT_EQ(located.TypeOf(at), looked_up.TypeOf(key));  // emptied: absent
+            break;
+        }
+      };
+      switch (rng.Uniform(9)) {
+        case 0:
+        case 1:
+        case 2:
+        case 3:
+          ASSERT_NO_FATAL_FAILURE(write(rng.Uniform(4)));
           break;
         case 4: {
           const int64_t deadline_ms = now_ms + rng.Range(0, 5);  // some due at once
@@ -309,6 +324,25 @@ TEST(KeyspaceTest, LocatedWritesActAsLookedUpOnes) {
         case 5:
           ASSERT_EQ(located.Del(key, &d1), looked_up.Del(key, &d2));
           break;
+        case 6: {  // a float counter: INCRBY through `at` then takes its float branch
+          const long double by = rng.OneIn(2) ? 0.5L : static_cast<long double>(rng.Range(-2, 2));
+          std::string v1, v2;
+          ASSERT_EQ(located.IncrByFloat(key, by, &v1, &d1),
+                    looked_up.IncrByFloat(key, by, &v2, &d2));
+          ASSERT_EQ(v1, v2);
+          at = located.Locate(key);  // a refused step may drop the key
+          ASSERT_NO_FATAL_FAILURE(write(1));
+          break;
+        }
+        case 7: {  // one Located reused for two writes, against two lookups each
+          const uint64_t first = rng.Uniform(4);
+          ASSERT_NO_FATAL_FAILURE(write(first));
+          // SET and INCRBY take the Located as it is: one that found no key still says so
+          // after they made it (SADD and SREM update theirs).
+          if (first <= 1 && at.entry == nullptr) at = located.Locate(key);
+          ASSERT_NO_FATAL_FAILURE(write(rng.Uniform(4)));
+          break;
+        }
         default:
           ASSERT_EQ(located.HSet(key, "f", "x", step, &d1),
                     looked_up.HSet(key, "f", "x", step, &d2));
@@ -339,6 +373,39 @@ TEST(KeyspaceTest, SameBytesIsEquality) {
     ASSERT_FALSE(SameBytes(a, a + "x")) << n;
   }
 }
+
+// The empty key looked up with a default string_view (null data): equal to "", with no
+// memcmp given a null pointer (UBSan flags one, even for 0 bytes).
+TEST(KeyspaceTest, SameBytesTakesADefaultStringView) {
+  const std::string empty;
+  EXPECT_TRUE(SameBytes(std::string_view(), empty));
+  EXPECT_TRUE(SameBytes(empty, std::string_view()));
+  EXPECT_FALSE(SameBytes(std::string_view(), "x"));
+  Keyspace ks(kA);
+  ks.Set("", "v", 1, nullptr);
+  ASSERT_NE(ks.Find(std::string_view()), nullptr);
+  EXPECT_EQ(ks.Get(std::string_view()), "v");
+}
+
+#ifndef NDEBUG
+// A Located of another keyspace, or one whose key was erased since, would write to memory
+// the keyspace does not hold: debug builds stop at the write.
+TEST(KeyspaceDeathTest, AForeignOrStaleLocatedIsCaughtInDebugBuilds) {
+  Keyspace ks(kA);
+  Keyspace other(kB);
+  ks.SAdd("k", "x", nullptr);
+  other.SAdd("k", "x", nullptr);
+  Keyspace::Located foreign = other.Locate("k");
+  int64_t v = 0;
+  EXPECT_DEATH(ks.Set(foreign, "v", 1, nullptr), "LocatedIsCurrent");
+  EXPECT_DEATH(ks.IncrBy(foreign, 1, &v, nullptr), "LocatedIsCurrent");
+  EXPECT_DEATH(ks.SAdd(&foreign, "y", nullptr), "LocatedIsCurrent");
+  EXPECT_DEATH(ks.SRem(&foreign, "x", nullptr), "LocatedIsCurrent");
+  Keyspace::Located stale = ks.Locate("k");
+  ks.SRem("k", "x", nullptr);  // erases the key
+  EXPECT_DEATH(ks.SAdd(&stale, "y", nullptr), "LocatedIsCurrent");
+}
+#endif
 
 // A refused increment changes nothing, not even metadata.
 TEST(KeyspaceTest, RefusedIncrementChangesNothing) {

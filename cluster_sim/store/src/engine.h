@@ -49,11 +49,6 @@ inline bool TypeIs(const Ctx& c, std::string_view key, Type want) {
   Type t = c.ks.TypeOf(key);
   return t == Type::kNone || t == want;
 }
-// The same for a key hashed once for the whole command (Keyspace::Ref).
-inline bool TypeIs(const Ctx& c, const crdt::Keyspace::KeyRef& key, Type want) {
-  Type t = c.ks.TypeOf(key);
-  return t == Type::kNone || t == want;
-}
 // The same for a key found once for the whole command (Keyspace::Locate).
 inline bool TypeIs(const Ctx& c, const crdt::Keyspace::Located& key, Type want) {
   Type t = c.ks.TypeOf(key);

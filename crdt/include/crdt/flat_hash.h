@@ -95,7 +95,8 @@ inline bool SameBytes(std::string_view a, std::string_view b) {
     return ((flat_hash_detail::Load32(p) ^ flat_hash_detail::Load32(q)) |
             (flat_hash_detail::Load32(p + n - 4) ^ flat_hash_detail::Load32(q + n - 4))) == 0;
   }
-  return std::memcmp(p, q, n) == 0;
+  // n == 0 first: a default string_view's data() is null, and memcmp must not be given it.
+  return n == 0 || std::memcmp(p, q, n) == 0;
 }
 
 class FlatIndex {

@@ -292,8 +292,9 @@ class Keyspace {
   // SADD, SREM): the overloads below taking a Located use `entry` instead of finding the
   // key again. entry: the key's value (hidden or not), or null if the keyspace holds none;
   // a write given null looks the key up itself (the KeyRef overloads pass null).
-  // REQUIRES: no key of this keyspace erased since Locate (SRem, which may erase the key,
-  // updates its Located).
+  // REQUIRES: the Located came from this keyspace's Locate (or a KeyRef overload), and no
+  // key of it was erased since (SRem, which may erase the key, updates its Located); else a
+  // write goes to freed or foreign memory. Debug builds check it (LocatedIsCurrent).
   struct Located : KeyRef {
     KeyValue* entry = nullptr;
   };
@@ -337,9 +338,6 @@ class Keyspace {
            bool keep_ttl = false);
   IncrStatus IncrBy(std::string_view key, int64_t by, int64_t* new_value, Keyspace* delta) {
     return IncrBy(Located{Ref(key)}, by, new_value, delta);
-  }
-  IncrStatus IncrBy(const KeyRef& key, int64_t by, int64_t* new_value, Keyspace* delta) {
-    return IncrBy(Located{key}, by, new_value, delta);
   }
   IncrStatus IncrBy(const Located& key, int64_t by, int64_t* new_value, Keyspace* delta);
   // INCRBYFLOAT: adds `by` to the key's float counter; *new_value gets the visible string.
@@ -564,6 +562,13 @@ class Keyspace {
     const_iterator find(std::string_view key, size_t h) const {
       return const_iterator(FindSlot(key, h), slots_ + capacity_);
     }
+    // find(key, h), remembering the slot of a found entry for Recent as try_emplace does
+    // (Keyspace::Locate: SET k v EX then finds k for its TTL without hashing or a probe).
+    iterator FindRemembered(std::string_view key, size_t h) {
+      Slot* s = FindSlot(key, h);
+      if (s != slots_ + capacity_) recent_ = static_cast<size_t>(s - slots_);
+      return iterator(s, slots_ + capacity_);
+    }
     static size_t Hash(std::string_view key) { return KeyHash()(key); }
     // Hints for a caller about to look up the key of hash h, to overlap the two dependent
     // cache misses of a lookup with other work: PrefetchSlot fetches the index slot;
@@ -631,6 +636,8 @@ class Keyspace {
   };
   using Map = KeyMap;
 
+  // True if key.entry is null or the entry this keyspace holds for key.key (assert only).
+  bool LocatedIsCurrent(const Located& key) const;
   KeyValue& Slot(std::string_view key);
   static KeyValue& DeltaSlot(Keyspace* delta, std::string_view key);
   void DropIfEmpty(std::string_view key) { DropIfEmpty(Ref(key)); }
@@ -644,6 +651,10 @@ class Keyspace {
   }
   // True if v's TTL is due at hide_due_ms_. REQUIRES: v holds a TTL.
   bool DueNow(const KeyValue& v) const;
+  // v if it is not null nor hidden (the reads' rule: Find, and the Located overloads).
+  const KeyValue* Shown(const KeyValue* v) const {
+    return v != nullptr && !Hidden(*v) ? v : nullptr;
+  }
   // The time (Unix ms) at which this replica deletes `v` (see NextExpiry), if ever.
   std::optional<int64_t> DeleteTime(const KeyValue& v, int64_t grace_ms) const;
 

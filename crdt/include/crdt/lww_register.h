@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "crdt/causal_context.h"
@@ -53,22 +54,44 @@ auto Winner(const Writes& ws) -> decltype(&ws[0]) {
   return best;
 }
 
-// Replaces every write in *ws by w (its dot set here from *cc); see RegisterStore::Assign.
-template <typename Writes, typename W>
-void Assign(Writes* ws, ReplicaId r, W w, CausalContext* cc, Writes* delta,
-            CausalContext* delta_cc) {
+// A write's value set to v: a score assigned; a string in place when v fits its inline
+// buffer, else replaced by a new string of v (so its capacity is a new string's, which
+// memory figures count). v may be a view of *to.
+inline void SetValue(double* to, double v) { *to = v; }
+void SetValue(std::string* to, std::string_view v);
+
+// Replaces every write in *ws by a new one (dot from *cc, timestamp_us, value set into its
+// field kValue, e.g. &RegisterStore::Write::value, by SetValue); the delta's writes too.
+// In place: a register's one write (most hold one) and a batch's delta's one write take
+// the new fields, so no temporary write is built. value may be a view of one of *ws.
+template <auto kValue, typename Writes, typename V>
+void Assign(Writes* ws, ReplicaId r, int64_t timestamp_us, const V& value, CausalContext* cc,
+            Writes* delta, CausalContext* delta_cc) {
   if (delta_cc) {
     for (const auto& old : *ws) delta_cc->Add(old.dot);
   }
-  ws->clear();
-  w.dot = cc->Next(r);
-  ws->push_back(std::move(w));
-  if (delta) {
-    // The delta may already hold writes (a batch); this write observed them all.
-    delta->clear();
-    delta->push_back(ws->back());
+  if (ws->size() == 1) {
+    SetValue(&((*ws)[0].*kValue), value);
+  } else {  // none, or concurrent writes: the new one built before value's write goes
+    std::remove_reference_t<decltype((*ws)[0])> fresh{};
+    SetValue(&(fresh.*kValue), value);
+    ws->clear();
+    ws->push_back(std::move(fresh));
   }
-  if (delta_cc) delta_cc->Add(ws->back().dot);
+  auto& w = (*ws)[0];
+  w.dot = cc->Next(r);
+  w.timestamp_us = timestamp_us;
+  if (delta != nullptr && delta->size() == 1) {
+    // A batch's delta holding a write: this write observed it, and takes its place.
+    auto& d = (*delta)[0];
+    d.dot = w.dot;
+    d.timestamp_us = timestamp_us;
+    SetValue(&(d.*kValue), w.*kValue);
+  } else if (delta != nullptr) {  // most deltas are new: a copy of the write
+    delta->clear();
+    delta->push_back(w);
+  }
+  if (delta_cc) delta_cc->Add(w.dot);
 }
 
 // Removes every write in *ws; see RegisterStore::Clear.
@@ -85,9 +108,13 @@ bool Clear(Writes* ws, Writes* delta, CausalContext* delta_cc) {
 
 // DotFun join of *ws with other, in place (no temporary list); see RegisterStore::Join.
 // OtherCc: a CausalContext, or a ContextDots (an effect's context read from its bytes).
-template <typename Writes, typename OtherCc>
-void Join(Writes* ws, const Writes& other, const CausalContext& my_cc, const OtherCc& other_cc) {
-  if (ws == &other) return;
+// Other: Writes, or a span of writes viewed where they are (RegisterStore::JoinWrite's one
+// write, which converts to a Write when it goes in).
+template <typename Writes, typename Other, typename OtherCc>
+void Join(Writes* ws, const Other& other, const CausalContext& my_cc, const OtherCc& other_cc) {
+  if constexpr (std::is_same_v<Writes, Other>) {
+    if (ws == &other) return;
+  }
   Writes& writes = *ws;
   // The DotFun join. Mine first: a write survives if other holds it too or
   // never observed it (compacted in place, order kept); then each of other's writes that

@@ -150,6 +150,19 @@ class PnCounter {
 
   void Encode(Encoder* enc) const;
   bool Decode(Decoder* dec);
+  // Decode's reads and checks for one slot of `replica` (its id read already, not yet
+  // checked): the four counts after the id, into *slot (epoch 0). False on malformed bytes.
+  static bool DecodeSlot(Decoder* dec, uint64_t replica, Slot* slot) {
+    uint64_t p = 0, n = 0, lp = 0, ln = 0;
+    if (!dec->GetVarint(&p) || !dec->GetVarint(&n) || !dec->GetVarint(&lp) ||
+        !dec->GetVarint(&ln)) {
+      return false;
+    }
+    if (replica > UINT32_MAX) return dec->Fail("replica id overflow");
+    if (lp > p || ln > n) return dec->Fail("counter base above total");
+    *slot = Slot{static_cast<ReplicaId>(replica), 0, p, n, p - lp, n - ln};
+    return true;
+  }
   std::string Encode() const;
   static std::optional<PnCounter> Decode(std::string_view bytes, std::string* error);
 
