@@ -783,7 +783,12 @@ void DropEmptyRareParts(KeyValue* v, KeyValue* d, uint16_t held) {
 
 void Keyspace::DropIfEmpty(const KeyRef& key) {
   auto it = keys_.find(key.key, key.hash);
-  if (it != keys_.end() && it->second.Empty() && !key_complete_) keys_.erase(it);
+  if (it == keys_.end()) return;
+  if (it->second.Empty() && !key_complete_) {
+    keys_.erase(it);
+  } else {
+    it->second.DropRarePartsIfEmpty();  // an HDEL or LPOP that emptied its part
+  }
 }
 
 void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp_us,
@@ -1470,6 +1475,7 @@ void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter
     JoinLaterParts(v, EmptyValue(), my_cc, other_cc, /*other_complete=*/true, keep_empty);
   } else {
     RefreshFirstParts(v);
+    v->DropRarePartsIfEmpty();  // as JoinLaterParts does: no empty block outlives a join
   }
 }
 

@@ -1,7 +1,8 @@
 // KeyValue's const accessors of the parts behind the pointer allocate nothing when the
 // value has no block. Its own test binary: it replaces the global operator new and delete
-// (every form) to count allocations, which must not change how the other crdt tests
-// allocate (nor what a sanitizer checks for them).
+// (every form but the aligned ones, which only the page arena uses: not counted) to count
+// allocations, which must not change how the other crdt tests allocate (nor what a
+// sanitizer checks for them).
 #include <cstddef>
 #include <cstdlib>
 #include <new>

@@ -121,8 +121,9 @@ struct KeyValue {
 
   // The parts behind the pointer. Const: the part, or a shared empty one if the value has
   // no block (never allocates). mutable_*: the part, the block allocated if absent. A
-  // reference is valid until the block is freed: DropRarePartsIfEmpty, or the Keyspace's
-  // SET, DEL, merge or decode of the key, besides erasing it.
+  // reference is valid until the block is freed: DropRarePartsIfEmpty, a copy or move into
+  // the value, or any write, merge or decode of the key by its Keyspace (a write that
+  // empties the parts frees the block), besides erasing it.
   const HashStore& hash() const { return rare().hash; }
   const BoundedCounter& bc() const { return rare().bc; }       // its own rule, outside the context
   const ExpiryStore& expiry() const { return rare().expiry; }  // the key's TTL; not a type
@@ -280,9 +281,9 @@ class Keyspace {
   size_t KeyCount() const;  // visible keys
   bool empty() const { return keys_.empty() && cc_.empty(); }
 
-  // A key with its hash, computed once (Ref) for a command that reads and writes the key
-  // (a type check, then the write): the overloads below taking a KeyRef do not hash it
-  // again. REQUIRES: hash == Ref(key).hash; the key's bytes outlive the KeyRef.
+  // A key with its hash, computed once (Ref): the string_view overloads below hash their
+  // key once this way and hand it on. REQUIRES: hash == Ref(key).hash; the key's bytes
+  // outlive the KeyRef.
   struct KeyRef {
     std::string_view key;
     size_t hash;
@@ -291,7 +292,10 @@ class Keyspace {
   // A key found once (Locate) for a command that checks it and then writes it (SET, INCRBY,
   // SADD, SREM): the overloads below taking a Located use `entry` instead of finding the
   // key again. entry: the key's value (hidden or not), or null if the keyspace holds none;
-  // a write given null looks the key up itself (the KeyRef overloads pass null).
+  // a write given null looks the key up itself (the string_view and KeyRef overloads of
+  // Set, IncrBy and SAdd pass null). Set and IncrBy take it by const: an entry that was
+  // null stays null after they create the key (Locate again to read it), and a refused
+  // IncrBy given null erases the key it created.
   // REQUIRES: the Located came from this keyspace's Locate (or a KeyRef overload), and no
   // key of it was erased since (SRem, which may erase the key, updates its Located); else a
   // write goes to freed or foreign memory. Debug builds check it (LocatedIsCurrent).
@@ -401,7 +405,7 @@ class Keyspace {
   bool PfMergeInto(std::string_view key, const HllStore& src, Keyspace* delta);
   // Lists (list.h): the key's list, or null; inserts value as element `index` (0..size);
   // removes elements [first, last) or the given sorted distinct indexes; LSET of `index`.
-  // REQUIRES: indexes within the list. The list returned is valid until the next SET, DEL,
+  // REQUIRES: indexes within the list. The list returned is valid until the next write,
   // merge or decode of the key (they may free its block), or its erasure.
   const ListStore* List(std::string_view key) const;
   void LInsert(std::string_view key, size_t index, std::string_view value, Keyspace* delta);
@@ -413,7 +417,7 @@ class Keyspace {
   // the regional consumer-group state); XADD of an entry, MKSTREAM, XDEL/XTRIM of one
   // entry, XGROUP CREATE/DESTROY and an acknowledgement record (REQUIRES as StreamStore).
   // DEL (Del) and SET (Set) clear a stream as StreamStore::Clear. The stream returned is
-  // valid until the next SET, DEL, merge or decode of the key, or its erasure.
+  // valid until the next write, merge or decode of the key, or its erasure.
   const StreamStore* Stream(std::string_view key) const;
   StreamStore* MutableStream(std::string_view key);
   void XAdd(std::string_view key, StreamId id, StreamStore::Fields fields, Keyspace* delta);
@@ -640,6 +644,9 @@ class Keyspace {
   bool LocatedIsCurrent(const Located& key) const;
   KeyValue& Slot(std::string_view key);
   static KeyValue& DeltaSlot(Keyspace* delta, std::string_view key);
+  // After a write that may have emptied key (its `held` exact): the key erased if it holds
+  // nothing (unless the keyspace lists every key), else its block of rare parts freed if
+  // they are all empty now, as a merge of the same write frees it at a receiver.
   void DropIfEmpty(std::string_view key) { DropIfEmpty(Ref(key)); }
   void DropIfEmpty(const KeyRef& key);
   template <typename Op>  // BoundedStatus(BoundedCounter&, BoundedCounter* delta)
