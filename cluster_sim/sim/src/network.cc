@@ -38,7 +38,10 @@ Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names
     rings_[r].lane = loop_.AddOwnedLane(&rings_[r], this, kFifo | r);
 }
 
-void Network::SetLink(int from, int to, const LinkParams& p) { links_[Index(from, to)].params = p; }
+void Network::SetLink(int from, int to, const LinkParams& p) {
+  links_[Index(from, to)].params = p;
+  ++links_version_;
+}
 
 void Network::Cut(int a, int b) {
   links_[Index(a, b)].cut = true;

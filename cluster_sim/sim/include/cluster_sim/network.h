@@ -79,6 +79,9 @@ class Network : private EventLoop::Handler {
 
   void SetLink(int from, int to, const LinkParams& p);
   const LinkParams& link(int from, int to) const { return links_[Index(from, to)].params; }
+  // Bumped by every SetLink: what is computed from links' parameters (a round trip) stays
+  // valid while this is unchanged.
+  uint64_t links_version() const { return links_version_; }
   void SetDeliver(Deliver d) { deliver_ = std::move(d); }
   // When set, every delivery goes here instead of to the Deliver callback (a message sent
   // with Send arrives as a packet with a zero header and the message as its body).
@@ -224,6 +227,7 @@ class Network : private EventLoop::Handler {
   int n_;
   std::vector<std::string> names_;
   std::vector<Link> links_;
+  uint64_t links_version_ = 0;
   Deliver deliver_;
   DeliverPacket deliver_packet_;
   Trace trace_;
