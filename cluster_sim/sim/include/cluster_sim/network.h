@@ -99,7 +99,7 @@ class Network : private EventLoop::Handler {
 
   // Sends msg (of `bytes` bytes) from -> to. `what` describes it in traces; build it only
   // when tracing() (it is carried with the message, in a side table: a message in flight
-  // is 64 bytes).
+  // is 72 bytes). REQUIRES: bytes < 4 GiB.
   void Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes, std::string&& what);
   // The same for a packet, moved in (its body is never copied): same links, draws,
   // counters and traces.
