@@ -124,6 +124,85 @@ TEST(EventQueueTest, ManyEventsPopInTimeThenPushOrder) {
   for (size_t i = 0; i < pushed.size(); ++i) ASSERT_EQ(popped[i], std::get<1>(pushed[i])) << i;
 }
 
+// Owned lanes (event_queue.h) among the queue's own lanes, wheel and far heap: each owned
+// lane's events wait in a FIFO the test keeps (as the network keeps its messages in
+// flight), the queue holding only its front; everything pops in (time, push order).
+TEST(EventQueueTest, OwnedLanesPopInTimeThenPushOrder) {
+  SmallQueue q;
+  q.SetLanes(2);
+  const int64_t kDelays[] = {0, 40};  // the queue's lanes
+  // An owned lane: the ids and keys of its events, front first.
+  struct Fifo final : EventLaneSource {
+    struct Event {
+      int64_t at;
+      uint64_t seq;
+      uint32_t id;
+    };
+    std::vector<Event> events;
+    size_t head = 0;
+    bool Next(int64_t* at, uint64_t* seq) const override {
+      if (events.size() - head < 2) return false;
+      *at = events[head + 1].at;
+      *seq = events[head + 1].seq;
+      return true;
+    }
+  };
+  // Two lanes of a fixed delay and two of varying delays that never overtake their own.
+  constexpr uint32_t kOwnedBase = 1u << 31;  // an owned lane's payload: kOwnedBase + its index
+  const int64_t kOwnedDelays[] = {300, 37};
+  Fifo fifos[4];
+  uint32_t owned[4];
+  for (uint32_t i = 0; i < 4; ++i) owned[i] = q.AddOwnedLane(&fifos[i], kOwnedBase + i);
+  Rng rng(19);
+  std::vector<std::tuple<int64_t, uint32_t>> pushed;  // (time, id): ids grow with pushes
+  uint32_t next_id = 0;
+  auto push = [&](int64_t at, uint32_t lane) {
+    q.Push(at, next_id, lane);
+    pushed.emplace_back(at, next_id++);
+  };
+  auto push_owned = [&](uint32_t i, int64_t at) {
+    Fifo& f = fifos[i];
+    if (f.head < f.events.size()) at = std::max(at, f.events.back().at);  // no overtaking
+    f.events.push_back({at, q.PushOwned(owned[i], at), next_id});
+    pushed.emplace_back(at, next_id++);
+  };
+  for (int i = 0; i < 100; ++i) push(static_cast<int64_t>(rng.Uniform(1000)), SmallQueue::kNoLane);
+  std::vector<uint32_t> popped;
+  auto pop = [&]() {
+    uint32_t v;
+    if (!q.Pop(&v)) return false;
+    if (v >= kOwnedBase) {
+      Fifo& f = fifos[v - kOwnedBase];
+      EXPECT_EQ(q.now(), f.events[f.head].at);
+      v = f.events[f.head++].id;
+    }
+    popped.push_back(v);
+    return true;
+  };
+  while (pop()) {
+    if (next_id >= 200'000) continue;
+    for (int k = 0; k < 2; ++k) {
+      const uint64_t r = rng.Uniform(8);
+      if (r < 2) {
+        push(q.now() + kDelays[r], static_cast<uint32_t>(r));
+      } else if (r < 4) {
+        push_owned(static_cast<uint32_t>(r - 2), q.now() + kOwnedDelays[r - 2]);
+      } else if (r < 6) {
+        push_owned(static_cast<uint32_t>(r - 2), q.now() + static_cast<int64_t>(rng.Uniform(500)));
+      } else {
+        push(q.now() + static_cast<int64_t>(rng.Uniform(r == 6 ? 10 : 100'000)),
+             SmallQueue::kNoLane);
+      }
+    }
+    if (rng.OneIn(3)) pop();
+  }
+  std::stable_sort(pushed.begin(), pushed.end(),
+                   [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  ASSERT_EQ(popped.size(), pushed.size());
+  for (size_t i = 0; i < pushed.size(); ++i) ASSERT_EQ(popped[i], std::get<1>(pushed[i])) << i;
+  EXPECT_TRUE(q.empty());
+}
+
 // Sparse events (the wheel mostly empty, time jumping over idle stretches), pops with
 // limits, NextTime and AdvanceTo between them, events at the end of time: the pops come in
 // (time, push order) and time never passes an event.

@@ -1125,6 +1125,25 @@ void LoseTheFirstOfTwoWrites(Simulation& sim) {
   EXPECT_EQ(sim.Dump(1, "first"), "(nil)");
 }
 
+// The retransmission timeout follows a link's new latency: the round trip a region's
+// transport caches is computed again once the links change.
+TEST(SimulationTest, RetransmissionWaitsTheRoundTripOfTheLinksAsTheyAreNow) {
+  Simulation sim(Config({"A", "B"}));
+  SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
+  Cmd(sim, 0, "SET warm 1");
+  ASSERT_TRUE(sim.Sync().done);  // an acknowledgement sets the timeout: 10 + 10 + 5 ms
+  SetAllLinks(sim, LinkParams{Ms(200), SimTime(0), 0, 0});
+  Cmd(sim, 0, "SET slow 1");
+  ASSERT_TRUE(sim.Sync().done);  // the timeout is now 200 + 200 + 5 ms
+  sim.network().SetLink(0, 1, LinkParams{Ms(200), SimTime(0), 1.0, 0});
+  Cmd(sim, 0, "SET lost 1");
+  sim.network().SetLink(0, 1, LinkParams{Ms(200), SimTime(0), 0, 0});
+  sim.AdvanceBy(Ms(300));
+  EXPECT_EQ(sim.Dump(1, "lost"), "(nil)") << "resent after 405 ms, not 25 ms";
+  sim.AdvanceBy(Ms(400));
+  EXPECT_EQ(sim.Dump(1, "lost"), "1");
+}
+
 TEST(SimulationTest, CrashCountsOnlyWritesNoPeerHolds) {
   // A's first write is lost on the way; its second arrives out of order, and B keeps it
   // unapplied (an origin's effects apply in its order). A crashes before retransmitting:

@@ -34,9 +34,14 @@ Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names
       links_[Index(a, b)].rng = rng.Fork("link:" + names_[a] + "->" + names_[b]);
     }
   }
+  for (size_t r = 0; r < kRings; ++r)
+    rings_[r].lane = loop_.AddOwnedLane(&rings_[r], this, kFifo | r);
 }
 
-void Network::SetLink(int from, int to, const LinkParams& p) { links_[Index(from, to)].params = p; }
+void Network::SetLink(int from, int to, const LinkParams& p) {
+  links_[Index(from, to)].params = p;
+  ++links_version_;
+}
 
 void Network::Cut(int a, int b) {
   links_[Index(a, b)].cut = true;
@@ -118,7 +123,8 @@ void Network::Ring::Free() {
 
 void Network::SendPacket(int from, int to, Packet&& packet, size_t bytes, std::string&& what) {
   AASIM_CHECK(static_cast<unsigned>(from) < static_cast<unsigned>(n_) &&
-              static_cast<unsigned>(to) < static_cast<unsigned>(n_) && from != to);
+              static_cast<unsigned>(to) < static_cast<unsigned>(n_) && from != to &&
+              bytes <= UINT32_MAX);
   Link& link = links_[Index(from, to)];
   link.stats.messages_sent++;
   link.stats.bytes_sent += bytes;
@@ -167,7 +173,6 @@ void Network::SendTwice(Link& link, int from, int to, Packet&& packet, size_t by
   }
   const int64_t at = loop_.Now().count() + delay;
   InFlight* f;
-  uint64_t arg;
   // A ring the message does not overtake: the one of its delay (every message of a
   // delay arrives no earlier than the previous one), else an idle one, else any. Its
   // event then runs after theirs (same time: a later sequence number), so the ring's
@@ -177,26 +182,26 @@ void Network::SendTwice(Link& link, int from, int to, Packet&& packet, size_t by
   if (r < kRings) [[likely]] {
     last_ring_ = r;
     f = &rings_[r].Push(at);
-    arg = kFifo | r;
+    f->at = at;
+    f->seq = loop_.AtOwned(rings_[r].lane, SimTime(at));
   } else {
     uint32_t i;
     if (free_pool_ != 0) {
       i = free_pool_ - 1;
-      free_pool_ = pool_[i].next_free;
+      free_pool_ = static_cast<uint32_t>(pool_[i].seq);
     } else {
       i = static_cast<uint32_t>(pool_.size());
       pool_.emplace_back();
     }
     f = &pool_[i];
-    arg = i;
+    loop_.AtEvent(SimTime(at), this, i);
   }
   f->packet = std::move(packet);
-  f->bytes = bytes;
+  f->bytes = static_cast<uint32_t>(bytes);
   f->from = static_cast<uint16_t>(from);
   f->to = static_cast<uint16_t>(to);
   f->id = id;
   f->what = what.empty() ? 0 : KeepWhat(std::move(what));
-  loop_.AtEvent(SimTime(at), this, arg);
 }
 
 void Network::OnEvent(uint64_t arg) {
@@ -206,7 +211,7 @@ void Network::OnEvent(uint64_t arg) {
     f = &rings_[arg & ~kFifo].Pop();
   } else {
     f = &pool_[arg];
-    f->next_free = free_pool_;
+    f->seq = free_pool_;
     free_pool_ = static_cast<uint32_t>(arg) + 1;
   }
   const int from = f->from, to = f->to;

@@ -52,15 +52,30 @@ class SimTransport final : public ReplTransport {
                         std::move(what));
   }
   bool tracing() const override { return network_.tracing(); }
+  // Asked on every ack that makes progress: each peer's round trip is computed once per
+  // change of the links' parameters.
   SimTime Rtt(int peer) const override {
-    const LinkParams& ab = network_.link(self_, peer);
-    const LinkParams& ba = network_.link(peer, self_);
-    return ab.latency + ba.latency + 2 * (ab.jitter + ba.jitter) + SimTime(5'000);
+    if (rtt_version_ != network_.links_version()) [[unlikely]] {
+      ComputeRtts();
+    }
+    return rtt_[peer];
   }
 
  private:
+  [[gnu::noinline]] void ComputeRtts() const {
+    rtt_.resize(network_.size());
+    for (int peer = 0; peer < network_.size(); ++peer) {
+      const LinkParams& ab = network_.link(self_, peer);
+      const LinkParams& ba = network_.link(peer, self_);
+      rtt_[peer] = ab.latency + ba.latency + 2 * (ab.jitter + ba.jitter) + SimTime(5'000);
+    }
+    rtt_version_ = network_.links_version();
+  }
+
   Network& network_;
   int self_;
+  mutable std::vector<SimTime> rtt_;             // by peer, as of links_version() == rtt_version_
+  mutable uint64_t rtt_version_ = ~uint64_t{0};  // none computed yet
 };
 
 // The simulator's timers: the event loop.

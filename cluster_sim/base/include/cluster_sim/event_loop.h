@@ -12,7 +12,9 @@
 // of a few fixed delays (a link's latency), and events of one delay are scheduled in (time,
 // sequence) order, so each such delay gets a lane while it has events pending. Other
 // events go to the queue's timing wheel if due within 65 to 131 ms (one FIFO list per
-// microsecond), else to its coarse lists (up to ~33 s), else to its far heap.
+// microsecond), else to its coarse lists (up to ~33 s), else to its far heap. An owner that
+// keeps its events in order itself (the network's rings of messages in flight) makes each
+// FIFO an owned lane (AddOwnedLane): the queue then holds only that FIFO's front.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "cluster_sim/event_queue.h"
+#include "cluster_sim/status.h"
 #include "cluster_sim/time.h"
 
 namespace cluster_sim {
@@ -61,6 +64,17 @@ class EventLoop : public Clock {
   void AfterEvent(SimTime delay, Handler* handler, uint64_t arg) {
     AtEvent(Later(delay), handler, arg);
   }
+  // An owned lane (event_queue.h): its events, kept in order by `source`, run as
+  // handler->OnEvent(arg). Returns its number, for AtOwned. `source` and `handler` must
+  // outlive every event of the lane.
+  uint32_t AddOwnedLane(const EventLaneSource* source, Handler* handler, uint64_t arg) {
+    AASIM_CHECK(handler != nullptr);
+    return queue_.AddOwnedLane(source, Typed{handler, arg});
+  }
+  // Schedules the next event of owned `lane` at `at` and returns its sequence number, which
+  // the lane's source reports with it. REQUIRES: at >= Now(), at >= the time of the lane's
+  // pending events.
+  uint64_t AtOwned(uint32_t lane, SimTime at) { return queue_.PushOwned(lane, at.count()); }
   // Now() + delay, saturated at SimTime::max(). REQUIRES: delay >= 0.
   SimTime Later(SimTime delay) const { return SaturatedAdd(Now(), delay); }
 

@@ -8,6 +8,10 @@
 //   lane   a FIFO ring for events the caller pushes in (time, sequence) order, typically
 //          those scheduled a fixed delay after now (a link's latency). Only a lane's
 //          front sits in the lane heap; the rest wait in the ring, read and written in order.
+//          An owned lane keeps no ring: its owner holds its events in records of its own
+//          (the network's messages in flight, each with its time and sequence number), one
+//          record per event instead of a record and a queue entry; the queue holds only its
+//          front and asks the owner (EventLaneSource) for the next one when the front pops.
 //   wheel  events of no lane due before `horizon` (between kWheelSpan / 2 and kWheelSpan
 //          after now): one FIFO list per microsecond, appended in sequence order; a
 //          two-level bitmap finds the first.
@@ -46,6 +50,16 @@
 
 namespace cluster_sim {
 
+// The events of an owned lane, kept by its owner in (time, sequence) order: a FIFO whose
+// front is the lane's event in the lane heap.
+class EventLaneSource {
+ public:
+  virtual ~EventLaneSource() = default;
+  // The time and sequence number of the event after the front; false if there is none.
+  // Called when the front pops, before its event runs (the owner has not yet taken it out).
+  virtual bool Next(int64_t* at, uint64_t* seq) const = 0;
+};
+
 template <typename Payload, int kWheelBits, int kCoarseBits = 9>
 class EventQueue {
   static_assert(std::is_trivially_copyable_v<Payload>, "events are copied as PODs");
@@ -69,6 +83,27 @@ class EventQueue {
   uint32_t lanes() const { return static_cast<uint32_t>(lanes_.size()); }
   // True if the lane holds no event (it may then take events of another kind).
   bool LaneIdle(uint32_t lane) const { return !lanes_[lane].in_heap; }
+  // Adds an owned lane (after the others) whose events all pop as `payload`, and returns its
+  // number. `source` must outlive every event pushed on it.
+  uint32_t AddOwnedLane(const EventLaneSource* source, const Payload& payload) {
+    lanes_.emplace_back();
+    lanes_.back().source = source;
+    lanes_.back().payload = payload;
+    return static_cast<uint32_t>(lanes_.size() - 1);
+  }
+  // Counts an event at `at` on owned `lane` and returns its sequence number, which its owner
+  // keeps with it (EventLaneSource::Next). REQUIRES: at >= now(), at >= the time of the lane's
+  // pending events; the owner appends the event to its FIFO.
+  uint64_t PushOwned(uint32_t lane, int64_t at) {
+    ++size_;
+    const uint64_t seq = seq_++;
+    Lane& l = lanes_[lane];
+    if (!l.in_heap) [[unlikely]] {
+      l.in_heap = true;
+      MinHeapPush(lane_heap_, Item{at, seq, l.payload, lane}, ItemBefore{});
+    }
+    return seq;
+  }
 
   // Schedules `payload` at `at`, on `lane` or (kNoLane) wherever the queue sees fit.
   // REQUIRES: at >= now(); on a lane, `at` >= the time of the lane's pending events.
@@ -157,6 +192,9 @@ class EventQueue {
     size_t head = 0;
     size_t count = 0;
     bool in_heap = false;  // the lane's front is in the lane heap
+    // An owned lane: its events (no ring), and the payload they all pop as.
+    const EventLaneSource* source = nullptr;
+    Payload payload{};
     void Push(const Item& item) {
       if (count == ring.size()) [[unlikely]] {
         Grow();
@@ -314,11 +352,17 @@ class EventQueue {
     now_ = top.at;
     *out = top.payload;
     Lane& l = lanes_[top.link];
-    if (l.count > 0) {
+    bool more;
+    if (l.source != nullptr) {
+      more = l.source->Next(&top.at, &top.seq);
+    } else {
+      more = l.count > 0;
+      if (more) l.PopInto(&top);
+    }
+    if (more) {
       // The lane's next event takes the top's place. The heap holds a few lanes (a link
       // delay, the retransmission timers): the busy lane's next event usually stays on top,
       // which two comparisons show without a sift.
-      l.PopInto(&top);
       const size_t n = lane_heap_.size();
       if (n > 1 && !(Before(top, lane_heap_[1]) && (n == 2 || Before(top, lane_heap_[2])))) {
         MinHeapReplaceTop(lane_heap_, Item(top), ItemBefore{});

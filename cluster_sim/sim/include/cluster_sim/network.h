@@ -79,6 +79,9 @@ class Network : private EventLoop::Handler {
 
   void SetLink(int from, int to, const LinkParams& p);
   const LinkParams& link(int from, int to) const { return links_[Index(from, to)].params; }
+  // Bumped by every SetLink: what is computed from links' parameters (a round trip) stays
+  // valid while this is unchanged.
+  uint64_t links_version() const { return links_version_; }
   void SetDeliver(Deliver d) { deliver_ = std::move(d); }
   // When set, every delivery goes here instead of to the Deliver callback (a message sent
   // with Send arrives as a packet with a zero header and the message as its body).
@@ -96,7 +99,7 @@ class Network : private EventLoop::Handler {
 
   // Sends msg (of `bytes` bytes) from -> to. `what` describes it in traces; build it only
   // when tracing() (it is carried with the message, in a side table: a message in flight
-  // is 64 bytes).
+  // is 72 bytes). REQUIRES: bytes < 4 GiB.
   void Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes, std::string&& what);
   // The same for a packet, moved in (its body is never copied): same links, draws,
   // counters and traces.
@@ -107,19 +110,20 @@ class Network : private EventLoop::Handler {
   int size() const { return n_; }
 
  private:
-  // A message in flight (one per copy): one cache line, aligned to one, so that a send
-  // writes and a delivery reads a single line of its ring (unaligned, most entries
-  // straddled two).
-  struct alignas(64) InFlight {
+  // A message in flight (one per copy), its only record: in a ring, its arrival time and
+  // the sequence number of its event are the event queue's key (the ring is an owned lane
+  // of the loop's queue, which holds only the ring's front).
+  struct InFlight {
     Packet packet;
-    size_t bytes = 0;
+    int64_t at = 0;    // arrival time (in a ring)
+    uint64_t seq = 0;  // its event's sequence number (in a ring); in pool_: the next free + 1
+    uint32_t bytes = 0;
     uint16_t from = 0;
     uint16_t to = 0;
-    uint32_t next_free = 0;  // in pool_: the next free entry + 1
-    uint32_t id = 0;         // for the observer (0 when none)
-    uint32_t what = 0;       // its description: whats_[what - 1] (0: none)
+    uint32_t id = 0;    // for the observer (0 when none)
+    uint32_t what = 0;  // its description: whats_[what - 1] (0: none)
   };
-  static_assert(sizeof(InFlight) == 64, "a message in flight is one cache line");
+  static_assert(sizeof(InFlight) == 72, "a message in flight and its event in 72 bytes");
   struct Link {
     LinkParams params;
     bool cut = false;
@@ -127,11 +131,13 @@ class Network : private EventLoop::Handler {
     LinkStats stats;
   };
   // Messages in flight that arrive in the order they were put in (none arrives before one
-  // already in): a FIFO ring, so its front is always the next of them to arrive. Links
-  // share the network's few rings (one per delay while it has messages, every link of a
-  // 50 ms latency in one): each ring is written and read in sequence, one stream each way
-  // through the cache and, once 2 MiB or more, through huge pages (crdt/page_arena.h).
-  class Ring {
+  // already in): a FIFO ring, so its front is always the next of them to arrive, and an
+  // owned lane of the event loop (its front's event is in the loop's lane heap; the rest
+  // wait here, one record each). Links share the network's few rings (one per delay while
+  // it has messages, every link of a 50 ms latency in one): each ring is written and read in
+  // sequence, one stream each way through the cache and, once 2 MiB or more, through huge
+  // pages (crdt/page_arena.h).
+  class Ring final : public EventLaneSource {
    public:
     Ring() = default;
     Ring(const Ring&) = delete;
@@ -163,7 +169,16 @@ class Network : private EventLoop::Handler {
     }
     // True if a message arriving at `at` may go in (it overtakes none already in).
     bool Takes(int64_t at) const { return count_ == 0 || at >= last_at_; }
+    // The key of the message after the front (EventLaneSource).
+    bool Next(int64_t* at, uint64_t* seq) const override {
+      if (count_ < 2) return false;
+      const InFlight& f = slots_[(head_ + 1) & (capacity_ - 1)];
+      *at = f.at;
+      *seq = f.seq;
+      return true;
+    }
     int64_t delay = -1;  // the delay of the messages it was last given (-1: none yet)
+    uint32_t lane = 0;   // its owned lane in the loop
 
    private:
     static constexpr size_t kAhead = 16;  // entries fetched ahead of a write or a read
@@ -176,7 +191,8 @@ class Network : private EventLoop::Handler {
     int64_t last_at_ = -1;  // arrival time of the newest message in the ring
   };
   static constexpr size_t kRings = 4;
-  // Event argument: a ring's front (kFifo | ring index) or an entry of pool_.
+  // Event argument: a ring's front (kFifo | ring index) or an entry of pool_ (its event
+  // in the loop's own lanes or wheel).
   static constexpr uint64_t kFifo = uint64_t{1} << 63;
 
   size_t Index(int from, int to) const { return static_cast<size_t>(from * n_ + to); }
@@ -211,6 +227,7 @@ class Network : private EventLoop::Handler {
   int n_;
   std::vector<std::string> names_;
   std::vector<Link> links_;
+  uint64_t links_version_ = 0;
   Deliver deliver_;
   DeliverPacket deliver_packet_;
   Trace trace_;
