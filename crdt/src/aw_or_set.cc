@@ -197,6 +197,12 @@ void SetStore::SetDots(size_t i, const DotList& dots) {
 int64_t SetStore::Find(std::string_view e) const { return Find(e, HashOf(e)); }
 
 int64_t SetStore::Find(std::string_view e, uint32_t h) const {
+  size_t empty_slot;
+  return Find(e, h, &empty_slot);
+}
+
+int64_t SetStore::Find(std::string_view e, uint32_t h, size_t* empty_slot) const {
+  *empty_slot = kNoSlot;
   if (index_ == nullptr) {
     for (size_t i = 0; i < size_; ++i) {
       if (!IsHole(i) && SameBytes(entries_[i].elem.view(), e)) return static_cast<int64_t>(i);
@@ -205,7 +211,10 @@ int64_t SetStore::Find(std::string_view e, uint32_t h) const {
   }
   for (size_t pos = h & mask_;; pos = (pos + 1) & mask_) {
     uint64_t slot = index_[pos];
-    if (slot == 0) return -1;
+    if (slot == 0) {
+      *empty_slot = pos;  // where IndexInsert would put e: the end of the same probe
+      return -1;
+    }
     if ((slot >> 32) == h) {
       size_t i = (slot & kEntryMask) - 1;
       if (SameBytes(entries_[i].elem.view(), e)) return static_cast<int64_t>(i);
@@ -275,7 +284,9 @@ void SetStore::Grow() {
   cap_ = cap;
 }
 
-size_t SetStore::Insert(std::string_view e, uint32_t h) {
+size_t SetStore::Insert(std::string_view e, uint32_t h) { return Insert(e, h, kNoSlot); }
+
+size_t SetStore::Insert(std::string_view e, uint32_t h, size_t empty_slot) {
   size_t i;
   if (free_ != 0) {
     // CASE 1: reuse a hole (its Bytes is empty, so constructing over it leaks nothing).
@@ -292,8 +303,12 @@ size_t SetStore::Insert(std::string_view e, uint32_t h) {
   size_t n = size_ - holes_;
   if (index_ == nullptr) {
     if (n > kSmall) Rehash(32);  // indexes every entry, i included
+  } else if (n * 5 > (mask_ + 1) * 4) {
+    Rehash((mask_ + 1) * 2);  // the old index's slot means nothing in the new one
+    IndexInsert(h, i);
+  } else if (empty_slot != kNoSlot) {
+    index_[empty_slot] = (uint64_t{h} << 32) | (i + 1);  // CASE 3: the slot Find ended on
   } else {
-    if (n * 5 > (mask_ + 1) * 4) Rehash((mask_ + 1) * 2);
     IndexInsert(h, i);
   }
   return i;
@@ -444,19 +459,43 @@ template <typename OtherCc>
 void SetStore::JoinElement(std::string_view e, const Dot* d, const CausalContext& my_cc,
                            const OtherCc& other_cc, bool keep_empty) {
   const uint32_t h = HashOf(e);
-  const int64_t found = Find(e, h);
+  size_t empty_slot;
+  const int64_t found = Find(e, h, &empty_slot);  // one probe: a miss inserts at its end
   const bool keep_theirs = d != nullptr && !my_cc.Contains(*d);
   if (found < 0) {
     // CASE 1: an element I do not list: its dot, unless I observed (removed) it or it has
     // none (a delta still lists the element).
     if (!keep_theirs && !keep_empty) return;
-    const size_t i = Insert(e, h);
+    const size_t i = Insert(e, h, empty_slot);
     if (keep_theirs) SetOne(i, *d);
     return;
   }
-  // CASE 2: the general rule on dot lists (Join's CASE 3): mine survive if the other side
-  // holds them or never observed them; theirs if I neither hold nor observed it.
   const size_t i = static_cast<size_t>(found);
+  const uint64_t packed = entries_[i].dot;
+  if (packed != kMulti) {
+    // CASE 2: I hold at most one dot (most elements): CASE 3's rule on that one dot, without
+    // building the lists. Mine survives if theirs is the same dot or they never observed it.
+    const bool has_mine = packed != 0;
+    const Dot m = has_mine ? Unpack(packed) : Dot{};
+    const bool same = has_mine && d != nullptr && m == *d;
+    const bool keep_mine = has_mine && (same || !other_cc.Contains(m));
+    const bool add_theirs = keep_theirs && !same;
+    if (!(keep_mine && add_theirs)) {  // two dots (concurrent adds): CASE 3 builds them
+      if (add_theirs) {
+        SetOne(i, *d);
+      } else if (!keep_mine) {
+        if (!keep_empty) {
+          Erase(i, h);
+        } else if (has_mine) {
+          entries_[i].dot = 0;  // SetDots(i, {}): touched, no dots
+          --live_;
+        }
+      }
+      return;
+    }
+  }
+  // CASE 3: the general rule on dot lists (Join's CASE 3): mine survive if the other side
+  // holds them or never observed them; theirs if I neither hold nor observed it.
   DotList mine, out;
   GetDots(i, &mine);
   for (const Dot& m : mine) {

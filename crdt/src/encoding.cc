@@ -13,19 +13,19 @@ void Encoder::Grow(size_t n) {
 
 namespace {
 
-// A varint of one to three bytes at p (three readable): its length, or 0 if it is longer.
-// The same value as the checked loop below (which also takes overlong forms such as
-// 0x80 0x00).
-size_t ReadShortVarint(const uint8_t* p, uint64_t* v) {
-  if ((p[0] & 0x80) == 0) {
+// A varint of one to three bytes among the `avail` bytes at p: its length, or 0 if it is
+// longer or runs past them. The same value as the checked loop below (which also takes
+// overlong forms such as 0x80 0x00).
+size_t ReadShortVarint(const uint8_t* p, size_t avail, uint64_t* v) {
+  if (avail >= 1 && (p[0] & 0x80) == 0) {
     *v = p[0];
     return 1;
   }
-  if ((p[1] & 0x80) == 0) {
+  if (avail >= 2 && (p[1] & 0x80) == 0) {
     *v = (p[0] & 0x7Fu) | (uint64_t{p[1]} << 7);
     return 2;
   }
-  if ((p[2] & 0x80) == 0) {
+  if (avail >= 3 && (p[2] & 0x80) == 0) {
     *v = (p[0] & 0x7Fu) | (uint64_t{p[1] & 0x7Fu} << 7) | (uint64_t{p[2]} << 14);
     return 3;
   }
@@ -36,14 +36,13 @@ size_t ReadShortVarint(const uint8_t* p, uint64_t* v) {
 
 bool Decoder::GetVarintSlow(uint64_t* v) {
   // CASE 1: two or three bytes (replica ids of sites below 32, which hold the site in
-  // their high 16 bits; dot counters past 127) when three bytes remain, without the
-  // loop's checks per byte.
-  if (in_.size() - pos_ >= 3) {
-    const size_t n = ReadShortVarint(reinterpret_cast<const uint8_t*>(in_.data() + pos_), v);
-    if (n != 0) {
-      pos_ += n;
-      return true;
-    }
+  // their high 16 bits; dot counters past 127), the last bytes of the input included,
+  // without the loop's checks per byte.
+  const size_t n =
+      ReadShortVarint(reinterpret_cast<const uint8_t*>(in_.data() + pos_), in_.size() - pos_, v);
+  if (n != 0) {
+    pos_ += n;
+    return true;
   }
   // CASE 2: longer, truncated or past 10 bytes.
   uint64_t result = 0;
@@ -62,22 +61,39 @@ bool Decoder::GetVarintSlow(uint64_t* v) {
 
 bool Decoder::GetDot(Dot* d) {
   // CASE 1: a replica id and a counter of at most three bytes each (below 2^21: no 32-bit
-  // check), six bytes left: most dots, read without the checks of each varint.
-  if (in_.size() - pos_ >= 6) {
-    const auto* p = reinterpret_cast<const uint8_t*>(in_.data() + pos_);
-    uint64_t replica = 0, counter = 0;
-    const size_t n = ReadShortVarint(p, &replica);
-    const size_t m = n != 0 ? ReadShortVarint(p + n, &counter) : 0;
-    if (m != 0 && counter != 0) {
-      d->replica = static_cast<ReplicaId>(replica);
-      d->counter = counter;
-      pos_ += n + m;
-      return true;
-    }
+  // check), the input's last dot included: most dots, read without the checks of each
+  // varint.
+  const auto* p = reinterpret_cast<const uint8_t*>(in_.data() + pos_);
+  const size_t avail = in_.size() - pos_;
+  uint64_t replica = 0, counter = 0;
+  const size_t n = ReadShortVarint(p, avail, &replica);
+  const size_t m = n != 0 ? ReadShortVarint(p + n, avail - n, &counter) : 0;
+  if (m != 0 && counter != 0) {
+    d->replica = static_cast<ReplicaId>(replica);
+    d->counter = counter;
+    pos_ += n + m;
+    return true;
   }
   // CASE 2: any other dot, and every malformed one (the errors of the readers).
   if (!GetVarint32(&d->replica) || !GetVarint(&d->counter)) return false;
   if (d->counter == 0) return Fail("dot counter 0");
+  return true;
+}
+
+bool Decoder::GetBytesSlow(std::string_view* s) {
+  uint64_t n = 0;
+  if (!GetVarint(&n)) return false;
+  if (n > in_.size() - pos_) return Fail("byte string longer than the input");
+  *s = in_.substr(pos_, n);
+  pos_ += n;
+  return true;
+}
+
+bool Decoder::GetCountSlow(uint64_t* n, size_t min_bytes_each) {
+  if (!GetVarint(n)) return false;
+  if (*n > (in_.size() - pos_) / (min_bytes_each ? min_bytes_each : 1)) {
+    return Fail("item count larger than the input can hold");
+  }
   return true;
 }
 

@@ -308,28 +308,6 @@ bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
   return ok;
 }
 
-// The keyspace header: bit 0 key-complete, then the optional parts (KeyValue::Part); parts
-// 8 to 15 in a second byte, present (and non-zero) iff the first has kPartsMore.
-void PutKeyspaceHeader(Encoder* enc, bool complete, KeyValue::Parts16 parts) {
-  const uint8_t high = static_cast<uint8_t>(parts >> 8);
-  enc->PutByte(static_cast<uint8_t>((complete ? 1 : 0) | (parts & 0xff) |
-                                    (high != 0 ? KeyValue::kPartsMore : 0)));
-  if (high != 0) enc->PutByte(high);
-}
-
-bool GetKeyspaceHeader(Decoder* dec, bool* complete, KeyValue::Parts16* parts) {
-  uint8_t low = 0;
-  uint8_t high = 0;
-  if (!dec->GetByte(&low)) return false;
-  if ((low & KeyValue::kPartsMore) != 0 && (!dec->GetByte(&high) || high == 0)) return false;
-  const KeyValue::Parts16 all =
-      static_cast<KeyValue::Parts16>((high << 8) | (low & ~(KeyValue::kPartsMore | 1)));
-  if ((all & ~KeyValue::kKnownParts) != 0) return false;
-  *complete = (low & 1) != 0;
-  *parts = all;
-  return true;
-}
-
 namespace {
 
 // Every dot must lie inside the context, or merges could resurrect or lose data.

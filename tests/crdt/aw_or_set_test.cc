@@ -2,13 +2,17 @@
 // store (checked against std::set), multi-dot elements, memory without tombstones.
 #include "crdt/aw_or_set.h"
 
+#include <cstddef>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "crdt/causal_context.h"
 #include "crdt/dot.h"
+#include "crdt/encoding.h"
 #include "test_util.h"
 
 namespace crdt {
@@ -247,6 +251,76 @@ TEST(AwOrSetTest, NoTombstoneGrowth) {
   EXPECT_EQ(fresh.store().entry_count(), 0u);
   EXPECT_LE(fresh.MemoryBytes(), 64u);
   EXPECT_EQ(fresh, r[0]);
+}
+
+// SetStore::JoinElement (an SADD's or SREM's effect joined from its bytes: one probe of the
+// index per element, a one-dot element without dot lists) against Join with the effect's
+// decoded one-element store. Three replicas add and remove among enough elements for the
+// index, holes and concurrent (multi-dot) elements; each delta reaches another replica late,
+// sometimes twice, joined both ways with its context as a CausalContext and, when it fits,
+// as a ContextDots, keeping empty elements or not: the same store, entries and encoding.
+TEST(AwOrSetTest, JoinElementMatchesJoinOfTheDecodedStore) {
+  constexpr int kReplicas = 3;
+  const ReplicaId ids[kReplicas] = {kA, kB, kC};
+  for (uint64_t seed : TestSeeds(8, 0x10e)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    std::vector<AwOrSet> sets;
+    for (ReplicaId id : ids) sets.emplace_back(id);
+    std::vector<std::vector<AwOrSet>> pending(kReplicas);
+    const int universe = static_cast<int>(rng.Range(4, 40));
+    size_t compared = 0;
+    for (int step = 0; step < 1500; ++step) {
+      const int at = rng.Index(kReplicas);
+      AwOrSet& set = sets[static_cast<size_t>(at)];
+      if (rng.OneIn(3) && !pending[static_cast<size_t>(at)].empty()) {
+        std::vector<AwOrSet>& queue = pending[static_cast<size_t>(at)];
+        const size_t pick = static_cast<size_t>(rng.Index(queue.size()));
+        const AwOrSet delta = queue[pick];
+        if (!rng.OneIn(4)) queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(pick));
+        const bool keep_empty = rng.OneIn(3);
+        SetStore expect = set.store();
+        expect.Join(delta.store(), set.context(), delta.context(), /*other_complete=*/true,
+                    keep_empty);
+        Encoder enc;
+        delta.context().Encode(&enc);
+        const std::string cc_bytes = enc.Release();
+        Decoder dec(cc_bytes);
+        ContextDots dots;
+        const bool few = dots.Decode(&dec) && dec.done();
+        for (int form = 0; form < (few ? 2 : 1); ++form) {
+          SetStore got = set.store();
+          delta.store().ForEach([&](std::string_view e, const SetStore::DotList& ds) {
+            ASSERT_LE(ds.size(), 1u);
+            const Dot* d = ds.empty() ? nullptr : &ds[0];
+            if (form == 0) {
+              got.JoinElement(e, d, set.context(), delta.context(), keep_empty);
+            } else {
+              got.JoinElement(e, d, set.context(), dots, keep_empty);
+            }
+          });
+          ASSERT_TRUE(got == expect) << "step " << step << " form " << form;
+          ASSERT_EQ(got.size(), expect.size());
+          ASSERT_EQ(got.entry_count(), expect.entry_count());
+          Encoder a, b;
+          got.Encode(&a);
+          expect.Encode(&b);
+          ASSERT_EQ(a.Release(), b.Release());
+          ++compared;
+        }
+        set.Merge(delta);
+        continue;
+      }
+      const std::string elem = (step % 5 == 0 ? "a-long-element-name-" : "e") +
+                               std::to_string(rng.Index(static_cast<size_t>(universe)));
+      const AwOrSet delta = rng.Uniform(10) < 6 ? set.Add(elem) : set.Remove(elem);
+      if (delta.store().entry_count() == 0) continue;
+      for (int to = 0; to < kReplicas; ++to) {
+        if (to != at) pending[static_cast<size_t>(to)].push_back(delta);
+      }
+    }
+    EXPECT_GT(compared, 500u);
+  }
 }
 
 }  // namespace

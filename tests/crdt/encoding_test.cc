@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -245,6 +246,58 @@ TEST(DecoderTest, DotsReadAsTwoCheckedVarints) {
       if (want_ok) {
         EXPECT_EQ(got, want);
       }
+    }
+  }
+}
+
+// GetCount and GetBytes read a one-byte count or length that the input holds inline, and
+// anything else through the checked reads: random inputs of up to 10 edge bytes, read as a
+// sequence of counts (each size of item) and byte strings, against GetVarint followed by
+// the checks of each, compared on the result, the value, the position and the error.
+TEST(DecoderTest, CountsAndBytesReadAsAVarintAndItsCheck) {
+  const uint8_t bytes[] = {0x00, 0x01, 0x02, 0x03, 0x05, 0x7F, 0x80, 0x81, 0xFF};
+  for (uint64_t seed : TestSeeds(4, 0xc0b)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    for (int k = 0; k < 5000; ++k) {
+      std::string in;
+      const uint64_t len = rng.Uniform(11);
+      for (uint64_t i = 0; i < len; ++i) in.push_back(static_cast<char>(bytes[rng.Uniform(9)]));
+      SCOPED_TRACE(testing::Message() << "case " << k);
+      Decoder want_dec(in);
+      Decoder dec(in);
+      for (int read = 0; read < 4; ++read) {
+        if (rng.OneIn(2)) {
+          const size_t each = static_cast<size_t>(rng.Uniform(5));  // 0 reads as 1
+          uint64_t want = 0, got = 0;
+          bool want_ok = want_dec.GetVarint(&want);
+          if (want_ok && want > want_dec.remaining() / (each == 0 ? 1 : each)) {
+            want_ok = want_dec.Fail("item count larger than the input can hold");
+          }
+          ASSERT_EQ(dec.GetCount(&got, each), want_ok) << "count, each " << each;
+          if (!want_ok) break;
+          EXPECT_EQ(got, want);
+        } else {
+          uint64_t n = 0;
+          std::string_view want, got;
+          bool want_ok = want_dec.GetVarint(&n);
+          if (want_ok && n > want_dec.remaining()) {
+            want_ok = want_dec.Fail("byte string longer than the input");
+          } else if (want_ok) {
+            want = std::string_view(in).substr(want_dec.position(), n);
+            want_dec.Rewind(want_dec.position() + n);
+          }
+          ASSERT_EQ(dec.GetBytes(&got), want_ok) << "bytes";
+          if (want_ok) {
+            EXPECT_EQ(got, want);
+            EXPECT_EQ(got.data(), want.data());
+          }
+          if (!want_ok) break;
+        }
+        ASSERT_EQ(dec.position(), want_dec.position());
+      }
+      EXPECT_EQ(dec.position(), want_dec.position());
+      EXPECT_EQ(dec.error(), want_dec.error());
     }
   }
 }

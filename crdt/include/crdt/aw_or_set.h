@@ -130,10 +130,17 @@ class SetStore {
   static constexpr size_t kSmall = 8;
 
   bool IsHole(size_t i) const { return (entries_[i].dot & kHole) == kHole; }
+  static constexpr size_t kNoSlot = ~size_t{0};
   int64_t Find(std::string_view e, uint32_t h) const;
   int64_t Find(std::string_view e) const;
+  // Find that also gives, on a miss, the index slot where inserting e goes (the empty slot
+  // that ended the probe; kNoSlot when the set has no index or on a hit).
+  int64_t Find(std::string_view e, uint32_t h, size_t* empty_slot) const;
   size_t Insert(std::string_view e, uint32_t h);  // REQUIRES: e absent; returns entry index
-  void Erase(size_t i, uint32_t h);               // h: the hash of entry i's element
+  // Insert with the slot a Find of e returned, if no entry nor index changed since (kNoSlot:
+  // probe for it): one probe of the index for a find-or-insert.
+  size_t Insert(std::string_view e, uint32_t h, size_t empty_slot);
+  void Erase(size_t i, uint32_t h);  // h: the hash of entry i's element
   void Erase(size_t i);
   void GetDots(size_t i, DotList* out) const;
   void SetDots(size_t i, const DotList& dots);

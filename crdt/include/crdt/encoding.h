@@ -95,7 +95,7 @@ class Decoder {
  public:
   explicit Decoder(std::string_view in) : in_(in) {}
 
-  bool GetVarint(uint64_t* v) {
+  [[gnu::always_inline]] bool GetVarint(uint64_t* v) {
     // CASE 1: one byte (most counts, lengths, replica ids and counters): inline.
     if (pos_ < in_.size() && (static_cast<uint8_t>(in_[pos_]) & 0x80) == 0) {
       *v = static_cast<uint8_t>(in_[pos_++]);
@@ -121,24 +121,35 @@ class Decoder {
     *b = static_cast<uint8_t>(in_[pos_++]);
     return true;
   }
-  bool GetBytes(std::string_view* s) {
-    uint64_t n = 0;
-    if (!GetVarint(&n)) return false;
-    if (n > in_.size() - pos_) return Fail("byte string longer than the input");
-    *s = in_.substr(pos_, n);
-    pos_ += n;
-    return true;
+  [[gnu::always_inline]] bool GetBytes(std::string_view* s) {
+    // CASE 1: a length of one byte that the input holds (most keys, values and members):
+    // inline, the same bytes and position as CASE 2.
+    if (pos_ < in_.size()) {
+      const uint8_t n = static_cast<uint8_t>(in_[pos_]);
+      if (n < 0x80 && n < in_.size() - pos_) {
+        *s = in_.substr(pos_ + 1, n);
+        pos_ += size_t{1} + n;
+        return true;
+      }
+    }
+    return GetBytesSlow(s);  // CASE 2: longer, truncated or malformed
   }
   // Out of line (encoding.cc): a short dot's two varints read at once.
   bool GetDot(Dot* d);
   // A count of items that each take at least min_bytes_each bytes: rejects counts the
   // remaining input cannot hold, so a hostile length never drives a huge allocation.
-  bool GetCount(uint64_t* n, size_t min_bytes_each = 1) {
-    if (!GetVarint(n)) return false;
-    if (*n > (in_.size() - pos_) / (min_bytes_each ? min_bytes_each : 1)) {
-      return Fail("item count larger than the input can hold");
+  [[gnu::always_inline]] bool GetCount(uint64_t* n, size_t min_bytes_each = 1) {
+    // CASE 1: a count of one byte that the rest can hold (n * each <= rest exactly when
+    // n <= rest / each): inline, as CASE 2 reads it.
+    if (pos_ < in_.size()) {
+      const uint8_t b = static_cast<uint8_t>(in_[pos_]);
+      if (b < 0x80 && b * (min_bytes_each ? min_bytes_each : 1) <= in_.size() - pos_ - 1) {
+        *n = b;
+        ++pos_;
+        return true;
+      }
     }
-    return true;
+    return GetCountSlow(n, min_bytes_each);  // CASE 2: longer, too large or truncated
   }
 
   // Records why (the first failure only, with the position) and stops the input. Out of
@@ -158,6 +169,8 @@ class Decoder {
 
  private:
   bool GetVarintSlow(uint64_t* v);
+  bool GetBytesSlow(std::string_view* s);
+  bool GetCountSlow(uint64_t* n, size_t min_bytes_each);
 
   std::string_view in_;
   size_t pos_ = 0;
