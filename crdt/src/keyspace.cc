@@ -37,11 +37,11 @@ bool NoMetadata(const T& part) {
 KeyValue::Type KeyValue::VisibleType() const {
   // A part without its bit holds nothing, so shows nothing.
   if (held & kHeldBoundedCounter) return Type::kBoundedCounter;
-  if (((held & kHeldStr) && str.Present()) || ((held & kHeldFloatCounter) && fc().Live())) {
+  if (((held & kHeldStr) && str_.Present()) || ((held & kHeldFloatCounter) && fc().Live())) {
     return Type::kString;
   }
   if ((held & kHeldHash) && !hash().empty()) return Type::kHash;
-  if ((held & kHeldSet) && !set.empty()) return Type::kSet;
+  if ((held & kHeldSet) && !set_.empty()) return Type::kSet;
   if (!zset.empty()) return Type::kZset;
   if ((held & kHeldHll) && hll().Present()) return Type::kHll;
   if ((held & kHeldList) && !list().empty()) return Type::kList;
@@ -84,8 +84,8 @@ bool OnlyFirstParts(const KeyValue& v) { return (v.held & kLaterParts) == 0 && v
 // The bits of v's string and set after a join that touched no other part.
 // REQUIRES: OnlyFirstParts(*v).
 void RefreshFirstParts(KeyValue* v) {
-  const bool str = (v->held & KeyValue::kHeldStr) != 0 && !v->str.Empty();
-  const bool set = (v->held & KeyValue::kHeldSet) != 0 && v->set.entry_count() != 0;
+  const bool str = (v->held & KeyValue::kHeldStr) != 0 && !v->str().Empty();
+  const bool set = (v->held & KeyValue::kHeldSet) != 0 && v->set().entry_count() != 0;
   v->held = static_cast<uint16_t>((str ? KeyValue::kHeldStr : 0) | (set ? KeyValue::kHeldSet : 0));
 }
 
@@ -134,8 +134,8 @@ const KeyValue& EmptyValue() {
 void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   const uint16_t either = held | other.held;
-  if (either & kHeldStr) str.Join(other.str, my_cc, other_cc);
-  if (either & kHeldSet) set.Join(other.set, my_cc, other_cc, other_complete, keep_empty);
+  if (either & kHeldStr) str_.Join(other.str_, my_cc, other_cc);
+  if (either & kHeldSet) set_.Join(other.set_, my_cc, other_cc, other_complete, keep_empty);
   held |= static_cast<uint16_t>(either & (kHeldStr | kHeldSet));  // refreshed below
   JoinLaterParts(this, other, my_cc, other_cc, other_complete, keep_empty);
 }
@@ -196,7 +196,7 @@ KeyValue::RarePtr KeyValue::NewRareParts(const RareParts* from) {
 }
 
 size_t KeyValue::HeapBytes() const {
-  size_t n = str.HeapBytes() + set.MemoryBytes() + zset.MemoryBytes();
+  size_t n = str_.HeapBytes() + set_.MemoryBytes() + zset.MemoryBytes();
   if (rare_ == nullptr) return n;  // most keys
   const RareParts& r = *rare_;
   return n + sizeof(RareParts) + 16 + r.hash.HeapBytes() + r.bc.HeapBytes() + r.hll.HeapBytes() +
@@ -204,8 +204,8 @@ size_t KeyValue::HeapBytes() const {
 }
 
 std::optional<std::string> KeyValue::StringValue() const {
-  if ((held & kHeldFloatCounter) == 0) return str.Value();  // no increment: most strings
-  return WithFloatIncrements(str.Value(), fc());
+  if ((held & kHeldFloatCounter) == 0) return str_.Value();  // no increment: most strings
+  return WithFloatIncrements(str_.Value(), fc());
 }
 
 KeyValue::Parts16 KeyValue::Parts() const {
@@ -226,13 +226,13 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
   // written here without walking it (most effects hold one of the three).
   assert((HeldNow(kHeldStr | kHeldSet | kHeldHash) & ~held) == 0);
   if (held & kHeldStr) {
-    str.Encode(enc);
+    str_.Encode(enc);
   } else {
     enc->PutByte(0);  // no register write
     enc->PutByte(0);  // no counter slot
   }
   if (held & kHeldSet) {
-    set.Encode(enc);
+    set_.Encode(enc);
   } else {
     enc->PutByte(0);  // no element
   }
@@ -252,7 +252,7 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
 }
 
 bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
-  if (!str.Decode(dec) || !set.Decode(dec)) return false;
+  if (!str_.Decode(dec) || !set_.Decode(dec)) return false;
   // The hash: no field (most values) is one byte of zero, read without building a block
   // for a value that has none (Decode would clear its hash; this one is empty).
   if (rare_ == nullptr) {
@@ -337,10 +337,10 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
   bool ok = true;
   // Only the parts the value holds (v.held) have dots.
   if (v.held & KeyValue::kHeldStr) {
-    for (const auto& w : v.str.reg.writes()) ok &= cc.Contains(w.dot);
+    for (const auto& w : v.str().reg.writes()) ok &= cc.Contains(w.dot);
   }
   if (v.held & KeyValue::kHeldSet) {
-    v.set.ForEach([&](std::string_view, const SetStore::DotList& dots) {
+    v.set().ForEach([&](std::string_view, const SetStore::DotList& dots) {
       for (const Dot& d : dots) ok &= cc.Contains(d);
     });
   }
@@ -389,7 +389,7 @@ Keyspace::KeyMap::value_type* Keyspace::KeyMap::MakeNode(Args&&... args) {
   return node;
 }
 
-void Keyspace::KeyMap::UseValueHeap(KeyValue* v) { v->set.UseHeap(heap_); }
+void Keyspace::KeyMap::UseValueHeap(KeyValue* v) { v->mutable_set().UseHeap(heap_); }
 
 void Keyspace::KeyMap::DropNode(value_type* node) {
   if (node == nullptr) return;
@@ -588,10 +588,10 @@ void EmptyKeyValue(KeyValue* v) {
   // The string and the set (most deltas' one part) are emptied in place: no new part
   // built and moved in.
   if (held & KeyValue::kHeldStr) {
-    v->str.reg.Clear(nullptr, nullptr);
-    if (!v->str.counter.empty()) v->str.counter = PnCounter();
+    v->mutable_str().reg.Clear(nullptr, nullptr);
+    if (!v->str().counter.empty()) v->mutable_str().counter = PnCounter();
   }
-  if (held & KeyValue::kHeldSet) v->set.Clear(nullptr, nullptr);
+  if (held & KeyValue::kHeldSet) v->mutable_set().Clear(nullptr, nullptr);
   // The others are in the block behind the pointer, which is kept for the next value (a
   // delta's spare node): a part with a bit set is in it, so no access below allocates.
   if (held & KeyValue::kHeldHash) v->mutable_hash() = HashStore();
@@ -727,22 +727,22 @@ std::optional<std::string> Keyspace::Get(std::string_view key) const {
 
 std::vector<std::string> Keyspace::Members(std::string_view key) const {
   const KeyValue* v = Find(key);
-  return v ? v->set.Elements() : std::vector<std::string>();
+  return v ? v->set().Elements() : std::vector<std::string>();
 }
 
 bool Keyspace::IsMember(const KeyRef& key, std::string_view member) const {
   const KeyValue* v = Find(key);
-  return v && v->set.Contains(member);
+  return v && v->set().Contains(member);
 }
 
 bool Keyspace::IsMember(const Located& key, std::string_view member) const {
   const KeyValue* v = Shown(key.entry);
-  return v && v->set.Contains(member);
+  return v && v->set().Contains(member);
 }
 
 size_t Keyspace::Card(std::string_view key) const {
   const KeyValue* v = Find(key);
-  return v ? v->set.size() : 0;
+  return v ? v->set().size() : 0;
 }
 
 std::vector<std::string> Keyspace::Keys() const {
@@ -802,7 +802,7 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   const uint16_t held = v.held | (d ? d->held : 0);
   if (!keep_ttl && (held & KeyValue::kHeldExpiry))
     v.mutable_expiry().Clear(d ? &d->mutable_expiry() : nullptr, dcc);
-  if (held & KeyValue::kHeldSet) v.set.Clear(d ? &d->set : nullptr, dcc);
+  if (held & KeyValue::kHeldSet) v.mutable_set().Clear(d ? &d->mutable_set() : nullptr, dcc);
   if (held & KeyValue::kHeldHash) v.mutable_hash().Clear(d ? &d->mutable_hash() : nullptr, dcc);
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
   if ((v.held & KeyValue::kHeldHll) && v.hll().Present())
@@ -810,7 +810,7 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   if (held & KeyValue::kHeldList) v.mutable_list().Clear(d ? &d->mutable_list() : nullptr, dcc);
   if (!v.stream().Empty())
     v.mutable_stream().Clear(self_, &cc_, d ? &d->mutable_stream() : nullptr, dcc);
-  v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
+  v.mutable_str().Assign(self_, timestamp_us, value, &cc_, d ? &d->mutable_str() : nullptr, dcc);
   if (held & KeyValue::kHeldFloatCounter) v.mutable_fc().ResetInto(d ? &d->mutable_fc() : nullptr);
   Refreshed(&v, d, held | KeyValue::kHeldStr);
   DropEmptyRareParts(&v, d, held);
@@ -829,7 +829,8 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
     }
     KeyValue* d = delta ? &delta_slot() : nullptr;
     if (by == 0) {  // a zero step is live (pn_counter.h): it goes to the integer counter
-      const bool added = v.str.counter.AddAs(self_, 0, d ? &d->str.counter : nullptr);
+      const bool added =
+          v.mutable_str().counter.AddAs(self_, 0, d ? &d->mutable_str().counter : nullptr);
       Refreshed(&v, d, KeyValue::kHeldStr);
       if (!added) return IncrStatus::kOutOfRange;
     } else {
@@ -848,10 +849,10 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
     if (it != delta->keys_.end()) listed = &it->second;
   }
   StringValueStore scratch;
-  IncrStatus s = v.str.Increment(self_, by, new_value,
-                                 listed  ? &listed->str
-                                 : delta ? &scratch
-                                         : nullptr);
+  IncrStatus s = v.mutable_str().Increment(self_, by, new_value,
+                                           listed  ? &listed->mutable_str()
+                                           : delta ? &scratch
+                                                   : nullptr);
   Refreshed(&v, listed, KeyValue::kHeldStr);
   if (s != IncrStatus::kOk) {
     DropIfEmpty(ref);  // a refused step leaves no entry behind (an increment leaves a live one)
@@ -859,7 +860,7 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
   }
   if (delta && !listed) {
     KeyValue& d = delta_slot();
-    d.str.counter.Merge(scratch.counter);
+    d.mutable_str().counter.Merge(scratch.counter);
     d.Refresh(KeyValue::kHeldStr);
   }
   return s;
@@ -909,8 +910,8 @@ bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
   if (key->entry == nullptr) key->entry = &keys_.try_emplace(key->key, key->hash).first->second;
   KeyValue& v = *key->entry;
   KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
-  const bool added =
-      v.set.Add(member, self_, &cc_, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
+  const bool added = v.mutable_set().Add(member, self_, &cc_, d ? &d->mutable_set() : nullptr,
+                                         delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldSet);
   return added;
 }
@@ -920,7 +921,8 @@ bool Keyspace::SRem(Located* key, std::string_view member, Keyspace* delta) {
   if (key->entry == nullptr) return false;
   KeyValue& v = *key->entry;
   KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
-  bool removed = v.set.Remove(member, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
+  bool removed = v.mutable_set().Remove(member, d ? &d->mutable_set() : nullptr,
+                                        delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldSet);
   if (v.Empty() && !key_complete_) {  // DropIfEmpty's test, done once
     keys_.erase(keys_.find(key->key, key->hash));
@@ -1152,8 +1154,8 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   const uint16_t held = v.held | (d ? d->held : 0);
   if (held & KeyValue::kHeldExpiry)
     v.mutable_expiry().Clear(d ? &d->mutable_expiry() : nullptr, dcc);
-  if (held & KeyValue::kHeldStr) v.str.Clear(d ? &d->str : nullptr, dcc);
-  if (held & KeyValue::kHeldSet) v.set.Clear(d ? &d->set : nullptr, dcc);
+  if (held & KeyValue::kHeldStr) v.mutable_str().Clear(d ? &d->mutable_str() : nullptr, dcc);
+  if (held & KeyValue::kHeldSet) v.mutable_set().Clear(d ? &d->mutable_set() : nullptr, dcc);
   if (held & KeyValue::kHeldHash) v.mutable_hash().Clear(d ? &d->mutable_hash() : nullptr, dcc);
   if (held & KeyValue::kHeldFloatCounter) v.mutable_fc().ResetInto(d ? &d->mutable_fc() : nullptr);
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
@@ -1458,17 +1460,18 @@ template <typename OtherCc>
 void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter,
                 const CausalContext& my_cc, const OtherCc& other_cc, bool keep_empty) {
   if (simple.has_write) {
-    v->str.reg.JoinWrite(simple.write_dot, simple.timestamp_us, simple.value, my_cc, other_cc);
+    v->mutable_str().reg.JoinWrite(simple.write_dot, simple.timestamp_us, simple.value, my_cc,
+                                   other_cc);
   } else if constexpr (std::is_same_v<OtherCc, CausalContext>) {
-    if (!v->str.reg.empty()) v->str.reg.Join(EmptyValue().str.reg, my_cc, other_cc);
+    if (!v->str().reg.empty()) v->mutable_str().reg.Join(EmptyValue().str().reg, my_cc, other_cc);
   }
   if (simple.has_slot) {
-    v->str.counter.JoinSlot(simple.slot);
+    v->mutable_str().counter.JoinSlot(simple.slot);
   } else if (simple.decoded_counter) {
-    v->str.counter.Merge(counter);
+    v->mutable_str().counter.Merge(counter);
   }
   simple.ForEachElement([&](std::string_view e, const Dot* d) {
-    v->set.JoinElement(e, d, my_cc, other_cc, keep_empty);
+    v->mutable_set().JoinElement(e, d, my_cc, other_cc, keep_empty);
   });
   v->held |= KeyValue::kHeldStr | KeyValue::kHeldSet;  // refreshed below
   if constexpr (std::is_same_v<OtherCc, CausalContext>) {
@@ -1530,7 +1533,8 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     // same errors).
     SimpleValue simple;
     const size_t value_at = dec.position();
-    const bool is_simple = parts == 0 && DecodeSimple(bytes, &dec, &simple, &value.str.counter);
+    const bool is_simple =
+        parts == 0 && DecodeSimple(bytes, &dec, &simple, &value.mutable_str().counter);
     if (!is_simple) {
       dec.Rewind(value_at);
       if (!value.Decode(&dec, parts)) return fail("bad key value");
@@ -1559,7 +1563,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     }
     auto it = keys_.try_emplace(key, h).first;
     KeyValue& v = it->second;
-    if (few_dots && (!OnlyFirstParts(v) || (!simple.has_write && !v.str.reg.empty()))) {
+    if (few_dots && (!OnlyFirstParts(v) || (!simple.has_write && !v.str().reg.empty()))) {
       // A key holding other parts (or a write that an SREM's or DEL's effect may clear):
       // their joins take a CausalContext, decoded from the same bytes (read above).
       dec.Rewind(cc_at);
@@ -1567,9 +1571,9 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
       few_dots = false;
     }
     if (few_dots) {
-      JoinSimple(&v, simple, value.str.counter, cc_, dots, complete);
+      JoinSimple(&v, simple, value.str().counter, cc_, dots, complete);
     } else {
-      JoinSimple(&v, simple, value.str.counter, cc_, s.cc_, complete);
+      JoinSimple(&v, simple, value.str().counter, cc_, s.cc_, complete);
     }
     if (!complete && v.Empty()) keys_.erase(it);
     if (few_dots) {
@@ -1620,7 +1624,7 @@ std::string Keyspace::Dump(std::string_view key) const {
     case Type::kSet: {
       std::string s = "{";
       bool first = true;
-      for (const std::string& m : v->set.Elements()) {
+      for (const std::string& m : v->set().Elements()) {
         s += first ? "" : ", ";
         s += m;
         first = false;

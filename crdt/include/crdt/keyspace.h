@@ -98,18 +98,17 @@ struct KeyValue {
 
  private:
   RarePtr rare_;  // null: every part in it is empty
+  StringValueStore str_;
+  SetStore set_;
 
  public:
-  StringValueStore str;
-  SetStore set;
-
   KeyValue() = default;
   KeyValue(const KeyValue& other)
       : held(other.held),
         zset(other.zset),
         rare_(other.rare_ ? NewRareParts(other.rare_.get()) : nullptr),
-        str(other.str),
-        set(other.set) {}
+        str_(other.str_),
+        set_(other.set_) {}
   KeyValue& operator=(const KeyValue& other) {
     if (this != &other) *this = KeyValue(other);
     return *this;
@@ -118,6 +117,12 @@ struct KeyValue {
   KeyValue(KeyValue&&) = default;
   KeyValue& operator=(KeyValue&&) = default;
   ~KeyValue() = default;
+
+  // The string part (register plus INCRBY counter) and the set part.
+  const StringValueStore& str() const { return str_; }
+  const SetStore& set() const { return set_; }
+  StringValueStore& mutable_str() { return str_; }
+  SetStore& mutable_set() { return set_; }
 
   // The parts behind the pointer. Const: the part, or a shared empty one if the value has
   // no block (never allocates). mutable_*: the part, the block allocated if absent. A
@@ -161,8 +166,8 @@ struct KeyValue {
   // The bits of `bits` whose parts hold metadata now, tested part by part.
   uint16_t HeldNow(uint16_t bits = kHeldAll) const {
     uint16_t now = 0;
-    if ((bits & kHeldStr) && !str.Empty()) now |= kHeldStr;
-    if ((bits & kHeldSet) && set.entry_count() != 0) now |= kHeldSet;
+    if ((bits & kHeldStr) && !str_.Empty()) now |= kHeldStr;
+    if ((bits & kHeldSet) && set_.entry_count() != 0) now |= kHeldSet;
     if (rare_ == nullptr || (bits & kHeldRare) == 0) return now;  // no block: all empty
     const RareParts& r = *rare_;
     if ((bits & kHeldHash) && !r.hash.Empty()) now |= kHeldHash;
@@ -207,7 +212,7 @@ struct KeyValue {
   void Encode(Encoder* enc, Parts16 parts) const;
   bool Decode(Decoder* dec, Parts16 parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
-    if (!(a.str == b.str && a.set == b.set && a.zset == b.zset)) return false;
+    if (!(a.str_ == b.str_ && a.set_ == b.set_ && a.zset == b.zset)) return false;
     if (a.rare_ == nullptr && b.rare_ == nullptr) return true;
     const RareParts& x = a.rare();
     const RareParts& y = b.rare();
