@@ -37,11 +37,11 @@ bool NoMetadata(const T& part) {
 KeyValue::Type KeyValue::VisibleType() const {
   // A part without its bit holds nothing, so shows nothing.
   if (held & kHeldBoundedCounter) return Type::kBoundedCounter;
-  if (((held & kHeldStr) && str_.Present()) || ((held & kHeldFloatCounter) && fc().Live())) {
+  if (((held & kHeldStr) && str().Present()) || ((held & kHeldFloatCounter) && fc().Live())) {
     return Type::kString;
   }
   if ((held & kHeldHash) && !hash().empty()) return Type::kHash;
-  if ((held & kHeldSet) && !set_.empty()) return Type::kSet;
+  if ((held & kHeldSet) && !set().empty()) return Type::kSet;
   if (!zset.empty()) return Type::kZset;
   if ((held & kHeldHll) && hll().Present()) return Type::kHll;
   if ((held & kHeldList) && !list().empty()) return Type::kList;
@@ -134,8 +134,9 @@ const KeyValue& EmptyValue() {
 void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   const uint16_t either = held | other.held;
-  if (either & kHeldStr) str_.Join(other.str_, my_cc, other_cc);
-  if (either & kHeldSet) set_.Join(other.set_, my_cc, other_cc, other_complete, keep_empty);
+  if (either & kHeldStr) mutable_str().Join(other.str(), my_cc, other_cc);
+  if (either & kHeldSet)
+    mutable_set().Join(other.set(), my_cc, other_cc, other_complete, keep_empty);
   held |= static_cast<uint16_t>(either & (kHeldStr | kHeldSet));  // refreshed below
   JoinLaterParts(this, other, my_cc, other_cc, other_complete, keep_empty);
 }
@@ -195,17 +196,101 @@ KeyValue::RarePtr KeyValue::NewRareParts(const RareParts* from) {
   return RarePtr(from != nullptr ? new RareParts(*from) : new RareParts());
 }
 
+KeyValue& KeyValue::operator=(KeyValue&& other) {
+  if (this == &other) return *this;
+  held = other.held;
+  zset = std::move(other.zset);
+  rare_ = std::move(other.rare_);
+  if (area_ == other.area_) {
+    if (area_ == kAreaStr) {
+      str_ = std::move(other.str_);
+    } else {
+      set_ = std::move(other.set_);  // keeps this set's heap
+    }
+  } else if (other.area_ == kAreaStr) {
+    DestroyArea();
+    new (&str_) StringValueStore(std::move(other.str_));
+    area_ = kAreaStr;
+  } else {
+    DestroyArea();
+    new (&set_) SetStore();  // the ordinary heap: this value had no set to keep one
+    area_ = kAreaSet;
+    set_ = std::move(other.set_);
+  }
+  return *this;
+}
+
+StringValueStore& KeyValue::MutableStrSlow() {
+  if (rare_ != nullptr) {
+    if (auto* p = std::get_if<StringValueStore>(&rare_->spill)) return *p;
+  }
+  if (set_.entry_count() == 0) {  // CASE 1: the area's set holds nothing: the string takes it
+    set_.~SetStore();
+    new (&str_) StringValueStore();
+    area_ = kAreaStr;
+    return str_;
+  }
+  return MutableRare().spill.emplace<StringValueStore>();  // CASE 2: a type conflict
+}
+
+SetStore& KeyValue::MutableSetSlow() {
+  if (rare_ != nullptr) {
+    if (auto* p = std::get_if<SetStore>(&rare_->spill)) return *p;
+  }
+  if (str_.Empty()) {  // CASE 1: the area's string holds nothing: the set takes it
+    str_.~StringValueStore();
+    new (&set_) SetStore();
+    area_ = kAreaSet;
+    return set_;
+  }
+  return MutableRare().spill.emplace<SetStore>();  // CASE 2: a type conflict
+}
+
+void KeyValue::TidyRareParts() {
+  RareParts& r = *rare_;
+  if (auto* s = std::get_if<StringValueStore>(&r.spill)) {
+    if (!s->Empty() && set_.entry_count() == 0) {  // the area's set holds nothing
+      set_.~SetStore();
+      new (&str_) StringValueStore(std::move(*s));
+      area_ = kAreaStr;
+      r.spill = std::monostate();
+    } else if (s->Empty()) {
+      r.spill = std::monostate();
+    }
+  } else if (auto* t = std::get_if<SetStore>(&r.spill)) {
+    if (t->entry_count() != 0 && str_.Empty()) {  // the area's string holds nothing
+      str_.~StringValueStore();
+      new (&set_) SetStore(std::move(*t));
+      area_ = kAreaSet;
+      r.spill = std::monostate();
+    } else if (t->entry_count() == 0) {
+      r.spill = std::monostate();
+    }
+  }
+  if ((held & kHeldRare) == 0 && r.spill.index() == 0) rare_.reset();
+}
+
+void KeyValue::UseHeap(ValueHeap* h) {
+  if (area_ == kAreaSet) {
+    set_.UseHeap(h);
+  } else if (rare_ != nullptr) {
+    if (auto* t = std::get_if<SetStore>(&rare_->spill)) t->UseHeap(h);
+  }
+}
+
 size_t KeyValue::HeapBytes() const {
-  size_t n = str_.HeapBytes() + set_.MemoryBytes() + zset.MemoryBytes();
+  size_t n = (area_ == kAreaStr ? str_.HeapBytes() : set_.MemoryBytes()) + zset.MemoryBytes();
   if (rare_ == nullptr) return n;  // most keys
   const RareParts& r = *rare_;
+  if (const auto* s = std::get_if<StringValueStore>(&r.spill)) n += s->HeapBytes();
+  if (const auto* t = std::get_if<SetStore>(&r.spill)) n += t->MemoryBytes();
   return n + sizeof(RareParts) + 16 + r.hash.HeapBytes() + r.bc.HeapBytes() + r.hll.HeapBytes() +
          r.list.HeapBytes() + r.expiry.HeapBytes() + r.stream.HeapBytes();
 }
 
 std::optional<std::string> KeyValue::StringValue() const {
-  if ((held & kHeldFloatCounter) == 0) return str_.Value();  // no increment: most strings
-  return WithFloatIncrements(str_.Value(), fc());
+  if ((held & kHeldFloatCounter) == 0) return str().Value();  // no increment: most strings
+  return WithFloatIncrements(str().Value(), fc());
 }
 
 KeyValue::Parts16 KeyValue::Parts() const {
@@ -226,13 +311,13 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
   // written here without walking it (most effects hold one of the three).
   assert((HeldNow(kHeldStr | kHeldSet | kHeldHash) & ~held) == 0);
   if (held & kHeldStr) {
-    str_.Encode(enc);
+    str().Encode(enc);
   } else {
     enc->PutByte(0);  // no register write
     enc->PutByte(0);  // no counter slot
   }
   if (held & kHeldSet) {
-    set_.Encode(enc);
+    set().Encode(enc);
   } else {
     enc->PutByte(0);  // no element
   }
@@ -252,11 +337,35 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
 }
 
 bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
-  if (!str_.Decode(dec) || !set_.Decode(dec)) return false;
+  // The string and the set: an empty one's encoding (counts of zero: two bytes for the
+  // string, one for the set) is read without placing a part, so a value keeps the type of
+  // its area unless the bytes hold the other type.
+  size_t at = dec->position();
+  uint8_t first = 1;
+  uint8_t second = 1;
+  if (dec->GetByte(&first) && first == 0 && dec->GetByte(&second) && second == 0) {
+    if (!str().Empty()) mutable_str() = StringValueStore();
+  } else {
+    dec->Rewind(at);
+    if (area_ == kAreaSet && set_.entry_count() != 0 && !HasSpilledStr()) {
+      // The set is replaced below: the string takes the area rather than the block.
+      set_.~SetStore();
+      new (&str_) StringValueStore();
+      area_ = kAreaStr;
+    }
+    if (!mutable_str().Decode(dec)) return false;
+  }
+  at = dec->position();
+  if (dec->GetByte(&first) && first == 0) {
+    if (set().entry_count() != 0) mutable_set() = SetStore();
+  } else {
+    dec->Rewind(at);
+    if (!mutable_set().Decode(dec)) return false;
+  }
   // The hash: no field (most values) is one byte of zero, read without building a block
   // for a value that has none (Decode would clear its hash; this one is empty).
   if (rare_ == nullptr) {
-    const size_t at = dec->position();
+    at = dec->position();
     uint8_t count = 0;
     if (!dec->GetByte(&count) || count != 0) {
       dec->Rewind(at);
@@ -389,7 +498,7 @@ Keyspace::KeyMap::value_type* Keyspace::KeyMap::MakeNode(Args&&... args) {
   return node;
 }
 
-void Keyspace::KeyMap::UseValueHeap(KeyValue* v) { v->mutable_set().UseHeap(heap_); }
+void Keyspace::KeyMap::UseValueHeap(KeyValue* v) { v->UseHeap(heap_); }
 
 void Keyspace::KeyMap::DropNode(value_type* node) {
   if (node == nullptr) return;
