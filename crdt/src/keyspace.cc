@@ -83,11 +83,7 @@ bool OnlyFirstParts(const KeyValue& v) { return (v.held & kLaterParts) == 0 && v
 
 // The bits of v's string and set after a join that touched no other part.
 // REQUIRES: OnlyFirstParts(*v).
-void RefreshFirstParts(KeyValue* v) {
-  const bool str = (v->held & KeyValue::kHeldStr) != 0 && !v->str().Empty();
-  const bool set = (v->held & KeyValue::kHeldSet) != 0 && v->set().entry_count() != 0;
-  v->held = static_cast<uint16_t>((str ? KeyValue::kHeldStr : 0) | (set ? KeyValue::kHeldSet : 0));
-}
+void RefreshFirstParts(KeyValue* v) { v->held = v->FirstPartsNow(v->held); }
 
 // KeyValue::Join's parts after the string and the set (most keys hold neither of these),
 // then the bits of every part either side held. REQUIRES: other.held exact.
@@ -268,6 +264,16 @@ void KeyValue::TidyRareParts() {
     }
   }
   if ((held & kHeldRare) == 0 && r.spill.index() == 0) rare_.reset();
+}
+
+uint16_t KeyValue::SpilledNow(uint16_t bits) const {
+  if (const auto* s = std::get_if<StringValueStore>(&rare_->spill)) {
+    return (bits & kHeldStr) && !s->Empty() ? kHeldStr : 0;
+  }
+  if (const auto* t = std::get_if<SetStore>(&rare_->spill)) {
+    return (bits & kHeldSet) && t->entry_count() != 0 ? kHeldSet : 0;
+  }
+  return 0;
 }
 
 void KeyValue::UseHeap(ValueHeap* h) {
@@ -1572,7 +1578,9 @@ void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter
     v->mutable_str().reg.JoinWrite(simple.write_dot, simple.timestamp_us, simple.value, my_cc,
                                    other_cc);
   } else if constexpr (std::is_same_v<OtherCc, CausalContext>) {
-    if (!v->str().reg.empty()) v->mutable_str().reg.Join(EmptyValue().str().reg, my_cc, other_cc);
+    if ((v->held & KeyValue::kHeldStr) && !v->str().reg.empty()) {
+      v->mutable_str().reg.Join(EmptyValue().str().reg, my_cc, other_cc);
+    }
   }
   if (simple.has_slot) {
     v->mutable_str().counter.JoinSlot(simple.slot);
@@ -1672,7 +1680,8 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     }
     auto it = keys_.try_emplace(key, h).first;
     KeyValue& v = it->second;
-    if (few_dots && (!OnlyFirstParts(v) || (!simple.has_write && !v.str().reg.empty()))) {
+    if (few_dots && (!OnlyFirstParts(v) || (!simple.has_write && (v.held & KeyValue::kHeldStr) &&
+                                            !v.str().reg.empty()))) {
       // A key holding other parts (or a write that an SREM's or DEL's effect may clear):
       // their joins take a CausalContext, decoded from the same bytes (read above).
       dec.Rewind(cc_at);

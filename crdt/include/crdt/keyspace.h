@@ -212,9 +212,7 @@ struct KeyValue {
 
   // The bits of `bits` whose parts hold metadata now, tested part by part.
   uint16_t HeldNow(uint16_t bits = kHeldAll) const {
-    uint16_t now = 0;
-    if ((bits & kHeldStr) && !str().Empty()) now |= kHeldStr;
-    if ((bits & kHeldSet) && set().entry_count() != 0) now |= kHeldSet;
+    uint16_t now = FirstPartsNow(bits);
     if (rare_ == nullptr || (bits & kHeldRare) == 0) return now;  // no block: all empty
     const RareParts& r = *rare_;
     if ((bits & kHeldHash) && !r.hash.Empty()) now |= kHeldHash;
@@ -224,6 +222,18 @@ struct KeyValue {
     if ((bits & kHeldHll) && !r.hll.Empty()) now |= kHeldHll;
     if ((bits & kHeldList) && !r.list.Empty()) now |= kHeldList;
     if ((bits & kHeldStream) && !r.stream.Empty()) now |= kHeldStream;
+    return now;
+  }
+  // The bits of kHeldStr and kHeldSet in `bits` whose parts hold metadata now: the area's
+  // part, then (with a block) a spilled one.
+  uint16_t FirstPartsNow(uint16_t bits) const {
+    uint16_t now = 0;
+    if (area_ == kAreaStr) {
+      if ((bits & kHeldStr) && !str_.Empty()) now = kHeldStr;
+    } else if ((bits & kHeldSet) && set_.entry_count() != 0) {
+      now = kHeldSet;
+    }
+    if (rare_ != nullptr) now |= SpilledNow(bits);
     return now;
   }
   // Makes the bits of `bits` exact again after their parts changed; the others are kept.
@@ -305,6 +315,7 @@ struct KeyValue {
   bool HasSpilledStr() const {
     return rare_ != nullptr && std::holds_alternative<StringValueStore>(rare_->spill);
   }
+  uint16_t SpilledNow(uint16_t bits) const;
   StringValueStore& MutableStrSlow();
   SetStore& MutableSetSlow();
   void TidyRareParts();
