@@ -915,20 +915,27 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
   // the delta's writes too, so d's parts count): most keys hold the string alone.
   const uint16_t held = v.held | (d ? d->held : 0);
+  ClearParts(v, d, dcc, held, keep_ttl, /*keep_str=*/true);  // the string is assigned below
+  v.mutable_str().Assign(self_, timestamp_us, value, &cc_, d ? &d->mutable_str() : nullptr, dcc);
+  Refreshed(&v, d, held | KeyValue::kHeldStr);
+  DropEmptyRareParts(&v, d, held);
+}
+
+void Keyspace::ClearParts(KeyValue& v, KeyValue* d, CausalContext* dcc, uint16_t held,
+                          bool keep_ttl, bool keep_str) {
   if (!keep_ttl && (held & KeyValue::kHeldExpiry))
     v.mutable_expiry().Clear(d ? &d->mutable_expiry() : nullptr, dcc);
+  if (!keep_str && (held & KeyValue::kHeldStr))
+    v.mutable_str().Clear(d ? &d->mutable_str() : nullptr, dcc);
   if (held & KeyValue::kHeldSet) v.mutable_set().Clear(d ? &d->mutable_set() : nullptr, dcc);
   if (held & KeyValue::kHeldHash) v.mutable_hash().Clear(d ? &d->mutable_hash() : nullptr, dcc);
+  if (held & KeyValue::kHeldFloatCounter) v.mutable_fc().ResetInto(d ? &d->mutable_fc() : nullptr);
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
   if ((v.held & KeyValue::kHeldHll) && v.hll().Present())
     v.mutable_hll().Clear(d ? &d->mutable_hll() : nullptr);
   if (held & KeyValue::kHeldList) v.mutable_list().Clear(d ? &d->mutable_list() : nullptr, dcc);
   if (!v.stream().Empty())
     v.mutable_stream().Clear(self_, &cc_, d ? &d->mutable_stream() : nullptr, dcc);
-  v.mutable_str().Assign(self_, timestamp_us, value, &cc_, d ? &d->mutable_str() : nullptr, dcc);
-  if (held & KeyValue::kHeldFloatCounter) v.mutable_fc().ResetInto(d ? &d->mutable_fc() : nullptr);
-  Refreshed(&v, d, held | KeyValue::kHeldStr);
-  DropEmptyRareParts(&v, d, held);
 }
 
 IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, Keyspace* delta) {
@@ -1267,18 +1274,7 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   KeyValue& v = keys_.find(key)->second;  // DeltaSlot may not rehash *this, but be safe
   // Only the parts v or d holds have something to clear (as in Set).
   const uint16_t held = v.held | (d ? d->held : 0);
-  if (held & KeyValue::kHeldExpiry)
-    v.mutable_expiry().Clear(d ? &d->mutable_expiry() : nullptr, dcc);
-  if (held & KeyValue::kHeldStr) v.mutable_str().Clear(d ? &d->mutable_str() : nullptr, dcc);
-  if (held & KeyValue::kHeldSet) v.mutable_set().Clear(d ? &d->mutable_set() : nullptr, dcc);
-  if (held & KeyValue::kHeldHash) v.mutable_hash().Clear(d ? &d->mutable_hash() : nullptr, dcc);
-  if (held & KeyValue::kHeldFloatCounter) v.mutable_fc().ResetInto(d ? &d->mutable_fc() : nullptr);
-  if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
-  if ((v.held & KeyValue::kHeldHll) && v.hll().Present())
-    v.mutable_hll().Clear(d ? &d->mutable_hll() : nullptr);
-  if (held & KeyValue::kHeldList) v.mutable_list().Clear(d ? &d->mutable_list() : nullptr, dcc);
-  if (!v.stream().Empty())
-    v.mutable_stream().Clear(self_, &cc_, d ? &d->mutable_stream() : nullptr, dcc);
+  ClearParts(v, d, dcc, held, /*keep_ttl=*/false, /*keep_str=*/false);
   Refreshed(&v, d, held);
   DropEmptyRareParts(&v, d, held);
   DropIfEmpty(key);

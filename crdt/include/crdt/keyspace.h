@@ -736,6 +736,12 @@ class Keyspace {
 
   // True if key.entry is null or the entry this keyspace holds for key.key (assert only).
   bool LocatedIsCurrent(const Located& key) const;
+  // SET's and DEL's clearing of v's parts (d: the delta's value, dcc: its context, null
+  // without a delta): each part that `held` (v's and d's bits) names, the sorted set, the
+  // HyperLogLog and the stream as v holds them; the TTL unless keep_ttl, the string unless
+  // keep_str (a SET assigns it after). The caller refreshes the bits.
+  void ClearParts(KeyValue& v, KeyValue* d, CausalContext* dcc, uint16_t held, bool keep_ttl,
+                  bool keep_str);
   KeyValue& Slot(std::string_view key);
   static KeyValue& DeltaSlot(Keyspace* delta, std::string_view key);
   // After a write that may have emptied key (its `held` exact): the key erased if it holds
