@@ -37,11 +37,11 @@ bool NoMetadata(const T& part) {
 KeyValue::Type KeyValue::VisibleType() const {
   // A part without its bit holds nothing, so shows nothing.
   if (held & kHeldBoundedCounter) return Type::kBoundedCounter;
-  if (((held & kHeldStr) && str.Present()) || ((held & kHeldFloatCounter) && fc().Live())) {
+  if (((held & kHeldStr) && str().Present()) || ((held & kHeldFloatCounter) && fc().Live())) {
     return Type::kString;
   }
   if ((held & kHeldHash) && !hash().empty()) return Type::kHash;
-  if ((held & kHeldSet) && !set.empty()) return Type::kSet;
+  if ((held & kHeldSet) && !set().empty()) return Type::kSet;
   if (!zset.empty()) return Type::kZset;
   if ((held & kHeldHll) && hll().Present()) return Type::kHll;
   if ((held & kHeldList) && !list().empty()) return Type::kList;
@@ -83,11 +83,7 @@ bool OnlyFirstParts(const KeyValue& v) { return (v.held & kLaterParts) == 0 && v
 
 // The bits of v's string and set after a join that touched no other part.
 // REQUIRES: OnlyFirstParts(*v).
-void RefreshFirstParts(KeyValue* v) {
-  const bool str = (v->held & KeyValue::kHeldStr) != 0 && !v->str.Empty();
-  const bool set = (v->held & KeyValue::kHeldSet) != 0 && v->set.entry_count() != 0;
-  v->held = static_cast<uint16_t>((str ? KeyValue::kHeldStr : 0) | (set ? KeyValue::kHeldSet : 0));
-}
+void RefreshFirstParts(KeyValue* v) { v->held = v->FirstPartsNow(v->held); }
 
 // KeyValue::Join's parts after the string and the set (most keys hold neither of these),
 // then the bits of every part either side held. REQUIRES: other.held exact.
@@ -134,8 +130,9 @@ const KeyValue& EmptyValue() {
 void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   const uint16_t either = held | other.held;
-  if (either & kHeldStr) str.Join(other.str, my_cc, other_cc);
-  if (either & kHeldSet) set.Join(other.set, my_cc, other_cc, other_complete, keep_empty);
+  if (either & kHeldStr) mutable_str().Join(other.str(), my_cc, other_cc);
+  if (either & kHeldSet)
+    mutable_set().Join(other.set(), my_cc, other_cc, other_complete, keep_empty);
   held |= static_cast<uint16_t>(either & (kHeldStr | kHeldSet));  // refreshed below
   JoinLaterParts(this, other, my_cc, other_cc, other_complete, keep_empty);
 }
@@ -195,17 +192,111 @@ KeyValue::RarePtr KeyValue::NewRareParts(const RareParts* from) {
   return RarePtr(from != nullptr ? new RareParts(*from) : new RareParts());
 }
 
+KeyValue& KeyValue::operator=(KeyValue&& other) {
+  if (this == &other) return *this;
+  held = other.held;
+  zset = std::move(other.zset);
+  rare_ = std::move(other.rare_);
+  if (area_ == other.area_) {
+    if (area_ == kAreaStr) {
+      str_ = std::move(other.str_);
+    } else {
+      set_ = std::move(other.set_);  // keeps this set's heap
+    }
+  } else if (other.area_ == kAreaStr) {
+    DestroyArea();
+    new (&str_) StringValueStore(std::move(other.str_));
+    area_ = kAreaStr;
+  } else {
+    DestroyArea();
+    new (&set_) SetStore();  // the ordinary heap: this value had no set to keep one
+    area_ = kAreaSet;
+    set_ = std::move(other.set_);
+  }
+  return *this;
+}
+
+StringValueStore& KeyValue::MutableStrSlow() {
+  if (rare_ != nullptr) {
+    if (auto* p = std::get_if<StringValueStore>(&rare_->spill)) return *p;
+  }
+  if (set_.entry_count() == 0) {  // CASE 1: the area's set holds nothing: the string takes it
+    set_.~SetStore();
+    new (&str_) StringValueStore();
+    area_ = kAreaStr;
+    return str_;
+  }
+  return MutableRare().spill.emplace<StringValueStore>();  // CASE 2: a type conflict
+}
+
+SetStore& KeyValue::MutableSetSlow() {
+  if (rare_ != nullptr) {
+    if (auto* p = std::get_if<SetStore>(&rare_->spill)) return *p;
+  }
+  if (str_.Empty()) {  // CASE 1: the area's string holds nothing: the set takes it
+    str_.~StringValueStore();
+    new (&set_) SetStore();
+    area_ = kAreaSet;
+    return set_;
+  }
+  return MutableRare().spill.emplace<SetStore>();  // CASE 2: a type conflict
+}
+
+void KeyValue::TidyRareParts() {
+  RareParts& r = *rare_;
+  if (auto* s = std::get_if<StringValueStore>(&r.spill)) {
+    if (!s->Empty() && set_.entry_count() == 0) {  // the area's set holds nothing
+      set_.~SetStore();
+      new (&str_) StringValueStore(std::move(*s));
+      area_ = kAreaStr;
+      r.spill = std::monostate();
+    } else if (s->Empty()) {
+      r.spill = std::monostate();
+    }
+  } else if (auto* t = std::get_if<SetStore>(&r.spill)) {
+    if (t->entry_count() != 0 && str_.Empty()) {  // the area's string holds nothing
+      str_.~StringValueStore();
+      new (&set_) SetStore(std::move(*t));
+      area_ = kAreaSet;
+      r.spill = std::monostate();
+    } else if (t->entry_count() == 0) {
+      r.spill = std::monostate();
+    }
+  }
+  if ((held & kHeldRare) == 0 && r.spill.index() == 0) rare_.reset();
+}
+
+uint16_t KeyValue::SpilledNow(uint16_t bits) const {
+  if (const auto* s = std::get_if<StringValueStore>(&rare_->spill)) {
+    return (bits & kHeldStr) && !s->Empty() ? kHeldStr : 0;
+  }
+  if (const auto* t = std::get_if<SetStore>(&rare_->spill)) {
+    return (bits & kHeldSet) && t->entry_count() != 0 ? kHeldSet : 0;
+  }
+  return 0;
+}
+
+void KeyValue::UseHeap(ValueHeap* h) {
+  if (area_ == kAreaSet) {
+    set_.UseHeap(h);
+  } else if (rare_ != nullptr) {
+    if (auto* t = std::get_if<SetStore>(&rare_->spill)) t->UseHeap(h);
+  }
+}
+
 size_t KeyValue::HeapBytes() const {
-  size_t n = str.HeapBytes() + set.MemoryBytes() + zset.MemoryBytes();
+  size_t n = (area_ == kAreaStr ? str_.HeapBytes() : set_.MemoryBytes()) + zset.MemoryBytes();
   if (rare_ == nullptr) return n;  // most keys
   const RareParts& r = *rare_;
+  if (const auto* s = std::get_if<StringValueStore>(&r.spill)) n += s->HeapBytes();
+  if (const auto* t = std::get_if<SetStore>(&r.spill)) n += t->MemoryBytes();
   return n + sizeof(RareParts) + 16 + r.hash.HeapBytes() + r.bc.HeapBytes() + r.hll.HeapBytes() +
          r.list.HeapBytes() + r.expiry.HeapBytes() + r.stream.HeapBytes();
 }
 
 std::optional<std::string> KeyValue::StringValue() const {
-  if ((held & kHeldFloatCounter) == 0) return str.Value();  // no increment: most strings
-  return WithFloatIncrements(str.Value(), fc());
+  if ((held & kHeldFloatCounter) == 0) return str().Value();  // no increment: most strings
+  return WithFloatIncrements(str().Value(), fc());
 }
 
 KeyValue::Parts16 KeyValue::Parts() const {
@@ -226,13 +317,13 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
   // written here without walking it (most effects hold one of the three).
   assert((HeldNow(kHeldStr | kHeldSet | kHeldHash) & ~held) == 0);
   if (held & kHeldStr) {
-    str.Encode(enc);
+    str().Encode(enc);
   } else {
     enc->PutByte(0);  // no register write
     enc->PutByte(0);  // no counter slot
   }
   if (held & kHeldSet) {
-    set.Encode(enc);
+    set().Encode(enc);
   } else {
     enc->PutByte(0);  // no element
   }
@@ -252,11 +343,35 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
 }
 
 bool KeyValue::Decode(Decoder* dec, Parts16 parts) {
-  if (!str.Decode(dec) || !set.Decode(dec)) return false;
+  // The string and the set: an empty one's encoding (counts of zero: two bytes for the
+  // string, one for the set) is read without placing a part, so a value keeps the type of
+  // its area unless the bytes hold the other type.
+  size_t at = dec->position();
+  uint8_t first = 1;
+  uint8_t second = 1;
+  if (dec->GetByte(&first) && first == 0 && dec->GetByte(&second) && second == 0) {
+    if (!str().Empty()) mutable_str() = StringValueStore();
+  } else {
+    dec->Rewind(at);
+    if (area_ == kAreaSet && set_.entry_count() != 0 && !HasSpilledStr()) {
+      // The set is replaced below: the string takes the area rather than the block.
+      set_.~SetStore();
+      new (&str_) StringValueStore();
+      area_ = kAreaStr;
+    }
+    if (!mutable_str().Decode(dec)) return false;
+  }
+  at = dec->position();
+  if (dec->GetByte(&first) && first == 0) {
+    if (set().entry_count() != 0) mutable_set() = SetStore();
+  } else {
+    dec->Rewind(at);
+    if (!mutable_set().Decode(dec)) return false;
+  }
   // The hash: no field (most values) is one byte of zero, read without building a block
   // for a value that has none (Decode would clear its hash; this one is empty).
   if (rare_ == nullptr) {
-    const size_t at = dec->position();
+    at = dec->position();
     uint8_t count = 0;
     if (!dec->GetByte(&count) || count != 0) {
       dec->Rewind(at);
@@ -315,10 +430,10 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
   bool ok = true;
   // Only the parts the value holds (v.held) have dots.
   if (v.held & KeyValue::kHeldStr) {
-    for (const auto& w : v.str.reg.writes()) ok &= cc.Contains(w.dot);
+    for (const auto& w : v.str().reg.writes()) ok &= cc.Contains(w.dot);
   }
   if (v.held & KeyValue::kHeldSet) {
-    v.set.ForEach([&](std::string_view, const SetStore::DotList& dots) {
+    v.set().ForEach([&](std::string_view, const SetStore::DotList& dots) {
       for (const Dot& d : dots) ok &= cc.Contains(d);
     });
   }
@@ -367,7 +482,7 @@ Keyspace::KeyMap::value_type* Keyspace::KeyMap::MakeNode(Args&&... args) {
   return node;
 }
 
-void Keyspace::KeyMap::UseValueHeap(KeyValue* v) { v->set.UseHeap(heap_); }
+void Keyspace::KeyMap::UseValueHeap(KeyValue* v) { v->UseHeap(heap_); }
 
 void Keyspace::KeyMap::DropNode(value_type* node) {
   if (node == nullptr) return;
@@ -566,10 +681,10 @@ void EmptyKeyValue(KeyValue* v) {
   // The string and the set (most deltas' one part) are emptied in place: no new part
   // built and moved in.
   if (held & KeyValue::kHeldStr) {
-    v->str.reg.Clear(nullptr, nullptr);
-    if (!v->str.counter.empty()) v->str.counter = PnCounter();
+    v->mutable_str().reg.Clear(nullptr, nullptr);
+    if (!v->str().counter.empty()) v->mutable_str().counter = PnCounter();
   }
-  if (held & KeyValue::kHeldSet) v->set.Clear(nullptr, nullptr);
+  if (held & KeyValue::kHeldSet) v->mutable_set().Clear(nullptr, nullptr);
   // The others are in the block behind the pointer, which is kept for the next value (a
   // delta's spare node): a part with a bit set is in it, so no access below allocates.
   if (held & KeyValue::kHeldHash) v->mutable_hash() = HashStore();
@@ -705,22 +820,22 @@ std::optional<std::string> Keyspace::Get(std::string_view key) const {
 
 std::vector<std::string> Keyspace::Members(std::string_view key) const {
   const KeyValue* v = Find(key);
-  return v ? v->set.Elements() : std::vector<std::string>();
+  return v ? v->set().Elements() : std::vector<std::string>();
 }
 
 bool Keyspace::IsMember(const KeyRef& key, std::string_view member) const {
   const KeyValue* v = Find(key);
-  return v && v->set.Contains(member);
+  return v && v->set().Contains(member);
 }
 
 bool Keyspace::IsMember(const Located& key, std::string_view member) const {
   const KeyValue* v = Shown(key.entry);
-  return v && v->set.Contains(member);
+  return v && v->set().Contains(member);
 }
 
 size_t Keyspace::Card(std::string_view key) const {
   const KeyValue* v = Find(key);
-  return v ? v->set.size() : 0;
+  return v ? v->set().size() : 0;
 }
 
 std::vector<std::string> Keyspace::Keys() const {
@@ -778,20 +893,27 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
   // the delta's writes too, so d's parts count): most keys hold the string alone.
   const uint16_t held = v.held | (d ? d->held : 0);
+  ClearParts(v, d, dcc, held, keep_ttl, /*keep_str=*/true);  // the string is assigned below
+  v.mutable_str().Assign(self_, timestamp_us, value, &cc_, d ? &d->mutable_str() : nullptr, dcc);
+  Refreshed(&v, d, held | KeyValue::kHeldStr);
+  DropEmptyRareParts(&v, d, held);
+}
+
+void Keyspace::ClearParts(KeyValue& v, KeyValue* d, CausalContext* dcc, uint16_t held,
+                          bool keep_ttl, bool keep_str) {
   if (!keep_ttl && (held & KeyValue::kHeldExpiry))
     v.mutable_expiry().Clear(d ? &d->mutable_expiry() : nullptr, dcc);
-  if (held & KeyValue::kHeldSet) v.set.Clear(d ? &d->set : nullptr, dcc);
+  if (!keep_str && (held & KeyValue::kHeldStr))
+    v.mutable_str().Clear(d ? &d->mutable_str() : nullptr, dcc);
+  if (held & KeyValue::kHeldSet) v.mutable_set().Clear(d ? &d->mutable_set() : nullptr, dcc);
   if (held & KeyValue::kHeldHash) v.mutable_hash().Clear(d ? &d->mutable_hash() : nullptr, dcc);
+  if (held & KeyValue::kHeldFloatCounter) v.mutable_fc().ResetInto(d ? &d->mutable_fc() : nullptr);
   if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
   if ((v.held & KeyValue::kHeldHll) && v.hll().Present())
     v.mutable_hll().Clear(d ? &d->mutable_hll() : nullptr);
   if (held & KeyValue::kHeldList) v.mutable_list().Clear(d ? &d->mutable_list() : nullptr, dcc);
   if (!v.stream().Empty())
     v.mutable_stream().Clear(self_, &cc_, d ? &d->mutable_stream() : nullptr, dcc);
-  v.str.Assign(self_, timestamp_us, value, &cc_, d ? &d->str : nullptr, dcc);
-  if (held & KeyValue::kHeldFloatCounter) v.mutable_fc().ResetInto(d ? &d->mutable_fc() : nullptr);
-  Refreshed(&v, d, held | KeyValue::kHeldStr);
-  DropEmptyRareParts(&v, d, held);
 }
 
 IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, Keyspace* delta) {
@@ -807,7 +929,8 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
     }
     KeyValue* d = delta ? &delta_slot() : nullptr;
     if (by == 0) {  // a zero step is live (pn_counter.h): it goes to the integer counter
-      const bool added = v.str.counter.AddAs(self_, 0, d ? &d->str.counter : nullptr);
+      const bool added =
+          v.mutable_str().counter.AddAs(self_, 0, d ? &d->mutable_str().counter : nullptr);
       Refreshed(&v, d, KeyValue::kHeldStr);
       if (!added) return IncrStatus::kOutOfRange;
     } else {
@@ -826,10 +949,10 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
     if (it != delta->keys_.end()) listed = &it->second;
   }
   StringValueStore scratch;
-  IncrStatus s = v.str.Increment(self_, by, new_value,
-                                 listed  ? &listed->str
-                                 : delta ? &scratch
-                                         : nullptr);
+  IncrStatus s = v.mutable_str().Increment(self_, by, new_value,
+                                           listed  ? &listed->mutable_str()
+                                           : delta ? &scratch
+                                                   : nullptr);
   Refreshed(&v, listed, KeyValue::kHeldStr);
   if (s != IncrStatus::kOk) {
     DropIfEmpty(ref);  // a refused step leaves no entry behind (an increment leaves a live one)
@@ -837,7 +960,7 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
   }
   if (delta && !listed) {
     KeyValue& d = delta_slot();
-    d.str.counter.Merge(scratch.counter);
+    d.mutable_str().counter.Merge(scratch.counter);
     d.Refresh(KeyValue::kHeldStr);
   }
   return s;
@@ -887,8 +1010,8 @@ bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
   if (key->entry == nullptr) key->entry = &keys_.try_emplace(key->key, key->hash).first->second;
   KeyValue& v = *key->entry;
   KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
-  const bool added =
-      v.set.Add(member, self_, &cc_, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
+  const bool added = v.mutable_set().Add(member, self_, &cc_, d ? &d->mutable_set() : nullptr,
+                                         delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldSet);
   return added;
 }
@@ -898,7 +1021,8 @@ bool Keyspace::SRem(Located* key, std::string_view member, Keyspace* delta) {
   if (key->entry == nullptr) return false;
   KeyValue& v = *key->entry;
   KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
-  bool removed = v.set.Remove(member, d ? &d->set : nullptr, delta ? &delta->cc_ : nullptr);
+  bool removed = v.mutable_set().Remove(member, d ? &d->mutable_set() : nullptr,
+                                        delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldSet);
   if (v.Empty() && !key_complete_) {  // DropIfEmpty's test, done once
     keys_.erase(keys_.find(key->key, key->hash));
@@ -1128,18 +1252,7 @@ bool Keyspace::Del(std::string_view key, Keyspace* delta) {
   KeyValue& v = keys_.find(key)->second;  // DeltaSlot may not rehash *this, but be safe
   // Only the parts v or d holds have something to clear (as in Set).
   const uint16_t held = v.held | (d ? d->held : 0);
-  if (held & KeyValue::kHeldExpiry)
-    v.mutable_expiry().Clear(d ? &d->mutable_expiry() : nullptr, dcc);
-  if (held & KeyValue::kHeldStr) v.str.Clear(d ? &d->str : nullptr, dcc);
-  if (held & KeyValue::kHeldSet) v.set.Clear(d ? &d->set : nullptr, dcc);
-  if (held & KeyValue::kHeldHash) v.mutable_hash().Clear(d ? &d->mutable_hash() : nullptr, dcc);
-  if (held & KeyValue::kHeldFloatCounter) v.mutable_fc().ResetInto(d ? &d->mutable_fc() : nullptr);
-  if (!v.zset.Empty()) v.zset.Clear(d ? &d->zset : nullptr, dcc);
-  if ((v.held & KeyValue::kHeldHll) && v.hll().Present())
-    v.mutable_hll().Clear(d ? &d->mutable_hll() : nullptr);
-  if (held & KeyValue::kHeldList) v.mutable_list().Clear(d ? &d->mutable_list() : nullptr, dcc);
-  if (!v.stream().Empty())
-    v.mutable_stream().Clear(self_, &cc_, d ? &d->mutable_stream() : nullptr, dcc);
+  ClearParts(v, d, dcc, held, /*keep_ttl=*/false, /*keep_str=*/false);
   Refreshed(&v, d, held);
   DropEmptyRareParts(&v, d, held);
   DropIfEmpty(key);
@@ -1436,17 +1549,20 @@ template <typename OtherCc>
 void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter,
                 const CausalContext& my_cc, const OtherCc& other_cc, bool keep_empty) {
   if (simple.has_write) {
-    v->str.reg.JoinWrite(simple.write_dot, simple.timestamp_us, simple.value, my_cc, other_cc);
+    v->mutable_str().reg.JoinWrite(simple.write_dot, simple.timestamp_us, simple.value, my_cc,
+                                   other_cc);
   } else if constexpr (std::is_same_v<OtherCc, CausalContext>) {
-    if (!v->str.reg.empty()) v->str.reg.Join(EmptyValue().str.reg, my_cc, other_cc);
+    if ((v->held & KeyValue::kHeldStr) && !v->str().reg.empty()) {
+      v->mutable_str().reg.Join(EmptyValue().str().reg, my_cc, other_cc);
+    }
   }
   if (simple.has_slot) {
-    v->str.counter.JoinSlot(simple.slot);
+    v->mutable_str().counter.JoinSlot(simple.slot);
   } else if (simple.decoded_counter) {
-    v->str.counter.Merge(counter);
+    v->mutable_str().counter.Merge(counter);
   }
   simple.ForEachElement([&](std::string_view e, const Dot* d) {
-    v->set.JoinElement(e, d, my_cc, other_cc, keep_empty);
+    v->mutable_set().JoinElement(e, d, my_cc, other_cc, keep_empty);
   });
   v->held |= KeyValue::kHeldStr | KeyValue::kHeldSet;  // refreshed below
   if constexpr (std::is_same_v<OtherCc, CausalContext>) {
@@ -1508,7 +1624,8 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     // same errors).
     SimpleValue simple;
     const size_t value_at = dec.position();
-    const bool is_simple = parts == 0 && DecodeSimple(bytes, &dec, &simple, &value.str.counter);
+    const bool is_simple =
+        parts == 0 && DecodeSimple(bytes, &dec, &simple, &value.mutable_str().counter);
     if (!is_simple) {
       dec.Rewind(value_at);
       if (!value.Decode(&dec, parts)) return fail("bad key value");
@@ -1537,7 +1654,8 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     }
     auto it = keys_.try_emplace(key, h).first;
     KeyValue& v = it->second;
-    if (few_dots && (!OnlyFirstParts(v) || (!simple.has_write && !v.str.reg.empty()))) {
+    if (few_dots && (!OnlyFirstParts(v) || (!simple.has_write && (v.held & KeyValue::kHeldStr) &&
+                                            !v.str().reg.empty()))) {
       // A key holding other parts (or a write that an SREM's or DEL's effect may clear):
       // their joins take a CausalContext, decoded from the same bytes (read above).
       dec.Rewind(cc_at);
@@ -1545,9 +1663,9 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
       few_dots = false;
     }
     if (few_dots) {
-      JoinSimple(&v, simple, value.str.counter, cc_, dots, complete);
+      JoinSimple(&v, simple, value.str().counter, cc_, dots, complete);
     } else {
-      JoinSimple(&v, simple, value.str.counter, cc_, s.cc_, complete);
+      JoinSimple(&v, simple, value.str().counter, cc_, s.cc_, complete);
     }
     if (!complete && v.Empty()) keys_.erase(it);
     if (few_dots) {
@@ -1598,7 +1716,7 @@ std::string Keyspace::Dump(std::string_view key) const {
     case Type::kSet: {
       std::string s = "{";
       bool first = true;
-      for (const std::string& m : v->set.Elements()) {
+      for (const std::string& m : v->set().Elements()) {
         s += first ? "" : ", ";
         s += m;
         first = false;

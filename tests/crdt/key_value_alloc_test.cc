@@ -1,8 +1,8 @@
 // KeyValue's const accessors of the parts behind the pointer allocate nothing when the
-// value has no block. Its own test binary: it replaces the global operator new and delete
-// (every form but the aligned ones, which only the page arena uses: not counted) to count
-// allocations, which must not change how the other crdt tests allocate (nor what a
-// sanitizer checks for them).
+// value has no block, nor those of the string or set part a value does not hold. Its own test
+// binary: it replaces the global operator new and delete (every form but the aligned ones, which
+// only the page arena uses: not counted) to count allocations, which must not change how the other
+// crdt tests allocate (nor what a sanitizer checks for them).
 #include <cstddef>
 #include <cstdlib>
 #include <new>
@@ -46,13 +46,26 @@ namespace crdt {
 namespace {
 
 constexpr ReplicaId kA = MakeReplicaId(1, 1);
+constexpr ReplicaId kB = MakeReplicaId(2, 1);
 
 TEST(KeyValueTest, ConstReadsOfAbsentPartsAllocateNothing) {
   Keyspace ks(kA);
   ks.Set("k", "v", 1, nullptr);
   ks.SAdd("s", "m", nullptr);
+  Keyspace other(kB);
+  Keyspace d = other.NewDelta();
+  other.SAdd("both", "m", &d);
+  ks.Set("both", "v", 1, nullptr);
+  std::string error;
+  ASSERT_TRUE(ks.MergeEncoded(d.Encode(), &error)) << error;
   const KeyValue* v = ks.Find("k");
+  const KeyValue* s = ks.Find("s");
+  const KeyValue* both = ks.Find("both");
   ASSERT_NE(v, nullptr);
+  ASSERT_NE(s, nullptr);
+  ASSERT_NE(both, nullptr);
+  ASSERT_EQ(both->held, KeyValue::kHeldStr | KeyValue::kHeldSet);
+  ASSERT_TRUE(both->HasRareParts());  // the set, in the block
   auto read_all = [&]() {
     size_t n = 0;
     n += v->hash().Empty() ? 1 : 0;
@@ -74,6 +87,18 @@ TEST(KeyValueTest, ConstReadsOfAbsentPartsAllocateNothing) {
     n += ks.Stream("k") != nullptr ? 1 : 0;
     n += ks.MemoryBytes();
     n += ks.HeldExact() ? 1 : 0;
+    // The string and set parts: the other type's part of a one-type key, and both of a
+    // key holding both (a type conflict: one of them in the block).
+    for (const KeyValue* x : {v, s, both}) {
+      n += x->str().Empty() ? 1 : 0;
+      n += x->str().reg.writes().size();
+      n += x->set().entry_count();
+      n += x->set().Contains("m") ? 1 : 0;
+      n += x->StringValue().has_value() ? 1 : 0;
+      n += x->HeldNow();
+    }
+    n += ks.Members("k").size() + ks.Card("s") + ks.Card("both");
+    n += ks.Get("s").has_value() ? 1 : 0;
     return n;
   };
   const size_t warm = read_all();  // builds the shared empty parts once

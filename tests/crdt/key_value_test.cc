@@ -1,10 +1,13 @@
 // KeyValue's layout: the parts behind the pointer (hash, bounded counter, TTL, float
 // counter, HyperLogLog, list, stream) get their block on the first write, keep `held`
 // exact, survive copy, move, join and an encode/decode round trip, count in MemoryBytes,
-// and go when a SET or a merged SET leaves them empty. (That a const read of an absent part
-// allocates nothing is checked in key_value_alloc_test.cc, its own binary.)
+// and go when a SET or a merged SET leaves them empty. The inline area holds the string or
+// the set; a type conflict puts the other one in the block until one of them goes. (That a
+// const read of an absent part allocates nothing is checked in key_value_alloc_test.cc,
+// its own binary.)
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -166,7 +169,150 @@ TEST(KeyValueTest, ABlockEmptiedByAWriteGoesAtTheWriterAndTheReceiver) {
   EXPECT_FALSE(b.Find("k")->HasRareParts());
   EXPECT_TRUE(a == b);
   EXPECT_EQ(a.MemoryBytes(), b.MemoryBytes());
-  static_assert(sizeof(KeyValue) <= 320, "a key's value stays compact");
+  static_assert(sizeof(KeyValue) <= 184, "a key's value stays compact");
+}
+
+// Both replicas hold the same state, exact bits, the same memory and `held` == bits.
+void ExpectEqualReplicas(const Keyspace& a, const Keyspace& b, const char* key, uint16_t bits) {
+  for (const Keyspace* ks : {&a, &b}) {
+    const KeyValue* v = ks->Find(key);
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(v->held, bits);
+    EXPECT_TRUE(v->HeldExact());
+    EXPECT_TRUE(ks->HeldExact());
+  }
+  EXPECT_TRUE(a == b);
+  EXPECT_EQ(a.Encode(), b.Encode());
+  EXPECT_EQ(a.MemoryBytes(), b.MemoryBytes());
+}
+
+TEST(KeyValueTest, ATypeConflictPutsTheSecondPartInTheBlockAndBack) {
+  // "k" is a string at A and, concurrently, a set at B: each replica's area holds the part
+  // it wrote first, the other one arrives in the block; both are visible as the string
+  // (the type order of keyspace.h). Then A adds the member again (a new dot) while B
+  // deletes the key: the string goes and the member stays (add wins), so A's set moves
+  // from the block into the area and both free their blocks.
+  Keyspace a(kA);
+  Keyspace b(kB);
+  Keyspace da = a.NewDelta();
+  a.Set("k", "v", 1, &da);
+  Keyspace db = b.NewDelta();
+  b.SAdd("k", "m1", &db);
+  EXPECT_TRUE(a.Find("k")->StrInline());
+  EXPECT_FALSE(b.Find("k")->StrInline());
+  EXPECT_FALSE(a.Find("k")->HasRareParts());
+  EXPECT_FALSE(b.Find("k")->HasRareParts());
+  std::string error;
+  ASSERT_TRUE(a.MergeEncoded(db.Encode(), &error)) << error;
+  ASSERT_TRUE(b.MergeEncoded(da.Encode(), &error)) << error;
+  ExpectEqualReplicas(a, b, "k", KeyValue::kHeldStr | KeyValue::kHeldSet);
+  EXPECT_TRUE(a.Find("k")->StrInline());   // the set in the block
+  EXPECT_FALSE(b.Find("k")->StrInline());  // the string in the block
+  EXPECT_TRUE(a.Find("k")->HasRareParts());
+  EXPECT_TRUE(b.Find("k")->HasRareParts());
+  for (const Keyspace* ks : {&a, &b}) {
+    EXPECT_EQ(ks->TypeOf("k"), KeyValue::Type::kString);
+    EXPECT_EQ(ks->Get("k"), "v");
+    EXPECT_EQ(ks->Members("k"), std::vector<std::string>{"m1"});
+  }
+  // Copies, moves and an encode/decode round trip keep both parts where they are.
+  KeyValue copy = *b.Find("k");
+  EXPECT_TRUE(copy == *b.Find("k"));
+  EXPECT_TRUE(copy == *a.Find("k"));
+  KeyValue moved = std::move(copy);
+  EXPECT_TRUE(moved == *a.Find("k"));
+  KeyValue assigned = *a.Find("k");
+  assigned = std::move(moved);
+  EXPECT_FALSE(assigned.StrInline());
+  EXPECT_TRUE(assigned == *a.Find("k"));
+  std::optional<Keyspace> back = Keyspace::Decode(b.Encode(), kB, &error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_TRUE(*back == b);
+  EXPECT_TRUE(back->HeldExact());
+  EXPECT_EQ(back->Encode(), b.Encode());
+  EXPECT_EQ(back->MemoryBytes(), b.MemoryBytes());
+
+  da = a.NewDelta();
+  a.SAdd("k", "m1", &da);
+  db = b.NewDelta();
+  ASSERT_TRUE(b.Del("k", &db));
+  ASSERT_TRUE(a.MergeEncoded(db.Encode(), &error)) << error;
+  ASSERT_TRUE(b.MergeEncoded(da.Encode(), &error)) << error;
+  ExpectEqualReplicas(a, b, "k", KeyValue::kHeldSet);
+  for (const Keyspace* ks : {&a, &b}) {
+    EXPECT_FALSE(ks->Find("k")->StrInline());
+    EXPECT_FALSE(ks->Find("k")->HasRareParts());
+    EXPECT_EQ(ks->Members("k"), std::vector<std::string>{"m1"});
+    EXPECT_EQ(ks->TypeOf("k"), KeyValue::Type::kSet);
+  }
+
+  // A SET over the set: the string takes the area at both, nothing in a block.
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ks.Set("k", "w", 3, d); });
+  ExpectEqualReplicas(a, b, "k", KeyValue::kHeldStr);
+  EXPECT_TRUE(a.Find("k")->StrInline());
+  EXPECT_TRUE(b.Find("k")->StrInline());
+  EXPECT_FALSE(a.Find("k")->HasRareParts());
+  EXPECT_FALSE(b.Find("k")->HasRareParts());
+}
+
+TEST(KeyValueTest, AConflictOnAKeyWithATtlKeepsTheBlockForTheTtl) {
+  // The block holds the TTL and the spilled set; the set's removal leaves the TTL, and a
+  // SET (no KEEPTTL) the string alone, with no block.
+  Keyspace a(kA);
+  Keyspace b(kB);
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ks.Set("k", "v", 1, d); });
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ks.Expire("k", 1'000'000, d); });
+  WriteAndShip(b, a, [](Keyspace& ks, Keyspace* d) { ks.SAdd("k", "m", d); });
+  ExpectEqualReplicas(a, b, "k", KeyValue::kHeldStr | KeyValue::kHeldSet | KeyValue::kHeldExpiry);
+  WriteAndShip(b, a, [](Keyspace& ks, Keyspace* d) { ks.SRem("k", "m", d); });
+  ExpectEqualReplicas(a, b, "k", KeyValue::kHeldStr | KeyValue::kHeldExpiry);
+  EXPECT_TRUE(a.Find("k")->HasRareParts());
+  EXPECT_TRUE(b.Find("k")->HasRareParts());
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ks.Set("k", "w", 2, d); });
+  ExpectEqualReplicas(a, b, "k", KeyValue::kHeldStr);
+  EXPECT_FALSE(a.Find("k")->HasRareParts());
+  EXPECT_FALSE(b.Find("k")->HasRareParts());
+}
+
+TEST(KeyValueTest, SetAndDelClearEveryPartTheirWay) {
+  Keyspace a(kA);
+  Keyspace b(kB);
+  // SET ... KEEPTTL keeps the TTL; a plain SET clears it (and frees the block).
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ks.Set("t", "1", 1, d); });
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ks.Expire("t", 1'000'000, d); });
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ks.Set("t", "2", 2, d, /*keep_ttl=*/true); });
+  ExpectEqualReplicas(a, b, "t", KeyValue::kHeldStr | KeyValue::kHeldExpiry);
+  EXPECT_EQ(a.Deadline("t"), 1'000'000);
+  EXPECT_EQ(b.Get("t"), "2");
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ks.Set("t", "3", 3, d); });
+  ExpectEqualReplicas(a, b, "t", KeyValue::kHeldStr);
+  EXPECT_EQ(a.Deadline("t"), std::nullopt);
+  EXPECT_FALSE(a.Find("t")->HasRareParts());
+  EXPECT_FALSE(b.Find("t")->HasRareParts());
+
+  // A SET over an INCRBY counter: the string replaces the count.
+  int64_t n = 0;
+  WriteAndShip(a, b, [&](Keyspace& ks, Keyspace* d) { ks.IncrBy("c", 5, &n, d); });
+  EXPECT_EQ(b.Get("c"), "5");
+  WriteAndShip(b, a, [](Keyspace& ks, Keyspace* d) { ks.Set("c", "x", 4, d); });
+  ExpectEqualReplicas(a, b, "c", KeyValue::kHeldStr);
+  EXPECT_EQ(a.Get("c"), "x");
+  EXPECT_EQ(a.IncrBy("c", 1, &n, nullptr), IncrStatus::kNotInteger);
+
+  // A DEL of a counter: gone at both; an INCRBY after it counts from zero.
+  WriteAndShip(a, b, [&](Keyspace& ks, Keyspace* d) { ks.IncrBy("d", 7, &n, d); });
+  WriteAndShip(b, a, [](Keyspace& ks, Keyspace* d) { ASSERT_TRUE(ks.Del("d", d)); });
+  for (const Keyspace* ks : {&a, &b}) {
+    EXPECT_EQ(ks->Get("d"), std::nullopt);
+    EXPECT_EQ(ks->TypeOf("d"), KeyValue::Type::kNone);
+    EXPECT_TRUE(ks->HeldExact());
+  }
+  EXPECT_TRUE(a == b);
+  EXPECT_EQ(a.MemoryBytes(), b.MemoryBytes());
+  WriteAndShip(a, b, [&](Keyspace& ks, Keyspace* d) { ks.IncrBy("d", 2, &n, d); });
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(b.Get("d"), "2");
+  ExpectEqualReplicas(a, b, "d", KeyValue::kHeldStr);
 }
 
 TEST(KeyValueTest, ADecodedKeyWithoutRarePartsHasNoBlock) {

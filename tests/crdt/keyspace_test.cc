@@ -213,7 +213,7 @@ TEST(KeyspaceTest, BigKeyspaceValuesInItsHeapSurviveCopyMoveMergeAndDeath) {
   // takes it by force): the keyspace's heap lives until they are freed.
   const KeyValue* v = ks->Find("set:1");
   ASSERT_NE(v, nullptr);
-  SetStore kept(std::move(const_cast<KeyValue*>(v)->set));
+  SetStore kept(std::move(const_cast<KeyValue*>(v)->mutable_set()));
   ks.reset();
   EXPECT_EQ(kept.size(), 20u);
   CausalContext cc;
@@ -455,7 +455,7 @@ TEST(KeyspaceTest, ConcurrentTypesFollowTheFixedPrecedence) {
   EXPECT_EQ(a.TypeOf("k"), Keyspace::Type::kString);
   EXPECT_EQ(a.Dump("k"), "s");
   EXPECT_EQ(a.Members("k"), Strings{});
-  EXPECT_EQ(a.Find("k")->set.entry_count(), 0u);
+  EXPECT_EQ(a.Find("k")->set().entry_count(), 0u);
   b.Merge(ds);
   EXPECT_EQ(a, b);
   EXPECT_EQ(a.DumpAll(), b.DumpAll());
@@ -689,10 +689,10 @@ TEST(KeyspaceTest, NoTombstoneGrowthAfterDeletingEveryKey) {
       for (int k = 0; k < kKeys; ++k) {
         const KeyValue* v = rep.Find(key(k));
         if (v == nullptr) continue;
-        EXPECT_TRUE(v->str.reg.empty()) << key(k);
-        EXPECT_EQ(v->set.entry_count(), 0u) << key(k);
-        EXPECT_LE(v->str.counter.slots().size(), static_cast<size_t>(kReplicas)) << key(k);
-        EXPECT_FALSE(v->str.counter.Live()) << key(k);
+        EXPECT_TRUE(v->str().reg.empty()) << key(k);
+        EXPECT_EQ(v->set().entry_count(), 0u) << key(k);
+        EXPECT_LE(v->str().counter.slots().size(), static_cast<size_t>(kReplicas)) << key(k);
+        EXPECT_FALSE(v->str().counter.Live()) << key(k);
         if (const StringValueStore* f = v->hash().Find("n")) {
           EXPECT_TRUE(f->reg.empty());
           EXPECT_LE(f->counter.slots().size(), static_cast<size_t>(kReplicas));

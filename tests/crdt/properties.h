@@ -826,7 +826,7 @@ struct KeyspaceTraits {
     for (const std::string& key : kKeys) {
       const crdt::KeyValue* v = x.Find(key);
       s += key + ": set=" + JoinStrings(x.Members(key)) +
-           " str=" + WinnerString(v ? v->str.reg.Winner() : nullptr);
+           " str=" + WinnerString(v ? v->str().reg.Winner() : nullptr);
       for (const std::string& f : kFields) {
         const crdt::StringValueStore* fv = v ? v->hash().Find(f) : nullptr;
         s += " " + f + "=" + WinnerString(fv ? fv->reg.Winner() : nullptr);

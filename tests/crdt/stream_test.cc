@@ -272,8 +272,8 @@ TEST(StreamEncodingTest, MalformedPartsAreRefused) {
     enc.PutBytes("s");
     KeyValue empty;
     Encoder body;
-    empty.str.Encode(&body);
-    empty.set.Encode(&body);
+    empty.str().Encode(&body);
+    empty.set().Encode(&body);
     empty.hash().Encode(&body);
     std::string bytes = enc.Release() + body.Release() + part;
     CausalContext cc;

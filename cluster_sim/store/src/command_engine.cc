@@ -886,7 +886,7 @@ bool JoinsInPlace(const crdt::Keyspace& delta, Handler run, const std::vector<st
   }
   const crdt::KeyValue* d = delta.Find(argv[1]);
   return d != nullptr && d->Parts() == 0 && d->hash().Empty() &&
-         (!set || d->set.entry_count() == 0);
+         (!set || d->set().entry_count() == 0);
 }
 
 }  // namespace

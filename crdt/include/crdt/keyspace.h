@@ -24,12 +24,14 @@
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <new>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "crdt/aw_or_set.h"
@@ -48,19 +50,25 @@
 
 namespace crdt {
 
-// KeyValue: what one key holds, one part per type. Layout: the parts most keys use (the
-// string with its INCRBY counter, the set, the sorted set's pointer) are inline after
-// `held`, so that a node of the key map (the key, then this value) starts with what a
-// command or a merge reads first; the others (hash, bounded counter, TTL, float counter,
-// HyperLogLog, list, stream) live in one block behind a pointer (RareParts), allocated by
-// the first mutable access that needs it (mutable_hash() and the like) and freed with the
-// value, or by DropRarePartsIfEmpty once none of them holds metadata. A const accessor
-// of a part the value has no block for returns a shared empty part: reads never allocate.
-// Copies copy the block; moves move the pointer. A node of the key map:
+// KeyValue: what one key holds, one part per type. Layout: what most keys use is inline
+// after `held`, so that a node of the key map (the key, then this value) starts with what
+// a command or a merge reads first: the sorted set's pointer and ONE area that holds
+// either the string part (register plus INCRBY counter) or the set part, whichever the
+// key needed first (a key holds one type, nearly always). The others (hash, bounded
+// counter, TTL, float counter, HyperLogLog, list, stream, and the string or set part that
+// a type conflict between regions adds to a key whose area holds the other one) live in
+// one block behind a pointer (RareParts), allocated by the first mutable access that
+// needs it (mutable_hash() and the like) and freed with the value, or by
+// DropRarePartsIfEmpty once none of them holds metadata (which also moves a spilled part
+// into the area when the area's own part is empty). The area changes type only when its
+// part holds no metadata. A const accessor of a part the value does not have returns a
+// shared empty part: reads never allocate. Copies copy the block; moves move the pointer.
+// A node of the key map (216 bytes):
 //
-//   [ key (std::string) | held | zset | rare_ | str (register, counter) | set ]
-//                                        |
-//                                        +--> [ hash | bc | expiry | fc | hll | list | stream ]
+//   [ key (std::string) | held, area | zset | rare_ | area: str (register, counter) or set ]
+//                                             |
+//                                             +--> [ hash | bc | expiry | fc | hll | list |
+//                                                    stream | spill: the other of str, set ]
 struct KeyValue {
  private:
   struct RareParts;
@@ -94,30 +102,71 @@ struct KeyValue {
                 kHeldList | kHeldStream,
   };
   uint16_t held = 0;
+
+ private:
+  // What the inline area holds. A new value's area holds an (empty) set, so that a new
+  // node of a big key map puts its set on the map's ValueHeap (KeyMap::UseValueHeap).
+  enum Area : uint8_t { kAreaSet = 0, kAreaStr = 1 };
+  Area area_ = kAreaSet;
+
+ public:
   ZsetStore zset;
 
  private:
   RarePtr rare_;  // null: every part in it is empty
+  union {
+    SetStore set_;          // area_ == kAreaSet
+    StringValueStore str_;  // area_ == kAreaStr
+  };
 
  public:
-  StringValueStore str;
-  SetStore set;
-
-  KeyValue() = default;
+  KeyValue() : set_() {}
   KeyValue(const KeyValue& other)
       : held(other.held),
+        area_(other.area_),
         zset(other.zset),
-        rare_(other.rare_ ? NewRareParts(other.rare_.get()) : nullptr),
-        str(other.str),
-        set(other.set) {}
+        rare_(other.rare_ ? NewRareParts(other.rare_.get()) : nullptr) {
+    if (area_ == kAreaStr) {
+      new (&str_) StringValueStore(other.str_);
+    } else {
+      new (&set_) SetStore(other.set_);
+    }
+  }
   KeyValue& operator=(const KeyValue& other) {
     if (this != &other) *this = KeyValue(other);
     return *this;
   }
-  // A moved-from value may only be destroyed or assigned to (its `held` is stale).
-  KeyValue(KeyValue&&) = default;
-  KeyValue& operator=(KeyValue&&) = default;
-  ~KeyValue() = default;
+  // A moved-from value may only be destroyed or assigned to (its `held` is stale). A set
+  // moved into a value whose area held the string starts on the ordinary heap (as a
+  // set assigned to a store keeps the store's heap, aw_or_set.h).
+  KeyValue(KeyValue&& other) noexcept
+      : held(other.held),
+        area_(other.area_),
+        zset(std::move(other.zset)),
+        rare_(std::move(other.rare_)) {
+    if (area_ == kAreaStr) {
+      new (&str_) StringValueStore(std::move(other.str_));
+    } else {
+      new (&set_) SetStore(std::move(other.set_));
+    }
+  }
+  KeyValue& operator=(KeyValue&& other);
+  ~KeyValue() { DestroyArea(); }
+
+  // The string part (register plus INCRBY counter) and the set part, in the area or in the
+  // block. Const: the part, or a shared empty one (never allocates). mutable_*: the part,
+  // placed if absent: in the area when the area's part holds no metadata (the area then
+  // changes type: a reference to its old part is invalid), else in the block. A reference
+  // is valid as long as one into the block is (below), and until a mutable access to the
+  // other part.
+  const StringValueStore& str() const { return area_ == kAreaStr ? str_ : SpilledStr(); }
+  const SetStore& set() const { return area_ == kAreaSet ? set_ : SpilledSet(); }
+  StringValueStore& mutable_str() { return area_ == kAreaStr ? str_ : MutableStrSlow(); }
+  SetStore& mutable_set() { return area_ == kAreaSet ? set_ : MutableSetSlow(); }
+  // True if the string (false: the set) part is in the inline area (for tests).
+  bool StrInline() const { return area_ == kAreaStr; }
+  // Moves the set part (wherever it is) onto h: SetStore::UseHeap.
+  void UseHeap(ValueHeap* h);
 
   // The parts behind the pointer. Const: the part, or a shared empty one if the value has
   // no block (never allocates). mutable_*: the part, the block allocated if absent. A
@@ -141,10 +190,13 @@ struct KeyValue {
   // True if the value has the block of the parts behind the pointer (for MemoryBytes and
   // tests).
   bool HasRareParts() const { return rare_ != nullptr; }
-  // Frees the block if `held` names none of its parts. REQUIRES: their bits exact; no
-  // reference to one of them is used afterwards.
+  // Frees the block if `held` names none of its parts and it holds no string or set part
+  // with metadata; before that, a spilled string or set part with none is dropped, and one
+  // with some moves into the area if the area's part has none. REQUIRES: the bits of the
+  // block's parts exact; no reference to one of them, or to the string or set part, is
+  // used afterwards.
   void DropRarePartsIfEmpty() {
-    if ((held & kHeldRare) == 0) rare_.reset();
+    if (rare_ != nullptr) TidyRareParts();
   }
   // The heap bytes of the block and of every part's own allocations.
   size_t HeapBytes() const;
@@ -160,9 +212,7 @@ struct KeyValue {
 
   // The bits of `bits` whose parts hold metadata now, tested part by part.
   uint16_t HeldNow(uint16_t bits = kHeldAll) const {
-    uint16_t now = 0;
-    if ((bits & kHeldStr) && !str.Empty()) now |= kHeldStr;
-    if ((bits & kHeldSet) && set.entry_count() != 0) now |= kHeldSet;
+    uint16_t now = FirstPartsNow(bits);
     if (rare_ == nullptr || (bits & kHeldRare) == 0) return now;  // no block: all empty
     const RareParts& r = *rare_;
     if ((bits & kHeldHash) && !r.hash.Empty()) now |= kHeldHash;
@@ -172,6 +222,18 @@ struct KeyValue {
     if ((bits & kHeldHll) && !r.hll.Empty()) now |= kHeldHll;
     if ((bits & kHeldList) && !r.list.Empty()) now |= kHeldList;
     if ((bits & kHeldStream) && !r.stream.Empty()) now |= kHeldStream;
+    return now;
+  }
+  // The bits of kHeldStr and kHeldSet in `bits` whose parts hold metadata now: the area's
+  // part, then (with a block) a spilled one.
+  uint16_t FirstPartsNow(uint16_t bits) const {
+    uint16_t now = 0;
+    if (area_ == kAreaStr) {
+      if ((bits & kHeldStr) && !str_.Empty()) now = kHeldStr;
+    } else if ((bits & kHeldSet) && set_.entry_count() != 0) {
+      now = kHeldSet;
+    }
+    if (rare_ != nullptr) now |= SpilledNow(bits);
     return now;
   }
   // Makes the bits of `bits` exact again after their parts changed; the others are kept.
@@ -207,7 +269,7 @@ struct KeyValue {
   void Encode(Encoder* enc, Parts16 parts) const;
   bool Decode(Decoder* dec, Parts16 parts);
   friend bool operator==(const KeyValue& a, const KeyValue& b) {
-    if (!(a.str == b.str && a.set == b.set && a.zset == b.zset)) return false;
+    if (!(a.str() == b.str() && a.set() == b.set() && a.zset == b.zset)) return false;
     if (a.rare_ == nullptr && b.rare_ == nullptr) return true;
     const RareParts& x = a.rare();
     const RareParts& y = b.rare();
@@ -224,6 +286,8 @@ struct KeyValue {
     HllStore hll;
     ListStore list;
     StreamStore stream;
+    // The string or set part when the area holds the other one (a type conflict).
+    std::variant<std::monostate, StringValueStore, SetStore> spill;
   };
   // The shared empty block of a value that has none (built once, never changed).
   static const RareParts& EmptyRareParts() {
@@ -235,7 +299,37 @@ struct KeyValue {
     if (rare_ == nullptr) rare_ = NewRareParts(nullptr);
     return *rare_;
   }
+  // The part in the block, or a shared empty one.
+  const StringValueStore& SpilledStr() const {
+    const auto* p = rare_ != nullptr ? std::get_if<StringValueStore>(&rare_->spill) : nullptr;
+    if (p != nullptr) return *p;
+    static const StringValueStore kEmpty{};
+    return kEmpty;
+  }
+  const SetStore& SpilledSet() const {
+    const auto* p = rare_ != nullptr ? std::get_if<SetStore>(&rare_->spill) : nullptr;
+    if (p != nullptr) return *p;
+    static const SetStore kEmpty{};
+    return kEmpty;
+  }
+  bool HasSpilledStr() const {
+    return rare_ != nullptr && std::holds_alternative<StringValueStore>(rare_->spill);
+  }
+  uint16_t SpilledNow(uint16_t bits) const;
+  StringValueStore& MutableStrSlow();
+  SetStore& MutableSetSlow();
+  void TidyRareParts();
+  void DestroyArea() {
+    if (area_ == kAreaStr) {
+      str_.~StringValueStore();
+    } else {
+      set_.~SetStore();
+    }
+  }
 };
+
+// A string key's node: the key (32 bytes) and the value (184).
+static_assert(sizeof(KeyValue) == 184);
 
 // "none", "string", "hash", "set", "bcounter", "zset", "list", "stream"; a HyperLogLog is a
 // "string" (as Redis's TYPE says).
@@ -642,6 +736,12 @@ class Keyspace {
 
   // True if key.entry is null or the entry this keyspace holds for key.key (assert only).
   bool LocatedIsCurrent(const Located& key) const;
+  // SET's and DEL's clearing of v's parts (d: the delta's value, dcc: its context, null
+  // without a delta): each part that `held` (v's and d's bits) names, the sorted set, the
+  // HyperLogLog and the stream as v holds them; the TTL unless keep_ttl, the string unless
+  // keep_str (a SET assigns it after). The caller refreshes the bits.
+  void ClearParts(KeyValue& v, KeyValue* d, CausalContext* dcc, uint16_t held, bool keep_ttl,
+                  bool keep_str);
   KeyValue& Slot(std::string_view key);
   static KeyValue& DeltaSlot(Keyspace* delta, std::string_view key);
   // After a write that may have emptied key (its `held` exact): the key erased if it holds
