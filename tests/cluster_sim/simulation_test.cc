@@ -299,6 +299,40 @@ TEST(SimulationNetworkTest, LatencyIsExactWithoutJitter) {
   EXPECT_EQ(s.bytes_delivered, 200u);
 }
 
+// A message's size is counted in full, 4 GiB or more (a full sync of a large data set):
+// a message in flight keeps a 32-bit size and the rest in a side table.
+TEST(SimulationNetworkTest, MessagesOfFourGibibytesOrMoreCountTheirFullSize) {
+  for (bool described : {false, true}) {
+    SCOPED_TRACE(described ? "described" : "not described");
+    NetFixture f;
+    const std::vector<size_t> sizes = {size_t{5} << 30, UINT32_MAX, size_t{UINT32_MAX} - 1,
+                                       size_t{UINT32_MAX} + 1, 100};
+    uint64_t total = 0;
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      f.net.Send(0, 1, std::make_shared<const int>(static_cast<int>(k)), sizes[k],
+                 described ? "msg " + std::to_string(k) : std::string());
+      total += sizes[k];
+    }
+    EXPECT_EQ(f.net.stats(0, 1).bytes_sent, total);
+    f.loop.RunUntil(seconds(1));
+    ASSERT_EQ(f.got.size(), sizes.size());
+    EXPECT_EQ(f.net.stats(0, 1).bytes_delivered, total);
+    // One at a time, through a trace that prints each size.
+    std::vector<std::string> lines;
+    f.net.SetTrace([&lines](const std::string& line) { lines.push_back(line); });
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      const uint64_t before = f.net.stats(0, 1).bytes_delivered;
+      f.net.Send(0, 1, std::make_shared<const int>(static_cast<int>(k)), sizes[k],
+                 described ? "msg" : std::string());
+      f.loop.RunUntil(f.loop.Now() + seconds(1));
+      EXPECT_EQ(f.net.stats(0, 1).bytes_delivered - before, sizes[k]);
+      ASSERT_FALSE(lines.empty());
+      EXPECT_NE(lines.back().find("(" + std::to_string(sizes[k]) + " B)"), std::string::npos)
+          << lines.back();
+    }
+  }
+}
+
 TEST(SimulationNetworkTest, LinksOfManyDelaysShareRingsInArrivalOrder) {
   // Six links, five fixed delays (more than the network's rings) and one jittered: random
   // traffic over two seconds: every message of a fixed delay arrives exactly that delay
