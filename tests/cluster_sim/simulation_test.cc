@@ -1172,9 +1172,32 @@ TEST(SimulationTest, RetransmissionWaitsTheRoundTripOfTheLinksAsTheyAreNow) {
   sim.network().SetLink(0, 1, LinkParams{Ms(200), SimTime(0), 1.0, 0});
   Cmd(sim, 0, "SET lost 1");
   sim.network().SetLink(0, 1, LinkParams{Ms(200), SimTime(0), 0, 0});
-  sim.AdvanceBy(Ms(300));
-  EXPECT_EQ(sim.Dump(1, "lost"), "(nil)") << "resent after 405 ms, not 25 ms";
+  // Resent after 405 ms, arriving at 605 ms. A timeout stale from the first links (25 ms)
+  // or from the Simulation's (50 ms links: 105 ms) would have it there before 350 ms.
+  sim.AdvanceBy(Ms(350));
+  EXPECT_EQ(sim.Dump(1, "lost"), "(nil)") << "resent after 405 ms, not 25 or 105 ms";
+  sim.AdvanceBy(Ms(350));
+  EXPECT_EQ(sim.Dump(1, "lost"), "1");
+}
+
+TEST(SimulationTest, RetransmissionWaitsTheJitterOfTheLinksAsTheyAreNow) {
+  Simulation sim(Config({"A", "B"}));
+  SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
+  Cmd(sim, 0, "SET warm 1");
+  ASSERT_TRUE(sim.Sync().done);  // an acknowledgement sets the timeout: 10 + 10 + 5 ms
+  // Only the jitter of the acknowledgements' link changes: the timeout is now
+  // 10 + 10 + 2 * 200 + 5 = 425 ms.
+  sim.network().SetLink(1, 0, LinkParams{Ms(10), Ms(200), 0, 0});
+  Cmd(sim, 0, "SET jittery 1");
+  ASSERT_TRUE(sim.Sync().done);
+  sim.network().SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 1.0, 0});
+  Cmd(sim, 0, "SET lost 1");
+  sim.network().SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 0, 0});
+  // Resent after 425 ms, arriving at 435 ms; a stale timeout (25 or 105 ms) would have it
+  // there before 400 ms.
   sim.AdvanceBy(Ms(400));
+  EXPECT_EQ(sim.Dump(1, "lost"), "(nil)") << "resent after 425 ms, not 25 or 105 ms";
+  sim.AdvanceBy(Ms(100));
   EXPECT_EQ(sim.Dump(1, "lost"), "1");
 }
 
