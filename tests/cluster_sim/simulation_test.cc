@@ -299,6 +299,45 @@ TEST(SimulationNetworkTest, LatencyIsExactWithoutJitter) {
   EXPECT_EQ(s.bytes_delivered, 200u);
 }
 
+// Messages and timers due at the same instant run in the order they were scheduled,
+// whether a message waits in one of the network's rings (an owned lane of the loop's queue)
+// or in its pool (an event of the loop's own): the order the network had when every message
+// was an event of the loop.
+TEST(SimulationNetworkTest, MessagesAndTimersOfOneInstantRunInTheOrderScheduled) {
+  NetFixture f;
+  // Four rings, for delays of 10, 60, 70 and 80 ms; then 5 ms and 0 ms.
+  f.net.SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 0, 0});
+  f.net.SetLink(0, 2, LinkParams{Ms(60), SimTime(0), 0, 0});
+  f.net.SetLink(1, 0, LinkParams{Ms(70), SimTime(0), 0, 0});
+  f.net.SetLink(1, 2, LinkParams{Ms(80), SimTime(0), 0, 0});
+  f.net.SetLink(2, 0, LinkParams{Ms(5), SimTime(0), 0, 0});
+  f.net.SetLink(2, 1, LinkParams{SimTime(0), SimTime(0), 0, 0});
+  std::vector<std::string> order;
+  f.net.SetDeliver([&](int, int, const std::shared_ptr<const void>& m) {
+    order.push_back("msg " + std::to_string(*static_cast<const int*>(m.get())) + " at " +
+                    FormatDuration(f.loop.Now()));
+  });
+  f.Send(0, 1, 1);  // ring of 10 ms: arrives at 10 ms
+  f.loop.At(Ms(10), [&] { order.push_back("t1"); });
+  f.Send(0, 2, 2);  // 60 ms
+  f.Send(1, 0, 3);  // 70 ms
+  f.Send(1, 2, 4);  // 80 ms
+  f.loop.RunUntil(Ms(1));
+  f.Send(0, 1, 5);  // ring of 10 ms: arrives at 11 ms
+  f.loop.RunUntil(Ms(5));
+  f.Send(2, 0, 6);  // arrives at 10 ms, before the rings' last: to the pool
+  f.loop.At(Ms(10), [&] {
+    order.push_back("t2");
+    f.Send(2, 1, 7);  // no delay: arrives at once, after t2
+    f.loop.At(Ms(10), [&] { order.push_back("t3"); });
+  });
+  f.loop.RunUntil(Ms(11));
+  EXPECT_EQ(order, (std::vector<std::string>{"msg 1 at 10ms", "t1", "msg 6 at 10ms", "t2",
+                                             "msg 7 at 10ms", "t3", "msg 5 at 11ms"}));
+  f.loop.RunUntil(seconds(1));
+  EXPECT_EQ(order.size(), 10u);
+}
+
 // A message's size is counted in full, 4 GiB or more (a full sync of a large data set):
 // a message in flight keeps a 32-bit size and the rest in a side table.
 TEST(SimulationNetworkTest, MessagesOfFourGibibytesOrMoreCountTheirFullSize) {
