@@ -68,7 +68,7 @@ class EventLoop : public Clock {
   // handler->OnEvent(arg). Returns its number, for AtOwned. `source` and `handler` must
   // outlive every event of the lane.
   uint32_t AddOwnedLane(const EventLaneSource* source, Handler* handler, uint64_t arg) {
-    AASIM_CHECK(handler != nullptr);
+    AASIM_CHECK(source != nullptr && handler != nullptr);
     return queue_.AddOwnedLane(source, Typed{handler, arg});
   }
   // Schedules the next event of owned `lane` at `at` and returns its sequence number, which
