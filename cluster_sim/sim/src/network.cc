@@ -34,6 +34,9 @@ Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names
       links_[Index(a, b)].rng = rng.Fork("link:" + names_[a] + "->" + names_[b]);
     }
   }
+  // One Network per EventLoop: its rings become owned lanes of the loop, for the loop's
+  // life (lanes are never removed). The loop must not run once the Network is gone; it may
+  // be destroyed with messages still in flight (the queue never calls a source then).
   for (size_t r = 0; r < kRings; ++r)
     rings_[r].lane = loop_.AddOwnedLane(&rings_[r], this, kFifo | r);
 }

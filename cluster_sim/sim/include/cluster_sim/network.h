@@ -75,6 +75,8 @@ class Network : private EventLoop::Handler {
   };
   using Observer = std::function<void(const MessageEvent& event)>;
 
+  // One Network per EventLoop (its rings are owned lanes of the loop, never removed).
+  // REQUIRES: `loop` runs no event after the Network is destroyed.
   Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names);
 
   void SetLink(int from, int to, const LinkParams& p);
