@@ -23,7 +23,8 @@
 //          to the coarse lists as the horizon reaches them.
 // An event of no lane is thus carried at most twice before it pops, each in O(1) (far
 // events: O(log f) more). Pop takes the earlier of the wheel's first event and the lane
-// heap's top, O(1) and O(log l) (l lanes). Events pushed for the same time go to the far
+// heap's top, O(1) and O(log l) (l lanes), plus, for an owned lane's event, one virtual
+// call to its owner (EventLaneSource::Next). Events pushed for the same time go to the far
 // heap, then the coarse list, then the wheel, in that order as now advances: every move
 // keeps the sequence order of each instant.
 //
