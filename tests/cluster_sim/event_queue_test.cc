@@ -124,6 +124,25 @@ TEST(EventQueueTest, ManyEventsPopInTimeThenPushOrder) {
   for (size_t i = 0; i < pushed.size(); ++i) ASSERT_EQ(popped[i], std::get<1>(pushed[i])) << i;
 }
 
+// The owned lanes' requirements are checked in debug builds: no Push on an owned lane, no
+// PushOwned on an ordinary one, no SetLanes that would remove an owned lane.
+TEST(EventQueueTest, OwnedLanesCheckTheirRequirementsInDebugBuilds) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "asserts are off in this build";
+#else
+  struct Empty final : EventLaneSource {
+    bool Next(int64_t*, uint64_t*) const override { return false; }
+  } source;
+  SmallQueue q;
+  q.SetLanes(2);
+  const uint32_t owned = q.AddOwnedLane(&source, 7);
+  EXPECT_DEATH(q.Push(10, 1, owned), "Push on an owned lane");
+  EXPECT_DEATH(q.PushOwned(0, 10), "PushOwned on a lane that is not owned");
+  EXPECT_DEATH(q.SetLanes(2), "SetLanes would remove lanes");
+  EXPECT_DEATH(q.AddOwnedLane(nullptr, 7), "an owned lane needs its source");
+#endif
+}
+
 // Owned lanes (event_queue.h) among the queue's own lanes, wheel and far heap: each owned
 // lane's events wait in a FIFO the test keeps (as the network keeps its messages in
 // flight), the queue holding only its front; everything pops in (time, push order).

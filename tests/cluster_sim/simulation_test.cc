@@ -250,6 +250,18 @@ TEST(SimulationEventLoopDeathTest, SchedulingInThePastAborts) {
   EXPECT_DEATH(loop.At(Ms(9), [] {}), "scheduled in the past");
 }
 
+TEST(SimulationEventLoopTest, AnOwnedLaneNeedsItsSourceAndHandler) {
+  struct Empty final : EventLaneSource {
+    bool Next(int64_t*, uint64_t*) const override { return false; }
+  } source;
+  struct Nothing final : EventLoop::Handler {
+    void OnEvent(uint64_t) override {}
+  } handler;
+  EventLoop loop;
+  EXPECT_DEATH(loop.AddOwnedLane(nullptr, &handler, 0), "source != nullptr");
+  EXPECT_DEATH(loop.AddOwnedLane(&source, nullptr, 0), "handler != nullptr");
+}
+
 // ------------------------------------------------------------------------------ Network
 
 // A network of three regions A, B, C recording every delivery.
@@ -297,6 +309,79 @@ TEST(SimulationNetworkTest, LatencyIsExactWithoutJitter) {
   EXPECT_EQ(s.messages_delivered, 2u);
   EXPECT_EQ(s.bytes_sent, 200u);
   EXPECT_EQ(s.bytes_delivered, 200u);
+}
+
+// Messages and timers due at the same instant run in the order they were scheduled,
+// whether a message waits in one of the network's rings (an owned lane of the loop's queue)
+// or in its pool (an event of the loop's own): the order the network had when every message
+// was an event of the loop.
+TEST(SimulationNetworkTest, MessagesAndTimersOfOneInstantRunInTheOrderScheduled) {
+  NetFixture f;
+  // Four rings, for delays of 10, 60, 70 and 80 ms; then 5 ms and 0 ms.
+  f.net.SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 0, 0});
+  f.net.SetLink(0, 2, LinkParams{Ms(60), SimTime(0), 0, 0});
+  f.net.SetLink(1, 0, LinkParams{Ms(70), SimTime(0), 0, 0});
+  f.net.SetLink(1, 2, LinkParams{Ms(80), SimTime(0), 0, 0});
+  f.net.SetLink(2, 0, LinkParams{Ms(5), SimTime(0), 0, 0});
+  f.net.SetLink(2, 1, LinkParams{SimTime(0), SimTime(0), 0, 0});
+  std::vector<std::string> order;
+  f.net.SetDeliver([&](int, int, const std::shared_ptr<const void>& m) {
+    order.push_back("msg " + std::to_string(*static_cast<const int*>(m.get())) + " at " +
+                    FormatDuration(f.loop.Now()));
+  });
+  f.Send(0, 1, 1);  // ring of 10 ms: arrives at 10 ms
+  f.loop.At(Ms(10), [&] { order.push_back("t1"); });
+  f.Send(0, 2, 2);  // 60 ms
+  f.Send(1, 0, 3);  // 70 ms
+  f.Send(1, 2, 4);  // 80 ms
+  f.loop.RunUntil(Ms(1));
+  f.Send(0, 1, 5);  // ring of 10 ms: arrives at 11 ms
+  f.loop.RunUntil(Ms(5));
+  f.Send(2, 0, 6);  // arrives at 10 ms, before the rings' last: to the pool
+  f.loop.At(Ms(10), [&] {
+    order.push_back("t2");
+    f.Send(2, 1, 7);  // no delay: arrives at once, after t2
+    f.loop.At(Ms(10), [&] { order.push_back("t3"); });
+  });
+  f.loop.RunUntil(Ms(11));
+  EXPECT_EQ(order, (std::vector<std::string>{"msg 1 at 10ms", "t1", "msg 6 at 10ms", "t2",
+                                             "msg 7 at 10ms", "t3", "msg 5 at 11ms"}));
+  f.loop.RunUntil(seconds(1));
+  EXPECT_EQ(order.size(), 10u);
+}
+
+// A message's size is counted in full, 4 GiB or more (a full sync of a large data set):
+// a message in flight keeps a 32-bit size and the rest in a side table.
+TEST(SimulationNetworkTest, MessagesOfFourGibibytesOrMoreCountTheirFullSize) {
+  for (bool described : {false, true}) {
+    SCOPED_TRACE(described ? "described" : "not described");
+    NetFixture f;
+    const std::vector<size_t> sizes = {size_t{5} << 30, UINT32_MAX, size_t{UINT32_MAX} - 1,
+                                       size_t{UINT32_MAX} + 1, 100};
+    uint64_t total = 0;
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      f.net.Send(0, 1, std::make_shared<const int>(static_cast<int>(k)), sizes[k],
+                 described ? "msg " + std::to_string(k) : std::string());
+      total += sizes[k];
+    }
+    EXPECT_EQ(f.net.stats(0, 1).bytes_sent, total);
+    f.loop.RunUntil(seconds(1));
+    ASSERT_EQ(f.got.size(), sizes.size());
+    EXPECT_EQ(f.net.stats(0, 1).bytes_delivered, total);
+    // One at a time, through a trace that prints each size.
+    std::vector<std::string> lines;
+    f.net.SetTrace([&lines](const std::string& line) { lines.push_back(line); });
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      const uint64_t before = f.net.stats(0, 1).bytes_delivered;
+      f.net.Send(0, 1, std::make_shared<const int>(static_cast<int>(k)), sizes[k],
+                 described ? "msg" : std::string());
+      f.loop.RunUntil(f.loop.Now() + seconds(1));
+      EXPECT_EQ(f.net.stats(0, 1).bytes_delivered - before, sizes[k]);
+      ASSERT_FALSE(lines.empty());
+      EXPECT_NE(lines.back().find("(" + std::to_string(sizes[k]) + " B)"), std::string::npos)
+          << lines.back();
+    }
+  }
 }
 
 TEST(SimulationNetworkTest, LinksOfManyDelaysShareRingsInArrivalOrder) {
@@ -1138,9 +1223,32 @@ TEST(SimulationTest, RetransmissionWaitsTheRoundTripOfTheLinksAsTheyAreNow) {
   sim.network().SetLink(0, 1, LinkParams{Ms(200), SimTime(0), 1.0, 0});
   Cmd(sim, 0, "SET lost 1");
   sim.network().SetLink(0, 1, LinkParams{Ms(200), SimTime(0), 0, 0});
-  sim.AdvanceBy(Ms(300));
-  EXPECT_EQ(sim.Dump(1, "lost"), "(nil)") << "resent after 405 ms, not 25 ms";
+  // Resent after 405 ms, arriving at 605 ms. A timeout stale from the first links (25 ms)
+  // or from the Simulation's (50 ms links: 105 ms) would have it there before 350 ms.
+  sim.AdvanceBy(Ms(350));
+  EXPECT_EQ(sim.Dump(1, "lost"), "(nil)") << "resent after 405 ms, not 25 or 105 ms";
+  sim.AdvanceBy(Ms(350));
+  EXPECT_EQ(sim.Dump(1, "lost"), "1");
+}
+
+TEST(SimulationTest, RetransmissionWaitsTheJitterOfTheLinksAsTheyAreNow) {
+  Simulation sim(Config({"A", "B"}));
+  SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
+  Cmd(sim, 0, "SET warm 1");
+  ASSERT_TRUE(sim.Sync().done);  // an acknowledgement sets the timeout: 10 + 10 + 5 ms
+  // Only the jitter of the acknowledgements' link changes: the timeout is now
+  // 10 + 10 + 2 * 200 + 5 = 425 ms.
+  sim.network().SetLink(1, 0, LinkParams{Ms(10), Ms(200), 0, 0});
+  Cmd(sim, 0, "SET jittery 1");
+  ASSERT_TRUE(sim.Sync().done);
+  sim.network().SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 1.0, 0});
+  Cmd(sim, 0, "SET lost 1");
+  sim.network().SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 0, 0});
+  // Resent after 425 ms, arriving at 435 ms; a stale timeout (25 or 105 ms) would have it
+  // there before 400 ms.
   sim.AdvanceBy(Ms(400));
+  EXPECT_EQ(sim.Dump(1, "lost"), "(nil)") << "resent after 425 ms, not 25 or 105 ms";
+  sim.AdvanceBy(Ms(100));
   EXPECT_EQ(sim.Dump(1, "lost"), "1");
 }
 

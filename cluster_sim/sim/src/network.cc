@@ -34,6 +34,9 @@ Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names
       links_[Index(a, b)].rng = rng.Fork("link:" + names_[a] + "->" + names_[b]);
     }
   }
+  // One Network per EventLoop: its rings become owned lanes of the loop, for the loop's
+  // life (lanes are never removed). The loop must not run once the Network is gone; it may
+  // be destroyed with messages still in flight (the queue never calls a source then).
   for (size_t r = 0; r < kRings; ++r)
     rings_[r].lane = loop_.AddOwnedLane(&rings_[r], this, kFifo | r);
 }
@@ -59,24 +62,24 @@ void Network::TraceLine(int from, int to, const char* event, const std::string& 
          what + " (" + std::to_string(bytes) + " B)");
 }
 
-uint32_t Network::KeepWhat(std::string&& what) {
-  if (what.empty()) return 0;
+uint32_t Network::KeepWhat(std::string&& what, size_t bytes) {
   uint32_t i;
   if (!free_whats_.empty()) {
     i = free_whats_.back();
     free_whats_.pop_back();
-    whats_[i] = std::move(what);
   } else {
     i = static_cast<uint32_t>(whats_.size());
-    whats_.push_back(std::move(what));
+    whats_.emplace_back();
   }
+  whats_[i].what = std::move(what);
+  whats_[i].bytes = bytes;
   return i + 1;
 }
 
-std::string Network::TakeWhat(uint32_t what) {
-  if (what == 0) return std::string();
+std::string Network::TakeWhat(uint32_t what, size_t* bytes) {
   free_whats_.push_back(what - 1);
-  return std::move(whats_[what - 1]);
+  *bytes = whats_[what - 1].bytes;
+  return std::move(whats_[what - 1].what);
 }
 
 void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes,
@@ -123,8 +126,8 @@ void Network::Ring::Free() {
 
 void Network::SendPacket(int from, int to, Packet&& packet, size_t bytes, std::string&& what) {
   AASIM_CHECK(static_cast<unsigned>(from) < static_cast<unsigned>(n_) &&
-              static_cast<unsigned>(to) < static_cast<unsigned>(n_) && from != to &&
-              bytes <= UINT32_MAX);
+              static_cast<unsigned>(to) < static_cast<unsigned>(n_) && from != to)
+      << "bad link " << from << "->" << to << " in a network of " << n_ << " regions";
   Link& link = links_[Index(from, to)];
   link.stats.messages_sent++;
   link.stats.bytes_sent += bytes;
@@ -197,11 +200,16 @@ void Network::SendTwice(Link& link, int from, int to, Packet&& packet, size_t by
     loop_.AtEvent(SimTime(at), this, i);
   }
   f->packet = std::move(packet);
-  f->bytes = static_cast<uint32_t>(bytes);
   f->from = static_cast<uint16_t>(from);
   f->to = static_cast<uint16_t>(to);
   f->id = id;
-  f->what = what.empty() ? 0 : KeepWhat(std::move(what));
+  if (what.empty() && bytes < kBigBytes) [[likely]] {
+    f->bytes = static_cast<uint32_t>(bytes);
+    f->what = 0;
+  } else {
+    f->bytes = bytes < kBigBytes ? static_cast<uint32_t>(bytes) : kBigBytes;
+    f->what = KeepWhat(std::move(what), bytes);
+  }
 }
 
 void Network::OnEvent(uint64_t arg) {
@@ -228,11 +236,11 @@ void Network::OnEvent(uint64_t arg) {
 
 void Network::OnEventTraced(InFlight* f, Link& l) {
   const int from = f->from, to = f->to;
-  const size_t bytes = f->bytes;
+  size_t bytes = f->bytes;
   const uint32_t id = f->id;
   Packet packet = std::move(f->packet);
   std::string what;  // empty (no allocation) unless the sender described the message
-  if (f->what != 0) what = TakeWhat(f->what);
+  if (f->what != 0) what = TakeWhat(f->what, &bytes);
   if (l.cut) {
     l.stats.dropped_cut++;
     if (trace_) TraceLine(from, to, "dropped in flight (link cut)", what, bytes);

@@ -8,9 +8,10 @@
 // typed event (AtEvent/AfterEvent): a long-lived Handler and a 64-bit argument, which
 // costs no allocation. The simulator's hot paths (message deliveries) use the latter.
 //
-// Layout: an EventQueue (event_queue.h) of small PODs. Most traffic is scheduled with one
-// of a few fixed delays (a link's latency), and events of one delay are scheduled in (time,
-// sequence) order, so each such delay gets a lane while it has events pending. Other
+// Layout: an EventQueue (event_queue.h) of small PODs. Events of one delay are scheduled
+// in (time, sequence) order, so each delay gets a lane while it has events pending: since
+// messages in flight live in the network's owned lanes (below), these lanes mostly carry
+// timers (retransmissions, periodic work). Other
 // events go to the queue's timing wheel if due within 65 to 131 ms (one FIFO list per
 // microsecond), else to its coarse lists (up to ~33 s), else to its far heap. An owner that
 // keeps its events in order itself (the network's rings of messages in flight) makes each
@@ -50,7 +51,8 @@ class EventLoop : public Clock {
   // (SimTime::max()) schedules the event at the end of time, which never comes.
   void At(SimTime at, Callback cb);
   void After(SimTime delay, Callback cb) { At(Later(delay), std::move(cb)); }
-  // Schedules handler->OnEvent(arg). REQUIRES: at >= Now().
+  // Schedules handler->OnEvent(arg). REQUIRES: at >= Now(). Outside tests, its only caller
+  // is the network's pool (messages that fit none of its rings).
   void AtEvent(SimTime at, Handler* handler, uint64_t arg) {
     // Inline when the event repeats the last lane's delay (a link's latency, every send).
     const int64_t delay = at.count() - queue_.now();
@@ -66,9 +68,10 @@ class EventLoop : public Clock {
   }
   // An owned lane (event_queue.h): its events, kept in order by `source`, run as
   // handler->OnEvent(arg). Returns its number, for AtOwned. `source` and `handler` must
-  // outlive every event of the lane.
+  // outlive every event of the lane that runs; lanes are never removed, so one owner (one
+  // Network) per loop.
   uint32_t AddOwnedLane(const EventLaneSource* source, Handler* handler, uint64_t arg) {
-    AASIM_CHECK(handler != nullptr);
+    AASIM_CHECK(source != nullptr && handler != nullptr);
     return queue_.AddOwnedLane(source, Typed{handler, arg});
   }
   // Schedules the next event of owned `lane` at `at` and returns its sequence number, which

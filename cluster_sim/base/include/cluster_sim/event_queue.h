@@ -23,7 +23,8 @@
 //          to the coarse lists as the horizon reaches them.
 // An event of no lane is thus carried at most twice before it pops, each in O(1) (far
 // events: O(log f) more). Pop takes the earlier of the wheel's first event and the lane
-// heap's top, O(1) and O(log l) (l lanes). Events pushed for the same time go to the far
+// heap's top, O(1) and O(log l) (l lanes), plus, for an owned lane's event, one virtual
+// call to its owner (EventLaneSource::Next). Events pushed for the same time go to the far
 // heap, then the coarse list, then the wheel, in that order as now advances: every move
 // keeps the sequence order of each instant.
 //
@@ -37,6 +38,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -78,14 +80,19 @@ class EventQueue {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
-  // Lanes 0..n-1 become usable. REQUIRES: n >= the current count (lanes are never removed).
-  void SetLanes(uint32_t n) { lanes_.resize(n); }
+  // Lanes 0..n-1 become usable. REQUIRES: n >= the current count (lanes are never removed,
+  // owned lanes included).
+  void SetLanes(uint32_t n) {
+    assert(n >= lanes_.size() && "SetLanes would remove lanes");
+    lanes_.resize(n);
+  }
   uint32_t lanes() const { return static_cast<uint32_t>(lanes_.size()); }
   // True if the lane holds no event (it may then take events of another kind).
   bool LaneIdle(uint32_t lane) const { return !lanes_[lane].in_heap; }
   // Adds an owned lane (after the others) whose events all pop as `payload`, and returns its
-  // number. `source` must outlive every event pushed on it.
+  // number. REQUIRES: source != nullptr; `source` outlives every event pushed on it.
   uint32_t AddOwnedLane(const EventLaneSource* source, const Payload& payload) {
+    assert(source != nullptr && "an owned lane needs its source");
     lanes_.emplace_back();
     lanes_.back().source = source;
     lanes_.back().payload = payload;
@@ -95,6 +102,7 @@ class EventQueue {
   // keeps with it (EventLaneSource::Next). REQUIRES: at >= now(), at >= the time of the lane's
   // pending events; the owner appends the event to its FIFO.
   uint64_t PushOwned(uint32_t lane, int64_t at) {
+    assert(lanes_[lane].source != nullptr && "PushOwned on a lane that is not owned");
     ++size_;
     const uint64_t seq = seq_++;
     Lane& l = lanes_[lane];
@@ -108,6 +116,7 @@ class EventQueue {
   // Schedules `payload` at `at`, on `lane` or (kNoLane) wherever the queue sees fit.
   // REQUIRES: at >= now(); on a lane, `at` >= the time of the lane's pending events.
   void Push(int64_t at, const Payload& payload, uint32_t lane = kNoLane) {
+    assert((lane == kNoLane || lanes_[lane].source == nullptr) && "Push on an owned lane");
     ++size_;
     if (lane == kNoLane) {
       if (at < horizon_) [[likely]] {
@@ -124,6 +133,9 @@ class EventQueue {
 
   // Pops the earliest event if it is due at or before `limit`: sets *out and moves now()
   // to its time. False (and no change) if there is none.
+  // REQUIRES, for an owned lane's event: the caller runs it, and its handler takes the
+  // front out of the owner's FIFO before anything pushes on that lane (Pop has already
+  // asked the owner for the next event, so the FIFO's front must be the popped one).
   bool Pop(int64_t limit, Payload* out) {
     if (wheel_.wheel_count() > 0) [[likely]] {
       const size_t s = FirstWheelSlot();

@@ -75,6 +75,8 @@ class Network : private EventLoop::Handler {
   };
   using Observer = std::function<void(const MessageEvent& event)>;
 
+  // One Network per EventLoop (its rings are owned lanes of the loop, never removed).
+  // REQUIRES: `loop` runs no event after the Network is destroyed.
   Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names);
 
   void SetLink(int from, int to, const LinkParams& p);
@@ -99,7 +101,7 @@ class Network : private EventLoop::Handler {
 
   // Sends msg (of `bytes` bytes) from -> to. `what` describes it in traces; build it only
   // when tracing() (it is carried with the message, in a side table: a message in flight
-  // is 72 bytes). REQUIRES: bytes < 4 GiB.
+  // is 72 bytes). A message of 4 GiB or more keeps its size in that side table too.
   void Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes, std::string&& what);
   // The same for a packet, moved in (its body is never copied): same links, draws,
   // counters and traces.
@@ -115,14 +117,17 @@ class Network : private EventLoop::Handler {
   // of the loop's queue, which holds only the ring's front).
   struct InFlight {
     Packet packet;
-    int64_t at = 0;    // arrival time (in a ring)
-    uint64_t seq = 0;  // its event's sequence number (in a ring); in pool_: the next free + 1
-    uint32_t bytes = 0;
+    int64_t at = 0;      // arrival time (in a ring)
+    uint64_t seq = 0;    // its event's sequence number (in a ring); in pool_: the next free + 1
+    uint32_t bytes = 0;  // kBigBytes: whats_[what - 1].bytes holds the size
     uint16_t from = 0;
     uint16_t to = 0;
     uint32_t id = 0;    // for the observer (0 when none)
-    uint32_t what = 0;  // its description: whats_[what - 1] (0: none)
+    uint32_t what = 0;  // its description (and size if big): whats_[what - 1] (0: none)
   };
+  // InFlight::bytes of a message of UINT32_MAX bytes or more (rare: a full sync of a large
+  // data set): its size is kept in whats_.
+  static constexpr uint32_t kBigBytes = UINT32_MAX;
   static_assert(sizeof(InFlight) == 72, "a message in flight and its event in 72 bytes");
   struct Link {
     LinkParams params;
@@ -213,11 +218,12 @@ class Network : private EventLoop::Handler {
                 bool duplicate);
   [[gnu::noinline]] void SendTwice(Link& link, int from, int to, Packet&& packet, size_t bytes,
                                    std::string&& what);
-  // Keeps a message's description until it arrives; returns its InFlight::what.
-  uint32_t KeepWhat(std::string&& what);
+  // Keeps a message's description and size until it arrives; returns its InFlight::what.
+  uint32_t KeepWhat(std::string&& what, size_t bytes);
   // The ring (< kRings) a message of this delay arriving at `at` goes in; kRings: none.
   size_t PickRing(int64_t delay, int64_t at);
-  std::string TakeWhat(uint32_t what);
+  // The description kept by KeepWhat (what != 0), its size in *bytes; frees its entry.
+  std::string TakeWhat(uint32_t what, size_t* bytes);
   void Observe(MessageEvent::Type type, uint32_t id, int from, int to, size_t bytes, bool duplicate,
                const std::string& what) {
     observer_(MessageEvent{type, id, from, to, bytes, duplicate, what});
@@ -237,9 +243,14 @@ class Network : private EventLoop::Handler {
   size_t last_ring_ = 0;  // the ring of the last message put in one
   std::vector<InFlight> pool_;
   uint32_t free_pool_ = 0;  // first free pool entry + 1; 0: none
-  // Descriptions of the messages in flight (InFlight::what). Senders build them only when
-  // tracing(), so otherwise this stays empty.
-  std::vector<std::string> whats_;
+  // Descriptions of the messages in flight (InFlight::what), and the sizes of those of
+  // kBigBytes or more. Senders build descriptions only when tracing(), so otherwise this
+  // stays empty.
+  struct Described {
+    std::string what;
+    size_t bytes = 0;
+  };
+  std::vector<Described> whats_;
   std::vector<uint32_t> free_whats_;
 };
 
