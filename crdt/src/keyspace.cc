@@ -1027,6 +1027,8 @@ bool Keyspace::SRem(Located* key, std::string_view member, Keyspace* delta) {
   if (v.Empty() && !key_complete_) {  // DropIfEmpty's test, done once
     keys_.erase(keys_.find(key->key, key->hash));
     key->entry = nullptr;
+  } else {
+    v.DropRarePartsIfEmpty();  // a set emptied beside a part of the other type
   }
   return removed;
 }

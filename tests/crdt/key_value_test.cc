@@ -183,7 +183,41 @@ void ExpectEqualReplicas(const Keyspace& a, const Keyspace& b, const char* key, 
   }
   EXPECT_TRUE(a == b);
   EXPECT_EQ(a.Encode(), b.Encode());
+  EXPECT_EQ(a.Find(key)->HasRareParts(), b.Find(key)->HasRareParts());
   EXPECT_EQ(a.MemoryBytes(), b.MemoryBytes());
+}
+
+TEST(KeyValueTest, AnSremThatEmptiesASetBesideAStringFreesTheBlockAtTheWriterToo) {
+  // A deleted counter keeps its reset slots, so its string part keeps the area and a set
+  // added later goes into the block. The SREM that empties that set frees the block at the
+  // writer as its merge does at the receiver: equal replicas report equal memory.
+  Keyspace a(kA);
+  Keyspace b(kB);
+  int64_t n = 0;
+  WriteAndShip(a, b, [&](Keyspace& ks, Keyspace* d) { ks.IncrBy("c", 5, &n, d); });
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ASSERT_TRUE(ks.Del("c", d)); });
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ks.SAdd("c", "m", d); });
+  ASSERT_TRUE(a.Find("c")->HasRareParts());
+  ExpectEqualReplicas(a, b, "c", KeyValue::kHeldStr | KeyValue::kHeldSet);
+  WriteAndShip(a, b, [](Keyspace& ks, Keyspace* d) { ks.SRem("c", "m", d); });
+  EXPECT_FALSE(a.Find("c")->HasRareParts());
+  ExpectEqualReplicas(a, b, "c", KeyValue::kHeldStr);
+
+  // The other way round: the set holds the area (its SADD came first at A), the string
+  // arrives in the block, and A's SREM empties the area's set.
+  Keyspace x(kA);
+  Keyspace y(kB);
+  Keyspace dx = x.NewDelta();
+  x.SAdd("k", "m", &dx);
+  Keyspace dy = y.NewDelta();
+  y.Set("k", "v", 1, &dy);
+  std::string error;
+  ASSERT_TRUE(x.MergeEncoded(dy.Encode(), &error)) << error;
+  ASSERT_TRUE(y.MergeEncoded(dx.Encode(), &error)) << error;
+  ASSERT_TRUE(x.Find("k")->HasRareParts());
+  WriteAndShip(x, y, [](Keyspace& ks, Keyspace* d) { ks.SRem("k", "m", d); });
+  EXPECT_FALSE(x.Find("k")->HasRareParts());
+  ExpectEqualReplicas(x, y, "k", KeyValue::kHeldStr);
 }
 
 TEST(KeyValueTest, ATypeConflictPutsTheSecondPartInTheBlockAndBack) {
