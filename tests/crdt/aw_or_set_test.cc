@@ -352,5 +352,50 @@ TEST(AwOrSetTest, JoinElementMatchesJoinOfTheDecodedStore) {
   }
 }
 
+// JoinElement onto a delta that lists an element with no dot (its CASE 2 with no dot of
+// mine): one replica's pending deltas joined into one delta (an SADD then an SREM of a
+// member leaves it listed, dotless), then another replica's SADD and SREM of a member joined
+// from their bytes, against Join (AwOrSet::Merge of two deltas keeps empty elements).
+TEST(AwOrSetTest, JoinElementOntoADeltaElementWithNoDot) {
+  for (uint64_t seed : TestSeeds(8, 0x10f)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    AwOrSet a(kA), b(kB);
+    size_t dotless = 0;
+    for (int round = 0; round < 300; ++round) {
+      if (rng.OneIn(4)) {
+        a.Merge(b);
+        b.Merge(a);
+      }
+      std::optional<AwOrSet> target;
+      const int n = static_cast<int>(rng.Range(2, 6));
+      for (int k = 0; k < n; ++k) {
+        const std::string elem = "e" + std::to_string(rng.Index(6));
+        const AwOrSet d = rng.OneIn(2) ? a.Add(elem) : a.Remove(elem);
+        if (d.store().entry_count() == 0) continue;
+        if (target) {
+          target->Merge(d);
+        } else {
+          target = d;
+        }
+      }
+      if (!target) continue;
+      const std::string elem = "e" + std::to_string(rng.Index(6));
+      for (int op = 0; op < 2; ++op) {
+        const AwOrSet effect = op == 0 ? b.Add(elem) : b.Remove(elem);
+        if (effect.store().entry_count() == 0) continue;
+        target->store().ForEach([&](std::string_view e, const SetStore::DotList& ds) {
+          dotless += e == elem && ds.empty();
+        });
+        SetStore got = target->store();
+        JoinElements(&got, effect.store(), target->context(), effect.context(), true);
+        target->Merge(effect);
+        ASSERT_NO_FATAL_FAILURE(ExpectSameStore(got, target->store(), round));
+      }
+    }
+    EXPECT_GT(dotless, 20u);
+  }
+}
+
 }  // namespace
 }  // namespace crdt
