@@ -734,6 +734,17 @@ bool operator==(const SetStore& a, const SetStore& b) {
   return true;
 }
 
+bool SetStore::IndexConsistent() const {
+  for (size_t i = 0; i < size_; ++i) {
+    if (IsHole(i)) continue;
+    if (Find(entries_[i].elem.view()) != static_cast<int64_t>(i)) return false;
+  }
+  if (index_ == nullptr) return true;
+  size_t slots = 0;
+  for (size_t pos = 0; pos <= mask_; ++pos) slots += index_[pos] != 0;
+  return slots == entry_count();
+}
+
 // ---- encoding ----
 
 void SetStore::Encode(Encoder* enc) const {

@@ -117,6 +117,9 @@ class SetStore {
   void Encode(Encoder* enc) const;  // canonical: entries sorted by element
   bool Decode(Decoder* dec);
   friend bool operator==(const SetStore& a, const SetStore& b);
+  // For tests: every entry is found through the index (the linear scan while there is
+  // none) at its own position, and the index holds exactly entry_count() slots.
+  bool IndexConsistent() const;
 
  private:
   struct Entry {

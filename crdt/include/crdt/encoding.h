@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -140,7 +141,10 @@ class Decoder {
   // remaining input cannot hold, so a hostile length never drives a huge allocation.
   [[gnu::always_inline]] bool GetCount(uint64_t* n, size_t min_bytes_each = 1) {
     // CASE 1: a count of one byte that the rest can hold (n * each <= rest exactly when
-    // n <= rest / each): inline, as CASE 2 reads it.
+    // n <= rest / each): inline, as CASE 2 reads it. The product needs no division because
+    // it cannot wrap: b < 0x80 and callers pass an item size of a few bytes (1 to 6), a
+    // constant once inlined; the assert keeps a future caller within that.
+    assert(min_bytes_each <= SIZE_MAX / 0x80);
     if (pos_ < in_.size()) {
       const uint8_t b = static_cast<uint8_t>(in_[pos_]);
       if (b < 0x80 && b * (min_bytes_each ? min_bytes_each : 1) <= in_.size() - pos_ - 1) {
