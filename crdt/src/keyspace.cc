@@ -218,7 +218,7 @@ KeyValue& KeyValue::operator=(KeyValue&& other) {
 
 StringValueStore& KeyValue::MutableStrSlow() {
   if (rare_ != nullptr) {
-    if (auto* p = std::get_if<StringValueStore>(&rare_->spill)) return *p;
+    if (auto* p = rare_->spill.get_if<StringValueStore>()) return *p;
   }
   if (set_.entry_count() == 0) {  // CASE 1: the area's set holds nothing: the string takes it
     set_.~SetStore();
@@ -231,7 +231,7 @@ StringValueStore& KeyValue::MutableStrSlow() {
 
 SetStore& KeyValue::MutableSetSlow() {
   if (rare_ != nullptr) {
-    if (auto* p = std::get_if<SetStore>(&rare_->spill)) return *p;
+    if (auto* p = rare_->spill.get_if<SetStore>()) return *p;
   }
   if (str_.Empty()) {  // CASE 1: the area's string holds nothing: the set takes it
     str_.~StringValueStore();
@@ -244,33 +244,33 @@ SetStore& KeyValue::MutableSetSlow() {
 
 void KeyValue::TidyRareParts() {
   RareParts& r = *rare_;
-  if (auto* s = std::get_if<StringValueStore>(&r.spill)) {
+  if (auto* s = r.spill.get_if<StringValueStore>()) {
     if (!s->Empty() && set_.entry_count() == 0) {  // the area's set holds nothing
       set_.~SetStore();
       new (&str_) StringValueStore(std::move(*s));
       area_ = kAreaStr;
-      r.spill = std::monostate();
+      r.spill.reset();
     } else if (s->Empty()) {
-      r.spill = std::monostate();
+      r.spill.reset();
     }
-  } else if (auto* t = std::get_if<SetStore>(&r.spill)) {
+  } else if (auto* t = r.spill.get_if<SetStore>()) {
     if (t->entry_count() != 0 && str_.Empty()) {  // the area's string holds nothing
       str_.~StringValueStore();
       new (&set_) SetStore(std::move(*t));
       area_ = kAreaSet;
-      r.spill = std::monostate();
+      r.spill.reset();
     } else if (t->entry_count() == 0) {
-      r.spill = std::monostate();
+      r.spill.reset();
     }
   }
-  if ((held & kHeldRare) == 0 && r.spill.index() == 0) rare_.reset();
+  if ((held & kHeldRare) == 0 && r.spill.empty()) rare_.reset();
 }
 
 uint16_t KeyValue::SpilledNow(uint16_t bits) const {
-  if (const auto* s = std::get_if<StringValueStore>(&rare_->spill)) {
+  if (const auto* s = rare_->spill.get_if<StringValueStore>()) {
     return (bits & kHeldStr) && !s->Empty() ? kHeldStr : 0;
   }
-  if (const auto* t = std::get_if<SetStore>(&rare_->spill)) {
+  if (const auto* t = rare_->spill.get_if<SetStore>()) {
     return (bits & kHeldSet) && t->entry_count() != 0 ? kHeldSet : 0;
   }
   return 0;
@@ -280,7 +280,7 @@ void KeyValue::UseHeap(ValueHeap* h) {
   if (area_ == kAreaSet) {
     set_.UseHeap(h);
   } else if (rare_ != nullptr) {
-    if (auto* t = std::get_if<SetStore>(&rare_->spill)) t->UseHeap(h);
+    if (auto* t = rare_->spill.get_if<SetStore>()) t->UseHeap(h);
   }
 }
 
@@ -288,10 +288,10 @@ size_t KeyValue::HeapBytes() const {
   size_t n = (area_ == kAreaStr ? str_.HeapBytes() : set_.MemoryBytes()) + zset.MemoryBytes();
   if (rare_ == nullptr) return n;  // most keys
   const RareParts& r = *rare_;
-  if (const auto* s = std::get_if<StringValueStore>(&r.spill)) n += s->HeapBytes();
-  if (const auto* t = std::get_if<SetStore>(&r.spill)) n += t->MemoryBytes();
-  return n + sizeof(RareParts) + 16 + r.hash.HeapBytes() + r.bc.HeapBytes() + r.hll.HeapBytes() +
-         r.list.HeapBytes() + r.expiry.HeapBytes() + r.stream.HeapBytes();
+  if (const auto* s = r.spill.get_if<StringValueStore>()) n += s->HeapBytes();
+  if (const auto* t = r.spill.get_if<SetStore>()) n += t->MemoryBytes();
+  return n + sizeof(RareParts) + 16 + r.spill.HeapBytes() + r.hash.HeapBytes() + r.bc.HeapBytes() +
+         r.hll.HeapBytes() + r.list.HeapBytes() + r.expiry.HeapBytes() + r.stream.HeapBytes();
 }
 
 std::optional<std::string> KeyValue::StringValue() const {

@@ -187,6 +187,25 @@ void ExpectEqualReplicas(const Keyspace& a, const Keyspace& b, const char* key, 
   EXPECT_EQ(a.MemoryBytes(), b.MemoryBytes());
 }
 
+TEST(KeyValueTest, ABlockWithoutASpilledPartCarriesNoRoomForOne) {
+  // A key with a TTL has a block; the string or set part that a type conflict spills into
+  // it is allocated apart, so the TTL alone does not pay for the larger of the two parts:
+  // the spilled set then costs at least its own size.
+  Keyspace a(kA);
+  a.Set("t", "v", 1, nullptr);
+  a.Expire("t", 1'000'000, nullptr);
+  ASSERT_TRUE(a.Find("t")->HasRareParts());
+  const size_t with_ttl = a.MemoryBytes();
+  Keyspace b(kB);
+  Keyspace db = b.NewDelta();
+  b.SAdd("t", "m", &db);
+  std::string error;
+  ASSERT_TRUE(a.MergeEncoded(db.Encode(), &error)) << error;
+  ASSERT_EQ(a.Find("t")->held & KeyValue::kHeldSet, KeyValue::kHeldSet);
+  EXPECT_TRUE(a.Find("t")->StrInline());
+  EXPECT_GE(a.MemoryBytes(), with_ttl + sizeof(SetStore));
+}
+
 TEST(KeyValueTest, AnSremThatEmptiesASetBesideAStringFreesTheBlockAtTheWriterToo) {
   // A deleted counter keeps its reset slots, so its string part keeps the area and a set
   // added later goes into the block. The SREM that empties that set frees the block at the

@@ -61,10 +61,11 @@ namespace crdt {
 // needs it (mutable_hash() and the like) and freed with the value, or by
 // DropRarePartsIfEmpty once none of them holds metadata (which also moves a spilled part
 // into the area when the area's own part is empty). The area changes type only when its
-// part holds no metadata, or in Decode, which replaces an area's set with the string it
-// decodes and then decodes the set again (into the block). A const accessor of a part the value
-// does not have returns a shared empty part: reads never allocate. Copies copy the block; moves
-// move the pointer. A node of the key map (216 bytes):
+// part holds no metadata, in Decode (which replaces an area's set with the string it
+// decodes and then decodes the set again, into the block), or when a value is assigned
+// over it. A const accessor of a part the value does not have returns a shared empty part:
+// reads never allocate. Copies copy the block; moves move the pointer. A node of the key
+// map (216 bytes on x86-64 with libstdc++, at most; the KeyValue tests hold it there):
 //
 //   [ key (std::string) | held, area | zset | rare_ | area: str (register, counter) or set ]
 //                                             |
@@ -279,6 +280,40 @@ struct KeyValue {
   }
 
  private:
+  class Spill {
+   public:
+    Spill() = default;
+    Spill(const Spill& o) : p_(o.p_ ? std::make_unique<Parts>(*o.p_) : nullptr) {}
+    Spill& operator=(const Spill& o) {
+      if (this != &o) p_ = o.p_ ? std::make_unique<Parts>(*o.p_) : nullptr;
+      return *this;
+    }
+    Spill(Spill&&) noexcept = default;
+    Spill& operator=(Spill&&) noexcept = default;
+    ~Spill() = default;
+
+    template <class T>
+    T* get_if() {
+      return p_ != nullptr ? std::get_if<T>(p_.get()) : nullptr;
+    }
+    template <class T>
+    const T* get_if() const {
+      return p_ != nullptr ? std::get_if<T>(p_.get()) : nullptr;
+    }
+    template <class T>
+    T& emplace() {
+      if (p_ == nullptr) return std::get<T>(*(p_ = std::make_unique<Parts>(std::in_place_type<T>)));
+      return p_->template emplace<T>();
+    }
+    void reset() { p_.reset(); }
+    bool empty() const { return p_ == nullptr; }
+    // The heap bytes of the holder (the part's own allocations are counted by the caller).
+    size_t HeapBytes() const { return p_ != nullptr ? sizeof(Parts) + 16 : 0; }
+
+   private:
+    using Parts = std::variant<StringValueStore, SetStore>;
+    std::unique_ptr<Parts> p_;  // null: no spilled part
+  };
   struct RareParts {
     HashStore hash;
     BoundedCounter bc;
@@ -287,8 +322,10 @@ struct KeyValue {
     HllStore hll;
     ListStore list;
     StreamStore stream;
-    // The string or set part when the area holds the other one (a type conflict).
-    std::variant<std::monostate, StringValueStore, SetStore> spill;
+    // The string or set part when the area holds the other one (a type conflict): behind
+    // its own pointer, so that a block without one (a key with a TTL, a hash, a list...)
+    // carries 8 bytes for it, not the larger of the two parts.
+    Spill spill;
   };
   // The shared empty block of a value that has none (built once, never changed).
   static const RareParts& EmptyRareParts() {
@@ -302,19 +339,19 @@ struct KeyValue {
   }
   // The part in the block, or a shared empty one.
   const StringValueStore& SpilledStr() const {
-    const auto* p = rare_ != nullptr ? std::get_if<StringValueStore>(&rare_->spill) : nullptr;
+    const auto* p = rare_ != nullptr ? rare_->spill.get_if<StringValueStore>() : nullptr;
     if (p != nullptr) return *p;
     static const StringValueStore kEmpty{};
     return kEmpty;
   }
   const SetStore& SpilledSet() const {
-    const auto* p = rare_ != nullptr ? std::get_if<SetStore>(&rare_->spill) : nullptr;
+    const auto* p = rare_ != nullptr ? rare_->spill.get_if<SetStore>() : nullptr;
     if (p != nullptr) return *p;
     static const SetStore kEmpty{};
     return kEmpty;
   }
   bool HasSpilledStr() const {
-    return rare_ != nullptr && std::holds_alternative<StringValueStore>(rare_->spill);
+    return rare_ != nullptr && rare_->spill.get_if<StringValueStore>() != nullptr;
   }
   uint16_t SpilledNow(uint16_t bits) const;
   StringValueStore& MutableStrSlow();
@@ -582,7 +619,9 @@ class Keyspace {
   // chunks for a big one) and a large index is in huge pages, so that a big keyspace's
   // random reads do not also miss the TLB. Once the map holds kValueHeapKeys keys, the
   // values' own parts (a set's entries and index) move to the map's ValueHeap (huge
-  // pages too) and every value built in the map from then on allocates there.
+  // pages too) and every value built in the map from then on allocates there. Not yet: a
+  // set placed after its node was built (a string key's area turned into a set, or a set a
+  // type conflict spills into the block) allocates on the ordinary heap.
   class KeyMap {
     struct Slot {
       size_t hash;  // node == nullptr: 0 an empty slot, 1 a tombstone
