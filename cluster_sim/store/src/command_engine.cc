@@ -889,10 +889,37 @@ bool JoinsInPlace(const crdt::Keyspace& delta, Handler run, const std::vector<st
          (!set || d->set().entry_count() == 0);
 }
 
-
-// CommandEngine::Execute's run of a command it found: one return, of the one reply, so the
+// RunCommand's two ways to run the handler, each with one return, of its one reply, so the
 // reply is built where the caller keeps it (GCC elides no copy in a function that also
 // returns other expressions, as Execute's refusals do).
+// Straight into ctx.delta (null: not recorded): emptied again if the command did not write
+// and the delta was empty before.
+Reply RunInPlace(Ctx& ctx, Handler run, const CommandSpec& spec, bool lazy_expiry, bool was_empty,
+                 bool* wrote) {
+  const bool dropped = lazy_expiry && DropHiddenKeys(ctx, spec);
+  Reply reply = run(ctx);
+  if (ctx.wrote || dropped) {
+    if (wrote) *wrote = true;
+  } else if (was_empty && !ctx.delta->empty()) {
+    *ctx.delta = ctx.ks.NewDelta();
+  }
+  return reply;
+}
+
+// Into a scratch delta, joined into ctx.delta if the command wrote.
+Reply RunInScratch(Ctx& ctx, Handler run, const CommandSpec& spec, bool lazy_expiry, bool* wrote) {
+  crdt::Keyspace scratch = ctx.ks.NewDelta();
+  crdt::Keyspace* delta = std::exchange(ctx.delta, &scratch);
+  const bool dropped = lazy_expiry && DropHiddenKeys(ctx, spec);
+  Reply reply = run(ctx);
+  if (ctx.wrote || dropped) {
+    delta->Merge(scratch);
+    if (wrote) *wrote = true;
+  }
+  return reply;
+}
+
+// CommandEngine::Execute's run of a command it found.
 Reply RunCommand(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64_t wall_clock_us,
                  crdt::Keyspace* delta, bool* wrote, const CommandSpec& spec, Handler run,
                  const std::vector<std::string>& regions, crdt::StreamIdMode stream_id_mode) {
@@ -912,21 +939,11 @@ Reply RunCommand(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64
   // delta of ks holding earlier writes, for the commands JoinsInPlace names.
   const bool direct = delta != nullptr && delta->is_delta() && delta->self() == ks.self();
   const bool was_empty = direct && delta->empty();
-  const bool in_place =
-      direct && (was_empty || (!lazy_expiry && JoinsInPlace(*delta, run, argv)));
-  std::optional<crdt::Keyspace> scratch;
-  if (delta != nullptr && !in_place) scratch.emplace(ks.NewDelta());
-  Ctx ctx{ks, argv, wall_clock_us, in_place ? delta : (scratch ? &*scratch : nullptr), regions};
+  const bool in_place = direct && (was_empty || (!lazy_expiry && JoinsInPlace(*delta, run, argv)));
+  Ctx ctx{ks, argv, wall_clock_us, delta, regions};
   ctx.stream_id_mode = stream_id_mode;
-  const bool dropped = lazy_expiry && DropHiddenKeys(ctx, spec);
-  Reply reply = run(ctx);
-  if (ctx.wrote || dropped) {
-    if (scratch) delta->Merge(*scratch);
-    if (wrote) *wrote = true;
-  } else if (in_place && was_empty && !delta->empty()) {
-    *delta = ks.NewDelta();
-  }
-  return reply;
+  if (delta != nullptr && !in_place) return RunInScratch(ctx, run, spec, lazy_expiry, wrote);
+  return RunInPlace(ctx, run, spec, lazy_expiry, was_empty, wrote);
 }
 
 }  // namespace
