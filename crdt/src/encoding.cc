@@ -1,14 +1,55 @@
 #include "crdt/encoding.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 namespace crdt {
 
 void Encoder::Grow(size_t n) {
-  if (out_.size() - size_ >= n) return;
-  const size_t need = size_ + n;
-  out_.resize(need <= out_.capacity() ? out_.capacity() : std::max(need, 2 * out_.capacity()));
+  const size_t written = size();
+  if (static_cast<size_t>(end_ - pos_) >= n) return;
+  const size_t need = written + n;
+  if (begin_ == inline_) {
+    // CASE 1: the first growth: the bytes move to heap_ (which may hold an old str() copy).
+    heap_.resize(std::max({need, 2 * kInline, heap_.capacity()}));
+    std::memcpy(heap_.data(), inline_, written);
+  } else {
+    // CASE 2: heap_ holds the bytes.
+    heap_.resize(need <= heap_.capacity() ? heap_.capacity()
+                                          : std::max(need, 2 * heap_.capacity()));
+  }
+  begin_ = heap_.data();
+  pos_ = begin_ + written;
+  end_ = begin_ + heap_.size();
+}
+
+const std::string& Encoder::str() const {
+  if (begin_ == inline_) {
+    heap_.assign(begin_, size());
+  } else {
+    heap_.resize(size());  // the room goes; the next write makes it again
+    end_ = pos_;
+  }
+  return heap_;
+}
+
+std::string Encoder::Release() {
+  std::string out;
+  AppendTo(&out);
+  return out;
+}
+
+void Encoder::AppendTo(std::string* out) {
+  if (begin_ != inline_ && out->empty() && out->capacity() < size()) {
+    // The heap buffer becomes *out: no copy (a large encoding into a new string).
+    heap_.resize(size());
+    out->swap(heap_);
+    heap_.clear();
+  } else {
+    out->append(begin_, size());
+  }
+  Reset();
 }
 
 namespace {

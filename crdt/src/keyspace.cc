@@ -1370,19 +1370,20 @@ std::string Keyspace::Encode() const {
 }
 
 void Keyspace::EncodeTo(std::string* out) const {
-  Encoder enc(std::move(*out));
+  Encoder enc;
   if (keys_.size() == 1) {
     // CASE 1: a one-key delta (most effects): nothing to sort, and its node found once
-    // (KeyMap::Only: the slot its write used, no walk over the index).
+    // (KeyMap::Only: the slot its write used, no walk over the index). Most fit the
+    // encoder's inline buffer: no allocation but *out's.
     const auto& [key, value] = keys_.Only();
     const KeyValue::Parts16 parts = value.Parts();
-    enc.Reserve(enc.size() + 64 + key.size());  // most effects' size: one allocation, first
+    enc.Reserve(64 + key.size());  // most effects' size: at most one allocation, first
     PutKeyspaceHeader(&enc, key_complete_, parts);
     enc.PutVarint(1);
     enc.PutBytes(key);
     value.Encode(&enc, parts);
     cc_.Encode(&enc);
-    *out = enc.Release();
+    enc.AppendTo(out);
     return;
   }
   KeyValue::Parts16 parts = 0;
@@ -1399,7 +1400,7 @@ void Keyspace::EncodeTo(std::string* out) const {
     kv->second.Encode(&enc, parts);
   }
   cc_.Encode(&enc);
-  *out = enc.Release();
+  enc.AppendTo(out);
 }
 
 std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,

@@ -85,25 +85,32 @@ TEST(EncoderTest, VarintsRoundTrip) {
   EXPECT_EQ(ten.str().size(), 10u);
 }
 
-// An encoder given a string writes after its bytes, using its capacity as room.
-TEST(EncoderTest, ContinuesTheStringItIsGiven) {
-  Encoder fresh;
-  fresh.PutVarint(300);
-  fresh.PutBytes("abc");
-  const std::string tail = fresh.Release();
-  for (size_t room : {size_t{0}, size_t{4}, size_t{500}}) {
-    SCOPED_TRACE(testing::Message() << "room " << room);
-    std::string given;
-    given.reserve(room);
-    given = "head";
-    Encoder enc(std::move(given));
-    EXPECT_EQ(enc.size(), 4u);
-    EXPECT_EQ(enc.str(), "head");
-    enc.Reserve(enc.size() + 2);  // less than the writes need: a hint only
-    enc.PutVarint(300);
-    enc.PutBytes("abc");
-    EXPECT_EQ(enc.size(), 4 + tail.size());
-    EXPECT_EQ(enc.Release(), "head" + tail);
+// AppendTo puts exactly the bytes written after the string's, whether they are few (the
+// inline buffer) or many (the heap), into a string empty or not, with room or without; the
+// encoder is empty afterwards and writes again from the start.
+TEST(EncoderTest, AppendToPutsTheBytesAfterTheString) {
+  for (size_t n : {size_t{0}, size_t{3}, size_t{255}, size_t{256}, size_t{257}, size_t{5000}}) {
+    std::string want;
+    for (size_t i = 0; i < n; ++i) want.push_back(static_cast<char>('a' + i % 26));
+    for (size_t room : {size_t{0}, size_t{4}, size_t{10000}}) {
+      for (const char* head : {"", "head"}) {
+        SCOPED_TRACE(testing::Message()
+                     << n << " bytes, room " << room << ", head '" << head << "'");
+        Encoder enc;
+        enc.PutByte(9);
+        enc.Release();  // a previous use, as an encoder that writes again
+        for (char c : want) enc.PutByte(static_cast<uint8_t>(c));
+        EXPECT_EQ(enc.size(), n);
+        std::string out;
+        out.reserve(room);
+        out = head;
+        enc.AppendTo(&out);
+        EXPECT_EQ(out, head + want);
+        EXPECT_EQ(enc.size(), 0u);
+        enc.PutVarint(300);
+        EXPECT_EQ(enc.str(), "\xac\x02");
+      }
+    }
   }
 }
 

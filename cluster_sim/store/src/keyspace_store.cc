@@ -99,18 +99,26 @@ Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wa
   // durable, which has nothing to commit: the one store that overrides CommitWrite, the
   // Redis store, is durable.
   if (effect == nullptr) return RunOne(argv, wall_clock_us, held, wrote);
-  if (!durable()) {
-    // Nothing to commit (CommitWrite's default, as above): the delta's bytes go straight
-    // after *effect's, Record's work without its string's moves.
-    ks_.ResetDelta(&delta_);
-    Reply reply = RunOne(argv, wall_clock_us, &delta_, wrote);
-    if (*wrote) {
-      const size_t from = effect->size();
-      delta_.EncodeTo(effect);
-      if (tracking_) Touch(std::string_view(*effect).substr(from));
-    }
-    return reply;
+  return durable() ? CommitOne(argv, wall_clock_us, effect, wrote)
+                   : RecordOne(argv, wall_clock_us, effect, wrote);
+}
+
+Reply KeyspaceStore::RecordOne(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                               std::string* effect, bool* wrote) {
+  // Nothing to commit (CommitWrite's default, as above): the delta's bytes go straight
+  // after *effect's, Record's work without its string's moves.
+  ks_.ResetDelta(&delta_);
+  Reply reply = RunOne(argv, wall_clock_us, &delta_, wrote);
+  if (*wrote) {
+    const size_t from = effect->size();
+    delta_.EncodeTo(effect);
+    if (tracking_) Touch(std::string_view(*effect).substr(from));
   }
+  return reply;
+}
+
+Reply KeyspaceStore::CommitOne(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                               std::string* effect, bool* wrote) {
   Reply reply;
   auto apply = [&]() -> std::string {
     return Record([&](crdt::Keyspace* delta) {

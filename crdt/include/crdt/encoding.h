@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -20,37 +21,41 @@
 
 namespace crdt {
 
-// Writes into a buffer kept larger than what it holds (out_'s size is the bytes written
-// plus the room, size_ the bytes written): a byte or a varint is stored without the per-byte size
-// and capacity updates of std::string::push_back.
+// Writes into a buffer of its own: first kInline bytes inside the encoder (most encodings are
+// an effect of a few dozen bytes, written with no allocation), then a heap string kept larger
+// than what it holds (grown as std::string grows). A byte or a varint is stored with one
+// pointer update, without the per-byte size and capacity updates of std::string::push_back.
+// Not copyable or movable: it points into itself.
 class Encoder {
  public:
   Encoder() = default;
-  // Writes after the bytes `out` holds (appending to them); its capacity is room to use.
-  explicit Encoder(std::string&& out) : out_(std::move(out)), size_(out_.size()) {}
+  Encoder(const Encoder&) = delete;
+  Encoder& operator=(const Encoder&) = delete;
 
   void PutVarint(uint64_t v) {
-    if (out_.size() - size_ < kMaxVarint) Grow(VarintLength(v));  // exact: as push_back grew
-    char* p = out_.data() + size_;
+    // Short of room for the longest varint: grown by no more than v needs.
+    if (end_ - pos_ < static_cast<ptrdiff_t>(kMaxVarint)) Grow(VarintLength(v));
+    char* p = pos_;
     while (v >= 0x80) {
       *p++ = static_cast<char>((v & 0x7F) | 0x80);
       v >>= 7;
     }
     *p++ = static_cast<char>(v);
-    size_ = static_cast<size_t>(p - out_.data());
+    pos_ = p;
   }
   void PutSigned(int64_t v) {
     PutVarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
   }
   void PutByte(uint8_t b) {
-    *Room(1) = static_cast<char>(b);
-    ++size_;
+    if (pos_ == end_) Grow(1);
+    *pos_++ = static_cast<char>(b);
   }
   void PutBytes(std::string_view s) {
     PutVarint(s.size());
     if (s.empty()) return;
-    std::memcpy(Room(s.size()), s.data(), s.size());
-    size_ += s.size();
+    if (static_cast<size_t>(end_ - pos_) < s.size()) Grow(s.size());
+    std::memcpy(pos_, s.data(), s.size());
+    pos_ += s.size();
   }
   void PutDot(const Dot& d) {
     PutVarint(d.replica);
@@ -58,38 +63,44 @@ class Encoder {
   }
   // Room for n bytes in all (a hint: one allocation instead of a few as the output grows).
   void Reserve(size_t n) {
-    if (n > out_.size()) out_.resize(n);
+    if (n > static_cast<size_t>(end_ - begin_)) Grow(n - size());
   }
-  size_t size() const { return size_; }  // the bytes written (with those it started with)
-  const std::string& str() const {
-    out_.resize(size_);  // the room goes; the next write makes it again
-    return out_;
-  }
-  std::string Release() {
-    out_.resize(size_);
-    size_ = 0;
-    return std::move(out_);
-  }
+  size_t size() const { return static_cast<size_t>(pos_ - begin_); }  // the bytes written
+  // The bytes written, as a string held by the encoder until its next write or release.
+  const std::string& str() const;
+  // The bytes written; the encoder is empty again.
+  std::string Release();
+  // Appends the bytes written to *out (into its room, or handing it the heap buffer when
+  // *out is empty and has less room); the encoder is empty again.
+  void AppendTo(std::string* out);
 
  private:
   static constexpr size_t kMaxVarint = 10;
+  static constexpr size_t kInline = 256;
 
   static size_t VarintLength(uint64_t v) {
     size_t n = 1;
     for (; v >= 0x80; v >>= 7) ++n;
     return n;
   }
-  // Where the next n bytes go.
-  char* Room(size_t n) {
-    if (out_.size() - size_ < n) Grow(n);
-    return out_.data() + size_;
-  }
-  // Makes room for n more bytes: first the capacity out_ already has, else double it (as
-  // std::string grows), or more if n needs it. Out of line: rare.
+  // Makes room for n more bytes: first the capacity heap_ already has, else double it (as
+  // std::string grows), or more if n needs it; the bytes leave the inline buffer the first
+  // time. Out of line: rare.
   void Grow(size_t n);
+  // Empty, writing into the inline buffer again (heap_ keeps its capacity).
+  void Reset() {
+    begin_ = pos_ = inline_;
+    end_ = inline_ + kInline;
+  }
 
-  mutable std::string out_;  // bytes [0, size_) written, the rest room
-  size_t size_ = 0;
+  // Bytes [begin_, pos_) written, [pos_, end_) room: in inline_, or in heap_ (its size the
+  // bytes and the room). str() trims heap_ to the bytes (end_ = pos_), or copies the inline
+  // bytes into it.
+  char* begin_ = inline_;
+  char* pos_ = inline_;
+  mutable char* end_ = inline_ + kInline;
+  mutable std::string heap_;
+  char inline_[kInline];
 };
 
 class Decoder {

@@ -147,6 +147,13 @@ class KeyspaceStore : public Store {
   // recorded into `held` (ExecuteHeld), or nowhere if that is null too (ExecuteWithoutEffect).
   Reply ExecuteOne(const std::vector<std::string>& argv, int64_t wall_clock_us, std::string* effect,
                    crdt::Keyspace* held, bool* wrote);
+  // ExecuteOne's engine command or script with an effect: on a store that is not durable
+  // (RecordOne: nothing to commit) or through CommitWrite (CommitOne). Apart, so the
+  // common one returns its one reply without a move.
+  Reply RecordOne(const std::vector<std::string>& argv, int64_t wall_clock_us, std::string* effect,
+                  bool* wrote);
+  Reply CommitOne(const std::vector<std::string>& argv, int64_t wall_clock_us, std::string* effect,
+                  bool* wrote);
   // Runs one engine command or script on the keyspace, recording into `delta`.
   Reply RunOne(const std::vector<std::string>& argv, int64_t wall_clock_us, crdt::Keyspace* delta,
                bool* wrote);
