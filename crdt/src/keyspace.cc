@@ -1621,13 +1621,12 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     keys_.PrefetchSlot(h);
     KeyValue& value = s.values_[0];
     // CASE 1a: the value of a SET, INCRBY, SADD, SREM or DEL effect (SimpleValue) is
-    // joined straight from the bytes, not decoded into the scratch value (only its counter
-    // is). Any other value, malformed ones included, is decoded from the same place (the
-    // same errors).
+    // joined straight from the bytes, not decoded into the scratch value (a counter of
+    // several slots is, into the scratch's own counter_). Any other value, malformed ones
+    // included, is decoded from the same place (the same errors).
     SimpleValue simple;
     const size_t value_at = dec.position();
-    const bool is_simple =
-        parts == 0 && DecodeSimple(bytes, &dec, &simple, &value.mutable_str().counter);
+    const bool is_simple = parts == 0 && DecodeSimple(bytes, &dec, &simple, &s.counter_);
     if (!is_simple) {
       dec.Rewind(value_at);
       if (!value.Decode(&dec, parts)) return fail("bad key value");
@@ -1665,9 +1664,9 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
       few_dots = false;
     }
     if (few_dots) {
-      JoinSimple(&v, simple, value.str().counter, cc_, dots, complete);
+      JoinSimple(&v, simple, s.counter_, cc_, dots, complete);
     } else {
-      JoinSimple(&v, simple, value.str().counter, cc_, s.cc_, complete);
+      JoinSimple(&v, simple, s.counter_, cc_, s.cc_, complete);
     }
     if (!complete && v.Empty()) keys_.erase(it);
     if (few_dots) {

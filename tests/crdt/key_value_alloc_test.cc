@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <new>
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -116,6 +117,42 @@ TEST(KeyValueTest, ConstReadsOfAbsentPartsAllocateNothing) {
   EXPECT_TRUE(copy.HasRareParts());
   copy.DropRarePartsIfEmpty();  // held names no part of it
   EXPECT_FALSE(copy.HasRareParts());
+}
+
+// The allocations of f().
+template <typename F>
+size_t AllocationsOf(F f) {
+  const size_t before = g_allocations;
+  f();
+  return g_allocations - before;
+}
+
+// The encoded delta of write(ks, delta) at ks.
+template <typename W>
+std::string EffectAt(Keyspace& ks, W write) {
+  Keyspace d = ks.NewDelta();
+  write(ks, &d);
+  return d.Encode();
+}
+
+TEST(KeyValueTest, TheOneKeyMergeOfAScratchThatDecodedASetBuildsNoBlock) {
+  // A two-key delta decodes a set into the scratch's first value; a later one-key effect
+  // joined from its bytes must not place a string beside that set (a block the scratch
+  // would keep).
+  Keyspace a(kA);
+  Keyspace b(kB);
+  Keyspace::MergeScratch scratch;
+  std::string error;
+  const std::string first = EffectAt(b, [](Keyspace& ks, Keyspace* d) { ks.Set("k", "v", 1, d); });
+  ASSERT_TRUE(a.MergeEncoded(first, &error, &scratch)) << error;
+  const std::string two_keys = EffectAt(b, [](Keyspace& ks, Keyspace* d) {
+    ks.SAdd("a", "m", d);
+    ks.Set("b", "w", 2, d);
+  });
+  ASSERT_TRUE(a.MergeEncoded(two_keys, &error, &scratch)) << error;
+  const std::string set = EffectAt(b, [](Keyspace& ks, Keyspace* d) { ks.Set("k", "x", 3, d); });
+  EXPECT_EQ(AllocationsOf([&] { ASSERT_TRUE(a.MergeEncoded(set, &error, &scratch)) << error; }),
+            0u);
 }
 
 }  // namespace
