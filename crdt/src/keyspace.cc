@@ -131,7 +131,9 @@ void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   const uint16_t either = held | other.held;
   if (either & kHeldStr) mutable_str().Join(other.str(), my_cc, other_cc);
-  if (either & kHeldSet)
+  // Members without dots (an SREM's or DEL's effect) on a key whose set lists nothing (a
+  // string-only key) remove nothing: no empty set is placed (in a block) for them.
+  if ((either & kHeldSet) && (keep_empty || set().entry_count() != 0 || !other.set().empty()))
     mutable_set().Join(other.set(), my_cc, other_cc, other_complete, keep_empty);
   held |= static_cast<uint16_t>(either & (kHeldStr | kHeldSet));  // refreshed below
   JoinLaterParts(this, other, my_cc, other_cc, other_complete, keep_empty);
@@ -1564,6 +1566,9 @@ void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter
     v->mutable_str().counter.Merge(counter);
   }
   simple.ForEachElement([&](std::string_view e, const Dot* d) {
+    // A member without a dot (an SREM's or DEL's) on a set that lists nothing (a
+    // string-only key) removes nothing: no empty set is placed (in a block) for it.
+    if (d == nullptr && !keep_empty && v->set().entry_count() == 0) return;
     v->mutable_set().JoinElement(e, d, my_cc, other_cc, keep_empty);
   });
   v->held |= KeyValue::kHeldStr | KeyValue::kHeldSet;  // refreshed below

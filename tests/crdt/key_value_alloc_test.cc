@@ -127,12 +127,61 @@ size_t AllocationsOf(F f) {
   return g_allocations - before;
 }
 
+// An effect merged into `to` both ways (MergeEncoded, joined from the bytes, and Merge of
+// the decoded keyspace, KeyValue::Join) into copies of it: how many allocations each took,
+// and the copies must end equal, with no block behind `key` unless its parts need one.
+struct MergedTwoWays {
+  size_t encoded = 0;
+  size_t decoded = 0;
+};
+MergedTwoWays MergeTwoWays(const Keyspace& to, const std::string& effect, const char* key,
+                           Keyspace::MergeScratch* scratch) {
+  MergedTwoWays n;
+  std::string error;
+  std::optional<Keyspace> decoded = Keyspace::Decode(effect, to.self(), &error);
+  EXPECT_TRUE(decoded) << error;
+  Keyspace x = to;
+  Keyspace y = to;
+  n.encoded = AllocationsOf([&] { EXPECT_TRUE(x.MergeEncoded(effect, &error, scratch)) << error; });
+  n.decoded = AllocationsOf([&] { y.Merge(*decoded); });
+  EXPECT_TRUE(x == y);
+  for (const Keyspace* ks : {&x, &y}) {
+    const KeyValue* v = ks->Find(key);
+    if (v == nullptr) continue;
+    EXPECT_TRUE(v->HeldExact());
+    const bool both = (v->held & (KeyValue::kHeldStr | KeyValue::kHeldSet)) ==
+                      (KeyValue::kHeldStr | KeyValue::kHeldSet);
+    EXPECT_EQ(v->HasRareParts(), both || (v->held & KeyValue::kHeldRare) != 0);
+  }
+  return n;
+}
+
 // The encoded delta of write(ks, delta) at ks.
 template <typename W>
 std::string EffectAt(Keyspace& ks, W write) {
   Keyspace d = ks.NewDelta();
   write(ks, &d);
   return d.Encode();
+}
+
+TEST(KeyValueTest, AnSremOfAStringOnlyKeyBuildsNoBlock) {
+  // "k" held a string at A and a member at B; A's SET cleared the member, so A's key holds
+  // the string alone when B's SREM of the member arrives: nothing of the set to join, and
+  // no empty set is put in a block and freed.
+  Keyspace a(kA);
+  Keyspace b(kB);
+  std::string error;
+  ASSERT_TRUE(a.MergeEncoded(EffectAt(b, [](Keyspace& ks, Keyspace* d) { ks.SAdd("k", "m", d); }),
+                             &error));
+  a.Set("k", "v", 1, nullptr);
+  ASSERT_EQ(a.Find("k")->held, KeyValue::kHeldStr);
+  ASSERT_FALSE(a.Find("k")->HasRareParts());
+  Keyspace::MergeScratch scratch;
+  const std::string srem = EffectAt(b, [](Keyspace& ks, Keyspace* d) { ks.SRem("k", "m", d); });
+  (void)MergeTwoWays(a, srem, "k", &scratch);
+  const MergedTwoWays n = MergeTwoWays(a, srem, "k", &scratch);
+  EXPECT_EQ(n.encoded, 0u);
+  EXPECT_EQ(n.decoded, 0u);
 }
 
 TEST(KeyValueTest, TheOneKeyMergeOfAScratchThatDecodedASetBuildsNoBlock) {
