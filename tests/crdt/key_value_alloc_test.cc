@@ -164,6 +164,40 @@ std::string EffectAt(Keyspace& ks, W write) {
   return d.Encode();
 }
 
+TEST(KeyValueTest, AMergeThatEmptiesTheAreaPartPutsTheOtherOneThereWithoutABlock) {
+  // The receiver's "k" holds a set in its area; a SET at B clears the member and writes
+  // the string. Joining the set first empties the area, so the string takes it: no block
+  // is built for the string and freed again (joined from the bytes, and as a Keyspace).
+  Keyspace a(kA);
+  Keyspace b(kB);
+  std::string error;
+  ASSERT_TRUE(a.MergeEncoded(EffectAt(b, [](Keyspace& ks, Keyspace* d) { ks.SAdd("k", "m", d); }),
+                             &error));
+  ASSERT_FALSE(a.Find("k")->StrInline());
+  Keyspace::MergeScratch scratch;
+  const std::string set = EffectAt(b, [](Keyspace& ks, Keyspace* d) { ks.Set("k", "v", 1, d); });
+  (void)MergeTwoWays(a, set, "k", &scratch);  // the scratch's own first allocations
+  MergedTwoWays n = MergeTwoWays(a, set, "k", &scratch);
+  EXPECT_EQ(n.encoded, 0u);
+  EXPECT_EQ(n.decoded, 0u);
+
+  // The other way round: the area holds the string, and B's transaction deletes it and
+  // adds a member (one effect): the string's join empties the area for the set.
+  Keyspace c(kA);
+  ASSERT_TRUE(c.MergeEncoded(EffectAt(b, [](Keyspace& ks, Keyspace* d) { ks.Set("t", "v", 1, d); }),
+                             &error));
+  ASSERT_TRUE(c.Find("t")->StrInline());
+  const std::string del_sadd = EffectAt(b, [](Keyspace& ks, Keyspace* d) {
+    ASSERT_TRUE(ks.Del("t", d));
+    ks.SAdd("t", "m", d);
+  });
+  (void)MergeTwoWays(c, del_sadd, "t", &scratch);
+  n = MergeTwoWays(c, del_sadd, "t", &scratch);
+  // The set's own entry array is its one allocation (inline for one element: none).
+  EXPECT_EQ(n.encoded, 0u);
+  EXPECT_EQ(n.decoded, 0u);
+}
+
 TEST(KeyValueTest, AnSremOfAStringOnlyKeyBuildsNoBlock) {
   // "k" held a string at A and a member at B; A's SET cleared the member, so A's key holds
   // the string alone when B's SREM of the member arrives: nothing of the set to join, and
