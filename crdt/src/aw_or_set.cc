@@ -526,10 +526,9 @@ int64_t SetStore::JoinListed(std::string_view e, uint32_t h, int64_t found, size
 }
 
 template <typename OtherCc>
-int64_t SetStore::JoinListedDots(std::string_view e, uint32_t h, int64_t found,
-                                 size_t empty_slot, const Dot* d, const DotList* theirs,
-                                 const CausalContext& my_cc, const OtherCc& other_cc,
-                                 bool keep_empty) {
+int64_t SetStore::JoinListedDots(std::string_view e, uint32_t h, int64_t found, size_t empty_slot,
+                                 const Dot* d, const DotList* theirs, const CausalContext& my_cc,
+                                 const OtherCc& other_cc, bool keep_empty) {
   // CASE 3: the rule on dot lists (several dots on a side).
   DotList mine, one, out;
   if (found >= 0) GetDots(static_cast<size_t>(found), &mine);

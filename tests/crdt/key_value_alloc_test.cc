@@ -171,8 +171,8 @@ TEST(KeyValueTest, AMergeThatEmptiesTheAreaPartPutsTheOtherOneThereWithoutABlock
   Keyspace a(kA);
   Keyspace b(kB);
   std::string error;
-  ASSERT_TRUE(a.MergeEncoded(EffectAt(b, [](Keyspace& ks, Keyspace* d) { ks.SAdd("k", "m", d); }),
-                             &error));
+  ASSERT_TRUE(
+      a.MergeEncoded(EffectAt(b, [](Keyspace& ks, Keyspace* d) { ks.SAdd("k", "m", d); }), &error));
   ASSERT_FALSE(a.Find("k")->StrInline());
   Keyspace::MergeScratch scratch;
   const std::string set = EffectAt(b, [](Keyspace& ks, Keyspace* d) { ks.Set("k", "v", 1, d); });
@@ -205,8 +205,8 @@ TEST(KeyValueTest, AnSremOfAStringOnlyKeyBuildsNoBlock) {
   Keyspace a(kA);
   Keyspace b(kB);
   std::string error;
-  ASSERT_TRUE(a.MergeEncoded(EffectAt(b, [](Keyspace& ks, Keyspace* d) { ks.SAdd("k", "m", d); }),
-                             &error));
+  ASSERT_TRUE(
+      a.MergeEncoded(EffectAt(b, [](Keyspace& ks, Keyspace* d) { ks.SAdd("k", "m", d); }), &error));
   a.Set("k", "v", 1, nullptr);
   ASSERT_EQ(a.Find("k")->held, KeyValue::kHeldStr);
   ASSERT_FALSE(a.Find("k")->HasRareParts());

@@ -163,16 +163,16 @@ class SetStore {
   // when theirs is not null, the dots *theirs (d then null). Returns e's entry after the join,
   // or -1 if it has none (not inserted, or erased: the store may then have reset).
   template <typename OtherCc>
-  int64_t JoinListed(std::string_view e, uint32_t h, int64_t found, size_t empty_slot,
-                     const Dot* d, const DotList* theirs, const CausalContext& my_cc,
-                     const OtherCc& other_cc, bool keep_empty);
+  int64_t JoinListed(std::string_view e, uint32_t h, int64_t found, size_t empty_slot, const Dot* d,
+                     const DotList* theirs, const CausalContext& my_cc, const OtherCc& other_cc,
+                     bool keep_empty);
   // JoinListed's case of dot lists (several dots on a side): out of line, so that the
   // common case carries none of its lists.
   template <typename OtherCc>
   [[gnu::noinline]] int64_t JoinListedDots(std::string_view e, uint32_t h, int64_t found,
-                                           size_t empty_slot, const Dot* d,
-                                           const DotList* theirs, const CausalContext& my_cc,
-                                           const OtherCc& other_cc, bool keep_empty);
+                                           size_t empty_slot, const Dot* d, const DotList* theirs,
+                                           const CausalContext& my_cc, const OtherCc& other_cc,
+                                           bool keep_empty);
   void Grow();
   void Rehash(size_t capacity);
   void IndexInsert(uint32_t h, size_t entry);
