@@ -1,8 +1,9 @@
 // KeyValue's const accessors of the parts behind the pointer allocate nothing when the
-// value has no block, nor those of the string or set part a value does not hold. Its own test
-// binary: it replaces the global operator new and delete (every form but the aligned ones, which
-// only the page arena uses: not counted) to count allocations, which must not change how the other
-// crdt tests allocate (nor what a sanitizer checks for them).
+// value has no block, nor those of the string or set part a value does not hold; merges on a
+// key of a type conflict build no block only to free it (or keep it in the merge scratch).
+// Its own test binary: it replaces the global operator new and delete (every form but the aligned
+// ones, which only the page arena uses: not counted) to count allocations, which must not change
+// how the other crdt tests allocate (nor what a sanitizer checks for them).
 #include <cstddef>
 #include <cstdlib>
 #include <new>
