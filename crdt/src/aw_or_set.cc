@@ -481,9 +481,10 @@ void SetStore::JoinIntoEmpty(const SetStore& other, const CausalContext& my_cc,
 }
 
 template <typename OtherCc>
-int64_t SetStore::JoinListed(std::string_view e, uint32_t h, int64_t found, size_t empty_slot,
-                             const Dot* d, const DotList* theirs, const CausalContext& my_cc,
-                             const OtherCc& other_cc, bool keep_empty) {
+inline int64_t SetStore::JoinListed(std::string_view e, uint32_t h, int64_t found,
+                                    size_t empty_slot, const Dot* d, const DotList* theirs,
+                                    const CausalContext& my_cc, const OtherCc& other_cc,
+                                    bool keep_empty) {
   if (theirs == nullptr) {
     const bool keep_theirs = d != nullptr && !my_cc.Contains(*d);
     if (found < 0) {
