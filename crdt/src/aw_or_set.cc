@@ -26,6 +26,25 @@ bool HasDot(const SetStore::DotList& dots, const Dot& d) {
   return false;
 }
 
+// The join rule of one element, on dot lists (the optimized OR-set's): a dot of mine
+// survives if the other side holds it too or never observed it (else it removed it); one
+// of theirs if I neither hold it nor observed it (else I removed it). *out gets the
+// survivors, sorted (as mine and theirs are). Every join of SetStore applies it, or its
+// one-dot form in JoinListed.
+template <typename OtherCc>
+void JoinDots(const SetStore::DotList& mine, const SetStore::DotList& theirs,
+              const CausalContext& my_cc, const OtherCc& other_cc, SetStore::DotList* out) {
+  out->clear();
+  for (const Dot& m : mine) {
+    if (HasDot(theirs, m) || !other_cc.Contains(m)) out->push_back(m);
+  }
+  const size_t kept = out->size();
+  for (const Dot& t : theirs) {
+    if (!HasDot(mine, t) && !my_cc.Contains(t)) out->push_back(t);
+  }
+  if (kept != 0 && out->size() != kept) std::sort(out->begin(), out->end());
+}
+
 }  // namespace
 
 // ---- lifetime ----
@@ -350,6 +369,13 @@ void SetStore::SetOne(size_t i, const Dot& d) {
   entry.dot = packed;
 }
 
+void SetStore::SetBoth(size_t i, const Dot& a, const Dot& b) {
+  DotList both;
+  both.push_back(a < b ? a : b);
+  both.push_back(a < b ? b : a);
+  SetDots(i, both);
+}
+
 void SetStore::PutDots(std::string_view e, const DotList& dots) {
   uint32_t h = HashOf(e);
   int64_t i = Find(e, h);
@@ -433,19 +459,18 @@ size_t SetStore::Clear(SetStore* delta, CausalContext* delta_cc) {
 
 // CASE: *this has no entries, so every dot of other is kept unless my_cc has seen it (then
 // I removed it). Copying the whole table (entries, index, replica slots) is a few memcpys.
-void SetStore::JoinIntoEmpty(const SetStore& other, const CausalContext& my_cc, bool keep_empty) {
+void SetStore::JoinIntoEmpty(const SetStore& other, const CausalContext& my_cc,
+                             const CausalContext& other_cc, bool keep_empty) {
   *this = other;
   const bool drop_empty = !keep_empty && live_ != size_ - holes_;
   if (my_cc.empty() && !drop_empty) return;
+  const DotList none{};
   DotList dots, out;
   for (size_t i = 0; i < size_; ++i) {
     if (IsHole(i)) continue;
     if (entries_[i].dot != 0 && !my_cc.empty()) {
       GetDots(i, &dots);
-      out.clear();
-      for (const Dot& d : dots) {
-        if (!my_cc.Contains(d)) out.push_back(d);
-      }
+      JoinDots(none, dots, my_cc, other_cc, &out);  // I list nothing
       if (out.size() != dots.size()) SetDots(i, out);
     }
     if (entries_[i].dot == 0 && !keep_empty) {
@@ -456,60 +481,84 @@ void SetStore::JoinIntoEmpty(const SetStore& other, const CausalContext& my_cc, 
 }
 
 template <typename OtherCc>
+inline int64_t SetStore::JoinListed(std::string_view e, uint32_t h, int64_t found,
+                                    size_t empty_slot, const Dot* d, const DotList* theirs,
+                                    const CausalContext& my_cc, const OtherCc& other_cc,
+                                    bool keep_empty) {
+  if (theirs == nullptr) {
+    const bool keep_theirs = d != nullptr && !my_cc.Contains(*d);
+    if (found < 0) {
+      // CASE 1: an element I do not list: its dot, unless I observed (removed) it or it has
+      // none (a delta still lists the element).
+      if (!keep_theirs && !keep_empty) return -1;
+      const size_t i = Insert(e, h, empty_slot);
+      if (keep_theirs) SetOne(i, *d);
+      return static_cast<int64_t>(i);
+    }
+    const size_t i = static_cast<size_t>(found);
+    const uint64_t packed = entries_[i].dot;
+    if (packed != kMulti) {
+      // CASE 2: each side holds at most one dot (most elements): JoinDots's rule on those
+      // two, without building the lists. Mine survives if theirs is the same dot or they
+      // never observed it; theirs (above) if I never observed it.
+      const bool has_mine = packed != 0;
+      const Dot m = has_mine ? Unpack(packed) : Dot{};
+      const bool same = has_mine && d != nullptr && m == *d;
+      const bool keep_mine = has_mine && (same || !other_cc.Contains(m));
+      const bool add_theirs = keep_theirs && !same;
+      if (keep_mine && add_theirs) {  // both (concurrent adds)
+        SetBoth(i, m, *d);
+      } else if (add_theirs) {
+        SetOne(i, *d);
+      } else if (!keep_mine) {
+        if (!keep_empty) {
+          Erase(i, h);
+          return -1;
+        }
+        if (has_mine) {
+          entries_[i].dot = 0;  // SetDots(i, {}): touched, no dots
+          --live_;
+        }
+      }
+      return found;
+    }
+  }
+  return JoinListedDots(e, h, found, empty_slot, d, theirs, my_cc, other_cc, keep_empty);
+}
+
+template <typename OtherCc>
+int64_t SetStore::JoinListedDots(std::string_view e, uint32_t h, int64_t found, size_t empty_slot,
+                                 const Dot* d, const DotList* theirs, const CausalContext& my_cc,
+                                 const OtherCc& other_cc, bool keep_empty) {
+  // CASE 3: the rule on dot lists (several dots on a side).
+  DotList mine, one, out;
+  if (found >= 0) GetDots(static_cast<size_t>(found), &mine);
+  if (theirs == nullptr) {
+    if (d != nullptr) one.push_back(*d);
+    theirs = &one;
+  }
+  JoinDots(mine, *theirs, my_cc, other_cc, &out);
+  if (found >= 0) {
+    if (out.empty() && !keep_empty) {
+      Erase(static_cast<size_t>(found), h);
+      return -1;
+    }
+    if (!(out == mine)) SetDots(static_cast<size_t>(found), out);
+    return found;
+  }
+  if (out.empty() && !keep_empty) return -1;
+  const size_t i = Insert(e, h, empty_slot);
+  SetDots(i, out);
+  return static_cast<int64_t>(i);
+}
+
+template <typename OtherCc>
 void SetStore::JoinElement(std::string_view e, const Dot* d, const CausalContext& my_cc,
                            const OtherCc& other_cc, bool keep_empty) {
   const uint32_t h = HashOf(e);
   size_t empty_slot;
   const int64_t found = Find(e, h, &empty_slot);  // one probe: a miss inserts at its end
-  const bool keep_theirs = d != nullptr && !my_cc.Contains(*d);
-  if (found < 0) {
-    // CASE 1: an element I do not list: its dot, unless I observed (removed) it or it has
-    // none (a delta still lists the element).
-    if (!keep_theirs && !keep_empty) return;
-    const size_t i = Insert(e, h, empty_slot);
-    if (keep_theirs) SetOne(i, *d);
-    return;
-  }
-  const size_t i = static_cast<size_t>(found);
-  const uint64_t packed = entries_[i].dot;
-  if (packed != kMulti) {
-    // CASE 2: I hold at most one dot (most elements): CASE 3's rule on that one dot, without
-    // building the lists. Mine survives if theirs is the same dot or they never observed it.
-    const bool has_mine = packed != 0;
-    const Dot m = has_mine ? Unpack(packed) : Dot{};
-    const bool same = has_mine && d != nullptr && m == *d;
-    const bool keep_mine = has_mine && (same || !other_cc.Contains(m));
-    const bool add_theirs = keep_theirs && !same;
-    if (!(keep_mine && add_theirs)) {  // two dots (concurrent adds): CASE 3 builds them
-      if (add_theirs) {
-        SetOne(i, *d);
-      } else if (!keep_mine) {
-        if (!keep_empty) {
-          Erase(i, h);
-        } else if (has_mine) {
-          entries_[i].dot = 0;  // SetDots(i, {}): touched, no dots
-          --live_;
-        }
-      }
-      return;
-    }
-  }
-  // CASE 3: the general rule on dot lists (Join's CASE 3): mine survive if the other side
-  // holds them or never observed them; theirs if I neither hold nor observed it.
-  DotList mine, out;
-  GetDots(i, &mine);
-  for (const Dot& m : mine) {
-    if ((d != nullptr && m == *d) || !other_cc.Contains(m)) out.push_back(m);
-  }
-  if (keep_theirs && !HasDot(mine, *d)) {
-    out.push_back(*d);
-    std::sort(out.begin(), out.end());
-  }
-  if (out.empty() && !keep_empty) {
-    Erase(i, h);
-  } else if (!(out == mine)) {
-    SetDots(i, out);
-  }
+  (void)JoinListed(e, h, found, empty_slot, d, nullptr, my_cc, other_cc, keep_empty);
 }
 template void SetStore::JoinElement(std::string_view, const Dot*, const CausalContext&,
                                     const CausalContext&, bool);
@@ -521,7 +570,7 @@ void SetStore::Join(const SetStore& other, const CausalContext& my_cc,
   if (this == &other) return;
   if (other.entry_count() == 0 && other_complete) return;
   if (entry_count() == 0) {
-    if (other.entry_count() > 0) JoinIntoEmpty(other, my_cc, keep_empty);
+    if (other.entry_count() > 0) JoinIntoEmpty(other, my_cc, other_cc, keep_empty);
     return;
   }
   // Other's replica slots in my numbering (0: I have no dot of that replica), so that a
@@ -554,7 +603,7 @@ void SetStore::Join(const SetStore& other, const CausalContext& my_cc,
   if (pipeline) {
     for (size_t k = 0; k < kAhead; ++k) prefetch_slot(k);
   }
-  DotList mine, theirs, out;
+  DotList theirs;
   for (size_t j = 0; j < other.size_; ++j) {
     uint32_t h = 0;
     if (pipeline) {
@@ -570,83 +619,35 @@ void SetStore::Join(const SetStore& other, const CausalContext& my_cc,
     if ((od & kHole) == kHole) continue;
     std::string_view e = other.entries_[j].elem.view();
     if (!pipeline) h = HashOf(e);
-    int64_t found = Find(e, h);
-    const uint64_t md = found >= 0 ? entries_[found].dot : 0;
+    size_t empty_slot;
+    const int64_t found = Find(e, h, &empty_slot);
     if (found >= 0) {
-      mark(static_cast<size_t>(found));
-      // CASE 1: both hold the same single dot (most elements of a state join).
+      // Both hold the same single dot (most elements of a state join): JoinListed's CASE 2
+      // keeps it, here without unpacking either.
+      const uint64_t md = entries_[found].dot;
       if (od != 0 && od != kMulti && md != 0 && md != kMulti &&
           (od & kCounterMask) == (md & kCounterMask) &&
           xlat[(od >> 48) - 1] == (md & ~kCounterMask)) {
+        mark(static_cast<size_t>(found));
         continue;
       }
     }
-    if (od != 0 && od != kMulti && (found < 0 || (md != 0 && md != kMulti))) {
-      // CASE 2: one dot each side (or none here): at most one survives unless both are
-      // unseen by the other side (concurrent adds, CASE 3 below). No dot lists.
-      const Dot theirs_dot = other.Unpack(od);
-      const bool keep_theirs = !my_cc.Contains(theirs_dot);
-      bool keep_mine = false;
-      if (found >= 0) {
-        const Dot mine_dot = Unpack(md);
-        if (mine_dot == theirs_dot) continue;
-        keep_mine = !other_cc.Contains(mine_dot);
-      }
-      const uint64_t packed = keep_theirs && !keep_mine ? Pack(theirs_dot) : 0;
-      if (!(keep_mine && keep_theirs) && (packed != 0 || !keep_theirs)) {
-        if (found >= 0) {
-          const size_t i = static_cast<size_t>(found);
-          if (packed != 0) {
-            entries_[i].dot = packed;  // one live dot replaces another
-          } else if (!keep_mine) {
-            if (keep_empty) {
-              SetDots(i, DotList());
-            } else {
-              Erase(i, h);
-              if (size_ == 0) {  // the store reset: entry and replica slots start afresh
-                listed.assign(listed.size(), 0);
-                for (uint64_t& x : xlat) x = 0;
-              }
-            }
-          }
-        } else if (packed != 0 || keep_empty) {
-          const size_t i = Insert(e, h);
-          mark(i);
-          entries_[i].dot = packed;
-          live_ += packed != 0;
-        }
-        continue;
-      }
+    Dot one;
+    const Dot* d = nullptr;
+    const DotList* dots = nullptr;
+    if (od == kMulti) {
+      other.GetDots(j, &theirs);
+      dots = &theirs;
+    } else if (od != 0) {
+      one = other.Unpack(od);
+      d = &one;
     }
-    // CASE 3: the general rule on dot lists.
-    other.GetDots(j, &theirs);
-    out.clear();
-    if (found >= 0) {
-      GetDots(static_cast<size_t>(found), &mine);
-      for (const Dot& d : mine) {
-        if (HasDot(theirs, d) || !other_cc.Contains(d)) out.push_back(d);
-      }
-    } else {
-      mine.clear();
-    }
-    for (const Dot& d : theirs) {
-      if (!HasDot(mine, d) && !my_cc.Contains(d)) out.push_back(d);
-    }
-    std::sort(out.begin(), out.end());
-    if (found >= 0) {
-      if (out.empty() && !keep_empty) {
-        Erase(static_cast<size_t>(found), h);
-        if (size_ == 0) {  // the store reset: entry and replica slot numbers start afresh
-          listed.assign(listed.size(), 0);
-          for (uint64_t& x : xlat) x = 0;
-        }
-      } else if (!(out == mine)) {
-        SetDots(static_cast<size_t>(found), out);
-      }
-    } else if (!out.empty() || keep_empty) {
-      size_t i = Insert(e, h);
-      mark(i);
-      SetDots(i, out);
+    const int64_t i = JoinListed(e, h, found, empty_slot, d, dots, my_cc, other_cc, keep_empty);
+    if (i >= 0) {
+      mark(static_cast<size_t>(i));
+    } else if (size_ == 0) {  // the store reset: entry and replica slot numbers start afresh
+      listed.assign(listed.size(), 0);
+      for (uint64_t& x : xlat) x = 0;
     }
   }
   if (other_complete) return;
@@ -656,6 +657,8 @@ void SetStore::Join(const SetStore& other, const CausalContext& my_cc,
   other_max.resize(replicas_.size());
   for (size_t m = 0; m < replicas_.size(); ++m) other_max[m] = other_cc.Max(replicas_[m]);
   const bool has_cloud = !other_cc.cloud().empty();
+  const DotList none{};
+  DotList mine, out;
   for (size_t i = 0; i < size_; ++i) {
     const uint64_t md = entries_[i].dot;
     if ((md & kHole) == kHole) continue;
@@ -670,6 +673,7 @@ void SetStore::Join(const SetStore& other, const CausalContext& my_cc,
       continue;
     }
     if (md != kMulti) {
+      // JoinDots with theirs empty, on the packed dot: kept iff other never observed it.
       if ((md & kCounterMask) > other_max[(md >> 48) - 1] &&
           (!has_cloud || !other_cc.Contains(Unpack(md)))) {
         continue;  // not observed by other: a concurrent add, kept
@@ -683,10 +687,7 @@ void SetStore::Join(const SetStore& other, const CausalContext& my_cc,
       continue;
     }
     GetDots(i, &mine);
-    out.clear();
-    for (const Dot& d : mine) {
-      if (!other_cc.Contains(d)) out.push_back(d);
-    }
+    JoinDots(mine, none, my_cc, other_cc, &out);  // other lists nothing
     if (out.size() == mine.size()) continue;
     if (out.empty() && !keep_empty) {
       Erase(i);

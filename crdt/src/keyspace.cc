@@ -130,9 +130,23 @@ const KeyValue& EmptyValue() {
 void KeyValue::Join(const KeyValue& other, const CausalContext& my_cc,
                     const CausalContext& other_cc, bool other_complete, bool keep_empty) {
   const uint16_t either = held | other.held;
-  if (either & kHeldStr) mutable_str().Join(other.str(), my_cc, other_cc);
-  if (either & kHeldSet)
+  auto join_str = [&] {
+    if (either & kHeldStr) mutable_str().Join(other.str(), my_cc, other_cc);
+  };
+  auto join_set = [&] {
+    if ((either & kHeldSet) == 0) return;
+    // Members without dots (an SREM's or DEL's effect) on a key whose set lists nothing (a
+    // string-only key) remove nothing: no empty set is placed (in a block) for them.
+    if (!keep_empty && set().entry_count() == 0 && other.set().empty()) return;
     mutable_set().Join(other.set(), my_cc, other_cc, other_complete, keep_empty);
+  };
+  // The area's part first: a join that empties it (a SET's effect clearing the members of
+  // the area's set, a DEL's clearing its string) leaves the area to the other part, which
+  // would else be placed in a block and moved back when the block is tidied.
+  const bool str_first = area_ == kAreaStr;
+  if (str_first) join_str();
+  join_set();
+  if (!str_first) join_str();
   held |= static_cast<uint16_t>(either & (kHeldStr | kHeldSet));  // refreshed below
   JoinLaterParts(this, other, my_cc, other_cc, other_complete, keep_empty);
 }
@@ -1551,22 +1565,35 @@ bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCoun
 template <typename OtherCc>
 void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter,
                 const CausalContext& my_cc, const OtherCc& other_cc, bool keep_empty) {
-  if (simple.has_write) {
-    v->mutable_str().reg.JoinWrite(simple.write_dot, simple.timestamp_us, simple.value, my_cc,
-                                   other_cc);
-  } else if constexpr (std::is_same_v<OtherCc, CausalContext>) {
-    if ((v->held & KeyValue::kHeldStr) && !v->str().reg.empty()) {
-      v->mutable_str().reg.Join(EmptyValue().str().reg, my_cc, other_cc);
+  auto join_str = [&] {
+    if (simple.has_write) {
+      v->mutable_str().reg.JoinWrite(simple.write_dot, simple.timestamp_us, simple.value, my_cc,
+                                     other_cc);
+    } else if constexpr (std::is_same_v<OtherCc, CausalContext>) {
+      if ((v->held & KeyValue::kHeldStr) && !v->str().reg.empty()) {
+        v->mutable_str().reg.Join(EmptyValue().str().reg, my_cc, other_cc);
+      }
     }
-  }
-  if (simple.has_slot) {
-    v->mutable_str().counter.JoinSlot(simple.slot);
-  } else if (simple.decoded_counter) {
-    v->mutable_str().counter.Merge(counter);
-  }
-  simple.ForEachElement([&](std::string_view e, const Dot* d) {
-    v->mutable_set().JoinElement(e, d, my_cc, other_cc, keep_empty);
-  });
+    if (simple.has_slot) {
+      v->mutable_str().counter.JoinSlot(simple.slot);
+    } else if (simple.decoded_counter) {
+      v->mutable_str().counter.Merge(counter);
+    }
+  };
+  auto join_set = [&] {
+    simple.ForEachElement([&](std::string_view e, const Dot* d) {
+      // A member without a dot (an SREM's or DEL's) on a set that lists nothing (a
+      // string-only key) removes nothing: no empty set is placed (in a block) for it.
+      if (d == nullptr && !keep_empty && v->set().entry_count() == 0) return;
+      v->mutable_set().JoinElement(e, d, my_cc, other_cc, keep_empty);
+    });
+  };
+  // The area's part first, as KeyValue::Join does (a SET's effect over the area's set, a
+  // DEL's over its string, leaves the area to the other part rather than to a block).
+  const bool str_first = v->StrInline();
+  if (str_first) join_str();
+  join_set();
+  if (!str_first) join_str();
   v->held |= KeyValue::kHeldStr | KeyValue::kHeldSet;  // refreshed below
   if constexpr (std::is_same_v<OtherCc, CausalContext>) {
     JoinLaterParts(v, EmptyValue(), my_cc, other_cc, /*other_complete=*/true, keep_empty);
@@ -1622,13 +1649,12 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     keys_.PrefetchSlot(h);
     KeyValue& value = s.values_[0];
     // CASE 1a: the value of a SET, INCRBY, SADD, SREM or DEL effect (SimpleValue) is
-    // joined straight from the bytes, not decoded into the scratch value (only its counter
-    // is). Any other value, malformed ones included, is decoded from the same place (the
-    // same errors).
+    // joined straight from the bytes, not decoded into the scratch value (a counter of
+    // several slots is, into the scratch's own counter_). Any other value, malformed ones
+    // included, is decoded from the same place (the same errors).
     SimpleValue simple;
     const size_t value_at = dec.position();
-    const bool is_simple =
-        parts == 0 && DecodeSimple(bytes, &dec, &simple, &value.mutable_str().counter);
+    const bool is_simple = parts == 0 && DecodeSimple(bytes, &dec, &simple, &s.counter_);
     if (!is_simple) {
       dec.Rewind(value_at);
       if (!value.Decode(&dec, parts)) return fail("bad key value");
@@ -1666,9 +1692,9 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
       few_dots = false;
     }
     if (few_dots) {
-      JoinSimple(&v, simple, value.str().counter, cc_, dots, complete);
+      JoinSimple(&v, simple, s.counter_, cc_, dots, complete);
     } else {
-      JoinSimple(&v, simple, value.str().counter, cc_, s.cc_, complete);
+      JoinSimple(&v, simple, s.counter_, cc_, s.cc_, complete);
     }
     if (!complete && v.Empty()) keys_.erase(it);
     if (few_dots) {

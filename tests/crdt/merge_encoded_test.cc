@@ -12,6 +12,7 @@
 
 #include "crdt/dot.h"
 #include "crdt/keyspace.h"
+#include "properties.h"
 #include "test_util.h"
 
 namespace crdt_test {
@@ -424,6 +425,153 @@ TEST(MergeEncodedTest, HeldPartsStayExactThroughEveryWrite) {
       }
     }
   }
+}
+
+// Type conflicts (a key holding a string in one region and a set in another) reaching a
+// replica in a delta of two keys (a transaction's: MergeEncoded decodes it into the scratch
+// and joins each value with KeyValue::Join) and in full states (Merge, and MergeEncoded of
+// an encoded state): three replicas run SET, INCRBY, SADD, SREM and DEL on keys "a" and
+// "b", their effects arrive late, shuffled and sometimes twice, and the replicas exchange
+// full states now and then. Checked against the independent model of properties.h (local
+// views along the way, the converged value at the end), with every key's parts exact and a
+// block only where a conflict or a rare part needs one.
+TEST(MergeEncodedTest, TypeConflictKeysInTwoKeyDeltasAndFullStatesConvergeToTheModel) {
+  using crdt::KeyValue;
+  constexpr int kN = 3;
+  const std::vector<std::string> kKeys = {"a", "b"};  // KeyspaceTraits's, for its views
+  const std::vector<std::string> kMembers = {"x", "y"};
+  size_t two_key_conflicts = 0;     // two-key deltas merged into or onto a conflict key
+  size_t full_state_conflicts = 0;  // full-state merges with a conflict key on either side
+  auto conflict = [](const Keyspace& ks, const std::string& key) {
+    const KeyValue* v = ks.Find(key);
+    constexpr uint16_t kBoth = KeyValue::kHeldStr | KeyValue::kHeldSet;
+    return v != nullptr && (v->held & kBoth) == kBoth;
+  };
+  auto any_conflict = [&](const Keyspace& ks) {
+    return conflict(ks, kKeys[0]) || conflict(ks, kKeys[1]);
+  };
+  // Every key's bits exact, and a block exactly where a conflict or a rare part needs one.
+  auto check_layout = [&](const Keyspace& ks) {
+    EXPECT_TRUE(ks.HeldExact());
+    for (const std::string& key : kKeys) {
+      const KeyValue* v = ks.Find(key);
+      if (v == nullptr) continue;
+      EXPECT_EQ(v->HasRareParts(), conflict(ks, key) || (v->held & KeyValue::kHeldRare) != 0)
+          << key;
+    }
+  };
+  for (uint64_t seed : TestSeeds(60, 0xc0f1)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    SemanticsModel model(kN);
+    std::vector<Keyspace> ks;
+    std::vector<Keyspace::MergeScratch> scratch(kN);
+    for (int i = 0; i < kN; ++i) ks.emplace_back(ReplicaOf(i));
+    struct Msg {
+      int to;
+      std::vector<int> ops;
+      std::string bytes;
+      bool two_keys;
+    };
+    std::vector<Msg> pending;
+    Trace trace;
+    auto deliver = [&](const Msg& m) {
+      const bool before = any_conflict(ks[m.to]);
+      std::string error;
+      ASSERT_TRUE(ks[m.to].MergeEncoded(m.bytes, &error, &scratch[m.to])) << error;
+      for (int op : m.ops) model.Deliver(op, m.to);
+      if (m.two_keys && (before || any_conflict(ks[m.to]))) ++two_key_conflicts;
+      check_layout(ks[m.to]);
+    };
+    int64_t now = 0;
+    for (int step = 0; step < 150; ++step) {
+      now += rng.Range(0, 2);
+      const uint64_t kind = rng.Uniform(100);
+      if (kind < 45) {
+        // One command, or a transaction of two on both keys (one delta of two keys).
+        const int who = rng.Index(kN);
+        Keyspace delta = ks[who].NewDelta();
+        std::vector<int> ops;
+        const bool two = rng.OneIn(2);
+        const int first = rng.Index(2);
+        for (int c = 0; c < (two ? 2 : 1); ++c) {
+          const std::string& key = kKeys[static_cast<size_t>((first + c) % 2)];
+          const std::string& member = rng.Pick(kMembers);
+          const uint64_t k = rng.Uniform(100);
+          if (k < 25) {
+            const std::string v = RandomValue(rng, true);
+            trace.Add("r" + std::to_string(who) + ": SET " + key + " " + v);
+            ks[who].Set(key, v, now, &delta);
+            ops.push_back(model.SetKey(who, key, v, now));
+          } else if (k < 40) {
+            const int64_t by = NonZero(rng, 5);
+            trace.Add("r" + std::to_string(who) + ": INCRBY " + key + " " + std::to_string(by));
+            int64_t nv = 0;
+            const IncrStatus st = ks[who].IncrBy(key, by, &nv, &delta);
+            const std::string why = CheckIncrStatus(st, model, SemanticsModel::Str(key), who);
+            ASSERT_TRUE(why.empty()) << why << "\n" << trace.ToString();
+            if (st == IncrStatus::kOk) ops.push_back(model.Incr(who, SemanticsModel::Str(key), by));
+          } else if (k < 70) {
+            trace.Add("r" + std::to_string(who) + ": SADD " + key + " " + member);
+            ks[who].SAdd(key, member, &delta);
+            ops.push_back(model.Add(who, key, member));
+          } else if (k < 85) {
+            trace.Add("r" + std::to_string(who) + ": SREM " + key + " " + member);
+            ks[who].SRem(key, member, &delta);
+            ops.push_back(model.Remove(who, key, member));
+          } else {
+            trace.Add("r" + std::to_string(who) + ": DEL " + key);
+            ks[who].Del(key, &delta);
+            ops.push_back(model.DelKey(who, key));
+          }
+        }
+        check_layout(ks[who]);
+        const std::string bytes = delta.Encode();
+        for (int to = 0; to < kN; ++to) {
+          if (to != who) pending.push_back(Msg{to, ops, bytes, two});
+        }
+      } else if (kind < 90) {
+        if (pending.empty()) continue;
+        const size_t i = rng.Uniform(pending.size());
+        trace.Add("deliver to r" + std::to_string(pending[i].to));
+        ASSERT_NO_FATAL_FAILURE(deliver(pending[i]));
+        if (!rng.OneIn(4)) pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        const int from = rng.Index(kN);
+        const int to = (from + 1 + rng.Index(kN - 1)) % kN;
+        const bool encoded = rng.OneIn(2);
+        trace.Add("r" + std::to_string(to) + " <- full state of r" + std::to_string(from) +
+                  (encoded ? " (encoded)" : ""));
+        if (any_conflict(ks[from]) || any_conflict(ks[to])) ++full_state_conflicts;
+        if (encoded) {
+          std::string error;
+          ASSERT_TRUE(ks[to].MergeEncoded(ks[from].Encode(), &error, &scratch[to])) << error;
+        } else {
+          ks[to].Merge(ks[from]);
+        }
+        model.MergeState(from, to);
+        check_layout(ks[to]);
+      }
+      if (step % 4 == 0) {
+        for (int i = 0; i < kN; ++i) {
+          ASSERT_EQ(KeyspaceTraits::LocalVisible(ks[static_cast<size_t>(i)]),
+                    KeyspaceTraits::ModelLocalVisible(model, i))
+              << "r" << i << "\n"
+              << trace.ToString();
+        }
+      }
+    }
+    rng.Shuffle(&pending);
+    for (const Msg& m : pending) ASSERT_NO_FATAL_FAILURE(deliver(m));
+    for (int i = 0; i < kN; ++i) {
+      EXPECT_TRUE(ks[static_cast<size_t>(i)] == ks[0]) << "r" << i;
+      ASSERT_EQ(ks[static_cast<size_t>(i)].DumpAll(), model.DumpAll()) << "r" << i << "\n"
+                                                                       << trace.ToString();
+    }
+  }
+  // The runs reached what this test is for.
+  EXPECT_GT(two_key_conflicts, 0u);
+  EXPECT_GT(full_state_conflicts, 0u);
 }
 
 }  // namespace

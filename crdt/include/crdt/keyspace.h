@@ -579,6 +579,10 @@ class Keyspace {
     std::vector<std::string_view> keys_;
     std::vector<size_t> hashes_;  // KeyMap::Hash of keys_[i]
     std::vector<KeyValue> values_;
+    // A one-key effect's counter of several slots (joined from its bytes, not decoded into
+    // values_[0], whose area may hold a set an earlier decode left: a string placed beside
+    // it would take a block the scratch keeps).
+    PnCounter counter_;
     CausalContext cc_;
   };
   // Merges an encoded keyspace (a delta or a full state, as Encode makes them): the same
