@@ -24,6 +24,16 @@ const char* ReplMessage::KindName(Kind k) {
   return "?";
 }
 
+namespace {
+
+// A message's description for traces, `prefix` then `seq`. Out of line: senders build one
+// only when tracing, and the formatting kept inline would cost every send its registers.
+[[gnu::noinline]] std::string Describe(const char* prefix, uint64_t seq) {
+  return prefix + std::to_string(seq);
+}
+
+}  // namespace
+
 std::string Replicator::Origin(std::string_view region, uint32_t epoch) {
   return std::string(region) + "#" + std::to_string(epoch);
 }
@@ -156,7 +166,7 @@ void Replicator::SendEffects(int peer, uint64_t first, uint64_t last) {
   out_[peer].m.effects_sent += m.count;
   std::string what;
   if (transport_->tracing()) {
-    what = first == last ? "effect #" + std::to_string(first)
+    what = first == last ? Describe("effect #", first)
                          : "effects #" + std::to_string(first) + "..#" + std::to_string(last);
   }
   SendMsg(peer, m, std::move(body), payload_bytes, std::move(what));
@@ -195,7 +205,7 @@ void Replicator::SendAck(int origin, bool full) {
   m.seq = in.contiguous;
   m.full_ack = full;
   std::string what;  // empty, no construction from a literal, unless tracing
-  if (transport_->tracing()) what = "ack #" + std::to_string(in.contiguous);
+  if (transport_->tracing()) [[unlikely]] what = Describe("ack #", in.contiguous);
   SendMsg(origin, m, nullptr, 0, std::move(what));
 }
 
@@ -413,7 +423,7 @@ void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
     if (!batching_) {
       o.m.effects_sent++;
       SendMsg(p, m, std::shared_ptr<const void>(sent), sent->bytes.size(),
-              tracing ? "effect #" + std::to_string(head_) : std::string());
+              tracing ? Describe("effect #", head_) : std::string());
     }
     if (o.rto.count() == 0) o.rto = transport_->Rtt(p);
     ArmTimer(p, now + o.rto);
