@@ -395,7 +395,7 @@ void Replicator::TrimBacklog() {
   if (!log_.empty()) EffectArena::PrefetchRelease(log_.front().effect.get());
 }
 
-void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
+void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
   if (!needs_effects_) {
     local_writes_ += writes;
     head_ += writes;
@@ -560,7 +560,7 @@ void Replicator::OnAck(int from, const ReplMessage& m) {
   }
   if (progress || !was_known) {
     o.rto = transport_->Rtt(from);
-    TrimDurableLog();
+    if (durable_) TrimDurableLog();
   }
   if (!Behind(from)) {
     o.in_episode = false;

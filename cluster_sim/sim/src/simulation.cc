@@ -192,6 +192,22 @@ struct Simulation::Impl final : Network::Receiver {
 
   Reply Execute(int ri, const std::vector<std::string>& argv) {
     Region& r = regions[ri];
+    // The usual case inline: a live region, not batching, whose writes make effects.
+    if (r.alive() && !r.repl->batching() && r.repl->needs_effects()) [[likely]] {
+      return ExecuteLogged(r, argv, (loop.Now() + r.clock_skew).count());
+    }
+    return ExecuteOther(r, argv);
+  }
+  // Runs argv and logs its effect as a local write (after the held ones).
+  Reply ExecuteLogged(Region& r, const std::vector<std::string>& argv, int64_t wall_clock_us) {
+    LogHeld(r);
+    std::string effect;
+    Reply reply = r.store->Execute(argv, wall_clock_us, &effect);
+    if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
+    ArmExpiry(r);
+    return reply;
+  }
+  [[gnu::noinline]] Reply ExecuteOther(Region& r, const std::vector<std::string>& argv) {
     if (!r.alive()) return Reply::Error("CLUSTERDOWN region " + r.name + " is down");
     const int64_t wall_clock_us = (loop.Now() + r.clock_skew).count();
     Reply reply;
@@ -200,10 +216,7 @@ struct Simulation::Impl final : Network::Receiver {
         r.store->ExecuteHeld(argv, wall_clock_us, &reply, &wrote)) {
       r.held_writes += wrote ? 1 : 0;
     } else if (r.repl->needs_effects()) {
-      LogHeld(r);
-      std::string effect;
-      reply = r.store->Execute(argv, wall_clock_us, &effect);
-      if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
+      return ExecuteLogged(r, argv, wall_clock_us);
     } else {
       reply = r.store->ExecuteWithoutEffect(argv, wall_clock_us, &wrote);
       if (wrote) r.repl->OnLocalWrite("");
