@@ -432,29 +432,6 @@ void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
 
 // ---- receiving ----
 
-void Replicator::OnMessage(int from, const ReplMessage& m) {
-  if (!alive_ || from == self_ || from < 0 || from >= n()) return;
-  // The common case, the incarnation already known, needs no call.
-  if (m.sender_epoch != in_[from].epoch && !AcceptEpoch(from, m)) return;
-  switch (m.kind) {
-    case ReplMessage::Kind::kEffects:
-      OnEffects(from, m);
-      break;
-    case ReplMessage::Kind::kAck:
-      OnAck(from, m);
-      break;
-    case ReplMessage::Kind::kFullState:
-      OnFullState(from, m);
-      break;
-    case ReplMessage::Kind::kSyncRequest:
-      OnSyncRequest(from, m);
-      break;
-    case ReplMessage::Kind::kProbe:
-      SendAck(from, false);
-      break;
-  }
-}
-
 bool Replicator::AcceptEpoch(int from, const ReplMessage& m) {
   InPeer& in = in_[from];
   if (m.sender_epoch > in.epoch) {

@@ -195,8 +195,25 @@ class Replicator {
   void BeginBatch() { batching_ = true; }
   void EndBatch();
   bool batching() const { return batching_; }
-  // A message from peer `from`. Ignored while stopped.
-  void OnMessage(int from, const ReplMessage& m);
+  // A message from peer `from`. Ignored while stopped. Inline: its transport's delivery
+  // (every message) folds the dispatch in.
+  void OnMessage(int from, const ReplMessage& m) {
+    if (!alive_ || from == self_ || from < 0 || from >= n()) return;
+    // The common case, the incarnation already known, needs no call.
+    if (m.sender_epoch != in_[from].epoch && !AcceptEpoch(from, m)) return;
+    switch (m.kind) {
+      case ReplMessage::Kind::kEffects:
+        return OnEffects(from, m);
+      case ReplMessage::Kind::kAck:
+        return OnAck(from, m);
+      case ReplMessage::Kind::kFullState:
+        return OnFullState(from, m);
+      case ReplMessage::Kind::kSyncRequest:
+        return OnSyncRequest(from, m);
+      case ReplMessage::Kind::kProbe:
+        return SendAck(from, false);
+    }
+  }
   // The link to `peer` came back (a heal, a reconnection): retry now, with a fresh backoff.
   void OnLinkUp(int peer);
   // `peer` restarted: if it is behind, replay to it at once (its syncer reconnected).
