@@ -68,24 +68,11 @@ void Network::TraceLine(int from, int to, const char* event, const std::string& 
          what + " (" + std::to_string(bytes) + " B)");
 }
 
-uint32_t Network::KeepWhat(std::string&& what, size_t bytes) {
-  uint32_t i;
-  if (!free_whats_.empty()) {
-    i = free_whats_.back();
-    free_whats_.pop_back();
-  } else {
-    i = static_cast<uint32_t>(whats_.size());
-    whats_.emplace_back();
-  }
-  whats_[i].what = std::move(what);
-  whats_[i].bytes = bytes;
-  return i + 1;
-}
-
-std::string Network::TakeWhat(uint32_t what, size_t* bytes) {
-  free_whats_.push_back(what - 1);
-  *bytes = whats_[what - 1].bytes;
-  return std::move(whats_[what - 1].what);
+void Network::Keep(uint64_t key, std::string&& what, size_t bytes, uint32_t id) {
+  Kept& k = kept_[key];
+  k.what = std::move(what);
+  k.bytes = bytes;
+  k.id = id;
 }
 
 void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes,
@@ -150,6 +137,7 @@ Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
     pool_.emplace_back();
   }
   loop_.AtEvent(SimTime(at), this, i);
+  pool_[i].seq = kPoolKey | pool_keys_++;  // its key in kept_, if it needs one
   return &pool_[i];
 }
 
@@ -207,30 +195,31 @@ void Network::SendTwice(Link& link, int from, int to, const Packet::Header& head
   f->packet.body = std::move(body);
   f->from = static_cast<uint16_t>(from);
   f->to = static_cast<uint16_t>(to);
-  f->id = id;
-  if (what.empty() && bytes < kBigBytes) [[likely]] {
+  if (what.empty() && bytes < kKept && id == 0) [[likely]] {
     f->bytes = static_cast<uint32_t>(bytes);
-    f->what = 0;
   } else {
-    f->bytes = bytes < kBigBytes ? static_cast<uint32_t>(bytes) : kBigBytes;
-    f->what = KeepWhat(std::move(what), bytes);
+    f->bytes = kKept;
+    Keep(f->seq, std::move(what), bytes, id);
   }
 }
 
 void Network::OnEvent(uint64_t arg) {
   // Take the message out and free its entry first: delivery may send (and reuse it).
   InFlight* f;
+  uint64_t key;  // in kept_, if it has one
   if (arg & kFifo) {
     f = &rings_[arg & ~kFifo].Pop();
+    key = f->seq;
   } else {
     f = &pool_[arg];
+    key = f->seq;
     f->seq = free_pool_;
     free_pool_ = static_cast<uint32_t>(arg) + 1;
   }
   const int from = f->from, to = f->to;
   Link& l = links_[Index(from, to)];
-  if (f->what != 0 || l.cut || tracing_) [[unlikely]] {
-    return OnEventTraced(f, l);
+  if (f->bytes == kKept || l.cut || tracing_) [[unlikely]] {
+    return OnEventTraced(f, key, l);
   }
   // The usual case: nothing describes, traces or observes the message, and it arrives.
   Packet packet = std::move(f->packet);
@@ -239,13 +228,19 @@ void Network::OnEvent(uint64_t arg) {
   DeliverTo(from, to, packet);
 }
 
-void Network::OnEventTraced(InFlight* f, Link& l) {
+void Network::OnEventTraced(InFlight* f, uint64_t key, Link& l) {
   const int from = f->from, to = f->to;
   size_t bytes = f->bytes;
-  const uint32_t id = f->id;
-  Packet packet = std::move(f->packet);
+  uint32_t id = 0;
   std::string what;  // empty (no allocation) unless the sender described the message
-  if (f->what != 0) what = TakeWhat(f->what, &bytes);
+  if (f->bytes == kKept) {
+    auto kept = kept_.extract(key);
+    AASIM_CHECK(!kept.empty()) << "a message in flight lost what it carried beside it";
+    what = std::move(kept.mapped().what);
+    bytes = kept.mapped().bytes;
+    id = kept.mapped().id;
+  }
+  Packet packet = std::move(f->packet);
   if (l.cut) {
     l.stats.dropped_cut++;
     if (trace_) TraceLine(from, to, "dropped in flight (link cut)", what, bytes);

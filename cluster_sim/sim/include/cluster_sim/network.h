@@ -15,6 +15,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -117,7 +118,8 @@ class Network : private EventLoop::Handler {
 
   // Sends msg (of `bytes` bytes) from -> to. `what` describes it in traces; build it only
   // when tracing() (it is carried with the message, in a side table: a message in flight
-  // is 72 bytes). A message of 4 GiB or more keeps its size in that side table too.
+  // is 64 bytes). A message of 4 GiB or more keeps its size in that side table too, as an
+  // observed one its id.
   void Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes, std::string&& what);
   // The same for a packet (a header, and a body moved in, never copied): same links, draws,
   // counters and traces.
@@ -131,21 +133,24 @@ class Network : private EventLoop::Handler {
  private:
   // A message in flight (one per copy), its only record: in a ring, its arrival time and
   // the sequence number of its event are the event queue's key (the ring is an owned lane
-  // of the loop's queue, which holds only the ring's front).
+  // of the loop's queue, which holds only the ring's front). One cache line: a ring (in
+  // huge pages, so aligned) reads and writes one line per message.
   struct InFlight {
     Packet packet;
-    int64_t at = 0;      // arrival time (in a ring)
-    uint64_t seq = 0;    // its event's sequence number (in a ring); in pool_: the next free + 1
-    uint32_t bytes = 0;  // kBigBytes: whats_[what - 1].bytes holds the size
+    int64_t at = 0;  // arrival time (in a ring)
+    // In a ring: its event's sequence number. In pool_: while free, the next free + 1;
+    // while in flight, its key in kept_ if it has one.
+    uint64_t seq = 0;
+    uint32_t bytes = 0;  // kKept: its size, description and id are in kept_, under its key
     uint16_t from = 0;
     uint16_t to = 0;
-    uint32_t id = 0;    // for the observer (0 when none)
-    uint32_t what = 0;  // its description (and size if big): whats_[what - 1] (0: none)
   };
-  // InFlight::bytes of a message of UINT32_MAX bytes or more (rare: a full sync of a large
-  // data set): its size is kept in whats_.
-  static constexpr uint32_t kBigBytes = UINT32_MAX;
-  static_assert(sizeof(InFlight) == 72, "a message in flight and its event in 72 bytes");
+  // InFlight::bytes of a message described, observed (an id), or of UINT32_MAX bytes or
+  // more (rare: a full sync of a large data set). Its key in kept_ is its seq: in a ring,
+  // its event's sequence number (below kPoolKey); in the pool, kPoolKey + a count.
+  static constexpr uint32_t kKept = UINT32_MAX;
+  static constexpr uint64_t kPoolKey = uint64_t{1} << 63;
+  static_assert(sizeof(InFlight) == 64, "a message in flight and its event in a cache line");
   struct Link {
     LinkParams params;
     bool cut = false;
@@ -230,7 +235,8 @@ class Network : private EventLoop::Handler {
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
   void OnEvent(uint64_t arg) override;  // an arrival
   // An arrival that is described, traced or observed, or that a cut link drops.
-  [[gnu::noinline]] void OnEventTraced(InFlight* f, Link& l);
+  // `key`: f's key in kept_, if it has one.
+  [[gnu::noinline]] void OnEventTraced(InFlight* f, uint64_t key, Link& l);
   void DeliverTo(int from, int to, const Packet& packet) {
     if (receiver_ != nullptr) [[likely]] {
       receiver_->Deliver(from, to, packet);
@@ -239,7 +245,7 @@ class Network : private EventLoop::Handler {
     }
   }
   // SendPacket on a link that is cut, draws, or is traced or observed, or for a message
-  // described or of kBigBytes or more.
+  // described or of kKept bytes or more.
   [[gnu::noinline]] void SendDrawn(Link& link, int from, int to, const Packet::Header& header,
                                    std::shared_ptr<const void>&& body, size_t bytes,
                                    std::string&& what);
@@ -265,12 +271,11 @@ class Network : private EventLoop::Handler {
     return PlaceSlow(delay, at);
   }
   [[gnu::noinline]] InFlight* PlaceSlow(int64_t delay, int64_t at);
-  // Keeps a message's description and size until it arrives; returns its InFlight::what.
-  uint32_t KeepWhat(std::string&& what, size_t bytes);
+  // Keeps a message's description, size and id until it arrives, under `key`.
+  void Keep(uint64_t key, std::string&& what, size_t bytes, uint32_t id);
   // The ring (< kRings) a message of this delay arriving at `at` goes in; kRings: none.
   size_t PickRing(int64_t delay, int64_t at);
-  // The description kept by KeepWhat (what != 0), its size in *bytes; frees its entry.
-  std::string TakeWhat(uint32_t what, size_t* bytes);
+
   void Observe(MessageEvent::Type type, uint32_t id, int from, int to, size_t bytes, bool duplicate,
                const std::string& what) {
     observer_(MessageEvent{type, id, from, to, bytes, duplicate, what});
@@ -291,15 +296,16 @@ class Network : private EventLoop::Handler {
   size_t last_ring_ = 0;  // the ring of the last message put in one
   std::vector<InFlight> pool_;
   uint32_t free_pool_ = 0;  // first free pool entry + 1; 0: none
-  // Descriptions of the messages in flight (InFlight::what), and the sizes of those of
-  // kBigBytes or more. Senders build descriptions only when tracing(), so otherwise this
-  // stays empty.
-  struct Described {
+  // What the messages in flight of InFlight::bytes == kKept carry beside their record, by
+  // key. Senders build descriptions only when tracing(), and ids exist only while observed,
+  // so otherwise this stays empty but for messages of 4 GiB or more.
+  struct Kept {
     std::string what;
     size_t bytes = 0;
+    uint32_t id = 0;
   };
-  std::vector<Described> whats_;
-  std::vector<uint32_t> free_whats_;
+  std::map<uint64_t, Kept> kept_;
+  uint64_t pool_keys_ = 0;  // keys given to kept messages in the pool
 };
 
 // Inline: the simulator's transport calls it for every message.
@@ -314,15 +320,13 @@ inline void Network::SendPacket(int from, int to, const Packet::Header& header,
   link.stats.bytes_sent += bytes;
   // The usual case: nothing to draw, trace, observe or keep beside the message (what
   // SendCopy does then).
-  if (link.plain && !tracing_ && what.empty() && bytes < kBigBytes) [[likely]] {
+  if (link.plain && !tracing_ && what.empty() && bytes < kKept) [[likely]] {
     InFlight* f = Place(link.delay, loop_.Now().count() + link.delay);
     f->packet.header = header;
     f->packet.body = std::move(body);
     f->bytes = static_cast<uint32_t>(bytes);
     f->from = static_cast<uint16_t>(from);
     f->to = static_cast<uint16_t>(to);
-    f->id = 0;
-    f->what = 0;
     return;
   }
   SendDrawn(link, from, to, header, std::move(body), bytes, std::move(what));
