@@ -133,8 +133,9 @@ class Network : private EventLoop::Handler {
  private:
   // A message in flight (one per copy), its only record: in a ring, its arrival time and
   // the sequence number of its event are the event queue's key (the ring is an owned lane
-  // of the loop's queue, which holds only the ring's front). One cache line: a ring (in
-  // huge pages, so aligned) reads and writes one line per message.
+  // of the loop's queue, which holds only the ring's front). One cache line: a ring's
+  // slots are 64-byte aligned (crdt::HugePageAllocator), so each message in one is one line
+  // written and one read.
   struct InFlight {
     Packet packet;
     int64_t at = 0;  // arrival time (in a ring)
