@@ -279,6 +279,10 @@ struct NetFixture {
   void Send(int from, int to, int id, size_t bytes = 100) {
     net.Send(from, to, std::make_shared<const int>(id), bytes, "msg " + std::to_string(id));
   }
+  // Undescribed, as the simulator sends when nothing traces: the network's inline path.
+  void SendPlain(int from, int to, int id) {
+    net.Send(from, to, std::make_shared<const int>(id), 100, std::string());
+  }
   EventLoop loop;
   Rng rng;
   Network net;
@@ -577,6 +581,78 @@ TEST(SimulationNetworkTest, MessageInFlightIsDroppedIfTheLinkIsCutWhenItArrives)
   ASSERT_EQ(f.got.size(), 1u);
   EXPECT_EQ(f.got[0].id, 2);
   EXPECT_EQ(f.got[0].at, Ms(30));
+}
+
+// An undescribed message on a link that draws nothing goes into flight inline: that path
+// honours a cut when the message is sent (not only when it would arrive), a cut kept across
+// SetLink, and the parameters a link was last given.
+TEST(SimulationNetworkTest, UndescribedMessagesHonourCutsAndTheLinksLastParameters) {
+  NetFixture f;
+  f.net.SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 0, 0});
+  f.net.Cut(0, 1);
+  f.net.SetLink(0, 1, LinkParams{Ms(20), SimTime(0), 0, 0});
+  EXPECT_TRUE(f.net.IsCut(0, 1));
+  f.SendPlain(0, 1, 1);
+  f.net.Restore(0, 1);  // up again before it would land: it was dropped when sent
+  f.loop.RunUntil(Ms(100));
+  EXPECT_TRUE(f.got.empty());
+  EXPECT_EQ(f.net.stats(0, 1).dropped_cut, 1u);
+  f.SendPlain(0, 1, 2);
+  f.net.SetLink(0, 1, LinkParams{Ms(5), SimTime(0), 1.0, 0});
+  f.SendPlain(0, 1, 3);  // lost
+  f.net.SetLink(0, 1, LinkParams{Ms(5), SimTime(0), 0, 0});
+  f.SendPlain(0, 1, 4);
+  f.loop.RunUntil(Ms(200));
+  ASSERT_EQ(f.got.size(), 2u);
+  EXPECT_EQ(f.got[0].id, 4);
+  EXPECT_EQ(f.got[0].at, Ms(105));
+  EXPECT_EQ(f.got[1].id, 2);
+  EXPECT_EQ(f.got[1].at, Ms(120));
+  EXPECT_EQ(f.net.stats(0, 1).dropped_loss, 1u);
+  EXPECT_EQ(f.net.stats(0, 1).messages_delivered, 2u);
+  f.net.Cut(1, 0);  // both ways
+  f.SendPlain(0, 1, 5);
+  f.net.Restore(0, 1);
+  f.loop.RunUntil(Ms(300));
+  EXPECT_EQ(f.got.size(), 2u);
+  EXPECT_EQ(f.net.stats(0, 1).dropped_cut, 2u);
+}
+
+// A Receiver, while set, gets every packet (its header and body as sent; a message sent
+// with Send has a zero header) instead of the Deliver callback.
+TEST(SimulationNetworkTest, AReceiverGetsEveryPacketInsteadOfTheCallback) {
+  struct Received {
+    int from, to;
+    Network::Packet::Header header;
+    int body;
+  };
+  struct Recorder final : Network::Receiver {
+    void Deliver(int from, int to, const Network::Packet& p) override {
+      got.push_back({from, to, p.header, *static_cast<const int*>(p.body.get())});
+    }
+    std::vector<Received> got;
+  } receiver;
+  NetFixture f;
+  f.net.SetReceiver(&receiver);
+  f.net.SendPacket(0, 2, Network::Packet::Header{1, 2, 3}, std::make_shared<const int>(7), 10,
+                   std::string());
+  f.Send(1, 0, 8);
+  f.loop.RunUntil(seconds(1));
+  EXPECT_TRUE(f.got.empty());
+  ASSERT_EQ(receiver.got.size(), 2u);
+  EXPECT_EQ(receiver.got[0].from, 0);
+  EXPECT_EQ(receiver.got[0].to, 2);
+  EXPECT_EQ(receiver.got[0].header, (Network::Packet::Header{1, 2, 3}));
+  EXPECT_EQ(receiver.got[0].body, 7);
+  EXPECT_EQ(receiver.got[1].from, 1);
+  EXPECT_EQ(receiver.got[1].header, Network::Packet::Header{});
+  EXPECT_EQ(receiver.got[1].body, 8);
+  f.net.SetReceiver(nullptr);
+  f.SendPlain(0, 1, 9);
+  f.loop.RunUntil(seconds(2));
+  ASSERT_EQ(f.got.size(), 1u);
+  EXPECT_EQ(f.got[0].id, 9);
+  EXPECT_EQ(receiver.got.size(), 2u);
 }
 
 TEST(SimulationNetworkTest, TrafficOnOneLinkDoesNotChangeAnotherLinksDraws) {

@@ -32,6 +32,7 @@ Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names
   for (int a = 0; a < n_; ++a) {
     for (int b = 0; b < n_; ++b) {
       links_[Index(a, b)].rng = rng.Fork("link:" + names_[a] + "->" + names_[b]);
+      links_[Index(a, b)].Update();
     }
   }
   // One Network per EventLoop: its rings become owned lanes of the loop, for the loop's
@@ -43,17 +44,22 @@ Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names
 
 void Network::SetLink(int from, int to, const LinkParams& p) {
   links_[Index(from, to)].params = p;
+  links_[Index(from, to)].Update();
   ++links_version_;
 }
 
 void Network::Cut(int a, int b) {
-  links_[Index(a, b)].cut = true;
-  links_[Index(b, a)].cut = true;
+  for (Link* l : {&links_[Index(a, b)], &links_[Index(b, a)]}) {
+    l->cut = true;
+    l->Update();
+  }
 }
 
 void Network::Restore(int a, int b) {
-  links_[Index(a, b)].cut = false;
-  links_[Index(b, a)].cut = false;
+  for (Link* l : {&links_[Index(a, b)], &links_[Index(b, a)]}) {
+    l->cut = false;
+    l->Update();
+  }
 }
 
 void Network::TraceLine(int from, int to, const char* event, const std::string& what,
@@ -62,31 +68,16 @@ void Network::TraceLine(int from, int to, const char* event, const std::string& 
          what + " (" + std::to_string(bytes) + " B)");
 }
 
-uint32_t Network::KeepWhat(std::string&& what, size_t bytes) {
-  uint32_t i;
-  if (!free_whats_.empty()) {
-    i = free_whats_.back();
-    free_whats_.pop_back();
-  } else {
-    i = static_cast<uint32_t>(whats_.size());
-    whats_.emplace_back();
-  }
-  whats_[i].what = std::move(what);
-  whats_[i].bytes = bytes;
-  return i + 1;
-}
-
-std::string Network::TakeWhat(uint32_t what, size_t* bytes) {
-  free_whats_.push_back(what - 1);
-  *bytes = whats_[what - 1].bytes;
-  return std::move(whats_[what - 1].what);
+void Network::Keep(uint64_t key, std::string&& what, size_t bytes, uint32_t id) {
+  Kept& k = kept_[key];
+  k.what = std::move(what);
+  k.bytes = bytes;
+  k.id = id;
 }
 
 void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes,
                    std::string&& what) {
-  Packet p;
-  p.body = std::move(msg);
-  SendPacket(from, to, std::move(p), bytes, std::move(what));
+  SendPacket(from, to, Packet::Header{}, std::move(msg), bytes, std::move(what));
 }
 
 size_t Network::PickRing(int64_t delay, int64_t at) {
@@ -124,13 +115,34 @@ void Network::Ring::Free() {
   capacity_ = 0;
 }
 
-void Network::SendPacket(int from, int to, Packet&& packet, size_t bytes, std::string&& what) {
-  AASIM_CHECK(static_cast<unsigned>(from) < static_cast<unsigned>(n_) &&
-              static_cast<unsigned>(to) < static_cast<unsigned>(n_) && from != to)
-      << "bad link " << from << "->" << to << " in a network of " << n_ << " regions";
-  Link& link = links_[Index(from, to)];
-  link.stats.messages_sent++;
-  link.stats.bytes_sent += bytes;
+Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
+  // A ring the message does not overtake: the one of its delay (every message of a
+  // delay arrives no earlier than the previous one), else an idle one, else any. Its
+  // event then runs after theirs (same time: a later sequence number), so the ring's
+  // front is always the message that arrives. Otherwise it waits in the pool.
+  const size_t r = PickRing(delay, at);
+  if (r < kRings) {
+    last_ring_ = r;
+    InFlight* f = &rings_[r].Push(at);
+    f->at = at;
+    f->seq = loop_.AtOwned(rings_[r].lane, SimTime(at));
+    return f;
+  }
+  uint32_t i;
+  if (free_pool_ != 0) {
+    i = free_pool_ - 1;
+    free_pool_ = static_cast<uint32_t>(pool_[i].seq);
+  } else {
+    i = static_cast<uint32_t>(pool_.size());
+    pool_.emplace_back();
+  }
+  loop_.AtEvent(SimTime(at), this, i);
+  pool_[i].seq = kPoolKey | pool_keys_++;  // its key in kept_, if it needs one
+  return &pool_[i];
+}
+
+void Network::SendDrawn(Link& link, int from, int to, const Packet::Header& header,
+                        std::shared_ptr<const void>&& body, size_t bytes, std::string&& what) {
   if (link.cut) {
     link.stats.dropped_cut++;
     if (trace_) TraceLine(from, to, "dropped (link cut)", what, bytes);
@@ -146,19 +158,22 @@ void Network::SendPacket(int from, int to, Packet&& packet, size_t bytes, std::s
     return;
   }
   if (link.rng.Chance(link.params.duplicate)) [[unlikely]] {
-    return SendTwice(link, from, to, std::move(packet), bytes, std::move(what));
+    return SendTwice(link, from, to, header, std::move(body), bytes, std::move(what));
   }
-  SendCopy(link, from, to, std::move(packet), bytes, std::move(what), false);
+  SendCopy(link, from, to, header, std::move(body), bytes, std::move(what), false);
 }
 
-void Network::SendTwice(Link& link, int from, int to, Packet&& packet, size_t bytes,
-                        std::string&& what) {
+void Network::SendTwice(Link& link, int from, int to, const Packet::Header& header,
+                        std::shared_ptr<const void>&& body, size_t bytes, std::string&& what) {
   link.stats.duplicated++;
-  SendCopy(link, from, to, Packet(packet), bytes, std::string(what), false);
-  SendCopy(link, from, to, std::move(packet), bytes, std::move(what), true);
+  SendCopy(link, from, to, header, std::shared_ptr<const void>(body), bytes, std::string(what),
+           false);
+  SendCopy(link, from, to, header, std::move(body), bytes, std::move(what), true);
 }
 
-[[gnu::always_inline]] inline void Network::SendCopy(Link& link, int from, int to, Packet&& packet,
+[[gnu::always_inline]] inline void Network::SendCopy(Link& link, int from, int to,
+                                                     const Packet::Header& header,
+                                                     std::shared_ptr<const void>&& body,
                                                      size_t bytes, std::string&& what,
                                                      bool duplicate) {
   int64_t delay = link.params.latency.count();
@@ -175,57 +190,36 @@ void Network::SendTwice(Link& link, int from, int to, Packet&& packet, size_t by
     }
   }
   const int64_t at = loop_.Now().count() + delay;
-  InFlight* f;
-  // A ring the message does not overtake: the one of its delay (every message of a
-  // delay arrives no earlier than the previous one), else an idle one, else any. Its
-  // event then runs after theirs (same time: a later sequence number), so the ring's
-  // front is always the message that arrives. Otherwise it waits in the pool.
-  size_t r = last_ring_;
-  if (rings_[r].delay != delay || !rings_[r].Takes(at)) r = PickRing(delay, at);
-  if (r < kRings) [[likely]] {
-    last_ring_ = r;
-    f = &rings_[r].Push(at);
-    f->at = at;
-    f->seq = loop_.AtOwned(rings_[r].lane, SimTime(at));
-  } else {
-    uint32_t i;
-    if (free_pool_ != 0) {
-      i = free_pool_ - 1;
-      free_pool_ = static_cast<uint32_t>(pool_[i].seq);
-    } else {
-      i = static_cast<uint32_t>(pool_.size());
-      pool_.emplace_back();
-    }
-    f = &pool_[i];
-    loop_.AtEvent(SimTime(at), this, i);
-  }
-  f->packet = std::move(packet);
+  InFlight* f = Place(delay, at);
+  f->packet.header = header;
+  f->packet.body = std::move(body);
   f->from = static_cast<uint16_t>(from);
   f->to = static_cast<uint16_t>(to);
-  f->id = id;
-  if (what.empty() && bytes < kBigBytes) [[likely]] {
+  if (what.empty() && bytes < kKept && id == 0) [[likely]] {
     f->bytes = static_cast<uint32_t>(bytes);
-    f->what = 0;
   } else {
-    f->bytes = bytes < kBigBytes ? static_cast<uint32_t>(bytes) : kBigBytes;
-    f->what = KeepWhat(std::move(what), bytes);
+    f->bytes = kKept;
+    Keep(f->seq, std::move(what), bytes, id);
   }
 }
 
 void Network::OnEvent(uint64_t arg) {
   // Take the message out and free its entry first: delivery may send (and reuse it).
   InFlight* f;
+  uint64_t key;  // in kept_, if it has one
   if (arg & kFifo) {
     f = &rings_[arg & ~kFifo].Pop();
+    key = f->seq;
   } else {
     f = &pool_[arg];
+    key = f->seq;
     f->seq = free_pool_;
     free_pool_ = static_cast<uint32_t>(arg) + 1;
   }
   const int from = f->from, to = f->to;
   Link& l = links_[Index(from, to)];
-  if (f->what != 0 || l.cut || trace_ || observer_) [[unlikely]] {
-    return OnEventTraced(f, l);
+  if (f->bytes == kKept || l.cut || tracing_) [[unlikely]] {
+    return OnEventTraced(f, key, l);
   }
   // The usual case: nothing describes, traces or observes the message, and it arrives.
   Packet packet = std::move(f->packet);
@@ -234,13 +228,19 @@ void Network::OnEvent(uint64_t arg) {
   DeliverTo(from, to, packet);
 }
 
-void Network::OnEventTraced(InFlight* f, Link& l) {
+void Network::OnEventTraced(InFlight* f, uint64_t key, Link& l) {
   const int from = f->from, to = f->to;
   size_t bytes = f->bytes;
-  const uint32_t id = f->id;
-  Packet packet = std::move(f->packet);
+  uint32_t id = 0;
   std::string what;  // empty (no allocation) unless the sender described the message
-  if (f->what != 0) what = TakeWhat(f->what, &bytes);
+  if (f->bytes == kKept) {
+    auto kept = kept_.extract(key);
+    AASIM_CHECK(!kept.empty()) << "a message in flight lost what it carried beside it";
+    what = std::move(kept.mapped().what);
+    bytes = kept.mapped().bytes;
+    id = kept.mapped().id;
+  }
+  Packet packet = std::move(f->packet);
   if (l.cut) {
     l.stats.dropped_cut++;
     if (trace_) TraceLine(from, to, "dropped in flight (link cut)", what, bytes);

@@ -24,6 +24,16 @@ const char* ReplMessage::KindName(Kind k) {
   return "?";
 }
 
+namespace {
+
+// A message's description for traces, `prefix` then `seq`. Out of line: senders build one
+// only when tracing, and the formatting kept inline would cost every send its registers.
+[[gnu::noinline]] std::string Describe(const char* prefix, uint64_t seq) {
+  return prefix + std::to_string(seq);
+}
+
+}  // namespace
+
 std::string Replicator::Origin(std::string_view region, uint32_t epoch) {
   return std::string(region) + "#" + std::to_string(epoch);
 }
@@ -156,7 +166,7 @@ void Replicator::SendEffects(int peer, uint64_t first, uint64_t last) {
   out_[peer].m.effects_sent += m.count;
   std::string what;
   if (transport_->tracing()) {
-    what = first == last ? "effect #" + std::to_string(first)
+    what = first == last ? Describe("effect #", first)
                          : "effects #" + std::to_string(first) + "..#" + std::to_string(last);
   }
   SendMsg(peer, m, std::move(body), payload_bytes, std::move(what));
@@ -195,7 +205,7 @@ void Replicator::SendAck(int origin, bool full) {
   m.seq = in.contiguous;
   m.full_ack = full;
   std::string what;  // empty, no construction from a literal, unless tracing
-  if (transport_->tracing()) what = "ack #" + std::to_string(in.contiguous);
+  if (transport_->tracing()) [[unlikely]] what = Describe("ack #", in.contiguous);
   SendMsg(origin, m, nullptr, 0, std::move(what));
 }
 
@@ -385,7 +395,7 @@ void Replicator::TrimBacklog() {
   if (!log_.empty()) EffectArena::PrefetchRelease(log_.front().effect.get());
 }
 
-void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
+void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
   if (!needs_effects_) {
     local_writes_ += writes;
     head_ += writes;
@@ -413,7 +423,7 @@ void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
     if (!batching_) {
       o.m.effects_sent++;
       SendMsg(p, m, std::shared_ptr<const void>(sent), sent->bytes.size(),
-              tracing ? "effect #" + std::to_string(head_) : std::string());
+              tracing ? Describe("effect #", head_) : std::string());
     }
     if (o.rto.count() == 0) o.rto = transport_->Rtt(p);
     ArmTimer(p, now + o.rto);
@@ -421,29 +431,6 @@ void Replicator::OnLocalWrite(std::string effect, uint64_t writes) {
 }
 
 // ---- receiving ----
-
-void Replicator::OnMessage(int from, const ReplMessage& m) {
-  if (!alive_ || from == self_ || from < 0 || from >= n()) return;
-  // The common case, the incarnation already known, needs no call.
-  if (m.sender_epoch != in_[from].epoch && !AcceptEpoch(from, m)) return;
-  switch (m.kind) {
-    case ReplMessage::Kind::kEffects:
-      OnEffects(from, m);
-      break;
-    case ReplMessage::Kind::kAck:
-      OnAck(from, m);
-      break;
-    case ReplMessage::Kind::kFullState:
-      OnFullState(from, m);
-      break;
-    case ReplMessage::Kind::kSyncRequest:
-      OnSyncRequest(from, m);
-      break;
-    case ReplMessage::Kind::kProbe:
-      SendAck(from, false);
-      break;
-  }
-}
 
 bool Replicator::AcceptEpoch(int from, const ReplMessage& m) {
   InPeer& in = in_[from];
@@ -550,7 +537,7 @@ void Replicator::OnAck(int from, const ReplMessage& m) {
   }
   if (progress || !was_known) {
     o.rto = transport_->Rtt(from);
-    TrimDurableLog();
+    if (durable_) TrimDurableLog();
   }
   if (!Behind(from)) {
     o.in_episode = false;

@@ -27,8 +27,8 @@ static_assert(offsetof(ReplMessage, first_seq) == ReplMessage::kHeaderBytes &&
                   offsetof(ReplMessage, sender_epoch) == 4 && offsetof(ReplMessage, epoch) == 8,
               "ReplMessage's header fields are 16 bytes with no padding");
 
-std::array<uint64_t, 3> PacketHeader(const ReplMessage& m) {
-  std::array<uint64_t, 3> h;
+Network::Packet::Header PacketHeader(const ReplMessage& m) {
+  Network::Packet::Header h;
   std::memcpy(h.data(), &m, ReplMessage::kHeaderBytes);
   h[2] = m.kind == ReplMessage::Kind::kEffects ? m.first_seq : m.seq;
   return h;
@@ -48,8 +48,7 @@ class SimTransport final : public ReplTransport {
   SimTransport(Network& network, int self) : network_(network), self_(self) {}
   void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body, size_t wire_bytes,
             std::string&& what) override {
-    network_.SendPacket(self_, peer, Network::Packet{PacketHeader(m), std::move(body)}, wire_bytes,
-                        std::move(what));
+    network_.SendPacket(self_, peer, PacketHeader(m), std::move(body), wire_bytes, std::move(what));
   }
   bool tracing() const override { return network_.tracing(); }
   // Asked on every ack that makes progress: each peer's round trip is computed once per
@@ -127,7 +126,7 @@ uint64_t Fnv(uint64_t h, std::string_view s) {
 
 }  // namespace
 
-struct Simulation::Impl {
+struct Simulation::Impl final : Network::Receiver {
   Impl(Simulation* self, SimConfig c)
       : config(std::move(c)),
         rng(config.seed),
@@ -164,8 +163,7 @@ struct Simulation::Impl {
       regions.push_back(std::move(reg));
       clients.push_back(std::make_unique<RegionClient>(self, i));
     }
-    network.SetDeliverPacket(
-        [this](int from, int to, const Network::Packet& p) { OnDeliver(from, to, FromPacket(p)); });
+    network.SetReceiver(this);
     for (Region& r : regions) {
       // A durable store may hold a previous run's replication state (an aasim process that
       // restarted on the same Redis servers): what each peer's store durably holds of this
@@ -194,6 +192,22 @@ struct Simulation::Impl {
 
   Reply Execute(int ri, const std::vector<std::string>& argv) {
     Region& r = regions[ri];
+    // The usual case inline: a live region, not batching, whose writes make effects.
+    if (r.alive() && !r.repl->batching() && r.repl->needs_effects()) [[likely]] {
+      return ExecuteLogged(r, argv, (loop.Now() + r.clock_skew).count());
+    }
+    return ExecuteOther(r, argv);
+  }
+  // Runs argv and logs its effect as a local write (after the held ones).
+  Reply ExecuteLogged(Region& r, const std::vector<std::string>& argv, int64_t wall_clock_us) {
+    LogHeld(r);
+    std::string effect;
+    Reply reply = r.store->Execute(argv, wall_clock_us, &effect);
+    if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
+    ArmExpiry(r);
+    return reply;
+  }
+  [[gnu::noinline]] Reply ExecuteOther(Region& r, const std::vector<std::string>& argv) {
     if (!r.alive()) return Reply::Error("CLUSTERDOWN region " + r.name + " is down");
     const int64_t wall_clock_us = (loop.Now() + r.clock_skew).count();
     Reply reply;
@@ -202,10 +216,7 @@ struct Simulation::Impl {
         r.store->ExecuteHeld(argv, wall_clock_us, &reply, &wrote)) {
       r.held_writes += wrote ? 1 : 0;
     } else if (r.repl->needs_effects()) {
-      LogHeld(r);
-      std::string effect;
-      reply = r.store->Execute(argv, wall_clock_us, &effect);
-      if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
+      return ExecuteLogged(r, argv, wall_clock_us);
     } else {
       reply = r.store->ExecuteWithoutEffect(argv, wall_clock_us, &wrote);
       if (wrote) r.repl->OnLocalWrite("");
@@ -272,7 +283,10 @@ struct Simulation::Impl {
     });
   }
 
-  // Every message that arrives: inline in the network's delivery callback.
+  // Every message that arrives (Network::Receiver).
+  void Deliver(int from, int to, const Network::Packet& p) override {
+    OnDeliver(from, to, FromPacket(p));
+  }
   [[gnu::always_inline]] void OnDeliver(int from, int to, const ReplMessage& m) {
     Region& sender = regions[from];
     Region& r = regions[to];

@@ -11,15 +11,18 @@
 // Deterministic; single-threaded.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cluster_sim/event_loop.h"
 #include "cluster_sim/rng.h"
+#include "cluster_sim/status.h"
 #include "cluster_sim/time.h"
 
 namespace cluster_sim {
@@ -53,10 +56,17 @@ class Network : private EventLoop::Handler {
   // A message as SendPacket carries it: a small header copied by value (no allocation)
   // and an optional body shared with the sender.
   struct Packet {
-    std::array<uint64_t, 3> header{};
+    using Header = std::array<uint64_t, 3>;
+    Header header{};
     std::shared_ptr<const void> body;
   };
-  using DeliverPacket = std::function<void(int from, int to, const Packet& packet)>;
+  // The receiver of every packet (SetReceiver): one virtual call per delivery, where a
+  // std::function would add its own indirection and pass the regions through memory.
+  class Receiver {
+   public:
+    virtual ~Receiver() = default;
+    virtual void Deliver(int from, int to, const Packet& packet) = 0;
+  };
   // Trace callback: one line per event ("sent", "delivered", "dropped (loss)", ...).
   using Trace = std::function<void(const std::string& line)>;
   // One event in the life of one copy of a message, for an observer that records every
@@ -85,14 +95,21 @@ class Network : private EventLoop::Handler {
   // valid while this is unchanged.
   uint64_t links_version() const { return links_version_; }
   void SetDeliver(Deliver d) { deliver_ = std::move(d); }
-  // When set, every delivery goes here instead of to the Deliver callback (a message sent
-  // with Send arrives as a packet with a zero header and the message as its body).
-  void SetDeliverPacket(DeliverPacket d) { deliver_packet_ = std::move(d); }
-  void SetTrace(Trace t) { trace_ = std::move(t); }
+  // When set (not null), every delivery goes here instead of to the Deliver callback (a
+  // message sent with Send arrives as a packet with a zero header and the message as its
+  // body). REQUIRES: `receiver` outlives every delivery.
+  void SetReceiver(Receiver* receiver) { receiver_ = receiver; }
+  void SetTrace(Trace t) {
+    trace_ = std::move(t);
+    tracing_ = trace_ || observer_;
+  }
   // Called for every message event (in event order, at the loop's present) until replaced.
   // Costs nothing when unset; when set, tracing() is true so senders describe messages.
   // Observing changes no draw, counter, delivery or trace.
-  void SetObserver(Observer o) { observer_ = std::move(o); }
+  void SetObserver(Observer o) {
+    observer_ = std::move(o);
+    tracing_ = trace_ || observer_;
+  }
 
   void Cut(int a, int b);      // both directions
   void Restore(int a, int b);  // both directions
@@ -101,12 +118,14 @@ class Network : private EventLoop::Handler {
 
   // Sends msg (of `bytes` bytes) from -> to. `what` describes it in traces; build it only
   // when tracing() (it is carried with the message, in a side table: a message in flight
-  // is 72 bytes). A message of 4 GiB or more keeps its size in that side table too.
+  // is 64 bytes). A message of 4 GiB or more keeps its size in that side table too, as an
+  // observed one its id.
   void Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes, std::string&& what);
-  // The same for a packet, moved in (its body is never copied): same links, draws,
+  // The same for a packet (a header, and a body moved in, never copied): same links, draws,
   // counters and traces.
-  void SendPacket(int from, int to, Packet&& packet, size_t bytes, std::string&& what);
-  bool tracing() const { return trace_ || observer_; }
+  void SendPacket(int from, int to, const Packet::Header& header,
+                  std::shared_ptr<const void>&& body, size_t bytes, std::string&& what);
+  bool tracing() const { return tracing_; }
 
   const LinkStats& stats(int from, int to) const { return links_[Index(from, to)].stats; }
   int size() const { return n_; }
@@ -114,26 +133,39 @@ class Network : private EventLoop::Handler {
  private:
   // A message in flight (one per copy), its only record: in a ring, its arrival time and
   // the sequence number of its event are the event queue's key (the ring is an owned lane
-  // of the loop's queue, which holds only the ring's front).
+  // of the loop's queue, which holds only the ring's front). One cache line: a ring's
+  // slots are 64-byte aligned (crdt::HugePageAllocator), so each message in one is one line
+  // written and one read.
   struct InFlight {
     Packet packet;
-    int64_t at = 0;      // arrival time (in a ring)
-    uint64_t seq = 0;    // its event's sequence number (in a ring); in pool_: the next free + 1
-    uint32_t bytes = 0;  // kBigBytes: whats_[what - 1].bytes holds the size
+    int64_t at = 0;  // arrival time (in a ring)
+    // In a ring: its event's sequence number. In pool_: while free, the next free + 1;
+    // while in flight, its key in kept_ if it has one.
+    uint64_t seq = 0;
+    uint32_t bytes = 0;  // kKept: its size, description and id are in kept_, under its key
     uint16_t from = 0;
     uint16_t to = 0;
-    uint32_t id = 0;    // for the observer (0 when none)
-    uint32_t what = 0;  // its description (and size if big): whats_[what - 1] (0: none)
   };
-  // InFlight::bytes of a message of UINT32_MAX bytes or more (rare: a full sync of a large
-  // data set): its size is kept in whats_.
-  static constexpr uint32_t kBigBytes = UINT32_MAX;
-  static_assert(sizeof(InFlight) == 72, "a message in flight and its event in 72 bytes");
+  // InFlight::bytes of a message described, observed (an id), or of UINT32_MAX bytes or
+  // more (rare: a full sync of a large data set). Its key in kept_ is its seq: in a ring,
+  // its event's sequence number (below kPoolKey); in the pool, kPoolKey + a count.
+  static constexpr uint32_t kKept = UINT32_MAX;
+  static constexpr uint64_t kPoolKey = uint64_t{1} << 63;
+  static_assert(sizeof(InFlight) == 64, "a message in flight and its event in a cache line");
   struct Link {
     LinkParams params;
     bool cut = false;
+    // Not cut, and its parameters draw nothing (no loss, duplicate or jitter): a message
+    // goes into flight after params.latency (at least 0), in `delay`. Set by Update.
+    bool plain = false;
+    int64_t delay = 0;
     Rng rng{0};
     LinkStats stats;
+    void Update() {
+      plain = !cut && !(params.loss > 0) && !(params.duplicate > 0) &&
+              !(params.jitter.count() > 0);
+      delay = std::max<int64_t>(params.latency.count(), 0);
+    }
   };
   // Messages in flight that arrive in the order they were put in (none arrives before one
   // already in): a FIFO ring, so its front is always the next of them to arrive, and an
@@ -204,26 +236,47 @@ class Network : private EventLoop::Handler {
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
   void OnEvent(uint64_t arg) override;  // an arrival
   // An arrival that is described, traced or observed, or that a cut link drops.
-  [[gnu::noinline]] void OnEventTraced(InFlight* f, Link& l);
+  // `key`: f's key in kept_, if it has one.
+  [[gnu::noinline]] void OnEventTraced(InFlight* f, uint64_t key, Link& l);
   void DeliverTo(int from, int to, const Packet& packet) {
-    if (deliver_packet_) {
-      deliver_packet_(from, to, packet);
+    if (receiver_ != nullptr) [[likely]] {
+      receiver_->Deliver(from, to, packet);
     } else {
       deliver_(from, to, packet.body);
     }
   }
+  // SendPacket on a link that is cut, draws, or is traced or observed, or for a message
+  // described or of kKept bytes or more.
+  [[gnu::noinline]] void SendDrawn(Link& link, int from, int to, const Packet::Header& header,
+                                   std::shared_ptr<const void>&& body, size_t bytes,
+                                   std::string&& what);
   // SendPacket past the link's cut, loss and duplicate draws: one copy into flight
   // (SendTwice: both copies of a duplicated message, the second marked `duplicate`).
-  void SendCopy(Link& link, int from, int to, Packet&& packet, size_t bytes, std::string&& what,
+  void SendCopy(Link& link, int from, int to, const Packet::Header& header,
+                std::shared_ptr<const void>&& body, size_t bytes, std::string&& what,
                 bool duplicate);
-  [[gnu::noinline]] void SendTwice(Link& link, int from, int to, Packet&& packet, size_t bytes,
+  [[gnu::noinline]] void SendTwice(Link& link, int from, int to, const Packet::Header& header,
+                                   std::shared_ptr<const void>&& body, size_t bytes,
                                    std::string&& what);
-  // Keeps a message's description and size until it arrives; returns its InFlight::what.
-  uint32_t KeepWhat(std::string&& what, size_t bytes);
+  // A slot for a message arriving at `at` after `delay`: the back of a ring it does not
+  // overtake (its event counted in the loop) or a pool entry (its event scheduled). Inline
+  // when it goes where the last one went.
+  InFlight* Place(int64_t delay, int64_t at) {
+    Ring& ring = rings_[last_ring_];
+    if (ring.delay == delay && ring.Takes(at)) [[likely]] {
+      InFlight* f = &ring.Push(at);
+      f->at = at;
+      f->seq = loop_.AtOwned(ring.lane, SimTime(at));
+      return f;
+    }
+    return PlaceSlow(delay, at);
+  }
+  [[gnu::noinline]] InFlight* PlaceSlow(int64_t delay, int64_t at);
+  // Keeps a message's description, size and id until it arrives, under `key`.
+  void Keep(uint64_t key, std::string&& what, size_t bytes, uint32_t id);
   // The ring (< kRings) a message of this delay arriving at `at` goes in; kRings: none.
   size_t PickRing(int64_t delay, int64_t at);
-  // The description kept by KeepWhat (what != 0), its size in *bytes; frees its entry.
-  std::string TakeWhat(uint32_t what, size_t* bytes);
+
   void Observe(MessageEvent::Type type, uint32_t id, int from, int to, size_t bytes, bool duplicate,
                const std::string& what) {
     observer_(MessageEvent{type, id, from, to, bytes, duplicate, what});
@@ -235,23 +288,49 @@ class Network : private EventLoop::Handler {
   std::vector<Link> links_;
   uint64_t links_version_ = 0;
   Deliver deliver_;
-  DeliverPacket deliver_packet_;
+  Receiver* receiver_ = nullptr;
   Trace trace_;
   Observer observer_;
+  bool tracing_ = false;  // trace_ || observer_
   uint32_t observed_ = 0;  // ids given to the observer so far
   std::array<Ring, kRings> rings_;
   size_t last_ring_ = 0;  // the ring of the last message put in one
   std::vector<InFlight> pool_;
   uint32_t free_pool_ = 0;  // first free pool entry + 1; 0: none
-  // Descriptions of the messages in flight (InFlight::what), and the sizes of those of
-  // kBigBytes or more. Senders build descriptions only when tracing(), so otherwise this
-  // stays empty.
-  struct Described {
+  // What the messages in flight of InFlight::bytes == kKept carry beside their record, by
+  // key. Senders build descriptions only when tracing(), and ids exist only while observed,
+  // so otherwise this stays empty but for messages of 4 GiB or more.
+  struct Kept {
     std::string what;
     size_t bytes = 0;
+    uint32_t id = 0;
   };
-  std::vector<Described> whats_;
-  std::vector<uint32_t> free_whats_;
+  std::map<uint64_t, Kept> kept_;
+  uint64_t pool_keys_ = 0;  // keys given to kept messages in the pool
 };
+
+// Inline: the simulator's transport calls it for every message.
+inline void Network::SendPacket(int from, int to, const Packet::Header& header,
+                                std::shared_ptr<const void>&& body, size_t bytes,
+                                std::string&& what) {
+  AASIM_CHECK(static_cast<unsigned>(from) < static_cast<unsigned>(n_) &&
+              static_cast<unsigned>(to) < static_cast<unsigned>(n_) && from != to)
+      << "bad link " << from << "->" << to << " in a network of " << n_ << " regions";
+  Link& link = links_[Index(from, to)];
+  link.stats.messages_sent++;
+  link.stats.bytes_sent += bytes;
+  // The usual case: nothing to draw, trace, observe or keep beside the message (what
+  // SendCopy does then).
+  if (link.plain && !tracing_ && what.empty() && bytes < kKept) [[likely]] {
+    InFlight* f = Place(link.delay, loop_.Now().count() + link.delay);
+    f->packet.header = header;
+    f->packet.body = std::move(body);
+    f->bytes = static_cast<uint32_t>(bytes);
+    f->from = static_cast<uint16_t>(from);
+    f->to = static_cast<uint16_t>(to);
+    return;
+  }
+  SendDrawn(link, from, to, header, std::move(body), bytes, std::move(what));
+}
 
 }  // namespace cluster_sim

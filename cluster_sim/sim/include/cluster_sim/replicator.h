@@ -177,7 +177,9 @@ class Replicator {
   // EndBatch). Without needs_effects() it is only counted (the effect may be empty).
   // `writes` > 1: one effect joining that many writes (Store::TakeHeld), counted as that
   // many in local_writes but one entry (one seq) of the log.
-  void OnLocalWrite(std::string effect, uint64_t writes = 1);
+  // The effect is taken by reference (its bytes are copied into the log; causal delivery
+  // prefixes it in place): the caller's string may be left changed.
+  void OnLocalWrite(std::string&& effect, uint64_t writes = 1);
   // False when no one can ever receive this region's effects: it has no peer, its store is
   // not durable, and ReplicationConfig::log_without_peers is off. A writer may then skip
   // making them and report each write by OnLocalWrite(""): it counts (local_writes, head,
@@ -193,8 +195,25 @@ class Replicator {
   void BeginBatch() { batching_ = true; }
   void EndBatch();
   bool batching() const { return batching_; }
-  // A message from peer `from`. Ignored while stopped.
-  void OnMessage(int from, const ReplMessage& m);
+  // A message from peer `from`. Ignored while stopped. Inline: its transport's delivery
+  // (every message) folds the dispatch in.
+  void OnMessage(int from, const ReplMessage& m) {
+    if (!alive_ || from == self_ || from < 0 || from >= n()) return;
+    // The common case, the incarnation already known, needs no call.
+    if (m.sender_epoch != in_[from].epoch && !AcceptEpoch(from, m)) return;
+    switch (m.kind) {
+      case ReplMessage::Kind::kEffects:
+        return OnEffects(from, m);
+      case ReplMessage::Kind::kAck:
+        return OnAck(from, m);
+      case ReplMessage::Kind::kFullState:
+        return OnFullState(from, m);
+      case ReplMessage::Kind::kSyncRequest:
+        return OnSyncRequest(from, m);
+      case ReplMessage::Kind::kProbe:
+        return SendAck(from, false);
+    }
+  }
   // The link to `peer` came back (a heal, a reconnection): retry now, with a fresh backoff.
   void OnLinkUp(int peer);
   // `peer` restarted: if it is behind, replay to it at once (its syncer reconnected).
