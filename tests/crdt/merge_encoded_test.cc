@@ -429,7 +429,8 @@ TEST(MergeEncodedTest, HeldPartsStayExactThroughEveryWrite) {
 
 // Type conflicts (a key holding a string in one region and a set in another) reaching a
 // replica in a delta of two keys (a transaction's: MergeEncoded decodes it into the scratch
-// and joins each value with KeyValue::Join) and in full states (Merge, and MergeEncoded of
+// and joins each value with KeyValue::Join), in a transaction's delta of one key changed by
+// two commands (DEL then SADD, SET then SREM), and in full states (Merge, and MergeEncoded of
 // an encoded state): three replicas run SET, INCRBY, SADD, SREM and DEL on keys "a" and
 // "b", their effects arrive late, shuffled and sometimes twice, and the replicas exchange
 // full states now and then. Checked against the independent model of properties.h (local
@@ -442,6 +443,7 @@ TEST(MergeEncodedTest, TypeConflictKeysInTwoKeyDeltasAndFullStatesConvergeToTheM
   const std::vector<std::string> kMembers = {"x", "y"};
   size_t two_key_conflicts = 0;     // two-key deltas merged into or onto a conflict key
   size_t full_state_conflicts = 0;  // full-state merges with a conflict key on either side
+  size_t one_key_transactions = 0;  // transactions of two commands on one key
   auto conflict = [](const Keyspace& ks, const std::string& key) {
     const KeyValue* v = ks.Find(key);
     constexpr uint16_t kBoth = KeyValue::kHeldStr | KeyValue::kHeldSet;
@@ -488,14 +490,19 @@ TEST(MergeEncodedTest, TypeConflictKeysInTwoKeyDeltasAndFullStatesConvergeToTheM
       now += rng.Range(0, 2);
       const uint64_t kind = rng.Uniform(100);
       if (kind < 45) {
-        // One command, or a transaction of two on both keys (one delta of two keys).
+        // One command, or a transaction of two: on both keys (one delta of two keys) or, a
+        // third of the time, both on one key (DEL then SADD, SET then SREM: one delta that
+        // changes a key's type and joins its set).
         const int who = rng.Index(kN);
         Keyspace delta = ks[who].NewDelta();
         std::vector<int> ops;
         const bool two = rng.OneIn(2);
         const int first = rng.Index(2);
+        const bool one_key = two && rng.OneIn(3);
+        if (one_key) ++one_key_transactions;
         for (int c = 0; c < (two ? 2 : 1); ++c) {
-          const std::string& key = kKeys[static_cast<size_t>((first + c) % 2)];
+          const int at = one_key ? first : (first + c) % 2;
+          const std::string& key = kKeys[static_cast<size_t>(at)];
           const std::string& member = rng.Pick(kMembers);
           const uint64_t k = rng.Uniform(100);
           if (k < 25) {
@@ -528,7 +535,7 @@ TEST(MergeEncodedTest, TypeConflictKeysInTwoKeyDeltasAndFullStatesConvergeToTheM
         check_layout(ks[who]);
         const std::string bytes = delta.Encode();
         for (int to = 0; to < kN; ++to) {
-          if (to != who) pending.push_back(Msg{to, ops, bytes, two});
+          if (to != who) pending.push_back(Msg{to, ops, bytes, two && !one_key});
         }
       } else if (kind < 90) {
         if (pending.empty()) continue;
@@ -572,6 +579,7 @@ TEST(MergeEncodedTest, TypeConflictKeysInTwoKeyDeltasAndFullStatesConvergeToTheM
   // The runs reached what this test is for.
   EXPECT_GT(two_key_conflicts, 0u);
   EXPECT_GT(full_state_conflicts, 0u);
+  EXPECT_GT(one_key_transactions, 0u);
 }
 
 }  // namespace
