@@ -5,10 +5,11 @@
 # --messages` and `run --seed 7`; then a `lending` run, a `hotkey` run, two `latency` runs
 # and an `explore` run (5 outputs per scenario plus these 5).
 #
-# Usage, from the repository root, to compare two builds of aasim:
-#   bash scripts/outputs.sh OLD_BUILD/cli/aasim /tmp/out_old
-#   bash scripts/outputs.sh build/release/cli/aasim /tmp/out_new
-#   diff -r /tmp/out_old /tmp/out_new    # must print nothing
+# Usage, from the repository root, to compare two builds of aasim (OLD_BIN, NEW_BIN) with
+# two empty output directories of your choice (OUT_OLD, OUT_NEW):
+#   bash scripts/outputs.sh OLD_BIN OUT_OLD
+#   bash scripts/outputs.sh NEW_BIN OUT_NEW
+#   diff -r OUT_OLD OUT_NEW    # must print nothing
 # Exits 0 whatever the runs return (a run's own exit code is in its .run file).
 BIN=$1; OUT=$2; mkdir -p "$OUT"
 for f in scenarios/*.yaml tests/cluster_sim/redis_scenarios/*.yaml; do
