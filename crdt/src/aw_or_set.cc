@@ -29,8 +29,11 @@ bool HasDot(const SetStore::DotList& dots, const Dot& d) {
 // The join rule of one element, on dot lists (the optimized OR-set's): a dot of mine
 // survives if the other side holds it too or never observed it (else it removed it); one
 // of theirs if I neither hold it nor observed it (else I removed it). *out gets the
-// survivors, sorted (as mine and theirs are). Every join of SetStore applies it, or its
-// one-dot form in JoinListed.
+// survivors, sorted (as mine and theirs are). Every join of SetStore applies it, or one of
+// its three fast forms: the one-dot form in JoinListed, Join's shortcut when both sides hold
+// the same single packed dot (kept, nothing unpacked), and Join's second pass over the
+// elements only I list (a packed dot is kept iff it is above other_cc's contiguous maximum
+// for its replica and not in other_cc's cloud).
 template <typename OtherCc>
 void JoinDots(const SetStore::DotList& mine, const SetStore::DotList& theirs,
               const CausalContext& my_cc, const OtherCc& other_cc, SetStore::DotList* out) {

@@ -3,6 +3,7 @@
 #include "crdt/aw_or_set.h"
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -278,6 +279,43 @@ void JoinElements(SetStore* into, const SetStore& delta, const CausalContext& my
   });
 }
 
+// The textbook add-wins join, written apart from SetStore's JoinDots and its fast forms, as
+// the reference the code's joins are checked against: a dot survives iff both sides hold it,
+// or one side holds it and the other's causal context does not cover it. An element listed
+// by either side stays listed with no dots only when keep_empty.
+using RefSet = std::map<std::string, std::set<Dot>>;
+
+RefSet RefOf(const SetStore& s) {
+  RefSet out;
+  s.ForEach([&](std::string_view e, const SetStore::DotList& ds) {
+    out[std::string(e)].insert(ds.begin(), ds.end());
+  });
+  return out;
+}
+
+RefSet RefJoin(const RefSet& mine, const RefSet& theirs, const CausalContext& my_cc,
+               const CausalContext& other_cc, bool keep_empty) {
+  RefSet out;
+  const std::set<Dot> none;
+  auto join = [&](const std::string& e) {
+    const auto m = mine.find(e);
+    const auto t = theirs.find(e);
+    const std::set<Dot>& md = m == mine.end() ? none : m->second;
+    const std::set<Dot>& td = t == theirs.end() ? none : t->second;
+    std::set<Dot> kept;
+    for (const Dot& d : md) {
+      if (td.count(d) || !other_cc.Contains(d)) kept.insert(d);
+    }
+    for (const Dot& d : td) {
+      if (md.count(d) || !my_cc.Contains(d)) kept.insert(d);
+    }
+    if (!kept.empty() || keep_empty) out[e] = std::move(kept);
+  };
+  for (const auto& [e, ds] : mine) join(e);
+  for (const auto& [e, ds] : theirs) join(e);
+  return out;
+}
+
 // SetStore::JoinElement (an SADD's or SREM's effect joined from its bytes: one probe of the
 // index per element, a one-dot element without dot lists) against Join with the effect's
 // store decoded from its encoding. Three replicas add and remove among enough elements for
@@ -315,6 +353,9 @@ TEST(AwOrSetTest, JoinElementMatchesJoinOfTheDecodedStore) {
         SetStore expect = set.store();
         expect.Join(delta.store(), set.context(), delta.context(), /*other_complete=*/true,
                     keep_empty);
+        const RefSet reference = RefJoin(RefOf(set.store()), RefOf(delta.store()), set.context(),
+                                         delta.context(), keep_empty);
+        ASSERT_EQ(RefOf(expect), reference) << "Join against the reference, step " << step;
         Encoder enc;
         delta.context().Encode(&enc);
         const std::string cc_bytes = enc.Release();
@@ -330,6 +371,7 @@ TEST(AwOrSetTest, JoinElementMatchesJoinOfTheDecodedStore) {
             JoinElements(&got, delta.store(), set.context(), dots, keep_empty);
           }
           ASSERT_NO_FATAL_FAILURE(ExpectSameStore(got, expect, step));
+          ASSERT_EQ(RefOf(got), reference) << "JoinElement against the reference, step " << step;
           ++compared;
         }
         JoinElements(&mine, delta.store(), set.context(), delta.context(), false);

@@ -110,23 +110,49 @@ std::vector<std::string> Damaged(const std::string& good) {
 }
 
 // Random commands at three replicas; every effect reaches the others late, shuffled and
-// sometimes twice, and also collects in a delta (a merge that keeps empty entries). Each
-// merge is checked against Merge(Decode), then the replicas must converge.
+// sometimes twice, and also collects in a delta (a merge that keeps empty entries) with the
+// replica's own effects. Each merge is checked against Merge(Decode); now and then the
+// collected delta, applied to a snapshot of the replica taken when it started collecting,
+// must give the replica (which applied the effects one by one); then the replicas must
+// converge.
 void EffectsJoinAsTheirDecodedKeyspaces(int members, uint64_t seed_base) {
   for (uint64_t seed : TestSeeds(12, seed_base)) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
     Rng rng(seed);
     std::vector<Keyspace> ks;
     std::vector<Keyspace> collected;
+    std::vector<Keyspace> snapshot;  // ks[i] when collected[i] started
     for (int i = 0; i < kReplicas; ++i) {
       ks.emplace_back(Replica(i));
       collected.push_back(ks.back().NewDelta());
+      snapshot.push_back(ks.back());
     }
     std::vector<std::vector<std::string>> pending(kReplicas);
     Keyspace delta;
     Keyspace::MergeScratch scratch;
+    size_t applied = 0;
+    // The collected delta applied to the snapshot (encoded and not) gives the replica.
+    auto apply_collected = [&](int i, int step) {
+      SCOPED_TRACE(testing::Message() << "collected at r" << i << ", step " << step);
+      Keyspace by_delta = snapshot[i];
+      Keyspace by_bytes = snapshot[i];
+      by_delta.Merge(collected[i]);
+      std::string error;
+      ASSERT_TRUE(by_bytes.MergeEncoded(collected[i].Encode(), &error, &scratch)) << error;
+      EXPECT_EQ(by_delta.DumpAll(), ks[i].DumpAll());
+      EXPECT_EQ(by_bytes.DumpAll(), ks[i].DumpAll());
+      EXPECT_EQ(by_delta.Encode(), ks[i].Encode());  // parts DumpAll hides (a conflict's set)
+      EXPECT_EQ(by_bytes.Encode(), ks[i].Encode());
+      snapshot[i] = ks[i];
+      collected[i] = ks[i].NewDelta();
+      ++applied;
+    };
     for (int step = 0; step < 400; ++step) {
       const int at = rng.Index(kReplicas);
+      if (rng.OneIn(12)) {
+        ASSERT_NO_FATAL_FAILURE(apply_collected(at, step));
+        continue;
+      }
       if (rng.OneIn(3) && !pending[at].empty()) {
         rng.Shuffle(&pending[at]);
         const std::string bytes = pending[at].back();
@@ -137,6 +163,7 @@ void EffectsJoinAsTheirDecodedKeyspaces(int members, uint64_t seed_base) {
       }
       const std::string bytes = RandomEffect(&rng, &ks[at], &delta, step, members);
       if (bytes.empty()) continue;
+      ASSERT_NO_FATAL_FAILURE(MergeBothWays(&collected[at], bytes, &scratch));
       for (int to = 0; to < kReplicas; ++to) {
         if (to != at) pending[to].push_back(bytes);
       }
@@ -144,14 +171,55 @@ void EffectsJoinAsTheirDecodedKeyspaces(int members, uint64_t seed_base) {
     for (int to = 0; to < kReplicas; ++to) {
       for (const std::string& bytes : pending[to]) {
         ASSERT_NO_FATAL_FAILURE(MergeBothWays(&ks[to], bytes, &scratch));
+        ASSERT_NO_FATAL_FAILURE(MergeBothWays(&collected[to], bytes, &scratch));
       }
     }
+    for (int i = 0; i < kReplicas; ++i) ASSERT_NO_FATAL_FAILURE(apply_collected(i, -1));
+    EXPECT_GT(applied, 3u * kReplicas);
     for (int i = 1; i < kReplicas; ++i) EXPECT_EQ(ks[i].DumpAll(), ks[0].DumpAll());
   }
 }
 
 TEST(MergeEncodedTest, EffectsJoinAsTheirDecodedKeyspaces) {
   EffectsJoinAsTheirDecodedKeyspaces(/*members=*/3, 0x5e7);
+}
+
+// A delta that collects a SET of k (concurrent with m's add, so it removes nothing) and then
+// a peer's SREM of m lists m with no dot: applied to a replica holding m, it must remove m,
+// as the two effects applied one by one do. (The guard that skips dotless members on a key
+// whose set lists nothing must not act on a merge into a delta, which keeps empty entries.)
+TEST(MergeEncodedTest, ACollectedSetThenSremRemovesTheMemberFromAReplica) {
+  Keyspace adder(Replica(0));
+  Keyspace setter(Replica(1));
+  Keyspace holder(Replica(2));
+  Keyspace delta;
+  Keyspace::MergeScratch scratch;
+  const std::string add = EffectOf(&adder, &delta, [&](Keyspace* d) { adder.SAdd("k", "m", d); });
+  const std::string set =
+      EffectOf(&setter, &delta, [&](Keyspace* d) { setter.Set("k", "v", 1, d); });
+  const std::string rem = EffectOf(&adder, &delta, [&](Keyspace* d) { adder.SRem("k", "m", d); });
+  ASSERT_NO_FATAL_FAILURE(MergeBothWays(&holder, add, &scratch));
+  ASSERT_NE(holder.Dump("k"), "(nil)");
+  Keyspace one_by_one = holder;
+  ASSERT_NO_FATAL_FAILURE(MergeBothWays(&one_by_one, set, &scratch));
+  ASSERT_NO_FATAL_FAILURE(MergeBothWays(&one_by_one, rem, &scratch));
+  EXPECT_EQ(one_by_one.Dump("k"), "v");
+  for (bool encoded : {false, true}) {
+    SCOPED_TRACE(encoded ? "encoded" : "decoded");
+    Keyspace collected = setter.NewDelta();
+    ASSERT_NO_FATAL_FAILURE(MergeBothWays(&collected, set, &scratch));
+    ASSERT_NO_FATAL_FAILURE(MergeBothWays(&collected, rem, &scratch));
+    Keyspace target = holder;
+    if (encoded) {
+      std::string error;
+      ASSERT_TRUE(target.MergeEncoded(collected.Encode(), &error, &scratch)) << error;
+    } else {
+      target.Merge(collected);
+    }
+    EXPECT_EQ(target.DumpAll(), one_by_one.DumpAll());
+    // DumpAll shows a conflict key's string only: the encoding shows whether m is left.
+    EXPECT_EQ(target.Encode(), one_by_one.Encode());
+  }
 }
 
 // The fallback of a few-dot context, fixed: concurrent writes of other types leave the
@@ -429,7 +497,8 @@ TEST(MergeEncodedTest, HeldPartsStayExactThroughEveryWrite) {
 
 // Type conflicts (a key holding a string in one region and a set in another) reaching a
 // replica in a delta of two keys (a transaction's: MergeEncoded decodes it into the scratch
-// and joins each value with KeyValue::Join) and in full states (Merge, and MergeEncoded of
+// and joins each value with KeyValue::Join), in a transaction's delta of one key changed by
+// two commands (DEL then SADD, SET then SREM), and in full states (Merge, and MergeEncoded of
 // an encoded state): three replicas run SET, INCRBY, SADD, SREM and DEL on keys "a" and
 // "b", their effects arrive late, shuffled and sometimes twice, and the replicas exchange
 // full states now and then. Checked against the independent model of properties.h (local
@@ -442,6 +511,7 @@ TEST(MergeEncodedTest, TypeConflictKeysInTwoKeyDeltasAndFullStatesConvergeToTheM
   const std::vector<std::string> kMembers = {"x", "y"};
   size_t two_key_conflicts = 0;     // two-key deltas merged into or onto a conflict key
   size_t full_state_conflicts = 0;  // full-state merges with a conflict key on either side
+  size_t one_key_transactions = 0;  // transactions of two commands on one key
   auto conflict = [](const Keyspace& ks, const std::string& key) {
     const KeyValue* v = ks.Find(key);
     constexpr uint16_t kBoth = KeyValue::kHeldStr | KeyValue::kHeldSet;
@@ -488,14 +558,19 @@ TEST(MergeEncodedTest, TypeConflictKeysInTwoKeyDeltasAndFullStatesConvergeToTheM
       now += rng.Range(0, 2);
       const uint64_t kind = rng.Uniform(100);
       if (kind < 45) {
-        // One command, or a transaction of two on both keys (one delta of two keys).
+        // One command, or a transaction of two: on both keys (one delta of two keys) or, a
+        // third of the time, both on one key (DEL then SADD, SET then SREM: one delta that
+        // changes a key's type and joins its set).
         const int who = rng.Index(kN);
         Keyspace delta = ks[who].NewDelta();
         std::vector<int> ops;
         const bool two = rng.OneIn(2);
         const int first = rng.Index(2);
+        const bool one_key = two && rng.OneIn(3);
+        if (one_key) ++one_key_transactions;
         for (int c = 0; c < (two ? 2 : 1); ++c) {
-          const std::string& key = kKeys[static_cast<size_t>((first + c) % 2)];
+          const int at = one_key ? first : (first + c) % 2;
+          const std::string& key = kKeys[static_cast<size_t>(at)];
           const std::string& member = rng.Pick(kMembers);
           const uint64_t k = rng.Uniform(100);
           if (k < 25) {
@@ -528,7 +603,7 @@ TEST(MergeEncodedTest, TypeConflictKeysInTwoKeyDeltasAndFullStatesConvergeToTheM
         check_layout(ks[who]);
         const std::string bytes = delta.Encode();
         for (int to = 0; to < kN; ++to) {
-          if (to != who) pending.push_back(Msg{to, ops, bytes, two});
+          if (to != who) pending.push_back(Msg{to, ops, bytes, two && !one_key});
         }
       } else if (kind < 90) {
         if (pending.empty()) continue;
@@ -572,6 +647,7 @@ TEST(MergeEncodedTest, TypeConflictKeysInTwoKeyDeltasAndFullStatesConvergeToTheM
   // The runs reached what this test is for.
   EXPECT_GT(two_key_conflicts, 0u);
   EXPECT_GT(full_state_conflicts, 0u);
+  EXPECT_GT(one_key_transactions, 0u);
 }
 
 }  // namespace

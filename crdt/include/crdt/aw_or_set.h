@@ -155,6 +155,8 @@ class SetStore {
   [[gnu::noinline]] void SetBoth(size_t i, const Dot& a, const Dot& b);
   uint64_t Pack(const Dot& d);
   Dot Unpack(uint64_t packed) const;
+  // Join when *this has no entries. other_cc is never read (mine is empty, so the rule
+  // keeps or drops only their dots, by my_cc); it is taken so the call reads as JoinDots'.
   void JoinIntoEmpty(const SetStore& other, const CausalContext& my_cc,
                      const CausalContext& other_cc, bool keep_empty);
   // The join of one element e (hash h) that the other side lists, for Join and JoinElement:

@@ -579,9 +579,9 @@ class Keyspace {
     std::vector<std::string_view> keys_;
     std::vector<size_t> hashes_;  // KeyMap::Hash of keys_[i]
     std::vector<KeyValue> values_;
-    // A one-key effect's counter of several slots (joined from its bytes, not decoded into
-    // values_[0], whose area may hold a set an earlier decode left: a string placed beside
-    // it would take a block the scratch keeps).
+    // A one-key effect's counter of several slots, decoded here by DecodeSimple (not into
+    // values_[0]); read only when DecodeSimple reports decoded_counter. PnCounter::Decode
+    // clears it first, so nothing carries over from one merge to the next.
     PnCounter counter_;
     CausalContext cc_;
   };
