@@ -10,7 +10,8 @@
 #   bash scripts/outputs.sh OLD_BIN OUT_OLD
 #   bash scripts/outputs.sh NEW_BIN OUT_NEW
 #   diff -r OUT_OLD OUT_NEW    # must print nothing
-# Exits 2 on a wrong call, else 0 whatever the runs return (a run's own exit code is in its .run file).
+# Exits 2 on a wrong call, else 0 whatever the runs return (a run's own exit code is in
+# its .run file).
 set -u
 if [ $# -ne 2 ] || [ ! -x "$1" ] || [ ! -d scenarios ]; then
   echo "usage (from the repository root): bash scripts/outputs.sh AASIM_BINARY OUTDIR" >&2
