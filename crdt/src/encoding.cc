@@ -28,8 +28,12 @@ const std::string& Encoder::str() const {
   if (begin_ == inline_) {
     heap_.assign(begin_, size());
   } else {
-    heap_.resize(size());  // the room goes; the next write makes it again
-    end_ = pos_;
+    // The room goes (the next write makes it again). A shrinking resize may reallocate:
+    // the pointers are taken again from the string.
+    const size_t written = size();
+    heap_.resize(written);
+    begin_ = heap_.data();
+    pos_ = end_ = begin_ + written;
   }
   return heap_;
 }

@@ -94,10 +94,10 @@ class Encoder {
   }
 
   // Bytes [begin_, pos_) written, [pos_, end_) room: in inline_, or in heap_ (its size the
-  // bytes and the room). str() trims heap_ to the bytes (end_ = pos_), or copies the inline
-  // bytes into it.
-  char* begin_ = inline_;
-  char* pos_ = inline_;
+  // bytes and the room). str() trims heap_ to the bytes (end_ = pos_, all three taken again
+  // from heap_), or copies the inline bytes into it.
+  mutable char* begin_ = inline_;
+  mutable char* pos_ = inline_;
   mutable char* end_ = inline_ + kInline;
   mutable std::string heap_;
   char inline_[kInline];
