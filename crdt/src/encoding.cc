@@ -1,6 +1,7 @@
 #include "crdt/encoding.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <string>
 
@@ -45,6 +46,7 @@ std::string Encoder::Release() {
 }
 
 void Encoder::AppendTo(std::string* out) {
+  assert(out != &heap_);
   if (begin_ != inline_ && out->empty() && out->capacity() < size()) {
     // The heap buffer becomes *out: no copy (a large encoding into a new string).
     heap_.resize(size());

@@ -72,6 +72,7 @@ class Encoder {
   std::string Release();
   // Appends the bytes written to *out (into its room, or handing it the heap buffer when
   // *out is empty and has less room); the encoder is empty again.
+  // REQUIRES: out is not the string str() returned (the encoder's own buffer).
   void AppendTo(std::string* out);
 
  private:
