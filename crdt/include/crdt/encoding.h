@@ -67,6 +67,8 @@ class Encoder {
   }
   size_t size() const { return static_cast<size_t>(pos_ - begin_); }  // the bytes written
   // The bytes written, as a string held by the encoder until its next write or release.
+  // Const, yet it changes the encoder's buffer (trims or fills its string): not for use from
+  // two threads at once, even to read.
   const std::string& str() const;
   // The bytes written; the encoder is empty again.
   std::string Release();
