@@ -1,6 +1,7 @@
 #include "crdt/encoding.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <string>
 
@@ -28,8 +29,12 @@ const std::string& Encoder::str() const {
   if (begin_ == inline_) {
     heap_.assign(begin_, size());
   } else {
-    heap_.resize(size());  // the room goes; the next write makes it again
-    end_ = pos_;
+    // The room goes (the next write makes it again). A shrinking resize may reallocate:
+    // the pointers are taken again from the string.
+    const size_t written = size();
+    heap_.resize(written);
+    begin_ = heap_.data();
+    pos_ = end_ = begin_ + written;
   }
   return heap_;
 }
@@ -41,6 +46,7 @@ std::string Encoder::Release() {
 }
 
 void Encoder::AppendTo(std::string* out) {
+  assert(out != &heap_);
   if (begin_ != inline_ && out->empty() && out->capacity() < size()) {
     // The heap buffer becomes *out: no copy (a large encoding into a new string).
     heap_.resize(size());

@@ -1406,7 +1406,11 @@ void Keyspace::EncodeTo(std::string* out) const {
     // encoder's inline buffer: no allocation but *out's.
     const auto& [key, value] = keys_.Only();
     const KeyValue::Parts16 parts = value.Parts();
-    enc.Reserve(64 + key.size());  // most effects' size: at most one allocation, first
+    // Most effects' size, reserved first. Up to 256 bytes it is the inline buffer (no
+    // allocation); past it (a key over 192 bytes, or a large value) the encoder allocates
+    // its heap buffer, and AppendTo copies it into *out (a second allocation if *out lacks
+    // room) unless *out is empty without room, which takes the buffer.
+    enc.Reserve(64 + key.size());
     PutKeyspaceHeader(&enc, key_complete_, parts);
     enc.PutVarint(1);
     enc.PutBytes(key);

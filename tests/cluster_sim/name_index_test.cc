@@ -24,7 +24,9 @@ int FirstEqual(const std::vector<std::string_view>& names, std::string_view name
 
 // Names on both sides of each shape of key (up to 3 bytes, 4 to 7, 8 to 16, longer), with
 // the bytes a lowering by bits gets wrong ('_' is 0x7F less 0x20; bytes past 0x7F are not
-// letters), names that differ only in the middle of a long name, and a repeated one.
+// letters, in a short name and in one of 4 to 7 bytes), names that differ only in the middle
+// of a long name, names with '\0' bytes (a key packs zero bytes as its empty high bytes do),
+// and a repeated one.
 const std::vector<std::string> kNames = {"",
                                          "a",
                                          "_",
@@ -56,7 +58,11 @@ const std::vector<std::string> kNames = {"",
                                          "georadiusbxmember_ro_a",
                                          "multi",
                                          "getrange",
-                                         "zremrangebyrank"};
+                                         "zremrangebyrank",
+                                         std::string("a\0b", 3),
+                                         std::string("\0", 1),
+                                         std::string("get\0", 4),
+                                         "s\xe9t\xe0x"};
 
 TEST(NameIndex, FindsTheFirstEqualNameInAnyCase) {
   std::vector<std::string_view> names(kNames.begin(), kNames.end());
@@ -99,6 +105,20 @@ TEST(NameIndex, FindsTheFirstEqualNameInAnyCase) {
   EXPECT_EQ(index.Find("SET"), 7);                            // the first of two "set"
   EXPECT_EQ(index.Find("x\xc1"), -1);                         // 0xC1 is not an upper-case 0xE1
   EXPECT_EQ(index.Find("\x7f"), -1);                          // nor is '_' a lower-case DEL
+  // A '\0' at the end is a byte of the name, not padding.
+  EXPECT_EQ(index.Find("get"), 6);
+  EXPECT_EQ(index.Find(std::string("geT\0", 4)), 34);
+  EXPECT_EQ(index.Find(std::string("\0", 1)), 33);
+  EXPECT_EQ(index.Find(""), 0);
+  EXPECT_EQ(index.Find("S\xe9T\xe0X"), 35);
+  EXPECT_EQ(index.Find("s\xc9t\xe0x"), -1);  // 0xC9 is not an upper-case 0xE9
+}
+
+TEST(NameIndex, AnEmptyIndexFindsNothing) {
+  const NameIndex index({});
+  EXPECT_EQ(index.Find("x"), -1);
+  EXPECT_EQ(index.Find(""), -1);
+  EXPECT_EQ(index.Find("sixteen_bytes_16_and_more"), -1);
 }
 
 }  // namespace

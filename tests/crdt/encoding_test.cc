@@ -114,6 +114,44 @@ TEST(EncoderTest, AppendToPutsTheBytesAfterTheString) {
   }
 }
 
+// The hand-overs at the edges of heap mode: a heap buffer reserved large with a few bytes in
+// it (fewer than an empty string's inline room: copied; more: the buffer handed over, trimmed
+// to them), AppendTo right after str() trimmed the heap buffer, and an encoder that writes
+// again after each: the bytes are exactly those written.
+TEST(EncoderTest, HeapHandOversGiveExactlyTheBytesWritten) {
+  for (const std::string& few : {std::string("abc"), std::string(20, 'f')}) {
+    for (size_t room : {size_t{0}, size_t{10000}}) {
+      for (const std::string& head : {std::string(), std::string("head")}) {
+        SCOPED_TRACE(testing::Message()
+                     << few.size() << " bytes, room " << room << ", head '" << head << "'");
+        Encoder enc;
+        enc.Reserve(1000);  // heap mode with a few bytes in it
+        for (char c : few) enc.PutByte(static_cast<uint8_t>(c));
+        std::string out;
+        out.reserve(room);
+        out = head;
+        enc.AppendTo(&out);
+        EXPECT_EQ(out, head + few);
+        EXPECT_EQ(enc.size(), 0u);
+        // Written again after the hand-over (the heap buffer kept or given away).
+        std::string want;
+        for (int i = 0; i < 300; ++i) want.push_back(static_cast<char>('a' + i % 26));
+        for (char c : want) enc.PutByte(static_cast<uint8_t>(c));
+        EXPECT_EQ(enc.str(), want);
+        // AppendTo right after a heap-mode str().
+        std::string out2 = head;
+        enc.AppendTo(&out2);
+        EXPECT_EQ(out2, head + want);
+        EXPECT_EQ(out, head + few);  // the first string untouched
+        enc.PutVarint(300);
+        EXPECT_EQ(enc.str(), "\xac\x02");
+        enc.PutByte(1);
+        EXPECT_EQ(enc.Release(), "\xac\x02\x01");
+      }
+    }
+  }
+}
+
 // The encoder writes into room past what it holds: str() and Release() give exactly the
 // bytes written, whatever was reserved, read mid-way or grown, and writing goes on after
 // str().

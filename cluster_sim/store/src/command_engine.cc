@@ -916,6 +916,7 @@ Reply RunInScratch(Ctx& ctx, Handler run, const CommandSpec& spec, bool lazy_exp
     delta->Merge(scratch);
     if (wrote) *wrote = true;
   }
+  ctx.delta = delta;  // not left pointing at the scratch, which goes with this frame
   return reply;
 }
 

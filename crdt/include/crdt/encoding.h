@@ -67,11 +67,14 @@ class Encoder {
   }
   size_t size() const { return static_cast<size_t>(pos_ - begin_); }  // the bytes written
   // The bytes written, as a string held by the encoder until its next write or release.
+  // Const, yet it changes the encoder's buffer (trims or fills its string): not for use from
+  // two threads at once, even to read.
   const std::string& str() const;
   // The bytes written; the encoder is empty again.
   std::string Release();
   // Appends the bytes written to *out (into its room, or handing it the heap buffer when
   // *out is empty and has less room); the encoder is empty again.
+  // REQUIRES: out is not the string str() returned (the encoder's own buffer).
   void AppendTo(std::string* out);
 
  private:
@@ -94,10 +97,10 @@ class Encoder {
   }
 
   // Bytes [begin_, pos_) written, [pos_, end_) room: in inline_, or in heap_ (its size the
-  // bytes and the room). str() trims heap_ to the bytes (end_ = pos_), or copies the inline
-  // bytes into it.
-  char* begin_ = inline_;
-  char* pos_ = inline_;
+  // bytes and the room). str() trims heap_ to the bytes (end_ = pos_, all three taken again
+  // from heap_), or copies the inline bytes into it.
+  mutable char* begin_ = inline_;
+  mutable char* pos_ = inline_;
   mutable char* end_ = inline_ + kInline;
   mutable std::string heap_;
   char inline_[kInline];

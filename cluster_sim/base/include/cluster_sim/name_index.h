@@ -8,6 +8,7 @@
 #pragma once
 
 #include <bit>
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -19,9 +20,15 @@ namespace cluster_sim {
 
 class NameIndex {
  public:
-  // REQUIRES: `names` are lower-case and outlive the index. Of equal names, Find gives the
-  // first.
+  // REQUIRES: `names` are lower-case (checked in debug builds: an upper-case byte would be
+  // found in a name of up to 16 bytes, by its key, and not in a longer one, by Matches) and
+  // outlive the index. Of equal names, Find gives the first.
   explicit NameIndex(const std::vector<std::string_view>& names) : names_(names) {
+#ifndef NDEBUG
+    for (std::string_view name : names) {
+      for (char c : name) assert(c == AsciiLower(c));
+    }
+#endif
     size_t size = 8;
     int bits = 3;
     while (size < names.size() * 2) {  // at most half full: short probes
