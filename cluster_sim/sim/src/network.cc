@@ -32,7 +32,6 @@ Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names
   for (int a = 0; a < n_; ++a) {
     for (int b = 0; b < n_; ++b) {
       links_[Index(a, b)].rng = rng.Fork("link:" + names_[a] + "->" + names_[b]);
-      links_[Index(a, b)].Update();
     }
   }
   // One Network per EventLoop: its rings become owned lanes of the loop, for the loop's
@@ -43,22 +42,19 @@ Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names
 }
 
 void Network::SetLink(int from, int to, const LinkParams& p) {
-  links_[Index(from, to)].params = p;
-  links_[Index(from, to)].Update();
+  links_[Index(from, to)].SetParams(p);
   ++links_version_;
 }
 
 void Network::Cut(int a, int b) {
   for (Link* l : {&links_[Index(a, b)], &links_[Index(b, a)]}) {
-    l->cut = true;
-    l->Update();
+    l->SetCut(true);
   }
 }
 
 void Network::Restore(int a, int b) {
   for (Link* l : {&links_[Index(a, b)], &links_[Index(b, a)]}) {
-    l->cut = false;
-    l->Update();
+    l->SetCut(false);
   }
 }
 
@@ -143,21 +139,21 @@ Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
 
 void Network::SendDrawn(Link& link, int from, int to, const Packet::Header& header,
                         std::shared_ptr<const void>&& body, size_t bytes, std::string&& what) {
-  if (link.cut) {
+  if (link.cut()) {
     link.stats.dropped_cut++;
     if (trace_) TraceLine(from, to, "dropped (link cut)", what, bytes);
     if (observer_)
       Observe(MessageEvent::Type::kDroppedCut, ++observed_, from, to, bytes, false, what);
     return;
   }
-  if (link.rng.Chance(link.params.loss)) {
+  if (link.rng.Chance(link.params().loss)) {
     link.stats.dropped_loss++;
     if (trace_) TraceLine(from, to, "dropped (loss)", what, bytes);
     if (observer_)
       Observe(MessageEvent::Type::kDroppedLoss, ++observed_, from, to, bytes, false, what);
     return;
   }
-  if (link.rng.Chance(link.params.duplicate)) [[unlikely]] {
+  if (link.rng.Chance(link.params().duplicate)) [[unlikely]] {
     return SendTwice(link, from, to, header, std::move(body), bytes, std::move(what));
   }
   SendCopy(link, from, to, header, std::move(body), bytes, std::move(what), false);
@@ -176,9 +172,9 @@ void Network::SendTwice(Link& link, int from, int to, const Packet::Header& head
                                                      std::shared_ptr<const void>&& body,
                                                      size_t bytes, std::string&& what,
                                                      bool duplicate) {
-  int64_t delay = link.params.latency.count();
-  if (link.params.jitter.count() > 0) {
-    delay += link.rng.Range(-link.params.jitter.count(), link.params.jitter.count());
+  int64_t delay = link.params().latency.count();
+  if (link.params().jitter.count() > 0) {
+    delay += link.rng.Range(-link.params().jitter.count(), link.params().jitter.count());
   }
   if (delay < 0) delay = 0;
   uint32_t id = 0;
@@ -218,7 +214,7 @@ void Network::OnEvent(uint64_t arg) {
   }
   const int from = f->from, to = f->to;
   Link& l = links_[Index(from, to)];
-  if (f->bytes == kKept || l.cut || tracing_) [[unlikely]] {
+  if (f->bytes == kKept || l.cut() || tracing_) [[unlikely]] {
     return OnEventTraced(f, key, l);
   }
   // The usual case: nothing describes, traces or observes the message, and it arrives.
@@ -241,7 +237,7 @@ void Network::OnEventTraced(InFlight* f, uint64_t key, Link& l) {
     id = kept.mapped().id;
   }
   Packet packet = std::move(f->packet);
-  if (l.cut) {
+  if (l.cut()) {
     l.stats.dropped_cut++;
     if (trace_) TraceLine(from, to, "dropped in flight (link cut)", what, bytes);
     if (observer_) Observe(MessageEvent::Type::kDroppedInFlight, id, from, to, bytes, false, what);

@@ -90,7 +90,7 @@ class Network : private EventLoop::Handler {
   Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names);
 
   void SetLink(int from, int to, const LinkParams& p);
-  const LinkParams& link(int from, int to) const { return links_[Index(from, to)].params; }
+  const LinkParams& link(int from, int to) const { return links_[Index(from, to)].params(); }
   // Bumped by every SetLink: what is computed from links' parameters (a round trip) stays
   // valid while this is unchanged.
   uint64_t links_version() const { return links_version_; }
@@ -113,7 +113,7 @@ class Network : private EventLoop::Handler {
 
   void Cut(int a, int b);      // both directions
   void Restore(int a, int b);  // both directions
-  bool IsCut(int from, int to) const { return links_[Index(from, to)].cut; }
+  bool IsCut(int from, int to) const { return links_[Index(from, to)].cut(); }
   bool Connected(int a, int b) const { return !IsCut(a, b) && !IsCut(b, a); }
 
   // Sends msg (of `bytes` bytes) from -> to. `what` describes it in traces; build it only
@@ -152,20 +152,39 @@ class Network : private EventLoop::Handler {
   static constexpr uint32_t kKept = UINT32_MAX;
   static constexpr uint64_t kPoolKey = uint64_t{1} << 63;
   static_assert(sizeof(InFlight) == 64, "a message in flight and its event in a cache line");
-  struct Link {
-    LinkParams params;
-    bool cut = false;
+  // Its parameters and cut are private so that every change recomputes `plain` and
+  // `delay`, which the inline send path trusts.
+  class Link {
+   public:
+    Link() { Update(); }
+    const LinkParams& params() const { return params_; }
+    bool cut() const { return cut_; }
+    void SetParams(const LinkParams& p) {
+      params_ = p;
+      Update();
+    }
+    void SetCut(bool cut) {
+      cut_ = cut;
+      Update();
+    }
     // Not cut, and its parameters draw nothing (no loss, duplicate or jitter): a message
-    // goes into flight after params.latency (at least 0), in `delay`. Set by Update.
-    bool plain = false;
-    int64_t delay = 0;
+    // goes into flight after params().latency (at least 0), in `delay`.
+    bool plain() const { return plain_; }
+    int64_t delay() const { return delay_; }
+
     Rng rng{0};
     LinkStats stats;
+
+   private:
     void Update() {
-      plain = !cut && !(params.loss > 0) && !(params.duplicate > 0) &&
-              !(params.jitter.count() > 0);
-      delay = std::max<int64_t>(params.latency.count(), 0);
+      plain_ = !cut_ && !(params_.loss > 0) && !(params_.duplicate > 0) &&
+               !(params_.jitter.count() > 0);
+      delay_ = std::max<int64_t>(params_.latency.count(), 0);
     }
+    LinkParams params_;
+    bool cut_ = false;
+    bool plain_ = false;
+    int64_t delay_ = 0;
   };
   // Messages in flight that arrive in the order they were put in (none arrives before one
   // already in): a FIFO ring, so its front is always the next of them to arrive, and an
@@ -321,8 +340,8 @@ inline void Network::SendPacket(int from, int to, const Packet::Header& header,
   link.stats.bytes_sent += bytes;
   // The usual case: nothing to draw, trace, observe or keep beside the message (what
   // SendCopy does then).
-  if (link.plain && !tracing_ && what.empty() && bytes < kKept) [[likely]] {
-    InFlight* f = Place(link.delay, loop_.Now().count() + link.delay);
+  if (link.plain() && !tracing_ && what.empty() && bytes < kKept) [[likely]] {
+    InFlight* f = Place(link.delay(), loop_.Now().count() + link.delay());
     f->packet.header = header;
     f->packet.body = std::move(body);
     f->bytes = static_cast<uint32_t>(bytes);
