@@ -1,6 +1,7 @@
 #include "cluster_sim/network.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <new>
 
@@ -65,10 +66,10 @@ void Network::TraceLine(int from, int to, const char* event, const std::string& 
 }
 
 void Network::Keep(uint64_t key, std::string&& what, size_t bytes, uint32_t id) {
-  Kept& k = kept_[key];
-  k.what = std::move(what);
-  k.bytes = bytes;
-  k.id = id;
+  // A ring's key is its event's sequence number, a pool entry's is kPoolKey + a count:
+  // neither repeats while the message is in flight, so a key already kept is a bug.
+  auto [it, inserted] = kept_.try_emplace(key, Kept{std::move(what), bytes, id});
+  AASIM_CHECK(inserted) << "a second message in flight kept under key " << key;
 }
 
 void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes,
@@ -122,6 +123,7 @@ Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
     InFlight* f = &rings_[r].Push(at);
     f->at = at;
     f->seq = loop_.AtOwned(rings_[r].lane, SimTime(at));
+    assert(f->seq < kPoolKey && "a ring's key would collide with a pool entry's");
     return f;
   }
   uint32_t i;

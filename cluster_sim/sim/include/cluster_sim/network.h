@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -286,6 +287,8 @@ class Network : private EventLoop::Handler {
       InFlight* f = &ring.Push(at);
       f->at = at;
       f->seq = loop_.AtOwned(ring.lane, SimTime(at));
+      // Its key in kept_, if it needs one: below every pool entry's.
+      assert(f->seq < kPoolKey && "a ring's key would collide with a pool entry's");
       return f;
     }
     return PlaceSlow(delay, at);
