@@ -38,6 +38,7 @@ Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names
   // One Network per EventLoop: its rings become owned lanes of the loop, for the loop's
   // life (lanes are never removed). The loop must not run once the Network is gone; it may
   // be destroyed with messages still in flight (the queue never calls a source then).
+  kept_.reserve(64);  // traced or observed runs keep a record for every message in flight
   for (size_t r = 0; r < kRings; ++r)
     rings_[r].lane = loop_.AddOwnedLane(&rings_[r], this, kFifo | r);
 }

@@ -16,9 +16,9 @@
 #include <cassert>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster_sim/event_loop.h"
@@ -327,7 +327,9 @@ class Network : private EventLoop::Handler {
     size_t bytes = 0;
     uint32_t id = 0;
   };
-  std::map<uint64_t, Kept> kept_;
+  // Only looked up and erased by key, never iterated, so its order cannot reach any output;
+  // hashed, a described message costs no node search (the constructor reserves room).
+  std::unordered_map<uint64_t, Kept> kept_;
   uint64_t pool_keys_ = 0;  // keys given to kept messages in the pool
 };
 
