@@ -190,14 +190,9 @@ void Network::SendTwice(Link& link, int from, int to, const Packet::Header& head
   }
   const int64_t at = loop_.Now().count() + delay;
   InFlight* f = Place(delay, at);
-  f->packet.header = header;
-  f->packet.body = std::move(body);
-  f->from = static_cast<uint16_t>(from);
-  f->to = static_cast<uint16_t>(to);
-  if (what.empty() && bytes < kKept && id == 0) [[likely]] {
-    f->bytes = static_cast<uint32_t>(bytes);
-  } else {
-    f->bytes = kKept;
+  const bool kept = !what.empty() || bytes >= kKept || id != 0;
+  Fill(f, from, to, header, std::move(body), kept ? kKept : static_cast<uint32_t>(bytes));
+  if (kept) [[unlikely]] {
     Keep(f->seq, std::move(what), bytes, id);
   }
 }

@@ -178,8 +178,8 @@ class Network : private EventLoop::Handler {
 
    private:
     void Update() {
-      plain_ = !cut_ && !(params_.loss > 0) && !(params_.duplicate > 0) &&
-               !(params_.jitter.count() > 0);
+      plain_ =
+          !cut_ && !(params_.loss > 0) && !(params_.duplicate > 0) && !(params_.jitter.count() > 0);
       delay_ = std::max<int64_t>(params_.latency.count(), 0);
     }
     LinkParams params_;
@@ -294,6 +294,17 @@ class Network : private EventLoop::Handler {
     return PlaceSlow(delay, at);
   }
   [[gnu::noinline]] InFlight* PlaceSlow(int64_t delay, int64_t at);
+  // Writes a message into the slot Place gave it (`bytes`: its size, or kKept). Shared by
+  // SendPacket's inline path and SendCopy; always inline, as both are per message.
+  [[gnu::always_inline]] static void Fill(InFlight* f, int from, int to,
+                                          const Packet::Header& header,
+                                          std::shared_ptr<const void>&& body, uint32_t bytes) {
+    f->packet.header = header;
+    f->packet.body = std::move(body);
+    f->bytes = bytes;
+    f->from = static_cast<uint16_t>(from);
+    f->to = static_cast<uint16_t>(to);
+  }
   // Keeps a message's description, size and id until it arrives, under `key`.
   void Keep(uint64_t key, std::string&& what, size_t bytes, uint32_t id);
   // The ring (< kRings) a message of this delay arriving at `at` goes in; kRings: none.
@@ -346,12 +357,8 @@ inline void Network::SendPacket(int from, int to, const Packet::Header& header,
   // The usual case: nothing to draw, trace, observe or keep beside the message (what
   // SendCopy does then).
   if (link.plain() && !tracing_ && what.empty() && bytes < kKept) [[likely]] {
-    InFlight* f = Place(link.delay(), loop_.Now().count() + link.delay());
-    f->packet.header = header;
-    f->packet.body = std::move(body);
-    f->bytes = static_cast<uint32_t>(bytes);
-    f->from = static_cast<uint16_t>(from);
-    f->to = static_cast<uint16_t>(to);
+    Fill(Place(link.delay(), loop_.Now().count() + link.delay()), from, to, header, std::move(body),
+         static_cast<uint32_t>(bytes));
     return;
   }
   SendDrawn(link, from, to, header, std::move(body), bytes, std::move(what));
