@@ -560,27 +560,160 @@ TEST(SimulationNetworkTest, CutDropsBothWaysUntilRestored) {
   EXPECT_EQ(f.got[1].id, 4);
 }
 
+// Described (its description kept beside it) or not (the inline path), a message in flight
+// is dropped if its link is cut when it arrives.
 TEST(SimulationNetworkTest, MessageInFlightIsDroppedIfTheLinkIsCutWhenItArrives) {
+  for (bool described : {true, false}) {
+    SCOPED_TRACE(described ? "described" : "undescribed");
+    NetFixture f;
+    auto send = [&](int id) { described ? f.Send(0, 1, id) : f.SendPlain(0, 1, id); };
+    f.net.SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 0, 0});
+    send(1);
+    f.loop.RunUntil(Ms(5));
+    f.net.Cut(0, 1);
+    f.loop.RunUntil(Ms(20));
+    EXPECT_TRUE(f.got.empty());
+    EXPECT_EQ(f.net.stats(0, 1).dropped_cut, 1u);
+    EXPECT_EQ(f.net.stats(0, 1).messages_delivered, 0u);
+    // Cut and healed again before it arrives: the link is up when it lands, so it arrives.
+    f.net.Restore(0, 1);
+    send(2);
+    f.loop.RunUntil(Ms(22));
+    f.net.Cut(0, 1);
+    f.loop.RunUntil(Ms(24));
+    f.net.Restore(0, 1);
+    f.loop.RunUntil(Ms(40));
+    ASSERT_EQ(f.got.size(), 1u);
+    EXPECT_EQ(f.got[0].id, 2);
+    EXPECT_EQ(f.got[0].at, Ms(30));
+  }
+}
+
+// Turning tracing on or off while messages are in flight: those sent on the inline path
+// (nothing kept beside them) are traced when they arrive once tracing is on, with their
+// size; those sent while tracing arrive untraced once it is off; every one arrives once.
+TEST(SimulationNetworkTest, TracingTurnedOnAndOffWhileMessagesAreInFlight) {
   NetFixture f;
+  std::vector<std::string> lines;
   f.net.SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 0, 0});
-  f.Send(0, 1, 1);
+  auto send = [&](int id) {
+    f.net.Send(0, 1, std::make_shared<const int>(id), static_cast<size_t>(100 + id),
+               f.net.tracing() ? "msg " + std::to_string(id) : std::string());
+  };
+  send(1);
+  send(2);
   f.loop.RunUntil(Ms(5));
-  f.net.Cut(0, 1);
-  f.loop.RunUntil(Ms(20));
-  EXPECT_TRUE(f.got.empty());
-  EXPECT_EQ(f.net.stats(0, 1).dropped_cut, 1u);
-  EXPECT_EQ(f.net.stats(0, 1).messages_delivered, 0u);
-  // Cut and healed again before it arrives: the link is up when it lands, so it arrives.
-  f.net.Restore(0, 1);
-  f.Send(0, 1, 2);
-  f.loop.RunUntil(Ms(22));
-  f.net.Cut(0, 1);
-  f.loop.RunUntil(Ms(24));
-  f.net.Restore(0, 1);
-  f.loop.RunUntil(Ms(40));
-  ASSERT_EQ(f.got.size(), 1u);
-  EXPECT_EQ(f.got[0].id, 2);
-  EXPECT_EQ(f.got[0].at, Ms(30));
+  f.net.SetTrace([&](const std::string& l) { lines.push_back(l); });
+  send(3);
+  f.loop.RunUntil(Ms(12));  // 1 and 2 arrive traced
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[0].find("A->B sent msg 3 (103 B)"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("A->B delivered  (101 B)"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find("A->B delivered  (102 B)"), std::string::npos) << lines[2];
+  f.net.SetTrace(nullptr);
+  send(4);
+  f.loop.RunUntil(Ms(40));  // 3 (kept beside it) and 4 arrive untraced
+  EXPECT_EQ(lines.size(), 3u);
+  ASSERT_EQ(f.got.size(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(f.got[static_cast<size_t>(i)].id, i + 1);
+  EXPECT_EQ(f.got[2].at, Ms(15));
+  EXPECT_EQ(f.net.stats(0, 1).messages_delivered, 4u);
+  EXPECT_EQ(f.net.stats(0, 1).bytes_delivered, 101u + 102u + 103u + 104u);
+}
+
+// The observer's ids travel beside the messages (in the side table, keyed by a ring's
+// sequence number or a pool entry's key): with jitter (messages overtake, so some wait in
+// the pool) and duplicates, each copy's delivery or drop in flight carries the id its
+// send had, described or not. Removing the observer while observed messages are in
+// flight delivers them all, with their sizes.
+TEST(SimulationNetworkTest, ObserverIdsFollowEachCopyThroughRingsAndPool) {
+  NetFixture f(4321);
+  using Type = Network::MessageEvent::Type;
+  struct Event {
+    Type type;
+    uint32_t id;
+    int from, to;
+    bool duplicate;
+    std::string what;
+  };
+  std::vector<Event> events;
+  std::map<uint32_t, int> body_of;  // a sent copy's id -> the message's body
+  std::vector<uint32_t> delivered;  // ids of kDelivered events, in order (as f.got)
+  int sending = -1;
+  f.net.SetObserver([&](const Network::MessageEvent& e) {
+    events.push_back({e.type, e.id, e.from, e.to, e.duplicate, e.what});
+    if (e.type == Type::kSent) body_of[e.id] = sending;
+    if (e.type == Type::kDelivered) delivered.push_back(e.id);
+  });
+  f.net.SetLink(0, 1, LinkParams{Ms(10), SimTime(0), 0, 0});  // a ring
+  f.net.SetLink(0, 2, LinkParams{Ms(30), Ms(20), 0, 0.3});    // overtakes: the pool
+  for (int i = 0; i < 200; ++i) {
+    sending = i;
+    const int to = 1 + i % 2;
+    if (i % 3 == 0) {
+      f.Send(0, to, i);
+    } else {
+      f.SendPlain(0, to, i);
+    }
+    f.loop.RunUntil(f.loop.Now() + Ms(1));
+  }
+  f.net.Cut(0, 2);  // what is in flight on A->C is dropped when it arrives
+  f.loop.RunUntil(f.loop.Now() + Ms(60));
+  f.net.Restore(0, 2);
+  // Observed messages in flight when the observer goes: they arrive, unobserved.
+  const size_t events_before = events.size();
+  for (int i = 200; i < 260; ++i) {
+    sending = i;
+    f.SendPlain(0, 1 + i % 2, i);
+    f.loop.RunUntil(f.loop.Now() + SimTime(100));
+  }
+  f.net.SetObserver(nullptr);
+  const size_t got_before = f.got.size();
+  f.loop.RunUntil(f.loop.Now() + seconds(1));
+
+  std::map<uint32_t, const Event*> sent;
+  size_t duplicates = 0, dropped = 0, out_of_order = 0;
+  uint32_t last_id = 0;
+  for (const Event& e : events) {
+    if (e.type == Type::kSent) {
+      EXPECT_EQ(e.id, ++last_id) << "ids count from 1 in send order";
+      sent[e.id] = &e;
+      duplicates += e.duplicate;
+      continue;
+    }
+    ASSERT_TRUE(e.type == Type::kDelivered || e.type == Type::kDroppedInFlight);
+    auto it = sent.find(e.id);
+    ASSERT_NE(it, sent.end()) << "an end event for an id never sent: " << e.id;
+    EXPECT_EQ(e.from, it->second->from);
+    EXPECT_EQ(e.to, it->second->to);
+    EXPECT_EQ(e.what, it->second->what);
+    dropped += e.type == Type::kDroppedInFlight;
+    sent.erase(it);  // one end event per copy
+  }
+  // Sent, observed, then in flight when the observer went.
+  EXPECT_GT(sent.size(), 0u);
+  EXPECT_GT(events.size(), events_before);
+  ASSERT_LE(delivered.size(), f.got.size());
+  for (size_t k = 0; k < delivered.size(); ++k) {
+    EXPECT_EQ(f.got[k].id, body_of[delivered[k]]) << "delivery " << k;
+    if (k > 0 && delivered[k] < delivered[k - 1]) ++out_of_order;
+  }
+  EXPECT_GT(duplicates, 0u);
+  EXPECT_GT(dropped, 0u);
+  EXPECT_GT(out_of_order, 0u) << "no message overtook another: the pool went untested";
+  // Every copy sent before the observer went is delivered or dropped exactly once.
+  EXPECT_GT(f.got.size(), got_before);
+  uint64_t sent_bytes = 0, delivered_bytes = 0, dropped_cut = 0, copies = 0;
+  for (int to : {1, 2}) {
+    const LinkStats& s = f.net.stats(0, to);
+    sent_bytes += s.bytes_sent + 100 * s.duplicated;
+    delivered_bytes += s.bytes_delivered + 100 * s.dropped_cut;
+    dropped_cut += s.dropped_cut;
+    copies += s.messages_sent + s.duplicated;
+  }
+  EXPECT_EQ(dropped_cut, dropped);
+  EXPECT_EQ(delivered_bytes, sent_bytes);
+  EXPECT_EQ(f.got.size() + dropped, copies);
 }
 
 // An undescribed message on a link that draws nothing goes into flight inline: that path
@@ -645,6 +778,7 @@ TEST(SimulationNetworkTest, AReceiverGetsEveryPacketInsteadOfTheCallback) {
   EXPECT_EQ(receiver.got[0].header, (Network::Packet::Header{1, 2, 3}));
   EXPECT_EQ(receiver.got[0].body, 7);
   EXPECT_EQ(receiver.got[1].from, 1);
+  EXPECT_EQ(receiver.got[1].to, 0);
   EXPECT_EQ(receiver.got[1].header, Network::Packet::Header{});
   EXPECT_EQ(receiver.got[1].body, 8);
   f.net.SetReceiver(nullptr);

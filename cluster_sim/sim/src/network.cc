@@ -1,6 +1,7 @@
 #include "cluster_sim/network.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <new>
 
@@ -32,33 +33,30 @@ Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names
   for (int a = 0; a < n_; ++a) {
     for (int b = 0; b < n_; ++b) {
       links_[Index(a, b)].rng = rng.Fork("link:" + names_[a] + "->" + names_[b]);
-      links_[Index(a, b)].Update();
     }
   }
   // One Network per EventLoop: its rings become owned lanes of the loop, for the loop's
   // life (lanes are never removed). The loop must not run once the Network is gone; it may
   // be destroyed with messages still in flight (the queue never calls a source then).
+  kept_.reserve(64);  // traced or observed runs keep a record for every message in flight
   for (size_t r = 0; r < kRings; ++r)
     rings_[r].lane = loop_.AddOwnedLane(&rings_[r], this, kFifo | r);
 }
 
 void Network::SetLink(int from, int to, const LinkParams& p) {
-  links_[Index(from, to)].params = p;
-  links_[Index(from, to)].Update();
+  links_[Index(from, to)].SetParams(p);
   ++links_version_;
 }
 
 void Network::Cut(int a, int b) {
   for (Link* l : {&links_[Index(a, b)], &links_[Index(b, a)]}) {
-    l->cut = true;
-    l->Update();
+    l->SetCut(true);
   }
 }
 
 void Network::Restore(int a, int b) {
   for (Link* l : {&links_[Index(a, b)], &links_[Index(b, a)]}) {
-    l->cut = false;
-    l->Update();
+    l->SetCut(false);
   }
 }
 
@@ -69,10 +67,10 @@ void Network::TraceLine(int from, int to, const char* event, const std::string& 
 }
 
 void Network::Keep(uint64_t key, std::string&& what, size_t bytes, uint32_t id) {
-  Kept& k = kept_[key];
-  k.what = std::move(what);
-  k.bytes = bytes;
-  k.id = id;
+  // A ring's key is its event's sequence number, a pool entry's is kPoolKey + a count:
+  // neither repeats while the message is in flight, so a key already kept is a bug.
+  auto [it, inserted] = kept_.try_emplace(key, Kept{std::move(what), bytes, id});
+  AASIM_CHECK(inserted) << "a second message in flight kept under key " << key;
 }
 
 void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes,
@@ -126,6 +124,7 @@ Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
     InFlight* f = &rings_[r].Push(at);
     f->at = at;
     f->seq = loop_.AtOwned(rings_[r].lane, SimTime(at));
+    assert(f->seq < kPoolKey && "a ring's key would collide with a pool entry's");
     return f;
   }
   uint32_t i;
@@ -143,21 +142,21 @@ Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
 
 void Network::SendDrawn(Link& link, int from, int to, const Packet::Header& header,
                         std::shared_ptr<const void>&& body, size_t bytes, std::string&& what) {
-  if (link.cut) {
+  if (link.cut()) {
     link.stats.dropped_cut++;
     if (trace_) TraceLine(from, to, "dropped (link cut)", what, bytes);
     if (observer_)
       Observe(MessageEvent::Type::kDroppedCut, ++observed_, from, to, bytes, false, what);
     return;
   }
-  if (link.rng.Chance(link.params.loss)) {
+  if (link.rng.Chance(link.params().loss)) {
     link.stats.dropped_loss++;
     if (trace_) TraceLine(from, to, "dropped (loss)", what, bytes);
     if (observer_)
       Observe(MessageEvent::Type::kDroppedLoss, ++observed_, from, to, bytes, false, what);
     return;
   }
-  if (link.rng.Chance(link.params.duplicate)) [[unlikely]] {
+  if (link.rng.Chance(link.params().duplicate)) [[unlikely]] {
     return SendTwice(link, from, to, header, std::move(body), bytes, std::move(what));
   }
   SendCopy(link, from, to, header, std::move(body), bytes, std::move(what), false);
@@ -176,9 +175,9 @@ void Network::SendTwice(Link& link, int from, int to, const Packet::Header& head
                                                      std::shared_ptr<const void>&& body,
                                                      size_t bytes, std::string&& what,
                                                      bool duplicate) {
-  int64_t delay = link.params.latency.count();
-  if (link.params.jitter.count() > 0) {
-    delay += link.rng.Range(-link.params.jitter.count(), link.params.jitter.count());
+  int64_t delay = link.params().latency.count();
+  if (link.params().jitter.count() > 0) {
+    delay += link.rng.Range(-link.params().jitter.count(), link.params().jitter.count());
   }
   if (delay < 0) delay = 0;
   uint32_t id = 0;
@@ -191,14 +190,9 @@ void Network::SendTwice(Link& link, int from, int to, const Packet::Header& head
   }
   const int64_t at = loop_.Now().count() + delay;
   InFlight* f = Place(delay, at);
-  f->packet.header = header;
-  f->packet.body = std::move(body);
-  f->from = static_cast<uint16_t>(from);
-  f->to = static_cast<uint16_t>(to);
-  if (what.empty() && bytes < kKept && id == 0) [[likely]] {
-    f->bytes = static_cast<uint32_t>(bytes);
-  } else {
-    f->bytes = kKept;
+  const bool kept = !what.empty() || bytes >= kKept || id != 0;
+  Fill(f, from, to, header, std::move(body), kept ? kKept : static_cast<uint32_t>(bytes));
+  if (kept) [[unlikely]] {
     Keep(f->seq, std::move(what), bytes, id);
   }
 }
@@ -218,7 +212,7 @@ void Network::OnEvent(uint64_t arg) {
   }
   const int from = f->from, to = f->to;
   Link& l = links_[Index(from, to)];
-  if (f->bytes == kKept || l.cut || tracing_) [[unlikely]] {
+  if (f->bytes == kKept || l.cut() || tracing_) [[unlikely]] {
     return OnEventTraced(f, key, l);
   }
   // The usual case: nothing describes, traces or observes the message, and it arrives.
@@ -241,7 +235,7 @@ void Network::OnEventTraced(InFlight* f, uint64_t key, Link& l) {
     id = kept.mapped().id;
   }
   Packet packet = std::move(f->packet);
-  if (l.cut) {
+  if (l.cut()) {
     l.stats.dropped_cut++;
     if (trace_) TraceLine(from, to, "dropped in flight (link cut)", what, bytes);
     if (observer_) Observe(MessageEvent::Type::kDroppedInFlight, id, from, to, bytes, false, what);

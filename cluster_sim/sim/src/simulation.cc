@@ -411,7 +411,14 @@ struct Simulation::Impl final : Network::Receiver {
   // Called after every delivered message while watching: records when the regions
   // became quiescent after the last heal (a wait may pass that moment, a sync too).
   void CheckConvergence() {
-    if (watching_convergence && Quiescent(nullptr)) {
+    if (watching_convergence) [[unlikely]] {
+      CheckQuiescent();
+    }
+  }
+  // Out of line, so that Quiescent is never inlined into Deliver (every delivery would
+  // then save one more register), while Sync, which calls it in a loop, keeps it inline.
+  [[gnu::noinline]] void CheckQuiescent() {
+    if (Quiescent(nullptr)) {
       watching_convergence = false;
       converged_after_heal = loop.Now() - *last_heal;
     }

@@ -13,11 +13,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster_sim/event_loop.h"
@@ -90,7 +91,7 @@ class Network : private EventLoop::Handler {
   Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names);
 
   void SetLink(int from, int to, const LinkParams& p);
-  const LinkParams& link(int from, int to) const { return links_[Index(from, to)].params; }
+  const LinkParams& link(int from, int to) const { return links_[Index(from, to)].params(); }
   // Bumped by every SetLink: what is computed from links' parameters (a round trip) stays
   // valid while this is unchanged.
   uint64_t links_version() const { return links_version_; }
@@ -113,7 +114,7 @@ class Network : private EventLoop::Handler {
 
   void Cut(int a, int b);      // both directions
   void Restore(int a, int b);  // both directions
-  bool IsCut(int from, int to) const { return links_[Index(from, to)].cut; }
+  bool IsCut(int from, int to) const { return links_[Index(from, to)].cut(); }
   bool Connected(int a, int b) const { return !IsCut(a, b) && !IsCut(b, a); }
 
   // Sends msg (of `bytes` bytes) from -> to. `what` describes it in traces; build it only
@@ -152,20 +153,39 @@ class Network : private EventLoop::Handler {
   static constexpr uint32_t kKept = UINT32_MAX;
   static constexpr uint64_t kPoolKey = uint64_t{1} << 63;
   static_assert(sizeof(InFlight) == 64, "a message in flight and its event in a cache line");
-  struct Link {
-    LinkParams params;
-    bool cut = false;
+  // Its parameters and cut are private so that every change recomputes `plain` and
+  // `delay`, which the inline send path trusts.
+  class Link {
+   public:
+    Link() { Update(); }
+    const LinkParams& params() const { return params_; }
+    bool cut() const { return cut_; }
+    void SetParams(const LinkParams& p) {
+      params_ = p;
+      Update();
+    }
+    void SetCut(bool cut) {
+      cut_ = cut;
+      Update();
+    }
     // Not cut, and its parameters draw nothing (no loss, duplicate or jitter): a message
-    // goes into flight after params.latency (at least 0), in `delay`. Set by Update.
-    bool plain = false;
-    int64_t delay = 0;
+    // goes into flight after params().latency (at least 0), in `delay`.
+    bool plain() const { return plain_; }
+    int64_t delay() const { return delay_; }
+
     Rng rng{0};
     LinkStats stats;
+
+   private:
     void Update() {
-      plain = !cut && !(params.loss > 0) && !(params.duplicate > 0) &&
-              !(params.jitter.count() > 0);
-      delay = std::max<int64_t>(params.latency.count(), 0);
+      plain_ =
+          !cut_ && !(params_.loss > 0) && !(params_.duplicate > 0) && !(params_.jitter.count() > 0);
+      delay_ = std::max<int64_t>(params_.latency.count(), 0);
     }
+    LinkParams params_;
+    bool cut_ = false;
+    bool plain_ = false;
+    int64_t delay_ = 0;
   };
   // Messages in flight that arrive in the order they were put in (none arrives before one
   // already in): a FIFO ring, so its front is always the next of them to arrive, and an
@@ -267,11 +287,24 @@ class Network : private EventLoop::Handler {
       InFlight* f = &ring.Push(at);
       f->at = at;
       f->seq = loop_.AtOwned(ring.lane, SimTime(at));
+      // Its key in kept_, if it needs one: below every pool entry's.
+      assert(f->seq < kPoolKey && "a ring's key would collide with a pool entry's");
       return f;
     }
     return PlaceSlow(delay, at);
   }
   [[gnu::noinline]] InFlight* PlaceSlow(int64_t delay, int64_t at);
+  // Writes a message into the slot Place gave it (`bytes`: its size, or kKept). Shared by
+  // SendPacket's inline path and SendCopy; always inline, as both are per message.
+  [[gnu::always_inline]] static void Fill(InFlight* f, int from, int to,
+                                          const Packet::Header& header,
+                                          std::shared_ptr<const void>&& body, uint32_t bytes) {
+    f->packet.header = header;
+    f->packet.body = std::move(body);
+    f->bytes = bytes;
+    f->from = static_cast<uint16_t>(from);
+    f->to = static_cast<uint16_t>(to);
+  }
   // Keeps a message's description, size and id until it arrives, under `key`.
   void Keep(uint64_t key, std::string&& what, size_t bytes, uint32_t id);
   // The ring (< kRings) a message of this delay arriving at `at` goes in; kRings: none.
@@ -305,7 +338,9 @@ class Network : private EventLoop::Handler {
     size_t bytes = 0;
     uint32_t id = 0;
   };
-  std::map<uint64_t, Kept> kept_;
+  // Only looked up and erased by key, never iterated, so its order cannot reach any output;
+  // hashed, a described message costs no node search (the constructor reserves room).
+  std::unordered_map<uint64_t, Kept> kept_;
   uint64_t pool_keys_ = 0;  // keys given to kept messages in the pool
 };
 
@@ -321,13 +356,9 @@ inline void Network::SendPacket(int from, int to, const Packet::Header& header,
   link.stats.bytes_sent += bytes;
   // The usual case: nothing to draw, trace, observe or keep beside the message (what
   // SendCopy does then).
-  if (link.plain && !tracing_ && what.empty() && bytes < kKept) [[likely]] {
-    InFlight* f = Place(link.delay, loop_.Now().count() + link.delay);
-    f->packet.header = header;
-    f->packet.body = std::move(body);
-    f->bytes = static_cast<uint32_t>(bytes);
-    f->from = static_cast<uint16_t>(from);
-    f->to = static_cast<uint16_t>(to);
+  if (link.plain() && !tracing_ && what.empty() && bytes < kKept) [[likely]] {
+    Fill(Place(link.delay(), loop_.Now().count() + link.delay()), from, to, header, std::move(body),
+         static_cast<uint32_t>(bytes));
     return;
   }
   SendDrawn(link, from, to, header, std::move(body), bytes, std::move(what));

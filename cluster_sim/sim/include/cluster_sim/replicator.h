@@ -177,8 +177,8 @@ class Replicator {
   // EndBatch). Without needs_effects() it is only counted (the effect may be empty).
   // `writes` > 1: one effect joining that many writes (Store::TakeHeld), counted as that
   // many in local_writes but one entry (one seq) of the log.
-  // The effect is taken by reference (its bytes are copied into the log; causal delivery
-  // prefixes it in place): the caller's string may be left changed.
+  // The effect is handed over as an rvalue reference (its bytes are copied into the log;
+  // causal delivery prefixes it in place): the caller's string may be left changed or empty.
   void OnLocalWrite(std::string&& effect, uint64_t writes = 1);
   // False when no one can ever receive this region's effects: it has no peer, its store is
   // not durable, and ReplicationConfig::log_without_peers is off. A writer may then skip
