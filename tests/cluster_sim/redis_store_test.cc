@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -935,6 +937,27 @@ TEST(RedisStoreTest, PasswordAndDbAreUsed) {
   EXPECT_NE(refused.status().message().find("AUTH"), std::string::npos)
       << refused.status().message();
   EXPECT_FALSE(PingRedis(o.address).ok());
+}
+
+// Stop() asks with the SHUTDOWN command, which runs at once (a SIGTERM waits for the
+// server's cron, up to 100 ms per run), and falls back to SIGTERM when the command is
+// refused (NOAUTH): each server's log says which way it was asked.
+TEST(RedisServerTest, StopAsksWithTheCommandAndFallsBackToSigterm) {
+  for (bool password : {false, true}) {
+    SCOPED_TRACE(password ? "--requirepass" : "no password");
+    auto launched = password ? RedisServer::Launch({"--requirepass", "pw"}) : RedisServer::Launch();
+    if (!launched.ok()) {
+      if (testing::RedisRequired()) FAIL() << launched.status().message();
+      GTEST_SKIP() << launched.status().message();
+    }
+    std::unique_ptr<RedisServer> server = std::move(launched).value();
+    server->Stop();
+    EXPECT_FALSE(server->running());
+    std::ifstream in(server->dir() + "/redis.log");
+    std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(log.find("User requested shutdown"), std::string::npos) << log;
+    EXPECT_EQ(log.find("Received SIGTERM") != std::string::npos, password) << log;
+  }
 }
 
 // The server CI starts (AASIM_REDIS_URL), shared with other suites: a prefix and key names

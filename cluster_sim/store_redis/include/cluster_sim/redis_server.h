@@ -38,9 +38,9 @@ class RedisServer {
 
   void Kill();     // SIGKILL, no shutdown: what the AOF holds is what survives
   Status Start();  // (re)starts on the same port and directory, replaying the AOF
-  void Stop();     // SHUTDOWN (SIGTERM) and wait
-  // SIGTERM without waiting (unless detached), so several servers shut down in parallel;
-  // Stop() or the destructor then waits.
+  void Stop();     // SHUTDOWN (the command; SIGTERM if it is refused) and wait
+  // SHUTDOWN without waiting for the process to end (unless detached), so several servers
+  // shut down in parallel; Stop() or the destructor then waits.
   void RequestStop();
   void Detach();  // leave it running after this object dies
 
@@ -51,6 +51,7 @@ class RedisServer {
   std::vector<std::string> Args() const;
   Status Spawn();       // starts the process on port_
   Status AwaitReady();  // until it answers PING (it may have exited: port taken)
+  void AskShutdown();   // the SHUTDOWN command, else SIGTERM; does not wait for the exit
 
   int port_ = 0;
   std::string dir_;
