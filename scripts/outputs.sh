@@ -3,7 +3,8 @@
 # OUTDIR: for every scenario of scenarios/ and tests/cluster_sim/redis_scenarios/, `run`
 # (with its exit code), `run --trace`, `run --json --messages`, `run --causal --json
 # --messages` and `run --seed 7`; then a `lending` run, a `hotkey` run, two `latency` runs
-# and an `explore` run (5 outputs per scenario plus these 5).
+# and an `explore` run (5 outputs per scenario plus these 5); with `--backend redis`, the
+# scenarios of tests/cluster_sim/redis_scenarios/ and long-partition.yaml.
 #
 # Usage, from the repository root, to compare two builds of aasim (OLD_BIN, NEW_BIN) with
 # two empty output directories of your choice (OUT_OLD, OUT_NEW):
@@ -25,6 +26,11 @@ for f in scenarios/*.yaml tests/cluster_sim/redis_scenarios/*.yaml; do
   "$BIN" run --json --messages "$f" > "$OUT/$b.json" 2>&1
   "$BIN" run --causal --json --messages "$f" > "$OUT/$b.causal" 2>&1
   "$BIN" run --seed 7 "$f" > "$OUT/$b.seed7" 2>&1
+done
+# The Redis backend (aasim starts its own redis-servers; needs redis-server in PATH): the
+# durable scenarios, and long-partition.yaml, whose output must equal the in-memory run's.
+for f in tests/cluster_sim/redis_scenarios/*.yaml scenarios/long-partition.yaml; do
+  "$BIN" run --backend redis "$f" > "$OUT/$(basename "$f" .yaml).redis" 2>&1
 done
 "$BIN" lending --seed 3 > "$OUT/lending.txt" 2>&1
 "$BIN" hotkey > "$OUT/hotkey.txt" 2>&1

@@ -205,7 +205,8 @@ void Replicator::SendAck(int origin, bool full) {
   m.seq = in.contiguous;
   m.full_ack = full;
   std::string what;  // empty, no construction from a literal, unless tracing
-  if (transport_->tracing()) [[unlikely]] what = Describe("ack #", in.contiguous);
+  if (transport_->tracing()) [[unlikely]]
+    what = Describe("ack #", in.contiguous);
   SendMsg(origin, m, nullptr, 0, std::move(what));
 }
 
@@ -537,7 +538,7 @@ void Replicator::OnAck(int from, const ReplMessage& m) {
   }
   if (progress || !was_known) {
     o.rto = transport_->Rtt(from);
-    if (durable_) TrimDurableLog();
+    if (durable_) TrimDurableLog();  // tested here too: most stores are not durable, no call
   }
   if (!Behind(from)) {
     o.in_episode = false;

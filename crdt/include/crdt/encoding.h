@@ -90,7 +90,8 @@ class Encoder {
   // std::string grows), or more if n needs it; the bytes leave the inline buffer the first
   // time. Out of line: rare.
   void Grow(size_t n);
-  // Empty, writing into the inline buffer again (heap_ keeps its capacity).
+  // Empty, writing into the inline buffer again (heap_ keeps its capacity, unless AppendTo handed
+  // its buffer over and took the caller's).
   void Reset() {
     begin_ = pos_ = inline_;
     end_ = inline_ + kInline;

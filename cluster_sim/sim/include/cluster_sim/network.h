@@ -324,7 +324,7 @@ class Network : private EventLoop::Handler {
   Receiver* receiver_ = nullptr;
   Trace trace_;
   Observer observer_;
-  bool tracing_ = false;  // trace_ || observer_
+  bool tracing_ = false;   // trace_ || observer_
   uint32_t observed_ = 0;  // ids given to the observer so far
   std::array<Ring, kRings> rings_;
   size_t last_ring_ = 0;  // the ring of the last message put in one
