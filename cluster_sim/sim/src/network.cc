@@ -121,11 +121,7 @@ Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
   const size_t r = PickRing(delay, at);
   if (r < kRings) {
     last_ring_ = r;
-    InFlight* f = &rings_[r].Push(at);
-    f->at = at;
-    f->seq = loop_.AtOwned(rings_[r].lane, SimTime(at));
-    assert(f->seq < kPoolKey && "a ring's key would collide with a pool entry's");
-    return f;
+    return PushRing(rings_[r], at);
   }
   uint32_t i;
   if (free_pool_ != 0) {

@@ -31,6 +31,11 @@ namespace {
 [[gnu::noinline]] std::string Describe(const char* prefix, uint64_t seq) {
   return prefix + std::to_string(seq);
 }
+// A batch's: "effect #N" for one, "effects #A..#B" for several.
+[[gnu::noinline]] std::string DescribeEffects(uint64_t first, uint64_t last) {
+  if (first == last) return Describe("effect #", first);
+  return "effects #" + std::to_string(first) + "..#" + std::to_string(last);
+}
 
 }  // namespace
 
@@ -165,10 +170,7 @@ void Replicator::SendEffects(int peer, uint64_t first, uint64_t last) {
   }
   out_[peer].m.effects_sent += m.count;
   std::string what;
-  if (transport_->tracing()) {
-    what = first == last ? Describe("effect #", first)
-                         : "effects #" + std::to_string(first) + "..#" + std::to_string(last);
-  }
+  if (transport_->tracing()) what = DescribeEffects(first, last);
   SendMsg(peer, m, std::move(body), payload_bytes, std::move(what));
 }
 

@@ -190,6 +190,17 @@ struct Simulation::Impl final : Network::Receiver {
     if (trace) trace(line);
   }
 
+  // What both ExecuteLogged and ExecuteBatch do around their store call `run(&effect)`: the
+  // held writes logged first, then run's effect as one local write, the expiry timer re-armed.
+  template <typename Run>
+  [[gnu::always_inline]] auto Logged(Region& r, Run run) {
+    LogHeld(r);
+    std::string effect;
+    auto out = run(&effect);
+    if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
+    ArmExpiry(r);
+    return out;
+  }
   Reply Execute(int ri, const std::vector<std::string>& argv) {
     Region& r = regions[ri];
     // The usual case inline: a live region, not batching, whose writes make effects.
@@ -200,12 +211,8 @@ struct Simulation::Impl final : Network::Receiver {
   }
   // Runs argv and logs its effect as a local write (after the held ones).
   Reply ExecuteLogged(Region& r, const std::vector<std::string>& argv, int64_t wall_clock_us) {
-    LogHeld(r);
-    std::string effect;
-    Reply reply = r.store->Execute(argv, wall_clock_us, &effect);
-    if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
-    ArmExpiry(r);
-    return reply;
+    return Logged(
+        r, [&](std::string* effect) { return r.store->Execute(argv, wall_clock_us, effect); });
   }
   [[gnu::noinline]] Reply ExecuteOther(Region& r, const std::vector<std::string>& argv) {
     if (!r.alive()) return Reply::Error("CLUSTERDOWN region " + r.name + " is down");
@@ -231,12 +238,9 @@ struct Simulation::Impl final : Network::Receiver {
       return std::vector<Reply>(cmds.size(),
                                 Reply::Error("CLUSTERDOWN region " + r.name + " is down"));
     }
-    LogHeld(r);
-    std::string effect;
-    auto replies = r.store->ExecuteBatch(cmds, (loop.Now() + r.clock_skew).count(), &effect);
-    if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
-    ArmExpiry(r);
-    return replies;
+    const int64_t wall_clock_us = (loop.Now() + r.clock_skew).count();
+    return Logged(
+        r, [&](std::string* effect) { return r.store->ExecuteBatch(cmds, wall_clock_us, effect); });
   }
 
   // Logs the effect that region r's store holds (Execute in a batch) as one local write.

@@ -283,17 +283,20 @@ class Network : private EventLoop::Handler {
   // when it goes where the last one went.
   InFlight* Place(int64_t delay, int64_t at) {
     Ring& ring = rings_[last_ring_];
-    if (ring.delay == delay && ring.Takes(at)) [[likely]] {
-      InFlight* f = &ring.Push(at);
-      f->at = at;
-      f->seq = loop_.AtOwned(ring.lane, SimTime(at));
-      // Its key in kept_, if it needs one: below every pool entry's.
-      assert(f->seq < kPoolKey && "a ring's key would collide with a pool entry's");
-      return f;
-    }
+    if (ring.delay == delay && ring.Takes(at)) [[likely]]
+      return PushRing(ring, at);
     return PlaceSlow(delay, at);
   }
   [[gnu::noinline]] InFlight* PlaceSlow(int64_t delay, int64_t at);
+  // The back of `ring`, for a message arriving at `at`, its event counted in the loop.
+  [[gnu::always_inline]] InFlight* PushRing(Ring& ring, int64_t at) {
+    InFlight* f = &ring.Push(at);
+    f->at = at;
+    f->seq = loop_.AtOwned(ring.lane, SimTime(at));
+    // Its key in kept_, if it needs one: below every pool entry's.
+    assert(f->seq < kPoolKey && "a ring's key would collide with a pool entry's");
+    return f;
+  }
   // Writes a message into the slot Place gave it (`bytes`: its size, or kKept). Shared by
   // SendPacket's inline path and SendCopy; always inline, as both are per message.
   [[gnu::always_inline]] static void Fill(InFlight* f, int from, int to,
