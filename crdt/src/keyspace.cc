@@ -971,9 +971,15 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
     return IncrStatus::kOk;
   }
   // A refused step changes no delta, so one that lists the key already (a batch's held
-  // delta) takes the step's slot directly; another gets it only if the step is taken.
+  // delta) takes the step's slot directly, and so does an empty delta (one command's, the
+  // usual case), whose new entry a refused step erases; another gets it only if the step
+  // is taken.
   KeyValue* listed = nullptr;
-  if (delta) {
+  bool listed_new = false;
+  if (delta && delta->keys_.empty()) {
+    listed = &delta_slot();
+    listed_new = true;
+  } else if (delta) {
     auto it = delta->keys_.find(key, h);
     if (it != delta->keys_.end()) listed = &it->second;
   }
@@ -984,6 +990,7 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
                                                    : nullptr);
   Refreshed(&v, listed, KeyValue::kHeldStr);
   if (s != IncrStatus::kOk) {
+    if (listed_new) delta->keys_.erase(delta->keys_.find(key, h));
     DropIfEmpty(ref);  // a refused step leaves no entry behind (an increment leaves a live one)
     return s;
   }
