@@ -922,7 +922,11 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
   // the delta's writes too, so d's parts count): most keys hold the string alone.
   const uint16_t held = v.held | (d ? d->held : 0);
-  ClearParts(v, d, dcc, held, keep_ttl, /*keep_str=*/true);  // the string is assigned below
+  // Most hold nothing but the string (no other part, no block, no sorted set): nothing for
+  // ClearParts to clear, and no call.
+  if ((held & ~KeyValue::kHeldStr) != 0 || v.HasRareParts() || !v.zset.Empty()) {
+    ClearParts(v, d, dcc, held, keep_ttl, /*keep_str=*/true);  // the string is assigned below
+  }
   v.mutable_str().Assign(self_, timestamp_us, value, &cc_, d ? &d->mutable_str() : nullptr, dcc);
   Refreshed(&v, d, held | KeyValue::kHeldStr);
   DropEmptyRareParts(&v, d, held);
