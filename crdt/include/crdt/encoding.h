@@ -191,6 +191,7 @@ class Decoder {
  private:
   bool GetVarintSlow(uint64_t* v);
   bool GetBytesSlow(std::string_view* s);
+  bool GetDotSlow(Dot* d);
   bool GetCountSlow(uint64_t* n, size_t min_bytes_each);
 
   std::string_view in_;
