@@ -121,7 +121,12 @@ bool Decoder::GetDot(Dot* d) {
     pos_ += n + m;
     return true;
   }
-  // CASE 2: any other dot, and every malformed one (the errors of the readers).
+  return GetDotSlow(d);  // CASE 2: any other dot, and every malformed one
+}
+
+// Out of line: GetDot's case 1 then needs no stack frame (a call per dot read).
+[[gnu::noinline]] bool Decoder::GetDotSlow(Dot* d) {
+  // The errors of the readers.
   if (!GetVarint32(&d->replica) || !GetVarint(&d->counter)) return false;
   if (d->counter == 0) return Fail("dot counter 0");
   return true;

@@ -922,7 +922,11 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
   // the delta's writes too, so d's parts count): most keys hold the string alone.
   const uint16_t held = v.held | (d ? d->held : 0);
-  ClearParts(v, d, dcc, held, keep_ttl, /*keep_str=*/true);  // the string is assigned below
+  // Most hold nothing but the string (no other part, no block, no sorted set): nothing for
+  // ClearParts to clear, and no call.
+  if ((held & ~KeyValue::kHeldStr) != 0 || v.HasRareParts() || !v.zset.Empty()) {
+    ClearParts(v, d, dcc, held, keep_ttl, /*keep_str=*/true);  // the string is assigned below
+  }
   v.mutable_str().Assign(self_, timestamp_us, value, &cc_, d ? &d->mutable_str() : nullptr, dcc);
   Refreshed(&v, d, held | KeyValue::kHeldStr);
   DropEmptyRareParts(&v, d, held);
@@ -971,9 +975,15 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
     return IncrStatus::kOk;
   }
   // A refused step changes no delta, so one that lists the key already (a batch's held
-  // delta) takes the step's slot directly; another gets it only if the step is taken.
+  // delta) takes the step's slot directly, and so does an empty delta (one command's, the
+  // usual case), whose new entry a refused step erases; another gets it only if the step
+  // is taken.
   KeyValue* listed = nullptr;
-  if (delta) {
+  bool listed_new = false;
+  if (delta && delta->keys_.empty()) {
+    listed = &delta_slot();
+    listed_new = true;
+  } else if (delta) {
     auto it = delta->keys_.find(key, h);
     if (it != delta->keys_.end()) listed = &it->second;
   }
@@ -984,6 +994,7 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
                                                    : nullptr);
   Refreshed(&v, listed, KeyValue::kHeldStr);
   if (s != IncrStatus::kOk) {
+    if (listed_new) delta->keys_.erase(delta->keys_.find(key, h));
     DropIfEmpty(ref);  // a refused step leaves no entry behind (an increment leaves a live one)
     return s;
   }

@@ -99,6 +99,7 @@ struct Region {
   uint64_t lost_writes = 0;
   uint64_t crashes = 0;
   uint64_t held_writes = 0;          // writes whose effect the store holds (in a batch)
+  std::string effect;                // Logged's buffer, its room kept from write to write
   uint64_t expiry_timer = 0;         // generation of the armed expiry event (0: none)
   std::optional<SimTime> expiry_at;  // when it fires (virtual time)
 
@@ -192,15 +193,23 @@ struct Simulation::Impl final : Network::Receiver {
 
   // What both ExecuteLogged and ExecuteBatch do around their store call `run(&effect)`: the
   // held writes logged first, then run's effect as one local write, the expiry timer re-armed.
+  // The effect is written into the region's buffer, taken for the write and put back (a
+  // write that run caused on the same region would take an empty one). OnLocalWrite copies
+  // the bytes into its log and leaves the string valid (as it was, or moved from), so the
+  // buffer's room serves the next write: no allocation and free per write. A buffer grown
+  // past kKeptEffectBytes (a large write) is let go.
   template <typename Run>
   [[gnu::always_inline]] auto Logged(Region& r, Run run) {
     LogHeld(r);
-    std::string effect;
+    std::string effect = std::move(r.effect);
+    effect.clear();
     auto out = run(&effect);
     if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
+    if (effect.capacity() <= kKeptEffectBytes) r.effect = std::move(effect);
     ArmExpiry(r);
     return out;
   }
+  static constexpr size_t kKeptEffectBytes = 4096;
   Reply Execute(int ri, const std::vector<std::string>& argv) {
     Region& r = regions[ri];
     // The usual case inline: a live region, not batching, whose writes make effects.

@@ -143,7 +143,9 @@ class Decoder {
     if (pos_ < in_.size()) {
       const uint8_t n = static_cast<uint8_t>(in_[pos_]);
       if (n < 0x80 && n < in_.size() - pos_) {
-        *s = in_.substr(pos_ + 1, n);
+        // The view built directly: the test above is substr's bounds check, and substr's
+        // own (with its throw) is not always inlined, a call per string read.
+        *s = std::string_view(in_.data() + pos_ + 1, n);
         pos_ += size_t{1} + n;
         return true;
       }
@@ -189,6 +191,7 @@ class Decoder {
  private:
   bool GetVarintSlow(uint64_t* v);
   bool GetBytesSlow(std::string_view* s);
+  bool GetDotSlow(Dot* d);
   bool GetCountSlow(uint64_t* n, size_t min_bytes_each);
 
   std::string_view in_;
