@@ -494,14 +494,14 @@ SyncResult Simulation::Sync(SimTime limit) {
   SimTime start = Now();
   SimTime deadline = SaturatedAdd(start, limit);
   while (!impl_->Quiescent(nullptr)) {
-    auto next = impl_->loop.NextTime();
-    if (!next || *next > deadline || impl_->loop.budget_spent()) {
-      impl_->Quiescent(&res.pending);
-      if (next) impl_->loop.RunUntil(deadline);
-      res.took = Now() - start;
-      return res;
-    }
-    impl_->loop.RunOne();
+    // The next event, if it is due by the deadline and the budget allows it.
+    if (impl_->loop.RunOne(deadline)) continue;
+    // None: nothing is pending, the next event comes after the deadline, or the budget is
+    // spent (RunUntil then runs nothing).
+    impl_->Quiescent(&res.pending);
+    if (impl_->loop.NextTime()) impl_->loop.RunUntil(deadline);
+    res.took = Now() - start;
+    return res;
   }
   res.done = true;
   res.took = Now() - start;

@@ -84,6 +84,10 @@ class EventLoop : public Clock {
   // Runs the earliest event, moving time to it. False if there is none, or if the event
   // budget is spent.
   bool RunOne();
+  // The same for an event due at or before `limit` only: false (and nothing run, the time
+  // unchanged) if the earliest one comes later. One step of a drain with a deadline
+  // (Simulation::Sync), with no NextTime() before it.
+  bool RunOne(SimTime limit) { return RunNext(limit.count()); }
   // Runs every event due at or before t, then sets the time to t. Once the budget is
   // spent, runs nothing and leaves the time where it is.
   void RunUntil(SimTime t);
