@@ -298,7 +298,8 @@ struct Simulation::Impl final : Network::Receiver {
     if (!r.alive() || !sender.alive() || sender.incarnation() != m.sender_epoch) [[unlikely]] {
       return Discarded(sender, r);
     }
-    r.repl->OnMessage(from, m);
+    // Alive, and `from` is another region (Network::SendPacket checked the link).
+    r.repl->OnPeerMessage(from, m);
     // Only a merge can bring a key with a TTL; an ack, probe or sync request changes no key,
     // and the expiry armed after the last write or merge still stands.
     if (m.kind == ReplMessage::Kind::kEffects || m.kind == ReplMessage::Kind::kFullState) {
