@@ -73,6 +73,11 @@ void Network::Keep(uint64_t key, std::string&& what, size_t bytes, uint32_t id) 
   AASIM_CHECK(inserted) << "a second message in flight kept under key " << key;
 }
 
+void Network::BadLink(int from, int to) const {
+  internal::CheckFailure(__FILE__, __LINE__, "from, to < size() && from != to")
+      << "bad link " << from << "->" << to << " in a network of " << n_ << " regions";
+}
+
 void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes,
                    std::string&& what) {
   SendPacket(from, to, Packet::Header{}, std::move(msg), bytes, std::move(what));
