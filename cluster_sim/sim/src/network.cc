@@ -102,8 +102,10 @@ size_t Network::PickRing(int64_t delay, int64_t at) {
 void Network::Ring::Grow() {
   const size_t capacity = std::max<size_t>(16, capacity_ * 2);
   InFlight* slots = crdt::HugePageAllocator<InFlight>().allocate(capacity);
-  for (size_t k = 0; k < capacity; ++k) new (&slots[k]) InFlight();
-  for (size_t k = 0; k < count_; ++k) slots[k] = std::move(slots_[(head_ + k) & (capacity_ - 1)]);
+  // The messages in flight move to the front, in order (each slot is constructed once).
+  for (size_t k = 0; k < count_; ++k)
+    new (&slots[k]) InFlight(std::move(slots_[(head_ + k) & (capacity_ - 1)]));
+  for (size_t k = count_; k < capacity; ++k) new (&slots[k]) InFlight();
   Free();
   slots_ = slots;
   capacity_ = capacity;
