@@ -236,7 +236,7 @@ class EventQueue {
   };
 
   static bool Before(const Item& a, const Item& b) {
-    return a.at != b.at ? a.at < b.at : a.seq < b.seq;
+    return a.at < b.at || (a.at == b.at && a.seq < b.seq);
   }
 
   struct ItemBefore {  // Before, for the heaps
