@@ -295,7 +295,9 @@ class Network : private EventLoop::Handler {
   [[gnu::always_inline]] InFlight* PushRing(Ring& ring, int64_t at) {
     InFlight* f = &ring.Push(at);
     f->at = at;
-    f->seq = loop_.AtOwned(ring.lane, SimTime(at));
+    // Behind a message already in the ring, its event only takes a sequence number.
+    f->seq =
+        ring.size() > 1 ? loop_.AtOwnedBehind(ring.lane) : loop_.AtOwned(ring.lane, SimTime(at));
     // Its key in kept_, if it needs one: below every pool entry's.
     assert(f->seq < kPoolKey && "a ring's key would collide with a pool entry's");
     return f;
