@@ -127,7 +127,7 @@ Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
   // front is always the message that arrives. Otherwise it waits in the pool.
   const size_t r = PickRing(delay, at);
   if (r < kRings) {
-    last_ring_ = r;
+    last_ring_ = &rings_[r];
     return PushRing(rings_[r], at);
   }
   uint32_t i;

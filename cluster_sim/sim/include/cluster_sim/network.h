@@ -285,7 +285,7 @@ class Network : private EventLoop::Handler {
   // overtake (its event counted in the loop) or a pool entry (its event scheduled). Inline
   // when it goes where the last one went.
   InFlight* Place(int64_t delay, int64_t at) {
-    Ring& ring = rings_[last_ring_];
+    Ring& ring = *last_ring_;
     if (ring.delay == delay && ring.Takes(at)) [[likely]]
       return PushRing(ring, at);
     return PlaceSlow(delay, at);
@@ -335,7 +335,9 @@ class Network : private EventLoop::Handler {
   bool tracing_ = false;   // trace_ || observer_
   uint32_t observed_ = 0;  // ids given to the observer so far
   std::array<Ring, kRings> rings_;
-  size_t last_ring_ = 0;  // the ring of the last message put in one
+  // The ring of the last message put in one (a pointer, not an index: the inline send path
+  // then computes its address once).
+  Ring* last_ring_ = &rings_[0];
   std::vector<InFlight> pool_;
   uint32_t free_pool_ = 0;  // first free pool entry + 1; 0: none
   // What the messages in flight of InFlight::bytes == kKept carry beside their record, by
