@@ -181,8 +181,12 @@ TEST(EventQueueTest, OwnedLanesPopInTimeThenPushOrder) {
   };
   auto push_owned = [&](uint32_t i, int64_t at) {
     Fifo& f = fifos[i];
-    if (f.head < f.events.size()) at = std::max(at, f.events.back().at);  // no overtaking
-    f.events.push_back({at, q.PushOwned(owned[i], at), next_id});
+    const bool behind = f.head < f.events.size();       // the lane holds an event
+    if (behind) at = std::max(at, f.events.back().at);  // no overtaking
+    // Behind a front, either way of counting the event (the network uses the second).
+    const uint64_t seq =
+        behind && rng.OneIn(2) ? q.PushOwnedBehind(owned[i]) : q.PushOwned(owned[i], at);
+    f.events.push_back({at, seq, next_id});
     pushed.emplace_back(at, next_id++);
   };
   for (int i = 0; i < 100; ++i) push(static_cast<int64_t>(rng.Uniform(1000)), SmallQueue::kNoLane);

@@ -243,6 +243,27 @@ TEST(SimulationEventLoopTest, RunUntilRunsDueEventsAndSetsTheTime) {
   EXPECT_EQ(loop.Now(), Ms(100));
 }
 
+TEST(SimulationEventLoopTest, RunOneByALimitRunsOnlyAnEventDueByIt) {
+  EventLoop loop;
+  std::vector<int> ran;
+  loop.At(Ms(10), [&] { ran.push_back(10); });
+  loop.At(Ms(20), [&] { ran.push_back(20); });
+  EXPECT_FALSE(loop.RunOne(Ms(9)));  // the earliest comes later: nothing runs, no time passes
+  EXPECT_EQ(loop.Now(), Ms(0));
+  EXPECT_TRUE(loop.RunOne(Ms(10)));  // an event exactly at the limit runs
+  EXPECT_EQ(loop.Now(), Ms(10));
+  EXPECT_FALSE(loop.RunOne(Ms(19)));
+  EXPECT_EQ(loop.Now(), Ms(10));
+  EXPECT_EQ(ran, (std::vector<int>{10}));
+  loop.set_event_budget(1);  // spent: not even a due event runs
+  EXPECT_FALSE(loop.RunOne(Ms(30)));
+  loop.set_event_budget(0);
+  EXPECT_TRUE(loop.RunOne(Ms(30)));
+  EXPECT_FALSE(loop.RunOne(Ms(30)));  // none left
+  EXPECT_EQ(ran, (std::vector<int>{10, 20}));
+  EXPECT_EQ(loop.Now(), Ms(20));
+}
+
 TEST(SimulationEventLoopDeathTest, SchedulingInThePastAborts) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EventLoop loop;

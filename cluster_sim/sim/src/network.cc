@@ -73,6 +73,11 @@ void Network::Keep(uint64_t key, std::string&& what, size_t bytes, uint32_t id) 
   AASIM_CHECK(inserted) << "a second message in flight kept under key " << key;
 }
 
+void Network::BadLink(int from, int to) const {
+  internal::CheckFailure(__FILE__, __LINE__, "from, to < size() && from != to")
+      << "bad link " << from << "->" << to << " in a network of " << n_ << " regions";
+}
+
 void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes,
                    std::string&& what) {
   SendPacket(from, to, Packet::Header{}, std::move(msg), bytes, std::move(what));
@@ -97,8 +102,10 @@ size_t Network::PickRing(int64_t delay, int64_t at) {
 void Network::Ring::Grow() {
   const size_t capacity = std::max<size_t>(16, capacity_ * 2);
   InFlight* slots = crdt::HugePageAllocator<InFlight>().allocate(capacity);
-  for (size_t k = 0; k < capacity; ++k) new (&slots[k]) InFlight();
-  for (size_t k = 0; k < count_; ++k) slots[k] = std::move(slots_[(head_ + k) & (capacity_ - 1)]);
+  // The messages in flight move to the front, in order (each slot is constructed once).
+  for (size_t k = 0; k < count_; ++k)
+    new (&slots[k]) InFlight(std::move(slots_[(head_ + k) & (capacity_ - 1)]));
+  for (size_t k = count_; k < capacity; ++k) new (&slots[k]) InFlight();
   Free();
   slots_ = slots;
   capacity_ = capacity;
@@ -120,7 +127,7 @@ Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
   // front is always the message that arrives. Otherwise it waits in the pool.
   const size_t r = PickRing(delay, at);
   if (r < kRings) {
-    last_ring_ = r;
+    last_ring_ = &rings_[r];
     return PushRing(rings_[r], at);
   }
   uint32_t i;

@@ -307,7 +307,8 @@ struct Simulation::Impl final : Network::Receiver {
     if (!r.alive() || !sender.alive() || sender.incarnation() != m.sender_epoch) [[unlikely]] {
       return Discarded(sender, r);
     }
-    r.repl->OnMessage(from, m);
+    // Alive, and `from` is another region (Network::SendPacket checked the link).
+    r.repl->OnPeerMessage(from, m);
     // Only a merge can bring a key with a TTL; an ack, probe or sync request changes no key,
     // and the expiry armed after the last write or merge still stands.
     if (m.kind == ReplMessage::Kind::kEffects || m.kind == ReplMessage::Kind::kFullState) {
@@ -503,14 +504,14 @@ SyncResult Simulation::Sync(SimTime limit) {
   SimTime start = Now();
   SimTime deadline = SaturatedAdd(start, limit);
   while (!impl_->Quiescent(nullptr)) {
-    auto next = impl_->loop.NextTime();
-    if (!next || *next > deadline || impl_->loop.budget_spent()) {
-      impl_->Quiescent(&res.pending);
-      if (next) impl_->loop.RunUntil(deadline);
-      res.took = Now() - start;
-      return res;
-    }
-    impl_->loop.RunOne();
+    // The next event, if it is due by the deadline and the budget allows it.
+    if (impl_->loop.RunOne(deadline)) continue;
+    // None: nothing is pending, the next event comes after the deadline, or the budget is
+    // spent (RunUntil then runs nothing).
+    impl_->Quiescent(&res.pending);
+    if (impl_->loop.NextTime()) impl_->loop.RunUntil(deadline);
+    res.took = Now() - start;
+    return res;
   }
   res.done = true;
   res.took = Now() - start;

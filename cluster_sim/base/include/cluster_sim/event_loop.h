@@ -78,12 +78,18 @@ class EventLoop : public Clock {
   // the lane's source reports with it. REQUIRES: at >= Now(), at >= the time of the lane's
   // pending events.
   uint64_t AtOwned(uint32_t lane, SimTime at) { return queue_.PushOwned(lane, at.count()); }
+  // AtOwned for a lane that holds an event already (less work: its front is queued).
+  uint64_t AtOwnedBehind(uint32_t lane) { return queue_.PushOwnedBehind(lane); }
   // Now() + delay, saturated at SimTime::max(). REQUIRES: delay >= 0.
   SimTime Later(SimTime delay) const { return SaturatedAdd(Now(), delay); }
 
   // Runs the earliest event, moving time to it. False if there is none, or if the event
   // budget is spent.
   bool RunOne();
+  // The same for an event due at or before `limit` only: false (and nothing run, the time
+  // unchanged) if the earliest one comes later. One step of a drain with a deadline
+  // (Simulation::Sync), with no NextTime() before it.
+  bool RunOne(SimTime limit) { return RunNext(limit.count()); }
   // Runs every event due at or before t, then sets the time to t. Once the budget is
   // spent, runs nothing and leaves the time where it is.
   void RunUntil(SimTime t);

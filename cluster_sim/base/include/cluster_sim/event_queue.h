@@ -113,6 +113,17 @@ class EventQueue {
     return seq;
   }
 
+  // PushOwned for a lane that holds an event already (its front is in the lane heap): the
+  // new one waits behind it, and only its count and sequence number are taken.
+  // REQUIRES: as PushOwned's, and the lane holds an event.
+  uint64_t PushOwnedBehind(uint32_t lane) {
+    assert(lanes_[lane].source != nullptr && lanes_[lane].in_heap &&
+           "PushOwnedBehind on a lane that is not owned or holds no event");
+    (void)lane;
+    ++size_;
+    return seq_++;
+  }
+
   // Schedules `payload` at `at`, on `lane` or (kNoLane) wherever the queue sees fit.
   // REQUIRES: at >= now(); on a lane, `at` >= the time of the lane's pending events.
   void Push(int64_t at, const Payload& payload, uint32_t lane = kNoLane) {
@@ -236,7 +247,7 @@ class EventQueue {
   };
 
   static bool Before(const Item& a, const Item& b) {
-    return a.at != b.at ? a.at < b.at : a.seq < b.seq;
+    return a.at < b.at || (a.at == b.at && a.seq < b.seq);
   }
 
   struct ItemBefore {  // Before, for the heaps

@@ -253,6 +253,9 @@ class Network : private EventLoop::Handler {
   static constexpr uint64_t kFifo = uint64_t{1} << 63;
 
   size_t Index(int from, int to) const { return static_cast<size_t>(from * n_ + to); }
+  // Fails the check SendPacket makes of its link (out of line: the message's formatting
+  // would cost every send its stack frame).
+  [[noreturn, gnu::noinline, gnu::cold]] void BadLink(int from, int to) const;
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
   void OnEvent(uint64_t arg) override;  // an arrival
   // An arrival that is described, traced or observed, or that a cut link drops.
@@ -282,7 +285,7 @@ class Network : private EventLoop::Handler {
   // overtake (its event counted in the loop) or a pool entry (its event scheduled). Inline
   // when it goes where the last one went.
   InFlight* Place(int64_t delay, int64_t at) {
-    Ring& ring = rings_[last_ring_];
+    Ring& ring = *last_ring_;
     if (ring.delay == delay && ring.Takes(at)) [[likely]]
       return PushRing(ring, at);
     return PlaceSlow(delay, at);
@@ -292,7 +295,9 @@ class Network : private EventLoop::Handler {
   [[gnu::always_inline]] InFlight* PushRing(Ring& ring, int64_t at) {
     InFlight* f = &ring.Push(at);
     f->at = at;
-    f->seq = loop_.AtOwned(ring.lane, SimTime(at));
+    // Behind a message already in the ring, its event only takes a sequence number.
+    f->seq =
+        ring.size() > 1 ? loop_.AtOwnedBehind(ring.lane) : loop_.AtOwned(ring.lane, SimTime(at));
     // Its key in kept_, if it needs one: below every pool entry's.
     assert(f->seq < kPoolKey && "a ring's key would collide with a pool entry's");
     return f;
@@ -330,7 +335,9 @@ class Network : private EventLoop::Handler {
   bool tracing_ = false;   // trace_ || observer_
   uint32_t observed_ = 0;  // ids given to the observer so far
   std::array<Ring, kRings> rings_;
-  size_t last_ring_ = 0;  // the ring of the last message put in one
+  // The ring of the last message put in one (a pointer, not an index: the inline send path
+  // then computes its address once).
+  Ring* last_ring_ = &rings_[0];
   std::vector<InFlight> pool_;
   uint32_t free_pool_ = 0;  // first free pool entry + 1; 0: none
   // What the messages in flight of InFlight::bytes == kKept carry beside their record, by
@@ -351,9 +358,10 @@ class Network : private EventLoop::Handler {
 inline void Network::SendPacket(int from, int to, const Packet::Header& header,
                                 std::shared_ptr<const void>&& body, size_t bytes,
                                 std::string&& what) {
-  AASIM_CHECK(static_cast<unsigned>(from) < static_cast<unsigned>(n_) &&
-              static_cast<unsigned>(to) < static_cast<unsigned>(n_) && from != to)
-      << "bad link " << from << "->" << to << " in a network of " << n_ << " regions";
+  if (static_cast<unsigned>(from) >= static_cast<unsigned>(n_) ||
+      static_cast<unsigned>(to) >= static_cast<unsigned>(n_) || from == to) [[unlikely]] {
+    BadLink(from, to);
+  }
   Link& link = links_[Index(from, to)];
   link.stats.messages_sent++;
   link.stats.bytes_sent += bytes;

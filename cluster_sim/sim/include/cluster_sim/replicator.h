@@ -41,6 +41,7 @@
 // Determinism: no clock but Timers, no randomness; single-threaded.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -199,6 +200,12 @@ class Replicator {
   // (every message) folds the dispatch in.
   void OnMessage(int from, const ReplMessage& m) {
     if (!alive_ || from == self_ || from < 0 || from >= n()) return;
+    OnPeerMessage(from, m);
+  }
+  // OnMessage for a transport that has checked what OnMessage checks first (the simulator's
+  // delivery, once per message). REQUIRES: alive(); `from` is another region's index.
+  void OnPeerMessage(int from, const ReplMessage& m) {
+    assert(alive_ && from != self_ && from >= 0 && from < n());
     // The common case, the incarnation already known, needs no call.
     if (m.sender_epoch != in_[from].epoch && !AcceptEpoch(from, m)) return;
     switch (m.kind) {
