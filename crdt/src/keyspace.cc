@@ -1570,7 +1570,8 @@ bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCoun
       out->first = e;
       out->first_has_dot = dots == 1;
       out->first_dot = d;
-      out->rest = bytes.substr(bytes.size() - dec->remaining());
+      const size_t at = bytes.size() - dec->remaining();  // within bytes: no substr's check
+      out->rest = std::string_view(bytes.data() + at, bytes.size() - at);
     }
     prev = e;
   }

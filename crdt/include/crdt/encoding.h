@@ -143,7 +143,7 @@ class Decoder {
     if (pos_ < in_.size()) {
       const uint8_t n = static_cast<uint8_t>(in_[pos_]);
       if (n < 0x80 && n < in_.size() - pos_) {
-        *s = in_.substr(pos_ + 1, n);
+        *s = std::string_view(in_.data() + pos_ + 1, n);  // checked: no substr (not inlined)
         pos_ += size_t{1} + n;
         return true;
       }
