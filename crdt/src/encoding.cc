@@ -136,7 +136,7 @@ bool Decoder::GetBytesSlow(std::string_view* s) {
   uint64_t n = 0;
   if (!GetVarint(&n)) return false;
   if (n > in_.size() - pos_) return Fail("byte string longer than the input");
-  *s = in_.substr(pos_, n);
+  *s = std::string_view(in_.data() + pos_, n);  // checked above
   pos_ += n;
   return true;
 }

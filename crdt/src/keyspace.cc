@@ -1581,7 +1581,8 @@ bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCoun
       out->first = e;
       out->first_has_dot = dots == 1;
       out->first_dot = d;
-      out->rest = bytes.substr(bytes.size() - dec->remaining());
+      const size_t at = bytes.size() - dec->remaining();  // within bytes: no substr's check
+      out->rest = std::string_view(bytes.data() + at, bytes.size() - at);
     }
     prev = e;
   }
@@ -1595,7 +1596,9 @@ bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCoun
 template <typename OtherCc>
 void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter,
                 const CausalContext& my_cc, const OtherCc& other_cc, bool keep_empty) {
-  auto join_str = [&] {
+  // Always inline: JoinAreaPartFirst calls join_str from two places, and GCC then kept it
+  // out of line (sim_bench: 73 instructions more per operation under callgrind).
+  auto join_str = [&]() __attribute__((always_inline)) {
     if (simple.has_write) {
       v->mutable_str().reg.JoinWrite(simple.write_dot, simple.timestamp_us, simple.value, my_cc,
                                      other_cc);

@@ -2,7 +2,9 @@
 // observed-remove over every part of a key, delta batches, and memory without tombstones.
 #include "crdt/keyspace.h"
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -371,6 +373,35 @@ TEST(KeyspaceTest, SameBytesIsEquality) {
       ASSERT_FALSE(SameBytes(c, a)) << n << " " << i;
     }
     ASSERT_FALSE(SameBytes(a, a + "x")) << n;
+  }
+}
+
+// HashOf64 (flat_hash.h: the key index's hash, and the sets' through HashOf): every byte of
+// a string of each length from 0 to 64 reaches it (one bit changed anywhere changes it), the
+// length too; HashOf is its two halves folded; and a keyspace stores, finds and deletes keys
+// of each of those lengths.
+TEST(KeyspaceTest, KeyHashReadsEveryByte) {
+  crdt_test::Rng rng(0x7e11);
+  Keyspace ks(kA);
+  std::vector<std::string> keys;
+  for (size_t n = 0; n <= 64; ++n) {
+    std::string a;
+    for (size_t i = 0; i < n; ++i) a.push_back(static_cast<char>(rng.Uniform(256)));
+    const uint64_t h = HashOf64(a);
+    ASSERT_EQ(HashOf(a), static_cast<uint32_t>(h >> 32) ^ static_cast<uint32_t>(h)) << n;
+    for (size_t i = 0; i < n; ++i) {
+      std::string c = a;
+      c[i] = static_cast<char>(c[i] ^ (1 << rng.Uniform(8)));
+      ASSERT_NE(HashOf64(c), h) << n << " " << i;
+    }
+    ASSERT_NE(HashOf64(a + std::string(1, '\0')), h) << n;
+    ks.Set(a, std::to_string(n), 1, nullptr);
+    keys.push_back(a);
+  }
+  for (size_t n = 0; n <= 64; ++n) ASSERT_EQ(ks.Get(keys[n]), std::to_string(n)) << n;
+  for (size_t n = 0; n <= 64; n += 2) ASSERT_TRUE(ks.Del(keys[n], nullptr)) << n;
+  for (size_t n = 0; n <= 64; ++n) {
+    ASSERT_EQ(ks.Get(keys[n]), n % 2 == 0 ? std::nullopt : std::optional(std::to_string(n))) << n;
   }
 }
 

@@ -38,6 +38,7 @@
 #include "crdt/bounded_counter.h"
 #include "crdt/causal_context.h"
 #include "crdt/expiry.h"
+#include "crdt/flat_hash.h"
 #include "crdt/float_counter.h"
 #include "crdt/hll.h"
 #include "crdt/list.h"
@@ -606,11 +607,6 @@ class Keyspace {
   friend bool operator==(const Keyspace& a, const Keyspace& b);
 
  private:
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-
   // Key -> KeyValue, with the subset of std::unordered_map's interface used here. Every
   // entry is a node of its own (a stable address, as in std::unordered_map), found
   // through an open-addressing index of (hash, node) slots with linear probing. A lookup
@@ -711,7 +707,8 @@ class Keyspace {
       if (s != slots_ + capacity_) recent_ = static_cast<size_t>(s - slots_);
       return iterator(s, slots_ + capacity_);
     }
-    static size_t Hash(std::string_view key) { return KeyHash()(key); }
+    // The key's hash: HashOf64 (flat_hash.h), inline; no output depends on it.
+    static size_t Hash(std::string_view key) { return HashOf64(key); }
     // Hints for a caller about to look up the key of hash h, to overlap the two dependent
     // cache misses of a lookup with other work: PrefetchSlot fetches the index slot;
     // PrefetchNode (later, once that slot arrived) fetches the node it points to. Neither
