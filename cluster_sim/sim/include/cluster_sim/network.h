@@ -256,8 +256,13 @@ class Network : private EventLoop::Handler {
   static constexpr uint64_t kFifo = uint64_t{1} << 63;
 
   size_t Index(int from, int to) const { return static_cast<size_t>(from * n_ + to); }
-  // Fails the check SendPacket makes of its link (out of line: the message's formatting
-  // would cost every send its stack frame).
+  // True if from -> to is a link: two different regions of the network.
+  bool ValidLink(int from, int to) const {
+    return static_cast<unsigned>(from) < static_cast<unsigned>(n_) &&
+           static_cast<unsigned>(to) < static_cast<unsigned>(n_) && from != to;
+  }
+  // Fails the check SendPacket makes of its link, ValidLink (out of line: the message's
+  // formatting would cost every send its stack frame).
   [[noreturn, gnu::noinline, gnu::cold]] void BadLink(int from, int to) const;
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
   void OnEvent(uint64_t arg) override;  // an arrival
@@ -370,8 +375,7 @@ static_assert(!std::is_move_constructible_v<Network>,
 inline void Network::SendPacket(int from, int to, const Packet::Header& header,
                                 std::shared_ptr<const void>&& body, size_t bytes,
                                 std::string&& what) {
-  if (static_cast<unsigned>(from) >= static_cast<unsigned>(n_) ||
-      static_cast<unsigned>(to) >= static_cast<unsigned>(n_) || from == to) [[unlikely]] {
+  if (!ValidLink(from, to)) [[unlikely]] {
     BadLink(from, to);
   }
   Link& link = links_[Index(from, to)];
