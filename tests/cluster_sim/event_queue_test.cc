@@ -140,6 +140,9 @@ TEST(EventQueueTest, OwnedLanesCheckTheirRequirementsInDebugBuilds) {
   EXPECT_DEATH(q.PushOwned(0, 10), "PushOwned on a lane that is not owned");
   EXPECT_DEATH(q.SetLanes(2), "SetLanes would remove lanes");
   EXPECT_DEATH(q.AddOwnedLane(nullptr, 7), "an owned lane needs its source");
+  // The lane holds no event: one behind its front would never be scheduled.
+  EXPECT_DEATH(q.PushOwnedBehind(owned),
+               "PushOwnedBehind on a lane that is not owned or holds no event");
 #endif
 }
 
@@ -173,6 +176,7 @@ TEST(EventQueueTest, OwnedLanesPopInTimeThenPushOrder) {
   uint32_t owned[4];
   for (uint32_t i = 0; i < 4; ++i) owned[i] = q.AddOwnedLane(&fifos[i], kOwnedBase + i);
   Rng rng(19);
+  Rng choose(23);  // PushOwned or PushOwnedBehind: apart, so rng's workload stays the same
   std::vector<std::tuple<int64_t, uint32_t>> pushed;  // (time, id): ids grow with pushes
   uint32_t next_id = 0;
   auto push = [&](int64_t at, uint32_t lane) {
@@ -185,7 +189,7 @@ TEST(EventQueueTest, OwnedLanesPopInTimeThenPushOrder) {
     if (behind) at = std::max(at, f.events.back().at);  // no overtaking
     // Behind a front, either way of counting the event (the network uses the second).
     const uint64_t seq =
-        behind && rng.OneIn(2) ? q.PushOwnedBehind(owned[i]) : q.PushOwned(owned[i], at);
+        behind && choose.OneIn(2) ? q.PushOwnedBehind(owned[i]) : q.PushOwned(owned[i], at);
     f.events.push_back({at, seq, next_id});
     pushed.emplace_back(at, next_id++);
   };

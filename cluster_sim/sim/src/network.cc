@@ -74,8 +74,10 @@ void Network::Keep(uint64_t key, std::string&& what, size_t bytes, uint32_t id) 
 }
 
 void Network::BadLink(int from, int to) const {
-  internal::CheckFailure(__FILE__, __LINE__, "from, to < size() && from != to")
-      << "bad link " << from << "->" << to << " in a network of " << n_ << " regions";
+  AASIM_CHECK(ValidLink(from, to))
+      << "bad link" << from << "->" << to << "in a network of" << n_ << "regions";
+  // Only called on a bad link, so the check above never returns.
+  __builtin_unreachable();
 }
 
 void Network::Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes,

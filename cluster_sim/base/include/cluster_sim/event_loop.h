@@ -79,6 +79,8 @@ class EventLoop : public Clock {
   // pending events.
   uint64_t AtOwned(uint32_t lane, SimTime at) { return queue_.PushOwned(lane, at.count()); }
   // AtOwned for a lane that holds an event already (less work: its front is queued).
+  // REQUIRES: as AtOwned's, and the lane's front is queued (EventQueue::PushOwnedBehind): an
+  // owner whose front's event is running has taken that front out already.
   uint64_t AtOwnedBehind(uint32_t lane) { return queue_.PushOwnedBehind(lane); }
   // Now() + delay, saturated at SimTime::max(). REQUIRES: delay >= 0.
   SimTime Later(SimTime delay) const { return SaturatedAdd(Now(), delay); }

@@ -103,8 +103,7 @@ class EventQueue {
   // pending events; the owner appends the event to its FIFO.
   uint64_t PushOwned(uint32_t lane, int64_t at) {
     assert(lanes_[lane].source != nullptr && "PushOwned on a lane that is not owned");
-    ++size_;
-    const uint64_t seq = seq_++;
+    const uint64_t seq = CountOwned();
     Lane& l = lanes_[lane];
     if (!l.in_heap) [[unlikely]] {
       l.in_heap = true;
@@ -115,13 +114,14 @@ class EventQueue {
 
   // PushOwned for a lane that holds an event already (its front is in the lane heap): the
   // new one waits behind it, and only its count and sequence number are taken.
-  // REQUIRES: as PushOwned's, and the lane holds an event.
-  uint64_t PushOwnedBehind(uint32_t lane) {
+  // REQUIRES: as PushOwned's, and the lane holds an event. Once its front pops, the lane
+  // holds one only if the owner's Next reported another: an owner that tells from its
+  // FIFO's size must take the popped front out first (Pop's REQUIRES). Otherwise (checked in
+  // debug builds only) the new event is never scheduled.
+  uint64_t PushOwnedBehind([[maybe_unused]] uint32_t lane) {
     assert(lanes_[lane].source != nullptr && lanes_[lane].in_heap &&
            "PushOwnedBehind on a lane that is not owned or holds no event");
-    (void)lane;
-    ++size_;
-    return seq_++;
+    return CountOwned();
   }
 
   // Schedules `payload` at `at`, on `lane` or (kNoLane) wherever the queue sees fit.
@@ -146,7 +146,9 @@ class EventQueue {
   // to its time. False (and no change) if there is none.
   // REQUIRES, for an owned lane's event: the caller runs it, and its handler takes the
   // front out of the owner's FIFO before anything pushes on that lane (Pop has already
-  // asked the owner for the next event, so the FIFO's front must be the popped one).
+  // asked the owner for the next event, so the FIFO's front must be the popped one; and an
+  // owner that chooses PushOwnedBehind by its FIFO's size, more than one <=> front queued,
+  // is right only once the popped front is out).
   bool Pop(int64_t limit, Payload* out) {
     if (wheel_.wheel_count() > 0) [[likely]] {
       const size_t s = FirstWheelSlot();
@@ -199,6 +201,13 @@ class EventQueue {
   // Times from here on stay in the far heap (and the horizon stops short of it), so
   // the horizon's arithmetic never overflows, even for events at INT64_MAX.
   static constexpr int64_t kFarLimit = (INT64_MAX / 4) & ~(kHalfSpan - 1);
+
+  // Counts an owned lane's new event and returns its sequence number (its owner keeps the
+  // event itself): PushOwned's and PushOwnedBehind's common part.
+  uint64_t CountOwned() {
+    ++size_;
+    return seq_++;
+  }
 
   // An event, and (lane heap, ring) its lane or (wheel, free) the next node of its list.
   struct Item {

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -214,7 +215,9 @@ class Network : private EventLoop::Handler {
       last_at_ = at;
       return f;
     }
-    // Takes the front out; valid until the next Push.
+    // Takes the front out; valid until the next Push. REQUIRES: called as the front's event
+    // runs, before anything else (a delivery may send): PushRing reads size() > 1 as "the
+    // front's event is queued", true only once the popped front is out.
     InFlight& Pop() {
       const size_t mask = capacity_ - 1;
       InFlight& f = slots_[head_];
@@ -253,8 +256,13 @@ class Network : private EventLoop::Handler {
   static constexpr uint64_t kFifo = uint64_t{1} << 63;
 
   size_t Index(int from, int to) const { return static_cast<size_t>(from * n_ + to); }
-  // Fails the check SendPacket makes of its link (out of line: the message's formatting
-  // would cost every send its stack frame).
+  // True if from -> to is a link: two different regions of the network.
+  bool ValidLink(int from, int to) const {
+    return static_cast<unsigned>(from) < static_cast<unsigned>(n_) &&
+           static_cast<unsigned>(to) < static_cast<unsigned>(n_) && from != to;
+  }
+  // Fails the check SendPacket makes of its link, ValidLink (out of line: the message's
+  // formatting would cost every send its stack frame).
   [[noreturn, gnu::noinline, gnu::cold]] void BadLink(int from, int to) const;
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
   void OnEvent(uint64_t arg) override;  // an arrival
@@ -295,7 +303,12 @@ class Network : private EventLoop::Handler {
   [[gnu::always_inline]] InFlight* PushRing(Ring& ring, int64_t at) {
     InFlight* f = &ring.Push(at);
     f->at = at;
-    // Behind a message already in the ring, its event only takes a sequence number.
+    // Behind a message already in the ring, its event only takes a sequence number. The
+    // ring's size tells whether its front is queued: size() > 1 <=> the front's event is in
+    // the loop, because OnEvent pops the front (Ring::Pop) before delivering, so while a
+    // front's event runs the ring no longer holds it. Were it delivered from its slot, a
+    // ring of one would count the front being delivered, and its new back would never be
+    // scheduled (EventQueue::PushOwnedBehind's requirement, checked in debug builds only).
     f->seq =
         ring.size() > 1 ? loop_.AtOwnedBehind(ring.lane) : loop_.AtOwned(ring.lane, SimTime(at));
     // Its key in kept_, if it needs one: below every pool entry's.
@@ -336,7 +349,8 @@ class Network : private EventLoop::Handler {
   uint32_t observed_ = 0;  // ids given to the observer so far
   std::array<Ring, kRings> rings_;
   // The ring of the last message put in one (a pointer, not an index: the inline send path
-  // then computes its address once).
+  // then computes its address once). It stays valid for the Network's life: rings_ is a
+  // fixed array of rings that are never moved (Ring is not movable, nor is Network).
   Ring* last_ring_ = &rings_[0];
   std::vector<InFlight> pool_;
   uint32_t free_pool_ = 0;  // first free pool entry + 1; 0: none
@@ -353,13 +367,15 @@ class Network : private EventLoop::Handler {
   std::unordered_map<uint64_t, Kept> kept_;
   uint64_t pool_keys_ = 0;  // keys given to kept messages in the pool
 };
+// last_ring_ points into the Network's own rings_.
+static_assert(!std::is_move_constructible_v<Network>,
+              "a moved Network would keep a stale last_ring_");
 
 // Inline: the simulator's transport calls it for every message.
 inline void Network::SendPacket(int from, int to, const Packet::Header& header,
                                 std::shared_ptr<const void>&& body, size_t bytes,
                                 std::string&& what) {
-  if (static_cast<unsigned>(from) >= static_cast<unsigned>(n_) ||
-      static_cast<unsigned>(to) >= static_cast<unsigned>(n_) || from == to) [[unlikely]] {
+  if (!ValidLink(from, to)) [[unlikely]] {
     BadLink(from, to);
   }
   Link& link = links_[Index(from, to)];
