@@ -920,10 +920,9 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
-  // the delta's writes too, so d's parts count): most keys hold the string alone.
+  // the delta's writes too, so d's parts count); most keys hold the string alone (no other
+  // part, no block, no sorted set), and then ClearParts is not called.
   const uint16_t held = v.held | (d ? d->held : 0);
-  // Most hold nothing but the string (no other part, no block, no sorted set): nothing for
-  // ClearParts to clear, and no call.
   if ((held & ~KeyValue::kHeldStr) != 0 || v.HasRareParts() || !v.zset.Empty()) {
     ClearParts(v, d, dcc, held, keep_ttl, /*keep_str=*/true);  // the string is assigned below
   }
