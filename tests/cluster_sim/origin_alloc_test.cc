@@ -32,21 +32,41 @@ const std::vector<std::vector<std::string>>& Writes() {
   return *writes;
 }
 
+// Three rounds of Writes() on store, whose keys are warm, at times from `time` on: each
+// allocates nothing.
+void ExpectWarmWritesAllocateNothing(Store* store, std::string* effect, int64_t time) {
+  effect->reserve(256);
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& argv : Writes()) {
+      effect->clear();
+      const size_t before = AllocationCount();
+      const Reply reply = store->Execute(argv, time + round, effect);
+      EXPECT_EQ(AllocationCount() - before, 0u) << argv[0] << " allocated";
+      EXPECT_FALSE(reply.is_error()) << argv[0];
+      EXPECT_FALSE(effect->empty()) << argv[0] << " made no effect";
+    }
+  }
+}
+
 TEST(OriginAllocTest, WarmWritesOfAStoreAllocateNothing) {
   std::unique_ptr<Store> store = NewMemoryStore(crdt::MakeReplicaId(1, 1));
   std::string effect;
   for (const auto& argv : Writes()) store->Execute(argv, 1, &effect);  // the keys made
-  effect.reserve(256);
-  for (int round = 0; round < 3; ++round) {
-    for (const auto& argv : Writes()) {
-      effect.clear();
-      const size_t before = AllocationCount();
-      const Reply reply = store->Execute(argv, 2 + round, &effect);
-      EXPECT_EQ(AllocationCount() - before, 0u) << argv[0] << " allocated";
-      EXPECT_FALSE(reply.is_error()) << argv[0];
-      EXPECT_FALSE(effect.empty()) << argv[0] << " made no effect";
-    }
-  }
+  ExpectWarmWritesAllocateNothing(store.get(), &effect, 2);
+}
+
+// An INCRBY refused (past the counter's bound) takes its entry in the command's empty delta
+// out again keeping the node (ClearKeepingNode), as a delta emptied after a write does: the
+// writes after it allocate nothing either.
+TEST(OriginAllocTest, RefusedIncrByKeepsTheDeltasNode) {
+  std::unique_ptr<Store> store = NewMemoryStore(crdt::MakeReplicaId(1, 1));
+  std::string effect;
+  for (const auto& argv : Writes()) store->Execute(argv, 1, &effect);  // the keys made
+  const std::vector<std::string> refused = {"INCRBY", "counter:2", "9223372036854775807"};
+  effect.clear();
+  EXPECT_TRUE(store->Execute(refused, 2, &effect).is_error());
+  EXPECT_TRUE(effect.empty());
+  ExpectWarmWritesAllocateNothing(store.get(), &effect, 3);
 }
 
 TEST(OriginAllocTest, SimulatorReusesItsEffectBuffer) {
