@@ -920,10 +920,9 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
-  // the delta's writes too, so d's parts count): most keys hold the string alone.
+  // the delta's writes too, so d's parts count); most keys hold the string alone (no other
+  // part, no block, no sorted set), and then ClearParts is not called.
   const uint16_t held = v.held | (d ? d->held : 0);
-  // Most hold nothing but the string (no other part, no block, no sorted set): nothing for
-  // ClearParts to clear, and no call.
   if ((held & ~KeyValue::kHeldStr) != 0 || v.HasRareParts() || !v.zset.Empty()) {
     ClearParts(v, d, dcc, held, keep_ttl, /*keep_str=*/true);  // the string is assigned below
   }
@@ -954,18 +953,39 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
   const std::string_view key = ref.key;
   const size_t h = ref.hash;
   KeyValue& v = ref.entry ? *ref.entry : keys_.try_emplace(key, h).first->second;
-  auto delta_slot = [&]() -> KeyValue& { return delta->keys_.try_emplace(key, h).first->second; };
+  // The step's delta entry is taken before the step. A refused step writes nothing into
+  // it, and an entry it inserted is taken out again (one the delta held alone keeps its
+  // node for the next command: ClearKeepingNode), so the delta holds what it held before.
+  KeyValue* d = nullptr;
+  bool d_new = false;
+  if (delta) {
+    auto [it, inserted] = delta->keys_.try_emplace(key, h);
+    d = &it->second;
+    d_new = inserted;
+  }
+  auto undo_new_entry = [&]() {
+    if (!d_new) return;
+    if (delta->keys_.size() == 1) {
+      assert(&delta->keys_.Only().second == d);
+      delta->keys_.ClearKeepingNode();
+    } else {
+      delta->keys_.erase(delta->keys_.find(key, h));
+    }
+  };
   if ((v.held & KeyValue::kHeldFloatCounter) && v.fc().Live()) {  // INCRBYFLOAT increments
     int64_t next = 0;
     if (IncrStatus s = IntegerStepOnFloats(v.StringValue(), by, &next); s != IncrStatus::kOk) {
+      undo_new_entry();
       return s;
     }
-    KeyValue* d = delta ? &delta_slot() : nullptr;
     if (by == 0) {  // a zero step is live (pn_counter.h): it goes to the integer counter
       const bool added =
           v.mutable_str().counter.AddAs(self_, 0, d ? &d->mutable_str().counter : nullptr);
       Refreshed(&v, d, KeyValue::kHeldStr);
-      if (!added) return IncrStatus::kOutOfRange;
+      if (!added) {
+        undo_new_entry();
+        return IncrStatus::kOutOfRange;
+      }
     } else {
       v.mutable_fc().IncrementAs(self_, static_cast<long double>(by),
                                  d ? &d->mutable_fc() : nullptr);
@@ -974,34 +994,11 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
     if (new_value) *new_value = next;
     return IncrStatus::kOk;
   }
-  // A refused step changes no delta, so one that lists the key already (a batch's held
-  // delta) takes the step's slot directly, and so does an empty delta (one command's, the
-  // usual case), whose new entry a refused step erases; another gets it only if the step
-  // is taken.
-  KeyValue* listed = nullptr;
-  bool listed_new = false;
-  if (delta && delta->keys_.empty()) {
-    listed = &delta_slot();
-    listed_new = true;
-  } else if (delta) {
-    auto it = delta->keys_.find(key, h);
-    if (it != delta->keys_.end()) listed = &it->second;
-  }
-  StringValueStore scratch;
-  IncrStatus s = v.mutable_str().Increment(self_, by, new_value,
-                                           listed  ? &listed->mutable_str()
-                                           : delta ? &scratch
-                                                   : nullptr);
-  Refreshed(&v, listed, KeyValue::kHeldStr);
+  IncrStatus s = v.mutable_str().Increment(self_, by, new_value, d ? &d->mutable_str() : nullptr);
+  Refreshed(&v, d, KeyValue::kHeldStr);
   if (s != IncrStatus::kOk) {
-    if (listed_new) delta->keys_.erase(delta->keys_.find(key, h));
+    undo_new_entry();
     DropIfEmpty(ref);  // a refused step leaves no entry behind (an increment leaves a live one)
-    return s;
-  }
-  if (delta && !listed) {
-    KeyValue& d = delta_slot();
-    d.mutable_str().counter.Merge(scratch.counter);
-    d.Refresh(KeyValue::kHeldStr);
   }
   return s;
 }

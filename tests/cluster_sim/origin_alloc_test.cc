@@ -2,14 +2,10 @@
 // SREM on a warm key (one whose entry exists, into an effect buffer with room) allocates
 // nothing, and the simulator's write path reuses its effect buffer (no string built and
 // freed per write).
-// Its own test binary: it replaces the global operator new and delete (every form but the
-// aligned ones, which only the page arena uses: not counted) to count allocations, which must
-// not change how the other tests allocate (nor what a sanitizer checks for them).
+// Its own test binary: it counts allocations (counting_new.h).
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -17,39 +13,13 @@
 
 #include "cluster_sim/simulation.h"
 #include "cluster_sim/store.h"
+#include "counting_new.h"
 #include "crdt/dot.h"
-
-namespace {
-
-size_t g_allocations = 0;  // every operator new of this binary (single-threaded test)
-
-void* CountedAlloc(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-
-}  // namespace
-
-// GCC takes the free() below for a mismatch with the operator new it inlined into a
-// caller; here they match (both sides are these replacements).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) { return CountedAlloc(n); }
-void* operator new[](std::size_t n) { return CountedAlloc(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  ++g_allocations;
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace cluster_sim {
 namespace {
+
+using aasim_test::AllocationCount;
 
 // Writes as sim_bench makes them (short keys and values, which the keyspace keeps inline),
 // on keys made warm first; each effect outgrows a short string's inline buffer (16 bytes
@@ -62,21 +32,41 @@ const std::vector<std::vector<std::string>>& Writes() {
   return *writes;
 }
 
+// Three rounds of Writes() on store, whose keys are warm, at times from `time` on: each
+// allocates nothing.
+void ExpectWarmWritesAllocateNothing(Store* store, std::string* effect, int64_t time) {
+  effect->reserve(256);
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& argv : Writes()) {
+      effect->clear();
+      const size_t before = AllocationCount();
+      const Reply reply = store->Execute(argv, time + round, effect);
+      EXPECT_EQ(AllocationCount() - before, 0u) << argv[0] << " allocated";
+      EXPECT_FALSE(reply.is_error()) << argv[0];
+      EXPECT_FALSE(effect->empty()) << argv[0] << " made no effect";
+    }
+  }
+}
+
 TEST(OriginAllocTest, WarmWritesOfAStoreAllocateNothing) {
   std::unique_ptr<Store> store = NewMemoryStore(crdt::MakeReplicaId(1, 1));
   std::string effect;
   for (const auto& argv : Writes()) store->Execute(argv, 1, &effect);  // the keys made
-  effect.reserve(256);
-  for (int round = 0; round < 3; ++round) {
-    for (const auto& argv : Writes()) {
-      effect.clear();
-      const size_t before = g_allocations;
-      const Reply reply = store->Execute(argv, 2 + round, &effect);
-      EXPECT_EQ(g_allocations - before, 0u) << argv[0] << " allocated";
-      EXPECT_FALSE(reply.is_error()) << argv[0];
-      EXPECT_FALSE(effect.empty()) << argv[0] << " made no effect";
-    }
-  }
+  ExpectWarmWritesAllocateNothing(store.get(), &effect, 2);
+}
+
+// An INCRBY refused (past the counter's bound) takes its entry in the command's empty delta
+// out again keeping the node (ClearKeepingNode), as a delta emptied after a write does: the
+// writes after it allocate nothing either.
+TEST(OriginAllocTest, RefusedIncrByKeepsTheDeltasNode) {
+  std::unique_ptr<Store> store = NewMemoryStore(crdt::MakeReplicaId(1, 1));
+  std::string effect;
+  for (const auto& argv : Writes()) store->Execute(argv, 1, &effect);  // the keys made
+  const std::vector<std::string> refused = {"INCRBY", "counter:2", "9223372036854775807"};
+  effect.clear();
+  EXPECT_TRUE(store->Execute(refused, 2, &effect).is_error());
+  EXPECT_TRUE(effect.empty());
+  ExpectWarmWritesAllocateNothing(store.get(), &effect, 3);
 }
 
 TEST(OriginAllocTest, SimulatorReusesItsEffectBuffer) {
@@ -86,14 +76,14 @@ TEST(OriginAllocTest, SimulatorReusesItsEffectBuffer) {
   Simulation sim(config);
   for (const auto& argv : Writes()) sim.Execute(0, argv);
   constexpr int kRounds = 200;
-  const size_t before = g_allocations;
+  const size_t before = AllocationCount();
   for (int round = 0; round < kRounds; ++round) {
     for (const auto& argv : Writes()) sim.Execute(0, argv);
   }
   const size_t writes = kRounds * Writes().size();
   // The log's own growth (its blocks of entries and effect bytes) allocates now and then;
   // one string per write would be an allocation each.
-  EXPECT_LT(g_allocations - before, writes / 8) << "allocations for " << writes << " writes";
+  EXPECT_LT(AllocationCount() - before, writes / 8) << "allocations for " << writes << " writes";
 }
 
 }  // namespace

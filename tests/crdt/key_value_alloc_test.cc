@@ -1,48 +1,16 @@
 // KeyValue's const accessors of the parts behind the pointer allocate nothing when the
 // value has no block, nor those of the string or set part a value does not hold; merges on a
 // key of a type conflict build no block only to free it (or keep it in the merge scratch).
-// Its own test binary: it replaces the global operator new and delete (every form but the aligned
-// ones, which only the page arena uses: not counted) to count allocations, which must not change
-// how the other crdt tests allocate (nor what a sanitizer checks for them).
+// Its own test binary: it counts allocations (counting_new.h).
 #include <cstddef>
-#include <cstdlib>
-#include <new>
 #include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "counting_new.h"
 #include "crdt/dot.h"
 #include "crdt/keyspace.h"
-
-namespace {
-
-size_t g_allocations = 0;  // every operator new of this binary (single-threaded test)
-
-void* CountedAlloc(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-
-}  // namespace
-
-// GCC takes the free() below for a mismatch with the operator new it inlined into a
-// caller; here they match (both sides are these replacements).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) { return CountedAlloc(n); }
-void* operator new[](std::size_t n) { return CountedAlloc(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  ++g_allocations;
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace crdt {
 namespace {
@@ -104,29 +72,23 @@ TEST(KeyValueTest, ConstReadsOfAbsentPartsAllocateNothing) {
     return n;
   };
   const size_t warm = read_all();  // builds the shared empty parts once
-  const size_t before = g_allocations;
+  const size_t before = aasim_test::AllocationCount();
   const size_t again = read_all();
-  const size_t after = g_allocations;
+  const size_t after = aasim_test::AllocationCount();
   EXPECT_EQ(after, before);
   EXPECT_EQ(again, warm);
   EXPECT_FALSE(v->HasRareParts());
   // The counter sees allocations: a mutable access builds the block.
   KeyValue copy = *v;
-  const size_t before_mutable = g_allocations;
+  const size_t before_mutable = aasim_test::AllocationCount();
   (void)copy.mutable_hash();
-  EXPECT_GT(g_allocations, before_mutable);
+  EXPECT_GT(aasim_test::AllocationCount(), before_mutable);
   EXPECT_TRUE(copy.HasRareParts());
   copy.DropRarePartsIfEmpty();  // held names no part of it
   EXPECT_FALSE(copy.HasRareParts());
 }
 
-// The allocations of f().
-template <typename F>
-size_t AllocationsOf(F f) {
-  const size_t before = g_allocations;
-  f();
-  return g_allocations - before;
-}
+using aasim_test::AllocationsOf;
 
 // An effect merged into `to` both ways (MergeEncoded, joined from the bytes, and Merge of
 // the decoded keyspace, KeyValue::Join) into copies of it: how many allocations each took,

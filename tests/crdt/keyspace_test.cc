@@ -451,11 +451,69 @@ TEST(KeyspaceTest, RefusedIncrementChangesNothing) {
   EXPECT_TRUE(d.empty());  // the empty delta's entry, taken for each step, erased again
   EXPECT_EQ(ks.HIncrBy("h", "f", 1, &v, &d), IncrStatus::kNotInteger);
   EXPECT_EQ(ks.HIncrBy("h", "g", -PnCounter::kBound - 1, &v, &d), IncrStatus::kOutOfRange);
+  ASSERT_NE(d.Find("h"), nullptr);  // HIncrBy takes its entry before the step
+  // A delta that lists another key: the entry taken for the step is erased again.
+  EXPECT_EQ(ks.IncrBy("big2", PnCounter::kBound + 1, &v, &d), IncrStatus::kOutOfRange);
+  EXPECT_EQ(d.Find("big2"), nullptr);
   EXPECT_EQ(ks.Encode(), before);
   EXPECT_EQ(ks.Find("big"), nullptr);
+  EXPECT_EQ(ks.Find("big2"), nullptr);
   Keyspace other(kB);
   other.Merge(d);
   EXPECT_EQ(other.KeyCount(), 0u);
+}
+
+// Steps refused and then one taken, on one delta (a batch's), make the effect of the
+// taken step alone: refused on its key and on another, with the delta listing the key
+// already, and not.
+TEST(KeyspaceTest, RefusedThenTakenStepIsTheTakenStepsEffect) {
+  for (bool listed : {false, true}) {
+    SCOPED_TRACE(listed ? "listed" : "new");
+    Keyspace a(kA), b(kA);
+    Keyspace da = a.NewDelta(), db = b.NewDelta();
+    int64_t v = 0;
+    if (listed) {  // the same first step in both
+      ASSERT_EQ(a.IncrBy("c", 5, &v, &da), IncrStatus::kOk);
+      ASSERT_EQ(b.IncrBy("c", 5, &v, &db), IncrStatus::kOk);
+    }
+    EXPECT_EQ(a.IncrBy("c", PnCounter::kBound + 1, &v, &da), IncrStatus::kOutOfRange);
+    EXPECT_EQ(a.IncrBy("big", PnCounter::kBound + 1, &v, &da), IncrStatus::kOutOfRange);
+    ASSERT_EQ(a.IncrBy("c", 3, &v, &da), IncrStatus::kOk);
+    ASSERT_EQ(b.IncrBy("c", 3, &v, &db), IncrStatus::kOk);
+    EXPECT_EQ(v, listed ? 8 : 3);
+    EXPECT_EQ(da.Encode(), db.Encode());
+    EXPECT_EQ(a.Encode(), b.Encode());
+  }
+}
+
+// INCRBY 0 on a key with INCRBYFLOAT increments is a step of the integer counter (a live
+// zero step, pn_counter.h); refused (the replica's slot is at the end of its life total),
+// it leaves no entry in the delta, as any refused step.
+TEST(KeyspaceTest, RefusedZeroStepOnFloatsLeavesNoDeltaEntry) {
+  Keyspace ks(kA);
+  int64_t v = 0;
+  // The slot's increments total 2^64 - 1 (and its decrements as much), its value 0.
+  for (int i = 0; i < 31; ++i) {
+    ASSERT_EQ(ks.IncrBy("f", PnCounter::kBound, &v, nullptr), IncrStatus::kOk);
+    ASSERT_EQ(ks.IncrBy("f", -PnCounter::kBound, &v, nullptr), IncrStatus::kOk);
+  }
+  ASSERT_EQ(ks.IncrBy("f", PnCounter::kBound - 1, &v, nullptr), IncrStatus::kOk);
+  ASSERT_EQ(ks.IncrBy("f", 1 - PnCounter::kBound, &v, nullptr), IncrStatus::kOk);
+  std::string sv;
+  ASSERT_EQ(ks.IncrByFloat("f", 2, &sv, nullptr), FloatStatus::kOk);
+  const std::string before = ks.Encode();
+  for (bool empty : {true, false}) {
+    SCOPED_TRACE(empty ? "empty delta" : "delta listing another key");
+    Keyspace d = ks.NewDelta();
+    if (!empty) ks.Set("other", "x", 1, &d);
+    const std::string delta_before = d.Encode();
+    EXPECT_EQ(ks.IncrBy("f", 0, &v, &d), IncrStatus::kOutOfRange);
+    EXPECT_EQ(d.Find("f"), nullptr);
+    EXPECT_EQ(d.Encode(), delta_before);
+    if (empty) {
+      EXPECT_EQ(ks.Encode(), before);
+    }
+  }
 }
 
 TEST(KeyspaceTest, SetReplacesTheObservedPartsOfAKey) {

@@ -195,7 +195,7 @@ struct Simulation::Impl final : Network::Receiver {
   // held writes logged first, then run's effect as one local write, the expiry timer re-armed.
   // The effect is written into the region's buffer, taken for the write and put back (a
   // write that run caused on the same region would take an empty one). OnLocalWrite copies
-  // the bytes into its log and leaves the string valid (as it was, or moved from), so the
+  // the bytes into its log and leaves the string valid (changed or emptied), so the
   // buffer's room serves the next write: no allocation and free per write. A buffer grown
   // past kKeptEffectBytes (a large write) is let go.
   template <typename Run>

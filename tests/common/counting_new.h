@@ -1,0 +1,22 @@
+// Counts a test binary's allocations. Linking counting_new (tests/CMakeLists.txt) replaces
+// the global operator new and delete, every form but the aligned ones (which only the page
+// arena uses: not counted), so only a binary of its own may link it: the replacement must
+// not change how the other tests allocate (nor what a sanitizer checks for them).
+#pragma once
+
+#include <cstddef>
+
+namespace aasim_test {
+
+// Every operator new of this binary so far (the tests that read it are single-threaded).
+size_t AllocationCount();
+
+// The allocations of f().
+template <typename F>
+size_t AllocationsOf(F f) {
+  const size_t before = AllocationCount();
+  f();
+  return AllocationCount() - before;
+}
+
+}  // namespace aasim_test
