@@ -36,7 +36,6 @@ class Transport : public cluster_sim::ReplTransport {
             std::string&&) override {
     ++sent;
   }
-  bool tracing() const override { return false; }
   SimTime Rtt(int) const override { return SimTime(10'000); }
   uint64_t sent = 0;
 };

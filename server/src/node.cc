@@ -193,7 +193,6 @@ struct Node::Impl : public Backend,
     o.expecting.push_back(Out::Expect::kMsg);
     Flush(o);
   }
-  bool tracing() const override { return false; }
   SimTime Rtt(int) const override { return std::chrono::duration_cast<SimTime>(config.rto); }
 
   // ---- ReplTimers ----

@@ -28,6 +28,7 @@
 #include "cluster_sim/event_loop.h"
 #include "cluster_sim/keyspace_store.h"
 #include "cluster_sim/network.h"
+#include "cluster_sim/replicator.h"
 #include "cluster_sim/rng.h"
 #include "cluster_sim/time.h"
 #include "split_words.h"
@@ -1762,6 +1763,40 @@ TEST(SimulationTest, TraceShowsProtocolEvents) {
   EXPECT_NE(all.find("effect #1"), std::string::npos) << all;
   EXPECT_NE(all.find("dropped (link cut)"), std::string::npos) << all;
   EXPECT_NE(all.find("A crashed (1 unreplicated writes lost)"), std::string::npos) << all;
+}
+
+// The replicators read the network's tracing flag through their transports on every send:
+// an observer set after the regions were built still gets described messages.
+TEST(SimulationTest, MessagesAreDescribedWhileTheNetworkIsObserved) {
+  Simulation sim(Config({"A", "B"}));
+  Cmd(sim, 0, "SET k v");
+  ASSERT_TRUE(sim.Sync().done);
+  std::vector<std::string> sent;
+  sim.network().SetObserver([&](const Network::MessageEvent& e) {
+    if (e.type == Network::MessageEvent::Type::kSent) sent.push_back(e.what);
+  });
+  Cmd(sim, 0, "SET k w");
+  ASSERT_TRUE(sim.Sync().done);
+  EXPECT_EQ(sent, (std::vector<std::string>{"effect #2", "ack #2"}));
+}
+
+// A transport that keeps no tracing flag (the server's) never asks for descriptions; one
+// that does is read afresh on every call.
+TEST(ReplTransportTest, TracingReadsTheTransportsFlag) {
+  class Transport : public ReplTransport {
+   public:
+    Transport() = default;
+    explicit Transport(const bool* flag) : ReplTransport(flag) {}
+    void Send(int, const ReplMessage&, std::shared_ptr<const void>&&, size_t,
+              std::string&&) override {}
+    SimTime Rtt(int) const override { return SimTime(0); }
+  };
+  EXPECT_FALSE(Transport().tracing());
+  bool flag = false;
+  Transport traced(&flag);
+  EXPECT_FALSE(traced.tracing());
+  flag = true;
+  EXPECT_TRUE(traced.tracing());
 }
 
 }  // namespace

@@ -45,12 +45,12 @@ ReplMessage FromPacket(const Network::Packet& p) {
 // The simulator's transport: the simulated links of one region.
 class SimTransport final : public ReplTransport {
  public:
-  SimTransport(Network& network, int self) : network_(network), self_(self) {}
+  SimTransport(Network& network, int self)
+      : ReplTransport(network.tracing_flag()), network_(network), self_(self) {}
   void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body, size_t wire_bytes,
             std::string&& what) override {
     network_.SendPacket(self_, peer, PacketHeader(m), std::move(body), wire_bytes, std::move(what));
   }
-  bool tracing() const override { return network_.tracing(); }
   // Asked on every ack that makes progress: each peer's round trip is computed once per
   // change of the links' parameters.
   SimTime Rtt(int peer) const override {

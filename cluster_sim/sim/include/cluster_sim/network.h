@@ -128,6 +128,9 @@ class Network : private EventLoop::Handler {
   void SendPacket(int from, int to, const Packet::Header& header,
                   std::shared_ptr<const void>&& body, size_t bytes, std::string&& what);
   bool tracing() const { return tracing_; }
+  // Where tracing() is kept, for a reader that holds no Network (a replicator's transport):
+  // valid while the Network lives (it cannot be moved).
+  const bool* tracing_flag() const { return &tracing_; }
 
   const LinkStats& stats(int from, int to) const { return links_[Index(from, to)].stats; }
   int size() const { return n_; }

@@ -121,9 +121,20 @@ class ReplTransport {
   // and is empty unless tracing(). The transport may lose the message: the protocol resends.
   virtual void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body,
                     size_t wire_bytes, std::string&& what) = 0;
-  virtual bool tracing() const = 0;
+  // Whether senders describe messages (`what`). Asked on every send, so a flag the transport
+  // keeps current rather than a virtual call; false for a transport built with no flag.
+  bool tracing() const { return *tracing_; }
   // The round trip to `peer` that the first retransmission timeout waits.
   virtual SimTime Rtt(int peer) const = 0;
+
+ protected:
+  ReplTransport() = default;
+  // tracing() reads *tracing. REQUIRES: the flag outlives the transport.
+  explicit ReplTransport(const bool* tracing) : tracing_(tracing) {}
+
+ private:
+  static constexpr bool kNeverTracing = false;
+  const bool* tracing_ = &kNeverTracing;
 };
 
 class ReplTimers {
