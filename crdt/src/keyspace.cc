@@ -651,6 +651,12 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::strin
 
 std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::try_emplace(std::string_view key,
                                                                           size_t h) {
+  const size_t size = size_;
+  Emplace(key, h);  // its slot is recent_'s
+  return {iterator(slots_ + recent_, slots_ + capacity_), size_ != size};
+}
+
+Keyspace::KeyMap::value_type& Keyspace::KeyMap::Emplace(std::string_view key, size_t h) {
   if (size_ == 0 && tombstones_ == 0 && capacity_ >= 2) {
     // CASE 1: an empty index with room (a delta emptied for its next command): every slot
     // is free, so the key is absent and takes its home slot, without a probe.
@@ -658,18 +664,18 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::try_emplace(std::s
     *s = Slot{h, NewNode(key)};
     size_ = 1;
     recent_ = static_cast<size_t>(s - slots_);
-    return {iterator(s, slots_ + capacity_), true};
+    return *s->node;
   }
   // CASE 2: a probe for the key, then for a free slot if absent.
   Slot* found = FindSlot(key, h);
   if (found != slots_ + capacity_) {
     recent_ = static_cast<size_t>(found - slots_);
-    return {iterator(found, slots_ + capacity_), false};
+    return *found->node;
   }
   Slot* s = TakeSlot(h);
   s->node = NewNode(key);
   recent_ = static_cast<size_t>(s - slots_);
-  return {iterator(s, slots_ + capacity_), true};
+  return *s->node;
 }
 
 Keyspace::KeyMap::iterator Keyspace::KeyMap::erase(iterator it) {
@@ -1707,8 +1713,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
       key_complete_ = complete;
       return true;
     }
-    auto it = keys_.try_emplace(key, h).first;
-    KeyValue& v = it->second;
+    KeyValue& v = keys_.Emplace(key, h).second;
     if (few_dots && (!OnlyFirstParts(v) || (!simple.has_write && (v.held & KeyValue::kHeldStr) &&
                                             !v.str().reg.empty()))) {
       // A key holding other parts (or a write that an SREM's or DEL's effect may clear):
@@ -1722,7 +1727,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     } else {
       JoinSimple(&v, simple, s.counter_, cc_, s.cc_, complete);
     }
-    if (!complete && v.Empty()) keys_.erase(it);
+    if (!complete && v.Empty()) keys_.erase(keys_.FindRemembered(key, h));  // rare: a probe
     if (few_dots) {
       cc_.Join(dots);
     } else {

@@ -721,6 +721,9 @@ class Keyspace {
     // The entry of key (h == Hash(key)), inserted with an empty value if absent: no
     // temporary KeyValue to build and move.
     std::pair<iterator, bool> try_emplace(std::string_view key, size_t h);
+    // try_emplace's entry alone, for a caller that needs no iterator (a merge's join of a
+    // key: no pair built and returned through memory, no iterator's skip over free slots).
+    value_type& Emplace(std::string_view key, size_t h);
     iterator erase(iterator it);  // returns the next entry
     void clear();                 // keeps a small index's allocation for the next entries
     // The entry in the slot try_emplace returned last, if its key is key (else null): a run
