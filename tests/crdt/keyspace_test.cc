@@ -405,6 +405,29 @@ TEST(KeyspaceTest, KeyHashReadsEveryByte) {
   }
 }
 
+// A state (not a delta) may hold no removed list entry or stream item; of two keys that
+// do, the decoder's error names the first in the encoding's (sorted) order, whatever the
+// key map's hash order: the text reaches users.
+TEST(KeyspaceTest, DecodeNamesTheFirstBadKeyInEncodedOrder) {
+  for (const bool list_first : {true, false}) {
+    const std::string list_key = list_first ? "a" : "b";
+    const std::string stream_key = list_first ? "b" : "a";
+    Keyspace ks(kA);
+    ks.LInsert(list_key, 0, "x", nullptr);
+    ks.XAdd(stream_key, StreamId{1, 0}, {"f", "v"}, nullptr);
+    Keyspace d = ks.NewDelta();
+    ks.LEraseRange(list_key, 0, 1, &d);
+    ks.XRemove(stream_key, ks.Stream(stream_key)->entries().begin()->first, &d);
+    std::string bytes = d.Encode();
+    std::string error;
+    ASSERT_TRUE(Keyspace::Decode(bytes, kA, &error)) << error;  // as a delta it is good
+    bytes[0] = static_cast<char>(bytes[0] & ~1);                // header bit 0: a state
+    ASSERT_FALSE(Keyspace::Decode(bytes, kA, &error));
+    EXPECT_EQ(error,
+              list_first ? "removed list entry in a state" : "removed stream item in a state");
+  }
+}
+
 // The empty key looked up with a default string_view (null data): equal to "", with no
 // memcmp given a null pointer (UBSan flags one, even for 0 bytes).
 TEST(KeyspaceTest, SameBytesTakesADefaultStringView) {
