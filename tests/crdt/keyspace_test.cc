@@ -376,10 +376,12 @@ TEST(KeyspaceTest, SameBytesIsEquality) {
   }
 }
 
-// HashOf64 (flat_hash.h: the key index's hash, and the sets' through HashOf): every byte of
-// a string of each length from 0 to 64 reaches it (one bit changed anywhere changes it), the
-// length too; HashOf is its two halves folded; and a keyspace stores, finds and deletes keys
-// of each of those lengths.
+// HashOf64 (flat_hash.h: the key index's hash, and the sets' through HashOf): every bit of
+// a string of each length from 0 to 64 reaches it (each one flipped changes it), the length
+// too, and so does every pair of a byte's top bit and any other bit at lengths where an
+// xor of per-word products let such pairs cancel; HashOf and HashOf64 keep their values
+// (golden values: the sets' and the key map's layouts are built from them, a change must
+// be seen); and a keyspace stores, finds and deletes keys of each of those lengths.
 TEST(KeyspaceTest, KeyHashReadsEveryByte) {
   crdt_test::Rng rng(0x7e11);
   Keyspace ks(kA);
@@ -388,15 +390,47 @@ TEST(KeyspaceTest, KeyHashReadsEveryByte) {
     std::string a;
     for (size_t i = 0; i < n; ++i) a.push_back(static_cast<char>(rng.Uniform(256)));
     const uint64_t h = HashOf64(a);
-    ASSERT_EQ(HashOf(a), static_cast<uint32_t>(h >> 32) ^ static_cast<uint32_t>(h)) << n;
     for (size_t i = 0; i < n; ++i) {
-      std::string c = a;
-      c[i] = static_cast<char>(c[i] ^ (1 << rng.Uniform(8)));
-      ASSERT_NE(HashOf64(c), h) << n << " " << i;
+      for (int bit = 0; bit < 8; ++bit) {
+        std::string c = a;
+        c[i] = static_cast<char>(c[i] ^ (1 << bit));
+        ASSERT_NE(HashOf64(c), h) << n << " " << i << " " << bit;
+      }
     }
     ASSERT_NE(HashOf64(a + std::string(1, '\0')), h) << n;
     ks.Set(a, std::to_string(n), 1, nullptr);
     keys.push_back(a);
+  }
+  for (const size_t n : {13, 14, 15, 16, 17, 32, 33, 40}) {
+    std::string a;
+    for (size_t i = 0; i < n; ++i) a.push_back(static_cast<char>(rng.Uniform(256)));
+    const uint64_t h = HashOf64(a);
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < n; ++j) {
+        for (int bit = 0; bit < 8; ++bit) {
+          if (j == i && bit == 7) continue;
+          std::string c = a;
+          c[i] = static_cast<char>(c[i] ^ 0x80);
+          c[j] = static_cast<char>(c[j] ^ (1 << bit));
+          ASSERT_NE(HashOf64(c), h) << n << " " << i << " " << j << " " << bit;
+        }
+      }
+    }
+  }
+  struct Golden {
+    const char* s;
+    uint64_t h64;
+    uint32_t h32;
+  };
+  for (const Golden& g : std::vector<Golden>{
+           {"", 0x62D6BA981056D5A6ull, 0x72806F3Eu},
+           {"a", 0xFD7B4C8977611B6Full, 0x8A1A57E6u},
+           {"counter:1234", 0xA924BE71AC97EA41ull, 0x05B35430u},
+           {"abcdefghijklmnop", 0x1EA4FA40A4F446ECull, 0xBA50BCACu},
+           {"abcdefghijklmnopq", 0xDC794BDC96AD8C59ull, 0x4AD4C785u},
+           {"0123456789abcdefghijklmnopqrstuvwxyzABCD", 0xBEE2CEA05FA1C106ull, 0xE1430FA6u}}) {
+    EXPECT_EQ(HashOf64(g.s), g.h64) << g.s;
+    EXPECT_EQ(HashOf(g.s), g.h32) << g.s;
   }
   for (size_t n = 0; n <= 64; ++n) ASSERT_EQ(ks.Get(keys[n]), std::to_string(n)) << n;
   for (size_t n = 0; n <= 64; n += 2) ASSERT_TRUE(ks.Del(keys[n], nullptr)) << n;
