@@ -1473,6 +1473,10 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
     }
     KeyValue v;
     if (!v.Decode(&dec, parts)) return fail("bad key value");
+    // Checked here, in the keys' encoded order, so that of two bad keys the error (which
+    // reaches users) names the first encoded, not the first in the key map's hash order.
+    if (!ks.key_complete_ && v.list().HasRemoved()) return fail("removed list entry in a state");
+    if (!ks.key_complete_ && v.stream().HasRemoved()) return fail("removed stream item in a state");
     v.DropRarePartsIfEmpty();  // a part the header lists for some other key
     prev.assign(key.data(), key.size());
     if (!v.expiry().empty()) ks.expiring_.insert(prev);
@@ -1481,11 +1485,7 @@ std::optional<Keyspace> Keyspace::Decode(std::string_view bytes, ReplicaId self,
   if (!ks.cc_.Decode(&dec)) return fail("bad causal context");
   if (!dec.done()) return fail("trailing bytes after keyspace");
   bool ok = true;
-  for (const auto& [k, v] : ks.keys_) {
-    if (!ks.key_complete_ && v.list().HasRemoved()) return fail("removed list entry in a state");
-    if (!ks.key_complete_ && v.stream().HasRemoved()) return fail("removed stream item in a state");
-    ok &= DotsInContext(v, ks.cc_);
-  }
+  for (const auto& [k, v] : ks.keys_) ok &= DotsInContext(v, ks.cc_);
   if (!ok) return fail("dot outside the causal context");
   return ks;
 }

@@ -376,10 +376,12 @@ TEST(KeyspaceTest, SameBytesIsEquality) {
   }
 }
 
-// HashOf64 (flat_hash.h: the key index's hash, and the sets' through HashOf): every byte of
-// a string of each length from 0 to 64 reaches it (one bit changed anywhere changes it), the
-// length too; HashOf is its two halves folded; and a keyspace stores, finds and deletes keys
-// of each of those lengths.
+// HashOf64 (flat_hash.h: the key index's hash, and the sets' through HashOf): every bit of
+// a string of each length from 0 to 64 reaches it (each one flipped changes it), the length
+// too, and so does every pair of a byte's top bit and any other bit at lengths where an
+// xor of per-word products let such pairs cancel; HashOf and HashOf64 keep their values
+// (golden values: the sets' and the key map's layouts are built from them, a change must
+// be seen); and a keyspace stores, finds and deletes keys of each of those lengths.
 TEST(KeyspaceTest, KeyHashReadsEveryByte) {
   crdt_test::Rng rng(0x7e11);
   Keyspace ks(kA);
@@ -388,20 +390,75 @@ TEST(KeyspaceTest, KeyHashReadsEveryByte) {
     std::string a;
     for (size_t i = 0; i < n; ++i) a.push_back(static_cast<char>(rng.Uniform(256)));
     const uint64_t h = HashOf64(a);
-    ASSERT_EQ(HashOf(a), static_cast<uint32_t>(h >> 32) ^ static_cast<uint32_t>(h)) << n;
     for (size_t i = 0; i < n; ++i) {
-      std::string c = a;
-      c[i] = static_cast<char>(c[i] ^ (1 << rng.Uniform(8)));
-      ASSERT_NE(HashOf64(c), h) << n << " " << i;
+      for (int bit = 0; bit < 8; ++bit) {
+        std::string c = a;
+        c[i] = static_cast<char>(c[i] ^ (1 << bit));
+        ASSERT_NE(HashOf64(c), h) << n << " " << i << " " << bit;
+      }
     }
     ASSERT_NE(HashOf64(a + std::string(1, '\0')), h) << n;
     ks.Set(a, std::to_string(n), 1, nullptr);
     keys.push_back(a);
   }
+  for (const size_t n : {13, 14, 15, 16, 17, 32, 33, 40}) {
+    std::string a;
+    for (size_t i = 0; i < n; ++i) a.push_back(static_cast<char>(rng.Uniform(256)));
+    const uint64_t h = HashOf64(a);
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < n; ++j) {
+        for (int bit = 0; bit < 8; ++bit) {
+          if (j == i && bit == 7) continue;
+          std::string c = a;
+          c[i] = static_cast<char>(c[i] ^ 0x80);
+          c[j] = static_cast<char>(c[j] ^ (1 << bit));
+          ASSERT_NE(HashOf64(c), h) << n << " " << i << " " << j << " " << bit;
+        }
+      }
+    }
+  }
+  struct Golden {
+    const char* s;
+    uint64_t h64;
+    uint32_t h32;
+  };
+  for (const Golden& g : std::vector<Golden>{
+           {"", 0x62D6BA981056D5A6ull, 0x72806F3Eu},
+           {"a", 0xFD7B4C8977611B6Full, 0x8A1A57E6u},
+           {"counter:1234", 0xA924BE71AC97EA41ull, 0x05B35430u},
+           {"abcdefghijklmnop", 0x1EA4FA40A4F446ECull, 0xBA50BCACu},
+           {"abcdefghijklmnopq", 0xDC794BDC96AD8C59ull, 0x4AD4C785u},
+           {"0123456789abcdefghijklmnopqrstuvwxyzABCD", 0xBEE2CEA05FA1C106ull, 0xE1430FA6u}}) {
+    EXPECT_EQ(HashOf64(g.s), g.h64) << g.s;
+    EXPECT_EQ(HashOf(g.s), g.h32) << g.s;
+  }
   for (size_t n = 0; n <= 64; ++n) ASSERT_EQ(ks.Get(keys[n]), std::to_string(n)) << n;
   for (size_t n = 0; n <= 64; n += 2) ASSERT_TRUE(ks.Del(keys[n], nullptr)) << n;
   for (size_t n = 0; n <= 64; ++n) {
     ASSERT_EQ(ks.Get(keys[n]), n % 2 == 0 ? std::nullopt : std::optional(std::to_string(n))) << n;
+  }
+}
+
+// A state (not a delta) may hold no removed list entry or stream item; of two keys that
+// do, the decoder's error names the first in the encoding's (sorted) order, whatever the
+// key map's hash order: the text reaches users.
+TEST(KeyspaceTest, DecodeNamesTheFirstBadKeyInEncodedOrder) {
+  for (const bool list_first : {true, false}) {
+    const std::string list_key = list_first ? "a" : "b";
+    const std::string stream_key = list_first ? "b" : "a";
+    Keyspace ks(kA);
+    ks.LInsert(list_key, 0, "x", nullptr);
+    ks.XAdd(stream_key, StreamId{1, 0}, {"f", "v"}, nullptr);
+    Keyspace d = ks.NewDelta();
+    ks.LEraseRange(list_key, 0, 1, &d);
+    ks.XRemove(stream_key, ks.Stream(stream_key)->entries().begin()->first, &d);
+    std::string bytes = d.Encode();
+    std::string error;
+    ASSERT_TRUE(Keyspace::Decode(bytes, kA, &error)) << error;  // as a delta it is good
+    bytes[0] = static_cast<char>(bytes[0] & ~1);                // header bit 0: a state
+    ASSERT_FALSE(Keyspace::Decode(bytes, kA, &error));
+    EXPECT_EQ(error,
+              list_first ? "removed list entry in a state" : "removed stream item in a state");
   }
 }
 

@@ -1,6 +1,7 @@
 // Hashing and an open-addressing index for the flat member tables of SetStore and
 // ZsetStore: the elements live in an array of entries kept by the owner, and FlatIndex
-// maps a 32-bit hash to entry numbers.
+// maps a 32-bit hash to entry numbers. Keyspace's key map (keyspace.h) hashes its keys
+// with HashOf64 too, and SameBytes compares them.
 //
 //   FlatIndex slot (8 bytes): [ 32-bit hash | entry + 1 ]   (0: empty)
 //
@@ -12,7 +13,6 @@
 // Not thread-safe.
 #pragma once
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -37,32 +37,47 @@ inline uint64_t Load32(const char* p) {
   std::memcpy(&v, p, sizeof(v));
   return v;
 }
-inline uint64_t Fmix64(uint64_t h) {  // MurmurHash3's finalizer
-  h ^= h >> 33;
-  h *= 0xFF51AFD7ED558CCDull;
-  h ^= h >> 33;
-  h *= 0xC4CEB9FE1A85EC53ull;
-  h ^= h >> 33;
-  return h;
+
+// The 128-bit product of x and y: *lo its low 64 bits, *hi its high 64 bits.
+inline void Mul128(uint64_t x, uint64_t y, uint64_t* lo, uint64_t* hi) {
+  __extension__ typedef unsigned __int128 Uint128;
+  const Uint128 r = static_cast<Uint128>(x) * y;
+  *lo = static_cast<uint64_t>(r);
+  *hi = static_cast<uint64_t>(r >> 64);
 }
+// That product's two halves xor-ed (wyhash's and rapidhash's mum).
+inline uint64_t Mum(uint64_t x, uint64_t y) {
+  uint64_t lo, hi;
+  Mul128(x, y, &lo, &hi);
+  return lo ^ hi;
+}
+inline constexpr uint64_t kMumK0 = 0xE7037ED1A0B428DBull;  // wyhash's secrets
+inline constexpr uint64_t kMumK1 = 0xA0761D6478BD642Full;
 
 }  // namespace flat_hash_detail
 
-// 64-bit hash of a string, inline and branch-light for short strings (reads at most two
-// overlapping words below 17 bytes): the elements of sets and sorted sets (HashOf), and the
-// keys of a keyspace (Keyspace's key map: about a quarter of the instructions of
-// libstdc++'s std::hash for a key such as "counter:1234", and no call). Only indexes use
-// it: no iteration order depends on it. Deterministic across platforms of the same
-// endianness.
+// 64-bit hash of a string, branch-light for short strings (reads at most two overlapping
+// words below 17 bytes): the elements of sets and sorted sets (HashOf), and the keys of a
+// keyspace (Keyspace's key map). Defined here, but GCC's release build calls it out of
+// line (so HashOf, which inlines, is a call too). The words are combined by Mum, a 64x64->128-bit
+// product folded, which is not linear in either word: a combine by xor of per-word
+// products let pairs of bit flips cancel (a word's top bit changes only that bit of its
+// product). Mum(x, y) is 0 for x == 0 whatever y is, so a word equal to kMumK1 makes the
+// hash forget what came before it: crafted keys can collide (more probes, never a wrong
+// answer: equality is checked). Only indexes use it: no iteration order depends on it.
+// Deterministic across platforms of the same endianness.
 inline uint64_t HashOf64(std::string_view s) {
+  using flat_hash_detail::Load64;
+  using flat_hash_detail::Mum;
+  constexpr uint64_t kMumK1 = flat_hash_detail::kMumK1;
   const char* p = s.data();
   size_t n = s.size();
   uint64_t a = 0, b = 0;
   uint64_t seed = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
   if (n <= 16) {
     if (n >= 8) {
-      a = flat_hash_detail::Load64(p);
-      b = flat_hash_detail::Load64(p + n - 8);
+      a = Load64(p);
+      b = Load64(p + n - 8);
     } else if (n >= 4) {
       a = flat_hash_detail::Load32(p);
       b = flat_hash_detail::Load32(p + n - 4);
@@ -72,19 +87,18 @@ inline uint64_t HashOf64(std::string_view s) {
     }
   } else {
     while (n > 16) {
-      seed = flat_hash_detail::Fmix64(seed ^ flat_hash_detail::Load64(p)) ^
-             (flat_hash_detail::Load64(p + 8) * 0x9FB21C651E98DF25ull);
+      seed = Mum(Load64(p) ^ kMumK1, Load64(p + 8) ^ seed);
       p += 16;
       n -= 16;
     }
-    // The last 16 bytes, which the loop's last 16 may overlap: the first word rotated, else
-    // a flip of a word's top bit there (which changes only that bit of its product in the
-    // loop) cancels out in the xor below (a 40-byte string's byte 31 did).
-    a = std::rotl(flat_hash_detail::Load64(p + n - 16), 29);
-    b = flat_hash_detail::Load64(p + n - 8);
+    a = Load64(p + n - 16);  // the last 16 bytes, which the loop's last 16 may overlap
+    b = Load64(p + n - 8);
   }
-  const uint64_t bk = b * 0x9FB21C651E98DF25ull;
-  return flat_hash_detail::Fmix64(seed ^ a ^ ((bk >> 29) | (bk << 35)));
+  // A second product of the first's halves: Mum(a ^ kMumK1, b ^ seed) alone left the
+  // low bits (the index's slot) of keys such as "counter:N" measurably uneven.
+  uint64_t lo, hi;
+  flat_hash_detail::Mul128(a ^ kMumK1, b ^ seed, &lo, &hi);
+  return Mum(lo ^ flat_hash_detail::kMumK0, hi ^ kMumK1);
 }
 
 // 32-bit hash of an element (the index slots of the flat tables hold 32 bits): HashOf64's

@@ -742,7 +742,8 @@ class Keyspace {
       if (s != slots_ + capacity_) recent_ = static_cast<size_t>(s - slots_);
       return iterator(s, slots_ + capacity_);
     }
-    // The key's hash: HashOf64 (flat_hash.h), inline; no output depends on it.
+    // The key's hash: HashOf64 (flat_hash.h), an out-of-line call in a release build; no
+    // output depends on it.
     static size_t Hash(std::string_view key) { return HashOf64(key); }
     // Hints for a caller about to look up the key of hash h, to overlap the two dependent
     // cache misses of a lookup with other work: PrefetchSlot fetches the index slot;
