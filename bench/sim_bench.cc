@@ -25,7 +25,6 @@
 #include "cluster_sim/rng.h"
 #include "cluster_sim/simulation.h"
 #include "cluster_sim/store.h"
-#include "crdt/keyspace.h"
 
 namespace {
 
@@ -145,10 +144,8 @@ void BM_FiveKeyspacesDirect(benchmark::State& state) {
   const int64_t ops_per_virtual_second = state.range(1);
   for (auto _ : state) {
     std::vector<std::unique_ptr<Store>> stores;
-    auto memo = std::make_shared<crdt::EffectMemo>();  // as the simulator's regions share one
     for (int r = 0; r < kRegions; ++r) {
       stores.push_back(cluster_sim::NewMemoryStore(crdt::MakeReplicaId(r, 1)));
-      stores.back()->ShareEffectMemo(memo);
     }
     Rng rng(7);
     std::vector<std::string> argv;

@@ -3,8 +3,7 @@
 // same error, and leaves a keyspace it refuses unchanged; what decodes re-encodes to bytes
 // that decode to an equal keyspace and encode the same; MergeEncoded equals Merge of the
 // decoded keyspace, into an empty keyspace and into one holding data; merging twice is
-// merging once. The merges share an EffectMemo, as a simulation's regions do: the merge into
-// the keyspace holding data and the second merge take a one-key effect's parse from it.
+// merging once.
 #include <string>
 #include <string_view>
 
@@ -41,8 +40,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   crdt::Keyspace merged(self);
   std::string merge_error;
   crdt::Keyspace::MergeScratch scratch;
-  crdt::EffectMemo memo;
-  scratch.ShareMemo(&memo);
   bool merge_ok = merged.MergeEncoded(bytes, &merge_error, &scratch);
   FUZZ_CHECK(merge_ok == decoded.has_value(), error + " | " + merge_error);
   const crdt::Keyspace base = Base(self);

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <new>
@@ -1638,42 +1637,6 @@ void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter
 
 }  // namespace
 
-// What MergeEncoded's CASE 1 reads of a one-key effect with a simple value and a context of
-// a few dots: all its joins need, and where the context starts (the joins into a key holding
-// other parts decode it as a CausalContext).
-struct EffectMemo::Parse {
-  std::string_view key;
-  size_t hash = 0;  // KeyMap::Hash(key)
-  SimpleValue simple;
-  ContextDots dots;
-  size_t cc_at = 0;
-};
-
-EffectMemo::EffectMemo() = default;
-EffectMemo::~EffectMemo() = default;
-
-const EffectMemo::Parse* EffectMemo::Find(std::string_view bytes) const {
-  return valid_ && bytes.size() == bytes_.size() &&
-                 std::memcmp(bytes.data(), bytes_.data(), bytes.size()) == 0
-             ? parse_.get()
-             : nullptr;
-}
-
-void EffectMemo::Keep(std::string_view bytes, const Parse& parse) {
-  assert(!parse.simple.decoded_counter);  // that counter is in the merging scratch
-  bytes_.assign(bytes);
-  if (parse_ == nullptr) parse_ = std::make_unique<Parse>();
-  *parse_ = parse;
-  auto moved = [&](std::string_view v) {  // the same bytes in the copy
-    return v.empty() ? v : std::string_view(bytes_.data() + (v.data() - bytes.data()), v.size());
-  };
-  parse_->key = moved(parse.key);
-  parse_->simple.value = moved(parse.simple.value);
-  parse_->simple.first = moved(parse.simple.first);
-  parse_->simple.rest = moved(parse.simple.rest);
-  valid_ = true;
-}
-
 bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch) {
   if (scratch == nullptr) {  // buffers for this call only (no empty ones built otherwise)
     MergeScratch local;
@@ -1711,72 +1674,62 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
   if (s.values_.size() < std::max<uint64_t>(n, 1)) s.values_.resize(std::max<uint64_t>(n, 1));
   if (n == 1) {
     // CASE 1: a one-key delta (most effects): the same steps for its one key, without the
-    // key and hash lists of CASE 2. The bytes of an effect that the shared memo holds (just
-    // merged into another replica) are not decoded and checked again: the memo's parse is
-    // what that would give.
-    const EffectMemo::Parse* kept = s.memo_ != nullptr ? s.memo_->Find(bytes) : nullptr;
-    EffectMemo::Parse read;  // this merge's own, unless kept
-    bool few_dots = kept != nullptr;
-    if (kept == nullptr) {
-      if (!dec.GetBytes(&read.key)) return fail("bad key");
-      read.hash = KeyMap::Hash(read.key);
-      keys_.PrefetchSlot(read.hash);
-      KeyValue& value = s.values_[0];
-      // CASE 1a: the value of a SET, INCRBY, SADD, SREM or DEL effect (SimpleValue) is
-      // joined straight from the bytes, not decoded into the scratch value (a counter of
-      // several slots is, into the scratch's own counter_). Any other value, malformed ones
-      // included, is decoded from the same place (the same errors).
-      const size_t value_at = dec.position();
-      const bool is_simple = parts == 0 && DecodeSimple(bytes, &dec, &read.simple, &s.counter_);
-      if (!is_simple) {
-        dec.Rewind(value_at);
-        if (!value.Decode(&dec, parts)) return fail("bad key value");
-      }
-      keys_.PrefetchNode(read.hash);
-      // CASE 1b: a simple value's context of a few dots and no vector (most effects') is
-      // read as a ContextDots, not decoded into the scratch context; any other (and a
-      // malformed one) is decoded from the same place.
-      read.cc_at = dec.position();
-      few_dots = is_simple && read.dots.Decode(&dec);
-      if (!few_dots) {
-        dec.Rewind(read.cc_at);
-        if (!s.cc_.Decode(&dec)) return fail("bad causal context");
-      }
-      if (!dec.done()) return fail("trailing bytes after keyspace");
-      const bool dots_in = few_dots    ? read.simple.DotsIn(read.dots)
-                           : is_simple ? read.simple.DotsIn(s.cc_)
-                                       : DotsInContext(value, s.cc_);
-      if (!dots_in) return fail("dot outside the causal context");
-      if (!is_simple) {
-        join(read.key, read.hash, value);
-        cc_.Join(s.cc_);
-        key_complete_ = complete;
-        return true;
-      }
-      if (few_dots && s.memo_ != nullptr && !read.simple.decoded_counter) {
-        s.memo_->Keep(bytes, read);
-      }
+    // key and hash lists of CASE 2.
+    std::string_view key;
+    if (!dec.GetBytes(&key)) return fail("bad key");
+    const size_t h = KeyMap::Hash(key);
+    keys_.PrefetchSlot(h);
+    KeyValue& value = s.values_[0];
+    // CASE 1a: the value of a SET, INCRBY, SADD, SREM or DEL effect (SimpleValue) is
+    // joined straight from the bytes, not decoded into the scratch value (a counter of
+    // several slots is, into the scratch's own counter_). Any other value, malformed ones
+    // included, is decoded from the same place (the same errors).
+    SimpleValue simple;
+    const size_t value_at = dec.position();
+    const bool is_simple = parts == 0 && DecodeSimple(bytes, &dec, &simple, &s.counter_);
+    if (!is_simple) {
+      dec.Rewind(value_at);
+      if (!value.Decode(&dec, parts)) return fail("bad key value");
     }
-    const EffectMemo::Parse& p = kept != nullptr ? *kept : read;
-    const SimpleValue& simple = p.simple;
-    KeyValue& v = keys_.Emplace(p.key, p.hash).second;
+    keys_.PrefetchNode(h);
+    // CASE 1b: a simple value's context of a few dots and no vector (most effects') is read
+    // as a ContextDots, not decoded into the scratch context; any other (and a malformed
+    // one) is decoded from the same place.
+    ContextDots dots;
+    const size_t cc_at = dec.position();
+    bool few_dots = is_simple && dots.Decode(&dec);
+    if (!few_dots) {
+      dec.Rewind(cc_at);
+      if (!s.cc_.Decode(&dec)) return fail("bad causal context");
+    }
+    if (!dec.done()) return fail("trailing bytes after keyspace");
+    const bool dots_in = few_dots    ? simple.DotsIn(dots)
+                         : is_simple ? simple.DotsIn(s.cc_)
+                                     : DotsInContext(value, s.cc_);
+    if (!dots_in) return fail("dot outside the causal context");
+    if (!is_simple) {
+      join(key, h, value);
+      cc_.Join(s.cc_);
+      key_complete_ = complete;
+      return true;
+    }
+    KeyValue& v = keys_.Emplace(key, h).second;
     if (few_dots && (!OnlyFirstParts(v) || (!simple.has_write && (v.held & KeyValue::kHeldStr) &&
                                             !v.str().reg.empty()))) {
       // A key holding other parts (or a write that an SREM's or DEL's effect may clear):
-      // their joins take a CausalContext, decoded from the same bytes (checked above, or
-      // by the merge that kept them).
-      dec.Rewind(p.cc_at);
+      // their joins take a CausalContext, decoded from the same bytes (read above).
+      dec.Rewind(cc_at);
       (void)s.cc_.Decode(&dec);
       few_dots = false;
     }
     if (few_dots) {
-      JoinSimple(&v, simple, s.counter_, cc_, p.dots, complete);
+      JoinSimple(&v, simple, s.counter_, cc_, dots, complete);
     } else {
       JoinSimple(&v, simple, s.counter_, cc_, s.cc_, complete);
     }
-    if (!complete && v.Empty()) keys_.erase(keys_.FindRemembered(p.key, p.hash));  // rare: a probe
+    if (!complete && v.Empty()) keys_.erase(keys_.FindRemembered(key, h));  // rare: a probe
     if (few_dots) {
-      cc_.Join(p.dots);
+      cc_.Join(dots);
     } else {
       cc_.Join(s.cc_);
     }

@@ -115,10 +115,7 @@ std::vector<std::string> Damaged(const std::string& good) {
 // collected delta, applied to a snapshot of the replica taken when it started collecting,
 // must give the replica (which applied the effects one by one); then the replicas must
 // converge.
-// With `memo`, every merge goes through a scratch sharing an EffectMemo: the same bytes come
-// twice in a row (a replica, then its collected delta) and again later (duplicates), each
-// time checked against Merge(Decode) as without it.
-void EffectsJoinAsTheirDecodedKeyspaces(int members, uint64_t seed_base, bool memo = false) {
+void EffectsJoinAsTheirDecodedKeyspaces(int members, uint64_t seed_base) {
   for (uint64_t seed : TestSeeds(12, seed_base)) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
     Rng rng(seed);
@@ -133,8 +130,6 @@ void EffectsJoinAsTheirDecodedKeyspaces(int members, uint64_t seed_base, bool me
     std::vector<std::vector<std::string>> pending(kReplicas);
     Keyspace delta;
     Keyspace::MergeScratch scratch;
-    crdt::EffectMemo shared_memo;
-    if (memo) scratch.ShareMemo(&shared_memo);
     size_t applied = 0;
     // The collected delta applied to the snapshot (encoded and not) gives the replica.
     auto apply_collected = [&](int i, int step) {
@@ -259,11 +254,6 @@ TEST(MergeEncodedTest, EffectsOfLargerValuesJoinAsTheirDecodedKeyspaces) {
   EffectsJoinAsTheirDecodedKeyspaces(/*members=*/8, 0x5e8);
 }
 
-TEST(MergeEncodedTest, EffectsJoinThroughASharedMemoAsTheirDecodedKeyspaces) {
-  EffectsJoinAsTheirDecodedKeyspaces(/*members=*/3, 0x5e9, /*memo=*/true);
-  EffectsJoinAsTheirDecodedKeyspaces(/*members=*/8, 0x5ea, /*memo=*/true);
-}
-
 // Every truncation and many one-byte changes of SET, INCRBY, SADD, SREM and DEL effects
 // (the shapes joined from the bytes), merged into a keyspace that holds the key: MergeEncoded
 // accepts what Decode accepts, joins it as Merge does, and refuses the rest with Decode's text.
@@ -298,9 +288,6 @@ TEST(MergeEncodedTest, DamagedSimpleEffectsAreRefusedAsDecodeRefusesThem) {
   record([&](Keyspace* d) { ASSERT_TRUE(origin.Del("n", d)); });
 
   Keyspace::MergeScratch scratch;
-  crdt::EffectMemo memo;
-  Keyspace::MergeScratch shared;  // through a memo holding the good effect's parse
-  shared.ShareMemo(&memo);
   size_t refused = 0;
   for (const std::string& good : effects) {
     SCOPED_TRACE(testing::Message() << "effect of " << good.size() << " bytes");
@@ -311,12 +298,6 @@ TEST(MergeEncodedTest, DamagedSimpleEffectsAreRefusedAsDecodeRefusesThem) {
       ASSERT_NO_FATAL_FAILURE(MergeBothWays(&copy, bad, &scratch));
       copy = target;  // the same with no scratch
       ASSERT_NO_FATAL_FAILURE(MergeBothWays(&copy, bad, nullptr));
-      // The damaged bytes (most of the same size) must not be taken for the good ones.
-      Keyspace warm = target;
-      ASSERT_NO_FATAL_FAILURE(MergeBothWays(&warm, good, &shared));
-      copy = target;
-      ASSERT_NO_FATAL_FAILURE(MergeBothWays(&copy, bad, &shared));
-      ASSERT_NO_FATAL_FAILURE(MergeBothWays(&warm, good, &shared));  // taken from the memo
     }
   }
   EXPECT_GT(refused, 100u);  // the damage is mostly caught

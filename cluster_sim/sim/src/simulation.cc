@@ -4,7 +4,6 @@
 #include <array>
 #include <cstddef>
 #include <cstring>
-#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -14,7 +13,6 @@
 #include "cluster_sim/session.h"
 #include "cluster_sim/status.h"
 #include "crdt/dot.h"
-#include "crdt/keyspace.h"
 
 namespace cluster_sim {
 
@@ -154,7 +152,6 @@ struct Simulation::Impl final : Network::Receiver {
       reg.clock_skew = config.regions[i].clock_skew;
       reg.store = config.store_factory(i, reg.id(1));
       reg.store->SetRegionNames(sorted);
-      reg.store->ShareEffectMemo(effect_memo);  // the regions run on this one thread
       reg.transport = std::make_unique<SimTransport>(network, i);
       Replicator::Options opts;
       opts.self = i;
@@ -418,9 +415,6 @@ struct Simulation::Impl final : Network::Receiver {
   EventLoop loop;
   Network network;
   LoopTimers timers;
-  // Shared by every region's store: the peers of an origin merge its effect one after the
-  // other, and only the first decodes it (crdt::EffectMemo).
-  std::shared_ptr<crdt::EffectMemo> effect_memo = std::make_shared<crdt::EffectMemo>();
   std::vector<Region> regions;
   std::vector<std::unique_ptr<RegionClient>> clients;
   std::function<void(const std::string&)> trace;

@@ -395,34 +395,6 @@ IncrStatus IntegerStepOnFloats(const std::optional<std::string>& visible, int64_
 
 enum class FloatStatus { kOk, kNotFloat, kNanOrInfinity };
 
-// The parse of the last one-key effect (a SET's, INCRBY's, SADD's, SREM's or DEL's, with a
-// context of a few dots) that Keyspace::MergeEncoded decoded through it, with a copy of the
-// effect's bytes. Replicas that merge the same effect one after the other (a simulation's
-// peers of its origin) share one: the first decodes and checks the bytes, the others find
-// them equal to the copy and join the kept parse, which is what decoding them again would
-// give (decoding is a function of the bytes alone). Any bytes may be merged through it: the
-// parse is taken only for bytes equal to the copy. Not thread-safe: share one only between
-// keyspaces merged from one thread. Shared through MergeScratch::ShareMemo.
-class EffectMemo {
- public:
-  EffectMemo();
-  ~EffectMemo();
-  EffectMemo(const EffectMemo&) = delete;
-  EffectMemo& operator=(const EffectMemo&) = delete;
-
- private:
-  friend class Keyspace;
-  struct Parse;  // keyspace.cc: views into bytes_
-  // The kept parse if `bytes` equal the copy, else null.
-  const Parse* Find(std::string_view bytes) const;
-  // Keeps a copy of `bytes` and `parse` (read from them), its views re-pointed to the copy.
-  void Keep(std::string_view bytes, const Parse& parse);
-
-  std::string bytes_;             // the effect parse_ was read from
-  std::unique_ptr<Parse> parse_;  // null until the first effect is kept
-  bool valid_ = false;            // parse_ is bytes_'s
-};
-
 class Keyspace {
  public:
   using Type = KeyValue::Type;
@@ -603,15 +575,8 @@ class Keyspace {
 
   // Buffers for MergeEncoded, kept by a caller that merges often (their capacity is reused).
   class MergeScratch {
-   public:
-    // Merges through this scratch keep the parse of a one-key effect in *memo and take it
-    // from there when the same bytes come again (EffectMemo). nullptr: none (the default).
-    // REQUIRES: *memo outlives the merges through this scratch.
-    void ShareMemo(EffectMemo* memo) { memo_ = memo; }
-
    private:
     friend class Keyspace;
-    EffectMemo* memo_ = nullptr;
     std::vector<std::string_view> keys_;
     std::vector<size_t> hashes_;  // KeyMap::Hash of keys_[i]
     std::vector<KeyValue> values_;

@@ -66,10 +66,6 @@ class KeyspaceStore : public Store {
   // Keyspace::ExpireDue through CommitWrite, so a backend stores it as any other write.
   Status ExpireDue(int64_t wall_clock_us, std::string* effect) final;
   Status Merge(std::string_view encoded) final { return MergeFrom("", 0, encoded); }
-  void ShareEffectMemo(std::shared_ptr<crdt::EffectMemo> memo) final {
-    memo_ = std::move(memo);
-    merge_scratch_.ShareMemo(memo_.get());
-  }
   // CanMerge, then the merge, then Merged (with origin "" and seq 0 for a plain Merge).
   Status MergeFrom(std::string_view origin, uint64_t seq, std::string_view encoded) final;
   uint64_t KeyVersion(std::string_view key) const final;
@@ -167,7 +163,6 @@ class KeyspaceStore : public Store {
   bool replicate_streams_ = false;
   std::unique_ptr<Scripts> scripts_;  // made at the first script command
   crdt::Keyspace::MergeScratch merge_scratch_;
-  std::shared_ptr<crdt::EffectMemo> memo_;  // ShareEffectMemo's, kept alive for the scratch
   crdt::Keyspace delta_;  // Record's delta, reset (ResetDelta) and reused by every write
   std::optional<crdt::Keyspace> held_;  // ExecuteHeld's joined delta, once a write was held
   mutable bool tracking_ = false;

@@ -20,10 +20,6 @@
 #include "crdt/dot.h"
 #include "crdt/stream.h"
 
-namespace crdt {
-class EffectMemo;
-}  // namespace crdt
-
 namespace cluster_sim {
 
 class Store {
@@ -76,12 +72,6 @@ class Store {
   }
   // Merges a peer's effect or full state (both are encoded keyspaces).
   virtual Status Merge(std::string_view encoded) = 0;
-  // Replicas merged one after the other from one thread (a simulation's regions) may share
-  // a memo of the last effect's parse (crdt::EffectMemo): the same bytes merged into the
-  // next one are not decoded again. Changes no result. The default keeps nothing (a
-  // store that does not decode effects itself). REQUIRES: every store sharing *memo is
-  // merged from one thread.
-  virtual void ShareEffectMemo(std::shared_ptr<crdt::EffectMemo> memo) { (void)memo; }
   // A number that changes whenever a local write or a merged effect or full state touched
   // `key` (Redis WATCH semantics: any write, even one that leaves the same value; never a
   // read). Only equality of two readings means something. Used by Session (WATCH/EXEC).
