@@ -11,6 +11,7 @@
 // effect straight into the other four (no network, log, acks or event loop): the bare
 // Active/Active work. client_ops_per_s of the simulator divided by this one's is what the
 // simulator's machinery costs (issue target: >= 0.5).
+#include <cassert>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
@@ -43,19 +44,21 @@ long PeakRssKb() {
 
 constexpr int kRegions = 5;
 
-// The workload of both benchmarks: a random region and command (counters, strings, sets
-// over 10,000 keys).
-// The strings of *argv are rewritten in place (no temporaries, no allocation once they
-// have grown): building the operation is the driver's work, not the simulator's, and must not
-// weigh on either benchmark's rate.
+// *arg = prefix followed by n's decimal digits, in arg's own room. REQUIRES: the prefix has
+// at most 8 bytes (with the 20 an int64_t may take, they fit the buffer).
 void SetArg(std::string* arg, std::string_view prefix, int64_t n) {
-  char buf[32];  // a prefix of at most 8 bytes and any int64_t
+  char buf[32];
+  assert(prefix.size() <= 8);
   prefix.copy(buf, prefix.size());
   auto [end, ec] = std::to_chars(buf + prefix.size(), buf + sizeof buf, n);
   (void)ec;
   arg->assign(buf, end);
 }
 
+// The workload of both benchmarks: a random region and command (counters, strings, sets
+// over 10,000 keys). The strings of *argv are rewritten in place (no temporaries, no
+// allocation once they have grown): building the operation is the driver's work, not the
+// simulator's, and must not weigh on either benchmark's rate.
 int NextOperation(Rng* rng, std::vector<std::string>* argv) {
   const int kKeys = 10'000;
   int region = static_cast<int>(rng->Uniform(kRegions));

@@ -1727,7 +1727,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     } else {
       JoinSimple(&v, simple, s.counter_, cc_, s.cc_, complete);
     }
-    if (!complete && v.Empty()) keys_.erase(keys_.FindRemembered(key, h));  // rare: a probe
+    if (!complete && v.Empty()) keys_.erase(keys_.find(key, h));  // rare: a probe
     if (few_dots) {
       cc_.Join(dots);
     } else {

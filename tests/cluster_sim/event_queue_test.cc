@@ -125,7 +125,8 @@ TEST(EventQueueTest, ManyEventsPopInTimeThenPushOrder) {
 }
 
 // The owned lanes' requirements are checked in debug builds: no Push on an owned lane, no
-// PushOwned on an ordinary one, no SetLanes that would remove an owned lane.
+// PushOwned on an ordinary one, no PushOwnedBehind on a lane that holds no event, no SetLanes
+// that would remove an owned lane.
 TEST(EventQueueTest, OwnedLanesCheckTheirRequirementsInDebugBuilds) {
 #ifdef NDEBUG
   GTEST_SKIP() << "asserts are off in this build";

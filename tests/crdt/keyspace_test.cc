@@ -508,7 +508,9 @@ TEST(KeyspaceTest, RefusedIncrementChangesNothing) {
   EXPECT_TRUE(d.empty());  // the empty delta's entry, taken for each step, erased again
   EXPECT_EQ(ks.HIncrBy("h", "f", 1, &v, &d), IncrStatus::kNotInteger);
   EXPECT_EQ(ks.HIncrBy("h", "g", -PnCounter::kBound - 1, &v, &d), IncrStatus::kOutOfRange);
-  ASSERT_NE(d.Find("h"), nullptr);  // HIncrBy takes its entry before the step
+  // The delta now lists "h" (the setting of the next case): a refused HIncrBy, unlike a
+  // refused IncrBy, leaves the entry it took before the step, empty.
+  ASSERT_NE(d.Find("h"), nullptr);
   // A delta that lists another key: the entry taken for the step is erased again.
   EXPECT_EQ(ks.IncrBy("big2", PnCounter::kBound + 1, &v, &d), IncrStatus::kOutOfRange);
   EXPECT_EQ(d.Find("big2"), nullptr);

@@ -62,9 +62,14 @@ inline constexpr uint64_t kMumK1 = 0xA0761D6478BD642Full;
 // line (so HashOf, which inlines, is a call too). The words are combined by Mum, a 64x64->128-bit
 // product folded, which is not linear in either word: a combine by xor of per-word
 // products let pairs of bit flips cancel (a word's top bit changes only that bit of its
-// product). Mum(x, y) is 0 for x == 0 whatever y is, so a word equal to kMumK1 makes the
-// hash forget what came before it: crafted keys can collide (more probes, never a wrong
-// answer: equality is checked). Only indexes use it: no iteration order depends on it.
+// product). Its limit: Mum(x, y) is 0 for x == 0 whatever y is, so a word equal to kMumK1
+// makes the hash forget what came before it (in the last step, every 8-16-byte string
+// starting with those 8 bytes, and every longer one whose last 16 bytes do, hashes to one
+// constant), and a second word equal to the running seed does the same in the loop. Such
+// keys and members can be sent by any client of `aasim serve` or `aasim node`: they cost
+// probes (linear in the colliding entries), never a wrong answer (equality is checked).
+// The seed is fixed, as std::hash's was. Only indexes use it: no iteration order depends
+// on it.
 // Deterministic across platforms of the same endianness.
 inline uint64_t HashOf64(std::string_view s) {
   using flat_hash_detail::Load64;

@@ -727,7 +727,8 @@ class Keyspace {
     value_type& Emplace(std::string_view key, size_t h);
     iterator erase(iterator it);  // returns the next entry
     void clear();                 // keeps a small index's allocation for the next entries
-    // The entry in the slot try_emplace returned last, if its key is key (else null): a run
+    // The entry in the slot that try_emplace, Emplace or FindRemembered last found or
+    // filled, if its key is key (else null): a run
     // of commands on one key (a ZADD batch) skips the hashing and the probe. It remembers
     // a slot number, not an entry, and reads the slot: whatever removed or moved entries
     // since (erase, a rehash, freeing the map), a live entry holding key is key's entry.
@@ -736,8 +737,9 @@ class Keyspace {
       value_type* node = slots_[recent_].node;
       return node != nullptr && node->first == key ? node : nullptr;
     }
-    // The entry of a map holding one (REQUIRES: size() == 1): the slot try_emplace used
-    // last if it holds a node (then it is that entry), else found by a walk of the index.
+    // The entry of a map holding one (REQUIRES: size() == 1): the slot try_emplace, Emplace
+    // or FindRemembered used last if it holds a node (then it is that entry), else found by
+    // a walk of the index.
     const value_type& Only() const { return *OnlySlot()->node; }
     // clear(), but a lone entry's node is kept (its value emptied) for the next entry
     // inserted: a delta emptied and filled again per command does not free and allocate
