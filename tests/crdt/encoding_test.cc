@@ -85,13 +85,32 @@ TEST(EncoderTest, VarintsRoundTrip) {
   EXPECT_EQ(ten.str().size(), 10u);
 }
 
+// n bytes of letters, a to z again and again.
+std::string Letters(size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s.push_back(static_cast<char>('a' + i % 26));
+  return s;
+}
+
+void PutBytes(Encoder* enc, std::string_view bytes) {
+  for (char c : bytes) enc->PutByte(static_cast<uint8_t>(c));
+}
+
+// enc->AppendTo into a string holding `head`, reserved with `room` bytes first.
+std::string AppendedTo(Encoder* enc, size_t room, const std::string& head) {
+  std::string out;
+  out.reserve(room);
+  out = head;
+  enc->AppendTo(&out);
+  return out;
+}
+
 // AppendTo puts exactly the bytes written after the string's, whether they are few (the
 // inline buffer) or many (the heap), into a string empty or not, with room or without; the
 // encoder is empty afterwards and writes again from the start.
 TEST(EncoderTest, AppendToPutsTheBytesAfterTheString) {
   for (size_t n : {size_t{0}, size_t{3}, size_t{255}, size_t{256}, size_t{257}, size_t{5000}}) {
-    std::string want;
-    for (size_t i = 0; i < n; ++i) want.push_back(static_cast<char>('a' + i % 26));
+    const std::string want = Letters(n);
     for (size_t room : {size_t{0}, size_t{4}, size_t{10000}}) {
       for (const char* head : {"", "head"}) {
         SCOPED_TRACE(testing::Message()
@@ -99,12 +118,9 @@ TEST(EncoderTest, AppendToPutsTheBytesAfterTheString) {
         Encoder enc;
         enc.PutByte(9);
         enc.Release();  // a previous use, as an encoder that writes again
-        for (char c : want) enc.PutByte(static_cast<uint8_t>(c));
+        PutBytes(&enc, want);
         EXPECT_EQ(enc.size(), n);
-        std::string out;
-        out.reserve(room);
-        out = head;
-        enc.AppendTo(&out);
+        const std::string out = AppendedTo(&enc, room, head);
         EXPECT_EQ(out, head + want);
         EXPECT_EQ(enc.size(), 0u);
         enc.PutVarint(300);
@@ -126,17 +142,13 @@ TEST(EncoderTest, HeapHandOversGiveExactlyTheBytesWritten) {
                      << few.size() << " bytes, room " << room << ", head '" << head << "'");
         Encoder enc;
         enc.Reserve(1000);  // heap mode with a few bytes in it
-        for (char c : few) enc.PutByte(static_cast<uint8_t>(c));
-        std::string out;
-        out.reserve(room);
-        out = head;
-        enc.AppendTo(&out);
+        PutBytes(&enc, few);
+        const std::string out = AppendedTo(&enc, room, head);
         EXPECT_EQ(out, head + few);
         EXPECT_EQ(enc.size(), 0u);
         // Written again after the hand-over (the heap buffer kept or given away).
-        std::string want;
-        for (int i = 0; i < 300; ++i) want.push_back(static_cast<char>('a' + i % 26));
-        for (char c : want) enc.PutByte(static_cast<uint8_t>(c));
+        const std::string want = Letters(300);
+        PutBytes(&enc, want);
         EXPECT_EQ(enc.str(), want);
         // AppendTo right after a heap-mode str().
         std::string out2 = head;
