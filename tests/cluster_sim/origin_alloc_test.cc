@@ -69,6 +69,20 @@ TEST(OriginAllocTest, RefusedIncrByKeepsTheDeltasNode) {
   ExpectWarmWritesAllocateNothing(store.get(), &effect, 3);
 }
 
+// A refused command that took an entry in the empty delta before its step (HINCRBY on a
+// field that holds no integer): the engine empties the delta keeping its node and index, so
+// the writes after it allocate nothing either.
+TEST(OriginAllocTest, RefusedHIncrByKeepsTheDeltasNode) {
+  std::unique_ptr<Store> store = NewMemoryStore(crdt::MakeReplicaId(1, 1));
+  std::string effect;
+  for (const auto& argv : Writes()) store->Execute(argv, 1, &effect);  // the keys made
+  store->Execute({"HSET", "hash:1", "f", "not a number"}, 1, &effect);
+  effect.clear();
+  EXPECT_TRUE(store->Execute({"HINCRBY", "hash:1", "f", "1"}, 2, &effect).is_error());
+  EXPECT_TRUE(effect.empty());
+  ExpectWarmWritesAllocateNothing(store.get(), &effect, 3);
+}
+
 TEST(OriginAllocTest, SimulatorReusesItsEffectBuffer) {
   // One region: a write is logged, sent nowhere (the network and acks allocate apart).
   SimConfig config;

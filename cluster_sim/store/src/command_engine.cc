@@ -901,7 +901,7 @@ Reply RunInPlace(Ctx& ctx, Handler run, const CommandSpec& spec, bool lazy_expir
   if (ctx.wrote || dropped) {
     if (wrote) *wrote = true;
   } else if (was_empty && !ctx.delta->empty()) {
-    *ctx.delta = ctx.ks.NewDelta();
+    ctx.ks.ResetDelta(ctx.delta);  // NewDelta()'s, its node and index kept for the next write
   }
   return reply;
 }
