@@ -884,7 +884,7 @@ std::vector<std::string> Keyspace::Keys() const {
 
 KeyValue& Keyspace::Slot(std::string_view key) {
   if (KeyMap::value_type* recent = keys_.Recent(key)) return recent->second;
-  return keys_.try_emplace(key, KeyMap::Hash(key)).first->second;
+  return keys_.Emplace(key, KeyMap::Hash(key)).second;
 }
 
 KeyValue& Keyspace::DeltaSlot(Keyspace* delta, std::string_view key) { return delta->Slot(key); }
@@ -922,8 +922,8 @@ void Keyspace::DropIfEmpty(const KeyRef& key) {
 void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp_us,
                    Keyspace* delta, bool keep_ttl) {
   assert(LocatedIsCurrent(key));
-  KeyValue& v = key.entry ? *key.entry : keys_.try_emplace(key.key, key.hash).first->second;
-  KeyValue* d = delta ? &delta->keys_.try_emplace(key.key, key.hash).first->second : nullptr;
+  KeyValue& v = key.entry ? *key.entry : keys_.Emplace(key.key, key.hash).second;
+  KeyValue* d = delta ? &delta->keys_.Emplace(key.key, key.hash).second : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
   // the delta's writes too, so d's parts count); most keys hold the string alone (no other
@@ -937,6 +937,8 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   DropEmptyRareParts(&v, d, held);
 }
 
+// Keyspace::Set skips the call when neither the key nor its delta entry holds a part this
+// clears (its test before the call): a part added here must be added to that test too.
 void Keyspace::ClearParts(KeyValue& v, KeyValue* d, CausalContext* dcc, uint16_t held,
                           bool keep_ttl, bool keep_str) {
   if (!keep_ttl && (held & KeyValue::kHeldExpiry))
@@ -958,7 +960,7 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
   assert(LocatedIsCurrent(ref));
   const std::string_view key = ref.key;
   const size_t h = ref.hash;
-  KeyValue& v = ref.entry ? *ref.entry : keys_.try_emplace(key, h).first->second;
+  KeyValue& v = ref.entry ? *ref.entry : keys_.Emplace(key, h).second;
   // The step's delta entry is taken before the step. A refused step writes nothing into
   // it, and an entry it inserted is taken out again (one the delta held alone keeps its
   // node for the next command: ClearKeepingNode), so the delta holds what it held before.
@@ -1050,9 +1052,9 @@ FloatStatus Keyspace::HIncrByFloat(std::string_view key, std::string_view field,
 
 bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
   assert(LocatedIsCurrent(*key));
-  if (key->entry == nullptr) key->entry = &keys_.try_emplace(key->key, key->hash).first->second;
+  if (key->entry == nullptr) key->entry = &keys_.Emplace(key->key, key->hash).second;
   KeyValue& v = *key->entry;
-  KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
+  KeyValue* d = delta ? &delta->keys_.Emplace(key->key, key->hash).second : nullptr;
   const bool added = v.mutable_set().Add(member, self_, &cc_, d ? &d->mutable_set() : nullptr,
                                          delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldSet);
@@ -1063,7 +1065,7 @@ bool Keyspace::SRem(Located* key, std::string_view member, Keyspace* delta) {
   assert(LocatedIsCurrent(*key));
   if (key->entry == nullptr) return false;
   KeyValue& v = *key->entry;
-  KeyValue* d = delta ? &delta->keys_.try_emplace(key->key, key->hash).first->second : nullptr;
+  KeyValue* d = delta ? &delta->keys_.Emplace(key->key, key->hash).second : nullptr;
   bool removed = v.mutable_set().Remove(member, d ? &d->mutable_set() : nullptr,
                                         delta ? &delta->cc_ : nullptr);
   Refreshed(&v, d, KeyValue::kHeldSet);

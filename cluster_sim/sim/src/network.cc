@@ -186,7 +186,7 @@ void Network::SendTwice(Link& link, int from, int to, const Packet::Header& head
   }
   if (delay < 0) delay = 0;
   uint32_t id = 0;
-  if (trace_ || observer_) [[unlikely]] {
+  if (tracing_) [[unlikely]] {
     if (trace_) TraceLine(from, to, duplicate ? "duplicated" : "sent", what, bytes);
     if (observer_) {
       id = ++observed_;

@@ -1,6 +1,7 @@
 #include "cluster_sim/replicator.h"
 
 #include <algorithm>
+#include <cassert>
 #include <utility>
 
 #include "cluster_sim/status.h"
@@ -364,7 +365,7 @@ void Replicator::OnTimer(int peer) {
 // A durable store's log keeps what some peer may still need: nothing every peer
 // acknowledged, nothing the in-memory backlog dropped (those peers get a full sync).
 void Replicator::TrimDurableLog() {
-  if (!durable_) return;
+  assert(durable_);
   uint64_t upto = log_first() - 1;
   uint64_t min_acked = head_;
   for (int p = 0; p < n(); ++p) {

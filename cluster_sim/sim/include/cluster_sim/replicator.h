@@ -351,7 +351,7 @@ class Replicator {
   }
   void ArmTimerEvent(int peer, SimTime at);
   void OnTimer(int peer);
-  void TrimDurableLog();
+  void TrimDurableLog();  // REQUIRES: durable_ (the caller tests it: most stores are not)
   // Automatic backlog: counts bytes written or merged, and measures the data again once
   // they reach what it held at the last measurement (so the cost stays O(1) per byte).
   void Grew(size_t bytes) { grown_bytes_ += bytes; }
