@@ -490,7 +490,7 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
 
 template <typename... Args>
 Keyspace::KeyMap::value_type* Keyspace::KeyMap::MakeNode(Args&&... args) {
-  static_assert(alignof(value_type) <= NodePool::kPieceAlign);
+  static_assert(alignof(value_type) <= NodePool::kCacheLine);
   void* p = pool_.Allocate();
   value_type* node;
   try {

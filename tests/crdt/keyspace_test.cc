@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -171,6 +172,29 @@ TEST(KeyspaceTest, BigKeyspaceNodesSurviveCopyMoveEraseAndReset) {
   fill(&moved, 0, kKeys, nullptr);  // and filled again
   EXPECT_EQ(moved.KeyCount(), 2u * kKeys);
   EXPECT_EQ(copy.Get("str:0"), "after-move");
+}
+
+// Every node of the key map, the heap's first ones and the chunks' after them, starts on a
+// cache line and fits in 3 (KeyMap's pool: a lookup or a merge reads a node at random, and
+// a node straddling a fourth line costs a fourth miss). A node is the key (a std::string)
+// then its value, so a value starts sizeof(std::string) into its node.
+TEST(KeyspaceTest, EveryKeyNodeStartsOnACacheLine) {
+  using Node = std::pair<const std::string, KeyValue>;
+  static_assert(sizeof(Node) <= 3 * NodePool::kCacheLine);
+  static_assert(sizeof(std::string) % alignof(KeyValue) == 0);
+  Keyspace ks(kA);
+  Keyspace delta = ks.NewDelta();
+  constexpr int kKeys = 3 * NodePool::kHeapPieces;
+  for (int i = 0; i < kKeys; ++i) {
+    ks.IncrBy("counter:" + std::to_string(i), i, nullptr, &delta);
+    ks.SAdd("set:" + std::to_string(i), "m", &delta);
+  }
+  for (const Keyspace* k : {&ks, &delta}) {
+    for (const std::string& key : k->Keys()) {
+      const auto at = reinterpret_cast<uintptr_t>(k->Find(key)) - sizeof(std::string);
+      ASSERT_EQ(at % NodePool::kCacheLine, 0u) << key;
+    }
+  }
 }
 
 TEST(KeyspaceTest, BigKeyspaceValuesInItsHeapSurviveCopyMoveMergeAndDeath) {

@@ -66,7 +66,8 @@ namespace crdt {
 // decodes and then decodes the set again, into the block), or when a value is assigned
 // over it. A const accessor of a part the value does not have returns a shared empty part:
 // reads never allocate. Copies copy the block; moves move the pointer. A node of the key
-// map (216 bytes on x86-64 with libstdc++, at most; the KeyValue tests hold it there):
+// map (184 bytes on x86-64 with libstdc++: the area is the set's 128 bytes, the string
+// part 120; the KeyValue tests hold it within 192, the 3 cache lines KeyMap gives it):
 //
 //   [ key (std::string) | held, area | zset | rare_ | area: str (register, counter) or set ]
 //                                             |
@@ -367,7 +368,7 @@ struct KeyValue {
   }
 };
 
-// A string key's node: the key (32 bytes) and the value (184 on x86-64 with libstdc++; the
+// A key's node: the key (32 bytes) and the value (152 on x86-64 with libstdc++; the
 // KeyValue tests hold it there).
 
 // "none", "string", "hash", "set", "bcounter", "zset", "list", "stream"; a HyperLogLog is a
@@ -772,9 +773,12 @@ class Keyspace {
     size_t capacity_ = 0;  // 0 or a power of 2
     size_t size_ = 0;
     size_t tombstones_ = 0;
-    size_t recent_ = 0;                  // see Recent: a slot number, maybe out of range or stale
-    value_type* spare_ = nullptr;        // ClearKeepingNode's node (in no slot), value empty
-    NodePool pool_{sizeof(value_type)};  // every node's memory (huge pages once many)
+    size_t recent_ = 0;            // see Recent: a slot number, maybe out of range or stale
+    value_type* spare_ = nullptr;  // ClearKeepingNode's node (in no slot), value empty
+    // Every node's memory (huge pages once many), each node on whole cache lines: a
+    // lookup or a merge reads the node at random, and a node of 192 bytes read from a
+    // 64-byte boundary is 3 lines (KeyspaceTest.EveryKeyNodeStartsOnACacheLine).
+    NodePool pool_{sizeof(value_type), NodePool::kCacheLine};
     // The values' parts' memory, from kValueHeapKeys keys on (null before): owned, given
     // up (ValueHeap::Release) when the map is freed.
     ValueHeap* heap_ = nullptr;
