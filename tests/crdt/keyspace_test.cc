@@ -197,6 +197,37 @@ TEST(KeyspaceTest, EveryKeyNodeStartsOnACacheLine) {
   }
 }
 
+// The key index keeps 6 bits of a key's hash beside its node's address: among 20,000
+// keys many a probe passes a slot of another key with the same tag, which must read as
+// that other key (compared, not taken), present or absent, through rehashes, erasures
+// (tombstones), a copy of the map (the tags copied with new nodes) and a move.
+TEST(KeyspaceTest, TaggedIndexFindsEachKeyAmongCollidingTags) {
+  constexpr int kKeys = 20'000;
+  Keyspace ks(kA);
+  for (int i = 0; i < kKeys; ++i)
+    ks.Set("k" + std::to_string(i), "v" + std::to_string(i), 1, nullptr);
+  for (int i = 0; i < kKeys; i += 3) ASSERT_TRUE(ks.Del("k" + std::to_string(i), nullptr));
+  auto check = [&](const Keyspace& k) {
+    for (int i = 0; i < kKeys; ++i) {
+      const std::string key = "k" + std::to_string(i);
+      if (i % 3 == 0) {
+        ASSERT_EQ(k.Get(key), std::nullopt) << key;
+      } else {
+        ASSERT_EQ(k.Get(key), "v" + std::to_string(i)) << key;
+      }
+      ASSERT_EQ(k.Get("absent" + std::to_string(i)), std::nullopt);
+    }
+  };
+  check(ks);
+  const Keyspace copy = ks;
+  check(copy);
+  Keyspace moved = std::move(ks);
+  check(moved);
+  for (int i = kKeys; i < 3 * kKeys; ++i) moved.Set("k" + std::to_string(i), "w", 2, nullptr);
+  check(moved);  // after a rehash
+  EXPECT_EQ(moved.Get("k" + std::to_string(3 * kKeys - 1)), "w");
+}
+
 TEST(KeyspaceTest, BigKeyspaceValuesInItsHeapSurviveCopyMoveMergeAndDeath) {
   // Sets of 20 members hold an entry array and an index: in a keyspace of more than
   // KeyMap::kValueHeapKeys keys they live in the keyspace's ValueHeap.
