@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
@@ -637,7 +638,9 @@ class Keyspace {
     // hash in the low bits.
     class Slot {
      public:
-      static constexpr uintptr_t kTagMask = NodePool::kCacheLine - 1;
+      static constexpr int kTagBits = 6;
+      static constexpr uintptr_t kTagMask = (uintptr_t{1} << kTagBits) - 1;
+      static_assert(kTagMask < NodePool::kCacheLine);  // the bits a node's alignment frees
       Slot() = default;
       Slot(value_type* node, size_t h) : word_(reinterpret_cast<uintptr_t>(node) | Tag(h)) {}
       static Slot Tombstone() {
@@ -645,8 +648,10 @@ class Keyspace {
         s.word_ = 1;
         return s;
       }
-      // The top 6 bits of a hash (the slot's position takes the low ones).
-      static uintptr_t Tag(size_t h) { return static_cast<uintptr_t>(h >> 58); }
+      // The top kTagBits bits of a hash (the slot's position takes the low ones).
+      static uintptr_t Tag(size_t h) {
+        return static_cast<uintptr_t>(h >> (std::numeric_limits<size_t>::digits - kTagBits));
+      }
       value_type* node() const { return reinterpret_cast<value_type*>(word_ & ~kTagMask); }
       bool empty() const { return word_ == 0; }
       bool tombstone() const { return word_ == 1; }
