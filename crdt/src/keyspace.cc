@@ -490,8 +490,9 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
 
 template <typename... Args>
 Keyspace::KeyMap::value_type* Keyspace::KeyMap::MakeNode(Args&&... args) {
-  static_assert(alignof(value_type) <= NodePool::kPieceAlign);
+  static_assert(alignof(value_type) <= NodePool::kCacheLine);
   void* p = pool_.Allocate();
+  assert((reinterpret_cast<uintptr_t>(p) & Slot::kTagMask) == 0);  // room for a slot's tag
   value_type* node;
   try {
     node = new (p) value_type(std::forward<Args>(args)...);
@@ -503,7 +504,7 @@ Keyspace::KeyMap::value_type* Keyspace::KeyMap::MakeNode(Args&&... args) {
     // The map became big: every value's parts move to one heap in huge pages.
     heap_ = ValueHeap::New();
     for (size_t i = 0; i < capacity_; ++i) {
-      if (slots_[i].node != nullptr) UseValueHeap(&slots_[i].node->second);
+      if (slots_[i].node() != nullptr) UseValueHeap(&slots_[i].node()->second);
     }
     if (spare_ != nullptr) UseValueHeap(&spare_->second);
   }
@@ -521,22 +522,23 @@ void Keyspace::KeyMap::DropNode(value_type* node) {
 
 namespace {
 
-// An index of at least this many bytes (16,384 slots: a map of more than 6,144 keys) is
-// in huge pages: it is read at random, one slot per lookup (64 TLB entries on 4 KiB pages,
-// one on a 2 MiB page, which costs at most 1.75 MB more resident memory).
-constexpr size_t kHugeIndexBytes = kHugePageBytes / 8;
+// An index of at least this many slots (128 KiB: a map of more than 6,144 keys) is in
+// huge pages: it is read at random, one slot per lookup (32 TLB entries on 4 KiB pages,
+// one on a 2 MiB page, which costs at most 1.875 MiB more resident memory).
+constexpr size_t kHugeIndexSlots = 16'384;
 
 }  // namespace
 
 Keyspace::KeyMap::Slot* Keyspace::KeyMap::NewSlots(size_t capacity) {
+  static_assert(std::is_trivially_copyable_v<Slot> && sizeof(Slot) == sizeof(uintptr_t));
   const size_t bytes = capacity * sizeof(Slot);
-  if (bytes >= kHugeIndexBytes) return static_cast<Slot*>(AllocHugePages(bytes));  // zeroed
+  if (capacity >= kHugeIndexSlots) return static_cast<Slot*>(AllocHugePages(bytes));  // zeroed
   return new Slot[capacity]();
 }
 
 void Keyspace::KeyMap::DeleteSlots(Slot* slots, size_t capacity) {
   const size_t bytes = capacity * sizeof(Slot);
-  if (bytes >= kHugeIndexBytes) {
+  if (capacity >= kHugeIndexSlots) {
     FreeHugePages(slots, bytes);
   } else {
     delete[] slots;
@@ -549,7 +551,7 @@ Keyspace::KeyMap::KeyMap(const KeyMap& other)
   slots_ = NewSlots(capacity_);
   for (size_t i = 0; i < capacity_; ++i) {
     const Slot& o = other.slots_[i];
-    slots_[i] = Slot{o.hash, o.node ? MakeNode(*o.node) : nullptr};
+    slots_[i] = o.node() != nullptr ? o.WithNode(MakeNode(*o.node())) : o;
   }
 }
 
@@ -584,7 +586,7 @@ Keyspace::KeyMap& Keyspace::KeyMap::operator=(KeyMap&& other) noexcept {
 Keyspace::KeyMap::~KeyMap() { FreeAll(); }
 
 void Keyspace::KeyMap::FreeAll() {
-  for (size_t i = 0; i < capacity_; ++i) DropNode(slots_[i].node);
+  for (size_t i = 0; i < capacity_; ++i) DropNode(slots_[i].node());
   DeleteSlots(slots_, capacity_);
   slots_ = nullptr;
   capacity_ = size_ = tombstones_ = 0;
@@ -597,12 +599,13 @@ Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key, size_t 
   Slot* const end = slots_ + capacity_;
   if (size_ == 0) return end;
   const size_t mask = capacity_ - 1;
+  const uintptr_t tag = Slot::Tag(h);
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     Slot* s = &slots_[i];
-    if (s->node == nullptr) {
-      if (s->hash == 0) return end;  // empty: not found (tombstones continue the probe)
-    } else if (s->hash == h && SameBytes(s->node->first, key)) {
-      return s;
+    if (s->Holds(tag)) {
+      if (SameBytes(s->node()->first, key)) return s;
+    } else if (s->empty()) {
+      return end;  // not found (tombstones continue the probe)
     }
   }
 }
@@ -610,13 +613,13 @@ Keyspace::KeyMap::Slot* Keyspace::KeyMap::FindSlot(std::string_view key, size_t 
 void Keyspace::KeyMap::PrefetchNode(size_t h) const {
   if (size_ == 0) return;
   const size_t mask = capacity_ - 1;
+  const uintptr_t tag = Slot::Tag(h);
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     const Slot& s = slots_[i];
-    if (s.node == nullptr) {
-      if (s.hash == 0) return;
-    } else if (s.hash == h) {
+    if (s.empty()) return;
+    if (s.Holds(tag)) {  // (1 in 64 of other keys' nodes too: a wasted hint, no more)
       // The whole node: a merge reads every part of the value.
-      const char* p = reinterpret_cast<const char*>(s.node);
+      const char* p = reinterpret_cast<const char*>(s.node());
       for (size_t off = 0; off < sizeof(value_type); off += 64) __builtin_prefetch(p + off);
       return;
     }
@@ -632,9 +635,8 @@ Keyspace::KeyMap::Slot* Keyspace::KeyMap::TakeSlot(size_t h) {
   }
   const size_t mask = capacity_ - 1;
   size_t i = h & mask;
-  while (slots_[i].node != nullptr) i = (i + 1) & mask;
-  if (slots_[i].hash == 1) --tombstones_;
-  slots_[i].hash = h;
+  while (slots_[i].node() != nullptr) i = (i + 1) & mask;
+  if (slots_[i].tombstone()) --tombstones_;
   ++size_;
   return &slots_[i];
 }
@@ -645,7 +647,7 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::strin
   Slot* found = FindSlot(key, h);
   if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
   Slot* s = TakeSlot(h);
-  s->node = MakeNode(std::move(key), std::move(value));
+  *s = Slot(MakeNode(std::move(key), std::move(value)), h);
   return {iterator(s, slots_ + capacity_), true};
 }
 
@@ -661,27 +663,27 @@ Keyspace::KeyMap::value_type& Keyspace::KeyMap::Emplace(std::string_view key, si
     // CASE 1: an empty index with room (a delta emptied for its next command): every slot
     // is free, so the key is absent and takes its home slot, without a probe.
     Slot* s = &slots_[h & (capacity_ - 1)];
-    *s = Slot{h, NewNode(key)};
+    *s = Slot(NewNode(key), h);
     size_ = 1;
     recent_ = static_cast<size_t>(s - slots_);
-    return *s->node;
+    return *s->node();
   }
   // CASE 2: a probe for the key, then for a free slot if absent.
   Slot* found = FindSlot(key, h);
   if (found != slots_ + capacity_) {
     recent_ = static_cast<size_t>(found - slots_);
-    return *found->node;
+    return *found->node();
   }
   Slot* s = TakeSlot(h);
-  s->node = NewNode(key);
+  *s = Slot(NewNode(key), h);
   recent_ = static_cast<size_t>(s - slots_);
-  return *s->node;
+  return *s->node();
 }
 
 Keyspace::KeyMap::iterator Keyspace::KeyMap::erase(iterator it) {
   Slot* s = it.slot_;
-  DropNode(s->node);
-  *s = Slot{1, nullptr};
+  DropNode(s->node());
+  *s = Slot::Tombstone();
   --size_;
   ++tombstones_;
   return iterator(s + 1, slots_ + capacity_);
@@ -699,8 +701,8 @@ void Keyspace::KeyMap::clear() {
   // over every slot at each reuse.
   if (capacity_ > kKeepCapacity) return FreeAll();
   for (size_t i = 0; i < capacity_; ++i) {
-    DropNode(slots_[i].node);
-    slots_[i] = Slot{0, nullptr};
+    DropNode(slots_[i].node());
+    slots_[i] = Slot();
   }
   size_ = tombstones_ = 0;
 }
@@ -737,8 +739,8 @@ void EmptyKeyValue(KeyValue* v) {
 void Keyspace::KeyMap::ClearKeepingNode() {
   if (size_ != 1 || spare_ != nullptr) return clear();
   Slot* s = OnlySlot();
-  spare_ = s->node;
-  *s = Slot{0, nullptr};
+  spare_ = s->node();
+  *s = Slot();
   size_ = 0;
   EmptyKeyValue(&spare_->second);
   // With no tombstone that was the only slot in use: the index is already empty.
@@ -778,9 +780,11 @@ void Keyspace::KeyMap::Rehash(size_t capacity) {
   tombstones_ = 0;
   const size_t mask = capacity - 1;
   for (size_t j = 0; j < old_capacity; ++j) {
-    if (old[j].node == nullptr) continue;
-    size_t i = old[j].hash & mask;
-    while (slots_[i].node != nullptr) i = (i + 1) & mask;
+    const value_type* node = old[j].node();
+    if (node == nullptr) continue;
+    // The slot keeps 6 bits of the hash: its position is the key's hash again.
+    size_t i = Hash(node->first) & mask;
+    while (slots_[i].node() != nullptr) i = (i + 1) & mask;
     slots_[i] = old[j];
   }
   DeleteSlots(old, old_capacity);

@@ -1,16 +1,24 @@
 #include "crdt/node_pool.h"
 
 #include <algorithm>
+#include <cassert>
 #include <new>
 #include <utility>
 
 namespace crdt {
 
-NodePool::NodePool(size_t piece_bytes)
-    : piece_bytes_((std::max(piece_bytes, sizeof(FreePiece)) + kPieceAlign - 1) &
-                   ~(kPieceAlign - 1)) {}
+NodePool::NodePool(size_t piece_bytes, size_t piece_align)
+    : piece_bytes_((std::max(piece_bytes, sizeof(FreePiece)) + piece_align - 1) &
+                   ~(piece_align - 1)),
+      piece_align_(piece_align) {
+  assert(piece_align >= kPieceAlign && piece_align <= kCacheLine &&
+         (piece_align & (piece_align - 1)) == 0);
+}
 
-NodePool::NodePool(NodePool&& o) noexcept : piece_bytes_(o.piece_bytes_) { Swap(o); }
+NodePool::NodePool(NodePool&& o) noexcept
+    : piece_bytes_(o.piece_bytes_), piece_align_(o.piece_align_) {
+  Swap(o);
+}
 
 NodePool& NodePool::operator=(NodePool&& o) noexcept {
   if (this != &o) {
@@ -22,7 +30,11 @@ NodePool& NodePool::operator=(NodePool&& o) noexcept {
 
 void* NodePool::AllocateSlow() {
   if (chunks_.empty() && live_ < kHeapPieces) {
-    void* p = ::operator new(piece_bytes_);
+    // operator new aligns to kPieceAlign (16) on the platforms built for; a larger
+    // alignment takes the aligned form, which Free matches.
+    void* p = piece_align_ > kPieceAlign
+                  ? ::operator new (piece_bytes_, std::align_val_t{piece_align_})
+                  : ::operator new(piece_bytes_);
     ++live_;
     return p;
   }
@@ -50,6 +62,8 @@ void NodePool::Free(void* p) {
   --live_;
   if (!chunks_.empty() && InChunk(p)) {
     free_ = new (p) FreePiece{free_};
+  } else if (piece_align_ > kPieceAlign) {
+    ::operator delete (p, std::align_val_t{piece_align_});
   } else {
     ::operator delete(p);
   }
@@ -67,6 +81,7 @@ void NodePool::Clear() {
 
 void NodePool::Swap(NodePool& o) noexcept {
   std::swap(piece_bytes_, o.piece_bytes_);
+  std::swap(piece_align_, o.piece_align_);
   std::swap(arena_, o.arena_);
   std::swap(chunks_, o.chunks_);
   std::swap(next_, o.next_);

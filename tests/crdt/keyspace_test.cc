@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -171,6 +172,60 @@ TEST(KeyspaceTest, BigKeyspaceNodesSurviveCopyMoveEraseAndReset) {
   fill(&moved, 0, kKeys, nullptr);  // and filled again
   EXPECT_EQ(moved.KeyCount(), 2u * kKeys);
   EXPECT_EQ(copy.Get("str:0"), "after-move");
+}
+
+// Every node of the key map, the heap's first ones and the chunks' after them, starts on a
+// cache line and fits in 3 (KeyMap's pool: a lookup or a merge reads a node at random, and
+// a node straddling a fourth line costs a fourth miss). A node is the key (a std::string)
+// then its value, so a value starts sizeof(std::string) into its node.
+TEST(KeyspaceTest, EveryKeyNodeStartsOnACacheLine) {
+  using Node = std::pair<const std::string, KeyValue>;
+  static_assert(sizeof(Node) <= 3 * NodePool::kCacheLine);
+  static_assert(sizeof(std::string) % alignof(KeyValue) == 0);
+  Keyspace ks(kA);
+  Keyspace delta = ks.NewDelta();
+  constexpr int kKeys = 3 * NodePool::kHeapPieces;
+  for (int i = 0; i < kKeys; ++i) {
+    ks.IncrBy("counter:" + std::to_string(i), i, nullptr, &delta);
+    ks.SAdd("set:" + std::to_string(i), "m", &delta);
+  }
+  for (const Keyspace* k : {&ks, &delta}) {
+    for (const std::string& key : k->Keys()) {
+      const auto at = reinterpret_cast<uintptr_t>(k->Find(key)) - sizeof(std::string);
+      ASSERT_EQ(at % NodePool::kCacheLine, 0u) << key;
+    }
+  }
+}
+
+// The key index keeps 6 bits of a key's hash beside its node's address: among 20,000
+// keys many a probe passes a slot of another key with the same tag, which must read as
+// that other key (compared, not taken), present or absent, through rehashes, erasures
+// (tombstones), a copy of the map (the tags copied with new nodes) and a move.
+TEST(KeyspaceTest, TaggedIndexFindsEachKeyAmongCollidingTags) {
+  constexpr int kKeys = 20'000;
+  Keyspace ks(kA);
+  for (int i = 0; i < kKeys; ++i)
+    ks.Set("k" + std::to_string(i), "v" + std::to_string(i), 1, nullptr);
+  for (int i = 0; i < kKeys; i += 3) ASSERT_TRUE(ks.Del("k" + std::to_string(i), nullptr));
+  auto check = [&](const Keyspace& k) {
+    for (int i = 0; i < kKeys; ++i) {
+      const std::string key = "k" + std::to_string(i);
+      if (i % 3 == 0) {
+        ASSERT_EQ(k.Get(key), std::nullopt) << key;
+      } else {
+        ASSERT_EQ(k.Get(key), "v" + std::to_string(i)) << key;
+      }
+      ASSERT_EQ(k.Get("absent" + std::to_string(i)), std::nullopt);
+    }
+  };
+  check(ks);
+  const Keyspace copy = ks;
+  check(copy);
+  Keyspace moved = std::move(ks);
+  check(moved);
+  for (int i = kKeys; i < 3 * kKeys; ++i) moved.Set("k" + std::to_string(i), "w", 2, nullptr);
+  check(moved);  // after a rehash
+  EXPECT_EQ(moved.Get("k" + std::to_string(3 * kKeys - 1)), "w");
 }
 
 TEST(KeyspaceTest, BigKeyspaceValuesInItsHeapSurviveCopyMoveMergeAndDeath) {

@@ -75,6 +75,38 @@ TEST(NodePoolTest, BigPoolUsesChunksAndReusesFreedPieces) {
   pool.Free(p);
 }
 
+// A pool asked for cache-line pieces rounds the size up to whole lines and starts every
+// piece on one, from the heap as from a chunk, and a move keeps that (KeyMap's nodes).
+TEST(NodePoolTest, CacheLinePiecesStartOnALine) {
+  NodePool pool(184, NodePool::kCacheLine);
+  EXPECT_EQ(pool.PieceBytes(), 192u);
+  EXPECT_EQ(pool.PieceAlign(), NodePool::kCacheLine);
+  EXPECT_EQ(NodePool(184).PieceBytes(), 192u);  // 16-byte pieces: 184 rounds up the same
+  EXPECT_EQ(NodePool(200).PieceBytes(), 208u);
+  EXPECT_EQ(NodePool(200, NodePool::kCacheLine).PieceBytes(), 256u);
+  std::vector<void*> pieces;
+  for (size_t i = 0; i < 3 * NodePool::kHeapPieces; ++i) {
+    pieces.push_back(pool.Allocate());
+    ASSERT_TRUE(Aligned(pieces.back(), NodePool::kCacheLine)) << i;
+    std::memset(pieces.back(), static_cast<int>(i & 0xFF), 192);
+  }
+  EXPECT_EQ(pool.ChunkBytes(), NodePool::kChunkBytes);
+  NodePool moved(std::move(pool));
+  EXPECT_EQ(moved.PieceAlign(), NodePool::kCacheLine);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    EXPECT_EQ(static_cast<unsigned char*>(pieces[i])[191], i & 0xFF);
+    moved.Free(pieces[i]);  // heap pieces go back as aligned allocations
+  }
+  void* p = moved.Allocate();
+  EXPECT_TRUE(Aligned(p, NodePool::kCacheLine));
+  moved.Free(p);
+  moved.Clear();
+  p = moved.Allocate();  // the heap again
+  EXPECT_FALSE(moved.InChunk(p));
+  EXPECT_TRUE(Aligned(p, NodePool::kCacheLine));
+  moved.Free(p);
+}
+
 // Random Allocate and Free over many piece sizes, each live piece filled with its own
 // byte; after each step every live piece must still hold its fill (pieces that overlap,
 // or a freed piece handed out twice, would overwrite one another).

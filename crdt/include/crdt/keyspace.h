@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
@@ -66,7 +67,8 @@ namespace crdt {
 // decodes and then decodes the set again, into the block), or when a value is assigned
 // over it. A const accessor of a part the value does not have returns a shared empty part:
 // reads never allocate. Copies copy the block; moves move the pointer. A node of the key
-// map (216 bytes on x86-64 with libstdc++, at most; the KeyValue tests hold it there):
+// map (184 bytes on x86-64 with libstdc++: the area is the set's 128 bytes, the string
+// part 120; the KeyValue tests hold it within 192, the 3 cache lines KeyMap gives it):
 //
 //   [ key (std::string) | held, area | zset | rare_ | area: str (register, counter) or set ]
 //                                             |
@@ -367,7 +369,7 @@ struct KeyValue {
   }
 };
 
-// A string key's node: the key (32 bytes) and the value (184 on x86-64 with libstdc++; the
+// A key's node: the key (32 bytes) and the value (152 on x86-64 with libstdc++; the
 // KeyValue tests hold it there).
 
 // "none", "string", "hash", "set", "bcounter", "zset", "list", "stream"; a HyperLogLog is a
@@ -609,12 +611,16 @@ class Keyspace {
  private:
   // Key -> KeyValue, with the subset of std::unordered_map's interface used here. Every
   // entry is a node of its own (a stable address, as in std::unordered_map), found
-  // through an open-addressing index of (hash, node) slots with linear probing. A lookup
-  // reads one index slot and the node; std::unordered_map read the bucket, the node before
-  // it, the hash cached at the end of the (large) node, then the node's key: on keyspaces
-  // larger than the cache those misses were a third of the simulator's time. Erase leaves
-  // a tombstone, so erasing while iterating is safe. Iteration is in index order:
-  // deterministic, and never reaching output (Keys, Encode and DumpAll sort).
+  // through an open-addressing index of one-word slots with linear probing: the node's
+  // address with a 6-bit tag of its key's hash in the bits its cache-line alignment leaves
+  // zero (half the bytes of a (hash, node) pair, so twice the slots in each line of a
+  // large index read at random). A lookup reads one index slot and the node (another
+  // key's node only on a tag collision, 1 in 64 of the other keys it probes past);
+  // std::unordered_map read the bucket, the node before it, the hash cached at the end of
+  // the (large) node, then the node's key: on keyspaces larger than the cache those misses
+  // were a third of the simulator's time. Erase leaves a tombstone, so erasing while
+  // iterating is safe. Iteration is in index order: deterministic, and never reaching
+  // output (Keys, Encode and DumpAll sort).
   // Memory: the nodes come from the map's NodePool (the heap for a small map, huge-page
   // chunks for a big one) and a large index is in huge pages, so that a big keyspace's
   // random reads do not also miss the TLB. Once the map holds kValueHeapKeys keys, the
@@ -623,13 +629,46 @@ class Keyspace {
   // set placed after its node was built (a string key's area turned into a set, or a set a
   // type conflict spills into the block) allocates on the ordinary heap.
   class KeyMap {
-    struct Slot {
-      size_t hash;  // node == nullptr: 0 an empty slot, 1 a tombstone
-      std::pair<const std::string, KeyValue>* node;
+   public:
+    using value_type = std::pair<const std::string, KeyValue>;
+
+   private:
+    // An index slot: 0 empty, 1 a tombstone, else a node's address (a multiple of
+    // NodePool::kCacheLine: the pool cuts cache-line pieces) with the tag of its key's
+    // hash in the low bits.
+    class Slot {
+     public:
+      static constexpr int kTagBits = 6;
+      static constexpr uintptr_t kTagMask = (uintptr_t{1} << kTagBits) - 1;
+      static_assert(kTagMask < NodePool::kCacheLine);  // the bits a node's alignment frees
+      Slot() = default;
+      Slot(value_type* node, size_t h) : word_(reinterpret_cast<uintptr_t>(node) | Tag(h)) {}
+      static Slot Tombstone() {
+        Slot s;
+        s.word_ = 1;
+        return s;
+      }
+      // The top kTagBits bits of a hash (the slot's position takes the low ones).
+      static uintptr_t Tag(size_t h) {
+        return static_cast<uintptr_t>(h >> (std::numeric_limits<size_t>::digits - kTagBits));
+      }
+      value_type* node() const { return reinterpret_cast<value_type*>(word_ & ~kTagMask); }
+      bool empty() const { return word_ == 0; }
+      bool tombstone() const { return word_ == 1; }
+      // True if the slot holds a node whose key's hash has the tag `tag`.
+      bool Holds(uintptr_t tag) const { return word_ > 1 && (word_ & kTagMask) == tag; }
+      // The same tag on another node (a copy of the map).
+      Slot WithNode(value_type* node) const {
+        Slot s;
+        s.word_ = reinterpret_cast<uintptr_t>(node) | (word_ & kTagMask);
+        return s;
+      }
+
+     private:
+      uintptr_t word_ = 0;
     };
 
    public:
-    using value_type = std::pair<const std::string, KeyValue>;
     // Keys from which the values' parts live in the map's ValueHeap: a small map or a
     // delta takes no huge page for them (a 2 MiB page holds the parts of ~2,000 set keys).
     static constexpr size_t kValueHeapKeys = 1024;
@@ -645,8 +684,8 @@ class Keyspace {
       Iterator() = default;
       template <bool kOtherConst, typename = std::enable_if_t<kConst && !kOtherConst>>
       Iterator(const Iterator<kOtherConst>& o) : slot_(o.slot_), end_(o.end_) {}  // NOLINT
-      reference operator*() const { return *slot_->node; }
-      pointer operator->() const { return slot_->node; }
+      reference operator*() const { return *slot_->node(); }
+      pointer operator->() const { return slot_->node(); }
       Iterator& operator++() {
         ++slot_;
         Skip();
@@ -665,7 +704,7 @@ class Keyspace {
       friend class Iterator;
       Iterator(Slot* slot, Slot* end) : slot_(slot), end_(end) { Skip(); }
       void Skip() {
-        while (slot_ != end_ && slot_->node == nullptr) ++slot_;
+        while (slot_ != end_ && slot_->node() == nullptr) ++slot_;
       }
       Slot* slot_ = nullptr;
       Slot* end_ = nullptr;
@@ -734,13 +773,13 @@ class Keyspace {
     // since (erase, a rehash, freeing the map), a live entry holding key is key's entry.
     value_type* Recent(std::string_view key) const {
       if (recent_ >= capacity_) return nullptr;
-      value_type* node = slots_[recent_].node;
+      value_type* node = slots_[recent_].node();
       return node != nullptr && node->first == key ? node : nullptr;
     }
     // The entry of a map holding one (REQUIRES: size() == 1): the slot try_emplace, Emplace
     // or FindRemembered used last if it holds a node (then it is that entry), else found by
     // a walk of the index.
-    const value_type& Only() const { return *OnlySlot()->node; }
+    const value_type& Only() const { return *OnlySlot()->node(); }
     // clear(), but a lone entry's node is kept (its value emptied) for the next entry
     // inserted: a delta emptied and filled again per command does not free and allocate
     // its one key's node (and its block of rare parts, if it had one) each time.
@@ -749,10 +788,11 @@ class Keyspace {
    private:
     Slot* FindSlot(std::string_view key, size_t h) const;  // slots_ + capacity_ if absent
     Slot* OnlySlot() const {                               // Only's slot
-      if (recent_ < capacity_ && slots_[recent_].node != nullptr) return &slots_[recent_];
+      if (recent_ < capacity_ && slots_[recent_].node() != nullptr) return &slots_[recent_];
       return begin().slot_;
     }
-    // A free slot for a new entry of hash h (growing the index if needed), counted in size_.
+    // A free slot for a new entry (growing the index if needed), counted in size_: the
+    // caller puts the entry's node and hash h in it.
     Slot* TakeSlot(size_t h);
     void Rehash(size_t capacity);
     void FreeAll();
@@ -772,9 +812,13 @@ class Keyspace {
     size_t capacity_ = 0;  // 0 or a power of 2
     size_t size_ = 0;
     size_t tombstones_ = 0;
-    size_t recent_ = 0;                  // see Recent: a slot number, maybe out of range or stale
-    value_type* spare_ = nullptr;        // ClearKeepingNode's node (in no slot), value empty
-    NodePool pool_{sizeof(value_type)};  // every node's memory (huge pages once many)
+    size_t recent_ = 0;            // see Recent: a slot number, maybe out of range or stale
+    value_type* spare_ = nullptr;  // ClearKeepingNode's node (in no slot), value empty
+    // Every node's memory (huge pages once many), each node on whole cache lines: a
+    // lookup or a merge reads the node at random, and a node of 192 bytes read from a
+    // 64-byte boundary is 3 lines (KeyspaceTest.EveryKeyNodeStartsOnACacheLine); and an
+    // index slot keeps its tag in the address bits that alignment leaves zero.
+    NodePool pool_{sizeof(value_type), NodePool::kCacheLine};
     // The values' parts' memory, from kValueHeapKeys keys on (null before): owned, given
     // up (ValueHeap::Release) when the map is freed.
     ValueHeap* heap_ = nullptr;
