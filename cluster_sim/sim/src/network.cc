@@ -116,7 +116,9 @@ void Network::Ring::Grow() {
 
 void Network::Ring::Free() {
   if (slots_ == nullptr) return;
-  for (size_t k = 0; k < capacity_; ++k) slots_[k].~InFlight();
+  // Only the live entries hold a body (slots_): the other slots' destructors would free
+  // nothing, and reading them would bring the whole ring back through the cache.
+  for (size_t k = 0; k < count_; ++k) slots_[(head_ + k) & (capacity_ - 1)].~InFlight();
   crdt::HugePageAllocator<InFlight>().deallocate(slots_, capacity_);
   slots_ = nullptr;
   capacity_ = 0;

@@ -247,7 +247,10 @@ class Network : private EventLoop::Handler {
     static constexpr size_t kAhead = 16;  // entries fetched ahead of a write or a read
     [[gnu::noinline]] void Grow();
     void Free();
-    InFlight* slots_ = nullptr;  // capacity_ entries (0 or a power of 2), all constructed
+    // capacity_ entries (0 or a power of 2), all constructed. Only the count_ from head_
+    // hold a body: every other was moved from (the delivery takes every popped packet, Grow
+    // every live one) or never given one.
+    InFlight* slots_ = nullptr;
     size_t capacity_ = 0;
     size_t head_ = 0;
     size_t count_ = 0;
