@@ -120,8 +120,8 @@ class Network : private EventLoop::Handler {
 
   // Sends msg (of `bytes` bytes) from -> to. `what` describes it in traces; build it only
   // when tracing() (it is carried with the message, in a side table: a message in flight
-  // is 64 bytes). A message of 16 MiB or more keeps its size in that side table too, as an
-  // observed one its id.
+  // is 64 bytes). A message of 16 MiB - 1 bytes or more keeps its size in that side table
+  // too, as an observed one its id.
   void Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes, std::string&& what);
   // The same for a packet (a header, and a body moved in, never copied): same links, draws,
   // counters and traces.
@@ -434,7 +434,7 @@ class Network : private EventLoop::Handler {
   uint32_t free_pool_ = 0;  // first free pool entry + 1; 0: none
   // What the messages in flight of InFlight::bytes == kKept carry beside their record, by
   // key. Senders build descriptions only when tracing(), and ids exist only while observed,
-  // so otherwise this stays empty but for messages of 16 MiB or more.
+  // so otherwise this stays empty but for messages of 16 MiB - 1 bytes or more.
   struct Kept {
     std::string what;
     size_t bytes = 0;
