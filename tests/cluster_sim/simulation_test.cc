@@ -811,6 +811,77 @@ TEST(SimulationNetworkTest, AReceiverGetsEveryPacketInsteadOfTheCallback) {
   EXPECT_EQ(receiver.got.size(), 2u);
 }
 
+// A writer sends one packet to every peer in turn (the replicator's effects): the network
+// keeps those copies in one record while nothing comes between them, and each still arrives
+// as a message of its own, in send order, at its time, counted on its link; a copy whose
+// link is cut by then is dropped alone. Something sent or scheduled between two copies,
+// or a different packet, starts a new record, with the same arrivals.
+TEST(SimulationNetworkTest, CopiesOfAPacketSentToEveryPeerArriveEachInTurn) {
+  struct Received {
+    int from, to;
+    Network::Packet::Header header;
+    int body;
+    SimTime at;
+  };
+  struct Recorder final : Network::Receiver {
+    explicit Recorder(EventLoop& l) : loop(l) {}
+    void Deliver(int from, int to, const Network::Packet& p) override {
+      got.push_back({from, to, p.header, *static_cast<const int*>(p.body.get()), loop.Now()});
+    }
+    EventLoop& loop;
+    std::vector<Received> got;
+  };
+  EventLoop loop;
+  Network net(loop, Rng(1), {"A", "B", "C", "D", "E"});
+  Recorder receiver(loop);
+  net.SetReceiver(&receiver);
+  std::vector<size_t> timer;  // deliveries before the timer ran
+  const Network::Packet::Header h{1, 2, 3};
+  auto body = std::make_shared<const int>(7);
+  auto other = std::make_shared<const int>(8);
+  // From C (2) to A, B, D, E: one record of four copies; the ring keeps one reference.
+  for (int to : {0, 1, 3, 4}) net.SendPacket(2, to, h, std::shared_ptr<const void>(body), 10, {});
+  EXPECT_EQ(body.use_count(), 2);
+  // At 1 ms: to A and B, a timer, then to D; a different header to E; a different body to A.
+  loop.RunUntil(Ms(1));
+  net.SendPacket(2, 0, h, std::shared_ptr<const void>(body), 10, {});
+  net.SendPacket(2, 1, h, std::shared_ptr<const void>(body), 10, {});
+  loop.At(Ms(51), [&] { timer.push_back(receiver.got.size()); });
+  net.SendPacket(2, 3, h, std::shared_ptr<const void>(body), 10, {});
+  net.SendPacket(2, 4, Network::Packet::Header{1, 2, 4}, std::shared_ptr<const void>(body), 10, {});
+  net.SendPacket(2, 0, h, std::shared_ptr<const void>(other), 10, {});
+  net.Cut(2, 3);
+  loop.RunUntil(Ms(50));
+  ASSERT_EQ(receiver.got.size(), 3u);  // the copy to D was dropped
+  const std::vector<int> first = {0, 1, 4};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(receiver.got[i].from, 2);
+    EXPECT_EQ(receiver.got[i].to, first[i]) << i;
+    EXPECT_EQ(receiver.got[i].header, h);
+    EXPECT_EQ(receiver.got[i].body, 7);
+    EXPECT_EQ(receiver.got[i].at, Ms(50));
+  }
+  EXPECT_EQ(net.stats(2, 3).dropped_cut, 1u);
+  net.Restore(2, 3);
+  loop.RunUntil(Ms(51));
+  ASSERT_EQ(receiver.got.size(), 3u + 5u);
+  EXPECT_EQ(timer, std::vector<size_t>{3u + 2u});  // between the copies to B and to D
+  const std::vector<int> to = {0, 1, 3, 4, 0};
+  const std::vector<int> bodies = {7, 7, 7, 7, 8};
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(receiver.got[3 + i].to, to[i]) << i;
+    EXPECT_EQ(receiver.got[3 + i].body, bodies[i]) << i;
+    EXPECT_EQ(receiver.got[3 + i].header[2], i == 3 ? 4u : 3u) << i;
+    EXPECT_EQ(receiver.got[3 + i].at, Ms(51)) << i;
+  }
+  for (int peer : {0, 1, 4}) {
+    EXPECT_EQ(net.stats(2, peer).messages_delivered, peer == 0 ? 3u : 2u) << peer;
+    EXPECT_EQ(net.stats(2, peer).bytes_delivered, peer == 0 ? 30u : 20u) << peer;
+  }
+  EXPECT_EQ(net.stats(2, 3).messages_delivered, 1u);
+  EXPECT_EQ(body.use_count(), 1);  // every copy delivered: nothing holds the body
+}
+
 TEST(SimulationNetworkTest, TrafficOnOneLinkDoesNotChangeAnotherLinksDraws) {
   auto deliveries_on_a_to_c = [](bool busy_a_to_b) {
     NetFixture f(1234);

@@ -1,9 +1,11 @@
 #include "cluster_sim/effect_arena.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <new>
 
+#include "cluster_sim/status.h"
 #include "crdt/page_arena.h"
 
 namespace cluster_sim {
@@ -19,14 +21,16 @@ struct EffectArena::Chunk {
   bool huge;       // from crdt::AllocHugePages, else the heap
 };
 
-struct alignas(16) EffectArena::Header {
+// Only the chunk: the arena is in the control block's allocator, which frees the piece.
+struct EffectArena::Header {
   Chunk* chunk;  // null: a heap piece of its own
-  EffectArena* arena;
 };
 
 namespace {
 
-constexpr size_t kAlign = 16;
+// What the control block and the block need (pointers and counts), and no more: every
+// byte of padding is memory read and written again by each reader of the piece.
+constexpr size_t kAlign = 8;
 constexpr size_t RoundUp(size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
 constexpr size_t kPrefetchAhead = 512;
 constexpr size_t kLine = 64;
@@ -48,7 +52,7 @@ struct BlockAllocator {
     arena->tail_ = p + head;
     return reinterpret_cast<T*>(p);
   }
-  void deallocate(T* p, size_t) { EffectArena::Free(p); }
+  void deallocate(T* p, size_t) { arena->Free(p); }
   friend bool operator==(const BlockAllocator& a, const BlockAllocator& b) {
     return a.arena == b.arena;
   }
@@ -56,11 +60,14 @@ struct BlockAllocator {
 };
 
 std::shared_ptr<const EffectBlock> EffectArena::Make(std::string_view bytes) {
+  AASIM_CHECK(bytes.size() <= UINT32_MAX) << "an effect of" << bytes.size() << "bytes";
   pending_tail_ = bytes.size();
   std::shared_ptr<EffectBlock> block =
       std::allocate_shared<EffectBlock>(BlockAllocator<EffectBlock>(this));
   if (!bytes.empty()) std::memcpy(tail_, bytes.data(), bytes.size());
-  block->bytes = std::string_view(tail_, bytes.size());
+  block->size = static_cast<uint32_t>(bytes.size());
+  // The tail follows the control block, which holds the block: a few bytes after it.
+  block->offset = static_cast<uint32_t>(tail_ - reinterpret_cast<char*>(block.get()));
   return block;
 }
 
@@ -82,20 +89,18 @@ void* EffectArena::Allocate(size_t bytes) {
     c->live++;
     h->chunk = c;
   }
-  h->arena = this;
   ++live_;
   return h + 1;
 }
 
 void EffectArena::Free(void* p) {
   Header* h = static_cast<Header*>(p) - 1;
-  EffectArena* a = h->arena;
   if (h->chunk == nullptr) {
     ::operator delete(h);
-  } else if (--h->chunk->live == 0 && h->chunk != a->current_) {
-    a->Drop(h->chunk);
+  } else if (--h->chunk->live == 0 && h->chunk != current_) {
+    Drop(h->chunk);
   }
-  if (--a->live_ == 0 && a->released_) delete a;
+  if (--live_ == 0 && released_) delete this;
 }
 
 void EffectArena::NewChunk(size_t need) {

@@ -116,7 +116,9 @@ void Network::Ring::Grow() {
 
 void Network::Ring::Free() {
   if (slots_ == nullptr) return;
-  for (size_t k = 0; k < capacity_; ++k) slots_[k].~InFlight();
+  // Only the live entries hold a body (slots_): the other slots' destructors would free
+  // nothing, and reading them would bring the whole ring back through the cache.
+  for (size_t k = 0; k < count_; ++k) slots_[(head_ + k) & (capacity_ - 1)].~InFlight();
   crdt::HugePageAllocator<InFlight>().deallocate(slots_, capacity_);
   slots_ = nullptr;
   capacity_ = 0;
@@ -207,7 +209,9 @@ void Network::OnEvent(uint64_t arg) {
   InFlight* f;
   uint64_t key;  // in kept_, if it has one
   if (arg & kFifo) {
-    f = &rings_[arg & ~kFifo].Pop();
+    Ring& ring = rings_[arg & ~kFifo];
+    if (ring.Front().copies > 1) return OnEventCopy(ring);
+    f = &ring.Pop();
     key = f->seq;
   } else {
     f = &pool_[arg];
@@ -224,6 +228,25 @@ void Network::OnEvent(uint64_t arg) {
   Packet packet = std::move(f->packet);
   l.stats.messages_delivered++;
   l.stats.bytes_delivered += f->bytes;
+  DeliverTo(from, to, packet);
+}
+
+void Network::OnEventCopy(Ring& ring) {
+  const InFlight& front = ring.Front();
+  const int from = front.from, to = front.to;
+  Link& l = links_[Index(from, to)];
+  if (l.cut() || tracing_) [[unlikely]] {
+    InFlight copy = front;
+    ring.PopCopy();
+    return OnEventTraced(&copy, copy.seq, l);
+  }
+  // Never kKept (JoinBack takes plain messages only). Its own packet: the delivery may
+  // send, and the ring then move the record (Grow).
+  const Packet packet = front.packet;
+  const uint32_t bytes = front.bytes;
+  ring.PopCopy();
+  l.stats.messages_delivered++;
+  l.stats.bytes_delivered += bytes;
   DeliverTo(from, to, packet);
 }
 

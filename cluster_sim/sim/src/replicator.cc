@@ -116,7 +116,7 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
   }
   if (!log_.empty() && log_.back().seq != head_) log_.clear();
   log_bytes_ = 0;
-  for (const LogEntry& e : log_) log_bytes_ += e.effect->bytes.size();
+  for (const LogEntry& e : log_) log_bytes_ += e.effect->bytes().size();
   log_trimmed_ = log_first() - 1;
   for (int p = 0; p < n(); ++p) {
     if (p == self_ || out_[p].acked >= head_) continue;
@@ -158,14 +158,14 @@ void Replicator::SendEffects(int peer, uint64_t first, uint64_t last) {
   std::shared_ptr<const void> body;
   if (first == last) {
     const auto& e = log_[first - base].effect;
-    payload_bytes = e->bytes.size();
+    payload_bytes = e->bytes().size();
     body = e;
   } else {
     auto payloads = std::make_shared<ReplMessage::Blocks>();
     payloads->reserve(m.count);
     for (uint64_t s = first; s <= last; ++s) {
       payloads->push_back(log_[s - base].effect);
-      payload_bytes += payloads->back()->bytes.size();
+      payload_bytes += payloads->back()->bytes().size();
     }
     body = std::move(payloads);
   }
@@ -234,7 +234,7 @@ uint64_t Replicator::ChunkEnd(uint64_t first) const {
   size_t bytes = 0;
   uint64_t base = log_first();
   while (last <= head_) {
-    bytes += log_[last - base].effect->bytes.size();
+    bytes += log_[last - base].effect->bytes().size();
     if (bytes > opts_.config.max_batch_bytes && last > first) break;
     ++last;
   }
@@ -391,7 +391,7 @@ void Replicator::TrimBacklog() {
                                 ReplicationConfig::kMaxAutoBacklog);
   }
   while (log_bytes_ > backlog_limit_ && log_.size() > 1) {
-    log_bytes_ -= log_.front().effect->bytes.size();
+    log_bytes_ -= log_.front().effect->bytes().size();
     log_.pop_front();
   }
   // The next entry to go was written about a backlog ago, long out of cache, and goes at
@@ -426,7 +426,7 @@ void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
     OutPeer& o = out_[p];
     if (!batching_) {
       o.m.effects_sent++;
-      SendMsg(p, m, std::shared_ptr<const void>(sent), sent->bytes.size(),
+      SendMsg(p, m, std::shared_ptr<const void>(sent), sent->bytes().size(),
               tracing ? Describe("effect #", head_) : std::string());
     }
     if (o.rto.count() == 0) o.rto = transport_->Rtt(p);

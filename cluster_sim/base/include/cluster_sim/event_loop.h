@@ -82,6 +82,9 @@ class EventLoop : public Clock {
   // REQUIRES: as AtOwned's, and the lane's front is queued (EventQueue::PushOwnedBehind): an
   // owner whose front's event is running has taken that front out already.
   uint64_t AtOwnedBehind(uint32_t lane) { return queue_.PushOwnedBehind(lane); }
+  // The sequence number the next event scheduled takes (an owner may tell from it whether
+  // its next event follows its last with nothing between).
+  uint64_t NextSeq() const { return queue_.next_seq(); }
   // Now() + delay, saturated at SimTime::max(). REQUIRES: delay >= 0.
   SimTime Later(SimTime delay) const { return SaturatedAdd(Now(), delay); }
 

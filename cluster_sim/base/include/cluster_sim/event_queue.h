@@ -78,6 +78,8 @@ class EventQueue {
 
   int64_t now() const { return now_; }
   size_t size() const { return size_; }
+  // The sequence number the next event pushed (of any kind) takes.
+  uint64_t next_seq() const { return seq_; }
   bool empty() const { return size_ == 0; }
 
   // Lanes 0..n-1 become usable. REQUIRES: n >= the current count (lanes are never removed,

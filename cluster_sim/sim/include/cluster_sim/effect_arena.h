@@ -10,8 +10,12 @@
 // deliveries and by the backlog's trimming):
 //
 //   chunk:  | Chunk | header | control block | EffectBlock | bytes ... | header | ...
-//                    16 B      (std::allocate_shared)                 the next piece
+//                    8 B       (std::allocate_shared)  8 B            the next piece
 //
+//   - a piece is 8-aligned and as small as the control block allows (libstdc++: 40 bytes
+//     before the effect's bytes), so an effect of up to 24 bytes takes one cache line: the
+//     piece is written once and read again by the deliveries and by the trimming, each
+//     time long out of cache, so every line of it costs memory throughput three times;
 //   - a chunk counts its live pieces; once it has none and a newer chunk takes the new
 //     pieces, it is given back (or, a huge one, kept as a spare for the next chunk);
 //   - the first chunk is 64 KiB on the heap, each next one twice as big up to 2 MiB, from
@@ -28,15 +32,21 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <vector>
 
 namespace cluster_sim {
 
-// One effect: its bytes follow the block in the same piece (or are empty).
+// One effect: its bytes follow the block in the same piece (or are empty). Their size and
+// place are 32-bit (an effect is far below 4 GiB: Make checks), so the block is 8 bytes.
 struct EffectBlock {
-  std::string_view bytes;
+  std::string_view bytes() const {
+    return std::string_view(reinterpret_cast<const char*>(this) + offset, size);
+  }
+  uint32_t size = 0;
+  uint32_t offset = 0;  // from the block to its bytes
 };
 
 class EffectArena {
@@ -46,8 +56,9 @@ class EffectArena {
   static constexpr size_t kMaxPieceBytes = kMaxChunkBytes / 16;
   static constexpr size_t kSpareChunks = 1;
   // Where a piece starts before its block: the header, then the control block up to the
-  // block (libstdc++'s layout; elsewhere PrefetchRelease only fetches less of the piece).
-  static constexpr size_t kBlockOffset = 40;
+  // block (libstdc++'s layout: its vtable pointer, counts and allocator; elsewhere
+  // PrefetchRelease only fetches less of the piece).
+  static constexpr size_t kBlockOffset = 32;
 
   // A new arena, owned by the caller until Release().
   static EffectArena* New() { return new EffectArena(); }
@@ -58,7 +69,8 @@ class EffectArena {
   // the last one is freed. REQUIRES: called once; no Make after it.
   void Release();
 
-  // A block holding a copy of `bytes`. Throws std::bad_alloc.
+  // A block holding a copy of `bytes`. Throws std::bad_alloc. REQUIRES: bytes.size() <
+  // 4 GiB (checked).
   std::shared_ptr<const EffectBlock> Make(std::string_view bytes);
 
   // A hint: fetches, for writing, the lines that reading `block` and dropping its last
@@ -76,15 +88,17 @@ class EffectArena {
 
  private:
   struct Chunk;
-  struct Header;  // before every piece: which chunk (or none) and which arena
+  struct Header;  // before every piece: which chunk (or none)
   template <typename T>
   friend struct BlockAllocator;
 
   EffectArena() = default;
   ~EffectArena();
-  // A piece of `bytes` bytes, 16-aligned, after its header.
+  // A piece of `bytes` bytes, 8-aligned, after its header.
   void* Allocate(size_t bytes);
-  static void Free(void* p);
+  // Frees a piece of this arena (the control block's allocator knows which: the header
+  // need not).
+  void Free(void* p);
   void NewChunk(size_t need);
   void Drop(Chunk* c);  // c has no live piece left
   void FreeChunk(Chunk* c);

@@ -120,8 +120,8 @@ class Network : private EventLoop::Handler {
 
   // Sends msg (of `bytes` bytes) from -> to. `what` describes it in traces; build it only
   // when tracing() (it is carried with the message, in a side table: a message in flight
-  // is 64 bytes). A message of 4 GiB or more keeps its size in that side table too, as an
-  // observed one its id.
+  // is 64 bytes). A message of 16 MiB - 1 bytes or more keeps its size in that side table
+  // too, as an observed one its id.
   void Send(int from, int to, std::shared_ptr<const void> msg, size_t bytes, std::string&& what);
   // The same for a packet (a header, and a body moved in, never copied): same links, draws,
   // counters and traces.
@@ -141,20 +141,27 @@ class Network : private EventLoop::Handler {
   // of the loop's queue, which holds only the ring's front). One cache line: a ring's
   // slots are 64-byte aligned (crdt::HugePageAllocator), so each message in one is one line
   // written and one read.
+  //
+  // In a ring, one record may hold several copies of a message (JoinBack): the same
+  // packet, size, sender and arrival time, sent to `to` and the regions after it in index
+  // order (`from` skipped), their events numbered in sequence from `seq`. A writer's effect
+  // goes to every peer that way: one line for all its copies, not one each.
   struct InFlight {
     Packet packet;
     int64_t at = 0;  // arrival time (in a ring)
-    // In a ring: its event's sequence number. In pool_: while free, the next free + 1;
-    // while in flight, its key in kept_ if it has one.
+    // In a ring: its (first copy's) event's sequence number. In pool_: while free, the
+    // next free + 1; while in flight, its key in kept_ if it has one.
     uint64_t seq = 0;
-    uint32_t bytes = 0;  // kKept: its size, description and id are in kept_, under its key
+    uint32_t bytes : 24 = 0;  // kKept: its size, description and id are in kept_, under its key
+    uint32_t copies : 8 = 1;  // in a ring: the copies still in it (always 1 in the pool)
     uint16_t from = 0;
-    uint16_t to = 0;
+    uint16_t to = 0;  // in a ring: its (first copy's) receiver
   };
-  // InFlight::bytes of a message described, observed (an id), or of UINT32_MAX bytes or
+  // InFlight::bytes of a message described, observed (an id), or of 16 MiB - 1 bytes or
   // more (rare: a full sync of a large data set). Its key in kept_ is its seq: in a ring,
   // its event's sequence number (below kPoolKey); in the pool, kPoolKey + a count.
-  static constexpr uint32_t kKept = UINT32_MAX;
+  static constexpr uint32_t kKept = (uint32_t{1} << 24) - 1;
+  static constexpr uint32_t kMaxCopies = 255;  // InFlight::copies' largest value
   static constexpr uint64_t kPoolKey = uint64_t{1} << 63;
   static_assert(sizeof(InFlight) == 64, "a message in flight and its event in a cache line");
   // Its parameters and cut are private so that every change recomputes `plain` and
@@ -204,7 +211,7 @@ class Network : private EventLoop::Handler {
     Ring(const Ring&) = delete;
     Ring& operator=(const Ring&) = delete;
     ~Ring() { Free(); }
-    size_t size() const { return count_; }
+    size_t size() const { return messages_; }  // messages (copies), not entries
     // A new entry at the back (moved-from entries are reused as they are).
     InFlight& Push(int64_t at) {
       if (count_ == capacity_) [[unlikely]] {
@@ -215,26 +222,53 @@ class Network : private EventLoop::Handler {
       // The ring is far larger than the cache: fetch the entries about to be written.
       __builtin_prefetch(&slots_[(head_ + count_ + kAhead) & mask], 1);
       ++count_;
+      ++messages_;
       last_at_ = at;
       return f;
     }
+    // The newest entry. REQUIRES: size() > 0.
+    InFlight& Back() { return slots_[(head_ + count_ - 1) & (capacity_ - 1)]; }
+    // One more copy in Back() (Network::JoinBack).
+    void AddCopy() {
+      ++Back().copies;
+      ++messages_;
+    }
+    // The entry of the next message to arrive. REQUIRES: size() > 0.
+    InFlight& Front() { return slots_[head_]; }
+    // Takes Front()'s first copy out, when it holds more than one: the entry stays, for the
+    // copies after it. REQUIRES: as Pop's, and Front().copies > 1.
+    void PopCopy() {
+      InFlight& f = slots_[head_];
+      --f.copies;
+      ++f.seq;
+      f.to = static_cast<uint16_t>(CopyTo(f.to, 1, f.from));
+      --messages_;
+    }
     // Takes the front out; valid until the next Push. REQUIRES: called as the front's event
     // runs, before anything else (a delivery may send): PushRing reads size() > 1 as "the
-    // front's event is queued", true only once the popped front is out.
+    // front's event is queued", true only once the popped front is out. Front().copies == 1.
     InFlight& Pop() {
       const size_t mask = capacity_ - 1;
       InFlight& f = slots_[head_];
       head_ = (head_ + 1) & mask;
       --count_;
+      --messages_;
       // The next arrivals come a few events later: fetch them now.
       __builtin_prefetch(&slots_[(head_ + kAhead) & mask]);
       return f;
     }
     // True if a message arriving at `at` may go in (it overtakes none already in).
     bool Takes(int64_t at) const { return count_ == 0 || at >= last_at_; }
-    // The key of the message after the front (EventLaneSource).
+    // The key of the message after the front (EventLaneSource): the front's next copy, or
+    // the next entry's first.
     bool Next(int64_t* at, uint64_t* seq) const override {
-      if (count_ < 2) return false;
+      if (messages_ < 2) return false;
+      const InFlight& front = slots_[head_];
+      if (front.copies > 1) {
+        *at = front.at;
+        *seq = front.seq + 1;
+        return true;
+      }
       const InFlight& f = slots_[(head_ + 1) & (capacity_ - 1)];
       *at = f.at;
       *seq = f.seq;
@@ -247,10 +281,14 @@ class Network : private EventLoop::Handler {
     static constexpr size_t kAhead = 16;  // entries fetched ahead of a write or a read
     [[gnu::noinline]] void Grow();
     void Free();
-    InFlight* slots_ = nullptr;  // capacity_ entries (0 or a power of 2), all constructed
+    // capacity_ entries (0 or a power of 2), all constructed. Only the count_ from head_
+    // hold a body: every other was moved from (the delivery takes every popped packet, Grow
+    // every live one) or never given one.
+    InFlight* slots_ = nullptr;
     size_t capacity_ = 0;
     size_t head_ = 0;
-    size_t count_ = 0;
+    size_t count_ = 0;      // entries
+    size_t messages_ = 0;   // the copies of those entries
     int64_t last_at_ = -1;  // arrival time of the newest message in the ring
   };
   static constexpr size_t kRings = 4;
@@ -259,6 +297,39 @@ class Network : private EventLoop::Handler {
   static constexpr uint64_t kFifo = uint64_t{1} << 63;
 
   size_t Index(int from, int to) const { return static_cast<size_t>(from * n_ + to); }
+  // The region k copies after `to` in a record of several (InFlight): the regions in index
+  // order, `from` skipped.
+  static int CopyTo(int to, int k, int from) {
+    const int t = to + k;
+    return to < from && t >= from ? t + 1 : t;
+  }
+  // Word by word: std::array's == calls memcmp, at every send that may join.
+  static bool SameHeader(const Packet::Header& a, const Packet::Header& b) {
+    static_assert(std::tuple_size_v<Packet::Header> == 3);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2])) == 0;
+  }
+  // True if a message sent now from -> to, arriving at `at` after `delay`, is one more copy
+  // of the newest record of the last ring written (the same packet, size, sender and
+  // arrival, sent to the region after its last copy's, with no event numbered between):
+  // then it is one (AddCopy), and its event takes the next number. The caller's `body` is
+  // left to it, the record holding the same. Inline: the plain send path asks it first.
+  bool JoinBack(int64_t delay, int64_t at, int from, int to, const Packet::Header& header,
+                const std::shared_ptr<const void>& body, uint32_t bytes) {
+    Ring& ring = *last_ring_;
+    if (ring.size() == 0 || ring.delay != delay) return false;
+    InFlight& b = ring.Back();
+    if (b.from != from || b.at != at || b.bytes != bytes || b.copies == kMaxCopies ||
+        b.seq + b.copies != loop_.NextSeq() || to != CopyTo(b.to, b.copies, from) ||
+        !SameHeader(b.packet.header, header) || b.packet.body.get() != body.get() ||
+        b.packet.body.owner_before(body) || body.owner_before(b.packet.body)) {
+      return false;
+    }
+    ring.AddCopy();
+    // The ring holds a message, so its front is queued.
+    [[maybe_unused]] const uint64_t seq = loop_.AtOwnedBehind(ring.lane);
+    assert(seq == b.seq + b.copies - 1 && "a copy's event must follow the record's last");
+    return true;
+  }
   // True if from -> to is a link: two different regions of the network.
   bool ValidLink(int from, int to) const {
     return static_cast<unsigned>(from) < static_cast<unsigned>(n_) &&
@@ -269,6 +340,9 @@ class Network : private EventLoop::Handler {
   [[noreturn, gnu::noinline, gnu::cold]] void BadLink(int from, int to) const;
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
   void OnEvent(uint64_t arg) override;  // an arrival
+  // An arrival of a copy that is not its record's last (InFlight): it goes with its own copy
+  // of the packet, the record staying for the copies after it.
+  [[gnu::noinline]] void OnEventCopy(Ring& ring);
   // An arrival that is described, traced or observed, or that a cut link drops.
   // `key`: f's key in kept_, if it has one.
   [[gnu::noinline]] void OnEventTraced(InFlight* f, uint64_t key, Link& l);
@@ -326,6 +400,7 @@ class Network : private EventLoop::Handler {
     f->packet.header = header;
     f->packet.body = std::move(body);
     f->bytes = bytes;
+    f->copies = 1;
     f->from = static_cast<uint16_t>(from);
     f->to = static_cast<uint16_t>(to);
   }
@@ -359,7 +434,7 @@ class Network : private EventLoop::Handler {
   uint32_t free_pool_ = 0;  // first free pool entry + 1; 0: none
   // What the messages in flight of InFlight::bytes == kKept carry beside their record, by
   // key. Senders build descriptions only when tracing(), and ids exist only while observed,
-  // so otherwise this stays empty but for messages of 4 GiB or more.
+  // so otherwise this stays empty but for messages of 16 MiB - 1 bytes or more.
   struct Kept {
     std::string what;
     size_t bytes = 0;
@@ -387,8 +462,9 @@ inline void Network::SendPacket(int from, int to, const Packet::Header& header,
   // The usual case: nothing to draw, trace, observe or keep beside the message (what
   // SendCopy does then).
   if (link.plain() && !tracing_ && what.empty() && bytes < kKept) [[likely]] {
-    Fill(Place(link.delay(), loop_.Now().count() + link.delay()), from, to, header, std::move(body),
-         static_cast<uint32_t>(bytes));
+    const int64_t at = loop_.Now().count() + link.delay();
+    if (JoinBack(link.delay(), at, from, to, header, body, static_cast<uint32_t>(bytes))) return;
+    Fill(Place(link.delay(), at), from, to, header, std::move(body), static_cast<uint32_t>(bytes));
     return;
   }
   SendDrawn(link, from, to, header, std::move(body), bytes, std::move(what));

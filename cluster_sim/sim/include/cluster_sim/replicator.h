@@ -104,8 +104,8 @@ struct ReplMessage {
 
   std::string_view payload(size_t i) const {
     if (blocks) {
-      if (count == 1) return static_cast<const EffectBlock*>(body)->bytes;
-      return (*static_cast<const Blocks*>(body))[i]->bytes;
+      if (count == 1) return static_cast<const EffectBlock*>(body)->bytes();
+      return (*static_cast<const Blocks*>(body))[i]->bytes();
     }
     if (count == 1) return *static_cast<const std::string*>(body);
     return *(*static_cast<const Payloads*>(body))[i];
