@@ -794,6 +794,13 @@ class Keyspace {
     // A free slot for a new entry (growing the index if needed), counted in size_: the
     // caller puts the entry's node and hash h in it.
     Slot* TakeSlot(size_t h);
+    // Moves every entry to a new index of `capacity` slots (a growth, or the same size to
+    // clear tombstones after a run of erases and inserts). A slot keeps 6 bits of the
+    // hash, so each key is hashed again: every node is read, and a long key's heap bytes.
+    // Fetched a few slots ahead, a rehash of 786,432 keys costs ~21 ns per key (short
+    // keys; ~33 for 47-byte ones), ~34 (~100) without the fetches and ~7 when a slot held
+    // the whole hash. A delete/insert churn of 100,000 keys pays one every ~96,000
+    // inserts: 9-14% of its time (perf) without the fetches, ~5% with them.
     void Rehash(size_t capacity);
     void FreeAll();
     // A zeroed index of capacity slots (huge pages when large) / its release.
