@@ -490,7 +490,7 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
 
 template <typename... Args>
 Keyspace::KeyMap::value_type* Keyspace::KeyMap::MakeNode(Args&&... args) {
-  static_assert(alignof(value_type) <= NodePool::kCacheLine);
+  static_assert(alignof(value_type) <= kNodeAlign);
   void* p = pool_.Allocate();
   assert((reinterpret_cast<uintptr_t>(p) & Slot::kTagMask) == 0);  // room for a slot's tag
   value_type* node;
@@ -620,7 +620,11 @@ void Keyspace::KeyMap::PrefetchNode(size_t h) const {
     if (s.Holds(tag)) {  // (1 in 64 of other keys' nodes too: a wasted hint, no more)
       // The whole node: a merge reads every part of the value.
       const char* p = reinterpret_cast<const char*>(s.node());
-      for (size_t off = 0; off < sizeof(value_type); off += 64) __builtin_prefetch(p + off);
+      // From a node's start on a line, one address per line reaches each of its lines.
+      static_assert(kNodeAlign % NodePool::kCacheLine == 0);
+      for (size_t off = 0; off < sizeof(value_type); off += NodePool::kCacheLine) {
+        __builtin_prefetch(p + off);
+      }
       return;
     }
   }

@@ -633,14 +633,17 @@ class Keyspace {
     using value_type = std::pair<const std::string, KeyValue>;
 
    private:
+    // Every node's alignment, one constant for all that rely on it: the pool cuts pieces
+    // of it (pool_), an index slot keeps its tag in the address bits it leaves zero
+    // (Slot), and PrefetchNode fetches a node's lines from its start.
+    static constexpr size_t kNodeAlign = NodePool::kCacheLine;
     // An index slot: 0 empty, 1 a tombstone, else a node's address (a multiple of
-    // NodePool::kCacheLine: the pool cuts cache-line pieces) with the tag of its key's
-    // hash in the low bits.
+    // kNodeAlign) with the tag of its key's hash in the low bits.
     class Slot {
      public:
       static constexpr int kTagBits = 6;
       static constexpr uintptr_t kTagMask = (uintptr_t{1} << kTagBits) - 1;
-      static_assert(kTagMask < NodePool::kCacheLine);  // the bits a node's alignment frees
+      static_assert(kTagMask < kNodeAlign);  // the bits a node's alignment frees
       Slot() = default;
       Slot(value_type* node, size_t h) : word_(reinterpret_cast<uintptr_t>(node) | Tag(h)) {}
       static Slot Tombstone() {
@@ -825,7 +828,7 @@ class Keyspace {
     // lookup or a merge reads the node at random, and a node of 192 bytes read from a
     // 64-byte boundary is 3 lines (KeyspaceTest.EveryKeyNodeStartsOnACacheLine); and an
     // index slot keeps its tag in the address bits that alignment leaves zero.
-    NodePool pool_{sizeof(value_type), NodePool::kCacheLine};
+    NodePool pool_{sizeof(value_type), kNodeAlign};
     // The values' parts' memory, from kValueHeapKeys keys on (null before): owned, given
     // up (ValueHeap::Release) when the map is freed.
     ValueHeap* heap_ = nullptr;
