@@ -651,7 +651,14 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::strin
   Slot* found = FindSlot(key, h);
   if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
   Slot* s = TakeSlot(h);
-  *s = Slot(MakeNode(std::move(key), std::move(value)), h);
+  value_type* node;
+  try {
+    node = MakeNode(std::move(key), std::move(value));
+  } catch (...) {
+    ReturnSlot(s);
+    throw;
+  }
+  *s = Slot(node, h);
   return {iterator(s, slots_ + capacity_), true};
 }
 
@@ -679,7 +686,14 @@ Keyspace::KeyMap::value_type& Keyspace::KeyMap::Emplace(std::string_view key, si
     return *found->node();
   }
   Slot* s = TakeSlot(h);
-  *s = Slot(NewNode(key), h);
+  value_type* node;
+  try {
+    node = NewNode(key);
+  } catch (...) {
+    ReturnSlot(s);
+    throw;
+  }
+  *s = Slot(node, h);
   recent_ = static_cast<size_t>(s - slots_);
   return *s->node();
 }

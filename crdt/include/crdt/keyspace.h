@@ -795,8 +795,15 @@ class Keyspace {
       return begin().slot_;
     }
     // A free slot for a new entry (growing the index if needed), counted in size_: the
-    // caller puts the entry's node and hash h in it.
+    // caller puts the entry's node and hash h in it, or, if building the node throws,
+    // gives the slot back with ReturnSlot.
     Slot* TakeSlot(size_t h);
+    // Undoes TakeSlot's counts for s, which still holds what it held (empty or a
+    // tombstone): the map is as before but for a rehash TakeSlot may have done.
+    void ReturnSlot(const Slot* s) {
+      --size_;
+      if (s->tombstone()) ++tombstones_;
+    }
     // Moves every entry to a new index of `capacity` slots (a growth, or the same size to
     // clear tombstones after a run of erases and inserts). A slot keeps 6 bits of the
     // hash, so each key is hashed again: every node is read, and a long key's heap bytes.
