@@ -490,7 +490,7 @@ bool DotsInContext(const KeyValue& v, const CausalContext& cc) {
 
 template <typename... Args>
 Keyspace::KeyMap::value_type* Keyspace::KeyMap::MakeNode(Args&&... args) {
-  static_assert(alignof(value_type) <= NodePool::kCacheLine);
+  static_assert(alignof(value_type) <= kNodeAlign);
   void* p = pool_.Allocate();
   assert((reinterpret_cast<uintptr_t>(p) & Slot::kTagMask) == 0);  // room for a slot's tag
   value_type* node;
@@ -620,7 +620,11 @@ void Keyspace::KeyMap::PrefetchNode(size_t h) const {
     if (s.Holds(tag)) {  // (1 in 64 of other keys' nodes too: a wasted hint, no more)
       // The whole node: a merge reads every part of the value.
       const char* p = reinterpret_cast<const char*>(s.node());
-      for (size_t off = 0; off < sizeof(value_type); off += 64) __builtin_prefetch(p + off);
+      // From a node's start on a line, one address per line reaches each of its lines.
+      static_assert(kNodeAlign % NodePool::kCacheLine == 0);
+      for (size_t off = 0; off < sizeof(value_type); off += NodePool::kCacheLine) {
+        __builtin_prefetch(p + off);
+      }
       return;
     }
   }
@@ -647,7 +651,14 @@ std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::strin
   Slot* found = FindSlot(key, h);
   if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
   Slot* s = TakeSlot(h);
-  *s = Slot(MakeNode(std::move(key), std::move(value)), h);
+  value_type* node;
+  try {
+    node = MakeNode(std::move(key), std::move(value));
+  } catch (...) {
+    ReturnSlot(s);
+    throw;
+  }
+  *s = Slot(node, h);
   return {iterator(s, slots_ + capacity_), true};
 }
 
@@ -675,7 +686,14 @@ Keyspace::KeyMap::value_type& Keyspace::KeyMap::Emplace(std::string_view key, si
     return *found->node();
   }
   Slot* s = TakeSlot(h);
-  *s = Slot(NewNode(key), h);
+  value_type* node;
+  try {
+    node = NewNode(key);
+  } catch (...) {
+    ReturnSlot(s);
+    throw;
+  }
+  *s = Slot(node, h);
   recent_ = static_cast<size_t>(s - slots_);
   return *s->node();
 }
@@ -772,6 +790,13 @@ Keyspace::KeyMap::value_type* Keyspace::KeyMap::NewNode(std::string_view key) {
   return node;
 }
 
+namespace {
+
+// How many index slots ahead Rehash fetches a node's key (see Rehash).
+constexpr size_t kRehashAhead = 8;
+
+}  // namespace
+
 void Keyspace::KeyMap::Rehash(size_t capacity) {
   Slot* old = slots_;
   const size_t old_capacity = capacity_;
@@ -780,6 +805,17 @@ void Keyspace::KeyMap::Rehash(size_t capacity) {
   tombstones_ = 0;
   const size_t mask = capacity - 1;
   for (size_t j = 0; j < old_capacity; ++j) {
+    // Two fetches ahead of the slot placed: the node 2 * kRehashAhead slots on, and the
+    // bytes of the key of the node kRehashAhead slots on (fetched by then; a long key's
+    // bytes are a heap buffer of their own, a short key's lie in the node).
+    if (j + 2 * kRehashAhead < old_capacity) {
+      if (const value_type* ahead = old[j + 2 * kRehashAhead].node()) __builtin_prefetch(ahead);
+    }
+    if (j + kRehashAhead < old_capacity) {
+      if (const value_type* ahead = old[j + kRehashAhead].node()) {
+        __builtin_prefetch(ahead->first.data());
+      }
+    }
     const value_type* node = old[j].node();
     if (node == nullptr) continue;
     // The slot keeps 6 bits of the hash: its position is the key's hash again.

@@ -30,11 +30,8 @@ NodePool& NodePool::operator=(NodePool&& o) noexcept {
 
 void* NodePool::AllocateSlow() {
   if (chunks_.empty() && live_ < kHeapPieces) {
-    // operator new aligns to kPieceAlign (16) on the platforms built for; a larger
-    // alignment takes the aligned form, which Free matches.
-    void* p = piece_align_ > kPieceAlign
-                  ? ::operator new (piece_bytes_, std::align_val_t{piece_align_})
-                  : ::operator new(piece_bytes_);
+    void* p = HeapAligned() ? ::operator new (piece_bytes_, std::align_val_t{piece_align_})
+                            : ::operator new(piece_bytes_);
     ++live_;
     return p;
   }
@@ -62,7 +59,7 @@ void NodePool::Free(void* p) {
   --live_;
   if (!chunks_.empty() && InChunk(p)) {
     free_ = new (p) FreePiece{free_};
-  } else if (piece_align_ > kPieceAlign) {
+  } else if (HeapAligned()) {
     ::operator delete (p, std::align_val_t{piece_align_});
   } else {
     ::operator delete(p);

@@ -99,6 +99,30 @@ TEST(KeyspaceTest, RecentKeyFollowsEraseCopyAndMove) {
   EXPECT_EQ(ks.KeyCount(), 101u);
 }
 
+// KeyMap remembers a slot number (Recent, Only), not an entry: a key found and remembered
+// (Locate: FindRemembered), the index then grown under it (a rehash moves every entry) and
+// the slot remembered taken by another key, must still be read and written as its own key
+// (HSet finds its key through Recent); and with one key left, the slot remembered a
+// tombstone, Only must still find it.
+TEST(KeyspaceTest, RememberedSlotStaysRightThroughAGrowth) {
+  Keyspace ks(kA);
+  ks.HSet("h", "f", "v", 1, nullptr);
+  ASSERT_NE(ks.Locate("h").entry, nullptr);
+  for (int i = 0; i < 100; ++i) ks.Set("o" + std::to_string(i), "x", 1, nullptr);  // grows
+  ks.HSet("h", "f", "w", 2, nullptr);  // the slot remembered is o99's
+  EXPECT_EQ(ks.Dump("h"), "{f: w}");
+  EXPECT_EQ(ks.TypeOf("o99"), Keyspace::Type::kString);
+  EXPECT_EQ(ks.Get("o99"), "x");
+  ks.Set("o99", "y", 2, nullptr);  // remembered: o99's slot, erased next
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(ks.Del("o" + std::to_string(i), nullptr));
+  ASSERT_EQ(ks.KeyCount(), 1u);
+  std::string error;
+  auto back = Keyspace::Decode(ks.Encode(), kA, &error);  // the one-key encoding: Only
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, ks);
+  EXPECT_EQ(back->Dump("h"), "{f: w}");
+}
+
 // A one-key keyspace encodes its entry found through the slot last used (KeyMap::Only):
 // whether that slot holds the entry, was emptied by an erase, or the walk is needed, the
 // encoding is the keyspace's.
@@ -177,7 +201,10 @@ TEST(KeyspaceTest, BigKeyspaceNodesSurviveCopyMoveEraseAndReset) {
 // Every node of the key map, the heap's first ones and the chunks' after them, starts on a
 // cache line and fits in 3 (KeyMap's pool: a lookup or a merge reads a node at random, and
 // a node straddling a fourth line costs a fourth miss). A node is the key (a std::string)
-// then its value, so a value starts sizeof(std::string) into its node.
+// then its value, so a value starts sizeof(std::string) into its node. The heap pieces are
+// what this guards: a chunk starts on a huge page and its pieces are whole lines, but a
+// heap piece is on a line only if NodePool takes it with aligned new; and an index slot
+// keeps its tag in the low bits of that address.
 TEST(KeyspaceTest, EveryKeyNodeStartsOnACacheLine) {
   using Node = std::pair<const std::string, KeyValue>;
   static_assert(sizeof(Node) <= 3 * NodePool::kCacheLine);

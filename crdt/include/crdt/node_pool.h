@@ -4,8 +4,8 @@
 // nearly every lookup also misses the TLB, with 2 MiB pages they fit in it.
 //
 //   - While fewer than kHeapPieces pieces are live and the pool holds no chunk, a piece is
-//     one heap allocation of its own, exactly as `new` would give: a small map or a delta
-//     holds no huge page.
+//     one heap allocation of its own (operator new, its aligned form when the pieces'
+//     alignment is more than plain new gives): a small map or a delta holds no huge page.
 //   - From then on new pieces are cut from 2 MiB chunks taken from a PageArena (whole huge
 //     pages, page_arena.h). A freed chunk piece goes to a free list and is handed out again
 //     first; a freed heap piece goes back to the heap. The chunks are given back only by
@@ -81,6 +81,10 @@ class NodePool {
   };
   void* AllocateSlow();
   void Swap(NodePool& o) noexcept;
+  // True if a heap piece takes the aligned forms of operator new and delete: plain new
+  // aligns to __STDCPP_DEFAULT_NEW_ALIGNMENT__ only. AllocateSlow and Free both ask here,
+  // so a piece is always given back with the form it was taken with.
+  bool HeapAligned() const { return piece_align_ > __STDCPP_DEFAULT_NEW_ALIGNMENT__; }
 
   size_t piece_bytes_;
   size_t piece_align_;

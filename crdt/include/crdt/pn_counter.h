@@ -148,6 +148,13 @@ class PnCounter {
   // inline made the string part 160 bytes, 32 more than the set part beside which it
   // lies in a key's node (keyspace.h), and every node of the key map 4 or 5 cache lines
   // instead of 3.
+  // The price is paid with two regions (the default): a counter both write has its two
+  // slots in an 80-byte heap block, one more dependent miss per read or merge and ~96
+  // bytes more per key. Measured (bench/RESULTS.md, "Review of the 3-line node"): with
+  // two stores and counters alone, +1.5 L2 misses per op (6.5 -> 8.0); with the
+  // sim_bench mix of counters, strings and sets none (8.2 -> 7.9), and with five stores
+  // 32.2 -> 28.5. Two slots inline in a 256-byte node (4 lines) gave 6.7, 7.5 and 30.2:
+  // it buys back the counters-only case and costs every key a line with five regions.
   using Slots = SmallVec<Slot, 1>;
   const Slots& slots() const { return slots_; }
   ReplicaId self() const { return self_; }
