@@ -645,20 +645,26 @@ Keyspace::KeyMap::Slot* Keyspace::KeyMap::TakeSlot(size_t h) {
   return &slots_[i];
 }
 
-std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::string key,
-                                                                      KeyValue value) {
-  const size_t h = Hash(key);
-  Slot* found = FindSlot(key, h);
-  if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
+template <typename Build>
+Keyspace::KeyMap::Slot* Keyspace::KeyMap::InsertNode(size_t h, Build build) {
   Slot* s = TakeSlot(h);
   value_type* node;
   try {
-    node = MakeNode(std::move(key), std::move(value));
+    node = build();
   } catch (...) {
     ReturnSlot(s);
     throw;
   }
   *s = Slot(node, h);
+  return s;
+}
+
+std::pair<Keyspace::KeyMap::iterator, bool> Keyspace::KeyMap::emplace(std::string key,
+                                                                      KeyValue value) {
+  const size_t h = Hash(key);
+  Slot* found = FindSlot(key, h);
+  if (found != slots_ + capacity_) return {iterator(found, slots_ + capacity_), false};
+  Slot* s = InsertNode(h, [&] { return MakeNode(std::move(key), std::move(value)); });
   return {iterator(s, slots_ + capacity_), true};
 }
 
@@ -685,15 +691,7 @@ Keyspace::KeyMap::value_type& Keyspace::KeyMap::Emplace(std::string_view key, si
     recent_ = static_cast<size_t>(found - slots_);
     return *found->node();
   }
-  Slot* s = TakeSlot(h);
-  value_type* node;
-  try {
-    node = NewNode(key);
-  } catch (...) {
-    ReturnSlot(s);
-    throw;
-  }
-  *s = Slot(node, h);
+  Slot* s = InsertNode(h, [&] { return NewNode(key); });
   recent_ = static_cast<size_t>(s - slots_);
   return *s->node();
 }
@@ -1902,8 +1900,7 @@ bool Keyspace::HeldExact() const {
 size_t Keyspace::MemoryBytes() const {
   size_t n = keys_.IndexBytes() + cc_.HeapBytes();
   for (const auto& [k, v] : keys_) {
-    n += sizeof(std::pair<const std::string, KeyValue>) + 16 +
-         (k.capacity() > 15 ? k.capacity() + 1 : 0);
+    n += keys_.NodeBytes() + (k.capacity() > 15 ? k.capacity() + 1 : 0);
     n += v.HeapBytes();
   }
   return n;

@@ -369,9 +369,6 @@ struct KeyValue {
   }
 };
 
-// A key's node: the key (32 bytes) and the value (152 on x86-64 with libstdc++; the
-// KeyValue tests hold it there).
-
 // "none", "string", "hash", "set", "bcounter", "zset", "list", "stream"; a HyperLogLog is a
 // "string" (as Redis's TYPE says).
 const char* TypeName(KeyValue::Type t);
@@ -725,6 +722,8 @@ class Keyspace {
     size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     size_t IndexBytes() const { return capacity_ * sizeof(Slot); }
+    // The memory one entry's node takes (a piece of the map's pool).
+    size_t NodeBytes() const { return pool_.PieceBytes(); }
 
     iterator begin() { return iterator(slots_, slots_ + capacity_); }
     iterator end() { return iterator(slots_ + capacity_, slots_ + capacity_); }
@@ -798,6 +797,11 @@ class Keyspace {
     // caller puts the entry's node and hash h in it, or, if building the node throws,
     // gives the slot back with ReturnSlot.
     Slot* TakeSlot(size_t h);
+    // TakeSlot, then the node build() returns and h in the slot; if build throws, the slot
+    // is given back (ReturnSlot) and the exception goes on. Defined in keyspace.cc, its
+    // only user.
+    template <typename Build>
+    Slot* InsertNode(size_t h, Build build);
     // Undoes TakeSlot's counts for s, which still holds what it held (empty or a
     // tombstone): the map is as before but for a rehash TakeSlot may have done.
     void ReturnSlot(const Slot* s) {
