@@ -427,7 +427,7 @@ class CountedBTree {
     // A prefetch never faults, so a small lone leaf needs no bound.
     const char* p = reinterpret_cast<const char*>(node);
     const size_t end = sizeof(Leaf) + std::min<size_t>(values + 1, kLeafCap) * sizeof(T);
-    for (size_t off = 0; off < end; off += 64) __builtin_prefetch(p + off);
+    for (size_t off = 0; off < end; off += kCacheLineBytes) __builtin_prefetch(p + off);
   }
   Inner* NewInner(bool above_leaves) {
     ++shape_;

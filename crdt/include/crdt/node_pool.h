@@ -38,7 +38,7 @@ class NodePool {
   // 192 bytes then spans exactly 3 cache lines, where 16-byte alignment would let most of
   // them straddle a fourth.
   static constexpr size_t kPieceAlign = 16;
-  static constexpr size_t kCacheLine = 64;
+  static constexpr size_t kCacheLine = kCacheLineBytes;
 
   // REQUIRES: 0 < piece_bytes <= kChunkBytes; piece_align a power of 2, kPieceAlign <=
   // piece_align <= kCacheLine; what the pieces hold needs no more than piece_align.
