@@ -378,14 +378,22 @@ TEST(SimulationNetworkTest, MessagesAndTimersOfOneInstantRunInTheOrderScheduled)
   EXPECT_EQ(order.size(), 10u);
 }
 
-// A message's size is counted in full, 4 GiB or more (a full sync of a large data set):
-// a message in flight keeps a 32-bit size and the rest in a side table.
-TEST(SimulationNetworkTest, MessagesOfFourGibibytesOrMoreCountTheirFullSize) {
+// A message's size is counted in full, however big (a full sync of a large data set): a
+// message in flight keeps a 24-bit size, and from 16 MiB - 1 bytes on (the largest 24-bit
+// value, which marks it) its full size in a side table. On a plain link (the inline send
+// path unless described), either side of that bound and of 4 GiB.
+TEST(SimulationNetworkTest, MessagesOfSixteenMebibytesOrMoreCountTheirFullSize) {
   for (bool described : {false, true}) {
     SCOPED_TRACE(described ? "described" : "not described");
     NetFixture f;
-    const std::vector<size_t> sizes = {size_t{5} << 30, UINT32_MAX, size_t{UINT32_MAX} - 1,
-                                       size_t{UINT32_MAX} + 1, 100};
+    const std::vector<size_t> sizes = {(size_t{1} << 24) - 2,
+                                       (size_t{1} << 24) - 1,
+                                       size_t{1} << 24,
+                                       size_t{5} << 30,
+                                       UINT32_MAX,
+                                       size_t{UINT32_MAX} - 1,
+                                       size_t{UINT32_MAX} + 1,
+                                       100};
     uint64_t total = 0;
     for (size_t k = 0; k < sizes.size(); ++k) {
       f.net.Send(0, 1, std::make_shared<const int>(static_cast<int>(k)), sizes[k],
