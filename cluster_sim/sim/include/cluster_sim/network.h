@@ -136,11 +136,11 @@ class Network : private EventLoop::Handler {
   int size() const { return n_; }
 
  private:
-  // A message in flight (one per copy), its only record: in a ring, its arrival time and
-  // the sequence number of its event are the event queue's key (the ring is an owned lane
-  // of the loop's queue, which holds only the ring's front). One cache line: a ring's
-  // slots are 64-byte aligned (crdt::HugePageAllocator), so each message in one is one line
-  // written and one read.
+  // A message in flight, its only record (in a ring, a record may hold several copies of
+  // it, below): in a ring, its arrival time and the sequence number of its event are the
+  // event queue's key (the ring is an owned lane of the loop's queue, which holds only the
+  // ring's front). One cache line: a ring's slots are 64-byte aligned
+  // (crdt::HugePageAllocator), so each record in one is one line written and one read.
   //
   // In a ring, one record may hold several copies of a message (JoinBack): the same
   // packet, size, sender and arrival time, sent to `to` and the regions after it in index
@@ -201,10 +201,10 @@ class Network : private EventLoop::Handler {
   // Messages in flight that arrive in the order they were put in (none arrives before one
   // already in): a FIFO ring, so its front is always the next of them to arrive, and an
   // owned lane of the event loop (its front's event is in the loop's lane heap; the rest
-  // wait here, one record each). Links share the network's few rings (one per delay while
-  // it has messages, every link of a 50 ms latency in one): each ring is written and read in
-  // sequence, one stream each way through the cache and, once 2 MiB or more, through huge
-  // pages (crdt/page_arena.h).
+  // wait here, in records of one copy or several, InFlight). Links share the network's few
+  // rings (one per delay while it has messages, every link of a 50 ms latency in one): each
+  // ring is written and read in sequence, one stream each way through the cache and, once
+  // 2 MiB or more, through huge pages (crdt/page_arena.h).
   class Ring final : public EventLaneSource {
    public:
     Ring() = default;
@@ -246,7 +246,8 @@ class Network : private EventLoop::Handler {
     }
     // Takes the front out; valid until the next Push. REQUIRES: called as the front's event
     // runs, before anything else (a delivery may send): PushRing reads size() > 1 as "the
-    // front's event is queued", true only once the popped front is out. Front().copies == 1.
+    // front's event is queued", true only once the popped copy is out (as PopCopy's).
+    // Front().copies == 1.
     InFlight& Pop() {
       const size_t mask = capacity_ - 1;
       InFlight& f = slots_[head_];
@@ -381,10 +382,11 @@ class Network : private EventLoop::Handler {
     InFlight* f = &ring.Push(at);
     f->at = at;
     // Behind a message already in the ring, its event only takes a sequence number. The
-    // ring's size tells whether its front is queued: size() > 1 <=> the front's event is in
-    // the loop, because OnEvent pops the front (Ring::Pop) before delivering, so while a
-    // front's event runs the ring no longer holds it. Were it delivered from its slot, a
-    // ring of one would count the front being delivered, and its new back would never be
+    // ring's size (its copies, not its records) tells whether its front is queued: size() >
+    // 1 <=> the front's event is in the loop, because OnEvent takes the copy it delivers out
+    // first (Ring::Pop, or Ring::PopCopy for a record's copy before its last), so while a
+    // front's event runs the ring no longer counts it. Were it delivered from its slot, a
+    // ring of one would count the copy being delivered, and its new back would never be
     // scheduled (EventQueue::PushOwnedBehind's requirement, checked in debug builds only).
     f->seq =
         ring.size() > 1 ? loop_.AtOwnedBehind(ring.lane) : loop_.AtOwned(ring.lane, SimTime(at));
