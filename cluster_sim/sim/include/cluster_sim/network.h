@@ -136,6 +136,11 @@ class Network : private EventLoop::Handler {
   int size() const { return n_; }
 
  private:
+  // The widths of InFlight::bytes and InFlight::copies, which share one 32-bit word (a
+  // record is one cache line): its size below kKept, and up to kMaxCopies copies.
+  static constexpr int kBytesBits = 24;
+  static constexpr int kCopiesBits = 8;
+  static_assert(kBytesBits + kCopiesBits == 32, "InFlight::bytes and copies share 32 bits");
   // A message in flight, its only record (in a ring, a record may hold several copies of
   // it, below): in a ring, its arrival time and the sequence number of its event are the
   // event queue's key (the ring is an owned lane of the loop's queue, which holds only the
@@ -152,16 +157,18 @@ class Network : private EventLoop::Handler {
     // In a ring: its (first copy's) event's sequence number. In pool_: while free, the
     // next free + 1; while in flight, its key in kept_ if it has one.
     uint64_t seq = 0;
-    uint32_t bytes : 24 = 0;  // kKept: its size, description and id are in kept_, under its key
-    uint32_t copies : 8 = 1;  // in a ring: the copies still in it (always 1 in the pool)
+    // kKept: its size, description and id are in kept_, under its key.
+    uint32_t bytes : kBytesBits = 0;
+    uint32_t copies : kCopiesBits = 1;  // in a ring: the copies still in it (1 in the pool)
     uint16_t from = 0;
     uint16_t to = 0;  // in a ring: its (first copy's) receiver
   };
   // InFlight::bytes of a message described, observed (an id), or of 16 MiB - 1 bytes or
   // more (rare: a full sync of a large data set). Its key in kept_ is its seq: in a ring,
   // its event's sequence number (below kPoolKey); in the pool, kPoolKey + a count.
-  static constexpr uint32_t kKept = (uint32_t{1} << 24) - 1;
-  static constexpr uint32_t kMaxCopies = 255;  // InFlight::copies' largest value
+  static constexpr uint32_t kKept = (uint32_t{1} << kBytesBits) - 1;
+  static_assert(kKept == (uint32_t{16} << 20) - 1, "Send's contract says 16 MiB - 1 bytes");
+  static constexpr uint32_t kMaxCopies = (uint32_t{1} << kCopiesBits) - 1;  // copies' largest
   static constexpr uint64_t kPoolKey = uint64_t{1} << 63;
   static_assert(sizeof(InFlight) == 64, "a message in flight and its event in a cache line");
   // Its parameters and cut are private so that every change recomputes `plain` and
