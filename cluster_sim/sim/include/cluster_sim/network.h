@@ -361,6 +361,15 @@ class Network : private EventLoop::Handler {
       deliver_(from, to, packet.body);
     }
   }
+  // The arrival of a message that nothing describes, traces or observes (its size is
+  // `bytes`, not kept_) on a link not cut: counted on the link, then delivered. OnEvent's
+  // and OnEventCopy's usual case.
+  void DeliverPlain(Link& l, int from, int to, const Packet& packet, uint32_t bytes) {
+    assert(bytes != kKept && "a kept message's size is in kept_ (OnEventTraced)");
+    l.stats.messages_delivered++;
+    l.stats.bytes_delivered += bytes;
+    DeliverTo(from, to, packet);
+  }
   // SendPacket on a link that is cut, draws, or is traced or observed, or for a message
   // described or of kKept bytes or more.
   [[gnu::noinline]] void SendDrawn(Link& link, int from, int to, const Packet::Header& header,
