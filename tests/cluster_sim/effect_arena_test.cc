@@ -5,6 +5,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -53,16 +54,22 @@ TEST(EffectArenaTest, BlocksHoldTheirBytesAndNeighboursFollowEachOther) {
 TEST(EffectArenaTest, ReleaseHintStartsAtThePiece) {
   // PrefetchRelease fetches from kBlockOffset bytes before a block: there sits its piece's
   // header (its chunk), then the control block, whose last word before the block is its
-  // allocator, the arena (a wrong offset reads something else). The offset is libstdc++'s
-  // layout of a shared_ptr's control block; elsewhere the hint only fetches less of the piece.
+  // allocator, the arena. Pieces are cut in sequence, 8-aligned, so a piece starts where
+  // the one before ends (its bytes' end, rounded up to 8): a wrong offset starts elsewhere.
+  // The offset is libstdc++'s layout of a shared_ptr's control block; elsewhere the hint
+  // only fetches less of the piece.
 #if !defined(__GLIBCXX__)
   GTEST_SKIP() << "kBlockOffset follows libstdc++'s layout";
 #endif
   Owned o;
+  auto previous = o.arena->Make("the piece before");
   for (size_t n : {0, 1, 15, 16, 17, 100, 1000}) {
     auto b = o.arena->Make(std::string(n, 'x'));
     const char* block = reinterpret_cast<const char*>(b.get());
     const char* piece = block - EffectArena::kBlockOffset;
+    const auto previous_end =
+        reinterpret_cast<uintptr_t>(previous->bytes().data() + previous->bytes().size());
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(piece), (previous_end + 7) & ~uintptr_t{7}) << n;
     EffectArena* arena = nullptr;
     std::memcpy(&arena, block - sizeof(void*), sizeof(arena));
     EXPECT_EQ(arena, o.arena) << n;
@@ -70,6 +77,7 @@ TEST(EffectArenaTest, ReleaseHintStartsAtThePiece) {
     // Its bytes follow the control block, with no padding between.
     EXPECT_EQ(b->bytes().data(), block + sizeof(EffectBlock)) << n;
     EffectArena::PrefetchRelease(b.get());
+    previous = std::move(b);
   }
 }
 

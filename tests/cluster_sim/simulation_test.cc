@@ -12,8 +12,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <ostream>
 #include <set>
@@ -376,14 +378,22 @@ TEST(SimulationNetworkTest, MessagesAndTimersOfOneInstantRunInTheOrderScheduled)
   EXPECT_EQ(order.size(), 10u);
 }
 
-// A message's size is counted in full, 4 GiB or more (a full sync of a large data set):
-// a message in flight keeps a 32-bit size and the rest in a side table.
-TEST(SimulationNetworkTest, MessagesOfFourGibibytesOrMoreCountTheirFullSize) {
+// A message's size is counted in full, however big (a full sync of a large data set): a
+// message in flight keeps a 24-bit size, and from 16 MiB - 1 bytes on (the largest 24-bit
+// value, which marks it) its full size in a side table. On a plain link (the inline send
+// path unless described), either side of that bound and of 4 GiB.
+TEST(SimulationNetworkTest, MessagesOfSixteenMebibytesOrMoreCountTheirFullSize) {
   for (bool described : {false, true}) {
     SCOPED_TRACE(described ? "described" : "not described");
     NetFixture f;
-    const std::vector<size_t> sizes = {size_t{5} << 30, UINT32_MAX, size_t{UINT32_MAX} - 1,
-                                       size_t{UINT32_MAX} + 1, 100};
+    const std::vector<size_t> sizes = {(size_t{1} << 24) - 2,
+                                       (size_t{1} << 24) - 1,
+                                       size_t{1} << 24,
+                                       size_t{5} << 30,
+                                       UINT32_MAX,
+                                       size_t{UINT32_MAX} - 1,
+                                       size_t{UINT32_MAX} + 1,
+                                       100};
     uint64_t total = 0;
     for (size_t k = 0; k < sizes.size(); ++k) {
       f.net.Send(0, 1, std::make_shared<const int>(static_cast<int>(k)), sizes[k],
@@ -811,26 +821,39 @@ TEST(SimulationNetworkTest, AReceiverGetsEveryPacketInsteadOfTheCallback) {
   EXPECT_EQ(receiver.got.size(), 2u);
 }
 
+// Records every packet a network delivers, with its time (the packets of the tests of
+// records holding several copies, below).
+struct CopyRecorder final : Network::Receiver {
+  struct Received {
+    int from, to;
+    Network::Packet::Header header;
+    int body;  // -1: none
+    SimTime at;
+  };
+  explicit CopyRecorder(EventLoop& l) : loop(l) {}
+  void Deliver(int from, int to, const Network::Packet& p) override {
+    // A delivery may send (the hook, once): the packet must stay valid meanwhile.
+    if (on_deliver) std::exchange(on_deliver, nullptr)();
+    const int body = p.body ? *static_cast<const int*>(p.body.get()) : -1;
+    got.push_back({from, to, p.header, body, loop.Now()});
+  }
+  std::vector<int> to() const {
+    std::vector<int> t;
+    for (const Received& r : got) t.push_back(r.to);
+    return t;
+  }
+  EventLoop& loop;
+  std::function<void()> on_deliver;
+  std::vector<Received> got;
+};
+
 // A writer sends one packet to every peer in turn (the replicator's effects): the network
 // keeps those copies in one record while nothing comes between them, and each still arrives
 // as a message of its own, in send order, at its time, counted on its link; a copy whose
 // link is cut by then is dropped alone. Something sent or scheduled between two copies,
 // or a different packet, starts a new record, with the same arrivals.
 TEST(SimulationNetworkTest, CopiesOfAPacketSentToEveryPeerArriveEachInTurn) {
-  struct Received {
-    int from, to;
-    Network::Packet::Header header;
-    int body;
-    SimTime at;
-  };
-  struct Recorder final : Network::Receiver {
-    explicit Recorder(EventLoop& l) : loop(l) {}
-    void Deliver(int from, int to, const Network::Packet& p) override {
-      got.push_back({from, to, p.header, *static_cast<const int*>(p.body.get()), loop.Now()});
-    }
-    EventLoop& loop;
-    std::vector<Received> got;
-  };
+  using Recorder = CopyRecorder;
   EventLoop loop;
   Network net(loop, Rng(1), {"A", "B", "C", "D", "E"});
   Recorder receiver(loop);
@@ -880,6 +903,182 @@ TEST(SimulationNetworkTest, CopiesOfAPacketSentToEveryPeerArriveEachInTurn) {
   }
   EXPECT_EQ(net.stats(2, 3).messages_delivered, 1u);
   EXPECT_EQ(body.use_count(), 1);  // every copy delivered: nothing holds the body
+}
+
+// Five regions A..E, a receiver, and C's sends of one packet (header, body, size).
+struct CopyNet {
+  CopyNet() { net.SetReceiver(&receiver); }
+  void Send(int from, int to, size_t bytes = 10) {
+    net.SendPacket(from, to, header, std::shared_ptr<const void>(body), bytes, std::string());
+  }
+  EventLoop loop;
+  Network net{loop, Rng(1), {"A", "B", "C", "D", "E"}};
+  CopyRecorder receiver{loop};
+  const Network::Packet::Header header{1, 2, 3};
+  std::shared_ptr<const int> body = std::make_shared<const int>(7);
+};
+
+// A copy joins a record only as the copy to the region after its last one, of the same
+// sender, size and arrival: whatever happens between two sends that schedules no event
+// (a copy dropped when sent, a link's new parameters, a duplicate) leaves each copy to
+// arrive at its own region, time and link, counted there, once (twice if duplicated).
+TEST(SimulationNetworkTest, CopiesJoinARecordOnlyAsItsNextRegionsOfOneSenderSizeAndArrival) {
+  // C -> A, then C -> B dropped when sent (a cut link, then a link losing everything): no
+  // event between, so C -> D follows C -> A in sequence, but D is not the region after A.
+  for (bool cut : {true, false}) {
+    SCOPED_TRACE(cut ? "cut" : "loss 1");
+    CopyNet n;
+    if (cut) {
+      n.net.Cut(2, 1);
+    } else {
+      n.net.SetLink(2, 1, LinkParams{Ms(50), SimTime(0), 1.0, 0});
+    }
+    n.Send(2, 0);
+    n.Send(2, 1);
+    n.Send(2, 3);
+    n.loop.RunUntil(seconds(1));
+    EXPECT_EQ(n.receiver.to(), (std::vector<int>{0, 3}));
+    EXPECT_EQ(n.net.stats(2, 1).messages_delivered, 0u);
+    EXPECT_EQ(n.net.stats(2, 3).messages_delivered, 1u);
+    EXPECT_EQ(n.net.stats(2, 3).bytes_delivered, 10u);
+    EXPECT_EQ(n.body.use_count(), 1);
+  }
+  {
+    SCOPED_TRACE("another size");
+    CopyNet n;
+    n.Send(2, 0, 10);
+    n.Send(2, 1, 11);
+    n.loop.RunUntil(seconds(1));
+    EXPECT_EQ(n.receiver.to(), (std::vector<int>{0, 1}));
+    EXPECT_EQ(n.net.stats(2, 1).bytes_delivered, 11u);
+  }
+  {
+    // B is the region after A for D's copies as for C's.
+    SCOPED_TRACE("another sender");
+    CopyNet n;
+    n.Send(2, 0);
+    n.Send(3, 1);
+    n.loop.RunUntil(seconds(1));
+    ASSERT_EQ(n.receiver.got.size(), 2u);
+    EXPECT_EQ(n.receiver.got[1].from, 3);
+    EXPECT_EQ(n.receiver.got[1].to, 1);
+    EXPECT_EQ(n.net.stats(3, 1).messages_delivered, 1u);
+    EXPECT_EQ(n.net.stats(2, 1).messages_delivered, 0u);
+  }
+  {
+    // C -> B slower since the copy to A: it arrives later, and D's copy at A's time.
+    SCOPED_TRACE("a link's new latency");
+    CopyNet n;
+    n.Send(2, 0);
+    n.net.SetLink(2, 1, LinkParams{Ms(60), SimTime(0), 0, 0});
+    n.Send(2, 1);
+    n.Send(2, 3);
+    n.loop.RunUntil(seconds(1));
+    ASSERT_EQ(n.receiver.to(), (std::vector<int>{0, 3, 1}));
+    EXPECT_EQ(n.receiver.got[0].at, Ms(50));
+    EXPECT_EQ(n.receiver.got[1].at, Ms(50));
+    EXPECT_EQ(n.receiver.got[2].at, Ms(60));
+  }
+  {
+    // C -> B duplicated (two records, sent past the join): D's copy still goes to D.
+    SCOPED_TRACE("a duplicate between copies");
+    CopyNet n;
+    n.net.SetLink(2, 1, LinkParams{Ms(50), SimTime(0), 0, 1.0});
+    n.Send(2, 0);
+    n.Send(2, 1);
+    n.Send(2, 3);
+    n.Send(2, 4);
+    n.loop.RunUntil(seconds(1));
+    EXPECT_EQ(n.receiver.to(), (std::vector<int>{0, 1, 1, 3, 4}));
+    EXPECT_EQ(n.net.stats(2, 1).duplicated, 1u);
+    EXPECT_EQ(n.net.stats(2, 1).messages_delivered, 2u);
+    for (int peer : {0, 3, 4}) EXPECT_EQ(n.net.stats(2, peer).messages_delivered, 1u) << peer;
+    EXPECT_EQ(n.body.use_count(), 1);
+  }
+}
+
+// A record holds at most 255 copies (InFlight::copies' width): a packet sent to 257 peers
+// in turn arrives at each of them, once, in send order.
+TEST(SimulationNetworkTest, APacketSentToMoreThan255PeersArrivesAtEach) {
+  EventLoop loop;
+  std::vector<std::string> names;
+  for (int i = 0; i < 258; ++i) names.push_back("R" + std::to_string(i));
+  Network net(loop, Rng(1), names);
+  CopyRecorder receiver(loop);
+  net.SetReceiver(&receiver);
+  auto body = std::make_shared<const int>(7);
+  for (int to = 1; to < 258; ++to)
+    net.SendPacket(0, to, Network::Packet::Header{1, 2, 3}, std::shared_ptr<const void>(body), 10,
+                   std::string());
+  loop.RunUntil(seconds(1));
+  std::vector<int> to(257);
+  std::iota(to.begin(), to.end(), 1);
+  EXPECT_EQ(receiver.to(), to);
+  for (const auto& r : receiver.got) EXPECT_EQ(r.at, Ms(50));
+  EXPECT_EQ(body.use_count(), 1);
+}
+
+// Tracing and observing switched on while a record of several copies is in flight: each
+// copy is traced and observed as it arrives (delivered, or dropped on a link cut since),
+// with its own regions and size and no id (it was not observed when sent).
+TEST(SimulationNetworkTest, CopiesOfOneRecordAreTracedOnceTracingStarts) {
+  using Type = Network::MessageEvent::Type;
+  CopyNet n;
+  for (int to : {0, 1, 3, 4}) n.Send(2, to);
+  n.loop.RunUntil(Ms(1));
+  std::vector<std::string> lines;
+  std::vector<std::string> events;
+  n.net.SetTrace([&](const std::string& line) { lines.push_back(line); });
+  n.net.SetObserver([&](const Network::MessageEvent& e) {
+    events.push_back(std::to_string(static_cast<int>(e.type)) + " " + std::to_string(e.id) + " " +
+                     std::to_string(e.from) + "->" + std::to_string(e.to) + " " +
+                     std::to_string(e.bytes));
+  });
+  n.net.Cut(2, 1);
+  n.loop.RunUntil(seconds(1));
+  EXPECT_EQ(n.receiver.to(), (std::vector<int>{0, 3, 4}));
+  for (const auto& r : n.receiver.got) {
+    EXPECT_EQ(r.body, 7);
+    EXPECT_EQ(r.header, n.header);
+    EXPECT_EQ(r.at, Ms(50));
+  }
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{
+                "50ms C->A delivered  (10 B)", "50ms C->B dropped in flight (link cut)  (10 B)",
+                "50ms C->D delivered  (10 B)", "50ms C->E delivered  (10 B)"}));
+  const auto delivered = std::to_string(static_cast<int>(Type::kDelivered));
+  const auto dropped = std::to_string(static_cast<int>(Type::kDroppedInFlight));
+  EXPECT_EQ(events, (std::vector<std::string>{delivered + " 0 2->0 10", dropped + " 0 2->1 10",
+                                              delivered + " 0 2->3 10", delivered + " 0 2->4 10"}));
+  EXPECT_EQ(n.net.stats(2, 1).dropped_cut, 1u);
+  EXPECT_EQ(n.body.use_count(), 1);
+}
+
+// A copy's delivery sends enough to grow the ring that holds its record (every entry moves):
+// the copy delivered keeps its packet, and the record's next copies arrive as sent.
+TEST(SimulationNetworkTest, ARingGrownByACopysDeliveryKeepsItsRecordsNextCopies) {
+  CopyNet n;
+  for (int to : {0, 1, 3, 4}) n.Send(2, to);
+  std::vector<std::shared_ptr<const int>> sent;
+  n.receiver.on_deliver = [&] {
+    // B -> A arrives after the record's copies, in the same ring (its delay), a record each.
+    for (int i = 0; i < 40; ++i) {
+      sent.push_back(std::make_shared<const int>(100 + i));
+      n.net.SendPacket(1, 0, n.header, std::shared_ptr<const void>(sent.back()), 10, std::string());
+    }
+  };
+  n.loop.RunUntil(seconds(1));
+  ASSERT_EQ(n.receiver.got.size(), 44u);
+  const std::vector<int> to = {0, 1, 3, 4};
+  for (size_t i = 0; i < n.receiver.got.size(); ++i) {
+    const auto& r = n.receiver.got[i];
+    EXPECT_EQ(r.from, i < 4 ? 2 : 1) << i;
+    EXPECT_EQ(r.to, i < 4 ? to[i] : 0) << i;
+    EXPECT_EQ(r.body, i < 4 ? 7 : 100 + static_cast<int>(i - 4)) << i;
+    EXPECT_EQ(r.header, n.header) << i;
+    EXPECT_EQ(r.at, i < 4 ? Ms(50) : Ms(100)) << i;
+  }
+  EXPECT_EQ(n.body.use_count(), 1);
 }
 
 TEST(SimulationNetworkTest, TrafficOnOneLinkDoesNotChangeAnotherLinksDraws) {

@@ -225,10 +225,8 @@ void Network::OnEvent(uint64_t arg) {
     return OnEventTraced(f, key, l);
   }
   // The usual case: nothing describes, traces or observes the message, and it arrives.
-  Packet packet = std::move(f->packet);
-  l.stats.messages_delivered++;
-  l.stats.bytes_delivered += f->bytes;
-  DeliverTo(from, to, packet);
+  const Packet packet = std::move(f->packet);
+  DeliverPlain(l, from, to, packet, f->bytes);
 }
 
 void Network::OnEventCopy(Ring& ring) {
@@ -245,9 +243,7 @@ void Network::OnEventCopy(Ring& ring) {
   const Packet packet = front.packet;
   const uint32_t bytes = front.bytes;
   ring.PopCopy();
-  l.stats.messages_delivered++;
-  l.stats.bytes_delivered += bytes;
-  DeliverTo(from, to, packet);
+  DeliverPlain(l, from, to, packet, bytes);
 }
 
 void Network::OnEventTraced(InFlight* f, uint64_t key, Link& l) {

@@ -9,8 +9,9 @@
 //          those scheduled a fixed delay after now (a link's latency). Only a lane's
 //          front sits in the lane heap; the rest wait in the ring, read and written in order.
 //          An owned lane keeps no ring: its owner holds its events in records of its own
-//          (the network's messages in flight, each with its time and sequence number), one
-//          record per event instead of a record and a queue entry; the queue holds only its
+//          (the network's messages in flight, each with its time and sequence number), a
+//          record per event or several (the copies of a packet, numbered in sequence)
+//          instead of a record and a queue entry each; the queue holds only its
 //          front and asks the owner (EventLaneSource) for the next one when the front pops.
 //   wheel  events of no lane due before `horizon` (between kWheelSpan / 2 and kWheelSpan
 //          after now): one FIFO list per microsecond, appended in sequence order; a

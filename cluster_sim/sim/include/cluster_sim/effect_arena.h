@@ -41,7 +41,16 @@ namespace cluster_sim {
 
 // One effect: its bytes follow the block in the same piece (or are empty). Their size and
 // place are 32-bit (an effect is far below 4 GiB: Make checks), so the block is 8 bytes.
+// Only EffectArena::Make makes one, and it is neither copied nor moved: its bytes are
+// found from the block's own address.
 struct EffectBlock {
+  EffectBlock() = default;
+  EffectBlock(const EffectBlock&) = delete;
+  EffectBlock& operator=(const EffectBlock&) = delete;
+  EffectBlock(EffectBlock&&) = delete;
+  EffectBlock& operator=(EffectBlock&&) = delete;
+  // REQUIRES: the block was made by EffectArena::Make (elsewhere `offset` from it is no
+  // effect's bytes).
   std::string_view bytes() const {
     return std::string_view(reinterpret_cast<const char*>(this) + offset, size);
   }

@@ -136,11 +136,16 @@ class Network : private EventLoop::Handler {
   int size() const { return n_; }
 
  private:
-  // A message in flight (one per copy), its only record: in a ring, its arrival time and
-  // the sequence number of its event are the event queue's key (the ring is an owned lane
-  // of the loop's queue, which holds only the ring's front). One cache line: a ring's
-  // slots are 64-byte aligned (crdt::HugePageAllocator), so each message in one is one line
-  // written and one read.
+  // The widths of InFlight::bytes and InFlight::copies, which share one 32-bit word (a
+  // record is one cache line): its size below kKept, and up to kMaxCopies copies.
+  static constexpr int kBytesBits = 24;
+  static constexpr int kCopiesBits = 8;
+  static_assert(kBytesBits + kCopiesBits == 32, "InFlight::bytes and copies share 32 bits");
+  // A message in flight, its only record (in a ring, a record may hold several copies of
+  // it, below): in a ring, its arrival time and the sequence number of its event are the
+  // event queue's key (the ring is an owned lane of the loop's queue, which holds only the
+  // ring's front). One cache line: a ring's slots are 64-byte aligned
+  // (crdt::HugePageAllocator), so each record in one is one line written and one read.
   //
   // In a ring, one record may hold several copies of a message (JoinBack): the same
   // packet, size, sender and arrival time, sent to `to` and the regions after it in index
@@ -152,16 +157,18 @@ class Network : private EventLoop::Handler {
     // In a ring: its (first copy's) event's sequence number. In pool_: while free, the
     // next free + 1; while in flight, its key in kept_ if it has one.
     uint64_t seq = 0;
-    uint32_t bytes : 24 = 0;  // kKept: its size, description and id are in kept_, under its key
-    uint32_t copies : 8 = 1;  // in a ring: the copies still in it (always 1 in the pool)
+    // kKept: its size, description and id are in kept_, under its key.
+    uint32_t bytes : kBytesBits = 0;
+    uint32_t copies : kCopiesBits = 1;  // in a ring: the copies still in it (1 in the pool)
     uint16_t from = 0;
     uint16_t to = 0;  // in a ring: its (first copy's) receiver
   };
   // InFlight::bytes of a message described, observed (an id), or of 16 MiB - 1 bytes or
   // more (rare: a full sync of a large data set). Its key in kept_ is its seq: in a ring,
   // its event's sequence number (below kPoolKey); in the pool, kPoolKey + a count.
-  static constexpr uint32_t kKept = (uint32_t{1} << 24) - 1;
-  static constexpr uint32_t kMaxCopies = 255;  // InFlight::copies' largest value
+  static constexpr uint32_t kKept = (uint32_t{1} << kBytesBits) - 1;
+  static_assert(kKept == (uint32_t{16} << 20) - 1, "Send's contract says 16 MiB - 1 bytes");
+  static constexpr uint32_t kMaxCopies = (uint32_t{1} << kCopiesBits) - 1;  // copies' largest
   static constexpr uint64_t kPoolKey = uint64_t{1} << 63;
   static_assert(sizeof(InFlight) == 64, "a message in flight and its event in a cache line");
   // Its parameters and cut are private so that every change recomputes `plain` and
@@ -201,10 +208,10 @@ class Network : private EventLoop::Handler {
   // Messages in flight that arrive in the order they were put in (none arrives before one
   // already in): a FIFO ring, so its front is always the next of them to arrive, and an
   // owned lane of the event loop (its front's event is in the loop's lane heap; the rest
-  // wait here, one record each). Links share the network's few rings (one per delay while
-  // it has messages, every link of a 50 ms latency in one): each ring is written and read in
-  // sequence, one stream each way through the cache and, once 2 MiB or more, through huge
-  // pages (crdt/page_arena.h).
+  // wait here, in records of one copy or several, InFlight). Links share the network's few
+  // rings (one per delay while it has messages, every link of a 50 ms latency in one): each
+  // ring is written and read in sequence, one stream each way through the cache and, once
+  // 2 MiB or more, through huge pages (crdt/page_arena.h).
   class Ring final : public EventLaneSource {
    public:
     Ring() = default;
@@ -246,7 +253,8 @@ class Network : private EventLoop::Handler {
     }
     // Takes the front out; valid until the next Push. REQUIRES: called as the front's event
     // runs, before anything else (a delivery may send): PushRing reads size() > 1 as "the
-    // front's event is queued", true only once the popped front is out. Front().copies == 1.
+    // front's event is queued", true only once the popped copy is out (as PopCopy's).
+    // Front().copies == 1.
     InFlight& Pop() {
       const size_t mask = capacity_ - 1;
       InFlight& f = slots_[head_];
@@ -353,6 +361,15 @@ class Network : private EventLoop::Handler {
       deliver_(from, to, packet.body);
     }
   }
+  // The arrival of a message that nothing describes, traces or observes (its size is
+  // `bytes`, not kept_) on a link not cut: counted on the link, then delivered. OnEvent's
+  // and OnEventCopy's usual case.
+  void DeliverPlain(Link& l, int from, int to, const Packet& packet, uint32_t bytes) {
+    assert(bytes != kKept && "a kept message's size is in kept_ (OnEventTraced)");
+    l.stats.messages_delivered++;
+    l.stats.bytes_delivered += bytes;
+    DeliverTo(from, to, packet);
+  }
   // SendPacket on a link that is cut, draws, or is traced or observed, or for a message
   // described or of kKept bytes or more.
   [[gnu::noinline]] void SendDrawn(Link& link, int from, int to, const Packet::Header& header,
@@ -381,10 +398,11 @@ class Network : private EventLoop::Handler {
     InFlight* f = &ring.Push(at);
     f->at = at;
     // Behind a message already in the ring, its event only takes a sequence number. The
-    // ring's size tells whether its front is queued: size() > 1 <=> the front's event is in
-    // the loop, because OnEvent pops the front (Ring::Pop) before delivering, so while a
-    // front's event runs the ring no longer holds it. Were it delivered from its slot, a
-    // ring of one would count the front being delivered, and its new back would never be
+    // ring's size (its copies, not its records) tells whether its front is queued: size() >
+    // 1 <=> the front's event is in the loop, because OnEvent takes the copy it delivers out
+    // first (Ring::Pop, or Ring::PopCopy for a record's copy before its last), so while a
+    // front's event runs the ring no longer counts it. Were it delivered from its slot, a
+    // ring of one would count the copy being delivered, and its new back would never be
     // scheduled (EventQueue::PushOwnedBehind's requirement, checked in debug builds only).
     f->seq =
         ring.size() > 1 ? loop_.AtOwnedBehind(ring.lane) : loop_.AtOwned(ring.lane, SimTime(at));
