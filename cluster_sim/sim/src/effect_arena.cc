@@ -34,7 +34,7 @@ constexpr size_t kAlign = 8;
 constexpr size_t RoundUp(size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
 constexpr size_t kPrefetchAhead = 512;
 constexpr size_t kLine = crdt::kCacheLineBytes;
-constexpr size_t kChunkStart = 64;  // a chunk's first piece starts a cache line after its Chunk
+constexpr size_t kChunkStart = kLine;  // a chunk's first piece starts a cache line after its Chunk
 
 }  // namespace
 
