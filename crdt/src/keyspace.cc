@@ -964,10 +964,10 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   KeyValue* d = delta ? &delta->keys_.Emplace(key.key, key.hash).second : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
-  // the delta's writes too, so d's parts count); most keys hold the string alone (no other
-  // part, no block, no sorted set), and then ClearParts is not called.
+  // the delta's writes too, so d's parts count); most keys hold the string alone, and then
+  // ClearParts is not called.
   const uint16_t held = v.held | (d ? d->held : 0);
-  if ((held & ~KeyValue::kHeldStr) != 0 || v.HasRareParts() || !v.zset.Empty()) {
+  if (HasPartsBesideStr(v, held)) {
     ClearParts(v, d, dcc, held, keep_ttl, /*keep_str=*/true);  // the string is assigned below
   }
   v.mutable_str().Assign(self_, timestamp_us, value, &cc_, d ? &d->mutable_str() : nullptr, dcc);
@@ -975,8 +975,12 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   DropEmptyRareParts(&v, d, held);
 }
 
-// Keyspace::Set skips the call when neither the key nor its delta entry holds a part this
-// clears (its test before the call): a part added here must be added to that test too.
+// Keyspace::Set skips ClearParts when this is false: a part ClearParts clears must be tested
+// here too.
+bool Keyspace::HasPartsBesideStr(const KeyValue& v, uint16_t held) {
+  return (held & ~KeyValue::kHeldStr) != 0 || v.HasRareParts() || !v.zset.Empty();
+}
+
 void Keyspace::ClearParts(KeyValue& v, KeyValue* d, CausalContext* dcc, uint16_t held,
                           bool keep_ttl, bool keep_str) {
   if (!keep_ttl && (held & KeyValue::kHeldExpiry))
@@ -1899,8 +1903,9 @@ bool Keyspace::HeldExact() const {
 
 size_t Keyspace::MemoryBytes() const {
   size_t n = keys_.IndexBytes() + cc_.HeapBytes();
+  n += keys_.size() * keys_.NodeBytes();
   for (const auto& [k, v] : keys_) {
-    n += keys_.NodeBytes() + (k.capacity() > 15 ? k.capacity() + 1 : 0);
+    n += k.capacity() > 15 ? k.capacity() + 1 : 0;
     n += v.HeapBytes();
   }
   return n;

@@ -854,6 +854,9 @@ class Keyspace {
   // keep_str (a SET assigns it after). The caller refreshes the bits.
   void ClearParts(KeyValue& v, KeyValue* d, CausalContext* dcc, uint16_t held, bool keep_ttl,
                   bool keep_str);
+  // True if ClearParts with keep_str may find something to clear in v (`held`: v's and its
+  // delta's bits): a part beside the string, the block of rare parts, or a sorted set.
+  static bool HasPartsBesideStr(const KeyValue& v, uint16_t held);
   KeyValue& Slot(std::string_view key);
   static KeyValue& DeltaSlot(Keyspace* delta, std::string_view key);
   // After a write that may have emptied key (its `held` exact): the key erased if it holds
