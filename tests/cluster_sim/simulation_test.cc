@@ -997,25 +997,35 @@ TEST(SimulationNetworkTest, CopiesJoinARecordOnlyAsItsNextRegionsOfOneSenderSize
   }
 }
 
-// A record holds at most 255 copies (InFlight::copies' width): a packet sent to 257 peers
-// in turn arrives at each of them, once, in send order.
-TEST(SimulationNetworkTest, APacketSentToMoreThan255PeersArrivesAtEach) {
-  EventLoop loop;
-  std::vector<std::string> names;
-  for (int i = 0; i < 258; ++i) names.push_back("R" + std::to_string(i));
-  Network net(loop, Rng(1), names);
-  CopyRecorder receiver(loop);
-  net.SetReceiver(&receiver);
-  auto body = std::make_shared<const int>(7);
-  for (int to = 1; to < 258; ++to)
-    net.SendPacket(0, to, Network::Packet::Header{1, 2, 3}, std::shared_ptr<const void>(body), 10,
-                   std::string());
-  loop.RunUntil(seconds(1));
-  std::vector<int> to(257);
-  std::iota(to.begin(), to.end(), 1);
-  EXPECT_EQ(receiver.to(), to);
-  for (const auto& r : receiver.got) EXPECT_EQ(r.at, Ms(50));
-  EXPECT_EQ(body.use_count(), 1);
+// A record holds at most 127 copies (InFlight::copies' width): a packet sent to 257 peers
+// in turn, or from 257 peers in turn to one region, arrives once over each link, in send
+// order (three records each way).
+TEST(SimulationNetworkTest, APacketSentToOrFromMoreThan127PeersArrivesOverEachLink) {
+  for (bool fan_in : {false, true}) {
+    SCOPED_TRACE(fan_in ? "from every peer" : "to every peer");
+    EventLoop loop;
+    std::vector<std::string> names;
+    for (int i = 0; i < 258; ++i) names.push_back("R" + std::to_string(i));
+    Network net(loop, Rng(1), names);
+    CopyRecorder receiver(loop);
+    net.SetReceiver(&receiver);
+    auto body = std::make_shared<const int>(7);
+    for (int peer = 1; peer < 258; ++peer)
+      net.SendPacket(fan_in ? peer : 0, fan_in ? 0 : peer, Network::Packet::Header{1, 2, 3},
+                     std::shared_ptr<const void>(body), 10, std::string());
+    loop.RunUntil(seconds(1));
+    std::vector<int> peers(257);
+    std::iota(peers.begin(), peers.end(), 1);
+    ASSERT_EQ(receiver.got.size(), peers.size());
+    for (size_t i = 0; i < peers.size(); ++i) {
+      EXPECT_EQ(receiver.got[i].from, fan_in ? peers[i] : 0) << i;
+      EXPECT_EQ(receiver.got[i].to, fan_in ? 0 : peers[i]) << i;
+      EXPECT_EQ(receiver.got[i].at, Ms(50)) << i;
+    }
+    for (int peer = 1; peer < 258; ++peer)
+      EXPECT_EQ(net.stats(fan_in ? peer : 0, fan_in ? 0 : peer).messages_delivered, 1u) << peer;
+    EXPECT_EQ(body.use_count(), 1);
+  }
 }
 
 // Tracing and observing switched on while a record of several copies is in flight: each

@@ -231,7 +231,9 @@ void Network::OnEvent(uint64_t arg) {
 
 void Network::OnEventCopy(Ring& ring) {
   const InFlight& front = ring.Front();
+  // Its sender and receiver, whichever way the record fans (PopCopy moved them on).
   const int from = front.from, to = front.to;
+  assert(ValidLink(from, to) && "a record's copies are on links of the network");
   Link& l = links_[Index(from, to)];
   if (l.cut() || tracing_) [[unlikely]] {
     InFlight copy = front;

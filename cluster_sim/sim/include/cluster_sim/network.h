@@ -136,11 +136,14 @@ class Network : private EventLoop::Handler {
   int size() const { return n_; }
 
  private:
-  // The widths of InFlight::bytes and InFlight::copies, which share one 32-bit word (a
-  // record is one cache line): its size below kKept, and up to kMaxCopies copies.
+  // The widths of InFlight::bytes, InFlight::copies and InFlight::fan_in, which share one
+  // 32-bit word (a record is one cache line): its size below kKept, up to kMaxCopies copies,
+  // and which way they fan.
   static constexpr int kBytesBits = 24;
-  static constexpr int kCopiesBits = 8;
-  static_assert(kBytesBits + kCopiesBits == 32, "InFlight::bytes and copies share 32 bits");
+  static constexpr int kCopiesBits = 7;
+  static constexpr int kFanInBits = 1;
+  static_assert(kBytesBits + kCopiesBits + kFanInBits == 32,
+                "InFlight::bytes, copies and fan_in share 32 bits");
   // A message in flight, its only record (in a ring, a record may hold several copies of
   // it, below): in a ring, its arrival time and the sequence number of its event are the
   // event queue's key (the ring is an owned lane of the loop's queue, which holds only the
@@ -148,9 +151,11 @@ class Network : private EventLoop::Handler {
   // (crdt::HugePageAllocator), so each record in one is one line written and one read.
   //
   // In a ring, one record may hold several copies of a message (JoinBack): the same
-  // packet, size, sender and arrival time, sent to `to` and the regions after it in index
-  // order (`from` skipped), their events numbered in sequence from `seq`. A writer's effect
-  // goes to every peer that way: one line for all its copies, not one each.
+  // packet, size and arrival time, their events numbered in sequence from `seq`, either
+  // fanning out (one sender, `from`, to `to` and the regions after it in index order, `from`
+  // skipped) or fanning in (to one receiver, `to`, from `from` and the regions after it in
+  // index order, `to` skipped). A writer's effect goes to every peer the first way, and its
+  // peers' acknowledgements come back the second: one line each for all their copies.
   struct InFlight {
     Packet packet;
     int64_t at = 0;  // arrival time (in a ring)
@@ -160,8 +165,11 @@ class Network : private EventLoop::Handler {
     // kKept: its size, description and id are in kept_, under its key.
     uint32_t bytes : kBytesBits = 0;
     uint32_t copies : kCopiesBits = 1;  // in a ring: the copies still in it (1 in the pool)
-    uint16_t from = 0;
-    uint16_t to = 0;  // in a ring: its (first copy's) receiver
+    // Of a record of copies > 1: its copies fan in (successive senders, one receiver), not
+    // out (one sender, successive receivers). Meaningless while copies == 1.
+    uint32_t fan_in : kFanInBits = 0;
+    uint16_t from = 0;  // in a ring: its (first copy's) sender
+    uint16_t to = 0;    // in a ring: its (first copy's) receiver
   };
   // InFlight::bytes of a message described, observed (an id), or of 16 MiB - 1 bytes or
   // more (rare: a full sync of a large data set). Its key in kept_ is its seq: in a ring,
@@ -235,9 +243,11 @@ class Network : private EventLoop::Handler {
     }
     // The newest entry. REQUIRES: size() > 0.
     InFlight& Back() { return slots_[(head_ + count_ - 1) & (capacity_ - 1)]; }
-    // One more copy in Back() (Network::JoinBack).
-    void AddCopy() {
-      ++Back().copies;
+    // One more copy in Back() (Network::JoinBack), fanning in or out.
+    void AddCopy(bool fan_in) {
+      InFlight& b = Back();
+      ++b.copies;
+      b.fan_in = fan_in;
       ++messages_;
     }
     // The entry of the next message to arrive. REQUIRES: size() > 0.
@@ -248,7 +258,12 @@ class Network : private EventLoop::Handler {
       InFlight& f = slots_[head_];
       --f.copies;
       ++f.seq;
-      f.to = static_cast<uint16_t>(CopyTo(f.to, 1, f.from));
+      // The next copy's sender (fanning in) or receiver (out): the region after this one's.
+      if (f.fan_in) {
+        f.from = static_cast<uint16_t>(RegionAfter(f.from, 1, f.to));
+      } else {
+        f.to = static_cast<uint16_t>(RegionAfter(f.to, 1, f.from));
+      }
       --messages_;
     }
     // Takes the front out; valid until the next Push. REQUIRES: called as the front's event
@@ -305,11 +320,12 @@ class Network : private EventLoop::Handler {
   static constexpr uint64_t kFifo = uint64_t{1} << 63;
 
   size_t Index(int from, int to) const { return static_cast<size_t>(from * n_ + to); }
-  // The region k copies after `to` in a record of several (InFlight): the regions in index
-  // order, `from` skipped.
-  static int CopyTo(int to, int k, int from) {
-    const int t = to + k;
-    return to < from && t >= from ? t + 1 : t;
+  // The region k copies after `r` in a record of several (InFlight): the regions in index
+  // order, `skip` skipped. Fanning out, the receivers after `to` (the sender skipped); fanning
+  // in, the senders after `from` (the receiver skipped).
+  static int RegionAfter(int r, int k, int skip) {
+    const int t = r + k;
+    return r < skip && t >= skip ? t + 1 : t;
   }
   // Word by word: std::array's == calls memcmp, at every send that may join.
   static bool SameHeader(const Packet::Header& a, const Packet::Header& b) {
@@ -317,22 +333,31 @@ class Network : private EventLoop::Handler {
     return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2])) == 0;
   }
   // True if a message sent now from -> to, arriving at `at` after `delay`, is one more copy
-  // of the newest record of the last ring written (the same packet, size, sender and
-  // arrival, sent to the region after its last copy's, with no event numbered between):
-  // then it is one (AddCopy), and its event takes the next number. The caller's `body` is
-  // left to it, the record holding the same. Inline: the plain send path asks it first.
+  // of the newest record of the last ring written (the same packet, size and arrival, with
+  // no event numbered between), fanning out (the same sender, to the region after its last
+  // copy's receiver) or in (the same receiver, from the region after its last copy's
+  // sender), as the record does if it already holds several: then it is one (AddCopy), and
+  // its event takes the next number. The caller's `body` is left to it, the record holding
+  // the same. Inline: the plain send path asks it first.
   bool JoinBack(int64_t delay, int64_t at, int from, int to, const Packet::Header& header,
                 const std::shared_ptr<const void>& body, uint32_t bytes) {
     Ring& ring = *last_ring_;
     if (ring.size() == 0 || ring.delay != delay) return false;
     InFlight& b = ring.Back();
-    if (b.from != from || b.at != at || b.bytes != bytes || b.copies == kMaxCopies ||
-        b.seq + b.copies != loop_.NextSeq() || to != CopyTo(b.to, b.copies, from) ||
-        !SameHeader(b.packet.header, header) || b.packet.body.get() != body.get() ||
-        b.packet.body.owner_before(body) || body.owner_before(b.packet.body)) {
+    // A copy to the record's receiver fans in, else out; a record of one copy may go either
+    // way, one of several only its own. (The same link twice is neither: RegionAfter never
+    // gives back its first region.)
+    const bool fan_in = b.to == to;
+    if ((b.copies > 1 && b.fan_in != fan_in) ||
+        (fan_in ? from != RegionAfter(b.from, b.copies, to)
+                : b.from != from || to != RegionAfter(b.to, b.copies, from)) ||
+        b.at != at || b.bytes != bytes || b.copies == kMaxCopies ||
+        b.seq + b.copies != loop_.NextSeq() || !SameHeader(b.packet.header, header) ||
+        b.packet.body.get() != body.get() || b.packet.body.owner_before(body) ||
+        body.owner_before(b.packet.body)) {
       return false;
     }
-    ring.AddCopy();
+    ring.AddCopy(fan_in);
     // The ring holds a message, so its front is queued.
     [[maybe_unused]] const uint64_t seq = loop_.AtOwnedBehind(ring.lane);
     assert(seq == b.seq + b.copies - 1 && "a copy's event must follow the record's last");
@@ -419,6 +444,7 @@ class Network : private EventLoop::Handler {
     f->packet.body = std::move(body);
     f->bytes = bytes;
     f->copies = 1;
+    f->fan_in = 0;
     f->from = static_cast<uint16_t>(from);
     f->to = static_cast<uint16_t>(to);
   }
