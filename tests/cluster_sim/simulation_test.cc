@@ -836,6 +836,12 @@ struct CopyRecorder final : Network::Receiver {
     if (on_deliver) std::exchange(on_deliver, nullptr)();
     const int body = p.body ? *static_cast<const int*>(p.body.get()) : -1;
     got.push_back({from, to, p.header, body, loop.Now()});
+    if (reply) reply(from, to);
+  }
+  std::vector<int> from() const {
+    std::vector<int> f;
+    for (const Received& r : got) f.push_back(r.from);
+    return f;
   }
   std::vector<int> to() const {
     std::vector<int> t;
@@ -844,6 +850,8 @@ struct CopyRecorder final : Network::Receiver {
   }
   EventLoop& loop;
   std::function<void()> on_deliver;
+  // Called after every delivery is recorded (a receiver acknowledging, say).
+  std::function<void(int from, int to)> reply;
   std::vector<Received> got;
 };
 
@@ -1089,6 +1097,229 @@ TEST(SimulationNetworkTest, ARingGrownByACopysDeliveryKeepsItsRecordsNextCopies)
     EXPECT_EQ(r.at, i < 4 ? Ms(50) : Ms(100)) << i;
   }
   EXPECT_EQ(n.body.use_count(), 1);
+}
+
+// Every peer of C sends it one packet in turn (the replicator's acknowledgements of C's
+// effect): the network keeps those copies in one record, fanning in, and each still arrives
+// as a message of its own from its own sender, in send order, counted on its link; a copy
+// whose link is cut by then is dropped alone.
+TEST(SimulationNetworkTest, CopiesOfAPacketSentByEveryPeerToOneRegionArriveEachInTurn) {
+  CopyNet n;
+  for (int from : {0, 1, 3, 4}) n.Send(from, 2);
+  EXPECT_EQ(n.body.use_count(), 2);  // one record holds the four copies
+  n.loop.RunUntil(Ms(1));
+  n.net.Cut(3, 2);  // D -> C, its copy in flight (third of four)
+  n.loop.RunUntil(seconds(1));
+  EXPECT_EQ(n.receiver.from(), (std::vector<int>{0, 1, 4}));
+  for (const auto& r : n.receiver.got) {
+    EXPECT_EQ(r.to, 2);
+    EXPECT_EQ(r.header, n.header);
+    EXPECT_EQ(r.body, 7);
+    EXPECT_EQ(r.at, Ms(50));
+  }
+  for (int peer : {0, 1, 3, 4}) {
+    SCOPED_TRACE(peer);
+    const LinkStats& s = n.net.stats(peer, 2);
+    EXPECT_EQ(s.messages_sent, 1u);
+    EXPECT_EQ(s.bytes_sent, 10u);
+    EXPECT_EQ(s.messages_delivered, peer == 3 ? 0u : 1u);
+    EXPECT_EQ(s.bytes_delivered, peer == 3 ? 0u : 10u);
+    EXPECT_EQ(s.dropped_cut, peer == 3 ? 1u : 0u);
+    // Nothing counted on the reverse links or on links between peers.
+    EXPECT_EQ(n.net.stats(2, peer).messages_delivered, 0u);
+    for (int other = 0; other < 5; ++other) {
+      if (other != 2 && other != peer) {
+        EXPECT_EQ(n.net.stats(peer, other).messages_sent, 0u);
+      }
+    }
+  }
+  EXPECT_EQ(n.body.use_count(), 1);
+}
+
+// A copy joins a fan-in record only from the region after its last sender, to the same
+// receiver, of the same packet, size and arrival; a record of copies fanning one way takes
+// none fanning the other. Whatever else is sent arrives as sent, from its own sender.
+TEST(SimulationNetworkTest, FanInCopiesJoinOnlyFromTheNextSenderOfOnePacket) {
+  struct Sent {
+    int from, to;
+  };
+  auto run = [](CopyNet& n, const std::vector<Sent>& sends) {
+    for (const Sent& s : sends) n.Send(s.from, s.to);
+    n.loop.RunUntil(seconds(1));
+    std::vector<std::pair<int, int>> got;
+    for (const auto& r : n.receiver.got) got.emplace_back(r.from, r.to);
+    return got;
+  };
+  using Got = std::vector<std::pair<int, int>>;
+  {
+    // A -> C, then B -> C dropped when sent: D is not the sender after A.
+    for (bool cut : {true, false}) {
+      SCOPED_TRACE(cut ? "cut" : "loss 1");
+      CopyNet n;
+      if (cut) {
+        n.net.Cut(1, 2);
+      } else {
+        n.net.SetLink(1, 2, LinkParams{Ms(50), SimTime(0), 1.0, 0});
+      }
+      EXPECT_EQ(run(n, {{0, 2}, {1, 2}, {3, 2}}), (Got{{0, 2}, {3, 2}}));
+      EXPECT_EQ(n.net.stats(1, 2).messages_delivered, 0u);
+      EXPECT_EQ(n.net.stats(3, 2).messages_delivered, 1u);
+      EXPECT_EQ(n.body.use_count(), 1);
+    }
+  }
+  {
+    // B -> C duplicated (two records, past the join): D's and E's copies still from them.
+    SCOPED_TRACE("a duplicate between copies");
+    CopyNet n;
+    n.net.SetLink(1, 2, LinkParams{Ms(50), SimTime(0), 0, 1.0});
+    EXPECT_EQ(run(n, {{0, 2}, {1, 2}, {3, 2}, {4, 2}}),
+              (Got{{0, 2}, {1, 2}, {1, 2}, {3, 2}, {4, 2}}));
+    EXPECT_EQ(n.net.stats(1, 2).duplicated, 1u);
+    EXPECT_EQ(n.net.stats(1, 2).messages_delivered, 2u);
+    for (int peer : {0, 3, 4}) EXPECT_EQ(n.net.stats(peer, 2).messages_delivered, 1u) << peer;
+    EXPECT_EQ(n.body.use_count(), 1);
+  }
+  {
+    // Senders out of index order: E after A, then B after E.
+    SCOPED_TRACE("sender order");
+    CopyNet n;
+    EXPECT_EQ(run(n, {{0, 2}, {4, 2}, {1, 2}}), (Got{{0, 2}, {4, 2}, {1, 2}}));
+    EXPECT_EQ(n.net.stats(4, 2).messages_delivered, 1u);
+    EXPECT_EQ(n.net.stats(1, 2).messages_delivered, 1u);
+  }
+  {
+    // C skipped: B's next sender is D.
+    SCOPED_TRACE("the receiver skipped");
+    CopyNet n;
+    EXPECT_EQ(run(n, {{1, 2}, {3, 2}, {4, 2}, {0, 1}}), (Got{{1, 2}, {3, 2}, {4, 2}, {0, 1}}));
+    EXPECT_EQ(n.body.use_count(), 1);
+  }
+  {
+    // C -> A, C -> B fan out: E -> A is no copy of theirs (though it would be the third of
+    // a record fanning in to A from C); nor, after A -> C, B -> C fanning in, is A -> E.
+    SCOPED_TRACE("a record fanning the other way");
+    CopyNet n;
+    EXPECT_EQ(run(n, {{2, 0}, {2, 1}, {4, 0}}), (Got{{2, 0}, {2, 1}, {4, 0}}));
+    CopyNet m;
+    EXPECT_EQ(run(m, {{0, 2}, {1, 2}, {0, 4}}), (Got{{0, 2}, {1, 2}, {0, 4}}));
+    EXPECT_EQ(m.net.stats(0, 4).messages_delivered, 1u);
+    EXPECT_EQ(m.net.stats(1, 2).messages_delivered, 1u);
+  }
+  {
+    SCOPED_TRACE("another size");
+    CopyNet n;
+    n.Send(0, 2, 10);
+    n.Send(1, 2, 24);
+    n.loop.RunUntil(seconds(1));
+    EXPECT_EQ(n.receiver.from(), (std::vector<int>{0, 1}));
+    EXPECT_EQ(n.net.stats(0, 2).bytes_delivered, 10u);
+    EXPECT_EQ(n.net.stats(1, 2).bytes_delivered, 24u);
+  }
+  {
+    SCOPED_TRACE("another header");
+    CopyNet n;
+    n.Send(0, 2);
+    n.net.SendPacket(1, 2, Network::Packet::Header{1, 2, 4}, std::shared_ptr<const void>(n.body),
+                     10, std::string());
+    n.loop.RunUntil(seconds(1));
+    ASSERT_EQ(n.receiver.from(), (std::vector<int>{0, 1}));
+    EXPECT_EQ(n.receiver.got[0].header, n.header);
+    EXPECT_EQ(n.receiver.got[1].header, (Network::Packet::Header{1, 2, 4}));
+  }
+  {
+    SCOPED_TRACE("another body");
+    CopyNet n;
+    n.Send(0, 2);
+    n.net.SendPacket(1, 2, n.header, std::make_shared<const int>(8), 10, std::string());
+    n.loop.RunUntil(seconds(1));
+    ASSERT_EQ(n.receiver.from(), (std::vector<int>{0, 1}));
+    EXPECT_EQ(n.receiver.got[0].body, 7);
+    EXPECT_EQ(n.receiver.got[1].body, 8);
+  }
+}
+
+// Tracing and observing switched on while a fan-in record is in flight: each copy is
+// traced and observed as it arrives, from its own sender (delivered, or dropped on a link
+// cut since).
+TEST(SimulationNetworkTest, FanInCopiesOfOneRecordAreTracedOnceTracingStarts) {
+  CopyNet n;
+  for (int from : {0, 1, 3, 4}) n.Send(from, 2);
+  n.loop.RunUntil(Ms(1));
+  std::vector<std::string> lines;
+  std::vector<std::string> events;
+  n.net.SetTrace([&](const std::string& line) { lines.push_back(line); });
+  n.net.SetObserver([&](const Network::MessageEvent& e) {
+    events.push_back(std::to_string(static_cast<int>(e.type)) + " " + std::to_string(e.from) +
+                     "->" + std::to_string(e.to));
+  });
+  n.net.Cut(1, 2);
+  n.loop.RunUntil(seconds(1));
+  EXPECT_EQ(n.receiver.from(), (std::vector<int>{0, 3, 4}));
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{
+                "50ms A->C delivered  (10 B)", "50ms B->C dropped in flight (link cut)  (10 B)",
+                "50ms D->C delivered  (10 B)", "50ms E->C delivered  (10 B)"}));
+  const auto delivered = std::to_string(static_cast<int>(Network::MessageEvent::Type::kDelivered));
+  const auto dropped =
+      std::to_string(static_cast<int>(Network::MessageEvent::Type::kDroppedInFlight));
+  EXPECT_EQ(events, (std::vector<std::string>{delivered + " 0->2", dropped + " 1->2",
+                                              delivered + " 3->2", delivered + " 4->2"}));
+  EXPECT_EQ(n.net.stats(1, 2).dropped_cut, 1u);
+  EXPECT_EQ(n.body.use_count(), 1);
+}
+
+// The replicator's pattern, in one ring: C's effect to every peer (fanning out), each peer
+// acknowledging it as it arrives (fanning in, back to C), while A's effect and its acks
+// follow a millisecond behind. Every copy arrives over its own link, in send order.
+TEST(SimulationNetworkTest, FanOutAndFanInRecordsMixInOneRing) {
+  CopyNet n;
+  const Network::Packet::Header ack{9, 9, 9};
+  auto ack_body = std::make_shared<const int>(-2);
+  n.receiver.reply = [&](int from, int to) {
+    if (n.receiver.got.back().header == n.header) {
+      n.net.SendPacket(to, from, ack, std::shared_ptr<const void>(ack_body), 24, std::string());
+    }
+  };
+  for (int to : {0, 1, 3, 4}) n.Send(2, to);
+  n.loop.RunUntil(Ms(1));
+  for (int to : {1, 2, 3, 4}) n.Send(0, to);
+  n.loop.RunUntil(Ms(75));
+  EXPECT_EQ(ack_body.use_count(), 3);  // two records: the four acks to C, the four to A
+  n.loop.RunUntil(seconds(1));
+  std::vector<std::pair<int, int>> got;
+  for (const auto& r : n.receiver.got) got.emplace_back(r.from, r.to);
+  EXPECT_EQ(got, (std::vector<std::pair<int, int>>{{2, 0},
+                                                   {2, 1},
+                                                   {2, 3},
+                                                   {2, 4},
+                                                   {0, 1},
+                                                   {0, 2},
+                                                   {0, 3},
+                                                   {0, 4},
+                                                   {0, 2},
+                                                   {1, 2},
+                                                   {3, 2},
+                                                   {4, 2},
+                                                   {1, 0},
+                                                   {2, 0},
+                                                   {3, 0},
+                                                   {4, 0}}));
+  for (size_t i = 0; i < got.size(); ++i) {
+    const auto& r = n.receiver.got[i];
+    EXPECT_EQ(r.header, i < 8 ? n.header : ack) << i;
+    EXPECT_EQ(r.at, Ms(i < 4 ? 50 : i < 8 ? 51 : i < 12 ? 100 : 101)) << i;
+  }
+  for (int a = 0; a < 5; ++a) {
+    for (int b = 0; b < 5; ++b) {
+      if (a == b) continue;
+      const bool effect = a == 2 || a == 0;
+      const bool acked = b == 2 || b == 0;
+      const uint64_t want = (effect ? 10u : 0u) + (acked ? 24u : 0u);
+      EXPECT_EQ(n.net.stats(a, b).bytes_delivered, want) << a << "->" << b;
+    }
+  }
+  EXPECT_EQ(n.body.use_count(), 1);
+  EXPECT_EQ(ack_body.use_count(), 1);
 }
 
 TEST(SimulationNetworkTest, TrafficOnOneLinkDoesNotChangeAnotherLinksDraws) {
