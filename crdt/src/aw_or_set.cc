@@ -73,6 +73,7 @@ SetStore& SetStore::operator=(const SetStore& other) {
   live_ = other.live_;
   holes_ = other.holes_;
   free_ = other.free_;
+  elem_heap_bytes_ = other.elem_heap_bytes_;
   if (other.HasIndex()) {
     mask_ = other.mask_;
     index_ = static_cast<uint64_t*>(Allocate((mask_ + 1) * sizeof(uint64_t)));
@@ -106,6 +107,7 @@ SetStore& SetStore::operator=(SetStore&& other) {
   live_ = other.live_;
   holes_ = other.holes_;
   free_ = other.free_;
+  elem_heap_bytes_ = std::exchange(other.elem_heap_bytes_, 0);
   if (other.HasIndex()) {
     index_ = other.index_;
   } else {
@@ -160,6 +162,7 @@ void SetStore::FreeAll() {
   tags_ = 0;
   size_ = cap_ = 0;
   live_ = holes_ = free_ = mask_ = 0;
+  elem_heap_bytes_ = 0;
   replicas_.clear();
   multi_.reset();
 }
@@ -339,6 +342,8 @@ size_t SetStore::Insert(std::string_view e, uint32_t h, size_t empty_slot) {
     // Without an index size_ <= kSmall here (holes are reused before an append).
     if (!HasIndex() && i < kSmall) SetTag(i, TagOf(h));
   }
+  // Tested first: a short element (most) does not touch the count's line.
+  if (const size_t b = entries_[i].elem.HeapBytes(); b != 0) elem_heap_bytes_ += b;
   size_t n = size_ - holes_;
   if (!HasIndex()) {
     if (n > kSmall) Rehash(32);  // indexes every entry, i included
@@ -364,6 +369,7 @@ void SetStore::Erase(size_t i, uint32_t h) {
   } else {
     SetTag(i, 0);
   }
+  if (const size_t b = e.elem.HeapBytes(); b != 0) elem_heap_bytes_ -= b;
   e.elem = Bytes();
   if (i + 1 == size_) {
     --size_;  // the last entry: no hole needed
@@ -737,7 +743,7 @@ std::vector<std::string> SetStore::Elements() const {
 size_t SetStore::MemoryBytes() const {
   size_t n = entries_ == reinterpret_cast<const Entry*>(inline_entry_) ? 0 : cap_ * sizeof(Entry);
   if (HasIndex()) n += (mask_ + 1) * sizeof(uint64_t);
-  for (size_t i = 0; i < size_; ++i) n += entries_[i].elem.HeapBytes();  // holes: 0
+  n += elem_heap_bytes_;
   n += replicas_.HeapBytes();
   if (multi_) {
     for (const auto& [k, v] : *multi_) n += 64 + k.capacity() + v.HeapBytes();
@@ -764,6 +770,9 @@ bool SetStore::IndexConsistent() const {
     if (IsHole(i)) continue;
     if (Find(entries_[i].elem.view()) != static_cast<int64_t>(i)) return false;
   }
+  size_t elem_heap_bytes = 0;
+  for (size_t i = 0; i < size_; ++i) elem_heap_bytes += entries_[i].elem.HeapBytes();  // holes: 0
+  if (elem_heap_bytes != elem_heap_bytes_) return false;
   if (!HasIndex()) {
     for (size_t i = 0; i < kSmall; ++i) {
       const uint64_t tag = (tags_ >> (8 * i)) & 0xFF;

@@ -123,8 +123,9 @@ class SetStore {
   bool Decode(Decoder* dec);
   friend bool operator==(const SetStore& a, const SetStore& b);
   // For tests: every entry is found through the index (the tags while there is none) at
-  // its own position, the index holds exactly entry_count() slots, and without an index
-  // each entry's tag is its hash's and every other tag byte is 0.
+  // its own position, the index holds exactly entry_count() slots, without an index each
+  // entry's tag is its hash's and every other tag byte is 0, and the count of the long
+  // elements' heap bytes is their sum.
   bool IndexConsistent() const;
 
  private:
@@ -217,6 +218,9 @@ class SetStore {
   };
   SmallVec<ReplicaId, 6> replicas_;
   ValueHeap* heap_ = nullptr;  // a reference (ValueHeap::Ref) when not null
+  // The heap bytes of the elements too long to be inline (Bytes::HeapBytes), kept as they
+  // come and go so that MemoryBytes reads no entry.
+  size_t elem_heap_bytes_ = 0;
   std::unique_ptr<std::map<std::string, DotList, std::less<>>> multi_;
   alignas(Entry) unsigned char inline_entry_[sizeof(Entry)];
 };
