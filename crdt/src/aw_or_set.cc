@@ -1,6 +1,7 @@
 #include "crdt/aw_or_set.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -72,10 +73,13 @@ SetStore& SetStore::operator=(const SetStore& other) {
   live_ = other.live_;
   holes_ = other.holes_;
   free_ = other.free_;
-  if (other.index_) {
+  elem_heap_bytes_ = other.elem_heap_bytes_;
+  if (other.HasIndex()) {
     mask_ = other.mask_;
     index_ = static_cast<uint64_t*>(Allocate((mask_ + 1) * sizeof(uint64_t)));
     std::memcpy(index_, other.index_, (mask_ + 1) * sizeof(uint64_t));
+  } else {
+    tags_ = other.tags_;
   }
   replicas_ = other.replicas_;
   if (other.multi_) {
@@ -103,12 +107,17 @@ SetStore& SetStore::operator=(SetStore&& other) {
   live_ = other.live_;
   holes_ = other.holes_;
   free_ = other.free_;
-  index_ = other.index_;
+  elem_heap_bytes_ = std::exchange(other.elem_heap_bytes_, 0);
+  if (other.HasIndex()) {
+    index_ = other.index_;
+  } else {
+    tags_ = other.tags_;
+  }
   mask_ = other.mask_;
   replicas_ = std::move(other.replicas_);
   multi_ = std::move(other.multi_);
   other.entries_ = nullptr;
-  other.index_ = nullptr;
+  other.tags_ = 0;
   other.size_ = other.cap_ = 0;
   other.live_ = other.holes_ = other.free_ = other.mask_ = 0;
   other.replicas_.clear();
@@ -132,7 +141,7 @@ void SetStore::MoveBlocks(ValueHeap* from, ValueHeap* to) {
     ValueHeap::Free(from, entries_, cap_ * sizeof(Entry));
     entries_ = static_cast<Entry*>(p);
   }
-  if (index_ != nullptr) {
+  if (HasIndex()) {
     void* p = ValueHeap::Allocate(to, (mask_ + 1) * sizeof(uint64_t));
     std::memcpy(p, index_, (mask_ + 1) * sizeof(uint64_t));
     ValueHeap::Free(from, index_, (mask_ + 1) * sizeof(uint64_t));
@@ -148,11 +157,12 @@ SetStore::~SetStore() {
 void SetStore::FreeAll() {
   for (size_t i = 0; i < size_; ++i) entries_[i].~Entry();  // holes hold an empty Bytes
   if (entries_ != nullptr && !InlineEntries()) Free(entries_, cap_ * sizeof(Entry));
-  if (index_ != nullptr) Free(index_, (mask_ + 1) * sizeof(uint64_t));
+  if (HasIndex()) Free(index_, (mask_ + 1) * sizeof(uint64_t));
   entries_ = nullptr;
-  index_ = nullptr;
+  tags_ = 0;
   size_ = cap_ = 0;
   live_ = holes_ = free_ = mask_ = 0;
+  elem_heap_bytes_ = 0;
   replicas_.clear();
   multi_.reset();
 }
@@ -225,9 +235,15 @@ int64_t SetStore::Find(std::string_view e, uint32_t h) const {
 
 int64_t SetStore::Find(std::string_view e, uint32_t h, size_t* empty_slot) const {
   *empty_slot = kNoSlot;
-  if (index_ == nullptr) {
-    for (size_t i = 0; i < size_; ++i) {
-      if (!IsHole(i) && SameBytes(entries_[i].elem.view(), e)) return static_cast<int64_t>(i);
+  if (!HasIndex()) {
+    // The bytes of tags_ equal to e's tag, found all at once: x's zero bytes (high bit
+    // of each byte of `match`, exact: no carry crosses a byte). Holes and unused bytes
+    // are 0, never a tag, so only entries in use are read.
+    constexpr uint64_t kLow7 = 0x7F7F7F7F7F7F7F7F;
+    const uint64_t x = tags_ ^ (TagOf(h) * 0x0101010101010101);
+    for (uint64_t match = ~(((x & kLow7) + kLow7) | x | kLow7); match != 0; match &= match - 1) {
+      const size_t i = static_cast<size_t>(std::countr_zero(match)) / 8;
+      if (SameBytes(entries_[i].elem.view(), e)) return static_cast<int64_t>(i);
     }
     return -1;
   }
@@ -269,9 +285,10 @@ void SetStore::IndexErase(uint32_t h, size_t entry) {
 }
 
 void SetStore::Rehash(size_t capacity) {
-  uint64_t* old = index_;
+  uint64_t* old = HasIndex() ? index_ : nullptr;
   size_t old_capacity = old ? mask_ + 1 : 0;
-  index_ = static_cast<uint64_t*>(Allocate(capacity * sizeof(uint64_t)));  // may throw
+  auto* fresh = static_cast<uint64_t*>(Allocate(capacity * sizeof(uint64_t)));  // may throw
+  index_ = fresh;  // the tags (no index before) are no longer needed
   std::memset(index_, 0, capacity * sizeof(uint64_t));
   mask_ = capacity - 1;
   if (old) {
@@ -316,14 +333,19 @@ size_t SetStore::Insert(std::string_view e, uint32_t h, size_t empty_slot) {
     free_ = entries_[i].dot & kEntryMask;
     --holes_;
     new (&entries_[i]) Entry{Bytes(e), 0};
+    if (!HasIndex()) SetTag(i, TagOf(h));
   } else {
     // CASE 2: append.
     if (size_ == cap_) Grow();
     new (&entries_[size_]) Entry{Bytes(e), 0};
     i = size_++;
+    // Without an index size_ <= kSmall here (holes are reused before an append).
+    if (!HasIndex() && i < kSmall) SetTag(i, TagOf(h));
   }
+  // Tested first: a short element (most) does not touch the count's line.
+  if (const size_t b = entries_[i].elem.HeapBytes(); b != 0) elem_heap_bytes_ += b;
   size_t n = size_ - holes_;
-  if (index_ == nullptr) {
+  if (!HasIndex()) {
     if (n > kSmall) Rehash(32);  // indexes every entry, i included
   } else if (n * 5 > (mask_ + 1) * 4) {
     Rehash((mask_ + 1) * 2);  // the old index's slot means nothing in the new one
@@ -342,7 +364,12 @@ void SetStore::Erase(size_t i, uint32_t h) {
   Entry& e = entries_[i];
   if (e.dot != 0) --live_;
   if (e.dot == kMulti) multi_->erase(multi_->find(e.elem.view()));
-  if (index_) IndexErase(h, i);
+  if (HasIndex()) {
+    IndexErase(h, i);
+  } else {
+    SetTag(i, 0);
+  }
+  if (const size_t b = e.elem.HeapBytes(); b != 0) elem_heap_bytes_ -= b;
   e.elem = Bytes();
   if (i + 1 == size_) {
     --size_;  // the last entry: no hole needed
@@ -601,7 +628,7 @@ void SetStore::Join(const SetStore& other, const CausalContext& my_cc,
   const bool pipeline = other.size_ > 2 * kAhead;
   auto prefetch_slot = [&](size_t k) {
     ahead[k % kAhead] = HashOf(other.entries_[k].elem.view());  // holes hash as ""
-    if (index_) __builtin_prefetch(&index_[ahead[k % kAhead] & mask_]);
+    if (HasIndex()) __builtin_prefetch(&index_[ahead[k % kAhead] & mask_]);
   };
   if (pipeline) {
     for (size_t k = 0; k < kAhead; ++k) prefetch_slot(k);
@@ -612,7 +639,7 @@ void SetStore::Join(const SetStore& other, const CausalContext& my_cc,
     if (pipeline) {
       h = ahead[j % kAhead];
       const size_t half = j + kAhead / 2;
-      if (index_ && half < other.size_) {
+      if (HasIndex() && half < other.size_) {
         const uint64_t slot = index_[ahead[half % kAhead] & mask_];
         if (slot != 0) __builtin_prefetch(&entries_[(slot & kEntryMask) - 1]);
       }
@@ -715,8 +742,8 @@ std::vector<std::string> SetStore::Elements() const {
 
 size_t SetStore::MemoryBytes() const {
   size_t n = entries_ == reinterpret_cast<const Entry*>(inline_entry_) ? 0 : cap_ * sizeof(Entry);
-  if (index_) n += (mask_ + 1) * sizeof(uint64_t);
-  for (size_t i = 0; i < size_; ++i) n += entries_[i].elem.HeapBytes();  // holes: 0
+  if (HasIndex()) n += (mask_ + 1) * sizeof(uint64_t);
+  n += elem_heap_bytes_;
   n += replicas_.HeapBytes();
   if (multi_) {
     for (const auto& [k, v] : *multi_) n += 64 + k.capacity() + v.HeapBytes();
@@ -743,7 +770,17 @@ bool SetStore::IndexConsistent() const {
     if (IsHole(i)) continue;
     if (Find(entries_[i].elem.view()) != static_cast<int64_t>(i)) return false;
   }
-  if (index_ == nullptr) return true;
+  size_t elem_heap_bytes = 0;
+  for (size_t i = 0; i < size_; ++i) elem_heap_bytes += entries_[i].elem.HeapBytes();  // holes: 0
+  if (elem_heap_bytes != elem_heap_bytes_) return false;
+  if (!HasIndex()) {
+    for (size_t i = 0; i < kSmall; ++i) {
+      const uint64_t tag = (tags_ >> (8 * i)) & 0xFF;
+      const bool used = i < size_ && !IsHole(i);
+      if (tag != (used ? TagOf(HashOf(entries_[i].elem.view())) : 0)) return false;
+    }
+    return true;
+  }
   size_t slots = 0;
   for (size_t pos = 0; pos <= mask_; ++pos) slots += index_[pos] != 0;
   return slots == entry_count();
@@ -779,7 +816,7 @@ void SetStore::Encode(Encoder* enc) const {
 }
 
 bool SetStore::Decode(Decoder* dec) {
-  if (size_ != 0 || index_ != nullptr || multi_ || !replicas_.empty()) FreeAll();
+  if (size_ != 0 || HasIndex() || multi_ || !replicas_.empty()) FreeAll();
   uint64_t n = 0;
   if (!dec->GetCount(&n, 2)) return false;
   std::string_view prev;  // in the decoder's bytes, which outlive the loop

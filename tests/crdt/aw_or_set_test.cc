@@ -15,6 +15,8 @@
 #include "crdt/causal_context.h"
 #include "crdt/dot.h"
 #include "crdt/encoding.h"
+#include "crdt/flat_hash.h"
+#include "crdt/value_heap.h"
 #include "test_util.h"
 
 namespace crdt {
@@ -210,6 +212,115 @@ TEST(AwOrSetTest, UnpackableDotsUseTheSideMap) {
   s->Merge(rm);
   EXPECT_FALSE(s->Contains("x"));
   EXPECT_EQ(s->store().entry_count(), 0u);
+}
+
+// Elements whose hashes share their top 7 bits, the bits of a small set's tag byte: "" and
+// n short and long (heap-held) others, so that a lookup in a set without an index meets
+// several entries with its own tag and must compare their bytes.
+std::vector<std::string> SameTagElements(size_t n) {
+  std::vector<std::string> out{""};
+  const uint32_t tag = HashOf("") >> 25;
+  for (int i = 0; out.size() <= n; ++i) {
+    std::string e =
+        (i % 2 == 0 ? "t" : "a-long-element-beyond-the-inline-bytes-") + std::to_string(i);
+    if (HashOf(e) >> 25 == tag) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void ExpectStoreIs(const SetStore& s, const std::set<std::string>& model,
+                   const std::vector<std::string>& universe, int step) {
+  ASSERT_TRUE(s.IndexConsistent()) << "step " << step;
+  ASSERT_EQ(s.size(), model.size()) << "step " << step;
+  ASSERT_EQ(s.entry_count(), model.size()) << "step " << step;
+  for (const std::string& e : universe) {
+    ASSERT_EQ(s.Contains(e), model.count(e) > 0) << "step " << step << " " << e;
+  }
+  ASSERT_EQ(s.Elements(), Strings(model.begin(), model.end())) << "step " << step;
+}
+
+// A set of up to 8 entries has no index: its entries are found through their tag bytes in
+// the store. Holes in the middle and at the end, their reuse, elements sharing one tag
+// (the empty one among them), the index built at the 9th entry and dropped with the last
+// one, many removals then adds, and copies, moves and swaps of stores on two heaps, all
+// checked against std::set after each step.
+TEST(AwOrSetTest, SmallSetTagsThroughHolesSharedTagsAndGrowth) {
+  const std::vector<std::string> same = SameTagElements(11);
+  std::vector<std::string> universe = same;
+  for (int i = 0; i < 6; ++i) universe.push_back("o" + std::to_string(i));
+  CausalContext cc;
+  std::set<std::string> model;
+  SetStore s;
+  int step = 0;
+  auto add = [&](const std::string& e) {
+    s.Add(e, kA, &cc, nullptr, nullptr);
+    model.insert(e);
+    ExpectStoreIs(s, model, universe, ++step);
+  };
+  auto remove = [&](const std::string& e) {
+    s.Remove(e, nullptr, nullptr);
+    model.erase(e);
+    ExpectStoreIs(s, model, universe, ++step);
+  };
+  // Eight entries of one tag, holes in the middle (reused) and at the end, then the index.
+  for (size_t i = 0; i < 8; ++i) add(same[i]);
+  remove(same[3]);
+  remove(same[0]);  // "": its hole must not match a lookup of ""
+  remove(same[7]);  // the last entry: no hole
+  add(same[8]);
+  add(same[0]);
+  add(same[9]);
+  add(same[10]);  // the 9th entry: the index takes over from the tags
+  for (const std::string& e : universe) remove(e);
+  ASSERT_EQ(s.MemoryBytes(), 0u);  // empty again: no index, no entries
+  add(same[5]);
+  // Random churn around 8 entries: sets cross kSmall both ways, Clear returns to tags.
+  ValueHeap* ha = ValueHeap::New();
+  ValueHeap* hb = ValueHeap::New();
+  s.UseHeap(ha);
+  SetStore other;
+  other.UseHeap(hb);
+  std::set<std::string> other_model;
+  for (uint64_t seed : TestSeeds(5, 900)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    for (int k = 0; k < 400; ++k) {
+      const std::string& e = universe[rng.Index(universe.size())];
+      if (rng.Uniform(100) < 50) {
+        add(e);
+      } else {
+        remove(e);
+      }
+      if (rng.OneIn(40)) {
+        s.Clear(nullptr, nullptr);
+        model.clear();
+        ExpectStoreIs(s, model, universe, ++step);
+      }
+      if (rng.OneIn(10)) {
+        SetStore copy(s);  // the ordinary heap
+        ExpectStoreIs(copy, model, universe, ++step);
+        SetStore moved(std::move(copy));
+        ExpectStoreIs(moved, model, universe, ++step);
+        other = moved;  // into hb
+        other_model = model;
+        ExpectStoreIs(other, other_model, universe, ++step);
+      }
+      if (rng.OneIn(15)) {
+        std::swap(s, other);  // each keeps its heap
+        std::swap(model, other_model);
+        ASSERT_EQ(s.heap(), ha);
+        ASSERT_EQ(other.heap(), hb);
+        ExpectStoreIs(s, model, universe, ++step);
+        ExpectStoreIs(other, other_model, universe, ++step);
+      }
+    }
+  }
+  s = SetStore();
+  other = SetStore();
+  EXPECT_EQ(ha->Live(), 0u);
+  EXPECT_EQ(hb->Live(), 0u);
+  ValueHeap::Release(ha);
+  ValueHeap::Release(hb);
 }
 
 // No tombstones: after every element added on several replicas is removed and the replicas

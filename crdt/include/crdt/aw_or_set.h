@@ -26,8 +26,13 @@
 //   top bits of `dot` set, the rest links the free list) that the next insert reuses, so no
 //   entry moves and no other entry is read on removal; the hash kept in the index lets the
 //   table grow and delete without rehashing elements. Sets of up to 8 entries have no
-//   index, and the first entry lives inside the object (a one-element delta allocates
-//   nothing).
+//   index but a tag byte per entry (7 bits of its hash; 0 for a hole) in the object, in
+//   the index pointer's place: a lookup compares the 8 tags at once and reads only the
+//   entry whose tag matches (a miss, usually none), not every entry's cache line. The
+//   first entry lives inside the object (a one-element delta allocates nothing).
+//   In a key's node (keyspace.h) the store begins in the line of the key; what a lookup,
+//   an insert, an erase and Pack read (the counts, the tags or index, the replica slots)
+//   fills the next line, and the rarely read rest (heap, side map, inline entry) the third.
 //
 // AwOrSet is the standalone set: a SetStore, its causal context and its replica id.
 // Value types; not thread-safe. Element order of Elements() is sorted (deterministic).
@@ -117,8 +122,10 @@ class SetStore {
   void Encode(Encoder* enc) const;  // canonical: entries sorted by element
   bool Decode(Decoder* dec);
   friend bool operator==(const SetStore& a, const SetStore& b);
-  // For tests: every entry is found through the index (the linear scan while there is
-  // none) at its own position, and the index holds exactly entry_count() slots.
+  // For tests: every entry is found through the index (the tags while there is none) at
+  // its own position, the index holds exactly entry_count() slots, without an index each
+  // entry's tag is its hash's and every other tag byte is 0, and the count of the long
+  // elements' heap bytes is their sum.
   bool IndexConsistent() const;
 
  private:
@@ -133,6 +140,13 @@ class SetStore {
   static constexpr size_t kSmall = 8;
 
   bool IsHole(size_t i) const { return (entries_[i].dot & kHole) == kHole; }
+  // The set has an index (it has had more than kSmall entries); else tags_ is in use.
+  bool HasIndex() const { return mask_ != 0; }
+  // An entry's tag byte: the hash's top 7 bits with the top bit set, so never 0.
+  static uint64_t TagOf(uint32_t h) { return (h >> 25) | 0x80; }
+  void SetTag(size_t i, uint64_t tag) {
+    tags_ = (tags_ & ~(uint64_t{0xFF} << (8 * i))) | (tag << (8 * i));
+  }
   static constexpr size_t kNoSlot = ~size_t{0};
   int64_t Find(std::string_view e, uint32_t h) const;
   int64_t Find(std::string_view e) const;
@@ -189,16 +203,24 @@ class SetStore {
   // Moves the entry array and index from pieces of `from` to pieces of `to`.
   void MoveBlocks(ValueHeap* from, ValueHeap* to);
 
-  Entry* entries_ = nullptr;   // inline_entry_ while cap_ == 1
-  ValueHeap* heap_ = nullptr;  // a reference (ValueHeap::Ref) when not null
-  uint32_t size_ = 0;          // entries in use, holes included (at most 2^26)
+  // The hot fields first, 64 bytes after entries_ (see the layout above); the counts fit
+  // 32 bits as a set holds at most 2^26 entries.
+  Entry* entries_ = nullptr;  // inline_entry_ while cap_ == 1
+  uint32_t size_ = 0;         // entries in use, holes included (at most 2^26)
   uint32_t cap_ = 0;
-  size_t live_ = 0;
-  size_t holes_ = 0;
-  size_t free_ = 0;            // first hole + 1; 0: none
-  uint64_t* index_ = nullptr;  // null while the set has never had more than kSmall entries
-  size_t mask_ = 0;            // index capacity - 1
+  uint32_t live_ = 0;
+  uint32_t holes_ = 0;
+  uint32_t free_ = 0;  // first hole + 1; 0: none
+  uint32_t mask_ = 0;  // index capacity - 1; 0 while the set has no index (HasIndex)
+  union {
+    uint64_t* index_;    // HasIndex(): the index
+    uint64_t tags_ = 0;  // else: byte i is entry i's tag (TagOf), 0 for a hole or unused
+  };
   SmallVec<ReplicaId, 6> replicas_;
+  ValueHeap* heap_ = nullptr;  // a reference (ValueHeap::Ref) when not null
+  // The heap bytes of the elements too long to be inline (Bytes::HeapBytes), kept as they
+  // come and go so that MemoryBytes reads no entry.
+  size_t elem_heap_bytes_ = 0;
   std::unique_ptr<std::map<std::string, DotList, std::less<>>> multi_;
   alignas(Entry) unsigned char inline_entry_[sizeof(Entry)];
 };
