@@ -926,11 +926,12 @@ struct CopyNet {
   std::shared_ptr<const int> body = std::make_shared<const int>(7);
 };
 
-// A copy joins a record only as the copy to the region after its last one, of the same
-// sender, size and arrival: whatever happens between two sends that schedules no event
+// A copy joins a fan-out record only as the copy to the region after its last one, of the
+// same sender, size and arrival: whatever happens between two sends that schedules no event
 // (a copy dropped when sent, a link's new parameters, a duplicate) leaves each copy to
 // arrive at its own region, time and link, counted there, once (twice if duplicated).
-TEST(SimulationNetworkTest, CopiesJoinARecordOnlyAsItsNextRegionsOfOneSenderSizeAndArrival) {
+// Fan-in records: FanInCopiesJoinOnlyFromTheNextSenderOfOnePacket.
+TEST(SimulationNetworkTest, FanOutCopiesJoinOnlyAsTheNextReceiverOfOneSenderSizeAndArrival) {
   // C -> A, then C -> B dropped when sent (a cut link, then a link losing everything): no
   // event between, so C -> D follows C -> A in sequence, but D is not the region after A.
   for (bool cut : {true, false}) {
@@ -1007,7 +1008,7 @@ TEST(SimulationNetworkTest, CopiesJoinARecordOnlyAsItsNextRegionsOfOneSenderSize
 
 // A record holds at most 127 copies (InFlight::copies' width): a packet sent to 257 peers
 // in turn, or from 257 peers in turn to one region, arrives once over each link, in send
-// order (three records each way).
+// order (three records each way: 127, 127 and 3 copies).
 TEST(SimulationNetworkTest, APacketSentToOrFromMoreThan127PeersArrivesOverEachLink) {
   for (bool fan_in : {false, true}) {
     SCOPED_TRACE(fan_in ? "from every peer" : "to every peer");
@@ -1018,9 +1019,13 @@ TEST(SimulationNetworkTest, APacketSentToOrFromMoreThan127PeersArrivesOverEachLi
     CopyRecorder receiver(loop);
     net.SetReceiver(&receiver);
     auto body = std::make_shared<const int>(7);
-    for (int peer = 1; peer < 258; ++peer)
+    for (int peer = 1; peer < 258; ++peer) {
       net.SendPacket(fan_in ? peer : 0, fan_in ? 0 : peer, Network::Packet::Header{1, 2, 3},
                      std::shared_ptr<const void>(body), 10, std::string());
+      // The test's own reference and one per record: a new record every 127 copies.
+      ASSERT_EQ(body.use_count(), 1 + (peer + 126) / 127) << peer;
+    }
+    EXPECT_EQ(body.use_count(), 4);  // 127 + 127 + 3 copies
     loop.RunUntil(seconds(1));
     std::vector<int> peers(257);
     std::iota(peers.begin(), peers.end(), 1);
@@ -1137,8 +1142,9 @@ TEST(SimulationNetworkTest, CopiesOfAPacketSentByEveryPeerToOneRegionArriveEachI
 }
 
 // A copy joins a fan-in record only from the region after its last sender, to the same
-// receiver, of the same packet, size and arrival; a record of copies fanning one way takes
-// none fanning the other. Whatever else is sent arrives as sent, from its own sender.
+// receiver, of the same packet, size and arrival, with no event scheduled between; a record
+// of copies fanning one way takes none fanning the other. Whatever else is sent arrives as
+// sent, from its own sender.
 TEST(SimulationNetworkTest, FanInCopiesJoinOnlyFromTheNextSenderOfOnePacket) {
   struct Sent {
     int from, to;
@@ -1188,10 +1194,41 @@ TEST(SimulationNetworkTest, FanInCopiesJoinOnlyFromTheNextSenderOfOnePacket) {
     EXPECT_EQ(n.net.stats(1, 2).messages_delivered, 1u);
   }
   {
-    // C skipped: B's next sender is D.
+    // C skipped: B's next sender is D (one record of three copies, however it arrives).
     SCOPED_TRACE("the receiver skipped");
     CopyNet n;
-    EXPECT_EQ(run(n, {{1, 2}, {3, 2}, {4, 2}, {0, 1}}), (Got{{1, 2}, {3, 2}, {4, 2}, {0, 1}}));
+    for (int from : {1, 3, 4}) n.Send(from, 2);
+    EXPECT_EQ(n.body.use_count(), 2);
+    EXPECT_EQ(run(n, {{0, 1}}), (Got{{1, 2}, {3, 2}, {4, 2}, {0, 1}}));
+    EXPECT_EQ(n.body.use_count(), 1);
+  }
+  {
+    // A -> C twice: the second is no copy of the first's record (A is not the sender after
+    // A), and B -> C joins the second.
+    SCOPED_TRACE("the same link twice");
+    CopyNet n;
+    n.Send(0, 2);
+    n.Send(0, 2);
+    n.Send(1, 2);
+    EXPECT_EQ(n.body.use_count(), 3);
+    EXPECT_EQ(run(n, {}), (Got{{0, 2}, {0, 2}, {1, 2}}));
+    EXPECT_EQ(n.net.stats(0, 2).messages_delivered, 2u);
+    EXPECT_EQ(n.net.stats(1, 2).messages_delivered, 1u);
+    EXPECT_EQ(n.body.use_count(), 1);
+  }
+  {
+    // A timer scheduled between A -> C and B -> C, at their arrival: B's copy is a record
+    // of its own, after the timer, which runs between the two deliveries.
+    SCOPED_TRACE("an event between copies");
+    CopyNet n;
+    std::vector<size_t> timer;  // deliveries before the timer ran
+    n.Send(0, 2);
+    n.loop.At(Ms(50), [&] { timer.push_back(n.receiver.got.size()); });
+    n.Send(1, 2);
+    EXPECT_EQ(n.body.use_count(), 3);
+    EXPECT_EQ(run(n, {}), (Got{{0, 2}, {1, 2}}));
+    EXPECT_EQ(timer, std::vector<size_t>{1u});
+    EXPECT_EQ(n.net.stats(1, 2).messages_delivered, 1u);
     EXPECT_EQ(n.body.use_count(), 1);
   }
   {
@@ -1240,7 +1277,7 @@ TEST(SimulationNetworkTest, FanInCopiesJoinOnlyFromTheNextSenderOfOnePacket) {
 
 // Tracing and observing switched on while a fan-in record is in flight: each copy is
 // traced and observed as it arrives, from its own sender (delivered, or dropped on a link
-// cut since).
+// cut since), with its own size and no id (it was not observed when sent).
 TEST(SimulationNetworkTest, FanInCopiesOfOneRecordAreTracedOnceTracingStarts) {
   CopyNet n;
   for (int from : {0, 1, 3, 4}) n.Send(from, 2);
@@ -1249,8 +1286,9 @@ TEST(SimulationNetworkTest, FanInCopiesOfOneRecordAreTracedOnceTracingStarts) {
   std::vector<std::string> events;
   n.net.SetTrace([&](const std::string& line) { lines.push_back(line); });
   n.net.SetObserver([&](const Network::MessageEvent& e) {
-    events.push_back(std::to_string(static_cast<int>(e.type)) + " " + std::to_string(e.from) +
-                     "->" + std::to_string(e.to));
+    events.push_back(std::to_string(static_cast<int>(e.type)) + " " + std::to_string(e.id) + " " +
+                     std::to_string(e.from) + "->" + std::to_string(e.to) + " " +
+                     std::to_string(e.bytes));
   });
   n.net.Cut(1, 2);
   n.loop.RunUntil(seconds(1));
@@ -1262,8 +1300,8 @@ TEST(SimulationNetworkTest, FanInCopiesOfOneRecordAreTracedOnceTracingStarts) {
   const auto delivered = std::to_string(static_cast<int>(Network::MessageEvent::Type::kDelivered));
   const auto dropped =
       std::to_string(static_cast<int>(Network::MessageEvent::Type::kDroppedInFlight));
-  EXPECT_EQ(events, (std::vector<std::string>{delivered + " 0->2", dropped + " 1->2",
-                                              delivered + " 3->2", delivered + " 4->2"}));
+  EXPECT_EQ(events, (std::vector<std::string>{delivered + " 0 0->2 10", dropped + " 0 1->2 10",
+                                              delivered + " 0 3->2 10", delivered + " 0 4->2 10"}));
   EXPECT_EQ(n.net.stats(1, 2).dropped_cut, 1u);
   EXPECT_EQ(n.body.use_count(), 1);
 }
