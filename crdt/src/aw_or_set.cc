@@ -58,33 +58,40 @@ SetStore::SetStore(const SetStore& other) { *this = other; }
 SetStore& SetStore::operator=(const SetStore& other) {
   if (this == &other) return *this;
   FreeAll();
-  if (other.size_ > 0) {
-    if (other.size_ == 1) {
-      entries_ = reinterpret_cast<Entry*>(inline_entry_);
-    } else {
-      entries_ = static_cast<Entry*>(Allocate(other.size_ * sizeof(Entry)));
+  // If an allocation throws, *this is left empty: size_ counts only the entries built so
+  // far and mask_ is set only with the index it describes, so FreeAll frees what was made.
+  try {
+    if (other.size_ > 0) {
+      if (other.size_ == 1) {
+        entries_ = reinterpret_cast<Entry*>(inline_entry_);
+      } else {
+        entries_ = static_cast<Entry*>(Allocate(other.size_ * sizeof(Entry)));
+      }
+      cap_ = other.size_;
+      for (size_t i = 0; i < other.size_; ++i) {  // holes too: the free list stays valid
+        new (&entries_[i]) Entry{other.entries_[i].elem.Clone(), other.entries_[i].dot};
+        size_ = static_cast<uint32_t>(i + 1);
+      }
     }
-    cap_ = other.size_;
-    for (size_t i = 0; i < other.size_; ++i) {  // holes too: the free list stays valid
-      new (&entries_[i]) Entry{other.entries_[i].elem.Clone(), other.entries_[i].dot};
+    if (other.HasIndex()) {
+      auto* index = static_cast<uint64_t*>(Allocate((other.mask_ + 1) * sizeof(uint64_t)));
+      std::memcpy(index, other.index_, (other.mask_ + 1) * sizeof(uint64_t));
+      index_ = index;
+      mask_ = other.mask_;
     }
+    replicas_ = other.replicas_;
+    if (other.multi_) {
+      multi_ = std::make_unique<std::map<std::string, DotList, std::less<>>>(*other.multi_);
+    }
+  } catch (...) {
+    FreeAll();
+    throw;
   }
-  size_ = other.size_;
+  if (!other.HasIndex()) tags_ = other.tags_;
   live_ = other.live_;
   holes_ = other.holes_;
   free_ = other.free_;
   elem_heap_bytes_ = other.elem_heap_bytes_;
-  if (other.HasIndex()) {
-    mask_ = other.mask_;
-    index_ = static_cast<uint64_t*>(Allocate((mask_ + 1) * sizeof(uint64_t)));
-    std::memcpy(index_, other.index_, (mask_ + 1) * sizeof(uint64_t));
-  } else {
-    tags_ = other.tags_;
-  }
-  replicas_ = other.replicas_;
-  if (other.multi_) {
-    multi_ = std::make_unique<std::map<std::string, DotList, std::less<>>>(*other.multi_);
-  }
   return *this;
 }
 
@@ -326,30 +333,32 @@ void SetStore::Grow() {
 size_t SetStore::Insert(std::string_view e, uint32_t h) { return Insert(e, h, kNoSlot); }
 
 size_t SetStore::Insert(std::string_view e, uint32_t h, size_t empty_slot) {
+  // The index grows first, and an entry is taken only once it is built: if an allocation
+  // throws, the set holds what it held (an index grown early indexes the same entries).
+  const size_t n = size_ - holes_ + 1;  // entries after the insert
+  if (!HasIndex() ? n > kSmall : n * 5 > (mask_ + 1) * 4) {
+    // Indexes every entry but the new one; the old index's slot means nothing in the new.
+    Rehash(HasIndex() ? (mask_ + 1) * 2 : 32);
+    empty_slot = kNoSlot;
+  }
   size_t i;
   if (free_ != 0) {
     // CASE 1: reuse a hole (its Bytes is empty, so constructing over it leaks nothing).
     i = free_ - 1;
-    free_ = entries_[i].dot & kEntryMask;
-    --holes_;
+    const uint32_t next_free = entries_[i].dot & kEntryMask;
     new (&entries_[i]) Entry{Bytes(e), 0};
-    if (!HasIndex()) SetTag(i, TagOf(h));
+    free_ = next_free;
+    --holes_;
   } else {
     // CASE 2: append.
     if (size_ == cap_) Grow();
     new (&entries_[size_]) Entry{Bytes(e), 0};
     i = size_++;
-    // Without an index size_ <= kSmall here (holes are reused before an append).
-    if (!HasIndex() && i < kSmall) SetTag(i, TagOf(h));
   }
   // Tested first: a short element (most) does not touch the count's line.
   if (const size_t b = entries_[i].elem.HeapBytes(); b != 0) elem_heap_bytes_ += b;
-  size_t n = size_ - holes_;
   if (!HasIndex()) {
-    if (n > kSmall) Rehash(32);  // indexes every entry, i included
-  } else if (n * 5 > (mask_ + 1) * 4) {
-    Rehash((mask_ + 1) * 2);  // the old index's slot means nothing in the new one
-    IndexInsert(h, i);
+    SetTag(i, TagOf(h));  // i < kSmall: without an index holes are reused before an append
   } else if (empty_slot != kNoSlot) {
     index_[empty_slot] = (uint64_t{h} << 32) | (i + 1);  // CASE 3: the slot Find ended on
   } else {

@@ -38,6 +38,7 @@
 // Value types; not thread-safe. Element order of Elements() is sorted (deterministic).
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -64,7 +65,9 @@ class SetStore {
   // starts on the ordinary heap; a copy or move assigned to a store keeps the target's
   // heap (the moved parts are copied into it when the heaps differ); a moved-to new store
   // keeps the source's heap. Assigned and swapped stores of two keyspaces thus each keep
-  // their own keyspace's heap.
+  // their own keyspace's heap. If an allocation throws, a copy-assigned store is left
+  // empty, and one that could not make a new element's entry or its index keeps the
+  // entries it had, each found.
   SetStore() = default;
   SetStore(const SetStore& other);
   SetStore& operator=(const SetStore& other);
@@ -145,6 +148,7 @@ class SetStore {
   // An entry's tag byte: the hash's top 7 bits with the top bit set, so never 0.
   static uint64_t TagOf(uint32_t h) { return (h >> 25) | 0x80; }
   void SetTag(size_t i, uint64_t tag) {
+    assert(i < kSmall);  // a ninth entry is indexed, never tagged
     tags_ = (tags_ & ~(uint64_t{0xFF} << (8 * i))) | (tag << (8 * i));
   }
   static constexpr size_t kNoSlot = ~size_t{0};
