@@ -786,6 +786,7 @@ bool SetStore::IndexConsistent() const {
     for (size_t i = 0; i < kSmall; ++i) {
       const uint64_t tag = (tags_ >> (8 * i)) & 0xFF;
       const bool used = i < size_ && !IsHole(i);
+      if ((tag != 0) != used) return false;  // a tag of 0 would match holes and unused bytes
       if (tag != (used ? TagOf(HashOf(entries_[i].elem.view())) : 0)) return false;
     }
     return true;
