@@ -796,6 +796,14 @@ bool SetStore::IndexConsistent() const {
   return slots == entry_count();
 }
 
+SetStore::Span SetStore::HotFieldsSpanForTest() const {
+  const auto at = [this](const void* p) {
+    return static_cast<size_t>(static_cast<const unsigned char*>(p) -
+                               reinterpret_cast<const unsigned char*>(this));
+  };
+  return Span{at(&size_), at(&replicas_) + sizeof(replicas_)};
+}
+
 // ---- encoding ----
 
 void SetStore::Encode(Encoder* enc) const {

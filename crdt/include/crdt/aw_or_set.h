@@ -130,6 +130,12 @@ class SetStore {
   // entry's tag is its hash's and every other tag byte is 0, and the count of the long
   // elements' heap bytes is their sum.
   bool IndexConsistent() const;
+  // For tests of the layout: where the hot fields (size_ to replicas_, see the layout
+  // above) begin and end, in bytes from the store's start.
+  struct Span {
+    size_t begin, end;
+  };
+  Span HotFieldsSpanForTest() const;
 
  private:
   struct Entry {
@@ -207,8 +213,11 @@ class SetStore {
   // Moves the entry array and index from pieces of `from` to pieces of `to`.
   void MoveBlocks(ValueHeap* from, ValueHeap* to);
 
-  // The hot fields first, 64 bytes after entries_ (see the layout above); the counts fit
-  // 32 bits as a set holds at most 2^26 entries.
+  // entries_, then the hot fields (size_ to replicas_, 64 bytes: see the layout above),
+  // then the rest. In a key's node the store begins at offset 56, so entries_ is the last
+  // word of the key's line and the hot fields fill the node's second line
+  // (KeyspaceTest.ASetKeysHotFieldsFillTheNodesSecondLine). The counts fit 32 bits as a
+  // set holds at most 2^26 entries.
   Entry* entries_ = nullptr;  // inline_entry_ while cap_ == 1
   uint32_t size_ = 0;         // entries in use, holes included (at most 2^26)
   uint32_t cap_ = 0;
