@@ -166,7 +166,7 @@ void SetStore::FreeAll() {
   if (entries_ != nullptr && !InlineEntries()) Free(entries_, cap_ * sizeof(Entry));
   if (HasIndex()) Free(index_, (mask_ + 1) * sizeof(uint64_t));
   entries_ = nullptr;
-  tags_ = 0;
+  tags_ = 0;  // index_ too (the union): null, and no tag
   size_ = cap_ = 0;
   live_ = holes_ = free_ = mask_ = 0;
   elem_heap_bytes_ = 0;
@@ -750,7 +750,7 @@ std::vector<std::string> SetStore::Elements() const {
 }
 
 size_t SetStore::MemoryBytes() const {
-  size_t n = entries_ == reinterpret_cast<const Entry*>(inline_entry_) ? 0 : cap_ * sizeof(Entry);
+  size_t n = InlineEntries() ? 0 : cap_ * sizeof(Entry);
   if (HasIndex()) n += (mask_ + 1) * sizeof(uint64_t);
   n += elem_heap_bytes_;
   n += replicas_.HeapBytes();

@@ -25,9 +25,10 @@
 //   `dot` and keeps its dots in a small side map. A removed element leaves a hole (the two
 //   top bits of `dot` set, the rest links the free list) that the next insert reuses, so no
 //   entry moves and no other entry is read on removal; the hash kept in the index lets the
-//   table grow and delete without rehashing elements. Sets of up to 8 entries have no
-//   index but a tag byte per entry (7 bits of its hash; 0 for a hole) in the object, in
-//   the index pointer's place: a lookup compares the 8 tags at once and reads only the
+//   table grow and delete without rehashing elements. A set that has never held more than
+//   8 entries (since it was last emptied or cleared: an index, once built, stays until
+//   then) has no index but a tag byte per entry (7 bits of its hash; 0 for a hole) in the
+//   object, in the index pointer's place: a lookup compares the 8 tags at once and reads only the
 //   entry whose tag matches (a miss, usually none), not every entry's cache line. The
 //   first entry lives inside the object (a one-element delta allocates nothing).
 //   In a key's node (keyspace.h) the store begins in the line of the key; what a lookup,
