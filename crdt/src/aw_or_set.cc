@@ -775,6 +775,15 @@ bool operator==(const SetStore& a, const SetStore& b) {
 }
 
 bool SetStore::IndexConsistent() const {
+  if (!HasIndex()) {
+    // The tags first: a lookup with a tag of 0 would read unused entries.
+    for (size_t i = 0; i < kSmall; ++i) {
+      const uint64_t tag = (tags_ >> (8 * i)) & 0xFF;
+      const bool used = i < size_ && !IsHole(i);
+      if ((tag != 0) != used) return false;  // a tag of 0 would match holes and unused bytes
+      if (tag != (used ? TagOf(HashOf(entries_[i].elem.view())) : 0)) return false;
+    }
+  }
   for (size_t i = 0; i < size_; ++i) {
     if (IsHole(i)) continue;
     if (Find(entries_[i].elem.view()) != static_cast<int64_t>(i)) return false;
@@ -782,15 +791,7 @@ bool SetStore::IndexConsistent() const {
   size_t elem_heap_bytes = 0;
   for (size_t i = 0; i < size_; ++i) elem_heap_bytes += entries_[i].elem.HeapBytes();  // holes: 0
   if (elem_heap_bytes != elem_heap_bytes_) return false;
-  if (!HasIndex()) {
-    for (size_t i = 0; i < kSmall; ++i) {
-      const uint64_t tag = (tags_ >> (8 * i)) & 0xFF;
-      const bool used = i < size_ && !IsHole(i);
-      if ((tag != 0) != used) return false;  // a tag of 0 would match holes and unused bytes
-      if (tag != (used ? TagOf(HashOf(entries_[i].elem.view())) : 0)) return false;
-    }
-    return true;
-  }
+  if (!HasIndex()) return true;
   size_t slots = 0;
   for (size_t pos = 0; pos <= mask_; ++pos) slots += index_[pos] != 0;
   return slots == entry_count();
