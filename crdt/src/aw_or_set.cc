@@ -58,33 +58,40 @@ SetStore::SetStore(const SetStore& other) { *this = other; }
 SetStore& SetStore::operator=(const SetStore& other) {
   if (this == &other) return *this;
   FreeAll();
-  if (other.size_ > 0) {
-    if (other.size_ == 1) {
-      entries_ = reinterpret_cast<Entry*>(inline_entry_);
-    } else {
-      entries_ = static_cast<Entry*>(Allocate(other.size_ * sizeof(Entry)));
+  // If an allocation throws, *this is left empty: size_ counts only the entries built so
+  // far and mask_ is set only with the index it describes, so FreeAll frees what was made.
+  try {
+    if (other.size_ > 0) {
+      if (other.size_ == 1) {
+        entries_ = reinterpret_cast<Entry*>(inline_entry_);
+      } else {
+        entries_ = static_cast<Entry*>(Allocate(other.size_ * sizeof(Entry)));
+      }
+      cap_ = other.size_;
+      for (size_t i = 0; i < other.size_; ++i) {  // holes too: the free list stays valid
+        new (&entries_[i]) Entry{other.entries_[i].elem.Clone(), other.entries_[i].dot};
+        size_ = static_cast<uint32_t>(i + 1);
+      }
     }
-    cap_ = other.size_;
-    for (size_t i = 0; i < other.size_; ++i) {  // holes too: the free list stays valid
-      new (&entries_[i]) Entry{other.entries_[i].elem.Clone(), other.entries_[i].dot};
+    if (other.HasIndex()) {
+      auto* index = static_cast<uint64_t*>(Allocate((other.mask_ + 1) * sizeof(uint64_t)));
+      std::memcpy(index, other.index_, (other.mask_ + 1) * sizeof(uint64_t));
+      index_ = index;
+      mask_ = other.mask_;
     }
+    replicas_ = other.replicas_;
+    if (other.multi_) {
+      multi_ = std::make_unique<std::map<std::string, DotList, std::less<>>>(*other.multi_);
+    }
+  } catch (...) {
+    FreeAll();
+    throw;
   }
-  size_ = other.size_;
+  if (!other.HasIndex()) tags_ = other.tags_;
   live_ = other.live_;
   holes_ = other.holes_;
   free_ = other.free_;
   elem_heap_bytes_ = other.elem_heap_bytes_;
-  if (other.HasIndex()) {
-    mask_ = other.mask_;
-    index_ = static_cast<uint64_t*>(Allocate((mask_ + 1) * sizeof(uint64_t)));
-    std::memcpy(index_, other.index_, (mask_ + 1) * sizeof(uint64_t));
-  } else {
-    tags_ = other.tags_;
-  }
-  replicas_ = other.replicas_;
-  if (other.multi_) {
-    multi_ = std::make_unique<std::map<std::string, DotList, std::less<>>>(*other.multi_);
-  }
   return *this;
 }
 
@@ -159,7 +166,7 @@ void SetStore::FreeAll() {
   if (entries_ != nullptr && !InlineEntries()) Free(entries_, cap_ * sizeof(Entry));
   if (HasIndex()) Free(index_, (mask_ + 1) * sizeof(uint64_t));
   entries_ = nullptr;
-  tags_ = 0;
+  tags_ = 0;  // index_ too (the union): null, and no tag
   size_ = cap_ = 0;
   live_ = holes_ = free_ = mask_ = 0;
   elem_heap_bytes_ = 0;
@@ -326,30 +333,32 @@ void SetStore::Grow() {
 size_t SetStore::Insert(std::string_view e, uint32_t h) { return Insert(e, h, kNoSlot); }
 
 size_t SetStore::Insert(std::string_view e, uint32_t h, size_t empty_slot) {
+  // The index grows first, and an entry is taken only once it is built: if an allocation
+  // throws, the set holds what it held (an index grown early indexes the same entries).
+  const size_t n = size_ - holes_ + 1;  // entries after the insert
+  if (!HasIndex() ? n > kSmall : n * 5 > (mask_ + 1) * 4) {
+    // Indexes every entry but the new one; the old index's slot means nothing in the new.
+    Rehash(HasIndex() ? (mask_ + 1) * 2 : 32);
+    empty_slot = kNoSlot;
+  }
   size_t i;
   if (free_ != 0) {
     // CASE 1: reuse a hole (its Bytes is empty, so constructing over it leaks nothing).
     i = free_ - 1;
-    free_ = entries_[i].dot & kEntryMask;
-    --holes_;
+    const uint32_t next_free = entries_[i].dot & kEntryMask;
     new (&entries_[i]) Entry{Bytes(e), 0};
-    if (!HasIndex()) SetTag(i, TagOf(h));
+    free_ = next_free;
+    --holes_;
   } else {
     // CASE 2: append.
     if (size_ == cap_) Grow();
     new (&entries_[size_]) Entry{Bytes(e), 0};
     i = size_++;
-    // Without an index size_ <= kSmall here (holes are reused before an append).
-    if (!HasIndex() && i < kSmall) SetTag(i, TagOf(h));
   }
   // Tested first: a short element (most) does not touch the count's line.
   if (const size_t b = entries_[i].elem.HeapBytes(); b != 0) elem_heap_bytes_ += b;
-  size_t n = size_ - holes_;
   if (!HasIndex()) {
-    if (n > kSmall) Rehash(32);  // indexes every entry, i included
-  } else if (n * 5 > (mask_ + 1) * 4) {
-    Rehash((mask_ + 1) * 2);  // the old index's slot means nothing in the new one
-    IndexInsert(h, i);
+    SetTag(i, TagOf(h));  // i < kSmall: without an index holes are reused before an append
   } else if (empty_slot != kNoSlot) {
     index_[empty_slot] = (uint64_t{h} << 32) | (i + 1);  // CASE 3: the slot Find ended on
   } else {
@@ -741,7 +750,7 @@ std::vector<std::string> SetStore::Elements() const {
 }
 
 size_t SetStore::MemoryBytes() const {
-  size_t n = entries_ == reinterpret_cast<const Entry*>(inline_entry_) ? 0 : cap_ * sizeof(Entry);
+  size_t n = InlineEntries() ? 0 : cap_ * sizeof(Entry);
   if (HasIndex()) n += (mask_ + 1) * sizeof(uint64_t);
   n += elem_heap_bytes_;
   n += replicas_.HeapBytes();
@@ -766,6 +775,15 @@ bool operator==(const SetStore& a, const SetStore& b) {
 }
 
 bool SetStore::IndexConsistent() const {
+  if (!HasIndex()) {
+    // The tags first: a lookup with a tag of 0 would read unused entries.
+    for (size_t i = 0; i < kSmall; ++i) {
+      const uint64_t tag = (tags_ >> (8 * i)) & 0xFF;
+      const bool used = i < size_ && !IsHole(i);
+      if ((tag != 0) != used) return false;  // a tag of 0 would match holes and unused bytes
+      if (tag != (used ? TagOf(HashOf(entries_[i].elem.view())) : 0)) return false;
+    }
+  }
   for (size_t i = 0; i < size_; ++i) {
     if (IsHole(i)) continue;
     if (Find(entries_[i].elem.view()) != static_cast<int64_t>(i)) return false;
@@ -773,17 +791,18 @@ bool SetStore::IndexConsistent() const {
   size_t elem_heap_bytes = 0;
   for (size_t i = 0; i < size_; ++i) elem_heap_bytes += entries_[i].elem.HeapBytes();  // holes: 0
   if (elem_heap_bytes != elem_heap_bytes_) return false;
-  if (!HasIndex()) {
-    for (size_t i = 0; i < kSmall; ++i) {
-      const uint64_t tag = (tags_ >> (8 * i)) & 0xFF;
-      const bool used = i < size_ && !IsHole(i);
-      if (tag != (used ? TagOf(HashOf(entries_[i].elem.view())) : 0)) return false;
-    }
-    return true;
-  }
+  if (!HasIndex()) return true;
   size_t slots = 0;
   for (size_t pos = 0; pos <= mask_; ++pos) slots += index_[pos] != 0;
   return slots == entry_count();
+}
+
+SetStore::Span SetStore::HotFieldsSpanForTest() const {
+  const auto at = [this](const void* p) {
+    return static_cast<size_t>(static_cast<const unsigned char*>(p) -
+                               reinterpret_cast<const unsigned char*>(this));
+  };
+  return Span{at(&size_), at(&replicas_) + sizeof(replicas_)};
 }
 
 // ---- encoding ----

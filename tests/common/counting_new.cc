@@ -7,9 +7,13 @@
 namespace {
 
 size_t g_allocations = 0;  // every operator new of this binary (single-threaded tests)
+size_t g_fail_at = 0;      // the value of g_allocations whose operator new throws; 0: none
 
 void* CountedAlloc(std::size_t n) {
-  ++g_allocations;
+  if (++g_allocations == g_fail_at) {
+    g_fail_at = 0;
+    throw std::bad_alloc();
+  }
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
@@ -19,6 +23,8 @@ void* CountedAlloc(std::size_t n) {
 namespace aasim_test {
 
 size_t AllocationCount() { return g_allocations; }
+
+void FailAllocation(size_t n) { g_fail_at = n == 0 ? 0 : g_allocations + n; }
 
 }  // namespace aasim_test
 

@@ -1,7 +1,8 @@
-// Counts a test binary's allocations. Linking counting_new (tests/CMakeLists.txt) replaces
-// the global operator new and delete, every form but the aligned ones (which only the page
-// arena uses: not counted), so only a binary of its own may link it: the replacement must
-// not change how the other tests allocate (nor what a sanitizer checks for them).
+// Counts a test binary's allocations, and can make one of them throw. Linking counting_new
+// (tests/CMakeLists.txt) replaces the global operator new and delete, every form but the
+// aligned ones (which only the page arena uses: not counted), so only a binary of its own
+// may link it: the replacement must not change how the other tests allocate (nor what a
+// sanitizer checks for them).
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,11 @@ namespace aasim_test {
 
 // Every operator new of this binary so far (the tests that read it are single-threaded).
 size_t AllocationCount();
+
+// The n-th throwing operator new from now (1: the next) throws std::bad_alloc instead of
+// allocating, once; 0 cancels a failure not yet reached. For tests of what a bad_alloc
+// leaves behind.
+void FailAllocation(size_t n);
 
 // The allocations of f().
 template <typename F>

@@ -168,6 +168,9 @@ TEST(AwOrSetTest, StoreMatchesStdSetUnderRandomChurn) {
     EXPECT_EQ(copy.Encode(), s.Encode());
     AwOrSet moved = std::move(copy);
     EXPECT_EQ(moved, s);
+    ASSERT_TRUE(moved.store().IndexConsistent());
+    ASSERT_TRUE(copy.store().IndexConsistent());
+    EXPECT_EQ(copy.store().entry_count(), 0u);
     for (const std::string& e : model) EXPECT_TRUE(moved.Contains(e));
   }
 }
@@ -217,15 +220,18 @@ TEST(AwOrSetTest, UnpackableDotsUseTheSideMap) {
 // Elements whose hashes share their top 7 bits, the bits of a small set's tag byte: "" and
 // n short and long (heap-held) others, so that a lookup in a set without an index meets
 // several entries with its own tag and must compare their bytes.
-std::vector<std::string> SameTagElements(size_t n) {
-  std::vector<std::string> out{""};
-  const uint32_t tag = HashOf("") >> 25;
-  for (int i = 0; out.size() <= n; ++i) {
+// n short and long elements whose hashes have the top 7 bits `bits`, after those of `out`.
+std::vector<std::string> ElementsOfHashTop(uint32_t bits, size_t n, std::vector<std::string> out) {
+  for (int i = 0; out.size() < n; ++i) {
     std::string e =
         (i % 2 == 0 ? "t" : "a-long-element-beyond-the-inline-bytes-") + std::to_string(i);
-    if (HashOf(e) >> 25 == tag) out.push_back(std::move(e));
+    if (HashOf(e) >> 25 == bits) out.push_back(std::move(e));
   }
   return out;
+}
+
+std::vector<std::string> SameTagElements(size_t n) {
+  return ElementsOfHashTop(HashOf("") >> 25, n + 1, {""});
 }
 
 void ExpectStoreIs(const SetStore& s, const std::set<std::string>& model,
@@ -239,14 +245,18 @@ void ExpectStoreIs(const SetStore& s, const std::set<std::string>& model,
   ASSERT_EQ(s.Elements(), Strings(model.begin(), model.end())) << "step " << step;
 }
 
-// A set of up to 8 entries has no index: its entries are found through their tag bytes in
-// the store. Holes in the middle and at the end, their reuse, elements sharing one tag
-// (the empty one among them), the index built at the 9th entry and dropped with the last
-// one, many removals then adds, and copies, moves and swaps of stores on two heaps, all
-// checked against std::set after each step.
+// A set that has not had more than 8 entries has no index: its entries are found through
+// their tag bytes in the store. Elements whose hash has its top 7 bits 0 (their tag is
+// still not 0, a hole's), holes in the middle and at the end, their reuse, elements
+// sharing one tag (the empty one among them), the index built at the 9th entry and
+// dropped with the last one, many removals then adds, and copies, moves (the moved-from
+// store empty) and swaps of stores on two heaps, all checked against std::set after each
+// step.
 TEST(AwOrSetTest, SmallSetTagsThroughHolesSharedTagsAndGrowth) {
   const std::vector<std::string> same = SameTagElements(11);
+  const std::vector<std::string> top0 = ElementsOfHashTop(0, 4, {});
   std::vector<std::string> universe = same;
+  universe.insert(universe.end(), top0.begin(), top0.end());
   for (int i = 0; i < 6; ++i) universe.push_back("o" + std::to_string(i));
   CausalContext cc;
   std::set<std::string> model;
@@ -262,6 +272,8 @@ TEST(AwOrSetTest, SmallSetTagsThroughHolesSharedTagsAndGrowth) {
     model.erase(e);
     ExpectStoreIs(s, model, universe, ++step);
   };
+  for (const std::string& e : top0) add(e);
+  for (const std::string& e : top0) remove(e);
   // Eight entries of one tag, holes in the middle (reused) and at the end, then the index.
   for (size_t i = 0; i < 8; ++i) add(same[i]);
   remove(same[3]);
@@ -301,6 +313,7 @@ TEST(AwOrSetTest, SmallSetTagsThroughHolesSharedTagsAndGrowth) {
         ExpectStoreIs(copy, model, universe, ++step);
         SetStore moved(std::move(copy));
         ExpectStoreIs(moved, model, universe, ++step);
+        ExpectStoreIs(copy, {}, universe, ++step);
         other = moved;  // into hb
         other_model = model;
         ExpectStoreIs(other, other_model, universe, ++step);
@@ -335,18 +348,26 @@ TEST(AwOrSetTest, NoTombstoneGrowth) {
   for (int cycle = 0; cycle < 3; ++cycle) {
     for (int e = 0; e < kElements; ++e) {
       deltas.push_back(r[e % kReplicas].Add("element-" + std::to_string(e)));
+      ASSERT_TRUE(deltas.back().store().IndexConsistent());
     }
     for (auto& rep : r) {
-      for (const auto& d : deltas) rep.Merge(d);
+      for (const auto& d : deltas) {
+        rep.Merge(d);
+        ASSERT_TRUE(rep.store().IndexConsistent());
+      }
     }
     deltas.clear();
     for (const auto& rep : r) ASSERT_EQ(rep.Size(), static_cast<size_t>(kElements));
     peak_bytes = std::max(peak_bytes, r[0].MemoryBytes());
     for (int e = 0; e < kElements; ++e) {
       deltas.push_back(r[(e + 1) % kReplicas].Remove("element-" + std::to_string(e)));
+      ASSERT_TRUE(deltas.back().store().IndexConsistent());
     }
     for (auto& rep : r) {
-      for (const auto& d : deltas) rep.Merge(d);
+      for (const auto& d : deltas) {
+        rep.Merge(d);
+        ASSERT_TRUE(rep.store().IndexConsistent());
+      }
     }
     deltas.clear();
     for (const auto& rep : r) {
@@ -360,7 +381,10 @@ TEST(AwOrSetTest, NoTombstoneGrowth) {
   }
   // A replica that only ever saw full states holds (almost) nothing.
   AwOrSet fresh(MakeReplicaId(9, 1));
-  for (const auto& rep : r) fresh.Merge(rep);
+  for (const auto& rep : r) {
+    fresh.Merge(rep);
+    ASSERT_TRUE(fresh.store().IndexConsistent());
+  }
   EXPECT_EQ(fresh.store().entry_count(), 0u);
   EXPECT_LE(fresh.MemoryBytes(), 64u);
   EXPECT_EQ(fresh, r[0]);
@@ -372,6 +396,7 @@ void ExpectSameStore(const SetStore& got, const SetStore& expect, int step) {
   ASSERT_TRUE(got == expect) << "step " << step;
   ASSERT_TRUE(expect == got) << "step " << step;
   ASSERT_TRUE(got.IndexConsistent()) << "step " << step;
+  ASSERT_TRUE(expect.IndexConsistent()) << "step " << step;
   ASSERT_EQ(got.size(), expect.size()) << "step " << step;
   ASSERT_EQ(got.entry_count(), expect.entry_count()) << "step " << step;
   Encoder a, b;
@@ -459,6 +484,7 @@ TEST(AwOrSetTest, JoinElementMatchesJoinOfTheDecodedStore) {
         const std::optional<AwOrSet> decoded = AwOrSet::Decode(queue[pick].Encode(), &error);
         ASSERT_TRUE(decoded.has_value()) << error;
         const AwOrSet& delta = *decoded;
+        ASSERT_TRUE(delta.store().IndexConsistent()) << "step " << step;
         if (!rng.OneIn(4)) queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(pick));
         const bool keep_empty = rng.OneIn(3);
         SetStore expect = set.store();

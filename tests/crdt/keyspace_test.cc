@@ -224,6 +224,23 @@ TEST(KeyspaceTest, EveryKeyNodeStartsOnACacheLine) {
   }
 }
 
+// A set key's store begins at node offset 56, so that what a lookup, an insert and an
+// erase read of it (its hot fields, aw_or_set.h) is the node's second line, whole.
+TEST(KeyspaceTest, ASetKeysHotFieldsFillTheNodesSecondLine) {
+  Keyspace ks(kA);
+  ks.SAdd("set", "m", nullptr);
+  const KeyValue* v = ks.Find("set");
+  ASSERT_NE(v, nullptr);
+  const SetStore& set = v->set();
+  ASSERT_TRUE(set.Contains("m"));  // the area's set, not the shared empty one
+  const auto node = reinterpret_cast<uintptr_t>(v) - sizeof(std::string);
+  const size_t at = reinterpret_cast<uintptr_t>(&set) - node;
+  EXPECT_EQ(at, 56u);
+  const SetStore::Span hot = set.HotFieldsSpanForTest();
+  EXPECT_EQ(at + hot.begin, NodePool::kCacheLine);
+  EXPECT_LE(at + hot.end, 2 * NodePool::kCacheLine);
+}
+
 // The key index keeps 6 bits of a key's hash beside its node's address: among 20,000
 // keys many a probe passes a slot of another key with the same tag, which must read as
 // that other key (compared, not taken), present or absent, through rehashes, erasures

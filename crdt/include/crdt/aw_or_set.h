@@ -25,9 +25,10 @@
 //   `dot` and keeps its dots in a small side map. A removed element leaves a hole (the two
 //   top bits of `dot` set, the rest links the free list) that the next insert reuses, so no
 //   entry moves and no other entry is read on removal; the hash kept in the index lets the
-//   table grow and delete without rehashing elements. Sets of up to 8 entries have no
-//   index but a tag byte per entry (7 bits of its hash; 0 for a hole) in the object, in
-//   the index pointer's place: a lookup compares the 8 tags at once and reads only the
+//   table grow and delete without rehashing elements. A set that has never held more than
+//   8 entries (since it was last emptied or cleared: an index, once built, stays until
+//   then) has no index but a tag byte per entry (7 bits of its hash; 0 for a hole) in the
+//   object, in the index pointer's place: a lookup compares the 8 tags at once and reads only the
 //   entry whose tag matches (a miss, usually none), not every entry's cache line. The
 //   first entry lives inside the object (a one-element delta allocates nothing).
 //   In a key's node (keyspace.h) the store begins in the line of the key; what a lookup,
@@ -38,6 +39,7 @@
 // Value types; not thread-safe. Element order of Elements() is sorted (deterministic).
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -64,7 +66,9 @@ class SetStore {
   // starts on the ordinary heap; a copy or move assigned to a store keeps the target's
   // heap (the moved parts are copied into it when the heaps differ); a moved-to new store
   // keeps the source's heap. Assigned and swapped stores of two keyspaces thus each keep
-  // their own keyspace's heap.
+  // their own keyspace's heap. If an allocation throws, a copy-assigned store is left
+  // empty, and one that could not make a new element's entry or its index keeps the
+  // entries it had, each found.
   SetStore() = default;
   SetStore(const SetStore& other);
   SetStore& operator=(const SetStore& other);
@@ -127,6 +131,12 @@ class SetStore {
   // entry's tag is its hash's and every other tag byte is 0, and the count of the long
   // elements' heap bytes is their sum.
   bool IndexConsistent() const;
+  // For tests of the layout: where the hot fields (size_ to replicas_, see the layout
+  // above) begin and end, in bytes from the store's start.
+  struct Span {
+    size_t begin, end;
+  };
+  Span HotFieldsSpanForTest() const;
 
  private:
   struct Entry {
@@ -145,6 +155,7 @@ class SetStore {
   // An entry's tag byte: the hash's top 7 bits with the top bit set, so never 0.
   static uint64_t TagOf(uint32_t h) { return (h >> 25) | 0x80; }
   void SetTag(size_t i, uint64_t tag) {
+    assert(i < kSmall);  // a ninth entry is indexed, never tagged
     tags_ = (tags_ & ~(uint64_t{0xFF} << (8 * i))) | (tag << (8 * i));
   }
   static constexpr size_t kNoSlot = ~size_t{0};
@@ -203,8 +214,11 @@ class SetStore {
   // Moves the entry array and index from pieces of `from` to pieces of `to`.
   void MoveBlocks(ValueHeap* from, ValueHeap* to);
 
-  // The hot fields first, 64 bytes after entries_ (see the layout above); the counts fit
-  // 32 bits as a set holds at most 2^26 entries.
+  // entries_, then the hot fields (size_ to replicas_, 64 bytes: see the layout above),
+  // then the rest. In a key's node the store begins at offset 56, so entries_ is the last
+  // word of the key's line and the hot fields fill the node's second line
+  // (KeyspaceTest.ASetKeysHotFieldsFillTheNodesSecondLine). The counts fit 32 bits as a
+  // set holds at most 2^26 entries.
   Entry* entries_ = nullptr;  // inline_entry_ while cap_ == 1
   uint32_t size_ = 0;         // entries in use, holes included (at most 2^26)
   uint32_t cap_ = 0;

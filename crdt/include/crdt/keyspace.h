@@ -68,7 +68,7 @@ namespace crdt {
 // over it. A const accessor of a part the value does not have returns a shared empty part:
 // reads never allocate. Copies copy the block; moves move the pointer. A node of the key
 // map (176 bytes on x86-64 with libstdc++: the area is the string part's 120 bytes, the
-// set's 112, whose hot fields fill the node's second line (aw_or_set.h); the KeyValue
+// set's 120 too, whose hot fields fill the node's second line (aw_or_set.h); the KeyValue
 // tests hold it within 192, the 3 cache lines KeyMap gives it):
 //
 //   [ key (std::string) | held, area | zset | rare_ | area: str (register, counter) or set ]

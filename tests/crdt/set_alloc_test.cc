@@ -1,0 +1,79 @@
+// What a std::bad_alloc leaves in a SetStore: a set whose index cannot be built or grown
+// keeps every entry it had, each found, and takes the element once memory is there; a copy
+// assignment that cannot allocate the index leaves an empty store, not one that says it
+// has an index it does not hold. Its own test binary: it makes an allocation throw
+// (counting_new.h).
+#include <cstddef>
+#include <new>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "counting_new.h"
+#include "crdt/aw_or_set.h"
+#include "crdt/causal_context.h"
+#include "crdt/dot.h"
+
+namespace crdt {
+namespace {
+
+constexpr ReplicaId kA = MakeReplicaId(1, 1);
+
+std::string Elem(size_t i) { return "e" + std::to_string(i); }  // short: inline, no heap
+
+// Adds e while the next allocation throws: the insert needs one (the index) and must leave
+// the set as it was, every element found; then adds e with memory there.
+void ExpectAddSurvivesBadAlloc(SetStore* s, CausalContext* cc, size_t n) {
+  ASSERT_EQ(s->size(), n);
+  aasim_test::FailAllocation(1);
+  EXPECT_THROW(s->Add(Elem(n), kA, cc, nullptr, nullptr), std::bad_alloc);
+  aasim_test::FailAllocation(0);
+  ASSERT_TRUE(s->IndexConsistent());
+  EXPECT_EQ(s->size(), n);
+  EXPECT_EQ(s->entry_count(), n);
+  EXPECT_FALSE(s->Contains(Elem(n)));
+  for (size_t i = 0; i < n; ++i) EXPECT_TRUE(s->Contains(Elem(i))) << i;
+  EXPECT_TRUE(s->Add(Elem(n), kA, cc, nullptr, nullptr));
+  ASSERT_TRUE(s->IndexConsistent());
+  EXPECT_EQ(s->entry_count(), n + 1);
+  for (size_t i = 0; i <= n; ++i) EXPECT_TRUE(s->Contains(Elem(i))) << i;
+}
+
+// The 9th entry builds the index (from the tags); the 26th grows it (load above 0.8 of 32
+// slots). Neither needs a larger entry array at that size (capacities 9 and 28), so the
+// one allocation that throws is the index's.
+TEST(SetStoreAllocTest, AnInsertWhoseIndexCannotBeBuiltOrGrownLeavesTheSetAsItWas) {
+  CausalContext cc;
+  SetStore s;
+  for (size_t i = 0; i < 8; ++i) s.Add(Elem(i), kA, &cc, nullptr, nullptr);
+  ASSERT_NO_FATAL_FAILURE(ExpectAddSurvivesBadAlloc(&s, &cc, 8));
+  for (size_t i = 9; i < 25; ++i) s.Add(Elem(i), kA, &cc, nullptr, nullptr);
+  ASSERT_NO_FATAL_FAILURE(ExpectAddSurvivesBadAlloc(&s, &cc, 25));
+}
+
+// The copy of a 20-entry set allocates its entry array, then its index (short elements
+// and one replica allocate nothing more): the index's allocation throws. The store left
+// behind is empty and consistent (not one whose index is null while it says it has one),
+// and takes a copy once memory is there.
+TEST(SetStoreAllocTest, ACopyAssignmentWhoseIndexCannotBeAllocatedLeavesAnEmptyStore) {
+  CausalContext cc;
+  SetStore from;
+  for (size_t i = 0; i < 20; ++i) from.Add(Elem(i), kA, &cc, nullptr, nullptr);
+  SetStore to;
+  to.Add("old", kA, &cc, nullptr, nullptr);
+  aasim_test::FailAllocation(2);
+  EXPECT_THROW(to = from, std::bad_alloc);
+  aasim_test::FailAllocation(0);
+  ASSERT_TRUE(to.IndexConsistent());
+  EXPECT_EQ(to.entry_count(), 0u);
+  EXPECT_EQ(to.MemoryBytes(), 0u);
+  EXPECT_FALSE(to.Contains(Elem(0)));
+  EXPECT_FALSE(to.Contains("old"));
+  to = from;
+  ASSERT_TRUE(to.IndexConsistent());
+  EXPECT_TRUE(to == from);
+}
+
+}  // namespace
+}  // namespace crdt
