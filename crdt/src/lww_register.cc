@@ -64,10 +64,7 @@ void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_
     const bool keep_mine = !other_cc.Contains(mine.dot);
     const bool keep_theirs = !my_cc.Contains(dot);
     if (!keep_theirs) {
-      if (!keep_mine) {
-        writes_.clear();
-        writes_.shrink_to_fit();  // a decoded register's block (register_rule::Join)
-      }
+      if (!keep_mine) writes_.clear();
     } else if (!keep_mine) {
       mine.dot = dot;  // replaced: the value's buffer is reused
       mine.timestamp_us = timestamp_us;
