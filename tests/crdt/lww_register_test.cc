@@ -39,10 +39,17 @@ TEST(LwwRegisterTest, ConcurrentWritesCoexistUntilObserved) {
   EXPECT_EQ(a.store().writes().size(), 2u);
   EXPECT_EQ(a.Value(), "b");  // higher timestamp
   EXPECT_EQ(a, b);
+  EXPECT_GT(a.store().HeapBytes(), 0u);  // the second write needs a heap block
+  LwwRegister cleared = a;
+  cleared.Clear();
+  EXPECT_EQ(cleared.store().HeapBytes(), 0u);
   LwwRegister dc = a.Set("c", 1);  // observed both
   b.Merge(dc);
   EXPECT_EQ(b.store().writes().size(), 1u);
   EXPECT_EQ(b.Value(), "c");
+  // Back to one write, both sides free the block (the write and the join).
+  EXPECT_EQ(a.store().HeapBytes(), 0u);
+  EXPECT_EQ(b.store().HeapBytes(), 0u);
 }
 
 TEST(LwwRegisterTest, WriteThatObservedAnotherBeatsItWithALowerTimestamp) {
@@ -140,13 +147,14 @@ TEST(LwwRegisterTest, DecodeRejectsAWriteOutsideItsContext) {
 }
 
 // The rule RegisterStore::Assign implements, written plainly: every write (and the delta's)
-// replaced by a new write of a new string.
+// replaced by a new write of a new string; a register's block of concurrent writes freed.
 void AssignByReplacing(RegisterStore::Writes* ws, ReplicaId r, RegisterStore::Write w,
                        CausalContext* cc, RegisterStore::Writes* delta, CausalContext* delta_cc) {
   if (delta_cc) {
     for (const auto& old : *ws) delta_cc->Add(old.dot);
   }
   ws->clear();
+  ws->shrink_to_fit();
   w.dot = cc->Next(r);
   ws->push_back(std::move(w));
   if (delta) {
@@ -268,12 +276,19 @@ TEST(LwwRegisterTest, JoinWriteMatchesTheGeneralJoin) {
         RegisterStore::Writes general = at.store().writes();  // the rule, on copied writes
         register_rule::Join(&general, delta.store().writes(), at.context(), delta.context());
         ASSERT_TRUE(joined.writes() == general) << step;
+        // A register of one write or none holds no heap block (its values are short).
+        if (joined.writes().size() <= 1) {
+          ASSERT_EQ(joined.HeapBytes(), 0u) << step;
+        }
         concurrent += at.store().writes().size() >= 2 ? 1 : 0;
         if (rng.OneIn(2)) at.Merge(delta);  // else this replica misses it for now
       } else if (rng.OneIn(2)) {
         at.Merge(from);
       } else {
         at.Set("w" + std::to_string(step), rng.Range(0, 50));
+      }
+      if (at.store().writes().size() <= 1) {
+        ASSERT_EQ(at.store().HeapBytes(), 0u) << step;
       }
     }
     EXPECT_GT(concurrent, 5u);  // the in-place join of concurrent writes ran

@@ -135,6 +135,43 @@ TEST(SmallVecTest, MovesAndCopiesInlineAndOnTheHeap) {
   EXPECT_EQ(Tracked::live, 0);
 }
 
+// shrink_to_fit: elements that fit inline go back there and the block is freed; more than N
+// stay on the heap; an inline vector is left as it is.
+TEST(SmallVecTest, ShrinkToFitMovesElementsBackInline) {
+  SmallVec<uint64_t, 2> t;
+  for (uint64_t i = 1; i <= 3; ++i) t.push_back(i);
+  t.shrink_to_fit();  // 3 > N: stays
+  EXPECT_GT(t.HeapBytes(), 0u);
+  t.resize(2);
+  t.shrink_to_fit();
+  EXPECT_EQ(t.HeapBytes(), 0u);
+  EXPECT_EQ(t.capacity(), 2u);
+  EXPECT_EQ((std::vector<uint64_t>(t.begin(), t.end())), (std::vector<uint64_t>{1, 2}));
+  t.shrink_to_fit();  // inline: unchanged
+  EXPECT_EQ((std::vector<uint64_t>(t.begin(), t.end())), (std::vector<uint64_t>{1, 2}));
+
+  Tracked::live = 0;
+  for (size_t keep : {0u, 1u, 2u}) {
+    SCOPED_TRACE(testing::Message() << "keep=" << keep);
+    {
+      SmallVec<Tracked, 2> v;
+      for (int i = 0; i < 5; ++i) v.push_back(Tracked(i));
+      v.resize(keep);
+      v.shrink_to_fit();
+      EXPECT_EQ(v.HeapBytes(), 0u);
+      EXPECT_EQ(Tracked::live, static_cast<int>(keep));
+      std::vector<std::string> want;
+      for (size_t i = 0; i < keep; ++i) want.push_back(Tracked(static_cast<int>(i)).text);
+      EXPECT_EQ(Texts(v), want);
+      v.push_back(Tracked(9));  // usable inline, then growing again
+      v.push_back(Tracked(10));
+      EXPECT_EQ(v.size(), keep + 2);
+      EXPECT_EQ(v.back().text, Tracked(10).text);
+    }
+    EXPECT_EQ(Tracked::live, 0);
+  }
+}
+
 // Random operations against std::vector, for a trivial and a non-trivial element type.
 template <typename Make>
 void RandomAgainstVector(uint64_t seed, Make make) {
@@ -166,6 +203,11 @@ void RandomAgainstVector(uint64_t seed, Make make) {
     } else if (rng.OneIn(20)) {
       v.clear();
       model.clear();
+    } else if (rng.OneIn(4)) {
+      v.shrink_to_fit();
+      if (v.size() <= 3) {
+        ASSERT_EQ(v.HeapBytes(), 0u) << "step " << step;
+      }
     }
     ASSERT_EQ(v.size(), model.size()) << "step " << step;
     ASSERT_TRUE(std::equal(v.begin(), v.end(), model.begin())) << "step " << step;

@@ -12,6 +12,7 @@
 // LwwRegister is the standalone register: a RegisterStore plus its own causal context.
 // Cost: one (dot, timestamp, value) per concurrent write, normally one, which lives inside
 // the store (no allocation for it; a value of up to 15 bytes allocates nothing at all).
+// Concurrent writes live in a heap block, freed as soon as the register is back to one.
 // Value types; not thread-safe.
 #pragma once
 
@@ -76,6 +77,7 @@ void Assign(Writes* ws, ReplicaId r, int64_t timestamp_us, const V& value, Causa
     std::remove_reference_t<decltype((*ws)[0])> fresh{};
     SetValue(&(fresh.*kValue), value);
     ws->clear();
+    ws->shrink_to_fit();  // the one write back inline: see Join
     ws->push_back(std::move(fresh));
   }
   auto& w = (*ws)[0];
@@ -102,6 +104,7 @@ bool Clear(Writes* ws, Writes* delta, CausalContext* delta_cc) {
     for (const auto& w : *ws) delta_cc->Add(w.dot);
   }
   ws->clear();
+  ws->shrink_to_fit();  // see Join
   if (delta) delta->clear();
   return had;
 }
@@ -138,6 +141,9 @@ void Join(Writes* ws, const Other& other, const CausalContext& my_cc, const Othe
     writes.insert(i, w);
     ++i;
   }
+  // Concurrent writes went to a heap block; once one write is left it goes back inline, or
+  // every later write and join of the register would read the block's lines as well.
+  writes.shrink_to_fit();
 }
 
 }  // namespace register_rule

@@ -119,6 +119,17 @@ class SmallVec {
     }
     size_ = static_cast<uint32_t>(n);
   }
+  // Moves the elements back inline and frees the heap block when they fit (size() <= N);
+  // otherwise changes nothing. A vector that once grew keeps its block through clear() and
+  // resize(), so every later access reads the block's lines too: callers whose vectors
+  // usually shrink back to N (a register's concurrent writes) call this when they do.
+  void shrink_to_fit() {
+    if (cap_ == 0 || size_ > N) return;
+    T* p = heap_;
+    Relocate(reinterpret_cast<T*>(inline_), p, size_);
+    std::free(p);
+    cap_ = 0;
+  }
   // Bytes held on the heap (0 while inline).
   size_t HeapBytes() const { return size_t{cap_} * sizeof(T); }
 
