@@ -36,7 +36,11 @@ void FailAllocation(size_t n) { g_fail_at = n == 0 ? 0 : g_allocations + n; }
 void* operator new(std::size_t n) { return CountedAlloc(n); }
 void* operator new[](std::size_t n) { return CountedAlloc(n); }
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  ++g_allocations;
+  // An armed failure that falls on a nothrow form fails it the nothrow way, so it still fires.
+  if (++g_allocations == g_fail_at) {
+    g_fail_at = 0;
+    return nullptr;
+  }
   return std::malloc(n == 0 ? 1 : n);
 }
 void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }

@@ -12,9 +12,9 @@ namespace aasim_test {
 // Every operator new of this binary so far (the tests that read it are single-threaded).
 size_t AllocationCount();
 
-// The n-th throwing operator new from now (1: the next) throws std::bad_alloc instead of
-// allocating, once; 0 cancels a failure not yet reached. For tests of what a bad_alloc
-// leaves behind.
+// The n-th operator new from now (1: the next) fails instead of allocating, once: a
+// throwing form throws std::bad_alloc, a nothrow form returns nullptr. 0 cancels a failure
+// not yet reached. For tests of what a bad_alloc leaves behind.
 void FailAllocation(size_t n);
 
 // The allocations of f().

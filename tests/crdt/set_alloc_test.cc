@@ -75,5 +75,15 @@ TEST(SetStoreAllocTest, ACopyAssignmentWhoseIndexCannotBeAllocatedLeavesAnEmptyS
   EXPECT_TRUE(to == from);
 }
 
+// An armed failure that falls on a nothrow operator new fails it too (returns null), so a
+// count given to FailAllocation is not skipped past by a nothrow allocation.
+TEST(SetStoreAllocTest, AFailureArmedOnANothrowNewMakesItReturnNull) {
+  aasim_test::FailAllocation(1);
+  int* p = new (std::nothrow) int(1);
+  aasim_test::FailAllocation(0);
+  EXPECT_EQ(p, nullptr);
+  delete p;
+}
+
 }  // namespace
 }  // namespace crdt
