@@ -102,7 +102,10 @@ SetStore::SetStore(SetStore&& other) noexcept : heap_(ValueHeap::Ref(other.heap_
 SetStore& SetStore::operator=(SetStore&& other) {
   if (this == &other) return *this;
   FreeAll();
-  ValueHeap* const from = other.heap_;
+  // The entries and index are pieces of other's heap: copied into ours first, while other
+  // still holds them (it keeps its heap pointer; nothing below throws before they are
+  // ours). If that throws, *this is left empty and other as it was.
+  if (other.heap_ != heap_) other.MoveBlocks(other.heap_, heap_);
   if (other.InlineEntries()) {
     std::memcpy(inline_entry_, other.inline_entry_, sizeof(Entry));  // relocatable
     entries_ = reinterpret_cast<Entry*>(inline_entry_);
@@ -128,8 +131,6 @@ SetStore& SetStore::operator=(SetStore&& other) {
   other.size_ = other.cap_ = 0;
   other.live_ = other.holes_ = other.free_ = other.mask_ = 0;
   other.replicas_.clear();
-  // The entries and index are pieces of other's heap: copied into ours.
-  if (from != heap_) MoveBlocks(from, heap_);
   return *this;
 }
 
@@ -141,18 +142,32 @@ void SetStore::UseHeap(ValueHeap* h) {
 }
 
 void SetStore::MoveBlocks(ValueHeap* from, ValueHeap* to) {
-  // Entry and the index words are trivially relocatable (see bytes.h): memcpy moves them.
-  if (entries_ != nullptr && !InlineEntries()) {
-    void* p = ValueHeap::Allocate(to, cap_ * sizeof(Entry));
-    std::memcpy(p, static_cast<void*>(entries_), size_ * sizeof(Entry));
-    ValueHeap::Free(from, entries_, cap_ * sizeof(Entry));
-    entries_ = static_cast<Entry*>(p);
+  // Both new blocks are allocated before anything is freed or switched: if the second
+  // allocation throws, the first is given back and the store is as it was (every block a
+  // piece of `from`), so its owner frees each into the heap that made it.
+  const bool move_entries = entries_ != nullptr && !InlineEntries();
+  const size_t entry_bytes = cap_ * sizeof(Entry);
+  const size_t index_bytes = HasIndex() ? (mask_ + 1) * sizeof(uint64_t) : 0;
+  void* entries = move_entries ? ValueHeap::Allocate(to, entry_bytes) : nullptr;
+  void* index = nullptr;
+  if (index_bytes != 0) {
+    try {
+      index = ValueHeap::Allocate(to, index_bytes);
+    } catch (...) {
+      if (entries != nullptr) ValueHeap::Free(to, entries, entry_bytes);
+      throw;
+    }
   }
-  if (HasIndex()) {
-    void* p = ValueHeap::Allocate(to, (mask_ + 1) * sizeof(uint64_t));
-    std::memcpy(p, index_, (mask_ + 1) * sizeof(uint64_t));
-    ValueHeap::Free(from, index_, (mask_ + 1) * sizeof(uint64_t));
-    index_ = static_cast<uint64_t*>(p);
+  // Entry and the index words are trivially relocatable (see bytes.h): memcpy moves them.
+  if (entries != nullptr) {
+    std::memcpy(entries, static_cast<void*>(entries_), size_ * sizeof(Entry));
+    ValueHeap::Free(from, entries_, entry_bytes);
+    entries_ = static_cast<Entry*>(entries);
+  }
+  if (index != nullptr) {
+    std::memcpy(index, index_, index_bytes);
+    ValueHeap::Free(from, index_, index_bytes);
+    index_ = static_cast<uint64_t*>(index);
   }
 }
 

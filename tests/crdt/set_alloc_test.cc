@@ -1,11 +1,13 @@
 // What a std::bad_alloc leaves in a SetStore: a set whose index cannot be built or grown
 // keeps every entry it had, each found, and takes the element once memory is there; a copy
 // assignment that cannot allocate the index leaves an empty store, not one that says it
-// has an index it does not hold. Its own test binary: it makes an allocation throw
+// has an index it does not hold; a move to another heap that cannot allocate leaves every
+// block in the heap that made it. Its own test binary: it makes an allocation throw
 // (counting_new.h).
 #include <cstddef>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -14,6 +16,7 @@
 #include "crdt/aw_or_set.h"
 #include "crdt/causal_context.h"
 #include "crdt/dot.h"
+#include "crdt/value_heap.h"
 
 namespace crdt {
 namespace {
@@ -83,6 +86,64 @@ TEST(SetStoreAllocTest, AFailureArmedOnANothrowNewMakesItReturnNull) {
   aasim_test::FailAllocation(0);
   EXPECT_EQ(p, nullptr);
   delete p;
+}
+
+// A 20-entry set on a ValueHeap holds two pieces of it (entry array, index). Moving it to
+// the ordinary heap allocates the entry array, then the index: the index's allocation
+// throws (the ordinary heap is operator new). Nothing moved: both pieces are still the
+// heap's, the store still uses it and finds every element, and the move succeeds once
+// memory is there.
+TEST(SetStoreAllocTest, AUseHeapThatCannotAllocateLeavesTheStoreOnItsHeap) {
+  ValueHeap* h = ValueHeap::New();
+  {
+    CausalContext cc;
+    SetStore s;
+    s.UseHeap(h);
+    for (size_t i = 0; i < 20; ++i) s.Add(Elem(i), kA, &cc, nullptr, nullptr);
+    ASSERT_EQ(h->Live(), 2u);
+    aasim_test::FailAllocation(2);
+    EXPECT_THROW(s.UseHeap(nullptr), std::bad_alloc);
+    aasim_test::FailAllocation(0);
+    EXPECT_EQ(s.heap(), h);
+    EXPECT_EQ(h->Live(), 2u);
+    ASSERT_TRUE(s.IndexConsistent());
+    for (size_t i = 0; i < 20; ++i) EXPECT_TRUE(s.Contains(Elem(i))) << i;
+    s.UseHeap(nullptr);
+    EXPECT_EQ(h->Live(), 0u);
+    ASSERT_TRUE(s.IndexConsistent());
+    for (size_t i = 0; i < 20; ++i) EXPECT_TRUE(s.Contains(Elem(i))) << i;
+  }
+  ValueHeap::Release(h);
+}
+
+// The same failure in a move assignment from a store on a ValueHeap to one on the ordinary
+// heap: the target is left empty, the source as it was (its two pieces still the heap's),
+// and the move succeeds once memory is there.
+TEST(SetStoreAllocTest, AMoveBetweenHeapsThatCannotAllocateLeavesTheSourceAsItWas) {
+  ValueHeap* h = ValueHeap::New();
+  {
+    CausalContext cc;
+    SetStore from;
+    from.UseHeap(h);
+    for (size_t i = 0; i < 20; ++i) from.Add(Elem(i), kA, &cc, nullptr, nullptr);
+    SetStore to;
+    to.Add("old", kA, &cc, nullptr, nullptr);
+    aasim_test::FailAllocation(2);
+    EXPECT_THROW(to = std::move(from), std::bad_alloc);
+    aasim_test::FailAllocation(0);
+    EXPECT_EQ(h->Live(), 2u);
+    ASSERT_TRUE(to.IndexConsistent());
+    EXPECT_EQ(to.entry_count(), 0u);
+    ASSERT_TRUE(from.IndexConsistent());
+    EXPECT_EQ(from.heap(), h);
+    for (size_t i = 0; i < 20; ++i) EXPECT_TRUE(from.Contains(Elem(i))) << i;
+    to = std::move(from);
+    EXPECT_EQ(h->Live(), 0u);
+    EXPECT_EQ(to.heap(), nullptr);
+    ASSERT_TRUE(to.IndexConsistent());
+    for (size_t i = 0; i < 20; ++i) EXPECT_TRUE(to.Contains(Elem(i))) << i;
+  }
+  ValueHeap::Release(h);
 }
 
 }  // namespace

@@ -68,7 +68,9 @@ class SetStore {
   // keeps the source's heap. Assigned and swapped stores of two keyspaces thus each keep
   // their own keyspace's heap. If an allocation throws, a copy-assigned store is left
   // empty, and one that could not make a new element's entry or its index keeps the
-  // entries it had, each found.
+  // entries it had, each found. A move between two heaps that cannot allocate leaves the
+  // target empty and the source as it was; a UseHeap that cannot leaves the store as it
+  // was, on its old heap.
   SetStore() = default;
   SetStore(const SetStore& other);
   SetStore& operator=(const SetStore& other);
@@ -211,7 +213,8 @@ class SetStore {
   // Memory of heap_ (or the ordinary heap when null) / its release.
   void* Allocate(size_t bytes) { return ValueHeap::Allocate(heap_, bytes); }
   void Free(void* p, size_t bytes) { ValueHeap::Free(heap_, p, bytes); }
-  // Moves the entry array and index from pieces of `from` to pieces of `to`.
+  // Moves the entry array and index from pieces of `from` to pieces of `to`; if an
+  // allocation throws, nothing moved (every block still a piece of `from`).
   void MoveBlocks(ValueHeap* from, ValueHeap* to);
 
   // entries_, then the hot fields (size_ to replicas_, 64 bytes: see the layout above),
