@@ -25,9 +25,9 @@
 //   `dot` and keeps its dots in a small side map. A removed element leaves a hole (the two
 //   top bits of `dot` set, the rest links the free list) that the next insert reuses, so no
 //   entry moves and no other entry is read on removal; the hash kept in the index lets the
-//   table grow and delete without rehashing elements. A set that has never held more than
-//   8 entries (since it was last emptied or cleared: an index, once built, stays until
-//   then) has no index but a tag byte per entry (7 bits of its hash; 0 for a hole) in the
+//   table grow and delete without rehashing elements. A set that has not yet needed a 9th
+//   entry (since it was last emptied or cleared: an index, once built, stays until then)
+//   has no index but a tag byte per entry (7 bits of its hash; 0 for a hole) in the
 //   object, in the index pointer's place: a lookup compares the 8 tags at once and reads only the
 //   entry whose tag matches (a miss, usually none), not every entry's cache line. The
 //   first entry lives inside the object (a one-element delta allocates nothing).
@@ -70,7 +70,9 @@ class SetStore {
   // empty, and one that could not make a new element's entry or its index keeps the
   // entries it had, each found. A move between two heaps that cannot allocate leaves the
   // target empty and the source as it was; a UseHeap that cannot leaves the store as it
-  // was, on its old heap.
+  // was, on its old heap. That covers only the failure to make those blocks: if an Add or
+  // a join throws after the element's entry was made (a fresh dot from the context, the
+  // replica slots growing, the side map of dots), the store keeps that entry with no dots.
   SetStore() = default;
   SetStore(const SetStore& other);
   SetStore& operator=(const SetStore& other);
