@@ -64,6 +64,9 @@ void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_
     const bool keep_mine = !other_cc.Contains(mine.dot);
     const bool keep_theirs = !my_cc.Contains(dot);
     if (!keep_theirs) {
+      // A live register of one write is inline (Assign, Clear and Join free the block at
+      // one; only a decode into a reused scratch value keeps it), so this clear() holds no
+      // block: no shrink_to_fit.
       if (!keep_mine) writes_.clear();
     } else if (!keep_mine) {
       mine.dot = dot;  // replaced: the value's buffer is reused

@@ -12,7 +12,9 @@
 // LwwRegister is the standalone register: a RegisterStore plus its own causal context.
 // Cost: one (dot, timestamp, value) per concurrent write, normally one, which lives inside
 // the store (no allocation for it; a value of up to 15 bytes allocates nothing at all).
-// Concurrent writes live in a heap block, freed as soon as the register is back to one.
+// Concurrent writes live in a heap block, freed as soon as the register is back to one (by
+// Assign, Clear and Join; a register decoded into a reused value keeps its block, see
+// Decode).
 // Value types; not thread-safe.
 #pragma once
 

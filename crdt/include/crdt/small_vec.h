@@ -123,7 +123,7 @@ class SmallVec {
   // otherwise changes nothing. A vector that once grew keeps its block through clear() and
   // resize(), so every later access reads the block's lines too: callers whose vectors
   // usually shrink back to N (a register's concurrent writes) call this when they do.
-  void shrink_to_fit() {
+  void shrink_to_fit() noexcept {
     if (cap_ == 0 || size_ > N) return;
     T* p = heap_;
     Relocate(reinterpret_cast<T*>(inline_), p, size_);
