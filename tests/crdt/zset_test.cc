@@ -100,6 +100,33 @@ TEST(ZsetTest, ConcurrentAddsLastWriteWinsTiesToTheLowerSite) {
   }
 }
 
+// A member's score register holds two concurrent ZADDs in a heap block, and gives the
+// block back once a ZADD that observed both (here, and where it is merged) leaves one
+// write: the store's memory returns to its one-write figure on both replicas.
+TEST(ZsetTest, ConcurrentAddsBlockIsFreedWhenOneAddObservesBoth) {
+  Keyspace a(R(0)), b(R(1));
+  Keyspace d = a.NewDelta();
+  a.ZAdd("lb", "m", 1, 100, &d);
+  b.Merge(d);
+  const auto memory = [](const Keyspace& ks) { return ks.Find("lb")->zset.MemoryBytes(); };
+  const size_t one_write = memory(a);
+  ASSERT_EQ(memory(b), one_write);
+  Keyspace da = a.NewDelta(), db = b.NewDelta();
+  a.ZAdd("lb", "m", 2, 200, &da);
+  b.ZAdd("lb", "m", 3, 300, &db);
+  a.Merge(db);
+  b.Merge(da);
+  ASSERT_GT(memory(a), one_write);  // two writes: a block
+  ASSERT_GT(memory(b), one_write);
+  Keyspace d2 = a.NewDelta();
+  a.ZAdd("lb", "m", 4, 400, &d2);  // observes both
+  EXPECT_EQ(memory(a), one_write);
+  b.Merge(d2);
+  EXPECT_EQ(memory(b), one_write);
+  EXPECT_EQ(*ScoreOf(b, "lb", "m"), 4);
+  EXPECT_TRUE(a == b);
+}
+
 TEST(ZsetTest, AddConcurrentWithIncrementKeepsTheIncrement) {
   Keyspace a(R(0)), b(R(1));
   Keyspace d = a.NewDelta();
