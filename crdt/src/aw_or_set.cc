@@ -105,7 +105,7 @@ SetStore& SetStore::operator=(SetStore&& other) {
   // The entries and index are pieces of other's heap: copied into ours first, while other
   // still holds them (it keeps its heap pointer; nothing below throws before they are
   // ours). If that throws, *this is left empty and other as it was.
-  if (other.heap_ != heap_) other.MoveBlocks(other.heap_, heap_);
+  if (other.heap_ != heap_ && other.HoldsBlocks()) other.MoveBlocks(other.heap_, heap_);
   if (other.InlineEntries()) {
     std::memcpy(inline_entry_, other.inline_entry_, sizeof(Entry));  // relocatable
     entries_ = reinterpret_cast<Entry*>(inline_entry_);
@@ -136,7 +136,7 @@ SetStore& SetStore::operator=(SetStore&& other) {
 
 void SetStore::UseHeap(ValueHeap* h) {
   if (h == heap_) return;
-  MoveBlocks(heap_, h);
+  if (HoldsBlocks()) MoveBlocks(heap_, h);  // the usual store holds none: one entry, inline
   ValueHeap::Ref(h);
   ValueHeap::Unref(std::exchange(heap_, h));
 }

@@ -215,6 +215,8 @@ class SetStore {
   // Memory of heap_ (or the ordinary heap when null) / its release.
   void* Allocate(size_t bytes) { return ValueHeap::Allocate(heap_, bytes); }
   void Free(void* p, size_t bytes) { ValueHeap::Free(heap_, p, bytes); }
+  // An entry array or index on the heap (what MoveBlocks moves).
+  bool HoldsBlocks() const { return (entries_ != nullptr && !InlineEntries()) || HasIndex(); }
   // Moves the entry array and index from pieces of `from` to pieces of `to`; if an
   // allocation throws, nothing moved (every block still a piece of `from`).
   void MoveBlocks(ValueHeap* from, ValueHeap* to);
