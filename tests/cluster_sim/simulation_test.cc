@@ -919,6 +919,18 @@ struct CopyNet {
   void Send(int from, int to, size_t bytes = 10) {
     net.SendPacket(from, to, header, std::shared_ptr<const void>(body), bytes, std::string());
   }
+  // Traces into *lines and observes into *events from now on, an event as "TYPE ID FROM->TO
+  // BYTES" (TYPE: the number of Network::MessageEvent::Type, as Code gives it).
+  void Watch(std::vector<std::string>* lines, std::vector<std::string>* events) {
+    net.SetTrace([lines](const std::string& line) { lines->push_back(line); });
+    net.SetObserver([events](const Network::MessageEvent& e) {
+      events->push_back(Code(e.type) + " " + std::to_string(e.id) + " " + std::to_string(e.from) +
+                        "->" + std::to_string(e.to) + " " + std::to_string(e.bytes));
+    });
+  }
+  static std::string Code(Network::MessageEvent::Type type) {
+    return std::to_string(static_cast<int>(type));
+  }
   EventLoop loop;
   Network net{loop, Rng(1), {"A", "B", "C", "D", "E"}};
   CopyRecorder receiver{loop};
@@ -1051,12 +1063,7 @@ TEST(SimulationNetworkTest, CopiesOfOneRecordAreTracedOnceTracingStarts) {
   n.loop.RunUntil(Ms(1));
   std::vector<std::string> lines;
   std::vector<std::string> events;
-  n.net.SetTrace([&](const std::string& line) { lines.push_back(line); });
-  n.net.SetObserver([&](const Network::MessageEvent& e) {
-    events.push_back(std::to_string(static_cast<int>(e.type)) + " " + std::to_string(e.id) + " " +
-                     std::to_string(e.from) + "->" + std::to_string(e.to) + " " +
-                     std::to_string(e.bytes));
-  });
+  n.Watch(&lines, &events);
   n.net.Cut(2, 1);
   n.loop.RunUntil(seconds(1));
   EXPECT_EQ(n.receiver.to(), (std::vector<int>{0, 3, 4}));
@@ -1069,8 +1076,8 @@ TEST(SimulationNetworkTest, CopiesOfOneRecordAreTracedOnceTracingStarts) {
             (std::vector<std::string>{
                 "50ms C->A delivered  (10 B)", "50ms C->B dropped in flight (link cut)  (10 B)",
                 "50ms C->D delivered  (10 B)", "50ms C->E delivered  (10 B)"}));
-  const auto delivered = std::to_string(static_cast<int>(Type::kDelivered));
-  const auto dropped = std::to_string(static_cast<int>(Type::kDroppedInFlight));
+  const auto delivered = CopyNet::Code(Type::kDelivered);
+  const auto dropped = CopyNet::Code(Type::kDroppedInFlight);
   EXPECT_EQ(events, (std::vector<std::string>{delivered + " 0 2->0 10", dropped + " 0 2->1 10",
                                               delivered + " 0 2->3 10", delivered + " 0 2->4 10"}));
   EXPECT_EQ(n.net.stats(2, 1).dropped_cut, 1u);
@@ -1284,12 +1291,7 @@ TEST(SimulationNetworkTest, FanInCopiesOfOneRecordAreTracedOnceTracingStarts) {
   n.loop.RunUntil(Ms(1));
   std::vector<std::string> lines;
   std::vector<std::string> events;
-  n.net.SetTrace([&](const std::string& line) { lines.push_back(line); });
-  n.net.SetObserver([&](const Network::MessageEvent& e) {
-    events.push_back(std::to_string(static_cast<int>(e.type)) + " " + std::to_string(e.id) + " " +
-                     std::to_string(e.from) + "->" + std::to_string(e.to) + " " +
-                     std::to_string(e.bytes));
-  });
+  n.Watch(&lines, &events);
   n.net.Cut(1, 2);
   n.loop.RunUntil(seconds(1));
   EXPECT_EQ(n.receiver.from(), (std::vector<int>{0, 3, 4}));
@@ -1297,9 +1299,8 @@ TEST(SimulationNetworkTest, FanInCopiesOfOneRecordAreTracedOnceTracingStarts) {
             (std::vector<std::string>{
                 "50ms A->C delivered  (10 B)", "50ms B->C dropped in flight (link cut)  (10 B)",
                 "50ms D->C delivered  (10 B)", "50ms E->C delivered  (10 B)"}));
-  const auto delivered = std::to_string(static_cast<int>(Network::MessageEvent::Type::kDelivered));
-  const auto dropped =
-      std::to_string(static_cast<int>(Network::MessageEvent::Type::kDroppedInFlight));
+  const auto delivered = CopyNet::Code(Network::MessageEvent::Type::kDelivered);
+  const auto dropped = CopyNet::Code(Network::MessageEvent::Type::kDroppedInFlight);
   EXPECT_EQ(events, (std::vector<std::string>{delivered + " 0 0->2 10", dropped + " 0 1->2 10",
                                               delivered + " 0 3->2 10", delivered + " 0 4->2 10"}));
   EXPECT_EQ(n.net.stats(1, 2).dropped_cut, 1u);
