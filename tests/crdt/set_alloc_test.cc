@@ -25,6 +25,16 @@ constexpr ReplicaId kA = MakeReplicaId(1, 1);
 
 std::string Elem(size_t i) { return "e" + std::to_string(i); }  // short: inline, no heap
 
+// Adds Elem(0) .. Elem(n - 1) to *s, each with a fresh dot of kA.
+void AddElems(SetStore* s, CausalContext* cc, size_t n) {
+  for (size_t i = 0; i < n; ++i) s->Add(Elem(i), kA, cc, nullptr, nullptr);
+}
+
+// Every one of Elem(0) .. Elem(n - 1) is found in s.
+void ExpectHoldsElems(const SetStore& s, size_t n) {
+  for (size_t i = 0; i < n; ++i) EXPECT_TRUE(s.Contains(Elem(i))) << i;
+}
+
 // Adds e while the next allocation throws: the insert needs one (the index) and must leave
 // the set as it was, every element found; then adds e with memory there.
 void ExpectAddSurvivesBadAlloc(SetStore* s, CausalContext* cc, size_t n) {
@@ -36,11 +46,11 @@ void ExpectAddSurvivesBadAlloc(SetStore* s, CausalContext* cc, size_t n) {
   EXPECT_EQ(s->size(), n);
   EXPECT_EQ(s->entry_count(), n);
   EXPECT_FALSE(s->Contains(Elem(n)));
-  for (size_t i = 0; i < n; ++i) EXPECT_TRUE(s->Contains(Elem(i))) << i;
+  ExpectHoldsElems(*s, n);
   EXPECT_TRUE(s->Add(Elem(n), kA, cc, nullptr, nullptr));
   ASSERT_TRUE(s->IndexConsistent());
   EXPECT_EQ(s->entry_count(), n + 1);
-  for (size_t i = 0; i <= n; ++i) EXPECT_TRUE(s->Contains(Elem(i))) << i;
+  ExpectHoldsElems(*s, n + 1);
 }
 
 // The 9th entry builds the index (from the tags); the 26th grows it (load above 0.8 of 32
@@ -49,7 +59,7 @@ void ExpectAddSurvivesBadAlloc(SetStore* s, CausalContext* cc, size_t n) {
 TEST(SetStoreAllocTest, AnInsertWhoseIndexCannotBeBuiltOrGrownLeavesTheSetAsItWas) {
   CausalContext cc;
   SetStore s;
-  for (size_t i = 0; i < 8; ++i) s.Add(Elem(i), kA, &cc, nullptr, nullptr);
+  AddElems(&s, &cc, 8);
   ASSERT_NO_FATAL_FAILURE(ExpectAddSurvivesBadAlloc(&s, &cc, 8));
   for (size_t i = 9; i < 25; ++i) s.Add(Elem(i), kA, &cc, nullptr, nullptr);
   ASSERT_NO_FATAL_FAILURE(ExpectAddSurvivesBadAlloc(&s, &cc, 25));
@@ -62,7 +72,7 @@ TEST(SetStoreAllocTest, AnInsertWhoseIndexCannotBeBuiltOrGrownLeavesTheSetAsItWa
 TEST(SetStoreAllocTest, ACopyAssignmentWhoseIndexCannotBeAllocatedLeavesAnEmptyStore) {
   CausalContext cc;
   SetStore from;
-  for (size_t i = 0; i < 20; ++i) from.Add(Elem(i), kA, &cc, nullptr, nullptr);
+  AddElems(&from, &cc, 20);
   SetStore to;
   to.Add("old", kA, &cc, nullptr, nullptr);
   aasim_test::FailAllocation(2);
@@ -99,7 +109,7 @@ TEST(SetStoreAllocTest, AUseHeapThatCannotAllocateLeavesTheStoreOnItsHeap) {
     CausalContext cc;
     SetStore s;
     s.UseHeap(h);
-    for (size_t i = 0; i < 20; ++i) s.Add(Elem(i), kA, &cc, nullptr, nullptr);
+    AddElems(&s, &cc, 20);
     ASSERT_EQ(h->Live(), 2u);
     aasim_test::FailAllocation(2);
     EXPECT_THROW(s.UseHeap(nullptr), std::bad_alloc);
@@ -107,11 +117,11 @@ TEST(SetStoreAllocTest, AUseHeapThatCannotAllocateLeavesTheStoreOnItsHeap) {
     EXPECT_EQ(s.heap(), h);
     EXPECT_EQ(h->Live(), 2u);
     ASSERT_TRUE(s.IndexConsistent());
-    for (size_t i = 0; i < 20; ++i) EXPECT_TRUE(s.Contains(Elem(i))) << i;
+    ExpectHoldsElems(s, 20);
     s.UseHeap(nullptr);
     EXPECT_EQ(h->Live(), 0u);
     ASSERT_TRUE(s.IndexConsistent());
-    for (size_t i = 0; i < 20; ++i) EXPECT_TRUE(s.Contains(Elem(i))) << i;
+    ExpectHoldsElems(s, 20);
   }
   ValueHeap::Release(h);
 }
@@ -125,7 +135,7 @@ TEST(SetStoreAllocTest, AMoveBetweenHeapsThatCannotAllocateLeavesTheSourceAsItWa
     CausalContext cc;
     SetStore from;
     from.UseHeap(h);
-    for (size_t i = 0; i < 20; ++i) from.Add(Elem(i), kA, &cc, nullptr, nullptr);
+    AddElems(&from, &cc, 20);
     SetStore to;
     to.Add("old", kA, &cc, nullptr, nullptr);
     aasim_test::FailAllocation(2);
@@ -136,12 +146,12 @@ TEST(SetStoreAllocTest, AMoveBetweenHeapsThatCannotAllocateLeavesTheSourceAsItWa
     EXPECT_EQ(to.entry_count(), 0u);
     ASSERT_TRUE(from.IndexConsistent());
     EXPECT_EQ(from.heap(), h);
-    for (size_t i = 0; i < 20; ++i) EXPECT_TRUE(from.Contains(Elem(i))) << i;
+    ExpectHoldsElems(from, 20);
     to = std::move(from);
     EXPECT_EQ(h->Live(), 0u);
     EXPECT_EQ(to.heap(), nullptr);
     ASSERT_TRUE(to.IndexConsistent());
-    for (size_t i = 0; i < 20; ++i) EXPECT_TRUE(to.Contains(Elem(i))) << i;
+    ExpectHoldsElems(to, 20);
   }
   ValueHeap::Release(h);
 }
