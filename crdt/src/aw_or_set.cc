@@ -145,10 +145,9 @@ void SetStore::MoveBlocks(ValueHeap* from, ValueHeap* to) {
   // Both new blocks are allocated before anything is freed or switched: if the second
   // allocation throws, the first is given back and the store is as it was (every block a
   // piece of `from`), so its owner frees each into the heap that made it.
-  const bool move_entries = entries_ != nullptr && !InlineEntries();
-  const size_t entry_bytes = cap_ * sizeof(Entry);
-  const size_t index_bytes = HasIndex() ? (mask_ + 1) * sizeof(uint64_t) : 0;
-  void* entries = move_entries ? ValueHeap::Allocate(to, entry_bytes) : nullptr;
+  const size_t entry_bytes = EntryBlockBytes();
+  const size_t index_bytes = IndexBytes();
+  void* entries = entry_bytes != 0 ? ValueHeap::Allocate(to, entry_bytes) : nullptr;
   void* index = nullptr;
   if (index_bytes != 0) {
     try {
@@ -178,8 +177,8 @@ SetStore::~SetStore() {
 
 void SetStore::FreeAll() {
   for (size_t i = 0; i < size_; ++i) entries_[i].~Entry();  // holes hold an empty Bytes
-  if (entries_ != nullptr && !InlineEntries()) Free(entries_, cap_ * sizeof(Entry));
-  if (HasIndex()) Free(index_, (mask_ + 1) * sizeof(uint64_t));
+  if (const size_t bytes = EntryBlockBytes(); bytes != 0) Free(entries_, bytes);
+  if (const size_t bytes = IndexBytes(); bytes != 0) Free(index_, bytes);
   entries_ = nullptr;
   tags_ = 0;  // index_ too (the union): null, and no tag
   size_ = cap_ = 0;
@@ -339,7 +338,7 @@ void SetStore::Grow() {
     void* p = Allocate(cap * sizeof(Entry));
     // Entry is trivially relocatable (see bytes.h).
     std::memcpy(p, static_cast<void*>(entries_), size_ * sizeof(Entry));
-    if (!InlineEntries()) Free(entries_, cap_ * sizeof(Entry));
+    if (const size_t bytes = EntryBlockBytes(); bytes != 0) Free(entries_, bytes);
     entries_ = static_cast<Entry*>(p);
   }
   cap_ = cap;
@@ -765,8 +764,7 @@ std::vector<std::string> SetStore::Elements() const {
 }
 
 size_t SetStore::MemoryBytes() const {
-  size_t n = InlineEntries() ? 0 : cap_ * sizeof(Entry);
-  if (HasIndex()) n += (mask_ + 1) * sizeof(uint64_t);
+  size_t n = EntryBlockBytes() + IndexBytes();
   n += elem_heap_bytes_;
   n += replicas_.HeapBytes();
   if (multi_) {

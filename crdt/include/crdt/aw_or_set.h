@@ -215,8 +215,14 @@ class SetStore {
   // Memory of heap_ (or the ordinary heap when null) / its release.
   void* Allocate(size_t bytes) { return ValueHeap::Allocate(heap_, bytes); }
   void Free(void* p, size_t bytes) { ValueHeap::Free(heap_, p, bytes); }
+  // The bytes of the entry array's heap block (0: the entries are inline or there are none)
+  // and of the index's (0: no index): what Allocate gave them, and Free takes back.
+  size_t EntryBlockBytes() const {
+    return entries_ == nullptr || InlineEntries() ? 0 : cap_ * sizeof(Entry);
+  }
+  size_t IndexBytes() const { return HasIndex() ? (mask_ + 1) * sizeof(uint64_t) : 0; }
   // An entry array or index on the heap (what MoveBlocks moves).
-  bool HoldsBlocks() const { return (entries_ != nullptr && !InlineEntries()) || HasIndex(); }
+  bool HoldsBlocks() const { return EntryBlockBytes() != 0 || IndexBytes() != 0; }
   // Moves the entry array and index from pieces of `from` to pieces of `to`; if an
   // allocation throws, nothing moved (every block still a piece of `from`).
   void MoveBlocks(ValueHeap* from, ValueHeap* to);
