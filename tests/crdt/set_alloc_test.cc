@@ -25,10 +25,11 @@ constexpr ReplicaId kA = MakeReplicaId(1, 1);
 
 std::string Elem(size_t i) { return "e" + std::to_string(i); }  // short: inline, no heap
 
-// Adds Elem(0) .. Elem(n - 1) to *s, each with a fresh dot of kA.
-void AddElems(SetStore* s, CausalContext* cc, size_t n) {
-  for (size_t i = 0; i < n; ++i) s->Add(Elem(i), kA, cc, nullptr, nullptr);
+// Adds Elem(first) .. Elem(end - 1) to *s, each with a fresh dot of kA.
+void AddElems(SetStore* s, CausalContext* cc, size_t first, size_t end) {
+  for (size_t i = first; i < end; ++i) s->Add(Elem(i), kA, cc, nullptr, nullptr);
 }
+void AddElems(SetStore* s, CausalContext* cc, size_t n) { AddElems(s, cc, 0, n); }
 
 // Every one of Elem(0) .. Elem(n - 1) is found in s.
 void ExpectHoldsElems(const SetStore& s, size_t n) {
@@ -61,7 +62,7 @@ TEST(SetStoreAllocTest, AnInsertWhoseIndexCannotBeBuiltOrGrownLeavesTheSetAsItWa
   SetStore s;
   AddElems(&s, &cc, 8);
   ASSERT_NO_FATAL_FAILURE(ExpectAddSurvivesBadAlloc(&s, &cc, 8));
-  for (size_t i = 9; i < 25; ++i) s.Add(Elem(i), kA, &cc, nullptr, nullptr);
+  AddElems(&s, &cc, 9, 25);
   ASSERT_NO_FATAL_FAILURE(ExpectAddSurvivesBadAlloc(&s, &cc, 25));
 }
 
