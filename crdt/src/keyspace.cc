@@ -936,6 +936,15 @@ void Refreshed(KeyValue* v, KeyValue* d, uint16_t bits) {
   if (d != nullptr) d->Refresh(bits);
 }
 
+// Refreshed's result when the mutator changed the one part `bit` and left it holding
+// metadata in v and in d (a register's new write, a counter's stepped slot, a set's new
+// tag): the bit set, without testing the parts (the writes' usual case).
+void Written(KeyValue* v, KeyValue* d, uint16_t bit) {
+  v->held |= bit;
+  if (d != nullptr) d->held |= bit;
+  assert(v->HeldNow(bit) == bit && (d == nullptr || d->HeldNow(bit) == bit));
+}
+
 // After a mutator that clears every part (SET, DEL) and refreshed the bits of `held` (what
 // v or d held before): v's block freed if none of its parts holds metadata now, whatever
 // emptied them (this SET, or an earlier HDEL or LPOP that left an empty block); d's only if
@@ -967,11 +976,16 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   // the delta's writes too, so d's parts count); most keys hold the string alone, and then
   // ClearParts is not called.
   const uint16_t held = v.held | (d ? d->held : 0);
-  if (HasPartsBesideStr(v, held)) {
+  const bool others = HasPartsBesideStr(v, held);
+  if (others) {
     ClearParts(v, d, dcc, held, keep_ttl, /*keep_str=*/true);  // the string is assigned below
   }
   v.mutable_str().Assign(self_, timestamp_us, value, &cc_, d ? &d->mutable_str() : nullptr, dcc);
-  Refreshed(&v, d, held | KeyValue::kHeldStr);
+  if (others) {
+    Refreshed(&v, d, held | KeyValue::kHeldStr);
+  } else {
+    Written(&v, d, KeyValue::kHeldStr);  // held named the string alone, or nothing
+  }
   DropEmptyRareParts(&v, d, held);
 }
 
@@ -1045,11 +1059,13 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
     return IncrStatus::kOk;
   }
   IncrStatus s = v.mutable_str().Increment(self_, by, new_value, d ? &d->mutable_str() : nullptr);
-  Refreshed(&v, d, KeyValue::kHeldStr);
-  if (s != IncrStatus::kOk) {
-    undo_new_entry();
-    DropIfEmpty(ref);  // a refused step leaves no entry behind (an increment leaves a live one)
+  if (s == IncrStatus::kOk) {
+    Written(&v, d, KeyValue::kHeldStr);
+    return s;
   }
+  Refreshed(&v, d, KeyValue::kHeldStr);
+  undo_new_entry();
+  DropIfEmpty(ref);  // a refused step leaves no entry behind (an increment leaves a live one)
   return s;
 }
 
@@ -1099,7 +1115,7 @@ bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
   KeyValue* d = delta ? &delta->keys_.Emplace(key->key, key->hash).second : nullptr;
   const bool added = v.mutable_set().Add(member, self_, &cc_, d ? &d->mutable_set() : nullptr,
                                          delta ? &delta->cc_ : nullptr);
-  Refreshed(&v, d, KeyValue::kHeldSet);
+  Written(&v, d, KeyValue::kHeldSet);  // the member's new tag, in both
   return added;
 }
 
