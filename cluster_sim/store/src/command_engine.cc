@@ -951,9 +951,17 @@ Reply RunCommand(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64
 
 Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv,
                              int64_t wall_clock_us, crdt::Keyspace* delta, bool* wrote) const {
+  if (argv.empty()) {
+    if (wrote) *wrote = false;
+    return Err("ERR empty command");
+  }
+  return Execute(ks, argv, wall_clock_us, delta, wrote, FindStoreCommand(argv[0]));
+}
+
+Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv,
+                             int64_t wall_clock_us, crdt::Keyspace* delta, bool* wrote,
+                             const CommandSpec* spec) const {
   if (wrote) *wrote = false;
-  if (argv.empty()) return Err("ERR empty command");
-  const CommandSpec* spec = FindStoreCommand(argv[0]);
   const bool stream = spec != nullptr && spec->runner == CommandRunner::kStreams;
   if (spec == nullptr || (spec->runner != CommandRunner::kEngine && !stream)) {
     return UnknownCommand(argv);
