@@ -346,7 +346,18 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
   // written here without walking it (most effects hold one of the three).
   assert((HeldNow(kHeldStr | kHeldSet | kHeldHash) & ~held) == 0);
   if (held & kHeldStr) {
-    str().Encode(enc);
+    // StringValueStore::Encode's two parts, register then counter; a SET's delta holds no
+    // counter slot and an INCRBY's no register write: that one is its count of zero.
+    const StringValueStore& s = str();
+    if (s.counter.empty()) {
+      s.reg.Encode(enc);
+      enc->PutByte(0);  // no counter slot
+    } else if (s.reg.empty()) {
+      enc->PutByte(0);  // no register write
+      s.counter.Encode(enc);
+    } else {
+      s.Encode(enc);
+    }
   } else {
     enc->PutByte(0);  // no register write
     enc->PutByte(0);  // no counter slot
