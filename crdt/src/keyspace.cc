@@ -751,13 +751,15 @@ void EmptyKeyValue(KeyValue* v) {
   if (held & KeyValue::kHeldSet) v->mutable_set().Clear(nullptr, nullptr);
   // The others are in the block behind the pointer, which is kept for the next value (a
   // delta's spare node): a part with a bit set is in it, so no access below allocates.
-  if (held & KeyValue::kHeldHash) v->mutable_hash() = HashStore();
-  if (held & KeyValue::kHeldBoundedCounter) v->mutable_bc() = BoundedCounter();
-  if (held & KeyValue::kHeldExpiry) v->mutable_expiry() = ExpiryStore();
-  if (held & KeyValue::kHeldFloatCounter) v->mutable_fc() = FloatCounter();
-  if (held & KeyValue::kHeldHll) v->mutable_hll() = HllStore();
-  if (held & KeyValue::kHeldList) v->mutable_list() = ListStore();
-  if (held & KeyValue::kHeldStream) v->mutable_stream() = StreamStore();
+  if (held & KeyValue::kHeldRare) {  // most deltas hold none of them: one test
+    if (held & KeyValue::kHeldHash) v->mutable_hash() = HashStore();
+    if (held & KeyValue::kHeldBoundedCounter) v->mutable_bc() = BoundedCounter();
+    if (held & KeyValue::kHeldExpiry) v->mutable_expiry() = ExpiryStore();
+    if (held & KeyValue::kHeldFloatCounter) v->mutable_fc() = FloatCounter();
+    if (held & KeyValue::kHeldHll) v->mutable_hll() = HllStore();
+    if (held & KeyValue::kHeldList) v->mutable_list() = ListStore();
+    if (held & KeyValue::kHeldStream) v->mutable_stream() = StreamStore();
+  }
   v->held = 0;
 }
 
@@ -1034,9 +1036,9 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
   KeyValue* d = nullptr;
   bool d_new = false;
   if (delta) {
-    auto [it, inserted] = delta->keys_.try_emplace(key, h);
-    d = &it->second;
-    d_new = inserted;
+    const size_t had = delta->keys_.size();
+    d = &delta->keys_.Emplace(key, h).second;  // try_emplace's work, without its iterator
+    d_new = delta->keys_.size() != had;
   }
   auto undo_new_entry = [&]() {
     if (!d_new) return;
