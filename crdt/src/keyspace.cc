@@ -346,7 +346,18 @@ void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
   // written here without walking it (most effects hold one of the three).
   assert((HeldNow(kHeldStr | kHeldSet | kHeldHash) & ~held) == 0);
   if (held & kHeldStr) {
-    str().Encode(enc);
+    // StringValueStore::Encode's two parts, register then counter; a SET's delta holds no
+    // counter slot and an INCRBY's no register write: that one is its count of zero.
+    const StringValueStore& s = str();
+    if (s.counter.empty()) {
+      s.reg.Encode(enc);
+      enc->PutByte(0);  // no counter slot
+    } else if (s.reg.empty()) {
+      enc->PutByte(0);  // no register write
+      s.counter.Encode(enc);
+    } else {
+      s.Encode(enc);
+    }
   } else {
     enc->PutByte(0);  // no register write
     enc->PutByte(0);  // no counter slot
@@ -740,13 +751,15 @@ void EmptyKeyValue(KeyValue* v) {
   if (held & KeyValue::kHeldSet) v->mutable_set().Clear(nullptr, nullptr);
   // The others are in the block behind the pointer, which is kept for the next value (a
   // delta's spare node): a part with a bit set is in it, so no access below allocates.
-  if (held & KeyValue::kHeldHash) v->mutable_hash() = HashStore();
-  if (held & KeyValue::kHeldBoundedCounter) v->mutable_bc() = BoundedCounter();
-  if (held & KeyValue::kHeldExpiry) v->mutable_expiry() = ExpiryStore();
-  if (held & KeyValue::kHeldFloatCounter) v->mutable_fc() = FloatCounter();
-  if (held & KeyValue::kHeldHll) v->mutable_hll() = HllStore();
-  if (held & KeyValue::kHeldList) v->mutable_list() = ListStore();
-  if (held & KeyValue::kHeldStream) v->mutable_stream() = StreamStore();
+  if (held & KeyValue::kHeldRare) {  // most deltas hold none of them: one test
+    if (held & KeyValue::kHeldHash) v->mutable_hash() = HashStore();
+    if (held & KeyValue::kHeldBoundedCounter) v->mutable_bc() = BoundedCounter();
+    if (held & KeyValue::kHeldExpiry) v->mutable_expiry() = ExpiryStore();
+    if (held & KeyValue::kHeldFloatCounter) v->mutable_fc() = FloatCounter();
+    if (held & KeyValue::kHeldHll) v->mutable_hll() = HllStore();
+    if (held & KeyValue::kHeldList) v->mutable_list() = ListStore();
+    if (held & KeyValue::kHeldStream) v->mutable_stream() = StreamStore();
+  }
   v->held = 0;
 }
 
@@ -936,6 +949,15 @@ void Refreshed(KeyValue* v, KeyValue* d, uint16_t bits) {
   if (d != nullptr) d->Refresh(bits);
 }
 
+// Refreshed's result when the mutator changed the one part `bit` and left it holding
+// metadata in v and in d (a register's new write, a counter's stepped slot, a set's new
+// tag): the bit set, without testing the parts (the writes' usual case).
+void Written(KeyValue* v, KeyValue* d, uint16_t bit) {
+  v->held |= bit;
+  if (d != nullptr) d->held |= bit;
+  assert(v->HeldNow(bit) == bit && (d == nullptr || d->HeldNow(bit) == bit));
+}
+
 // After a mutator that clears every part (SET, DEL) and refreshed the bits of `held` (what
 // v or d held before): v's block freed if none of its parts holds metadata now, whatever
 // emptied them (this SET, or an earlier HDEL or LPOP that left an empty block); d's only if
@@ -967,11 +989,16 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
   // the delta's writes too, so d's parts count); most keys hold the string alone, and then
   // ClearParts is not called.
   const uint16_t held = v.held | (d ? d->held : 0);
-  if (HasPartsBesideStr(v, held)) {
+  const bool others = HasPartsBesideStr(v, held);
+  if (others) {
     ClearParts(v, d, dcc, held, keep_ttl, /*keep_str=*/true);  // the string is assigned below
   }
   v.mutable_str().Assign(self_, timestamp_us, value, &cc_, d ? &d->mutable_str() : nullptr, dcc);
-  Refreshed(&v, d, held | KeyValue::kHeldStr);
+  if (others) {
+    Refreshed(&v, d, held | KeyValue::kHeldStr);
+  } else {
+    Written(&v, d, KeyValue::kHeldStr);  // held named the string alone, or nothing
+  }
   DropEmptyRareParts(&v, d, held);
 }
 
@@ -1009,9 +1036,9 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
   KeyValue* d = nullptr;
   bool d_new = false;
   if (delta) {
-    auto [it, inserted] = delta->keys_.try_emplace(key, h);
-    d = &it->second;
-    d_new = inserted;
+    const size_t had = delta->keys_.size();
+    d = &delta->keys_.Emplace(key, h).second;  // try_emplace's work, without its iterator
+    d_new = delta->keys_.size() != had;
   }
   auto undo_new_entry = [&]() {
     if (!d_new) return;
@@ -1045,11 +1072,13 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
     return IncrStatus::kOk;
   }
   IncrStatus s = v.mutable_str().Increment(self_, by, new_value, d ? &d->mutable_str() : nullptr);
-  Refreshed(&v, d, KeyValue::kHeldStr);
-  if (s != IncrStatus::kOk) {
-    undo_new_entry();
-    DropIfEmpty(ref);  // a refused step leaves no entry behind (an increment leaves a live one)
+  if (s == IncrStatus::kOk) {
+    Written(&v, d, KeyValue::kHeldStr);
+    return s;
   }
+  Refreshed(&v, d, KeyValue::kHeldStr);
+  undo_new_entry();
+  DropIfEmpty(ref);  // a refused step leaves no entry behind (an increment leaves a live one)
   return s;
 }
 
@@ -1099,7 +1128,7 @@ bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
   KeyValue* d = delta ? &delta->keys_.Emplace(key->key, key->hash).second : nullptr;
   const bool added = v.mutable_set().Add(member, self_, &cc_, d ? &d->mutable_set() : nullptr,
                                          delta ? &delta->cc_ : nullptr);
-  Refreshed(&v, d, KeyValue::kHeldSet);
+  Written(&v, d, KeyValue::kHeldSet);  // the member's new tag, in both
   return added;
 }
 

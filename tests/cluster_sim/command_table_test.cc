@@ -14,6 +14,7 @@
 #include "cluster_sim/client.h"
 #include "cluster_sim/command_engine.h"
 #include "cluster_sim/local_streams.h"
+#include "cluster_sim/scripting.h"
 #include "cluster_sim/session.h"
 #include "cluster_sim/store.h"
 #include "cluster_sim/strings.h"
@@ -80,6 +81,8 @@ TEST(CommandTable, EveryRowRunsOnItsRunner) {
         spec.runner == CommandRunner::kEngine || spec.runner == CommandRunner::kStreams;
     EXPECT_EQ(IsUnknown(direct), !engine_runs);
     EXPECT_EQ(LocalStreams::Handles(spec.name), spec.runner == CommandRunner::kStreams);
+    // The store routes a command to its scripts by this row (KeyspaceStore::RunOne).
+    EXPECT_EQ(Scripts::Handles(spec.name), spec.runner == CommandRunner::kScript);
     EXPECT_FALSE(IsUnknown(RunOnStore(Line(spec.name, n))));
     EXPECT_FALSE(IsUnknown(RunOnStore(Line(spec.name, n), /*replicate_streams=*/true)));
   }

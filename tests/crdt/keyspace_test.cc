@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "crdt/dot.h"
+#include "crdt/encoding.h"
 #include "crdt/flat_hash.h"
 #include "test_util.h"
 
@@ -843,6 +844,35 @@ TEST(KeyspaceTest, EncodeWritesEmptyPartsAsTheWalkDoesAndAppends) {
     ks.EncodeTo(&roomy);
     EXPECT_EQ(roomy, "x" + bytes);
   }
+}
+
+// KeyValue::Encode writes an empty register or counter of the string part as its count of
+// zero itself: the bytes StringValueStore::Encode writes, for a register alone, a counter
+// alone and both.
+TEST(KeyspaceTest, StringPartEncodesAsStringValueStoreDoes) {
+  Keyspace a(kA);
+  int64_t n = 0;
+  a.Set("reg", "v", 1, nullptr);
+  a.IncrBy("ctr", 5, &n, nullptr);
+  a.Set("both", "7", 2, nullptr);
+  a.IncrBy("both", 2, &n, nullptr);
+  for (const char* key : {"reg", "ctr", "both"}) {
+    SCOPED_TRACE(key);
+    const KeyValue* v = a.Find(key);
+    ASSERT_NE(v, nullptr);
+    ASSERT_EQ(v->Parts(), 0);
+    Encoder got, want;
+    v->Encode(&got, 0);
+    v->str().Encode(&want);
+    want.PutByte(0);  // no set element
+    want.PutByte(0);  // no hash field
+    EXPECT_EQ(got.str(), want.str());
+  }
+  EXPECT_FALSE(a.Find("reg")->str().reg.empty());
+  EXPECT_TRUE(a.Find("reg")->str().counter.empty());
+  EXPECT_TRUE(a.Find("ctr")->str().reg.empty());
+  EXPECT_FALSE(a.Find("both")->str().reg.empty());
+  EXPECT_FALSE(a.Find("both")->str().counter.empty());
 }
 
 TEST(KeyspaceTest, EncodeDecodeKeepsStateAndSelf) {

@@ -889,9 +889,9 @@ bool JoinsInPlace(const crdt::Keyspace& delta, Handler run, const std::vector<st
          (!set || d->set().entry_count() == 0);
 }
 
-// RunCommand's two ways to run the handler, each with one return, of its one reply, so the
-// reply is built where the caller keeps it (GCC elides no copy in a function that also
-// returns other expressions, as Execute's refusals do).
+// CommandEngine::Execute's two ways to run the handler, each with one return, of its one
+// reply, so the reply is built where the caller keeps it (GCC elides no copy in a function
+// that also returns other expressions, as Execute's refusals do).
 // Straight into ctx.delta (null: not recorded): emptied again if the command did not write
 // and the delta was empty before.
 Reply RunInPlace(Ctx& ctx, Handler run, const CommandSpec& spec, bool lazy_expiry, bool was_empty,
@@ -920,10 +920,29 @@ Reply RunInScratch(Ctx& ctx, Handler run, const CommandSpec& spec, bool lazy_exp
   return reply;
 }
 
-// CommandEngine::Execute's run of a command it found.
-Reply RunCommand(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64_t wall_clock_us,
-                 crdt::Keyspace* delta, bool* wrote, const CommandSpec& spec, Handler run,
-                 const std::vector<std::string>& regions, crdt::StreamIdMode stream_id_mode) {
+}  // namespace
+
+Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv,
+                             int64_t wall_clock_us, crdt::Keyspace* delta, bool* wrote) const {
+  if (argv.empty()) {
+    if (wrote) *wrote = false;
+    return Err("ERR empty command");
+  }
+  return Execute(ks, argv, wall_clock_us, delta, wrote, FindStoreCommand(argv[0]));
+}
+
+Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv,
+                             int64_t wall_clock_us, crdt::Keyspace* delta, bool* wrote,
+                             const CommandSpec* spec) const {
+  if (wrote) *wrote = false;
+  const bool stream = spec != nullptr && spec->runner == CommandRunner::kStreams;
+  if (spec == nullptr || (spec->runner != CommandRunner::kEngine && !stream)) {
+    return UnknownCommand(argv);
+  }
+  if (!spec->AcceptsArgc(argv.size())) return ArityError(spec->name);
+  Handler run =
+      stream ? FindStreamHandler(spec->name)
+             : kHandlers[kHandlerOfRow[static_cast<size_t>(spec - std::begin(kStoreCommands))]].run;
   // Due keys read as absent for the whole command (expiry.h); a write first deletes the
   // due keys it names (Redis's lazy expiry), so it starts from an absent key.
   struct ShowAllAfter {
@@ -931,7 +950,7 @@ Reply RunCommand(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64
     ~ShowAllAfter() { ks.ShowAll(); }
   } show_all_after{ks};
   ks.HideDue(FloorMs(wall_clock_us));
-  const bool lazy_expiry = ks.HasExpiring() && spec.flags.find("write") != std::string_view::npos;
+  const bool lazy_expiry = ks.HasExpiring() && spec->flags.find("write") != std::string_view::npos;
   // Each command records into its own scratch delta, joined into *delta only if it wrote,
   // so a refused or no-op command leaves nothing (not even an empty key entry) behind.
   // An empty delta of ks (one command, the usual case) serves as its own scratch: joining
@@ -941,28 +960,10 @@ Reply RunCommand(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64
   const bool direct = delta != nullptr && delta->is_delta() && delta->self() == ks.self();
   const bool was_empty = direct && delta->empty();
   const bool in_place = direct && (was_empty || (!lazy_expiry && JoinsInPlace(*delta, run, argv)));
-  Ctx ctx{ks, argv, wall_clock_us, delta, regions};
-  ctx.stream_id_mode = stream_id_mode;
-  if (delta != nullptr && !in_place) return RunInScratch(ctx, run, spec, lazy_expiry, wrote);
-  return RunInPlace(ctx, run, spec, lazy_expiry, was_empty, wrote);
-}
-
-}  // namespace
-
-Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv,
-                             int64_t wall_clock_us, crdt::Keyspace* delta, bool* wrote) const {
-  if (wrote) *wrote = false;
-  if (argv.empty()) return Err("ERR empty command");
-  const CommandSpec* spec = FindStoreCommand(argv[0]);
-  const bool stream = spec != nullptr && spec->runner == CommandRunner::kStreams;
-  if (spec == nullptr || (spec->runner != CommandRunner::kEngine && !stream)) {
-    return UnknownCommand(argv);
-  }
-  if (!spec->AcceptsArgc(argv.size())) return ArityError(spec->name);
-  Handler run =
-      stream ? FindStreamHandler(spec->name)
-             : kHandlers[kHandlerOfRow[static_cast<size_t>(spec - std::begin(kStoreCommands))]].run;
-  return RunCommand(ks, argv, wall_clock_us, delta, wrote, *spec, run, regions_, stream_id_mode_);
+  Ctx ctx{ks, argv, wall_clock_us, delta, regions_};
+  ctx.stream_id_mode = stream_id_mode_;
+  if (delta != nullptr && !in_place) return RunInScratch(ctx, run, *spec, lazy_expiry, wrote);
+  return RunInPlace(ctx, run, *spec, lazy_expiry, was_empty, wrote);
 }
 
 }  // namespace cluster_sim

@@ -270,7 +270,8 @@ Reply RPushX(Ctx& c);
 
 // engine_expiry.cc: TTLs (crdt/expiry.h for the Active/Active rules). Times are Unix
 // milliseconds of the region's wall clock (Ctx::now_us).
-int64_t FloorMs(int64_t us);  // microseconds to milliseconds, rounding down
+// Microseconds to milliseconds, rounding down. Inline: every command asks it (Execute).
+inline int64_t FloorMs(int64_t us) { return us >= 0 ? us / 1000 : -((-(us + 1)) / 1000) - 1; }
 inline int64_t NowMs(const Ctx& c) { return FloorMs(c.now_us); }
 // The deadline of an expire option of `command` (EX, PX: relative; EXAT, PXAT: absolute;
 // any case) with argument `value`, checked as Redis's getExpireMillisecondsOrReply: the

@@ -108,8 +108,6 @@ Reply SetExGeneric(Ctx& c, std::string_view option) {
 
 }  // namespace
 
-int64_t FloorMs(int64_t us) { return us >= 0 ? us / 1000 : -((-(us + 1)) / 1000) - 1; }
-
 std::optional<Reply> ExpireDeadline(const Ctx& c, std::string_view option, std::string_view value,
                                     std::string_view command, int64_t* deadline_ms) {
   int64_t v = 0;

@@ -93,22 +93,24 @@ Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wa
                                 std::string* effect, crdt::Keyspace* held, bool* wrote) {
   *wrote = false;
   wall_clock_us_ = wall_clock_us;
-  if (LocalStream(argv)) return Stream(argv, wall_clock_us);
+  // Looked up once, for the routes below and the engine.
+  const CommandSpec* spec = argv.empty() ? nullptr : FindStoreCommand(argv[0]);
+  if (LocalStream(spec)) return Stream(argv, wall_clock_us);
   if (std::optional<Reply> reply = BeforeEngine(argv)) return std::move(*reply);
   // ExecuteHeld and ExecuteWithoutEffect (no effect) run only on a store that is not
   // durable, which has nothing to commit: the one store that overrides CommitWrite, the
   // Redis store, is durable.
-  if (effect == nullptr) return RunOne(argv, wall_clock_us, held, wrote);
-  return durable() ? CommitOne(argv, wall_clock_us, effect, wrote)
-                   : RecordOne(argv, wall_clock_us, effect, wrote);
+  if (effect == nullptr) return RunOne(argv, spec, wall_clock_us, held, wrote);
+  return durable() ? CommitOne(argv, spec, wall_clock_us, effect, wrote)
+                   : RecordOne(argv, spec, wall_clock_us, effect, wrote);
 }
 
-Reply KeyspaceStore::RecordOne(const std::vector<std::string>& argv, int64_t wall_clock_us,
-                               std::string* effect, bool* wrote) {
+Reply KeyspaceStore::RecordOne(const std::vector<std::string>& argv, const CommandSpec* spec,
+                               int64_t wall_clock_us, std::string* effect, bool* wrote) {
   // Nothing to commit (CommitWrite's default, as above): the delta's bytes go straight
   // after *effect's, Record's work without its string's moves.
   ks_.ResetDelta(&delta_);
-  Reply reply = RunOne(argv, wall_clock_us, &delta_, wrote);
+  Reply reply = RunOne(argv, spec, wall_clock_us, &delta_, wrote);
   if (*wrote) {
     const size_t from = effect->size();
     delta_.EncodeTo(effect);
@@ -117,12 +119,12 @@ Reply KeyspaceStore::RecordOne(const std::vector<std::string>& argv, int64_t wal
   return reply;
 }
 
-Reply KeyspaceStore::CommitOne(const std::vector<std::string>& argv, int64_t wall_clock_us,
-                               std::string* effect, bool* wrote) {
+Reply KeyspaceStore::CommitOne(const std::vector<std::string>& argv, const CommandSpec* spec,
+                               int64_t wall_clock_us, std::string* effect, bool* wrote) {
   Reply reply;
   auto apply = [&]() -> std::string {
     return Record([&](crdt::Keyspace* delta) {
-      reply = RunOne(argv, wall_clock_us, delta, wrote);
+      reply = RunOne(argv, spec, wall_clock_us, delta, wrote);
       return *wrote;
     });
   };
@@ -155,7 +157,8 @@ std::vector<Reply> KeyspaceStore::ExecuteBatch(
           continue;
         }
         bool wrote = false;
-        replies.push_back(RunOne(argv, wall_clock_us, delta, &wrote));
+        replies.push_back(RunOne(argv, argv.empty() ? nullptr : FindStoreCommand(argv[0]),
+                                 wall_clock_us, delta, &wrote));
         any = any || wrote;
       }
       return any;
@@ -174,13 +177,15 @@ std::vector<Reply> KeyspaceStore::ExecuteBatch(
   return replies;
 }
 
-Reply KeyspaceStore::RunOne(const std::vector<std::string>& argv, int64_t wall_clock_us,
-                            crdt::Keyspace* delta, bool* wrote) {
-  if (argv.empty() || !Scripts::Handles(argv[0])) {
-    return engine_.Execute(ks_, argv, wall_clock_us, delta, wrote);
+Reply KeyspaceStore::RunOne(const std::vector<std::string>& argv, const CommandSpec* spec,
+                            int64_t wall_clock_us, crdt::Keyspace* delta, bool* wrote) {
+  if (argv.empty()) return engine_.Execute(ks_, argv, wall_clock_us, delta, wrote);  // its error
+  // The kScript rows are the commands Scripts::Handles names (command_table_test.cc).
+  if (spec == nullptr || spec->runner != CommandRunner::kScript) {
+    return engine_.Execute(ks_, argv, wall_clock_us, delta, wrote, spec);
   }
   *wrote = false;
-  if (!FindStoreCommand(argv[0])->AcceptsArgc(argv.size())) return ArityError(argv[0]);
+  if (!spec->AcceptsArgc(argv.size())) return ArityError(argv[0]);
   if (scripts_ == nullptr) scripts_ = std::make_unique<Scripts>();
   return scripts_->Run(argv, [&](const std::vector<std::string>& cmd) {
     if (LocalStream(cmd)) return RunStream(cmd, wall_clock_us);
@@ -219,6 +224,11 @@ Status KeyspaceStore::ExpireDue(int64_t wall_clock_us, std::string* effect) {
 
 bool KeyspaceStore::LocalStream(const std::vector<std::string>& argv) const {
   return !replicate_streams_ && !argv.empty() && LocalStreams::Handles(argv[0]);
+}
+
+bool KeyspaceStore::LocalStream(const CommandSpec* spec) const {
+  // LocalStreams::Handles's test, on the row found already.
+  return !replicate_streams_ && spec != nullptr && spec->runner == CommandRunner::kStreams;
 }
 
 Reply KeyspaceStore::Stream(const std::vector<std::string>& argv, int64_t wall_clock_us) {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cluster_sim/client.h"
+#include "cluster_sim/command_table.h"
 #include "crdt/keyspace.h"
 
 namespace cluster_sim {
@@ -50,6 +51,10 @@ class CommandEngine {
   // keeps streams region-local sends them to LocalStreams instead.
   Reply Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64_t wall_clock_us,
                 crdt::Keyspace* delta, bool* wrote) const;
+  // The same, for a caller that looked the command up already. REQUIRES: argv non-empty and
+  // spec == FindStoreCommand(argv[0]) (command_table.h; null for a name not in the table).
+  Reply Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv, int64_t wall_clock_us,
+                crdt::Keyspace* delta, bool* wrote, const CommandSpec* spec) const;
   // XADD's id rules (crdt/stream.h); strict unless told.
   void SetStreamIdMode(crdt::StreamIdMode mode) { stream_id_mode_ = mode; }
   crdt::StreamIdMode stream_id_mode() const { return stream_id_mode_; }

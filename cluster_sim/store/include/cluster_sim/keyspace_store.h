@@ -26,6 +26,7 @@
 
 #include "cluster_sim/client.h"
 #include "cluster_sim/command_engine.h"
+#include "cluster_sim/command_table.h"
 #include "cluster_sim/scripting.h"
 #include "cluster_sim/status.h"
 #include "cluster_sim/store.h"
@@ -139,6 +140,8 @@ class KeyspaceStore : public Store {
   std::string Record(Run run);
   // True if argv is a stream command for the region-local streams (RunStream).
   bool LocalStream(const std::vector<std::string>& argv) const;
+  // The same for a command looked up already: spec is FindStoreCommand(argv[0]), or null.
+  bool LocalStream(const CommandSpec* spec) const;
   // The reply of a stream command: its arity error, or RunStream's.
   Reply Stream(const std::vector<std::string>& argv, int64_t wall_clock_us);
   // Moves the version of every key `encoded` lists (all keys for a full state).
@@ -150,13 +153,15 @@ class KeyspaceStore : public Store {
   // ExecuteOne's engine command or script with an effect: on a store that is not durable
   // (RecordOne: nothing to commit) or through CommitWrite (CommitOne). Apart, so the
   // common one returns its one reply without a move.
-  Reply RecordOne(const std::vector<std::string>& argv, int64_t wall_clock_us, std::string* effect,
-                  bool* wrote);
-  Reply CommitOne(const std::vector<std::string>& argv, int64_t wall_clock_us, std::string* effect,
-                  bool* wrote);
-  // Runs one engine command or script on the keyspace, recording into `delta`.
-  Reply RunOne(const std::vector<std::string>& argv, int64_t wall_clock_us, crdt::Keyspace* delta,
-               bool* wrote);
+  // spec: FindStoreCommand(argv[0]) (null for an empty argv or an unknown name), as RunOne.
+  Reply RecordOne(const std::vector<std::string>& argv, const CommandSpec* spec,
+                  int64_t wall_clock_us, std::string* effect, bool* wrote);
+  Reply CommitOne(const std::vector<std::string>& argv, const CommandSpec* spec,
+                  int64_t wall_clock_us, std::string* effect, bool* wrote);
+  // Runs one engine command or script on the keyspace, recording into `delta`. spec is
+  // FindStoreCommand(argv[0]), looked up by the caller (null for an empty argv).
+  Reply RunOne(const std::vector<std::string>& argv, const CommandSpec* spec, int64_t wall_clock_us,
+               crdt::Keyspace* delta, bool* wrote);
 
   crdt::Keyspace ks_;
   CommandEngine engine_;
