@@ -90,6 +90,18 @@ TEST(CommandTable, EveryRowRunsOnItsRunner) {
   EXPECT_TRUE(IsUnknown(RunOnStore({"xinfo", "stream", "s"}, /*replicate_streams=*/true)));
 }
 
+// Scripts::Handles names the commands Scripts::Run answers, in any case, and nothing else:
+// the scenario runner sends a step to the scripts by it.
+TEST(CommandTable, ScriptsHandleTheScriptCommandsOnly) {
+  for (const char* name : {"eval", "EVALSHA", "Eval_Ro", "evalsha_ro", "SCRIPT"}) {
+    EXPECT_TRUE(Scripts::Handles(name)) << name;
+  }
+  for (const char* name : {"", "e", "evalx", "scripts", "set", "exists", "fcall", "xadd"}) {
+    EXPECT_FALSE(Scripts::Handles(name)) << name;
+  }
+  EXPECT_FALSE(Scripts::Handles(static_cast<const CommandSpec*>(nullptr)));
+}
+
 // The arity in the table is the one the store enforces: one argument short is refused
 // (and, for a fixed arity, one too many), exactly |arity| is accepted.
 TEST(CommandTable, AritiesAreWhatTheStoreEnforces) {

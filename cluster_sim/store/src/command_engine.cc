@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstdint>
 #include <iterator>
 #include <limits>
@@ -934,6 +935,7 @@ Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>&
 Reply CommandEngine::Execute(crdt::Keyspace& ks, const std::vector<std::string>& argv,
                              int64_t wall_clock_us, crdt::Keyspace* delta, bool* wrote,
                              const CommandSpec* spec) const {
+  assert(!argv.empty() && spec == FindStoreCommand(argv[0]));
   if (wrote) *wrote = false;
   const bool stream = spec != nullptr && spec->runner == CommandRunner::kStreams;
   if (spec == nullptr || (spec->runner != CommandRunner::kEngine && !stream)) {

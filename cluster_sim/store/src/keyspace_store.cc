@@ -51,6 +51,11 @@ void AppendEffect(std::string encoded, std::string* effect) {
   }
 }
 
+// The command table's row of argv's command: null for an empty argv or a name not in it.
+const CommandSpec* RowOf(const std::vector<std::string>& argv) {
+  return argv.empty() ? nullptr : FindStoreCommand(argv[0]);
+}
+
 }  // namespace
 
 template <typename Run>
@@ -94,8 +99,8 @@ Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wa
   *wrote = false;
   wall_clock_us_ = wall_clock_us;
   // Looked up once, for the routes below and the engine.
-  const CommandSpec* spec = argv.empty() ? nullptr : FindStoreCommand(argv[0]);
-  if (LocalStream(spec)) return Stream(argv, wall_clock_us);
+  const CommandSpec* spec = RowOf(argv);
+  if (LocalStream(spec)) return Stream(argv, spec, wall_clock_us);
   if (std::optional<Reply> reply = BeforeEngine(argv)) return std::move(*reply);
   // ExecuteHeld and ExecuteWithoutEffect (no effect) run only on a store that is not
   // durable, which has nothing to commit: the one store that overrides CommitWrite, the
@@ -151,14 +156,14 @@ std::vector<Reply> KeyspaceStore::ExecuteBatch(
       bool any = false;
       for (size_t i = 0; i < commands.size(); ++i) {
         const std::vector<std::string>& argv = commands[i];
-        if (LocalStream(argv)) {
-          if (!stream_replies[i]) stream_replies[i] = Stream(argv, wall_clock_us);
+        const CommandSpec* spec = RowOf(argv);
+        if (LocalStream(spec)) {
+          if (!stream_replies[i]) stream_replies[i] = Stream(argv, spec, wall_clock_us);
           replies.push_back(*stream_replies[i]);
           continue;
         }
         bool wrote = false;
-        replies.push_back(RunOne(argv, argv.empty() ? nullptr : FindStoreCommand(argv[0]),
-                                 wall_clock_us, delta, &wrote));
+        replies.push_back(RunOne(argv, spec, wall_clock_us, delta, &wrote));
         any = any || wrote;
       }
       return any;
@@ -180,8 +185,7 @@ std::vector<Reply> KeyspaceStore::ExecuteBatch(
 Reply KeyspaceStore::RunOne(const std::vector<std::string>& argv, const CommandSpec* spec,
                             int64_t wall_clock_us, crdt::Keyspace* delta, bool* wrote) {
   if (argv.empty()) return engine_.Execute(ks_, argv, wall_clock_us, delta, wrote);  // its error
-  // The kScript rows are the commands Scripts::Handles names (command_table_test.cc).
-  if (spec == nullptr || spec->runner != CommandRunner::kScript) {
+  if (!Scripts::Handles(spec)) {
     return engine_.Execute(ks_, argv, wall_clock_us, delta, wrote, spec);
   }
   *wrote = false;
@@ -227,12 +231,12 @@ bool KeyspaceStore::LocalStream(const std::vector<std::string>& argv) const {
 }
 
 bool KeyspaceStore::LocalStream(const CommandSpec* spec) const {
-  // LocalStreams::Handles's test, on the row found already.
-  return !replicate_streams_ && spec != nullptr && spec->runner == CommandRunner::kStreams;
+  return !replicate_streams_ && LocalStreams::Handles(spec);
 }
 
-Reply KeyspaceStore::Stream(const std::vector<std::string>& argv, int64_t wall_clock_us) {
-  if (!FindStoreCommand(argv[0])->AcceptsArgc(argv.size())) return ArityError(argv[0]);
+Reply KeyspaceStore::Stream(const std::vector<std::string>& argv, const CommandSpec* spec,
+                            int64_t wall_clock_us) {
+  if (!spec->AcceptsArgc(argv.size())) return ArityError(argv[0]);
   return RunStream(argv, wall_clock_us);
 }
 

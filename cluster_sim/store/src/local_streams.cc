@@ -65,8 +65,7 @@ static_assert(std::all_of(std::begin(kStoreCommands), std::end(kStoreCommands),
 
 bool LocalStreams::Handles(std::string_view command) {
   if (command.empty() || AsciiLower(command[0]) != 'x') return false;
-  const CommandSpec* spec = FindStoreCommand(command);
-  return spec != nullptr && spec->runner == CommandRunner::kStreams;
+  return Handles(FindStoreCommand(command));
 }
 
 LocalStreams::Stream* LocalStreams::Find(std::string_view key) {

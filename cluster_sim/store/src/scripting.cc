@@ -1,5 +1,6 @@
 #include "cluster_sim/scripting.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -871,12 +872,19 @@ Scripts::~Scripts() = default;
 
 size_t Scripts::cached_scripts() const { return lua_->shas.size(); }
 
+static_assert(std::all_of(std::begin(kStoreCommands), std::end(kStoreCommands),
+                          [](const CommandSpec& s) {
+                            return s.runner != CommandRunner::kScript || s.name[0] == 'e' ||
+                                   s.name[0] == 's';
+                          }),
+              "a script command's name must start with 'e' or 's' (Scripts::Handles)");
+
 bool Scripts::Handles(std::string_view name) {
-  if (name.size() < 4 || name.size() > 10) return false;
+  // The first letter turns away most names before the table's lookup.
+  if (name.empty()) return false;
   const char c = AsciiLower(name[0]);
   if (c != 'e' && c != 's') return false;
-  return IEquals(name, "eval") || IEquals(name, "evalsha") || IEquals(name, "eval_ro") ||
-         IEquals(name, "evalsha_ro") || IEquals(name, "script");
+  return Handles(FindStoreCommand(name));
 }
 
 namespace {

@@ -142,8 +142,10 @@ class KeyspaceStore : public Store {
   bool LocalStream(const std::vector<std::string>& argv) const;
   // The same for a command looked up already: spec is FindStoreCommand(argv[0]), or null.
   bool LocalStream(const CommandSpec* spec) const;
-  // The reply of a stream command: its arity error, or RunStream's.
-  Reply Stream(const std::vector<std::string>& argv, int64_t wall_clock_us);
+  // The reply of a stream command (spec: its row, FindStoreCommand(argv[0])): its arity
+  // error, or RunStream's.
+  Reply Stream(const std::vector<std::string>& argv, const CommandSpec* spec,
+               int64_t wall_clock_us);
   // Moves the version of every key `encoded` lists (all keys for a full state).
   void Touch(std::string_view encoded);
   // Execute's work: a write's effect is appended to *effect; with effect null a write is

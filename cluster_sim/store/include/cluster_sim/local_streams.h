@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "cluster_sim/client.h"
+#include "cluster_sim/command_table.h"
 #include "crdt/stream.h"
 
 namespace cluster_sim {
@@ -36,6 +37,11 @@ class LocalStreams {
   // True if `command` (any case) is a stream command handled here: a kStreams row of the
   // store's command table (command_table.h), which also gives its arity.
   static bool Handles(std::string_view command);
+  // The same test on the command's row, for a caller that looked it up already
+  // (FindStoreCommand; null for a name not in the table).
+  static bool Handles(const CommandSpec* spec) {
+    return spec != nullptr && spec->runner == CommandRunner::kStreams;
+  }
 
   // Runs a stream command. `taken(key)` is true when the replicated keyspace holds a
   // value under `key` (a stream command on it is WRONGTYPE). *touched (if non-null)

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "cluster_sim/client.h"
+#include "cluster_sim/command_table.h"
 
 namespace cluster_sim {
 
@@ -69,8 +70,14 @@ class Scripts {
   Scripts(const Scripts&) = delete;
   Scripts& operator=(const Scripts&) = delete;
 
-  // True if `name` (any case) is one of the commands Run answers.
+  // True if `name` (any case) is one of the commands Run answers: a kScript row of the
+  // store's command table (command_table.h), which also gives its arity.
   static bool Handles(std::string_view name);
+  // The same test on the command's row, for a caller that looked it up already
+  // (FindStoreCommand; null for a name not in the table).
+  static bool Handles(const CommandSpec* spec) {
+    return spec != nullptr && spec->runner == CommandRunner::kScript;
+  }
   // Runs EVAL / EVALSHA / EVAL_RO / EVALSHA_RO / SCRIPT argv (arity already checked by
   // the command table). `call` runs the script's commands; it is not used by SCRIPT.
   Reply Run(const std::vector<std::string>& argv, const Call& call);
