@@ -1585,8 +1585,9 @@ struct SimpleValue {
 };
 
 // Reads a counter of one slot in its first life into *slot; false on a malformed one.
+// Always inline: a TryDecoder's cursor then stays in registers (not in memory for a call).
 template <typename Dec>
-bool DecodeOneSlot(Dec* dec, PnCounter::Slot* slot) {
+[[gnu::always_inline]] inline bool DecodeOneSlot(Dec* dec, PnCounter::Slot* slot) {
   uint64_t replica = 0;
   return dec->GetVarint(&replica) && PnCounter::DecodeSlot(dec, replica, slot);
 }
