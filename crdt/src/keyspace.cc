@@ -1560,11 +1560,16 @@ struct SimpleValue {
 
   // Calls f(element, dot) for each element, dot null when it has none. REQUIRES: the
   // bytes passed DecodeSimple (so every read below succeeds).
+  // The first element inline (most effects have one), the others out of line.
   template <typename F>
-  void ForEachElement(F&& f) const {
+  [[gnu::always_inline]] void ForEachElement(F&& f) const {
     if (elements == 0) return;
     f(first, first_has_dot ? &first_dot : nullptr);
     if (elements == 1) return;  // most effects
+    ForEachLater(f);
+  }
+  template <typename F>
+  [[gnu::noinline]] void ForEachLater(F& f) const {  // the second element on
     Decoder dec(rest);
     for (uint64_t k = 1; k < elements; ++k) {
       std::string_view e;
