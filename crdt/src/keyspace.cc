@@ -1589,11 +1589,16 @@ struct SimpleValue {
 
   // Calls f(element, dot) for each element, dot null when it has none. REQUIRES: the
   // bytes passed DecodeSimple (so every read below succeeds).
+  // The first element inline (most effects have one), the others out of line.
   template <typename F>
-  void ForEachElement(F&& f) const {
+  [[gnu::always_inline]] void ForEachElement(F&& f) const {
     if (elements == 0) return;
     f(first, first_has_dot ? &first_dot : nullptr);
     if (elements == 1) return;  // most effects
+    ForEachLater(f);
+  }
+  template <typename F>
+  [[gnu::noinline]] void ForEachLater(F& f) const {  // the second element on
     Decoder dec(rest);
     for (uint64_t k = 1; k < elements; ++k) {
       std::string_view e;
@@ -1606,7 +1611,7 @@ struct SimpleValue {
     }
   }
   template <typename Cc>
-  bool DotsIn(const Cc& cc) const {  // DotsInContext of this value
+  [[gnu::always_inline]] bool DotsIn(const Cc& cc) const {  // DotsInContext of this value
     bool ok = !has_write || cc.Contains(write_dot);
     ForEachElement([&](std::string_view, const Dot* d) { ok &= d == nullptr || cc.Contains(*d); });
     return ok;
@@ -1614,7 +1619,9 @@ struct SimpleValue {
 };
 
 // Reads a counter of one slot in its first life into *slot; false on a malformed one.
-bool DecodeOneSlot(Decoder* dec, PnCounter::Slot* slot) {
+// Always inline: a TryDecoder's cursor then stays in registers (not in memory for a call).
+template <typename Dec>
+[[gnu::always_inline]] inline bool DecodeOneSlot(Dec* dec, PnCounter::Slot* slot) {
   uint64_t replica = 0;
   return dec->GetVarint(&replica) && PnCounter::DecodeSlot(dec, replica, slot);
 }
@@ -1623,8 +1630,10 @@ bool DecodeOneSlot(Decoder* dec, PnCounter::Slot* slot) {
 // SimpleValue's shape; a counter of more than one entry goes into *counter. Each read and
 // check as in KeyValue::Decode (`bytes`: all of the input dec reads). False on any other
 // shape and on malformed bytes: the caller then decodes it with KeyValue::Decode from where
-// this started, which reports the error.
-bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCounter* counter) {
+// this started, which reports the error. Dec: a Decoder, or a TryDecoder (which takes no
+// counter of several entries: their decoding needs a Decoder).
+template <typename Dec>
+bool DecodeSimple(std::string_view bytes, Dec* dec, SimpleValue* out, PnCounter* counter) {
   uint64_t n = 0;
   if (!dec->GetCount(&n, 4) || n > 1) return false;  // RegisterStore::Decode
   out->has_write = n == 1;
@@ -1633,14 +1642,18 @@ bool DecodeSimple(std::string_view bytes, Decoder* dec, SimpleValue* out, PnCoun
     return false;
   }
   // PnCounter::Decode: an entry count (then, for one entry, the slot in place).
-  const size_t counter_at = dec->position();
+  [[maybe_unused]] const size_t counter_at = dec->position();
   if (!dec->GetCount(&n, 2)) return false;
   out->has_slot = n == 1;
   out->decoded_counter = n > 1;
   if (out->has_slot && !DecodeOneSlot(dec, &out->slot)) return false;
   if (out->decoded_counter) {  // several slots (a DEL's reset) or an epoch entry: decoded
-    dec->Rewind(counter_at);
-    if (!counter->Decode(dec)) return false;
+    if constexpr (!std::is_same_v<Dec, Decoder>) {
+      return false;
+    } else {
+      dec->Rewind(counter_at);
+      if (!counter->Decode(dec)) return false;
+    }
   }
   // SetStore::Decode's reads and checks, for elements of at most one dot.
   if (!dec->GetCount(&n, 2) || n > SimpleValue::kMaxElements) return false;
@@ -1716,48 +1729,101 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     return MergeEncoded(bytes, error, &local);
   }
   MergeScratch& s = *scratch;
-  Decoder dec(bytes);
-  auto fail = [&](const char* why) {
-    if (error) *error = dec.error().empty() ? why : dec.error();
-    return false;
-  };
-  bool delta = false;
-  KeyValue::Parts16 parts = 0;
-  uint64_t n = 0;
-  if (!GetKeyspaceHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4))
-    return fail("bad keyspace header");
-  if (!delta) {
-    // A full state: its join also visits the keys it does not list (rare: full syncs).
-    std::optional<Keyspace> other = Decode(bytes, self_, error);
-    if (!other) return false;
-    Merge(*other);
-    return true;
-  }
-  // A delta. Decode and check all of it first (as Decode does, same order, same errors),
-  // so that malformed input changes nothing; then join it key by key (as Merge does).
-  // The lookups of its keys are dependent cache misses (index slot, then node) on a large
+  // A delta is decoded and checked in full first (as Decode does, same order, same errors),
+  // so that malformed input changes nothing; then joined key by key (as Merge does). The
+  // lookups of its keys are dependent cache misses (index slot, then node) on a large
   // keyspace: each is started as soon as its key is read and overlaps the decoding.
   const bool complete = key_complete_;  // and the delta is key-complete
-  auto join = [&](std::string_view key, size_t h, const KeyValue& value) {
-    auto it = keys_.try_emplace(key, h).first;
-    it->second.Join(value, cc_, s.cc_, /*other_complete=*/true, complete);
-    if ((value.held & it->second.held & KeyValue::kHeldExpiry) != 0) expiring_.emplace(key);
-    if (!complete && it->second.Empty()) keys_.erase(it);
-  };
-  if (s.values_.size() < std::max<uint64_t>(n, 1)) s.values_.resize(std::max<uint64_t>(n, 1));
-  if (n == 1) {
-    // CASE 1: a one-key delta (most effects): the same steps for its one key, without the
-    // key and hash lists of CASE 2.
-    std::string_view key;
+  // The key of a one-key delta whose value is a SimpleValue, joined at the end (CASE 1a).
+  std::string_view key;
+  size_t h = 0;
+  SimpleValue simple;
+  ContextDots dots;
+  size_t cc_at = 0;       // where its context starts
+  bool few_dots = false;  // its context read into dots (else decoded into s.cc_)
+  // CASE 0: most effects: a well-formed one-key delta whose value is a SimpleValue and
+  // whose context a ContextDots (checked: its dots in it), read with a TryDecoder. Anything
+  // else, malformed bytes included, is read again from the start with a Decoder (CASE 1
+  // and 2), which reports the errors.
+  {
+    TryDecoder r(bytes);
+    uint8_t header = 0;
+    uint64_t n = 0;
+    if (r.GetByte(&header) && header == kPlainDeltaHeader && r.GetCount(&n, 4) && n == 1 &&
+        r.GetBytes(&key)) {
+      h = KeyMap::Hash(key);
+      keys_.PrefetchSlot(h);
+      if (DecodeSimple(bytes, &r, &simple, &s.counter_)) {
+        keys_.PrefetchNode(h);
+        cc_at = r.position();
+        few_dots = dots.Decode(&r) && r.done() && simple.DotsIn(dots);
+      }
+    }
+  }
+  if (!few_dots) {
+    Decoder dec(bytes);
+    auto fail = [&](const char* why) {
+      if (error) *error = dec.error().empty() ? why : dec.error();
+      return false;
+    };
+    bool delta = false;
+    KeyValue::Parts16 parts = 0;
+    uint64_t n = 0;
+    if (!GetKeyspaceHeader(&dec, &delta, &parts) || !dec.GetCount(&n, 4))
+      return fail("bad keyspace header");
+    if (!delta) {
+      // A full state: its join also visits the keys it does not list (rare: full syncs).
+      std::optional<Keyspace> other = Decode(bytes, self_, error);
+      if (!other) return false;
+      Merge(*other);
+      return true;
+    }
+    auto join = [&](std::string_view k, size_t kh, const KeyValue& value) {
+      auto it = keys_.try_emplace(k, kh).first;
+      it->second.Join(value, cc_, s.cc_, /*other_complete=*/true, complete);
+      if ((value.held & it->second.held & KeyValue::kHeldExpiry) != 0) expiring_.emplace(k);
+      if (!complete && it->second.Empty()) keys_.erase(it);
+    };
+    if (s.values_.size() < std::max<uint64_t>(n, 1)) s.values_.resize(std::max<uint64_t>(n, 1));
+    if (n != 1) {
+      // CASE 2: any other number of keys.
+      s.keys_.clear();
+      s.hashes_.clear();
+      for (uint64_t i = 0; i < n; ++i) {
+        if (!dec.GetBytes(&key)) return fail("bad key");
+        if (i > 0 && !(s.keys_.back() < key)) {
+          dec.Fail("keys not sorted");
+          return fail("keys not sorted");
+        }
+        h = KeyMap::Hash(key);
+        keys_.PrefetchSlot(h);
+        if (!s.values_[i].Decode(&dec, parts)) return fail("bad key value");
+        s.keys_.push_back(key);
+        s.hashes_.push_back(h);
+      }
+      for (uint64_t i = 0; i < n; ++i) keys_.PrefetchNode(s.hashes_[i]);
+      if (!s.cc_.Decode(&dec)) return fail("bad causal context");
+      if (!dec.done()) return fail("trailing bytes after keyspace");
+      bool ok = true;
+      for (size_t i = 0; i < n; ++i) ok &= DotsInContext(s.values_[i], s.cc_);
+      if (!ok) return fail("dot outside the causal context");
+
+      for (size_t i = 0; i < n; ++i) join(s.keys_[i], s.hashes_[i], s.values_[i]);
+      cc_.Join(s.cc_);
+      key_complete_ = complete;
+      return true;
+    }
+    // CASE 1: a one-key delta that CASE 0 did not take: the same steps for its one key,
+    // without the key and hash lists of CASE 2.
     if (!dec.GetBytes(&key)) return fail("bad key");
-    const size_t h = KeyMap::Hash(key);
+    h = KeyMap::Hash(key);
     keys_.PrefetchSlot(h);
     KeyValue& value = s.values_[0];
     // CASE 1a: the value of a SET, INCRBY, SADD, SREM or DEL effect (SimpleValue) is
     // joined straight from the bytes, not decoded into the scratch value (a counter of
     // several slots is, into the scratch's own counter_). Any other value, malformed ones
     // included, is decoded from the same place (the same errors).
-    SimpleValue simple;
+    simple = SimpleValue();  // CASE 0 may have read part of it
     const size_t value_at = dec.position();
     const bool is_simple = parts == 0 && DecodeSimple(bytes, &dec, &simple, &s.counter_);
     if (!is_simple) {
@@ -1765,12 +1831,11 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
       if (!value.Decode(&dec, parts)) return fail("bad key value");
     }
     keys_.PrefetchNode(h);
-    // CASE 1b: a simple value's context of a few dots and no vector (most effects') is read
-    // as a ContextDots, not decoded into the scratch context; any other (and a malformed
-    // one) is decoded from the same place.
-    ContextDots dots;
-    const size_t cc_at = dec.position();
-    bool few_dots = is_simple && dots.Decode(&dec);
+    // CASE 1b: a simple value's context of a few dots and no vector is read as a
+    // ContextDots, not decoded into the scratch context; any other (and a malformed one) is
+    // decoded from the same place.
+    cc_at = dec.position();
+    few_dots = is_simple && dots.Decode(&dec);
     if (!few_dots) {
       dec.Rewind(cc_at);
       if (!s.cc_.Decode(&dec)) return fail("bad causal context");
@@ -1786,54 +1851,29 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
       key_complete_ = complete;
       return true;
     }
-    KeyValue& v = keys_.Emplace(key, h).second;
-    if (few_dots && (!OnlyFirstParts(v) || (!simple.has_write && (v.held & KeyValue::kHeldStr) &&
-                                            !v.str().reg.empty()))) {
-      // A key holding other parts (or a write that an SREM's or DEL's effect may clear):
-      // their joins take a CausalContext, decoded from the same bytes (read above).
-      dec.Rewind(cc_at);
-      (void)s.cc_.Decode(&dec);
-      few_dots = false;
-    }
-    if (few_dots) {
-      JoinSimple(&v, simple, s.counter_, cc_, dots, complete);
-    } else {
-      JoinSimple(&v, simple, s.counter_, cc_, s.cc_, complete);
-    }
-    if (!complete && v.Empty()) keys_.erase(keys_.find(key, h));  // rare: a probe
-    if (few_dots) {
-      cc_.Join(dots);
-    } else {
-      cc_.Join(s.cc_);
-    }
-    key_complete_ = complete;
-    return true;
   }
-  // CASE 2: any number of keys.
-  s.keys_.clear();
-  s.hashes_.clear();
-  for (uint64_t i = 0; i < n; ++i) {
-    std::string_view key;
-    if (!dec.GetBytes(&key)) return fail("bad key");
-    if (i > 0 && !(s.keys_.back() < key)) {
-      dec.Fail("keys not sorted");
-      return fail("keys not sorted");
-    }
-    const size_t h = KeyMap::Hash(key);
-    keys_.PrefetchSlot(h);
-    if (!s.values_[i].Decode(&dec, parts)) return fail("bad key value");
-    s.keys_.push_back(key);
-    s.hashes_.push_back(h);
+  // CASE 1a's join, of CASE 0's key or CASE 1's.
+  KeyValue& v = keys_.Emplace(key, h).second;
+  if (few_dots && (!OnlyFirstParts(v) ||
+                   (!simple.has_write && (v.held & KeyValue::kHeldStr) && !v.str().reg.empty()))) {
+    // A key holding other parts (or a write that an SREM's or DEL's effect may clear):
+    // their joins take a CausalContext, decoded from the same bytes (read above).
+    Decoder dec(bytes);
+    dec.Rewind(cc_at);
+    (void)s.cc_.Decode(&dec);
+    few_dots = false;
   }
-  for (uint64_t i = 0; i < n; ++i) keys_.PrefetchNode(s.hashes_[i]);
-  if (!s.cc_.Decode(&dec)) return fail("bad causal context");
-  if (!dec.done()) return fail("trailing bytes after keyspace");
-  bool ok = true;
-  for (size_t i = 0; i < n; ++i) ok &= DotsInContext(s.values_[i], s.cc_);
-  if (!ok) return fail("dot outside the causal context");
-
-  for (size_t i = 0; i < n; ++i) join(s.keys_[i], s.hashes_[i], s.values_[i]);
-  cc_.Join(s.cc_);
+  if (few_dots) {
+    JoinSimple(&v, simple, s.counter_, cc_, dots, complete);
+  } else {
+    JoinSimple(&v, simple, s.counter_, cc_, s.cc_, complete);
+  }
+  if (!complete && v.Empty()) keys_.erase(keys_.find(key, h));  // rare: a probe
+  if (few_dots) {
+    cc_.Join(dots);
+  } else {
+    cc_.Join(s.cc_);
+  }
   key_complete_ = complete;
   return true;
 }

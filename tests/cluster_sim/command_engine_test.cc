@@ -22,6 +22,7 @@
 #include "cluster_sim/store.h"
 #include "cluster_sim/strings.h"
 #include "crdt/dot.h"
+#include "crdt/keyspace.h"
 #include "split_words.h"
 
 namespace cluster_sim {
@@ -886,7 +887,11 @@ TEST(StoreTest, MalformedMergeIsRejectedAndChangesNothing) {
     Status s = a.store().Merge(bad);
     EXPECT_FALSE(s.ok());
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-    EXPECT_FALSE(s.message().empty());
+    // The keyspace decoder's own error (MergeEncoded reports Decode's).
+    std::string why;
+    EXPECT_FALSE(crdt::Keyspace::Decode(bad, kA, &why).has_value());
+    EXPECT_FALSE(why.empty());
+    EXPECT_EQ(s.message(), "malformed effect or state: " + why);
     EXPECT_EQ(a.store().FullState(), state);
     EXPECT_EQ(a.store().DumpAll(), dump);
   }

@@ -359,6 +359,98 @@ TEST(DecoderTest, CountsAndBytesReadAsAVarintAndItsCheck) {
   }
 }
 
+// TryDecoder accepts exactly what Decoder accepts, read for read, with the same values and
+// positions: random inputs of up to 24 edge bytes (varints of every length, overlong and
+// overflowing ones, ids past 32 bits, dot counters 0, counts and lengths past the input,
+// the last bytes of the input), read as a random sequence of each reader.
+TEST(TryDecoderTest, ReadsWhatDecoderReads) {
+  const uint8_t bytes[] = {0x00, 0x01, 0x02, 0x05, 0x7F, 0x80, 0x81, 0xFF, 0x0F, 0x10};
+  for (uint64_t seed : TestSeeds(4, 0x7d3)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    for (int k = 0; k < 20000; ++k) {
+      std::string in;
+      const uint64_t len = rng.Uniform(25);
+      for (uint64_t i = 0; i < len; ++i) {
+        // Runs of "more" bytes make the long varints.
+        in.push_back(static_cast<char>(rng.OneIn(3) ? 0x80 | rng.Uniform(128)
+                                                    : bytes[rng.Uniform(std::size(bytes))]));
+      }
+      SCOPED_TRACE(testing::Message() << "case " << k);
+      Decoder want(in);
+      crdt::TryDecoder got(in);
+      for (int read = 0; read < 6; ++read) {
+        bool want_ok = false, got_ok = false;
+        switch (rng.Uniform(6)) {
+          case 0: {
+            uint64_t a = 0, b = 0;
+            want_ok = want.GetVarint(&a);
+            got_ok = got.GetVarint(&b);
+            if (want_ok && got_ok) {
+              EXPECT_EQ(b, a) << "varint";
+            }
+            break;
+          }
+          case 1: {
+            int64_t a = 0, b = 0;
+            want_ok = want.GetSigned(&a);
+            got_ok = got.GetSigned(&b);
+            if (want_ok && got_ok) {
+              EXPECT_EQ(b, a) << "signed";
+            }
+            break;
+          }
+          case 2: {
+            uint8_t a = 0, b = 0;
+            want_ok = want.GetByte(&a);
+            got_ok = got.GetByte(&b);
+            if (want_ok && got_ok) {
+              EXPECT_EQ(b, a) << "byte";
+            }
+            break;
+          }
+          case 3: {
+            std::string_view a, b;
+            want_ok = want.GetBytes(&a);
+            got_ok = got.GetBytes(&b);
+            if (want_ok && got_ok) {
+              EXPECT_EQ(b.data(), a.data()) << "bytes";
+            }
+            if (want_ok && got_ok) {
+              EXPECT_EQ(b.size(), a.size()) << "bytes";
+            }
+            break;
+          }
+          case 4: {
+            Dot a, b;
+            want_ok = want.GetDot(&a);
+            got_ok = got.GetDot(&b);
+            if (want_ok && got_ok) {
+              EXPECT_EQ(b, a) << "dot";
+            }
+            break;
+          }
+          default: {
+            const size_t each = static_cast<size_t>(rng.Uniform(7));  // 0 reads as 1
+            uint64_t a = 0, b = 0;
+            want_ok = want.GetCount(&a, each);
+            got_ok = got.GetCount(&b, each);
+            if (want_ok && got_ok) {
+              EXPECT_EQ(b, a) << "count, each " << each;
+            }
+            break;
+          }
+        }
+        ASSERT_EQ(got_ok, want_ok) << "read " << read << ": " << want.error();
+        if (!want_ok) break;
+        ASSERT_EQ(got.position(), want.position());
+        ASSERT_EQ(got.remaining(), want.remaining());
+        ASSERT_EQ(got.done(), want.done());
+      }
+    }
+  }
+}
+
 TEST(DecoderTest, RejectsMalformedPrimitives) {
   auto varint_fails = [](const std::string& in, const std::string& why) {
     Decoder dec(in);

@@ -97,8 +97,10 @@ class ContextDots {
   // Reads a context encoded by CausalContext::Encode if it has no vector entry and at most
   // kMax cloud dots, with CausalContext::Decode's reads and checks. False on any other
   // shape and on malformed bytes: the caller then decodes a CausalContext from where this
-  // started, which reports the error.
-  bool Decode(Decoder* dec) {
+  // started, which reports the error. Dec: a Decoder, or a TryDecoder (encoding.h).
+  // Always inline: a TryDecoder's cursor then stays in registers (not in memory for a call).
+  template <typename Dec>
+  [[gnu::always_inline]] bool Decode(Dec* dec) {
     size_ = 0;
     uint64_t n = 0;
     if (!dec->GetCount(&n, 2) || n != 0 || !dec->GetCount(&n, 2) || n > kMax) return false;

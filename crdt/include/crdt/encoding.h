@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -197,6 +198,95 @@ class Decoder {
   std::string_view in_;
   size_t pos_ = 0;
   std::string error_;
+};
+
+// Decoder's reads without its error messages, for a caller that tries one expected shape
+// first and, on any other shape and on malformed bytes, reads the same bytes again with a
+// Decoder (which reports the error): a one-key effect's merge (Keyspace::MergeEncoded).
+// Each reader accepts exactly the inputs Decoder's reader of that name accepts, with the
+// same value and the same bytes consumed; after a false the position is unspecified and
+// the reader is not used again. All of it inline and nothing of it in memory that a call
+// could see, so the compiler keeps its cursor in registers: a Decoder's position is stored
+// and loaded again around each of its out-of-line readers and failures. Value type.
+class TryDecoder {
+ public:
+  explicit TryDecoder(std::string_view in)
+      : begin_(reinterpret_cast<const uint8_t*>(in.data())), p_(begin_), end_(begin_ + in.size()) {}
+
+  [[gnu::always_inline]] bool GetVarint(uint64_t* v) {
+    if (p_ < end_ && *p_ < 0x80) {  // CASE 1: one byte: most counts, lengths and ids
+      *v = *p_++;
+      return true;
+    }
+    if (end_ - p_ >= 3) {
+      // CASE 2: two or three bytes (replica ids, which hold the site in their high 16
+      // bits; dot counters past 127), without the loop's tests per byte.
+      if (p_[1] < 0x80) {
+        *v = (p_[0] & 0x7Fu) | (uint64_t{p_[1]} << 7);
+        p_ += 2;
+        return true;
+      }
+      if (p_[2] < 0x80) {
+        *v = (p_[0] & 0x7Fu) | (uint64_t{p_[1] & 0x7Fu} << 7) | (uint64_t{p_[2]} << 14);
+        p_ += 3;
+        return true;
+      }
+    }
+    // CASE 3: Decoder::GetVarintSlow's loop (its short forms read the same values).
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ == end_) return false;
+      const uint8_t b = *p_++;
+      if (shift == 63 && (b & 0x7E) != 0) return false;
+      result |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) {
+        *v = result;
+        return true;
+      }
+    }
+    return false;
+  }
+  [[gnu::always_inline]] bool GetSigned(int64_t* v) {
+    uint64_t u = 0;
+    if (!GetVarint(&u)) return false;
+    *v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+    return true;
+  }
+  [[gnu::always_inline]] bool GetByte(uint8_t* b) {
+    if (p_ == end_) return false;
+    *b = *p_++;
+    return true;
+  }
+  [[gnu::always_inline]] bool GetBytes(std::string_view* s) {
+    uint64_t n = 0;
+    if (!GetVarint(&n) || n > static_cast<size_t>(end_ - p_)) return false;
+    *s = std::string_view(reinterpret_cast<const char*>(p_), n);
+    p_ += n;
+    return true;
+  }
+  [[gnu::always_inline]] bool GetDot(Dot* d) {
+    uint64_t replica = 0, counter = 0;
+    if (!GetVarint(&replica) || replica > UINT32_MAX || !GetVarint(&counter) || counter == 0) {
+      return false;
+    }
+    d->replica = static_cast<ReplicaId>(replica);
+    d->counter = counter;
+    return true;
+  }
+  [[gnu::always_inline]] bool GetCount(uint64_t* n, size_t min_bytes_each = 1) {
+    if (!GetVarint(n)) return false;
+    return *n <= static_cast<size_t>(end_ - p_) / (min_bytes_each ? min_bytes_each : 1);
+  }
+  // Decoder::Fail's part that matters here: false (no message is kept).
+  bool Fail(const char*) { return false; }
+  bool done() const { return p_ == end_; }
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+  size_t position() const { return static_cast<size_t>(p_ - begin_); }
+
+ private:
+  const uint8_t* begin_;
+  const uint8_t* p_;
+  const uint8_t* end_;
 };
 
 }  // namespace crdt

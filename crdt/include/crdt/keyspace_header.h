@@ -12,6 +12,10 @@
 
 namespace crdt {
 
+// The one byte of a delta's header (key-complete) whose key values carry no optional
+// part: most effects' (a merge reads it first to try their shape, Keyspace::MergeEncoded).
+inline constexpr uint8_t kPlainDeltaHeader = 1;
+
 // Inline: every effect's encoding and merge reads or writes one (parts 8 to 15 in a second
 // byte, present and non-zero iff the first has kPartsMore).
 inline void PutKeyspaceHeader(Encoder* enc, bool key_complete, KeyValue::Parts16 parts) {

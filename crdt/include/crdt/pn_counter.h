@@ -164,7 +164,10 @@ class PnCounter {
   bool Decode(Decoder* dec);
   // Decode's reads and checks for one slot of `replica` (its id read already, not yet
   // checked): the four counts after the id, into *slot (epoch 0). False on malformed bytes.
-  static bool DecodeSlot(Decoder* dec, uint64_t replica, Slot* slot) {
+  // Dec: a Decoder, or a TryDecoder (an effect's merge, encoding.h).
+  // Always inline: a TryDecoder's cursor then stays in registers (not in memory for a call).
+  template <typename Dec>
+  [[gnu::always_inline]] static bool DecodeSlot(Dec* dec, uint64_t replica, Slot* slot) {
     uint64_t p = 0, n = 0, lp = 0, ln = 0;
     if (!dec->GetVarint(&p) || !dec->GetVarint(&n) || !dec->GetVarint(&lp) ||
         !dec->GetVarint(&ln)) {
