@@ -32,6 +32,7 @@
 #include "cluster_sim/network.h"
 #include "cluster_sim/replicator.h"
 #include "cluster_sim/rng.h"
+#include "cluster_sim/store.h"
 #include "cluster_sim/time.h"
 #include "split_words.h"
 
@@ -2347,6 +2348,83 @@ TEST(ReplTransportTest, TracingReadsTheTransportsFlag) {
   EXPECT_FALSE(traced.tracing());
   flag = true;
   EXPECT_TRUE(traced.tracing());
+}
+
+// A replicator's sends, seen by a transport that keeps some bodies and leaves others (as
+// Network does when a message joins a copy already in flight): every peer gets the effect,
+// every ack no body, and no undescribed message a description.
+TEST(ReplTransportTest, EachSendGetsItsBodyWhetherTheTransportTookTheLastOrNot) {
+  struct Sent {
+    int peer;
+    ReplMessage::Kind kind;
+    std::string payload;  // payload 0, or "(none)"
+    std::string what;
+  };
+  class Transport : public ReplTransport {
+   public:
+    void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body, size_t,
+              std::string&& what) override {
+      ReplMessage got = m;
+      got.body = body.get();
+      sent.push_back(
+          {peer, m.kind, body == nullptr ? "(none)" : std::string(got.payload(0)), what});
+      // Take every other body and description: the sender's next send must not depend on
+      // which.
+      if (++calls % 2 == 1) {
+        kept.push_back(std::move(body));
+        std::string taken = std::move(what);
+      }
+    }
+    SimTime Rtt(int) const override { return SimTime(1'000); }
+    std::vector<Sent> sent;
+    std::vector<std::shared_ptr<const void>> kept;
+    int calls = 0;
+  };
+  class Timers : public ReplTimers {
+   public:
+    SimTime Now() const override { return SimTime(0); }
+    void At(SimTime, std::function<void()>) override {}
+  };
+  Transport transport;
+  Timers timers;
+  auto store = NewMemoryStore(crdt::MakeReplicaId(0, 1));
+  Replicator::Options opts;
+  opts.self = 0;
+  opts.names = {"A", "B", "C", "D"};
+  Replicator repl(opts, store.get(), &transport, &timers);
+  repl.OnLocalWrite(std::string("first"));
+  repl.OnLocalWrite(std::string("second"));
+  ASSERT_EQ(transport.sent.size(), 6u);
+  for (size_t i = 0; i < transport.sent.size(); ++i) {
+    const Sent& s = transport.sent[i];
+    EXPECT_EQ(s.peer, static_cast<int>(i % 3) + 1) << i;
+    EXPECT_EQ(s.kind, ReplMessage::Kind::kEffects) << i;
+    EXPECT_EQ(s.payload, i < 3 ? "first" : "second") << i;
+    EXPECT_EQ(s.what, "") << i;
+  }
+  // Acks (no body) from a receiver, after effects from two peers, twice each.
+  transport.sent.clear();
+  auto other = NewMemoryStore(crdt::MakeReplicaId(1, 1));
+  std::string effect;
+  ASSERT_EQ(other->Execute({"SET", "k", "v"}, 0, &effect).type, Reply::Type::kStatus);
+  auto block = std::make_shared<const std::string>(effect);
+  for (uint64_t seq = 1; seq <= 2; ++seq) {
+    for (int from = 1; from <= 2; ++from) {
+      ReplMessage m;
+      m.kind = ReplMessage::Kind::kEffects;
+      m.sender_epoch = 1;
+      m.first_seq = seq;
+      m.count = 1;
+      m.body = block.get();
+      repl.OnMessage(from, m);
+    }
+  }
+  ASSERT_EQ(transport.sent.size(), 4u);
+  for (const Sent& s : transport.sent) {
+    EXPECT_EQ(s.kind, ReplMessage::Kind::kAck);
+    EXPECT_EQ(s.payload, "(none)");
+    EXPECT_EQ(s.what, "");
+  }
 }
 
 }  // namespace

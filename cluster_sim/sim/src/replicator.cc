@@ -132,12 +132,16 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
 
 // ---- sending ----
 
-// body: null, one payload (a std::string) or several (ReplMessage::Payloads); bytes counts
-// a 24-byte header and 4 bytes of framing per payload.
+// body: null, one payload (a std::string) or several (ReplMessage::Payloads).
 void Replicator::SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
                          size_t payload_bytes, std::string&& what) {
-  size_t bytes = 24 + payload_bytes + 4 * size_t{m.count};
-  transport_->Send(to, m, std::move(body), bytes, std::move(what));
+  transport_->Send(to, m, std::move(body), WireBytes(m, payload_bytes), std::move(what));
+}
+
+void Replicator::SendUndescribed(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
+                                 size_t payload_bytes) {
+  no_what_.clear();
+  transport_->Send(to, m, std::move(body), WireBytes(m, payload_bytes), std::move(no_what_));
 }
 
 ReplMessage Replicator::EffectsHeader(uint64_t first, uint64_t last) const {
@@ -207,10 +211,10 @@ void Replicator::SendAck(int origin, bool full) {
   m.epoch = in.epoch;
   m.seq = in.contiguous;
   m.full_ack = full;
-  std::string what;  // empty, no construction from a literal, unless tracing
-  if (transport_->tracing()) [[unlikely]]
-    what = Describe("ack #", in.contiguous);
-  SendMsg(origin, m, nullptr, 0, std::move(what));
+  if (transport_->tracing()) [[unlikely]] {
+    return SendMsg(origin, m, nullptr, 0, Describe("ack #", in.contiguous));
+  }
+  SendUndescribed(origin, m, std::move(no_body_), 0);
 }
 
 void Replicator::SendProbe(int peer) {
@@ -421,13 +425,21 @@ void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
   const ReplMessage m = EffectsHeader(head_, head_);
   const std::shared_ptr<const EffectBlock>& sent = log_.back().effect;
   const bool tracing = !batching_ && transport_->tracing();
+  // The body handed to each send: a transport that keeps it moves it out, one that shares
+  // the copy already in flight (Network's copy records) leaves it, and the next peer gets
+  // the same reference (no count taken and dropped per peer).
+  std::shared_ptr<const void> body;
   for (int p = 0; p < n(); ++p) {
     if (p == self_) continue;
     OutPeer& o = out_[p];
     if (!batching_) {
       o.m.effects_sent++;
-      SendMsg(p, m, std::shared_ptr<const void>(sent), sent->bytes().size(),
-              tracing ? Describe("effect #", head_) : std::string());
+      if (body == nullptr) body = sent;
+      if (tracing) [[unlikely]] {
+        SendMsg(p, m, std::move(body), sent->bytes().size(), Describe("effect #", head_));
+      } else {
+        SendUndescribed(p, m, std::move(body), sent->bytes().size());
+      }
     }
     if (o.rto.count() == 0) o.rto = transport_->Rtt(p);
     ArmTimer(p, now + o.rto);

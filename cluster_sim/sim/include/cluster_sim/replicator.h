@@ -119,6 +119,8 @@ class ReplTransport {
   // Sends m (its payloads in `body`, as ReplMessage::payload reads them) to
   // `peer`. `wire_bytes` is its size for the link's counters; `what` describes it for traces
   // and is empty unless tracing(). The transport may lose the message: the protocol resends.
+  // It moves `body` and `what` out or leaves them as they are, nothing else (a sender may
+  // hand the same objects to its next send).
   virtual void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body,
                     size_t wire_bytes, std::string&& what) = 0;
   // Whether senders describe messages (`what`). Asked on every send, so a flag the transport
@@ -325,9 +327,17 @@ class Replicator {
   std::string Arrow(int peer) const;      // "A->B"
   std::string ArrowFrom(int peer) const;  // "B->A"
 
+  // A message's size for the links' counters: a 24-byte header, its payloads and 4 bytes
+  // of framing per payload.
+  static size_t WireBytes(const ReplMessage& m, size_t payload_bytes) {
+    return 24 + payload_bytes + 4 * size_t{m.count};
+  }
   // `what` (for traces) is empty unless transport_->tracing().
   void SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
                size_t payload_bytes, std::string&& what);
+  // SendMsg while not tracing: the description is no_what_, not a string built per message.
+  void SendUndescribed(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
+                       size_t payload_bytes);
   // The header of an effects message carrying log entries first..last.
   ReplMessage EffectsHeader(uint64_t first, uint64_t last) const;
   void SendEffects(int peer, uint64_t first, uint64_t last);
@@ -420,6 +430,11 @@ class Replicator {
   std::set<int> drained_;  // origins whose contiguous prefix Drain advanced
   uint64_t anomalies_ = 0;
   std::string last_anomaly_;
+  // An ack's body (null) and an undescribed message's description (empty), moved from at
+  // every such send (a moved-from shared_ptr is null; the string is cleared first), so no
+  // message builds and destroys its own.
+  std::shared_ptr<const void> no_body_;
+  std::string no_what_;
 };
 
 }  // namespace cluster_sim
