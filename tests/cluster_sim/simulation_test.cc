@@ -2331,6 +2331,59 @@ TEST(SimulationTest, MessagesAreDescribedWhileTheNetworkIsObserved) {
   EXPECT_EQ(sent, (std::vector<std::string>{"effect #2", "ack #2"}));
 }
 
+// A store whose write writes again on the same region through the simulation (nothing in
+// the tree does, but Logged allows it): each write's effect is its own, both replicate.
+TEST(SimulationTest, AWriteMadeDuringAWriteOnTheSameRegionReplicatesBoth) {
+  class ReentrantStore final : public Store {
+   public:
+    ReentrantStore(Simulation** sim, int region, crdt::ReplicaId self)
+        : sim_(sim), region_(region), inner_(NewMemoryStore(self)) {}
+    Reply Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                  std::string* effect) override {
+      if (argv[0] != "NESTED") return inner_->Execute(argv, wall_clock_us, effect);
+      // Its own effect first, then the write it causes.
+      Reply reply = inner_->Execute({"SET", "outer", "1"}, wall_clock_us, effect);
+      (*sim_)->Execute(region_, {"SET", "inner", "2"});
+      return reply;
+    }
+    std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
+                                    int64_t wall_clock_us, std::string* effect) override {
+      return inner_->ExecuteBatch(commands, wall_clock_us, effect);
+    }
+    Status Merge(std::string_view encoded) override { return inner_->Merge(encoded); }
+    uint64_t KeyVersion(std::string_view key) const override { return inner_->KeyVersion(key); }
+    std::string FullState() const override { return inner_->FullState(); }
+    std::string Dump(std::string_view key) const override { return inner_->Dump(key); }
+    std::string DumpAll() const override { return inner_->DumpAll(); }
+    std::vector<std::string> Keys() const override { return inner_->Keys(); }
+    void Wipe(crdt::ReplicaId self) override { inner_->Wipe(self); }
+    bool durable() const override { return false; }
+    crdt::ReplicaId self() const override { return inner_->self(); }
+    size_t MemoryBytes() const override { return inner_->MemoryBytes(); }
+
+   private:
+    Simulation** sim_;
+    int region_;
+    std::unique_ptr<Store> inner_;
+  };
+  Simulation* sim_ptr = nullptr;
+  SimConfig c = Config({"A", "B"});
+  c.store_factory = [&](int r, crdt::ReplicaId id) -> std::unique_ptr<Store> {
+    return std::make_unique<ReentrantStore>(&sim_ptr, r, id);
+  };
+  Simulation sim(std::move(c));
+  sim_ptr = &sim;
+  Cmd(sim, 0, "SET before 0");  // the region's buffer has room, as after any write
+  Cmd(sim, 0, "NESTED");
+  ASSERT_TRUE(sim.Sync().done);
+  EXPECT_EQ(sim.Metrics(0).local_writes, 3u);
+  EXPECT_EQ(sim.Dump(1, "outer"), sim.Dump(0, "outer"));
+  EXPECT_EQ(sim.Dump(1, "inner"), sim.Dump(0, "inner"));
+  EXPECT_NE(sim.Dump(1, "outer"), "(nil)");
+  EXPECT_NE(sim.Dump(1, "inner"), "(nil)");
+  EXPECT_TRUE(sim.Divergent({}).empty());
+}
+
 // A transport that keeps no tracing flag (the server's) never asks for descriptions; one
 // that does is read afresh on every call.
 TEST(ReplTransportTest, TracingReadsTheTransportsFlag) {

@@ -100,6 +100,7 @@ struct Region {
   uint64_t crashes = 0;
   uint64_t held_writes = 0;          // writes whose effect the store holds (in a batch)
   std::string effect;                // Logged's buffer, its room kept from write to write
+  bool effect_in_use = false;        // a Logged write on this region is writing `effect`
   uint64_t expiry_timer = 0;         // generation of the armed expiry event (0: none)
   std::optional<SimTime> expiry_at;  // when it fires (virtual time)
 
@@ -193,19 +194,27 @@ struct Simulation::Impl final : Network::Receiver {
 
   // What both ExecuteLogged and ExecuteBatch do around their store call `run(&effect)`: the
   // held writes logged first, then run's effect as one local write, the expiry timer re-armed.
-  // The effect is written into the region's buffer, taken for the write and put back (a
-  // write that run caused on the same region would take an empty one). OnLocalWrite copies
-  // the bytes into its log and leaves the string valid (changed or emptied), so the
-  // buffer's room serves the next write: no allocation and free per write. A buffer grown
-  // past kKeptEffectBytes (a large write) is let go.
+  // The effect is written into the region's buffer in place, marked as in use for the
+  // write (a write that run caused on the same region would write a string of its own).
+  // OnLocalWrite copies the bytes into its log and leaves the string valid (changed or
+  // emptied), so the buffer's room serves the next write: no allocation and free, and no
+  // string moved out and back, per write. A buffer grown past kKeptEffectBytes (a large
+  // write) is let go. (Should run throw, the mark stays and the region's later writes each
+  // use a string of their own: correct, without the kept room.)
   template <typename Run>
   [[gnu::always_inline]] auto Logged(Region& r, Run run) {
     LogHeld(r);
-    std::string effect = std::move(r.effect);
+    std::string own;
+    const bool nested = r.effect_in_use;
+    std::string& effect = nested ? own : r.effect;
+    r.effect_in_use = true;
     effect.clear();
     auto out = run(&effect);
     if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
-    if (effect.capacity() <= kKeptEffectBytes) r.effect = std::move(effect);
+    if (effect.capacity() > kKeptEffectBytes) [[unlikely]] {
+      std::string().swap(effect);
+    }
+    r.effect_in_use = nested;
     ArmExpiry(r);
     return out;
   }
