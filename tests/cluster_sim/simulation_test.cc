@@ -2288,6 +2288,7 @@ TEST(SimulationTest, SyncGivesUpAtTheLimitWhenALinkLosesEverything) {
   std::string pending;
   EXPECT_FALSE(sim.Quiescent(&pending));
   EXPECT_EQ(pending, res.pending);
+  EXPECT_FALSE(sim.Quiescent()) << "the same answer without the description";
   EXPECT_EQ(sim.Dump(2, "k"), "v");
   EXPECT_EQ(sim.Dump(1, "k"), "(nil)");
   PeerMetrics b = Peer(sim.Metrics(0), "B");
