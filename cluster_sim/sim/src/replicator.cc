@@ -429,16 +429,22 @@ void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
   // the copy already in flight (Network's copy records) leaves it, and the next peer gets
   // the same reference (no count taken and dropped per peer).
   std::shared_ptr<const void> body;
-  for (int p = 0; p < n(); ++p) {
-    if (p == self_) continue;
-    OutPeer& o = out_[p];
-    if (!batching_) {
+  // Read once, not after every send: a send changes none of them (out_ keeps its size).
+  const int peers = n();
+  const int self = self_;
+  const bool sending = !batching_;
+  const size_t bytes = sent->bytes().size();
+  OutPeer* const out = out_.data();
+  for (int p = 0; p < peers; ++p) {
+    if (p == self) continue;
+    OutPeer& o = out[p];
+    if (sending) {
       o.m.effects_sent++;
       if (body == nullptr) body = sent;
       if (tracing) [[unlikely]] {
-        SendMsg(p, m, std::move(body), sent->bytes().size(), Describe("effect #", head_));
+        SendMsg(p, m, std::move(body), bytes, Describe("effect #", head_));
       } else {
-        SendUndescribed(p, m, std::move(body), sent->bytes().size());
+        SendUndescribed(p, m, std::move(body), bytes);
       }
     }
     if (o.rto.count() == 0) o.rto = transport_->Rtt(p);
