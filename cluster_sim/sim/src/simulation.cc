@@ -162,6 +162,7 @@ struct Simulation::Impl final : Network::Receiver {
       opts.trace = [this](const std::string& line) { Trace(line); };
       reg.repl = std::make_unique<Replicator>(std::move(opts), reg.store.get(), reg.transport.get(),
                                               &timers);
+      repls.push_back(reg.repl.get());
       regions.push_back(std::move(reg));
       clients.push_back(std::make_unique<RegionClient>(self, i));
     }
@@ -310,18 +311,19 @@ struct Simulation::Impl final : Network::Receiver {
     OnDeliver(from, to, FromPacket(p));
   }
   [[gnu::always_inline]] void OnDeliver(int from, int to, const ReplMessage& m) {
-    Region& sender = regions[from];
-    Region& r = regions[to];
+    Replicator* const sender = repls[from];
+    Replicator* const receiver = repls[to];
     // Pull model: what a crashed region had not handed over is gone with it.
-    if (!r.alive() || !sender.alive() || sender.incarnation() != m.sender_epoch) [[unlikely]] {
-      return Discarded(sender, r);
+    if (!receiver->alive() || !sender->alive() || sender->incarnation() != m.sender_epoch)
+        [[unlikely]] {
+      return Discarded(regions[from], regions[to]);
     }
     // Alive, and `from` is another region (Network::SendPacket checked the link).
-    r.repl->OnPeerMessage(from, m);
+    receiver->OnPeerMessage(from, m);
     // Only a merge can bring a key with a TTL; an ack, probe or sync request changes no key,
     // and the expiry armed after the last write or merge still stands.
     if (m.kind == ReplMessage::Kind::kEffects || m.kind == ReplMessage::Kind::kFullState) {
-      ArmExpiry(r);
+      ArmExpiry(regions[to]);
     }
     CheckConvergence();
   }
@@ -426,6 +428,9 @@ struct Simulation::Impl final : Network::Receiver {
   Network network;
   LoopTimers timers;
   std::vector<Region> regions;
+  // regions[i].repl, side by side (set once: a region keeps its replicator through crashes
+  // and restarts): a delivery reads its two regions' from one line, not from two Regions.
+  std::vector<Replicator*> repls;
   std::vector<std::unique_ptr<RegionClient>> clients;
   std::function<void(const std::string&)> trace;
   std::optional<SimTime> last_heal;
