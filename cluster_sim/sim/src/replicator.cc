@@ -538,8 +538,7 @@ void Replicator::Receive(int from, uint64_t seq, std::string_view effect) {
   in.held.emplace(seq, std::make_pair(std::string(effect), std::vector<Dep>()));
 }
 
-void Replicator::OnAck(int from, const ReplMessage& m) {
-  if (m.epoch != incarnation_) return;  // acknowledges a previous life
+void Replicator::OnAckOther(int from, const ReplMessage& m) {
   OutPeer& o = out_[from];
   bool answered_probe = o.probe_outstanding;
   bool was_known = o.acked_known;
@@ -565,6 +564,11 @@ void Replicator::OnAck(int from, const ReplMessage& m) {
     o.in_episode = false;
     return;
   }
+  OnAckBehind(from, answered_probe, was_known);
+}
+
+void Replicator::OnAckBehind(int from, bool answered_probe, bool was_known) {
+  OutPeer& o = out_[from];
   if (!was_known) {
     // First word from the peer since we resumed: catch it up now.
     o.resend_now = true;

@@ -369,7 +369,28 @@ class Replicator {
 
   void OnEffects(int from, const ReplMessage& m);
   void OnEffectsCausal(int from, const ReplMessage& m);
-  void OnAck(int from, const ReplMessage& m);
+  // An ack. The usual one (progress on a known cursor, no probe or full state answered, a
+  // store that is not durable) inline, as every delivered effect's ack runs it; the others
+  // in OnAckOther, which does what the inline path does and more.
+  void OnAck(int from, const ReplMessage& m) {
+    if (m.epoch != incarnation_) return;  // acknowledges a previous life
+    OutPeer& o = out_[from];
+    if (m.seq <= o.acked || m.full_ack || !o.acked_known || o.probe_outstanding || durable_)
+        [[unlikely]] {
+      return OnAckOther(from, m);
+    }
+    o.awaiting_response = false;
+    o.acked = std::min(m.seq, head_);
+    o.rto = transport_->Rtt(from);  // progress: a fresh backoff
+    if (!Behind(from)) {
+      o.in_episode = false;
+    } else if (o.in_episode) [[unlikely]] {  // else newer writes are in flight: nothing to do
+      OnAckBehind(from, /*answered_probe=*/false, /*was_known=*/true);
+    }
+  }
+  void OnAckOther(int from, const ReplMessage& m);
+  // What an ack does while `from` is still behind: catch it up as the ack allows.
+  void OnAckBehind(int from, bool answered_probe, bool was_known);
   void OnFullState(int from, const ReplMessage& m);
   void OnSyncRequest(int from, const ReplMessage& m);
   // False (and reported) if m's incarnation is older than one already seen from `from`.
