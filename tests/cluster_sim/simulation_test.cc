@@ -2484,5 +2484,56 @@ TEST(ReplTransportTest, EachSendGetsItsBodyWhetherTheTransportTookTheLastOrNot) 
   }
 }
 
+// Effects that arrive after a gap wait (held); the one that fills the gap applies them all
+// at once and acknowledges the whole prefix.
+TEST(ReplicatorTest, TheEffectThatFillsAGapAppliesTheHeldOnesAndAcksThemAll) {
+  class Transport : public ReplTransport {
+   public:
+    void Send(int, const ReplMessage& m, std::shared_ptr<const void>&&, size_t,
+              std::string&&) override {
+      if (m.kind == ReplMessage::Kind::kAck) acks.push_back(m.seq);
+    }
+    SimTime Rtt(int) const override { return SimTime(1'000); }
+    std::vector<uint64_t> acks;
+  };
+  class Timers : public ReplTimers {
+   public:
+    SimTime Now() const override { return SimTime(0); }
+    void At(SimTime, std::function<void()>) override {}
+  };
+  Transport transport;
+  Timers timers;
+  auto store = NewMemoryStore(crdt::MakeReplicaId(0, 1));
+  Replicator::Options opts;
+  opts.self = 0;
+  opts.names = {"A", "B"};
+  Replicator repl(opts, store.get(), &transport, &timers);
+  // B's first three writes, as B's log numbers them.
+  auto origin = NewMemoryStore(crdt::MakeReplicaId(1, 1));
+  std::vector<std::shared_ptr<const std::string>> effects;
+  for (const char* v : {"1", "2", "3"}) {
+    std::string effect;
+    origin->Execute({"RPUSH", "l", v}, 0, &effect);
+    effects.push_back(std::make_shared<const std::string>(effect));
+  }
+  auto deliver = [&](uint64_t seq) {
+    ReplMessage m;
+    m.kind = ReplMessage::Kind::kEffects;
+    m.sender_epoch = 1;
+    m.first_seq = seq;
+    m.count = 1;
+    m.body = effects[seq - 1].get();
+    repl.OnMessage(1, m);
+  };
+  deliver(3);
+  deliver(2);
+  EXPECT_EQ(repl.Contiguous(1), 0u);
+  EXPECT_EQ(store->Dump("l"), "(nil)");
+  deliver(1);
+  EXPECT_EQ(repl.Contiguous(1), 3u);
+  EXPECT_EQ(store->Dump("l"), origin->Dump("l"));
+  EXPECT_EQ(transport.acks, (std::vector<uint64_t>{0, 0, 3}));
+}
+
 }  // namespace
 }  // namespace cluster_sim

@@ -501,7 +501,7 @@ bool Replicator::Refused(int from, const Status& s) {
   return true;
 }
 
-void Replicator::OnEffects(int from, const ReplMessage& m) {
+void Replicator::OnEffectsOther(int from, const ReplMessage& m) {
   if (opts_.config.causal || m.causal) return OnEffectsCausal(from, m);
   // An origin's effects are applied in its order, as over Redis Enterprise's replication
   // stream: one that arrives after a gap (its predecessor lost or overtaken) waits in `held`

@@ -367,7 +367,24 @@ class Replicator {
   void Grew(size_t bytes) { grown_bytes_ += bytes; }
   void TrimBacklog();
 
-  void OnEffects(int from, const ReplMessage& m);
+  // Effects from `from`. The usual message (one effect, next in its origin's order, nothing
+  // waiting, no causal vector, a store that is not durable) inline, as every delivered
+  // effect runs it; the others in OnEffectsOther, which does what this does and more.
+  void OnEffects(int from, const ReplMessage& m) {
+    InPeer& in = in_[from];
+    if (m.count != 1 || m.first_seq != in.contiguous + 1 || !in.held.empty() || m.causal ||
+        opts_.config.causal || durable_) [[unlikely]] {
+      return OnEffectsOther(from, m);
+    }
+    // Applied without a copy (a store's refusal: no ack, the sender resends it), then acked.
+    const std::string_view effect = m.payload(0);
+    if (!Apply(from, effect)) return;
+    Grew(effect.size());
+    in.contiguous = m.first_seq;
+    in.received++;
+    Ack(from);
+  }
+  void OnEffectsOther(int from, const ReplMessage& m);
   void OnEffectsCausal(int from, const ReplMessage& m);
   // An ack. The usual one (progress on a known cursor, no probe or full state answered, a
   // store that is not durable) inline, as every delivered effect's ack runs it; the others
