@@ -225,14 +225,6 @@ void Replicator::SendProbe(int peer) {
   SendMsg(peer, m, nullptr, 0, transport_->tracing() ? "probe" : "");
 }
 
-void Replicator::Ack(int origin) {
-  if (batching_) {
-    ack_due_[origin] = 1;
-  } else {
-    SendAck(origin, false);
-  }
-}
-
 uint64_t Replicator::ChunkEnd(uint64_t first) const {
   uint64_t last = first;
   size_t bytes = 0;

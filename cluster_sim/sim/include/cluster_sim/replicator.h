@@ -344,8 +344,15 @@ class Replicator {
   void SendFullState(int peer);
   void SendSyncRequest(int peer);
   void SendAck(int origin, bool full);
-  // Acknowledges effects received from `origin`: at once, or once at EndBatch.
-  void Ack(int origin);
+  // Acknowledges effects received from `origin`: at once, or once at EndBatch. Inline:
+  // every delivered effect asks.
+  void Ack(int origin) {
+    if (batching_) {
+      ack_due_[origin] = 1;
+    } else {
+      SendAck(origin, false);
+    }
+  }
   void SendProbe(int peer);
   // The last seq of a message of at most max_batch_bytes (or one effect) from `first`.
   uint64_t ChunkEnd(uint64_t first) const;
