@@ -138,12 +138,6 @@ void Replicator::SendMsg(int to, const ReplMessage& m, std::shared_ptr<const voi
   transport_->Send(to, m, std::move(body), WireBytes(m, payload_bytes), std::move(what));
 }
 
-void Replicator::SendUndescribed(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
-                                 size_t payload_bytes) {
-  no_what_.clear();
-  transport_->Send(to, m, std::move(body), WireBytes(m, payload_bytes), std::move(no_what_));
-}
-
 ReplMessage Replicator::EffectsHeader(uint64_t first, uint64_t last) const {
   ReplMessage m;
   m.kind = ReplMessage::Kind::kEffects;
@@ -204,15 +198,9 @@ void Replicator::SendSyncRequest(int peer) {
 }
 
 void Replicator::SendAck(int origin, bool full) {
-  InPeer& in = in_[origin];
-  ReplMessage m;
-  m.kind = ReplMessage::Kind::kAck;
-  m.sender_epoch = incarnation_;
-  m.epoch = in.epoch;
-  m.seq = in.contiguous;
-  m.full_ack = full;
+  const ReplMessage m = AckHeader(origin, full);
   if (transport_->tracing()) [[unlikely]] {
-    return SendMsg(origin, m, nullptr, 0, Describe("ack #", in.contiguous));
+    return SendMsg(origin, m, nullptr, 0, Describe("ack #", m.seq));
   }
   SendUndescribed(origin, m, std::move(no_body_), 0);
 }

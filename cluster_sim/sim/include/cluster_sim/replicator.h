@@ -337,7 +337,21 @@ class Replicator {
                size_t payload_bytes, std::string&& what);
   // SendMsg while not tracing: the description is no_what_, not a string built per message.
   void SendUndescribed(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
-                       size_t payload_bytes);
+                       size_t payload_bytes) {
+    no_what_.clear();
+    transport_->Send(to, m, std::move(body), WireBytes(m, payload_bytes), std::move(no_what_));
+  }
+  // The header of an ack to `origin` of what this region holds of its log.
+  ReplMessage AckHeader(int origin, bool full) const {
+    const InPeer& in = in_[origin];
+    ReplMessage m;
+    m.kind = ReplMessage::Kind::kAck;
+    m.sender_epoch = incarnation_;
+    m.epoch = in.epoch;
+    m.seq = in.contiguous;
+    m.full_ack = full;
+    return m;
+  }
   // The header of an effects message carrying log entries first..last.
   ReplMessage EffectsHeader(uint64_t first, uint64_t last) const;
   void SendEffects(int peer, uint64_t first, uint64_t last);
@@ -349,8 +363,10 @@ class Replicator {
   void Ack(int origin) {
     if (batching_) {
       ack_due_[origin] = 1;
-    } else {
+    } else if (transport_->tracing()) [[unlikely]] {
       SendAck(origin, false);
+    } else {
+      SendUndescribed(origin, AckHeader(origin, false), std::move(no_body_), 0);  // SendAck's
     }
   }
   void SendProbe(int peer);
