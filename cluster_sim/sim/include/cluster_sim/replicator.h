@@ -365,8 +365,8 @@ class Replicator {
       ack_due_[origin] = 1;
     } else if (transport_->tracing()) [[unlikely]] {
       SendAck(origin, false);
-    } else {
-      SendUndescribed(origin, AckHeader(origin, false), std::move(no_body_), 0);  // SendAck's
+    } else {  // SendAck's untraced path, inline
+      SendUndescribed(origin, AckHeader(origin, false), std::move(no_body_), 0);
     }
   }
   void SendProbe(int peer);
