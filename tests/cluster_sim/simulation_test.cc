@@ -32,6 +32,7 @@
 #include "cluster_sim/network.h"
 #include "cluster_sim/replicator.h"
 #include "cluster_sim/rng.h"
+#include "cluster_sim/store.h"
 #include "cluster_sim/time.h"
 #include "split_words.h"
 
@@ -1662,6 +1663,9 @@ TEST(SimulationTest, PartialSyncReplaysInChunks) {
   EXPECT_EQ(b.full_syncs, 0u);
   EXPECT_GE(b.partial_syncs, 1u);
   EXPECT_GT(b.link_out.messages_sent - sent_before, 10u) << "64-byte batches";
+  // Each chunk goes as the ack of the one before arrives (a round trip of 10 ms), not at the
+  // retransmission timer: 340 ms of virtual time here, 500 ms by the timer alone.
+  EXPECT_LE(res.took, Ms(400)) << FormatDuration(res.took);
   EXPECT_EQ(Cmd(sim, 1, "SCARD s"), Reply::Integer(100));
   EXPECT_TRUE(sim.Divergent({}).empty());
 }
@@ -2287,6 +2291,7 @@ TEST(SimulationTest, SyncGivesUpAtTheLimitWhenALinkLosesEverything) {
   std::string pending;
   EXPECT_FALSE(sim.Quiescent(&pending));
   EXPECT_EQ(pending, res.pending);
+  EXPECT_FALSE(sim.Quiescent()) << "the same answer without the description";
   EXPECT_EQ(sim.Dump(2, "k"), "v");
   EXPECT_EQ(sim.Dump(1, "k"), "(nil)");
   PeerMetrics b = Peer(sim.Metrics(0), "B");
@@ -2330,6 +2335,59 @@ TEST(SimulationTest, MessagesAreDescribedWhileTheNetworkIsObserved) {
   EXPECT_EQ(sent, (std::vector<std::string>{"effect #2", "ack #2"}));
 }
 
+// A store whose write writes again on the same region through the simulation (nothing in
+// the tree does, but Logged allows it): each write's effect is its own, both replicate.
+TEST(SimulationTest, AWriteMadeDuringAWriteOnTheSameRegionReplicatesBoth) {
+  class ReentrantStore final : public Store {
+   public:
+    ReentrantStore(Simulation** sim, int region, crdt::ReplicaId self)
+        : sim_(sim), region_(region), inner_(NewMemoryStore(self)) {}
+    Reply Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
+                  std::string* effect) override {
+      if (argv[0] != "NESTED") return inner_->Execute(argv, wall_clock_us, effect);
+      // Its own effect first, then the write it causes.
+      Reply reply = inner_->Execute({"SET", "outer", "1"}, wall_clock_us, effect);
+      (*sim_)->Execute(region_, {"SET", "inner", "2"});
+      return reply;
+    }
+    std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
+                                    int64_t wall_clock_us, std::string* effect) override {
+      return inner_->ExecuteBatch(commands, wall_clock_us, effect);
+    }
+    Status Merge(std::string_view encoded) override { return inner_->Merge(encoded); }
+    uint64_t KeyVersion(std::string_view key) const override { return inner_->KeyVersion(key); }
+    std::string FullState() const override { return inner_->FullState(); }
+    std::string Dump(std::string_view key) const override { return inner_->Dump(key); }
+    std::string DumpAll() const override { return inner_->DumpAll(); }
+    std::vector<std::string> Keys() const override { return inner_->Keys(); }
+    void Wipe(crdt::ReplicaId self) override { inner_->Wipe(self); }
+    bool durable() const override { return false; }
+    crdt::ReplicaId self() const override { return inner_->self(); }
+    size_t MemoryBytes() const override { return inner_->MemoryBytes(); }
+
+   private:
+    Simulation** sim_;
+    int region_;
+    std::unique_ptr<Store> inner_;
+  };
+  Simulation* sim_ptr = nullptr;
+  SimConfig c = Config({"A", "B"});
+  c.store_factory = [&](int r, crdt::ReplicaId id) -> std::unique_ptr<Store> {
+    return std::make_unique<ReentrantStore>(&sim_ptr, r, id);
+  };
+  Simulation sim(std::move(c));
+  sim_ptr = &sim;
+  Cmd(sim, 0, "SET before 0");  // the region's buffer has room, as after any write
+  Cmd(sim, 0, "NESTED");
+  ASSERT_TRUE(sim.Sync().done);
+  EXPECT_EQ(sim.Metrics(0).local_writes, 3u);
+  EXPECT_EQ(sim.Dump(1, "outer"), sim.Dump(0, "outer"));
+  EXPECT_EQ(sim.Dump(1, "inner"), sim.Dump(0, "inner"));
+  EXPECT_NE(sim.Dump(1, "outer"), "(nil)");
+  EXPECT_NE(sim.Dump(1, "inner"), "(nil)");
+  EXPECT_TRUE(sim.Divergent({}).empty());
+}
+
 // A transport that keeps no tracing flag (the server's) never asks for descriptions; one
 // that does is read afresh on every call.
 TEST(ReplTransportTest, TracingReadsTheTransportsFlag) {
@@ -2347,6 +2405,134 @@ TEST(ReplTransportTest, TracingReadsTheTransportsFlag) {
   EXPECT_FALSE(traced.tracing());
   flag = true;
   EXPECT_TRUE(traced.tracing());
+}
+
+// A replicator's sends, seen by a transport that keeps some bodies and leaves others (as
+// Network does when a message joins a copy already in flight): every peer gets the effect,
+// every ack no body, and no undescribed message a description.
+TEST(ReplTransportTest, EachSendGetsItsBodyWhetherTheTransportTookTheLastOrNot) {
+  struct Sent {
+    int peer;
+    ReplMessage::Kind kind;
+    std::string payload;  // payload 0, or "(none)"
+    std::string what;
+  };
+  class Transport : public ReplTransport {
+   public:
+    void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body, size_t,
+              std::string&& what) override {
+      ReplMessage got = m;
+      got.body = body.get();
+      sent.push_back(
+          {peer, m.kind, body == nullptr ? "(none)" : std::string(got.payload(0)), what});
+      // Take every other body and description: the sender's next send must not depend on
+      // which.
+      if (++calls % 2 == 1) {
+        kept.push_back(std::move(body));
+        std::string taken = std::move(what);
+      }
+    }
+    SimTime Rtt(int) const override { return SimTime(1'000); }
+    std::vector<Sent> sent;
+    std::vector<std::shared_ptr<const void>> kept;
+    int calls = 0;
+  };
+  class Timers : public ReplTimers {
+   public:
+    SimTime Now() const override { return SimTime(0); }
+    void At(SimTime, std::function<void()>) override {}
+  };
+  Transport transport;
+  Timers timers;
+  auto store = NewMemoryStore(crdt::MakeReplicaId(0, 1));
+  Replicator::Options opts;
+  opts.self = 0;
+  opts.names = {"A", "B", "C", "D"};
+  Replicator repl(opts, store.get(), &transport, &timers);
+  repl.OnLocalWrite(std::string("first"));
+  repl.OnLocalWrite(std::string("second"));
+  ASSERT_EQ(transport.sent.size(), 6u);
+  for (size_t i = 0; i < transport.sent.size(); ++i) {
+    const Sent& s = transport.sent[i];
+    EXPECT_EQ(s.peer, static_cast<int>(i % 3) + 1) << i;
+    EXPECT_EQ(s.kind, ReplMessage::Kind::kEffects) << i;
+    EXPECT_EQ(s.payload, i < 3 ? "first" : "second") << i;
+    EXPECT_EQ(s.what, "") << i;
+  }
+  // Acks (no body) from a receiver, after effects from two peers, twice each.
+  transport.sent.clear();
+  auto other = NewMemoryStore(crdt::MakeReplicaId(1, 1));
+  std::string effect;
+  ASSERT_EQ(other->Execute({"SET", "k", "v"}, 0, &effect).type, Reply::Type::kStatus);
+  auto block = std::make_shared<const std::string>(effect);
+  for (uint64_t seq = 1; seq <= 2; ++seq) {
+    for (int from = 1; from <= 2; ++from) {
+      ReplMessage m;
+      m.kind = ReplMessage::Kind::kEffects;
+      m.sender_epoch = 1;
+      m.first_seq = seq;
+      m.count = 1;
+      m.body = block.get();
+      repl.OnMessage(from, m);
+    }
+  }
+  ASSERT_EQ(transport.sent.size(), 4u);
+  for (const Sent& s : transport.sent) {
+    EXPECT_EQ(s.kind, ReplMessage::Kind::kAck);
+    EXPECT_EQ(s.payload, "(none)");
+    EXPECT_EQ(s.what, "");
+  }
+}
+
+// Effects that arrive after a gap wait (held); the one that fills the gap applies them all
+// at once and acknowledges the whole prefix.
+TEST(ReplicatorTest, TheEffectThatFillsAGapAppliesTheHeldOnesAndAcksThemAll) {
+  class Transport : public ReplTransport {
+   public:
+    void Send(int, const ReplMessage& m, std::shared_ptr<const void>&&, size_t,
+              std::string&&) override {
+      if (m.kind == ReplMessage::Kind::kAck) acks.push_back(m.seq);
+    }
+    SimTime Rtt(int) const override { return SimTime(1'000); }
+    std::vector<uint64_t> acks;
+  };
+  class Timers : public ReplTimers {
+   public:
+    SimTime Now() const override { return SimTime(0); }
+    void At(SimTime, std::function<void()>) override {}
+  };
+  Transport transport;
+  Timers timers;
+  auto store = NewMemoryStore(crdt::MakeReplicaId(0, 1));
+  Replicator::Options opts;
+  opts.self = 0;
+  opts.names = {"A", "B"};
+  Replicator repl(opts, store.get(), &transport, &timers);
+  // B's first three writes, as B's log numbers them.
+  auto origin = NewMemoryStore(crdt::MakeReplicaId(1, 1));
+  std::vector<std::shared_ptr<const std::string>> effects;
+  for (const char* v : {"1", "2", "3"}) {
+    std::string effect;
+    origin->Execute({"RPUSH", "l", v}, 0, &effect);
+    effects.push_back(std::make_shared<const std::string>(effect));
+  }
+  auto deliver = [&](uint64_t seq) {
+    ReplMessage m;
+    m.kind = ReplMessage::Kind::kEffects;
+    m.sender_epoch = 1;
+    m.first_seq = seq;
+    m.count = 1;
+    m.body = effects[seq - 1].get();
+    repl.OnMessage(1, m);
+  };
+  deliver(3);
+  deliver(2);
+  EXPECT_EQ(repl.Contiguous(1), 0u);
+  EXPECT_EQ(store->Dump("l"), "(nil)");
+  deliver(1);
+  EXPECT_EQ(repl.Contiguous(1), 3u);
+  EXPECT_EQ(store->Dump("l"), origin->Dump("l"));
+  EXPECT_EQ(transport.acks, (std::vector<uint64_t>{0, 0, 3}));
 }
 
 }  // namespace

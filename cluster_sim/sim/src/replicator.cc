@@ -132,12 +132,10 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
 
 // ---- sending ----
 
-// body: null, one payload (a std::string) or several (ReplMessage::Payloads); bytes counts
-// a 24-byte header and 4 bytes of framing per payload.
+// body: null, one payload (a std::string) or several (ReplMessage::Payloads).
 void Replicator::SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
                          size_t payload_bytes, std::string&& what) {
-  size_t bytes = 24 + payload_bytes + 4 * size_t{m.count};
-  transport_->Send(to, m, std::move(body), bytes, std::move(what));
+  transport_->Send(to, m, std::move(body), WireBytes(m, payload_bytes), std::move(what));
 }
 
 ReplMessage Replicator::EffectsHeader(uint64_t first, uint64_t last) const {
@@ -200,17 +198,11 @@ void Replicator::SendSyncRequest(int peer) {
 }
 
 void Replicator::SendAck(int origin, bool full) {
-  InPeer& in = in_[origin];
-  ReplMessage m;
-  m.kind = ReplMessage::Kind::kAck;
-  m.sender_epoch = incarnation_;
-  m.epoch = in.epoch;
-  m.seq = in.contiguous;
-  m.full_ack = full;
-  std::string what;  // empty, no construction from a literal, unless tracing
-  if (transport_->tracing()) [[unlikely]]
-    what = Describe("ack #", in.contiguous);
-  SendMsg(origin, m, nullptr, 0, std::move(what));
+  const ReplMessage m = AckHeader(origin, full);
+  if (transport_->tracing()) [[unlikely]] {
+    return SendMsg(origin, m, nullptr, 0, Describe("ack #", m.seq));
+  }
+  SendUndescribed(origin, m, std::move(no_body_), 0);
 }
 
 void Replicator::SendProbe(int peer) {
@@ -219,14 +211,6 @@ void Replicator::SendProbe(int peer) {
   m.kind = ReplMessage::Kind::kProbe;
   m.sender_epoch = incarnation_;
   SendMsg(peer, m, nullptr, 0, transport_->tracing() ? "probe" : "");
-}
-
-void Replicator::Ack(int origin) {
-  if (batching_) {
-    ack_due_[origin] = 1;
-  } else {
-    SendAck(origin, false);
-  }
 }
 
 uint64_t Replicator::ChunkEnd(uint64_t first) const {
@@ -421,13 +405,27 @@ void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
   const ReplMessage m = EffectsHeader(head_, head_);
   const std::shared_ptr<const EffectBlock>& sent = log_.back().effect;
   const bool tracing = !batching_ && transport_->tracing();
-  for (int p = 0; p < n(); ++p) {
-    if (p == self_) continue;
-    OutPeer& o = out_[p];
-    if (!batching_) {
+  // The body handed to each send: a transport that keeps it moves it out, one that shares
+  // the copy already in flight (Network's copy records) leaves it, and the next peer gets
+  // the same reference (no count taken and dropped per peer).
+  std::shared_ptr<const void> body;
+  // Read once, not after every send: a send changes none of them (out_ keeps its size).
+  const int peers = n();
+  const int self = self_;
+  const bool sending = !batching_;
+  const size_t bytes = sent->bytes().size();
+  OutPeer* const out = out_.data();
+  for (int p = 0; p < peers; ++p) {
+    if (p == self) continue;
+    OutPeer& o = out[p];
+    if (sending) {
       o.m.effects_sent++;
-      SendMsg(p, m, std::shared_ptr<const void>(sent), sent->bytes().size(),
-              tracing ? Describe("effect #", head_) : std::string());
+      if (body == nullptr) body = sent;
+      if (tracing) [[unlikely]] {
+        SendMsg(p, m, std::move(body), bytes, Describe("effect #", head_));
+      } else {
+        SendUndescribed(p, m, std::move(body), bytes);
+      }
     }
     if (o.rto.count() == 0) o.rto = transport_->Rtt(p);
     ArmTimer(p, now + o.rto);
@@ -483,7 +481,7 @@ bool Replicator::Refused(int from, const Status& s) {
   return true;
 }
 
-void Replicator::OnEffects(int from, const ReplMessage& m) {
+void Replicator::OnEffectsOther(int from, const ReplMessage& m) {
   if (opts_.config.causal || m.causal) return OnEffectsCausal(from, m);
   // An origin's effects are applied in its order, as over Redis Enterprise's replication
   // stream: one that arrives after a gap (its predecessor lost or overtaken) waits in `held`
@@ -520,8 +518,7 @@ void Replicator::Receive(int from, uint64_t seq, std::string_view effect) {
   in.held.emplace(seq, std::make_pair(std::string(effect), std::vector<Dep>()));
 }
 
-void Replicator::OnAck(int from, const ReplMessage& m) {
-  if (m.epoch != incarnation_) return;  // acknowledges a previous life
+void Replicator::OnAckOther(int from, const ReplMessage& m) {
   OutPeer& o = out_[from];
   bool answered_probe = o.probe_outstanding;
   bool was_known = o.acked_known;
@@ -547,6 +544,11 @@ void Replicator::OnAck(int from, const ReplMessage& m) {
     o.in_episode = false;
     return;
   }
+  OnAckBehind(from, answered_probe, was_known);
+}
+
+void Replicator::OnAckBehind(int from, bool answered_probe, bool was_known) {
+  OutPeer& o = out_[from];
   if (!was_known) {
     // First word from the peer since we resumed: catch it up now.
     o.resend_now = true;

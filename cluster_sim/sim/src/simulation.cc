@@ -100,6 +100,7 @@ struct Region {
   uint64_t crashes = 0;
   uint64_t held_writes = 0;          // writes whose effect the store holds (in a batch)
   std::string effect;                // Logged's buffer, its room kept from write to write
+  bool effect_in_use = false;        // a Logged write on this region is writing `effect`
   uint64_t expiry_timer = 0;         // generation of the armed expiry event (0: none)
   std::optional<SimTime> expiry_at;  // when it fires (virtual time)
 
@@ -161,6 +162,7 @@ struct Simulation::Impl final : Network::Receiver {
       opts.trace = [this](const std::string& line) { Trace(line); };
       reg.repl = std::make_unique<Replicator>(std::move(opts), reg.store.get(), reg.transport.get(),
                                               &timers);
+      repls.push_back(reg.repl.get());
       regions.push_back(std::move(reg));
       clients.push_back(std::make_unique<RegionClient>(self, i));
     }
@@ -193,19 +195,27 @@ struct Simulation::Impl final : Network::Receiver {
 
   // What both ExecuteLogged and ExecuteBatch do around their store call `run(&effect)`: the
   // held writes logged first, then run's effect as one local write, the expiry timer re-armed.
-  // The effect is written into the region's buffer, taken for the write and put back (a
-  // write that run caused on the same region would take an empty one). OnLocalWrite copies
-  // the bytes into its log and leaves the string valid (changed or emptied), so the
-  // buffer's room serves the next write: no allocation and free per write. A buffer grown
-  // past kKeptEffectBytes (a large write) is let go.
+  // The effect is written into the region's buffer in place, marked as in use for the
+  // write (a write that run caused on the same region would write a string of its own).
+  // OnLocalWrite copies the bytes into its log and leaves the string valid (changed or
+  // emptied), so the buffer's room serves the next write: no allocation and free, and no
+  // string moved out and back, per write. A buffer grown past kKeptEffectBytes (a large
+  // write) is let go. (Should run throw, the mark stays and the region's later writes each
+  // use a string of their own: correct, without the kept room.)
   template <typename Run>
   [[gnu::always_inline]] auto Logged(Region& r, Run run) {
     LogHeld(r);
-    std::string effect = std::move(r.effect);
+    std::string own;
+    const bool nested = r.effect_in_use;
+    std::string& effect = nested ? own : r.effect;
+    r.effect_in_use = true;
     effect.clear();
     auto out = run(&effect);
     if (!effect.empty()) r.repl->OnLocalWrite(std::move(effect));
-    if (effect.capacity() <= kKeptEffectBytes) r.effect = std::move(effect);
+    if (effect.capacity() > kKeptEffectBytes) [[unlikely]] {
+      std::string().swap(effect);
+    }
+    r.effect_in_use = nested;
     ArmExpiry(r);
     return out;
   }
@@ -301,18 +311,19 @@ struct Simulation::Impl final : Network::Receiver {
     OnDeliver(from, to, FromPacket(p));
   }
   [[gnu::always_inline]] void OnDeliver(int from, int to, const ReplMessage& m) {
-    Region& sender = regions[from];
-    Region& r = regions[to];
+    Replicator* const sender = repls[from];
+    Replicator* const receiver = repls[to];
     // Pull model: what a crashed region had not handed over is gone with it.
-    if (!r.alive() || !sender.alive() || sender.incarnation() != m.sender_epoch) [[unlikely]] {
-      return Discarded(sender, r);
+    if (!receiver->alive() || !sender->alive() || sender->incarnation() != m.sender_epoch)
+        [[unlikely]] {
+      return Discarded(regions[from], regions[to]);
     }
     // Alive, and `from` is another region (Network::SendPacket checked the link).
-    r.repl->OnPeerMessage(from, m);
+    receiver->OnPeerMessage(from, m);
     // Only a merge can bring a key with a TTL; an ack, probe or sync request changes no key,
     // and the expiry armed after the last write or merge still stands.
     if (m.kind == ReplMessage::Kind::kEffects || m.kind == ReplMessage::Kind::kFullState) {
-      ArmExpiry(r);
+      ArmExpiry(regions[to]);
     }
     CheckConvergence();
   }
@@ -404,7 +415,8 @@ struct Simulation::Impl final : Network::Receiver {
       if (!r.alive()) continue;
       for (int p = 0; p < n(); ++p) {
         if (p == r.index || !regions[p].alive() || !network.Connected(r.index, p)) continue;
-        if (r.repl->Behind(p, pending)) return false;
+        // Without `pending` (every step of Sync's drain), the inline test.
+        if (pending == nullptr ? r.repl->Behind(p) : r.repl->Behind(p, pending)) return false;
       }
     }
     return true;
@@ -416,6 +428,9 @@ struct Simulation::Impl final : Network::Receiver {
   Network network;
   LoopTimers timers;
   std::vector<Region> regions;
+  // regions[i].repl, side by side (set once: a region keeps its replicator through crashes
+  // and restarts): a delivery reads its two regions' from one line, not from two Regions.
+  std::vector<Replicator*> repls;
   std::vector<std::unique_ptr<RegionClient>> clients;
   std::function<void(const std::string&)> trace;
   std::optional<SimTime> last_heal;

@@ -119,6 +119,8 @@ class ReplTransport {
   // Sends m (its payloads in `body`, as ReplMessage::payload reads them) to
   // `peer`. `wire_bytes` is its size for the link's counters; `what` describes it for traces
   // and is empty unless tracing(). The transport may lose the message: the protocol resends.
+  // It moves `body` and `what` out or leaves them as they are, nothing else (a sender may
+  // hand the same objects to its next send).
   virtual void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body,
                     size_t wire_bytes, std::string&& what) = 0;
   // Whether senders describe messages (`what`). Asked on every send, so a flag the transport
@@ -325,17 +327,48 @@ class Replicator {
   std::string Arrow(int peer) const;      // "A->B"
   std::string ArrowFrom(int peer) const;  // "B->A"
 
+  // A message's size for the links' counters: a 24-byte header, its payloads and 4 bytes
+  // of framing per payload.
+  static size_t WireBytes(const ReplMessage& m, size_t payload_bytes) {
+    return 24 + payload_bytes + 4 * size_t{m.count};
+  }
   // `what` (for traces) is empty unless transport_->tracing().
   void SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
                size_t payload_bytes, std::string&& what);
+  // SendMsg while not tracing: the description is no_what_, not a string built per message.
+  void SendUndescribed(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
+                       size_t payload_bytes) {
+    no_what_.clear();
+    transport_->Send(to, m, std::move(body), WireBytes(m, payload_bytes), std::move(no_what_));
+  }
+  // The header of an ack to `origin` of what this region holds of its log.
+  ReplMessage AckHeader(int origin, bool full) const {
+    const InPeer& in = in_[origin];
+    ReplMessage m;
+    m.kind = ReplMessage::Kind::kAck;
+    m.sender_epoch = incarnation_;
+    m.epoch = in.epoch;
+    m.seq = in.contiguous;
+    m.full_ack = full;
+    return m;
+  }
   // The header of an effects message carrying log entries first..last.
   ReplMessage EffectsHeader(uint64_t first, uint64_t last) const;
   void SendEffects(int peer, uint64_t first, uint64_t last);
   void SendFullState(int peer);
   void SendSyncRequest(int peer);
   void SendAck(int origin, bool full);
-  // Acknowledges effects received from `origin`: at once, or once at EndBatch.
-  void Ack(int origin);
+  // Acknowledges effects received from `origin`: at once, or once at EndBatch. Inline:
+  // every delivered effect asks.
+  void Ack(int origin) {
+    if (batching_) {
+      ack_due_[origin] = 1;
+    } else if (transport_->tracing()) [[unlikely]] {
+      SendAck(origin, false);
+    } else {  // SendAck's untraced path, inline
+      SendUndescribed(origin, AckHeader(origin, false), std::move(no_body_), 0);
+    }
+  }
   void SendProbe(int peer);
   // The last seq of a message of at most max_batch_bytes (or one effect) from `first`.
   uint64_t ChunkEnd(uint64_t first) const;
@@ -357,9 +390,47 @@ class Replicator {
   void Grew(size_t bytes) { grown_bytes_ += bytes; }
   void TrimBacklog();
 
-  void OnEffects(int from, const ReplMessage& m);
+  // Effects from `from`. The usual message (one effect, next in its origin's order, nothing
+  // waiting, no causal vector, a store that is not durable) inline, as every delivered
+  // effect runs it; the others in OnEffectsOther, which does what this does and more.
+  void OnEffects(int from, const ReplMessage& m) {
+    InPeer& in = in_[from];
+    if (m.count != 1 || m.first_seq != in.contiguous + 1 || !in.held.empty() || m.causal ||
+        opts_.config.causal || durable_) [[unlikely]] {
+      return OnEffectsOther(from, m);
+    }
+    // Applied without a copy (a store's refusal: no ack, the sender resends it), then acked.
+    const std::string_view effect = m.payload(0);
+    if (!Apply(from, effect)) return;
+    Grew(effect.size());
+    in.contiguous = m.first_seq;
+    in.received++;
+    Ack(from);
+  }
+  void OnEffectsOther(int from, const ReplMessage& m);
   void OnEffectsCausal(int from, const ReplMessage& m);
-  void OnAck(int from, const ReplMessage& m);
+  // An ack. The usual one (progress on a known cursor, no probe or full state answered, a
+  // store that is not durable) inline, as every delivered effect's ack runs it; the others
+  // in OnAckOther, which does what the inline path does and more.
+  void OnAck(int from, const ReplMessage& m) {
+    if (m.epoch != incarnation_) return;  // acknowledges a previous life
+    OutPeer& o = out_[from];
+    if (m.seq <= o.acked || m.full_ack || !o.acked_known || o.probe_outstanding || durable_)
+        [[unlikely]] {
+      return OnAckOther(from, m);
+    }
+    o.awaiting_response = false;
+    o.acked = std::min(m.seq, head_);
+    o.rto = transport_->Rtt(from);  // progress: a fresh backoff
+    if (!Behind(from)) {
+      o.in_episode = false;
+    } else if (o.in_episode) [[unlikely]] {  // else newer writes are in flight: nothing to do
+      OnAckBehind(from, /*answered_probe=*/false, /*was_known=*/true);
+    }
+  }
+  void OnAckOther(int from, const ReplMessage& m);
+  // What an ack does while `from` is still behind: catch it up as the ack allows.
+  void OnAckBehind(int from, bool answered_probe, bool was_known);
   void OnFullState(int from, const ReplMessage& m);
   void OnSyncRequest(int from, const ReplMessage& m);
   // False (and reported) if m's incarnation is older than one already seen from `from`.
@@ -420,6 +491,11 @@ class Replicator {
   std::set<int> drained_;  // origins whose contiguous prefix Drain advanced
   uint64_t anomalies_ = 0;
   std::string last_anomaly_;
+  // An ack's body (null) and an undescribed message's description (empty), moved from at
+  // every such send (a moved-from shared_ptr is null; the string is cleared first), so no
+  // message builds and destroys its own.
+  std::shared_ptr<const void> no_body_;
+  std::string no_what_;
 };
 
 }  // namespace cluster_sim
