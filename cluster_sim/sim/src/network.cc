@@ -37,10 +37,9 @@ Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names
   }
   // One Network per EventLoop: its rings become owned lanes of the loop, for the loop's
   // life (lanes are never removed). The loop must not run once the Network is gone; it may
-  // be destroyed with messages still in flight (the queue never calls a source then).
+  // be destroyed with messages still in flight (the queue never calls its handler then).
   kept_.reserve(64);  // traced or observed runs keep a record for every message in flight
-  for (size_t r = 0; r < kRings; ++r)
-    rings_[r].lane = loop_.AddOwnedLane(&rings_[r], this, kFifo | r);
+  for (size_t r = 0; r < kRings; ++r) rings_[r].lane = loop_.AddOwnedLane(this, kFifo | r);
 }
 
 void Network::SetLink(int from, int to, const LinkParams& p) {
@@ -212,6 +211,7 @@ void Network::OnEvent(uint64_t arg) {
     Ring& ring = rings_[arg & ~kFifo];
     if (ring.Front().copies > 1) return OnEventCopy(ring);
     f = &ring.Pop();
+    Popped(ring);
     key = f->seq;
   } else {
     f = &pool_[arg];
@@ -238,6 +238,7 @@ void Network::OnEventCopy(Ring& ring) {
   if (l.cut() || tracing_) [[unlikely]] {
     InFlight copy = front;
     ring.PopCopy();
+    loop_.OwnedNext(front.at, front.seq);  // the record's next copy (Popped, known here)
     return OnEventTraced(&copy, copy.seq, l);
   }
   // Never kKept (JoinBack takes plain messages only). Its own packet: the delivery may
@@ -245,6 +246,7 @@ void Network::OnEventCopy(Ring& ring) {
   const Packet packet = front.packet;
   const uint32_t bytes = front.bytes;
   ring.PopCopy();
+  loop_.OwnedNext(front.at, front.seq);
   DeliverPlain(l, from, to, packet, bytes);
 }
 

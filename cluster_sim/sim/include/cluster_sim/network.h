@@ -228,7 +228,7 @@ class Network : private EventLoop::Handler {
   // rings (one per delay while it has messages, every link of a 50 ms latency in one): each
   // ring is written and read in sequence, one stream each way through the cache and, once
   // 2 MiB or more, through huge pages (crdt/page_arena.h).
-  class Ring final : public EventLaneSource {
+  class Ring {
    public:
     Ring() = default;
     Ring(const Ring&) = delete;
@@ -290,17 +290,11 @@ class Network : private EventLoop::Handler {
     }
     // True if a message arriving at `at` may go in (it overtakes none already in).
     bool Takes(int64_t at) const { return count_ == 0 || at >= last_at_; }
-    // The key of the message after the front (EventLaneSource): the front's next copy, or
-    // the next entry's first.
-    bool Next(int64_t* at, uint64_t* seq) const override {
-      if (messages_ < 2) return false;
-      const InFlight& front = slots_[head_];
-      if (front.copies > 1) {
-        *at = front.at;
-        *seq = front.seq + 1;
-        return true;
-      }
-      const InFlight& f = slots_[(head_ + 1) & (capacity_ - 1)];
+    // The key of the front's (first) copy, the next message to arrive, for the loop's
+    // owned lane (Network::Popped); false if the ring holds none.
+    bool FrontKey(int64_t* at, uint64_t* seq) const {
+      if (count_ == 0) return false;
+      const InFlight& f = slots_[head_];
       *at = f.at;
       *seq = f.seq;
       return true;
@@ -381,6 +375,17 @@ class Network : private EventLoop::Handler {
   [[noreturn, gnu::noinline, gnu::cold]] void BadLink(int from, int to) const;
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
   void OnEvent(uint64_t arg) override;  // an arrival
+  // The ring's front message was just taken out (Ring::Pop, Ring::PopCopy) as its event
+  // runs: the loop gets the ring's next (its owned lane's report, EventLoop::OwnedNext).
+  void Popped(const Ring& ring) {
+    int64_t at;
+    uint64_t seq;
+    if (ring.FrontKey(&at, &seq)) {
+      loop_.OwnedNext(at, seq);
+    } else {
+      loop_.OwnedDrained();
+    }
+  }
   // An arrival of a copy that is not its record's last (InFlight): it goes with its own copy
   // of the packet, the record staying for the copies after it.
   [[gnu::noinline]] void OnEventCopy(Ring& ring);
