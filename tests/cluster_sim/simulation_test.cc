@@ -1077,8 +1077,10 @@ TEST(SimulationNetworkTest, CopiesOfOneRecordAreTracedOnceTracingStarts) {
   EXPECT_EQ(n.body.use_count(), 1);
 }
 
-// A copy's delivery sends enough to grow the ring that holds its record (every entry moves):
-// the copy delivered keeps its packet, and the record's next copies arrive as sent.
+// A copy's delivery sends enough to grow the ring that holds its record twice (every entry
+// moves): the copy delivered, read from its record in place, keeps its packet (the first
+// Grow keeps the old slots until the delivery returns), the record's next copies arrive as
+// sent, and the kept slots release their reference to the body.
 TEST(SimulationNetworkTest, ARingGrownByACopysDeliveryKeepsItsRecordsNextCopies) {
   CopyNet n;
   for (int to : {0, 1, 3, 4}) n.Send(2, to);

@@ -103,14 +103,37 @@ size_t Network::PickRing(int64_t delay, int64_t at) {
 void Network::Ring::Grow() {
   const size_t capacity = std::max<size_t>(16, capacity_ * 2);
   InFlight* slots = crdt::HugePageAllocator<InFlight>().allocate(capacity);
+  // A copy delivered from the front's packet (Delivering): that packet stays in the old
+  // slots, which the ring keeps until Delivered, and the front is copied, not moved. (A
+  // second Grow in the same delivery moves it from the slots the first one made.)
+  const bool retire = delivering_ && retired_ == nullptr;
   // The messages in flight move to the front, in order (each slot is constructed once).
-  for (size_t k = 0; k < count_; ++k)
-    new (&slots[k]) InFlight(std::move(slots_[(head_ + k) & (capacity_ - 1)]));
+  for (size_t k = 0; k < count_; ++k) {
+    InFlight& f = slots_[(head_ + k) & (capacity_ - 1)];
+    if (k == 0 && retire) {
+      new (&slots[k]) InFlight(f);
+    } else {
+      new (&slots[k]) InFlight(std::move(f));
+    }
+  }
   for (size_t k = count_; k < capacity; ++k) new (&slots[k]) InFlight();
-  Free();
+  if (retire) {
+    retired_ = slots_;
+    retired_capacity_ = capacity_;
+    retired_front_ = head_;
+  } else {
+    Free();
+  }
   slots_ = slots;
   capacity_ = capacity;
   head_ = 0;
+}
+
+void Network::Ring::FreeRetired() {
+  // Every other slot was moved from or never given a body (Grow).
+  retired_[retired_front_].~InFlight();
+  crdt::HugePageAllocator<InFlight>().deallocate(retired_, retired_capacity_);
+  retired_ = nullptr;
 }
 
 void Network::Ring::Free() {
@@ -241,13 +264,15 @@ void Network::OnEventCopy(Ring& ring) {
     loop_.OwnedNext(front.at, front.seq);  // the record's next copy (Popped, known here)
     return OnEventTraced(&copy, copy.seq, l);
   }
-  // Never kKept (JoinBack takes plain messages only). Its own packet: the delivery may
-  // send, and the ring then move the record (Grow).
-  const Packet packet = front.packet;
+  // Never kKept (JoinBack takes plain messages only). Delivered from the record, which
+  // stays for the copies after it: the delivery may send, and a Grow then leaves this
+  // packet where it is until the delivery returns (Ring::Delivering).
   const uint32_t bytes = front.bytes;
   ring.PopCopy();
   loop_.OwnedNext(front.at, front.seq);
-  DeliverPlain(l, from, to, packet, bytes);
+  ring.Delivering();
+  DeliverPlain(l, from, to, front.packet, bytes);
+  ring.Delivered();
 }
 
 void Network::OnEventTraced(InFlight* f, uint64_t key, Link& l) {

@@ -64,6 +64,9 @@ class Network : private EventLoop::Handler {
   };
   // The receiver of every packet (SetReceiver): one virtual call per delivery, where a
   // std::function would add its own indirection and pass the regions through memory.
+  // `packet` stays valid until Deliver returns, whatever it sends meanwhile (it may be the
+  // network's own record of the message: Ring::Delivering). REQUIRES: Deliver, like the
+  // Deliver callback, does not run the loop.
   class Receiver {
    public:
     virtual ~Receiver() = default;
@@ -290,6 +293,16 @@ class Network : private EventLoop::Handler {
     }
     // True if a message arriving at `at` may go in (it overtakes none already in).
     bool Takes(int64_t at) const { return count_ == 0 || at >= last_at_; }
+    // While a copy is delivered from Front()'s packet in place (OnEventCopy): a Grow meanwhile
+    // leaves that packet where it is until Delivered (it copies the front instead of moving
+    // it, and keeps the old slots).
+    void Delivering() { delivering_ = true; }
+    void Delivered() {
+      delivering_ = false;
+      if (retired_ != nullptr) [[unlikely]] {
+        FreeRetired();
+      }
+    }
     // The key of the front's (first) copy, the next message to arrive, for the loop's
     // owned lane (Network::Popped); false if the ring holds none.
     bool FrontKey(int64_t* at, uint64_t* seq) const {
@@ -306,15 +319,22 @@ class Network : private EventLoop::Handler {
     static constexpr size_t kAhead = 16;  // entries fetched ahead of a write or a read
     [[gnu::noinline]] void Grow();
     void Free();
+    [[gnu::noinline]] void FreeRetired();
     // capacity_ entries (0 or a power of 2), all constructed. Only the count_ from head_
     // hold a body: every other was moved from (the delivery takes every popped packet, Grow
     // every live one) or never given one.
     InFlight* slots_ = nullptr;
     size_t capacity_ = 0;
     size_t head_ = 0;
-    size_t count_ = 0;      // entries
-    size_t messages_ = 0;   // the copies of those entries
-    int64_t last_at_ = -1;  // arrival time of the newest message in the ring
+    size_t count_ = 0;         // entries
+    size_t messages_ = 0;      // the copies of those entries
+    int64_t last_at_ = -1;     // arrival time of the newest message in the ring
+    bool delivering_ = false;  // Delivering() .. Delivered()
+    // The slots a Grow replaced while delivering_ (null: none), kept until Delivered: only
+    // their front, at retired_front_, still holds a body (the one being delivered).
+    InFlight* retired_ = nullptr;
+    size_t retired_capacity_ = 0;
+    size_t retired_front_ = 0;
   };
   static constexpr size_t kRings = 4;
   // Event argument: a ring's front (kFifo | ring index) or an entry of pool_ (its event
