@@ -146,7 +146,7 @@ void Network::Ring::Free() {
   capacity_ = 0;
 }
 
-Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
+Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at, int from, int to) {
   // A ring the message does not overtake: the one of its delay (every message of a
   // delay arrives no earlier than the previous one), else an idle one, else any. Its
   // event then runs after theirs (same time: a later sequence number), so the ring's
@@ -154,7 +154,7 @@ Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
   const size_t r = PickRing(delay, at);
   if (r < kRings) {
     last_ring_ = &rings_[r];
-    return PushRing(rings_[r], at);
+    return PushRing(rings_[r], at, from, to);
   }
   uint32_t i;
   if (free_pool_ != 0) {
@@ -218,7 +218,7 @@ void Network::SendTwice(Link& link, int from, int to, const Packet::Header& head
     }
   }
   const int64_t at = loop_.Now().count() + delay;
-  InFlight* f = Place(delay, at);
+  InFlight* f = Place(delay, at, from, to);
   const bool kept = !what.empty() || bytes >= kKept || id != 0;
   Fill(f, from, to, header, std::move(body), kept ? kKept : static_cast<uint32_t>(bytes));
   if (kept) [[unlikely]] {
@@ -259,10 +259,7 @@ void Network::OnEventCopy(Ring& ring) {
   assert(ValidLink(from, to) && "a record's copies are on links of the network");
   Link& l = links_[Index(from, to)];
   if (l.cut() || tracing_) [[unlikely]] {
-    InFlight copy = front;
-    ring.PopCopy();
-    loop_.OwnedNext(front.at, front.seq);  // the record's next copy (Popped, known here)
-    return OnEventTraced(&copy, copy.seq, l);
+    return OnEventCopyTraced(ring, l);
   }
   // Never kKept (JoinBack takes plain messages only). Delivered from the record, which
   // stays for the copies after it: the delivery may send, and a Grow then leaves this
@@ -273,6 +270,14 @@ void Network::OnEventCopy(Ring& ring) {
   ring.Delivering();
   DeliverPlain(l, from, to, front.packet, bytes);
   ring.Delivered();
+}
+
+void Network::OnEventCopyTraced(Ring& ring, Link& l) {
+  const InFlight& front = ring.Front();
+  InFlight copy = front;
+  ring.PopCopy();
+  loop_.OwnedNext(front.at, front.seq);  // the record's next copy (Popped, known here)
+  OnEventTraced(&copy, copy.seq, l);
 }
 
 void Network::OnEventTraced(InFlight* f, uint64_t key, Link& l) {
