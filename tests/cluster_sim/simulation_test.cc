@@ -1243,6 +1243,22 @@ TEST(SimulationNetworkTest, FanInCopiesJoinOnlyFromTheNextSenderOfOnePacket) {
     EXPECT_EQ(run(m, {{0, 2}, {1, 2}, {0, 4}}), (Got{{0, 2}, {1, 2}, {0, 4}}));
     EXPECT_EQ(m.net.stats(0, 4).messages_delivered, 1u);
     EXPECT_EQ(m.net.stats(1, 2).messages_delivered, 1u);
+    // Nor is the copy that would have joined the record's first copy the other way: D -> A
+    // after C -> A, C -> B; A -> D after A -> C, B -> C. Each arrives once, from its sender.
+    for (const bool in : {false, true}) {
+      SCOPED_TRACE(in ? "after fanning in" : "after fanning out");
+      CopyNet k;
+      const std::vector<Sent> sends = in ? std::vector<Sent>{{0, 2}, {1, 2}, {0, 3}}
+                                         : std::vector<Sent>{{2, 0}, {2, 1}, {3, 0}};
+      EXPECT_EQ(k.body.use_count(), 1);
+      Got want;
+      for (const Sent& s : sends) want.emplace_back(s.from, s.to);
+      for (const Sent& s : sends) k.Send(s.from, s.to);
+      EXPECT_EQ(k.body.use_count(), 3);  // two records
+      EXPECT_EQ(run(k, {}), want);
+      for (const Sent& s : sends) EXPECT_EQ(k.net.stats(s.from, s.to).messages_delivered, 1u);
+      EXPECT_EQ(k.body.use_count(), 1);
+    }
   }
   {
     SCOPED_TRACE("another size");
