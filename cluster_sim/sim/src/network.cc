@@ -252,7 +252,7 @@ void Network::OnEvent(uint64_t arg) {
   DeliverPlain(l, from, to, packet, f->bytes);
 }
 
-void Network::OnEventCopy(Ring& ring) {
+[[gnu::always_inline]] inline void Network::OnEventCopy(Ring& ring) {
   const InFlight& front = ring.Front();
   // Its sender and receiver, whichever way the record fans (PopCopy moved them on).
   const int from = front.from, to = front.to;
