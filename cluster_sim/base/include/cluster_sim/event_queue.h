@@ -434,7 +434,9 @@ class EventQueue {
     MinHeapPop(lane_heap_, ItemBefore{});
   }
   // Debug builds: the owned lane whose popped front awaits its owner's report (kNoLane:
-  // none). The member exists in every build, so its layout does not depend on NDEBUG.
+  // none). The member exists in every build, so its layout does not depend on NDEBUG; but a
+  // file built with asserts that reports (OwnedNext) must run a Pop built with them too (an
+  // EventLoop from a library built with NDEBUG records nothing, and the report's check fails).
   void SetOwed([[maybe_unused]] uint32_t lane) {
 #ifndef NDEBUG
     owed_ = lane;
