@@ -126,36 +126,50 @@ TEST(EventQueueTest, ManyEventsPopInTimeThenPushOrder) {
 
 // The owned lanes' requirements are checked in debug builds: no Push on an owned lane, no
 // PushOwned on an ordinary one, no PushOwnedBehind on a lane that holds no event, no SetLanes
-// that would remove an owned lane.
+// that would remove an owned lane; once an owned front pops, nothing is pushed or popped
+// before its owner reports the lane's next event, and nothing reports one otherwise.
 TEST(EventQueueTest, OwnedLanesCheckTheirRequirementsInDebugBuilds) {
 #ifdef NDEBUG
   GTEST_SKIP() << "asserts are off in this build";
 #else
-  struct Empty final : EventLaneSource {
-    bool Next(int64_t*, uint64_t*) const override { return false; }
-  } source;
   SmallQueue q;
   q.SetLanes(2);
-  const uint32_t owned = q.AddOwnedLane(&source, 7);
+  const uint32_t owned = q.AddOwnedLane(7);
   EXPECT_DEATH(q.Push(10, 1, owned), "Push on an owned lane");
   EXPECT_DEATH(q.PushOwned(0, 10), "PushOwned on a lane that is not owned");
   EXPECT_DEATH(q.SetLanes(2), "SetLanes would remove lanes");
-  EXPECT_DEATH(q.AddOwnedLane(nullptr, 7), "an owned lane needs its source");
   // The lane holds no event: one behind its front would never be scheduled.
   EXPECT_DEATH(q.PushOwnedBehind(owned),
                "PushOwnedBehind on a lane that is not owned or holds no event");
+  EXPECT_DEATH(q.OwnedNext(10, 0), "OwnedNext without an owned lane's front popped");
+  EXPECT_DEATH(q.OwnedDrained(), "OwnedDrained without an owned lane's front popped");
+  q.PushOwned(owned, 10);
+  q.PushOwnedBehind(owned);
+  uint32_t v;
+  ASSERT_TRUE(q.Pop(&v));
+  EXPECT_EQ(v, 7u);
+  EXPECT_DEATH(q.Push(20, 1), "Push before the popped owned front's next was reported");
+  EXPECT_DEATH(q.PushOwned(owned, 20), "PushOwned before the popped owned front's next");
+  EXPECT_DEATH(q.PushOwnedBehind(owned), "PushOwnedBehind before the popped front's next");
+  EXPECT_DEATH(q.Pop(&v), "Pop before the popped owned front's next was reported");
+  q.OwnedNext(10, 1);
+  ASSERT_TRUE(q.Pop(&v));
+  q.OwnedDrained();
+  EXPECT_TRUE(q.empty());
+  EXPECT_FALSE(q.Pop(&v));
 #endif
 }
 
 // Owned lanes (event_queue.h) among the queue's own lanes, wheel and far heap: each owned
 // lane's events wait in a FIFO the test keeps (as the network keeps its messages in
-// flight), the queue holding only its front; everything pops in (time, push order).
+// flight), the queue holding only its front, which the test replaces after each pop with
+// the FIFO's next (OwnedNext, OwnedDrained); everything pops in (time, push order).
 TEST(EventQueueTest, OwnedLanesPopInTimeThenPushOrder) {
   SmallQueue q;
   q.SetLanes(2);
   const int64_t kDelays[] = {0, 40};  // the queue's lanes
   // An owned lane: the ids and keys of its events, front first.
-  struct Fifo final : EventLaneSource {
+  struct Fifo {
     struct Event {
       int64_t at;
       uint64_t seq;
@@ -163,19 +177,13 @@ TEST(EventQueueTest, OwnedLanesPopInTimeThenPushOrder) {
     };
     std::vector<Event> events;
     size_t head = 0;
-    bool Next(int64_t* at, uint64_t* seq) const override {
-      if (events.size() - head < 2) return false;
-      *at = events[head + 1].at;
-      *seq = events[head + 1].seq;
-      return true;
-    }
   };
   // Two lanes of a fixed delay and two of varying delays that never overtake their own.
   constexpr uint32_t kOwnedBase = 1u << 31;  // an owned lane's payload: kOwnedBase + its index
   const int64_t kOwnedDelays[] = {300, 37};
   Fifo fifos[4];
   uint32_t owned[4];
-  for (uint32_t i = 0; i < 4; ++i) owned[i] = q.AddOwnedLane(&fifos[i], kOwnedBase + i);
+  for (uint32_t i = 0; i < 4; ++i) owned[i] = q.AddOwnedLane(kOwnedBase + i);
   Rng rng(19);
   Rng choose(23);  // PushOwned or PushOwnedBehind: apart, so rng's workload stays the same
   std::vector<std::tuple<int64_t, uint32_t>> pushed;  // (time, id): ids grow with pushes
@@ -203,6 +211,11 @@ TEST(EventQueueTest, OwnedLanesPopInTimeThenPushOrder) {
       Fifo& f = fifos[v - kOwnedBase];
       EXPECT_EQ(q.now(), f.events[f.head].at);
       v = f.events[f.head++].id;
+      if (f.head < f.events.size()) {
+        q.OwnedNext(f.events[f.head].at, f.events[f.head].seq);
+      } else {
+        q.OwnedDrained();
+      }
     }
     popped.push_back(v);
     return true;

@@ -275,16 +275,9 @@ TEST(SimulationEventLoopDeathTest, SchedulingInThePastAborts) {
   EXPECT_DEATH(loop.At(Ms(9), [] {}), "scheduled in the past");
 }
 
-TEST(SimulationEventLoopTest, AnOwnedLaneNeedsItsSourceAndHandler) {
-  struct Empty final : EventLaneSource {
-    bool Next(int64_t*, uint64_t*) const override { return false; }
-  } source;
-  struct Nothing final : EventLoop::Handler {
-    void OnEvent(uint64_t) override {}
-  } handler;
+TEST(SimulationEventLoopTest, AnOwnedLaneNeedsItsHandler) {
   EventLoop loop;
-  EXPECT_DEATH(loop.AddOwnedLane(nullptr, &handler, 0), "source != nullptr");
-  EXPECT_DEATH(loop.AddOwnedLane(&source, nullptr, 0), "handler != nullptr");
+  EXPECT_DEATH(loop.AddOwnedLane(nullptr, 0), "handler != nullptr");
 }
 
 // ------------------------------------------------------------------------------ Network
@@ -1085,8 +1078,10 @@ TEST(SimulationNetworkTest, CopiesOfOneRecordAreTracedOnceTracingStarts) {
   EXPECT_EQ(n.body.use_count(), 1);
 }
 
-// A copy's delivery sends enough to grow the ring that holds its record (every entry moves):
-// the copy delivered keeps its packet, and the record's next copies arrive as sent.
+// A copy's delivery sends enough to grow the ring that holds its record twice (every entry
+// moves): the copy delivered, read from its record in place, keeps its packet (the first
+// Grow keeps the old slots until the delivery returns), the record's next copies arrive as
+// sent, and the kept slots release their reference to the body.
 TEST(SimulationNetworkTest, ARingGrownByACopysDeliveryKeepsItsRecordsNextCopies) {
   CopyNet n;
   for (int to : {0, 1, 3, 4}) n.Send(2, to);
@@ -1249,6 +1244,22 @@ TEST(SimulationNetworkTest, FanInCopiesJoinOnlyFromTheNextSenderOfOnePacket) {
     EXPECT_EQ(run(m, {{0, 2}, {1, 2}, {0, 4}}), (Got{{0, 2}, {1, 2}, {0, 4}}));
     EXPECT_EQ(m.net.stats(0, 4).messages_delivered, 1u);
     EXPECT_EQ(m.net.stats(1, 2).messages_delivered, 1u);
+    // Nor is the copy that would have joined the record's first copy the other way: D -> A
+    // after C -> A, C -> B; A -> D after A -> C, B -> C. Each arrives once, from its sender.
+    for (const bool in : {false, true}) {
+      SCOPED_TRACE(in ? "after fanning in" : "after fanning out");
+      CopyNet k;
+      const std::vector<Sent> sends = in ? std::vector<Sent>{{0, 2}, {1, 2}, {0, 3}}
+                                         : std::vector<Sent>{{2, 0}, {2, 1}, {3, 0}};
+      EXPECT_EQ(k.body.use_count(), 1);
+      Got want;
+      for (const Sent& s : sends) want.emplace_back(s.from, s.to);
+      for (const Sent& s : sends) k.Send(s.from, s.to);
+      EXPECT_EQ(k.body.use_count(), 3);  // two records
+      EXPECT_EQ(run(k, {}), want);
+      for (const Sent& s : sends) EXPECT_EQ(k.net.stats(s.from, s.to).messages_delivered, 1u);
+      EXPECT_EQ(k.body.use_count(), 1);
+    }
   }
   {
     SCOPED_TRACE("another size");

@@ -37,10 +37,9 @@ Network::Network(EventLoop& loop, const Rng& rng, std::vector<std::string> names
   }
   // One Network per EventLoop: its rings become owned lanes of the loop, for the loop's
   // life (lanes are never removed). The loop must not run once the Network is gone; it may
-  // be destroyed with messages still in flight (the queue never calls a source then).
+  // be destroyed with messages still in flight (the queue never calls its handler then).
   kept_.reserve(64);  // traced or observed runs keep a record for every message in flight
-  for (size_t r = 0; r < kRings; ++r)
-    rings_[r].lane = loop_.AddOwnedLane(&rings_[r], this, kFifo | r);
+  for (size_t r = 0; r < kRings; ++r) rings_[r].lane = loop_.AddOwnedLane(this, kFifo | r);
 }
 
 void Network::SetLink(int from, int to, const LinkParams& p) {
@@ -104,14 +103,37 @@ size_t Network::PickRing(int64_t delay, int64_t at) {
 void Network::Ring::Grow() {
   const size_t capacity = std::max<size_t>(16, capacity_ * 2);
   InFlight* slots = crdt::HugePageAllocator<InFlight>().allocate(capacity);
+  // A copy delivered from the front's packet (Delivering): that packet stays in the old
+  // slots, which the ring keeps until Delivered, and the front is copied, not moved. (A
+  // second Grow in the same delivery moves it from the slots the first one made.)
+  const bool retire = delivering_ && retired_ == nullptr;
   // The messages in flight move to the front, in order (each slot is constructed once).
-  for (size_t k = 0; k < count_; ++k)
-    new (&slots[k]) InFlight(std::move(slots_[(head_ + k) & (capacity_ - 1)]));
+  for (size_t k = 0; k < count_; ++k) {
+    InFlight& f = slots_[(head_ + k) & (capacity_ - 1)];
+    if (k == 0 && retire) {
+      new (&slots[k]) InFlight(f);
+    } else {
+      new (&slots[k]) InFlight(std::move(f));
+    }
+  }
   for (size_t k = count_; k < capacity; ++k) new (&slots[k]) InFlight();
-  Free();
+  if (retire) {
+    retired_ = slots_;
+    retired_capacity_ = capacity_;
+    retired_front_ = head_;
+  } else {
+    Free();
+  }
   slots_ = slots;
   capacity_ = capacity;
   head_ = 0;
+}
+
+void Network::Ring::FreeRetired() {
+  // Every other slot was moved from or never given a body (Grow).
+  retired_[retired_front_].~InFlight();
+  crdt::HugePageAllocator<InFlight>().deallocate(retired_, retired_capacity_);
+  retired_ = nullptr;
 }
 
 void Network::Ring::Free() {
@@ -124,7 +146,7 @@ void Network::Ring::Free() {
   capacity_ = 0;
 }
 
-Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
+Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at, int from, int to) {
   // A ring the message does not overtake: the one of its delay (every message of a
   // delay arrives no earlier than the previous one), else an idle one, else any. Its
   // event then runs after theirs (same time: a later sequence number), so the ring's
@@ -132,7 +154,7 @@ Network::InFlight* Network::PlaceSlow(int64_t delay, int64_t at) {
   const size_t r = PickRing(delay, at);
   if (r < kRings) {
     last_ring_ = &rings_[r];
-    return PushRing(rings_[r], at);
+    return PushRing(rings_[r], at, from, to);
   }
   uint32_t i;
   if (free_pool_ != 0) {
@@ -196,7 +218,7 @@ void Network::SendTwice(Link& link, int from, int to, const Packet::Header& head
     }
   }
   const int64_t at = loop_.Now().count() + delay;
-  InFlight* f = Place(delay, at);
+  InFlight* f = Place(delay, at, from, to);
   const bool kept = !what.empty() || bytes >= kKept || id != 0;
   Fill(f, from, to, header, std::move(body), kept ? kKept : static_cast<uint32_t>(bytes));
   if (kept) [[unlikely]] {
@@ -212,6 +234,7 @@ void Network::OnEvent(uint64_t arg) {
     Ring& ring = rings_[arg & ~kFifo];
     if (ring.Front().copies > 1) return OnEventCopy(ring);
     f = &ring.Pop();
+    Popped(ring);
     key = f->seq;
   } else {
     f = &pool_[arg];
@@ -229,23 +252,32 @@ void Network::OnEvent(uint64_t arg) {
   DeliverPlain(l, from, to, packet, f->bytes);
 }
 
-void Network::OnEventCopy(Ring& ring) {
+[[gnu::always_inline]] inline void Network::OnEventCopy(Ring& ring) {
   const InFlight& front = ring.Front();
   // Its sender and receiver, whichever way the record fans (PopCopy moved them on).
   const int from = front.from, to = front.to;
   assert(ValidLink(from, to) && "a record's copies are on links of the network");
   Link& l = links_[Index(from, to)];
   if (l.cut() || tracing_) [[unlikely]] {
-    InFlight copy = front;
-    ring.PopCopy();
-    return OnEventTraced(&copy, copy.seq, l);
+    return OnEventCopyTraced(ring, l);
   }
-  // Never kKept (JoinBack takes plain messages only). Its own packet: the delivery may
-  // send, and the ring then move the record (Grow).
-  const Packet packet = front.packet;
+  // Never kKept (JoinBack takes plain messages only). Delivered from the record, which
+  // stays for the copies after it: the delivery may send, and a Grow then leaves this
+  // packet where it is until the delivery returns (Ring::Delivering).
   const uint32_t bytes = front.bytes;
   ring.PopCopy();
-  DeliverPlain(l, from, to, packet, bytes);
+  loop_.OwnedNext(front.at, front.seq);
+  ring.Delivering();
+  DeliverPlain(l, from, to, front.packet, bytes);
+  ring.Delivered();
+}
+
+void Network::OnEventCopyTraced(Ring& ring, Link& l) {
+  const InFlight& front = ring.Front();
+  InFlight copy = front;
+  ring.PopCopy();
+  loop_.OwnedNext(front.at, front.seq);  // the record's next copy (Popped, known here)
+  OnEventTraced(&copy, copy.seq, l);
 }
 
 void Network::OnEventTraced(InFlight* f, uint64_t key, Link& l) {

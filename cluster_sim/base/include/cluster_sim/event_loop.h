@@ -15,7 +15,8 @@
 // events go to the queue's timing wheel if due within 65 to 131 ms (one FIFO list per
 // microsecond), else to its coarse lists (up to ~33 s), else to its far heap. An owner that
 // keeps its events in order itself (the network's rings of messages in flight) makes each
-// FIFO an owned lane (AddOwnedLane): the queue then holds only that FIFO's front.
+// FIFO an owned lane (AddOwnedLane): the queue then holds only that FIFO's front, and the
+// owner's handler reports the next one as each front's event runs (OwnedNext).
 #pragma once
 
 #include <cstdint>
@@ -66,14 +67,21 @@ class EventLoop : public Clock {
   void AfterEvent(SimTime delay, Handler* handler, uint64_t arg) {
     AtEvent(Later(delay), handler, arg);
   }
-  // An owned lane (event_queue.h): its events, kept in order by `source`, run as
-  // handler->OnEvent(arg). Returns its number, for AtOwned. `source` and `handler` must
-  // outlive every event of the lane that runs; lanes are never removed, so one owner (one
-  // Network) per loop.
-  uint32_t AddOwnedLane(const EventLaneSource* source, Handler* handler, uint64_t arg) {
-    AASIM_CHECK(source != nullptr && handler != nullptr);
-    return queue_.AddOwnedLane(source, Typed{handler, arg});
+  // An owned lane (event_queue.h): its events, kept in (time, sequence) order by their
+  // owner, run as handler->OnEvent(arg), which must first take the event out of the owner's
+  // FIFO and report the FIFO's next event (OwnedNext) or that it has none (OwnedDrained),
+  // before it schedules anything. Returns its number, for AtOwned. `handler` must outlive
+  // every event of the lane that runs; lanes are never removed, so one owner (one Network)
+  // per loop.
+  uint32_t AddOwnedLane(Handler* handler, uint64_t arg) {
+    AASIM_CHECK(handler != nullptr);
+    return queue_.AddOwnedLane(Typed{handler, arg});
   }
+  // The running owned lane event's report (AddOwnedLane): the lane's next event, at `at`
+  // with the sequence number AtOwned or AtOwnedBehind gave it. Inline: once per message.
+  void OwnedNext(int64_t at, uint64_t seq) { queue_.OwnedNext(at, seq); }
+  // The same when the lane has no event left.
+  void OwnedDrained() { queue_.OwnedDrained(); }
   // Schedules the next event of owned `lane` at `at` and returns its sequence number, which
   // the lane's source reports with it. REQUIRES: at >= Now(), at >= the time of the lane's
   // pending events.

@@ -12,7 +12,8 @@
 //          (the network's messages in flight, each with its time and sequence number), a
 //          record per event or several (the copies of a packet, numbered in sequence)
 //          instead of a record and a queue entry each; the queue holds only its
-//          front and asks the owner (EventLaneSource) for the next one when the front pops.
+//          front, and when the front pops the owner, as that event runs, takes it out and
+//          reports the next one (OwnedNext, OwnedDrained).
 //   wheel  events of no lane due before `horizon` (between kWheelSpan / 2 and kWheelSpan
 //          after now): one FIFO list per microsecond, appended in sequence order; a
 //          two-level bitmap finds the first.
@@ -24,10 +25,10 @@
 //          to the coarse lists as the horizon reaches them.
 // An event of no lane is thus carried at most twice before it pops, each in O(1) (far
 // events: O(log f) more). Pop takes the earlier of the wheel's first event and the lane
-// heap's top, O(1) and O(log l) (l lanes), plus, for an owned lane's event, one virtual
-// call to its owner (EventLaneSource::Next). Events pushed for the same time go to the far
-// heap, then the coarse list, then the wheel, in that order as now advances: every move
-// keeps the sequence order of each instant.
+// heap's top, O(1) and O(log l) (l lanes; an owned lane's part of it when its owner reports
+// its next event, with no call from the queue to the owner). Events pushed for the same
+// time go to the far heap, then the coarse list, then the wheel, in that order as now
+// advances: every move keeps the sequence order of each instant.
 //
 // The wheel, its node pool and the coarse lists are a TimingWheel (timing_wheel.h), shared
 // with the latency model's LatencyQueue; here a wheel node and a coarse record are an Item
@@ -52,16 +53,6 @@
 #include "crdt/page_arena.h"
 
 namespace cluster_sim {
-
-// The events of an owned lane, kept by its owner in (time, sequence) order: a FIFO whose
-// front is the lane's event in the lane heap.
-class EventLaneSource {
- public:
-  virtual ~EventLaneSource() = default;
-  // The time and sequence number of the event after the front; false if there is none.
-  // Called when the front pops, before its event runs (the owner has not yet taken it out).
-  virtual bool Next(int64_t* at, uint64_t* seq) const = 0;
-};
 
 template <typename Payload, int kWheelBits, int kCoarseBits = 9>
 class EventQueue {
@@ -93,19 +84,22 @@ class EventQueue {
   // True if the lane holds no event (it may then take events of another kind).
   bool LaneIdle(uint32_t lane) const { return !lanes_[lane].in_heap; }
   // Adds an owned lane (after the others) whose events all pop as `payload`, and returns its
-  // number. REQUIRES: source != nullptr; `source` outlives every event pushed on it.
-  uint32_t AddOwnedLane(const EventLaneSource* source, const Payload& payload) {
-    assert(source != nullptr && "an owned lane needs its source");
+  // number. Its owner keeps the lane's events in (time, sequence) order, a FIFO whose front
+  // is the lane's event in the lane heap, and when Pop gives it that front it takes the
+  // front out and reports the FIFO's next event (OwnedNext) or that there is none
+  // (OwnedDrained) before anything else touches the queue.
+  uint32_t AddOwnedLane(const Payload& payload) {
     lanes_.emplace_back();
-    lanes_.back().source = source;
+    lanes_.back().owned = true;
     lanes_.back().payload = payload;
     return static_cast<uint32_t>(lanes_.size() - 1);
   }
   // Counts an event at `at` on owned `lane` and returns its sequence number, which its owner
-  // keeps with it (EventLaneSource::Next). REQUIRES: at >= now(), at >= the time of the lane's
-  // pending events; the owner appends the event to its FIFO.
+  // keeps with it (to report it in OwnedNext). REQUIRES: at >= now(), at >= the time of the
+  // lane's pending events; the owner appends the event to its FIFO.
   uint64_t PushOwned(uint32_t lane, int64_t at) {
-    assert(lanes_[lane].source != nullptr && "PushOwned on a lane that is not owned");
+    assert(lanes_[lane].owned && "PushOwned on a lane that is not owned");
+    assert(owed_ == kNoLane && "PushOwned before the popped owned front's next was reported");
     const uint64_t seq = CountOwned();
     Lane& l = lanes_[lane];
     if (!l.in_heap) [[unlikely]] {
@@ -118,19 +112,42 @@ class EventQueue {
   // PushOwned for a lane that holds an event already (its front is in the lane heap): the
   // new one waits behind it, and only its count and sequence number are taken.
   // REQUIRES: as PushOwned's, and the lane holds an event. Once its front pops, the lane
-  // holds one only if the owner's Next reported another: an owner that tells from its
+  // holds one only if the owner reported another (OwnedNext): an owner that tells from its
   // FIFO's size must take the popped front out first (Pop's REQUIRES). Otherwise (checked in
   // debug builds only) the new event is never scheduled.
   uint64_t PushOwnedBehind([[maybe_unused]] uint32_t lane) {
-    assert(lanes_[lane].source != nullptr && lanes_[lane].in_heap &&
+    assert(lanes_[lane].owned && lanes_[lane].in_heap &&
            "PushOwnedBehind on a lane that is not owned or holds no event");
+    assert(owed_ == kNoLane && "PushOwnedBehind before the popped front's next was reported");
     return CountOwned();
+  }
+
+  // The owner of the owned lane whose front Pop gave last reports the lane's next event, the
+  // one after that front in its FIFO, at `at` numbered `seq` (as PushOwned numbered it):
+  // it takes the front's place. REQUIRES: called once per owned front popped, after the
+  // owner took that front out of its FIFO and before anything else is pushed or popped.
+  void OwnedNext(int64_t at, uint64_t seq) {
+    assert(owed_ != kNoLane && "OwnedNext without an owned lane's front popped");
+    Item& top = lane_heap_[0];
+    assert(top.link == owed_ && at >= now_ && "the popped front's lane must be on top");
+    SetOwed(kNoLane);
+    top.at = at;
+    top.seq = seq;
+    TopMoved();
+  }
+  // The same when the lane has no event left: it leaves the lane heap.
+  void OwnedDrained() {
+    assert(owed_ != kNoLane && "OwnedDrained without an owned lane's front popped");
+    assert(lane_heap_[0].link == owed_ && "the popped front's lane must be on top");
+    SetOwed(kNoLane);
+    DropTop();
   }
 
   // Schedules `payload` at `at`, on `lane` or (kNoLane) wherever the queue sees fit.
   // REQUIRES: at >= now(); on a lane, `at` >= the time of the lane's pending events.
   void Push(int64_t at, const Payload& payload, uint32_t lane = kNoLane) {
-    assert((lane == kNoLane || lanes_[lane].source == nullptr) && "Push on an owned lane");
+    assert((lane == kNoLane || !lanes_[lane].owned) && "Push on an owned lane");
+    assert(owed_ == kNoLane && "Push before the popped owned front's next was reported");
     ++size_;
     if (lane == kNoLane) {
       if (at < horizon_) [[likely]] {
@@ -148,11 +165,12 @@ class EventQueue {
   // Pops the earliest event if it is due at or before `limit`: sets *out and moves now()
   // to its time. False (and no change) if there is none.
   // REQUIRES, for an owned lane's event: the caller runs it, and its handler takes the
-  // front out of the owner's FIFO before anything pushes on that lane (Pop has already
-  // asked the owner for the next event, so the FIFO's front must be the popped one; and an
-  // owner that chooses PushOwnedBehind by its FIFO's size, more than one <=> front queued,
-  // is right only once the popped front is out).
+  // front out of the owner's FIFO and reports the next (OwnedNext, OwnedDrained) before
+  // anything else is pushed or popped (the popped front stays on the lane heap's top until
+  // then; and an owner that chooses PushOwnedBehind by its FIFO's size, more than one <=>
+  // front queued, is right only once the popped front is out).
   bool Pop(int64_t limit, Payload* out) {
+    assert(owed_ == kNoLane && "Pop before the popped owned front's next was reported");
     if (wheel_.wheel_count() > 0) [[likely]] {
       const size_t s = FirstWheelSlot();
       const uint32_t n = wheel_.head(s);
@@ -227,8 +245,8 @@ class EventQueue {
     size_t head = 0;
     size_t count = 0;
     bool in_heap = false;  // the lane's front is in the lane heap
-    // An owned lane: its events (no ring), and the payload they all pop as.
-    const EventLaneSource* source = nullptr;
+    // An owned lane: its owner keeps its events (no ring); they all pop as `payload`.
+    bool owned = false;
     Payload payload{};
     void Push(const Item& item) {
       if (count == ring.size()) [[unlikely]] {
@@ -379,7 +397,8 @@ class EventQueue {
     return PopLane(limit, out);
   }
 
-  // Pops the lane heap's top if due by `limit`; the lane's next event takes its place.
+  // Pops the lane heap's top if due by `limit`; the lane's next event takes its place (an
+  // owned lane's once its owner reports it: OwnedNext, OwnedDrained).
   // REQUIRES: the lane heap is not empty and its top is the earliest event.
   bool PopLane(int64_t limit, Payload* out) {
     Item& top = lane_heap_[0];
@@ -387,28 +406,41 @@ class EventQueue {
     now_ = top.at;
     *out = top.payload;
     Lane& l = lanes_[top.link];
-    bool more;
-    if (l.source != nullptr) {
-      more = l.source->Next(&top.at, &top.seq);
+    if (l.owned) {
+      SetOwed(top.link);
+    } else if (l.count > 0) {
+      l.PopInto(&top);
+      TopMoved();
     } else {
-      more = l.count > 0;
-      if (more) l.PopInto(&top);
-    }
-    if (more) {
-      // The lane's next event takes the top's place. The heap holds a few lanes (a link
-      // delay, the retransmission timers): the busy lane's next event usually stays on top,
-      // which two comparisons show without a sift.
-      const size_t n = lane_heap_.size();
-      if (n > 1 && !(Before(top, lane_heap_[1]) && (n == 2 || Before(top, lane_heap_[2])))) {
-        MinHeapReplaceTop(lane_heap_, Item(top), ItemBefore{});
-      }
-    } else {
-      l.in_heap = false;
-      MinHeapPop(lane_heap_, ItemBefore{});
+      DropTop();
     }
     --size_;
     if (horizon_ - now_ <= kHalfSpan) Refill();
     return true;
+  }
+  // The lane heap's top now holds its lane's next event: it goes where it belongs. The heap
+  // holds a few lanes (a link delay, the retransmission timers): the busy lane's next event
+  // usually stays on top, which two comparisons show without a sift.
+  void TopMoved() {
+    const Item& top = lane_heap_[0];
+    const size_t n = lane_heap_.size();
+    if (n > 1 && !(Before(top, lane_heap_[1]) && (n == 2 || Before(top, lane_heap_[2])))) {
+      MinHeapReplaceTop(lane_heap_, Item(top), ItemBefore{});
+    }
+  }
+  // The lane heap's top lane has no event left: out of the heap.
+  void DropTop() {
+    lanes_[lane_heap_[0].link].in_heap = false;
+    MinHeapPop(lane_heap_, ItemBefore{});
+  }
+  // Debug builds: the owned lane whose popped front awaits its owner's report (kNoLane:
+  // none). The member exists in every build, so its layout does not depend on NDEBUG; but a
+  // file built with asserts that reports (OwnedNext) must run a Pop built with them too (an
+  // EventLoop from a library built with NDEBUG records nothing, and the report's check fails).
+  void SetOwed([[maybe_unused]] uint32_t lane) {
+#ifndef NDEBUG
+    owed_ = lane;
+#endif
   }
 
   int64_t now_ = 0;
@@ -422,6 +454,7 @@ class EventQueue {
   std::vector<Lane> lanes_;
   std::vector<Item> lane_heap_;  // lanes' fronts; Item::link is the lane
   std::vector<Item> far_;        // events past the coarse lists
+  uint32_t owed_ = kNoLane;      // SetOwed (debug builds only)
 };
 
 }  // namespace cluster_sim

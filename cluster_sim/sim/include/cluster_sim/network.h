@@ -64,6 +64,9 @@ class Network : private EventLoop::Handler {
   };
   // The receiver of every packet (SetReceiver): one virtual call per delivery, where a
   // std::function would add its own indirection and pass the regions through memory.
+  // `packet` stays valid until Deliver returns, whatever it sends meanwhile (it may be the
+  // network's own record of the message: Ring::Delivering). REQUIRES: Deliver, like the
+  // Deliver callback, does not run the loop.
   class Receiver {
    public:
     virtual ~Receiver() = default;
@@ -172,9 +175,9 @@ class Network : private EventLoop::Handler {
     uint16_t to = 0;    // in a ring: its (first copy's) receiver
     // In a ring: the region of its copy k (0: the first) at the end that moves from copy to
     // copy, its sender if its copies fan in (`in`), else its receiver; the other end is
-    // every copy's, and skipped. The one place that says so (Ring::PopCopy, JoinBack); they
-    // branch on `in` to store or compare that end, as a branch-free reference to it measured
-    // more instructions in the delivery path.
+    // every copy's, and skipped. Said here for a record (Ring::PopCopy, which branches on
+    // `in` to store that end, as a branch-free reference to it measured more instructions in
+    // the delivery path) and in NextLink for a link (the join's keys), the same rule.
     int CopyRegion(bool in, int k) const {
       return in ? RegionAfter(from, k, to) : RegionAfter(to, k, from);
     }
@@ -228,7 +231,7 @@ class Network : private EventLoop::Handler {
   // rings (one per delay while it has messages, every link of a 50 ms latency in one): each
   // ring is written and read in sequence, one stream each way through the cache and, once
   // 2 MiB or more, through huge pages (crdt/page_arena.h).
-  class Ring final : public EventLaneSource {
+  class Ring {
    public:
     Ring() = default;
     Ring(const Ring&) = delete;
@@ -247,16 +250,35 @@ class Network : private EventLoop::Handler {
       ++count_;
       ++messages_;
       last_at_ = at;
+      back_ = &f;
       return f;
     }
     // The newest entry. REQUIRES: size() > 0.
-    InFlight& Back() { return slots_[(head_ + count_ - 1) & (capacity_ - 1)]; }
-    // One more copy in Back() (Network::JoinBack), fanning in or out.
-    void AddCopy(bool fan_in) {
-      InFlight& b = Back();
+    InFlight& Back() { return *back_; }
+    // What a copy must be to join Back() (Network::JoinBack), set as Back() is written
+    // (OpenJoin, AddCopy) so that each send compares instead of computing: its event's
+    // number, and its link fanning out or in (LinkKey; kNoJoin: not that way).
+    uint64_t join_seq() const { return join_seq_; }
+    uint64_t join_out() const { return join_out_; }
+    uint64_t join_in() const { return join_in_; }
+    // Back() was just pushed, its only copy from -> to numbered `seq`: the next may join it
+    // either way.
+    void OpenJoin(uint64_t seq, int from, int to) {
+      join_seq_ = seq + 1;
+      join_out_ = NextLink(false, from, to);
+      join_in_ = NextLink(true, from, to);
+    }
+    // One more copy in Back() (Network::JoinBack), from -> to, fanning in or out: the next
+    // may join only the same way, and none once the record is full.
+    void AddCopy(bool fan_in, int from, int to) {
+      InFlight& b = *back_;
       ++b.copies;
       b.fan_in = fan_in;
       ++messages_;
+      ++join_seq_;
+      const uint64_t next = b.copies == kMaxCopies ? kNoJoin : NextLink(fan_in, from, to);
+      join_out_ = fan_in ? kNoJoin : next;
+      join_in_ = fan_in ? next : kNoJoin;
     }
     // The entry of the next message to arrive. REQUIRES: size() > 0.
     InFlight& Front() { return slots_[head_]; }
@@ -288,19 +310,24 @@ class Network : private EventLoop::Handler {
       __builtin_prefetch(&slots_[(head_ + kAhead) & mask]);
       return f;
     }
+    int64_t last_at() const { return last_at_; }  // arrival time of the newest message
     // True if a message arriving at `at` may go in (it overtakes none already in).
     bool Takes(int64_t at) const { return count_ == 0 || at >= last_at_; }
-    // The key of the message after the front (EventLaneSource): the front's next copy, or
-    // the next entry's first.
-    bool Next(int64_t* at, uint64_t* seq) const override {
-      if (messages_ < 2) return false;
-      const InFlight& front = slots_[head_];
-      if (front.copies > 1) {
-        *at = front.at;
-        *seq = front.seq + 1;
-        return true;
+    // While a copy is delivered from Front()'s packet in place (OnEventCopy): a Grow meanwhile
+    // leaves that packet where it is until Delivered (it copies the front instead of moving
+    // it, and keeps the old slots).
+    void Delivering() { delivering_ = true; }
+    void Delivered() {
+      delivering_ = false;
+      if (retired_ != nullptr) [[unlikely]] {
+        FreeRetired();
       }
-      const InFlight& f = slots_[(head_ + 1) & (capacity_ - 1)];
+    }
+    // The key of the front's (first) copy, the next message to arrive, for the loop's
+    // owned lane (Network::Popped); false if the ring holds none.
+    bool FrontKey(int64_t* at, uint64_t* seq) const {
+      if (count_ == 0) return false;
+      const InFlight& f = slots_[head_];
       *at = f.at;
       *seq = f.seq;
       return true;
@@ -312,15 +339,26 @@ class Network : private EventLoop::Handler {
     static constexpr size_t kAhead = 16;  // entries fetched ahead of a write or a read
     [[gnu::noinline]] void Grow();
     void Free();
+    [[gnu::noinline]] void FreeRetired();
     // capacity_ entries (0 or a power of 2), all constructed. Only the count_ from head_
     // hold a body: every other was moved from (the delivery takes every popped packet, Grow
     // every live one) or never given one.
     InFlight* slots_ = nullptr;
     size_t capacity_ = 0;
     size_t head_ = 0;
-    size_t count_ = 0;      // entries
-    size_t messages_ = 0;   // the copies of those entries
-    int64_t last_at_ = -1;  // arrival time of the newest message in the ring
+    size_t count_ = 0;          // entries
+    size_t messages_ = 0;       // the copies of those entries
+    int64_t last_at_ = -1;      // arrival time of the newest message in the ring
+    InFlight* back_ = nullptr;  // the newest entry, while count_ > 0
+    uint64_t join_seq_ = 0;     // join_seq() (meaningless while count_ == 0)
+    uint64_t join_out_ = kNoJoin;
+    uint64_t join_in_ = kNoJoin;
+    bool delivering_ = false;  // Delivering() .. Delivered()
+    // The slots a Grow replaced while delivering_ (null: none), kept until Delivered: only
+    // their front, at retired_front_, still holds a body (the one being delivered).
+    InFlight* retired_ = nullptr;
+    size_t retired_capacity_ = 0;
+    size_t retired_front_ = 0;
   };
   static constexpr size_t kRings = 4;
   // Event argument: a ring's front (kFifo | ring index) or an entry of pool_ (its event
@@ -335,6 +373,18 @@ class Network : private EventLoop::Handler {
     const int t = r + k;
     return r < skip && t >= skip ? t + 1 : t;
   }
+  // A link as one word, for JoinBack's comparisons. Regions past the last (NextLink's) give
+  // keys of no link.
+  static uint64_t LinkKey(int from, int to) {
+    return uint64_t{static_cast<uint32_t>(from)} << 32 | static_cast<uint32_t>(to);
+  }
+  static constexpr uint64_t kNoJoin = ~uint64_t{0};  // the key of no link
+  // The link of the copy after one from -> to in a record of several (InFlight): fanning
+  // in, from the region after `from` (`to` skipped); fanning out, to the region after `to`
+  // (`from` skipped). InFlight::CopyRegion's rule, from a link instead of a record.
+  static uint64_t NextLink(bool in, int from, int to) {
+    return in ? LinkKey(RegionAfter(from, 1, to), to) : LinkKey(from, RegionAfter(to, 1, from));
+  }
   // Word by word: std::array's == calls memcmp, at every send that may join.
   static bool SameHeader(const Packet::Header& a, const Packet::Header& b) {
     static_assert(std::tuple_size_v<Packet::Header> == 3);
@@ -346,26 +396,28 @@ class Network : private EventLoop::Handler {
   // copy's receiver) or in (the same receiver, from the region after its last copy's
   // sender), as the record does if it already holds several: then it is one (AddCopy), and
   // its event takes the next number. The caller's `body` is left to it, the record holding
-  // the same. Inline: the plain send path asks it first.
+  // the same. Inline: the plain send path asks it first. The link, event number and
+  // arrival are compared with what the ring keeps for its back (Ring::join_seq), the
+  // packet and size with the record.
   bool JoinBack(int64_t delay, int64_t at, int from, int to, const Packet::Header& header,
                 const std::shared_ptr<const void>& body, uint32_t bytes) {
     Ring& ring = *last_ring_;
-    if (ring.size() == 0 || ring.delay != delay) return false;
+    const uint64_t link = LinkKey(from, to);
+    // A record of one copy may go either way, one of several only its own (the other is
+    // kNoJoin). The same link twice is neither: RegionAfter never gives back its first
+    // region.
+    if (ring.size() == 0 || ring.join_seq() != loop_.NextSeq() ||
+        (link != ring.join_out() && link != ring.join_in()) || ring.last_at() != at ||
+        ring.delay != delay) {
+      return false;
+    }
     InFlight& b = ring.Back();
-    // A copy to the record's receiver fans in, else out; a record of one copy may go either
-    // way, one of several only its own. (The same link twice is neither: RegionAfter never
-    // gives back its first region.)
-    const bool fan_in = b.to == to;
-    if ((b.copies > 1 && b.fan_in != fan_in) ||
-        (fan_in ? from != b.CopyRegion(fan_in, static_cast<int>(b.copies))
-                : b.from != from || to != b.CopyRegion(fan_in, static_cast<int>(b.copies))) ||
-        b.at != at || b.bytes != bytes || b.copies == kMaxCopies ||
-        b.seq + b.copies != loop_.NextSeq() || !SameHeader(b.packet.header, header) ||
+    if (b.bytes != bytes || !SameHeader(b.packet.header, header) ||
         b.packet.body.get() != body.get() || b.packet.body.owner_before(body) ||
         body.owner_before(b.packet.body)) {
       return false;
     }
-    ring.AddCopy(fan_in);
+    ring.AddCopy(link == ring.join_in(), from, to);
     // The ring holds a message, so its front is queued.
     [[maybe_unused]] const uint64_t seq = loop_.AtOwnedBehind(ring.lane);
     assert(seq == b.seq + b.copies - 1 && "a copy's event must follow the record's last");
@@ -381,9 +433,24 @@ class Network : private EventLoop::Handler {
   [[noreturn, gnu::noinline, gnu::cold]] void BadLink(int from, int to) const;
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
   void OnEvent(uint64_t arg) override;  // an arrival
-  // An arrival of a copy that is not its record's last (InFlight): it goes with its own copy
-  // of the packet, the record staying for the copies after it.
-  [[gnu::noinline]] void OnEventCopy(Ring& ring);
+  // The ring's front message was just taken out (Ring::Pop, Ring::PopCopy) as its event
+  // runs: the loop gets the ring's next (its owned lane's report, EventLoop::OwnedNext).
+  void Popped(const Ring& ring) {
+    int64_t at;
+    uint64_t seq;
+    if (ring.FrontKey(&at, &seq)) {
+      loop_.OwnedNext(at, seq);
+    } else {
+      loop_.OwnedDrained();
+    }
+  }
+  // An arrival of a copy that is not its record's last (InFlight): it is delivered from the
+  // record, which stays for the copies after it. Inline in OnEvent: three of four of a
+  // writer's messages (effects and acknowledgements) arrive this way.
+  void OnEventCopy(Ring& ring);
+  // OnEventCopy's copy that is traced or observed, or that a cut link drops (apart, so that
+  // the usual case keeps a small frame): on `l`, its link.
+  [[gnu::noinline, gnu::cold]] void OnEventCopyTraced(Ring& ring, Link& l);
   // An arrival that is described, traced or observed, or that a cut link drops.
   // `key`: f's key in kept_, if it has one.
   [[gnu::noinline]] void OnEventTraced(InFlight* f, uint64_t key, Link& l);
@@ -419,15 +486,16 @@ class Network : private EventLoop::Handler {
   // A slot for a message arriving at `at` after `delay`: the back of a ring it does not
   // overtake (its event counted in the loop) or a pool entry (its event scheduled). Inline
   // when it goes where the last one went.
-  InFlight* Place(int64_t delay, int64_t at) {
+  InFlight* Place(int64_t delay, int64_t at, int from, int to) {
     Ring& ring = *last_ring_;
     if (ring.delay == delay && ring.Takes(at)) [[likely]]
-      return PushRing(ring, at);
-    return PlaceSlow(delay, at);
+      return PushRing(ring, at, from, to);
+    return PlaceSlow(delay, at, from, to);
   }
-  [[gnu::noinline]] InFlight* PlaceSlow(int64_t delay, int64_t at);
+  [[gnu::noinline]] InFlight* PlaceSlow(int64_t delay, int64_t at, int from, int to);
   // The back of `ring`, for a message arriving at `at`, its event counted in the loop.
-  [[gnu::always_inline]] InFlight* PushRing(Ring& ring, int64_t at) {
+  // Its copy's link is from -> to (the next copy may join it: Ring::OpenJoin).
+  [[gnu::always_inline]] InFlight* PushRing(Ring& ring, int64_t at, int from, int to) {
     InFlight* f = &ring.Push(at);
     f->at = at;
     // Behind a message already in the ring, its event only takes a sequence number. The
@@ -441,6 +509,7 @@ class Network : private EventLoop::Handler {
         ring.size() > 1 ? loop_.AtOwnedBehind(ring.lane) : loop_.AtOwned(ring.lane, SimTime(at));
     // Its key in kept_, if it needs one: below every pool entry's.
     assert(f->seq < kPoolKey && "a ring's key would collide with a pool entry's");
+    ring.OpenJoin(f->seq, from, to);
     return f;
   }
   // Writes a message into the slot Place gave it (`bytes`: its size, or kKept). Shared by
@@ -516,7 +585,8 @@ inline void Network::SendPacket(int from, int to, const Packet::Header& header,
   if (link.plain() && !tracing_ && what.empty() && bytes < kKept) [[likely]] {
     const int64_t at = loop_.Now().count() + link.delay();
     if (JoinBack(link.delay(), at, from, to, header, body, static_cast<uint32_t>(bytes))) return;
-    Fill(Place(link.delay(), at), from, to, header, std::move(body), static_cast<uint32_t>(bytes));
+    Fill(Place(link.delay(), at, from, to), from, to, header, std::move(body),
+         static_cast<uint32_t>(bytes));
     return;
   }
   SendDrawn(link, from, to, header, std::move(body), bytes, std::move(what));
