@@ -820,13 +820,27 @@ SetStore::Span SetStore::HotFieldsSpanForTest() const {
 
 // ---- encoding ----
 
+namespace {
+
+// One entry's bytes in SetStore::Encode: the element, then its dots.
+void PutEntry(Encoder* enc, std::string_view e, const Dot* dots, size_t n) {
+  enc->PutBytes(e);
+  enc->PutVarint(n);
+  for (size_t k = 0; k < n; ++k) enc->PutDot(dots[k]);
+}
+
+}  // namespace
+
+void SetStore::EncodeOne(Encoder* enc, std::string_view e, const Dot* dots, size_t n) {
+  enc->PutVarint(1);  // Encode's count of entries
+  PutEntry(enc, e, dots, n);
+}
+
 void SetStore::Encode(Encoder* enc) const {
   DotList dots;
   auto put = [&](size_t i) {
-    enc->PutBytes(entries_[i].elem.view());
     GetDots(i, &dots);
-    enc->PutVarint(dots.size());
-    for (const Dot& d : dots) enc->PutDot(d);
+    PutEntry(enc, entries_[i].elem.view(), dots.data(), dots.size());
   };
   const size_t n = entry_count();
   enc->PutVarint(n);

@@ -341,36 +341,51 @@ KeyValue::Parts16 KeyValue::Parts() const {
   return parts;
 }
 
+namespace {
+
+// The encodings of an empty string, set and hash part in KeyValue::Encode (their counts of
+// zero), shared with the effects Keyspace writes out without a delta (WriteOut).
+void PutNoRegister(Encoder* enc) { enc->PutByte(0); }  // no register write
+void PutNoCounter(Encoder* enc) { enc->PutByte(0); }   // no counter slot
+void PutNoSet(Encoder* enc) { enc->PutByte(0); }       // no element
+void PutNoHash(Encoder* enc) { enc->PutByte(0); }      // no field
+
+// A string part holding metadata, as StringValueStore::Encode writes it: its two parts,
+// register then counter; a SET's delta holds no counter slot (unless it reset some) and an
+// INCRBY's no register write: that one is its count of zero.
+void PutStringPart(Encoder* enc, const StringValueStore& s) {
+  if (s.counter.empty()) {
+    s.reg.Encode(enc);
+    PutNoCounter(enc);
+  } else if (s.reg.empty()) {
+    PutNoRegister(enc);
+    s.counter.Encode(enc);
+  } else {
+    s.Encode(enc);
+  }
+}
+
+}  // namespace
+
 void KeyValue::Encode(Encoder* enc, Parts16 parts) const {
   // A part `held` does not name is empty (HeldNow): its encoding is its count(s) of zero,
   // written here without walking it (most effects hold one of the three).
   assert((HeldNow(kHeldStr | kHeldSet | kHeldHash) & ~held) == 0);
   if (held & kHeldStr) {
-    // StringValueStore::Encode's two parts, register then counter; a SET's delta holds no
-    // counter slot and an INCRBY's no register write: that one is its count of zero.
-    const StringValueStore& s = str();
-    if (s.counter.empty()) {
-      s.reg.Encode(enc);
-      enc->PutByte(0);  // no counter slot
-    } else if (s.reg.empty()) {
-      enc->PutByte(0);  // no register write
-      s.counter.Encode(enc);
-    } else {
-      s.Encode(enc);
-    }
+    PutStringPart(enc, str());
   } else {
-    enc->PutByte(0);  // no register write
-    enc->PutByte(0);  // no counter slot
+    PutNoRegister(enc);
+    PutNoCounter(enc);
   }
   if (held & kHeldSet) {
     set().Encode(enc);
   } else {
-    enc->PutByte(0);  // no element
+    PutNoSet(enc);
   }
   if (held & kHeldHash) {
     hash().Encode(enc);
   } else {
-    enc->PutByte(0);  // no field
+    PutNoHash(enc);
   }
   if (parts & kPartBoundedCounter) bc().Encode(enc);
   if (parts & kPartExpiry) expiry().Encode(enc);
@@ -845,7 +860,12 @@ Keyspace Keyspace::NewDelta() const {
   return d;
 }
 
-void Keyspace::ResetDelta(Keyspace* delta) const {
+void Keyspace::ResetDelta(Keyspace* delta, std::string* out) const {
+  if (delta->written_out_) {  // a write not taken: its bytes go
+    delta->direct_->resize(delta->direct_from_);
+    delta->written_out_ = false;
+  }
+  delta->direct_ = out;
   delta->self_ = self_;
   delta->keys_.ClearKeepingNode();
   std::destroy_at(&delta->cc_);  // emptied in place: no temporary built and moved in
@@ -938,7 +958,52 @@ KeyValue& Keyspace::Slot(std::string_view key) {
   return keys_.Emplace(key, KeyMap::Hash(key)).second;
 }
 
-KeyValue& Keyspace::DeltaSlot(Keyspace* delta, std::string_view key) { return delta->Slot(key); }
+KeyValue& Keyspace::DeltaSlot(Keyspace* delta, std::string_view key) {
+  // Every mutator but the four that write out (Set, IncrBy, SAdd, SRem, which take it back
+  // themselves) reaches the delta through here first.
+  if (delta->written_out_) [[unlikely]]
+    delta->TakeBackWrittenOut();
+  return delta->Slot(key);
+}
+
+namespace {
+
+// The bytes of a keyspace of one key up to that key's value (Keyspace::EncodeTo's CASE 1,
+// and the effects written out).
+void PutOneKeyHead(Encoder* enc, bool delta, KeyValue::Parts16 parts, std::string_view key) {
+  PutKeyspaceHeader(enc, delta, parts);
+  enc->PutVarint(1);
+  enc->PutBytes(key);
+}
+
+}  // namespace
+
+template <typename ValueParts>
+void Keyspace::WriteOut(Keyspace* delta, std::string_view key, const CausalContext& cc,
+                        ValueParts value_parts) {
+  assert(WritesOut(delta));
+  // EncodeTo's CASE 1 for the delta of that value: no optional part (a key of the string
+  // alone, or a set), so the header's parts are none.
+  Encoder enc;
+  enc.Reserve(64 + key.size());
+  PutOneKeyHead(&enc, /*delta=*/true, 0, key);
+  value_parts(&enc);
+  cc.Encode(&enc);
+  delta->direct_from_ = delta->direct_->size();
+  enc.AppendTo(delta->direct_);
+  delta->written_out_ = true;
+}
+
+void Keyspace::TakeBackWrittenOut() {
+  std::string error;
+  std::optional<Keyspace> back =
+      Decode(std::string_view(*direct_).substr(direct_from_), self_, &error);
+  assert(back && back->key_complete_ && keys_.empty() && cc_.empty());
+  keys_ = std::move(back->keys_);
+  cc_ = std::move(back->cc_);
+  direct_->resize(direct_from_);
+  written_out_ = false;
+}
 
 namespace {
 
@@ -983,6 +1048,22 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
                    Keyspace* delta, bool keep_ttl) {
   assert(LocatedIsCurrent(key));
   KeyValue& v = key.entry ? *key.entry : keys_.Emplace(key.key, key.hash).second;
+  if (WritesOut(delta) && !HasPartsBesideStr(v, v.held)) {
+    // The delta would hold the new write alone, the counter's slots as the write reset
+    // them, and a context of the dots it replaced and its own: its effect written from
+    // the value's string part (which holds just these now) and that context (WriteOut).
+    CausalContext written;
+    v.mutable_str().Assign(self_, timestamp_us, value, &cc_, nullptr, &written);
+    Written(&v, nullptr, KeyValue::kHeldStr);
+    const StringValueStore& str = v.str();
+    WriteOut(delta, key.key, written, [&](Encoder* enc) {
+      PutStringPart(enc, str);
+      PutNoSet(enc);
+      PutNoHash(enc);
+    });
+    return;  // no block of rare parts to free: HasPartsBesideStr
+  }
+  if (delta != nullptr && delta->written_out_) delta->TakeBackWrittenOut();
   KeyValue* d = delta ? &delta->keys_.Emplace(key.key, key.hash).second : nullptr;
   CausalContext* dcc = delta ? &delta->cc_ : nullptr;
   // A part that neither v nor d holds has nothing to clear (a register's Clear empties
@@ -1030,6 +1111,27 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
   const std::string_view key = ref.key;
   const size_t h = ref.hash;
   KeyValue& v = ref.entry ? *ref.entry : keys_.Emplace(key, h).second;
+  if (WritesOut(delta) && (v.held & KeyValue::kHeldFloatCounter) == 0) {
+    // The delta would hold this replica's stepped counter slot alone, with an empty
+    // context: its effect written from the value's slot (WriteOut). A refused step writes
+    // nothing.
+    const IncrStatus s = v.mutable_str().Increment(self_, by, new_value, nullptr);
+    if (s == IncrStatus::kOk) {
+      Written(&v, nullptr, KeyValue::kHeldStr);
+      const PnCounter& counter = v.str().counter;
+      WriteOut(delta, key, CausalContext(), [&](Encoder* enc) {
+        PutNoRegister(enc);
+        counter.EncodeSlotOf(enc, self_);
+        PutNoSet(enc);
+        PutNoHash(enc);
+      });
+      return s;
+    }
+    Refreshed(&v, nullptr, KeyValue::kHeldStr);
+    DropIfEmpty(ref);  // as below
+    return s;
+  }
+  if (delta != nullptr && delta->written_out_) delta->TakeBackWrittenOut();
   // The step's delta entry is taken before the step. A refused step writes nothing into
   // it, and an entry it inserted is taken out again (one the delta held alone keeps its
   // node for the next command: ClearKeepingNode), so the delta holds what it held before.
@@ -1125,6 +1227,22 @@ bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
   assert(LocatedIsCurrent(*key));
   if (key->entry == nullptr) key->entry = &keys_.Emplace(key->key, key->hash).second;
   KeyValue& v = *key->entry;
+  if (WritesOut(delta)) {
+    // The delta would hold the member with its new tag, and a context of the tags it
+    // replaced and the new one: its effect written from them (WriteOut).
+    CausalContext written;
+    const bool added = v.mutable_set().Add(member, self_, &cc_, nullptr, &written);
+    Written(&v, nullptr, KeyValue::kHeldSet);
+    const Dot tag{self_, cc_.Max(self_)};  // the dot Add took (CausalContext::Next)
+    WriteOut(delta, key->key, written, [&](Encoder* enc) {
+      PutNoRegister(enc);
+      PutNoCounter(enc);
+      SetStore::EncodeOne(enc, member, &tag, 1);
+      PutNoHash(enc);
+    });
+    return added;
+  }
+  if (delta != nullptr && delta->written_out_) delta->TakeBackWrittenOut();
   KeyValue* d = delta ? &delta->keys_.Emplace(key->key, key->hash).second : nullptr;
   const bool added = v.mutable_set().Add(member, self_, &cc_, d ? &d->mutable_set() : nullptr,
                                          delta ? &delta->cc_ : nullptr);
@@ -1136,9 +1254,30 @@ bool Keyspace::SRem(Located* key, std::string_view member, Keyspace* delta) {
   assert(LocatedIsCurrent(*key));
   if (key->entry == nullptr) return false;
   KeyValue& v = *key->entry;
-  KeyValue* d = delta ? &delta->keys_.Emplace(key->key, key->hash).second : nullptr;
-  bool removed = v.mutable_set().Remove(member, d ? &d->mutable_set() : nullptr,
-                                        delta ? &delta->cc_ : nullptr);
+  KeyValue* d = nullptr;
+  bool removed = false;
+  if (WritesOut(delta)) {
+    // The delta would hold the member with no tag, and a context of the tags it removed:
+    // its effect written from them (WriteOut). A member not here leaves the delta an
+    // empty entry of the key, as below.
+    CausalContext written;
+    removed = v.mutable_set().Remove(member, nullptr, &written);
+    if (removed) {
+      WriteOut(delta, key->key, written, [&](Encoder* enc) {
+        PutNoRegister(enc);
+        PutNoCounter(enc);
+        SetStore::EncodeOne(enc, member, nullptr, 0);
+        PutNoHash(enc);
+      });
+    } else {
+      d = &delta->keys_.Emplace(key->key, key->hash).second;
+    }
+  } else {
+    if (delta != nullptr && delta->written_out_) delta->TakeBackWrittenOut();
+    d = delta ? &delta->keys_.Emplace(key->key, key->hash).second : nullptr;
+    removed = v.mutable_set().Remove(member, d ? &d->mutable_set() : nullptr,
+                                     delta ? &delta->cc_ : nullptr);
+  }
   Refreshed(&v, d, KeyValue::kHeldSet);
   if (v.Empty() && !key_complete_) {  // DropIfEmpty's test, done once
     keys_.erase(keys_.find(key->key, key->hash));
@@ -1486,6 +1625,7 @@ std::string Keyspace::Encode() const {
 }
 
 void Keyspace::EncodeTo(std::string* out) const {
+  assert(!written_out_);  // TakeEncoding's
   Encoder enc;
   if (keys_.size() == 1) {
     // CASE 1: a one-key delta (most effects): nothing to sort, and its node found once
@@ -1498,9 +1638,7 @@ void Keyspace::EncodeTo(std::string* out) const {
     // its heap buffer, and AppendTo copies it into *out (a second allocation if *out lacks
     // room) unless *out is empty without room, which takes the buffer.
     enc.Reserve(64 + key.size());
-    PutKeyspaceHeader(&enc, key_complete_, parts);
-    enc.PutVarint(1);
-    enc.PutBytes(key);
+    PutOneKeyHead(&enc, key_complete_, parts, key);
     value.Encode(&enc, parts);
     cc_.Encode(&enc);
     enc.AppendTo(out);

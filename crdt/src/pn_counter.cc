@@ -1,6 +1,7 @@
 #include "crdt/pn_counter.h"
 
 #include <algorithm>
+#include <cassert>
 #include <limits>
 
 namespace crdt {
@@ -107,23 +108,40 @@ void PnCounter::Merge(const PnCounter& other) {
   for (const Slot& s : other.slots_) JoinSlot(s);
 }
 
+namespace {
+
+// One slot's entries of PnCounter::Encode, after the slot of replica prev (0: none).
+void PutSlot(Encoder* enc, ReplicaId prev, const PnCounter::Slot& s) {
+  enc->PutVarint(s.replica - prev);
+  enc->PutVarint(s.p);
+  enc->PutVarint(s.n);
+  enc->PutVarint(s.p - s.bp);  // usually 0 or small
+  enc->PutVarint(s.n - s.bn);
+  if (s.epoch != 0) {  // the epoch entry (see the header)
+    enc->PutVarint(0);
+    enc->PutVarint(s.epoch);
+  }
+}
+
+}  // namespace
+
 void PnCounter::Encode(Encoder* enc) const {
   size_t entries = slots_.size();
   for (const Slot& s : slots_) entries += s.epoch != 0 ? 1 : 0;
   enc->PutVarint(entries);
   ReplicaId prev = 0;
   for (const Slot& s : slots_) {
-    enc->PutVarint(s.replica - prev);
+    PutSlot(enc, prev, s);
     prev = s.replica;
-    enc->PutVarint(s.p);
-    enc->PutVarint(s.n);
-    enc->PutVarint(s.p - s.bp);  // usually 0 or small
-    enc->PutVarint(s.n - s.bn);
-    if (s.epoch != 0) {  // the epoch entry (see the header)
-      enc->PutVarint(0);
-      enc->PutVarint(s.epoch);
-    }
   }
+}
+
+void PnCounter::EncodeSlotOf(Encoder* enc, ReplicaId r) const {
+  const Slot* s = slots_.begin();
+  while (s != slots_.end() && s->replica != r) ++s;
+  assert(s != slots_.end());
+  enc->PutVarint(s->epoch != 0 ? 2 : 1);  // Encode's count of entries
+  PutSlot(enc, 0, *s);
 }
 
 bool PnCounter::Decode(Decoder* dec) {

@@ -113,13 +113,19 @@ Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wa
 Reply KeyspaceStore::RecordOne(const std::vector<std::string>& argv, const CommandSpec* spec,
                                int64_t wall_clock_us, std::string* effect, bool* wrote) {
   // Nothing to commit (CommitWrite's default, as above): the delta's bytes go straight
-  // after *effect's, Record's work without its string's moves.
-  ks_.ResetDelta(&delta_);
+  // after *effect's, Record's work without its string's moves; and a command's one write
+  // into it (SET, INCRBY, SADD or SREM of one member) writes its bytes there itself,
+  // without building the delta (ResetDelta's `out`). Not a script's commands: each runs
+  // as a command of its own on the delta (CommandEngine::Execute), which may read it.
+  const size_t from = effect->size();
+  ks_.ResetDelta(&delta_,
+                 spec != nullptr && spec->runner != CommandRunner::kScript ? effect : nullptr);
   Reply reply = RunOne(argv, spec, wall_clock_us, &delta_, wrote);
   if (*wrote) {
-    const size_t from = effect->size();
-    delta_.EncodeTo(effect);
+    delta_.TakeEncoding(effect);
     if (tracking_) Touch(std::string_view(*effect).substr(from));
+  } else if (!delta_.empty()) {
+    ks_.ResetDelta(&delta_);  // a write not taken (the engine empties it already): cut
   }
   return reply;
 }

@@ -128,6 +128,10 @@ class SetStore {
   size_t MemoryBytes() const;
 
   void Encode(Encoder* enc) const;  // canonical: entries sorted by element
+  // Encode's bytes for the set of the one entry e with the n dots at `dots` (sorted; n may
+  // be 0: an SREM's delta), without a set built (Keyspace's SAdd and SRem write their
+  // effects so).
+  static void EncodeOne(Encoder* enc, std::string_view e, const Dot* dots, size_t n);
   bool Decode(Decoder* dec);
   friend bool operator==(const SetStore& a, const SetStore& b);
   // For tests: every entry is found through the index (the tags while there is none) at

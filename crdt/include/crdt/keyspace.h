@@ -19,6 +19,7 @@
 // Value type; not thread-safe.
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -406,13 +407,31 @@ class Keyspace {
   // Makes *delta what NewDelta() returns, keeping its key index's allocation: a caller that
   // records one delta per command reuses one Keyspace instead of building and freeing one
   // (an index allocation and its release) per command.
-  void ResetDelta(Keyspace* delta) const;
+  //
+  // With `out` (a caller that wants the delta only for its bytes, as an effect): the first
+  // write into the emptied delta, if it is Set on a key that holds the string alone,
+  // IncrBy, SAdd or SRem, appends the encoding the delta would have (EncodeTo's bytes) to
+  // *out straight from the write, instead of building the delta's entry and context; the
+  // delta then holds that write "written out". A later write into it (a command of two
+  // writes: SADD k a b, SMOVE) first takes it back (decodes it from *out, and cuts it
+  // from there) and records as usual; ResetDelta cuts it from *out; TakeEncoding leaves it
+  // there. While it holds one, empty() is false and only TakeEncoding and ResetDelta may
+  // read the delta. *out must outlive the delta's use up to TakeEncoding or the next
+  // ResetDelta.
+  void ResetDelta(Keyspace* delta, std::string* out = nullptr) const;
+  // EncodeTo(out) for a delta reset with this `out` (ResetDelta): a write it holds
+  // written out is in *out already; the delta must be reset before its next use.
+  void TakeEncoding(std::string* out) {
+    if (!written_out_) return EncodeTo(out);
+    assert(out == direct_ && keys_.empty());
+    written_out_ = false;
+  }
 
   ReplicaId self() const { return self_; }
   bool is_delta() const { return key_complete_; }
   const CausalContext& context() const { return cc_; }
   size_t KeyCount() const;  // visible keys
-  bool empty() const { return keys_.empty() && cc_.empty(); }
+  bool empty() const { return keys_.empty() && cc_.empty() && !written_out_; }
 
   // A key with its hash, computed once (Ref): the string_view overloads below hash their
   // key once this way and hand it on. REQUIRES: hash == Ref(key).hash; the key's bytes
@@ -860,6 +879,22 @@ class Keyspace {
   static bool HasPartsBesideStr(const KeyValue& v, uint16_t held);
   KeyValue& Slot(std::string_view key);
   static KeyValue& DeltaSlot(Keyspace* delta, std::string_view key);
+  // True if a write of this keyspace may write its effect straight to delta's `out`
+  // (ResetDelta): delta has one and holds nothing yet.
+  static bool WritesOut(const Keyspace* delta) {
+    return delta != nullptr && delta->direct_ != nullptr && delta->keys_.empty() &&
+           delta->cc_.empty() && !delta->written_out_;
+  }
+  // The effect of a one-key write, appended to delta->direct_ (EncodeTo's bytes for the
+  // delta that holds key's value with the parts value_parts writes, and the context cc):
+  // the delta then holds it written out. value_parts(Encoder*) writes the string, set and
+  // hash parts, as KeyValue::Encode does with no optional part.
+  template <typename ValueParts>
+  static void WriteOut(Keyspace* delta, std::string_view key, const CausalContext& cc,
+                       ValueParts value_parts);
+  // A delta holding a write written out takes it back: decoded from its bytes (then cut
+  // from *direct_) into the delta's keys and context.
+  void TakeBackWrittenOut();
   // After a write that may have emptied key (its `held` exact): the key erased if it holds
   // nothing (unless the keyspace lists every key), else its block of rare parts freed if
   // they are all empty now, as a merge of the same write frees it at a receiver.
@@ -887,6 +922,11 @@ class Keyspace {
   Map keys_;
   CausalContext cc_;
   bool key_complete_ = false;
+  // A delta's: where a one-key write may write its effect (ResetDelta's `out`), or null;
+  // whether it holds a write written there, from byte direct_from_ on.
+  std::string* direct_ = nullptr;
+  size_t direct_from_ = 0;
+  bool written_out_ = false;
   int64_t hide_due_ms_ = kShowAll;
   // Every key that got a TTL entry here (a superset: ExpireDue prunes it), for the driver.
   std::set<std::string, std::less<>> expiring_;

@@ -161,6 +161,10 @@ class PnCounter {
   size_t HeapBytes() const { return slots_.HeapBytes(); }
 
   void Encode(Encoder* enc) const;
+  // Encode's bytes for the counter that holds r's slot alone, as this one holds it (an
+  // INCRBY's delta: Keyspace::IncrBy writes its effect from the counter it stepped).
+  // REQUIRES: r has a slot here.
+  void EncodeSlotOf(Encoder* enc, ReplicaId r) const;
   bool Decode(Decoder* dec);
   // Decode's reads and checks for one slot of `replica` (its id read already, not yet
   // checked): the four counts after the id, into *slot (epoch 0). False on malformed bytes.
