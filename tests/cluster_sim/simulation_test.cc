@@ -1012,6 +1012,23 @@ TEST(SimulationNetworkTest, FanOutCopiesJoinOnlyAsTheNextReceiverOfOneSenderSize
   }
 }
 
+// A copy joins no record of a ring its messages have all left: over links of no latency, a
+// packet with no body (an acknowledgement's kind) delivered at once empties the ring with no
+// event scheduled since, so the next copy of it, to the region after its receiver and
+// arriving at the same time, follows it in sequence, and arrives as a message of its own.
+TEST(SimulationNetworkTest, ACopyJoinsNoRecordOfARingItsMessagesLeft) {
+  CopyNet n;
+  for (int to : {0, 1}) n.net.SetLink(2, to, LinkParams{SimTime(0), SimTime(0), 0, 0});
+  n.net.SendPacket(2, 0, n.header, nullptr, 10, std::string());
+  n.loop.RunUntil(SimTime(0));
+  ASSERT_EQ(n.receiver.to(), (std::vector<int>{0}));
+  n.net.SendPacket(2, 1, n.header, nullptr, 10, std::string());
+  n.loop.RunUntil(seconds(1));
+  EXPECT_EQ(n.receiver.to(), (std::vector<int>{0, 1}));
+  EXPECT_EQ(n.receiver.got.back().body, -1);
+  EXPECT_EQ(n.net.stats(2, 1).messages_delivered, 1u);
+}
+
 // A record holds at most 127 copies (InFlight::copies' width): a packet sent to 257 peers
 // in turn, or from 257 peers in turn to one region, arrives once over each link, in send
 // order (three records each way: 127, 127 and 3 copies).

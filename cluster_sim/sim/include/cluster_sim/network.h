@@ -257,7 +257,8 @@ class Network : private EventLoop::Handler {
     InFlight& Back() { return *back_; }
     // What a copy must be to join Back() (Network::JoinBack), set as Back() is written
     // (OpenJoin, AddCopy) so that each send compares instead of computing: its event's
-    // number, and its link fanning out or in (LinkKey; kNoJoin: not that way).
+    // number, and its link fanning out or in (LinkKey; kNoJoin: not that way). Both links are
+    // kNoJoin while the ring is empty (Pop): a copy joins no record that has left it.
     uint64_t join_seq() const { return join_seq_; }
     uint64_t join_out() const { return join_out_; }
     uint64_t join_in() const { return join_in_; }
@@ -306,6 +307,9 @@ class Network : private EventLoop::Handler {
       head_ = (head_ + 1) & mask;
       --count_;
       --messages_;
+      // An empty ring has no back to join: JoinBack, asked at every send, then needs no
+      // test of size() (a popped packet with no body would match a copy's).
+      if (count_ == 0) join_out_ = join_in_ = kNoJoin;
       // The next arrivals come a few events later: fetch them now.
       __builtin_prefetch(&slots_[(head_ + kAhead) & mask]);
       return f;
@@ -404,11 +408,10 @@ class Network : private EventLoop::Handler {
     Ring& ring = *last_ring_;
     const uint64_t link = LinkKey(from, to);
     // A record of one copy may go either way, one of several only its own (the other is
-    // kNoJoin). The same link twice is neither: RegionAfter never gives back its first
-    // region.
-    if (ring.size() == 0 || ring.join_seq() != loop_.NextSeq() ||
-        (link != ring.join_out() && link != ring.join_in()) || ring.last_at() != at ||
-        ring.delay != delay) {
+    // kNoJoin), an empty ring's neither (both kNoJoin: Ring::Pop). The same link twice is
+    // neither: RegionAfter never gives back its first region.
+    if (ring.join_seq() != loop_.NextSeq() || (link != ring.join_out() && link != ring.join_in()) ||
+        ring.last_at() != at || ring.delay != delay) {
       return false;
     }
     InFlight& b = ring.Back();
