@@ -54,6 +54,9 @@ SimTime FibreLatency(double km, double route_factor);
 class Network : private EventLoop::Handler {
  public:
   // Delivery callback: (from, to, payload). Payload ownership is shared with the sender.
+  // REQUIRES: it does not run the loop (no RunUntil, RunNext or Sync from inside): a copy
+  // of a record is delivered from the record in place, and a nested run could pop the
+  // record's last copy and move its packet out from under the delivery.
   using Deliver = std::function<void(int from, int to, const std::shared_ptr<const void>& msg)>;
   // A message as SendPacket carries it: a small header copied by value (no allocation)
   // and an optional body shared with the sender.
@@ -66,7 +69,7 @@ class Network : private EventLoop::Handler {
   // std::function would add its own indirection and pass the regions through memory.
   // `packet` stays valid until Deliver returns, whatever it sends meanwhile (it may be the
   // network's own record of the message: Ring::Delivering). REQUIRES: Deliver, like the
-  // Deliver callback, does not run the loop.
+  // Deliver callback, does not run the loop (the same reason).
   class Receiver {
    public:
     virtual ~Receiver() = default;
@@ -99,6 +102,7 @@ class Network : private EventLoop::Handler {
   // Bumped by every SetLink: what is computed from links' parameters (a round trip) stays
   // valid while this is unchanged.
   uint64_t links_version() const { return links_version_; }
+  // REQUIRES: d does not run the loop (see Deliver).
   void SetDeliver(Deliver d) { deliver_ = std::move(d); }
   // When set (not null), every delivery goes here instead of to the Deliver callback (a
   // message sent with Send arrives as a packet with a zero header and the message as its
@@ -450,7 +454,7 @@ class Network : private EventLoop::Handler {
   // An arrival of a copy that is not its record's last (InFlight): it is delivered from the
   // record, which stays for the copies after it. Inline in OnEvent: three of four of a
   // writer's messages (effects and acknowledgements) arrive this way.
-  void OnEventCopy(Ring& ring);
+  inline void OnEventCopy(Ring& ring);  // defined (always inline) in network.cc
   // OnEventCopy's copy that is traced or observed, or that a cut link drops (apart, so that
   // the usual case keeps a small frame): on `l`, its link.
   [[gnu::noinline, gnu::cold]] void OnEventCopyTraced(Ring& ring, Link& l);
@@ -505,9 +509,10 @@ class Network : private EventLoop::Handler {
     // ring's size (its copies, not its records) tells whether its front is queued: size() >
     // 1 <=> the front's event is in the loop, because OnEvent takes the copy it delivers out
     // first (Ring::Pop, or Ring::PopCopy for a record's copy before its last), so while a
-    // front's event runs the ring no longer counts it. Were it delivered from its slot, a
-    // ring of one would count the copy being delivered, and its new back would never be
-    // scheduled (EventQueue::PushOwnedBehind's requirement, checked in debug builds only).
+    // front's event runs the ring no longer counts it. Were the copy still counted while it
+    // is delivered (from its slot or not), a ring of one would count it, and its new back
+    // would never be scheduled (EventQueue::PushOwnedBehind's requirement, checked in debug
+    // builds only).
     f->seq =
         ring.size() > 1 ? loop_.AtOwnedBehind(ring.lane) : loop_.AtOwned(ring.lane, SimTime(at));
     // Its key in kept_, if it needs one: below every pool entry's.
