@@ -198,11 +198,11 @@ void Replicator::SendSyncRequest(int peer) {
 }
 
 void Replicator::SendAck(int origin, bool full) {
-  const ReplMessage m = AckHeader(origin, full);
   if (transport_->tracing()) [[unlikely]] {
+    const ReplMessage m = AckHeader(origin, full);
     return SendMsg(origin, m, nullptr, 0, Describe("ack #", m.seq));
   }
-  SendUndescribed(origin, m, std::move(no_body_), 0);
+  SendAckUntraced(origin, full);
 }
 
 void Replicator::SendProbe(int peer) {
@@ -499,10 +499,8 @@ void Replicator::OnEffectsOther(int from, const ReplMessage& m) {
       Receive(from, seq, m.payload(i));
       continue;
     }
-    // The common case, in order with nothing waiting: applied without a copy.
-    if (!ApplyFrom(from, seq, m.payload(i))) return;  // no ack: the sender resends from here
-    in.contiguous = seq;
-    in.received++;
+    // The common case, in order with nothing waiting.
+    if (!ApplyNext(from, in, m.payload(i))) return;  // no ack: the sender resends from here
   }
   if (!in.held.empty() && !DrainAndAck(from)) return;
   Ack(from);
@@ -536,15 +534,12 @@ void Replicator::OnAckOther(int from, const ReplMessage& m) {
       progress = true;
     }
   }
-  if (progress || !was_known) {
-    o.rto = transport_->Rtt(from);
-    if (durable_) TrimDurableLog();  // tested here too: most stores are not durable, no call
-  }
-  if (!Behind(from)) {
-    o.in_episode = false;
-    return;
-  }
-  OnAckBehind(from, answered_probe, was_known);
+  const bool fresh = progress || !was_known;
+  // Before AckSettled's fresh backoff, which does not depend on it (OnAck's usual path runs
+  // AckSettled on a store known not durable, so the test stays here): most stores are not
+  // durable, no call.
+  if (fresh && durable_) TrimDurableLog();
+  AckSettled(from, fresh, answered_probe, was_known);
 }
 
 void Replicator::OnAckBehind(int from, bool answered_probe, bool was_known) {

@@ -68,11 +68,18 @@ class EventLoop : public Clock {
     AtEvent(Later(delay), handler, arg);
   }
   // An owned lane (event_queue.h): its events, kept in (time, sequence) order by their
-  // owner, run as handler->OnEvent(arg), which must first take the event out of the owner's
-  // FIFO and report the FIFO's next event (OwnedNext) or that it has none (OwnedDrained),
-  // before it schedules anything. Returns its number, for AtOwned. `handler` must outlive
-  // every event of the lane that runs; lanes are never removed, so one owner (one Network)
-  // per loop.
+  // owner, run as handler->OnEvent(arg). Returns its number, for AtOwned. `handler` must
+  // outlive every event of the lane that runs; lanes are never removed, so one owner (one
+  // Network) per loop.
+  // THE HANDLER'S CONTRACT, which the queue's correctness rests on: on EVERY path,
+  // handler->OnEvent must first take the event out of the owner's FIFO and report the
+  // FIFO's next event (OwnedNext) or that it has none (OwnedDrained), exactly once, before
+  // it schedules anything (At*, AtOwned*), delivers (anything that may schedule) or returns.
+  // Until then the popped event stays on the lane heap's top: a handler that returns
+  // without reporting runs the same event again, and one that schedules first misplaces
+  // the new event. Only debug builds check (EventQueue::SetOwed: asserts in OwnedNext,
+  // OwnedDrained, every Push and Pop); a Release check would cost a store per owned event
+  // and a test per Pop, every message, on the simulator's hottest path.
   uint32_t AddOwnedLane(Handler* handler, uint64_t arg) {
     AASIM_CHECK(handler != nullptr);
     return queue_.AddOwnedLane(Typed{handler, arg});
@@ -83,7 +90,7 @@ class EventLoop : public Clock {
   // The same when the lane has no event left.
   void OwnedDrained() { queue_.OwnedDrained(); }
   // Schedules the next event of owned `lane` at `at` and returns its sequence number, which
-  // the lane's source reports with it. REQUIRES: at >= Now(), at >= the time of the lane's
+  // its owner reports in OwnedNext. REQUIRES: at >= Now(), at >= the time of the lane's
   // pending events.
   uint64_t AtOwned(uint32_t lane, SimTime at) { return queue_.PushOwned(lane, at.count()); }
   // AtOwned for a lane that holds an event already (less work: its front is queued).

@@ -87,7 +87,9 @@ class EventQueue {
   // number. Its owner keeps the lane's events in (time, sequence) order, a FIFO whose front
   // is the lane's event in the lane heap, and when Pop gives it that front it takes the
   // front out and reports the FIFO's next event (OwnedNext) or that there is none
-  // (OwnedDrained) before anything else touches the queue.
+  // (OwnedDrained) before anything else touches the queue. The queue is correct only if it
+  // does so on every path (a front never reported pops again; an event pushed before the
+  // report is misplaced), and only debug builds check it (SetOwed says why).
   uint32_t AddOwnedLane(const Payload& payload) {
     lanes_.emplace_back();
     lanes_.back().owned = true;
@@ -434,9 +436,11 @@ class EventQueue {
     MinHeapPop(lane_heap_, ItemBefore{});
   }
   // Debug builds: the owned lane whose popped front awaits its owner's report (kNoLane:
-  // none). The member exists in every build, so its layout does not depend on NDEBUG; but a
-  // file built with asserts that reports (OwnedNext) must run a Pop built with them too (an
-  // EventLoop from a library built with NDEBUG records nothing, and the report's check fails).
+  // none). Debug builds only, as a Release check would cost a store per owned event and a
+  // test per Pop: every message, on the simulator's hottest path. The member exists in
+  // every build, so its layout does not depend on NDEBUG; but a file built with asserts
+  // that reports (OwnedNext) must run a Pop built with them too (an EventLoop from a
+  // library built with NDEBUG records nothing, and the report's check fails).
   void SetOwed([[maybe_unused]] uint32_t lane) {
 #ifndef NDEBUG
     owed_ = lane;
