@@ -2416,6 +2416,13 @@ TEST(SimulationTest, AWriteMadeDuringAWriteOnTheSameRegionReplicatesBoth) {
   EXPECT_TRUE(sim.Divergent({}).empty());
 }
 
+// The timers of a replicator driven by hand: the clock stays at 0 and nothing fires.
+class StillTimers : public ReplTimers {
+ public:
+  SimTime Now() const override { return SimTime(0); }
+  void At(SimTime, std::function<void()>) override {}
+};
+
 // A transport that keeps no tracing flag (the server's) never asks for descriptions; one
 // that does is read afresh on every call.
 TEST(ReplTransportTest, TracingReadsTheTransportsFlag) {
@@ -2465,13 +2472,8 @@ TEST(ReplTransportTest, EachSendGetsItsBodyWhetherTheTransportTookTheLastOrNot) 
     std::vector<std::shared_ptr<const void>> kept;
     int calls = 0;
   };
-  class Timers : public ReplTimers {
-   public:
-    SimTime Now() const override { return SimTime(0); }
-    void At(SimTime, std::function<void()>) override {}
-  };
   Transport transport;
-  Timers timers;
+  StillTimers timers;
   auto store = NewMemoryStore(crdt::MakeReplicaId(0, 1));
   Replicator::Options opts;
   opts.self = 0;
@@ -2524,13 +2526,8 @@ TEST(ReplicatorTest, TheEffectThatFillsAGapAppliesTheHeldOnesAndAcksThemAll) {
     SimTime Rtt(int) const override { return SimTime(1'000); }
     std::vector<uint64_t> acks;
   };
-  class Timers : public ReplTimers {
-   public:
-    SimTime Now() const override { return SimTime(0); }
-    void At(SimTime, std::function<void()>) override {}
-  };
   Transport transport;
-  Timers timers;
+  StillTimers timers;
   auto store = NewMemoryStore(crdt::MakeReplicaId(0, 1));
   Replicator::Options opts;
   opts.self = 0;
