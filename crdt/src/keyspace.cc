@@ -1238,9 +1238,9 @@ bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
     // The delta would hold the member with its new tag, and a context of the tags it
     // replaced and the new one: its effect written from them (WriteOut).
     CausalContext written;
-    const bool added = v.mutable_set().Add(member, self_, &cc_, nullptr, &written);
+    Dot tag;  // the member's new tag
+    const bool added = v.mutable_set().Add(member, self_, &cc_, nullptr, &written, &tag);
     Written(&v, nullptr, KeyValue::kHeldSet);
-    const Dot tag{self_, cc_.Max(self_)};  // the dot Add took (CausalContext::Next)
     WriteOut(delta, key->key, written, [&](Encoder* enc) {
       PutNoRegister(enc);
       PutNoCounter(enc);
