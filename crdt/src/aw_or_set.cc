@@ -444,7 +444,7 @@ bool SetStore::Contains(std::string_view e) const {
 }
 
 bool SetStore::Add(std::string_view e, ReplicaId r, CausalContext* cc, SetStore* delta,
-                   CausalContext* delta_cc) {
+                   CausalContext* delta_cc, Dot* took) {
   const uint32_t h = HashOf(e);
   const int64_t found = Find(e, h);
   bool was_present = false;
@@ -469,6 +469,7 @@ bool SetStore::Add(std::string_view e, ReplicaId r, CausalContext* cc, SetStore*
   SetOne(i, fresh);
   if (delta) delta->SetOne(delta->FindOrInsert(e, h), fresh);
   if (delta_cc) delta_cc->Add(fresh);
+  if (took) *took = fresh;
   return !was_present;
 }
 

@@ -998,7 +998,14 @@ void Keyspace::TakeBackWrittenOut() {
   std::string error;
   std::optional<Keyspace> back =
       Decode(std::string_view(*direct_).substr(direct_from_), self_, &error);
-  assert(back && back->key_complete_ && keys_.empty() && cc_.empty());
+  if (!back) [[unlikely]] {
+    // The bytes WriteOut just wrote: a rejection is a bug in WriteOut or Decode, and
+    // going on would lose the write.
+    std::fprintf(stderr, "Keyspace: a written-out write does not decode: %s\n", error.c_str());
+    std::abort();
+  }
+  assert(back->key_complete_ && keys_.empty() && cc_.empty());
+  // Replaces the key index (ResetDelta's kept allocation goes with it): the rare path.
   keys_ = std::move(back->keys_);
   cc_ = std::move(back->cc_);
   direct_->resize(direct_from_);
@@ -1231,9 +1238,9 @@ bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
     // The delta would hold the member with its new tag, and a context of the tags it
     // replaced and the new one: its effect written from them (WriteOut).
     CausalContext written;
-    const bool added = v.mutable_set().Add(member, self_, &cc_, nullptr, &written);
+    Dot tag;  // the member's new tag
+    const bool added = v.mutable_set().Add(member, self_, &cc_, nullptr, &written, &tag);
     Written(&v, nullptr, KeyValue::kHeldSet);
-    const Dot tag{self_, cc_.Max(self_)};  // the dot Add took (CausalContext::Next)
     WriteOut(delta, key->key, written, [&](Encoder* enc) {
       PutNoRegister(enc);
       PutNoCounter(enc);
@@ -1596,6 +1603,8 @@ bool Keyspace::ExpireDue(int64_t now_ms, int64_t grace_ms, Keyspace* delta) {
 
 void Keyspace::Merge(const Keyspace& other) {
   if (this == &other) return;
+  if (written_out_) [[unlikely]]
+    TakeBackWrittenOut();  // a delta of one write written out: joined as it holds it
   bool complete = key_complete_ && other.key_complete_;
   for (const auto& [k, ov] : other.keys_) {
     auto it = keys_.try_emplace(k, KeyMap::Hash(k)).first;
@@ -1625,7 +1634,11 @@ std::string Keyspace::Encode() const {
 }
 
 void Keyspace::EncodeTo(std::string* out) const {
-  assert(!written_out_);  // TakeEncoding's
+  if (written_out_) [[unlikely]] {
+    // A const reader cannot take it back: its bytes are TakeEncoding's (keyspace.h).
+    std::fprintf(stderr, "Keyspace::EncodeTo on a delta holding a written-out write\n");
+    std::abort();
+  }
   Encoder enc;
   if (keys_.size() == 1) {
     // CASE 1: a one-key delta (most effects): nothing to sort, and its node found once
@@ -1862,6 +1875,9 @@ void JoinSimple(KeyValue* v, const SimpleValue& simple, const PnCounter& counter
 }  // namespace
 
 bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch) {
+  if (written_out_) [[unlikely]] {  // as Merge
+    TakeBackWrittenOut();
+  }
   if (scratch == nullptr) {  // buffers for this call only (no empty ones built otherwise)
     MergeScratch local;
     return MergeEncoded(bytes, error, &local);

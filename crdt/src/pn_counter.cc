@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <limits>
+#include <utility>
 
 namespace crdt {
 
@@ -26,12 +27,16 @@ bool PnCounter::Admits(Int128 cur, Int128 next) {
   return next > kBound ? next <= cur : next >= cur;  // CASE 2, or 3 when it goes farther
 }
 
-PnCounter::Slot* PnCounter::Find(ReplicaId r) {
-  for (Slot& s : slots_) {
+const PnCounter::Slot* PnCounter::Find(ReplicaId r) const {
+  for (const Slot& s : slots_) {
     if (s.replica == r) return &s;
     if (s.replica > r) break;
   }
   return nullptr;
+}
+
+PnCounter::Slot* PnCounter::Find(ReplicaId r) {
+  return const_cast<Slot*>(std::as_const(*this).Find(r));
 }
 
 Int128 PnCounter::Value() const {
@@ -137,9 +142,8 @@ void PnCounter::Encode(Encoder* enc) const {
 }
 
 void PnCounter::EncodeSlotOf(Encoder* enc, ReplicaId r) const {
-  const Slot* s = slots_.begin();
-  while (s != slots_.end() && s->replica != r) ++s;
-  assert(s != slots_.end());
+  const Slot* s = Find(r);
+  assert(s != nullptr);
   enc->PutVarint(s->epoch != 0 ? 2 : 1);  // Encode's count of entries
   PutSlot(enc, 0, *s);
 }

@@ -1,7 +1,8 @@
 // A delta reset with an `out` string (Keyspace::ResetDelta): a one-key write (Set on a key
 // of the string alone, IncrBy, SAdd, SRem) writes its effect's bytes there straight, without
 // the delta. Those bytes must be the ones the delta would encode (EncodeTo), also when a
-// command writes twice (the delta takes the first write back) or is not taken (cut).
+// command writes twice (the delta takes the first write back: SADD or SREM of two members,
+// two INCRBYs, SET..EX), merges into the delta (taken back first) or is not taken (cut).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -87,9 +88,9 @@ TEST(WrittenOutTest, OneKeyWritesWriteTheBytesTheirDeltaEncodes) {
       fast.ResetDelta(&fast_delta, &fast_out);
       built.ResetDelta(&built_delta);
       // One command: the same writes on both, each into its delta.
-      const uint64_t command = rng.Uniform(10);
+      const uint64_t command = rng.Uniform(14);
       // Commands 2 to 5 write sets, the others strings.
-      const bool set = command >= 2 && command <= 5;
+      const bool set = (command >= 2 && command <= 5) || command == 10;
       const std::string k = key_of(set);
       const std::string k2 = key_of(set);
       const std::string m = member();
@@ -98,6 +99,13 @@ TEST(WrittenOutTest, OneKeyWritesWriteTheBytesTheirDeltaEncodes) {
       const int64_t by = step();
       const bool expire = rng.OneIn(5);
       const bool float_on_k = rng.OneIn(20);
+      const int64_t by2 = step();
+      // Command 13's: a write of C (not merged into A's states), merged into A's delta as a
+      // Keyspace or as its bytes.
+      Keyspace c_delta = c.NewDelta();
+      if (command == 13) c.Set(k2, value(), ts, &c_delta);
+      const std::string c_bytes = c_delta.Encode();
+      const bool by_bytes = rng.OneIn(2);
       auto run = [&](Keyspace& ks, Keyspace* delta) {
         int64_t n = 0;
         std::string f;
@@ -133,9 +141,29 @@ TEST(WrittenOutTest, OneKeyWritesWriteTheBytesTheirDeltaEncodes) {
           case 8:  // a float counter's key: its SET and INCRBY never write out
             ks.IncrByFloat(float_on_k ? k : "f", 1.5L, &f, delta);
             break;
-          default:  // a write then DEL of another key
+          case 9:  // a write then DEL of another key
             ks.Set(k, v, ts, delta);
             ks.Del(k2, delta);
+            break;
+          case 10:  // SREM k m m2 (on a set key): the second takes the first back
+            ks.SRem(k, m, delta);
+            ks.SRem(k, m2, delta);
+            break;
+          case 11:  // two INCRBYs on one key in one command (MULTI)
+            ks.IncrBy(k, by, &n, delta);
+            ks.IncrBy(k, by2, &n, delta);
+            break;
+          case 12:  // SET k v KEEPTTL (a key with a TTL takes the general path)
+            ks.Set(k, v, ts, delta, /*keep_ttl=*/true);
+            break;
+          default:  // SET, then a delta of C merged into the delta (taken back first)
+            ks.Set(k, v, ts, delta);
+            if (by_bytes) {
+              std::string error;
+              ASSERT_TRUE(delta->MergeEncoded(c_bytes, &error)) << error;
+            } else {
+              delta->Merge(c_delta);
+            }
         }
       };
       run(fast, &fast_delta);
@@ -161,6 +189,42 @@ TEST(WrittenOutTest, OneKeyWritesWriteTheBytesTheirDeltaEncodes) {
     EXPECT_EQ(fast.DumpAll(), built.DumpAll());
     for (int n : written_out) EXPECT_GT(n, 20);  // each write's straight bytes were compared
   }
+}
+
+// A store's command that does not write, after ResetDelta(out) (KeyspaceStore::RecordOne
+// resets its delta with the effect string before each command): a refused INCRBY and an
+// SREM of a member not there leave *out as it was, a write not taken is cut, and the next
+// command's write still writes the bytes its delta encodes.
+TEST(WrittenOutTest, CommandsThatDoNotWriteLeaveTheEffectStringAsItWas) {
+  Keyspace fast(kA);
+  Keyspace built(kA);
+  for (Keyspace* ks : {&fast, &built}) {
+    ks->Set("s", "x", 1, nullptr);
+    ks->SAdd("t", "a", nullptr);
+  }
+  Keyspace delta = fast.NewDelta();
+  std::string out = "prefix";
+  int64_t n = 0;
+  fast.ResetDelta(&delta, &out);
+  EXPECT_EQ(fast.IncrBy("s", 1, &n, &delta), IncrStatus::kNotInteger);
+  EXPECT_TRUE(delta.empty());
+  EXPECT_EQ(out, "prefix");
+  fast.ResetDelta(&delta, &out);
+  EXPECT_FALSE(fast.SRem("t", "absent", &delta));
+  EXPECT_EQ(out, "prefix");
+  fast.ResetDelta(&delta, &out);
+  built.SAdd("t", "b", nullptr);
+  EXPECT_TRUE(fast.SAdd("t", "b", &delta));  // written out, then not taken: cut
+  EXPECT_NE(out, "prefix");
+  fast.ResetDelta(&delta, &out);
+  EXPECT_EQ(out, "prefix");
+  EXPECT_TRUE(delta.empty());
+  Keyspace built_delta = built.NewDelta();
+  fast.Set("s", "y", 2, &delta);
+  built.Set("s", "y", 2, &built_delta);
+  delta.TakeEncoding(&out);
+  EXPECT_EQ(out, "prefix" + built_delta.Encode());
+  EXPECT_EQ(fast.Encode(), built.Encode());
 }
 
 }  // namespace

@@ -118,14 +118,15 @@ Reply KeyspaceStore::RecordOne(const std::vector<std::string>& argv, const Comma
   // without building the delta (ResetDelta's `out`). Not a script's commands: each runs
   // as a command of its own on the delta (CommandEngine::Execute), which may read it.
   const size_t from = effect->size();
-  ks_.ResetDelta(&delta_,
-                 spec != nullptr && spec->runner != CommandRunner::kScript ? effect : nullptr);
+  ks_.ResetDelta(&delta_, spec != nullptr && !Scripts::Handles(spec) ? effect : nullptr);
   Reply reply = RunOne(argv, spec, wall_clock_us, &delta_, wrote);
   if (*wrote) {
     delta_.TakeEncoding(effect);
     if (tracking_) Touch(std::string_view(*effect).substr(from));
   } else if (!delta_.empty()) {
-    ks_.ResetDelta(&delta_);  // a write not taken (the engine empties it already): cut
+    // Defensive: a command that did not write leaves the delta empty (the engine empties
+    // it already), so this is not reached today; a write not taken would be cut here.
+    ks_.ResetDelta(&delta_);
   }
   return reply;
 }

@@ -406,18 +406,30 @@ class Keyspace {
   Keyspace NewDelta() const;
   // Makes *delta what NewDelta() returns, keeping its key index's allocation: a caller that
   // records one delta per command reuses one Keyspace instead of building and freeing one
-  // (an index allocation and its release) per command.
+  // (an index allocation and its release) per command. (A take-back, below, replaces the
+  // index: the allocation is kept only while no write was taken back.)
   //
   // With `out` (a caller that wants the delta only for its bytes, as an effect): the first
-  // write into the emptied delta, if it is Set on a key that holds the string alone,
-  // IncrBy, SAdd or SRem, appends the encoding the delta would have (EncodeTo's bytes) to
-  // *out straight from the write, instead of building the delta's entry and context; the
-  // delta then holds that write "written out". A later write into it (a command of two
-  // writes: SADD k a b, SMOVE) first takes it back (decodes it from *out, and cuts it
-  // from there) and records as usual; ResetDelta cuts it from *out; TakeEncoding leaves it
-  // there. While it holds one, empty() is false and only TakeEncoding and ResetDelta may
-  // read the delta. *out must outlive the delta's use up to TakeEncoding or the next
-  // ResetDelta.
+  // write into the emptied delta, if it is one of
+  //   - Set on a key that holds the string alone (nothing beside it: no TTL, no set, ...),
+  //   - IncrBy that steps the integer counter, on a key with no float counter part (on one
+  //     with a float counter (INCRBYFLOAT) it records as usual),
+  //   - SAdd,
+  //   - SRem that removes the member (one not there records the key's empty entry),
+  // appends the encoding the delta would have (EncodeTo's bytes) to *out straight from the
+  // write, instead of building the delta's entry and context; the delta then holds that
+  // write "written out". A later write into it (a command of two writes: SADD or SREM of
+  // two members, SET..EX (Set then its TTL), SMOVE) first takes it back (decodes it from
+  // *out, and cuts it from there: a Decode per such command) and records as usual;
+  // ResetDelta cuts it from *out; TakeEncoding leaves it there. Merge and MergeEncoded into
+  // it take it back first too. While it holds one, the delta's other readers must not be
+  // used: Find and the reads, KeyCount, Keys, context() see it empty, and EncodeTo aborts
+  // (in every build); empty() (false), is_delta(), self(), the mutators, Merge,
+  // MergeEncoded, TakeEncoding and ResetDelta are right. *out must outlive the delta's use
+  // up to TakeEncoding or the next ResetDelta, and nothing else may append to *out between
+  // the write and that TakeEncoding or ResetDelta: a take-back and a ResetDelta cut *out
+  // back to its size before the write (a resize), which would cut those bytes too. A copy
+  // of such a delta shares *out and the cut: use only one of them with it.
   void ResetDelta(Keyspace* delta, std::string* out = nullptr) const;
   // EncodeTo(out) for a delta reset with this `out` (ResetDelta): a write it holds
   // written out is in *out already; the delta must be reset before its next use.
@@ -608,7 +620,8 @@ class Keyspace {
   // Merges an encoded keyspace (a delta or a full state, as Encode makes them): the same
   // result, validation and error texts as Merge(*Decode(bytes, self(), error)), but a
   // delta is decoded into `scratch` and joined key by key, with no temporary Keyspace.
-  // On malformed input returns false, sets *error and leaves *this unchanged.
+  // On malformed input returns false, sets *error (if `error` is not null: a caller that
+  // wants only the verdict passes null) and leaves *this unchanged.
   bool MergeEncoded(std::string_view bytes, std::string* error, MergeScratch* scratch = nullptr);
 
   // Canonical, human-readable value of one key ("(nil)" when absent): strings and bounded

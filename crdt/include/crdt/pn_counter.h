@@ -190,6 +190,7 @@ class PnCounter {
 
  private:
   Slot* Find(ReplicaId r);
+  const Slot* Find(ReplicaId r) const;
 
   ReplicaId self_ = 0;
   Slots slots_;  // sorted by replica
