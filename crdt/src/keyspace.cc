@@ -861,10 +861,7 @@ Keyspace Keyspace::NewDelta() const {
 }
 
 void Keyspace::ResetDelta(Keyspace* delta, std::string* out) const {
-  if (delta->written_out_) {  // a write not taken: its bytes go
-    delta->direct_->resize(delta->direct_from_);
-    delta->written_out_ = false;
-  }
+  if (delta->written_out_) delta->CutWrittenOut();  // a write not taken: its bytes go
   delta->direct_ = out;
   delta->self_ = self_;
   delta->keys_.ClearKeepingNode();
@@ -1008,6 +1005,10 @@ void Keyspace::TakeBackWrittenOut() {
   // Replaces the key index (ResetDelta's kept allocation goes with it): the rare path.
   keys_ = std::move(back->keys_);
   cc_ = std::move(back->cc_);
+  CutWrittenOut();
+}
+
+void Keyspace::CutWrittenOut() {
   direct_->resize(direct_from_);
   written_out_ = false;
 }
@@ -1605,6 +1606,11 @@ void Keyspace::Merge(const Keyspace& other) {
   if (this == &other) return;
   if (written_out_) [[unlikely]]
     TakeBackWrittenOut();  // a delta of one write written out: joined as it holds it
+  if (other.written_out_) [[unlikely]] {
+    // It reads as empty to a const reader, so merging from it would drop its write.
+    std::fprintf(stderr, "Keyspace::Merge from a delta holding a written-out write\n");
+    std::abort();
+  }
   bool complete = key_complete_ && other.key_complete_;
   for (const auto& [k, ov] : other.keys_) {
     auto it = keys_.try_emplace(k, KeyMap::Hash(k)).first;

@@ -227,5 +227,19 @@ TEST(WrittenOutTest, CommandsThatDoNotWriteLeaveTheEffectStringAsItWas) {
   EXPECT_EQ(fast.Encode(), built.Encode());
 }
 
+// A delta holding a written-out write reads as empty to a const reader: encoding it or
+// merging from it would drop the write, so both stop the process instead.
+TEST(WrittenOutDeathTest, EncodingOrMergingFromAWrittenOutDeltaAborts) {
+  Keyspace ks(kA);
+  Keyspace delta = ks.NewDelta();
+  std::string out;
+  ks.ResetDelta(&delta, &out);
+  ks.Set("s", "x", 1, &delta);
+  ASSERT_FALSE(out.empty());  // written out
+  Keyspace other(kC);
+  EXPECT_DEATH(other.Merge(delta), "Merge from a delta holding a written-out write");
+  EXPECT_DEATH(delta.Encode(), "EncodeTo on a delta holding a written-out write");
+}
+
 }  // namespace
 }  // namespace crdt

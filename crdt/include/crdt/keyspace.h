@@ -423,9 +423,10 @@ class Keyspace {
   // *out, and cuts it from there: a Decode per such command) and records as usual;
   // ResetDelta cuts it from *out; TakeEncoding leaves it there. Merge and MergeEncoded into
   // it take it back first too. While it holds one, the delta's other readers must not be
-  // used: Find and the reads, KeyCount, Keys, context() see it empty, and EncodeTo aborts
-  // (in every build); empty() (false), is_delta(), self(), the mutators, Merge,
-  // MergeEncoded, TakeEncoding and ResetDelta are right. *out must outlive the delta's use
+  // used: Find and the reads, KeyCount, Keys, context() see it empty, and EncodeTo and a
+  // Merge from it (into another keyspace) abort (in every build); empty() (false),
+  // is_delta(), self(), the mutators, Merge and MergeEncoded into it, TakeEncoding and
+  // ResetDelta are right. *out must outlive the delta's use
   // up to TakeEncoding or the next ResetDelta, and nothing else may append to *out between
   // the write and that TakeEncoding or ResetDelta: a take-back and a ResetDelta cut *out
   // back to its size before the write (a resize), which would cut those bytes too. A copy
@@ -908,6 +909,9 @@ class Keyspace {
   // A delta holding a write written out takes it back: decoded from its bytes (then cut
   // from *direct_) into the delta's keys and context.
   void TakeBackWrittenOut();
+  // Cuts the write written out from *direct_ (back to its size before the write): a
+  // take-back, or a ResetDelta of a write not taken.
+  void CutWrittenOut();
   // After a write that may have emptied key (its `held` exact): the key erased if it holds
   // nothing (unless the keyspace lists every key), else its block of rare parts freed if
   // they are all empty now, as a merge of the same write frees it at a receiver.
