@@ -49,7 +49,11 @@ struct SimConfig {
   uint64_t seed = 1;
   std::vector<RegionConfig> regions;  // sites are numbered in name order (LWW ties)
   ReplicationConfig replication;
-  StoreFactory store_factory;  // default: NewMemoryStore
+  // Default: NewMemoryStore. A store it makes may call back into the Simulation (Execute,
+  // Dump...) but must not run the loop (AdvanceTo, AdvanceBy, Sync) from inside its Merge:
+  // a delivery runs it, and a copy of a message is delivered from the network's record in
+  // place, which a nested run could pop and free under it (Network::Deliver).
+  StoreFactory store_factory;
 };
 
 // A peer as one region sees it: the replicator's figures and the simulated link's.
@@ -116,6 +120,8 @@ class Simulation {
   void Heal(const std::vector<std::vector<int>>& groups);
   void HealAll();
 
+  // AdvanceTo, AdvanceBy and Sync run the loop. REQUIRES: not called from inside a
+  // delivery (a store's Merge; see SimConfig::store_factory).
   void AdvanceTo(SimTime t);
   void AdvanceBy(SimTime d) { AdvanceTo(SaturatedAdd(Now(), d)); }
   // Runs until every connected pair of live regions is caught up, or `limit` passes.
