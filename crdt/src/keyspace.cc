@@ -1792,7 +1792,7 @@ template <typename Dec>
 template <typename Dec>
 bool DecodeSimple(std::string_view bytes, Dec* dec, SimpleValue* out, PnCounter* counter) {
   uint64_t n = 0;
-  if (!dec->GetCount(&n, 4) || n > 1) return false;  // RegisterStore::Decode
+  if (!GetCountOfReads(dec, &n, 4) || n > 1) return false;  // RegisterStore::Decode
   out->has_write = n == 1;
   if (out->has_write && (!dec->GetDot(&out->write_dot) || !dec->GetSigned(&out->timestamp_us) ||
                          !dec->GetBytes(&out->value))) {
@@ -1800,7 +1800,7 @@ bool DecodeSimple(std::string_view bytes, Dec* dec, SimpleValue* out, PnCounter*
   }
   // PnCounter::Decode: an entry count (then, for one entry, the slot in place).
   [[maybe_unused]] const size_t counter_at = dec->position();
-  if (!dec->GetCount(&n, 2)) return false;
+  if (!GetCountOfReads(dec, &n, 2)) return false;  // a TryDecoder reads one entry or none
   out->has_slot = n == 1;
   out->decoded_counter = n > 1;
   if (out->has_slot && !DecodeOneSlot(dec, &out->slot)) return false;
@@ -1813,24 +1813,25 @@ bool DecodeSimple(std::string_view bytes, Dec* dec, SimpleValue* out, PnCounter*
     }
   }
   // SetStore::Decode's reads and checks, for elements of at most one dot.
-  if (!dec->GetCount(&n, 2) || n > SimpleValue::kMaxElements) return false;
+  if (!GetCountOfReads(dec, &n, 2) || n > SimpleValue::kMaxElements) return false;
   out->elements = n;
-  std::string_view prev;
-  for (uint64_t k = 0; k < n; ++k) {
-    std::string_view e;
+  if (n > 0) {
+    // The first element (most effects' only one) ahead of the loop over the others.
     uint64_t dots = 0;
-    Dot d;
-    if (!dec->GetBytes(&e) || !dec->GetCount(&dots, 2) || dots > 1) return false;
-    if (k > 0 && !(prev < e)) return false;  // "set elements not sorted"
-    if (dots == 1 && !dec->GetDot(&d)) return false;
-    if (k == 0) {
-      out->first = e;
-      out->first_has_dot = dots == 1;
-      out->first_dot = d;
-      const size_t at = bytes.size() - dec->remaining();  // within bytes: no substr's check
-      out->rest = std::string_view(bytes.data() + at, bytes.size() - at);
+    if (!dec->GetBytes(&out->first) || !GetCountOfReads(dec, &dots, 2) || dots > 1) return false;
+    out->first_has_dot = dots == 1;
+    if (out->first_has_dot && !dec->GetDot(&out->first_dot)) return false;
+    const size_t at = bytes.size() - dec->remaining();  // within bytes: no substr's check
+    out->rest = std::string_view(bytes.data() + at, bytes.size() - at);
+    std::string_view prev = out->first;
+    for (uint64_t k = 1; k < n; ++k) {
+      std::string_view e;
+      Dot d;
+      if (!dec->GetBytes(&e) || !GetCountOfReads(dec, &dots, 2) || dots > 1) return false;
+      if (!(prev < e)) return false;  // "set elements not sorted"
+      if (dots == 1 && !dec->GetDot(&d)) return false;
+      prev = e;
     }
-    prev = e;
   }
   // HashStore::Decode's count (GetCount(&n, 3)), which must be 0 here: a count of 0 passes
   // its bound test for any input, so the varint alone decides. GCC put that test, in a
@@ -1912,7 +1913,7 @@ bool Keyspace::MergeEncoded(std::string_view bytes, std::string* error, MergeScr
     TryDecoder r(bytes);
     uint8_t header = 0;
     uint64_t n = 0;
-    if (r.GetByte(&header) && header == kPlainDeltaHeader && r.GetCount(&n, 4) && n == 1 &&
+    if (r.GetByte(&header) && header == kPlainDeltaHeader && GetCountOfReads(&r, &n, 4) && n == 1 &&
         r.GetBytes(&key)) {
       h = KeyMap::Hash(key);
       keys_.PrefetchSlot(h);

@@ -107,7 +107,9 @@ class ContextDots {
   [[gnu::always_inline]] bool Decode(Dec* dec) {
     size_ = 0;
     uint64_t n = 0;
-    if (!dec->GetCount(&n, 2) || n != 0 || !dec->GetCount(&n, 2) || n > kMax) return false;
+    if (!GetCountOfReads(dec, &n, 2) || n != 0 || !GetCountOfReads(dec, &n, 2) || n > kMax) {
+      return false;
+    }
     for (; size_ < n; ++size_) {
       if (!dec->GetDot(&dots_[size_])) return false;
       if (size_ > 0 && !(dots_[size_ - 1] < dots_[size_])) return false;  // "not sorted"
