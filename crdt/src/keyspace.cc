@@ -1725,22 +1725,26 @@ namespace {
 // hash field, at most one register write (none: DEL's cleared register) and set elements
 // with one dot each (SADD's) or none (SREM's and DEL's), and any counter. Its write is a
 // view of the encoded bytes; its elements are read from them again (ForEachElement).
+// Its flags and counts have no initializer (a merge would store them twice): a
+// DecodeSimple that returns true has written every flag and count and each field that a
+// set flag or a count names, and nothing reads them otherwise (MergeEncoded's CASE 1
+// starts again from a value-initialized SimpleValue).
 struct SimpleValue {
   // At most this many set elements (a DEL of a larger set is decoded as before).
   static constexpr uint64_t kMaxElements = 64;
 
-  bool has_write = false;
+  bool has_write;
   Dot write_dot;
-  int64_t timestamp_us = 0;
+  int64_t timestamp_us;
   std::string_view value;
   // The counter: none, one slot of its first life (an INCRBY's, read from the bytes into
   // `slot`), or any other (decoded into the caller's scratch counter: `decoded_counter`).
-  bool has_slot = false;
-  bool decoded_counter = false;
+  bool has_slot;
+  bool decoded_counter;
   PnCounter::Slot slot;
-  uint64_t elements = 0;
+  uint64_t elements;
   std::string_view first;  // the first element (most effects' only one), if any
-  bool first_has_dot = false;
+  bool first_has_dot;
   Dot first_dot;
   std::string_view rest;  // the bytes from the second element on
 
