@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <span>
+#include <utility>
 
 namespace crdt {
 
@@ -73,7 +74,11 @@ void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_
       mine.timestamp_us = timestamp_us;
       mine.value.assign(value.data(), value.size());
     } else if (dot < mine.dot) {
-      writes_.insert(0, Write{dot, timestamp_us, std::string(value)});
+      // Theirs goes first: it takes mine's place and mine moves behind it (insert would
+      // copy theirs, then rotate the two writes).
+      Write theirs{dot, timestamp_us, std::string(value)};
+      std::swap(mine, theirs);
+      writes_.push_back(std::move(theirs));
     } else {
       writes_.push_back(Write{dot, timestamp_us, std::string(value)});
     }
@@ -84,7 +89,20 @@ void RegisterStore::JoinWrite(const Dot& dot, int64_t timestamp_us, std::string_
     if (!my_cc.Contains(dot)) writes_.push_back(Write{dot, timestamp_us, std::string(value)});
     return;
   }
-  // CASE 3: concurrent writes here: register_rule::Join with theirs viewed in place.
+  // CASE 3: concurrent writes here. Often theirs observed them all (the next write after
+  // a conflict) and I did not observe theirs: theirs alone, back inline, as
+  // register_rule::Join leaves it, without its copy of theirs into the block.
+  if (!my_cc.Contains(dot)) {
+    bool replaced = true;
+    for (const Write& w : writes_) replaced &= w.dot != dot && other_cc.Contains(w.dot);
+    if (replaced) {
+      writes_.clear();
+      writes_.shrink_to_fit();
+      writes_.push_back(Write{dot, timestamp_us, std::string(value)});
+      return;
+    }
+  }
+  // Otherwise register_rule::Join with theirs viewed in place.
   const OneWrite theirs{dot, timestamp_us, value};
   register_rule::Join(&writes_, std::span<const OneWrite>(&theirs, 1), my_cc, other_cc);
 }

@@ -359,6 +359,55 @@ TEST(DecoderTest, CountsAndBytesReadAsAVarintAndItsCheck) {
   }
 }
 
+// GetCountOfReads then its n reads (each item of at least min_bytes_each bytes, as the
+// one-key merge reads a register's write, a set's element or a context's dot): a
+// TryDecoder, which reads the count without GetCount's bound test, accepts exactly what a
+// Decoder with GetCount accepts, and stops at the same place.
+TEST(TryDecoderTest, CountThenItsReadsAcceptWhatDecoderAccepts) {
+  const uint8_t bytes[] = {0x00, 0x01, 0x02, 0x03, 0x05, 0x7F, 0x80, 0x81, 0x0F, 0x10};
+  size_t accepted = 0, refused = 0;
+  for (uint64_t seed : TestSeeds(4, 0x7d4)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    for (int k = 0; k < 20000; ++k) {
+      std::string in;
+      const uint64_t len = rng.Uniform(20);
+      for (uint64_t i = 0; i < len; ++i) {
+        in.push_back(static_cast<char>(rng.OneIn(8) ? 0x80 | rng.Uniform(128)
+                                                    : bytes[rng.Uniform(std::size(bytes))]));
+      }
+      const uint64_t shape = rng.Uniform(3);
+      auto read = [&](auto* dec) {
+        const size_t each = shape == 2 ? 4 : 2;
+        uint64_t n = 0;
+        if (!GetCountOfReads(dec, &n, each)) return false;
+        for (uint64_t i = 0; i < n; ++i) {
+          Dot d;
+          int64_t ts = 0;
+          std::string_view b;
+          uint64_t v = 0;
+          const bool ok = shape == 0 ? dec->GetDot(&d)
+                          : shape == 1
+                              ? dec->GetBytes(&b) && dec->GetVarint(&v)
+                              : dec->GetDot(&d) && dec->GetSigned(&ts) && dec->GetBytes(&b);
+          if (!ok) return false;
+        }
+        return true;
+      };
+      Decoder want(in);
+      crdt::TryDecoder got(in);
+      const bool want_ok = read(&want);
+      ASSERT_EQ(read(&got), want_ok) << "case " << k << ", shape " << shape;
+      if (want_ok) {
+        EXPECT_EQ(got.position(), want.position()) << "case " << k;
+      }
+      (want_ok ? accepted : refused) += 1;
+    }
+  }
+  EXPECT_GT(accepted, 1000u);
+  EXPECT_GT(refused, 1000u);
+}
+
 // TryDecoder accepts exactly what Decoder accepts, read for read, with the same values and
 // positions: random inputs of up to 24 edge bytes (varints of every length, overlong and
 // overflowing ones, ids past 32 bits, dot counters 0, counts and lengths past the input,

@@ -52,6 +52,40 @@ TEST(LwwRegisterTest, ConcurrentWritesCoexistUntilObserved) {
   EXPECT_EQ(b.store().HeapBytes(), 0u);
 }
 
+// JoinWrite into a register of two concurrent writes: with a write that observed both (the
+// next write after a conflict, its shortcut) that write alone, inline again, and with a
+// write that observed one of them the other kept beside it: register_rule::Join's result
+// each time.
+TEST(LwwRegisterTest, JoinWriteIntoConcurrentWrites) {
+  const ReplicaId kC = MakeReplicaId(3, 1);
+  LwwRegister a(kA), b(kB), c(kC);
+  LwwRegister da = a.Set("a", 100);
+  LwwRegister db = b.Set("b", 200);
+  a.Merge(db);
+  b.Merge(da);
+  c.Merge(da);
+  const LwwRegister observed_both = a.Set("c", 300);
+  const LwwRegister observed_one = c.Set("d", 400);
+  for (const LwwRegister* delta : {&observed_both, &observed_one}) {
+    const RegisterStore::Write& w = delta->store().writes()[0];
+    RegisterStore joined = b.store();
+    ASSERT_EQ(joined.writes().size(), 2u);
+    joined.JoinWrite(w.dot, w.timestamp_us, w.value, b.context(), delta->context());
+    RegisterStore::Writes general = b.store().writes();
+    register_rule::Join(&general, delta->store().writes(), b.context(), delta->context());
+    EXPECT_TRUE(joined.writes() == general);
+    if (delta == &observed_both) {
+      ASSERT_EQ(joined.writes().size(), 1u);
+      EXPECT_EQ(joined.writes()[0].value, "c");
+      EXPECT_EQ(joined.HeapBytes(), 0u);  // back inline
+    } else {
+      ASSERT_EQ(joined.writes().size(), 2u);
+      EXPECT_EQ(joined.writes()[0].value, "b");
+      EXPECT_EQ(joined.writes()[1].value, "d");
+    }
+  }
+}
+
 TEST(LwwRegisterTest, WriteThatObservedAnotherBeatsItWithALowerTimestamp) {
   LwwRegister a(kA), b(kB);
   b.Merge(a.Set("old", 1'000'000));

@@ -44,7 +44,8 @@ class CausalContext {
   Dot Next(ReplicaId r);
   void Add(const Dot& d);
   void Join(const CausalContext& other);
-  // The same join with a context decoded as ContextDots (adds its few dots).
+  // The same join with a context decoded as ContextDots (adds its few dots). Inline: an
+  // INCRBY's effect has none, and its merge then makes no call.
   void Join(const ContextDots& other);
   bool empty() const { return vv_.empty() && cloud_.empty(); }
   // Number of dots held explicitly (vector entries + cloud dots): its size cost.
@@ -73,6 +74,9 @@ class CausalContext {
     return i;
   }
   size_t LowerBound(ReplicaId r) const;
+  // Join(ContextDots) of one dot or more; JoinRest joins its dots from d on, out of line.
+  void JoinDots(const ContextDots& other);
+  void JoinRest(const Dot* d, const Dot* end);
   // Adds d to the vector if it is covered or extends its replica's entry (the next write
   // of that replica); false if a gap is before it (it belongs in the cloud).
   bool FoldIntoVector(const Dot& d);
@@ -103,7 +107,9 @@ class ContextDots {
   [[gnu::always_inline]] bool Decode(Dec* dec) {
     size_ = 0;
     uint64_t n = 0;
-    if (!dec->GetCount(&n, 2) || n != 0 || !dec->GetCount(&n, 2) || n > kMax) return false;
+    if (!GetCountOfReads(dec, &n, 2) || n != 0 || !GetCountOfReads(dec, &n, 2) || n > kMax) {
+      return false;
+    }
     for (; size_ < n; ++size_) {
       if (!dec->GetDot(&dots_[size_])) return false;
       if (size_ > 0 && !(dots_[size_ - 1] < dots_[size_])) return false;  // "not sorted"
@@ -125,5 +131,9 @@ class ContextDots {
   Dot dots_[kMax];  // sorted
   size_t size_ = 0;
 };
+
+inline void CausalContext::Join(const ContextDots& other) {
+  if (other.size() != 0) JoinDots(other);
+}
 
 }  // namespace crdt

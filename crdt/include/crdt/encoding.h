@@ -17,6 +17,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "crdt/dot.h"
 
@@ -299,5 +300,20 @@ class TryDecoder {
   const uint8_t* p_;
   const uint8_t* end_;
 };
+
+// A count of n items that the caller then reads, every one, each read taking at least
+// min_bytes_each bytes, failing if any read fails. Those reads need the bytes that
+// GetCount's bound test asks for, so a reader that only has to refuse what a Decoder
+// refuses (a TryDecoder, whose every false sends the caller back to a Decoder) reads the
+// count as a plain varint: the same inputs pass the count and its reads together. A
+// Decoder keeps GetCount (its failure names the count). Always inline, as the readers.
+template <typename Dec>
+[[gnu::always_inline]] inline bool GetCountOfReads(Dec* dec, uint64_t* n, size_t min_bytes_each) {
+  if constexpr (std::is_same_v<Dec, TryDecoder>) {
+    return dec->GetVarint(n);
+  } else {
+    return dec->GetCount(n, min_bytes_each);
+  }
+}
 
 }  // namespace crdt
