@@ -112,11 +112,12 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
     // Causal: the store's log kept the effect without its writer's vector (an empty one:
     // the effect waits only for its origin's earlier effects).
     if (opts_.config.causal) effect.insert(0, 1, '\0');
-    log_.push_back(LogEntry{seq, SimTime(0), effects_->Make(effect)});
+    log_.push_back(
+        LogEntry{seq, SimTime(0), effects_->Make(effect), static_cast<uint32_t>(effect.size())});
   }
   if (!log_.empty() && log_.back().seq != head_) log_.clear();
   log_bytes_ = 0;
-  for (const LogEntry& e : log_) log_bytes_ += e.effect->bytes().size();
+  for (const LogEntry& e : log_) log_bytes_ += e.bytes;
   log_trimmed_ = log_first() - 1;
   for (int p = 0; p < n(); ++p) {
     if (p == self_ || out_[p].acked >= head_) continue;
@@ -218,7 +219,7 @@ uint64_t Replicator::ChunkEnd(uint64_t first) const {
   size_t bytes = 0;
   uint64_t base = log_first();
   while (last <= head_) {
-    bytes += log_[last - base].effect->bytes().size();
+    bytes += log_[last - base].bytes;
     if (bytes > opts_.config.max_batch_bytes && last > first) break;
     ++last;
   }
@@ -375,12 +376,9 @@ void Replicator::TrimBacklog() {
                                 ReplicationConfig::kMaxAutoBacklog);
   }
   while (log_bytes_ > backlog_limit_ && log_.size() > 1) {
-    log_bytes_ -= log_.front().effect->bytes().size();
+    log_bytes_ -= log_.front().bytes;
     log_.pop_front();
   }
-  // The next entry to go was written about a backlog ago, long out of cache, and goes at
-  // one of the next writes: fetch what dropping it reads now.
-  if (!log_.empty()) EffectArena::PrefetchRelease(log_.front().effect.get());
 }
 
 void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
@@ -397,7 +395,7 @@ void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
   log_bytes_ += effect.size();
   Grew(effect.size());
   const SimTime now = timers_->Now();
-  log_.push_back(LogEntry{head_, now, std::move(e)});
+  log_.push_back(LogEntry{head_, now, std::move(e), static_cast<uint32_t>(effect.size())});
   TrimBacklog();
   if (batching_ && unsent_from_ == 0) unsent_from_ = head_;
   // Outside a batch the new effect goes to every peer: one message built once (what

@@ -287,6 +287,9 @@ class Replicator {
     SimTime created;
     // Shared with the messages that carry it; never changed.
     std::shared_ptr<const EffectBlock> effect;
+    // effect->bytes().size(): the backlog's trimming drops the entry without reading the
+    // effect's piece, written a backlog ago and long out of cache.
+    uint32_t bytes;
   };
   struct OutPeer {
     uint64_t acked = 0;      // contiguous prefix of our log the peer holds (this epoch)
