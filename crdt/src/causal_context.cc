@@ -143,11 +143,13 @@ void CausalContext::Join(const CausalContext& other) {
 void CausalContext::JoinDots(const ContextDots& other) {
   const Dot* d = other.begin();
   const Dot* const end = other.end();
-  if (cloud_.empty()) {
+  if (cloud_.empty() && vv_.size() <= kLinearScan) {
     // CASE 1: no cloud here (the steady state), a replica listed here: each dot is covered,
     // or it extends its replica's entry (the next write of that replica), as
     // FoldIntoVector folds it. The dots are sorted, so one forward pass over the vector
-    // finds every dot's entry: no search from the start and no call per dot.
+    // finds every dot's entry: no search from the start and no call per dot. A longer
+    // vector (a context decoded from hostile input) goes to CASE 2, whose FindReplica
+    // searches it in log time rather than walking it per merge.
     Entry* const e = vv_.data();
     const size_t n = vv_.size();
     size_t i = 0;

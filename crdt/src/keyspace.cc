@@ -1726,8 +1726,9 @@ namespace {
 // with one dot each (SADD's) or none (SREM's and DEL's), and any counter. Its write is a
 // view of the encoded bytes; its elements are read from them again (ForEachElement).
 // Its flags and counts have no initializer (a merge would store them twice): a
-// DecodeSimple that returns true has written every flag and count and each field that a
-// set flag or a count names, and nothing reads them otherwise (MergeEncoded's CASE 1
+// DecodeSimple that returns true has written each flag and field that a set flag or a
+// non-zero count names (first_has_dot only when there are elements), and nothing reads them
+// otherwise (MergeEncoded's CASE 1
 // starts again from a value-initialized SimpleValue).
 struct SimpleValue {
   // At most this many set elements (a DEL of a larger set is decoded as before).
@@ -1789,7 +1790,9 @@ template <typename Dec>
 
 // Reads a key value encoded without optional parts (KeyValue::Encode) into *out, if it has
 // SimpleValue's shape; a counter of more than one entry goes into *counter. Each read and
-// check as in KeyValue::Decode (`bytes`: all of the input dec reads). False on any other
+// check as in KeyValue::Decode (`bytes`: all of the input dec reads), but counts: read by
+// GetCountOfReads, whose bound the reads after each count imply, and the hash field count
+// as a plain varint (it must be 0, which every bound accepts). False on any other
 // shape and on malformed bytes: the caller then decodes it with KeyValue::Decode from where
 // this started, which reports the error. Dec: a Decoder, or a TryDecoder (which takes no
 // counter of several entries: their decoding needs a Decoder).

@@ -277,73 +277,77 @@ TEST(ContextDotsTest, ReadsAndJoinsAsTheDecodedContext) {
 // covered, extend their replica's entry (one or two in a row), leave a gap, or name a
 // replica the vector lacks: the same context as Join of the decoded context. The other
 // test's random contexts rarely have no cloud, so this one reaches the forward pass over
-// the vector (each of its cases is counted and asserted reached).
+// the vector. Each seed draws 40 cases, and each kind of dot is counted and asserted drawn
+// in every seed (so a replayed seed, or the fewer seeds of an unoptimised build, checks the
+// same).
 TEST(ContextDotsTest, JoinsIntoVectorsAsTheDecodedContext) {
-  size_t extends = 0, covered = 0, gaps = 0, new_replicas = 0;
   for (uint64_t seed : TestSeeds(300, 0xcd08)) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
     Rng rng(seed);
     auto range = [&](uint64_t lo, uint64_t hi) {
       return static_cast<uint64_t>(rng.Range(static_cast<int64_t>(lo), static_cast<int64_t>(hi)));
     };
-    CausalContext into;
-    uint64_t max[7] = {};
-    for (uint16_t site = 1; site <= 6; ++site) {
-      if (rng.OneIn(4)) continue;  // a replica the vector lacks
-      max[site] = range(1, 5);
-      for (uint64_t c = 1; c <= max[site]; ++c) into.Add(Dot{MakeReplicaId(site, 1), c});
-    }
-    if (rng.OneIn(5)) into.Add(Dot{MakeReplicaId(static_cast<uint16_t>(range(1, 6)), 1), 9});
-    // Up to kMax dots, sorted: by replica, each replica's counters increasing.
-    std::vector<Dot> dots;
-    for (uint16_t site = 1; site <= 6 && dots.size() < ContextDots::kMax; ++site) {
-      if (!rng.OneIn(2)) continue;
-      const ReplicaId r = MakeReplicaId(site, 1);
-      switch (rng.Uniform(4)) {
-        case 0:  // covered (or, for a replica the vector lacks, its first dot)
-          dots.push_back(Dot{r, max[site] == 0 ? 1 : range(1, max[site])});
-          covered += max[site] == 0 ? 0 : 1;
-          new_replicas += max[site] == 0 ? 1 : 0;
-          break;
-        case 1:  // extends the entry, once or twice in a row
-          dots.push_back(Dot{r, max[site] + 1});
-          extends += max[site] == 0 ? 0 : 1;
-          new_replicas += max[site] == 0 ? 1 : 0;
-          if (dots.size() < ContextDots::kMax && rng.OneIn(2))
-            dots.push_back(Dot{r, max[site] + 2});
-          break;
-        case 2:  // a gap
-          dots.push_back(Dot{r, max[site] + range(2, 4)});
-          gaps += 1;
-          break;
-        default:  // covered, then extends
-          if (max[site] == 0 || dots.size() + 2 > ContextDots::kMax) break;
-          dots.push_back(Dot{r, max[site]});
-          dots.push_back(Dot{r, max[site] + 1});
-          covered += 1;
-          extends += 1;
-          break;
+    size_t extends = 0, covered = 0, gaps = 0, new_replicas = 0;
+    for (int round = 0; round < 40; ++round) {
+      CausalContext into;
+      uint64_t max[7] = {};
+      for (uint16_t site = 1; site <= 6; ++site) {
+        if (rng.OneIn(4)) continue;  // a replica the vector lacks
+        max[site] = range(1, 5);
+        for (uint64_t c = 1; c <= max[site]; ++c) into.Add(Dot{MakeReplicaId(site, 1), c});
       }
+      if (rng.OneIn(5)) into.Add(Dot{MakeReplicaId(static_cast<uint16_t>(range(1, 6)), 1), 9});
+      // Up to kMax dots, sorted: by replica, each replica's counters increasing.
+      std::vector<Dot> dots;
+      for (uint16_t site = 1; site <= 6 && dots.size() < ContextDots::kMax; ++site) {
+        if (!rng.OneIn(2)) continue;
+        const ReplicaId r = MakeReplicaId(site, 1);
+        switch (rng.Uniform(4)) {
+          case 0:  // covered (or, for a replica the vector lacks, its first dot)
+            dots.push_back(Dot{r, max[site] == 0 ? 1 : range(1, max[site])});
+            covered += max[site] == 0 ? 0 : 1;
+            new_replicas += max[site] == 0 ? 1 : 0;
+            break;
+          case 1:  // extends the entry, once or twice in a row
+            dots.push_back(Dot{r, max[site] + 1});
+            extends += max[site] == 0 ? 0 : 1;
+            new_replicas += max[site] == 0 ? 1 : 0;
+            if (dots.size() < ContextDots::kMax && rng.OneIn(2))
+              dots.push_back(Dot{r, max[site] + 2});
+            break;
+          case 2:  // a gap
+            dots.push_back(Dot{r, max[site] + range(2, 4)});
+            gaps += 1;
+            break;
+          default:  // covered, then extends
+            if (max[site] == 0 || dots.size() + 2 > ContextDots::kMax) break;
+            dots.push_back(Dot{r, max[site]});
+            dots.push_back(Dot{r, max[site] + 1});
+            covered += 1;
+            extends += 1;
+            break;
+        }
+      }
+      Encoder enc;
+      enc.PutVarint(0);
+      enc.PutVarint(dots.size());
+      for (const Dot& d : dots) enc.PutDot(d);
+      Decoder full_dec(enc.str()), dots_dec(enc.str());
+      CausalContext full;
+      ContextDots read;
+      ASSERT_TRUE(full.Decode(&full_dec));
+      ASSERT_TRUE(read.Decode(&dots_dec));
+      CausalContext want = into, got = into;
+      want.Join(full);
+      got.Join(read);
+      EXPECT_EQ(got, want) << into.DebugString() << " + " << full.DebugString() << ": "
+                           << got.DebugString() << " " << want.DebugString();
     }
-    Encoder enc;
-    enc.PutVarint(0);
-    enc.PutVarint(dots.size());
-    for (const Dot& d : dots) enc.PutDot(d);
-    Decoder full_dec(enc.str()), dots_dec(enc.str());
-    CausalContext full;
-    ContextDots read;
-    ASSERT_TRUE(full.Decode(&full_dec));
-    ASSERT_TRUE(read.Decode(&dots_dec));
-    CausalContext want = into, got = into;
-    want.Join(full);
-    got.Join(read);
-    EXPECT_EQ(got, want) << into.DebugString() << " + " << full.DebugString() << ": "
-                         << got.DebugString() << " " << want.DebugString();
+    EXPECT_GT(extends, 0u);
+    EXPECT_GT(covered, 0u);
+    EXPECT_GT(gaps, 0u);
+    EXPECT_GT(new_replicas, 0u);
   }
-  EXPECT_GT(extends, 100u);
-  EXPECT_GT(covered, 100u);
-  EXPECT_GT(gaps, 50u);
-  EXPECT_GT(new_replicas, 20u);
 }
 
 TEST(CausalContextTest, DecodeRejectsMalformedInput) {

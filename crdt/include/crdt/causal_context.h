@@ -74,9 +74,10 @@ class CausalContext {
     return i;
   }
   size_t LowerBound(ReplicaId r) const;
-  // Join(ContextDots) of one dot or more; JoinRest joins its dots from d on, out of line.
+  // Join(ContextDots) of one dot or more; JoinRest joins its dots from d on, out of line
+  // (noinline: the usual pass keeps a small frame).
   void JoinDots(const ContextDots& other);
-  void JoinRest(const Dot* d, const Dot* end);
+  [[gnu::noinline]] void JoinRest(const Dot* d, const Dot* end);
   // Adds d to the vector if it is covered or extends its replica's entry (the next write
   // of that replica); false if a gap is before it (it belongs in the cloud).
   bool FoldIntoVector(const Dot& d);

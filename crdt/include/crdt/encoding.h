@@ -285,9 +285,15 @@ class TryDecoder {
     d->counter = counter;
     return true;
   }
+  // Decoder::GetCount's test (the same inputs pass) by a product, not a division (a real
+  // one where the item size is not a constant): n <= rest first, so n * each cannot wrap
+  // for an item size within the assert. The merge's readers call GetCountOfReads instead.
   [[gnu::always_inline]] bool GetCount(uint64_t* n, size_t min_bytes_each = 1) {
+    assert(min_bytes_each <= 0xFFFF);
     if (!GetVarint(n)) return false;
-    return *n <= static_cast<size_t>(end_ - p_) / (min_bytes_each ? min_bytes_each : 1);
+    const size_t rest = static_cast<size_t>(end_ - p_);
+    const size_t each = min_bytes_each ? min_bytes_each : 1;
+    return *n <= rest && *n * each <= rest;
   }
   // Decoder::Fail's part that matters here: false (no message is kept).
   bool Fail(const char*) { return false; }
