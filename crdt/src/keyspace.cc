@@ -976,7 +976,7 @@ void PutOneKeyHead(Encoder* enc, bool delta, KeyValue::Parts16 parts, std::strin
 }  // namespace
 
 template <typename ValueParts>
-void Keyspace::WriteOut(Keyspace* delta, std::string_view key, const CausalContext& cc,
+void Keyspace::WriteOut(Keyspace* delta, std::string_view key, const WriteDots& cc,
                         ValueParts value_parts) {
   assert(WritesOut(delta));
   // EncodeTo's CASE 1 for the delta of that value: no optional part (a key of the string
@@ -1060,8 +1060,8 @@ void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp
     // The delta would hold the new write alone, the counter's slots as the write reset
     // them, and a context of the dots it replaced and its own: its effect written from
     // the value's string part (which holds just these now) and that context (WriteOut).
-    CausalContext written;
-    v.mutable_str().Assign(self_, timestamp_us, value, &cc_, nullptr, &written);
+    WriteDots written;
+    v.mutable_str().Assign(self_, timestamp_us, value, &cc_, &written);
     Written(&v, nullptr, KeyValue::kHeldStr);
     const StringValueStore& str = v.str();
     WriteOut(delta, key.key, written, [&](Encoder* enc) {
@@ -1127,7 +1127,7 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
     if (s == IncrStatus::kOk) {
       Written(&v, nullptr, KeyValue::kHeldStr);
       const PnCounter& counter = v.str().counter;
-      WriteOut(delta, key, CausalContext(), [&](Encoder* enc) {
+      WriteOut(delta, key, WriteDots(), [&](Encoder* enc) {
         PutNoRegister(enc);
         counter.EncodeSlotOf(enc, self_);
         PutNoSet(enc);
@@ -1238,9 +1238,9 @@ bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
   if (WritesOut(delta)) {
     // The delta would hold the member with its new tag, and a context of the tags it
     // replaced and the new one: its effect written from them (WriteOut).
-    CausalContext written;
+    WriteDots written;
     Dot tag;  // the member's new tag
-    const bool added = v.mutable_set().Add(member, self_, &cc_, nullptr, &written, &tag);
+    const bool added = v.mutable_set().AddWritten(member, self_, &cc_, &written, &tag);
     Written(&v, nullptr, KeyValue::kHeldSet);
     WriteOut(delta, key->key, written, [&](Encoder* enc) {
       PutNoRegister(enc);
@@ -1268,8 +1268,8 @@ bool Keyspace::SRem(Located* key, std::string_view member, Keyspace* delta) {
     // The delta would hold the member with no tag, and a context of the tags it removed:
     // its effect written from them (WriteOut). A member not here leaves the delta an
     // empty entry of the key, as below.
-    CausalContext written;
-    removed = v.mutable_set().Remove(member, nullptr, &written);
+    WriteDots written;
+    removed = v.mutable_set().RemoveWritten(member, &written);
     if (removed) {
       WriteOut(delta, key->key, written, [&](Encoder* enc) {
         PutNoRegister(enc);

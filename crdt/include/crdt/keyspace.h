@@ -900,11 +900,11 @@ class Keyspace {
            delta->cc_.empty() && !delta->written_out_;
   }
   // The effect of a one-key write, appended to delta->direct_ (EncodeTo's bytes for the
-  // delta that holds key's value with the parts value_parts writes, and the context cc):
-  // the delta then holds it written out. value_parts(Encoder*) writes the string, set and
-  // hash parts, as KeyValue::Encode does with no optional part.
+  // delta that holds key's value with the parts value_parts writes, and the context of the
+  // dots cc holds): the delta then holds it written out. value_parts(Encoder*) writes the
+  // string, set and hash parts, as KeyValue::Encode does with no optional part.
   template <typename ValueParts>
-  static void WriteOut(Keyspace* delta, std::string_view key, const CausalContext& cc,
+  static void WriteOut(Keyspace* delta, std::string_view key, const WriteDots& cc,
                        ValueParts value_parts);
   // A delta holding a write written out takes it back: decoded from its bytes (then cut
   // from *direct_) into the delta's keys and context.
