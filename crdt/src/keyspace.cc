@@ -781,6 +781,9 @@ void EmptyKeyValue(KeyValue* v) {
 }  // namespace
 
 void Keyspace::KeyMap::ClearKeepingNode() {
+  // Nothing to clear: every slot free and the index small (a delta whose command wrote
+  // its effect straight, or wrote nothing), as clear() would leave it.
+  if (size_ == 0 && tombstones_ == 0 && capacity_ <= kKeepCapacity) return;
   if (size_ != 1 || spare_ != nullptr) return clear();
   Slot* s = OnlySlot();
   spare_ = s->node();
@@ -865,8 +868,12 @@ void Keyspace::ResetDelta(Keyspace* delta, std::string* out) const {
   delta->direct_ = out;
   delta->self_ = self_;
   delta->keys_.ClearKeepingNode();
-  std::destroy_at(&delta->cc_);  // emptied in place: no temporary built and moved in
-  std::construct_at(&delta->cc_);
+  // Emptied in place: no temporary built and moved in. Most deltas' is empty, with no heap
+  // block (a write written out adds nothing to it): then it is a new context already.
+  if (!delta->cc_.empty() || delta->cc_.HeapBytes() != 0) {
+    std::destroy_at(&delta->cc_);
+    std::construct_at(&delta->cc_);
+  }
   delta->key_complete_ = true;
   delta->hide_due_ms_ = kShowAll;
   delta->expiring_.clear();
