@@ -55,7 +55,7 @@ void CausalContext::SetMax(ReplicaId r, uint64_t max) {
 }
 
 Dot CausalContext::Next(ReplicaId r) {
-  size_t i = LowerBoundReplica(vv_, r);
+  const size_t i = FindReplica(r);  // a forward pass over a few replicas: every write asks
   if (i < vv_.size() && vv_[i].replica == r) {
     ++vv_[i].max;
     if (!cloud_.empty()) Compact();

@@ -973,8 +973,10 @@ KeyValue& Keyspace::DeltaSlot(Keyspace* delta, std::string_view key) {
 namespace {
 
 // The bytes of a keyspace of one key up to that key's value (Keyspace::EncodeTo's CASE 1,
-// and the effects written out).
-void PutOneKeyHead(Encoder* enc, bool delta, KeyValue::Parts16 parts, std::string_view key) {
+// and the effects written out). Always inline: every write's effect begins with it, and
+// GCC kept it a call of four arguments (11 instructions per write less inline).
+[[gnu::always_inline]] inline void PutOneKeyHead(Encoder* enc, bool delta, KeyValue::Parts16 parts,
+                                                 std::string_view key) {
   PutKeyspaceHeader(enc, delta, parts);
   enc->PutVarint(1);
   enc->PutBytes(key);
