@@ -717,6 +717,11 @@ Keyspace::KeyMap::value_type& Keyspace::KeyMap::Emplace(std::string_view key, si
     recent_ = static_cast<size_t>(found - slots_);
     return *found->node();
   }
+  return EmplaceAbsent(key, h);
+}
+
+Keyspace::KeyMap::value_type& Keyspace::KeyMap::EmplaceAbsent(std::string_view key, size_t h) {
+  assert(FindSlot(key, h) == slots_ + capacity_);
   Slot* s = InsertNode(h, [&] { return NewNode(key); });
   recent_ = static_cast<size_t>(s - slots_);
   return *s->node();
@@ -903,12 +908,16 @@ std::optional<int64_t> Keyspace::Deadline(std::string_view key) const {
 Keyspace::Located Keyspace::Locate(std::string_view key) {
   Located at{Ref(key)};
   auto it = keys_.FindRemembered(at.key, at.hash);
-  if (it != keys_.end()) at.entry = &it->second;
+  if (it != keys_.end()) {
+    at.entry = &it->second;
+  } else {
+    at.absent = true;
+  }
   return at;
 }
 
 bool Keyspace::LocatedIsCurrent(const Located& key) const {
-  if (key.entry == nullptr) return true;
+  if (key.entry == nullptr) return !key.absent || keys_.find(key.key, key.hash) == keys_.end();
   auto it = keys_.find(key.key, key.hash);
   return it != keys_.end() && &it->second == key.entry;
 }
@@ -1064,7 +1073,7 @@ void Keyspace::DropIfEmpty(const KeyRef& key) {
 void Keyspace::Set(const Located& key, std::string_view value, int64_t timestamp_us,
                    Keyspace* delta, bool keep_ttl) {
   assert(LocatedIsCurrent(key));
-  KeyValue& v = key.entry ? *key.entry : keys_.Emplace(key.key, key.hash).second;
+  KeyValue& v = EntryOf(key);
   if (WritesOut(delta) && !HasPartsBesideStr(v, v.held)) {
     // The delta would hold the new write alone, the counter's slots as the write reset
     // them, and a context of the dots it replaced and its own: its effect written from
@@ -1127,7 +1136,7 @@ IncrStatus Keyspace::IncrBy(const Located& ref, int64_t by, int64_t* new_value, 
   assert(LocatedIsCurrent(ref));
   const std::string_view key = ref.key;
   const size_t h = ref.hash;
-  KeyValue& v = ref.entry ? *ref.entry : keys_.Emplace(key, h).second;
+  KeyValue& v = EntryOf(ref);
   if (WritesOut(delta) && (v.held & KeyValue::kHeldFloatCounter) == 0) {
     // The delta would hold this replica's stepped counter slot alone, with an empty
     // context: its effect written from the value's slot (WriteOut). A refused step writes
@@ -1242,7 +1251,7 @@ FloatStatus Keyspace::HIncrByFloat(std::string_view key, std::string_view field,
 
 bool Keyspace::SAdd(Located* key, std::string_view member, Keyspace* delta) {
   assert(LocatedIsCurrent(*key));
-  if (key->entry == nullptr) key->entry = &keys_.Emplace(key->key, key->hash).second;
+  if (key->entry == nullptr) key->entry = &EntryOf(*key);
   KeyValue& v = *key->entry;
   if (WritesOut(delta)) {
     // The delta would hold the member with its new tag, and a context of the tags it
@@ -1299,6 +1308,7 @@ bool Keyspace::SRem(Located* key, std::string_view member, Keyspace* delta) {
   if (v.Empty() && !key_complete_) {  // DropIfEmpty's test, done once
     keys_.erase(keys_.find(key->key, key->hash));
     key->entry = nullptr;
+    key->absent = true;
   } else {
     v.DropRarePartsIfEmpty();  // a set emptied beside a part of the other type
   }
