@@ -445,8 +445,28 @@ bool SetStore::Contains(std::string_view e) const {
 
 bool SetStore::Add(std::string_view e, ReplicaId r, CausalContext* cc, SetStore* delta,
                    CausalContext* delta_cc, Dot* took) {
+  return AddDots(e, r, cc, delta, delta_cc, took);
+}
+
+bool SetStore::AddWritten(std::string_view e, ReplicaId r, CausalContext* cc, WriteDots* written,
+                          Dot* took) {
+  return AddDots(e, r, cc, nullptr, written, took);
+}
+
+bool SetStore::Remove(std::string_view e, SetStore* delta, CausalContext* delta_cc) {
+  return RemoveDots(e, delta, delta_cc);
+}
+
+bool SetStore::RemoveWritten(std::string_view e, WriteDots* written) {
+  return RemoveDots(e, nullptr, written);
+}
+
+template <typename DeltaCc>
+bool SetStore::AddDots(std::string_view e, ReplicaId r, CausalContext* cc, SetStore* delta,
+                       DeltaCc* delta_cc, Dot* took) {
   const uint32_t h = HashOf(e);
-  const int64_t found = Find(e, h);
+  size_t empty_slot;
+  const int64_t found = Find(e, h, &empty_slot);
   bool was_present = false;
   size_t i;
   if (found >= 0) {
@@ -463,7 +483,7 @@ bool SetStore::Add(std::string_view e, ReplicaId r, CausalContext* cc, SetStore*
       }
     }
   } else {
-    i = Insert(e, h);
+    i = Insert(e, h, empty_slot);  // no second probe of the index
   }
   const Dot fresh = cc->Next(r);
   SetOne(i, fresh);
@@ -473,7 +493,8 @@ bool SetStore::Add(std::string_view e, ReplicaId r, CausalContext* cc, SetStore*
   return !was_present;
 }
 
-bool SetStore::Remove(std::string_view e, SetStore* delta, CausalContext* delta_cc) {
+template <typename DeltaCc>
+bool SetStore::RemoveDots(std::string_view e, SetStore* delta, DeltaCc* delta_cc) {
   const uint32_t h = HashOf(e);
   const int64_t found = Find(e, h);
   if (found < 0) return false;

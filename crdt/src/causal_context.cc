@@ -55,7 +55,7 @@ void CausalContext::SetMax(ReplicaId r, uint64_t max) {
 }
 
 Dot CausalContext::Next(ReplicaId r) {
-  size_t i = LowerBoundReplica(vv_, r);
+  const size_t i = FindReplica(r);  // a forward pass over a few replicas: every write asks
   if (i < vv_.size() && vv_[i].replica == r) {
     ++vv_[i].max;
     if (!cloud_.empty()) Compact();
@@ -200,6 +200,46 @@ void CausalContext::Encode(Encoder* enc) const {
   }
   enc->PutVarint(cloud_.size());
   for (const Dot& d : cloud_) enc->PutDot(d);
+}
+
+void WriteDots::Encode(Encoder* enc) const {
+  const Dot* dots = dots_.data();
+  const size_t n = dots_.size();
+  size_t entries = 0;  // a replica's vector entry if it has dot 1
+  for (size_t i = 0; i < n; ++i) entries += dots[i].counter == 1 ? 1 : 0;
+  enc->PutVarint(entries);
+  if (entries == 0) {  // CASE 1: no vector (most writes): every dot in the cloud
+    enc->PutVarint(n);
+    for (size_t i = 0; i < n; ++i) enc->PutDot(dots[i]);
+    return;
+  }
+  // CASE 2: sorted and distinct, so a replica's run of dots 1..k leads its dots; a dot is
+  // in it if its counter is 1 or it follows the run's last dot of its replica by one.
+  ReplicaId prev = 0;
+  size_t in_runs = 0;
+  for (size_t i = 0; i < n;) {
+    if (dots[i].counter != 1) {
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < n && dots[j].replica == dots[i].replica &&
+           dots[j].counter == dots[j - 1].counter + 1) {
+      ++j;
+    }
+    enc->PutVarint(dots[i].replica - prev);  // as CausalContext::Encode's vector
+    enc->PutVarint(j - i);
+    prev = dots[i].replica;
+    in_runs += j - i;
+    i = j;
+  }
+  enc->PutVarint(n - in_runs);
+  bool in_run = false;
+  for (size_t i = 0; i < n; ++i) {
+    in_run = dots[i].counter == 1 || (in_run && dots[i - 1].replica == dots[i].replica &&
+                                      dots[i - 1].counter + 1 == dots[i].counter);
+    if (!in_run) enc->PutDot(dots[i]);
+  }
 }
 
 bool CausalContext::Decode(Decoder* dec) {

@@ -27,6 +27,12 @@ void RegisterStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view v
                                        delta ? &delta->writes_ : nullptr, delta_cc);
 }
 
+void RegisterStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
+                           CausalContext* cc, WriteDots* written) {
+  register_rule::Assign<&Write::value>(&writes_, r, timestamp_us, value, cc,
+                                       static_cast<Writes*>(nullptr), written);
+}
+
 bool RegisterStore::Clear(RegisterStore* delta, CausalContext* delta_cc) {
   return register_rule::Clear(&writes_, delta ? &delta->writes_ : nullptr, delta_cc);
 }

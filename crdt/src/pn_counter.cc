@@ -82,8 +82,14 @@ bool PnCounter::AddAs(ReplicaId r, int64_t by, PnCounter* delta) {
     if (!cancelled || s->epoch == std::numeric_limits<uint32_t>::max()) return false;
     next = Slot{r, s->epoch + 1, up, down, 0, 0};
   }
-  // CASE 3: the slot grows (or starts).
-  JoinSlot(next);
+  // CASE 3: the slot grows (or starts). Next dominates r's slot here (a later life, or
+  // the same with p or n grown), so the join is next itself: written in place, without
+  // JoinSlot's second search.
+  if (s != nullptr) {
+    *s = next;
+  } else {
+    JoinSlot(next);
+  }
   if (delta) delta->JoinSlot(next);
   return true;
 }

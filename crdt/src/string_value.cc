@@ -50,6 +50,12 @@ void StringValueStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_vie
   counter.ResetInto(delta ? &delta->counter : nullptr);
 }
 
+void StringValueStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
+                              CausalContext* cc, WriteDots* written) {
+  reg.Assign(r, timestamp_us, value, cc, written);
+  counter.ResetInto(nullptr);
+}
+
 IncrStatus StringValueStore::Increment(ReplicaId r, int64_t by, int64_t* new_value,
                                        StringValueStore* delta) {
   int64_t base = 0;

@@ -350,6 +350,31 @@ TEST(ContextDotsTest, JoinsIntoVectorsAsTheDecodedContext) {
   }
 }
 
+// WriteDots against CausalContext on random dot sets added in a random order: runs from
+// dot 1 (which fold into the vector), gaps, repeats, counter 0, counters of several bytes,
+// a replica id of several bytes, and more dots than WriteDots holds inline. Its Encode
+// writes the bytes CausalContext::Encode writes of a context after the same Adds.
+TEST(WriteDotsTest, EncodesAsTheContextOfItsDots) {
+  const ReplicaId replicas[] = {kA, kB, kC, MakeReplicaId(900, 7)};
+  for (uint64_t seed : TestSeeds(300, 0x3d07)) {
+    SCOPED_TRACE(testing::Message() << "seed=" << seed);
+    Rng rng(seed);
+    CausalContext want;
+    WriteDots got;
+    const uint64_t n = rng.Uniform(10);
+    for (uint64_t i = 0; i < n; ++i) {
+      const uint64_t counter = rng.OneIn(8) ? (uint64_t{1} << 40) + rng.Uniform(3) : rng.Uniform(6);
+      const Dot d{replicas[rng.Index(4)], counter};
+      want.Add(d);
+      got.Add(d);
+    }
+    Encoder want_bytes, got_bytes;
+    want.Encode(&want_bytes);
+    got.Encode(&got_bytes);
+    EXPECT_EQ(got_bytes.str(), want_bytes.str()) << want.DebugString();
+  }
+}
+
 TEST(CausalContextTest, DecodeRejectsMalformedInput) {
   auto decode = [](const Encoder& enc) {
     Decoder dec(enc.str());

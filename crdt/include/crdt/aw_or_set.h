@@ -98,6 +98,11 @@ class SetStore {
            CausalContext* delta_cc, Dot* took = nullptr);
   // Removes e's observed dots. Returns true if e was present.
   bool Remove(std::string_view e, SetStore* delta, CausalContext* delta_cc);
+  // Add and Remove with no delta store, for a write whose effect is written straight
+  // (Keyspace::SAdd, SRem): the dots the delta's context would get go to *written.
+  bool AddWritten(std::string_view e, ReplicaId r, CausalContext* cc, WriteDots* written,
+                  Dot* took);
+  bool RemoveWritten(std::string_view e, WriteDots* written);
   // Removes every element (DEL of a set key). Returns how many there were.
   size_t Clear(SetStore* delta, CausalContext* delta_cc);
 
@@ -148,6 +153,13 @@ class SetStore {
   Span HotFieldsSpanForTest() const;
 
  private:
+  // Add's and Remove's work. DeltaCc: a CausalContext, or WriteDots.
+  template <typename DeltaCc>
+  bool AddDots(std::string_view e, ReplicaId r, CausalContext* cc, SetStore* delta,
+               DeltaCc* delta_cc, Dot* took);
+  template <typename DeltaCc>
+  bool RemoveDots(std::string_view e, SetStore* delta, DeltaCc* delta_cc);
+
   struct Entry {
     Bytes elem;
     // 0: no dot; kMulti: see multi_; kHole | (next free entry + 1): unused (empty elem);

@@ -137,4 +137,32 @@ inline void CausalContext::Join(const ContextDots& other) {
   if (other.size() != 0) JoinDots(other);
 }
 
+// WriteDots: the dots one write adds to its delta's context (the dots of the writes or
+// tags it replaced and the dot it took), gathered without a CausalContext, for an effect
+// written straight from its write (Keyspace's written-out writes). Add takes a dot as
+// CausalContext::Add does (a dot already held, or of counter 0, changes nothing); Encode
+// writes the bytes CausalContext::Encode writes of an empty context after those Adds: its
+// canonical form, each replica's dots 1..k as its vector entry and the rest as the cloud.
+// A few dots inline (a write replaces one or a few). Value type.
+class WriteDots {
+ public:
+  void Add(const Dot& d) {
+    if (d.counter == 0) return;  // as CausalContext::Add (no real dot has it)
+    const size_t n = dots_.size();
+    size_t i = n;
+    while (i > 0 && d < dots_[i - 1]) --i;
+    if (i > 0 && dots_[i - 1] == d) return;
+    if (i == n) {
+      dots_.push_back(d);  // most come in order
+    } else {
+      dots_.insert(i, d);
+    }
+  }
+  void Encode(Encoder* enc) const;
+  const SmallVec<Dot, 4>& dots() const { return dots_; }
+
+ private:
+  SmallVec<Dot, 4> dots_;  // sorted, distinct, counters > 0
+};
+
 }  // namespace crdt

@@ -461,11 +461,16 @@ class Keyspace {
   // Set, IncrBy and SAdd pass null). Set and IncrBy take it by const: an entry that was
   // null stays null after they create the key (Locate again to read it), and a refused
   // IncrBy given null erases the key it created.
+  // absent: Locate found no key, so a write given null inserts it without looking it up;
+  // such a Located is good for the one write that makes the key (Locate again for the next,
+  // as for reading it).
   // REQUIRES: the Located came from this keyspace's Locate (or a KeyRef overload), and no
-  // key of it was erased since (SRem, which may erase the key, updates its Located); else a
-  // write goes to freed or foreign memory. Debug builds check it (LocatedIsCurrent).
+  // key of it was erased since (SRem, which may erase the key, updates its Located) nor,
+  // if absent, inserted; else a write goes to freed or foreign memory, or inserts the key
+  // twice. Debug builds check it (LocatedIsCurrent).
   struct Located : KeyRef {
     KeyValue* entry = nullptr;
+    bool absent = false;
   };
   Located Locate(std::string_view key);
 
@@ -800,6 +805,8 @@ class Keyspace {
     // try_emplace's entry alone, for a caller that needs no iterator (a merge's join of a
     // key: no pair built and returned through memory, no iterator's skip over free slots).
     value_type& Emplace(std::string_view key, size_t h);
+    // Emplace of a key known to be absent (REQUIRES: it is): inserted without a probe for it.
+    value_type& EmplaceAbsent(std::string_view key, size_t h);
     iterator erase(iterator it);  // returns the next entry
     void clear();                 // keeps a small index's allocation for the next entries
     // The entry in the slot that try_emplace, Emplace or FindRemembered last found or
@@ -900,11 +907,11 @@ class Keyspace {
            delta->cc_.empty() && !delta->written_out_;
   }
   // The effect of a one-key write, appended to delta->direct_ (EncodeTo's bytes for the
-  // delta that holds key's value with the parts value_parts writes, and the context cc):
-  // the delta then holds it written out. value_parts(Encoder*) writes the string, set and
-  // hash parts, as KeyValue::Encode does with no optional part.
+  // delta that holds key's value with the parts value_parts writes, and the context of the
+  // dots cc holds): the delta then holds it written out. value_parts(Encoder*) writes the
+  // string, set and hash parts, as KeyValue::Encode does with no optional part.
   template <typename ValueParts>
-  static void WriteOut(Keyspace* delta, std::string_view key, const CausalContext& cc,
+  static void WriteOut(Keyspace* delta, std::string_view key, const WriteDots& cc,
                        ValueParts value_parts);
   // A delta holding a write written out takes it back: decoded from its bytes (then cut
   // from *direct_) into the delta's keys and context.
@@ -917,6 +924,13 @@ class Keyspace {
   // they are all empty now, as a merge of the same write frees it at a receiver.
   void DropIfEmpty(std::string_view key) { DropIfEmpty(Ref(key)); }
   void DropIfEmpty(const KeyRef& key);
+  // A located key's value, inserted empty if the keyspace holds none (without a probe if
+  // Locate found it absent): the writes' first step.
+  KeyValue& EntryOf(const Located& key) {
+    if (key.entry != nullptr) return *key.entry;
+    return (key.absent ? keys_.EmplaceAbsent(key.key, key.hash) : keys_.Emplace(key.key, key.hash))
+        .second;
+  }
   template <typename Op>  // BoundedStatus(BoundedCounter&, BoundedCounter* delta)
   BoundedStatus BcUpdate(std::string_view key, Keyspace* delta, Op op);
 

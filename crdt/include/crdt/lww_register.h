@@ -67,9 +67,10 @@ void SetValue(std::string* to, std::string_view v);
 // field kValue, e.g. &RegisterStore::Write::value, by SetValue); the delta's writes too.
 // In place: a register's one write (most hold one) and a batch's delta's one write take
 // the new fields, so no temporary write is built. value may be a view of one of *ws.
-template <auto kValue, typename Writes, typename V>
+// DeltaCc: a CausalContext, or WriteDots (a write whose effect is written straight).
+template <auto kValue, typename Writes, typename V, typename DeltaCc>
 void Assign(Writes* ws, ReplicaId r, int64_t timestamp_us, const V& value, CausalContext* cc,
-            Writes* delta, CausalContext* delta_cc) {
+            Writes* delta, DeltaCc* delta_cc) {
   if (delta_cc) {
     for (const auto& old : *ws) delta_cc->Add(old.dot);
   }
@@ -163,6 +164,9 @@ class RegisterStore {
   // The new dot comes from *cc. Delta writes/dots are added to *delta / *delta_cc.
   void Assign(ReplicaId r, int64_t timestamp_us, std::string_view value, CausalContext* cc,
               RegisterStore* delta, CausalContext* delta_cc);
+  // The same with no delta register: the dots the delta's context would get go to *written.
+  void Assign(ReplicaId r, int64_t timestamp_us, std::string_view value, CausalContext* cc,
+              WriteDots* written);
   // Removes every observed write (DEL). Returns true if there was one.
   bool Clear(RegisterStore* delta, CausalContext* delta_cc);
 

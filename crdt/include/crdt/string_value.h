@@ -52,6 +52,10 @@ struct StringValueStore {
 
   void Assign(ReplicaId r, int64_t timestamp_us, std::string_view value, CausalContext* cc,
               StringValueStore* delta, CausalContext* delta_cc);
+  // The same with no delta: the dots its context would get go to *written (a SET whose
+  // effect is written straight, Keyspace::Set).
+  void Assign(ReplicaId r, int64_t timestamp_us, std::string_view value, CausalContext* cc,
+              WriteDots* written);
   IncrStatus Increment(ReplicaId r, int64_t by, int64_t* new_value, StringValueStore* delta);
   // Returns true if the value was present.
   bool Clear(StringValueStore* delta, CausalContext* delta_cc);
