@@ -51,7 +51,7 @@ TEST(EffectArenaTest, BlocksHoldTheirBytesAndNeighboursFollowEachOther) {
   b.reset();
   EXPECT_EQ(c.use_count(), 2);
   c.reset();
-  EXPECT_EQ(o.arena->live(), 1u);  // the current chunk stays, cut from again
+  EXPECT_EQ(o.arena->live(), 1u);  // the current chunk stays, and is cut from further
   auto d = o.arena->Make("after");
   EXPECT_EQ(d->bytes(), "after");
   EXPECT_EQ(o.arena->chunks(), 1u);
@@ -75,10 +75,12 @@ TEST(EffectArenaTest, APieceIsItsBlockThenItsBytes) {
   }
 }
 
-TEST(EffectArenaTest, APieceOfASmallEffectIsOneCacheLine) {
+TEST(EffectArenaTest, APieceOfASmallEffectIsAtMost64Bytes) {
   // Every reader of an effect (each peer's delivery) comes long after it was written: a
-  // piece is as many lines of memory traffic as it spans. The block takes 8 bytes, so an
-  // effect of up to 56 bytes takes 64: consecutive pieces are that far apart at most.
+  // piece is as many bytes of memory traffic as it takes (pieces are packed, 8-aligned, so
+  // a piece may straddle two lines; read in sequence, 64 bytes are a line on average). The
+  // block takes 8 bytes, so an effect of up to 56 bytes takes 64: consecutive pieces are
+  // that far apart at most.
   Owned o;
   for (size_t n : {0, 1, 8, 17, 24, 40, 56}) {
     auto a = o.arena->Make(std::string(n, 'a'));

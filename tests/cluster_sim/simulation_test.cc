@@ -1722,7 +1722,8 @@ TEST(SimulationTest, BacklogOverflowMakesAFullSync) {
 }
 
 // A message keeps the effect it carries after the backlog drops it: the log's arena
-// (effect_arena.h) reuses a piece only once no one holds it. Bursts of 8 writes at one
+// (effect_arena.h) reuses a chunk only once no block of it is held (this test stays within
+// one chunk; the arena's own tests cut chunks again). Bursts of 8 writes at one
 // instant into a backlog of about three effects drop effects still in flight (reusing one
 // would send a later write's effect under its seq); between bursts everything is delivered
 // and acknowledged (no retransmission, no full sync to repair a wrong effect).

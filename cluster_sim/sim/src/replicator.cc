@@ -156,15 +156,16 @@ void Replicator::SendEffects(int peer, uint64_t first, uint64_t last) {
   size_t payload_bytes = 0;
   std::shared_ptr<const void> body;
   if (first == last) {
-    const auto& e = log_[first - base].effect;
-    payload_bytes = e->bytes().size();
-    body = e;
+    const LogEntry& e = log_[first - base];
+    payload_bytes = e.bytes;  // the log's size, not the piece's (long out of cache)
+    body = e.effect;
   } else {
     auto payloads = std::make_shared<ReplMessage::Blocks>();
     payloads->reserve(m.count);
     for (uint64_t s = first; s <= last; ++s) {
-      payloads->push_back(log_[s - base].effect);
-      payload_bytes += payloads->back()->bytes().size();
+      const LogEntry& e = log_[s - base];
+      payloads->push_back(e.effect);
+      payload_bytes += e.bytes;
     }
     body = std::move(payloads);
   }
@@ -411,7 +412,7 @@ void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
   const int peers = n();
   const int self = self_;
   const bool sending = !batching_;
-  const size_t bytes = sent->bytes().size();
+  const size_t bytes = log_.back().bytes;
   OutPeer* const out = out_.data();
   for (int p = 0; p < peers; ++p) {
     if (p == self) continue;

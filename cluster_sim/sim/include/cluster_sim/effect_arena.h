@@ -55,8 +55,7 @@ struct alignas(8) EffectBlock {
   std::string_view bytes() const {
     return std::string_view(reinterpret_cast<const char*>(this + 1), size);
   }
-  uint32_t size = 0;
-  uint32_t unused = 0;
+  uint32_t size = 0;  // alignas(8) pads the block to 8 bytes
 };
 static_assert(sizeof(EffectBlock) == 8);
 
@@ -98,7 +97,7 @@ class EffectArena {
   void NewChunk(size_t need);
   // The last block of `c` was dropped (and it is not the current chunk).
   void Done(Chunk* c);
-  void Drop(Chunk* c);  // c has no live piece left
+  void Drop(Chunk* c);  // no block of c is held
   void FreeChunk(Chunk* c);
   // A chunk or heap piece is gone: deletes the arena if it was the last and the owner
   // released it.
