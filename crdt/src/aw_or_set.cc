@@ -444,8 +444,8 @@ bool SetStore::Contains(std::string_view e) const {
 }
 
 bool SetStore::Add(std::string_view e, ReplicaId r, CausalContext* cc, SetStore* delta,
-                   CausalContext* delta_cc, Dot* took) {
-  return AddDots(e, r, cc, delta, delta_cc, took);
+                   CausalContext* delta_cc) {
+  return AddDots(e, r, cc, delta, delta_cc, nullptr);
 }
 
 bool SetStore::AddWritten(std::string_view e, ReplicaId r, CausalContext* cc, WriteDots* written,

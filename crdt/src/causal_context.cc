@@ -190,6 +190,8 @@ void CausalContext::Compact() {
   cloud_.resize(out);
 }
 
+// The context's canonical bytes. WriteDots::Encode writes the same for a write's few dots
+// (its test compares the two): a change of format changes both.
 void CausalContext::Encode(Encoder* enc) const {
   enc->PutVarint(vv_.size());
   ReplicaId prev = 0;

@@ -577,7 +577,8 @@ TEST(KeyspaceTest, SameBytesTakesADefaultStringView) {
 
 #ifndef NDEBUG
 // A Located of another keyspace, or one whose key was erased since, would write to memory
-// the keyspace does not hold: debug builds stop at the write.
+// the keyspace does not hold, and one that found its key absent, the key made since, would
+// insert it twice: debug builds stop at the write.
 TEST(KeyspaceDeathTest, AForeignOrStaleLocatedIsCaughtInDebugBuilds) {
   Keyspace ks(kA);
   Keyspace other(kB);
@@ -592,6 +593,12 @@ TEST(KeyspaceDeathTest, AForeignOrStaleLocatedIsCaughtInDebugBuilds) {
   Keyspace::Located stale = ks.Locate("k");
   ks.SRem("k", "x", nullptr);  // erases the key
   EXPECT_DEATH(ks.SAdd(&stale, "y", nullptr), "LocatedIsCurrent");
+  // Found absent, then made by another write: a write through it would insert it twice.
+  Keyspace::Located fresh = ks.Locate("n");
+  ks.Set("n", "v", 1, nullptr);
+  EXPECT_DEATH(ks.Set(fresh, "w", 2, nullptr), "LocatedIsCurrent");
+  EXPECT_DEATH(ks.IncrBy(fresh, 1, &v, nullptr), "LocatedIsCurrent");
+  EXPECT_DEATH(ks.SAdd(&fresh, "y", nullptr), "LocatedIsCurrent");
 }
 #endif
 

@@ -92,10 +92,10 @@ class SetStore {
   bool Contains(std::string_view e) const;
 
   // Adds e with a fresh dot of replica r taken from *cc, dropping e's observed dots.
-  // Records the effect in *delta / *delta_cc when non-null, and the dot it took in *took
-  // (a caller that writes the effect itself: Keyspace::SAdd). Returns true if e was absent.
+  // Records the effect in *delta / *delta_cc when non-null. Returns true if e was absent.
+  // (A caller that writes the effect itself, Keyspace::SAdd, calls AddWritten.)
   bool Add(std::string_view e, ReplicaId r, CausalContext* cc, SetStore* delta,
-           CausalContext* delta_cc, Dot* took = nullptr);
+           CausalContext* delta_cc);
   // Removes e's observed dots. Returns true if e was present.
   bool Remove(std::string_view e, SetStore* delta, CausalContext* delta_cc);
   // Add and Remove with no delta store, for a write whose effect is written straight

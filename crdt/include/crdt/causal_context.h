@@ -159,7 +159,6 @@ class WriteDots {
     }
   }
   void Encode(Encoder* enc) const;
-  const SmallVec<Dot, 4>& dots() const { return dots_; }
 
  private:
   SmallVec<Dot, 4> dots_;  // sorted, distinct, counters > 0

@@ -457,13 +457,13 @@ class Keyspace {
   // A key found once (Locate) for a command that checks it and then writes it (SET, INCRBY,
   // SADD, SREM): the overloads below taking a Located use `entry` instead of finding the
   // key again. entry: the key's value (hidden or not), or null if the keyspace holds none;
-  // a write given null looks the key up itself (the string_view and KeyRef overloads of
-  // Set, IncrBy and SAdd pass null). Set and IncrBy take it by const: an entry that was
-  // null stays null after they create the key (Locate again to read it), and a refused
-  // IncrBy given null erases the key it created.
+  // a write given null and not absent looks the key up itself (the string_view and KeyRef
+  // overloads of Set, IncrBy and SAdd pass null). Set and IncrBy take it by const: an
+  // entry that was null stays null after they create the key (Locate again to read it),
+  // and a refused IncrBy given null erases the key it created.
   // absent: Locate found no key, so a write given null inserts it without looking it up;
-  // such a Located is good for the one write that makes the key (Locate again for the next,
-  // as for reading it).
+  // such a Located is good for the one write that makes the key (Locate again for the
+  // next, as for reading it). Read only while entry is null (SAdd sets entry, leaves it).
   // REQUIRES: the Located came from this keyspace's Locate (or a KeyRef overload), and no
   // key of it was erased since (SRem, which may erase the key, updates its Located) nor,
   // if absent, inserted; else a write goes to freed or foreign memory, or inserts the key
