@@ -1746,9 +1746,9 @@ namespace {
 // view of the encoded bytes; its elements are read from them again (ForEachElement).
 // Its flags and counts have no initializer (a merge would store them twice): a
 // DecodeSimple that returns true has written each flag and field that a set flag or a
-// non-zero count names (first_has_dot only when there are elements), and nothing reads them
-// otherwise (MergeEncoded's CASE 1
-// starts again from a value-initialized SimpleValue).
+// non-zero count names (first_has_dot only when there are elements), and nothing reads
+// them otherwise (MergeEncoded's CASE 1 starts again from a value-initialized
+// SimpleValue).
 struct SimpleValue {
   // At most this many set elements (a DEL of a larger set is decoded as before).
   static constexpr uint64_t kMaxElements = 64;

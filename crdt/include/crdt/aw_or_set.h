@@ -99,7 +99,8 @@ class SetStore {
   // Removes e's observed dots. Returns true if e was present.
   bool Remove(std::string_view e, SetStore* delta, CausalContext* delta_cc);
   // Add and Remove with no delta store, for a write whose effect is written straight
-  // (Keyspace::SAdd, SRem): the dots the delta's context would get go to *written.
+  // (Keyspace::SAdd, SRem): the dots the delta's context would get go to *written, and
+  // AddWritten's new dot (the effect's tag) to *took if it is not null.
   bool AddWritten(std::string_view e, ReplicaId r, CausalContext* cc, WriteDots* written,
                   Dot* took);
   bool RemoveWritten(std::string_view e, WriteDots* written);
