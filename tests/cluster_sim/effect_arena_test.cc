@@ -108,7 +108,7 @@ TEST(EffectArenaTest, BigEffectsAreHeapPiecesOfTheirOwn) {
   EXPECT_EQ(s->bytes(), "small");
 }
 
-TEST(EffectArenaTest, ChunksGrowToHugeAndDrainedOnesAreGivenBack) {
+TEST(EffectArenaTest, ChunksGrowToTheLargestAndDrainedOnesAreGivenBack) {
   Owned o;
   Rng rng(5);
   std::deque<std::pair<std::string, std::shared_ptr<const EffectBlock>>> log;
@@ -127,12 +127,12 @@ TEST(EffectArenaTest, ChunksGrowToHugeAndDrainedOnesAreGivenBack) {
     }
     max_chunk_bytes = std::max(max_chunk_bytes, o.arena->chunk_bytes());
   }
-  // Drained chunks were given back: the ~1 MiB log spans at most two huge chunks, and one
-  // spare is kept.
+  // Drained chunks were given back: the ~1 MiB log spans at most two of the largest
+  // chunks, and one spare is kept.
   EXPECT_LE(o.arena->live(), 2u);
   EXPECT_LE(o.arena->chunks(), 3u);
   // The live log (~1 MiB plus the pieces' heads) never needs more than a few chunks.
-  EXPECT_GE(max_chunk_bytes, EffectArena::kMaxChunkBytes);  // grew to huge chunks
+  EXPECT_GE(max_chunk_bytes, EffectArena::kMaxChunkBytes);  // grew to the largest chunks
   EXPECT_LE(max_chunk_bytes, 4 * EffectArena::kMaxChunkBytes);
   for (const auto& [bytes, block] : log) ASSERT_EQ(block->bytes(), bytes);
 }
@@ -140,7 +140,7 @@ TEST(EffectArenaTest, ChunksGrowToHugeAndDrainedOnesAreGivenBack) {
 TEST(EffectArenaTest, AChunkIsCutAgainOnlyOnceNoBlockOfItIsHeld) {
   Owned o;
   const std::string e(1000, 'e');
-  // Grow to a huge chunk, every block dropped at once.
+  // Grow to a chunk of the largest size, every block dropped at once.
   while (o.arena->chunk_bytes() < EffectArena::kMaxChunkBytes) o.arena->Make(e);
   auto held = o.arena->Make("held");
   // Fill three chunks' worth past it, dropping each block: the chunk it is in must not be

@@ -41,39 +41,6 @@ TEST(AllocHugePagesTest, AlignedZeroedAndWritable) {
   FreeHugePages(nullptr, 0);  // no-op
 }
 
-TEST(HugePageAllocatorTest, BigArraysInHugePagesSmallOnesAlignedOnTheHeap) {
-  // A vector grown one element at a time crosses from heap blocks to huge pages (2 MiB of
-  // 40-byte items) and keeps every element through each reallocation.
-  struct Item {
-    uint64_t a, b, c, d;
-    uint32_t e;
-  };
-  static_assert(sizeof(Item) == 40);
-  std::vector<Item, HugePageAllocator<Item>> v;
-  constexpr uint64_t kN = 3 * kHugePageBytes / sizeof(Item);
-  bool was_heap = false;
-  for (uint64_t i = 0; i < kN; ++i) {
-    v.push_back(Item{i, ~i, i * 3, i + 7, static_cast<uint32_t>(i)});
-    const uintptr_t at = reinterpret_cast<uintptr_t>(v.data());
-    EXPECT_EQ(at % 64, 0u);
-    if (v.capacity() * sizeof(Item) < kHugePageBytes) {
-      was_heap = true;
-    } else {
-      EXPECT_EQ(at % kHugePageBytes, 0u);
-    }
-  }
-  EXPECT_TRUE(was_heap);
-  for (uint64_t i = 0; i < kN; ++i) {
-    ASSERT_EQ(v[i].a, i);
-    ASSERT_EQ(v[i].b, ~i);
-    ASSERT_EQ(v[i].e, static_cast<uint32_t>(i));
-  }
-  EXPECT_FALSE(HugePageAllocator<Item>::Huge(kHugePageBytes / sizeof(Item) - 1));
-  EXPECT_TRUE(HugePageAllocator<Item>::Huge(kHugePageBytes / sizeof(Item) + 1));
-  v.clear();
-  v.shrink_to_fit();  // gives the huge pages back (a leak fails the sanitizer build)
-}
-
 TEST(PageArenaTest, PiecesAreAlignedDistinctAndKeepTheirBytes) {
   PageArena arena;
   EXPECT_EQ(arena.UsedBytes(), 0u);

@@ -10,14 +10,11 @@
 
 namespace cluster_sim {
 
-static_assert(EffectArena::kMaxChunkBytes == crdt::kHugePageBytes);
-
 struct EffectArena::Chunk {
   char* base;      // the chunk's memory; this struct sits at its start
   size_t bytes;    // its size
   size_t used;     // bytes cut so far, this struct included
   size_t fetched;  // lines before this offset were fetched for writing (Make)
-  bool huge;       // from crdt::AllocHugePages, else the heap
 };
 
 struct EffectArena::ChunkDone {
@@ -91,9 +88,8 @@ void EffectArena::NewChunk(size_t need) {
     spares_.pop_back();
   } else {
     const size_t bytes = next_chunk_bytes_;
-    const bool huge = bytes >= crdt::kHugePageBytes;
-    char* base = static_cast<char*>(huge ? crdt::AllocHugePages(bytes) : ::operator new(bytes));
-    c = new (base) Chunk{base, bytes, 0, 0, huge};
+    char* base = static_cast<char*>(::operator new(bytes));
+    c = new (base) Chunk{base, bytes, 0, 0};
     ++chunks_;
     chunk_bytes_ += bytes;
     if (next_chunk_bytes_ < kMaxChunkBytes) next_chunk_bytes_ *= 2;
@@ -130,15 +126,9 @@ void EffectArena::Drop(Chunk* c) {
 void EffectArena::FreeChunk(Chunk* c) {
   --chunks_;
   chunk_bytes_ -= c->bytes;
-  const size_t bytes = c->bytes;
-  const bool huge = c->huge;
   char* base = c->base;
   c->~Chunk();
-  if (huge) {
-    crdt::FreeHugePages(base, bytes);
-  } else {
-    ::operator delete(base);
-  }
+  ::operator delete(base);
 }
 
 void EffectArena::Release() {

@@ -6,7 +6,6 @@
 #include <new>
 
 #include "cluster_sim/status.h"
-#include "crdt/page_arena.h"
 
 namespace cluster_sim {
 
@@ -102,7 +101,7 @@ size_t Network::PickRing(int64_t delay, int64_t at) {
 
 void Network::Ring::Grow() {
   const size_t capacity = std::max<size_t>(16, capacity_ * 2);
-  InFlight* slots = crdt::HugePageAllocator<InFlight>().allocate(capacity);
+  InFlight* slots = std::allocator<InFlight>().allocate(capacity);
   // A copy delivered from the front's packet (Delivering): that packet stays in the old
   // slots, which the ring keeps until Delivered, and the front is copied, not moved. (A
   // second Grow in the same delivery moves it from the slots the first one made.)
@@ -132,7 +131,7 @@ void Network::Ring::Grow() {
 void Network::Ring::FreeRetired() {
   // Every other slot was moved from or never given a body (Grow).
   retired_[retired_front_].~InFlight();
-  crdt::HugePageAllocator<InFlight>().deallocate(retired_, retired_capacity_);
+  std::allocator<InFlight>().deallocate(retired_, retired_capacity_);
   retired_ = nullptr;
 }
 
@@ -141,7 +140,7 @@ void Network::Ring::Free() {
   // Only the live entries hold a body (slots_): the other slots' destructors would free
   // nothing, and reading them would bring the whole ring back through the cache.
   for (size_t k = 0; k < count_; ++k) slots_[(head_ + k) & (capacity_ - 1)].~InFlight();
-  crdt::HugePageAllocator<InFlight>().deallocate(slots_, capacity_);
+  std::allocator<InFlight>().deallocate(slots_, capacity_);
   slots_ = nullptr;
   capacity_ = 0;
 }

@@ -1,8 +1,14 @@
-// Memory for big arrays (a sorted set's member hash index and B+-tree nodes, read at
-// random; the simulator's rings, read and written in sequence) in whole 2 MiB pages that the kernel
-// is asked to back with transparent huge pages. At a million members those arrays are about 50 MB
-// read at random, and with 4 KiB pages nearly every access also misses the TLB (a page walk,
-// expensive under nested paging); with 2 MiB pages they fit in the TLB.
+// Memory for big arrays read at random (a sorted set's member hash index and B+-tree nodes,
+// a keyspace's index and nodes) in whole 2 MiB pages that the kernel is asked to back with
+// transparent huge pages. At a million members those arrays are about 50 MB read at random,
+// and with 4 KiB pages nearly every access also misses the TLB (a page walk, expensive under
+// nested paging); with 2 MiB pages they fit in the TLB.
+//
+// Only arrays read at random belong here. One read or written in sequence (the simulator's
+// rings of events and messages, a region's log of effects, a sorted set's entries) misses
+// the TLB once per 64 lines on ordinary pages, while a fresh huge page's first touch can
+// cost milliseconds: with THP `madvise` the kernel may compact memory to find one, and on a
+// virtual machine the host may fault its whole block too. Such arrays stay on the heap.
 //
 //   AllocHugePages(bytes): an anonymous mapping of bytes rounded up to 2 MiB, aligned to
 //   2 MiB, zero-filled, advised MADV_HUGEPAGE (Linux). The advice may be ignored (THP
@@ -12,18 +18,12 @@
 //   from the heap (a small sorted set holds no huge page), larger ones from
 //   AllocHugePages, rounded up to whole huge pages. Memory is given back only when the
 //   arena dies (or is cleared): pieces of one size freed and reused one at a time go
-//   through a NodePool (node_pool.h), which cuts them from an arena's blocks. (A sorted
-//   set's entries, written in sequence, stay on the heap: a huge page's first touch is a
-//   costly, variable fault on some VMs.)
-//
-//   HugePageAllocator: a std::allocator for an array that lives long and is reused (an
-//   event ring): huge pages once it reaches 2 MiB, so the first touch is paid once.
+//   through a NodePool (node_pool.h), which cuts them from an arena's blocks.
 //
 // Not thread-safe; no global state. Deterministic: addresses never decide an order.
 #pragma once
 
 #include <cstddef>
-#include <new>
 #include <vector>
 
 namespace crdt {
@@ -50,30 +50,6 @@ void FreeHugePages(void* p, size_t bytes);
 // are unchanged. Returns false when nothing was done (older kernel, other systems; the
 // pages then fault in as they are written). REQUIRES: [p, p + bytes) is memory we own.
 bool PrefaultForWrite(void* p, size_t bytes);
-
-// A std::allocator for big arrays read and written in sequence (a ring of events): an
-// allocation of kHugePageBytes or more is whole huge pages (AllocHugePages), a smaller one
-// comes from the heap, aligned to a cache line. Stateless.
-template <typename T>
-struct HugePageAllocator {
-  using value_type = T;
-  HugePageAllocator() = default;
-  template <typename U>
-  HugePageAllocator(const HugePageAllocator<U>&) {}  // NOLINT: rebinding
-  static bool Huge(size_t n) { return n * sizeof(T) >= kHugePageBytes; }
-  T* allocate(size_t n) {
-    if (Huge(n)) return static_cast<T*>(AllocHugePages(n * sizeof(T)));
-    return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{kCacheLineBytes}));
-  }
-  void deallocate(T* p, size_t n) {
-    if (Huge(n)) {
-      FreeHugePages(p, n * sizeof(T));
-    } else {
-      ::operator delete (p, std::align_val_t{kCacheLineBytes});
-    }
-  }
-  friend bool operator==(const HugePageAllocator&, const HugePageAllocator&) { return true; }
-};
 
 class PageArena {
  public:

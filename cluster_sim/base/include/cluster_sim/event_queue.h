@@ -50,7 +50,6 @@
 #include <vector>
 
 #include "cluster_sim/timing_wheel.h"
-#include "crdt/page_arena.h"
 
 namespace cluster_sim {
 
@@ -242,8 +241,8 @@ class EventQueue {
   struct Lane {
     static constexpr size_t kAhead = 16;  // entries fetched ahead of a write or a read
     // Capacity 0 or a power of 2; the events after the front. Written and read in
-    // sequence: in huge pages once 2 MiB or more.
-    std::vector<Item, crdt::HugePageAllocator<Item>> ring;
+    // sequence, so on the heap (crdt/page_arena.h says why not in huge pages).
+    std::vector<Item> ring;
     size_t head = 0;
     size_t count = 0;
     bool in_heap = false;  // the lane's front is in the lane heap
@@ -262,8 +261,7 @@ class EventQueue {
     }
     // Unwraps the ring into a twice larger one.
     [[gnu::noinline]] void Grow() {
-      std::vector<Item, crdt::HugePageAllocator<Item>> bigger(
-          std::max<size_t>(16, ring.size() * 2));
+      std::vector<Item> bigger(std::max<size_t>(16, ring.size() * 2));
       for (size_t i = 0; i < count; ++i) bigger[i] = ring[(head + i) & (ring.size() - 1)];
       ring = std::move(bigger);
       head = 0;

@@ -16,13 +16,13 @@
 //     every writer and reader of the chunk keeps in cache. The backlog, whose trimming
 //     drops each effect about a backlog after it was written (long out of cache), drops
 //     it without reading its piece (the log keeps each effect's size);
-//   - a chunk is given back (or, a huge one, kept as a spare for the next chunk) once no
-//     block of it is held and a newer chunk takes the new pieces: as before each piece
-//     had its own count, a chunk lives as long as its longest-held piece;
-//   - the first chunk is 64 KiB on the heap, each next one twice as big up to 2 MiB, from
-//     then on whole huge pages (crdt/page_arena.h): a small simulation holds no huge page,
-//     a busy region's log is read through few TLB entries and stays out of the heap the
-//     stores allocate from;
+//   - a chunk is given back (or, one of the largest size, kept as a spare for the next
+//     chunk) once no block of it is held and a newer chunk takes the new pieces: as before
+//     each piece had its own count, a chunk lives as long as its longest-held piece;
+//   - the first chunk is 64 KiB, each next one twice as big up to 2 MiB: a small
+//     simulation holds little, a busy region switches chunks rarely. Chunks come from the
+//     heap, not huge pages: they are written and read in sequence, and a fresh huge page's
+//     first touch costs more than the TLB misses it saves (crdt/page_arena.h);
 //   - a piece bigger than kMaxPieceBytes (a big value's effect) is a heap allocation of
 //     its own, with a count of its own.
 //
@@ -62,7 +62,7 @@ static_assert(sizeof(EffectBlock) == 8);
 class EffectArena {
  public:
   static constexpr size_t kFirstChunkBytes = size_t{64} << 10;
-  static constexpr size_t kMaxChunkBytes = size_t{2} << 20;  // crdt::kHugePageBytes
+  static constexpr size_t kMaxChunkBytes = size_t{2} << 20;
   static constexpr size_t kMaxPieceBytes = kMaxChunkBytes / 16;
   static constexpr size_t kSpareChunks = 1;
 

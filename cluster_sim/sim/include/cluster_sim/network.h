@@ -154,8 +154,9 @@ class Network : private EventLoop::Handler {
   // A message in flight, its only record (in a ring, a record may hold several copies of
   // it, below): in a ring, its arrival time and the sequence number of its event are the
   // event queue's key (the ring is an owned lane of the loop's queue, which holds only the
-  // ring's front). One cache line: a ring's slots are 64-byte aligned
-  // (crdt::HugePageAllocator), so each record in one is one line written and one read.
+  // ring's front). One cache line, aligned to one (a ring's slots too, as the heap gives
+  // them: an over-aligned type's allocation), so each record in one is one line written
+  // and one read.
   //
   // In a ring, one record may hold several copies of a message (JoinBack): the same
   // packet, size and arrival time, their events numbered in sequence from `seq`, either
@@ -163,7 +164,7 @@ class Network : private EventLoop::Handler {
   // skipped) or fanning in (to one receiver, `to`, from `from` and the regions after it in
   // index order, `to` skipped). A writer's effect goes to every peer the first way, and its
   // peers' acknowledgements come back the second: one line each for all their copies.
-  struct InFlight {
+  struct alignas(64) InFlight {
     Packet packet;
     int64_t at = 0;  // arrival time (in a ring)
     // In a ring: its (first copy's) event's sequence number. In pool_: while free, the
@@ -233,8 +234,8 @@ class Network : private EventLoop::Handler {
   // owned lane of the event loop (its front's event is in the loop's lane heap; the rest
   // wait here, in records of one copy or several, InFlight). Links share the network's few
   // rings (one per delay while it has messages, every link of a 50 ms latency in one): each
-  // ring is written and read in sequence, one stream each way through the cache and, once
-  // 2 MiB or more, through huge pages (crdt/page_arena.h).
+  // ring is written and read in sequence, one stream each way through the cache, on the
+  // heap (crdt/page_arena.h says why not in huge pages).
   class Ring {
    public:
     Ring() = default;
