@@ -133,6 +133,12 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
 
 // ---- sending ----
 
+void ReplTransport::SendAck(int peer, uint32_t sender_epoch, uint32_t epoch, uint64_t seq,
+                            bool full) {
+  Send(peer, ReplMessage::Ack(sender_epoch, epoch, seq, full), nullptr,
+       ReplMessage::kWireHeaderBytes, std::string());
+}
+
 // body: null, one payload (a std::string) or several (ReplMessage::Payloads).
 void Replicator::SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
                          size_t payload_bytes, std::string&& what) {
