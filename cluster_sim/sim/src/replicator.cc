@@ -439,6 +439,20 @@ void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
 
 // ---- receiving ----
 
+void Replicator::OnControl(int from, const ReplMessage& m) {
+  switch (m.kind) {
+    case ReplMessage::Kind::kEffects:
+    case ReplMessage::Kind::kAck:
+      return;  // OnPeerMessage handled them
+    case ReplMessage::Kind::kFullState:
+      return OnFullState(from, m);
+    case ReplMessage::Kind::kSyncRequest:
+      return OnSyncRequest(from, m);
+    case ReplMessage::Kind::kProbe:
+      return SendAck(from, false);
+  }
+}
+
 bool Replicator::AcceptEpoch(int from, const ReplMessage& m) {
   InPeer& in = in_[from];
   if (m.sender_epoch > in.epoch) {

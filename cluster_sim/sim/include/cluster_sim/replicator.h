@@ -241,18 +241,10 @@ class Replicator {
     assert(alive_ && from != self_ && from >= 0 && from < n());
     // The common case, the incarnation already known, needs no call.
     if (m.sender_epoch != in_[from].epoch && !AcceptEpoch(from, m)) return;
-    switch (m.kind) {
-      case ReplMessage::Kind::kEffects:
-        return OnEffects(from, m);
-      case ReplMessage::Kind::kAck:
-        return OnAck(from, m);
-      case ReplMessage::Kind::kFullState:
-        return OnFullState(from, m);
-      case ReplMessage::Kind::kSyncRequest:
-        return OnSyncRequest(from, m);
-      case ReplMessage::Kind::kProbe:
-        return SendAck(from, false);
-    }
+    // Effects and acks (nearly every message) by two tests, not a jump table.
+    if (m.kind == ReplMessage::Kind::kEffects) return OnEffects(from, m);
+    if (m.kind == ReplMessage::Kind::kAck) return OnAck(from, m);
+    OnControl(from, m);
   }
   // The link to `peer` came back (a heal, a reconnection): retry now, with a fresh backoff.
   void OnLinkUp(int peer);
@@ -474,6 +466,9 @@ class Replicator {
   }
   // What an ack does while `from` is still behind: catch it up as the ack allows.
   void OnAckBehind(int from, bool answered_probe, bool was_known);
+  // OnPeerMessage's messages other than effects and acks: full states, sync requests and
+  // probes (out of line: rare).
+  void OnControl(int from, const ReplMessage& m);
   void OnFullState(int from, const ReplMessage& m);
   void OnSyncRequest(int from, const ReplMessage& m);
   // False (and reported) if m's incarnation is older than one already seen from `from`.
