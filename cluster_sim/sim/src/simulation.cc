@@ -51,10 +51,13 @@ Network::Packet::Header AckPacketHeader(uint32_t sender_epoch, uint32_t epoch, u
   return h;
 }
 
+// The message a packet carries. Both sequence numbers are the header's third word: each
+// kind reads only its own (first_seq of effects, seq of the others), and setting both
+// needs no test of the kind.
 ReplMessage FromPacket(const Network::Packet& p) {
   ReplMessage m;
   std::memcpy(static_cast<void*>(&m), p.header.data(), ReplMessage::kHeaderBytes);
-  (m.kind == ReplMessage::Kind::kEffects ? m.first_seq : m.seq) = p.header[2];
+  m.first_seq = m.seq = p.header[2];
   m.body = p.body.get();
   return m;
 }
