@@ -2334,6 +2334,28 @@ TEST(SimulationTest, SyncGivesUpAtTheLimitWhenALinkLosesEverything) {
   EXPECT_EQ(Values(sim, "k"), Repeat("v", 3));
 }
 
+// A key's TTL that a region only merged arms that region's expiry (Deliver re-arms it after
+// every merge): with its writer down, the receiver deletes the key itself once the grace
+// (Store::kExpiryGraceUs) has passed, as one local write of its own.
+TEST(SimulationTest, ATtlReceivedByAMergeIsExpiredByTheReceiver) {
+  Simulation sim(Config({"A", "B"}));
+  SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
+  std::vector<std::string> lines;
+  sim.SetTrace([&](const std::string& l) {
+    if (l.find("expired due keys") != std::string::npos) lines.push_back(l);
+  });
+  Cmd(sim, 0, "SET k v");
+  Cmd(sim, 0, "EXPIRE k 1");
+  ASSERT_TRUE(sim.Sync().done);
+  sim.Crash(0);  // A, the TTL's winner, never deletes the key
+  EXPECT_EQ(sim.Metrics(1).local_writes, 0u);
+  sim.AdvanceBy(SimTime(Store::kExpiryGraceUs) + seconds(2));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(" B expired due keys"), std::string::npos) << lines[0];
+  EXPECT_EQ(sim.Metrics(1).local_writes, 1u);
+  EXPECT_EQ(sim.Dump(1, "k"), "(nil)");
+}
+
 // Tracing changes nothing but the trace: a run with lossy, duplicating links, a crash and a
 // restart (a new incarnation, full states and their acks) ends with the same digest and
 // figures traced or not. Its acks take two paths: untraced, the simulator's transport packs

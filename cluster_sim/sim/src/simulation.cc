@@ -310,6 +310,11 @@ struct Simulation::Impl final : Network::Receiver {
   // stays inline.
   void ArmExpiry(Region& r) {
     if (!r.alive()) return;
+    ArmExpiryLive(r);
+  }
+  // ArmExpiry for a region known alive (a delivery's receiver, after its merge).
+  [[gnu::always_inline]] void ArmExpiryLive(Region& r) {
+    assert(r.alive());
     const int64_t next_wall_us = r.store->NextExpiry();
     if (next_wall_us >= 0) [[unlikely]] {
       ArmExpiryAt(r, next_wall_us);
@@ -352,9 +357,10 @@ struct Simulation::Impl final : Network::Receiver {
     // Alive, and `from` is another region (Network::SendPacket checked the link).
     receiver->OnPeerMessage(from, m);
     // Only a merge can bring a key with a TTL; an ack, probe or sync request changes no key,
-    // and the expiry armed after the last write or merge still stands.
+    // and the expiry armed after the last write or merge still stands. No message stops
+    // its receiver: it is alive still.
     if (m.kind == ReplMessage::Kind::kEffects || m.kind == ReplMessage::Kind::kFullState) {
-      ArmExpiry(regions[to]);
+      ArmExpiryLive(regions[to]);
     }
     CheckConvergence();
   }
