@@ -2334,6 +2334,75 @@ TEST(SimulationTest, SyncGivesUpAtTheLimitWhenALinkLosesEverything) {
   EXPECT_EQ(Values(sim, "k"), Repeat("v", 3));
 }
 
+// A key's TTL that a region only merged arms that region's expiry (Deliver re-arms it after
+// every merge): with its writer down, the receiver deletes the key itself once the grace
+// (Store::kExpiryGraceUs) has passed, as one local write of its own.
+TEST(SimulationTest, ATtlReceivedByAMergeIsExpiredByTheReceiver) {
+  Simulation sim(Config({"A", "B"}));
+  SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
+  std::vector<std::string> lines;
+  sim.SetTrace([&](const std::string& l) {
+    if (l.find("expired due keys") != std::string::npos) lines.push_back(l);
+  });
+  Cmd(sim, 0, "SET k v");
+  Cmd(sim, 0, "EXPIRE k 1");
+  ASSERT_TRUE(sim.Sync().done);
+  sim.Crash(0);  // A, the TTL's winner, never deletes the key
+  EXPECT_EQ(sim.Metrics(1).local_writes, 0u);
+  sim.AdvanceBy(SimTime(Store::kExpiryGraceUs) + seconds(2));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(" B expired due keys"), std::string::npos) << lines[0];
+  EXPECT_EQ(sim.Metrics(1).local_writes, 1u);
+  EXPECT_EQ(sim.Dump(1, "k"), "(nil)");
+}
+
+// Tracing changes nothing but the trace: a run with lossy, duplicating links, a crash and a
+// restart (a new incarnation, full states and their acks) ends with the same digest and
+// figures traced or not. Its acks take two paths: untraced, the simulator's transport packs
+// an ack's header from its fields (SimTransport::SendAck); traced, from the message
+// AckHeader builds (Send). A field packed wrong (an epoch, the full flag, the sequence
+// number) would lose acks or end a full sync in one run only.
+TEST(SimulationTest, TracedAndUntracedRunsAgree) {
+  auto run = [](bool traced) {
+    Simulation sim(Config({"A", "B", "C"}, 7));
+    SetAllLinks(sim, LinkParams{Ms(10), Ms(3), 0.1, 0.05});
+    uint64_t lines = 0;
+    if (traced) sim.SetTrace([&](const std::string&) { ++lines; });
+    auto writes = [&](int round) {
+      for (int i = 0; i < 30; ++i) {
+        Cmd(sim, i % 3, "INCR c" + std::to_string(i % 7));
+        Cmd(sim, (i + round) % 3, "SADD s" + std::to_string(round) + " " + std::to_string(i));
+        sim.AdvanceBy(Ms(2));
+      }
+    };
+    writes(0);
+    sim.Crash(1);
+    writes(1);
+    sim.Restart(1);
+    writes(2);
+    EXPECT_TRUE(sim.Sync().done);
+    EXPECT_EQ(traced, lines > 0);
+    std::string out = FormatDigest(sim.Digest()) + "\n";
+    uint64_t full_syncs = 0;
+    for (int r = 0; r < sim.region_count(); ++r) {
+      const RegionMetrics m = sim.Metrics(r);
+      out += m.name + " " + std::to_string(m.incarnation) + " " + std::to_string(m.local_writes);
+      for (const PeerMetrics& p : m.peers) {
+        full_syncs += p.full_syncs;
+        out += " | " + p.peer + " " + std::to_string(p.ops_lag) + " " +
+               std::to_string(p.effects_sent) + " " + std::to_string(p.effects_received) + " " +
+               std::to_string(p.effects_filtered) + " " + std::to_string(p.partial_syncs) + " " +
+               std::to_string(p.full_syncs) + " " + std::to_string(p.link_out.messages_sent) + " " +
+               std::to_string(p.link_out.messages_delivered);
+      }
+      out += "\n";
+    }
+    EXPECT_GT(full_syncs, 0u) << "the restart took full states";
+    return out;
+  };
+  EXPECT_EQ(run(false), run(true));
+}
+
 TEST(SimulationTest, TraceShowsProtocolEvents) {
   Simulation sim(Config({"A", "B"}));
   std::vector<std::string> lines;
@@ -2512,6 +2581,80 @@ TEST(ReplTransportTest, EachSendGetsItsBodyWhetherTheTransportTookTheLastOrNot) 
     EXPECT_EQ(s.kind, ReplMessage::Kind::kAck);
     EXPECT_EQ(s.payload, "(none)");
     EXPECT_EQ(s.what, "");
+  }
+}
+
+// An ack that nothing describes goes through ReplTransport::SendAck; one that is traced
+// through Send with AckHeader's message. The default SendAck (a transport that overrides only
+// Send, as the server's does) hands Send the same ack: kind, incarnations, sequence number,
+// full flag, size and no body, with no description. Acks of a full state and of effects,
+// from a receiver of another incarnation than its origin's.
+TEST(ReplTransportTest, TheDefaultSendAckSendsWhatATracedAckSends) {
+  struct Sent {
+    ReplMessage m;
+    bool body;
+    size_t wire_bytes;
+    std::string what;
+  };
+  class Transport : public ReplTransport {
+   public:
+    explicit Transport(const bool* flag) : ReplTransport(flag) {}
+    void Send(int, const ReplMessage& m, std::shared_ptr<const void>&& body, size_t wire_bytes,
+              std::string&& what) override {
+      if (m.kind == ReplMessage::Kind::kAck) sent.push_back({m, body != nullptr, wire_bytes, what});
+    }
+    SimTime Rtt(int) const override { return SimTime(1'000); }
+    std::vector<Sent> sent;
+  };
+  auto run = [](bool traced) {
+    bool flag = traced;
+    Transport transport(&flag);
+    StillTimers timers;
+    auto store = NewMemoryStore(crdt::MakeReplicaId(0, 3));
+    Replicator::Options opts;
+    opts.self = 0;
+    opts.names = {"A", "B"};
+    opts.incarnation = 3;
+    Replicator repl(opts, store.get(), &transport, &timers);
+    auto origin = NewMemoryStore(crdt::MakeReplicaId(1, 2));
+    std::string effect;
+    origin->Execute({"SET", "k", "v"}, 0, &effect);
+    auto state = std::make_shared<const std::string>(origin->FullState());
+    auto block = std::make_shared<const std::string>(effect);
+    ReplMessage m;
+    m.kind = ReplMessage::Kind::kFullState;  // B's incarnation 2, up to its write #5
+    m.sender_epoch = 2;
+    m.seq = 5;
+    m.count = 1;
+    m.body = state.get();
+    repl.OnMessage(1, m);
+    m = ReplMessage();
+    m.kind = ReplMessage::Kind::kEffects;
+    m.sender_epoch = 2;
+    m.first_seq = 6;
+    m.count = 1;
+    m.body = block.get();
+    repl.OnMessage(1, m);
+    return transport.sent;
+  };
+  const std::vector<Sent> untraced = run(false);
+  const std::vector<Sent> traced = run(true);
+  ASSERT_EQ(untraced.size(), 2u);
+  ASSERT_EQ(traced.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    for (const Sent* s : {&untraced[i], &traced[i]}) {
+      EXPECT_EQ(s->m.kind, ReplMessage::Kind::kAck) << i;
+      EXPECT_EQ(s->m.full_ack, i == 0) << i;
+      EXPECT_EQ(s->m.sender_epoch, 3u) << i;
+      EXPECT_EQ(s->m.epoch, 2u) << i;
+      EXPECT_EQ(s->m.seq, i == 0 ? 5u : 6u) << i;
+      EXPECT_EQ(s->m.count, 0u) << i;
+      EXPECT_FALSE(s->m.causal || s->m.blocks) << i;
+      EXPECT_FALSE(s->body) << i;
+      EXPECT_EQ(s->wire_bytes, ReplMessage::kWireHeaderBytes) << i;
+    }
+    EXPECT_EQ(untraced[i].what, "") << i;
+    EXPECT_EQ(traced[i].what, i == 0 ? "ack #5" : "ack #6") << i;
   }
 }
 

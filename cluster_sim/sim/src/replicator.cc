@@ -133,6 +133,12 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
 
 // ---- sending ----
 
+void ReplTransport::SendAck(int peer, uint32_t sender_epoch, uint32_t epoch, uint64_t seq,
+                            bool full) {
+  Send(peer, ReplMessage::Ack(sender_epoch, epoch, seq, full), nullptr,
+       ReplMessage::kWireHeaderBytes, std::string());
+}
+
 // body: null, one payload (a std::string) or several (ReplMessage::Payloads).
 void Replicator::SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
                          size_t payload_bytes, std::string&& what) {
@@ -432,6 +438,20 @@ void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
 }
 
 // ---- receiving ----
+
+void Replicator::OnControl(int from, const ReplMessage& m) {
+  switch (m.kind) {
+    case ReplMessage::Kind::kEffects:
+    case ReplMessage::Kind::kAck:
+      return;  // OnPeerMessage handled them
+    case ReplMessage::Kind::kFullState:
+      return OnFullState(from, m);
+    case ReplMessage::Kind::kSyncRequest:
+      return OnSyncRequest(from, m);
+    case ReplMessage::Kind::kProbe:
+      return SendAck(from, false);
+  }
+}
 
 bool Replicator::AcceptEpoch(int from, const ReplMessage& m) {
   InPeer& in = in_[from];

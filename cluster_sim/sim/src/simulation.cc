@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cassert>
 #include <cstddef>
 #include <cstring>
 #include <optional>
@@ -34,10 +36,28 @@ Network::Packet::Header PacketHeader(const ReplMessage& m) {
   return h;
 }
 
+// PacketHeader(ReplMessage::Ack(sender_epoch, epoch, seq, full)), its words made in
+// registers: a message written field by field and read back 8 bytes at a time makes each
+// read wait for the narrower writes it spans (no store forwarding). The words are those of
+// ReplMessage's first 16 bytes on a little-endian machine: kind, full_ack, causal (false),
+// blocks (false), sender_epoch; epoch, count (0).
+Network::Packet::Header AckPacketHeader(uint32_t sender_epoch, uint32_t epoch, uint64_t seq,
+                                        bool full) {
+  static_assert(std::endian::native == std::endian::little);
+  const Network::Packet::Header h = {uint64_t{sender_epoch} << 32 | uint64_t{full} << 8 |
+                                         static_cast<uint64_t>(ReplMessage::Kind::kAck),
+                                     uint64_t{epoch}, seq};
+  assert(h == PacketHeader(ReplMessage::Ack(sender_epoch, epoch, seq, full)));
+  return h;
+}
+
+// The message a packet carries. Both sequence numbers are the header's third word: each
+// kind reads only its own (first_seq of effects, seq of the others), and setting both
+// needs no test of the kind.
 ReplMessage FromPacket(const Network::Packet& p) {
   ReplMessage m;
   std::memcpy(static_cast<void*>(&m), p.header.data(), ReplMessage::kHeaderBytes);
-  (m.kind == ReplMessage::Kind::kEffects ? m.first_seq : m.seq) = p.header[2];
+  m.first_seq = m.seq = p.header[2];
   m.body = p.body.get();
   return m;
 }
@@ -50,6 +70,13 @@ class SimTransport final : public ReplTransport {
   void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body, size_t wire_bytes,
             std::string&& what) override {
     network_.SendPacket(self_, peer, PacketHeader(m), std::move(body), wire_bytes, std::move(what));
+  }
+  // Every delivered effect's ack: its header packed from the fields, no message in between.
+  [[gnu::flatten]] void SendAck(int peer, uint32_t sender_epoch, uint32_t epoch, uint64_t seq,
+                                bool full) override {
+    no_what_.clear();
+    network_.SendPacket(self_, peer, AckPacketHeader(sender_epoch, epoch, seq, full),
+                        std::move(no_body_), ReplMessage::kWireHeaderBytes, std::move(no_what_));
   }
   // Asked on every ack that makes progress: each peer's round trip is computed once per
   // change of the links' parameters.
@@ -73,6 +100,10 @@ class SimTransport final : public ReplTransport {
 
   Network& network_;
   int self_;
+  // An ack's body (null) and description (empty), moved from at every ack (a moved-from
+  // shared_ptr is null; the string is cleared first), so no ack builds and destroys its own.
+  std::shared_ptr<const void> no_body_;
+  std::string no_what_;
   mutable std::vector<SimTime> rtt_;             // by peer, as of links_version() == rtt_version_
   mutable uint64_t rtt_version_ = ~uint64_t{0};  // none computed yet
 };
@@ -279,6 +310,11 @@ struct Simulation::Impl final : Network::Receiver {
   // stays inline.
   void ArmExpiry(Region& r) {
     if (!r.alive()) return;
+    ArmExpiryLive(r);
+  }
+  // ArmExpiry for a region known alive (a delivery's receiver, after its merge).
+  [[gnu::always_inline]] void ArmExpiryLive(Region& r) {
+    assert(r.alive());
     const int64_t next_wall_us = r.store->NextExpiry();
     if (next_wall_us >= 0) [[unlikely]] {
       ArmExpiryAt(r, next_wall_us);
@@ -321,9 +357,10 @@ struct Simulation::Impl final : Network::Receiver {
     // Alive, and `from` is another region (Network::SendPacket checked the link).
     receiver->OnPeerMessage(from, m);
     // Only a merge can bring a key with a TTL; an ack, probe or sync request changes no key,
-    // and the expiry armed after the last write or merge still stands.
+    // and the expiry armed after the last write or merge still stands. No message stops
+    // its receiver: it is alive still.
     if (m.kind == ReplMessage::Kind::kEffects || m.kind == ReplMessage::Kind::kFullState) {
-      ArmExpiry(regions[to]);
+      ArmExpiryLive(regions[to]);
     }
     CheckConvergence();
   }

@@ -102,6 +102,21 @@ struct ReplMessage {
   uint64_t seq = 0;            // kAck: contiguous prefix held; kFullState: log head it covers
   const void* body = nullptr;  // while being delivered: the payload(s), as `blocks` says
 
+  // On a wire a message is this many bytes of header, its payloads, and 4 bytes of framing
+  // per payload (the links' counters: Replicator::WireBytes).
+  static constexpr size_t kWireHeaderBytes = 24;
+  // An ack's header: the sender, of incarnation `sender_epoch`, holds the contiguous prefix
+  // up to `seq` of the log of incarnation `epoch` (and, when `full`, a full state of it).
+  static ReplMessage Ack(uint32_t sender_epoch, uint32_t epoch, uint64_t seq, bool full) {
+    ReplMessage m;
+    m.kind = Kind::kAck;
+    m.sender_epoch = sender_epoch;
+    m.epoch = epoch;
+    m.seq = seq;
+    m.full_ack = full;
+    return m;
+  }
+
   std::string_view payload(size_t i) const {
     if (blocks) {
       if (count == 1) return static_cast<const EffectBlock*>(body)->bytes();
@@ -123,6 +138,11 @@ class ReplTransport {
   // hand the same objects to its next send).
   virtual void Send(int peer, const ReplMessage& m, std::shared_ptr<const void>&& body,
                     size_t wire_bytes, std::string&& what) = 0;
+  // Sends an ack with no description: Send of ReplMessage::Ack(sender_epoch, epoch, seq,
+  // full) with a null body, kWireHeaderBytes and an empty `what` (this default does just
+  // that). Its fields come as they are, so a transport may pack its own header from them
+  // without a ReplMessage in between (the simulator's does: every delivered effect is acked).
+  virtual void SendAck(int peer, uint32_t sender_epoch, uint32_t epoch, uint64_t seq, bool full);
   // Whether senders describe messages (`what`). Asked on every send, so a flag the transport
   // keeps current rather than a virtual call; false for a transport built with no flag.
   bool tracing() const { return *tracing_; }
@@ -221,18 +241,10 @@ class Replicator {
     assert(alive_ && from != self_ && from >= 0 && from < n());
     // The common case, the incarnation already known, needs no call.
     if (m.sender_epoch != in_[from].epoch && !AcceptEpoch(from, m)) return;
-    switch (m.kind) {
-      case ReplMessage::Kind::kEffects:
-        return OnEffects(from, m);
-      case ReplMessage::Kind::kAck:
-        return OnAck(from, m);
-      case ReplMessage::Kind::kFullState:
-        return OnFullState(from, m);
-      case ReplMessage::Kind::kSyncRequest:
-        return OnSyncRequest(from, m);
-      case ReplMessage::Kind::kProbe:
-        return SendAck(from, false);
-    }
+    // Effects and acks (nearly every message) by two tests, not a jump table.
+    if (m.kind == ReplMessage::Kind::kEffects) return OnEffects(from, m);
+    if (m.kind == ReplMessage::Kind::kAck) return OnAck(from, m);
+    OnControl(from, m);
   }
   // The link to `peer` came back (a heal, a reconnection): retry now, with a fresh backoff.
   void OnLinkUp(int peer);
@@ -333,7 +345,7 @@ class Replicator {
   // A message's size for the links' counters: a 24-byte header, its payloads and 4 bytes
   // of framing per payload.
   static size_t WireBytes(const ReplMessage& m, size_t payload_bytes) {
-    return 24 + payload_bytes + 4 * size_t{m.count};
+    return ReplMessage::kWireHeaderBytes + payload_bytes + 4 * size_t{m.count};
   }
   // `what` (for traces) is empty unless transport_->tracing().
   void SendMsg(int to, const ReplMessage& m, std::shared_ptr<const void>&& body,
@@ -347,13 +359,7 @@ class Replicator {
   // The header of an ack to `origin` of what this region holds of its log.
   ReplMessage AckHeader(int origin, bool full) const {
     const InPeer& in = in_[origin];
-    ReplMessage m;
-    m.kind = ReplMessage::Kind::kAck;
-    m.sender_epoch = incarnation_;
-    m.epoch = in.epoch;
-    m.seq = in.contiguous;
-    m.full_ack = full;
-    return m;
+    return ReplMessage::Ack(incarnation_, in.epoch, in.contiguous, full);
   }
   // The header of an effects message carrying log entries first..last.
   ReplMessage EffectsHeader(uint64_t first, uint64_t last) const;
@@ -361,10 +367,11 @@ class Replicator {
   void SendFullState(int peer);
   void SendSyncRequest(int peer);
   void SendAck(int origin, bool full);
-  // SendAck's path when not tracing (no description). Inline: Ack runs it per delivered
-  // effect.
+  // SendAck's path when not tracing (no description): AckHeader's fields, handed to the
+  // transport as they are. Inline: Ack runs it per delivered effect.
   void SendAckUntraced(int origin, bool full) {
-    SendUndescribed(origin, AckHeader(origin, full), std::move(no_body_), 0);
+    const InPeer& in = in_[origin];
+    transport_->SendAck(origin, incarnation_, in.epoch, in.contiguous, full);
   }
   // Acknowledges effects received from `origin`: at once, or once at EndBatch. Inline:
   // every delivered effect asks.
@@ -459,6 +466,9 @@ class Replicator {
   }
   // What an ack does while `from` is still behind: catch it up as the ack allows.
   void OnAckBehind(int from, bool answered_probe, bool was_known);
+  // OnPeerMessage's messages other than effects and acks: full states, sync requests and
+  // probes (out of line: rare).
+  void OnControl(int from, const ReplMessage& m);
   void OnFullState(int from, const ReplMessage& m);
   void OnSyncRequest(int from, const ReplMessage& m);
   // False (and reported) if m's incarnation is older than one already seen from `from`.
@@ -519,10 +529,8 @@ class Replicator {
   std::set<int> drained_;  // origins whose contiguous prefix Drain advanced
   uint64_t anomalies_ = 0;
   std::string last_anomaly_;
-  // An ack's body (null) and an undescribed message's description (empty), moved from at
-  // every such send (a moved-from shared_ptr is null; the string is cleared first), so no
-  // message builds and destroys its own.
-  std::shared_ptr<const void> no_body_;
+  // An undescribed message's description (empty), moved from at every such send (cleared
+  // first), so no message builds and destroys its own.
   std::string no_what_;
 };
 
