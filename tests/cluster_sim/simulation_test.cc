@@ -280,6 +280,134 @@ TEST(SimulationEventLoopTest, AnOwnedLaneNeedsItsHandler) {
   EXPECT_DEATH(loop.AddOwnedLane(nullptr, 0), "handler != nullptr");
 }
 
+// The owner of one lane whose events are all at one instant, numbered in sequence while
+// nothing is scheduled between them (a network record's copies): as each runs, it takes it
+// out, reports the next, records it, and runs the next itself while the loop lets it
+// (EventLoop::RunOwnedNow) and that one follows with nothing between.
+struct RunsOwnedEvents final : EventLoop::Handler {
+  explicit RunsOwnedEvents(EventLoop& l) : loop(l), lane(l.AddOwnedLane(this, 0)) {}
+  // An event named `name` at `at`, after the pending ones. REQUIRES: at >= theirs.
+  void Add(SimTime at, std::string name) {
+    // The front is queued if the FIFO holds one (its events take it out as they run).
+    const uint64_t seq = fifo.empty() ? loop.AtOwned(lane, at) : loop.AtOwnedBehind(lane);
+    fifo.push_back({at.count(), seq, std::move(name)});
+  }
+  void OnEvent(uint64_t) override {
+    ++calls;
+    for (;;) {
+      const Event e = fifo.front();
+      fifo.erase(fifo.begin());
+      if (fifo.empty()) {
+        loop.OwnedDrained();
+      } else {
+        loop.OwnedNext(fifo.front().at, fifo.front().seq);
+      }
+      ran->push_back(e.name);
+      if (on_event) on_event();
+      if (fifo.empty() || fifo.front().at != e.at || fifo.front().seq != e.seq + 1 ||
+          !loop.RunOwnedNow(lane)) {
+        return;
+      }
+    }
+  }
+  struct Event {
+    int64_t at;
+    uint64_t seq;
+    std::string name;
+  };
+  EventLoop& loop;
+  uint32_t lane;
+  std::vector<Event> fifo;
+  std::vector<std::string>* ran = nullptr;
+  std::function<void()> on_event;
+  int calls = 0;  // calls of OnEvent: fewer than events once it runs some itself
+};
+
+// At 10 ms: owned events o0..o3, a callback, o4 and o5 (numbered after the callback: the
+// owner may not run them with o3's call); o6 at 20 ms.
+struct OwnedEventsAndACallback {
+  OwnedEventsAndACallback() {
+    owner.ran = &ran;
+    for (int i = 0; i < 4; ++i) owner.Add(Ms(10), "o" + std::to_string(i));
+    loop.At(Ms(10), [this] { ran.push_back("cb"); });
+    owner.Add(Ms(10), "o4");
+    owner.Add(Ms(10), "o5");
+    owner.Add(Ms(20), "o6");
+  }
+  const std::vector<std::string> all = {"o0", "o1", "o2", "o3", "cb", "o4", "o5", "o6"};
+  EventLoop loop;
+  std::vector<std::string> ran;
+  RunsOwnedEvents owner{loop};
+};
+
+// RunUntil lets an owner run its next events within one call of its handler, each counted
+// as an event, in the order the loop would have run them; RunOne and RunOne(limit) promise
+// one event, and run one, even when called by an event that RunUntil runs.
+TEST(SimulationEventLoopTest, AnOwnerRunsItsNextEventsItselfOnlyInsideRunUntil) {
+  {
+    OwnedEventsAndACallback t;
+    t.loop.RunUntil(Ms(20));
+    EXPECT_EQ(t.ran, t.all);
+    EXPECT_EQ(t.loop.events_run(), 8u);
+    EXPECT_EQ(t.loop.pending(), 0u);
+    EXPECT_EQ(t.owner.calls, 3);  // o0..o3, o4 and o5, o6
+  }
+  {
+    SCOPED_TRACE("RunOne");
+    OwnedEventsAndACallback t;
+    for (size_t i = 1; i <= t.all.size(); ++i) {
+      ASSERT_TRUE(i % 2 == 0 ? t.loop.RunOne() : t.loop.RunOne(Ms(20)));
+      EXPECT_EQ(t.loop.events_run(), i);
+      EXPECT_EQ(t.ran.size(), i);
+    }
+    EXPECT_FALSE(t.loop.RunOne());
+    EXPECT_EQ(t.ran, t.all);
+  }
+  {
+    SCOPED_TRACE("RunOne inside RunUntil");
+    OwnedEventsAndACallback t;
+    EventLoop& loop = t.loop;
+    size_t before = 0;
+    loop.At(Ms(5), [&] {
+      loop.RunOne(Ms(10));  // runs o0 alone, inside RunUntil's call
+      before = t.ran.size();
+      loop.RunOne();  // o1
+    });
+    loop.RunUntil(Ms(20));
+    EXPECT_EQ(before, 1u);
+    EXPECT_EQ(t.ran, t.all);
+    EXPECT_EQ(loop.events_run(), 9u);
+  }
+}
+
+// An event budget spent among the owner's events stops them where the loop would have
+// stopped: the rest stay queued, in order, and run once the budget allows.
+TEST(SimulationEventLoopTest, ABudgetSpentAmongAnOwnersEventsStopsThemThere) {
+  for (uint64_t budget = 1; budget <= 8; ++budget) {
+    SCOPED_TRACE(budget);
+    OwnedEventsAndACallback t;
+    t.loop.set_event_budget(budget);
+    t.loop.RunUntil(Ms(30));
+    EXPECT_EQ(t.loop.events_run(), budget);
+    EXPECT_EQ(t.ran, std::vector<std::string>(t.all.begin(), t.all.begin() + budget));
+    EXPECT_EQ(t.loop.pending(), 8u - budget);
+    t.loop.set_event_budget(0);
+    t.loop.RunUntil(Ms(30));
+    EXPECT_EQ(t.ran, t.all);
+    EXPECT_EQ(t.loop.events_run(), 8u);
+  }
+  {
+    SCOPED_TRACE("a budget set by an owner's event");
+    OwnedEventsAndACallback t;
+    t.owner.on_event = [&] {
+      if (t.ran.size() == 2) t.loop.set_event_budget(3);
+    };
+    t.loop.RunUntil(Ms(30));
+    EXPECT_EQ(t.ran, std::vector<std::string>(t.all.begin(), t.all.begin() + 3));
+    EXPECT_EQ(t.loop.events_run(), 3u);
+  }
+}
+
 // ------------------------------------------------------------------------------ Network
 
 // A network of three regions A, B, C recording every delivery.
