@@ -1252,6 +1252,98 @@ TEST(SimulationNetworkTest, ARingGrownByACopysDeliveryKeepsItsRecordsNextCopies)
   EXPECT_EQ(n.body.use_count(), 1);
 }
 
+// Traffic of records of several copies, both ways, some sent by deliveries into the ring
+// being delivered (enough to grow it), a timer among them and a link cut in flight: run by
+// RunUntil, which lets the network deliver a record's copies in one call of its handler
+// (EventLoop::RunOwnedNow), it makes the same deliveries at the same times, in the same
+// order, and counts the same events, as run one event at a time (RunOne, which never lets
+// it); an event budget spent anywhere, inside a record too, stops it after the same
+// events, and the rest arrive as before once the budget is lifted.
+struct RepliedCopies {
+  RepliedCopies() {
+    // Every region sends one packet to every peer; each receiver acknowledges to the
+    // sender (those acknowledgements fan in), until the third round.
+    for (int from = 0; from < 5; ++from) SendToAll(from, 0);
+    n.receiver.reply = [this](int from, int to) {
+      const int round = n.receiver.got.back().body;
+      if (round < 3) n.net.SendPacket(to, from, n.header, Body(round + 1), 10, std::string());
+      if (n.receiver.got.size() == 7) {
+        // Enough to grow the ring its record is in (every entry moves), in one delivery.
+        for (int i = 0; i < 40; ++i) SendToAll(to, 10);
+      }
+    };
+    n.loop.At(Ms(100), [this] { n.net.Cut(3, 1); });  // among the acknowledgements' copies
+    n.loop.At(Ms(150), [this] { n.net.Restore(3, 1); });
+  }
+  void SendToAll(int from, int round) {
+    for (int to = 0; to < 5; ++to) {
+      if (to != from) n.net.SendPacket(from, to, n.header, Body(round), 10, std::string());
+    }
+  }
+  std::shared_ptr<const void> Body(int round) {
+    if (bodies.size() <= static_cast<size_t>(round)) bodies.resize(round + 1);
+    if (bodies[round] == nullptr) bodies[round] = std::make_shared<const int>(round);
+    return bodies[round];
+  }
+  // from, to, body and time of every delivery so far, one line each.
+  std::vector<std::string> Got() const {
+    std::vector<std::string> lines;
+    for (const CopyRecorder::Received& r : n.receiver.got) {
+      lines.push_back(std::to_string(r.from) + "->" + std::to_string(r.to) + " " +
+                      std::to_string(r.body) + " @" + std::to_string(r.at.count()));
+    }
+    return lines;
+  }
+  std::vector<uint64_t> Stats() const {
+    std::vector<uint64_t> v;
+    for (int a = 0; a < 5; ++a) {
+      for (int b = 0; b < 5; ++b) {
+        if (a == b) continue;
+        const LinkStats& s = n.net.stats(a, b);
+        v.insert(v.end(),
+                 {s.messages_sent, s.messages_delivered, s.dropped_cut, s.bytes_delivered});
+      }
+    }
+    return v;
+  }
+  CopyNet n;
+  std::vector<std::shared_ptr<const void>> bodies;
+};
+
+TEST(SimulationNetworkTest, RecordsCopiesRunAsTheLoopWouldRunThemOneByOne) {
+  // The reference: one event at a time, the deliveries after each.
+  RepliedCopies ref;
+  std::vector<std::vector<std::string>> after{{}};  // after[k]: after k events
+  while (ref.n.loop.RunOne()) after.push_back(ref.Got());
+  const uint64_t events = ref.n.loop.events_run();
+  ASSERT_EQ(after.size(), events + 1);
+  // Four rounds of 20, but for D <-> B's from the first acknowledgements (dropped by the
+  // cut), and D's 160 copies but for its 40 to B (dropped too).
+  EXPECT_EQ(ref.n.receiver.got.size(), 4u * 20u - 2u * 3u + 160u - 40u);
+  EXPECT_EQ(ref.n.net.stats(3, 1).dropped_cut, 1u + 40u);
+  EXPECT_EQ(ref.n.net.stats(1, 3).dropped_cut, 1u);
+  {
+    RepliedCopies run;
+    run.n.loop.RunUntil(seconds(10));
+    EXPECT_EQ(run.n.loop.events_run(), events);
+    EXPECT_EQ(run.Got(), after.back());
+    EXPECT_EQ(run.Stats(), ref.Stats());
+  }
+  for (uint64_t budget = 1; budget < events; ++budget) {
+    SCOPED_TRACE(budget);
+    RepliedCopies run;
+    run.n.loop.set_event_budget(budget);
+    run.n.loop.RunUntil(seconds(10));
+    ASSERT_EQ(run.n.loop.events_run(), budget);
+    ASSERT_EQ(run.Got(), after[budget]);
+    run.n.loop.set_event_budget(0);
+    run.n.loop.RunUntil(seconds(10));
+    ASSERT_EQ(run.n.loop.events_run(), events);
+    ASSERT_EQ(run.Got(), after.back());
+    ASSERT_EQ(run.Stats(), ref.Stats());
+  }
+}
+
 // Every peer of C sends it one packet in turn (the replicator's acknowledgements of C's
 // effect): the network keeps those copies in one record, fanning in, and each still arrives
 // as a message of its own from its own sender, in send order, counted on its link; a copy
