@@ -127,7 +127,8 @@ TEST(EventQueueTest, ManyEventsPopInTimeThenPushOrder) {
 // The owned lanes' requirements are checked in debug builds: no Push on an owned lane, no
 // PushOwned on an ordinary one, no PushOwnedBehind on a lane that holds no event, no SetLanes
 // that would remove an owned lane; once an owned front pops, nothing is pushed or popped
-// before its owner reports the lane's next event, and nothing reports one otherwise.
+// before its owner reports the lane's next event, and nothing reports one otherwise; an
+// owner pops its lane's next event itself (PopOwnedTop) only when it is the earliest, due now.
 TEST(EventQueueTest, OwnedLanesCheckTheirRequirementsInDebugBuilds) {
 #ifdef NDEBUG
   GTEST_SKIP() << "asserts are off in this build";
@@ -152,11 +153,31 @@ TEST(EventQueueTest, OwnedLanesCheckTheirRequirementsInDebugBuilds) {
   EXPECT_DEATH(q.PushOwned(owned, 20), "PushOwned before the popped owned front's next");
   EXPECT_DEATH(q.PushOwnedBehind(owned), "PushOwnedBehind before the popped front's next");
   EXPECT_DEATH(q.Pop(&v), "Pop before the popped owned front's next was reported");
+  EXPECT_DEATH(q.PopOwnedTop(owned), "PopOwnedTop before the popped owned front's next");
   q.OwnedNext(10, 1);
   ASSERT_TRUE(q.Pop(&v));
   q.OwnedDrained();
   EXPECT_TRUE(q.empty());
   EXPECT_FALSE(q.Pop(&v));
+  // PopOwnedTop (EventLoop::RunOwnedNow) only for the owned lane's event that is the
+  // earliest of all, due now.
+  q.PushOwned(owned, 10);    // 2
+  q.Push(10, 1);             // 3
+  q.PushOwnedBehind(owned);  // 4, at 10
+  q.PushOwnedBehind(owned);  // 5, at 20
+  ASSERT_TRUE(q.Pop(&v));
+  q.OwnedNext(10, 4);
+  EXPECT_DEATH(q.PopOwnedTop(owned), "PopOwnedTop: an event of the wheel comes first");
+  ASSERT_TRUE(q.Pop(&v));
+  EXPECT_EQ(v, 1u);
+  q.PopOwnedTop(owned);  // 4
+  q.OwnedNext(20, 5);
+  EXPECT_DEATH(q.PopOwnedTop(owned), "PopOwnedTop: the owned lane's event is not due now");
+  EXPECT_DEATH(q.PopOwnedTop(0), "PopOwnedTop: the owned lane's event is not due now");
+  ASSERT_TRUE(q.Pop(&v));
+  EXPECT_EQ(q.now(), 20);
+  q.OwnedDrained();
+  EXPECT_TRUE(q.empty());
 #endif
 }
 

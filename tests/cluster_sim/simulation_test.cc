@@ -280,6 +280,134 @@ TEST(SimulationEventLoopTest, AnOwnedLaneNeedsItsHandler) {
   EXPECT_DEATH(loop.AddOwnedLane(nullptr, 0), "handler != nullptr");
 }
 
+// The owner of one lane whose events are all at one instant, numbered in sequence while
+// nothing is scheduled between them (a network record's copies): as each runs, it takes it
+// out, reports the next, records it, and runs the next itself while the loop lets it
+// (EventLoop::RunOwnedNow) and that one follows with nothing between.
+struct RunsOwnedEvents final : EventLoop::Handler {
+  explicit RunsOwnedEvents(EventLoop& l) : loop(l), lane(l.AddOwnedLane(this, 0)) {}
+  // An event named `name` at `at`, after the pending ones. REQUIRES: at >= theirs.
+  void Add(SimTime at, std::string name) {
+    // The front is queued if the FIFO holds one (its events take it out as they run).
+    const uint64_t seq = fifo.empty() ? loop.AtOwned(lane, at) : loop.AtOwnedBehind(lane);
+    fifo.push_back({at.count(), seq, std::move(name)});
+  }
+  void OnEvent(uint64_t) override {
+    ++calls;
+    for (;;) {
+      const Event e = fifo.front();
+      fifo.erase(fifo.begin());
+      if (fifo.empty()) {
+        loop.OwnedDrained();
+      } else {
+        loop.OwnedNext(fifo.front().at, fifo.front().seq);
+      }
+      ran->push_back(e.name);
+      if (on_event) on_event();
+      if (fifo.empty() || fifo.front().at != e.at || fifo.front().seq != e.seq + 1 ||
+          !loop.RunOwnedNow(lane)) {
+        return;
+      }
+    }
+  }
+  struct Event {
+    int64_t at;
+    uint64_t seq;
+    std::string name;
+  };
+  EventLoop& loop;
+  uint32_t lane;
+  std::vector<Event> fifo;
+  std::vector<std::string>* ran = nullptr;
+  std::function<void()> on_event;
+  int calls = 0;  // calls of OnEvent: fewer than events once it runs some itself
+};
+
+// At 10 ms: owned events o0..o3, a callback, o4 and o5 (numbered after the callback: the
+// owner may not run them with o3's call); o6 at 20 ms.
+struct OwnedEventsAndACallback {
+  OwnedEventsAndACallback() {
+    owner.ran = &ran;
+    for (int i = 0; i < 4; ++i) owner.Add(Ms(10), "o" + std::to_string(i));
+    loop.At(Ms(10), [this] { ran.push_back("cb"); });
+    owner.Add(Ms(10), "o4");
+    owner.Add(Ms(10), "o5");
+    owner.Add(Ms(20), "o6");
+  }
+  const std::vector<std::string> all = {"o0", "o1", "o2", "o3", "cb", "o4", "o5", "o6"};
+  EventLoop loop;
+  std::vector<std::string> ran;
+  RunsOwnedEvents owner{loop};
+};
+
+// RunUntil lets an owner run its next events within one call of its handler, each counted
+// as an event, in the order the loop would have run them; RunOne and RunOne(limit) promise
+// one event, and run one, even when called by an event that RunUntil runs.
+TEST(SimulationEventLoopTest, AnOwnerRunsItsNextEventsItselfOnlyInsideRunUntil) {
+  {
+    OwnedEventsAndACallback t;
+    t.loop.RunUntil(Ms(20));
+    EXPECT_EQ(t.ran, t.all);
+    EXPECT_EQ(t.loop.events_run(), 8u);
+    EXPECT_EQ(t.loop.pending(), 0u);
+    EXPECT_EQ(t.owner.calls, 3);  // o0..o3, o4 and o5, o6
+  }
+  {
+    SCOPED_TRACE("RunOne");
+    OwnedEventsAndACallback t;
+    for (size_t i = 1; i <= t.all.size(); ++i) {
+      ASSERT_TRUE(i % 2 == 0 ? t.loop.RunOne() : t.loop.RunOne(Ms(20)));
+      EXPECT_EQ(t.loop.events_run(), i);
+      EXPECT_EQ(t.ran.size(), i);
+    }
+    EXPECT_FALSE(t.loop.RunOne());
+    EXPECT_EQ(t.ran, t.all);
+  }
+  {
+    SCOPED_TRACE("RunOne inside RunUntil");
+    OwnedEventsAndACallback t;
+    EventLoop& loop = t.loop;
+    size_t before = 0;
+    loop.At(Ms(5), [&] {
+      loop.RunOne(Ms(10));  // runs o0 alone, inside RunUntil's call
+      before = t.ran.size();
+      loop.RunOne();  // o1
+    });
+    loop.RunUntil(Ms(20));
+    EXPECT_EQ(before, 1u);
+    EXPECT_EQ(t.ran, t.all);
+    EXPECT_EQ(loop.events_run(), 9u);
+  }
+}
+
+// An event budget spent among the owner's events stops them where the loop would have
+// stopped: the rest stay queued, in order, and run once the budget allows.
+TEST(SimulationEventLoopTest, ABudgetSpentAmongAnOwnersEventsStopsThemThere) {
+  for (uint64_t budget = 1; budget <= 8; ++budget) {
+    SCOPED_TRACE(budget);
+    OwnedEventsAndACallback t;
+    t.loop.set_event_budget(budget);
+    t.loop.RunUntil(Ms(30));
+    EXPECT_EQ(t.loop.events_run(), budget);
+    EXPECT_EQ(t.ran, std::vector<std::string>(t.all.begin(), t.all.begin() + budget));
+    EXPECT_EQ(t.loop.pending(), 8u - budget);
+    t.loop.set_event_budget(0);
+    t.loop.RunUntil(Ms(30));
+    EXPECT_EQ(t.ran, t.all);
+    EXPECT_EQ(t.loop.events_run(), 8u);
+  }
+  {
+    SCOPED_TRACE("a budget set by an owner's event");
+    OwnedEventsAndACallback t;
+    t.owner.on_event = [&] {
+      if (t.ran.size() == 2) t.loop.set_event_budget(3);
+    };
+    t.loop.RunUntil(Ms(30));
+    EXPECT_EQ(t.ran, std::vector<std::string>(t.all.begin(), t.all.begin() + 3));
+    EXPECT_EQ(t.loop.events_run(), 3u);
+  }
+}
+
 // ------------------------------------------------------------------------------ Network
 
 // A network of three regions A, B, C recording every delivery.
@@ -1122,6 +1250,98 @@ TEST(SimulationNetworkTest, ARingGrownByACopysDeliveryKeepsItsRecordsNextCopies)
     EXPECT_EQ(r.at, i < 4 ? Ms(50) : Ms(100)) << i;
   }
   EXPECT_EQ(n.body.use_count(), 1);
+}
+
+// Traffic of records of several copies, both ways, some sent by deliveries into the ring
+// being delivered (enough to grow it), a timer among them and a link cut in flight: run by
+// RunUntil, which lets the network deliver a record's copies in one call of its handler
+// (EventLoop::RunOwnedNow), it makes the same deliveries at the same times, in the same
+// order, and counts the same events, as run one event at a time (RunOne, which never lets
+// it); an event budget spent anywhere, inside a record too, stops it after the same
+// events, and the rest arrive as before once the budget is lifted.
+struct RepliedCopies {
+  RepliedCopies() {
+    // Every region sends one packet to every peer; each receiver acknowledges to the
+    // sender (those acknowledgements fan in), until the third round.
+    for (int from = 0; from < 5; ++from) SendToAll(from, 0);
+    n.receiver.reply = [this](int from, int to) {
+      const int round = n.receiver.got.back().body;
+      if (round < 3) n.net.SendPacket(to, from, n.header, Body(round + 1), 10, std::string());
+      if (n.receiver.got.size() == 7) {
+        // Enough to grow the ring its record is in (every entry moves), in one delivery.
+        for (int i = 0; i < 40; ++i) SendToAll(to, 10);
+      }
+    };
+    n.loop.At(Ms(100), [this] { n.net.Cut(3, 1); });  // among the acknowledgements' copies
+    n.loop.At(Ms(150), [this] { n.net.Restore(3, 1); });
+  }
+  void SendToAll(int from, int round) {
+    for (int to = 0; to < 5; ++to) {
+      if (to != from) n.net.SendPacket(from, to, n.header, Body(round), 10, std::string());
+    }
+  }
+  std::shared_ptr<const void> Body(int round) {
+    if (bodies.size() <= static_cast<size_t>(round)) bodies.resize(round + 1);
+    if (bodies[round] == nullptr) bodies[round] = std::make_shared<const int>(round);
+    return bodies[round];
+  }
+  // from, to, body and time of every delivery so far, one line each.
+  std::vector<std::string> Got() const {
+    std::vector<std::string> lines;
+    for (const CopyRecorder::Received& r : n.receiver.got) {
+      lines.push_back(std::to_string(r.from) + "->" + std::to_string(r.to) + " " +
+                      std::to_string(r.body) + " @" + std::to_string(r.at.count()));
+    }
+    return lines;
+  }
+  std::vector<uint64_t> Stats() const {
+    std::vector<uint64_t> v;
+    for (int a = 0; a < 5; ++a) {
+      for (int b = 0; b < 5; ++b) {
+        if (a == b) continue;
+        const LinkStats& s = n.net.stats(a, b);
+        v.insert(v.end(),
+                 {s.messages_sent, s.messages_delivered, s.dropped_cut, s.bytes_delivered});
+      }
+    }
+    return v;
+  }
+  CopyNet n;
+  std::vector<std::shared_ptr<const void>> bodies;
+};
+
+TEST(SimulationNetworkTest, RecordsCopiesRunAsTheLoopWouldRunThemOneByOne) {
+  // The reference: one event at a time, the deliveries after each.
+  RepliedCopies ref;
+  std::vector<std::vector<std::string>> after{{}};  // after[k]: after k events
+  while (ref.n.loop.RunOne()) after.push_back(ref.Got());
+  const uint64_t events = ref.n.loop.events_run();
+  ASSERT_EQ(after.size(), events + 1);
+  // Four rounds of 20, but for D <-> B's from the first acknowledgements (dropped by the
+  // cut), and D's 160 copies but for its 40 to B (dropped too).
+  EXPECT_EQ(ref.n.receiver.got.size(), 4u * 20u - 2u * 3u + 160u - 40u);
+  EXPECT_EQ(ref.n.net.stats(3, 1).dropped_cut, 1u + 40u);
+  EXPECT_EQ(ref.n.net.stats(1, 3).dropped_cut, 1u);
+  {
+    RepliedCopies run;
+    run.n.loop.RunUntil(seconds(10));
+    EXPECT_EQ(run.n.loop.events_run(), events);
+    EXPECT_EQ(run.Got(), after.back());
+    EXPECT_EQ(run.Stats(), ref.Stats());
+  }
+  for (uint64_t budget = 1; budget < events; ++budget) {
+    SCOPED_TRACE(budget);
+    RepliedCopies run;
+    run.n.loop.set_event_budget(budget);
+    run.n.loop.RunUntil(seconds(10));
+    ASSERT_EQ(run.n.loop.events_run(), budget);
+    ASSERT_EQ(run.Got(), after[budget]);
+    run.n.loop.set_event_budget(0);
+    run.n.loop.RunUntil(seconds(10));
+    ASSERT_EQ(run.n.loop.events_run(), events);
+    ASSERT_EQ(run.Got(), after.back());
+    ASSERT_EQ(run.Stats(), ref.Stats());
+  }
 }
 
 // Every peer of C sends it one packet in turn (the replicator's acknowledgements of C's

@@ -61,7 +61,12 @@ bool EventLoop::RunNext(int64_t limit) {
   if (budget_spent()) return false;
   Typed ev;
   if (!queue_.Pop(limit, &ev)) return false;
+  // One event, whatever runs it: no owner runs its next (RunOwnedNow), even if an event
+  // of RunUntil's calls this one.
+  const uint64_t owner_limit = owner_limit_;
+  owner_limit_ = 0;
   Dispatch(ev);
+  owner_limit_ = owner_limit;
   return true;
 }
 
@@ -71,7 +76,11 @@ void EventLoop::RunUntil(SimTime t) {
   // RunNext's steps in one loop (one call for a stretch of events, not one per event).
   const int64_t limit = t.count();
   Typed ev;
+  // An owner may run its next events itself while the budget allows (RunOwnedNow).
+  const uint64_t owner_limit = owner_limit_;
+  owner_limit_ = events_limit_;
   while (!budget_spent() && queue_.Pop(limit, &ev)) Dispatch(ev);
+  owner_limit_ = owner_limit;
   if (!budget_spent()) queue_.AdvanceTo(limit);
 }
 

@@ -226,39 +226,58 @@ void Network::SendTwice(Link& link, int from, int to, const Packet::Header& head
 }
 
 void Network::OnEvent(uint64_t arg) {
-  // Take the message out and free its entry first: delivery may send (and reuse it).
-  InFlight* f;
-  uint64_t key;  // in kept_, if it has one
-  if (arg & kFifo) {
-    Ring& ring = rings_[arg & ~kFifo];
-    if (ring.Front().copies > 1) return OnEventCopy(ring);
-    f = &ring.Pop();
-    Popped(ring);
-    key = f->seq;
-  } else {
-    f = &pool_[arg];
-    key = f->seq;
-    f->seq = free_pool_;
-    free_pool_ = static_cast<uint32_t>(arg) + 1;
-  }
+  if (arg & kFifo) return OnRingEvent(rings_[arg & ~kFifo]);
+  // A pool entry: take the message out and free the entry first (delivery may send and
+  // reuse it).
+  InFlight* f = &pool_[arg];
+  const uint64_t key = f->seq;  // in kept_, if it has one
+  f->seq = free_pool_;
+  free_pool_ = static_cast<uint32_t>(arg) + 1;
   const int from = f->from, to = f->to;
   Link& l = links_[Index(from, to)];
   if (f->bytes == kKept || l.cut() || tracing_) [[unlikely]] {
     return OnEventTraced(f, key, l);
   }
-  // The usual case: nothing describes, traces or observes the message, and it arrives.
   const Packet packet = std::move(f->packet);
   DeliverPlain(l, from, to, packet, f->bytes);
 }
 
-[[gnu::always_inline]] inline void Network::OnEventCopy(Ring& ring) {
+void Network::OnRingEvent(Ring& ring) {
+  // The copies of one record are consecutive events (numbered in sequence, at one time),
+  // so after each but the last the loop would run the next at once: it lets this call run
+  // it (EventLoop::RunOwnedNow) unless it must return first (RunOne, the event budget).
+  // Each copy is its own event as before: taken out, the next reported, then delivered.
+  for (;;) {
+    InFlight& front = ring.Front();  // again each time: a delivery may grow the ring
+    if (front.copies > 1) {
+      if (!OnEventCopy(ring)) return;
+      if (!loop_.RunOwnedNow(ring.lane)) return;
+      continue;
+    }
+    // The record's last copy, or a message of one: take it out first (delivery may send
+    // and reuse its entry).
+    InFlight* f = &ring.Pop();
+    Popped(ring);
+    const int from = f->from, to = f->to;
+    Link& l = links_[Index(from, to)];
+    if (f->bytes == kKept || l.cut() || tracing_) [[unlikely]] {
+      return OnEventTraced(f, f->seq, l);
+    }
+    // The usual case: nothing describes, traces or observes the message, and it arrives.
+    const Packet packet = std::move(f->packet);
+    return DeliverPlain(l, from, to, packet, f->bytes);
+  }
+}
+
+[[gnu::always_inline]] inline bool Network::OnEventCopy(Ring& ring) {
   const InFlight& front = ring.Front();
   // Its sender and receiver, whichever way the record fans (PopCopy moved them on).
   const int from = front.from, to = front.to;
   assert(ValidLink(from, to) && "a record's copies are on links of the network");
   Link& l = links_[Index(from, to)];
   if (l.cut() || tracing_) [[unlikely]] {
-    return OnEventCopyTraced(ring, l);
+    OnEventCopyTraced(ring, l);
+    return false;
   }
   // Never kKept (JoinBack takes plain messages only). Delivered from the record, which
   // stays for the copies after it: the delivery may send, and a Grow then leaves this
@@ -269,6 +288,7 @@ void Network::OnEvent(uint64_t arg) {
   ring.Delivering();
   DeliverPlain(l, from, to, front.packet, bytes);
   ring.Delivered();
+  return true;
 }
 
 void Network::OnEventCopyTraced(Ring& ring, Link& l) {

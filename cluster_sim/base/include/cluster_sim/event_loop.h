@@ -16,7 +16,10 @@
 // microsecond), else to its coarse lists (up to ~33 s), else to its far heap. An owner that
 // keeps its events in order itself (the network's rings of messages in flight) makes each
 // FIFO an owned lane (AddOwnedLane): the queue then holds only that FIFO's front, and the
-// owner's handler reports the next one as each front's event runs (OwnedNext).
+// owner's handler reports the next one as each front's event runs (OwnedNext). Inside
+// RunUntil, an owner whose next event follows the running one with nothing between (the
+// copies of one network record) may run it within the same call (RunOwnedNow): one pop and
+// one call of the handler for them all, each still counted as an event.
 #pragma once
 
 #include <cstdint>
@@ -97,6 +100,24 @@ class EventLoop : public Clock {
   // REQUIRES: as AtOwned's, and the lane's front is queued (EventQueue::PushOwnedBehind): an
   // owner whose front's event is running has taken that front out already.
   uint64_t AtOwnedBehind(uint32_t lane) { return queue_.PushOwnedBehind(lane); }
+  // The running owned lane event's handler, once it has reported its lane's next event
+  // (OwnedNext): true if that event may run now, within this same call of the handler, as
+  // the loop's next event, counted in events_run() as the loop counts the events it pops;
+  // the handler then runs it as it runs a popped front (it takes it out of its FIFO and
+  // reports the next, OwnedNext or OwnedDrained, before it schedules or delivers anything).
+  // False (nothing changed: the event stays queued) outside RunUntil (RunOne, RunOne(limit)
+  // and RunNext promise one event, and their callers look between events) or once the
+  // event budget is spent. REQUIRES: the reported event is the earliest of all, which its
+  // owner knows when it is due now and numbered right after the event running (any event
+  // scheduled since took a later number): the copies of one network record (Network's
+  // InFlight), not any event of the lane. It is due by RunUntil's limit, as the event running
+  // was. A record's copies then cost one pop and one call of the handler, not one each.
+  bool RunOwnedNow(uint32_t lane) {
+    if (events_run_ >= owner_limit_) return false;
+    ++events_run_;
+    queue_.PopOwnedTop(lane);
+    return true;
+  }
   // The sequence number the next event scheduled takes (an owner may tell from it whether
   // its next event follows its last with nothing between).
   uint64_t NextSeq() const { return queue_.next_seq(); }
@@ -115,7 +136,10 @@ class EventLoop : public Clock {
   void RunUntil(SimTime t);
   // The event budget: once `events` events have run, the loop runs no more (a run that
   // would go on for ever stops; its owner reports it). 0 (the default): no budget.
-  void set_event_budget(uint64_t events) { events_limit_ = events != 0 ? events : UINT64_MAX; }
+  void set_event_budget(uint64_t events) {
+    events_limit_ = events != 0 ? events : UINT64_MAX;
+    if (owner_limit_ != 0) owner_limit_ = events_limit_;  // set by an event inside RunUntil
+  }
   bool budget_spent() const { return events_run_ >= events_limit_; }
   std::optional<SimTime> NextTime() const;
   size_t pending() const { return queue_.size(); }
@@ -150,7 +174,10 @@ class EventLoop : public Clock {
   uint32_t last_lane_ = 0;           // the lane of the last event given one
   uint64_t events_run_ = 0;
   uint64_t events_limit_ = UINT64_MAX;  // the event budget (UINT64_MAX: none)
-  std::vector<Callback> callbacks_;     // callbacks of pending At() events
+  // RunOwnedNow's limit on events_run_: events_limit_ while RunUntil runs events, else 0
+  // (no owned event runs but the one the loop pops). One compare serves both conditions.
+  uint64_t owner_limit_ = 0;
+  std::vector<Callback> callbacks_;  // callbacks of pending At() events
   std::vector<uint32_t> free_callbacks_;
 };
 

@@ -13,7 +13,8 @@
 //          record per event or several (the copies of a packet, numbered in sequence)
 //          instead of a record and a queue entry each; the queue holds only its
 //          front, and when the front pops the owner, as that event runs, takes it out and
-//          reports the next one (OwnedNext, OwnedDrained).
+//          reports the next one (OwnedNext, OwnedDrained). An owner that knows its next
+//          event is the earliest of all, due now, may pop it itself (PopOwnedTop).
 //   wheel  events of no lane due before `horizon` (between kWheelSpan / 2 and kWheelSpan
 //          after now): one FIFO list per microsecond, appended in sequence order; a
 //          two-level bitmap finds the first.
@@ -142,6 +143,21 @@ class EventQueue {
     assert(lane_heap_[0].link == owed_ && "the popped front's lane must be on top");
     SetOwed(kNoLane);
     DropTop();
+  }
+
+  // Pops the lane heap's top, owned `lane`'s event that its owner has just reported
+  // (OwnedNext) and knows to be the earliest of all: due now, numbered right after the
+  // event that ran (EventLoop::RunOwnedNow). No search, no comparison: the owner runs it,
+  // and takes it out and reports the next as for a front Pop gave (Pop's REQUIRES).
+  void PopOwnedTop([[maybe_unused]] uint32_t lane) {
+    assert(owed_ == kNoLane && "PopOwnedTop before the popped owned front's next was reported");
+    assert(!lane_heap_.empty() && lane_heap_[0].link == lane && lanes_[lane].owned &&
+           lane_heap_[0].at == now_ && "PopOwnedTop: the owned lane's event is not due now");
+    assert((wheel_.wheel_count() == 0 ||
+            Before(lane_heap_[0], wheel_.node(wheel_.head(FirstWheelSlot())))) &&
+           "PopOwnedTop: an event of the wheel comes first");
+    SetOwed(lane);
+    --size_;
   }
 
   // Schedules `payload` at `at`, on `lane` or (kNoLane) wherever the queue sees fit.

@@ -452,10 +452,15 @@ class Network : private EventLoop::Handler {
       loop_.OwnedDrained();
     }
   }
+  // The arrival of a ring's front, and of the copies after it in its record while the loop
+  // lets them run (EventLoop::RunOwnedNow).
+  void OnRingEvent(Ring& ring);
   // An arrival of a copy that is not its record's last (InFlight): it is delivered from the
-  // record, which stays for the copies after it. Inline in OnEvent: three of four of a
-  // writer's messages (effects and acknowledgements) arrive this way.
-  inline void OnEventCopy(Ring& ring);  // defined (always inline) in network.cc
+  // record, which stays for the copies after it. Inline in OnRingEvent: three of four of a
+  // writer's messages (effects and acknowledgements) arrive this way. False if it was
+  // traced, observed or dropped (OnEventCopyTraced): the next copy then goes through the
+  // loop, as every copy does while tracing.
+  inline bool OnEventCopy(Ring& ring);  // defined (always inline) in network.cc
   // OnEventCopy's copy that is traced or observed, or that a cut link drops (apart, so that
   // the usual case keeps a small frame): on `l`, its link.
   [[gnu::noinline, gnu::cold]] void OnEventCopyTraced(Ring& ring, Link& l);
