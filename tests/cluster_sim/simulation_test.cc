@@ -2734,7 +2734,9 @@ TEST(ReplTransportTest, TracingReadsTheTransportsFlag) {
 
 // A replicator's sends, seen by a transport that keeps some bodies and leaves others (as
 // Network does when a message joins a copy already in flight): every peer gets the effect,
-// every ack no body, and no undescribed message a description.
+// every ack no body, and no undescribed message a description. This transport overrides
+// only Send, so its acks come through the default SendAck (a fresh null body each); the
+// simulator's own SendAck, which reuses one, is checked by TracedAndUntracedRunsAgree.
 TEST(ReplTransportTest, EachSendGetsItsBodyWhetherTheTransportTookTheLastOrNot) {
   struct Sent {
     int peer;

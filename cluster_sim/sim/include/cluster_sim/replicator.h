@@ -142,6 +142,7 @@ class ReplTransport {
   // full) with a null body, kWireHeaderBytes and an empty `what` (this default does just
   // that). Its fields come as they are, so a transport may pack its own header from them
   // without a ReplMessage in between (the simulator's does: every delivered effect is acked).
+  // Called only while !tracing(): a traced ack goes through Send, with its description.
   virtual void SendAck(int peer, uint32_t sender_epoch, uint32_t epoch, uint64_t seq, bool full);
   // Whether senders describe messages (`what`). Asked on every send, so a flag the transport
   // keeps current rather than a virtual call; false for a transport built with no flag.
@@ -356,10 +357,22 @@ class Replicator {
     no_what_.clear();
     transport_->Send(to, m, std::move(body), WireBytes(m, payload_bytes), std::move(no_what_));
   }
+  // What an ack to `origin` says: this incarnation holds `origin`'s log of `epoch` up to
+  // `seq`. The one place that chooses those fields, for both ways an ack leaves (AckHeader's
+  // message, traced; SendAckUntraced's fields).
+  struct AckFields {
+    uint32_t sender_epoch;
+    uint32_t epoch;
+    uint64_t seq;
+  };
+  AckFields AckOf(int origin) const {
+    const InPeer& in = in_[origin];
+    return AckFields{incarnation_, in.epoch, in.contiguous};
+  }
   // The header of an ack to `origin` of what this region holds of its log.
   ReplMessage AckHeader(int origin, bool full) const {
-    const InPeer& in = in_[origin];
-    return ReplMessage::Ack(incarnation_, in.epoch, in.contiguous, full);
+    const AckFields a = AckOf(origin);
+    return ReplMessage::Ack(a.sender_epoch, a.epoch, a.seq, full);
   }
   // The header of an effects message carrying log entries first..last.
   ReplMessage EffectsHeader(uint64_t first, uint64_t last) const;
@@ -370,8 +383,8 @@ class Replicator {
   // SendAck's path when not tracing (no description): AckHeader's fields, handed to the
   // transport as they are. Inline: Ack runs it per delivered effect.
   void SendAckUntraced(int origin, bool full) {
-    const InPeer& in = in_[origin];
-    transport_->SendAck(origin, incarnation_, in.epoch, in.contiguous, full);
+    const AckFields a = AckOf(origin);
+    transport_->SendAck(origin, a.sender_epoch, a.epoch, a.seq, full);
   }
   // Acknowledges effects received from `origin`: at once, or once at EndBatch. Inline:
   // every delivered effect asks.
