@@ -170,10 +170,11 @@ TEST(EventQueueTest, OwnedLanesCheckTheirRequirementsInDebugBuilds) {
   EXPECT_DEATH(q.PopOwnedTop(owned), "PopOwnedTop: an event of the wheel comes first");
   ASSERT_TRUE(q.Pop(&v));
   EXPECT_EQ(v, 1u);
+  // Event 4 is due now and first, but only its own lane may pop it.
+  EXPECT_DEATH(q.PopOwnedTop(0), "PopOwnedTop: not an owned lane whose event tops the lane heap");
   q.PopOwnedTop(owned);  // 4
   q.OwnedNext(20, 5);
   EXPECT_DEATH(q.PopOwnedTop(owned), "PopOwnedTop: the owned lane's event is not due now");
-  EXPECT_DEATH(q.PopOwnedTop(0), "PopOwnedTop: the owned lane's event is not due now");
   ASSERT_TRUE(q.Pop(&v));
   EXPECT_EQ(q.now(), 20);
   q.OwnedDrained();

@@ -371,12 +371,16 @@ TEST(SimulationEventLoopTest, AnOwnerRunsItsNextEventsItselfOnlyInsideRunUntil) 
     loop.At(Ms(5), [&] {
       loop.RunOne(Ms(10));  // runs o0 alone, inside RunUntil's call
       before = t.ran.size();
-      loop.RunOne();  // o1
+      loop.RunOne();  // o1 alone
+      EXPECT_EQ(t.ran.size(), 2u);
     });
     loop.RunUntil(Ms(20));
     EXPECT_EQ(before, 1u);
     EXPECT_EQ(t.ran, t.all);
     EXPECT_EQ(loop.events_run(), 9u);
+    // Back in RunUntil, the owner runs its next events itself again: o0, o1, o2 and o3,
+    // o4 and o5, o6.
+    EXPECT_EQ(t.owner.calls, 5);
   }
 }
 
@@ -405,6 +409,19 @@ TEST(SimulationEventLoopTest, ABudgetSpentAmongAnOwnersEventsStopsThemThere) {
     t.loop.RunUntil(Ms(30));
     EXPECT_EQ(t.ran, std::vector<std::string>(t.all.begin(), t.all.begin() + 3));
     EXPECT_EQ(t.loop.events_run(), 3u);
+  }
+  {
+    SCOPED_TRACE("a budget lowered by an event that RunOne runs inside RunUntil");
+    OwnedEventsAndACallback t;
+    EventLoop& loop = t.loop;
+    t.owner.on_event = [&] {
+      if (t.ran.size() == 1) loop.set_event_budget(4);  // o0, run by the RunOne below
+    };
+    loop.At(Ms(5), [&] { loop.RunOne(); });
+    loop.RunUntil(Ms(30));
+    // The callback, o0, then RunUntil's o1 and o2: the owner may not run o3 with o2.
+    EXPECT_EQ(t.ran, std::vector<std::string>(t.all.begin(), t.all.begin() + 3));
+    EXPECT_EQ(loop.events_run(), 4u);
   }
 }
 
@@ -1258,7 +1275,9 @@ TEST(SimulationNetworkTest, ARingGrownByACopysDeliveryKeepsItsRecordsNextCopies)
 // (EventLoop::RunOwnedNow), it makes the same deliveries at the same times, in the same
 // order, and counts the same events, as run one event at a time (RunOne, which never lets
 // it); an event budget spent anywhere, inside a record too, stops it after the same
-// events, and the rest arrive as before once the budget is lifted.
+// events, and the rest arrive as before once the budget is lifted. (That the copies do run
+// in one call is the loop tests' subject, SimulationEventLoopTest, and this one's
+// premise: it checks only that doing so changes nothing.)
 struct RepliedCopies {
   RepliedCopies() {
     // Every region sends one packet to every peer; each receiver acknowledges to the

@@ -63,10 +63,13 @@ bool EventLoop::RunNext(int64_t limit) {
   if (!queue_.Pop(limit, &ev)) return false;
   // One event, whatever runs it: no owner runs its next (RunOwnedNow), even if an event
   // of RunUntil's calls this one.
-  const uint64_t owner_limit = owner_limit_;
+  const bool in_run_until = owner_limit_ != 0;
   owner_limit_ = 0;
   Dispatch(ev);
-  owner_limit_ = owner_limit;
+  // Back in RunUntil's run (if this was called from one of its events): the budget as it
+  // is now, which the event may have lowered (set_event_budget leaves owner_limit_ at 0
+  // here), not as it was.
+  owner_limit_ = in_run_until ? events_limit_ : 0;
   return true;
 }
 
@@ -77,10 +80,10 @@ void EventLoop::RunUntil(SimTime t) {
   const int64_t limit = t.count();
   Typed ev;
   // An owner may run its next events itself while the budget allows (RunOwnedNow).
-  const uint64_t owner_limit = owner_limit_;
+  const bool in_run_until = owner_limit_ != 0;  // this run is nested in another RunUntil's
   owner_limit_ = events_limit_;
   while (!budget_spent() && queue_.Pop(limit, &ev)) Dispatch(ev);
-  owner_limit_ = owner_limit;
+  owner_limit_ = in_run_until ? events_limit_ : 0;
   if (!budget_spent()) queue_.AdvanceTo(limit);
 }
 

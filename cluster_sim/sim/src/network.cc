@@ -233,11 +233,16 @@ void Network::OnEvent(uint64_t arg) {
   const uint64_t key = f->seq;  // in kept_, if it has one
   f->seq = free_pool_;
   free_pool_ = static_cast<uint32_t>(arg) + 1;
+  Arrive(f, key);
+}
+
+[[gnu::always_inline]] inline void Network::Arrive(InFlight* f, uint64_t key) {
   const int from = f->from, to = f->to;
   Link& l = links_[Index(from, to)];
   if (f->bytes == kKept || l.cut() || tracing_) [[unlikely]] {
     return OnEventTraced(f, key, l);
   }
+  // The usual case: nothing describes, traces or observes the message, and it arrives.
   const Packet packet = std::move(f->packet);
   DeliverPlain(l, from, to, packet, f->bytes);
 }
@@ -258,14 +263,7 @@ void Network::OnRingEvent(Ring& ring) {
     // and reuse its entry).
     InFlight* f = &ring.Pop();
     Popped(ring);
-    const int from = f->from, to = f->to;
-    Link& l = links_[Index(from, to)];
-    if (f->bytes == kKept || l.cut() || tracing_) [[unlikely]] {
-      return OnEventTraced(f, f->seq, l);
-    }
-    // The usual case: nothing describes, traces or observes the message, and it arrives.
-    const Packet packet = std::move(f->packet);
-    return DeliverPlain(l, from, to, packet, f->bytes);
+    return Arrive(f, f->seq);
   }
 }
 

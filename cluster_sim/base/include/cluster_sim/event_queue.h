@@ -152,7 +152,8 @@ class EventQueue {
   void PopOwnedTop([[maybe_unused]] uint32_t lane) {
     assert(owed_ == kNoLane && "PopOwnedTop before the popped owned front's next was reported");
     assert(!lane_heap_.empty() && lane_heap_[0].link == lane && lanes_[lane].owned &&
-           lane_heap_[0].at == now_ && "PopOwnedTop: the owned lane's event is not due now");
+           "PopOwnedTop: not an owned lane whose event tops the lane heap");
+    assert(lane_heap_[0].at == now_ && "PopOwnedTop: the owned lane's event is not due now");
     assert((wheel_.wheel_count() == 0 ||
             Before(lane_heap_[0], wheel_.node(wheel_.head(FirstWheelSlot())))) &&
            "PopOwnedTop: an event of the wheel comes first");

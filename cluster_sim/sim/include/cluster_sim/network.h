@@ -56,7 +56,9 @@ class Network : private EventLoop::Handler {
   // Delivery callback: (from, to, payload). Payload ownership is shared with the sender.
   // REQUIRES: it does not run the loop (no RunUntil, RunNext or Sync from inside): a copy
   // of a record is delivered from the record in place, and a nested run could pop the
-  // record's last copy and move its packet out from under the delivery.
+  // record's last copy and move its packet out from under the delivery; and after a copy's
+  // delivery the network runs the record's next copy itself, as the loop's next event
+  // (EventLoop::RunOwnedNow), which a nested run could have run or passed already.
   using Deliver = std::function<void(int from, int to, const std::shared_ptr<const void>& msg)>;
   // A message as SendPacket carries it: a small header copied by value (no allocation)
   // and an optional body shared with the sender.
@@ -440,7 +442,9 @@ class Network : private EventLoop::Handler {
   // formatting would cost every send its stack frame).
   [[noreturn, gnu::noinline, gnu::cold]] void BadLink(int from, int to) const;
   void TraceLine(int from, int to, const char* event, const std::string& what, size_t bytes);
-  void OnEvent(uint64_t arg) override;  // an arrival
+  // The event of a ring's front or of a pool entry: one arrival, or (OnRingEvent) a record's
+  // copies that the loop lets run in one call.
+  void OnEvent(uint64_t arg) override;
   // The ring's front message was just taken out (Ring::Pop, Ring::PopCopy) as its event
   // runs: the loop gets the ring's next (its owned lane's report, EventLoop::OwnedNext).
   void Popped(const Ring& ring) {
@@ -464,6 +468,10 @@ class Network : private EventLoop::Handler {
   // OnEventCopy's copy that is traced or observed, or that a cut link drops (apart, so that
   // the usual case keeps a small frame): on `l`, its link.
   [[gnu::noinline, gnu::cold]] void OnEventCopyTraced(Ring& ring, Link& l);
+  // The arrival of a message taken out of its slot (a pool entry, or a ring's record of one
+  // copy left): delivered plainly, or through OnEventTraced. `key`: f's key in kept_, if
+  // it has one. Defined (always inline) in network.cc, for both callers.
+  inline void Arrive(InFlight* f, uint64_t key);
   // An arrival that is described, traced or observed, or that a cut link drops.
   // `key`: f's key in kept_, if it has one.
   [[gnu::noinline]] void OnEventTraced(InFlight* f, uint64_t key, Link& l);
@@ -475,7 +483,7 @@ class Network : private EventLoop::Handler {
     }
   }
   // The arrival of a message that nothing describes, traces or observes (its size is
-  // `bytes`, not kept_) on a link not cut: counted on the link, then delivered. OnEvent's
+  // `bytes`, not kept_) on a link not cut: counted on the link, then delivered. Arrive's
   // and OnEventCopy's usual case.
   void DeliverPlain(Link& l, int from, int to, const Packet& packet, uint32_t bytes) {
     assert(bytes != kKept && "a kept message's size is in kept_ (OnEventTraced)");
@@ -513,8 +521,8 @@ class Network : private EventLoop::Handler {
     f->at = at;
     // Behind a message already in the ring, its event only takes a sequence number. The
     // ring's size (its copies, not its records) tells whether its front is queued: size() >
-    // 1 <=> the front's event is in the loop, because OnEvent takes the copy it delivers out
-    // first (Ring::Pop, or Ring::PopCopy for a record's copy before its last), so while a
+    // 1 <=> the front's event is in the loop, because OnRingEvent takes the copy it delivers
+    // out first (Ring::Pop, or Ring::PopCopy for a record's copy before its last), so while a
     // front's event runs the ring no longer counts it. Were the copy still counted while it
     // is delivered (from its slot or not), a ring of one would count it, and its new back
     // would never be scheduled (EventQueue::PushOwnedBehind's requirement, checked in debug
