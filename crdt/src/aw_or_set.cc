@@ -265,17 +265,21 @@ int64_t SetStore::Find(std::string_view e, uint32_t h, size_t* empty_slot) const
     // (the third line of a key's node) are read only as far as the set has entries.
     constexpr uint64_t kLow7 = 0x7F7F7F7F7F7F7F7F;
     const uint64_t pattern = TagOf(h) * 0x0101010101010101;
-    uint64_t word = tags_;
-    for (size_t base = 0;;) {
+    const auto match_in = [&](uint64_t word, size_t base) -> int64_t {
       const uint64_t x = word ^ pattern;
       for (uint64_t match = ~(((x & kLow7) + kLow7) | x | kLow7); match != 0; match &= match - 1) {
         const size_t i = base + static_cast<size_t>(std::countr_zero(match)) / 8;
         if (SameBytes(entries_[i].elem.view(), e)) return static_cast<int64_t>(i);
       }
-      base += 8;
-      if (base >= size_) return -1;
-      word = more_tags_[base / 8 - 1];  // size_ > 8: HasMoreTags()
+      return -1;
+    };
+    // The first word on its own: a set of at most 8 entries (most) reads no other.
+    int64_t i = match_in(tags_, 0);
+    if (i >= 0 || size_ <= 8) return i;
+    for (size_t base = 8; base < size_; base += 8) {  // size_ > 8: HasMoreTags()
+      if ((i = match_in(more_tags_[base / 8 - 1], base)) >= 0) return i;
     }
+    return -1;
   }
   for (size_t pos = h & mask_;; pos = (pos + 1) & mask_) {
     uint64_t slot = index_[pos];
