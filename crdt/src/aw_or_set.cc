@@ -88,6 +88,7 @@ SetStore& SetStore::operator=(const SetStore& other) {
     throw;
   }
   if (!other.HasIndex()) tags_ = other.tags_;
+  if (HasMoreTags()) std::memcpy(more_tags_, other.more_tags_, sizeof(more_tags_));  // theirs too
   live_ = other.live_;
   holes_ = other.holes_;
   free_ = other.free_;
@@ -111,6 +112,7 @@ SetStore& SetStore::operator=(SetStore&& other) {
     entries_ = reinterpret_cast<Entry*>(inline_entry_);
   } else {
     entries_ = other.entries_;
+    if (other.HasMoreTags()) std::memcpy(more_tags_, other.more_tags_, sizeof(more_tags_));
   }
   size_ = other.size_;
   cap_ = other.cap_;
@@ -257,14 +259,25 @@ int64_t SetStore::Find(std::string_view e, uint32_t h) const {
 int64_t SetStore::Find(std::string_view e, uint32_t h, size_t* empty_slot) const {
   *empty_slot = kNoSlot;
   if (!HasIndex()) {
-    // The bytes of tags_ equal to e's tag, found all at once: x's zero bytes (high bit
-    // of each byte of `match`, exact: no carry crosses a byte). Holes and unused bytes
-    // are 0, never a tag, so only entries in use are read.
+    // The bytes of a tag word equal to e's tag, found all at once: x's zero bytes (high
+    // bit of each byte of `match`, exact: no carry crosses a byte). Holes and unused bytes
+    // are 0, never a tag, so only entries in use are read. The words of entries 8 to 31
+    // (the third line of a key's node) are read only as far as the set has entries.
     constexpr uint64_t kLow7 = 0x7F7F7F7F7F7F7F7F;
-    const uint64_t x = tags_ ^ (TagOf(h) * 0x0101010101010101);
-    for (uint64_t match = ~(((x & kLow7) + kLow7) | x | kLow7); match != 0; match &= match - 1) {
-      const size_t i = static_cast<size_t>(std::countr_zero(match)) / 8;
-      if (SameBytes(entries_[i].elem.view(), e)) return static_cast<int64_t>(i);
+    const uint64_t pattern = TagOf(h) * 0x0101010101010101;
+    const auto match_in = [&](uint64_t word, size_t base) -> int64_t {
+      const uint64_t x = word ^ pattern;
+      for (uint64_t match = ~(((x & kLow7) + kLow7) | x | kLow7); match != 0; match &= match - 1) {
+        const size_t i = base + static_cast<size_t>(std::countr_zero(match)) / 8;
+        if (SameBytes(entries_[i].elem.view(), e)) return static_cast<int64_t>(i);
+      }
+      return -1;
+    };
+    // The first word on its own: a set of at most 8 entries (most) reads no other.
+    int64_t i = match_in(tags_, 0);
+    if (i >= 0 || size_ <= 8) return i;
+    for (size_t base = 8; base < size_; base += 8) {  // size_ > 8: HasMoreTags()
+      if ((i = match_in(more_tags_[base / 8 - 1], base)) >= 0) return i;
     }
     return -1;
   }
@@ -339,6 +352,9 @@ void SetStore::Grow() {
     // Entry is trivially relocatable (see bytes.h).
     std::memcpy(p, static_cast<void*>(entries_), size_ * sizeof(Entry));
     if (const size_t bytes = EntryBlockBytes(); bytes != 0) Free(entries_, bytes);
+    // The inline entry's bytes, moved out, become the tags of entries 8 to 31: none yet.
+    static_assert(sizeof(more_tags_) == sizeof(Entry));  // the union is the entry's size
+    if (InlineEntries()) std::memset(more_tags_, 0, sizeof(more_tags_));
     entries_ = static_cast<Entry*>(p);
   }
   cap_ = cap;
@@ -352,7 +368,7 @@ size_t SetStore::Insert(std::string_view e, uint32_t h, size_t empty_slot) {
   const size_t n = size_ - holes_ + 1;  // entries after the insert
   if (!HasIndex() ? n > kSmall : n * 5 > (mask_ + 1) * 4) {
     // Indexes every entry but the new one; the old index's slot means nothing in the new.
-    Rehash(HasIndex() ? (mask_ + 1) * 2 : 32);
+    Rehash(HasIndex() ? (mask_ + 1) * 2 : 2 * kSmall);  // load 0.52 at the first
     empty_slot = kNoSlot;
   }
   size_t i;
@@ -812,8 +828,8 @@ bool operator==(const SetStore& a, const SetStore& b) {
 bool SetStore::IndexConsistent() const {
   if (!HasIndex()) {
     // The tags first: a lookup with a tag of 0 would read unused entries.
-    for (size_t i = 0; i < kSmall; ++i) {
-      const uint64_t tag = (tags_ >> (8 * i)) & 0xFF;
+    for (size_t i = 0; i < (HasMoreTags() ? kSmall : 8); ++i) {
+      const uint64_t tag = (TagWord(i) >> (8 * (i % 8))) & 0xFF;
       const bool used = i < size_ && !IsHole(i);
       if ((tag != 0) != used) return false;  // a tag of 0 would match holes and unused bytes
       if (tag != (used ? TagOf(HashOf(entries_[i].elem.view())) : 0)) return false;

@@ -129,7 +129,7 @@ TEST(AwOrSetTest, StateMergedIntoADeltaIsCanonical) {
   EXPECT_TRUE(AwOrSet::Decode(delta_then_state.Encode(), &error).has_value()) << error;
 }
 
-// The store's open-addressing table (kicks in above 8 entries, grows, backward-shift
+// The store's open-addressing table (kicks in above 32 entries, grows, backward-shift
 // deletes), long elements on the heap, and swap-with-last erasure, against std::set.
 TEST(AwOrSetTest, StoreMatchesStdSetUnderRandomChurn) {
   for (uint64_t seed : TestSeeds(20, 300)) {
@@ -217,21 +217,21 @@ TEST(AwOrSetTest, UnpackableDotsUseTheSideMap) {
   EXPECT_EQ(s->store().entry_count(), 0u);
 }
 
-// Elements whose hashes share their top 7 bits, the bits of a small set's tag byte: "" and
+// Elements whose hashes share their top 8 bits, the bits of a small set's tag byte: "" and
 // n short and long (heap-held) others, so that a lookup in a set without an index meets
 // several entries with its own tag and must compare their bytes.
-// n short and long elements whose hashes have the top 7 bits `bits`, after those of `out`.
+// n short and long elements whose hashes have the top 8 bits `bits`, after those of `out`.
 std::vector<std::string> ElementsOfHashTop(uint32_t bits, size_t n, std::vector<std::string> out) {
   for (int i = 0; out.size() < n; ++i) {
     std::string e =
         (i % 2 == 0 ? "t" : "a-long-element-beyond-the-inline-bytes-") + std::to_string(i);
-    if (HashOf(e) >> 25 == bits) out.push_back(std::move(e));
+    if (HashOf(e) >> 24 == bits) out.push_back(std::move(e));
   }
   return out;
 }
 
 std::vector<std::string> SameTagElements(size_t n) {
-  return ElementsOfHashTop(HashOf("") >> 25, n + 1, {""});
+  return ElementsOfHashTop(HashOf("") >> 24, n + 1, {""});
 }
 
 void ExpectStoreIs(const SetStore& s, const std::set<std::string>& model,
@@ -245,18 +245,21 @@ void ExpectStoreIs(const SetStore& s, const std::set<std::string>& model,
   ASSERT_EQ(s.Elements(), Strings(model.begin(), model.end())) << "step " << step;
 }
 
-// A set that has not had more than 8 entries has no index: its entries are found through
-// their tag bytes in the store. Elements whose hash has its top 7 bits 0 (their tag is
-// still not 0, a hole's), holes in the middle and at the end, their reuse, elements
-// sharing one tag (the empty one among them), the index built at the 9th entry and
-// dropped with the last one, many removals then adds, and copies, moves (the moved-from
-// store empty) and swaps of stores on two heaps, all checked against std::set after each
-// step.
+// A set that has not had more than 32 entries has no index: its entries are found through
+// their tag bytes in the store (the first 8 in one word, the next 24 where the inline entry
+// was). Elements whose hash has its top 8 bits 0 (their tag is 1, not 0, a hole's, so they
+// share it with those of top bits 1), holes in the middle, in the second tag word and at
+// the end, their reuse, elements sharing one tag (the empty one among them), the index
+// built at the 33rd entry and dropped with the last one, many removals then adds, and
+// copies, moves (the moved-from store empty) and swaps of stores on two heaps, with sets
+// crossing 1, 8 and 32 entries both ways, all checked against std::set after each step.
 TEST(AwOrSetTest, SmallSetTagsThroughHolesSharedTagsAndGrowth) {
-  const std::vector<std::string> same = SameTagElements(11);
+  const std::vector<std::string> same = SameTagElements(35);
   const std::vector<std::string> top0 = ElementsOfHashTop(0, 4, {});
+  const std::vector<std::string> top1 = ElementsOfHashTop(1, 4, {});
   std::vector<std::string> universe = same;
   universe.insert(universe.end(), top0.begin(), top0.end());
+  universe.insert(universe.end(), top1.begin(), top1.end());
   for (int i = 0; i < 6; ++i) universe.push_back("o" + std::to_string(i));
   CausalContext cc;
   std::set<std::string> model;
@@ -273,20 +276,30 @@ TEST(AwOrSetTest, SmallSetTagsThroughHolesSharedTagsAndGrowth) {
     ExpectStoreIs(s, model, universe, ++step);
   };
   for (const std::string& e : top0) add(e);
+  for (const std::string& e : top1) add(e);
   for (const std::string& e : top0) remove(e);
-  // Eight entries of one tag, holes in the middle (reused) and at the end, then the index.
-  for (size_t i = 0; i < 8; ++i) add(same[i]);
+  for (const std::string& e : top1) remove(e);
+  // 32 entries of one tag, holes in the middle (reused; one in each tag word) and at the
+  // end, then the index.
+  for (size_t i = 0; i < 32; ++i) add(same[i]);
+  ASSERT_FALSE(s.HasIndexForTest());
   remove(same[3]);
-  remove(same[0]);  // "": its hole must not match a lookup of ""
-  remove(same[7]);  // the last entry: no hole
-  add(same[8]);
+  remove(same[0]);   // "": its hole must not match a lookup of ""
+  remove(same[20]);  // a tag in the second word
+  remove(same[31]);  // the last entry: no hole
+  add(same[32]);
   add(same[0]);
-  add(same[9]);
-  add(same[10]);  // the 9th entry: the index takes over from the tags
+  add(same[33]);
+  add(same[34]);
+  ASSERT_FALSE(s.HasIndexForTest());  // 32 entries
+  add(same[20]);                      // the 33rd entry: the index takes over from the tags
+  ASSERT_TRUE(s.HasIndexForTest());
   for (const std::string& e : universe) remove(e);
   ASSERT_EQ(s.MemoryBytes(), 0u);  // empty again: no index, no entries
   add(same[5]);
-  // Random churn around 8 entries: sets cross kSmall both ways, Clear returns to tags.
+  // Random churn: blocks of mostly adds (sets past 32 entries), of even odds and of mostly
+  // removes (sets around 8 and below), so that sets cross kSmall and the first tag word's 8
+  // entries both ways; Clear returns to tags.
   ValueHeap* ha = ValueHeap::New();
   ValueHeap* hb = ValueHeap::New();
   s.UseHeap(ha);
@@ -296,9 +309,11 @@ TEST(AwOrSetTest, SmallSetTagsThroughHolesSharedTagsAndGrowth) {
   for (uint64_t seed : TestSeeds(5, 900)) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
     Rng rng(seed);
-    for (int k = 0; k < 400; ++k) {
+    uint64_t add_percent = 50;
+    for (int k = 0; k < 600; ++k) {
+      if (k % 100 == 0) add_percent = 15 + 30 * rng.Uniform(3);  // 15, 45 or 75
       const std::string& e = universe[rng.Index(universe.size())];
-      if (rng.Uniform(100) < 50) {
+      if (rng.Uniform(100) < add_percent) {
         add(e);
       } else {
         remove(e);

@@ -274,7 +274,7 @@ TEST(KeyspaceTest, TaggedIndexFindsEachKeyAmongCollidingTags) {
 }
 
 TEST(KeyspaceTest, BigKeyspaceValuesInItsHeapSurviveCopyMoveMergeAndDeath) {
-  // Sets of 20 members hold an entry array and an index: in a keyspace of more than
+  // Sets of 20 members hold an entry array: in a keyspace of more than
   // KeyMap::kValueHeapKeys keys they live in the keyspace's ValueHeap.
   constexpr int kKeys = 1500;
   auto fill = [](Keyspace* ks, int from, int to, Keyspace* delta) {

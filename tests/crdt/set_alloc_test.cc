@@ -54,26 +54,26 @@ void ExpectAddSurvivesBadAlloc(SetStore* s, CausalContext* cc, size_t n) {
   ExpectHoldsElems(*s, n + 1);
 }
 
-// The 9th entry builds the index (from the tags); the 26th grows it (load above 0.8 of 32
-// slots). Neither needs a larger entry array at that size (capacities 9 and 28), so the
+// The 33rd entry builds the index (from the tags); the 52nd grows it (load above 0.8 of 64
+// slots). Neither needs a larger entry array at that size (capacities 42 and 63), so the
 // one allocation that throws is the index's.
 TEST(SetStoreAllocTest, AnInsertWhoseIndexCannotBeBuiltOrGrownLeavesTheSetAsItWas) {
   CausalContext cc;
   SetStore s;
-  AddElems(&s, &cc, 8);
-  ASSERT_NO_FATAL_FAILURE(ExpectAddSurvivesBadAlloc(&s, &cc, 8));
-  AddElems(&s, &cc, 9, 25);
-  ASSERT_NO_FATAL_FAILURE(ExpectAddSurvivesBadAlloc(&s, &cc, 25));
+  AddElems(&s, &cc, 32);
+  ASSERT_NO_FATAL_FAILURE(ExpectAddSurvivesBadAlloc(&s, &cc, 32));
+  AddElems(&s, &cc, 33, 51);
+  ASSERT_NO_FATAL_FAILURE(ExpectAddSurvivesBadAlloc(&s, &cc, 51));
 }
 
-// The copy of a 20-entry set allocates its entry array, then its index (short elements
+// The copy of a 40-entry set allocates its entry array, then its index (short elements
 // and one replica allocate nothing more): the index's allocation throws. The store left
 // behind is empty and consistent (not one whose index is null while it says it has one),
 // and takes a copy once memory is there.
 TEST(SetStoreAllocTest, ACopyAssignmentWhoseIndexCannotBeAllocatedLeavesAnEmptyStore) {
   CausalContext cc;
   SetStore from;
-  AddElems(&from, &cc, 20);
+  AddElems(&from, &cc, 40);
   SetStore to;
   to.Add("old", kA, &cc, nullptr, nullptr);
   aasim_test::FailAllocation(2);
@@ -99,7 +99,7 @@ TEST(SetStoreAllocTest, AFailureArmedOnANothrowNewMakesItReturnNull) {
   delete p;
 }
 
-// A 20-entry set on a ValueHeap holds two pieces of it (entry array, index). Moving it to
+// A 40-entry set on a ValueHeap holds two pieces of it (entry array, index). Moving it to
 // the ordinary heap allocates the entry array, then the index: the index's allocation
 // throws (the ordinary heap is operator new). Nothing moved: both pieces are still the
 // heap's, the store still uses it and finds every element, and the move succeeds once
@@ -110,7 +110,7 @@ TEST(SetStoreAllocTest, AUseHeapThatCannotAllocateLeavesTheStoreOnItsHeap) {
     CausalContext cc;
     SetStore s;
     s.UseHeap(h);
-    AddElems(&s, &cc, 20);
+    AddElems(&s, &cc, 40);
     ASSERT_EQ(h->Live(), 2u);
     aasim_test::FailAllocation(2);
     EXPECT_THROW(s.UseHeap(nullptr), std::bad_alloc);
@@ -118,11 +118,11 @@ TEST(SetStoreAllocTest, AUseHeapThatCannotAllocateLeavesTheStoreOnItsHeap) {
     EXPECT_EQ(s.heap(), h);
     EXPECT_EQ(h->Live(), 2u);
     ASSERT_TRUE(s.IndexConsistent());
-    ExpectHoldsElems(s, 20);
+    ExpectHoldsElems(s, 40);
     s.UseHeap(nullptr);
     EXPECT_EQ(h->Live(), 0u);
     ASSERT_TRUE(s.IndexConsistent());
-    ExpectHoldsElems(s, 20);
+    ExpectHoldsElems(s, 40);
   }
   ValueHeap::Release(h);
 }
@@ -136,7 +136,7 @@ TEST(SetStoreAllocTest, AMoveBetweenHeapsThatCannotAllocateLeavesTheSourceAsItWa
     CausalContext cc;
     SetStore from;
     from.UseHeap(h);
-    AddElems(&from, &cc, 20);
+    AddElems(&from, &cc, 40);
     SetStore to;
     to.Add("old", kA, &cc, nullptr, nullptr);
     aasim_test::FailAllocation(2);
@@ -147,12 +147,12 @@ TEST(SetStoreAllocTest, AMoveBetweenHeapsThatCannotAllocateLeavesTheSourceAsItWa
     EXPECT_EQ(to.entry_count(), 0u);
     ASSERT_TRUE(from.IndexConsistent());
     EXPECT_EQ(from.heap(), h);
-    ExpectHoldsElems(from, 20);
+    ExpectHoldsElems(from, 40);
     to = std::move(from);
     EXPECT_EQ(h->Live(), 0u);
     EXPECT_EQ(to.heap(), nullptr);
     ASSERT_TRUE(to.IndexConsistent());
-    ExpectHoldsElems(to, 20);
+    ExpectHoldsElems(to, 40);
   }
   ValueHeap::Release(h);
 }

@@ -130,7 +130,7 @@ TEST(ValueHeapTest, RandomizedPiecesNeverOverlap) {
   }
 }
 
-// A set of n members m0..m(n-1) (entries and an index past 8) built on heap h.
+// A set of n members m0..m(n-1) (entries, and an index past 32) built on heap h.
 SetStore SetOn(ValueHeap* h, int n, int from, CausalContext* cc) {
   SetStore s;
   s.UseHeap(h);
@@ -150,15 +150,15 @@ TEST(ValueHeapTest, SetStoresMoveBetweenHeaps) {
   ValueHeap* hb = ValueHeap::New();
   CausalContext cc;
   {
-    SetStore a = SetOn(ha, 20, 0, &cc);  // moved out of SetOn: keeps ha
-    SetStore b = SetOn(hb, 30, 100, &cc);
+    SetStore a = SetOn(ha, 20, 0, &cc);    // moved out of SetOn: keeps ha
+    SetStore b = SetOn(hb, 40, 100, &cc);  // indexed; a's 20 are found by their tags
     EXPECT_EQ(a.heap(), ha);
     EXPECT_EQ(b.heap(), hb);
     EXPECT_GT(ha->Live(), 0u);
     std::swap(a, b);  // each keeps its heap: the elements are copied across
     EXPECT_EQ(a.heap(), ha);
     EXPECT_EQ(b.heap(), hb);
-    EXPECT_EQ(a.Elements(), Members(30, 100));
+    EXPECT_EQ(a.Elements(), Members(40, 100));
     EXPECT_EQ(b.Elements(), Members(20, 0));
     SetStore c(b);  // a copy starts on the ordinary heap
     EXPECT_EQ(c.heap(), nullptr);

@@ -25,15 +25,18 @@
 //   `dot` and keeps its dots in a small side map. A removed element leaves a hole (the two
 //   top bits of `dot` set, the rest links the free list) that the next insert reuses, so no
 //   entry moves and no other entry is read on removal; the hash kept in the index lets the
-//   table grow and delete without rehashing elements. A set that has not yet needed a 9th
+//   table grow and delete without rehashing elements. A set that has not yet needed a 33rd
 //   entry (since it was last emptied or cleared: an index, once built, stays until then)
-//   has no index but a tag byte per entry (7 bits of its hash; 0 for a hole) in the
-//   object, in the index pointer's place: a lookup compares the 8 tags at once and reads only the
-//   entry whose tag matches (a miss, usually none), not every entry's cache line. The
+//   has no index but a tag byte per entry (8 bits of its hash, never 0; 0 for a hole) in
+//   the object: the first 8 in the index pointer's place, the next 24 in the inline
+//   entry's (unused once the entries are on the heap). A lookup compares 8 tags at once
+//   and reads only the entry whose tag matches (a miss, usually none), not every entry's
+//   cache line nor an index's line: one dependent line after the object, not two. The
 //   first entry lives inside the object (a one-element delta allocates nothing).
 //   In a key's node (keyspace.h) the store begins in the line of the key; what a lookup,
-//   an insert, an erase and Pack read (the counts, the tags or index, the replica slots)
-//   fills the next line, and the rarely read rest (heap, side map, inline entry) the third.
+//   an insert, an erase and Pack read (the counts, the first tags or index, the replica
+//   slots) fills the next line, and the rest (heap, side map, inline entry or the tags of
+//   entries 8 to 31, read by a lookup only in a set above 8 entries) the third.
 //
 // AwOrSet is the standalone set: a SetStore, its causal context and its replica id.
 // Value types; not thread-safe. Element order of Elements() is sorted (deterministic).
@@ -146,6 +149,9 @@ class SetStore {
   // entry's tag is its hash's and every other tag byte is 0, and the count of the long
   // elements' heap bytes is their sum.
   bool IndexConsistent() const;
+  // For tests of the layout: whether the set looks its elements up through an index (it
+  // has had more entries than tag bytes) rather than through the tags.
+  bool HasIndexForTest() const { return HasIndex(); }
   // For tests of the layout: where the hot fields (size_ to replicas_, see the layout
   // above) begin and end, in bytes from the store's start.
   struct Span {
@@ -169,16 +175,27 @@ class SetStore {
   };
   static constexpr uint64_t kMulti = uint64_t{1} << 63;
   static constexpr uint64_t kHole = uint64_t{3} << 62;  // packed dots never set bit 63
-  static constexpr size_t kSmall = 8;
+  // Entries with a tag byte: 8 in tags_, 24 in more_tags_.
+  static constexpr size_t kSmall = 32;
 
   bool IsHole(size_t i) const { return (entries_[i].dot & kHole) == kHole; }
-  // The set has an index (it has had more than kSmall entries); else tags_ is in use.
+  // The set has an index (it has had more than kSmall entries); else the tags are in use.
   bool HasIndex() const { return mask_ != 0; }
-  // An entry's tag byte: the hash's top 7 bits with the top bit set, so never 0.
-  static uint64_t TagOf(uint32_t h) { return (h >> 25) | 0x80; }
+  // more_tags_ holds the tags of entries 8 to 31 (the entries are on the heap, no index);
+  // else its bytes are the inline entry's or mean nothing.
+  bool HasMoreTags() const { return cap_ > 1 && !HasIndex(); }
+  // An entry's tag byte: the hash's top 8 bits, 1 for 0 (0 marks a hole or no entry).
+  static uint64_t TagOf(uint32_t h) {
+    const uint64_t t = h >> 24;
+    return t != 0 ? t : 1;
+  }
+  // The word of entry i's tag (REQUIRES: no index, and i < 8 or HasMoreTags()).
+  uint64_t& TagWord(size_t i) { return i < 8 ? tags_ : more_tags_[i / 8 - 1]; }
+  uint64_t TagWord(size_t i) const { return i < 8 ? tags_ : more_tags_[i / 8 - 1]; }
   void SetTag(size_t i, uint64_t tag) {
-    assert(i < kSmall);  // a ninth entry is indexed, never tagged
-    tags_ = (tags_ & ~(uint64_t{0xFF} << (8 * i))) | (tag << (8 * i));
+    assert(i < kSmall);  // a 33rd entry is indexed, never tagged
+    uint64_t& w = TagWord(i);
+    w = (w & ~(uint64_t{0xFF} << (8 * (i % 8)))) | (tag << (8 * (i % 8)));
   }
   static constexpr size_t kNoSlot = ~size_t{0};
   int64_t Find(std::string_view e, uint32_t h) const;
@@ -267,7 +284,10 @@ class SetStore {
   // come and go so that MemoryBytes reads no entry.
   size_t elem_heap_bytes_ = 0;
   std::unique_ptr<std::map<std::string, DotList, std::less<>>> multi_;
-  alignas(Entry) unsigned char inline_entry_[sizeof(Entry)];
+  union {
+    alignas(Entry) unsigned char inline_entry_[sizeof(Entry)];  // while cap_ == 1
+    uint64_t more_tags_[(kSmall - 8) / 8];                      // HasMoreTags()
+  };
 };
 
 class AwOrSet {
