@@ -353,7 +353,6 @@ void SetStore::Grow() {
     std::memcpy(p, static_cast<void*>(entries_), size_ * sizeof(Entry));
     if (const size_t bytes = EntryBlockBytes(); bytes != 0) Free(entries_, bytes);
     // The inline entry's bytes, moved out, become the tags of entries 8 to 31: none yet.
-    static_assert(sizeof(more_tags_) == sizeof(Entry));  // the union is the entry's size
     if (InlineEntries()) std::memset(more_tags_, 0, sizeof(more_tags_));
     entries_ = static_cast<Entry*>(p);
   }

@@ -279,18 +279,22 @@ TEST(AwOrSetTest, SmallSetTagsThroughHolesSharedTagsAndGrowth) {
   for (const std::string& e : top1) add(e);
   for (const std::string& e : top0) remove(e);
   for (const std::string& e : top1) remove(e);
-  // 32 entries of one tag, holes in the middle (reused; one in each tag word) and at the
-  // end, then the index.
+  // 32 entries of one tag, holes in the middle (reused; one in each of the four 8-entry tag
+  // words) and at the end, then the index.
   for (size_t i = 0; i < 32; ++i) add(same[i]);
   ASSERT_FALSE(s.HasIndexForTest());
   remove(same[3]);
   remove(same[0]);   // "": its hole must not match a lookup of ""
-  remove(same[20]);  // a tag in the second word
+  remove(same[10]);  // entries 8-15: the first word where the inline entry was
+  remove(same[20]);  // entries 16-23
+  remove(same[27]);  // entries 24-31
   remove(same[31]);  // the last entry: no hole
   add(same[32]);
   add(same[0]);
   add(same[33]);
   add(same[34]);
+  add(same[10]);
+  add(same[27]);
   ASSERT_FALSE(s.HasIndexForTest());  // 32 entries
   add(same[20]);                      // the 33rd entry: the index takes over from the tags
   ASSERT_TRUE(s.HasIndexForTest());
@@ -299,31 +303,40 @@ TEST(AwOrSetTest, SmallSetTagsThroughHolesSharedTagsAndGrowth) {
   add(same[5]);
   // Random churn: blocks of mostly adds (sets past 32 entries), of even odds and of mostly
   // removes (sets around 8 and below), so that sets cross kSmall and the first tag word's 8
-  // entries both ways; Clear returns to tags.
+  // entries both ways; Clear (rare enough that an add-heavy block climbs past 32 first)
+  // returns to tags. The steps with an index are counted, so that the coverage of an
+  // indexed store copied, moved and swapped cannot vanish unseen.
   ValueHeap* ha = ValueHeap::New();
   ValueHeap* hb = ValueHeap::New();
   s.UseHeap(ha);
   SetStore other;
   other.UseHeap(hb);
   std::set<std::string> other_model;
+  int indexed_steps = 0;
+  int indexed_copies = 0;
+  // Each block's share of adds: 90% climbs past 32 entries (~44 of the 49 elements at
+  // balance) within a block, even with a single seed (a Debug build runs one).
+  const uint64_t kAddPercents[] = {15, 45, 90};
   for (uint64_t seed : TestSeeds(5, 900)) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
     Rng rng(seed);
     uint64_t add_percent = 50;
     for (int k = 0; k < 600; ++k) {
-      if (k % 100 == 0) add_percent = 15 + 30 * rng.Uniform(3);  // 15, 45 or 75
+      if (k % 100 == 0) add_percent = kAddPercents[rng.Index(std::size(kAddPercents))];
       const std::string& e = universe[rng.Index(universe.size())];
       if (rng.Uniform(100) < add_percent) {
         add(e);
       } else {
         remove(e);
       }
-      if (rng.OneIn(40)) {
+      if (s.HasIndexForTest()) ++indexed_steps;
+      if (rng.OneIn(200)) {
         s.Clear(nullptr, nullptr);
         model.clear();
         ExpectStoreIs(s, model, universe, ++step);
       }
       if (rng.OneIn(10)) {
+        if (s.HasIndexForTest()) ++indexed_copies;
         SetStore copy(s);  // the ordinary heap
         ExpectStoreIs(copy, model, universe, ++step);
         SetStore moved(std::move(copy));
@@ -343,6 +356,8 @@ TEST(AwOrSetTest, SmallSetTagsThroughHolesSharedTagsAndGrowth) {
       }
     }
   }
+  EXPECT_GT(indexed_steps, 0);
+  EXPECT_GT(indexed_copies, 0);
   s = SetStore();
   other = SetStore();
   EXPECT_EQ(ha->Live(), 0u);
@@ -479,6 +494,7 @@ RefSet RefJoin(const RefSet& mine, const RefSet& theirs, const CausalContext& my
 TEST(AwOrSetTest, JoinElementMatchesJoinOfTheDecodedStore) {
   constexpr int kReplicas = 3;
   const ReplicaId ids[kReplicas] = {kA, kB, kC};
+  int indexed_joins = 0;  // joins into a store with an index (from its 33rd entry)
   for (uint64_t seed : TestSeeds(8, 0x10e)) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
     Rng rng(seed);
@@ -486,7 +502,7 @@ TEST(AwOrSetTest, JoinElementMatchesJoinOfTheDecodedStore) {
     for (ReplicaId id : ids) sets.emplace_back(id);
     std::vector<SetStore> joined(kReplicas);
     std::vector<std::vector<AwOrSet>> pending(kReplicas);
-    const int universe = static_cast<int>(rng.Range(4, 40));
+    const int universe = static_cast<int>(rng.Range(4, 80));
     size_t compared = 0;
     for (int step = 0; step < 1500; ++step) {
       const int at = rng.Index(kReplicas);
@@ -517,6 +533,7 @@ TEST(AwOrSetTest, JoinElementMatchesJoinOfTheDecodedStore) {
         for (int form = 0; form < (few ? 2 : 1); ++form) {
           SCOPED_TRACE(testing::Message() << "form " << form);
           SetStore got = mine;
+          if (got.HasIndexForTest()) ++indexed_joins;
           if (form == 0) {
             JoinElements(&got, delta.store(), set.context(), delta.context(), keep_empty);
           } else {
@@ -544,6 +561,7 @@ TEST(AwOrSetTest, JoinElementMatchesJoinOfTheDecodedStore) {
     }
     EXPECT_GT(compared, 500u);
   }
+  EXPECT_GT(indexed_joins, 0);
 }
 
 // JoinElement onto a delta that lists an element with no dot (its CASE 2 with no dot of

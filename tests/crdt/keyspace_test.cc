@@ -274,13 +274,15 @@ TEST(KeyspaceTest, TaggedIndexFindsEachKeyAmongCollidingTags) {
 }
 
 TEST(KeyspaceTest, BigKeyspaceValuesInItsHeapSurviveCopyMoveMergeAndDeath) {
-  // Sets of 20 members hold an entry array: in a keyspace of more than
-  // KeyMap::kValueHeapKeys keys they live in the keyspace's ValueHeap.
+  // Sets of 40 members hold an entry array and an index (a set has one from its 33rd
+  // entry): in a keyspace of more than KeyMap::kValueHeapKeys keys both live in the
+  // keyspace's ValueHeap.
   constexpr int kKeys = 1500;
+  constexpr size_t kMembers = 40;
   auto fill = [](Keyspace* ks, int from, int to, Keyspace* delta) {
     for (int i = from; i < to; ++i) {
-      for (int m = 0; m < 20; ++m) {
-        ks->SAdd("set:" + std::to_string(i), "m" + std::to_string((i + m) % 23), delta);
+      for (size_t m = 0; m < kMembers; ++m) {
+        ks->SAdd("set:" + std::to_string(i), "m" + std::to_string((i + m) % 43), delta);
       }
     }
   };
@@ -317,10 +319,11 @@ TEST(KeyspaceTest, BigKeyspaceValuesInItsHeapSurviveCopyMoveMergeAndDeath) {
   ASSERT_NE(v, nullptr);
   SetStore kept(std::move(const_cast<KeyValue*>(v)->mutable_set()));
   ks.reset();
-  EXPECT_EQ(kept.size(), 20u);
+  EXPECT_EQ(kept.size(), kMembers);
+  EXPECT_TRUE(kept.HasIndexForTest());
   CausalContext cc;
   kept.Add("more", kA, &cc, nullptr, nullptr);  // grows in the released heap
-  EXPECT_EQ(kept.size(), 21u);
+  EXPECT_EQ(kept.size(), kMembers + 1);
 }
 
 TEST(KeyspaceTest, RepliesAreThoseOfTheLocalView) {

@@ -36,7 +36,8 @@
 //   In a key's node (keyspace.h) the store begins in the line of the key; what a lookup,
 //   an insert, an erase and Pack read (the counts, the first tags or index, the replica
 //   slots) fills the next line, and the rest (heap, side map, inline entry or the tags of
-//   entries 8 to 31, read by a lookup only in a set above 8 entries) the third.
+//   entries 8 to 31, read by a lookup only in a set above 8 entries, and written by an insert,
+//   an erase or a growth there) the third.
 //
 // AwOrSet is the standalone set: a SetStore, its causal context and its replica id.
 // Value types; not thread-safe. Element order of Elements() is sorted (deterministic).
@@ -288,6 +289,9 @@ class SetStore {
     alignas(Entry) unsigned char inline_entry_[sizeof(Entry)];  // while cap_ == 1
     uint64_t more_tags_[(kSmall - 8) / 8];                      // HasMoreTags()
   };
+  // The tags of entries 8 to kSmall - 1 take exactly the inline entry's bytes: a kSmall
+  // that no longer fits them (or leaves bytes of the union unaccounted for) fails here.
+  static_assert(sizeof(more_tags_) == sizeof(inline_entry_));
 };
 
 class AwOrSet {
