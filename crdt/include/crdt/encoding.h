@@ -49,17 +49,8 @@ class Encoder {
     if (pos_ == end_) Grow(1);
     *pos_++ = static_cast<char>(b);
   }
-  void PutBytes(std::string_view s) {
-    PutVarint(s.size());
-    if (s.empty()) return;
-    if (static_cast<size_t>(end_ - pos_) < s.size()) Grow(s.size());
-    std::memcpy(pos_, s.data(), s.size());
-    pos_ += s.size();
-  }
-  void PutDot(const Dot& d) {
-    PutVarint(d.replica);
-    PutVarint(d.counter);
-  }
+  void PutBytes(std::string_view s) { Commit(BytesAt(Room(kMaxVarint + s.size()), s)); }
+  void PutDot(const Dot& d) { Commit(DotAt(Room(kMaxDot), d)); }
   // Room for n bytes in all (a hint: one allocation instead of a few as the output grows).
   void Reserve(size_t n) {
     if (n > static_cast<size_t>(end_ - begin_)) Grow(n - size());
