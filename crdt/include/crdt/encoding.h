@@ -63,7 +63,8 @@ class Encoder {
   // it wrote, then Commit(end) adds them. The cursor lives in the caller (a register), not
   // in the encoder, whose position the Put functions store and load again around every
   // call they sit between: one room test and one store for the whole run of writes.
-  // REQUIRES: nothing else writes to the encoder between Room and Commit.
+  // REQUIRES: nothing else uses the encoder between Room and Commit (a write, str(),
+  // Release or AppendTo may move or trim its buffer).
   char* Room(size_t n) {
     if (static_cast<size_t>(end_ - pos_) < n) Grow(n);
     return pos_;
