@@ -987,8 +987,8 @@ namespace {
 [[gnu::always_inline]] inline void PutOneKeyHead(Encoder* enc, bool delta, KeyValue::Parts16 parts,
                                                  std::string_view key) {
   PutKeyspaceHeader(enc, delta, parts);
-  enc->PutVarint(1);
-  enc->PutBytes(key);
+  char* p = Encoder::VarintAt(enc->Room(2 * Encoder::kMaxVarint + key.size()), 1);
+  enc->Commit(Encoder::BytesAt(p, key));
 }
 
 }  // namespace

@@ -126,12 +126,17 @@ size_t RegisterStore::HeapBytes() const {
 }
 
 void RegisterStore::Encode(Encoder* enc) const {
-  enc->PutVarint(writes_.size());
+  // Every write's longest form known first (most registers hold one): written unchecked.
+  size_t room = Encoder::kMaxVarint;
+  for (const Write& w : writes_)
+    room += Encoder::kMaxDot + 2 * Encoder::kMaxVarint + w.value.size();
+  char* p = Encoder::VarintAt(enc->Room(room), writes_.size());
   for (const Write& w : writes_) {
-    enc->PutDot(w.dot);
-    enc->PutSigned(w.timestamp_us);
-    enc->PutBytes(w.value);
+    p = Encoder::DotAt(p, w.dot);
+    p = Encoder::SignedAt(p, w.timestamp_us);
+    p = Encoder::BytesAt(p, w.value);
   }
+  enc->Commit(p);
 }
 
 bool RegisterStore::Decode(Decoder* dec) {

@@ -121,17 +121,22 @@ void PnCounter::Merge(const PnCounter& other) {
 
 namespace {
 
-// One slot's entries of PnCounter::Encode, after the slot of replica prev (0: none).
-void PutSlot(Encoder* enc, ReplicaId prev, const PnCounter::Slot& s) {
-  enc->PutVarint(s.replica - prev);
-  enc->PutVarint(s.p);
-  enc->PutVarint(s.n);
-  enc->PutVarint(s.p - s.bp);  // usually 0 or small
-  enc->PutVarint(s.n - s.bn);
+// The longest encoding of one slot (PutSlotAt): seven varints.
+constexpr size_t kMaxSlotBytes = 7 * Encoder::kMaxVarint;
+
+// One slot's entries of PnCounter::Encode, after the slot of replica prev (0: none), at p
+// (Encoder::Room of kMaxSlotBytes); returns the position after them.
+char* PutSlotAt(char* p, ReplicaId prev, const PnCounter::Slot& s) {
+  p = Encoder::VarintAt(p, s.replica - prev);
+  p = Encoder::VarintAt(p, s.p);
+  p = Encoder::VarintAt(p, s.n);
+  p = Encoder::VarintAt(p, s.p - s.bp);  // usually 0 or small
+  p = Encoder::VarintAt(p, s.n - s.bn);
   if (s.epoch != 0) {  // the epoch entry (see the header)
-    enc->PutVarint(0);
-    enc->PutVarint(s.epoch);
+    p = Encoder::VarintAt(p, 0);
+    p = Encoder::VarintAt(p, s.epoch);
   }
+  return p;
 }
 
 }  // namespace
@@ -139,19 +144,22 @@ void PutSlot(Encoder* enc, ReplicaId prev, const PnCounter::Slot& s) {
 void PnCounter::Encode(Encoder* enc) const {
   size_t entries = slots_.size();
   for (const Slot& s : slots_) entries += s.epoch != 0 ? 1 : 0;
-  enc->PutVarint(entries);
+  char* p =
+      Encoder::VarintAt(enc->Room(Encoder::kMaxVarint + slots_.size() * kMaxSlotBytes), entries);
   ReplicaId prev = 0;
   for (const Slot& s : slots_) {
-    PutSlot(enc, prev, s);
+    p = PutSlotAt(p, prev, s);
     prev = s.replica;
   }
+  enc->Commit(p);
 }
 
 void PnCounter::EncodeSlotOf(Encoder* enc, ReplicaId r) const {
   const Slot* s = Find(r);
   assert(s != nullptr);
-  enc->PutVarint(s->epoch != 0 ? 2 : 1);  // Encode's count of entries
-  PutSlot(enc, 0, *s);
+  char* p = enc->Room(Encoder::kMaxVarint + kMaxSlotBytes);
+  p = Encoder::VarintAt(p, s->epoch != 0 ? 2 : 1);  // Encode's count of entries
+  enc->Commit(PutSlotAt(p, 0, *s));
 }
 
 bool PnCounter::Decode(Decoder* dec) {

@@ -53,7 +53,8 @@ void StringValueStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_vie
 void StringValueStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
                               CausalContext* cc, WriteDots* written) {
   reg.Assign(r, timestamp_us, value, cc, written);
-  counter.ResetInto(nullptr);
+  // Most strings never held a counter slot: no call to walk none.
+  if (!counter.empty()) counter.ResetInto(nullptr);
 }
 
 IncrStatus StringValueStore::Increment(ReplicaId r, int64_t by, int64_t* new_value,

@@ -200,6 +200,49 @@ TEST(EncoderTest, RoomNeverShowsInTheOutput) {
   EXPECT_EQ(enc.str(), std::string(1, '\x01'));
 }
 
+// The varint format written by hand (encoding.h), for checking the encoder's writers.
+std::string VarintBytes(uint64_t v) {
+  std::string out;
+  for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+  out.push_back(static_cast<char>(v));
+  return out;
+}
+
+// Unchecked runs (Room, the *At writers, Commit) write the format's bytes, between checked
+// Put calls, from the inline buffer into the heap (a run that needs more than the room
+// left, the first time and again), and after str() trimmed the heap buffer to its bytes.
+TEST(EncoderTest, UncheckedRunsWriteTheFormatsBytesWhereverTheRoomIs) {
+  std::string want;
+  Encoder enc;
+  crdt_test::Rng rng(0x600d);
+  for (int i = 0; i < 400; ++i) {
+    SCOPED_TRACE(testing::Message() << "run " << i);
+    const uint64_t v = uint64_t{1} << rng.Uniform(64);
+    const int64_t sv = rng.OneIn(2) ? -static_cast<int64_t>(rng.Uniform(1000000)) : INT64_MIN;
+    const Dot d{static_cast<crdt::ReplicaId>(rng.Uniform(UINT32_MAX)), v | 1};
+    const std::string bytes = Letters(rng.OneIn(10) ? rng.Uniform(700) : rng.Uniform(20));
+    const size_t room = 4 * Encoder::kMaxVarint + Encoder::kMaxDot + bytes.size();
+    char* p = enc.Room(room);
+    p = Encoder::VarintAt(p, v);
+    p = Encoder::SignedAt(p, sv);
+    p = Encoder::DotAt(p, d);
+    p = Encoder::BytesAt(p, bytes);
+    enc.Commit(p);
+    want += VarintBytes(v) +
+            VarintBytes((static_cast<uint64_t>(sv) << 1) ^ (sv < 0 ? ~uint64_t{0} : 0)) +
+            VarintBytes(d.replica) + VarintBytes(d.counter) + VarintBytes(bytes.size()) + bytes;
+    enc.PutVarint(v);  // a checked write right after the run
+    want += VarintBytes(v);
+    if (rng.OneIn(7)) {
+      ASSERT_EQ(enc.str(), want);  // trims the heap buffer: no room left
+    }
+  }
+  EXPECT_EQ(enc.Release(), want);
+  // An empty run adds nothing.
+  enc.Commit(enc.Room(0));
+  EXPECT_EQ(enc.str(), "");
+}
+
 TEST(DecoderTest, RewindReturnsToAPositionAndForgetsTheFailure) {
   Encoder enc;
   enc.PutVarint(5);

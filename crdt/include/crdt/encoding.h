@@ -23,6 +23,11 @@
 
 namespace crdt {
 
+// svarint's zigzag (above): small magnitudes of either sign in few bytes.
+constexpr uint64_t ZigZagEncode(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+
 // Writes into a buffer of its own: first kInline bytes inside the encoder (most encodings are
 // an effect of a few dozen bytes, written with no allocation), then a heap string kept larger
 // than what it holds (grown as std::string grows). A byte or a varint is stored with one
@@ -37,37 +42,59 @@ class Encoder {
   void PutVarint(uint64_t v) {
     // Short of room for the longest varint: grown by no more than v needs.
     if (end_ - pos_ < static_cast<ptrdiff_t>(kMaxVarint)) Grow(VarintLength(v));
-    char* p = pos_;
-    while (v >= 0x80) {
-      *p++ = static_cast<char>((v & 0x7F) | 0x80);
-      v >>= 7;
-    }
-    *p++ = static_cast<char>(v);
-    pos_ = p;
+    pos_ = VarintAt(pos_, v);
   }
-  void PutSigned(int64_t v) {
-    PutVarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-  }
+  void PutSigned(int64_t v) { PutVarint(ZigZagEncode(v)); }
   void PutByte(uint8_t b) {
     if (pos_ == end_) Grow(1);
     *pos_++ = static_cast<char>(b);
   }
-  void PutBytes(std::string_view s) {
-    PutVarint(s.size());
-    if (s.empty()) return;
-    if (static_cast<size_t>(end_ - pos_) < s.size()) Grow(s.size());
-    std::memcpy(pos_, s.data(), s.size());
-    pos_ += s.size();
-  }
-  void PutDot(const Dot& d) {
-    PutVarint(d.replica);
-    PutVarint(d.counter);
-  }
+  void PutBytes(std::string_view s) { Commit(BytesAt(Room(kMaxVarint + s.size()), s)); }
+  void PutDot(const Dot& d) { Commit(DotAt(Room(kMaxDot), d)); }
   // Room for n bytes in all (a hint: one allocation instead of a few as the output grows).
   void Reserve(size_t n) {
     if (n > static_cast<size_t>(end_ - begin_)) Grow(n - size());
   }
   size_t size() const { return static_cast<size_t>(pos_ - begin_); }  // the bytes written
+
+  // Unchecked writes, for an encoding whose longest form is known before it is written:
+  // Room(n) makes room for n more bytes and returns where they go; the caller writes at
+  // most n bytes there through the *At functions, each returning the position after what
+  // it wrote, then Commit(end) adds them. The cursor lives in the caller (a register), not
+  // in the encoder, whose position the Put functions store and load again around every
+  // call they sit between: one room test and one store for the whole run of writes.
+  // REQUIRES: nothing else uses the encoder between Room and Commit (a write, str(),
+  // Release or AppendTo may move or trim its buffer).
+  char* Room(size_t n) {
+    if (static_cast<size_t>(end_ - pos_) < n) Grow(n);
+    return pos_;
+  }
+  void Commit(char* end) {
+    assert(end >= pos_ && end <= end_);
+    pos_ = end;
+  }
+  static constexpr size_t kMaxVarint = 10;  // the longest varint's bytes
+  static constexpr size_t kMaxDot = 2 * kMaxVarint;
+  [[gnu::always_inline]] static char* VarintAt(char* p, uint64_t v) {
+    while (v >= 0x80) {
+      *p++ = static_cast<char>((v & 0x7F) | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+    return p;
+  }
+  [[gnu::always_inline]] static char* SignedAt(char* p, int64_t v) {
+    return VarintAt(p, ZigZagEncode(v));
+  }
+  [[gnu::always_inline]] static char* DotAt(char* p, const Dot& d) {
+    return VarintAt(VarintAt(p, d.replica), d.counter);
+  }
+  // PutBytes's bytes: REQUIRES room for kMaxVarint + s.size().
+  [[gnu::always_inline]] static char* BytesAt(char* p, std::string_view s) {
+    p = VarintAt(p, s.size());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());
+    return p + s.size();
+  }
   // The bytes written, as a string held by the encoder until its next write or release.
   // Const, yet it changes the encoder's buffer (trims or fills its string): not for use from
   // two threads at once, even to read.
@@ -80,7 +107,6 @@ class Encoder {
   void AppendTo(std::string* out);
 
  private:
-  static constexpr size_t kMaxVarint = 10;
   static constexpr size_t kInline = 256;
 
   static size_t VarintLength(uint64_t v) {
@@ -109,7 +135,7 @@ class Encoder {
   char inline_[kInline];
 };
 
-// The inverse of svarint's zigzag (above): both decoders' GetSigned.
+// The inverse of ZigZagEncode: both decoders' GetSigned.
 constexpr int64_t ZigZagDecode(uint64_t u) {
   return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
 }
