@@ -206,13 +206,12 @@ void CausalContext::Encode(Encoder* enc) const {
 
 void WriteDots::Encode(Encoder* enc) const {
   const size_t n = dots_.size();
-  // The longest form: the two counts, and per dot a vector entry or a cloud dot (two
-  // varints either way), written unchecked.
+  // Room for the longest form: the two counts, and per dot a vector entry or a cloud dot
+  // (two varints either way). CASE 0 and 1 write it all unchecked; CASE 2 only its count
+  // of entries, then through the checked Put functions.
   char* p = enc->Room((2 + 2 * n) * Encoder::kMaxVarint);
   if (n == 0) {  // CASE 0: an INCRBY's (no dot): the counts of an empty context
-    p[0] = 0;
-    p[1] = 0;
-    enc->Commit(p + 2);
+    enc->Commit(Encoder::VarintAt(Encoder::VarintAt(p, 0), 0));
     return;
   }
   const Dot* dots = dots_.data();

@@ -126,17 +126,16 @@ size_t RegisterStore::HeapBytes() const {
 }
 
 void RegisterStore::Encode(Encoder* enc) const {
-  // Every write's longest form known first (most registers hold one): written unchecked.
-  size_t room = Encoder::kMaxVarint;
-  for (const Write& w : writes_)
-    room += Encoder::kMaxDot + 2 * Encoder::kMaxVarint + w.value.size();
-  char* p = Encoder::VarintAt(enc->Room(room), writes_.size());
+  // Each write's longest form is known before it is written: written unchecked, with room
+  // asked per write (a register of many writes does not grow the buffer for all their
+  // longest forms at once).
+  enc->Commit(Encoder::VarintAt(enc->Room(Encoder::kMaxVarint), writes_.size()));
   for (const Write& w : writes_) {
+    char* p = enc->Room(Encoder::kMaxDot + 2 * Encoder::kMaxVarint + w.value.size());
     p = Encoder::DotAt(p, w.dot);
     p = Encoder::SignedAt(p, w.timestamp_us);
-    p = Encoder::BytesAt(p, w.value);
+    enc->Commit(Encoder::BytesAt(p, w.value));
   }
-  enc->Commit(p);
 }
 
 bool RegisterStore::Decode(Decoder* dec) {

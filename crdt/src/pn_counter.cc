@@ -144,14 +144,13 @@ char* PutSlotAt(char* p, ReplicaId prev, const PnCounter::Slot& s) {
 void PnCounter::Encode(Encoder* enc) const {
   size_t entries = slots_.size();
   for (const Slot& s : slots_) entries += s.epoch != 0 ? 1 : 0;
-  char* p =
-      Encoder::VarintAt(enc->Room(Encoder::kMaxVarint + slots_.size() * kMaxSlotBytes), entries);
+  // Room per slot: a counter of many slots does not grow the buffer for its longest form.
+  enc->Commit(Encoder::VarintAt(enc->Room(Encoder::kMaxVarint), entries));
   ReplicaId prev = 0;
   for (const Slot& s : slots_) {
-    p = PutSlotAt(p, prev, s);
+    enc->Commit(PutSlotAt(enc->Room(kMaxSlotBytes), prev, s));
     prev = s.replica;
   }
-  enc->Commit(p);
 }
 
 void PnCounter::EncodeSlotOf(Encoder* enc, ReplicaId r) const {

@@ -53,7 +53,7 @@ void StringValueStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_vie
 void StringValueStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
                               CausalContext* cc, WriteDots* written) {
   reg.Assign(r, timestamp_us, value, cc, written);
-  // Most strings never held a counter slot: no call to walk none.
+  // Most strings hold no counter slot: no call to walk none.
   if (!counter.empty()) counter.ResetInto(nullptr);
 }
 

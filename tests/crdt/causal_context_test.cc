@@ -355,7 +355,9 @@ TEST(ContextDotsTest, JoinsIntoVectorsAsTheDecodedContext) {
 // a replica id of several bytes, and more dots than WriteDots holds inline. Its Encode
 // writes the bytes CausalContext::Encode writes of a context after the same Adds.
 TEST(WriteDotsTest, EncodesAsTheContextOfItsDots) {
-  const ReplicaId replicas[] = {kA, kB, kC, MakeReplicaId(900, 7)};
+  // The largest replica id and counters near 2^64 too: the longest forms WriteDots writes
+  // unchecked (a debug build's Commit checks they stay within the room asked).
+  const ReplicaId replicas[] = {kA, kB, kC, MakeReplicaId(900, 7), UINT32_MAX};
   for (uint64_t seed : TestSeeds(300, 0x3d07)) {
     SCOPED_TRACE(testing::Message() << "seed=" << seed);
     Rng rng(seed);
@@ -363,8 +365,10 @@ TEST(WriteDotsTest, EncodesAsTheContextOfItsDots) {
     WriteDots got;
     const uint64_t n = rng.Uniform(10);
     for (uint64_t i = 0; i < n; ++i) {
-      const uint64_t counter = rng.OneIn(8) ? (uint64_t{1} << 40) + rng.Uniform(3) : rng.Uniform(6);
-      const Dot d{replicas[rng.Index(4)], counter};
+      const uint64_t counter = rng.OneIn(8)   ? (uint64_t{1} << 40) + rng.Uniform(3)
+                               : rng.OneIn(8) ? UINT64_MAX - rng.Uniform(3)
+                                              : rng.Uniform(6);
+      const Dot d{replicas[rng.Index(5)], counter};
       want.Add(d);
       got.Add(d);
     }

@@ -32,6 +32,8 @@ namespace {
 using crdt::Decoder;
 using crdt::Dot;
 using crdt::Encoder;
+using crdt::PnCounter;
+using crdt::RegisterStore;
 
 constexpr crdt::ReplicaId kA = crdt::MakeReplicaId(1, 1);
 
@@ -221,16 +223,19 @@ TEST(EncoderTest, UncheckedRunsWriteTheFormatsBytesWhereverTheRoomIs) {
     const int64_t sv = rng.OneIn(2) ? -static_cast<int64_t>(rng.Uniform(1000000)) : INT64_MIN;
     const Dot d{static_cast<crdt::ReplicaId>(rng.Uniform(UINT32_MAX)), v | 1};
     const std::string bytes = Letters(rng.OneIn(10) ? rng.Uniform(700) : rng.Uniform(20));
-    const size_t room = 4 * Encoder::kMaxVarint + Encoder::kMaxDot + bytes.size();
-    char* p = enc.Room(room);
+    // The run's bytes, built first: Room gets exactly their size, so a writer that wrote
+    // more than its bytes would overrun (a debug build's Commit check, or ASan at a growth).
+    const std::string run =
+        VarintBytes(v) +
+        VarintBytes((static_cast<uint64_t>(sv) << 1) ^ (sv < 0 ? ~uint64_t{0} : 0)) +
+        VarintBytes(d.replica) + VarintBytes(d.counter) + VarintBytes(bytes.size()) + bytes;
+    char* p = enc.Room(run.size());
     p = Encoder::VarintAt(p, v);
     p = Encoder::SignedAt(p, sv);
     p = Encoder::DotAt(p, d);
     p = Encoder::BytesAt(p, bytes);
     enc.Commit(p);
-    want += VarintBytes(v) +
-            VarintBytes((static_cast<uint64_t>(sv) << 1) ^ (sv < 0 ? ~uint64_t{0} : 0)) +
-            VarintBytes(d.replica) + VarintBytes(d.counter) + VarintBytes(bytes.size()) + bytes;
+    want += run;
     enc.PutVarint(v);  // a checked write right after the run
     want += VarintBytes(v);
     if (rng.OneIn(7)) {
@@ -241,6 +246,53 @@ TEST(EncoderTest, UncheckedRunsWriteTheFormatsBytesWhereverTheRoomIs) {
   // An empty run adds nothing.
   enc.Commit(enc.Room(0));
   EXPECT_EQ(enc.str(), "");
+}
+
+// The unchecked writers' callers at their longest forms: a counter's slots (a replica id
+// and epoch of 32 bits, totals and bases of 64) and a register's writes (64-bit dot
+// counters, the most negative timestamp, a value past the inline buffer) decode from bytes
+// built here with the checked writers and encode to the same bytes; a debug build's Commit
+// also checks that no run wrote past the room its caller asked for.
+TEST(EncoderTest, LongestFormsOfCountersAndRegistersEncodeWithinTheirRoom) {
+  constexpr uint64_t kMax = UINT64_MAX;
+  Encoder counter;
+  counter.PutVarint(4);  // two slots, each with its epoch entry
+  for (const uint64_t replica_step : {uint64_t{1}, uint64_t{UINT32_MAX} - 1}) {
+    counter.PutVarint(replica_step);
+    for (int i = 0; i < 4; ++i) counter.PutVarint(kMax);  // p, n, p - base, n - base
+    counter.PutVarint(0);
+    counter.PutVarint(UINT32_MAX);  // the epoch
+  }
+  std::string error;
+  const std::optional<PnCounter> c = PnCounter::Decode(counter.str(), &error);
+  ASSERT_TRUE(c.has_value()) << error;
+  EXPECT_EQ(c->Encode(), counter.str());
+  Encoder slot;
+  c->EncodeSlotOf(&slot, UINT32_MAX);
+  Encoder want_slot;
+  want_slot.PutVarint(2);
+  want_slot.PutVarint(UINT32_MAX);
+  for (int i = 0; i < 4; ++i) want_slot.PutVarint(kMax);
+  want_slot.PutVarint(0);
+  want_slot.PutVarint(UINT32_MAX);
+  EXPECT_EQ(slot.str(), want_slot.str());
+
+  Encoder reg;
+  reg.PutVarint(3);
+  const std::string long_value(300, 'v');
+  const Dot dots[] = {{1, kMax}, {UINT32_MAX - 1, kMax}, {UINT32_MAX, kMax}};
+  const int64_t stamps[] = {INT64_MIN, INT64_MAX, -1};
+  for (int i = 0; i < 3; ++i) {
+    reg.PutDot(dots[i]);
+    reg.PutSigned(stamps[i]);
+    reg.PutBytes(i == 1 ? std::string_view(long_value) : std::string_view());
+  }
+  Decoder dec(reg.str());
+  RegisterStore store;
+  ASSERT_TRUE(store.Decode(&dec) && dec.done()) << dec.error();
+  Encoder again;
+  store.Encode(&again);
+  EXPECT_EQ(again.str(), reg.str());
 }
 
 TEST(DecoderTest, RewindReturnsToAPositionAndForgetsTheFailure) {

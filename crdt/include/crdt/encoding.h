@@ -64,13 +64,22 @@ class Encoder {
   // in the encoder, whose position the Put functions store and load again around every
   // call they sit between: one room test and one store for the whole run of writes.
   // REQUIRES: nothing else uses the encoder between Room and Commit (a write, str(),
-  // Release or AppendTo may move or trim its buffer).
+  // Release or AppendTo may move or trim its buffer). Ask for room per item of a list, not
+  // for the whole list's longest form: Room grows the buffer for bytes it may never get.
+  // A debug build checks that a run wrote no more than it asked room for (the buffer
+  // usually has more room than asked, so an overrun would otherwise go unseen).
   char* Room(size_t n) {
     if (static_cast<size_t>(end_ - pos_) < n) Grow(n);
+#ifndef NDEBUG
+    room_end_ = pos_ + n;
+#endif
     return pos_;
   }
   void Commit(char* end) {
     assert(end >= pos_ && end <= end_);
+#ifndef NDEBUG
+    assert(end <= room_end_ && "a run wrote more than it asked Room for");
+#endif
     pos_ = end;
   }
   static constexpr size_t kMaxVarint = 10;  // the longest varint's bytes
@@ -132,6 +141,9 @@ class Encoder {
   mutable char* pos_ = inline_;
   mutable char* end_ = inline_ + kInline;
   mutable std::string heap_;
+#ifndef NDEBUG
+  char* room_end_ = nullptr;  // the end of the room the last Room gave (Commit's check)
+#endif
   char inline_[kInline];
 };
 
