@@ -107,15 +107,17 @@ void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) 
   }
   auto entries = store_->ReadLog(min_acked + 1, head_);
   AASIM_CHECK(entries.ok()) << "region" << names_[self_] << entries.status().message();
+  uint64_t last = 0;  // the seq of log_.back()
   for (auto& [seq, effect] : *entries) {
-    if (!log_.empty() && seq != log_.back().seq + 1) log_.clear();  // keep a suffix
+    if (!log_.empty() && seq != last + 1) log_.clear();  // keep a suffix
     // Causal: the store's log kept the effect without its writer's vector (an empty one:
     // the effect waits only for its origin's earlier effects).
     if (opts_.config.causal) effect.insert(0, 1, '\0');
     log_.push_back(
-        LogEntry{seq, SimTime(0), effects_->Make(effect), static_cast<uint32_t>(effect.size())});
+        LogEntry{SimTime(0), effects_->Make(effect), static_cast<uint32_t>(effect.size())});
+    last = seq;
   }
-  if (!log_.empty() && log_.back().seq != head_) log_.clear();
+  if (!log_.empty() && last != head_) log_.clear();  // log_first() counts back from head_
   log_bytes_ = 0;
   for (const LogEntry& e : log_) log_bytes_ += e.bytes;
   log_trimmed_ = log_first() - 1;
@@ -402,7 +404,7 @@ void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
   log_bytes_ += effect.size();
   Grew(effect.size());
   const SimTime now = timers_->Now();
-  log_.push_back(LogEntry{head_, now, std::move(e), static_cast<uint32_t>(effect.size())});
+  log_.push_back(LogEntry{now, std::move(e), static_cast<uint32_t>(effect.size())});
   TrimBacklog();
   if (batching_ && unsent_from_ == 0) unsent_from_ = head_;
   // Outside a batch the new effect goes to every peer: one message built once (what

@@ -19,10 +19,14 @@
 //   - a chunk is given back (or, one of the largest size, kept as a spare for the next
 //     chunk) once no block of it is held and a newer chunk takes the new pieces: as before
 //     each piece had its own count, a chunk lives as long as its longest-held piece;
-//   - the first chunk is 64 KiB, each next one twice as big up to 2 MiB: a small
-//     simulation holds little, a busy region switches chunks rarely. Chunks come from the
-//     heap, not huge pages: they are written and read in sequence, and a fresh huge page's
-//     first touch costs more than the TLB misses it saves (crdt/page_arena.h);
+//   - the first chunk is 64 KiB, each next one twice as big up to 256 KiB: a small
+//     simulation holds little. The arena holds every chunk a held block is in, so a busy
+//     region holds its backlog rounded up to whole chunks, plus the current chunk and the
+//     spare: chunks of 256 KiB keep that near the backlog itself (chunks of 2 MiB held 4-6
+//     MiB per region for the least automatic backlog, 1 MiB of effects in 1.4 MiB of
+//     pieces: memory that took the stores' lines their place in the cache). Chunks come
+//     from the heap, not huge pages: they are written and read in sequence, and a fresh
+//     huge page's first touch costs more than the TLB misses it saves (crdt/page_arena.h);
 //   - a piece bigger than kMaxPieceBytes (a big value's effect) is a heap allocation of
 //     its own, with a count of its own.
 //
@@ -62,7 +66,7 @@ static_assert(sizeof(EffectBlock) == 8);
 class EffectArena {
  public:
   static constexpr size_t kFirstChunkBytes = size_t{64} << 10;
-  static constexpr size_t kMaxChunkBytes = size_t{2} << 20;
+  static constexpr size_t kMaxChunkBytes = size_t{256} << 10;
   static constexpr size_t kMaxPieceBytes = kMaxChunkBytes / 16;
   static constexpr size_t kSpareChunks = 1;
 

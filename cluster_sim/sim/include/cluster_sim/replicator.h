@@ -295,8 +295,12 @@ class Replicator {
     uint32_t epoch = 0;
     uint64_t seq = 0;
   };
+  // An entry of the log, which holds seqs log_first()..head_ in order with no gap (a write
+  // is numbered head_ + 1 as it is appended): an entry's seq is its place, not a field.
+  // 32 bytes, half a line: the backlog holds tens of thousands per region, written once
+  // and dropped a backlog later (each byte more is memory the stores' lines lose the cache
+  // to).
   struct LogEntry {
-    uint64_t seq;
     SimTime created;
     // Shared with the messages that carry it; never changed.
     std::shared_ptr<const EffectBlock> effect;
@@ -304,6 +308,7 @@ class Replicator {
     // effect's piece, written a backlog ago and long out of cache.
     uint32_t bytes;
   };
+  static_assert(sizeof(LogEntry) == 32, "a log entry is half a cache line");
   struct OutPeer {
     uint64_t acked = 0;      // contiguous prefix of our log the peer holds (this epoch)
     uint64_t chunk_end = 0;  // last seq of the replay chunk in flight
@@ -338,7 +343,8 @@ class Replicator {
   };
 
   int n() const { return static_cast<int>(names_.size()); }
-  uint64_t log_first() const { return log_.empty() ? head_ + 1 : log_.front().seq; }
+  // The first seq the log holds (head_ + 1 when it is empty).
+  uint64_t log_first() const { return head_ + 1 - log_.size(); }
   void Trace(const std::string& line) const;
   std::string Arrow(int peer) const;      // "A->B"
   std::string ArrowFrom(int peer) const;  // "B->A"
