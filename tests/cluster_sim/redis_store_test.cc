@@ -878,6 +878,47 @@ TEST(RedisStoreTest, WriteBehindCommitsArriveInOrderAndAtClose) {
   EXPECT_EQ((*reopened)->Progress("B#1"), 1u);
 }
 
+// A refused write to a metadata key, with write-behind writes and a merge still pending:
+// they are committed before the reload that undoes the refused write, so none of what the
+// store answered (or merged) is lost, in the working copy or in Redis.
+TEST(RedisStoreTest, ARefusedMetadataWriteKeepsThePendingWrites) {
+  AASIM_LAUNCH_REDIS(server);
+  RedisStoreOptions o = OptionsFor(*server, "A");
+  o.write_behind = 1000;
+  std::vector<std::string> failures;
+  o.on_write_behind_failure = [&](const std::string& why) { failures.push_back(why); };
+  std::unique_ptr<Store> peer = NewMemoryStore(kB);
+  {
+    auto store = RedisStore::Open(kA, o);
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < 20; ++i) {  // over a commit's batch: some sent behind, some pending
+      ASSERT_EQ((*store)->Execute({"INCR", "n"}, i, nullptr), Reply::Integer(i + 1));
+    }
+    ASSERT_EQ((*store)->Execute({"SET", "a", "1"}, 20, nullptr), Reply::Status("OK"));
+    std::string effect;
+    peer->Execute({"SADD", "s", "from-b"}, 21, &effect);
+    ASSERT_TRUE((*store)->MergeFrom("B#1", 1, effect).ok());
+    Reply r = (*store)->Execute({"SET", "aasim:x", "boom"}, 22, nullptr);
+    ASSERT_TRUE(r.is_error());
+    EXPECT_NE(r.str.find("reserved for aasim's metadata"), std::string::npos) << r.str;
+    EXPECT_EQ((*store)->Execute({"GET", "a"}, 23, nullptr), Reply::Bulk("1"));
+    EXPECT_EQ((*store)->Execute({"GET", "n"}, 23, nullptr), Reply::Bulk("20"));
+    EXPECT_EQ((*store)->Execute({"SISMEMBER", "s", "from-b"}, 23, nullptr), Reply::Integer(1));
+    EXPECT_EQ((*store)->Execute({"EXISTS", "aasim:x"}, 23, nullptr), Reply::Integer(0));
+    EXPECT_EQ((*store)->Execute({"INCR", "n"}, 24, nullptr), Reply::Integer(21));
+  }  // closing commits and reads what is owed
+  EXPECT_TRUE(failures.empty());
+  RawRedis raw(server->port());
+  EXPECT_EQ(raw.Run({"GET", "a"}), Reply::Bulk("1"));
+  EXPECT_EQ(raw.Run({"GET", "n"}), Reply::Bulk("21"));
+  EXPECT_EQ(raw.Run({"SISMEMBER", "s", "from-b"}), Reply::Integer(1));
+  EXPECT_EQ(raw.Run({"EXISTS", "aasim:x"}), Reply::Integer(0));
+  auto reopened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->LogHead(), 22u);  // 21 INCRs and the SET, numbered without a gap
+  EXPECT_EQ((*reopened)->Progress("B#1"), 1u);
+}
+
 // A failed write-behind commit is never papered over: the store stays down (it does not
 // reload a copy that lacks writes it answered), says why, and reports it once.
 TEST(RedisStoreTest, WriteBehindFailureKeepsTheStoreDownAndIsReported) {

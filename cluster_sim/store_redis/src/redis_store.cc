@@ -1000,7 +1000,13 @@ struct RedisStore::Impl {
   // and commits it. If the commit fails and a reconnection repairs the connection, the
   // working copy is reloaded from Redis: if the write is there (the script ran, its reply
   // was lost) it is done, else it runs again once. A write to a key under the metadata
-  // prefix is refused (and undone by a reload).
+  // prefix is refused and undone by a reload. What is still pending is committed before
+  // that reload (and the owed write-behind replies read, which the reload's own commands
+  // would otherwise take as theirs): writes answered and sent to peers but not yet in
+  // Redis, and merges, must not vanish with the refused write. Two traces of the refused
+  // write stay: its dots in the stored context (seen, never sent; no data of theirs exists
+  // anywhere), and, if it was a script or batch that also changed a key a pending write
+  // had changed, that change in the key's stored value here.
   Result<std::string> CommitWrite(const std::function<std::string()>& apply) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (!EnsureUp()) break;
@@ -1010,10 +1016,9 @@ struct RedisStore::Impl {
       EncodedKeys(e, &keys);
       for (const std::string& k : keys) {
         if (!Reserved(k)) continue;
-        pending_keys.clear();
-        pending_progress.clear();
-        pending_effects.clear();
-        if (Status st = Load(); !st.ok()) Disconnect(st.message());  // undo in the copy
+        if (Commit() && (behind == 0 || Drain())) {  // the pending writes kept (see above)
+          if (Status st = Load(); !st.ok()) Disconnect(st.message());  // undo in the copy
+        }  // else down (Commit or Drain said why): reconnecting reloads the copy
         return Status::InvalidArgument(
             "ERR key '" + k + "' is reserved for aasim's metadata (prefix '" + opt.prefix + ":')");
       }
