@@ -93,6 +93,7 @@ std::string Replicator::ArrowFrom(int peer) const { return names_[peer] + "->" +
 
 void Replicator::Resume(const std::vector<std::optional<uint64_t>>& peer_acked) {
   if (!durable_) return;
+  assert(log_.empty() && "Resume comes first, before the replicator logs anything");
   head_ = store_->LogHead();
   for (int p = 0; p < n(); ++p) {
     if (p == self_) continue;
@@ -398,8 +399,17 @@ void Replicator::OnLocalWrite(std::string&& effect, uint64_t writes) {
   }
   if (opts_.config.causal) effect.insert(0, EncodeApplied());
   local_writes_ += writes;
-  // A durable store numbered the write in its own log, atomically with the data.
-  head_ = durable_ ? std::max(head_ + 1, store_->LogHead()) : head_ + 1;
+  // A durable store numbered the write in its own log, atomically with the data: the
+  // number after its last, which is head_ + 1 while this replicator appends every write it
+  // commits. Were it ever further on, the log would hold a gap (an entry's seq is its place,
+  // LogEntry): the entries before it are dropped, as Resume keeps only a gapless suffix, and
+  // a peer that needs them gets a full sync.
+  const uint64_t seq = durable_ ? std::max(head_ + 1, store_->LogHead()) : head_ + 1;
+  if (seq != head_ + 1) [[unlikely]] {
+    log_.clear();
+    log_bytes_ = 0;
+  }
+  head_ = seq;
   std::shared_ptr<const EffectBlock> e = effects_->Make(effect);
   log_bytes_ += effect.size();
   Grew(effect.size());

@@ -23,7 +23,7 @@
 //     simulation holds little. The arena holds every chunk a held block is in, so a busy
 //     region holds its backlog rounded up to whole chunks, plus the current chunk and the
 //     spare: chunks of 256 KiB keep that near the backlog itself (chunks of 2 MiB held 4-6
-//     MiB per region for the least automatic backlog, 1 MiB of effects in 1.4 MiB of
+//     MiB per region for the least automatic backlog, 1 MiB of effects in 1.35 MB of
 //     pieces: memory that took the stores' lines their place in the cache). Chunks come
 //     from the heap, not huge pages: they are written and read in sequence, and a fresh
 //     huge page's first touch costs more than the TLB misses it saves (crdt/page_arena.h);

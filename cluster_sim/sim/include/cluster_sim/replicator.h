@@ -201,6 +201,7 @@ class Replicator {
   // A durable store may hold a previous run's replication state (a process restarted on the
   // same Redis): take its log and progress and carry on. `peer_acked[p]`, when known, is
   // what peer p durably holds of this log; unknown peers are asked first (a probe).
+  // REQUIRES: called once, before anything else (the log is empty).
   void Resume(const std::vector<std::optional<uint64_t>>& peer_acked);
 
   // A region starting with no memory of a previous life that its peers know of (a new
@@ -296,7 +297,8 @@ class Replicator {
     uint64_t seq = 0;
   };
   // An entry of the log, which holds seqs log_first()..head_ in order with no gap (a write
-  // is numbered head_ + 1 as it is appended): an entry's seq is its place, not a field.
+  // is numbered head_ + 1 as it is appended; OnLocalWrite drops the entries before a jump
+  // in a durable store's numbering): an entry's seq is its place, not a field.
   // 32 bytes, half a line: the backlog holds tens of thousands per region, written once
   // and dropped a backlog later (each byte more is memory the stores' lines lose the cache
   // to).
