@@ -841,14 +841,22 @@ TEST(RedisStoreTest, ServerDownMakesTheRegionUnavailableThenRecovers) {
   EXPECT_EQ(raw.Run({"SISMEMBER", "s", "from-b"}), Reply::Integer(1));
 }
 
+// Region A's options with write-behind of `window` commits, every failure it reports
+// appended to *failures.
+RedisStoreOptions WriteBehindOptionsFor(const RedisServer& server, size_t window,
+                                        std::vector<std::string>* failures) {
+  RedisStoreOptions o = OptionsFor(server, "A");
+  o.write_behind = window;
+  o.on_write_behind_failure = [failures](const std::string& why) { failures->push_back(why); };
+  return o;
+}
+
 // Write-behind (the simulator's mode): commits are pipelined, yet every one is in Redis
 // once anything reads from it, and when the store closes; merges and log trims too.
 TEST(RedisStoreTest, WriteBehindCommitsArriveInOrderAndAtClose) {
   AASIM_LAUNCH_REDIS(server);
-  RedisStoreOptions o = OptionsFor(*server, "A");
-  o.write_behind = 8;
   std::vector<std::string> failures;
-  o.on_write_behind_failure = [&](const std::string& why) { failures.push_back(why); };
+  const RedisStoreOptions o = WriteBehindOptionsFor(*server, 8, &failures);
   std::unique_ptr<Store> peer = NewMemoryStore(kB);
   {
     auto store = RedisStore::Open(kA, o);
@@ -883,10 +891,8 @@ TEST(RedisStoreTest, WriteBehindCommitsArriveInOrderAndAtClose) {
 // store answered (or merged) is lost, in the working copy or in Redis.
 TEST(RedisStoreTest, ARefusedMetadataWriteKeepsThePendingWrites) {
   AASIM_LAUNCH_REDIS(server);
-  RedisStoreOptions o = OptionsFor(*server, "A");
-  o.write_behind = 1000;
   std::vector<std::string> failures;
-  o.on_write_behind_failure = [&](const std::string& why) { failures.push_back(why); };
+  const RedisStoreOptions o = WriteBehindOptionsFor(*server, 1000, &failures);
   std::unique_ptr<Store> peer = NewMemoryStore(kB);
   {
     auto store = RedisStore::Open(kA, o);
@@ -923,10 +929,8 @@ TEST(RedisStoreTest, ARefusedMetadataWriteKeepsThePendingWrites) {
 // reload a copy that lacks writes it answered), says why, and reports it once.
 TEST(RedisStoreTest, WriteBehindFailureKeepsTheStoreDownAndIsReported) {
   AASIM_LAUNCH_REDIS(server);
-  RedisStoreOptions o = OptionsFor(*server, "A");
-  o.write_behind = 1000;
   std::vector<std::string> failures;
-  o.on_write_behind_failure = [&](const std::string& why) { failures.push_back(why); };
+  const RedisStoreOptions o = WriteBehindOptionsFor(*server, 1000, &failures);
   auto store = RedisStore::Open(kA, o);
   ASSERT_TRUE(store.ok());
   ASSERT_EQ((*store)->Execute({"SET", "k", "v"}, 1, nullptr), Reply::Status("OK"));
