@@ -25,6 +25,7 @@
 #include "cluster_sim/client.h"
 #include "cluster_sim/redis_server.h"
 #include "cluster_sim/rng.h"
+#include "cluster_sim/session.h"
 #include "cluster_sim/store.h"
 #include "crdt/dot.h"
 #include "redis_test_util.h"
@@ -757,14 +758,17 @@ TEST(RedisStoreTest, KeysUnderTheMetadataPrefixAreRefused) {
   ASSERT_TRUE(r.is_error());
   EXPECT_NE(r.str.find("reserved for aasim's metadata"), std::string::npos) << r.str;
   EXPECT_TRUE(effect.empty());
+  EXPECT_EQ(raw.Run({"GET", "aasim:cc"}), cc);
+  // In a batch, only the refused command fails (in its place), as a run-time error.
   auto replies = (*store)->ExecuteBatch({{"INCR", "n"}, {"SADD", "aasim:m:1", "x"}}, 3, &effect);
   ASSERT_EQ(replies.size(), 2u);
-  EXPECT_TRUE(replies[0].is_error());  // the whole batch is refused
-  EXPECT_TRUE(effect.empty());
-  EXPECT_EQ(raw.Run({"GET", "aasim:cc"}), cc);
-  EXPECT_EQ((*store)->Execute({"GET", "n"}, 4, nullptr), Reply::Bulk("1"));
+  EXPECT_EQ(replies[0], Reply::Integer(2));
+  EXPECT_TRUE(replies[1].is_error());
+  EXPECT_FALSE(effect.empty());
+  EXPECT_EQ(raw.Run({"HEXISTS", "aasim:m:1", "x"}), Reply::Integer(0));
+  EXPECT_EQ((*store)->Execute({"GET", "n"}, 4, nullptr), Reply::Bulk("2"));
   EXPECT_EQ((*store)->Execute({"EXISTS", "aasim:cc"}, 4, nullptr), Reply::Integer(0));
-  EXPECT_EQ((*store)->Execute({"INCR", "n"}, 5, nullptr), Reply::Integer(2));
+  EXPECT_EQ((*store)->Execute({"INCR", "n"}, 5, nullptr), Reply::Integer(3));
   EXPECT_EQ((*store)->Execute({"SET", "aasim2:x", "fine"}, 6, nullptr), Reply::Status("OK"));
 }
 
@@ -884,6 +888,166 @@ TEST(RedisStoreTest, WriteBehindCommitsArriveInOrderAndAtClose) {
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->LogHead(), 22u);
   EXPECT_EQ((*reopened)->Progress("B#1"), 1u);
+}
+
+// A write to a metadata key is refused before it runs: it changes nothing, in the working
+// copy or in Redis, not even the causal context (no dot of it; a store reopened from
+// Redis equals an in-memory store that ran the same commands minus the refused ones), and
+// with write-behind writes pending too. Every way a command may name the key is refused:
+// its key range, SORT's and GEORADIUS's STORE, and the region-local stream commands that
+// would change the replication log (a stream in Redis); a read of the log goes to Redis.
+TEST(RedisStoreTest, ARefusedWriteChangesNothing) {
+  AASIM_LAUNCH_REDIS(server);
+  std::vector<std::string> failures;
+  const RedisStoreOptions o = WriteBehindOptionsFor(*server, 1000, &failures);
+  std::unique_ptr<Store> mirror = NewMemoryStore(kA);  // the same commands, minus the refused
+  RawRedis raw(server->port());
+  {
+    auto store = RedisStore::Open(kA, o);
+    ASSERT_TRUE(store.ok());
+    int64_t t = 0;
+    auto both = [&](const std::vector<std::string>& argv) {
+      ++t;
+      Reply r = (*store)->Execute(argv, t, nullptr);
+      EXPECT_EQ(mirror->Execute(argv, t, nullptr), r) << argv[0];
+    };
+    both({"INCR", "n"});
+    both({"RPUSH", "l", "b", "a"});
+    both({"GEOADD", "g", "13.36", "38.11", "p"});
+    std::string before = (*store)->FullState();
+    const std::vector<std::vector<std::string>> refused = {
+        {"SET", "aasim:x", "1"},
+        {"MSET", "k", "1", "aasim:x", "2"},
+        {"RENAME", "l", "aasim:l"},
+        {"SORT", "l", "ALPHA", "STORE", "aasim:s"},
+        {"GEORADIUS", "g", "13", "38", "100", "km", "STOREDIST", "aasim:g"},
+        {"XADD", "aasim:log", "*", "e", "x"},
+        {"XTRIM", "aasim:log", "MAXLEN", "0"},
+        {"XGROUP", "CREATE", "aasim:log", "g", "0"},
+    };
+    for (const std::vector<std::string>& argv : refused) {
+      ++t;
+      std::string effect;
+      Reply r = (*store)->Execute(argv, t, &effect);
+      ASSERT_TRUE(r.is_error()) << argv[0];
+      EXPECT_NE(r.str.find("reserved for aasim's metadata"), std::string::npos) << r.str;
+      EXPECT_TRUE(effect.empty()) << argv[0];
+      EXPECT_EQ((*store)->FullState(), before) << argv[0];
+    }
+    both({"INCR", "n"});  // written behind, with the refused writes' neighbours
+    EXPECT_EQ((*store)->Execute({"EXISTS", "aasim:x", "aasim:l", "aasim:s"}, t, nullptr),
+              Reply::Integer(0));
+    // The log (XADD of each of the 4 writes) is Redis's: a region-local stream read shows it.
+    EXPECT_EQ((*store)->Execute({"XLEN", "aasim:log"}, t, nullptr), Reply::Integer(4));
+  }  // closing commits and reads what is owed
+  EXPECT_TRUE(failures.empty());
+  EXPECT_EQ(raw.Run({"XLEN", "aasim:log"}), Reply::Integer(4));
+  EXPECT_EQ(raw.Run({"XINFO", "GROUPS", "aasim:log"}), Reply::Array({}));
+  for (const char* key : {"aasim:x", "aasim:l", "aasim:s", "aasim:g", "k"}) {
+    EXPECT_EQ(raw.Run({"EXISTS", key}), Reply::Integer(0)) << key;
+  }
+  auto reopened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->FullState(), mirror->FullState());
+  EXPECT_EQ((*reopened)->LogHead(), 4u);
+}
+
+// A MULTI with a refused command in the middle: the others run, and EXEC's array holds the
+// error in its place, the shape a redis-server gives for a command failing at run time
+// (there, a WRONGTYPE).
+TEST(RedisStoreTest, ARefusedCommandInMultiFailsInItsPlace) {
+  AASIM_LAUNCH_REDIS(server);
+  auto store = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(store.ok());
+  std::vector<std::string> effects;
+  int64_t t = 0;
+  Session session(StoreBackend(
+      **store, [&t] { return ++t; }, [&](std::string e) { effects.push_back(std::move(e)); }));
+  ASSERT_EQ(session.Execute({"MULTI"}), Reply::Status("OK"));
+  ASSERT_EQ(session.Execute({"INCR", "n"}), Reply::Status("QUEUED"));
+  ASSERT_EQ(session.Execute({"SET", "aasim:x", "1"}), Reply::Status("QUEUED"));
+  ASSERT_EQ(session.Execute({"INCR", "n"}), Reply::Status("QUEUED"));
+  Reply exec = session.Execute({"EXEC"});
+  RawRedis raw(server->port());
+  ASSERT_EQ(raw.Run({"SELECT", "1"}), Reply::Status("OK"));  // away from the store's db 0
+  ASSERT_EQ(raw.Run({"RPUSH", "list", "a"}), Reply::Integer(1));
+  ASSERT_EQ(raw.Run({"MULTI"}), Reply::Status("OK"));
+  ASSERT_EQ(raw.Run({"INCR", "n"}), Reply::Status("QUEUED"));
+  ASSERT_EQ(raw.Run({"INCR", "list"}), Reply::Status("QUEUED"));  // WRONGTYPE when run
+  ASSERT_EQ(raw.Run({"INCR", "n"}), Reply::Status("QUEUED"));
+  Reply real = raw.Run({"EXEC"});
+  ASSERT_EQ(real.type, Reply::Type::kArray);
+  ASSERT_EQ(exec.type, real.type) << exec.ToString();
+  ASSERT_EQ(exec.elements.size(), real.elements.size()) << exec.ToString();
+  for (size_t i = 0; i < real.elements.size(); ++i) {
+    EXPECT_EQ(exec.elements[i].type, real.elements[i].type) << i << ": " << exec.ToString();
+  }
+  EXPECT_EQ(exec.elements[0], Reply::Integer(1));
+  EXPECT_NE(exec.elements[1].str.find("reserved for aasim's metadata"), std::string::npos);
+  EXPECT_EQ(exec.elements[2], Reply::Integer(2));
+  ASSERT_EQ(effects.size(), 1u);  // the batch's one effect: the two INCRs
+  std::unique_ptr<Store> peer = NewMemoryStore(kB);
+  ASSERT_TRUE(peer->Merge(effects[0]).ok());
+  EXPECT_EQ(peer->DumpAll(), (*store)->DumpAll());
+  EXPECT_EQ(raw.Run({"SELECT", "0"}), Reply::Status("OK"));
+  EXPECT_EQ(raw.Run({"GET", "n"}), Reply::Bulk("2"));
+  EXPECT_EQ(raw.Run({"EXISTS", "aasim:x"}), Reply::Integer(0));
+}
+
+// In a script, redis.call of a refused write raises (the script stops there; what it wrote
+// before stays, as with any failing call in Redis) and redis.pcall returns the error (the
+// script goes on). A script that changed a key a write-behind write had changed, then hit
+// the refused key, leaves no divergence: its earlier write is its effect, sent to peers as
+// stored here (before, the reload kept it in this region's stored value only).
+TEST(RedisStoreTest, ARefusedWriteInAScriptRaisesOrIsReturned) {
+  AASIM_LAUNCH_REDIS(server);
+  std::vector<std::string> failures;
+  const RedisStoreOptions o = WriteBehindOptionsFor(*server, 1000, &failures);
+  std::unique_ptr<Store> mirror = NewMemoryStore(kA);  // the same, minus the refused calls
+  std::unique_ptr<Store> peer = NewMemoryStore(kB);    // what A sends
+  {
+    auto store = RedisStore::Open(kA, o);
+    ASSERT_TRUE(store.ok());
+    std::vector<std::string> effects(3);
+    ASSERT_EQ((*store)->Execute({"INCR", "n"}, 1, &effects[0]), Reply::Integer(1));  // pending
+    ASSERT_EQ(mirror->Execute({"INCR", "n"}, 1, nullptr), Reply::Integer(1));
+    Reply r = (*store)->Execute(
+        {"EVAL",
+         "redis.call('INCR', 'n'); redis.call('SET', 'aasim:x', '1'); redis.call('INCR', 'm')",
+         "0"},
+        2, &effects[1]);
+    ASSERT_TRUE(r.is_error());
+    EXPECT_EQ(r.str.rfind("ERR key 'aasim:x' is reserved for aasim's metadata (prefix 'aasim:') "
+                          "script: ",
+                          0),
+              0u)
+        << r.str;
+    EXPECT_NE(r.str.find(", on @user_script:1."), std::string::npos) << r.str;
+    ASSERT_TRUE(mirror->Execute({"EVAL", "redis.call('INCR', 'n')", "0"}, 2, nullptr).is_nil());
+    Reply p = (*store)->Execute({"EVAL",
+                                 "local r = redis.pcall('SADD', 'aasim:m:1', 'x'); "
+                                 "return {r['err'], redis.call('INCR', 'm')}",
+                                 "0"},
+                                3, &effects[2]);
+    EXPECT_EQ(p, Reply::Array({Reply::Bulk("ERR key 'aasim:m:1' is reserved for aasim's metadata "
+                                           "(prefix 'aasim:')"),
+                               Reply::Integer(1)}));
+    ASSERT_EQ(mirror->Execute({"INCR", "m"}, 3, nullptr), Reply::Integer(1));
+    for (const std::string& e : effects) {
+      if (!e.empty()) {
+        ASSERT_TRUE(peer->Merge(e).ok());
+      }
+    }
+    EXPECT_EQ((*store)->Execute({"GET", "n"}, 4, nullptr), Reply::Bulk("2"));
+    EXPECT_EQ((*store)->Execute({"EXISTS", "aasim:x"}, 4, nullptr), Reply::Integer(0));
+  }  // closing commits and reads what is owed
+  EXPECT_TRUE(failures.empty());
+  auto reopened = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->FullState(), mirror->FullState());
+  EXPECT_EQ((*reopened)->DumpAll(), peer->DumpAll());  // no divergence between the regions
+  RawRedis raw(server->port());
+  EXPECT_EQ(raw.Run({"HEXISTS", "aasim:m:1", "x"}), Reply::Integer(0));
 }
 
 // A refused write to a metadata key, with write-behind writes and a merge still pending:

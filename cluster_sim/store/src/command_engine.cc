@@ -756,13 +756,9 @@ static_assert(EveryEngineRowHasItsHandler(),
 // handlers set `wrote` from their own change only (SREM of a missing member: false), and
 // a lazy-expiry delete that is not recorded is applied here but never replicated.
 bool DropHiddenKeys(Ctx& c, const CommandSpec& spec) {
-  if (spec.first_key <= 0 || spec.step <= 0) return false;
-  const int argc = static_cast<int>(c.argv.size());
-  const int last = spec.last_key < 0 ? argc + spec.last_key : spec.last_key;
   bool dropped = false;
-  for (int i = spec.first_key; i <= last && i < argc; i += spec.step) {
-    dropped |= c.ks.DropHidden(c.argv[static_cast<size_t>(i)], c.delta);
-  }
+  ForEachRangeKey(spec, c.argv,
+                  [&](const std::string& key) { dropped |= c.ks.DropHidden(key, c.delta); });
   return dropped;
 }
 

@@ -1,6 +1,7 @@
 #include "cluster_sim/command_table.h"
 
 #include <algorithm>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -26,6 +27,27 @@ const CommandSpec* FindStoreCommand(std::string_view name) {
   }();
   int i = kIndex.Find(name);
   return i < 0 ? nullptr : &kStoreCommands[i];
+}
+
+const std::string* FindWrittenKey(const CommandSpec& spec, const std::vector<std::string>& argv,
+                                  const std::function<bool(std::string_view key)>& match) {
+  if (spec.name == "xgroup") {
+    return argv.size() > 2 && match(argv[2]) ? &argv[2] : nullptr;
+  }
+  if (!spec.HasFlag("write")) return nullptr;
+  const std::string* found = nullptr;
+  ForEachRangeKey(spec, argv, [&](const std::string& key) {
+    if (found == nullptr && match(key)) found = &key;
+  });
+  if (found != nullptr || !spec.HasFlag("movablekeys")) return found;
+  if (spec.name == "sort" || spec.name == "georadius" || spec.name == "georadiusbymember") {
+    for (size_t i = 2; i + 1 < argv.size(); ++i) {
+      if ((IEquals(argv[i], "store") || IEquals(argv[i], "storedist")) && match(argv[i + 1])) {
+        return &argv[i + 1];
+      }
+    }
+  }
+  return nullptr;
 }
 
 Reply ArityError(std::string_view name) {

@@ -100,6 +100,7 @@ Reply KeyspaceStore::ExecuteOne(const std::vector<std::string>& argv, int64_t wa
   wall_clock_us_ = wall_clock_us;
   // Looked up once, for the routes below and the engine.
   const CommandSpec* spec = RowOf(argv);
+  if (std::optional<Reply> refused = Refused(argv, spec)) return std::move(*refused);
   if (LocalStream(spec)) return Stream(argv, spec, wall_clock_us);
   if (std::optional<Reply> reply = BeforeEngine(argv)) return std::move(*reply);
   // ExecuteHeld and ExecuteWithoutEffect (no effect) run only on a store that is not
@@ -164,6 +165,10 @@ std::vector<Reply> KeyspaceStore::ExecuteBatch(
       for (size_t i = 0; i < commands.size(); ++i) {
         const std::vector<std::string>& argv = commands[i];
         const CommandSpec* spec = RowOf(argv);
+        if (std::optional<Reply> refused = Refused(argv, spec)) {
+          replies.push_back(std::move(*refused));
+          continue;
+        }
         if (LocalStream(spec)) {
           if (!stream_replies[i]) stream_replies[i] = Stream(argv, spec, wall_clock_us);
           replies.push_back(*stream_replies[i]);
@@ -199,13 +204,29 @@ Reply KeyspaceStore::RunOne(const std::vector<std::string>& argv, const CommandS
   if (!spec->AcceptsArgc(argv.size())) return ArityError(argv[0]);
   if (scripts_ == nullptr) scripts_ = std::make_unique<Scripts>();
   return scripts_->Run(argv, [&](const std::vector<std::string>& cmd) {
-    if (LocalStream(cmd)) return RunStream(cmd, wall_clock_us);
+    // Scripts::Call: cmd's name is in the table and its arity checked.
+    const CommandSpec* cmd_spec = FindStoreCommand(cmd[0]);
+    if (std::optional<Reply> refused = Refused(cmd, cmd_spec)) return std::move(*refused);
+    if (LocalStream(cmd_spec)) return RunStream(cmd, wall_clock_us);
     if (std::optional<Reply> reply = BeforeEngine(cmd)) return std::move(*reply);
     bool w = false;
-    Reply reply = engine_.Execute(ks_, cmd, wall_clock_us, delta, &w);
+    Reply reply = engine_.Execute(ks_, cmd, wall_clock_us, delta, &w, cmd_spec);
     *wrote = *wrote || w;
     return reply;
   });
+}
+
+std::optional<Reply> KeyspaceStore::RefusedByMayWrite(const std::vector<std::string>& argv,
+                                                      const CommandSpec* spec) const {
+  if (spec == nullptr || !spec->AcceptsArgc(argv.size())) return std::nullopt;  // its own error
+  Status refused;
+  if (FindWrittenKey(*spec, argv, [&](std::string_view key) {
+        refused = MayWrite(key);
+        return !refused.ok();
+      }) == nullptr) {
+    return std::nullopt;
+  }
+  return Reply::Error(refused.message());
 }
 
 namespace {
@@ -231,10 +252,6 @@ Status KeyspaceStore::ExpireDue(int64_t wall_clock_us, std::string* effect) {
   if (!e.ok()) return e.status();
   AppendEffect(std::move(e).value(), effect);
   return Status::Ok();
-}
-
-bool KeyspaceStore::LocalStream(const std::vector<std::string>& argv) const {
-  return !replicate_streams_ && !argv.empty() && LocalStreams::Handles(argv[0]);
 }
 
 bool KeyspaceStore::LocalStream(const CommandSpec* spec) const {

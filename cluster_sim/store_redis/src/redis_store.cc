@@ -995,18 +995,31 @@ struct RedisStore::Impl {
     return key.size() > opt.prefix.size() && key.substr(0, opt.prefix.size()) == opt.prefix &&
            key[opt.prefix.size()] == ':';
   }
+  // What a write to a reserved key answers.
+  Status ReservedError(std::string_view key) const {
+    std::string text = "ERR key '";
+    text.append(key).append("' is reserved for aasim's metadata (prefix '");
+    text.append(opt.prefix).append(":')");
+    return Status::InvalidArgument(std::move(text));
+  }
 
   // Runs a write (one command or a MULTI batch: `apply`, see KeyspaceStore::CommitWrite)
   // and commits it. If the commit fails and a reconnection repairs the connection, the
   // working copy is reloaded from Redis: if the write is there (the script ran, its reply
-  // was lost) it is done, else it runs again once. A write to a key under the metadata
-  // prefix is refused and undone by a reload. What is still pending is committed before
-  // that reload (and the owed write-behind replies read, which the reload's own commands
-  // would otherwise take as theirs): writes answered and sent to peers but not yet in
-  // Redis, and merges, must not vanish with the refused write. Two traces of the refused
-  // write stay: its dots in the stored context (seen, never sent; no data of theirs exists
-  // anywhere), and, if it was a script or batch that also changed a key a pending write
-  // had changed, that change in the key's stored value here.
+  // was lost) it is done, else it runs again once.
+  //
+  // A write to a key under the metadata prefix is refused before it runs (MayWrite), so
+  // it never gets here, with one exception this keeps refusing after the fact: a reserved
+  // key that a merge put into the copy (a peer that does not refuse it: a node on the
+  // in-memory store or with another prefix), changed by a command that does not name it
+  // (FLUSHALL, FLUSHDB, an expiry, LMPOP and the other movable pops; FindWrittenKey in
+  // command_table.h). The write is undone by a reload; what is still pending is committed
+  // before that reload (and the owed write-behind replies read, which the reload's own
+  // commands would otherwise take as theirs): writes answered and sent to peers but not
+  // yet in Redis, and merges, must not vanish with the refused write. Two traces of it
+  // stay: its dots in the stored context (seen, never sent), and, if it was a script or
+  // batch that also changed a key a pending write had changed, that change in the key's
+  // stored value here.
   Result<std::string> CommitWrite(const std::function<std::string()>& apply) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (!EnsureUp()) break;
@@ -1019,8 +1032,7 @@ struct RedisStore::Impl {
         if (Commit() && (behind == 0 || Drain())) {  // the pending writes kept (see above)
           if (Status st = Load(); !st.ok()) Disconnect(st.message());  // undo in the copy
         }  // else down (Commit or Drain said why): reconnecting reloads the copy
-        return Status::InvalidArgument(
-            "ERR key '" + k + "' is reserved for aasim's metadata (prefix '" + opt.prefix + ":')");
+        return ReservedError(k);
       }
       for (auto& k : keys) pending_keys.insert(std::move(k));
       const uint64_t seq = LastSeq() + 1;
@@ -1037,7 +1049,9 @@ struct RedisStore::Impl {
 };
 
 RedisStore::RedisStore(crdt::ReplicaId self, RedisStoreOptions options)
-    : KeyspaceStore(self), impl_(std::make_unique<Impl>(*this, std::move(options))) {}
+    : KeyspaceStore(self), impl_(std::make_unique<Impl>(*this, std::move(options))) {
+  CheckWrites();  // MayWrite: the metadata keys
+}
 RedisStore::~RedisStore() = default;
 
 Result<std::unique_ptr<RedisStore>> RedisStore::Open(crdt::ReplicaId self,
@@ -1082,6 +1096,10 @@ std::optional<Reply> RedisStore::BeforeEngine(const std::vector<std::string>& ar
     return m.Forward(argv);
   }
   return std::nullopt;
+}
+
+Status RedisStore::MayWrite(std::string_view key) const {
+  return impl_->Reserved(key) ? impl_->ReservedError(key) : Status::Ok();
 }
 
 Result<std::string> RedisStore::CommitWrite(const std::function<std::string()>& apply) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -256,6 +257,29 @@ inline constexpr CommandSpec kStoreCommands[] = {
 
 // The row of `name` (any case); null if the store does not know the command.
 const CommandSpec* FindStoreCommand(std::string_view name);
+
+// Calls fn(argv[i]) for each argument in the command's legacy key range (first_key..last_key
+// every step; none for 0 0 0). REQUIRES: spec.AcceptsArgc(argv.size()).
+template <typename Fn>
+void ForEachRangeKey(const CommandSpec& spec, const std::vector<std::string>& argv, Fn&& fn) {
+  if (spec.first_key <= 0 || spec.step <= 0) return;
+  const int argc = static_cast<int>(argv.size());
+  const int last = spec.last_key < 0 ? argc + spec.last_key : spec.last_key;
+  for (int i = spec.first_key; i <= last && i < argc; i += spec.step) {
+    fn(argv[static_cast<size_t>(i)]);
+  }
+}
+
+// The first key argument of argv that the command may create or change and that `match`
+// accepts; null if none. Those keys are: a write row's key range (for a few commands it
+// names keys they only read too: BITOP's, SUNIONSTORE's sources), for SORT and
+// GEORADIUS[BYMEMBER] every argument after a STORE or STOREDIST word (their movable
+// destination, found without parsing the rest: a superset), and XGROUP's key (a row without
+// flags: its subcommands write). Not the keys of the movable pops (LMPOP, ZMPOP and their
+// blocking forms) or XREADGROUP: those change only keys that exist, never create one.
+// REQUIRES: spec.AcceptsArgc(argv.size()).
+const std::string* FindWrittenKey(const CommandSpec& spec, const std::vector<std::string>& argv,
+                                  const std::function<bool(std::string_view key)>& match);
 
 // Redis 7's error replies for a command line the table refuses:
 // "ERR wrong number of arguments for 'get' command" (`name` as given, written lowercase),

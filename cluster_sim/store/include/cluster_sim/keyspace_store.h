@@ -57,10 +57,19 @@ class KeyspaceStore : public Store {
   // first), so all its writes make ONE effect, and a script that wrote nothing makes none.
   // The script cache is this store's (one per region), never replicated, lost by Wipe.
   //
+  // Writes a store refuses (MayWrite, after CheckWrites): a command that may write a
+  // refused key answers MayWrite's error and runs not at all, before any route below, so
+  // it changes nothing, as a Redis command that fails at run time: a single command
+  // answers the error, a batch holds it in the command's place, a script's redis.call
+  // raises it and redis.pcall returns it. Which keys a command may write: the command
+  // table's (FindWrittenKey, command_table.h). A command with the wrong arity is not
+  // asked about (it answers its arity error).
+  //
   // Like Redis EXEC: every command runs in order (stream commands through RunStream, in
-  // their place; BeforeEngine is not asked), an error reply does not stop the others, and
-  // the replicated writes make one delta (one effect). If CommitWrite fails, every reply
-  // but the stream commands' is its error.
+  // their place; BeforeEngine is not asked), an error reply does not stop the others (a
+  // write MayWrite refuses is one: its error in its place), and the replicated writes make
+  // one delta (one effect). If CommitWrite fails, every reply but the stream commands' is
+  // its error.
   std::vector<Reply> ExecuteBatch(const std::vector<std::vector<std::string>>& commands,
                                   int64_t wall_clock_us, std::string* effect) final;
   int64_t NextExpiry() const final;
@@ -101,6 +110,10 @@ class KeyspaceStore : public Store {
   int64_t wall_clock_ms() const;
   const crdt::Keyspace& keyspace() const { return ks_; }
   bool replicates_streams() const { return replicate_streams_; }  // SetStreamOptions
+  // Makes every command ask MayWrite about the keys it may write; until then none asks,
+  // so a store that refuses nothing pays one test of a flag per command. Called once, by
+  // the constructor of a store that refuses keys.
+  void CheckWrites() { check_writes_ = true; }
   // A stream change (or a reload) the keyspace does not see: moves `key`'s version, or
   // every key's.
   void BumpVersion(std::string key);
@@ -113,6 +126,14 @@ class KeyspaceStore : public Store {
   // A reply for a single command that the store gives beside the keyspace (e.g. TYPE of a
   // stream key), or nullopt to let the engine run it.
   virtual std::optional<Reply> BeforeEngine(const std::vector<std::string>& argv) = 0;
+  // Whether a local write may create or change `key`: Ok, or the error (its message, a
+  // Redis error reply's text) that a command which may write it answers instead of running.
+  // Asked only after CheckWrites(), before the command touches the keyspace (see
+  // ExecuteBatch). Default: every key.
+  virtual Status MayWrite(std::string_view key) const {
+    (void)key;
+    return Status::Ok();
+  }
   // Makes a local write durable. `apply` runs the write on the keyspace (moving the
   // versions) and returns its encoded effect, empty if it wrote nothing; it may be called
   // again after a failure (on a keyspace reloaded from where the data lives). Returns the
@@ -138,14 +159,23 @@ class KeyspaceStore : public Store {
   // wrote) and returns the encoded delta ("" if nothing was written), moving the versions.
   template <typename Run>  // bool(crdt::Keyspace* delta)
   std::string Record(Run run);
-  // True if argv is a stream command for the region-local streams (RunStream).
-  bool LocalStream(const std::vector<std::string>& argv) const;
-  // The same for a command looked up already: spec is FindStoreCommand(argv[0]), or null.
+  // True if a command is a stream command for the region-local streams (RunStream): spec
+  // is FindStoreCommand(argv[0]), or null.
   bool LocalStream(const CommandSpec* spec) const;
   // The reply of a stream command (spec: its row, FindStoreCommand(argv[0])): its arity
   // error, or RunStream's.
   Reply Stream(const std::vector<std::string>& argv, const CommandSpec* spec,
                int64_t wall_clock_us);
+  // MayWrite's error for a command (spec: FindStoreCommand(argv[0]), or null) that may
+  // write a key it refuses, or nullopt if the command may run (always before
+  // CheckWrites()).
+  std::optional<Reply> Refused(const std::vector<std::string>& argv,
+                               const CommandSpec* spec) const {
+    if (!check_writes_) return std::nullopt;
+    return RefusedByMayWrite(argv, spec);
+  }
+  std::optional<Reply> RefusedByMayWrite(const std::vector<std::string>& argv,
+                                         const CommandSpec* spec) const;
   // Moves the version of every key `encoded` lists (all keys for a full state).
   void Touch(std::string_view encoded);
   // Execute's work: a write's effect is appended to *effect; with effect null a write is
@@ -168,6 +198,7 @@ class KeyspaceStore : public Store {
   crdt::Keyspace ks_;
   CommandEngine engine_;
   bool replicate_streams_ = false;
+  bool check_writes_ = false;         // CheckWrites
   std::unique_ptr<Scripts> scripts_;  // made at the first script command
   crdt::Keyspace::MergeScratch merge_scratch_;
   crdt::Keyspace delta_;  // Record's delta, reset (ResetDelta) and reused by every write

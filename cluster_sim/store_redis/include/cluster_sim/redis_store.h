@@ -28,6 +28,8 @@
 //   <prefix>:log          stream: ID <seq>-0, field "e" = encoded effect (local writes)
 //   <prefix>:progress     hash: field = origin region, value = last applied seq
 //   <prefix>:meta         hash: "seq" = last local log seq
+// So the keys under `<prefix>:` are aasim's: a command that may write one is refused before
+// it runs (MayWrite; KeyspaceStore, "Writes a store refuses").
 // Replicated streams (Store::SetStreamOptions) are keyspace values like the others: their
 // native value is a Redis stream of the region's merged entries (one entry per id), with
 // the last id and the visible groups (at the id up to which the group is acknowledged,
@@ -143,6 +145,8 @@ class RedisStore final : public KeyspaceStore {
   // are committed by CommitWrite, merges by Flush; Wipe flushes the database.
   Reply RunStream(const std::vector<std::string>& argv, int64_t wall_clock_us) override;
   std::optional<Reply> BeforeEngine(const std::vector<std::string>& argv) override;
+  // Refuses the keys under `prefix:` (see "Key layout" above), before the command runs.
+  Status MayWrite(std::string_view key) const override;
   Result<std::string> CommitWrite(const std::function<std::string()>& apply) override;
   Status CanMerge() override;
   void Merged(std::string_view origin, uint64_t seq, std::string_view encoded) override;
