@@ -661,6 +661,11 @@ struct RedisStore::Impl {
     std::vector<std::pair<uint32_t, const std::string*>> by_bucket;
     size_t string_count = 0, other_count = 0;
     for (const std::string* key : keys) {
+      by_bucket.emplace_back(MetadataBucket(*key, opt.buckets), key);
+      // A key under the prefix has its metadata and no native value, which would overwrite
+      // (or delete) aasim's own keys: only a peer that does not refuse it (a node on the
+      // in-memory store, or with another prefix) can write one (MayWrite refuses it here).
+      if (Reserved(*key)) continue;
       const crdt::KeyValue* kv = ks.Find(*key);
       switch (ks.TypeOf(*key)) {
         case crdt::Keyspace::Type::kString:
@@ -735,7 +740,6 @@ struct RedisStore::Impl {
           ttls.push_back(std::to_string(left));
         }
       }
-      by_bucket.emplace_back(MetadataBucket(*key, opt.buckets), key);
     }
     std::stable_sort(by_bucket.begin(), by_bucket.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -1006,20 +1010,10 @@ struct RedisStore::Impl {
   // Runs a write (one command or a MULTI batch: `apply`, see KeyspaceStore::CommitWrite)
   // and commits it. If the commit fails and a reconnection repairs the connection, the
   // working copy is reloaded from Redis: if the write is there (the script ran, its reply
-  // was lost) it is done, else it runs again once.
-  //
-  // A write to a key under the metadata prefix is refused before it runs (MayWrite), so
-  // it never gets here, with one exception this keeps refusing after the fact: a reserved
-  // key that a merge put into the copy (a peer that does not refuse it: a node on the
-  // in-memory store or with another prefix), changed by a command that does not name it
-  // (FLUSHALL, FLUSHDB, an expiry, LMPOP and the other movable pops; FindWrittenKey in
-  // command_table.h). The write is undone by a reload; what is still pending is committed
-  // before that reload (and the owed write-behind replies read, which the reload's own
-  // commands would otherwise take as theirs): writes answered and sent to peers but not
-  // yet in Redis, and merges, must not vanish with the refused write. Two traces of it
-  // stay: its dots in the stored context (seen, never sent), and, if it was a script or
-  // batch that also changed a key a pending write had changed, that change in the key's
-  // stored value here.
+  // was lost) it is done, else it runs again once. (A write to a key under the metadata
+  // prefix never gets here: MayWrite refused the command before it ran. One a peer wrote,
+  // merged here, may be changed by a command that does not name it, FLUSHALL or an
+  // expiry: that is committed as any write, its metadata only; see Call.)
   Result<std::string> CommitWrite(const std::function<std::string()>& apply) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (!EnsureUp()) break;
@@ -1027,13 +1021,6 @@ struct RedisStore::Impl {
       if (e.empty()) return e;
       std::vector<std::string> keys;
       EncodedKeys(e, &keys);
-      for (const std::string& k : keys) {
-        if (!Reserved(k)) continue;
-        if (Commit() && (behind == 0 || Drain())) {  // the pending writes kept (see above)
-          if (Status st = Load(); !st.ok()) Disconnect(st.message());  // undo in the copy
-        }  // else down (Commit or Drain said why): reconnecting reloads the copy
-        return ReservedError(k);
-      }
       for (auto& k : keys) pending_keys.insert(std::move(k));
       const uint64_t seq = LastSeq() + 1;
       pending_effects.emplace_back(seq, e);

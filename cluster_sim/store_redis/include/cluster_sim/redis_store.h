@@ -29,7 +29,9 @@
 //   <prefix>:progress     hash: field = origin region, value = last applied seq
 //   <prefix>:meta         hash: "seq" = last local log seq
 // So the keys under `<prefix>:` are aasim's: a command that may write one is refused before
-// it runs (MayWrite; KeyspaceStore, "Writes a store refuses").
+// it runs (MayWrite; KeyspaceStore, "Writes a store refuses"). One that a peer wrote (a node
+// on the in-memory store, or with another prefix) is merged and kept as any key, with its
+// metadata but no native value (which would overwrite aasim's own key).
 // Replicated streams (Store::SetStreamOptions) are keyspace values like the others: their
 // native value is a Redis stream of the region's merged entries (one entry per id), with
 // the last id and the visible groups (at the id up to which the group is acknowledged,
