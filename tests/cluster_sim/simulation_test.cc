@@ -2,7 +2,8 @@
 // replication protocol of simulation.h, driven through the public Simulation API only:
 // exact one-way latency, partitions and heals, loss/duplication/jitter, backlog overflow
 // (full vs partial sync), crashes (lost writes, restart, the restart push), crashed-region
-// replies, ops-lag metrics, digests and Sync's time limit.
+// replies, ops-lag metrics, digests and Sync's time limit; with a fake durable store (no Redis),
+// a durable store's numbering that jumps and Resume after a restart.
 //
 // Two tests pin down a documented behaviour: without causal delivery across origins, a
 // region may briefly show a write that a write elsewhere had observed transitively
@@ -2039,6 +2040,161 @@ TEST(SimulationTest, AutoBacklogIsOnePercentOfTheData) {
     EXPECT_EQ(Peer(sim.Metrics(0), "B").full_syncs, data == 0 ? 1u : 0u) << data;
     EXPECT_TRUE(sim.Divergent({}).empty());
   }
+}
+
+// A durable store without Redis: what it keeps across runs (of a Simulation: a process
+// restarted on the same data) is a FakeDisk. Writes are numbered in its log as a durable
+// store numbers them, after its last, unless the test makes the numbering jump (`skip`).
+struct FakeDisk {
+  std::string state;                                      // the keyspace, as of the last change
+  std::map<uint64_t, std::string> log;                    // local effects by seq
+  uint64_t head = 0;                                      // the last seq
+  uint64_t skip = 0;                                      // the next write's seq jumps this many
+  std::map<std::string, uint64_t, std::less<>> progress;  // per origin, as MergeFrom told
+};
+
+class FakeDurableStore final : public KeyspaceStore {
+ public:
+  FakeDurableStore(crdt::ReplicaId self, FakeDisk* disk) : KeyspaceStore(self), disk_(disk) {
+    if (!disk->state.empty()) keyspace() = *crdt::Keyspace::Decode(disk->state, self, nullptr);
+  }
+  bool durable() const override { return true; }
+  size_t MemoryBytes() const override { return 0; }
+  uint64_t LogHead() const override { return disk_->head; }
+  uint64_t Progress(std::string_view origin) const override {
+    auto it = disk_->progress.find(origin);
+    return it == disk_->progress.end() ? 0 : it->second;
+  }
+  Result<std::vector<std::pair<uint64_t, std::string>>> ReadLog(uint64_t first,
+                                                                uint64_t last) override {
+    std::vector<std::pair<uint64_t, std::string>> out;
+    for (auto it = disk_->log.lower_bound(first); it != disk_->log.end() && it->first <= last;
+         ++it) {
+      out.emplace_back(it->first, it->second);
+    }
+    return out;
+  }
+  Status TrimLog(uint64_t seq) override {
+    disk_->log.erase(disk_->log.begin(), disk_->log.upper_bound(seq));
+    return Status::Ok();
+  }
+
+ private:
+  Reply RunStream(const std::vector<std::string>&, int64_t) override {
+    return Reply::Error("ERR no streams here");
+  }
+  std::optional<Reply> BeforeEngine(const std::vector<std::string>&) override {
+    return std::nullopt;
+  }
+  Result<std::string> CommitWrite(const std::function<std::string()>& apply) override {
+    std::string e = apply();
+    if (e.empty()) return e;
+    disk_->head += 1 + std::exchange(disk_->skip, 0);
+    disk_->log[disk_->head] = e;
+    disk_->state = FullState();
+    return e;
+  }
+  void Merged(std::string_view origin, uint64_t seq, std::string_view) override {
+    if (!origin.empty()) {
+      uint64_t& p = disk_->progress[std::string(origin)];
+      p = std::max(p, seq);
+    }
+    disk_->state = FullState();
+  }
+
+  FakeDisk* disk_;
+};
+
+SimConfig FakeDurableConfig(std::vector<std::string> names, std::vector<FakeDisk>* disks) {
+  SimConfig c = Config(std::move(names));
+  c.store_factory = [disks](int r, crdt::ReplicaId id) -> std::unique_ptr<Store> {
+    return std::make_unique<FakeDurableStore>(id, &(*disks)[static_cast<size_t>(r)]);
+  };
+  return c;
+}
+
+// A durable store's numbering that jumps (its log would hold a gap): the replicator drops
+// the entries before the jump (its log holds seqs log_first()..head with no gap), so the
+// peer that needs them gets a full sync.
+TEST(DurableStoreTest, AJumpInTheNumberingDropsTheLogBeforeIt) {
+  std::vector<FakeDisk> disks(2);
+  Simulation sim(FakeDurableConfig({"A", "B"}, &disks));
+  SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
+  sim.Partition({{0}, {1}});
+  for (const char* k : {"k1", "k2", "k3"})
+    ASSERT_EQ(Cmd(sim, 0, std::string("SET ") + k + " v"), Reply::Status("OK"));
+  EXPECT_EQ(sim.Metrics(0).backlog_bytes,
+            disks[0].log[1].size() + disks[0].log[2].size() + disks[0].log[3].size());
+  disks[0].skip = 5;
+  ASSERT_EQ(Cmd(sim, 0, "SET k4 v"), Reply::Status("OK"));
+  ASSERT_EQ(Cmd(sim, 0, "SET k5 v"), Reply::Status("OK"));
+  ASSERT_EQ(disks[0].head, 10u);  // 1, 2, 3, then 9, 10
+  EXPECT_EQ(sim.Metrics(0).backlog_bytes, disks[0].log[9].size() + disks[0].log[10].size());
+  sim.HealAll();
+  SyncResult res = sim.Sync();
+  ASSERT_TRUE(res.done) << res.pending;
+  EXPECT_EQ(Peer(sim.Metrics(0), "B").full_syncs, 1u);
+  for (const char* k : {"k1", "k2", "k3", "k4", "k5"})
+    EXPECT_EQ(Values(sim, k), Repeat("v", 2)) << k;
+  EXPECT_TRUE(sim.Divergent({}).empty());
+}
+
+// The previous run of DurableStoreTest.Resume*: A wrote k1..k5 numbered 1, 2, 3, 9, 10 (a
+// jump after 3), B merged 1..2, C 1..9 (its progress: 9). The stores' FakeDisks.
+std::vector<FakeDisk> ALogWithAJump() {
+  std::vector<FakeDisk> disks(3);
+  FakeDurableStore a(crdt::MakeReplicaId(0, 1), &disks[0]);
+  FakeDurableStore b(crdt::MakeReplicaId(1, 1), &disks[1]);
+  FakeDurableStore c(crdt::MakeReplicaId(2, 1), &disks[2]);
+  const std::string origin = Replicator::Origin("A", 1);
+  for (int i = 1; i <= 5; ++i) {
+    if (i == 4) disks[0].skip = 5;
+    std::string effect;
+    EXPECT_EQ(a.Execute({"SET", "k" + std::to_string(i), "v"}, i, &effect), Reply::Status("OK"));
+    const uint64_t seq = disks[0].head;
+    if (seq <= 2) {
+      EXPECT_TRUE(b.MergeFrom(origin, seq, effect).ok());
+    }
+    if (seq <= 9) {
+      EXPECT_TRUE(c.MergeFrom(origin, seq, effect).ok());
+    }
+  }
+  EXPECT_EQ(disks[0].head, 10u);
+  return disks;
+}
+
+// Resume (a process restarted on its durable stores) takes back a gapless suffix of the
+// store's log: of 3, 9, 10 (what B, the peer furthest behind, lacks) it keeps 9 and 10. B,
+// behind that suffix, gets a full sync (not 3, 9, 10 as if they were 8, 9, 10); C gets 10.
+TEST(DurableStoreTest, ResumeTakesAGaplessSuffixOfTheLog) {
+  std::vector<FakeDisk> disks = ALogWithAJump();
+  Simulation sim(FakeDurableConfig({"A", "B", "C"}, &disks));
+  EXPECT_EQ(sim.Metrics(0).backlog_bytes, disks[0].log[9].size() + disks[0].log[10].size());
+  SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
+  SyncResult res = sim.Sync();
+  ASSERT_TRUE(res.done) << res.pending;
+  EXPECT_EQ(Peer(sim.Metrics(0), "B").full_syncs, 1u);
+  EXPECT_EQ(Peer(sim.Metrics(0), "C").full_syncs, 0u);
+  for (int i = 1; i <= 5; ++i) {
+    EXPECT_EQ(Values(sim, "k" + std::to_string(i)), Repeat("v", 3)) << i;
+  }
+  EXPECT_TRUE(sim.Divergent({}).empty());
+}
+
+// A log that does not reach the store's last seq (its numbering jumped past the last
+// entry, 11 here) gives no suffix at all: every peer behind gets a full sync, C too (not
+// 9 and 10 taken for 10 and 11, and 11 never sent).
+TEST(DurableStoreTest, ResumeKeepsNoLogThatStopsShortOfTheHead) {
+  std::vector<FakeDisk> disks = ALogWithAJump();
+  disks[0].head = 11;
+  Simulation sim(FakeDurableConfig({"A", "B", "C"}, &disks));
+  EXPECT_EQ(sim.Metrics(0).backlog_bytes, 0u);
+  SetAllLinks(sim, LinkParams{Ms(10), SimTime(0), 0, 0});
+  SyncResult res = sim.Sync();
+  ASSERT_TRUE(res.done) << res.pending;
+  EXPECT_EQ(Peer(sim.Metrics(0), "B").full_syncs, 1u);
+  EXPECT_EQ(Peer(sim.Metrics(0), "C").full_syncs, 1u);
+  EXPECT_TRUE(sim.Divergent({}).empty());
 }
 
 // A region with no peer whose effects nobody reads (log_without_peers off, as in `aasim
