@@ -80,7 +80,8 @@ TEST(CommandTable, EveryRowRunsOnItsRunner) {
     const bool engine_runs =
         spec.runner == CommandRunner::kEngine || spec.runner == CommandRunner::kStreams;
     EXPECT_EQ(IsUnknown(direct), !engine_runs);
-    EXPECT_EQ(LocalStreams::Handles(spec.name), spec.runner == CommandRunner::kStreams);
+    EXPECT_EQ(LocalStreams::Handles(FindStoreCommand(spec.name)),
+              spec.runner == CommandRunner::kStreams);
     // The store routes a command to its scripts by this row (KeyspaceStore::RunOne).
     EXPECT_EQ(Scripts::Handles(spec.name), spec.runner == CommandRunner::kScript);
     EXPECT_FALSE(IsUnknown(RunOnStore(Line(spec.name, n))));

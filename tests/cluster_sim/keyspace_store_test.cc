@@ -42,7 +42,7 @@ std::string WrittenNoKey(const Argv& argv) {
   return key == nullptr ? "" : *key;
 }
 
-TEST(FindWrittenKeyTest, KeyRangeMovableDestinationsAndXgroup) {
+TEST(FindWrittenKeyTest, KeyRangeMovableDestinationsPopsAndXgroup) {
   EXPECT_EQ(WrittenNoKey({"SET", "no:a", "1"}), "no:a");
   EXPECT_EQ(WrittenNoKey({"MSET", "k", "no:v", "no:b", "1"}), "no:b");  // keys, not values
   EXPECT_EQ(WrittenNoKey({"RENAME", "k", "no:b"}), "no:b");
@@ -53,6 +53,31 @@ TEST(FindWrittenKeyTest, KeyRangeMovableDestinationsAndXgroup) {
   EXPECT_EQ(WrittenNoKey({"GEORADIUSBYMEMBER", "g", "m", "3", "km", "STOREDIST", "no:d"}), "no:d");
   EXPECT_EQ(WrittenNoKey({"XADD", "no:s", "*", "f", "v"}), "no:s");
   EXPECT_EQ(WrittenNoKey({"XGROUP", "CREATE", "no:s", "g", "$"}), "no:s");
+  // Sources that are only read are not written keys; the destinations are.
+  EXPECT_EQ(WrittenNoKey({"SORT", "no:a"}), "");
+  EXPECT_EQ(WrittenNoKey({"SORT", "no:a", "STORE", "d"}), "");
+  EXPECT_EQ(WrittenNoKey({"GEORADIUS", "no:g", "1", "2", "3", "km"}), "");
+  EXPECT_EQ(WrittenNoKey({"BITOP", "AND", "d", "no:s"}), "");
+  EXPECT_EQ(WrittenNoKey({"COPY", "no:s", "d"}), "");
+  EXPECT_EQ(WrittenNoKey({"COPY", "s", "no:d"}), "no:d");
+  EXPECT_EQ(WrittenNoKey({"SUNIONSTORE", "d", "no:s"}), "");
+  EXPECT_EQ(WrittenNoKey({"SDIFFSTORE", "no:d", "s"}), "no:d");
+  EXPECT_EQ(WrittenNoKey({"ZRANGESTORE", "d", "no:s", "0", "-1"}), "");
+  EXPECT_EQ(WrittenNoKey({"PFMERGE", "d", "no:s"}), "");
+  EXPECT_EQ(WrittenNoKey({"RENAME", "no:a", "b"}), "no:a");  // the source is deleted
+  // The movable pops' numkeys keys and XREADGROUP's streams (it writes their pending lists);
+  // a numkeys that does not count the keys there names none (the command's own error).
+  EXPECT_EQ(WrittenNoKey({"LMPOP", "2", "k", "no:b", "LEFT"}), "no:b");
+  EXPECT_EQ(WrittenNoKey({"ZMPOP", "1", "no:z", "MIN"}), "no:z");
+  EXPECT_EQ(WrittenNoKey({"BLMPOP", "0", "1", "no:a", "LEFT"}), "no:a");
+  EXPECT_EQ(WrittenNoKey({"BZMPOP", "0.5", "2", "k", "no:z", "MAX"}), "no:z");
+  EXPECT_EQ(WrittenNoKey({"LMPOP", "1", "k", "no:b"}), "");  // no:b is the direction here
+  EXPECT_EQ(WrittenNoKey({"LMPOP", "9", "no:a", "LEFT"}), "");
+  EXPECT_EQ(WrittenNoKey({"LMPOP", "-1", "no:a", "LEFT"}), "");
+  EXPECT_EQ(WrittenNoKey({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "no:s", "0", "0"}),
+            "no:s");
+  EXPECT_EQ(WrittenNoKey({"XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "no:s", ">"}),
+            "no:s");
   // Reads write nothing.
   EXPECT_EQ(WrittenNoKey({"GET", "no:a"}), "");
   EXPECT_EQ(WrittenNoKey({"SORT_RO", "no:a"}), "");

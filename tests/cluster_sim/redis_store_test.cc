@@ -894,8 +894,10 @@ TEST(RedisStoreTest, WriteBehindCommitsArriveInOrderAndAtClose) {
 // copy or in Redis, not even the causal context (no dot of it; a store reopened from
 // Redis equals an in-memory store that ran the same commands minus the refused ones), and
 // with write-behind writes pending too. Every way a command may name the key is refused:
-// its key range, SORT's and GEORADIUS's STORE, and the region-local stream commands that
-// would change the replication log (a stream in Redis); a read of the log goes to Redis.
+// its key range, SORT's and GEORADIUS's STORE, COPY's destination, a movable pop's keys,
+// and the region-local stream commands that would change the replication log (a stream in
+// Redis, XSETID and XCLAIM too, though the command table lacks them); a key only read (a
+// source) is not refused, and a read of the log goes to Redis.
 TEST(RedisStoreTest, ARefusedWriteChangesNothing) {
   AASIM_LAUNCH_REDIS(server);
   std::vector<std::string> failures;
@@ -924,6 +926,10 @@ TEST(RedisStoreTest, ARefusedWriteChangesNothing) {
         {"XADD", "aasim:log", "*", "e", "x"},
         {"XTRIM", "aasim:log", "MAXLEN", "0"},
         {"XGROUP", "CREATE", "aasim:log", "g", "0"},
+        {"XSETID", "aasim:log", "99999999999-0"},  // not in the command table
+        {"XCLAIM", "aasim:log", "g", "c", "0", "1-0"},
+        {"LMPOP", "2", "l", "aasim:l", "LEFT"},
+        {"COPY", "l", "aasim:l"},
     };
     for (const std::vector<std::string>& argv : refused) {
       ++t;
@@ -934,6 +940,10 @@ TEST(RedisStoreTest, ARefusedWriteChangesNothing) {
       EXPECT_TRUE(effect.empty()) << argv[0];
       EXPECT_EQ((*store)->FullState(), before) << argv[0];
     }
+    // A key only read is not refused: a source, as any read, finds nothing there.
+    both({"SORT", "aasim:x"});
+    both({"COPY", "aasim:x", "k2"});
+    both({"SUNIONSTORE", "k3", "aasim:x"});
     both({"INCR", "n"});  // written behind, with the refused writes' neighbours
     EXPECT_EQ((*store)->Execute({"EXISTS", "aasim:x", "aasim:l", "aasim:s"}, t, nullptr),
               Reply::Integer(0));

@@ -1,7 +1,6 @@
 #include "cluster_sim/command_table.h"
 
 #include <algorithm>
-#include <functional>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -10,6 +9,7 @@
 
 #include "cluster_sim/name_index.h"
 #include "cluster_sim/strings.h"
+#include "crdt/string_value.h"
 
 namespace cluster_sim {
 
@@ -29,25 +29,61 @@ const CommandSpec* FindStoreCommand(std::string_view name) {
   return i < 0 ? nullptr : &kStoreCommands[i];
 }
 
-const std::string* FindWrittenKey(const CommandSpec& spec, const std::vector<std::string>& argv,
-                                  const std::function<bool(std::string_view key)>& match) {
-  if (spec.name == "xgroup") {
-    return argv.size() > 2 && match(argv[2]) ? &argv[2] : nullptr;
+namespace {
+
+// The keys of a movable pop: argv[at] is numkeys, the keys follow it. None if numkeys is not
+// a positive count of keys that leaves an argument (the direction) after them: the
+// command's own error, when it runs.
+void NumkeysKeys(const std::vector<std::string>& argv, size_t at, std::vector<size_t>* out) {
+  int64_t n = 0;
+  if (at >= argv.size() || !crdt::ParseRedisInteger(argv[at], &n) || n <= 0 ||
+      static_cast<uint64_t>(n) >= argv.size() - at - 1) {
+    return;
   }
-  if (!spec.HasFlag("write")) return nullptr;
-  const std::string* found = nullptr;
-  ForEachRangeKey(spec, argv, [&](const std::string& key) {
-    if (found == nullptr && match(key)) found = &key;
-  });
-  if (found != nullptr || !spec.HasFlag("movablekeys")) return found;
-  if (spec.name == "sort" || spec.name == "georadius" || spec.name == "georadiusbymember") {
-    for (size_t i = 2; i + 1 < argv.size(); ++i) {
-      if ((IEquals(argv[i], "store") || IEquals(argv[i], "storedist")) && match(argv[i + 1])) {
-        return &argv[i + 1];
+  for (size_t i = at + 1; i <= at + static_cast<size_t>(n); ++i) out->push_back(i);
+}
+
+}  // namespace
+
+std::vector<size_t> WrittenKeys(const CommandSpec& spec, const std::vector<std::string>& argv) {
+  std::vector<size_t> keys;
+  const std::string_view name = spec.name;
+  if (name == "xgroup") {
+    if (argv.size() > 2) keys.push_back(2);
+    return keys;
+  }
+  if (!spec.HasFlag("write")) return keys;
+  if (name == "lmpop" || name == "zmpop") {
+    NumkeysKeys(argv, 1, &keys);
+  } else if (name == "blmpop" || name == "bzmpop") {
+    NumkeysKeys(argv, 2, &keys);  // after the timeout
+  } else if (name == "xreadgroup") {
+    // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS k1 .. kn id1 .. idn
+    for (size_t i = 4; i < argv.size(); ++i) {
+      if (!IEquals(argv[i], "streams")) continue;
+      const size_t rest = argv.size() - i - 1;
+      if (rest % 2 == 0) {
+        for (size_t k = i + 1; k <= i + rest / 2; ++k) keys.push_back(k);
       }
+      break;
     }
+  } else if (name == "sort" || name == "georadius" || name == "georadiusbymember") {
+    for (size_t i = 2; i + 1 < argv.size(); ++i) {
+      if (IEquals(argv[i], "store") || IEquals(argv[i], "storedist")) keys.push_back(i + 1);
+    }
+  } else if (name == "bitop") {
+    keys.push_back(2);  // BITOP op dest src...
+  } else if (name == "copy") {
+    keys.push_back(2);  // COPY src dest
+  } else if (name == "sunionstore" || name == "sinterstore" || name == "sdiffstore" ||
+             name == "zrangestore" || name == "geosearchstore" || name == "pfmerge") {
+    keys.push_back(1);  // dest src...
+  } else {
+    ForEachRangeKey(spec, argv, [&](const std::string& key) {
+      keys.push_back(static_cast<size_t>(&key - argv.data()));
+    });
   }
-  return nullptr;
+  return keys;
 }
 
 Reply ArityError(std::string_view name) {

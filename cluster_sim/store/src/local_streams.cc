@@ -55,19 +55,6 @@ struct LocalStreams::Call {
   }
 };
 
-// Every stream command's name starts with 'x': Handles, asked before every command a store
-// runs, answers any other name without looking it up.
-static_assert(std::all_of(std::begin(kStoreCommands), std::end(kStoreCommands),
-                          [](const CommandSpec& s) {
-                            return s.runner != CommandRunner::kStreams || s.name[0] == 'x';
-                          }),
-              "a stream command's name must start with 'x' (LocalStreams::Handles)");
-
-bool LocalStreams::Handles(std::string_view command) {
-  if (command.empty() || AsciiLower(command[0]) != 'x') return false;
-  return Handles(FindStoreCommand(command));
-}
-
 LocalStreams::Stream* LocalStreams::Find(std::string_view key) {
   auto it = streams_.find(key);
   return it == streams_.end() ? nullptr : &it->second;

@@ -1076,9 +1076,16 @@ std::optional<Reply> RedisStore::BeforeEngine(const std::vector<std::string>& ar
     if (r.type == Reply::Type::kStatus && r.str == "stream") return r;
   }
   // Other X... commands (region-local streams the memory store does not know) go to Redis
-  // as they are; with replicated streams the engine answers (an unknown command).
+  // as they are; with replicated streams the engine answers (an unknown command). The
+  // command table's stream writes were refused on a metadata key before this (MayWrite);
+  // the ones it lacks (XSETID, XCLAIM, XAUTOCLAIM: their key is argv[1]) are refused here,
+  // so that none can change the replication log (an XSETID past its last id would fail
+  // every later commit). XINFO only reads (its key is argv[2]).
   if (!replicates_streams() && !argv.empty() && !argv[0].empty() &&
       (argv[0][0] == 'X' || argv[0][0] == 'x')) {
+    if (argv.size() > 1 && !IEquals(argv[0], "xinfo") && m.Reserved(argv[1])) {
+      return Reply::Error(m.ReservedError(argv[1]).message());
+    }
     if (!m.EnsureUp()) return Reply::Error(m.DownError());
     return m.Forward(argv);
   }

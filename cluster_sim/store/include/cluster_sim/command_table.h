@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -270,16 +269,27 @@ void ForEachRangeKey(const CommandSpec& spec, const std::vector<std::string>& ar
   }
 }
 
-// The first key argument of argv that the command may create or change and that `match`
-// accepts; null if none. Those keys are: a write row's key range (for a few commands it
-// names keys they only read too: BITOP's, SUNIONSTORE's sources), for SORT and
-// GEORADIUS[BYMEMBER] every argument after a STORE or STOREDIST word (their movable
-// destination, found without parsing the rest: a superset), and XGROUP's key (a row without
-// flags: its subcommands write). Not the keys of the movable pops (LMPOP, ZMPOP and their
-// blocking forms) or XREADGROUP: those change only keys that exist, never create one.
+// The indexes in argv of the keys the command may create or change, in argv's order (the
+// keys it only reads are not among them): a write row's legacy key range, except where the
+// range also names sources (BITOP's and the *STORE commands': the destination alone; COPY's
+// destination; SORT's and GEORADIUS[BYMEMBER]'s source key is read, and every argument
+// after a STORE or STOREDIST word is taken as their movable destination, a superset found
+// without parsing the rest); the movable pops' (LMPOP, ZMPOP and their blocking forms)
+// numkeys keys; XREADGROUP's stream keys (it writes their pending lists); XGROUP's key (a
+// row without flags: its subcommands write). A malformed command (numkeys not a count of
+// the arguments there) gives no index: it is refused by its own error when it runs.
 // REQUIRES: spec.AcceptsArgc(argv.size()).
+std::vector<size_t> WrittenKeys(const CommandSpec& spec, const std::vector<std::string>& argv);
+
+// The first of WrittenKeys' keys that match(key) accepts; null if none.
+template <typename Match>
 const std::string* FindWrittenKey(const CommandSpec& spec, const std::vector<std::string>& argv,
-                                  const std::function<bool(std::string_view key)>& match);
+                                  Match&& match) {
+  for (size_t i : WrittenKeys(spec, argv)) {
+    if (match(std::string_view(argv[i]))) return &argv[i];
+  }
+  return nullptr;
+}
 
 // Redis 7's error replies for a command line the table refuses:
 // "ERR wrong number of arguments for 'get' command" (`name` as given, written lowercase),

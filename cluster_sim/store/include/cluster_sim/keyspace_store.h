@@ -58,12 +58,13 @@ class KeyspaceStore : public Store {
   // The script cache is this store's (one per region), never replicated, lost by Wipe.
   //
   // Writes a store refuses (MayWrite, after CheckWrites): a command that may write a
-  // refused key answers MayWrite's error and runs not at all, before any route below, so
+  // refused key answers MayWrite's error and runs not at all, before any route above, so
   // it changes nothing, as a Redis command that fails at run time: a single command
   // answers the error, a batch holds it in the command's place, a script's redis.call
   // raises it and redis.pcall returns it. Which keys a command may write: the command
-  // table's (FindWrittenKey, command_table.h). A command with the wrong arity is not
-  // asked about (it answers its arity error).
+  // table's (WrittenKeys, command_table.h: not the keys it only reads). A command with the
+  // wrong arity is not asked about (it answers its arity error), nor one the table lacks:
+  // BeforeEngine and RunStream refuse what they would write.
   //
   // Like Redis EXEC: every command runs in order (stream commands through RunStream, in
   // their place; BeforeEngine is not asked), an error reply does not stop the others (a
@@ -124,7 +125,9 @@ class KeyspaceStore : public Store {
   // already checked), reporting the keys whose stream or groups changed by BumpVersion.
   virtual Reply RunStream(const std::vector<std::string>& argv, int64_t wall_clock_us) = 0;
   // A reply for a single command that the store gives beside the keyspace (e.g. TYPE of a
-  // stream key), or nullopt to let the engine run it.
+  // stream key), or nullopt to let the engine run it. Asked after MayWrite refused what
+  // the command table says the command writes: a command it runs that the table lacks
+  // must be refused here if it would write a key MayWrite refuses.
   virtual std::optional<Reply> BeforeEngine(const std::vector<std::string>& argv) = 0;
   // Whether a local write may create or change `key`: Ok, or the error (its message, a
   // Redis error reply's text) that a command which may write it answers instead of running.

@@ -34,11 +34,9 @@ namespace cluster_sim {
 
 class LocalStreams {
  public:
-  // True if `command` (any case) is a stream command handled here: a kStreams row of the
-  // store's command table (command_table.h), which also gives its arity.
-  static bool Handles(std::string_view command);
-  // The same test on the command's row, for a caller that looked it up already
-  // (FindStoreCommand; null for a name not in the table).
+  // True if the command of row `spec` (FindStoreCommand; null for a name not in the table)
+  // is a stream command handled here: a kStreams row of the store's command table
+  // (command_table.h), which also gives its arity.
   static bool Handles(const CommandSpec* spec) {
     return spec != nullptr && spec->runner == CommandRunner::kStreams;
   }
@@ -46,7 +44,7 @@ class LocalStreams {
   // Runs a stream command. `taken(key)` is true when the replicated keyspace holds a
   // value under `key` (a stream command on it is WRONGTYPE). *touched (if non-null)
   // receives the keys whose stream or groups changed.
-  // REQUIRES: Handles(argv[0]).
+  // REQUIRES: Handles(FindStoreCommand(argv[0])).
   Reply Execute(const std::vector<std::string>& argv, int64_t wall_clock_us,
                 const std::function<bool(std::string_view)>& taken,
                 std::vector<std::string>* touched);

@@ -2,7 +2,8 @@
 //
 // The store is a KeyspaceStore (keyspace_store.h), as the in-memory store is: a working
 // copy of the region's crdt::Keyspace, loaded from Redis when it opens, run by the same
-// CommandEngine, so every command (and every reply) is exactly the in-memory store's. What
+// CommandEngine, so every command (and every reply) is exactly the in-memory store's, but
+// for a write to a key under the metadata prefix, which this store refuses (below). What
 // is Redis's is the persistence hook: committing writes and merges, and the streams. Redis is the
 // source of truth: every change is committed with ONE `EVALSHA` of the commit script (kCommitScript
 // in redis_store.cc, loaded with SCRIPT LOAD, reloaded on NOSCRIPT) that writes, atomically,
@@ -40,7 +41,8 @@
 // store knows (local_streams.h) reply as it does: XADD `*` ids come from the virtual wall clock
 // (one Lua script reads the last id and adds the entry), XREADGROUP's BLOCK is dropped so it never
 // waits, and they run inside ExecuteBatch in their place and move KeyVersion as LocalStreams
-// reports changes. Other X... commands are sent as they are.
+// reports changes. Other X... commands are sent as they are, but for those that would
+// change a stream under the metadata prefix (refused, as above: XSETID or XCLAIM of the log).
 //
 // Failures: a dropped connection is reconnected with bounded backoff (and the working
 // copy reloaded from Redis, which may have restarted); a Redis that stays down makes every
