@@ -68,9 +68,13 @@ namespace crdt {
 // decodes and then decodes the set again, into the block), or when a value is assigned
 // over it. A const accessor of a part the value does not have returns a shared empty part:
 // reads never allocate. Copies copy the block; moves move the pointer. A node of the key
-// map (176 bytes on x86-64 with libstdc++: the area is the string part's 120 bytes, the
-// set's 120 too, whose hot fields fill the node's second line (aw_or_set.h); the KeyValue
-// tests hold it within 192, the 3 cache lines KeyMap gives it):
+// map (192 bytes on x86-64 with libstdc++, the 3 cache lines KeyMap gives it, which the
+// KeyValue tests hold it within): the area starts 56 bytes into the node's first line, the
+// key's. The set part's 120 bytes put its hot fields in the second line (aw_or_set.h); the
+// string part's 136 put the register's size in the first line (its count first,
+// lww_register.h), its write in the second, and the counter's 64 hot bytes (pn_counter.h)
+// alone in the third: a key holding a counter alone is read and joined in the key's line
+// and the third, one holding a register in the key's line and the second.
 //
 //   [ key (std::string) | held, area | zset | rare_ | area: str (register, counter) or set ]
 //                                             |
