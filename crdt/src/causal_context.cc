@@ -264,8 +264,9 @@ bool CausalContext::Decode(Decoder* dec) {
     uint64_t delta = 0, max = 0;
     if (!dec->GetVarint(&delta) || !dec->GetVarint(&max)) return false;
     if (i > 0 && delta == 0) return dec->Fail("version vector not sorted");
+    // Checked before the sum: a delta near 2^64 would wrap it back to a smaller id.
+    if (delta > uint64_t{UINT32_MAX} - replica) return dec->Fail("replica id overflow");
     replica += delta;
-    if (replica > UINT32_MAX) return dec->Fail("replica id overflow");
     if (max == 0) return dec->Fail("version vector entry 0");
     vv_.push_back(Entry{static_cast<ReplicaId>(replica), max});
   }

@@ -37,9 +37,9 @@ PnCounter::PnCounter(const PnCounter& o) : self_(o.self_), any_(o.any_) {
     std::memcpy(static_cast<void*>(p), o.block_.slots, o.size_ * sizeof(Slot));
     block_ = o.block_;  // the ids
     block_.slots = p;
-  } else {
+  } else if (o.size_ == 1) {
     one_ = o.one_;
-  }
+  }  // else one_ stays as built (o's union may hold its freed block's fields)
   size_ = o.size_;
   live_ = o.live_;
   value_[0] = o.value_[0];
@@ -76,11 +76,11 @@ void PnCounter::Overwrite(Slot* at, const Slot& s) {
 
 void PnCounter::Insert(size_t i, const Slot& s) {
   const size_t n = size_;
+  if (n == UINT32_MAX) throw std::bad_alloc();  // size_ would wrap
   if (n == 0) {
     one_ = s;
     any_ = 1;
   } else if (n == 1 || std::has_single_bit(n)) {  // full: a block twice as large
-    if (n >= UINT32_MAX) throw std::bad_alloc();
     auto* p = static_cast<Slot*>(std::malloc(2 * n * sizeof(Slot)));
     if (p == nullptr) throw std::bad_alloc();
     Slot* old = data();
@@ -195,14 +195,18 @@ std::optional<PnCounter> PnCounter::Increment(int64_t by) {
 }
 
 void PnCounter::ResetInto(PnCounter* delta) {
+  // The counter first, whole: a delta's join may throw (an allocation) without leaving
+  // the kept value and count behind the slots.
   Slot* d = data();
   for (size_t i = 0; i < size_; ++i) {
     d[i].bp = d[i].p;
     d[i].bn = d[i].n;
-    if (delta) delta->JoinSlot(d[i]);
   }
   live_ = 0;  // every slot cancelled
   value_[0] = value_[1] = 0;
+  CheckKept();
+  if (delta == nullptr) return;
+  for (const Slot& s : slots()) delta->JoinSlot(s);
 }
 
 PnCounter PnCounter::Reset() {
@@ -276,10 +280,13 @@ bool PnCounter::Decode(Decoder* dec) {
       last.epoch = static_cast<uint32_t>(epoch);  // value and liveness unchanged
       continue;
     }
+    // Replicas strictly increase, each within 32 bits: a delta that would pass 2^32 (or
+    // wrap 2^64 back to a smaller id) is malformed.
+    if (delta > uint64_t{UINT32_MAX} - replica) return dec->Fail("replica id overflow");
     replica += delta;
     Slot slot{};
     if (!DecodeSlot(dec, replica, &slot)) return false;
-    Insert(size_, slot);  // replicas strictly increasing: at the end
+    Insert(size_, slot);  // replicas strictly increasing (checked above): at the end
   }
   CheckKept();
   return true;

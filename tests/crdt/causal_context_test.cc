@@ -165,6 +165,28 @@ TEST(CausalContextTest, DecodeCanonicalizes) {
   EXPECT_TRUE(cc.cloud().empty());
 }
 
+// A replica id is a delta from the previous one: a delta that wraps the sum past 2^64 to a
+// smaller id is malformed, as one past 2^32 is (not a vector out of order).
+TEST(CausalContextTest, DecodeRejectsAReplicaDeltaThatWraps) {
+  for (uint64_t second : {uint64_t{0} - 2, uint64_t{UINT32_MAX} - 4, uint64_t{UINT32_MAX} - 5}) {
+    SCOPED_TRACE(second);
+    Encoder enc;
+    enc.PutVarint(2);  // two vector entries
+    enc.PutVarint(5);  // replica 5
+    enc.PutVarint(1);
+    enc.PutVarint(second);  // 5 + second: 3 (wrapped), 2^32, UINT32_MAX
+    enc.PutVarint(1);
+    enc.PutVarint(0);  // no cloud
+    Decoder dec(enc.str());
+    CausalContext cc;
+    const bool fits = second == uint64_t{UINT32_MAX} - 5;
+    EXPECT_EQ(cc.Decode(&dec), fits) << dec.error();
+    if (!fits) {
+      EXPECT_EQ(dec.error().rfind("replica id overflow", 0), 0u) << dec.error();
+    }
+  }
+}
+
 // With no vector, a cloud's dot 1 folds, and its replica's next dots after it; a cloud
 // without a dot 1 stays as it is.
 TEST(CausalContextTest, DecodeWithoutAVectorFoldsFromDotOne) {

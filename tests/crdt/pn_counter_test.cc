@@ -227,6 +227,33 @@ TEST(PnCounterTest, DecodeRejectsBadEpochs) {
       PnCounter::Decode(std::string("\x03\x01\x01\x00\x00\x00\x00\x03\x00\x04", 10), &error));
 }
 
+// Replicas are deltas from the previous slot's: one that wraps the sum past 2^64 back to a
+// smaller id (unsorted slots, a state whose own encoding would not decode) is malformed.
+TEST(PnCounterTest, DecodeRejectsAReplicaDeltaThatWraps) {
+  for (uint64_t second : {uint64_t{0} - 2, uint64_t{UINT32_MAX} - 4, uint64_t{UINT32_MAX} - 5}) {
+    SCOPED_TRACE(second);
+    Encoder enc;
+    enc.PutVarint(2);                               // two slots
+    for (uint64_t delta : {uint64_t{5}, second}) {  // replica 5, then 5 + second
+      enc.PutVarint(delta);
+      enc.PutVarint(1);  // p
+      enc.PutVarint(0);  // n
+      enc.PutVarint(1);  // p - bp
+      enc.PutVarint(0);  // n - bn
+    }
+    std::string error;
+    auto c = PnCounter::Decode(enc.str(), &error);
+    const bool fits = second == uint64_t{UINT32_MAX} - 5;
+    EXPECT_EQ(c.has_value(), fits) << error;
+    if (c) {
+      EXPECT_EQ(c->slots().back().replica, UINT32_MAX);
+      EXPECT_EQ(c->Value(), 2);
+    } else {
+      EXPECT_EQ(error.rfind("replica id overflow", 0), 0u) << error;
+    }
+  }
+}
+
 TEST(PnCounterTest, IncrementAsAddsTheBaseForTheBoundCheck) {
   PnCounter c(kA), delta(kA);
   EXPECT_TRUE(c.IncrementAs(kA, 10, kBound - 10, &delta));
@@ -390,12 +417,23 @@ TEST(PnCounterTest, LayoutMatchesASortedSlotModel) {
         ASSERT_EQ(agree(moved, m), "") << "a move, step " << step;
         c.JoinSlot(random_slot(replicas));  // a moved-from counter is usable
         c = std::move(moved);
-      } else if (op == 7) {  // the encoding
+      } else if (op == 7) {  // the encoding, decoded afresh or into the counter itself
         std::string error;
-        auto back = PnCounter::Decode(c.Encode(), &error);
-        ASSERT_TRUE(back) << error;
-        ASSERT_EQ(agree(*back, m), "") << "decoded, step " << step;
-        c = std::move(*back);
+        const std::string bytes = c.Encode();
+        if (rng.Index(2) == 0) {
+          auto back = PnCounter::Decode(bytes, &error);
+          ASSERT_TRUE(back) << error;
+          ASSERT_EQ(agree(*back, m), "") << "decoded, step " << step;
+          c = std::move(*back);
+        } else {
+          Decoder dec(bytes);
+          ASSERT_TRUE(c.Decode(&dec)) << dec.error();
+          ASSERT_TRUE(dec.done());
+          ASSERT_EQ(agree(c, m), "") << "decoded in place, step " << step;
+          const PnCounter& same = c;
+          c = same;  // self-assignment keeps it
+          ASSERT_EQ(agree(c, m), "") << "self-assigned, step " << step;
+        }
       } else {  // a merge of another counter
         PnCounter other;
         Model om;

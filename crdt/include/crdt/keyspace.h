@@ -623,7 +623,10 @@ class Keyspace {
     std::vector<KeyValue> values_;
     // A one-key effect's counter of several slots, decoded here by DecodeSimple (not into
     // values_[0]); read only when DecodeSimple reports decoded_counter. PnCounter::Decode
-    // clears it first, so nothing carries over from one merge to the next.
+    // clears it first, so nothing carries over from one merge to the next; that frees its
+    // block too (a counter's capacity follows from its size), so each such merge allocates
+    // one: only a reset (SET or DEL of a counter) or a whole key's state carries several
+    // slots, an INCRBY's effect one.
     PnCounter counter_;
     CausalContext cc_;
   };

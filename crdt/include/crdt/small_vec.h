@@ -169,7 +169,7 @@ class SmallVec : private std::conditional_t<kCountFirst, small_vec_detail::Count
   }
 
  private:
-  // Moves the elements to a new heap block of at least `need` (this->size_ unchanged).
+  // Moves the elements to a new heap block of at least `need` (the size unchanged).
   void Grow(size_t need) {
     const size_t cap = std::max<size_t>(need, capacity() * 2);
     if (cap > UINT32_MAX) throw std::bad_alloc();
@@ -217,7 +217,7 @@ class SmallVec : private std::conditional_t<kCountFirst, small_vec_detail::Count
         Relocate(reinterpret_cast<T*>(this->inline_), reinterpret_cast<T*>(o.inline_), this->size_);
       } else if constexpr (N * sizeof(T) <= 128) {
         // A fixed-size copy of small inline storage compiles to a few register moves; a
-        // this->size_-long one is a call to memmove.
+        // size-long one is a call to memmove.
         std::memcpy(this->inline_, o.inline_, N * sizeof(T));
       } else if (this->size_) {
         std::memcpy(this->inline_, o.inline_, this->size_ * sizeof(T));
