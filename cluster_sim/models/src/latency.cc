@@ -1089,8 +1089,8 @@ Status ApplyLatencyOverrides(const LatencyOverrides& o, LatencyConfig* config) {
     config->duration = *o.duration;
   }
   if (o.rate) {
-    if (!(*o.rate >= 0 && *o.rate <= 1e9)) {
-      return Status::InvalidArgument("--rate must be in [0, 1e9]");
+    if (!ValidLatencyRate(*o.rate)) {
+      return Status::InvalidArgument("--rate must be " + std::string(kLatencyRateRange));
     }
     for (LatencyRegion& r : config->regions) r.workload.rate = *o.rate;
   }

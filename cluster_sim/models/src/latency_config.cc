@@ -82,7 +82,14 @@ class Parser : public StrictYaml {
 
   Status ParseWorkloadField(const Entry& e, std::string_view what, RegionWorkload* w) {
     const std::string name = std::string(what) + "." + e.key;
-    if (e.key == "rate") return Number(e, name, 0, 1e9, "in [0, 1e9] (requests/s)", &w->rate);
+    if (e.key == "rate") {
+      AASIM_RETURN_IF_ERROR(Number(e, name, 0, 1e9, kLatencyRateRange, &w->rate));
+      if (!ValidLatencyRate(w->rate)) {
+        return Error(ValueMark(e), name + ": expected a number " + std::string(kLatencyRateRange) +
+                                       ", got " + Describe(e.value));
+      }
+      return Status::Ok();
+    }
     if (e.key == "reads") return Number(e, name, 0, 1, "in [0, 1]", &w->reads);
     if (e.key == "calls") {
       uint64_t calls = 0;
