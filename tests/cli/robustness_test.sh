@@ -97,6 +97,13 @@ check latency-given-scenario 2 'table-4-1-counter\.yaml:[0-9]+:[0-9]+: this is a
 check serve-given-latency 2 'latency-three-regions\.yaml:[0-9]+:[0-9]+: this is a latency file' -- "$aasim" serve scenarios/latency-three-regions.yaml
 check serve-load-step 2 'serve\.yaml:5:5: aasim serve cannot run `load` steps' -- "$aasim" serve "$dir/serve.yaml" --exit-after-steps
 check serve-lending-step 2 'lending-two-regions\.yaml:[0-9]+:[0-9]+: aasim serve cannot run service steps' -- "$aasim" serve scenarios/lending-two-regions.yaml --exit-after-steps
+# A report that cannot be written (a full disk) is not a success: exit 2 and the reason.
+if [[ -w /dev/full ]]; then
+  check stdout-full 2 'cannot write to stdout .*: the output is incomplete' -- \
+    bash -c '"$0" run --json scenarios/table-4-1-counter.yaml >/dev/full' "$aasim"
+  check stdout-full-latency 2 'cannot write to stdout' -- \
+    bash -c '"$0" latency -q scenarios/latency-three-regions.yaml >/dev/full' "$aasim"
+fi
 if command -v redis-server >/dev/null; then
   check redis-not-applicable 0 'N/A scenarios/crash-restart\.yaml: written for the memory backend only .*crash steps lose in-memory data' -- "$aasim" run --backend redis scenarios/crash-restart.yaml
 fi
