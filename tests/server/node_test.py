@@ -174,6 +174,11 @@ class NodeProcesses(unittest.TestCase):
             a.sadd("members", "before")
             cl.wait_converged(state)
             self.assertEqual(a.execute_command("AASIM", "DISCONNECT", "B"), 1)
+            for sub in ("STATUS", "DUMP", "DISCONNECT"):  # known, but too many arguments
+                with self.assertRaisesRegex(redis.ResponseError,
+                                            "wrong number of arguments for 'aasim\\|%s'"
+                                            % sub.lower()):
+                    a.execute_command("AASIM", sub, "B", "1", "2")
             for i in range(20):  # written while the link is down
                 a.incr("hits")
                 a.sadd("members", "during-%d" % i)

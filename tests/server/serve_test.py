@@ -134,6 +134,10 @@ class ServeRedisCli(unittest.TestCase):
         self.assertEqual(s.cli("A", "AASIM", "HEAL", "ALL"), "OK")
         self.assertEqual(s.cli("A", "AASIM", "WAITSYNC"), "OK")
         self.assertIn("from 0 to 3600000", s.cli("A", "AASIM", "WAITSYNC", "99999999999999"))
+        # A known admin command with extra arguments is not an unknown one.
+        for sub in ("TIME", "STATUS", "WAITSYNC"):
+            self.assertEqual(s.cli("A", "AASIM", sub, "1", "2"),
+                             "ERR wrong number of arguments for 'aasim|%s' command" % sub.lower())
         for region in "AB":
             self.assertEqual(sorted(s.cli(region, "SMEMBERS", "group").split()),
                              ["grace", "jorma"])
