@@ -82,6 +82,7 @@ sed -i '$d' "$dir/at.yaml"
 check at-if-past-now 0 'already past \(virtual time is 2s\): runs now' -- "$aasim" run "$dir/at.yaml"
 check event-budget 1 'event budget of 1000000 events spent at virtual time [0-9.]+s; the run stops here' -- "$aasim" run --max-events 1000000 "$dir/budget.yaml"
 check lending-latency-huge 2 '--latency: expected a duration .* \(at most 1000h\)' -- "$aasim" lending --latency 9223372036854775807us --requests 10
+check lending-regions-many 2 '--regions: at most 64 regions, got 65' -- "$aasim" lending --requests 10 --regions "$(seq -s, -f 'R%g' 0 64)"
 check lending-requests-huge 2 '--requests: at most 10000000' -- "$aasim" lending --requests 2000000000
 check hotkey-service-time-huge 2 'service-time: expected a duration .*at most 1000h' -- "$aasim" hotkey --service-time 99999999h
 check hotkey-service-time-1000h 0 ' util L util R ' -- "$aasim" hotkey --service-time 1000h

@@ -29,7 +29,6 @@ using Sign = StrictYaml::Sign;
 constexpr std::string_view kTopKeys[] = {"name",        "seed",   "duration", "budget",
                                          "regions",     "links",  "cluster",  "workload",
                                          "deployments", "events", "expect"};
-constexpr size_t kMaxRegions = 64;
 constexpr uint64_t kMaxKeyCopies = 50'000'000;
 constexpr std::string_view kRegionKeys[] = {"lat", "lon", "rate", "calls", "reads"};
 constexpr std::string_view kLinkKeys[] = {"rtt", "local_rtt", "route_factor", "jitter", "loss"};

@@ -295,6 +295,10 @@ Status Parser::ParseRegions(const MapEntry& entry) {
   if (scenario_.regions.empty()) {
     return Error(ValueMark(entry), "regions: expected at least one region");
   }
+  if (scenario_.regions.size() > kMaxRegions) {
+    return Error(ValueMark(entry), "regions: at most " + std::to_string(kMaxRegions) +
+                                       " regions, got " + std::to_string(scenario_.regions.size()));
+  }
   return Status::Ok();
 }
 
