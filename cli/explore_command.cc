@@ -20,6 +20,7 @@
 #include "cluster_sim/scenario.h"
 #include "diagram.h"
 #include "options.h"
+#include "report.h"
 #include "shards.h"
 
 namespace aasim {
@@ -193,7 +194,7 @@ std::string Text(const Json& r, const std::string& out_dir) {
 int Print(const Json& report, const ExploreArgs& args) {
   if (!args.out.empty() && !WriteFailures(args.out, report, args.services)) return kExitBadInput;
   if (args.json) {
-    std::cout << report.dump(2) << "\n";
+    std::cout << JsonText(report) << "\n";
   } else {
     std::cout << Text(report, args.out);
   }

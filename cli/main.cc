@@ -221,7 +221,7 @@ int Run(const RunArgs& args) {
   run_latency_before(scenarios.size());
   if (args.json) {
     doc["failures"] = failures;
-    std::cout << doc.dump(2) << "\n";
+    std::cout << aasim::JsonText(doc) << "\n";
   }
   std::cout.flush();
   if (!wrote_all) return kExitBadInput;

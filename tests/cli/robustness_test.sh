@@ -98,6 +98,19 @@ check latency-given-scenario 2 'table-4-1-counter\.yaml:[0-9]+:[0-9]+: this is a
 check serve-given-latency 2 'latency-three-regions\.yaml:[0-9]+:[0-9]+: this is a latency file' -- "$aasim" serve scenarios/latency-three-regions.yaml
 check serve-load-step 2 'serve\.yaml:5:5: aasim serve cannot run `load` steps' -- "$aasim" serve "$dir/serve.yaml" --exit-after-steps
 check serve-lending-step 2 'lending-two-regions\.yaml:[0-9]+:[0-9]+: aasim serve cannot run service steps' -- "$aasim" serve scenarios/lending-two-regions.yaml --exit-after-steps
+# A value that is not UTF-8 (bytes from a \xHH escape): --json prints U+FFFD for the bad
+# bytes instead of aborting on nlohmann's exception.
+cat >"$dir/bytes.yaml" <<'YAML'
+name: bytes
+regions: [A, B]
+steps:
+  - A: 'SET k "\xff\xfe"'
+  - A: GET k
+YAML
+json_value='import json, sys; step = json.load(sys.stdin)["scenarios"][0]["steps"][1]
+print(step["operation"], "->", ascii(step["reply"]["value"]))'
+check json-bytes 0 "GET k -> '\\\\ufffd\\\\ufffd'" -- \
+  bash -c 'set -o pipefail; "$0" run --json "$1" | python3 -c "$2"' "$aasim" "$dir/bytes.yaml" "$json_value"
 # A report that cannot be written (a full disk) is not a success: exit 2 and the reason.
 if [[ -w /dev/full ]]; then
   check stdout-full 2 'cannot write to stdout .*: the output is incomplete' -- \
