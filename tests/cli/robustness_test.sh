@@ -85,6 +85,7 @@ check lending-latency-huge 2 '--latency: expected a duration .* \(at most 1000h\
 check lending-regions-many 2 '--regions: at most 64 regions, got 65' -- "$aasim" lending --requests 10 --regions "$(seq -s, -f 'R%g' 0 64)"
 check lending-requests-huge 2 '--requests: at most 10000000' -- "$aasim" lending --requests 2000000000
 check hotkey-service-time-huge 2 'service-time: expected a duration .*at most 1000h' -- "$aasim" hotkey --service-time 99999999h
+check hotkey-open-loop-huge 2 'writers \(1000\) x writes per writer in the duration \(3600000000000\) is more than the limit of 20000000 writes' -- "$aasim" hotkey --rate 1000000 --duration 1000h --writers 1000
 check hotkey-service-time-1000h 0 ' util L util R ' -- "$aasim" hotkey --service-time 1000h
 if "$aasim" hotkey --service-time 1000h | grep -Eq -- ' -[0-9]|[0-9]{4,}%'; then
   echo "FAIL hotkey-service-time-1000h: a negative time or an absurd utilisation"
