@@ -471,6 +471,8 @@ class NodeProcesses(unittest.TestCase):
                 (["--region", "A", "--listen", str(port), "--peer", "A=127.0.0.1:1"], "itself"),
                 (["--region", "A", "--listen", "nohost:1"], "not an IP address"),
                 (["--region", "A", "--listen", str(port), "--peer", "B"], "REGION=HOST:PORT"),
+                (["--region", "A", "--listen", str(port), "--peer", "B=127.0.0.1:0"],
+                 "--peer B=127.0.0.1:0: expected a port 1..65535"),
                 (["--region", "A b", "--listen", str(port)], "letters, digits"),
                 (["--region", "A"], "--listen or --topology is required")):
             out = subprocess.run([AASIM, "node", *args], capture_output=True, text=True,
