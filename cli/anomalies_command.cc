@@ -19,6 +19,7 @@
 #include "cluster_sim/anomalies.h"
 #include "cluster_sim/time.h"
 #include "lending/lending_service.h"
+#include "report.h"
 #include "shards.h"
 
 namespace aasim {
@@ -323,7 +324,7 @@ std::string RenderCsv(const AnomalyConfig& c, const std::vector<AnomalyPoint>& p
 // Prints a report (from a run or a merge): JSON, CSV or the table, and the SVG file.
 int Output(const AnomaliesArgs& a, const Json& doc) {
   if (a.json) {
-    std::cout << doc.dump(2) << "\n";
+    std::cout << JsonText(doc) << "\n";
   }
   AnomalyConfig c = ConfigFromJson(doc["config"]);
   std::vector<AnomalyPoint> pts;

@@ -20,6 +20,7 @@
 #include "cluster_sim/scenario.h"
 #include "diagram.h"
 #include "options.h"
+#include "report.h"
 #include "shards.h"
 
 namespace aasim {
@@ -193,7 +194,7 @@ std::string Text(const Json& r, const std::string& out_dir) {
 int Print(const Json& report, const ExploreArgs& args) {
   if (!args.out.empty() && !WriteFailures(args.out, report, args.services)) return kExitBadInput;
   if (args.json) {
-    std::cout << report.dump(2) << "\n";
+    std::cout << JsonText(report) << "\n";
   } else {
     std::cout << Text(report, args.out);
   }
@@ -247,14 +248,71 @@ int RunExplore(const ExploreArgs& args) {
   return Print(ToJson(scenario, args, shard, report), args);
 }
 
+// Why `r` is not an explore --json report, or "": every member that Summarize, Text and
+// WriteFailures read, with its type. A report is a file, and nlohmann's typed getters
+// throw (or, on a missing member of a const object, read out of bounds) on anything else.
+std::string Malformed(const Json& r) {
+  using Is = bool (Json::*)() const noexcept;
+  auto members = [](const Json& o, const std::string& where,
+                    std::initializer_list<std::pair<const char*, Is>> want) -> std::string {
+    if (!o.is_object()) return where + " is not an object";
+    for (const auto& [key, is] : want) {
+      if (!o.contains(key) || !(o[key].*is)()) return where + "." + key + " is missing or mistyped";
+    }
+    return "";
+  };
+  auto strings = [](const Json& a, const std::string& where) -> std::string {
+    for (const Json& s : a) {
+      if (!s.is_string()) return where + " holds a non-string";
+    }
+    return "";
+  };
+  std::string why = members(r, "the report",
+                            {{"file", &Json::is_string},
+                             {"seed", &Json::is_number_unsigned},
+                             {"runs", &Json::is_number_unsigned},
+                             {"faults", &Json::is_array},
+                             {"max_faults", &Json::is_number_integer},
+                             {"expectations", &Json::is_boolean},
+                             {"failures", &Json::is_array},
+                             {"schedules", &Json::is_array}});
+  if (why.empty()) why = strings(r["faults"], "faults");
+  for (size_t i = 0; why.empty() && i < r["failures"].size(); ++i) {
+    const std::string where = "failures[" + std::to_string(i) + "]";
+    why = members(r["failures"][i], where,
+                  {{"check", &Json::is_string},
+                   {"first_run", &Json::is_number_unsigned},
+                   {"failure", &Json::is_string},
+                   {"faults", &Json::is_array},
+                   {"steps_kept", &Json::is_number_unsigned},
+                   {"steps", &Json::is_number_unsigned},
+                   {"replays", &Json::is_boolean},
+                   {"scenario", &Json::is_string}});
+    if (why.empty()) why = strings(r["failures"][i]["faults"], where + ".faults");
+  }
+  for (size_t i = 0; why.empty() && i < r["schedules"].size(); ++i) {
+    const Json& s = r["schedules"][i];
+    const std::string where = "schedules[" + std::to_string(i) + "]";
+    why = members(s, where, {{"run", &Json::is_number_unsigned}});
+    if (why.empty() &&
+        (!s.contains("broke") || !(s["broke"].is_null() || s["broke"].is_string()))) {
+      why = where + ".broke is missing or mistyped";
+    }
+  }
+  return why;
+}
+
 int RunMerge(const ExploreArgs& args) {
   std::vector<Json> reports;
   for (const std::string& path : args.reports) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return Bad("merge: cannot read " + path + ": " + std::strerror(errno));
     Json j = Json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object() || j.value("kind", "") != "explore") {
+    if (j.is_discarded() || !j.is_object() || !j.contains("kind") || j["kind"] != "explore") {
       return Bad("merge: " + path + " is not an `aasim explore --json` report");
+    }
+    if (std::string why = Malformed(j); !why.empty()) {
+      return Bad("merge: " + path + " is not an `aasim explore --json` report: " + why);
     }
     reports.push_back(std::move(j));
   }

@@ -19,6 +19,7 @@
 #include "cluster_sim/hotkey.h"
 #include "cluster_sim/time.h"
 #include "options.h"
+#include "report.h"
 
 namespace aasim {
 namespace {
@@ -484,7 +485,7 @@ int RunHotkey(const HotkeyArgs& args) {
       }
       doc["best_clusters_arith"] = best;
     }
-    std::cout << doc.dump(2) << "\n";
+    std::cout << JsonText(doc) << "\n";
   } else {
     std::cout << "aasim hotkey: " << DescribeConfig(plan.config) << "\n\n";
     if (plan.figure) std::cout << RenderFigure(*sweep) << "\n";

@@ -22,6 +22,7 @@
 #include "cluster_sim/parallel.h"
 #include "cluster_sim/time.h"
 #include "options.h"
+#include "report.h"
 
 namespace aasim {
 namespace {
@@ -149,7 +150,7 @@ int Run(const LatencyArgs& args) {
     }
   }
   if (args.json) {
-    std::cout << LatencyToJson(report).dump(2) << "\n";
+    std::cout << JsonText(LatencyToJson(report)) << "\n";
   } else if (args.csv) {
     std::cout << cluster_sim::RenderLatencyCsv(report);
   } else {

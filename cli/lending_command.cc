@@ -61,6 +61,10 @@ int RunLending(const LendingArgs& a) {
     return bad("--interval: expected a duration like \"10ms\" (at most 1000h), got \"" +
                a.interval + "\"");
   }
+  if (a.regions.size() > cluster_sim::kMaxRegions) {
+    return bad("--regions: at most " + std::to_string(cluster_sim::kMaxRegions) + " regions, got " +
+               std::to_string(a.regions.size()));
+  }
   std::map<std::string, int> seen;
   for (const std::string& r : a.regions) {
     if (!ValidName(r)) return bad("--regions: bad region name '" + r + "' (letters, digits, -, _)");

@@ -221,16 +221,37 @@ int Run(const RunArgs& args) {
   run_latency_before(scenarios.size());
   if (args.json) {
     doc["failures"] = failures;
-    std::cout << doc.dump(2) << "\n";
+    std::cout << aasim::JsonText(doc) << "\n";
   }
   std::cout.flush();
   if (!wrote_all) return kExitBadInput;
   return failures == 0 ? kExitOk : kExitExpectationFailed;
 }
 
+// A report that did not reach stdout (a full disk, a pipe closed while SIGPIPE is ignored)
+// must not pass for a whole one: the reason on stderr and exit 2, as for an unwritable
+// --svg. Returns `code` when everything was written.
+int CheckStdout(int code) {
+  std::cout.flush();
+  errno = 0;
+  const bool flush_failed = std::fflush(stdout) != 0;
+  // The reason is known only if this flush failed: an earlier failed write (the buffer
+  // filled during the run) left just the stream's error flag, and errno is long gone.
+  const std::string why = flush_failed && errno != 0 ? std::strerror(errno) : "a write failed";
+  if (!flush_failed && std::ferror(stdout) == 0 && std::cout) return code;
+  std::cerr << "aasim: cannot write to stdout (" << why << "): the output is incomplete\n";
+  return code == kExitOk || code == kExitExpectationFailed ? kExitBadInput : code;
+}
+
+int Main(int argc, char** argv);
+
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) { return CheckStdout(Main(argc, argv)); }
+
+namespace {
+
+int Main(int argc, char** argv) {
   CLI::App app{
       "aasim: see what an Active/Active (multi-master, geo-replicated) Redis does to your "
       "data and latency, before you deploy it.\n\n"
@@ -349,3 +370,5 @@ int main(int argc, char** argv) {
   if (serve->parsed() || node->parsed()) return serve_exit;
   return kExitBadInput;
 }
+
+}  // namespace

@@ -211,6 +211,10 @@ std::string RenderText(const RunReport& r, const RenderOptions& options) {
   return out;
 }
 
+std::string JsonText(const nlohmann::ordered_json& doc) {
+  return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 nlohmann::ordered_json ToJson(const RunReport& r) {
   using nlohmann::ordered_json;
   ordered_json j;

@@ -328,6 +328,8 @@ int RunNode(const NodeArgs& args) {
     if (addr.find(':') == std::string::npos) addr = "127.0.0.1:" + addr;
     st = server::ParseHostPort(addr, &peer.host, &peer.port);
     if (!st.ok()) return NodeFail("--peer " + p + ": " + st.message());
+    // Port 0 means "any free port" for --listen; a peer cannot be reached there.
+    if (peer.port == 0) return NodeFail("--peer " + p + ": expected a port 1..65535");
     config.peers.push_back(std::move(peer));
   }
   config.backlog_bytes = args.backlog_bytes;

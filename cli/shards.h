@@ -33,7 +33,10 @@ struct Shard {
   bool Owns(uint64_t item) const { return item % count == index; }
 };
 
-// "I/N" with 0 <= I < N <= 1000000; nullopt otherwise.
+// The most shards of one batch (a merge allocates a flag per shard).
+inline constexpr uint64_t kMaxShards = 1'000'000;
+
+// "I/N" with 0 <= I < N <= kMaxShards; nullopt otherwise.
 inline std::optional<Shard> ParseShard(std::string_view text) {
   const size_t slash = text.find('/');
   if (slash == std::string_view::npos) return std::nullopt;
@@ -43,7 +46,7 @@ inline std::optional<Shard> ParseShard(std::string_view text) {
   };
   Shard s;
   if (!number(text.substr(0, slash), &s.index) || !number(text.substr(slash + 1), &s.count) ||
-      s.count == 0 || s.count > 1'000'000 || s.index >= s.count) {
+      s.count == 0 || s.count > kMaxShards || s.index >= s.count) {
     return std::nullopt;
   }
   return s;
@@ -67,8 +70,9 @@ inline void SetShard(const Shard& shard, nlohmann::ordered_json* report) {
 // Merges shard reports (see the contract above) into one: the common members in the first
 // report's order, `items_key` holding every shard's items sorted by `index_key`, no
 // "shard"; `derived` members are copied from the first report (the caller recomputes them).
-// On error returns false and says why in *error: a report that is not a shard, shards of
-// different counts, a shard missing or given twice, common members that differ.
+// On error returns false and says why in *error: a report that is not a shard (or whose
+// items are not objects with an unsigned `index_key`), shards of different counts (or more
+// than kMaxShards), a shard missing or given twice, common members that differ.
 inline bool MergeShards(const std::vector<nlohmann::ordered_json>& reports,
                         std::string_view items_key, std::string_view index_key,
                         const std::vector<std::string>& derived, nlohmann::ordered_json* merged,
@@ -78,6 +82,7 @@ inline bool MergeShards(const std::vector<nlohmann::ordered_json>& reports,
     return false;
   }
   const std::string items_name(items_key);
+  const std::string index_name(index_key);
   uint64_t count = 0;
   std::vector<bool> seen;
   for (size_t r = 0; r < reports.size(); ++r) {
@@ -86,6 +91,14 @@ inline bool MergeShards(const std::vector<nlohmann::ordered_json>& reports,
     if (!rep.is_object() || !rep.contains(items_name) || !rep[items_name].is_array()) {
       *error = which + ": not a report of this command";
       return false;
+    }
+    for (const auto& item : rep[items_name]) {
+      if (!item.is_object() || !item.contains(index_name) ||
+          !item[index_name].is_number_unsigned()) {
+        *error =
+            which + ": an item of \"" + items_name + "\" has no unsigned \"" + index_name + "\"";
+        return false;
+      }
     }
     uint64_t index = 0, n = 1;
     if (rep.contains("shard")) {
@@ -99,6 +112,11 @@ inline bool MergeShards(const std::vector<nlohmann::ordered_json>& reports,
       n = sh["count"].get<uint64_t>();
     }
     if (r == 0) {
+      if (n == 0 || n > kMaxShards) {
+        *error = which + ": a batch has 1 to " + std::to_string(kMaxShards) + " shards, not " +
+                 std::to_string(n);
+        return false;
+      }
       count = n;
       seen.assign(count, false);
     }
@@ -134,7 +152,6 @@ inline bool MergeShards(const std::vector<nlohmann::ordered_json>& reports,
   for (const auto& rep : reports) {
     for (const auto& item : rep[items_name]) items.push_back(item);
   }
-  const std::string index_name(index_key);
   std::stable_sort(items.begin(), items.end(), [&](const auto& a, const auto& b) {
     return a.value(index_name, uint64_t{0}) < b.value(index_name, uint64_t{0});
   });

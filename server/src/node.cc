@@ -524,6 +524,12 @@ Reply Node::Impl::Admin(const std::vector<std::string>& argv) {
     if (n == 0) return Reply::Error("ERR unknown peer '" + argv[2] + "'");
     return Reply::Integer(n);
   }
+  for (std::string_view known : {"STATUS", "DUMP", "DISCONNECT"}) {
+    if (argv.size() >= 2 && IEquals(argv[1], known)) {  // known, with extra arguments
+      return Reply::Error("ERR wrong number of arguments for 'aasim|" +
+                          cluster_sim::AsciiLower(argv[1]) + "' command");
+    }
+  }
   return Reply::Error(
       "ERR unknown AASIM subcommand for a node (STATUS, DUMP, DISCONNECT [PEER|ALL [MS]])");
 }

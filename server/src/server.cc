@@ -122,13 +122,20 @@ bool ListBlock(const std::vector<std::string>& argv, std::vector<std::string>* k
   }
   char* end = nullptr;
   double seconds = std::strtod(timeout->c_str(), &end);
+  // Any timeout whose milliseconds fit in 64 bits waits (a long one as long as it says, as
+  // in Redis: never nil at once); a larger one runs in the store, which replies the error.
   if (timeout->empty() || end != timeout->c_str() + timeout->size() || !std::isfinite(seconds) ||
-      seconds < 0 || seconds > 1e9) {
+      seconds < 0 || !(seconds * 1000 < 0x1p63)) {
     return false;
   }
   *ms = static_cast<int64_t>(std::ceil(seconds * 1000));
   return true;
 }
+
+// The longest timer a blocked client gets (about 31 years): a steady_timer counts
+// nanoseconds in 64 bits, so a longer one (BLOCK 9223372036854775) would wrap and fire at
+// once. A timeout beyond it waits as BLOCK 0 does, for ever, which no client can tell apart.
+constexpr int64_t kLongestBlockMs = 1'000'000'000'000;
 
 // The endpoint does the waiting: a valid BLOCK never reaches the store (a Redis store
 // forwards stream commands, and a BLOCK there would stall the whole region). An invalid
@@ -880,7 +887,7 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
   for (const auto& key : b.keys) server_->blocked[key].emplace_back(id_, weak_from_this());
   block_ = std::move(b);
   parked_ = true;
-  if (ms > 0) {
+  if (ms > 0 && ms <= kLongestBlockMs) {
     block_timer_ = std::make_unique<asio::steady_timer>(server_->io);
     block_timer_->expires_after(std::chrono::milliseconds(ms));
     // The generation: a timeout already queued when an XADD served this block must not

@@ -468,6 +468,12 @@ Reply SimHost::Impl::AdminCommand(const std::vector<std::string>& argv) {
   }
   auto extra = admin_extra.find(cluster_sim::AsciiLower(sub));
   if (extra != admin_extra.end()) return extra->second(argv);
+  for (std::string_view known : {"STATUS", "TIME", "WAITSYNC"}) {
+    if (IEquals(sub, known)) {  // a known one with extra arguments is not an unknown one
+      return Reply::Error("ERR wrong number of arguments for 'aasim|" +
+                          cluster_sim::AsciiLower(sub) + "' command");
+    }
+  }
   std::string names = "PARTITION, HEAL, CRASH, RESTART, STATUS, TIME, WAITSYNC";
   for (const auto& [name, handler] : admin_extra) {
     names += ", ";

@@ -31,6 +31,28 @@ if "$aasim" explore merge "$dir"/shard{0,1,2}.json >/dev/null 2>"$dir/err"; then
 grep -q "shard 3/4 is missing" "$dir/err"
 if "$aasim" explore merge "$dir"/shard{0,0,1,2}.json >/dev/null 2>"$dir/err"; then exit 1; fi
 grep -q "given twice" "$dir/err"
+# A report with a member of the wrong type, or an absurd shard count, is refused with the
+# reason (it used to abort on an uncaught nlohmann exception, or allocate a flag per shard).
+mutate() {  # mutate OUT PYTHON-STATEMENT-ON-r
+  python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+json.dump(r, open(sys.argv[2], "w"))' "$dir/shard0.json" "$1" "$2"
+}
+mutate "$dir/bad1.json" 'r["failures"][0]["check"] = 5'
+mutate "$dir/bad2.json" 'r["kind"] = {}'
+mutate "$dir/bad3.json" 'r["schedules"][0] = 7'
+mutate "$dir/bad4.json" 'r["shard"]["count"] = 10**18'
+mutate "$dir/bad5.json" 'del r["max_faults"]'
+for want in "bad1.json is not an .*: failures\[0\]\.check is missing or mistyped" \
+  "bad2.json is not an" "bad3.json is not an .*: schedules\[0\] is not an object" \
+  "a batch has 1 to 1000000 shards, not 1000000000000000000" \
+  "bad5.json is not an .*: the report\.max_faults is missing or mistyped"; do
+  n=$((${n:-0} + 1))
+  rc=0
+  "$aasim" explore merge "$dir/bad$n.json" "$dir"/shard{1,2,3}.json >/dev/null 2>"$dir/err" || rc=$?
+  [[ $rc -eq 2 ]] && grep -Eq -- "$want" "$dir/err" || { echo "bad$n.json: exit $rc, want 2 and /$want/:"; cat "$dir/err"; exit 1; }
+done
 
 # Every failure's minimal schedule replays under `aasim run` with the same failure.
 "$aasim" explore "$file" "${args[@]}" --out "$dir/found" >"$dir/found.txt" || true

@@ -82,19 +82,43 @@ sed -i '$d' "$dir/at.yaml"
 check at-if-past-now 0 'already past \(virtual time is 2s\): runs now' -- "$aasim" run "$dir/at.yaml"
 check event-budget 1 'event budget of 1000000 events spent at virtual time [0-9.]+s; the run stops here' -- "$aasim" run --max-events 1000000 "$dir/budget.yaml"
 check lending-latency-huge 2 '--latency: expected a duration .* \(at most 1000h\)' -- "$aasim" lending --latency 9223372036854775807us --requests 10
+check lending-regions-many 2 '--regions: at most 64 regions, got 65' -- "$aasim" lending --requests 10 --regions "$(seq -s, -f 'R%g' 0 64)"
 check lending-requests-huge 2 '--requests: at most 10000000' -- "$aasim" lending --requests 2000000000
 check hotkey-service-time-huge 2 'service-time: expected a duration .*at most 1000h' -- "$aasim" hotkey --service-time 99999999h
+check hotkey-open-loop-huge 2 'writers \(1000\) x writes per writer in the duration \(3600000000000\) is more than the limit of 20000000 writes' -- "$aasim" hotkey --rate 1000000 --duration 1000h --writers 1000
 check hotkey-service-time-1000h 0 ' util L util R ' -- "$aasim" hotkey --service-time 1000h
 if "$aasim" hotkey --service-time 1000h | grep -Eq -- ' -[0-9]|[0-9]{4,}%'; then
   echo "FAIL hotkey-service-time-1000h: a negative time or an absurd utilisation"
   failed=1
 fi
 check latency-rate-huge 2 'duration x rate' -- "$aasim" latency scenarios/latency-three-regions.yaml --rate 1000000000
+# A rate whose gap between arrivals overflows the clock: refused, not a run that never ends.
+check latency-rate-tiny 2 '--rate must be 0 or in \[1e-06, 1e9\]' -- "$aasim" latency scenarios/latency-three-regions.yaml --rate 1e-300
 check latency-duration-huge 2 'at most 1000h' -- "$aasim" latency scenarios/latency-three-regions.yaml --duration 999999h
 check latency-given-scenario 2 'table-4-1-counter\.yaml:[0-9]+:[0-9]+: this is a scenario file .*aasim run' -- "$aasim" latency scenarios/table-4-1-counter.yaml
 check serve-given-latency 2 'latency-three-regions\.yaml:[0-9]+:[0-9]+: this is a latency file' -- "$aasim" serve scenarios/latency-three-regions.yaml
 check serve-load-step 2 'serve\.yaml:5:5: aasim serve cannot run `load` steps' -- "$aasim" serve "$dir/serve.yaml" --exit-after-steps
 check serve-lending-step 2 'lending-two-regions\.yaml:[0-9]+:[0-9]+: aasim serve cannot run service steps' -- "$aasim" serve scenarios/lending-two-regions.yaml --exit-after-steps
+# A value that is not UTF-8 (bytes from a \xHH escape): --json prints U+FFFD for the bad
+# bytes instead of aborting on nlohmann's exception.
+cat >"$dir/bytes.yaml" <<'YAML'
+name: bytes
+regions: [A, B]
+steps:
+  - A: 'SET k "\xff\xfe"'
+  - A: GET k
+YAML
+json_value='import json, sys; step = json.load(sys.stdin)["scenarios"][0]["steps"][1]
+print(step["operation"], "->", ascii(step["reply"]["value"]))'
+check json-bytes 0 "GET k -> '\\\\ufffd\\\\ufffd'" -- \
+  bash -c 'set -o pipefail; "$0" run --json "$1" | python3 -c "$2"' "$aasim" "$dir/bytes.yaml" "$json_value"
+# A report that cannot be written (a full disk) is not a success: exit 2 and the reason.
+if [[ -w /dev/full ]]; then
+  check stdout-full 2 'cannot write to stdout .*: the output is incomplete' -- \
+    bash -c '"$0" run --json scenarios/table-4-1-counter.yaml >/dev/full' "$aasim"
+  check stdout-full-latency 2 'cannot write to stdout' -- \
+    bash -c '"$0" latency -q scenarios/latency-three-regions.yaml >/dev/full' "$aasim"
+fi
 if command -v redis-server >/dev/null; then
   check redis-not-applicable 0 'N/A scenarios/crash-restart\.yaml: written for the memory backend only .*crash steps lose in-memory data' -- "$aasim" run --backend redis scenarios/crash-restart.yaml
 fi

@@ -659,6 +659,9 @@ TEST(ScenarioErrorTest, YamlSyntaxError) {
             "t.yaml:3:6: invalid YAML: end of sequence flow not found");
   EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps: a: b\n"),
             "t.yaml:3:9: invalid YAML: illegal map value");
+  // yaml-cpp quotes the offending byte raw: the message escapes it (one printable line).
+  EXPECT_EQ(ErrorOf("name: \"\\\x14\"\n"),
+            "t.yaml:1:10: invalid YAML: unknown escape character: \\x14");
 }
 
 TEST(ScenarioErrorTest, EmptyFile) {

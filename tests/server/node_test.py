@@ -174,6 +174,11 @@ class NodeProcesses(unittest.TestCase):
             a.sadd("members", "before")
             cl.wait_converged(state)
             self.assertEqual(a.execute_command("AASIM", "DISCONNECT", "B"), 1)
+            for sub in ("STATUS", "DUMP", "DISCONNECT"):  # known, but too many arguments
+                with self.assertRaisesRegex(redis.ResponseError,
+                                            "wrong number of arguments for 'aasim\\|%s'"
+                                            % sub.lower()):
+                    a.execute_command("AASIM", sub, "B", "1", "2")
             for i in range(20):  # written while the link is down
                 a.incr("hits")
                 a.sadd("members", "during-%d" % i)
@@ -466,6 +471,8 @@ class NodeProcesses(unittest.TestCase):
                 (["--region", "A", "--listen", str(port), "--peer", "A=127.0.0.1:1"], "itself"),
                 (["--region", "A", "--listen", "nohost:1"], "not an IP address"),
                 (["--region", "A", "--listen", str(port), "--peer", "B"], "REGION=HOST:PORT"),
+                (["--region", "A", "--listen", str(port), "--peer", "B=127.0.0.1:0"],
+                 "--peer B=127.0.0.1:0: expected a port 1..65535"),
                 (["--region", "A b", "--listen", str(port)], "letters, digits"),
                 (["--region", "A"], "--listen or --topology is required")):
             out = subprocess.run([AASIM, "node", *args], capture_output=True, text=True,

@@ -134,6 +134,10 @@ class ServeRedisCli(unittest.TestCase):
         self.assertEqual(s.cli("A", "AASIM", "HEAL", "ALL"), "OK")
         self.assertEqual(s.cli("A", "AASIM", "WAITSYNC"), "OK")
         self.assertIn("from 0 to 3600000", s.cli("A", "AASIM", "WAITSYNC", "99999999999999"))
+        # A known admin command with extra arguments is not an unknown one.
+        for sub in ("TIME", "STATUS", "WAITSYNC"):
+            self.assertEqual(s.cli("A", "AASIM", sub, "1", "2"),
+                             "ERR wrong number of arguments for 'aasim|%s' command" % sub.lower())
         for region in "AB":
             self.assertEqual(sorted(s.cli(region, "SMEMBERS", "group").split()),
                              ["grace", "jorma"])
@@ -404,6 +408,15 @@ class ServeBlockingListPops(unittest.TestCase):
         with self.assertRaises(redis.ResponseError) as e:
             a.execute_command("BLPOP", "empty", "-1")
         self.assertIn("timeout is negative", str(e.exception))
+        # A very long timeout waits, as in Redis (it used to reply nil at once beyond 1e9 s).
+        a2 = s.client("A")
+        for seconds in ("4294967296", "1e12", "9e15"):
+            t, got = self.blocked(a, "BLPOP", "long", seconds)
+            time.sleep(0.3)
+            self.assertTrue(t.is_alive(), "BLPOP long %s replied %r at once" % (seconds, got))
+            a2.rpush("long", seconds)
+            t.join(5)
+            self.assertEqual(got, [(b"long", seconds.encode())])
         with a.pipeline(transaction=True) as tx:  # in MULTI: the non-blocking form
             tx.blpop(["empty"], timeout=0)
             tx.rpush("empty", "v")
@@ -486,6 +499,18 @@ class ServeBlockingReads(unittest.TestCase):
             a.execute_command("XREADGROUP", "GROUP", "workers", "w1", "BLOCK", "-1",
                               "STREAMS", "jobs", ">")
         self.assertIn("timeout is negative", str(e.exception))
+        # A very long BLOCK waits (its timer used to wrap past 2^63 ns and fire at once).
+        got = []
+        reader = threading.Thread(target=lambda: got.append(a.execute_command(
+            "XREADGROUP", "GROUP", "workers", "w1", "BLOCK", "9223372036854775", "STREAMS",
+            "jobs", ">")), daemon=True)
+        reader.start()
+        time.sleep(0.3)
+        self.assertTrue(reader.is_alive(), "a BLOCK of 2^63 ns replied %r at once" % got)
+        s.client("A").xadd("jobs", {"f": "v"})
+        reader.join(5)
+        self.assertEqual(len(got), 1)
+        self.assertEqual(got[0][0][1][0][1], {b"f": b"v"})
         # Inside MULTI, BLOCK does not wait (as in Redis).
         with a.pipeline(transaction=True) as tx:
             tx.xreadgroup("workers", "w1", {"jobs": ">"}, block=0)

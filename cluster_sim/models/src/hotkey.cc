@@ -126,6 +126,18 @@ Status ValidateHotKeyConfig(const HotKeyConfig& c) {
                                       ") is more than the limit of " +
                                       std::to_string(c.max_writes) + " writes");
   }
+  if (c.duration.has_value() && c.arrival == Arrival::kOpenLoop) {
+    // Each writer starts within the first interval, so it issues at least duration /
+    // interval writes: refuse here what the run would stop at, after gigabytes of queue.
+    const uint64_t per_writer = static_cast<uint64_t>(c.duration->count()) /
+                                static_cast<uint64_t>(c.open_loop_interval.count());
+    if (per_writer > c.max_writes / static_cast<uint64_t>(c.writers)) {
+      return Status::FailedPrecondition(
+          "writers (" + std::to_string(c.writers) + ") x writes per writer in the duration (" +
+          std::to_string(per_writer) + ") is more than the limit of " +
+          std::to_string(c.max_writes) + " writes");
+    }
+  }
   return Status::Ok();
 }
 

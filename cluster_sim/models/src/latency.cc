@@ -1075,12 +1075,26 @@ LatencyReport RunLatency(const LatencyConfig& config, int jobs, LatencyProgress*
 
 Status CheckLatencyWork(const LatencyConfig& config) {
   double rate = 0;
-  for (const LatencyRegion& r : config.regions) rate += r.workload.rate;
-  const double requests = rate * static_cast<double>(config.duration.count()) / 1e6;
-  if (requests <= kMaxLatencyRequests) return Status::Ok();
-  return Status::InvalidArgument(
-      "duration x rate: " + std::to_string(static_cast<uint64_t>(requests)) +
-      " requests per deployment, at most 200000000 (shorten the duration or lower the rate)");
+  double call_rate = 0;
+  for (const LatencyRegion& r : config.regions) {
+    rate += r.workload.rate;
+    call_rate += r.workload.rate * r.workload.calls;
+  }
+  const double seconds = static_cast<double>(config.duration.count()) / 1e6;
+  const double requests = rate * seconds;
+  if (requests > kMaxLatencyRequests) {
+    return Status::InvalidArgument(
+        "duration x rate: " + std::to_string(static_cast<uint64_t>(requests)) +
+        " requests per deployment, at most 200000000 (shorten the duration or lower the rate)");
+  }
+  const double calls = call_rate * seconds;
+  if (calls > kMaxLatencyCalls) {
+    return Status::InvalidArgument(
+        "duration x rate x calls: " + std::to_string(static_cast<uint64_t>(calls)) +
+        " database calls per deployment, at most 600000000 (shorten the duration, lower the "
+        "rate or the calls per request)");
+  }
+  return Status::Ok();
 }
 
 Status ApplyLatencyOverrides(const LatencyOverrides& o, LatencyConfig* config) {
@@ -1089,8 +1103,8 @@ Status ApplyLatencyOverrides(const LatencyOverrides& o, LatencyConfig* config) {
     config->duration = *o.duration;
   }
   if (o.rate) {
-    if (!(*o.rate >= 0 && *o.rate <= 1e9)) {
-      return Status::InvalidArgument("--rate must be in [0, 1e9]");
+    if (!ValidLatencyRate(*o.rate)) {
+      return Status::InvalidArgument("--rate must be " + std::string(kLatencyRateRange));
     }
     for (LatencyRegion& r : config->regions) r.workload.rate = *o.rate;
   }

@@ -29,7 +29,6 @@ using Sign = StrictYaml::Sign;
 constexpr std::string_view kTopKeys[] = {"name",        "seed",   "duration", "budget",
                                          "regions",     "links",  "cluster",  "workload",
                                          "deployments", "events", "expect"};
-constexpr size_t kMaxRegions = 64;
 constexpr uint64_t kMaxKeyCopies = 50'000'000;
 constexpr std::string_view kRegionKeys[] = {"lat", "lon", "rate", "calls", "reads"};
 constexpr std::string_view kLinkKeys[] = {"rtt", "local_rtt", "route_factor", "jitter", "loss"};
@@ -82,7 +81,14 @@ class Parser : public StrictYaml {
 
   Status ParseWorkloadField(const Entry& e, std::string_view what, RegionWorkload* w) {
     const std::string name = std::string(what) + "." + e.key;
-    if (e.key == "rate") return Number(e, name, 0, 1e9, "in [0, 1e9] (requests/s)", &w->rate);
+    if (e.key == "rate") {
+      AASIM_RETURN_IF_ERROR(Number(e, name, 0, 1e9, kLatencyRateRange, &w->rate));
+      if (!ValidLatencyRate(w->rate)) {
+        return Error(ValueMark(e), name + ": expected a number " + std::string(kLatencyRateRange) +
+                                       ", got " + Describe(e.value));
+      }
+      return Status::Ok();
+    }
     if (e.key == "reads") return Number(e, name, 0, 1, "in [0, 1]", &w->reads);
     if (e.key == "calls") {
       uint64_t calls = 0;

@@ -295,6 +295,10 @@ Status Parser::ParseRegions(const MapEntry& entry) {
   if (scenario_.regions.empty()) {
     return Error(ValueMark(entry), "regions: expected at least one region");
   }
+  if (scenario_.regions.size() > kMaxRegions) {
+    return Error(ValueMark(entry), "regions: at most " + std::to_string(kMaxRegions) +
+                                       " regions, got " + std::to_string(scenario_.regions.size()));
+  }
   return Status::Ok();
 }
 
@@ -879,6 +883,14 @@ Status Parser::ParsePorts(const MapEntry& entry) {
         port > 65535) {
       return Error(ValueMark(e), "ports." + Printable(e.key) +
                                      ": expected a port number 0..65535, got " + Describe(e.value));
+    }
+    // Two regions on one port: serve would fail to listen on the second, and a node of
+    // either would take the other's address for its own and link to itself.
+    for (const auto& [region, taken] : scenario_.ports) {
+      if (port != 0 && taken == port) {
+        return Error(ValueMark(e), "ports." + Printable(e.key) + ": port " + std::to_string(port) +
+                                       " is region " + region + "'s too");
+      }
     }
     scenario_.ports.emplace_back(std::string(e.key), static_cast<uint16_t>(port));
   }

@@ -26,8 +26,9 @@
 // with the reply. Other connections are unaffected. `XREADGROUP ... BLOCK ms` (outside
 // MULTI) parks here when the group has nothing new, as Redis 7: an XADD to one of its
 // streams through this endpoint re-runs it (blocked clients served first come, first
-// served, right after the XADD's command), the timeout replies a null array, BLOCK 0 waits
-// forever; the blocked client is still read, so a disconnection frees it.
+// served, right after the XADD's command), the timeout replies a null array, BLOCK 0 (or a
+// timeout beyond about 31 years) waits forever; the blocked client is still read, so a
+// disconnection frees it.
 //
 // Threading: everything runs on the io_context's thread; run that io_context from one
 // thread. Lifetime: the server may be destroyed before the io_context; connections still

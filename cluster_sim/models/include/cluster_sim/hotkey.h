@@ -113,7 +113,8 @@ struct HotKeyConfig {
 };
 
 // InvalidArgument naming the field ("writers must be >= 1, got 0"), FailedPrecondition when
-// writers x ops_per_writer exceeds max_writes, or Ok.
+// writers x ops_per_writer (or, for an open loop with a duration, writers x the writes each
+// issues in it) exceeds max_writes, or Ok.
 Status ValidateHotKeyConfig(const HotKeyConfig& config);
 
 // The name of the key of popularity rank `rank` ("foo" when there is one key).

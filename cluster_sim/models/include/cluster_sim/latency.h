@@ -246,7 +246,20 @@ struct LatencyOverrides {
 // The most requests one deployment may simulate (duration times the sum of the regions'
 // rates): a few minutes of one core. CheckLatencyWork says "duration x rate: ..." beyond it.
 inline constexpr double kMaxLatencyRequests = 2e8;
+// The most database calls (requests times their `calls`): as many as kMaxLatencyRequests
+// requests of the default 3 calls. Without it 2e8 requests of 1000 calls each would run for
+// hours ("duration x rate x calls: ..." beyond it).
+inline constexpr double kMaxLatencyCalls = 6e8;
 Status CheckLatencyWork(const LatencyConfig& config);
+// The smallest non-zero rate (requests per second; one request in about 11 days, so less
+// than four in the longest duration, 1000h): the gap between two arrivals, in
+// microseconds, must fit the clock (a rate of 1e-300 would make it wrap and arrivals never
+// end). A region's rate is 0 or in [kMinLatencyRate, 1e9]; kLatencyRateRange words it.
+inline constexpr double kMinLatencyRate = 1e-6;
+inline constexpr std::string_view kLatencyRateRange = "0 or in [1e-06, 1e9] (requests/s)";
+inline bool ValidLatencyRate(double rate) {
+  return rate == 0 || (rate >= kMinLatencyRate && rate <= 1e9);
+}
 
 // InvalidArgument (the bare reason) for an override that does not fit, or for more work
 // than CheckLatencyWork allows.

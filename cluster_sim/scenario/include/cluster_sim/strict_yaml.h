@@ -116,7 +116,8 @@ class StrictYaml {
                           std::string_view second) const;
 
   // Parses with `parse` (which may throw) and turns any exception into the Status:
-  // "invalid YAML: ..." (at yaml-cpp's mark) or "cannot parse: ...".
+  // "invalid YAML: ..." (at yaml-cpp's mark; its message through Printable, as it may quote
+  // a raw byte of the file) or "cannot parse: ...".
   template <typename T, typename Parse>
   Result<T> Guard(Parse&& parse) const {
     try {
@@ -124,7 +125,7 @@ class StrictYaml {
     } catch (const YAML::DeepRecursion& e) {
       return Error(e.mark, "invalid YAML: nested too deeply");
     } catch (const YAML::Exception& e) {
-      return Error(e.mark, "invalid YAML: " + e.msg);
+      return Error(e.mark, "invalid YAML: " + strict_yaml::Printable(e.msg));
     } catch (const std::exception& e) {
       return Error(YAML::Mark::null_mark(), std::string("cannot parse: ") + e.what());
     } catch (...) {
