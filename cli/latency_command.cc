@@ -290,7 +290,8 @@ CLI::App* AddLatencyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--duration", a.duration,
                   "Arrivals for this long of virtual time (overrides the file's `duration`)")
       ->type_name("DUR");
-  cmd->add_option("--rate", a.rate, "Requests per second in every region (overrides the file)")
+  cmd->add_option("--rate", a.rate,
+                  "Requests per second in every region: 0, or 1e-6 to 1e9 (overrides the file)")
       ->check(CLI::Range(0.0, 1e9));
   cmd->add_option("--deployment", a.deployment,
                   "Run only this deployment, named as printed (\"single-primary us-east\")")

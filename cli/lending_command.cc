@@ -170,7 +170,7 @@ CLI::App* AddLendingCommand(CLI::App& app, int* exit_code) {
       "  aasim lending                          # 2 regions, 200 requests: invariants break\n"
       "  aasim lending --home-routing           # the same traffic routed to home regions\n"
       "  aasim lending --regions us,eu,ap --instances 3 --requests 1000 --table");
-  cmd->add_option("--regions", args->regions, "Region names")->delimiter(',');
+  cmd->add_option("--regions", args->regions, "Region names (at most 64)")->delimiter(',');
   cmd->add_option("--latency", args->latency, "One-way latency of every link (e.g. 50ms)");
   cmd->add_option("--instances", args->instances, "Lending instances per region (1-64)");
   cmd->add_option("--users", args->users, "Number of users (user u<N> lives in region N mod R)");

@@ -34,7 +34,7 @@ std::string VerdictText(const cluster_sim::StepReport& step);
 std::string SummaryLine(const cluster_sim::RunReport& report);
 nlohmann::ordered_json ToJson(const cluster_sim::RunReport& report);
 // `doc` as every --json prints it (indented by 2). JSON text is UTF-8, and values are bytes
-// (`SET k "\xff"`): a byte that is not valid UTF-8 prints as U+FFFD (the table and
+// (`SET k "\xff"`): each sequence that is not valid UTF-8 prints as U+FFFD (the table and
 // final_state's digest keep the bytes) instead of aborting the run with an exception.
 std::string JsonText(const nlohmann::ordered_json& doc);
 

@@ -702,15 +702,18 @@ void Connection::Command(const std::vector<std::string>& argv) {
       if (const CommandInfo* c = FindCommand(argv[i])) add(*c);
     }
     WriteReply(Reply::Array(std::move(out)), &out_);
-  } else if (IEquals(sub, "GETKEYS") && argv.size() >= 3) {
+  } else if (IEquals(sub, "GETKEYS")) {
+    if (argv.size() < 4) {  // COMMAND GETKEYS name arg...
+      return WriteError("ERR wrong number of arguments for 'command|getkeys' command", &out_);
+    }
     const CommandInfo* c = FindCommand(argv[2]);
     if (c == nullptr) return WriteError("ERR Invalid command specified", &out_);
-    std::vector<std::string> keys;
-    int n = static_cast<int>(argv.size()) - 2;
-    if (c->first_key > 0) {
-      int last = c->last_key < 0 ? n + c->last_key : c->last_key;
-      for (int k = c->first_key; k <= last && k < n; k += c->step) keys.push_back(argv[k + 2]);
+    const std::vector<std::string> line(argv.begin() + 2, argv.end());  // the command's argv
+    if (c->first_key > 0 && !c->AcceptsArgc(line.size())) {
+      return WriteError("ERR Invalid number of arguments specified for command", &out_);
     }
+    std::vector<std::string> keys;
+    cluster_sim::ForEachRangeKey(*c, line, [&](const std::string& key) { keys.push_back(key); });
     if (keys.empty()) return WriteError("ERR The command has no key arguments", &out_);
     WriteReply(Reply::BulkArray(keys), &out_);
   } else {

@@ -93,7 +93,7 @@ if "$aasim" hotkey --service-time 1000h | grep -Eq -- ' -[0-9]|[0-9]{4,}%'; then
 fi
 check latency-rate-huge 2 'duration x rate' -- "$aasim" latency scenarios/latency-three-regions.yaml --rate 1000000000
 # A rate whose gap between arrivals overflows the clock: refused, not a run that never ends.
-check latency-rate-tiny 2 '--rate must be 0 or in \[1e-06, 1e9\]' -- "$aasim" latency scenarios/latency-three-regions.yaml --rate 1e-300
+check latency-rate-tiny 2 '--rate must be 0 or in \[1e-6, 1e9\]' -- "$aasim" latency scenarios/latency-three-regions.yaml --rate 1e-300
 check latency-duration-huge 2 'at most 1000h' -- "$aasim" latency scenarios/latency-three-regions.yaml --duration 999999h
 check latency-given-scenario 2 'table-4-1-counter\.yaml:[0-9]+:[0-9]+: this is a scenario file .*aasim run' -- "$aasim" latency scenarios/table-4-1-counter.yaml
 check serve-given-latency 2 'latency-three-regions\.yaml:[0-9]+:[0-9]+: this is a latency file' -- "$aasim" serve scenarios/latency-three-regions.yaml

@@ -72,7 +72,9 @@ def command(rng, prefix):
             cmd += ["COUNT", rng.choice(["1", "3", "0", "x"])]
         return cmd
     if pick == 17:
-        return [rng.choice(["BLPOP", "BRPOP"]), k(), k(), rng.choice(["0.01", "-1", "x"])]
+        # Past 2^63 ms (1e16 s): Redis 7.0 says "timeout is negative", as for -1.
+        timeout = rng.choice(["0.01", "-1", "x", "1e16", "9223372036854775807"])
+        return [rng.choice(["BLPOP", "BRPOP"]), k(), k(), timeout]
     if pick == 18:
         return ["BLMOVE", k(), k(), end(), end(), rng.choice(["0.01", "-1"])]
     if pick == 19:

@@ -205,6 +205,14 @@ class ServeRedisCli(unittest.TestCase):
         self.assertIn("DB index is out of range", s.cli("A", "SELECT", "1"))
         self.assertEqual(int(s.cli("A", "COMMAND", "COUNT")) > 40, True)
         self.assertIn("unknown command", s.cli("A", "NOSUCHCOMMAND"))
+        # COMMAND GETKEYS: the key range, and Redis 7.0's errors around it.
+        self.assertEqual(s.cli("A", "COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"), "a\nb")
+        self.assertIn("wrong number of arguments for 'command|getkeys'",
+                      s.cli("A", "COMMAND", "GETKEYS", "GET"))
+        self.assertIn("Invalid number of arguments specified for command",
+                      s.cli("A", "COMMAND", "GETKEYS", "MSET", "a"))
+        self.assertIn("Invalid command specified", s.cli("A", "COMMAND", "GETKEYS", "NOPE", "x"))
+        self.assertIn("no key arguments", s.cli("A", "COMMAND", "GETKEYS", "PING", "x"))
         s.cli("A", "SET", "k", "v")
         info = s.cli("A", "INFO", "activeactive")
         for field in ("max_ops_lag:", "min_ops_lag:", "effects_in:", "effects_out:",
@@ -417,6 +425,11 @@ class ServeBlockingListPops(unittest.TestCase):
             a2.rpush("long", seconds)
             t.join(5)
             self.assertEqual(got, [(b"long", seconds.encode())])
+        # Beyond 2^63 ms: Redis 7.0's error (its milliseconds wrap negative), never nil.
+        for seconds in ("9223372036854776", "1e16", "1e308"):
+            with self.assertRaises(redis.ResponseError) as e:
+                a.execute_command("BLPOP", "empty", seconds)
+            self.assertIn("timeout is negative", str(e.exception))
         with a.pipeline(transaction=True) as tx:  # in MULTI: the non-blocking form
             tx.blpop(["empty"], timeout=0)
             tx.rpush("empty", "v")

@@ -1085,14 +1085,17 @@ Status CheckLatencyWork(const LatencyConfig& config) {
   if (requests > kMaxLatencyRequests) {
     return Status::InvalidArgument(
         "duration x rate: " + std::to_string(static_cast<uint64_t>(requests)) +
-        " requests per deployment, at most 200000000 (shorten the duration or lower the rate)");
+        " requests per deployment, at most " +
+        std::to_string(static_cast<uint64_t>(kMaxLatencyRequests)) +
+        " (shorten the duration or lower the rate)");
   }
   const double calls = call_rate * seconds;
   if (calls > kMaxLatencyCalls) {
     return Status::InvalidArgument(
         "duration x rate x calls: " + std::to_string(static_cast<uint64_t>(calls)) +
-        " database calls per deployment, at most 600000000 (shorten the duration, lower the "
-        "rate or the calls per request)");
+        " database calls per deployment, at most " +
+        std::to_string(static_cast<uint64_t>(kMaxLatencyCalls)) +
+        " (shorten the duration, lower the rate or the calls per request)");
   }
   return Status::Ok();
 }

@@ -247,16 +247,18 @@ struct LatencyOverrides {
 // rates): a few minutes of one core. CheckLatencyWork says "duration x rate: ..." beyond it.
 inline constexpr double kMaxLatencyRequests = 2e8;
 // The most database calls (requests times their `calls`): as many as kMaxLatencyRequests
-// requests of the default 3 calls. Without it 2e8 requests of 1000 calls each would run for
-// hours ("duration x rate x calls: ..." beyond it).
-inline constexpr double kMaxLatencyCalls = 6e8;
+// requests of 10 calls, a few minutes of one core too (an hour of three regions at 10,000
+// requests/s and 3 calls, 3.2e8 calls, takes ~25 s). Without it 2e8 requests of 1000 calls
+// each would run for hours ("duration x rate x calls: ..." beyond it).
+inline constexpr double kMaxLatencyCalls = 2e9;
 Status CheckLatencyWork(const LatencyConfig& config);
 // The smallest non-zero rate (requests per second; one request in about 11 days, so less
-// than four in the longest duration, 1000h): the gap between two arrivals, in
-// microseconds, must fit the clock (a rate of 1e-300 would make it wrap and arrivals never
-// end). A region's rate is 0 or in [kMinLatencyRate, 1e9]; kLatencyRateRange words it.
+// than four in the longest duration, 1000h): a chosen bound, well above where the gap
+// between two arrivals, in microseconds, would no longer fit the clock (below ~4e-12; a
+// rate of 1e-300 made it wrap and arrivals never end). A region's rate is 0 or in [kMinLatencyRate,
+// 1e9]; kLatencyRateRange words it.
 inline constexpr double kMinLatencyRate = 1e-6;
-inline constexpr std::string_view kLatencyRateRange = "0 or in [1e-06, 1e9] (requests/s)";
+inline constexpr std::string_view kLatencyRateRange = "0 or in [1e-6, 1e9] (requests/s)";
 inline bool ValidLatencyRate(double rate) {
   return rate == 0 || (rate >= kMinLatencyRate && rate <= 1e9);
 }

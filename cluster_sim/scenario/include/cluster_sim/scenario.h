@@ -6,10 +6,12 @@
 //
 // What the loader guarantees to its users (the simulator and the CLI):
 //   - every region name matches [A-Za-z0-9_-]+, is unique and is not a step kind or "expect";
+//     there are 1 to kMaxRegions regions;
 //   - every region named by a link rule or a step is one of `regions`;
 //   - durations are exact (integer microseconds); latency, jitter, wait and at are >= 0,
 //     jitter <= latency, loss is in [0, 1], route_factor >= 1;
-//   - a command step has a non-empty argv; partition/heal lists have >= 2 disjoint groups.
+//   - a command step has a non-empty argv; partition/heal lists have >= 2 disjoint groups;
+//   - `ports` names known regions, each port in 0..65535 (0: any free one), no other twice.
 // It does not check what only a run can tell (an `at` in the past, unsupported commands).
 //
 // Plain value types; no I/O except LoadScenarioFile. Deterministic: same text, same result.
@@ -163,7 +165,7 @@ struct Scenario {
   std::string name;
   std::string source;               // empty when not given
   std::optional<uint64_t> seed;     // `--seed` on the command line overrides it
-  std::vector<RegionSpec> regions;  // file order, at least one
+  std::vector<RegionSpec> regions;  // file order, 1 to kMaxRegions
   LinkDefaults link_defaults;
   std::vector<LinkRule> links;  // explicit pair rules, file order
   ReplicationSpec replication;
@@ -173,7 +175,8 @@ struct Scenario {
   // `backends: [memory]`: the stores the file is written for (kBackends); empty: any. A run
   // on another store is not applicable (NotApplicable), not a failure.
   std::vector<std::string> backends;
-  // `ports: {A: 7001}` (extension): fixed RESP ports for `aasim serve`, file order.
+  // `ports: {A: 7001}` (extension): fixed RESP ports for `aasim serve`, file order; no
+  // port but 0 twice (the loader refuses a file that gives two regions one port).
   std::vector<std::pair<std::string, uint16_t>> ports;
 
   // Index into `regions`, or -1 if there is no such region.
