@@ -5,6 +5,10 @@
 //   OUT_DIR/repl/      MSG records carrying them (repl_fuzz.cc's format)
 //   OUT_DIR/resp/      the scripts' commands as RESP multibulk and inline requests
 //   OUT_DIR/engine.dict  every store command's name (libFuzzer's -dict)
+//   OUT_DIR/keyspace.dict  varints near 2^32, 2^63 and 2^64 (keyspace's and repl's -dict)
+// The keyspace and repl seeds also hold states written by several replicas (up to site
+// 0xFFFF): counters of several slots and contexts of several vector entries, whose replica
+// deltas are what a hostile input would push toward 2^32 or 2^64.
 // The scenario and latency targets start from the files of scenarios/ (fuzz/run.sh).
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +20,9 @@
 #include "cluster_sim/command_table.h"
 #include "cluster_sim/redis_syntax.h"
 #include "cluster_sim/store.h"
+#include "crdt/encoding.h"
+#include "crdt/keyspace.h"
+#include "crdt/pn_counter.h"
 #include "fuzz_util.h"
 #include "server/resp.h"
 
@@ -79,6 +86,42 @@ void PutMsg(uint8_t kind, uint64_t seq, const std::vector<std::string>& payloads
   for (const auto& p : payloads) fuzz::PutStr(p, out);
 }
 
+// A keyspace merged from writes of several replicas (sites 0, 1, 2 and 0xFFFF): a counter
+// of four slots, a set and a register written by each, a context of four vector entries.
+// Returns the merged state's encoding and one replica's delta.
+std::vector<std::string> ManyReplicas() {
+  const crdt::ReplicaId ids[] = {crdt::MakeReplicaId(0, 1), crdt::MakeReplicaId(1, 2),
+                                 crdt::MakeReplicaId(2, 1), crdt::MakeReplicaId(0xFFFF, 0xFFFF)};
+  crdt::Keyspace all(ids[0]);
+  std::string last_delta;
+  int64_t at = 1000;
+  for (crdt::ReplicaId id : ids) {
+    crdt::Keyspace ks(id);
+    crdt::Keyspace delta = ks.NewDelta();
+    int64_t n = 0;
+    ks.IncrBy("n", static_cast<int64_t>(id % 97) - 40, &n, &delta);
+    ks.IncrBy("n", 3, &n, &delta);
+    ks.SAdd("s", std::to_string(id), &delta);
+    ks.Set("r", std::to_string(id), at += 1000, &delta);
+    last_delta = delta.Encode();
+    all.Merge(ks);
+  }
+  return {all.Encode(), last_delta};
+}
+
+// libFuzzer dictionary entries (a quoted string with \xNN escapes) for the varints of v.
+std::string DictVarint(uint64_t v) {
+  std::string out = "\"";
+  char buf[8];
+  do {
+    uint8_t b = static_cast<uint8_t>((v & 0x7F) | (v >= 0x80 ? 0x80 : 0));
+    std::snprintf(buf, sizeof(buf), "\\x%02X", b);
+    out += buf;
+    v >>= 7;
+  } while (v != 0);
+  return out + "\"\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,6 +140,42 @@ int main(int argc, char** argv) {
     dict += "\"" + upper + " \"\n";
   }
   Write(dir / "engine.dict", dict);
+  std::string varints;
+  for (uint64_t v :
+       {uint64_t{UINT32_MAX} - 1, uint64_t{UINT32_MAX}, uint64_t{1} << 32, (uint64_t{1} << 63) - 1,
+        uint64_t{1} << 63, uint64_t{0} - (uint64_t{1} << 32), uint64_t{0} - 2, uint64_t{0} - 1}) {
+    varints += DictVarint(v);
+  }
+  Write(dir / "keyspace.dict", varints);
+
+  // States of several replicas: as keyspace inputs, and their counter and context alone
+  // (keyspace_fuzz.cc also decodes its bytes as two counters and as two contexts).
+  const std::vector<std::string> many = ManyReplicas();
+  for (size_t i = 0; i < many.size(); ++i) {
+    Write(dir / "keyspace" / ("replicas-" + std::to_string(i)), std::string(1, '\0') + many[i]);
+  }
+  std::string many_repl;
+  PutMsg(2, 1, {many[0]}, &many_repl);
+  PutMsg(0, 2, {many[1]}, &many_repl);
+  Write(dir / "repl" / "replicas", many_repl);
+  {
+    std::string error;
+    auto merged = crdt::Keyspace::Decode(many[0], crdt::MakeReplicaId(0, 1), &error);
+    if (!merged) {
+      std::fprintf(stderr, "aasim-fuzz-seeds: %s\n", error.c_str());
+      return 1;
+    }
+    crdt::Encoder ctx;
+    merged->context().Encode(&ctx);
+    merged->context().Encode(&ctx);
+    Write(dir / "keyspace" / "contexts", std::string(1, '\0') + ctx.Release());
+    crdt::PnCounter counter;
+    for (uint16_t site : {0, 1, 7, 0xFFFF}) {
+      counter.JoinSlot({crdt::MakeReplicaId(site, 1), 0, 10u + site, 4, 3, 1});
+    }
+    Write(dir / "keyspace" / "counters",
+          std::string(1, '\0') + counter.Encode() + counter.Encode());
+  }
 
   int n = 0;
   for (std::string_view script : kScripts) {

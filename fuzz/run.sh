@@ -47,6 +47,7 @@ for t in $TARGETS; do
   args=(-max_len=4096 -timeout=30 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$artifacts/" -max_total_time="$seconds")
   [ "$t" = engine ] && args+=(-dict="$seeds/engine.dict")
+  case $t in keyspace | repl) args+=(-dict="$seeds/keyspace.dict") ;; esac
   [ -n "${RUNS:-}" ] && args+=(-runs="$RUNS")
   # A fixed seed (FUZZ_SEED, default 1): a CI run explores a prefix of the same sequence
   # of inputs every time, so it turns red only on a change, not on luck. FUZZ_SEED=0 lets
