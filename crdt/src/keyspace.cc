@@ -354,7 +354,7 @@ void PutNoHash(Encoder* enc) { enc->PutByte(0); }      // no field
 // register then counter; a SET's delta holds no counter slot (unless it reset some) and an
 // INCRBY's no register write: that one is its count of zero.
 void PutStringPart(Encoder* enc, const StringValueStore& s) {
-  if (s.counter.EmptyByHead()) {  // a SET's write-out: no line of the counter read
+  if (s.counter.empty()) {
     s.reg.Encode(enc);
     PutNoCounter(enc);
   } else if (s.reg.empty()) {

@@ -53,9 +53,8 @@ void StringValueStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_vie
 void StringValueStore::Assign(ReplicaId r, int64_t timestamp_us, std::string_view value,
                               CausalContext* cc, WriteDots* written) {
   reg.Assign(r, timestamp_us, value, cc, written);
-  // Most strings hold no counter slot: no call to walk none, and the test reads the line
-  // of the write, not the counter's (PnCounter::EmptyByHead).
-  if (!counter.EmptyByHead()) counter.ResetInto(nullptr);
+  // Most strings hold no counter slot: no call to walk none.
+  if (!counter.empty()) counter.ResetInto(nullptr);
 }
 
 IncrStatus StringValueStore::Increment(ReplicaId r, int64_t by, int64_t* new_value,

@@ -169,10 +169,10 @@ TEST(KeyValueTest, ABlockEmptiedByAWriteGoesAtTheWriterAndTheReceiver) {
   EXPECT_FALSE(b.Find("k")->HasRareParts());
   EXPECT_TRUE(a == b);
   EXPECT_EQ(a.MemoryBytes(), b.MemoryBytes());
-  // The area is the string part's 136 bytes (the set part's is 120): a node of the key
+  // The area is the string part's 120 bytes (the set part's is 120 too): a node of the key
   // map, the 32-byte key and this, fits 3 cache lines
   // (KeyspaceTest.EveryKeyNodeStartsOnACacheLine).
-  static_assert(sizeof(KeyValue) <= 160, "a key's value stays compact");
+  static_assert(sizeof(KeyValue) <= 152, "a key's value stays compact");
 }
 
 // Both replicas hold the same state, exact bits, the same memory and `held` == bits.

@@ -242,35 +242,6 @@ TEST(KeyspaceTest, ASetKeysHotFieldsFillTheNodesSecondLine) {
   EXPECT_LE(at + hot.end, 2 * NodePool::kCacheLine);
 }
 
-// A string key's store begins at node offset 56 too: the register's size and capacity
-// (its count first) fill the rest of the key's line, its write is in the second line, and
-// the counter's hot bytes (pn_counter.h: the slot or the block's pointer and ids, the
-// size, the live count, the value) are the third line, whole. So a key holding a counter
-// alone is typed, stepped and joined in the key's line and the third (and its slot).
-TEST(KeyspaceTest, AStringKeysRegisterAndCounterTakeTheirOwnLines) {
-  Keyspace ks(kA);
-  ks.IncrBy("n", 5, nullptr, nullptr);
-  ks.Set("s", "v", 1, nullptr);
-  for (const char* key : {"n", "s"}) {
-    const KeyValue* v = ks.Find(key);
-    ASSERT_NE(v, nullptr);
-    ASSERT_TRUE(v->StrInline()) << key;
-    const StringValueStore& str = v->str();
-    const auto node = reinterpret_cast<uintptr_t>(v) - sizeof(std::string);
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(&str) - node, 56u) << key;
-    // The register: 8 bytes of counts, then the write in the second line.
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(&str.reg) - node, 56u) << key;
-    if (!str.reg.empty()) {
-      const auto write = reinterpret_cast<uintptr_t>(&str.reg.writes()[0]) - node;
-      EXPECT_EQ(write, NodePool::kCacheLine) << key;
-      EXPECT_LE(write + sizeof(RegisterStore::Write), 2 * NodePool::kCacheLine) << key;
-    }
-    const auto hot = reinterpret_cast<uintptr_t>(&str.counter) - node + PnCounter::kHotFrom;
-    EXPECT_EQ(hot, 2 * NodePool::kCacheLine) << key;
-    EXPECT_EQ(hot + PnCounter::kBytes - PnCounter::kHotFrom, 3 * NodePool::kCacheLine) << key;
-  }
-}
-
 // The key index keeps 6 bits of a key's hash beside its node's address: among 20,000
 // keys many a probe passes a slot of another key with the same tag, which must read as
 // that other key (compared, not taken), present or absent, through rehashes, erasures

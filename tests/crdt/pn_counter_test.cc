@@ -1,18 +1,13 @@
 // PnCounter: sums across replicas, observed reset, the +/-2^59 bound.
 #include "crdt/pn_counter.h"
 
-#include <bit>
 #include <cstdint>
 #include <limits>
-#include <map>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "crdt/dot.h"
-#include "test_util.h"
 
 namespace crdt {
 namespace {
@@ -277,178 +272,6 @@ TEST(PnCounterTest, EncodeDecode) {
   EXPECT_EQ(back->Value(), b.Value());
   EXPECT_FALSE(PnCounter::Decode(b.Encode() + "x", &error));
   EXPECT_EQ(error, "trailing bytes after counter");
-}
-
-// The counter's layout (one slot inline; a block with the replica ids, the value and the
-// live count kept beside it) against a model that holds the slots in a sorted map and
-// restates the join and step rules from the header: after every operation the slots, the
-// exact value, liveness and the block's size agree. Slots arrive in scrambled replica order
-// (ids from 0 to UINT32_MAX, up to 14 of them: past the ids kept inline), counts near
-// 2^59, 2^63 and 2^64, epochs 0 to 2; copies, moves, encodings and merges in between.
-TEST(PnCounterTest, LayoutMatchesASortedSlotModel) {
-  using Slot = PnCounter::Slot;
-  using Model = std::map<ReplicaId, Slot>;
-  constexpr uint64_t kHalf = uint64_t{1} << 63;
-  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
-  constexpr uint32_t kEpochMax = std::numeric_limits<uint32_t>::max();
-  const ReplicaId ids[] = {0,  kB, 7, kA, UINT32_MAX,     3, 1000, MakeReplicaId(9, 3),
-                           42, 5,  2, 1,  UINT32_MAX - 1, 77};
-  auto value_of = [](const Model& m) {
-    Int128 v = 0;
-    for (const auto& [r, s] : m) v += Int128(s.p) - Int128(s.bp) - (Int128(s.n) - Int128(s.bn));
-    return v;
-  };
-  auto live_of = [](const Model& m) {
-    for (const auto& [r, s] : m) {
-      if (s.p != s.bp || s.n != s.bn) return true;
-    }
-    return false;
-  };
-  auto join = [](Model* m, const Slot& s) {  // the header's rule, restated
-    auto [it, fresh] = m->try_emplace(s.replica, s);
-    if (fresh) return;
-    Slot& t = it->second;
-    if (s.epoch != t.epoch) {
-      if (s.epoch > t.epoch) t = s;
-      return;
-    }
-    t = Slot{
-        s.replica,           s.epoch, std::max(t.p, s.p), std::max(t.n, s.n), std::max(t.bp, s.bp),
-        std::max(t.bn, s.bn)};
-  };
-  auto agree = [&](const PnCounter& c, const Model& m) -> std::string {
-    std::vector<Slot> want;
-    for (const auto& [r, s] : m) want.push_back(s);
-    const auto got = c.slots();
-    if (!std::equal(got.begin(), got.end(), want.begin(), want.end())) return "slots differ";
-    if (c.Value() != value_of(m)) return "value " + FormatInt128(c.Value()) + " != model";
-    if (c.Live() != live_of(m)) return "liveness differs";
-    if (c.empty() != m.empty() || c.EmptyByHead() != m.empty()) return "emptiness differs";
-    const size_t cap = m.size() <= 1 ? 0 : std::bit_ceil(m.size());
-    if (c.HeapBytes() != cap * sizeof(Slot)) return "block size differs";
-    return "";
-  };
-  for (uint64_t seed : crdt_test::TestSeeds(200, 0x5107)) {
-    SCOPED_TRACE(testing::Message() << "seed=" << seed);
-    crdt_test::Rng rng(seed);
-    auto count = [&]() -> uint64_t {
-      const uint64_t near[] = {
-          0,         1,        2,   uint64_t(kBound) - 1, uint64_t(kBound), kHalf - 1, kHalf,
-          kHalf + 1, kMax - 1, kMax};
-      return rng.Index(3) == 0 ? rng.Next() : near[rng.Index(std::size(near))] - rng.Index(2);
-    };
-    auto random_slot = [&](size_t replicas) {
-      Slot s{ids[rng.Index(replicas)], static_cast<uint32_t>(rng.Index(3)), count(), count(), 0, 0};
-      s.bp = rng.Index(2) == 0 ? s.p : s.p - rng.Uniform(s.p / 2 + 1);
-      s.bn = rng.Index(2) == 0 ? s.n : s.n - rng.Uniform(s.n / 2 + 1);
-      return s;
-    };
-    const size_t replicas = 1 + rng.Index(std::size(ids));
-    PnCounter c(ids[0]);
-    Model m;
-    for (int step = 0; step < 300; ++step) {
-      const int op = rng.Index(9);
-      if (op <= 2) {  // a joined slot
-        const Slot s = random_slot(replicas);
-        c.JoinSlot(s);
-        join(&m, s);
-      } else if (op == 3) {  // a step at some replica, with the bound check on base + value
-        const ReplicaId r = ids[rng.Index(replicas)];
-        const int64_t steps[] = {0,
-                                 1,
-                                 -1,
-                                 5,
-                                 kBound,
-                                 -kBound,
-                                 std::numeric_limits<int64_t>::max(),
-                                 std::numeric_limits<int64_t>::min()};
-        const int64_t by = steps[rng.Index(std::size(steps))];
-        const int64_t base = rng.Index(2) == 0 ? 0 : kBound - rng.Index(10);
-        // The model's step: the bound on the exact view, then the slot arithmetic.
-        const Int128 cur = Int128(base) + value_of(m), next = cur + by;
-        bool ok =
-            (next >= -kBound && next <= kBound) || (next <= std::numeric_limits<int64_t>::max() &&
-                                                    next >= std::numeric_limits<int64_t>::min() &&
-                                                    (next > kBound ? next <= cur : next >= cur));
-        const uint64_t mag = by >= 0 ? uint64_t(by) : 0 - uint64_t(by);
-        const uint64_t up = by > 0 ? mag : by == 0 ? 1 : 0;
-        const uint64_t down = by < 0 ? mag : by == 0 ? 1 : 0;
-        Slot want{r, 0, up, down, 0, 0};
-        if (ok && m.count(r)) {
-          const Slot& o = m[r];
-          const bool cancelled = o.p == o.bp && o.n == o.bn;
-          const bool overflow = o.p > kMax - up || o.n > kMax - down;
-          if (cancelled && o.epoch != kEpochMax && (o.p >= kHalf || o.n >= kHalf || overflow)) {
-            want = Slot{r, o.epoch + 1, up, down, 0, 0};
-          } else if (overflow) {
-            ok = false;
-          } else {
-            want = Slot{r, o.epoch, o.p + up, o.n + down, o.bp, o.bn};
-          }
-        }
-        PnCounter delta(r);
-        int64_t result = 0;
-        ASSERT_EQ(c.IncrementAs(r, by, base, &delta, &result), ok) << "step " << step;
-        if (ok) {
-          m[r] = want;
-          ASSERT_EQ(result, static_cast<int64_t>(next));
-          ASSERT_EQ(agree(delta, Model{{r, want}}), "") << "the step's delta, step " << step;
-        }
-      } else if (op == 4) {  // a reset, and its delta
-        PnCounter delta;
-        c.ResetInto(&delta);
-        for (auto& [r, s] : m) {
-          s.bp = s.p;
-          s.bn = s.n;
-        }
-        ASSERT_EQ(agree(delta, m), "") << "the reset's delta, step " << step;
-      } else if (op == 5) {  // copies
-        PnCounter copy(c);
-        ASSERT_EQ(agree(copy, m), "") << "a copy, step " << step;
-        PnCounter other;
-        other.JoinSlot(random_slot(replicas));
-        other.JoinSlot(random_slot(replicas));
-        other = copy;
-        ASSERT_EQ(agree(other, m), "") << "a copy assigned, step " << step;
-        c = other;
-      } else if (op == 6) {  // moves
-        PnCounter moved(std::move(c));
-        ASSERT_EQ(agree(c, Model{}), "") << "a moved-from counter, step " << step;
-        ASSERT_EQ(agree(moved, m), "") << "a move, step " << step;
-        c.JoinSlot(random_slot(replicas));  // a moved-from counter is usable
-        c = std::move(moved);
-      } else if (op == 7) {  // the encoding, decoded afresh or into the counter itself
-        std::string error;
-        const std::string bytes = c.Encode();
-        if (rng.Index(2) == 0) {
-          auto back = PnCounter::Decode(bytes, &error);
-          ASSERT_TRUE(back) << error;
-          ASSERT_EQ(agree(*back, m), "") << "decoded, step " << step;
-          c = std::move(*back);
-        } else {
-          Decoder dec(bytes);
-          ASSERT_TRUE(c.Decode(&dec)) << dec.error();
-          ASSERT_TRUE(dec.done());
-          ASSERT_EQ(agree(c, m), "") << "decoded in place, step " << step;
-          const PnCounter& same = c;
-          c = same;  // self-assignment keeps it
-          ASSERT_EQ(agree(c, m), "") << "self-assigned, step " << step;
-        }
-      } else {  // a merge of another counter
-        PnCounter other;
-        Model om;
-        for (int k = rng.Index(6); k > 0; --k) {
-          const Slot s = random_slot(replicas);
-          other.JoinSlot(s);
-          join(&om, s);
-        }
-        ASSERT_EQ(agree(other, om), "") << "the other counter, step " << step;
-        c.Merge(other);
-        for (const auto& [r, s] : om) join(&m, s);
-      }
-      ASSERT_EQ(agree(c, m), "") << "step " << step << ", op " << op;
-    }
-  }
 }
 
 }  // namespace

@@ -68,13 +68,9 @@ namespace crdt {
 // decodes and then decodes the set again, into the block), or when a value is assigned
 // over it. A const accessor of a part the value does not have returns a shared empty part:
 // reads never allocate. Copies copy the block; moves move the pointer. A node of the key
-// map (192 bytes on x86-64 with libstdc++, the 3 cache lines KeyMap gives it, which the
-// KeyValue tests hold it within): the area starts 56 bytes into the node's first line, the
-// key's. The set part's 120 bytes put its hot fields in the second line (aw_or_set.h); the
-// string part's 136 put the register's size in the first line (its count first,
-// lww_register.h), its write in the second, and the counter's 64 hot bytes (pn_counter.h)
-// alone in the third: a key holding a counter alone is read and joined in the key's line
-// and the third, one holding a register in the key's line and the second.
+// map (176 bytes on x86-64 with libstdc++: the area is the string part's 120 bytes, the
+// set's 120 too, whose hot fields fill the node's second line (aw_or_set.h); the KeyValue
+// tests hold it within 192, the 3 cache lines KeyMap gives it):
 //
 //   [ key (std::string) | held, area | zset | rare_ | area: str (register, counter) or set ]
 //                                             |
@@ -623,10 +619,7 @@ class Keyspace {
     std::vector<KeyValue> values_;
     // A one-key effect's counter of several slots, decoded here by DecodeSimple (not into
     // values_[0]); read only when DecodeSimple reports decoded_counter. PnCounter::Decode
-    // clears it first, so nothing carries over from one merge to the next; that frees its
-    // block too (a counter's capacity follows from its size), so each such merge allocates
-    // one: only a reset (SET or DEL of a counter) or a whole key's state carries several
-    // slots, an INCRBY's effect one.
+    // clears it first, so nothing carries over from one merge to the next.
     PnCounter counter_;
     CausalContext cc_;
   };

@@ -182,10 +182,7 @@ class RegisterStore {
   // The winning write, or nullptr when empty.
   const Write* Winner() const;
   bool empty() const { return writes_.empty(); }
-  // The count first: in a key's node the register's size is in the key's cache line, so
-  // the type checks and joins of a key holding a counter alone, which ask only whether the
-  // register is empty, read no line of the write (keyspace.h).
-  using Writes = SmallVec<Write, 1, /*kCountFirst=*/true>;
+  using Writes = SmallVec<Write, 1>;
   const Writes& writes() const { return writes_; }
   size_t HeapBytes() const;
 

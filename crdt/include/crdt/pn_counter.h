@@ -50,18 +50,15 @@
 #pragma once
 
 #include <algorithm>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 
 #include "crdt/dot.h"
 #include "crdt/encoding.h"
+#include "crdt/small_vec.h"
 
 namespace crdt {
 
@@ -70,32 +67,27 @@ __extension__ typedef __int128 Int128;  // exact counter sums (GCC and Clang)
 // Decimal text of v (as std::to_string does for 64-bit integers).
 std::string FormatInt128(Int128 v);
 
-// Joins `s` into `m`, two slots of one replica of a PN-style counter (fields p, n, bp,
-// bn, and optionally epoch): the later epoch wins whole, and within one epoch the
-// pointwise maximum (every field only grows). The one join rule of the integer counter
-// here and the sorted set's score counter (zset.h, no epochs).
-template <typename Slot>
-void JoinReplicaSlot(Slot* m, const Slot& s) {
-  if constexpr (requires { s.epoch; }) {
-    if (s.epoch != m->epoch) {
-      if (s.epoch > m->epoch) *m = s;
-      return;
-    }
-  }
-  m->p = std::max(m->p, s.p);
-  m->n = std::max(m->n, s.n);
-  m->bp = std::max(m->bp, s.bp);
-  m->bn = std::max(m->bn, s.bn);
-}
-
-// Joins `s`, one replica's slot, into `slots`, kept sorted by replica: a new replica's slot
-// goes in its place, a known one's by JoinReplicaSlot.
+// Joins `s`, one replica's slot of a PN-style counter (fields replica, p, n, bp, bn, and
+// optionally epoch), into `slots`, kept sorted by replica: a new replica's slot goes in its
+// place; of a known one the later epoch wins whole, and within one epoch the pointwise
+// maximum (every field only grows). Shared by the integer counter here and the sorted
+// set's score counter (zset.h, no epochs).
 template <typename Slots, typename Slot>
 void JoinCounterSlot(Slots* slots, const Slot& s) {
   size_t i = 0;
   while (i < slots->size() && (*slots)[i].replica < s.replica) ++i;
   if (i < slots->size() && (*slots)[i].replica == s.replica) {
-    JoinReplicaSlot(&(*slots)[i], s);
+    Slot& m = (*slots)[i];
+    if constexpr (requires { s.epoch; }) {
+      if (s.epoch != m.epoch) {
+        if (s.epoch > m.epoch) m = s;
+        return;
+      }
+    }
+    m.p = std::max(m.p, s.p);
+    m.n = std::max(m.n, s.n);
+    m.bp = std::max(m.bp, s.bp);
+    m.bn = std::max(m.bn, s.bn);
   } else {
     slots->insert(i, s);
   }
@@ -115,20 +107,6 @@ class PnCounter {
 
   PnCounter() = default;
   explicit PnCounter(ReplicaId self) : self_(self) {}
-  PnCounter(const PnCounter& o);
-  PnCounter(PnCounter&& o) noexcept { Steal(o); }
-  PnCounter& operator=(const PnCounter& o) {
-    if (this != &o) *this = PnCounter(o);
-    return *this;
-  }
-  PnCounter& operator=(PnCounter&& o) noexcept {
-    if (this != &o) {
-      FreeBlock();
-      Steal(o);
-    }
-    return *this;
-  }
-  ~PnCounter() { FreeBlock(); }
 
   // The bound rule (see above): true if an origin whose exact view is `cur` may take the
   // value to `next`.
@@ -154,44 +132,33 @@ class PnCounter {
   void Merge(const PnCounter& other);
   // Joins one replica's slot `s` (as Merge with a counter holding only s): an INCRBY's
   // effect joined straight from its bytes, without a decoded counter.
-  void JoinSlot(const Slot& s);
-
-  // Exact. Kept with the slots (see Layout), so reading it reads no slot.
-  Int128 Value() const {
-    Int128 v;
-    std::memcpy(&v, value_, sizeof(v));
-    return v;
+  void JoinSlot(const Slot& s) {
+    if (slots_.empty()) {  // CASE 1: a fresh delta, or a key's first increment
+      slots_.push_back(s);
+      return;
+    }
+    JoinCounterSlot(&slots_, s);  // CASE 2
   }
-  // True when some contribution is not cancelled (a key holding 0 after INCR, DECR is live).
-  // Kept with the slots too.
-  bool Live() const { return live_ != 0; }
-  bool empty() const { return size_ == 0; }
-  // empty() read from the counter's first 8 bytes, beside self_, instead of its hot run:
-  // for a caller that reads the bytes before the counter but not the counter (a SET of a
-  // string key, whose register's write is in the line before, keyspace.h).
-  bool EmptyByHead() const { return any_ == 0; }
 
-  // Layout: one slot inline (a key incremented in one region); two or more in a heap block
-  // of 2, 4, 8, ... slots, whose replica ids, while there are at most kIdsInline, are kept
-  // beside the block's pointer in the 40 bytes the inline slot takes otherwise; with them
-  // the exact value and the number of live slots. So all a join or an INCRBY reads of the
-  // counter besides its own replica's slot (where that slot is, the value for the bound
-  // check, whether the key is live) is one 64-byte run, all but the first 8 bytes, which
-  // in a key's node (keyspace.h) is a cache line of its own; the block is read at the one
-  // slot joined or stepped (40 bytes: one line or two), where a scan by replica crossed up
-  // to five lines with five regions and the value's sum read them all (bench/RESULTS.md,
-  // "A counter's replica ids and value beside its slots"). The price: 16 bytes (the
-  // string part is 136, a key's node 192 of its 3 lines) and the upkeep of the value and
-  // the count in every mutator. Two slots inline instead made every node 4 lines
-  // ("Review of the 3-line node").
-  static constexpr size_t kIdsInline = 8;
-  // Where in the counter those 64 bytes start (after self_ and EmptyByHead's word), and
-  // how long the counter is.
-  static constexpr size_t kHotFrom = 8;
-  static constexpr size_t kBytes = kHotFrom + 64;
-  std::span<const Slot> slots() const { return {data(), size_}; }
+  Int128 Value() const;  // exact
+  // True when some contribution is not cancelled (a key holding 0 after INCR, DECR is live).
+  bool Live() const;
+  bool empty() const { return slots_.empty(); }
+  // One slot inline (a key incremented in one region); two or more on the heap. Two
+  // inline made the string part 160 bytes, 32 more than the set part beside which it
+  // lies in a key's node (keyspace.h), and every node of the key map 4 or 5 cache lines
+  // instead of 3.
+  // The price is paid with two regions (the default): a counter both write has its two
+  // slots in an 80-byte heap block, one more dependent miss per read or merge and ~96
+  // bytes more per key. Measured (bench/RESULTS.md, "Review of the 3-line node"): with
+  // two stores and counters alone, +1.5 L2 misses per op (6.5 -> 8.0); with the
+  // sim_bench mix of counters, strings and sets none (8.2 -> 7.9), and with five stores
+  // 32.2 -> 28.5. Two slots inline in a 256-byte node (4 lines) gave 6.7, 7.5 and 30.2:
+  // it buys back the counters-only case and costs every key a line with five regions.
+  using Slots = SmallVec<Slot, 1>;
+  const Slots& slots() const { return slots_; }
   ReplicaId self() const { return self_; }
-  size_t HeapBytes() const { return BlockCapacity(size_) * sizeof(Slot); }
+  size_t HeapBytes() const { return slots_.HeapBytes(); }
 
   void Encode(Encoder* enc) const;
   // Encode's bytes for the counter that holds r's slot alone, as this one holds it (an
@@ -218,70 +185,15 @@ class PnCounter {
   std::string Encode() const;
   static std::optional<PnCounter> Decode(std::string_view bytes, std::string* error);
 
-  // Equality of replicated state (the local replica id is not state; value and count
-  // follow from the slots).
-  friend bool operator==(const PnCounter& a, const PnCounter& b) {
-    const std::span<const Slot> x = a.slots(), y = b.slots();
-    return std::equal(x.begin(), x.end(), y.begin(), y.end());
-  }
+  // Equality of replicated state (the local replica id is not state).
+  friend bool operator==(const PnCounter& a, const PnCounter& b) { return a.slots_ == b.slots_; }
 
  private:
-  // The slots of a counter of n: inline up to 1, else a block of the power of 2 at least n
-  // (0 while inline).
-  static size_t BlockCapacity(size_t n) { return n <= 1 ? 0 : std::bit_ceil(n); }
-  const Slot* data() const { return size_ <= 1 ? &one_ : block_.slots; }
-  Slot* data() { return size_ <= 1 ? &one_ : block_.slots; }
-  // The position of r's slot, or of where it would go (slots sorted by replica).
-  size_t LowerBound(ReplicaId r) const;
   Slot* Find(ReplicaId r);
   const Slot* Find(ReplicaId r) const;
-  // *at := s (a slot of this counter), value and live count kept.
-  void Overwrite(Slot* at, const Slot& s);
-  // Inserts s at position i (LowerBound of its replica, which has no slot here).
-  void Insert(size_t i, const Slot& s);
-  void Clear();
-  void FreeBlock() {
-    if (size_ > 1) std::free(block_.slots);
-  }
-  // REQUIRES: *this holds no block.
-  void Steal(PnCounter& o) noexcept {
-    self_ = o.self_;
-    any_ = o.any_;
-    std::memcpy(static_cast<void*>(&one_), &o.one_, sizeof(one_));  // the slot or the block
-    size_ = o.size_;
-    live_ = o.live_;
-    value_[0] = o.value_[0];
-    value_[1] = o.value_[1];
-    o.any_ = 0;
-    o.size_ = 0;
-    o.live_ = 0;
-    o.value_[0] = o.value_[1] = 0;
-  }
-  void AddValue(Int128 d) {
-    const Int128 v = Value() + d;
-    std::memcpy(value_, &v, sizeof(v));
-  }
-  static Int128 Contribution(const Slot& s) { return Int128(s.p - s.bp) - Int128(s.n - s.bn); }
-  static bool IsLive(const Slot& s) { return s.p != s.bp || s.n != s.bn; }
-  // Debug builds: value and live count as the slots make them.
-  void CheckKept() const;
-
-  struct Block {
-    Slot* slots;
-    ReplicaId ids[kIdsInline];  // the slots' replicas while size_ <= kIdsInline
-  };
-  static_assert(sizeof(Block) == sizeof(Slot));
 
   ReplicaId self_ = 0;
-  uint32_t any_ = 0;  // size_ != 0 (EmptyByHead)
-  // From here, 64 bytes: what a join or a step reads besides its slot.
-  union {
-    Slot one_{};   // size_ <= 1
-    Block block_;  // size_ >= 2
-  };
-  uint32_t size_ = 0;
-  uint32_t live_ = 0;           // slots with IsLive
-  uint64_t value_[2] = {0, 0};  // Value(): an Int128 in two words (8-byte alignment)
+  Slots slots_;  // sorted by replica
 };
 
 }  // namespace crdt

@@ -5,8 +5,7 @@
 // REQUIRES: T's move constructor and move assignment do not throw.
 // Layout: the inline elements share their bytes with the heap block's pointer (a union), and
 // cap_ says which is in use (0: inline), so the vector is N * sizeof(T) (at least 8) plus 8
-// bytes: sizeof(SmallVec<Dot, 4>) is 72, not 80. The 8 bytes of size and capacity come
-// after the elements, or before them (kCountFirst).
+// bytes: sizeof(SmallVec<Dot, 4>) is 72, not 80.
 // Value type; not thread-safe. Iteration order is insertion order (callers keep it sorted).
 #pragma once
 
@@ -22,36 +21,8 @@
 
 namespace crdt {
 
-namespace small_vec_detail {
-
-// SmallVec's members in its two orders (see kCountFirst).
 template <typename T, size_t N>
-struct CountLast {
-  union {
-    T* heap_;                                         // while cap_ != 0
-    alignas(T) unsigned char inline_[N * sizeof(T)];  // while cap_ == 0
-  };
-  uint32_t size_ = 0;
-  uint32_t cap_ = 0;  // the heap block's capacity; 0: the elements are inline
-};
-template <typename T, size_t N>
-struct CountFirst {
-  uint32_t size_ = 0;
-  uint32_t cap_ = 0;
-  union {
-    T* heap_;
-    alignas(T) unsigned char inline_[N * sizeof(T)];
-  };
-};
-
-}  // namespace small_vec_detail
-
-// kCountFirst: the size and capacity before the elements instead of after them (the same
-// bytes, in another order), for a vector whose owner wants its size in an earlier cache
-// line than its elements (a register in a key's node, lww_register.h).
-template <typename T, size_t N, bool kCountFirst = false>
-class SmallVec : private std::conditional_t<kCountFirst, small_vec_detail::CountFirst<T, N>,
-                                            small_vec_detail::CountLast<T, N>> {
+class SmallVec {
   static_assert(N > 0);
   static_assert(std::is_nothrow_move_constructible_v<T>);
   static constexpr bool kTrivial = std::is_trivially_copyable_v<T>;
@@ -77,55 +48,53 @@ class SmallVec : private std::conditional_t<kCountFirst, small_vec_detail::Count
     FreeHeap();
   }
 
-  size_t size() const { return this->size_; }
-  bool empty() const { return this->size_ == 0; }
-  size_t capacity() const { return this->cap_ != 0 ? this->cap_ : N; }
-  T* data() { return this->cap_ != 0 ? this->heap_ : reinterpret_cast<T*>(this->inline_); }
-  const T* data() const {
-    return this->cap_ != 0 ? this->heap_ : reinterpret_cast<const T*>(this->inline_);
-  }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  size_t capacity() const { return cap_ != 0 ? cap_ : N; }
+  T* data() { return cap_ != 0 ? heap_ : reinterpret_cast<T*>(inline_); }
+  const T* data() const { return cap_ != 0 ? heap_ : reinterpret_cast<const T*>(inline_); }
   T* begin() { return data(); }
-  T* end() { return data() + this->size_; }
+  T* end() { return data() + size_; }
   const T* begin() const { return data(); }
-  const T* end() const { return data() + this->size_; }
+  const T* end() const { return data() + size_; }
   T& operator[](size_t i) { return data()[i]; }
   const T& operator[](size_t i) const { return data()[i]; }
-  T& back() { return data()[this->size_ - 1]; }
-  const T& back() const { return data()[this->size_ - 1]; }
+  T& back() { return data()[size_ - 1]; }
+  const T& back() const { return data()[size_ - 1]; }
 
   void clear() {
-    if constexpr (!kTrivial) std::destroy_n(data(), this->size_);
-    this->size_ = 0;
+    if constexpr (!kTrivial) std::destroy_n(data(), size_);
+    size_ = 0;
   }
   void push_back(const T& v) {
-    if (this->size_ == capacity()) {
+    if (size_ == capacity()) {
       T copy(v);  // v may be an element of *this
-      Grow(this->size_ + 1);
-      new (data() + this->size_) T(std::move(copy));
+      Grow(size_ + 1);
+      new (data() + size_) T(std::move(copy));
     } else {
-      new (data() + this->size_) T(v);
+      new (data() + size_) T(v);
     }
-    ++this->size_;
+    ++size_;
   }
   void push_back(T&& v) {
-    if (this->size_ == capacity()) {
+    if (size_ == capacity()) {
       T moved(std::move(v));
-      Grow(this->size_ + 1);
-      new (data() + this->size_) T(std::move(moved));
+      Grow(size_ + 1);
+      new (data() + size_) T(std::move(moved));
     } else {
-      new (data() + this->size_) T(std::move(v));
+      new (data() + size_) T(std::move(v));
     }
-    ++this->size_;
+    ++size_;
   }
   // Inserts v before position i (0 <= i <= size()).
   void insert(size_t i, const T& v) {
     if constexpr (kTrivial) {
       const T copy = v;  // v may be one of ours, which Grow frees or overwrites
-      if (this->size_ == capacity()) Grow(this->size_ + 1);
+      if (size_ == capacity()) Grow(size_ + 1);
       T* d = data();
-      std::memmove(static_cast<void*>(d + i + 1), d + i, (this->size_ - i) * sizeof(T));
+      std::memmove(static_cast<void*>(d + i + 1), d + i, (size_ - i) * sizeof(T));
       d[i] = copy;
-      ++this->size_;
+      ++size_;
     } else {
       push_back(v);
       std::rotate(begin() + i, end() - 1, end());
@@ -134,51 +103,51 @@ class SmallVec : private std::conditional_t<kCountFirst, small_vec_detail::Count
   void erase(size_t i) {
     T* d = data();
     if constexpr (kTrivial) {
-      std::memmove(static_cast<void*>(d + i), d + i + 1, (this->size_ - i - 1) * sizeof(T));
+      std::memmove(static_cast<void*>(d + i), d + i + 1, (size_ - i - 1) * sizeof(T));
     } else {
-      std::move(d + i + 1, d + this->size_, d + i);
-      d[this->size_ - 1].~T();
+      std::move(d + i + 1, d + size_, d + i);
+      d[size_ - 1].~T();
     }
-    --this->size_;
+    --size_;
   }
   // REQUIRES (non-trivial T): n <= size().
   void resize(size_t n) {
     if constexpr (kTrivial) {
       if (n > capacity()) Grow(n);
     } else {
-      std::destroy(data() + n, data() + this->size_);
+      std::destroy(data() + n, data() + size_);
     }
-    this->size_ = static_cast<uint32_t>(n);
+    size_ = static_cast<uint32_t>(n);
   }
   // Moves the elements back inline and frees the heap block when they fit (size() <= N);
   // otherwise changes nothing. A vector that once grew keeps its block through clear() and
   // resize(), so every later access reads the block's lines too: callers whose vectors
   // usually shrink back to N (a register's concurrent writes) call this when they do.
   void shrink_to_fit() noexcept {
-    if (this->cap_ == 0 || this->size_ > N) return;
-    T* p = this->heap_;
-    Relocate(reinterpret_cast<T*>(this->inline_), p, this->size_);
+    if (cap_ == 0 || size_ > N) return;
+    T* p = heap_;
+    Relocate(reinterpret_cast<T*>(inline_), p, size_);
     std::free(p);
-    this->cap_ = 0;
+    cap_ = 0;
   }
   // Bytes held on the heap (0 while inline).
-  size_t HeapBytes() const { return size_t{this->cap_} * sizeof(T); }
+  size_t HeapBytes() const { return size_t{cap_} * sizeof(T); }
 
   friend bool operator==(const SmallVec& a, const SmallVec& b) {
     return a.size_ == b.size_ && std::equal(a.begin(), a.end(), b.begin());
   }
 
  private:
-  // Moves the elements to a new heap block of at least `need` (the size unchanged).
+  // Moves the elements to a new heap block of at least `need` (size_ unchanged).
   void Grow(size_t need) {
     const size_t cap = std::max<size_t>(need, capacity() * 2);
     if (cap > UINT32_MAX) throw std::bad_alloc();
     T* p = static_cast<T*>(std::malloc(cap * sizeof(T)));
     if (p == nullptr) throw std::bad_alloc();
-    Relocate(p, data(), this->size_);
+    Relocate(p, data(), size_);
     FreeHeap();
-    this->heap_ = p;
-    this->cap_ = static_cast<uint32_t>(cap);
+    heap_ = p;
+    cap_ = static_cast<uint32_t>(cap);
   }
   // Moves n elements from src to uninitialized dst and ends them at src.
   static void Relocate(T* dst, T* src, size_t n) {
@@ -193,7 +162,7 @@ class SmallVec : private std::conditional_t<kCountFirst, small_vec_detail::Count
     if constexpr (kTrivial) {
       if (n > capacity()) {
         FreeHeap();
-        this->size_ = 0;
+        size_ = 0;
         Grow(n);
       }
       if (n) std::memmove(static_cast<void*>(data()), src, n * sizeof(T));
@@ -202,33 +171,40 @@ class SmallVec : private std::conditional_t<kCountFirst, small_vec_detail::Count
       if (n > capacity()) Grow(n);
       std::uninitialized_copy_n(src, n, data());
     }
-    this->size_ = static_cast<uint32_t>(n);
+    size_ = static_cast<uint32_t>(n);
   }
   // REQUIRES: *this holds no element and no heap block.
   void Steal(SmallVec& o) {
-    this->size_ = o.size_;
+    size_ = o.size_;
     if (o.cap_ != 0) {
-      this->heap_ = o.heap_;
-      this->cap_ = o.cap_;
+      heap_ = o.heap_;
+      cap_ = o.cap_;
       o.cap_ = 0;
     } else {
-      this->cap_ = 0;
+      cap_ = 0;
       if constexpr (!kTrivial) {
-        Relocate(reinterpret_cast<T*>(this->inline_), reinterpret_cast<T*>(o.inline_), this->size_);
-      } else if constexpr (N * sizeof(T) <= 128) {
+        Relocate(reinterpret_cast<T*>(inline_), reinterpret_cast<T*>(o.inline_), size_);
+      } else if constexpr (sizeof(inline_) <= 128) {
         // A fixed-size copy of small inline storage compiles to a few register moves; a
-        // size-long one is a call to memmove.
-        std::memcpy(this->inline_, o.inline_, N * sizeof(T));
-      } else if (this->size_) {
-        std::memcpy(this->inline_, o.inline_, this->size_ * sizeof(T));
+        // size_-long one is a call to memmove.
+        std::memcpy(inline_, o.inline_, sizeof(inline_));
+      } else if (size_) {
+        std::memcpy(inline_, o.inline_, size_ * sizeof(T));
       }
     }
     o.size_ = 0;
   }
   void FreeHeap() {
-    if (this->cap_ != 0) std::free(this->heap_);
-    this->cap_ = 0;
+    if (cap_ != 0) std::free(heap_);
+    cap_ = 0;
   }
+
+  union {
+    T* heap_;                                         // while cap_ != 0
+    alignas(T) unsigned char inline_[N * sizeof(T)];  // while cap_ == 0
+  };
+  uint32_t size_ = 0;
+  uint32_t cap_ = 0;  // the heap block's capacity; 0: the elements are inline
 };
 
 }  // namespace crdt
