@@ -27,8 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+free_port() {  # below the ephemeral range: no outgoing connection can take it first
+  python3 tests/server/ports.py
 }
 
 redis_port=$(free_port)

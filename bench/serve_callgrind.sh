@@ -22,8 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+free_port() {  # below the ephemeral range: no outgoing connection can take it first
+  python3 tests/server/ports.py
 }
 printf 'name: bench, one region\nregions: [A]\n' > "$work/one.yaml"
 printf 'name: bench, two regions\nregions: [A, B]\nlinks:\n  default: { latency: 10ms }\n' \

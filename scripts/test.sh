@@ -18,7 +18,8 @@ echo "formatted: ${#sources[@]} files"
 
 echo "== redis-server on a free loopback port"
 redis_dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+# Below the ephemeral range, where no outgoing connection's source port can take it.
+port=$(python3 tests/server/ports.py)
 redis-server --port "$port" --bind 127.0.0.1 --dir "$redis_dir" --save '' --appendonly no \
   --daemonize yes --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log"
 stop_redis() {

@@ -292,6 +292,12 @@ struct Node::Impl : public Backend,
       if (gen != o.generation || stopped) return;
       if (ec) return Retry(o);
       boost::system::error_code ignored;
+      // Connecting to a port nothing listens on can connect the socket to itself when the
+      // kernel picks that port as the source (TCP simultaneous open): the peer could then
+      // not bind its own port. Such a link is dropped at once and retried.
+      boost::system::error_code lerr, rerr;
+      if (o.socket->local_endpoint(lerr) == o.socket->remote_endpoint(rerr) && !lerr && !rerr)
+        return Retry(o);
       o.socket->set_option(tcp::no_delay(true), ignored);
       ++o.connects;
       const std::string& auth = config.server.requirepass;

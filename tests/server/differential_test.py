@@ -27,13 +27,13 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
 import redis
+from ports import PortTaken, free_port
 
 AASIM = os.environ.get("AASIM", "aasim")
 REGIONS = ("A", "B", "C")
@@ -281,16 +281,6 @@ def run_simulator(path, steps):
 
 
 # ---- the node side ----------------------------------------------------------------------
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PortTaken(Exception):
-    pass
-
 
 class Nodes:
     """Three `aasim node` processes, one per region, started together; their stderr goes

@@ -4,7 +4,6 @@
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -12,14 +11,9 @@ import time
 import unittest
 
 import redis
+from ports import PortTaken, free_port
 
 AASIM = os.environ.get("AASIM", "aasim")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:
@@ -30,8 +24,18 @@ class Cluster:
         self.per_region = per_region or {}
         self.procs = {}
         test.addCleanup(self.stop_all)
-        for r in regions:
-            self.start(r)
+        # Another test running in parallel can bind a port between free_port and the node:
+        # then every node starts again on fresh ports.
+        for attempt in range(5):
+            try:
+                for r in regions:
+                    self.start(r)
+                break
+            except PortTaken:
+                self.stop_all()
+                if attempt == 4:
+                    raise
+                self.ports = {r: free_port() for r in regions}
 
     def start(self, region):
         args = [AASIM, "node", "--region", region, "--listen", str(self.ports[region])]
@@ -44,7 +48,10 @@ class Cluster:
         self.procs[region] = proc
         line = proc.stdout.readline()
         if not line:
-            raise AssertionError("node %s exited: %s" % (region, proc.stderr.read()))
+            err = proc.stderr.read()
+            if "Address already in use" in err:
+                raise PortTaken(err)
+            raise AssertionError("node %s exited: %s" % (region, err))
         self.test.assertEqual(line.split(), [region, "127.0.0.1:%d" % self.ports[region]])
 
     def kill9(self, region):

@@ -15,7 +15,8 @@ import unittest
 
 import redis
 
-from serve_test import Served, free_port
+from ports import free_port
+from serve_test import Served
 
 AASIM = os.environ.get("AASIM", "aasim")
 

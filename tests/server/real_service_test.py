@@ -29,6 +29,7 @@ import unittest
 
 import aioredis
 import redis
+from ports import free_port
 
 AASIM = os.environ.get("AASIM", "aasim")
 
@@ -127,12 +128,6 @@ def run_service(port, prefix):
     out.append("seat 2 claim expires within a day: %s" % (0 < ttl <= 86400))
     out.append("bookings: " + ", ".join(s.bookers()))
     return out
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Servers:

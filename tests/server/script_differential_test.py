@@ -17,6 +17,7 @@ import time
 import unittest
 
 from pubsub_test import Raw
+from ports import free_port
 
 AASIM = os.environ.get("AASIM", "aasim")
 
@@ -236,12 +237,6 @@ RESP3_CASES = [
     [["MULTI"], ["EVAL", "return {map={a={double=1.25}}}", "0"], ["GET", "nokey"], ["EXEC"]],
     [["EVAL", "return redis.setresp(7)", "0"]],
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Resp:

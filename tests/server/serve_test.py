@@ -13,14 +13,9 @@ import time
 import unittest
 
 import redis
+from ports import free_port
 
 AASIM = os.environ.get("AASIM", "aasim")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Served:

@@ -14,13 +14,13 @@ redis-server in PATH the test is skipped (a failure under CI=true)."""
 import os
 import random
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
 import redis
+from ports import free_port
 
 AASIM = os.environ.get("AASIM", "aasim")
 DEFAULT_SEEDS = tuple(range(1, 31))
@@ -38,12 +38,6 @@ BOUNDS = ["-inf", "+inf", "inf", "0", "1", "(1", "2.5", "(2.5", "-1", "(-inf", "
 LEX = ["-", "+", "[a", "(a", "[c", "(c", "[m", "[m1", "(m2", "a", "[", "("]
 STEPS_DYADIC = ["0.5", "-0.25", "1", "2", "-3", "0", "inf", "-inf"]
 ELEMENTS = ["u%d" % i for i in range(40)]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def command(rng):
