@@ -18,16 +18,30 @@ echo "formatted: ${#sources[@]} files"
 
 echo "== redis-server on a free loopback port"
 redis_dir=$(mktemp -d)
-# Below the ephemeral range, where no outgoing connection's source port can take it.
-port=$(python3 tests/server/ports.py)
-redis-server --port "$port" --bind 127.0.0.1 --dir "$redis_dir" --save '' --appendonly no \
-  --daemonize yes --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log"
 stop_redis() {
-  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  [ -n "${port:-}" ] && redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
   rm -rf "$redis_dir"
 }
 trap stop_redis EXIT
-for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+# Below the ephemeral range, where no outgoing connection's source port can take it; should
+# another process bind it first all the same, the server starts again on another port.
+for attempt in 1 2 3 4 5; do
+  port=$(python3 tests/server/ports.py)
+  rm -f "$redis_dir/redis.log"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$redis_dir" --save '' --appendonly no \
+    --daemonize yes --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log"
+  for _ in $(seq 50); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    grep -q "Address already in use" "$redis_dir/redis.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  if grep -q "Address already in use" "$redis_dir/redis.log" 2>/dev/null; then
+    echo "port $port was taken (attempt $attempt); trying another"
+    port=
+    continue
+  fi
+  break
+done
 redis-cli -p "$port" ping
 export AASIM_REDIS_URL="redis://127.0.0.1:$port/0"
 
