@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cluster_sim/explore.h"
+#include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "diagram.h"
 #include "options.h"
@@ -214,6 +215,9 @@ int RunExplore(const ExploreArgs& args) {
   if (!v.ok()) {
     std::cerr << v.message() << "\n";
     return kExitBadInput;
+  }
+  for (const std::string& w : cluster_sim::UnknownCommandWarnings(scenario)) {
+    std::cerr << w << "\n";
   }
   if (std::string why = cluster_sim::NotApplicable(scenario, "memory"); !why.empty()) {
     return Bad(args.file + ": " + why);

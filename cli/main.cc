@@ -109,6 +109,7 @@ int Run(const RunArgs& args) {
       bad = true;
       continue;
     }
+    for (const std::string& w : cluster_sim::UnknownCommandWarnings(*s)) std::cerr << w << "\n";
     scenarios.push_back(std::move(s).value());
   }
   if (bad) return kExitBadInput;

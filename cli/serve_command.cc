@@ -137,6 +137,9 @@ int RunServe(const ServeArgs& args) {
     std::cerr << st.message() << "\n";
     return kExitBadInput;
   }
+  for (const std::string& w : cluster_sim::UnknownCommandWarnings(scenario)) {
+    std::cerr << w << "\n";
+  }
 
   std::optional<cluster_sim::Scenario> script;
   if (!args.script.empty()) {
@@ -149,6 +152,7 @@ int RunServe(const ServeArgs& args) {
       std::cerr << st.message() << "\n";
       return kExitBadInput;
     }
+    for (const std::string& w : cluster_sim::UnknownCommandWarnings(*s)) std::cerr << w << "\n";
     for (const auto& r : s->regions) {
       if (scenario.RegionIndex(r.name) < 0) {
         return Fail(args.script + ": region '" + r.name + "' is not a region of " + args.file);

@@ -172,6 +172,21 @@ Status ValidateServiceSteps(const Scenario& scenario, const RunOptions& options)
   return Status::Ok();
 }
 
+std::vector<std::string> UnknownCommandWarnings(const Scenario& scenario) {
+  std::vector<std::string> warnings;
+  for (const Step& step : scenario.steps) {
+    if (step.kind != Step::Kind::kCommand || step.expect || FindStoreCommand(step.argv[0])) {
+      continue;
+    }
+    const SourceMark& m = step.value_mark.line > 0 ? step.value_mark : step.mark;
+    warnings.push_back(Where(scenario, m) + "warning: " + step.region + ": unknown command '" +
+                       strict_yaml::Printable(step.argv[0]) +
+                       "': its reply will be an error (if that is meant, say so with `expect: "
+                       "{error: unknown command}`)");
+  }
+  return warnings;
+}
+
 bool Matches(const Expectation& expect, const Reply& reply, const std::vector<std::string>& argv,
              std::string* why) {
   auto fail = [&](const std::string& expected) {

@@ -661,6 +661,7 @@ Status Parser::ParseCommand(const MapEntry& entry, Step* step) {
                  region + ": expected a command like \"INCR foo\", got " + Describe(entry.value));
   }
   step->text = entry.value.Scalar();
+  step->value_mark = ToSourceMark(ValueMark(entry));
   Result<std::vector<std::string>> argv = SplitCommand(step->text);
   if (!argv.ok()) {
     return Error(ValueMark(entry), region + ": cannot split command: " + argv.status().message());

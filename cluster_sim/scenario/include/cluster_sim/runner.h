@@ -92,6 +92,14 @@ struct RunOptions {
 // InvalidArgument "FILE:LINE:COL: NAME@REGION: reason".
 Status ValidateServiceSteps(const Scenario& scenario, const RunOptions& options);
 
+// The command steps whose command no store of aasim runs (a name the store's command table,
+// FindStoreCommand, does not know: a step's command goes to the region's store and nowhere
+// else, so its reply can only be "ERR unknown command"), most likely a typo. Warnings, not
+// errors: the step still runs and its error reply does not stop the run. A step with
+// `expect:` gets none (its author says what the reply is). One line per step, in file order:
+// "FILE:LINE:COL: warning: A: unknown command 'STE' (...)", at the command.
+std::vector<std::string> UnknownCommandWarnings(const Scenario& scenario);
+
 // The seed used when neither the command line nor the file gives one.
 constexpr uint64_t kDefaultSeed = 1;
 

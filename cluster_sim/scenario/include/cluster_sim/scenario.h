@@ -149,7 +149,7 @@ struct Step {
   std::string service;      // kService: the service name ("lending"); kCheck: the check name
   std::string from_region;  // kService: the client's region when routed (`from B`), else ""
   std::optional<std::vector<std::string>> output;  // kService: `output:`, the exact lines
-  SourceMark value_mark;                           // kService, kCheck: the step's value
+  SourceMark value_mark;  // kCommand (the command), kService, kCheck: the step's value
   // kAt: `if_past: now`, an instant already past runs at once instead of failing.
   bool past_runs_now = false;
 };
