@@ -32,7 +32,8 @@ using Json = nlohmann::ordered_json;
 
 struct AnomaliesArgs {
   std::string workload = "overdraft";
-  std::vector<std::string> strategies = {"active-active", "home", "bounded"};
+  // --strategies as given; empty: all three (the model skips bounded for lending).
+  std::vector<std::string> strategies;
   std::string policy = "none";
   std::string latency = "50ms";
   std::string loss = "0";
@@ -105,7 +106,18 @@ AnomalyConfig MakeConfig(const AnomaliesArgs& a) {
     if (!cluster_sim::ParseStrategy(s, &st)) {
       throw BadOption{"--strategies: expected active-active, home or bounded, got \"" + s + "\""};
     }
+    // The model would skip it: an empty table, or a strategy silently missing from it.
+    if (st == cluster_sim::AnomalyStrategy::kBounded &&
+        c.workload != cluster_sim::AnomalyWorkload::kOverdraft) {
+      throw BadOption{
+          "--strategies bounded: only for --workload overdraft (the lending service keeps no "
+          "counter a bounded counter could replace)"};
+    }
     c.strategies.push_back(st);
+  }
+  if (a.strategies.empty()) {
+    c.strategies = {cluster_sim::AnomalyStrategy::kActiveActive,
+                    cluster_sim::AnomalyStrategy::kHome, cluster_sim::AnomalyStrategy::kBounded};
   }
   if (!cluster_sim::ParseBcPolicy(a.policy, &c.policy)) {
     throw BadOption{"--policy: expected none, proportional or on-demand, got \"" + a.policy + "\""};
@@ -437,7 +449,9 @@ CLI::App* AddAnomaliesCommand(CLI::App& app, int* exit_code) {
       "  aasim anomalies merge a.json b.json                                # all shards");
   cmd->require_subcommand(0, 1);
   cmd->add_option("--workload", a->workload, "overdraft or lending");
-  cmd->add_option("--strategies", a->strategies, "active-active, home, bounded (overdraft only)")
+  cmd->add_option("--strategies", a->strategies,
+                  "active-active, home, bounded (default: all three; bounded only with --workload "
+                  "overdraft)")
       ->delimiter(',');
   cmd->add_option("--policy", a->policy,
                   "Bounded-counter rebalancing: none, proportional or on-demand");
