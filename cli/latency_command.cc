@@ -294,7 +294,8 @@ CLI::App* AddLatencyCommand(CLI::App& app, int* exit_code) {
                   "Requests per second in every region: 0, or 1e-6 to 1e9 (overrides the file)")
       ->check(CLI::Range(0.0, 1e9));
   cmd->add_option("--deployment", a.deployment,
-                  "Run only this deployment, named as printed (\"single-primary us-east\")")
+                  "Run only this deployment, named as printed (\"single-primary us-east\") or, "
+                  "as in `expect:`, by its kind when no other deployment is of that kind")
       ->type_name("NAME");
   cmd->add_option("--jobs", a.jobs,
                   "Deployments run at once, one thread each (default: one per core; the same "

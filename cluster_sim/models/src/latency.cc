@@ -1113,25 +1113,16 @@ Status ApplyLatencyOverrides(const LatencyOverrides& o, LatencyConfig* config) {
   }
   if (o.seed) config->seed = *o.seed;
   if (o.deployment) {
-    std::vector<Deployment> kept;
-    std::string names;
-    for (size_t d = 0; d < config->deployments.size(); ++d) {
-      const std::string name = config->DeploymentName(static_cast<int>(d));
-      names += (names.empty() ? "" : ", ") + name;
-      if (name == *o.deployment) kept.push_back(config->deployments[d]);
+    const int index = config->FindDeployment(*o.deployment);
+    if (index < 0) {
+      return Status::InvalidArgument(
+          "--deployment: " +
+          std::string(index == -2 ? "'" + *o.deployment + "' names several deployments"
+                                  : "no deployment '" + *o.deployment + "'") +
+          " (deployments are: " + config->DeploymentNames() + ")");
     }
-    if (kept.empty()) {
-      return Status::InvalidArgument("--deployment: no deployment '" + *o.deployment +
-                                     "' (deployments are: " + names + ")");
-    }
+    std::vector<Deployment> kept = {config->deployments[static_cast<size_t>(index)]};
     // Expectations name deployments by index: keep only those of the one kept.
-    const int index = [&] {
-      for (size_t d = 0; d < config->deployments.size(); ++d) {
-        if (config->DeploymentName(static_cast<int>(d)) == *o.deployment)
-          return static_cast<int>(d);
-      }
-      return 0;
-    }();
     std::vector<LatencyExpectation> expectations;
     for (LatencyExpectation x : config->expectations) {
       if (x.deployment != index) continue;

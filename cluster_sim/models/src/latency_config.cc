@@ -443,23 +443,12 @@ class Parser : public StrictYaml {
   }
 
   Status FindDeployment(const Entry& e, int* out) const {
-    const std::string text = e.value.IsScalar() ? e.value.Scalar() : "";
-    std::vector<std::string> names;
-    int match = -1;
-    int matches = 0;
-    for (size_t d = 0; d < config_.deployments.size(); ++d) {
-      const std::string full = config_.DeploymentName(static_cast<int>(d));
-      names.push_back(full);
-      if (text == full || text == ToString(config_.deployments[d].kind)) {
-        match = static_cast<int>(d);
-        ++matches;
-      }
-    }
-    if (matches != 1) {
+    const int match = config_.FindDeployment(e.value.IsScalar() ? e.value.Scalar() : "");
+    if (match < 0) {
       return Error(ValueMark(e),
-                   "expect.deployment: " + std::string(matches ? "ambiguous" : "unknown") +
-                       " deployment " + Describe(e.value) + " (deployments are: " + Join(names) +
-                       ")");
+                   "expect.deployment: " + std::string(match == -2 ? "ambiguous" : "unknown") +
+                       " deployment " + Describe(e.value) +
+                       " (deployments are: " + config_.DeploymentNames() + ")");
     }
     *out = match;
     return Status::Ok();
@@ -569,6 +558,26 @@ std::string LatencyConfig::DeploymentName(int d) const {
   std::string text(ToString(dep.kind));
   if (dep.primary >= 0) text += " " + regions[static_cast<size_t>(dep.primary)].name;
   return text;
+}
+
+int LatencyConfig::FindDeployment(std::string_view text) const {
+  int match = -1;
+  int matches = 0;
+  for (size_t d = 0; d < deployments.size(); ++d) {
+    if (text == DeploymentName(static_cast<int>(d)) || text == ToString(deployments[d].kind)) {
+      match = static_cast<int>(d);
+      ++matches;
+    }
+  }
+  return matches > 1 ? -2 : match;
+}
+
+std::string LatencyConfig::DeploymentNames() const {
+  std::string names;
+  for (size_t d = 0; d < deployments.size(); ++d) {
+    names += (names.empty() ? "" : ", ") + DeploymentName(static_cast<int>(d));
+  }
+  return names;
 }
 
 bool IsLatencyText(std::string_view yaml_text) {

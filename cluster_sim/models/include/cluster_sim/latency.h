@@ -130,6 +130,11 @@ struct LatencyConfig {
   SimTime OneWay(int from, int to) const;
   int RegionIndex(std::string_view name) const;
   std::string DeploymentName(int d) const;  // "single-primary: us-east"
+  // The index of the deployment `text` names: its DeploymentName, or its kind
+  // ("single-primary") when one deployment alone is of that kind. -1: none is named; -2:
+  // several are (an ambiguous kind). `expect: deployment` and --deployment both name so.
+  int FindDeployment(std::string_view text) const;
+  std::string DeploymentNames() const;  // every DeploymentName, ", "-separated
 };
 
 // True when the YAML text is a latency file (its top level has a `deployments:` key), which
