@@ -400,7 +400,12 @@ CLI::App* AddNodeCommand(CLI::App& app, int* exit_code) {
       "and replication with the peers over TCP (the simulator's protocol: acknowledged "
       "effects, resume after reconnect, full sync when the backlog is gone). Start one "
       "process per region, each given every other region as a --peer. Prints `REGION "
-      "HOST:PORT` once listening; runs until SIGINT/SIGTERM.");
+      "HOST:PORT` once listening; runs until SIGINT/SIGTERM.\n"
+      "Admin commands on the endpoint: AASIM STATUS (incarnation, peers, lag) | DUMP (the "
+      "region's data, in the canonical text `aasim run` calls final_state) | DISCONNECT "
+      "[PEER|ALL [MS]] (cut the links with one peer or all, both ways, for MS milliseconds, "
+      "default 500). PARTITION, HEAL, CRASH, RESTART, TIME, WAITSYNC and DIAGRAM act on a "
+      "simulation: `aasim serve` only.");
   cmd->add_option("--region", args->region, "This region's name")->required();
   cmd->add_option("--listen", args->listen,
                   "HOST:PORT for clients and peers (a bare PORT means 127.0.0.1; another "
