@@ -17,7 +17,9 @@ void AddBackendOptions(CLI::App* run, BackendArgs* args) {
       ->check(CLI::IsMember({"memory", "redis"}));
   run->add_flag("--keep-redis", args->keep_redis,
                 "With --backend redis: leave the started servers running and print "
-                "`REGION 127.0.0.1:PORT` for each");
+                "`REGION 127.0.0.1:PORT DIR` for each (on stderr with --json); DIR holds the "
+                "server's AOF files, in /dev/shm (RAM) unless $AASIM_REDIS_DIR says otherwise: "
+                "remove it by hand once the server is shut down");
   run->add_option("--redis", args->redis,
                   "REGION=redis://[:password@]host:port/db: use this existing server for "
                   "REGION (repeatable; implies --backend redis; its data is kept and resumed)")
@@ -129,8 +131,12 @@ RedisBackend::~RedisBackend() {
 
 void RedisBackend::Keep(std::ostream& out) {
   for (Region& r : regions_) {
-    if (r.server) r.server->Detach();
-    out << r.name << " " << r.address.host << ":" << r.address.port << "\n";
+    out << r.name << " " << r.address.host << ":" << r.address.port;
+    if (r.server) {
+      r.server->Detach();
+      out << " " << r.server->dir();  // left behind: the user removes it
+    }
+    out << "\n";
   }
 }
 

@@ -36,7 +36,9 @@ class RedisBackend {
       const BackendArgs& args, const cluster_sim::Scenario& scenario);
   ~RedisBackend();
   cluster_sim::StoreFactory Factory();
-  // --keep-redis: leaves the started servers running and prints "REGION 127.0.0.1:PORT".
+  // --keep-redis: leaves the started servers running and prints "REGION 127.0.0.1:PORT DIR"
+  // (DIR: the server's directory, which nothing removes); "REGION HOST:PORT" for a server
+  // given with --redis.
   void Keep(std::ostream& out);
   // The stores commit write-behind (RedisStoreOptions::write_behind): what failed, one
   // line per region, once the run's stores are closed. Empty if every commit was stored.

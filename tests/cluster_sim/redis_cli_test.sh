@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # aasim run --backend redis from the command line, with --keep-redis and redis-cli:
-#   1. after table-4-1-counter.yaml, `redis-cli -p <port of A> GET foo` prints 25, and B's;
+#   1. after table-4-1-counter.yaml, `redis-cli -p <port of A> GET foo` prints 25, and B's
+#      (--keep-redis prints each server's directory too);
 #   2. an aasim restart between two runs on the same servers (--redis REGION=URL): a write
 #      that A could not replicate in run 1 (partitioned) reaches B in run 2, once;
 #   3. bad --redis values and unreachable servers exit 2 with a clear message;
@@ -30,6 +31,10 @@ a=$(awk '$1 == "A" && $2 ~ /^127\.0\.0\.1:[0-9]+$/ {split($2, p, ":"); print p[2
 b=$(awk '$1 == "B" && $2 ~ /^127\.0\.0\.1:[0-9]+$/ {split($2, p, ":"); print p[2]}' <<<"$out")
 [[ -n "$a" && -n "$b" ]] || fail "--keep-redis did not print REGION 127.0.0.1:PORT"
 ports+=("$a" "$b")
+# ... and DIR, the kept server's directory (its AOF), which the user removes.
+dir_a=$(awk '$1 == "A" && $2 ~ /^127\.0\.0\.1:/ {print $3}' <<<"$out")
+[[ -n "$dir_a" && -d "$dir_a" && $(redis-cli -p "$a" config get dir | sed -n 2p) == "$dir_a" ]] ||
+  fail "--keep-redis did not print A's directory: '$dir_a'"
 [[ $(redis-cli -p "$a" GET foo) == 25 ]] || fail "A: GET foo is not 25"
 [[ $(redis-cli -p "$b" GET foo) == 25 ]] || fail "B: GET foo is not 25"
 echo "redis-cli GET foo: 25 on A ($a) and B ($b)"
