@@ -243,6 +243,29 @@ int CheckStdout(int code) {
   return code == kExitOk || code == kExitExpectationFailed ? kExitBadInput : code;
 }
 
+// `text` as lines of at most `width` characters (longer words alone), each ending in '\n',
+// broken at spaces outside braces and not before one ("streams {replicate, id_mode}"
+// stays on one line).
+std::string Wrap(const std::string& text, size_t width) {
+  std::string out, line;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = at;
+    for (int depth = 0; end < text.size(); ++end) {
+      depth += text[end] == '{' ? 1 : text[end] == '}' ? -1 : 0;
+      if (text[end] == ' ' && depth == 0 && text.compare(end, 2, " {") != 0) break;
+    }
+    const std::string word = text.substr(at, end - at);
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      out += line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    at = end + 1;
+  }
+  return line.empty() ? out : out + line + "\n";
+}
+
 int Main(int argc, char** argv);
 
 }  // namespace
@@ -292,9 +315,11 @@ int Main(int argc, char** argv) {
       "Steps: REGION: COMMAND, partition, heal, wait, at, sync, converged, crash, restart,\n"
       "note, load {regions, ops, duration, keys, commands}, lending@REGION: request USER\n"
       "BOOKS (and return, start N, crash, restart; README \"The lending service\"), check:\n"
-      "lending-invariants. Top level: name, source, seed,\n"
-      "regions, links, replication {backlog, max_batch, max_retry}, steps. Durations need a\n"
-      "unit: us, ms, s, min, h. See README.md for every key and the replication model.\n"
+      "lending-invariants.\n" +
+      Wrap("Top level: " + cluster_sim::ScenarioKeys() +
+               ". Durations need a unit: us, ms, s, min, h. docs/scenarios.md has every key "
+               "and what it means.",
+           88) +
       "A file with a top-level `deployments:` key is a latency file: it runs as `aasim latency`\n"
       "would (see `aasim latency --help`).");
   run->add_option("files", run_args.files, "Scenario files (YAML), run in order")

@@ -1049,6 +1049,17 @@ int Scenario::RegionIndex(std::string_view region_name) const {
   return -1;
 }
 
+std::string ScenarioKeys() {
+  std::string out;
+  for (std::string_view key : kTopLevelKeys) {
+    out += (out.empty() ? "" : ", ") + std::string(key);
+    if (key == "replication") out += " {" + Join(kReplicationOptions) + "}";
+    if (key == "bounded_counters") out += " {" + Join(kBoundedCounterOptions) + "}";
+    if (key == "streams") out += " {" + Join(kStreamsOptions) + "}";
+  }
+  return out;
+}
+
 Result<Scenario> ParseScenario(std::string_view yaml_text, const std::string& file_name,
                                const ParseOptions& options) {
   Parser parser(yaml_text, file_name);

@@ -197,6 +197,10 @@ std::string NotApplicable(const Scenario& scenario, std::string_view backend);
 // left out (they only matter to `aasim serve`).
 std::string FormatScenario(const Scenario& scenario);
 
+// The top-level keys the loader accepts, in its order, each with its options when it takes
+// a fixed set: "name, source, ..., replication {backlog, max_batch, max_retry, causal}, ...".
+std::string ScenarioKeys();
+
 struct ParseOptions {
   bool steps_optional = false;  // `steps` may be missing or empty (aasim serve)
 };
