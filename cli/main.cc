@@ -266,6 +266,54 @@ std::string Wrap(const std::string& text, size_t width) {
   return line.empty() ? out : out + line + "\n";
 }
 
+// The names of `app`'s subcommands, in the order they were added: "run, anomalies, ...".
+std::string CommandNames(CLI::App& app) {
+  std::string names;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
+}
+
+// "aasim run": the command line words that lead to `sub`.
+std::string CommandPath(const CLI::App* sub) {
+  std::string path = sub->get_name();
+  for (const CLI::App* p = sub->get_parent(); p != nullptr; p = p->get_parent()) {
+    path = p->get_name() + " " + path;
+  }
+  return path;
+}
+
+// CLI11's "files is required" names a variable, not what the user left out. Says instead
+// which command lacks what (the argument's or option's help), then the command's usage
+// line; for a missing command, the commands there are. Returns kExitBadInput; falls back
+// to CLI11's message for a requirement it does not recognise.
+int MissingArgument(CLI::App& app, const CLI::RequiredError& e) {
+  CLI::App* at = &app;  // the last command given on the line
+  for (std::vector<CLI::App*> given = at->get_subcommands(); !given.empty();
+       given = at->get_subcommands()) {
+    at = given.back();
+  }
+  const std::string path = CommandPath(at);
+  for (const CLI::Option* opt : at->get_options()) {
+    if (!opt->get_required() || opt->count() > 0) continue;
+    std::string usage;
+    if (auto f = std::dynamic_pointer_cast<CLI::Formatter>(at->get_formatter())) {
+      usage = f->make_usage(at, path);
+    }
+    std::cerr << path << ": missing " << opt->get_name() << ": " << opt->get_description() << "\n"
+              << usage << "Run `" << path << " --help` for more.\n";
+    return kExitBadInput;
+  }
+  if (at->get_require_subcommand_min() > 0 && at->get_subcommands().empty()) {
+    std::cerr << path << ": a command is required (commands: " << CommandNames(*at) << "); run `"
+              << path << " --help` for more.\n";
+    return kExitBadInput;
+  }
+  app.exit(e);
+  return kExitBadInput;
+}
+
 int Main(int argc, char** argv);
 
 }  // namespace
@@ -374,8 +422,19 @@ int Main(int argc, char** argv) {
   CLI::App* serve = aasim::AddServeCommand(app, serve_options, &serve_exit);
   CLI::App* node = aasim::AddNodeCommand(app, &serve_exit);
 
+  // A first word that is no command: CLI11 would only say that a subcommand is required.
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string word = argv[1];
+    if (app.get_subcommands([&](const CLI::App* sub) { return sub->get_name() == word; }).empty()) {
+      std::cerr << "aasim: unknown command '" << word << "' (commands: " << CommandNames(app)
+                << "); run `aasim --help` for more.\n";
+      return kExitBadInput;
+    }
+  }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RequiredError& e) {
+    return MissingArgument(app, e);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
