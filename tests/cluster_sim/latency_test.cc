@@ -598,5 +598,30 @@ TEST(LatencyReportTest, OverridesScaleTheRun) {
             "--deployment: no deployment 'single-primary z' (deployments are: single-primary a)");
 }
 
+// --deployment names a deployment as `expect:` does: its name, or a kind only it has.
+TEST(LatencyReportTest, DeploymentOverrideTakesAnUnambiguousKind) {
+  LatencyConfig c = MustParse(kThree);
+  EXPECT_EQ(c.FindDeployment("single-primary"), 1);
+  EXPECT_EQ(c.FindDeployment("primary-with-local-replicas b"), 2);
+  EXPECT_EQ(c.FindDeployment("single-primary b"), -1);
+  LatencyOverrides o;
+  o.deployment = "primary-with-local-replicas";
+  ASSERT_TRUE(ApplyLatencyOverrides(o, &c).ok());
+  ASSERT_EQ(c.deployments.size(), 1u);
+  EXPECT_EQ(c.DeploymentName(0), "primary-with-local-replicas b");
+
+  std::string two = kThree;
+  two.replace(two.find("  - single-primary: a\n"), 0, "  - single-primary: b\n");
+  c = MustParse(two);
+  EXPECT_EQ(c.FindDeployment("single-primary"), -2);
+  o.deployment = "single-primary";
+  EXPECT_EQ(ApplyLatencyOverrides(o, &c).message(),
+            "--deployment: 'single-primary' names several deployments (deployments are: "
+            "active-active, single-primary b, single-primary a, primary-with-local-replicas b)");
+  o.deployment = "single-primary a";
+  ASSERT_TRUE(ApplyLatencyOverrides(o, &c).ok());
+  EXPECT_EQ(c.DeploymentName(0), "single-primary a");
+}
+
 }  // namespace
 }  // namespace cluster_sim

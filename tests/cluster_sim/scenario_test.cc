@@ -1436,5 +1436,31 @@ TEST(RunScenarioTest, AReceiverSeesAnOriginsStreamInItsOrder) {
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// Warnings: a step's command that no store runs
+
+TEST(UnknownCommandWarningsTest, NamesTheCommandAtItsMarkUnlessExpected) {
+  const Scenario s = MustParse(
+      WithSteps("  - A: INCR foo\n"     // line 4: known
+                "  - B:   STE foo 3\n"  // line 5: unknown, the command at column 10
+                "  - C: nosuch\n"       // line 6
+                "    expect: {error: unknown command}\n"
+                "  - A: eval \"return 1\" 0\n"  // scripts, transactions, streams: in the table
+                "  - A: MULTI\n"
+                "  - A: xadd s * f v\n"
+                "  - lending@A: request u b\n"));  // not a command step
+  EXPECT_EQ(UnknownCommandWarnings(s),
+            Strings({"t.yaml:5:10: warning: B: unknown command 'STE': its reply will be an "
+                     "error (if that is meant, say so with `expect: {error: unknown command}`)"}));
+}
+
+// run --help lists the loader's own keys: a key added to the loader appears there.
+TEST(ScenarioKeysTest, ListsEveryTopLevelKeyAndFixedOptions) {
+  EXPECT_EQ(ScenarioKeys(),
+            "name, source, seed, regions, links, steps, "
+            "replication {backlog, max_batch, max_retry, causal}, ports, backends, "
+            "bounded_counters {policy, period}, streams {replicate, id_mode}");
+}
+
 }  // namespace
 }  // namespace cluster_sim
