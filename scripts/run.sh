@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install what aasim needs, build it, and replay the book's scenarios on the
 # embedded in-memory backend. Extra arguments go to `aasim run` (e.g. --json, --seed 42).
+# It builds only aasim (no tests, no benchmarks: quicker); a later `bash scripts/build.sh`
+# turns them back on in the same folder, build/release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
