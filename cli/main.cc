@@ -76,6 +76,7 @@ void RegisterServices(cluster_sim::RunOptions* options) {
 }
 
 int Run(const RunArgs& args) {
+  const bool redis = args.backend.backend == "redis" || !args.backend.redis.empty();
   // Load everything first: a bad file means nothing runs (exit 2).
   std::vector<cluster_sim::Scenario> scenarios;
   // Latency files (a top-level `deployments:`) run with the latency engine, in file order.
@@ -109,7 +110,15 @@ int Run(const RunArgs& args) {
       bad = true;
       continue;
     }
-    for (const std::string& w : cluster_sim::UnknownCommandWarnings(*s)) std::cerr << w << "\n";
+    // The Redis store sends region-local streams' X... commands to Redis, which answers them.
+    const bool replicated_streams = s->streams.replicate;
+    auto forwarded = [&](std::string_view command) {
+      return cluster_sim::RedisStore::ForwardsAsIs(command, replicated_streams);
+    };
+    for (const std::string& w : redis ? cluster_sim::UnknownCommandWarnings(*s, forwarded)
+                                      : cluster_sim::UnknownCommandWarnings(*s)) {
+      std::cerr << w << "\n";
+    }
     scenarios.push_back(std::move(s).value());
   }
   if (bad) return kExitBadInput;
@@ -123,7 +132,6 @@ int Run(const RunArgs& args) {
     return kExitBadInput;
   }
   bool wrote_all = true;
-  bool redis = args.backend.backend == "redis" || !args.backend.redis.empty();
   if (args.backend.keep_redis && !redis) {
     std::cerr << "--keep-redis needs --backend redis\n";
     return kExitBadInput;
@@ -288,21 +296,49 @@ std::string CommandPath(const CLI::App* sub) {
 // which command lacks what (the argument's or option's help), then the command's usage
 // line; for a missing command, the commands there are. Returns kExitBadInput; falls back
 // to CLI11's message for a requirement it does not recognise.
-int MissingArgument(CLI::App& app, const CLI::RequiredError& e) {
-  CLI::App* at = &app;  // the last command given on the line
+// The last command given on the line (app itself if none).
+CLI::App* LastCommand(CLI::App& app) {
+  CLI::App* at = &app;
   for (std::vector<CLI::App*> given = at->get_subcommands(); !given.empty();
        given = at->get_subcommands()) {
     at = given.back();
   }
+  return at;
+}
+
+std::string Usage(CLI::App* at, const std::string& path) {
+  if (auto f = std::dynamic_pointer_cast<CLI::Formatter>(at->get_formatter())) {
+    return f->make_usage(at, path);
+  }
+  return "";
+}
+
+// An argument the command line's commands do not take ("--quiett", a mistyped nested
+// command, one file too many): named with its command and the usage line, as a missing one
+// is. Returns false (nothing printed) if there is none.
+bool ReportUnexpected(CLI::App& app) {
+  const std::vector<std::string> extra = app.remaining(true);
+  if (extra.empty()) return false;
+  CLI::App* at = LastCommand(app);
+  const std::string path = CommandPath(at);
+  const std::string& first = extra.front();
+  std::cerr << path << ": "
+            << (first.size() > 1 && first[0] == '-' ? "unknown option '" : "unexpected argument '")
+            << first << "'";
+  std::cerr << "\n" << Usage(at, path) << "Run `" << path << " --help` for more.\n";
+  return true;
+}
+
+int MissingArgument(CLI::App& app, const CLI::RequiredError& e) {
+  // What the user typed wrong comes before what they left out: `run --quiett` has no file
+  // because --quiett is not an option.
+  if (ReportUnexpected(app)) return kExitBadInput;
+  CLI::App* at = LastCommand(app);
   const std::string path = CommandPath(at);
   for (const CLI::Option* opt : at->get_options()) {
     if (!opt->get_required() || opt->count() > 0) continue;
-    std::string usage;
-    if (auto f = std::dynamic_pointer_cast<CLI::Formatter>(at->get_formatter())) {
-      usage = f->make_usage(at, path);
-    }
     std::cerr << path << ": missing " << opt->get_name() << ": " << opt->get_description() << "\n"
-              << usage << "Run `" << path << " --help` for more.\n";
+              << Usage(at, path) << "Run `" << path << " --help` for more.\n";
     return kExitBadInput;
   }
   if (at->get_require_subcommand_min() > 0 && at->get_subcommands().empty()) {
@@ -441,6 +477,9 @@ int Main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    if (!ReportUnexpected(app)) app.exit(e);
+    return kExitBadInput;
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kExitBadInput;

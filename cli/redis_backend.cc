@@ -18,8 +18,8 @@ void AddBackendOptions(CLI::App* run, BackendArgs* args) {
   run->add_flag("--keep-redis", args->keep_redis,
                 "With --backend redis: leave the started servers running and print "
                 "`REGION 127.0.0.1:PORT DIR` for each (on stderr with --json); DIR holds the "
-                "server's AOF files, in /dev/shm (RAM) unless $AASIM_REDIS_DIR says otherwise: "
-                "remove it by hand once the server is shut down");
+                "server's AOF files, under $AASIM_REDIS_DIR if set, else /dev/shm (RAM), else "
+                "$TMPDIR or /tmp: remove it by hand once the server is shut down");
   run->add_option("--redis", args->redis,
                   "REGION=redis://[:password@]host:port/db: use this existing server for "
                   "REGION (repeatable; implies --backend redis; its data is kept and resumed)")

@@ -117,6 +117,15 @@ grep -q '^Usage: aasim explore merge \[OPTIONS\] reports' "$dir/err" ||
   { echo "FAIL explore-merge-nothing: no usage line"; failed=1; }
 check latency-no-file 2 '' '^aasim latency: missing file: Latency file' -- "$aasim" latency
 check node-no-region 2 '' "^aasim node: missing --region: This region's name" -- "$aasim" node
+# What was typed wrong is named before what is missing, and in nested commands too.
+check run-unknown-option 2 '' "^aasim run: unknown option '--quiett'" -- "$aasim" run --quiett
+check top-unknown-option 2 '' "^aasim: unknown option '--nosuch'" -- "$aasim" --nosuch
+check nested-unknown-command 2 '' "^aasim anomalies: unexpected argument 'mrge'" -- \
+  "$aasim" anomalies mrge
+grep -q '^Usage: aasim anomalies' "$dir/err" ||
+  { echo "FAIL nested-unknown-command: no usage line"; failed=1; }
+check merge-unknown-option 2 '' "^aasim explore merge: unknown option '--nosuch'" -- \
+  "$aasim" explore merge --nosuch
 
 # 3. anomalies: bounded counters are an overdraft remedy only.
 bounded='^aasim anomalies: --strategies bounded: only for --workload overdraft'

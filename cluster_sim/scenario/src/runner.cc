@@ -172,10 +172,12 @@ Status ValidateServiceSteps(const Scenario& scenario, const RunOptions& options)
   return Status::Ok();
 }
 
-std::vector<std::string> UnknownCommandWarnings(const Scenario& scenario) {
+std::vector<std::string> UnknownCommandWarnings(
+    const Scenario& scenario, const std::function<bool(std::string_view)>& forwarded) {
   std::vector<std::string> warnings;
   for (const Step& step : scenario.steps) {
-    if (step.kind != Step::Kind::kCommand || step.expect || FindStoreCommand(step.argv[0])) {
+    if (step.kind != Step::Kind::kCommand || step.expect || FindStoreCommand(step.argv[0]) ||
+        (forwarded && forwarded(step.argv[0]))) {
       continue;
     }
     const SourceMark& m = step.value_mark.line > 0 ? step.value_mark : step.mark;

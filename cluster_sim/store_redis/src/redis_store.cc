@@ -1081,8 +1081,7 @@ std::optional<Reply> RedisStore::BeforeEngine(const std::vector<std::string>& ar
   // the ones it lacks (XSETID, XCLAIM, XAUTOCLAIM: their key is argv[1]) are refused here,
   // so that none can change the replication log (an XSETID past its last id would fail
   // every later commit). XINFO only reads (its key is argv[2]).
-  if (!replicates_streams() && !argv.empty() && !argv[0].empty() &&
-      (argv[0][0] == 'X' || argv[0][0] == 'x')) {
+  if (!argv.empty() && ForwardsAsIs(argv[0], replicates_streams())) {
     if (argv.size() > 1 && !IEquals(argv[0], "xinfo") && m.Reserved(argv[1])) {
       return Reply::Error(m.ReservedError(argv[1]).message());
     }

@@ -129,7 +129,7 @@ struct LatencyConfig {
   SimTime ReplicatedServiceTime() const { return replicated_service_time.value_or(service_time); }
   SimTime OneWay(int from, int to) const;
   int RegionIndex(std::string_view name) const;
-  std::string DeploymentName(int d) const;  // "single-primary: us-east"
+  std::string DeploymentName(int d) const;  // "single-primary us-east"
   // The index of the deployment `text` names: its DeploymentName, or its kind
   // ("single-primary") when one deployment alone is of that kind. -1: none is named; -2:
   // several are (an ambiguous kind). `expect: deployment` and --deployment both name so.

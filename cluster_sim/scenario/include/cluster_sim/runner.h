@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cluster_sim/client.h"
@@ -93,12 +94,16 @@ struct RunOptions {
 Status ValidateServiceSteps(const Scenario& scenario, const RunOptions& options);
 
 // The command steps whose command no store of aasim runs (a name the store's command table,
-// FindStoreCommand, does not know: a step's command goes to the region's store and nowhere
-// else, so its reply can only be "ERR unknown command"), most likely a typo. Warnings, not
-// errors: the step still runs and its error reply does not stop the run. A step with
-// `expect:` gets none (its author says what the reply is). One line per step, in file order:
-// "FILE:LINE:COL: warning: A: unknown command 'STE' (...)", at the command.
-std::vector<std::string> UnknownCommandWarnings(const Scenario& scenario);
+// FindStoreCommand, does not know), most likely a typo: the memory store answers them "ERR
+// unknown command". A store that sends some commands elsewhere before asking the table (the
+// Redis store forwards region-local streams' X... commands to redis-server) says which with
+// `forwarded` (null: none is), and those get no warning. Warnings, not errors: the step
+// still runs and its error reply does not stop the run. A step with `expect:` gets none (its
+// author says what the reply is). One line per step, in file order:
+// "FILE:LINE:COL: warning: A: unknown command 'STE' (...)", at the step's value (for a
+// quoted or block scalar, its quote or indicator).
+std::vector<std::string> UnknownCommandWarnings(
+    const Scenario& scenario, const std::function<bool(std::string_view)>& forwarded = nullptr);
 
 // The seed used when neither the command line nor the file gives one.
 constexpr uint64_t kDefaultSeed = 1;

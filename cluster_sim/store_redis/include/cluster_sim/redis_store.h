@@ -137,6 +137,13 @@ class RedisStore final : public KeyspaceStore {
   // The metadata bucket of `key`: FNV-1a (32 bits) of the key, modulo `buckets`.
   static uint32_t MetadataBucket(std::string_view key, uint32_t buckets);
 
+  // True if the store sends `command` to redis-server as it is, before its command table
+  // is asked: the X... commands while streams are region-local (not replicated), whatever
+  // the table knows of them. So Redis, not the table, says whether such a command exists.
+  static bool ForwardsAsIs(std::string_view command, bool replicates_streams) {
+    return !replicates_streams && !command.empty() && (command[0] == 'X' || command[0] == 'x');
+  }
+
   bool available() const;
   const RedisAddress& address() const;
   uint64_t reconnects() const;  // successful reconnections after a failure
