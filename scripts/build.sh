@@ -2,8 +2,7 @@
 # Configures and builds aasim into BUILD_DIR (default build/release) with extra CMake
 # arguments passed through. Used by run.sh and test.sh; fine to call by hand.
 # Tests and benchmarks are always configured ON unless the caller's arguments (which come
-# after) turn them off, so a plain `bash scripts/build.sh` builds the test and bench
-# binaries even in a folder whose CMake cache an earlier run.sh left with them OFF.
+# after) turn them off; TARGETS="aasim ..." builds only those targets (run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build/release}
@@ -16,4 +15,5 @@ if command -v ccache >/dev/null; then
 fi
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
   -DAASIM_BUILD_TESTS=ON -DAASIM_BUILD_BENCH=ON "$@" >/dev/null
-cmake --build "$BUILD_DIR" -j "$JOBS"
+# TARGETS="a b": build only those (the folder stays configured with everything).
+cmake --build "$BUILD_DIR" -j "$JOBS" ${TARGETS:+--target $TARGETS}

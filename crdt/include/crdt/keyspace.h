@@ -6,8 +6,9 @@
 //
 // Types: a key normally holds one type. Concurrent writes of different types in two
 // regions (SET k in A while SADD k in B) leave both parts; the visible type is then the
-// bounded counter, else the string, else the hash, else the set, else the list (fixed
-// precedence, documented in README). A bounded counter (bounded_counter.h) is never
+// bounded counter, else the string (or float counter), else the hash, else the set, else
+// the sorted set, else the HyperLogLog, else the list, else the stream (fixed precedence,
+// documented in README). A bounded counter (bounded_counter.h) is never
 // deleted or reset: no region can take back rights another one may already have spent;
 // the callers refuse DEL and overwrites of one.
 //
