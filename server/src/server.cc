@@ -281,7 +281,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // A client blocked in XREADGROUP is still read (what it pipelines waits in the parser),
     // so its disconnection is noticed; one parked otherwise is not.
     if (reading_ || closed_ || closing_ || (parked_ && !block_)) return;
-    if (block_ && parser_.buffered() > server_->options.limits.max_bulk_bytes) return;
+    if (block_ && parser_.buffered() > server_->options.limits.max_request_bytes) return;
     if (out_.size() + writing_.size() > server_->options.max_output_bytes) return;
     reading_ = true;
     char* p = parser_.Prepare(kReadChunk);
@@ -301,6 +301,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Process() {
     std::string error;
     while (!parked_ && !closing_ && !closed_) {
+      parser_.RequireAuth(!authed_);  // AUTH may have run just before
       auto r = parser_.Next(&argv_, &error);
       if (r == RespParser::Result::kNeedMore) break;
       if (r == RespParser::Result::kError) {

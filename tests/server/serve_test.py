@@ -640,7 +640,7 @@ class ServeMalformed(unittest.TestCase):
 
     def test_huge_bulk_lengths(self):
         sock = self.raw()
-        # Within the limit (64MB): the server waits for the bytes without allocating them.
+        # Within the limit (512MB): the server waits for the bytes without allocating them.
         sock.sendall(b"*2\r\n$3\r\nGET\r\n$60000000\r\nxyz")
         self.assert_alive()
         sock.close()
