@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cluster_sim/command_engine.h"
+#include "cluster_sim/host_port.h"
 #include "cluster_sim/session.h"
 #include "cluster_sim/strings.h"
 #include "command_table.h"
@@ -253,7 +254,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
     auto ep = socket_.remote_endpoint(ec);
-    if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (!ec) peer_ = cluster_sim::JoinHostPort(ep.address().to_string(), ep.port());
   }
   ~Connection() {
     Unblock();
@@ -1140,7 +1141,7 @@ Status RespServer::Listen(const std::string& host, uint16_t port) {
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     a.close();
-    return Status::Unavailable("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+    return Status::Unavailable("cannot listen on " + cluster_sim::JoinHostPort(host, port) + ": " +
                                ec.message());
   }
   impl_->Accept();
@@ -1165,15 +1166,17 @@ void RespServer::Close() {
 size_t RespServer::connection_count() const { return impl_->connections.size(); }
 
 Status ParseHostPort(const std::string& text, std::string* host, uint16_t* port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    return Status::InvalidArgument("expected HOST:PORT, got '" + text + "'");
+  std::string h, digits;
+  Status split = cluster_sim::SplitHostPort(text, &h, &digits);
+  if (!split.ok()) return split;
+  if (digits.empty() || h.empty()) {
+    return Status::InvalidArgument(
+        "expected HOST:PORT (an IPv6 host in brackets, [::1]:PORT), "
+        "got '" +
+        text + "'");
   }
-  std::string h = text.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   if (h == "localhost") h = "127.0.0.1";
   int64_t p = -1;
-  const std::string digits = text.substr(colon + 1);
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p);
   if (ec != std::errc() || end != digits.data() + digits.size() || p < 0 || p > 65535) {
     return Status::InvalidArgument("expected a port 0..65535 in '" + text + "'");
