@@ -64,6 +64,19 @@ TEST(LatencyConfigTest, ParsesMatrixAndDefaults) {
   EXPECT_FALSE(IsLatencyText("[unbalanced"));
 }
 
+// A byte that is not UTF-8 is quoted as \xNN wherever a message holds file text, also in
+// a field's name built from keys ("links.rtt.a.b\xff").
+TEST(LatencyConfigTest, BytesThatAreNotUtf8AreEscaped) {
+  std::string text = kThree;
+  text.replace(text.find("{b: 80ms"), 3, "{b\xff: 80ms");
+  EXPECT_EQ(ParseError(text),
+            "test.yaml:6:9: links.rtt.a.b\\xff: unknown region 'b\\xff' (regions are: a, b, c)");
+  text = kThree;
+  text.replace(text.find("150ms"), 5, "150\xffms");
+  EXPECT_EQ(ParseError(text),
+            "test.yaml:6:21: links.rtt.a.c: expected a duration like \"40ms\", got \"150\\xffms\"");
+}
+
 TEST(LatencyConfigTest, RejectsWithFileLineColumn) {
   EXPECT_EQ(ParseError("name: t\nregions: [a]\ndeployments: [active-active]\nsteps: 1\n"),
             "test.yaml:4:1: unknown key 'steps' (expected one of: name, seed, duration, budget, "

@@ -664,6 +664,43 @@ TEST(ScenarioErrorTest, YamlSyntaxError) {
             "t.yaml:1:10: invalid YAML: unknown escape character: \\x14");
 }
 
+// Bytes that are not UTF-8 (a stray 0xFF, a cut or overlong sequence, a surrogate) are
+// quoted as \xNN, in a key and in a value alike; valid UTF-8 is quoted as it is.
+TEST(ScenarioErrorTest, BytesThatAreNotUtf8AreEscaped) {
+  EXPECT_EQ(ErrorOf("name: x\nregions: [A, B]\nst\xff"
+                    "eps:\n  - A: INCR k\n"),
+            "t.yaml:3:1: unknown key 'st\\xff"
+            "eps' (expected one of: name, source, seed, "
+            "regions, links, steps, replication, ports, backends, bounded_counters, streams)");
+  EXPECT_EQ(ErrorOf("name: x\nregions: [A, B]\nlinks:\n  default: { latency: 1\xffms }\n"
+                    "steps:\n  - A: INCR k\n"),
+            "t.yaml:4:23: links.default.latency: expected a duration like \"40ms\", got "
+            "\"1\\xffms\"");
+  EXPECT_EQ(ErrorOf("name: x\nregions: [A, B]\nsteps:\n  - C\xff\xfe: INCR k\n").substr(0, 36),
+            "t.yaml:4:5: unknown step 'C\\xff\\xfe'");
+  EXPECT_EQ(ErrorOf("name: x\nregions: [A, B\xe2\x82]\nsteps: [sync]\n"),
+            "t.yaml:2:14: regions: invalid region name 'B\\xe2\\x82' (use letters, digits, '-' "
+            "and '_')");
+  EXPECT_EQ(
+      ErrorOf("name: x\nregions: [A, \xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80]\nsteps: [sync]\n"),
+      "t.yaml:2:14: regions: invalid region name '\\xc0\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80' "
+      "(use letters, digits, '-' and '_')");
+  EXPECT_EQ(
+      ErrorOf("name: x\nregions: [A, B\xc3\xa9\xe2\x82\xac\xf0\x9f\x99\x82]\nsteps: [sync]\n"),
+      "t.yaml:2:14: regions: invalid region name 'B\xc3\xa9\xe2\x82\xac\xf0\x9f\x99\x82' (use "
+      "letters, digits, '-' and '_')");
+}
+
+TEST(ScenarioErrorTest, LongTextIsShortenedWithoutSplittingASequence) {
+  using strict_yaml::Printable;
+  EXPECT_EQ(Printable(std::string(58, 'a') + "\xe2\x82\xac!"), std::string(58, 'a') + "...");
+  EXPECT_EQ(Printable(std::string(57, 'a') + "\xe2\x82\xac!"),
+            std::string(57, 'a') + "\xe2\x82\xac...");
+  EXPECT_EQ(Printable(std::string(59, 'a') + "\xff\xff"), std::string(59, 'a') + "\\xff...");
+  EXPECT_EQ(Printable(std::string(70, '\x80')).substr(0, 8), "\\x80\\x80");
+  EXPECT_EQ(Printable("a\tb\nc\x01\x7f\xff"), "a\\tb\\nc\\x01\\x7f\\xff");
+}
+
 TEST(ScenarioErrorTest, EmptyFile) {
   EXPECT_EQ(ErrorOf(""), "t.yaml:1:1: empty file: expected a map with name, regions and steps");
   EXPECT_EQ(ErrorOf("# only a comment\n"),
