@@ -701,6 +701,56 @@ TEST(ScenarioErrorTest, LongTextIsShortenedWithoutSplittingASequence) {
   EXPECT_EQ(Printable("a\tb\nc\x01\x7f\xff"), "a\\tb\\nc\\x01\\x7f\\xff");
 }
 
+// The loader streams the steps when `steps:` is the last top-level key (each item parsed
+// as it is read, no whole YAML tree) and loads the whole tree otherwise; both give the same
+// steps, marks and first error.
+TEST(ScenarioStreamingTest, AnchorsAndAliasesAcrossSteps) {
+  Scenario s = MustParse(R"(
+name: t
+source: &cmd INCR k
+regions: [A, B]
+steps:
+  - &first {A: INCR k, expect: 1}
+  - *first
+  - B: *cmd
+  - sync
+)");
+  ASSERT_EQ(s.steps.size(), 4u);
+  EXPECT_EQ(s.steps[0].argv, (std::vector<std::string>{"INCR", "k"}));
+  EXPECT_EQ(s.steps[1].region, "A");
+  // An alias is the anchored node itself, with its mark, as in YAML::Load's tree.
+  EXPECT_EQ(s.steps[1].mark.line, 5);
+  EXPECT_EQ(s.steps[1].mark.column, 5);
+  EXPECT_EQ(s.steps[2].text, "INCR k");
+  EXPECT_EQ(s.steps[3].kind, Step::Kind::kSync);
+  EXPECT_EQ(s.steps[3].mark.line, 8);
+}
+
+TEST(ScenarioStreamingTest, AKeyAfterTheStepsIsReadAsBefore) {
+  Scenario s = MustParse("name: t\nsteps:\n  - A: INCR k\n  - wait: 10ms\nregions: [A]\n");
+  ASSERT_EQ(s.steps.size(), 2u);
+  EXPECT_EQ(s.steps[1].mark.line, 4);
+  // The top level is checked before the steps, wherever they are.
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps:\n  - B: INCR k\nlinks: 5\n"),
+            "t.yaml:5:8: links: expected a map of \"A <-> B\" -> options, got \"5\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps:\n  - A: INCR k\nsteps: [sync]\n"),
+            "t.yaml:5:1: duplicate key 'steps' (first given at line 3)");
+}
+
+TEST(ScenarioStreamingTest, FirstErrorIsTheTreesFirstError) {
+  // A step error, then a YAML syntax error further down: the syntax error, as YAML::Load.
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps:\n  - B: INCR k\n  - [unclosed\n"),
+            "t.yaml:6:1: invalid YAML: end of sequence flow not found");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps:\n  - B: INCR k\n  - C: INCR k\n"),
+            "t.yaml:4:5: unknown step 'B' (not a region of this scenario nor a step kind: "
+            "partition, heal, wait, at, sync, converged, crash, restart, note, load, check, "
+            "lending@REGION)");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps: []\n"),
+            "t.yaml:3:8: steps: expected at least one step");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [B, B]\nsteps:\n  - B: INCR k\n"),
+            "t.yaml:2:14: regions: duplicate region 'B'");
+}
+
 TEST(ScenarioErrorTest, EmptyFile) {
   EXPECT_EQ(ErrorOf(""), "t.yaml:1:1: empty file: expected a map with name, regions and steps");
   EXPECT_EQ(ErrorOf("# only a comment\n"),
