@@ -90,6 +90,7 @@ cluster_sim::Reply WriteDiagram(const std::vector<std::string>& argv, const std:
                                             std::to_string(Recording::kMaxSteps) + " commands)");
   for (int r = 0; r < sim.region_count(); ++r) report.regions.push_back(sim.region_name(r));
   report.steps = rec->steps;
+  report.steps_run = report.steps.size();
   report.end_time = sim.Now();
   report.digest = sim.Digest();
   RunRecord record = rec->record;

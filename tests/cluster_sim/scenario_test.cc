@@ -1479,6 +1479,28 @@ TEST(RunScenarioTest, LongStepValuesAreAbbreviatedAndFollowChanges) {
   EXPECT_EQ(r.steps[5].values[0], "v");
 }
 
+// Without keep_passed_steps (aasim run --quiet) the report holds only the failed steps, and
+// the same count, failures and digest.
+TEST(RunScenarioTest, AReportCanKeepOnlyFailedSteps) {
+  Scenario s = MustParse(
+      "name: t\nregions: [A, B]\nsteps:\n  - A: INCR k\n    expect: 1\n  - A: INCR k\n"
+      "    expect: 5\n  - sync\n  - B: GET k\n    expect: \"3\"\n  - B: INCR k\n");
+  const RunReport all = RunScenario(s, RunOptions());
+  RunOptions options;
+  options.keep_passed_steps = false;
+  const RunReport failed = RunScenario(s, options);
+  EXPECT_EQ(all.steps.size(), 5u);
+  EXPECT_EQ(all.steps_run, 5u);
+  EXPECT_EQ(failed.steps_run, 5u);
+  ASSERT_EQ(failed.steps.size(), 2u);
+  EXPECT_EQ(failed.steps[0].failure, all.steps[1].failure);
+  EXPECT_EQ(failed.steps[1].number, 4);
+  EXPECT_EQ(failed.failures, 2);
+  EXPECT_EQ(failed.expectations, all.expectations);
+  EXPECT_EQ(failed.digest, all.digest);
+  EXPECT_EQ(failed.final_state, all.final_state);
+}
+
 // A step's value columns follow the key the command names, wherever it names it; a command
 // that names none keeps the previous step's key.
 TEST(RunScenarioTest, StepsFollowTheKeyTheCommandNames) {
