@@ -181,6 +181,9 @@ int Run(const RunArgs& args) {
     options.seed = args.seed;
     options.causal = args.causal;
     options.max_events = args.max_events;
+    // --quiet prints failures and the summary: the passed steps' reports need not be kept
+    // unless JSON, a picture or the message list shows them.
+    options.keep_passed_steps = !args.quiet || args.json || pictures || args.messages;
     std::unique_ptr<aasim::RedisBackend> backend;
     if (redis) {
       auto prepared = aasim::RedisBackend::Prepare(args.backend, scenario);

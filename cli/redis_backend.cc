@@ -6,6 +6,7 @@
 #include <ostream>
 #include <utility>
 
+#include "cluster_sim/host_port.h"
 #include "cluster_sim/redis_store.h"
 
 namespace aasim {
@@ -131,7 +132,7 @@ RedisBackend::~RedisBackend() {
 
 void RedisBackend::Keep(std::ostream& out) {
   for (Region& r : regions_) {
-    out << r.name << " " << r.address.host << ":" << r.address.port;
+    out << r.name << " " << cluster_sim::JoinHostPort(r.address.host, r.address.port);
     if (r.server) {
       r.server->Detach();
       out << " " << r.server->dir();  // left behind: the user removes it

@@ -102,7 +102,7 @@ std::string SummaryLine(const RunReport& r) {
   return fmt::format(
       "{} {}: {} steps, {} expectations, {} failed; virtual time {}; {} events; "
       "seed {}; digest {}",
-      r.failures == 0 ? "PASS" : "FAIL", r.file, r.steps.size(), r.expectations, r.failures,
+      r.failures == 0 ? "PASS" : "FAIL", r.file, r.steps_run, r.expectations, r.failures,
       FormatDuration(r.end_time), r.events, r.seed, cluster_sim::FormatDigest(r.digest));
 }
 

@@ -17,6 +17,7 @@
 #include "options.h"
 
 #if AASIM_WITH_REDIS
+#include "cluster_sim/host_port.h"
 #include "cluster_sim/redis_store.h"
 #endif
 #include "cluster_sim/runner.h"
@@ -89,6 +90,7 @@ cluster_sim::Reply WriteDiagram(const std::vector<std::string>& argv, const std:
                                             std::to_string(Recording::kMaxSteps) + " commands)");
   for (int r = 0; r < sim.region_count(); ++r) report.regions.push_back(sim.region_name(r));
   report.steps = rec->steps;
+  report.steps_run = report.steps.size();
   report.end_time = sim.Now();
   report.digest = sim.Digest();
   RunRecord record = rec->record;
@@ -213,18 +215,24 @@ int RunServe(const ServeArgs& args) {
     host.Advance();
     return WriteDiagram(argv, scenario.name, sim, recording.get());
   });
+  // --host takes an IPv6 address bare (::1) or in brackets ([::1]).
+  std::string listen_host = args.host;
+  if (listen_host.size() >= 2 && listen_host.front() == '[' && listen_host.back() == ']') {
+    listen_host = listen_host.substr(1, listen_host.size() - 2);
+  }
   server::ServerOptions server_options;
   server_options.requirepass = args.requirepass;
   std::vector<std::unique_ptr<server::RespServer>> servers;
   for (int r = 0; r < sim.region_count(); ++r) {
     const std::string& name = sim.region_name(r);
     auto srv = std::make_unique<server::RespServer>(io, host.backend(r), server_options);
-    auto st = srv->Listen(args.host, ports.count(name) ? ports[name] : 0);
+    auto st = srv->Listen(listen_host, ports.count(name) ? ports[name] : 0);
     if (!st.ok()) return Fail("region " + name + ": " + st.message());
     servers.push_back(std::move(srv));
   }
   for (int r = 0; r < sim.region_count(); ++r) {
-    std::cout << sim.region_name(r) << " " << args.host << ":" << servers[r]->port() << "\n";
+    std::cout << sim.region_name(r) << " "
+              << cluster_sim::JoinHostPort(listen_host, servers[r]->port()) << "\n";
   }
   std::cout.flush();
 
@@ -378,7 +386,8 @@ int RunNode(const NodeArgs& args) {
   server::Node node(io, config);
   st = node.Start();
   if (!st.ok()) return NodeFail(st.message());
-  std::cout << config.region << " " << config.listen_host << ":" << node.port() << std::endl;
+  std::cout << config.region << " " << cluster_sim::JoinHostPort(config.listen_host, node.port())
+            << std::endl;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (!ec) {
@@ -467,8 +476,8 @@ CLI::App* AddServeCommand(CLI::App& app, const cluster_sim::RunOptions& run_opti
   cmd->add_option("--seed", args->seed, "Seed for jitter and loss (overrides the file's)")
       ->check(aasim::SeedCheck());
   cmd->add_option("--host", args->host,
-                  "Address to listen on (default 127.0.0.1; anything else exposes the "
-                  "endpoints beyond this machine)");
+                  "Address to listen on (default 127.0.0.1; an IPv6 one as ::1 or [::1]; "
+                  "anything but loopback exposes the endpoints beyond this machine)");
   cmd->add_option("--port", args->ports,
                   "Fixed port for a region, REGION=PORT (repeatable; also `ports:` in the "
                   "file; default: a free port)")

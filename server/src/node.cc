@@ -10,6 +10,7 @@
 
 #include <boost/asio.hpp>
 
+#include "cluster_sim/host_port.h"
 #include "cluster_sim/replicator.h"
 #include "cluster_sim/strings.h"
 #include "crdt/dot.h"
@@ -556,9 +557,9 @@ std::string Node::Impl::InfoActiveActive() {
     filtered += pm.effects_filtered;
     partial += pm.partial_syncs;
     full += pm.full_syncs;
-    peers += "peer" + std::to_string(i++) + ":name=" + o->addr.region + ",addr=" + o->addr.host +
-             ":" + std::to_string(o->addr.port) + ",status=" + (o->up ? "up" : "down") +
-             ",ops_lag=" + std::to_string(pm.ops_lag) +
+    peers += "peer" + std::to_string(i++) + ":name=" + o->addr.region +
+             ",addr=" + cluster_sim::JoinHostPort(o->addr.host, o->addr.port) +
+             ",status=" + (o->up ? "up" : "down") + ",ops_lag=" + std::to_string(pm.ops_lag) +
              ",effects_out=" + std::to_string(pm.effects_sent) +
              ",effects_in=" + std::to_string(pm.effects_received) +
              ",filtered=" + std::to_string(pm.effects_filtered) +

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 #include "cluster_sim/redis_syntax.h"
@@ -11,12 +12,38 @@ namespace server {
 
 namespace {
 
-// Parses a decimal int64 (optional '-'), the whole of `s`. False on anything else.
-bool ParseInt(std::string_view s, int64_t* v) {
-  if (s.empty()) return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-  return ec == std::errc() && end == s.data() + s.size();
+// Redis's string2ll: the whole of `s` is "0" or an optional '-' then a digit 1-9 then
+// digits, at most 20 bytes, within int64. No '+', no leading zero, no "-0", nothing empty.
+bool ParseLength(std::string_view s, int64_t* v) {
+  if (s.empty() || s.size() > 20) return false;
+  if (s.size() == 1 && s[0] == '0') {
+    *v = 0;
+    return true;
+  }
+  size_t i = 0;
+  bool negative = s[0] == '-';
+  if (negative) ++i;
+  if (i == s.size() || s[i] < '1' || s[i] > '9') return false;
+  uint64_t u = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    unsigned d = static_cast<unsigned>(s[i] - '0');
+    if (u > (UINT64_MAX - d) / 10) return false;
+    u = u * 10 + d;
+  }
+  if (negative) {
+    if (u > uint64_t{1} << 63) return false;
+    *v = static_cast<int64_t>(0 - u);
+  } else {
+    if (u > uint64_t{INT64_MAX}) return false;
+    *v = static_cast<int64_t>(u);
+  }
+  return true;
 }
+
+// Without AUTH (requirepass set), Redis takes at most 10 arguments of 16KB.
+constexpr int64_t kUnauthenticatedArgs = 10;
+constexpr int64_t kUnauthenticatedBulk = 16384;
 
 }  // namespace
 
@@ -48,18 +75,14 @@ void RespParser::Compact() {
   }
 }
 
-size_t RespParser::FindLineEnd() const {
+size_t RespParser::FindFrom(char c) const {
   const char* begin = buf_.data() + pos_;
-  const char* end = buf_.data() + size_;
-  for (const char* p = begin; p < end;) {
-    const void* cr = std::memchr(p, '\r', static_cast<size_t>(end - p));
-    if (cr == nullptr) return std::string::npos;
-    const char* c = static_cast<const char*>(cr);
-    if (c + 1 >= end) return std::string::npos;
-    if (c[1] == '\n') return static_cast<size_t>(c - buf_.data());
-    p = c + 1;
-  }
-  return std::string::npos;
+  const void* hit = std::memchr(begin, c, size_ - pos_);
+  if (hit == nullptr) return std::string::npos;
+  size_t at = static_cast<size_t>(static_cast<const char*>(hit) - buf_.data());
+  // Redis searches its NUL-terminated buffer with strchr, which stops at a NUL byte.
+  if (std::memchr(begin, '\0', at - pos_) != nullptr) return std::string::npos;
+  return at;
 }
 
 bool RespParser::ShortLength(int64_t* n, size_t* eol) const {
@@ -72,6 +95,7 @@ bool RespParser::ShortLength(int64_t* n, size_t* eol) const {
     ++p;
   }
   if (p == digits || end - p < 2 || p[0] != '\r' || p[1] != '\n') return false;
+  if (digits[0] == '0' && p - digits > 1) return false;  // a leading zero: invalid
   *n = v;
   *eol = static_cast<size_t>(p - buf_.data());
   return true;
@@ -106,20 +130,35 @@ RespParser::Result RespParser::Next(std::vector<std::string>* argv, std::string*
 }
 
 RespParser::Result RespParser::ParseInline(std::vector<std::string>* argv, std::string* error) {
-  const char* begin = buf_.data() + pos_;
-  const void* nl = std::memchr(begin, '\n', size_ - pos_);
-  if (nl == nullptr) {
+  size_t nl = FindFrom('\n');
+  if (nl == std::string::npos) {
+    // As Redis: only a line still without its newline is judged by its length.
     if (buffered() > limits_.max_inline_bytes) return Fail(error, "too big inline request");
     return Result::kNeedMore;
   }
-  size_t len = static_cast<size_t>(static_cast<const char*>(nl) - begin);
-  if (len > limits_.max_inline_bytes) return Fail(error, "too big inline request");
-  std::string_view line(begin, len);
+  std::string_view line(buf_.data() + pos_, nl - pos_);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   auto split = cluster_sim::SplitCommand(line);
   if (!split.ok()) return Fail(error, "unbalanced quotes in request");
-  pos_ += len + 1;
+  pos_ = nl + 1;
   *argv = std::move(split).value();
+  return Result::kCommand;
+}
+
+RespParser::Result RespParser::ReadHeader(const char* too_big, int64_t* n, size_t* eol, bool* valid,
+                                          std::string* error) {
+  *valid = true;
+  if (ShortLength(n, eol)) return Result::kCommand;
+  // As Redis: the line ends at its first CR (a NUL before it hides it), whatever byte
+  // follows the CR is skipped, and only a line without a CR is judged by its length.
+  size_t cr = FindFrom('\r');
+  if (cr == std::string::npos) {
+    if (buffered() > limits_.max_inline_bytes) return Fail(error, too_big);
+    return Result::kNeedMore;
+  }
+  if (cr + 1 >= size_) return Result::kNeedMore;
+  *eol = cr;
+  *valid = ParseLength(std::string_view(buf_.data() + pos_ + 1, cr - pos_ - 1), n);
   return Result::kCommand;
 }
 
@@ -127,16 +166,15 @@ RespParser::Result RespParser::ParseMultibulk(std::vector<std::string>* argv, st
   if (!in_multibulk_) {
     int64_t n = 0;
     size_t eol = 0;
-    if (!ShortLength(&n, &eol)) {
-      eol = FindLineEnd();
-      if (eol == std::string::npos) {
-        if (buffered() > limits_.max_inline_bytes) return Fail(error, "too big mbulk count string");
-        return Result::kNeedMore;
-      }
-      std::string_view digits(buf_.data() + pos_ + 1, eol - pos_ - 1);
-      if (!ParseInt(digits, &n)) return Fail(error, "invalid multibulk length");
+    bool valid = false;
+    Result r = ReadHeader("too big mbulk count string", &n, &eol, &valid, error);
+    if (r != Result::kCommand) return r;
+    if (!valid || (n > 0 && static_cast<uint64_t>(n) > limits_.max_args)) {
+      return Fail(error, "invalid multibulk length");
     }
-    if (n > static_cast<int64_t>(limits_.max_args)) return Fail(error, "invalid multibulk length");
+    if (n > kUnauthenticatedArgs && auth_required_) {
+      return Fail(error, "unauthenticated multibulk length");
+    }
     request_bytes_ = eol + 2 - pos_;
     pos_ = eol + 2;
     nargs_ = 0;
@@ -157,35 +195,25 @@ RespParser::Result RespParser::ParseMultibulk(std::vector<std::string>* argv, st
       if (pos_ >= size_) return Result::kNeedMore;
       int64_t len = 0;
       size_t eol = 0;
-      if (buf_[pos_] != '$' || !ShortLength(&len, &eol)) {
-        eol = FindLineEnd();
-        if (eol == std::string::npos) {
-          if (buffered() > limits_.max_inline_bytes) {
-            return Fail(error, "too big bulk count string");
-          }
-          if (buf_[pos_] != '$') {
-            return Fail(error, std::string("expected '$', got '") + buf_[pos_] + "'");
-          }
-          return Result::kNeedMore;
-        }
-        if (buf_[pos_] != '$') {
-          return Fail(error, std::string("expected '$', got '") + buf_[pos_] + "'");
-        }
-        std::string_view digits(buf_.data() + pos_ + 1, eol - pos_ - 1);
-        if (!ParseInt(digits, &len)) return Fail(error, "invalid bulk length");
+      bool valid = false;
+      Result r = ReadHeader("too big bulk count string", &len, &eol, &valid, error);
+      if (r != Result::kCommand) return r;
+      if (buf_[pos_] != '$') {
+        return Fail(error, std::string("expected '$', got '") + buf_[pos_] + "'");
       }
-      if (len < 0 || static_cast<uint64_t>(len) > limits_.max_bulk_bytes) {
+      if (!valid || len < 0 || static_cast<uint64_t>(len) > limits_.max_bulk_bytes) {
         return Fail(error, "invalid bulk length");
+      }
+      if (len > kUnauthenticatedBulk && auth_required_) {
+        return Fail(error, "unauthenticated bulk length");
       }
       request_bytes_ += eol + 2 - pos_;
       pos_ = eol + 2;
       bulk_len_ = len;
     }
+    // As Redis, the two bytes after the argument are skipped, not checked.
     size_t need = static_cast<size_t>(bulk_len_) + 2;
     if (size_ - pos_ < need) return Result::kNeedMore;
-    if (buf_[pos_ + need - 2] != '\r' || buf_[pos_ + need - 1] != '\n') {
-      return Fail(error, "expected CRLF after a bulk string");
-    }
     // Reuse the strings (and their capacity) of an earlier request.
     if (nargs_ < args_.size()) {
       args_[nargs_].assign(buf_.data() + pos_, static_cast<size_t>(bulk_len_));
@@ -193,7 +221,8 @@ RespParser::Result RespParser::ParseMultibulk(std::vector<std::string>* argv, st
       args_.emplace_back(buf_.data() + pos_, static_cast<size_t>(bulk_len_));
     }
     ++nargs_;
-    request_bytes_ += need;
+    // An argument costs its bytes and its string: many empty ones weigh more than the wire.
+    request_bytes_ += need + sizeof(std::string);
     pos_ += need;
     if (request_bytes_ > limits_.max_request_bytes) {
       return Fail(error,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cluster_sim/command_engine.h"
+#include "cluster_sim/host_port.h"
 #include "cluster_sim/session.h"
 #include "cluster_sim/strings.h"
 #include "command_table.h"
@@ -253,7 +254,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
     auto ep = socket_.remote_endpoint(ec);
-    if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (!ec) peer_ = cluster_sim::JoinHostPort(ep.address().to_string(), ep.port());
   }
   ~Connection() {
     Unblock();
@@ -281,7 +282,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // A client blocked in XREADGROUP is still read (what it pipelines waits in the parser),
     // so its disconnection is noticed; one parked otherwise is not.
     if (reading_ || closed_ || closing_ || (parked_ && !block_)) return;
-    if (block_ && parser_.buffered() > server_->options.limits.max_bulk_bytes) return;
+    if (block_ && parser_.buffered() > server_->options.limits.max_request_bytes) return;
     if (out_.size() + writing_.size() > server_->options.max_output_bytes) return;
     reading_ = true;
     char* p = parser_.Prepare(kReadChunk);
@@ -301,6 +302,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Process() {
     std::string error;
     while (!parked_ && !closing_ && !closed_) {
+      parser_.RequireAuth(!authed_);  // AUTH may have run just before
       auto r = parser_.Next(&argv_, &error);
       if (r == RespParser::Result::kNeedMore) break;
       if (r == RespParser::Result::kError) {
@@ -1139,7 +1141,7 @@ Status RespServer::Listen(const std::string& host, uint16_t port) {
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     a.close();
-    return Status::Unavailable("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+    return Status::Unavailable("cannot listen on " + cluster_sim::JoinHostPort(host, port) + ": " +
                                ec.message());
   }
   impl_->Accept();
@@ -1164,15 +1166,17 @@ void RespServer::Close() {
 size_t RespServer::connection_count() const { return impl_->connections.size(); }
 
 Status ParseHostPort(const std::string& text, std::string* host, uint16_t* port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    return Status::InvalidArgument("expected HOST:PORT, got '" + text + "'");
+  std::string h, digits;
+  Status split = cluster_sim::SplitHostPort(text, &h, &digits);
+  if (!split.ok()) return split;
+  if (digits.empty() || h.empty()) {
+    return Status::InvalidArgument(
+        "expected HOST:PORT (an IPv6 host in brackets, [::1]:PORT), "
+        "got '" +
+        text + "'");
   }
-  std::string h = text.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   if (h == "localhost") h = "127.0.0.1";
   int64_t p = -1;
-  const std::string digits = text.substr(colon + 1);
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p);
   if (ec != std::errc() || end != digits.data() + digits.size() || p < 0 || p > 65535) {
     return Status::InvalidArgument("expected a port 0..65535 in '" + text + "'");

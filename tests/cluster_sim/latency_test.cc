@@ -64,6 +64,34 @@ TEST(LatencyConfigTest, ParsesMatrixAndDefaults) {
   EXPECT_FALSE(IsLatencyText("[unbalanced"));
 }
 
+// IsLatencyText reads the parser's events, without a tree: a top-level key `deployments`
+// however written, nothing deeper, nothing in a second document.
+TEST(LatencyConfigTest, IsLatencyTextLooksAtTheTopLevelOnly) {
+  EXPECT_TRUE(IsLatencyText("name: t\n\"deployments\": [active-active]\n"));
+  EXPECT_TRUE(IsLatencyText("a: &d deployments\n*d : [active-active]\n"));
+  EXPECT_TRUE(IsLatencyText("{x: [deployments], deployments: }"));
+  EXPECT_TRUE(IsLatencyText("? [k]\n: deployments\ndeployments: 1\n"));
+  EXPECT_FALSE(IsLatencyText("name: t\nsteps:\n  - deployments: 1\n  - {deployments: 2}\n"));
+  EXPECT_FALSE(IsLatencyText("x: deployments\ny: [deployments]\n"));
+  EXPECT_FALSE(IsLatencyText("- deployments\n- deployments: 1\n"));
+  EXPECT_FALSE(IsLatencyText("deployments"));
+  EXPECT_FALSE(IsLatencyText("name: t\n---\ndeployments: 1\n"));
+  EXPECT_FALSE(IsLatencyText(""));
+}
+
+// A byte that is not UTF-8 is quoted as \xNN wherever a message holds file text, also in
+// a field's name built from keys ("links.rtt.a.b\xff").
+TEST(LatencyConfigTest, BytesThatAreNotUtf8AreEscaped) {
+  std::string text = kThree;
+  text.replace(text.find("{b: 80ms"), 3, "{b\xff: 80ms");
+  EXPECT_EQ(ParseError(text),
+            "test.yaml:6:9: links.rtt.a.b\\xff: unknown region 'b\\xff' (regions are: a, b, c)");
+  text = kThree;
+  text.replace(text.find("150ms"), 5, "150\xffms");
+  EXPECT_EQ(ParseError(text),
+            "test.yaml:6:21: links.rtt.a.c: expected a duration like \"40ms\", got \"150\\xffms\"");
+}
+
 TEST(LatencyConfigTest, RejectsWithFileLineColumn) {
   EXPECT_EQ(ParseError("name: t\nregions: [a]\ndeployments: [active-active]\nsteps: 1\n"),
             "test.yaml:4:1: unknown key 'steps' (expected one of: name, seed, duration, budget, "

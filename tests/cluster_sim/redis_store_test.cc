@@ -58,11 +58,23 @@ TEST(RedisUrlTest, ParsesHostPortDbAndPassword) {
   auto c = ParseRedisUrl("redis://user:pw@h:1/0");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->password, "pw");
+  // An IPv6 host is in brackets, read and written.
+  auto d = ParseRedisUrl("redis://:pw@[::1]:6380/2");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->host, "::1");
+  EXPECT_EQ(d->port, 6380);
+  EXPECT_EQ(d->db, 2);
+  EXPECT_EQ(d->ToString(), "[::1]:6380/2");
+  auto e = ParseRedisUrl("redis://[::1]");
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->host, "::1");
+  EXPECT_EQ(e->port, 6379);
 }
 
 TEST(RedisUrlTest, RejectsBadUrls) {
   for (const char* bad : {"http://h:1/0", "redis://", "redis://h:0", "redis://h:70000",
-                          "redis://h:12ab", "redis://h:1/x", "h:6379"}) {
+                          "redis://h:12ab", "redis://h:1/x", "h:6379", "redis://::1:6379/0",
+                          "redis://[::1", "redis://[::1]x/0", "redis://[]:1"}) {
     auto r = ParseRedisUrl(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {

@@ -664,6 +664,93 @@ TEST(ScenarioErrorTest, YamlSyntaxError) {
             "t.yaml:1:10: invalid YAML: unknown escape character: \\x14");
 }
 
+// Bytes that are not UTF-8 (a stray 0xFF, a cut or overlong sequence, a surrogate) are
+// quoted as \xNN, in a key and in a value alike; valid UTF-8 is quoted as it is.
+TEST(ScenarioErrorTest, BytesThatAreNotUtf8AreEscaped) {
+  EXPECT_EQ(ErrorOf("name: x\nregions: [A, B]\nst\xff"
+                    "eps:\n  - A: INCR k\n"),
+            "t.yaml:3:1: unknown key 'st\\xff"
+            "eps' (expected one of: name, source, seed, "
+            "regions, links, steps, replication, ports, backends, bounded_counters, streams)");
+  EXPECT_EQ(ErrorOf("name: x\nregions: [A, B]\nlinks:\n  default: { latency: 1\xffms }\n"
+                    "steps:\n  - A: INCR k\n"),
+            "t.yaml:4:23: links.default.latency: expected a duration like \"40ms\", got "
+            "\"1\\xffms\"");
+  EXPECT_EQ(ErrorOf("name: x\nregions: [A, B]\nsteps:\n  - C\xff\xfe: INCR k\n").substr(0, 36),
+            "t.yaml:4:5: unknown step 'C\\xff\\xfe'");
+  EXPECT_EQ(ErrorOf("name: x\nregions: [A, B\xe2\x82]\nsteps: [sync]\n"),
+            "t.yaml:2:14: regions: invalid region name 'B\\xe2\\x82' (use letters, digits, '-' "
+            "and '_')");
+  EXPECT_EQ(
+      ErrorOf("name: x\nregions: [A, \xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80]\nsteps: [sync]\n"),
+      "t.yaml:2:14: regions: invalid region name '\\xc0\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80' "
+      "(use letters, digits, '-' and '_')");
+  EXPECT_EQ(
+      ErrorOf("name: x\nregions: [A, B\xc3\xa9\xe2\x82\xac\xf0\x9f\x99\x82]\nsteps: [sync]\n"),
+      "t.yaml:2:14: regions: invalid region name 'B\xc3\xa9\xe2\x82\xac\xf0\x9f\x99\x82' (use "
+      "letters, digits, '-' and '_')");
+}
+
+TEST(ScenarioErrorTest, LongTextIsShortenedWithoutSplittingASequence) {
+  using strict_yaml::Printable;
+  EXPECT_EQ(Printable(std::string(58, 'a') + "\xe2\x82\xac!"), std::string(58, 'a') + "...");
+  EXPECT_EQ(Printable(std::string(57, 'a') + "\xe2\x82\xac!"),
+            std::string(57, 'a') + "\xe2\x82\xac...");
+  EXPECT_EQ(Printable(std::string(59, 'a') + "\xff\xff"), std::string(59, 'a') + "\\xff...");
+  EXPECT_EQ(Printable(std::string(70, '\x80')).substr(0, 8), "\\x80\\x80");
+  EXPECT_EQ(Printable("a\tb\nc\x01\x7f\xff"), "a\\tb\\nc\\x01\\x7f\\xff");
+}
+
+// The loader streams the steps when `steps:` is the last top-level key (each item parsed
+// as it is read, no whole YAML tree) and loads the whole tree otherwise; both give the same
+// steps, marks and first error.
+TEST(ScenarioStreamingTest, AnchorsAndAliasesAcrossSteps) {
+  Scenario s = MustParse(R"(
+name: t
+source: &cmd INCR k
+regions: [A, B]
+steps:
+  - &first {A: INCR k, expect: 1}
+  - *first
+  - B: *cmd
+  - sync
+)");
+  ASSERT_EQ(s.steps.size(), 4u);
+  EXPECT_EQ(s.steps[0].argv, (std::vector<std::string>{"INCR", "k"}));
+  EXPECT_EQ(s.steps[1].region, "A");
+  // An alias is the anchored node itself, with its mark, as in YAML::Load's tree.
+  EXPECT_EQ(s.steps[1].mark.line, 5);
+  EXPECT_EQ(s.steps[1].mark.column, 5);
+  EXPECT_EQ(s.steps[2].text, "INCR k");
+  EXPECT_EQ(s.steps[3].kind, Step::Kind::kSync);
+  EXPECT_EQ(s.steps[3].mark.line, 8);
+}
+
+TEST(ScenarioStreamingTest, AKeyAfterTheStepsIsReadAsBefore) {
+  Scenario s = MustParse("name: t\nsteps:\n  - A: INCR k\n  - wait: 10ms\nregions: [A]\n");
+  ASSERT_EQ(s.steps.size(), 2u);
+  EXPECT_EQ(s.steps[1].mark.line, 4);
+  // The top level is checked before the steps, wherever they are.
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps:\n  - B: INCR k\nlinks: 5\n"),
+            "t.yaml:5:8: links: expected a map of \"A <-> B\" -> options, got \"5\"");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps:\n  - A: INCR k\nsteps: [sync]\n"),
+            "t.yaml:5:1: duplicate key 'steps' (first given at line 3)");
+}
+
+TEST(ScenarioStreamingTest, FirstErrorIsTheTreesFirstError) {
+  // A step error, then a YAML syntax error further down: the syntax error, as YAML::Load.
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps:\n  - B: INCR k\n  - [unclosed\n"),
+            "t.yaml:6:1: invalid YAML: end of sequence flow not found");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps:\n  - B: INCR k\n  - C: INCR k\n"),
+            "t.yaml:4:5: unknown step 'B' (not a region of this scenario nor a step kind: "
+            "partition, heal, wait, at, sync, converged, crash, restart, note, load, check, "
+            "lending@REGION)");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [A]\nsteps: []\n"),
+            "t.yaml:3:8: steps: expected at least one step");
+  EXPECT_EQ(ErrorOf("name: t\nregions: [B, B]\nsteps:\n  - B: INCR k\n"),
+            "t.yaml:2:14: regions: duplicate region 'B'");
+}
+
 TEST(ScenarioErrorTest, EmptyFile) {
   EXPECT_EQ(ErrorOf(""), "t.yaml:1:1: empty file: expected a map with name, regions and steps");
   EXPECT_EQ(ErrorOf("# only a comment\n"),
@@ -1390,6 +1477,28 @@ TEST(RunScenarioTest, LongStepValuesAreAbbreviatedAndFollowChanges) {
   EXPECT_EQ(r.steps[4].values[0], r.steps[3].values[0]);
   EXPECT_EQ(r.steps[4].values[1], a);  // B has not received zz yet
   EXPECT_EQ(r.steps[5].values[0], "v");
+}
+
+// Without keep_passed_steps (aasim run --quiet) the report holds only the failed steps, and
+// the same count, failures and digest.
+TEST(RunScenarioTest, AReportCanKeepOnlyFailedSteps) {
+  Scenario s = MustParse(
+      "name: t\nregions: [A, B]\nsteps:\n  - A: INCR k\n    expect: 1\n  - A: INCR k\n"
+      "    expect: 5\n  - sync\n  - B: GET k\n    expect: \"3\"\n  - B: INCR k\n");
+  const RunReport all = RunScenario(s, RunOptions());
+  RunOptions options;
+  options.keep_passed_steps = false;
+  const RunReport failed = RunScenario(s, options);
+  EXPECT_EQ(all.steps.size(), 5u);
+  EXPECT_EQ(all.steps_run, 5u);
+  EXPECT_EQ(failed.steps_run, 5u);
+  ASSERT_EQ(failed.steps.size(), 2u);
+  EXPECT_EQ(failed.steps[0].failure, all.steps[1].failure);
+  EXPECT_EQ(failed.steps[1].number, 4);
+  EXPECT_EQ(failed.failures, 2);
+  EXPECT_EQ(failed.expectations, all.expectations);
+  EXPECT_EQ(failed.digest, all.digest);
+  EXPECT_EQ(failed.final_state, all.final_state);
 }
 
 // A step's value columns follow the key the command names, wherever it names it; a command

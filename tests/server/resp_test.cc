@@ -122,17 +122,28 @@ struct ErrorCase {
 TEST(RespParser, ProtocolErrorsUseRedisTexts) {
   const ErrorCase cases[] = {
       {"*abc\r\n", "Protocol error: invalid multibulk length"},
-      {"*2000000\r\n", "Protocol error: invalid multibulk length"},
+      {"*2147483648\r\n", "Protocol error: invalid multibulk length"},
       {"*1\r\n+PING\r\n", "Protocol error: expected '$', got '+'"},
-      {"*1\r\nx", "Protocol error: expected '$', got 'x'"},
+      {"*1\r\nx\r\n", "Protocol error: expected '$', got 'x'"},
+      {"*1\r\n\r\n", "Protocol error: expected '$', got '\r'"},
       {"*1\r\n$-1\r\n", "Protocol error: invalid bulk length"},
       {"*1\r\n$x\r\n", "Protocol error: invalid bulk length"},
+      {"*1\r\n$536870913\r\n", "Protocol error: invalid bulk length"},
       {"*1\r\n$99999999999\r\n", "Protocol error: invalid bulk length"},
-      {"*1\r\n$4\r\nPINGxx", "Protocol error: expected CRLF after a bulk string"},
       {"*1x\r\n", "Protocol error: invalid multibulk length"},
       {"*+1\r\n", "Protocol error: invalid multibulk length"},
-      {"*1234567890123456789\r\n", "Protocol error: invalid multibulk length"},
-      {"*1\r\n$4\rx\r\n", "Protocol error: invalid bulk length"},
+      {"*01\r\n", "Protocol error: invalid multibulk length"},
+      {"*-0\r\n", "Protocol error: invalid multibulk length"},
+      {"*\r\n", "Protocol error: invalid multibulk length"},
+      {"*-\r\n", "Protocol error: invalid multibulk length"},
+      {"*123456789012345678901\r\n", "Protocol error: invalid multibulk length"},
+      {"*99999999999999999999\r\n", "Protocol error: invalid multibulk length"},
+      {"*1\r\n$01\r\nx\r\n", "Protocol error: invalid bulk length"},
+      {"*1\r\n$00\r\n\r\n", "Protocol error: invalid bulk length"},
+      {"*1\r\n$+1\r\nx\r\n", "Protocol error: invalid bulk length"},
+      {"*1\r\n$-0\r\n", "Protocol error: invalid bulk length"},
+      {"*1\r\n$\r\n", "Protocol error: invalid bulk length"},
+      {"*1\r\n$ 1\r\nx\r\n", "Protocol error: invalid bulk length"},
       {"*1\r\n$1234567890123456789\r\n", "Protocol error: invalid bulk length"},
       {"SET \"a b\r\n", "Protocol error: unbalanced quotes in request"},
   };
@@ -150,13 +161,53 @@ TEST(RespParser, ProtocolErrorsUseRedisTexts) {
   }
 }
 
-// Lengths with leading zeros, as Redis reads them (string2ll accepts them too).
-TEST(RespParser, LengthsWithLeadingZeros) {
+// What Redis lets through, the parser lets through: a header line ends at its first CR
+// whatever follows it, the two bytes after an argument are not checked, a negative count
+// is an empty request, and a NUL byte hides the end of a line (the request waits).
+TEST(RespParser, RedisLeniencies) {
   RespParser p;
   std::string error;
-  auto cmds = ParseAll(p, "*02\r\n$004\r\nINCR\r\n$0000000000000000001\r\nk\r\n", &error);
-  ASSERT_EQ(cmds.size(), 1u) << error;
-  EXPECT_EQ(cmds[0], (Argv{"INCR", "k"}));
+  auto cmds = ParseAll(p, "*-5\r\n*0\r\n*1\rX$4\rYPINGxx*1\r\n$0\r\n\r\n", &error);
+  ASSERT_EQ(cmds.size(), 2u) << error;
+  EXPECT_EQ(cmds[0], (Argv{"PING"}));
+  EXPECT_EQ(cmds[1], (Argv{""}));
+  EXPECT_FALSE(p.failed());
+  for (std::string_view held :
+       {std::string_view("PING\0\r\n", 7), std::string_view("*1\0\r\n$4\r\nPING\r\n", 16),
+        std::string_view("*1\r\n$4\0\r\nPING\r\n", 16)}) {
+    RespParser q;
+    EXPECT_TRUE(ParseAll(q, held, &error).empty()) << held;
+    EXPECT_FALSE(q.failed()) << held;
+  }
+}
+
+// A client that has not authenticated yet gets Redis's tighter limits.
+TEST(RespParser, UnauthenticatedLimits) {
+  for (bool required : {false, true}) {
+    RespParser p;
+    p.RequireAuth(required);
+    std::string error;
+    ParseAll(p, "*10\r\n" + std::string(10, 'x'), &error);
+    EXPECT_FALSE(p.failed());
+    RespParser q;
+    q.RequireAuth(required);
+    ParseAll(q, "*11\r\n", &error);
+    EXPECT_EQ(q.failed(), required);
+    if (required) {
+      EXPECT_EQ(error, "Protocol error: unauthenticated multibulk length");
+    }
+    RespParser r;
+    r.RequireAuth(required);
+    ParseAll(r, "*1\r\n$16384\r\n", &error);
+    EXPECT_FALSE(r.failed());
+    RespParser t;
+    t.RequireAuth(required);
+    ParseAll(t, "*1\r\n$16385\r\n", &error);
+    EXPECT_EQ(t.failed(), required);
+    if (required) {
+      EXPECT_EQ(error, "Protocol error: unauthenticated bulk length");
+    }
+  }
 }
 
 TEST(RespParser, LongLinesWithoutNewlineAreRejected) {
@@ -180,10 +231,22 @@ TEST(RespParser, LongLinesWithoutNewlineAreRejected) {
     ParseAll(p, "*1\r\n$" + std::string(2000, '1'), &error);
     EXPECT_EQ(error, "Protocol error: too big bulk count string");
   }
+  {  // the type byte is judged once the line has ended, as Redis does
+    RespParser p(limits);
+    std::string error;
+    ParseAll(p, "*1\r\n+" + std::string(2000, 'x'), &error);
+    EXPECT_EQ(error, "Protocol error: too big bulk count string");
+  }
+  {  // a NUL hides the newline after it
+    RespParser p(limits);
+    std::string error;
+    ParseAll(p, std::string("GET \0k\r\n", 8) + std::string(2000, 'a'), &error);
+    EXPECT_EQ(error, "Protocol error: too big inline request");
+  }
 }
 
 TEST(RespParser, HugeDeclaredLengthCostsOnlyWhatArrives) {
-  RespParser p;  // 64MB bulk limit
+  RespParser p;  // 512MB bulk limit
   std::string error;
   Argv argv;
   p.Append("*1\r\n$60000000\r\nabc");
@@ -205,6 +268,12 @@ TEST(RespParser, RequestSizeIsBounded) {
   for (int i = 0; i < 100; ++i) req += "$200\r\n" + std::string(200, 'x') + "\r\n";
   auto cmds = ParseAll(p, req, &error);
   EXPECT_TRUE(cmds.empty());
+  EXPECT_EQ(error, "Protocol error: request larger than 10000 bytes");
+  // Empty arguments count their string objects, not just their six bytes on the wire.
+  RespParser q(limits);
+  req = "*1000\r\n";
+  for (int i = 0; i < 1000; ++i) req += "$0\r\n\r\n";
+  EXPECT_TRUE(ParseAll(q, req, &error).empty());
   EXPECT_EQ(error, "Protocol error: request larger than 10000 bytes");
 }
 

@@ -32,11 +32,13 @@ class Served:
                                      text=True)
         test.addCleanup(self.stop)
         self.ports = {}
+        self.addrs = {}  # REGION: HOST:PORT as printed
         while len(self.ports) < len(regions):
             line = self.proc.stdout.readline()
             if not line:
                 raise AssertionError("aasim serve exited: " + self.proc.stderr.read())
             name, addr = line.split()
+            self.addrs[name] = addr
             self.ports[name] = int(addr.rsplit(":", 1)[1])
 
     def stop(self):
@@ -640,7 +642,7 @@ class ServeMalformed(unittest.TestCase):
 
     def test_huge_bulk_lengths(self):
         sock = self.raw()
-        # Within the limit (64MB): the server waits for the bytes without allocating them.
+        # Within the limit (512MB): the server waits for the bytes without allocating them.
         sock.sendall(b"*2\r\n$3\r\nGET\r\n$60000000\r\nxyz")
         self.assert_alive()
         sock.close()
@@ -673,6 +675,85 @@ class ServeMalformed(unittest.TestCase):
         except (socket.timeout, BlockingIOError):
             pass  # flow control: the server stopped reading us
         self.assert_alive()
+
+
+def ipv6_loopback():
+    """Whether this machine can listen on ::1."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def raw_command(host, port, command):
+    """Sends one inline command over a fresh connection and returns the reply's bytes."""
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(command + b"\r\nQUIT\r\n")
+        return read_reply(sock)
+
+
+class ServeIPv6(unittest.TestCase):
+    """An IPv6 host in HOST:PORT is written in brackets ([::1]:6379), as Redis and URLs do."""
+
+    def setUp(self):
+        if not ipv6_loopback():
+            self.skipTest("no IPv6 loopback (::1) on this machine")
+
+    def test_serve_prints_and_reports_bracketed_addresses(self):
+        for host in ("::1", "[::1]"):
+            s = Served(self, TWO_REGIONS % "10ms", "--host", host)
+            for region in "AB":
+                self.assertEqual(s.addrs[region], "[::1]:%d" % s.ports[region])
+            c = redis.Redis(host="::1", port=s.ports["A"], socket_timeout=10)
+            self.assertTrue(c.set("k", "v"))
+            # CLIENT LIST's addr= as Redis writes it for an IPv6 client.
+            self.assertIn(b"addr=[::1]:", raw_command("::1", s.ports["A"], b"CLIENT LIST"))
+
+    def test_serve_rejects_a_host_with_a_port(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+            f.write(TWO_REGIONS % "10ms")
+            f.flush()
+            out = subprocess.run([AASIM, "serve", f.name, "--host", "[::1]:80"],
+                                 capture_output=True, text=True, timeout=20)
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("'[::1]:80' is not an IP address", out.stderr)
+
+    def node(self, *args):
+        p = subprocess.Popen([AASIM, "node", *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.addCleanup(p.stderr.close)
+        self.addCleanup(p.stdout.close)
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        return p
+
+    def test_nodes_listen_and_peer_over_ipv6(self):
+        pa, pb = free_port(), free_port()
+        a = self.node("--region", "A", "--listen", "[::1]:%d" % pa, "--peer", "B=[::1]:%d" % pb)
+        b = self.node("--region", "B", "--listen", "[::1]:%d" % pb, "--peer", "A=[::1]:%d" % pa)
+        self.assertEqual(a.stdout.readline().strip(), "A [::1]:%d" % pa, a.stderr)
+        self.assertEqual(b.stdout.readline().strip(), "B [::1]:%d" % pb)
+        redis.Redis(host="::1", port=pa, socket_timeout=10).incrby("hits", 5)
+        cb = redis.Redis(host="::1", port=pb, socket_timeout=10)
+        for _ in range(200):
+            if cb.get("hits") == b"5":
+                break
+            time.sleep(0.05)
+        self.assertEqual(cb.get("hits"), b"5")
+        self.assertIn(b"addr=[::1]:%d" % pa, raw_command("::1", pb, b"INFO activeactive"))
+
+    def test_node_rejects_unbracketed_ipv6_with_a_port(self):
+        for flag, value in (("--listen", "::1:0"), ("--peer", "B=::1:6379")):
+            args = ["--region", "A", "--listen", "[::1]:0"] if flag == "--peer" else \
+                ["--region", "A"]
+            out = subprocess.run([AASIM, "node", *args, flag, value], capture_output=True,
+                                 text=True, timeout=20)
+            self.assertEqual(out.returncode, 2, out.stderr)
+            self.assertIn("an IPv6 host goes in brackets", out.stderr)
 
 
 class ServeAuthAndScript(unittest.TestCase):

@@ -5,11 +5,14 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "cluster_sim/latency.h"
@@ -580,10 +583,64 @@ std::string LatencyConfig::DeploymentNames() const {
   return names;
 }
 
+namespace {
+
+// Whether the document's top level is a map with a key `deployments`, from the parser's
+// events: YAML::Load would build the whole tree (about 1.2KB a step of a scenario file,
+// which every `aasim run FILE` asks this about) only to look at one key.
+class HasDeployments : public YAML::EventHandler {
+ public:
+  bool yes() const { return yes_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override { Node(false, false); }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t anchor) override {
+    Node(false, deployments_anchors_.count(anchor) > 0);
+  }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t anchor,
+                const std::string& value) override {
+    if (anchor != 0 && value == "deployments") deployments_anchors_.insert(anchor);
+    Node(false, value == "deployments");
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(true, false);
+    map_root_ = map_root_ && depth_ > 1;
+  }
+  void OnSequenceEnd() override { --depth_; }
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(true, false);
+  }
+  void OnMapEnd() override { --depth_; }
+
+ private:
+  // A node starts at depth_ (and opens a collection if `opens`).
+  void Node(bool opens, bool named_deployments) {
+    if (depth_ == 1) {
+      if (key_next_ && named_deployments && map_root_) yes_ = true;
+      key_next_ = !key_next_;
+    }
+    if (opens) ++depth_;
+  }
+
+  int depth_ = 0;
+  bool map_root_ = true;  // until the root turns out to be a list
+  bool key_next_ = true;  // at depth 1: the next node is a key
+  bool yes_ = false;
+  std::set<YAML::anchor_t> deployments_anchors_;
+};
+
+}  // namespace
+
 bool IsLatencyText(std::string_view yaml_text) {
   try {
-    const YAML::Node root = YAML::Load(std::string(yaml_text));
-    return root.IsMap() && root["deployments"].IsDefined();
+    std::istringstream in{std::string(yaml_text)};
+    YAML::Parser parser(in);
+    HasDeployments handler;
+    parser.HandleNextDocument(handler);
+    return handler.yes();
   } catch (...) {
     return false;
   }

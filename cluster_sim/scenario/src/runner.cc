@@ -293,7 +293,8 @@ struct StepInterpreter::Impl {
         time(time_in),
         load_rng(MakeSimConfig(scenario_in, options).seed),
         host(sim_in),
-        services(options) {
+        services(options),
+        keep_passed_steps(options.keep_passed_steps) {
     BcPolicy policy = BcPolicy::kNone;
     ParseBcPolicy(options.bc_policy.empty() ? scenario.bounded_counters.policy : options.bc_policy,
                   &policy);
@@ -334,6 +335,7 @@ struct StepInterpreter::Impl {
   SimServiceHost host;
   Services services;
   std::function<void(const Step&, const StepReport&)> on_step;
+  const bool keep_passed_steps;  // RunOptions::keep_passed_steps
   RunReport report;
   std::string key;  // the key the table follows: the last command's
   size_t next = 0;  // the step being played
@@ -719,9 +721,11 @@ bool StepInterpreter::Run() {
     if (!in.key.empty()) {
       for (int r = 0; r < in.sim.region_count(); ++r) sr.values.push_back(in.StepValue(r));
     }
-    in.report.steps.push_back(std::move(sr));
+    ++in.report.steps_run;
+    const bool keep = in.keep_passed_steps || sr.verdict == StepReport::Verdict::kFail;
+    if (keep) in.report.steps.push_back(std::move(sr));
     in.time.StepDone();
-    if (in.on_step) in.on_step(step, in.report.steps.back());
+    if (in.on_step) in.on_step(step, keep ? in.report.steps.back() : sr);
   }
   return true;
 }

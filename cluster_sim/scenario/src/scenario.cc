@@ -6,20 +6,36 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "cluster_sim/bc_policy.h"
 #include "cluster_sim/redis_syntax.h"
 #include "cluster_sim/strict_yaml.h"
+
+// The streaming loader below builds yaml-cpp nodes from parser events, as YAML::Load's own
+// builder does, and must give them their marks as that builder does. Node lets every
+// iterator_base specialization at its internals; this one only sets a mark.
+namespace cluster_sim {
+struct SetYamlMark {};
+}  // namespace cluster_sim
+template <>
+class YAML::detail::iterator_base<cluster_sim::SetYamlMark> {
+ public:
+  static void Set(YAML::Node& node, const YAML::Mark& mark) { node.m_pNode->set_mark(mark); }
+};
 
 namespace cluster_sim {
 namespace {
@@ -44,6 +60,123 @@ constexpr std::string_view kLinkOptions[] = {"latency", "jitter", "loss", "dupli
 constexpr std::string_view kLinkDefaultOptions[] = {"latency", "jitter", "loss", "duplicate",
                                                     "route_factor"};
 constexpr std::string_view kExpectKey = "expect";
+
+// ---- streaming the steps ----
+//
+// YAML::Load builds the whole tree first: about 1.2KB of yaml-cpp nodes per `- A: INCR k`,
+// alive beside the steps built from it. When `steps:` is the last key of the top-level map
+// (as files write it), the loader instead builds the tree of everything before it, checks
+// that part as before, then parses each step as soon as its item is complete and drops the
+// item's nodes: memory holds the steps, not the tree. A document of another shape (found
+// out on the way: a key after the steps, no steps list) is loaded again with YAML::Load;
+// both ways give the same Scenario and the same first error (a YAML syntax error anywhere
+// before any other, as the events stop there).
+
+// Thrown out of the event handler when the document turns out not to be streamable.
+struct NotStreamable {};
+
+// Builds yaml-cpp nodes from the events as YAML::Load does (marks, tags, styles, anchors,
+// duplicate keys kept), except the items of the top-level `steps` list: `start(root, key,
+// list)` is called when that list starts (with the top level so far, the empty list in
+// it), then `item(node)` for each of its items, whose nodes are dropped afterwards unless
+// an anchor names them. A top-level key after that list throws NotStreamable.
+class StreamingBuilder : public YAML::EventHandler {
+ public:
+  bool steps_started() const { return steps_started_; }
+  using Start =
+      std::function<void(const YAML::Node& root, const YAML::Node& key, const YAML::Node& list)>;
+  using Item = std::function<void(const YAML::Node& item)>;
+  StreamingBuilder(Start start, Item item) : start_(std::move(start)), item_(std::move(item)) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    YAML::Node node(YAML::NodeType::Null);
+    Add(Marked(node, mark), anchor);
+  }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t anchor) override { Add(anchors_[anchor], 0); }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    YAML::Node node(value);
+    node.SetTag(tag);
+    Add(Marked(node, mark), anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value style) override {
+    Open(YAML::NodeType::Sequence, mark, tag, anchor, style);
+  }
+  void OnSequenceEnd() override { Close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value style) override {
+    Open(YAML::NodeType::Map, mark, tag, anchor, style);
+  }
+  void OnMapEnd() override { Close(); }
+
+ private:
+  struct Frame {
+    YAML::Node node;
+    YAML::anchor_t anchor = 0;
+    std::optional<YAML::Node> key;  // a map's key waiting for its value
+    bool steps = false;             // the top-level `steps` list: items go to item_
+  };
+
+  static YAML::Node& Marked(YAML::Node& node, const YAML::Mark& mark) {
+    YAML::detail::iterator_base<SetYamlMark>::Set(node, mark);
+    return node;
+  }
+  void Open(YAML::NodeType::value type, const YAML::Mark& mark, const std::string& tag,
+            YAML::anchor_t anchor, YAML::EmitterStyle::value style) {
+    if (stack_.size() == 1 && steps_started_ && !stack_[0].key) throw NotStreamable();
+    Frame f;
+    f.node = YAML::Node(type);
+    Marked(f.node, mark);
+    f.node.SetTag(tag);
+    f.node.SetStyle(style);
+    f.anchor = anchor;
+    // The value of the top-level `steps` key.
+    if (type == YAML::NodeType::Sequence && stack_.size() == 1 && stack_[0].key &&
+        stack_[0].key->IsScalar() && stack_[0].key->Scalar() == "steps" && !steps_started_) {
+      f.steps = true;
+      steps_started_ = true;
+      if (anchor != 0) anchors_[anchor] = f.node;
+      stack_[0].node.force_insert(*stack_[0].key, f.node);
+      start_(stack_[0].node, *stack_[0].key, f.node);
+      stack_[0].key.reset();
+    }
+    stack_.push_back(std::move(f));
+  }
+  void Close() {
+    Frame f = std::move(stack_.back());
+    stack_.pop_back();
+    if (f.steps) return;  // already in the top level
+    Add(f.node, f.anchor);
+  }
+  void Add(const YAML::Node& node, YAML::anchor_t anchor) {
+    if (anchor != 0) anchors_[anchor] = node;
+    if (stack_.empty()) return;  // the root: the caller holds it from start_
+    Frame& top = stack_.back();
+    if (top.node.IsSequence()) {
+      if (top.steps) {
+        item_(node);
+      } else {
+        top.node.push_back(node);
+      }
+    } else if (!top.key) {
+      if (stack_.size() == 1 && steps_started_) throw NotStreamable();  // a key after steps
+      top.key = node;
+    } else {
+      top.node.force_insert(*top.key, node);
+      top.key.reset();
+    }
+  }
+
+  Start start_;
+  Item item_;
+  bool steps_started_ = false;
+  std::vector<Frame> stack_;
+  std::map<YAML::anchor_t, YAML::Node> anchors_;
+};
+
 constexpr std::string_view kLinkDefaultKey = "default";
 constexpr std::string_view kGroupsForm =
     "a list of regions like [A, B] or groups like [[A, B], [C]]";
@@ -102,7 +235,13 @@ class Parser : public StrictYaml {
                      std::string* out) const;
   std::string UnknownRegion(std::string_view what, std::string_view name) const;
 
-  Status ParseTop(const YAML::Node& root);
+  // Checks the top level and parses everything but the steps; then the steps, unless
+  // `steps_streamed` (ParseStreaming parses them as they come).
+  Status ParseTop(const YAML::Node& root, bool steps_streamed = false);
+  // Parse without the whole YAML tree (StreamingBuilder), for a document whose last
+  // top-level key is `steps:` with a list: then *streamed, and the status and scenario_
+  // are Parse's. For a document of another shape, *streamed is false.
+  Status ParseStreaming(const std::string& text, bool* streamed);
   Status ParseReplication(const MapEntry& entry);
   Status ParseBoundedCounters(const MapEntry& entry);
   Status ParseStreams(const MapEntry& entry);
@@ -212,11 +351,60 @@ Result<Scenario> Parser::Parse(const std::string& text) {
   AASIM_RETURN_IF_ERROR(
       CheckOneDocument(text, "empty file: expected a map with name, regions and steps",
                        "expected one YAML document (one scenario), found a second one"));
+  bool streamed = false;
+  Status status = ParseStreaming(text, &streamed);
+  if (streamed) {
+    AASIM_RETURN_IF_ERROR(status);
+    return std::move(scenario_);
+  }
+  scenario_ = Scenario();
+  scenario_.file = file();
   AASIM_RETURN_IF_ERROR(ParseTop(YAML::Load(text)));
   return std::move(scenario_);
 }
 
-Status Parser::ParseTop(const YAML::Node& root) {
+Status Parser::ParseStreaming(const std::string& text, bool* streamed) {
+  // The first error, as the whole tree would give it, once the document is known to be
+  // streamable; until then an exception of the step parsers waits too.
+  Status status;
+  std::exception_ptr thrown;
+  MapEntry steps_entry;
+  size_t seen = 0;
+  auto guarded = [&](auto&& parse) {
+    if (!status.ok() || thrown) return;
+    try {
+      status = parse();
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+  };
+  StreamingBuilder builder(
+      [&](const YAML::Node& root, const YAML::Node& key, const YAML::Node& list) {
+        steps_entry = MapEntry{key.Scalar(), key, list};
+        guarded([&] { return ParseTop(root, /*steps_streamed=*/true); });
+      },
+      [&](const YAML::Node& item) {
+        ++seen;
+        guarded([&] { return ParseStep(item, &scenario_.steps.emplace_back()); });
+      });
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  try {
+    parser.HandleNextDocument(builder);
+  } catch (const NotStreamable&) {
+    return Status::Ok();
+  }
+  if (!builder.steps_started()) return Status::Ok();
+  *streamed = true;
+  if (thrown) std::rethrow_exception(thrown);
+  AASIM_RETURN_IF_ERROR(status);
+  if (seen == 0 && !parse_options.steps_optional) {
+    return Error(ValueMark(steps_entry), "steps: expected at least one step");
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseTop(const YAML::Node& root, bool steps_streamed) {
   if (!root.IsMap()) {
     return Error(root.Mark(), "expected a map with name, regions and steps at the top level, got " +
                                   Describe(root));
@@ -271,7 +459,7 @@ Status Parser::ParseTop(const YAML::Node& root) {
     AASIM_RETURN_IF_ERROR(ParseBoundedCounters(*found["bounded_counters"]));
   }
   if (found.count("streams")) AASIM_RETURN_IF_ERROR(ParseStreams(*found["streams"]));
-  if (found.count("steps") == 0) return Status::Ok();
+  if (found.count("steps") == 0 || steps_streamed) return Status::Ok();
   return ParseSteps(*found["steps"]);
 }
 
@@ -483,10 +671,12 @@ Status Parser::ParseSteps(const MapEntry& entry) {
   if (entry.value.size() == 0 && !parse_options.steps_optional) {
     return Error(ValueMark(entry), "steps: expected at least one step");
   }
+  // Exactly as many as the file lists: a vector grown by doubling would hold up to twice
+  // that, and both its old and new arrays while it grows, beside the YAML tree.
+  scenario_.steps.reserve(entry.value.size());
   for (const YAML::Node& node : entry.value) {
-    Step step;
+    Step& step = scenario_.steps.emplace_back();
     AASIM_RETURN_IF_ERROR(ParseStep(node, &step));
-    scenario_.steps.push_back(std::move(step));
   }
   return Status::Ok();
 }

@@ -1,5 +1,6 @@
 #include "cluster_sim/strict_yaml.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -19,30 +20,65 @@
 namespace cluster_sim {
 namespace strict_yaml {
 
+namespace {
+
+// The length of the valid UTF-8 sequence that starts at text[i] (RFC 3629: no overlong
+// form, no surrogate, nothing above U+10FFFF), or 0 if the bytes there are not one.
+size_t Utf8Length(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;  // overlong
+    if (c == 0xED) hi = 0x9F;  // surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;  // overlong
+    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;  // a continuation byte, C0, C1 or F5..FF
+  }
+  if (text.size() - i < n || byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+size_t AppendEscaped(std::string_view text, size_t max_bytes, bool controls, std::string* out) {
+  constexpr char kHex[] = "0123456789abcdef";
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const size_t n = Utf8Length(text, i);
+    if (i + std::max<size_t>(n, 1) > max_bytes) break;
+    if (n == 0 || (controls && (c < 0x20 || c == 0x7F) && c != '\n' && c != '\t')) {
+      out->append("\\x").push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 0xF]);
+    } else if (controls && c == '\n') {
+      out->append("\\n");
+    } else if (controls && c == '\t') {
+      out->append("\\t");
+    } else {
+      out->append(text.substr(i, n));
+    }
+    i += std::max<size_t>(n, 1);
+  }
+  return i;
+}
+
 std::string Printable(std::string_view text) {
   constexpr size_t kMaxBytes = 60;
   std::string out;
-  size_t end = text.size();
-  if (end > kMaxBytes) {
-    end = kMaxBytes;
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  }
-  for (size_t i = 0; i < end; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7F) {
-      constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (end < text.size()) out += "...";
+  size_t used = AppendEscaped(text, text.size() > kMaxBytes ? kMaxBytes : text.size(), true, &out);
+  if (used < text.size()) out += "...";
   return out;
 }
 
@@ -164,8 +200,10 @@ Status StrictYaml::Error(const YAML::Mark& mark, std::string_view message) const
   const SourceMark m = ToSourceMark(mark);
   const int line = m.line > 0 ? m.line : 1;
   const int column = m.column > 0 ? m.column : 1;
-  return Status::InvalidArgument(file_ + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                                 ": " + std::string(message));
+  // Whatever file text a message quotes, its bytes that are not UTF-8 come out as \xNN.
+  std::string text = file_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+  strict_yaml::AppendEscaped(message, message.size(), false, &text);
+  return Status::InvalidArgument(std::move(text));
 }
 
 SourceMark StrictYaml::ToSourceMark(const YAML::Mark& mark) {

@@ -17,6 +17,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "cluster_sim/host_port.h"
 #include "cluster_sim/strings.h"
 #include "crdt/encoding.h"
 #include "crdt/keyspace.h"
@@ -241,7 +242,7 @@ bool ParseU64(std::string_view s, uint64_t* v) {
 Reply ReplyFromHiredis(const redisReply* r) { return FromRedis(r); }
 
 std::string RedisAddress::ToString() const {
-  std::string s = host + ":" + std::to_string(port);
+  std::string s = JoinHostPort(host, port);
   if (db != 0) s += "/" + std::to_string(db);
   return s;
 }
@@ -267,13 +268,10 @@ Result<RedisAddress> ParseRedisUrl(std::string_view url) {
     db = rest.substr(slash + 1);
     rest = rest.substr(0, slash);
   }
-  std::string_view port;
-  if (size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
-    port = rest.substr(colon + 1);
-    rest = rest.substr(0, colon);
-  }
-  if (rest.empty()) return bad("no host");
-  a.host = std::string(rest);
+  std::string port;
+  Status split = SplitHostPort(rest, &a.host, &port);
+  if (!split.ok()) return bad(split.message());
+  if (a.host.empty()) return bad("no host");
   uint64_t v = 0;
   if (!port.empty()) {
     if (!ParseU64(port, &v) || v == 0 || v > 65535) return bad("port must be 1..65535");

@@ -6,11 +6,21 @@
 // straight into the buffer) and Next() yields one whole command at a time, keeping its
 // place inside a partly received request so a large request is never re-scanned.
 //
+// Framing is Redis 7.0's (networking.c), rule for rule, including its leniencies: a
+// length is "0" or an optional '-' then digits without a leading zero (no '+', nothing
+// empty, within int64); a header line ends at its first CR and the byte after that CR is
+// skipped unread, as are the two bytes after a bulk argument; a NUL byte before the end of
+// a line hides the end (Redis searches with strchr), so the line waits for more; `*0` and
+// negative counts are ignored, a negative bulk length is an error; only a line that has no
+// end yet is judged by its length (so a long line arriving in several reads fails as in
+// Redis). Without AUTH (RequireAuth(true)), at most 10 arguments of 16KB, as Redis.
+//
 // Limits (RespLimits; Redis's defaults in brackets): at most `max_args` arguments per
-// request [1M], `max_bulk_bytes` per argument [proto-max-bulk-len, 512MB; ours 64MB],
-// `max_inline_bytes` per inline line or length header [64KB], `max_request_bytes` for one
-// whole request [client-query-buffer-limit, 1GB; ours 256MB]. The parser never reserves
-// more than it has received, so a huge declared length costs nothing until the bytes come.
+// request [INT_MAX, Redis 7.0's bound], `max_bulk_bytes` per argument [proto-max-bulk-len,
+// 512MB], `max_inline_bytes` per inline line or length header still without its end
+// [64KB], `max_request_bytes` for one whole request, counting each argument's string
+// object [client-query-buffer-limit, 1GB; ours 256MB]. The parser never reserves more
+// than it has received, so a huge declared length costs nothing until the bytes come.
 // A request breaking a rule is a protocol error: Next() returns kError with Redis's text
 // ("Protocol error: invalid bulk length"), and the stream cannot be resynchronised: the
 // connection answers `-ERR <text>` and closes, as Redis does.
@@ -30,8 +40,8 @@
 namespace server {
 
 struct RespLimits {
-  size_t max_args = 1024 * 1024;
-  size_t max_bulk_bytes = size_t{64} << 20;
+  size_t max_args = 2147483647;
+  size_t max_bulk_bytes = size_t{512} << 20;
   size_t max_inline_bytes = size_t{64} << 10;
   size_t max_request_bytes = size_t{256} << 20;
 };
@@ -56,17 +66,25 @@ class RespParser {
   // Bytes received and not yet consumed by a complete command.
   size_t buffered() const { return size_ - pos_; }
   bool failed() const { return failed_; }
+  // Whether the client has yet to authenticate (then Redis's tighter limits apply to the
+  // requests parsed from now on).
+  void RequireAuth(bool required) { auth_required_ = required; }
 
  private:
   Result Fail(std::string* error, std::string text);
   Result ParseInline(std::vector<std::string>* argv, std::string* error);
   Result ParseMultibulk(std::vector<std::string>* argv, std::string* error);
-  // Finds "\r\n" from pos_; npos if absent.
-  size_t FindLineEnd() const;
+  // The first `c` from pos_, npos if absent or if a NUL byte comes before it.
+  size_t FindFrom(char c) const;
   // The length after the type byte at pos_ and where its "\r\n" is, if that line is 1 to
-  // 18 digits and "\r\n" (as clients send it); false for anything else, which FindLineEnd
-  // and a full parse then judge.
+  // 18 digits without a leading zero and "\r\n" (as clients send it); false for anything
+  // else, which ReadHeader then judges in full.
   bool ShortLength(int64_t* n, size_t* eol) const;
+  // Reads the header line at pos_ (type byte, length, line end). kCommand: the line has
+  // ended, *eol is where its CR is, *valid whether it holds a length, *n that length;
+  // kNeedMore: the line has not ended yet; kError: a line without end longer than
+  // max_inline_bytes (the error `too_big`).
+  Result ReadHeader(const char* too_big, int64_t* n, size_t* eol, bool* valid, std::string* error);
   void Compact();
 
   RespLimits limits_;
@@ -74,6 +92,7 @@ class RespParser {
   size_t pos_ = 0;   // first byte not consumed
   size_t size_ = 0;  // bytes of buf_ in use (buf_ may be larger after Prepare)
   bool failed_ = false;
+  bool auth_required_ = false;
   // A multibulk request being parsed.
   bool in_multibulk_ = false;
   int64_t args_left_ = 0;          // arguments still to read

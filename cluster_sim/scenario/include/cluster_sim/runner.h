@@ -54,7 +54,10 @@ struct RunReport {
   std::string source;
   uint64_t seed = 0;
   std::vector<std::string> regions;
+  // Every step that ran, in order; only the failed ones when the run was asked not to keep
+  // the others (RunOptions::keep_passed_steps).
   std::vector<StepReport> steps;
+  size_t steps_run = 0;  // how many steps ran (SummaryLine's count)
   int expectations = 0;
   int failures = 0;
   SimTime end_time{0};
@@ -86,6 +89,10 @@ struct RunOptions {
   // Services for `NAME@REGION:` steps and `check:` steps, by name (the CLI registers
   // lending). One Service is made per run.
   std::map<std::string, ServiceFactory, std::less<>> services;
+  // false: RunReport::steps keeps only failed steps (a StepReport is ~400 bytes; `aasim
+  // run --quiet`, which prints only failures and the summary, needs no more). OnStep
+  // still sees every step.
+  bool keep_passed_steps = true;
 };
 
 // Checks every service and check step against `options.services` before anything runs:

@@ -10,7 +10,9 @@
 //     (yaml-cpp's marks are 0-based; an unknown mark prints as 1:1);
 //   - no exception leaves Guard(): yaml-cpp's and the standard library's become that Status.
 // Messages name the field with a `what` prefix ("links.default.loss: expected a number in
-// [0, 1], got \"x\""); values are quoted through Printable, so a message stays one line.
+// [0, 1], got \"x\""); values are quoted through Printable, so a message stays one line,
+// and Error escapes what a message holds of bytes that are not UTF-8 (a key in a `what`
+// prefix too), with the same AppendEscaped.
 //
 // Value type over the text of one file, which must outlive it (it keeps views of the
 // lines). Deterministic, single-threaded, no I/O except ReadFileText.
@@ -48,8 +50,15 @@ struct YamlEntry {
 
 namespace strict_yaml {
 
-// File text as it appears inside a one-line message: control characters escaped, long text
-// shortened (without splitting a UTF-8 sequence).
+// The one escaping of file text for messages. Appends the first at most `max_bytes` bytes
+// of `text` to *out, never splitting a UTF-8 sequence: valid UTF-8 as it is, every byte
+// that does not belong to a valid sequence as \xNN, and with `controls` also newline and
+// tab as \n and \t and other control characters (below 0x20, 0x7F) as \xNN. Returns how
+// many bytes of `text` it took.
+size_t AppendEscaped(std::string_view text, size_t max_bytes, bool controls, std::string* out);
+
+// File text as it appears inside a one-line message: AppendEscaped with control
+// characters escaped, text longer than 60 bytes shortened and marked "...".
 std::string Printable(std::string_view text);
 
 // How a node is named in "got ..." messages: "\"text\"", "a list", "an empty map", "nothing".

@@ -82,13 +82,14 @@ struct redisReply;  // hiredis
 
 namespace cluster_sim {
 
-// Where a Redis is: redis://[[user]:password@]host[:port][/db] (port 6379, db 0 by default).
+// Where a Redis is: redis://[[user]:password@]host[:port][/db] (port 6379, db 0 by default;
+// an IPv6 host in brackets, redis://[::1]:6379).
 struct RedisAddress {
   std::string host = "127.0.0.1";
   int port = 6379;
   int db = 0;
   std::string password;
-  std::string ToString() const;  // "host:port" (plus "/db" when db != 0)
+  std::string ToString() const;  // "host:port", "[v6]:port" (plus "/db" when db != 0)
 };
 Result<RedisAddress> ParseRedisUrl(std::string_view url);
 // Connects, authenticates, selects the db and PINGs: Ok, or Unavailable with the reason.
