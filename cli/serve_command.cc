@@ -178,6 +178,16 @@ int RunServe(const ServeArgs& args) {
     if (!st.ok()) return Fail("--port " + p + ": " + st.message());
     ports[region] = port;
   }
+  // Two regions on one port (the file's `ports:` refuses that when it loads): the second
+  // could not listen.
+  for (const auto& [region, port] : ports) {
+    for (const auto& [other, taken] : ports) {
+      if (other < region && port != 0 && taken == port) {
+        return Fail("--port: port " + std::to_string(port) + " is given to regions " + other +
+                    " and " + region);
+      }
+    }
+  }
 
   cluster_sim::RunOptions options = args.run_options;
   options.causal = args.causal;

@@ -124,6 +124,15 @@ check nested-unknown-command 2 '' "^aasim anomalies: unexpected argument 'mrge'"
   "$aasim" anomalies mrge
 grep -q '^Usage: aasim anomalies' "$dir/err" ||
   { echo "FAIL nested-unknown-command: no usage line"; failed=1; }
+# Ports: the text the user typed is quoted, and two regions on one port are refused before
+# anything listens (as the file's `ports:` is).
+printf 'name: two\nregions: [A, B]\n' >"$dir/two.yaml"
+check serve-port-text 2 '' "^aasim serve: --port A=A7001: expected a port 0\.\.65535, got 'A7001'$" -- \
+  "$aasim" serve "$dir/two.yaml" --port A=A7001
+check serve-port-twice 2 '' '^aasim serve: --port: port 27601 is given to regions A and B$' -- \
+  "$aasim" serve "$dir/two.yaml" --port A=27601 --port B=27601
+check node-peer-text 2 '' "^aasim node: --peer B=nohost: expected a port 0\.\.65535, got 'nohost'$" -- \
+  "$aasim" node --region A --listen 0 --peer B=nohost
 check merge-unknown-option 2 '' "^aasim explore merge: unknown option '--nosuch'" -- \
   "$aasim" explore merge --nosuch
 
