@@ -68,9 +68,13 @@ constexpr std::string_view kExpectKey = "expect";
 // (as files write it), the loader instead builds the tree of everything before it, checks
 // that part as before, then parses each step as soon as its item is complete and drops the
 // item's nodes: memory holds the steps, not the tree. A document of another shape (found
-// out on the way: a key after the steps, no steps list) is loaded again with YAML::Load;
-// both ways give the same Scenario and the same first error (a YAML syntax error anywhere
-// before any other, as the events stop there).
+// out on the way: a key after the steps, no steps list, an alias anywhere) is loaded again
+// with YAML::Load; both ways give the same Scenario and the same first error (a YAML
+// syntax error anywhere before any other, as the events stop there). An alias is left to
+// YAML::Load: yaml-cpp merges the memory of every node it is inserted into, so an alias
+// used in each of n streamed items (each with memory of its own) would copy all earlier
+// items' nodes into the next, O(n^2) and none freed; and an anchor is known only from the
+// node's start, so `&a [*a]` needs yaml-cpp's own builder.
 
 // Thrown out of the event handler when the document turns out not to be streamable.
 struct NotStreamable {};
@@ -78,8 +82,9 @@ struct NotStreamable {};
 // Builds yaml-cpp nodes from the events as YAML::Load does (marks, tags, styles, anchors,
 // duplicate keys kept), except the items of the top-level `steps` list: `start(root, key,
 // list)` is called when that list starts (with the top level so far, the empty list in
-// it), then `item(node)` for each of its items, whose nodes are dropped afterwards unless
-// an anchor names them. A top-level key after that list throws NotStreamable.
+// it), then `item(node)` for each of its items, whose nodes are dropped afterwards. A
+// top-level key after that list, or an alias anywhere, throws NotStreamable (an anchor
+// alone names nothing that is used).
 class StreamingBuilder : public YAML::EventHandler {
  public:
   bool steps_started() const { return steps_started_; }
@@ -90,32 +95,31 @@ class StreamingBuilder : public YAML::EventHandler {
 
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override {
     YAML::Node node(YAML::NodeType::Null);
-    Add(Marked(node, mark), anchor);
+    Add(Marked(node, mark));
   }
-  void OnAlias(const YAML::Mark&, YAML::anchor_t anchor) override { Add(anchors_[anchor], 0); }
-  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { throw NotStreamable(); }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t,
                 const std::string& value) override {
     YAML::Node node(value);
     node.SetTag(tag);
-    Add(Marked(node, mark), anchor);
+    Add(Marked(node, mark));
   }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t,
                        YAML::EmitterStyle::value style) override {
-    Open(YAML::NodeType::Sequence, mark, tag, anchor, style);
+    Open(YAML::NodeType::Sequence, mark, tag, style);
   }
   void OnSequenceEnd() override { Close(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t,
                   YAML::EmitterStyle::value style) override {
-    Open(YAML::NodeType::Map, mark, tag, anchor, style);
+    Open(YAML::NodeType::Map, mark, tag, style);
   }
   void OnMapEnd() override { Close(); }
 
  private:
   struct Frame {
     YAML::Node node;
-    YAML::anchor_t anchor = 0;
     std::optional<YAML::Node> key;  // a map's key waiting for its value
     bool steps = false;             // the top-level `steps` list: items go to item_
   };
@@ -125,20 +129,18 @@ class StreamingBuilder : public YAML::EventHandler {
     return node;
   }
   void Open(YAML::NodeType::value type, const YAML::Mark& mark, const std::string& tag,
-            YAML::anchor_t anchor, YAML::EmitterStyle::value style) {
+            YAML::EmitterStyle::value style) {
     if (stack_.size() == 1 && steps_started_ && !stack_[0].key) throw NotStreamable();
     Frame f;
     f.node = YAML::Node(type);
     Marked(f.node, mark);
     f.node.SetTag(tag);
     f.node.SetStyle(style);
-    f.anchor = anchor;
     // The value of the top-level `steps` key.
     if (type == YAML::NodeType::Sequence && stack_.size() == 1 && stack_[0].key &&
         stack_[0].key->IsScalar() && stack_[0].key->Scalar() == "steps" && !steps_started_) {
       f.steps = true;
       steps_started_ = true;
-      if (anchor != 0) anchors_[anchor] = f.node;
       stack_[0].node.force_insert(*stack_[0].key, f.node);
       start_(stack_[0].node, *stack_[0].key, f.node);
       stack_[0].key.reset();
@@ -149,10 +151,9 @@ class StreamingBuilder : public YAML::EventHandler {
     Frame f = std::move(stack_.back());
     stack_.pop_back();
     if (f.steps) return;  // already in the top level
-    Add(f.node, f.anchor);
+    Add(f.node);
   }
-  void Add(const YAML::Node& node, YAML::anchor_t anchor) {
-    if (anchor != 0) anchors_[anchor] = node;
+  void Add(const YAML::Node& node) {
     if (stack_.empty()) return;  // the root: the caller holds it from start_
     Frame& top = stack_.back();
     if (top.node.IsSequence()) {
@@ -174,7 +175,6 @@ class StreamingBuilder : public YAML::EventHandler {
   Item item_;
   bool steps_started_ = false;
   std::vector<Frame> stack_;
-  std::map<YAML::anchor_t, YAML::Node> anchors_;
 };
 
 constexpr std::string_view kLinkDefaultKey = "default";
@@ -352,7 +352,7 @@ Result<Scenario> Parser::Parse(const std::string& text) {
       CheckOneDocument(text, "empty file: expected a map with name, regions and steps",
                        "expected one YAML document (one scenario), found a second one"));
   bool streamed = false;
-  Status status = ParseStreaming(text, &streamed);
+  Status status = parse_options.stream_steps ? ParseStreaming(text, &streamed) : Status::Ok();
   if (streamed) {
     AASIM_RETURN_IF_ERROR(status);
     return std::move(scenario_);

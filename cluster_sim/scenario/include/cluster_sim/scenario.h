@@ -203,6 +203,11 @@ std::string ScenarioKeys();
 
 struct ParseOptions {
   bool steps_optional = false;  // `steps` may be missing or empty (aasim serve)
+  // Parse the steps as they are read, without the file's whole YAML tree, when `steps:` is
+  // the last top-level key and no alias is used (the usual shape; memory then holds the
+  // steps, not the tree). Same result and first error either way; false (tests comparing
+  // the two) always builds the whole tree.
+  bool stream_steps = true;
 };
 
 // Parses a scenario. `file_name` only prefixes error messages and fills Scenario::file.
