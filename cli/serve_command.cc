@@ -33,6 +33,11 @@ namespace aasim {
 
 namespace {
 
+// The error for a port given alone (aasim puts the host before it): the text as typed.
+std::string PortError(const std::string& port) {
+  return "expected a port 0..65535, got '" + port + "'";
+}
+
 constexpr int kExitOk = 0;
 constexpr int kExitStepFailed = 1;
 constexpr int kExitBadInput = 2;
@@ -175,7 +180,8 @@ int RunServe(const ServeArgs& args) {
     std::string host;
     uint16_t port = 0;
     auto st = server::ParseHostPort("127.0.0.1:" + p.substr(eq + 1), &host, &port);
-    if (!st.ok()) return Fail("--port " + p + ": " + st.message());
+    // The host is ours, so the port is what is wrong: quoted as the user typed it.
+    if (!st.ok()) return Fail("--port " + p + ": " + PortError(p.substr(eq + 1)));
     ports[region] = port;
   }
   // Two regions on one port (the file's `ports:` refuses that when it loads): the second
@@ -336,9 +342,10 @@ int RunNode(const NodeArgs& args) {
   }
   if (listen.empty()) return NodeFail("--listen or --topology is required");
   // A bare port listens on loopback; another address must be written out.
-  if (listen.find(':') == std::string::npos) listen = "127.0.0.1:" + listen;
-  auto st = server::ParseHostPort(listen, &config.listen_host, &config.listen_port);
-  if (!st.ok()) return NodeFail("--listen: " + st.message());
+  const bool bare_listen = listen.find(':') == std::string::npos;
+  auto st = server::ParseHostPort(bare_listen ? "127.0.0.1:" + listen : listen, &config.listen_host,
+                                  &config.listen_port);
+  if (!st.ok()) return NodeFail("--listen: " + (bare_listen ? PortError(listen) : st.message()));
   for (const auto& p : peer_args) {
     size_t eq = p.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -346,10 +353,10 @@ int RunNode(const NodeArgs& args) {
     }
     server::PeerAddress peer;
     peer.region = p.substr(0, eq);
-    std::string addr = p.substr(eq + 1);
-    if (addr.find(':') == std::string::npos) addr = "127.0.0.1:" + addr;
-    st = server::ParseHostPort(addr, &peer.host, &peer.port);
-    if (!st.ok()) return NodeFail("--peer " + p + ": " + st.message());
+    const std::string addr = p.substr(eq + 1);
+    const bool bare = addr.find(':') == std::string::npos;  // a port on loopback
+    st = server::ParseHostPort(bare ? "127.0.0.1:" + addr : addr, &peer.host, &peer.port);
+    if (!st.ok()) return NodeFail("--peer " + p + ": " + (bare ? PortError(addr) : st.message()));
     // Port 0 means "any free port" for --listen; a peer cannot be reached there.
     if (peer.port == 0) return NodeFail("--peer " + p + ": expected a port 1..65535");
     config.peers.push_back(std::move(peer));

@@ -1179,8 +1179,7 @@ Status ParseHostPort(const std::string& text, std::string* host, uint16_t* port)
   int64_t p = -1;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p);
   if (ec != std::errc() || end != digits.data() + digits.size() || p < 0 || p > 65535) {
-    // The port as typed: a caller may have put a default host before it.
-    return Status::InvalidArgument("expected a port 0..65535, got '" + digits + "'");
+    return Status::InvalidArgument("expected a port 0..65535 in '" + text + "'");
   }
   boost::system::error_code aec;
   asio::ip::make_address(h, aec);
