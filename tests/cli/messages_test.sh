@@ -4,12 +4,7 @@
 # mistyped or missing command or argument on the command line, an option that does not
 # fit another (exit 2 and a message naming it), and the help that lists what there is.
 # Usage: messages_test.sh AASIM
-set -uo pipefail
-aasim=$1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$(dirname "$0")/../.."
-failed=0
+source "$(dirname "$0")/lib.sh" "$@"  # aasim, dir, failed; at the repository root
 
 # check NAME WANT_EXIT STDOUT_REGEX STDERR_REGEX -- COMMAND...
 # An empty regex matches an empty stream only; "." matches anything.
