@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cluster_sim/anomalies.h"
+#include "cluster_sim/plural.h"
 #include "cluster_sim/time.h"
 #include "lending/lending_service.h"
 #include "report.h"
@@ -27,6 +28,7 @@ namespace {
 
 using cluster_sim::AnomalyConfig;
 using cluster_sim::AnomalyPoint;
+using cluster_sim::Plural;
 using cluster_sim::SimTime;
 using Json = nlohmann::ordered_json;
 
@@ -264,11 +266,12 @@ std::string Ms(SimTime t) { return cluster_sim::FormatDuration(t); }
 
 std::string RenderTable(const AnomalyConfig& c, const std::vector<AnomalyPoint>& pts) {
   const bool overdraft = c.workload == cluster_sim::AnomalyWorkload::kOverdraft;
-  std::string o = fmt::format(
-      "anomalies: workload {}, {} requests per point, seed {}{}\n", ToString(c.workload),
-      c.requests, c.seed,
-      overdraft ? fmt::format(", {} accounts, bounded policy {}", c.accounts, ToString(c.policy))
-                : "");
+  std::string o =
+      fmt::format("anomalies: workload {}, {} per point, seed {}{}\n", ToString(c.workload),
+                  Plural(c.requests, "request"), c.seed,
+                  overdraft ? fmt::format(", {}, bounded policy {}", Plural(c.accounts, "account"),
+                                          ToString(c.policy))
+                            : "");
   o += "violations per 10,000 requests with a 95% Wilson interval; latency a request adds "
        "over a local one\n";
   o += fmt::format("{:>3} {:>8} {:>5} {:>7} {:<14} {:>8} {:>22} {:>8} {:>8} {:>7}", "R", "latency",

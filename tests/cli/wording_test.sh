@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The human-readable output reads right: a count of one takes the singular ("1 step", never
+# "1 steps" or "1 step(s)") in every command's text. JSON and CSV are not concerned (their
+# keys stay).
+# Usage: wording_test.sh AASIM
+source "$(dirname "$0")/lib.sh" "$@"  # aasim, dir, failed; at the repository root
+
+# singular NAME REGEX -- COMMAND...: the command's stdout matches REGEX (what a count of one
+# must read) and holds no "1 <plural>" nor "(s)".
+singular() {
+  local name=$1 want=$2
+  shift 3
+  timeout 60 "$@" >"$dir/out" 2>"$dir/err"
+  local bad
+  bad=$(grep -nE '(^|[ (])1 [a-z]+s\b|[a-z]\(s\)' "$dir/out")
+  if ! grep -Eq -- "$want" "$dir/out" || [[ -n $bad ]]; then
+    echo "FAIL $name: want /$want/, none of '1 <plural>' or '(s)'; found:"
+    echo "$bad"
+    head -c 2000 "$dir/out"
+    failed=1
+  else
+    echo "ok   $name"
+  fi
+}
+
+# 1. One of each.
+cat >"$dir/one.yaml" <<'YAML'
+name: one of each
+regions: [A]
+steps:
+  - A: SET k 1
+    expect: OK
+YAML
+singular run-summary ': 1 step, 1 expectation, 0 failed; virtual time [^;]*; [0-9]+ events?; ' -- \
+  "$aasim" run "$dir/one.yaml"
+singular explore-one-schedule ': 1 schedule \(seed ' -- "$aasim" explore --runs 1 "$dir/one.yaml"
+printf 'name: cut\nregions: [A, B]\nsteps:\n  - A: SET k 1\n  - wait: 1s\n  - B: GET k\n    expect: "1"\n' \
+  >"$dir/cut.yaml"
+singular explore-one-fault 'minimal schedule \(shrunk from run [0-9]+; 1 fault, 3 of the file.s 3 steps\)' -- \
+  "$aasim" explore "$dir/cut.yaml" --runs 5 --max-faults 1 --faults partition
+printf 'name: alone\nregions: [A]\nsteps:\n  - A: GET k\n    expect: "1"\n' >"$dir/alone.yaml"
+singular explore-one-step 'minimal schedule \(shrunk from run 0; 0 faults, 1 of the file.s 1 step\)' -- \
+  "$aasim" explore "$dir/alone.yaml" --runs 1
+singular lending-one '^lending: 1 region \(1 instance each\), 1 user, 1 book, 1 request every ' -- \
+  "$aasim" lending --regions A --instances 1 --users 1 --books 1 --requests 1
+singular lending-one-table '^== Lending in 1 region ==' -- \
+  "$aasim" lending --regions A --users 1 --books 1 --requests 1 --table
+singular hotkey-one '^aasim hotkey: 1 writer, 1 shard per cluster; .*closed loop, 1 write per writer' -- \
+  "$aasim" hotkey --writers 1 --clusters 1 --ops-per-writer 1
+grep -q '^== 1 cluster, per-op ==$' "$dir/out" || { echo "FAIL hotkey-one: no '== 1 cluster'"; failed=1; }
+singular hotkey-burst 'burst: 1 write per writer at t=0' -- \
+  "$aasim" hotkey --writers 1 --clusters 2 --ops-per-writer 1 --arrival burst
+singular hotkey-figure '^Figure 4-4: 1 writer writes the hot key' -- \
+  "$aasim" hotkey --preset figure-4-4 --writers 1
+singular anomalies-one '1 request per point, seed 1, 1 account,' -- \
+  "$aasim" anomalies --requests 1 --accounts 1 --latency 10ms
+cat >"$dir/latency.yaml" <<'YAML'
+name: one of each
+seed: 1
+duration: 1s
+budget: 100ms
+regions:
+  west: {lat: 37.4, lon: -121.9}
+  east: {lat: 39.0, lon: -77.5}
+links: {local_rtt: 1ms}
+cluster: {shards: 1, service_time: 100us}
+workload: {rate: 10, calls: 1, reads: 0.5, keys: 1}
+deployments: [active-active]
+expect:
+  - {deployment: active-active, region: west, p99_max: 1s}
+YAML
+singular latency-one 'req/s x 1 call, .*' -- "$aasim" latency "$dir/latency.yaml"
+for want in '^ +1 key \(zipf [0-9.]+\), 1 shard per cluster, ' ': 1 deployment, 1 check, 0 failed; '; do
+  grep -Eq -- "$want" "$dir/out" || { echo "FAIL latency-one: no /$want/"; failed=1; }
+done
+
+exit $failed
