@@ -264,11 +264,15 @@ Json ReportJson(const AnomalyConfig& c, const Shard& shard, const std::vector<An
 
 std::string Ms(SimTime t) { return cluster_sim::FormatDuration(t); }
 
+// The table's header says what --requests means: lending runs exactly that many requests per
+// point; overdraft's Poisson arrivals run for the time that many take on average, so a
+// point holds about that many (its own count is in the requests column).
 std::string RenderTable(const AnomalyConfig& c, const std::vector<AnomalyPoint>& pts) {
   const bool overdraft = c.workload == cluster_sim::AnomalyWorkload::kOverdraft;
   std::string o =
-      fmt::format("anomalies: workload {}, {} per point, seed {}{}\n", ToString(c.workload),
-                  Plural(c.requests, "request"), c.seed,
+      fmt::format("anomalies: workload {}, {} per point{}, seed {}{}\n", ToString(c.workload),
+                  (overdraft ? "about " : "") + Plural(c.requests, "request"),
+                  overdraft ? " (Poisson arrivals)" : "", c.seed,
                   overdraft ? fmt::format(", {}, bounded policy {}", Plural(c.accounts, "account"),
                                           ToString(c.policy))
                             : "");

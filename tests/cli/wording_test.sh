@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The human-readable output reads right: a count of one takes the singular ("1 step", never
-# "1 steps" or "1 step(s)") in every command's text. JSON and CSV are not concerned (their
-# keys stay).
+# "1 steps" or "1 step(s)") in every command's text, the anomalies header says what
+# --requests gives a point. JSON and CSV are not concerned (their keys stay).
 # Usage: wording_test.sh AASIM
 source "$(dirname "$0")/lib.sh" "$@"  # aasim, dir, failed; at the repository root
 
@@ -52,7 +52,7 @@ singular hotkey-burst 'burst: 1 write per writer at t=0' -- \
   "$aasim" hotkey --writers 1 --clusters 2 --ops-per-writer 1 --arrival burst
 singular hotkey-figure '^Figure 4-4: 1 writer writes the hot key' -- \
   "$aasim" hotkey --preset figure-4-4 --writers 1
-singular anomalies-one '1 request per point, seed 1, 1 account,' -- \
+singular anomalies-one 'about 1 request per point \(Poisson arrivals\), seed 1, 1 account,' -- \
   "$aasim" anomalies --requests 1 --accounts 1 --latency 10ms
 cat >"$dir/latency.yaml" <<'YAML'
 name: one of each
@@ -73,5 +73,30 @@ singular latency-one 'req/s x 1 call, .*' -- "$aasim" latency "$dir/latency.yaml
 for want in '^ +1 key \(zipf [0-9.]+\), 1 shard per cluster, ' ': 1 deployment, 1 check, 0 failed; '; do
   grep -Eq -- "$want" "$dir/out" || { echo "FAIL latency-one: no /$want/"; failed=1; }
 done
+
+# 2. anomalies: what --requests gives a point. Overdraft's Poisson traffic holds about that
+#    many (the requests column shows a point's own count), lending's exactly that many.
+check_header() {
+  local name=$1 want=$2
+  shift 2
+  "$@" >"$dir/out" 2>"$dir/err"
+  if head -1 "$dir/out" | grep -Eq -- "$want"; then
+    echo "ok   $name"
+  else
+    echo "FAIL $name: the header is not /$want/:"
+    head -3 "$dir/out"
+    failed=1
+  fi
+}
+check_header anomalies-overdraft-about \
+  '^anomalies: workload overdraft, about 2000 requests per point \(Poisson arrivals\), seed 1' \
+  "$aasim" anomalies --requests 2000 --latency 10ms
+# (and the points do differ from 2000: the word "about" is needed)
+awk 'NR > 3 && $6 != 2000 { differs = 1 } END { exit !differs }' "$dir/out" ||
+  { echo "FAIL anomalies-overdraft-about: every point holds exactly 2000"; failed=1; }
+check_header anomalies-lending-exact '^anomalies: workload lending, 300 requests per point, seed 1$' \
+  "$aasim" anomalies --workload lending --latency 10ms --requests 300
+awk 'NR > 3 && $6 != 300 { bad = 1 } END { exit bad }' "$dir/out" ||
+  { echo "FAIL anomalies-lending-exact: a point holds another count"; failed=1; }
 
 exit $failed
