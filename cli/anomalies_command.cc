@@ -1,5 +1,6 @@
 #include "anomalies_command.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -264,6 +265,9 @@ Json ReportJson(const AnomalyConfig& c, const Shard& shard, const std::vector<An
 
 std::string Ms(SimTime t) { return cluster_sim::FormatDuration(t); }
 
+// A lending invariant's column: its whole name, and room for a count of 8 digits.
+size_t InvariantWidth(std::string_view name) { return std::max<size_t>(name.size(), 8); }
+
 // The table's header says what --requests means: lending runs exactly that many requests per
 // point; overdraft's Poisson arrivals run for the time that many take on average, so a
 // point holds about that many (its own count is in the requests column).
@@ -284,8 +288,9 @@ std::string RenderTable(const AnomalyConfig& c, const std::vector<AnomalyPoint>&
   if (overdraft) {
     o += fmt::format(" {:>17} {:>9}", "concurrent: sim", "model");
   } else {
-    for (std::string_view name : cluster_sim::kLendingInvariants)
-      o += fmt::format(" {:>8}", name.substr(0, 8));
+    for (std::string_view name : cluster_sim::kLendingInvariants) {
+      o += fmt::format(" {:>{}}", name, InvariantWidth(name));
+    }
   }
   o += "\n";
   for (const AnomalyPoint& p : pts) {
@@ -306,7 +311,8 @@ std::string RenderTable(const AnomalyConfig& c, const std::vector<AnomalyPoint>&
     } else {
       for (std::string_view name : cluster_sim::kLendingInvariants) {
         auto it = p.violations.find(std::string(name));
-        o += fmt::format(" {:>8}", it == p.violations.end() ? 0 : it->second);
+        o +=
+            fmt::format(" {:>{}}", it == p.violations.end() ? 0 : it->second, InvariantWidth(name));
       }
     }
     o += "\n";

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The human-readable output reads right: a count of one takes the singular ("1 step", never
 # "1 steps" or "1 step(s)") in every command's text, the anomalies header says what
-# --requests gives a point. JSON and CSV are not concerned (their keys stay).
+# --requests gives a point, and the anomalies lending table shows every invariant's whole
+# name over a column aligned with it. JSON and CSV are not concerned (their keys stay).
 # Usage: wording_test.sh AASIM
 source "$(dirname "$0")/lib.sh" "$@"  # aasim, dir, failed; at the repository root
 
@@ -99,4 +100,34 @@ check_header anomalies-lending-exact '^anomalies: workload lending, 300 requests
 awk 'NR > 3 && $6 != 300 { bad = 1 } END { exit bad }' "$dir/out" ||
   { echo "FAIL anomalies-lending-exact: a point holds another count"; failed=1; }
 
+# 3. anomalies --workload lending: every invariant's column header is its whole name (the
+#    names as --csv gives them, after concurrent_model) and each row's count ends under
+#    the end of its name.
+"$aasim" anomalies --workload lending --latency 10ms,100ms --requests 100 --csv >"$dir/csv"
+"$aasim" anomalies --workload lending --latency 10ms,100ms --requests 100 >"$dir/table"
+if python3 - "$dir/csv" "$dir/table" <<'PY'; then
+import re, sys
+names = open(sys.argv[1]).readline().strip().split(",")
+names = names[names.index("concurrent_model") + 1:]
+lines = open(sys.argv[2]).read().splitlines()
+header, rows = lines[2], lines[3:]
+ok = bool(names) and bool(rows)
+for name in names:
+    m = re.search(r" " + re.escape(name) + r"( |$)", header)
+    if not m:
+        print(f"header lacks the whole name {name!r}: {header!r}")
+        ok = False
+        continue
+    end = m.start() + 1 + len(name)  # one past the name's last character
+    for row in rows:
+        if len(row) < end or row[end - 1] == " " or (len(row) > end and row[end] != " "):
+            print(f"{name!r}: the count does not end under the name:\n{header}\n{row}")
+            ok = False
+sys.exit(0 if ok else 1)
+PY
+  echo "ok   anomalies-lending-columns"
+else
+  echo "FAIL anomalies-lending-columns"
+  failed=1
+fi
 exit $failed
