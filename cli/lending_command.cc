@@ -120,10 +120,11 @@ int RunLending(const LendingArgs& a) {
       routed_cost += 2 * *latency;  // every link has --latency, both ways
     }
   }
-  std::cout << fmt::format(
-      "lending: {} ({} each), {}, {}, {} every {}, seed {}\n", Plural(a.regions.size(), "region"),
-      Plural(a.instances, "instance"), Plural(a.users, "user"), Plural(a.books, "book"),
-      Plural(a.requests, "request"), cluster_sim::FormatDuration(*interval), a.seed);
+  std::cout << fmt::format("lending: {} ({} each), {}, {}, {}, one every {}, seed {}\n",
+                           Plural(a.regions.size(), "region"), Plural(a.instances, "instance"),
+                           Plural(a.users, "user"), Plural(a.books, "book"),
+                           Plural(a.requests, "request"), cluster_sim::FormatDuration(*interval),
+                           a.seed);
   for (const std::string& r : a.regions) {
     std::string line;
     for (const auto& [outcome, n] : outcomes[r]) {

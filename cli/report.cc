@@ -166,16 +166,20 @@ std::string RenderText(const RunReport& r, const RenderOptions& options) {
     out += line(header);
     for (const auto& row : rows) out += line(row);
 
-    // Replication metrics, named like Redis Enterprise's.
+    // Replication metrics, named like Redis Enterprise's; the region column is as wide as
+    // the longest name (at least 10), so the other columns stay aligned.
     out += "\nreplication:\n";
-    out += fmt::format("  {:<10} {:>7} {:>5} {:>11} {:>11} {:>10} {:>9} {:>8} {:>5} {:>10}\n",
-                       "region", "writes", "lost", "max_ops_lag", "min_ops_lag", "effects_in",
-                       "filtered", "partial", "full", "bytes_out");
     const std::vector<MetricsRow> metrics = MetricsRows(r);
+    size_t region_width = 10;
+    for (const MetricsRow& m : metrics) region_width = std::max(region_width, m.region.size());
+    out += fmt::format("  {:<{}} {:>7} {:>5} {:>11} {:>11} {:>10} {:>9} {:>8} {:>5} {:>10}\n",
+                       "region", region_width, "writes", "lost", "max_ops_lag", "min_ops_lag",
+                       "effects_in", "filtered", "partial", "full", "bytes_out");
     for (const MetricsRow& m : metrics) {
-      out += fmt::format("  {:<10} {:>7} {:>5} {:>11} {:>11} {:>10} {:>9} {:>8} {:>5} {:>10}{}\n",
-                         m.region, m.writes, m.lost, m.max_ops_lag, m.min_ops_lag, m.effects_in,
-                         m.filtered, m.partial, m.full, m.bytes_out, m.alive ? "" : "  (down)");
+      out += fmt::format("  {:<{}} {:>7} {:>5} {:>11} {:>11} {:>10} {:>9} {:>8} {:>5} {:>10}{}\n",
+                         m.region, region_width, m.writes, m.lost, m.max_ops_lag, m.min_ops_lag,
+                         m.effects_in, m.filtered, m.partial, m.full, m.bytes_out,
+                         m.alive ? "" : "  (down)");
     }
     for (const MetricsRow& m : metrics) {  // a Redis backend that was down (never on memory)
       if (m.store_failures == 0) continue;

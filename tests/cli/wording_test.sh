@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The human-readable output reads right: a count of one takes the singular ("1 step", never
 # "1 steps" or "1 step(s)") in every command's text, the anomalies header says what
-# --requests gives a point, and the anomalies lending table shows every invariant's whole
-# name over a column aligned with it. JSON and CSV are not concerned (their keys stay).
+# --requests gives a point, the anomalies lending table shows every invariant's whole name
+# over a column aligned with it, run's replication metrics stay aligned under long region
+# names, and lending says how its requests are spaced. JSON and CSV are not concerned.
 # Usage: wording_test.sh AASIM
 source "$(dirname "$0")/lib.sh" "$@"  # aasim, dir, failed; at the repository root
 
@@ -42,7 +43,7 @@ singular explore-one-fault 'minimal schedule \(shrunk from run [0-9]+; 1 fault, 
 printf 'name: alone\nregions: [A]\nsteps:\n  - A: GET k\n    expect: "1"\n' >"$dir/alone.yaml"
 singular explore-one-step 'minimal schedule \(shrunk from run 0; 0 faults, 1 of the file.s 1 step\)' -- \
   "$aasim" explore "$dir/alone.yaml" --runs 1
-singular lending-one '^lending: 1 region \(1 instance each\), 1 user, 1 book, 1 request every ' -- \
+singular lending-one '^lending: 1 region \(1 instance each\), 1 user, 1 book, 1 request, one every ' -- \
   "$aasim" lending --regions A --instances 1 --users 1 --books 1 --requests 1
 singular lending-one-table '^== Lending in 1 region ==' -- \
   "$aasim" lending --regions A --users 1 --books 1 --requests 1 --table
@@ -130,4 +131,29 @@ else
   echo "FAIL anomalies-lending-columns"
   failed=1
 fi
+
+# 4. What a table or a line says beyond counts.
+# aasim run's replication metrics: a region name longer than the column (10) widens it, so
+# every row's numbers stay under their headers.
+printf 'name: long\nregions: [us-east-virginia, eu-west]\nsteps:\n  - us-east-virginia: INCR k\n  - sync\n' \
+  >"$dir/long.yaml"
+"$aasim" run "$dir/long.yaml" >"$dir/out"
+if sed -n '/^replication:$/,/^$/p' "$dir/out" | python3 -c '
+import sys
+lines = [l for l in sys.stdin.read().splitlines()[1:] if l.strip()]
+header, rows = lines[0], lines[1:]
+# Each right-aligned header (after "region") ends where each row'"'"'s number ends.
+ends = [i + 1 for i, c in enumerate(header) if c != " " and (i + 1 == len(header) or header[i + 1] == " ")][1:]
+ok = len(rows) == 2 and all(len(r) >= e and r[e - 1] != " " and (len(r) == e or r[e] == " ") for r in rows for e in ends)
+sys.exit(0 if ok else 1)'; then
+  echo "ok   run-metrics-long-region"
+else
+  echo "FAIL run-metrics-long-region: the columns do not line up:"
+  sed -n '/^replication:$/,/^$/p' "$dir/out"
+  failed=1
+fi
+# aasim lending's first line: --requests requests in all, --interval apart (not a rate of
+# N requests every interval).
+singular lending-interval '^lending: 2 regions \(1 instance each\), 20 users, 60 books, 200 requests, one every 10ms, seed 1$' -- \
+  "$aasim" lending
 exit $failed
