@@ -282,9 +282,22 @@ std::string RenderTable(const AnomalyConfig& c, const std::vector<AnomalyPoint>&
                             : "");
   o += "violations per 10,000 requests with a 95% Wilson interval; latency a request adds "
        "over a local one\n";
-  o += fmt::format("{:>3} {:>8} {:>5} {:>7} {:<14} {:>8} {:>22} {:>8} {:>8} {:>7}", "R", "latency",
-                   "loss", "rate", "strategy", "requests", "violations/10k [95%]", "p50", "p99",
-                   "refused");
+  // Each point's violations and interval; their column widens past 22 characters when one
+  // needs it ("3850.0 [3203.3, 4540.0]"), so that the columns after it stay aligned.
+  std::vector<std::string> rates;
+  size_t rate_width = 22;
+  for (const AnomalyPoint& p : pts) {
+    double lo = 0, hi = 0;
+    cluster_sim::WilsonInterval(p.total_violations(), p.requests, &lo, &hi);
+    const double n = static_cast<double>(std::max<uint64_t>(p.requests, 1));
+    rates.push_back(fmt::format("{:.1f} [{:.1f}, {:.1f}]",
+                                1e4 * static_cast<double>(p.total_violations()) / n, 1e4 * lo,
+                                1e4 * hi));
+    rate_width = std::max(rate_width, rates.back().size());
+  }
+  o += fmt::format("{:>3} {:>8} {:>5} {:>7} {:<14} {:>8} {:>{}} {:>8} {:>8} {:>7}", "R", "latency",
+                   "loss", "rate", "strategy", "requests", "violations/10k [95%]", rate_width,
+                   "p50", "p99", "refused");
   if (overdraft) {
     o += fmt::format(" {:>17} {:>9}", "concurrent: sim", "model");
   } else {
@@ -293,16 +306,12 @@ std::string RenderTable(const AnomalyConfig& c, const std::vector<AnomalyPoint>&
     }
   }
   o += "\n";
-  for (const AnomalyPoint& p : pts) {
-    double lo = 0, hi = 0;
-    cluster_sim::WilsonInterval(p.total_violations(), p.requests, &lo, &hi);
-    const double n = static_cast<double>(std::max<uint64_t>(p.requests, 1));
-    o += fmt::format(
-        "{:>3} {:>8} {:>5} {:>7} {:<14} {:>8} {:>22} {:>8} {:>8} {:>7}", p.regions, Ms(p.latency),
-        fmt::format("{:g}", p.loss), fmt::format("{:g}", p.rate), ToString(p.strategy), p.requests,
-        fmt::format("{:.1f} [{:.1f}, {:.1f}]", 1e4 * static_cast<double>(p.total_violations()) / n,
-                    1e4 * lo, 1e4 * hi),
-        Ms(p.p50), Ms(p.p99), p.refused);
+  for (size_t i = 0; i < pts.size(); ++i) {
+    const AnomalyPoint& p = pts[i];
+    o += fmt::format("{:>3} {:>8} {:>5} {:>7} {:<14} {:>8} {:>{}} {:>8} {:>8} {:>7}", p.regions,
+                     Ms(p.latency), fmt::format("{:g}", p.loss), fmt::format("{:g}", p.rate),
+                     ToString(p.strategy), p.requests, rates[i], rate_width, Ms(p.p50), Ms(p.p99),
+                     p.refused);
     if (overdraft) {
       const double w = static_cast<double>(std::max<uint64_t>(p.withdrawals, 1));
       o +=

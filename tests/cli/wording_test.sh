@@ -102,18 +102,23 @@ awk 'NR > 3 && $6 != 300 { bad = 1 } END { exit bad }' "$dir/out" ||
   { echo "FAIL anomalies-lending-exact: a point holds another count"; failed=1; }
 
 # 3. anomalies --workload lending: every invariant's column header is its whole name (the
-#    names as --csv gives them, after concurrent_model) and each row's count ends under
-#    the end of its name.
-"$aasim" anomalies --workload lending --latency 10ms,100ms --requests 100 --csv >"$dir/csv"
-"$aasim" anomalies --workload lending --latency 10ms,100ms --requests 100 >"$dir/table"
-if python3 - "$dir/csv" "$dir/table" <<'PY'; then
+#    names as --csv gives them, after concurrent_model), and every value ends under the end
+#    of its right-aligned column's header: with small counts, and with violation rates
+#    whose interval is wider than the column's usual 22 characters.
+aligned() {  # NAME -- ANOMALIES-ARGS...
+  local name=$1
+  shift 2
+  "$aasim" anomalies "$@" --csv >"$dir/csv"
+  "$aasim" anomalies "$@" >"$dir/table"
+  if python3 - "$dir/csv" "$dir/table" <<'PY'; then
 import re, sys
 names = open(sys.argv[1]).readline().strip().split(",")
 names = names[names.index("concurrent_model") + 1:]
 lines = open(sys.argv[2]).read().splitlines()
 header, rows = lines[2], lines[3:]
 ok = bool(names) and bool(rows)
-for name in names:
+right = ["latency", "loss", "rate", "requests", "violations/10k [95%]", "p50", "p99", "refused"]
+for name in right + names:
     m = re.search(r" " + re.escape(name) + r"( |$)", header)
     if not m:
         print(f"header lacks the whole name {name!r}: {header!r}")
@@ -122,15 +127,19 @@ for name in names:
     end = m.start() + 1 + len(name)  # one past the name's last character
     for row in rows:
         if len(row) < end or row[end - 1] == " " or (len(row) > end and row[end] != " "):
-            print(f"{name!r}: the count does not end under the name:\n{header}\n{row}")
+            print(f"{name!r}: the value does not end under the header:\n{header}\n{row}")
             ok = False
 sys.exit(0 if ok else 1)
 PY
-  echo "ok   anomalies-lending-columns"
-else
-  echo "FAIL anomalies-lending-columns"
-  failed=1
-fi
+    echo "ok   $name"
+  else
+    echo "FAIL $name"
+    failed=1
+  fi
+}
+aligned anomalies-lending-columns -- --workload lending --latency 10ms,100ms --requests 100
+aligned anomalies-lending-wide-rates -- --workload lending --latency 10s --rate 10 --requests 200 \
+  --strategies active-active,home
 
 # 4. What a table or a line says beyond counts.
 # aasim run's replication metrics: a region name longer than the column (10) widens it, so
