@@ -1,5 +1,6 @@
 #include "anomalies_command.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "cluster_sim/anomalies.h"
+#include "cluster_sim/plural.h"
 #include "cluster_sim/time.h"
 #include "lending/lending_service.h"
 #include "report.h"
@@ -27,6 +29,7 @@ namespace {
 
 using cluster_sim::AnomalyConfig;
 using cluster_sim::AnomalyPoint;
+using cluster_sim::Plural;
 using cluster_sim::SimTime;
 using Json = nlohmann::ordered_json;
 
@@ -262,35 +265,53 @@ Json ReportJson(const AnomalyConfig& c, const Shard& shard, const std::vector<An
 
 std::string Ms(SimTime t) { return cluster_sim::FormatDuration(t); }
 
+// A lending invariant's column: its whole name, and room for a count of 8 digits.
+size_t InvariantWidth(std::string_view name) { return std::max<size_t>(name.size(), 8); }
+
+// The table's header says what --requests means: lending runs exactly that many requests per
+// point; overdraft's Poisson arrivals run for the time that many take on average, so a
+// point holds about that many (its own count is in the requests column).
 std::string RenderTable(const AnomalyConfig& c, const std::vector<AnomalyPoint>& pts) {
   const bool overdraft = c.workload == cluster_sim::AnomalyWorkload::kOverdraft;
-  std::string o = fmt::format(
-      "anomalies: workload {}, {} requests per point, seed {}{}\n", ToString(c.workload),
-      c.requests, c.seed,
-      overdraft ? fmt::format(", {} accounts, bounded policy {}", c.accounts, ToString(c.policy))
-                : "");
+  std::string o =
+      fmt::format("anomalies: workload {}, {} per point{}, seed {}{}\n", ToString(c.workload),
+                  (overdraft ? "about " : "") + Plural(c.requests, "request"),
+                  overdraft ? " (Poisson arrivals)" : "", c.seed,
+                  overdraft ? fmt::format(", {}, bounded policy {}", Plural(c.accounts, "account"),
+                                          ToString(c.policy))
+                            : "");
   o += "violations per 10,000 requests with a 95% Wilson interval; latency a request adds "
        "over a local one\n";
-  o += fmt::format("{:>3} {:>8} {:>5} {:>7} {:<14} {:>8} {:>22} {:>8} {:>8} {:>7}", "R", "latency",
-                   "loss", "rate", "strategy", "requests", "violations/10k [95%]", "p50", "p99",
-                   "refused");
-  if (overdraft) {
-    o += fmt::format(" {:>17} {:>9}", "concurrent: sim", "model");
-  } else {
-    for (std::string_view name : cluster_sim::kLendingInvariants)
-      o += fmt::format(" {:>8}", name.substr(0, 8));
-  }
-  o += "\n";
+  // Each point's violations and interval; their column widens past 22 characters when one
+  // needs it ("3850.0 [3203.3, 4540.0]"), so that the columns after it stay aligned.
+  std::vector<std::string> rates;
+  size_t rate_width = 22;
   for (const AnomalyPoint& p : pts) {
     double lo = 0, hi = 0;
     cluster_sim::WilsonInterval(p.total_violations(), p.requests, &lo, &hi);
     const double n = static_cast<double>(std::max<uint64_t>(p.requests, 1));
-    o += fmt::format(
-        "{:>3} {:>8} {:>5} {:>7} {:<14} {:>8} {:>22} {:>8} {:>8} {:>7}", p.regions, Ms(p.latency),
-        fmt::format("{:g}", p.loss), fmt::format("{:g}", p.rate), ToString(p.strategy), p.requests,
-        fmt::format("{:.1f} [{:.1f}, {:.1f}]", 1e4 * static_cast<double>(p.total_violations()) / n,
-                    1e4 * lo, 1e4 * hi),
-        Ms(p.p50), Ms(p.p99), p.refused);
+    rates.push_back(fmt::format("{:.1f} [{:.1f}, {:.1f}]",
+                                1e4 * static_cast<double>(p.total_violations()) / n, 1e4 * lo,
+                                1e4 * hi));
+    rate_width = std::max(rate_width, rates.back().size());
+  }
+  o += fmt::format("{:>3} {:>8} {:>5} {:>7} {:<14} {:>8} {:>{}} {:>8} {:>8} {:>7}", "R", "latency",
+                   "loss", "rate", "strategy", "requests", "violations/10k [95%]", rate_width,
+                   "p50", "p99", "refused");
+  if (overdraft) {
+    o += fmt::format(" {:>17} {:>9}", "concurrent: sim", "model");
+  } else {
+    for (std::string_view name : cluster_sim::kLendingInvariants) {
+      o += fmt::format(" {:>{}}", name, InvariantWidth(name));
+    }
+  }
+  o += "\n";
+  for (size_t i = 0; i < pts.size(); ++i) {
+    const AnomalyPoint& p = pts[i];
+    o += fmt::format("{:>3} {:>8} {:>5} {:>7} {:<14} {:>8} {:>{}} {:>8} {:>8} {:>7}", p.regions,
+                     Ms(p.latency), fmt::format("{:g}", p.loss), fmt::format("{:g}", p.rate),
+                     ToString(p.strategy), p.requests, rates[i], rate_width, Ms(p.p50), Ms(p.p99),
+                     p.refused);
     if (overdraft) {
       const double w = static_cast<double>(std::max<uint64_t>(p.withdrawals, 1));
       o +=
@@ -299,7 +320,8 @@ std::string RenderTable(const AnomalyConfig& c, const std::vector<AnomalyPoint>&
     } else {
       for (std::string_view name : cluster_sim::kLendingInvariants) {
         auto it = p.violations.find(std::string(name));
-        o += fmt::format(" {:>8}", it == p.violations.end() ? 0 : it->second);
+        o +=
+            fmt::format(" {:>{}}", it == p.violations.end() ? 0 : it->second, InvariantWidth(name));
       }
     }
     o += "\n";

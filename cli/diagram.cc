@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "cluster_sim/plural.h"
 #include "report.h"
 
 namespace aasim {
@@ -382,10 +383,11 @@ std::string RenderDiagramSvg(const RunReport& r, const RunRecord& rec,
   o += fmt::format("<text x=\"16\" y=\"26\" font-size=\"16\" font-weight=\"bold\">{}</text>\n",
                    XmlEscape(r.name));
   o += fmt::format(
-      "<text x=\"16\" y=\"46\" fill=\"#444\">{} · seed {} · virtual time {} · {} messages · "
+      "<text x=\"16\" y=\"46\" fill=\"#444\">{} · seed {} · virtual time {} · {} · "
       "{} of {} expectations held · digest {}</text>\n",
-      XmlEscape(r.file), r.seed, FormatDuration(r.end_time), rec.messages.size(), passed,
-      r.expectations, cluster_sim::FormatDigest(r.digest));
+      XmlEscape(r.file), r.seed, FormatDuration(r.end_time),
+      cluster_sim::Plural(rec.messages.size(), "message"), passed, r.expectations,
+      cluster_sim::FormatDigest(r.digest));
   o += fmt::format("<text x=\"8\" y=\"{}\" fill=\"#666\">step</text>", Num(kTitleH + 22));
   o += fmt::format("<text x=\"40\" y=\"{}\" fill=\"#666\">time</text>\n", Num(kTitleH + 22));
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cluster_sim/explore.h"
+#include "cluster_sim/plural.h"
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "diagram.h"
@@ -27,6 +28,7 @@
 namespace aasim {
 namespace {
 
+using cluster_sim::Plural;
 using Json = nlohmann::ordered_json;
 
 constexpr int kExitOk = 0;
@@ -154,7 +156,7 @@ std::string Text(const Json& r, const std::string& out_dir) {
   std::string faults;
   for (const Json& f : r["faults"]) faults += (faults.empty() ? "" : ",") + f.get<std::string>();
   std::string t = "explore " + r["file"].get<std::string>() + ": " +
-                  std::to_string(r["schedules"].size()) + " schedules (seed " +
+                  Plural(r["schedules"].size(), "schedule") + " (seed " +
                   std::to_string(r["seed"].get<uint64_t>()) + ", faults " + faults + ", at most " +
                   std::to_string(r["max_faults"].get<int>()) + " per schedule" +
                   (r["expectations"].get<bool>() ? "" : "; convergence and invariants only") + ")";
@@ -176,10 +178,9 @@ std::string Text(const Json& r, const std::string& out_dir) {
     t += "\nfailure " + std::to_string(i + 1) + ": `" + f["check"].get<std::string>() +
          "`: " + f["failure"].get<std::string>() + "\n";
     t += "  minimal schedule (shrunk from run " + std::to_string(f["first_run"].get<uint64_t>()) +
-         "; " + std::to_string(f["faults"].size()) + " fault" +
-         (f["faults"].size() == 1 ? "" : "s") + ", " +
+         "; " + Plural(f["faults"].size(), "fault") + ", " +
          std::to_string(f["steps_kept"].get<uint64_t>()) + " of the file's " +
-         std::to_string(f["steps"].get<uint64_t>()) + " steps):\n";
+         Plural(f["steps"].get<uint64_t>(), "step") + "):\n";
     for (const Json& d : f["faults"]) t += "    " + d.get<std::string>() + "\n";
     if (f["faults"].empty()) t += "    (no fault: the file's steps alone, then heal and sync)\n";
     if (!f["replays"].get<bool>()) t += "  warning: its scenario file does not replay it\n";

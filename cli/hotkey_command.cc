@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster_sim/hotkey.h"
+#include "cluster_sim/plural.h"
 #include "cluster_sim/time.h"
 #include "options.h"
 #include "report.h"
@@ -30,6 +31,7 @@ using cluster_sim::FormatDuration;
 using cluster_sim::HotKeyConfig;
 using cluster_sim::HotKeyReport;
 using cluster_sim::HotKeySweep;
+using cluster_sim::Plural;
 using cluster_sim::ReplicationMode;
 using cluster_sim::Result;
 using cluster_sim::ServiceDist;
@@ -207,42 +209,44 @@ std::string Percent(double fraction) { return fmt::format("{:.0f}%", fraction * 
 
 std::string DescribeConfig(const HotKeyConfig& c) {
   std::string keys =
-      c.keys == 1 ? fmt::format("one key \"foo\" (slot {})", cluster_sim::KeySlot("foo"))
-                  : fmt::format("{} keys key:0..key:{}, zipf s={}", c.keys, c.keys - 1, c.zipf_s);
+      c.keys == 1
+          ? fmt::format("one key \"foo\" (slot {})", cluster_sim::KeySlot("foo"))
+          : fmt::format("{} key:0..key:{}, zipf s={}", Plural(c.keys, "key"), c.keys - 1, c.zipf_s);
   std::string load;
   switch (c.arrival) {
     case Arrival::kBurst:
-      load = fmt::format("burst: {} write(s) per writer at t=0", c.ops_per_writer);
+      load = fmt::format("burst: {} per writer at t=0", Plural(c.ops_per_writer, "write"));
       break;
     case Arrival::kClosedLoop:
-      load = c.duration ? fmt::format("closed loop for {}", FormatDuration(*c.duration))
-                        : fmt::format("closed loop, {} writes per writer", c.ops_per_writer);
+      load = c.duration
+                 ? fmt::format("closed loop for {}", FormatDuration(*c.duration))
+                 : fmt::format("closed loop, {} per writer", Plural(c.ops_per_writer, "write"));
       break;
     case Arrival::kOpenLoop:
       load = fmt::format("open loop, one write per writer every {}",
                          FormatDuration(c.open_loop_interval)) +
              (c.duration ? " for " + FormatDuration(*c.duration)
-                         : fmt::format(", {} writes per writer", c.ops_per_writer));
+                         : fmt::format(", {} per writer", Plural(c.ops_per_writer, "write")));
       break;
   }
   return fmt::format(
-      "{} writers, {} shard(s) per cluster; {}; service {} {}, replicated {}; link {}; {}; "
+      "{}, {} per cluster; {}; service {} {}, replicated {}; link {}; {}; "
       "coalesce interval {}; seed {}",
-      c.writers, c.shards, keys, FormatDuration(c.service_time),
+      Plural(c.writers, "writer"), Plural(c.shards, "shard"), keys, FormatDuration(c.service_time),
       cluster_sim::ToString(c.service_dist), FormatDuration(c.ReplicatedServiceTime()),
       FormatDuration(c.link_latency), load, FormatDuration(c.coalesce_interval), c.seed);
 }
 
 std::string RenderRun(const HotKeyReport& r) {
   std::string o;
-  o += fmt::format("== {} cluster(s), {} ==\n", r.config.clusters, ToString(r.config.mode));
-  o += fmt::format(
-      "last write {}; {} writes; throughput {:.0f} writes/s; latency p50 {} p99 {} max {}\n",
-      FormatDuration(r.last_write), r.writes, r.throughput, FormatDuration(r.latency.p50),
-      FormatDuration(r.latency.p99), FormatDuration(r.latency.max));
-  o += fmt::format(
-      "converged at {} (lag {} after the last write); {} events, {} shard operations\n\n",
-      FormatDuration(r.converged_at), FormatDuration(r.convergence_lag), r.events, r.applies);
+  o += fmt::format("== {}, {} ==\n", Plural(r.config.clusters, "cluster"), ToString(r.config.mode));
+  o += fmt::format("last write {}; {}; throughput {:.0f} writes/s; latency p50 {} p99 {} max {}\n",
+                   FormatDuration(r.last_write), Plural(r.writes, "write"), r.throughput,
+                   FormatDuration(r.latency.p50), FormatDuration(r.latency.p99),
+                   FormatDuration(r.latency.max));
+  o += fmt::format("converged at {} (lag {} after the last write); {}, {}\n\n",
+                   FormatDuration(r.converged_at), FormatDuration(r.convergence_lag),
+                   Plural(r.events, "event"), Plural(r.applies, "shard operation"));
   o += fmt::format("{:<8} {:>7} {:>7} {:>10} {:>8} {:>8} {:>8} {:>11} {:>8}\n", "cluster",
                    "writers", "writes", "last write", "p50", "p99", "max", "applied all", "lag");
   for (const auto& cs : r.clusters) {
@@ -277,7 +281,7 @@ std::string RenderRun(const HotKeyReport& r) {
                      Percent(s.replicated_utilisation), FormatDuration(s.busy_until));
   }
   if (busy.size() > shown) {
-    o += fmt::format("({} more shards with work, see --json)\n", busy.size() - shown);
+    o += fmt::format("({} with work, see --json)\n", Plural(busy.size() - shown, "more shard"));
   }
   o += "utilisation = busy time / [0, converged at]\n";
   return o;
@@ -321,16 +325,12 @@ std::string RenderSweep(const HotKeySweep& sw) {
   return o;
 }
 
-std::string Plural(uint64_t n, std::string_view one, std::string_view many) {
-  return fmt::format("{} {}", n, n == 1 ? one : many);
-}
-
 std::string RenderFigure(const HotKeySweep& sw) {
   const HotKeyConfig& c = sw.base;
   std::string o = fmt::format(
-      "Figure 4-4: {} write the hot key \"foo\" (slot {}) at t=0; a write takes {} on its "
+      "Figure 4-4: {} {} the hot key \"foo\" (slot {}) at t=0; a write takes {} on its "
       "shard.\n",
-      Plural(static_cast<uint64_t>(c.writers), "writer", "writers"), cluster_sim::KeySlot("foo"),
+      Plural(c.writers, "writer"), c.writers == 1 ? "writes" : "write", cluster_sim::KeySlot("foo"),
       FormatDuration(c.service_time));
   // The book's numbers hold for its own setting only.
   const bool book = c.writers == 8 && c.service_time == SimTime(1000) &&
@@ -345,10 +345,8 @@ std::string RenderFigure(const HotKeySweep& sw) {
                           p.report.last_write == expected ? "ok" : "DIFFERENT");
     }
     o += fmt::format(
-        "  {:<11} {:<19} last write at {}{}\n",
-        Plural(static_cast<uint64_t>(p.clusters), "cluster", "clusters") + ":",
-        Plural(static_cast<uint64_t>(p.report.clusters[0].writers), "writer", "writers") +
-            (p.clusters > 1 ? " each" : ""),
+        "  {:<11} {:<19} last write at {}{}\n", Plural(p.clusters, "cluster") + ":",
+        Plural(p.report.clusters[0].writers, "writer") + (p.clusters > 1 ? " each" : ""),
         FormatDuration(p.report.last_write), check);
   }
   o += "Only local writes count for completion. What replicated work then costs each shard:\n";
@@ -360,13 +358,13 @@ std::string RenderFigure(const HotKeySweep& sw) {
       last_busy = std::max(last_busy, p.report.HotShard(cl).busy_until);
     }
     o += fmt::format(
-        "  {}, {}: {} carrying the other clusters' {} writes = {} of shard time;\n"
-        "    the last shard is busy until {}; every cluster has all {} writes at {}\n",
-        ToString(p.mode), Plural(static_cast<uint64_t>(p.clusters), "cluster", "clusters"),
-        Plural(hot.replicated_applies, p.mode == ReplicationMode::kPerOp ? "effect" : "delta",
-               p.mode == ReplicationMode::kPerOp ? "effects" : "deltas"),
-        hot.replicated_effects, FormatDuration(hot.replicated_busy), FormatDuration(last_busy),
-        p.report.writes, FormatDuration(p.report.converged_at));
+        "  {}, {}: {} carrying the other {} {} = {} of shard time;\n"
+        "    the last shard is busy until {}; every cluster has all {} at {}\n",
+        ToString(p.mode), Plural(p.clusters, "cluster"),
+        Plural(hot.replicated_applies, p.mode == ReplicationMode::kPerOp ? "effect" : "delta"),
+        p.clusters == 2 ? "cluster's" : "clusters'", Plural(hot.replicated_effects, "write"),
+        FormatDuration(hot.replicated_busy), FormatDuration(last_busy),
+        Plural(p.report.writes, "write"), FormatDuration(p.report.converged_at));
   }
   return o;
 }

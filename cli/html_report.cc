@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "cluster_sim/plural.h"
 #include "diagram.h"
 #include "report.h"
 
@@ -167,9 +168,9 @@ std::string MetricsSection(const RunReport& r, const RunRecord& rec) {
         "</td></tr>\n",
         XmlEscape(m.region), m.writes, m.lost, m.max_ops_lag, m.min_ops_lag, m.effects_in,
         m.filtered, m.partial, m.full, m.bytes_out, m.alive ? "up" : "down",
-        m.store_failures
-            ? fmt::format("; {} messages not stored (its Redis was down), resent", m.store_failures)
-            : "");
+        m.store_failures ? fmt::format("; {} not stored (its Redis was down), resent",
+                                       cluster_sim::Plural(m.store_failures, "message"))
+                         : "");
   }
   o += "</tbody>\n</table>\n";
   // The messages by kind and fate.

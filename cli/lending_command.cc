@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cluster_sim/anomalies.h"
+#include "cluster_sim/plural.h"
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "cluster_sim/time.h"
@@ -21,6 +22,8 @@
 
 namespace aasim {
 namespace {
+
+using cluster_sim::Plural;
 
 struct LendingArgs {
   std::vector<std::string> regions = {"A", "B"};
@@ -90,7 +93,7 @@ int RunLending(const LendingArgs& a) {
   sc.file = "(aasim lending)";
   sc.streams.replicate = a.streams != "local";
   if (sc.streams.replicate) sc.streams.id_mode = *crdt::ParseStreamIdMode(a.streams);
-  sc.name = fmt::format("Lending in {} regions{}", a.regions.size(),
+  sc.name = fmt::format("Lending in {}{}", Plural(a.regions.size(), "region"),
                         a.home_routing ? ", each user's requests routed to the home region" : "");
 
   cluster_sim::RunOptions options;
@@ -117,11 +120,11 @@ int RunLending(const LendingArgs& a) {
       routed_cost += 2 * *latency;  // every link has --latency, both ways
     }
   }
-  std::cout << fmt::format(
-      "lending: {} region{} ({} instance{} each), {} users, {} books, {} requests every {}, "
-      "seed {}\n",
-      a.regions.size(), a.regions.size() == 1 ? "" : "s", a.instances, a.instances == 1 ? "" : "s",
-      a.users, a.books, a.requests, cluster_sim::FormatDuration(*interval), a.seed);
+  std::cout << fmt::format("lending: {} ({} each), {}, {}, {}, one every {}, seed {}\n",
+                           Plural(a.regions.size(), "region"), Plural(a.instances, "instance"),
+                           Plural(a.users, "user"), Plural(a.books, "book"),
+                           Plural(a.requests, "request"), cluster_sim::FormatDuration(*interval),
+                           a.seed);
   for (const std::string& r : a.regions) {
     std::string line;
     for (const auto& [outcome, n] : outcomes[r]) {
@@ -130,9 +133,8 @@ int RunLending(const LendingArgs& a) {
     std::cout << fmt::format("  {}: {}\n", r, line.empty() ? "no requests" : line);
   }
   if (a.home_routing) {
-    std::cout << fmt::format(
-        "  routed to the home region: {} requests, +{} of round trips in all\n", routed,
-        cluster_sim::FormatDuration(routed_cost));
+    std::cout << fmt::format("  routed to the home region: {}, +{} of round trips in all\n",
+                             Plural(routed, "request"), cluster_sim::FormatDuration(routed_cost));
   }
   const cluster_sim::StepReport& last = report.steps.back();
   if (sc.streams.replicate) {
@@ -140,18 +142,16 @@ int RunLending(const LendingArgs& a) {
     // in each region whose instances read it (the Ledger's "handled twice" lines).
     size_t twice = 0;
     for (const std::string& l : last.output) twice += l.rfind("stream entry ", 0) == 0;
-    std::cout << fmt::format(
-        "  replicated streams ({} ids): {} entr{} handled in more than one region\n", a.streams,
-        twice, twice == 1 ? "y" : "ies");
+    std::cout << fmt::format("  replicated streams ({} ids): {} handled in more than one region\n",
+                             a.streams, Plural(twice, "entry", "entries"));
   }
   std::cout << fmt::format("after sync: {}\n",
-                           last.output.empty()
-                               ? std::string("every invariant holds")
-                               : fmt::format("{} broken invariants", last.output.size()));
+                           last.output.empty() ? std::string("every invariant holds")
+                                               : Plural(last.output.size(), "broken invariant"));
   for (const std::string& l : last.output) std::cout << "  " << l << "\n";
-  std::cout << fmt::format("virtual time {}; {} events; seed {}; digest {}\n",
-                           cluster_sim::FormatDuration(report.end_time), report.events, report.seed,
-                           cluster_sim::FormatDigest(report.digest));
+  std::cout << fmt::format(
+      "virtual time {}; {}; seed {}; digest {}\n", cluster_sim::FormatDuration(report.end_time),
+      Plural(report.events, "event"), report.seed, cluster_sim::FormatDigest(report.digest));
   return last.output.empty() ? 0 : 1;
 }
 

@@ -4,9 +4,12 @@
 
 #include <fmt/format.h>
 
+#include "cluster_sim/plural.h"
+
 namespace aasim {
 
 using cluster_sim::FormatDuration;
+using cluster_sim::Plural;
 using cluster_sim::Reply;
 using cluster_sim::RunReport;
 using cluster_sim::StepReport;
@@ -99,11 +102,10 @@ nlohmann::ordered_json ReplyJson(const Reply& r) {
 }  // namespace
 
 std::string SummaryLine(const RunReport& r) {
-  return fmt::format(
-      "{} {}: {} steps, {} expectations, {} failed; virtual time {}; {} events; "
-      "seed {}; digest {}",
-      r.failures == 0 ? "PASS" : "FAIL", r.file, r.steps_run, r.expectations, r.failures,
-      FormatDuration(r.end_time), r.events, r.seed, cluster_sim::FormatDigest(r.digest));
+  return fmt::format("{} {}: {}, {}, {} failed; virtual time {}; {}; seed {}; digest {}",
+                     r.failures == 0 ? "PASS" : "FAIL", r.file, Plural(r.steps_run, "step"),
+                     Plural(r.expectations, "expectation"), r.failures, FormatDuration(r.end_time),
+                     Plural(r.events, "event"), r.seed, cluster_sim::FormatDigest(r.digest));
 }
 
 std::string RenderText(const RunReport& r, const RenderOptions& options) {
@@ -164,21 +166,25 @@ std::string RenderText(const RunReport& r, const RenderOptions& options) {
     out += line(header);
     for (const auto& row : rows) out += line(row);
 
-    // Replication metrics, named like Redis Enterprise's.
+    // Replication metrics, named like Redis Enterprise's; the region column is as wide as
+    // the longest name (at least 10), so the other columns stay aligned.
     out += "\nreplication:\n";
-    out += fmt::format("  {:<10} {:>7} {:>5} {:>11} {:>11} {:>10} {:>9} {:>8} {:>5} {:>10}\n",
-                       "region", "writes", "lost", "max_ops_lag", "min_ops_lag", "effects_in",
-                       "filtered", "partial", "full", "bytes_out");
     const std::vector<MetricsRow> metrics = MetricsRows(r);
+    size_t region_width = 10;
+    for (const MetricsRow& m : metrics) region_width = std::max(region_width, m.region.size());
+    out += fmt::format("  {:<{}} {:>7} {:>5} {:>11} {:>11} {:>10} {:>9} {:>8} {:>5} {:>10}\n",
+                       "region", region_width, "writes", "lost", "max_ops_lag", "min_ops_lag",
+                       "effects_in", "filtered", "partial", "full", "bytes_out");
     for (const MetricsRow& m : metrics) {
-      out += fmt::format("  {:<10} {:>7} {:>5} {:>11} {:>11} {:>10} {:>9} {:>8} {:>5} {:>10}{}\n",
-                         m.region, m.writes, m.lost, m.max_ops_lag, m.min_ops_lag, m.effects_in,
-                         m.filtered, m.partial, m.full, m.bytes_out, m.alive ? "" : "  (down)");
+      out += fmt::format("  {:<{}} {:>7} {:>5} {:>11} {:>11} {:>10} {:>9} {:>8} {:>5} {:>10}{}\n",
+                         m.region, region_width, m.writes, m.lost, m.max_ops_lag, m.min_ops_lag,
+                         m.effects_in, m.filtered, m.partial, m.full, m.bytes_out,
+                         m.alive ? "" : "  (down)");
     }
     for (const MetricsRow& m : metrics) {  // a Redis backend that was down (never on memory)
       if (m.store_failures == 0) continue;
-      out += fmt::format("  {}: {} replication messages not stored (its Redis was down), resent\n",
-                         m.region, m.store_failures);
+      out += fmt::format("  {}: {} not stored (its Redis was down), resent\n", m.region,
+                         Plural(m.store_failures, "replication message"));
     }
     if (r.causal) {
       // The price of causal delivery: effects held back at their receiver, and the traffic

@@ -20,6 +20,7 @@
 #include "cluster_sim/host_port.h"
 #include "cluster_sim/redis_store.h"
 #endif
+#include "cluster_sim/plural.h"
 #include "cluster_sim/runner.h"
 #include "cluster_sim/scenario.h"
 #include "cluster_sim/simulation.h"
@@ -268,7 +269,7 @@ int RunServe(const ServeArgs& args) {
     std::cout.flush();
   };
   auto finished = [&](int failures) {
-    std::cout << "steps done: " << failures << " failure" << (failures == 1 ? "" : "s") << "\n";
+    std::cout << "steps done: " << cluster_sim::Plural(failures, "failure") << "\n";
     std::cout.flush();
     if (failures > 0) exit_code = kExitStepFailed;
     if (args.exit_after_steps) stop();

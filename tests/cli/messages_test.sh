@@ -4,12 +4,7 @@
 # mistyped or missing command or argument on the command line, an option that does not
 # fit another (exit 2 and a message naming it), and the help that lists what there is.
 # Usage: messages_test.sh AASIM
-set -uo pipefail
-aasim=$1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$(dirname "$0")/../.."
-failed=0
+source "$(dirname "$0")/lib.sh" "$@"  # aasim, dir, failed; at the repository root
 
 # check NAME WANT_EXIT STDOUT_REGEX STDERR_REGEX -- COMMAND...
 # An empty regex matches an empty stream only; "." matches anything.
@@ -81,9 +76,9 @@ check explore-unknown-command 0 '.' "$warn" -- "$aasim" explore --runs 2 "$dir/b
 # stdout is what it was without the warning: the same file with the step's expectation
 # written out differs only in that line's check column and the summary's count.
 sed 's/^  - A: STE foo 3$/&\n    expect: {error: unknown command}/' "$dir/badcmd.yaml" >"$dir/expected.yaml"
-"$aasim" run "$dir/badcmd.yaml" 2>/dev/null | sed -E 's/badcmd/F/; s/[0-9]+ expectations/N/' >"$dir/a"
+"$aasim" run "$dir/badcmd.yaml" 2>/dev/null | sed -E 's/badcmd/F/; s/[0-9]+ expectations?/N/' >"$dir/a"
 "$aasim" run "$dir/expected.yaml" 2>/dev/null |
-  sed -E 's/expected/F/; s/[0-9]+ expectations/N/; /STE foo 3/s/  ok$//' >"$dir/b"
+  sed -E 's/expected/F/; s/[0-9]+ expectations?/N/; /STE foo 3/s/  ok$//' >"$dir/b"
 if ! diff "$dir/a" "$dir/b" >/dev/null; then
   echo "FAIL step-unknown-command-stdout: stdout differs from the run that expects the error"
   diff "$dir/a" "$dir/b"

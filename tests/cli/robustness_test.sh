@@ -2,12 +2,7 @@
 # Bad input never crashes, hangs or wraps: each case runs aasim (under a time limit) and
 # checks its exit code and a message (an extended regex) on stdout+stderr.
 # Usage: robustness_test.sh AASIM
-set -uo pipefail
-aasim=$1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$(dirname "$0")/../.."
-failed=0
+source "$(dirname "$0")/lib.sh" "$@"  # aasim, dir, failed; at the repository root
 
 # check NAME WANT_EXIT REGEX -- COMMAND...
 check() {

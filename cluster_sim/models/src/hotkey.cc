@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "cluster_sim/plural.h"
 #include "cluster_sim/svg_chart.h"
 
 namespace cluster_sim {
@@ -676,12 +677,11 @@ std::string RenderSweepSvg(const HotKeySweep& sweep, ChartMetric metric) {
   const std::string title = throughput ? "Hot-key write throughput vs clusters"
                                        : "Last write and convergence vs clusters";
   const std::string subtitle =
-      std::to_string(b.writers) + " writers, " + std::to_string(b.shards) + " shard(s)/cluster, " +
-      "service " + FormatDuration(b.service_time) + " " + std::string(ToString(b.service_dist)) +
+      Plural(b.writers, "writer") + ", " + Plural(b.shards, "shard") + "/cluster, service " +
+      FormatDuration(b.service_time) + " " + std::string(ToString(b.service_dist)) +
       ", replicated " + FormatDuration(b.ReplicatedServiceTime()) + ", link " +
       FormatDuration(b.link_latency) + ", " + std::string(ToString(b.arrival)) + ", " +
-      (b.keys == 1 ? std::string("one key")
-                   : std::to_string(b.keys) + " keys zipf " + Num(b.zipf_s, 2)) +
+      (b.keys == 1 ? std::string("one key") : Plural(b.keys, "key") + " zipf " + Num(b.zipf_s, 2)) +
       ", seed " + std::to_string(b.seed);
 
   std::string o;

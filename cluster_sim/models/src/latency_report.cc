@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cluster_sim/latency.h"
+#include "cluster_sim/plural.h"
 #include "cluster_sim/xml.h"
 
 namespace cluster_sim {
@@ -72,14 +73,13 @@ std::string RenderLatencyText(const LatencyReport& report, bool quiet) {
     for (int r = 0; r < n; ++r) {
       const RegionWorkload& w = c.regions[static_cast<size_t>(r)].workload;
       char buf[160];
-      std::snprintf(buf, sizeof(buf), " %s %g req/s x %d calls, %g%% reads%s",
-                    RegionName(c, r).c_str(), w.rate, w.calls, w.reads * 100,
-                    r + 1 == n ? "" : ";");
+      std::snprintf(buf, sizeof(buf), " %s %g req/s x %s, %g%% reads%s", RegionName(c, r).c_str(),
+                    w.rate, Plural(w.calls, "call").c_str(), w.reads * 100, r + 1 == n ? "" : ";");
       out += buf;
     }
-    out += "\n         " + std::to_string(c.keys) + " keys (zipf " +
-           std::to_string(c.zipf).substr(0, 4) + "), " + std::to_string(c.shards) +
-           " shards per cluster, service " + FormatDuration(c.service_time) + " (replicated " +
+    out += "\n         " + Plural(c.keys, "key") + " (zipf " + std::to_string(c.zipf).substr(0, 4) +
+           "), " + Plural(c.shards, "shard") + " per cluster, service " +
+           FormatDuration(c.service_time) + " (replicated " +
            FormatDuration(c.ReplicatedServiceTime()) + "), " +
            (c.arrivals == ArrivalProcess::kPoisson ? "poisson" : "uniform") + " arrivals\n\n";
     out += Pad("deployment", 36, true) + Pad("region", 10, true) + Pad("requests", 9) +
@@ -112,7 +112,7 @@ std::string RenderLatencyText(const LatencyReport& report, bool quiet) {
       for (const ResyncResult& rr : d.resyncs) {
         out += "failover (" + name + "): " + RegionName(c, rr.region) + " down " +
                FormatDuration(rr.from) + ".." + FormatDuration(rr.to) + "; backlog " +
-               std::to_string(rr.backlog) + " writes, resynchronised at " +
+               Plural(rr.backlog, "write") + ", resynchronised at " +
                FormatDuration(rr.resynced_at) + " (resync " + FormatDuration(rr.resync_time) +
                ")\n";
       }
@@ -123,8 +123,8 @@ std::string RenderLatencyText(const LatencyReport& report, bool quiet) {
         if (copy) min_present = std::min(min_present, r.writes_present);
       }
       out += "writes (" + name + "): " + std::to_string(d.writes_accepted) + " accepted, " +
-             std::to_string(min_present) + " present in each of " + std::to_string(d.copies) +
-             (d.copies == 1 ? " copy: " : " copies: ") +
+             std::to_string(min_present) + " present in each of " +
+             Plural(d.copies, "copy", "copies") + ": " +
              (d.nothing_lost ? "nothing lost" : "WRITES LOST") + "\n";
     }
   }
@@ -143,10 +143,10 @@ std::string RenderLatencyText(const LatencyReport& report, bool quiet) {
   SimTime end{0};
   for (const DeploymentResult& d : report.deployments) end = std::max(end, d.end);
   out += std::string(report.failures == 0 ? "PASS" : "FAIL") + " " + c.file + ": " +
-         std::to_string(report.deployments.size()) + " deployments, " +
-         std::to_string(report.checks.size()) + " checks, " + std::to_string(report.failures) +
-         " failed; virtual time " + FormatDuration(end) + "; " + std::to_string(events) +
-         " events; seed " + std::to_string(c.seed) + "; digest " + digest + "\n";
+         Plural(report.deployments.size(), "deployment") + ", " +
+         Plural(report.checks.size(), "check") + ", " + std::to_string(report.failures) +
+         " failed; virtual time " + FormatDuration(end) + "; " + Plural(events, "event") +
+         "; seed " + std::to_string(c.seed) + "; digest " + digest + "\n";
   return out;
 }
 
