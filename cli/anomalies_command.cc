@@ -485,7 +485,10 @@ CLI::App* AddAnomaliesCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--regions", a->regions, "Number of regions (sweep), e.g. 2..4");
   cmd->add_option("--steps", a->steps, "Values per LO..HI range (default 5)");
   cmd->add_option("--accounts", a->accounts, "Overdraft: number of accounts");
-  cmd->add_option("--requests", a->requests, "Requests per point");
+  cmd->add_option("--requests", a->requests,
+                  "Requests per point: exactly that many for lending; for overdraft, whose "
+                  "arrivals are Poisson, the time that many take on average (a point holds "
+                  "about that many)");
   cmd->add_option("--seed", a->seed, "Seed (every point forks its own generator from it)");
   cmd->add_option("--threads", a->threads, "Worker threads (0: one per core); same output");
   cmd->add_option("--shard", a->shard,

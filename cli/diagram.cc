@@ -800,10 +800,10 @@ std::string RenderDiagramSvg(const RunReport& r, const RunRecord& rec,
         "width=\"{}\" height=\"{}\" rx=\"4\" fill=\"#f7f9fc\" stroke=\"#b8c2d0\"/>",
         heal.number, z.msgs.size(), Num(z.top), Num(width - 8), Num(z.bottom - z.top - 6));
     o += fmt::format(
-        "<text x=\"16\" y=\"{}\" font-weight=\"bold\">Zoom {}: {} after step {} ({}), {} "
-        "messages, {}x the scale above</text>",
+        "<text x=\"16\" y=\"{}\" font-weight=\"bold\">Zoom {}: {} after step {} ({}), {}, "
+        "{}x the scale above</text>",
         Num(z.top + 18), zi + 1, FormatDuration(SimTime(z.to.t - z.from.t)), heal.number,
-        XmlEscape(Cut(StepLabel(heal), kLabelMax)), z.msgs.size(),
+        XmlEscape(Cut(StepLabel(heal), kLabelMax)), cluster_sim::Plural(z.msgs.size(), "message"),
         fmt::format("{:.0f}", z.scale / scale));
     for (int i = 0; i < n; ++i) {
       o += fmt::format(

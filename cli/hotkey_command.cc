@@ -344,10 +344,23 @@ std::string RenderFigure(const HotKeySweep& sw) {
       check = fmt::format("   (book: {}, {})", FormatDuration(expected),
                           p.report.last_write == expected ? "ok" : "DIFFERENT");
     }
-    o += fmt::format(
-        "  {:<11} {:<19} last write at {}{}\n", Plural(p.clusters, "cluster") + ":",
-        Plural(p.report.clusters[0].writers, "writer") + (p.clusters > 1 ? " each" : ""),
-        FormatDuration(p.report.last_write), check);
+    // The writers of each cluster: "2 writers each" when they are spread evenly, else
+    // each cluster's count ("2 + 1 writers").
+    std::string writers = Plural(p.report.clusters[0].writers, "writer");
+    bool even = true;
+    for (const auto& cl : p.report.clusters)
+      even = even && cl.writers == p.report.clusters[0].writers;
+    if (p.clusters > 1 && even) {
+      writers += " each";
+    } else if (!even) {
+      writers.clear();
+      for (const auto& cl : p.report.clusters) {
+        writers += (writers.empty() ? "" : " + ") + std::to_string(cl.writers);
+      }
+      writers += " writers";
+    }
+    o += fmt::format("  {:<11} {:<19} last write at {}{}\n", Plural(p.clusters, "cluster") + ":",
+                     writers, FormatDuration(p.report.last_write), check);
   }
   o += "Only local writes count for completion. What replicated work then costs each shard:\n";
   for (const SweepPoint& p : sw.points) {
@@ -359,12 +372,13 @@ std::string RenderFigure(const HotKeySweep& sw) {
     }
     o += fmt::format(
         "  {}, {}: {} carrying the other {} {} = {} of shard time;\n"
-        "    the last shard is busy until {}; every cluster has all {} at {}\n",
+        "    the last shard is busy until {}; every cluster has {} at {}\n",
         ToString(p.mode), Plural(p.clusters, "cluster"),
         Plural(hot.replicated_applies, p.mode == ReplicationMode::kPerOp ? "effect" : "delta"),
         p.clusters == 2 ? "cluster's" : "clusters'", Plural(hot.replicated_effects, "write"),
         FormatDuration(hot.replicated_busy), FormatDuration(last_busy),
-        Plural(p.report.writes, "write"), FormatDuration(p.report.converged_at));
+        p.report.writes == 1 ? std::string("the write") : "all " + Plural(p.report.writes, "write"),
+        FormatDuration(p.report.converged_at));
   }
   return o;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cluster_sim/client.h"
+#include "cluster_sim/plural.h"
 
 namespace lending {
 
@@ -515,7 +516,7 @@ std::vector<std::string> CheckRegionInvariants(Client& client) {
     }
     if (count != listed) {
       out.push_back(CountKey(u) + " = " + std::to_string(count) + " but lent_books gives " + u +
-                    " " + std::to_string(listed) + (listed == 1 ? " book" : " books"));
+                    " " + cluster_sim::Plural(listed, "book"));
     }
   }
   Reply storage = client.Execute({"SMEMBERS", std::string(kStorage)});

@@ -11,6 +11,7 @@
 #include <boost/asio.hpp>
 
 #include "cluster_sim/host_port.h"
+#include "cluster_sim/plural.h"
 #include "cluster_sim/replicator.h"
 #include "cluster_sim/strings.h"
 #include "crdt/dot.h"
@@ -249,7 +250,7 @@ struct Node::Impl : public Backend,
             std::to_string(seen) + ", which " + config.region + " has seen";
     } else if (incarnation != 0 && incarnation == seen && head < repl->Contiguous(from)) {
       why = argv[2] + " reuses incarnation " + std::to_string(incarnation) + " with a log of " +
-            std::to_string(head) + " writes, but " + config.region + " holds " +
+            cluster_sim::Plural(head, "write") + ", but " + config.region + " holds " +
             std::to_string(repl->Contiguous(from)) + " of it (its store was wiped?)";
     }
     if (!why.empty()) {

@@ -3,11 +3,8 @@
 # one-machine report, a minimal schedule written with --out replays its failure under
 # `aasim run`, and bad input exits 2.
 # Usage: explore_test.sh AASIM
-set -euo pipefail
-aasim=$1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/lib.sh" "$@"  # aasim, dir; at the repository root
+set -e
 file=scenarios/overdraft-fast-replication.yaml
 args=(--runs 48 --seed 3 --faults partition,loss,delay,crash,clock-skew)
 

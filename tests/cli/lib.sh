@@ -8,8 +8,11 @@
 # pipefail; a script that wants -e sets it itself. Each script keeps its own `check`: what
 # a case compares (stdout and stderr apart, or together) differs from script to script.
 set -uo pipefail
-if [[ $# -lt 1 || ! -x $1 ]]; then
+if [[ $# -lt 1 ]]; then
   echo "usage: $(basename "$0") AASIM (the aasim binary to test)" >&2
+  exit 2
+elif [[ ! -f $1 || ! -x $1 ]]; then
+  echo "$(basename "$0"): AASIM '$1' is not an executable file" >&2
   exit 2
 fi
 aasim=$(realpath "$1")

@@ -14,6 +14,7 @@
 #include "cluster_sim/bc_policy.h"
 #include "cluster_sim/command_table.h"
 #include "cluster_sim/network.h"
+#include "cluster_sim/plural.h"
 #include "cluster_sim/rng.h"
 #include "cluster_sim/scripting.h"
 #include "cluster_sim/session.h"
@@ -435,8 +436,7 @@ bool StepInterpreter::Impl::Perform(const Step& step) {
         return true;
       }
       uint64_t lost = sim.Crash(r);
-      sr.notes.push_back("lost " + std::to_string(lost) + " unreplicated write" +
-                         (lost == 1 ? "" : "s"));
+      sr.notes.push_back("lost " + Plural(lost, "unreplicated write"));
       return true;
     }
     case Step::Kind::kRestart:

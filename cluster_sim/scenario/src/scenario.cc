@@ -1261,9 +1261,9 @@ std::string NotApplicable(const Scenario& scenario, std::string_view backend) {
   if (scenario.backends.empty() || Contains(scenario.backends, backend)) return "";
   std::string list;
   for (const std::string& b : scenario.backends) list += (list.empty() ? "" : ", ") + b;
-  std::string why = "written for the " + list + " backend" +
-                    (scenario.backends.size() > 1 ? "s" : "") + " only (`backends: [" + list +
-                    "]`), not " + std::string(backend);
+  std::string why = "written for the " + list +
+                    (scenario.backends.size() > 1 ? " backends" : " backend") +
+                    " only (`backends: [" + list + "]`), not " + std::string(backend);
   bool crashes = false;
   for (const Step& step : scenario.steps) crashes = crashes || step.kind == Step::Kind::kCrash;
   if (crashes && backend == "redis") {
