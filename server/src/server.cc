@@ -255,6 +255,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.set_option(tcp::no_delay(true), ec);
     auto ep = socket_.remote_endpoint(ec);
     if (!ec) peer_ = cluster_sim::JoinHostPort(ep.address().to_string(), ep.port());
+    auto local = socket_.local_endpoint(ec);
+    if (!ec) local_ = cluster_sim::JoinHostPort(local.address().to_string(), local.port());
+    fd_ = static_cast<int64_t>(socket_.native_handle());
   }
   ~Connection() {
     Unblock();
@@ -272,9 +275,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
     closed_ = true;
   }
   uint64_t id() const { return id_; }
+  // One line of CLIENT LIST / CLIENT INFO, with every field of Redis 7.0's in its order
+  // (client libraries parse them all: redis-py's client_info() reads qbuf-free, tot-mem,
+  // ...). Buffers and memory are not measured: they read 0.
   std::string Describe() const {
-    return "id=" + std::to_string(id_) + " addr=" + peer_ + " name=" + name_ +
-           " db=0 multi=" + (session_->in_multi() ? std::to_string(session_->queued()) : "-1");
+    using std::chrono::duration_cast;
+    using std::chrono::seconds;
+    const auto now = std::chrono::steady_clock::now();
+    std::string flags;
+    if (subscriptions() > 0) flags += 'P';  // in Redis's order
+    if (session_->in_multi()) flags += 'x';
+    if (block_) flags += 'b';
+    if (flags.empty()) flags = "N";
+    return "id=" + std::to_string(id_) + " addr=" + peer_ + " laddr=" + local_ +
+           " fd=" + std::to_string(fd_) + " name=" + name_ +
+           " age=" + std::to_string(duration_cast<seconds>(now - created_).count()) +
+           " idle=" + std::to_string(duration_cast<seconds>(now - last_command_).count()) +
+           " flags=" + flags + " db=0 sub=" + std::to_string(channels_.size()) +
+           " psub=" + std::to_string(patterns_.size()) +
+           " ssub=0 multi=" + (session_->in_multi() ? std::to_string(session_->queued()) : "-1") +
+           " qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
+           "tot-mem=0 events=r cmd=" +
+           last_cmd_ + " user=default redir=-1 resp=" + (resp3_ ? "3" : "2");
   }
 
  private:
@@ -381,6 +403,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool parked_ = false;
   std::string name_;
   std::string peer_;
+  std::string local_;  // laddr
+  int64_t fd_ = -1;
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_command_ = created_;
+  // CLIENT LIST's cmd: the last command, lower case, `name|sub` for a container command
+  // (Redis's full name); "NULL" before the first.
+  std::string last_cmd_ = "NULL";
   bool resp3_ = false;  // HELLO 3
   // RESP3: the commands the open MULTI queued, to type EXEC's replies as each command's.
   std::vector<std::vector<std::string>> queued_;
@@ -436,6 +465,11 @@ void Connection::Dispatch() {
   }
   const CommandInfo* info = FindCommand(argv[0]);
   Op op = info ? info->op : Op::kStore;
+  last_command_ = std::chrono::steady_clock::now();
+  last_cmd_ = AsciiLower(argv[0]);
+  if (argv.size() > 1 && (op == Op::kClient || op == Op::kCommand || op == Op::kConfig)) {
+    last_cmd_ += "|" + AsciiLower(argv[1]);
+  }
   if (op == Op::kQuit) {
     WriteStatus("OK", &out_);
     closing_ = true;
@@ -624,9 +658,24 @@ void Connection::Hello(const std::vector<std::string>& argv) {
 }
 
 void Connection::Client(const std::vector<std::string>& argv) {
-  std::string_view sub = argv.size() > 1 ? std::string_view(argv[1]) : "";
   if (argv.size() < 2) return WriteError(ArityError("client"), &out_);
-  if (IEquals(sub, "SETNAME") && argv.size() == 3) {
+  const std::string& sub = argv[1];
+  // Redis 7.0's CLIENT subcommands and their arities (negative: at least); a known one
+  // with a wrong count gets Redis's arity error, one aasim does not provide (KILL, PAUSE,
+  // TRACKING, ...) the same reply as a subcommand Redis does not know.
+  static constexpr std::pair<std::string_view, int> kArity[] = {
+      {"caching", 3},   {"getname", 2},      {"getredir", 2}, {"help", 2},
+      {"id", 2},        {"info", 2},         {"kill", -3},    {"list", -2},
+      {"no-evict", 3},  {"pause", -3},       {"reply", 3},    {"setname", 3},
+      {"tracking", -3}, {"trackinginfo", 2}, {"unblock", -3}, {"unpause", 2}};
+  for (const auto& [name, arity] : kArity) {
+    if (!IEquals(sub, name)) continue;
+    const auto n = static_cast<int>(argv.size());
+    if (arity > 0 ? n != arity : n < -arity) {
+      return WriteError(ArityError("client|" + std::string(name)), &out_);
+    }
+  }
+  if (IEquals(sub, "SETNAME")) {
     for (char c : argv[2]) {
       if (c <= ' ' || c > '~') {
         return WriteError(
@@ -637,27 +686,60 @@ void Connection::Client(const std::vector<std::string>& argv) {
     }
     name_ = argv[2];
     WriteStatus("OK", &out_);
-  } else if (IEquals(sub, "GETNAME") && argv.size() == 2) {
+  } else if (IEquals(sub, "GETNAME")) {
     if (name_.empty()) return WriteNil(&out_);
     WriteBulk(name_, &out_);
-  } else if (IEquals(sub, "ID") && argv.size() == 2) {
+  } else if (IEquals(sub, "ID")) {
     WriteInteger(static_cast<int64_t>(id_), &out_);
-  } else if (IEquals(sub, "INFO") && argv.size() == 2) {
+  } else if (IEquals(sub, "INFO")) {
     WriteBulk(Describe() + "\n", &out_);
-  } else if (IEquals(sub, "LIST") && argv.size() == 2) {
+  } else if (IEquals(sub, "LIST")) {
+    // CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]: every client of an
+    // endpoint is a normal one, or a pubsub one while subscribed.
+    std::optional<std::string> type;
+    std::set<uint64_t> ids;
+    bool by_id = false;
+    for (size_t i = 2; i < argv.size(); ++i) {
+      if (IEquals(argv[i], "TYPE") && i + 1 < argv.size() && !type) {
+        type = AsciiLower(argv[++i]);
+        if (*type != "normal" && *type != "master" && *type != "replica" && *type != "slave" &&
+            *type != "pubsub") {
+          std::string text = "ERR Unknown client type '" +
+                             std::string(cluster_sim::ErrorArg(argv[i], argv[i].size())) + "'";
+          for (char& ch : text) {
+            if (ch == '\r' || ch == '\n') ch = ' ';  // as Redis's addReplyErrorFormat
+          }
+          return WriteError(text, &out_);
+        }
+      } else if (IEquals(argv[i], "ID") && i + 1 < argv.size() && !by_id) {
+        by_id = true;
+        for (++i; i < argv.size(); ++i) {
+          uint64_t id = 0;
+          auto [end, ec] = std::from_chars(argv[i].data(), argv[i].data() + argv[i].size(), id);
+          if (ec != std::errc() || end != argv[i].data() + argv[i].size() || id == 0) {
+            return WriteError("ERR Invalid client ID", &out_);
+          }
+          ids.insert(id);
+        }
+      } else {
+        return WriteError("ERR syntax error", &out_);
+      }
+    }
     std::string all;
     for (const auto& [id, weak] : server_->connections) {
-      if (auto c = weak.lock()) all += c->Describe() + "\n";
+      auto c = weak.lock();
+      if (!c || (by_id && ids.count(id) == 0)) continue;
+      if (type && *type != (c->subscriptions() > 0 ? "pubsub" : "normal")) continue;
+      all += c->Describe() + "\n";
     }
     WriteBulk(all, &out_);
-  } else if ((IEquals(sub, "SETINFO") && argv.size() == 4) ||
-             (IEquals(sub, "NO-EVICT") && argv.size() == 3) ||
-             (IEquals(sub, "NO-TOUCH") && argv.size() == 3)) {
+  } else if (IEquals(sub, "NO-EVICT")) {
+    if (!IEquals(argv[2], "on") && !IEquals(argv[2], "off")) {
+      return WriteError("ERR syntax error", &out_);
+    }
     WriteStatus("OK", &out_);
   } else {
-    WriteError("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
-                   "'. Try CLIENT HELP.",
-               &out_);
+    WriteReply(cluster_sim::UnknownSubcommand(sub, "CLIENT"), &out_);
   }
 }
 
@@ -719,7 +801,7 @@ void Connection::Command(const std::vector<std::string>& argv) {
     if (keys.empty()) return WriteError("ERR The command has no key arguments", &out_);
     WriteReply(Reply::BulkArray(keys), &out_);
   } else {
-    WriteError("ERR unknown subcommand '" + std::string(sub) + "'. Try COMMAND HELP.", &out_);
+    WriteReply(cluster_sim::UnknownSubcommand(sub, "COMMAND"), &out_);
   }
 }
 
@@ -756,7 +838,7 @@ void Connection::Config(const std::vector<std::string>& argv) {
   } else if (IEquals(sub, "RESETSTAT")) {
     WriteStatus("OK", &out_);
   } else {
-    WriteError("ERR unknown subcommand '" + std::string(sub) + "'. Try CONFIG HELP.", &out_);
+    WriteReply(cluster_sim::UnknownSubcommand(sub, "CONFIG"), &out_);
   }
 }
 
@@ -1056,9 +1138,20 @@ void Connection::Pubsub(const std::vector<std::string>& argv) {
     }
     return Write(Reply::Array(std::move(out)), argv);
   }
-  WriteError("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
-                 "'. Try PUBSUB HELP.",
-             &out_);
+  // Redis 7.0: a subcommand it does not know, a known one with too few arguments (its
+  // table's arity), a known one whose arguments do not fit.
+  static constexpr std::pair<std::string_view, int> kArity[] = {
+      {"channels", -2}, {"help", 2},           {"numpat", 2},
+      {"numsub", -2},   {"shardchannels", -2}, {"shardnumsub", -2}};
+  for (const auto& [name, arity] : kArity) {
+    if (!IEquals(sub, name)) continue;
+    const auto n = static_cast<int>(argv.size());
+    if (arity > 0 ? n != arity : n < -arity) {
+      return WriteError(ArityError("pubsub|" + std::string(name)), &out_);
+    }
+    return WriteReply(cluster_sim::SubcommandSyntaxError(sub, "PUBSUB"), &out_);
+  }
+  WriteReply(cluster_sim::UnknownSubcommand(sub, "PUBSUB"), &out_);
 }
 
 int64_t ServerState::Deliver(const std::string& channel, const std::string& message) {

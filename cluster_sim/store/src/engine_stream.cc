@@ -660,7 +660,7 @@ std::optional<Reply> ParseXGroup(const std::vector<std::string>& argv, XGroupArg
   const std::string& sub = out->sub;
   auto arity = [&](size_t min, size_t max) { return argv.size() < min || argv.size() > max; };
   if (sub != "create" && sub != "destroy" && sub != "createconsumer") {
-    return Reply::Error("ERR unknown subcommand '" + argv[1] + "'. Try XGROUP HELP.");
+    return UnknownSubcommand(argv[1], "XGROUP");
   }
   if ((sub == "create" && arity(5, 6)) || (sub == "destroy" && arity(4, 4)) ||
       (sub == "createconsumer" && arity(5, 5))) {
@@ -669,8 +669,7 @@ std::optional<Reply> ParseXGroup(const std::vector<std::string>& argv, XGroupArg
   out->mkstream = false;
   if (sub == "create" && argv.size() == 6) {
     if (!IEquals(argv[5], "mkstream")) {
-      return Reply::Error("ERR unknown subcommand or wrong number of arguments for '" + argv[1] +
-                          "'. Try XGROUP HELP.");
+      return SubcommandSyntaxError(argv[1], "XGROUP");
     }
     out->mkstream = true;
   }

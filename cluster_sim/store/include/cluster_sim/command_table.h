@@ -299,4 +299,14 @@ const std::string* FindWrittenKey(const CommandSpec& spec, const std::vector<std
 Reply ArityError(std::string_view name);
 Reply UnknownCommand(const std::vector<std::string>& argv);
 
+// A client's argument as Redis's "%.<max>s" writes it into an error text: at most `max`
+// bytes, and only up to its first NUL byte (a C string ends there).
+std::string_view ErrorArg(std::string_view arg, size_t max = 128);
+// "ERR unknown subcommand 'SUB'. Try CMD HELP." (a subcommand Redis does not know) and
+// "ERR unknown subcommand or wrong number of arguments for 'SUB'. Try CMD HELP." (Redis's
+// addReplySubcommandSyntaxError: a known one whose arguments do not fit); `sub` as
+// ErrorArg writes it, CR and LF as spaces. `command` is written as given.
+Reply UnknownSubcommand(std::string_view sub, std::string_view command);
+Reply SubcommandSyntaxError(std::string_view sub, std::string_view command);
+
 }  // namespace cluster_sim
