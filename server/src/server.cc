@@ -814,12 +814,17 @@ void Connection::Config(const std::vector<std::string>& argv) {
     // in-memory store does not persist.
     const std::pair<std::string_view, std::string> params[] = {
         {"appendonly", "no"},
+        {"cluster-enabled", "no"},
         {"databases", "1"},
+        {"maxclients", "10000"},
         {"maxmemory", "0"},
+        {"maxmemory-policy", "noeviction"},
+        {"notify-keyspace-events", ""},
         {"port", std::to_string(0)},
         {"proto-max-bulk-len", std::to_string(server_->options.limits.max_bulk_bytes)},
         {"requirepass", server_->options.requirepass},
         {"save", ""},
+        {"timeout", "0"},
     };
     std::vector<Reply> out;
     for (const auto& [name, value] : params) {
@@ -873,10 +878,23 @@ void Connection::Info(const std::vector<std::string>& argv) {
     out += "# Clients\r\nconnected_clients:" + std::to_string(s.connections.size()) +
            "\r\nblocked_clients:" + std::to_string(blocked.size()) + "\r\n\r\n";
   }
+  // What clients and monitoring read of these sections, as a region is: memory is not
+  // measured (0), nothing persists, no eviction, a primary without replicas of its own
+  // (its peers are regions, shown under activeactive), no cluster.
+  if (wanted("memory")) {
+    out +=
+        "# Memory\r\nused_memory:0\r\nused_memory_human:0B\r\nmaxmemory:0\r\n"
+        "maxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n\r\n";
+  }
+  if (wanted("persistence")) {
+    out += "# Persistence\r\nloading:0\r\nrdb_bgsave_in_progress:0\r\naof_enabled:0\r\n\r\n";
+  }
   if (wanted("stats")) {
     out += "# Stats\r\ntotal_connections_received:" + std::to_string(s.total_connections) +
            "\r\ntotal_commands_processed:" + std::to_string(s.total_commands) + "\r\n\r\n";
   }
+  if (wanted("replication")) out += "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n";
+  if (wanted("cluster")) out += "# Cluster\r\ncluster_enabled:0\r\n\r\n";
   if (wanted("activeactive")) out += s.backend->InfoActiveActive() + "\r\n";
   if (wanted("keyspace")) {
     Reply n = s.backend->Execute({"DBSIZE"});
