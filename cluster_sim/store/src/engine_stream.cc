@@ -500,10 +500,15 @@ Reply XReadGroup(Ctx& c) {
       if (a.noack) MaybeWriteFrontier(c, key, a.group);
     } else {
       // History: this consumer's pending entries after the id (deleted ones read as nil).
+      // As Redis 7.0, an entry served again counts as one more delivery, made now.
       for (auto it = rg.pending.upper_bound({*from[k], crdt::Dot{UINT32_MAX, kMax}});
            it != rg.pending.end(); ++it) {
         if (it->second.consumer != a.consumer) continue;
         const StreamStore::Fields* fields = s->Find(it->first);
+        if (fields != nullptr) {
+          it->second.delivery_ms = now_ms;
+          ++it->second.deliveries;
+        }
         items.push_back(
             fields ? EntryReply(it->first, *fields)
                    : Reply::Array({Reply::Bulk(it->first.first.ToString()), Reply::NilArray()}));
