@@ -628,8 +628,10 @@ void Connection::Hello(const std::vector<std::string>& argv) {
   }
   for (; i < argv.size(); ++i) {
     if (IEquals(argv[i], "AUTH") && i + 2 < argv.size()) {
+      // The only user is "default": without requirepass it takes any password (Redis's
+      // nopass), with it only that one.
       const std::string& pass = server_->options.requirepass;
-      if (pass.empty() || argv[i + 2] != pass || argv[i + 1] != "default") {
+      if (argv[i + 1] != "default" || (!pass.empty() && argv[i + 2] != pass)) {
         return WriteError("WRONGPASS invalid username-password pair or user is disabled.", &out_);
       }
       authed_ = true;

@@ -73,6 +73,22 @@ def handshake(r):
         c.close()
 
 
+def hello_auth(r):
+    """What a client configured with a password sends to a server without one (node-redis,
+    redis-py 5 with protocol=3): HELLO AUTH as the default user, whose password is then
+    any (nopass); another user does not exist."""
+    def e(*argv):
+        try:
+            reply = r.execute_command(*argv)
+            return {k: reply[i + 1] for i, k in enumerate(reply) if i % 2 == 0
+                    and k in ("server", "proto", "mode", "role", "modules")}
+        except redis.RedisError as x:
+            return ("raised", type(x).__name__, str(x))
+    return [e("HELLO", "2", "AUTH", "default", "anything"), e("HELLO", "2", "AUTH", "bob", "x"),
+            e("HELLO", "2", "AUTH", "default"), e("HELLO", "2", "SETNAME", "app", "AUTH",
+                                                   "default", "pw")]
+
+
 def client_commands(r):
     me = r.client_id()
     listed = [c for c in r.client_list() if int(c["id"]) == me]
@@ -491,7 +507,7 @@ def errors(r):
             e("GETEX", "str", "EX", "-1"), e("BLPOP", "l", "-1"), e("BLPOP", "l", "x")]
 
 
-CASES = [client_commands, config_get, command_info, pipeline_plain,
+CASES = [hello_auth, client_commands, config_get, command_info, pipeline_plain,
          pipeline_transaction, transaction_error_inside_exec, transaction_error_before_exec,
          watch_transaction_helper, unwatch_discard, register_script, scans, set_options,
          set_option_errors, set_absolute, strings, expiry, keys_commands, hashes, sets,
