@@ -78,10 +78,10 @@ bool SimpleGlob(std::string_view pattern, std::string_view text) {
 class Connection;
 struct ServerState;
 
-// Where XREADGROUP's BLOCK option is (its index), if it has a valid one (a non-negative
-// integer) before STREAMS; 0 if none. *ms gets the timeout.
+// Where XREAD's or XREADGROUP's BLOCK option is (its index), if it has a valid one (a
+// non-negative integer) before STREAMS; 0 if none. *ms gets the timeout.
 size_t FindBlock(const std::vector<std::string>& argv, int64_t* ms) {
-  if (argv.empty() || !IEquals(argv[0], "XREADGROUP")) return 0;
+  if (argv.empty() || !(IEquals(argv[0], "XREADGROUP") || IEquals(argv[0], "XREAD"))) return 0;
   for (size_t i = 1; i + 1 < argv.size(); ++i) {
     if (IEquals(argv[i], "STREAMS")) return 0;
     if (IEquals(argv[i], "BLOCK")) {
@@ -957,17 +957,18 @@ void ServerState::ServeReadyKeys() {
 }
 
 bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
-  // The blocking commands: ListBlock's, whose names start with 'b', and XREADGROUP.
+  // The blocking commands: ListBlock's, whose names start with 'b', XREAD and XREADGROUP.
   const char first = AsciiLower(argv[0].empty() ? '\0' : argv[0][0]);
   if (first != 'b' && first != 'x') return false;
   int64_t ms = 0;
   std::vector<std::string> keys;
+  size_t streams_at = 0;
   if (!ListBlock(argv, &keys, &ms)) {
-    if (!IEquals(argv[0], "XREADGROUP")) return false;
-    // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...: find BLOCK
-    // and the keys; anything malformed runs normally (the store replies the error).
+    if (!IEquals(argv[0], "XREADGROUP") && !IEquals(argv[0], "XREAD")) return false;
+    // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id... (XREAD: [COUNT
+    // n] [BLOCK ms] STREAMS key... id...): find BLOCK and the keys; anything malformed runs
+    // normally (the store replies the error).
     if (FindBlock(argv, &ms) == 0) return false;
-    size_t streams_at = 0;
     for (size_t i = 1; i < argv.size(); ++i) {
       if (IEquals(argv[i], "STREAMS")) {
         streams_at = i + 1;
@@ -986,6 +987,21 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
     return true;
   }
   Block b{argv, {}};
+  if (IEquals(argv[0], "XREAD")) {
+    // As Redis: '$' is the stream's last id when the read blocks (else, read again when an
+    // entry arrives, it would again mean "after the newest" and never serve it).
+    const size_t n = (argv.size() - streams_at) / 2;
+    for (size_t k = 0; k < n; ++k) {
+      std::string& id = b.argv[streams_at + n + k];
+      if (id != "$") continue;
+      Reply top = server_->backend->Execute({"XREVRANGE", keys[k], "+", "-", "COUNT", "1"});
+      id = "0-0";
+      if (top.type == Reply::Type::kArray && !top.elements.empty() &&
+          !top.elements[0].elements.empty()) {
+        id = top.elements[0].elements[0].str;
+      }
+    }
+  }
   for (const std::string& key : keys) {
     if (std::find(b.keys.begin(), b.keys.end(), key) == b.keys.end()) b.keys.push_back(key);
   }

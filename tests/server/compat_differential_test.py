@@ -19,6 +19,7 @@ draws) is compared by shape only.
 Debian's redis-py (4.3.4) sends no HELLO and no CLIENT SETINFO at connect time and has no
 protocol=3; RESP3 is compared byte for byte by pubsub_test.py, null_reply_test.py and
 script_differential_test.py. AASIM names the binary."""
+import threading
 import time
 import types
 import unittest
@@ -416,6 +417,30 @@ def streams(r):
     return out
 
 
+def stream_blocking_reads(r):
+    """The loop of a stream consumer: XREAD BLOCK times out on nothing new, and is served
+    by an XADD another client makes while it waits ('$': after the last entry when the
+    read began)."""
+    port = r.connection_pool.connection_kwargs["port"]
+    r.xadd("s", {"f": "old"}, id="1-1")
+    t0 = time.monotonic()
+    out = [r.xread({"s": "$"}, block=300), time.monotonic() - t0 > 0.25,
+           r.xread({"nostream": "$"}, block=100)]
+    writer = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+    timer = threading.Timer(0.2, lambda: writer.xadd("s", {"f": "new"}, id="7-1"))
+    timer.start()
+    try:
+        out.append(r.xread({"s": "$"}, block=5000))
+        r.xgroup_create("s", "g", id="$")
+        timer = threading.Timer(0.2, lambda: writer.xadd("s", {"f": "newer"}, id="8-1"))
+        timer.start()
+        out.append(r.xreadgroup("g", "c", {"s": ">"}, block=5000))
+    finally:
+        timer.join()
+        writer.close()
+    return out
+
+
 def stream_history(r):
     """A consumer reads its pending entries again (after a crash, say): each read counts
     as one more delivery."""
@@ -511,7 +536,7 @@ CASES = [hello_auth, client_commands, config_get, command_info, pipeline_plain,
          pipeline_transaction, transaction_error_inside_exec, transaction_error_before_exec,
          watch_transaction_helper, unwatch_discard, register_script, scans, set_options,
          set_option_errors, set_absolute, strings, expiry, keys_commands, hashes, sets,
-         sorted_sets, lists, blocking_pops, streams, stream_history, bitmaps,
+         sorted_sets, lists, blocking_pops, streams, stream_history, stream_blocking_reads, bitmaps,
          hyperloglog, pubsub, errors, handshake]
 
 
