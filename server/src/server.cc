@@ -677,7 +677,19 @@ void Connection::Client(const std::vector<std::string>& argv) {
       return WriteError(ArityError("client|" + std::string(name)), &out_);
     }
   }
-  if (IEquals(sub, "SETNAME")) {
+  if (IEquals(sub, "HELP")) {
+    WriteReply(cluster_sim::SubcommandHelp(
+                   "client",
+                   {"GETNAME", "    Return the name of the current connection.", "ID",
+                    "    Return the ID of the current connection.", "INFO",
+                    "    Return information about the current client connection.",
+                    "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
+                    "    Return information about client connections of this region.",
+                    "NO-EVICT (ON|OFF)", "    Accepted; a region evicts nothing.", "SETNAME <name>",
+                    "    Assign the name <name> to the current "
+                    "connection."}),
+               &out_);
+  } else if (IEquals(sub, "SETNAME")) {
     for (char c : argv[2]) {
       if (c <= ' ' || c > '~') {
         return WriteError(
@@ -802,6 +814,17 @@ void Connection::Command(const std::vector<std::string>& argv) {
     cluster_sim::ForEachRangeKey(*c, line, [&](const std::string& key) { keys.push_back(key); });
     if (keys.empty()) return WriteError("ERR The command has no key arguments", &out_);
     WriteReply(Reply::BulkArray(keys), &out_);
+  } else if (IEquals(sub, "HELP") && argv.size() == 2) {
+    WriteReply(
+        cluster_sim::SubcommandHelp(
+            "command",
+            {"(no subcommand)", "    Return details about all commands.", "COUNT",
+             "    Return the total number of commands.", "DOCS [<command-name> ...]",
+             "    Return a summary of the given commands, or of all.", "GETKEYS <full-command>",
+             "    Return the keys from a full command.", "INFO [<command-name> ...]",
+             "    Return details about the given commands, or about all.", "LIST",
+             "    Return the names of all commands."}),
+        &out_);
   } else {
     WriteReply(cluster_sim::UnknownSubcommand(sub, "COMMAND"), &out_);
   }
@@ -844,6 +867,15 @@ void Connection::Config(const std::vector<std::string>& argv) {
                &out_);
   } else if (IEquals(sub, "RESETSTAT")) {
     WriteStatus("OK", &out_);
+  } else if (IEquals(sub, "HELP") && argv.size() == 2) {
+    WriteReply(cluster_sim::SubcommandHelp(
+                   "config", {"GET <pattern>",
+                              "    Return parameters matching the glob-like "
+                              "<pattern> and their values.",
+                              "RESETSTAT", "    Accepted; a region keeps no statistics to reset.",
+                              "SET <directive> <value>",
+                              "    Refused: a region's settings come from the scenario file."}),
+               &out_);
   } else {
     WriteReply(cluster_sim::UnknownSubcommand(sub, "CONFIG"), &out_);
   }
@@ -1164,6 +1196,19 @@ void Connection::Pubsub(const std::vector<std::string>& argv) {
   }
   if (IEquals(sub, "NUMPAT") && argv.size() == 2) {
     return WriteInteger(static_cast<int64_t>(server_->pattern_subs.size()), &out_);
+  }
+  if (IEquals(sub, "HELP") && argv.size() == 2) {
+    return WriteReply(
+        cluster_sim::SubcommandHelp(
+            "pubsub",
+            {"CHANNELS [<pattern>]",
+             "    Return the currently active channels matching a <pattern> (default: '*').",
+             "NUMPAT", "    Return number of subscriptions to patterns.", "NUMSUB [<channel> ...]",
+             "    Return the number of subscribers for the specified channels, excluding",
+             "    pattern subscriptions(default: no channels).", "SHARDCHANNELS [<pattern>]",
+             "    None: a region has no shard channels.", "SHARDNUMSUB [<shardchannel> ...]",
+             "    0 for each: no shard channels."}),
+        &out_);
   }
   if (IEquals(sub, "SHARDCHANNELS") && argv.size() <= 3) return Write(Reply::Array({}), argv);
   if (IEquals(sub, "SHARDNUMSUB")) {

@@ -510,6 +510,22 @@ def pubsub(r):
     return [got, published, numsub, channels, numpat]
 
 
+def help_texts(r):
+    """HELP of the commands with subcommands: Redis's form (status lines, the first naming
+    the command, HELP's own two last); the lines between are aasim's own (what it provides)."""
+    c = Raw(r.connection_pool.connection_kwargs["port"])
+    try:
+        out = []
+        for argv in (("CLIENT", "HELP"), ("config", "help"), ("COMMAND", "HELP"),
+                     ("PUBSUB", "HELP"), ("XGROUP", "HELP"), ("OBJECT", "HELP"),
+                     ("SCRIPT", "HELP")):
+            lines = c.call(*argv).split(b"\r\n")
+            out.append([lines[0][:1], lines[1], lines[-3], lines[-2]])
+        return out
+    finally:
+        c.close()
+
+
 def errors(r):
     def e(*argv):
         try:
@@ -537,7 +553,7 @@ CASES = [hello_auth, client_commands, config_get, command_info, pipeline_plain,
          watch_transaction_helper, unwatch_discard, register_script, scans, set_options,
          set_option_errors, set_absolute, strings, expiry, keys_commands, hashes, sets,
          sorted_sets, lists, blocking_pops, streams, stream_history, stream_blocking_reads, bitmaps,
-         hyperloglog, pubsub, errors, handshake]
+         hyperloglog, pubsub, help_texts, errors, handshake]
 
 
 def select_other_db(r):

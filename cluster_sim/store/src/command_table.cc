@@ -126,6 +126,20 @@ Reply UnknownSubcommand(std::string_view sub, std::string_view command) {
   return OneLineError(std::move(text));
 }
 
+Reply SubcommandHelp(std::string_view command, std::initializer_list<std::string_view> lines) {
+  std::vector<Reply> out;
+  std::string first(command);
+  for (char& ch : first) {
+    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+  }
+  first.append(" <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+  out.push_back(Reply::Status(std::move(first)));
+  for (std::string_view line : lines) out.push_back(Reply::Status(std::string(line)));
+  out.push_back(Reply::Status("HELP"));
+  out.push_back(Reply::Status("    Prints this help."));
+  return Reply::Array(std::move(out));
+}
+
 Reply SubcommandSyntaxError(std::string_view sub, std::string_view command) {
   std::string text = "ERR unknown subcommand or wrong number of arguments for '";
   text.append(ErrorArg(sub)).append("'. Try ").append(command).append(" HELP.");

@@ -664,6 +664,14 @@ std::optional<Reply> ParseXGroup(const std::vector<std::string>& argv, XGroupArg
   out->sub = AsciiLower(argv[1]);
   const std::string& sub = out->sub;
   auto arity = [&](size_t min, size_t max) { return argv.size() < min || argv.size() > max; };
+  if (sub == "help" && argv.size() == 2) {
+    return SubcommandHelp(
+        "xgroup", {"CREATE <key> <groupname> <id|$> [MKSTREAM]",
+                   "    Create a new consumer group (replicated to every region).",
+                   "CREATECONSUMER <key> <groupname> <consumer>",
+                   "    Create a new consumer in the specified group (in this region only).",
+                   "DESTROY <key> <groupname>", "    Remove the specified group."});
+  }
   if (sub != "create" && sub != "destroy" && sub != "createconsumer") {
     return UnknownSubcommand(argv[1], "XGROUP");
   }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -308,5 +309,9 @@ std::string_view ErrorArg(std::string_view arg, size_t max = 128);
 // ErrorArg writes it, CR and LF as spaces. `command` is written as given.
 Reply UnknownSubcommand(std::string_view sub, std::string_view command);
 Reply SubcommandSyntaxError(std::string_view sub, std::string_view command);
+// The reply to `COMMAND HELP` in Redis's form (addReplyHelp): status lines, first
+// "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:" (`command` upper
+// case), then `lines` (what aasim provides, in its own words), then HELP's own two lines.
+Reply SubcommandHelp(std::string_view command, std::initializer_list<std::string_view> lines);
 
 }  // namespace cluster_sim
