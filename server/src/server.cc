@@ -78,10 +78,10 @@ bool SimpleGlob(std::string_view pattern, std::string_view text) {
 class Connection;
 struct ServerState;
 
-// Where XREADGROUP's BLOCK option is (its index), if it has a valid one (a non-negative
-// integer) before STREAMS; 0 if none. *ms gets the timeout.
+// Where XREAD's or XREADGROUP's BLOCK option is (its index), if it has a valid one (a
+// non-negative integer) before STREAMS; 0 if none. *ms gets the timeout.
 size_t FindBlock(const std::vector<std::string>& argv, int64_t* ms) {
-  if (argv.empty() || !IEquals(argv[0], "XREADGROUP")) return 0;
+  if (argv.empty() || !(IEquals(argv[0], "XREADGROUP") || IEquals(argv[0], "XREAD"))) return 0;
   for (size_t i = 1; i + 1 < argv.size(); ++i) {
     if (IEquals(argv[i], "STREAMS")) return 0;
     if (IEquals(argv[i], "BLOCK")) {
@@ -255,6 +255,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.set_option(tcp::no_delay(true), ec);
     auto ep = socket_.remote_endpoint(ec);
     if (!ec) peer_ = cluster_sim::JoinHostPort(ep.address().to_string(), ep.port());
+    auto local = socket_.local_endpoint(ec);
+    if (!ec) local_ = cluster_sim::JoinHostPort(local.address().to_string(), local.port());
+    fd_ = static_cast<int64_t>(socket_.native_handle());
   }
   ~Connection() {
     Unblock();
@@ -272,9 +275,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
     closed_ = true;
   }
   uint64_t id() const { return id_; }
+  // One line of CLIENT LIST / CLIENT INFO, with every field of Redis 7.0's in its order
+  // (client libraries parse them all: redis-py's client_info() reads qbuf-free, tot-mem,
+  // ...). Buffers and memory are not measured: they read 0.
   std::string Describe() const {
-    return "id=" + std::to_string(id_) + " addr=" + peer_ + " name=" + name_ +
-           " db=0 multi=" + (session_->in_multi() ? std::to_string(session_->queued()) : "-1");
+    using std::chrono::duration_cast;
+    using std::chrono::seconds;
+    const auto now = std::chrono::steady_clock::now();
+    std::string flags;
+    if (subscriptions() > 0) flags += 'P';  // in Redis's order
+    if (session_->in_multi()) flags += 'x';
+    if (block_) flags += 'b';
+    if (flags.empty()) flags = "N";
+    return "id=" + std::to_string(id_) + " addr=" + peer_ + " laddr=" + local_ +
+           " fd=" + std::to_string(fd_) + " name=" + name_ +
+           " age=" + std::to_string(duration_cast<seconds>(now - created_).count()) +
+           " idle=" + std::to_string(duration_cast<seconds>(now - last_command_).count()) +
+           " flags=" + flags + " db=0 sub=" + std::to_string(channels_.size()) +
+           " psub=" + std::to_string(patterns_.size()) +
+           " ssub=0 multi=" + (session_->in_multi() ? std::to_string(session_->queued()) : "-1") +
+           " qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
+           "tot-mem=0 events=r cmd=" +
+           last_cmd_ + " user=default redir=-1 resp=" + (resp3_ ? "3" : "2");
   }
 
  private:
@@ -381,6 +403,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool parked_ = false;
   std::string name_;
   std::string peer_;
+  std::string local_;  // laddr
+  int64_t fd_ = -1;
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_command_ = created_;
+  // CLIENT LIST's cmd: the last command, lower case, `name|sub` for a container command
+  // (Redis's full name); "NULL" before the first.
+  std::string last_cmd_ = "NULL";
   bool resp3_ = false;  // HELLO 3
   // RESP3: the commands the open MULTI queued, to type EXEC's replies as each command's.
   std::vector<std::vector<std::string>> queued_;
@@ -436,6 +465,11 @@ void Connection::Dispatch() {
   }
   const CommandInfo* info = FindCommand(argv[0]);
   Op op = info ? info->op : Op::kStore;
+  last_command_ = std::chrono::steady_clock::now();
+  last_cmd_ = AsciiLower(argv[0]);
+  if (argv.size() > 1 && (op == Op::kClient || op == Op::kCommand || op == Op::kConfig)) {
+    last_cmd_ += "|" + AsciiLower(argv[1]);
+  }
   if (op == Op::kQuit) {
     WriteStatus("OK", &out_);
     closing_ = true;
@@ -594,8 +628,10 @@ void Connection::Hello(const std::vector<std::string>& argv) {
   }
   for (; i < argv.size(); ++i) {
     if (IEquals(argv[i], "AUTH") && i + 2 < argv.size()) {
+      // The only user is "default": without requirepass it takes any password (Redis's
+      // nopass), with it only that one.
       const std::string& pass = server_->options.requirepass;
-      if (pass.empty() || argv[i + 2] != pass || argv[i + 1] != "default") {
+      if (argv[i + 1] != "default" || (!pass.empty() && argv[i + 2] != pass)) {
         return WriteError("WRONGPASS invalid username-password pair or user is disabled.", &out_);
       }
       authed_ = true;
@@ -624,9 +660,36 @@ void Connection::Hello(const std::vector<std::string>& argv) {
 }
 
 void Connection::Client(const std::vector<std::string>& argv) {
-  std::string_view sub = argv.size() > 1 ? std::string_view(argv[1]) : "";
   if (argv.size() < 2) return WriteError(ArityError("client"), &out_);
-  if (IEquals(sub, "SETNAME") && argv.size() == 3) {
+  const std::string& sub = argv[1];
+  // Redis 7.0's CLIENT subcommands and their arities (negative: at least); a known one
+  // with a wrong count gets Redis's arity error, one aasim does not provide (KILL, PAUSE,
+  // TRACKING, ...) the same reply as a subcommand Redis does not know.
+  static constexpr std::pair<std::string_view, int> kArity[] = {
+      {"caching", 3},   {"getname", 2},      {"getredir", 2}, {"help", 2},
+      {"id", 2},        {"info", 2},         {"kill", -3},    {"list", -2},
+      {"no-evict", 3},  {"pause", -3},       {"reply", 3},    {"setname", 3},
+      {"tracking", -3}, {"trackinginfo", 2}, {"unblock", -3}, {"unpause", 2}};
+  for (const auto& [name, arity] : kArity) {
+    if (!IEquals(sub, name)) continue;
+    const auto n = static_cast<int>(argv.size());
+    if (arity > 0 ? n != arity : n < -arity) {
+      return WriteError(ArityError("client|" + std::string(name)), &out_);
+    }
+  }
+  if (IEquals(sub, "HELP")) {
+    WriteReply(cluster_sim::SubcommandHelp(
+                   "client",
+                   {"GETNAME", "    Return the name of the current connection.", "ID",
+                    "    Return the ID of the current connection.", "INFO",
+                    "    Return information about the current client connection.",
+                    "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
+                    "    Return information about client connections of this region.",
+                    "NO-EVICT (ON|OFF)", "    Accepted; a region evicts nothing.", "SETNAME <name>",
+                    "    Assign the name <name> to the current "
+                    "connection."}),
+               &out_);
+  } else if (IEquals(sub, "SETNAME")) {
     for (char c : argv[2]) {
       if (c <= ' ' || c > '~') {
         return WriteError(
@@ -637,27 +700,60 @@ void Connection::Client(const std::vector<std::string>& argv) {
     }
     name_ = argv[2];
     WriteStatus("OK", &out_);
-  } else if (IEquals(sub, "GETNAME") && argv.size() == 2) {
+  } else if (IEquals(sub, "GETNAME")) {
     if (name_.empty()) return WriteNil(&out_);
     WriteBulk(name_, &out_);
-  } else if (IEquals(sub, "ID") && argv.size() == 2) {
+  } else if (IEquals(sub, "ID")) {
     WriteInteger(static_cast<int64_t>(id_), &out_);
-  } else if (IEquals(sub, "INFO") && argv.size() == 2) {
+  } else if (IEquals(sub, "INFO")) {
     WriteBulk(Describe() + "\n", &out_);
-  } else if (IEquals(sub, "LIST") && argv.size() == 2) {
+  } else if (IEquals(sub, "LIST")) {
+    // CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]: every client of an
+    // endpoint is a normal one, or a pubsub one while subscribed.
+    std::optional<std::string> type;
+    std::set<uint64_t> ids;
+    bool by_id = false;
+    for (size_t i = 2; i < argv.size(); ++i) {
+      if (IEquals(argv[i], "TYPE") && i + 1 < argv.size() && !type) {
+        type = AsciiLower(argv[++i]);
+        if (*type != "normal" && *type != "master" && *type != "replica" && *type != "slave" &&
+            *type != "pubsub") {
+          std::string text = "ERR Unknown client type '" +
+                             std::string(cluster_sim::ErrorArg(argv[i], argv[i].size())) + "'";
+          for (char& ch : text) {
+            if (ch == '\r' || ch == '\n') ch = ' ';  // as Redis's addReplyErrorFormat
+          }
+          return WriteError(text, &out_);
+        }
+      } else if (IEquals(argv[i], "ID") && i + 1 < argv.size() && !by_id) {
+        by_id = true;
+        for (++i; i < argv.size(); ++i) {
+          uint64_t id = 0;
+          auto [end, ec] = std::from_chars(argv[i].data(), argv[i].data() + argv[i].size(), id);
+          if (ec != std::errc() || end != argv[i].data() + argv[i].size() || id == 0) {
+            return WriteError("ERR Invalid client ID", &out_);
+          }
+          ids.insert(id);
+        }
+      } else {
+        return WriteError("ERR syntax error", &out_);
+      }
+    }
     std::string all;
     for (const auto& [id, weak] : server_->connections) {
-      if (auto c = weak.lock()) all += c->Describe() + "\n";
+      auto c = weak.lock();
+      if (!c || (by_id && ids.count(id) == 0)) continue;
+      if (type && *type != (c->subscriptions() > 0 ? "pubsub" : "normal")) continue;
+      all += c->Describe() + "\n";
     }
     WriteBulk(all, &out_);
-  } else if ((IEquals(sub, "SETINFO") && argv.size() == 4) ||
-             (IEquals(sub, "NO-EVICT") && argv.size() == 3) ||
-             (IEquals(sub, "NO-TOUCH") && argv.size() == 3)) {
+  } else if (IEquals(sub, "NO-EVICT")) {
+    if (!IEquals(argv[2], "on") && !IEquals(argv[2], "off")) {
+      return WriteError("ERR syntax error", &out_);
+    }
     WriteStatus("OK", &out_);
   } else {
-    WriteError("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
-                   "'. Try CLIENT HELP.",
-               &out_);
+    WriteReply(cluster_sim::UnknownSubcommand(sub, "CLIENT"), &out_);
   }
 }
 
@@ -718,8 +814,19 @@ void Connection::Command(const std::vector<std::string>& argv) {
     cluster_sim::ForEachRangeKey(*c, line, [&](const std::string& key) { keys.push_back(key); });
     if (keys.empty()) return WriteError("ERR The command has no key arguments", &out_);
     WriteReply(Reply::BulkArray(keys), &out_);
+  } else if (IEquals(sub, "HELP") && argv.size() == 2) {
+    WriteReply(
+        cluster_sim::SubcommandHelp(
+            "command",
+            {"(no subcommand)", "    Return details about all commands.", "COUNT",
+             "    Return the total number of commands.", "DOCS [<command-name> ...]",
+             "    Return a summary of the given commands, or of all.", "GETKEYS <full-command>",
+             "    Return the keys from a full command.", "INFO [<command-name> ...]",
+             "    Return details about the given commands, or about all.", "LIST",
+             "    Return the names of all commands."}),
+        &out_);
   } else {
-    WriteError("ERR unknown subcommand '" + std::string(sub) + "'. Try COMMAND HELP.", &out_);
+    WriteReply(cluster_sim::UnknownSubcommand(sub, "COMMAND"), &out_);
   }
 }
 
@@ -732,12 +839,17 @@ void Connection::Config(const std::vector<std::string>& argv) {
     // in-memory store does not persist.
     const std::pair<std::string_view, std::string> params[] = {
         {"appendonly", "no"},
+        {"cluster-enabled", "no"},
         {"databases", "1"},
+        {"maxclients", "10000"},
         {"maxmemory", "0"},
+        {"maxmemory-policy", "noeviction"},
+        {"notify-keyspace-events", ""},
         {"port", std::to_string(0)},
         {"proto-max-bulk-len", std::to_string(server_->options.limits.max_bulk_bytes)},
         {"requirepass", server_->options.requirepass},
         {"save", ""},
+        {"timeout", "0"},
     };
     std::vector<Reply> out;
     for (const auto& [name, value] : params) {
@@ -755,8 +867,17 @@ void Connection::Config(const std::vector<std::string>& argv) {
                &out_);
   } else if (IEquals(sub, "RESETSTAT")) {
     WriteStatus("OK", &out_);
+  } else if (IEquals(sub, "HELP") && argv.size() == 2) {
+    WriteReply(cluster_sim::SubcommandHelp(
+                   "config", {"GET <pattern>",
+                              "    Return parameters matching the glob-like "
+                              "<pattern> and their values.",
+                              "RESETSTAT", "    Accepted; a region keeps no statistics to reset.",
+                              "SET <directive> <value>",
+                              "    Refused: a region's settings come from the scenario file."}),
+               &out_);
   } else {
-    WriteError("ERR unknown subcommand '" + std::string(sub) + "'. Try CONFIG HELP.", &out_);
+    WriteReply(cluster_sim::UnknownSubcommand(sub, "CONFIG"), &out_);
   }
 }
 
@@ -791,10 +912,23 @@ void Connection::Info(const std::vector<std::string>& argv) {
     out += "# Clients\r\nconnected_clients:" + std::to_string(s.connections.size()) +
            "\r\nblocked_clients:" + std::to_string(blocked.size()) + "\r\n\r\n";
   }
+  // What clients and monitoring read of these sections, as a region is: memory is not
+  // measured (0), nothing persists, no eviction, a primary without replicas of its own
+  // (its peers are regions, shown under activeactive), no cluster.
+  if (wanted("memory")) {
+    out +=
+        "# Memory\r\nused_memory:0\r\nused_memory_human:0B\r\nmaxmemory:0\r\n"
+        "maxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n\r\n";
+  }
+  if (wanted("persistence")) {
+    out += "# Persistence\r\nloading:0\r\nrdb_bgsave_in_progress:0\r\naof_enabled:0\r\n\r\n";
+  }
   if (wanted("stats")) {
     out += "# Stats\r\ntotal_connections_received:" + std::to_string(s.total_connections) +
            "\r\ntotal_commands_processed:" + std::to_string(s.total_commands) + "\r\n\r\n";
   }
+  if (wanted("replication")) out += "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n";
+  if (wanted("cluster")) out += "# Cluster\r\ncluster_enabled:0\r\n\r\n";
   if (wanted("activeactive")) out += s.backend->InfoActiveActive() + "\r\n";
   if (wanted("keyspace")) {
     Reply n = s.backend->Execute({"DBSIZE"});
@@ -855,17 +989,18 @@ void ServerState::ServeReadyKeys() {
 }
 
 bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
-  // The blocking commands: ListBlock's, whose names start with 'b', and XREADGROUP.
+  // The blocking commands: ListBlock's, whose names start with 'b', XREAD and XREADGROUP.
   const char first = AsciiLower(argv[0].empty() ? '\0' : argv[0][0]);
   if (first != 'b' && first != 'x') return false;
   int64_t ms = 0;
   std::vector<std::string> keys;
+  size_t streams_at = 0;
   if (!ListBlock(argv, &keys, &ms)) {
-    if (!IEquals(argv[0], "XREADGROUP")) return false;
-    // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...: find BLOCK
-    // and the keys; anything malformed runs normally (the store replies the error).
+    if (!IEquals(argv[0], "XREADGROUP") && !IEquals(argv[0], "XREAD")) return false;
+    // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id... (XREAD: [COUNT
+    // n] [BLOCK ms] STREAMS key... id...): find BLOCK and the keys; anything malformed runs
+    // normally (the store replies the error).
     if (FindBlock(argv, &ms) == 0) return false;
-    size_t streams_at = 0;
     for (size_t i = 1; i < argv.size(); ++i) {
       if (IEquals(argv[i], "STREAMS")) {
         streams_at = i + 1;
@@ -884,6 +1019,21 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
     return true;
   }
   Block b{argv, {}};
+  if (IEquals(argv[0], "XREAD")) {
+    // As Redis: '$' is the stream's last id when the read blocks (else, read again when an
+    // entry arrives, it would again mean "after the newest" and never serve it).
+    const size_t n = (argv.size() - streams_at) / 2;
+    for (size_t k = 0; k < n; ++k) {
+      std::string& id = b.argv[streams_at + n + k];
+      if (id != "$") continue;
+      Reply top = server_->backend->Execute({"XREVRANGE", keys[k], "+", "-", "COUNT", "1"});
+      id = "0-0";
+      if (top.type == Reply::Type::kArray && !top.elements.empty() &&
+          !top.elements[0].elements.empty()) {
+        id = top.elements[0].elements[0].str;
+      }
+    }
+  }
   for (const std::string& key : keys) {
     if (std::find(b.keys.begin(), b.keys.end(), key) == b.keys.end()) b.keys.push_back(key);
   }
@@ -1047,6 +1197,19 @@ void Connection::Pubsub(const std::vector<std::string>& argv) {
   if (IEquals(sub, "NUMPAT") && argv.size() == 2) {
     return WriteInteger(static_cast<int64_t>(server_->pattern_subs.size()), &out_);
   }
+  if (IEquals(sub, "HELP") && argv.size() == 2) {
+    return WriteReply(
+        cluster_sim::SubcommandHelp(
+            "pubsub",
+            {"CHANNELS [<pattern>]",
+             "    Return the currently active channels matching a <pattern> (default: '*').",
+             "NUMPAT", "    Return number of subscriptions to patterns.", "NUMSUB [<channel> ...]",
+             "    Return the number of subscribers for the specified channels, excluding",
+             "    pattern subscriptions(default: no channels).", "SHARDCHANNELS [<pattern>]",
+             "    None: a region has no shard channels.", "SHARDNUMSUB [<shardchannel> ...]",
+             "    0 for each: no shard channels."}),
+        &out_);
+  }
   if (IEquals(sub, "SHARDCHANNELS") && argv.size() <= 3) return Write(Reply::Array({}), argv);
   if (IEquals(sub, "SHARDNUMSUB")) {
     std::vector<Reply> out;
@@ -1056,9 +1219,20 @@ void Connection::Pubsub(const std::vector<std::string>& argv) {
     }
     return Write(Reply::Array(std::move(out)), argv);
   }
-  WriteError("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
-                 "'. Try PUBSUB HELP.",
-             &out_);
+  // Redis 7.0: a subcommand it does not know, a known one with too few arguments (its
+  // table's arity), a known one whose arguments do not fit.
+  static constexpr std::pair<std::string_view, int> kArity[] = {
+      {"channels", -2}, {"help", 2},           {"numpat", 2},
+      {"numsub", -2},   {"shardchannels", -2}, {"shardnumsub", -2}};
+  for (const auto& [name, arity] : kArity) {
+    if (!IEquals(sub, name)) continue;
+    const auto n = static_cast<int>(argv.size());
+    if (arity > 0 ? n != arity : n < -arity) {
+      return WriteError(ArityError("pubsub|" + std::string(name)), &out_);
+    }
+    return WriteReply(cluster_sim::SubcommandSyntaxError(sub, "PUBSUB"), &out_);
+  }
+  WriteReply(cluster_sim::UnknownSubcommand(sub, "PUBSUB"), &out_);
 }
 
 int64_t ServerState::Deliver(const std::string& channel, const std::string& message) {

@@ -54,6 +54,12 @@ CASES = [
     # NUL bytes hide a line's end from Redis
     b"*1\x00\r\n$4\r\nPING\r\n", b"*1\r\n$4\x00\r\nPING\r\n", b"PING\x00\r\n", b"\x00PING\r\n",
     b"*2\r\n$4\r\nECHO\r\n$3\r\na\x00b\r\n",
+    # an error text quotes a name or argument only up to its NUL (Redis's "%.128s")
+    b"*3\r\n$4\r\nFO\x00O\r\n$3\r\na\x00b\r\n$1\r\nc\r\n", b"*1\r\n$3\r\n\x00xy\r\n",
+    b"*2\r\n$6\r\nCLIENT\r\n$8\r\nNO\x00SUCH\r\n", b"*2\r\n$6\r\nCONFIG\r\n$3\r\nX\x00Y\r\n",
+    b"*2\r\n$6\r\nSCRIPT\r\n$3\r\nX\x00Y\r\n", b"*2\r\n$6\r\nPUBSUB\r\n$3\r\nX\x00Y\r\n",
+    b"*3\r\n$6\r\nOBJECT\r\n$3\r\nX\x00Y\r\n$1\r\nk\r\n", b"*2\r\n$6\r\nXGROUP\r\n$3\r\nX\x00Y\r\n",
+    b"*2\r\n$7\r\nCOMMAND\r\n$3\r\nX\x00Y\r\n",
     # inline lines
     b"ECHO \"a\r\n", b"ECHO 'a\r\n", b"ECHO \"a\"b\r\n", b"PING\r\nECHO \"x\r\n",
     b"\r\n\r\n\n" + PING, b"   \r\n" + PING,

@@ -92,20 +92,58 @@ Reply ArityError(std::string_view name) {
   return Reply::Error(std::move(text));
 }
 
-Reply UnknownCommand(const std::vector<std::string>& argv) {
-  std::string args;
-  for (size_t i = 1; i < argv.size() && args.size() < 128; ++i) {
-    std::string_view arg = std::string_view(argv[i]).substr(0, 128 - args.size());
-    args.append("'").append(arg).append("' ");
-  }
-  std::string text = "ERR unknown command '";
-  text.append(std::string_view(argv[0]).substr(0, 128))
-      .append("', with args beginning with: ")
-      .append(args);
+std::string_view ErrorArg(std::string_view arg, size_t max) {
+  arg = arg.substr(0, max);
+  return arg.substr(0, arg.find('\0'));
+}
+
+namespace {
+
+// Redis's addReplyErrorFormat: an error reply never holds CR or LF.
+Reply OneLineError(std::string text) {
   for (char& ch : text) {
     if (ch == '\r' || ch == '\n') ch = ' ';
   }
   return Reply::Error(std::move(text));
+}
+
+}  // namespace
+
+Reply UnknownCommand(const std::vector<std::string>& argv) {
+  std::string args;
+  for (size_t i = 1; i < argv.size() && args.size() < 128; ++i) {
+    const std::string_view arg = ErrorArg(argv[i], 128 - args.size());  // before the quote
+    args.append("'").append(arg).append("' ");
+  }
+  std::string text = "ERR unknown command '";
+  text.append(ErrorArg(argv[0])).append("', with args beginning with: ").append(args);
+  return OneLineError(std::move(text));
+}
+
+Reply UnknownSubcommand(std::string_view sub, std::string_view command) {
+  std::string text = "ERR unknown subcommand '";
+  text.append(ErrorArg(sub)).append("'. Try ").append(command).append(" HELP.");
+  return OneLineError(std::move(text));
+}
+
+Reply SubcommandHelp(std::string_view command, std::initializer_list<std::string_view> lines) {
+  std::vector<Reply> out;
+  std::string first(command);
+  for (char& ch : first) {
+    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+  }
+  first.append(" <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+  out.push_back(Reply::Status(std::move(first)));
+  for (std::string_view line : lines) out.push_back(Reply::Status(std::string(line)));
+  out.push_back(Reply::Status("HELP"));
+  out.push_back(Reply::Status("    Prints this help."));
+  return Reply::Array(std::move(out));
+}
+
+Reply SubcommandSyntaxError(std::string_view sub, std::string_view command) {
+  std::string text = "ERR unknown subcommand or wrong number of arguments for '";
+  text.append(ErrorArg(sub)).append("'. Try ").append(command).append(" HELP.");
+  return OneLineError(std::move(text));
 }
 
 }  // namespace cluster_sim

@@ -236,7 +236,7 @@ Reply Object(Ctx& c) {
   }
   if (sub != "encoding" && sub != "freq" && sub != "idletime" && sub != "refcount" &&
       sub != "help") {
-    return Reply::Error("ERR unknown subcommand '" + c.argv[1] + "'. Try OBJECT HELP.");
+    return UnknownSubcommand(c.argv[1], "OBJECT");
   }
   if (c.argv.size() != (sub == "help" ? 2u : 3u)) return ArityError("object|" + sub);
   const std::string& key = c.argv[2];

@@ -500,10 +500,15 @@ Reply XReadGroup(Ctx& c) {
       if (a.noack) MaybeWriteFrontier(c, key, a.group);
     } else {
       // History: this consumer's pending entries after the id (deleted ones read as nil).
+      // As Redis 7.0, an entry served again counts as one more delivery, made now.
       for (auto it = rg.pending.upper_bound({*from[k], crdt::Dot{UINT32_MAX, kMax}});
            it != rg.pending.end(); ++it) {
         if (it->second.consumer != a.consumer) continue;
         const StreamStore::Fields* fields = s->Find(it->first);
+        if (fields != nullptr) {
+          it->second.delivery_ms = now_ms;
+          ++it->second.deliveries;
+        }
         items.push_back(
             fields ? EntryReply(it->first, *fields)
                    : Reply::Array({Reply::Bulk(it->first.first.ToString()), Reply::NilArray()}));
@@ -659,8 +664,16 @@ std::optional<Reply> ParseXGroup(const std::vector<std::string>& argv, XGroupArg
   out->sub = AsciiLower(argv[1]);
   const std::string& sub = out->sub;
   auto arity = [&](size_t min, size_t max) { return argv.size() < min || argv.size() > max; };
+  if (sub == "help" && argv.size() == 2) {
+    return SubcommandHelp(
+        "xgroup", {"CREATE <key> <groupname> <id|$> [MKSTREAM]",
+                   "    Create a new consumer group (replicated to every region).",
+                   "CREATECONSUMER <key> <groupname> <consumer>",
+                   "    Create a new consumer in the specified group (in this region only).",
+                   "DESTROY <key> <groupname>", "    Remove the specified group."});
+  }
   if (sub != "create" && sub != "destroy" && sub != "createconsumer") {
-    return Reply::Error("ERR unknown subcommand '" + argv[1] + "'. Try XGROUP HELP.");
+    return UnknownSubcommand(argv[1], "XGROUP");
   }
   if ((sub == "create" && arity(5, 6)) || (sub == "destroy" && arity(4, 4)) ||
       (sub == "createconsumer" && arity(5, 5))) {
@@ -669,8 +682,7 @@ std::optional<Reply> ParseXGroup(const std::vector<std::string>& argv, XGroupArg
   out->mkstream = false;
   if (sub == "create" && argv.size() == 6) {
     if (!IEquals(argv[5], "mkstream")) {
-      return Reply::Error("ERR unknown subcommand or wrong number of arguments for '" + argv[1] +
-                          "'. Try XGROUP HELP.");
+      return SubcommandSyntaxError(argv[1], "XGROUP");
     }
     out->mkstream = true;
   }

@@ -312,9 +312,14 @@ Reply LocalStreams::XReadGroup(Call& c) {
       c.Touch(key);
     } else {
       // History: this consumer's pending entries after the id (deleted data reads as nil).
+      // As Redis 7.0, an entry served again counts as one more delivery, made now.
       for (auto it = g.pel.upper_bound(*from[k]); it != g.pel.end(); ++it) {
         if (it->second.consumer != consumer) continue;
         auto e = s.entries.find(it->first);
+        if (e != s.entries.end()) {
+          it->second.delivery_ms = c.now_ms;
+          ++it->second.deliveries;
+        }
         items.push_back(e == s.entries.end()
                             ? Reply::Array({Reply::Bulk(it->first.ToString()), Reply::NilArray()})
                             : EntryReply(it->first, e->second));

@@ -902,8 +902,7 @@ Reply ScriptCommand(Scripts::Lua& m, const std::vector<std::string>& argv) {
     if (sub == s.name) found = &s;
   }
   if (found == nullptr) {
-    return Reply::Error("ERR unknown subcommand '" + OneLine(argv[1].substr(0, 128)) +
-                        "'. Try SCRIPT HELP.");
+    return UnknownSubcommand(argv[1], "SCRIPT");
   }
   if (!ArityAllows(found->arity, argv.size())) {
     return Reply::Error("ERR wrong number of arguments for 'script|" + sub + "' command");

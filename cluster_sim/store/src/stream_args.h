@@ -19,7 +19,8 @@ namespace engine {
 std::string NoGroupError(std::string_view key, std::string_view group, std::string_view suffix);
 
 // XGROUP's subcommand (lower case) after the checks Redis makes before it looks at the key:
-// a known subcommand, its arity, CREATE's MKSTREAM. Else the error reply.
+// a known subcommand, its arity, CREATE's MKSTREAM. Else the reply to send instead: an
+// error, or XGROUP HELP's text.
 struct XGroupArgs {
   std::string sub;  // "create", "destroy" or "createconsumer"
   bool mkstream = false;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -209,17 +210,17 @@ inline constexpr CommandSpec kStoreCommands[] = {
     {"unwatch", 1, "noscript loading stale fast", 0, 0, 0, CommandRunner::kSession},
     {"wait", 3, "noscript", 0, 0, 0},
     {"watch", -2, "noscript loading stale fast", 1, -1, 1, CommandRunner::kSession},
-    {"xack", -4, "write fast", 1, 1, 1, CommandRunner::kStreams, false},
-    {"xadd", -5, "write denyoom fast", 1, 1, 1, CommandRunner::kStreams, false},
-    {"xdel", -3, "write fast", 1, 1, 1, CommandRunner::kStreams, false},
-    {"xgroup", -2, "", 0, 0, 0, CommandRunner::kStreams, false},
-    {"xlen", 2, "readonly fast", 1, 1, 1, CommandRunner::kStreams, false},
-    {"xpending", -3, "readonly", 1, 1, 1, CommandRunner::kStreams, false},
-    {"xrange", -4, "readonly", 1, 1, 1, CommandRunner::kStreams, false},
-    {"xread", -4, "readonly blocking movablekeys", 0, 0, 0, CommandRunner::kStreams, false},
-    {"xreadgroup", -7, "write blocking movablekeys", 0, 0, 0, CommandRunner::kStreams, false},
-    {"xrevrange", -4, "readonly", 1, 1, 1, CommandRunner::kStreams, false},
-    {"xtrim", -4, "write", 1, 1, 1, CommandRunner::kStreams, false},
+    {"xack", -4, "write fast", 1, 1, 1, CommandRunner::kStreams},
+    {"xadd", -5, "write denyoom fast", 1, 1, 1, CommandRunner::kStreams},
+    {"xdel", -3, "write fast", 1, 1, 1, CommandRunner::kStreams},
+    {"xgroup", -2, "", 0, 0, 0, CommandRunner::kStreams},
+    {"xlen", 2, "readonly fast", 1, 1, 1, CommandRunner::kStreams},
+    {"xpending", -3, "readonly", 1, 1, 1, CommandRunner::kStreams},
+    {"xrange", -4, "readonly", 1, 1, 1, CommandRunner::kStreams},
+    {"xread", -4, "readonly blocking movablekeys", 0, 0, 0, CommandRunner::kStreams},
+    {"xreadgroup", -7, "write blocking movablekeys", 0, 0, 0, CommandRunner::kStreams},
+    {"xrevrange", -4, "readonly", 1, 1, 1, CommandRunner::kStreams},
+    {"xtrim", -4, "write", 1, 1, 1, CommandRunner::kStreams},
     {"zadd", -4, "write denyoom fast", 1, 1, 1},
     {"zcard", 2, "readonly fast", 1, 1, 1},
     {"zcount", 4, "readonly fast", 1, 1, 1},
@@ -298,5 +299,19 @@ const std::string* FindWrittenKey(const CommandSpec& spec, const std::vector<std
 // 128 bytes; CR and LF become spaces). REQUIRES (UnknownCommand): !argv.empty().
 Reply ArityError(std::string_view name);
 Reply UnknownCommand(const std::vector<std::string>& argv);
+
+// A client's argument as Redis's "%.<max>s" writes it into an error text: at most `max`
+// bytes, and only up to its first NUL byte (a C string ends there).
+std::string_view ErrorArg(std::string_view arg, size_t max = 128);
+// "ERR unknown subcommand 'SUB'. Try CMD HELP." (a subcommand Redis does not know) and
+// "ERR unknown subcommand or wrong number of arguments for 'SUB'. Try CMD HELP." (Redis's
+// addReplySubcommandSyntaxError: a known one whose arguments do not fit); `sub` as
+// ErrorArg writes it, CR and LF as spaces. `command` is written as given.
+Reply UnknownSubcommand(std::string_view sub, std::string_view command);
+Reply SubcommandSyntaxError(std::string_view sub, std::string_view command);
+// The reply to `COMMAND HELP` in Redis's form (addReplyHelp): status lines, first
+// "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:" (`command` upper
+// case), then `lines` (what aasim provides, in its own words), then HELP's own two lines.
+Reply SubcommandHelp(std::string_view command, std::initializer_list<std::string_view> lines);
 
 }  // namespace cluster_sim
