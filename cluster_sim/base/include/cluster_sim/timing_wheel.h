@@ -181,6 +181,14 @@ class TimingWheel {
     return first;
   }
 
+  // Empties list c, keeping its capacity: for a caller that moved its records itself
+  // (coarse_list(c)) onto a wheel of its own.
+  void ClearCoarse(size_t c) {
+    coarse_count_ -= coarse_[c].size;
+    coarse_[c].size = 0;
+    coarse_bits_[c >> 6] &= ~(uint64_t{1} << (c & 63));
+  }
+
   // Moves list c onto the wheel in append order (each slot keeps it) and empties it,
   // keeping its capacity. to_node(node, record) fills a new node from a record and
   // returns the record's time.
