@@ -9,8 +9,8 @@
 // It is parameterised by what it stores, so each queue keeps its records' size:
 //   Node    a wheel node: any trivially copyable struct with a `uint32_t link` member (the
 //           next node of its slot, or of the free list). EventQueue's node carries time,
-//           sequence number and payload (24 bytes and more); LatencyQueue's is 8 bytes, the
-//           event word and the link (its time is implied by the slot and now).
+//           sequence number and payload (24 bytes and more). LatencyQueue uses only the
+//           coarse lists, and keeps its wheel itself (its slots hold their first event).
 //   Record  a coarse-list entry, in append order: EventQueue's node itself, LatencyQueue's
 //           8-byte (offset in span, event word).
 //   kLazySummary  the summary bitmap (one bit per non-zero word of the slot bitmap) is

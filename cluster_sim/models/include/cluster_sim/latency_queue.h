@@ -7,11 +7,11 @@
 //
 // Three structures share the one order; an event waits in at most three of them in turn:
 //   wheel  events due before `horizon` (between kWheelSpan / 2 and kWheelSpan after now):
-//          one FIFO list per microsecond, of nodes holding the event word and the next node
-//          (8 bytes with a 32-bit word, 16 with a 64-bit one; a slot's time is implied by
-//          its index and now, so no time or sequence number is stored); a two-level bitmap finds
-//          the first occupied slot (its summary level is cleared lazily, when a search finds a word
-//          empty).
+//          one FIFO per microsecond slot, its first event in the slot itself and the others
+//          in nodes (the event word and the next node) from a pool; at about 0.2 events a
+//          microsecond most slots hold one, so most events take no node. A slot's time is
+//          implied by its index and now, so no time or sequence number is stored; a bitmap
+//          (one bit per slot: occupied) finds the first occupied slot.
 //   coarse the next 2^kCoarseBits spans of kWheelSpan / 2 after the horizon: one array per
 //          span of 8-byte records (the time's offset in its span above the event word's
 //          kEventBits), in push order. Each time the horizon passes a span, the whole span is
@@ -24,15 +24,14 @@
 // in that order as now advances, and every move keeps the push order of each instant: so
 // only the far heap needs a sequence number. Push and Pop are O(1) (far events O(log f)).
 //
-// The wheel, its node pool and the coarse lists are a TimingWheel (timing_wheel.h), shared
-// with EventQueue: here instantiated with the node and 8-byte record above and a summary
-// bitmap cleared lazily; only the time bookkeeping (implied times, the horizon) and the far
-// heap's sequence numbers are this queue's own.
+// The coarse lists are a TimingWheel's (timing_wheel.h, shared with EventQueue), with the
+// 8-byte record above; its own wheel stays empty: the wheel, the time bookkeeping (implied
+// times, the horizon) and the far heap's sequence numbers are this queue's own.
 //
-// kWheelBits sets the wheel's span (2^kWheelBits microseconds) and memory (8 bytes and a
-// bit a slot, allocated at construction: Pop reads the bitmap first): small keeps it in
-// cache. A 64-bit Event lets an event carry what its handler needs instead of an index to it
-// (kEventBits: 64 less the bits of an offset in a coarse span).
+// kWheelBits sets the wheel's span (2^kWheelBits microseconds) and memory (12 bytes with a
+// 32-bit word, 16 with a 64-bit one, and a bit a slot, allocated at construction: Pop reads
+// the bitmap first): small keeps it in cache. A 64-bit Event lets an event carry what its handler
+// needs instead of an index to it (kEventBits: 64 less the bits of an offset in a coarse span).
 #pragma once
 
 #include <algorithm>
