@@ -102,6 +102,45 @@ TEST(LatencyQueueOrderTest, RandomEventsPopInTimeThenPushOrder) {
   }
 }
 
+// A wheel slot keeps its first event in place and the others in a list of pool nodes:
+// slots filled far past the pool's first 64 nodes, by wheel pushes and by spread coarse
+// lists, in turns with pops that empty some of them and leave others holding one, must pop
+// in push order, and the nodes freed must serve the slots filled next.
+TEST(LatencyQueueOrderTest, CrowdedSlotsPopInPushOrderAsThePoolGrowsAndIsReused) {
+  SmallQueue q;
+  std::set<std::pair<int64_t, uint32_t>> pending;  // (time, id): ids grow with pushes
+  uint32_t next_id = 0;
+  auto push = [&](int64_t at) {
+    q.Push(at, next_id);
+    pending.emplace(at, next_id++);
+  };
+  uint32_t v;
+  for (int round = 0; round < 4; ++round) {
+    const int64_t base = q.now();
+    // Three instants on the wheel and one beyond it (a coarse list), interleaved.
+    for (int i = 0; i < 300; ++i) {
+      push(base + 5 + i % 3);
+      if (i % 4 == 0) push(base + 200);
+    }
+    // Pop all but the last event of the second instant, then push to it again.
+    for (int i = 0; i < 100 + 99; ++i) {
+      ASSERT_TRUE(q.Pop(&v));
+      ASSERT_EQ(v, pending.begin()->second);
+      ASSERT_EQ(q.now(), pending.begin()->first);
+      pending.erase(pending.begin());
+    }
+    for (int i = 0; i < 70; ++i) push(base + 6);
+    while (q.Pop(&v)) {
+      ASSERT_FALSE(pending.empty());
+      ASSERT_EQ(v, pending.begin()->second);
+      ASSERT_EQ(q.now(), pending.begin()->first);
+      pending.erase(pending.begin());
+      ASSERT_EQ(q.size(), pending.size());
+    }
+    ASSERT_TRUE(pending.empty());
+  }
+}
+
 // Pop finds the next event in now's 64-slot word of the bitmap without a refill check, and
 // refills only when now leaves that word: chains of events stepping over every word, half
 // span and span boundary (a step of 1 to 300 us, 64 and 128 among them; the horizon moves

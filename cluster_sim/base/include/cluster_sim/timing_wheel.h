@@ -9,8 +9,8 @@
 // It is parameterised by what it stores, so each queue keeps its records' size:
 //   Node    a wheel node: any trivially copyable struct with a `uint32_t link` member (the
 //           next node of its slot, or of the free list). EventQueue's node carries time,
-//           sequence number and payload (24 bytes and more); LatencyQueue's is 8 bytes, the
-//           event word and the link (its time is implied by the slot and now).
+//           sequence number and payload (24 bytes and more). LatencyQueue uses only the
+//           coarse lists, and keeps its wheel itself (its slots hold their first event).
 //   Record  a coarse-list entry, in append order: EventQueue's node itself, LatencyQueue's
 //           8-byte (offset in span, event word).
 //   kLazySummary  the summary bitmap (one bit per non-zero word of the slot bitmap) is
@@ -179,6 +179,14 @@ class TimingWheel {
     size_t first = NextSetBit(coarse_bits_, c);
     if (first == SIZE_MAX) first = NextSetBit(coarse_bits_, 0);
     return first;
+  }
+
+  // Empties list c, keeping its capacity: for a caller that moved its records itself
+  // (coarse_list(c)) onto a wheel of its own.
+  void ClearCoarse(size_t c) {
+    coarse_count_ -= coarse_[c].size;
+    coarse_[c].size = 0;
+    coarse_bits_[c >> 6] &= ~(uint64_t{1} << (c & 63));
   }
 
   // Moves list c onto the wheel in append order (each slot keeps it) and empties it,

@@ -7,11 +7,11 @@
 //
 // Three structures share the one order; an event waits in at most three of them in turn:
 //   wheel  events due before `horizon` (between kWheelSpan / 2 and kWheelSpan after now):
-//          one FIFO list per microsecond, of nodes holding the event word and the next node
-//          (8 bytes with a 32-bit word, 16 with a 64-bit one; a slot's time is implied by
-//          its index and now, so no time or sequence number is stored); a two-level bitmap finds
-//          the first occupied slot (its summary level is cleared lazily, when a search finds a word
-//          empty).
+//          one FIFO per microsecond slot, its first event in the slot itself and the others
+//          in nodes (the event word and the next node) from a pool; at about 0.2 events a
+//          microsecond most slots hold one, so most events take no node. A slot's time is
+//          implied by its index and now, so no time or sequence number is stored; a bitmap
+//          (one bit per slot: occupied) finds the first occupied slot.
 //   coarse the next 2^kCoarseBits spans of kWheelSpan / 2 after the horizon: one array per
 //          span of 8-byte records (the time's offset in its span above the event word's
 //          kEventBits), in push order. Each time the horizon passes a span, the whole span is
@@ -24,17 +24,17 @@
 // in that order as now advances, and every move keeps the push order of each instant: so
 // only the far heap needs a sequence number. Push and Pop are O(1) (far events O(log f)).
 //
-// The wheel, its node pool and the coarse lists are a TimingWheel (timing_wheel.h), shared
-// with EventQueue: here instantiated with the node and 8-byte record above and a summary
-// bitmap cleared lazily; only the time bookkeeping (implied times, the horizon) and the far
-// heap's sequence numbers are this queue's own.
+// The coarse lists are a TimingWheel's (timing_wheel.h, shared with EventQueue), with the
+// 8-byte record above; its own wheel stays empty: the wheel, the time bookkeeping (implied
+// times, the horizon) and the far heap's sequence numbers are this queue's own.
 //
-// kWheelBits sets the wheel's span (2^kWheelBits microseconds) and memory (8 bytes and a
-// bit a slot, allocated at construction: Pop reads the bitmap first): small keeps it in
-// cache. A 64-bit Event lets an event carry what its handler needs instead of an index to it
-// (kEventBits: 64 less the bits of an offset in a coarse span).
+// kWheelBits sets the wheel's span (2^kWheelBits microseconds) and memory (12 bytes with a
+// 32-bit word, 16 with a 64-bit one, and a bit a slot, allocated at construction: Pop reads
+// the bitmap first): small keeps it in cache. A 64-bit Event lets an event carry what its handler
+// needs instead of an index to it (kEventBits: 64 less the bits of an offset in a coarse span).
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -59,20 +59,22 @@ class LatencyQueue {
   // Times must stay below it (the horizon's arithmetic then never overflows).
   static constexpr int64_t kMaxTime = int64_t{1} << 62;
 
-  LatencyQueue() { wheel_.EnsureAllocated(); }
+  LatencyQueue() : slots_(static_cast<size_t>(kWheelSpan)), bits_(kWords, 0) {
+    coarse_.EnsureAllocated();
+  }
   LatencyQueue(const LatencyQueue&) = delete;
   LatencyQueue& operator=(const LatencyQueue&) = delete;
 
   // The time of the last event popped (0 before the first).
   int64_t now() const { return now_; }
-  size_t size() const { return wheel_.wheel_count() + wheel_.coarse_count() + far_.size(); }
+  size_t size() const { return wheel_count_ + coarse_.coarse_count() + far_.size(); }
   bool empty() const { return size() == 0; }
 
   // Schedules `event` at `at`. REQUIRES: now() <= at < kMaxTime; event < 2^kEventBits.
   // Inlined: a call of it costs about as much as its usual case (a wheel append).
   [[gnu::always_inline]] void Push(int64_t at, Event event) {
     if (at < horizon_) [[likely]] {
-      wheel_.Append(NewNode(event), at);
+      Append(at, event);
     } else {
       PushBeyond(at, event);
     }
@@ -81,9 +83,8 @@ class LatencyQueue {
   // Pops the earliest event: sets *out and moves now() to its time. False (and no change)
   // if the queue is empty.
   bool Pop(Event* out) {
-    constexpr size_t kMask = Wheel::kSlotMask;
-    const size_t p = static_cast<size_t>(now_) & kMask;
-    const uint64_t word = wheel_.WordFrom(p);
+    const size_t p = static_cast<size_t>(now_) & kSlotMask;
+    const uint64_t word = WordFrom(p);
     size_t s;
     if (word != 0) [[likely]] {
       // The usual case: the next event is in now's word of the bitmap (so the wheel is not
@@ -96,9 +97,19 @@ class LatencyQueue {
     } else if (!PopSlow(&s)) {
       return false;
     }
-    const uint32_t n = wheel_.head(s);
-    *out = wheel_.node(n).event;
-    wheel_.UnlinkHead(s, n);
+    Slot& slot = slots_[s];
+    *out = slot.first;
+    const uint32_t n = slot.more;
+    if (n == kNil) [[likely]] {
+      bits_[s >> 6] &= ~(uint64_t{1} << (s & 63));  // the slot's only event
+    } else {
+      Node& node = nodes_[n];  // the next one moves into the slot
+      slot.first = node.event;
+      slot.more = node.link;
+      node.link = free_;
+      free_ = n;
+    }
+    --wheel_count_;
     return true;
   }
 
@@ -106,8 +117,19 @@ class LatencyQueue {
   static constexpr int64_t kHalfSpan = kWheelSpan / 2;  // a coarse span
   static_assert(kHalfSpan % 64 == 0, "Pop: a refill is due only when now leaves its word");
   static constexpr size_t kCoarseSpans = size_t{1} << kCoarseBits;
+  static constexpr size_t kSlotMask = static_cast<size_t>(kWheelSpan - 1);
+  static constexpr size_t kWords = static_cast<size_t>(kWheelSpan) / 64;  // of the bitmap
+  static constexpr uint32_t kNil = UINT32_MAX;
 
-  struct Node {  // a wheel event, or a free node
+  // A wheel slot: its first event in place (most slots hold one at a time), the others in
+  // a FIFO of nodes. Occupied exactly when its bit is set; `more` is kNil while it holds
+  // fewer than two (more_tail is then unused).
+  struct Slot {
+    Event first = 0;
+    uint32_t more = kNil;
+    uint32_t more_tail = kNil;
+  };
+  struct Node {  // a slot's second or later event, or a free node
     Event event;
     uint32_t link;  // the next node of its slot or of the free list
   };
@@ -121,13 +143,64 @@ class LatencyQueue {
       return a.at != b.at ? a.at < b.at : a.seq < b.seq;
     }
   };
-  // A coarse record (uint64_t): the time's offset in its span above the event's kEventBits.
-  using Wheel = TimingWheel<Node, uint64_t, kWheelBits, kCoarseBits, /*kLazySummary=*/true>;
+  // Only the coarse lists of the TimingWheel are used (a record: the time's offset in its
+  // span above the event's kEventBits); its own wheel stays empty.
+  using Coarse = TimingWheel<Node, uint64_t, kWheelBits, kCoarseBits, /*kLazySummary=*/true>;
 
-  uint32_t NewNode(Event event) {
-    const uint32_t n = wheel_.NewNode();
-    wheel_.node(n).event = event;
-    return n;
+  // ---- the wheel
+
+  uint64_t WordFrom(size_t p) const { return bits_[p >> 6] & (~uint64_t{0} << (p & 63)); }
+
+  // Appends `event` to the slot of `at`. REQUIRES: now <= at < horizon.
+  [[gnu::always_inline]] void Append(int64_t at, Event event) {
+    const size_t s = static_cast<size_t>(at) & kSlotMask;
+    uint64_t& word = bits_[s >> 6];
+    const uint64_t bit = uint64_t{1} << (s & 63);
+    Slot& slot = slots_[s];
+    if ((word & bit) == 0) [[likely]] {
+      slot.first = event;  // (more is kNil already)
+      word |= bit;
+    } else {
+      AppendMore(slot, event);
+    }
+    ++wheel_count_;
+  }
+  void AppendMore(Slot& slot, Event event) {
+    uint32_t n = free_;
+    if (n == kNil) [[unlikely]] {
+      n = GrowNodes();
+    }
+    Node& node = nodes_[n];
+    free_ = node.link;
+    node.event = event;
+    node.link = kNil;
+    if (slot.more == kNil) {
+      slot.more = n;
+    } else {
+      nodes_[slot.more_tail].link = n;
+    }
+    slot.more_tail = n;
+  }
+  // Doubles the node pool and puts the new nodes on the free list (empty); returns the first.
+  [[gnu::noinline]] uint32_t GrowNodes() {
+    const size_t old = nodes_.size();
+    nodes_.resize(std::max<size_t>(64, old * 2));
+    for (size_t i = old; i < nodes_.size(); ++i) {
+      nodes_[i].link = i + 1 < nodes_.size() ? static_cast<uint32_t>(i + 1) : kNil;
+    }
+    free_ = static_cast<uint32_t>(old);
+    return free_;
+  }
+  // The first occupied slot at or (cyclically) after p, now's slot: slots p.. hold the
+  // times now.., slots ..p-1 the later times that wrapped around. REQUIRES: wheel_count_ > 0.
+  size_t FirstSlot(size_t p) const {
+    size_t w = p >> 6;
+    uint64_t word = WordFrom(p);
+    while (word == 0) {
+      w = (w + 1) & (kWords - 1);
+      word = bits_[w];
+    }
+    return (w << 6) + static_cast<size_t>(std::countr_zero(word));
   }
 
   // ---- beyond the wheel
@@ -142,7 +215,7 @@ class LatencyQueue {
   // tail calls, so it needs no saved registers.
   [[gnu::noinline]] void PushBeyond(int64_t at, Event event) {
     if (at < CoarseEnd()) [[likely]] {
-      wheel_.CoarseAppend(at, CoarseRecord(at, event));
+      coarse_.CoarseAppend(at, CoarseRecord(at, event));
     } else {
       PushBeyondSlow(at, event);
     }
@@ -158,25 +231,25 @@ class LatencyQueue {
     while (!far_.empty() && far_.front().at < end) {
       const FarItem item = far_.front();
       MinHeapPop(far_, FarBefore{});
-      wheel_.CoarseAppend(item.at, CoarseRecord(item.at, item.event));
+      coarse_.CoarseAppend(item.at, CoarseRecord(item.at, item.event));
     }
   }
 
-  // Spreads the coarse span that starts at the horizon over the wheel (one batch, in push
-  // order) and moves the horizon past it.
+  // Spreads the coarse span that starts at the horizon over the wheel (in push order, so
+  // each slot keeps it) and moves the horizon past it.
   void SpreadSpan() {
     const int64_t start = horizon_;
-    wheel_.Spread(Wheel::CoarseIndex(start), [start](Node& node, uint64_t record) {
-      node.event = static_cast<Event>(record & kEventMask);
-      return start + static_cast<int64_t>(record >> kEventBits);
-    });
+    const size_t c = Coarse::CoarseIndex(start);
+    for (const uint64_t record : coarse_.coarse_list(c)) {
+      Append(start + static_cast<int64_t>(record >> kEventBits),
+             static_cast<Event>(record & kEventMask));
+    }
+    coarse_.ClearCoarse(c);
     horizon_ += kHalfSpan;
     MigrateFar();
   }
   // Keeps the horizon more than a coarse span after now. REQUIRES: no event is due before now.
-  // Flattened: the spread's per-record TimingWheel::Append is inlined here, not called once a
-  // record (out of line, the caller being the whole latency engine, it was); the caller keeps
-  // one call per refill.
+  // Flattened: the spread's appends are inlined here; the caller keeps one call per refill.
   [[gnu::noinline, gnu::flatten]] void Refill() {
     while (horizon_ - now_ <= kHalfSpan) SpreadSpan();
   }
@@ -184,22 +257,20 @@ class LatencyQueue {
   // Pop's first slot when now's word of the bitmap holds none: later on the wheel, else
   // (the wheel empty) after a Jump. Moves now to it; false (no change) if the queue is empty.
   [[gnu::noinline]] bool PopSlow(size_t* slot) {
-    constexpr size_t kMask = Wheel::kSlotMask;
     size_t s;
-    if (wheel_.wheel_count() == 0) [[unlikely]] {
+    if (wheel_count_ == 0) [[unlikely]] {
       if (!Jump()) return false;
-      s = wheel_.FirstSlot(static_cast<size_t>(now_) & kMask);
+      s = FirstSlot(static_cast<size_t>(now_) & kSlotMask);
     } else {
       // Pop found none in now's word. The next word (cyclically) first: the model's events
-      // are dense (about 18 a word), so it usually holds the next one, found without
-      // searching the summary.
-      const size_t next = ((static_cast<size_t>(now_) | 63) + 1) & kMask;
-      const uint64_t word = wheel_.WordFrom(next);
+      // are dense (about 18 a word), so it usually holds the next one.
+      const size_t next = ((static_cast<size_t>(now_) | 63) + 1) & kSlotMask;
+      const uint64_t word = WordFrom(next);
       s = word != 0 ? next + static_cast<size_t>(std::countr_zero(word))
-                    : wheel_.FirstSlot(static_cast<size_t>(now_) & kMask);
+                    : FirstSlot(static_cast<size_t>(now_) & kSlotMask);
     }
-    const size_t p = static_cast<size_t>(now_) & kMask;
-    now_ += static_cast<int64_t>((s - p) & kMask);
+    const size_t p = static_cast<size_t>(now_) & kSlotMask;
+    now_ += static_cast<int64_t>((s - p) & kSlotMask);
     *slot = s;
     // Now left its 64 us block: keep the horizon more than a coarse span ahead. The spread
     // appends only at or after the horizon as it was, past every slot on the wheel, so s
@@ -212,9 +283,9 @@ class LatencyQueue {
   // (coarse, else far) and refills the wheel from it. False if the queue is empty.
   [[gnu::noinline]] bool Jump() {
     int64_t start = 0;
-    if (wheel_.coarse_count() > 0) {
-      const size_t h = Wheel::CoarseIndex(horizon_);
-      const size_t c = wheel_.FirstCoarse(h);
+    if (coarse_.coarse_count() > 0) {
+      const size_t h = Coarse::CoarseIndex(horizon_);
+      const size_t c = coarse_.FirstCoarse(h);
       start = horizon_ + static_cast<int64_t>((c - h) & (kCoarseSpans - 1)) * kHalfSpan;
     } else if (!far_.empty()) {
       start = far_.front().at / kHalfSpan * kHalfSpan;
@@ -235,9 +306,14 @@ class LatencyQueue {
   // multiple of kHalfSpan.
   int64_t horizon_ = kWheelSpan;
   uint64_t far_seq_ = 0;
+  size_t wheel_count_ = 0;  // events on the wheel
+  uint32_t free_ = kNil;    // the first free node
 
-  Wheel wheel_;               // wheel events and the coarse lists
-  std::vector<FarItem> far_;  // a min-heap: events past the coarse lists
+  std::vector<Slot> slots_;     // kWheelSpan slots
+  std::vector<uint64_t> bits_;  // one bit per slot: occupied
+  std::vector<Node> nodes_;     // slots' second and later events, and free nodes
+  Coarse coarse_;               // the coarse lists
+  std::vector<FarItem> far_;    // a min-heap: events past the coarse lists
 };
 
 }  // namespace cluster_sim
