@@ -82,8 +82,17 @@ std::string RenderLatencyText(const LatencyReport& report, bool quiet) {
            FormatDuration(c.service_time) + " (replicated " +
            FormatDuration(c.ReplicatedServiceTime()) + "), " +
            (c.arrivals == ArrivalProcess::kPoisson ? "poisson" : "uniform") + " arrivals\n\n";
-    out += Pad("deployment", 36, true) + Pad("region", 10, true) + Pad("requests", 9) +
-           Pad("p50", 9) + Pad("p95", 9) + Pad("p99", 9) + Pad("max", 10) +
+    // The name columns widen to the longest name, so every row's figures stay under their
+    // headers.
+    size_t name_width = 36, region_width = 10;
+    for (const DeploymentResult& d : report.deployments) {
+      name_width = std::max(name_width, c.DeploymentName(d.deployment).size());
+      for (const RegionResult& r : d.regions) {
+        region_width = std::max(region_width, RegionName(c, r.region).size());
+      }
+    }
+    out += Pad("deployment", name_width, true) + Pad("region", region_width, true) +
+           Pad("requests", 9) + Pad("p50", 9) + Pad("p95", 9) + Pad("p99", 9) + Pad("max", 10) +
            Pad("over " + FormatDuration(c.budget), 15) + Pad("lag p50", 9) + Pad("lag p99", 9) +
            Pad("stale", 7) + Pad("conflicts", 9) + Pad("failed", 7);
     while (out.back() == ' ') out.pop_back();
@@ -92,7 +101,7 @@ std::string RenderLatencyText(const LatencyReport& report, bool quiet) {
       const std::string name = c.DeploymentName(d.deployment);
       for (const RegionResult& r : d.regions) {
         std::string line =
-            Pad(name, 36, true) + Pad(RegionName(c, r.region), 10, true) +
+            Pad(name, name_width, true) + Pad(RegionName(c, r.region), region_width, true) +
             Pad(std::to_string(r.requests), 9) + Pad(Ms(r.latency.Percentile(50)), 9) +
             Pad(Ms(r.latency.Percentile(95)), 9) + Pad(Ms(r.latency.Percentile(99)), 9) +
             Pad(Ms(r.latency.max()), 10) +
