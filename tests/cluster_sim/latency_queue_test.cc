@@ -115,12 +115,16 @@ TEST(LatencyQueueOrderTest, CrowdedSlotsPopInPushOrderAsThePoolGrowsAndIsReused)
     pending.emplace(at, next_id++);
   };
   uint32_t v;
+  size_t capacity = 0;  // the node pool's after round 0
   for (int round = 0; round < 4; ++round) {
     const int64_t base = q.now();
-    // Three instants on the wheel and one beyond it (a coarse list), interleaved.
+    // Three instants on the wheel, one 200 us ahead (on the wheel or a coarse list, by
+    // where the horizon is) and one 300 us ahead (past the horizon: a coarse list in
+    // every round), interleaved.
     for (int i = 0; i < 300; ++i) {
       push(base + 5 + i % 3);
       if (i % 4 == 0) push(base + 200);
+      if (i % 8 == 0) push(base + 300);
     }
     // Pop all but the last event of the second instant, then push to it again.
     for (int i = 0; i < 100 + 99; ++i) {
@@ -138,6 +142,10 @@ TEST(LatencyQueueOrderTest, CrowdedSlotsPopInPushOrderAsThePoolGrowsAndIsReused)
       ASSERT_EQ(q.size(), pending.size());
     }
     ASSERT_TRUE(pending.empty());
+    // Every round holds at most as many events at once as round 0, which grew the pool:
+    // the later rounds run on the nodes it freed.
+    if (round == 0) capacity = q.node_capacity();
+    ASSERT_EQ(q.node_capacity(), capacity) << "round " << round << " grew the node pool";
   }
 }
 

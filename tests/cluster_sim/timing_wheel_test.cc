@@ -119,6 +119,30 @@ TYPED_TEST(TimingWheelTest, CoarseListsSpreadInAppendOrderAndAreFoundCyclically)
   EXPECT_EQ(Drain(wheel, 0), (std::vector<std::pair<size_t, uint32_t>>{{3, 3}, {7, 7}, {7, 8}}));
 }
 
+// ClearCoarse (a queue that moves a list's records onto a wheel of its own): the list is
+// empty and no longer found, the others stay, and the list takes appends again, from its
+// start.
+TYPED_TEST(TimingWheelTest, ClearedCoarseListIsEmptyAndTakesAppendsAgain) {
+  TypeParam wheel;
+  wheel.EnsureAllocated();
+  wheel.CoarseAppend(2048 + 1, 1);  // list 0
+  wheel.CoarseAppend(2048 + 2, 2);
+  wheel.CoarseAppend(3072 + 5, 5);  // list 2
+  wheel.ClearCoarse(0);
+  EXPECT_EQ(wheel.coarse_count(), 1u);
+  EXPECT_TRUE(wheel.coarse_list(0).empty());
+  EXPECT_EQ(wheel.FirstCoarse(0), 2u);
+  EXPECT_EQ(wheel.wheel_count(), 0u);  // nothing went onto the wheel
+  wheel.CoarseAppend(2048 + 9, 9);
+  EXPECT_EQ(wheel.coarse_count(), 2u);
+  EXPECT_EQ(wheel.FirstCoarse(3), 0u);
+  ASSERT_EQ(wheel.coarse_list(0).size(), 1u);
+  EXPECT_EQ(wheel.coarse_list(0)[0], 9u);
+  wheel.ClearCoarse(2);
+  wheel.ClearCoarse(0);
+  EXPECT_EQ(wheel.coarse_count(), 0u);
+}
+
 // The coarse lists under load: lists that grow many times over (with equal times among
 // their records), list indices that wrap around past the last span, and spreads that need
 // more nodes than the free list holds while it still holds some. Each spread must put

@@ -1,10 +1,11 @@
-// TimingWheel: the machinery shared by the simulator's EventQueue (event_queue.h) and the
-// latency model's LatencyQueue (latency_queue.h): a per-microsecond wheel of FIFO lists
-// over a pool of nodes, a two-level bitmap that finds the first occupied slot, and the
-// coarse lists (one array per half-wheel span after the horizon) that are spread onto the
-// wheel a span at a time. The queues own the order and everything around it (now, the
-// horizon, the far heap, lanes); the wheel stores and finds. Single-threaded; deterministic
-// (slots and lists keep append order; no pointer or hash order reaches it).
+// TimingWheel: the simulator's EventQueue's (event_queue.h) per-microsecond wheel of FIFO
+// lists over a pool of nodes, with a two-level bitmap that finds the first occupied slot,
+// and the coarse lists (one array per half-wheel span after the horizon) that are spread
+// onto the wheel a span at a time. The latency model's LatencyQueue (latency_queue.h) uses
+// only the coarse lists (it keeps a wheel of its own whose slots hold their first event). The
+// queues own the order and everything around it (now, the horizon, the far heap, lanes); the wheel
+// stores and finds. Single-threaded; deterministic (slots and lists keep append order; no pointer
+// or hash order reaches it).
 //
 // It is parameterised by what it stores, so each queue keeps its records' size:
 //   Node    a wheel node: any trivially copyable struct with a `uint32_t link` member (the
@@ -182,7 +183,9 @@ class TimingWheel {
   }
 
   // Empties list c, keeping its capacity: for a caller that moved its records itself
-  // (coarse_list(c)) onto a wheel of its own.
+  // (coarse_list(c)) onto a wheel of its own. REQUIRES: EnsureAllocated() was called. A
+  // span from coarse_list(c) is valid only until the next CoarseAppend to list c (which
+  // may grow it), so a caller reads it whole before it appends there again.
   void ClearCoarse(size_t c) {
     coarse_count_ -= coarse_[c].size;
     coarse_[c].size = 0;

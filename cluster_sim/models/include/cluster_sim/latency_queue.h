@@ -22,22 +22,28 @@
 //          reaches them.
 // Events pushed for the same time go to the far heap, then the coarse list, then the wheel,
 // in that order as now advances, and every move keeps the push order of each instant: so
-// only the far heap needs a sequence number. Push and Pop are O(1) (far events O(log f)).
+// only the far heap needs a sequence number. Push is O(1) (far events O(log f)); Pop is O(1)
+// while the next event is in now's 64-slot word of the bitmap (nearly always), else a scan
+// of the bitmap's kWheelSpan / 64 words.
 //
 // The coarse lists are a TimingWheel's (timing_wheel.h, shared with EventQueue), with the
-// 8-byte record above; its own wheel stays empty: the wheel, the time bookkeeping (implied
-// times, the horizon) and the far heap's sequence numbers are this queue's own.
+// 8-byte record above; its own wheel stays empty though allocated (EnsureAllocated
+// allocates both: 8 bytes and a bit a slot unused): the wheel, the time bookkeeping
+// (implied times, the horizon) and the far heap's sequence numbers are this queue's own.
 //
 // kWheelBits sets the wheel's span (2^kWheelBits microseconds) and memory (12 bytes with a
 // 32-bit word, 16 with a 64-bit one, and a bit a slot, allocated at construction: Pop reads
-// the bitmap first): small keeps it in cache. A 64-bit Event lets an event carry what its handler
-// needs instead of an index to it (kEventBits: 64 less the bits of an offset in a coarse span).
+// the bitmap first; plus the TimingWheel's unused wheel above): small keeps it in cache. A 64-bit
+// Event lets an event carry what its handler needs instead of an index to it (kEventBits: 64 less
+// the bits of an offset in a coarse span).
 #pragma once
 
 #include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <type_traits>
 #include <vector>
 
@@ -47,7 +53,9 @@ namespace cluster_sim {
 
 template <int kWheelBits, int kCoarseBits = 9, typename Event = uint32_t>
 class LatencyQueue {
-  static_assert(kWheelBits >= 7 && kWheelBits <= 24, "wheel of 128 us .. 16 s");
+  // At most 2^16 slots: the search for the next occupied slot scans the bitmap's words
+  // (kWords, at most 1,024) one by one.
+  static_assert(kWheelBits >= 7 && kWheelBits <= 16, "wheel of 128 us .. 65 ms");
   static_assert(kCoarseBits >= 1 && kCoarseBits <= 16, "2 .. 65536 coarse spans");
   static_assert(std::is_same_v<Event, uint32_t> || std::is_same_v<Event, uint64_t>,
                 "a 32- or 64-bit event word");
@@ -68,6 +76,9 @@ class LatencyQueue {
   // The time of the last event popped (0 before the first).
   int64_t now() const { return now_; }
   size_t size() const { return wheel_count_ + coarse_.coarse_count() + far_.size(); }
+  // The nodes the wheel's pool holds, in use or free (it doubles when empty and never
+  // shrinks): for tests that check freed nodes are reused.
+  size_t node_capacity() const { return nodes_.size(); }
   bool empty() const { return size() == 0; }
 
   // Schedules `event` at `at`. REQUIRES: now() <= at < kMaxTime; event < 2^kEventBits.
@@ -192,15 +203,25 @@ class LatencyQueue {
     return free_;
   }
   // The first occupied slot at or (cyclically) after p, now's slot: slots p.. hold the
-  // times now.., slots ..p-1 the later times that wrapped around. REQUIRES: wheel_count_ > 0.
+  // times now.., slots ..p-1 the later times that wrapped around. REQUIRES: wheel_count_ > 0
+  // (a bit is set); a count that disagrees with the bitmap is a bug, which aborts here
+  // rather than loop forever.
   size_t FirstSlot(size_t p) const {
     size_t w = p >> 6;
     uint64_t word = WordFrom(p);
-    while (word == 0) {
+    for (size_t scanned = 0; word == 0; ++scanned) {
+      if (scanned == kWords) [[unlikely]] {
+        EmptyBitmap();
+      }
       w = (w + 1) & (kWords - 1);
       word = bits_[w];
     }
     return (w << 6) + static_cast<size_t>(std::countr_zero(word));
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] void EmptyBitmap() const {
+    std::fprintf(stderr, "LatencyQueue: %zu events on the wheel but no slot occupied\n",
+                 wheel_count_);
+    std::abort();
   }
 
   // ---- beyond the wheel
