@@ -207,14 +207,15 @@ class LatencyQueue {
   // (a bit is set); a count that disagrees with the bitmap is a bug, which aborts here
   // rather than loop forever.
   size_t FirstSlot(size_t p) const {
-    size_t w = p >> 6;
+    const size_t start = p >> 6;
+    size_t w = start;
     uint64_t word = WordFrom(p);
-    for (size_t scanned = 0; word == 0; ++scanned) {
-      if (scanned == kWords) [[unlikely]] {
-        EmptyBitmap();
-      }
+    while (word == 0) {
       w = (w + 1) & (kWords - 1);
       word = bits_[w];
+      if (word == 0 && w == start) [[unlikely]] {
+        EmptyBitmap();  // every word read, now's whole word again last
+      }
     }
     return (w << 6) + static_cast<size_t>(std::countr_zero(word));
   }
