@@ -374,6 +374,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Config(const std::vector<std::string>& argv);
   void Info(const std::vector<std::string>& argv);
   void Hello(const std::vector<std::string>& argv);
+  // AUTH's and HELLO AUTH's check: the only user is "default"; without requirepass it takes
+  // any password (Redis's nopass), with it only that one. True (and authenticated) if the
+  // pair is accepted.
+  bool Authenticate(std::string_view user, std::string_view password);
   // Writes a reply to `argv` in the connection's protocol (RESP2, or RESP3 after HELLO 3).
   void Write(const Reply& reply, const std::vector<std::string>& argv) {
     if (resp3_) return WriteReply3(reply, Resp3ShapeOf(argv), &out_);
@@ -537,20 +541,20 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
       if (argc != 2) return WriteError(ArityError(cmd), &out_);
       return WriteBulk(argv[1], &out_);
     case Op::kAuth: {
-      const std::string& pass = server_->options.requirepass;
-      if (argc < 2 || argc > 3) return WriteError(ArityError(cmd), &out_);
-      if (pass.empty()) {
+      // Redis 7.0 (authCommand): AUTH <password> is refused when the default user has no
+      // password; AUTH <user> <password> is checked as HELLO AUTH's pair is.
+      if (argc < 2) return WriteError(ArityError(cmd), &out_);
+      if (argc > 3) return WriteError("ERR syntax error", &out_);
+      if (argc == 2 && server_->options.requirepass.empty()) {
         return WriteError(
             "ERR AUTH <password> called without any password configured for the default "
             "user. Are you sure your configuration is correct?",
             &out_);
       }
-      bool user_ok = argc == 2 || argv[1] == "default";
-      if (user_ok && argv[argc - 1] == pass) {
-        authed_ = true;
-        return WriteStatus("OK", &out_);
+      if (!Authenticate(argc == 2 ? std::string_view("default") : argv[1], argv[argc - 1])) {
+        return WriteError("WRONGPASS invalid username-password pair or user is disabled.", &out_);
       }
-      return WriteError("WRONGPASS invalid username-password pair or user is disabled.", &out_);
+      return WriteStatus("OK", &out_);
     }
     case Op::kHello:
       return Hello(argv);
@@ -615,6 +619,13 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
   }
 }
 
+bool Connection::Authenticate(std::string_view user, std::string_view password) {
+  const std::string& pass = server_->options.requirepass;
+  if (user != "default" || (!pass.empty() && password != pass)) return false;
+  authed_ = true;
+  return true;
+}
+
 void Connection::Hello(const std::vector<std::string>& argv) {
   size_t i = 1;
   int64_t proto = resp3_ ? 3 : 2;
@@ -628,13 +639,9 @@ void Connection::Hello(const std::vector<std::string>& argv) {
   }
   for (; i < argv.size(); ++i) {
     if (IEquals(argv[i], "AUTH") && i + 2 < argv.size()) {
-      // The only user is "default": without requirepass it takes any password (Redis's
-      // nopass), with it only that one.
-      const std::string& pass = server_->options.requirepass;
-      if (argv[i + 1] != "default" || (!pass.empty() && argv[i + 2] != pass)) {
+      if (!Authenticate(argv[i + 1], argv[i + 2])) {
         return WriteError("WRONGPASS invalid username-password pair or user is disabled.", &out_);
       }
-      authed_ = true;
       i += 2;
     } else if (IEquals(argv[i], "SETNAME") && i + 1 < argv.size()) {
       name_ = argv[++i];

@@ -85,9 +85,17 @@ def hello_auth(r):
                     and k in ("server", "proto", "mode", "role", "modules")}
         except redis.RedisError as x:
             return ("raised", type(x).__name__, str(x))
+    def auth(*argv):
+        try:
+            return r.execute_command("AUTH", *argv)
+        except redis.RedisError as x:
+            return ("raised", type(x).__name__, str(x))
+    # AUTH's two-argument form is HELLO AUTH's check; only AUTH <password> is refused
+    # without a password configured.
     return [e("HELLO", "2", "AUTH", "default", "anything"), e("HELLO", "2", "AUTH", "bob", "x"),
             e("HELLO", "2", "AUTH", "default"), e("HELLO", "2", "SETNAME", "app", "AUTH",
-                                                   "default", "pw")]
+                                                   "default", "pw"),
+            auth("default", "x"), auth("bob", "x"), auth("a", "b", "c"), auth("x"), auth()]
 
 
 def client_commands(r):

@@ -77,6 +77,13 @@ AUTH_CASES = [
     b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*1\r\n$16385\r\n",
     b"*2\r\n$4\r\nAUTH\r\n$5\r\nwrong\r\n*11\r\n",
     b"*1\r\n$-1\r\n", b"*01\r\n",
+    # AUTH <user> <password> and HELLO AUTH: the one check (only "default", its password)
+    b"*3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$2\r\npw\r\n" + PING,
+    b"*3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$1\r\nx\r\n" + PING,
+    b"*3\r\n$4\r\nAUTH\r\n$3\r\nbob\r\n$2\r\npw\r\n" + PING,
+    b"*4\r\n$4\r\nAUTH\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n" + PING,
+    b"*5\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$1\r\nx\r\n" + PING,
+    b"*5\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$4\r\nAUTH\r\n$3\r\nbob\r\n$2\r\npw\r\n" + PING,
 ]
 
 

@@ -768,6 +768,15 @@ class ServeAuthAndScript(unittest.TestCase):
         good = s.client("A", password="s3cret")
         self.assertTrue(good.set("k", "v"))
         self.assertEqual(good.get("k"), b"v")
+        # HELLO AUTH checks the password as AUTH does (a real redis-server with requirepass:
+        # protocol_differential_test.py's AUTH_CASES).
+        hello = s.client("A")
+        with self.assertRaises(redis.ResponseError) as e:
+            hello.execute_command("HELLO", "2", "AUTH", "default", "wrong")
+        self.assertIn("WRONGPASS", str(e.exception))
+        reply = hello.execute_command("HELLO", "2", "AUTH", "default", "s3cret")
+        self.assertEqual(reply[reply.index(b"proto") + 1], 2)
+        self.assertEqual(hello.get("k"), b"v")
 
     def test_fixed_ports_from_the_file_and_the_command_line(self):
         pa, pb = free_port(), free_port()
