@@ -1019,27 +1019,23 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
         argv.begin() + static_cast<std::ptrdiff_t>(streams_at),
         argv.begin() + static_cast<std::ptrdiff_t>(streams_at + (argv.size() - streams_at) / 2));
   }
-  Reply r = session_->Execute(argv);
+  Block b{argv, {}};
+  if (IEquals(argv[0], "XREAD")) {
+    // As Redis: '$' is the stream's last id (Backend::StreamLastId, the store's XREAD's own
+    // '$') when the read begins, fixed before the first read (else, read again when an
+    // entry arrives, it would again mean "after the newest" and never serve it, nor one
+    // merged from a peer between the first read and the fixing).
+    const size_t n = (argv.size() - streams_at) / 2;
+    for (size_t k = 0; k < n; ++k) {
+      std::string& id = b.argv[streams_at + n + k];
+      if (id == "$") id = server_->backend->StreamLastId(keys[k]);
+    }
+  }
+  Reply r = session_->Execute(b.argv);
   server_->ServeReadyKeys();
   if (!r.is_nil()) {
     Write(r, argv);
     return true;
-  }
-  Block b{argv, {}};
-  if (IEquals(argv[0], "XREAD")) {
-    // As Redis: '$' is the stream's last id when the read blocks (else, read again when an
-    // entry arrives, it would again mean "after the newest" and never serve it).
-    const size_t n = (argv.size() - streams_at) / 2;
-    for (size_t k = 0; k < n; ++k) {
-      std::string& id = b.argv[streams_at + n + k];
-      if (id != "$") continue;
-      Reply top = server_->backend->Execute({"XREVRANGE", keys[k], "+", "-", "COUNT", "1"});
-      id = "0-0";
-      if (top.type == Reply::Type::kArray && !top.elements.empty() &&
-          !top.elements[0].elements.empty()) {
-        id = top.elements[0].elements[0].str;
-      }
-    }
   }
   for (const std::string& key : keys) {
     if (std::find(b.keys.begin(), b.keys.end(), key) == b.keys.end()) b.keys.push_back(key);

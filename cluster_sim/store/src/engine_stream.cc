@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "cluster_sim/command_engine.h"
 #include "cluster_sim/command_table.h"
 #include "cluster_sim/strings.h"
 #include "crdt/stream.h"
@@ -383,8 +384,7 @@ Reply XRead(Ctx& c) {
     const std::string& id = c.argv[a.streams_at + a.n + k];
     if (!TypeIs(c, key, Type::kStream)) return Err(kWrongType);
     if (id == "$") {
-      const StreamStore* s = StreamAt(c, key);
-      from[k] = s ? s->LastId() : StreamId{};
+      from[k] = StreamLastId(c.ks, key);
     } else if (id == ">") {
       return Err(
           "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
@@ -720,4 +720,10 @@ Handler FindStreamHandler(std::string_view lower_name) {
 }
 
 }  // namespace engine
+
+crdt::StreamId StreamLastId(const crdt::Keyspace& ks, std::string_view key) {
+  return ks.TypeOf(key) == crdt::Keyspace::Type::kStream ? ks.Stream(key)->LastId()
+                                                         : crdt::StreamId{};
+}
+
 }  // namespace cluster_sim
