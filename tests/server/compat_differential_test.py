@@ -449,16 +449,29 @@ def stream_blocking_reads(r):
     out = [r.xread({"s": "$"}, block=300), time.monotonic() - t0 > 0.25,
            r.xread({"nostream": "$"}, block=100)]
     writer = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
-    timer = threading.Timer(0.2, lambda: writer.xadd("s", {"f": "new"}, id="7-1"))
-    timer.start()
+
+    def once_blocked(fields, entry_id):
+        # Writes only once the reader waits (INFO's blocked_clients), however slow the
+        # machine: the entry must arrive during the block, not before it.
+        def run():
+            deadline = time.monotonic() + 10
+            while (writer.info("clients")["blocked_clients"] != 1 and
+                   time.monotonic() < deadline):
+                time.sleep(0.01)
+            writer.xadd("s", fields, id=entry_id)
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t
+
+    t = once_blocked({"f": "new"}, "7-1")
     try:
         out.append(r.xread({"s": "$"}, block=5000))
+        t.join()
         r.xgroup_create("s", "g", id="$")
-        timer = threading.Timer(0.2, lambda: writer.xadd("s", {"f": "newer"}, id="8-1"))
-        timer.start()
+        t = once_blocked({"f": "newer"}, "8-1")
         out.append(r.xreadgroup("g", "c", {"s": ">"}, block=5000))
     finally:
-        timer.join()
+        t.join()
         writer.close()
     return out
 
