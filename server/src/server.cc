@@ -669,28 +669,16 @@ void Connection::Hello(const std::vector<std::string>& argv) {
 void Connection::Client(const std::vector<std::string>& argv) {
   if (argv.size() < 2) return WriteError(ArityError("client"), &out_);
   const std::string& sub = argv[1];
-  // Redis 7.0's CLIENT subcommands and their arities (negative: at least); a known one
-  // with a wrong count gets Redis's arity error, one aasim does not provide (KILL, PAUSE,
-  // TRACKING, ...) the same reply as a subcommand Redis does not know.
-  static constexpr std::pair<std::string_view, int> kArity[] = {
-      {"caching", 3},   {"getname", 2},      {"getredir", 2}, {"help", 2},
-      {"id", 2},        {"info", 2},         {"kill", -3},    {"list", -2},
-      {"no-evict", 3},  {"pause", -3},       {"reply", 3},    {"setname", 3},
-      {"tracking", -3}, {"trackinginfo", 2}, {"unblock", -3}, {"unpause", 2}};
-  for (const auto& [name, arity] : kArity) {
-    if (!IEquals(sub, name)) continue;
-    const auto n = static_cast<int>(argv.size());
-    if (arity > 0 ? n != arity : n < -arity) {
-      return WriteError(ArityError("client|" + std::string(name)), &out_);
-    }
-  }
+  // Redis 7.0's subcommand and arity check; one aasim does not provide (KILL, PAUSE,
+  // TRACKING, ...) gets the same reply as a subcommand Redis does not know (below).
+  if (auto error = cluster_sim::CheckSubcommand("client", argv)) return WriteReply(*error, &out_);
   if (IEquals(sub, "HELP")) {
     WriteReply(cluster_sim::SubcommandHelp(
                    "client",
                    {"GETNAME", "    Return the name of the current connection.", "ID",
                     "    Return the ID of the current connection.", "INFO",
                     "    Return information about the current client connection.",
-                    "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
+                    "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)|ID <id> [<id> ...]]",
                     "    Return information about client connections of this region.",
                     "NO-EVICT (ON|OFF)", "    Accepted; a region evicts nothing.", "SETNAME <name>",
                     "    Assign the name <name> to the current "
@@ -715,43 +703,44 @@ void Connection::Client(const std::vector<std::string>& argv) {
   } else if (IEquals(sub, "INFO")) {
     WriteBulk(Describe() + "\n", &out_);
   } else if (IEquals(sub, "LIST")) {
-    // CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]: every client of an
-    // endpoint is a normal one, or a pubsub one while subscribed.
-    std::optional<std::string> type;
-    std::set<uint64_t> ids;
-    bool by_id = false;
-    for (size_t i = 2; i < argv.size(); ++i) {
-      if (IEquals(argv[i], "TYPE") && i + 1 < argv.size() && !type) {
-        type = AsciiLower(argv[++i]);
-        if (*type != "normal" && *type != "master" && *type != "replica" && *type != "slave" &&
-            *type != "pubsub") {
-          std::string text = "ERR Unknown client type '" +
-                             std::string(cluster_sim::ErrorArg(argv[i], argv[i].size())) + "'";
-          for (char& ch : text) {
-            if (ch == '\r' || ch == '\n') ch = ' ';  // as Redis's addReplyErrorFormat
-          }
-          return WriteError(text, &out_);
-        }
-      } else if (IEquals(argv[i], "ID") && i + 1 < argv.size() && !by_id) {
-        by_id = true;
-        for (++i; i < argv.size(); ++i) {
-          uint64_t id = 0;
-          auto [end, ec] = std::from_chars(argv[i].data(), argv[i].data() + argv[i].size(), id);
-          if (ec != std::errc() || end != argv[i].data() + argv[i].size() || id == 0) {
-            return WriteError("ERR Invalid client ID", &out_);
-          }
-          ids.insert(id);
-        }
-      } else {
-        return WriteError("ERR syntax error", &out_);
-      }
-    }
+    // CLIENT LIST, CLIENT LIST TYPE normal|master|replica|pubsub, or CLIENT LIST ID id ...
+    // (one or the other, as Redis 7.0's clientCommand): every client of an endpoint is a
+    // normal one, or a pubsub one while subscribed. The ids are listed in argument order,
+    // a repeated one again; an integer that is no client's id lists nothing.
     std::string all;
-    for (const auto& [id, weak] : server_->connections) {
-      auto c = weak.lock();
-      if (!c || (by_id && ids.count(id) == 0)) continue;
-      if (type && *type != (c->subscriptions() > 0 ? "pubsub" : "normal")) continue;
-      all += c->Describe() + "\n";
+    if (argv.size() == 4 && IEquals(argv[2], "TYPE")) {
+      const std::string type = AsciiLower(argv[3]);
+      if (type != "normal" && type != "master" && type != "replica" && type != "slave" &&
+          type != "pubsub") {
+        // WriteError writes CR and LF as spaces (Redis's addReplyErrorFormat).
+        return WriteError("ERR Unknown client type '" +
+                              std::string(cluster_sim::ErrorArg(argv[3], argv[3].size())) + "'",
+                          &out_);
+      }
+      for (const auto& [id, weak] : server_->connections) {
+        auto c = weak.lock();
+        if (c && type == (c->subscriptions() > 0 ? "pubsub" : "normal")) {
+          all += c->Describe() + "\n";
+        }
+      }
+    } else if (argv.size() > 3 && IEquals(argv[2], "ID")) {
+      for (size_t i = 3; i < argv.size(); ++i) {
+        int64_t id = 0;
+        auto [end, ec] = std::from_chars(argv[i].data(), argv[i].data() + argv[i].size(), id);
+        if (ec != std::errc() || end != argv[i].data() + argv[i].size()) {
+          return WriteError("ERR Invalid client ID", &out_);
+        }
+        auto it = id > 0 ? server_->connections.find(static_cast<uint64_t>(id))
+                         : server_->connections.end();
+        if (it == server_->connections.end()) continue;
+        if (auto c = it->second.lock()) all += c->Describe() + "\n";
+      }
+    } else if (argv.size() != 2) {
+      return WriteError("ERR syntax error", &out_);
+    } else {
+      for (const auto& [id, weak] : server_->connections) {
+        if (auto c = weak.lock()) all += c->Describe() + "\n";
+      }
     }
     WriteBulk(all, &out_);
   } else if (IEquals(sub, "NO-EVICT")) {
@@ -771,6 +760,7 @@ void Connection::Command(const std::vector<std::string>& argv) {
     for (const auto& c : table) all.push_back(CommandInfoReply(c));
     return WriteReply(Reply::Array(std::move(all)), &out_);
   }
+  if (auto error = cluster_sim::CheckSubcommand("command", argv)) return WriteReply(*error, &out_);
   std::string_view sub = argv[1];
   if (IEquals(sub, "COUNT") && argv.size() == 2) {
     WriteInteger(static_cast<int64_t>(table.size()), &out_);
@@ -839,6 +829,7 @@ void Connection::Command(const std::vector<std::string>& argv) {
 
 void Connection::Config(const std::vector<std::string>& argv) {
   if (argv.size() < 2) return WriteError(ArityError("config"), &out_);
+  if (auto error = cluster_sim::CheckSubcommand("config", argv)) return WriteReply(*error, &out_);
   std::string_view sub = argv[1];
   if (IEquals(sub, "GET")) {
     if (argv.size() < 3) return WriteError(ArityError("config|get"), &out_);
@@ -1178,6 +1169,7 @@ void Connection::DropSubscriptions() {
 }
 
 void Connection::Pubsub(const std::vector<std::string>& argv) {
+  if (auto error = cluster_sim::CheckSubcommand("pubsub", argv)) return WriteReply(*error, &out_);
   std::string_view sub = argv[1];
   const auto& channels = server_->channel_subs;
   if (IEquals(sub, "CHANNELS") && argv.size() <= 3) {
@@ -1222,20 +1214,8 @@ void Connection::Pubsub(const std::vector<std::string>& argv) {
     }
     return Write(Reply::Array(std::move(out)), argv);
   }
-  // Redis 7.0: a subcommand it does not know, a known one with too few arguments (its
-  // table's arity), a known one whose arguments do not fit.
-  static constexpr std::pair<std::string_view, int> kArity[] = {
-      {"channels", -2}, {"help", 2},           {"numpat", 2},
-      {"numsub", -2},   {"shardchannels", -2}, {"shardnumsub", -2}};
-  for (const auto& [name, arity] : kArity) {
-    if (!IEquals(sub, name)) continue;
-    const auto n = static_cast<int>(argv.size());
-    if (arity > 0 ? n != arity : n < -arity) {
-      return WriteError(ArityError("pubsub|" + std::string(name)), &out_);
-    }
-    return WriteReply(cluster_sim::SubcommandSyntaxError(sub, "PUBSUB"), &out_);
-  }
-  WriteReply(cluster_sim::UnknownSubcommand(sub, "PUBSUB"), &out_);
+  // Redis 7.0: a known subcommand (CheckSubcommand passed) whose arguments do not fit.
+  WriteReply(cluster_sim::SubcommandSyntaxError(sub, "PUBSUB"), &out_);
 }
 
 int64_t ServerState::Deliver(const std::string& channel, const std::string& message) {

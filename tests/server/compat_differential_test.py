@@ -580,7 +580,18 @@ def errors(r):
             e("SELECT", "x"), e("INCRBYFLOAT", "str", "1"), e("SPOP", "set", "-1"),
             e("EVALSHA", "0" * 40, "0"), e("XADD", "s", "bad", "f", "v"),
             e("XREADGROUP", "GROUP", "g", "c", "STREAMS", "nostream", ">"),
-            e("GETEX", "str", "EX", "-1"), e("BLPOP", "l", "-1"), e("BLPOP", "l", "x")]
+            e("GETEX", "str", "EX", "-1"), e("BLPOP", "l", "-1"), e("BLPOP", "l", "x"),
+            # a subcommand with the wrong count: Redis's arity error for 'cmd|sub'
+            e("CONFIG", "HELP", "x"), e("COMMAND", "HELP", "x"), e("XGROUP", "HELP", "x"),
+            e("CLIENT", "HELP", "x"), e("PUBSUB", "HELP", "x"), e("COMMAND", "COUNT", "x"),
+            e("CONFIG", "RESETSTAT", "x"), e("CONFIG", "SET", "timeout"),
+            e("CONFIG", "GET"), e("XGROUP", "CREATE", "s", "g"), e("XGROUP", "SETID", "s", "g"),
+            e("COMMAND", "GETKEYS"), e("CLIENT", "KILL"),
+            # CLIENT LIST: TYPE alone or ID alone, as Redis 7.0 parses them
+            e("CLIENT", "LIST", "ID", "0"), e("CLIENT", "LIST", "ID", "-5"),
+            e("CLIENT", "LIST", "ID", "a"), e("CLIENT", "LIST", "TYPE"),
+            e("CLIENT", "LIST", "TYPE", "normal", "ID", "1"),
+            e("CLIENT", "LIST", "ID", "999999", "TYPE", "normal"), e("CLIENT", "LIST", "x")]
 
 
 CASES = [hello_auth, client_commands, config_get, command_info, pipeline_plain,

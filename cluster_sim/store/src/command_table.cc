@@ -19,6 +19,43 @@ static_assert(std::is_sorted(std::begin(kStoreCommands), std::end(kStoreCommands
                              }),
               "kStoreCommands must be sorted by name");
 
+static_assert(std::is_sorted(std::begin(kSubcommands), std::end(kSubcommands),
+                             [](const SubcommandSpec& a, const SubcommandSpec& b) {
+                               return a.command != b.command ? a.command < b.command
+                                                             : a.name < b.name;
+                             }),
+              "kSubcommands must be sorted by command, then name");
+
+const SubcommandSpec* FindSubcommand(std::string_view command, std::string_view sub) {
+  for (const SubcommandSpec& spec : kSubcommands) {
+    if (spec.command == command && IEquals(sub, spec.name)) return &spec;
+  }
+  return nullptr;
+}
+
+bool HasSubcommands(std::string_view command) {
+  for (const SubcommandSpec& spec : kSubcommands) {
+    if (spec.command == command) return true;
+  }
+  return false;
+}
+
+std::optional<Reply> CheckSubcommand(std::string_view command,
+                                     const std::vector<std::string>& argv) {
+  const SubcommandSpec* spec = FindSubcommand(command, argv[1]);
+  if (spec == nullptr) {
+    std::string upper(command);
+    for (char& ch : upper) {
+      if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+    }
+    return UnknownSubcommand(argv[1], upper);
+  }
+  if (!ArityAllows(spec->arity, argv.size())) {
+    return ArityError(std::string(command) + "|" + std::string(spec->name));
+  }
+  return std::nullopt;
+}
+
 const CommandSpec* FindStoreCommand(std::string_view name) {
   static const NameIndex kIndex = [] {
     std::vector<std::string_view> names;

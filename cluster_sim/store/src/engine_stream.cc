@@ -660,11 +660,17 @@ std::string NoGroupError(std::string_view key, std::string_view group, std::stri
   return text;
 }
 
+std::string NoConsumerGroupError(std::string_view key, std::string_view group) {
+  std::string text = "NOGROUP No such consumer group '";
+  text.append(ErrorArg(group, group.size())).append("' for key name '");
+  return text.append(ErrorArg(key, key.size())).append("'");
+}
+
 std::optional<Reply> ParseXGroup(const std::vector<std::string>& argv, XGroupArgs* out) {
+  if (std::optional<Reply> error = CheckSubcommand("xgroup", argv)) return error;
   out->sub = AsciiLower(argv[1]);
   const std::string& sub = out->sub;
-  auto arity = [&](size_t min, size_t max) { return argv.size() < min || argv.size() > max; };
-  if (sub == "help" && argv.size() == 2) {
+  if (sub == "help") {
     return SubcommandHelp(
         "xgroup", {"CREATE <key> <groupname> <id|$> [MKSTREAM]",
                    "    Create a new consumer group (replicated to every region).",
@@ -673,12 +679,9 @@ std::optional<Reply> ParseXGroup(const std::vector<std::string>& argv, XGroupArg
                    "DESTROY <key> <groupname>", "    Remove the specified group."});
   }
   if (sub != "create" && sub != "destroy" && sub != "createconsumer") {
-    return UnknownSubcommand(argv[1], "XGROUP");
+    return UnknownSubcommand(argv[1], "XGROUP");  // one aasim does not provide
   }
-  if ((sub == "create" && arity(5, 6)) || (sub == "destroy" && arity(4, 4)) ||
-      (sub == "createconsumer" && arity(5, 5))) {
-    return ArityError("xgroup|" + sub);
-  }
+  if (sub == "create" && argv.size() > 6) return ArityError("xgroup|" + sub);
   out->mkstream = false;
   if (sub == "create" && argv.size() == 6) {
     if (!IEquals(argv[5], "mkstream")) {
