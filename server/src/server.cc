@@ -646,7 +646,9 @@ void Connection::Hello(const std::vector<std::string>& argv) {
     } else if (IEquals(argv[i], "SETNAME") && i + 1 < argv.size()) {
       name_ = argv[++i];
     } else {
-      return WriteError("ERR Syntax error in HELLO option '" + argv[i] + "'", &out_);
+      return WriteError("ERR Syntax error in HELLO option '" +
+                            std::string(cluster_sim::ErrorArg(argv[i], argv[i].size())) + "'",
+                        &out_);
     }
   }
   if (!authed_)

@@ -615,8 +615,7 @@ Reply XGroup(Ctx& c) {
     return Reply::Integer(destroyed ? 1 : 0);
   }
   if (!s->HasGroup(group)) {
-    return Reply::Error("NOGROUP No such consumer group '" + group + "' for key name '" + key +
-                        "'");
+    return Reply::Error(NoConsumerGroupError(key, group));
   }
   auto& consumers = c.ks.MutableStream(key)->Regional(group).consumers;
   const bool created = consumers.emplace(c.argv[4], NowMs(c)).second;
@@ -656,7 +655,8 @@ std::optional<StreamId> ParseStreamId(std::string_view s, uint64_t missing_seq,
 
 std::string NoGroupError(std::string_view key, std::string_view group, std::string_view suffix) {
   std::string text = "NOGROUP No such key '";
-  text.append(key).append("' or consumer group '").append(group).append("'").append(suffix);
+  text.append(ErrorArg(key, key.size())).append("' or consumer group '");
+  text.append(ErrorArg(group, group.size())).append("'").append(suffix);
   return text;
 }
 
