@@ -286,6 +286,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (subscriptions() > 0) flags += 'P';  // in Redis's order
     if (session_->in_multi()) flags += 'x';
     if (block_) flags += 'b';
+    if (no_evict_) flags += 'e';
     if (flags.empty()) flags = "N";
     return "id=" + std::to_string(id_) + " addr=" + peer_ + " laddr=" + local_ +
            " fd=" + std::to_string(fd_) + " name=" + name_ +
@@ -411,10 +412,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int64_t fd_ = -1;
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_command_ = created_;
-  // CLIENT LIST's cmd: the last command, lower case, `name|sub` for a container command
-  // (Redis's full name); "NULL" before the first.
+  // CLIENT LIST's cmd: Redis's full name of the last command (lastcmd->fullname): lower
+  // case, `name|sub` for a container command's subcommand (kSubcommands); "NULL" before
+  // the first, and after a command or a container's subcommand the tables do not know.
   std::string last_cmd_ = "NULL";
-  bool resp3_ = false;  // HELLO 3
+  bool resp3_ = false;     // HELLO 3
+  bool no_evict_ = false;  // CLIENT NO-EVICT on (flag `e`; a region evicts nothing anyway)
   // RESP3: the commands the open MULTI queued, to type EXEC's replies as each command's.
   std::vector<std::vector<std::string>> queued_;
   // MULTI/EXEC/WATCH state, and the path of every store command (one implementation of
@@ -470,9 +473,10 @@ void Connection::Dispatch() {
   const CommandInfo* info = FindCommand(argv[0]);
   Op op = info ? info->op : Op::kStore;
   last_command_ = std::chrono::steady_clock::now();
-  last_cmd_ = AsciiLower(argv[0]);
-  if (argv.size() > 1 && (op == Op::kClient || op == Op::kCommand || op == Op::kConfig)) {
-    last_cmd_ += "|" + AsciiLower(argv[1]);
+  last_cmd_ = info ? std::string(info->name) : "NULL";
+  if (info && argv.size() > 1 && cluster_sim::HasSubcommands(info->name)) {
+    const cluster_sim::SubcommandSpec* sub = cluster_sim::FindSubcommand(info->name, argv[1]);
+    last_cmd_ = sub ? last_cmd_ + "|" + std::string(sub->name) : "NULL";
   }
   if (op == Op::kQuit) {
     WriteStatus("OK", &out_);
@@ -584,6 +588,7 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
       queued_.clear();
       resp3_ = false;
       name_.clear();
+      no_evict_ = false;
       authed_ = server_->options.requirepass.empty();
       return WriteStatus("RESET", &out_);
     case Op::kAasim:
@@ -749,6 +754,7 @@ void Connection::Client(const std::vector<std::string>& argv) {
     if (!IEquals(argv[2], "on") && !IEquals(argv[2], "off")) {
       return WriteError("ERR syntax error", &out_);
     }
+    no_evict_ = IEquals(argv[2], "on");
     WriteStatus("OK", &out_);
   } else {
     WriteReply(cluster_sim::UnknownSubcommand(sub, "CLIENT"), &out_);

@@ -115,7 +115,31 @@ def hello_auth(r):
 def client_commands(r):
     me = r.client_id()
     listed = [c for c in r.client_list() if int(c["id"]) == me]
-    return [len(listed), r.client_setname("w1"), r.client_getname(),
+    other = redis.Redis(host="127.0.0.1", port=r.connection_pool.connection_kwargs["port"],
+                        decode_responses=True)
+    try:
+        them = other.client_id()
+        other.object("encoding", "nokey")
+        cmds = [[c["cmd"] for c in r.client_list(client_id=[str(them)])]]
+        try:
+            other.execute_command("OBJECT", "NOSUCH", "k")
+        except redis.RedisError:
+            pass
+        cmds.append([c["cmd"] for c in r.client_list(client_id=[str(them)])])
+        try:
+            other.execute_command("NOSUCHCMD")
+        except redis.RedisError:
+            pass
+        cmds.append([c["cmd"] for c in r.client_list(client_id=[str(them)])])
+        other.execute_command("CLIENT", "NO-EVICT", "on")
+        flags = [c["flags"] for c in r.client_list(client_id=[str(them)])]
+        # ID: in argument order, a repeated one again
+        ids = [str(them), str(me), str(them)]
+        lines = r.execute_command("CLIENT", "LIST", "ID", *ids).splitlines()
+        order = [line.split(" ")[0] for line in lines] == ["id=" + i for i in ids]
+    finally:
+        other.close()
+    return [len(listed), cmds, flags, order, r.client_setname("w1"), r.client_getname(),
             r.execute_command("CLIENT", "NO-EVICT", "on"),
             r.execute_command("CLIENT", "INFO").split(" ")[0].startswith("id="),
             sorted(r.client_info()), sorted(r.client_list()[0]),
@@ -601,6 +625,10 @@ CASES = [hello_auth, client_commands, config_get, command_info, pipeline_plain,
          sorted_sets, lists, blocking_pops, streams, stream_history, stream_blocking_reads, bitmaps,
          hyperloglog, pubsub, help_texts, errors, handshake]
 
+# The cases whose whole outcome is meant to be one exception (none yet): any other case
+# that raises compared nothing after the raising call, and fails.
+EXPECTED_TO_RAISE = set()
+
 
 def select_other_db(r):
     return [r.execute_command("SELECT", "1"), r.config_get("databases")]
@@ -645,10 +673,6 @@ AA_CASES = [
     (acl_whoami, unknown("ACL", "WHOAMI"), "not provided"),
     (function_list, unknown("FUNCTION", "LIST"), "not provided"),
 ]
-
-# The cases whose whole outcome is meant to be one exception (none yet): any other case
-# that raises compared nothing after the raising call, and fails.
-EXPECTED_TO_RAISE = set()
 
 
 class CompatVsRedis(unittest.TestCase):
