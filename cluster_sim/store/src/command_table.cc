@@ -134,17 +134,13 @@ std::string_view ErrorArg(std::string_view arg, size_t max) {
   return arg.substr(0, arg.find('\0'));
 }
 
-namespace {
-
-// Redis's addReplyErrorFormat: an error reply never holds CR or LF.
-Reply OneLineError(std::string text) {
-  for (char& ch : text) {
+std::string OneLine(std::string_view text) {
+  std::string s(text);
+  for (char& ch : s) {
     if (ch == '\r' || ch == '\n') ch = ' ';
   }
-  return Reply::Error(std::move(text));
+  return s;
 }
-
-}  // namespace
 
 Reply UnknownCommand(const std::vector<std::string>& argv) {
   std::string args;
@@ -154,13 +150,13 @@ Reply UnknownCommand(const std::vector<std::string>& argv) {
   }
   std::string text = "ERR unknown command '";
   text.append(ErrorArg(argv[0])).append("', with args beginning with: ").append(args);
-  return OneLineError(std::move(text));
+  return Reply::Error(OneLine(text));
 }
 
 Reply UnknownSubcommand(std::string_view sub, std::string_view command) {
   std::string text = "ERR unknown subcommand '";
   text.append(ErrorArg(sub)).append("'. Try ").append(command).append(" HELP.");
-  return OneLineError(std::move(text));
+  return Reply::Error(OneLine(text));
 }
 
 Reply SubcommandHelp(std::string_view command, std::initializer_list<std::string_view> lines) {
@@ -180,7 +176,7 @@ Reply SubcommandHelp(std::string_view command, std::initializer_list<std::string
 Reply SubcommandSyntaxError(std::string_view sub, std::string_view command) {
   std::string text = "ERR unknown subcommand or wrong number of arguments for '";
   text.append(ErrorArg(sub)).append("'. Try ").append(command).append(" HELP.");
-  return OneLineError(std::move(text));
+  return Reply::Error(OneLine(text));
 }
 
 }  // namespace cluster_sim

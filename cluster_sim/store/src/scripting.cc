@@ -44,15 +44,6 @@ std::string ErrorScriptSuffix(std::string_view sha, std::string_view source, int
   return s.append(".");
 }
 
-// Redis's error replies never hold CR or LF.
-std::string OneLine(std::string_view text) {
-  std::string s(text);
-  for (char& ch : s) {
-    if (ch == '\r' || ch == '\n') ch = ' ';
-  }
-  return s;
-}
-
 // As Redis's luaPushErrorBuff: "-CODE msg" keeps CODE, anything else gets "ERR ".
 std::string NormalizeError(std::string_view text) {
   std::string code = "ERR";

@@ -381,6 +381,11 @@ std::optional<Reply> CheckSubcommand(std::string_view command,
 Reply ArityError(std::string_view name);
 Reply UnknownCommand(const std::vector<std::string>& argv);
 
+// `text` with CR and LF as spaces: an error reply is one line (Redis's
+// addReplyErrorFormat). The store's and the scripts' error texts that hold a client's
+// bytes go through it.
+std::string OneLine(std::string_view text);
+
 // A client's argument as Redis's "%.<max>s" writes it into an error text: at most `max`
 // bytes, and only up to its first NUL byte (a C string ends there).
 std::string_view ErrorArg(std::string_view arg, size_t max = 128);
