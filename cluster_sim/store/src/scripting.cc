@@ -510,7 +510,8 @@ int CallImpl(lua_State* L, bool raise) {
     } else if (m->read_only && spec->HasFlag("write")) {
       error = "ERR Write commands are not allowed from read-only scripts.";
     } else if (spec->HasFlag("blocking") && HasBlockOption(argv)) {
-      error = "ERR " + std::string(spec->name) +
+      // As Redis's xreadCommand: argv[0] as the script wrote it.
+      error = "ERR " + std::string(ErrorArg(argv[0], argv[0].size())) +
               " command is not allowed with BLOCK option from scripts";
     } else {
       reply = (*m->call)(argv);
