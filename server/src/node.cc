@@ -153,6 +153,7 @@ struct Node::Impl : public Backend,
     });
   }
   uint64_t KeyVersion(std::string_view key) override { return store->KeyVersion(key); }
+  std::string StreamLastId(std::string_view key) override { return store->StreamLastId(key); }
   void SetDeliver(Deliver d) override { deliver = std::move(d); }
   // A PUBLISH goes to every peer whose link is up, once, unacknowledged (pub/sub keeps
   // nothing: a peer that is cut off misses the message).

@@ -286,6 +286,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (subscriptions() > 0) flags += 'P';  // in Redis's order
     if (session_->in_multi()) flags += 'x';
     if (block_) flags += 'b';
+    if (no_evict_) flags += 'e';
     if (flags.empty()) flags = "N";
     return "id=" + std::to_string(id_) + " addr=" + peer_ + " laddr=" + local_ +
            " fd=" + std::to_string(fd_) + " name=" + name_ +
@@ -374,6 +375,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Config(const std::vector<std::string>& argv);
   void Info(const std::vector<std::string>& argv);
   void Hello(const std::vector<std::string>& argv);
+  // AUTH's and HELLO AUTH's check: the only user is "default"; without requirepass it takes
+  // any password (Redis's nopass), with it only that one. True (and authenticated) if the
+  // pair is accepted.
+  bool Authenticate(std::string_view user, std::string_view password);
   // Writes a reply to `argv` in the connection's protocol (RESP2, or RESP3 after HELLO 3).
   void Write(const Reply& reply, const std::vector<std::string>& argv) {
     if (resp3_) return WriteReply3(reply, Resp3ShapeOf(argv), &out_);
@@ -407,10 +412,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int64_t fd_ = -1;
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_command_ = created_;
-  // CLIENT LIST's cmd: the last command, lower case, `name|sub` for a container command
-  // (Redis's full name); "NULL" before the first.
+  // CLIENT LIST's cmd: Redis's full name of the last command (lastcmd->fullname): lower
+  // case, `name|sub` for a container command's subcommand (kSubcommands); "NULL" before
+  // the first, and after a command or a container's subcommand the tables do not know.
   std::string last_cmd_ = "NULL";
-  bool resp3_ = false;  // HELLO 3
+  bool resp3_ = false;     // HELLO 3
+  bool no_evict_ = false;  // CLIENT NO-EVICT on (flag `e`; a region evicts nothing anyway)
   // RESP3: the commands the open MULTI queued, to type EXEC's replies as each command's.
   std::vector<std::vector<std::string>> queued_;
   // MULTI/EXEC/WATCH state, and the path of every store command (one implementation of
@@ -466,9 +473,10 @@ void Connection::Dispatch() {
   const CommandInfo* info = FindCommand(argv[0]);
   Op op = info ? info->op : Op::kStore;
   last_command_ = std::chrono::steady_clock::now();
-  last_cmd_ = AsciiLower(argv[0]);
-  if (argv.size() > 1 && (op == Op::kClient || op == Op::kCommand || op == Op::kConfig)) {
-    last_cmd_ += "|" + AsciiLower(argv[1]);
+  last_cmd_ = info ? std::string(info->name) : "NULL";
+  if (info && argv.size() > 1 && cluster_sim::HasSubcommands(info->name)) {
+    const cluster_sim::SubcommandSpec* sub = cluster_sim::FindSubcommand(info->name, argv[1]);
+    last_cmd_ = sub ? last_cmd_ + "|" + std::string(sub->name) : "NULL";
   }
   if (op == Op::kQuit) {
     WriteStatus("OK", &out_);
@@ -537,20 +545,20 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
       if (argc != 2) return WriteError(ArityError(cmd), &out_);
       return WriteBulk(argv[1], &out_);
     case Op::kAuth: {
-      const std::string& pass = server_->options.requirepass;
-      if (argc < 2 || argc > 3) return WriteError(ArityError(cmd), &out_);
-      if (pass.empty()) {
+      // Redis 7.0 (authCommand): AUTH <password> is refused when the default user has no
+      // password; AUTH <user> <password> is checked as HELLO AUTH's pair is.
+      if (argc < 2) return WriteError(ArityError(cmd), &out_);
+      if (argc > 3) return WriteError("ERR syntax error", &out_);
+      if (argc == 2 && server_->options.requirepass.empty()) {
         return WriteError(
             "ERR AUTH <password> called without any password configured for the default "
             "user. Are you sure your configuration is correct?",
             &out_);
       }
-      bool user_ok = argc == 2 || argv[1] == "default";
-      if (user_ok && argv[argc - 1] == pass) {
-        authed_ = true;
-        return WriteStatus("OK", &out_);
+      if (!Authenticate(argc == 2 ? std::string_view("default") : argv[1], argv[argc - 1])) {
+        return WriteError("WRONGPASS invalid username-password pair or user is disabled.", &out_);
       }
-      return WriteError("WRONGPASS invalid username-password pair or user is disabled.", &out_);
+      return WriteStatus("OK", &out_);
     }
     case Op::kHello:
       return Hello(argv);
@@ -580,6 +588,7 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
       queued_.clear();
       resp3_ = false;
       name_.clear();
+      no_evict_ = false;
       authed_ = server_->options.requirepass.empty();
       return WriteStatus("RESET", &out_);
     case Op::kAasim:
@@ -615,6 +624,13 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
   }
 }
 
+bool Connection::Authenticate(std::string_view user, std::string_view password) {
+  const std::string& pass = server_->options.requirepass;
+  if (user != "default" || (!pass.empty() && password != pass)) return false;
+  authed_ = true;
+  return true;
+}
+
 void Connection::Hello(const std::vector<std::string>& argv) {
   size_t i = 1;
   int64_t proto = resp3_ ? 3 : 2;
@@ -628,18 +644,16 @@ void Connection::Hello(const std::vector<std::string>& argv) {
   }
   for (; i < argv.size(); ++i) {
     if (IEquals(argv[i], "AUTH") && i + 2 < argv.size()) {
-      // The only user is "default": without requirepass it takes any password (Redis's
-      // nopass), with it only that one.
-      const std::string& pass = server_->options.requirepass;
-      if (argv[i + 1] != "default" || (!pass.empty() && argv[i + 2] != pass)) {
+      if (!Authenticate(argv[i + 1], argv[i + 2])) {
         return WriteError("WRONGPASS invalid username-password pair or user is disabled.", &out_);
       }
-      authed_ = true;
       i += 2;
     } else if (IEquals(argv[i], "SETNAME") && i + 1 < argv.size()) {
       name_ = argv[++i];
     } else {
-      return WriteError("ERR Syntax error in HELLO option '" + argv[i] + "'", &out_);
+      return WriteError("ERR Syntax error in HELLO option '" +
+                            std::string(cluster_sim::ErrorArg(argv[i], argv[i].size())) + "'",
+                        &out_);
     }
   }
   if (!authed_)
@@ -662,28 +676,16 @@ void Connection::Hello(const std::vector<std::string>& argv) {
 void Connection::Client(const std::vector<std::string>& argv) {
   if (argv.size() < 2) return WriteError(ArityError("client"), &out_);
   const std::string& sub = argv[1];
-  // Redis 7.0's CLIENT subcommands and their arities (negative: at least); a known one
-  // with a wrong count gets Redis's arity error, one aasim does not provide (KILL, PAUSE,
-  // TRACKING, ...) the same reply as a subcommand Redis does not know.
-  static constexpr std::pair<std::string_view, int> kArity[] = {
-      {"caching", 3},   {"getname", 2},      {"getredir", 2}, {"help", 2},
-      {"id", 2},        {"info", 2},         {"kill", -3},    {"list", -2},
-      {"no-evict", 3},  {"pause", -3},       {"reply", 3},    {"setname", 3},
-      {"tracking", -3}, {"trackinginfo", 2}, {"unblock", -3}, {"unpause", 2}};
-  for (const auto& [name, arity] : kArity) {
-    if (!IEquals(sub, name)) continue;
-    const auto n = static_cast<int>(argv.size());
-    if (arity > 0 ? n != arity : n < -arity) {
-      return WriteError(ArityError("client|" + std::string(name)), &out_);
-    }
-  }
+  // Redis 7.0's subcommand and arity check; one aasim does not provide (KILL, PAUSE,
+  // TRACKING, ...) gets the same reply as a subcommand Redis does not know (below).
+  if (auto error = cluster_sim::CheckSubcommand("client", argv)) return WriteReply(*error, &out_);
   if (IEquals(sub, "HELP")) {
     WriteReply(cluster_sim::SubcommandHelp(
                    "client",
                    {"GETNAME", "    Return the name of the current connection.", "ID",
                     "    Return the ID of the current connection.", "INFO",
                     "    Return information about the current client connection.",
-                    "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
+                    "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)|ID <id> [<id> ...]]",
                     "    Return information about client connections of this region.",
                     "NO-EVICT (ON|OFF)", "    Accepted; a region evicts nothing.", "SETNAME <name>",
                     "    Assign the name <name> to the current "
@@ -708,49 +710,51 @@ void Connection::Client(const std::vector<std::string>& argv) {
   } else if (IEquals(sub, "INFO")) {
     WriteBulk(Describe() + "\n", &out_);
   } else if (IEquals(sub, "LIST")) {
-    // CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]: every client of an
-    // endpoint is a normal one, or a pubsub one while subscribed.
-    std::optional<std::string> type;
-    std::set<uint64_t> ids;
-    bool by_id = false;
-    for (size_t i = 2; i < argv.size(); ++i) {
-      if (IEquals(argv[i], "TYPE") && i + 1 < argv.size() && !type) {
-        type = AsciiLower(argv[++i]);
-        if (*type != "normal" && *type != "master" && *type != "replica" && *type != "slave" &&
-            *type != "pubsub") {
-          std::string text = "ERR Unknown client type '" +
-                             std::string(cluster_sim::ErrorArg(argv[i], argv[i].size())) + "'";
-          for (char& ch : text) {
-            if (ch == '\r' || ch == '\n') ch = ' ';  // as Redis's addReplyErrorFormat
-          }
-          return WriteError(text, &out_);
-        }
-      } else if (IEquals(argv[i], "ID") && i + 1 < argv.size() && !by_id) {
-        by_id = true;
-        for (++i; i < argv.size(); ++i) {
-          uint64_t id = 0;
-          auto [end, ec] = std::from_chars(argv[i].data(), argv[i].data() + argv[i].size(), id);
-          if (ec != std::errc() || end != argv[i].data() + argv[i].size() || id == 0) {
-            return WriteError("ERR Invalid client ID", &out_);
-          }
-          ids.insert(id);
-        }
-      } else {
-        return WriteError("ERR syntax error", &out_);
-      }
-    }
+    // CLIENT LIST, CLIENT LIST TYPE normal|master|replica|pubsub, or CLIENT LIST ID id ...
+    // (one or the other, as Redis 7.0's clientCommand): every client of an endpoint is a
+    // normal one, or a pubsub one while subscribed. The ids are listed in argument order,
+    // a repeated one again; an integer that is no client's id lists nothing.
     std::string all;
-    for (const auto& [id, weak] : server_->connections) {
-      auto c = weak.lock();
-      if (!c || (by_id && ids.count(id) == 0)) continue;
-      if (type && *type != (c->subscriptions() > 0 ? "pubsub" : "normal")) continue;
-      all += c->Describe() + "\n";
+    if (argv.size() == 4 && IEquals(argv[2], "TYPE")) {
+      const std::string type = AsciiLower(argv[3]);
+      if (type != "normal" && type != "master" && type != "replica" && type != "slave" &&
+          type != "pubsub") {
+        // WriteError writes CR and LF as spaces (Redis's addReplyErrorFormat).
+        return WriteError("ERR Unknown client type '" +
+                              std::string(cluster_sim::ErrorArg(argv[3], argv[3].size())) + "'",
+                          &out_);
+      }
+      for (const auto& [id, weak] : server_->connections) {
+        auto c = weak.lock();
+        if (c && type == (c->subscriptions() > 0 ? "pubsub" : "normal")) {
+          all += c->Describe() + "\n";
+        }
+      }
+    } else if (argv.size() > 3 && IEquals(argv[2], "ID")) {
+      for (size_t i = 3; i < argv.size(); ++i) {
+        int64_t id = 0;
+        auto [end, ec] = std::from_chars(argv[i].data(), argv[i].data() + argv[i].size(), id);
+        if (ec != std::errc() || end != argv[i].data() + argv[i].size()) {
+          return WriteError("ERR Invalid client ID", &out_);
+        }
+        auto it = id > 0 ? server_->connections.find(static_cast<uint64_t>(id))
+                         : server_->connections.end();
+        if (it == server_->connections.end()) continue;
+        if (auto c = it->second.lock()) all += c->Describe() + "\n";
+      }
+    } else if (argv.size() != 2) {
+      return WriteError("ERR syntax error", &out_);
+    } else {
+      for (const auto& [id, weak] : server_->connections) {
+        if (auto c = weak.lock()) all += c->Describe() + "\n";
+      }
     }
     WriteBulk(all, &out_);
   } else if (IEquals(sub, "NO-EVICT")) {
     if (!IEquals(argv[2], "on") && !IEquals(argv[2], "off")) {
       return WriteError("ERR syntax error", &out_);
     }
+    no_evict_ = IEquals(argv[2], "on");
     WriteStatus("OK", &out_);
   } else {
     WriteReply(cluster_sim::UnknownSubcommand(sub, "CLIENT"), &out_);
@@ -764,6 +768,7 @@ void Connection::Command(const std::vector<std::string>& argv) {
     for (const auto& c : table) all.push_back(CommandInfoReply(c));
     return WriteReply(Reply::Array(std::move(all)), &out_);
   }
+  if (auto error = cluster_sim::CheckSubcommand("command", argv)) return WriteReply(*error, &out_);
   std::string_view sub = argv[1];
   if (IEquals(sub, "COUNT") && argv.size() == 2) {
     WriteInteger(static_cast<int64_t>(table.size()), &out_);
@@ -832,6 +837,7 @@ void Connection::Command(const std::vector<std::string>& argv) {
 
 void Connection::Config(const std::vector<std::string>& argv) {
   if (argv.size() < 2) return WriteError(ArityError("config"), &out_);
+  if (auto error = cluster_sim::CheckSubcommand("config", argv)) return WriteReply(*error, &out_);
   std::string_view sub = argv[1];
   if (IEquals(sub, "GET")) {
     if (argv.size() < 3) return WriteError(ArityError("config|get"), &out_);
@@ -1012,27 +1018,23 @@ bool Connection::MaybeBlock(const std::vector<std::string>& argv) {
         argv.begin() + static_cast<std::ptrdiff_t>(streams_at),
         argv.begin() + static_cast<std::ptrdiff_t>(streams_at + (argv.size() - streams_at) / 2));
   }
-  Reply r = session_->Execute(argv);
+  Block b{argv, {}};
+  if (IEquals(argv[0], "XREAD")) {
+    // As Redis: '$' is the stream's last id (Backend::StreamLastId, the store's XREAD's own
+    // '$') when the read begins, fixed before the first read (else, read again when an
+    // entry arrives, it would again mean "after the newest" and never serve it, nor one
+    // merged from a peer between the first read and the fixing).
+    const size_t n = (argv.size() - streams_at) / 2;
+    for (size_t k = 0; k < n; ++k) {
+      std::string& id = b.argv[streams_at + n + k];
+      if (id == "$") id = server_->backend->StreamLastId(keys[k]);
+    }
+  }
+  Reply r = session_->Execute(b.argv);
   server_->ServeReadyKeys();
   if (!r.is_nil()) {
     Write(r, argv);
     return true;
-  }
-  Block b{argv, {}};
-  if (IEquals(argv[0], "XREAD")) {
-    // As Redis: '$' is the stream's last id when the read blocks (else, read again when an
-    // entry arrives, it would again mean "after the newest" and never serve it).
-    const size_t n = (argv.size() - streams_at) / 2;
-    for (size_t k = 0; k < n; ++k) {
-      std::string& id = b.argv[streams_at + n + k];
-      if (id != "$") continue;
-      Reply top = server_->backend->Execute({"XREVRANGE", keys[k], "+", "-", "COUNT", "1"});
-      id = "0-0";
-      if (top.type == Reply::Type::kArray && !top.elements.empty() &&
-          !top.elements[0].elements.empty()) {
-        id = top.elements[0].elements[0].str;
-      }
-    }
   }
   for (const std::string& key : keys) {
     if (std::find(b.keys.begin(), b.keys.end(), key) == b.keys.end()) b.keys.push_back(key);
@@ -1175,6 +1177,7 @@ void Connection::DropSubscriptions() {
 }
 
 void Connection::Pubsub(const std::vector<std::string>& argv) {
+  if (auto error = cluster_sim::CheckSubcommand("pubsub", argv)) return WriteReply(*error, &out_);
   std::string_view sub = argv[1];
   const auto& channels = server_->channel_subs;
   if (IEquals(sub, "CHANNELS") && argv.size() <= 3) {
@@ -1219,20 +1222,8 @@ void Connection::Pubsub(const std::vector<std::string>& argv) {
     }
     return Write(Reply::Array(std::move(out)), argv);
   }
-  // Redis 7.0: a subcommand it does not know, a known one with too few arguments (its
-  // table's arity), a known one whose arguments do not fit.
-  static constexpr std::pair<std::string_view, int> kArity[] = {
-      {"channels", -2}, {"help", 2},           {"numpat", 2},
-      {"numsub", -2},   {"shardchannels", -2}, {"shardnumsub", -2}};
-  for (const auto& [name, arity] : kArity) {
-    if (!IEquals(sub, name)) continue;
-    const auto n = static_cast<int>(argv.size());
-    if (arity > 0 ? n != arity : n < -arity) {
-      return WriteError(ArityError("pubsub|" + std::string(name)), &out_);
-    }
-    return WriteReply(cluster_sim::SubcommandSyntaxError(sub, "PUBSUB"), &out_);
-  }
-  WriteReply(cluster_sim::UnknownSubcommand(sub, "PUBSUB"), &out_);
+  // Redis 7.0: a known subcommand (CheckSubcommand passed) whose arguments do not fit.
+  WriteReply(cluster_sim::SubcommandSyntaxError(sub, "PUBSUB"), &out_);
 }
 
 int64_t ServerState::Deliver(const std::string& channel, const std::string& message) {

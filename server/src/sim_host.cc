@@ -90,6 +90,10 @@ struct SimHost::Impl {
       host_.Advance();
       return host_.sim.KeyVersion(r_, key);
     }
+    std::string StreamLastId(std::string_view key) override {
+      host_.Advance();
+      return host_.sim.StreamLastId(r_, key);
+    }
     Reply Admin(const std::vector<std::string>& argv) override { return host_.Admin(argv); }
     std::string InfoActiveActive() override;
     void AfterCommands() override { host_.AfterCommands(); }

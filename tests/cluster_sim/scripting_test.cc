@@ -198,6 +198,11 @@ TEST_F(ScriptingTest, ErrorTexts) {
   EXPECT_EQ(Eval(body), Reply::Error("ERR xreadgroup command is not allowed with BLOCK option "
                                      "from scripts" +
                                      Suffix(body)));
+  // The name as the script wrote it (Redis's argv[0]).
+  body = "return redis.call('XReadGroup', 'group', 'g', 'c', 'block', '0', 'streams', 's', '>')";
+  EXPECT_EQ(Eval(body), Reply::Error("ERR XReadGroup command is not allowed with BLOCK option "
+                                     "from scripts" +
+                                     Suffix(body)));
   body = "return redis.call('set', 'k', 'v')";
   EXPECT_EQ(
       Run({"EVAL_RO", body, "1", "k"}),

@@ -60,6 +60,11 @@ CASES = [
     b"*2\r\n$6\r\nSCRIPT\r\n$3\r\nX\x00Y\r\n", b"*2\r\n$6\r\nPUBSUB\r\n$3\r\nX\x00Y\r\n",
     b"*3\r\n$6\r\nOBJECT\r\n$3\r\nX\x00Y\r\n$1\r\nk\r\n", b"*2\r\n$6\r\nXGROUP\r\n$3\r\nX\x00Y\r\n",
     b"*2\r\n$7\r\nCOMMAND\r\n$3\r\nX\x00Y\r\n",
+    b"*3\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$3\r\nX\x00Y\r\n",
+    b"*7\r\n$10\r\nXREADGROUP\r\n$5\r\nGROUP\r\n$3\r\ng\x00h\r\n$1\r\nc\r\n$7\r\nSTREAMS\r\n"
+    b"$3\r\nk\x00x\r\n$1\r\n>\r\n",
+    b"*6\r\n$6\r\nXGROUP\r\n$6\r\nCREATE\r\n$3\r\ns\x00t\r\n$1\r\ng\r\n$1\r\n$\r\n$8\r\nMKSTREAM\r\n"
+    b"*5\r\n$6\r\nXGROUP\r\n$14\r\nCREATECONSUMER\r\n$3\r\ns\x00t\r\n$3\r\nh\x00i\r\n$1\r\nc\r\n",
     # inline lines
     b"ECHO \"a\r\n", b"ECHO 'a\r\n", b"ECHO \"a\"b\r\n", b"PING\r\nECHO \"x\r\n",
     b"\r\n\r\n\n" + PING, b"   \r\n" + PING,
@@ -77,6 +82,13 @@ AUTH_CASES = [
     b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*1\r\n$16385\r\n",
     b"*2\r\n$4\r\nAUTH\r\n$5\r\nwrong\r\n*11\r\n",
     b"*1\r\n$-1\r\n", b"*01\r\n",
+    # AUTH <user> <password> and HELLO AUTH: the one check (only "default", its password)
+    b"*3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$2\r\npw\r\n" + PING,
+    b"*3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$1\r\nx\r\n" + PING,
+    b"*3\r\n$4\r\nAUTH\r\n$3\r\nbob\r\n$2\r\npw\r\n" + PING,
+    b"*4\r\n$4\r\nAUTH\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n" + PING,
+    b"*5\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$1\r\nx\r\n" + PING,
+    b"*5\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$4\r\nAUTH\r\n$3\r\nbob\r\n$2\r\npw\r\n" + PING,
 ]
 
 

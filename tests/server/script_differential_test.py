@@ -108,6 +108,10 @@ CASES = [
     [["EVAL", "syntax error here", "0"]],
     [["EVAL", "return redis.call('xreadgroup', 'group', 'g', 'c', 'block', '0', 'streams', "
       "'s', '>')", "0"]],
+    # The refusal names the command as the script wrote it.
+    [["EVAL", "return redis.call('XReadGroup', 'group', 'g', 'c', 'block', '0', 'streams', "
+      "'s', '>')", "0"]],
+    [["EVAL", "return redis.pcall('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$')", "0"]],
     [["EVAL_RO", "return redis.call('set', KEYS[1], 'v')", "1", "k"]],
     [["SET", "k", "v"], ["EVAL_RO", "return redis.call('get', KEYS[1])", "1", "k"]],
     [["EVAL", "return redis.sha1hex()", "0"]],

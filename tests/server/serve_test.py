@@ -492,6 +492,63 @@ class ServeBlockingReads(unittest.TestCase):
         self.assertFalse(t.is_alive())
         self.assertEqual(results["w1"], [[b"jobs", [(entry, {b"in": b"B"})]]])
 
+    def xread_thread(self, client, block, results):
+        def run():
+            try:
+                results["xread"] = client.xread({"s": "$"}, block=block)
+            except Exception as e:  # reported by the test thread
+                results["xread"] = e
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t
+
+    def wait_blocked(self, client):
+        deadline = time.monotonic() + 10
+        while client.info("clients")["blocked_clients"] != 1:
+            self.assertLess(time.monotonic(), deadline, "the reader never blocked")
+            time.sleep(0.02)
+
+    def test_xread_dollar_is_served_an_entry_from_a_peer(self):
+        s = Served(self, TWO_REGIONS % "50ms" + "streams: { replicate: true }\n")
+        a, b = s.client("A"), s.client("B")
+        results = {}
+        t = self.xread_thread(a, 10000, results)
+        self.wait_blocked(s.client("A"))
+        entry = b.xadd("s", {"in": "B"})
+        t.join(8)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(results["xread"], [[b"s", [(entry, {b"in": b"B"})]]])
+
+    def test_xread_dollar_is_the_last_id_ever_deleted_included(self):
+        # '$' is the stream's last id (deleted entries count, as Redis's last_id), fixed when
+        # the read begins, and finding it is not a command: nothing of it is recorded.
+        s = Served(self, TWO_REGIONS % "20ms" +
+                   "streams: { replicate: true, id_mode: liberal }\n", "--record")
+        a, b = s.client("A"), s.client("B")
+        a.xadd("s", {"f": "1"}, id="1-1")
+        self.assertEqual(s.cli("A", "AASIM", "WAITSYNC"), "OK")
+        self.assertEqual(s.cli("A", "AASIM", "PARTITION", "A", "B"), "OK")
+        a.xadd("s", {"f": "3"}, id="3-1")
+        self.assertEqual(a.xdel("s", "3-1"), 1)
+        b.xadd("s", {"f": "2"}, id="2-1")  # B has not seen 3-1
+        results = {}
+        t = self.xread_thread(a, 10000, results)
+        self.wait_blocked(s.client("A"))
+        self.assertEqual(s.cli("A", "AASIM", "HEAL", "ALL"), "OK")
+        self.assertEqual(s.cli("A", "AASIM", "WAITSYNC"), "OK")
+        self.assertEqual(a.xlen("s"), 2)  # 2-1 arrived, and is before '$' (3-1)
+        time.sleep(0.1)
+        self.assertTrue(t.is_alive(), results.get("xread"))
+        b.xadd("s", {"f": "4"}, id="4-1")
+        t.join(8)
+        self.assertEqual(results["xread"], [[b"s", [(b"4-1", {b"f": b"4"})]]])
+        path = os.path.join(s.dir.name, "so-far.svg")
+        self.assertEqual(s.cli("A", "AASIM", "DIAGRAM", path), "OK")
+        with open(path) as f:
+            text = f.read()
+        self.assertIn("XREAD", text)
+        self.assertNotIn("XREVRANGE", text)
+
     def test_timeout_replies_nil(self):
         s = Served(self, TWO_REGIONS % "30ms")
         a = s.client("A")
@@ -768,6 +825,15 @@ class ServeAuthAndScript(unittest.TestCase):
         good = s.client("A", password="s3cret")
         self.assertTrue(good.set("k", "v"))
         self.assertEqual(good.get("k"), b"v")
+        # HELLO AUTH checks the password as AUTH does (a real redis-server with requirepass:
+        # protocol_differential_test.py's AUTH_CASES).
+        hello = s.client("A")
+        with self.assertRaises(redis.ResponseError) as e:
+            hello.execute_command("HELLO", "2", "AUTH", "default", "wrong")
+        self.assertIn("WRONGPASS", str(e.exception))
+        reply = hello.execute_command("HELLO", "2", "AUTH", "default", "s3cret")
+        self.assertEqual(reply[reply.index(b"proto") + 1], 2)
+        self.assertEqual(hello.get("k"), b"v")
 
     def test_fixed_ports_from_the_file_and_the_command_line(self):
         pa, pb = free_port(), free_port()

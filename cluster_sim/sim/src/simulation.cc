@@ -520,6 +520,10 @@ uint64_t Simulation::KeyVersion(int r, std::string_view key) const {
   const auto& reg = impl_->regions[r];
   return reg.alive() ? reg.store->KeyVersion(key) : 0;
 }
+std::string Simulation::StreamLastId(int r, std::string_view key) const {
+  const auto& reg = impl_->regions[r];
+  return reg.alive() ? reg.store->StreamLastId(key) : "0-0";
+}
 
 void Simulation::Partition(const std::vector<std::vector<int>>& groups) {
   impl_->ForGroupPairs(groups, [&](int a, int b) {

@@ -19,6 +19,43 @@ static_assert(std::is_sorted(std::begin(kStoreCommands), std::end(kStoreCommands
                              }),
               "kStoreCommands must be sorted by name");
 
+static_assert(std::is_sorted(std::begin(kSubcommands), std::end(kSubcommands),
+                             [](const SubcommandSpec& a, const SubcommandSpec& b) {
+                               return a.command != b.command ? a.command < b.command
+                                                             : a.name < b.name;
+                             }),
+              "kSubcommands must be sorted by command, then name");
+
+const SubcommandSpec* FindSubcommand(std::string_view command, std::string_view sub) {
+  for (const SubcommandSpec& spec : kSubcommands) {
+    if (spec.command == command && IEquals(sub, spec.name)) return &spec;
+  }
+  return nullptr;
+}
+
+bool HasSubcommands(std::string_view command) {
+  for (const SubcommandSpec& spec : kSubcommands) {
+    if (spec.command == command) return true;
+  }
+  return false;
+}
+
+std::optional<Reply> CheckSubcommand(std::string_view command,
+                                     const std::vector<std::string>& argv) {
+  const SubcommandSpec* spec = FindSubcommand(command, argv[1]);
+  if (spec == nullptr) {
+    std::string upper(command);
+    for (char& ch : upper) {
+      if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+    }
+    return UnknownSubcommand(argv[1], upper);
+  }
+  if (!ArityAllows(spec->arity, argv.size())) {
+    return ArityError(std::string(command) + "|" + std::string(spec->name));
+  }
+  return std::nullopt;
+}
+
 const CommandSpec* FindStoreCommand(std::string_view name) {
   static const NameIndex kIndex = [] {
     std::vector<std::string_view> names;
@@ -97,17 +134,13 @@ std::string_view ErrorArg(std::string_view arg, size_t max) {
   return arg.substr(0, arg.find('\0'));
 }
 
-namespace {
-
-// Redis's addReplyErrorFormat: an error reply never holds CR or LF.
-Reply OneLineError(std::string text) {
-  for (char& ch : text) {
+std::string OneLine(std::string_view text) {
+  std::string s(text);
+  for (char& ch : s) {
     if (ch == '\r' || ch == '\n') ch = ' ';
   }
-  return Reply::Error(std::move(text));
+  return s;
 }
-
-}  // namespace
 
 Reply UnknownCommand(const std::vector<std::string>& argv) {
   std::string args;
@@ -117,13 +150,13 @@ Reply UnknownCommand(const std::vector<std::string>& argv) {
   }
   std::string text = "ERR unknown command '";
   text.append(ErrorArg(argv[0])).append("', with args beginning with: ").append(args);
-  return OneLineError(std::move(text));
+  return Reply::Error(OneLine(text));
 }
 
 Reply UnknownSubcommand(std::string_view sub, std::string_view command) {
   std::string text = "ERR unknown subcommand '";
   text.append(ErrorArg(sub)).append("'. Try ").append(command).append(" HELP.");
-  return OneLineError(std::move(text));
+  return Reply::Error(OneLine(text));
 }
 
 Reply SubcommandHelp(std::string_view command, std::initializer_list<std::string_view> lines) {
@@ -143,7 +176,7 @@ Reply SubcommandHelp(std::string_view command, std::initializer_list<std::string
 Reply SubcommandSyntaxError(std::string_view sub, std::string_view command) {
   std::string text = "ERR unknown subcommand or wrong number of arguments for '";
   text.append(ErrorArg(sub)).append("'. Try ").append(command).append(" HELP.");
-  return OneLineError(std::move(text));
+  return Reply::Error(OneLine(text));
 }
 
 }  // namespace cluster_sim

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "cluster_sim/command_engine.h"
 #include "cluster_sim/command_table.h"
 #include "cluster_sim/strings.h"
 #include "crdt/stream.h"
@@ -383,8 +384,7 @@ Reply XRead(Ctx& c) {
     const std::string& id = c.argv[a.streams_at + a.n + k];
     if (!TypeIs(c, key, Type::kStream)) return Err(kWrongType);
     if (id == "$") {
-      const StreamStore* s = StreamAt(c, key);
-      from[k] = s ? s->LastId() : StreamId{};
+      from[k] = StreamLastId(c.ks, key);
     } else if (id == ">") {
       return Err(
           "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
@@ -615,8 +615,7 @@ Reply XGroup(Ctx& c) {
     return Reply::Integer(destroyed ? 1 : 0);
   }
   if (!s->HasGroup(group)) {
-    return Reply::Error("NOGROUP No such consumer group '" + group + "' for key name '" + key +
-                        "'");
+    return Reply::Error(NoConsumerGroupError(key, group));
   }
   auto& consumers = c.ks.MutableStream(key)->Regional(group).consumers;
   const bool created = consumers.emplace(c.argv[4], NowMs(c)).second;
@@ -656,15 +655,22 @@ std::optional<StreamId> ParseStreamId(std::string_view s, uint64_t missing_seq,
 
 std::string NoGroupError(std::string_view key, std::string_view group, std::string_view suffix) {
   std::string text = "NOGROUP No such key '";
-  text.append(key).append("' or consumer group '").append(group).append("'").append(suffix);
+  text.append(ErrorArg(key, key.size())).append("' or consumer group '");
+  text.append(ErrorArg(group, group.size())).append("'").append(suffix);
   return text;
 }
 
+std::string NoConsumerGroupError(std::string_view key, std::string_view group) {
+  std::string text = "NOGROUP No such consumer group '";
+  text.append(ErrorArg(group, group.size())).append("' for key name '");
+  return text.append(ErrorArg(key, key.size())).append("'");
+}
+
 std::optional<Reply> ParseXGroup(const std::vector<std::string>& argv, XGroupArgs* out) {
+  if (std::optional<Reply> error = CheckSubcommand("xgroup", argv)) return error;
   out->sub = AsciiLower(argv[1]);
   const std::string& sub = out->sub;
-  auto arity = [&](size_t min, size_t max) { return argv.size() < min || argv.size() > max; };
-  if (sub == "help" && argv.size() == 2) {
+  if (sub == "help") {
     return SubcommandHelp(
         "xgroup", {"CREATE <key> <groupname> <id|$> [MKSTREAM]",
                    "    Create a new consumer group (replicated to every region).",
@@ -673,12 +679,9 @@ std::optional<Reply> ParseXGroup(const std::vector<std::string>& argv, XGroupArg
                    "DESTROY <key> <groupname>", "    Remove the specified group."});
   }
   if (sub != "create" && sub != "destroy" && sub != "createconsumer") {
-    return UnknownSubcommand(argv[1], "XGROUP");
+    return UnknownSubcommand(argv[1], "XGROUP");  // one aasim does not provide
   }
-  if ((sub == "create" && arity(5, 6)) || (sub == "destroy" && arity(4, 4)) ||
-      (sub == "createconsumer" && arity(5, 5))) {
-    return ArityError("xgroup|" + sub);
-  }
+  if (sub == "create" && argv.size() > 6) return ArityError("xgroup|" + sub);
   out->mkstream = false;
   if (sub == "create" && argv.size() == 6) {
     if (!IEquals(argv[5], "mkstream")) {
@@ -720,4 +723,10 @@ Handler FindStreamHandler(std::string_view lower_name) {
 }
 
 }  // namespace engine
+
+crdt::StreamId StreamLastId(const crdt::Keyspace& ks, std::string_view key) {
+  return ks.TypeOf(key) == crdt::Keyspace::Type::kStream ? ks.Stream(key)->LastId()
+                                                         : crdt::StreamId{};
+}
+
 }  // namespace cluster_sim

@@ -233,8 +233,7 @@ Reply LocalStreams::XGroup(Call& c) {
     return Reply::Integer(1);
   }
   if (g == s->groups.end()) {
-    return Reply::Error("NOGROUP No such consumer group '" + group + "' for key name '" + key +
-                        "'");
+    return Reply::Error(engine::NoConsumerGroupError(key, group));
   }
   bool created = g->second.consumers.emplace(c.argv[4], c.now_ms).second;
   if (created) c.Touch(key);

@@ -44,15 +44,6 @@ std::string ErrorScriptSuffix(std::string_view sha, std::string_view source, int
   return s.append(".");
 }
 
-// Redis's error replies never hold CR or LF.
-std::string OneLine(std::string_view text) {
-  std::string s(text);
-  for (char& ch : s) {
-    if (ch == '\r' || ch == '\n') ch = ' ';
-  }
-  return s;
-}
-
 // As Redis's luaPushErrorBuff: "-CODE msg" keeps CODE, anything else gets "ERR ".
 std::string NormalizeError(std::string_view text) {
   std::string code = "ERR";
@@ -519,7 +510,8 @@ int CallImpl(lua_State* L, bool raise) {
     } else if (m->read_only && spec->HasFlag("write")) {
       error = "ERR Write commands are not allowed from read-only scripts.";
     } else if (spec->HasFlag("blocking") && HasBlockOption(argv)) {
-      error = "ERR " + std::string(spec->name) +
+      // As Redis's xreadCommand: argv[0] as the script wrote it.
+      error = "ERR " + std::string(ErrorArg(argv[0], argv[0].size())) +
               " command is not allowed with BLOCK option from scripts";
     } else {
       reply = (*m->call)(argv);

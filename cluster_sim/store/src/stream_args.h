@@ -17,6 +17,9 @@ namespace engine {
 
 // "NOGROUP No such key 'KEY' or consumer group 'GROUP'" + suffix.
 std::string NoGroupError(std::string_view key, std::string_view group, std::string_view suffix);
+// "NOGROUP No such consumer group 'GROUP' for key name 'KEY'" (XGROUP CREATECONSUMER).
+// Both: each name as Redis's %s writes it, up to its first NUL (ErrorArg).
+std::string NoConsumerGroupError(std::string_view key, std::string_view group);
 
 // XGROUP's subcommand (lower case) after the checks Redis makes before it looks at the key:
 // a known subcommand, its arity, CREATE's MKSTREAM. Else the reply to send instead: an

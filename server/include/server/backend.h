@@ -37,6 +37,9 @@ class Backend {
   // The key's version (Store::KeyVersion): moves on every change of the key, local or
   // merged from a peer, even one that restores the same value. WATCH compares it.
   virtual uint64_t KeyVersion(std::string_view key) = 0;
+  // What XREAD's `$` stands for in `key` now (Store::StreamLastId, "5-1"): not a command,
+  // so neither run through Execute nor recorded.
+  virtual std::string StreamLastId(std::string_view key) = 0;
   // `AASIM ...` admin commands (argv[0] is "AASIM").
   virtual cluster_sim::Reply Admin(const std::vector<std::string>& argv) = 0;
   // INFO's "# ActiveActive" section, lines ending in "\r\n", header included.

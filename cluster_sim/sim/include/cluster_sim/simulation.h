@@ -103,6 +103,9 @@ class Simulation {
   std::vector<Reply> ExecuteBatch(int r, const std::vector<std::vector<std::string>>& commands);
   // Store::KeyVersion of region r (for WATCH); 0 while r is down.
   uint64_t KeyVersion(int r, std::string_view key) const;
+  // Store::StreamLastId of region r (XREAD's `$`, not a command: nothing is recorded);
+  // "0-0" while r is down.
+  std::string StreamLastId(int r, std::string_view key) const;
   // Batches region r's replication until EndBatch (Replicator::BeginBatch): what a server
   // runs of one read, at one instant, reaches each peer in one message. The writes of
   // Execute in a batch join into one effect (Store::ExecuteHeld; one log entry, counted as

@@ -68,4 +68,9 @@ class CommandEngine {
 // `*` any run, `?` any byte, `[abc]`, `[^abc]`, `[a-z]` classes, `\x` a literal x.
 bool GlobMatch(std::string_view pattern, std::string_view text);
 
+// What XREAD's `$` stands for in `key`: the greatest id the stream at `key` has ever held,
+// deleted entries included (Redis's last_id); 0-0 if `key` holds no stream. The engine's
+// XREAD and a blocked XREAD's endpoint (Store::StreamLastId) both read it here.
+crdt::StreamId StreamLastId(const crdt::Keyspace& ks, std::string_view key);
+
 }  // namespace cluster_sim

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -292,6 +293,86 @@ const std::string* FindWrittenKey(const CommandSpec& spec, const std::vector<std
   return nullptr;
 }
 
+// A subcommand of a container command, as Redis 7.0's table has it (commands.def): its
+// arity counts the command and the subcommand (CONFIG GET's -3: at least one pattern).
+struct SubcommandSpec {
+  std::string_view command;  // lowercase: "client"
+  std::string_view name;     // lowercase: "setname"
+  int arity;                 // as CommandSpec::arity
+};
+
+// Redis 7.0's subcommands of CLIENT, COMMAND, CONFIG, OBJECT, PUBSUB, SCRIPT and XGROUP
+// (the container commands aasim answers), every one Redis knows, including those aasim
+// does not provide (CLIENT KILL, XGROUP SETID, ...). Sorted by command, then name.
+inline constexpr SubcommandSpec kSubcommands[] = {
+    {"client", "caching", 3},
+    {"client", "getname", 2},
+    {"client", "getredir", 2},
+    {"client", "help", 2},
+    {"client", "id", 2},
+    {"client", "info", 2},
+    {"client", "kill", -3},
+    {"client", "list", -2},
+    {"client", "no-evict", 3},
+    {"client", "pause", -3},
+    {"client", "reply", 3},
+    {"client", "setname", 3},
+    {"client", "tracking", -3},
+    {"client", "trackinginfo", 2},
+    {"client", "unblock", -3},
+    {"client", "unpause", 2},
+    {"command", "count", 2},
+    {"command", "docs", -2},
+    {"command", "getkeys", -3},
+    {"command", "getkeysandflags", -3},
+    {"command", "help", 2},
+    {"command", "info", -2},
+    {"command", "list", -2},
+    {"config", "get", -3},
+    {"config", "help", 2},
+    {"config", "resetstat", 2},
+    {"config", "rewrite", 2},
+    {"config", "set", -4},
+    {"object", "encoding", 3},
+    {"object", "freq", 3},
+    {"object", "help", 2},
+    {"object", "idletime", 3},
+    {"object", "refcount", 3},
+    {"pubsub", "channels", -2},
+    {"pubsub", "help", 2},
+    {"pubsub", "numpat", 2},
+    {"pubsub", "numsub", -2},
+    {"pubsub", "shardchannels", -2},
+    {"pubsub", "shardnumsub", -2},
+    {"script", "debug", 3},
+    {"script", "exists", -3},
+    {"script", "flush", -2},
+    {"script", "help", 2},
+    {"script", "kill", 2},
+    {"script", "load", 3},
+    {"xgroup", "create", -5},
+    {"xgroup", "createconsumer", 5},
+    {"xgroup", "delconsumer", 5},
+    {"xgroup", "destroy", 4},
+    {"xgroup", "help", 2},
+    {"xgroup", "setid", -5},
+};
+
+// The row of subcommand `sub` (any case) of `command` (lowercase); null if Redis 7.0 does
+// not know it (or `command` has no subcommands).
+const SubcommandSpec* FindSubcommand(std::string_view command, std::string_view sub);
+// True if `command` (lowercase) has rows in kSubcommands.
+bool HasSubcommands(std::string_view command);
+
+// Redis 7.0's check of a container command's subcommand (processCommand, before the
+// command runs): nullopt if argv[1] is a subcommand of `command` (lowercase) whose
+// argument count fits its arity (it may still be one aasim does not provide: the caller
+// replies to it); else the error reply: UnknownSubcommand(argv[1], COMMAND) for one Redis
+// does not know, ArityError("command|sub") for a wrong count.
+// REQUIRES: argv.size() >= 2.
+std::optional<Reply> CheckSubcommand(std::string_view command,
+                                     const std::vector<std::string>& argv);
+
 // Redis 7's error replies for a command line the table refuses:
 // "ERR wrong number of arguments for 'get' command" (`name` as given, written lowercase),
 // and "ERR unknown command 'FOO', with args beginning with: 'a' 'b' " (server.c
@@ -299,6 +380,11 @@ const std::string* FindWrittenKey(const CommandSpec& spec, const std::vector<std
 // 128 bytes; CR and LF become spaces). REQUIRES (UnknownCommand): !argv.empty().
 Reply ArityError(std::string_view name);
 Reply UnknownCommand(const std::vector<std::string>& argv);
+
+// `text` with CR and LF as spaces: an error reply is one line (Redis's
+// addReplyErrorFormat). The store's and the scripts' error texts that hold a client's
+// bytes go through it.
+std::string OneLine(std::string_view text);
 
 // A client's argument as Redis's "%.<max>s" writes it into an error text: at most `max`
 // bytes, and only up to its first NUL byte (a C string ends there).

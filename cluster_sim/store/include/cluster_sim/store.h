@@ -76,6 +76,14 @@ class Store {
   // `key` (Redis WATCH semantics: any write, even one that leaves the same value; never a
   // read). Only equality of two readings means something. Used by Session (WATCH/EXEC).
   virtual uint64_t KeyVersion(std::string_view key) const = 0;
+  // What XREAD's `$` stands for in `key` now (command_engine.h StreamLastId), as text
+  // ("5-1"): a read outside the commands (no effect, no version moved), for an endpoint
+  // that blocks an XREAD and must fix `$` before its first read. Default: "0-0" (a store
+  // without replicated streams).
+  virtual std::string StreamLastId(std::string_view key) const {
+    (void)key;
+    return "0-0";
+  }
   // Merges effect number `seq` of the log of `origin` (a region name and incarnation, e.g.
   // "B#1"). A durable store records that progress atomically with the data; the default
   // just merges.
