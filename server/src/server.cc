@@ -18,6 +18,7 @@
 #include "cluster_sim/session.h"
 #include "cluster_sim/strings.h"
 #include "command_table.h"
+#include "crdt/string_value.h"
 
 namespace server {
 
@@ -504,6 +505,11 @@ void Connection::Dispatch() {
   if (op == Op::kStore || transaction || (op != Op::kReset && session_->in_multi())) {
     return RunInSession(op, argv);
   }
+  // Redis checks every command's arity before running it (processCommand): the endpoint's
+  // own handlers may then read the arguments their arity promises (PUBSUB's subcommand).
+  if (info != nullptr && !info->AcceptsArgc(argv.size())) {
+    return WriteError(ArityError(info->name), &out_);
+  }
   DispatchCommand(op, argv);
 }
 
@@ -588,7 +594,7 @@ void Connection::DispatchCommand(Op op, const std::vector<std::string>& argv) {
       queued_.clear();
       resp3_ = false;
       name_.clear();
-      no_evict_ = false;
+      // (CLIENT NO-EVICT stays on: Redis's RESET keeps it.)
       authed_ = server_->options.requirepass.empty();
       return WriteStatus("RESET", &out_);
     case Op::kAasim:
@@ -733,8 +739,7 @@ void Connection::Client(const std::vector<std::string>& argv) {
     } else if (argv.size() > 3 && IEquals(argv[2], "ID")) {
       for (size_t i = 3; i < argv.size(); ++i) {
         int64_t id = 0;
-        auto [end, ec] = std::from_chars(argv[i].data(), argv[i].data() + argv[i].size(), id);
-        if (ec != std::errc() || end != argv[i].data() + argv[i].size()) {
+        if (!crdt::ParseRedisInteger(argv[i], &id)) {  // Redis's string2ll: no "007", "-0"
           return WriteError("ERR Invalid client ID", &out_);
         }
         auto it = id > 0 ? server_->connections.find(static_cast<uint64_t>(id))
@@ -806,9 +811,6 @@ void Connection::Command(const std::vector<std::string>& argv) {
     }
     WriteReply(Reply::Array(std::move(out)), &out_);
   } else if (IEquals(sub, "GETKEYS")) {
-    if (argv.size() < 4) {  // COMMAND GETKEYS name arg...
-      return WriteError("ERR wrong number of arguments for 'command|getkeys' command", &out_);
-    }
     const CommandInfo* c = FindCommand(argv[2]);
     if (c == nullptr) return WriteError("ERR Invalid command specified", &out_);
     const std::vector<std::string> line(argv.begin() + 2, argv.end());  // the command's argv

@@ -133,6 +133,8 @@ def client_commands(r):
         cmds.append([c["cmd"] for c in r.client_list(client_id=[str(them)])])
         other.execute_command("CLIENT", "NO-EVICT", "on")
         flags = [c["flags"] for c in r.client_list(client_id=[str(them)])]
+        other.execute_command("RESET")  # Redis's RESET keeps NO-EVICT on
+        flags += [c["flags"] for c in r.client_list(client_id=[str(them)])]
         # ID: in argument order, a repeated one again
         ids = [str(them), str(me), str(them)]
         lines = r.execute_command("CLIENT", "LIST", "ID", *ids).splitlines()
@@ -611,6 +613,8 @@ def errors(r):
             e("CONFIG", "RESETSTAT", "x"), e("CONFIG", "SET", "timeout"),
             e("CONFIG", "GET"), e("XGROUP", "CREATE", "s", "g"), e("XGROUP", "SETID", "s", "g"),
             e("COMMAND", "GETKEYS"), e("CLIENT", "KILL"),
+            e("COMMAND", "GETKEYS", "GET"), e("COMMAND", "GETKEYSANDFLAGS", "GET"),
+            e("CLIENT", "LIST", "ID", "007"), e("CLIENT", "LIST", "ID", "-0"),
             # CLIENT LIST: TYPE alone or ID alone, as Redis 7.0 parses them
             e("CLIENT", "LIST", "ID", "0"), e("CLIENT", "LIST", "ID", "-5"),
             e("CLIENT", "LIST", "ID", "a"), e("CLIENT", "LIST", "TYPE"),

@@ -58,6 +58,11 @@ CASES = [
     b"*3\r\n$4\r\nFO\x00O\r\n$3\r\na\x00b\r\n$1\r\nc\r\n", b"*1\r\n$3\r\n\x00xy\r\n",
     b"*2\r\n$6\r\nCLIENT\r\n$8\r\nNO\x00SUCH\r\n", b"*2\r\n$6\r\nCONFIG\r\n$3\r\nX\x00Y\r\n",
     b"*2\r\n$6\r\nSCRIPT\r\n$3\r\nX\x00Y\r\n", b"*2\r\n$6\r\nPUBSUB\r\n$3\r\nX\x00Y\r\n",
+    # the endpoint's own commands with too few arguments: Redis's arity error, then the
+    # next command (a bare PUBSUB crashed the server; a bare SUBSCRIBE got no reply)
+    b"*1\r\n$6\r\nPUBSUB\r\n" + PING, b"*1\r\n$9\r\nSUBSCRIBE\r\n" + PING,
+    b"*1\r\n$10\r\nPSUBSCRIBE\r\n" + PING, b"*1\r\n$6\r\nCLIENT\r\n" + PING,
+    b"*1\r\n$6\r\nCONFIG\r\n" + PING, b"*2\r\n$5\r\nRESET\r\n$1\r\nx\r\n" + PING,
     b"*3\r\n$6\r\nOBJECT\r\n$3\r\nX\x00Y\r\n$1\r\nk\r\n", b"*2\r\n$6\r\nXGROUP\r\n$3\r\nX\x00Y\r\n",
     b"*2\r\n$7\r\nCOMMAND\r\n$3\r\nX\x00Y\r\n",
     b"*3\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$3\r\nX\x00Y\r\n",
