@@ -610,7 +610,9 @@ def errors(r):
             e("CLIENT", "HELP", "x"), e("PUBSUB", "HELP", "x"), e("COMMAND", "COUNT", "x"),
             e("CONFIG", "RESETSTAT", "x"), e("CONFIG", "SET", "timeout"),
             e("CONFIG", "GET"), e("XGROUP", "CREATE", "s", "g"), e("XGROUP", "SETID", "s", "g"),
-            e("COMMAND", "GETKEYS"), e("CLIENT", "KILL"),
+            e("COMMAND", "GETKEYS"), e("CLIENT", "KILL"), e("OBJECT", "HELP", "x"),
+            e("OBJECT", "ENCODING"), e("OBJECT", "ENCODING", "a", "b"), e("OBJECT", "NOSUCH"),
+            e("SCRIPT", "DEBUG", "no"), e("SCRIPT", "DEBUG", "a", "b"), e("SCRIPT", "LOAD"),
             # XGROUP CREATE's options: any count (MKSTREAM again is fine); an unknown one,
             # or ENTRIESREAD without its value, is Redis's syntax error for 'CREATE'
             e("XGROUP", "CREATE", "s2", "g", "$", "MKSTREAM", "foo"),
