@@ -191,5 +191,31 @@ TEST_F(RedisStreamsTest, StreamChangesMoveTheWatchVersionReadsDoNot) {
   EXPECT_FALSE(moved({"XADD", "q", "0-1", "k", "v"}));  // refused
 }
 
+// XREAD's `$` (Store::StreamLastId, fixed by a blocking endpoint before its first read)
+// is the redis-server's last id, as Redis's own `$`: with deleted entries, "0-0" for a
+// missing key; and an XREAD with BLOCK answers at once (the store's connection never
+// waits: the endpoint does).
+TEST_F(RedisStreamsTest, XReadDollarIsTheServersLastIdAndBlockNeverWaits) {
+  AASIM_LAUNCH_REDIS(server);
+  auto redis = RedisStore::Open(kA, OptionsFor(*server, "A"));
+  ASSERT_TRUE(redis.ok()) << redis.status().message();
+  Store& s = **redis;
+  EXPECT_EQ(s.StreamLastId("q"), "0-0");
+  s.Execute({"XADD", "q", "1-1", "f", "old"}, 1000, nullptr);
+  s.Execute({"XADD", "q", "2-1", "f", "old2"}, 1000, nullptr);
+  EXPECT_EQ(s.StreamLastId("q"), "2-1");
+  s.Execute({"XDEL", "q", "2-1"}, 1000, nullptr);
+  EXPECT_EQ(s.StreamLastId("q"), "2-1");
+  s.Execute({"SET", "str", "v"}, 1000, nullptr);
+  EXPECT_EQ(s.StreamLastId("str"), "0-0");
+  EXPECT_TRUE(s.Execute({"XREAD", "BLOCK", "0", "STREAMS", "q", "$"}, 1000, nullptr).is_nil());
+  EXPECT_EQ(s.Execute({"XREAD", "BLOCK", "0", "STREAMS", "q", "0"}, 1000, nullptr).ToString(),
+            s.Execute({"XREAD", "STREAMS", "q", "0"}, 1000, nullptr).ToString());
+  // An invalid BLOCK is Redis's to refuse.
+  EXPECT_TRUE(s.Execute({"XREAD", "BLOCK", "x", "STREAMS", "q", "$"}, 1000, nullptr).is_error());
+  // The connection still answers (nothing waits behind a BLOCK).
+  EXPECT_EQ(s.Execute({"XLEN", "q"}, 1000, nullptr).integer, 1);
+}
+
 }  // namespace
 }  // namespace cluster_sim

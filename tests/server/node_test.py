@@ -472,6 +472,31 @@ class NodeProcesses(unittest.TestCase):
         cl.start("A")
         self.assertEqual([e[0] for e in cl.client("A").xrange("s")], [b"5-1", b"7-1"])
 
+    @unittest.skipUnless(shutil.which("redis-server"), "needs redis-server")
+    def test_xread_block_dollar_on_redis_local_streams(self):
+        """With --redis and region-local streams (the default) the streams live on the
+        redis-server: XREAD BLOCK's `$` is that stream's last id, as in Redis, so the read
+        waits for a new entry instead of answering the old ones at once."""
+        rs = RedisServers(self, 1)
+        cl = Cluster(self, regions=("A",), extra=["--join-timeout", "0"],
+                     per_region={"A": ["--redis", rs.url(0)]})
+        a = cl.client("A")
+        a.xadd("s", {"f": "old"}, id="1-1")
+        a.xadd("s", {"f": "old2"}, id="2-1")
+        start = time.monotonic()
+        self.assertEqual(a.xread({"s": "$"}, block=300), [])  # redis-py's timed-out read
+        self.assertGreaterEqual(time.monotonic() - start, 0.25)
+        # `$` on a missing stream waits too (Redis: 0-0), and an entry added meanwhile is
+        # served to the blocked reader.
+        got = []
+        reader = threading.Thread(
+            target=lambda: got.append(cl.client("A").xread({"s": "$", "t": "$"}, block=5000)))
+        reader.start()
+        time.sleep(0.3)
+        a.xadd("t", {"f": "new"}, id="3-1")
+        reader.join()
+        self.assertEqual(got, [[[b"t", [(b"3-1", {b"f": b"new"})]]]])
+
     def test_bad_configuration_is_rejected(self):
         port = free_port()
         for args, message in (

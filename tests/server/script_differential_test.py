@@ -148,6 +148,12 @@ CASES = [
     [["SCRIPT", "FLUSH", "ASYNC"]],
     [["SCRIPT", "KILL"]],
     [["SCRIPT"]],
+    # SCRIPT DEBUG NO (any case) is OK; a wrong count is SCRIPT DEBUG's arity error
+    [["SCRIPT", "DEBUG", "no"], ["SCRIPT", "DEBUG", "No"]],
+    [["SCRIPT", "DEBUG"]],
+    [["SCRIPT", "DEBUG", "a", "b"]],
+    [["SCRIPT", "DEBUG", "maybe"]],
+    [["SCRIPT", "EXISTS"]],
     # Transactions
     [["SCRIPT", "LOAD", "return redis.call('INCR', KEYS[1])"],
      ["MULTI"],
@@ -385,6 +391,18 @@ class ScriptsVsRedis(unittest.TestCase):
                     finally:
                         c.close()
                 self.assertEqual(replies[0], replies[1], "redis-server vs aasim for %r" % case)
+
+    def test_script_debug_yes_and_sync_are_refused(self):
+        # aasim has no Lua debugger (Redis answers OK and debugs the next EVAL).
+        c = Resp(self.aasim_port)
+        try:
+            for mode in ("yes", "SYNC"):
+                self.assertEqual(
+                    c.call("SCRIPT", "DEBUG", mode),
+                    ("error", b"ERR SCRIPT DEBUG %s is not supported by aasim (it has no Lua "
+                     b"debugger)" % mode.upper().encode()))
+        finally:
+            c.close()
 
 
 if __name__ == "__main__":

@@ -296,6 +296,10 @@ Reply Ttl(Ctx& c);
 // region-local streams (local_streams.cc).
 inline constexpr std::string_view kInvalidStreamId =
     "ERR Invalid stream ID specified as stream command argument";
+// XGROUP CREATE's ENTRIESREAD option (aasim's groups keep no count of the entries read).
+inline constexpr std::string_view kXGroupEntriesRead =
+    "ERR unsupported XGROUP CREATE option 'ENTRIESREAD': aasim's consumer groups keep no "
+    "count of the entries read";
 // "ms-seq", or "ms" (seq = missing_seq); "-" and "+" when allow_min_max (Redis streamParseID).
 std::optional<crdt::StreamId> ParseStreamId(std::string_view s, uint64_t missing_seq,
                                             bool allow_min_max);

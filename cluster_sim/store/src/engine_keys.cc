@@ -215,9 +215,11 @@ Reply Scan(Ctx& c) { return ScanNames(c, c.argv[1], 2, c.ks.Keys(), KeyTypeName,
 
 // OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT|HELP. The encoding is the one Redis 7.0 would
 // choose for the value's size with its default thresholds; aasim keeps no access times.
+// The command table (CheckSubcommand) answers an unknown subcommand or a wrong count.
 Reply Object(Ctx& c) {
+  if (std::optional<Reply> error = CheckSubcommand("object", c.argv)) return std::move(*error);
   std::string sub = AsciiLower(c.argv[1]);
-  if (sub == "help" && c.argv.size() == 2) {
+  if (sub == "help") {
     std::vector<Reply> lines;  // Redis's addReplyHelp: status replies
     for (const char* line :
          {"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ENCODING <key>",
@@ -234,11 +236,6 @@ Reply Object(Ctx& c) {
     }
     return Reply::Array(std::move(lines));
   }
-  if (sub != "encoding" && sub != "freq" && sub != "idletime" && sub != "refcount" &&
-      sub != "help") {
-    return UnknownSubcommand(c.argv[1], "OBJECT");
-  }
-  if (c.argv.size() != (sub == "help" ? 2u : 3u)) return ArityError("object|" + sub);
   const std::string& key = c.argv[2];
   Type t = c.ks.TypeOf(key);
   if (t == Type::kNone) return Reply::Nil();

@@ -898,7 +898,8 @@ struct RedisStore::Impl {
 
   // A region-local stream command (LocalStreams::Handles), run by the redis-server so the
   // streams live (and survive a crash) there, with the memory store's replies: XADD `*`
-  // ids from the simulator's clock (kXAddScript), XREADGROUP's BLOCK never waits, the
+  // ids from the simulator's clock (kXAddScript), XREAD's and XREADGROUP's BLOCK never
+  // waits (a blocking endpoint waits itself: Store::StreamLastId fixes XREAD's `$`), the
   // memory store's errors for what it refuses, and the WATCH versions of the keys whose
   // stream or groups changed bumped as LocalStreams reports them.
   // REQUIRES: the arity is checked (KeyspaceStore does).
@@ -908,6 +909,7 @@ struct RedisStore::Impl {
     int64_t now_ms = std::max<int64_t>(wall_clock_us, 0) / 1000;
     if (name == "xadd") return XAdd(argv, now_ms);
     if (name == "xreadgroup") return StreamNullArrays(name, XReadGroup(argv));
+    if (name == "xread") return StreamNullArrays(name, Forward(WithoutBlock(argv)));
     Reply r = StreamNullArrays(name, Forward(argv));
     if (name == "xgroup" && !r.is_error() &&
         ((r.type == Reply::Type::kStatus) || (r.type == Reply::Type::kInteger && r.integer > 0))) {
@@ -947,11 +949,35 @@ struct RedisStore::Impl {
     return r;
   }
 
-  // XREADGROUP without its BLOCK option (a valid one: an invalid one is left for Redis to
-  // refuse), so it answers at once as the memory store does.
+  // XREADGROUP without its BLOCK option (WithoutBlock), so it answers at once as the
+  // memory store does.
   Reply XReadGroup(const std::vector<std::string>& argv) {
-    std::vector<std::string> args;
     size_t streams_at = 0;
+    std::vector<std::string> args = WithoutBlock(argv, &streams_at);
+    Reply r = Forward(args);
+    // As LocalStreams: a stream changed when '>' delivered entries from it.
+    if (r.type == Reply::Type::kArray && streams_at > 0) {
+      size_t n = (args.size() - streams_at) / 2;
+      for (const Reply& stream : r.elements) {
+        if (stream.elements.size() != 2 || stream.elements[1].elements.empty()) continue;
+        for (size_t k = 0; k < n; ++k) {
+          if (args[streams_at + k] == stream.elements[0].str && args[streams_at + n + k] == ">") {
+            BumpVersion(args[streams_at + k]);
+          }
+        }
+      }
+    }
+    return r;
+  }
+
+  // An XREAD or XREADGROUP without its BLOCK option before STREAMS (a valid one: an
+  // invalid one is left for Redis to refuse), so that the store's one connection to Redis
+  // never waits. *streams_at (if non-null) gets the index in the result of the first key
+  // after STREAMS, 0 if there is none.
+  static std::vector<std::string> WithoutBlock(const std::vector<std::string>& argv,
+                                               size_t* streams_at = nullptr) {
+    std::vector<std::string> args;
+    if (streams_at != nullptr) *streams_at = 0;
     for (size_t i = 0; i < argv.size(); ++i) {
       std::string word = AsciiLower(argv[i]);
       if (i > 0 && word == "block" && i + 1 < argv.size()) {
@@ -971,25 +997,26 @@ struct RedisStore::Impl {
       }
       args.push_back(argv[i]);
       if (i > 0 && word == "streams" && i + 1 < argv.size()) {
-        streams_at = args.size();
+        if (streams_at != nullptr) *streams_at = args.size();
         args.insert(args.end(), argv.begin() + static_cast<ptrdiff_t>(i) + 1, argv.end());
         break;
       }
     }
-    Reply r = Forward(args);
-    // As LocalStreams: a stream changed when '>' delivered entries from it.
-    if (r.type == Reply::Type::kArray && streams_at > 0) {
-      size_t n = (args.size() - streams_at) / 2;
-      for (const Reply& stream : r.elements) {
-        if (stream.elements.size() != 2 || stream.elements[1].elements.empty()) continue;
-        for (size_t k = 0; k < n; ++k) {
-          if (args[streams_at + k] == stream.elements[0].str && args[streams_at + n + k] == ">") {
-            BumpVersion(args[streams_at + k]);
-          }
-        }
+    return args;
+  }
+
+  // RedisStore::StreamLastId for region-local streams.
+  std::string ServerStreamLastId(std::string_view key) {
+    if (!EnsureUp()) return "0-0";
+    Reply r = Forward({"XINFO", "STREAM", std::string(key)});
+    if (r.type != Reply::Type::kArray) return "0-0";
+    for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+      if (r.elements[i].str == "last-generated-id" &&
+          r.elements[i + 1].type == Reply::Type::kBulk) {
+        return r.elements[i + 1].str;
       }
     }
-    return r;
+    return "0-0";
   }
 
   // True if `key` is under the metadata prefix (user commands may not write it).
@@ -1087,6 +1114,11 @@ std::optional<Reply> RedisStore::BeforeEngine(const std::vector<std::string>& ar
     return m.Forward(argv);
   }
   return std::nullopt;
+}
+
+std::string RedisStore::StreamLastId(std::string_view key) const {
+  if (replicates_streams()) return KeyspaceStore::StreamLastId(key);
+  return impl_->ServerStreamLastId(key);
 }
 
 Status RedisStore::MayWrite(std::string_view key) const {

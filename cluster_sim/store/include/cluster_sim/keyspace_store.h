@@ -80,8 +80,9 @@ class KeyspaceStore : public Store {
   // CanMerge, then the merge, then Merged (with origin "" and seq 0 for a plain Merge).
   Status MergeFrom(std::string_view origin, uint64_t seq, std::string_view encoded) final;
   uint64_t KeyVersion(std::string_view key) const final;
-  // The replicated keyspace's (region-local streams have no XREAD: "0-0").
-  std::string StreamLastId(std::string_view key) const final {
+  // The replicated keyspace's (region-local streams have no XREAD: "0-0"); a store whose
+  // region-local streams live elsewhere answers from there (RedisStore).
+  std::string StreamLastId(std::string_view key) const override {
     return cluster_sim::StreamLastId(ks_, key).ToString();
   }
   std::string FullState() const final { return ks_.Encode(); }

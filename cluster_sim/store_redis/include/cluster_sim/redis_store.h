@@ -123,6 +123,12 @@ class RedisStore final : public KeyspaceStore {
   Status Flush() override;
   bool durable() const override { return true; }
   size_t MemoryBytes() const override;
+  // With replicated streams, the keyspace's. With region-local ones (they live on the
+  // redis-server) the server's: XINFO STREAM's last-generated-id (Redis's own `$`,
+  // deleted entries included); "0-0" for a missing key (Redis's `$` on a missing stream),
+  // a key that is not a stream, or a server that cannot be reached (the read that follows
+  // answers the error).
+  std::string StreamLastId(std::string_view key) const override;
 
   // Durable replication state, as committed in Redis.
   uint64_t LogHead() const override;  // last local effect seq
